@@ -1,0 +1,59 @@
+# Doppel: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CORPUS ?= ../shared/corpus
+export DEBUG ?= 1
+
+.PHONY: install run demo test accuracy bench lint migrations-reset clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Doppel needs Python 3.11, found " + sys.version)'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Embedded default: SQLite, eager jobs, local demo collection, UI on http://127.0.0.1:8000
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py doppel_demo
+	@echo "Doppel is at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py doppel_demo
+
+## Tests. Under CI=true they use PostgreSQL, Redis, a Celery worker, moto's S3 server and Chromium.
+test: install
+	@if [ "$${CI:-}" = "true" ] && [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+## The engine's accuracy gates on ../shared/corpus (skipped with a message when absent)
+accuracy: install
+	$(PY) bench/accuracy.py $(CORPUS)
+
+bench: install
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+lint: install
+	$(VENV)/bin/hadolint Dockerfile
+
+## Before the first release the schema is one migration; regenerate it after model changes.
+migrations-reset: install
+	rm -f reviewapp/migrations/0*.py
+	$(PY) manage.py makemigrations reviewapp
+
+clean:
+	rm -rf var staticfiles .pytest_cache

@@ -1,0 +1,467 @@
+"""Decoding: every archive format, reduced where the codec allows it, damage noticed.
+
+`decode(path)` returns a :class:`Decoded`: metadata of the full image plus a small RGB array
+(displayed orientation, longest side about ``target`` px) made from a *reduced* decode where the
+format allows it (JPEG DCT scaling, JPEG 2000 resolution levels, TIFF pyramids).
+Damage (truncation, decoder warnings, structural inconsistencies) is recorded in ``errors``; what
+still decodes is returned.  Only files with nothing decodable raise :class:`DecodeError`.
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageFile
+
+try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
+    import simplejpeg
+except Exception:  # pragma: no cover
+    simplejpeg = None
+
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_TARGET = 256
+
+# Pillow's own bomb check is replaced by ours (clear message, configurable limit).
+Image.MAX_IMAGE_PIXELS = None
+
+
+class DecodeError(Exception):
+    """The file cannot be decoded at all (or must not be: decompression bomb)."""
+
+
+# ---------------------------------------------------------------- orientation helpers
+def dihedral(a: np.ndarray, rotation: int, flipped: bool) -> np.ndarray:
+    """Turn ``a`` counter-clockwise by ``rotation`` degrees, then mirror left-right if ``flipped``."""
+    out = np.rot90(a, (int(rotation) // 90) % 4)
+    return np.fliplr(out) if flipped else out
+
+
+DIHEDRAL = [(r, f) for f in (False, True) for r in (0, 90, 180, 270)]
+
+
+def _signature(a):
+    return a.tobytes() + bytes(a.shape)
+
+
+def compose(first, second):
+    """(rot, flip) equal to applying ``first`` then ``second``."""
+    probe = np.arange(6).reshape(2, 3)
+    want = dihedral(dihedral(probe, *first), *second)
+    for t in DIHEDRAL:
+        got = dihedral(probe, *t)
+        if got.shape == want.shape and (got == want).all():
+            return t
+    raise AssertionError
+
+
+def inverse(t):
+    for u in DIHEDRAL:
+        if compose(t, u) == (0, False):
+            return u
+    raise AssertionError
+
+
+# EXIF orientation tag -> transform (rot, flip) turning stored pixels into displayed ones.
+_EXIF_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                   4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                   6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                   8: Image.Transpose.ROTATE_90}
+
+
+def _exif_table():
+    probe = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    table = {1: (0, False)}
+    for tag, method in _EXIF_TRANSPOSE.items():
+        want = np.asarray(Image.fromarray(probe).transpose(method))
+        for t in DIHEDRAL:
+            got = dihedral(probe, *t)
+            if got.shape == want.shape and (got == want).all():
+                table[tag] = t
+    return table
+
+
+EXIF_TO_DIHEDRAL = _exif_table()
+
+
+# ---------------------------------------------------------------- result type
+@dataclass
+class Decoded:
+    format: str = ""
+    width: int = 0            # displayed (after EXIF orientation)
+    height: int = 0
+    pages: int = 1
+    bit_depth: int = 8
+    mode: str = ""
+    exif_orientation: int = 1
+    errors: list = field(default_factory=list)
+    truncated: bool = False
+    image: np.ndarray | None = None   # uint8 HxWx3, displayed orientation, reduced
+    decoded_fraction: float = 1.0     # rows of the stored image that decoded (when known)
+    reduced_by: int = 1               # decoder-side reduction factor used
+
+    @property
+    def orientation(self):
+        return EXIF_TO_DIHEDRAL.get(self.exif_orientation, (0, False))
+
+
+_TRUNC_LOCK = threading.Lock()
+
+
+@contextmanager
+def load_truncated():
+    """Let Pillow return what decodes of a truncated file (module-global flag: set under a lock)."""
+    with _TRUNC_LOCK:
+        old = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = old
+
+
+def sniff(data: bytes) -> str:
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or data[:4] == b"\xff\x4f\xff\x51":
+        return "JPEG2000"
+    return ""
+
+
+# ---------------------------------------------------------------- structural checks
+def _check_jp2(data: bytes) -> list:
+    errs = []
+    if data[:4] == b"\xff\x4f\xff\x51":
+        cs = data
+    else:
+        pos, cs = 0, None
+        while pos + 8 <= len(data):
+            length, typ = struct.unpack(">I4s", data[pos:pos + 8])
+            hdr = 8
+            if length == 1:
+                if pos + 16 > len(data):
+                    break
+                length = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+                hdr = 16
+            elif length == 0:
+                length = len(data) - pos
+            if typ == b"jp2c":
+                if pos + length > len(data):
+                    errs.append("truncated: JPEG 2000 codestream box runs past the end of the file")
+                cs = data[pos + hdr:pos + length]
+                break
+            if length < hdr:
+                errs.append("damaged: bad JP2 box length")
+                break
+            pos += length
+        if cs is None:
+            errs.append("damaged: no JPEG 2000 codestream box")
+            return errs
+    if not cs.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        errs.append("truncated: JPEG 2000 codestream has no end-of-codestream marker")
+    return list(dict.fromkeys(errs))
+
+
+def _check_png(data: bytes) -> list:
+    pos, seen_iend = 8, False
+    while pos + 8 <= len(data):
+        length, typ = struct.unpack(">I4s", data[pos:pos + 8])
+        if pos + 12 + length > len(data):
+            return ["truncated: PNG chunk runs past the end of the file"]
+        pos += 12 + length
+        if typ == b"IEND":
+            seen_iend = True
+            break
+    return [] if seen_iend else ["truncated: PNG has no IEND chunk"]
+
+
+def _check_webp(data: bytes) -> list:
+    size = struct.unpack("<I", data[4:8])[0] + 8
+    return ["truncated: WebP RIFF size exceeds the file"] if size > len(data) else []
+
+
+def _check_tiff_frame(im, size) -> list:
+    try:
+        tags = im.tag_v2
+        offs = tags.get(273) or tags.get(324)
+        cnts = tags.get(279) or tags.get(325)
+        if offs and cnts:
+            offs = offs if isinstance(offs, (tuple, list)) else (offs,)
+            cnts = cnts if isinstance(cnts, (tuple, list)) else (cnts,)
+            end = max(int(o) + int(c) for o, c in zip(offs, cnts))
+            if end > size:
+                return [f"truncated: TIFF image data ends at byte {end}, file has {size}"]
+    except Exception:
+        pass
+    return []
+
+
+# ---------------------------------------------------------------- array helpers
+def to_rgb8(im: Image.Image) -> np.ndarray:
+    """Any Pillow mode -> uint8 RGB array (16/32-bit scaled, float normalised)."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        a = np.asarray(im).astype(np.float64)
+        if mode.startswith("I;16"):
+            a = a / 257.0
+        else:
+            finite = a[np.isfinite(a)]
+            if finite.size == 0:
+                a = np.zeros_like(a)
+            elif mode == "I" and finite.min() >= 0 and finite.max() <= 65535:
+                a = a / 257.0 if finite.max() > 255 else a
+            else:
+                lo, hi = float(finite.min()), float(finite.max())
+                a = np.nan_to_num((a - lo) / (hi - lo or 1.0) * 255.0)
+        a = np.clip(a, 0, 255).astype(np.uint8)
+        return np.repeat(a[:, :, None], 3, axis=2)
+    if mode != "RGB":
+        if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, im)
+        im = im.convert("RGB")
+    return np.asarray(im, dtype=np.uint8)
+
+
+def shrink(a: np.ndarray, target: int) -> np.ndarray:
+    """Longest side down to ``target`` (area averaging), never up."""
+    h, w = a.shape[:2]
+    if max(h, w) <= target:
+        return np.ascontiguousarray(a)
+    s = target / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    im = Image.fromarray(np.ascontiguousarray(a))
+    f = int(1 / s) // 2
+    if f >= 2:
+        im = im.reduce(f)
+    return np.asarray(im.resize(size, Image.Resampling.BOX))
+
+
+_BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA": 8, "PA": 8,
+         "LAB": 8, "HSV": 8, "I": 32, "F": 32, "RGBX": 8, "La": 8, "RGBa": 8}
+
+
+def _bit_depth(im, fmt, data) -> int:
+    bits = _BITS.get(im.mode, 16 if im.mode.startswith("I;16") else 8)
+    try:
+        if fmt == "TIFF":
+            b = im.tag_v2.get(258)
+            if b:
+                bits = max(int(x) for x in (b if isinstance(b, (tuple, list)) else (b,)))
+        elif fmt == "PNG" and len(data) > 25:
+            bits = max(bits if im.mode != "P" else 8, int(data[24]))
+    except Exception:
+        pass
+    return bits
+
+
+def _exif_orientation(im) -> int:
+    try:
+        o = int(im.getexif().get(0x0112, 1) or 1)
+        return o if o in EXIF_TO_DIHEDRAL else 1
+    except Exception:
+        return 1
+
+
+def _count_pages(im, fmt):
+    """Pages (excluding reduced-resolution pyramid levels) and a pyramid level to decode."""
+    n = 1
+    try:
+        n = int(getattr(im, "n_frames", 1) or 1)
+    except Exception:
+        return 1, None
+    if fmt != "TIFF" or n <= 1:
+        return n, None
+    if n > 256:
+        return n, None
+    pages, levels = 0, []
+    try:
+        for i in range(n):
+            im.seek(i)
+            sub = int(im.tag_v2.get(254, 0) or 0)
+            if sub & 1:
+                levels.append((i, im.size))
+            else:
+                pages += 1
+        im.seek(0)
+    except Exception:
+        try:
+            im.seek(0)
+        except Exception:
+            pass
+        return n, None
+    return max(pages, 1), levels
+
+
+def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None, data: bytes | None = None) -> Decoded:
+    """Decode ``path`` reduced so that the shorter side stays >= ``target`` where possible."""
+    max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    if data is None:
+        with open(path, "rb") as f:
+            data = f.read()
+    if not data:
+        raise DecodeError("empty file")
+    d = Decoded()
+    kind = sniff(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            im = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as e:  # pragma: no cover - limit disabled above
+            raise DecodeError(f"image too large: {e}") from None
+        except Exception as e:
+            raise DecodeError(f"cannot identify image: {type(e).__name__}: {e}") from None
+        with im:
+            return _decode_open(im, data, d, kind, target, max_pixels, path)
+
+
+def _decode_open(im, data, d, kind, target, max_pixels, path):
+    fmt = im.format or kind or "?"
+    d.format = {"MPO": "JPEG"}.get(fmt, fmt)
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise DecodeError(f"invalid image size {w}x{h}")
+    if w * h > max_pixels:
+        raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
+    d.mode = im.mode
+    d.exif_orientation = _exif_orientation(im)
+    d.pages, levels = _count_pages(im, d.format)
+    d.bit_depth = _bit_depth(im, d.format, data)
+    rot, flip = d.orientation
+    d.width, d.height = (h, w) if rot in (90, 270) else (w, h)
+
+    # cheap structural checks of the container
+    try:
+        if d.format == "JPEG2000":
+            d.errors += _check_jp2(data)
+        elif d.format == "PNG":
+            d.errors += _check_png(data)
+        elif d.format == "WEBP":
+            d.errors += _check_webp(data)
+        elif d.format == "TIFF":
+            d.errors += _check_tiff_frame(im, len(data))
+    except Exception as e:
+        d.errors.append(f"damaged: {type(e).__name__} in container")
+
+    arr = None
+    if d.format == "JPEG" and simplejpeg is not None and im.mode in ("RGB", "L", "YCbCr"):
+        arr = _jpeg_simplejpeg(data, d, target)
+    if arr is None:
+        arr = _decode_pillow(im, data, d, target, levels)
+    if arr is None or arr.size == 0:
+        raise DecodeError("; ".join(d.errors) or "nothing decodes")
+    arr = shrink(arr, target)
+    arr = dihedral(arr, rot, flip)
+    d.image = np.ascontiguousarray(arr)
+    d.truncated = any(e.startswith("truncated") for e in d.errors)
+    d.errors = list(dict.fromkeys(d.errors))
+    return d
+
+
+def _jpeg_simplejpeg(data, d, target):
+    try:
+        hh, ww, _, _ = simplejpeg.decode_jpeg_header(data)
+        kw = dict(colorspace="RGB", fastdct=True, fastupsample=True,
+                  min_height=min(target, hh), min_width=min(target, ww))
+    except Exception:
+        return None
+    try:
+        arr = simplejpeg.decode_jpeg(data, strict=True, **kw)
+        d.reduced_by = max(1, round(ww / arr.shape[1]))
+        return arr
+    except Exception as e:
+        msg = str(e)
+    low = msg.lower()
+    d.errors.append(("truncated: " if "premature end" in low else "damaged: ") + "JPEG " + msg.strip())
+    try:
+        arr = simplejpeg.decode_jpeg(data, strict=False, **kw)
+        d.reduced_by = max(1, round(ww / arr.shape[1]))
+        return arr
+    except Exception as e:
+        d.errors.append(f"damaged: JPEG {e}")
+        return None
+
+
+def _decode_pillow(im, data, d, target, levels):
+    w, h = im.size
+    if d.format == "JPEG":
+        try:
+            im.draft("RGB", (target, target))
+        except Exception:
+            pass
+    elif d.format == "JPEG2000":
+        r = 0
+        while r < 5 and min(w, h) >> (r + 1) >= target:
+            r += 1
+        if r:
+            try:
+                im.reduce = r
+                d.reduced_by = 1 << r
+            except Exception:
+                pass
+    elif levels:
+        best = None
+        for i, (lw, lh) in levels:
+            if min(lw, lh) >= target and abs(lw / lh - w / h) < 0.02 and (best is None or lw < best[1][0]):
+                best = (i, (lw, lh))
+        if best:
+            try:
+                im.seek(best[0])
+                d.reduced_by = max(1, round(w / best[1][0]))
+            except Exception:
+                im.seek(0)
+    try:
+        im.load()
+    except Exception as e:
+        msg = f"{type(e).__name__}: {e}"
+        low = msg.lower()
+        d.errors.append(("truncated: " if "truncat" in low or "premature" in low or "broken data stream" in low
+                         else "damaged: ") + msg)
+        # retry with what decodes
+        try:
+            im2 = Image.open(io.BytesIO(data))
+            if d.format == "JPEG":
+                im2.draft("RGB", (target, target))
+            elif d.format == "JPEG2000" and d.reduced_by > 1:
+                im2.reduce = d.reduced_by.bit_length() - 1
+            with load_truncated():
+                im2.load()
+            im = im2
+        except Exception as e2:
+            d.errors.append(f"damaged: {type(e2).__name__}: {e2}")
+            return None
+    try:
+        if d.format == "JPEG" and im.mode == "CMYK":
+            a = to_rgb8(im)
+        else:
+            a = to_rgb8(im)
+    except Exception as e:
+        d.errors.append(f"damaged: {type(e).__name__}: {e}")
+        return None
+    if d.format == "JPEG" and d.reduced_by == 1 and a.shape[1] < w:
+        d.reduced_by = max(1, round(w / a.shape[1]))
+    return a
+
+
+def read_bytes(path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def file_size(path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1

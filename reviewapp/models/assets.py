@@ -1,0 +1,117 @@
+from django.conf import settings
+from django.db import models
+
+from .sources import Source
+
+
+class Asset(models.Model):
+    """One object in a source, as last inventoried, and what the engine made of it."""
+
+    class State(models.TextChoices):
+        LISTED = "listed", "Listed"
+        ARCHIVED = "archived", "Archived (needs restore)"
+        RESTORING = "restoring", "Restoring"
+        AVAILABLE = "available", "Available"
+        FINGERPRINTED = "fingerprinted", "Fingerprinted"
+        UNREADABLE = "unreadable", "Unreadable"
+        VANISHED = "vanished", "Vanished"
+
+    class DecodeStatus(models.TextChoices):
+        UNKNOWN = "", "Not analysed"
+        OK = "ok", "Decodes fully"
+        DAMAGED = "damaged", "Damaged"
+        UNREADABLE = "unreadable", "Does not decode"
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="assets")
+    key = models.CharField(max_length=1024)
+    name = models.CharField(max_length=512, db_index=True, help_text="basename of the key")
+    size = models.BigIntegerField(default=0)
+    etag = models.CharField(max_length=200, blank=True)
+    checksum = models.CharField(max_length=128, blank=True, help_text="sha256 of the bytes, once fetched")
+    storage_class = models.CharField(max_length=40, blank=True)
+    last_modified = models.DateTimeField(null=True, blank=True)
+    version_id = models.CharField(max_length=1024, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LISTED, db_index=True)
+    restore_expires_at = models.DateTimeField(null=True, blank=True)
+
+    format = models.CharField(max_length=20, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    bit_depth = models.PositiveSmallIntegerField(null=True, blank=True)
+    mode = models.CharField(max_length=16, blank=True)
+    decode_status = models.CharField(max_length=12, choices=DecodeStatus.choices, blank=True, default="")
+    decode_error = models.TextField(blank=True)
+    analysis = models.JSONField(null=True, blank=True, help_text="matching.FileAnalysis.to_dict()")
+    ids = models.JSONField(default=list, blank=True, help_text="IDs found in the name")
+    engine_version = models.CharField(max_length=40, blank=True)
+    analysed_etag = models.CharField(max_length=200, blank=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+    rendition = models.CharField(max_length=512, blank=True, help_text="web-size JPEG in the renditions storage")
+    thumbnail = models.CharField(max_length=512, blank=True)
+
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "key"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="asset_unique_key")]
+        indexes = [models.Index(fields=["source", "state"])]
+
+    def __str__(self):
+        return f"{self.source.name}:{self.key}"
+
+    @property
+    def pixel_size(self):
+        return f"{self.width}×{self.height}" if self.width and self.height else ""
+
+
+class AssetIdentifier(models.Model):
+    """An ID read from an asset's name (C0001234 ~ C1234a): the fast path for pairing by name."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="identifiers")
+    value = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "value"], name="asset_identifier_unique")]
+
+
+class NameList(models.Model):
+    """Names or IDs someone uploaded to select part of a source (a box list, an ingest batch)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="namelists")
+    title = models.CharField(max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+    requested = models.PositiveIntegerField(default=0)
+    found = models.PositiveIntegerField(default=0)
+    not_found = models.PositiveIntegerField(default=0)
+    ambiguous = models.PositiveIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+
+
+class NameListEntry(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FOUND = "found", "Found"
+        NOT_FOUND = "not_found", "Not found"
+        AMBIGUOUS = "ambiguous", "Ambiguous"
+
+    namelist = models.ForeignKey(NameList, on_delete=models.CASCADE, related_name="entries")
+    line = models.PositiveIntegerField()
+    raw = models.CharField(max_length=1024)
+    normalised = models.CharField(max_length=1024, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    match_count = models.PositiveIntegerField(default=0)
+    assets = models.ManyToManyField(Asset, blank=True, related_name="namelist_entries")
+
+    class Meta:
+        ordering = ["namelist", "line"]
+        constraints = [models.UniqueConstraint(fields=["namelist", "line"], name="namelist_entry_line_unique")]

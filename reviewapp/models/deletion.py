@@ -1,0 +1,96 @@
+from django.conf import settings
+from django.db import models
+
+from .assets import Asset
+from .base import AppendOnlyModel
+
+
+class DeletionPlan(models.Model):
+    """A dry-run list of what would be deleted; nothing happens until an admin confirms it."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Dry run (not confirmed)"
+        CONFIRMED = "confirmed", "Confirmed"
+        EXECUTING = "executing", "Executing"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    source = models.ForeignKey("reviewapp.Source", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class DeletionItem(models.Model):
+    class State(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        QUARANTINED = "quarantined", "Quarantined"
+        PURGED = "purged", "Purged"
+        ABORTED = "aborted", "Aborted"
+        RESTORED = "restored", "Restored"
+
+    plan = models.ForeignKey(DeletionPlan, on_delete=models.PROTECT, related_name="items")
+    decision = models.ForeignKey("reviewapp.Decision", on_delete=models.PROTECT, related_name="deletion_items")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="deletion_items")
+    kept_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="kept_for")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PLANNED, db_index=True)
+    etag_at_decision = models.CharField(max_length=200)
+    kept_etag_at_decision = models.CharField(max_length=200)
+    size = models.BigIntegerField(default=0)
+    diff_score = models.FloatField(null=True, blank=True)
+    local_score = models.FloatField(null=True, blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    quarantine_location = models.CharField(max_length=1024, blank=True)
+    quarantine_version_id = models.CharField(max_length=1024, blank=True)
+    purge_after = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="why it was aborted")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(asset=models.F("kept_asset")), name="deletion_kept_is_not_deleted"),
+        ]
+
+
+class AuditEntry(AppendOnlyModel):
+    """Written before anything irreversible happens, so no object leaves without a record."""
+
+    class Action(models.TextChoices):
+        QUARANTINE = "quarantine", "Move to quarantine"
+        PURGE = "purge", "Purge"
+        RESTORE = "restore", "Restore from quarantine"
+        ABORT = "abort", "Abort"
+        TAKEDOWN = "takedown", "Legal takedown"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    item = models.ForeignKey(DeletionItem, null=True, blank=True, on_delete=models.PROTECT, related_name="audit")
+    source_name = models.CharField(max_length=80)
+    key = models.CharField(max_length=1024)
+    etag = models.CharField(max_length=200, blank=True)
+    size = models.BigIntegerField(default=0)
+    kept_source_name = models.CharField(max_length=80, blank=True)
+    kept_key = models.CharField(max_length=1024, blank=True)
+    kept_etag = models.CharField(max_length=200, blank=True)
+    diff_score = models.FloatField(null=True, blank=True)
+    local_score = models.FloatField(null=True, blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    thresholds = models.JSONField(default=dict, blank=True)
+    decision = models.ForeignKey("reviewapp.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    executed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    outcome = models.CharField(max_length=40, blank=True, help_text="filled by a follow-up row, never by editing")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"

@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.db import models
+
+from .assets import Asset
+from .base import AppendOnlyModel
+from .candidates import Candidate, Verdict
+
+
+class ReviewItem(models.Model):
+    """Review is per clean-up file: one row per clean-up asset with its best candidate. The lease
+    fields let two curators work the same queue without ever seeing the same file."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        LEASED = "leased", "Leased"
+        DECIDED = "decided", "Decided"
+
+    asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="review")
+    best_candidate = models.ForeignKey(Candidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, db_index=True)
+    diff_score = models.FloatField(null=True, blank=True)
+    local_score = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    leased_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    skipped_by = models.JSONField(default=list, blank=True, help_text="user ids who skipped: back of their queue")
+    priority = models.BigIntegerField(default=0, help_text="queue order; skip moves a file back")
+    job = models.ForeignKey("reviewapp.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="review_items")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    last_decision = models.ForeignKey("reviewapp.Decision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        indexes = [
+            models.Index(fields=["status", "verdict", "priority", "id"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+    def __str__(self):
+        return f"review of {self.asset}"
+
+
+class Decision(AppendOnlyModel):
+    """What a person decided about a clean-up file. Append-only: an undo is a new row."""
+
+    class Action(models.TextChoices):
+        APPROVE_DELETE = "approve_delete", "Approve deletion"
+        NOT_DUPLICATE = "not_duplicate", "Not a duplicate"
+        LOG_ERROR = "log_error", "Log an error"
+        REINGEST = "reingest", "Route to reingest"
+        SKIP = "skip", "Skip"
+        UNDO = "undo", "Undo"
+
+    review_item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="decisions")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="decisions")
+    candidate = models.ForeignKey(Candidate, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    undoes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
+    bulk = models.BooleanField(default=False)
+    # What the decision was based on, frozen: a later re-analysis must not change its meaning.
+    snapshot = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.action} on {self.asset_id} by {self.actor_id}"

@@ -1,0 +1,1 @@
+"""Read queries, kept apart from the state changes in services/."""

@@ -1,0 +1,262 @@
+"""Doppel settings: everything that differs between a laptop and production comes from the
+environment (12-factor). The embedded default (no variables at all) is SQLite, eager Celery and
+local files under ./var, so `make run` needs nothing else running.
+
+Credentials and S3 endpoints live here only, as named storage profiles; the database stores a
+profile *name*, never a secret or a user-supplied URL.
+"""
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DOPPEL_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_json(name, default):
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+
+
+TESTING = env_bool("DOPPEL_TESTING")
+DEBUG = env_bool("DEBUG", False)
+DEFAULT_SECRET_KEY = "doppel-insecure-development-key-change-me"
+SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+if not DEBUG and not TESTING and SECRET_KEY == DEFAULT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the built-in development key and DEBUG is off: set SECRET_KEY "
+        "(or DEBUG=1 for local development)."
+    )
+
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "reviewapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "reviewapp.urls"
+WSGI_APPLICATION = "reviewapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "reviewapp.context_processors.roles",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'doppel.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Leases and job counters are written by several threads in the embedded mode.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+
+# --- storage for renditions (web-size JPEGs, aligned counterparts, difference images) ---------
+RENDITIONS_S3_BUCKET = os.environ.get("DOPPEL_RENDITIONS_S3_BUCKET", "")
+RENDITIONS_S3_PROFILE = os.environ.get("DOPPEL_RENDITIONS_S3_PROFILE", "default")
+RENDITIONS_DIR = Path(os.environ.get("DOPPEL_RENDITIONS_DIR", VAR_DIR / "renditions"))
+
+# --- named S3 storage profiles -------------------------------------------------------------
+# DOPPEL_S3_PROFILES='{"aws": {"region_name": "eu-west-1"},
+#                      "minio": {"endpoint_url": "http://minio:9000", "aws_access_key_id": "...",
+#                                "aws_secret_access_key": "...", "region_name": "us-east-1"}}'
+# A profile without keys uses boto3's default chain (instance role, AWS_* variables).
+S3_PROFILES = env_json("DOPPEL_S3_PROFILES", {})
+if not isinstance(S3_PROFILES, dict):
+    raise ImproperlyConfigured("DOPPEL_S3_PROFILES must be a JSON object of profile name -> options")
+_ALLOWED_PROFILE_KEYS = {
+    "endpoint_url",
+    "region_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "addressing_style",
+    "verify",
+}
+for _name, _opts in S3_PROFILES.items():
+    _unknown = set(_opts) - _ALLOWED_PROFILE_KEYS
+    if _unknown:
+        raise ImproperlyConfigured(f"S3 profile {_name!r} has unknown options: {sorted(_unknown)}")
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
+    "renditions": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(RENDITIONS_DIR)},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG and not TESTING
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+if RENDITIONS_S3_BUCKET:
+    _profile = S3_PROFILES.get(RENDITIONS_S3_PROFILE, {})
+    STORAGES["renditions"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": RENDITIONS_S3_BUCKET,
+            "location": os.environ.get("DOPPEL_RENDITIONS_S3_PREFIX", "renditions"),
+            "endpoint_url": _profile.get("endpoint_url"),
+            "region_name": _profile.get("region_name"),
+            "access_key": _profile.get("aws_access_key_id"),
+            "secret_key": _profile.get("aws_secret_access_key"),
+            "querystring_auth": True,
+            "querystring_expire": 300,  # short-lived signed URLs
+            "default_acl": None,
+            "file_overwrite": True,
+        },
+    }
+
+# --- local sources are confined to these roots (os.pathsep separated) ------------------------
+LOCAL_ROOTS = [
+    Path(p).resolve()
+    for p in os.environ.get("DOPPEL_LOCAL_ROOTS", str(VAR_DIR / "sources")).split(os.pathsep)
+    if p
+]
+
+# --- engine, review and safety knobs ---------------------------------------------------------
+MAX_IMAGE_PIXELS = env_int("DOPPEL_MAX_IMAGE_PIXELS", 200_000_000)
+MAX_OBJECT_BYTES = env_int("DOPPEL_MAX_OBJECT_BYTES", 2 * 1024**3)
+ID_PATTERNS = env_json("DOPPEL_ID_PATTERNS", None)  # list of regexes, None = engine default
+LEASE_SECONDS = env_int("DOPPEL_LEASE_SECONDS", 15 * 60)
+QUARANTINE_RETENTION_DAYS = env_int("DOPPEL_QUARANTINE_RETENTION_DAYS", 30)
+QUARANTINE_PREFIX = os.environ.get("DOPPEL_QUARANTINE_PREFIX", "doppel-quarantine/")
+QUARANTINE_BUCKET = os.environ.get("DOPPEL_QUARANTINE_BUCKET", "")  # empty: same bucket as the source
+QUARANTINE_DIR = Path(os.environ.get("DOPPEL_QUARANTINE_DIR", VAR_DIR / "quarantine"))
+RESTORE_TIER = os.environ.get("DOPPEL_RESTORE_TIER", "Bulk")
+RESTORE_DAYS = env_int("DOPPEL_RESTORE_DAYS", 7)
+RESTORE_BATCH = env_int("DOPPEL_RESTORE_BATCH", 500)
+ANALYSE_BATCH = env_int("DOPPEL_ANALYSE_BATCH", 50)
+# Where reingested copies go: "local:/path" (under an allowed root) or "s3:PROFILE:BUCKET/PREFIX".
+INGEST_LOCATION = os.environ.get("DOPPEL_INGEST_LOCATION", f"local:{VAR_DIR / 'ingest'}")
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# No broker configured = embedded mode: tasks run in-process, eagerly.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", None)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("DOPPEL_TASK_SOFT_TIME_LIMIT", 600)
+CELERY_TASK_TIME_LIMIT = env_int("DOPPEL_TASK_TIME_LIMIT", 660)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
+CELERY_TASK_DEFAULT_QUEUE = "doppel"
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_RATES": {
+        "write": os.environ.get("DOPPEL_API_WRITE_RATE", "600/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Doppel API",
+    "DESCRIPTION": "Find, prove and clean up duplicate images without losing the last good copy.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- security headers (production behind TLS sets DOPPEL_SECURE=1) ----------------------------
+if env_bool("DOPPEL_SECURE"):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 3600
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

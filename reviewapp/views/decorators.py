@@ -1,0 +1,27 @@
+"""Role checks for the UI: curators review, admins manage. A logged-in user without the role gets
+a 403 page, an anonymous one the login page."""
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+
+from ..roles import is_admin, is_curator
+
+
+def _role_required(check):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+curator_required = _role_required(is_curator)
+admin_required = _role_required(is_admin)

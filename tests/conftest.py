@@ -1,0 +1,311 @@
+"""Fixtures for the real services: PostgreSQL (via DATABASE_URL under CI), Redis, a Celery worker
+process, a moto S3 server on loopback and headless Chromium.
+
+Locally a missing service skips the tests that need it; under CI=true it fails them, so a green CI
+run always means the services were really used.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API beside the live server
+
+ROOT = Path(__file__).resolve().parent.parent
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("DOPPEL_CHROMIUM", "/usr/bin/chromium")
+REDIS_URL = os.environ.get("DOPPEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+def require_service(ok: bool, what: str):
+    """Skip locally, fail under CI: a missing service is never a silent pass in CI."""
+    if ok:
+        return
+    if CI:
+        pytest.fail(f"required service unavailable under CI: {what}", pytrace=False)
+    pytest.skip(f"service unavailable: {what}")
+
+
+def _port_open(host, port, timeout=1.0):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Users and roles
+
+
+@pytest.fixture
+def curator(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(role="curator", username="curator1")
+
+
+@pytest.fixture
+def admin_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(role="admin", username="admin1")
+
+
+@pytest.fixture
+def curator_client(client, curator):
+    client.force_login(curator)
+    return client
+
+
+@pytest.fixture
+def admin_client_doppel(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+# ---------------------------------------------------------------------------------------------
+# Local roots and renditions in a temp dir
+
+
+@pytest.fixture
+def local_root(tmp_path, settings):
+    """An allowed root for local sources, plus private renditions/quarantine/ingest dirs."""
+    root = tmp_path / "sources"
+    root.mkdir()
+    settings.LOCAL_ROOTS = [root.resolve()]
+    settings.QUARANTINE_DIR = tmp_path / "quarantine"
+    settings.INGEST_LOCATION = f"local:{root / 'ingest'}"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "renditions": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "renditions")},
+        },
+    }
+    from django.core.files.storage import storages
+
+    storages._storages.pop("renditions", None)
+    yield root
+    storages._storages.pop("renditions", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# S3: moto's server on a loopback port (a real HTTP S3 API, not in-process mocks)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:  # pragma: no cover - moto[server] is in requirements-dev
+        require_service(False, "moto[server] not installed")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 10
+    while not _port_open("127.0.0.1", port) and time.time() < deadline:
+        time.sleep(0.05)
+    require_service(_port_open("127.0.0.1", port), f"moto S3 server on {url}")
+    yield url
+    server.stop()
+
+
+S3_TEST_PROFILE = "moto"
+
+
+@pytest.fixture
+def s3_profile(s3_server, settings, monkeypatch):
+    """Registers a storage profile pointing at the moto server; returns a boto3 client."""
+    import boto3
+
+    opts = {
+        "endpoint_url": s3_server,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    settings.S3_PROFILES = {**settings.S3_PROFILES, S3_TEST_PROFILE: opts}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return boto3.client("s3", **opts)
+
+
+@pytest.fixture
+def s3_bucket(s3_profile):
+    """A fresh, empty bucket on the moto server."""
+    name = f"doppel-{uuid.uuid4().hex[:12]}"
+    s3_profile.create_bucket(Bucket=name)
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis and a real Celery worker process
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        ok = True
+    except Exception:  # noqa: BLE001
+        ok = False
+    require_service(ok, f"Redis at {REDIS_URL}")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_url, settings, tmp_path):
+    """Start `celery worker` as a separate process against the test database and Redis; tasks
+    queued by the test (on commit) are then really sent through the broker.
+
+    Yields a handle with .env (for restarting after a kill), .proc and .restart().
+    """
+    from django.db import connection
+
+    from reviewapp.celery import app
+
+    db = connection.settings_dict
+    require_service(db["ENGINE"].endswith("postgresql"), "PostgreSQL test database (set CI=true or DATABASE_URL)")
+    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    import json
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "reviewapp.settings",
+        "DOPPEL_TESTING": "1",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DOPPEL_S3_PROFILES": json.dumps(settings.S3_PROFILES),
+        "DOPPEL_LOCAL_ROOTS": os.pathsep.join(str(p) for p in settings.LOCAL_ROOTS),
+        "DOPPEL_VAR_DIR": str(tmp_path / "worker-var"),
+        "DOPPEL_QUARANTINE_DIR": str(settings.QUARANTINE_DIR),
+        "DOPPEL_INGEST_LOCATION": settings.INGEST_LOCATION,
+        "DOPPEL_RENDITIONS_DIR": str(settings.STORAGES["renditions"].get("OPTIONS", {}).get("location", tmp_path / "renditions")),
+        "PYTHONPATH": str(ROOT),
+    }
+    old = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
+    app.conf.broker_url = redis_url
+    app.conf.task_always_eager = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    class Worker:
+        def __init__(self):
+            self.env = env
+            self.proc = None
+            self.log = tmp_path / "celery-worker.log"
+
+        def start(self, concurrency=2):
+            logf = open(self.log, "ab")
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-P", "prefork",
+                 "-c", str(concurrency), "-Q", "doppel", "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+                cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    pytest.fail(f"celery worker exited: {self.log.read_text()[-3000:]}")
+                if b"ready." in self.log.read_bytes():
+                    return self
+                time.sleep(0.2)
+            pytest.fail(f"celery worker did not start: {self.log.read_text()[-3000:]}")
+
+        def kill(self):
+            """SIGKILL the whole worker process group: a crash, not a shutdown."""
+            if self.proc and self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+        def stop(self):
+            if self.proc and self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+
+        def restart(self):
+            self.kill()
+            return self.start()
+
+        def logs(self):
+            return self.log.read_text(errors="replace")
+
+    w = Worker()
+    w.start()
+    yield w
+    w.stop()
+    for k, v in old.items():
+        app.conf[k] = v
+
+
+def wait_for(predicate, timeout=60.0, interval=0.2, message="condition"):
+    """Poll until predicate() is truthy (for work done by another process)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Headless Chromium through Playwright (never a downloaded browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_service(Path(CHROMIUM).exists() or bool(shutil.which("chromium")), f"Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service(False, "playwright python package")
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(
+        executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    )
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    ctx.close()
+
+
+def browser_login(page, live_server, username, password):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

@@ -1,0 +1,38 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from reviewapp.models import Source
+from reviewapp.services.sources import source_add
+
+
+@pytest.mark.django_db
+def test_local_source_must_be_under_allowed_root(local_root, tmp_path, admin_user):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with pytest.raises(ValidationError, match="not under an allowed root"):
+        source_add(actor=admin_user, name="x", kind="local", role="cleanup", root=str(outside))
+
+
+@pytest.mark.django_db
+def test_overlapping_local_sources_refused(local_root, admin_user):
+    (local_root / "a" / "b").mkdir(parents=True)
+    source_add(actor=admin_user, name="a", kind="local", role="canonical", root=str(local_root / "a"))
+    with pytest.raises(ValidationError, match="overlaps"):
+        source_add(actor=admin_user, name="b", kind="local", role="cleanup", root=str(local_root / "a" / "b"))
+    with pytest.raises(ValidationError, match="overlaps"):
+        source_add(actor=admin_user, name="c", kind="local", role="cleanup", root=str(local_root / "a"))
+    assert Source.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_s3_source_needs_known_profile_and_no_overlap(settings, admin_user):
+    settings.S3_PROFILES = {"aws": {"region_name": "eu-west-1"}}
+    with pytest.raises(ValidationError, match="unknown storage profile"):
+        source_add(actor=admin_user, name="x", kind="s3", role="cleanup", storage_profile="nope", bucket="bucket-a")
+    with pytest.raises(ValidationError, match="not a valid bucket"):
+        source_add(actor=admin_user, name="x", kind="s3", role="cleanup", storage_profile="aws", bucket="Bad_Bucket")
+    source_add(actor=admin_user, name="legacy", kind="s3", role="cleanup", storage_profile="aws", bucket="bucket-a", prefix="legacy")
+    with pytest.raises(ValidationError, match="overlaps"):
+        source_add(actor=admin_user, name="sub", kind="s3", role="canonical", storage_profile="aws", bucket="bucket-a", prefix="legacy/sub/")
+    s = source_add(actor=admin_user, name="other", kind="s3", role="canonical", storage_profile="aws", bucket="bucket-a", prefix="legacy2")
+    assert s.prefix == "legacy2/"
