@@ -1,0 +1,1 @@
+"""Execution tasks: deletion plans, purge, reingest checks."""

@@ -1,0 +1,1 @@
+"""Pipeline tasks: inventory, restore, analyse, pair."""
