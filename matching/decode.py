@@ -322,7 +322,8 @@ def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None,
         except Image.DecompressionBombError as e:  # pragma: no cover - limit disabled above
             raise DecodeError(f"image too large: {e}") from None
         except Exception as e:
-            raise DecodeError(f"cannot identify image: {type(e).__name__}: {e}") from None
+            msg = str(e) if "<_io." not in str(e) else "not a recognised image file"
+            raise DecodeError(f"cannot identify image: {msg}") from None
         with im:
             return _decode_open(im, data, d, kind, target, max_pixels, path)
 

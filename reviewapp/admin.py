@@ -1,11 +1,36 @@
-"""Django admin: a window onto every table. Append-only rows are read-only here, and state
-changes go through the services (the UI and API), never through admin edits."""
-from django.contrib import admin
+"""Django admin: a read-only window onto every table, for Doppel admins.
+
+State changes go through the services (the UI, the API, the management commands), never through
+admin edits: an edited Decision or a deleted audit row would destroy the record that proves what
+happened. The only writes offered here are the job controls, and they call the job services.
+
+The admin site is open to the Doppel *admin role* (reviewapp.manage_doppel), not to Django's
+is_staff flag, so the same role check guards the UI, the API and this site. Curators are sent to
+the admin login page, like anyone else without the role.
+"""
+from django.apps import apps
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from . import models as m
+from .roles import is_admin
+
+admin.site.site_header = "Doppel administration"
+admin.site.site_title = "Doppel admin"
+admin.site.index_title = "Tables (read-only: changes go through the Doppel UI and API)"
+# The admin site's own gate: the admin role, whatever is_staff says.
+admin.site.has_permission = lambda request: is_admin(request.user)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable by Doppel admins; nobody adds, edits or deletes rows here."""
+
+    def has_module_permission(self, request):
+        return is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_admin(request.user)
+
     def has_add_permission(self, request):
         return False
 
@@ -17,13 +42,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Source)
-class SourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "role", "location", "storage_profile", "last_inventory_at")
+class SourceAdmin(ReadOnlyAdmin):
+    """Sources are added through the UI's form or `manage.py doppel_source add`, which refuse
+    overlapping locations and unknown storage profiles."""
+
+    list_display = ("name", "kind", "role", "location", "storage_profile", "last_inventory_at", "created_at")
     list_filter = ("kind", "role")
     search_fields = ("name", "bucket", "prefix", "root")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(m.Asset)
@@ -31,35 +56,47 @@ class AssetAdmin(ReadOnlyAdmin):
     list_display = ("key", "source", "state", "size", "storage_class", "format", "width", "height", "decode_status")
     list_filter = ("source", "state", "decode_status", "format", "storage_class")
     search_fields = ("key", "name", "etag")
+    list_select_related = ("source",)
+    show_full_result_count = False  # a COUNT(*) on millions of rows per page view is not worth it
 
 
 @admin.register(m.NameList)
 class NameListAdmin(ReadOnlyAdmin):
     list_display = ("title", "source", "requested", "found", "not_found", "ambiguous", "created_at")
+    list_select_related = ("source",)
 
 
 @admin.register(m.Candidate)
 class CandidateAdmin(ReadOnlyAdmin):
-    list_display = ("cleanup_asset", "match_asset", "verdict", "diff_score", "local_score", "rotation", "flipped", "corrupt_side", "safe_to_delete", "status", "engine_version")
-    list_filter = ("verdict", "status", "safe_to_delete", "corrupt_side")
+    list_display = ("cleanup_asset", "match_asset", "verdict", "diff_score", "local_score", "rotation", "flipped",
+                    "corrupt_side", "safe_to_delete", "status", "engine_version")
+    list_filter = ("verdict", "status", "safe_to_delete", "corrupt_side", "engine_version")
+    list_select_related = ("cleanup_asset__source", "match_asset__source")
+    raw_id_fields = ("cleanup_asset", "match_asset", "job")
+    show_full_result_count = False
 
 
 @admin.register(m.ReviewItem)
 class ReviewItemAdmin(ReadOnlyAdmin):
     list_display = ("asset", "verdict", "status", "leased_by", "lease_expires_at", "decided_at")
     list_filter = ("status", "verdict")
+    list_select_related = ("asset__source", "leased_by")
+    show_full_result_count = False
 
 
 @admin.register(m.Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "action", "asset", "candidate", "actor", "bulk")
     list_filter = ("action", "bulk")
+    list_select_related = ("asset__source", "actor")
+    date_hierarchy = "created_at"
 
 
 @admin.register(m.ErrorLogEntry)
 class ErrorLogEntryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "category", "asset", "match_asset", "created_by", "withdrawn")
     list_filter = ("category", "withdrawn")
+    list_select_related = ("asset__source", "created_by")
 
 
 @admin.register(m.ReingestItem)
@@ -68,11 +105,58 @@ class ReingestItemAdmin(ReadOnlyAdmin):
     list_filter = ("state",)
 
 
+@admin.register(m.AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "action", "source_name", "key", "etag", "kept_source_name", "kept_key",
+                    "approved_by", "executed_by", "outcome")
+    list_filter = ("action",)
+    search_fields = ("key", "kept_key", "etag")
+    date_hierarchy = "created_at"
+
+
 @admin.register(m.Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "state", "source", "requested", "found", "processed", "failed", "bytes_done", "bytes_total", "started_at", "finished_at")
+    list_display = ("id", "kind", "state", "source", "requested", "found", "processed", "failed", "bytes_done",
+                    "bytes_total", "started_at", "finished_at")
     list_filter = ("kind", "state")
+    actions = ["pause_jobs", "resume_jobs", "cancel_jobs"]
+
+    def has_change_permission(self, request, obj=None):
+        # True on the list only, so the actions below show; a job's own page stays read-only
+        # (saving a stale form would overwrite the counters a worker is updating).
+        return obj is None and is_admin(request.user)
+
+    def _run(self, request, queryset, service, verb):
+        done = 0
+        for job in queryset:
+            try:
+                service(actor=request.user, job=job)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"Job #{job.pk}: {' '.join(exc.messages)}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{verb} {done} job(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause selected jobs")
+    def pause_jobs(self, request, queryset):
+        from .services.jobs import job_pause
+
+        self._run(request, queryset, job_pause, "Paused")
+
+    @admin.action(description="Resume selected jobs")
+    def resume_jobs(self, request, queryset):
+        from .services.jobs import job_resume
+
+        self._run(request, queryset, job_resume, "Resumed")
+
+    @admin.action(description="Cancel selected jobs")
+    def cancel_jobs(self, request, queryset):
+        from .services.jobs import job_cancel
+
+        self._run(request, queryset, job_cancel, "Cancelled")
 
 
-for model in (m.JobEvent, m.ReingestEvent, m.AuditEntry, m.DeletionPlan, m.DeletionItem, m.AssetIdentifier, m.NameListEntry):
-    admin.site.register(model, ReadOnlyAdmin)
+# Every other table of the app (event rows, plan items, new concepts as they land): read-only.
+for _model in apps.get_app_config("reviewapp").get_models():
+    if not admin.site.is_registered(_model):
+        admin.site.register(_model, ReadOnlyAdmin)

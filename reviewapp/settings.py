@@ -26,7 +26,12 @@ def env_bool(name, default=False):
 
 def env_int(name, default):
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
 def env_json(name, default):
@@ -63,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "reviewapp",
 ]
 
@@ -123,6 +129,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Development and tests serve static files straight from static/ (no collectstatic needed).
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 # --- storage for renditions (web-size JPEGs, aligned counterparts, difference images) ---------
 RENDITIONS_S3_BUCKET = os.environ.get("DOPPEL_RENDITIONS_S3_BUCKET", "")
@@ -236,12 +245,38 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "write": os.environ.get("DOPPEL_API_WRITE_RATE", "600/min"),
     },
+    "EXCEPTION_HANDLER": "reviewapp.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Doppel API",
     "DESCRIPTION": "Find, prove and clean up duplicate images without losing the last good copy.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served by Django: no CDN needed
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reviewapp.api.schema.describe_api",
+    ],
+    "ENUM_NAME_OVERRIDES": {  # one readable name per choice set in the API schema
+        "AssetStateEnum": "reviewapp.models.Asset.State",
+        "DecodeStatusEnum": "reviewapp.models.Asset.DecodeStatus",
+        "JobStateEnum": "reviewapp.models.Job.State",
+        "JobKindEnum": "reviewapp.models.Job.Kind",
+        "SourceKindEnum": "reviewapp.models.Source.Kind",
+        "SourceRoleEnum": "reviewapp.models.Source.Role",
+        "DeletionPlanStateEnum": "reviewapp.models.DeletionPlan.State",
+        "DeletionItemStateEnum": "reviewapp.models.DeletionItem.State",
+        "ReingestStateEnum": "reviewapp.models.ReingestItem.State",
+        "CandidateStatusEnum": "reviewapp.models.Candidate.Status",
+        "ReviewStatusEnum": "reviewapp.models.ReviewItem.Status",
+        "ErrorCategoryEnum": "reviewapp.models.ErrorLogEntry.Category",
+        "VerdictEnum": "reviewapp.models.Verdict",
+        "DecisionActionEnum": "reviewapp.models.Decision.Action",
+        "AuditActionEnum": "reviewapp.models.AuditEntry.Action",
+    },
 }
 
 # --- security headers (production behind TLS sets DOPPEL_SECURE=1) ----------------------------

@@ -79,6 +79,28 @@ def admin_client_doppel(client, admin_user):
     return client
 
 
+def api_client_for(user):
+    """A DRF client authenticated by the user's API token (tokens act as their user)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    token, _ = Token.objects.get_or_create(user=user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.token = token.key
+    return api
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return api_client_for(admin_user)
+
+
+@pytest.fixture
+def curator_api(curator):
+    return api_client_for(curator)
+
+
 # ---------------------------------------------------------------------------------------------
 # Local roots and renditions in a temp dir
 

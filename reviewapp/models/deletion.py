@@ -23,6 +23,7 @@ class DeletionPlan(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    job = models.ForeignKey("reviewapp.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -49,6 +50,8 @@ class DeletionItem(models.Model):
     engine_version = models.CharField(max_length=40, blank=True)
     quarantine_location = models.CharField(max_length=1024, blank=True)
     quarantine_version_id = models.CharField(max_length=1024, blank=True)
+    original_version_id = models.CharField(max_length=1024, blank=True, help_text="version removed on a versioned bucket")
+    thresholds = models.JSONField(default=dict, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True, help_text="why it was aborted")
     updated_at = models.DateTimeField(auto_now=True)
@@ -57,6 +60,7 @@ class DeletionItem(models.Model):
         ordering = ["plan", "id"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(asset=models.F("kept_asset")), name="deletion_kept_is_not_deleted"),
+            models.UniqueConstraint(fields=["decision"], name="deletion_item_unique_decision"),
         ]
 
 

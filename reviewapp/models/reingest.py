@@ -16,6 +16,7 @@ class ReingestItem(models.Model):
         INGESTED = "ingested", "Ingested"
         VERIFIED = "verified", "Verified"
         FAILED = "failed", "Failed"
+        WITHDRAWN = "withdrawn", "Withdrawn (decision undone)"
 
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="reingests")
     decision = models.OneToOneField("reviewapp.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="reingest_item")

@@ -1,1 +1,190 @@
-"""Pipeline tasks: inventory, restore, analyse, pair."""
+"""Pipeline tasks: inventory, restore, analyse, pair. Thin: they take IDs and call services.
+
+Every task is safe to run twice: the work items (JobItem) are locked and checked in the
+transaction that records their result. acks_late + reject_on_worker_lost (settings) mean a
+worker killed mid-task gets its message redelivered; the item check makes that harmless.
+Analysis is one task per asset so a slow image holds up one worker slot, not a batch; pairing
+runs in batches because the canonical index is built once per worker process and job.
+"""
+from __future__ import annotations
+
+import logging
+import random
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from ..storage import StorageError
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (StorageError, BotoCoreError, ClientError, ConnectionError, TimeoutError)
+MAX_RETRIES = 4
+ITEM_SOFT_LIMIT = 300
+ITEM_HARD_LIMIT = 330
+
+
+def _backoff(retries: int) -> int:
+    return min(300, 5 * 2**retries) + random.randint(0, 3)
+
+
+def _dispatch_items(task, job_id, item_ids, *extra, batch=None):
+    if batch:
+        for i in range(0, len(item_ids), batch):
+            task.delay(job_id, *extra, item_ids[i:i + batch])
+    else:
+        for item_id in item_ids:
+            task.delay(job_id, *extra, item_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def inventory_job(self, job_id):
+    from ..services import inventory
+    from ..services.jobs import job_fail
+
+    try:
+        inventory.inventory_run(job_id)
+    except StorageError:
+        pass  # the job row carries the message; retrying a bad bucket or missing credentials helps nobody
+    except SoftTimeLimitExceeded:
+        job_fail(job_id, "inventory took longer than the time limit; use an S3 Inventory report for buckets this size")
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def analysis_job(self, job_id):
+    """Driver: registers the items and queues one task per asset (or per pairing batch)."""
+    from ..models import Job
+    from ..services import analysis
+    from ..services.jobs import job_start
+
+    job = job_start(job_id)
+    if job is None:
+        return "not running"
+    phase = job.params.get("phase", "analyse")
+    if phase == "analyse":
+        pending = analysis.analysis_prepare(job_id)
+        if pending:
+            _dispatch_items(analyse_asset, job_id, pending)
+            return f"queued {len(pending)} assets"
+        phase, pair_ids = analysis.analysis_advance(job_id)
+        if phase == "pair":
+            pj = Job.objects.get(pk=job_id).params["pair_job"]
+            _dispatch_items(pair_batch, job_id, pair_ids, pj, batch=settings.ANALYSE_BATCH)
+            if not pair_ids:
+                analysis.analysis_advance(job_id)
+        return phase
+    if phase == "pair":
+        pending = analysis.pending_pair_items(job)
+        pj = job.params["pair_job"]
+        if pending:
+            _dispatch_items(pair_batch, job_id, pending, pj, batch=settings.ANALYSE_BATCH)
+        else:
+            analysis.analysis_advance(job_id)
+        return "pair"
+    return phase
+
+
+def _after_item(job_id):
+    from ..models import Job
+    from ..services import analysis
+
+    phase, pair_ids = analysis.analysis_advance(job_id)
+    if phase == "pair" and pair_ids:
+        pj = Job.objects.get(pk=job_id).params["pair_job"]
+        _dispatch_items(pair_batch, job_id, pair_ids, pj, batch=settings.ANALYSE_BATCH)
+    elif phase == "pair":
+        # a pair phase with nothing to pair finishes at once
+        analysis.analysis_advance(job_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=ITEM_SOFT_LIMIT, time_limit=ITEM_HARD_LIMIT)
+def analyse_asset(self, job_id, item_id):
+    from ..services import analysis
+
+    try:
+        outcome = analysis.analyse_item(job_id, item_id)
+    except analysis.PermanentFailure as exc:
+        analysis.item_fail(job_id, item_id, str(exc))
+        outcome = "failed"
+    except SoftTimeLimitExceeded:
+        analysis.item_fail(job_id, item_id, f"analysis took longer than {ITEM_SOFT_LIMIT} s")
+        outcome = "failed"
+    except TRANSIENT as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
+        analysis.item_fail(job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
+        outcome = "failed"
+    if outcome != "paused":
+        _after_item(job_id)
+    return outcome
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
+def pair_batch(self, job_id, pair_job_id, item_ids):
+    from ..services import analysis
+
+    try:
+        out = analysis.pair_items(job_id, pair_job_id, item_ids)
+    except SoftTimeLimitExceeded:
+        # what was written stays written; the rest goes back to the queue in smaller batches
+        pending = analysis.pending_pair_items_in(pair_job_id, item_ids)
+        half = max(1, len(pending) // 2)
+        if len(pending) == 1:
+            analysis.item_fail(pair_job_id, pending[0], "pairing took longer than the time limit")
+        else:
+            _dispatch_items(pair_batch, job_id, pending, pair_job_id, batch=half)
+        return "split"
+    except TRANSIENT as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
+        for item_id in analysis.pending_pair_items_in(pair_job_id, item_ids):
+            analysis.item_fail(pair_job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
+        out = "failed"
+    analysis.analysis_advance(job_id)
+    return out
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=3600, time_limit=3660)
+def restore_job(self, job_id):
+    """Request restores for the confirmed job's pending items, then start polling."""
+    from ..services import restore
+
+    try:
+        waiting = restore.restore_request_batch(job_id)
+    except TRANSIENT as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
+        from ..services.jobs import job_fail
+
+        job_fail(job_id, f"restore requests failed: {exc}")
+        return "failed"
+    if waiting:
+        restore_poll.apply_async((job_id,), countdown=restore.poll_interval())
+    return waiting
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
+def restore_poll(self, job_id):
+    """HeadObject on what is waiting; reschedules itself while anything is, and stops when the
+    job is finished, paused or cancelled."""
+    from ..services import restore
+
+    try:
+        waiting = restore.restore_poll_once(job_id)
+    except TRANSIENT as exc:
+        log.warning("restore poll of job %s failed, will poll again: %s", job_id, exc)
+        waiting = True
+    if waiting:
+        restore_poll.apply_async((job_id,), countdown=restore.poll_interval())
+    return waiting
+
+
+DRIVERS = {
+    "inventory": inventory_job,
+    "analyse": analysis_job,
+    "restore": restore_job,
+}
+
+__all__ = ["inventory_job", "analysis_job", "analyse_asset", "pair_batch", "restore_job", "restore_poll", "DRIVERS"]

@@ -2,7 +2,30 @@
 from django.urls import path
 
 from . import dashboard
+from . import sources
+from . import bulk, review
+from . import jobs, renditions
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("sources/", sources.source_list, name="source-list"),
+    path("sources/add/", sources.source_add_view, name="source-add"),
+    path("sources/<int:pk>/", sources.source_detail, name="source-detail"),
+    path("assets/<int:pk>/", sources.asset_detail, name="asset-detail"),
+    path("review/", review.review_home, name="review-home"),
+    path("review/next/", review.review_next, name="review-next"),
+    path("review/undo/", review.review_undo, name="review-undo"),
+    path("review/bulk/", bulk.bulk_review, name="review-bulk"),
+    path("review/<int:pk>/", review.review_item, name="review-item"),
+    path("review/<int:pk>/decide/", review.review_decide, name="review-decide"),
+    path("review/<int:pk>/choose/", review.review_choose, name="review-choose"),
+    path("jobs/", jobs.job_list_view, name="job-list"),
+    path("jobs/start/", jobs.job_start_view, name="job-start"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/<slug:action>/", jobs.job_action, name="job-action"),
+    path("namelists/upload/", jobs.namelist_upload_view, name="namelist-upload"),
+    path("namelists/<int:pk>/", jobs.namelist_detail, name="namelist-detail"),
+    path("namelists/<int:pk>/misses.csv", jobs.namelist_misses_download, name="namelist-misses"),
+    path("images/asset/<int:pk>/<slug:kind>.jpg", renditions.asset_image, name="asset-image"),
+    path("images/candidate/<int:pk>/<slug:kind>.jpg", renditions.candidate_image, name="candidate-image"),
 ]

@@ -1,0 +1,137 @@
+"""Per-file work: decode (reduced), metadata, damage evidence, fingerprints -> FileAnalysis.
+
+This is what the jobs run once per asset (in parallel) and store as JSON; pairing works from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from .decode import DecodeError, decode, dihedral, inverse
+from .fingerprint import fingerprints, flat_runs
+from .names import extract_ids
+
+
+@dataclass
+class FileAnalysis:
+    name: str = ""
+    format: str = ""
+    width: int = 0
+    height: int = 0
+    pages: int = 0
+    bit_depth: int = 0
+    mode: str = ""
+    exif_orientation: int = 1
+    status: str = "unreadable"          # ok | damaged | unreadable
+    errors: list = field(default_factory=list)
+    damage: dict | None = None          # {"kind": ..., "region": {"top","left","bottom","right"} | None}
+    ids: list = field(default_factory=list)
+    flat: bool = False
+    std: float = 0.0
+    detail: float = 0.0
+    hashes: list = field(default_factory=list)   # 8 orientations x regions: 16-hex strings or ""
+    file_size: int = 0
+    digest: str = ""
+    engine_version: str = ""
+    # in-memory only (not serialised): reduced displayed RGB array used by verify_pair
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def readable(self) -> bool:
+        return self.status != "unreadable"
+
+    @property
+    def damaged(self) -> bool:
+        return self.status == "damaged"
+
+    def hash_ints(self, orientation: int = 0):
+        if not self.hashes or orientation >= len(self.hashes):
+            return []
+        return [int(h, 16) if h else None for h in self.hashes[orientation]]
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "image"}
+        d["errors"] = [str(e)[:300] for e in self.errors[:8]]
+        d["std"] = round(float(self.std), 2)
+        d["detail"] = round(float(self.detail), 3)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FileAnalysis":
+        names = {f.name for f in fields(cls)} - {"image"}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _region_of_rows(shape_stored, start, end, orientation):
+    """Rows [start, end) of the stored image -> fractions of the displayed image."""
+    h, w = shape_stored[:2]
+    m = np.zeros((64, 64), bool)
+    m[int(64 * start / h):max(int(64 * start / h) + 1, int(np.ceil(64 * end / h))), :] = True
+    md = dihedral(m, *orientation)
+    rows, cols = np.where(md.any(1))[0], np.where(md.any(0))[0]
+    return {"top": round(float(rows[0]) / 64, 3), "left": round(float(cols[0]) / 64, 3),
+            "bottom": round(float(rows[-1] + 1) / 64, 3), "right": round(float(cols[-1] + 1) / 64, 3)}
+
+
+def own_damage(dec) -> dict | None:
+    """Damage evidence a file carries on its own: decoder errors, and where decoding stopped
+    (trailing flat rows of the stored image)."""
+    if not dec.errors:
+        return None
+    kind = "truncated" if dec.truncated else "decode_error"
+    stored = dihedral(dec.image, *inverse(dec.orientation))
+    runs = flat_runs(stored, axis=0, std_max=1.5, min_frac=0.02)
+    region = None
+    h = stored.shape[0]
+    if runs and runs[-1][1] >= h - 1:
+        region = _region_of_rows(stored.shape, runs[-1][0], h, dec.orientation)
+    return {"kind": kind, "region": region}
+
+
+def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True) -> FileAnalysis:
+    """Decode, fingerprint and check one file. Never raises for bad files."""
+    from . import ENGINE_VERSION
+    path = os.fspath(path)
+    a = FileAnalysis(name=name or os.path.basename(path), engine_version=ENGINE_VERSION)
+    a.ids = extract_ids(a.name)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        a.file_size = len(data)
+        a.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        kw = {"target": target} if target else {}
+        dec = decode(path, max_pixels=max_pixels, data=data, **kw)
+        del data
+    except DecodeError as e:
+        a.errors = [str(e)]
+        return a
+    except MemoryError:
+        a.errors = ["out of memory while decoding"]
+        return a
+    except Exception as e:  # any decoder crash is a property of the file
+        a.errors = [f"{type(e).__name__}: {e}"[:300]]
+        return a
+    a.format, a.width, a.height = dec.format, dec.width, dec.height
+    a.pages, a.bit_depth, a.mode = dec.pages, dec.bit_depth, dec.mode
+    a.exif_orientation = dec.exif_orientation
+    a.errors = dec.errors
+    a.status = "damaged" if dec.errors else "ok"
+    a.damage = own_damage(dec)
+    if dec.errors and float(dec.image.std()) < 0.5:
+        # a damaged stream that decodes to one constant colour: nothing of the picture is left
+        a.status = "unreadable"
+        a.errors = dec.errors + ["nothing of the picture decodes (constant output)"]
+        return a
+    try:
+        fp = fingerprints(dec.image)
+        a.flat, a.std, a.detail = fp["flat"], fp["std"], fp["detail"]
+        a.hashes = [[f"{h:016x}" if h is not None else "" for h in hs] for hs in fp["hashes"]]
+    except Exception as e:
+        a.errors.append(f"fingerprint failed: {type(e).__name__}: {e}")
+        a.flat = True
+    if keep_image:
+        a.image = dec.image
+    return a

@@ -1,0 +1,178 @@
+"""Pairing two directories (what the CLI runs): per-file analysis in a process pool (bounded time
+and memory per file), candidate index over the canonical side, verification, one row per file."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .analysis import FileAnalysis, analyse_file
+from .index import CandidateIndex
+from .verdict import decide_file, verify_analyses
+
+FILE_TIMEOUT = 30          # seconds per file
+FILE_MEMORY = 3 << 30      # address-space limit of a worker process (bytes)
+COLUMNS = ["cleanup", "match", "diff_score", "local_score", "rotation", "flipped", "verdict",
+           "safe_to_delete", "corrupt_side", "region", "via", "status", "format", "width", "height",
+           "reasons", "engine_version"]
+
+
+def list_files(root) -> list:
+    root = Path(root)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def _init_worker(mem):
+    try:
+        import resource
+        if mem:
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    except Exception:
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _analyse_task(args):
+    path, name, timeout = args
+    old = None
+    try:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(timeout)
+    except Exception:
+        pass
+    try:
+        return analyse_file(path, name=name)
+    except _Timeout:
+        a = FileAnalysis(name=name)
+        a.errors = [f"decoding took longer than {timeout} s"]
+        return a
+    except BaseException as e:  # MemoryError and anything else: the file is unreadable, the run goes on
+        a = FileAnalysis(name=name)
+        a.errors = [f"{type(e).__name__}: {e}"[:300]]
+        return a
+    finally:
+        try:
+            signal.alarm(0)
+            if old is not None:
+                signal.signal(signal.SIGALRM, old)
+        except Exception:
+            pass
+
+
+def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> dict:
+    """Analyse files (relative paths under root) in parallel. Returns {rel: FileAnalysis}."""
+    workers = workers or os.cpu_count() or 1
+    tasks = [(str(Path(root) / r), Path(r).name, FILE_TIMEOUT) for r in rels]
+    out = {}
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr, unit="file")
+        except Exception:
+            bar = None
+    if workers <= 1 or len(tasks) < 4:
+        _init_worker(None)
+        it = map(_analyse_task, tasks)
+        pool = None
+    else:
+        import multiprocessing as mp
+        ctx = mp.get_context("fork")
+        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(FILE_MEMORY,), maxtasksperchild=200)
+        it = pool.imap(_analyse_task, tasks, chunksize=4)
+    try:
+        for rel, a in zip(rels, it):
+            out[rel] = a
+            if bar:
+                bar.update(1)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        if bar:
+            bar.close()
+    return out
+
+
+def _fmt(x):
+    return f"{x:.5f}"
+
+
+def row_for(rel, a: FileAnalysis, decision: dict) -> dict:
+    from . import ENGINE_VERSION
+    res = decision.get("result")
+    verdict = decision["verdict"]
+    row = {"cleanup": rel, "match": decision.get("match") or "", "verdict": verdict,
+           "diff_score": "", "local_score": "", "rotation": 0, "flipped": "false",
+           "safe_to_delete": "false", "corrupt_side": "none", "region": "", "via": "",
+           "status": a.status, "format": a.format, "width": a.width, "height": a.height,
+           "reasons": "", "engine_version": ENGINE_VERSION}
+    reasons = list(decision.get("reasons") or [])
+    if res is not None:
+        if verdict not in ("unreadable", "no_match"):
+            row.update(diff_score=_fmt(res.diff_score), local_score=_fmt(res.local_score),
+                       rotation=res.rotation, flipped="true" if res.flipped else "false",
+                       safe_to_delete="true" if (res.safe_to_delete and verdict == res.verdict) else "false",
+                       corrupt_side=res.corrupt_side if verdict == res.verdict else "none",
+                       region=json.dumps(res.region) if res.region else "", via=res.via)
+        reasons = list(res.reasons) + reasons
+    if verdict in ("different", "unreadable", "no_match"):
+        row["safe_to_delete"] = "false"
+    if verdict == "unreadable" and a.errors:
+        reasons = ["does not decode: " + "; ".join(a.errors[:2])] + reasons[1:]
+    row["reasons"] = " | ".join(dict.fromkeys(reasons))[:1000]
+    return row
+
+
+def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True, id_patterns=None,
+                     limit=5) -> list:
+    canonical_dir, cleanup_dir = Path(canonical_dir), Path(cleanup_dir)
+    canon_rels, clean_rels = list_files(canonical_dir), list_files(cleanup_dir)
+    canon = analyse_many(canonical_dir, canon_rels, workers=workers, progress=progress, desc="canonical")
+    idx = CandidateIndex(id_patterns=id_patterns)
+    for rel, a in canon.items():
+        idx.add(rel, a)
+    clean = analyse_many(cleanup_dir, clean_rels, workers=workers, progress=progress, desc="clean-up")
+    rows = []
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=len(clean_rels), desc="verify", file=sys.stderr, unit="file")
+        except Exception:
+            bar = None
+    for rel in clean_rels:
+        a = clean[rel]
+        if id_patterns:
+            from .names import extract_ids
+            a.ids = extract_ids(a.name, id_patterns)
+        results = []
+        try:
+            for cand in idx.candidates(a, limit=limit):
+                m = canon[cand.key]
+                if id_patterns:
+                    from .names import extract_ids
+                    m.ids = extract_ids(m.name, id_patterns)
+                r = verify_analyses(a, m, shared_id="id" in cand.reason)
+                r.match, r.via = cand.key, cand.reason
+                results.append(r)
+            decision = decide_file(a, results)
+        except Exception as e:  # never let one file stop the run
+            decision = {"verdict": "unreadable" if not a.readable else "no_match", "match": "", "result": None,
+                        "reasons": [f"verification failed: {type(e).__name__}: {e}"]}
+        rows.append(row_for(rel, a, decision))
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    return rows

@@ -1,0 +1,191 @@
+"""Verdict for a verified pair, and the choice among a clean-up file's candidates."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .analysis import FileAnalysis, analyse_file
+from .compare import compare_arrays
+from .decode import EXIF_TO_DIHEDRAL
+
+THRESHOLDS = {
+    "same_diff": 0.030,          # global mean |difference| (0..1) of the intact part, at most
+    "same_local": 0.085,         # worst 6 % window of the intact part, at most (edits, reframing)
+    "min_intact_std": 4.5,       # grey std the intact part needs when it is under 60 % of the picture
+    "min_coverage": 0.30,        # intact part of the picture needed to call two files the same
+    "damaged_min_coverage": 0.15,
+    "max_orient_score": 0.45,    # normalised difference of the best turn at 40x40
+    "identical_diff": 0.0015,    # same size and below this: identical pixels (lossless)
+    "hash_radius_whole": 12,     # candidate search: Hamming radius, whole-picture pHash
+    "hash_radius_region": 8,     # candidate search: Hamming radius, region pHash
+    "compare_side": 256,
+}
+
+VERDICTS = ("identical", "duplicate", "rotated", "cleanup_corrupt", "match_corrupt", "different",
+            "unreadable", "no_match")
+
+
+@dataclass
+class PairResult:
+    diff_score: float = 1.0
+    local_score: float = 1.0
+    rotation: int = 0
+    flipped: bool = False
+    verdict: str = "different"
+    safe_to_delete: bool = False
+    corrupt_side: str = "none"
+    region: dict | None = None
+    reasons: list = field(default_factory=list)
+    engine_version: str = ""
+    thresholds: dict = field(default_factory=dict)
+    match: str = ""          # the match's key/name (filled by callers that know it)
+    via: str = ""            # how the candidate was found: id | content | id+content
+
+    @property
+    def declared(self) -> bool:
+        return self.verdict in ("identical", "duplicate", "rotated", "cleanup_corrupt", "match_corrupt")
+
+    def to_dict(self) -> dict:
+        return {"diff_score": round(float(self.diff_score), 5), "local_score": round(float(self.local_score), 5),
+                "rotation": int(self.rotation), "flipped": bool(self.flipped), "verdict": self.verdict,
+                "safe_to_delete": bool(self.safe_to_delete), "corrupt_side": self.corrupt_side,
+                "region": self.region, "reasons": list(self.reasons), "engine_version": self.engine_version,
+                "thresholds": dict(self.thresholds), "match": self.match, "via": self.via}
+
+
+def _new(**kw) -> PairResult:
+    from . import ENGINE_VERSION
+    return PairResult(engine_version=ENGINE_VERSION, thresholds=dict(THRESHOLDS), **kw)
+
+
+def holds_at_least_as_much(kept: FileAnalysis, other: FileAnalysis) -> list:
+    """Reasons why ``kept`` holds less than ``other`` (empty list: it holds at least as much)."""
+    why = []
+    if kept.width * kept.height < other.width * other.height or \
+            min(kept.width, kept.height) < min(other.width, other.height):
+        why.append(f"clean-up copy is larger ({other.width}x{other.height} > {kept.width}x{kept.height})")
+    if (kept.pages or 1) < (other.pages or 1):
+        why.append(f"clean-up copy has more pages ({other.pages} > {kept.pages})")
+    if (kept.bit_depth or 8) < (other.bit_depth or 8):
+        why.append(f"clean-up copy has a higher bit depth ({other.bit_depth} > {kept.bit_depth})")
+    return why
+
+
+def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
+    """Verify two analyses that carry their reduced images (``analysis.image``)."""
+    T = THRESHOLDS
+    if shared_id is None:
+        shared_id = bool(set(c.ids) & set(m.ids))
+    if not c.readable or c.image is None:
+        if shared_id:
+            return _new(verdict="cleanup_corrupt", corrupt_side="cleanup",
+                        reasons=["clean-up file does not decode: " + "; ".join(c.errors[:2]),
+                                 "paired by the ID in its name"])
+        return _new(verdict="different", reasons=["clean-up file does not decode"])
+    if not m.readable or m.image is None:
+        if shared_id:
+            return _new(verdict="match_corrupt", corrupt_side="match",
+                        reasons=["kept copy does not decode: " + "; ".join(m.errors[:2]),
+                                 "paired by the ID in its name"])
+        return _new(verdict="different", reasons=["kept copy does not decode"])
+    ca, ma = c.damaged, m.damaged
+    r = compare_arrays(c.image, m.image, a_orient=EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False)),
+                       b_orient=EXIF_TO_DIHEDRAL.get(m.exif_orientation, (0, False)),
+                       a_damaged=ca, b_damaged=ma)
+    if r is None:
+        return _new(verdict="different", reasons=["aspect ratios differ in every orientation"])
+    res = _new(diff_score=r["diff_score"], local_score=r["local_score"], rotation=r["rotation"],
+               flipped=r["flipped"])
+    reasons = res.reasons
+    if (c.flat or m.flat) and not shared_id:
+        reasons.append("near-blank picture: never matched without the same ID")
+        return res
+    band_c, band_m = r["band_a"] > 0 or r["progressive_a"], r["band_b"] > 0 or r["progressive_b"]
+    any_damage = ca or ma or band_c or band_m
+    # the intact part (outside flat bands and after-damage rows) must agree strictly
+    same = (r["coverage"] >= (T["damaged_min_coverage"] if (ca or ma) else T["min_coverage"])
+            and r["diff_score"] <= T["same_diff"] and r["local_score"] <= T["same_local"]
+            and r["orient_score"] <= T["max_orient_score"] * (1.5 if (ca or ma) else 1.0))
+    if same and r["coverage"] < 0.6 and r["intact_std"] < T["min_intact_std"]:
+        same = False
+        reasons.append("the intact part has too little detail to tell")
+    if not same:
+        if r["local_score"] > T["same_local"]:
+            reasons.append(f"local difference {r['local_score']:.3f} > {T['same_local']} (edited, reframed or other picture)")
+        if r["diff_score"] > T["same_diff"]:
+            reasons.append(f"global difference {r['diff_score']:.3f} > {T['same_diff']}")
+        if r["coverage"] < T["min_coverage"]:
+            reasons.append(f"too little intact picture to compare ({r['coverage']:.0%})")
+        if not reasons:
+            reasons.append("pictures do not line up")
+        return res
+    turned = (r["rotation"], r["flipped"]) != (0, False)
+    if any_damage:
+        # which side is damaged: decoder evidence first, then flat bands / garbage runs
+        score_c = (2 if ca else 0) + r["band_a"] + (0.5 if r["progressive_a"] else 0)
+        score_m = (2 if ma else 0) + r["band_b"] + (0.5 if r["progressive_b"] else 0)
+        if score_m > score_c:
+            res.verdict, res.corrupt_side, res.region = "match_corrupt", "match", r["region_b"]
+            reasons.append("kept copy is damaged: " + ("; ".join(m.errors[:2]) if ma else "flat band where the clean-up copy has detail"))
+        else:
+            res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r["region_a"]
+            reasons.append("clean-up copy is damaged: " + ("; ".join(c.errors[:2]) if ca else "flat band where the kept copy has detail"))
+        if turned:
+            reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
+        return res
+    if turned:
+        res.verdict = "rotated"
+        reasons.append(f"same picture turned {r['rotation']} degrees counter-clockwise" + (", mirrored" if r["flipped"] else ""))
+        return res
+    identical = (c.digest and c.digest == m.digest) or (
+        (c.width, c.height) == (m.width, m.height) and r["diff_score"] <= T["identical_diff"] and r["local_score"] <= 0.01)
+    res.verdict = "identical" if identical else "duplicate"
+    reasons.append("byte-identical files" if c.digest == m.digest else
+                   ("same pixels" if identical else f"same picture (difference {r['diff_score']:.4f}, worst window {r['local_score']:.3f})"))
+    why = holds_at_least_as_much(m, c)
+    if m.status != "ok":
+        why.append("kept copy is not intact")
+    if why:
+        reasons.extend(why)
+        reasons.append("not safe: needs a person")
+    else:
+        res.safe_to_delete = True
+    return res
+
+
+def verify_pair(cleanup_path, match_path, *, cleanup: FileAnalysis | None = None,
+                match: FileAnalysis | None = None) -> PairResult:
+    """Full verification of a clean-up file against a candidate match, from the two files.
+    Analyses may be passed (e.g. stored ones); their reduced images are decoded when missing."""
+    if cleanup is None or (cleanup.image is None and cleanup.readable):
+        ids = cleanup.ids if cleanup is not None else None
+        cleanup = analyse_file(cleanup_path, name=cleanup.name if cleanup is not None else None)
+        if ids is not None:
+            cleanup.ids = ids
+    if match is None or (match.image is None and match.readable):
+        ids = match.ids if match is not None else None
+        match = analyse_file(match_path, name=match.name if match is not None else None)
+        if ids is not None:
+            match.ids = ids
+    res = verify_analyses(cleanup, match)
+    res.match = match.name or os.path.basename(os.fspath(match_path))
+    return res
+
+
+def decide_file(cleanup: FileAnalysis, results: list) -> dict:
+    """Pick the best of a clean-up file's verified candidates. Returns a dict with verdict, match,
+    the PairResult (or None) and reasons. ``results``: PairResult (with .match set) or None."""
+    results = [r for r in results if r is not None]
+    declared = [r for r in results if r.declared]
+    if declared:
+        rank = {"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3, "cleanup_corrupt": 3}
+        best = min(declared, key=lambda r: (rank[r.verdict], "id" not in r.via, r.diff_score + r.local_score))
+        return {"verdict": best.verdict, "match": best.match, "result": best}
+    if not cleanup.readable:
+        return {"verdict": "unreadable", "match": "", "result": results[0] if results else None,
+                "reasons": ["does not decode: " + "; ".join(cleanup.errors[:2]), "no candidate by ID"]}
+    if results:
+        best = min(results, key=lambda r: r.diff_score + r.local_score)
+        return {"verdict": "different", "match": best.match, "result": best}
+    return {"verdict": "no_match", "match": "", "result": None,
+            "reasons": ["near-blank picture: content search skipped"] if cleanup.flat else ["no candidate"]}

@@ -1,0 +1,69 @@
+"""What every API view shares: the schema with documented errors, cursor pagination, the write
+rate limit, filters, and calling services that other modules provide."""
+from __future__ import annotations
+
+import importlib
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import viewsets
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+
+from .exceptions import ServiceMissing
+from .pagination import IdCursorPagination
+from .permissions import IsCurator
+from .schema import DoppelAutoSchema
+from .throttles import WriteRateThrottle
+
+
+class DoppelViewSet(viewsets.GenericViewSet):
+    schema = DoppelAutoSchema()
+    permission_classes = [IsCurator]
+    pagination_class = IdCursorPagination
+    throttle_classes = [WriteRateThrottle]
+    filter_backends = [DjangoFilterBackend]
+    renderer_classes = [JSONRenderer]
+    # per-action permission overrides: {"action_name": [PermissionClass, ...]}
+    action_permissions: dict = {}
+
+    def get_permissions(self):
+        classes = self.action_permissions.get(getattr(self, "action", None), self.permission_classes)
+        return [cls() for cls in classes]
+
+    def paginated(self, queryset, serializer_class):
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True, context=self.get_serializer_context()).data)
+
+
+def service(module: str, name: str):
+    """A service function by dotted module name under reviewapp; a 501 if this build lacks it."""
+    try:
+        mod = importlib.import_module(f"reviewapp.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("reviewapp."):
+            raise ServiceMissing(f"{module}.{name} is not available") from exc
+        raise
+    fn = getattr(mod, name, None)
+    if fn is None:
+        raise ServiceMissing(f"{module}.{name} is not available")
+    return fn
+
+
+class FileRenderer(BaseRenderer):
+    """Lets a client ask for a download's media type; errors still come back as JSON text."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, (bytes, str)):
+            return data
+        return JSONRenderer().render(data, accepted_media_type, renderer_context)
+
+
+class CSVRenderer(FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class XLSXRenderer(FileRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"

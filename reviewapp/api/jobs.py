@@ -1,0 +1,105 @@
+"""Jobs: start inventory / restore / analysis, read progress, pause / resume / cancel."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import models as m
+from . import serializers as s
+from .base import DoppelViewSet, service
+from .filters import JobFilter
+from .idempotency import idempotent
+from .permissions import IsCurator, IsDoppelAdmin
+
+TAG = ["jobs"]
+
+
+def _created(job):
+    return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List jobs (newest first)", tags=TAG),
+    retrieve=extend_schema(summary="One job with its progress", tags=TAG),
+)
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
+    queryset = m.Job.objects.select_related("created_by")
+    serializer_class = s.JobSerializer
+    filterset_class = JobFilter
+    permission_classes = [IsDoppelAdmin]
+    action_permissions = {"list": [IsCurator], "retrieve": [IsCurator], "progress": [IsCurator]}
+
+    @extend_schema(summary="Progress of a job (poll this)", tags=TAG, responses={200: s.JobProgressSerializer},
+                   filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def progress(self, request, pk=None):
+        job = self.get_object()
+        progress = service("selectors.jobs", "job_progress")(job)
+        return Response(s.JobProgressSerializer(progress).data)
+
+    @extend_schema(summary="Start an inventory of a source (admin)", tags=TAG, request=s.JobSourceSerializer,
+                   responses={201: s.JobSerializer})
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def inventory(self, request):
+        data = s.JobSourceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _created(service("services.inventory", "inventory_start")(actor=request.user, **data.validated_data))
+
+    @extend_schema(summary="Estimate restoring archived objects (admin)", tags=TAG, request=s.JobScopeSerializer,
+                   responses={201: s.JobSerializer},
+                   description="Creates a restore job in state awaiting_confirmation with the estimate in "
+                               "`params`; nothing is restored until POST /jobs/{id}/restore-confirm/.")
+    @action(detail=False, methods=["post"], url_path="restore-estimate")
+    @idempotent
+    def restore_estimate(self, request):
+        data = s.JobScopeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _created(service("services.restore", "restore_estimate")(actor=request.user, **_scope(data)))
+
+    @extend_schema(summary="Confirm a restore estimate (admin)", tags=TAG, request=None,
+                   responses={200: s.JobSerializer})
+    @action(detail=True, methods=["post"], url_path="restore-confirm")
+    @idempotent
+    def restore_confirm(self, request, pk=None):
+        job = self.get_object()
+        job = service("services.restore", "restore_confirm")(actor=request.user, job=job)
+        return Response(s.JobSerializer(job).data)
+
+    @extend_schema(summary="Start analysis (analyse, then pair) of a source or name list (admin)", tags=TAG,
+                   request=s.JobScopeSerializer, responses={201: s.JobSerializer})
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def analysis(self, request):
+        data = s.JobScopeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _created(service("services.analysis", "analysis_start")(actor=request.user, **_scope(data)))
+
+    @extend_schema(summary="Pause a job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def pause(self, request, pk=None):
+        return self._transition("job_pause")
+
+    @extend_schema(summary="Resume a paused job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def resume(self, request, pk=None):
+        return self._transition("job_resume")
+
+    @extend_schema(summary="Cancel a job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def cancel(self, request, pk=None):
+        return self._transition("job_cancel")
+
+    def _transition(self, name):
+        job = self.get_object()
+        job = service("services.jobs", name)(actor=self.request.user, job=job)
+        return Response(s.JobSerializer(job).data)
+
+
+def _scope(data):
+    return {k: v for k, v in data.validated_data.items() if v is not None}

@@ -1,0 +1,329 @@
+"""Input and output serializers, one pair per operation where they differ. Output serializers
+are read-only views of rows; input serializers validate and look ids up (never use them raw)."""
+from __future__ import annotations
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import models as m
+
+# --------------------------------------------------------------------------------------------
+# Small references
+
+
+class AssetRefSerializer(serializers.ModelSerializer):
+    source_name = serializers.CharField(source="source.name", read_only=True)
+
+    class Meta:
+        model = m.Asset
+        fields = ["id", "source", "source_name", "key", "name", "state"]
+        read_only_fields = fields
+
+
+def UsernameField():  # noqa: N802 - reads like a field class where it is used
+    return serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources and name lists
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    location = serializers.CharField(read_only=True)
+    created_by = UsernameField()
+
+    class Meta:
+        model = m.Source
+        fields = ["id", "name", "kind", "role", "storage_profile", "bucket", "prefix", "root", "location",
+                  "versioned", "object_lock", "description", "created_by", "created_at", "last_inventory_at"]
+        read_only_fields = fields
+
+
+class SourceCreateSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=80)
+    kind = serializers.ChoiceField(choices=m.Source.Kind.choices)
+    role = serializers.ChoiceField(choices=m.Source.Role.choices)
+    storage_profile = serializers.CharField(max_length=80, required=False, allow_blank=True, default="",
+                                            help_text="S3 only: a profile name from DOPPEL_S3_PROFILES")
+    bucket = serializers.CharField(max_length=63, required=False, allow_blank=True, default="")
+    prefix = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="")
+    root = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="",
+                                 help_text="local only: a directory under DOPPEL_LOCAL_ROOTS")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class NameListSerializer(serializers.ModelSerializer):
+    uploaded_by = UsernameField()
+
+    class Meta:
+        model = m.NameList
+        fields = ["id", "source", "title", "original_filename", "uploaded_by", "created_at", "requested", "found",
+                  "not_found", "ambiguous", "resolved_at"]
+        read_only_fields = fields
+
+
+class NameListUploadSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all())
+    title = serializers.CharField(max_length=200)
+    file = serializers.FileField(help_text="text or CSV: one name or ID per line (first column)")
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+
+
+class JobProgressSerializer(serializers.Serializer):
+    requested = serializers.IntegerField()
+    found = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    bytes_total = serializers.IntegerField()
+    bytes_done = serializers.IntegerField()
+    rate_per_s = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    percent = serializers.FloatField(allow_null=True)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    created_by = UsernameField()
+
+    class Meta:
+        model = m.Job
+        fields = ["id", "kind", "state", "source", "namelist", "parent", "params", "requested", "found", "processed",
+                  "failed", "bytes_total", "bytes_done", "error", "created_by", "created_at", "started_at",
+                  "finished_at", "progress"]
+        read_only_fields = fields
+
+    @extend_schema_field(JobProgressSerializer)
+    def get_progress(self, job):
+        from ..selectors.jobs import job_progress
+
+        return JobProgressSerializer(job_progress(job)).data
+
+
+class JobSourceSerializer(serializers.Serializer):
+    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all())
+
+
+class JobScopeSerializer(serializers.Serializer):
+    """A source, a name list, or both (the name list must belong to the source)."""
+
+    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all(), required=False, allow_null=True)
+    namelist = serializers.PrimaryKeyRelatedField(queryset=m.NameList.objects.all(), required=False, allow_null=True)
+
+    def validate(self, attrs):
+        source, namelist = attrs.get("source"), attrs.get("namelist")
+        if source is None and namelist is None:
+            raise serializers.ValidationError("give a source or a name list")
+        if source is not None and namelist is not None and namelist.source_id != source.pk:
+            raise serializers.ValidationError({"namelist": ["this name list belongs to another source"]})
+        return attrs
+
+
+# --------------------------------------------------------------------------------------------
+# Assets and candidates
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    source_name = serializers.CharField(source="source.name", read_only=True)
+
+    class Meta:
+        model = m.Asset
+        fields = ["id", "source", "source_name", "key", "name", "size", "etag", "checksum", "storage_class",
+                  "last_modified", "version_id", "state", "format", "width", "height", "pages", "bit_depth", "mode",
+                  "decode_status", "decode_error", "ids", "engine_version", "analysed_at", "first_seen_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    cleanup = AssetRefSerializer(source="cleanup_asset", read_only=True)
+    match = AssetRefSerializer(source="match_asset", read_only=True)
+
+    class Meta:
+        model = m.Candidate
+        fields = ["id", "cleanup_asset", "match_asset", "cleanup", "match", "found_by", "diff_score", "local_score",
+                  "rotation", "flipped", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
+                  "engine_version", "thresholds", "rank", "status", "job", "created_at"]
+        read_only_fields = fields
+
+
+# --------------------------------------------------------------------------------------------
+# Review queue and decisions
+
+
+class ReviewItemSerializer(serializers.ModelSerializer):
+    asset = AssetRefSerializer(read_only=True)
+    leased_by = UsernameField()
+
+    class Meta:
+        model = m.ReviewItem
+        fields = ["id", "asset", "best_candidate", "verdict", "diff_score", "local_score", "status", "leased_by",
+                  "lease_expires_at", "job", "decided_at", "last_decision", "created_at"]
+        read_only_fields = fields
+
+
+class ReviewItemDetailSerializer(ReviewItemSerializer):
+    candidates = serializers.SerializerMethodField()
+
+    class Meta(ReviewItemSerializer.Meta):
+        fields = ReviewItemSerializer.Meta.fields + ["candidates"]
+        read_only_fields = fields
+
+    @extend_schema_field(CandidateSerializer(many=True))
+    def get_candidates(self, item):
+        qs = (m.Candidate.objects.filter(cleanup_asset_id=item.asset_id)
+              .select_related("cleanup_asset__source", "match_asset__source").order_by("rank", "id"))
+        return CandidateSerializer(qs, many=True).data
+
+
+class ReviewQueueSerializer(serializers.Serializer):
+    """Which queue to take the next file from; all optional (no filter = every open file)."""
+
+    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all(), required=False)
+    namelist = serializers.PrimaryKeyRelatedField(queryset=m.NameList.objects.all(), required=False)
+    job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False)
+    verdict = serializers.ChoiceField(choices=m.Verdict.choices, required=False)
+    band = serializers.ChoiceField(
+        choices=["0-0.005", "0.005-0.02", "0.02-0.05", "0.05-0.15", "0.15+", "none"], required=False,
+        help_text="diff_score band of the best candidate")
+
+    def queue(self):
+        return {k: (v.pk if hasattr(v, "pk") else v) for k, v in self.validated_data.items()}
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    actor = UsernameField()
+
+    class Meta:
+        model = m.Decision
+        fields = ["id", "review_item", "asset", "candidate", "action", "note", "actor", "created_at", "undoes", "bulk"]
+        read_only_fields = fields
+
+
+class DecisionCreateSerializer(serializers.Serializer):
+    item = serializers.PrimaryKeyRelatedField(queryset=m.ReviewItem.objects.all(), help_text="review item id")
+    action = serializers.ChoiceField(choices=[c for c in m.Decision.Action.choices if c[0] != m.Decision.Action.UNDO])
+    candidate = serializers.PrimaryKeyRelatedField(queryset=m.Candidate.objects.all(), required=False, allow_null=True,
+                                                   help_text="default: the file's best candidate")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    error_category = serializers.ChoiceField(choices=m.ErrorLogEntry.Category.choices, required=False, allow_null=True,
+                                             help_text="required for log_error")
+
+    def validate(self, attrs):
+        candidate, item = attrs.get("candidate"), attrs["item"]
+        if candidate is not None and candidate.cleanup_asset_id != item.asset_id:
+            raise serializers.ValidationError({"candidate": ["that candidate belongs to another file"]})
+        if attrs["action"] == m.Decision.Action.LOG_ERROR and not attrs.get("error_category"):
+            raise serializers.ValidationError({"error_category": ["choose an error category for log_error"]})
+        return attrs
+
+
+# --------------------------------------------------------------------------------------------
+# Error log, reingest, deletion, takedown
+
+
+class ErrorLogEntrySerializer(serializers.ModelSerializer):
+    asset = AssetRefSerializer(read_only=True)
+    match_asset = AssetRefSerializer(read_only=True, allow_null=True)
+    created_by = UsernameField()
+
+    class Meta:
+        model = m.ErrorLogEntry
+        fields = ["id", "asset", "match_asset", "decision", "category", "note", "created_by", "created_at", "withdrawn"]
+        read_only_fields = fields
+
+
+class ReingestItemSerializer(serializers.ModelSerializer):
+    asset = AssetRefSerializer(read_only=True)
+
+    class Meta:
+        model = m.ReingestItem
+        fields = ["id", "asset", "decision", "reason", "state", "checksum", "target_location", "target_key",
+                  "manifest_key", "canonical_key", "canonical_asset", "error", "retryable", "attempts",
+                  "created_at", "updated_at", "verified_at"]
+        read_only_fields = fields
+
+
+class ReingestIngestedSerializer(serializers.Serializer):
+    canonical_key = serializers.CharField(max_length=1024, help_text="where the canonical store put the file")
+
+
+class DeletionPlanSerializer(serializers.ModelSerializer):
+    created_by = UsernameField()
+    confirmed_by = UsernameField()
+    item_count = serializers.SerializerMethodField()
+    bytes_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = m.DeletionPlan
+        fields = ["id", "state", "source", "job", "created_by", "created_at", "confirmed_by", "confirmed_at",
+                  "finished_at", "item_count", "bytes_total"]
+        read_only_fields = fields
+
+    def get_item_count(self, plan) -> int:
+        return getattr(plan, "n_items", None) if hasattr(plan, "n_items") else plan.items.count()
+
+    def get_bytes_total(self, plan) -> int:
+        value = getattr(plan, "n_bytes", None) if hasattr(plan, "n_bytes") else sum(plan.items.values_list("size", flat=True))
+        return value or 0
+
+
+class DeletionPlanCreateSerializer(serializers.Serializer):
+    decisions = serializers.PrimaryKeyRelatedField(
+        queryset=m.Decision.objects.filter(action=m.Decision.Action.APPROVE_DELETE), many=True, required=False,
+        help_text="approving decisions to plan; or give a source to plan all of its approved files")
+    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all(), required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if not attrs.get("decisions") and attrs.get("source") is None:
+            raise serializers.ValidationError("give approving decisions or a source")
+        return attrs
+
+
+class DeletionItemSerializer(serializers.ModelSerializer):
+    asset = AssetRefSerializer(read_only=True)
+    kept_asset = AssetRefSerializer(read_only=True)
+
+    class Meta:
+        model = m.DeletionItem
+        fields = ["id", "plan", "decision", "asset", "kept_asset", "state", "etag_at_decision", "kept_etag_at_decision",
+                  "size", "diff_score", "local_score", "engine_version", "quarantine_location", "purge_after",
+                  "reason", "updated_at"]
+        read_only_fields = fields
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    approved_by = UsernameField()
+    executed_by = UsernameField()
+
+    class Meta:
+        model = m.AuditEntry
+        fields = ["id", "created_at", "action", "item", "source_name", "key", "etag", "size", "kept_source_name",
+                  "kept_key", "kept_etag", "diff_score", "local_score", "engine_version", "thresholds", "decision",
+                  "approved_by", "executed_by", "reason", "outcome", "detail"]
+        read_only_fields = fields
+
+
+class TakedownSerializer(serializers.Serializer):
+    assets = serializers.PrimaryKeyRelatedField(queryset=m.Asset.objects.all(), many=True, allow_empty=False,
+                                                help_text="asset ids to remove at once (canonical included)")
+    reason = serializers.CharField(min_length=10, max_length=4000, help_text="the written legal reason")
+
+    def validate_assets(self, value):
+        if len(value) > 1000:
+            raise serializers.ValidationError("at most 1000 assets per takedown")
+        return value
+
+
+class TakedownOutcomeSerializer(serializers.Serializer):
+    asset = serializers.IntegerField(help_text="asset id")
+    ok = serializers.BooleanField(help_text="false when storage refused (Object Lock, error)")
+    message = serializers.CharField()
+
+
+class TakedownResultSerializer(serializers.Serializer):
+    results = TakedownOutcomeSerializer(many=True)
+    audit = AuditEntrySerializer(many=True, help_text="the audit rows written for this takedown")

@@ -1,0 +1,85 @@
+"""Sources and name lists."""
+from __future__ import annotations
+
+import csv
+import io
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from .. import models as m
+from . import serializers as s
+from .base import CSVRenderer, DoppelViewSet, service
+from .filters import NameListFilter, SourceFilter
+from .idempotency import idempotent
+from .permissions import CuratorReadsAdminWrites, IsDoppelAdmin
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List sources", tags=["sources"]),
+    retrieve=extend_schema(summary="One source", tags=["sources"]),
+)
+class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
+    queryset = m.Source.objects.select_related("created_by")
+    serializer_class = s.SourceSerializer
+    filterset_class = SourceFilter
+    permission_classes = [CuratorReadsAdminWrites]
+
+    @extend_schema(summary="Register a source (admin)", tags=["sources"], request=s.SourceCreateSerializer,
+                   responses={201: s.SourceSerializer},
+                   description="Refused (400) when it overlaps an existing source, the root is outside the "
+                               "allowed roots, or the storage profile is unknown.")
+    @idempotent
+    def create(self, request):
+        data = s.SourceCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = service("services.sources", "source_add")(actor=request.user, **data.validated_data)
+        return Response(s.SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List name lists with their counts", tags=["name lists"]),
+    retrieve=extend_schema(summary="One name list: requested / found / not found / ambiguous", tags=["name lists"]),
+)
+class NameListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
+    queryset = m.NameList.objects.select_related("uploaded_by")
+    serializer_class = s.NameListSerializer
+    filterset_class = NameListFilter
+    permission_classes = [CuratorReadsAdminWrites]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(summary="Upload a name list (admin)", tags=["name lists"], request=s.NameListUploadSerializer,
+                   responses={201: s.NameListSerializer})
+    @idempotent
+    def create(self, request):
+        data = s.NameListUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        namelist = service("services.namelists", "namelist_upload")(
+            actor=request.user, source=data.validated_data["source"], title=data.validated_data["title"],
+            uploaded_file=data.validated_data["file"])
+        return Response(s.NameListSerializer(namelist).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Names that were not found or were ambiguous, as CSV", tags=["name lists"],
+                   responses={(200, "text/csv"): OpenApiTypes.STR}, filters=False)
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer], filterset_class=None)
+    def misses(self, request, pk=None):
+        namelist = self.get_object()
+        entries = service("selectors.namelists", "namelist_misses")(namelist)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["line", "name", "status", "matches"])
+        for e in entries:
+            writer.writerow([e.line, _csv_safe(e.raw), e.status, e.match_count])
+        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="namelist-{namelist.pk}-misses.csv"'
+        return response
+
+
+def _csv_safe(value: str) -> str:
+    return "'" + value if value and value[0] in "=+-@\t\r" else value

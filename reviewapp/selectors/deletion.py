@@ -1,0 +1,82 @@
+"""Read side of deletion: plans, their items, the audit trail and the rows of their CSVs."""
+from __future__ import annotations
+
+from django.db.models import Count, Q
+
+from ..models import AuditEntry, DeletionItem, DeletionPlan
+
+PLAN_CSV_HEADER = [
+    "item", "state", "source", "key", "size", "etag_at_decision", "kept_source", "kept_key", "kept_etag",
+    "diff_score", "local_score", "engine_version", "decision", "decided_at", "approver", "reason",
+]
+
+AUDIT_CSV_HEADER = [
+    "id", "created_at", "action", "outcome", "source", "key", "etag", "size", "kept_source", "kept_key", "kept_etag",
+    "diff_score", "local_score", "engine_version", "thresholds", "decision", "approved_by", "executed_by",
+    "deletion_item", "reason",
+]
+
+
+def plan_list():
+    return DeletionPlan.objects.select_related("created_by", "confirmed_by", "source", "job").annotate(
+        n_items=Count("items"),
+        n_planned=Count("items", filter=Q(items__state=DeletionItem.State.PLANNED)),
+        n_quarantined=Count("items", filter=Q(items__state=DeletionItem.State.QUARANTINED)),
+        n_aborted=Count("items", filter=Q(items__state=DeletionItem.State.ABORTED)),
+    )
+
+
+def plan_counts(plan) -> dict:
+    counts = {s: 0 for s in DeletionItem.State.values}
+    for row in plan.items.values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    counts["total"] = sum(counts.values())
+    counts["bytes"] = sum(plan.items.values_list("size", flat=True).iterator(chunk_size=2000))
+    return counts
+
+
+def plan_items(plan, *, state=None):
+    qs = plan.items.select_related("asset__source", "kept_asset__source", "decision__actor")
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def plan_csv_rows(plan):
+    for it in plan_items(plan).iterator(chunk_size=2000):
+        yield [
+            it.pk, it.state, it.asset.source.name, it.asset.key, it.size, it.etag_at_decision, it.kept_asset.source.name,
+            it.kept_asset.key, it.kept_etag_at_decision, it.diff_score, it.local_score, it.engine_version,
+            it.decision.action, it.decision.created_at, it.decision.actor.get_username(), it.reason,
+        ]
+
+
+def quarantine_list(*, state=DeletionItem.State.QUARANTINED):
+    return DeletionItem.objects.filter(state=state).select_related("asset__source", "kept_asset__source", "plan")
+
+
+def audit_list(*, action=None, source=None, key=None):
+    qs = AuditEntry.objects.select_related("approved_by", "executed_by")
+    if action:
+        qs = qs.filter(action=action)
+    if source:
+        qs = qs.filter(Q(source_name=source) | Q(kept_source_name=source))
+    if key:
+        qs = qs.filter(key__icontains=key)
+    return qs
+
+
+def audit_csv_rows(qs):
+    for a in qs.iterator(chunk_size=2000):
+        yield [
+            a.pk, a.created_at, a.action, a.outcome, a.source_name, a.key, a.etag, a.size, a.kept_source_name, a.kept_key,
+            a.kept_etag, a.diff_score, a.local_score, a.engine_version, _json(a.thresholds), a.decision_id,
+            a.approved_by.get_username() if a.approved_by else "", a.executed_by.get_username() if a.executed_by else "",
+            a.item_id, a.reason,
+        ]
+
+
+def _json(v):
+    import json
+
+    return json.dumps(v, sort_keys=True) if v else ""

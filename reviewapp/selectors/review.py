@@ -1,0 +1,188 @@
+"""Read side of review: queues, their counts, the file view and what a curator may undo.
+
+A queue is a dict of filters (source, namelist, job, verdict, band). Every function here accepts
+the raw strings a request carries and ignores what it cannot parse, so a bad link shows the whole
+queue instead of an error page.
+"""
+from __future__ import annotations
+
+import random
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ..models import Candidate, Decision, NameListEntry, ReviewItem, Verdict
+
+QUEUE_KEYS = ("source", "namelist", "job", "verdict", "band")
+
+# Score bands over the best candidate's diff_score (0 = pixel-identical). "none" holds the files
+# without a score: unreadable and no_match.
+BANDS = [
+    ("0-0.005", "≤ 0.005", 0.0, 0.005),
+    ("0.005-0.02", "0.005 – 0.02", 0.005, 0.02),
+    ("0.02-0.05", "0.02 – 0.05", 0.02, 0.05),
+    ("0.05-0.15", "0.05 – 0.15", 0.05, 0.15),
+    ("0.15+", "> 0.15", 0.15, None),
+    ("none", "no score", None, None),
+]
+BAND_KEYS = [b[0] for b in BANDS]
+
+
+def _band_q(band: str) -> Q | None:
+    for key, _label, lo, hi in BANDS:
+        if key != band:
+            continue
+        if key == "none":
+            return Q(diff_score__isnull=True)
+        q = Q(diff_score__isnull=False)
+        if lo:
+            q &= Q(diff_score__gt=lo)
+        if hi is not None:
+            q &= Q(diff_score__lte=hi)
+        return q
+    return None
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def queue_clean(params) -> dict:
+    """The recognised filters of a request's GET/POST (or any mapping), as a small dict."""
+    queue = {}
+    if not params:
+        return queue
+    for key in ("source", "namelist", "job"):
+        v = _int(params.get(key))
+        if v:
+            queue[key] = v
+    verdict = params.get("verdict")
+    if verdict in Verdict.values:
+        queue["verdict"] = verdict
+    band = params.get("band")
+    if band in BAND_KEYS:
+        queue["band"] = band
+    return queue
+
+
+def queue_q(queue: dict | None) -> Q:
+    """The filter for one queue, on ReviewItem."""
+    queue = queue_clean(queue)
+    q = Q()
+    if "source" in queue:
+        q &= Q(asset__source_id=queue["source"])
+    if "job" in queue:
+        q &= Q(job_id=queue["job"]) | Q(best_candidate__job_id=queue["job"])
+    if "verdict" in queue:
+        q &= Q(verdict=queue["verdict"])
+    if "band" in queue:
+        q &= _band_q(queue["band"])
+    if "namelist" in queue:
+        # a subquery, not a join: one file listed twice must not appear twice
+        q &= Q(asset_id__in=NameListEntry.assets.through.objects.filter(
+            namelistentry__namelist_id=queue["namelist"]).values("asset_id"))
+    return q
+
+
+def available_q(now=None) -> Q:
+    """Open files, plus leased ones whose lease ran out (an abandoned lease returns the file)."""
+    now = now or timezone.now()
+    return Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)
+
+
+def queue_items(queue=None, now=None):
+    """Files a curator could be served from this queue, in queue order."""
+    return ReviewItem.objects.filter(available_q(now)).filter(queue_q(queue)).order_by("priority", "id")
+
+
+def queue_peek(*, actor, queue=None, exclude=(), limit=1):
+    """The next files this curator would get, without leasing them (to prefetch their images)."""
+    out = []
+    for item in (queue_items(queue).exclude(pk__in=list(exclude))
+                 .select_related("best_candidate")
+                 .only("id", "asset_id", "skipped_by", "best_candidate__id", "best_candidate__match_asset_id")[:20]):
+        if actor.pk not in (item.skipped_by or []):
+            out.append(item)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def queue_counts(*, queue=None) -> dict:
+    """Open counts per verdict, per band, per source and per job, within `queue` minus the
+    dimension being counted (so the verdict counts answer "how many of each in this source")."""
+    queue = queue_clean(queue)
+    base = ReviewItem.objects.filter(available_q())
+
+    def without(key):
+        return base.filter(queue_q({k: v for k, v in queue.items() if k != key}))
+
+    verdict_counts = dict(without("verdict").values_list("verdict").annotate(n=Count("id")).order_by())
+    band_qs = without("band")
+    band_counts = band_qs.aggregate(**{f"b{i}": Count("id", filter=_band_q(key)) for i, key in enumerate(BAND_KEYS)})
+    sources = list(without("source").values("asset__source_id", "asset__source__name")
+                   .annotate(n=Count("id")).order_by("asset__source__name"))
+    jobs = list(without("job").exclude(job_id=None).values("job_id").annotate(n=Count("id")).order_by("-job_id")[:20])
+    return {
+        "total": base.filter(queue_q(queue)).count(),
+        "verdicts": [(v, label, verdict_counts.get(v, 0)) for v, label in Verdict.choices],
+        "bands": [(key, label, band_counts[f"b{i}"]) for i, (key, label, _lo, _hi) in enumerate(BANDS)],
+        "sources": [(s["asset__source_id"], s["asset__source__name"], s["n"]) for s in sources],
+        "jobs": [(j["job_id"], j["n"]) for j in jobs],
+        "decided": ReviewItem.objects.filter(status=ReviewItem.Status.DECIDED).filter(queue_q(queue)).count(),
+    }
+
+
+def review_item_get(item_id):
+    """One file with everything the file view shows, in two queries."""
+    item = (ReviewItem.objects
+            .select_related("asset__source", "best_candidate__match_asset__source", "leased_by",
+                            "last_decision__actor")
+            .filter(pk=item_id).first())
+    if item is None:
+        return None, []
+    candidates = list(Candidate.objects.filter(cleanup_asset_id=item.asset_id)
+                      .select_related("match_asset__source").order_by("rank", "diff_score", "id"))
+    return item, candidates
+
+
+def decision_last_undoable(*, actor):
+    """The curator's own last decision that settled a file, if it is still the file's decision
+    and has not been undone. Skips do not count: undoing a skip means nothing."""
+    last = (Decision.objects.filter(actor=actor)
+            .exclude(action__in=[Decision.Action.SKIP, Decision.Action.UNDO])
+            .select_related("review_item").order_by("-created_at", "-id").first())
+    if last is None or Decision.objects.filter(undoes=last).exists():
+        return None
+    if last.review_item.last_decision_id != last.pk:
+        return None
+    return last
+
+
+def bulk_batch(*, job=None, source=None, verdict=None, max_diff=None, max_local=None):
+    """Files an admin could approve in bulk: open, best candidate identical or duplicate and
+    marked safe to delete by the engine, within the admin's score limits."""
+    now = timezone.now()
+    verdicts = [verdict] if verdict in (Verdict.IDENTICAL, Verdict.DUPLICATE) else [Verdict.IDENTICAL, Verdict.DUPLICATE]
+    qs = (ReviewItem.objects.filter(available_q(now))
+          .filter(best_candidate__isnull=False, best_candidate__safe_to_delete=True,
+                  best_candidate__verdict__in=verdicts, verdict__in=verdicts)
+          .filter(queue_q({"job": job, "source": source})))
+    if max_diff is not None:
+        qs = qs.filter(best_candidate__diff_score__lte=max_diff)
+    if max_local is not None:
+        qs = qs.filter(best_candidate__local_score__lte=max_local)
+    return qs.order_by("id")
+
+
+def bulk_sample(qs, *, n=20, seed=None):
+    """A random sample of a batch, reproducible from the seed so the confirm page can show what
+    was sampled."""
+    ids = list(qs.values_list("id", flat=True))
+    rng = random.Random(seed)
+    picked = rng.sample(ids, min(n, len(ids)))
+    return list(ReviewItem.objects.filter(pk__in=picked)
+                .select_related("asset__source", "best_candidate__match_asset__source").order_by("id"))

@@ -1,0 +1,466 @@
+"""Analysis and pairing: per asset fetch → decode → fingerprint → renditions, then per batch of
+clean-up files: candidates from the canonical index → verification → Candidate rows → one
+ReviewItem per clean-up file.
+
+A job works through JobItem rows. Each item's result and the job's counters are written in one
+transaction that first locks the item and checks it is still pending, so a retried or
+redelivered task (a worker killed mid-job) never repeats finished work or counts it twice, and
+an asset already analysed at the same ETag by the same engine version is skipped outright.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from contextlib import ExitStack
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
+from ..selectors.assets import assets_needing_analysis
+from ..storage import ObjectMissing, StorageError, UnsafeKey, sha256_file, storage_for
+from .jobs import (
+    job_count, job_create, job_dispatch, job_event, job_finish, job_items_add, job_may_continue, job_start,
+)
+
+log = logging.getLogger(__name__)
+
+VERDICT_RANK = {"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3, "cleanup_corrupt": 3,
+                "different": 5, "unreadable": 6, "no_match": 7}
+ANALYSABLE = [Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE]
+
+
+class PermanentFailure(Exception):
+    """This item cannot succeed by retrying (object gone, over the size limit)."""
+
+
+def engine():
+    import matching
+
+    return matching
+
+
+def engine_version() -> str:
+    return engine().ENGINE_VERSION
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+
+def analysis_start(*, actor, source: Source | None = None, namelist: NameList | None = None, idempotency_key=None,
+                   dispatch=True, params=None) -> Job:
+    """Queue analysis of a source (or of a name list's selection) followed by pairing of its
+    clean-up files. Canonical assets not yet analysed are included, since pairing needs them."""
+    if (source is None) == (namelist is None):
+        raise ValidationError("analyse either a source or a name list")
+    if namelist is not None:
+        if namelist.resolved_at is None:
+            raise ValidationError("the name list has not been resolved yet")
+        source = namelist.source
+    with transaction.atomic():
+        job = job_create(actor=actor, kind=Job.Kind.ANALYSE, source=source, namelist=namelist,
+                         params={"phase": "analyse", **(params or {})}, idempotency_key=idempotency_key)
+        if dispatch and job.state == Job.State.QUEUED:
+            job_dispatch(job)
+    return job
+
+
+def analysis_scope(job: Job):
+    """The assets this job was asked about (clean-up files to pair, or a canonical source)."""
+    if job.namelist_id:
+        entries = NameListEntry.objects.filter(namelist_id=job.namelist_id, status=NameListEntry.Status.FOUND)
+        return Asset.objects.filter(namelist_entries__in=entries).distinct()
+    return Asset.objects.filter(source_id=job.source_id)
+
+
+def analysis_prepare(job_id: int) -> list[int]:
+    """Register the job's items (idempotent) and return the pending ones to work on."""
+    job = Job.objects.select_related("source").get(pk=job_id)
+    if not job.params.get("prepared"):
+        ev = engine_version()
+        scope = analysis_scope(job)
+        todo = set(assets_needing_analysis(scope, ev).values_list("id", flat=True))
+        if job.source.role == Source.Role.CLEANUP:
+            canon = Asset.objects.filter(source__role=Source.Role.CANONICAL)
+            todo |= set(assets_needing_analysis(canon, ev).values_list("id", flat=True))
+        archived = scope.filter(state__in=[Asset.State.ARCHIVED, Asset.State.RESTORING]).count()
+        job_items_add(job, sorted(todo))
+        with transaction.atomic():
+            job = Job.objects.select_for_update().get(pk=job_id)
+            n = JobItem.objects.filter(job=job).count()
+            sizes = sum(Asset.objects.filter(job_items__job=job).values_list("size", flat=True))
+            job.requested = n
+            job.found = scope.count()
+            job.bytes_total = sizes
+            job.params = {**job.params, "prepared": True, "archived_waiting": archived,
+                          "already_analysed": max(scope.exclude(state__in=[Asset.State.ARCHIVED, Asset.State.RESTORING,
+                                                                           Asset.State.VANISHED]).count()
+                                                  - scope.filter(job_items__job=job).count(), 0)}
+            job.save(update_fields=["requested", "found", "bytes_total", "params"])
+            job_event(job, "prepared", items=n, archived_waiting=archived)
+    return list(JobItem.objects.filter(job_id=job_id, state=JobItem.State.PENDING).values_list("id", flat=True))
+
+
+# --- one asset ---------------------------------------------------------------------------------
+
+
+def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
+    from .renditions import render_asset_files
+
+    try:
+        return render_asset_files(asset, path)
+    except Exception as exc:  # noqa: BLE001 - a rendition is a convenience, never a failure
+        log.info("no rendition for asset %s: %s", asset.pk, exc)
+        return "", ""
+
+
+def analyse_asset_file(asset: Asset, path: str) -> dict:
+    """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
+    m = engine()
+    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=False)
+    web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
+    return {
+        "analysis": fa.to_dict(),
+        "format": (fa.format or "")[:20],
+        "width": fa.width or None,
+        "height": fa.height or None,
+        "pages": fa.pages or None,
+        "bit_depth": fa.bit_depth or None,
+        "mode": (fa.mode or "")[:16],
+        "decode_status": fa.status,
+        "decode_error": "\n".join(str(e) for e in fa.errors)[:5000],
+        "ids": list(fa.ids),
+        "engine_version": m.ENGINE_VERSION,
+        "analysed_etag": asset.etag,
+        "analysed_at": timezone.now(),
+        "state": Asset.State.FINGERPRINTED if fa.readable else Asset.State.UNREADABLE,
+        "rendition": web,
+        "thumbnail": thumb,
+        "checksum": sha256_file(path),
+    }
+
+
+def analyse_item(job_id: int, item_id: int) -> str:
+    """Analyse one item of a job. Returns "done", "skipped", "paused" or "already"."""
+    if not job_may_continue(job_id):
+        return "paused"
+    item = JobItem.objects.select_related("asset", "asset__source").get(pk=item_id)
+    if item.state != JobItem.State.PENDING:
+        return "already"
+    asset = item.asset
+    ev = engine_version()
+    fields = None
+    if not (asset.analysis and asset.engine_version == ev and asset.analysed_etag == asset.etag):
+        if asset.state not in ANALYSABLE:
+            raise PermanentFailure(f"{asset.key} is {asset.get_state_display().lower()}: nothing to analyse")
+        if asset.size > settings.MAX_OBJECT_BYTES:
+            raise PermanentFailure(f"{asset.key} is {asset.size} bytes, over the limit of {settings.MAX_OBJECT_BYTES}")
+        if settings.TESTING and job_delay(job_id):
+            import time
+
+            time.sleep(job_delay(job_id))
+        try:
+            with storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
+                fields = analyse_asset_file(asset, path)
+        except (ObjectMissing, UnsafeKey) as exc:
+            raise PermanentFailure(str(exc)) from exc
+    with transaction.atomic():
+        item = JobItem.objects.select_for_update().get(pk=item_id)
+        if item.state != JobItem.State.PENDING:
+            return "already"
+        if fields is not None:
+            Asset.objects.filter(pk=asset.pk).update(updated_at=timezone.now(), **fields)
+        item.state = JobItem.State.DONE if fields is not None else JobItem.State.SKIPPED
+        item.attempts += 1
+        item.save(update_fields=["state", "attempts", "updated_at"])
+        job_count(job_id, processed=1, bytes_done=asset.size)
+    return "done" if fields is not None else "skipped"
+
+
+def job_delay(job_id) -> float:
+    """Test hook (only under DOPPEL_TESTING): slow each item so a test can kill a worker mid-job."""
+    return float(Job.objects.filter(pk=job_id).values_list("params__test_item_delay", flat=True).first() or 0)
+
+
+def item_fail(job_id: int, item_id: int, error: str) -> bool:
+    """Record a failed item once; returns False when it was already settled."""
+    with transaction.atomic():
+        item = JobItem.objects.select_for_update().get(pk=item_id)
+        if item.state not in (JobItem.State.PENDING, JobItem.State.WAITING):
+            return False
+        item.state = JobItem.State.FAILED
+        item.error = str(error)[:2000]
+        item.attempts += 1
+        item.save(update_fields=["state", "error", "attempts", "updated_at"])
+        job_count(job_id, failed=1)
+    return True
+
+
+# --- phases ------------------------------------------------------------------------------------
+
+
+def analysis_advance(job_id: int) -> tuple[str, list[int]]:
+    """Move the job on once its current phase has nothing pending. Returns (phase, pending item
+    ids of the phase to dispatch); exactly one caller gets the transition (row lock)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.state not in (Job.State.RUNNING, Job.State.QUEUED):
+            return "stopped", []
+        phase = job.params.get("phase", "analyse")
+        if phase == "analyse":
+            if JobItem.objects.filter(job=job, state=JobItem.State.PENDING).exists():
+                return "analyse", []
+            pair_job = _pair_job_create(job)
+            job.params = {**job.params, "phase": "pair", "pair_job": pair_job.pk}
+            job.save(update_fields=["params"])
+            job_event(job, "analysed", processed=job.processed, failed=job.failed)
+            return "pair", list(JobItem.objects.filter(job=pair_job, state=JobItem.State.PENDING).values_list("id", flat=True))
+        if phase == "pair":
+            pair_job = Job.objects.select_for_update().get(pk=job.params["pair_job"])
+            if JobItem.objects.filter(job=pair_job, state=JobItem.State.PENDING).exists():
+                return "pair", []
+    # finished: outside the lock above, each finish takes its own
+    job_finish(job.params["pair_job"])
+    job_finish(job_id)
+    return "done", []
+
+
+def pending_pair_items(job: Job) -> list[int]:
+    pj = job.params.get("pair_job")
+    if not pj:
+        return []
+    return list(JobItem.objects.filter(job_id=pj, state=JobItem.State.PENDING).values_list("id", flat=True))
+
+
+def _pair_job_create(job: Job) -> Job:
+    existing = Job.objects.filter(parent=job, kind=Job.Kind.PAIR).first()
+    if existing:
+        return existing
+    pj = job_create(actor=job.created_by, kind=Job.Kind.PAIR, source=job.source, namelist=job.namelist, parent=job,
+                    state=Job.State.RUNNING, params={"engine_version": engine_version()})
+    scope = analysis_scope(job).filter(source__role=Source.Role.CLEANUP,
+                                       state__in=[Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
+    ids = list(scope.values_list("id", flat=True))
+    job_items_add(pj, ids)
+    Job.objects.filter(pk=pj.pk).update(requested=len(ids), found=len(ids), started_at=timezone.now())
+    return pj
+
+
+# --- pairing -----------------------------------------------------------------------------------
+
+_INDEX_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+
+
+def canonical_index(cache_key=None):
+    """A CandidateIndex over every analysed canonical asset (key = asset id). Cached per process
+    and pair job: building it is the expensive part of a batch."""
+    m = engine()
+    if cache_key is not None and cache_key in _INDEX_CACHE:
+        _INDEX_CACHE.move_to_end(cache_key)
+        return _INDEX_CACHE[cache_key]
+    idx = m.CandidateIndex(id_patterns=settings.ID_PATTERNS)
+    rows = (Asset.objects.filter(source__role=Source.Role.CANONICAL, engine_version=m.ENGINE_VERSION,
+                                 state__in=[Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
+            .exclude(analysis=None).values_list("id", "analysis").order_by("id"))
+    for pk, analysis in rows.iterator(chunk_size=2000):
+        try:
+            idx.add(pk, m.FileAnalysis.from_dict(analysis))
+        except Exception as exc:  # noqa: BLE001 - one odd stored analysis must not stop pairing
+            log.warning("canonical asset %s not indexed: %s", pk, exc)
+    if cache_key is not None:
+        _INDEX_CACHE[cache_key] = idx
+        while len(_INDEX_CACHE) > 2:
+            _INDEX_CACHE.popitem(last=False)
+    return idx
+
+
+class _MatchCache:
+    """Decoded kept copies for one batch: the same canonical often pairs several clean-up files."""
+
+    def __init__(self, size=16):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+
+    def get(self, asset: Asset, path_fn):
+        if asset.pk in self.items:
+            self.items.move_to_end(asset.pk)
+            return self.items[asset.pk]
+        m = engine()
+        path = path_fn()
+        fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+        if asset.analysis and asset.analysis.get("ids") is not None:
+            fa.ids = list(asset.analysis["ids"])
+        self.items[asset.pk] = (fa, path)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return fa, path
+
+
+def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitStack, match_cache: _MatchCache, limit=5):
+    """Verify one clean-up asset against its candidates. Returns (decision dict, [(match asset,
+    found_by, PairResult)]). The clean-up file's temp copy lives on `file_stack`; kept copies are
+    cached across the batch, so theirs live on `batch_stack`."""
+    m = engine()
+    fa_stored = m.FileAnalysis.from_dict(asset.analysis or {"name": asset.name})
+    cands = idx.candidates(fa_stored, limit=limit)
+    if not cands:
+        return m.decide_file(fa_stored, []), []
+    cpath = file_stack.enter_context(storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES))
+    cfa = m.analyse_file(cpath, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+    cfa.ids = list(fa_stored.ids)
+    matches = {a.pk: a for a in Asset.objects.select_related("source").filter(pk__in=[c.key for c in cands])}
+    results = []
+    for c in cands:
+        ma = matches.get(c.key)
+        if ma is None or ma.pk == asset.pk:
+            continue
+        try:
+            mfa, mpath = match_cache.get(ma, lambda: batch_stack.enter_context(
+                storage_for(ma.source).fetch(ma.key, max_bytes=settings.MAX_OBJECT_BYTES)))
+        except (ObjectMissing, UnsafeKey) as exc:
+            log.info("candidate %s skipped: %s", ma.pk, exc)
+            continue
+        res = m.verify_analyses(cfa, mfa)
+        res.match = str(ma.pk)
+        res.via = c.reason
+        results.append((ma, c.reason, res))
+    decision = m.decide_file(cfa, [r for _, _, r in results])
+    return decision, results
+
+
+def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -> str:
+    """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
+    A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
+    ev = engine_version()
+    best = decision.get("result")
+    ordered = sorted(results, key=lambda t: (0 if t[2] is best else 1, VERDICT_RANK.get(t[2].verdict, 9),
+                                             t[2].diff_score + t[2].local_score))
+    review = ReviewItem.objects.select_for_update().filter(asset=asset).first()
+    if review is not None and review.status == ReviewItem.Status.DECIDED:
+        return "decided"
+    best_row = None
+    for rank, (ma, via, res) in enumerate(ordered):
+        cand, _ = Candidate.objects.update_or_create(
+            cleanup_asset=asset, match_asset=ma, engine_version=ev,
+            defaults=dict(
+                found_by=via or "", diff_score=float(res.diff_score), local_score=float(res.local_score),
+                rotation=int(res.rotation) % 360, flipped=bool(res.flipped), corrupt_side=res.corrupt_side or "none",
+                region=res.region, verdict=res.verdict, safe_to_delete=bool(res.safe_to_delete),
+                reasons=list(res.reasons), thresholds=dict(res.thresholds or engine().THRESHOLDS),
+                cleanup_etag=asset.etag, match_etag=ma.etag, rank=rank, job=job, status=Candidate.Status.OPEN,
+            ),
+        )
+        if rank == 0 and res is best:
+            best_row = cand
+    # candidates of this engine version not seen this time go to the back
+    Candidate.objects.filter(cleanup_asset=asset, engine_version=ev).exclude(
+        match_asset__in=[ma for ma, _, _ in ordered]).update(rank=len(ordered) + 1)
+    verdict = decision["verdict"]
+    fields = dict(verdict=verdict, best_candidate=best_row,
+                  diff_score=float(best.diff_score) if best_row else None,
+                  local_score=float(best.local_score) if best_row else None, job=job)
+    if review is None:
+        ReviewItem.objects.create(asset=asset, status=ReviewItem.Status.OPEN, **fields)
+        return "created"
+    for k, v in fields.items():
+        setattr(review, k, v)
+    review.save(update_fields=list(fields))
+    return "updated"
+
+
+def pair_items(analysis_job_id: int, pair_job_id: int, item_ids: list[int]) -> dict:
+    """Pair a batch of clean-up files. Each file is written in its own transaction, so a crash
+    loses at most the file in hand; settled items are skipped on a retry."""
+    out = {"done": 0, "skipped": 0, "failed": 0}
+    pair_job = Job.objects.get(pk=pair_job_id)
+    idx = canonical_index(cache_key=(pair_job_id, pair_job.started_at))
+    items = list(JobItem.objects.select_related("asset", "asset__source").filter(pk__in=item_ids, state=JobItem.State.PENDING))
+    match_cache = _MatchCache()
+    with ExitStack() as stack:
+        for item in items:
+            if not job_may_continue(analysis_job_id):
+                break
+            asset = item.asset
+            try:
+                with ExitStack() as per_file:
+                    decision, results = pair_asset(asset, idx, file_stack=per_file, batch_stack=stack,
+                                                   match_cache=match_cache)
+                    with transaction.atomic():
+                        locked = JobItem.objects.select_for_update().get(pk=item.pk)
+                        if locked.state != JobItem.State.PENDING:
+                            continue
+                        outcome = _write_pair_results(pair_job, asset, decision, results)
+                        locked.state = JobItem.State.DONE if outcome != "decided" else JobItem.State.SKIPPED
+                        locked.attempts += 1
+                        locked.save(update_fields=["state", "attempts", "updated_at"])
+                        job_count(pair_job_id, processed=1, bytes_done=asset.size)
+                out["done"] += 1
+            except (ObjectMissing, UnsafeKey, PermanentFailure) as exc:
+                item_fail(pair_job_id, item.pk, str(exc))
+                out["failed"] += 1
+    return out
+
+
+# --- inline (no broker) ------------------------------------------------------------------------
+
+
+def analysis_run(job_id: int, *, progress=None, retries=2) -> Job | None:
+    """Run a whole analysis job in this process (embedded mode, commands without a broker)."""
+    if job_start(job_id) is None:
+        return None
+    pending = analysis_prepare(job_id)
+    if progress:
+        progress("analyse", total=len(pending))
+    for item_id in pending:
+        if not job_may_continue(job_id):
+            return Job.objects.get(pk=job_id)
+        _run_with_retries(job_id, item_id, retries)
+        if progress:
+            progress("analyse", step=1)
+    phase, pair_ids = analysis_advance(job_id)
+    if phase == "pair":
+        pj = Job.objects.get(pk=job_id).params["pair_job"]
+        if progress:
+            progress("pair", total=len(pair_ids))
+        batch = max(1, settings.ANALYSE_BATCH)
+        for i in range(0, len(pair_ids), batch):
+            if not job_may_continue(job_id):
+                return Job.objects.get(pk=job_id)
+            pair_items(job_id, pj, pair_ids[i:i + batch])
+            if progress:
+                progress("pair", step=len(pair_ids[i:i + batch]))
+        analysis_advance(job_id)
+    return Job.objects.get(pk=job_id)
+
+
+def _run_with_retries(job_id, item_id, retries):
+    for attempt in range(retries + 1):
+        try:
+            analyse_item(job_id, item_id)
+            return
+        except PermanentFailure as exc:
+            item_fail(job_id, item_id, str(exc))
+            return
+        except StorageError as exc:
+            if attempt == retries:
+                item_fail(job_id, item_id, str(exc))
+                return
+
+
+def analysis_pending_summary(job: Job) -> dict:
+    """What is left, for status displays."""
+    q = Q(job=job)
+    if job.params.get("pair_job"):
+        q |= Q(job_id=job.params["pair_job"])
+    return {
+        "pending": JobItem.objects.filter(q, state=JobItem.State.PENDING).count(),
+        "failed": JobItem.objects.filter(q, state=JobItem.State.FAILED).count(),
+    }
+
+
+def pending_pair_items_in(pair_job_id: int, item_ids) -> list[int]:
+    return list(JobItem.objects.filter(job_id=pair_job_id, pk__in=list(item_ids), state=JobItem.State.PENDING)
+                .values_list("id", flat=True))

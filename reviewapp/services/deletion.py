@@ -1,0 +1,719 @@
+"""Deletion: dry-run plans, the executor, quarantine, purge, restore and legal takedown.
+
+Nothing here trusts what was true when a curator decided. Right before an object is touched the
+executor re-checks the kept copy (exists, same ETag, decodes fully, still verifies against the
+clean-up copy) and that the object to delete is the one decided on; any doubt aborts that item
+and sends the file back to review. An audit row is committed before every irreversible step, and
+each step is idempotent so a plan interrupted anywhere (crash, S3 error) finishes exactly once
+when it runs again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import (
+    Asset,
+    AuditEntry,
+    Candidate,
+    Decision,
+    DeletionItem,
+    DeletionPlan,
+    Job,
+    ReingestItem,
+    ReviewItem,
+    Source,
+)
+from ..roles import is_admin
+from .. import storage as storage_mod
+from ..storage import LocalStorage, ObjectChanged, ObjectMissing, S3Storage, StorageError, check_key
+
+log = logging.getLogger(__name__)
+
+# Verdicts under which the engine may call a clean-up copy redundant (with safe_to_delete).
+DELETABLE_VERDICTS = {"identical", "duplicate", "rotated", "cleanup_corrupt"}
+
+
+_clients: dict = {}
+_clients_lock = threading.Lock()
+
+
+def s3_client_cached(profile):
+    """Building a boto3 client costs ~0.3 s; the executor touches several objects per item, so
+    clients are shared (they are thread-safe) per process, profile settings and client factory."""
+    factory = storage_mod.s3_client
+    key = (os.getpid(), id(factory), profile, json.dumps(settings.S3_PROFILES.get(profile, {}), sort_keys=True, default=str))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = factory(profile)
+    return client
+
+
+def with_cached_client(store):
+    if isinstance(store, S3Storage):
+        store._client = s3_client_cached(store.profile)
+    return store
+
+
+def storage_for(source):
+    """The storage behind a source, with a shared S3 client."""
+    return with_cached_client(storage_mod.storage_for(source))
+
+
+class Doubt(Exception):
+    """A reason not to delete this item now; the file goes back to review."""
+
+
+def _actor(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _require_admin(actor):
+    if not is_admin(actor):
+        raise PermissionDenied("only an admin can do this")
+
+
+def decision_has_run(decision) -> bool:
+    """True once anything a decision asked for has touched storage or left Doppel: a deletion
+    item past planned, or a reingest past queued. Undo is refused from then on."""
+    if DeletionItem.objects.filter(decision=decision).exclude(state=DeletionItem.State.PLANNED).exists():
+        return True
+    return (
+        ReingestItem.objects.filter(decision=decision)
+        .exclude(state__in=[ReingestItem.State.QUEUED, ReingestItem.State.WITHDRAWN])
+        .exists()
+    )
+
+
+# --- review hand-back ---------------------------------------------------------------------------
+
+
+def review_return(*, actor, asset, reason) -> ReviewItem | None:
+    """Put a file back in the review queue (an aborted deletion, a restore): its candidates are
+    open again and nobody holds a lease. The AuditEntry written by the caller is the event."""
+    item = ReviewItem.objects.select_for_update().filter(asset=asset).first()
+    if item is None:
+        return None
+    item.status = ReviewItem.Status.OPEN
+    item.leased_by = None
+    item.lease_expires_at = None
+    item.decided_at = None
+    item.save(update_fields=["status", "leased_by", "lease_expires_at", "decided_at"])
+    Candidate.objects.filter(cleanup_asset=asset).update(status=Candidate.Status.OPEN)
+    return item
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def _audit(action, item=None, *, actor=None, asset=None, reason="", outcome="", **detail) -> AuditEntry:
+    asset = asset or item.asset
+    row = dict(
+        action=action,
+        item=item,
+        source_name=asset.source.name,
+        key=asset.key,
+        etag=asset.etag,
+        size=asset.size,
+        executed_by=_actor(actor),
+        reason=reason,
+        outcome=outcome,
+        detail=detail,
+    )
+    if item is not None:
+        kept = item.kept_asset
+        row.update(
+            etag=item.etag_at_decision,
+            size=item.size,
+            kept_source_name=kept.source.name,
+            kept_key=kept.key,
+            kept_etag=item.kept_etag_at_decision,
+            diff_score=item.diff_score,
+            local_score=item.local_score,
+            engine_version=item.engine_version,
+            thresholds=item.thresholds,
+            decision=item.decision,
+            approved_by=item.decision.actor,
+        )
+    return AuditEntry.objects.create(**row)
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+
+def plannable_decisions(*, source=None):
+    """Approve-delete decisions that still stand (not undone, still the file's last decision)
+    and have no deletion item yet."""
+    qs = Decision.objects.filter(
+        action=Decision.Action.APPROVE_DELETE,
+        undone_by__isnull=True,
+        candidate__isnull=False,
+        deletion_items__isnull=True,
+        review_item__last_decision=F("pk"),
+    ).exclude(asset__source__role=Source.Role.CANONICAL)
+    if source is not None:
+        qs = qs.filter(asset__source=source)
+    return qs.select_related("asset__source", "candidate__match_asset__source", "actor", "review_item")
+
+
+def _kept_for(decision):
+    """The copy a deletion keeps: the chosen match, or the canonical object a verified reingest
+    of this file created (which is then the copy the executor re-checks)."""
+    reingest = (
+        ReingestItem.objects.filter(asset=decision.asset, state=ReingestItem.State.VERIFIED, canonical_asset__isnull=False)
+        .select_related("canonical_asset__source")
+        .order_by("-verified_at")
+        .first()
+    )
+    if reingest is not None:
+        return reingest.canonical_asset, reingest.canonical_asset.etag
+    snap = decision.snapshot or {}
+    cand = decision.candidate
+    kept_etag = (snap.get("candidate") or {}).get("match_etag") or (snap.get("match") or {}).get("etag") or cand.match_etag
+    return cand.match_asset, kept_etag or cand.match_asset.etag
+
+
+def deletion_plan_create(*, actor, decisions=None, source=None, idempotency_key=None) -> DeletionPlan:
+    """A dry run: list what would be deleted (nothing is). Only standing approve-delete decisions
+    are taken, each at most once across all plans."""
+    _require_admin(actor)
+    if idempotency_key:
+        existing = DeletionPlan.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    with transaction.atomic():
+        qs = plannable_decisions(source=source)
+        if decisions is not None:
+            ids = [getattr(d, "pk", d) for d in decisions]
+            qs = qs.filter(pk__in=ids)
+        items = []
+        for d in qs.order_by("pk"):
+            asset = d.asset
+            kept, kept_etag = _kept_for(d)
+            if kept.pk == asset.pk or asset.source.is_canonical:
+                continue  # invariant 1: never the kept object, never a canonical source
+            snap = d.snapshot or {}
+            cand = d.candidate
+            etag = (snap.get("candidate") or {}).get("cleanup_etag") or (snap.get("asset") or {}).get("etag") or cand.cleanup_etag or asset.etag
+            items.append(
+                DeletionItem(
+                    decision=d,
+                    asset=asset,
+                    kept_asset=kept,
+                    etag_at_decision=etag,
+                    kept_etag_at_decision=kept_etag,
+                    size=asset.size,
+                    diff_score=cand.diff_score,
+                    local_score=cand.local_score,
+                    engine_version=cand.engine_version,
+                    thresholds=cand.thresholds or {},
+                )
+            )
+        if not items:
+            raise ValidationError("there are no approved deletions waiting for a plan")
+        plan = DeletionPlan.objects.create(created_by=actor, source=source, idempotency_key=idempotency_key or None)
+        for it in items:
+            it.plan = plan
+        DeletionItem.objects.bulk_create(items)
+    return plan
+
+
+def deletion_plan_confirm(*, actor, plan) -> DeletionPlan:
+    """The admin's go: queue the executor job. Confirming twice queues nothing twice."""
+    from . import jobs
+
+    _require_admin(actor)
+    with transaction.atomic():
+        plan = DeletionPlan.objects.select_for_update().get(pk=plan.pk)
+        if plan.state != DeletionPlan.State.DRAFT:
+            if plan.state in (DeletionPlan.State.CONFIRMED, DeletionPlan.State.EXECUTING, DeletionPlan.State.DONE):
+                return plan
+            raise ValidationError(f"this plan is {plan.get_state_display().lower()}; it cannot be confirmed")
+        job = jobs.job_create(
+            actor=actor,
+            kind=Job.Kind.DELETE,
+            source=plan.source,
+            params={"plan_id": plan.pk},
+            requested=plan.items.filter(state=DeletionItem.State.PLANNED).count(),
+            idempotency_key=f"deletion-plan-{plan.pk}-1",
+        )
+        plan.state = DeletionPlan.State.CONFIRMED
+        plan.confirmed_by = actor
+        plan.confirmed_at = timezone.now()
+        plan.job = job
+        plan.save(update_fields=["state", "confirmed_by", "confirmed_at", "job"])
+        _dispatch(job)
+    return plan
+
+
+def deletion_plan_cancel(*, actor, plan) -> DeletionPlan:
+    """Drop a dry run that was never confirmed. Its items never touched storage, so they are
+    removed and their decisions can be planned again."""
+    _require_admin(actor)
+    with transaction.atomic():
+        plan = DeletionPlan.objects.select_for_update().get(pk=plan.pk)
+        if plan.state != DeletionPlan.State.DRAFT:
+            raise ValidationError("only an unconfirmed plan can be cancelled")
+        plan.state = DeletionPlan.State.CANCELLED
+        plan.finished_at = timezone.now()
+        plan.save(update_fields=["state", "finished_at"])
+        plan.items.filter(state=DeletionItem.State.PLANNED, audit__isnull=True).delete()
+    return plan
+
+
+def deletion_plan_resume(*, actor, plan) -> DeletionPlan:
+    """Run a confirmed plan again (after a crash or a storage error): items already done are
+    skipped, items half-done finish, so the plan completes exactly once."""
+    from . import jobs
+
+    _require_admin(actor)
+    with transaction.atomic():
+        plan = DeletionPlan.objects.select_for_update().get(pk=plan.pk)
+        if plan.state not in (DeletionPlan.State.CONFIRMED, DeletionPlan.State.EXECUTING):
+            raise ValidationError(f"this plan is {plan.get_state_display().lower()}; only a confirmed plan can run again")
+        if plan.job_id:
+            old = Job.objects.select_for_update().get(pk=plan.job_id)
+            if old.state not in jobs.FINISHED_STATES:
+                old.state = Job.State.FAILED
+                old.error = "superseded by a new run of the plan"
+                old.finished_at = timezone.now()
+                old.save(update_fields=["state", "error", "finished_at"])
+                jobs.job_event(old, "superseded", actor=actor)
+        runs = Job.objects.filter(kind=Job.Kind.DELETE, params__plan_id=plan.pk).count()
+        job = jobs.job_create(
+            actor=actor,
+            kind=Job.Kind.DELETE,
+            source=plan.source,
+            params={"plan_id": plan.pk},
+            requested=plan.items.filter(state=DeletionItem.State.PLANNED).count(),
+            idempotency_key=f"deletion-plan-{plan.pk}-{runs + 1}",
+        )
+        plan.job = job
+        plan.save(update_fields=["job"])
+        _dispatch(job)
+    return plan
+
+
+def _dispatch(job):
+    from ..tasks import execution
+
+    job_id = job.pk
+    transaction.on_commit(lambda: execution.deletion_execute.delay(job_id))
+
+
+# --- the executor -------------------------------------------------------------------------------
+
+
+@dataclass
+class QuarantineTarget:
+    storage: object
+    key: str
+    location: str
+
+
+def quarantine_target(item) -> QuarantineTarget:
+    """Where an item's object waits out the retention period: a quarantine bucket/prefix on the
+    same storage profile (a server-side copy with CopySourceIfMatch), or a folder for local
+    sources. The item id in the path keeps a deleted-restored-deleted key from colliding."""
+    source = item.asset.source
+    key = check_key(item.asset.key)
+    if source.kind == Source.Kind.S3:
+        bucket = settings.QUARANTINE_BUCKET or source.bucket
+        prefix = f"{settings.QUARANTINE_PREFIX.strip('/')}/{source.name}/{item.pk}"
+        store = with_cached_client(S3Storage(source.storage_profile, bucket, prefix))
+        return QuarantineTarget(store, key, f"s3://{bucket}/{store.prefix}{key}")
+    store = LocalStorage(settings.QUARANTINE_DIR / source.name / str(item.pk))
+    return QuarantineTarget(store, key, str(store.root / key))
+
+
+def _lock_status(store, key, version_id="") -> str:
+    """Object Lock on S3: a retention date in the future or a legal hold. Doppel obeys both and
+    says so instead of failing on the delete. HEAD returns the lock headers (given
+    s3:GetObjectRetention / s3:GetObjectLegalHold), one request for both."""
+    if not isinstance(store, S3Storage):
+        return ""
+    kwargs = {"Bucket": store.bucket, "Key": store.full_key(key)}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    try:
+        head = store.client.head_object(**kwargs)
+    except Exception:  # noqa: BLE001 - a missing object has no lock; the caller handles missing
+        return ""
+    notes = []
+    until = head.get("ObjectLockRetainUntilDate")
+    if until and until > timezone.now():
+        mode = (head.get("ObjectLockMode") or "").lower()
+        notes.append(f"locked until {until.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC ({mode} retention)")
+    if head.get("ObjectLockLegalHoldStatus") == "ON":
+        notes.append("under legal hold")
+    return "; ".join(notes)
+
+
+def _holds_more(cleanup, kept) -> str:
+    cw, ch, kw, kh = cleanup.width or 0, cleanup.height or 0, kept.width or 0, kept.height or 0
+    if cw * ch > kw * kh:
+        return f"the clean-up copy has more pixels ({cw}×{ch}) than the kept copy ({kw}×{kh})"
+    if (cleanup.pages or 1) > (kept.pages or 1):
+        return f"the clean-up copy has more pages ({cleanup.pages}) than the kept copy ({kept.pages or 1})"
+    if (cleanup.bit_depth or 0) > (kept.bit_depth or 0):
+        return f"the clean-up copy has a higher bit depth ({cleanup.bit_depth}) than the kept copy ({kept.bit_depth})"
+    return ""
+
+
+def _reingest_verified(item) -> bool:
+    return ReingestItem.objects.filter(
+        asset=item.asset, state=ReingestItem.State.VERIFIED, canonical_asset=item.kept_asset
+    ).exists()
+
+
+def recheck_kept(item, src_store) -> dict:
+    """Invariant 2 and 3 at the moment of deletion. Raises Doubt with a reason a person can act on."""
+    import matching
+
+    asset, kept = item.asset, item.kept_asset
+    if asset.source.is_canonical:
+        raise Doubt("the object is in a canonical source, which Doppel never deletes from")
+    if kept.pk == asset.pk or (kept.source_id == asset.source_id and kept.key == asset.key):
+        raise Doubt("the kept copy is the object to delete")
+    kept_store = storage_for(kept.source)
+    try:
+        kh = kept_store.head(kept.key)
+    except ObjectMissing:
+        raise Doubt(f"the kept copy {kept.source.name}:{kept.key} no longer exists") from None
+    if kh.etag != item.kept_etag_at_decision:
+        raise Doubt(f"the kept copy changed since the decision (ETag {item.kept_etag_at_decision} → {kh.etag})")
+    if kh.needs_restore:
+        raise Doubt("the kept copy is in an archive tier and cannot be checked; restore it first")
+    limit = settings.MAX_OBJECT_BYTES
+    with kept_store.fetch(kept.key, max_bytes=limit) as kept_path, src_store.fetch(asset.key, max_bytes=limit) as cleanup_path:
+        ka = matching.analyse_file(kept_path, name=kept.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+        if ka.status != "ok":
+            errors = "; ".join(str(e) for e in (ka.errors or [])[:2])
+            if not _reingest_verified(item):
+                raise Doubt(f"the kept copy does not decode fully ({ka.status}{': ' + errors if errors else ''})")
+            raise Doubt(f"the reingested canonical copy does not decode fully ({ka.status})")
+        ca = matching.analyse_file(cleanup_path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+        try:
+            result = matching.verify_pair(cleanup_path, kept_path, cleanup=ca, match=ka)
+        except Exception as exc:  # noqa: BLE001 - any engine failure is a doubt, not a crash
+            raise Doubt(f"the pair could not be verified again: {exc}") from exc
+    more = _holds_more(ca, ka)
+    if more and not _reingest_verified(item):
+        raise Doubt(f"{more}; it can only be deleted after its reingest is verified")
+    if result.verdict not in DELETABLE_VERDICTS or not result.safe_to_delete:
+        reasons = "; ".join(str(r) for r in (getattr(result, "reasons", None) or [])[:3])
+        raise Doubt(f"the pair no longer verifies (verdict {result.verdict}, safe to delete: "
+                    f"{'yes' if result.safe_to_delete else 'no'}{'; ' + reasons if reasons else ''})")
+    return {"verdict": result.verdict, "diff_score": result.diff_score, "local_score": result.local_score,
+            "engine_version": getattr(result, "engine_version", matching.ENGINE_VERSION)}
+
+
+def deletion_item_abort(*, actor, item, reason, reopen=True) -> DeletionItem:
+    """Give up on one item: record why and send the file back to review."""
+    with transaction.atomic():
+        item = DeletionItem.objects.select_for_update().select_related("asset__source", "kept_asset__source", "decision").get(pk=item.pk)
+        if item.state != DeletionItem.State.PLANNED:
+            return item
+        item.state = DeletionItem.State.ABORTED
+        item.reason = reason
+        item.save(update_fields=["state", "reason", "updated_at"])
+        _audit(AuditEntry.Action.ABORT, item, actor=actor, reason=reason, outcome="aborted")
+        if reopen:
+            review_return(actor=actor, asset=item.asset, reason=reason)
+    return item
+
+
+def _audit_intent(item, action, *, actor, **detail) -> AuditEntry:
+    """The audit row that must exist before the object moves: committed on its own, and reused
+    when a crashed run repeats the step (one record per deletion, not per attempt)."""
+    with transaction.atomic():
+        existing = AuditEntry.objects.filter(item=item, action=action).order_by("id").first()
+        if existing is not None:
+            return existing
+        return _audit(action, item, actor=actor, **detail)
+
+
+def _mark_quarantined(item, *, actor, target, original_version="", quarantine_version="") -> DeletionItem:
+    with transaction.atomic():
+        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
+        if item.state != DeletionItem.State.PLANNED:
+            return item
+        item.state = DeletionItem.State.QUARANTINED
+        item.quarantine_location = target.location
+        item.quarantine_version_id = quarantine_version or ""
+        item.original_version_id = original_version or ""
+        item.purge_after = timezone.now() + timedelta(days=settings.QUARANTINE_RETENTION_DAYS)
+        item.reason = ""
+        item.save()
+        Asset.objects.filter(pk=item.asset_id).update(state=Asset.State.VANISHED)
+    return item
+
+
+def deletion_item_execute(*, actor, item) -> DeletionItem:
+    """Move one planned object to quarantine after re-checking everything. Storage errors other
+    than "changed"/"missing" propagate: the item stays planned and the next run retries it."""
+    item = DeletionItem.objects.select_related("asset__source", "kept_asset__source", "decision__actor").get(pk=item.pk)
+    if item.state != DeletionItem.State.PLANNED:
+        return item
+    asset = item.asset
+    if asset.source.is_canonical:
+        return deletion_item_abort(actor=actor, item=item, reason="the object is in a canonical source, which Doppel never deletes from")
+    src = storage_for(asset.source)
+    target = quarantine_target(item)
+    already_audited = AuditEntry.objects.filter(item=item, action=AuditEntry.Action.QUARANTINE).exists()
+
+    try:
+        current = src.head(asset.key)
+    except ObjectMissing:
+        # Crash after the delete but before the state was saved: the copy in quarantine is the object.
+        if already_audited and target.storage.exists(target.key):
+            q = target.storage.head(target.key)
+            if q.size == item.size:
+                return _mark_quarantined(item, actor=actor, target=target, quarantine_version=q.version_id)
+        return deletion_item_abort(actor=actor, item=item, reason="the object to delete no longer exists at its key")
+    if current.etag != item.etag_at_decision:
+        return deletion_item_abort(
+            actor=actor, item=item, reason=f"the object to delete changed since the decision (ETag {item.etag_at_decision} → {current.etag})"
+        )
+    try:
+        check = recheck_kept(item, src)
+    except Doubt as doubt:
+        return deletion_item_abort(actor=actor, item=item, reason=str(doubt))
+    lock = _lock_status(src, asset.key, current.version_id)
+    if lock:
+        return deletion_item_abort(actor=actor, item=item, reason=f"Object Lock: {lock}; Doppel does not delete it", reopen=False)
+
+    _audit_intent(item, AuditEntry.Action.QUARANTINE, actor=actor, recheck=check, quarantine=target.location,
+                  version_id=current.version_id)
+    try:
+        q = src.copy_to(asset.key, target.storage, target.key, if_etag=item.etag_at_decision)
+    except ObjectChanged:
+        return deletion_item_abort(actor=actor, item=item, reason="the object to delete changed while it was being quarantined")
+    if q.size != current.size:
+        raise StorageError(f"the quarantine copy of {asset.key} has {q.size} bytes, expected {current.size}")
+    try:
+        # On a versioned bucket delete the exact version (no delete marker left holding the data):
+        # the quarantine copy is now the one to purge or restore.
+        src.delete(asset.key, if_etag=item.etag_at_decision, version_id=current.version_id or None)
+    except ObjectChanged:
+        return deletion_item_abort(actor=actor, item=item, reason="the object to delete changed while it was being quarantined")
+    except ObjectMissing:
+        pass
+    return _mark_quarantined(item, actor=actor, target=target, original_version=current.version_id, quarantine_version=q.version_id)
+
+
+def deletion_plan_run(job_id) -> Job | None:
+    """The executor job: every planned item of the plan, one at a time."""
+    from . import jobs
+
+    job = jobs.job_start(job_id)
+    if job is None:
+        return None
+    plan_id = (job.params or {}).get("plan_id")
+    plan = DeletionPlan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        return jobs.job_fail(job_id, f"deletion plan {plan_id} does not exist")
+    if plan.state not in (DeletionPlan.State.CONFIRMED, DeletionPlan.State.EXECUTING):
+        return jobs.job_fail(job_id, f"the plan is {plan.get_state_display().lower()}, not confirmed")
+    DeletionPlan.objects.filter(pk=plan.pk, state=DeletionPlan.State.CONFIRMED).update(state=DeletionPlan.State.EXECUTING)
+    actor = plan.confirmed_by
+    errors = 0
+    for item_id in list(plan.items.filter(state=DeletionItem.State.PLANNED).values_list("pk", flat=True)):
+        if not jobs.job_may_continue(job_id):
+            return Job.objects.get(pk=job_id)
+        item = DeletionItem.objects.get(pk=item_id)
+        try:
+            item = deletion_item_execute(actor=actor, item=item)
+        except StorageError as exc:
+            errors += 1
+            with transaction.atomic():
+                DeletionItem.objects.filter(pk=item_id, state=DeletionItem.State.PLANNED).update(reason=f"last attempt failed: {exc}")
+                jobs.job_count(job_id, failed=1)
+                jobs.job_event(job, "item_failed", item=item_id, error=str(exc)[:500])
+            continue
+        with transaction.atomic():
+            jobs.job_count(job_id, processed=1, bytes_done=item.size if item.state == DeletionItem.State.QUARANTINED else 0)
+    remaining = plan.items.filter(state=DeletionItem.State.PLANNED).count()
+    if remaining:
+        return jobs.job_fail(job_id, f"{remaining} item(s) could not be processed ({errors} storage errors); run the plan again")
+    with transaction.atomic():
+        DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.DONE, finished_at=timezone.now())
+        return jobs.job_finish(job_id)
+
+
+# --- restore and purge --------------------------------------------------------------------------
+
+
+def deletion_restore(*, actor, item) -> DeletionItem:
+    """Undo an executed deletion within retention: the object goes back to its original key and
+    the file back to review."""
+    _require_admin(actor)
+    item = DeletionItem.objects.select_related("asset__source", "kept_asset__source", "decision__actor").get(pk=item.pk)
+    if item.state == DeletionItem.State.RESTORED:
+        return item
+    if item.state != DeletionItem.State.QUARANTINED:
+        raise ValidationError(f"only a quarantined object can be restored (this one is {item.get_state_display().lower()})")
+    asset = item.asset
+    src = storage_for(asset.source)
+    target = quarantine_target(item)
+    try:
+        q = target.storage.head(target.key)
+    except ObjectMissing:
+        raise ValidationError("the quarantine copy is gone; it cannot be restored") from None
+    try:
+        existing = src.head(asset.key)
+    except ObjectMissing:
+        existing = None
+    if existing is not None and existing.size != q.size:
+        raise ValidationError(f"another object now exists at {asset.key}; move it away before restoring")
+    _audit_intent(item, AuditEntry.Action.RESTORE, actor=actor, quarantine=item.quarantine_location)
+    if existing is None:
+        restored = target.storage.copy_to(target.key, src, asset.key, if_etag=q.etag)
+    else:
+        restored = existing  # a crashed restore already copied it back
+    if restored.size != q.size:
+        raise StorageError(f"the restored copy of {asset.key} has {restored.size} bytes, expected {q.size}")
+    with transaction.atomic():
+        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
+        if item.state != DeletionItem.State.QUARANTINED:
+            return item
+        item.state = DeletionItem.State.RESTORED
+        item.save(update_fields=["state", "updated_at"])
+        Asset.objects.filter(pk=asset.pk).update(state=Asset.State.FINGERPRINTED if asset.analysis else Asset.State.AVAILABLE,
+                                                 etag=restored.etag, version_id=restored.version_id)
+        review_return(actor=actor, asset=asset, reason="restored from quarantine")
+    try:
+        target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
+    except StorageError as exc:  # the object is back; a stray quarantine copy is only clutter
+        log.warning("restored %s but could not remove its quarantine copy: %s", asset.key, exc)
+    return item
+
+
+def deletion_item_purge(*, actor, item) -> DeletionItem:
+    """Retention is over: remove the quarantine copy for good (the exact version on a versioned
+    bucket). Object Lock is obeyed and reported on the item instead of failing silently."""
+    item = DeletionItem.objects.select_related("asset__source", "kept_asset__source", "decision__actor").get(pk=item.pk)
+    if item.state != DeletionItem.State.QUARANTINED:
+        return item
+    target = quarantine_target(item)
+    lock = _lock_status(target.storage, target.key, item.quarantine_version_id)
+    if lock:
+        DeletionItem.objects.filter(pk=item.pk).update(reason=f"purge postponed: {lock}")
+        item.reason = f"purge postponed: {lock}"
+        return item
+    _audit_intent(item, AuditEntry.Action.PURGE, actor=actor, quarantine=item.quarantine_location)
+    try:
+        target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
+    except ObjectMissing:
+        pass
+    with transaction.atomic():
+        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
+        if item.state == DeletionItem.State.QUARANTINED:
+            item.state = DeletionItem.State.PURGED
+            item.reason = ""
+            item.save(update_fields=["state", "reason", "updated_at"])
+    return item
+
+
+def deletion_purge_due(*, actor=None, now=None) -> dict:
+    """Purge every quarantined object past retention; returns counts for the job."""
+    now = now or timezone.now()
+    counts = {"purged": 0, "locked": 0, "failed": 0}
+    due = DeletionItem.objects.filter(state=DeletionItem.State.QUARANTINED, purge_after__lte=now).values_list("pk", flat=True)
+    for pk in list(due):
+        try:
+            item = deletion_item_purge(actor=actor, item=DeletionItem(pk=pk))
+        except StorageError as exc:
+            counts["failed"] += 1
+            DeletionItem.objects.filter(pk=pk).update(reason=f"purge failed: {exc}")
+            continue
+        counts["purged" if item.state == DeletionItem.State.PURGED else "locked"] += 1
+    return counts
+
+
+# --- legal takedown -----------------------------------------------------------------------------
+
+
+def _delete_all_versions(store, key):
+    client = store.client
+    full = store.full_key(key)
+    paginator = client.get_paginator("list_object_versions")
+    found = False
+    for page in paginator.paginate(Bucket=store.bucket, Prefix=full):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            if v["Key"] == full:
+                found = True
+                client.delete_object(Bucket=store.bucket, Key=full, VersionId=v["VersionId"])
+    if not found:
+        raise ObjectMissing(f"no such object: {key}")
+
+
+def takedown_execute(*, actor, assets, reason) -> list[dict]:
+    """Legal takedown: the named objects go at once, canonical included, without quarantine.
+    An admin, a written reason and an audit row first; Object Lock still wins and is reported."""
+    _require_admin(actor)
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationError({"reason": "a written reason (at least 10 characters) is required for a takedown"})
+    assets = list(assets)
+    if not assets:
+        raise ValidationError("name at least one object to take down")
+    results = []
+    for asset in assets:
+        asset = Asset.objects.select_related("source").get(pk=asset.pk)
+        store = storage_for(asset.source)
+        try:
+            info = store.head(asset.key)
+        except ObjectMissing:
+            info = None
+        except StorageError as exc:
+            results.append({"asset": asset, "ok": False, "message": str(exc)})
+            continue
+        lock = _lock_status(store, asset.key, info.version_id if info else "") if info else ""
+        with transaction.atomic():
+            _audit(AuditEntry.Action.TAKEDOWN, asset=asset, actor=actor, reason=reason,
+                   outcome="refused: " + lock if lock else "", role=asset.source.role,
+                   etag_now=info.etag if info else "", size_now=info.size if info else None)
+        if lock:
+            results.append({"asset": asset, "ok": False, "message": f"Object Lock: {lock}"})
+            continue
+        try:
+            if info is not None:
+                if asset.source.versioned and isinstance(store, S3Storage):
+                    _delete_all_versions(store, asset.key)
+                else:
+                    store.delete(asset.key)
+            # Any quarantined copy of it goes too: a takedown leaves nothing behind.
+            for item in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.QUARANTINED):
+                target = quarantine_target(item)
+                try:
+                    target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
+                except ObjectMissing:
+                    pass
+                DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PURGED, reason="legal takedown")
+        except StorageError as exc:
+            results.append({"asset": asset, "ok": False, "message": str(exc)})
+            continue
+        Asset.objects.filter(pk=asset.pk).update(state=Asset.State.VANISHED)
+        results.append({"asset": asset, "ok": True, "message": "deleted" if info else "was already gone"})
+    return results
+
+
+__all__ = [
+    "Doubt", "decision_has_run", "deletion_item_abort", "deletion_item_execute", "deletion_item_purge",
+    "deletion_plan_cancel", "deletion_plan_confirm", "deletion_plan_create", "deletion_plan_resume",
+    "deletion_plan_run", "deletion_purge_due", "deletion_restore", "plannable_decisions", "quarantine_target",
+    "recheck_kept", "review_return", "takedown_execute",
+]

@@ -1,0 +1,181 @@
+"""Jobs: the state machine every background run goes through (queued → running → done | failed |
+cancelled, with pause/resume), and the counters people watch.
+
+Counters only move with F() updates so concurrent workers never overwrite each other; the work
+items (JobItem) move in the same transaction as the counters, which is what makes a redelivered
+task after a crash a no-op instead of a double count.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import Job, JobEvent, JobItem
+
+log = logging.getLogger(__name__)
+
+FINISHED_STATES = (Job.State.DONE, Job.State.FAILED, Job.State.CANCELLED)
+
+
+def _actor(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def job_event(job, event, *, actor=None, **detail):
+    return JobEvent.objects.create(job=job, actor=_actor(actor), event=event, detail=detail)
+
+
+def job_create(*, actor, kind, source=None, namelist=None, params=None, idempotency_key=None,
+               state=Job.State.QUEUED, parent=None, requested=0) -> Job:
+    """Create a job row (nothing runs yet). A repeated idempotency key returns the first job."""
+    if kind not in Job.Kind.values:
+        raise ValidationError(f"unknown job kind {kind!r}")
+    if idempotency_key:
+        existing = Job.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return existing
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                kind=kind, state=state, source=source, namelist=namelist, params=params or {},
+                idempotency_key=idempotency_key or None, created_by=_actor(actor), parent=parent,
+                requested=requested,
+            )
+            job_event(job, "created", actor=actor, kind=kind, state=state)
+    except IntegrityError:
+        if idempotency_key:
+            return Job.objects.get(idempotency_key=idempotency_key)
+        raise
+    return job
+
+
+def job_dispatch(job, *, countdown=None):
+    """Queue the job's driver task once the surrounding transaction commits."""
+    from ..tasks import pipeline
+
+    task = pipeline.DRIVERS.get(job.kind)
+    if task is None:
+        raise ValidationError(f"no background task for {job.kind} jobs")
+    job_id = job.pk
+    if countdown:
+        transaction.on_commit(lambda: task.apply_async((job_id,), countdown=countdown))
+    else:
+        transaction.on_commit(lambda: task.delay(job_id))
+
+
+def job_pause(*, actor, job) -> Job:
+    """Workers finish the item in hand and stop taking new ones; nothing is lost."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.state not in (Job.State.QUEUED, Job.State.RUNNING):
+            raise ValidationError(f"only a queued or running job can be paused (this one is {job.get_state_display().lower()})")
+        job.state = Job.State.PAUSED
+        job.save(update_fields=["state"])
+        job_event(job, "paused", actor=actor)
+    return job
+
+
+def job_resume(*, actor, job) -> Job:
+    """Back to running: re-queues whatever is still pending (also the way to recover a job whose
+    messages were lost)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.state not in (Job.State.PAUSED, Job.State.FAILED, Job.State.RUNNING):
+            raise ValidationError(f"only a paused or failed job can be resumed (this one is {job.get_state_display().lower()})")
+        job.state = Job.State.RUNNING if job.started_at else Job.State.QUEUED
+        job.finished_at = None
+        job.error = ""
+        job.save(update_fields=["state", "finished_at", "error"])
+        job_event(job, "resumed", actor=actor)
+        job_dispatch(job)
+    return job
+
+
+def job_cancel(*, actor, job) -> Job:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.state in FINISHED_STATES:
+            raise ValidationError(f"the job is already {job.get_state_display().lower()}")
+        job.state = Job.State.CANCELLED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "finished_at"])
+        job_event(job, "cancelled", actor=actor)
+        for child in job.children.exclude(state__in=FINISHED_STATES):
+            Job.objects.filter(pk=child.pk).update(state=Job.State.CANCELLED, finished_at=timezone.now())
+            job_event(child, "cancelled", actor=actor, by_parent=job.pk)
+    return job
+
+
+# --- used by the tasks (system actor) ---------------------------------------------------------
+
+
+def job_start(job_id) -> Job | None:
+    """Mark running; returns None when the job must not run (paused, cancelled, finished)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.state in (Job.State.PAUSED, Job.State.CANCELLED, Job.State.DONE, Job.State.FAILED,
+                         Job.State.AWAITING_CONFIRMATION):
+            return None
+        if job.state != Job.State.RUNNING:
+            job.state = Job.State.RUNNING
+            job.started_at = job.started_at or timezone.now()
+            job.heartbeat_at = timezone.now()
+            job.save(update_fields=["state", "started_at", "heartbeat_at"])
+            job_event(job, "started")
+    return job
+
+
+def job_may_continue(job_id) -> bool:
+    state = Job.objects.filter(pk=job_id).values_list("state", flat=True).first()
+    return state in (Job.State.RUNNING, Job.State.QUEUED)
+
+
+def job_count(job_id, *, found=0, processed=0, failed=0, bytes_done=0, bytes_total=0, requested=0):
+    """Race-free counter increments (call inside the transaction that did the work)."""
+    changes = {"heartbeat_at": timezone.now()}
+    for name, value in (("found", found), ("processed", processed), ("failed", failed), ("bytes_done", bytes_done),
+                        ("bytes_total", bytes_total), ("requested", requested)):
+        if value:
+            changes[name] = F(name) + value
+    Job.objects.filter(pk=job_id).update(**changes)
+
+
+def job_items_add(job, asset_ids, *, chunk=1000) -> int:
+    """Register the assets a job will work on; a second call adds nothing twice."""
+    asset_ids = list(asset_ids)
+    before = JobItem.objects.filter(job=job).count()
+    for i in range(0, len(asset_ids), chunk):
+        JobItem.objects.bulk_create(
+            [JobItem(job=job, asset_id=a) for a in asset_ids[i:i + chunk]], ignore_conflicts=True
+        )
+    return JobItem.objects.filter(job=job).count() - before
+
+
+def job_finish(job_id, *, state=Job.State.DONE, error="", **detail) -> Job:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.state in FINISHED_STATES:
+            return job
+        job.state = state
+        job.error = error[:5000]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "error", "finished_at"])
+        job_event(job, state, error=error[:500], **detail)
+    return job
+
+
+def job_fail(job_id, error) -> Job:
+    log.warning("job %s failed: %s", job_id, error)
+    return job_finish(job_id, state=Job.State.FAILED, error=str(error))
+
+
+def job_set_params(job_id, **values):
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        job.params = {**job.params, **values}
+        job.save(update_fields=["params"])
+    return job

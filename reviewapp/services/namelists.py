@@ -1,0 +1,206 @@
+"""Name lists: a text or CSV file of names or IDs (a box list, an ingest batch, a takedown list)
+resolved against one source, so that part of a source can be restored, analysed or reviewed on
+its own. Every line is kept with how it resolved, so the misses can be handed back as a file.
+
+Resolution order per line: exact key, file name (case-insensitive), stem (name without
+extension), then IDs read from the line by the engine's rules (C0001234 ~ C1234a). One asset is
+"found"; several are "ambiguous" (kept, and listed with the misses so someone can look).
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+from collections import defaultdict
+from functools import reduce
+from operator import or_
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Asset, AssetIdentifier, Job, NameList, NameListEntry, Source
+from .inventory import extract_ids
+from .jobs import job_count, job_create, job_finish
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_LINES = 500_000
+HEADER_NAMES = {"name", "names", "filename", "file", "file name", "key", "id", "ids", "identifier", "object", "path"}
+CHUNK = 500
+
+
+def decode_upload(data: bytes) -> str:
+    """Bytes → text: BOMs honoured (UTF-8, UTF-16), else UTF-8, else Windows-1252."""
+    if not data:
+        raise ValidationError("the file is empty")
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("the file says it is UTF-16 but does not decode as such") from exc
+    if b"\x00" in data[:4096]:
+        raise ValidationError("this does not look like a text or CSV file (binary content)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _clean(value: str) -> str:
+    v = unicodedata.normalize("NFC", value).strip().strip("\ufeff").strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        v = v[1:-1].strip()
+    return v.replace("\\", "/")
+
+
+def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
+    """[(line number, name)] from a text or CSV file. CSV when the name says so or the content
+    is quoted/comma-separated; a header row naming a column (name, file, key, id...) picks it."""
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        raise ValidationError(f"the list has {len(lines)} lines; the limit is {MAX_LINES}")
+    is_csv = filename.lower().endswith(".csv") or any(l.lstrip().startswith('"') for l in lines[:50])
+    if not is_csv:
+        sample = [l for l in lines[:50] if l.strip()]
+        # a consistent number of commas on every line looks like CSV, a name with a comma does not
+        counts = {l.count(",") for l in sample}
+        is_csv = bool(sample) and len(counts) == 1 and counts != {0} and len(sample) > 1
+    out = []
+    if not is_csv:
+        for n, line in enumerate(lines, 1):
+            v = _clean(line)
+            if v and not v.startswith("#"):
+                out.append((n, v))
+        return out
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    col = 0
+    start = 0
+    if rows:
+        header = [_clean(c).lower() for c in rows[0]]
+        for i, h in enumerate(header):
+            if h in HEADER_NAMES:
+                col, start = i, 1
+                break
+    for n, row in enumerate(rows[start:], start + 1):
+        if col < len(row):
+            v = _clean(row[col])
+            if v and not v.startswith("#"):
+                out.append((n, v))
+    return out
+
+
+def _stem(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
+    """name → asset ids in `source` (vanished assets excluded), in bulk queries."""
+    assets = Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
+    result: dict[str, set[int]] = {n: set() for n in names}
+    todo = list(dict.fromkeys(names))
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i:i + CHUNK]
+        for pk, key in assets.filter(key__in=chunk).values_list("id", "key"):
+            result[key].add(pk)
+    todo = [n for n in todo if not result[n]]
+    # file name, case-insensitive
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i:i + CHUNK]
+        by_lower = defaultdict(list)
+        for n in chunk:
+            by_lower[n.rsplit("/", 1)[-1].lower()].append(n)
+        q = reduce(or_, (Q(name__iexact=b) for b in by_lower))
+        for pk, name in assets.filter(q).values_list("id", "name"):
+            for n in by_lower.get(name.lower(), []):
+                result[n].add(pk)
+    todo = [n for n in todo if not result[n]]
+    # stem: "C0001234" finds "C0001234.tif" (and .jp2: then it is ambiguous, as it should be)
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i:i + CHUNK]
+        by_stem = defaultdict(list)
+        for n in chunk:
+            by_stem[_stem(n).lower()].append(n)
+        q = reduce(or_, (Q(name__istartswith=s + ".") | Q(name__iexact=s) for s in by_stem))
+        for pk, name in assets.filter(q).values_list("id", "name"):
+            for n in by_stem.get(_stem(name).lower(), []):
+                result[n].add(pk)
+    todo = [n for n in todo if not result[n]]
+    # IDs
+    wanted = {n: extract_ids(n) for n in todo}
+    all_ids = sorted({i for ids in wanted.values() for i in ids})
+    owners = defaultdict(set)
+    for i in range(0, len(all_ids), CHUNK):
+        for value, pk in AssetIdentifier.objects.filter(
+            value__in=all_ids[i:i + CHUNK], asset__source=source
+        ).exclude(asset__state=Asset.State.VANISHED).values_list("value", "asset_id"):
+            owners[value].add(pk)
+    for n, ids in wanted.items():
+        for ident in ids:
+            result[n] |= owners.get(ident, set())
+    return result
+
+
+def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> NameList:
+    """Read, store and resolve a list. Raises ValidationError for unreadable or empty files."""
+    size = getattr(uploaded_file, "size", None)
+    if size is not None and size > MAX_BYTES:
+        raise ValidationError(f"the file is {size} bytes; the limit is {MAX_BYTES}")
+    data = uploaded_file.read(MAX_BYTES + 1)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > MAX_BYTES:
+        raise ValidationError(f"the file is over the limit of {MAX_BYTES} bytes")
+    filename = (getattr(uploaded_file, "name", "") or "").rsplit("/", 1)[-1][:255]
+    names = parse_names(decode_upload(data), filename)
+    if not names:
+        raise ValidationError("the list holds no names")
+    title = (title or filename or "name list").strip()[:200]
+    with transaction.atomic():
+        nl = NameList.objects.create(source=source, title=title, original_filename=filename,
+                                     uploaded_by=actor if getattr(actor, "pk", None) else None)
+        NameListEntry.objects.bulk_create(
+            [NameListEntry(namelist=nl, line=n, raw=v[:1024], normalised=v[:1024]) for n, v in names], batch_size=1000
+        )
+        job = job_create(actor=actor, kind=Job.Kind.NAMELIST, source=source, namelist=nl, state=Job.State.RUNNING,
+                         requested=len(names), params={"filename": filename})
+        Job.objects.filter(pk=job.pk).update(started_at=timezone.now())
+    namelist_resolve(namelist=nl, job=job)
+    nl.refresh_from_db()
+    return nl
+
+
+def namelist_resolve(*, namelist: NameList, job: Job | None = None) -> NameList:
+    """(Re)resolve every entry against the source as it is now (e.g. after a re-inventory)."""
+    entries = list(namelist.entries.all())
+    found = resolve(namelist.source, [e.normalised for e in entries])
+    counts = {"found": 0, "not_found": 0, "ambiguous": 0}
+    with transaction.atomic():
+        nl = NameList.objects.select_for_update().get(pk=namelist.pk)
+        through = NameListEntry.assets.through
+        through.objects.filter(namelistentry__namelist=nl).delete()
+        links = []
+        for e in entries:
+            ids = found.get(e.normalised, set())
+            e.match_count = len(ids)
+            e.status = (NameListEntry.Status.FOUND if len(ids) == 1 else
+                        NameListEntry.Status.AMBIGUOUS if ids else NameListEntry.Status.NOT_FOUND)
+            counts[e.status] += 1
+            links.extend(through(namelistentry_id=e.pk, asset_id=a) for a in ids)
+        NameListEntry.objects.bulk_update(entries, ["status", "match_count"], batch_size=1000)
+        through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+        nl.requested = len(entries)
+        nl.found, nl.not_found, nl.ambiguous = counts["found"], counts["not_found"], counts["ambiguous"]
+        nl.resolved_at = timezone.now()
+        nl.save(update_fields=["requested", "found", "not_found", "ambiguous", "resolved_at"])
+        if job is not None:
+            job_count(job.pk, found=counts["found"], processed=len(entries), failed=0)
+    if job is not None:
+        job_finish(job.pk, **counts)
+    return nl

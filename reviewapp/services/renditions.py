@@ -1,0 +1,111 @@
+"""Renditions for the UI (web-size JPEG and thumbnail of an asset; the aligned counterpart and the
+difference image of a candidate), kept in the "renditions" storage (local directory or S3 via
+django-storages). Browsers never reach the sources: views serve these, permission-checked.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from contextlib import ExitStack
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.exceptions import ValidationError
+
+from ..models import Asset, Candidate
+from ..storage import storage_for
+
+WEB_SIDE = 1600
+THUMB_SIDE = 320
+ASSET_KINDS = ("web", "thumb")
+CANDIDATE_KINDS = ("aligned", "diff")
+
+
+def renditions_storage():
+    return storages["renditions"]
+
+
+def _tag(*parts) -> str:
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
+
+
+def _save(name: str, data: bytes) -> str:
+    st = renditions_storage()
+    if st.exists(name):
+        st.delete(name)
+    return st.save(name, ContentFile(data))
+
+
+def _pillow_jpeg(path, max_side, quality=85) -> bytes:
+    """Fallback when the engine has no renderer: orientation applied, RGB, bounded size."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im.seek(0)
+        im = ImageOps.exif_transpose(im)
+        if im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+        im.thumbnail((max_side, max_side))
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, "JPEG", quality=quality)
+        return buf.getvalue()
+
+
+def render_web(path, max_side) -> bytes:
+    try:
+        from matching import render_web_jpeg
+    except (ImportError, AttributeError):
+        return _pillow_jpeg(path, max_side)
+    return render_web_jpeg(path, max_side=max_side)
+
+
+def render_asset_files(asset: Asset, path) -> tuple[str, str]:
+    """Make both renditions of an asset from a fetched file; returns (web name, thumb name)."""
+    tag = _tag(asset.pk, asset.etag)
+    web = _save(f"assets/{asset.pk}/{tag}-web.jpg", render_web(path, WEB_SIDE))
+    thumb = _save(f"assets/{asset.pk}/{tag}-thumb.jpg", render_web(path, THUMB_SIDE))
+    return web, thumb
+
+
+def asset_rendition(asset: Asset, kind: str) -> str:
+    """Name in the renditions storage of the asset's web JPEG or thumbnail (made now if missing)."""
+    if kind not in ASSET_KINDS:
+        raise ValidationError(f"unknown rendition {kind!r}")
+    field = "rendition" if kind == "web" else "thumbnail"
+    name = getattr(asset, field)
+    st = renditions_storage()
+    if name and st.exists(name):
+        return name
+    with storage_for(asset.source).fetch(asset.key) as path:
+        web, thumb = render_asset_files(asset, path)
+    Asset.objects.filter(pk=asset.pk).update(rendition=web, thumbnail=thumb)
+    asset.rendition, asset.thumbnail = web, thumb
+    return web if kind == "web" else thumb
+
+
+def candidate_rendition(candidate: Candidate, kind: str) -> str:
+    """Name of the candidate's aligned counterpart (the kept copy turned like the clean-up copy)
+    or its difference image, made on first request."""
+    if kind not in CANDIDATE_KINDS:
+        raise ValidationError(f"unknown rendition {kind!r}")
+    field = "aligned_rendition" if kind == "aligned" else "diff_rendition"
+    name = getattr(candidate, field)
+    st = renditions_storage()
+    if name and st.exists(name):
+        return name
+    import matching
+
+    c, m = candidate.cleanup_asset, candidate.match_asset
+    tag = _tag(candidate.pk, c.etag, m.etag, candidate.rotation, candidate.flipped, candidate.engine_version)
+    with ExitStack() as stack:
+        mpath = stack.enter_context(storage_for(m.source).fetch(m.key))
+        cpath = stack.enter_context(storage_for(c.source).fetch(c.key))
+        if kind == "aligned":
+            size = (c.width, c.height) if c.width and c.height else None
+            data = matching.render_aligned(mpath, rotation=candidate.rotation, flipped=candidate.flipped, size=size)
+        else:
+            data = matching.render_diff(cpath, mpath, rotation=candidate.rotation, flipped=candidate.flipped)
+    name = _save(f"candidates/{candidate.pk}/{tag}-{kind}.jpg", data)
+    Candidate.objects.filter(pk=candidate.pk).update(**{field: name})
+    setattr(candidate, field, name)
+    return name

@@ -1,0 +1,370 @@
+"""Review: leasing files to curators and recording what they decide.
+
+A lease is taken with a conditional UPDATE (`… WHERE status is open or the lease ran out`) that
+returns 1 for exactly one caller, so two curators never hold the same file, on SQLite and
+PostgreSQL alike and without a lock table. Decisions are append-only; an undo is a new row.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source, Verdict
+from ..roles import is_admin, is_curator
+from ..selectors.review import available_q, decision_last_undoable, queue_items, queue_q
+
+Action = Decision.Action
+SETTLING = (Action.APPROVE_DELETE, Action.NOT_DUPLICATE, Action.LOG_ERROR, Action.REINGEST)
+
+
+class ReviewRefused(ValidationError):
+    """A decision that may not be made, with the reason a curator reads."""
+
+
+def _lease_expiry(now):
+    return now + timedelta(seconds=settings.LEASE_SECONDS)
+
+
+def _require_curator(actor):
+    if not is_curator(actor):
+        raise ReviewRefused("only curators review files")
+
+
+# ---------------------------------------------------------------------------------------------
+# Leases
+
+
+def review_lease_take(*, actor, item_id, now=None) -> bool:
+    """Lease one file to `actor` if nobody else holds it: one conditional UPDATE, true when this
+    caller won. Renews the actor's own lease."""
+    now = now or timezone.now()
+    won = (ReviewItem.objects.filter(pk=item_id)
+           .filter(available_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
+           .update(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at=_lease_expiry(now)))
+    return won == 1
+
+
+def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
+    """Serve the next open file of the queue to this curator and lease it.
+
+    The curator's own unexpired lease in this queue comes back first (a reload must not lose the
+    file); leases they hold elsewhere are released so a curator never sits on files of a queue
+    they left. Files they skipped come after everything else.
+    """
+    _require_curator(actor)
+    now = timezone.now()
+    mine = ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at__gte=now)
+    current = mine.filter(queue_q(queue)).order_by("priority", "id").first()
+    if current is not None:
+        if review_lease_take(actor=actor, item_id=current.pk, now=now):
+            return _load(current.pk)
+    mine.exclude(pk=getattr(current, "pk", None)).update(
+        status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None)
+
+    skipped_later = []
+    seen = 0
+    qs = queue_items(queue, now).values_list("id", "skipped_by")
+    # Walk the queue in pages; losers of a race move on to the next row instead of waiting.
+    while True:
+        page = list(qs[seen:seen + 100])
+        if not page:
+            break
+        seen += len(page)
+        for item_id, skipped_by in page:
+            if actor.pk in (skipped_by or []):
+                skipped_later.append(item_id)
+                continue
+            if review_lease_take(actor=actor, item_id=item_id, now=now):
+                return _load(item_id)
+        if seen >= 2000 and not skipped_later:
+            break
+    for item_id in skipped_later:
+        if review_lease_take(actor=actor, item_id=item_id, now=now):
+            return _load(item_id)
+    return None
+
+
+def _load(item_id):
+    return (ReviewItem.objects.select_related("asset__source", "best_candidate__match_asset__source")
+            .get(pk=item_id))
+
+
+def review_release(*, actor, item) -> ReviewItem:
+    """Give a leased file back to the queue (the curator left it without deciding)."""
+    n = (ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.LEASED, leased_by=actor)
+         .update(status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None))
+    if n:
+        item.refresh_from_db()
+    return item
+
+
+def review_choose_candidate(*, actor, item, candidate) -> ReviewItem:
+    """Make another candidate of the file its match (the curator saw a better kept copy)."""
+    _require_curator(actor)
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(pk=item.pk)
+        _check_can_act(actor, item)
+        if candidate.cleanup_asset_id != item.asset_id:
+            raise ReviewRefused("that candidate belongs to another file")
+        if candidate.status != Candidate.Status.OPEN:
+            raise ReviewRefused("that candidate is closed")
+        item.best_candidate = candidate
+        item.verdict = candidate.verdict
+        item.diff_score = candidate.diff_score
+        item.local_score = candidate.local_score
+        item.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score"])
+    return item
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+
+
+def _check_can_act(actor, item, *, bulk=False, now=None):
+    now = now or timezone.now()
+    if item.status == ReviewItem.Status.DECIDED:
+        raise ReviewRefused("this file is already decided")
+    if (item.status == ReviewItem.Status.LEASED and item.leased_by_id != actor.pk
+            and item.lease_expires_at and item.lease_expires_at >= now):
+        raise ReviewRefused("another curator is reviewing this file right now")
+
+
+def approve_refusal(item, candidate) -> str | None:
+    """Why deleting this clean-up file would be wrong, or None. Invariants 1 and 3: only a
+    clean-up copy with an intact, canonical kept copy that holds at least as much may go."""
+    asset = item.asset
+    if asset.source.role != Source.Role.CLEANUP:
+        return "this file is in a canonical source: Doppel never deletes there"
+    if asset.state == Asset.State.VANISHED:
+        return "this file is no longer in its source"
+    if candidate is None:
+        return "this file has no match to keep: log an error or route it to reingest"
+    match = candidate.match_asset
+    if match.pk == asset.pk:
+        return "the kept copy is the file itself"
+    if match.source.role != Source.Role.CANONICAL:
+        return f"the match is in {match.source.name}, which is not a canonical source"
+    if match.state == Asset.State.VANISHED:
+        return "the kept copy is no longer in its source"
+    if candidate.verdict in (Verdict.MATCH_CORRUPT, Verdict.UNREADABLE, Verdict.NO_MATCH) \
+            or candidate.corrupt_side == "match" \
+            or match.decode_status in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE):
+        return "the kept copy is damaged: route this file to reingest instead"
+    if candidate.verdict == Verdict.DIFFERENT:
+        return "the engine found a different picture: choose another match or decide not a duplicate"
+    if asset.width and asset.height and match.width and match.height \
+            and asset.width * asset.height > match.width * match.height:
+        return f"this copy has more pixels ({asset.pixel_size}) than the kept copy ({match.pixel_size}): reingest it"
+    if (asset.pages or 1) > (match.pages or 1):
+        return f"this copy has more pages ({asset.pages}) than the kept copy ({match.pages or 1}): reingest it"
+    if asset.bit_depth and match.bit_depth and asset.bit_depth > match.bit_depth:
+        return f"this copy has a higher bit depth ({asset.bit_depth}) than the kept copy ({match.bit_depth}): reingest it"
+    return None
+
+
+def _snapshot(item, candidate):
+    asset = item.asset
+    snap = {
+        "item_verdict": item.verdict,
+        "asset": {"id": asset.pk, "source": asset.source.name, "key": asset.key, "etag": asset.etag,
+                  "size": asset.size, "width": asset.width, "height": asset.height, "pages": asset.pages,
+                  "bit_depth": asset.bit_depth, "engine_version": asset.engine_version},
+    }
+    if candidate is not None:
+        m = candidate.match_asset
+        snap["candidate"] = {
+            "id": candidate.pk, "verdict": candidate.verdict, "diff_score": candidate.diff_score,
+            "local_score": candidate.local_score, "rotation": candidate.rotation, "flipped": candidate.flipped,
+            "corrupt_side": candidate.corrupt_side, "safe_to_delete": candidate.safe_to_delete,
+            "engine_version": candidate.engine_version, "thresholds": candidate.thresholds,
+            "cleanup_etag": candidate.cleanup_etag, "match_etag": candidate.match_etag,
+        }
+        snap["match"] = {"id": m.pk, "source": m.source.name, "key": m.key, "etag": m.etag, "size": m.size,
+                         "width": m.width, "height": m.height, "pages": m.pages, "bit_depth": m.bit_depth}
+    return snap
+
+
+def _existing(idempotency_key, *, actor, item):
+    if not idempotency_key:
+        return None
+    d = Decision.objects.filter(idempotency_key=idempotency_key).first()
+    if d is not None and (d.actor_id != actor.pk or d.review_item_id != item.pk):
+        raise ReviewRefused("this idempotency key was used for another decision")
+    return d
+
+
+def decision_record(*, actor, item, action, candidate=None, note="", error_category=None,
+                    idempotency_key=None, bulk=False) -> Decision:
+    """Record one curator decision about a clean-up file and settle the file.
+
+    approve_delete only approves: nothing is deleted until an admin confirms a deletion plan, and
+    the executor re-checks everything then. log_error and reingest create their follow-up rows in
+    the same transaction, so an undo can withdraw them.
+    """
+    _require_curator(actor)
+    if action not in Action.values or action == Action.UNDO:
+        raise ReviewRefused(f"unknown action {action!r}")
+    if bulk and not is_admin(actor):
+        raise ReviewRefused("only admins approve in bulk")
+    note = (note or "").strip()[:4000]
+    done = _existing(idempotency_key, actor=actor, item=item)
+    if done is not None:
+        return done
+    try:
+        with transaction.atomic():
+            return _decision_record(actor=actor, item=item, action=action, candidate=candidate, note=note,
+                                    error_category=error_category, idempotency_key=idempotency_key, bulk=bulk)
+    except IntegrityError:
+        # a concurrent retry with the same key won the race
+        done = _existing(idempotency_key, actor=actor, item=item)
+        if done is not None:
+            return done
+        raise
+
+
+def _decision_record(*, actor, item, action, candidate, note, error_category, idempotency_key, bulk):
+    now = timezone.now()
+    item = (ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("asset__source", "best_candidate__match_asset__source").get(pk=item.pk))
+    _check_can_act(actor, item, now=now)
+    if candidate is None:
+        candidate = item.best_candidate
+    else:
+        candidate = Candidate.objects.select_related("match_asset__source").get(pk=candidate.pk)
+        if candidate.cleanup_asset_id != item.asset_id:
+            raise ReviewRefused("that candidate belongs to another file")
+
+    if action == Action.APPROVE_DELETE:
+        reason = approve_refusal(item, candidate)
+        if reason:
+            raise ReviewRefused(reason)
+    if action == Action.LOG_ERROR:
+        if error_category not in ErrorLogEntry.Category.values:
+            raise ReviewRefused("choose an error category")
+
+    snapshot = _snapshot(item, candidate)
+    if error_category and action == Action.LOG_ERROR:
+        snapshot["error_category"] = error_category
+    decision = Decision.objects.create(
+        review_item=item, asset=item.asset, candidate=candidate, action=action, note=note, actor=actor,
+        bulk=bulk, snapshot=snapshot, idempotency_key=idempotency_key or None,
+    )
+
+    if action == Action.SKIP:
+        skipped = list(item.skipped_by or [])
+        if actor.pk not in skipped:
+            skipped.append(actor.pk)
+        item.skipped_by = skipped
+        item.status = ReviewItem.Status.OPEN
+        item.leased_by = None
+        item.lease_expires_at = None
+        item.save(update_fields=["skipped_by", "status", "leased_by", "lease_expires_at"])
+        return decision
+
+    item.status = ReviewItem.Status.DECIDED
+    item.decided_at = now
+    item.last_decision = decision
+    item.leased_by = None
+    item.lease_expires_at = None
+    if candidate is not None and item.best_candidate_id != candidate.pk:
+        item.best_candidate = candidate
+    item.save(update_fields=["status", "decided_at", "last_decision", "leased_by", "lease_expires_at", "best_candidate"])
+    siblings = Candidate.objects.filter(cleanup_asset_id=item.asset_id)
+    if candidate is not None:
+        siblings.filter(pk=candidate.pk).update(status=Candidate.Status.CHOSEN)
+        siblings = siblings.exclude(pk=candidate.pk)
+    siblings.update(status=Candidate.Status.CLOSED)
+
+    if action == Action.LOG_ERROR:
+        from .errorlog import error_log_add
+
+        error_log_add(actor=actor, asset=item.asset, category=error_category, note=note,
+                      match_asset=candidate.match_asset if candidate else None, decision=decision)
+    elif action == Action.REINGEST:
+        from .reingest import reingest_request
+
+        reingest_request(actor=actor, asset=item.asset, reason=note or "routed to reingest in review", decision=decision)
+    return decision
+
+
+def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
+    """Take back the curator's own last decision, before anything ran on it: the file returns to
+    the queue and the error log entry / reingest it created is withdrawn."""
+    _require_curator(actor)
+    if idempotency_key:
+        done = Decision.objects.filter(idempotency_key=idempotency_key, action=Action.UNDO).first()
+        if done is not None and done.undoes_id == decision.pk:
+            return done
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(pk=decision.review_item_id)
+        decision = Decision.objects.select_related("asset").get(pk=decision.pk)
+        if decision.actor_id != actor.pk:
+            raise ReviewRefused("you can only undo your own decisions")
+        if decision.action not in SETTLING:
+            raise ReviewRefused("only a decision that settled a file can be undone")
+        if Decision.objects.filter(undoes=decision).exists():
+            raise ReviewRefused("this decision was already undone")
+        if item.last_decision_id != decision.pk or item.status != ReviewItem.Status.DECIDED:
+            raise ReviewRefused("this is no longer the file's current decision")
+        last = decision_last_undoable(actor=actor)
+        if last is None or last.pk != decision.pk:
+            raise ReviewRefused("only your last decision can be undone")
+        from .deletion import decision_has_run
+
+        if decision_has_run(decision):
+            raise ReviewRefused("too late to undo: an action already ran on this decision")
+        if decision.action == Action.LOG_ERROR:
+            from .errorlog import error_log_withdraw
+
+            error_log_withdraw(actor=actor, decision=decision)
+        elif decision.action == Action.REINGEST:
+            from .reingest import reingest_withdraw
+
+            try:
+                reingest_withdraw(actor=actor, decision=decision)
+            except ReviewRefused:
+                raise
+            except ValidationError as exc:
+                raise ReviewRefused(exc.messages) from exc
+            except Exception as exc:  # the reingest moved on meanwhile
+                raise ReviewRefused(f"too late to undo: {exc}") from exc
+        undo = Decision.objects.create(
+            review_item=item, asset=decision.asset, candidate=decision.candidate, action=Action.UNDO, actor=actor,
+            undoes=decision, snapshot={"undone_action": decision.action}, idempotency_key=idempotency_key or None,
+        )
+        item.status = ReviewItem.Status.OPEN
+        item.decided_at = None
+        item.last_decision = None
+        item.leased_by = None
+        item.lease_expires_at = None
+        item.save(update_fields=["status", "decided_at", "last_decision", "leased_by", "lease_expires_at"])
+        Candidate.objects.filter(cleanup_asset_id=item.asset_id).update(status=Candidate.Status.OPEN)
+    return undo
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk approval
+
+
+def bulk_approve(*, actor, items, note="", idempotency_key=None) -> dict:
+    """Approve deletion of each file in `items` (a batch the admin sampled first): one Decision per
+    file, bulk=True, with the same refusals as a single approval. Files that fail a check are
+    reported, not approved; a retry with the same key approves nothing twice."""
+    if not is_admin(actor):
+        raise ReviewRefused("only admins approve in bulk")
+    approved, refused = [], []
+    for item in items:
+        key = f"{idempotency_key}:{item.pk}" if idempotency_key else None
+        try:
+            d = decision_record(actor=actor, item=item, action=Action.APPROVE_DELETE, note=note or "bulk approval",
+                                idempotency_key=key, bulk=True)
+        except ReviewRefused as exc:
+            refused.append((item, "; ".join(exc.messages)))
+            continue
+        approved.append(d)
+    return {"approved": approved, "refused": refused}

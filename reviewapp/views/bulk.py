@@ -1,0 +1,76 @@
+"""Bulk approval (admins): pick a batch and score limits, look at a random sample, then approve
+the whole batch with one Decision per file. The confirm form carries the filters, never ids, and
+the batch is re-selected at that moment so a file decided meanwhile is not approved twice."""
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ..models import Job, Source
+from ..selectors.review import bulk_batch, bulk_sample
+from ..services.review import bulk_approve
+from .decorators import admin_required
+from .review import asset_img, candidate_img
+
+SAMPLE_SIZE = 20
+MAX_BATCH = 5000
+
+
+class BulkForm(forms.Form):
+    job = forms.ModelChoiceField(queryset=Job.objects.none(), required=False, empty_label="any job")
+    source = forms.ModelChoiceField(queryset=Source.objects.filter(role=Source.Role.CLEANUP), required=False,
+                                    empty_label="any clean-up source")
+    verdict = forms.ChoiceField(choices=[("", "identical or duplicate"), ("identical", "identical"), ("duplicate", "duplicate")],
+                                required=False)
+    max_diff = forms.FloatField(label="max diff_score", min_value=0, max_value=1, required=True, initial=0.01)
+    max_local = forms.FloatField(label="max local_score", min_value=0, max_value=1, required=True, initial=0.05)
+    seed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = Job.objects.filter(kind__in=[Job.Kind.PAIR, Job.Kind.ANALYSE]).order_by("-created_at")
+
+    def batch(self):
+        d = self.cleaned_data
+        return bulk_batch(job=d["job"].pk if d.get("job") else None, source=d["source"].pk if d.get("source") else None,
+                          verdict=d.get("verdict") or None, max_diff=d["max_diff"], max_local=d["max_local"])
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def bulk_review(request):
+    if request.method == "POST":
+        form = BulkForm(request.POST)
+        if not form.is_valid():
+            return render(request, "reviewapp/review/bulk.html", {"form": form})
+        if request.POST.get("confirm") != "yes" or not form.cleaned_data.get("seed"):
+            messages.error(request, "look at the sample first, then confirm")
+            return render(request, "reviewapp/review/bulk.html", {"form": form})
+        items = list(form.batch().select_related("asset__source", "best_candidate__match_asset__source")[:MAX_BATCH])
+        expected = request.POST.get("expected", "")
+        if expected.isdigit() and int(expected) != len(items):
+            messages.warning(request, f"the batch changed since the sample: {expected} then, {len(items)} now")
+        result = bulk_approve(actor=request.user, items=items, note=f"bulk approval (sample seed {form.cleaned_data['seed']})",
+                              idempotency_key=(request.POST.get("idempotency_key") or "")[:150] or None)
+        return render(request, "reviewapp/review/bulk_done.html", {"result": result, "form": form})
+    form = BulkForm(request.GET or None)
+    ctx = {"form": form}
+    if request.GET and form.is_valid():
+        seed = form.cleaned_data.get("seed") or secrets.token_hex(4)
+        qs = form.batch()
+        total = qs.count()
+        sample = bulk_sample(qs, n=SAMPLE_SIZE, seed=seed)
+        data = {**form.cleaned_data, "seed": seed}
+        data["job"] = data["job"].pk if data.get("job") else ""
+        data["source"] = data["source"].pk if data.get("source") else ""
+        ctx.update({
+            "total": total, "capped": total > MAX_BATCH, "max_batch": MAX_BATCH,
+            "sample": [(it, asset_img(it.asset, "thumb"), candidate_img(it.best_candidate, "aligned")) for it in sample],
+            "seed": seed, "idem": uuid.uuid4().hex, "data": data,
+        })
+    return render(request, "reviewapp/review/bulk.html", ctx)

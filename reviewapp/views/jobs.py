@@ -1,0 +1,143 @@
+"""Jobs pages: list and detail with progress; admins start, pause, resume, cancel and confirm
+jobs, and upload name lists. Views only call services and selectors."""
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..models import Job, NameList, Source
+from ..roles import is_admin
+from ..selectors.assets import cleanup_left, namelist_misses, namelist_misses_csv
+from ..selectors.jobs import job_item_counts, job_list, job_progress
+from ..services import jobs as job_services
+from ..services.analysis import analysis_start
+from ..services.inventory import inventory_start
+from ..services.namelists import namelist_upload
+from ..services.restore import restore_confirm, restore_counts, restore_estimate
+from ..storage import StorageError
+from .decorators import admin_required, curator_required
+
+
+def _errors(exc):
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+@curator_required
+def job_list_view(request):
+    kind = request.GET.get("kind") if request.GET.get("kind") in Job.Kind.values else None
+    state = request.GET.get("state") if request.GET.get("state") in Job.State.values else None
+    jobs = [(j, job_progress(j)) for j in job_list(kind=kind, state=state)]
+    objects, size = cleanup_left()
+    return render(request, "reviewapp/jobs/list.html", {
+        "jobs": jobs, "kinds": Job.Kind.choices, "states": Job.State.choices, "kind": kind, "state": state,
+        "sources": Source.objects.order_by("name"), "left_objects": objects, "left_bytes": size,
+        "namelists": NameList.objects.select_related("source")[:20], "can_manage": is_admin(request.user),
+    })
+
+
+@curator_required
+def job_detail(request, pk):
+    job = get_object_or_404(Job.objects.select_related("source", "namelist", "created_by", "parent"), pk=pk)
+    progress = job_progress(job)
+    if request.GET.get("format") == "json":
+        return JsonResponse({"id": job.pk, "state": job.state, **progress})
+    ctx = {
+        "job": job, "p": progress, "items": job_item_counts(job),
+        "children": [(c, job_progress(c)) for c in job.children.all()],
+        "events": job.events.select_related("actor").order_by("-created_at", "-id")[:30],
+        "can_manage": is_admin(request.user),
+        "restore": restore_counts(job) if job.kind == Job.Kind.RESTORE else None,
+        "estimate": job.params.get("estimate"),
+    }
+    return render(request, "reviewapp/jobs/detail.html", ctx)
+
+
+ACTIONS = {"pause": job_services.job_pause, "resume": job_services.job_resume, "cancel": job_services.job_cancel}
+
+
+@require_POST
+@admin_required
+def job_action(request, pk, action):
+    job = get_object_or_404(Job, pk=pk)
+    try:
+        if action == "confirm":
+            restore_confirm(actor=request.user, job=job)
+        elif action in ACTIONS:
+            ACTIONS[action](actor=request.user, job=job)
+        else:
+            raise Http404("unknown action")
+        messages.success(request, f"job #{job.pk}: {action} done")
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _errors(exc))
+    return redirect("job-detail", pk=job.pk)
+
+
+@require_POST
+@admin_required
+def job_start_view(request):
+    """Start an inventory, an analysis or a restore estimate for a source or a name list."""
+    kind = request.POST.get("kind")
+    source = namelist = None
+    try:
+        if request.POST.get("namelist"):
+            namelist = NameList.objects.get(pk=int(request.POST["namelist"]))
+        else:
+            source = Source.objects.get(pk=int(request.POST.get("source") or 0))
+    except (Source.DoesNotExist, NameList.DoesNotExist, ValueError):
+        messages.error(request, "choose a source or a name list")
+        return redirect("job-list")
+    try:
+        if kind == "inventory" and source is not None:
+            job = inventory_start(actor=request.user, source=source)
+        elif kind == "analyse":
+            job = analysis_start(actor=request.user, source=source, namelist=namelist)
+        elif kind == "restore":
+            job = restore_estimate(actor=request.user, source=source, namelist=namelist)
+        else:
+            messages.error(request, "unknown kind of job")
+            return redirect("job-list")
+    except (ValidationError, StorageError) as exc:
+        messages.error(request, _errors(exc))
+        return redirect("job-list")
+    messages.success(request, f"{job.get_kind_display()} job #{job.pk} {job.get_state_display().lower()}")
+    return redirect("job-detail", pk=job.pk)
+
+
+class NameListForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"))
+    title = forms.CharField(max_length=200, required=False)
+    file = forms.FileField(help_text="text (one name or ID per line) or CSV")
+
+
+@admin_required
+def namelist_upload_view(request):
+    form = NameListForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            nl = namelist_upload(actor=request.user, source=form.cleaned_data["source"],
+                                 title=form.cleaned_data["title"], uploaded_file=form.cleaned_data["file"])
+        except ValidationError as exc:
+            form.add_error("file", _errors(exc))
+        else:
+            messages.success(request, f"name list #{nl.pk}: {nl.found} of {nl.requested} found")
+            return redirect("namelist-detail", pk=nl.pk)
+    return render(request, "reviewapp/jobs/namelist_upload.html", {"form": form})
+
+
+@curator_required
+def namelist_detail(request, pk):
+    nl = get_object_or_404(NameList.objects.select_related("source"), pk=pk)
+    return render(request, "reviewapp/jobs/namelist.html", {
+        "nl": nl, "misses": namelist_misses(nl)[:200], "jobs": nl.jobs.order_by("-created_at")[:20],
+        "can_manage": is_admin(request.user),
+    })
+
+
+@curator_required
+def namelist_misses_download(request, pk):
+    nl = get_object_or_404(NameList, pk=pk)
+    resp = HttpResponse(namelist_misses_csv(nl), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="namelist-{nl.pk}-misses.csv"'
+    return resp

@@ -1,0 +1,50 @@
+"""Rendition bytes for the UI, permission-checked: from the renditions storage through Django, or
+a redirect to a short-lived signed URL when that storage is S3. Rows are looked up by id; no key
+or path from the request is used."""
+import logging
+
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+
+from ..models import Asset, Candidate
+from ..services.renditions import ASSET_KINDS, CANDIDATE_KINDS, asset_rendition, candidate_rendition, renditions_storage
+from .decorators import curator_required
+
+log = logging.getLogger(__name__)
+
+
+def _serve(name):
+    st = renditions_storage()
+    if isinstance(st, FileSystemStorage):
+        resp = FileResponse(st.open(name, "rb"), content_type="image/jpeg")
+        resp["Cache-Control"] = "private, max-age=300"
+        resp["X-Content-Type-Options"] = "nosniff"
+        return resp
+    return HttpResponseRedirect(st.url(name))  # signed, expires (querystring_expire)
+
+
+@curator_required
+def asset_image(request, pk, kind):
+    if kind not in ASSET_KINDS:
+        raise Http404("unknown rendition")
+    asset = get_object_or_404(Asset.objects.select_related("source"), pk=pk)
+    try:
+        name = asset_rendition(asset, kind)
+    except Exception as exc:  # noqa: BLE001 - an unreadable or missing file is a 404, never a 500
+        log.info("no %s rendition for asset %s: %s", kind, pk, exc)
+        raise Http404("no picture for this file (it does not decode, or the object is gone)") from None
+    return _serve(name)
+
+
+@curator_required
+def candidate_image(request, pk, kind):
+    if kind not in CANDIDATE_KINDS:
+        raise Http404("unknown rendition")
+    cand = get_object_or_404(Candidate.objects.select_related("cleanup_asset__source", "match_asset__source"), pk=pk)
+    try:
+        name = candidate_rendition(cand, kind)
+    except Exception as exc:  # noqa: BLE001
+        log.info("no %s rendition for candidate %s: %s", kind, pk, exc)
+        raise Http404("no picture for this pair (a file does not decode, or is gone)") from None
+    return _serve(name)

@@ -1,0 +1,245 @@
+"""The curator's review screens: queue picker, "next", the file view and its actions.
+
+Every action is a POST that ends in a redirect to the next file of the same queue, so the browser
+never re-submits a decision. Images come from the pipeline's permission-checked rendition views.
+"""
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ..models import Asset, Candidate, ErrorLogEntry, Job, NameList, ReviewItem, Source
+from ..selectors import review as sel
+from ..services.review import (
+    ReviewRefused, decision_record, decision_undo, review_choose_candidate, review_lease_next, review_lease_take,
+)
+from .decorators import curator_required
+
+ACTIONS = {
+    "approve_delete": ("D", "Approve deletion"),
+    "not_duplicate": ("N", "Not a duplicate"),
+    "log_error": ("E", "Log an error"),
+    "reingest": ("R", "Route to reingest"),
+    "skip": ("S", "Skip"),
+}
+
+
+def _url(name, *args):
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def asset_img(asset, kind="web"):
+    if asset is None or asset.decode_status == Asset.DecodeStatus.UNREADABLE:
+        return None
+    return _url("asset-image", asset.pk, kind)
+
+
+def candidate_img(candidate, kind):
+    if candidate is None:
+        return None
+    return _url("candidate-image", candidate.pk, kind)
+
+
+def _qs(queue):
+    return ("?" + urlencode(queue)) if queue else ""
+
+
+def _errors(exc):
+    return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+@curator_required
+def review_home(request):
+    queue = sel.queue_clean(request.GET)
+    counts = sel.queue_counts(queue=queue)
+    names = dict(Source.objects.values_list("id", "name"))
+    return render(request, "reviewapp/review/home.html", {
+        "queue": queue, "qs": _qs(queue), "counts": counts,
+        "namelists": NameList.objects.select_related("source").order_by("-created_at")[:30],
+        "source_names": names,
+        "undoable": sel.decision_last_undoable(actor=request.user),
+    })
+
+
+@curator_required
+def review_next(request):
+    queue = sel.queue_clean(request.GET)
+    try:
+        item = review_lease_next(actor=request.user, queue=queue)
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect("review-home")
+    if item is None:
+        return render(request, "reviewapp/review/empty.html", {
+            "queue": queue, "qs": _qs(queue), "undoable": sel.decision_last_undoable(actor=request.user)})
+    return redirect(reverse("review-item", args=[item.pk]) + _qs(queue))
+
+
+def _region_box(region):
+    """A damaged region (fractions) as CSS percentages, or None when it is not usable."""
+    if not isinstance(region, dict):
+        return None
+    try:
+        top, left = float(region.get("top", 0)), float(region.get("left", 0))
+        bottom, right = float(region.get("bottom", 1)), float(region.get("right", 1))
+    except (TypeError, ValueError):
+        return None
+    clamp = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731
+    top, left, bottom, right = clamp(top), clamp(left), clamp(bottom), clamp(right)
+    if bottom <= top or right <= left:
+        return None
+    return {"top": f"{top * 100:.2f}%", "left": f"{left * 100:.2f}%",
+            "height": f"{(bottom - top) * 100:.2f}%", "width": f"{(right - left) * 100:.2f}%"}
+
+
+def _asset_damage(asset):
+    if asset is None:
+        return None
+    analysis = asset.analysis if isinstance(asset.analysis, dict) else {}
+    damage = analysis.get("damage") if isinstance(analysis.get("damage"), dict) else None
+    return _region_box(damage.get("region")) if damage else None
+
+
+def corruption_flags(item, candidate):
+    """Which side is damaged and where, from the pair's verdict and each file's own analysis."""
+    asset = item.asset
+    match = candidate.match_asset if candidate else None
+    flags = {"cleanup": None, "match": None}
+    for side, a in (("cleanup", asset), ("match", match)):
+        if a is None:
+            continue
+        if a.decode_status in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE):
+            flags[side] = {"text": a.get_decode_status_display(), "detail": a.decode_error[:300], "box": _asset_damage(a)}
+    if candidate and candidate.corrupt_side in ("cleanup", "match"):
+        side = candidate.corrupt_side
+        box = _region_box(candidate.region) or (flags[side] or {}).get("box")
+        flags[side] = {"text": "Damaged" if side == "cleanup" else "Kept copy damaged",
+                       "detail": "; ".join(str(r) for r in (candidate.reasons or [])[:3]), "box": box}
+    return flags
+
+
+@curator_required
+def review_item(request, pk):
+    queue = sel.queue_clean(request.GET)
+    item, candidates = sel.review_item_get(pk)
+    if item is None:
+        raise Http404("no such file in review")
+    now = timezone.now()
+    readonly = False
+    if item.status != ReviewItem.Status.DECIDED:
+        if review_lease_take(actor=request.user, item_id=item.pk, now=now):
+            item.status, item.leased_by, item.lease_expires_at = ReviewItem.Status.LEASED, request.user, None
+        else:
+            readonly = True
+            messages.warning(request, f"{item.leased_by} is reviewing this file right now.")
+    else:
+        readonly = True
+    cand = item.best_candidate
+    match = cand.match_asset if cand else None
+    nxt = sel.queue_peek(actor=request.user, queue=queue, exclude=[item.pk], limit=1)
+    prefetch = []
+    for n in nxt:
+        prefetch += [u for u in (_url("asset-image", n.asset_id, "web"),
+                                 n.best_candidate and _url("candidate-image", n.best_candidate.pk, "aligned")) if u]
+    ctx = {
+        "item": item, "asset": item.asset, "cand": cand, "match": match, "candidates": candidates,
+        "queue": queue, "qs": _qs(queue), "readonly": readonly, "actions": ACTIONS,
+        "img_cleanup": asset_img(item.asset, "web"),
+        "img_aligned": candidate_img(cand, "aligned") if match and match.decode_status != Asset.DecodeStatus.UNREADABLE else None,
+        "img_raw": asset_img(match, "web"),
+        "img_diff": candidate_img(cand, "diff") if match else None,
+        "flags": corruption_flags(item, cand),
+        "categories": ErrorLogEntry.Category.choices,
+        "default_category": _default_category(item, cand),
+        "prefetch": prefetch,
+        "idem": uuid.uuid4().hex,
+        "undoable": sel.decision_last_undoable(actor=request.user),
+        "other_candidates": [(c, asset_img(c.match_asset, "thumb")) for c in candidates if not cand or c.pk != cand.pk],
+        "job": Job.objects.filter(pk=item.job_id).only("id", "kind").first() if item.job_id else None,
+    }
+    return render(request, "reviewapp/review/item.html", ctx)
+
+
+def _default_category(item, cand):
+    if cand and cand.corrupt_side == "match":
+        return ErrorLogEntry.Category.CANONICAL_CORRUPT
+    if (cand and cand.corrupt_side == "cleanup") or item.verdict == "unreadable":
+        return ErrorLogEntry.Category.CLEANUP_CORRUPT
+    if item.verdict == "no_match":
+        return ErrorLogEntry.Category.NOT_IN_CANONICAL
+    return ErrorLogEntry.Category.OTHER
+
+
+@curator_required
+@require_POST
+def review_decide(request, pk):
+    queue = sel.queue_clean(request.POST)
+    item = get_object_or_404(ReviewItem, pk=pk)
+    action = request.POST.get("action", "")
+    candidate = None
+    cid = sel._int(request.POST.get("candidate"))
+    if cid:
+        candidate = Candidate.objects.filter(pk=cid, cleanup_asset_id=item.asset_id).first()
+        if candidate is None:
+            messages.error(request, "that candidate does not belong to this file")
+            return redirect(reverse("review-item", args=[pk]) + _qs(queue))
+    if action not in ACTIONS:
+        messages.error(request, "unknown action")
+        return redirect(reverse("review-item", args=[pk]) + _qs(queue))
+    try:
+        d = decision_record(
+            actor=request.user, item=item, action=action, candidate=candidate,
+            note=request.POST.get("note", ""), error_category=request.POST.get("category") or None,
+            idempotency_key=(request.POST.get("idempotency_key") or "")[:200] or None,
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(reverse("review-item", args=[pk]) + _qs(queue))
+    if d.action != "skip":
+        messages.success(request, f"{d.get_action_display()}: {item.asset.name}. Press U to undo.")
+    return redirect(reverse("review-next") + _qs(queue))
+
+
+@curator_required
+@require_POST
+def review_choose(request, pk):
+    queue = sel.queue_clean(request.POST)
+    item = get_object_or_404(ReviewItem, pk=pk)
+    candidate = Candidate.objects.filter(pk=sel._int(request.POST.get("candidate")) or 0, cleanup_asset_id=item.asset_id).first()
+    if candidate is None:
+        messages.error(request, "that candidate does not belong to this file")
+    else:
+        try:
+            review_choose_candidate(actor=request.user, item=item, candidate=candidate)
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+    return redirect(reverse("review-item", args=[pk]) + _qs(queue))
+
+
+@curator_required
+@require_POST
+def review_undo(request):
+    queue = sel.queue_clean(request.POST)
+    last = sel.decision_last_undoable(actor=request.user)
+    if last is None:
+        messages.error(request, "nothing to undo: you have no decision that can still be taken back")
+        return redirect(reverse("review-next") + _qs(queue))
+    try:
+        decision_undo(actor=request.user, decision=last,
+                      idempotency_key=(request.POST.get("idempotency_key") or "")[:200] or None)
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return redirect(reverse("review-next") + _qs(queue))
+    messages.success(request, f"Undone: {last.get_action_display()} on {last.asset.name}.")
+    return redirect(reverse("review-item", args=[last.review_item_id]) + _qs(queue))

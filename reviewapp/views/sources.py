@@ -1,0 +1,187 @@
+"""Browsing sources and their assets (curators), and registering a source (admins).
+
+Images are never read here: thumbnails and web renditions are served by the `asset-image`
+view, permission-checked, from the renditions storage. Every object is looked up by its id.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+
+from ..models import Asset, Job, Source
+from ..roles import is_admin
+from ..selectors import sources as selectors
+from ..services.sources import source_add
+from .decorators import admin_required, curator_required
+
+PAGE_SIZE = 60
+
+
+def optional_url(name, *args):
+    """The URL of a view another area provides, or None while it does not exist: the page still
+    renders (with a placeholder) instead of failing."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def asset_image_url(asset, kind):
+    if asset.decode_status == Asset.DecodeStatus.UNREADABLE:
+        return None  # nothing to render; the tile says why
+    return optional_url("asset-image", asset.pk, kind)
+
+
+class AssetFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Key contains")
+    state = forms.ChoiceField(required=False, choices=[("", "Any state")] + list(Asset.State.choices))
+    format = forms.ChoiceField(required=False, choices=[("", "Any format")])
+    decode = forms.ChoiceField(
+        required=False,
+        label="Decode status",
+        choices=[("", "Any decode status"), ("none", "Not analysed")]
+        + [(v, label) for v, label in Asset.DecodeStatus.choices if v],
+    )
+
+    def __init__(self, *args, formats=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["format"].choices = [("", "Any format")] + [(f, f) for f in formats]
+
+
+@curator_required
+def source_list(request):
+    return render(
+        request,
+        "reviewapp/sources/list.html",
+        {"sources": selectors.source_list(), "can_add": is_admin(request.user)},
+    )
+
+
+@curator_required
+def source_detail(request, pk):
+    source = get_object_or_404(Source, pk=pk)
+    form = AssetFilterForm(request.GET or None, formats=selectors.source_formats(source))
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        decode = data["decode"]
+        filters = {
+            "q": data["q"].strip(),
+            "state": data["state"],
+            "format": data["format"],
+            "decode_status": "" if decode == "none" else (decode or None),
+        }
+    assets = selectors.source_assets(source, **filters)
+    page = Paginator(assets, PAGE_SIZE).get_page(request.GET.get("page"))
+    tiles = [{"asset": a, "thumb": asset_image_url(a, "thumb")} for a in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    jobs = Job.objects.filter(source=source).order_by("-created_at")[:5]
+    return render(
+        request,
+        "reviewapp/sources/detail.html",
+        {
+            "source": source,
+            "form": form,
+            "page": page,
+            "tiles": tiles,
+            "query": query.urlencode(),
+            "totals": selectors.source_totals(source),
+            "jobs": [{"job": j, "url": optional_url("job-detail", j.pk)} for j in jobs],
+            "images_available": optional_url("asset-image", 1, "thumb") is not None,
+        },
+    )
+
+
+@curator_required
+def asset_detail(request, pk):
+    try:
+        ctx = selectors.asset_detail(pk)
+    except Asset.DoesNotExist:
+        raise Http404("No such asset")
+    asset = ctx["asset"]
+    review = ctx["review"]
+    ctx.update(
+        web_url=asset_image_url(asset, "web"),
+        review_url=optional_url("review-item", review.pk) if review else None,
+        errors=list((asset.analysis or {}).get("errors") or []),
+        damage=(asset.analysis or {}).get("damage"),
+    )
+    return render(request, "reviewapp/sources/asset.html", ctx)
+
+
+class SourceAddForm(forms.Form):
+    """The storage profile is picked from the configured names: endpoints and credentials stay in
+    settings, never in a form or the database."""
+
+    name = forms.SlugField(max_length=80, help_text="letters, digits, - and _")
+    role = forms.ChoiceField(choices=Source.Role.choices)
+    kind = forms.ChoiceField(choices=Source.Kind.choices, initial=Source.Kind.LOCAL)
+    storage_profile = forms.ChoiceField(required=False, label="Storage profile (S3)")
+    bucket = forms.CharField(required=False, max_length=63, label="Bucket (S3)")
+    prefix = forms.CharField(required=False, max_length=1024, label="Prefix (S3)")
+    root = forms.CharField(required=False, max_length=1024, label="Directory (local)")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["storage_profile"].choices = [("", "—")] + [(p, p) for p in sorted(settings.S3_PROFILES)]
+        roots = ", ".join(str(r) for r in settings.LOCAL_ROOTS)
+        self.fields["root"].help_text = f"must be under: {roots}"
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == Source.Kind.S3:
+            if not data.get("storage_profile"):
+                self.add_error("storage_profile", "choose a storage profile for an S3 source")
+            if not data.get("bucket"):
+                self.add_error("bucket", "an S3 source needs a bucket")
+        elif kind == Source.Kind.LOCAL and not data.get("root"):
+            self.add_error("root", "a local source needs a directory")
+        return data
+
+
+def _apply_validation_error(form, exc):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            target = field if field in form.fields else None
+            for message in errors:
+                form.add_error(target, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+@admin_required
+def source_add_view(request):
+    form = SourceAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            source = source_add(
+                actor=request.user,
+                name=data["name"],
+                kind=data["kind"],
+                role=data["role"],
+                storage_profile=data["storage_profile"] if data["kind"] == Source.Kind.S3 else "",
+                bucket=data["bucket"].strip() if data["kind"] == Source.Kind.S3 else "",
+                prefix=data["prefix"] if data["kind"] == Source.Kind.S3 else "",
+                root=data["root"].strip() if data["kind"] == Source.Kind.LOCAL else "",
+                description=data["description"],
+            )
+        except ValidationError as exc:
+            _apply_validation_error(form, exc)
+        except IntegrityError:
+            form.add_error(None, "another source with this name or location was added at the same time")
+        else:
+            messages.success(request, f"Source {source.name} added. Run an inventory to list its objects.")
+            return redirect("source-detail", pk=source.pk)
+    return render(request, "reviewapp/sources/add.html", {"form": form})

@@ -1,0 +1,86 @@
+"""A new user's first look: log in, open a source, see its real images as thumbnails, open one.
+
+Real files (photos from scikit-image, encoded as TIFF, JPEG 2000 and JPEG, one of them truncated)
+sit in two local sources; the pipeline's services inventory and analyse them (eagerly here), and
+headless Chromium checks that every thumbnail really decoded in the browser (naturalWidth > 0).
+"""
+import pytest
+from PIL import Image
+
+from reviewapp.models import Asset, Job
+from reviewapp.services.sources import source_add
+from tests import images
+from tests.conftest import browser_login
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
+
+
+def _collection(root):
+    """A canonical folder and a clean-up folder with renamed, rotated, resized and broken copies."""
+    canonical, cleanup = root / "canonical", root / "cleanup"
+    originals = {"C0001001": "astronaut", "C0001002": "coffee", "C0001003": "chelsea"}
+    for ident, name in originals.items():
+        images.save(images.photo(name), canonical / f"{ident}.tif")
+    images.save(images.photo("astronaut"), cleanup / "scan_C0001001_copy.jpg")
+    images.save(images.photo("coffee").transpose(Image.Transpose.ROTATE_90), cleanup / "box1" / "C1002.jp2")
+    images.save(images.photo("chelsea", size=(300, 200)), cleanup / "box1" / "C0001003_small.jpg")
+    images.truncate(images.save(images.photo("rocket"), cleanup / "box2" / "C0001004.jpg"), keep=0.5)
+    return canonical, cleanup
+
+
+def _images_loaded(page, selector):
+    """[naturalWidth] of every <img> matched, once each has finished loading (or failed)."""
+    page.wait_for_function(
+        "sel => Array.from(document.querySelectorAll(sel)).every(i => i.complete)", arg=selector, timeout=30000
+    )
+    return page.eval_on_selector_all(selector, "els => els.map(i => i.naturalWidth)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_curator_browses_real_thumbnails_and_opens_an_asset(page, live_server, local_root):
+    admin = UserFactory(username="admin-e2e", role="admin")
+    UserFactory(username="curator-e2e", role="curator")
+    canonical_dir, cleanup_dir = _collection(local_root)
+    canonical = source_add(actor=admin, name="canonical", kind="local", role="canonical", root=str(canonical_dir))
+    cleanup = source_add(actor=admin, name="cleanup", kind="local", role="cleanup", root=str(cleanup_dir))
+
+    from reviewapp.services.analysis import analysis_start
+    from reviewapp.services.inventory import inventory_start
+
+    for source in (canonical, cleanup):
+        assert inventory_start(actor=admin, source=source) is not None
+    assert Asset.objects.filter(source=cleanup).count() == 4
+    analysis_start(actor=admin, source=cleanup)
+    assert not Job.objects.filter(state=Job.State.FAILED).exists(), list(Job.objects.values("kind", "state", "error"))
+    assert Asset.objects.filter(source=cleanup, decode_status="ok").count() == 3
+
+    browser_login(page, live_server, "curator-e2e", "pw-curator-e2e")
+    page.click("nav.mainnav >> text=Sources")
+    assert page.url.endswith("/sources/")
+    row = page.locator("[data-testid=source-table] tr", has_text="cleanup")
+    assert "4" in row.inner_text()
+    row.locator("a", has_text="cleanup").click()
+    page.wait_for_selector("[data-testid=asset-grid]")
+
+    widths = _images_loaded(page, "[data-testid=asset-grid] img.thumb")
+    assert len(widths) == 3, widths  # the truncated JPEG gets a tile without a picture...
+    assert all(w > 0 for w in widths), widths
+    tiles = page.locator("[data-testid=asset-grid] li.tile")
+    assert tiles.count() == 4
+    broken = page.locator("[data-testid=asset-grid] li.tile", has_text="C0001004.jpg")
+    assert broken.locator("img").count() == 0  # ...and says why instead
+    assert "does not decode" in broken.inner_text() or "Damaged" in broken.inner_text()
+
+    # filter by format, then open the rotated JP2 copy
+    page.select_option("select[name=format]", "JPEG2000")
+    page.click("[data-testid=asset-filters] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=asset-grid] li.tile").count() == 1
+    page.click("[data-testid=asset-grid] li.tile a")
+    page.wait_for_selector("[data-testid=asset-meta]")
+    meta = page.inner_text("[data-testid=asset-meta]")
+    assert "box1/C1002.jp2" in meta and "JPEG2000" in meta
+    asset = Asset.objects.get(source=cleanup, key="box1/C1002.jp2")
+    assert f"{asset.width}×{asset.height}" in meta
+    assert _images_loaded(page, "[data-testid=web-image]")[0] > 0

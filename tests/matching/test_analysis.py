@@ -1,0 +1,52 @@
+import json
+
+from matching import FileAnalysis, analyse_file
+
+from mhelpers import jpeg_bytes
+
+
+def test_analysis_json_roundtrip_and_compact(tmp_path, photo):
+    p = tmp_path / "C0001234.jpg"
+    p.write_bytes(jpeg_bytes(photo))
+    a = analyse_file(p)
+    assert a.status == "ok" and a.ids == ["C1234"] and a.format == "JPEG"
+    d = a.to_dict()
+    text = json.dumps(d)
+    assert len(text) < 4096
+    b = FileAnalysis.from_dict(json.loads(text))
+    assert b.to_dict() == d
+    assert b.hash_ints(0) == a.hash_ints(0)
+
+
+def test_name_overrides_basename(tmp_path, photo):
+    p = tmp_path / "tmp123.jpg"
+    p.write_bytes(jpeg_bytes(photo))
+    assert analyse_file(p, name="bucket/prefix/C0099999b.jpg").ids == ["C99999"]
+
+
+def test_never_raises(tmp_path):
+    for name, data in [("a.jpg", b"\xff\xd8\xff\xe0garbage"), ("b.png", b""), ("c.tif", b"II*\x00" + b"\xff" * 20),
+                       ("d.txt", b"hello")]:
+        p = tmp_path / name
+        p.write_bytes(data)
+        a = analyse_file(p)
+        assert a.status == "unreadable" and a.errors
+        json.dumps(a.to_dict())
+
+
+def test_truncated_file_is_damaged_with_region(tmp_path, photo):
+    data = jpeg_bytes(photo)
+    p = tmp_path / "t.jpg"
+    p.write_bytes(data[: int(len(data) * 0.6)])
+    a = analyse_file(p)
+    assert a.status == "damaged"
+    assert a.damage["kind"] == "truncated"
+    assert a.damage["region"] and a.damage["region"]["bottom"] == 1.0 and 0.2 < a.damage["region"]["top"] < 0.95
+
+
+def test_bomb_is_unreadable_with_message(tmp_path):
+    from PIL import Image
+    p = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(p)
+    a = analyse_file(p, max_pixels=50_000_000)
+    assert a.status == "unreadable" and "image too large: 20000x20000 px exceeds limit" in a.errors[0]

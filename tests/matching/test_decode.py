@@ -1,0 +1,156 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from matching.decode import DecodeError, EXIF_TO_DIHEDRAL, compose, decode, dihedral, inverse
+
+from mhelpers import jpeg_bytes
+
+
+def _close(a, b, tol=12):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return a.shape == b.shape and np.abs(a - b).mean() < tol
+
+
+@pytest.mark.parametrize("fmt,ext,kw", [
+    ("JPEG", "jpg", {"quality": 90}),
+    ("JPEG", "jpg", {"quality": 90, "progressive": True}),
+    ("PNG", "png", {}),
+    ("WEBP", "webp", {"quality": 90}),
+    ("TIFF", "tif", {"compression": "tiff_lzw"}),
+    ("TIFF", "tif", {"compression": "tiff_adobe_deflate"}),
+    ("TIFF", "tif", {"compression": "jpeg"}),
+    ("JPEG2000", "jp2", {"quality_mode": "rates", "quality_layers": [8], "irreversible": True}),
+    ("JPEG2000", "j2k", {}),
+])
+def test_each_format_decodes(tmp_path, photo, fmt, ext, kw):
+    p = tmp_path / f"x.{ext}"
+    photo.save(p, fmt, **kw)
+    d = decode(p)
+    assert d.format == fmt
+    assert (d.width, d.height) == photo.size
+    assert d.errors == [] and d.pages == 1 and d.bit_depth == 8
+    assert _close(d.image, np.asarray(photo.resize((d.image.shape[1], d.image.shape[0]), Image.BOX)))
+
+
+def test_cmyk_jpeg(tmp_path, photo):
+    p = tmp_path / "cmyk.jpg"
+    photo.convert("CMYK").save(p, "JPEG", quality=92)
+    d = decode(p)
+    assert d.mode == "CMYK" and d.errors == []
+    ref = np.asarray(Image.open(p).convert("RGB").resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
+    assert _close(d.image, ref)
+
+
+def test_16bit_tiff_and_png(tmp_path, photo):
+    a16 = (np.asarray(photo.convert("L")).astype(np.uint16) * 257)
+    p = tmp_path / "g16.tif"
+    Image.fromarray(a16).save(p, "TIFF", compression="tiff_lzw")
+    d = decode(p)
+    assert d.bit_depth == 16
+    ref = np.asarray(photo.convert("L").resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
+    assert _close(d.image[..., 0], ref, tol=2)
+    q = tmp_path / "g16.png"
+    Image.fromarray(a16).save(q)
+    assert decode(q).bit_depth == 16
+
+
+def test_multipage_tiff_counts_pages_and_compares_first(tmp_path, photo, photo2):
+    p = tmp_path / "multi.tif"
+    photo.save(p, "TIFF", save_all=True, append_images=[photo2, photo2], compression="tiff_lzw")
+    d = decode(p)
+    assert d.pages == 3
+    assert _close(d.image, np.asarray(photo.resize((d.image.shape[1], d.image.shape[0]), Image.BOX)))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientations(tmp_path, photo, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    p = tmp_path / f"o{orientation}.jpg"
+    p.write_bytes(jpeg_bytes(photo, 95, exif=exif.tobytes()))
+    d = decode(p)
+    shown = ImageOps.exif_transpose(Image.open(p))
+    assert d.exif_orientation == orientation
+    assert (d.width, d.height) == shown.size
+    assert _close(d.image, np.asarray(shown.convert("RGB").resize((d.image.shape[1], d.image.shape[0]), Image.BOX)))
+
+
+def test_dihedral_algebra():
+    a = np.arange(12).reshape(3, 4)
+    for t in EXIF_TO_DIHEDRAL.values():
+        assert (dihedral(dihedral(a, *t), *inverse(t)) == a).all()
+        for u in EXIF_TO_DIHEDRAL.values():
+            assert (dihedral(dihedral(a, *t), *u) == dihedral(a, *compose(t, u))).all()
+
+
+def test_truncated_jpeg_is_damaged_but_decodes_top(tmp_path, photo):
+    data = jpeg_bytes(photo, 90)
+    p = tmp_path / "t.jpg"
+    p.write_bytes(data[: int(len(data) * 0.6)])
+    d = decode(p)
+    assert d.truncated and d.errors
+    top = d.image[: d.image.shape[0] // 4]
+    ref = np.asarray(photo.resize((d.image.shape[1], d.image.shape[0]), Image.BOX))[: d.image.shape[0] // 4]
+    assert _close(top, ref)
+
+
+def test_truncated_jp2_is_damaged(tmp_path, photo):
+    p = tmp_path / "c.jp2"
+    photo.save(p, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    data = p.read_bytes()
+    p.write_bytes(data[: int(len(data) * 0.85)])
+    try:
+        d = decode(p)
+    except DecodeError:
+        return  # nothing decodes: also an acceptable, clear outcome
+    assert d.truncated and any("truncated" in e for e in d.errors)
+
+
+def test_bitflip_caught_by_strict_decode(tmp_path, photo):
+    import random
+    data = bytearray(jpeg_bytes(photo, 90))
+    rng = random.Random(3)
+    for _ in range(12):
+        i = rng.randrange(int(len(data) * 0.35), len(data) - 4)
+        data[i] ^= 1 << rng.randrange(8)
+    p = tmp_path / "b.jpg"
+    p.write_bytes(bytes(data))
+    Image.open(p).load()  # Pillow alone does not complain
+    d = decode(p)
+    assert d.errors, "strict decode must notice bit-level damage"
+
+
+def test_bomb_refused_with_clear_message(tmp_path):
+    p = tmp_path / "bomb.png"
+    Image.new("L", (12000, 10000)).save(p, optimize=True)
+    with pytest.raises(DecodeError, match=r"image too large: 12000x10000 px exceeds limit of 100000000 px"):
+        decode(p, max_pixels=100_000_000)
+    with pytest.raises(DecodeError, match="too large"):
+        decode(p, max_pixels=1000)
+
+
+def test_reduced_decode_for_large_jpeg_and_jp2(tmp_path, photo):
+    big = photo.resize((2048, 1536))
+    p = tmp_path / "big.jpg"
+    big.save(p, "JPEG", quality=85)
+    d = decode(p, target=256)
+    assert d.reduced_by >= 4 and (d.width, d.height) == (2048, 1536)
+    q = tmp_path / "big.jp2"
+    big.save(q, "JPEG2000")
+    e = decode(q, target=256)
+    assert e.reduced_by >= 4 and (e.width, e.height) == (2048, 1536)
+
+
+def test_garbage_raises_decode_error(tmp_path):
+    p = tmp_path / "junk.jpg"
+    p.write_bytes(b"\xff\xd8\xff" + b"\x00" * 50)
+    with pytest.raises(DecodeError):
+        decode(p)
+    q = tmp_path / "empty.png"
+    q.write_bytes(b"")
+    with pytest.raises(DecodeError):
+        decode(q)

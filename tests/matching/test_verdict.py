@@ -1,0 +1,145 @@
+"""Each relation of a clean-up copy to its canonical, from real encoded files."""
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from matching import THRESHOLDS, analyse_file, decide_file, verify_pair
+
+from mhelpers import edited, grey_band, jpeg_bytes, reframed
+
+
+@pytest.fixture
+def canon(tmp_path, photo):
+    p = tmp_path / "C0001000.tif"
+    photo.save(p, "TIFF", compression="tiff_lzw")
+    return p
+
+
+def _v(tmp_path, canon, name, data=None, im=None, fmt=None, **kw):
+    p = tmp_path / name
+    if data is not None:
+        p.write_bytes(data)
+    else:
+        im.save(p, fmt, **kw)
+    return verify_pair(p, canon)
+
+
+def test_exact_copy_identical_safe(tmp_path, canon):
+    r = _v(tmp_path, canon, "x.tif", data=canon.read_bytes())
+    assert r.verdict == "identical" and r.safe_to_delete and r.thresholds == THRESHOLDS and r.engine_version
+
+
+@pytest.mark.parametrize("fmt,ext,kw", [("PNG", "png", {}), ("WEBP", "webp", {"quality": 90}), ("JPEG", "jpg", {"quality": 92})])
+def test_format_copies_safe(tmp_path, canon, photo, fmt, ext, kw):
+    r = _v(tmp_path, canon, f"f.{ext}", im=photo, fmt=fmt, **kw)
+    assert r.verdict in ("identical", "duplicate") and r.safe_to_delete and r.rotation == 0
+
+
+def test_resized_duplicate_safe(tmp_path, canon, photo):
+    r = _v(tmp_path, canon, "s.jpg", data=jpeg_bytes(photo.resize((80, 60), Image.LANCZOS), 60))
+    assert r.verdict == "duplicate" and r.safe_to_delete
+
+
+def test_exif_oriented_safe(tmp_path, canon, photo):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = photo.transpose(Image.Transpose.ROTATE_90)
+    r = _v(tmp_path, canon, "e.jpg", data=jpeg_bytes(stored, 90, exif=exif.tobytes()))
+    assert ImageOps.exif_transpose(Image.open(tmp_path / "e.jpg")).size == photo.size
+    assert r.verdict == "duplicate" and r.safe_to_delete and (r.rotation, r.flipped) == (0, False)
+
+
+@pytest.mark.parametrize("k,flip", [(90, False), (180, True), (270, False), (0, True)])
+def test_rotated_reported_not_safe(tmp_path, canon, photo, k, flip):
+    im = photo.rotate(k, expand=True)
+    if flip:
+        im = ImageOps.mirror(im)
+    r = _v(tmp_path, canon, "r.jpg", data=jpeg_bytes(im, 88))
+    assert r.verdict == "rotated" and not r.safe_to_delete and (r.rotation, r.flipped) == (k, flip)
+
+
+def test_truncated_cleanup_corrupt(tmp_path, canon, photo):
+    data = jpeg_bytes(photo)
+    r = _v(tmp_path, canon, "t.jpg", data=data[: int(len(data) * 0.7)])
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
+    assert r.region and r.region["bottom"] == 1.0
+
+
+def test_grey_band_cleanup_corrupt(tmp_path, canon, photo):
+    r = _v(tmp_path, canon, "g.jpg", data=jpeg_bytes(grey_band(photo, 0.45, 0.12)))
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
+    assert 0.3 < r.region["top"] < 0.5 < r.region["bottom"] < 0.75
+
+
+def test_grey_band_canonical_match_corrupt(tmp_path, photo):
+    c = tmp_path / "C0001000.jp2"
+    grey_band(photo, 0.6, 0.2).save(c, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    p = tmp_path / "x.jpg"
+    p.write_bytes(jpeg_bytes(photo))
+    r = verify_pair(p, c)
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete
+
+
+def test_unreadable_canonical_paired_by_id(tmp_path, photo):
+    c = tmp_path / "C0001000.tif"
+    photo.save(c, "TIFF", compression="tiff_lzw")
+    c.write_bytes(c.read_bytes()[: 300])
+    p = tmp_path / "C1000b.jpg"
+    p.write_bytes(jpeg_bytes(photo))
+    r = verify_pair(p, c)
+    assert r.verdict == "match_corrupt" and not r.safe_to_delete
+    q = tmp_path / "IMG_1.jpg"
+    q.write_bytes(jpeg_bytes(photo))
+    assert verify_pair(q, c).verdict == "different"
+
+
+@pytest.mark.parametrize("make", [lambda im: edited(im, (0.3, 0.3, 0.42, 0.42)), lambda im: reframed(im, 0.05)])
+def test_near_miss_rejected(tmp_path, canon, photo, make):
+    r = _v(tmp_path, canon, "n.jpg", data=jpeg_bytes(make(photo)))
+    assert r.verdict == "different" and not r.safe_to_delete
+
+
+def test_unrelated_different(tmp_path, canon, photo2):
+    assert _v(tmp_path, canon, "u.jpg", data=jpeg_bytes(photo2)).verdict == "different"
+
+
+def test_bigger_cleanup_never_safe(tmp_path, photo):
+    small = tmp_path / "C0001000.tif"
+    photo.resize((160, 120), Image.LANCZOS).save(small, "TIFF")
+    p = tmp_path / "big.png"
+    photo.save(p)
+    r = verify_pair(p, small)
+    assert r.verdict == "duplicate" and not r.safe_to_delete and any("larger" in x for x in r.reasons)
+
+
+def test_more_pages_or_bits_never_safe(tmp_path, photo, photo2):
+    c = tmp_path / "C0001000.tif"
+    photo.save(c, "TIFF")
+    p = tmp_path / "multi.tif"
+    photo.save(p, "TIFF", save_all=True, append_images=[photo2])
+    r = verify_pair(p, c)
+    assert r.verdict in ("identical", "duplicate") and not r.safe_to_delete
+    g8 = tmp_path / "C0002000.png"
+    photo.convert("L").save(g8)
+    g16 = tmp_path / "g16.png"
+    Image.fromarray(np.asarray(photo.convert("L")).astype(np.uint16) * 257).save(g16)
+    r = verify_pair(g16, g8)
+    assert r.verdict in ("identical", "duplicate") and not r.safe_to_delete
+
+
+def test_near_blank_needs_same_id(tmp_path):
+    a = tmp_path / "C0005000.png"
+    Image.new("RGB", (200, 150), (240, 240, 240)).save(a)
+    b = tmp_path / "blank.jpg"
+    Image.new("RGB", (200, 150), (240, 240, 240)).save(b, quality=95)
+    assert verify_pair(b, a).verdict == "different"
+
+
+def test_decide_file_handles_unreadable_and_no_match(tmp_path):
+    p = tmp_path / "broken.jpg"
+    p.write_bytes(b"\xff\xd8\xff\xe0 nothing")
+    a = analyse_file(p)
+    assert decide_file(a, [])["verdict"] == "unreadable"
+    good = tmp_path / "g.png"
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(good)
+    assert decide_file(analyse_file(good), [])["verdict"] == "no_match"

@@ -1,0 +1,154 @@
+"""Analysis and pairing end to end on real encoded images (local sources, eager/inline runs)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from reviewapp.models import Asset, Candidate, Job, JobItem, ReviewItem, Source
+from reviewapp.services import analysis
+from reviewapp.services.inventory import inventory_run, inventory_start
+from reviewapp.services.sources import source_add
+from tests.images import photo, save, truncate
+
+
+def make_collection(root):
+    """A small canonical + clean-up pair of folders with known relations."""
+    can, cl = root / "canonical", root / "cleanup"
+    save(photo("astronaut", (400, 400)), can / "C0001234.tif")
+    save(photo("coffee", (400, 300)), can / "C0002345.jp2")
+    save(photo("chelsea", (400, 300)), can / "C0003456.tif")
+    save(photo("astronaut", (300, 300)), cl / "C1234a.jpg")  # resized JPEG copy: duplicate
+    save(photo("coffee", (400, 300)).rotate(90, expand=True), cl / "IMG_0001.png")  # turned: rotated
+    truncate(save(photo("chelsea", (400, 300)), cl / "C3456b.jpg"), 0.5)  # damaged clean-up copy
+    save(photo("rocket", (400, 300)), cl / "unique.jpg")  # nothing like it: no_match
+    (cl / "garbage.jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(600))  # does not decode: unreadable
+    return can, cl
+
+
+def inventory_inline(actor, source):
+    from django.db import transaction
+
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.INVENTORY, source=source)
+    return inventory_run(job.pk)
+
+
+def analyse_inline(actor, **kw):
+    job = analysis.analysis_start(actor=actor, dispatch=False, **kw)
+    return analysis.analysis_run(job.pk)
+
+
+@pytest.fixture
+def collection(local_root, admin_user):
+    can, cl = make_collection(local_root)
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    return canonical, cleanup
+
+
+def verdicts():
+    return {r.asset.name: (r.verdict, r.best_candidate.match_asset.name if r.best_candidate else None)
+            for r in ReviewItem.objects.select_related("asset", "best_candidate__match_asset")}
+
+
+@pytest.mark.django_db
+def test_analysis_pairs_clean_up_files_with_their_kept_copies(collection, admin_user):
+    canonical, cleanup = collection
+    job = analyse_inline(admin_user, source=cleanup)
+    assert job.state == Job.State.DONE
+    assert job.requested == 8 and job.processed == 8 and job.failed == 0  # 5 clean-up + 3 canonical
+    assert verdicts() == {
+        "C1234a.jpg": ("duplicate", "C0001234.tif"),
+        "IMG_0001.png": ("rotated", "C0002345.jp2"),
+        "C3456b.jpg": ("cleanup_corrupt", "C0003456.tif"),
+        "unique.jpg": ("no_match", None),
+        "garbage.jpg": ("unreadable", None),
+    }
+    rotated = Candidate.objects.get(cleanup_asset__name="IMG_0001.png")
+    assert rotated.rotation in (90, 270) and rotated.engine_version and rotated.thresholds
+    assert rotated.found_by == "content" and not rotated.safe_to_delete
+    dup = Candidate.objects.get(cleanup_asset__name="C1234a.jpg")
+    assert dup.found_by == "id+content" and dup.safe_to_delete and dup.rank == 0
+    assert Asset.objects.get(name="garbage.jpg").state == Asset.State.UNREADABLE
+    a = Asset.objects.get(name="C1234a.jpg")
+    assert a.state == Asset.State.FINGERPRINTED and a.width == 300 and a.analysis["ids"] == ["C1234"]
+    assert a.analysed_etag == a.etag and a.rendition and a.thumbnail and len(a.checksum) == 64
+    pair = Job.objects.get(parent=job, kind=Job.Kind.PAIR)
+    assert pair.state == Job.State.DONE and pair.processed == 5
+
+
+@pytest.mark.django_db
+def test_second_run_repeats_nothing_and_never_reopens_a_decided_file(collection, admin_user):
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    n_cand = Candidate.objects.count()
+    ids = {c.pk for c in Candidate.objects.all()}
+    decided = ReviewItem.objects.get(asset__name="C1234a.jpg")
+    ReviewItem.objects.filter(pk=decided.pk).update(status=ReviewItem.Status.DECIDED, verdict="duplicate")
+    stamp = Asset.objects.get(name="C1234a.jpg").analysed_at
+
+    job2 = analyse_inline(admin_user, source=cleanup)
+    assert job2.state == Job.State.DONE
+    assert job2.requested == 0  # everything was analysed at this ETag by this engine
+    assert Asset.objects.get(name="C1234a.jpg").analysed_at == stamp
+    assert Candidate.objects.count() == n_cand and {c.pk for c in Candidate.objects.all()} == ids
+    assert ReviewItem.objects.count() == 5
+    assert ReviewItem.objects.get(pk=decided.pk).status == ReviewItem.Status.DECIDED
+    pair2 = Job.objects.get(parent=job2)
+    assert JobItem.objects.get(job=pair2, asset__name="C1234a.jpg").state == JobItem.State.SKIPPED
+
+
+@pytest.mark.django_db
+def test_changed_file_is_analysed_again(collection, admin_user):
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    path = os.path.join(cleanup.root, "unique.jpg")
+    save(photo("astronaut", (320, 320)), path)  # now a copy of C0001234
+    os.utime(path, (1_900_000_000, 1_900_000_000))
+    inventory_inline(admin_user, cleanup)
+    job = analyse_inline(admin_user, source=cleanup)
+    assert job.requested == 1
+    assert verdicts()["unique.jpg"] == ("duplicate", "C0001234.tif")
+
+
+@pytest.mark.django_db
+def test_analysis_needs_exactly_one_scope(admin_user, collection):
+    with pytest.raises(ValidationError):
+        analysis.analysis_start(actor=admin_user)
+
+
+@pytest.mark.django_db
+def test_missing_object_fails_its_item_only(collection, admin_user):
+    canonical, cleanup = collection
+    os.unlink(os.path.join(cleanup.root, "unique.jpg"))
+    job = analyse_inline(admin_user, source=cleanup)
+    assert job.state == Job.State.DONE
+    assert job.failed == 1 and job.processed == 7
+    item = JobItem.objects.get(job=job, state=JobItem.State.FAILED)
+    assert item.asset.name == "unique.jpg" and "no such file" in item.error
+    assert verdicts()["C1234a.jpg"][0] == "duplicate"
+
+
+@pytest.mark.django_db
+def test_pause_and_cancel_stop_between_items(collection, admin_user, django_capture_on_commit_callbacks):
+    canonical, cleanup = collection
+    from reviewapp.services.jobs import job_cancel, job_pause, job_resume, job_start
+
+    job = analysis.analysis_start(actor=admin_user, source=cleanup, dispatch=False)
+    job_start(job.pk)
+    pending = analysis.analysis_prepare(job.pk)
+    analysis.analyse_item(job.pk, pending[0])
+    job_pause(actor=admin_user, job=job)
+    assert analysis.analyse_item(job.pk, pending[1]) == "paused"
+    assert JobItem.objects.get(pk=pending[1]).state == JobItem.State.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        job_resume(actor=admin_user, job=job)  # eager: re-dispatches the pending items and finishes
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.processed == 8
+    assert ReviewItem.objects.count() == 5
+    with pytest.raises(ValidationError):
+        job_cancel(actor=admin_user, job=job)

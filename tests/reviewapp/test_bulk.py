@@ -1,0 +1,86 @@
+"""Bulk approval: admins only, a batch within score limits, a sample first, one Decision per file."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from reviewapp.models import Decision, Job, ReviewItem, Source
+from reviewapp.selectors.review import bulk_batch, bulk_sample
+from tests.factories import CandidateFactory, ReviewItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def item(**kw):
+    return ReviewItemFactory(best_candidate=CandidateFactory(**kw))
+
+
+@pytest.fixture
+def batch():
+    job = Job.objects.create(kind=Job.Kind.PAIR)
+    inside = [item(verdict="identical", diff_score=0.0, local_score=0.0, job=job) for _ in range(25)]
+    inside += [item(verdict="duplicate", diff_score=0.008, local_score=0.03, job=job) for _ in range(5)]
+    outside = [
+        item(verdict="duplicate", diff_score=0.02, local_score=0.01, job=job),  # over max diff
+        item(verdict="duplicate", diff_score=0.001, local_score=0.2, job=job),  # over max local
+        item(verdict="rotated", diff_score=0.0, local_score=0.0, job=job),  # not identical/duplicate
+        item(verdict="identical", diff_score=0.0, local_score=0.0, safe_to_delete=False, job=job),
+        item(verdict="identical", diff_score=0.0, local_score=0.0),  # another job
+    ]
+    for it in inside + outside:
+        ReviewItem.objects.filter(pk=it.pk).update(job=it.best_candidate.job)
+    return job, inside, outside
+
+
+def test_batch_honours_score_limits_verdicts_safety_and_job(batch):
+    job, inside, outside = batch
+    qs = bulk_batch(job=job.pk, max_diff=0.01, max_local=0.05)
+    assert set(qs.values_list("id", flat=True)) == {i.pk for i in inside}
+    assert bulk_batch(job=job.pk, verdict="duplicate", max_diff=0.01, max_local=0.05).count() == 5
+    s1 = bulk_sample(qs, n=20, seed="abc")
+    assert len(s1) == 20 and [i.pk for i in s1] == [i.pk for i in bulk_sample(qs, n=20, seed="abc")]
+
+
+def test_curator_cannot_reach_bulk(curator_client):
+    assert curator_client.get(reverse("review-bulk")).status_code == 403
+    assert curator_client.post(reverse("review-bulk"), {"max_diff": 1, "max_local": 1, "confirm": "yes", "seed": "x"}).status_code == 403
+    assert not Decision.objects.exists()
+
+
+def test_admin_sees_sample_then_confirms_one_decision_per_file(admin_client_doppel, batch, admin_user):
+    job, inside, outside = batch
+    r = admin_client_doppel.get(reverse("review-bulk"), {"job": job.pk, "max_diff": 0.01, "max_local": 0.05})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert re.search(r'data-testid="bulk-total">30 files', html)
+    assert html.count('data-testid="sample-item"') == 20
+    seed = re.search(r'name="seed" value="([^"]+)"', html).group(1)
+    assert not Decision.objects.exists()  # looking at the sample decides nothing
+
+    # without ticking the confirmation nothing happens
+    r = admin_client_doppel.post(reverse("review-bulk"), {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": seed})
+    assert not Decision.objects.exists()
+
+    # one file in the batch became unsafe meanwhile: it is refused, the rest approved
+    Source.objects.filter(pk=inside[0].best_candidate.match_asset.source_id).update(role="cleanup")
+    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": seed, "confirm": "yes", "expected": 30,
+            "idempotency_key": "bulk-1"}
+    r = admin_client_doppel.post(reverse("review-bulk"), form)
+    assert r.status_code == 200
+    assert re.search(r'data-testid="bulk-approved"><strong>29</strong>', r.content.decode())
+    ds = Decision.objects.all()
+    assert ds.count() == 29 and all(d.bulk and d.action == "approve_delete" and d.actor == admin_user for d in ds)
+    assert {d.review_item_id for d in ds} == {i.pk for i in inside[1:]}
+    for it in outside:
+        it.refresh_from_db()
+        assert it.status == "open"
+    # a retried confirm approves nothing twice
+    admin_client_doppel.post(reverse("review-bulk"), form)
+    assert Decision.objects.count() == 29
+
+
+def test_bad_limits_are_form_errors(admin_client_doppel):
+    r = admin_client_doppel.get(reverse("review-bulk"), {"max_diff": "lots", "max_local": -1})
+    assert r.status_code == 200 and b"bulk-total" not in r.content and b"error" in r.content

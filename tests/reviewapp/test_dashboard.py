@@ -1,0 +1,71 @@
+"""Dashboard: objects and bytes left, decided today, pace per curator, errors, jobs."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from reviewapp.models import Decision, Job
+from reviewapp.selectors.dashboard import curator_pace, dashboard_summary
+from reviewapp.services.review import decision_record, decision_undo
+from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_summary_counts_left_decided_errors_and_pace(curator):
+    cleanup = SourceFactory(role="cleanup")
+    AssetFactory(source=cleanup, size=5000)
+    AssetFactory(source=cleanup, size=7000, state="vanished")  # gone: not left
+    items = [ReviewItemFactory() for _ in range(4)]
+    decision_record(actor=curator, item=items[0], action="approve_delete")
+    decision_record(actor=curator, item=items[1], action="log_error", error_category="wrong_id")
+    d = decision_record(actor=curator, item=items[2], action="not_duplicate")
+    decision_undo(actor=curator, decision=d)
+    decision_record(actor=curator, item=items[3], action="skip")
+    s = dashboard_summary()
+    # 4 clean-up assets from the factories + 1 of 5000 bytes; the vanished one does not count
+    assert s["cleanup_left"]["objects"] == 5
+    assert s["cleanup_left"]["bytes"] == 4 * 1000 + 5000
+    assert s["decided_today"] == 3  # skips and undos are not decisions about a file
+    assert s["errors_today"] == 1
+    assert s["review"]["decided"] == 2 and s["review"]["open"] == 2
+    pace = s["pace"]
+    assert pace[0]["user"] == "curator1" and pace[0]["decisions"] == 3
+
+
+def test_pace_is_files_per_hour_since_the_first_decision_in_the_window(curator):
+    now = timezone.now()
+    items = [ReviewItemFactory() for _ in range(6)]
+    for it in items:
+        decision_record(actor=curator, item=it, action="not_duplicate")
+    # pretend they were made over the last 2 hours (append-only rows: set the timestamps in SQL)
+    from django.db import connection
+
+    table = Decision._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {table} SET created_at = %s", [now - timedelta(hours=2)])
+    pace = curator_pace(now=now)
+    assert pace[0]["per_hour"] == 3.0
+    assert curator_pace(now=now + timedelta(hours=10)) == []
+
+
+def test_dashboard_page_renders_for_curators(curator_client, curator):
+    job = Job.objects.create(kind=Job.Kind.ANALYSE, state=Job.State.RUNNING, requested=10, processed=4)
+    item = ReviewItemFactory()
+    decision_record(actor=curator, item=item, action="log_error", error_category="other")
+    r = curator_client.get(reverse("dashboard"))
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert re.search(r'data-testid="decided-today"><div class="n">1<', html)
+    assert re.search(r'data-testid="errors-logged"><div class="n">1<', html)
+    assert str(job) in html and "40.0%" in html
+    assert "curator1" in html
+
+
+def test_dashboard_needs_a_role(client):
+    client.force_login(UserFactory(username="plain"))
+    assert client.get(reverse("dashboard")).status_code == 403

@@ -1,0 +1,353 @@
+"""Deletion plans, the executor, quarantine, restore, purge and takedown on local sources with real
+images (the S3 side and injected faults are in test_faults.py). Each DESIGN.md invariant that
+concerns deletion has a test here that would fail if the rule were broken."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from reviewapp.models import (
+    Asset, AuditEntry, Candidate, DeletionItem, DeletionPlan, Job, ReingestItem, ReviewItem, Source,
+)
+from reviewapp.services import deletion as svc
+from reviewapp.services.review import decision_record, decision_undo
+from reviewapp.services.deletion import storage_for
+from reviewapp.storage import LocalStorage
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.images import photo
+
+SIZE = (256, 256)
+
+
+def img_bytes(img, fmt="JPEG", **kw):
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        kw.setdefault("quality", 92)
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+KEPT_PNG = None
+
+
+def kept_png():
+    global KEPT_PNG
+    if KEPT_PNG is None:
+        KEPT_PNG = img_bytes(photo("astronaut", size=SIZE), "PNG")
+    return KEPT_PNG
+
+
+def cleanup_jpeg(name="astronaut", size=SIZE):
+    return img_bytes(photo(name, size=size), "JPEG")
+
+
+def put_asset(source, key, data, **extra) -> Asset:
+    info = storage_for(source).put(key, data)
+    return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
+                        version_id=info.version_id, width=SIZE[0], height=SIZE[1], **extra)
+
+
+def approve(curator, cleanup, kept, **cand) -> "Decision":  # noqa: F821
+    c = CandidateFactory(cleanup_asset=cleanup, match_asset=kept, thresholds={"local": 0.085}, **cand)
+    item = ReviewItemFactory(best_candidate=c)
+    return decision_record(actor=curator, item=item, action="approve_delete")
+
+
+def scenario(cleanup_src, canon_src, curator, *, key="box1/C0001.jpg", cleanup_data=None, kept_data=None):
+    kept = put_asset(canon_src, key.replace(".jpg", ".png"), kept_data or kept_png())
+    cleanup = put_asset(cleanup_src, key, cleanup_data or cleanup_jpeg())
+    return approve(curator, cleanup, kept)
+
+
+@pytest.fixture
+def run_plan(django_capture_on_commit_callbacks):
+    """Create and confirm a plan; the executor task runs (eager Celery) when the confirm commits."""
+
+    def run(admin, decisions):
+        plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            svc.deletion_plan_confirm(actor=admin, plan=plan)
+        assert len(callbacks) == 1
+        plan.refresh_from_db()
+        return plan
+
+    return run
+
+
+@pytest.fixture
+def sources(db, local_root):
+    (local_root / "cleanup").mkdir()
+    (local_root / "canon").mkdir()
+    cleanup = SourceFactory(name="cleanup", root=str(local_root / "cleanup"), role=Source.Role.CLEANUP)
+    canon = SourceFactory(name="canon", root=str(local_root / "canon"), role=Source.Role.CANONICAL)
+    return cleanup, canon
+
+
+@pytest.fixture
+def users(db):
+    return UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
+
+
+def exists(asset):
+    return storage_for(asset.source).exists(asset.key)
+
+
+# --- plans ----------------------------------------------------------------------------------------
+
+
+def test_plan_is_a_dry_run_with_a_csv_and_takes_only_standing_approvals(sources, users):
+    cur, admin = users
+    d1 = scenario(*sources, cur, key="a/C1.jpg")
+    d2 = scenario(*sources, cur, key="a/C2.jpg")
+    decision_undo(actor=cur, decision=d2)  # undone: must not be planned
+    d3 = scenario(*sources, cur, key="a/C3.jpg")
+    other = d3.review_item
+    # a not_duplicate decision is never planned
+    c4 = CandidateFactory(cleanup_asset=put_asset(sources[0], "a/C4.jpg", cleanup_jpeg()),
+                          match_asset=put_asset(sources[1], "a/C4.png", kept_png()))
+    decision_record(actor=cur, item=ReviewItemFactory(best_candidate=c4), action="not_duplicate")
+
+    plan = svc.deletion_plan_create(actor=admin)
+    assert plan.state == DeletionPlan.State.DRAFT
+    planned = {i.decision_id for i in plan.items.all()}
+    assert planned == {d1.pk, d3.pk}
+    # dry run: every object still there, no job, no audit
+    assert all(exists(i.asset) for i in plan.items.all())
+    assert not Job.objects.filter(kind=Job.Kind.DELETE).exists()
+    assert not AuditEntry.objects.exists()
+
+    from reviewapp.selectors.deletion import PLAN_CSV_HEADER, plan_csv_rows
+    from reviewapp.services.exports import csv_lines
+
+    text = "".join(csv_lines(PLAN_CSV_HEADER, plan_csv_rows(plan))).lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["key"] for r in rows} == {"a/C1.jpg", "a/C3.jpg"}
+    r = next(r for r in rows if r["key"] == "a/C1.jpg")
+    assert r["kept_key"] == "a/C1.png" and r["approver"] == "cur" and r["decision"] == "approve_delete"
+    assert int(r["size"]) == d1.asset.size and r["diff_score"] == "0.01"
+
+    # nothing is planned twice
+    with pytest.raises(ValidationError):
+        svc.deletion_plan_create(actor=admin)
+    assert other.pk
+
+
+def test_only_admins_plan_and_confirm(sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    with pytest.raises(PermissionDenied):
+        svc.deletion_plan_create(actor=cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    with pytest.raises(PermissionDenied):
+        svc.deletion_plan_confirm(actor=cur, plan=plan)
+    assert exists(d.asset)
+
+
+def test_confirmed_plan_quarantines_after_audit_and_keeps_the_match(run_plan, sources, users, settings, monkeypatch):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    kept = d.candidate.match_asset
+    seen = {}
+    real_delete = LocalStorage.delete
+
+    def spy_delete(self, key, **kw):
+        # invariant 2: the audit row exists (committed) before the object leaves its key
+        seen["audit_before"] = AuditEntry.objects.filter(action="quarantine", key=key).exists()
+        return real_delete(self, key, **kw)
+
+    monkeypatch.setattr(LocalStorage, "delete", spy_delete)
+    plan = run_plan(admin, [d])
+    item = plan.items.get()
+    assert plan.state == DeletionPlan.State.DONE
+    assert item.state == DeletionItem.State.QUARANTINED, item.reason
+    assert seen["audit_before"] is True
+    assert not exists(d.asset) and exists(kept)
+    qpath = settings.QUARANTINE_DIR / "cleanup" / str(item.pk) / d.asset.key
+    assert qpath.read_bytes() == cleanup_jpeg()
+    assert item.quarantine_location == str(qpath)
+    assert item.purge_after > timezone.now() + timedelta(days=settings.QUARANTINE_RETENTION_DAYS - 1)
+    audit = AuditEntry.objects.get(action="quarantine")
+    # invariant 7 and the audit contract: what, against what, scores, engine, who
+    assert (audit.key, audit.etag, audit.size) == (d.asset.key, d.asset.etag, d.asset.size)
+    assert (audit.kept_key, audit.kept_etag) == (kept.key, kept.etag)
+    assert audit.engine_version == "test-engine" and audit.thresholds == {"local": 0.085}
+    assert audit.diff_score == 0.01 and audit.approved_by == cur and audit.executed_by == admin
+    assert audit.decision_id == d.pk
+    job = plan.job
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.processed == 1
+    assert svc.decision_has_run(d) is True
+    # confirming again queues nothing new
+    svc.deletion_plan_confirm(actor=admin, plan=plan)
+    assert Job.objects.filter(kind=Job.Kind.DELETE).count() == 1
+
+
+def test_decision_has_not_run_while_only_planned(sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    svc.deletion_plan_create(actor=admin, decisions=[d])
+    assert svc.decision_has_run(d) is False
+
+
+def _assert_aborted(plan, d, fragment):
+    item = plan.items.get()
+    assert item.state == DeletionItem.State.ABORTED
+    assert fragment in item.reason, item.reason
+    assert exists(d.asset), "an aborted item must not lose its object"
+    assert AuditEntry.objects.filter(action="abort", item=item).exists()
+    assert not AuditEntry.objects.filter(action="quarantine").exists()
+    review = ReviewItem.objects.get(asset=d.asset)
+    assert review.status == ReviewItem.Status.OPEN
+    assert not Candidate.objects.filter(cleanup_asset=d.asset).exclude(status="open").exists()
+    return item
+
+
+def test_changed_kept_copy_blocks_deletion(run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    kept = d.candidate.match_asset
+    storage_for(kept.source).put(kept.key, img_bytes(photo("astronaut", size=SIZE), "PNG", compress_level=1))
+    _assert_aborted(run_plan(admin, [d]), d, "kept copy changed")
+
+
+def test_missing_kept_copy_blocks_deletion(run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    kept = d.candidate.match_asset
+    storage_for(kept.source).delete(kept.key)
+    _assert_aborted(run_plan(admin, [d]), d, "no longer exists")
+
+
+def test_damaged_kept_copy_blocks_deletion(run_plan, sources, users):
+    """The kept copy was already truncated when decided (same ETag): only the full decode catches it."""
+    cur, admin = users
+    good = kept_png()
+    d = scenario(*sources, cur, kept_data=good[: int(len(good) * 0.6)])
+    _assert_aborted(run_plan(admin, [d]), d, "does not decode fully")
+
+
+def test_kept_copy_of_another_picture_blocks_deletion(run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur, kept_data=img_bytes(photo("coffee", size=SIZE), "PNG"))
+    _assert_aborted(run_plan(admin, [d]), d, "no longer verifies")
+
+
+def test_changed_object_to_delete_blocks_deletion(run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    storage_for(d.asset.source).put(d.asset.key, cleanup_jpeg("chelsea"))
+    _assert_aborted(run_plan(admin, [d]), d, "object to delete changed")
+
+
+def test_larger_cleanup_copy_waits_for_verified_reingest(run_plan, sources, users):
+    """Invariant 3: a clean-up copy holding more pixels than its canonical is kept until its
+    reingest is verified."""
+    cur, admin = users
+    d = scenario(*sources, cur, cleanup_data=cleanup_jpeg(size=(384, 384)))
+    _assert_aborted(run_plan(admin, [d]), d, "more pixels")
+
+    # once a reingest of it is verified (the canonical now holds it), the same check passes
+    d2 = scenario(*sources, cur, key="box2/C0002.jpg", cleanup_data=cleanup_jpeg(size=(384, 384)),
+                  kept_data=cleanup_jpeg(size=(384, 384)))
+    ReingestItem.objects.create(asset=d2.asset, state=ReingestItem.State.VERIFIED, canonical_asset=d2.candidate.match_asset,
+                                verified_at=timezone.now())
+    plan = run_plan(admin, [d2])
+    assert plan.items.get().state == DeletionItem.State.QUARANTINED
+
+
+def test_canonical_source_is_never_deleted_from(sources, users):
+    """Invariant 1: even a hand-made item for a canonical object is refused by the executor."""
+    cur, admin = users
+    cleanup_src, canon_src = sources
+    d = scenario(cleanup_src, canon_src, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    item = plan.items.get()
+    canon_obj = put_asset(canon_src, "x/C9.jpg", cleanup_jpeg())
+    DeletionItem.objects.filter(pk=item.pk).update(asset=canon_obj, etag_at_decision=canon_obj.etag)
+    item = svc.deletion_item_execute(actor=admin, item=item)
+    assert item.state == DeletionItem.State.ABORTED and "canonical" in item.reason
+    assert exists(canon_obj)
+
+
+def test_kept_object_can_never_be_the_deleted_one(sources, users):
+    from django.db import IntegrityError, transaction
+
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    item = plan.items.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeletionItem.objects.filter(pk=item.pk).update(kept_asset=item.asset)
+
+
+def test_restore_puts_the_object_back_and_the_file_back_in_review(run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = run_plan(admin, [d])
+    item = plan.items.get()
+    assert not exists(d.asset)
+    with pytest.raises(PermissionDenied):
+        svc.deletion_restore(actor=cur, item=item)
+    svc.deletion_restore(actor=admin, item=item)
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.RESTORED
+    assert storage_for(d.asset.source).read_bytes(d.asset.key) == cleanup_jpeg()
+    assert AuditEntry.objects.filter(action="restore", item=item).count() == 1
+    assert ReviewItem.objects.get(asset=d.asset).status == ReviewItem.Status.OPEN
+    assert not (d.asset.source and LocalStorage(svc.quarantine_target(item).storage.root).exists(d.asset.key))
+    assert Asset.objects.get(pk=d.asset.pk).state != Asset.State.VANISHED
+    svc.deletion_restore(actor=admin, item=item)  # a retry changes nothing
+    assert AuditEntry.objects.filter(action="restore").count() == 1
+
+
+def test_purge_after_retention_only(run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    item = run_plan(admin, [d]).items.get()
+    qfile = svc.quarantine_target(item).storage.path(d.asset.key)
+    assert svc.deletion_purge_due() == {"purged": 0, "locked": 0, "failed": 0}
+    assert qfile.exists()
+    DeletionItem.objects.filter(pk=item.pk).update(purge_after=timezone.now() - timedelta(minutes=1))
+    assert svc.deletion_purge_due()["purged"] == 1
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.PURGED and not qfile.exists()
+    assert AuditEntry.objects.filter(action="purge", item=item).count() == 1
+    with pytest.raises(ValidationError):
+        svc.deletion_restore(actor=admin, item=item)
+
+
+def test_takedown_deletes_canonical_at_once_with_reason_and_audit(sources, users):
+    cur, admin = users
+    cleanup_src, canon_src = sources
+    d = scenario(cleanup_src, canon_src, cur)
+    kept = d.candidate.match_asset
+    with pytest.raises(PermissionDenied):
+        svc.takedown_execute(actor=cur, assets=[kept], reason="court order 2026/17 requires removal")
+    with pytest.raises(ValidationError):
+        svc.takedown_execute(actor=admin, assets=[kept], reason="  ")
+    assert exists(kept)
+    results = svc.takedown_execute(actor=admin, assets=[kept, d.asset], reason="court order 2026/17 requires removal")
+    assert [r["ok"] for r in results] == [True, True]
+    assert not exists(kept) and not exists(d.asset)
+    rows = AuditEntry.objects.filter(action="takedown")
+    assert {r.key for r in rows} == {kept.key, d.asset.key}
+    assert all(r.reason.startswith("court order") and r.executed_by == admin for r in rows)
+    assert not (LocalStorage(svc.settings.QUARANTINE_DIR).root / "canon").exists(), "a takedown skips quarantine"
+    assert Asset.objects.get(pk=kept.pk).state == Asset.State.VANISHED
+
+
+def test_cancelled_draft_frees_its_decisions(sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    svc.deletion_plan_cancel(actor=admin, plan=plan)
+    with pytest.raises(ValidationError):
+        svc.deletion_plan_confirm(actor=admin, plan=plan)
+    assert exists(d.asset)
+    again = svc.deletion_plan_create(actor=admin)
+    assert [i.decision_id for i in again.items.all()] == [d.pk]

@@ -1,0 +1,180 @@
+"""Inventory of local directories and S3 (moto server on loopback), re-inventory and vanished
+objects, archive tiers, pagination past 1000 keys and the S3 Inventory report fast path."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reviewapp import s3inventory
+from reviewapp.models import Asset, AssetIdentifier, Job, Source
+from reviewapp.services.inventory import inventory_run, inventory_start
+from reviewapp.services.sources import source_add
+from reviewapp.storage import StorageError
+from tests.images import photo, save
+
+
+def run_inventory(source, **params):
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, source=source, params=params)
+    return inventory_run(job.pk)
+
+
+@pytest.fixture
+def local_source(local_root, admin_user):
+    d = local_root / "cl"
+    save(photo("astronaut", (64, 64)), d / "C0001234.tif")
+    save(photo("coffee", (64, 48)), d / "box 1" / "IMG_0001.jpg")
+    (d / "notes.txt").write_text("not an image, still an object")
+    return source_add(actor=admin_user, name="cl", kind="local", role="cleanup", root=str(d))
+
+
+@pytest.mark.django_db
+def test_local_inventory_creates_assets_with_ids(local_source):
+    job = run_inventory(local_source)
+    assert job.state == Job.State.DONE and job.found == 3 and job.processed == 3
+    assert job.params["stats"] == {"new": 3, "changed": 0, "unchanged": 0, "reappeared": 0, "vanished": 0}
+    keys = sorted(Asset.objects.values_list("key", flat=True))
+    assert keys == ["C0001234.tif", "box 1/IMG_0001.jpg", "notes.txt"]
+    a = Asset.objects.get(key="C0001234.tif")
+    assert a.state == Asset.State.LISTED and a.size > 0 and a.etag and a.name == "C0001234.tif"
+    assert list(AssetIdentifier.objects.filter(asset=a).values_list("value", flat=True)) == ["C1234"]
+    assert not AssetIdentifier.objects.filter(asset__key="box 1/IMG_0001.jpg").exists()
+    assert Source.objects.get(pk=local_source.pk).last_inventory_at is not None
+
+
+@pytest.mark.django_db
+def test_reinventory_writes_only_changes_and_marks_vanished(local_source):
+    run_inventory(local_source)
+    root = local_source.root
+    before = {a.key: a.updated_at for a in Asset.objects.all()}
+    save(photo("rocket", (64, 48)), os.path.join(root, "box 1", "IMG_0001.jpg"))
+    os.utime(os.path.join(root, "box 1", "IMG_0001.jpg"), (1_900_000_000, 1_900_000_000))
+    os.unlink(os.path.join(root, "notes.txt"))
+    save(photo("camera", (32, 32)), os.path.join(root, "C0009999.png"))
+    with CaptureQueriesContext(connection) as ctx:
+        job = run_inventory(local_source)
+    assert job.params["stats"] == {"new": 1, "changed": 1, "unchanged": 1, "reappeared": 0, "vanished": 1}
+    assert Asset.objects.get(key="notes.txt").state == Asset.State.VANISHED
+    assert Asset.objects.get(key="C0001234.tif").updated_at == before["C0001234.tif"]  # untouched row
+    assert Asset.objects.get(key="box 1/IMG_0001.jpg").updated_at > before["box 1/IMG_0001.jpg"]
+    # bulk writes: a handful of statements, not one per object
+    writes = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))]
+    assert len(writes) < 15, writes
+    # the file comes back: the row is revived, not duplicated
+    (local_root := local_source.root) and open(os.path.join(local_root, "notes.txt"), "w").write("back")
+    job = run_inventory(local_source)
+    assert job.params["stats"]["reappeared"] + job.params["stats"]["changed"] == 1
+    assert Asset.objects.filter(key="notes.txt").count() == 1
+    assert Asset.objects.get(key="notes.txt").state == Asset.State.LISTED
+
+
+@pytest.mark.django_db
+def test_missing_directory_fails_the_job_with_a_message(local_source):
+    import shutil
+
+    shutil.rmtree(local_source.root)
+    with pytest.raises(StorageError):
+        run_inventory(local_source)
+    job = Job.objects.get(kind=Job.Kind.INVENTORY)
+    assert job.state == Job.State.FAILED and "does not exist" in job.error
+
+
+@pytest.mark.django_db
+def test_inventory_start_queues_an_eager_job(local_source, admin_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = inventory_start(actor=admin_user, source=local_source)
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.created_by == admin_user
+    assert [e.event for e in job.events.all()] == ["created", "started", "done"]
+    with pytest.raises(ValidationError):
+        inventory_start(actor=admin_user, source=local_source, manifest="s3://b/manifest.json")
+
+
+# --- S3 ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3_source(s3_profile, s3_bucket, admin_user):
+    c = s3_profile
+    c.put_object(Bucket=s3_bucket, Key="scans/C0001234.tif", Body=b"a" * 100)
+    c.put_object(Bucket=s3_bucket, Key="scans/deep/C0002345.tif", Body=b"b" * 200, StorageClass="DEEP_ARCHIVE")
+    c.put_object(Bucket=s3_bucket, Key="scans/cold/IMG_1.jpg", Body=b"c" * 300, StorageClass="GLACIER")
+    c.put_object(Bucket=s3_bucket, Key="scans/ia/IMG_2.jpg", Body=b"d" * 50, StorageClass="STANDARD_IA")
+    c.put_object(Bucket=s3_bucket, Key="other/outside.jpg", Body=b"e")
+    return source_add(actor=admin_user, name="s3src", kind="s3", role="cleanup", storage_profile="moto",
+                      bucket=s3_bucket, prefix="scans")
+
+
+@pytest.mark.django_db
+def test_s3_inventory_marks_archive_tiers(s3_source, s3_profile, s3_bucket):
+    job = run_inventory(s3_source)
+    assert job.state == Job.State.DONE and job.found == 4 and job.bytes_total == 650
+    got = {a.key: (a.storage_class, a.state) for a in Asset.objects.all()}
+    assert got == {
+        "C0001234.tif": ("STANDARD", "listed"),
+        "deep/C0002345.tif": ("DEEP_ARCHIVE", "archived"),
+        "cold/IMG_1.jpg": ("GLACIER", "archived"),
+        "ia/IMG_2.jpg": ("STANDARD_IA", "listed"),
+    }
+    etag = s3_profile.head_object(Bucket=s3_bucket, Key="scans/C0001234.tif")["ETag"].strip('"')
+    assert Asset.objects.get(key="C0001234.tif").etag == etag
+    # change one object, delete another, re-inventory
+    s3_profile.put_object(Bucket=s3_bucket, Key="scans/C0001234.tif", Body=b"changed")
+    s3_profile.delete_object(Bucket=s3_bucket, Key="scans/ia/IMG_2.jpg")
+    job = run_inventory(s3_source)
+    assert job.params["stats"] == {"new": 0, "changed": 1, "unchanged": 2, "reappeared": 0, "vanished": 1}
+    assert Asset.objects.get(key="C0001234.tif").size == 7
+    assert Asset.objects.get(key="ia/IMG_2.jpg").state == Asset.State.VANISHED
+
+
+@pytest.mark.django_db
+def test_s3_listing_pages_past_1000_keys(s3_profile, s3_bucket, admin_user):
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3_profile.put_object(Bucket=s3_bucket, Key=f"p/IMG_{i:05d}.jpg", Body=b"x"), range(1003)))
+    src = source_add(actor=admin_user, name="big", kind="s3", role="cleanup", storage_profile="moto", bucket=s3_bucket, prefix="p/")
+    job = run_inventory(src)
+    assert job.found == 1003 and Asset.objects.filter(source=src).count() == 1003
+    job = run_inventory(src)
+    assert job.params["stats"]["unchanged"] == 1003 and Asset.objects.count() == 1003
+
+
+@pytest.mark.django_db
+def test_bad_bucket_is_a_clear_failure(s3_profile, admin_user):
+    src = source_add(actor=admin_user, name="nob", kind="s3", role="cleanup", storage_profile="moto", bucket="no-such-bucket-here")
+    with pytest.raises(StorageError, match="does not exist"):
+        run_inventory(src)
+    assert Job.objects.get(source=src).state == Job.State.FAILED
+
+
+@pytest.mark.django_db
+def test_s3_inventory_report_is_the_fast_path(s3_source, s3_profile, s3_bucket):
+    s3_profile.create_bucket(Bucket=f"{s3_bucket}-inv")
+    objects = [
+        {"Key": "scans/C0001234.tif", "Size": 100, "ETag": "e1", "StorageClass": "STANDARD", "LastModifiedDate": "2024-01-02T03:04:05.000Z"},
+        {"Key": "scans/deep/C0002345.tif", "Size": 200, "ETag": "e2", "StorageClass": "DEEP_ARCHIVE"},
+        {"Key": "scans/it/Ä ö, C0003456.tif", "Size": 10, "ETag": "e3", "StorageClass": "INTELLIGENT_TIERING",
+         "IntelligentTieringAccessTier": "DEEP_ARCHIVE"},
+        {"Key": "scans/../escape.tif", "Size": 1, "ETag": "e4"},
+        {"Key": "other/x.tif", "Size": 1, "ETag": "e5"},
+    ]
+    manifest = s3inventory.write_report(s3_profile, source_bucket=s3_bucket, dest_bucket=f"{s3_bucket}-inv",
+                                        dest_prefix="inv/2024-01-03", objects=objects, per_file=2)
+    job = run_inventory(s3_source, manifest=manifest)
+    assert job.state == Job.State.DONE
+    got = {a.key: (a.size, a.state) for a in Asset.objects.filter(source=s3_source)}
+    assert got == {"C0001234.tif": (100, "listed"), "deep/C0002345.tif": (200, "archived"),
+                   "it/Ä ö, C0003456.tif": (10, "archived")}
+    assert set(AssetIdentifier.objects.values_list("value", flat=True)) == {"C1234", "C2345", "C3456"}
+
+
+@pytest.mark.django_db
+def test_inventory_report_errors_are_readable(s3_source, s3_profile, s3_bucket):
+    s3_profile.put_object(Bucket=s3_bucket, Key="inv/manifest.json", Body=b'{"fileFormat": "ORC", "fileSchema": "Key", "files": []}')
+    with pytest.raises(StorageError, match="ORC is not supported"):
+        run_inventory(s3_source, manifest=f"s3://{s3_bucket}/inv/manifest.json")
+    with pytest.raises(StorageError, match="s3://bucket/key"):
+        s3inventory.parse_location("https://example.org/manifest.json")

@@ -1,0 +1,343 @@
+"""Review services: leases, queues, decisions, invariant-3 refusals, undo, bulk approval."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from reviewapp.models import Candidate, Decision, ErrorLogEntry, ReingestItem, ReviewItem, Source
+from reviewapp.selectors.review import decision_last_undoable, queue_counts
+from reviewapp.services.review import (
+    ReviewRefused, bulk_approve, decision_record, decision_undo, review_choose_candidate, review_lease_next,
+    review_lease_take, review_release,
+)
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_item(**cand):
+    c = CandidateFactory(**cand)
+    return ReviewItemFactory(best_candidate=c)
+
+
+@pytest.fixture
+def curator2(db):
+    return UserFactory(role="curator", username="curator2")
+
+
+# ---------------------------------------------------------------- leases
+
+
+def test_next_leases_distinct_files_and_returns_own_lease_first(curator, curator2):
+    a, b = make_item(), make_item()
+    got1 = review_lease_next(actor=curator)
+    assert got1.pk == a.pk and got1.status == ReviewItem.Status.LEASED and got1.leased_by == curator
+    assert got1.lease_expires_at > timezone.now()
+    got2 = review_lease_next(actor=curator2)
+    assert got2.pk == b.pk
+    # a reload gives the curator the same file, not a third one
+    assert review_lease_next(actor=curator).pk == a.pk
+    assert review_lease_next(actor=UserFactory(role="curator")) is None
+
+
+def test_conditional_update_lets_only_one_curator_win(curator, curator2):
+    item = make_item()
+    assert review_lease_take(actor=curator, item_id=item.pk) is True
+    assert review_lease_take(actor=curator2, item_id=item.pk) is False
+    item.refresh_from_db()
+    assert item.leased_by == curator
+
+
+def test_abandoned_lease_expires_and_the_file_returns(curator, curator2):
+    item = make_item()
+    review_lease_next(actor=curator)
+    assert review_lease_next(actor=curator2) is None
+    ReviewItem.objects.filter(pk=item.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    got = review_lease_next(actor=curator2)
+    assert got.pk == item.pk and got.leased_by == curator2
+
+
+def test_release_returns_file(curator, curator2):
+    item = make_item()
+    review_lease_next(actor=curator)
+    review_release(actor=curator2, item=item)  # not theirs: no effect
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.LEASED
+    review_release(actor=curator, item=item)
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.OPEN and item.leased_by is None
+
+
+def test_skip_moves_file_to_back_of_that_curators_queue_only(curator, curator2):
+    a, b = make_item(), make_item()
+    assert review_lease_next(actor=curator).pk == a.pk
+    d = decision_record(actor=curator, item=a, action="skip")
+    assert d.action == "skip"
+    a.refresh_from_db()
+    assert a.status == ReviewItem.Status.OPEN and curator.pk in a.skipped_by
+    assert review_lease_next(actor=curator).pk == b.pk  # a went to the back for curator
+    assert review_lease_next(actor=curator2).pk == a.pk  # but not for curator2
+    # once b is decided, the skipped file comes back to curator
+    decision_record(actor=curator, item=b, action="not_duplicate")
+    decision_record(actor=curator2, item=a, action="skip")
+    assert review_lease_next(actor=curator).pk == a.pk
+
+
+def test_switching_queue_releases_the_old_lease(curator, curator2):
+    a = make_item(verdict="identical")
+    b = make_item(verdict="rotated")
+    assert review_lease_next(actor=curator, queue={"verdict": "identical"}).pk == a.pk
+    assert review_lease_next(actor=curator, queue={"verdict": "rotated"}).pk == b.pk
+    assert review_lease_next(actor=curator2, queue={"verdict": "identical"}).pk == a.pk
+
+
+def test_only_curators_get_files(db):
+    make_item()
+    with pytest.raises(ReviewRefused):
+        review_lease_next(actor=UserFactory(username="nobody"))
+
+
+# ---------------------------------------------------------------- queues
+
+
+def test_queues_filter_by_verdict_source_band_job_and_namelist(curator):
+    from reviewapp.models import Job, NameList, NameListEntry
+
+    src = SourceFactory()
+    job = Job.objects.create(kind=Job.Kind.PAIR)
+    ident = make_item(verdict="identical", diff_score=0.001, cleanup_asset=AssetFactory(source=src))
+    rot = make_item(verdict="rotated", diff_score=0.03, job=job)
+    rot.job = job
+    rot.save()
+    unread = ReviewItem.objects.create(asset=AssetFactory(decode_status="unreadable"), verdict="unreadable")
+    nomatch = ReviewItem.objects.create(asset=AssetFactory(), verdict="no_match")
+    nl = NameList.objects.create(source=src, title="box 1")
+    entry = NameListEntry.objects.create(namelist=nl, line=1, raw="x", normalised="x")
+    entry.assets.add(ident.asset)
+    entry2 = NameListEntry.objects.create(namelist=nl, line=2, raw="x", normalised="x")
+    entry2.assets.add(ident.asset)  # listed twice: still one file
+
+    assert review_lease_next(actor=curator, queue={"verdict": "unreadable"}).pk == unread.pk
+    assert review_lease_next(actor=curator, queue={"verdict": "no_match"}).pk == nomatch.pk
+    assert review_lease_next(actor=curator, queue={"source": str(src.pk)}).pk == ident.pk
+    assert review_lease_next(actor=curator, queue={"job": job.pk}).pk == rot.pk
+    assert review_lease_next(actor=curator, queue={"band": "0.02-0.05"}).pk == rot.pk
+    assert review_lease_next(actor=curator, queue={"namelist": nl.pk}).pk == ident.pk
+    assert review_lease_next(actor=curator, queue={"verdict": "different"}) is None
+
+    counts = queue_counts()
+    by_verdict = {v: n for v, _l, n in counts["verdicts"]}
+    # asking for another queue released the curator's lease, so everything is open again
+    assert by_verdict["identical"] == 1 and by_verdict["rotated"] == 1
+    assert by_verdict["unreadable"] == 1 and by_verdict["no_match"] == 1 and by_verdict["different"] == 0
+    bands = {k: n for k, _l, n in counts["bands"]}
+    assert bands["0.02-0.05"] == 1 and bands["none"] == 2
+    assert counts["total"] == 4
+    assert queue_counts(queue={"verdict": "rotated"})["total"] == 1
+    review_lease_next(actor=curator, queue={"verdict": "rotated"})
+    assert queue_counts(queue={"verdict": "rotated"})["total"] == 0  # leased files are not open
+
+
+def test_bad_queue_values_are_ignored(curator):
+    item = make_item()
+    assert review_lease_next(actor=curator, queue={"verdict": "nonsense", "source": "x'; drop", "band": "?"}).pk == item.pk
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def test_approve_settles_file_and_snapshots_what_it_was_based_on(curator):
+    item = make_item(diff_score=0.004, local_score=0.01, rotation=90, flipped=True)
+    other = CandidateFactory(cleanup_asset=item.asset, rank=1)
+    review_lease_next(actor=curator)
+    d = decision_record(actor=curator, item=item, action="approve_delete", note="same picture")
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.DECIDED and item.last_decision == d and item.leased_by is None
+    assert Candidate.objects.get(pk=item.best_candidate_id).status == Candidate.Status.CHOSEN
+    assert Candidate.objects.get(pk=other.pk).status == Candidate.Status.CLOSED
+    snap = d.snapshot
+    assert snap["candidate"]["diff_score"] == 0.004 and snap["candidate"]["rotation"] == 90
+    assert snap["candidate"]["engine_version"] == "test-engine"
+    assert snap["asset"]["etag"] == item.asset.etag and snap["match"]["etag"] == item.best_candidate.match_asset.etag
+    with pytest.raises(ReviewRefused, match="already decided"):
+        decision_record(actor=curator, item=item, action="not_duplicate")
+    assert Decision.objects.filter(review_item=item).count() == 1
+
+
+def test_decision_on_a_file_another_curator_holds_is_refused(curator, curator2):
+    item = make_item()
+    review_lease_next(actor=curator2)
+    with pytest.raises(ReviewRefused, match="another curator"):
+        decision_record(actor=curator, item=item, action="approve_delete")
+
+
+@pytest.mark.parametrize("setup, reason", [
+    (lambda i: ReviewItem.objects.filter(pk=i.pk).update(best_candidate=None), "no match"),
+    (lambda i: Source.objects.filter(pk=i.best_candidate.match_asset.source_id).update(role="cleanup"), "not a canonical source"),
+    (lambda i: Candidate.objects.filter(pk=i.best_candidate_id).update(verdict="match_corrupt", corrupt_side="match"), "kept copy is damaged"),
+    (lambda i: type(i.asset).objects.filter(pk=i.best_candidate.match_asset_id).update(decode_status="damaged"), "kept copy is damaged"),
+    (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(width=4000, height=3000), "more pixels"),
+    (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(pages=3), "more pages"),
+    (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(bit_depth=16), "higher bit depth"),
+    (lambda i: Source.objects.filter(pk=i.asset.source_id).update(role="canonical"), "canonical source"),
+    (lambda i: Candidate.objects.filter(pk=i.best_candidate_id).update(verdict="different"), "different picture"),
+])
+def test_approve_delete_is_refused_when_the_kept_copy_is_not_enough(curator, setup, reason):
+    item = make_item()
+    setup(item)
+    item = ReviewItem.objects.get(pk=item.pk)
+    with pytest.raises(ReviewRefused, match=reason):
+        decision_record(actor=curator, item=item, action="approve_delete")
+    item.refresh_from_db()
+    assert item.status != ReviewItem.Status.DECIDED
+    assert not Decision.objects.exists()
+    # the other actions stay open to the curator
+    decision_record(actor=curator, item=item, action="reingest", note="keep it")
+    assert ReingestItem.objects.filter(asset=item.asset).count() == 1
+
+
+def test_cleanup_corrupt_may_be_approved(curator):
+    item = make_item(verdict="cleanup_corrupt", corrupt_side="cleanup", safe_to_delete=True)
+    d = decision_record(actor=curator, item=item, action="approve_delete")
+    assert d.action == "approve_delete"
+
+
+def test_log_error_needs_a_category_and_writes_the_error_log(curator):
+    item = make_item(verdict="match_corrupt", corrupt_side="match")
+    with pytest.raises(ReviewRefused, match="category"):
+        decision_record(actor=curator, item=item, action="log_error", error_category="bogus")
+    d = decision_record(actor=curator, item=item, action="log_error", error_category="canonical_corrupt", note="banding")
+    e = ErrorLogEntry.objects.get(decision=d)
+    assert e.category == "canonical_corrupt" and e.note == "banding" and e.match_asset == item.best_candidate.match_asset
+
+
+def test_idempotency_key_records_once(curator, curator2):
+    item = make_item()
+    d1 = decision_record(actor=curator, item=item, action="approve_delete", idempotency_key="k1")
+    d2 = decision_record(actor=curator, item=item, action="approve_delete", idempotency_key="k1")
+    assert d1.pk == d2.pk and Decision.objects.count() == 1
+    with pytest.raises(ReviewRefused, match="idempotency"):
+        decision_record(actor=curator2, item=item, action="approve_delete", idempotency_key="k1")
+
+
+def test_choose_another_candidate_as_the_match(curator):
+    item = make_item(verdict="different", diff_score=0.4)
+    better = CandidateFactory(cleanup_asset=item.asset, verdict="identical", diff_score=0.0, rank=1)
+    foreign = CandidateFactory()
+    with pytest.raises(ReviewRefused):
+        review_choose_candidate(actor=curator, item=item, candidate=foreign)
+    review_choose_candidate(actor=curator, item=item, candidate=better)
+    item.refresh_from_db()
+    assert item.best_candidate == better and item.verdict == "identical" and item.diff_score == 0.0
+    d = decision_record(actor=curator, item=item, action="approve_delete")
+    assert d.candidate == better and d.snapshot["candidate"]["id"] == better.pk
+
+
+# ---------------------------------------------------------------- undo
+
+
+def test_undo_own_last_decision_returns_file_and_withdraws_error_log(curator, curator2):
+    item = make_item()
+    d = decision_record(actor=curator, item=item, action="log_error", error_category="wrong_id")
+    with pytest.raises(ReviewRefused, match="own"):
+        decision_undo(actor=curator2, decision=d)
+    u = decision_undo(actor=curator, decision=d)
+    assert u.action == "undo" and u.undoes == d
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.OPEN and item.last_decision is None
+    assert ErrorLogEntry.objects.get(decision=d).withdrawn is True
+    assert set(Candidate.objects.filter(cleanup_asset=item.asset).values_list("status", flat=True)) == {"open"}
+    with pytest.raises(ReviewRefused, match="already undone"):
+        decision_undo(actor=curator, decision=d)
+    assert Decision.objects.count() == 2  # append-only: nothing was edited away
+
+
+def test_undo_only_the_last_decision(curator):
+    a, b = make_item(), make_item()
+    d1 = decision_record(actor=curator, item=a, action="not_duplicate")
+    d2 = decision_record(actor=curator, item=b, action="not_duplicate")
+    assert decision_last_undoable(actor=curator) == d2
+    with pytest.raises(ReviewRefused, match="last decision"):
+        decision_undo(actor=curator, decision=d1)
+    decision_undo(actor=curator, decision=d2)
+
+
+def test_undo_withdraws_a_queued_reingest_but_not_once_it_ran(curator):
+    item = make_item()
+    d = decision_record(actor=curator, item=item, action="reingest", note="only good copy")
+    r = ReingestItem.objects.get(decision=d)
+    assert r.state == "queued"
+    decision_undo(actor=curator, decision=d)
+    r.refresh_from_db()
+    assert r.state == "withdrawn"
+
+    d2 = decision_record(actor=curator, item=ReviewItem.objects.get(pk=item.pk), action="reingest")
+    ReingestItem.objects.filter(decision=d2).update(state="copied")
+    with pytest.raises(ReviewRefused, match="too late"):
+        decision_undo(actor=curator, decision=d2)
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.DECIDED
+
+
+# ---------------------------------------------------------------- bulk
+
+
+def test_bulk_approve_is_admin_only_checks_each_file_and_is_idempotent(curator, admin_user):
+    good = [make_item(verdict="identical", diff_score=0.0) for _ in range(3)]
+    bad = make_item(verdict="duplicate")
+    Source.objects.filter(pk=bad.best_candidate.match_asset.source_id).update(role="cleanup")
+    items = list(ReviewItem.objects.filter(pk__in=[g.pk for g in good] + [bad.pk]).order_by("id"))
+    with pytest.raises(ReviewRefused, match="admin"):
+        bulk_approve(actor=curator, items=items)
+    res = bulk_approve(actor=admin_user, items=items, idempotency_key="batch-1")
+    assert len(res["approved"]) == 3 and len(res["refused"]) == 1
+    assert all(d.bulk and d.action == "approve_delete" for d in res["approved"])
+    assert "canonical" in res["refused"][0][1]
+    again = bulk_approve(actor=admin_user, items=items[:3], idempotency_key="batch-1")
+    assert {d.pk for d in again["approved"]} == {d.pk for d in res["approved"]}
+    assert Decision.objects.filter(bulk=True).count() == 3
+
+
+# ---------------------------------------------------------------- concurrency (PostgreSQL)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_curators_never_share_a_file():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a server database for real concurrent connections (runs under CI on PostgreSQL)")
+    items = [make_item() for _ in range(30)]
+    users = [UserFactory(role="curator", username=f"c{i}") for i in range(8)]
+    got, errors = {}, []
+    barrier = threading.Barrier(len(users))
+
+    def work(u):
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            mine = []
+            for _ in range(3):
+                item = review_lease_next(actor=u)
+                if item:
+                    mine.append(item.pk)
+                    decision_record(actor=u, item=item, action="not_duplicate")
+            got[u.pk] = mine
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    served = [pk for mine in got.values() for pk in mine]
+    assert len(served) == 24 and len(set(served)) == 24
+    assert set(served) <= {i.pk for i in items}
+    assert Decision.objects.count() == 24

@@ -1,0 +1,233 @@
+"""Review UI: queue picker, next, file view, actions over HTTP (CSRF, roles, errors never 500)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from reviewapp.models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source
+from tests import images
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_real_pair(root, n=1, *, rotation=0, flipped=False, verdict="duplicate", corrupt_side="none", region=None,
+                   photos=("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick", "grass")):
+    """Clean-up and canonical local sources under `root` holding real JPEGs, with one review item
+    per clean-up file (the pair job's output, made by hand)."""
+    from PIL import Image
+
+    cdir, kdir = root / "cleanup", root / "canonical"
+    cleanup = Source.objects.filter(root=str(cdir)).first() or SourceFactory(name="cleanup", root=str(cdir), role="cleanup")
+    canon = Source.objects.filter(root=str(kdir)).first() or SourceFactory(name="canonical", root=str(kdir), role="canonical")
+    items = []
+    start = Asset.objects.filter(source=cleanup).count()
+    for i in range(start, start + n):
+        photo = photos[i % len(photos)]
+        img = images.photo(photo, size=(480, 360))
+        ckey, kkey = f"scan_{i:03d}.jpg", f"C{i:06d}.jpg"
+        images.save(img, cdir / ckey)
+        kept = img
+        if rotation:
+            kept = kept.rotate(-rotation, expand=True) if rotation in (90, 180, 270) else kept
+        if flipped:
+            kept = kept.transpose(Image.FLIP_LEFT_RIGHT)
+        images.save(kept, kdir / kkey, quality=95)
+        ca = AssetFactory(source=cleanup, key=ckey, size=(cdir / ckey).stat().st_size, width=480, height=360)
+        ka = AssetFactory(source=canon, key=kkey, size=(kdir / kkey).stat().st_size, width=kept.width, height=kept.height,
+                          storage_class="GLACIER_IR")
+        cand = CandidateFactory(cleanup_asset=ca, match_asset=ka, rotation=rotation, flipped=flipped, verdict=verdict,
+                                corrupt_side=corrupt_side, region=region, diff_score=0.003 + i / 1000,
+                                safe_to_delete=verdict in ("identical", "duplicate", "rotated", "cleanup_corrupt"))
+        items.append(ReviewItemFactory(best_candidate=cand))
+    return items
+
+
+def url_or_none(name, *args):
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+# ---------------------------------------------------------------- access
+
+
+def test_anonymous_goes_to_login_and_non_curator_gets_403(client):
+    item = ReviewItemFactory()
+    for url in (reverse("review-home"), reverse("review-next"), reverse("review-item", args=[item.pk])):
+        r = client.get(url)
+        assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+    client.force_login(UserFactory(username="norole"))
+    assert client.get(reverse("review-next")).status_code == 403
+    assert client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}).status_code == 403
+    assert not Decision.objects.exists()
+
+
+def test_decide_needs_post_and_csrf(curator):
+    item = ReviewItemFactory()
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(curator)
+    assert c.get(reverse("review-decide", args=[item.pk])).status_code == 405
+    assert c.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}).status_code == 403
+    page = c.get(reverse("review-item", args=[item.pk]))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    r = c.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "csrfmiddlewaretoken": token})
+    assert r.status_code == 302
+    assert Decision.objects.get().action == "approve_delete"
+
+
+# ---------------------------------------------------------------- queues and next
+
+
+def test_home_shows_counts_per_verdict_including_unreadable_and_no_match(curator_client):
+    ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical"))
+    ReviewItem.objects.create(asset=AssetFactory(), verdict="no_match")
+    ReviewItem.objects.create(asset=AssetFactory(), verdict="unreadable")
+    r = curator_client.get(reverse("review-home"))
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert re.search(r'data-testid="queue-total">3<', html)
+    for v in ("identical", "no_match", "unreadable", "rotated", "different"):
+        assert f'data-verdict="{v}"' in html
+    r = curator_client.get(reverse("review-home") + "?verdict=no_match")
+    assert re.search(r'data-testid="queue-total">1<', r.content.decode())
+
+
+def test_next_redirects_to_a_leased_file_keeping_the_queue_and_says_when_empty(curator_client, curator):
+    a = ReviewItemFactory(best_candidate=CandidateFactory(verdict="rotated"))
+    ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical"))
+    r = curator_client.get(reverse("review-next") + "?verdict=rotated")
+    assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[a.pk]) + "?verdict=rotated"
+    a.refresh_from_db()
+    assert a.status == "leased" and a.leased_by == curator
+    r = curator_client.post(reverse("review-decide", args=[a.pk]), {"action": "not_duplicate", "verdict": "rotated"})
+    assert r["Location"] == reverse("review-next") + "?verdict=rotated"
+    r = curator_client.get(r["Location"])
+    assert r.status_code == 200 and b'data-testid="queue-empty"' in r.content
+
+
+def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator_client, local_root, django_assert_max_num_queries):
+    item = make_real_pair(local_root, rotation=90, flipped=True, verdict="rotated")[0]
+    other = CandidateFactory(cleanup_asset=item.asset, verdict="different", diff_score=0.3, rank=1)
+    url = reverse("review-item", args=[item.pk])
+    with django_assert_max_num_queries(16):
+        r = curator_client.get(url)
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert 'data-testid="rotation-badge"' in html and "90°" in html and 'data-testid="mirror-badge"' in html
+    assert item.asset.key in html and item.best_candidate.match_asset.key in html
+    assert "GLACIER_IR" in html and "480×360" in html and "360×480" in html
+    assert f'data-candidate="{other.pk}"' in html and "Make this the match" in html
+    for key in ('data-key="d"', 'data-key="n"', 'data-key="e"', 'data-key="r"', 'data-key="s"'):
+        assert key in html
+    web = url_or_none("asset-image", item.asset.pk, "web")
+    if web:  # the pipeline's rendition views: both images must really be served
+        aligned = reverse("candidate-image", args=[item.best_candidate.pk, "aligned"])
+        assert f'src="{web}"' in html and f'src="{aligned}"' in html
+        for u in (web, aligned):
+            img = curator_client.get(u)
+            assert img.status_code == 200
+            assert b"".join(img.streaming_content if img.streaming else [img.content])[:2] == b"\xff\xd8"
+
+
+def test_file_view_flags_the_damaged_side_and_outlines_the_region(curator_client, local_root):
+    item = make_real_pair(local_root, verdict="match_corrupt", corrupt_side="match",
+                          region={"top": 0.4, "left": 0.0, "bottom": 0.5, "right": 1.0})[0]
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    assert 'data-testid="flag-match"' in html and 'data-testid="flag-cleanup"' not in html
+    assert 'data-testid="damage-match"' in html and "top:40.00%" in html and "height:10.00%" in html
+    # approve is refused with a clear message, never a 500
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}, follow=True)
+    assert r.status_code == 200 and "kept copy is damaged" in r.content.decode()
+    assert not Decision.objects.exists()
+
+
+def test_cleanup_damage_from_its_own_analysis_is_outlined_on_the_left(curator_client, local_root):
+    item = make_real_pair(local_root)[0]
+    Asset.objects.filter(pk=item.asset_id).update(
+        decode_status="damaged", decode_error="truncated",
+        analysis={"damage": {"region": {"top": 0.6, "left": 0, "bottom": 1, "right": 1}}})
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    assert 'data-testid="flag-cleanup"' in html and 'data-testid="damage-cleanup"' in html and "top:60.00%" in html
+
+
+def test_a_file_leased_by_someone_else_is_read_only(curator_client):
+    item = ReviewItemFactory()
+    other = UserFactory(role="curator", username="other")
+    c2 = Client()
+    c2.force_login(other)
+    c2.get(reverse("review-item", args=[item.pk]))
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    assert 'data-testid="readonly"' in html and 'id="decide-form"' not in html
+    item.refresh_from_db()
+    assert item.leased_by == other
+
+
+# ---------------------------------------------------------------- actions
+
+
+def test_log_error_reingest_skip_and_undo_over_http(curator_client, curator):
+    a, b, c = (ReviewItemFactory() for _ in range(3))
+    r = curator_client.post(reverse("review-decide", args=[a.pk]), {"action": "log_error", "category": "wrong_id", "note": "C123 ≠ C124"})
+    assert r.status_code == 302
+    assert ErrorLogEntry.objects.get().note == "C123 ≠ C124"
+    r = curator_client.post(reverse("review-decide", args=[b.pk]), {"action": "log_error"}, follow=True)
+    assert "choose an error category" in r.content.decode()
+    curator_client.post(reverse("review-decide", args=[b.pk]), {"action": "reingest"})
+    assert b.asset.reingests.count() == 1
+    curator_client.post(reverse("review-decide", args=[c.pk]), {"action": "skip"})
+    c.refresh_from_db()
+    assert c.status == "open" and curator.pk in c.skipped_by
+
+    r = curator_client.post(reverse("review-undo"))
+    assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[b.pk])
+    b.refresh_from_db()
+    assert b.status == "open" and b.asset.reingests.get().state == "withdrawn"
+    r = curator_client.post(reverse("review-undo"), follow=True)  # a's decision is not the last one any more
+    assert "nothing to undo" in r.content.decode()
+    assert Decision.objects.filter(action="undo").count() == 1
+
+
+def test_idempotency_key_from_the_form_prevents_double_submit(curator_client):
+    item = ReviewItemFactory()
+    for _ in range(2):
+        curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "not_duplicate", "idempotency_key": "abc"})
+    assert Decision.objects.count() == 1
+
+
+def test_bad_input_gives_messages_not_errors(curator_client):
+    item = ReviewItemFactory()
+    foreign = CandidateFactory()
+    r = curator_client.get(reverse("review-next") + "?verdict=<script>&source=abc")
+    assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[item.pk])
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "explode"}, follow=True)
+    assert r.status_code == 200 and "unknown action" in r.content.decode()
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": foreign.pk}, follow=True)
+    assert "does not belong" in r.content.decode()
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": "x"}, follow=True)
+    assert r.status_code == 200
+    assert curator_client.get(reverse("review-item", args=[999999])).status_code == 404
+
+
+def test_choose_another_candidate_over_http(curator_client):
+    item = ReviewItemFactory()
+    better = CandidateFactory(cleanup_asset=item.asset, verdict="identical", diff_score=0.0, rank=1)
+    r = curator_client.post(reverse("review-choose", args=[item.pk]), {"candidate": better.pk})
+    assert r["Location"] == reverse("review-item", args=[item.pk])
+    item.refresh_from_db()
+    assert item.best_candidate == better and item.verdict == "identical"
+    curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": better.pk})
+    assert Candidate.objects.get(pk=better.pk).status == "chosen"
+
+
+def test_next_file_images_are_prefetched(curator_client, local_root):
+    first, second = make_real_pair(local_root, n=2)
+    html = curator_client.get(reverse("review-item", args=[first.pk])).content.decode()
+    web = url_or_none("asset-image", second.asset.pk, "web")
+    if web is None:
+        pytest.skip("rendition views not present yet")
+    assert f'rel="prefetch" href="{web}"' in html

@@ -1,0 +1,121 @@
+"""Settings come from the environment (12-factor). Each case starts a fresh interpreter with a
+controlled environment, because settings are read once at import."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print("DOPPEL-SETTINGS " + json.dumps({
+    "DEBUG": settings.DEBUG,
+    "ENGINE": db["ENGINE"], "NAME": str(db["NAME"]), "HOST": db.get("HOST"), "PORT": db.get("PORT"), "USER": db.get("USER"),
+    "BROKER": settings.CELERY_BROKER_URL, "EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
+    "S3_PROFILES": settings.S3_PROFILES,
+    "LOCAL_ROOTS": [str(p) for p in settings.LOCAL_ROOTS],
+    "RENDITIONS": settings.STORAGES["renditions"],
+    "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
+    "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "LEASE_SECONDS": settings.LEASE_SECONDS,
+}, default=str))
+"""
+
+# Variables that would leak in from the developer's or CI's environment.
+SCRUB = {"DEBUG", "SECRET_KEY", "DOPPEL_TESTING", "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
+         "DOPPEL_S3_PROFILES", "DOPPEL_LOCAL_ROOTS", "DOPPEL_RENDITIONS_S3_BUCKET", "DOPPEL_RENDITIONS_S3_PROFILE",
+         "ALLOWED_HOSTS", "DOPPEL_LEASE_SECONDS", "DJANGO_SETTINGS_MODULE"}
+
+
+def run_settings(tmp_path, **env):
+    full = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    full.update({"DJANGO_SETTINGS_MODULE": "reviewapp.settings", "DOPPEL_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)})
+    full.update(env)
+    proc = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=full, capture_output=True, text=True, timeout=120)
+    values = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("DOPPEL-SETTINGS "):
+            values = json.loads(line.split(" ", 1)[1])
+    return proc, values
+
+
+def test_refuses_to_start_with_debug_off_and_the_default_secret_key(tmp_path):
+    proc, values = run_settings(tmp_path)
+    assert proc.returncode != 0 and values is None
+    assert "ImproperlyConfigured" in proc.stderr and "SECRET_KEY" in proc.stderr
+
+
+def test_starts_in_production_shape_with_a_real_key(tmp_path):
+    proc, values = run_settings(tmp_path, SECRET_KEY="a-long-random-production-key-0123456789", ALLOWED_HOSTS="doppel.example.org")
+    assert proc.returncode == 0, proc.stderr
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["doppel.example.org"]
+    assert values["STATICFILES"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_embedded_defaults_need_nothing_running(tmp_path):
+    proc, values = run_settings(tmp_path, DEBUG="1")
+    assert proc.returncode == 0, proc.stderr
+    assert values["DEBUG"] is True
+    assert values["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["NAME"] == str(tmp_path / "var" / "doppel.sqlite3")
+    assert values["BROKER"] == "" and values["EAGER"] is True
+    assert values["S3_PROFILES"] == {}
+    assert values["LOCAL_ROOTS"] == [str((tmp_path / "var" / "sources").resolve())]
+    assert values["RENDITIONS"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+
+
+def test_database_broker_profiles_and_roots_are_parsed(tmp_path):
+    profiles = {"minio": {"endpoint_url": "http://minio:9000", "aws_access_key_id": "k", "aws_secret_access_key": "s",
+                          "region_name": "us-east-1"}, "aws": {"region_name": "eu-west-1"}}
+    roots = os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")])
+    proc, values = run_settings(
+        tmp_path, DEBUG="1",
+        DATABASE_URL="postgres://doppel:secret@db.internal:5433/doppel_prod",
+        CELERY_BROKER_URL="redis://redis.internal:6379/2",
+        DOPPEL_S3_PROFILES=json.dumps(profiles),
+        DOPPEL_LOCAL_ROOTS=roots,
+        DOPPEL_RENDITIONS_S3_BUCKET="doppel-renditions", DOPPEL_RENDITIONS_S3_PROFILE="minio",
+        DOPPEL_LEASE_SECONDS="120",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert values["ENGINE"] == "django.db.backends.postgresql"
+    assert (values["NAME"], values["HOST"], values["PORT"], values["USER"]) == ("doppel_prod", "db.internal", 5433, "doppel")
+    assert values["BROKER"] == "redis://redis.internal:6379/2"
+    assert values["EAGER"] is False  # a broker means real workers
+    assert values["S3_PROFILES"] == profiles
+    assert values["LOCAL_ROOTS"] == [str((tmp_path / "a").resolve()), str((tmp_path / "b").resolve())]
+    rend = values["RENDITIONS"]
+    assert rend["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert rend["OPTIONS"]["bucket_name"] == "doppel-renditions"
+    assert rend["OPTIONS"]["endpoint_url"] == "http://minio:9000"
+    assert rend["OPTIONS"]["querystring_auth"] is True  # short-lived signed URLs, never public objects
+    assert values["LEASE_SECONDS"] == 120
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ('{"minio": {"endpoint_url": "http://minio:9000",}', "DOPPEL_S3_PROFILES is not valid JSON"),
+        ('["minio"]', "DOPPEL_S3_PROFILES must be a JSON object"),
+        ('{"minio": {"endpoint": "http://minio:9000"}}', "unknown options: ['endpoint']"),
+    ],
+)
+def test_bad_storage_profiles_give_a_clear_error(tmp_path, value, message):
+    proc, values = run_settings(tmp_path, DEBUG="1", DOPPEL_S3_PROFILES=value)
+    assert proc.returncode != 0 and values is None
+    assert "ImproperlyConfigured" in proc.stderr
+    assert message in proc.stderr
+
+
+def test_a_number_that_is_not_a_number_is_named(tmp_path):
+    proc, values = run_settings(tmp_path, DEBUG="1", DOPPEL_LEASE_SECONDS="15min")
+    assert proc.returncode != 0 and values is None
+    assert "DOPPEL_LEASE_SECONDS must be a whole number" in proc.stderr
