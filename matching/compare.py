@@ -107,6 +107,11 @@ def _band_rows(g, other, grow, skip=None):
     # (an edit or an object in one place does not make a flat run of the other side "damage")
     changed = (np.abs(mn - mo) > 10) | (so > TEXTURED_ROW_STD)
     bad = flat & (changed.mean(1) >= 0.6)
+    # or: one exactly constant colour across the whole width (a decoder fill or a painted band),
+    # where the other side varies (smooth but real picture content)
+    exact = (sd < 0.6).all(1) & ((mn.max(1) - mn.min(1)) < 1.5)
+    varies = ((so > 1.5).sum(1) >= 3) | ((mo.max(1) - mo.min(1)) > 6)
+    bad |= exact & varies
     out = np.zeros(n, bool)
     lab, k = ndimage.label(bad)
     for i in range(1, k + 1):

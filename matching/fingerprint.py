@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy.fft import dctn
 
 from .decode import DIHEDRAL, dihedral
 
@@ -30,13 +29,28 @@ def resize_f(a: np.ndarray, size) -> np.ndarray:
     return np.asarray(im.resize(size, Image.Resampling.BOX if min(a.shape[:2]) >= 2 * min(size) else Image.Resampling.BILINEAR))
 
 
+def _dct_matrix(n=32, k=8):
+    x = np.arange(n)
+    m = np.cos(np.pi * (2 * x[None, :] + 1) * np.arange(k)[:, None] / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+_C8 = _dct_matrix()
+
+
+def _hash_thumbs(thumbs: np.ndarray) -> list:
+    """(n, 32, 32) thumbnails -> n 64-bit pHashes (8x8 lowest DCT frequencies vs their median)."""
+    c = np.matmul(np.matmul(_C8, thumbs.astype(np.float64)), _C8.T).reshape(len(thumbs), 64)
+    med = np.median(c[:, 1:], axis=1)
+    bits = c > med[:, None]
+    packed = np.packbits(bits, axis=1).view(">u8")[:, 0]
+    return [int(x) for x in packed]
+
+
 def phash_bits(g: np.ndarray) -> int:
     """64-bit DCT hash (imagehash.phash style) of a grey float array."""
-    s = resize_f(g, (32, 32))
-    c = dctn(s.astype(np.float64), norm="ortho")[:8, :8].ravel()
-    med = np.median(c[1:])
-    bits = c > med
-    return int(np.packbits(bits).view(">u8")[0])
+    return _hash_thumbs(resize_f(g, (32, 32))[None])[0]
 
 
 def flatness(g: np.ndarray):
@@ -46,23 +60,68 @@ def flatness(g: np.ndarray):
     return std, detail
 
 
-def region_hashes(g: np.ndarray):
+def _crop(g, region):
     h, w = g.shape
+    t, l, b, r = region
+    return g[int(t * h):max(int(t * h) + 1, int(round(b * h))), int(l * w):max(int(l * w) + 1, int(round(r * w)))]
+
+
+def region_hashes(g: np.ndarray):
     out = []
-    for t, l, b, r in REGIONS:
-        sub = g[int(t * h):max(int(t * h) + 1, int(round(b * h))), int(l * w):max(int(l * w) + 1, int(round(r * w)))]
-        if sub.size < 16 or sub.std() < REGION_MIN_STD:
-            out.append(None)
-        else:
-            out.append(phash_bits(sub))
+    for reg in REGIONS:
+        sub = _crop(g, reg)
+        out.append(None if sub.size < 16 or sub.std() < REGION_MIN_STD else phash_bits(sub))
     return out
 
 
+def _region_table():
+    """For each turn t and each region k of the turned picture: the region of the original
+    picture it shows (regions are closed under the 8 turns)."""
+    h, w = 40, 60
+    table = []
+    for t in DIHEDRAL:
+        row = []
+        th, tw = dihedral(np.zeros((h, w)), *t).shape
+        for reg in REGIONS:
+            m = np.zeros((th, tw), bool)
+            tt, ll, bb, rr = reg
+            m[int(tt * th):int(round(bb * th)), int(ll * tw):int(round(rr * tw))] = True
+            from .decode import inverse
+            mo = dihedral(m, *inverse(t))
+            rows, cols = np.where(mo.any(1))[0], np.where(mo.any(0))[0]
+            box = (rows[0] / h, cols[0] / w, (rows[-1] + 1) / h, (cols[-1] + 1) / w)
+            j = min(range(len(REGIONS)), key=lambda i: sum(abs(a - b) for a, b in zip(REGIONS[i], box)))
+            row.append(j)
+        table.append(row)
+    return table
+
+
+_REGION_OF = _region_table()
+
+
 def fingerprints(a: np.ndarray) -> dict:
-    """All fingerprints of a displayed RGB array: {'hashes': [[int|None]*5]*8, 'std', 'detail', 'flat'}."""
+    """All fingerprints of a displayed RGB array: {'hashes': [[int|None]*5]*8, 'std', 'detail', 'flat'}.
+    hashes[o] are the region hashes of the picture turned by DIHEDRAL[o]; each region is resized
+    to 32x32 once and the thumbnail turned (turning commutes with the resize)."""
     g = grey(a)
     std, detail = flatness(g)
-    hashes = [region_hashes(dihedral(g, r, f)) for r, f in DIHEDRAL]
+    thumbs, ok = [], []
+    for reg in REGIONS:
+        sub = _crop(g, reg)
+        good = sub.size >= 16 and sub.std() >= REGION_MIN_STD
+        ok.append(good)
+        thumbs.append(resize_f(sub, (32, 32)) if good else np.zeros((32, 32), np.float32))
+    stack, where = [], []
+    for o, t in enumerate(DIHEDRAL):
+        for k in range(len(REGIONS)):
+            j = _REGION_OF[o][k]
+            if ok[j]:
+                stack.append(dihedral(thumbs[j], *t))
+                where.append((o, k))
+    hashes = [[None] * len(REGIONS) for _ in DIHEDRAL]
+    if stack:
+        for (o, k), h in zip(where, _hash_thumbs(np.stack(stack))):
+            hashes[o][k] = h
     return {"hashes": hashes, "std": std, "detail": detail,
             "flat": bool(std < FLAT_STD or detail < FLAT_DETAIL)}
 

@@ -83,7 +83,10 @@ class MultiIndexHash:
         for c in range(N_CHUNKS):
             vals = ((self.hashes >> np.uint64(c * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
             order = np.argsort(vals, kind="stable")
-            self._sorted.append((vals[order], order))
+            # bucket table: entries with chunk value v are order[start[v]:start[v + 1]]
+            start = np.searchsorted(vals[order], np.arange(1 << CHUNK_BITS, dtype=np.int64), "left")
+            start = np.append(start, len(vals)).astype(np.int64)
+            self._sorted.append((start, order))
 
     def search(self, queries, radius: int, chunk_radius: int = 1):
         """queries: iterable of 64-bit ints. Returns (query_index, owner, distance) arrays for all
@@ -97,13 +100,13 @@ class MultiIndexHash:
         found_q, found_e = [], []
         for c, (vals, order) in enumerate(self._sorted):
             qc = ((qs >> np.uint64(c * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
-            probes = (qc[:, None] ^ masks[None, :])          # (nq, nprobe)
-            lo = np.searchsorted(vals, probes.ravel(), "left")
-            hi = np.searchsorted(vals, probes.ravel(), "right")
+            probes = (qc[:, None] ^ masks[None, :]).ravel().astype(np.int64)   # (nq * nprobe)
+            lo = vals[probes]
+            hi = vals[probes + 1]
             n = hi - lo
             if n.sum() == 0:
                 continue
-            qidx = np.repeat(np.repeat(np.arange(len(qs)), probes.shape[1]), n)
+            qidx = np.repeat(np.repeat(np.arange(len(qs)), len(masks)), n)
             starts = np.repeat(lo, n)
             offs = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
             found_q.append(qidx)
@@ -112,11 +115,14 @@ class MultiIndexHash:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
         q = np.concatenate(found_q)
         e = np.concatenate(found_e)
-        pair = np.unique(q.astype(np.int64) * (len(self.hashes) + 1) + e)
-        q, e = pair // (len(self.hashes) + 1), pair % (len(self.hashes) + 1)
         d = popcount64(qs[q] ^ self.hashes[e])
         keep = d <= radius
-        return q[keep], self.owners[e[keep]], d[keep].astype(np.int64)
+        q, e, d = q[keep], e[keep], d[keep]
+        if len(q) > 1:  # the same entry can be found through several chunks
+            key = q.astype(np.int64) * (len(self.hashes) + 1) + e
+            _, first = np.unique(key, return_index=True)
+            q, e, d = q[first], e[first], d[first]
+        return q, self.owners[e], d.astype(np.int64)
 
 
 class CandidateIndex:

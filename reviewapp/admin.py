@@ -8,8 +8,10 @@ The admin site is open to the Doppel *admin role* (reviewapp.manage_doppel), not
 is_staff flag, so the same role check guards the UI, the API and this site. Curators are sent to
 the admin login page, like anyone else without the role.
 """
+from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from . import models as m
@@ -18,8 +20,20 @@ from .roles import is_admin
 admin.site.site_header = "Doppel administration"
 admin.site.site_title = "Doppel admin"
 admin.site.index_title = "Tables (read-only: changes go through the Doppel UI and API)"
+
+
+class AdminRoleLoginForm(AuthenticationForm):
+    """The admin login page asks for the admin role instead of Django's is_staff."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not is_admin(user):
+            raise forms.ValidationError("This account does not have the Doppel admin role.", code="no_admin_role")
+
+
 # The admin site's own gate: the admin role, whatever is_staff says.
 admin.site.has_permission = lambda request: is_admin(request.user)
+admin.site.login_form = AdminRoleLoginForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

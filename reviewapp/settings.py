@@ -231,6 +231,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("DOPPEL_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("DOPPEL_TASK_TIME_LIMIT", 660)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
+# Periodic execution work (run `celery -A reviewapp beat` beside the workers).
+CELERY_BEAT_SCHEDULE = {
+    "quarantine-purge": {"task": "doppel.quarantine_purge", "schedule": env_int("DOPPEL_PURGE_INTERVAL", 3600)},
+    "reingest-dispatch": {"task": "doppel.reingest_dispatch", "schedule": env_int("DOPPEL_REINGEST_DISPATCH_INTERVAL", 600)},
+    "reingest-check": {"task": "doppel.reingest_check", "schedule": env_int("DOPPEL_REINGEST_CHECK_INTERVAL", 900)},
+}
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -229,6 +229,10 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
     old = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
     app.conf.broker_url = redis_url
     app.conf.task_always_eager = False
+    # An eager task earlier in the session builds the producer pool for the default broker
+    # (amqp://localhost); drop it so messages really go to this Redis.
+    app._pool = None
+    app.amqp._producer_pool = None
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
     class Worker:
@@ -280,6 +284,8 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
     w.stop()
     for k, v in old.items():
         app.conf[k] = v
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2, message="condition"):

@@ -63,8 +63,20 @@ def _summary(errors) -> str:
     return ""
 
 
+def _refusal_class():
+    try:
+        from ..services.review import ReviewRefused
+    except ImportError:  # pragma: no cover - review service not installed
+        return ()
+    return ReviewRefused
+
+
 def _translate(exc):
     """Map domain exceptions to DRF ones; None when it is not ours to translate."""
+    if isinstance(exc, _refusal_class()):
+        # a well-formed request the file's current state does not allow (already decided, not
+        # your lease, too late to undo): a conflict, with the reason a curator would read
+        return Conflict("; ".join(str(m) for m in exc.messages))
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(_messages(exc))
     if isinstance(exc, (ObjectDoesNotExist,)):

@@ -18,21 +18,10 @@ from .. import models as m
 from . import serializers as s
 from .base import CSVRenderer, DoppelViewSet, XLSXRenderer, service
 from .filters import AuditFilter, DeletionItemFilter, DeletionPlanFilter, ErrorLogFilter, ReingestFilter
-from .idempotency import idempotent
+from .idempotency import idempotent, scoped_key
 from .permissions import IsCurator, IsDoppelAdmin
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ERROR_LOG_HEADER = ["id", "logged at", "category", "source", "key", "kept source", "kept key", "note", "logged by",
-                    "decision", "withdrawn"]
-
-
-def error_log_rows(qs):
-    for e in qs.select_related("asset__source", "match_asset__source", "created_by").iterator(chunk_size=1000):
-        yield [e.pk, e.created_at, e.get_category_display(), e.asset.source.name, e.asset.key,
-               e.match_asset.source.name if e.match_asset else "", e.match_asset.key if e.match_asset else "",
-               e.note, e.created_by.get_username(), e.decision_id or "", "yes" if e.withdrawn else ""]
-
-
 @extend_schema_view(
     list=extend_schema(summary="List error log entries", tags=["error log"]),
     retrieve=extend_schema(summary="One error log entry", tags=["error log"]),
@@ -48,18 +37,18 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         qs = self.filter_queryset(self.get_queryset())
         if "withdrawn" not in self.request.query_params:
             qs = qs.filter(withdrawn=False)
-        return qs.order_by("created_at", "id")
+        return qs.select_related("asset__review").order_by("created_at", "id")
 
     @extend_schema(summary="Export the error log as CSV (admin)", tags=["error log"],
                    responses={(200, "text/csv"): OpenApiTypes.STR},
                    description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given.")
     @action(detail=False, methods=["get"], url_path="export-csv", renderer_classes=[JSONRenderer, CSVRenderer])
     def export_csv(self, request):
+        from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
         from ..services.exports import csv_lines
 
-        qs = self._export_qs()
-        response = StreamingHttpResponse(csv_lines(ERROR_LOG_HEADER, error_log_rows(qs)),
-                                         content_type="text/csv; charset=utf-8")
+        rows = error_log_rows(self._export_qs(), base_url=request.build_absolute_uri("/"))
+        response = StreamingHttpResponse(csv_lines(EXPORT_HEADER, rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="doppel-error-log-{timezone.now():%Y%m%d}.csv"'
         return response
 
@@ -68,9 +57,11 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
                    description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given.")
     @action(detail=False, methods=["get"], url_path="export-xlsx", renderer_classes=[JSONRenderer, XLSXRenderer])
     def export_xlsx(self, request):
+        from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
         from ..services.exports import xlsx_write
 
-        path = xlsx_write(ERROR_LOG_HEADER, error_log_rows(self._export_qs()), title="Error log")
+        rows = error_log_rows(self._export_qs(), base_url=request.build_absolute_uri("/"))
+        path = xlsx_write(EXPORT_HEADER, rows, title="Error log", link_column=EXPORT_HEADER.index("link"))
         handle = open(path, "rb")
         os.unlink(path)  # the open handle keeps the bytes until the response is sent (POSIX)
         return FileResponse(handle, as_attachment=True, content_type=XLSX,
@@ -98,7 +89,8 @@ class ReingestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         data = s.ReingestIngestedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         item = service("services.reingest", "reingest_report_ingested")(
-            actor=request.user, item=item, canonical_key=data.validated_data["canonical_key"])
+            actor=request.user, item=item, canonical_key=data.validated_data["canonical_key"],
+            source=data.validated_data.get("source"))
         item.refresh_from_db()
         return Response(s.ReingestItemSerializer(item).data)
 
@@ -123,7 +115,8 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
         data.is_valid(raise_exception=True)
         v = data.validated_data
         plan = service("services.deletion", "deletion_plan_create")(
-            actor=request.user, decisions=v.get("decisions") or None, source=v.get("source"))
+            actor=request.user, decisions=v.get("decisions") or None, source=v.get("source"),
+            idempotency_key=scoped_key(request))
         return Response(s.DeletionPlanSerializer(self.get_queryset().get(pk=plan.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -173,7 +166,7 @@ class DeletionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
     @extend_schema(summary="Restore a quarantined object to its key (admin)", tags=["deletion"], request=None,
                    responses={200: s.DeletionItemSerializer})
     @action(detail=True, methods=["post"], filterset_class=None)
-    @idempotent
+    @idempotent(atomic=False)
     def restore(self, request, pk=None):
         item = service("services.deletion", "deletion_restore")(actor=request.user, item=self.get_object())
         return Response(s.DeletionItemSerializer(item).data)
@@ -198,7 +191,7 @@ class TakedownViewSet(DoppelViewSet):
                    request=s.TakedownSerializer, responses={201: s.TakedownResultSerializer},
                    description="Skips quarantine. An audit row is written before each object is removed; "
                                "Object Lock still wins and is reported per asset (ok=false).")
-    @idempotent
+    @idempotent(atomic=False)  # each audit row must commit before its object goes
     def create(self, request):
         data = s.TakedownSerializer(data=request.data)
         data.is_valid(raise_exception=True)

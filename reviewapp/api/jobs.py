@@ -10,7 +10,7 @@ from .. import models as m
 from . import serializers as s
 from .base import DoppelViewSet, service
 from .filters import JobFilter
-from .idempotency import idempotent
+from .idempotency import idempotent, scoped_key
 from .permissions import IsCurator, IsDoppelAdmin
 
 TAG = ["jobs"]
@@ -46,7 +46,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     def inventory(self, request):
         data = s.JobSourceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _created(service("services.inventory", "inventory_start")(actor=request.user, **data.validated_data))
+        return _created(service("services.inventory", "inventory_start")(
+            actor=request.user, idempotency_key=scoped_key(request), **data.validated_data))
 
     @extend_schema(summary="Estimate restoring archived objects (admin)", tags=TAG, request=s.JobScopeSerializer,
                    responses={201: s.JobSerializer},
@@ -57,7 +58,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     def restore_estimate(self, request):
         data = s.JobScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _created(service("services.restore", "restore_estimate")(actor=request.user, **_scope(data)))
+        return _created(service("services.restore", "restore_estimate")(
+            actor=request.user, idempotency_key=scoped_key(request), **_scope(data)))
 
     @extend_schema(summary="Confirm a restore estimate (admin)", tags=TAG, request=None,
                    responses={200: s.JobSerializer})
@@ -75,7 +77,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     def analysis(self, request):
         data = s.JobScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _created(service("services.analysis", "analysis_start")(actor=request.user, **_scope(data)))
+        return _created(service("services.analysis", "analysis_start")(
+            actor=request.user, idempotency_key=scoped_key(request), **_scope(data)))
 
     @extend_schema(summary="Pause a job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
     @action(detail=True, methods=["post"])
@@ -102,4 +105,9 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
 
 
 def _scope(data):
-    return {k: v for k, v in data.validated_data.items() if v is not None}
+    """A name list implies its source: the services take one or the other."""
+    v = data.validated_data
+    if v.get("namelist") is not None:
+        return {"namelist": v["namelist"]}
+    return {"source": v["source"]}
+

@@ -1,6 +1,8 @@
 """The review queue (leases) and decisions."""
 from __future__ import annotations
 
+import secrets
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -10,13 +12,9 @@ from .. import models as m
 from . import serializers as s
 from .base import DoppelViewSet, service
 from .filters import DecisionFilter, ReviewItemFilter
-from .idempotency import idempotent
+from .idempotency import idempotent, scoped_key
+from .permissions import IsDoppelAdmin
 
-
-def _scoped_key(request):
-    """The service-level idempotency key: namespaced by user so two users' keys never collide."""
-    key = request.headers.get("Idempotency-Key")
-    return f"api:{request.user.pk}:{key}" if key else None
 
 
 @extend_schema_view(
@@ -28,6 +26,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     queryset = m.ReviewItem.objects.select_related("asset__source", "leased_by")
     serializer_class = s.ReviewItemSerializer
     filterset_class = ReviewItemFilter
+    action_permissions = {"bulk_sample": [IsDoppelAdmin], "bulk_approve": [IsDoppelAdmin]}
 
     def get_serializer_class(self):
         return s.ReviewItemDetailSerializer if self.action == "retrieve" else s.ReviewItemSerializer
@@ -58,6 +57,50 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
         return Response(s.ReviewItemSerializer(item).data)
 
 
+    @extend_schema(summary="Make another candidate the file's match", tags=["review"],
+                   request=s.ChooseCandidateSerializer, responses={200: s.ReviewItemDetailSerializer})
+    @action(detail=True, methods=["post"], url_path="choose-candidate", filterset_class=None)
+    @idempotent
+    def choose_candidate(self, request, pk=None):
+        item = self.get_object()
+        data = s.ChooseCandidateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = service("services.review", "review_choose_candidate")(
+            actor=request.user, item=item, candidate=data.validated_data["candidate"])
+        return Response(s.ReviewItemDetailSerializer(self.get_queryset().get(pk=item.pk)).data)
+
+    @extend_schema(summary="Bulk approval, step 1: a random sample of a batch (admin)", tags=["review"],
+                   parameters=[s.BulkSampleQuerySerializer], responses={200: s.BulkSampleSerializer}, filters=False)
+    @action(detail=False, methods=["get"], url_path="bulk-sample", filterset_class=None, pagination_class=None)
+    def bulk_sample(self, request):
+        q = s.BulkSampleQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        qs = service("selectors.review", "bulk_batch")(**q.batch_kwargs())
+        seed = q.validated_data.get("seed") or secrets.token_hex(4)
+        sample = service("selectors.review", "bulk_sample")(qs, n=q.validated_data["n"], seed=seed)
+        return Response({"total": qs.count(), "seed": seed,
+                         "sample": s.ReviewItemSerializer(sample, many=True).data})
+
+    @extend_schema(summary="Bulk approval, step 2: approve the whole batch (admin)", tags=["review"],
+                   request=s.BulkApproveSerializer, responses={201: s.BulkApproveResultSerializer},
+                   description="The batch is selected again now, so a file decided meanwhile is not approved "
+                               "twice; one Decision per file (bulk=true), with the same refusals as a single "
+                               "approval. Look at a sample first (GET /review/bulk-sample/).")
+    @action(detail=False, methods=["post"], url_path="bulk-approve", filterset_class=None)
+    @idempotent
+    def bulk_approve(self, request):
+        data = s.BulkApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = service("services.review", "bulk_approve")(
+            actor=request.user, **data.batch_kwargs(),
+            note=data.validated_data["note"] or f"bulk approval (sample seed {data.validated_data['sample_seed']})",
+            idempotency_key=scoped_key(request))
+        return Response({
+            "approved": s.DecisionSerializer(result["approved"], many=True).data,
+            "refused": [{"item": item.pk, "reason": reason} for item, reason in result["refused"]],
+        }, status=status.HTTP_201_CREATED)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List decisions (newest first)", tags=["decisions"]),
     retrieve=extend_schema(summary="One decision", tags=["decisions"]),
@@ -79,7 +122,7 @@ class DecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         v = data.validated_data
         decision = service("services.review", "decision_record")(
             actor=request.user, item=v["item"], action=v["action"], candidate=v.get("candidate"),
-            note=v.get("note", ""), error_category=v.get("error_category"), idempotency_key=_scoped_key(request))
+            note=v.get("note", ""), error_category=v.get("error_category"), idempotency_key=scoped_key(request))
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Undo your own decision (before anything ran on it)", tags=["decisions"], request=None,
@@ -89,5 +132,5 @@ class DecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     def undo(self, request, pk=None):
         decision = self.get_object()
         undo = service("services.review", "decision_undo")(actor=request.user, decision=decision,
-                                                           idempotency_key=_scoped_key(request))
+                                                           idempotency_key=scoped_key(request))
         return Response(s.DecisionSerializer(undo).data, status=status.HTTP_201_CREATED)

@@ -43,12 +43,13 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated but not allowed (role) or CSRF check failed",
     "404": "Unknown id or invalid cursor",
     "409": "Conflicts with the current state",
+    "415": "Unsupported request media type",
     "422": "Idempotency-Key reused with a different request",
     "429": "Write rate limit exceeded",
     "502": "Storage could not be reached",
 }
 READ_ERRORS = ("400", "401", "403", "404")
-WRITE_ERRORS = READ_ERRORS + ("409", "422", "429", "502")
+WRITE_ERRORS = READ_ERRORS + ("409", "415", "422", "429", "502")
 
 
 class DoppelAutoSchema(AutoSchema):

@@ -194,6 +194,50 @@ class ReviewQueueSerializer(serializers.Serializer):
         return {k: (v.pk if hasattr(v, "pk") else v) for k, v in self.validated_data.items()}
 
 
+class ChooseCandidateSerializer(serializers.Serializer):
+    candidate = serializers.PrimaryKeyRelatedField(queryset=m.Candidate.objects.all(),
+                                                   help_text="another candidate of the same file")
+
+
+class BulkBatchSerializer(serializers.Serializer):
+    """A bulk-approval batch: open files whose best candidate is identical/duplicate, marked safe
+    to delete, within both score limits."""
+
+    job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False, allow_null=True)
+    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
+                                                required=False, allow_null=True)
+    verdict = serializers.ChoiceField(choices=[m.Verdict.IDENTICAL, m.Verdict.DUPLICATE], required=False,
+                                      allow_null=True, help_text="default: identical or duplicate")
+    max_diff = serializers.FloatField(min_value=0, max_value=1, help_text="max diff_score")
+    max_local = serializers.FloatField(min_value=0, max_value=1, help_text="max local_score")
+
+    def batch_kwargs(self):
+        v = self.validated_data
+        return {"job": v["job"].pk if v.get("job") else None, "source": v["source"].pk if v.get("source") else None,
+                "verdict": v.get("verdict") or None, "max_diff": v["max_diff"], "max_local": v["max_local"]}
+
+
+class BulkSampleQuerySerializer(BulkBatchSerializer):
+    seed = serializers.CharField(required=False, max_length=64, help_text="repeat a sample; default: a new one")
+    n = serializers.IntegerField(required=False, min_value=1, max_value=200, default=20)
+
+
+class BulkSampleSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="files in the batch")
+    seed = serializers.CharField()
+    sample = ReviewItemSerializer(many=True)
+
+
+class BulkApproveSerializer(BulkBatchSerializer):
+    sample_seed = serializers.CharField(max_length=64, help_text="the seed of the sample you looked at")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class BulkRefusalSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
 class DecisionSerializer(serializers.ModelSerializer):
     actor = UsernameField()
 
@@ -201,6 +245,11 @@ class DecisionSerializer(serializers.ModelSerializer):
         model = m.Decision
         fields = ["id", "review_item", "asset", "candidate", "action", "note", "actor", "created_at", "undoes", "bulk"]
         read_only_fields = fields
+
+
+class BulkApproveResultSerializer(serializers.Serializer):
+    approved = DecisionSerializer(many=True)
+    refused = BulkRefusalSerializer(many=True)
 
 
 class DecisionCreateSerializer(serializers.Serializer):
@@ -249,6 +298,9 @@ class ReingestItemSerializer(serializers.ModelSerializer):
 
 class ReingestIngestedSerializer(serializers.Serializer):
     canonical_key = serializers.CharField(max_length=1024, help_text="where the canonical store put the file")
+    source = serializers.PrimaryKeyRelatedField(
+        queryset=m.Source.objects.filter(role=m.Source.Role.CANONICAL), required=False, allow_null=True,
+        help_text="the canonical source holding it (optional when there is only one)")
 
 
 class DeletionPlanSerializer(serializers.ModelSerializer):

@@ -70,7 +70,7 @@ class NameListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer], filterset_class=None)
     def misses(self, request, pk=None):
         namelist = self.get_object()
-        entries = service("selectors.namelists", "namelist_misses")(namelist)
+        entries = service("selectors.assets", "namelist_misses")(namelist)
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(["line", "name", "status", "matches"])

@@ -35,6 +35,9 @@ class ReviewItem(models.Model):
         indexes = [
             models.Index(fields=["status", "verdict", "priority", "id"]),
             models.Index(fields=["status", "lease_expires_at"]),
+            # "next" without a verdict filter walks open files in queue order: an index scan, not a sort
+            models.Index(fields=["status", "priority", "id"], name="reviewitem_status_queue_idx"),
+            models.Index(fields=["leased_by", "status"], name="reviewitem_leased_by_idx"),
         ]
 
     def __str__(self):

@@ -98,16 +98,37 @@ def queue_items(queue=None, now=None):
     return ReviewItem.objects.filter(available_q(now)).filter(queue_q(queue)).order_by("priority", "id")
 
 
+def queue_walk(queue=None, now=None, page=100, fields=("id", "skipped_by")):
+    """Yield (fields…) of the files a curator could be served, in queue order: abandoned leases
+    first, then open files by priority. Two plain ordered queries instead of one OR, so each is an
+    index scan and "next" costs the same with a thousand or a million files in the queue."""
+    now = now or timezone.now()
+    q = queue_q(queue)
+    expired = (ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)
+               .filter(q).order_by("priority", "id").values_list(*fields))
+    yield from expired[:page]
+    open_qs = ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).filter(q).order_by("priority", "id").values_list(*fields)
+    seen = 0
+    while True:
+        rows = list(open_qs[seen:seen + page])
+        yield from rows
+        if len(rows) < page:
+            return
+        seen += len(rows)
+
+
 def queue_peek(*, actor, queue=None, exclude=(), limit=1):
     """The next files this curator would get, without leasing them (to prefetch their images)."""
     out = []
-    for item in (queue_items(queue).exclude(pk__in=list(exclude))
-                 .select_related("best_candidate")
-                 .only("id", "asset_id", "skipped_by", "best_candidate__id", "best_candidate__match_asset_id")[:20]):
-        if actor.pk not in (item.skipped_by or []):
-            out.append(item)
-            if len(out) >= limit:
-                break
+    for n, (item_id, asset_id, best_id, skipped_by) in enumerate(
+            queue_walk(queue, page=20, fields=("id", "asset_id", "best_candidate_id", "skipped_by"))):
+        if n >= 40:
+            break
+        if item_id in exclude or actor.pk in (skipped_by or []):
+            continue
+        out.append({"id": item_id, "asset_id": asset_id, "best_candidate_id": best_id})
+        if len(out) >= limit:
+            break
     return out
 
 
@@ -157,7 +178,7 @@ def decision_last_undoable(*, actor):
             .select_related("review_item").order_by("-created_at", "-id").first())
     if last is None or Decision.objects.filter(undoes=last).exists():
         return None
-    if last.review_item.last_decision_id != last.pk:
+    if last.review_item.last_decision_id != last.pk or last.review_item.status != ReviewItem.Status.DECIDED:
         return None
     return last
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
 
-from ..models import Asset, Candidate, Source
+from ..models import Asset, Candidate, Job, Source
 
 
 def source_list():
@@ -46,6 +46,10 @@ def source_assets(source, *, state="", format="", decode_status=None, q=""):
 
 def source_totals(source):
     return Asset.objects.filter(source=source).aggregate(n_assets=Count("id"), n_bytes=Sum("size"))
+
+
+def source_recent_jobs(source, limit=5):
+    return list(Job.objects.filter(source=source).order_by("-created_at", "-id")[:limit])
 
 
 def asset_detail(asset_id):

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
@@ -82,6 +82,9 @@ def analysis_prepare(job_id: int) -> list[int]:
     if not job.params.get("prepared"):
         ev = engine_version()
         scope = analysis_scope(job)
+        # a restored copy that expired before it was analysed is archived again (restore first)
+        scope.filter(state=Asset.State.AVAILABLE, restore_expires_at__lt=timezone.now()).exclude(
+            storage_class__in=["", "STANDARD"]).update(state=Asset.State.ARCHIVED, updated_at=timezone.now())
         todo = set(assets_needing_analysis(scope, ev).values_list("id", flat=True))
         if job.source.role == Source.Role.CLEANUP:
             canon = Asset.objects.filter(source__role=Source.Role.CANONICAL)
@@ -91,7 +94,7 @@ def analysis_prepare(job_id: int) -> list[int]:
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job_id)
             n = JobItem.objects.filter(job=job).count()
-            sizes = sum(Asset.objects.filter(job_items__job=job).values_list("size", flat=True))
+            sizes = Asset.objects.filter(job_items__job=job).aggregate(b=Sum("size"))["b"] or 0
             job.requested = n
             job.found = scope.count()
             job.bytes_total = sizes

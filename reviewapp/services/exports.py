@@ -41,9 +41,15 @@ def _csv_value(v):
     return v
 
 
+def _hyperlink_formula(url: str) -> str:
+    url = url.replace('"', "%22")
+    return f'=HYPERLINK("{url}","{url}")'
+
+
 def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", link_column=None) -> str:
     """Write rows to a temp .xlsx in write-only mode and return its path (the caller removes it).
-    `link_column` (index) turns that column's URLs into clickable hyperlinks."""
+    `link_column` (index) becomes a clickable HYPERLINK formula: unlike cell hyperlinks, which
+    openpyxl keeps in memory until the sheet closes, a formula costs nothing per row."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -51,7 +57,6 @@ def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", l
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
     bold = Font(bold=True)
-    link_font = Font(color="0563C1", underline="single")
     head = []
     for h in header:
         c = WriteOnlyCell(ws, value=h)
@@ -61,11 +66,7 @@ def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", l
     for row in rows:
         out = [safe_cell(v) for v in row]
         if link_column is not None and out[link_column]:
-            url = out[link_column]
-            c = WriteOnlyCell(ws, value=url)
-            c.hyperlink = url
-            c.font = link_font
-            out[link_column] = c
+            out[link_column] = _hyperlink_formula(str(row[link_column]))
         ws.append(out)
     fd, path = tempfile.mkstemp(prefix="doppel-export-", suffix=".xlsx")
     os.close(fd)

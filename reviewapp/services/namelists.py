@@ -61,7 +61,7 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
     lines = text.splitlines()
     if len(lines) > MAX_LINES:
         raise ValidationError(f"the list has {len(lines)} lines; the limit is {MAX_LINES}")
-    is_csv = filename.lower().endswith(".csv") or any(l.lstrip().startswith('"') for l in lines[:50])
+    is_csv = filename.lower().endswith(".csv")
     if not is_csv:
         sample = [l for l in lines[:50] if l.strip()]
         # a consistent number of commas on every line looks like CSV, a name with a comma does not
@@ -76,9 +76,10 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
         return out
     try:
         dialect = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t")
+        delimiter = dialect.delimiter
     except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True))
     col = 0
     start = 0
     if rows:
@@ -116,7 +117,8 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
         by_lower = defaultdict(list)
         for n in chunk:
             by_lower[n.rsplit("/", 1)[-1].lower()].append(n)
-        q = reduce(or_, (Q(name__iexact=b) for b in by_lower))
+        # query with the names as written (SQLite folds case for ASCII only), match case-insensitively
+        q = reduce(or_, (Q(name__iexact=n.rsplit("/", 1)[-1]) for n in chunk))
         for pk, name in assets.filter(q).values_list("id", "name"):
             for n in by_lower.get(name.lower(), []):
                 result[n].add(pk)
@@ -127,7 +129,7 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
         by_stem = defaultdict(list)
         for n in chunk:
             by_stem[_stem(n).lower()].append(n)
-        q = reduce(or_, (Q(name__istartswith=s + ".") | Q(name__iexact=s) for s in by_stem))
+        q = reduce(or_, (Q(name__istartswith=_stem(n) + ".") | Q(name__iexact=_stem(n)) for n in chunk))
         for pk, name in assets.filter(q).values_list("id", "name"):
             for n in by_stem.get(_stem(name).lower(), []):
                 result[n].add(pk)

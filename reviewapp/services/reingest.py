@@ -1,17 +1,74 @@
-"""Reingest: a clean-up copy that must go into the canonical store, tracked until the canonical
-store provably holds it (present, same checksum, decodes)."""
+"""Reingest: a clean-up copy that must go into the canonical store (the only good copy when the
+canonical is damaged, or a copy holding more than its canonical), tracked until the canonical
+store provably holds it: present, same checksum, decodes. Until then the clean-up copy is the
+one to keep, and the deletion executor refuses it (invariant 3).
+
+queued → copied (to settings.INGEST_LOCATION, with a manifest) → submitted → ingested (reported
+through the API, or found by the checker in a canonical source) → verified; or failed (with a
+reason, retryable or not). Every transition is one service call with a ReingestEvent.
+"""
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+import csv
+import io
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
 
-from ..models import ReingestEvent, ReingestItem
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Asset, Candidate, ReingestEvent, ReingestItem, ReviewItem, Source
+from ..roles import is_admin
+from ..storage import LocalStorage, ObjectMissing, S3Storage, StorageError, UnsafeKey, check_key, sha256_file
+
+log = logging.getLogger(__name__)
+State = ReingestItem.State
+
+# Queued items wait this long before the periodic dispatcher copies them, so a curator can still
+# undo a reingest decision; an admin's "send now" dispatches at once.
+DISPATCH_GRACE = timedelta(minutes=15)
+
+
+def _actor(actor):
+    return actor if getattr(actor, "pk", None) else None
 
 
 def _event(item, from_state, actor=None, **detail):
-    ReingestEvent.objects.create(
-        item=item, from_state=from_state, to_state=item.state, actor=actor if getattr(actor, "pk", None) else None, detail=detail
-    )
+    ReingestEvent.objects.create(item=item, from_state=from_state, to_state=item.state, actor=_actor(actor), detail=detail)
+
+
+def _move(item, to_state, *, actor=None, fields=(), **detail):
+    """One transition: lock, check it still holds, save, event."""
+    prev = item.state
+    item.state = to_state
+    item.save(update_fields=["state", "updated_at", *fields])
+    _event(item, prev, actor, **detail)
+    return item
+
+
+def ingest_storage():
+    """The configured ingest location: "local:/path" or "s3:PROFILE:BUCKET/PREFIX"."""
+    from .deletion import with_cached_client
+
+    loc = settings.INGEST_LOCATION or ""
+    kind, _, rest = loc.partition(":")
+    if kind == "local" and rest:
+        path = Path(rest).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return LocalStorage(path), f"local:{path}"
+    if kind == "s3" and rest.count(":") >= 1:
+        profile, _, bucket_prefix = rest.partition(":")
+        bucket, _, prefix = bucket_prefix.partition("/")
+        if profile and bucket:
+            return with_cached_client(S3Storage(profile, bucket, prefix)), f"s3:{profile}:{bucket}/{prefix}"
+    raise StorageError(f"DOPPEL_INGEST_LOCATION is not valid: {loc!r} (use local:/path or s3:PROFILE:BUCKET/PREFIX)")
+
+
+# --- requests and undo --------------------------------------------------------------------------
 
 
 def reingest_request(*, actor, asset, reason, decision=None) -> ReingestItem:
@@ -26,14 +83,12 @@ def reingest_request(*, actor, asset, reason, decision=None) -> ReingestItem:
         open_item = (
             ReingestItem.objects.select_for_update()
             .filter(asset=asset)
-            .exclude(state__in=[ReingestItem.State.FAILED, "withdrawn"])
+            .exclude(state__in=[State.FAILED, State.WITHDRAWN])
             .first()
         )
         if open_item is not None and (decision is None or open_item.decision_id is None):
             return open_item
-        item = ReingestItem.objects.create(
-            asset=asset, decision=decision, reason=reason, created_by=actor if getattr(actor, "pk", None) else None
-        )
+        item = ReingestItem.objects.create(asset=asset, decision=decision, reason=reason, created_by=_actor(actor))
         _event(item, "", actor, reason=reason)
         return item
 
@@ -42,13 +97,306 @@ def reingest_withdraw(*, actor, decision) -> ReingestItem | None:
     """Undo of a reingest decision: possible only while nothing has been copied yet."""
     with transaction.atomic():
         item = ReingestItem.objects.select_for_update().filter(decision=decision).first()
-        if item is None or item.state == "withdrawn":
+        if item is None or item.state == State.WITHDRAWN:
             return item
-        if item.state != ReingestItem.State.QUEUED:
+        if item.state != State.QUEUED:
             raise ValidationError(f"the reingest is already {item.get_state_display().lower()}; it can no longer be withdrawn")
-        prev = item.state
-        item.state = "withdrawn"
         item.retryable = False
-        item.save(update_fields=["state", "retryable", "updated_at"])
-        _event(item, prev, actor, reason="decision undone")
+        return _move(item, State.WITHDRAWN, actor=actor, fields=["retryable"], reason="decision undone")
+
+
+def reingest_retry(*, actor, item) -> ReingestItem:
+    """A failed reingest goes back to the last step that had succeeded."""
+    if not is_admin(actor):
+        raise PermissionDenied("only an admin can retry a reingest")
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+        if item.state != State.FAILED:
+            raise ValidationError(f"only a failed reingest can be retried (this one is {item.get_state_display().lower()})")
+        if not item.retryable:
+            raise ValidationError(f"this failure cannot be retried: {item.error}")
+        to = State.SUBMITTED if item.manifest_key else State.QUEUED
+        item.error = ""
+        return _move(item, to, actor=actor, fields=["error"], retry=True)
+
+
+def _fail(item, error, *, retryable=True, actor=None):
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+        if item.state in (State.VERIFIED, State.WITHDRAWN):
+            return item
+        item.error = str(error)[:4000]
+        item.retryable = retryable
+        item.attempts += 1
+        return _move(item, State.FAILED, actor=actor, fields=["error", "retryable", "attempts"], error=item.error[:500],
+                     retryable=retryable)
+
+
+# --- copy and submit ----------------------------------------------------------------------------
+
+
+def _manifest(item):
+    row = {
+        "key": item.target_key, "checksum_sha256": item.checksum, "reason": item.reason, "size": item.asset.size,
+        "original_source": item.asset.source.name, "original_key": item.asset.key, "doppel_reingest_id": item.pk,
+    }
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    return json.dumps({"items": [row]}, indent=2).encode(), buf.getvalue().encode()
+
+
+def reingest_copy(*, actor=None, item) -> ReingestItem:
+    """queued → copied → submitted: put the bytes and a manifest (JSON and CSV: key, checksum,
+    reason) in the ingest location. Idempotent: a rerun after a crash rewrites the same files."""
+    import matching
+
+    from .deletion import storage_for
+
+    item = ReingestItem.objects.select_related("asset__source").get(pk=item.pk)
+    if item.state not in (State.QUEUED, State.COPIED):
         return item
+    asset = item.asset
+    dest, location = ingest_storage()
+    target_key = check_key(f"{item.pk}/{asset.name}")
+    if item.state == State.QUEUED:
+        src = storage_for(asset.source)
+        try:
+            with src.fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
+                analysis = matching.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+                if analysis.status == "unreadable":
+                    return _fail(item, f"the copy to reingest does not decode: {'; '.join(analysis.errors[:2])}", retryable=False, actor=actor)
+                checksum = sha256_file(path)
+                size = Path(path).stat().st_size
+                info = dest.put(target_key, Path(path).read_bytes())
+        except ObjectMissing:
+            return _fail(item, f"{asset.source.name}:{asset.key} no longer exists", retryable=False, actor=actor)
+        if info.size != size:
+            return _fail(item, "the copy in the ingest location has the wrong size", actor=actor)
+        with transaction.atomic():
+            item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+            if item.state != State.QUEUED:
+                return item  # withdrawn meanwhile: the copy is left as clutter, nothing ingests it
+            item.checksum, item.target_location, item.target_key = checksum, location, target_key
+            _move(item, State.COPIED, actor=actor, fields=["checksum", "target_location", "target_key"],
+                  location=location, key=target_key, checksum=checksum)
+    manifest_json, manifest_csv = _manifest(item)
+    manifest_key = check_key(f"{item.pk}/manifest.json")
+    dest.put(manifest_key, manifest_json, content_type="application/json")
+    dest.put(check_key(f"{item.pk}/manifest.csv"), manifest_csv, content_type="text/csv")
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+        if item.state != State.COPIED:
+            return item
+        item.manifest_key = manifest_key
+        return _move(item, State.SUBMITTED, actor=actor, fields=["manifest_key"], manifest=manifest_key)
+
+
+def reingest_process_queued(*, item_ids=None, grace=DISPATCH_GRACE, actor=None) -> dict:
+    """Copy queued items (older than the grace period unless named)."""
+    qs = ReingestItem.objects.filter(state__in=[State.QUEUED, State.COPIED])
+    if item_ids:
+        qs = qs.filter(pk__in=item_ids)
+    elif grace:
+        qs = qs.filter(created_at__lte=timezone.now() - grace)
+    counts = {"submitted": 0, "failed": 0}
+    for pk in list(qs.values_list("pk", flat=True)):
+        try:
+            item = reingest_copy(actor=actor, item=ReingestItem(pk=pk))
+        except (StorageError, UnsafeKey, OSError) as exc:
+            item = _fail(ReingestItem(pk=pk), f"copy failed: {exc}", actor=actor)
+        counts["submitted" if item.state == State.SUBMITTED else "failed"] += 1
+    return counts
+
+
+def reingest_send_now(*, actor, items=None) -> int:
+    """Admin: dispatch queued items at once (in the background)."""
+    if not is_admin(actor):
+        raise PermissionDenied("only an admin can send reingests")
+    from ..tasks import execution
+
+    qs = ReingestItem.objects.filter(state=State.QUEUED)
+    if items is not None:
+        qs = qs.filter(pk__in=[getattr(i, "pk", i) for i in items])
+    ids = list(qs.values_list("pk", flat=True))
+    if ids:
+        transaction.on_commit(lambda: execution.reingest_dispatch.delay(ids))
+    return len(ids)
+
+
+# --- ingested and verified ----------------------------------------------------------------------
+
+
+def _canonical_source(source=None):
+    if source is not None:
+        if source.role != Source.Role.CANONICAL:
+            raise ValidationError("the reingested copy must be in a canonical source")
+        return source
+    sources = list(Source.objects.filter(role=Source.Role.CANONICAL)[:2])
+    if len(sources) != 1:
+        raise ValidationError("name the canonical source the copy was ingested into")
+    return sources[0]
+
+
+def _canonical_asset(source, key) -> Asset:
+    """Find or inventory the object the canonical store says it holds."""
+    from .deletion import storage_for
+
+    key = check_key(key)
+    asset = Asset.objects.filter(source=source, key=key).first()
+    if asset is not None:
+        return asset
+    info = storage_for(source).head(key)
+    asset, _ = Asset.objects.get_or_create(
+        source=source, key=key,
+        defaults=dict(name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag, last_modified=info.last_modified,
+                      storage_class=info.storage_class, version_id=info.version_id, state=Asset.State.AVAILABLE),
+    )
+    return asset
+
+
+def reingest_report_ingested(*, actor, item, canonical_key, source=None) -> ReingestItem:
+    """The canonical store reports it holds the copy (API or UI). The checker verifies it next."""
+    try:
+        canonical_key = check_key(canonical_key)
+    except UnsafeKey as exc:
+        raise ValidationError({"canonical_key": str(exc)}) from exc
+    source = _canonical_source(source)
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+        if item.state == State.INGESTED and item.canonical_key == canonical_key:
+            return item
+        if item.state not in (State.SUBMITTED, State.COPIED, State.FAILED):
+            raise ValidationError(f"the reingest is {item.get_state_display().lower()}; it cannot be reported ingested")
+        try:
+            asset = _canonical_asset(source, canonical_key)
+        except ObjectMissing:
+            raise ValidationError({"canonical_key": f"{source.name} has no object {canonical_key}"}) from None
+        item.canonical_key, item.canonical_asset, item.error = canonical_key, asset, ""
+        _move(item, State.INGESTED, actor=actor, fields=["canonical_key", "canonical_asset", "error"],
+              source=source.name, key=canonical_key, reported=True)
+    from ..tasks import execution
+
+    item_id = item.pk
+    transaction.on_commit(lambda: execution.reingest_verify_one.delay(item_id))
+    return item
+
+
+def _find_in_canonical(item):
+    """The checker looks for the copy itself: canonical assets with the same name (inventoried),
+    then the same key in each canonical source. Returns (asset, path-checked checksum) or None."""
+    from .deletion import storage_for
+
+    name = item.asset.name
+    seen = set()
+    candidates = list(
+        Asset.objects.filter(source__role=Source.Role.CANONICAL, name=name).exclude(state=Asset.State.VANISHED)
+        .select_related("source")[:20]
+    )
+    for source in Source.objects.filter(role=Source.Role.CANONICAL):
+        for key in {item.asset.key, name}:
+            try:
+                if storage_for(source).exists(key):
+                    candidates.append(_canonical_asset(source, key))
+            except (StorageError, UnsafeKey):
+                continue
+    for asset in candidates:
+        if asset.pk in seen:
+            continue
+        seen.add(asset.pk)
+        try:
+            with storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
+                if sha256_file(path) == item.checksum:
+                    return asset
+        except StorageError:
+            continue
+    return None
+
+
+def reingest_verify(*, actor=None, item) -> ReingestItem:
+    """The checker: present in the canonical store, checksum equal, decodes. Then the canonical
+    object becomes the kept copy of the clean-up file, which goes back to review."""
+    import matching
+
+    from .deletion import review_return, storage_for
+
+    item = ReingestItem.objects.select_related("asset__source", "canonical_asset__source").get(pk=item.pk)
+    if item.state == State.SUBMITTED:
+        found = _find_in_canonical(item)
+        if found is None:
+            return item  # not there yet; the next check looks again
+        with transaction.atomic():
+            item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+            if item.state != State.SUBMITTED:
+                return item
+            item.canonical_asset, item.canonical_key = found, found.key
+            _move(item, State.INGESTED, actor=actor, fields=["canonical_asset", "canonical_key"],
+                  source=found.source.name, key=found.key, found_by_checker=True)
+        item = ReingestItem.objects.select_related("asset__source", "canonical_asset__source").get(pk=item.pk)
+    if item.state != State.INGESTED:
+        return item
+    canonical = item.canonical_asset
+    store = storage_for(canonical.source)
+    try:
+        info = store.head(canonical.key)
+        with store.fetch(canonical.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
+            checksum = sha256_file(path)
+            analysis = matching.analyse_file(path, name=canonical.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+            with storage_for(item.asset.source).fetch(item.asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as cleanup_path:
+                pair = matching.verify_pair(cleanup_path, path, match=analysis)
+    except ObjectMissing:
+        return _fail(item, f"{canonical.source.name}:{canonical.key} is not in the canonical store", actor=actor)
+    except StorageError as exc:
+        return _fail(item, f"check failed: {exc}", actor=actor)
+    if checksum != item.checksum:
+        return _fail(item, f"checksum differs in the canonical store ({checksum[:12]}… ≠ {item.checksum[:12]}…)",
+                     retryable=False, actor=actor)
+    if analysis.status != "ok":
+        return _fail(item, f"the canonical copy does not decode fully ({analysis.status})", retryable=False, actor=actor)
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+        if item.state != State.INGESTED:
+            return item
+        Asset.objects.filter(pk=canonical.pk).update(
+            etag=info.etag, size=info.size, checksum=checksum, decode_status=Asset.DecodeStatus.OK,
+            width=analysis.width or None, height=analysis.height or None, pages=analysis.pages or None,
+            bit_depth=analysis.bit_depth or None, format=analysis.format or "", analysis=analysis.to_dict(),
+            engine_version=matching.ENGINE_VERSION, analysed_etag=info.etag, analysed_at=timezone.now(),
+            state=Asset.State.FINGERPRINTED,
+        )
+        item.verified_at = timezone.now()
+        _move(item, State.VERIFIED, actor=actor, fields=["verified_at"], checksum=checksum, etag=info.etag)
+        # The new canonical object is now the copy to keep: offer it in review as the best match.
+        cand, _ = Candidate.objects.update_or_create(
+            cleanup_asset=item.asset, match_asset_id=canonical.pk, engine_version=matching.ENGINE_VERSION,
+            defaults=dict(
+                found_by="reingest", diff_score=pair.diff_score, local_score=pair.local_score, rotation=pair.rotation or 0,
+                flipped=bool(pair.flipped), corrupt_side=pair.corrupt_side or "none", verdict=pair.verdict,
+                safe_to_delete=bool(pair.safe_to_delete), reasons=list(pair.reasons or []), thresholds=dict(matching.THRESHOLDS),
+                cleanup_etag=item.asset.etag, match_etag=info.etag, rank=0,
+            ),
+        )
+        review = ReviewItem.objects.select_for_update().filter(asset=item.asset).first()
+        if review is None:
+            ReviewItem.objects.create(asset=item.asset, best_candidate=cand, verdict=cand.verdict,
+                                      diff_score=cand.diff_score, local_score=cand.local_score)
+        else:
+            review.best_candidate, review.verdict = cand, cand.verdict
+            review.diff_score, review.local_score = cand.diff_score, cand.local_score
+            review.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score"])
+            review_return(actor=actor, asset=item.asset, reason="reingest verified")
+    return item
+
+
+def reingest_check_all(*, actor=None) -> dict:
+    counts = {"verified": 0, "waiting": 0, "failed": 0}
+    for pk in list(ReingestItem.objects.filter(state__in=[State.SUBMITTED, State.INGESTED]).values_list("pk", flat=True)):
+        try:
+            item = reingest_verify(actor=actor, item=ReingestItem(pk=pk))
+        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the checker
+            log.exception("reingest check of %s failed", pk)
+            item = _fail(ReingestItem(pk=pk), f"check failed: {exc}", actor=actor)
+        key = {State.VERIFIED: "verified", State.FAILED: "failed"}.get(item.state, "waiting")
+        counts[key] += 1
+    return counts

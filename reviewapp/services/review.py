@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ..models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source, Verdict
 from ..roles import is_admin, is_curator
-from ..selectors.review import available_q, decision_last_undoable, queue_items, queue_q
+from ..selectors.review import available_q, decision_last_undoable, queue_q, queue_walk
 
 Action = Decision.Action
 SETTLING = (Action.APPROVE_DELETE, Action.NOT_DUPLICATE, Action.LOG_ERROR, Action.REINGEST)
@@ -67,22 +67,13 @@ def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
         status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None)
 
     skipped_later = []
-    seen = 0
-    qs = queue_items(queue, now).values_list("id", "skipped_by")
-    # Walk the queue in pages; losers of a race move on to the next row instead of waiting.
-    while True:
-        page = list(qs[seen:seen + 100])
-        if not page:
-            break
-        seen += len(page)
-        for item_id, skipped_by in page:
-            if actor.pk in (skipped_by or []):
-                skipped_later.append(item_id)
-                continue
-            if review_lease_take(actor=actor, item_id=item_id, now=now):
-                return _load(item_id)
-        if seen >= 2000 and not skipped_later:
-            break
+    # Walk the queue in order; losers of a race move on to the next row instead of waiting.
+    for item_id, skipped_by in queue_walk(queue, now):
+        if actor.pk in (skipped_by or []):
+            skipped_later.append(item_id)
+            continue
+        if review_lease_take(actor=actor, item_id=item_id, now=now):
+            return _load(item_id)
     for item_id in skipped_later:
         if review_lease_take(actor=actor, item_id=item_id, now=now):
             return _load(item_id)
@@ -297,9 +288,11 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
     the queue and the error log entry / reingest it created is withdrawn."""
     _require_curator(actor)
     if idempotency_key:
-        done = Decision.objects.filter(idempotency_key=idempotency_key, action=Action.UNDO).first()
-        if done is not None and done.undoes_id == decision.pk:
-            return done
+        done = Decision.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            if done.action == Action.UNDO and done.undoes_id == decision.pk and done.actor_id == actor.pk:
+                return done
+            raise ReviewRefused("this idempotency key was used for another decision")
     with transaction.atomic():
         item = ReviewItem.objects.select_for_update().get(pk=decision.review_item_id)
         decision = Decision.objects.select_related("asset").get(pk=decision.pk)
@@ -318,6 +311,13 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
 
         if decision_has_run(decision):
             raise ReviewRefused("too late to undo: an action already ran on this decision")
+        if decision.action == Action.APPROVE_DELETE:
+            # a draft plan may already list it: take it out (audited) so it can never run
+            from ..models import DeletionItem
+            from .deletion import deletion_item_abort
+
+            for planned in DeletionItem.objects.filter(decision=decision, state=DeletionItem.State.PLANNED):
+                deletion_item_abort(actor=actor, item=planned, reason="the approving decision was undone", reopen=False)
         if decision.action == Action.LOG_ERROR:
             from .errorlog import error_log_withdraw
 
@@ -351,12 +351,22 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
 # Bulk approval
 
 
-def bulk_approve(*, actor, items, note="", idempotency_key=None) -> dict:
-    """Approve deletion of each file in `items` (a batch the admin sampled first): one Decision per
-    file, bulk=True, with the same refusals as a single approval. Files that fail a check are
-    reported, not approved; a retry with the same key approves nothing twice."""
+def bulk_approve(*, actor, items=None, job=None, source=None, verdict=None, max_diff=None, max_local=None,
+                 limit=5000, note="", idempotency_key=None) -> dict:
+    """Approve deletion of each file of a batch the admin sampled first: `items`, or the batch the
+    filters select (selectors.review.bulk_batch: identical/duplicate, safe to delete, within both
+    score limits). One Decision per file, bulk=True, with the same refusals as a single approval.
+    Files that fail a check are reported, not approved; a retry with the same key approves
+    nothing twice."""
     if not is_admin(actor):
         raise ReviewRefused("only admins approve in bulk")
+    if items is None:
+        if max_diff is None or max_local is None:
+            raise ReviewRefused("choose both score limits (max diff_score and max local_score)")
+        from ..selectors.review import bulk_batch
+
+        items = list(bulk_batch(job=job, source=source, verdict=verdict, max_diff=max_diff, max_local=max_local)
+                     .select_related("asset__source", "best_candidate__match_asset__source")[:limit])
     approved, refused = [], []
     for item in items:
         key = f"{idempotency_key}:{item.pk}" if idempotency_key else None

@@ -27,6 +27,14 @@ def reingest_dispatch(item_ids=None):
     return reingest_process_queued(item_ids=item_ids)
 
 
+@shared_task(name="doppel.reingest_verify_one")
+def reingest_verify_one(item_id):
+    from ..models import ReingestItem
+    from ..services.reingest import reingest_verify
+
+    reingest_verify(item=ReingestItem(pk=item_id))
+
+
 @shared_task(name="doppel.reingest_check")
 def reingest_check():
     """Periodic: look for submitted/ingested reingests in the canonical store and verify them."""
@@ -35,4 +43,16 @@ def reingest_check():
     return reingest_check_all()
 
 
-__all__ = ["deletion_execute", "quarantine_purge", "reingest_dispatch", "reingest_check"]
+__all__ = ["deletion_execute", "quarantine_purge", "reingest_dispatch", "reingest_verify_one", "reingest_check"]
+
+
+def _register_drivers():
+    """Let the generic job controls (resume after a crash) re-queue executor jobs too."""
+    from . import pipeline
+
+    drivers = getattr(pipeline, "DRIVERS", None)
+    if isinstance(drivers, dict):
+        drivers.setdefault("delete", deletion_execute)
+
+
+_register_drivers()

@@ -26,6 +26,14 @@ ITEM_SOFT_LIMIT = 300
 ITEM_HARD_LIMIT = 330
 
 
+def _eager() -> bool:
+    """Embedded mode runs tasks inline: a self-rescheduling poll would spin, so it polls once
+    and `doppel_restore --poll` (or the job page) carries on."""
+    from ..celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
 def _backoff(retries: int) -> int:
     return min(300, 5 * 2**retries) + random.randint(0, 3)
 
@@ -160,9 +168,15 @@ def restore_job(self, job_id):
 
         job_fail(job_id, f"restore requests failed: {exc}")
         return "failed"
-    if waiting:
-        restore_poll.apply_async((job_id,), countdown=restore.poll_interval())
+    if waiting and not _eager():
+        restore_poll.apply_async((job_id,), countdown=restore.poll_interval(_job(job_id)))
     return waiting
+
+
+def _job(job_id):
+    from ..models import Job
+
+    return Job.objects.filter(pk=job_id).first()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
@@ -176,8 +190,8 @@ def restore_poll(self, job_id):
     except TRANSIENT as exc:
         log.warning("restore poll of job %s failed, will poll again: %s", job_id, exc)
         waiting = True
-    if waiting:
-        restore_poll.apply_async((job_id,), countdown=restore.poll_interval())
+    if waiting and not _eager():
+        restore_poll.apply_async((job_id,), countdown=restore.poll_interval(_job(job_id)))
     return waiting
 
 

@@ -150,8 +150,8 @@ def review_item(request, pk):
     nxt = sel.queue_peek(actor=request.user, queue=queue, exclude=[item.pk], limit=1)
     prefetch = []
     for n in nxt:
-        prefetch += [u for u in (_url("asset-image", n.asset_id, "web"),
-                                 n.best_candidate and _url("candidate-image", n.best_candidate.pk, "aligned")) if u]
+        prefetch += [u for u in (_url("asset-image", n["asset_id"], "web"),
+                                 n["best_candidate_id"] and _url("candidate-image", n["best_candidate_id"], "aligned")) if u]
     ctx = {
         "item": item, "asset": item.asset, "cand": cand, "match": match, "candidates": candidates,
         "queue": queue, "qs": _qs(queue), "readonly": readonly, "actions": ACTIONS,
@@ -208,7 +208,18 @@ def review_decide(request, pk):
         return redirect(reverse("review-item", args=[pk]) + _qs(queue))
     if d.action != "skip":
         messages.success(request, f"{d.get_action_display()}: {item.asset.name}. Press U to undo.")
-    return redirect(reverse("review-next") + _qs(queue))
+    return _to_next(request, queue)
+
+
+def _to_next(request, queue):
+    """Lease the next file now and send the browser straight to it: one round trip per decision."""
+    try:
+        nxt = review_lease_next(actor=request.user, queue=queue)
+    except ValidationError:
+        nxt = None
+    if nxt is None:
+        return redirect(reverse("review-next") + _qs(queue))
+    return redirect(reverse("review-item", args=[nxt.pk]) + _qs(queue))
 
 
 @curator_required

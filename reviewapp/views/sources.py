@@ -13,30 +13,23 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from ..models import Asset, Job, Source
+from ..models import Asset, Source
 from ..roles import is_admin
 from ..selectors import sources as selectors
 from ..services.sources import source_add
 from .decorators import admin_required, curator_required
 
 PAGE_SIZE = 60
-
-
-def optional_url(name, *args):
-    """The URL of a view another area provides, or None while it does not exist: the page still
-    renders (with a placeholder) instead of failing."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
+# Admin buttons on a source's page; the job views (jobs.py) start them through the job services.
+JOB_BUTTONS = [("inventory", "Run inventory"), ("restore", "Estimate restore"), ("analyse", "Analyse and pair")]
 
 
 def asset_image_url(asset, kind):
     if asset.decode_status == Asset.DecodeStatus.UNREADABLE:
         return None  # nothing to render; the tile says why
-    return optional_url("asset-image", asset.pk, kind)
+    return reverse("asset-image", args=[asset.pk, kind])
 
 
 class AssetFilterForm(forms.Form):
@@ -83,7 +76,7 @@ def source_detail(request, pk):
     tiles = [{"asset": a, "thumb": asset_image_url(a, "thumb")} for a in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
-    jobs = Job.objects.filter(source=source).order_by("-created_at")[:5]
+    jobs = selectors.source_recent_jobs(source)
     return render(
         request,
         "reviewapp/sources/detail.html",
@@ -94,8 +87,9 @@ def source_detail(request, pk):
             "tiles": tiles,
             "query": query.urlencode(),
             "totals": selectors.source_totals(source),
-            "jobs": [{"job": j, "url": optional_url("job-detail", j.pk)} for j in jobs],
-            "images_available": optional_url("asset-image", 1, "thumb") is not None,
+            "jobs": jobs,
+            "can_manage": is_admin(request.user),
+            "job_kinds": JOB_BUTTONS,
         },
     )
 
@@ -108,13 +102,30 @@ def asset_detail(request, pk):
         raise Http404("No such asset")
     asset = ctx["asset"]
     review = ctx["review"]
+    analysis = asset.analysis if isinstance(asset.analysis, dict) else {}
     ctx.update(
         web_url=asset_image_url(asset, "web"),
-        review_url=optional_url("review-item", review.pk) if review else None,
-        errors=list((asset.analysis or {}).get("errors") or []),
-        damage=(asset.analysis or {}).get("damage"),
+        review_url=reverse("review-item", args=[review.pk]) if review else None,
+        errors=[str(e) for e in analysis.get("errors") or [] if e],
+        damage_box=damage_box(analysis.get("damage")),
     )
     return render(request, "reviewapp/sources/asset.html", ctx)
+
+
+def damage_box(damage):
+    """The engine's damaged region (fractions of the displayed image) as CSS percentages for an
+    outline over the web image, or None. Anything malformed is simply not drawn."""
+    region = damage.get("region") if isinstance(damage, dict) else None
+    if not isinstance(region, dict):
+        return None
+    try:
+        top, left, bottom, right = (min(max(float(region[k]), 0.0), 1.0) for k in ("top", "left", "bottom", "right"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if bottom <= top or right <= left:
+        return None
+    return {"top": round(top * 100, 2), "left": round(left * 100, 2),
+            "height": round((bottom - top) * 100, 2), "width": round((right - left) * 100, 2)}
 
 
 class SourceAddForm(forms.Form):

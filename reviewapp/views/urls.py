@@ -5,6 +5,7 @@ from . import dashboard
 from . import sources
 from . import bulk, review
 from . import jobs, renditions
+from . import deletion, errorlog, reingest
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -28,4 +29,18 @@ urlpatterns = [
     path("namelists/<int:pk>/misses.csv", jobs.namelist_misses_download, name="namelist-misses"),
     path("images/asset/<int:pk>/<slug:kind>.jpg", renditions.asset_image, name="asset-image"),
     path("images/candidate/<int:pk>/<slug:kind>.jpg", renditions.candidate_image, name="candidate-image"),
+    path("deletions/", deletion.plan_list, name="deletion-plan-list"),
+    path("deletions/<int:pk>/", deletion.plan_detail, name="deletion-plan-detail"),
+    path("deletions/<int:pk>/plan.csv", deletion.plan_csv, name="deletion-plan-csv"),
+    path("deletions/<int:pk>/<slug:action>/", deletion.plan_action, name="deletion-plan-action"),
+    path("deletions/items/<int:pk>/restore/", deletion.item_restore, name="deletion-item-restore"),
+    path("quarantine/", deletion.quarantine_view, name="quarantine-list"),
+    path("audit/", deletion.audit_list, name="audit-list"),
+    path("takedown/", deletion.takedown, name="takedown"),
+    path("errors/", errorlog.errorlog_list, name="errorlog-list"),
+    path("reingest/", reingest.reingest_list_view, name="reingest-list"),
+    path("reingest/send/", reingest.reingest_send_all, name="reingest-send-all"),
+    path("reingest/check/", reingest.reingest_check_now, name="reingest-check"),
+    path("reingest/<int:pk>/", reingest.reingest_detail, name="reingest-detail"),
+    path("reingest/<int:pk>/<slug:action>/", reingest.reingest_action, name="reingest-action"),
 ]

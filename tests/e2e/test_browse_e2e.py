@@ -4,6 +4,8 @@ Real files (photos from scikit-image, encoded as TIFF, JPEG 2000 and JPEG, one o
 sit in two local sources; the pipeline's services inventory and analyse them (eagerly here), and
 headless Chromium checks that every thumbnail really decoded in the browser (naturalWidth > 0).
 """
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -14,6 +16,7 @@ from tests.conftest import browser_login
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshots for a human to look at
 
 
 def _collection(root):
@@ -26,6 +29,7 @@ def _collection(root):
     images.save(images.photo("coffee").transpose(Image.Transpose.ROTATE_90), cleanup / "box1" / "C1002.jp2")
     images.save(images.photo("chelsea", size=(300, 200)), cleanup / "box1" / "C0001003_small.jpg")
     images.truncate(images.save(images.photo("rocket"), cleanup / "box2" / "C0001004.jpg"), keep=0.5)
+    (cleanup / "box2" / "C0001005.tif").write_bytes(b"II*\x00" + b"\x00" * 64)  # a TIFF header and nothing else
     return canonical, cleanup
 
 
@@ -50,27 +54,32 @@ def test_a_curator_browses_real_thumbnails_and_opens_an_asset(page, live_server,
 
     for source in (canonical, cleanup):
         assert inventory_start(actor=admin, source=source) is not None
-    assert Asset.objects.filter(source=cleanup).count() == 4
+    assert Asset.objects.filter(source=cleanup).count() == 5
     analysis_start(actor=admin, source=cleanup)
     assert not Job.objects.filter(state=Job.State.FAILED).exists(), list(Job.objects.values("kind", "state", "error"))
-    assert Asset.objects.filter(source=cleanup, decode_status="ok").count() == 3
+    status = dict(Asset.objects.filter(source=cleanup).values_list("key", "decode_status"))
+    assert status == {"scan_C0001001_copy.jpg": "ok", "box1/C1002.jp2": "ok", "box1/C0001003_small.jpg": "ok",
+                      "box2/C0001004.jpg": "damaged", "box2/C0001005.tif": "unreadable"}
 
     browser_login(page, live_server, "curator-e2e", "pw-curator-e2e")
     page.click("nav.mainnav >> text=Sources")
     assert page.url.endswith("/sources/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browse-sources.png"))
     row = page.locator("[data-testid=source-table] tr", has_text="cleanup")
-    assert "4" in row.inner_text()
+    assert "5" in row.inner_text()
     row.locator("a", has_text="cleanup").click()
     page.wait_for_selector("[data-testid=asset-grid]")
 
     widths = _images_loaded(page, "[data-testid=asset-grid] img.thumb")
-    assert len(widths) == 3, widths  # the truncated JPEG gets a tile without a picture...
+    assert len(widths) == 4, widths  # every file that decodes, the damaged one included, has a picture
     assert all(w > 0 for w in widths), widths
-    tiles = page.locator("[data-testid=asset-grid] li.tile")
-    assert tiles.count() == 4
-    broken = page.locator("[data-testid=asset-grid] li.tile", has_text="C0001004.jpg")
-    assert broken.locator("img").count() == 0  # ...and says why instead
-    assert "does not decode" in broken.inner_text() or "Damaged" in broken.inner_text()
+    assert page.locator("[data-testid=asset-grid] li.tile").count() == 5
+    damaged = page.locator("[data-testid=asset-grid] li.tile", has_text="C0001004.jpg")
+    assert "Damaged" in damaged.inner_text()
+    unreadable = page.locator("[data-testid=asset-grid] li.tile", has_text="C0001005.tif")
+    assert unreadable.locator("img").count() == 0 and "does not decode" in unreadable.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browse-source.png"), full_page=True)
 
     # filter by format, then open the rotated JP2 copy
     page.select_option("select[name=format]", "JPEG2000")
@@ -84,3 +93,4 @@ def test_a_curator_browses_real_thumbnails_and_opens_an_asset(page, live_server,
     asset = Asset.objects.get(source=cleanup, key="box1/C1002.jp2")
     assert f"{asset.width}×{asset.height}" in meta
     assert _images_loaded(page, "[data-testid=web-image]")[0] > 0
+    page.screenshot(path=str(ARTIFACTS / "browse-asset.png"), full_page=True)

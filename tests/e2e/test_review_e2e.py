@@ -172,8 +172,35 @@ def test_two_curators_never_get_the_same_file(browser, live_server, local_root):
             c.close()
 
 
-def test_curator_cannot_reach_admin_pages(page, live_server, curator):
+POST_FROM_PAGE = """async (url) => {
+    const token = document.cookie.split('; ').find(c => c.startsWith('csrftoken=')).split('=')[1];
+    const r = await fetch(url, {method: 'POST', headers: {'X-CSRFToken': token}, redirect: 'manual'});
+    return r.status; }"""
+
+
+def test_curator_cannot_reach_admin_pages(browser, page, live_server, curator, admin_user):
+    from reviewapp.models import Job
+
+    job = Job.objects.create(kind=Job.Kind.ANALYSE, state=Job.State.RUNNING)
+    cancel = reverse("job-action", args=[job.pk, "cancel"])
     browser_login(page, live_server, "curator1", "pw-curator1")
+    page.goto(f"{live_server.url}{reverse('review-home')}")  # a page with a form: the CSRF cookie is set
+    assert page.evaluate(POST_FROM_PAGE, cancel) == 403
+    job.refresh_from_db()
+    assert job.state == Job.State.RUNNING
+    # the same request from an admin's browser works, so the 403 above was the role check
+    ctx = browser.new_context()
+    try:
+        admin_page = ctx.new_page()
+        browser_login(admin_page, live_server, "admin1", "pw-admin1")
+        admin_page.goto(f"{live_server.url}{reverse('review-bulk')}")
+        assert admin_page.locator('[name="max_diff"]').count() == 1
+        admin_page.evaluate(POST_FROM_PAGE, cancel)
+        job.refresh_from_db()
+        assert job.state == Job.State.CANCELLED
+    finally:
+        ctx.close()
+
     assert page.locator('a[href="/review/bulk/"]').count() == 0
     resp = page.goto(f"{live_server.url}{reverse('review-bulk')}")
     assert resp.status == 403

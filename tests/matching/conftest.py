@@ -17,20 +17,29 @@ def _photo(name, box):
     return Image.fromarray(np.ascontiguousarray(a[t:b, l:r]).astype(np.uint8))
 
 
-@pytest.fixture(scope="session")
+_CACHE = {}
+
+
+def _cached(name, box):
+    if name not in _CACHE:
+        _CACHE[name] = _photo(name, box)
+    return _CACHE[name].copy()  # a fresh Image each test: Pillow keeps per-image save state
+
+
+@pytest.fixture
 def photo():
     """A 320x240 colour photograph (astronaut)."""
-    return _photo("astronaut", (40, 60, 280, 380))
+    return _cached("astronaut", (40, 60, 280, 380))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def photo2():
     """Another, unrelated photograph (coffee), 320x240."""
-    return _photo("coffee", (60, 100, 300, 420))
+    return _cached("coffee", (60, 100, 300, 420))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def photo3():
-    return _photo("chelsea", (20, 20, 260, 340))
+    return _cached("chelsea", (20, 20, 260, 340))
 
 

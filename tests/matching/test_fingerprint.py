@@ -26,7 +26,8 @@ def test_dihedral_invariance(photo, t):
     fa = fingerprints(a)
     fb = fingerprints(np.ascontiguousarray(dihedral(a, *t)))
     want = fa["hashes"][0]
-    assert any(hs == want for hs in fb["hashes"])
+    best = min(([hamming(x, y) for x, y in zip(hs, want)] for hs in fb["hashes"]), key=sum)
+    assert best[0] == 0 and max(best) <= 3
 
 
 def test_flat_detection(photo):

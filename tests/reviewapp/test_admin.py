@@ -73,3 +73,12 @@ def test_cancel_action_goes_through_the_job_service(admin_client_doppel):
     assert done.state == Job.State.DONE  # refused with a message, not a crash
     assert "already" in response.content.decode()
     assert JobEvent.objects.filter(job=running, event="cancelled").count() == 1
+
+
+def test_admin_login_page_takes_the_admin_role_not_is_staff(client, admin_user, curator):
+    response = client.post(reverse("admin:login"), {"username": "curator1", "password": "pw-curator1", "next": "/admin/"})
+    assert response.status_code == 200 and "does not have the Doppel admin role" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    response = client.post(reverse("admin:login"), {"username": "admin1", "password": "pw-admin1", "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200

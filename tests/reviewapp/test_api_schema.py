@@ -2,6 +2,8 @@
 seeded data: a bounded number of generated requests per operation must produce no server error,
 no undocumented status code and no response that breaks the schema."""
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,7 +80,13 @@ def admin_token(db, admin_user, curator, local_root):
 
     cache.clear()
     seed(admin_user, curator, local_root)
-    return Token.objects.create(user=admin_user).key
+    # Like Django's test client: the WSGI app must not close the test's DB connection (and with
+    # it the test transaction) at the end of every request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield Token.objects.create(user=admin_user).key
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def test_every_operation_is_fuzzed():

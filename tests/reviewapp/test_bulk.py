@@ -84,3 +84,13 @@ def test_admin_sees_sample_then_confirms_one_decision_per_file(admin_client_dopp
 def test_bad_limits_are_form_errors(admin_client_doppel):
     r = admin_client_doppel.get(reverse("review-bulk"), {"max_diff": "lots", "max_local": -1})
     assert r.status_code == 200 and b"bulk-total" not in r.content and b"error" in r.content
+
+
+def test_bulk_approve_service_selects_by_filters(batch, admin_user):
+    from reviewapp.services.review import ReviewRefused, bulk_approve
+
+    job, inside, outside = batch
+    with pytest.raises(ReviewRefused, match="score limits"):
+        bulk_approve(actor=admin_user, job=job.pk)
+    res = bulk_approve(actor=admin_user, job=job.pk, verdict="duplicate", max_diff=0.01, max_local=0.05)
+    assert {d.review_item_id for d in res["approved"]} == {i.pk for i in inside[25:]}

@@ -65,7 +65,8 @@ def test_reinventory_writes_only_changes_and_marks_vanished(local_source):
     writes = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))]
     assert len(writes) < 15, writes
     # the file comes back: the row is revived, not duplicated
-    (local_root := local_source.root) and open(os.path.join(local_root, "notes.txt"), "w").write("back")
+    with open(os.path.join(local_source.root, "notes.txt"), "w") as f:
+        f.write("back")
     job = run_inventory(local_source)
     assert job.params["stats"]["reappeared"] + job.params["stats"]["changed"] == 1
     assert Asset.objects.filter(key="notes.txt").count() == 1

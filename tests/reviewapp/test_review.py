@@ -341,3 +341,33 @@ def test_concurrent_curators_never_share_a_file():
     assert len(served) == 24 and len(set(served)) == 24
     assert set(served) <= {i.pk for i in items}
     assert Decision.objects.count() == 24
+
+
+def test_undo_takes_an_approval_out_of_a_draft_plan_and_is_refused_once_it_ran(curator, admin_user):
+    from reviewapp.models import DeletionItem
+    from reviewapp.services.deletion import deletion_plan_create
+
+    item = make_item()
+    d = decision_record(actor=curator, item=item, action="approve_delete")
+    plan = deletion_plan_create(actor=admin_user, decisions=[d])
+    planned = DeletionItem.objects.get(plan=plan, decision=d)
+    decision_undo(actor=curator, decision=d)
+    planned.refresh_from_db()
+    assert planned.state == "aborted" and "undone" in planned.reason
+
+    item.refresh_from_db()
+    d2 = decision_record(actor=curator, item=item, action="approve_delete")
+    plan2 = deletion_plan_create(actor=admin_user, decisions=[d2])
+    DeletionItem.objects.filter(plan=plan2).update(state="quarantined")
+    with pytest.raises(ReviewRefused, match="too late"):
+        decision_undo(actor=curator, decision=d2)
+
+
+def test_undo_idempotency_key(curator):
+    a, b = make_item(), make_item()
+    d = decision_record(actor=curator, item=a, action="not_duplicate")
+    u1 = decision_undo(actor=curator, decision=d, idempotency_key="u-1")
+    assert decision_undo(actor=curator, decision=d, idempotency_key="u-1").pk == u1.pk
+    d2 = decision_record(actor=curator, item=b, action="not_duplicate")
+    with pytest.raises(ReviewRefused, match="idempotency"):
+        decision_undo(actor=curator, decision=d2, idempotency_key="u-1")

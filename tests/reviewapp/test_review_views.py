@@ -100,11 +100,17 @@ def test_home_shows_counts_per_verdict_including_unreadable_and_no_match(curator
 def test_next_redirects_to_a_leased_file_keeping_the_queue_and_says_when_empty(curator_client, curator):
     a = ReviewItemFactory(best_candidate=CandidateFactory(verdict="rotated"))
     ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical"))
+    a2 = ReviewItemFactory(best_candidate=CandidateFactory(verdict="rotated"))
     r = curator_client.get(reverse("review-next") + "?verdict=rotated")
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[a.pk]) + "?verdict=rotated"
     a.refresh_from_db()
     assert a.status == "leased" and a.leased_by == curator
+    # a decision leases the next file of the same queue at once and goes straight to it
     r = curator_client.post(reverse("review-decide", args=[a.pk]), {"action": "not_duplicate", "verdict": "rotated"})
+    assert r["Location"] == reverse("review-item", args=[a2.pk]) + "?verdict=rotated"
+    a2.refresh_from_db()
+    assert a2.status == "leased" and a2.leased_by == curator
+    r = curator_client.post(reverse("review-decide", args=[a2.pk]), {"action": "not_duplicate", "verdict": "rotated"})
     assert r["Location"] == reverse("review-next") + "?verdict=rotated"
     r = curator_client.get(r["Location"])
     assert r.status_code == 200 and b'data-testid="queue-empty"' in r.content
@@ -181,7 +187,8 @@ def test_log_error_reingest_skip_and_undo_over_http(curator_client, curator):
     assert b.asset.reingests.count() == 1
     curator_client.post(reverse("review-decide", args=[c.pk]), {"action": "skip"})
     c.refresh_from_db()
-    assert c.status == "open" and curator.pk in c.skipped_by
+    assert curator.pk in c.skipped_by
+    assert c.status == "leased"  # the only file left: the skipped one comes back at the end of the queue
 
     r = curator_client.post(reverse("review-undo"))
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[b.pk])
@@ -231,3 +238,20 @@ def test_next_file_images_are_prefetched(curator_client, local_root):
     if web is None:
         pytest.skip("rendition views not present yet")
     assert f'rel="prefetch" href="{web}"' in html
+
+
+def test_unreadable_and_no_match_files_render_without_a_match(curator_client, local_root):
+    src = SourceFactory(root=str(local_root / "c2"), role="cleanup")
+    images.save(images.photo("coins", size=(200, 150)), local_root / "c2" / "bad.jpg")
+    images.truncate(local_root / "c2" / "bad.jpg", keep=0.3)
+    bad = ReviewItem.objects.create(asset=AssetFactory(source=src, key="bad.jpg", decode_status="unreadable",
+                                                       decode_error="image file is truncated"), verdict="unreadable")
+    html = curator_client.get(reverse("review-item", args=[bad.pk])).content.decode()
+    assert 'data-testid="no-match"' in html and "does not decode" in html
+    assert 'data-testid="flag-cleanup"' in html and "truncated" in html
+    assert re.search(r'value="approve_delete"[^>]*disabled', html)
+    assert re.search(r'<option value="cleanup_corrupt" selected>', html)
+    r = curator_client.post(reverse("review-decide", args=[bad.pk]), {"action": "approve_delete"}, follow=True)
+    assert "no match to keep" in r.content.decode()
+    r = curator_client.post(reverse("review-decide", args=[bad.pk]), {"action": "reingest", "note": "only copy"})
+    assert r.status_code == 302 and bad.asset.reingests.get().reason == "only copy"

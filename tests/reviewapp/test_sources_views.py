@@ -97,13 +97,9 @@ def test_thumbnails_point_at_the_permission_checked_image_view(curator_client):
     assert tiles[unreadable.pk] is None  # nothing to render: the tile says so
     html = response.content.decode()
     assert "does not decode" in html
-    try:
-        expected = reverse("asset-image", args=[ok.pk, "thumb"])
-    except Exception:  # the image view belongs to the pipeline; until it lands, a placeholder
-        assert tiles[ok.pk] is None
-    else:
-        assert tiles[ok.pk] == expected
-        assert f'src="{expected}"' in html
+    expected = reverse("asset-image", args=[ok.pk, "thumb"])
+    assert tiles[ok.pk] == expected
+    assert f'src="{expected}"' in html
 
 
 def test_missing_source_or_asset_is_404(curator_client):
@@ -199,3 +195,32 @@ def test_overlapping_or_duplicate_source_is_a_form_error(admin_client_doppel, lo
     response = post("a", local_root / "a" / "b")
     assert response.status_code == 200 and "already exists" in response.content.decode()
     assert Source.objects.count() == 1
+
+
+def test_damaged_region_is_outlined_on_the_asset_image(curator_client):
+    asset = AssetFactory(decode_status="damaged", analysis={"damage": {"region": {"top": 0.5, "left": 0.0, "bottom": 0.75, "right": 1.0}}})
+    html = curator_client.get(reverse("asset-detail", args=[asset.pk])).content.decode()
+    assert reverse("asset-image", args=[asset.pk, "web"]) in html
+    assert "top:50.0%;left:0.0%;width:100.0%;height:25.0%" in html
+    for bad in ({"region": {"top": "x"}}, {"region": {"top": 0.9, "left": 0, "bottom": 0.1, "right": 1}}, "garbage", None):
+        other = AssetFactory(decode_status="damaged", analysis={"damage": bad})
+        response = curator_client.get(reverse("asset-detail", args=[other.pk]))
+        assert response.status_code == 200 and "damage-box" not in response.content.decode()
+
+
+def test_admin_starts_an_inventory_from_the_source_page(admin_client_doppel, curator, client, local_root):
+    from reviewapp.models import Job
+    from tests import images
+
+    (local_root / "legacy").mkdir()
+    images.save(images.photo("coins"), local_root / "legacy" / "C0000042.tif")
+    admin_client_doppel.post(reverse("source-add"), {"name": "legacy", "role": "cleanup", "kind": "local", "root": str(local_root / "legacy")})
+    source = Source.objects.get(name="legacy")
+    html = admin_client_doppel.get(reverse("source-detail", args=[source.pk])).content.decode()
+    assert 'data-testid="source-jobs"' in html and 'value="inventory"' in html
+    response = admin_client_doppel.post(reverse("job-start"), {"source": source.pk, "kind": "inventory"})
+    assert response.status_code == 302
+    job = Job.objects.get(source=source, kind="inventory")
+    assert response["Location"] == reverse("job-detail", args=[job.pk])
+    client.force_login(curator)
+    assert 'data-testid="source-jobs"' not in client.get(reverse("source-detail", args=[source.pk])).content.decode()

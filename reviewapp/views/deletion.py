@@ -1,0 +1,177 @@
+"""Deletion pages (admins): plans from approved decisions, their dry-run CSV, confirm, progress,
+items with states and abort reasons, restore; the audit trail and its export; legal takedown.
+Views only call services and selectors; rows are looked up by id, never by a key from the request."""
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..models import Asset, AuditEntry, DeletionItem, DeletionPlan, Source
+from ..selectors import deletion as sel
+from ..selectors.jobs import job_progress
+from ..services import deletion as svc
+from ..services.exports import csv_lines
+from ..storage import StorageError
+from .decorators import admin_required
+
+
+def _msg(exc):
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+def csv_response(filename, header, rows):
+    resp = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+@admin_required
+def plan_list(request):
+    if request.method == "POST":
+        source = None
+        if request.POST.get("source"):
+            source = Source.objects.filter(pk=request.POST.get("source")).first()
+            if source is None:
+                messages.error(request, "unknown source")
+                return redirect("deletion-plan-list")
+        try:
+            plan = svc.deletion_plan_create(actor=request.user, source=source,
+                                            idempotency_key=request.POST.get("idempotency_key") or None)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _msg(exc))
+            return redirect("deletion-plan-list")
+        messages.success(request, f"dry-run plan #{plan.pk} created: nothing is deleted until you confirm it")
+        return redirect("deletion-plan-detail", pk=plan.pk)
+    waiting = svc.plannable_decisions()
+    return render(request, "reviewapp/deletion/plan_list.html", {
+        "plans": sel.plan_list()[:100],
+        "waiting": waiting.count(),
+        "sources": Source.objects.filter(role=Source.Role.CLEANUP).order_by("name"),
+        "quarantined": sel.quarantine_list().count(),
+    })
+
+
+@admin_required
+def plan_detail(request, pk):
+    plan = get_object_or_404(DeletionPlan.objects.select_related("created_by", "confirmed_by", "source", "job"), pk=pk)
+    state = request.GET.get("state") if request.GET.get("state") in DeletionItem.State.values else None
+    page = Paginator(sel.plan_items(plan, state=state), 100).get_page(request.GET.get("page"))
+    running = plan.job is not None and plan.job.state in ("queued", "running")
+    return render(request, "reviewapp/deletion/plan_detail.html", {
+        "plan": plan, "page": page, "counts": sel.plan_counts(plan), "state": state,
+        "states": DeletionItem.State.choices, "progress": job_progress(plan.job) if plan.job else None,
+        "running": running,
+    })
+
+
+@admin_required
+def plan_csv(request, pk):
+    plan = get_object_or_404(DeletionPlan, pk=pk)
+    return csv_response(f"doppel-deletion-plan-{plan.pk}.csv", sel.PLAN_CSV_HEADER, sel.plan_csv_rows(plan))
+
+
+PLAN_ACTIONS = {
+    "confirm": (svc.deletion_plan_confirm, "plan confirmed: the executor is running"),
+    "cancel": (svc.deletion_plan_cancel, "plan cancelled; its decisions can be planned again"),
+    "resume": (svc.deletion_plan_resume, "the plan runs again: finished items are skipped"),
+}
+
+
+@require_POST
+@admin_required
+def plan_action(request, pk, action):
+    plan = get_object_or_404(DeletionPlan, pk=pk)
+    if action not in PLAN_ACTIONS:
+        messages.error(request, "unknown action")
+        return redirect("deletion-plan-detail", pk=plan.pk)
+    func, done = PLAN_ACTIONS[action]
+    try:
+        func(actor=request.user, plan=plan)
+        messages.success(request, done)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _msg(exc))
+    return redirect("deletion-plan-detail", pk=plan.pk)
+
+
+@require_POST
+@admin_required
+def item_restore(request, pk):
+    item = get_object_or_404(DeletionItem, pk=pk)
+    try:
+        svc.deletion_restore(actor=request.user, item=item)
+        messages.success(request, f"{item.asset.key} is back at its key and in the review queue")
+    except (ValidationError, PermissionDenied, StorageError) as exc:
+        messages.error(request, f"could not restore {item.asset.key}: {_msg(exc)}")
+    return redirect("deletion-plan-detail", pk=item.plan_id)
+
+
+@admin_required
+def quarantine_view(request):
+    page = Paginator(sel.quarantine_list().order_by("purge_after", "pk"), 100).get_page(request.GET.get("page"))
+    return render(request, "reviewapp/deletion/quarantine.html", {"page": page})
+
+
+class AuditFilter(forms.Form):
+    action = forms.ChoiceField(choices=[("", "any action")] + list(AuditEntry.Action.choices), required=False)
+    source = forms.CharField(required=False, max_length=80)
+    key = forms.CharField(required=False, max_length=200)
+
+
+@admin_required
+def audit_list(request):
+    form = AuditFilter(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = sel.audit_list(action=filters.get("action") or None, source=filters.get("source") or None, key=filters.get("key") or None)
+    if request.GET.get("format") == "csv":
+        return csv_response("doppel-audit.csv", sel.AUDIT_CSV_HEADER, sel.audit_csv_rows(qs))
+    page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["format"] = "csv"
+    return render(request, "reviewapp/deletion/audit.html", {"form": form, "page": page, "csv_query": query.urlencode()})
+
+
+class TakedownForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"))
+    keys = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), help_text="one object key per line, as inventoried")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=10,
+                             help_text="required: the legal basis (recorded in the audit trail)")
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        source, keys = data.get("source"), data.get("keys") or ""
+        if source is None:
+            return data
+        wanted = [k.strip() for k in keys.splitlines() if k.strip()]
+        if not wanted:
+            raise ValidationError("name at least one object")
+        if len(wanted) > 1000:
+            raise ValidationError("at most 1,000 objects per takedown")
+        found = {a.key: a for a in Asset.objects.filter(source=source, key__in=wanted).exclude(state=Asset.State.VANISHED)}
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            raise ValidationError(f"not in {source.name}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}")
+        data["assets"] = [found[k] for k in dict.fromkeys(wanted)]
+        return data
+
+
+@admin_required
+def takedown(request):
+    form = TakedownForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        if not form.cleaned_data.get("confirm"):
+            return render(request, "reviewapp/deletion/takedown.html", {"form": form, "preview": form.cleaned_data["assets"]})
+        try:
+            results = svc.takedown_execute(actor=request.user, assets=form.cleaned_data["assets"], reason=form.cleaned_data["reason"])
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _msg(exc))
+        else:
+            ok = sum(1 for r in results if r["ok"])
+            (messages.success if ok == len(results) else messages.warning)(request, f"takedown: {ok} of {len(results)} objects deleted")
+            form = TakedownForm()
+    return render(request, "reviewapp/deletion/takedown.html", {"form": form, "results": results})

@@ -1,0 +1,34 @@
+import pytest
+from PIL import Image, ImageOps
+
+from matching import pair_directories
+
+from mhelpers import edited, grey_band, jpeg_bytes
+
+
+@pytest.fixture
+def dirs(tmp_path, photo, photo2, photo3):
+    canon, clean = tmp_path / "canon", tmp_path / "clean"
+    canon.mkdir()
+    (clean / "sub").mkdir(parents=True)
+    photo.save(canon / "C0000101.tif", "TIFF", compression="tiff_lzw")
+    photo2.save(canon / "C0000102.jp2", "JPEG2000")
+    photo3.save(canon / "C0000103.tif", "TIFF")
+    (clean / "C101a.jpg").write_bytes(jpeg_bytes(photo.resize((160, 120), Image.LANCZOS)))
+    (clean / "sub" / "IMG_9.jpg").write_bytes(jpeg_bytes(ImageOps.mirror(photo2.rotate(270, expand=True))))
+    (clean / "IMG_10.jpg").write_bytes(jpeg_bytes(grey_band(photo3, 0.5, 0.2)))
+    (clean / "IMG_11.jpg").write_bytes(jpeg_bytes(edited(photo3)))
+    (clean / "notes.txt").write_bytes(b"not an image")
+    return canon, clean
+
+
+def test_row_per_file_with_verdicts(dirs):
+    rows = {r["cleanup"]: r for r in pair_directories(*dirs, workers=2, progress=False)}
+    assert set(rows) == {"C101a.jpg", "sub/IMG_9.jpg", "IMG_10.jpg", "IMG_11.jpg", "notes.txt"}
+    assert rows["C101a.jpg"]["match"] == "C0000101.tif" and rows["C101a.jpg"]["safe_to_delete"] == "true"
+    r = rows["sub/IMG_9.jpg"]
+    assert (r["match"], r["verdict"], r["rotation"], r["flipped"]) == ("C0000102.jp2", "rotated", 270, "true")
+    assert rows["IMG_10.jpg"]["verdict"] == "cleanup_corrupt" and rows["IMG_10.jpg"]["match"] == "C0000103.tif"
+    assert rows["IMG_11.jpg"]["verdict"] == "different" and rows["IMG_11.jpg"]["safe_to_delete"] == "false"
+    assert rows["notes.txt"]["verdict"] == "unreadable"
+    assert all(r["engine_version"] for r in rows.values())

@@ -1,0 +1,122 @@
+"""Job services (idempotent creation, pause / resume / cancel, counters, progress) and the jobs
+pages (admins act with POST + CSRF; curators only look)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from reviewapp.models import Job, JobEvent
+from reviewapp.selectors.assets import cleanup_left
+from reviewapp.selectors.jobs import job_progress
+from reviewapp.services import jobs
+from tests.factories import AssetFactory, SourceFactory
+
+
+@pytest.mark.django_db
+def test_job_create_is_idempotent_by_key(admin_user):
+    a = jobs.job_create(actor=admin_user, kind="analyse", idempotency_key="k1")
+    b = jobs.job_create(actor=admin_user, kind="analyse", idempotency_key="k1")
+    assert a.pk == b.pk and Job.objects.count() == 1
+    assert list(a.events.values_list("event", flat=True)) == ["created"]
+    with pytest.raises(ValidationError):
+        jobs.job_create(actor=admin_user, kind="nonsense")
+
+
+@pytest.mark.django_db
+def test_pause_resume_cancel_transitions(admin_user):
+    job = jobs.job_create(actor=admin_user, kind="inventory", state=Job.State.RUNNING)
+    jobs.job_pause(actor=admin_user, job=job)
+    assert Job.objects.get(pk=job.pk).state == Job.State.PAUSED
+    with pytest.raises(ValidationError):
+        jobs.job_pause(actor=admin_user, job=job)
+    assert jobs.job_may_continue(job.pk) is False
+    jobs.job_cancel(actor=admin_user, job=job)
+    job.refresh_from_db()
+    assert job.state == Job.State.CANCELLED and job.finished_at
+    with pytest.raises(ValidationError):
+        jobs.job_resume(actor=admin_user, job=job)
+    assert list(job.events.values_list("event", flat=True)) == ["created", "paused", "cancelled"]
+    assert all(e.actor == admin_user for e in JobEvent.objects.exclude(event="created"))
+
+
+@pytest.mark.django_db
+def test_counters_use_increments_and_progress_has_rate_and_eta(admin_user):
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING, requested=100)
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=10))
+    stale = Job.objects.get(pk=job.pk)
+    jobs.job_count(job.pk, processed=15, failed=5, bytes_done=2048)
+    jobs.job_count(stale.pk, processed=5)  # another worker's view of the row does not matter
+    p = job_progress(Job.objects.get(pk=job.pk))
+    assert (p["processed"], p["failed"], p["bytes_done"], p["percent"]) == (20, 5, 2048, 25.0)
+    assert 2.0 <= p["rate_per_s"] <= 2.6 and 25 <= p["eta_seconds"] <= 40
+    jobs.job_finish(job.pk)
+    p = job_progress(Job.objects.get(pk=job.pk))
+    assert p["eta_seconds"] == 0
+
+
+@pytest.mark.django_db
+def test_cleanup_left_counts_present_clean_up_objects():
+    cl = SourceFactory(role="cleanup")
+    AssetFactory(source=cl, size=1000)
+    AssetFactory(source=cl, size=500)
+    AssetFactory(source=cl, size=7, state="vanished")
+    AssetFactory(source=SourceFactory(role="canonical"), size=99999)
+    assert cleanup_left() == (2, 1500)
+
+
+@pytest.mark.django_db
+def test_jobs_pages_show_progress_and_buttons_for_admins(admin_client_doppel, admin_user):
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING, requested=10)
+    jobs.job_count(job.pk, processed=4, failed=1)
+    page = admin_client_doppel.get("/jobs/")
+    assert page.status_code == 200 and b"left in clean-up" in page.content
+    detail = admin_client_doppel.get(f"/jobs/{job.pk}/")
+    assert detail.status_code == 200 and b'data-testid="pause"' in detail.content and b"50.0 %" in detail.content
+    js = admin_client_doppel.get(f"/jobs/{job.pk}/?format=json").json()
+    assert js["processed"] == 4 and js["failed"] == 1 and js["percent"] == 50.0
+
+
+@pytest.mark.django_db
+def test_curator_sees_no_buttons_and_cannot_act(curator_client, admin_user):
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    detail = curator_client.get(f"/jobs/{job.pk}/")
+    assert detail.status_code == 200 and b'data-testid="pause"' not in detail.content
+    assert curator_client.post(f"/jobs/{job.pk}/pause/").status_code == 403
+    assert Job.objects.get(pk=job.pk).state == Job.State.RUNNING
+
+
+@pytest.mark.django_db
+def test_actions_need_post_and_csrf(admin_user):
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(admin_user)
+    assert c.get(f"/jobs/{job.pk}/pause/").status_code == 405
+    assert c.post(f"/jobs/{job.pk}/pause/").status_code == 403  # no CSRF token
+    page = c.get(f"/jobs/{job.pk}/")
+    token = page.cookies["csrftoken"].value
+    resp = c.post(f"/jobs/{job.pk}/pause/", {"csrfmiddlewaretoken": token})
+    assert resp.status_code == 302 and Job.objects.get(pk=job.pk).state == Job.State.PAUSED
+    # a bad transition is a message, not a 500
+    resp = c.post(f"/jobs/{job.pk}/pause/", {"csrfmiddlewaretoken": token}, follow=True)
+    assert resp.status_code == 200 and b"only a queued or running job" in resp.content
+    assert c.post(f"/jobs/{job.pk}/explode/", {"csrfmiddlewaretoken": token}).status_code == 404
+    assert c.get("/jobs/999999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_start_view_refuses_bad_input(admin_client_doppel):
+    resp = admin_client_doppel.post("/jobs/start/", {"kind": "inventory", "source": "nope"}, follow=True)
+    assert resp.status_code == 200 and b"choose a source" in resp.content
+    src = SourceFactory(kind="local", role="cleanup")
+    resp = admin_client_doppel.post("/jobs/start/", {"kind": "restore", "source": src.pk}, follow=True)
+    assert resp.status_code == 200 and b"nothing is archived there" in resp.content
+
+
+@pytest.mark.django_db
+def test_anonymous_users_go_to_login(client):
+    resp = client.get("/jobs/")
+    assert resp.status_code == 302 and "/accounts/login/" in resp["Location"]

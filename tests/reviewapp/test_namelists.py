@@ -1,0 +1,128 @@
+"""Name lists: parsing text and CSV (quotes, commas, unicode, BOMs), resolving by key, name, stem
+and ID with found / not found / ambiguous counts, the misses as CSV, and analysing a selection."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from reviewapp.models import Asset, Job, NameListEntry, ReviewItem, Source
+from reviewapp.selectors.assets import namelist_misses, namelist_misses_csv, namelist_selection
+from reviewapp.services.inventory import extract_ids
+from reviewapp.services.namelists import decode_upload, namelist_upload, parse_names
+from tests.factories import AssetFactory, SourceFactory
+
+
+def upload(actor, source, name, data: bytes, title=""):
+    return namelist_upload(actor=actor, source=source, title=title, uploaded_file=SimpleUploadedFile(name, data))
+
+
+def test_parse_plain_text_keeps_commas_and_unicode():
+    text = 'C0001234.tif\n\n  "Photo, 1923 – Ærø.jpg"  \n# a comment\nIMG_0001.JPG\n'
+    assert parse_names(text, "list.txt") == [(1, "C0001234.tif"), (3, "Photo, 1923 – Ærø.jpg"), (5, "IMG_0001.JPG")]
+
+
+def test_parse_csv_picks_the_named_column_and_unquotes():
+    text = 'box,"file name",note\n1,"a, b.tif","x"\n2,C0002345,"y, z"\n3,,empty\n'
+    assert parse_names(text, "list.csv") == [(2, "a, b.tif"), (3, "C0002345")]
+    # no header: the first column
+    assert parse_names('"C1",x\n"C2",y\n', "l.csv") == [(1, "C1"), (2, "C2")]
+
+
+def test_decode_handles_boms_and_legacy_encodings():
+    assert decode_upload("\ufeffÆble.tif\n".encode("utf-8")) == "Æble.tif\n"
+    assert decode_upload("Æble.tif\n".encode("utf-16")) == "Æble.tif\n"
+    assert decode_upload("Æble.tif\n".encode("cp1252")) == "Æble.tif\n"
+    with pytest.raises(ValidationError, match="binary"):
+        decode_upload(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(ValidationError, match="empty"):
+        decode_upload(b"")
+
+
+@pytest.fixture
+def source(db):
+    src = SourceFactory(role=Source.Role.CLEANUP)
+    for key in ["box1/C0001234.tif", "box1/C0001234.jp2", "box2/IMG_0001.jpg", "Ærø, 1923.tif", "C0005555a.jpg",
+                "C0005555b.png", "gone.jpg"]:
+        a = AssetFactory(source=src, key=key, name=key.rsplit("/", 1)[-1], state=Asset.State.LISTED)
+        for v in extract_ids(key):
+            a.identifiers.create(value=v)
+    Asset.objects.filter(key="gone.jpg").update(state=Asset.State.VANISHED)
+    AssetFactory(key="IMG_0002.jpg")  # another source: never found here
+    return src
+
+
+@pytest.mark.django_db
+def test_resolution_counts_and_misses(source, admin_user):
+    data = "\ufeff" + "\n".join([
+        "box2/IMG_0001.jpg",   # exact key
+        "img_0001.JPG",        # name, any case
+        "Ærø, 1923",           # stem
+        "C1234",               # ID, but two files carry it: ambiguous
+        "c5555",               # ID: two files
+        "C0001234.tif",        # file name: one
+        "IMG_0002.jpg",        # only in another source
+        "gone.jpg",            # vanished
+        "nothing-like-it",
+    ])
+    nl = upload(admin_user, source, "list.txt", data.encode("utf-8"), title="Box list")
+    assert (nl.requested, nl.found, nl.not_found, nl.ambiguous) == (9, 4, 3, 2)
+    assert nl.title == "Box list" and nl.original_filename == "list.txt" and nl.uploaded_by == admin_user
+    status = dict(nl.entries.values_list("raw", "status"))
+    assert status["C1234"] == "ambiguous" and status["img_0001.JPG"] == "found" and status["gone.jpg"] == "not_found"
+    assert sorted(namelist_selection(nl).values_list("key", flat=True)) == ["box1/C0001234.tif", "box2/IMG_0001.jpg", "Ærø, 1923.tif"]
+    rows = list(csv.DictReader(io.StringIO(namelist_misses_csv(nl))))
+    assert [r["name"] for r in rows] == ["C1234", "c5555", "IMG_0002.jpg", "gone.jpg", "nothing-like-it"]
+    assert rows[0]["matches"] == "box1/C0001234.jp2 | box1/C0001234.tif"
+    assert namelist_misses(nl).count() == 5
+    job = Job.objects.get(namelist=nl, kind=Job.Kind.NAMELIST)
+    assert job.state == Job.State.DONE and job.found == 4 and job.requested == 9
+
+
+@pytest.mark.django_db
+def test_unreadable_or_empty_lists_are_refused(source, admin_user):
+    with pytest.raises(ValidationError):
+        upload(admin_user, source, "x.png", b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    with pytest.raises(ValidationError, match="no names"):
+        upload(admin_user, source, "x.txt", b"\n# only a comment\n")
+    assert not NameListEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_misses_download_and_upload_views(source, admin_client_doppel, client):
+    resp = admin_client_doppel.post("/namelists/upload/", {"source": source.pk, "title": "t",
+                                                           "file": SimpleUploadedFile("l.csv", b"name\nC0001234.tif\nnope\n")})
+    assert resp.status_code == 302
+    nl = source.namelists.get()
+    assert (nl.found, nl.not_found) == (1, 1)
+    resp = admin_client_doppel.get(f"/namelists/{nl.pk}/misses.csv")
+    assert resp.status_code == 200 and resp["Content-Type"].startswith("text/csv")
+    assert "nope,not_found" in resp.content.decode()
+    page = admin_client_doppel.get(f"/namelists/{nl.pk}/")
+    assert page.status_code == 200 and b"nope" in page.content
+    bad = admin_client_doppel.post("/namelists/upload/", {"source": source.pk, "file": SimpleUploadedFile("e.txt", b"\x00\x01\x02")})
+    assert bad.status_code == 200 and b"binary" in bad.content
+
+
+@pytest.mark.django_db
+def test_a_selection_is_analysed_on_its_own(local_root, admin_user):
+    from reviewapp.services.analysis import analysis_run, analysis_start
+    from tests.reviewapp.test_analysis import inventory_inline, make_collection
+    from reviewapp.services.sources import source_add
+
+    can, cl = make_collection(local_root)
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    nl = upload(admin_user, cleanup, "sel.txt", "C1234a.jpg\nIMG_0001\n".encode())
+    assert nl.found == 2
+    job = analysis_start(actor=admin_user, namelist=nl, dispatch=False)
+    job = analysis_run(job.pk)
+    assert job.state == Job.State.DONE and job.namelist == nl
+    assert sorted(ReviewItem.objects.values_list("asset__name", "verdict")) == [("C1234a.jpg", "duplicate"), ("IMG_0001.png", "rotated")]
+    # only the selection and the canonical side were analysed
+    assert Asset.objects.filter(source=cleanup, analysis__isnull=False).count() == 2

@@ -1,0 +1,107 @@
+"""Renditions: made from real files, stored in the renditions storage, served permission-checked
+(FileResponse locally, a short-lived signed URL when the storage is S3)."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from reviewapp.models import Asset, Candidate
+from reviewapp.services.renditions import asset_rendition, candidate_rendition, renditions_storage
+from tests.reviewapp.test_analysis import analyse_inline, inventory_inline, make_collection
+
+
+@pytest.fixture
+def paired(local_root, admin_user):
+    from reviewapp.services.sources import source_add
+
+    can, cl = make_collection(local_root)
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    analyse_inline(admin_user, source=cleanup)
+    return canonical, cleanup
+
+
+def jpeg_size(data: bytes):
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "JPEG"
+    return im.size
+
+
+@pytest.mark.django_db
+def test_asset_renditions_are_made_at_analysis_and_served(paired, curator_client):
+    a = Asset.objects.get(name="C1234a.jpg")
+    st = renditions_storage()
+    assert st.exists(a.rendition) and st.exists(a.thumbnail)
+    resp = curator_client.get(f"/images/asset/{a.pk}/web.jpg")
+    assert resp.status_code == 200 and resp["Content-Type"] == "image/jpeg"
+    assert jpeg_size(b"".join(resp.streaming_content)) == (300, 300)
+    thumb = curator_client.get(f"/images/asset/{a.pk}/thumb.jpg")
+    assert max(jpeg_size(b"".join(thumb.streaming_content))) <= 320
+
+
+@pytest.mark.django_db
+def test_missing_rendition_is_made_on_demand(paired):
+    a = Asset.objects.get(name="IMG_0001.png")
+    renditions_storage().delete(a.rendition)
+    name = asset_rendition(a, "web")
+    assert renditions_storage().exists(name)
+    assert jpeg_size(renditions_storage().open(name).read()) == (300, 400)  # turned copy as displayed
+
+
+@pytest.mark.django_db
+def test_candidate_aligned_and_diff(paired, curator_client):
+    cand = Candidate.objects.get(cleanup_asset__name="IMG_0001.png")
+    resp = curator_client.get(f"/images/candidate/{cand.pk}/aligned.jpg")
+    assert resp.status_code == 200
+    w, h = jpeg_size(b"".join(resp.streaming_content))
+    assert h > w  # the landscape kept copy turned like the portrait clean-up copy
+    resp = curator_client.get(f"/images/candidate/{cand.pk}/diff.jpg")
+    assert resp.status_code == 200
+    cand.refresh_from_db()
+    assert cand.aligned_rendition and cand.diff_rendition
+    assert candidate_rendition(cand, "diff") == cand.diff_rendition  # not made twice
+
+
+@pytest.mark.django_db
+def test_bad_requests_are_404_never_500(paired, curator_client):
+    bad = Asset.objects.get(name="garbage.jpg")
+    assert curator_client.get(f"/images/asset/{bad.pk}/web.jpg").status_code == 404
+    good = Asset.objects.get(name="C1234a.jpg")
+    assert curator_client.get(f"/images/asset/{good.pk}/original.jpg").status_code == 404
+    assert curator_client.get("/images/asset/999999/web.jpg").status_code == 404
+    assert curator_client.get("/images/candidate/999999/diff.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+def test_renditions_need_a_curator(paired, client, django_user_model):
+    a = Asset.objects.get(name="C1234a.jpg")
+    assert client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 302  # to the login page
+    nobody = django_user_model.objects.create_user("nobody", password="x")
+    client.force_login(nobody)
+    assert client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 403
+
+
+@pytest.mark.django_db
+def test_s3_renditions_redirect_to_a_signed_url(paired, curator_client, s3_profile, s3_bucket, s3_server, settings):
+    from django.core.files.storage import storages
+
+    settings.STORAGES = {**settings.STORAGES, "renditions": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": s3_bucket, "endpoint_url": s3_server, "access_key": "testing", "secret_key": "testing",
+                    "region_name": "us-east-1", "querystring_auth": True, "querystring_expire": 300, "file_overwrite": True},
+    }}
+    storages._storages.pop("renditions", None)
+    try:
+        a = Asset.objects.get(name="C1234a.jpg")
+        resp = curator_client.get(f"/images/asset/{a.pk}/web.jpg")
+        assert resp.status_code == 302
+        assert resp["Location"].startswith(s3_server) and "Signature" in resp["Location"] and "Expires=" in resp["Location"]
+        import requests
+
+        assert jpeg_size(requests.get(resp["Location"], timeout=10).content) == (300, 300)
+    finally:
+        storages._storages.pop("renditions", None)

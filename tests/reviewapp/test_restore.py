@@ -1,0 +1,129 @@
+"""Restores from GLACIER / DEEP_ARCHIVE on moto's S3 server: estimate, admin confirmation,
+RestoreObject in batches, the wait (moto's state manager holds restores in progress), counts,
+and nothing restored twice."""
+from __future__ import annotations
+
+import pytest
+import requests
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from reviewapp.models import Asset, Job, JobEvent, JobItem
+from reviewapp.services import restore
+from reviewapp.services.inventory import inventory_run
+from reviewapp.services.sources import source_add
+
+
+@pytest.fixture
+def manual_restores(s3_server):
+    """Restores stay 'in progress' until their status was read `times` times (then done)."""
+
+    def set_times(times):
+        r = requests.post(f"{s3_server}/moto-api/state-manager/set-transition",
+                          json={"model_name": "s3::keyrestore", "transition": {"progression": "manual", "times": times}}, timeout=10)
+        r.raise_for_status()
+
+    yield set_times
+    requests.post(f"{s3_server}/moto-api/state-manager/unset-transition", json={"model_name": "s3::keyrestore"}, timeout=10)
+
+
+@pytest.fixture
+def archived_source(s3_profile, s3_bucket, admin_user, settings):
+    settings.RESTORE_BATCH = 2  # several batches for 4 objects
+    c = s3_profile
+    for i in range(3):
+        c.put_object(Bucket=s3_bucket, Key=f"a/C000{i}100.tif", Body=b"x" * (100 + i), StorageClass="DEEP_ARCHIVE")
+    c.put_object(Bucket=s3_bucket, Key="a/IMG_9.jpg", Body=b"y" * 50, StorageClass="GLACIER")
+    c.put_object(Bucket=s3_bucket, Key="a/IMG_hot.jpg", Body=b"z" * 10)
+    src = source_add(actor=admin_user, name="cold", kind="s3", role="cleanup", storage_profile="moto", bucket=s3_bucket, prefix="a")
+    inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=src).pk)
+    return src
+
+
+@pytest.mark.django_db
+def test_estimate_then_confirm_then_wait(archived_source, admin_user, curator, s3_profile, s3_bucket, manual_restores):
+    job = restore.restore_estimate(actor=admin_user, source=archived_source, tier="Bulk", days=3, poll_seconds=1)
+    assert job.state == Job.State.AWAITING_CONFIRMATION
+    e = job.params["estimate"]
+    assert (e["objects"], e["bytes"], e["tier"], e["days"]) == (4, 353, "Bulk", 3)
+    assert e["by_class"] == {"DEEP_ARCHIVE": {"objects": 3, "bytes": 303}, "GLACIER": {"objects": 1, "bytes": 50}}
+    # nothing has been asked of S3 yet
+    assert "Restore" not in s3_profile.head_object(Bucket=s3_bucket, Key="a/C0000100.tif")
+    with pytest.raises(PermissionDenied):
+        restore.restore_confirm(actor=curator, job=job)
+
+    manual_restores(6)
+    restore.restore_confirm(actor=admin_user, job=job, dispatch=False)
+    assert restore.restore_request_batch(job.pk) is True
+    assert set(Asset.objects.filter(storage_class__in=["DEEP_ARCHIVE", "GLACIER"]).values_list("state", flat=True)) == {"restoring"}
+    counts = restore.restore_counts(job)
+    assert counts["waiting"] == {"count": 4, "bytes": 353} and counts["restored"]["count"] == 0
+    assert 'ongoing-request="true"' in s3_profile.head_object(Bucket=s3_bucket, Key="a/C0000100.tif")["Restore"]
+
+    # a second job for the same objects while they are in progress asks S3 for nothing
+    job2 = restore.restore_estimate(actor=admin_user, source=archived_source)
+    assert job2.params["estimate"]["objects"] == 0
+
+    assert restore.restore_poll_once(job.pk) is True  # still in progress: keep polling
+    for _ in range(12):
+        if not restore.restore_poll_once(job.pk):
+            break
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.processed == 4 and job.failed == 0 and job.bytes_done == 353
+    a = Asset.objects.get(key="a/C0000100.tif".split("/", 1)[1])
+    assert a.state == Asset.State.AVAILABLE and a.restore_expires_at is not None
+    assert JobEvent.objects.filter(event="restore_requested").count() == 4
+    assert restore.restore_poll_once(job.pk) is False  # a finished job stops its schedule
+    with pytest.raises(ValidationError):
+        restore.restore_confirm(actor=admin_user, job=job)
+
+
+@pytest.mark.django_db
+def test_two_confirmed_jobs_never_restore_twice(archived_source, admin_user, manual_restores):
+    manual_restores(50)
+    j1 = restore.restore_estimate(actor=admin_user, source=archived_source)
+    j2 = restore.restore_estimate(actor=admin_user, source=archived_source)
+    assert j1.requested == j2.requested == 4
+    for j in (j1, j2):
+        restore.restore_confirm(actor=admin_user, job=j, dispatch=False)
+        restore.restore_request_batch(j.pk)
+    assert JobEvent.objects.filter(event="restore_requested").count() == 4
+    assert JobItem.objects.filter(job=j2, state=JobItem.State.WAITING).count() == 4
+    # a retried request batch changes nothing
+    restore.restore_request_batch(j1.pk)
+    assert JobEvent.objects.filter(event="restore_requested").count() == 4
+
+
+@pytest.mark.django_db
+def test_restore_task_polls_until_done_in_embedded_mode(archived_source, admin_user, django_capture_on_commit_callbacks):
+    """No state manager: moto finishes restores at once, so the first poll sees them done."""
+    job = restore.restore_estimate(actor=admin_user, source=archived_source)
+    with django_capture_on_commit_callbacks(execute=True):
+        restore.restore_confirm(actor=admin_user, job=job)
+    job.refresh_from_db()
+    if job.state != Job.State.DONE:  # eager mode polls once per call
+        restore.restore_run(job.pk, wait=True, sleep=0)
+        job.refresh_from_db()
+    assert job.state == Job.State.DONE and job.processed == 4
+    assert [e.event for e in job.events.all()][:3] == ["created", "confirmed", "started"]
+
+
+@pytest.mark.django_db
+def test_local_sources_have_nothing_to_restore(local_root, admin_user):
+    d = local_root / "x"
+    d.mkdir()
+    src = source_add(actor=admin_user, name="loc", kind="local", role="cleanup", root=str(d))
+    with pytest.raises(ValidationError, match="local source"):
+        restore.restore_estimate(actor=admin_user, source=src)
+
+
+@pytest.mark.django_db
+def test_missing_object_fails_its_item(archived_source, admin_user, s3_profile, s3_bucket, manual_restores):
+    manual_restores(50)
+    job = restore.restore_estimate(actor=admin_user, source=archived_source)
+    restore.restore_confirm(actor=admin_user, job=job, dispatch=False)
+    restore.restore_request_batch(job.pk)
+    s3_profile.delete_object(Bucket=s3_bucket, Key="a/IMG_9.jpg")
+    restore.restore_poll_once(job.pk)
+    job.refresh_from_db()
+    assert job.failed == 1
+    assert JobItem.objects.get(job=job, asset__key="IMG_9.jpg").state == JobItem.State.FAILED
