@@ -36,8 +36,9 @@ class FileAnalysis:
     file_size: int = 0
     digest: str = ""
     engine_version: str = ""
-    # in-memory only (not serialised): reduced displayed RGB array used by verify_pair
+    # in-memory only (not serialised): reduced displayed RGB array used by verify_pair, and the path
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    path: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def readable(self) -> bool:
@@ -53,7 +54,7 @@ class FileAnalysis:
         return [int(h, 16) if h else None for h in self.hashes[orientation]]
 
     def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "image"}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("image", "path")}
         d["errors"] = [str(e)[:300] for e in self.errors[:8]]
         d["std"] = round(float(self.std), 2)
         d["detail"] = round(float(self.detail), 3)
@@ -61,7 +62,7 @@ class FileAnalysis:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FileAnalysis":
-        names = {f.name for f in fields(cls)} - {"image"}
+        names = {f.name for f in fields(cls)} - {"image", "path"}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
@@ -91,17 +92,28 @@ def own_damage(dec) -> dict | None:
     return {"kind": kind, "region": region}
 
 
-def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True) -> FileAnalysis:
-    """Decode, fingerprint and check one file. Never raises for bad files."""
+def file_digest(path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False) -> FileAnalysis:
+    """Decode, fingerprint and check one file. Never raises for bad files.
+    ``digest=True`` also stores the SHA-1 of the bytes (otherwise computed only when a pair of
+    equal-sized files is verified)."""
     from . import ENGINE_VERSION
     path = os.fspath(path)
-    a = FileAnalysis(name=name or os.path.basename(path), engine_version=ENGINE_VERSION)
+    a = FileAnalysis(name=name or os.path.basename(path), engine_version=ENGINE_VERSION, path=path)
     a.ids = extract_ids(a.name)
     try:
         with open(path, "rb") as f:
             data = f.read()
         a.file_size = len(data)
-        a.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if digest:
+            a.digest = hashlib.sha1(data).hexdigest()
         kw = {"target": target} if target else {}
         dec = decode(path, max_pixels=max_pixels, data=data, **kw)
         del data

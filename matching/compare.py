@@ -110,7 +110,7 @@ def _band_rows(g, other, grow, skip=None):
     # or: one exactly constant colour across the whole width (a decoder fill or a painted band),
     # where the other side varies (smooth but real picture content)
     exact = (sd < 0.6).all(1) & ((mn.max(1) - mn.min(1)) < 1.5)
-    varies = ((so > 1.5).sum(1) >= 3) | ((mo.max(1) - mo.min(1)) > 6)
+    varies = ((so > 1.5).mean(1) >= 0.6) & ((np.abs(mn - mo) > 2).mean(1) >= 0.6)
     bad |= exact & varies
     out = np.zeros(n, bool)
     lab, k = ndimage.label(bad)
@@ -145,7 +145,7 @@ def bbox(mask: np.ndarray):
             "bottom": round(float(rows[-1] + 1) / h, 3), "right": round(float(cols[-1] + 1) / w, 3)}
 
 
-def _progressive_damage(D, valid, frame, thr):
+def _progressive_damage(D, valid, frame, thr, persist=None, wide=None):
     """Damage that starts at some row of a stored stream and makes the rest unreliable
     (truncation, bit flips: the decoder loses its place). D, valid are in the clean-up display
     frame; ``frame`` turns the damaged side's stored pixels into that frame. Returns a mask
@@ -157,6 +157,7 @@ def _progressive_damage(D, valid, frame, thr):
     edges = np.linspace(0, h, nb + 1).astype(int)
     vals = np.full(nb, np.nan)
     worst = np.full(nb, np.nan)
+    width = np.full(nb, np.nan)
     for i in range(nb):
         v = vs[edges[i]:edges[i + 1]]
         d = Ds[edges[i]:edges[i + 1]]
@@ -166,14 +167,22 @@ def _progressive_damage(D, valid, frame, thr):
             col = np.where(v, d, np.nan)
             nseg = 8
             ce = np.linspace(0, d.shape[1], nseg + 1).astype(int)
-            worst[i] = np.nanmax([np.nanmean(col[:, ce[k]:ce[k + 1]]) if np.isfinite(col[:, ce[k]:ce[k + 1]]).any() else 0
-                                  for k in range(nseg)])
+            segs = [np.nanmean(col[:, ce[k]:ce[k + 1]]) if np.isfinite(col[:, ce[k]:ce[k + 1]]).any() else 0
+                    for k in range(nseg)]
+            worst[i] = np.nanmax(segs)
+            width[i] = float(np.mean(np.array(segs) > thr))
     for j in range(nb):
         if np.isnan(vals[j]):
             continue
         prev = worst[:j][~np.isnan(worst[:j])]
         base = float(np.median(prev)) if len(prev) >= 3 else 0.0
         if worst[j] > max(thr, 4 * base):
+            if persist is not None:
+                rest = worst[j:][~np.isnan(worst[j:])]
+                wrest = width[j:][~np.isnan(width[j:])]
+                if not (len(rest) and np.mean(rest > thr) >= persist and np.mean(wrest) >= wide
+                        and j >= 0.3 * nb):
+                    return None
             ms = np.zeros_like(vs)
             ms[edges[j]:, :] = True
             return dihedral(ms, *frame)
@@ -181,7 +190,8 @@ def _progressive_damage(D, valid, frame, thr):
 
 
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
-                   a_damaged=False, b_damaged=False, orientation=None, block_thr=0.06):
+                   a_damaged=False, b_damaged=False, orientation=None, block_thr=0.06,
+                   a_stream_check=False):
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
     to follow damage along the stored stream. Returns a dict of metrics or None when no turn of
@@ -212,6 +222,14 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         prog_a = _progressive_damage(D, valid, a_orient, block_thr)
         if prog_a is not None:
             valid &= ~prog_a
+    stream_a = False
+    if a_stream_check and not a_damaged and valid.any():
+        # a sequential stream damaged without decoder complaint (bit flips that still decode):
+        # an intact top, then wide, persistent garbage to the end of the stream
+        prog_a = _progressive_damage(D, valid, a_orient, 0.08, persist=0.8, wide=0.5)
+        if prog_a is not None:
+            valid &= ~prog_a
+            stream_a = True
     if b_damaged and valid.any():
         prog_b = _progressive_damage(D, valid, compose(b_orient, t), block_thr)
         if prog_b is not None:
@@ -243,5 +261,5 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         "size": size, "band_a": float(band_a.mean()), "band_b": float(band_b.mean()),
         "region_a": bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         "region_b": bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
-        "progressive_a": prog_a is not None, "progressive_b": prog_b is not None,
+        "progressive_a": prog_a is not None, "progressive_b": prog_b is not None, "stream_a": stream_a,
     }

@@ -13,7 +13,7 @@ from .index import CandidateIndex
 from .verdict import decide_file, verify_analyses
 
 FILE_TIMEOUT = 30          # seconds per file
-FILE_MEMORY = 3 << 30      # address-space limit of a worker process (bytes)
+FILE_MEMORY = 2 << 30      # extra address space a worker may use while decoding one file (bytes)
 COLUMNS = ["cleanup", "match", "diff_score", "local_score", "rotation", "flipped", "verdict",
            "safe_to_delete", "corrupt_side", "region", "via", "status", "format", "width", "height",
            "reasons", "engine_version"]
@@ -32,11 +32,25 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _init_worker(mem):
+    """Per-worker limits: address space = what the forked process already maps + ``mem``
+    (a decoder that tries to allocate more gets MemoryError, and the file is unreadable)."""
     try:
         import resource
         if mem:
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+            limit = _vm_size() + mem
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except Exception:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)

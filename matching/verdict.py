@@ -71,6 +71,20 @@ def holds_at_least_as_much(kept: FileAnalysis, other: FileAnalysis) -> list:
     return why
 
 
+def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
+    if not c.file_size or c.file_size != m.file_size:
+        return False
+    from .analysis import file_digest
+    try:
+        if not c.digest and c.path:
+            c.digest = file_digest(c.path)
+        if not m.digest and m.path:
+            m.digest = file_digest(m.path)
+    except OSError:
+        return False
+    return bool(c.digest) and c.digest == m.digest
+
+
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
     """Verify two analyses that carry their reduced images (``analysis.image``)."""
     T = THRESHOLDS
@@ -91,7 +105,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     ca, ma = c.damaged, m.damaged
     r = compare_arrays(c.image, m.image, a_orient=EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False)),
                        b_orient=EXIF_TO_DIHEDRAL.get(m.exif_orientation, (0, False)),
-                       a_damaged=ca, b_damaged=ma)
+                       a_damaged=ca, b_damaged=ma, a_stream_check=(c.format == "JPEG"))
     if r is None:
         return _new(verdict="different", reasons=["aspect ratios differ in every orientation"])
     res = _new(diff_score=r["diff_score"], local_score=r["local_score"], rotation=r["rotation"],
@@ -100,6 +114,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if (c.flat or m.flat) and not shared_id:
         reasons.append("near-blank picture: never matched without the same ID")
         return res
+    if r.get("stream_a"):
+        ca = True
+        reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
     band_c, band_m = r["band_a"] > 0 or r["progressive_a"], r["band_b"] > 0 or r["progressive_b"]
     any_damage = ca or ma or band_c or band_m
     # the intact part (outside flat bands and after-damage rows) must agree strictly
@@ -129,7 +146,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             reasons.append("kept copy is damaged: " + ("; ".join(m.errors[:2]) if ma else "flat band where the clean-up copy has detail"))
         else:
             res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r["region_a"]
-            reasons.append("clean-up copy is damaged: " + ("; ".join(c.errors[:2]) if ca else "flat band where the kept copy has detail"))
+            reasons.append("clean-up copy is damaged" + (": " + "; ".join(c.errors[:2]) if c.errors else
+                                                          (": flat band where the kept copy has detail" if r["band_a"] > 0 else "")))
         if turned:
             reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
         return res
@@ -137,10 +155,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         res.verdict = "rotated"
         reasons.append(f"same picture turned {r['rotation']} degrees counter-clockwise" + (", mirrored" if r["flipped"] else ""))
         return res
-    identical = (c.digest and c.digest == m.digest) or (
+    same_bytes = _same_bytes(c, m)
+    identical = same_bytes or (
         (c.width, c.height) == (m.width, m.height) and r["diff_score"] <= T["identical_diff"] and r["local_score"] <= 0.01)
     res.verdict = "identical" if identical else "duplicate"
-    reasons.append("byte-identical files" if c.digest == m.digest else
+    reasons.append("byte-identical files" if same_bytes else
                    ("same pixels" if identical else f"same picture (difference {r['diff_score']:.4f}, worst window {r['local_score']:.3f})"))
     why = holds_at_least_as_much(m, c)
     if m.status != "ok":
@@ -157,6 +176,10 @@ def verify_pair(cleanup_path, match_path, *, cleanup: FileAnalysis | None = None
                 match: FileAnalysis | None = None) -> PairResult:
     """Full verification of a clean-up file against a candidate match, from the two files.
     Analyses may be passed (e.g. stored ones); their reduced images are decoded when missing."""
+    if cleanup is not None and cleanup.path is None:
+        cleanup.path = os.fspath(cleanup_path)
+    if match is not None and match.path is None:
+        match.path = os.fspath(match_path)
     if cleanup is None or (cleanup.image is None and cleanup.readable):
         ids = cleanup.ids if cleanup is not None else None
         cleanup = analyse_file(cleanup_path, name=cleanup.name if cleanup is not None else None)

@@ -95,7 +95,10 @@ def _translate(exc):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, (Http404, PermissionDenied)):
+    if isinstance(exc, PermissionDenied):
+        # keep the service's reason ("only an admin can do this") instead of DRF's generic text
+        response = exception_handler(exceptions.PermissionDenied(str(exc) or None), context)
+    elif isinstance(exc, Http404):
         response = exception_handler(exc, context)
     else:
         translated = _translate(exc)

@@ -19,7 +19,7 @@ from . import serializers as s
 from .base import CSVRenderer, DoppelViewSet, XLSXRenderer, service
 from .filters import AuditFilter, DeletionItemFilter, DeletionPlanFilter, ErrorLogFilter, ReingestFilter
 from .idempotency import idempotent, scoped_key
-from .permissions import IsCurator, IsDoppelAdmin
+from .permissions import IsDoppelAdmin
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @extend_schema_view(

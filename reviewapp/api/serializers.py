@@ -2,7 +2,6 @@
 are read-only views of rows; input serializers validate and look ids up (never use them raw)."""
 from __future__ import annotations
 
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 

@@ -18,7 +18,7 @@ from . import serializers as s
 from .base import CSVRenderer, DoppelViewSet, service
 from .filters import NameListFilter, SourceFilter
 from .idempotency import idempotent
-from .permissions import CuratorReadsAdminWrites, IsDoppelAdmin
+from .permissions import CuratorReadsAdminWrites
 
 
 @extend_schema_view(

@@ -6,8 +6,7 @@ from django.urls import reverse
 from ..models import ErrorLogEntry
 
 EXPORT_HEADER = [
-    "id", "logged_at", "category", "source", "key", "file_name", "size", "etag", "kept_source", "kept_key",
-    "note", "curator", "withdrawn", "link",
+    "id", "logged_at", "category", "source", "key", "kept_source", "kept_key", "note", "curator", "withdrawn", "link",
 ]
 
 
@@ -29,8 +28,7 @@ def error_log_list(*, category=None, source=None, curator=None, date_from=None, 
 
 
 ROW_FIELDS = (
-    "pk", "created_at", "category", "asset__source__name", "asset__key", "asset__name", "asset__size", "asset__etag",
-    "match_asset__source__name", "match_asset__key", "note", "created_by__username", "withdrawn", "asset_id",
+    "pk", "created_at", "category", "asset__source__name", "asset__key", "match_asset__source__name", "match_asset__key", "note", "created_by__username", "withdrawn", "asset_id",
     "asset__review__id",
 )
 
@@ -43,8 +41,8 @@ def error_log_rows(qs, *, base_url=""):
     review_url = base_url.rstrip("/") + reverse("review-item", args=[int(marker)])
     asset_url = base_url.rstrip("/") + reverse("asset-detail", args=[int(marker)])
     labels = dict(ErrorLogEntry.Category.choices)
-    for (pk, created, category, source, key, name, size, etag, m_source, m_key, note, curator, withdrawn, asset_id,
+    for (pk, created, category, source, key, m_source, m_key, note, curator, withdrawn, asset_id,
          review_id) in qs.values_list(*ROW_FIELDS).iterator(chunk_size=2000):
         link = review_url.replace(marker, str(review_id)) if review_id else asset_url.replace(marker, str(asset_id))
-        yield [pk, created, labels.get(category, category), source, key, name, size, etag, m_source or "", m_key or "",
+        yield [pk, created, labels.get(category, category), source, key, m_source or "", m_key or "",
                note, curator, "yes" if withdrawn else "", link]

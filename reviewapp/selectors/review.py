@@ -147,8 +147,13 @@ def queue_counts(*, queue=None) -> dict:
     sources = list(without("source").values("asset__source_id", "asset__source__name")
                    .annotate(n=Count("id")).order_by("asset__source__name"))
     jobs = list(without("job").exclude(job_id=None).values("job_id").annotate(n=Count("id")).order_by("-job_id")[:20])
+    namelists = list(without("namelist").filter(asset__namelist_entries__isnull=False)
+                     .values("asset__namelist_entries__namelist_id", "asset__namelist_entries__namelist__title")
+                     .annotate(n=Count("id", distinct=True)).order_by("-asset__namelist_entries__namelist_id")[:30])
     return {
         "total": base.filter(queue_q(queue)).count(),
+        "namelists": [(r["asset__namelist_entries__namelist_id"], r["asset__namelist_entries__namelist__title"], r["n"])
+                      for r in namelists],
         "verdicts": [(v, label, verdict_counts.get(v, 0)) for v, label in Verdict.choices],
         "bands": [(key, label, band_counts[f"b{i}"]) for i, (key, label, _lo, _hi) in enumerate(BANDS)],
         "sources": [(s["asset__source_id"], s["asset__source__name"], s["n"]) for s in sources],
@@ -159,11 +164,12 @@ def queue_counts(*, queue=None) -> dict:
 
 def review_item_get(item_id):
     """One file with everything the file view shows, in two queries."""
-    item = (ReviewItem.objects
-            .select_related("asset__source", "best_candidate__match_asset__source", "leased_by",
-                            "last_decision__actor")
-            .filter(pk=item_id).first())
-    if item is None:
+    try:
+        item = (ReviewItem.objects
+                .select_related("asset__source", "best_candidate__match_asset__source", "leased_by",
+                                "last_decision__actor")
+                .get(pk=item_id))
+    except ReviewItem.DoesNotExist:
         return None, []
     candidates = list(Candidate.objects.filter(cleanup_asset_id=item.asset_id)
                       .select_related("match_asset__source").order_by("rank", "diff_score", "id"))

@@ -248,7 +248,8 @@ def _pair_job_create(job: Job) -> Job:
                                        state__in=[Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
     ids = list(scope.values_list("id", flat=True))
     job_items_add(pj, ids)
-    Job.objects.filter(pk=pj.pk).update(requested=len(ids), found=len(ids), started_at=timezone.now())
+    size = scope.aggregate(b=Sum("size"))["b"] or 0
+    Job.objects.filter(pk=pj.pk).update(requested=len(ids), found=len(ids), bytes_total=size, started_at=timezone.now())
     return pj
 
 

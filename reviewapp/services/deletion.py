@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -331,11 +332,30 @@ def quarantine_target(item) -> QuarantineTarget:
     key = check_key(item.asset.key)
     if source.kind == Source.Kind.S3:
         bucket = settings.QUARANTINE_BUCKET or source.bucket
-        prefix = f"{settings.QUARANTINE_PREFIX.strip('/')}/{source.name}/{item.pk}"
-        store = with_cached_client(S3Storage(source.storage_profile, bucket, prefix))
+        base = f"{settings.QUARANTINE_PREFIX.strip('/')}/"
+        _refuse_inside_sources(kind=Source.Kind.S3, profile=source.storage_profile, bucket=bucket, prefix=base)
+        store = with_cached_client(S3Storage(source.storage_profile, bucket, f"{base}{source.name}/{item.pk}"))
         return QuarantineTarget(store, key, f"s3://{bucket}/{store.prefix}{key}")
-    store = LocalStorage(settings.QUARANTINE_DIR / source.name / str(item.pk))
+    base = Path(settings.QUARANTINE_DIR).resolve()
+    _refuse_inside_sources(kind=Source.Kind.LOCAL, root=base)
+    store = LocalStorage(base / source.name / str(item.pk))
     return QuarantineTarget(store, key, str(store.root / key))
+
+
+def _refuse_inside_sources(*, kind, profile="", bucket="", prefix="", root=None):
+    """Quarantine must not lie inside a registered source: an inventory would list the held
+    copies as new clean-up files (and could put them up for deletion again)."""
+    for other in Source.objects.filter(kind=kind):
+        if kind == Source.Kind.S3:
+            inside = other.bucket == bucket and other.storage_profile == profile and prefix.startswith(other.prefix or "")
+        else:
+            other_root = Path(other.root).resolve()
+            inside = root == other_root or other_root in root.parents
+        if inside:
+            raise StorageError(
+                f"the quarantine location lies inside source {other.name!r}; set DOPPEL_QUARANTINE_BUCKET, "
+                "DOPPEL_QUARANTINE_PREFIX or DOPPEL_QUARANTINE_DIR outside every source"
+            )
 
 
 def _lock_status(store, key, version_id="") -> str:
@@ -518,6 +538,9 @@ def deletion_plan_run(job_id) -> Job | None:
     """The executor job: every planned item of the plan, one at a time."""
     from . import jobs
 
+    if not Job.objects.filter(pk=job_id, kind=Job.Kind.DELETE).exists():
+        log.warning("deletion job %s does not exist; nothing to run", job_id)
+        return None
     job = jobs.job_start(job_id)
     if job is None:
         return None
@@ -684,7 +707,7 @@ def takedown_execute(*, actor, assets, reason) -> list[dict]:
         lock = _lock_status(store, asset.key, info.version_id if info else "") if info else ""
         with transaction.atomic():
             _audit(AuditEntry.Action.TAKEDOWN, asset=asset, actor=actor, reason=reason,
-                   outcome="refused: " + lock if lock else "", role=asset.source.role,
+                   outcome="refused: Object Lock" if lock else "", object_lock=lock, role=asset.source.role,
                    etag_now=info.etag if info else "", size_now=info.size if info else None)
         if lock:
             results.append({"asset": asset, "ok": False, "message": f"Object Lock: {lock}"})

@@ -62,8 +62,10 @@ def render_web(path, max_side) -> bytes:
 def render_asset_files(asset: Asset, path) -> tuple[str, str]:
     """Make both renditions of an asset from a fetched file; returns (web name, thumb name)."""
     tag = _tag(asset.pk, asset.etag)
-    web = _save(f"assets/{asset.pk}/{tag}-web.jpg", render_web(path, WEB_SIDE))
-    thumb = _save(f"assets/{asset.pk}/{tag}-thumb.jpg", render_web(path, THUMB_SIDE))
+    web_bytes = render_web(path, WEB_SIDE)
+    web = _save(f"assets/{asset.pk}/{tag}-web.jpg", web_bytes)
+    # the thumbnail comes from the web JPEG: one decode of the original, not two
+    thumb = _save(f"assets/{asset.pk}/{tag}-thumb.jpg", _pillow_jpeg(io.BytesIO(web_bytes), THUMB_SIDE, quality=80))
     return web, thumb
 
 

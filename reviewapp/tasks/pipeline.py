@@ -38,6 +38,16 @@ def _backoff(retries: int) -> int:
     return min(300, 5 * 2**retries) + random.randint(0, 3)
 
 
+def _may_retry(task, attempt, exc=None) -> bool:
+    """Retry with backoff through the broker (raises Retry); inline (eager) a few immediate
+    retries instead, since a Retry raised in embedded mode would reach the caller."""
+    if task.request.is_eager:
+        return attempt < task.max_retries
+    if task.request.retries < task.max_retries:
+        raise task.retry(countdown=_backoff(task.request.retries))
+    return False
+
+
 def _dispatch_items(task, job_id, item_ids, *extra, batch=None):
     if batch:
         for i in range(0, len(item_ids), batch):
@@ -111,19 +121,23 @@ def _after_item(job_id):
 def analyse_asset(self, job_id, item_id):
     from ..services import analysis
 
-    try:
-        outcome = analysis.analyse_item(job_id, item_id)
-    except analysis.PermanentFailure as exc:
-        analysis.item_fail(job_id, item_id, str(exc))
-        outcome = "failed"
-    except SoftTimeLimitExceeded:
-        analysis.item_fail(job_id, item_id, f"analysis took longer than {ITEM_SOFT_LIMIT} s")
-        outcome = "failed"
-    except TRANSIENT as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
-        analysis.item_fail(job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
-        outcome = "failed"
+    attempt = 0
+    while True:
+        try:
+            outcome = analysis.analyse_item(job_id, item_id)
+        except analysis.PermanentFailure as exc:
+            analysis.item_fail(job_id, item_id, str(exc))
+            outcome = "failed"
+        except SoftTimeLimitExceeded:
+            analysis.item_fail(job_id, item_id, f"analysis took longer than {ITEM_SOFT_LIMIT} s")
+            outcome = "failed"
+        except TRANSIENT as exc:
+            if _may_retry(self, attempt):
+                attempt += 1
+                continue
+            analysis.item_fail(job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
+            outcome = "failed"
+        break
     if outcome != "paused":
         _after_item(job_id)
     return outcome
@@ -133,23 +147,26 @@ def analyse_asset(self, job_id, item_id):
 def pair_batch(self, job_id, pair_job_id, item_ids):
     from ..services import analysis
 
-    try:
-        out = analysis.pair_items(job_id, pair_job_id, item_ids)
-    except SoftTimeLimitExceeded:
-        # what was written stays written; the rest goes back to the queue in smaller batches
-        pending = analysis.pending_pair_items_in(pair_job_id, item_ids)
-        half = max(1, len(pending) // 2)
-        if len(pending) == 1:
-            analysis.item_fail(pair_job_id, pending[0], "pairing took longer than the time limit")
-        else:
-            _dispatch_items(pair_batch, job_id, pending, pair_job_id, batch=half)
-        return "split"
-    except TRANSIENT as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
-        for item_id in analysis.pending_pair_items_in(pair_job_id, item_ids):
-            analysis.item_fail(pair_job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
-        out = "failed"
+    attempt = 0
+    while True:
+        try:
+            out = analysis.pair_items(job_id, pair_job_id, item_ids)
+        except SoftTimeLimitExceeded:
+            # what was written stays written; the rest goes back to the queue in smaller batches
+            pending = analysis.pending_pair_items_in(pair_job_id, item_ids)
+            if len(pending) == 1:
+                analysis.item_fail(pair_job_id, pending[0], "pairing took longer than the time limit")
+            elif pending:
+                _dispatch_items(pair_batch, job_id, pending, pair_job_id, batch=max(1, len(pending) // 2))
+            out = "split"
+        except TRANSIENT as exc:
+            if _may_retry(self, attempt):
+                attempt += 1
+                continue
+            for item_id in analysis.pending_pair_items_in(pair_job_id, item_ids):
+                analysis.item_fail(pair_job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
+            out = "failed"
+        break
     analysis.analysis_advance(job_id)
     return out
 
@@ -159,15 +176,19 @@ def restore_job(self, job_id):
     """Request restores for the confirmed job's pending items, then start polling."""
     from ..services import restore
 
-    try:
-        waiting = restore.restore_request_batch(job_id)
-    except TRANSIENT as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
-        from ..services.jobs import job_fail
+    attempt = 0
+    while True:
+        try:
+            waiting = restore.restore_request_batch(job_id)
+        except TRANSIENT as exc:
+            if _may_retry(self, attempt):
+                attempt += 1
+                continue
+            from ..services.jobs import job_fail
 
-        job_fail(job_id, f"restore requests failed: {exc}")
-        return "failed"
+            job_fail(job_id, f"restore requests failed: {exc}")
+            return "failed"
+        break
     if waiting and not _eager():
         restore_poll.apply_async((job_id,), countdown=restore.poll_interval(_job(job_id)))
     return waiting

@@ -8,7 +8,7 @@ import uuid
 
 from django import forms
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from ..models import Job, Source

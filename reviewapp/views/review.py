@@ -16,10 +16,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ..models import Asset, Candidate, ErrorLogEntry, Job, NameList, ReviewItem, Source
+from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
 from ..services.review import (
-    ReviewRefused, decision_record, decision_undo, review_choose_candidate, review_lease_next, review_lease_take,
+    decision_record, decision_undo, review_choose_candidate, review_lease_next, review_lease_take,
 )
 from .decorators import curator_required
 
@@ -66,7 +66,6 @@ def review_home(request):
     names = dict(Source.objects.values_list("id", "name"))
     return render(request, "reviewapp/review/home.html", {
         "queue": queue, "qs": _qs(queue), "counts": counts,
-        "namelists": NameList.objects.select_related("source").order_by("-created_at")[:30],
         "source_names": names,
         "undoable": sel.decision_last_undoable(actor=request.user),
     })

@@ -32,3 +32,27 @@ def test_row_per_file_with_verdicts(dirs):
     assert rows["IMG_11.jpg"]["verdict"] == "different" and rows["IMG_11.jpg"]["safe_to_delete"] == "false"
     assert rows["notes.txt"]["verdict"] == "unreadable"
     assert all(r["engine_version"] for r in rows.values())
+
+
+def _slow_analyse(path, name=None, **kw):
+    import time
+
+    from matching.analysis import analyse_file
+    if "slow" in str(path):
+        time.sleep(30)
+    return analyse_file(path, name=name, **kw)
+
+
+def test_one_file_cannot_hang_the_run(tmp_path, monkeypatch, photo):
+    import time
+
+    import matching.pairing as pairing
+    monkeypatch.setattr(pairing, "FILE_TIMEOUT", 1)
+    monkeypatch.setattr(pairing, "analyse_file", _slow_analyse)
+    for n in ("a.jpg", "b.jpg", "slow.jpg", "c.jpg"):
+        (tmp_path / n).write_bytes(jpeg_bytes(photo))
+    t = time.time()
+    out = pairing.analyse_many(tmp_path, ["a.jpg", "b.jpg", "slow.jpg", "c.jpg"], workers=2, progress=False)
+    assert time.time() - t < 15
+    assert out["slow.jpg"].status == "unreadable" and "longer than 1 s" in out["slow.jpg"].errors[0]
+    assert out["a.jpg"].status == "ok" and out["c.jpg"].status == "ok"

@@ -152,3 +152,55 @@ def test_pause_and_cancel_stop_between_items(collection, admin_user, django_capt
     assert ReviewItem.objects.count() == 5
     with pytest.raises(ValidationError):
         job_cancel(actor=admin_user, job=job)
+
+
+@pytest.mark.django_db
+def test_clean_up_files_on_s3_are_fetched_and_paired(local_root, admin_user, s3_profile, s3_bucket):
+    can, cl = make_collection(local_root)
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    for name in ("C1234a.jpg", "IMG_0001.png"):
+        s3_profile.put_object(Bucket=s3_bucket, Key=f"dump/{name}", Body=(cl / name).read_bytes())
+    remote = source_add(actor=admin_user, name="remote", kind="s3", role="cleanup", storage_profile="moto",
+                        bucket=s3_bucket, prefix="dump")
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, remote)
+    job = analyse_inline(admin_user, source=remote)
+    assert job.state == Job.State.DONE and job.failed == 0
+    assert verdicts() == {"C1234a.jpg": ("duplicate", "C0001234.tif"), "IMG_0001.png": ("rotated", "C0002345.jp2")}
+    a = Asset.objects.get(source=remote, name="C1234a.jpg")
+    assert a.analysed_etag == a.etag and a.rendition and a.width == 300
+
+
+@pytest.mark.django_db
+def test_task_retries_transient_storage_errors_then_fails_the_item(collection, admin_user, monkeypatch):
+    from reviewapp.services import jobs as job_services
+    from reviewapp.storage import StorageError
+    from reviewapp.tasks import pipeline
+
+    canonical, cleanup = collection
+    job = analysis.analysis_start(actor=admin_user, source=cleanup, dispatch=False)
+    job_services.job_start(job.pk)
+    items = analysis.analysis_prepare(job.pk)
+    real = analysis.analyse_item
+    calls = {"n": 0}
+
+    def flaky(job_id, item_id):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise StorageError("S3 error SlowDown")
+        return real(job_id, item_id)
+
+    monkeypatch.setattr(analysis, "analyse_item", flaky)
+    monkeypatch.setattr(pipeline, "_backoff", lambda retries: 0)
+    pipeline.analyse_asset.apply(args=(job.pk, items[0]))
+    assert calls["n"] == 3 and JobItem.objects.get(pk=items[0]).state == JobItem.State.DONE
+
+    def broken(job_id, item_id):
+        raise StorageError("access denied")
+
+    monkeypatch.setattr(analysis, "analyse_item", broken)
+    pipeline.analyse_asset.apply(args=(job.pk, items[1]))
+    item = JobItem.objects.get(pk=items[1])
+    assert item.state == JobItem.State.FAILED and "gave up after 4 retries" in item.error
+    job.refresh_from_db()
+    assert (job.processed, job.failed) == (1, 1)

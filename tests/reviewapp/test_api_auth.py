@@ -10,7 +10,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import AssetFactory, SourceFactory, UserFactory
+from tests.factories import AssetFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -190,3 +190,52 @@ def test_schema_validates_without_warnings(tmp_path):
                           "--file", str(tmp_path / "schema.yaml")], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "/api/v1/takedown/" in (tmp_path / "schema.yaml").read_text()
+
+
+@pytest.mark.django_db
+def test_service_permission_denied_keeps_its_reason(admin_api, monkeypatch):
+    """A service refusing with Django's PermissionDenied becomes a 403 that says why."""
+    from django.core.exceptions import PermissionDenied
+
+    from reviewapp.services import deletion
+
+    def refuse(**kwargs):
+        raise PermissionDenied("only an admin can do this")
+
+    monkeypatch.setattr(deletion, "takedown_execute", refuse)
+    asset = AssetFactory()
+    r = admin_api.post("/api/v1/takedown/", {"assets": [asset.pk], "reason": "court order 12345"}, format="json")
+    assert r.status_code == 403
+    assert r.json() == {"detail": "only an admin can do this", "code": "permission_denied"}
+
+
+@pytest.mark.django_db
+def test_storage_errors_map_to_4xx_5xx_json(admin_api, monkeypatch):
+    from reviewapp.services import deletion
+    from reviewapp.storage import ObjectChanged, StorageError, UnsafeKey
+
+    asset = AssetFactory()
+    body = {"assets": [asset.pk], "reason": "court order 12345"}
+    for exc, code in ((UnsafeKey("key escapes the root"), 400), (ObjectChanged("ETag changed"), 409),
+                      (StorageError("endpoint unreachable"), 502)):
+        def fail(exc=exc, **kwargs):
+            raise exc
+
+        monkeypatch.setattr(deletion, "takedown_execute", fail)
+        r = admin_api.post("/api/v1/takedown/", body, format="json")
+        assert r.status_code == code, (exc, r.content)
+        assert str(exc) in r.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_unexpected_error_is_json_without_traceback(admin_api, monkeypatch):
+    from reviewapp.services import deletion
+
+    def crash(**kwargs):
+        raise RuntimeError("secret internals /srv/doppel")
+
+    monkeypatch.setattr(deletion, "takedown_execute", crash)
+    r = admin_api.post("/api/v1/takedown/", {"assets": [AssetFactory().pk], "reason": "court order 12345"},
+                       format="json")
+    assert r.status_code == 500
+    assert r.json() == {"detail": "Internal error: it has been logged.", "code": "server_error"}

@@ -48,8 +48,9 @@ def cleanup_jpeg(name="astronaut", size=SIZE):
 
 def put_asset(source, key, data, **extra) -> Asset:
     info = storage_for(source).put(key, data)
+    extra = {"width": SIZE[0], "height": SIZE[1], **extra}
     return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
-                        version_id=info.version_id, width=SIZE[0], height=SIZE[1], **extra)
+                        version_id=info.version_id, **extra)
 
 
 def approve(curator, cleanup, kept, **cand) -> "Decision":  # noqa: F821
@@ -351,3 +352,88 @@ def test_cancelled_draft_frees_its_decisions(sources, users):
     assert exists(d.asset)
     again = svc.deletion_plan_create(actor=admin)
     assert [i.decision_id for i in again.items.all()] == [d.pk]
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def test_pages_plan_confirm_restore_audit_and_takedown(client, sources, users, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    cur, admin = users
+    d = scenario(*sources, cur)
+    client.force_login(cur)
+    for name in ("deletion-plan-list", "audit-list", "takedown", "quarantine-list"):
+        assert client.get(reverse(name)).status_code == 403
+    client.force_login(admin)
+    assert "1 approved deletion" in client.get(reverse("deletion-plan-list")).content.decode()
+    r = client.post(reverse("deletion-plan-list"), {})
+    plan = DeletionPlan.objects.get()
+    assert r.status_code == 302 and r["Location"] == reverse("deletion-plan-detail", args=[plan.pk])
+    page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
+    assert d.asset.key in page and "Confirm" in page
+    r = client.get(reverse("deletion-plan-csv", args=[plan.pk]))
+    assert r.status_code == 200 and d.asset.key in b"".join(r.streaming_content).decode()
+    assert exists(d.asset)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("deletion-plan-action", args=[plan.pk, "confirm"]))
+    item = plan.items.get()
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.QUARANTINED and not exists(d.asset)
+    r = client.post(reverse("deletion-plan-action", args=[plan.pk, "bogus"]))
+    assert r.status_code == 302
+    client.post(reverse("deletion-item-restore", args=[item.pk]))
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.RESTORED and exists(d.asset)
+    r = client.get(reverse("audit-list"), {"format": "csv", "action": "quarantine"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode().lstrip("\ufeff"))))
+    assert [row["key"] for row in rows] == [d.asset.key] and rows[0]["approved_by"] == "cur"
+    assert rows[0]["engine_version"] == "test-engine"
+
+    kept = d.candidate.match_asset
+    form = {"source": kept.source_id, "keys": f"{kept.key}\n", "reason": "court order 2026/17 requires removal"}
+    r = client.post(reverse("takedown"), form)
+    assert r.status_code == 200 and "will be deleted permanently" in r.content.decode() and exists(kept)
+    r = client.post(reverse("takedown"), {**form, "keys": "../../etc/passwd"})
+    assert "not in canon" in r.content.decode()
+    r = client.post(reverse("takedown"), {**form, "confirm": "on"})
+    assert r.status_code == 200 and not exists(kept)
+    assert AuditEntry.objects.filter(action="takedown", key=kept.key).count() == 1
+
+
+def test_plan_command_dry_run_then_confirm(sources, users, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    cur, admin = users
+    d = scenario(*sources, cur)
+    with pytest.raises(CommandError):
+        call_command("doppel_plan", "--user", "cur")  # not an admin
+    out = io.StringIO()
+    call_command("doppel_plan", "--user", "boss", "--csv", str(tmp_path / "plan.csv"), stdout=out)
+    assert "dry run only" in out.getvalue() and exists(d.asset)
+    assert d.asset.key in (tmp_path / "plan.csv").read_text()
+    plan = DeletionPlan.objects.get()
+    with pytest.raises(CommandError):
+        call_command("doppel_plan", "--user", "boss", "--confirm", "999999")
+    with pytest.raises(CommandError):
+        call_command("doppel_plan", "--user", "boss")  # nothing left to plan: a clear error
+    plan = svc.deletion_plan_confirm(actor=admin, plan=plan)
+    svc.deletion_plan_run(plan.job_id)  # what the worker does
+    plan.refresh_from_db()
+    assert plan.state == DeletionPlan.State.DONE and not exists(d.asset)
+    out = io.StringIO()
+    call_command("doppel_purge", stdout=out)
+    assert "purged 0" in out.getvalue()
+
+
+def test_quarantine_inside_a_source_is_refused(sources, users, settings, local_root):
+    """A quarantine folder inside a source would be inventoried as new clean-up files."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    settings.QUARANTINE_DIR = local_root / "cleanup" / "quarantine"
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = svc.deletion_plan_confirm(actor=admin, plan=plan)
+    job = svc.deletion_plan_run(plan.job_id)
+    item = plan.items.get()
+    assert job.state == Job.State.FAILED and item.state == DeletionItem.State.PLANNED
+    assert "inside source 'cleanup'" in item.reason and exists(d.asset)

@@ -137,6 +137,7 @@ def test_queues_filter_by_verdict_source_band_job_and_namelist(curator):
     bands = {k: n for k, _l, n in counts["bands"]}
     assert bands["0.02-0.05"] == 1 and bands["none"] == 2
     assert counts["total"] == 4
+    assert counts["namelists"] == [(nl.pk, "box 1", 1)]  # listed twice, counted once
     assert queue_counts(queue={"verdict": "rotated"})["total"] == 1
     review_lease_next(actor=curator, queue={"verdict": "rotated"})
     assert queue_counts(queue={"verdict": "rotated"})["total"] == 0  # leased files are not open

@@ -71,8 +71,7 @@ class Bars:
         from tqdm import tqdm
 
         if total is not None:
-            if phase in self.bars:
-                self.bars[phase].close()
+            self.close()  # one phase at a time: the previous bar is finished
             self.bars[phase] = tqdm(total=total, desc=phase, unit="file", disable=self.disable, leave=True)
         if step:
             if phase not in self.bars:
@@ -82,6 +81,7 @@ class Bars:
     def close(self):
         for b in self.bars.values():
             b.close()
+        self.bars = {}
 
 
 def follow(job: Job, stdout, *, interval=1.0, disable=False) -> Job:

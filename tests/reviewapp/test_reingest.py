@@ -1,0 +1,175 @@
+"""Reingest tracked until verified: queued → copied (with manifest) → submitted → ingested →
+verified; failures with reasons and retry; undo only while queued; and the clean-up copy that
+holds more than its canonical is deleted only after its reingest is verified (invariant 3)."""
+import hashlib
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from reviewapp.models import Candidate, DeletionItem, ReingestEvent, ReingestItem, ReviewItem, Source
+from reviewapp.services import deletion as deletion_svc
+from reviewapp.services import reingest as svc
+from reviewapp.services.review import decision_record, decision_undo
+from tests.factories import CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.reviewapp.test_deletion import cleanup_jpeg, img_bytes, put_asset, storage_for
+from tests.images import photo
+
+BIG = (384, 384)
+
+
+@pytest.fixture
+def env(db, local_root):
+    (local_root / "cleanup").mkdir()
+    (local_root / "canon").mkdir()
+    cleanup = SourceFactory(name="cleanup", root=str(local_root / "cleanup"), role=Source.Role.CLEANUP)
+    canon = SourceFactory(name="canon", root=str(local_root / "canon"), role=Source.Role.CANONICAL)
+    cur, admin = UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
+    return cleanup, canon, cur, admin, local_root
+
+
+def reingest_decision(env, key="box/C0100.jpg"):
+    """A clean-up copy larger than its canonical: the curator routes it to reingest."""
+    cleanup, canon, cur, admin, _ = env
+    small = put_asset(canon, key.replace(".jpg", ".png"), img_bytes(photo("astronaut", size=(256, 256)), "PNG"))
+    big = put_asset(cleanup, key, cleanup_jpeg(size=BIG), width=BIG[0], height=BIG[1])
+    item = ReviewItemFactory(best_candidate=CandidateFactory(cleanup_asset=big, match_asset=small))
+    return decision_record(actor=cur, item=item, action="reingest", note="larger than the canonical")
+
+
+def events(item):
+    return [(e.from_state, e.to_state) for e in ReingestEvent.objects.filter(item=item).order_by("id")]
+
+
+def test_request_is_one_item_per_decision_and_undo_withdraws_while_queued(env):
+    cleanup, canon, cur, admin, _ = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    assert item.state == "queued" and item.reason == "larger than the canonical"
+    assert svc.reingest_request(actor=cur, asset=d.asset, reason="x", decision=d).pk == item.pk
+    assert deletion_svc.decision_has_run(d) is False
+    decision_undo(actor=cur, decision=d)
+    item.refresh_from_db()
+    assert item.state == "withdrawn"
+    assert events(item) == [("", "queued"), ("queued", "withdrawn")]
+
+
+def test_withdraw_refused_once_copied(env):
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    svc.reingest_copy(item=item)
+    assert deletion_svc.decision_has_run(d) is True
+    with pytest.raises(ValidationError):
+        svc.reingest_withdraw(actor=env[2], decision=d)
+
+
+def test_copy_writes_bytes_and_manifest_then_checker_verifies(env):
+    cleanup, canon, cur, admin, root = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    assert svc.reingest_process_queued() == {"submitted": 0, "failed": 0}  # still in its undo window
+    assert svc.reingest_process_queued(item_ids=[item.pk]) == {"submitted": 1, "failed": 0}
+    item.refresh_from_db()
+    assert item.state == "submitted"
+    data = cleanup_jpeg(size=BIG)
+    ingest = root / "ingest"
+    assert (ingest / item.target_key).read_bytes() == data
+    manifest = json.loads((ingest / item.manifest_key).read_text())["items"][0]
+    assert manifest["checksum_sha256"] == hashlib.sha256(data).hexdigest() == item.checksum
+    assert manifest["key"] == item.target_key and manifest["reason"] == "larger than the canonical"
+    assert "checksum_sha256" in (ingest / str(item.pk) / "manifest.csv").read_text()
+
+    assert svc.reingest_check_all() == {"verified": 0, "waiting": 1, "failed": 0}  # not in the canonical store yet
+    # the collections system ingests it under the same key; the checker finds and verifies it
+    storage_for(canon).put(d.asset.key, data)
+    assert svc.reingest_check_all()["verified"] == 1
+    item.refresh_from_db()
+    assert item.state == "verified" and item.canonical_asset.source == canon and item.verified_at
+    assert events(item) == [("", "queued"), ("queued", "copied"), ("copied", "submitted"), ("submitted", "ingested"),
+                            ("ingested", "verified")]
+    # the new canonical object is offered in review as the kept copy
+    review = ReviewItem.objects.get(asset=d.asset)
+    assert review.status == "open" and review.best_candidate.match_asset == item.canonical_asset
+    assert review.best_candidate.verdict == "identical" and review.best_candidate.safe_to_delete
+
+
+def test_larger_copy_deleted_only_after_verified_reingest(env, django_capture_on_commit_callbacks):
+    """Invariant 3 end to end: report ingested through the service, verify, approve, execute."""
+    cleanup, canon, cur, admin, _ = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    svc.reingest_copy(item=item)
+    storage_for(canon).put("ingested/C0100.jpg", cleanup_jpeg(size=BIG))
+    with pytest.raises(ValidationError):
+        svc.reingest_report_ingested(actor=admin, item=item, canonical_key="../etc/passwd")
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/C0100.jpg")
+    item.refresh_from_db()
+    assert item.state == "verified", item.error
+
+    review = ReviewItem.objects.get(asset=d.asset)
+    approval = decision_record(actor=cur, item=review, action="approve_delete", candidate=review.best_candidate)
+    plan = deletion_svc.deletion_plan_create(actor=admin, decisions=[approval])
+    di = plan.items.get()
+    assert di.kept_asset == item.canonical_asset
+    with django_capture_on_commit_callbacks(execute=True):
+        deletion_svc.deletion_plan_confirm(actor=admin, plan=plan)
+    di.refresh_from_db()
+    assert di.state == DeletionItem.State.QUARANTINED, di.reason
+    assert storage_for(canon).exists("ingested/C0100.jpg")
+
+
+def test_failures_have_reasons_and_retry(env):
+    cleanup, canon, cur, admin, _ = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    svc.reingest_copy(item=item)
+    # reported, but the canonical object differs: a non-retryable checksum failure
+    storage_for(canon).put("ingested/C0100.jpg", cleanup_jpeg("coffee", size=BIG))
+    svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/C0100.jpg")
+    item = svc.reingest_verify(item=item)
+    assert item.state == "failed" and "checksum differs" in item.error and not item.retryable
+    with pytest.raises(ValidationError):
+        svc.reingest_retry(actor=admin, item=item)
+
+    # a reported object that then vanishes: retryable, and retry goes back to submitted
+    d2 = reingest_decision(env, key="box/C0200.jpg")
+    item2 = ReingestItem.objects.get(decision=d2)
+    svc.reingest_copy(item=item2)
+    storage_for(canon).put("ingested/C0200.jpg", cleanup_jpeg(size=BIG))
+    svc.reingest_report_ingested(actor=admin, item=item2, canonical_key="ingested/C0200.jpg")
+    storage_for(canon).delete("ingested/C0200.jpg")
+    item2 = svc.reingest_verify(item=item2)
+    assert item2.state == "failed" and item2.retryable and "not in the canonical store" in item2.error
+    with pytest.raises(PermissionDenied):
+        svc.reingest_retry(actor=cur, item=item2)
+    item2 = svc.reingest_retry(actor=admin, item=item2)
+    assert item2.state == "submitted"
+
+
+def test_unreadable_copy_fails_without_copying(env):
+    cleanup, canon, cur, admin, root = env
+    bad = put_asset(cleanup, "box/broken.jpg", b"not an image at all" * 10)
+    item = svc.reingest_request(actor=admin, asset=bad, reason="only copy")
+    item = svc.reingest_copy(item=item)
+    assert item.state == "failed" and "does not decode" in item.error and not item.retryable
+    assert not (root / "ingest" / str(item.pk)).exists()
+
+
+def test_reingest_pages_are_admin_only_and_retry_from_ui(client, env):
+    cleanup, canon, cur, admin, _ = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    client.force_login(cur)
+    assert client.get(reverse("reingest-list")).status_code == 403
+    client.force_login(admin)
+    r = client.get(reverse("reingest-list"))
+    assert r.status_code == 200 and d.asset.key in r.content.decode()
+    r = client.post(reverse("reingest-action", args=[item.pk, "ingested"]), {"canonical_key": "../../x", "source": canon.pk})
+    assert r.status_code == 302
+    item.refresh_from_db()
+    assert item.state == "queued"  # refused with a message, not a 500
+    r = client.get(reverse("reingest-detail", args=[item.pk]))
+    assert r.status_code == 200 and "Queued" in r.content.decode()
+    assert Candidate.objects.exists()
