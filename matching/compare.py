@@ -184,7 +184,7 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None):
                         and j >= 0.3 * nb):
                     return None
             ms = np.zeros_like(vs)
-            ms[edges[j]:, :] = True
+            ms[edges[max(0, j - 1)]:, :] = True  # damage may begin inside the block before
             return dihedral(ms, *frame)
     return None
 

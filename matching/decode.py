@@ -443,11 +443,14 @@ def _decode_pillow(im, data, d, target, levels):
         except Exception as e2:
             d.errors.append(f"damaged: {type(e2).__name__}: {e2}")
             return None
+    f = min(im.size) // max(1, target)
+    if f >= 2:  # shrink in Pillow (C, box filter) before any conversion of the full-size pixels
+        try:
+            im = im.reduce(f)
+        except Exception:
+            pass
     try:
-        if d.format == "JPEG" and im.mode == "CMYK":
-            a = to_rgb8(im)
-        else:
-            a = to_rgb8(im)
+        a = to_rgb8(im)
     except Exception as e:
         d.errors.append(f"damaged: {type(e).__name__}: {e}")
         return None

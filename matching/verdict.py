@@ -11,6 +11,7 @@ from .decode import EXIF_TO_DIHEDRAL
 THRESHOLDS = {
     "same_diff": 0.030,          # global mean |difference| (0..1) of the intact part, at most
     "same_local": 0.085,         # worst 6 % window of the intact part, at most (edits, reframing)
+    "damaged_local": 0.10,       # the same when a side carries decoder damage (never safe anyway)
     "min_intact_std": 4.5,       # grey std the intact part needs when it is under 60 % of the picture
     "min_coverage": 0.30,        # intact part of the picture needed to call two files the same
     "damaged_min_coverage": 0.15,
@@ -121,7 +122,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     any_damage = ca or ma or band_c or band_m
     # the intact part (outside flat bands and after-damage rows) must agree strictly
     same = (r["coverage"] >= (T["damaged_min_coverage"] if (ca or ma) else T["min_coverage"])
-            and r["diff_score"] <= T["same_diff"] and r["local_score"] <= T["same_local"]
+            and r["diff_score"] <= T["same_diff"]
+            and r["local_score"] <= (T["damaged_local"] if (ca or ma) else T["same_local"])
             and r["orient_score"] <= T["max_orient_score"] * (1.5 if (ca or ma) else 1.0))
     if same and r["coverage"] < 0.6 and r["intact_std"] < T["min_intact_std"]:
         same = False

@@ -16,7 +16,6 @@ from .idempotency import idempotent, scoped_key
 from .permissions import IsDoppelAdmin
 
 
-
 @extend_schema_view(
     list=extend_schema(summary="List review items (one per clean-up file)", tags=["review"]),
     retrieve=extend_schema(summary="One review item with all its candidates", tags=["review"],

@@ -123,10 +123,15 @@ def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
 def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
-    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=False)
+    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True)
     web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
+    stored = fa.to_dict()
+    if fa.image is not None:
+        from .renditions import save_reduced
+
+        stored["reduced"] = save_reduced(asset, fa.image)
     return {
-        "analysis": fa.to_dict(),
+        "analysis": stored,
         "format": (fa.format or "")[:20],
         "width": fa.width or None,
         "height": fa.height or None,
@@ -281,6 +286,25 @@ def canonical_index(cache_key=None):
     return idx
 
 
+def with_image(asset: Asset, stored, fetch_path):
+    """The stored analysis plus its reduced image: from the renditions storage when it was kept at
+    analysis time (no refetch of the original, which on S3 means no second download), otherwise
+    by fetching and decoding the file again."""
+    from .renditions import load_reduced
+
+    if stored.readable and asset.analysis and asset.analysis.get("reduced"):
+        image = load_reduced(asset.analysis["reduced"])
+        if image is not None:
+            stored.image = image
+            return stored
+    if not stored.readable and asset.analysis:
+        return stored  # nothing to decode: verification works from the analysis (IDs, errors)
+    fa = engine().analyse_file(fetch_path(), name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+    if stored.ids is not None and asset.analysis:
+        fa.ids = list(stored.ids)
+    return fa
+
+
 class _MatchCache:
     """Decoded kept copies for one batch: the same canonical often pairs several clean-up files."""
 
@@ -293,14 +317,11 @@ class _MatchCache:
             self.items.move_to_end(asset.pk)
             return self.items[asset.pk]
         m = engine()
-        path = path_fn()
-        fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
-        if asset.analysis and asset.analysis.get("ids") is not None:
-            fa.ids = list(asset.analysis["ids"])
-        self.items[asset.pk] = (fa, path)
+        fa = with_image(asset, m.FileAnalysis.from_dict(asset.analysis or {"name": asset.name}), path_fn)
+        self.items[asset.pk] = (fa, None)
         while len(self.items) > self.size:
             self.items.popitem(last=False)
-        return fa, path
+        return fa, None
 
 
 def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitStack, match_cache: _MatchCache, limit=5):
@@ -312,9 +333,8 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
     cands = idx.candidates(fa_stored, limit=limit)
     if not cands:
         return m.decide_file(fa_stored, []), []
-    cpath = file_stack.enter_context(storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES))
-    cfa = m.analyse_file(cpath, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
-    cfa.ids = list(fa_stored.ids)
+    cfa = with_image(asset, fa_stored, lambda: file_stack.enter_context(
+        storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES)))
     matches = {a.pk: a for a in Asset.objects.select_related("source").filter(pk__in=[c.key for c in cands])}
     results = []
     for c in cands:

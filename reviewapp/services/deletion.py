@@ -559,7 +559,9 @@ def deletion_plan_run(job_id) -> Job | None:
         item = DeletionItem.objects.get(pk=item_id)
         try:
             item = deletion_item_execute(actor=actor, item=item)
-        except StorageError as exc:
+        except Exception as exc:  # noqa: BLE001 - storage/OS errors: the item stays planned for the next run
+            if not isinstance(exc, StorageError):
+                log.exception("deletion item %s failed", item_id)
             errors += 1
             with transaction.atomic():
                 DeletionItem.objects.filter(pk=item_id, state=DeletionItem.State.PLANNED).update(reason=f"last attempt failed: {exc}")

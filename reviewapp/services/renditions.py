@@ -69,6 +69,28 @@ def render_asset_files(asset: Asset, path) -> tuple[str, str]:
     return web, thumb
 
 
+def save_reduced(asset: Asset, image) -> str:
+    """Keep the engine's reduced picture (≤256 px, lossless PNG) so pairing can verify without
+    fetching and decoding the original again."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG", compress_level=1)
+    return _save(f"assets/{asset.pk}/{_tag(asset.pk, asset.etag)}-reduced.png", buf.getvalue())
+
+
+def load_reduced(name: str):
+    """The reduced picture as a uint8 RGB array, or None when it is gone."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with renditions_storage().open(name, "rb") as f:
+            return np.ascontiguousarray(np.asarray(Image.open(f).convert("RGB")))
+    except (OSError, ValueError):
+        return None
+
+
 def asset_rendition(asset: Asset, kind: str) -> str:
     """Name in the renditions storage of the asset's web JPEG or thumbnail (made now if missing)."""
     if kind not in ASSET_KINDS:

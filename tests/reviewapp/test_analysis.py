@@ -204,3 +204,31 @@ def test_task_retries_transient_storage_errors_then_fails_the_item(collection, a
     assert item.state == JobItem.State.FAILED and "gave up after 4 retries" in item.error
     job.refresh_from_db()
     assert (job.processed, job.failed) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_pairing_verifies_from_stored_reduced_images_without_refetching(collection, admin_user, monkeypatch):
+    from reviewapp.storage import LocalStorage
+
+    canonical, cleanup = collection
+    job = analysis.analysis_start(actor=admin_user, source=cleanup, dispatch=False)
+    from reviewapp.services.jobs import job_start
+
+    job_start(job.pk)
+    for item_id in analysis.analysis_prepare(job.pk):
+        analysis.analyse_item(job.pk, item_id)
+    assert Asset.objects.get(name="C0001234.tif").analysis["reduced"]
+    fetched = []
+    real = LocalStorage.fetch
+
+    def counting(self, key, **kw):
+        fetched.append(key)
+        return real(self, key, **kw)
+
+    monkeypatch.setattr(LocalStorage, "fetch", counting)
+    phase, pair_ids = analysis.analysis_advance(job.pk)
+    assert phase == "pair"
+    analysis.pair_items(job.pk, Job.objects.get(pk=job.pk).params["pair_job"], pair_ids)
+    assert fetched == []
+    assert verdicts()["IMG_0001.png"] == ("rotated", "C0002345.jp2")
+    assert verdicts()["C3456b.jpg"] == ("cleanup_corrupt", "C0003456.tif")
