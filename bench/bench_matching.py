@@ -135,7 +135,7 @@ def fingerprint_bench(workers, quick):
             a = matching.analyse_file(paths[0])
             assert a.status == "ok", (kind, a.errors)
             # throughput with all workers over copies of the files
-            many = [p.name for p in paths] * max(2, workers * 3)
+            many = [p.name for p in paths] * max(4, workers * 8 // len(paths))
             t = time.perf_counter()
             analyse_many(tmp, many, workers=workers, progress=False)
             par = len(many) / (time.perf_counter() - t)

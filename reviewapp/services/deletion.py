@@ -98,6 +98,13 @@ def decision_has_run(decision) -> bool:
     )
 
 
+def decision_stands(decision) -> bool:
+    """An approval counts only while it is not undone and is still the file's last decision."""
+    if Decision.objects.filter(undoes=decision).exists():
+        return False
+    return ReviewItem.objects.filter(pk=decision.review_item_id, last_decision=decision).exists()
+
+
 # --- review hand-back ---------------------------------------------------------------------------
 
 
@@ -200,11 +207,20 @@ def deletion_plan_create(*, actor, decisions=None, source=None, idempotency_key=
             ids = [getattr(d, "pk", d) for d in decisions]
             qs = qs.filter(pk__in=ids)
         items = []
+        # Invariant 1, never both sides of a pair: an object kept by a live deletion is not
+        # deleted, and an object on its way out is not anyone's kept copy.
+        live = DeletionItem.objects.filter(state__in=[DeletionItem.State.PLANNED, DeletionItem.State.QUARANTINED])
+        kept_ids = set(live.values_list("kept_asset_id", flat=True))
+        leaving_ids = set(live.values_list("asset_id", flat=True))
         for d in qs.order_by("pk"):
             asset = d.asset
             kept, kept_etag = _kept_for(d)
             if kept.pk == asset.pk or asset.source.is_canonical:
                 continue  # invariant 1: never the kept object, never a canonical source
+            if asset.pk in kept_ids or kept.pk in leaving_ids:
+                continue
+            kept_ids.add(kept.pk)
+            leaving_ids.add(asset.pk)
             snap = d.snapshot or {}
             cand = d.candidate
             etag = (snap.get("candidate") or {}).get("cleanup_etag") or (snap.get("asset") or {}).get("etag") or cand.cleanup_etag or asset.etag
@@ -490,6 +506,9 @@ def deletion_item_execute(*, actor, item) -> DeletionItem:
     asset = item.asset
     if asset.source.is_canonical:
         return deletion_item_abort(actor=actor, item=item, reason="the object is in a canonical source, which Doppel never deletes from")
+    if not decision_stands(item.decision):
+        # Undone (or superseded) after the plan was made: the file is already back in review.
+        return deletion_item_abort(actor=actor, item=item, reason="the approving decision was undone or replaced", reopen=False)
     src = storage_for(asset.source)
     target = quarantine_target(item)
     already_audited = AuditEntry.objects.filter(item=item, action=AuditEntry.Action.QUARANTINE).exists()

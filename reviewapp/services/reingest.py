@@ -169,7 +169,8 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
                     return _fail(item, f"the copy to reingest does not decode: {'; '.join(analysis.errors[:2])}", retryable=False, actor=actor)
                 checksum = sha256_file(path)
                 size = Path(path).stat().st_size
-                info = dest.put(target_key, Path(path).read_bytes())
+            # server-side where the storage allows it (same S3 profile, local to local)
+            info = src.copy_to(asset.key, dest, target_key)
         except ObjectMissing:
             return _fail(item, f"{asset.source.name}:{asset.key} no longer exists", retryable=False, actor=actor)
         if info.size != size:

@@ -107,7 +107,6 @@ def test_plan_is_a_dry_run_with_a_csv_and_takes_only_standing_approvals(sources,
     d2 = scenario(*sources, cur, key="a/C2.jpg")
     decision_undo(actor=cur, decision=d2)  # undone: must not be planned
     d3 = scenario(*sources, cur, key="a/C3.jpg")
-    other = d3.review_item
     # a not_duplicate decision is never planned
     c4 = CandidateFactory(cleanup_asset=put_asset(sources[0], "a/C4.jpg", cleanup_jpeg()),
                           match_asset=put_asset(sources[1], "a/C4.png", kept_png()))
@@ -135,7 +134,6 @@ def test_plan_is_a_dry_run_with_a_csv_and_takes_only_standing_approvals(sources,
     # nothing is planned twice
     with pytest.raises(ValidationError):
         svc.deletion_plan_create(actor=admin)
-    assert other.pk
 
 
 def test_only_admins_plan_and_confirm(sources, users):
@@ -439,3 +437,49 @@ def test_quarantine_inside_a_source_is_refused(sources, users, settings, local_r
     item = plan.items.get()
     assert job.state == Job.State.FAILED and item.state == DeletionItem.State.PLANNED
     assert "inside source 'cleanup'" in item.reason and exists(d.asset)
+
+
+def test_never_both_sides_of_a_pair(sources, users, local_root):
+    """Two clean-up copies approved against each other (a hand-made pair: review itself only
+    keeps canonical copies): the plan takes one side only, and the executor would catch the
+    other anyway because its kept copy is gone."""
+    from reviewapp.models import Decision
+
+    cur, admin = users
+    cleanup_src = sources[0]
+    a = put_asset(cleanup_src, "pair/A.jpg", cleanup_jpeg())
+    b = put_asset(cleanup_src, "pair/B.png", kept_png())
+    decisions = []
+    for x, y in ((a, b), (b, a)):
+        cand = CandidateFactory(cleanup_asset=x, match_asset=y)
+        review = ReviewItemFactory(best_candidate=cand)
+        d = Decision.objects.create(review_item=review, asset=x, candidate=cand, action="approve_delete", actor=cur)
+        ReviewItem.objects.filter(pk=review.pk).update(last_decision=d, status="decided")
+        decisions.append(d)
+    plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    assert [i.asset_id for i in plan.items.all()] == [a.pk]
+    with pytest.raises(ValidationError):
+        svc.deletion_plan_create(actor=admin, decisions=decisions[1:])
+
+
+def test_retried_plan_creation_with_the_same_key_makes_one_plan(sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    p1 = svc.deletion_plan_create(actor=admin, idempotency_key="req-1")
+    p2 = svc.deletion_plan_create(actor=admin, idempotency_key="req-1")
+    assert p1.pk == p2.pk and DeletionPlan.objects.count() == 1 and p1.items.get().decision == d
+
+
+def test_undo_after_planning_stops_the_deletion(run_plan, sources, users, django_capture_on_commit_callbacks):
+    """Undo is allowed while the item is only planned; the executor must then leave the file alone."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    assert svc.decision_has_run(d) is False
+    decision_undo(actor=cur, decision=d)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.deletion_plan_confirm(actor=admin, plan=plan)
+    item = plan.items.get()
+    assert item.state == DeletionItem.State.ABORTED and "undone" in item.reason
+    assert exists(d.asset)
+    assert not AuditEntry.objects.filter(action="quarantine").exists()

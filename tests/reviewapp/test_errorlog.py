@@ -11,7 +11,7 @@ from reviewapp.models import ErrorLogEntry, Source
 from reviewapp.selectors.errorlog import error_log_list
 from reviewapp.services.errorlog import error_log_add, error_log_withdraw
 from reviewapp.services.review import decision_record, decision_undo
-from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory
 
 
 @pytest.fixture
@@ -77,4 +77,3 @@ def test_source_role_does_not_matter_for_logging(cur):
     canon = SourceFactory(role=Source.Role.CANONICAL)
     e = error_log_add(actor=cur, asset=AssetFactory(source=canon), category="canonical_corrupt", note="banding")
     assert e.asset.source.is_canonical
-    assert CandidateFactory  # factories import used by other tests

@@ -173,3 +173,24 @@ def test_reingest_pages_are_admin_only_and_retry_from_ui(client, env):
     r = client.get(reverse("reingest-detail", args=[item.pk]))
     assert r.status_code == 200 and "Queued" in r.content.decode()
     assert Candidate.objects.exists()
+
+
+@pytest.mark.services
+def test_ingest_location_on_s3(env, s3_profile, s3_bucket, settings):
+    settings.INGEST_LOCATION = f"s3:moto:{s3_bucket}/incoming"
+    d = reingest_decision(env)
+    item = svc.reingest_copy(item=ReingestItem.objects.get(decision=d))
+    assert item.state == "submitted" and item.target_location == f"s3:moto:{s3_bucket}/incoming"
+    body = s3_profile.get_object(Bucket=s3_bucket, Key=f"incoming/{item.target_key}")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == item.checksum
+    manifest = json.loads(s3_profile.get_object(Bucket=s3_bucket, Key=f"incoming/{item.manifest_key}")["Body"].read())
+    assert manifest["items"][0]["key"] == item.target_key
+
+
+def test_bad_ingest_location_is_a_clear_failure(env, settings):
+    settings.INGEST_LOCATION = "ftp://nowhere"
+    d = reingest_decision(env)
+    counts = svc.reingest_process_queued(item_ids=[ReingestItem.objects.get(decision=d).pk])
+    item = ReingestItem.objects.get(decision=d)
+    assert counts == {"submitted": 0, "failed": 1}
+    assert item.state == "failed" and "DOPPEL_INGEST_LOCATION" in item.error and item.retryable
