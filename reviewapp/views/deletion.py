@@ -33,7 +33,8 @@ def plan_list(request):
     if request.method == "POST":
         source = None
         if request.POST.get("source"):
-            source = Source.objects.filter(pk=request.POST.get("source")).first()
+            raw = request.POST.get("source", "")
+            source = Source.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
             if source is None:
                 messages.error(request, "unknown source")
                 return redirect("deletion-plan-list")
