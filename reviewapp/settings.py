@@ -241,6 +241,18 @@ CELERY_BEAT_SCHEDULE = {
     "reingest-check": {"task": "doppel.reingest_check", "schedule": env_int("DOPPEL_REINGEST_CHECK_INTERVAL", 900)},
 }
 
+# --- cache (API rate limits) ---------------------------------------------------------------
+# Rate limits are counted in the cache: with several gunicorn processes or machines they must
+# share one (Redis); the in-process default only suits the embedded mode.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -25,13 +25,14 @@ print("DOPPEL-SETTINGS " + json.dumps({
     "STATICFILES": settings.STORAGES["staticfiles"]["BACKEND"],
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "LEASE_SECONDS": settings.LEASE_SECONDS,
+    "CACHE": settings.CACHES["default"],
 }, default=str))
 """
 
 # Variables that would leak in from the developer's or CI's environment.
 SCRUB = {"DEBUG", "SECRET_KEY", "DOPPEL_TESTING", "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
          "DOPPEL_S3_PROFILES", "DOPPEL_LOCAL_ROOTS", "DOPPEL_RENDITIONS_S3_BUCKET", "DOPPEL_RENDITIONS_S3_PROFILE",
-         "ALLOWED_HOSTS", "DOPPEL_LEASE_SECONDS", "DJANGO_SETTINGS_MODULE"}
+         "ALLOWED_HOSTS", "DOPPEL_LEASE_SECONDS", "DJANGO_SETTINGS_MODULE", "CACHE_URL"}
 
 
 def run_settings(tmp_path, **env):
@@ -119,3 +120,12 @@ def test_a_number_that_is_not_a_number_is_named(tmp_path):
     proc, values = run_settings(tmp_path, DEBUG="1", DOPPEL_LEASE_SECONDS="15min")
     assert proc.returncode != 0 and values is None
     assert "DOPPEL_LEASE_SECONDS must be a whole number" in proc.stderr
+
+
+def test_rate_limits_count_in_a_shared_redis_cache_when_configured(tmp_path):
+    proc, values = run_settings(tmp_path, DEBUG="1")
+    assert proc.returncode == 0, proc.stderr
+    assert values["CACHE"]["BACKEND"].endswith("LocMemCache")
+    proc, values = run_settings(tmp_path, DEBUG="1", CACHE_URL="redis://127.0.0.1:6379/9")
+    assert proc.returncode == 0, proc.stderr
+    assert values["CACHE"] == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/9"}
