@@ -70,6 +70,8 @@ def generate(root: Path, n: int, side: int, seed: int = 7) -> tuple[int, int]:
             i = rng.randrange(n_can)
             im = pics[i].resize((max(8, int(pics[i].width * 0.75)), max(8, int(pics[i].height * 0.75))))
             name = f"C{1000000 + i}{'abc'[j % 3]}.jpg" if rng.random() < 0.5 else f"IMG_{j:05d}.jpg"
+            if (cl / name).exists():  # a second copy of the same canonical: keep both files
+                name = f"IMG_{j:05d}.jpg"
         else:
             im, name = picture(), f"IMG_{j:05d}.jpg"
         im.save(cl / name, "JPEG", quality=88)
