@@ -239,7 +239,10 @@ CELERY_BEAT_SCHEDULE = {
     "quarantine-purge": {"task": "doppel.quarantine_purge", "schedule": env_int("DOPPEL_PURGE_INTERVAL", 3600)},
     "reingest-dispatch": {"task": "doppel.reingest_dispatch", "schedule": env_int("DOPPEL_REINGEST_DISPATCH_INTERVAL", 600)},
     "reingest-check": {"task": "doppel.reingest_check", "schedule": env_int("DOPPEL_REINGEST_CHECK_INTERVAL", 900)},
+    "idempotency-expire": {"task": "doppel.idempotency_expire", "schedule": 3600},
 }
+# How long an API Idempotency-Key answer is kept for retries.
+IDEMPOTENCY_HOURS = env_int("DOPPEL_IDEMPOTENCY_HOURS", 72)
 
 # --- cache (API rate limits) ---------------------------------------------------------------
 # Rate limits are counted in the cache: with several gunicorn processes or machines they must

@@ -1,4 +1,5 @@
 """Celery tasks: thin, take IDs, idempotent, and call services. Split by domain so the
 pipeline and the executor can grow apart; Celery discovers them through this package."""
 from .execution import *  # noqa: F401,F403
+from .maintenance import *  # noqa: F401,F403
 from .pipeline import *  # noqa: F401,F403
