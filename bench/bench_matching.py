@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the matching engine, everything measured in this run.
 
-usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick]
+usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick] [--only fingerprint|search]
 
 1. Fingerprints per second on large images (4000x3000 JPEG, TIFF/LZW, tiled pyramid TIFF and JPEG 2000
    made here from a real photograph): `matching.analyse_file` (reduced decode + damage checks +
@@ -288,11 +288,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="smaller run (tests, smoke)")
+    ap.add_argument("--only", choices=("fingerprint", "search"), help="run one part only")
     a = ap.parse_args()
     t0 = time.time()
     print(f"{matching.ENGINE_VERSION}: benchmark on {os.cpu_count()} cores, {a.workers} workers")
-    fingerprint_bench(a.workers, a.quick)
-    search_bench(a.quick)
+    if a.only in (None, "fingerprint"):
+        fingerprint_bench(a.workers, a.quick)
+    if a.only in (None, "search"):
+        search_bench(a.quick)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\n3. Peak memory: this process {own:.0f} MB, largest worker {kids:.0f} MB; total time {time.time() - t0:.0f} s")

@@ -189,6 +189,60 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None):
     return None
 
 
+def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor=6.0, min_rest=3):
+    """A sequential stream that lost its place without decoder complaint (a flipped bit that still
+    decodes: the rest of the stream comes out shifted and re-coloured). Signature: the stored top
+    agrees tightly with the match, then from one block of rows to the end of the stream every part
+    of every row block differs clearly, flat areas included (a colour/DC shift; reframing or a
+    resampled copy only differ where the picture has texture, an edit only in one place).
+    D, valid, texture are in the clean-up display frame. Returns the damaged mask or None."""
+    inv = inverse(frame)
+    Ds, vs, Ts = dihedral(D, *inv), dihedral(valid, *inv), dihedral(texture, *inv)
+    h, w = Ds.shape
+    nb, nseg = min(32, h), 8
+    if w < nseg:
+        return None
+    edges = np.linspace(0, h, nb + 1).astype(int)
+    ce = np.linspace(0, w, nseg + 1).astype(int)
+    mean = np.full(nb, np.nan)
+    segmin = np.full(nb, np.nan)
+    for i in range(nb):
+        v = vs[edges[i]:edges[i + 1]]
+        if v.sum() <= 0.5 * v.size:
+            continue
+        d = np.where(v, Ds[edges[i]:edges[i + 1]], np.nan)
+        mean[i] = float(np.nanmean(d))
+        segs = [np.nanmean(d[:, ce[k]:ce[k + 1]]) for k in range(nseg) if np.isfinite(d[:, ce[k]:ce[k + 1]]).any()]
+        segmin[i] = float(min(segs)) if len(segs) >= nseg - 1 else np.nan
+    start = int(np.ceil(0.3 * nb))
+    for j in range(start, nb - min_rest + 1):
+        top = mean[:j][np.isfinite(mean[:j])]
+        if len(top) < start:
+            continue
+        base = float(np.median(top))
+        if base > base_max:
+            return None  # the top does not match tightly: not the same stream
+        thr = max(floor, factor * base)
+        rest = segmin[j:]
+        if np.isnan(rest).mean() > 0.2 or not (rest[np.isfinite(rest)] >= thr).all():
+            continue
+        # flat parts of the damaged rows differ too (texture-only differences are resampling/reframing)
+        ms = np.zeros_like(vs)
+        ms[edges[j]:, :] = True
+        sel = ms & vs
+        t = Ts[sel]
+        flat = t <= np.percentile(t, 40)
+        if flat.sum() < 0.2 * sel.sum() or float(Ds[sel][flat].mean()) < 0.75 * thr:
+            return None
+        # the damage begins where the difference first rises clearly above the intact top
+        k = j
+        while k > 1 and np.isfinite(mean[k - 1]) and mean[k - 1] >= max(0.5 * floor, 3 * base):
+            k -= 1
+        ms[edges[max(0, k - 1)]:, :] = True  # damage may begin inside the block before
+        return dihedral(ms, *frame)
+    return None
+
+
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
                    a_damaged=False, b_damaged=False, orientation=None, block_thr=0.06,
                    a_stream_check=False):
@@ -227,6 +281,9 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         # a sequential stream damaged without decoder complaint (bit flips that still decode):
         # an intact top, then wide, persistent garbage to the end of the stream
         prog_a = _progressive_damage(D, valid, a_orient, 0.08, persist=0.8, wide=0.5)
+        if prog_a is None:
+            gy, gx = np.gradient(gb)
+            prog_a = _stream_step(D, valid, a_orient, np.hypot(gx, gy) / 255.0)
         if prog_a is not None:
             valid &= ~prog_a
             stream_a = True

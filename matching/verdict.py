@@ -22,6 +22,8 @@ THRESHOLDS = {
     "compare_side": 256,
 }
 
+TURN_PENALTY = 0.005             # decide_file: tie-break among equally ranked declared candidates
+
 VERDICTS = ("identical", "duplicate", "rotated", "cleanup_corrupt", "match_corrupt", "different",
             "unreadable", "no_match")
 
@@ -204,7 +206,10 @@ def decide_file(cleanup: FileAnalysis, results: list) -> dict:
     declared = [r for r in results if r.declared]
     if declared:
         rank = {"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3, "cleanup_corrupt": 3}
-        best = min(declared, key=lambda r: (rank[r.verdict], "id" not in r.via, r.diff_score + r.local_score))
+        # near-equal candidates (e.g. a mirror-symmetric picture and its mirrored twin): the one
+        # that needs no turn is the simpler explanation
+        best = min(declared, key=lambda r: (rank[r.verdict], "id" not in r.via, r.diff_score + r.local_score
+                                            + (TURN_PENALTY if (r.rotation, r.flipped) != (0, False) else 0.0)))
         return {"verdict": best.verdict, "match": best.match, "result": best}
     if not cleanup.readable:
         return {"verdict": "unreadable", "match": "", "result": results[0] if results else None,

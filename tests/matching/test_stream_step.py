@@ -1,0 +1,66 @@
+"""A clean-up JPEG whose stream lost its place without decoder complaint (a flipped bit that still
+decodes): an intact top, then the rest of the picture shifted and re-coloured to the end of the
+stream. Must be a damaged clean-up copy (never safe), while reframed, edited and resampled copies
+are not mistaken for it."""
+import numpy as np
+from PIL import Image
+
+from matching import analyse_file, verify_pair
+from matching.compare import compare_arrays
+
+from mhelpers import edited, reframed
+
+
+def _desynced(photo, start=0.62, shift=3, offset=(8, 3, -6)):
+    """Subtle: below the absolute thresholds of the older end-of-stream check."""
+    a = np.asarray(photo).astype(np.int16).copy()
+    r0 = int(a.shape[0] * start)
+    a[r0:] = np.roll(a[r0:], -shift, axis=1) + np.array(offset, np.int16)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def test_desynced_stream_is_found(photo):
+    a = np.asarray(photo)
+    r = compare_arrays(np.asarray(_desynced(photo)), a, a_stream_check=True)
+    assert r["stream_a"] and r["progressive_a"]
+    assert 0.5 < r["region_a"]["top"] <= 0.62 and r["region_a"]["bottom"] == 1.0
+    assert r["diff_score"] < 0.01
+
+
+def test_no_stream_damage_in_reframed_edited_or_resampled_copies(photo, photo2, photo3):
+    for p in (photo, photo2, photo3):
+        a = np.asarray(p)
+        w, h = p.size
+        copies = [reframed(p, 0.05), edited(p, (0.2, 0.8, 0.36, 1.0)), edited(p, (0.7, 0.6, 0.86, 0.99)),
+                  p.resize((w // 2, h // 2), Image.LANCZOS)]
+        for cp in copies:
+            r = compare_arrays(np.asarray(cp), a, a_stream_check=True)
+            assert r is not None and not r["stream_a"]
+
+
+def test_desynced_jpeg_is_cleanup_corrupt_never_safe(tmp_path, photo):
+    canon = tmp_path / "C1234567.tif"
+    photo.save(canon, "TIFF", compression="tiff_lzw")
+    clean = tmp_path / "IMG_1.jpg"
+    _desynced(photo).save(clean, "JPEG", quality=92)
+    assert analyse_file(clean).status == "ok"     # no decoder complaint
+    res = verify_pair(clean, canon)
+    assert res.verdict == "cleanup_corrupt" and res.corrupt_side == "cleanup"
+    assert not res.safe_to_delete
+    # an edit reaching the bottom edge stays a near miss
+    ed = tmp_path / "IMG_2.jpg"
+    edited(photo, (0.6, 0.7, 0.76, 1.0)).save(ed, "JPEG", quality=92)
+    assert verify_pair(ed, canon).verdict == "different"
+
+
+def test_decide_file_prefers_the_unturned_of_near_equal_candidates():
+    from matching import FileAnalysis, PairResult, decide_file
+    turned = PairResult(diff_score=0.0043, local_score=0.0489, flipped=True, verdict="cleanup_corrupt",
+                        match="twin.jp2", via="content")
+    straight = PairResult(diff_score=0.0046, local_score=0.0488, verdict="cleanup_corrupt",
+                          match="right.jp2", via="content")
+    assert decide_file(FileAnalysis(status="damaged"), [turned, straight])["match"] == "right.jp2"
+    # a clearly better turned candidate still wins
+    better = PairResult(diff_score=0.001, local_score=0.02, rotation=90, verdict="cleanup_corrupt",
+                        match="turned.jp2", via="content")
+    assert decide_file(FileAnalysis(status="damaged"), [better, straight])["match"] == "turned.jp2"
