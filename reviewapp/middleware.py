@@ -1,5 +1,7 @@
 """Request hygiene shared by every view."""
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
+
+MESSAGE = "NUL characters are not allowed in requests"
 
 
 class RejectNulCharactersMiddleware:
@@ -13,11 +15,18 @@ class RejectNulCharactersMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path or self._has_nul(request.GET):
-            return HttpResponseBadRequest("NUL characters are not allowed in requests")
+            return self._refuse(request)
         if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             if self._has_nul(request.POST):
-                return HttpResponseBadRequest("NUL characters are not allowed in requests")
+                return self._refuse(request)
         return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request):
+        # The API speaks JSON in the same shape as its other errors; the UI gets plain text.
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": MESSAGE, "code": "nul_character"}, status=400)
+        return HttpResponseBadRequest(MESSAGE)
 
     @staticmethod
     def _has_nul(querydict):
