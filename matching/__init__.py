@@ -1,7 +1,7 @@
 """Doppel image-matching engine: decode, fingerprint, index, verify. Knows files and arrays only
 (no Django). Per-file work (`analyse_file`) is separate from pairing over stored analyses
 (`CandidateIndex`, `verify_pair`/`verify_analyses`, `decide_file`)."""
-ENGINE_VERSION = "doppel-match 1.1"
+ENGINE_VERSION = "doppel-match 1.2"
 
 from .decode import DEFAULT_MAX_PIXELS, DecodeError, decode  # noqa: E402
 from .analysis import FileAnalysis, analyse_file  # noqa: E402

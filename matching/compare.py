@@ -13,6 +13,8 @@ COMPARE_SIDE = 256
 ASPECT_TOL = 0.08       # |log aspect ratio| difference allowed between the two sides
 FLAT_ROW_STD = 2.0      # a row/column this uniform is flat ...
 TEXTURED_ROW_STD = 6.0  # ... and is damage when the other side has this much texture there
+NEAR_FLAT_STD = 6.0     # a row this uniform in every part is nearly flat (lossy-coded flat band) ...
+STRONG_ROW_STD = 12.0   # ... and is damage where the other side has this much texture almost everywhere
 
 
 def _resize(a: np.ndarray, size) -> np.ndarray:
@@ -112,6 +114,12 @@ def _band_rows(g, other, grow, skip=None):
     exact = (sd < 0.6).all(1) & ((mn.max(1) - mn.min(1)) < 1.5)
     varies = ((so > 1.5).mean(1) >= 0.6) & ((np.abs(mn - mo) > 2).mean(1) >= 0.6)
     bad |= exact & varies
+    # or: a nearly flat run that lossy coding has speckled (a painted band in a lossy JPEG 2000 or
+    # JPEG rings at a few grey levels), where the other side has strong texture in almost every
+    # part of the row, many times the run's own residue (reframing or resampling keep texture)
+    near = (sd < NEAR_FLAT_STD).all(1) & ((mn.max(1) - mn.min(1)) < 6)
+    strong = so > np.maximum(STRONG_ROW_STD, 4.0 * sd)
+    bad |= near & (strong.mean(1) >= 0.75)
     out = np.zeros(n, bool)
     lab, k = ndimage.label(bad)
     for i in range(1, k + 1):

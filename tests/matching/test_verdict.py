@@ -143,3 +143,36 @@ def test_decide_file_handles_unreadable_and_no_match(tmp_path):
     good = tmp_path / "g.png"
     Image.new("RGB", (64, 64), (1, 2, 3)).save(good)
     assert decide_file(analyse_file(good), [])["verdict"] == "no_match"
+
+
+def _gravel():
+    from skimage import data
+    a = data.gravel()[:256, :256]
+    return Image.fromarray(np.ascontiguousarray(np.stack([a] * 3, axis=2)).astype(np.uint8))
+
+
+@pytest.mark.parametrize("top", [0.4, 0.7])
+def test_thin_band_in_lossy_jp2_of_textured_canonical_match_corrupt(tmp_path, top):
+    # a thin grey band in a lossy JPEG 2000 of a busy picture: wavelet ringing speckles the band
+    # (row std 2-5, not "flat"), yet it is damage: the clean-up copy is the only good one left
+    im = _gravel()
+    c = tmp_path / "C0001000.jp2"
+    grey_band(im, top, 0.08).save(c, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    p = tmp_path / "x.jpg"
+    p.write_bytes(jpeg_bytes(im))
+    r = verify_pair(p, c)
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete
+    assert r.region and r.region["top"] < top + 0.04 and r.region["bottom"] > top + 0.04
+
+
+def test_textured_lossy_copies_stay_safe_and_edits_rejected(tmp_path):
+    im = _gravel()
+    c = tmp_path / "C0001000.jp2"
+    im.save(c, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    p = tmp_path / "x.jpg"
+    p.write_bytes(jpeg_bytes(im.resize((128, 128), Image.LANCZOS), 75))
+    r = verify_pair(p, c)
+    assert r.verdict == "duplicate" and r.safe_to_delete
+    q = tmp_path / "n.jpg"
+    q.write_bytes(jpeg_bytes(edited(im, (0.3, 0.5, 0.45, 0.62), (128, 128, 128))))
+    assert verify_pair(q, c).verdict == "different"
