@@ -1,4 +1,4 @@
-"""Real encoded test images, made from the photos scikit-image ships (never ../shared)."""
+"""Real encoded test images, made from the photos scikit-image ships (never the shared development corpus)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,5 @@
 """Fixtures for the matching tests: real photographs (scikit-image samples) encoded in tmp_path.
-Nothing here reads ../shared."""
+Nothing here reads the shared development corpus."""
 import io
 
 import numpy as np
