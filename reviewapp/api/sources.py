@@ -1,9 +1,6 @@
 """Sources and name lists."""
 from __future__ import annotations
 
-import csv
-import io
-
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -70,16 +67,7 @@ class NameListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer], filterset_class=None)
     def misses(self, request, pk=None):
         namelist = self.get_object()
-        entries = service("selectors.assets", "namelist_misses")(namelist)
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["line", "name", "status", "matches"])
-        for e in entries:
-            writer.writerow([e.line, _csv_safe(e.raw), e.status, e.match_count])
-        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+        text = service("selectors.assets", "namelist_misses_csv")(namelist)
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="namelist-{namelist.pk}-misses.csv"'
         return response
-
-
-def _csv_safe(value: str) -> str:
-    return "'" + value if value and value[0] in "=+-@\t\r" else value

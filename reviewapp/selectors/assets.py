@@ -49,17 +49,18 @@ def namelist_misses(namelist):
     ).order_by("line")
 
 
-def namelist_misses_csv(namelist) -> str:
-    """The misses as a CSV people can fix and upload again (line, name, status, matches)."""
-    import csv
-    import io
+NAMELIST_MISSES_HEADER = ["line", "name", "status", "matches"]
 
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["line", "name", "status", "matches"])
-    for e in namelist_misses(namelist).prefetch_related("assets"):
-        w.writerow([e.line, e.raw, e.status, " | ".join(a.key for a in e.assets.all())])
-    return buf.getvalue()
+
+def namelist_misses_csv(namelist) -> str:
+    """The misses as a CSV people can fix and upload again (line, name, status, matches), the
+    same file from the UI, the API and `doppel_namelist --misses`. Names come from an uploaded
+    file, so every cell is neutralised like every other export (the upload strips that mark)."""
+    from ..services.exports import csv_text
+
+    rows = ((e.line, e.raw, e.status, " | ".join(a.key for a in e.assets.all()))
+            for e in namelist_misses(namelist).prefetch_related("assets"))
+    return csv_text(NAMELIST_MISSES_HEADER, rows)
 
 
 def namelist_selection(namelist):

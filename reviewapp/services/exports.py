@@ -1,6 +1,12 @@
 """Spreadsheet exports that stay flat in memory however many rows there are: CSV is streamed line
 by line, XLSX is written by openpyxl's write-only workbook to a temp file, rows come from
-`.iterator(chunk_size=...)`. Cells that a spreadsheet would run as a formula are neutralised."""
+`.iterator(chunk_size=...)`.
+
+Every data cell of every CSV and XLSX Doppel writes goes through `safe_cell`, the one place that
+decides what a spreadsheet would run as a formula (CSV/XLSX injection): file names, keys, notes and
+name-list lines come from outside and `=HYPERLINK(...)`, `+cmd|calc`, `@SUM(1)` must stay text.
+The only formula Doppel writes itself is the error log's link (`hyperlink_formula`), whose
+argument has its quotes doubled so data cannot close the string and add a formula of its own."""
 from __future__ import annotations
 
 import csv
@@ -9,18 +15,36 @@ import tempfile
 from datetime import datetime
 from typing import Iterable, Iterator
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP's list,
+# plus line feed and the full-width forms some locales accept), also after leading blanks.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Excel refuses a string literal longer than this inside a formula.
+FORMULA_LITERAL_MAX = 255
 
 
 def safe_cell(value):
-    """Spreadsheet-safe value: a leading formula character is quoted (CSV/XLSX injection)."""
+    """The spreadsheet-safe form of one data cell. A string a spreadsheet would evaluate gets a
+    leading apostrophe, which shows it as text; numbers and dates stay typed (a negative number
+    is a number, not a formula); None becomes an empty cell."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def cell_text(value: str) -> str:
+    """The original text of a cell `safe_cell` neutralised, for files people hand back (a fixed
+    name-list misses CSV uploaded again)."""
+    if value.startswith("'") and safe_cell(value[1:]) != value[1:]:
+        return value[1:]
+    return value
+
+
+def safe_row(row: Iterable) -> list:
+    return [safe_cell(v) for v in row]
 
 
 class _Echo:
@@ -28,11 +52,18 @@ class _Echo:
         return value
 
 
-def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
+def csv_lines(header: list[str], rows: Iterable[Iterable], *, bom=True) -> Iterator[str]:
+    """CSV lines (header first), every data cell through `safe_cell`. The BOM lets Excel open
+    UTF-8 correctly; `bom=False` for files other programs read back (name-list misses)."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(header)  # BOM: Excel opens UTF-8 CSV correctly
+    yield ("\ufeff" if bom else "") + writer.writerow(header)
     for row in rows:
-        yield writer.writerow([_csv_value(safe_cell(v)) for v in row])
+        yield writer.writerow([_csv_value(v) for v in safe_row(row)])
+
+
+def csv_text(header: list[str], rows: Iterable[Iterable], *, bom=False) -> str:
+    """The whole CSV as one string, for small files (name-list misses, manifests)."""
+    return "".join(csv_lines(header, rows, bom=bom))
 
 
 def _csv_value(v):
@@ -41,9 +72,14 @@ def _csv_value(v):
     return v
 
 
-def _hyperlink_formula(url: str) -> str:
-    url = url.replace('"', "%22")
-    return f'=HYPERLINK("{url}","{url}")'
+def hyperlink_formula(url: str) -> str:
+    """A clickable link cell. Quotes in the URL are doubled (Excel's escape inside a string
+    literal), so the data can never end the literal and append a formula; a URL too long for a
+    formula literal is written as neutralised text instead."""
+    if len(url) > FORMULA_LITERAL_MAX:
+        return safe_cell(url)
+    literal = url.replace('"', '""')
+    return f'=HYPERLINK("{literal}","{literal}")'
 
 
 def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", link_column=None) -> str:
@@ -64,9 +100,10 @@ def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", l
         head.append(c)
     ws.append(head)
     for row in rows:
-        out = [safe_cell(v) for v in row]
-        if link_column is not None and out[link_column]:
-            out[link_column] = _hyperlink_formula(str(row[link_column]))
+        row = list(row)
+        out = safe_row(row)
+        if link_column is not None and row[link_column]:
+            out[link_column] = hyperlink_formula(str(row[link_column]))
         ws.append(out)
     fd, path = tempfile.mkstemp(prefix="doppel-export-", suffix=".xlsx")
     os.close(fd)

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Asset, AssetIdentifier, Job, NameList, NameListEntry, Source
+from .exports import cell_text
 from .inventory import extract_ids
 from .jobs import job_count, job_create, job_finish
 
@@ -52,6 +53,7 @@ def _clean(value: str) -> str:
     v = unicodedata.normalize("NFC", value).strip().strip("\ufeff").strip()
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
         v = v[1:-1].strip()
+    v = cell_text(v)  # a name from our own misses CSV, neutralised on the way out
     return v.replace("\\", "/")
 
 

