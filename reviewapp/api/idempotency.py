@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from ..models import IdempotencyRecord
+from ..services.idempotency import idempotency_key_digest
 from .exceptions import Conflict, IdempotencyMismatch
 
 HEADER = "Idempotency-Key"
@@ -78,10 +79,9 @@ def _key(request):
 
 
 def scoped_key(request):
-    """The key handed on to services that take one: namespaced by user so that two users' keys
-    never collide in the services' unique columns."""
-    key = request.headers.get(HEADER)
-    return f"api:{request.user.pk}:{key}" if key else None
+    """The key handed on to services that take one: a fixed-length digest of user and key, so
+    two users' keys never collide in the services' unique columns and any valid key fits them."""
+    return idempotency_key_digest(user=request.user, key=request.headers.get(HEADER), channel="api")
 
 
 def _replay(record):
@@ -101,7 +101,7 @@ def _claim(request, key, digest):
     """The record for this key, locked; (record, created). Refuses a key reused differently."""
     record, created = IdempotencyRecord.objects.select_for_update().get_or_create(
         user=request.user,
-        key=key,
+        key=idempotency_key_digest(user=request.user, key=key, channel="api-record"),
         defaults={"method": request.method, "path": request.path[:1024], "request_hash": digest},
     )
     if not created and (record.request_hash != digest or record.path != request.path[:1024]

@@ -66,9 +66,25 @@ def _listing(source: Source, job: Job):
     return storage.list()
 
 
+def _unfit(info: ObjectInfo) -> str:
+    """Which listed field would not fit its column (a listing or inventory report is outside
+    data: a hostile or broken store must not turn into a database error), or ""."""
+    for field, value in (("key", info.key), ("etag", info.etag), ("storage_class", info.storage_class),
+                         ("version_id", info.version_id)):
+        limit = Asset._meta.get_field(field).max_length
+        if value is not None and len(value) > limit:
+            return f"{field} longer than {limit} characters"
+    return ""
+
+
 def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict):
     by_key = {}
     for info in infos:
+        why = _unfit(info)
+        if why:
+            stats["refused"] = stats.get("refused", 0) + 1
+            log.warning("inventory of %s: object refused (%s): %.200r", source.name, why, info.key)
+            continue
         by_key[info.key] = info  # a report may repeat a key; the last row wins
     with transaction.atomic():
         existing = {a.key: a for a in Asset.objects.filter(source=source, key__in=list(by_key)).only(

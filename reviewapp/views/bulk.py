@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from ..models import Job, Source
 from ..selectors.review import bulk_batch, bulk_sample
 from ..services.review import bulk_approve
-from .decorators import admin_required
+from .decorators import admin_required, form_idempotency_key
 from .review import asset_img, candidate_img
 
 SAMPLE_SIZE = 20
@@ -56,7 +56,7 @@ def bulk_review(request):
         if expected.isdigit() and int(expected) != len(items):
             messages.warning(request, f"the batch changed since the sample: {expected} then, {len(items)} now")
         result = bulk_approve(actor=request.user, items=items, note=f"bulk approval (sample seed {form.cleaned_data['seed']})",
-                              idempotency_key=(request.POST.get("idempotency_key") or "")[:150] or None)
+                              idempotency_key=form_idempotency_key(request))
         return render(request, "reviewapp/review/bulk_done.html", {"result": result, "form": form})
     form = BulkForm(request.GET or None)
     ctx = {"form": form}

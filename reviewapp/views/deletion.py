@@ -15,7 +15,7 @@ from ..selectors.jobs import job_progress
 from ..services import deletion as svc
 from ..services.exports import csv_lines
 from ..storage import StorageError
-from .decorators import admin_required
+from .decorators import admin_required, form_idempotency_key
 
 
 def _msg(exc):
@@ -40,7 +40,7 @@ def plan_list(request):
                 return redirect("deletion-plan-list")
         try:
             plan = svc.deletion_plan_create(actor=request.user, source=source,
-                                            idempotency_key=request.POST.get("idempotency_key") or None)
+                                            idempotency_key=form_idempotency_key(request))
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _msg(exc))
             return redirect("deletion-plan-list")

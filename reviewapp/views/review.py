@@ -21,7 +21,7 @@ from ..selectors import review as sel
 from ..services.review import (
     decision_record, decision_undo, review_choose_candidate, review_lease_next, review_lease_take,
 )
-from .decorators import curator_required
+from .decorators import curator_required, form_idempotency_key
 
 ACTIONS = {
     "approve_delete": ("D", "Approve deletion"),
@@ -200,7 +200,7 @@ def review_decide(request, pk):
         d = decision_record(
             actor=request.user, item=item, action=action, candidate=candidate,
             note=request.POST.get("note", ""), error_category=request.POST.get("category") or None,
-            idempotency_key=(request.POST.get("idempotency_key") or "")[:200] or None,
+            idempotency_key=form_idempotency_key(request),
         )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
@@ -247,7 +247,7 @@ def review_undo(request):
         return redirect(reverse("review-next") + _qs(queue))
     try:
         decision_undo(actor=request.user, decision=last,
-                      idempotency_key=(request.POST.get("idempotency_key") or "")[:200] or None)
+                      idempotency_key=form_idempotency_key(request))
     except ValidationError as exc:
         messages.error(request, _errors(exc))
         return redirect(reverse("review-next") + _qs(queue))

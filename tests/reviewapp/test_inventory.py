@@ -179,3 +179,23 @@ def test_inventory_report_errors_are_readable(s3_source, s3_profile, s3_bucket):
         run_inventory(s3_source, manifest=f"s3://{s3_bucket}/inv/manifest.json")
     with pytest.raises(StorageError, match="s3://bucket/key"):
         s3inventory.parse_location("https://example.org/manifest.json")
+
+
+@pytest.mark.django_db
+def test_listed_fields_too_long_for_their_columns_are_refused_not_a_database_error():
+    """A listing or inventory report is outside data: an ETag or key that does not fit its column
+    is counted as refused instead of failing the whole chunk (PostgreSQL would refuse it)."""
+    from reviewapp.models import Asset
+    from reviewapp.services.inventory import _apply_chunk
+    from reviewapp.storage import ObjectInfo
+    from tests.factories import SourceFactory
+
+    source = SourceFactory()
+    stats = {"new": 0, "changed": 0, "unchanged": 0, "reappeared": 0}
+    infos = [ObjectInfo(key="ok.jpg", size=1, etag="e", last_modified=None),
+             ObjectInfo(key="long-etag.jpg", size=1, etag="e" * 201, last_modified=None),
+             ObjectInfo(key="k" * 1025, size=1, etag="e", last_modified=None),
+             ObjectInfo(key="class.jpg", size=1, etag="e", last_modified=None, storage_class="X" * 41)]
+    _apply_chunk(source, infos, set(), stats)
+    assert list(Asset.objects.filter(source=source).values_list("key", flat=True)) == ["ok.jpg"]
+    assert stats["refused"] == 3 and stats["new"] == 1
