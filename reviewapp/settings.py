@@ -48,7 +48,9 @@ TESTING = env_bool("DOPPEL_TESTING")
 DEBUG = env_bool("DEBUG", False)
 DEFAULT_SECRET_KEY = "doppel-insecure-development-key-change-me"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
-if not DEBUG and not TESTING and SECRET_KEY == DEFAULT_SECRET_KEY:
+# No flag lifts this guard: tests get their own key from reviewapp/settings_test.py (and pass it
+# on to the processes they start), so DOPPEL_TESTING in a production environment changes nothing.
+if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is the built-in development key and DEBUG is off: set SECRET_KEY "
         "(or DEBUG=1 for local development)."

@@ -7,6 +7,9 @@ DATABASE_URL / DOPPEL_TEST_REDIS_URL say otherwise; a missing service is then a 
 import os
 
 os.environ["DOPPEL_TESTING"] = "1"
+# A test-only key (never the built-in one, which production settings refuse without DEBUG);
+# set in the environment so the worker and server processes tests start inherit it.
+os.environ.setdefault("SECRET_KEY", "doppel-test-only-secret-key-not-for-production-0123456789")
 if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/doppel")
 

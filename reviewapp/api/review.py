@@ -47,7 +47,8 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
         return Response(s.ReviewItemDetailSerializer(item).data)
 
     @extend_schema(summary="Give a leased file back to the queue", tags=["review"], request=None,
-                   responses={200: s.ReviewItemSerializer})
+                   responses={200: s.ReviewItemSerializer},
+                   description="Only the curator holding the lease can release it; anyone else gets 409.")
     @action(detail=True, methods=["post"], filterset_class=None)
     @idempotent
     def release(self, request, pk=None):

@@ -1,5 +1,7 @@
 """REST API routes: /api/v1/… (schema at /api/schema/, docs at /api/docs/ and /api/redoc/)."""
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import Resolver404, include, path, re_path, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -32,9 +34,28 @@ router.register("deletion-items", DeletionItemViewSet, basename="api-deletionite
 router.register("audit", AuditViewSet, basename="api-audit")
 router.register("takedown", TakedownViewSet, basename="api-takedown")
 
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Every /api/ path no route matched (an unknown route, an id with a dot, a wrong version):
+    the API's JSON error, never Django's HTML 404 page (with DEBUG=1, a page listing every URL)."""
+    detail = "Not found."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "api-not-found":
+            detail = f"Not found. API paths end with a slash: {request.path}/"
+    return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
+
+
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # last: whatever is left under /api/ answers JSON
+    re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

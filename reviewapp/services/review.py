@@ -86,11 +86,18 @@ def _load(item_id):
 
 
 def review_release(*, actor, item) -> ReviewItem:
-    """Give a leased file back to the queue (the curator left it without deciding)."""
+    """Give a leased file back to the queue (the curator left it without deciding). Only the
+    holder can: anyone else is refused with the reason (the API answers 409), so a release never
+    looks successful while it changed nothing."""
     n = (ReviewItem.objects.filter(pk=item.pk, status=ReviewItem.Status.LEASED, leased_by=actor)
          .update(status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None))
-    if n:
-        item.refresh_from_db()
+    item.refresh_from_db()
+    if not n:
+        if item.status == ReviewItem.Status.DECIDED:
+            raise ReviewRefused("this file is already decided")
+        if item.status == ReviewItem.Status.LEASED:
+            raise ReviewRefused("another curator holds this file; only they can release it")
+        raise ReviewRefused("you hold no lease on this file")
     return item
 
 

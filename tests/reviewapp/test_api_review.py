@@ -89,8 +89,11 @@ def test_claim_next_leases_and_two_curators_never_share(curator_api, sources):
     # the queue is empty for a third curator
     third = api_client_for(UserFactory(username="curator3", role="curator"))
     assert third.post("/api/v1/review/next/", {}, format="json").status_code == 204
-    # release puts the file back
+    # release puts the file back; only the holder can (the README's 409), and nothing changes
     mine = r1.json()["id"]
+    r = third.post(f"/api/v1/review/{mine}/release/")
+    assert r.status_code == 409 and "another curator" in r.json()["detail"]
+    assert m.ReviewItem.objects.get(pk=mine).leased_by.username == "curator1"
     r = curator_api.post(f"/api/v1/review/{mine}/release/")
     assert r.status_code == 200 and r.json()["status"] == "open"
     assert third.post("/api/v1/review/next/", {}, format="json").json()["id"] == mine

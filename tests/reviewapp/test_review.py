@@ -64,12 +64,15 @@ def test_abandoned_lease_expires_and_the_file_returns(curator, curator2):
 def test_release_returns_file(curator, curator2):
     item = make_item()
     review_lease_next(actor=curator)
-    review_release(actor=curator2, item=item)  # not theirs: no effect
+    with pytest.raises(ReviewRefused, match="another curator holds"):
+        review_release(actor=curator2, item=item)  # not theirs: refused, and no effect
     item.refresh_from_db()
     assert item.status == ReviewItem.Status.LEASED
     review_release(actor=curator, item=item)
     item.refresh_from_db()
     assert item.status == ReviewItem.Status.OPEN and item.leased_by is None
+    with pytest.raises(ReviewRefused, match="no lease"):
+        review_release(actor=curator, item=item)
 
 
 def test_skip_moves_file_to_back_of_that_curators_queue_only(curator, curator2):

@@ -53,6 +53,12 @@ def test_refuses_to_start_with_debug_off_and_the_default_secret_key(tmp_path):
     assert "ImproperlyConfigured" in proc.stderr and "SECRET_KEY" in proc.stderr
 
 
+def test_the_testing_flag_cannot_lift_the_secret_key_guard(tmp_path):
+    proc, values = run_settings(tmp_path, DOPPEL_TESTING="1")
+    assert proc.returncode != 0 and values is None
+    assert "ImproperlyConfigured" in proc.stderr and "SECRET_KEY" in proc.stderr
+
+
 def test_starts_in_production_shape_with_a_real_key(tmp_path):
     proc, values = run_settings(tmp_path, SECRET_KEY="a-long-random-production-key-0123456789", ALLOWED_HOSTS="doppel.example.org")
     assert proc.returncode == 0, proc.stderr
