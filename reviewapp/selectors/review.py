@@ -93,6 +93,13 @@ def available_q(now=None) -> Q:
     return Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)
 
 
+def lease_current(*, actor, queue=None, now=None):
+    """The file this curator holds an unexpired lease on in this queue, or None."""
+    now = now or timezone.now()
+    return (ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at__gte=now)
+            .filter(queue_q(queue)).order_by("priority", "id").first())
+
+
 def queue_items(queue=None, now=None):
     """Files a curator could be served from this queue, in queue order."""
     return ReviewItem.objects.filter(available_q(now)).filter(queue_q(queue)).order_by("priority", "id")

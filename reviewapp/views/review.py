@@ -73,16 +73,38 @@ def review_home(request):
 
 @curator_required
 def review_next(request):
-    queue = sel.queue_clean(request.GET)
+    """GET changes nothing: back to the file you hold, the "queue empty" page, or the queue page
+    whose "Start reviewing" button POSTs here. POST leases the next file and goes to it."""
+    queue = sel.queue_clean(request.POST if request.method == "POST" else request.GET)
+    if request.method != "POST":
+        current = sel.lease_current(actor=request.user, queue=queue)
+        if current is not None:
+            return redirect(reverse("review-item", args=[current.pk]) + _qs(queue))
+        if not sel.queue_items(queue).exists():
+            return render(request, "reviewapp/review/empty.html", {
+                "queue": queue, "qs": _qs(queue), "undoable": sel.decision_last_undoable(actor=request.user)})
+        return redirect(reverse("review-home") + _qs(queue))
     try:
         item = review_lease_next(actor=request.user, queue=queue)
     except ValidationError as exc:
         messages.error(request, _errors(exc))
         return redirect("review-home")
     if item is None:
-        return render(request, "reviewapp/review/empty.html", {
-            "queue": queue, "qs": _qs(queue), "undoable": sel.decision_last_undoable(actor=request.user)})
+        return redirect(reverse("review-next") + _qs(queue))
     return redirect(reverse("review-item", args=[item.pk]) + _qs(queue))
+
+
+@curator_required
+@require_POST
+def review_take(request, pk):
+    """The explicit "Review this file": lease this one file to you, if nobody else holds it."""
+    queue = sel.queue_clean(request.POST)
+    item = get_object_or_404(ReviewItem, pk=pk)
+    if item.status == ReviewItem.Status.DECIDED:
+        messages.error(request, "this file is already decided")
+    elif not review_lease_take(actor=request.user, item_id=item.pk):
+        messages.warning(request, "another curator is reviewing this file right now")
+    return redirect(reverse("review-item", args=[pk]) + _qs(queue))
 
 
 def _region_box(region):
@@ -134,16 +156,15 @@ def review_item(request, pk):
     item, candidates = sel.review_item_get(pk)
     if item is None:
         raise Http404("no such file in review")
+    # Looking changes nothing (no lease on GET): the file is yours to decide only while you hold
+    # its lease, taken by Next or by the "Review this file" button (both POSTs).
     now = timezone.now()
-    readonly = False
-    if item.status != ReviewItem.Status.DECIDED:
-        if review_lease_take(actor=request.user, item_id=item.pk, now=now):
-            item.status, item.leased_by, item.lease_expires_at = ReviewItem.Status.LEASED, request.user, None
-        else:
-            readonly = True
-            messages.warning(request, f"{item.leased_by} is reviewing this file right now.")
-    else:
-        readonly = True
+    lease_live = item.status == ReviewItem.Status.LEASED and item.lease_expires_at and item.lease_expires_at >= now
+    mine = lease_live and item.leased_by_id == request.user.pk
+    readonly = not mine
+    can_take = item.status != ReviewItem.Status.DECIDED and not lease_live
+    if lease_live and not mine:
+        messages.warning(request, f"{item.leased_by} is reviewing this file right now.")
     cand = item.best_candidate
     match = cand.match_asset if cand else None
     nxt = sel.queue_peek(actor=request.user, queue=queue, exclude=[item.pk], limit=1)
@@ -153,7 +174,7 @@ def review_item(request, pk):
                                  n["best_candidate_id"] and _url("candidate-image", n["best_candidate_id"], "aligned")) if u]
     ctx = {
         "item": item, "asset": item.asset, "cand": cand, "match": match, "candidates": candidates,
-        "queue": queue, "qs": _qs(queue), "readonly": readonly, "actions": ACTIONS,
+        "queue": queue, "qs": _qs(queue), "readonly": readonly, "can_take": can_take, "actions": ACTIONS,
         "img_cleanup": asset_img(item.asset, "web"),
         "img_aligned": candidate_img(cand, "aligned") if match and match.decode_status != Asset.DecodeStatus.UNREADABLE else None,
         "img_raw": asset_img(match, "web"),
@@ -252,4 +273,5 @@ def review_undo(request):
         messages.error(request, _errors(exc))
         return redirect(reverse("review-next") + _qs(queue))
     messages.success(request, f"Undone: {last.get_action_display()} on {last.asset.name}.")
+    review_lease_take(actor=request.user, item_id=last.review_item_id)  # back in your hands to decide again
     return redirect(reverse("review-item", args=[last.review_item_id]) + _qs(queue))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("review/undo/", review.review_undo, name="review-undo"),
     path("review/bulk/", bulk.bulk_review, name="review-bulk"),
     path("review/<int:pk>/", review.review_item, name="review-item"),
+    path("review/<int:pk>/take/", review.review_take, name="review-take"),
     path("review/<int:pk>/decide/", review.review_decide, name="review-decide"),
     path("review/<int:pk>/choose/", review.review_choose, name="review-choose"),
     path("jobs/", jobs.job_list_view, name="job-list"),

@@ -35,7 +35,9 @@ def screenshot_variance(png: bytes) -> float:
 
 
 def goto_next(page, live_server, qs=""):
-    page.goto(f"{live_server.url}{reverse('review-next')}{qs}")
+    """The queue page, then "Start reviewing" (a POST: looking at pages never takes a lease)."""
+    page.goto(f"{live_server.url}{reverse('review-home')}{qs}")
+    page.click("#start-review")
     page.wait_for_selector("#review")
 
 

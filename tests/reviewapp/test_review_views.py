@@ -101,7 +101,7 @@ def test_next_redirects_to_a_leased_file_keeping_the_queue_and_says_when_empty(c
     a = ReviewItemFactory(best_candidate=CandidateFactory(verdict="rotated"))
     ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical"))
     a2 = ReviewItemFactory(best_candidate=CandidateFactory(verdict="rotated"))
-    r = curator_client.get(reverse("review-next") + "?verdict=rotated")
+    r = curator_client.post(reverse("review-next"), {"verdict": "rotated"})
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[a.pk]) + "?verdict=rotated"
     a.refresh_from_db()
     assert a.status == "leased" and a.leased_by == curator
@@ -120,6 +120,7 @@ def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator
     item = make_real_pair(local_root, rotation=90, flipped=True, verdict="rotated")[0]
     other = CandidateFactory(cleanup_asset=item.asset, verdict="different", diff_score=0.3, rank=1)
     url = reverse("review-item", args=[item.pk])
+    curator_client.post(reverse("review-take", args=[item.pk]))
     with django_assert_max_num_queries(16):
         r = curator_client.get(url)
     html = r.content.decode()
@@ -166,11 +167,40 @@ def test_a_file_leased_by_someone_else_is_read_only(curator_client):
     other = UserFactory(role="curator", username="other")
     c2 = Client()
     c2.force_login(other)
-    c2.get(reverse("review-item", args=[item.pk]))
+    c2.post(reverse("review-take", args=[item.pk]))
     html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
-    assert 'data-testid="readonly"' in html and 'id="decide-form"' not in html
+    assert 'data-testid="readonly"' in html and 'id="decide-form"' not in html and 'id="take-form"' not in html
+    assert curator_client.post(reverse("review-take", args=[item.pk])).status_code == 302  # refused, with a message
     item.refresh_from_db()
     assert item.leased_by == other
+
+
+def test_looking_at_files_takes_no_lease(curator_client, curator):
+    """GET changes nothing: visiting ids (or a crawler following links) ties up no files. The
+    lease is taken by Next or "Review this file", both POSTs."""
+    items = [ReviewItemFactory() for _ in range(3)]
+    for it in items:
+        r = curator_client.get(reverse("review-item", args=[it.pk]))
+        assert r.status_code == 200
+        html = r.content.decode()
+        assert 'id="take-form"' in html and 'id="decide-form"' not in html
+    r = curator_client.get(reverse("review-next"))
+    assert r.status_code == 302 and r["Location"] == reverse("review-home")
+    curator_client.get(reverse("review-home"))
+    assert not ReviewItem.objects.exclude(status="open").exists()
+    assert Client().get(reverse("review-take", args=[items[0].pk])).status_code in (302, 405)
+    assert curator_client.get(reverse("review-take", args=[items[0].pk])).status_code == 405
+    # the explicit POST takes exactly that file, and the page is then yours to decide
+    r = curator_client.post(reverse("review-take", args=[items[1].pk]))
+    assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[items[1].pk])
+    items[1].refresh_from_db()
+    assert items[1].status == "leased" and items[1].leased_by == curator
+    html = curator_client.get(reverse("review-item", args=[items[1].pk])).content.decode()
+    assert 'id="decide-form"' in html
+    # GET Next now brings you back to the file you hold, still without leasing anything new
+    r = curator_client.get(reverse("review-next"))
+    assert r["Location"] == reverse("review-item", args=[items[1].pk])
+    assert ReviewItem.objects.filter(status="leased").count() == 1
 
 
 # ---------------------------------------------------------------- actions
@@ -193,7 +223,8 @@ def test_log_error_reingest_skip_and_undo_over_http(curator_client, curator):
     r = curator_client.post(reverse("review-undo"))
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[b.pk])
     b.refresh_from_db()
-    assert b.status == "open" and b.asset.reingests.get().state == "withdrawn"
+    # undone, and leased back to the curator by the undo POST so they can decide again at once
+    assert b.status == "leased" and b.leased_by == curator and b.asset.reingests.get().state == "withdrawn"
     r = curator_client.post(reverse("review-undo"), follow=True)  # a's decision is not the last one any more
     assert "nothing to undo" in r.content.decode()
     assert Decision.objects.filter(action="undo").count() == 1
@@ -209,7 +240,7 @@ def test_idempotency_key_from_the_form_prevents_double_submit(curator_client):
 def test_bad_input_gives_messages_not_errors(curator_client):
     item = ReviewItemFactory()
     foreign = CandidateFactory()
-    r = curator_client.get(reverse("review-next") + "?verdict=<script>&source=abc")
+    r = curator_client.post(reverse("review-next"), {"verdict": "<script>", "source": "abc"})
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[item.pk])
     r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "explode"}, follow=True)
     assert r.status_code == 200 and "unknown action" in r.content.decode()
@@ -246,6 +277,7 @@ def test_unreadable_and_no_match_files_render_without_a_match(curator_client, lo
     images.truncate(local_root / "c2" / "bad.jpg", keep=0.3)
     bad = ReviewItem.objects.create(asset=AssetFactory(source=src, key="bad.jpg", decode_status="unreadable",
                                                        decode_error="image file is truncated"), verdict="unreadable")
+    curator_client.post(reverse("review-take", args=[bad.pk]))
     html = curator_client.get(reverse("review-item", args=[bad.pk])).content.decode()
     assert 'data-testid="no-match"' in html and "does not decode" in html
     assert 'data-testid="flag-cleanup"' in html and "truncated" in html
