@@ -25,6 +25,11 @@ except Exception:  # pragma: no cover
     simplejpeg = None
 
 DEFAULT_MAX_PIXELS = 100_000_000
+# The second limit, on what a full decode would hold in memory: width x height x channels x bytes
+# per sample. The pixel limit alone lets a small file declare a 16-bit RGBA canvas that needs
+# gigabytes (14000 x 14000 x 4 x 2 = 1.57 GB from a 1.5 MB PNG). A host (Django settings) may set
+# both defaults once at start-up; a caller may pass its own.
+DEFAULT_MAX_DECODED_BYTES = 1024 ** 3
 DEFAULT_TARGET = 256
 
 # Pillow's own bomb check is replaced by ours (clear message, configurable limit).
@@ -305,7 +310,30 @@ def _count_pages(im, fmt):
     return max(pages, 1), levels
 
 
-def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None, data: bytes | None = None) -> Decoded:
+def decoded_bytes(width: int, height: int, channels: int, bit_depth: int) -> int:
+    """Bytes a full decode holds: width x height x channels x bytes per sample."""
+    return width * height * max(1, channels) * max(1, -(-int(bit_depth) // 8))
+
+
+def check_limits(im: Image.Image, bit_depth: int | None = None, *, max_pixels: int | None = None,
+                 max_decoded_bytes: int | None = None) -> None:
+    """Refuse (DecodeError) an opened, not yet loaded image over either limit. Only the header
+    has been read, so nothing big is allocated before the refusal."""
+    max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    max_decoded_bytes = DEFAULT_MAX_DECODED_BYTES if max_decoded_bytes is None else max_decoded_bytes
+    w, h = im.size
+    if w * h > max_pixels:
+        raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
+    channels = len(im.getbands())
+    bits = bit_depth or _BITS.get(im.mode, 16 if im.mode.startswith("I;16") else 8)
+    need = decoded_bytes(w, h, channels, bits)
+    if need > max_decoded_bytes:
+        raise DecodeError(f"image too large: {w}x{h} px, {channels} channel(s) of {bits} bits need {need} bytes "
+                          f"decoded, over the limit of {max_decoded_bytes} bytes")
+
+
+def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None, data: bytes | None = None,
+           max_decoded_bytes: int | None = None) -> Decoded:
     """Decode ``path`` reduced so that the shorter side stays >= ``target`` where possible."""
     max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     if data is None:
@@ -325,21 +353,21 @@ def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None,
             msg = str(e) if "<_io." not in str(e) else "not a recognised image file"
             raise DecodeError(f"cannot identify image: {msg}") from None
         with im:
-            return _decode_open(im, data, d, kind, target, max_pixels, path)
+            return _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes)
 
 
-def _decode_open(im, data, d, kind, target, max_pixels, path):
+def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=None):
     fmt = im.format or kind or "?"
     d.format = {"MPO": "JPEG"}.get(fmt, fmt)
     w, h = im.size
     if w <= 0 or h <= 0:
         raise DecodeError(f"invalid image size {w}x{h}")
-    if w * h > max_pixels:
-        raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
+    d.bit_depth = _bit_depth(im, d.format, data)
+    # before anything else reads the image: Pillow loads a PNG whole to look for EXIF after IDAT
+    check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
     d.mode = im.mode
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
-    d.bit_depth = _bit_depth(im, d.format, data)
     rot, flip = d.orientation
     d.width, d.height = (h, w) if rot in (90, 270) else (w, h)
 

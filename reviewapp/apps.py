@@ -8,3 +8,17 @@ class ReviewappConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+
+        engine_limits_apply()
+
+
+def engine_limits_apply():
+    """Make the configured pixel and decoded-byte limits the engine's defaults in this process,
+    so every decode obeys them (analysis, renditions, the executor's re-check, reingest checks)
+    even where a caller passes no limit of its own."""
+    from django.conf import settings
+
+    from matching import decode
+
+    decode.DEFAULT_MAX_PIXELS = settings.MAX_IMAGE_PIXELS
+    decode.DEFAULT_MAX_DECODED_BYTES = settings.MAX_DECODED_BYTES

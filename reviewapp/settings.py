@@ -208,6 +208,9 @@ LOCAL_ROOTS = [
 # --- engine, review and safety knobs ---------------------------------------------------------
 MAX_IMAGE_PIXELS = env_int("DOPPEL_MAX_IMAGE_PIXELS", 200_000_000)
 MAX_OBJECT_BYTES = env_int("DOPPEL_MAX_OBJECT_BYTES", 2 * 1024**3)
+# What a full decode may hold in memory (width x height x channels x bytes per sample), besides
+# the pixel limit: a small file may declare a huge 16-bit canvas. Applied to every decode.
+MAX_DECODED_BYTES = env_int("DOPPEL_MAX_DECODED_BYTES", 1024**3)
 ID_PATTERNS = env_json("DOPPEL_ID_PATTERNS", None)  # list of regexes, None = engine default
 LEASE_SECONDS = env_int("DOPPEL_LEASE_SECONDS", 15 * 60)
 QUARANTINE_RETENTION_DAYS = env_int("DOPPEL_QUARANTINE_RETENTION_DAYS", 30)

@@ -8,6 +8,7 @@ import hashlib
 import io
 from contextlib import ExitStack
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.exceptions import ValidationError
@@ -40,7 +41,10 @@ def _pillow_jpeg(path, max_side, quality=85) -> bytes:
     """Fallback when the engine has no renderer: orientation applied, RGB, bounded size."""
     from PIL import Image, ImageOps
 
+    from matching.decode import check_limits
+
     with Image.open(path) as im:
+        check_limits(im)  # the engine's pixel and decoded-byte limits, before anything is loaded
         im.seek(0)
         im = ImageOps.exif_transpose(im)
         if im.mode not in ("RGB", "L"):
@@ -91,6 +95,14 @@ def load_reduced(name: str):
         return None
 
 
+def _within_object_limit(asset: Asset) -> None:
+    """Image views fetch and decode only what analysis would: objects over DOPPEL_MAX_OBJECT_BYTES
+    are refused from the inventoried size before any fetch (and by the fetch itself, from the
+    size the store reports now)."""
+    if asset.size and asset.size > settings.MAX_OBJECT_BYTES:
+        raise ValidationError(f"{asset.key} is {asset.size} bytes, over the limit of {settings.MAX_OBJECT_BYTES}")
+
+
 def asset_rendition(asset: Asset, kind: str) -> str:
     """Name in the renditions storage of the asset's web JPEG or thumbnail (made now if missing)."""
     if kind not in ASSET_KINDS:
@@ -100,7 +112,8 @@ def asset_rendition(asset: Asset, kind: str) -> str:
     st = renditions_storage()
     if name and st.exists(name):
         return name
-    with storage_for(asset.source).fetch(asset.key) as path:
+    _within_object_limit(asset)
+    with storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
         web, thumb = render_asset_files(asset, path)
     Asset.objects.filter(pk=asset.pk).update(rendition=web, thumbnail=thumb)
     asset.rendition, asset.thumbnail = web, thumb
@@ -122,8 +135,10 @@ def candidate_rendition(candidate: Candidate, kind: str) -> str:
     c, m = candidate.cleanup_asset, candidate.match_asset
     tag = _tag(candidate.pk, c.etag, m.etag, candidate.rotation, candidate.flipped, candidate.engine_version)
     with ExitStack() as stack:
-        mpath = stack.enter_context(storage_for(m.source).fetch(m.key))
-        cpath = stack.enter_context(storage_for(c.source).fetch(c.key))
+        _within_object_limit(m)
+        _within_object_limit(c)
+        mpath = stack.enter_context(storage_for(m.source).fetch(m.key, max_bytes=settings.MAX_OBJECT_BYTES))
+        cpath = stack.enter_context(storage_for(c.source).fetch(c.key, max_bytes=settings.MAX_OBJECT_BYTES))
         if kind == "aligned":
             size = (c.width, c.height) if c.width and c.height else None
             data = matching.render_aligned(mpath, rotation=candidate.rotation, flipped=candidate.flipped, size=size)

@@ -34,3 +34,25 @@ def edited(im, box=(0.3, 0.3, 0.45, 0.45), colour=(250, 20, 200)):
 def reframed(im, frac=0.06):
     w, h = im.size
     return im.crop((int(w * frac), int(h * frac / 2), w, h)).resize((w, h), Image.LANCZOS)
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid all-zero 16-bit RGBA PNG declaring width x height, about 1.8 MB for 14000 x 14000:
+    each row is deflated once and repeated (full flushes make the pieces independent), so it
+    takes milliseconds to make instead of compressing 1.5 GB."""
+    import struct
+    import zlib
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    row = b"\0" * (1 + width * 8)
+    c = zlib.compressobj(9)
+    first = c.compress(row) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(row) + c.flush(zlib.Z_FULL_FLUSH)
+    tail = c.flush()[:-4]  # the final block; the Adler-32 is that of all the rows:
+    n = height * len(row)
+    adler = ((n % 65521) << 16) | 1  # zeros only: a stays 1, b grows by 1 per byte
+    stream = first + again * (height - 1) + tail + struct.pack(">I", adler)
+    header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")

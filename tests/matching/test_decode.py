@@ -154,3 +154,70 @@ def test_garbage_raises_decode_error(tmp_path):
     q.write_bytes(b"")
     with pytest.raises(DecodeError):
         decode(q)
+
+
+# --- the decoded-bytes limit ---------------------------------------------------------------------
+
+def test_bomb_png_helper_makes_a_real_png():
+    from mhelpers import bomb_png
+
+    im = Image.open(io.BytesIO(bomb_png(40, 30)))
+    im.load()
+    assert im.size == (40, 30) and im.mode == "RGBA"
+
+
+def test_decoded_bytes_count_channels_and_bytes_per_sample(tmp_path):
+    from matching.decode import decoded_bytes
+
+    assert decoded_bytes(100, 100, 3, 8) == 30_000
+    assert decoded_bytes(100, 100, 4, 16) == 80_000
+    assert decoded_bytes(100, 100, 1, 1) == 10_000  # a bit per sample still takes a byte once decoded
+    p = tmp_path / "rgb.png"
+    Image.new("RGB", (100, 100), "red").save(p)
+    assert decode(p, max_decoded_bytes=30_000).width == 100
+    with pytest.raises(DecodeError, match="30000 bytes decoded, over the limit of 29999"):
+        decode(p, max_decoded_bytes=29_999)
+
+
+def test_16_bit_rgba_canvas_is_refused_within_the_pixel_limit(tmp_path):
+    from mhelpers import bomb_png
+
+    p = tmp_path / "bomb.png"
+    p.write_bytes(bomb_png(14000, 14000))
+    assert p.stat().st_size < 2_000_000
+    # 196 Mpx is under a 200 Mpx pixel limit: only the decoded-bytes limit refuses it
+    with pytest.raises(DecodeError, match=r"14000x14000 px, 4 channel\(s\) of 16 bits need 1568000000 bytes"):
+        decode(p, max_pixels=200_000_000, max_decoded_bytes=1024 ** 3)
+
+
+PEAK_PROBE = r"""
+import resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from matching import analyse_file
+t = time.time()
+a = analyse_file(sys.argv[1], max_pixels=200_000_000)
+print("STATUS", a.status, "|".join(a.errors))
+print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, time.time() - t)
+"""
+
+
+def test_bomb_like_png_peak_memory_stays_bounded(tmp_path):
+    """A 1.8 MB PNG declaring 14000 x 14000 16-bit RGBA (1.57 GB decoded) used to peak at 1.6 GB
+    RSS in the analysing process. Measured in a fresh interpreter (its own high-water mark)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mhelpers import bomb_png
+
+    p = tmp_path / "bomb.png"
+    p.write_bytes(bomb_png(14000, 14000))
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(p), str(root)], capture_output=True, text=True,
+                         timeout=300, cwd=root)
+    assert out.returncode == 0, out.stderr
+    status = next(line for line in out.stdout.splitlines() if line.startswith("STATUS"))
+    peak = int(next(line for line in out.stdout.splitlines() if line.startswith("PEAK")).split()[1])
+    print(status, f"peak RSS {peak / 1e6:.0f} MB")
+    assert "image too large" in status and "unreadable" in status
+    assert peak < 400 * 1024 ** 2, f"peak RSS {peak / 1e6:.0f} MB"

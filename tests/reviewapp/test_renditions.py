@@ -105,3 +105,63 @@ def test_s3_renditions_redirect_to_a_signed_url(paired, curator_client, s3_profi
         assert jpeg_size(requests.get(resp["Location"], timeout=10).content) == (300, 300)
     finally:
         storages._storages.pop("renditions", None)
+
+
+@pytest.mark.django_db
+def test_image_views_obey_the_object_byte_limit(paired, curator_client, settings):
+    """An image view fetches and decodes only what analysis would: over DOPPEL_MAX_OBJECT_BYTES
+    it answers 404 and makes nothing, whether the inventoried size or the store's says so."""
+    a = Asset.objects.get(name="IMG_0001.png")
+    cand = Candidate.objects.get(cleanup_asset=a)
+    renditions_storage().delete(a.rendition)
+    Asset.objects.filter(pk=a.pk).update(rendition="")
+    settings.MAX_OBJECT_BYTES = a.size - 1
+    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
+    assert curator_client.get(f"/images/candidate/{cand.pk}/aligned.jpg").status_code == 404
+    a.refresh_from_db()
+    cand.refresh_from_db()
+    assert a.rendition == "" and cand.aligned_rendition == ""
+    # the inventoried size may be stale: the fetch checks the size the store reports now
+    Asset.objects.filter(pk=a.pk).update(size=1)
+    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
+    settings.MAX_OBJECT_BYTES = 10 ** 9
+    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 200
+
+
+def test_the_configured_decode_limits_are_the_engines_defaults(settings):
+    """Every decode in the process obeys DOPPEL_MAX_IMAGE_PIXELS and DOPPEL_MAX_DECODED_BYTES, also
+    where a caller passes no limit (renditions, the executor's re-check)."""
+    from matching import decode as engine_decode
+    from reviewapp.apps import engine_limits_apply
+
+    assert engine_decode.DEFAULT_MAX_PIXELS == settings.MAX_IMAGE_PIXELS
+    assert engine_decode.DEFAULT_MAX_DECODED_BYTES == settings.MAX_DECODED_BYTES
+    settings.MAX_DECODED_BYTES = 12345
+    try:
+        engine_limits_apply()
+        assert engine_decode.DEFAULT_MAX_DECODED_BYTES == 12345
+    finally:
+        settings.MAX_DECODED_BYTES = 1024 ** 3
+        engine_limits_apply()
+
+
+@pytest.mark.django_db
+def test_a_bomb_like_png_is_refused_by_analysis_and_the_image_view(local_root, admin_user, curator_client):
+    import sys
+    from pathlib import Path
+
+    from reviewapp.services.sources import source_add
+    from tests.reviewapp.test_analysis import analyse_inline, inventory_inline
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "matching"))
+    from mhelpers import bomb_png
+
+    d = local_root / "bombs"
+    d.mkdir()
+    (d / "C0001.png").write_bytes(bomb_png(14000, 14000))
+    src = source_add(actor=admin_user, name="bombs", kind="local", role="cleanup", root=str(d))
+    inventory_inline(admin_user, src)
+    analyse_inline(admin_user, source=src)
+    a = Asset.objects.get(source=src)
+    assert a.decode_status == "unreadable" and "decoded, over the limit" in a.decode_error
+    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
