@@ -1,4 +1,6 @@
-"""Request hygiene shared by every view."""
+"""Request hygiene shared by every view, and how login throttling identifies a client."""
+import ipaddress
+
 from django.http import HttpResponseBadRequest, JsonResponse
 
 MESSAGE = "NUL characters are not allowed in requests"
@@ -31,3 +33,32 @@ class RejectNulCharactersMiddleware:
     @staticmethod
     def _has_nul(querydict):
         return any("\x00" in key or any("\x00" in v for v in values) for key, values in querydict.lists())
+
+
+def client_ip(request) -> str:
+    """The client's address for login throttling: the socket's peer, or, behind DOPPEL_PROXY_COUNT
+    trusted proxies, the address the outermost of them saw (read from the right of
+    X-Forwarded-For, so a client cannot choose its own address by sending the header)."""
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR", "")
+    count = getattr(settings, "PROXY_COUNT", 0)
+    if count <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if len(hops) < count:
+        return remote
+    try:  # an address column refuses anything else (PostgreSQL inet)
+        return str(ipaddress.ip_address(hops[-count]))
+    except ValueError:
+        return remote
+
+
+def login_username(request, credentials=None) -> str | None:
+    """The user name a login attempt is counted against, cut to what its column holds (any
+    outside string must fit; real user names are at most 150 characters)."""
+    from django.conf import settings
+
+    field = getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
+    value = (credentials or {}).get(field) if credentials else getattr(request, "data", request.POST).get(field)
+    return value[:255] if isinstance(value, str) else value

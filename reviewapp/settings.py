@@ -7,6 +7,7 @@ profile *name*, never a secret or a user-supplied URL.
 """
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -67,7 +68,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -84,7 +86,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes requires: refuses logins while (IP, user name) is locked out
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- login throttling (django-axes) ----------------------------------------------------------
+# A lock-out holds the pair (client IP, user name) together: someone guessing passwords from one
+# address locks only their own attempts at that name, never the curator logging in from another
+# address, and one address cannot spray guesses over many names beyond the limit per name.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_FAILURE_LIMIT = env_int("DOPPEL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DOPPEL_LOGIN_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "reviewapp.middleware.client_ip"
+AXES_USERNAME_CALLABLE = "reviewapp.middleware.login_username"
+# Proxies in front of Doppel that append to X-Forwarded-For (0: none, use the socket's address).
+PROXY_COUNT = env_int("DOPPEL_PROXY_COUNT", 0)
 
 ROOT_URLCONF = "reviewapp.urls"
 WSGI_APPLICATION = "reviewapp.wsgi.application"
@@ -262,9 +283,16 @@ CACHES = {
 }
 
 # --- REST API ------------------------------------------------------------------------------
+# API tokens (django-rest-knox): only a SHA-512 digest is stored, each token expires, and the
+# header stays `Authorization: Token <token>`. Made by `manage.py doppel_token USER`.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("DOPPEL_API_TOKEN_DAYS", 90)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -80,14 +80,15 @@ def admin_client_doppel(client, admin_user):
 
 
 def api_client_for(user):
-    """A DRF client authenticated by the user's API token (tokens act as their user)."""
-    from rest_framework.authtoken.models import Token
+    """A DRF client authenticated by a new API token of the user (tokens act as their user; only
+    the token's digest is stored, so each client gets its own token)."""
+    from knox.models import AuthToken
     from rest_framework.test import APIClient
 
-    token, _ = Token.objects.get_or_create(user=user)
+    _, token = AuthToken.objects.create(user=user)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    api.token = token.key
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    api.token = token
     return api
 
 

@@ -6,10 +6,10 @@ from rest_framework import serializers
 API_DESCRIPTION = """
 Find, prove and clean up duplicate images without losing the last good copy.
 
-**Authentication.** Send `Authorization: Token <key>`; a token acts as its user, with that user's
-role. Create one with `python manage.py drf_create_token <username>` (or in the admin under
-*Auth Token*). Browser sessions work too; unsafe methods then need the CSRF token
-(`X-CSRFToken` header).
+**Authentication.** Send `Authorization: Token <token>`; a token acts as its user, with that user's
+role, until it expires (`DOPPEL_API_TOKEN_DAYS`, default 90). Create one with
+`python manage.py doppel_token <username>` (printed once; only its digest is stored). Browser
+sessions work too; unsafe methods then need the CSRF token (`X-CSRFToken` header).
 
 **Roles.** Curators read everything and work the review queue (leases, decisions, undo).
 Admins also add sources, start/pause/resume/cancel jobs, upload name lists, plan and confirm

@@ -1,13 +1,15 @@
 """API authentication, roles, CSRF, rate limits, error shape and the schema/docs pages."""
+import io
 import json
 import os
+from datetime import timedelta
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import AssetFactory, UserFactory
@@ -38,17 +40,20 @@ def test_token_acts_as_its_user(curator_api, curator):
     r = curator_api.get(f"/api/v1/assets/{asset.pk}/")
     assert r.status_code == 200
     assert r.json()["key"] == asset.key
-    # the token made by the management command works the same way
-    call_command("drf_create_token", "curator1")
-    assert Token.objects.get(user=curator)
+    # the token made by the management command the README names works the same way
+    out = io.StringIO()
+    call_command("doppel_token", "curator1", stdout=out, stderr=io.StringIO())
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
+    assert api.get(f"/api/v1/assets/{asset.pk}/").json()["key"] == asset.key
 
 
 @pytest.mark.django_db
 def test_user_without_role_is_403():
     nobody = UserFactory(username="norole")
-    token = Token.objects.create(user=nobody)
+    _, token = AuthToken.objects.create(user=nobody)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     r = api.get("/api/v1/assets/")
     assert r.status_code == 403
     assert "curator" in r.json()["detail"]
@@ -239,3 +244,105 @@ def test_unexpected_error_is_json_without_traceback(admin_api, monkeypatch):
                        format="json")
     assert r.status_code == 500
     assert r.json() == {"detail": "Internal error: it has been logged.", "code": "server_error"}
+
+
+# --- tokens stored hashed, with an expiry ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_tokens_are_stored_as_digests_and_expire(curator):
+    from django.utils import timezone
+
+    from reviewapp.services.tokens import api_token_create
+
+    token, expiry = api_token_create(user=curator, days=2)
+    row = AuthToken.objects.get(user=curator)
+    assert token not in (row.digest, row.token_key) and len(row.digest) == 128  # SHA-512 hex, not the token
+    assert timedelta(days=1, hours=23) < expiry - timezone.now() <= timedelta(days=2)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/review/").status_code == 200
+    AuthToken.objects.filter(pk=row.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    r = api.get("/api/v1/review/")
+    assert r.status_code == 401 and r["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_default_token_lifetime_is_the_configured_one(curator, settings):
+    from django.utils import timezone
+
+    from reviewapp.services.tokens import api_token_create
+
+    _, expiry = api_token_create(user=curator)
+    assert timedelta(days=89) < expiry - timezone.now() <= timedelta(days=90)
+
+
+@pytest.mark.django_db
+def test_token_command_refuses_unknown_users_and_users_without_a_role_and_revokes(curator):
+    from django.core.management.base import CommandError
+
+    UserFactory(username="norole")
+    with pytest.raises(CommandError, match="no user named"):
+        call_command("doppel_token", "ghost")
+    with pytest.raises(CommandError, match="no Doppel role"):
+        call_command("doppel_token", "norole")
+    call_command("doppel_token", "curator1", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("doppel_token", "curator1", "--days", "3", stdout=io.StringIO(), stderr=io.StringIO())
+    assert AuthToken.objects.filter(user=curator).count() == 2
+    call_command("doppel_token", "curator1", "--revoke", stdout=io.StringIO())
+    assert not AuthToken.objects.filter(user=curator).exists()
+
+
+def test_token_command_outside_make_says_what_is_missing_in_one_line(tmp_path):
+    """Without DEBUG or SECRET_KEY (as outside `make`), the command fails with one line naming the
+    setting, not a traceback."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DOPPEL_TESTING", "DJANGO_SETTINGS_MODULE"}}
+    env["DOPPEL_VAR_DIR"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "manage.py", "doppel_token", "robot"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SECRET_KEY" in lines[0] and "Traceback" not in out.stderr
+
+
+# --- login throttling ------------------------------------------------------------------------------
+
+
+def _login(client, username, password, ip):
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+@pytest.mark.django_db
+def test_repeated_wrong_passwords_lock_that_ip_and_name_only(client, settings):
+    """25 wrong passwords then the right one used to log in. Now the pair (IP, user name) locks
+    after DOPPEL_LOGIN_FAILURE_LIMIT failures; the curator from another address still gets in,
+    and the attacker's address can still try other names (it cannot lock anyone out)."""
+    from django.test import Client
+
+    user = UserFactory(username="cur", role="curator")
+    user.set_password("right-password-123")
+    user.save()
+    codes = [_login(client, "cur", "wrong", "203.0.113.9").status_code for _ in range(settings.AXES_FAILURE_LIMIT)]
+    assert codes == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]  # the limit-th failure locks
+    r = _login(client, "cur", "right-password-123", "203.0.113.9")
+    assert r.status_code == 429 and "_auth_user_id" not in client.session
+    ok = Client()
+    r = _login(ok, "cur", "right-password-123", "198.51.100.7")
+    assert r.status_code == 302 and ok.session["_auth_user_id"] == str(user.pk)
+    # a too-long name is counted like any other, never a database error
+    assert _login(Client(), "x" * 5000, "wrong", "203.0.113.9").status_code == 200
+
+
+def test_client_ip_trusts_only_the_configured_proxies(settings):
+    from django.test import RequestFactory
+
+    from reviewapp.middleware import client_ip
+
+    rf = RequestFactory()
+    req = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7")
+    settings.PROXY_COUNT = 0
+    assert client_ip(req) == "10.0.0.1"  # no proxy configured: the header is the client's own claim
+    settings.PROXY_COUNT = 1
+    assert client_ip(req) == "198.51.100.7"  # what our proxy saw, not what the client wrote first
+    bad = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert client_ip(bad) == "10.0.0.1"

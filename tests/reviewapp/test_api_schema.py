@@ -76,7 +76,7 @@ OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 @pytest.fixture
 def admin_token(db, admin_user, curator, local_root):
     from django.core.cache import cache
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     cache.clear()
     seed(admin_user, curator, local_root)
@@ -84,7 +84,7 @@ def admin_token(db, admin_user, curator, local_root):
     # it the test transaction) at the end of every request.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield Token.objects.create(user=admin_user).key
+    yield AuthToken.objects.create(user=admin_user)[1]
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 

@@ -1,5 +1,6 @@
 """The README's automation example, run for real: plain HTTP (requests) against a live server,
 real images in two local folders, the pipeline running eagerly behind the API."""
+import io
 import time
 import uuid
 
@@ -81,9 +82,11 @@ def test_readme_automation_example(live_server, local_root, tmp_path, settings):
     truncate(save(photo("coffee", (300, 200)), cleanup_dir / "C2345.jpg"), 0.5)  # damaged copy
     save(photo("rocket", (300, 200)), cleanup_dir / "unique.jpg")  # no match
     admin = UserFactory(username="robot", role="admin")
-    from rest_framework.authtoken.models import Token
+    from django.core.management import call_command
 
-    token = Token.objects.create(user=admin).key
+    out_token = io.StringIO()
+    call_command("doppel_token", admin.username, stdout=out_token, stderr=io.StringIO())  # as the README says
+    token = out_token.getvalue().strip()
     out = tmp_path / "errors.csv"
     state, progress, duplicates, decided = automation_example(
         live_server.url, token, canonical_dir.resolve(), cleanup_dir.resolve(), out)
