@@ -27,12 +27,29 @@ REDIS_URL = os.environ.get("DOPPEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def require_service(ok: bool, what: str):
-    """Skip locally, fail under CI: a missing service is never a silent pass in CI."""
+    """Skip locally, fail under CI: a missing service, tool or module is never a silent pass in CI."""
     if ok:
         return
     if CI:
         pytest.fail(f"required service unavailable under CI: {what}", pytrace=False)
     pytest.skip(f"service unavailable: {what}")
+
+
+def require_import(name: str):
+    """An optional module the suite needs (e.g. simplejpeg), under the same rule as
+    `require_service`: skipped locally when missing, a failure under CI."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        require_service(False, f"Python module {name!r} (see requirements.txt)")
+
+
+def require_postgresql(connection, why: str):
+    """Tests that need PostgreSQL's row locks or real concurrent connections: skipped on the local
+    SQLite run, a failure under CI when the database is anything else."""
+    require_service(connection.vendor == "postgresql", f"PostgreSQL ({why})")
 
 
 def _port_open(host, port, timeout=1.0):

@@ -132,6 +132,8 @@ def test_corruption_flag_shows_the_side_and_the_region(page, live_server, curato
                           region={"top": 0.5, "left": 0.0, "bottom": 0.75, "right": 1.0})[0]
     browser_login(page, live_server, "curator1", "pw-curator1")
     page.goto(f"{live_server.url}{reverse('review-item', args=[item.pk])}")
+    with page.expect_navigation():  # looking took no lease: "Review this file" (a POST) does
+        page.click("#take-form button")
     flag = page.locator('[data-testid="flag-match"]')
     assert flag.is_visible() and "Kept copy" in flag.inner_text()
     assert page.locator('[data-testid="flag-cleanup"]').count() == 0

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from reviewapp import models as m
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, require_postgresql
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -231,8 +231,7 @@ def test_concurrent_retries_with_one_key_decide_once(sources):
 
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's row locks (run with CI=true)")
+    require_postgresql(connection, "row locks")
     curator = UserFactory(username="racer", role="curator")
     item = make_item(sources, "A.jpg")
     barrier, results = threading.Barrier(4), []

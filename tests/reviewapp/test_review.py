@@ -14,6 +14,7 @@ from reviewapp.services.review import (
     ReviewRefused, bulk_approve, decision_record, decision_undo, review_choose_candidate, review_lease_next,
     review_lease_take, review_release,
 )
+from tests.conftest import require_postgresql
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -311,8 +312,7 @@ def test_bulk_approve_is_admin_only_checks_each_file_and_is_idempotent(curator, 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_curators_never_share_a_file():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a server database for real concurrent connections (runs under CI on PostgreSQL)")
+    require_postgresql(connection, "real concurrent connections")
     items = [make_item() for _ in range(30)]
     users = [UserFactory(role="curator", username=f"c{i}") for i in range(8)]
     got, errors = {}, []

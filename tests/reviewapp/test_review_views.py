@@ -132,13 +132,13 @@ def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator
     for key in ('data-key="d"', 'data-key="n"', 'data-key="e"', 'data-key="r"', 'data-key="s"'):
         assert key in html
     web = url_or_none("asset-image", item.asset.pk, "web")
-    if web:  # the pipeline's rendition views: both images must really be served
-        aligned = reverse("candidate-image", args=[item.best_candidate.pk, "aligned"])
-        assert f'src="{web}"' in html and f'src="{aligned}"' in html
-        for u in (web, aligned):
-            img = curator_client.get(u)
-            assert img.status_code == 200
-            assert b"".join(img.streaming_content if img.streaming else [img.content])[:2] == b"\xff\xd8"
+    assert web, "the rendition view route is gone"  # both images must really be served
+    aligned = reverse("candidate-image", args=[item.best_candidate.pk, "aligned"])
+    assert f'src="{web}"' in html and f'src="{aligned}"' in html
+    for u in (web, aligned):
+        img = curator_client.get(u)
+        assert img.status_code == 200
+        assert b"".join(img.streaming_content if img.streaming else [img.content])[:2] == b"\xff\xd8"
 
 
 def test_file_view_flags_the_damaged_side_and_outlines_the_region(curator_client, local_root):
@@ -266,8 +266,7 @@ def test_next_file_images_are_prefetched(curator_client, local_root):
     first, second = make_real_pair(local_root, n=2)
     html = curator_client.get(reverse("review-item", args=[first.pk])).content.decode()
     web = url_or_none("asset-image", second.asset.pk, "web")
-    if web is None:
-        pytest.skip("rendition views not present yet")
+    assert web, "the rendition view route is gone"  # a removed route fails, never skips
     assert f'rel="prefetch" href="{web}"' in html
 
 
