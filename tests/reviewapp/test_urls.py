@@ -11,8 +11,16 @@ JUNK_QUERIES = [
     "?page=-1&state=nope&format=%00&q=%27%22<script>",
     "?verdict=bogus&band=zz&source=abc&job=-5&namelist=9999999&max_diff=NaN&max_local=inf",
     "?page=999999&category=x&since=not-a-date&curator=zz&export=xlsx",
+    # numbers past bigint and strings past every column (PostgreSQL refuses what SQLite stores)
+    "?source=99999999999999999999&job=99999999999999999999&namelist=-99999999999999999999&q=" + "x" * 3000,
 ]
-JUNK_POSTS = [{}, {"action": "explode", "kind": "../../etc", "source": "x", "namelist": "-1", "note": "\x00"}]
+JUNK_POSTS = [{}, {"action": "explode", "kind": "../../etc", "source": "x", "namelist": "-1", "note": "\x00"},
+              # every outside string longer than any column, with an action that would store them
+              {"action": "log_error", "category": "c" * 300, "note": "n" * 5000, "idempotency_key": "k" * 5000,
+               "title": "t" * 5000, "name": "n" * 300, "root": "/" + "r" * 5000, "prefix": "p" * 5000,
+               "bucket": "b" * 300, "storage_profile": "s" * 300, "description": "d" * 10000, "reason": "r" * 10000,
+               "keys": "k" * 5000, "canonical_key": "c" * 5000, "key": "k" * 5000, "seed": "s" * 5000,
+               "source": "9" * 30, "candidate": "9" * 30, "expected": "9" * 40, "kind": "local", "role": "cleanup"}]
 
 
 def _routes():
