@@ -152,9 +152,9 @@ def latency(users, samples):
     nxt = reverse("review-next")
     for _ in range(samples + 10):
         t0 = time.perf_counter()
-        r = c.get(nxt)
+        r = c.post(nxt)  # Next is a POST: it takes the lease
         t1 = time.perf_counter()
-        assert r.status_code == 302, r.status_code
+        assert r.status_code == 302 and r["Location"] != nxt, (r.status_code, r.get("Location"))
         item_url = r["Location"]
         r = c.get(item_url)
         t2 = time.perf_counter()
@@ -185,7 +185,7 @@ def _profile(c, nxt):
             timings.append((time.perf_counter() - t0, sql[:160]))
 
     with connection.execute_wrapper(wrapper):
-        r = c.get(nxt)
+        r = c.post(nxt)
         url = r["Location"]
         c.get(url)
         c.post(url + "decide/", {"action": "not_duplicate"})
@@ -242,8 +242,9 @@ def throughput(users):
             while time.time() < stop:
                 t0 = time.perf_counter()
                 try:
-                    r = s.get(base + "/review/next/", allow_redirects=False, timeout=30)
-                    if r.status_code != 302:
+                    r = s.post(base + "/review/next/", data={"csrfmiddlewaretoken": token},
+                               allow_redirects=False, timeout=30)
+                    if r.status_code != 302 or r.headers["Location"].startswith("/review/next/"):
                         errors.append(f"next {r.status_code}")
                         return
                     url = base + r.headers["Location"]
