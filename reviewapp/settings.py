@@ -102,6 +102,7 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_FAILURE_LIMIT = env_int("DOPPEL_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DOPPEL_LOGIN_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every command's output; failures and lock-outs are still logged
 AXES_CLIENT_IP_CALLABLE = "reviewapp.middleware.client_ip"
 AXES_USERNAME_CALLABLE = "reviewapp.middleware.login_username"
 # Proxies in front of Doppel that append to X-Forwarded-For (0: none, use the socket's address).
