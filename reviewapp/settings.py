@@ -110,8 +110,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Leases and job counters are written by several threads in the embedded mode.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # In the embedded mode the web server and the background worker write one SQLite file: WAL
+    # lets readers go on while a job writes, the busy timeout makes a writer wait for the lock
+    # instead of failing, and IMMEDIATE transactions take the write lock at BEGIN, so a
+    # read-then-write (a re-check and the action it guards) is never upgraded mid-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -221,7 +226,11 @@ INGEST_LOCATION = os.environ.get("DOPPEL_INGEST_LOCATION", f"local:{VAR_DIR / 'i
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-# No broker configured = embedded mode: tasks run in-process, eagerly.
+# `make run` (manage.py doppel_run) starts a background worker on this broker: kombu's SQLAlchemy
+# transport on a SQLite file, so the embedded default runs the same task code as production.
+EMBEDDED_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+EMBEDDED_WORKER_CONCURRENCY = env_int("DOPPEL_EMBEDDED_WORKER_CONCURRENCY", 2)
+# No broker configured (a bare `manage.py doppel_*`) = tasks run in-process, eagerly, to the end.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 # In the embedded (eager) mode a failing task must not turn the request that queued it into a
 # 500: like a real worker, it is logged and counted on its Job. Tests set this to True.
@@ -232,7 +241,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("DOPPEL_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("DOPPEL_TASK_TIME_LIMIT", 660)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
+    # kombu hands these options to SQLAlchemy's create_engine: sqlite3's timeout is the busy
+    # timeout (WAL is switched on by reviewapp.celery.sqlite_broker_prepare).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
 # Periodic execution work (run `celery -A reviewapp beat` beside the workers).
 CELERY_BEAT_SCHEDULE = {

@@ -34,6 +34,7 @@ def job_list_view(request):
         "jobs": jobs, "kinds": Job.Kind.choices, "states": Job.State.choices, "kind": kind, "state": state,
         "sources": Source.objects.order_by("name"), "left_objects": objects, "left_bytes": size,
         "namelists": NameList.objects.select_related("source")[:20], "can_manage": is_admin(request.user),
+        "any_running": any(j.state in (Job.State.RUNNING, Job.State.QUEUED) for j, _ in jobs),
     })
 
 
