@@ -221,6 +221,9 @@ RESTORE_TIER = os.environ.get("DOPPEL_RESTORE_TIER", "Bulk")
 RESTORE_DAYS = env_int("DOPPEL_RESTORE_DAYS", 7)
 RESTORE_BATCH = env_int("DOPPEL_RESTORE_BATCH", 500)
 ANALYSE_BATCH = env_int("DOPPEL_ANALYSE_BATCH", 50)
+# Exports with more rows than this are written by a worker (a job with a download link), not
+# inside the request: gunicorn gives a request 60 s.
+EXPORT_INLINE_ROWS = env_int("DOPPEL_EXPORT_INLINE_ROWS", 20_000)
 # Where reingested copies go: "local:/path" (under an allowed root) or "s3:PROFILE:BUCKET/PREFIX".
 INGEST_LOCATION = os.environ.get("DOPPEL_INGEST_LOCATION", f"local:{VAR_DIR / 'ingest'}")
 
