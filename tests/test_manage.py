@@ -21,13 +21,14 @@ def test_missing_secret_key_is_one_line_on_stderr_with_exit_status_2(tmp_path):
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "SECRET_KEY" in lines[0] and lines[0].startswith("doppel: configuration error:")
+    assert "SECRET_KEY" in lines[0] and "configuration error" in lines[0]
 
 
 def test_a_bad_number_in_the_environment_is_named_in_one_line(tmp_path):
     result = run_manage("check", DEBUG="1", DOPPEL_VAR_DIR=str(tmp_path), DOPPEL_LEASE_SECONDS="soon")
     assert result.returncode == 2
-    assert result.stderr.strip() == "doppel: configuration error: DOPPEL_LEASE_SECONDS must be a whole number, not 'soon'"
+    assert result.stderr.strip().endswith("configuration error: DOPPEL_LEASE_SECONDS must be a whole number, not 'soon'")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_with_settings_in_place_the_command_runs(tmp_path):
