@@ -136,3 +136,12 @@ def test_running_jobs_refresh_their_progress_from_a_static_script_and_stop_when_
     for url in (f"/jobs/{running.pk}/", "/jobs/"):
         html = curator_client.get(url).content.decode()
         assert "data-live-refresh=" not in html and 'http-equiv="refresh"' not in html
+
+
+@pytest.mark.django_db
+def test_an_analysis_job_page_says_what_its_counts_are_made_of(curator_client, admin_user):
+    job = jobs.job_create(actor=admin_user, kind=Job.Kind.ANALYSE, state=Job.State.DONE, requested=46)
+    Job.objects.filter(pk=job.pk).update(found=46, params={"prepared": True, "in_scope": 22, "canonical_needed": 24,
+                                                           "already_analysed": 0})
+    html = curator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "22 files in scope; this job analyses 46, including 24 canonical files that pairing needs." in html
