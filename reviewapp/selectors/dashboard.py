@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem, Source
 from .review import queue_counts
+from .sources import sources_with_counts
 
 PACE_HOURS = 4
 
@@ -52,8 +53,7 @@ def dashboard_summary(*, now=None):
     decided_today = (decisions_in_effect().filter(created_at__gte=today)
                      .values("action").annotate(n=Count("review_item", distinct=True)).order_by())
     by_action = {r["action"]: r["n"] for r in decided_today}
-    sources = (Source.objects.annotate(n_assets=Count("assets"), n_bytes=Sum("assets__size"))
-               .order_by("role", "name"))
+    sources = sources_with_counts().order_by("role", "name")
     review = ReviewItem.objects.aggregate(
         open=Count("id", filter=Q(status=ReviewItem.Status.OPEN)),
         leased=Count("id", filter=Q(status=ReviewItem.Status.LEASED, lease_expires_at__gte=now)),
