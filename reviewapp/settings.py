@@ -224,6 +224,7 @@ ANALYSE_BATCH = env_int("DOPPEL_ANALYSE_BATCH", 50)
 # Exports with more rows than this are written by a worker (a job with a download link), not
 # inside the request: gunicorn gives a request 60 s.
 EXPORT_INLINE_ROWS = env_int("DOPPEL_EXPORT_INLINE_ROWS", 20_000)
+EXPORT_KEEP_HOURS = env_int("DOPPEL_EXPORT_KEEP_HOURS", 72)  # then the beat task removes the file
 # Where reingested copies go: "local:/path" (under an allowed root) or "s3:PROFILE:BUCKET/PREFIX".
 INGEST_LOCATION = os.environ.get("DOPPEL_INGEST_LOCATION", f"local:{VAR_DIR / 'ingest'}")
 
@@ -258,6 +259,7 @@ CELERY_BEAT_SCHEDULE = {
     "reingest-dispatch": {"task": "doppel.reingest_dispatch", "schedule": env_int("DOPPEL_REINGEST_DISPATCH_INTERVAL", 600)},
     "reingest-check": {"task": "doppel.reingest_check", "schedule": env_int("DOPPEL_REINGEST_CHECK_INTERVAL", 900)},
     "idempotency-expire": {"task": "doppel.idempotency_expire", "schedule": 3600},
+    "export-files-expire": {"task": "doppel.export_files_expire", "schedule": 3600},
 }
 # How long an API Idempotency-Key answer is kept for retries.
 IDEMPOTENCY_HOURS = env_int("DOPPEL_IDEMPOTENCY_HOURS", 72)

@@ -94,9 +94,27 @@ def export_run(job_id) -> Job | None:
     return job_finish(job_id)
 
 
+def export_files_expire(*, now=None) -> int:
+    """Remove export files older than DOPPEL_EXPORT_KEEP_HOURS (beat, hourly): they are copies of
+    data that stays in the database, and storage should not fill up with them. The job keeps its
+    record and says the file has expired."""
+    from datetime import timedelta
+
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.EXPORT_KEEP_HOURS)
+    n = 0
+    for job in Job.objects.filter(kind=Job.Kind.EXPORT, state=Job.State.DONE, finished_at__lt=cutoff,
+                                  params__has_key="file").exclude(params__file=""):
+        _storage().delete(job.params["file"])
+        job_set_params(job.pk, file="", expired=True)
+        n += 1
+    return n
+
+
 def export_file_open(job: Job):
     """(open file, download name, content type) of a finished export job."""
     if job.kind != Job.Kind.EXPORT or job.state != Job.State.DONE or not job.params.get("file"):
+        if job.params.get("expired"):
+            raise ValidationError("this export's file has expired; export again")
         raise ValidationError("this job has no finished export to download")
     fmt = job.params.get("format", "xlsx")
     return _storage().open(job.params["file"], "rb"), job.params["filename"], CONTENT_TYPES[fmt]

@@ -9,4 +9,11 @@ def export_job(self, job_id):
     export_run(job_id)
 
 
-__all__ = ["export_job"]
+@shared_task(name="doppel.export_files_expire")
+def export_files_expire():
+    from ..services.export_jobs import export_files_expire as expire
+
+    return expire()
+
+
+__all__ = ["export_job", "export_files_expire"]

@@ -13,7 +13,7 @@ from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, User
 
 
 @pytest.fixture
-def logged(db, settings):
+def logged(db, settings, local_root):  # local_root: renditions (and so export files) in a temp dir
     settings.EXPORT_INLINE_ROWS = 2
     admin = UserFactory(role="admin", username="boss")
     cur = UserFactory(role="curator", username="cur")
@@ -84,3 +84,28 @@ def test_a_job_that_is_not_a_finished_export_has_nothing_to_download(client, log
     client.force_login(admin)
     other = Job.objects.create(kind=Job.Kind.INVENTORY, state=Job.State.DONE)
     assert client.get(reverse("job-download", args=[other.pk])).status_code == 404
+
+
+def test_export_files_expire_after_the_keep_time_and_the_job_says_so(client, logged, settings,
+                                                                      django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.files.storage import storages
+    from django.utils import timezone
+
+    from reviewapp.services.export_jobs import export_files_expire
+
+    admin, _, _ = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("errorlog-list"), {"format": "csv"})
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    name = job.params["file"]
+    assert storages["renditions"].exists(name)
+    settings.EXPORT_KEEP_HOURS = 72
+    assert export_files_expire(now=timezone.now() + timedelta(hours=71)) == 0
+    assert export_files_expire(now=timezone.now() + timedelta(hours=73)) == 1
+    job.refresh_from_db()
+    assert not storages["renditions"].exists(name) and job.params["expired"] is True
+    assert client.get(reverse("job-download", args=[job.pk])).status_code == 404
+    assert export_files_expire(now=timezone.now() + timedelta(hours=100)) == 0  # nothing twice
