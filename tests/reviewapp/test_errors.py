@@ -70,3 +70,12 @@ def test_api_paths_never_get_the_html_pages(db, curator, settings):
     api.force_login(curator)
     r = api.post("/api/v1/sources/", {"name": "x"})  # curators may not add sources
     assert r.status_code == 403 and r["Content-Type"].startswith("application/json")
+
+
+def test_a_form_without_its_csrf_token_gets_a_styled_page_saying_nothing_changed(curator):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(curator)
+    r = client.post("/jobs/start/", {"kind": "inventory", "source": 1})
+    assert r.status_code == 403
+    html = r.content.decode()
+    assert "This form has expired" in html and "Nothing was changed" in html and "reviewapp/doppel.css" in html
