@@ -72,7 +72,8 @@ def export_run(job_id) -> Job | None:
     try:
         fmt = params["format"]
         qs = error_log_list(**params.get("filters", {})).order_by("created_at", "id")
-        Job.objects.filter(pk=job_id).update(requested=qs.count(), processed=0)
+        rows_total = qs.count()
+        Job.objects.filter(pk=job_id).update(requested=rows_total, found=rows_total, processed=0)
         rows = _counted(error_log_rows(qs, base_url=params.get("base_url", "")), job_id)
         if fmt == "xlsx":
             path = xlsx_write(EXPORT_HEADER, rows, title="Error log", link_column=EXPORT_HEADER.index("link"))

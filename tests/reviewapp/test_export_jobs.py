@@ -37,7 +37,7 @@ def test_a_large_xlsx_export_from_the_page_becomes_a_job_with_a_download_link(
     job = Job.objects.get(kind=Job.Kind.EXPORT)
     assert r.status_code == 302 and r["Location"] == reverse("job-detail", args=[job.pk])
     job.refresh_from_db()
-    assert job.state == Job.State.DONE and (job.requested, job.processed) == (3, 3)
+    assert job.state == Job.State.DONE and (job.requested, job.found, job.processed) == (3, 3, 3)
     assert job.params["filters"]["source"] == kept.pk
     page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
     assert reverse("job-download", args=[job.pk]) in page and job.params["filename"] in page
