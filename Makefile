@@ -20,12 +20,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-## Embedded default: SQLite, eager jobs, local demo collection, UI on http://127.0.0.1:8000
+## Embedded default: SQLite, local demo collection, UI on http://127.0.0.1:8000, jobs in a
+## background Celery worker (SQLite broker in var/) that starts and stops with the web server.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py doppel_demo
-	@echo "Doppel is at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	@echo "Doppel is at http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"
+	$(PY) manage.py doppel_run --host $(HOST) --port $(PORT)
 
 demo: install
 	$(PY) manage.py migrate --noinput

@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Django's command-line utility for administrative tasks."""
+"""Django's command-line utility for administrative tasks.
+
+Run outside `make` (no DEBUG, no SECRET_KEY), the settings refuse to start; that is a
+configuration problem for the person at the terminal, so it is said in one line on stderr
+(exit status 2) instead of a Python traceback."""
 import os
 import sys
 
@@ -12,8 +16,8 @@ def main():
     try:
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
-        # missing or bad settings (no SECRET_KEY outside `make`, bad JSON...): one line, not a traceback
-        sys.exit(f"manage.py: configuration error: {exc}")
+        print(f"doppel: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

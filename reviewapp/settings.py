@@ -134,8 +134,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Leases and job counters are written by several threads in the embedded mode.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # In the embedded mode the web server and the background worker write one SQLite file: WAL
+    # lets readers go on while a job writes, the busy timeout makes a writer wait for the lock
+    # instead of failing, and IMMEDIATE transactions take the write lock at BEGIN, so a
+    # read-then-write (a re-check and the action it guards) is never upgraded mid-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -243,12 +248,20 @@ RESTORE_TIER = os.environ.get("DOPPEL_RESTORE_TIER", "Bulk")
 RESTORE_DAYS = env_int("DOPPEL_RESTORE_DAYS", 7)
 RESTORE_BATCH = env_int("DOPPEL_RESTORE_BATCH", 500)
 ANALYSE_BATCH = env_int("DOPPEL_ANALYSE_BATCH", 50)
+# Exports with more rows than this are written by a worker (a job with a download link), not
+# inside the request: gunicorn gives a request 60 s.
+EXPORT_INLINE_ROWS = env_int("DOPPEL_EXPORT_INLINE_ROWS", 20_000)
+EXPORT_KEEP_HOURS = env_int("DOPPEL_EXPORT_KEEP_HOURS", 72)  # then the beat task removes the file
 # Where reingested copies go: "local:/path" (under an allowed root) or "s3:PROFILE:BUCKET/PREFIX".
 INGEST_LOCATION = os.environ.get("DOPPEL_INGEST_LOCATION", f"local:{VAR_DIR / 'ingest'}")
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-# No broker configured = embedded mode: tasks run in-process, eagerly.
+# `make run` (manage.py doppel_run) starts a background worker on this broker: kombu's SQLAlchemy
+# transport on a SQLite file, so the embedded default runs the same task code as production.
+EMBEDDED_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+EMBEDDED_WORKER_CONCURRENCY = env_int("DOPPEL_EMBEDDED_WORKER_CONCURRENCY", 2)
+# No broker configured (a bare `manage.py doppel_*`) = tasks run in-process, eagerly, to the end.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 # In the embedded (eager) mode a failing task must not turn the request that queued it into a
 # 500: like a real worker, it is logged and counted on its Job. Tests set this to True.
@@ -259,7 +272,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("DOPPEL_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("DOPPEL_TASK_TIME_LIMIT", 660)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
+    # kombu hands these options to SQLAlchemy's create_engine: sqlite3's timeout is the busy
+    # timeout (WAL is switched on by reviewapp.celery.sqlite_broker_prepare).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
 # Periodic execution work (run `celery -A reviewapp beat` beside the workers).
 CELERY_BEAT_SCHEDULE = {
@@ -267,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     "reingest-dispatch": {"task": "doppel.reingest_dispatch", "schedule": env_int("DOPPEL_REINGEST_DISPATCH_INTERVAL", 600)},
     "reingest-check": {"task": "doppel.reingest_check", "schedule": env_int("DOPPEL_REINGEST_CHECK_INTERVAL", 900)},
     "idempotency-expire": {"task": "doppel.idempotency_expire", "schedule": 3600},
+    "export-files-expire": {"task": "doppel.export_files_expire", "schedule": 3600},
 }
 # How long an API Idempotency-Key answer is kept for retries.
 IDEMPOTENCY_HOURS = env_int("DOPPEL_IDEMPOTENCY_HOURS", 72)
@@ -349,7 +369,11 @@ SESSION_COOKIE_HTTPONLY = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_traceback_for_403": {"()": "reviewapp.logfilters.NoTracebackForForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["no_traceback_for_403"]},
+    },
 }

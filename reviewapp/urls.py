@@ -7,3 +7,8 @@ urlpatterns = [
     path("api/", include("reviewapp.api.urls")),
     path("", include("reviewapp.views.urls")),
 ]
+
+# Styled error pages in the site's layout; /api/ paths keep their JSON errors.
+handler403 = "reviewapp.views.errors.permission_denied"
+handler404 = "reviewapp.views.errors.page_not_found"
+handler500 = "reviewapp.views.errors.server_error"

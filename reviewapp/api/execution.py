@@ -32,6 +32,24 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     filterset_class = ErrorLogFilter
     action_permissions = {"export_csv": [IsDoppelAdmin], "export_xlsx": [IsDoppelAdmin]}
 
+    def _export_job(self, request, fmt):
+        """A large export is queued as a job (202 + the job; its file comes from
+        GET /api/v1/jobs/{id}/download/ when done) instead of being written inside the request."""
+        from ..services.export_jobs import error_log_export_start, export_too_large_for_a_request
+
+        if not export_too_large_for_a_request(self._export_qs()):
+            return None
+        fs = self.filterset_class(request.query_params, queryset=self.get_queryset(), request=request)
+        data = fs.form.cleaned_data if fs.is_valid() else {}
+        filters = {"category": data.get("category") or None,
+                   "source": data["source"].pk if data.get("source") else None,
+                   "withdrawn": data.get("withdrawn") if "withdrawn" in request.query_params else None}
+        job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
+                                     base_url=request.build_absolute_uri("/").rstrip("/"))
+        response = Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = f"/api/v1/jobs/{job.pk}/"
+        return response
+
     def _export_qs(self):
         # same filters as the list; withdrawn entries are left out unless asked for
         qs = self.filter_queryset(self.get_queryset())
@@ -40,12 +58,18 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         return qs.select_related("asset__review").order_by("created_at", "id")
 
     @extend_schema(summary="Export the error log as CSV (admin)", tags=["error log"],
-                   responses={(200, "text/csv"): OpenApiTypes.STR},
-                   description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given.")
+                   responses={(200, "text/csv"): OpenApiTypes.STR, 202: s.JobSerializer},
+                   description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given. "
+                               "More rows than DOPPEL_EXPORT_INLINE_ROWS: 202 with an export job instead; "
+                               "its file is at /api/v1/jobs/{id}/download/ once the job is done.")
     @action(detail=False, methods=["get"], url_path="export-csv", renderer_classes=[JSONRenderer, CSVRenderer])
     def export_csv(self, request):
         from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
         from ..services.exports import csv_lines
+
+        queued = self._export_job(request, "csv")
+        if queued is not None:
+            return queued
 
         rows = error_log_rows(self._export_qs(), base_url=request.build_absolute_uri("/"))
         response = StreamingHttpResponse(csv_lines(EXPORT_HEADER, rows), content_type="text/csv; charset=utf-8")
@@ -53,12 +77,18 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         return response
 
     @extend_schema(summary="Export the error log as XLSX (admin)", tags=["error log"],
-                   responses={(200, XLSX): OpenApiTypes.BINARY},
-                   description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given.")
+                   responses={(200, XLSX): OpenApiTypes.BINARY, 202: s.JobSerializer},
+                   description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given. "
+                               "More rows than DOPPEL_EXPORT_INLINE_ROWS: 202 with an export job instead; "
+                               "its file is at /api/v1/jobs/{id}/download/ once the job is done.")
     @action(detail=False, methods=["get"], url_path="export-xlsx", renderer_classes=[JSONRenderer, XLSXRenderer])
     def export_xlsx(self, request):
         from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
         from ..services.exports import xlsx_write
+
+        queued = self._export_job(request, "xlsx")
+        if queued is not None:
+            return queued
 
         rows = error_log_rows(self._export_qs(), base_url=request.build_absolute_uri("/"))
         path = xlsx_write(EXPORT_HEADER, rows, title="Error log", link_column=EXPORT_HEADER.index("link"))

@@ -1,6 +1,7 @@
 """Jobs: start inventory / restore / analysis, read progress, pause / resume / cancel."""
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -38,6 +39,21 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
         job = self.get_object()
         progress = service("selectors.jobs", "job_progress")(job)
         return Response(s.JobProgressSerializer(progress).data)
+
+    @extend_schema(summary="Download the file an export job wrote (admin)", tags=TAG, filters=False,
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def download(self, request, pk=None):
+        from django.core.exceptions import ValidationError
+        from django.http import FileResponse
+        from rest_framework.exceptions import NotFound
+
+        job = self.get_object()
+        try:
+            handle, filename, content_type = service("services.export_jobs", "export_file_open")(job)
+        except ValidationError as exc:
+            raise NotFound(" ".join(exc.messages)) from None
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
 
     @extend_schema(summary="Start an inventory of a source (admin)", tags=TAG, request=s.JobSourceSerializer,
                    responses={201: s.JobSerializer})

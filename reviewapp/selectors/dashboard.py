@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem, Source
 from .review import queue_counts
+from .sources import sources_with_counts
 
 PACE_HOURS = 4
 
@@ -21,13 +22,20 @@ def _cleanup_left():
     return {"objects": objects, "bytes": size}
 
 
+def decisions_in_effect():
+    """Decisions about a file that still stand: no skips, no undo rows, and not the decisions
+    those undos took back (an undone approval settled nothing). One definition for every count."""
+    return (Decision.objects.exclude(action__in=[Decision.Action.SKIP, Decision.Action.UNDO])
+            .filter(undone_by__isnull=True))
+
+
 def curator_pace(*, hours=PACE_HOURS, now=None):
-    """Files settled per hour by each curator over the last `hours` (skips and undos excluded),
-    measured from their first decision in the window so a late starter is not under-rated."""
+    """Files settled per hour by each curator over the last `hours` (skips, undos and undone
+    decisions excluded), measured from their first decision in the window so a late starter is
+    not under-rated."""
     now = now or timezone.now()
     since = now - timedelta(hours=hours)
-    rows = (Decision.objects.filter(created_at__gte=since)
-            .exclude(action__in=[Decision.Action.SKIP, Decision.Action.UNDO])
+    rows = (decisions_in_effect().filter(created_at__gte=since)
             .values("actor_id").annotate(n=Count("id"), first=Min("created_at"), last=Max("created_at"))
             .order_by("-n"))
     users = dict(get_user_model().objects.filter(pk__in=[r["actor_id"] for r in rows]).values_list("pk", "username"))
@@ -42,11 +50,10 @@ def curator_pace(*, hours=PACE_HOURS, now=None):
 def dashboard_summary(*, now=None):
     now = now or timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    decided_today = (Decision.objects.filter(created_at__gte=today)
-                     .values("action").annotate(n=Count("id")).order_by())
+    decided_today = (decisions_in_effect().filter(created_at__gte=today)
+                     .values("action").annotate(n=Count("review_item", distinct=True)).order_by())
     by_action = {r["action"]: r["n"] for r in decided_today}
-    sources = (Source.objects.annotate(n_assets=Count("assets"), n_bytes=Sum("assets__size"))
-               .order_by("role", "name"))
+    sources = sources_with_counts().order_by("role", "name")
     review = ReviewItem.objects.aggregate(
         open=Count("id", filter=Q(status=ReviewItem.Status.OPEN)),
         leased=Count("id", filter=Q(status=ReviewItem.Status.LEASED, lease_expires_at__gte=now)),
@@ -60,8 +67,9 @@ def dashboard_summary(*, now=None):
         "cleanup_left": _cleanup_left(),
         "sources": sources,
         "assets": Asset.objects.count(),
-        "decided_today": sum(v for k, v in by_action.items() if k not in ("skip", "undo")),
-        "by_action": [(label, by_action.get(value, 0)) for value, label in Decision.Action.choices],
+        "decided_today": sum(by_action.values()),
+        "by_action": [(label, by_action.get(value, 0)) for value, label in Decision.Action.choices
+                      if value not in (Decision.Action.SKIP, Decision.Action.UNDO)],
         "pace": curator_pace(now=now),
         "pace_hours": PACE_HOURS,
         "review": review,

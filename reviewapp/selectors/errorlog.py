@@ -10,9 +10,14 @@ EXPORT_HEADER = [
 ]
 
 
-def error_log_list(*, category=None, source=None, curator=None, date_from=None, date_to=None, include_withdrawn=False):
+def error_log_list(*, category=None, source=None, curator=None, date_from=None, date_to=None, include_withdrawn=False,
+                   withdrawn=None):
+    """`withdrawn` True/False keeps exactly those entries (the API's filter); None leaves it to
+    `include_withdrawn`. `source` and `curator` may be rows or primary keys, dates ISO strings."""
     qs = ErrorLogEntry.objects.select_related("asset__source", "match_asset__source", "created_by", "asset__review")
-    if not include_withdrawn:
+    if withdrawn is not None:
+        qs = qs.filter(withdrawn=bool(withdrawn))
+    elif not include_withdrawn:
         qs = qs.filter(withdrawn=False)
     if category:
         qs = qs.filter(category=category)

@@ -3,23 +3,48 @@ database (one query per page, whatever the size of the source) so a bucket of hu
 thousands of objects lists as fast as the demo collection."""
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
-from ..models import Asset, Candidate, Job, Source
+from ..models import Asset, Candidate, DeletionItem, Job, Source
+
+QUARANTINED = ("quarantined", "Quarantined")
+
+
+def in_quarantine():
+    """Exists() for an Asset queryset: its object sits in quarantine now (restorable until purged).
+    Quarantine moves the object away, so the asset is also `vanished`; these two are told apart."""
+    return Exists(DeletionItem.objects.filter(asset=OuterRef("pk"), state=DeletionItem.State.QUARANTINED))
+
+
+def _quarantined_by_source(source_ids=None) -> dict:
+    qs = DeletionItem.objects.filter(state=DeletionItem.State.QUARANTINED)
+    if source_ids is not None:
+        qs = qs.filter(asset__source_id__in=source_ids)
+    rows = qs.values("asset__source_id").annotate(n=Count("asset", distinct=True), b=Sum("asset__size")).order_by()
+    return {r["asset__source_id"]: (r["n"], r["b"] or 0) for r in rows}
+
+
+def sources_with_counts():
+    """Sources annotated with the objects present in them (n_assets, n_bytes): vanished and
+    quarantined objects are no longer in the source, so they are not counted there."""
+    present = ~Q(assets__state=Asset.State.VANISHED)
+    return Source.objects.annotate(n_assets=Count("assets", filter=present), n_bytes=Sum("assets__size", filter=present))
 
 
 def source_list():
-    """Every source with its object count, bytes, and count per asset state."""
+    """Every source with its object count, bytes, and count per asset state (quarantined objects
+    counted as quarantined, not as vanished)."""
     per_state = {f"n_{value}": Count("assets", filter=Q(assets__state=value)) for value in Asset.State.values}
-    sources = list(
-        Source.objects.annotate(n_assets=Count("assets"), n_bytes=Sum("assets__size"), **per_state).order_by("role", "name")
-    )
+    sources = list(sources_with_counts().annotate(**per_state).order_by("role", "name"))
+    quarantined = _quarantined_by_source([s.pk for s in sources])
     for source in sources:
-        source.state_counts = [
-            (value, label, getattr(source, f"n_{value}"))
-            for value, label in Asset.State.choices
-            if getattr(source, f"n_{value}")
-        ]
+        n_q = quarantined.get(source.pk, (0, 0))[0]
+        source.n_quarantined = n_q
+        counts = {value: getattr(source, f"n_{value}") for value in Asset.State.values}
+        counts[Asset.State.VANISHED] -= n_q
+        source.state_counts = [(value, label, counts[value]) for value, label in Asset.State.choices if counts[value] > 0]
+        if n_q:
+            source.state_counts.append((*QUARANTINED, n_q))
     return sources
 
 
@@ -32,7 +57,7 @@ def source_formats(source):
 
 def source_assets(source, *, state="", format="", decode_status=None, q=""):
     """A source's assets, filtered; every argument is an already-validated value."""
-    qs = Asset.objects.filter(source=source)
+    qs = Asset.objects.filter(source=source).annotate(quarantined=in_quarantine())
     if state:
         qs = qs.filter(state=state)
     if format:
@@ -45,7 +70,11 @@ def source_assets(source, *, state="", format="", decode_status=None, q=""):
 
 
 def source_totals(source):
-    return Asset.objects.filter(source=source).aggregate(n_assets=Count("id"), n_bytes=Sum("size"))
+    """Objects present in the source, and those of its objects now in quarantine."""
+    totals = (Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
+              .aggregate(n_assets=Count("id"), n_bytes=Sum("size")))
+    totals["n_quarantined"], totals["quarantined_bytes"] = _quarantined_by_source([source.pk]).get(source.pk, (0, 0))
+    return totals
 
 
 def source_recent_jobs(source, limit=5):
@@ -54,7 +83,7 @@ def source_recent_jobs(source, limit=5):
 
 def asset_detail(asset_id):
     """The asset, its candidates in both directions and its review item (or None)."""
-    asset = Asset.objects.select_related("source").get(pk=asset_id)
+    asset = Asset.objects.select_related("source").annotate(quarantined=in_quarantine()).get(pk=asset_id)
     as_cleanup = list(
         Candidate.objects.filter(cleanup_asset=asset).select_related("match_asset__source").order_by("rank", "id")
     )

@@ -86,6 +86,7 @@ def analysis_prepare(job_id: int) -> list[int]:
         scope.filter(state=Asset.State.AVAILABLE, restore_expires_at__lt=timezone.now()).exclude(
             storage_class__in=["", "STANDARD"]).update(state=Asset.State.ARCHIVED, updated_at=timezone.now())
         todo = set(assets_needing_analysis(scope, ev).values_list("id", flat=True))
+        in_scope_todo = len(todo)
         if job.source.role == Source.Role.CLEANUP:
             canon = Asset.objects.filter(source__role=Source.Role.CANONICAL)
             todo |= set(assets_needing_analysis(canon, ev).values_list("id", flat=True))
@@ -95,10 +96,14 @@ def analysis_prepare(job_id: int) -> list[int]:
             job = Job.objects.select_for_update().get(pk=job_id)
             n = JobItem.objects.filter(job=job).count()
             sizes = Asset.objects.filter(job_items__job=job).aggregate(b=Sum("size"))["b"] or 0
+            # Requested and Found count the same thing, the files this job analyses (all of them
+            # exist: they were just listed); what the scope held is said beside, in params.
             job.requested = n
-            job.found = scope.count()
+            job.found = n
             job.bytes_total = sizes
             job.params = {**job.params, "prepared": True, "archived_waiting": archived,
+                          "in_scope": scope.exclude(state=Asset.State.VANISHED).count(),
+                          "canonical_needed": n - in_scope_todo,
                           "already_analysed": max(scope.exclude(state__in=[Asset.State.ARCHIVED, Asset.State.RESTORING,
                                                                            Asset.State.VANISHED]).count()
                                                   - scope.filter(job_items__job=job).count(), 0)}

@@ -216,7 +216,10 @@ def restore_poll(self, job_id):
     return waiting
 
 
+from .exports import export_job  # noqa: E402
+
 DRIVERS = {
+    "export": export_job,
     "inventory": inventory_job,
     "analyse": analysis_job,
     "restore": restore_job,

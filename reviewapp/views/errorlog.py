@@ -1,18 +1,23 @@
-"""Error log pages: admins filter what curators logged and export it for collections staff as
-XLSX or CSV. Exports stream: CSV line by line, XLSX from a write-only workbook in a temp file."""
+"""Error log pages: curators and admins read and filter what curators logged; admins export it
+for collections staff as XLSX or CSV. Small exports stream straight away (CSV line by line, XLSX
+from a constant-memory workbook in a temp file); large ones run as a job with a download link."""
 import os
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import FileResponse
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import FileResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ..models import ErrorLogEntry, Source
 from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
+from ..roles import is_admin
+from ..services.export_jobs import error_log_export_start, export_too_large_for_a_request
 from ..services.exports import xlsx_write
-from .decorators import admin_required
+from .decorators import curator_required
 from .deletion import csv_response
 
 
@@ -30,27 +35,44 @@ class ErrorLogFilter(forms.Form):
         self.fields["curator"].queryset = get_user_model().objects.filter(pk__in=ids).order_by("username")
 
 
-def _filtered(request):
+def _filters(request) -> tuple[ErrorLogFilter, dict]:
+    """The form and the filters in the selector's words (keys, ISO dates: a job can store them)."""
     form = ErrorLogFilter(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    qs = error_log_list(
-        category=data.get("category") or None, source=data.get("source"), curator=data.get("curator"),
-        date_from=data.get("date_from"), date_to=data.get("date_to"), include_withdrawn=bool(data.get("withdrawn")),
-    )
-    return form, qs
+    filters = {
+        "category": data.get("category") or None,
+        "source": data["source"].pk if data.get("source") else None,
+        "curator": data["curator"].pk if data.get("curator") else None,
+        "date_from": data["date_from"].isoformat() if data.get("date_from") else None,
+        "date_to": data["date_to"].isoformat() if data.get("date_to") else None,
+        "include_withdrawn": bool(data.get("withdrawn")),
+    }
+    return form, filters
 
 
-@admin_required
+@curator_required
 def errorlog_list(request):
-    form, qs = _filtered(request)
+    """Curators read the log (as the API already lets them); exporting it stays with admins."""
+    form, filters = _filters(request)
+    qs = error_log_list(**filters)
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
+        if not is_admin(request.user):
+            raise PermissionDenied("exporting the error log is for admins")
+        if export_too_large_for_a_request(qs):
+            job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
+                                         base_url=request.build_absolute_uri("/").rstrip("/"))
+            messages.success(request, f"The export is large: job #{job.pk} writes it in the background; "
+                                      "its download link appears on this page when it is ready.")
+            return redirect("job-detail", pk=job.pk)
         return errorlog_export(request, qs, fmt)
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
-    return render(request, "reviewapp/errorlog/list.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(request, "reviewapp/errorlog/list.html", {
+        "form": form, "page": page, "query": query.urlencode(), "can_export": is_admin(request.user),
+    })
 
 
 def errorlog_export(request, qs, fmt):

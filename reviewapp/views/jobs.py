@@ -3,7 +3,7 @@ jobs, and upload name lists. Views only call services and selectors."""
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,6 +13,7 @@ from ..selectors.assets import cleanup_left, namelist_misses, namelist_misses_cs
 from ..selectors.jobs import job_item_counts, job_list, job_progress
 from ..services import jobs as job_services
 from ..services.analysis import analysis_start
+from ..services.export_jobs import export_file_open
 from ..services.inventory import inventory_start
 from ..services.namelists import namelist_upload
 from ..services.restore import restore_confirm, restore_counts, restore_estimate
@@ -34,6 +35,7 @@ def job_list_view(request):
         "jobs": jobs, "kinds": Job.Kind.choices, "states": Job.State.choices, "kind": kind, "state": state,
         "sources": Source.objects.order_by("name"), "left_objects": objects, "left_bytes": size,
         "namelists": NameList.objects.select_related("source")[:20], "can_manage": is_admin(request.user),
+        "any_running": any(j.state in (Job.State.RUNNING, Job.State.QUEUED) for j, _ in jobs),
     })
 
 
@@ -52,6 +54,17 @@ def job_detail(request, pk):
         "estimate": job.params.get("estimate"),
     }
     return render(request, "reviewapp/jobs/detail.html", ctx)
+
+
+@admin_required
+def job_download(request, pk):
+    """The file an export job wrote (exports are admin-only, like the error log export itself)."""
+    job = get_object_or_404(Job, pk=pk)
+    try:
+        handle, filename, content_type = export_file_open(job)
+    except ValidationError as exc:
+        raise Http404(_errors(exc)) from None
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
 
 
 ACTIONS = {"pause": job_services.job_pause, "resume": job_services.job_resume, "cancel": job_services.job_cancel}

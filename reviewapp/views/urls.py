@@ -24,6 +24,7 @@ urlpatterns = [
     path("jobs/", jobs.job_list_view, name="job-list"),
     path("jobs/start/", jobs.job_start_view, name="job-start"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/download/", jobs.job_download, name="job-download"),
     path("jobs/<int:pk>/<slug:action>/", jobs.job_action, name="job-action"),
     path("namelists/upload/", jobs.namelist_upload_view, name="namelist-upload"),
     path("namelists/<int:pk>/", jobs.namelist_detail, name="namelist-detail"),

@@ -61,6 +61,9 @@ def test_analysis_pairs_clean_up_files_with_their_kept_copies(collection, admin_
     job = analyse_inline(admin_user, source=cleanup)
     assert job.state == Job.State.DONE
     assert job.requested == 8 and job.processed == 8 and job.failed == 0  # 5 clean-up + 3 canonical
+    # Requested and Found count the same files; the scope is said beside them
+    assert job.found == job.requested
+    assert (job.params["in_scope"], job.params["canonical_needed"], job.params["already_analysed"]) == (5, 3, 0)
     assert verdicts() == {
         "C1234a.jpg": ("duplicate", "C0001234.tif"),
         "IMG_0001.png": ("rotated", "C0002345.jp2"),
@@ -93,7 +96,8 @@ def test_second_run_repeats_nothing_and_never_reopens_a_decided_file(collection,
 
     job2 = analyse_inline(admin_user, source=cleanup)
     assert job2.state == Job.State.DONE
-    assert job2.requested == 0  # everything was analysed at this ETag by this engine
+    assert job2.requested == 0 == job2.found  # everything was analysed at this ETag by this engine
+    assert (job2.params["in_scope"], job2.params["canonical_needed"], job2.params["already_analysed"]) == (5, 0, 5)
     assert Asset.objects.get(name="C1234a.jpg").analysed_at == stamp
     assert Candidate.objects.count() == n_cand and {c.pk for c in Candidate.objects.all()} == ids
     assert ReviewItem.objects.count() == 5

@@ -30,11 +30,26 @@ def test_summary_counts_left_decided_errors_and_pace(curator):
     # 4 clean-up assets from the factories + 1 of 5000 bytes; the vanished one does not count
     assert s["cleanup_left"]["objects"] == 5
     assert s["cleanup_left"]["bytes"] == 4 * 1000 + 5000
-    assert s["decided_today"] == 3  # skips and undos are not decisions about a file
+    # skips and undos are not decisions about a file, and the undone "not a duplicate" settled nothing:
+    # the day's count agrees with the files decided
+    assert s["decided_today"] == 2 == s["review"]["decided"]
     assert s["errors_today"] == 1
     assert s["review"]["decided"] == 2 and s["review"]["open"] == 2
+    assert dict(s["by_action"]) == {"Approve deletion": 1, "Not a duplicate": 0, "Log an error": 1,
+                                    "Route to reingest": 0}
     pace = s["pace"]
-    assert pace[0]["user"] == "curator1" and pace[0]["decisions"] == 3
+    assert pace[0]["user"] == "curator1" and pace[0]["decisions"] == 2
+
+
+def test_a_file_decided_undone_and_decided_again_counts_once(curator):
+    item = ReviewItemFactory()
+    first = decision_record(actor=curator, item=item, action="approve_delete")
+    decision_undo(actor=curator, decision=first)
+    item.refresh_from_db()
+    decision_record(actor=curator, item=item, action="not_duplicate")
+    s = dashboard_summary()
+    assert s["decided_today"] == 1 == s["review"]["decided"]
+    assert dict(s["by_action"])["Approve deletion"] == 0 and dict(s["by_action"])["Not a duplicate"] == 1
 
 
 def test_pace_is_files_per_hour_since_the_first_decision_in_the_window(curator):

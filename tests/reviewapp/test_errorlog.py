@@ -57,14 +57,21 @@ def test_filters_by_category_source_curator_and_date(cur):
     assert ids(error_log_list(date_to=(timezone.now() - timedelta(days=5)).date())) == {c.pk}
 
 
-def test_list_page_is_admin_only_and_filters(client, cur):
+def test_curators_read_the_list_page_but_only_admins_export(client, cur):
     admin = UserFactory(role="admin", username="boss")
     s1 = SourceFactory(name="s-one")
     error_log_add(actor=cur, asset=AssetFactory(source=s1, key="box/C0001.tif"), category="wrong_id", note="see label")
     error_log_add(actor=cur, asset=AssetFactory(key="box/C0002.tif"), category="other")
     client.force_login(cur)
-    assert client.get(reverse("errorlog-list")).status_code == 403
+    r = client.get(reverse("errorlog-list"))
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "box/C0001.tif" in body and "box/C0002.tif" in body and "Export XLSX" not in body
+    assert 'href="/errors/"' in body  # in the curator's navigation
+    assert client.get(reverse("errorlog-list"), {"format": "xlsx"}).status_code == 403
+    assert client.get(reverse("errorlog-list"), {"format": "csv"}).status_code == 403
     client.force_login(admin)
+    assert "Export XLSX" in client.get(reverse("errorlog-list")).content.decode()
     r = client.get(reverse("errorlog-list"), {"category": "wrong_id"})
     assert r.status_code == 200
     body = r.content.decode()

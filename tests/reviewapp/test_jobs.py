@@ -120,3 +120,28 @@ def test_start_view_refuses_bad_input(admin_client_doppel):
 def test_anonymous_users_go_to_login(client):
     resp = client.get("/jobs/")
     assert resp.status_code == 302 and "/accounts/login/" in resp["Location"]
+
+
+@pytest.mark.django_db
+def test_running_jobs_refresh_their_progress_from_a_static_script_and_stop_when_finished(curator_client, admin_user):
+    running = jobs.job_create(actor=admin_user, kind=Job.Kind.INVENTORY, state=Job.State.RUNNING)
+    for url in (f"/jobs/{running.pk}/", "/jobs/"):
+        html = curator_client.get(url).content.decode()
+        assert "data-live-refresh=" in html and "reviewapp/live.js" in html
+        assert "<script>" not in html  # no inline script (CSP)
+        assert '<noscript><meta http-equiv="refresh"' in html  # the same without JavaScript
+    html = curator_client.get(f"/jobs/{running.pk}/").content.decode()
+    assert 'id="job-live"' in html and "Running: 0 of 0 processed" in html
+    jobs.job_finish(running.pk)
+    for url in (f"/jobs/{running.pk}/", "/jobs/"):
+        html = curator_client.get(url).content.decode()
+        assert "data-live-refresh=" not in html and 'http-equiv="refresh"' not in html
+
+
+@pytest.mark.django_db
+def test_an_analysis_job_page_says_what_its_counts_are_made_of(curator_client, admin_user):
+    job = jobs.job_create(actor=admin_user, kind=Job.Kind.ANALYSE, state=Job.State.DONE, requested=46)
+    Job.objects.filter(pk=job.pk).update(found=46, params={"prepared": True, "in_scope": 22, "canonical_needed": 24,
+                                                           "already_analysed": 0})
+    html = curator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "22 files in scope; this job analyses 46, including 24 canonical files that pairing needs." in html

@@ -135,3 +135,33 @@ def test_rate_limits_count_in_a_shared_redis_cache_when_configured(tmp_path):
     proc, values = run_settings(tmp_path, DEBUG="1", CACHE_URL="redis://127.0.0.1:6379/9")
     assert proc.returncode == 0, proc.stderr
     assert values["CACHE"] == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/9"}
+
+
+EMBEDDED_PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print("DOPPEL-SETTINGS " + json.dumps({
+    "EMBEDDED_BROKER": settings.EMBEDDED_BROKER_URL, "EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
+    "TRANSPORT": settings.CELERY_BROKER_TRANSPORT_OPTIONS, "DB_OPTIONS": settings.DATABASES["default"].get("OPTIONS", {}),
+}, default=str))
+"""
+
+
+@pytest.mark.parametrize("broker, eager, transport", [
+    ("sqla+sqlite:////tmp/doppel-broker.sqlite3", False, {"connect_args": {"timeout": 30}}),
+    ("redis://127.0.0.1:6379/0", False, {"visibility_timeout": 3600}),
+    ("", True, {"visibility_timeout": 3600}),
+])
+def test_the_sqlite_broker_gets_a_busy_timeout_and_redis_its_visibility_timeout(tmp_path, broker, eager, transport):
+    """kombu hands SQLAlchemy transport options to create_engine, which refuses visibility_timeout."""
+    full = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    full.update({"DJANGO_SETTINGS_MODULE": "reviewapp.settings", "DOPPEL_VAR_DIR": str(tmp_path / "var"),
+                 "PYTHONPATH": str(ROOT), "DEBUG": "1", "CELERY_BROKER_URL": broker})
+    out = subprocess.run([sys.executable, "-c", EMBEDDED_PROBE], env=full, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    values = json.loads(out.stdout.split("DOPPEL-SETTINGS ", 1)[1])
+    assert values["EAGER"] is eager and values["TRANSPORT"] == transport
+    assert values["EMBEDDED_BROKER"] == f"sqla+sqlite:///{tmp_path / 'var' / 'broker.sqlite3'}"
+    assert values["DB_OPTIONS"]["init_command"] == "PRAGMA journal_mode=WAL;"
+    assert values["DB_OPTIONS"]["transaction_mode"] == "IMMEDIATE" and values["DB_OPTIONS"]["timeout"] == 30

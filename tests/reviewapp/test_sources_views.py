@@ -224,3 +224,41 @@ def test_admin_starts_an_inventory_from_the_source_page(admin_client_doppel, cur
     assert response["Location"] == reverse("job-detail", args=[job.pk])
     client.force_login(curator)
     assert 'data-testid="source-jobs"' not in client.get(reverse("source-detail", args=[source.pk])).content.decode()
+
+
+def test_quarantined_objects_leave_the_source_counts_and_carry_a_badge(curator_client, curator):
+    from reviewapp.models import Decision, DeletionItem, DeletionPlan
+    from reviewapp.selectors.dashboard import dashboard_summary
+
+    cleanup = SourceFactory(name="legacy-share", role=Source.Role.CLEANUP)
+    kept = AssetFactory(source=cleanup, key="box/C0001.tif", size=1000, state=Asset.State.FINGERPRINTED)
+    AssetFactory(source=cleanup, key="box/gone.tif", size=7, state=Asset.State.VANISHED)  # vanished on its own
+    plan = DeletionPlan.objects.create(created_by=curator)
+    moved = []
+    for i in range(2):
+        item = ReviewItemFactory(best_candidate__cleanup_asset__source=cleanup, best_candidate__cleanup_asset__size=300,
+                                 best_candidate__cleanup_asset__key=f"box/C000{i + 2}a.jpg")
+        decision = Decision.objects.create(review_item=item, asset=item.asset, action="approve_delete", actor=curator)
+        DeletionItem.objects.create(plan=plan, decision=decision, asset=item.asset, kept_asset=item.best_candidate.match_asset,
+                                    etag_at_decision="e", kept_etag_at_decision="f", state=DeletionItem.State.QUARANTINED)
+        Asset.objects.filter(pk=item.asset_id).update(state=Asset.State.VANISHED)  # what quarantining does
+        moved.append(item.asset)
+
+    rows = {s.name: s for s in curator_client.get(reverse("source-list")).context["sources"]}
+    share = rows["legacy-share"]
+    assert (share.n_assets, share.n_bytes) == (1, 1000)  # only the object still there
+    states = {v: n for v, _, n in share.state_counts}
+    assert states == {"fingerprinted": 1, "vanished": 1, "quarantined": 2}
+    assert {s.name: s.n_assets for s in dashboard_summary()["sources"]}["legacy-share"] == 1
+
+    page = curator_client.get(reverse("source-detail", args=[cleanup.pk]))
+    html = page.content.decode()
+    assert page.context["totals"]["n_assets"] == 1 and page.context["totals"]["n_bytes"] == 1000
+    assert page.context["totals"]["n_quarantined"] == 2 and page.context["totals"]["quarantined_bytes"] == 600
+    assert "2 in quarantine" in html
+    tiles = {t["asset"].key: t["asset"].quarantined for t in page.context["tiles"]}
+    assert tiles == {kept.key: False, "box/gone.tif": False, moved[0].key: True, moved[1].key: True}
+    assert html.count('data-testid="quarantined-badge"') == 2
+    detail = curator_client.get(reverse("asset-detail", args=[moved[0].pk])).content.decode()
+    assert 'data-testid="quarantined-badge">In quarantine' in detail
+    assert 'quarantined-badge' not in curator_client.get(reverse("asset-detail", args=[kept.pk])).content.decode()

@@ -37,7 +37,8 @@ class Command(BaseCommand):
         except UnsafeKey as exc:
             raise CommandError(f"the demo lives in {root}, which is not an allowed root: {exc}") from None
         files = demo.generate(root, force=opts["regenerate"])
-        self.stdout.write(f"demo collection: {root} ({len(files)} clean-up files)")
+        # what is left in clean-up (after earlier decisions) is counted from the database below
+        self.stdout.write(f"demo collection: {root} ({len(files)} clean-up files in the demo set)")
         canonical = self._source("demo-canonical", "canonical", root / "canonical")
         cleanup = self._source("demo-cleanup", "cleanup", root / "cleanup")
         for source in (canonical, cleanup):

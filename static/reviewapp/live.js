@@ -1,0 +1,26 @@
+/* Live job progress without inline script (CSP) and without reloading the whole page.
+   An element with data-live-refresh="SECONDS" is re-fetched from the same URL every SECONDS and
+   swapped for its fresh copy (found by id). When the fresh copy has no data-live-refresh, the work
+   it shows has finished: polling stops and the page is reloaded once, so the actions, events and
+   messages around it are current too. Without JavaScript a <noscript> meta refresh does the same. */
+(function () {
+  "use strict";
+  function watch(el) {
+    var seconds = parseFloat(el.getAttribute("data-live-refresh")) || 5;
+    var timer = setInterval(function () {
+      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
+          if (!fresh) { return; }
+          el.innerHTML = fresh.innerHTML;
+          if (!fresh.hasAttribute("data-live-refresh")) {
+            clearInterval(timer);
+            window.location.reload();
+          }
+        })
+        .catch(function () { /* a missed poll is retried on the next tick */ });
+    }, seconds * 1000);
+  }
+  document.querySelectorAll("[data-live-refresh][id]").forEach(watch);
+})();

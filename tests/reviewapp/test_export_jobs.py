@@ -1,0 +1,111 @@
+"""Large exports run as a job, not inside the request: the page and the API hand back a job, the
+worker writes the file (here eagerly, on commit) and the job offers it for download, admin-only."""
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from reviewapp.models import Job
+from reviewapp.services.errorlog import error_log_add
+from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory
+
+
+@pytest.fixture
+def logged(db, settings, local_root):  # local_root: renditions (and so export files) in a temp dir
+    settings.EXPORT_INLINE_ROWS = 2
+    admin = UserFactory(role="admin", username="boss")
+    cur = UserFactory(role="curator", username="cur")
+    kept = SourceFactory(name="kept-src")
+    for i in range(3):
+        error_log_add(actor=cur, asset=AssetFactory(source=kept, key=f"box/C000{i}.tif"), category="wrong_id",
+                      note=f"=note {i}")
+    withdrawn = error_log_add(actor=cur, asset=ReviewItemFactory().asset, category="other")
+    withdrawn.withdrawn = True
+    withdrawn.save(update_fields=["withdrawn"])
+    error_log_add(actor=cur, asset=AssetFactory(key="elsewhere/C0009.tif"), category="other")
+    return admin, cur, kept
+
+
+def test_a_large_xlsx_export_from_the_page_becomes_a_job_with_a_download_link(
+        client, logged, django_capture_on_commit_callbacks):
+    admin, cur, kept = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.get(reverse("errorlog-list"), {"format": "xlsx", "source": kept.pk})
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    assert r.status_code == 302 and r["Location"] == reverse("job-detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and (job.requested, job.found, job.processed) == (3, 3, 3)
+    assert job.params["filters"]["source"] == kept.pk
+    page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert reverse("job-download", args=[job.pk]) in page and job.params["filename"] in page
+    download = client.get(reverse("job-download", args=[job.pk]))
+    assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    rows = list(ws.values)
+    assert [row[4] for row in rows[1:]] == ["box/C0000.tif", "box/C0001.tif", "box/C0002.tif"]
+    assert rows[1][7] == "'=note 0"  # the same neutralised cells as an inline export
+    assert ws.freeze_panes == "A2"
+    client.force_login(cur)  # the file stays admin-only
+    assert client.get(reverse("job-download", args=[job.pk])).status_code == 403
+
+
+def test_a_small_export_is_still_answered_straight_away(client, logged):
+    admin, _, kept = logged
+    client.force_login(admin)
+    r = client.get(reverse("errorlog-list"), {"format": "csv", "category": "other"})
+    assert r.status_code == 200 and r.streaming  # 1 row (the withdrawn one is left out): no job
+    assert not Job.objects.filter(kind=Job.Kind.EXPORT).exists()
+
+
+def test_the_api_answers_202_with_the_job_and_serves_its_file(logged, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    admin, cur, _ = logged
+    api = APIClient()
+    api.force_authenticate(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.get("/api/v1/error-log/export-csv/")
+    assert r.status_code == 202 and r["Location"] == f"/api/v1/jobs/{r.json()['id']}/"
+    job = Job.objects.get(pk=r.json()["id"])
+    assert job.state == Job.State.DONE and job.requested == 4  # withdrawn left out, as inline
+    file = api.get(f"/api/v1/jobs/{job.pk}/download/")
+    assert file.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(file.streaming_content).decode("utf-8-sig"))))
+    assert len(rows) == 4 and all(row["withdrawn"] == "" for row in rows)
+    api.force_authenticate(cur)
+    assert api.get(f"/api/v1/jobs/{job.pk}/download/").status_code == 403
+
+
+def test_a_job_that_is_not_a_finished_export_has_nothing_to_download(client, logged):
+    admin, _, _ = logged
+    client.force_login(admin)
+    other = Job.objects.create(kind=Job.Kind.INVENTORY, state=Job.State.DONE)
+    assert client.get(reverse("job-download", args=[other.pk])).status_code == 404
+
+
+def test_export_files_expire_after_the_keep_time_and_the_job_says_so(client, logged, settings,
+                                                                      django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.files.storage import storages
+    from django.utils import timezone
+
+    from reviewapp.services.export_jobs import export_files_expire
+
+    admin, _, _ = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("errorlog-list"), {"format": "csv"})
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    name = job.params["file"]
+    assert storages["renditions"].exists(name)
+    settings.EXPORT_KEEP_HOURS = 72
+    assert export_files_expire(now=timezone.now() + timedelta(hours=71)) == 0
+    assert export_files_expire(now=timezone.now() + timedelta(hours=73)) == 1
+    job.refresh_from_db()
+    assert not storages["renditions"].exists(name) and job.params["expired"] is True
+    assert client.get(reverse("job-download", args=[job.pk])).status_code == 404
+    assert export_files_expire(now=timezone.now() + timedelta(hours=100)) == 0  # nothing twice
