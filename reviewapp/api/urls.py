@@ -1,8 +1,9 @@
 """REST API routes: /api/v1/… (schema at /api/schema/, docs at /api/docs/ and /api/redoc/)."""
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from .docs import ApiRedocView, ApiSwaggerView
 from .catalogue import AssetViewSet, CandidateViewSet
 from .execution import (
     AuditViewSet,
@@ -35,6 +36,6 @@ router.register("takedown", TakedownViewSet, basename="api-takedown")
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", ApiSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
