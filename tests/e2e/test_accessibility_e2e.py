@@ -328,3 +328,33 @@ def test_live_regions_announce_a_decision_and_a_refusal(page, live_server, local
     assert live_text(page, "live-alert") == "Approve deletion refused: this file has no match to keep: log an error or route it to reingest"
     assert "D is refused" in page.locator("[data-testid=d-refused]").inner_text()
     assert list(Decision.objects.order_by("pk").values_list("action", flat=True)) == ["reingest", "not_duplicate"]
+
+
+def test_at_200_percent_zoom_both_images_stay_wide_and_the_dialogs_fit(browser, live_server, local_root):
+    """1280x720 at 200% zoom is a 640x360 CSS viewport."""
+    UserFactory(username="zoom-a11y", role="curator")
+    item = make_real_pair(local_root, n=1, rotation=90, verdict="rotated")[0]
+    ctx = browser.new_context(viewport={"width": 640, "height": 360})
+    page = ctx.new_page()
+    page.set_default_timeout(15000)
+    try:
+        browser_login(page, live_server, "zoom-a11y", "pw-zoom-a11y")
+        page.goto(f"{live_server.url}{reverse('review-item', args=[item.pk])}")
+        page.wait_for_function("""() => ['img-cleanup', 'img-match'].every(id => {
+            const i = document.getElementById(id); return i && i.complete && i.naturalWidth > 0; })""")
+        assert sideways_overflow(page) <= 1
+        widths = page.evaluate("""() => ['img-cleanup', 'img-match'].map(
+            id => document.getElementById(id).getBoundingClientRect().width)""")
+        assert all(w >= 0.4 * 640 for w in widths), widths
+        for key, dialog in (("?", "#help"), ("e", "#error-dialog")):
+            page.keyboard.press(key)
+            page.wait_for_selector(f"{dialog}[open]")
+            box = page.locator(dialog).bounding_box()
+            assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 640 and box["y"] + box["height"] <= 360, box
+            assert sideways_overflow(page) <= 1
+            page.keyboard.press("Escape")
+            page.wait_for_function("sel => !document.querySelector(sel).open", arg=dialog)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "a11y-review-640x360.png"), full_page=True)
+    finally:
+        ctx.close()
