@@ -84,6 +84,7 @@ def _world(local_root):
     items += make_real_pair(local_root, n=1, verdict="match_corrupt", corrupt_side="match",
                             region={"top": 0.51, "left": 0.0, "bottom": 1.0, "right": 1.0})
     items.append(_no_match_item(local_root))
+    items += make_real_pair(local_root, n=2, verdict="duplicate")  # for the bulk approval sample
     for item, action, extra in ((items[0], "approve_delete", {}),
                                 (items[1], "log_error", {"error_category": "other", "note": "wrong ID"}),
                                 (items[2], "reingest", {})):
@@ -113,14 +114,17 @@ def _pages(world, role):
         ("review no match", reverse("review-item", args=[world["items"][5].pk])),
         ("review rotated", reverse("review-item", args=[item.pk])),
         ("review decided", reverse("review-item", args=[world["items"][0].pk])),
-        ("api docs", reverse("api-docs")),
-        ("api redoc", reverse("api-redoc")),
+        ("review empty queue", reverse("review-next") + "?verdict=different"),
     ]
     if role == "curator":
         return common
     return common + [
+        # the API docs: held to the CSP here (their own markup is Swagger UI's and Redoc's)
+        ("api docs", reverse("api-docs")),
+        ("api redoc", reverse("api-redoc")),
         ("add source", reverse("source-add")),
         ("bulk approve", reverse("review-bulk")),
+        ("bulk sample", reverse("review-bulk") + "?max_diff=1&max_local=1"),
         ("upload name list", reverse("namelist-upload")),
         ("deletions", reverse("deletion-plan-list")),
         ("deletion plan", reverse("deletion-plan-detail", args=[world["plan"].pk])),
@@ -155,12 +159,11 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_keeps_to_the_csp(brows
                 page.wait_for_selector(".swagger-ui .info, .api-info, [role=search]", timeout=20000)
             elif (h1 := page.locator("h1").count()) != 1:
                 failures[f"{label}: h1"] = [f"{h1} h1 elements, not one"]
-            found = run_axe(page)
             if label.startswith("api"):
-                # Swagger UI's and Redoc's own markup (third-party: contrast, nested controls)
-                # is recorded, not held to this test; the pages must still keep to the CSP.
-                third_party[label] = found
-            elif found:
+                # Swagger UI's and Redoc's own markup is third-party (axe finds contrast and
+                # nested-control issues there, see the a11y note); these pages must keep to the CSP.
+                third_party[label] = page.title()
+            elif found := run_axe(page):
                 failures[label] = found
             # 200% zoom of 1280x720: the same page in a 640x360 CSS viewport
             page.set_viewport_size({"width": 640, "height": 360})
