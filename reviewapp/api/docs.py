@@ -8,6 +8,7 @@ writes <style> elements at run time and runs its search in a blob: worker, so it
 inline styles and blob: workers (never inline scripts). Its footer logo (cdn.redoc.ly) stays refused.
 """
 from csp.constants import UNSAFE_INLINE
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 
@@ -18,6 +19,7 @@ class ApiSwaggerView(SpectacularSwaggerSplitView):
 class ApiRedocView(SpectacularRedocView):
     template_name = "reviewapp/api/redoc.html"
 
+    @extend_schema(exclude=True)  # a page about the API, not part of it
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response._csp_update = {"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]}
