@@ -15,6 +15,8 @@ INLINE = {
     "style attribute": re.compile(r"<[a-z][^>]*\sstyle\s*=", re.I),
     "event handler attribute": re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I),
     "javascript: URL": re.compile(r"javascript:", re.I),
+    # not CSP but WCAG 2.2.1: a refresh the user cannot pause (use <meta name="doppel-refresh">)
+    "meta refresh": re.compile(r"http-equiv=.refresh", re.I),
 }
 
 

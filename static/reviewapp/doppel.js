@@ -26,7 +26,46 @@
     if (e.target && e.target.tagName === "IMG") markBroken(e.target);
   }, true);
 
+  // Pages that follow running work ask for a refresh with <meta name="doppel-refresh" content="N">.
+  // Unlike <meta http-equiv="refresh">, the user can pause it (WCAG 2.2.1), and it never reloads
+  // while they are in a form field or a dialog.
+  function autoRefresh() {
+    var meta = document.querySelector('meta[name="doppel-refresh"]');
+    var main = document.getElementById("main");
+    if (!meta || !main) return;
+    var secs = Math.max(2, parseInt(meta.content, 10) || 5);
+    var key = "doppel-refresh-paused";
+    var paused = window.sessionStorage.getItem(key) === "1";
+    var bar = document.createElement("p");
+    bar.className = "autorefresh";
+    bar.setAttribute("data-testid", "autorefresh");
+    var text = document.createElement("span");
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "secondary";
+    function render() {
+      text.textContent = paused ? "Automatic refresh is paused. " : "This page refreshes every " + secs + " s while work runs. ";
+      btn.textContent = paused ? "Resume automatic refresh" : "Pause automatic refresh";
+    }
+    btn.addEventListener("click", function () {
+      paused = !paused;
+      window.sessionStorage.setItem(key, paused ? "1" : "0");
+      render();
+      announce(paused ? "Automatic refresh paused." : "Automatic refresh resumed.", "status");
+    });
+    render();
+    bar.appendChild(text);
+    bar.appendChild(btn);
+    main.insertBefore(bar, main.firstChild);
+    window.setInterval(function () {
+      var a = document.activeElement;
+      if (paused || document.querySelector("dialog[open]") || (a && a.matches("input, select, textarea"))) return;
+      window.location.reload();
+    }, secs * 1000);
+  }
+
   function ready() {
+    autoRefresh();
     // Messages the server rendered into the live regions were in the page before assistive
     // technology attached to it: put them back in so they are read out.
     ["live-status", "live-alert"].forEach(function (id) {

@@ -361,3 +361,25 @@ def test_at_200_percent_zoom_both_images_stay_wide_and_the_dialogs_fit(browser, 
         page.screenshot(path=str(ARTIFACTS / "a11y-review-640x360.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def test_a_page_following_running_work_refreshes_until_the_user_pauses_it(page, live_server):
+    """WCAG 2.2.1: the job page's automatic refresh can be paused (from the keyboard) and stays paused."""
+    UserFactory(username="refresh-a11y", role="curator")
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, state=Job.State.RUNNING, requested=10, processed=3)
+    keyboard_login(page, live_server, "refresh-a11y")
+    page.goto(f"{live_server.url}{reverse('job-detail', args=[job.pk])}")
+    bar = page.locator("[data-testid=autorefresh]")
+    assert "refreshes every 3 s" in bar.inner_text()
+    page.evaluate("() => { window.stillHere = true; }")
+    with page.expect_navigation(timeout=10000):  # it does refresh by itself
+        pass
+    page.wait_for_selector("[data-testid=autorefresh]")
+    tab_to(page, "[data-testid=autorefresh] button")
+    page.keyboard.press("Enter")
+    assert "paused" in bar.inner_text()
+    assert live_text(page, "live-status") == "Automatic refresh paused."
+    page.evaluate("() => { window.stillHere = true; }")
+    page.wait_for_timeout(4000)  # longer than the 3 s period
+    assert page.evaluate("() => window.stillHere === true")
+    assert run_axe(page) == []
