@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # last, as django-axes requires: refuses logins while (IP, user name) is locked out
     "axes.middleware.AxesMiddleware",
 ]
@@ -364,6 +365,39 @@ if env_bool("DOPPEL_SECURE"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 3600
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------
+# Nothing inline, nothing from elsewhere: templates keep every script and style in static/, the API
+# docs use drf-spectacular-sidecar's bundles and reviewapp/api/docs.py (no CDN, no inline script).
+# The one way out is images: renditions kept in S3 are shown by short-lived signed URLs, so that
+# endpoint's origin (or AWS S3's) may serve images; DOPPEL_CSP_IMG_SRC adds more origins.
+from csp.constants import NONE, SELF  # noqa: E402
+
+_csp_img = [SELF, "data:"]  # data: for the icons inside Swagger UI's and Redoc's own CSS
+if RENDITIONS_S3_BUCKET:
+    _endpoint = S3_PROFILES.get(RENDITIONS_S3_PROFILE, {}).get("endpoint_url")
+    if _endpoint:
+        from urllib.parse import urlsplit as _urlsplit
+
+        _csp_img.append("{0.scheme}://{0.netloc}".format(_urlsplit(_endpoint)))
+    else:
+        _csp_img.append("https://*.amazonaws.com")
+_csp_img += [o.strip() for o in os.environ.get("DOPPEL_CSP_IMG_SRC", "").split(",") if o.strip()]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": _csp_img,
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
 
 LOGGING = {

@@ -2,9 +2,10 @@
 from django.http import JsonResponse
 from django.urls import Resolver404, include, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from .docs import ApiRedocView, ApiSwaggerView
 from .catalogue import AssetViewSet, CandidateViewSet
 from .execution import (
     AuditViewSet,
@@ -54,8 +55,8 @@ def api_not_found(request, *args, **kwargs):
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", ApiSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # last: whatever is left under /api/ answers JSON
     re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

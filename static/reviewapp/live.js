@@ -2,12 +2,14 @@
    An element with data-live-refresh="SECONDS" is re-fetched from the same URL every SECONDS and
    swapped for its fresh copy (found by id). When the fresh copy has no data-live-refresh, the work
    it shows has finished: polling stops and the page is reloaded once, so the actions, events and
-   messages around it are current too. Without JavaScript a <noscript> meta refresh does the same. */
+   messages around it are current too. The pause button that doppel.js shows for the page
+   (WCAG 2.2.1) stops the polling: its state is read before each poll. */
 (function () {
   "use strict";
   function watch(el) {
     var seconds = parseFloat(el.getAttribute("data-live-refresh")) || 5;
     var timer = setInterval(function () {
+      if (window.sessionStorage.getItem("doppel-refresh-paused") === "1") { return; }
       fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {

@@ -1,9 +1,16 @@
-/* Doppel review: one keystroke per action, four ways to compare, zoom and pan. Plain JS. */
+/* Doppel review: one keystroke per action, four ways to compare, zoom and pan. Plain JS.
+
+   Keyboard rules (WCAG 2.1.4): a letter shortcut never fires while the focus is in a text field,
+   a select or an open dialog, and Space/Enter always belong to the focused button or link. A key
+   that does not apply here says why in the alert live region instead of doing nothing. */
 (function () {
   "use strict";
   var root = document.getElementById("review");
   var undoForm = document.getElementById("undo-form");
   var busy = false;
+
+  function announce(text, kind) { if (window.Doppel) window.Doppel.announce(text, kind); }
+  function refuse(text) { announce(text, "alert"); }
 
   function submitOnce(form, action) {
     if (busy || !form) return;
@@ -14,18 +21,30 @@
       form.appendChild(hidden);
     }
     document.body.classList.add("submitting");
+    announce("Sending…", "status");
     form.submit();
   }
 
   function typing(e) {
     var t = e.target;
-    return t && (t.tagName === "INPUT" && t.type !== "checkbox" && t.type !== "range" || t.tagName === "TEXTAREA" || t.tagName === "SELECT");
+    return !!t && (t.isContentEditable || t.tagName === "TEXTAREA" || t.tagName === "SELECT" ||
+      (t.tagName === "INPUT" && t.type !== "checkbox" && t.type !== "radio" && t.type !== "range"));
+  }
+  // Space and Enter are the focused control's own keys: never a page shortcut.
+  function ownKey(e) {
+    if (e.key !== " " && e.key !== "Enter") return false;
+    var t = e.target;
+    return !!t && t !== document.body && t.matches("button, a[href], input, select, textarea, summary, [role=button], [tabindex]:not([tabindex=\"-1\"])");
+  }
+  function undo() {
+    if (undoForm) submitOnce(undoForm);
+    else refuse("Nothing to undo: you have no decision that can still be taken back.");
   }
 
   if (!root) {  // empty-queue page: only undo
     document.addEventListener("keydown", function (e) {
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if ((e.key === "u" || e.key === "U") && undoForm) { e.preventDefault(); submitOnce(undoForm); }
+      if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
+      if (e.key === "u" || e.key === "U") { e.preventDefault(); undo(); }
     });
     return;
   }
@@ -39,13 +58,23 @@
   // Prefetch the next file's images so the next page paints from cache.
   (root.dataset.prefetch || "").split(" ").forEach(function (u) { if (u) { var i = new Image(); i.src = u; } });
 
-  // ----- modes
+  // A button with aria-disabled stays focusable and, when pressed, says why it does nothing.
+  function refusedBy(btn) { return btn && btn.getAttribute("aria-disabled") === "true" ? (btn.dataset.refused || "Not available here.") : ""; }
+  document.querySelectorAll('button[aria-disabled="true"]').forEach(function (b) {
+    b.addEventListener("click", function (e) { e.preventDefault(); e.stopImmediatePropagation(); refuse(refusedBy(b)); });
+  });
+
+  // ----- modes: toggle buttons, exactly one pressed
   var blinkTimer = null, blinkOn = false;
   function setMode(mode) {
     var btn = document.querySelector('.mode[data-mode="' + mode + '"]');
-    if (!btn || btn.disabled) return;
+    if (!btn) return;
+    if (refusedBy(btn)) { refuse(refusedBy(btn)); return; }
     viewer.className = "viewer mode-" + mode;
-    document.querySelectorAll(".mode").forEach(function (b) { b.classList.toggle("on", b === btn); });
+    document.querySelectorAll(".mode").forEach(function (b) {
+      b.classList.toggle("on", b === btn);
+      b.setAttribute("aria-pressed", b === btn ? "true" : "false");
+    });
     clearInterval(blinkTimer); blinkTimer = null;
     var over = document.getElementById("ov-over");
     if (over) { over.style.clipPath = ""; over.style.opacity = ""; }
@@ -86,6 +115,7 @@
     if (!img || !viewer.dataset.raw) return;
     raw.checked = on;
     img.src = on ? viewer.dataset.raw : (viewer.dataset.aligned || viewer.dataset.raw);
+    if (img.dataset.altRaw) img.alt = on ? img.dataset.altRaw : img.dataset.altAligned;
     viewer.classList.toggle("raw", on);
     var lbl = document.getElementById("orient-label");
     if (lbl) lbl.textContent = on ? "raw orientation" : "aligned";
@@ -119,50 +149,102 @@
   });
   window.addEventListener("pointerup", function () { drag = null; });
 
-  // ----- actions
-  function openError() {
-    if (readonly || !dialog) return;
-    if (dialog.showModal) dialog.showModal(); else dialog.setAttribute("open", "");
-    var note = document.getElementById("error-note");
-    if (note) note.focus();
+  // ----- dialogs: modal, focus moves in, and back to where it was when they close
+  function openModal(d, focusEl) {
+    if (!d || d.open) return;
+    d.returnFocus = document.activeElement && document.activeElement !== document.body ? document.activeElement : null;
+    d.showModal();
+    if (focusEl) focusEl.focus();
   }
-  function closeError() { if (dialog && dialog.open) dialog.close(); }
+  // Tab and Shift+Tab cycle inside an open dialog (a native modal would let the focus leave for
+  // the browser's own controls once it passes the last field).
+  function trapFocus(d) {
+    d.addEventListener("keydown", function (e) {
+      if (e.key !== "Tab") return;
+      var els = Array.prototype.filter.call(
+        d.querySelectorAll("button, [href], input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"),
+        function (el) { return !el.disabled && el.offsetParent !== null; });
+      if (!els.length) return;
+      var first = els[0], last = els[els.length - 1];
+      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    });
+  }
+  function restoreFocus(d, fallback) {
+    var to = d.returnFocus && document.contains(d.returnFocus) ? d.returnFocus : fallback;
+    d.returnFocus = null;
+    if (to) to.focus();
+  }
+  if (dialog) trapFocus(dialog);
+  if (help) trapFocus(help);
   var btnError = document.getElementById("btn-error");
+  var btnHelp = document.getElementById("btn-help");
+
+  function openError() {
+    if (readonly || !dialog) { refuse("This file is not yours to decide: it is read-only here."); return; }
+    openModal(dialog, document.getElementById("error-note"));
+  }
+  function closeError() { if (dialog && dialog.open) dialog.close("cancel"); }
   if (btnError) btnError.addEventListener("click", openError);
   var cancel = document.getElementById("error-cancel");
   if (cancel) cancel.addEventListener("click", closeError);
   var errForm = document.getElementById("error-form");
-  if (errForm) {
-    errForm.addEventListener("submit", function (e) { e.preventDefault(); submitOnce(errForm); });
-    errForm.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submitOnce(errForm); }
+  if (dialog) {
+    dialog.addEventListener("close", function () {
+      if (busy) return;
+      announce("Error not logged: cancelled.", "status");
+      restoreFocus(dialog, btnError);
     });
   }
-  if (form) form.addEventListener("submit", function () { busy = true; document.body.classList.add("submitting"); });
-  function toggleHelp(show) { help.hidden = show === undefined ? !help.hidden : !show; }
-  var btnHelp = document.getElementById("btn-help");
-  if (btnHelp) btnHelp.addEventListener("click", function () { toggleHelp(); });
+  if (errForm) {
+    // Submits only from its submit button (a real submit event) or Enter in the note field.
+    errForm.addEventListener("submit", function (e) { e.preventDefault(); submitOnce(errForm); });
+    var note = document.getElementById("error-note");
+    if (note) note.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitOnce(errForm); }
+    });
+  }
+  if (form) form.addEventListener("submit", function (e) {
+    var b = e.submitter;
+    if (b && refusedBy(b)) { e.preventDefault(); return; }
+    busy = true; document.body.classList.add("submitting");
+  });
+
+  function toggleHelp(show) {
+    if (!help) return;
+    if (show === undefined) show = !help.open;
+    if (show) openModal(help, document.getElementById("help-close")); else if (help.open) help.close();
+  }
+  if (help) help.addEventListener("close", function () { restoreFocus(help, btnHelp); });
+  if (btnHelp) btnHelp.addEventListener("click", function () { toggleHelp(true); });
 
   var ACTION_KEYS = { d: "approve_delete", n: "not_duplicate", r: "reingest", s: "skip" };
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (dialog && dialog.open) { if (e.key === "Escape") closeError(); return; }
-    if (typing(e)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    if ((dialog && dialog.open) || (help && help.open)) {
+      if (help && help.open && e.key === "?") { e.preventDefault(); help.close(); }
+      return;  // a modal dialog owns the keyboard (Esc closes it natively)
+    }
+    if (typing(e) || ownKey(e)) return;
     var k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-    if (k === "?" ) { e.preventDefault(); toggleHelp(); return; }
-    if (k === "Escape") { toggleHelp(false); return; }
-    if (ACTION_KEYS[k] && form && !readonly) {
+    if (k === "?") { e.preventDefault(); toggleHelp(true); return; }
+    if (ACTION_KEYS[k]) {
+      e.preventDefault();
+      if (readonly || !form) { refuse("This file is not yours to decide: it is read-only here."); return; }
       var b = form.querySelector('button[value="' + ACTION_KEYS[k] + '"]');
-      if (b && !b.disabled) { e.preventDefault(); submitOnce(form, ACTION_KEYS[k]); }
+      if (refusedBy(b)) { refuse(refusedBy(b)); return; }
+      submitOnce(form, ACTION_KEYS[k]);
       return;
     }
     if (k === "e") { e.preventDefault(); openError(); return; }
-    if (k === "u" && undoForm) { e.preventDefault(); submitOnce(undoForm); return; }
+    if (k === "u") { e.preventDefault(); undo(); return; }
     if (k === "1") setMode("side");
     else if (k === "b") setMode("blink");
     else if (k === "w") setMode("slider");
     else if (k === "h") setMode("diff");
-    else if (k === "o" && raw && !raw.disabled) setRaw(!raw.checked);
+    else if (k === "o") {
+      if (raw && !raw.disabled) setRaw(!raw.checked); else refuse("There is no kept copy to show as stored.");
+    }
     else if (k === " " && viewer.classList.contains("mode-blink")) { e.preventDefault(); clearInterval(blinkTimer); blinkTimer = null; flip(); }
     else if (k === "+" || k === "=") zoom(1.5);
     else if (k === "-") zoom(1 / 1.5);

@@ -143,10 +143,10 @@ def test_corruption_flag_shows_the_side_and_the_region(page, live_server, curato
     assert box and img and box["width"] > 0.9 * img["width"]
     assert abs((box["y"] - img["y"]) / img["height"] - 0.5) < 0.03
     assert abs(box["height"] / img["height"] - 0.25) < 0.03
-    # D is refused with a clear message and the file stays
-    with page.expect_navigation():
-        page.keyboard.press("d")
-    assert "kept copy is damaged" in page.content()
+    # D is refused with a clear message, said in the alert live region, and the file stays
+    page.keyboard.press("d")
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('kept copy is damaged')")
+    assert int(page.locator("#review").get_attribute("data-item")) == item.pk
     assert not Decision.objects.exists()
 
 

@@ -1,5 +1,7 @@
 """The API docs page works offline: headless Chromium opens /api/docs/ (Swagger UI served by
 Django from drf-spectacular-sidecar, no CDN) and the operations render from /api/schema/."""
+import re
+
 import pytest
 
 from tests.conftest import browser_login
@@ -22,3 +24,33 @@ def test_swagger_ui_renders_every_tag_offline(page, live_server, transactional_d
         assert tag in text, tags
     assert page.locator(".opblock").count() > 40
     assert external == [], external  # nothing fetched from outside (no CDN)
+
+
+def test_redoc_renders_offline_without_web_fonts_or_inline_scripts(page, live_server, transactional_db):
+    UserFactory(username="redoc-admin", role="admin")
+    browser_login(page, live_server, "redoc-admin", "pw-redoc-admin")
+    loaded, refused = [], []
+    page.on("response", lambda resp: loaded.append(resp.url))  # a request the CSP blocks gets no response
+    page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    response = page.goto(f"{live_server.url}/api/redoc/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "script-src 'self' 'unsafe-inline'" not in csp
+    page.wait_for_selector("h1", timeout=30000)  # Redoc's rendering of the API title
+    assert "Doppel API" in page.locator("h1").first.inner_text()
+    html = page.evaluate("() => document.documentElement.outerHTML")
+    assert "fonts.googleapis.com" not in html and "fonts.gstatic.com" not in html
+    assert [u for u in loaded if not u.startswith(live_server.url) and not u.startswith(("data:", "blob:"))] == []
+    # only Redoc's footer logo (an outside image, always requested by Redoc) is refused; nothing the page needs
+    assert all("cdn.redoc.ly" in m for m in refused), refused
+
+
+def test_docs_pages_carry_no_inline_script(admin_client_doppel):
+    for url in ("/api/docs/", "/api/redoc/"):
+        response = admin_client_doppel.get(url)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], url
+        assert "script-src 'self'" in response["Content-Security-Policy"]
+    script = admin_client_doppel.get("/api/docs/?script=")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle(" in script.content

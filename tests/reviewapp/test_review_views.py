@@ -146,7 +146,8 @@ def test_file_view_flags_the_damaged_side_and_outlines_the_region(curator_client
                           region={"top": 0.4, "left": 0.0, "bottom": 0.5, "right": 1.0})[0]
     html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
     assert 'data-testid="flag-match"' in html and 'data-testid="flag-cleanup"' not in html
-    assert 'data-testid="damage-match"' in html and "top:40.00%" in html and "height:10.00%" in html
+    assert 'data-testid="damage-match"' in html and 'data-box-top="40.00%"' in html and 'data-box-height="10.00%"' in html
+    assert "damaged region: <span data-testid=\"region-match\">a band 10% high, from 40% to 50% down</span>" in html
     # approve is refused with a clear message, never a 500
     r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}, follow=True)
     assert r.status_code == 200 and "kept copy is damaged" in r.content.decode()
@@ -159,7 +160,8 @@ def test_cleanup_damage_from_its_own_analysis_is_outlined_on_the_left(curator_cl
         decode_status="damaged", decode_error="truncated",
         analysis={"damage": {"region": {"top": 0.6, "left": 0, "bottom": 1, "right": 1}}})
     html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
-    assert 'data-testid="flag-cleanup"' in html and 'data-testid="damage-cleanup"' in html and "top:60.00%" in html
+    assert 'data-testid="flag-cleanup"' in html and 'data-testid="damage-cleanup"' in html and 'data-box-top="60.00%"' in html
+    assert f'alt="Clean-up copy {item.asset.name}, damaged: bottom 40%"' in html
 
 
 def test_a_file_leased_by_someone_else_is_read_only(curator_client):

@@ -26,13 +26,14 @@ print("DOPPEL-SETTINGS " + json.dumps({
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "LEASE_SECONDS": settings.LEASE_SECONDS,
     "CACHE": settings.CACHES["default"],
+    "CSP": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
 }, default=str))
 """
 
 # Variables that would leak in from the developer's or CI's environment.
 SCRUB = {"DEBUG", "SECRET_KEY", "DOPPEL_TESTING", "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER",
          "DOPPEL_S3_PROFILES", "DOPPEL_LOCAL_ROOTS", "DOPPEL_RENDITIONS_S3_BUCKET", "DOPPEL_RENDITIONS_S3_PROFILE",
-         "ALLOWED_HOSTS", "DOPPEL_LEASE_SECONDS", "DJANGO_SETTINGS_MODULE", "CACHE_URL"}
+         "ALLOWED_HOSTS", "DOPPEL_LEASE_SECONDS", "DJANGO_SETTINGS_MODULE", "CACHE_URL", "DOPPEL_CSP_IMG_SRC"}
 
 
 def run_settings(tmp_path, **env):
@@ -165,3 +166,20 @@ def test_the_sqlite_broker_gets_a_busy_timeout_and_redis_its_visibility_timeout(
     assert values["EMBEDDED_BROKER"] == f"sqla+sqlite:///{tmp_path / 'var' / 'broker.sqlite3'}"
     assert values["DB_OPTIONS"]["init_command"] == "PRAGMA journal_mode=WAL;"
     assert values["DB_OPTIONS"]["transaction_mode"] == "IMMEDIATE" and values["DB_OPTIONS"]["timeout"] == 30
+
+
+def test_the_content_security_policy_lets_images_come_only_from_where_renditions_live(tmp_path):
+    proc, values = run_settings(tmp_path, DEBUG="1")
+    assert proc.returncode == 0, proc.stderr
+    csp = values["CSP"]
+    assert csp["script-src"] == ["'self'"] and csp["style-src"] == ["'self'"] and csp["default-src"] == ["'self'"]
+    assert csp["img-src"] == ["'self'", "data:"] and csp["frame-ancestors"] == ["'none'"]
+    proc, values = run_settings(
+        tmp_path, DEBUG="1", DOPPEL_RENDITIONS_S3_BUCKET="renditions", DOPPEL_RENDITIONS_S3_PROFILE="minio",
+        DOPPEL_S3_PROFILES=json.dumps({"minio": {"endpoint_url": "http://minio:9000/some/path"}}),
+        DOPPEL_CSP_IMG_SRC="https://images.example.org, ")
+    assert proc.returncode == 0, proc.stderr
+    assert values["CSP"]["img-src"] == ["'self'", "data:", "http://minio:9000", "https://images.example.org"]
+    proc, values = run_settings(tmp_path, DEBUG="1", DOPPEL_RENDITIONS_S3_BUCKET="renditions",
+                                DOPPEL_S3_PROFILES=json.dumps({"default": {"region_name": "eu-west-1"}}))
+    assert values["CSP"]["img-src"][-1] == "https://*.amazonaws.com"

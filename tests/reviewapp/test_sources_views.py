@@ -201,7 +201,8 @@ def test_damaged_region_is_outlined_on_the_asset_image(curator_client):
     asset = AssetFactory(decode_status="damaged", analysis={"damage": {"region": {"top": 0.5, "left": 0.0, "bottom": 0.75, "right": 1.0}}})
     html = curator_client.get(reverse("asset-detail", args=[asset.pk])).content.decode()
     assert reverse("asset-image", args=[asset.pk, "web"]) in html
-    assert "top:50.0%;left:0.0%;width:100.0%;height:25.0%" in html
+    assert 'data-box-top="50.0%" data-box-left="0.0%" data-box-width="100.0%" data-box-height="25.0%"' in html
+    assert "Damaged region: a band 25% high, from 50% to 75% down" in html
     for bad in ({"region": {"top": "x"}}, {"region": {"top": 0.9, "left": 0, "bottom": 0.1, "right": 1}}, "garbage", None):
         other = AssetFactory(decode_status="damaged", analysis={"damage": bad})
         response = curator_client.get(reverse("asset-detail", args=[other.pk]))

@@ -1,0 +1,90 @@
+"""Words for what the review page otherwise only shows: where the damage is, what was done to the
+kept copy to align it, and why D would be refused. Screen-reader users get the same facts as the
+outlined box, the rotation badge and the server's refusal."""
+from __future__ import annotations
+
+from django import template
+
+from ..services.review import approve_refusal
+
+register = template.Library()
+
+EDGE = 2.0  # percent: a region this close to an edge is taken to reach it
+
+
+def _pct(value) -> float | None:
+    try:
+        return float(str(value).strip().rstrip("%"))
+    except (TypeError, ValueError):
+        return None
+
+
+@register.filter
+def region_words(box) -> str:
+    """A damaged region ({top, left, width, height} in percent, numbers or "12.5%" strings) in
+    words: "bottom 49%", "right 30%", "a band 20% high from 40% down", or where a smaller area sits."""
+    if not isinstance(box, dict):
+        return ""
+    top, left, width, height = (_pct(box.get(k)) for k in ("top", "left", "width", "height"))
+    if None in (top, left, width, height) or width <= 0 or height <= 0:
+        return ""
+    bottom, right = top + height, left + width
+    full_width = left <= EDGE and right >= 100 - EDGE
+    full_height = top <= EDGE and bottom >= 100 - EDGE
+    if full_width and full_height:
+        return "the whole picture"
+    if full_width:
+        if top <= EDGE:
+            return f"top {height:.0f}%"
+        if bottom >= 100 - EDGE:
+            return f"bottom {height:.0f}%"
+        return f"a band {height:.0f}% high, from {top:.0f}% to {bottom:.0f}% down"
+    if full_height:
+        if left <= EDGE:
+            return f"left {width:.0f}%"
+        if right >= 100 - EDGE:
+            return f"right {width:.0f}%"
+        return f"a strip {width:.0f}% wide, from {left:.0f}% to {right:.0f}% across"
+    cy, cx = top + height / 2, left + width / 2
+    vertical = "upper" if cy < 100 / 3 else "lower" if cy > 200 / 3 else "middle"
+    horizontal = "left" if cx < 100 / 3 else "right" if cx > 200 / 3 else "centre"
+    where = "centre" if (vertical, horizontal) == ("middle", "centre") else f"{vertical} {horizontal}"
+    return f"an area {width:.0f}% wide and {height:.0f}% high in the {where}"
+
+
+@register.simple_tag
+def alignment_words(candidate) -> str:
+    """What was applied to the kept copy to line it up with the clean-up copy ("" when nothing)."""
+    if candidate is None:
+        return ""
+    parts = []
+    if candidate.rotation:
+        parts.append(f"turned {candidate.rotation}°")
+    if candidate.flipped:
+        parts.append("mirrored")
+    return f"{' and '.join(parts)} to align" if parts else ""
+
+
+@register.simple_tag
+def approve_refused(item, candidate) -> str:
+    """Why D (approve deletion) would be refused for this file, from the service's own rule."""
+    return approve_refusal(item, candidate) or ""
+
+
+@register.simple_tag
+def pane_alt(side, asset, candidate=None, flag=None, aligned=True) -> str:
+    """The alt text of one side's image: which copy, which file, what was applied to align it and
+    where it is damaged, e.g. "Kept copy C0001009.jp2, turned 180° to align, damaged: bottom 49%"."""
+    if asset is None:
+        return ""
+    words = [f"{'Kept copy' if side == 'match' else 'Clean-up copy'} {asset.name}"]
+    if side == "match":
+        applied = alignment_words(candidate) if aligned else ""
+        if applied:
+            words.append(applied)
+        elif not aligned and candidate is not None and (candidate.rotation or candidate.flipped):
+            words.append("as stored, not turned to align")
+    box = (flag or {}).get("box") if isinstance(flag, dict) else None
+    if box and region_words(box) and (side == "cleanup" or aligned):
+        words.append(f"damaged: {region_words(box)}")
+    return ", ".join(words)

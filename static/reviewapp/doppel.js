@@ -1,0 +1,97 @@
+/* Doppel, every page: live-region announcements, broken-image marks and data-driven geometry.
+   Templates carry no inline script, event handler or style attribute (the Content-Security-Policy
+   refuses them); what they need lives here, driven by data-* attributes. */
+(function () {
+  "use strict";
+
+  // Doppel.announce(text, "status" | "alert"): say an outcome in the page's live region.
+  // Clearing first and writing on the next tick makes screen readers announce it even when the
+  // same words were there before.
+  function announce(text, kind) {
+    var region = document.getElementById(kind === "alert" ? "live-alert" : "live-status");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () {
+      var p = document.createElement("p");
+      p.className = kind === "alert" ? "msg-error" : "msg-success";
+      p.textContent = text;
+      region.appendChild(p);
+    }, 50);
+  }
+  window.Doppel = { announce: announce };
+
+  function markBroken(img) { img.classList.add("broken"); }
+  // an <img> that fails before this script runs is caught by the scan below, later ones here
+  document.addEventListener("error", function (e) {
+    if (e.target && e.target.tagName === "IMG") markBroken(e.target);
+  }, true);
+
+  // Pages that follow running work ask for a refresh with <meta name="doppel-refresh" content="N">.
+  // Unlike <meta http-equiv="refresh">, the user can pause it (WCAG 2.2.1), and it never reloads
+  // while they are in a form field or a dialog.
+  function autoRefresh() {
+    var meta = document.querySelector('meta[name="doppel-refresh"]');
+    var main = document.getElementById("main");
+    if (!meta || !main) return;
+    var secs = Math.max(2, parseInt(meta.content, 10) || 5);
+    var key = "doppel-refresh-paused";
+    var paused = window.sessionStorage.getItem(key) === "1";
+    var bar = document.createElement("p");
+    bar.className = "autorefresh";
+    bar.setAttribute("data-testid", "autorefresh");
+    var text = document.createElement("span");
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "secondary";
+    function render() {
+      text.textContent = paused ? "Automatic refresh is paused. " : "This page refreshes every " + secs + " s while work runs. ";
+      btn.textContent = paused ? "Resume automatic refresh" : "Pause automatic refresh";
+    }
+    btn.addEventListener("click", function () {
+      paused = !paused;
+      window.sessionStorage.setItem(key, paused ? "1" : "0");
+      render();
+      announce(paused ? "Automatic refresh paused." : "Automatic refresh resumed.", "status");
+    });
+    render();
+    bar.appendChild(text);
+    bar.appendChild(btn);
+    main.insertBefore(bar, main.firstChild);
+    // A page whose running part updates itself in place (live.js, [data-live-refresh]) is not
+    // reloaded here: live.js reads the same pause state before each poll.
+    if (document.querySelector("[data-live-refresh][id]")) return;
+    window.setInterval(function () {
+      var a = document.activeElement;
+      if (paused || document.querySelector("dialog[open]") || (a && a.matches("input, select, textarea"))) return;
+      window.location.reload();
+    }, secs * 1000);
+  }
+
+  function ready() {
+    autoRefresh();
+    // Messages the server rendered into the live regions were in the page before assistive
+    // technology attached to it: put them back in so they are read out.
+    ["live-status", "live-alert"].forEach(function (id) {
+      var region = document.getElementById(id);
+      if (!region || !region.children.length) return;
+      var nodes = Array.prototype.slice.call(region.children);
+      region.textContent = "";
+      window.setTimeout(function () { nodes.forEach(function (n) { region.appendChild(n); }); }, 100);
+    });
+    document.querySelectorAll("img").forEach(function (img) {
+      if (img.complete && img.getAttribute("src") && img.naturalWidth === 0) markBroken(img);
+    });
+    // Geometry from data attributes (percentages computed by the server), set through the CSSOM.
+    document.querySelectorAll("[data-box-top]").forEach(function (el) {
+      el.style.top = el.dataset.boxTop;
+      el.style.left = el.dataset.boxLeft;
+      el.style.width = el.dataset.boxWidth;
+      el.style.height = el.dataset.boxHeight;
+    });
+    document.querySelectorAll("[data-percent]").forEach(function (el) {
+      var v = parseFloat(el.dataset.percent);
+      el.style.width = (isFinite(v) ? Math.min(100, Math.max(0, v)) : 0) + "%";
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
+})();

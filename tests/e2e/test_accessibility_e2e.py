@@ -1,0 +1,388 @@
+"""WCAG 2.2 AA in the browser: axe-core on every page a curator or an admin uses, reflow at 200%
+zoom, the Content-Security-Policy never refusing anything a page needs, a full review round from
+the keyboard alone, and what the live regions say.
+
+axe-core is the npm package, vendored in tests/e2e/vendor/ (see README "Libraries"): it is run
+through the DevTools protocol, so the page's CSP stays in force while it runs.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from reviewapp.models import Decision, ErrorLogEntry, Job, ReingestItem, ReviewItem
+from tests.conftest import browser_login
+from tests.factories import UserFactory
+from tests.reviewapp.test_review_views import make_real_pair
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+BLOCKING = ("critical", "serious")
+THIRD_PARTY = {"api docs", "api redoc", "django admin"}
+
+
+def run_axe(page) -> list[dict]:
+    """Critical and serious axe-core violations on the current page (compact, for the message)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS)
+    return [{"id": v["id"], "impact": v["impact"], "count": len(v["nodes"]),
+             "nodes": [n["target"] for n in v["nodes"]][:5], "help": v["help"]}
+            for v in result["violations"] if v["impact"] in BLOCKING]
+
+
+def sideways_overflow(page) -> int:
+    """How many CSS pixels the page scrolls sideways (0 when it reflows)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+class CspWatch:
+    """Collects the browser's own reports of anything the Content-Security-Policy refused."""
+
+    def __init__(self, page):
+        self.refused: list[str] = []
+        page.on("console", self._console)
+
+    def _console(self, msg):
+        if "Content Security Policy" in msg.text or msg.text.startswith("Refused to"):
+            if "https://cdn.redoc.ly/" in msg.text:
+                return  # Redoc's footer logo: an outside load the policy is right to refuse
+            self.refused.append(msg.text[:300])
+
+
+def _no_match_item(local_root):
+    """A clean-up file the engine found no kept copy for (D has nothing to keep)."""
+    item = make_real_pair(local_root, n=1, verdict="no_match")[0]
+    cand = item.best_candidate
+    item.best_candidate = None
+    item.verdict = "no_match"
+    item.save(update_fields=["best_candidate", "verdict"])
+    cand.delete()
+    return item
+
+
+def _world(local_root):
+    """Enough real rows that every page has something on it: review items (one with a damaged kept
+    copy, one with no match), an approved deletion in a plan, an error-log entry, a reingest item,
+    a job and a name list."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reviewapp.services.deletion import deletion_plan_create
+    from reviewapp.services.inventory import inventory_start
+    from reviewapp.services.namelists import namelist_upload
+    from reviewapp.services.review import decision_record
+
+    admin = UserFactory(username="admin-a11y", role="admin")
+    curator = UserFactory(username="curator-a11y", role="curator")
+    items = make_real_pair(local_root, n=4, rotation=180, verdict="rotated")
+    items += make_real_pair(local_root, n=1, verdict="match_corrupt", corrupt_side="match",
+                            region={"top": 0.51, "left": 0.0, "bottom": 1.0, "right": 1.0})
+    items.append(_no_match_item(local_root))
+    items += make_real_pair(local_root, n=2, verdict="duplicate")  # for the bulk approval sample
+    for item, action, extra in ((items[0], "approve_delete", {}),
+                                (items[1], "log_error", {"error_category": "other", "note": "wrong ID"}),
+                                (items[2], "reingest", {})):
+        decision_record(actor=admin, item=item, action=action, **extra)
+    plan = deletion_plan_create(actor=admin)
+    cleanup = items[0].asset.source
+    job = inventory_start(actor=admin, source=cleanup)
+    names = namelist_upload(actor=admin, source=cleanup, title="box 1",
+                            uploaded_file=SimpleUploadedFile("names.csv", b"scan_000.jpg\nnot_there.jpg\n"))
+    return {"admin": admin, "curator": curator, "items": items, "plan": plan, "job": job, "namelist": names}
+
+
+def _pages(world, role):
+    """(label, url) for every page this role uses."""
+    item = world["items"][3]
+    asset = item.asset
+    common = [
+        ("dashboard", reverse("dashboard")),
+        ("sources", reverse("source-list")),
+        ("source", reverse("source-detail", args=[asset.source_id])),
+        ("asset", reverse("asset-detail", args=[asset.pk])),
+        ("review home", reverse("review-home")),
+        ("jobs", reverse("job-list")),
+        ("job", reverse("job-detail", args=[Job.objects.order_by("pk").first().pk])),
+        ("name list", reverse("namelist-detail", args=[world["namelist"].pk])),
+        ("review damaged kept copy", reverse("review-item", args=[world["items"][4].pk])),
+        ("review no match", reverse("review-item", args=[world["items"][5].pk])),
+        ("review rotated", reverse("review-item", args=[item.pk])),
+        ("review decided", reverse("review-item", args=[world["items"][0].pk])),
+        ("review empty queue", reverse("review-next") + "?verdict=different"),
+    ]
+    if role == "curator":
+        return common
+    return common + [
+        # the API docs: held to the CSP here (their own markup is Swagger UI's and Redoc's)
+        ("api docs", reverse("api-docs")),
+        ("api redoc", reverse("api-redoc")),
+        ("django admin", "/admin/reviewapp/asset/"),
+        ("add source", reverse("source-add")),
+        ("bulk approve", reverse("review-bulk")),
+        ("bulk sample", reverse("review-bulk") + "?max_diff=1&max_local=1"),
+        ("upload name list", reverse("namelist-upload")),
+        ("deletions", reverse("deletion-plan-list")),
+        ("deletion plan", reverse("deletion-plan-detail", args=[world["plan"].pk])),
+        ("quarantine", reverse("quarantine-list")),
+        ("audit", reverse("audit-list")),
+        ("takedown", reverse("takedown")),
+        ("error log", reverse("errorlog-list")),
+        ("reingest", reverse("reingest-list")),
+        ("reingest item", reverse("reingest-detail", args=[ReingestItem.objects.first().pk])),
+    ]
+
+
+@pytest.mark.parametrize("role", ["curator", "admin"])
+def test_every_page_passes_axe_reflows_at_200_percent_and_keeps_to_the_csp(browser, live_server, local_root, role):
+    world = _world(local_root)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.set_default_timeout(15000)
+    csp = CspWatch(page)
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        failures = {"login": run_axe(page)}
+        username = f"{role}-a11y"
+        browser_login(page, live_server, username, f"pw-{username}")
+        overflow, third_party = {}, {}
+        for label, url in _pages(world, role):
+            page.set_viewport_size({"width": 1280, "height": 720})
+            resp = page.goto(f"{live_server.url}{url}")
+            assert resp.status == 200, (label, url, resp.status)
+            page.wait_for_load_state("load")
+            if label in ("api docs", "api redoc"):
+                page.wait_for_selector(".swagger-ui .info, .api-info, [role=search]", timeout=20000)
+            elif (h1 := page.locator("h1").count()) != 1:
+                failures[f"{label}: h1"] = [f"{h1} h1 elements, not one"]
+            if label in THIRD_PARTY:
+                # Swagger UI's, Redoc's and Django admin's own markup is third-party (axe finds
+                # contrast and nested-control issues in the first two); they must keep to the CSP.
+                third_party[label] = page.title()
+            elif found := run_axe(page):
+                failures[label] = found
+            # 200% zoom of 1280x720: the same page in a 640x360 CSS viewport
+            page.set_viewport_size({"width": 640, "height": 360})
+            page.wait_for_timeout(50)
+            if (o := sideways_overflow(page)) > 1:
+                overflow[label] = o
+        page.set_viewport_size({"width": 1280, "height": 720})
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.goto(f"{live_server.url}{reverse('review-item', args=[world['items'][4].pk])}")
+        page.screenshot(path=str(ARTIFACTS / f"a11y-review-{role}.png"))
+    finally:
+        ctx.close()
+    failures = {k: v for k, v in failures.items() if v}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"a11y-axe-{role}.json").write_text(json.dumps(
+        {"axe": failures, "overflow": overflow, "csp_refused": csp.refused, "third_party": third_party}, indent=1))
+    assert not failures, failures
+    assert not overflow, f"pages that scroll sideways at 200% zoom (px): {overflow}"
+    assert not csp.refused, csp.refused
+
+
+# ---------------------------------------------------------------- keyboard and live regions
+
+
+def keyboard_login(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.keyboard.type(username)  # the user name field has the focus on arrival
+    page.keyboard.press("Tab")
+    page.keyboard.type(f"pw-{username}")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def focused(page, selector) -> bool:
+    return page.evaluate("sel => !!document.activeElement && document.activeElement.matches(sel)", selector)
+
+
+def tab_to(page, selector, limit=60):
+    """Press Tab until the focus is on `selector` (the keyboard's way of getting there)."""
+    for _ in range(limit):
+        if focused(page, selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def current_item(page) -> int:
+    return int(page.locator("#review").get_attribute("data-item"))
+
+
+def live_text(page, region) -> str:
+    page.wait_for_function("id => document.getElementById(id).textContent.trim() !== ''", arg=region)
+    return page.locator(f"#{region}").inner_text().strip()
+
+
+def test_a_full_review_round_from_the_keyboard_alone(page, live_server, local_root):
+    curator = UserFactory(username="keys-a11y", role="curator")
+    items = make_real_pair(local_root, n=5, rotation=180, verdict="rotated")
+    keyboard_login(page, live_server, "keys-a11y")
+    page.goto(f"{live_server.url}{reverse('review-next')}")
+    page.wait_for_selector("#review")
+    assert page.locator("h1").inner_text() == items[0].asset.name
+    alt = page.locator("#img-match").get_attribute("alt")
+    assert alt == f"Kept copy {items[0].best_candidate.match_asset.name}, turned 180° to align", alt
+
+    # ? opens a real modal dialog that holds the focus; Esc closes it and the focus comes back
+    page.keyboard.press("?")
+    assert page.locator("dialog#help[open]").count() == 1
+    assert focused(page, "#help-close")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.getElementById('help').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.getElementById('help').open && document.activeElement.id === 'btn-help'")
+
+    # view modes are toggle buttons; Space on a focused button presses that button, not "flip"
+    page.keyboard.press("b")
+    assert page.locator('.mode[data-mode="blink"]').get_attribute("aria-pressed") == "true"
+    tab_to(page, '.mode[data-mode="side"]')
+    page.keyboard.press("Space")
+    assert "mode-side" in page.locator("#viewer").get_attribute("class")
+    assert page.locator('.mode[data-mode="side"]').get_attribute("aria-pressed") == "true"
+    assert page.locator('.mode[data-mode="blink"]').get_attribute("aria-pressed") == "false"
+
+    # E opens the error dialog; Enter on Cancel cancels (nothing logged) and the focus returns
+    page.keyboard.press("e")
+    assert page.locator("#error-dialog[open]").count() == 1 and focused(page, "#error-note")
+    page.keyboard.type("not meant")
+    tab_to(page, "#error-cancel")
+    page.keyboard.press("Enter")
+    page.wait_for_function("""() => !document.getElementById('error-dialog').open
+        && document.activeElement.matches('.mode[data-mode="side"]')""")
+    assert current_item(page) == items[0].pk
+    # Esc cancels too
+    page.keyboard.press("e")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.getElementById('error-dialog').open")
+    assert not Decision.objects.exists() and not ErrorLogEntry.objects.exists()
+    # a letter typed in the note is text, not a shortcut; Enter in the note logs the error
+    page.keyboard.press("e")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("wrong ID on the scan, see D and N")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#review")
+    entry = ErrorLogEntry.objects.get()
+    assert entry.note == "wrong ID on the scan, see D and N" and entry.decision.review_item_id == items[0].pk
+
+    decided = [items[0].pk]
+    for key in ("d", "n", "r", "s"):
+        decided.append(current_item(page))
+        with page.expect_navigation():
+            page.keyboard.press(key)
+        page.wait_for_selector("#review, [data-testid=queue-empty]")
+    with page.expect_navigation():
+        page.keyboard.press("u")
+    page.wait_for_selector("#review")
+
+    actions = dict(Decision.objects.exclude(action="undo").values_list("review_item_id", "action"))
+    assert actions == dict(zip(decided, ["log_error", "approve_delete", "not_duplicate", "reingest", "skip"])), actions
+    undo = Decision.objects.get(action="undo")
+    assert undo.undoes.action == "reingest" and undo.undoes.review_item_id == decided[3]
+    assert current_item(page) == decided[3]  # the undone file is back in front of the curator
+    assert ReviewItem.objects.get(pk=decided[3]).status == "leased"
+    assert set(Decision.objects.values_list("actor_id", flat=True)) == {curator.pk}
+
+
+def test_live_regions_announce_a_decision_and_a_refusal(page, live_server, local_root):
+    UserFactory(username="live-a11y", role="curator")
+    first = make_real_pair(local_root, n=1, verdict="match_corrupt", corrupt_side="match",
+                           region={"top": 0.51, "left": 0.0, "bottom": 1.0, "right": 1.0})[0]
+    second = make_real_pair(local_root, n=1, rotation=90, verdict="rotated")[0]
+    third = _no_match_item(local_root)
+    keyboard_login(page, live_server, "live-a11y")
+    page.goto(f"{live_server.url}{reverse('review-next')}")
+    page.wait_for_selector("#review")
+    assert current_item(page) == first.pk
+
+    # the damaged kept copy: where, in words, in the flag and in the image's alt text; D says why not
+    kept = first.best_candidate.match_asset.name
+    assert "damaged region: bottom 49%" in page.locator("[data-testid=flag-match]").inner_text()
+    assert page.locator("#img-match").get_attribute("alt") == f"Kept copy {kept}, damaged: bottom 49%"
+    page.keyboard.press("d")
+    refusal = live_text(page, "live-alert")
+    assert refusal == "Approve deletion refused: the kept copy is damaged: route this file to reingest instead", refusal
+    assert page.locator("#live-alert").is_visible()
+    assert not Decision.objects.exists() and current_item(page) == first.pk
+
+    # a decision: announced in the status region, and the next page's title starts with it
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    page.wait_for_selector("#review")
+    assert current_item(page) == second.pk
+    status = live_text(page, "live-status")
+    assert status == f"Route to reingest: {first.asset.name}. Press U to undo.", status
+    assert page.title().startswith(status), page.title()
+    assert page.locator("#live-alert").inner_text().strip() == ""
+
+    # a key that does not apply (D with no match at all) says why, in the alert region
+    with page.expect_navigation():
+        page.keyboard.press("n")
+    page.wait_for_selector("#review")
+    assert current_item(page) == third.pk
+    page.keyboard.press("d")
+    assert live_text(page, "live-alert") == "Approve deletion refused: this file has no match to keep: log an error or route it to reingest"
+    assert "D is refused" in page.locator("[data-testid=d-refused]").inner_text()
+    assert list(Decision.objects.order_by("pk").values_list("action", flat=True)) == ["reingest", "not_duplicate"]
+
+
+def test_at_200_percent_zoom_both_images_stay_wide_and_the_dialogs_fit(browser, live_server, local_root):
+    """1280x720 at 200% zoom is a 640x360 CSS viewport."""
+    UserFactory(username="zoom-a11y", role="curator")
+    item = make_real_pair(local_root, n=1, rotation=90, verdict="rotated")[0]
+    ctx = browser.new_context(viewport={"width": 640, "height": 360})
+    page = ctx.new_page()
+    page.set_default_timeout(15000)
+    try:
+        browser_login(page, live_server, "zoom-a11y", "pw-zoom-a11y")
+        page.goto(f"{live_server.url}{reverse('review-item', args=[item.pk])}")
+        page.wait_for_function("""() => ['img-cleanup', 'img-match'].every(id => {
+            const i = document.getElementById(id); return i && i.complete && i.naturalWidth > 0; })""")
+        assert sideways_overflow(page) <= 1
+        widths = page.evaluate("""() => ['img-cleanup', 'img-match'].map(
+            id => document.getElementById(id).getBoundingClientRect().width)""")
+        assert all(w >= 0.4 * 640 for w in widths), widths
+        for key, dialog in (("?", "#help"), ("e", "#error-dialog")):
+            page.keyboard.press(key)
+            page.wait_for_selector(f"{dialog}[open]")
+            box = page.locator(dialog).bounding_box()
+            assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 640 and box["y"] + box["height"] <= 360, box
+            assert sideways_overflow(page) <= 1
+            page.keyboard.press("Escape")
+            page.wait_for_function("sel => !document.querySelector(sel).open", arg=dialog)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "a11y-review-640x360.png"), full_page=True)
+    finally:
+        ctx.close()
+
+
+def test_a_page_following_running_work_refreshes_until_the_user_pauses_it(page, live_server):
+    """WCAG 2.2.1: the job page's automatic refresh can be paused (from the keyboard) and stays paused."""
+    UserFactory(username="refresh-a11y", role="curator")
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, state=Job.State.RUNNING, requested=10, processed=3)
+    keyboard_login(page, live_server, "refresh-a11y")
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if r.headers.get("x-requested-with") == "fetch" else None)
+    page.goto(f"{live_server.url}{reverse('job-detail', args=[job.pk])}")
+    bar = page.locator("[data-testid=autorefresh]")
+    assert "refreshes every 3 s" in bar.inner_text()
+    page.wait_for_timeout(4000)  # longer than the 3 s period
+    assert polls, "the running job's progress is refreshed by itself"
+    tab_to(page, "[data-testid=autorefresh] button")
+    page.keyboard.press("Enter")
+    assert "paused" in bar.inner_text()
+    assert live_text(page, "live-status") == "Automatic refresh paused."
+    page.evaluate("() => { window.stillHere = true; }")
+    seen = len(polls)
+    page.wait_for_timeout(4000)  # longer than the 3 s period
+    assert len(polls) == seen and page.evaluate("() => window.stillHere === true")
+    assert run_axe(page) == []

@@ -1,0 +1,43 @@
+"""The words the review page says instead of only drawing: where the damage is, what was applied
+to the kept copy, and the alt text built from them."""
+import pytest
+
+from reviewapp.templatetags.doppel_a11y import alignment_words, pane_alt, region_words
+from tests.factories import CandidateFactory
+
+
+@pytest.mark.parametrize("box, words", [
+    ({"top": "51.00%", "left": "0.00%", "width": "100.00%", "height": "49.00%"}, "bottom 49%"),
+    ({"top": 0, "left": 0, "width": 100, "height": 20}, "top 20%"),
+    ({"top": 40, "left": 0, "width": 100, "height": 10}, "a band 10% high, from 40% to 50% down"),
+    ({"top": 0, "left": 70, "width": 30, "height": 100}, "right 30%"),
+    ({"top": 0, "left": 0, "width": 25, "height": 100}, "left 25%"),
+    ({"top": 0, "left": 0, "width": 100, "height": 100}, "the whole picture"),
+    ({"top": 10, "left": 10, "width": 20, "height": 20}, "an area 20% wide and 20% high in the upper left"),
+    ({"top": 40, "left": 40, "width": 20, "height": 20}, "an area 20% wide and 20% high in the centre"),
+])
+def test_a_damaged_region_is_said_in_words(box, words):
+    assert region_words(box) == words
+
+
+@pytest.mark.parametrize("bad", [None, "garbage", {}, {"top": "x", "left": 0, "width": 1, "height": 1},
+                                 {"top": 0, "left": 0, "width": 0, "height": 10}])
+def test_a_region_that_cannot_be_read_says_nothing(bad):
+    assert region_words(bad) == ""
+
+
+@pytest.mark.django_db
+def test_alt_text_names_side_file_alignment_and_damage():
+    cand = CandidateFactory(rotation=180, flipped=False)
+    kept = cand.match_asset
+    box = {"top": "51%", "left": "0%", "width": "100%", "height": "49%"}
+    assert alignment_words(cand) == "turned 180° to align"
+    assert pane_alt("match", kept, cand, None, True) == f"Kept copy {kept.name}, turned 180° to align"
+    assert pane_alt("match", kept, cand, {"box": box}, True) == f"Kept copy {kept.name}, turned 180° to align, damaged: bottom 49%"
+    # shown as stored, the outline is hidden (it belongs to the aligned picture), and so are its words
+    assert pane_alt("match", kept, cand, {"box": box}, False) == f"Kept copy {kept.name}, as stored, not turned to align"
+    assert pane_alt("cleanup", cand.cleanup_asset, cand, {"box": box}) == f"Clean-up copy {cand.cleanup_asset.name}, damaged: bottom 49%"
+    cand.rotation, cand.flipped = 90, True
+    assert alignment_words(cand) == "turned 90° and mirrored to align"
+    cand.rotation, cand.flipped = 0, False
+    assert alignment_words(cand) == "" and pane_alt("match", kept, cand) == f"Kept copy {kept.name}"
