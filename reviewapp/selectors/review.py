@@ -43,11 +43,17 @@ def _band_q(band: str) -> Q | None:
     return None
 
 
+ID_MAX = 2**63 - 1  # the largest primary key any supported database holds (SQLite INTEGER, bigint)
+
+
 def _int(value):
+    """An id from a request, or None: junk and numbers no row can have are not ids (a 20-digit
+    number would overflow SQLite's INTEGER and answer 500)."""
     try:
-        return int(value)
+        v = int(value)
     except (TypeError, ValueError):
         return None
+    return v if -ID_MAX <= v <= ID_MAX else None
 
 
 def queue_clean(params) -> dict:
