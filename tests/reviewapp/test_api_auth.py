@@ -300,7 +300,7 @@ def test_token_command_outside_make_says_what_is_missing_in_one_line(tmp_path):
     env["DOPPEL_VAR_DIR"] = str(tmp_path)
     out = subprocess.run([sys.executable, "manage.py", "doppel_token", "robot"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
-    assert out.returncode == 1
+    assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "SECRET_KEY" in lines[0] and "Traceback" not in out.stderr
 
