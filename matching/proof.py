@@ -1,0 +1,314 @@
+"""Full-detail proof that two pictures are the same (engine 2).
+
+Why: at thumbnail scale, lines of text and fine texture become a grey texture that every page of a
+book and every crop of a wall share, so a global or worst-window difference tuned on photographs
+calls different pages "duplicate". Here the pair is compared at the smaller copy's own resolution
+(capped at ``PROOF["max_side"]``):
+
+1. Geometry: a true derivative maps onto the kept copy by a turn/mirror (already found) and one
+   uniform scale of the whole frame. Residual shift and scale are estimated per axis from
+   sub-pixel phase correlation of tiles; an edge displaced by more than max(0.5 %, 1 px) means the
+   picture was cropped, reframed, shifted or stretched: ``different``.
+2. Residual, tile by tile: mean |difference| of each tile, judged against what resampling and
+   re-encoding do to THIS pair: the kept copy is brought to the clean-up copy's size with another
+   filter and re-encoded at the clean-up copy's estimated JPEG quality, and each tile's residual
+   from that is its tolerance (so a dense text block and a blank margin are judged by one standard).
+   ``duplicate`` needs every tile to agree; the worst failing tile is the region the UI outlines.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .decode import dihedral
+
+VERIFIER_VERSION = "proof 1"
+
+PROOF = MappingProxyType({
+    "max_side": 2048,           # long side of the proof, at most (enough for body text at 300 dpi)
+    "tile": 48,                 # tile side at proof resolution (px), at least
+    "tiles_long": 24,           # ... and about this many tiles along the long side
+    "shift_frac": 0.005,        # an edge may move by at most max(this x side, shift_px) ...
+    "shift_px": 1.0,            # ... pixels of the smaller copy
+    "tol_factor": 3.0,          # a tile agrees when its residual <= factor x simulated residual + floor
+    "tol_floor": 1.2,           # grey levels (0..255): sensor/paper noise a lossless pair still carries
+    "damaged_factor": 2.0,      # x tolerance when a side is damaged (such a pair is never safe; damage
+                                #   spills a little past the part stage 1 marks as damaged)
+    "default_quality": 75,      # assumed JPEG-like quality of a lossy copy whose quality is not known
+    "min_geometry_tiles": 4,    # tiles with enough texture to measure shift; fewer: shift not checked
+})
+
+
+def _grey(a: np.ndarray) -> np.ndarray:
+    a = a.astype(np.float32)
+    if a.ndim == 2:
+        return a
+    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+
+
+def estimate_jpeg_quality(im: Image.Image) -> int | None:
+    """Approximate IJG quality of a JPEG from its luminance quantisation table (None if not JPEG)."""
+    q = getattr(im, "quantization", None)
+    if not q or 0 not in q:
+        return None
+    std = np.array([16, 11, 12, 14, 12, 10, 16, 14, 13, 14, 18, 17, 16, 19, 24, 40, 26, 24, 22, 22, 24, 49,
+                    35, 37, 29, 40, 58, 51, 61, 60, 57, 51, 56, 55, 64, 72, 92, 78, 64, 68, 87, 69, 55, 56,
+                    80, 109, 81, 87, 95, 98, 103, 104, 103, 62, 77, 113, 121, 112, 100, 120, 92, 101, 103, 99],
+                   np.float64)
+    table = np.array(q[0], np.float64)
+    scale = float(table.sum() * 100.0 / std.sum())   # order-free: sums of both tables
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return int(max(1, min(100, round(quality))))
+
+
+def _cap(a: np.ndarray, side: int) -> np.ndarray:
+    h, w = a.shape[:2]
+    if max(h, w) <= side:
+        return a
+    s = side / max(h, w)
+    return np.asarray(Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float, size: int):
+    return load_rendition_uncached(path)
+
+
+def load_rendition_uncached(path):
+    """Decode a file at full detail (displayed orientation). Returns (rendition capped at
+    ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format)."""
+    from .decode import EXIF_TO_DIHEDRAL, to_rgb8, load_truncated
+    from PIL import ImageFile  # noqa: F401
+    with open(path, "rb") as f:
+        data = f.read()
+    im = Image.open(io.BytesIO(data))
+    fmt = im.format
+    quality = estimate_jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
+    orient = 1
+    try:
+        orient = int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        pass
+    try:
+        im.load()
+    except Exception:
+        im = Image.open(io.BytesIO(data))
+        with load_truncated():
+            im.load()
+    a = to_rgb8(im)
+    a = np.ascontiguousarray(dihedral(a, *EXIF_TO_DIHEDRAL.get(orient, (0, False))))
+    digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
+    return _cap(a, PROOF["max_side"]), digest, quality, fmt
+
+
+def load_rendition(path):
+    st = os.stat(path)
+    return _load_cached(os.fspath(path), st.st_mtime, st.st_size)
+
+
+def _resize_to(a: np.ndarray, size, resample) -> np.ndarray:
+    w, h = size
+    if a.shape[1] == w and a.shape[0] == h:
+        return a
+    return np.asarray(Image.fromarray(a).resize((w, h), resample))
+
+
+def _simulate(b_full: np.ndarray, size, quality):
+    """What resampling and re-encoding can do to the kept copy at this size: another filter, then
+    JPEG at ``quality`` (None: lossless)."""
+    sim = _resize_to(b_full, size, Image.Resampling.BILINEAR if b_full.shape[1] != size[0] else Image.Resampling.NEAREST)
+    if quality:
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(sim)).save(buf, "JPEG", quality=int(quality))
+        sim = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    return sim
+
+
+def _tiles(h, w):
+    t = max(PROOF["tile"], int(round(max(h, w) / PROOF["tiles_long"])))
+    ny, nx = max(1, round(h / t)), max(1, round(w / t))
+    ys = np.linspace(0, h, ny + 1).astype(int)
+    xs = np.linspace(0, w, nx + 1).astype(int)
+    return ys, xs
+
+
+def _tile_means(x: np.ndarray, ys, xs) -> np.ndarray:
+    """Mean of x over each tile (integral image)."""
+    c = np.zeros((x.shape[0] + 1, x.shape[1] + 1), np.float64)
+    c[1:, 1:] = np.cumsum(np.cumsum(x, 0), 1)
+    s = c[np.ix_(ys[1:], xs[1:])] - c[np.ix_(ys[:-1], xs[1:])] - c[np.ix_(ys[1:], xs[:-1])] + c[np.ix_(ys[:-1], xs[:-1])]
+    area = np.outer(np.diff(ys), np.diff(xs))
+    return s / np.maximum(area, 1)
+
+
+def phase_shift(a: np.ndarray, b: np.ndarray):
+    """Sub-pixel (dy, dx) such that b(y + dy, x + dx) ~ a(y, x), and the normalised peak:
+    cross-correlation by FFT (not whitened: small noisy tiles keep a broad, stable peak) with a
+    parabolic fit around the peak (about 0.1 px; the limits are 1 px and more)."""
+    fa, fb = np.fft.rfft2(a), np.fft.rfft2(b)
+    corr = np.fft.irfft2(fb * np.conj(fa), s=a.shape) / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9)
+    h, w = corr.shape
+    iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
+
+    def sub(c_m, c_0, c_p):
+        den = c_m - 2 * c_0 + c_p
+        return 0.0 if abs(den) < 1e-12 else 0.5 * (c_m - c_p) / den
+
+    dy = iy + sub(corr[(iy - 1) % h, ix], corr[iy, ix], corr[(iy + 1) % h, ix])
+    dx = ix + sub(corr[iy, (ix - 1) % w], corr[iy, ix], corr[iy, (ix + 1) % w])
+    if dy > h / 2:
+        dy -= h
+    if dx > w / 2:
+        dx -= w
+    return float(dy), float(dx), float(corr[iy, ix])
+
+
+def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
+    """Residual shift of each frame edge of b relative to a (px of a), from phase correlation of
+    tiles fitted with one scale and shift per axis. Positive left/top value: b shows more there
+    (a was cut on that side)."""
+    h, w = ga.shape
+    n = 4 if min(h, w) >= 96 else 2
+    th, tw = h // n, w // n
+    pts, shifts = [], []
+    for i in range(n):
+        for j in range(n):
+            sl = (slice(i * th, (i + 1) * th), slice(j * tw, (j + 1) * tw))
+            ta, tb = ga[sl], gb[sl]
+            if valid is not None and not valid[sl].all():
+                continue
+            if ta.std() < 2.0 or tb.std() < 2.0:
+                continue
+            win = np.outer(np.hanning(ta.shape[0]), np.hanning(ta.shape[1]))
+            dy, dx, peak = phase_shift((ta - ta.mean()) * win, (tb - tb.mean()) * win)
+            if abs(dy) > th / 3 or abs(dx) > tw / 3 or peak < 0.3:
+                continue
+            pts.append(((i + 0.5) * th, (j + 0.5) * tw))
+            shifts.append((dy, dx))   # b(y + dy) == a(y)
+    out = {"tiles": len(pts), "edges": None}
+    if len(pts) < PROOF["min_geometry_tiles"]:
+        return out
+    P, S = np.array(pts), np.array(shifts)
+    edges = {}
+    for axis, (lo, hi), size in ((1, ("left", "right"), w), (0, ("top", "bottom"), h)):
+        x, d = P[:, axis], S[:, axis]
+        if np.ptp(x) > 0:
+            A = np.stack([x, np.ones_like(x)], 1)
+            coef, *_ = np.linalg.lstsq(A, d, rcond=None)
+            res = np.abs(A @ coef - d)
+            keep = res <= max(0.5, 3 * np.median(res))
+            if keep.sum() >= 2 and np.ptp(x[keep]) > 0:
+                coef, *_ = np.linalg.lstsq(A[keep], d[keep], rcond=None)
+        else:
+            coef = np.array([0.0, float(np.median(d))])
+        edges[lo] = float(coef[1])                       # displacement at x = 0
+        edges[hi] = float(coef[0] * size + coef[1])      # displacement at the far edge
+    out["edges"] = edges
+    return out
+
+
+def _reframe_reason(edges, limit_x, limit_y):
+    bad = []
+    for side, lim in (("left", limit_x), ("right", limit_x), ("top", limit_y), ("bottom", limit_y)):
+        d = edges[side]
+        if abs(d) > lim:
+            # at the near edge (left/top) b further in means a lost picture there; at the far edge the sign flips
+            cut = d > 0 if side in ("left", "top") else d < 0
+            bad.append(f"{abs(d):.0f} px {'cut on' if cut else 'added on'} the {side}")
+    return bad
+
+
+def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
+               quality: int | None = None, lossy: bool = True, damaged: bool = False) -> dict:
+    """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
+    (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
+    trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
+    ``lossy``: PROOF['default_quality']). Returns {same, reasons, region, tolerance, worst, ...}."""
+    Bt = np.ascontiguousarray(dihedral(B, *turn))
+    ha, wa = A.shape[:2]
+    hb, wb = Bt.shape[:2]
+    # the smaller copy's own resolution (both are capped renditions already)
+    if ha * wa <= hb * wb:
+        size = (wa, ha)
+    else:
+        s = hb / ha if hb / ha < wb / wa else wb / wa
+        size = (max(1, round(wa * s)), max(1, round(ha * s)))
+    w, h = size
+    a = _resize_to(A, size, Image.Resampling.LANCZOS).astype(np.float32)
+    b_u8 = _resize_to(Bt, size, Image.Resampling.LANCZOS)
+    b = b_u8.astype(np.float32)
+    ga, gb = _grey(a), _grey(b)
+    v = np.ones((h, w), bool)
+    if valid is not None and not valid.all():
+        vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
+        ys, xs = _tiles(h, w)
+        margin = int(max(np.diff(ys).max(), np.diff(xs).max()))
+        v = ndimage.binary_erosion(vm, iterations=margin, border_value=1)
+    result = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
+    if v.sum() < 0.1 * v.size:
+        result["reasons"].append("too little intact picture for a full-detail proof")
+        return result
+    # 1. geometry
+    geo = geometry(ga, gb, v)
+    result["geometry"] = geo
+    lim_x = max(PROOF["shift_frac"] * w, PROOF["shift_px"])
+    lim_y = max(PROOF["shift_frac"] * h, PROOF["shift_px"])
+    if geo["edges"] is not None:
+        bad = _reframe_reason(geo["edges"], lim_x, lim_y)
+        if bad:
+            result["reasons"].append("reframed: " + ", ".join(bad))
+            return result
+    # 2. tile residuals against what resampling and re-encoding do to this pair
+    q = quality if quality else (PROOF["default_quality"] if lossy else None)
+    sim = _simulate(np.ascontiguousarray(Bt), size, q).astype(np.float32)
+    sig = 0.7
+    res = np.abs(ndimage.gaussian_filter(a - b, (sig, sig, 0))).mean(axis=2)
+    base = np.abs(ndimage.gaussian_filter(sim - b, (sig, sig, 0))).mean(axis=2)
+    ys, xs = _tiles(h, w)
+    r_t = _tile_means(np.where(v, res, 0.0), ys, xs)
+    s_t = _tile_means(np.where(v, base, 0.0), ys, xs)
+    cover = _tile_means(v.astype(np.float32), ys, xs)
+    use = cover > 0.999
+    tol = PROOF["tol_factor"] * s_t + PROOF["tol_floor"]
+    if damaged:
+        tol = tol * PROOF["damaged_factor"]
+    score = np.where(use, r_t / tol, 0.0)
+    result["tolerance"] = {"quality": q, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
+                           "factor": PROOF["tol_factor"], "floor": PROOF["tol_floor"]}
+    worst = np.unravel_index(int(np.argmax(score)), score.shape)
+    result["worst"] = round(float(score[worst]), 3)
+    result["tiles"] = int(use.sum())
+    if score[worst] > 1.0:
+        i, j = worst
+        result["region"] = {"top": round(ys[i] / h, 3), "left": round(xs[j] / w, 3),
+                            "bottom": round(ys[i + 1] / h, 3), "right": round(xs[j + 1] / w, 3)}
+        nbad = int((score > 1.0).sum())
+        result["reasons"].append(
+            f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile "
+            f"{r_t[worst]:.1f} grey levels where re-encoding explains {tol[worst]:.1f}")
+        return result
+    result["same"] = True
+    return result
+
+
+def attach_rendition(a) -> bool:
+    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once)."""
+    if a.rendition is not None:
+        return True
+    if not a.path:
+        return False
+    try:
+        r, digest, quality, _fmt = load_rendition(a.path)
+    except Exception:
+        return False
+    a.rendition, a.pixel_sha256 = r, digest
+    if quality is not None:
+        a.jpeg_quality = quality
+    return True
