@@ -4,7 +4,7 @@
 ENGINE_VERSION = "2.0"
 # versioned apart: a fingerprint change means re-analysing files (restores); a verifier change only
 # re-verifies open candidates from stored analyses and renditions
-FINGERPRINT_VERSION = "fp 1.2"
+FINGERPRINT_VERSION = "fp 2.0"
 
 from .decode import DEFAULT_MAX_PIXELS, DecodeError, decode  # noqa: E402
 from .analysis import FileAnalysis, analyse_file  # noqa: E402

@@ -41,6 +41,7 @@ PROOF = MappingProxyType({
     "tol_floor": 1.2,           # grey levels (0..255): sensor/paper noise a lossless pair still carries
     "damaged_factor": 2.0,      # x tolerance when a side is damaged (such a pair is never safe; damage
                                 #   spills a little past the part stage 1 marks as damaged)
+    "min_intact": 0.15,         # part of a damaged stream that must agree before the damage
     "default_quality": 75,      # assumed JPEG-like quality of a lossy copy whose quality is not known
     "min_geometry_tiles": 4,    # tiles with enough texture to measure shift; fewer: shift not checked
 })
@@ -226,11 +227,16 @@ def _reframe_reason(edges, limit_x, limit_y):
 
 
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
-               quality: int | None = None, lossy: bool = True, damaged: bool = False) -> dict:
+               quality: int | None = None, lossy: bool = True, damaged: bool = False,
+               streams: tuple = ()) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
-    ``lossy``: PROOF['default_quality']). Returns {same, reasons, region, tolerance, worst, ...}."""
+    ``lossy``: PROOF['default_quality']). ``streams``: for each side whose stream is damaged, the
+    turn from its stored pixels to A's frame; a bit flip leaves everything before it in scan order
+    intact, so differing tiles that all come after an agreeing first part of that side's stream are
+    the damage (``damage_region``), not a different picture.
+    Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
     Bt = np.ascontiguousarray(dihedral(B, *turn))
     ha, wa = A.shape[:2]
     hb, wb = Bt.shape[:2]
@@ -285,10 +291,19 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     worst = np.unravel_index(int(np.argmax(score)), score.shape)
     result["worst"] = round(float(score[worst]), 3)
     result["tiles"] = int(use.sum())
+    fails = score > 1.0
+    if fails.any() and streams:
+        for turn_s in streams:
+            start = _damage_start(fails, use, turn_s)
+            if start is not None:
+                result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
+                result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")
+                result["same"] = True
+                return result
     if score[worst] > 1.0:
         i, j = worst
-        result["region"] = {"top": round(ys[i] / h, 3), "left": round(xs[j] / w, 3),
-                            "bottom": round(ys[i + 1] / h, 3), "right": round(xs[j + 1] / w, 3)}
+        result["region"] = {"top": round(float(ys[i]) / h, 3), "left": round(float(xs[j]) / w, 3),
+                            "bottom": round(float(ys[i + 1]) / h, 3), "right": round(float(xs[j + 1]) / w, 3)}
         nbad = int((score > 1.0).sum())
         result["reasons"].append(
             f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile "
@@ -296,6 +311,30 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         return result
     result["same"] = True
     return result
+
+
+def _damage_start(fails, use, turn_s):
+    """Mask (tile grid, A's frame) of the tiles from the first failing one on, in the stored scan
+    order of a side whose stored pixels turn into A's frame by ``turn_s``; None unless at least
+    ``min_intact`` of the picture agrees before it."""
+    from .decode import inverse
+    ny, nx = fails.shape
+    order = np.arange(ny * nx).reshape(ny, nx)
+    stored = dihedral(order, *inverse(turn_s))          # stored layout of the tile ids
+    seq = stored.ravel()                                # scan order: row by row of the stored image
+    f, u = fails.ravel()[seq], use.ravel()[seq]
+    first = int(np.argmax(f))
+    if u[:first].sum() < max(4, PROOF["min_intact"] * u.sum()):
+        return None
+    after = np.zeros(ny * nx, bool)
+    after[seq[first:]] = True
+    return after.reshape(ny, nx)
+
+
+def _bbox_tiles(mask, ys, xs, h, w):
+    rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
+    return {"top": round(float(ys[rows[0]]) / h, 3), "left": round(float(xs[cols[0]]) / w, 3),
+            "bottom": round(float(ys[rows[-1] + 1]) / h, 3), "right": round(float(xs[cols[-1] + 1]) / w, 3)}
 
 
 def attach_rendition(a) -> bool:

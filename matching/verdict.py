@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from .analysis import FileAnalysis, analyse_file
 from .compare import compare_arrays
-from .decode import EXIF_TO_DIHEDRAL
+from .decode import EXIF_TO_DIHEDRAL, compose
 from .proof import PROOF, attach_rendition, prove_same
 
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
@@ -106,7 +106,7 @@ def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
 
 
 def _proof_summary(p: dict) -> dict:
-    return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "geometry", "region")}
+    return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "geometry", "region", "damage_region")}
 
 
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
@@ -181,8 +181,16 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     else:
         lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
         quality = c.jpeg_quality or m.jpeg_quality
+        streams = []
+        c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
+        if ca or r.get("stream_a") or (c.format == "JPEG" and band_c):
+            streams.append(c_orient)
+        if ma:
+            m_orient = EXIF_TO_DIHEDRAL.get(m.exif_orientation, (0, False))
+            streams.append(compose(m_orient, (r["rotation"], r["flipped"])))
         proof = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), valid=r.get("valid"),
-                           quality=quality, lossy=lossy, damaged=bool(any_damage or r.get("stream_a")))
+                           quality=quality, lossy=lossy, damaged=bool(any_damage or r.get("stream_a")),
+                           streams=tuple(streams))
         res.proof = _proof_summary(proof)
     if proof is not None and not proof["same"]:
         reasons.extend(proof["reasons"])
@@ -200,6 +208,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r["region_a"]
             reasons.append("clean-up copy is damaged" + (": " + "; ".join(c.errors[:2]) if c.errors else
                                                           (": flat band where the kept copy has detail" if r["band_a"] > 0 else "")))
+        if res.region is None and proof is not None and proof.get("damage_region"):
+            res.region = proof["damage_region"]
         if turned:
             reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
         return res
