@@ -228,7 +228,7 @@ def _reframe_reason(edges, limit_x, limit_y):
 
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
-               streams: tuple = ()) -> dict:
+               streams: tuple = (), kept_quality: int | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -236,6 +236,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     turn from its stored pixels to A's frame; a bit flip leaves everything before it in scan order
     intact, so differing tiles that all come after an agreeing first part of that side's stream are
     the damage (``damage_region``), not a different picture.
+    ``kept_quality``: when the kept copy is itself lossy (JPEG 2000, JPEG, WebP), the quality its own
+    loss is modelled at: the clean-up copy was made from the original, not from the kept copy, so
+    the pair differs by both losses.
     Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
     Bt = np.ascontiguousarray(dihedral(B, *turn))
     ha, wa = A.shape[:2]
@@ -277,6 +280,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     sig = 0.7
     res = np.abs(ndimage.gaussian_filter(a - b, (sig, sig, 0))).mean(axis=2)
     base = np.abs(ndimage.gaussian_filter(sim - b, (sig, sig, 0))).mean(axis=2)
+    if kept_quality:
+        own = _simulate(b_u8, size, kept_quality).astype(np.float32)
+        base = base + np.abs(ndimage.gaussian_filter(own - b, (sig, sig, 0))).mean(axis=2)
     ys, xs = _tiles(h, w)
     r_t = _tile_means(np.where(v, res, 0.0), ys, xs)
     s_t = _tile_means(np.where(v, base, 0.0), ys, xs)
@@ -286,7 +292,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if damaged:
         tol = tol * PROOF["damaged_factor"]
     score = np.where(use, r_t / tol, 0.0)
-    result["tolerance"] = {"quality": q, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
+    result["tolerance"] = {"quality": q, "kept_quality": kept_quality, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
                            "factor": PROOF["tol_factor"], "floor": PROOF["tol_floor"]}
     worst = np.unravel_index(int(np.argmax(score)), score.shape)
     result["worst"] = round(float(score[worst]), 3)

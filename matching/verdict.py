@@ -190,7 +190,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             streams.append(compose(m_orient, (r["rotation"], r["flipped"])))
         proof = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), valid=r.get("valid"),
                            quality=quality, lossy=lossy, damaged=bool(any_damage or r.get("stream_a")),
-                           streams=tuple(streams))
+                           streams=tuple(streams),
+                           kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
         res.proof = _proof_summary(proof)
     if proof is not None and not proof["same"]:
         reasons.extend(proof["reasons"])
