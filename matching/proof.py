@@ -258,11 +258,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if valid is not None and not valid.all():
         vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
         ys, xs = _tiles(h, w)
-        margin = int(max(np.diff(ys).max(), np.diff(xs).max()))
+        margin = max(4, int(max(np.diff(ys).max(), np.diff(xs).max())) // 4)   # damage spills a little
         v = ndimage.binary_erosion(vm, iterations=margin, border_value=1)
     result = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
     if v.sum() < 0.1 * v.size:
         result["reasons"].append("too little intact picture for a full-detail proof")
+        result["too_little"] = True
         return result
     # 1. geometry
     geo = geometry(ga, gb, v)

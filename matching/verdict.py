@@ -109,6 +109,24 @@ def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "geometry", "region", "damage_region")}
 
 
+def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: dict, res: PairResult) -> None:
+    """A damaged clean-up JPEG whose screen failed: a flip desynchronises the entropy stream, so
+    everything before it in scan order is intact. If that first part agrees tile by tile at full
+    detail and the rest differs from one tile on, it is this picture, damaged (never safe)."""
+    if not (attach_rendition(c) and attach_rendition(m)):
+        return
+    c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
+    p = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), quality=c.jpeg_quality,
+                   damaged=True, streams=(c_orient,),
+                   kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+    if p["same"] and p.get("damage_region"):
+        res.proof = _proof_summary(p)
+        res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
+        res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
+        if (r["rotation"], r["flipped"]) != (0, False):
+            res.reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
+
+
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
     """Verify two analyses that carry their reduced images (``analysis.image``)."""
     T = THRESHOLDS
@@ -171,6 +189,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             reasons.append(f"too little intact picture to compare ({r['coverage']:.0%})")
         if not reasons:
             reasons.append("pictures do not line up")
+        if (ca or r.get("stream_a")) and r["orient_score"] <= T["max_orient_score"] * 1.5:
+            _stream_proof(c, m, r, res)
         return res
     # stage 2: the full-detail proof, tile by tile at the smaller copy's own resolution
     if not (attach_rendition(c) and attach_rendition(m)):
@@ -193,6 +213,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
                            streams=tuple(streams),
                            kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
         res.proof = _proof_summary(proof)
+    if proof is not None and proof.get("too_little") and any_damage:
+        reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")
+        proof = None
     if proof is not None and not proof["same"]:
         reasons.extend(proof["reasons"])
         res.region = proof["region"]
