@@ -193,6 +193,16 @@ def reframe(im, frac, side):
     return im.crop(box).resize((w, h), Image.LANCZOS)
 
 
+def reframe_exact(im, frac, side):
+    """Cut a fractional ``frac`` off one side (sub-pixel: resampled from the exact box) and stretch
+    back to the original size."""
+    w, h = im.size
+    cut = (w if side in ("left", "right") else h) * frac
+    box = {"left": (cut, 0, w, h), "right": (0, 0, w - cut, h),
+           "top": (0, cut, w, h), "bottom": (0, 0, w, h - cut)}[side]
+    return im.resize((w, h), Image.LANCZOS, box=box)
+
+
 def flip_bits(data, rng, at=0.45, n=6):
     b = bytearray(data)
     start = int(len(b) * at)
@@ -313,6 +323,7 @@ def build(out, seed=11):
     c = Corpus(out, seed)
     r = c.rng
     # --- books: canonical pages 1..6 of each layout; pages 7..10 appear only as clean-up look-alikes
+    canon_pages, textures = [], []
     for layout, first in (("single", 301), ("double", 17)):
         canon = []
         for k in range(6):
@@ -321,6 +332,7 @@ def build(out, seed=11):
         kinds = ["resized", "format", "resized", "exif", "rotated", "bitflip"]
         for (im, p, src), kind in zip(canon, kinds):
             c.true_copy(im, p, src, kind)
+        canon_pages.extend(canon)
         for k in range(6, 10):
             im = book_page(random.Random(seed * 1000 + first + k), first + k, layout)
             c.look_alike(resized(im, r.uniform(0.6, 1.0)), f"book-{layout}-p{first + k}",
@@ -354,10 +366,18 @@ def build(out, seed=11):
         im = texture(r, kind)
         p = c.canonical(im)
         src = f"texture-{kind}{i}"
+        textures.append((im, p, src))
         c.true_copy(im, p, src, ["resized", "format", "webp", "resized", "truncated", "exif"][i])
         side = ["left", "right", "top", "bottom", "left", "right"][i]
         frac = r.uniform(0.04, 0.05)
         c.look_alike(reframe(im, frac, side), src + "-reframed", f"reframed: {frac:.1%} cut on the {side}", like=p)
+    # --- reframed just past the limit (max(0.5 %, 1 px)): 0.55-0.58 % cut on one side and stretched
+    #     back. A tolerance 20 % looser lets these through, so they prove the gate bites.
+    edge = [(shots[2], "right"), (canon_pages[1], "left"), (canon_pages[8], "top"), (textures[1], "bottom")]
+    for (im, p, src), side in edge:
+        frac = r.uniform(0.0055, 0.0058)
+        c.look_alike(reframe_exact(im, frac, side), src + "-edge", f"reframed just past the limit: {frac:.2%} cut on the {side}",
+                     like=p, q=90)
     # --- a canonical damaged by a grey band: the clean-up copy is the only good one
     im = texture(r, "stone")
     p = c.canonical(im, "png")

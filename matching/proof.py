@@ -222,7 +222,7 @@ def _reframe_reason(edges, limit_x, limit_y):
         if abs(d) > lim:
             # at the near edge (left/top) b further in means a lost picture there; at the far edge the sign flips
             cut = d > 0 if side in ("left", "top") else d < 0
-            bad.append(f"{abs(d):.0f} px {'cut on' if cut else 'added on'} the {side}")
+            bad.append(f"{abs(d):.1f} px {'cut on' if cut else 'added on'} the {side}")
     return bad
 
 
