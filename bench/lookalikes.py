@@ -348,6 +348,8 @@ def build(out, seed=11):
                  like=blanks[1][1])
     c.look_alike(blank_page(random.Random(seed * 77 + 40), 40, pencil=True), "blank-p40-pencil",
                  "near-blank page with a pencil mark", like=blanks[0][1])
+    c.look_alike(blank_page(random.Random(seed * 77 + 41), 47), "blank-p41-as-47",
+                 "the same sheet of paper, another page number", like=blanks[1][1])
     # --- objects on one backdrop: 4 canonical shots; 2 other objects and 2 bracketed shots are look-alikes
     shots = []
     for o in range(4):

@@ -39,6 +39,8 @@ PROOF = MappingProxyType({
     "shift_px": 1.0,            # ... pixels of the smaller copy
     "tol_factor": 3.0,          # a tile agrees when its residual <= factor x simulated residual + floor
     "tol_floor": 1.2,           # grey levels (0..255): sensor/paper noise a lossless pair still carries
+    "peak_factor": 3.5,         # ... and its strongest local difference <= factor x simulated peak + floor
+    "peak_floor": 10.0,         #   (a page number or a pencil stroke is a few dozen pixels of a tile)
     "damaged_factor": 2.0,      # x tolerance when a side is damaged (such a pair is never safe; damage
                                 #   spills a little past the part stage 1 marks as damaged)
     "min_intact": 0.15,         # part of a damaged stream that must agree before the damage
@@ -171,6 +173,12 @@ def phase_shift(a: np.ndarray, b: np.ndarray):
     return float(dy), float(dx), float(corr[iy, ix])
 
 
+def _tile_max(x: np.ndarray, ys, xs) -> np.ndarray:
+    """Maximum of x over each tile."""
+    rows = np.maximum.reduceat(x, ys[:-1], axis=0)
+    return np.maximum.reduceat(rows, xs[:-1], axis=1)
+
+
 def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
     """Residual shift of each frame edge of b relative to a (px of a), from phase correlation of
     tiles fitted with one scale and shift per axis. Positive left/top value: b shows more there
@@ -284,15 +292,21 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if kept_quality:
         own = _simulate(b_u8, size, kept_quality).astype(np.float32)
         base = base + np.abs(ndimage.gaussian_filter(own - b, (sig, sig, 0))).mean(axis=2)
+    # local peaks (blurred a little more: single-pixel coding noise is not a difference)
+    res_pk = ndimage.gaussian_filter(res, 0.8)
+    base_pk = ndimage.gaussian_filter(base, 0.8)
     ys, xs = _tiles(h, w)
     r_t = _tile_means(np.where(v, res, 0.0), ys, xs)
     s_t = _tile_means(np.where(v, base, 0.0), ys, xs)
     cover = _tile_means(v.astype(np.float32), ys, xs)
     use = cover > 0.999
     tol = PROOF["tol_factor"] * s_t + PROOF["tol_floor"]
+    p_t = _tile_max(np.where(v, res_pk, 0.0), ys, xs)
+    tol_pk = PROOF["peak_factor"] * _tile_max(np.where(v, base_pk, 0.0), ys, xs) + PROOF["peak_floor"]
     if damaged:
         tol = tol * PROOF["damaged_factor"]
-    score = np.where(use, r_t / tol, 0.0)
+        tol_pk = tol_pk * PROOF["damaged_factor"]
+    score = np.where(use, np.maximum(r_t / tol, p_t / tol_pk), 0.0)
     result["tolerance"] = {"quality": q, "kept_quality": kept_quality, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
                            "factor": PROOF["tol_factor"], "floor": PROOF["tol_floor"]}
     worst = np.unravel_index(int(np.argmax(score)), score.shape)
@@ -313,8 +327,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                             "bottom": round(float(ys[i + 1]) / h, 3), "right": round(float(xs[j + 1]) / w, 3)}
         nbad = int((score > 1.0).sum())
         result["reasons"].append(
-            f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile "
-            f"{r_t[worst]:.1f} grey levels where re-encoding explains {tol[worst]:.1f}")
+            f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile: mean "
+            f"{r_t[worst]:.1f} grey levels (re-encoding explains {tol[worst]:.1f}), peak {p_t[worst]:.0f} "
+            f"(explains {tol_pk[worst]:.0f})")
         return result
     result["same"] = True
     return result
