@@ -45,7 +45,8 @@ PROOF = MappingProxyType({
                                 #   spills a little past the part stage 1 marks as damaged)
     "min_intact": 0.15,         # part of a damaged stream that must agree before the damage
     "default_quality": 75,      # assumed JPEG-like quality of a lossy copy whose quality is not known
-    "min_geometry_tiles": 4,    # tiles with enough texture to measure shift; fewer: shift not checked
+    "min_geometry_tiles": 4,
+    "reframe_peak": 0.6,        # tiles correlate at least this well once shifted: "reframed" (else "other picture")    # tiles with enough texture to measure shift; fewer: shift not checked
 })
 
 
@@ -186,7 +187,7 @@ def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) ->
     h, w = ga.shape
     n = 4 if min(h, w) >= 96 else 2
     th, tw = h // n, w // n
-    pts, shifts = [], []
+    pts, shifts, peaks = [], [], []
     for i in range(n):
         for j in range(n):
             sl = (slice(i * th, (i + 1) * th), slice(j * tw, (j + 1) * tw))
@@ -201,7 +202,8 @@ def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) ->
                 continue
             pts.append(((i + 0.5) * th, (j + 0.5) * tw))
             shifts.append((dy, dx))   # b(y + dy) == a(y)
-    out = {"tiles": len(pts), "edges": None}
+            peaks.append(peak)
+    out = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
     if len(pts) < PROOF["min_geometry_tiles"]:
         return out
     P, S = np.array(pts), np.array(shifts)
@@ -273,16 +275,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         result["reasons"].append("too little intact picture for a full-detail proof")
         result["too_little"] = True
         return result
-    # 1. geometry
+    # 1. geometry (judged after the tiles: a damaged stream is measured on its intact part only)
     geo = geometry(ga, gb, v)
     result["geometry"] = geo
     lim_x = max(PROOF["shift_frac"] * w, PROOF["shift_px"])
     lim_y = max(PROOF["shift_frac"] * h, PROOF["shift_px"])
-    if geo["edges"] is not None:
-        bad = _reframe_reason(geo["edges"], lim_x, lim_y)
-        if bad:
-            result["reasons"].append("reframed: " + ", ".join(bad))
-            return result
+
+    def misfit(g):
+        return _reframe_reason(g["edges"], lim_x, lim_y) if g["edges"] is not None else []
     # 2. tile residuals against what resampling and re-encoding do to this pair
     q = quality if quality else (PROOF["default_quality"] if lossy else None)
     sim = _simulate(np.ascontiguousarray(Bt), size, q).astype(np.float32)
@@ -316,11 +316,24 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if fails.any() and streams:
         for turn_s in streams:
             start = _damage_start(fails, use, turn_s)
-            if start is not None:
+            if start is None:
+                continue
+            intact = v.copy()
+            for i, j in zip(*np.where(start)):
+                intact[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = False
+            if not misfit(geometry(ga, gb, intact)):
                 result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
                 result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")
                 result["same"] = True
                 return result
+    bad = misfit(geo)
+    if bad and (geo["peak"] or 0) >= PROOF["reframe_peak"]:
+        # the content lines up well once shifted: the same scene, reframed or stretched
+        result["reasons"].append("reframed: " + ", ".join(bad))
+        return result
+    if bad and score[worst] <= 1.0:
+        result["reasons"].append("does not line up at full detail: " + ", ".join(bad))
+        return result
     if score[worst] > 1.0:
         i, j = worst
         result["region"] = {"top": round(float(ys[i]) / h, 3), "left": round(float(xs[j]) / w, 3),

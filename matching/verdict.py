@@ -116,9 +116,15 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: dict, res: PairResult) ->
     if not (attach_rendition(c) and attach_rendition(m)):
         return
     c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
-    p = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), quality=c.jpeg_quality,
-                   damaged=True, streams=(c_orient,),
-                   kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+    # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
+    # the screen's turn, then none
+    for turn in dict.fromkeys([(r["rotation"], r["flipped"]), (0, False)]):
+        p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True, streams=(c_orient,),
+                       kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+        if p["same"] and p.get("damage_region"):
+            r = {**r, "rotation": turn[0], "flipped": turn[1]}
+            res.rotation, res.flipped = turn
+            break
     if p["same"] and p.get("damage_region"):
         res.proof = _proof_summary(p)
         res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
