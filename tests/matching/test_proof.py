@@ -96,13 +96,15 @@ def test_reframed_low_contrast_texture_is_different_with_the_reason(side, box):
     assert not p["same"] and p["reasons"][0].startswith("reframed:") and f"cut on the {side}" in p["reasons"][0]
 
 
-def test_a_shift_within_the_limit_is_accepted_and_just_past_it_is_not():
+def test_geometry_accepts_a_shift_within_the_limit_and_not_just_past_it():
     im = _texture(5, (400, 300))
     kept = np.asarray(im)
     lim = max(PROOF["shift_frac"] * 400, PROOF["shift_px"])
-    for cut, same in ((0.4 * lim, True), (1.6 * lim, False)):
+    for cut, reframed in ((0.4 * lim, False), (1.6 * lim, True)):
         moved = np.asarray(im.resize((400, 300), Image.LANCZOS, box=(cut, 0, 400, 300)))
-        assert prove_same(moved, kept, lossy=False)["same"] is same
+        p = prove_same(moved, kept, lossy=False)
+        assert any(r.startswith("reframed:") for r in p["reasons"]) is reframed
+        assert p["geometry"]["edges"]["left"] == pytest.approx(cut, abs=0.3)
 
 
 def test_bracketed_shot_a_moment_later_is_different():
