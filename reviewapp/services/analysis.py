@@ -123,13 +123,17 @@ def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
 def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
-    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True)
+    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True, rendition=True)
     web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
     stored = fa.to_dict()
     if fa.image is not None:
         from .renditions import save_reduced
 
         stored["reduced"] = save_reduced(asset, fa.image)
+    if fa.rendition is not None:
+        from .renditions import save_detail
+
+        stored["detail"] = save_detail(asset, fa.rendition)
     return {
         "analysis": stored,
         "format": (fa.format or "")[:20],
@@ -287,19 +291,21 @@ def canonical_index(cache_key=None):
 
 
 def with_image(asset: Asset, stored, fetch_path):
-    """The stored analysis plus its reduced image: from the renditions storage when it was kept at
-    analysis time (no refetch of the original, which on S3 means no second download), otherwise
-    by fetching and decoding the file again."""
+    """The stored analysis plus its reduced image and full-detail rendition: from the renditions
+    storage when they were kept at analysis time (no refetch of the original, which on S3 means no
+    second download), otherwise by fetching and decoding the file again."""
     from .renditions import load_reduced
 
-    if stored.readable and asset.analysis and asset.analysis.get("reduced"):
+    if stored.readable and asset.analysis and asset.analysis.get("reduced") and asset.analysis.get("detail"):
         image = load_reduced(asset.analysis["reduced"])
-        if image is not None:
-            stored.image = image
+        detail = load_reduced(asset.analysis["detail"])
+        if image is not None and detail is not None:
+            stored.image, stored.rendition = image, detail
             return stored
     if not stored.readable and asset.analysis:
         return stored  # nothing to decode: verification works from the analysis (IDs, errors)
-    fa = engine().analyse_file(fetch_path(), name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+    fa = engine().analyse_file(fetch_path(), name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, rendition=True)
+    fa.path = None   # the fetched copy is temporary: the proof works from the rendition kept here
     if stored.ids is not None and asset.analysis:
         fa.ids = list(stored.ids)
     return fa
@@ -308,7 +314,7 @@ def with_image(asset: Asset, stored, fetch_path):
 class _MatchCache:
     """Decoded kept copies for one batch: the same canonical often pairs several clean-up files."""
 
-    def __init__(self, size=16):
+    def __init__(self, size=8):   # full-detail renditions: up to 12 MB each
         self.size = size
         self.items: OrderedDict = OrderedDict()
 
@@ -374,6 +380,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
                 rotation=int(res.rotation) % 360, flipped=bool(res.flipped), corrupt_side=res.corrupt_side or "none",
                 region=res.region, verdict=res.verdict, safe_to_delete=bool(res.safe_to_delete),
                 reasons=list(res.reasons), thresholds=dict(res.thresholds or engine().THRESHOLDS),
+                proof=getattr(res, "proof", None),
                 cleanup_etag=asset.etag, match_etag=ma.etag, rank=rank, job=job, status=Candidate.Status.OPEN,
             ),
         )
