@@ -128,7 +128,7 @@ def _resize_to(a: np.ndarray, size, resample) -> np.ndarray:
     w, h = size
     if a.shape[1] == w and a.shape[0] == h:
         return a
-    return np.asarray(Image.fromarray(a).resize((w, h), resample))
+    return np.asarray(Image.fromarray(a).resize((w, h), resample, reducing_gap=3.0))
 
 
 def _simulate(b_full: np.ndarray, size, quality):
@@ -171,12 +171,25 @@ def _half_residual(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.abs(d).sum(axis=2, dtype=np.float32) / np.float32(n * d.shape[2])
 
 
+def _fast_floor(n: int) -> int:
+    """Largest m <= n whose only prime factors are 2, 3 and 5."""
+    for m in range(n, 0, -1):
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+    return n
+
+
 def phase_shift(a: np.ndarray, b: np.ndarray):
     """Sub-pixel (dy, dx) such that b(y + dy, x + dx) ~ a(y, x), and the normalised peak:
     cross-correlation by FFT (not whitened: small noisy tiles keep a broad, stable peak) with a
     parabolic fit around the peak (about 0.1 px; the limits are 1 px and more)."""
-    fa, fb = np.fft.rfft2(a), np.fft.rfft2(b)
-    corr = np.fft.irfft2(fb * np.conj(fa), s=a.shape) / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9)
+    from scipy import fft
+    fa, fb = fft.rfft2(a), fft.rfft2(b)
+    corr = fft.irfft2(fb * np.conj(fa), s=a.shape) / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9)
     h, w = corr.shape
     iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
 
@@ -210,10 +223,11 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -
     h, w = ga.shape
     n = 4 if min(h, w) >= 96 else 2
     th, tw = h // n, w // n
+    fth, ftw = _fast_floor(th), _fast_floor(tw)   # FFT-friendly tile sizes (factors 2, 3, 5)
     pts, shifts, peaks = [], [], []
     for i in range(n):
         for j in range(n):
-            sl = (slice(i * th, (i + 1) * th), slice(j * tw, (j + 1) * tw))
+            sl = (slice(i * th, i * th + fth), slice(j * tw, j * tw + ftw))
             ta, tb = ga[sl], gb[sl]
             if valid is not None and not valid[sl].all():
                 continue
@@ -223,7 +237,7 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -
             dy, dx, peak = phase_shift((ta - ta.mean()) * win, (tb - tb.mean()) * win)
             if abs(dy) > th / 3 or abs(dx) > tw / 3 or peak < 0.3:
                 continue
-            pts.append(((i + 0.5) * th, (j + 0.5) * tw))
+            pts.append((i * th + fth / 2, j * tw + ftw / 2))
             shifts.append((dy, dx))   # b(y + dy) == a(y)
             peaks.append(peak)
     out = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
