@@ -8,7 +8,7 @@ from types import MappingProxyType
 from .analysis import FileAnalysis, analyse_file
 from .compare import compare_arrays
 from .decode import EXIF_TO_DIHEDRAL, compose
-from .proof import PROOF, attach_rendition, prove_same
+from .proof import PROOF, VERIFIER_VERSION, attach_rendition, prove_same
 
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
 
@@ -27,6 +27,7 @@ THRESHOLDS = MappingProxyType({
     "hash_radius_region": 8,     # candidate search: Hamming radius, region pHash
     "compare_side": 256,
     "proof": dict(PROOF),
+    "verifier_version": VERIFIER_VERSION,
 })
 
 TURN_PENALTY = 0.005             # decide_file: tie-break among equally ranked declared candidates

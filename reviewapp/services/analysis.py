@@ -361,6 +361,72 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
     return decision, results
 
 
+# --- re-verification (a verifier change) -----------------------------------------------------
+
+
+def reverify_start(*, actor, idempotency_key=None, dispatch=True) -> Job:
+    """Queue re-verification of every open candidate with the current verifier. Admin-started:
+    a verifier change re-judges open files from stored analyses and renditions; decided files keep
+    the result (and version) they were decided with."""
+    with transaction.atomic():
+        job = job_create(actor=actor, kind=Job.Kind.REVERIFY, params={"verifier": engine().VERIFIER_VERSION},
+                         idempotency_key=idempotency_key)
+        job_event(job, "requested", actor=actor)
+        if dispatch and job.state == Job.State.QUEUED:
+            job_dispatch(job)
+    return job
+
+
+def _has_proof_data(asset: Asset) -> bool:
+    a = asset.analysis or {}
+    if a.get("status") == "unreadable":
+        return True   # nothing to decode: judged from the analysis (IDs, errors)
+    return bool(a.get("reduced") and a.get("detail")) and a.get("fingerprint_version") == engine().FINGERPRINT_VERSION
+
+
+def _never_fetch():
+    raise PermanentFailure("re-verification works from stored data only")
+
+
+def reverify_run(job_id: int) -> dict:
+    """Re-verify the open clean-up files' candidates (same kept copies) from stored analyses and
+    full-detail renditions; never fetches an original. Files whose stored data is too old (another
+    fingerprint version, no rendition) are counted as needing re-analysis, with the archived ones
+    among them (each costs a restore)."""
+    from .jobs import job_start
+
+    job = job_start(job_id)
+    if job is None:
+        return {}
+    m = engine()
+    counts = {"reverified": 0, "needs_reanalysis": 0, "needs_restore": 0,
+              "decided_kept": ReviewItem.objects.filter(status=ReviewItem.Status.DECIDED).count()}
+    archived = {Asset.State.ARCHIVED, Asset.State.RESTORING}
+    for review in ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).select_related("asset").iterator():
+        asset = review.asset
+        cands = list(Candidate.objects.filter(cleanup_asset=asset, status=Candidate.Status.OPEN)
+                     .select_related("match_asset").order_by("rank"))
+        matches = list({c.match_asset_id: (c.match_asset, c.found_by) for c in cands}.values())
+        stale = [a for a in [asset] + [ma for ma, _ in matches] if not _has_proof_data(a)]
+        if stale:
+            counts["needs_reanalysis"] += 1
+            counts["needs_restore"] += sum(a.state in archived for a in stale)
+            continue
+        cfa = with_image(asset, m.FileAnalysis.from_dict(asset.analysis), _never_fetch)
+        results = []
+        for ma, via in matches:
+            mfa = with_image(ma, m.FileAnalysis.from_dict(ma.analysis), _never_fetch)
+            res = m.verify_analyses(cfa, mfa, shared_id=("id" in (via or "")) or None)
+            res.match, res.via = str(ma.pk), via
+            results.append((ma, via, res))
+        decision = m.decide_file(cfa, [r for _, _, r in results])
+        with transaction.atomic():
+            if _write_pair_results(job, asset, decision, results) != "decided":
+                counts["reverified"] += 1
+    job_finish(job_id, **counts)
+    return counts
+
+
 def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -> str:
     """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
