@@ -195,3 +195,14 @@ def test_bit_flipped_jpeg_with_the_id_is_cleanup_corrupt(tmp_path):
     b.write_bytes(bytes(data))
     r = verify_pair(b, a)
     assert r.verdict == "cleanup_corrupt" and not r.safe_to_delete and r.corrupt_side == "cleanup"
+
+
+def test_a_reframed_smooth_sky_is_caught_by_its_profiles_where_tiles_cannot_measure_shift():
+    y, x = np.mgrid[0:300, 0:400]
+    g = (120 + 10 * (y / 300.0) + 5 * (x / 400.0) ** 2).astype(np.uint8)
+    sky = Image.fromarray(np.stack([g, g, g], 2))
+    reframed = _decoded(jpeg_bytes(sky.crop((20, 0, 400, 300)).resize((400, 300), Image.LANCZOS), 90))
+    p = prove_same(reframed, np.asarray(sky), quality=90)
+    assert not p["same"] and "cut on the left" in p["reasons"][0] and p["geometry"]["edges"] is None
+    copy = _decoded(jpeg_bytes(sky.resize((300, 225), Image.LANCZOS), 75))
+    assert prove_same(copy, np.asarray(sky), quality=75)["same"]
