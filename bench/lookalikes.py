@@ -13,7 +13,7 @@ made from scratch (deterministic for a seed), so the gate runs on any checkout:
 - near-blank pages differing only by the page number or a faint pencil mark;
 - objects on one studio backdrop (grey sweep, colour target, ruler) and bracketed shots a moment
   apart (small exposure and pose change, their own sensor noise);
-- crops of low-contrast texture cut by 4-5 % on one side and stretched back;
+- crops of low-contrast texture cut by 4-5 % on one side and stretched back, a smooth sky too;
 - true copies of some: JPEG at 50-100 % scale and quality 70-90, a byte copy, turned and mirrored
   copies, EXIF-oriented copies, very small copies, damaged copies on either side.
 """
@@ -373,6 +373,14 @@ def build(out, seed=11):
         side = ["left", "right", "top", "bottom", "left", "right"][i]
         frac = r.uniform(0.04, 0.05)
         c.look_alike(reframe(im, frac, side), src + "-reframed", f"reframed: {frac:.1%} cut on the {side}", like=p)
+    # --- a smooth sky / painted wall: too little texture for tiles to measure a shift
+    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
+    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2
+    sky = Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+    p = c.canonical(sky, "png")
+    c.true_copy(sky, p, "sky", "resized")
+    frac = r.uniform(0.04, 0.05)
+    c.look_alike(reframe(sky, frac, "left"), "sky-reframed", f"smooth sky reframed: {frac:.1%} cut on the left", like=p)
     # --- reframed just past the limit (max(0.5 %, 1 px)): 0.55-0.58 % cut on one side and stretched
     #     back. A tolerance 20 % looser lets these through, so they prove the gate bites.
     edge = [(shots[2], "right"), (canon_pages[1], "left"), (canon_pages[8], "top"), (textures[1], "bottom")]

@@ -296,15 +296,16 @@ def _profile_edges(pa: np.ndarray, pb: np.ndarray, max_frac: float = 0.1):
     return float(F0.ravel()[k]), float(F1.ravel()[k]), zero, float(s[k])
 
 
-def profile_geometry(ga: np.ndarray, gb: np.ndarray, noise: float) -> dict:
+def profile_geometry(ga: np.ndarray, gb: np.ndarray, noise) -> dict:
     """Edge displacements from the row and column mean profiles: for smooth pictures (skies, walls,
     blank paper with a tint) where tiles have too little texture to correlate. Only a fit that
-    explains most of a misfit well above ``noise`` (mean squared grey levels) counts."""
+    explains most of a misfit above ``noise[axis]`` (mean squared grey levels: what re-encoding
+    does to that profile, x2) counts."""
     edges = {}
     for axis, (lo, hi) in ((0, ("left", "right")), (1, ("top", "bottom"))):
         pa, pb = ga.mean(axis=axis).astype(np.float64), gb.mean(axis=axis).astype(np.float64)
         e0, e1, zero, fit = _profile_edges(pa, pb)
-        if zero > noise and fit < 0.5 * zero:
+        if zero > noise[axis] and fit < 0.5 * zero:
             edges[lo], edges[hi] = e0, e1
         else:
             edges[lo] = edges[hi] = 0.0
@@ -447,10 +448,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             f"{r_t[worst]:.1f} grey levels (re-encoding explains {tol[worst]:.1f}), peak {p_t[worst]:.0f} "
             f"(explains {tol_pk[worst]:.0f})")
         return result
-    if geo["edges"] is None and v.all():
+    if geo["edges"] is None and not damaged:
         # every tile agrees, but too little texture to measure shifts: the row and column profiles still show a reframe
         sim_g = _grey_u8(np.clip(sim, 0, 255).astype(np.uint8))
-        noise = 4.0 * float(max(((sim_g.mean(0) - gb.mean(0)) ** 2).mean(), ((sim_g.mean(1) - gb.mean(1)) ** 2).mean())) + 1e-4
+        noise = [2.0 * float(((sim_g.mean(ax) - gb.mean(ax)) ** 2).mean()) + 1e-4 for ax in (0, 1)]
         prof = profile_geometry(ga, gb, noise)
         result["geometry"] = {**geo, "profile_edges": prof["edges"]}
         bad = misfit(prof)
