@@ -27,7 +27,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 EXIF_FOR_ROT = {90: 6, 180: 3, 270: 8}   # stored turned ccw by k -> tag that tells viewers to undo it
 SYLLABLES = ("ta ro mi ne sa lu ko ve di an or el us im pa qua ter bri sto gal fen mur del cas "

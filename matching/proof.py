@@ -57,13 +57,6 @@ def _grey_u8(a: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(a).convert("L"), dtype=np.float32)
 
 
-def _grey(a: np.ndarray) -> np.ndarray:
-    a = a.astype(np.float32)
-    if a.ndim == 2:
-        return a
-    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
-
-
 def estimate_jpeg_quality(im: Image.Image) -> int | None:
     """Approximate IJG quality of a JPEG from its luminance quantisation table (None if not JPEG)."""
     q = getattr(im, "quantization", None)
@@ -96,7 +89,6 @@ def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
     ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format)."""
     from .decode import EXIF_TO_DIHEDRAL, to_rgb8, load_truncated
-    from PIL import ImageFile  # noqa: F401
     with open(path, "rb") as f:
         data = f.read()
     im = Image.open(io.BytesIO(data))
@@ -213,6 +205,7 @@ def _tile_max(x: np.ndarray, ys, xs) -> np.ndarray:
 
 
 def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
+    """Residual edge displacements of grey b against grey a (see ``_geometry``)."""
     return _geometry(ga, gb, valid)
 
 
