@@ -41,9 +41,15 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-## The engine's accuracy gates on ../shared/corpus (skipped with a message when absent)
+## The engine's accuracy gates: the generated look-alike corpus always; ../shared/corpus dev and
+## hostile where present (under CI=true a missing corpus fails). Then the same look-alikes with every
+## tolerance 20 % looser must FAIL: proof that the gate bites.
 accuracy: install
-	$(PY) bench/accuracy.py $(CORPUS)
+	$(PY) bench/accuracy.py --default-corpus $(CORPUS) $(ACCURACY_ARGS)
+	@echo "== every tolerance 1.2x looser: the look-alike gate must fail"
+	@if $(PY) bench/accuracy.py --lookalikes-only --no-baseline --loosen 1.2 >/dev/null 2>&1; then \
+		echo "a 20% looser engine still passes the look-alike gate: the corpus does not bite"; exit 1; \
+	else echo "ok: a 20% looser engine fails the look-alike gate"; fi
 
 bench: install
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -11,7 +11,12 @@ usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick] [--only 
    derived from real photographs (crops/scales/flips of scikit-image samples, pHash, plus
    few-bit perturbations to reach the count), multi-index hashing against brute force on the
    same data (brute force: a sample of queries timed and extrapolated).
-3. Peak memory (max RSS of this process and of the workers).
+3. Verification per candidate pair from decoded arrays (decode timed apart), engine 1.2's way (the
+   256 px screen alone) beside engine 2's (the screen plus the full-detail proof at the smaller
+   copy's resolution, capped at 2048 px), at 4000x3000 (a photograph) and 1240x1754 (a text page).
+4. CLI files/s on a corpus (--corpus, default ../shared/corpus/dev), engine 1.2 (git revision
+   ENGINE12_REV, extracted to a temporary folder) and this engine, alternately, same workers.
+5. Peak memory (max RSS of this process and of the workers).
 """
 from __future__ import annotations
 
@@ -284,11 +289,106 @@ def search_bench(quick):
     return results
 
 
+ENGINE12_REV = "820d1e1"   # the last engine 1.2 commit
+
+
+def text_page(size=(1240, 1754)):
+    from PIL import ImageDraw, ImageFont
+    rng = np.random.default_rng(3)
+    im = Image.new("RGB", size, (246, 245, 241))
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=26)
+    syl = ["ta", "ro", "mi", "ne", "sa", "lu", "ko", "ve", "di", "an", "or", "el", "us", "pa"]
+    for y in range(150, size[1] - 200, 40):
+        d.text((140, y), " ".join("".join(rng.choice(syl, rng.integers(1, 4))) for _ in range(14)),
+               fill=(25, 25, 25), font=f)
+    d.text((size[0] // 2 - 20, size[1] - 110), "317", fill=(30, 30, 30), font=f)
+    return im
+
+
+def verify_bench(quick):
+    import io
+    from matching.compare import compare_arrays
+    from matching.decode import decode
+    from matching.proof import load_rendition_uncached, prove_same
+    print("\n3. Verification per candidate pair from decoded arrays (median of repeats)")
+    print(f"   {'pair':<34}{'decode':>10}{'1.2 verify':>12}{'2.0 verify':>12}{'ratio':>8}  proof size")
+    reps = 2 if quick else 5
+    sk = photos()[0]
+    cases = [("photo 4000x3000, copy 60% q85", big_image(sk)), ("page 1240x1754, copy 60% q85", text_page())]
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, im in cases:
+            kept = Path(tmp) / "kept.tif"
+            im.save(kept, "TIFF", compression="tiff_lzw")
+            small = im.resize((round(im.width * 0.6), round(im.height * 0.6)), Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            small.save(buf, "JPEG", quality=85)
+            copy = Path(tmp) / "copy.jpg"
+            copy.write_bytes(buf.getvalue())
+            t = time.perf_counter()
+            a_red, b_red = decode(copy).image, decode(kept).image
+            a_full, _, qa, _ = load_rendition_uncached(copy)
+            b_full, _, _, _ = load_rendition_uncached(kept)
+            t_decode = time.perf_counter() - t
+
+            def old():
+                return compare_arrays(a_red, b_red, a_stream_check=True)
+
+            def new():
+                r = compare_arrays(a_red, b_red, a_stream_check=True)
+                return prove_same(a_full, b_full, turn=(r["rotation"], r["flipped"]), valid=r["valid"], quality=qa,
+                                  lossy=True)
+
+            def med(fn):
+                ts = []
+                for _ in range(reps):
+                    t = time.perf_counter()
+                    out = fn()
+                    ts.append(time.perf_counter() - t)
+                return float(np.median(ts)), out
+            t_old, _ = med(old)
+            t_new, p = med(new)
+            assert p["same"], p["reasons"]
+            print(f"   {label:<34}{t_decode * 1000:>8.0f}ms{t_old * 1000:>10.0f}ms{t_new * 1000:>10.0f}ms"
+                  f"{t_new / t_old:>7.1f}x  {p['size'][0]}x{p['size'][1]}")
+
+
+def cli_bench(corpus, workers):
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    corpus = Path(corpus)
+    if not (corpus / "canonical").is_dir():
+        print(f"\n4. CLI files/s: no corpus at {corpus}")
+        return
+    print(f"\n4. CLI files/s on {corpus} ({workers} workers; best of 2, alternating)")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "engine12"
+        old.mkdir()
+        ok = subprocess.run(f"git -C {root} archive {ENGINE12_REV} matching | tar -x -C {old}", shell=True).returncode == 0
+        runs = {"engine 1.2": [], "engine 2.0": []}
+        n = len([p for p in (corpus / "cleanup").rglob("*") if p.is_file()])
+        for _ in range(2):
+            for name, cwd in (("engine 1.2", old), ("engine 2.0", root)):
+                if name == "engine 1.2" and not ok:
+                    continue
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "matching", "pairs", str(corpus / "canonical"), str(corpus / "cleanup"),
+                                "--out", str(Path(tmp) / "r.csv"), "--quiet", "--workers", str(workers)],
+                               cwd=cwd, check=True, capture_output=True)
+                runs[name].append(time.perf_counter() - t)
+        for name, ts in runs.items():
+            if ts:
+                print(f"   {name}: {n / min(ts):.1f} clean-up files/s ({min(ts):.1f} s for {n})")
+        if all(runs.values()):
+            print(f"   engine 2.0 takes {min(runs['engine 2.0']) / min(runs['engine 1.2']):.2f}x engine 1.2's time")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="smaller run (tests, smoke)")
-    ap.add_argument("--only", choices=("fingerprint", "search"), help="run one part only")
+    ap.add_argument("--only", choices=("fingerprint", "search", "verify", "cli"), help="run one part only")
+    ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"))
     a = ap.parse_args()
     t0 = time.time()
     print(f"{matching.ENGINE_VERSION}: benchmark on {os.cpu_count()} cores, {a.workers} workers")
@@ -296,9 +396,13 @@ def main():
         fingerprint_bench(a.workers, a.quick)
     if a.only in (None, "search"):
         search_bench(a.quick)
+    if a.only in (None, "verify"):
+        verify_bench(a.quick)
+    if a.only in (None, "cli"):
+        cli_bench(a.corpus, a.workers)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\n3. Peak memory: this process {own:.0f} MB, largest worker {kids:.0f} MB; total time {time.time() - t0:.0f} s")
+    print(f"\n5. Peak memory: this process {own:.0f} MB, largest worker {kids:.0f} MB; total time {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -35,10 +35,16 @@ class FileAnalysis:
     hashes: list = field(default_factory=list)   # 8 orientations x regions: 16-hex strings or ""
     file_size: int = 0
     digest: str = ""
+    sha256: str = ""                    # of the file's bytes: byte-identical files pair before any content logic
+    pixel_sha256: str = ""              # of the full decoded pixels (filled with the rendition): identical = equal pixels
+    jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
     engine_version: str = ""
-    # in-memory only (not serialised): reduced displayed RGB array used by verify_pair, and the path
+    fingerprint_version: str = ""
+    # in-memory only (not serialised): reduced displayed RGB array used by verify_pair, the path,
+    # and the full-detail rendition (<= 2048 px) the proof compares
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     path: str | None = field(default=None, repr=False, compare=False)
+    rendition: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def readable(self) -> bool:
@@ -54,7 +60,7 @@ class FileAnalysis:
         return [int(h, 16) if h else None for h in self.hashes[orientation]]
 
     def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("image", "path")}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in IN_MEMORY}
         d["errors"] = [str(e)[:300] for e in self.errors[:8]]
         d["std"] = round(float(self.std), 2)
         d["detail"] = round(float(self.detail), 3)
@@ -62,8 +68,11 @@ class FileAnalysis:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FileAnalysis":
-        names = {f.name for f in fields(cls)} - {"image", "path"}
+        names = {f.name for f in fields(cls)} - IN_MEMORY
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+IN_MEMORY = {"image", "path", "rendition"}
 
 
 def _region_of_rows(shape_stored, start, end, orientation):
@@ -100,18 +109,22 @@ def file_digest(path) -> str:
     return h.hexdigest()
 
 
-def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False) -> FileAnalysis:
-    """Decode, fingerprint and check one file. Never raises for bad files.
-    ``digest=True`` also stores the SHA-1 of the bytes (otherwise computed only when a pair of
-    equal-sized files is verified)."""
-    from . import ENGINE_VERSION
+def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False,
+                 rendition=False) -> FileAnalysis:
+    """Decode, fingerprint and check one file. Never raises for bad files. The SHA-256 of the
+    bytes is always stored (checksums pair files first); ``digest=True`` also stores the SHA-1.
+    ``rendition=True`` also decodes at full detail and keeps the proof's rendition (<= 2048 px),
+    the SHA-256 of the decoded pixels and the JPEG quality, so the proof never fetches the file again."""
+    from . import ENGINE_VERSION, FINGERPRINT_VERSION
     path = os.fspath(path)
-    a = FileAnalysis(name=name or os.path.basename(path), engine_version=ENGINE_VERSION, path=path)
+    a = FileAnalysis(name=name or os.path.basename(path), engine_version=ENGINE_VERSION,
+                     fingerprint_version=FINGERPRINT_VERSION, path=path)
     a.ids = extract_ids(a.name)
     try:
         with open(path, "rb") as f:
             data = f.read()
         a.file_size = len(data)
+        a.sha256 = hashlib.sha256(data).hexdigest()
         if digest:
             a.digest = hashlib.sha1(data).hexdigest()
         kw = {"target": target} if target else {}
@@ -146,4 +159,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         a.flat = True
     if keep_image:
         a.image = dec.image
+    if rendition:
+        from .proof import attach_rendition
+        attach_rendition(a)
     return a

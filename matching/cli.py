@@ -79,6 +79,6 @@ def main(argv=None) -> int:
     for r in rows:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     safe = sum(r["safe_to_delete"] == "true" for r in rows)
-    print(f"{ENGINE_VERSION}: {len(rows)} files in {time.time() - t0:.1f} s; safe to delete {safe}; "
+    print(f"doppel-match {ENGINE_VERSION}: {len(rows)} files in {time.time() - t0:.1f} s; safe to delete {safe}; "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), file=sys.stderr)
     return 0

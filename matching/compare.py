@@ -327,4 +327,5 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         "region_a": bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         "region_b": bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         "progressive_a": prog_a is not None, "progressive_b": prog_b is not None, "stream_a": stream_a,
+        "valid": valid,   # (in memory) the part both sides trust, A's display frame: the proof keeps to it
     }

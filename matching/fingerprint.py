@@ -13,7 +13,8 @@ REGIONS = [(0.0, 0.0, 1.0, 1.0), (0.0, 0.0, 0.45, 1.0), (0.55, 0.0, 1.0, 1.0),
            (0.0, 0.0, 1.0, 0.45), (0.0, 0.55, 1.0, 1.0)]
 FLAT_STD = 8.0        # grey standard deviation below which a picture is near-blank
 FLAT_DETAIL = 0.8     # mean absolute gradient (0..255 per px at 64 px) below which it has little detail
-REGION_MIN_STD = 6.0  # regions flatter than this get no hash (they collide with every flat region)
+REGION_MIN_STD = 2.5  # regions flatter than this get no hash (they collide with every flat region); low-contrast
+#                      texture above it hashes stably (engine 2: the full-detail proof rejects look-alikes)
 
 
 def grey(a: np.ndarray) -> np.ndarray:

@@ -136,6 +136,7 @@ class CandidateIndex:
         self.radius_region = radius_region if radius_region is not None else THRESHOLDS["hash_radius_region"]
         self.keys: list = []
         self.by_id: dict = {}
+        self.by_sha256: dict = {}
         self.whole = MultiIndexHash()
         self.region = MultiIndexHash()
 
@@ -152,7 +153,10 @@ class CandidateIndex:
         self.keys.append(key)
         for i in self._ids(analysis):
             self.by_id.setdefault(i, []).append(n)
-        if analysis.flat or not analysis.readable or not analysis.hashes:
+        if getattr(analysis, "sha256", ""):
+            self.by_sha256.setdefault(analysis.sha256, []).append(n)
+        # near-blank pictures with a hash are searched too: the full-detail proof decides, not flatness
+        if not analysis.readable or not analysis.hashes:
             return
         hs = analysis.hash_ints(0)
         if hs and hs[0] is not None:
@@ -174,7 +178,7 @@ class CandidateIndex:
 
     def content_search(self, analysis, limit: int = 5):
         """[(owner, score, distance)] best first (score: lower is better)."""
-        if analysis.flat or not analysis.readable or not analysis.hashes:
+        if not analysis.readable or not analysis.hashes:
             return []
         best = {}
         wq, rq = [], []
@@ -199,15 +203,22 @@ class CandidateIndex:
 
     def candidates(self, analysis, limit: int = 5) -> list:
         out, seen = [], {}
+        # byte-identical files first, blank or not, readable or not
+        for n in self.by_sha256.get(getattr(analysis, "sha256", "") or None, []):
+            seen[n] = len(out)
+            out.append(Candidate(self.keys[n], "checksum", 0))
         for i in self._ids(analysis):
             for n in self.by_id.get(i, []):
                 if n not in seen:
                     seen[n] = len(out)
                     out.append(Candidate(self.keys[n], "id", None))
+                elif "id" not in out[seen[n]].reason:
+                    out[seen[n]].reason += "+id"
         for own, _score, dist in self.content_search(analysis, limit=limit):
             if own in seen:
                 c = out[seen[own]]
-                c.reason, c.distance = "id+content", dist
+                if c.reason == "id":
+                    c.reason, c.distance = "id+content", dist
             else:
                 seen[own] = len(out)
                 out.append(Candidate(self.keys[own], "content", dist))

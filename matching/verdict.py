@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .analysis import FileAnalysis, analyse_file
 from .compare import compare_arrays
-from .decode import EXIF_TO_DIHEDRAL
+from .decode import EXIF_TO_DIHEDRAL, compose
+from .proof import PROOF, VERIFIER_VERSION, attach_rendition, prove_same
 
-THRESHOLDS = {
+LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
+
+# Stage 1 (search and a screen at 256 px, damage finding) and stage 2 (the full-detail proof, PROOF):
+# one frozen value, recorded with every candidate.
+THRESHOLDS = MappingProxyType({
     "same_diff": 0.030,          # global mean |difference| (0..1) of the intact part, at most
     "same_local": 0.085,         # worst 6 % window of the intact part, at most (edits, reframing)
     "damaged_local": 0.10,       # the same when a side carries decoder damage (never safe anyway)
@@ -20,7 +26,9 @@ THRESHOLDS = {
     "hash_radius_whole": 12,     # candidate search: Hamming radius, whole-picture pHash
     "hash_radius_region": 8,     # candidate search: Hamming radius, region pHash
     "compare_side": 256,
-}
+    "proof": dict(PROOF),
+    "verifier_version": VERIFIER_VERSION,
+})
 
 TURN_PENALTY = 0.005             # decide_file: tie-break among equally ranked declared candidates
 
@@ -42,7 +50,8 @@ class PairResult:
     engine_version: str = ""
     thresholds: dict = field(default_factory=dict)
     match: str = ""          # the match's key/name (filled by callers that know it)
-    via: str = ""            # how the candidate was found: id | content | id+content
+    via: str = ""            # how the candidate was found: checksum | id | content | id+content
+    proof: dict | None = None  # the full-detail proof: size, tolerance derived for this pair, worst tile, geometry
 
     @property
     def declared(self) -> bool:
@@ -53,7 +62,8 @@ class PairResult:
                 "rotation": int(self.rotation), "flipped": bool(self.flipped), "verdict": self.verdict,
                 "safe_to_delete": bool(self.safe_to_delete), "corrupt_side": self.corrupt_side,
                 "region": self.region, "reasons": list(self.reasons), "engine_version": self.engine_version,
-                "thresholds": dict(self.thresholds), "match": self.match, "via": self.via}
+                "thresholds": dict(self.thresholds), "match": self.match, "via": self.via,
+                "proof": self.proof}
 
 
 def _new(**kw) -> PairResult:
@@ -74,18 +84,54 @@ def holds_at_least_as_much(kept: FileAnalysis, other: FileAnalysis) -> list:
     return why
 
 
+def _sha256(a: FileAnalysis) -> str:
+    if not a.sha256 and a.path:
+        import hashlib
+        h = hashlib.sha256()
+        try:
+            with open(a.path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except OSError:
+            return ""
+        a.sha256 = h.hexdigest()
+    return a.sha256
+
+
 def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
-    if not c.file_size or c.file_size != m.file_size:
+    """Byte-identical files, by SHA-256 of the content (sizes first: cheap)."""
+    if c.file_size and m.file_size and c.file_size != m.file_size:
         return False
-    from .analysis import file_digest
-    try:
-        if not c.digest and c.path:
-            c.digest = file_digest(c.path)
-        if not m.digest and m.path:
-            m.digest = file_digest(m.path)
-    except OSError:
-        return False
-    return bool(c.digest) and c.digest == m.digest
+    sc, sm = _sha256(c), _sha256(m)
+    return bool(sc) and sc == sm
+
+
+def _proof_summary(p: dict) -> dict:
+    return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "geometry", "region", "damage_region")}
+
+
+def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: dict, res: PairResult) -> None:
+    """A damaged clean-up JPEG whose screen failed: a flip desynchronises the entropy stream, so
+    everything before it in scan order is intact. If that first part agrees tile by tile at full
+    detail and the rest differs from one tile on, it is this picture, damaged (never safe)."""
+    if not (attach_rendition(c) and attach_rendition(m)):
+        return
+    c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
+    # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
+    # the screen's turn, then none
+    for turn in dict.fromkeys([(r["rotation"], r["flipped"]), (0, False)]):
+        p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True, streams=(c_orient,),
+                       kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+        if p["same"] and p.get("damage_region"):
+            r = {**r, "rotation": turn[0], "flipped": turn[1]}
+            res.rotation, res.flipped = turn
+            break
+    if p["same"] and p.get("damage_region"):
+        res.proof = _proof_summary(p)
+        res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
+        res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
+        if (r["rotation"], r["flipped"]) != (0, False):
+            res.reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
 
 
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
@@ -93,6 +139,18 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     T = THRESHOLDS
     if shared_id is None:
         shared_id = bool(set(c.ids) & set(m.ids))
+    # checksums first: byte-identical files are identical before any content logic, blank or not;
+    # but if the shared bytes do not decode fully, neither copy is good and a person decides
+    if _same_bytes(c, m):
+        if c.status == "ok" and m.status == "ok":
+            res = _new(diff_score=0.0, local_score=0.0, verdict="identical", reasons=["byte-identical files"])
+            why = holds_at_least_as_much(m, c)
+            res.safe_to_delete = not why
+            res.reasons.extend(why)
+            return res
+        return _new(verdict="cleanup_corrupt", corrupt_side="cleanup",
+                    reasons=["byte-identical files, but the shared bytes do not decode fully: both copies are damaged",
+                             "not safe: needs a person"])
     if not c.readable or c.image is None:
         if shared_id:
             return _new(verdict="cleanup_corrupt", corrupt_side="cleanup",
@@ -114,9 +172,6 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     res = _new(diff_score=r["diff_score"], local_score=r["local_score"], rotation=r["rotation"],
                flipped=r["flipped"])
     reasons = res.reasons
-    if (c.flat or m.flat) and not shared_id:
-        reasons.append("near-blank picture: never matched without the same ID")
-        return res
     if r.get("stream_a"):
         ca = True
         reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
@@ -141,6 +196,36 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             reasons.append(f"too little intact picture to compare ({r['coverage']:.0%})")
         if not reasons:
             reasons.append("pictures do not line up")
+        if (ca or r.get("stream_a")) and r["orient_score"] <= T["max_orient_score"] * 1.5:
+            _stream_proof(c, m, r, res)
+        return res
+    # stage 2: the full-detail proof, tile by tile at the smaller copy's own resolution
+    if not (attach_rendition(c) and attach_rendition(m)):
+        if not any_damage:
+            reasons.append("no full-detail rendition to prove the pair with")
+            return res
+        proof = None
+    else:
+        lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
+        quality = c.jpeg_quality or m.jpeg_quality
+        streams = []
+        c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
+        if ca or r.get("stream_a") or (c.format == "JPEG" and band_c):
+            streams.append(c_orient)
+        if ma:
+            m_orient = EXIF_TO_DIHEDRAL.get(m.exif_orientation, (0, False))
+            streams.append(compose(m_orient, (r["rotation"], r["flipped"])))
+        proof = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), valid=r.get("valid"),
+                           quality=quality, lossy=lossy, damaged=bool(any_damage or r.get("stream_a")),
+                           streams=tuple(streams),
+                           kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+        res.proof = _proof_summary(proof)
+    if proof is not None and proof.get("too_little") and any_damage:
+        reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")
+        proof = None
+    if proof is not None and not proof["same"]:
+        reasons.extend(proof["reasons"])
+        res.region = proof["region"]
         return res
     turned = (r["rotation"], r["flipped"]) != (0, False)
     if any_damage:
@@ -154,6 +239,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r["region_a"]
             reasons.append("clean-up copy is damaged" + (": " + "; ".join(c.errors[:2]) if c.errors else
                                                           (": flat band where the kept copy has detail" if r["band_a"] > 0 else "")))
+        if res.region is None and proof is not None and proof.get("damage_region"):
+            res.region = proof["damage_region"]
         if turned:
             reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
         return res
@@ -161,12 +248,13 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         res.verdict = "rotated"
         reasons.append(f"same picture turned {r['rotation']} degrees counter-clockwise" + (", mirrored" if r["flipped"] else ""))
         return res
-    same_bytes = _same_bytes(c, m)
-    identical = same_bytes or (
-        (c.width, c.height) == (m.width, m.height) and r["diff_score"] <= T["identical_diff"] and r["local_score"] <= 0.01)
+    # identical only for equal decoded pixels (a lossy WebP copy is not identical)
+    identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
+                 and c.pixel_sha256 == m.pixel_sha256)
     res.verdict = "identical" if identical else "duplicate"
-    reasons.append("byte-identical files" if same_bytes else
-                   ("same pixels" if identical else f"same picture (difference {r['diff_score']:.4f}, worst window {r['local_score']:.3f})"))
+    reasons.append("same decoded pixels" if identical else
+                   f"same picture at full detail ({proof['size'][0]}x{proof['size'][1]}, worst tile "
+                   f"{proof['worst']:.2f} of its tolerance)")
     why = holds_at_least_as_much(m, c)
     if m.status != "ok":
         why.append("kept copy is not intact")

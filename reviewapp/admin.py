@@ -96,6 +96,14 @@ class ReviewItemAdmin(ReadOnlyAdmin):
     list_filter = ("status", "verdict")
     list_select_related = ("asset__source", "leased_by")
     show_full_result_count = False
+    actions = ["reverify_open"]
+
+    @admin.action(description="Re-verify all open files with the current verifier (from stored data)")
+    def reverify_open(self, request, queryset):
+        from .services.analysis import reverify_start
+
+        job = reverify_start(actor=request.user)
+        self.message_user(request, f"Re-verification queued as job #{job.pk}.", messages.SUCCESS)
 
 
 @admin.register(m.Decision)

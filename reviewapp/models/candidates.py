@@ -31,7 +31,7 @@ class Candidate(models.Model):
 
     cleanup_asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="candidates")
     match_asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="matched_by")
-    found_by = models.CharField(max_length=20, blank=True, help_text="id, content or id+content")
+    found_by = models.CharField(max_length=20, blank=True, help_text="checksum, id, content or id+content")
     diff_score = models.FloatField(null=True, blank=True)
     local_score = models.FloatField(null=True, blank=True)
     rotation = models.PositiveSmallIntegerField(default=0)
@@ -43,6 +43,8 @@ class Candidate(models.Model):
     reasons = models.JSONField(default=list, blank=True)
     engine_version = models.CharField(max_length=40)
     thresholds = models.JSONField(default=dict, blank=True)
+    proof = models.JSONField(null=True, blank=True,
+                             help_text="engine 2 full-detail proof: size, tolerance derived for this pair, worst tile, geometry")
     cleanup_etag = models.CharField(max_length=200, blank=True)
     match_etag = models.CharField(max_length=200, blank=True)
     rank = models.PositiveSmallIntegerField(default=0, help_text="0 = best candidate of the file")

@@ -18,6 +18,7 @@ class Job(models.Model):
         REINGEST = "reingest", "Reingest"
         REINGEST_CHECK = "reingest_check", "Check reingests"
         EXPORT = "export", "Export"
+        REVERIFY = "reverify", "Re-verify open candidates"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

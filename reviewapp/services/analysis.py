@@ -128,13 +128,17 @@ def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
 def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
-    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True)
+    fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True, rendition=True)
     web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
     stored = fa.to_dict()
     if fa.image is not None:
         from .renditions import save_reduced
 
         stored["reduced"] = save_reduced(asset, fa.image)
+    if fa.rendition is not None:
+        from .renditions import save_detail
+
+        stored["detail"] = save_detail(asset, fa.rendition)
     return {
         "analysis": stored,
         "format": (fa.format or "")[:20],
@@ -292,19 +296,21 @@ def canonical_index(cache_key=None):
 
 
 def with_image(asset: Asset, stored, fetch_path):
-    """The stored analysis plus its reduced image: from the renditions storage when it was kept at
-    analysis time (no refetch of the original, which on S3 means no second download), otherwise
-    by fetching and decoding the file again."""
+    """The stored analysis plus its reduced image and full-detail rendition: from the renditions
+    storage when they were kept at analysis time (no refetch of the original, which on S3 means no
+    second download), otherwise by fetching and decoding the file again."""
     from .renditions import load_reduced
 
-    if stored.readable and asset.analysis and asset.analysis.get("reduced"):
+    if stored.readable and asset.analysis and asset.analysis.get("reduced") and asset.analysis.get("detail"):
         image = load_reduced(asset.analysis["reduced"])
-        if image is not None:
-            stored.image = image
+        detail = load_reduced(asset.analysis["detail"])
+        if image is not None and detail is not None:
+            stored.image, stored.rendition = image, detail
             return stored
     if not stored.readable and asset.analysis:
         return stored  # nothing to decode: verification works from the analysis (IDs, errors)
-    fa = engine().analyse_file(fetch_path(), name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS)
+    fa = engine().analyse_file(fetch_path(), name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, rendition=True)
+    fa.path = None   # the fetched copy is temporary: the proof works from the rendition kept here
     if stored.ids is not None and asset.analysis:
         fa.ids = list(stored.ids)
     return fa
@@ -313,7 +319,7 @@ def with_image(asset: Asset, stored, fetch_path):
 class _MatchCache:
     """Decoded kept copies for one batch: the same canonical often pairs several clean-up files."""
 
-    def __init__(self, size=16):
+    def __init__(self, size=8):   # full-detail renditions: up to 12 MB each
         self.size = size
         self.items: OrderedDict = OrderedDict()
 
@@ -360,6 +366,72 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
     return decision, results
 
 
+# --- re-verification (a verifier change) -----------------------------------------------------
+
+
+def reverify_start(*, actor, idempotency_key=None, dispatch=True) -> Job:
+    """Queue re-verification of every open candidate with the current verifier. Admin-started:
+    a verifier change re-judges open files from stored analyses and renditions; decided files keep
+    the result (and version) they were decided with."""
+    with transaction.atomic():
+        job = job_create(actor=actor, kind=Job.Kind.REVERIFY, params={"verifier": engine().VERIFIER_VERSION},
+                         idempotency_key=idempotency_key)
+        job_event(job, "requested", actor=actor)
+        if dispatch and job.state == Job.State.QUEUED:
+            job_dispatch(job)
+    return job
+
+
+def _has_proof_data(asset: Asset) -> bool:
+    a = asset.analysis or {}
+    if a.get("status") == "unreadable":
+        return True   # nothing to decode: judged from the analysis (IDs, errors)
+    return bool(a.get("reduced") and a.get("detail")) and a.get("fingerprint_version") == engine().FINGERPRINT_VERSION
+
+
+def _never_fetch():
+    raise PermanentFailure("re-verification works from stored data only")
+
+
+def reverify_run(job_id: int) -> dict:
+    """Re-verify the open clean-up files' candidates (same kept copies) from stored analyses and
+    full-detail renditions; never fetches an original. Files whose stored data is too old (another
+    fingerprint version, no rendition) are counted as needing re-analysis, with the archived ones
+    among them (each costs a restore)."""
+    from .jobs import job_start
+
+    job = job_start(job_id)
+    if job is None:
+        return {}
+    m = engine()
+    counts = {"reverified": 0, "needs_reanalysis": 0, "needs_restore": 0,
+              "decided_kept": ReviewItem.objects.filter(status=ReviewItem.Status.DECIDED).count()}
+    archived = {Asset.State.ARCHIVED, Asset.State.RESTORING}
+    for review in ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).select_related("asset").iterator():
+        asset = review.asset
+        cands = list(Candidate.objects.filter(cleanup_asset=asset, status=Candidate.Status.OPEN)
+                     .select_related("match_asset").order_by("rank"))
+        matches = list({c.match_asset_id: (c.match_asset, c.found_by) for c in cands}.values())
+        stale = [a for a in [asset] + [ma for ma, _ in matches] if not _has_proof_data(a)]
+        if stale:
+            counts["needs_reanalysis"] += 1
+            counts["needs_restore"] += sum(a.state in archived for a in stale)
+            continue
+        cfa = with_image(asset, m.FileAnalysis.from_dict(asset.analysis), _never_fetch)
+        results = []
+        for ma, via in matches:
+            mfa = with_image(ma, m.FileAnalysis.from_dict(ma.analysis), _never_fetch)
+            res = m.verify_analyses(cfa, mfa, shared_id=("id" in (via or "")) or None)
+            res.match, res.via = str(ma.pk), via
+            results.append((ma, via, res))
+        decision = m.decide_file(cfa, [r for _, _, r in results])
+        with transaction.atomic():
+            if _write_pair_results(job, asset, decision, results) != "decided":
+                counts["reverified"] += 1
+    job_finish(job_id, **counts)
+    return counts
+
+
 def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -> str:
     """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
@@ -379,6 +451,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
                 rotation=int(res.rotation) % 360, flipped=bool(res.flipped), corrupt_side=res.corrupt_side or "none",
                 region=res.region, verdict=res.verdict, safe_to_delete=bool(res.safe_to_delete),
                 reasons=list(res.reasons), thresholds=dict(res.thresholds or engine().THRESHOLDS),
+                proof=getattr(res, "proof", None),
                 cleanup_etag=asset.etag, match_etag=ma.etag, rank=rank, job=job, status=Candidate.Status.OPEN,
             ),
         )

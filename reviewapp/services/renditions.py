@@ -83,6 +83,16 @@ def save_reduced(asset: Asset, image) -> str:
     return _save(f"assets/{asset.pk}/{_tag(asset.pk, asset.etag)}-reduced.png", buf.getvalue())
 
 
+def save_detail(asset: Asset, image) -> str:
+    """Keep the engine's full-detail rendition (<= 2048 px, lossless PNG): the proof compares at
+    that detail, so pairing and re-verification never fetch the original again."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG", compress_level=1)
+    return _save(f"assets/{asset.pk}/{_tag(asset.pk, asset.etag)}-detail.png", buf.getvalue())
+
+
 def load_reduced(name: str):
     """The reduced picture as a uint8 RGB array, or None when it is gone."""
     import numpy as np

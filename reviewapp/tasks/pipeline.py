@@ -216,6 +216,14 @@ def restore_poll(self, job_id):
     return waiting
 
 
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def reverify_job(self, job_id):
+    """Re-verify open candidates from stored data (thin: the service does the work, idempotently)."""
+    from ..services import analysis
+
+    return analysis.reverify_run(job_id)
+
+
 from .exports import export_job  # noqa: E402
 
 DRIVERS = {
@@ -223,6 +231,8 @@ DRIVERS = {
     "inventory": inventory_job,
     "analyse": analysis_job,
     "restore": restore_job,
+    "reverify": reverify_job,
 }
 
-__all__ = ["inventory_job", "analysis_job", "analyse_asset", "pair_batch", "restore_job", "restore_poll", "DRIVERS"]
+__all__ = ["inventory_job", "analysis_job", "analyse_asset", "pair_batch", "restore_job", "restore_poll", "reverify_job",
+           "DRIVERS"]

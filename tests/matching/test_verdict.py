@@ -127,12 +127,33 @@ def test_more_pages_or_bits_never_safe(tmp_path, photo, photo2):
     assert r.verdict in ("identical", "duplicate") and not r.safe_to_delete
 
 
-def test_near_blank_needs_same_id(tmp_path):
+def test_near_blank_pages_differing_only_by_page_number_are_different(tmp_path):
+    from PIL import ImageDraw, ImageFont
+    f = ImageFont.load_default(size=11)
+    pages = []
+    for n in (41, 42):
+        im = Image.new("RGB", (320, 450), (240, 240, 238))
+        ImageDraw.Draw(im).text((152, 420), str(n), fill=(30, 30, 30), font=f)
+        pages.append(im)
+    a = tmp_path / "C0005000.png"
+    pages[0].save(a)
+    b = tmp_path / "C0005000b.jpg"
+    pages[1].save(b, quality=90)
+    r = verify_pair(b, a)
+    assert r.verdict == "different" and not r.safe_to_delete
+    assert r.region is not None and r.region["top"] > 0.8      # the page number's tile is outlined
+    same = tmp_path / "C0005000c.jpg"
+    pages[0].save(same, quality=90)
+    assert verify_pair(same, a).verdict == "duplicate"
+
+
+def test_constant_pictures_with_equal_decoded_pixels_are_identical(tmp_path):
     a = tmp_path / "C0005000.png"
     Image.new("RGB", (200, 150), (240, 240, 240)).save(a)
     b = tmp_path / "blank.jpg"
     Image.new("RGB", (200, 150), (240, 240, 240)).save(b, quality=95)
-    assert verify_pair(b, a).verdict == "different"
+    r = verify_pair(b, a)
+    assert r.verdict == "identical" and "same decoded pixels" in r.reasons[0]
 
 
 def test_decide_file_handles_unreadable_and_no_match(tmp_path):

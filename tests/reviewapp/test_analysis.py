@@ -236,3 +236,31 @@ def test_pairing_verifies_from_stored_reduced_images_without_refetching(collecti
     assert fetched == []
     assert verdicts()["IMG_0001.png"] == ("rotated", "C0002345.jp2")
     assert verdicts()["C3456b.jpg"] == ("cleanup_corrupt", "C0003456.tif")
+
+
+@pytest.mark.django_db
+def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(collection, admin_user, monkeypatch):
+    import matching.proof as proof
+    from reviewapp.storage import LocalStorage
+
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    assert Asset.objects.get(name="C0001234.tif").analysis["detail"]        # the proof's rendition is kept
+    dup = ReviewItem.objects.get(asset__name="C1234a.jpg")
+    assert dup.verdict == "duplicate" and dup.best_candidate.proof["tolerance"]["quality"]
+    decided = ReviewItem.objects.get(asset__name="IMG_0001.png")
+    ReviewItem.objects.filter(pk=decided.pk).update(status=ReviewItem.Status.DECIDED)
+    fetched = []
+    monkeypatch.setattr(LocalStorage, "fetch", lambda self, key, **kw: fetched.append(key))
+    # a stricter verifier: no tile may differ by more than a fraction of a grey level
+    monkeypatch.setattr(proof, "PROOF", type(proof.PROOF)({**proof.PROOF, "tol_factor": 0.01, "tol_floor": 0.01,
+                                                           "peak_factor": 0.01, "peak_floor": 0.01}))
+    job = analysis.reverify_start(actor=admin_user, dispatch=False)
+    counts = analysis.reverify_run(job.pk)
+    assert fetched == []                                                    # no original fetched again
+    assert counts["reverified"] >= 1 and counts["needs_reanalysis"] == 0
+    dup.refresh_from_db()
+    assert dup.verdict == "different" and not dup.best_candidate.safe_to_delete
+    decided.refresh_from_db()
+    assert decided.status == ReviewItem.Status.DECIDED and decided.verdict == "rotated"
+    assert Job.objects.get(pk=job.pk).state == Job.State.DONE

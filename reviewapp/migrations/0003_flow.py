@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0001_initial'),
+        ('reviewapp', '0002_engine2'),
     ]
 
     operations = [

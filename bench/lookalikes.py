@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Look-alike corpus: pictures archives hold most of that differ only in detail, with true copies
+of some, labelled like the shared corpus (canonical/, cleanup/, truth.csv).
+
+usage: .venv/bin/python bench/lookalikes.py OUT [--seed N]
+
+Why: a matcher tuned on photographs at thumbnail scale calls two pages of one book, two objects
+on one studio backdrop or a texture crop reframed by 4 % "the same picture". Every file here is
+made from scratch (deterministic for a seed), so the gate runs on any checkout:
+
+- pages of one book in one layout (single column; two columns with a figure), page numbers in one
+  place, different text: a page that is not in the canonical set is a ``near_miss``;
+- near-blank pages differing only by the page number or a faint pencil mark;
+- objects on one studio backdrop (grey sweep, colour target, ruler) and bracketed shots a moment
+  apart (small exposure and pose change, their own sensor noise);
+- crops of low-contrast texture cut by 4-5 % on one side and stretched back, a smooth sky too;
+- true copies of some: JPEG at 50-100 % scale and quality 70-90, a byte copy, turned and mirrored
+  copies, EXIF-oriented copies, very small copies, damaged copies on either side.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+EXIF_FOR_ROT = {90: 6, 180: 3, 270: 8}   # stored turned ccw by k -> tag that tells viewers to undo it
+SYLLABLES = ("ta ro mi ne sa lu ko ve di an or el us im pa qua ter bri sto gal fen mur del cas "
+             "ho nu li be zar kin ot ra ve mo sel thu pri").split()
+
+
+def font(size):
+    return ImageFont.load_default(size=size)
+
+
+def words(rng, n):
+    out = []
+    for _ in range(n):
+        w = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4)))
+        out.append(w.capitalize() if rng.random() < 0.08 else w)
+    return out
+
+
+def paper(rng, size, tone=246):
+    """Off-white paper with a faint fibre texture (its own noise per sheet)."""
+    w, h = size
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    a = tone + nrng.normal(0, 1.2, (h, w, 1)) + np.array([0, -1, -4])
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def text_block(d, rng, box, size, f):
+    x0, y0, x1, y1 = box
+    y = y0
+    line_h = int(size * 1.45)
+    while y + line_h <= y1:
+        line, x = [], x0
+        for w in words(rng, 20):
+            wl = f.getlength(w + " ")
+            if x + wl > x1:
+                break
+            line.append(w)
+            x += wl
+        d.text((x0, y), " ".join(line), fill=(28, 26, 24), font=f)
+        y += line_h
+        if rng.random() < 0.12:
+            y += line_h // 2  # paragraph break
+
+
+def book_page(rng, number, layout, size=(640, 900)):
+    w, h = size
+    im = paper(rng, size)
+    d = ImageDraw.Draw(im)
+    body, small = font(13), font(11)
+    d.text((w // 2 - 60, 34), "THE ARCHIVE OF TIDES", fill=(60, 58, 55), font=small)   # running head
+    if layout == "single":
+        text_block(d, rng, (70, 70, w - 70, h - 80), 13, body)
+    else:
+        col = (w - 140 - 24) // 2
+        fig_top = 70 + rng.randrange(0, 200)
+        fig_h = 180
+        text_block(d, rng, (70, 70, 70 + col, h - 80), 13, body)
+        text_block(d, rng, (70 + col + 24, 70, w - 70, fig_top - 10), 13, body)
+        # the figure: a grey-toned engraving-like picture with a caption
+        fx0, fx1 = 70 + col + 24, w - 70
+        nrng = np.random.default_rng(rng.randrange(1 << 30))
+        fig = nrng.normal(140, 30, (fig_h // 8, (fx1 - fx0) // 8))
+        fig = Image.fromarray(np.clip(fig, 0, 255).astype(np.uint8)).resize((fx1 - fx0, fig_h), Image.BICUBIC)
+        im.paste(fig.convert("RGB"), (fx0, fig_top))
+        d.rectangle((fx0, fig_top, fx1 - 1, fig_top + fig_h - 1), outline=(30, 30, 30))
+        d.text((fx0, fig_top + fig_h + 6), f"Fig. {number}. " + " ".join(words(rng, 3)), fill=(40, 40, 40), font=small)
+        text_block(d, rng, (fx0, fig_top + fig_h + 30, w - 70, h - 80), 13, body)
+    d.text((w // 2 - 8, h - 50), str(number), fill=(30, 30, 30), font=small)       # page number
+    return im
+
+
+def blank_page(rng, number, pencil=False, size=(640, 900)):
+    im = paper(rng, size, tone=240)
+    d = ImageDraw.Draw(im)
+    d.text((size[0] // 2 - 8, size[1] - 50), str(number), fill=(30, 30, 30), font=font(11))
+    if pencil:
+        x, y = rng.randrange(120, 500), rng.randrange(150, 700)
+        d.line((x, y, x + 70, y + 6), fill=(175, 175, 178), width=2)
+    return im
+
+
+def backdrop_shot(rng, obj_seed, *, exposure=1.0, shift=(0, 0), noise_seed=None, size=(720, 540)):
+    """An object on a grey sweep with a colour target and a ruler in fixed places."""
+    w, h = size
+    y = np.linspace(0, 1, h)[:, None]
+    base = 150 + 40 * y - 10 * np.cos(np.linspace(-1.5, 1.5, w))[None, :]
+    a = np.repeat(base[..., None], 3, 2)
+    im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    # colour target (fixed) and ruler (fixed)
+    cols = [(115, 82, 68), (194, 150, 130), (98, 122, 157), (87, 108, 67), (133, 128, 177), (103, 189, 170),
+            (214, 126, 44), (80, 91, 166), (193, 90, 99), (94, 60, 108), (157, 188, 64), (224, 163, 46)]
+    for i, c in enumerate(cols):
+        x0, y0 = 30 + (i % 6) * 22, 30 + (i // 6) * 22
+        d.rectangle((x0, y0, x0 + 19, y0 + 19), fill=c)
+    d.rectangle((30, h - 40, w - 30, h - 28), fill=(235, 235, 230))
+    for x in range(30, w - 30, 10):
+        d.line((x, h - 40, x, h - 34 if x % 50 else h - 30), fill=(20, 20, 20))
+    # the object: a low-contrast textured shape whose outline and texture come from obj_seed
+    orng = np.random.default_rng(obj_seed)
+    cx, cy = w // 2 + 40 + shift[0], h // 2 + shift[1]
+    rx, ry = orng.integers(110, 150), orng.integers(90, 130)
+    tone = orng.integers(150, 175)
+    tex = orng.normal(0, 9, (ry * 2 // 4 + 1, rx * 2 // 4 + 1))
+    tex = np.asarray(Image.fromarray(tex.astype(np.float32), "F").resize((rx * 2, ry * 2), Image.BICUBIC))
+    yy, xx = np.mgrid[-ry:ry, -rx:rx]
+    ang = np.arctan2(yy, xx)
+    rad = 1 + 0.08 * np.sin(3 * ang + orng.uniform(0, 6)) + 0.05 * np.sin(5 * ang + orng.uniform(0, 6))
+    inside = (xx / rx) ** 2 + (yy / ry) ** 2 < rad ** 2 * 0.9
+    arr = np.asarray(im).astype(np.float32)
+    sl = (slice(cy - ry, cy + ry), slice(cx - rx, cx + rx))
+    patch = arr[sl]
+    obj = (tone + tex)[..., None] * np.array([1.0, 0.97, 0.9])
+    patch[inside] = obj[inside]
+    arr[sl] = patch
+    arr *= exposure
+    nrng = np.random.default_rng(noise_seed if noise_seed is not None else obj_seed + 7)
+    arr += nrng.normal(0, 1.5, arr.shape)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def texture(rng, kind, size=(360, 270)):
+    """Low-contrast texture: wood grain, stone wall or carpet."""
+    w, h = size
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if kind == "wood":
+        warp = np.asarray(Image.fromarray(nrng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), "F")
+                          .resize((w, h), Image.BICUBIC))
+        g = 128 + 9 * np.sin(yy / 3.1 + 4 * warp) + 3 * nrng.normal(0, 1, (h, w))
+        rgb = g[..., None] * np.array([1.0, 0.8, 0.6]) + np.array([40, 30, 10])
+    elif kind == "stone":
+        blobs = np.asarray(Image.fromarray(nrng.normal(0, 1, (h // 12, w // 12)).astype(np.float32), "F")
+                           .resize((w, h), Image.BICUBIC))
+        g = 120 + 8 * blobs + 4 * nrng.normal(0, 1, (h, w))
+        g[(np.abs(((yy + 6 * np.sin(xx / 40)) % 45) - 22) > 20)] -= 12   # mortar lines
+        rgb = g[..., None] * np.array([1.0, 0.98, 0.95])
+    else:  # carpet with a box edge
+        fib = np.asarray(Image.fromarray(nrng.normal(0, 1, (h // 2, w // 2)).astype(np.float32), "F")
+                         .resize((w, h), Image.BICUBIC))
+        g = 110 + 7 * fib + 3 * nrng.normal(0, 1, (h, w))
+        g[int(h * 0.55):, int(w * 0.6):] += 14
+        rgb = g[..., None] * np.array([0.9, 0.85, 1.0])
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+def jpeg(im, q, **kw):
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=q, **kw)
+    return buf.getvalue()
+
+
+def resized(im, scale):
+    return im.resize((max(8, round(im.width * scale)), max(8, round(im.height * scale))), Image.LANCZOS)
+
+
+def reframe(im, frac, side):
+    """Cut ``frac`` off one side and stretch back to the original size (a reframed crop)."""
+    w, h = im.size
+    cut = max(2, round((w if side in ("left", "right") else h) * frac))
+    box = {"left": (cut, 0, w, h), "right": (0, 0, w - cut, h),
+           "top": (0, cut, w, h), "bottom": (0, 0, w, h - cut)}[side]
+    return im.crop(box).resize((w, h), Image.LANCZOS)
+
+
+def reframe_exact(im, frac, side):
+    """Cut a fractional ``frac`` off one side (sub-pixel: resampled from the exact box) and stretch
+    back to the original size."""
+    w, h = im.size
+    cut = (w if side in ("left", "right") else h) * frac
+    box = {"left": (cut, 0, w, h), "right": (0, 0, w - cut, h),
+           "top": (0, cut, w, h), "bottom": (0, 0, w, h - cut)}[side]
+    return im.resize((w, h), Image.LANCZOS, box=box)
+
+
+def flip_bits(data, rng, at=0.45, n=6):
+    b = bytearray(data)
+    start = int(len(b) * at)
+    for _ in range(n):
+        i = rng.randrange(start, len(b) - 4)
+        b[i] ^= 1 << rng.randrange(8)
+    return bytes(b)
+
+
+def grey_band(im, top, height):
+    a = np.asarray(im).copy()
+    a[int(a.shape[0] * top):int(a.shape[0] * (top + height))] = 128
+    return Image.fromarray(a)
+
+
+class Corpus:
+    def __init__(self, out: Path, seed: int):
+        self.out, self.rng = out, random.Random(seed)
+        self.rows, self.n = [], 0
+        self.used = set()
+
+    def ident(self):
+        self.n += 1
+        return f"L{3000000 + self.n * 7919 % 999983:07d}"
+
+    def canonical(self, im, fmt=None):
+        ident = self.ident()
+        fmt = fmt or self.rng.choice(["tif", "png"])
+        p = self.out / "canonical" / f"{ident}.{fmt}"
+        if fmt == "tif":
+            im.save(p, "TIFF", compression="tiff_lzw")
+        else:
+            im.save(p, "PNG")
+        return p
+
+    def name(self, ident, ext, named=None):
+        style = self.rng.randrange(3) if named is None else named
+        for k in range(100):
+            stem = {0: ident, 1: ident + "abcdef"[k % 6], 2: f"IMG_{self.rng.randrange(10000):04d}"}[style if k < 6 or style != 0 else 1]
+            if f"{stem}.{ext}" not in self.used:
+                self.used.add(f"{stem}.{ext}")
+                return f"{stem}.{ext}"
+        raise SystemExit("no free name")
+
+    def add(self, data: bytes, ext, relation, match: Path | None, detail, source, *, rotation=0, flipped=0,
+            corrupt_side="none", named=None, ident=None):
+        ident = ident or (match.stem if match is not None else self.ident())
+        fname = self.name(ident, ext, named)
+        (self.out / "cleanup" / fname).write_bytes(data)
+        self.rows.append(dict(cleanup_file=fname, relation=relation, expected_match=match.name if match else "",
+                              rotation=rotation, flipped=flipped, corrupt_side=corrupt_side, detail=detail,
+                              source=source))
+
+    def true_copy(self, im, canon, source, kind=None):
+        """A safe derivative of ``im`` (stored as ``canon``)."""
+        r = self.rng
+        kind = kind or r.choice(["resized", "format", "resized"])
+        if kind == "format":
+            q = r.choice([80, 85, 90])
+            self.add(jpeg(im, q), "jpg", "format", canon, f"jpeg q={q}", source)
+        elif kind == "resized":
+            s, q = r.uniform(0.5, 0.95), r.choice([70, 75, 80, 85, 90])
+            self.add(jpeg(resized(im, s), q), "jpg", "resized", canon, f"scale={s:.2f} q={q}", source)
+        elif kind == "tiny":
+            small = im.resize((77, 58) if im.width >= im.height else (58, 77), Image.LANCZOS)
+            self.add(jpeg(small, 85), "jpg", "resized", canon, f"tiny {small.width}x{small.height}", source)
+        elif kind == "webp":
+            buf = io.BytesIO()
+            im.save(buf, "WEBP", quality=90)
+            self.add(buf.getvalue(), "webp", "format", canon, "webp q=90 (lossy)", source)
+        elif kind == "exact":
+            self.add(canon.read_bytes(), canon.suffix[1:], "exact", canon, "byte copy", source)
+        elif kind == "rotated":
+            k, flip = r.choice([90, 180, 270]), r.random() < 0.5
+            t = im.rotate(k, expand=True)
+            t = ImageOps.mirror(t) if flip else t
+            self.add(jpeg(resized(t, 0.7), 88), "jpg", "rotated", canon, f"rotate {k}" + (" mirror" if flip else ""),
+                     source, rotation=k, flipped=int(flip))
+        elif kind == "mirrored":
+            self.add(jpeg(ImageOps.mirror(im), 88), "jpg", "rotated", canon, "mirrored", source, flipped=1)
+        elif kind == "exif":
+            k = r.choice([90, 180, 270])
+            exif = Image.Exif()
+            exif[0x0112] = EXIF_FOR_ROT[k]
+            self.add(jpeg(im.rotate(k, expand=True), 90, exif=exif.tobytes()), "jpg", "exif_oriented", canon,
+                     f"stored_rot={k}", source)
+        elif kind == "bitflip":
+            self.add(flip_bits(jpeg(im, 90), r), "jpg", "corrupt_cleanup", canon, "bitflip", source,
+                     corrupt_side="cleanup", named=r.choice([0, 2]))
+        elif kind == "truncated":
+            data = jpeg(im, 90)
+            self.add(data[: int(len(data) * r.uniform(0.6, 0.85))], "jpg", "corrupt_cleanup", canon, "truncated",
+                     source, corrupt_side="cleanup")
+        else:
+            raise ValueError(kind)
+
+    def look_alike(self, im, source, detail, *, like: Path | None = None, q=None):
+        """A different picture that looks like a canonical one: never safe, never a match. Some carry
+        the ID of the canonical they look like (a mislabelled scan)."""
+        q = q or self.rng.choice([80, 85, 90])
+        named = 0 if (like is not None and self.rng.random() < 0.3) else 2
+        ident = like.stem if (like is not None and named == 0) else None
+        self.add(jpeg(im, q), "jpg", "near_miss", None, detail, source, named=named, ident=ident)
+
+    def write_truth(self):
+        with open(self.out / "truth.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(self.rows[0]))
+            w.writeheader()
+            w.writerows(self.rows)
+
+
+def build(out, seed=11):
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "canonical").mkdir(parents=True)
+    (out / "cleanup").mkdir()
+    c = Corpus(out, seed)
+    r = c.rng
+    # --- books: canonical pages 1..6 of each layout; pages 7..10 appear only as clean-up look-alikes
+    canon_pages, textures = [], []
+    for layout, first in (("single", 301), ("double", 17)):
+        canon = []
+        for k in range(6):
+            im = book_page(random.Random(seed * 1000 + first + k), first + k, layout)
+            canon.append((im, c.canonical(im), f"book-{layout}-p{first + k}"))
+        kinds = ["resized", "format", "resized", "exif", "rotated", "bitflip"]
+        for (im, p, src), kind in zip(canon, kinds):
+            c.true_copy(im, p, src, kind)
+        canon_pages.extend(canon)
+        for k in range(6, 10):
+            im = book_page(random.Random(seed * 1000 + first + k), first + k, layout)
+            c.look_alike(resized(im, r.uniform(0.6, 1.0)), f"book-{layout}-p{first + k}",
+                         f"another page of the book ({layout})", like=canon[k - 6][1])
+    # --- near-blank pages: 40, 41 canonical; 42 and a pencil-marked 40 are look-alikes
+    blanks = []
+    for num in (40, 41):
+        im = blank_page(random.Random(seed * 77 + num), num)
+        blanks.append((im, c.canonical(im, "tif"), f"blank-p{num}"))
+    c.true_copy(blanks[0][0], blanks[0][1], blanks[0][2], "exact")
+    c.add(jpeg(blanks[1][0], 85), "jpg", "format", blanks[1][1], "jpeg q=85 of a near-blank page", blanks[1][2], named=0)
+    c.look_alike(blank_page(random.Random(seed * 77 + 42), 42), "blank-p42", "near-blank page, other page number",
+                 like=blanks[1][1])
+    c.look_alike(blank_page(random.Random(seed * 77 + 40), 40, pencil=True), "blank-p40-pencil",
+                 "near-blank page with a pencil mark", like=blanks[0][1])
+    c.look_alike(blank_page(random.Random(seed * 77 + 41), 47), "blank-p41-as-47",
+                 "the same sheet of paper, another page number", like=blanks[1][1])
+    # --- objects on one backdrop: 4 canonical shots; 2 other objects and 2 bracketed shots are look-alikes
+    shots = []
+    for o in range(4):
+        im = backdrop_shot(r, 500 + o)
+        shots.append((im, c.canonical(im), f"backdrop-obj{o}"))
+    for (im, p, src), kind in zip(shots, ["resized", "format", "tiny", "mirrored"]):
+        c.true_copy(im, p, src, kind)
+    for o in (4, 5):
+        c.look_alike(resized(backdrop_shot(r, 500 + o), 0.8), f"backdrop-obj{o}", "another object on the same backdrop",
+                     like=shots[o - 4][1])
+    for o in (0, 1):
+        br = backdrop_shot(r, 500 + o, exposure=r.choice([0.95, 1.05]), shift=(r.choice([-4, 4]), 2), noise_seed=900 + o)
+        c.look_alike(br, f"backdrop-obj{o}-bracket", "bracketed shot a moment later (exposure, pose)", like=shots[o][1])
+    # --- low-contrast texture crops: canonical, true copies, and crops cut 4-5 % on one side
+    for i, kind in enumerate(["wood", "stone", "carpet", "wood", "stone", "carpet"]):
+        im = texture(r, kind)
+        p = c.canonical(im)
+        src = f"texture-{kind}{i}"
+        textures.append((im, p, src))
+        c.true_copy(im, p, src, ["resized", "format", "webp", "resized", "truncated", "exif"][i])
+        side = ["left", "right", "top", "bottom", "left", "right"][i]
+        frac = r.uniform(0.04, 0.05)
+        c.look_alike(reframe(im, frac, side), src + "-reframed", f"reframed: {frac:.1%} cut on the {side}", like=p)
+    # --- a smooth sky / painted wall: too little texture for tiles to measure a shift
+    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
+    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2
+    sky = Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+    p = c.canonical(sky, "png")
+    c.true_copy(sky, p, "sky", "resized")
+    frac = r.uniform(0.04, 0.05)
+    c.look_alike(reframe(sky, frac, "left"), "sky-reframed", f"smooth sky reframed: {frac:.1%} cut on the left", like=p)
+    # --- reframed just past the limit (max(0.5 %, 1 px)): 0.55-0.58 % cut on one side and stretched
+    #     back. A tolerance 20 % looser lets these through, so they prove the gate bites.
+    edge = [(shots[2], "right"), (canon_pages[1], "left"), (canon_pages[8], "top"), (textures[1], "bottom")]
+    for (im, p, src), side in edge:
+        frac = r.uniform(0.0055, 0.0058)
+        c.look_alike(reframe_exact(im, frac, side), src + "-edge", f"reframed just past the limit: {frac:.2%} cut on the {side}",
+                     like=p, q=90)
+    # --- a canonical damaged by a grey band: the clean-up copy is the only good one
+    im = texture(r, "stone")
+    p = c.canonical(im, "png")
+    grey_band(im, 0.5, 0.15).save(p, "PNG")
+    c.add(jpeg(im, 90), "jpg", "corrupt_canonical", p, "png:grey_band", "texture-stone-banded", corrupt_side="canonical")
+    page = book_page(random.Random(seed * 1000 + 999), 999, "single")
+    p = c.canonical(page, "png")
+    grey_band(page, 0.6, 0.12).save(p, "PNG")
+    c.add(jpeg(page, 90), "jpg", "corrupt_canonical", p, "png:grey_band", "book-single-p999-banded", corrupt_side="canonical")
+    c.write_truth()
+    return c.rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=11)
+    a = ap.parse_args()
+    rows = build(a.out, a.seed)
+    print(f"{len(rows)} clean-up files in {a.out}")
+
+
+if __name__ == "__main__":
+    main()

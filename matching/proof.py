@@ -1,0 +1,495 @@
+"""Full-detail proof that two pictures are the same (engine 2).
+
+Why: at thumbnail scale, lines of text and fine texture become a grey texture that every page of a
+book and every crop of a wall share, so a global or worst-window difference tuned on photographs
+calls different pages "duplicate". Here the pair is compared at the smaller copy's own resolution
+(capped at ``PROOF["max_side"]``):
+
+1. Geometry: a true derivative maps onto the kept copy by a turn/mirror (already found) and one
+   uniform scale of the whole frame. Residual shift and scale are estimated per axis from
+   sub-pixel phase correlation of tiles; an edge displaced by more than max(0.5 %, 1 px) means the
+   picture was cropped, reframed, shifted or stretched: ``different``.
+2. Residual, tile by tile: mean |difference| of each tile, judged against what resampling and
+   re-encoding do to THIS pair: the kept copy is brought to the clean-up copy's size with another
+   filter and re-encoded at the clean-up copy's estimated JPEG quality, and each tile's residual
+   from that is its tolerance (so a dense text block and a blank margin are judged by one standard).
+   ``duplicate`` needs every tile to agree; the worst failing tile is the region the UI outlines.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .decode import dihedral
+
+VERIFIER_VERSION = "proof 1"
+
+PROOF = MappingProxyType({
+    "max_side": 2048,           # long side of the proof, at most (enough for body text at 300 dpi)
+    "tile": 48,                 # tile side at proof resolution (px), at least
+    "tiles_long": 24,           # ... and about this many tiles along the long side
+    "shift_frac": 0.005,        # an edge may move by at most max(this x side, shift_px) ...
+    "shift_px": 1.0,            # ... pixels of the smaller copy
+    "tol_factor": 3.0,          # a tile agrees when its residual <= factor x simulated residual + floor
+    "tol_floor": 1.2,           # grey levels (0..255): sensor/paper noise a lossless pair still carries
+    "peak_factor": 3.5,         # ... and its strongest local difference <= factor x simulated peak + floor
+    "peak_floor": 10.0,         #   (a page number or a pencil stroke is a few dozen pixels of a tile)
+    "damaged_factor": 2.0,      # x tolerance when a side is damaged (such a pair is never safe; damage
+                                #   spills a little past the part stage 1 marks as damaged)
+    "min_intact": 0.15,         # part of a damaged stream that must agree before the damage
+    "default_quality": 75,      # assumed JPEG-like quality of a lossy copy whose quality is not known
+    "min_geometry_tiles": 4,
+    "reframe_peak": 0.6,        # tiles correlate at least this well once shifted: "reframed" (else "other picture")    # tiles with enough texture to measure shift; fewer: shift not checked
+})
+
+
+def _grey_u8(a: np.ndarray) -> np.ndarray:
+    """Luma of a uint8 RGB array as float32 (Pillow's conversion: C speed)."""
+    if a.ndim == 2:
+        return a.astype(np.float32)
+    return np.asarray(Image.fromarray(a).convert("L"), dtype=np.float32)
+
+
+def estimate_jpeg_quality(im: Image.Image) -> int | None:
+    """Approximate IJG quality of a JPEG from its luminance quantisation table (None if not JPEG)."""
+    q = getattr(im, "quantization", None)
+    if not q or 0 not in q:
+        return None
+    std = np.array([16, 11, 12, 14, 12, 10, 16, 14, 13, 14, 18, 17, 16, 19, 24, 40, 26, 24, 22, 22, 24, 49,
+                    35, 37, 29, 40, 58, 51, 61, 60, 57, 51, 56, 55, 64, 72, 92, 78, 64, 68, 87, 69, 55, 56,
+                    80, 109, 81, 87, 95, 98, 103, 104, 103, 62, 77, 113, 121, 112, 100, 120, 92, 101, 103, 99],
+                   np.float64)
+    table = np.array(q[0], np.float64)
+    scale = float(table.sum() * 100.0 / std.sum())   # order-free: sums of both tables
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return int(max(1, min(100, round(quality))))
+
+
+def _cap(a: np.ndarray, side: int) -> np.ndarray:
+    h, w = a.shape[:2]
+    if max(h, w) <= side:
+        return a
+    s = side / max(h, w)
+    return np.asarray(Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float, size: int):
+    return load_rendition_uncached(path)
+
+
+def load_rendition_uncached(path):
+    """Decode a file at full detail (displayed orientation). Returns (rendition capped at
+    ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format)."""
+    from .decode import EXIF_TO_DIHEDRAL, to_rgb8, load_truncated
+    with open(path, "rb") as f:
+        data = f.read()
+    im = Image.open(io.BytesIO(data))
+    fmt = im.format
+    quality = estimate_jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
+    orient = 1
+    try:
+        orient = int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        pass
+    try:
+        im.load()
+    except Exception:
+        im = Image.open(io.BytesIO(data))
+        with load_truncated():
+            im.load()
+    a = to_rgb8(im)
+    a = np.ascontiguousarray(dihedral(a, *EXIF_TO_DIHEDRAL.get(orient, (0, False))))
+    digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
+    return _cap(a, PROOF["max_side"]), digest, quality, fmt
+
+
+def load_rendition(path):
+    st = os.stat(path)
+    return _load_cached(os.fspath(path), st.st_mtime, st.st_size)
+
+
+def _resize_to(a: np.ndarray, size, resample) -> np.ndarray:
+    w, h = size
+    if a.shape[1] == w and a.shape[0] == h:
+        return a
+    return np.asarray(Image.fromarray(a).resize((w, h), resample, reducing_gap=3.0))
+
+
+def _simulate(b_full: np.ndarray, size, quality):
+    """What resampling and re-encoding can do to the kept copy at this size: another filter, then
+    JPEG at ``quality`` (None: lossless)."""
+    sim = _resize_to(b_full, size, Image.Resampling.BILINEAR if b_full.shape[1] != size[0] else Image.Resampling.NEAREST)
+    if quality:
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(sim)).save(buf, "JPEG", quality=int(quality))
+        sim = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    return sim
+
+
+def _tiles(h, w):
+    t = max(PROOF["tile"], int(round(max(h, w) / PROOF["tiles_long"])))
+    ny, nx = max(1, round(h / t)), max(1, round(w / t))
+    ys = np.linspace(0, h, ny + 1).astype(int)
+    xs = np.linspace(0, w, nx + 1).astype(int)
+    return ys, xs
+
+
+def _tile_means(x: np.ndarray, ys, xs) -> np.ndarray:
+    """Mean of x over each tile."""
+    s = np.add.reduceat(np.add.reduceat(x.astype(np.float32), ys[:-1], axis=0), xs[:-1], axis=1)
+    return s / np.maximum(np.outer(np.diff(ys), np.diff(xs)), 1)
+
+
+def _half(x: np.ndarray) -> np.ndarray:
+    """2x2 block sums over the first two axes (odd last row/column dropped); unchanged when small."""
+    h2, w2 = x.shape[0] // 2, x.shape[1] // 2
+    if h2 < 8 or w2 < 8:
+        return x
+    return x[0:2 * h2:2, 0:2 * w2:2] + x[1:2 * h2:2, 0:2 * w2:2] + x[0:2 * h2:2, 1:2 * w2:2] + x[1:2 * h2:2, 1:2 * w2:2]
+
+
+def _half_residual(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """|2x2 block mean of the signed difference|, averaged over the colour channels (float32)."""
+    d = _half(x - y)               # int16: at most 4 x 255 in magnitude
+    n = 4.0 if d.shape[0] != x.shape[0] else 1.0
+    return np.abs(d).sum(axis=2, dtype=np.float32) / np.float32(n * d.shape[2])
+
+
+def _fast_floor(n: int) -> int:
+    """Largest m <= n whose only prime factors are 2, 3 and 5."""
+    for m in range(n, 0, -1):
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+    return n
+
+
+def phase_shift(a: np.ndarray, b: np.ndarray):
+    """Sub-pixel (dy, dx) such that b(y + dy, x + dx) ~ a(y, x), and the normalised peak:
+    cross-correlation by FFT (not whitened: small noisy tiles keep a broad, stable peak) with a
+    parabolic fit around the peak (about 0.1 px; the limits are 1 px and more)."""
+    from scipy import fft
+    fa, fb = fft.rfft2(a), fft.rfft2(b)
+    corr = fft.irfft2(fb * np.conj(fa), s=a.shape) / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9)
+    h, w = corr.shape
+    iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
+
+    def sub(c_m, c_0, c_p):
+        den = c_m - 2 * c_0 + c_p
+        return 0.0 if abs(den) < 1e-12 else 0.5 * (c_m - c_p) / den
+
+    dy = iy + sub(corr[(iy - 1) % h, ix], corr[iy, ix], corr[(iy + 1) % h, ix])
+    dx = ix + sub(corr[iy, (ix - 1) % w], corr[iy, ix], corr[iy, (ix + 1) % w])
+    if dy > h / 2:
+        dy -= h
+    if dx > w / 2:
+        dx -= w
+    return float(dy), float(dx), float(corr[iy, ix])
+
+
+def _tile_max(x: np.ndarray, ys, xs) -> np.ndarray:
+    """Maximum of x over each tile."""
+    rows = np.maximum.reduceat(x, ys[:-1], axis=0)
+    return np.maximum.reduceat(rows, xs[:-1], axis=1)
+
+
+def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
+    """Residual edge displacements of grey b against grey a (see ``_geometry``)."""
+    return _geometry(ga, gb, valid)
+
+
+def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
+    """Residual shift of each frame edge of b relative to a (px of a), from phase correlation of
+    tiles fitted with one scale and shift per axis. Positive left/top value: b shows more there
+    (a was cut on that side)."""
+    h, w = ga.shape
+    n = 4 if min(h, w) >= 96 else 2
+    th, tw = h // n, w // n
+    fth, ftw = _fast_floor(th), _fast_floor(tw)   # FFT-friendly tile sizes (factors 2, 3, 5)
+    pts, shifts, peaks = [], [], []
+    for i in range(n):
+        for j in range(n):
+            sl = (slice(i * th, i * th + fth), slice(j * tw, j * tw + ftw))
+            ta, tb = ga[sl], gb[sl]
+            if valid is not None and not valid[sl].all():
+                continue
+            if ta.std() < 2.0 or tb.std() < 2.0:
+                continue
+            win = np.outer(np.hanning(ta.shape[0]), np.hanning(ta.shape[1]))
+            dy, dx, peak = phase_shift((ta - ta.mean()) * win, (tb - tb.mean()) * win)
+            if abs(dy) > th / 3 or abs(dx) > tw / 3 or peak < 0.3:
+                continue
+            pts.append((i * th + fth / 2, j * tw + ftw / 2))
+            shifts.append((dy, dx))   # b(y + dy) == a(y)
+            peaks.append(peak)
+    out = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
+    if len(pts) < PROOF["min_geometry_tiles"]:
+        return out
+    P, S = np.array(pts), np.array(shifts)
+    edges = {}
+    for axis, (lo, hi), size in ((1, ("left", "right"), w), (0, ("top", "bottom"), h)):
+        x, d = P[:, axis], S[:, axis]
+        if np.ptp(x) > 0:
+            A = np.stack([x, np.ones_like(x)], 1)
+            coef, *_ = np.linalg.lstsq(A, d, rcond=None)
+            res = np.abs(A @ coef - d)
+            keep = res <= max(0.5, 3 * np.median(res))
+            if keep.sum() >= 2 and np.ptp(x[keep]) > 0:
+                coef, *_ = np.linalg.lstsq(A[keep], d[keep], rcond=None)
+        else:
+            coef = np.array([0.0, float(np.median(d))])
+        edges[lo] = float(coef[1])                       # displacement at x = 0
+        edges[hi] = float(coef[0] * size + coef[1])      # displacement at the far edge
+    out["edges"] = edges
+    return out
+
+
+def _profile_edges(pa: np.ndarray, pb: np.ndarray, max_frac: float = 0.1):
+    """Fit a 1-D profile pa(x) ~ pb(x + e0 + (e1 - e0) x / (n - 1)): the displacements (e0, e1) of
+    the two ends, and the mean squared misfit at identity and at the fit. Coarse grid on a
+    profile of <= 256 samples, then refined in quarter steps at full length."""
+    n = len(pa)
+    x = np.arange(n, dtype=np.float64)
+
+    def sse(e0, e1, xs, a, b):
+        m = len(xs)
+        xb = xs + e0[:, None] + (e1 - e0)[:, None] * xs / max(m - 1, 1)
+        ok = (xb >= 0) & (xb <= m - 1)
+        v = np.interp(np.clip(xb, 0, m - 1), xs, b)
+        d = np.where(ok, (a - v) ** 2, 0.0)
+        cnt = ok.sum(1)
+        return np.where(cnt >= 0.8 * m, d.sum(1) / np.maximum(cnt, 1), np.inf)
+    f = max(1, n // 256)
+    ca = pa[: (n // f) * f].reshape(-1, f).mean(1)
+    cb = pb[: (n // f) * f].reshape(-1, f).mean(1)
+    m = len(ca)
+    xs = np.arange(m, dtype=np.float64)
+    r = max(2, int(max_frac * m))
+    grid = np.arange(-r, r + 1, dtype=np.float64)
+    E0, E1 = np.meshgrid(grid, grid, indexing="ij")
+    s = sse(E0.ravel(), E1.ravel(), xs, ca, cb)
+    k = int(np.argmin(s))
+    e0, e1 = E0.ravel()[k] * f, E1.ravel()[k] * f
+    fine = np.arange(-2 * f, 2 * f + 0.01, 0.25)
+    F0, F1 = np.meshgrid(e0 + fine, e1 + fine, indexing="ij")
+    s = sse(F0.ravel(), F1.ravel(), x, pa, pb)
+    k = int(np.argmin(s))
+    zero = float(sse(np.zeros(1), np.zeros(1), x, pa, pb)[0])
+    return float(F0.ravel()[k]), float(F1.ravel()[k]), zero, float(s[k])
+
+
+def profile_geometry(ga: np.ndarray, gb: np.ndarray, noise) -> dict:
+    """Edge displacements from the row and column mean profiles: for smooth pictures (skies, walls,
+    blank paper with a tint) where tiles have too little texture to correlate. Only a fit that
+    explains most of a misfit above ``noise[axis]`` (mean squared grey levels: what re-encoding
+    does to that profile, x2) counts."""
+    edges = {}
+    for axis, (lo, hi) in ((0, ("left", "right")), (1, ("top", "bottom"))):
+        pa, pb = ga.mean(axis=axis).astype(np.float64), gb.mean(axis=axis).astype(np.float64)
+        e0, e1, zero, fit = _profile_edges(pa, pb)
+        if zero > noise[axis] and fit < 0.5 * zero:
+            edges[lo], edges[hi] = e0, e1
+        else:
+            edges[lo] = edges[hi] = 0.0
+    return {"edges": edges, "profile": True}
+
+
+def _reframe_reason(edges, limit_x, limit_y):
+    bad = []
+    for side, lim in (("left", limit_x), ("right", limit_x), ("top", limit_y), ("bottom", limit_y)):
+        d = edges[side]
+        if abs(d) > lim:
+            # at the near edge (left/top) b further in means a lost picture there; at the far edge the sign flips
+            cut = d > 0 if side in ("left", "top") else d < 0
+            bad.append(f"{abs(d):.1f} px {'cut on' if cut else 'added on'} the {side}")
+    return bad
+
+
+def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
+               quality: int | None = None, lossy: bool = True, damaged: bool = False,
+               streams: tuple = (), kept_quality: int | None = None) -> dict:
+    """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
+    (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
+    trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
+    ``lossy``: PROOF['default_quality']). ``streams``: for each side whose stream is damaged, the
+    turn from its stored pixels to A's frame; a bit flip leaves everything before it in scan order
+    intact, so differing tiles that all come after an agreeing first part of that side's stream are
+    the damage (``damage_region``), not a different picture.
+    ``kept_quality``: when the kept copy is itself lossy (JPEG 2000, JPEG, WebP), the quality its own
+    loss is modelled at: the clean-up copy was made from the original, not from the kept copy, so
+    the pair differs by both losses.
+    Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
+    Bt = np.ascontiguousarray(dihedral(B, *turn))
+    ha, wa = A.shape[:2]
+    hb, wb = Bt.shape[:2]
+    # the smaller copy's own resolution (both are capped renditions already)
+    if ha * wa <= hb * wb:
+        size = (wa, ha)
+    else:
+        s = hb / ha if hb / ha < wb / wa else wb / wa
+        size = (max(1, round(wa * s)), max(1, round(ha * s)))
+    w, h = size
+    a_u8 = np.ascontiguousarray(_resize_to(A, size, Image.Resampling.LANCZOS))
+    b_u8 = np.ascontiguousarray(_resize_to(Bt, size, Image.Resampling.LANCZOS))
+    a, b = a_u8.astype(np.int16), b_u8.astype(np.int16)
+    ga, gb = _grey_u8(a_u8), _grey_u8(b_u8)
+    v = np.ones((h, w), bool)
+    if valid is not None and not valid.all():
+        vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
+        ys, xs = _tiles(h, w)
+        margin = max(4, int(max(np.diff(ys).max(), np.diff(xs).max())) // 4)   # damage spills a little
+        v = ndimage.binary_erosion(vm, iterations=margin, border_value=1)
+    result = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
+    if v.sum() < 0.1 * v.size:
+        result["reasons"].append("too little intact picture for a full-detail proof")
+        result["too_little"] = True
+        return result
+    # 1. geometry (judged after the tiles: a damaged stream is measured on its intact part only),
+    # on block means when the limit is several pixels (the estimate is good to ~0.1 px of its grid)
+    gf = int(max(1, min(max(PROOF["shift_frac"] * w, PROOF["shift_px"]),
+                        max(PROOF["shift_frac"] * h, PROOF["shift_px"])) // 2))
+
+    def geometry(ga_, gb_, valid_):
+        if gf == 1:
+            return _geometry(ga_, gb_, valid_)
+
+        def down(x):
+            return np.asarray(Image.fromarray(x).reduce(gf), dtype=np.float32)
+        g = _geometry(down(ga_), down(gb_), down(valid_.astype(np.uint8) * 255) > 254)
+        if g["edges"] is not None:
+            g["edges"] = {k: e * gf for k, e in g["edges"].items()}
+        return g
+    lim_x = max(PROOF["shift_frac"] * w, PROOF["shift_px"])
+    lim_y = max(PROOF["shift_frac"] * h, PROOF["shift_px"])
+    geo = geometry(ga, gb, v)
+    result["geometry"] = geo
+
+    def misfit(g):
+        return _reframe_reason(g["edges"], lim_x, lim_y) if g["edges"] is not None else []
+    # 2. tile residuals against what resampling and re-encoding do to this pair
+    q = quality if quality else (PROOF["default_quality"] if lossy else None)
+    sim = _simulate(np.ascontiguousarray(Bt), size, q).astype(np.int16)
+    # residuals on 2x2 block means of the signed difference (pixel-level coding noise averages out,
+    # a stroke of 2 px does not), then per tile: the mean, and the peak of a 2x2 box of it
+    res = _half_residual(a, b)
+    base = _half_residual(sim, b)
+    if kept_quality:
+        own = _simulate(b_u8, size, kept_quality).astype(np.int16)
+        base += _half_residual(own, b)
+    v2 = _half(v.astype(np.int16)) > 3 if res.shape != v.shape else v
+    h2, w2 = res.shape
+    ys, xs = _tiles(h, w)
+    ys2 = np.minimum(ys * h2 // h, h2)
+    xs2 = np.minimum(xs * w2 // w, w2)
+    r_t = _tile_means(np.where(v2, res, 0.0), ys2, xs2)
+    s_t = _tile_means(np.where(v2, base, 0.0), ys2, xs2)
+    cover = _tile_means(v2.astype(np.float32), ys2, xs2)
+    use = cover > 0.999
+    tol = PROOF["tol_factor"] * s_t + PROOF["tol_floor"]
+    p_t = _tile_max(np.where(v2, ndimage.uniform_filter(res, 2), 0.0), ys2, xs2)
+    tol_pk = PROOF["peak_factor"] * _tile_max(np.where(v2, ndimage.uniform_filter(base, 2), 0.0), ys2, xs2) \
+        + PROOF["peak_floor"]
+    if damaged:
+        tol = tol * PROOF["damaged_factor"]
+        tol_pk = tol_pk * PROOF["damaged_factor"]
+    score = np.where(use, np.maximum(r_t / tol, p_t / tol_pk), 0.0)
+    result["tolerance"] = {"quality": q, "kept_quality": kept_quality, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
+                           "factor": PROOF["tol_factor"], "floor": PROOF["tol_floor"]}
+    worst = np.unravel_index(int(np.argmax(score)), score.shape)
+    result["worst"] = round(float(score[worst]), 3)
+    result["tiles"] = int(use.sum())
+    fails = score > 1.0
+    if fails.any() and streams:
+        for turn_s in streams:
+            start = _damage_start(fails, use, turn_s)
+            if start is None:
+                continue
+            intact = v.copy()
+            for i, j in zip(*np.where(start)):
+                intact[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = False
+            if not misfit(geometry(ga, gb, intact)):
+                result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
+                result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")
+                result["same"] = True
+                return result
+    bad = misfit(geo)
+    if bad and (geo["peak"] or 0) >= PROOF["reframe_peak"]:
+        # the content lines up well once shifted: the same scene, reframed or stretched
+        result["reasons"].append("reframed: " + ", ".join(bad))
+        return result
+    if bad and score[worst] <= 1.0:
+        result["reasons"].append("does not line up at full detail: " + ", ".join(bad))
+        return result
+    if score[worst] > 1.0:
+        i, j = worst
+        result["region"] = {"top": round(float(ys[i]) / h, 3), "left": round(float(xs[j]) / w, 3),
+                            "bottom": round(float(ys[i + 1]) / h, 3), "right": round(float(xs[j + 1]) / w, 3)}
+        nbad = int((score > 1.0).sum())
+        result["reasons"].append(
+            f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile: mean "
+            f"{r_t[worst]:.1f} grey levels (re-encoding explains {tol[worst]:.1f}), peak {p_t[worst]:.0f} "
+            f"(explains {tol_pk[worst]:.0f})")
+        return result
+    if geo["edges"] is None and not damaged:
+        # every tile agrees, but too little texture to measure shifts: the row and column profiles still show a reframe
+        sim_g = _grey_u8(np.clip(sim, 0, 255).astype(np.uint8))
+        noise = [2.0 * float(((sim_g.mean(ax) - gb.mean(ax)) ** 2).mean()) + 1e-4 for ax in (0, 1)]
+        prof = profile_geometry(ga, gb, noise)
+        result["geometry"] = {**geo, "profile_edges": prof["edges"]}
+        bad = misfit(prof)
+        if bad:  # every tile agrees, yet the frame moved
+            result["reasons"].append("reframed: " + ", ".join(bad))
+            return result
+    result["same"] = True
+    return result
+
+
+def _damage_start(fails, use, turn_s):
+    """Mask (tile grid, A's frame) of the tiles from the first failing one on, in the stored scan
+    order of a side whose stored pixels turn into A's frame by ``turn_s``; None unless at least
+    ``min_intact`` of the picture agrees before it."""
+    from .decode import inverse
+    ny, nx = fails.shape
+    order = np.arange(ny * nx).reshape(ny, nx)
+    stored = dihedral(order, *inverse(turn_s))          # stored layout of the tile ids
+    seq = stored.ravel()                                # scan order: row by row of the stored image
+    f, u = fails.ravel()[seq], use.ravel()[seq]
+    first = int(np.argmax(f))
+    if u[:first].sum() < max(4, PROOF["min_intact"] * u.sum()):
+        return None
+    after = np.zeros(ny * nx, bool)
+    after[seq[first:]] = True
+    return after.reshape(ny, nx)
+
+
+def _bbox_tiles(mask, ys, xs, h, w):
+    rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
+    return {"top": round(float(ys[rows[0]]) / h, 3), "left": round(float(xs[cols[0]]) / w, 3),
+            "bottom": round(float(ys[rows[-1] + 1]) / h, 3), "right": round(float(xs[cols[-1] + 1]) / w, 3)}
+
+
+def attach_rendition(a) -> bool:
+    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once)."""
+    if a.rendition is not None:
+        return True
+    if not a.path:
+        return False
+    try:
+        r, digest, quality, _fmt = load_rendition(a.path)
+    except Exception:
+        return False
+    a.rendition, a.pixel_sha256 = r, digest
+    if quality is not None:
+        a.jpeg_quality = quality
+    return True

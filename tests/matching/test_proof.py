@@ -1,0 +1,208 @@
+"""The full-detail proof (engine 2): geometry, tile residuals against this pair's own re-encoding
+tolerance, damaged streams, and the rules built on it (checksums first, identical = equal pixels).
+Every file is made here."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from matching import CandidateIndex, analyse_file, verify_pair
+from matching.proof import PROOF, estimate_jpeg_quality, geometry, phase_shift, prove_same
+
+from mhelpers import jpeg_bytes
+
+
+def _page(seed, number=7, size=(420, 600)):
+    """A book page: same layout, typeface, margins and page-number place; text from ``seed``."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", size, (246, 245, 241))
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=12)
+    syl = ["ta", "ro", "mi", "ne", "sa", "lu", "ko", "ve", "di", "an", "or", "el"]
+    for y in range(50, size[1] - 70, 18):
+        words = ["".join(rng.choice(syl, rng.integers(1, 4))) for _ in range(9)]
+        d.text((45, y), " ".join(words), fill=(25, 25, 25), font=f)
+    d.text((size[0] // 2 - 6, size[1] - 35), str(number), fill=(30, 30, 30), font=f)
+    return im
+
+
+def _texture(seed=3, size=(360, 270)):
+    rng = np.random.default_rng(seed)
+    small = rng.normal(0, 1, (size[1] // 4, size[0] // 4)).astype(np.float32)
+    g = np.asarray(Image.fromarray(small, "F").resize(size, Image.BICUBIC)) * 6 + 120
+    g = g + rng.normal(0, 2, g.shape)
+    return Image.fromarray(np.clip(np.stack([g, g * 0.9, g * 0.8], 2), 0, 255).astype(np.uint8))
+
+
+def _decoded(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_phase_shift_recovers_a_subpixel_translation():
+    rng = np.random.default_rng(1)
+    base = np.asarray(Image.fromarray((rng.random((60, 80)) * 255).astype(np.uint8)).resize((400, 300), Image.BICUBIC),
+                      dtype=np.float32)
+    a, b = base[10:210, 10:310], base[12:212, 7:307]
+    dy, dx, peak = phase_shift(a - a.mean(), b - b.mean())
+    assert abs(dy + 2) < 0.15 and abs(dx - 3) < 0.15 and peak > 0.9
+
+
+def test_geometry_says_which_side_was_cut():
+    im = _texture()
+    kept = np.asarray(im, dtype=np.float32).mean(axis=2)
+    cut_left = np.asarray(im.crop((16, 0, 360, 270)).resize((360, 270), Image.LANCZOS), dtype=np.float32).mean(axis=2)
+    e = geometry(cut_left, kept)["edges"]
+    assert e["left"] == pytest.approx(16, abs=1) and abs(e["right"]) < 0.5 and abs(e["top"]) < 0.5
+
+
+def test_jpeg_quality_is_estimated_from_the_quantisation_table(photo):
+    for q in (60, 75, 90):
+        assert abs(estimate_jpeg_quality(Image.open(io.BytesIO(jpeg_bytes(photo, q)))) - q) <= 2
+
+
+def test_true_copy_of_a_page_is_proven_the_same():
+    page = _page(1)
+    kept = np.asarray(page)
+    copy = _decoded(jpeg_bytes(page.resize((300, 429), Image.LANCZOS), 75))
+    p = prove_same(copy, kept, quality=75)
+    assert p["same"], p["reasons"]
+    assert p["size"] == [300, 429]   # the smaller copy's own resolution
+
+
+def test_another_page_of_the_same_book_is_not_the_same_and_the_failing_tile_is_outlined():
+    kept = np.asarray(_page(1, 12))
+    other = _decoded(jpeg_bytes(_page(2, 13), 90))
+    p = prove_same(other, kept, quality=90)
+    assert not p["same"] and p["region"] is not None and "tiles differ at full detail" in p["reasons"][0]
+
+
+def test_a_pencil_mark_on_a_blank_page_is_a_different_picture():
+    page = Image.new("RGB", (420, 600), (241, 240, 236))
+    ImageDraw.Draw(page).text((204, 565), "40", fill=(30, 30, 30), font=ImageFont.load_default(size=11))
+    marked = page.copy()
+    ImageDraw.Draw(marked).line((150, 300, 220, 306), fill=(176, 176, 178), width=2)
+    p = prove_same(_decoded(jpeg_bytes(marked, 85)), np.asarray(page), quality=85)
+    assert not p["same"]
+    assert p["region"]["top"] <= 0.51 <= p["region"]["bottom"]
+    assert prove_same(_decoded(jpeg_bytes(page, 85)), np.asarray(page), quality=85)["same"]
+
+
+@pytest.mark.parametrize("side,box", [("left", (15, 0, 360, 270)), ("bottom", (0, 0, 360, 258))])
+def test_reframed_low_contrast_texture_is_different_with_the_reason(side, box):
+    im = _texture()
+    reframed = _decoded(jpeg_bytes(im.crop(box).resize((360, 270), Image.LANCZOS), 90))
+    p = prove_same(reframed, np.asarray(im), quality=90)
+    assert not p["same"] and p["reasons"][0].startswith("reframed:") and f"cut on the {side}" in p["reasons"][0]
+
+
+def test_geometry_accepts_a_shift_within_the_limit_and_not_just_past_it():
+    im = _texture(5, (400, 300))
+    kept = np.asarray(im)
+    lim = max(PROOF["shift_frac"] * 400, PROOF["shift_px"])
+    for cut, reframed in ((0.4 * lim, False), (1.6 * lim, True)):
+        moved = np.asarray(im.resize((400, 300), Image.LANCZOS, box=(cut, 0, 400, 300)))
+        p = prove_same(moved, kept, lossy=False)
+        assert any(r.startswith("reframed:") for r in p["reasons"]) is reframed
+        assert p["geometry"]["edges"]["left"] == pytest.approx(cut, abs=0.3)
+
+
+def test_bracketed_shot_a_moment_later_is_different():
+    rng = np.random.default_rng(4)
+    base = np.asarray(_texture(9), dtype=np.float32)
+    shot1 = np.clip(base + rng.normal(0, 1.5, base.shape), 0, 255).astype(np.uint8)
+    shot2 = np.clip(base * 1.05 + rng.normal(0, 1.5, base.shape), 0, 255).astype(np.uint8)
+    assert not prove_same(_decoded(jpeg_bytes(Image.fromarray(shot2), 90)), shot1, quality=90)["same"]
+
+
+def test_damaged_stream_agrees_up_to_the_damage_only():
+    page = np.asarray(_page(3))
+    broken = page.copy()
+    broken[330:] = np.roll(broken[330:], 9, axis=1)   # after a flip the decoder is out of step
+    p = prove_same(broken, page, lossy=False, damaged=True, streams=((0, False),))
+    assert p["same"] and p["damage_region"]["top"] >= 0.5
+    # the same damage from the first rows: nothing intact before it, so no proof
+    early = page.copy()
+    early[20:] = np.roll(early[20:], 9, axis=1)
+    assert not prove_same(early, page, lossy=False, damaged=True, streams=((0, False),))["same"]
+
+
+# --- rules built on the proof, through the files -----------------------------------------------
+
+
+def test_byte_identical_blank_files_are_identical_before_any_content_logic(tmp_path):
+    a = tmp_path / "wall.png"
+    Image.new("RGB", (200, 150), (128, 128, 128)).save(a)
+    b = tmp_path / "IMG_0001.png"
+    b.write_bytes(a.read_bytes())
+    idx = CandidateIndex()
+    idx.add("wall.png", analyse_file(a))
+    cands = idx.candidates(analyse_file(b))
+    assert [(c.key, c.reason) for c in cands] == [("wall.png", "checksum")]
+    r = verify_pair(b, a)
+    assert r.verdict == "identical" and r.safe_to_delete and r.reasons[0] == "byte-identical files"
+
+
+def test_byte_identical_damaged_files_are_not_safe(tmp_path, photo):
+    data = jpeg_bytes(photo, 90)
+    a, b = tmp_path / "C0000100.jpg", tmp_path / "copy.jpg"
+    a.write_bytes(data[: len(data) * 2 // 3])
+    b.write_bytes(a.read_bytes())
+    r = verify_pair(b, a)
+    assert not r.safe_to_delete and r.verdict == "cleanup_corrupt"
+    assert any("both copies are damaged" in x for x in r.reasons)
+
+
+def test_a_lossy_webp_copy_is_a_duplicate_not_identical(tmp_path, photo):
+    a = tmp_path / "C0000200.png"
+    photo.save(a)
+    b = tmp_path / "w.webp"
+    photo.save(b, "WEBP", quality=95)
+    r = verify_pair(b, a)
+    assert r.verdict == "duplicate" and r.safe_to_delete
+    c = tmp_path / "l.webp"
+    photo.save(c, "WEBP", lossless=True)
+    assert verify_pair(c, a).verdict == "identical"
+
+
+def test_a_77x58_copy_still_matches(tmp_path, photo):
+    a = tmp_path / "C0000300.tif"
+    photo.save(a, "TIFF", compression="tiff_lzw")
+    b = tmp_path / "thumb.jpg"
+    b.write_bytes(jpeg_bytes(photo.resize((77, 58), Image.LANCZOS), 85))
+    r = verify_pair(b, a)
+    assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["size"] == [77, 58]
+
+
+def test_the_proof_and_its_tolerance_are_recorded_with_the_result(tmp_path, photo):
+    a = tmp_path / "C0000400.tif"
+    photo.save(a, "TIFF", compression="tiff_lzw")
+    b = tmp_path / "c.jpg"
+    b.write_bytes(jpeg_bytes(photo, 80))
+    d = verify_pair(b, a).to_dict()
+    assert d["proof"]["tolerance"]["quality"] == 80 and d["thresholds"]["proof"] == dict(PROOF)
+
+
+def test_bit_flipped_jpeg_with_the_id_is_cleanup_corrupt(tmp_path):
+    page = _page(4)
+    a = tmp_path / "C0000500.png"
+    page.save(a)
+    data = bytearray(jpeg_bytes(page, 90))
+    rng = np.random.default_rng(2)
+    for i in rng.integers(len(data) // 2, len(data) - 4, 6):
+        data[i] ^= 0x10
+    b = tmp_path / "C0000500b.jpg"
+    b.write_bytes(bytes(data))
+    r = verify_pair(b, a)
+    assert r.verdict == "cleanup_corrupt" and not r.safe_to_delete and r.corrupt_side == "cleanup"
+
+
+def test_a_reframed_smooth_sky_is_caught_by_its_profiles_where_tiles_cannot_measure_shift():
+    y, x = np.mgrid[0:300, 0:400]
+    g = (120 + 10 * (y / 300.0) + 5 * (x / 400.0) ** 2).astype(np.uint8)
+    sky = Image.fromarray(np.stack([g, g, g], 2))
+    reframed = _decoded(jpeg_bytes(sky.crop((20, 0, 400, 300)).resize((400, 300), Image.LANCZOS), 90))
+    p = prove_same(reframed, np.asarray(sky), quality=90)
+    assert not p["same"] and "cut on the left" in p["reasons"][0] and p["geometry"]["edges"] is None
+    copy = _decoded(jpeg_bytes(sky.resize((300, 225), Image.LANCZOS), 75))
+    assert prove_same(copy, np.asarray(sky), quality=75)["same"]
