@@ -88,10 +88,11 @@ def _load_cached(path: str, mtime: float, size: int):
 def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
     ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format)."""
-    from .decode import EXIF_TO_DIHEDRAL, to_rgb8, load_truncated
+    from .decode import EXIF_TO_DIHEDRAL, check_limits, load_truncated, to_rgb8
     with open(path, "rb") as f:
         data = f.read()
     im = Image.open(io.BytesIO(data))
+    check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
     fmt = im.format
     quality = estimate_jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
     orient = 1
