@@ -333,8 +333,20 @@ def production_child(n_cleanup: int) -> dict:
     verdicts = {}
     for v in ReviewItem.objects.values_list("verdict", flat=True):
         verdicts[v] = verdicts.get(v, 0) + 1
+    from django.db import connection
+
+    with connection.cursor() as c:  # what the database holds per asset, for sizing
+        c.execute("SELECT relname, pg_total_relation_size(relid) FROM pg_catalog.pg_statio_user_tables "
+                  "WHERE relname LIKE 'reviewapp_%'")
+        tables = dict(c.fetchall())
+    from reviewapp.models import Asset
+
+    n_assets = Asset.objects.count()
     return {"seconds": elapsed, "inventory_seconds": t_inv, "assets": job.requested, "failed": job.failed,
-            "review_items": items, "verdicts": verdicts}
+            "review_items": items, "verdicts": verdicts, "n_assets": n_assets,
+            "db_bytes_per_asset": {k: v // max(n_assets, 1) for k, v in sorted(tables.items(), key=lambda kv: -kv[1])[:6]},
+            "analysis_json_bytes": sum(len(json.dumps(a)) for a in Asset.objects.values_list("analysis", flat=True))
+            // max(n_assets, 1)}
 
 
 def production(args) -> int:
@@ -446,6 +458,8 @@ def production(args) -> int:
             print(f"           peak RSS per worker process (MB): {[round(x['peak_rss_mb']) for x in rss]}   "
                   f"GETs per original: mean {sum(gets.values()) / len(gets):.2f}, max {max(gets.values())}, "
                   f"never fetched {sum(1 for v in gets.values() if v == 0)}; rendition PUTs {puts}")
+        print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes "
+              "(table sizes for a dozen rows are page overhead: see --json)")
         s1, s2 = results[1]["seconds"], results[2]["seconds"]
         print(f"scale-out 2 workers vs 1: {s1 / s2:.2f}x pipeline, {results[1]['cli_seconds'] / results[2]['cli_seconds']:.2f}x "
               f"CLI (cores: {os.cpu_count()}, shared with PostgreSQL, Redis and the S3 server)")
@@ -524,6 +538,8 @@ def main():
             r = results[w]
             print(f"ratio pipeline/CLI, {w} worker(s): {(r['assets'] / r['seconds']) / (args.n / r['cli_seconds']):.2f} "
                   "(1.0 = no overhead; the pipeline also writes renditions, checksums and rows)")
+        print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes "
+              "(table sizes for a dozen rows are page overhead: see --json)")
         s1, s2 = results[1]["seconds"], results[2]["seconds"]
         print(f"scale-out 2 workers vs 1: {s1 / s2:.2f}x pipeline, "
               f"{results[1]['cli_seconds'] / results[2]['cli_seconds']:.2f}x CLI (cores: {os.cpu_count()})")
