@@ -444,10 +444,20 @@ def production(args) -> int:
             res = json.loads(r.stdout.strip().splitlines()[-1])
             with open(moto_log, "rb") as f:
                 f.seek(log_start)
-                requests_log = f.read().decode(errors="replace")
+                requests_log = re.sub(r"\x1b\[[0-9;]*m", "", f.read().decode(errors="replace"))  # werkzeug colours 206s
             gets = {name: len(re.findall(rf'"GET /{BUCKET}/{re.escape(name)} HTTP', requests_log)) for name in sizes}
+            # boto3's download_file fetches objects over 8 MiB as ranged GETs of 8 MiB: one download
+            # of an original is ceil(size / 8 MiB) requests
+            parts = {name: max(1, -(-size // (8 * 2**20))) for name, size in sizes.items()}
+            downloads = {name: gets[name] / parts[name] for name in sizes}
             puts = len(re.findall(rf'"PUT /{RENDITIONS}/', requests_log))
-            res.update(cli_seconds=cli, rss=rss, gets=gets, rendition_puts=puts)
+            tasks = {}
+            for _, log in workers_procs:
+                for name, sec in re.findall(r"Task ([\w.]+)\[[^\]]+\] succeeded in ([\d.]+)s", log.read_text(errors="replace")):
+                    n, total = tasks.get(name, (0, 0.0))
+                    tasks[name] = (n + 1, total + float(sec))
+            res.update(cli_seconds=cli, rss=rss, gets=gets, downloads=downloads, rendition_puts=puts, tasks=tasks,
+                       loadavg=os.getloadavg())
             results[workers] = res
             fps, cfps = len(sizes) / res["seconds"], len(sizes) / cli
             print(f"{workers} worker(s): pipeline {len(sizes)} files in {res['seconds']:.1f} s = {fps:.2f} files/s, "
@@ -456,8 +466,12 @@ def production(args) -> int:
             print(f"           engine CLI {cli:.1f} s = {cfps:.2f} files/s, {total_mb / cli:.1f} MB/s   "
                   f"ratio pipeline/CLI {fps / cfps:.2f} (goal ≥ 0.77)")
             print(f"           peak RSS per worker process (MB): {[round(x['peak_rss_mb']) for x in rss]}   "
-                  f"GETs per original: mean {sum(gets.values()) / len(gets):.2f}, max {max(gets.values())}, "
-                  f"never fetched {sum(1 for v in gets.values() if v == 0)}; rendition PUTs {puts}")
+                  f"GET requests per original: mean {sum(gets.values()) / len(gets):.2f}; downloads per original "
+                  f"(GETs / 8 MiB parts): min {min(downloads.values()):.2f}, max {max(downloads.values()):.2f}; "
+                  f"rendition PUTs {puts}")
+            print("           task time (count, seconds): " + ", ".join(
+                f"{k.rsplit('.', 1)[-1]} {n}x {t:.1f}s" for k, (n, t) in sorted(tasks.items())) +
+                  f"   load average {os.getloadavg()[0]:.1f}")
         print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes "
               "(table sizes for a dozen rows are page overhead: see --json)")
         s1, s2 = results[1]["seconds"], results[2]["seconds"]
