@@ -339,11 +339,16 @@ def production_child(n_cleanup: int) -> dict:
         c.execute("SELECT relname, pg_total_relation_size(relid) FROM pg_catalog.pg_statio_user_tables "
                   "WHERE relname LIKE 'reviewapp_%'")
         tables = dict(c.fetchall())
+        row_bytes = {}
+        for t in ("asset", "assetidentifier", "jobitem", "candidate", "reviewitem"):
+            c.execute(f"SELECT count(*), coalesce(avg(pg_column_size(t.*)), 0) FROM reviewapp_{t} t")
+            n, avg = c.fetchone()
+            row_bytes[t] = {"rows": n, "avg_row_bytes": round(float(avg))}
     from reviewapp.models import Asset
 
     n_assets = Asset.objects.count()
     return {"seconds": elapsed, "inventory_seconds": t_inv, "assets": job.requested, "failed": job.failed,
-            "review_items": items, "verdicts": verdicts, "n_assets": n_assets,
+            "review_items": items, "verdicts": verdicts, "n_assets": n_assets, "row_bytes": row_bytes,
             "db_bytes_per_asset": {k: v // max(n_assets, 1) for k, v in sorted(tables.items(), key=lambda kv: -kv[1])[:6]},
             "analysis_json_bytes": sum(len(json.dumps(a)) for a in Asset.objects.values_list("analysis", flat=True))
             // max(n_assets, 1)}
@@ -472,8 +477,8 @@ def production(args) -> int:
             print("           task time (count, seconds): " + ", ".join(
                 f"{k.rsplit('.', 1)[-1]} {n}x {t:.1f}s" for k, (n, t) in sorted(tasks.items())) +
                   f"   load average {os.getloadavg()[0]:.1f}")
-        print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes "
-              "(table sizes for a dozen rows are page overhead: see --json)")
+        print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes; average row sizes "
+              f"(pg_column_size, bytes): {({k: v['avg_row_bytes'] for k, v in results[2].get('row_bytes', {}).items()})}")
         s1, s2 = results[1]["seconds"], results[2]["seconds"]
         print(f"scale-out 2 workers vs 1: {s1 / s2:.2f}x pipeline, {results[1]['cli_seconds'] / results[2]['cli_seconds']:.2f}x "
               f"CLI (cores: {os.cpu_count()}, shared with PostgreSQL, Redis and the S3 server)")
@@ -552,8 +557,8 @@ def main():
             r = results[w]
             print(f"ratio pipeline/CLI, {w} worker(s): {(r['assets'] / r['seconds']) / (args.n / r['cli_seconds']):.2f} "
                   "(1.0 = no overhead; the pipeline also writes renditions, checksums and rows)")
-        print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes "
-              "(table sizes for a dozen rows are page overhead: see --json)")
+        print(f"analysis JSON stored per asset: {results[2]['analysis_json_bytes']} bytes; average row sizes "
+              f"(pg_column_size, bytes): {({k: v['avg_row_bytes'] for k, v in results[2].get('row_bytes', {}).items()})}")
         s1, s2 = results[1]["seconds"], results[2]["seconds"]
         print(f"scale-out 2 workers vs 1: {s1 / s2:.2f}x pipeline, "
               f"{results[1]['cli_seconds'] / results[2]['cli_seconds']:.2f}x CLI (cores: {os.cpu_count()})")
