@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import tracemalloc
 
 import pytest
 
@@ -59,47 +58,52 @@ def test_parts_are_read_one_at_a_time(s3_profile, s3_bucket, report):
     assert [g.rsplit("/", 1)[-1] for g in gets][1:] == ["part-00000.csv.gz", "part-00001.csv.gz", "part-00002.csv.gz"]
 
 
-class FileBackedS3:
-    """Serves the objects of a report from local files as botocore StreamingBody streams, so that
-    tracemalloc sees the reader's memory only (moto's server runs in this process and keeps every
-    object it serves in memory)."""
+MEASURE_IN_A_FRESH_INTERPRETER = """
+import sys, tracemalloc
+from pathlib import Path
+import django
+django.setup()
+from botocore.response import StreamingBody
+from reviewapp import s3inventory
 
-    def __init__(self, source_client, bucket):
-        self.source, self.bucket, self.dir = source_client, bucket, None
+folder, location, bucket = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 
+class FilesAsS3:
     def get_object(self, *, Bucket, Key):
-        from botocore.response import StreamingBody
-
-        path = self.dir / Key.replace("/", "_")
-        if not path.exists():
-            path.write_bytes(self.source.get_object(Bucket=Bucket, Key=Key)["Body"].read())
+        path = folder / Key.replace("/", "_")
         return {"Body": StreamingBody(open(path, "rb"), path.stat().st_size)}
 
+s3inventory.CHUNK_BYTES = 64 * 1024
+tracemalloc.start()
+n = sum(1 for _ in s3inventory.iter_report(FilesAsS3(), location, source_bucket=bucket, prefix="scans/"))
+print(n, tracemalloc.get_traced_memory()[1])
+"""
 
-def test_a_large_part_is_parsed_in_bounded_memory(s3_profile, s3_bucket, monkeypatch, tmp_path):
+
+def test_a_large_part_is_parsed_in_bounded_memory(s3_profile, s3_bucket, tmp_path):
     """Decompressed, this part is several MB of CSV; reading it whole (as the reader once did)
-    holds all of it at once. Streamed, the peak stays near the chunk size."""
+    holds all of it at once. Streamed, the peak stays near the chunk size. Measured in a fresh
+    interpreter reading the report's files from disk: moto's server runs in this process, keeps
+    every object in memory and would be counted by tracemalloc."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
     s3_profile.create_bucket(Bucket=f"{s3_bucket}-inv")
     location = s3inventory.write_report(s3_profile, source_bucket=s3_bucket, dest_bucket=f"{s3_bucket}-inv",
                                         dest_prefix="big", objects=objects(40_000), per_file=40_000)
     bucket, key, manifest = manifest_of(s3_profile, location)
-    raw = s3_profile.get_object(Bucket=bucket, Key=manifest["files"][0]["key"])["Body"].read()
-    text_bytes = len(gzip.decompress(raw))
-    assert text_bytes > 4_000_000
-    files = FileBackedS3(s3_profile, bucket)
-    files.dir = tmp_path
     for k in (key, manifest["files"][0]["key"]):
-        files.get_object(Bucket=bucket, Key=k)["Body"].close()  # fetched before measuring
-    del raw
-    monkeypatch.setattr(s3inventory, "CHUNK_BYTES", 64 * 1024)
-    n = 0
-    tracemalloc.start()
-    try:
-        for _ in s3inventory.iter_report(files, location, source_bucket=s3_bucket, prefix="scans/"):
-            n += 1
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+        (tmp_path / k.replace("/", "_")).write_bytes(s3_profile.get_object(Bucket=bucket, Key=k)["Body"].read())
+    text_bytes = len(gzip.decompress((tmp_path / manifest["files"][0]["key"].replace("/", "_")).read_bytes()))
+    assert text_bytes > 4_000_000
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reviewapp.settings_test", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", MEASURE_IN_A_FRESH_INTERPRETER, str(tmp_path), location, s3_bucket],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    n, peak = map(int, out.stdout.split()[-2:])
     assert n == 40_000
     assert peak < text_bytes / 8, f"peak {peak} bytes while parsing {text_bytes} bytes of CSV"
 
