@@ -165,7 +165,7 @@ def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeyp
     plan.refresh_from_db()
     assert Job.objects.get(pk=plan.job_id).state == Job.State.RUNNING  # the dead worker left it so
     crashed = plan.items.get(pk=plan.items.order_by("pk").first().pk)
-    assert crashed.state == DeletionItem.State.PLANNED
+    assert crashed.state == DeletionItem.State.EXECUTING  # still claimed by the dead run; a resume takes it over
     assert AuditEntry.objects.filter(item=crashed, action="quarantine").count() == 1  # written first
     assert_nothing_lost(plan)
 
