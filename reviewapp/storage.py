@@ -100,7 +100,19 @@ def _aws_client(profile_name: str, service: str, **config):
         read_timeout=60,
         **config,
     )
-    return boto3.session.Session().client(service, config=cfg, **opts)
+    client = boto3.session.Session().client(service, config=cfg, **opts)
+    if service == "s3control" and opts.get("endpoint_url"):
+        # S3 Control puts the account id in front of the host; a configured endpoint (a gateway,
+        # moto) answers on its own host only.
+        from urllib.parse import urlsplit, urlunsplit
+
+        netloc = urlsplit(opts["endpoint_url"]).netloc
+
+        def _own_host(request, **_):
+            request.url = urlunsplit(urlsplit(request.url)._replace(netloc=netloc))
+
+        client.meta.events.register("before-sign.s3-control", _own_host)
+    return client
 
 
 def s3_client(profile_name: str):
@@ -322,21 +334,28 @@ class LocalStorage(Storage):
     def _open_root(self, *, create=False) -> int:
         if create and self.pin is None:
             self.root.mkdir(parents=True, exist_ok=True)
-        if os.path.realpath(self.root) != str(self.root):
-            raise RootMoved(f"{self.root} now leads to {os.path.realpath(self.root)}: the directory was replaced "
-                            "(a symlink or a move) after it was registered; Doppel will not use it")
         try:
             fd = os.open(self.root, _DIR_FLAGS)
         except FileNotFoundError:
             raise ObjectMissing(f"directory does not exist: {self.root}") from None
+        try:
+            self._verify_root(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _verify_root(self, fd: int) -> None:
+        """The opened root must be the pinned directory, reached by its real path."""
         st = os.fstat(fd)
         if self.pin is None:
             self.pin = (st.st_dev, st.st_ino)
-        elif (st.st_dev, st.st_ino) != self.pin:
-            os.close(fd)
+        if os.path.realpath(self.root) != str(self.root):
+            raise RootMoved(f"{self.root} now leads to {os.path.realpath(self.root)}: the directory was replaced "
+                            "(a symlink or a move) after it was registered; Doppel will not use it")
+        if (st.st_dev, st.st_ino) != self.pin:
             raise RootMoved(f"{self.root} is no longer the directory pinned at registration (device/inode "
                             f"{self.pin[0]}/{self.pin[1]} → {st.st_dev}/{st.st_ino}); Doppel will not use it")
-        return fd
 
     def _open_parent(self, key: str, *, create=False) -> tuple[int, str]:
         """A descriptor of the key's directory (never reached through a symlink) and the last name."""
@@ -576,12 +595,16 @@ class S3Storage(Storage):
         if self._resolved_bucket is None:
             try:
                 account = _aws_client(self.profile, "sts").get_caller_identity()["Account"]
-                control = _aws_client(self.profile, "s3control", inject_host_prefix=False)
-                for page in control.get_paginator("list_access_points").paginate(AccountId=account):
+                control = _aws_client(self.profile, "s3control")
+                token = None
+                while self._resolved_bucket is None:
+                    page = control.list_access_points(AccountId=account, **({"NextToken": token} if token else {}))
                     for ap in page.get("AccessPointList", []):
                         if self.bucket in (ap.get("Alias"), ap.get("AccessPointArn")):
                             self._resolved_bucket = ap["Bucket"]
-                            break
+                    token = page.get("NextToken")
+                    if not token:
+                        break
             except Exception as exc:  # noqa: BLE001 - any failure means "cannot tell"
                 raise StorageError(f"cannot tell which bucket the access point {self.bucket!r} serves ({exc}); "
                                    "register the bucket itself") from exc
