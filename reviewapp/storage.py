@@ -181,6 +181,15 @@ class Storage:
         """Where an object of this storage waits out retention, and that place's location text."""
         raise NotImplementedError
 
+    def recorded_token(self, *, etag: str, checksum: str) -> str:
+        """The content token (see content_token) an object recorded with this ETag/sha256 has."""
+        raise NotImplementedError
+
+    def around(self, key: str) -> "Storage":
+        """A storage whose location is as narrow as this backend can make it around one object
+        (S3: the object's full key as a prefix; local: its directory), for overlap_with."""
+        raise NotImplementedError
+
 
 def sha256_file(path) -> str:
     h = hashlib.sha256()
@@ -329,6 +338,19 @@ class LocalStorage(Storage):
     def __init__(self, root: str | Path, *, pin: tuple[int, int] | None = None):
         self.root = Path(root) if pin else Path(root).resolve()
         self.pin = tuple(pin) if pin else None
+        self._mounts_below = None
+
+    def mounts_below(self) -> set[str]:
+        """Relative paths inside the root where something else is mounted (a bind mount shares
+        the device number, so st_dev alone cannot see it): never entered."""
+        if self._mounts_below is None:
+            top = PurePosixPath(self.root)
+            self._mounts_below = {
+                PurePosixPath(m.mount_point).relative_to(top).as_posix()
+                for m in read_mounts()
+                if PurePosixPath(m.mount_point) != top and _under(PurePosixPath(m.mount_point), top)
+            }
+        return self._mounts_below
 
     # -- the pinned root and descriptor walks
     def _open_root(self, *, create=False) -> int:
@@ -360,6 +382,10 @@ class LocalStorage(Storage):
     def _open_parent(self, key: str, *, create=False) -> tuple[int, str]:
         """A descriptor of the key's directory (never reached through a symlink) and the last name."""
         parts = check_key(key).split("/")
+        mounted = self.mounts_below()
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in mounted:
+                raise UnsafeKey(f"{key!r} lies under a mount point inside the source; Doppel does not enter it")
         fd = self._open_root(create=create)
         try:
             for part in parts[:-1]:
@@ -419,9 +445,13 @@ class LocalStorage(Storage):
         rfd = self._open_root()
         try:
             root_dev = os.fstat(rfd).st_dev
+            mounted = self.mounts_below()
             for dirpath, dirnames, filenames, dfd in os.fwalk(".", dir_fd=rfd, follow_symlinks=False):
                 keep = []
                 for d in sorted(dirnames):
+                    rel_dir = PurePosixPath(dirpath, d).as_posix().removeprefix("./")
+                    if rel_dir in mounted:
+                        continue
                     try:
                         if os.stat(d, dir_fd=dfd, follow_symlinks=False).st_dev == root_dev:
                             keep.append(d)  # never cross into another filesystem mounted inside
@@ -556,6 +586,12 @@ class LocalStorage(Storage):
             return ""
         return local_overlap(self.root, other.root)
 
+    def recorded_token(self, *, etag, checksum):
+        return "sha256:" + checksum
+
+    def around(self, key):
+        return LocalStorage(self.path(key).parent)
+
     def quarantine_for(self, source_name: str, item_id: int) -> tuple["Storage", str]:
         store = LocalStorage(Path(settings.QUARANTINE_DIR).resolve() / source_name / str(item_id))
         return store, str(store.root)
@@ -640,6 +676,12 @@ class S3Storage(Storage):
         if version_id and info.version_id and info.version_id != version_id:
             raise ObjectChanged(f"{key}: a new version replaced the one analysed ({version_id} → {info.version_id})")
         return info
+
+    def recorded_token(self, *, etag, checksum):
+        return "etag:" + etag
+
+    def around(self, key):
+        return S3Storage(self.profile, self.bucket, self.full_key(key))
 
     def quarantine_for(self, source_name, item_id):
         bucket = settings.QUARANTINE_BUCKET or self.bucket

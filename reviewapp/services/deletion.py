@@ -608,18 +608,9 @@ def physical_identity_doubt(src, key, kept_store, kept_key) -> tuple[str, tuple]
 
         canon_store = location_storage(kind=canon.kind, storage_profile=canon.storage_profile, bucket=canon.bucket,
                                        prefix=canon.prefix, root=canon.root)
-        if canon_store.overlap_with(_single_object_store(src, key)):
+        if canon_store.overlap_with(src.around(key)):
             return f"the object to delete can be reached through canonical source {canon.name!r}", ident
     return "", ident
-
-
-def _single_object_store(src, key):
-    """A storage whose location is exactly one object, so overlap_with can say whether a
-    canonical source reaches it (S3: bucket + full key as a prefix; local: answered by the
-    recorded device/inode above, and by the real path here)."""
-    if isinstance(src, S3Storage):
-        return S3Storage(src.profile, src.bucket, src.full_key(key))
-    return type(src)(src.path(key).parent, pin=None)
 
 
 def guard_physical_identity(ctx) -> None:
@@ -657,7 +648,7 @@ class _Ctx:
 
 def _expected_token(store, item) -> str:
     """The content token the quarantine copy must have: the recorded sha256 (local) or ETag (S3)."""
-    return "sha256:" + item.checksum_at_decision if store.kind == "local" else "etag:" + item.etag_at_decision
+    return store.recorded_token(etag=item.etag_at_decision, checksum=item.checksum_at_decision)
 
 
 def _same_bytes(token, expected, *, size, expected_size) -> bool:

@@ -167,6 +167,29 @@ def test_a_bind_mount_of_a_canonical_subfolder_is_refused(local_root, admin_user
     assert Source.objects.count() == 1
 
 
+@pytest.mark.django_db
+def test_a_canonical_folder_mounted_inside_a_clean_up_root_is_refused_and_never_listed(local_root, admin_user):
+    (local_root / "canon").mkdir()
+    (local_root / "canon" / "C1.png").write_bytes(b"canonical")
+    (local_root / "cleanup" / "inside").mkdir(parents=True)
+    (local_root / "cleanup" / "own.jpg").write_bytes(b"clean-up")
+    source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(local_root / "canon"))
+    _bind_mount(local_root / "canon", local_root / "cleanup" / "inside")
+    try:
+        with pytest.raises(ValidationError, match="overlaps source 'canon'.*mount table"):
+            source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(local_root / "cleanup"))
+        # even an unregistered walk or lookup does not enter the mount
+        store = LocalStorage(local_root / "cleanup")
+        assert [i.key for i in store.list()] == ["own.jpg"]
+        with pytest.raises(UnsafeKey, match="mount point"):
+            store.head("inside/C1.png")
+        with pytest.raises(UnsafeKey, match="mount point"):
+            store.delete("inside/C1.png")
+        assert (local_root / "canon" / "C1.png").read_bytes() == b"canonical"
+    finally:
+        _umount(local_root / "cleanup" / "inside")
+
+
 MOUNTINFO_FIXTURE = r"""
 22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 41 22 254:0 /srv/canon/box\0401 /mnt/cleanup rw,relatime shared:1 - ext4 /dev/vda rw
@@ -481,7 +504,7 @@ def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local
     assert not storage_for(d.asset.source).exists(d.asset.key)
 
 
-ROUNDS = 20
+ROUNDS = {"on": 5, "off": 20}  # with the rule on the undo always loses: a few rounds show it
 
 
 @pytest.mark.django_db(transaction=True)
@@ -506,7 +529,7 @@ def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_ro
     sources = (Source.objects.create(name="cleanup", kind="local", role="cleanup", root=str(local_root / "cleanup")),
                Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon")))
     outcomes = {"deleted": 0, "not_deleted": 0}
-    for n in range(ROUNDS):
+    for n in range(ROUNDS[plan_rule]):
         d = _pair(sources, cur, n)
         plan = svc.deletion_plan_create(actor=admin, decisions=[d])
         DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.CONFIRMED, confirmed_by=admin)
@@ -559,7 +582,9 @@ def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_ro
             outcomes["not_deleted"] += 1
         assert not isinstance(results.get("exec"), Exception), results
     print(f"undo vs execution, plan rule {plan_rule}: {outcomes}")
-    assert sum(outcomes.values()) == ROUNDS
+    assert sum(outcomes.values()) == ROUNDS[plan_rule]
+    if plan_rule == "on":
+        assert outcomes["not_deleted"] == 0  # a confirmed plan's decision cannot be undone
 
 
 # --- restore and purge by content ------------------------------------------------------------------
