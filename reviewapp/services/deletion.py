@@ -474,16 +474,27 @@ def recheck_kept(item, src_store) -> dict:
 
 
 def deletion_item_abort(*, actor, item, reason, reopen=True) -> DeletionItem:
-    """Give up on one item: record why and send the file back to review."""
+    """Give up on one planned item: record why and send the file back to review. An item an
+    executor has claimed is left to that executor (it aborts it itself when in doubt)."""
+    return _abort(actor=actor, item=item, reason=reason, reopen=reopen, states=(DeletionItem.State.PLANNED,))
+
+
+def _abort_claimed(*, actor, item, reason, reopen=True) -> DeletionItem:
+    """The executor gives up on the item it holds."""
+    return _abort(actor=actor, item=item, reason=reason, reopen=reopen,
+                  states=(DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING))
+
+
+def _abort(*, actor, item, reason, reopen, states) -> DeletionItem:
     with transaction.atomic():
         item = DeletionItem.objects.select_for_update(of=("self",)).select_related(
             "asset__source", "kept_asset__source", "decision").get(pk=item.pk)
-        _abort_locked(item, actor=actor, reason=reason, reopen=reopen)
+        _abort_locked(item, actor=actor, reason=reason, reopen=reopen, states=states)
     return item
 
 
-def _abort_locked(item, *, actor, reason, reopen):
-    if item.state not in (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING):
+def _abort_locked(item, *, actor, reason, reopen, states=(DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING)):
+    if item.state not in states:
         return item
     item.state = DeletionItem.State.ABORTED
     item.reason = reason
@@ -693,12 +704,12 @@ def _execute_claimed(item, *, actor) -> DeletionItem:
                                size=q.size, expected_size=item.size):
                     return _mark_quarantined(item, actor=actor, target=target, quarantine_version=q.version_id,
                                              quarantine_token=target.storage.content_token(target.key))
-            return deletion_item_abort(actor=actor, item=item, reason="the object to delete no longer exists at its key")
+            return _abort_claimed(actor=actor, item=item, reason="the object to delete no longer exists at its key")
         ctx = _Ctx(item=item, src=src, current=current)
         for guard in EXECUTION_GUARDS:
             guard(ctx)
     except (Doubt, RootMoved, UnsafeKey) as doubt:
-        return deletion_item_abort(actor=actor, item=item, reason=str(doubt), reopen=ctx.reopen if ctx else True)
+        return _abort_claimed(actor=actor, item=item, reason=str(doubt), reopen=ctx.reopen if ctx else True)
 
     _audit_intent(item, AuditEntry.Action.QUARANTINE, actor=actor, recheck=ctx.recheck, quarantine=target.location,
                   version_id=current.version_id, identity=[str(x) for x in ctx.identity])
@@ -712,7 +723,7 @@ def _execute_claimed(item, *, actor) -> DeletionItem:
         src.delete(asset.key, if_etag=item.etag_at_decision, version_id=current.version_id or None,
                    if_identity=ctx.identity or None)
     except (ObjectChanged, RootMoved, UnsafeKey) as exc:
-        return deletion_item_abort(actor=actor, item=item, reason=f"the object to delete changed while it was being quarantined: {exc}")
+        return _abort_claimed(actor=actor, item=item, reason=f"the object to delete changed while it was being quarantined: {exc}")
     except ObjectMissing:
         q_token = target.storage.content_token(target.key)
     return _mark_quarantined(item, actor=actor, target=target, original_version=current.version_id,
