@@ -841,16 +841,13 @@ class S3Storage(Storage):
 
 def storage_for(source) -> Storage:
     """The storage behind a Source row (which was validated, and for a directory pinned, when it
-    was added). A local row from before pinning is pinned at its first use, and only if its
-    stored root is still its real path."""
+    was added)."""
     if source.kind == "s3":
         return S3Storage(source.storage_profile, source.bucket, source.prefix)
-    if not getattr(source, "root_pin", ""):
-        pin = local_root_pin(source.root)
-        source.root_pin = format_pin(pin)
-        if getattr(source, "pk", None):
-            type(source).objects.filter(pk=source.pk, root_pin="").update(root_pin=source.root_pin)
-    return LocalStorage(source.root, pin=parse_pin(source.root_pin))
+    # A row without a pin (made outside source_add) is pinned for this use only, and only if its
+    # root is still its real path; source_add and the 0002 migration pin rows in the database.
+    pin = parse_pin(source.root_pin) if getattr(source, "root_pin", "") else local_root_pin(source.root)
+    return LocalStorage(source.root, pin=pin)
 
 
 def format_pin(pin: tuple[int, int]) -> str:
