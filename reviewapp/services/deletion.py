@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
