@@ -712,19 +712,25 @@ def _execute_claimed(item, *, actor) -> DeletionItem:
 
     _audit_intent(item, AuditEntry.Action.QUARANTINE, actor=actor, recheck=ctx.recheck, quarantine=target.location,
                   version_id=current.version_id, identity=[str(x) for x in ctx.identity])
+    changed = "the object to delete changed while it was being quarantined"
     try:
         q = src.copy_to(asset.key, target.storage, target.key, if_etag=item.etag_at_decision)
         q_token = target.storage.content_token(target.key)
         if not _same_bytes(q_token, _expected_token(src, item), size=q.size, expected_size=current.size):
             raise ObjectChanged(f"the quarantine copy of {asset.key} is not the content decided on ({q_token[:20]}…)")
+    except ObjectMissing:
+        return _abort_claimed(actor=actor, item=item, reason="the object to delete vanished while it was being quarantined")
+    except (ObjectChanged, RootMoved, UnsafeKey) as exc:
+        return _abort_claimed(actor=actor, item=item, reason=f"{changed}: {exc}")
+    try:
         # Only the physical object that was checked; on a versioned bucket the exact version (no
         # delete marker left holding the data): the quarantine copy is now the one to purge or restore.
         src.delete(asset.key, if_etag=item.etag_at_decision, version_id=current.version_id or None,
                    if_identity=ctx.identity or None)
     except (ObjectChanged, RootMoved, UnsafeKey) as exc:
-        return _abort_claimed(actor=actor, item=item, reason=f"the object to delete changed while it was being quarantined: {exc}")
+        return _abort_claimed(actor=actor, item=item, reason=f"{changed}: {exc}")
     except ObjectMissing:
-        q_token = target.storage.content_token(target.key)
+        pass  # a crashed run deleted it already; the quarantine copy was just proven to be it
     return _mark_quarantined(item, actor=actor, target=target, original_version=current.version_id,
                              quarantine_version=q.version_id, quarantine_token=q_token)
 

@@ -639,3 +639,54 @@ def test_purge_deletes_only_the_copy_that_was_quarantined(quarantined):
     target.storage.put(target.key, cleanup_jpeg())
     assert svc.deletion_item_purge(actor=admin, item=item).state == DeletionItem.State.PURGED
     assert not target.storage.exists(target.key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_executors_on_one_item_quarantine_it_exactly_once(local_root):
+    """Two runs (two jobs) started together on the same item, a few rounds on PostgreSQL: one
+    claims it and quarantines it, the other leaves it alone; one audit row, one quarantine copy."""
+    from django.db import connections
+
+    from reviewapp.models import Job
+    from reviewapp.services import jobs
+    from tests.factories import UserFactory
+
+    require_service(connection.vendor == "postgresql", "PostgreSQL test database (set CI=true or DATABASE_URL)")
+    cur, admin = UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
+    for d in ("canon", "cleanup"):
+        (local_root / d).mkdir()
+    sources = (Source.objects.create(name="cleanup", kind="local", role="cleanup", root=str(local_root / "cleanup")),
+               Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon")))
+    for n in range(5):
+        d = _pair(sources, cur, n)
+        plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+        item = plan.items.get()
+        runs = [jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk}, idempotency_key=f"r{n}-{k}")
+                for k in range(2)]
+        Job.objects.filter(pk__in=[j.pk for j in runs]).update(state=Job.State.RUNNING)
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def run(job_id):
+            try:
+                barrier.wait()
+                svc.deletion_item_execute(actor=admin, item=item, job_id=job_id)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run, args=(j.pk,)) for j in runs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        item.refresh_from_db()
+        assert not errors, errors
+        assert item.state == DeletionItem.State.QUARANTINED, item.reason
+        assert item.claimed_by_job_id in {j.pk for j in runs}
+        assert AuditEntry.objects.filter(item=item, action="quarantine").count() == 1
+        assert not AuditEntry.objects.filter(item=item, action="abort").exists()
+        assert not storage_for(d.asset.source).exists(d.asset.key)
+        target = svc.quarantine_target(item)
+        assert target.storage.read_bytes(target.key) == cleanup_jpeg()
