@@ -397,10 +397,12 @@ class LocalStorage(Storage):
                     nfd = os.open(part, _NOFOLLOW_DIR, dir_fd=fd)
                 except FileNotFoundError:
                     raise ObjectMissing(f"no such file: {key}") from None
-                except (NotADirectoryError, OSError) as exc:
-                    if isinstance(exc, OSError) and exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                except OSError as exc:
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                         raise
-                    raise UnsafeKey(f"{key!r} passes through a symlink or a file; Doppel does not follow it") from None
+                    if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                        raise UnsafeKey(f"{key!r} passes through a symlink; Doppel does not follow it") from None
+                    raise ObjectMissing(f"no such file: {key} ({part} is not a directory)") from None
                 os.close(fd)
                 fd = nfd
         except BaseException:
