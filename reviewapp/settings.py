@@ -185,6 +185,9 @@ _ALLOWED_PROFILE_KEYS = {
     "aws_session_token",
     "addressing_style",
     "verify",
+    # Doppel's own: this profile reaches a different S3 service, so its buckets are distinct from
+    # same-named buckets on other profiles (an explicit override; logged when a source uses it).
+    "separate_service",
 }
 for _name, _opts in S3_PROFILES.items():
     _unknown = set(_opts) - _ALLOWED_PROFILE_KEYS

@@ -7,9 +7,11 @@ conditional on the ETag the caller saw.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import shutil
+import re
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ class ObjectInfo:
     version_id: str = ""
     restore: str = ""  # S3 x-amz-restore header, when any
     archive_status: str = ""  # Intelligent-Tiering archive tier, when any
+    identity: tuple = ()  # local files: (st_dev, st_ino), recorded at inventory
 
     @property
     def needs_restore(self) -> bool:
@@ -73,7 +76,12 @@ def check_key(key: str) -> str:
     return "/".join(parts)
 
 
-def s3_client(profile_name: str):
+# Profile settings that are Doppel's, not boto3's.
+SEPARATE_SERVICE = "separate_service"
+_DOPPEL_PROFILE_KEYS = ("addressing_style", SEPARATE_SERVICE)
+
+
+def _aws_client(profile_name: str, service: str, **config):
     import boto3
     from botocore.config import Config
 
@@ -81,14 +89,33 @@ def s3_client(profile_name: str):
     if profile_name not in profiles:
         raise StorageError(f"unknown storage profile {profile_name!r}; configured: {sorted(profiles) or 'none'}")
     opts = dict(profiles[profile_name])
-    addressing = opts.pop("addressing_style", None)
+    addressing = opts.get("addressing_style")
+    for k in _DOPPEL_PROFILE_KEYS:
+        opts.pop(k, None)
     cfg = Config(
         retries={"max_attempts": 5, "mode": "standard"},
-        s3={"addressing_style": addressing} if addressing else {},
+        s3={"addressing_style": addressing} if addressing and service == "s3" else {},
         connect_timeout=10,
         read_timeout=60,
+        **config,
     )
-    return boto3.session.Session().client("s3", config=cfg, **opts)
+    client = boto3.session.Session().client(service, config=cfg, **opts)
+    if service == "s3control" and opts.get("endpoint_url"):
+        # S3 Control puts the account id in front of the host; a configured endpoint (a gateway,
+        # moto) answers on its own host only.
+        from urllib.parse import urlsplit, urlunsplit
+
+        netloc = urlsplit(opts["endpoint_url"]).netloc
+
+        def _own_host(request, **_):
+            request.url = urlunsplit(urlsplit(request.url)._replace(netloc=netloc))
+
+        client.meta.events.register("before-sign.s3-control", _own_host)
+    return client
+
+
+def s3_client(profile_name: str):
+    return _aws_client(profile_name, "s3")
 
 
 class Storage:
@@ -122,11 +149,45 @@ class Storage:
     def copy_to(self, key: str, dest: "Storage", dest_key: str, *, if_etag: str | None = None) -> ObjectInfo:
         raise NotImplementedError
 
-    def delete(self, key: str, *, if_etag: str | None = None, version_id: str | None = None) -> None:
+    def delete(self, key: str, *, if_etag: str | None = None, version_id: str | None = None,
+               if_identity: tuple | None = None) -> None:
         raise NotImplementedError
 
     def restore(self, key: str, *, days: int, tier: str) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no archive tiers")
+
+    # -- physical identity: what the store itself says, never how a path or endpoint is spelled
+
+    def object_identity(self, key: str) -> tuple:
+        """A value equal for two keys exactly when they name the same physical object (local:
+        device and inode; S3: the service, the bucket behind any access-point alias, the full key)."""
+        raise NotImplementedError
+
+    def overlap_with(self, other: "Storage") -> str:
+        """Why this location can reach objects of `other` ("" when it cannot)."""
+        raise NotImplementedError
+
+    def content_token(self, key: str) -> str:
+        """A value that changes whenever the bytes do: sha256 locally, the ETag on S3."""
+        raise NotImplementedError
+
+    def confirm_unchanged(self, key: str, *, etag: str, checksum: str, version_id: str = "") -> ObjectInfo:
+        """Raise ObjectChanged unless the object is, by content, the one recorded (local: the
+        sha256 is recomputed; S3: ETag and version)."""
+        raise NotImplementedError
+
+    def quarantine_for(self, source_name: str, item_id: int) -> tuple["Storage", str]:
+        """Where an object of this storage waits out retention, and that place's location text."""
+        raise NotImplementedError
+
+    def recorded_token(self, *, etag: str, checksum: str) -> str:
+        """The content token (see content_token) an object recorded with this ETag/sha256 has."""
+        raise NotImplementedError
+
+    def around(self, key: str) -> "Storage":
+        """A storage whose location is as narrow as this backend can make it around one object
+        (S3: the object's full key as a prefix; local: its directory), for overlap_with."""
+        raise NotImplementedError
 
 
 def sha256_file(path) -> str:
@@ -137,93 +198,497 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
-def _local_etag(path: Path, st: os.stat_result) -> str:
-    """Local files have no ETag; size+mtime_ns is cheap and changes when the file does.
-    Deletions re-check content with a full decode and verify anyway."""
+def _sha256_fd(fd: int) -> str:
+    h = hashlib.sha256()
+    os.lseek(fd, 0, os.SEEK_SET)
+    while chunk := os.read(fd, 1024 * 1024):
+        h.update(chunk)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return h.hexdigest()
+
+
+def _local_etag(st: os.stat_result) -> str:
+    """Local files have no ETag; size+mtime_ns is cheap and changes when the file does in
+    ordinary use. It is NOT proof of content (`cp -p` and `rsync -a` copies share it): deletion
+    and restore prove content with the sha256 instead (`confirm_unchanged`, `content_token`)."""
     return f"{st.st_size:x}-{st.st_mtime_ns:x}"
 
 
+# --- where a local directory really is: device/inode and the mount table -------------------------
+
+MOUNTINFO = "/proc/self/mountinfo"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One line of /proc/self/mountinfo: `fs_root` is the directory of the filesystem (device)
+    that appears at `mount_point`; a bind mount of a subfolder shows that subfolder there."""
+
+    mount_id: int
+    parent_id: int
+    dev: int
+    fs_root: str
+    mount_point: str
+    fstype: str = ""
+
+
+def _unescape_mount_field(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def parse_mountinfo(text: str) -> list[Mount]:
+    """Parse the kernel's mount table (proc(5)); malformed lines are skipped."""
+    mounts = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 7 or "-" not in parts[6:]:
+            continue
+        try:
+            major, minor = (int(x) for x in parts[2].split(":"))
+            sep = parts.index("-", 6)
+            mounts.append(Mount(int(parts[0]), int(parts[1]), os.makedev(major, minor), _unescape_mount_field(parts[3]),
+                                _unescape_mount_field(parts[4]), parts[sep + 1] if len(parts) > sep + 1 else ""))
+        except (ValueError, IndexError):
+            continue
+    return mounts
+
+
+def read_mounts() -> list[Mount]:
+    try:
+        return parse_mountinfo(Path(MOUNTINFO).read_text())
+    except OSError:
+        return []
+
+
+def _under(path: PurePosixPath, top: PurePosixPath) -> bool:
+    return path == top or top in path.parents
+
+
+def fs_locations(root: PurePosixPath, mounts: list[Mount]) -> list[tuple[int, PurePosixPath]]:
+    """Every place inside a filesystem that `root` reaches, as (device, path from that
+    filesystem's root): the directory itself, plus whatever is mounted below it. Two spellings
+    of the same files (a bind mount of a subfolder, a second mount of the device) give
+    overlapping locations, whatever their paths look like."""
+    best = None
+    for m in mounts:  # the last mount on the longest matching mount point is the visible one
+        mp = PurePosixPath(m.mount_point)
+        if _under(root, mp) and (best is None or len(mp.parts) >= len(PurePosixPath(best.mount_point).parts)):
+            best = m
+    found = []
+    if best is not None:
+        found.append((best.dev, PurePosixPath(best.fs_root) / root.relative_to(best.mount_point)))
+    for m in mounts:
+        mp = PurePosixPath(m.mount_point)
+        if mp != root and _under(mp, root):
+            found.append((m.dev, PurePosixPath(m.fs_root)))
+    return found
+
+
+def _inode_chain(path: Path) -> list[tuple[int, int]]:
+    """(st_dev, st_ino) of a directory and of each of its ancestors; empty when the directory
+    does not exist (yet), since then it can hold nothing."""
+    chain = []
+    for p in [path, *path.parents]:
+        try:
+            st = os.stat(p)
+        except OSError:
+            if not chain:
+                return []
+            continue
+        chain.append((st.st_dev, st.st_ino))
+    return chain
+
+
+def local_overlap(a: Path, b: Path, mounts: list[Mount] | None = None) -> str:
+    """Why two local directories can reach the same files ("" when they cannot): by real path,
+    by device/inode of one root among the other's ancestors, or by the mount table."""
+    ra, rb = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    if _under(PurePosixPath(ra), PurePosixPath(rb)) or _under(PurePosixPath(rb), PurePosixPath(ra)):
+        return "the directories contain one another"
+    chain_a, chain_b = _inode_chain(ra), _inode_chain(rb)
+    if (chain_a[:1] and chain_a[0] in chain_b) or (chain_b[:1] and chain_b[0] in chain_a):
+        return "one directory is the other or one of its ancestors (same device and inode)"
+    mounts = read_mounts() if mounts is None else mounts
+    for dev_a, pa in fs_locations(PurePosixPath(ra), mounts):
+        for dev_b, pb in fs_locations(PurePosixPath(rb), mounts):
+            if dev_a == dev_b and (_under(pa, pb) or _under(pb, pa)):
+                return (f"the mount table shows both reach the same files (device {os.major(dev_a)}:{os.minor(dev_a)}, "
+                        f"{pa} and {pb})")
+    return ""
+
+
+class RootMoved(StorageError):
+    """A local source's directory is no longer the one pinned when it was registered."""
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_NOFOLLOW_DIR = _DIR_FLAGS | os.O_NOFOLLOW
+
+
 class LocalStorage(Storage):
-    def __init__(self, root: str | Path):
-        self.root = Path(root).resolve()
+    """A directory. The root is pinned (device and inode) when the storage is built, or passed
+    in from the Source row where it was pinned at registration; every operation opens the root,
+    refuses if it is no longer that directory, and walks the key one component at a time relative
+    to directory descriptors with O_NOFOLLOW, so neither a swapped root nor a symlink inside it
+    can lead anywhere else."""
 
-    def path(self, key: str) -> Path:
-        rel = check_key(key)
-        p = (self.root / rel).resolve()
-        if p != self.root and self.root not in p.parents:
-            raise UnsafeKey(f"key escapes the source directory: {key!r}")
-        return p
+    kind = "local"
 
-    def _info(self, p: Path) -> ObjectInfo:
-        st = p.stat()
+    def __init__(self, root: str | Path, *, pin: tuple[int, int] | None = None):
+        self.root = Path(root) if pin else Path(root).resolve()
+        self.pin = tuple(pin) if pin else None
+        self._mounts_below = None
+
+    def mounts_below(self) -> set[str]:
+        """Relative paths inside the root where something else is mounted (a bind mount shares
+        the device number, so st_dev alone cannot see it): never entered."""
+        if self._mounts_below is None:
+            top = PurePosixPath(self.root)
+            self._mounts_below = {
+                PurePosixPath(m.mount_point).relative_to(top).as_posix()
+                for m in read_mounts()
+                if PurePosixPath(m.mount_point) != top and _under(PurePosixPath(m.mount_point), top)
+            }
+        return self._mounts_below
+
+    # -- the pinned root and descriptor walks
+    def _open_root(self, *, create=False) -> int:
+        if create and self.pin is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.root, _DIR_FLAGS)
+        except FileNotFoundError:
+            raise ObjectMissing(f"directory does not exist: {self.root}") from None
+        try:
+            self._verify_root(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _verify_root(self, fd: int) -> None:
+        """The opened root must be the pinned directory, reached by its real path."""
+        st = os.fstat(fd)
+        if self.pin is None:
+            self.pin = (st.st_dev, st.st_ino)
+        if os.path.realpath(self.root) != str(self.root):
+            raise RootMoved(f"{self.root} now leads to {os.path.realpath(self.root)}: the directory was replaced "
+                            "(a symlink or a move) after it was registered; Doppel will not use it")
+        if (st.st_dev, st.st_ino) != self.pin:
+            raise RootMoved(f"{self.root} is no longer the directory pinned at registration (device/inode "
+                            f"{self.pin[0]}/{self.pin[1]} → {st.st_dev}/{st.st_ino}); Doppel will not use it")
+
+    def _open_parent(self, key: str, *, create=False) -> tuple[int, str]:
+        """A descriptor of the key's directory (never reached through a symlink) and the last name."""
+        parts = check_key(key).split("/")
+        mounted = self.mounts_below()
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in mounted:
+                raise UnsafeKey(f"{key!r} lies under a mount point inside the source; Doppel does not enter it")
+        fd = self._open_root(create=create)
+        try:
+            for part in parts[:-1]:
+                if create:
+                    try:
+                        os.mkdir(part, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                try:
+                    nfd = os.open(part, _NOFOLLOW_DIR, dir_fd=fd)
+                except FileNotFoundError:
+                    raise ObjectMissing(f"no such file: {key}") from None
+                except OSError as exc:
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                        raise
+                    if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                        raise UnsafeKey(f"{key!r} passes through a symlink; Doppel does not follow it") from None
+                    raise ObjectMissing(f"no such file: {key} ({part} is not a directory)") from None
+                os.close(fd)
+                fd = nfd
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, parts[-1]
+
+    def _open_file(self, key: str) -> int:
+        dfd, name = self._open_parent(key)
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
+        except FileNotFoundError:
+            raise ObjectMissing(f"no such file: {key}") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ObjectMissing(f"{key} is a symlink; Doppel does not follow it") from None
+            raise
+        finally:
+            os.close(dfd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ObjectMissing(f"not a regular file: {key}")
+        return fd
+
+    def _info(self, key: str, st: os.stat_result) -> ObjectInfo:
         return ObjectInfo(
-            key=p.relative_to(self.root).as_posix(),
+            key=key,
             size=st.st_size,
-            etag=_local_etag(p, st),
+            etag=_local_etag(st),
             last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+            identity=(st.st_dev, st.st_ino),
         )
 
+    def path(self, key: str) -> Path:
+        """The path of a key for messages and for tools that need one; reading goes through
+        descriptors (see `fetch`)."""
+        return self.root / check_key(key)
+
+    # -- the Storage interface
     def list(self):
-        if not self.root.is_dir():
-            raise StorageError(f"directory does not exist: {self.root}")
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames.sort()
-            for fn in sorted(filenames):
-                p = Path(dirpath) / fn
-                if p.is_symlink() or not p.is_file():
-                    continue
-                yield self._info(p)
+        rfd = self._open_root()
+        try:
+            root_dev = os.fstat(rfd).st_dev
+            mounted = self.mounts_below()
+            for dirpath, dirnames, filenames, dfd in os.fwalk(".", dir_fd=rfd, follow_symlinks=False):
+                keep = []
+                for d in sorted(dirnames):
+                    rel_dir = PurePosixPath(dirpath, d).as_posix().removeprefix("./")
+                    if rel_dir in mounted:
+                        continue
+                    try:
+                        if os.stat(d, dir_fd=dfd, follow_symlinks=False).st_dev == root_dev:
+                            keep.append(d)  # never cross into another filesystem mounted inside
+                    except OSError:
+                        continue
+                dirnames[:] = keep
+                for fn in sorted(filenames):
+                    try:
+                        st = os.stat(fn, dir_fd=dfd, follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if not stat.S_ISREG(st.st_mode) or fn.endswith(".doppel-tmp"):
+                        continue
+                    rel = PurePosixPath(dirpath, fn).as_posix()
+                    rel = rel[2:] if rel.startswith("./") else rel
+                    yield self._info(rel, st)
+        finally:
+            os.close(rfd)
 
     def head(self, key):
-        p = self.path(key)
-        if not p.is_file():
-            raise ObjectMissing(f"no such file: {key}")
-        return self._info(p)
+        fd = self._open_file(key)
+        try:
+            return self._info(check_key(key), os.fstat(fd))
+        finally:
+            os.close(fd)
 
     @contextmanager
     def fetch(self, key, *, max_bytes=None):
-        info = self.head(key)
-        if max_bytes is not None and info.size > max_bytes:
-            raise StorageError(f"{key} is {info.size} bytes, over the limit of {max_bytes}")
-        yield str(self.path(key))
+        """Yield /proc/self/fd/N of the opened file: whoever reads it reads exactly the file
+        reached without symlinks, even if the directory changes meanwhile."""
+        fd = self._open_file(key)
+        try:
+            size = os.fstat(fd).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise StorageError(f"{key} is {size} bytes, over the limit of {max_bytes}")
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+
+    def object_identity(self, key):
+        st = self.head(key)
+        return ("local", *st.identity)
+
+    def content_token(self, key):
+        fd = self._open_file(key)
+        try:
+            return "sha256:" + _sha256_fd(fd)
+        finally:
+            os.close(fd)
+
+    def confirm_unchanged(self, key, *, etag, checksum, version_id=""):
+        """Recompute the sha256 (size+mtime is not proof: `cp -p` copies share it)."""
+        if not checksum:
+            raise ObjectChanged(f"{key}: no sha256 was recorded when it was analysed, so its content cannot be proven")
+        fd = self._open_file(key)
+        try:
+            st = os.fstat(fd)
+            now = _sha256_fd(fd)
+        finally:
+            os.close(fd)
+        if now != checksum.removeprefix("sha256:"):
+            raise ObjectChanged(f"{key}: its content changed since it was analysed (sha256 {checksum[:12]}… → {now[:12]}…)")
+        return self._info(check_key(key), st)
+
+    def _write_from(self, key, reader, *, mtime_ns=None) -> ObjectInfo:
+        dfd, name = self._open_parent(key, create=True)
+        tmp = f".{name}.doppel-tmp"
+        try:
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+            wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
+            try:
+                reader(wfd)
+                os.fsync(wfd)
+                if mtime_ns is not None:
+                    os.utime(wfd, ns=(mtime_ns, mtime_ns))
+            finally:
+                os.close(wfd)
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        finally:
+            os.close(dfd)
+        return self.head(key)
 
     def put(self, key, data, *, content_type="application/octet-stream"):
-        p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.doppel-tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, p)
-        return self._info(p)
+        def write(wfd):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(wfd, view):]
+
+        return self._write_from(key, write)
 
     def copy_to(self, key, dest, dest_key, *, if_etag=None):
-        src = self.head(key)
-        if if_etag is not None and src.etag != if_etag:
-            raise ObjectChanged(f"{key} changed since it was checked")
-        if isinstance(dest, LocalStorage):
-            target = dest.path(dest_key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.doppel-tmp")
-            shutil.copy2(self.path(key), tmp)
-            os.replace(tmp, target)
-            return dest.head(dest_key)
-        with self.fetch(key) as path:
-            return dest.put(dest_key, Path(path).read_bytes())
+        fd = self._open_file(key)
+        try:
+            st = os.fstat(fd)
+            if if_etag is not None and _local_etag(st) != if_etag:
+                raise ObjectChanged(f"{key} changed since it was checked")
+            if isinstance(dest, LocalStorage):
+                def write(wfd):
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    while chunk := os.read(fd, 1024 * 1024):
+                        os.write(wfd, chunk)
 
-    def delete(self, key, *, if_etag=None, version_id=None):
-        p = self.path(key)
-        if not p.exists():
-            raise ObjectMissing(f"no such file: {key}")
-        if if_etag is not None and self.head(key).etag != if_etag:
-            raise ObjectChanged(f"{key} changed since it was checked")
-        p.unlink()
+                return dest._write_from(dest_key, write, mtime_ns=st.st_mtime_ns)
+            os.lseek(fd, 0, os.SEEK_SET)
+            with os.fdopen(os.dup(fd), "rb") as f:
+                return dest.put(dest_key, f.read())
+        finally:
+            os.close(fd)
+
+    def delete(self, key, *, if_etag=None, version_id=None, if_identity=None):
+        dfd, name = self._open_parent(key)
+        try:
+            try:
+                st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+            except FileNotFoundError:
+                raise ObjectMissing(f"no such file: {key}") from None
+            if not stat.S_ISREG(st.st_mode):
+                raise ObjectMissing(f"not a regular file: {key}")
+            if if_etag is not None and _local_etag(st) != if_etag:
+                raise ObjectChanged(f"{key} changed since it was checked")
+            if if_identity is not None and ("local", st.st_dev, st.st_ino) != tuple(if_identity):
+                raise ObjectChanged(f"{key} is no longer the file that was checked (device/inode differ)")
+            os.unlink(name, dir_fd=dfd)
+        finally:
+            os.close(dfd)
+
+    def overlap_with(self, other: "Storage") -> str:
+        if not isinstance(other, LocalStorage):
+            return ""
+        return local_overlap(self.root, other.root)
+
+    def recorded_token(self, *, etag, checksum):
+        return "sha256:" + checksum
+
+    def around(self, key):
+        return LocalStorage(self.path(key).parent)
+
+    def quarantine_for(self, source_name: str, item_id: int) -> tuple["Storage", str]:
+        store = LocalStorage(Path(settings.QUARANTINE_DIR).resolve() / source_name / str(item_id))
+        return store, str(store.root)
+
+
+ACCESS_POINT_ALIAS_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap")
+
+
+def is_access_point_alias(bucket: str) -> bool:
+    return bucket.startswith("arn:") or bucket.endswith(ACCESS_POINT_ALIAS_SUFFIXES)
 
 
 class S3Storage(Storage):
+    """A bucket and prefix through a named profile. Identity is the bucket as the store sees it:
+    every profile is taken to reach the same service (endpoint spellings such as localhost and
+    127.0.0.1 are never compared) unless the profile declares `separate_service` in its settings,
+    and an access-point alias counts as the bucket it serves."""
+
+    kind = "s3"
+
     def __init__(self, profile: str, bucket: str, prefix: str = ""):
         self.profile = profile
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._client = None
+        self._resolved_bucket = None
+
+    @property
+    def service(self) -> str:
+        return str(settings.S3_PROFILES.get(self.profile, {}).get(SEPARATE_SERVICE) or "")
+
+    def resolved_bucket(self) -> str:
+        """The bucket behind an access-point alias or ARN (asked of S3 Control); raises
+        StorageError when it cannot be told, so nothing is registered or deleted on a guess."""
+        if not is_access_point_alias(self.bucket):
+            return self.bucket
+        if self._resolved_bucket is None:
+            try:
+                account = _aws_client(self.profile, "sts").get_caller_identity()["Account"]
+                control = _aws_client(self.profile, "s3control")
+                token = None
+                while self._resolved_bucket is None:
+                    page = control.list_access_points(AccountId=account, **({"NextToken": token} if token else {}))
+                    for ap in page.get("AccessPointList", []):
+                        if self.bucket in (ap.get("Alias"), ap.get("AccessPointArn")):
+                            self._resolved_bucket = ap["Bucket"]
+                    token = page.get("NextToken")
+                    if not token:
+                        break
+            except Exception as exc:  # noqa: BLE001 - any failure means "cannot tell"
+                raise StorageError(f"cannot tell which bucket the access point {self.bucket!r} serves ({exc}); "
+                                   "register the bucket itself") from exc
+            if self._resolved_bucket is None:
+                raise StorageError(f"{self.bucket!r} is not one of this account's access points; cannot tell "
+                                   "which bucket it serves; register the bucket itself")
+        return self._resolved_bucket
+
+    def bucket_identity(self) -> tuple[str, str]:
+        return (self.service, self.resolved_bucket())
+
+    def object_identity(self, key):
+        return ("s3", *self.bucket_identity(), self.full_key(key))
+
+    def overlap_with(self, other):
+        if not isinstance(other, S3Storage):
+            return ""
+        if self.bucket_identity() != other.bucket_identity():
+            return ""
+        a, b = self.prefix, other.prefix
+        if a.startswith(b) or b.startswith(a):
+            via = "" if self.bucket == other.bucket else f" (through the access point {self.bucket if self.bucket != self.resolved_bucket() else other.bucket})"
+            return f"same bucket {self.resolved_bucket()!r}{via} with overlapping prefixes ({a or '/'} and {b or '/'})"
+        return ""
+
+    def content_token(self, key):
+        return "etag:" + self.head(key).etag
+
+    def confirm_unchanged(self, key, *, etag, checksum, version_id=""):
+        info = self.head(key)
+        if info.etag != etag:
+            raise ObjectChanged(f"{key}: its content changed since it was analysed (ETag {etag} → {info.etag})")
+        if version_id and info.version_id and info.version_id != version_id:
+            raise ObjectChanged(f"{key}: a new version replaced the one analysed ({version_id} → {info.version_id})")
+        return info
+
+    def recorded_token(self, *, etag, checksum):
+        return "etag:" + etag
+
+    def around(self, key):
+        return S3Storage(self.profile, self.bucket, self.full_key(key))
+
+    def quarantine_for(self, source_name, item_id):
+        bucket = settings.QUARANTINE_BUCKET or self.bucket
+        base = f"{settings.QUARANTINE_PREFIX.strip('/')}/"
+        store = S3Storage(self.profile, bucket, f"{base}{source_name}/{item_id}")
+        return store, f"s3://{bucket}/{store.prefix}"
 
     @property
     def client(self):
@@ -341,7 +806,9 @@ class S3Storage(Storage):
         with self.fetch(key) as path:
             return dest.put(dest_key, Path(path).read_bytes())
 
-    def delete(self, key, *, if_etag=None, version_id=None):
+    def delete(self, key, *, if_etag=None, version_id=None, if_identity=None):
+        if if_identity is not None and self.object_identity(key) != tuple(if_identity):
+            raise ObjectChanged(f"{key} is not the object that was checked")
         if if_etag is not None and self.head(key).etag != if_etag:
             raise ObjectChanged(f"{key} changed since it was checked")
         kwargs = {"VersionId": version_id} if version_id else {}
@@ -374,10 +841,35 @@ class S3Storage(Storage):
 
 
 def storage_for(source) -> Storage:
-    """The storage behind a Source row (which was validated when it was added)."""
+    """The storage behind a Source row (which was validated, and for a directory pinned, when it
+    was added)."""
     if source.kind == "s3":
         return S3Storage(source.storage_profile, source.bucket, source.prefix)
-    return LocalStorage(source.root)
+    # A row without a pin (made outside source_add) is pinned for this use only, and only if its
+    # root is still its real path; source_add and the 0002 migration pin rows in the database.
+    pin = parse_pin(source.root_pin) if getattr(source, "root_pin", "") else local_root_pin(source.root)
+    return LocalStorage(source.root, pin=pin)
+
+
+def format_pin(pin: tuple[int, int]) -> str:
+    return f"{pin[0]}:{pin[1]}"
+
+
+def parse_pin(text: str) -> tuple[int, int]:
+    dev, ino = text.split(":")
+    return int(dev), int(ino)
+
+
+def local_root_pin(root: str) -> tuple[int, int]:
+    """(st_dev, st_ino) of a directory that must be given by its real path."""
+    real = os.path.realpath(root)
+    if real != str(root):
+        raise RootMoved(f"{root} leads to {real}; a source directory must be given by its real path")
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        raise ObjectMissing(f"directory does not exist: {root}") from None
+    return (st.st_dev, st.st_ino)
 
 
 def check_local_root(path: str) -> Path:

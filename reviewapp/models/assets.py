@@ -28,6 +28,8 @@ class Asset(models.Model):
     size = models.BigIntegerField(default=0)
     etag = models.CharField(max_length=200, blank=True)
     checksum = models.CharField(max_length=128, blank=True, help_text="sha256 of the bytes, once fetched")
+    inode = models.CharField(max_length=48, blank=True, db_index=True,
+                             help_text="local files: st_dev:st_ino at the last inventory (physical identity)")
     storage_class = models.CharField(max_length=40, blank=True)
     last_modified = models.DateTimeField(null=True, blank=True)
     version_id = models.CharField(max_length=1024, blank=True)

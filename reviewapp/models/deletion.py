@@ -32,6 +32,7 @@ class DeletionPlan(models.Model):
 class DeletionItem(models.Model):
     class State(models.TextChoices):
         PLANNED = "planned", "Planned"
+        EXECUTING = "executing", "Executing (claimed by a run)"
         QUARANTINED = "quarantined", "Quarantined"
         PURGED = "purged", "Purged"
         ABORTED = "aborted", "Aborted"
@@ -42,7 +43,10 @@ class DeletionItem(models.Model):
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="deletion_items")
     kept_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="kept_for")
     state = models.CharField(max_length=12, choices=State.choices, default=State.PLANNED, db_index=True)
+    claimed_by_job = models.ForeignKey("reviewapp.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                       help_text="the executor run that holds this item while it is executing")
     etag_at_decision = models.CharField(max_length=200)
+    checksum_at_decision = models.CharField(max_length=128, blank=True, help_text="sha256 recorded at analysis")
     kept_etag_at_decision = models.CharField(max_length=200)
     size = models.BigIntegerField(default=0)
     diff_score = models.FloatField(null=True, blank=True)
@@ -50,6 +54,8 @@ class DeletionItem(models.Model):
     engine_version = models.CharField(max_length=40, blank=True)
     quarantine_location = models.CharField(max_length=1024, blank=True)
     quarantine_version_id = models.CharField(max_length=1024, blank=True)
+    quarantine_checksum = models.CharField(max_length=200, blank=True,
+                                           help_text="content token (sha256: or etag:) of the quarantine copy when it was made")
     original_version_id = models.CharField(max_length=1024, blank=True, help_text="version removed on a versioned bucket")
     thresholds = models.JSONField(default=dict, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)

@@ -21,6 +21,7 @@ class Source(models.Model):
     bucket = models.CharField(max_length=63, blank=True)
     prefix = models.CharField(max_length=1024, blank=True)
     root = models.CharField(max_length=1024, blank=True, help_text="local directory under DOPPEL_LOCAL_ROOTS")
+    root_pin = models.CharField(max_length=48, blank=True, help_text="st_dev:st_ino of the root, pinned at registration")
     versioned = models.BooleanField(default=False)
     object_lock = models.BooleanField(default=False)
     description = models.TextField(blank=True)

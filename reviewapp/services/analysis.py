@@ -156,7 +156,7 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
         "state": Asset.State.FINGERPRINTED if fa.readable else Asset.State.UNREADABLE,
         "rendition": web,
         "thumbnail": thumb,
-        "checksum": sha256_file(path),
+        "checksum": fa.sha256 or sha256_file(path),  # the engine hashed the bytes already
     }
 
 

@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -38,12 +37,14 @@ from ..models import (
 )
 from ..roles import is_admin
 from .. import storage as storage_mod
-from ..storage import LocalStorage, ObjectChanged, ObjectMissing, S3Storage, StorageError, check_key
+from ..storage import ObjectChanged, ObjectMissing, RootMoved, S3Storage, StorageError, UnsafeKey, check_key
 
 log = logging.getLogger(__name__)
 
 # Verdicts under which the engine may call a clean-up copy redundant (with safe_to_delete).
 DELETABLE_VERDICTS = {"identical", "duplicate", "rotated", "cleanup_corrupt"}
+# Items that hold their object (or are about to): never planned again on either side of a pair.
+LIVE_STATES = (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING, DeletionItem.State.QUARANTINED)
 
 
 _clients: dict = {}
@@ -96,6 +97,24 @@ def decision_has_run(decision) -> bool:
         .exclude(state__in=[ReingestItem.State.QUEUED, ReingestItem.State.WITHDRAWN])
         .exists()
     )
+
+
+def decision_undo_refusal(decision) -> str:
+    """Why deletion forbids undoing `decision` ("" when it does not). Called by the undo while it
+    holds the review item's lock (the lock the executor's claim takes too); the items and plans
+    holding the decision are locked here, so a confirm or a claim cannot slip in between. Once a
+    confirmed plan holds the decision, undo is refused: the admin's go stands until the executor
+    itself re-checks (and a changed decision is then the admin's call, by cancelling or waiting)."""
+    items = list(DeletionItem.objects.select_for_update(of=("self",)).filter(decision=decision).order_by("pk"))
+    if any(i.state != DeletionItem.State.PLANNED for i in items if i.state != DeletionItem.State.ABORTED):
+        return "too late to undo: the deletion of this file is running or has run"
+    plans = DeletionPlan.objects.select_for_update().filter(
+        pk__in=[i.plan_id for i in items if i.state == DeletionItem.State.PLANNED]).order_by("pk")
+    for plan in plans:
+        if plan.state != DeletionPlan.State.DRAFT:
+            return (f"too late to undo: deletion plan #{plan.pk}, which holds this decision, was confirmed by an admin "
+                    f"({plan.get_state_display().lower()}); ask an admin to restore the file after it runs")
+    return ""
 
 
 def decision_stands(decision) -> bool:
@@ -209,7 +228,7 @@ def deletion_plan_create(*, actor, decisions=None, source=None, idempotency_key=
         items = []
         # Invariant 1, never both sides of a pair: an object kept by a live deletion is not
         # deleted, and an object on its way out is not anyone's kept copy.
-        live = DeletionItem.objects.filter(state__in=[DeletionItem.State.PLANNED, DeletionItem.State.QUARANTINED])
+        live = DeletionItem.objects.filter(state__in=LIVE_STATES)
         kept_ids = set(live.values_list("kept_asset_id", flat=True))
         leaving_ids = set(live.values_list("asset_id", flat=True))
         for d in qs.order_by("pk"):
@@ -224,12 +243,16 @@ def deletion_plan_create(*, actor, decisions=None, source=None, idempotency_key=
             snap = d.snapshot or {}
             cand = d.candidate
             etag = (snap.get("candidate") or {}).get("cleanup_etag") or (snap.get("asset") or {}).get("etag") or cand.cleanup_etag or asset.etag
+            # The sha256 recorded when the decided-on content was analysed (only if the asset
+            # still has that content): the executor recomputes it on local files.
+            checksum = (snap.get("asset") or {}).get("checksum") or (asset.checksum if asset.etag == etag else "")
             items.append(
                 DeletionItem(
                     decision=d,
                     asset=asset,
                     kept_asset=kept,
                     etag_at_decision=etag,
+                    checksum_at_decision=checksum,
                     kept_etag_at_decision=kept_etag,
                     size=asset.size,
                     diff_score=cand.diff_score,
@@ -341,33 +364,26 @@ class QuarantineTarget:
 
 
 def quarantine_target(item) -> QuarantineTarget:
-    """Where an item's object waits out the retention period: a quarantine bucket/prefix on the
-    same storage profile (a server-side copy with CopySourceIfMatch), or a folder for local
-    sources. The item id in the path keeps a deleted-restored-deleted key from colliding."""
+    """Where an item's object waits out the retention period; the storage decides (a quarantine
+    bucket/prefix on the same profile, or a folder for local sources). The item id in the path
+    keeps a deleted-restored-deleted key from colliding."""
     source = item.asset.source
     key = check_key(item.asset.key)
-    if source.kind == Source.Kind.S3:
-        bucket = settings.QUARANTINE_BUCKET or source.bucket
-        base = f"{settings.QUARANTINE_PREFIX.strip('/')}/"
-        _refuse_inside_sources(kind=Source.Kind.S3, profile=source.storage_profile, bucket=bucket, prefix=base)
-        store = with_cached_client(S3Storage(source.storage_profile, bucket, f"{base}{source.name}/{item.pk}"))
-        return QuarantineTarget(store, key, f"s3://{bucket}/{store.prefix}{key}")
-    base = Path(settings.QUARANTINE_DIR).resolve()
-    _refuse_inside_sources(kind=Source.Kind.LOCAL, root=base)
-    store = LocalStorage(base / source.name / str(item.pk))
-    return QuarantineTarget(store, key, str(store.root / key))
+    store, location = storage_mod.storage_for(source).quarantine_for(source.name, item.pk)
+    _refuse_inside_sources(store)
+    store = with_cached_client(store)
+    return QuarantineTarget(store, key, f"{location.rstrip('/')}/{key}")
 
 
-def _refuse_inside_sources(*, kind, profile="", bucket="", prefix="", root=None):
-    """Quarantine must not lie inside a registered source: an inventory would list the held
-    copies as new clean-up files (and could put them up for deletion again)."""
-    for other in Source.objects.filter(kind=kind):
-        if kind == Source.Kind.S3:
-            inside = other.bucket == bucket and other.storage_profile == profile and prefix.startswith(other.prefix or "")
-        else:
-            other_root = Path(other.root).resolve()
-            inside = root == other_root or other_root in root.parents
-        if inside:
+def _refuse_inside_sources(store):
+    """Quarantine must not reach any registered source, by any route: an inventory would list
+    the held copies as new clean-up files (and could put them up for deletion again)."""
+    from .sources import location_storage
+
+    for other in Source.objects.all():
+        other_store = location_storage(kind=other.kind, storage_profile=other.storage_profile, bucket=other.bucket,
+                                       prefix=other.prefix, root=other.root)
+        if store.overlap_with(other_store):
             raise StorageError(
                 f"the quarantine location lies inside source {other.name!r}; set DOPPEL_QUARANTINE_BUCKET, "
                 "DOPPEL_QUARANTINE_PREFIX or DOPPEL_QUARANTINE_DIR outside every source"
@@ -457,17 +473,34 @@ def recheck_kept(item, src_store) -> dict:
 
 
 def deletion_item_abort(*, actor, item, reason, reopen=True) -> DeletionItem:
-    """Give up on one item: record why and send the file back to review."""
+    """Give up on one planned item: record why and send the file back to review. An item an
+    executor has claimed is left to that executor (it aborts it itself when in doubt)."""
+    return _abort(actor=actor, item=item, reason=reason, reopen=reopen, states=(DeletionItem.State.PLANNED,))
+
+
+def _abort_claimed(*, actor, item, reason, reopen=True) -> DeletionItem:
+    """The executor gives up on the item it holds."""
+    return _abort(actor=actor, item=item, reason=reason, reopen=reopen,
+                  states=(DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING))
+
+
+def _abort(*, actor, item, reason, reopen, states) -> DeletionItem:
     with transaction.atomic():
-        item = DeletionItem.objects.select_for_update().select_related("asset__source", "kept_asset__source", "decision").get(pk=item.pk)
-        if item.state != DeletionItem.State.PLANNED:
-            return item
-        item.state = DeletionItem.State.ABORTED
-        item.reason = reason
-        item.save(update_fields=["state", "reason", "updated_at"])
-        _audit(AuditEntry.Action.ABORT, item, actor=actor, reason=reason, outcome="aborted")
-        if reopen:
-            review_return(actor=actor, asset=item.asset, reason=reason)
+        item = DeletionItem.objects.select_for_update(of=("self",)).select_related(
+            "asset__source", "kept_asset__source", "decision").get(pk=item.pk)
+        _abort_locked(item, actor=actor, reason=reason, reopen=reopen, states=states)
+    return item
+
+
+def _abort_locked(item, *, actor, reason, reopen, states=(DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING)):
+    if item.state not in states:
+        return item
+    item.state = DeletionItem.State.ABORTED
+    item.reason = reason
+    item.save(update_fields=["state", "reason", "updated_at"])
+    _audit(AuditEntry.Action.ABORT, item, actor=actor, reason=reason, outcome="aborted")
+    if reopen:
+        review_return(actor=actor, asset=item.asset, reason=reason)
     return item
 
 
@@ -481,15 +514,16 @@ def _audit_intent(item, action, *, actor, **detail) -> AuditEntry:
         return _audit(action, item, actor=actor, **detail)
 
 
-def _mark_quarantined(item, *, actor, target, original_version="", quarantine_version="") -> DeletionItem:
+def _mark_quarantined(item, *, actor, target, original_version="", quarantine_version="", quarantine_token="") -> DeletionItem:
     with transaction.atomic():
-        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
-        if item.state != DeletionItem.State.PLANNED:
+        item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+        if item.state not in (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING):
             return item
         item.state = DeletionItem.State.QUARANTINED
         item.quarantine_location = target.location
         item.quarantine_version_id = quarantine_version or ""
         item.original_version_id = original_version or ""
+        item.quarantine_checksum = quarantine_token or ""
         item.purge_after = timezone.now() + timedelta(days=settings.QUARANTINE_RETENTION_DAYS)
         item.reason = ""
         item.save()
@@ -497,60 +531,208 @@ def _mark_quarantined(item, *, actor, target, original_version="", quarantine_ve
     return item
 
 
-def deletion_item_execute(*, actor, item) -> DeletionItem:
-    """Move one planned object to quarantine after re-checking everything. Storage errors other
-    than "changed"/"missing" propagate: the item stays planned and the next run retries it."""
-    item = DeletionItem.objects.select_related("asset__source", "kept_asset__source", "decision__actor").get(pk=item.pk)
-    if item.state != DeletionItem.State.PLANNED:
-        return item
-    asset = item.asset
-    if asset.source.is_canonical:
-        return deletion_item_abort(actor=actor, item=item, reason="the object is in a canonical source, which Doppel never deletes from")
-    if not decision_stands(item.decision):
-        # Undone (or superseded) after the plan was made: the file is already back in review.
-        return deletion_item_abort(actor=actor, item=item, reason="the approving decision was undone or replaced", reopen=False)
-    src = storage_for(asset.source)
-    target = quarantine_target(item)
-    already_audited = AuditEntry.objects.filter(item=item, action=AuditEntry.Action.QUARANTINE).exists()
+def _claim(item_id, *, actor, job_id=None) -> DeletionItem | None:
+    """Take one item for this run before anything is checked: planned → executing, under the
+    review item's row lock. An undo holds that same lock while it looks at the item, so the two
+    are serialised: either the undo commits first (and the claim sees the decision undone, or the
+    item aborted) or the claim commits first (and the undo sees `executing` and is refused). A
+    second executor finds the item executing and leaves it alone; an item left executing by a run
+    that has since finished (a killed worker, superseded by a resume) is taken over."""
+    from . import jobs
 
+    with transaction.atomic():
+        review_item_id = DeletionItem.objects.filter(pk=item_id).values_list("decision__review_item_id", flat=True).first()
+        list(ReviewItem.objects.select_for_update().filter(pk=review_item_id).values_list("pk", flat=True))
+        item = DeletionItem.objects.select_for_update(of=("self",)).select_related(
+            "asset__source", "kept_asset__source", "decision__actor").get(pk=item_id)
+        if item.state == DeletionItem.State.EXECUTING:
+            holder = item.claimed_by_job_id
+            holder_done = holder is None or Job.objects.filter(pk=holder, state__in=jobs.FINISHED_STATES).exists()
+            if holder != job_id and not holder_done:
+                return None  # another live run holds it
+        elif item.state != DeletionItem.State.PLANNED:
+            return None
+        if not decision_stands(item.decision):
+            # Undone (or superseded) after the plan was made: the file is already back in review.
+            _abort_locked(item, actor=actor, reason="the approving decision was undone or replaced", reopen=False)
+            return None
+        item.state = DeletionItem.State.EXECUTING
+        item.claimed_by_job_id = job_id
+        item.save(update_fields=["state", "claimed_by_job", "updated_at"])
+    return item
+
+
+def _release(item_id, *, job_id, reason):
+    """A storage error mid-item: give the item back (planned) for the next run."""
+    DeletionItem.objects.filter(pk=item_id, state=DeletionItem.State.EXECUTING, claimed_by_job_id=job_id).update(
+        state=DeletionItem.State.PLANNED, claimed_by_job=None, reason=reason[:2000])
+
+
+# --- the guards: each one alone stops a deletion it exists for (tests switch the others off) ----
+
+
+def guard_not_canonical(ctx) -> None:
+    if ctx.item.asset.source.is_canonical:
+        raise Doubt("the object is in a canonical source, which Doppel never deletes from")
+
+
+def guard_decision_stands(ctx) -> None:
+    if not decision_stands(ctx.item.decision):
+        raise Doubt("the approving decision was undone or replaced")
+
+
+def guard_etag(ctx) -> None:
+    if ctx.current.etag != ctx.item.etag_at_decision:
+        raise Doubt(f"the object to delete changed since the decision (ETag {ctx.item.etag_at_decision} → {ctx.current.etag})")
+
+
+def guard_content(ctx) -> None:
+    """Content, not metadata: the sha256 recorded at analysis recomputed (local), or the ETag and
+    version (S3), so a re-saved copy of the same picture with the same size and time is caught."""
+    item = ctx.item
     try:
-        current = src.head(asset.key)
+        ctx.src.confirm_unchanged(item.asset.key, etag=item.etag_at_decision, checksum=item.checksum_at_decision,
+                                  version_id=item.asset.version_id)
+    except ObjectChanged as exc:
+        raise Doubt(f"the object to delete is not the content that was decided on: {exc}") from None
+
+
+def physical_identity_doubt(src, key, kept_store, kept_key) -> tuple[str, tuple]:
+    """Why the object to delete may physically be a kept or canonical object ("" when it is
+    proven not to be), and its identity (local: device and inode; S3: the service, the bucket
+    behind any alias, the full key)."""
+    ident = src.object_identity(key)
+    try:
+        kept_ident = kept_store.object_identity(kept_key)
     except ObjectMissing:
-        # Crash after the delete but before the state was saved: the copy in quarantine is the object.
-        if already_audited and target.storage.exists(target.key):
-            q = target.storage.head(target.key)
-            if q.size == item.size:
-                return _mark_quarantined(item, actor=actor, target=target, quarantine_version=q.version_id)
-        return deletion_item_abort(actor=actor, item=item, reason="the object to delete no longer exists at its key")
-    if current.etag != item.etag_at_decision:
-        return deletion_item_abort(
-            actor=actor, item=item, reason=f"the object to delete changed since the decision (ETag {item.etag_at_decision} → {current.etag})"
-        )
-    try:
-        check = recheck_kept(item, src)
-    except Doubt as doubt:
-        return deletion_item_abort(actor=actor, item=item, reason=str(doubt))
-    lock = _lock_status(src, asset.key, current.version_id)
-    if lock:
-        return deletion_item_abort(actor=actor, item=item, reason=f"Object Lock: {lock}; Doppel does not delete it", reopen=False)
+        kept_ident = None
+    if kept_ident is not None and kept_ident == ident:
+        return "the kept copy and the object to delete are the same physical object (" + "/".join(map(str, ident[1:])) + ")", ident
+    ident_text = ":".join(str(x) for x in ident[1:])
+    holder = (Asset.objects.filter(source__role=Source.Role.CANONICAL, inode=ident_text).exclude(inode="")
+              .select_related("source").first())
+    if holder is not None:
+        return f"the object to delete is physically the canonical object {holder.source.name}:{holder.key} (same device and inode)", ident
+    for canon in Source.objects.filter(role=Source.Role.CANONICAL, kind=getattr(src, "kind", "")):
+        from .sources import location_storage
 
-    _audit_intent(item, AuditEntry.Action.QUARANTINE, actor=actor, recheck=check, quarantine=target.location,
-                  version_id=current.version_id)
+        canon_store = location_storage(kind=canon.kind, storage_profile=canon.storage_profile, bucket=canon.bucket,
+                                       prefix=canon.prefix, root=canon.root)
+        if canon_store.overlap_with(src.around(key)):
+            return f"the object to delete can be reached through canonical source {canon.name!r}", ident
+    return "", ident
+
+
+def guard_physical_identity(ctx) -> None:
+    doubt, ctx.identity = physical_identity_doubt(ctx.src, ctx.item.asset.key, storage_for(ctx.item.kept_asset.source),
+                                                  ctx.item.kept_asset.key)
+    if doubt:
+        raise Doubt(doubt)
+
+
+def guard_kept_copy(ctx) -> None:
+    ctx.recheck = recheck_kept(ctx.item, ctx.src)
+
+
+def guard_object_lock(ctx) -> None:
+    lock = _lock_status(ctx.src, ctx.item.asset.key, ctx.current.version_id)
+    if lock:
+        ctx.reopen = False
+        raise Doubt(f"Object Lock: {lock}; Doppel does not delete it")
+
+
+# In order; all run for every item, right before it is touched.
+EXECUTION_GUARDS = [guard_not_canonical, guard_decision_stands, guard_etag, guard_content, guard_physical_identity,
+                    guard_kept_copy, guard_object_lock]
+
+
+@dataclass
+class _Ctx:
+    item: DeletionItem
+    src: object
+    current: object
+    identity: tuple = ()
+    recheck: dict = None
+    reopen: bool = True
+
+
+def _expected_token(store, item) -> str:
+    """The content token the quarantine copy must have: the recorded sha256 (local) or ETag (S3)."""
+    return store.recorded_token(etag=item.etag_at_decision, checksum=item.checksum_at_decision)
+
+
+def _same_bytes(token, expected, *, size, expected_size) -> bool:
+    # A multipart ETag ("…-N") is not an MD5 of the bytes and a server-side copy gets a new
+    # one; for those only the size can be compared (the copy was made with CopySourceIfMatch).
+    if token == expected:
+        return True
+    return expected.startswith("etag:") and "-" in expected and size == expected_size
+
+
+def deletion_item_execute(*, actor, item, job_id=None) -> DeletionItem:
+    """Move one planned object to quarantine. The item is claimed first (no undo, second
+    executor or new plan can interleave), then every guard runs, then audit → copy → check the
+    copy's content → delete (only that same physical object) → mark. Storage errors other than
+    "changed"/"missing" propagate: the item goes back to planned and the next run retries it."""
+    claimed = _claim(item.pk, actor=actor, job_id=job_id)
+    if claimed is None:
+        return DeletionItem.objects.get(pk=item.pk)
+    item = claimed
+    try:
+        return _execute_claimed(item, actor=actor)
+    except Exception as exc:
+        _release(item.pk, job_id=job_id, reason=f"last attempt failed: {exc}")
+        raise
+
+
+def _execute_claimed(item, *, actor) -> DeletionItem:
+    asset = item.asset
+    ctx = None
+    try:
+        src = storage_for(asset.source)
+        target = quarantine_target(item)
+        already_audited = AuditEntry.objects.filter(item=item, action=AuditEntry.Action.QUARANTINE).exists()
+        try:
+            current = src.head(asset.key)
+        except ObjectMissing:
+            # Crash after the delete but before the state was saved: the copy in quarantine is
+            # the object, if its content is the one decided on.
+            if already_audited and target.storage.exists(target.key):
+                q = target.storage.head(target.key)
+                if _same_bytes(target.storage.content_token(target.key), _expected_token(src, item),
+                               size=q.size, expected_size=item.size):
+                    return _mark_quarantined(item, actor=actor, target=target, quarantine_version=q.version_id,
+                                             quarantine_token=target.storage.content_token(target.key))
+            return _abort_claimed(actor=actor, item=item, reason="the object to delete no longer exists at its key")
+        ctx = _Ctx(item=item, src=src, current=current)
+        for guard in EXECUTION_GUARDS:
+            guard(ctx)
+    except (Doubt, RootMoved, UnsafeKey) as doubt:
+        return _abort_claimed(actor=actor, item=item, reason=str(doubt), reopen=ctx.reopen if ctx else True)
+
+    _audit_intent(item, AuditEntry.Action.QUARANTINE, actor=actor, recheck=ctx.recheck, quarantine=target.location,
+                  version_id=current.version_id, identity=[str(x) for x in ctx.identity])
+    changed = "the object to delete changed while it was being quarantined"
     try:
         q = src.copy_to(asset.key, target.storage, target.key, if_etag=item.etag_at_decision)
-    except ObjectChanged:
-        return deletion_item_abort(actor=actor, item=item, reason="the object to delete changed while it was being quarantined")
-    if q.size != current.size:
-        raise StorageError(f"the quarantine copy of {asset.key} has {q.size} bytes, expected {current.size}")
-    try:
-        # On a versioned bucket delete the exact version (no delete marker left holding the data):
-        # the quarantine copy is now the one to purge or restore.
-        src.delete(asset.key, if_etag=item.etag_at_decision, version_id=current.version_id or None)
-    except ObjectChanged:
-        return deletion_item_abort(actor=actor, item=item, reason="the object to delete changed while it was being quarantined")
+        q_token = target.storage.content_token(target.key)
+        if not _same_bytes(q_token, _expected_token(src, item), size=q.size, expected_size=current.size):
+            raise ObjectChanged(f"the quarantine copy of {asset.key} is not the content decided on ({q_token[:20]}…)")
     except ObjectMissing:
-        pass
-    return _mark_quarantined(item, actor=actor, target=target, original_version=current.version_id, quarantine_version=q.version_id)
+        return _abort_claimed(actor=actor, item=item, reason="the object to delete vanished while it was being quarantined")
+    except (ObjectChanged, RootMoved, UnsafeKey) as exc:
+        return _abort_claimed(actor=actor, item=item, reason=f"{changed}: {exc}")
+    try:
+        # Only the physical object that was checked; on a versioned bucket the exact version (no
+        # delete marker left holding the data): the quarantine copy is now the one to purge or restore.
+        src.delete(asset.key, if_etag=item.etag_at_decision, version_id=current.version_id or None,
+                   if_identity=ctx.identity or None)
+    except (ObjectChanged, RootMoved, UnsafeKey) as exc:
+        return _abort_claimed(actor=actor, item=item, reason=f"{changed}: {exc}")
+    except ObjectMissing:
+        pass  # a crashed run deleted it already; the quarantine copy was just proven to be it
+    return _mark_quarantined(item, actor=actor, target=target, original_version=current.version_id,
+                             quarantine_version=q.version_id, quarantine_token=q_token)
 
 
 def deletion_plan_run(job_id) -> Job | None:
@@ -572,12 +754,13 @@ def deletion_plan_run(job_id) -> Job | None:
     DeletionPlan.objects.filter(pk=plan.pk, state=DeletionPlan.State.CONFIRMED).update(state=DeletionPlan.State.EXECUTING)
     actor = plan.confirmed_by
     errors = 0
-    for item_id in list(plan.items.filter(state=DeletionItem.State.PLANNED).values_list("pk", flat=True)):
+    pending = (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING)
+    for item_id in list(plan.items.filter(state__in=pending).values_list("pk", flat=True)):
         if not jobs.job_may_continue(job_id):
             return Job.objects.get(pk=job_id)
         item = DeletionItem.objects.get(pk=item_id)
         try:
-            item = deletion_item_execute(actor=actor, item=item)
+            item = deletion_item_execute(actor=actor, item=item, job_id=job_id)
         except Exception as exc:  # noqa: BLE001 - storage/OS errors: the item stays planned for the next run
             if not isinstance(exc, StorageError):
                 log.exception("deletion item %s failed", item_id)
@@ -589,7 +772,7 @@ def deletion_plan_run(job_id) -> Job | None:
             continue
         with transaction.atomic():
             jobs.job_count(job_id, processed=1, bytes_done=item.size if item.state == DeletionItem.State.QUARANTINED else 0)
-    remaining = plan.items.filter(state=DeletionItem.State.PLANNED).count()
+    remaining = plan.items.filter(state__in=pending).count()
     if remaining:
         return jobs.job_fail(job_id, f"{remaining} item(s) could not be processed ({errors} storage errors); run the plan again")
     with transaction.atomic():
@@ -602,7 +785,9 @@ def deletion_plan_run(job_id) -> Job | None:
 
 def deletion_restore(*, actor, item) -> DeletionItem:
     """Undo an executed deletion within retention: the object goes back to its original key and
-    the file back to review."""
+    the file back to review. Content decides, never size: an object already at the key that is
+    not the quarantined content makes the restore refuse (the quarantine copy is kept), and so
+    does a quarantine copy that is no longer the one quarantined."""
     _require_admin(actor)
     item = DeletionItem.objects.select_related("asset__source", "kept_asset__source", "decision__actor").get(pk=item.pk)
     if item.state == DeletionItem.State.RESTORED:
@@ -614,29 +799,36 @@ def deletion_restore(*, actor, item) -> DeletionItem:
     target = quarantine_target(item)
     try:
         q = target.storage.head(target.key)
+        q_token = target.storage.content_token(target.key)
     except ObjectMissing:
         raise ValidationError("the quarantine copy is gone; it cannot be restored") from None
+    if item.quarantine_checksum and q_token != item.quarantine_checksum:
+        raise ValidationError(f"the quarantine copy is not the one quarantined ({item.quarantine_checksum[:20]}… → "
+                              f"{q_token[:20]}…); it is kept and nothing was restored")
     try:
         existing = src.head(asset.key)
+        existing_token = src.content_token(asset.key)
     except ObjectMissing:
-        existing = None
-    if existing is not None and existing.size != q.size:
-        raise ValidationError(f"another object now exists at {asset.key}; move it away before restoring")
+        existing = existing_token = None
+    if existing is not None and not _same_bytes(existing_token, q_token, size=existing.size, expected_size=q.size):
+        raise ValidationError(f"another object now exists at {asset.key} (its content differs from the quarantined copy); "
+                              "move it away before restoring; the quarantine copy is kept")
     _audit_intent(item, AuditEntry.Action.RESTORE, actor=actor, quarantine=item.quarantine_location)
     if existing is None:
         restored = target.storage.copy_to(target.key, src, asset.key, if_etag=q.etag)
     else:
         restored = existing  # a crashed restore already copied it back
-    if restored.size != q.size:
-        raise StorageError(f"the restored copy of {asset.key} has {restored.size} bytes, expected {q.size}")
+    if not _same_bytes(src.content_token(asset.key), q_token, size=restored.size, expected_size=q.size):
+        raise StorageError(f"the restored copy of {asset.key} is not the quarantined content; the quarantine copy is kept")
     with transaction.atomic():
-        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
+        item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
         if item.state != DeletionItem.State.QUARANTINED:
             return item
         item.state = DeletionItem.State.RESTORED
         item.save(update_fields=["state", "updated_at"])
         Asset.objects.filter(pk=asset.pk).update(state=Asset.State.FINGERPRINTED if asset.analysis else Asset.State.AVAILABLE,
-                                                 etag=restored.etag, version_id=restored.version_id)
+                                                 etag=restored.etag, version_id=restored.version_id,
+                                                 inode=":".join(str(x) for x in restored.identity))
         review_return(actor=actor, asset=asset, reason="restored from quarantine")
     try:
         target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
@@ -647,7 +839,8 @@ def deletion_restore(*, actor, item) -> DeletionItem:
 
 def deletion_item_purge(*, actor, item) -> DeletionItem:
     """Retention is over: remove the quarantine copy for good (the exact version on a versioned
-    bucket). Object Lock is obeyed and reported on the item instead of failing silently."""
+    bucket), and only if its content is the one recorded when it was quarantined. Object Lock
+    is obeyed and reported on the item instead of failing silently."""
     item = DeletionItem.objects.select_related("asset__source", "kept_asset__source", "decision__actor").get(pk=item.pk)
     if item.state != DeletionItem.State.QUARANTINED:
         return item
@@ -657,13 +850,20 @@ def deletion_item_purge(*, actor, item) -> DeletionItem:
         DeletionItem.objects.filter(pk=item.pk).update(reason=f"purge postponed: {lock}")
         item.reason = f"purge postponed: {lock}"
         return item
+    try:
+        token = target.storage.content_token(target.key)
+    except ObjectMissing:
+        token = None
+    if token is not None and token != item.quarantine_checksum:
+        raise ObjectChanged(f"purge refused: the quarantine copy at {item.quarantine_location} is not the one quarantined "
+                            f"(recorded {item.quarantine_checksum[:20] or 'nothing'}…, now {token[:20]}…); it is kept")
     _audit_intent(item, AuditEntry.Action.PURGE, actor=actor, quarantine=item.quarantine_location)
     try:
         target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
     except ObjectMissing:
         pass
     with transaction.atomic():
-        item = DeletionItem.objects.select_for_update().get(pk=item.pk)
+        item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
         if item.state == DeletionItem.State.QUARANTINED:
             item.state = DeletionItem.State.PURGED
             item.reason = ""

@@ -37,6 +37,12 @@ def _state_for(info: ObjectInfo) -> str:
     return Asset.State.ARCHIVED if info.needs_restore else Asset.State.LISTED
 
 
+def _inode(info: ObjectInfo) -> str:
+    """Physical identity of a local file (st_dev:st_ino), so the executor can refuse to delete
+    anything that is physically a canonical object (a hard link, a bind mount)."""
+    return f"{info.identity[0]}:{info.identity[1]}" if info.identity else ""
+
+
 def _same_time(a, b) -> bool:
     if a is None or b is None:
         return a is b
@@ -88,7 +94,7 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
         by_key[info.key] = info  # a report may repeat a key; the last row wins
     with transaction.atomic():
         existing = {a.key: a for a in Asset.objects.filter(source=source, key__in=list(by_key)).only(
-            "id", "key", "etag", "size", "last_modified", "storage_class", "state", "version_id")}
+            "id", "key", "etag", "size", "last_modified", "storage_class", "state", "version_id", "inode")}
         new, changed = [], []
         for key, info in by_key.items():
             a = existing.get(key)
@@ -96,14 +102,18 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
                 new.append(Asset(
                     source=source, key=key, name=key.rsplit("/", 1)[-1][:512], size=info.size, etag=info.etag,
                     last_modified=info.last_modified, storage_class=info.storage_class if source.kind == "s3" else "",
-                    version_id=info.version_id, state=_state_for(info), ids=extract_ids(key),
+                    version_id=info.version_id, state=_state_for(info), ids=extract_ids(key), inode=_inode(info),
                 ))
                 continue
             seen.add(a.pk)
             sc = info.storage_class if source.kind == "s3" else ""
-            content_changed = a.etag != info.etag or a.size != info.size or not _same_time(a.last_modified, info.last_modified)
+            # Another file at the same key (a new inode) is new content even when size and mtime
+            # match (`cp -p`): it is analysed again rather than trusted.
+            content_changed = (a.etag != info.etag or a.size != info.size or not _same_time(a.last_modified, info.last_modified)
+                               or bool(a.inode) and a.inode != _inode(info))
             if content_changed:
                 a.etag, a.size, a.last_modified, a.version_id = info.etag, info.size, info.last_modified, info.version_id
+                a.inode = _inode(info)
                 a.storage_class = sc
                 a.state = _state_for(info)
                 a.checksum = ""
@@ -125,6 +135,10 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
                 stats["changed"] += 1
             else:
                 stats["unchanged"] += 1
+            if a.inode != _inode(info):  # recorded for the first time (rows from before identity)
+                a.inode = _inode(info)
+                if not changed or changed[-1] is not a:
+                    changed.append(a)
         if new:
             Asset.objects.bulk_create(new, batch_size=CHUNK)
             created = dict(Asset.objects.filter(source=source, key__in=[a.key for a in new]).values_list("key", "id"))
@@ -137,7 +151,7 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
             for a in changed:
                 a.updated_at = timezone.now()
             Asset.objects.bulk_update(
-                changed, ["etag", "size", "last_modified", "version_id", "storage_class", "state", "checksum",
+                changed, ["etag", "size", "last_modified", "version_id", "inode", "storage_class", "state", "checksum",
                           "restore_expires_at", "updated_at"], batch_size=CHUNK)
     return len(new), len(changed)
 

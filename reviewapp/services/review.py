@@ -170,6 +170,7 @@ def _snapshot(item, candidate):
     snap = {
         "item_verdict": item.verdict,
         "asset": {"id": asset.pk, "source": asset.source.name, "key": asset.key, "etag": asset.etag,
+                  "checksum": asset.checksum,
                   "size": asset.size, "width": asset.width, "height": asset.height, "pages": asset.pages,
                   "bit_depth": asset.bit_depth, "engine_version": asset.engine_version},
     }
@@ -314,8 +315,11 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
         last = decision_last_undoable(actor=actor)
         if last is None or last.pk != decision.pk:
             raise ReviewRefused("only your last decision can be undone")
-        from .deletion import decision_has_run
+        from .deletion import decision_has_run, decision_undo_refusal
 
+        refusal = decision_undo_refusal(decision)
+        if refusal:
+            raise ReviewRefused(refusal)
         if decision_has_run(decision):
             raise ReviewRefused("too late to undo: an action already ran on this decision")
         if decision.action == Action.APPROVE_DELETE:

@@ -2,15 +2,20 @@
 the same objects would let a canonical object be reviewed as a clean-up copy."""
 from __future__ import annotations
 
+import logging
 import re
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import Source
-from ..storage import StorageError, UnsafeKey, check_local_root
+from ..storage import (
+    SEPARATE_SERVICE, LocalStorage, S3Storage, StorageError, UnsafeKey, check_local_root, format_pin, local_root_pin,
+    parse_pin,
+)
+
+log = logging.getLogger(__name__)
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
@@ -24,28 +29,47 @@ def _norm_prefix(prefix: str) -> str:
     return prefix
 
 
-def _overlaps_prefix(a: str, b: str) -> bool:
-    return a.startswith(b) or b.startswith(a)
-
-
-def _overlaps_dir(a: Path, b: Path) -> bool:
-    return a == b or a in b.parents or b in a.parents
+def location_storage(*, kind, storage_profile="", bucket="", prefix="", root="", root_pin=""):
+    """The storage a (proposed) source would use; overlap is asked of it, so each backend decides
+    what "the same objects" means (see Storage.overlap_with)."""
+    if kind == Source.Kind.S3:
+        return S3Storage(storage_profile, bucket, prefix)
+    return LocalStorage(root, pin=parse_pin(root_pin) if root_pin else None)
 
 
 def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", exclude_pk=None):
-    others = Source.objects.filter(kind=kind)
+    """Refuse a location that can reach any registered source's objects by any route (a second
+    profile or endpoint spelling for the same bucket, an access-point alias, a symlinked or
+    bind-mounted directory). When it cannot be proven apart, it is refused too."""
+    candidate = location_storage(kind=kind, storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root)
+    others = Source.objects.all()
     if exclude_pk:
         others = others.exclude(pk=exclude_pk)
-    if kind == Source.Kind.S3:
-        endpoint = settings.S3_PROFILES.get(storage_profile, {}).get("endpoint_url")
-        for other in others.filter(bucket=bucket):
-            other_endpoint = settings.S3_PROFILES.get(other.storage_profile, {}).get("endpoint_url")
-            if other_endpoint == endpoint and _overlaps_prefix(prefix, other.prefix):
-                raise ValidationError(f"overlaps source {other.name!r} (s3://{other.bucket}/{other.prefix})")
-    else:
-        for other in others:
-            if _overlaps_dir(Path(root), Path(other.root)):
-                raise ValidationError(f"overlaps source {other.name!r} ({other.root})")
+    for other in others:
+        other_store = location_storage(kind=other.kind, storage_profile=other.storage_profile, bucket=other.bucket,
+                                        prefix=other.prefix, root=other.root)
+        try:
+            reason = candidate.overlap_with(other_store)
+        except StorageError as exc:
+            raise ValidationError(f"cannot prove it does not overlap source {other.name!r} ({other.location}): {exc}") from exc
+        if reason:
+            raise ValidationError(f"overlaps source {other.name!r} ({other.location}): {reason}")
+
+
+def _log_separate_service(source: Source):
+    """A profile that declares a separate S3 service makes same-named buckets distinct: an
+    explicit, logged override, because Doppel cannot see endpoints as the same or not."""
+    label = settings.S3_PROFILES.get(source.storage_profile, {}).get(SEPARATE_SERVICE)
+    if not label:
+        return
+    same_name = list(Source.objects.filter(kind=Source.Kind.S3, bucket=source.bucket).exclude(pk=source.pk)
+                     .values_list("name", flat=True))
+    log.warning(
+        "source %r registered on storage profile %r, which declares separate_service=%r: its bucket %r is treated "
+        "as distinct from same-named buckets on other profiles%s",
+        source.name, source.storage_profile, label, source.bucket,
+        f" (sources {', '.join(same_name)})" if same_name else "",
+    )
 
 
 def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix="", root="", description="") -> Source:
@@ -63,6 +87,10 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
         if not BUCKET_RE.match(bucket or ""):
             raise ValidationError({"bucket": f"not a valid bucket name: {bucket!r}"})
         fields.update(storage_profile=storage_profile, bucket=bucket, prefix=_norm_prefix(prefix))
+        try:
+            S3Storage(storage_profile, bucket).bucket_identity()  # an access-point alias must name a known bucket
+        except StorageError as exc:
+            raise ValidationError({"bucket": str(exc)}) from exc
     else:
         try:
             path = check_local_root(root)
@@ -70,10 +98,14 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
             raise ValidationError({"root": str(exc)}) from exc
         if not path.is_dir():
             raise ValidationError({"root": f"directory does not exist: {path}"})
-        fields.update(root=str(path))
+        try:
+            pin = local_root_pin(str(path))
+        except StorageError as exc:
+            raise ValidationError({"root": str(exc)}) from exc
+        fields.update(root=str(path), root_pin=format_pin(pin))
     with transaction.atomic():
-        # Lock the table's rows of this kind so two concurrent adds cannot both pass the check.
-        list(Source.objects.select_for_update().filter(kind=kind).values_list("pk", flat=True))
+        # Lock every source row so two concurrent adds cannot both pass the check.
+        list(Source.objects.select_for_update().values_list("pk", flat=True))
         if Source.objects.filter(name=name).exists():
             raise ValidationError({"name": f"a source named {name!r} already exists"})
         check_overlap(
@@ -86,6 +118,8 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
         source = Source(created_by=actor if getattr(actor, "pk", None) else None, **fields)
         source.full_clean()
         source.save()
+        if kind == Source.Kind.S3:
+            _log_separate_service(source)
     return source
 
 

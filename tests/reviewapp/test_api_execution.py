@@ -33,6 +33,10 @@ def pair(local_root, admin_api, django_capture_on_commit_callbacks):
     kept, gone = canon.assets.get(), cleanup.assets.get()
     m.Asset.objects.filter(pk__in=[kept.pk, gone.pk]).update(
         state="fingerprinted", decode_status="ok", width=160, height=120, pages=1, bit_depth=8)
+    from reviewapp.storage import sha256_file
+
+    for a in (kept, gone):  # the sha256 analysis records (the executor recomputes it before deleting)
+        m.Asset.objects.filter(pk=a.pk).update(checksum=sha256_file(local_root / a.source.name / a.key))
     cand = CandidateFactory(cleanup_asset=gone, match_asset=kept, verdict="identical", diff_score=0.0,
                             local_score=0.0, cleanup_etag=gone.etag, match_etag=kept.etag)
     return ReviewItemFactory(best_candidate=cand), local_root

@@ -4,6 +4,7 @@ concerns deletion has a test here that would fail if the rule were broken."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from datetime import timedelta
 
@@ -47,8 +48,11 @@ def cleanup_jpeg(name="astronaut", size=SIZE):
 
 
 def put_asset(source, key, data, **extra) -> Asset:
+    """Write an object and its row as inventory + analysis would leave it (ETag, sha256, and for
+    local files the device/inode)."""
     info = storage_for(source).put(key, data)
-    extra = {"width": SIZE[0], "height": SIZE[1], **extra}
+    extra = {"width": SIZE[0], "height": SIZE[1], "checksum": hashlib.sha256(data).hexdigest(),
+             "inode": ":".join(str(x) for x in info.identity), **extra}
     return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
                         version_id=info.version_id, **extra)
 

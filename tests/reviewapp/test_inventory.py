@@ -199,3 +199,26 @@ def test_listed_fields_too_long_for_their_columns_are_refused_not_a_database_err
     _apply_chunk(source, infos, set(), stats)
     assert list(Asset.objects.filter(source=source).values_list("key", flat=True)) == ["ok.jpg"]
     assert stats["refused"] == 3 and stats["new"] == 1
+
+
+@pytest.mark.django_db
+def test_inventory_records_device_and_inode_and_a_same_looking_replacement_is_new_content(local_source, local_root):
+    """A `cp -p` copy dropped over a file keeps its size and mtime (the local ETag) but is another
+    file: inventory records st_dev:st_ino and treats a new inode as changed content, so the
+    replacement is analysed again instead of inheriting the old file's checksum."""
+    import os
+    import shutil
+
+    run_inventory(local_source)
+    a = Asset.objects.get(source=local_source, key="C0001234.tif")
+    path = local_root / "cl" / "C0001234.tif"
+    st = os.stat(path)
+    assert a.inode == f"{st.st_dev}:{st.st_ino}"
+    Asset.objects.filter(pk=a.pk).update(checksum="recorded-at-analysis", state=Asset.State.FINGERPRINTED)
+    shutil.copy2(path, local_root / "replacement.tif")
+    os.replace(local_root / "replacement.tif", path)  # same bytes, size and mtime; another inode
+    run_inventory(local_source)
+    a.refresh_from_db()
+    st2 = os.stat(path)
+    assert a.inode == f"{st2.st_dev}:{st2.st_ino}" != f"{st.st_dev}:{st.st_ino}"
+    assert a.checksum == "" and a.state == Asset.State.LISTED
