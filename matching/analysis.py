@@ -36,6 +36,7 @@ class FileAnalysis:
     file_size: int = 0
     digest: str = ""
     engine_version: str = ""
+    notes: list = field(default_factory=list)    # how it was measured, extension mismatch (not damage)
     # in-memory only (not serialised): reduced displayed RGB array used by verify_pair, and the path
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     path: str | None = field(default=None, repr=False, compare=False)
@@ -100,6 +101,16 @@ def file_digest(path) -> str:
     return h.hexdigest()
 
 
+def _format_notes(a: FileAnalysis, data) -> None:
+    """The format from the content (also for files that do not decode) and a name that says otherwise."""
+    from .formats import extension_mismatch, sniff
+    if not a.format and data:
+        a.format = sniff(data).format
+    note = extension_mismatch(a.name, a.format)
+    if note:
+        a.notes.append(note)
+
+
 def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False) -> FileAnalysis:
     """Decode, fingerprint and check one file. Never raises for bad files.
     ``digest=True`` also stores the SHA-1 of the bytes (otherwise computed only when a pair of
@@ -119,6 +130,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         del data
     except DecodeError as e:
         a.errors = [str(e)]
+        _format_notes(a, data)
         return a
     except MemoryError:
         a.errors = ["out of memory while decoding"]
@@ -129,6 +141,8 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
     a.format, a.width, a.height = dec.format, dec.width, dec.height
     a.pages, a.bit_depth, a.mode = dec.pages, dec.bit_depth, dec.mode
     a.exif_orientation = dec.exif_orientation
+    a.notes = list(dec.notes)
+    _format_notes(a, None)
     a.errors = dec.errors
     a.status = "damaged" if dec.errors else "ok"
     a.damage = own_damage(dec)
