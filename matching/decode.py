@@ -2,7 +2,7 @@
 
 `decode(path)` returns a :class:`Decoded`: metadata of the full image plus a small RGB array
 (displayed orientation, longest side about ``target`` px) made from a *reduced* decode where the
-format allows it (JPEG DCT scaling, JPEG 2000 resolution levels, TIFF pyramids).
+format allows it (JPEG DCT scaling, JPEG 2000 resolution levels; a TIFF always from its master IFD, never a preview).
 Damage (truncation, decoder warnings, structural inconsistencies) is recorded in ``errors``; what
 still decodes is returned.  Only files with nothing decodable raise :class:`DecodeError`.
 """
@@ -411,17 +411,8 @@ def _decode_pillow(im, data, d, target, levels):
                 d.reduced_by = 1 << r
             except Exception:
                 pass
-    elif levels:
-        best = None
-        for i, (lw, lh) in levels:
-            if min(lw, lh) >= target and abs(lw / lh - w / h) < 0.02 and (best is None or lw < best[1][0]):
-                best = (i, (lw, lh))
-        if best:
-            try:
-                im.seek(best[0])
-                d.reduced_by = max(1, round(w / best[1][0]))
-            except Exception:
-                im.seek(0)
+    # TIFF reduced-resolution IFDs (previews, pyramid levels) are never decoded in place of the
+    # master: a preview can be stale or belong to another page (issue 16); formats.py picks the IFD.
     try:
         im.load()
     except Exception as e:

@@ -340,3 +340,18 @@ def test_unknown_content_is_unreadable_with_a_reason_and_never_safe(tmp_path, ph
     jpg = tmp_path / "real.jpg"
     photo.save(jpg, "JPEG")
     assert not verify_pair(p, jpg).safe_to_delete
+
+
+def test_a_stale_preview_never_stands_in_for_the_master_in_the_comparison(tmp_path, photo, photo2):
+    """IFD1 is a reduced preview of *another* picture (stale after an edit): the master's pixels
+    are what is compared, so the file does not match a JPEG of the preview."""
+    p = tmp_path / "stale.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(big_photo(photo)), photometric="rgb")
+        t.write(np.asarray(big_photo(photo2, (400, 300))), photometric="rgb", subfiletype=1)
+    other = tmp_path / "other.jpg"
+    big_photo(photo2, (400, 300)).save(other, "JPEG", quality=92)
+    assert verify_pair(p, other).verdict == "different"
+    same = tmp_path / "same.jpg"
+    big_photo(photo).save(same, "JPEG", quality=92)
+    assert verify_pair(p, same).declared
