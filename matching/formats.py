@@ -347,18 +347,20 @@ def decode_raw(data: bytes, s: Sniffed, *, target: int, max_pixels: int):
     from .decode import Decoded, DecodeError, dihedral, EXIF_TO_DIHEDRAL, shrink
     import rawpy
     what = {"DNG": "DNG"}.get(s.format, f"{s.format} camera RAW")
-    try:
-        rp = rawpy.imread(io.BytesIO(data))
-    except Exception as e:
-        raise DecodeError(f"{what}: LibRaw cannot read it ({type(e).__name__}: {e})") from None
+    rp = rawpy.RawPy()
     with rp:
-        try:
+        try:   # open (headers), check the size, and only then unpack the sensor data
+            rp.open_buffer(io.BytesIO(data))
             sz = rp.sizes
             w, h = int(sz.width), int(sz.height)
+        except Exception as e:
+            raise DecodeError(f"{what}: LibRaw cannot read it ({type(e).__name__}: {e})") from None
+        try:
             if w <= 0 or h <= 0:
                 raise DecodeError(f"{what}: LibRaw found no sensor image")
-            if w * h > max_pixels:
+            if max(w * h, int(sz.raw_width) * int(sz.raw_height)) > max_pixels:
                 raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
+            rp.unpack()
             exif = _LIBRAW_FLIP_TO_EXIF.get(int(sz.flip), 1)
             white = int(np.max(rp.white_level)) if rp.white_level is not None else 0
             bits = max(8, white.bit_length()) if white else 16

@@ -355,3 +355,12 @@ def test_a_stale_preview_never_stands_in_for_the_master_in_the_comparison(tmp_pa
     same = tmp_path / "same.jpg"
     big_photo(photo).save(same, "JPEG", quality=92)
     assert verify_pair(p, same).declared
+
+
+def test_raw_and_pdf_respect_the_pixel_limit(tmp_path, photo):
+    with pytest.raises(DecodeError, match="image too large: 320x240"):
+        decode(make_dng(tmp_path / "a.dng", photo), max_pixels=10_000)
+    with pytest.raises(DecodeError, match="image too large: 320x240"):
+        decode(pdf_of(tmp_path / "a.pdf", [photo.convert("RGB")]), max_pixels=10_000)
+    with pytest.raises(DecodeError, match="image too large: 800x600"):
+        decode(dng_like_tiff(tmp_path / "m.tif", big_photo(photo)), max_pixels=100_000)
