@@ -216,6 +216,7 @@ class TiffLayout:
     height: int = 0
     bit_depth: int = 8
     where: str = "IFD0"
+    orientation: int = 0          # Orientation tag of the master, else of IFD0 (0: none)
 
 
 def tiff_layout(data: bytes) -> TiffLayout:
@@ -254,6 +255,11 @@ def tiff_layout(data: bytes) -> TiffLayout:
             q, lbl = max(full, key=lambda t: (t[0].imagewidth * t[0].imagelength, -members.index(t)))
             lay.master_offset, lay.where = q.offset, lbl
             lay.width, lay.height = int(q.imagewidth), int(q.imagelength)
+            for src in (q, top[0]):
+                tag = src.tags.get(274)
+                if tag is not None and int(tag.value) in range(1, 9):
+                    lay.orientation = int(tag.value)
+                    break
             bps = q.bitspersample
             lay.bit_depth = int(max(bps) if isinstance(bps, (tuple, list)) else bps or 8)
     return lay
@@ -283,6 +289,15 @@ class Plan:
     notes: list = field(default_factory=list)
 
     def finish(self, d):
+        turn = self.overrides.get("exif_orientation")
+        if turn and turn != d.exif_orientation and d.image is not None:
+            # the master's orientation lives in another IFD than the one Pillow decoded: undo the
+            # turn Pillow's tag gave, apply the right one
+            from .decode import EXIF_TO_DIHEDRAL, compose, dihedral, inverse
+            t = compose(inverse(d.orientation), EXIF_TO_DIHEDRAL[turn])
+            d.image = np.ascontiguousarray(dihedral(d.image, *t))
+            if t[0] in (90, 270):
+                d.width, d.height = d.height, d.width
         for k, v in self.overrides.items():
             setattr(d, k, v)
         d.notes = list(getattr(d, "notes", []) or []) + self.notes
@@ -312,9 +327,11 @@ def plan_decode(data: bytes, *, target: int, max_pixels: int) -> Plan:
             return plan
         if lay.width * lay.height > max_pixels:
             raise DecodeError(f"image too large: {lay.width}x{lay.height} px exceeds limit of {max_pixels} px")
+        plan.overrides = {"pages": lay.pages, "bit_depth": lay.bit_depth}
         if lay.master_offset != lay.first_offset:
             plan.data = _point_header_at(data, lay.master_offset)
-        plan.overrides = {"pages": lay.pages, "bit_depth": lay.bit_depth}
+            if lay.orientation:
+                plan.overrides["exif_orientation"] = lay.orientation
         if s.variant:
             plan.notes.append(s.variant)
         if lay.ifds > 1:

@@ -364,3 +364,15 @@ def test_raw_and_pdf_respect_the_pixel_limit(tmp_path, photo):
         decode(pdf_of(tmp_path / "a.pdf", [photo.convert("RGB")]), max_pixels=10_000)
     with pytest.raises(DecodeError, match="image too large: 800x600"):
         decode(dng_like_tiff(tmp_path / "m.tif", big_photo(photo)), max_pixels=100_000)
+
+
+def test_subifd_master_takes_the_orientation_written_in_ifd0(tmp_path, photo):
+    p = tmp_path / "turned.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1,
+                extratags=[(274, "H", 1, 6, True)])          # shown turned 90 degrees clockwise
+        t.write(np.asarray(photo), photometric="rgb")
+    d = decode(p)
+    assert (d.width, d.height, d.exif_orientation) == (240, 320, 6)
+    shown = np.asarray(photo.transpose(Image.Transpose.ROTATE_270).resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
+    assert np.abs(d.image.astype(float) - shown).mean() < 6
