@@ -260,13 +260,17 @@ def test_sensor_data_tiff_from_nikon_is_decoded_by_libraw_or_refused(tmp_path, p
 
 
 # ---------------------------------------------------------------- 4. HEIC / HEIF / AVIF
-def test_heic_decodes_with_its_exif_orientation(tmp_path, photo):
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heic_and_avif_decode_with_their_exif_orientation(tmp_path, photo, fmt):
     ex = Image.Exif()
     ex[0x0112] = 6                                   # stored sideways, shown turned 90 degrees clockwise
-    p = tmp_path / "IMG_0001.HEIC"
-    p.write_bytes(heic_bytes(photo, exif=ex.tobytes()))
+    p = tmp_path / f"IMG_0001.{fmt}"
+    if fmt == "HEIF":
+        p.write_bytes(heic_bytes(photo, exif=ex.tobytes()))
+    else:
+        photo.save(p, "AVIF", quality=90, exif=ex.tobytes())
     d = decode(p)
-    assert d.format == "HEIF" and (d.width, d.height) == (240, 320)
+    assert d.format == fmt and (d.width, d.height) == (240, 320)
     shown = np.asarray(photo.transpose(Image.Transpose.ROTATE_270).resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
     assert np.abs(d.image.astype(float) - shown).mean() < 8
 
