@@ -473,8 +473,8 @@ def decode_pdf(data: bytes, *, target: int, max_pixels: int):
             w, h = h, w
         if w * h > max_pixels:
             raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
-        # render page 1 at about twice the compare size (PDFium filters images down itself)
-        scale = min(4.0, max(0.05, 2 * target / max(pw, ph)))
+        # render page 1 at about twice the wanted size, at most 2048 px (PDFium filters images down)
+        scale = min(4.0, max(0.05, max(target, min(2 * target, 2048)) / max(pw, ph)))
         bitmap = page.render(scale=scale, rotation=0, may_draw_forms=True)
         arr = np.asarray(bitmap.to_pil().convert("RGB"))
     except DecodeError:

@@ -380,3 +380,14 @@ def test_subifd_master_takes_the_orientation_written_in_ifd0(tmp_path, photo):
     assert (d.width, d.height, d.exif_orientation) == (240, 320, 6)
     shown = np.asarray(photo.transpose(Image.Transpose.ROTATE_270).resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
     assert np.abs(d.image.astype(float) - shown).mean() < 6
+
+
+def test_renditions_for_the_review_ui_cover_the_new_formats(tmp_path, photo):
+    from matching import render_web_jpeg
+    files = [make_dng(tmp_path / "a.dng", photo), pdf_of(tmp_path / "a.pdf", [photo.convert("RGB")])]
+    heic = tmp_path / "a.heic"
+    heic.write_bytes(heic_bytes(photo))
+    files.append(heic)
+    for p in files:
+        web = Image.open(io.BytesIO(render_web_jpeg(p, max_side=300)))
+        assert web.format == "JPEG" and max(web.size) == 300 and web.size[0] > web.size[1], p
