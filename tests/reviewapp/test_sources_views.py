@@ -224,3 +224,13 @@ def test_admin_starts_an_inventory_from_the_source_page(admin_client_doppel, cur
     assert response["Location"] == reverse("job-detail", args=[job.pk])
     client.force_login(curator)
     assert 'data-testid="source-jobs"' not in client.get(reverse("source-detail", args=[source.pk])).content.decode()
+
+
+def test_asset_page_says_how_the_format_was_measured_and_a_misleading_extension(curator_client):
+    notes = ["extension .jpg says JPEG but the content is PNG",
+             "TIFF: 2 IFDs (1 reduced), 1 page(s); page 1 measured from IFD0 SubIFD 0 at 800x600, 8-bit"]
+    asset = AssetFactory(format="PNG", analysis={"notes": notes})
+    html = curator_client.get(reverse("asset-detail", args=[asset.pk])).content.decode()
+    assert 'data-testid="format-notes"' in html and all(n in html for n in notes)
+    plain = AssetFactory(analysis={"notes": []})
+    assert "format-notes" not in curator_client.get(reverse("asset-detail", args=[plain.pk])).content.decode()
