@@ -391,3 +391,29 @@ def test_renditions_for_the_review_ui_cover_the_new_formats(tmp_path, photo):
     for p in files:
         web = Image.open(io.BytesIO(render_web_jpeg(p, max_side=300)))
         assert web.format == "JPEG" and max(web.size) == 300 and web.size[0] > web.size[1], p
+
+
+def test_a_mixed_format_folder_pairs_by_content_end_to_end(tmp_path, photo, photo2):
+    """pair_directories over canonical masters (SubIFD TIFF, DNG) and clean-up copies in every new
+    format: every row measured truly, nothing RAW/PDF/bigger deleted against less."""
+    from matching import pair_directories
+    canon, clean = tmp_path / "canon", tmp_path / "clean"
+    canon.mkdir()
+    clean.mkdir()
+    dng_like_tiff(canon / "C0000201.tif", big_photo(photo))
+    raw = make_dng(canon / "C0000202.dng", photo2)
+    big_photo(photo).resize((400, 300), Image.LANCZOS).save(clean / "C0000201_web.jpg", "JPEG", quality=92)
+    (clean / "C0000201_phone.heic").write_bytes(heic_bytes(big_photo(photo).resize((400, 300))))
+    rendering_of(raw, clean / "C0000202_export.jpg", quality=95)
+    make_dng(clean / "C0000202_copy.dng", photo2, bits=14)            # more bits than the kept DNG
+    pdf_of(clean / "C0000201_scan.pdf", [big_photo(photo).convert("RGB")])
+    (clean / "C0000203.cr2").write_bytes(b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(300))
+    rows = {r["cleanup"]: r for r in pair_directories(canon, clean, workers=1, progress=False)}
+    assert rows["C0000201_web.jpg"]["safe_to_delete"] == "true"
+    assert rows["C0000201_phone.heic"]["match"] == "C0000201.tif" and rows["C0000201_phone.heic"]["safe_to_delete"] == "true"
+    assert rows["C0000202_export.jpg"]["match"] == "C0000202.dng" and rows["C0000202_export.jpg"]["safe_to_delete"] == "true"
+    copy = rows["C0000202_copy.dng"]
+    assert copy["match"] == "C0000202.dng" and copy["safe_to_delete"] == "false"
+    scan = rows["C0000201_scan.pdf"]
+    assert scan["match"] == "C0000201.tif" and scan["verdict"] in ("duplicate", "identical") and scan["safe_to_delete"] == "false"
+    assert rows["C0000203.cr2"]["verdict"] == "unreadable" and rows["C0000203.cr2"]["safe_to_delete"] == "false"
