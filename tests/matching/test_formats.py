@@ -225,6 +225,18 @@ def test_dng_against_a_raw_copy_with_the_same_content_is_safe(tmp_path, photo):
     assert r.declared and r.safe_to_delete, r.reasons
 
 
+def test_dng_with_a_full_size_preview_is_fingerprinted_from_it(tmp_path, photo):
+    """The camera's own rendering (full-size preview) is what the camera's JPEG looks like."""
+    p = make_dng(tmp_path / "cam.dng", photo, preview_size=photo.size)
+    d = decode(p)
+    assert "embedded 320x240 preview" in d.notes[0] and (d.width, d.height, d.bit_depth) == (320, 240, 12)
+    camera_jpeg = tmp_path / "cam.jpg"
+    photo.save(camera_jpeg, "JPEG", quality=95)
+    r = verify_pair(p, camera_jpeg)
+    assert r.verdict == "duplicate" and not r.safe_to_delete
+    assert any("camera RAW (DNG)" in x for x in r.reasons)
+
+
 def test_dng_with_more_bits_holds_more_than_a_raw_with_fewer(tmp_path, photo):
     a = analyse_file(make_dng(tmp_path / "a.dng", photo, bits=14))
     b = analyse_file(make_dng(tmp_path / "b.dng", photo, bits=12))
