@@ -113,17 +113,18 @@ def test_heic_dng_and_raw_signatures_are_recognised(tmp_path, photo):
     assert sniff(cr3).format == "CR3"
 
 
-def test_nikon_tiff_is_nef_only_when_it_carries_sensor_data(tmp_path, photo):
-    """A Nikon scanner writes plain TIFFs with Make=NIKON: the maker alone never makes a RAW."""
+@pytest.mark.parametrize("make,fmt", [("NIKON CORPORATION", "NEF"), ("SONY", "ARW")])
+def test_maker_tiff_is_raw_only_when_it_carries_sensor_data(tmp_path, photo, make, fmt):
+    """Nikon and Sony scanners write plain TIFFs with their Make: the maker alone never makes a RAW."""
     scan = tmp_path / "scan.tif"
-    tifffile.imwrite(scan, np.asarray(photo), photometric="rgb", extratags=[(271, "s", 0, "NIKON CORPORATION", True)])
+    tifffile.imwrite(scan, np.asarray(photo), photometric="rgb", extratags=[(271, "s", 0, make, True)])
     assert sniff(scan.read_bytes()).format == "TIFF"
-    nef = tmp_path / "x.nef"
-    with tifffile.TiffWriter(nef) as t:
+    raw = tmp_path / "x.raw"
+    with tifffile.TiffWriter(raw) as t:
         t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1,
-                extratags=[(271, "s", 0, "NIKON CORPORATION", True)])
+                extratags=[(271, "s", 0, make, True)])
         t.write(np.zeros((60, 80), np.uint16), photometric=32803, subfiletype=0)
-    assert sniff(nef.read_bytes()).format == "NEF"
+    assert sniff(raw.read_bytes()).format == fmt
 
 
 def test_a_mismatched_extension_is_reported_and_the_content_wins(tmp_path, photo):
