@@ -194,15 +194,24 @@ def unsupported_reason(data: bytes) -> str:
 
 
 # ---------------------------------------------------------------- TIFF layout
+def _subtree(page, label, depth=0):
+    """(IFD, label) for a top-level IFD and its SubIFDs (and theirs, three levels at most)."""
+    yield page, label
+    if depth < 3:
+        for j, sub in enumerate(getattr(page, "pages", None) or ()):
+            yield from _subtree(sub, f"{label} SubIFD {j}", depth + 1)
+
+
 def _all_ifds(tf):
-    """Every IFD: each top-level page followed by its SubIFDs (and theirs)."""
-    def walk(page, depth=0):
-        yield page
-        if depth < 3:
-            for sub in (getattr(page, "pages", None) or ()):
-                yield from walk(sub, depth + 1)
-    for page in tf.pages:
-        yield from walk(page)
+    """Every IFD: each top-level page followed by its SubIFDs."""
+    for i, page in enumerate(tf.pages):
+        for q, _ in _subtree(page, f"IFD{i}"):
+            yield q
+
+
+def _is_full(q) -> bool:
+    """A full-resolution image: neither a reduced preview/pyramid level (bit 0) nor a mask (bit 2)."""
+    return not int(q.subfiletype) & 5
 
 
 @dataclass
@@ -230,28 +239,22 @@ def tiff_layout(data: bytes) -> TiffLayout:
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
             top = list(tf.pages)
             lay.first_offset = top[0].offset
-            groups: list[list] = []           # each page: its top-level IFDs (+ SubIFDs)
-            for p in top:
-                reduced = bool(int(p.subfiletype) & 1)
-                mask = bool(int(p.subfiletype) & 4)
-                if groups and (reduced or mask or all(int(q.subfiletype) & 1 for q in groups[-1])):
-                    groups[-1].append(p)      # a preview or mask belongs to the page before it
+            # each page: a top-level IFD with its SubIFDs, plus the reduced/mask IFDs after it;
+            # a leading group holding no full-resolution image (a lone preview) joins the next
+            groups: list[list] = []
+            for i, p in enumerate(top):
+                tree = list(_subtree(p, f"IFD{i}"))
+                if groups and (not _is_full(p) or not any(_is_full(q) for q, _ in groups[-1])):
+                    groups[-1].extend(tree)
                 else:
-                    groups.append([p])
+                    groups.append(tree)
             lay.pages = len(groups)
-            members = []
-            for i, p in enumerate(groups[0]):
-                def walk(page, label, depth=0):
-                    members.append((page, label))
-                    if depth < 3:
-                        for j, sub in enumerate(getattr(page, "pages", None) or ()):
-                            walk(sub, f"{label} SubIFD {j}", depth + 1)
-                walk(p, f"IFD{top.index(p)}")
+            members = groups[0]
             all_ifds = list(_all_ifds(tf))
             lay.ifds = len(all_ifds)
             lay.reduced = sum(1 for q in all_ifds if int(q.subfiletype) & 1)
             images = [(q, lbl) for q, lbl in members if not int(q.subfiletype) & 4 and q.imagewidth and q.imagelength]
-            full = [(q, lbl) for q, lbl in images if not int(q.subfiletype) & 1] or images
+            full = [(q, lbl) for q, lbl in images if _is_full(q)] or images
             q, lbl = max(full, key=lambda t: (t[0].imagewidth * t[0].imagelength, -members.index(t)))
             lay.master_offset, lay.where = q.offset, lbl
             lay.width, lay.height = int(q.imagewidth), int(q.imagelength)

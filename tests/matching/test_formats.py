@@ -182,6 +182,17 @@ def test_multipage_tiff_with_16_bit_master_counts_pages_and_depth(tmp_path, phot
     assert (d.width, d.height, d.pages, d.bit_depth) == (320, 240, 2, 16)
 
 
+def test_a_second_page_after_a_subifd_master_stays_a_page(tmp_path, photo, photo2):
+    p = tmp_path / "two.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1)
+        t.write(np.asarray(photo), photometric="rgb")                    # page 1 master (SubIFD)
+        t.write(np.asarray(big_photo(photo2)), photometric="rgb")        # page 2, larger
+    lay = tiff_layout(p.read_bytes())
+    assert (lay.pages, lay.width, lay.height, lay.where) == (2, 320, 240, "IFD0 SubIFD 0")
+    assert decode(p).pages == 2
+
+
 def test_bigtiff_master_in_subifd(tmp_path, photo):
     p = tmp_path / "big.tif"
     with tifffile.TiffWriter(p, bigtiff=True) as t:
