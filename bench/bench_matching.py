@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark of the matching engine, everything measured in this run.
 
-usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick] [--only fingerprint|search]
+usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick] [--only fingerprint|formats|search]
 
 1. Fingerprints per second on large images (4000x3000 JPEG, TIFF/LZW, tiled pyramid TIFF and JPEG 2000
    made here from a real photograph): `matching.analyse_file` (reduced decode + damage checks +
    8-orientation fingerprints) against the naive `imagehash.phash(Image.open(p))`, single process,
    then `analyse_file` throughput with all workers.
+1b. Files per second for DNG, TIFF with a SubIFD master, HEIC, AVIF and PDF beside naive decoding
+   of each (bench/formats_speed.py).
 2. Candidate search: 10,000 clean-up fingerprints against 100k and 1M canonical fingerprints
    derived from real photographs (crops/scales/flips of scikit-image samples, pHash, plus
    few-bit perturbations to reach the count), multi-index hashing against brute force on the
@@ -387,13 +389,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--quick", action="store_true", help="smaller run (tests, smoke)")
-    ap.add_argument("--only", choices=("fingerprint", "search", "verify", "cli"), help="run one part only")
+    ap.add_argument("--only", choices=("fingerprint", "formats", "search", "verify", "cli"), help="run one part only")
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"))
     a = ap.parse_args()
     t0 = time.time()
     print(f"{matching.ENGINE_VERSION}: benchmark on {os.cpu_count()} cores, {a.workers} workers")
     if a.only in (None, "fingerprint"):
         fingerprint_bench(a.workers, a.quick)
+    if a.only in (None, "formats"):
+        from formats_speed import formats_bench  # section 1b: bench/formats_speed.py
+        formats_bench(a.quick)
     if a.only in (None, "search"):
         search_bench(a.quick)
     if a.only in (None, "verify"):

@@ -40,6 +40,7 @@ class FileAnalysis:
     jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
     engine_version: str = ""
     fingerprint_version: str = ""
+    notes: list = field(default_factory=list)    # how it was measured, extension mismatch (not damage)
     # in-memory only (not serialised): reduced displayed RGB array used by verify_pair, the path,
     # and the full-detail rendition (<= 2048 px) the proof compares
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -109,6 +110,16 @@ def file_digest(path) -> str:
     return h.hexdigest()
 
 
+def _format_notes(a: FileAnalysis, data) -> None:
+    """The format from the content (also for files that do not decode) and a name that says otherwise."""
+    from .formats import extension_mismatch, sniff
+    if not a.format and data:
+        a.format = sniff(data).format
+    note = extension_mismatch(a.name, a.format)
+    if note:
+        a.notes.append(note)
+
+
 def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False,
                  rendition=False) -> FileAnalysis:
     """Decode, fingerprint and check one file. Never raises for bad files. The SHA-256 of the
@@ -132,6 +143,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         del data
     except DecodeError as e:
         a.errors = [str(e)]
+        _format_notes(a, data)
         return a
     except MemoryError:
         a.errors = ["out of memory while decoding"]
@@ -142,6 +154,8 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
     a.format, a.width, a.height = dec.format, dec.width, dec.height
     a.pages, a.bit_depth, a.mode = dec.pages, dec.bit_depth, dec.mode
     a.exif_orientation = dec.exif_orientation
+    a.notes = list(dec.notes)
+    _format_notes(a, None)
     a.errors = dec.errors
     a.status = "damaged" if dec.errors else "ok"
     a.damage = own_damage(dec)

@@ -2,7 +2,7 @@
 
 `decode(path)` returns a :class:`Decoded`: metadata of the full image plus a small RGB array
 (displayed orientation, longest side about ``target`` px) made from a *reduced* decode where the
-format allows it (JPEG DCT scaling, JPEG 2000 resolution levels, TIFF pyramids).
+format allows it (JPEG DCT scaling, JPEG 2000 resolution levels; a TIFF always from its master IFD, never a preview).
 Damage (truncation, decoder warnings, structural inconsistencies) is recorded in ``errors``; what
 still decodes is returned.  Only files with nothing decodable raise :class:`DecodeError`.
 """
@@ -109,6 +109,7 @@ class Decoded:
     image: np.ndarray | None = None   # uint8 HxWx3, displayed orientation, reduced
     decoded_fraction: float = 1.0     # rows of the stored image that decoded (when known)
     reduced_by: int = 1               # decoder-side reduction factor used
+    notes: list = field(default_factory=list)   # how it was measured (formats.py): not damage
 
     @property
     def orientation(self):
@@ -131,17 +132,9 @@ def load_truncated():
 
 
 def sniff(data: bytes) -> str:
-    if data[:3] == b"\xff\xd8\xff":
-        return "JPEG"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "PNG"
-    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or data[:4] == b"\xff\x4f\xff\x51":
-        return "JPEG2000"
-    return ""
+    """The format named by the content (never the file name): see formats.sniff."""
+    from .formats import sniff as sniff_content
+    return sniff_content(data).format
 
 
 # ---------------------------------------------------------------- structural checks
@@ -342,7 +335,13 @@ def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None,
     if not data:
         raise DecodeError("empty file")
     d = Decoded()
-    kind = sniff(data)
+    # what the content is, and how it is truly measured (TIFF SubIFDs, RAW, HEIF, PDF): formats.py
+    from .formats import plan_decode, unsupported_reason
+    plan = plan_decode(data, target=target, max_pixels=max_pixels)
+    if plan.decoded is not None:
+        return plan.finish(plan.decoded)
+    data = plan.data
+    kind = plan.sniffed.format
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -350,10 +349,10 @@ def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None,
         except Image.DecompressionBombError as e:  # pragma: no cover - limit disabled above
             raise DecodeError(f"image too large: {e}") from None
         except Exception as e:
-            msg = str(e) if "<_io." not in str(e) else "not a recognised image file"
+            msg = str(e) if "<_io." not in str(e) else unsupported_reason(data)
             raise DecodeError(f"cannot identify image: {msg}") from None
         with im:
-            return _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes)
+            return plan.finish(_decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes))
 
 
 def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=None):
@@ -440,17 +439,8 @@ def _decode_pillow(im, data, d, target, levels):
                 d.reduced_by = 1 << r
             except Exception:
                 pass
-    elif levels:
-        best = None
-        for i, (lw, lh) in levels:
-            if min(lw, lh) >= target and abs(lw / lh - w / h) < 0.02 and (best is None or lw < best[1][0]):
-                best = (i, (lw, lh))
-        if best:
-            try:
-                im.seek(best[0])
-                d.reduced_by = max(1, round(w / best[1][0]))
-            except Exception:
-                im.seek(0)
+    # TIFF reduced-resolution IFDs (previews, pyramid levels) are never decoded in place of the
+    # master: a preview can be stale or belong to another page (issue 16); formats.py picks the IFD.
     try:
         im.load()
     except Exception as e:

@@ -87,12 +87,24 @@ def _load_cached(path: str, mtime: float, size: int):
 
 def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
-    ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format)."""
-    from .decode import EXIF_TO_DIHEDRAL, check_limits, load_truncated, to_rgb8
+    ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format).
+
+    The file goes through the same format plan as ``decode.decode`` (matching/formats.py), so the
+    proof sees what the measurement saw: a TIFF's master IFD (not its preview), HEIF through its
+    opener, a RAW's full-size preview or demosaic, a PDF's first page."""
+    from . import decode as dec
+    from .formats import plan_decode
     with open(path, "rb") as f:
         data = f.read()
+    plan = plan_decode(data, target=PROOF["max_side"], max_pixels=dec.DEFAULT_MAX_PIXELS)
+    if plan.decoded is not None:  # RAW, PDF: the format's own decoder already made the picture
+        d = plan.finish(plan.decoded)
+        a = np.ascontiguousarray(dec.to_rgb8(Image.fromarray(d.image)) if d.image.ndim == 2 else d.image)
+        digest = hashlib.sha256(a.tobytes() + repr(a.shape).encode()).hexdigest()
+        return _cap(a, PROOF["max_side"]), digest, None, plan.sniffed.format
+    data = plan.data  # a TIFF's header pointed at its master
     im = Image.open(io.BytesIO(data))
-    check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
+    dec.check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
     fmt = im.format
     quality = estimate_jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
     orient = 1
@@ -100,14 +112,15 @@ def load_rendition_uncached(path):
         orient = int(im.getexif().get(0x0112, 1) or 1)
     except Exception:
         pass
+    orient = plan.overrides.get("exif_orientation") or orient  # a SubIFD master's own orientation
     try:
         im.load()
     except Exception:
         im = Image.open(io.BytesIO(data))
-        with load_truncated():
+        with dec.load_truncated():
             im.load()
-    a = to_rgb8(im)
-    a = np.ascontiguousarray(dihedral(a, *EXIF_TO_DIHEDRAL.get(orient, (0, False))))
+    a = dec.to_rgb8(im)
+    a = np.ascontiguousarray(dihedral(a, *dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))))
     digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
     return _cap(a, PROOF["max_side"]), digest, quality, fmt
 

@@ -71,16 +71,30 @@ def _new(**kw) -> PairResult:
     return PairResult(engine_version=ENGINE_VERSION, thresholds=dict(THRESHOLDS), **kw)
 
 
-def holds_at_least_as_much(kept: FileAnalysis, other: FileAnalysis) -> list:
-    """Reasons why ``kept`` holds less than ``other`` (empty list: it holds at least as much)."""
+def holds_at_least_as_much(kept, other) -> list:
+    """Reasons why ``kept`` holds less than ``other`` (empty list: it holds at least as much).
+
+    The one rule behind "never delete a clean-up copy that holds more than its kept copy"; takes
+    anything with width, height, pages, bit_depth and format (a FileAnalysis, an Asset row).
+    A camera RAW holds more than any rendering of it (sensor data, latitude a JPEG or TIFF has
+    thrown away), and a PDF more than its first page's picture (other pages, text, annotations):
+    only a kept copy of the same kind can hold as much."""
+    from .formats import is_document, is_raw
     why = []
-    if kept.width * kept.height < other.width * other.height or \
-            min(kept.width, kept.height) < min(other.width, other.height):
-        why.append(f"clean-up copy is larger ({other.width}x{other.height} > {kept.width}x{kept.height})")
+    kw, kh, ow, oh = kept.width or 0, kept.height or 0, other.width or 0, other.height or 0
+    if kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
+        why.append(f"clean-up copy is larger: more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
     if (kept.pages or 1) < (other.pages or 1):
-        why.append(f"clean-up copy has more pages ({other.pages} > {kept.pages})")
+        why.append(f"clean-up copy has more pages ({other.pages}) than the kept copy ({kept.pages or 1})")
     if (kept.bit_depth or 8) < (other.bit_depth or 8):
-        why.append(f"clean-up copy has a higher bit depth ({other.bit_depth} > {kept.bit_depth})")
+        why.append(f"clean-up copy has a higher bit depth ({other.bit_depth}) than the kept copy ({kept.bit_depth or 8})")
+    if is_raw(other.format) and not is_raw(kept.format):
+        why.append(f"clean-up copy is camera RAW ({other.format}) and the kept copy is a rendering of it "
+                   f"({kept.format or 'unknown'}): a RAW holds more than any rendering, so only a RAW kept copy "
+                   f"with the same content can stand in for it")
+    if is_document(other.format) and not is_document(kept.format):
+        why.append(f"clean-up copy is a {other.format} document and the kept copy is a {kept.format or 'unknown'} "
+                   f"picture: a document can hold more than its first page's picture")
     return why
 
 

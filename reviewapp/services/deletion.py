@@ -414,14 +414,10 @@ def _lock_status(store, key, version_id="") -> str:
 
 
 def _holds_more(cleanup, kept) -> str:
-    cw, ch, kw, kh = cleanup.width or 0, cleanup.height or 0, kept.width or 0, kept.height or 0
-    if cw * ch > kw * kh:
-        return f"the clean-up copy has more pixels ({cw}×{ch}) than the kept copy ({kw}×{kh})"
-    if (cleanup.pages or 1) > (kept.pages or 1):
-        return f"the clean-up copy has more pages ({cleanup.pages}) than the kept copy ({kept.pages or 1})"
-    if (cleanup.bit_depth or 0) > (kept.bit_depth or 0):
-        return f"the clean-up copy has a higher bit depth ({cleanup.bit_depth}) than the kept copy ({kept.bit_depth})"
-    return ""
+    """Invariant 3 through the engine's one rule (matching.verdict.holds_at_least_as_much)."""
+    from matching.verdict import holds_at_least_as_much
+
+    return "; ".join(holds_at_least_as_much(kept, cleanup))
 
 
 def _reingest_verified(item) -> bool:

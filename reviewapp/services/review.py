@@ -155,13 +155,11 @@ def approve_refusal(item, candidate) -> str | None:
         return "the kept copy is damaged: route this file to reingest instead"
     if candidate.verdict == Verdict.DIFFERENT:
         return "the engine found a different picture: choose another match or decide not a duplicate"
-    if asset.width and asset.height and match.width and match.height \
-            and asset.width * asset.height > match.width * match.height:
-        return f"this copy has more pixels ({asset.pixel_size}) than the kept copy ({match.pixel_size}): reingest it"
-    if (asset.pages or 1) > (match.pages or 1):
-        return f"this copy has more pages ({asset.pages}) than the kept copy ({match.pages or 1}): reingest it"
-    if asset.bit_depth and match.bit_depth and asset.bit_depth > match.bit_depth:
-        return f"this copy has a higher bit depth ({asset.bit_depth}) than the kept copy ({match.bit_depth}): reingest it"
+    from matching.verdict import holds_at_least_as_much
+
+    more = holds_at_least_as_much(match, asset)
+    if more:
+        return f"this copy holds more than the kept copy ({'; '.join(more)}): reingest it"
     return None
 
 

@@ -247,6 +247,22 @@ def test_changed_object_to_delete_blocks_deletion(run_plan, sources, users):
     _assert_aborted(run_plan(admin, [d]), d, "object to delete changed")
 
 
+def test_a_master_in_a_tiff_subifd_is_measured_at_the_recheck_and_kept(run_plan, sources, users):
+    """Issue 16 at the moment of deletion: the row was approved with the small preview's size, but
+    the re-check measures the master in the SubIFD (twice the pixels) and aborts."""
+    import numpy as np
+    import tifffile
+
+    cur, admin = users
+    master = photo("astronaut", size=(SIZE[0] * 2, SIZE[1] * 2))
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as t:
+        t.write(np.asarray(master.resize((50, 50))), photometric="rgb", subfiletype=1, subifds=1)
+        t.write(np.asarray(master), photometric="rgb", compression="zlib")
+    d = scenario(*sources, cur, key="box3/C0003.tif", cleanup_data=buf.getvalue())
+    _assert_aborted(run_plan(admin, [d]), d, "more pixels (512x512)")
+
+
 def test_larger_cleanup_copy_waits_for_verified_reingest(run_plan, sources, users):
     """Invariant 3: a clean-up copy holding more pixels than its canonical is kept until its
     reingest is verified."""

@@ -188,6 +188,8 @@ def test_decision_on_a_file_another_curator_holds_is_refused(curator, curator2):
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(width=4000, height=3000), "more pixels"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(pages=3), "more pages"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(bit_depth=16), "higher bit depth"),
+    (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(format="DNG"), "camera RAW"),
+    (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(format="PDF"), "PDF document"),
     (lambda i: Source.objects.filter(pk=i.asset.source_id).update(role="canonical"), "canonical source"),
     (lambda i: Candidate.objects.filter(pk=i.best_candidate_id).update(verdict="different"), "different picture"),
 ])

@@ -263,3 +263,13 @@ def test_quarantined_objects_leave_the_source_counts_and_carry_a_badge(curator_c
     detail = curator_client.get(reverse("asset-detail", args=[moved[0].pk])).content.decode()
     assert 'data-testid="quarantined-badge">In quarantine' in detail
     assert 'quarantined-badge' not in curator_client.get(reverse("asset-detail", args=[kept.pk])).content.decode()
+
+
+def test_asset_page_says_how_the_format_was_measured_and_a_misleading_extension(curator_client):
+    notes = ["extension .jpg says JPEG but the content is PNG",
+             "TIFF: 2 IFDs (1 reduced), 1 page(s); page 1 measured from IFD0 SubIFD 0 at 800x600, 8-bit"]
+    asset = AssetFactory(format="PNG", analysis={"notes": notes})
+    html = curator_client.get(reverse("asset-detail", args=[asset.pk])).content.decode()
+    assert 'data-testid="format-notes"' in html and all(n in html for n in notes)
+    plain = AssetFactory(analysis={"notes": []})
+    assert "format-notes" not in curator_client.get(reverse("asset-detail", args=[plain.pk])).content.decode()

@@ -1,0 +1,492 @@
+"""Formats collections hold: recognised by content, measured truly, decoded by the right library.
+
+Why this module exists: "never delete a clean-up copy that holds more than its kept copy" is only as
+good as the measurement under it.  Pillow alone reads the first IFD of a TIFF (a DNG-style file with
+a reduced preview in IFD0 and the master in a SubIFD came out as the 50x38 preview), cannot read
+camera RAW or PDF, and does not recognise HEIC.  So, before any pixel is decoded:
+
+* :func:`sniff` names the format from the bytes (magic numbers, ISO-BMFF brands, TIFF tags), never
+  from the file name; :func:`extension_mismatch` reports a name that says otherwise.
+* TIFF (and BigTIFF): tifffile reads every IFD and SubIFD (headers only, no pixels); page 1 at its
+  largest full resolution is the master.  Pillow then decodes that IFD (it already handles every
+  TIFF compression and our damage checks), pointed at it by a patched header.
+* DNG and camera RAW: rawpy (LibRaw) gives the sensor size and bit depth; the embedded full-size
+  preview, or else a half-size demosaic, is the picture that gets fingerprinted.
+* HEIC/HEIF: pillow-heif registers a Pillow opener (it applies the orientation itself); AVIF is
+  Pillow's own plugin.
+* PDF: pypdfium2 counts the pages and renders page 1; the size measured is the largest embedded
+  image of page 1 (the scan), the page size at 72 dpi when the page has none.
+* Anything else Pillow cannot identify is refused with a reason (an ``unreadable`` row).
+
+:func:`plan_decode` is the one hook ``decode.decode`` calls.
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Families: what a format can hold beyond its picture (used by the "holds at least as much" rule).
+RASTER_FORMATS = ("JPEG", "JPEG2000", "TIFF", "PNG", "WEBP", "GIF", "BMP", "HEIF", "AVIF")
+RAW_FORMATS = ("DNG", "CR2", "CR3", "NEF", "ARW", "ORF", "RW2", "RAF", "RAW")
+DOCUMENT_FORMATS = ("PDF",)
+
+# File-name extensions each format is written with (a name outside its format's set is reported).
+EXTENSIONS = {
+    "JPEG": ("jpg", "jpeg", "jpe", "jfif"),
+    "JPEG2000": ("jp2", "j2k", "j2c", "jpc", "jpf", "jpx"),
+    "TIFF": ("tif", "tiff"),
+    "PNG": ("png",),
+    "WEBP": ("webp",),
+    "GIF": ("gif",),
+    "BMP": ("bmp", "dib"),
+    "HEIF": ("heic", "heif", "hif", "heics", "heifs"),
+    "AVIF": ("avif", "avifs"),
+    "DNG": ("dng",),
+    "CR2": ("cr2",),
+    "CR3": ("cr3",),
+    "NEF": ("nef", "nrw"),
+    "ARW": ("arw", "srf", "sr2"),
+    "ORF": ("orf",),
+    "RW2": ("rw2",),
+    "RAF": ("raf",),
+    "RAW": ("raw", "3fr", "erf", "kdc", "mef", "mos", "pef", "srw", "x3f", "iiq", "rwl"),
+    "PDF": ("pdf",),
+}
+_EXT_TO_FORMAT = {e: f for f, exts in EXTENSIONS.items() for e in exts}
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1",
+                b"mif2", b"miaf"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+# TIFF makers whose RAW files are TIFF containers; named only when the file also carries sensor
+# data (a CFA image or the maker's RAW compression), so a Nikon or Sony *scanner* TIFF stays a TIFF.
+_RAW_MAKERS = (("NIKON", "NEF"), ("SONY", "ARW"), ("CANON", "CR2"), ("OLYMPUS", "ORF"),
+               ("PANASONIC", "RW2"))
+_PHOTOMETRIC_CFA, _PHOTOMETRIC_LINEAR_RAW = 32803, 34892
+_RAW_COMPRESSIONS = {34713: "NEF", 32767: "ARW", 32769: "RAW", 32770: "RAW"}   # maker RAW codecs
+
+
+@dataclass
+class Sniffed:
+    format: str = ""          # one of EXTENSIONS' keys, or "" (unknown)
+    variant: str = ""         # BigTIFF, JP2 / J2K codestream, the ISO-BMFF brand, ...
+
+    @property
+    def family(self) -> str:
+        if self.format in RAW_FORMATS:
+            return "raw"
+        if self.format in DOCUMENT_FORMATS:
+            return "document"
+        return "raster" if self.format else ""
+
+
+def is_raw(fmt: str) -> bool:
+    return (fmt or "").upper() in RAW_FORMATS
+
+
+def is_document(fmt: str) -> bool:
+    return (fmt or "").upper() in DOCUMENT_FORMATS
+
+
+# ---------------------------------------------------------------- detection by content
+def _bmff_brands(data: bytes):
+    if data[4:8] != b"ftyp":
+        return None, set()
+    size = struct.unpack(">I", data[:4])[0]
+    size = min(max(size, 16), len(data), 4096)
+    brands = {data[i:i + 4] for i in range(16, size - 3, 4)}
+    return data[8:12], brands
+
+
+def _tiff_kind(data: bytes) -> Sniffed:
+    """A TIFF container: plain TIFF, DNG, or a TIFF-based camera RAW (by its tags, not its name)."""
+    big = data[2:4] in (b"+\x00", b"\x00+")
+    variant = "BigTIFF" if big else ""
+    if data[:4] == b"II*\x00" and data[8:10] == b"CR" and data[10:11] == b"\x02":
+        return Sniffed("CR2", "Canon CR2 signature")
+    if data[:4] in (b"IIRO", b"IIRS", b"MMOR"):
+        return Sniffed("ORF", "Olympus signature")
+    if data[:4] == b"IIU\x00":
+        return Sniffed("RW2", "Panasonic signature")
+    try:
+        import tifffile
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with tifffile.TiffFile(io.BytesIO(data)) as tf:
+                first = tf.pages.first
+                if first.tags.get(50706) is not None:
+                    return Sniffed("DNG", "DNGVersion tag")
+                make = str(getattr(first.tags.get(271), "value", "") or "").upper()
+                sensor = False
+                for page in _all_ifds(tf):
+                    if page.photometric in (_PHOTOMETRIC_CFA, _PHOTOMETRIC_LINEAR_RAW) \
+                            or int(page.compression) in _RAW_COMPRESSIONS:
+                        sensor = True
+                        break
+                if sensor:
+                    for maker, fmt in _RAW_MAKERS:
+                        if make.startswith(maker):
+                            return Sniffed(fmt, f"{maker.title()} TIFF with sensor data")
+                    return Sniffed("RAW", "TIFF with sensor (CFA) data")
+    except Exception:  # a damaged TIFF is still a TIFF; the decoder will say what is wrong
+        pass
+    return Sniffed("TIFF", variant)
+
+
+def sniff(data: bytes) -> Sniffed:
+    """Name the format from the first bytes (and, for TIFF containers, the tags of IFD0)."""
+    head = data[:32]
+    if head[:3] == b"\xff\xd8\xff":
+        return Sniffed("JPEG")
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return Sniffed("PNG")
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"IIRO", b"IIRS", b"MMOR", b"IIU\x00"):
+        return _tiff_kind(data)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return Sniffed("WEBP")
+    if head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n":
+        return Sniffed("JPEG2000", "JP2")
+    if head[:4] == b"\xff\x4f\xff\x51":
+        return Sniffed("JPEG2000", "J2K codestream")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return Sniffed("GIF")
+    if head[:2] == b"BM" and len(data) >= 18 and struct.unpack("<I", data[14:18])[0] in (12, 16, 40, 52, 56, 64, 108, 124):
+        return Sniffed("BMP")
+    if head[:15] == b"FUJIFILMCCD-RAW":
+        return Sniffed("RAF", "Fujifilm signature")
+    major, brands = _bmff_brands(data)
+    if major is not None:
+        if major == b"crx " or b"crx " in brands:
+            return Sniffed("CR3", "ISO-BMFF brand crx")
+        if major in _AVIF_BRANDS:
+            return Sniffed("AVIF", major.decode("latin-1"))
+        if major in _HEIF_BRANDS or brands & _HEIF_BRANDS:
+            if brands & _AVIF_BRANDS and not brands & {b"heic", b"heix", b"hevc", b"hevx"}:
+                return Sniffed("AVIF", major.decode("latin-1"))
+            return Sniffed("HEIF", major.decode("latin-1"))
+    if b"%PDF-" in data[:1024]:
+        return Sniffed("PDF")
+    return Sniffed("")
+
+
+def extension_mismatch(name: str, fmt: str) -> str:
+    """A note when the file name's extension names another format than the content ("" otherwise).
+    The content wins: the note is reported, the extension is never trusted."""
+    ext = os.path.splitext(name or "")[1].lower().lstrip(".")
+    said = _EXT_TO_FORMAT.get(ext)
+    if not fmt or not said or said == fmt or ext in EXTENSIONS.get(fmt, ()):
+        return ""
+    return f"extension .{ext} says {said} but the content is {fmt}"
+
+
+def unsupported_reason(data: bytes) -> str:
+    """Why a file that no decoder identifies is refused."""
+    s = sniff(data)
+    if s.format:
+        return f"{s.format} content that its decoder could not open"
+    return ("unsupported format: the content matches none of JPEG, JPEG 2000, TIFF, PNG, WebP, GIF, BMP, "
+            f"HEIC/HEIF, AVIF, camera RAW or PDF (first bytes {data[:8].hex()})")
+
+
+# ---------------------------------------------------------------- TIFF layout
+def _subtree(page, label, depth=0):
+    """(IFD, label) for a top-level IFD and its SubIFDs (and theirs, three levels at most)."""
+    yield page, label
+    if depth < 3:
+        for j, sub in enumerate(getattr(page, "pages", None) or ()):
+            yield from _subtree(sub, f"{label} SubIFD {j}", depth + 1)
+
+
+def _all_ifds(tf):
+    """Every IFD: each top-level page followed by its SubIFDs."""
+    for i, page in enumerate(tf.pages):
+        for q, _ in _subtree(page, f"IFD{i}"):
+            yield q
+
+
+def _is_full(q) -> bool:
+    """A full-resolution image: neither a reduced preview/pyramid level (bit 0) nor a mask (bit 2)."""
+    return not int(q.subfiletype) & 5
+
+
+@dataclass
+class TiffLayout:
+    ifds: int = 0                 # every IFD and SubIFD
+    reduced: int = 0              # of which reduced-resolution previews / pyramid levels
+    pages: int = 1                # pages (top-level images at full resolution)
+    master_offset: int = 0        # IFD of page 1 at its largest full resolution
+    first_offset: int = 0
+    width: int = 0
+    height: int = 0
+    bit_depth: int = 8
+    where: str = "IFD0"
+    orientation: int = 0          # Orientation tag of the master, else of IFD0 (0: none)
+
+
+def tiff_layout(data: bytes) -> TiffLayout:
+    """Read every IFD and SubIFD (headers only) and find page 1's largest full-resolution image.
+    A reduced preview (NewSubfileType bit 0) never stands in for the master: it is chosen only
+    when page 1 has nothing else."""
+    import tifffile
+    lay = TiffLayout()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with tifffile.TiffFile(io.BytesIO(data)) as tf:
+            top = list(tf.pages)
+            lay.first_offset = top[0].offset
+            # each page: a top-level IFD with its SubIFDs, plus the reduced/mask IFDs after it;
+            # a leading group holding no full-resolution image (a lone preview) joins the next
+            groups: list[list] = []
+            for i, p in enumerate(top):
+                tree = list(_subtree(p, f"IFD{i}"))
+                if groups and (not _is_full(p) or not any(_is_full(q) for q, _ in groups[-1])):
+                    groups[-1].extend(tree)
+                else:
+                    groups.append(tree)
+            lay.pages = len(groups)
+            members = groups[0]
+            all_ifds = list(_all_ifds(tf))
+            lay.ifds = len(all_ifds)
+            lay.reduced = sum(1 for q in all_ifds if int(q.subfiletype) & 1)
+            images = [(q, lbl) for q, lbl in members if not int(q.subfiletype) & 4 and q.imagewidth and q.imagelength]
+            full = [(q, lbl) for q, lbl in images if _is_full(q)] or images
+            q, lbl = max(full, key=lambda t: (t[0].imagewidth * t[0].imagelength, -members.index(t)))
+            lay.master_offset, lay.where = q.offset, lbl
+            lay.width, lay.height = int(q.imagewidth), int(q.imagelength)
+            for src in (q, top[0]):
+                tag = src.tags.get(274)
+                if tag is not None and int(tag.value) in range(1, 9):
+                    lay.orientation = int(tag.value)
+                    break
+            bps = q.bitspersample
+            lay.bit_depth = int(max(bps) if isinstance(bps, (tuple, list)) else bps or 8)
+    return lay
+
+
+def _point_header_at(data: bytes, offset: int) -> bytes:
+    """The same bytes with the header's first-IFD pointer moved to ``offset``: strip and tile
+    offsets are absolute, so Pillow then decodes that IFD (a SubIFD it would never reach) exactly."""
+    out = bytearray(data)
+    little = data[:2] == b"II"
+    if data[2:4] in (b"+\x00", b"\x00+"):
+        out[8:16] = struct.pack("<Q" if little else ">Q", offset)
+    else:
+        out[4:8] = struct.pack("<I" if little else ">I", offset)
+    return bytes(out)
+
+
+# ---------------------------------------------------------------- the plan decode.py follows
+@dataclass
+class Plan:
+    """What ``decode.decode`` does with a file: either a finished :class:`Decoded` (RAW, PDF) or
+    bytes for its Pillow path plus the true measurement to put on the result."""
+    sniffed: Sniffed = field(default_factory=Sniffed)
+    decoded: object = None            # a decode.Decoded, already complete
+    data: bytes = b""                 # bytes for Pillow (TIFF: header pointed at the master)
+    overrides: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def finish(self, d):
+        turn = self.overrides.get("exif_orientation")
+        if turn and turn != d.exif_orientation and d.image is not None:
+            # the master's orientation lives in another IFD than the one Pillow decoded: undo the
+            # turn Pillow's tag gave, apply the right one
+            from .decode import EXIF_TO_DIHEDRAL, compose, dihedral, inverse
+            t = compose(inverse(d.orientation), EXIF_TO_DIHEDRAL[turn])
+            d.image = np.ascontiguousarray(dihedral(d.image, *t))
+            if t[0] in (90, 270):
+                d.width, d.height = d.height, d.width
+        for k, v in self.overrides.items():
+            setattr(d, k, v)
+        d.notes = list(getattr(d, "notes", []) or []) + self.notes
+        return d
+
+
+_HEIF_READY = False
+
+
+def _register_heif():
+    global _HEIF_READY
+    if not _HEIF_READY:
+        import pillow_heif
+        pillow_heif.register_heif_opener()
+        _HEIF_READY = True
+
+
+def plan_decode(data: bytes, *, target: int, max_pixels: int) -> Plan:
+    from .decode import DecodeError
+    s = sniff(data)
+    plan = Plan(sniffed=s, data=data)
+    if s.format == "TIFF":
+        try:
+            lay = tiff_layout(data)
+        except Exception as e:  # damaged structure: Pillow decodes what it can and says what is wrong
+            plan.notes.append(f"TIFF layout unreadable by tifffile ({type(e).__name__}); IFD0 decoded")
+            return plan
+        if lay.width * lay.height > max_pixels:
+            raise DecodeError(f"image too large: {lay.width}x{lay.height} px exceeds limit of {max_pixels} px")
+        plan.overrides = {"pages": lay.pages, "bit_depth": lay.bit_depth}
+        if lay.master_offset != lay.first_offset:
+            plan.data = _point_header_at(data, lay.master_offset)
+            if lay.orientation:
+                plan.overrides["exif_orientation"] = lay.orientation
+        if s.variant:
+            plan.notes.append(s.variant)
+        if lay.ifds > 1:
+            plan.notes.append(f"TIFF: {lay.ifds} IFDs ({lay.reduced} reduced), {lay.pages} page(s); "
+                              f"page 1 measured from {lay.where} at {lay.width}x{lay.height}, {lay.bit_depth}-bit")
+    elif s.format in ("HEIF", "AVIF"):
+        if s.format == "HEIF":
+            _register_heif()
+            try:
+                import pillow_heif
+                bits = int(pillow_heif.open_heif(io.BytesIO(data)).info.get("bit_depth", 8) or 8)
+                plan.overrides["bit_depth"] = bits
+            except Exception:
+                pass
+    elif s.family == "raw":
+        plan.decoded = decode_raw(data, s, target=target, max_pixels=max_pixels)
+    elif s.format == "PDF":
+        plan.decoded = decode_pdf(data, target=target, max_pixels=max_pixels)
+    return plan
+
+
+# ---------------------------------------------------------------- camera RAW / DNG
+_LIBRAW_FLIP_TO_EXIF = {0: 1, 3: 3, 5: 8, 6: 6}
+
+
+def decode_raw(data: bytes, s: Sniffed, *, target: int, max_pixels: int):
+    """Sensor size and bit depth from LibRaw; the picture from the embedded full-size preview when
+    there is one (at least half the sensor's long side), else a half-size demosaic (a full one for
+    sensors under 4x ``target`` px)."""
+    from .decode import Decoded, DecodeError, dihedral, EXIF_TO_DIHEDRAL, shrink
+    import rawpy
+    what = {"DNG": "DNG"}.get(s.format, f"{s.format} camera RAW")
+    rp = rawpy.RawPy()
+    with rp:
+        try:   # open (headers), check the size, and only then unpack the sensor data
+            rp.open_buffer(io.BytesIO(data))
+            sz = rp.sizes
+            w, h = int(sz.width), int(sz.height)
+        except Exception as e:
+            raise DecodeError(f"{what}: LibRaw cannot read it ({type(e).__name__}: {e})") from None
+        try:
+            if w <= 0 or h <= 0:
+                raise DecodeError(f"{what}: LibRaw found no sensor image")
+            if max(w * h, int(sz.raw_width) * int(sz.raw_height)) > max_pixels:
+                raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
+            rp.unpack()
+            exif = _LIBRAW_FLIP_TO_EXIF.get(int(sz.flip), 1)
+            white = int(np.max(rp.white_level)) if rp.white_level is not None else 0
+            bits = max(8, white.bit_length()) if white else 16
+            d = Decoded(format=s.format, pages=1, bit_depth=bits, mode=f"RAW {rp.color_desc.decode('ascii', 'replace')}",
+                        exif_orientation=exif)
+            rot, flip = EXIF_TO_DIHEDRAL[exif]
+            d.width, d.height = (h, w) if rot in (90, 270) else (w, h)
+            arr, source = _raw_preview(rp, w, h, target)
+            if arr is None:
+                # half-size (one pixel per Bayer block, no interpolation) is plenty and fast for
+                # real sensors; a small sensor is demosaicked in full to keep detail above `target`
+                half = max(w, h) >= 4 * target
+                arr = rp.postprocess(half_size=half, use_camera_wb=True, no_auto_bright=True, output_bps=8,
+                                     user_flip=0)
+                source = "half-size demosaic" if half else "full demosaic"
+                d.reduced_by = 2 if half else 1
+        except DecodeError:
+            raise
+        except Exception as e:
+            raise DecodeError(f"{what}: LibRaw cannot decode it ({type(e).__name__}: {e})") from None
+    d.notes = [f"{what}: sensor {w}x{h}, {bits}-bit ({sz.raw_width}x{sz.raw_height} raw); "
+               f"fingerprinted from the {source}"]
+    arr = shrink(np.ascontiguousarray(arr[..., :3]), target)
+    d.image = np.ascontiguousarray(dihedral(arr, rot, flip))
+    return d
+
+
+def _raw_preview(rp, w, h, target):
+    """The embedded preview, when it is full-size (long side at least half the sensor's), in the
+    sensor's stored orientation (LibRaw's flip is applied once, by the caller)."""
+    import rawpy
+    from PIL import Image
+    from .decode import to_rgb8
+    try:
+        th = rp.extract_thumb()
+    except Exception:
+        return None, ""
+    if th.format == rawpy.ThumbFormat.JPEG:
+        try:
+            im = Image.open(io.BytesIO(th.data))
+            if max(im.size) * 2 < max(w, h):
+                return None, ""
+            im.draft("RGB", (target, target))
+            return to_rgb8(im), f"embedded {im.size[0]}x{im.size[1]} JPEG preview"
+        except Exception:
+            return None, ""
+    if th.format == rawpy.ThumbFormat.BITMAP:
+        a = np.asarray(th.data)
+        if a.ndim == 3 and max(a.shape[:2]) * 2 >= max(w, h):
+            return a.astype(np.uint8), f"embedded {a.shape[1]}x{a.shape[0]} preview"
+    return None, ""
+
+
+# ---------------------------------------------------------------- PDF
+def decode_pdf(data: bytes, *, target: int, max_pixels: int):
+    """Pages counted; page 1 rendered for matching.  Measured size: the largest embedded image on
+    page 1 (a scanned page's pixels), or the page at 72 dpi when it holds no image."""
+    from .decode import Decoded, DecodeError, shrink
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except Exception as e:
+        raise DecodeError(f"PDF: PDFium cannot open it ({type(e).__name__}: {e})") from None
+    try:
+        n = len(pdf)
+        if n < 1:
+            raise DecodeError("PDF has no pages")
+        page = pdf[0]
+        pw, ph = page.get_size()
+        biggest, bits = None, 8
+        for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+            try:
+                iw, ih = obj.get_px_size()
+            except Exception:
+                continue
+            if biggest is None or iw * ih > biggest[0] * biggest[1]:
+                biggest = (int(iw), int(ih))
+                try:
+                    meta = obj.get_metadata()
+                    comps = {1: 1, 2: 3, 3: 4}.get(int(meta.colorspace), 3)
+                    bits = max(1, int(meta.bits_per_pixel) // comps)
+                except Exception:
+                    bits = 8
+        rotation = int(page.get_rotation() or 0)
+        if biggest is not None:
+            w, h = biggest
+            measured = f"largest image on page 1 is {w}x{h} px"
+        else:
+            w, h = max(1, round(pw)), max(1, round(ph))
+            measured = f"page 1 has no image; measured at 72 dpi ({w}x{h})"
+        if rotation in (90, 270):
+            w, h = h, w
+        if w * h > max_pixels:
+            raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
+        # render page 1 at about twice the wanted size, at most 2048 px (PDFium filters images down)
+        scale = min(4.0, max(0.05, max(target, min(2 * target, 2048)) / max(pw, ph)))
+        bitmap = page.render(scale=scale, rotation=0, may_draw_forms=True)
+        arr = np.asarray(bitmap.to_pil().convert("RGB"))
+    except DecodeError:
+        raise
+    except Exception as e:
+        raise DecodeError(f"PDF: PDFium cannot render page 1 ({type(e).__name__}: {e})") from None
+    finally:
+        pdf.close()
+    d = Decoded(format="PDF", width=w, height=h, pages=n, bit_depth=bits, mode="PDF")
+    d.notes = [f"PDF: {n} page(s); {measured}; page 1 rendered for matching"]
+    d.image = np.ascontiguousarray(shrink(arr, target))
+    return d

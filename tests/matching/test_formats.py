@@ -1,0 +1,443 @@
+"""Formats collections hold (matching/formats.py): detection by content, true measurement of TIFF
+sub-images, DNG/RAW, HEIC/AVIF and PDF, and the "holds at least as much" rule over them.
+Every fixture is generated here: Pillow, tifffile (DNG with CFA tags), pillow-heif, Pillow's PDF writer."""
+import io
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from matching import analyse_file, verify_pair
+from matching.decode import DecodeError, decode
+from matching.formats import extension_mismatch, sniff, tiff_layout
+from matching.verdict import holds_at_least_as_much
+
+
+# ---------------------------------------------------------------- fixture makers
+def big_photo(photo, size=(800, 600)):
+    return photo.resize(size, Image.LANCZOS)
+
+
+def dng_like_tiff(path, master: Image.Image, preview_size=(50, 38)):
+    """A TIFF laid out like a DNG: reduced preview in IFD0 (NewSubfileType=1), master in a SubIFD."""
+    with tifffile.TiffWriter(path) as t:
+        t.write(np.asarray(master.resize(preview_size)), photometric="rgb", subfiletype=1, subifds=1)
+        t.write(np.asarray(master), photometric="rgb", subfiletype=0, compression="zlib")
+    return path
+
+
+DNG_TAGS = [
+    (50706, "B", 4, (1, 4, 0, 0), True),              # DNGVersion
+    (50707, "B", 4, (1, 1, 0, 0), True),              # DNGBackwardVersion
+    (50708, "s", 0, "Doppel Test Camera", True),      # UniqueCameraModel
+    (50721, "2i", 9, (1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 1), True),  # ColorMatrix1 = I
+    (50778, "H", 1, 21, True),                        # CalibrationIlluminant1 = D65
+    (50728, "2I", 3, (1, 1, 1, 1, 1, 1), True),       # AsShotNeutral
+    (271, "s", 0, "Doppel", True),
+    (272, "s", 0, "Test", True),
+]
+
+
+def make_dng(path, picture: Image.Image, *, bits=12, preview_size=(40, 30), software="a"):
+    """A real DNG: 8-bit RGB thumbnail in IFD0, a Bayer (RGGB) CFA master of ``bits`` in a SubIFD."""
+    rgb = np.asarray(picture.convert("RGB")).astype(np.float64) / 255.0
+    lin = (rgb ** 2.2) * (2 ** bits - 1)                  # linear sensor values
+    h, w = rgb.shape[:2]
+    cfa = np.zeros((h, w), np.uint16)
+    cfa[0::2, 0::2] = lin[0::2, 0::2, 0]
+    cfa[0::2, 1::2] = lin[0::2, 1::2, 1]
+    cfa[1::2, 0::2] = lin[1::2, 0::2, 1]
+    cfa[1::2, 1::2] = lin[1::2, 1::2, 2]
+    cfa_tags = [(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True),
+                (50717, "I", 1, 2 ** bits - 1, True)]
+    with tifffile.TiffWriter(path) as t:
+        t.write(np.asarray(picture.convert("RGB").resize(preview_size)), photometric="rgb", subfiletype=1,
+                subifds=1, description=software, extratags=DNG_TAGS)
+        t.write(cfa, photometric=32803, subfiletype=0, extratags=cfa_tags)
+    return path
+
+
+def rendering_of(dng_path, out_path, fmt="JPEG", **kw):
+    """What a photographer exports: the RAW developed by LibRaw, saved as JPEG/TIFF."""
+    import rawpy
+    with rawpy.imread(str(dng_path)) as rp:
+        Image.fromarray(rp.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=8)).save(out_path, fmt, **kw)
+    return out_path
+
+
+def heic_bytes(im, **kw):
+    import pillow_heif
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    im.save(buf, "HEIF", quality=92, **kw)
+    return buf.getvalue()
+
+
+def pdf_of(path, pages, resolution=100.0):
+    pages[0].save(path, "PDF", resolution=resolution, save_all=True, append_images=pages[1:])
+    return path
+
+
+# ---------------------------------------------------------------- 1. detection by content
+def _encoded(photo, fmt, **kw):
+    buf = io.BytesIO()
+    photo.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt,kw,want,variant", [
+    ("JPEG", {}, "JPEG", ""),
+    ("JPEG2000", {}, "JPEG2000", "JP2"),
+    ("JPEG2000", {"no_jp2": True}, "JPEG2000", "J2K codestream"),
+    ("TIFF", {}, "TIFF", ""),
+    ("TIFF", {"big_tiff": True}, "TIFF", "BigTIFF"),
+    ("PNG", {}, "PNG", ""),
+    ("WEBP", {}, "WEBP", ""),
+    ("GIF", {}, "GIF", ""),
+    ("BMP", {}, "BMP", ""),
+    ("AVIF", {}, "AVIF", "avif"),
+    ("PDF", {}, "PDF", ""),
+])
+def test_each_format_is_named_by_its_content(photo, fmt, kw, want, variant):
+    s = sniff(_encoded(photo, fmt, **kw))
+    assert (s.format, s.variant) == (want, variant)
+
+
+def test_heic_dng_and_raw_signatures_are_recognised(tmp_path, photo):
+    assert sniff(heic_bytes(photo)).format == "HEIF"
+    assert sniff(make_dng(tmp_path / "a.dng", photo).read_bytes()).format == "DNG"
+    cr2 = b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(200)
+    assert sniff(cr2).format == "CR2"
+    cr3 = b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom" + bytes(64)
+    assert sniff(cr3).format == "CR3"
+
+
+@pytest.mark.parametrize("make,fmt", [("NIKON CORPORATION", "NEF"), ("SONY", "ARW")])
+def test_maker_tiff_is_raw_only_when_it_carries_sensor_data(tmp_path, photo, make, fmt):
+    """Nikon and Sony scanners write plain TIFFs with their Make: the maker alone never makes a RAW."""
+    scan = tmp_path / "scan.tif"
+    tifffile.imwrite(scan, np.asarray(photo), photometric="rgb", extratags=[(271, "s", 0, make, True)])
+    assert sniff(scan.read_bytes()).format == "TIFF"
+    raw = tmp_path / "x.raw"
+    with tifffile.TiffWriter(raw) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1,
+                extratags=[(271, "s", 0, make, True)])
+        t.write(np.zeros((60, 80), np.uint16), photometric=32803, subfiletype=0)
+    assert sniff(raw.read_bytes()).format == fmt
+
+
+def test_a_mismatched_extension_is_reported_and_the_content_wins(tmp_path, photo):
+    p = tmp_path / "scan_0001.jpg"
+    photo.save(p, "PNG")
+    a = analyse_file(p)
+    assert a.format == "PNG" and a.status == "ok"
+    assert any("extension .jpg says JPEG but the content is PNG" in n for n in a.notes)
+    assert "notes" in a.to_dict()
+    assert extension_mismatch("x.tif", "DNG") == "extension .tif says TIFF but the content is DNG"
+    assert extension_mismatch("x.jpeg", "JPEG") == "" and extension_mismatch("x.dat", "PNG") == ""
+
+
+# ---------------------------------------------------------------- 2. TIFF: every IFD and SubIFD
+def test_master_in_a_subifd_is_measured_not_the_preview(tmp_path, photo):
+    p = dng_like_tiff(tmp_path / "m.tif", big_photo(photo))
+    lay = tiff_layout(p.read_bytes())
+    assert (lay.width, lay.height, lay.pages, lay.ifds, lay.reduced) == (800, 600, 1, 2, 1)
+    assert lay.where == "IFD0 SubIFD 0"
+    d = decode(p)
+    assert (d.width, d.height, d.pages, d.bit_depth) == (800, 600, 1, 8)
+    ref = np.asarray(big_photo(photo).resize((d.image.shape[1], d.image.shape[0]), Image.BOX), dtype=float)
+    assert np.abs(d.image.astype(float) - ref).mean() < 6   # the master's pixels, not an upscaled thumbnail
+
+
+def test_issue_16_master_with_twice_the_pixels_is_never_safe_against_a_smaller_jpeg(tmp_path, photo):
+    """The failure in the issue: an 800x600 master (DNG-like TIFF) against a 400x300 JPEG of it."""
+    master = dng_like_tiff(tmp_path / "master.tif", big_photo(photo))
+    small = tmp_path / "small.jpg"
+    big_photo(photo).resize((400, 300), Image.LANCZOS).save(small, "JPEG", quality=92)
+    r = verify_pair(master, small)
+    assert r.verdict == "duplicate" and not r.safe_to_delete
+    assert any("more pixels (800x600)" in x for x in r.reasons)
+    # the other way round (the JPEG is the clean-up copy) the master holds more: safe
+    assert verify_pair(small, master).safe_to_delete
+
+
+def test_reduced_ifd0_followed_by_full_ifd1_counts_one_page(tmp_path, photo):
+    p = tmp_path / "r.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1)
+        t.write(np.asarray(photo), photometric="rgb")
+    d = decode(p)
+    assert (d.width, d.height, d.pages) == (320, 240, 1)
+
+
+def test_multipage_tiff_with_16_bit_master_counts_pages_and_depth(tmp_path, photo):
+    p = tmp_path / "pages.tif"
+    a16 = np.asarray(photo).astype(np.uint16) * 257
+    with tifffile.TiffWriter(p) as t:
+        t.write(a16, photometric="rgb")
+        t.write(np.asarray(photo.resize((160, 120))), photometric="rgb", subfiletype=1)  # preview of page 1
+        t.write(np.asarray(photo.rotate(90, expand=True)), photometric="rgb")
+    d = decode(p)
+    assert (d.width, d.height, d.pages, d.bit_depth) == (320, 240, 2, 16)
+
+
+def test_a_second_page_after_a_subifd_master_stays_a_page(tmp_path, photo, photo2):
+    p = tmp_path / "two.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1)
+        t.write(np.asarray(photo), photometric="rgb")                    # page 1 master (SubIFD)
+        t.write(np.asarray(big_photo(photo2)), photometric="rgb")        # page 2, larger
+    lay = tiff_layout(p.read_bytes())
+    assert (lay.pages, lay.width, lay.height, lay.where) == (2, 320, 240, "IFD0 SubIFD 0")
+    assert decode(p).pages == 2
+
+
+def test_bigtiff_master_in_subifd(tmp_path, photo):
+    p = tmp_path / "big.tif"
+    with tifffile.TiffWriter(p, bigtiff=True) as t:
+        t.write(np.asarray(photo.resize((32, 24))), photometric="rgb", subfiletype=1, subifds=1)
+        t.write(np.asarray(photo), photometric="rgb")
+    d = decode(p)
+    assert (d.width, d.height) == (320, 240) and "BigTIFF" in d.notes
+
+
+# ---------------------------------------------------------------- 3. DNG / camera RAW
+def test_dng_measures_the_sensor_and_its_bit_depth(tmp_path, photo):
+    p = make_dng(tmp_path / "a.dng", photo, bits=14)
+    d = decode(p)
+    assert d.format == "DNG" and (d.width, d.height, d.bit_depth) == (320, 240, 14)
+    assert "full demosaic" in d.notes[0] and d.image.shape[:2] == (192, 256)   # small sensor: full
+
+
+def test_large_dng_is_fingerprinted_from_a_half_size_demosaic(tmp_path, photo):
+    d = decode(make_dng(tmp_path / "big.dng", big_photo(photo, (1100, 824))))
+    assert (d.width, d.height, d.bit_depth) == (1100, 824, 12)
+    assert "half-size demosaic" in d.notes[0] and d.reduced_by == 2
+
+
+def test_dng_is_never_safe_against_its_jpeg_rendering_and_says_why(tmp_path, photo):
+    raw = make_dng(tmp_path / "IMG_0001.dng", photo)
+    jpg = rendering_of(raw, tmp_path / "IMG_0001.jpg", quality=95)
+    tif = rendering_of(raw, tmp_path / "IMG_0001.tif", "TIFF")
+    for kept in (jpg, tif):
+        r = verify_pair(raw, kept)
+        assert r.verdict in ("duplicate", "identical"), r.reasons
+        assert not r.safe_to_delete
+        assert any("camera RAW (DNG)" in x and "rendering" in x for x in r.reasons)
+    # the rendering itself may go when the RAW is kept
+    assert verify_pair(jpg, raw).safe_to_delete
+
+
+def test_dng_against_a_raw_copy_with_the_same_content_is_safe(tmp_path, photo):
+    a = make_dng(tmp_path / "a.dng", photo, software="exported by A")
+    b = make_dng(tmp_path / "b.dng", photo, software="copied by tool B")
+    assert a.read_bytes() != b.read_bytes()
+    r = verify_pair(a, b)
+    assert r.declared and r.safe_to_delete, r.reasons
+
+
+def test_dng_with_a_full_size_preview_is_fingerprinted_from_it(tmp_path, photo):
+    """The camera's own rendering (full-size preview) is what the camera's JPEG looks like."""
+    p = make_dng(tmp_path / "cam.dng", photo, preview_size=photo.size)
+    d = decode(p)
+    assert "embedded 320x240 preview" in d.notes[0] and (d.width, d.height, d.bit_depth) == (320, 240, 12)
+    camera_jpeg = tmp_path / "cam.jpg"
+    photo.save(camera_jpeg, "JPEG", quality=95)
+    r = verify_pair(p, camera_jpeg)
+    assert r.verdict == "duplicate" and not r.safe_to_delete
+    assert any("camera RAW (DNG)" in x for x in r.reasons)
+
+
+def test_dng_with_more_bits_holds_more_than_a_raw_with_fewer(tmp_path, photo):
+    a = analyse_file(make_dng(tmp_path / "a.dng", photo, bits=14))
+    b = analyse_file(make_dng(tmp_path / "b.dng", photo, bits=12))
+    assert any("higher bit depth (14)" in x for x in holds_at_least_as_much(b, a))
+    assert holds_at_least_as_much(a, b) == []
+
+
+@pytest.mark.parametrize("name,data,fmt", [
+    ("IMG_1.CR2", b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(500), "CR2"),
+    ("IMG_1.CR3", b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom" + bytes(500), "CR3"),
+    ("DSC_1.RAF", b"FUJIFILMCCD-RAW 0201FF383501" + bytes(500), "RAF"),
+])
+def test_proprietary_raw_that_cannot_be_decoded_is_unreadable_with_the_reason(tmp_path, name, data, fmt):
+    p = tmp_path / name
+    p.write_bytes(data)
+    a = analyse_file(p)
+    assert a.status == "unreadable" and a.format == fmt
+    assert a.errors and a.errors[0].startswith(f"{fmt} camera RAW: LibRaw cannot")
+
+
+def test_sensor_data_tiff_from_nikon_is_decoded_by_libraw_or_refused(tmp_path, photo):
+    """A NEF-shaped TIFF without Nikon's maker notes: LibRaw either decodes the CFA or refuses it;
+    it is never measured as its 40x30 thumbnail."""
+    p = tmp_path / "DSC_0001.NEF"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1,
+                extratags=[(271, "s", 0, "NIKON CORPORATION", True), (272, "s", 0, "NIKON D1", True)])
+        t.write((np.asarray(photo.convert("L")).astype(np.uint16) * 16), photometric=32803, subfiletype=0,
+                extratags=[(33421, "H", 2, (2, 2), True), (33422, "B", 4, (0, 1, 1, 2), True)])
+    a = analyse_file(p)
+    assert a.format == "NEF"
+    assert (a.status == "unreadable" and "LibRaw" in a.errors[0]) or (a.width, a.height) == (320, 240)
+
+
+# ---------------------------------------------------------------- 4. HEIC / HEIF / AVIF
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heic_and_avif_decode_with_their_exif_orientation(tmp_path, photo, fmt):
+    ex = Image.Exif()
+    ex[0x0112] = 6                                   # stored sideways, shown turned 90 degrees clockwise
+    p = tmp_path / f"IMG_0001.{fmt}"
+    if fmt == "HEIF":
+        p.write_bytes(heic_bytes(photo, exif=ex.tobytes()))
+    else:
+        photo.save(p, "AVIF", quality=90, exif=ex.tobytes())
+    d = decode(p)
+    assert d.format == fmt and (d.width, d.height) == (240, 320)
+    shown = np.asarray(photo.transpose(Image.Transpose.ROTATE_270).resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
+    assert np.abs(d.image.astype(float) - shown).mean() < 8
+
+
+def test_heic_and_avif_match_their_jpeg(tmp_path, photo):
+    jpg = tmp_path / "a.jpg"
+    photo.save(jpg, "JPEG", quality=92)
+    heic = tmp_path / "a.heic"
+    heic.write_bytes(heic_bytes(photo))
+    avif = tmp_path / "a.avif"
+    photo.save(avif, "AVIF", quality=90)
+    for p in (heic, avif):
+        r = verify_pair(p, jpg)
+        assert r.verdict in ("duplicate", "identical") and r.safe_to_delete, (p, r.reasons)
+
+
+def test_ten_bit_heic_reports_its_bit_depth(tmp_path, photo):
+    import pillow_heif
+    a16 = np.asarray(photo).astype(np.uint16) * 257
+    heif = pillow_heif.from_bytes(mode="RGB;16", size=photo.size, data=a16.tobytes())
+    buf = io.BytesIO()
+    heif.save(buf, quality=90)
+    p = tmp_path / "deep.heic"
+    p.write_bytes(buf.getvalue())
+    assert decode(p).bit_depth == 10
+
+
+# ---------------------------------------------------------------- 5. PDF
+def test_pdf_pages_counted_and_first_page_matched(tmp_path, photo, photo2):
+    pdf = pdf_of(tmp_path / "item.pdf", [photo.convert("RGB"), photo2.convert("RGB")])
+    d = decode(pdf)
+    assert d.format == "PDF" and d.pages == 2 and (d.width, d.height) == (320, 240)
+    jpg = tmp_path / "item.jpg"
+    photo.save(jpg, "JPEG", quality=92)
+    r = verify_pair(pdf, jpg)
+    assert r.verdict in ("duplicate", "identical") and not r.safe_to_delete
+    assert any("more pages (2)" in x for x in r.reasons)
+
+
+def test_one_page_pdf_is_not_safe_against_a_picture_but_is_against_an_equal_pdf(tmp_path, photo):
+    pdf = pdf_of(tmp_path / "one.pdf", [photo.convert("RGB")])
+    jpg = tmp_path / "one.jpg"
+    photo.save(jpg, "JPEG", quality=92)
+    r = verify_pair(pdf, jpg)
+    assert r.declared and not r.safe_to_delete
+    assert any("PDF document" in x for x in r.reasons)
+    twin = pdf_of(tmp_path / "twin.pdf", [photo.convert("RGB")], resolution=150.0)
+    assert verify_pair(pdf, twin).safe_to_delete
+    # a PDF kept copy with fewer pages than the clean-up PDF holds less
+    two = pdf_of(tmp_path / "two.pdf", [photo.convert("RGB"), photo.convert("RGB")])
+    assert not verify_pair(two, pdf).safe_to_delete
+
+
+def test_damaged_pdf_is_unreadable_with_the_reason(tmp_path, photo):
+    p = tmp_path / "cut.pdf"
+    p.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(40))
+    a = analyse_file(p)
+    assert a.status == "unreadable" and a.format == "PDF" and a.errors[0].startswith("PDF")
+
+
+# ---------------------------------------------------------------- 6. unknown formats
+@pytest.mark.parametrize("data", [b"hello, this is not a picture at all" * 4, bytes(range(256)),
+                                  b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)])
+def test_unknown_content_is_unreadable_with_a_reason_and_never_safe(tmp_path, photo, data):
+    p = tmp_path / "mystery.jpg"
+    p.write_bytes(data)
+    with pytest.raises(DecodeError, match="unsupported format"):
+        decode(p)
+    a = analyse_file(p)
+    assert a.status == "unreadable" and "unsupported format" in a.errors[0]
+    jpg = tmp_path / "real.jpg"
+    photo.save(jpg, "JPEG")
+    assert not verify_pair(p, jpg).safe_to_delete
+
+
+def test_a_stale_preview_never_stands_in_for_the_master_in_the_comparison(tmp_path, photo, photo2):
+    """IFD1 is a reduced preview of *another* picture (stale after an edit): the master's pixels
+    are what is compared, so the file does not match a JPEG of the preview."""
+    p = tmp_path / "stale.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(big_photo(photo)), photometric="rgb")
+        t.write(np.asarray(big_photo(photo2, (400, 300))), photometric="rgb", subfiletype=1)
+    other = tmp_path / "other.jpg"
+    big_photo(photo2, (400, 300)).save(other, "JPEG", quality=92)
+    assert verify_pair(p, other).verdict == "different"
+    same = tmp_path / "same.jpg"
+    big_photo(photo).save(same, "JPEG", quality=92)
+    assert verify_pair(p, same).declared
+
+
+def test_raw_and_pdf_respect_the_pixel_limit(tmp_path, photo):
+    with pytest.raises(DecodeError, match="image too large: 320x240"):
+        decode(make_dng(tmp_path / "a.dng", photo), max_pixels=10_000)
+    with pytest.raises(DecodeError, match="image too large: 320x240"):
+        decode(pdf_of(tmp_path / "a.pdf", [photo.convert("RGB")]), max_pixels=10_000)
+    with pytest.raises(DecodeError, match="image too large: 800x600"):
+        decode(dng_like_tiff(tmp_path / "m.tif", big_photo(photo)), max_pixels=100_000)
+
+
+def test_subifd_master_takes_the_orientation_written_in_ifd0(tmp_path, photo):
+    p = tmp_path / "turned.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo.resize((40, 30))), photometric="rgb", subfiletype=1, subifds=1,
+                extratags=[(274, "H", 1, 6, True)])          # shown turned 90 degrees clockwise
+        t.write(np.asarray(photo), photometric="rgb")
+    d = decode(p)
+    assert (d.width, d.height, d.exif_orientation) == (240, 320, 6)
+    shown = np.asarray(photo.transpose(Image.Transpose.ROTATE_270).resize((d.image.shape[1], d.image.shape[0]), Image.BOX))
+    assert np.abs(d.image.astype(float) - shown).mean() < 6
+
+
+def test_renditions_for_the_review_ui_cover_the_new_formats(tmp_path, photo):
+    from matching import render_web_jpeg
+    files = [make_dng(tmp_path / "a.dng", photo), pdf_of(tmp_path / "a.pdf", [photo.convert("RGB")])]
+    heic = tmp_path / "a.heic"
+    heic.write_bytes(heic_bytes(photo))
+    files.append(heic)
+    for p in files:
+        web = Image.open(io.BytesIO(render_web_jpeg(p, max_side=300)))
+        assert web.format == "JPEG" and max(web.size) == 300 and web.size[0] > web.size[1], p
+
+
+def test_a_mixed_format_folder_pairs_by_content_end_to_end(tmp_path, photo, photo2):
+    """pair_directories over canonical masters (SubIFD TIFF, DNG) and clean-up copies in every new
+    format: every row measured truly, nothing RAW/PDF/bigger deleted against less."""
+    from matching import pair_directories
+    canon, clean = tmp_path / "canon", tmp_path / "clean"
+    canon.mkdir()
+    clean.mkdir()
+    dng_like_tiff(canon / "C0000201.tif", big_photo(photo))
+    raw = make_dng(canon / "C0000202.dng", photo2)
+    big_photo(photo).resize((400, 300), Image.LANCZOS).save(clean / "C0000201_web.jpg", "JPEG", quality=92)
+    (clean / "C0000201_phone.heic").write_bytes(heic_bytes(big_photo(photo).resize((400, 300))))
+    rendering_of(raw, clean / "C0000202_export.jpg", quality=95)
+    make_dng(clean / "C0000202_copy.dng", photo2, bits=14)            # more bits than the kept DNG
+    pdf_of(clean / "C0000201_scan.pdf", [big_photo(photo).convert("RGB")])
+    (clean / "C0000203.cr2").write_bytes(b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(300))
+    rows = {r["cleanup"]: r for r in pair_directories(canon, clean, workers=1, progress=False)}
+    assert rows["C0000201_web.jpg"]["safe_to_delete"] == "true"
+    assert rows["C0000201_phone.heic"]["match"] == "C0000201.tif" and rows["C0000201_phone.heic"]["safe_to_delete"] == "true"
+    assert rows["C0000202_export.jpg"]["match"] == "C0000202.dng" and rows["C0000202_export.jpg"]["safe_to_delete"] == "true"
+    copy = rows["C0000202_copy.dng"]
+    assert copy["match"] == "C0000202.dng" and copy["safe_to_delete"] == "false"
+    scan = rows["C0000201_scan.pdf"]
+    assert scan["match"] == "C0000201.tif" and scan["verdict"] in ("duplicate", "identical") and scan["safe_to_delete"] == "false"
+    assert rows["C0000203.cr2"]["verdict"] == "unreadable" and rows["C0000203.cr2"]["safe_to_delete"] == "false"
