@@ -92,8 +92,10 @@ def load_rendition_uncached(path):
     The file goes through the same format plan as ``decode.decode`` (matching/formats.py), so the
     proof sees what the measurement saw: a TIFF's master IFD (not its preview), HEIF through its
     opener, a RAW's full-size preview or demosaic, a PDF's first page."""
-    from . import decode as dec
+    from importlib import import_module
+
     from .formats import plan_decode
+    dec = import_module("matching.decode")  # the module: the package re-exports its decode function
     with open(path, "rb") as f:
         data = f.read()
     plan = plan_decode(data, target=PROOF["max_side"], max_pixels=dec.DEFAULT_MAX_PIXELS)

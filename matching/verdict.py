@@ -221,7 +221,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         proof = None
     else:
         lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
-        quality = c.jpeg_quality or m.jpeg_quality
+        # the clean-up copy's own loss: its JPEG quality when known; a lossy copy of unknown quality
+        # (HEIF, AVIF, WebP, JPEG 2000, a RAW's preview, a PDF's embedded scan) at the default
+        quality = c.jpeg_quality or (PROOF["default_quality"] if c.format not in LOSSLESS_FORMATS else m.jpeg_quality)
         streams = []
         c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
         if ca or r.get("stream_a") or (c.format == "JPEG" and band_c):
