@@ -23,12 +23,16 @@ camera RAW or PDF, and does not recognise HEIC.  So, before any pixel is decoded
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# tifffile logs every oddity of a damaged file; what matters reaches the analysis as an error
+logging.getLogger("tifffile").setLevel(logging.CRITICAL)
 
 # Families: what a format can hold beyond its picture (used by the "holds at least as much" rule).
 RASTER_FORMATS = ("JPEG", "JPEG2000", "TIFF", "PNG", "WEBP", "GIF", "BMP", "HEIF", "AVIF")
@@ -194,17 +198,28 @@ def unsupported_reason(data: bytes) -> str:
 
 
 # ---------------------------------------------------------------- TIFF layout
+MAX_IFDS = 4096   # a hostile file may chain more; the rest is not read
+
+
+def _listed(pages) -> list:
+    """The IFDs of a chain, by index: ``len()`` makes tifffile walk the chain once with its loop
+    check (iterating a TiffPages directly follows a looped chain forever)."""
+    if pages is None:
+        return []
+    return [pages[i] for i in range(min(len(pages), MAX_IFDS))]
+
+
 def _subtree(page, label, depth=0):
     """(IFD, label) for a top-level IFD and its SubIFDs (and theirs, three levels at most)."""
     yield page, label
     if depth < 3:
-        for j, sub in enumerate(getattr(page, "pages", None) or ()):
+        for j, sub in enumerate(_listed(getattr(page, "pages", None))):
             yield from _subtree(sub, f"{label} SubIFD {j}", depth + 1)
 
 
 def _all_ifds(tf):
     """Every IFD: each top-level page followed by its SubIFDs."""
-    for i, page in enumerate(tf.pages):
+    for i, page in enumerate(_listed(tf.pages)):
         for q, _ in _subtree(page, f"IFD{i}"):
             yield q
 
@@ -237,7 +252,7 @@ def tiff_layout(data: bytes) -> TiffLayout:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
-            top = list(tf.pages)
+            top = _listed(tf.pages)
             lay.first_offset = top[0].offset
             # each page: a top-level IFD with its SubIFDs, plus the reduced/mask IFDs after it;
             # a leading group holding no full-resolution image (a lone preview) joins the next

@@ -193,6 +193,25 @@ def test_a_second_page_after_a_subifd_master_stays_a_page(tmp_path, photo, photo
     assert decode(p).pages == 2
 
 
+def test_a_looped_ifd_chain_is_read_once_not_forever(tmp_path, photo):
+    """A hostile TIFF whose last IFD points back at the first (iterating tifffile's pages directly
+    never ends on such a file)."""
+    import struct
+    p = tmp_path / "loop.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo), photometric="rgb")
+        t.write(np.asarray(photo.rotate(180)), photometric="rgb")
+    data = bytearray(p.read_bytes())
+    first = struct.unpack("<I", data[4:8])[0]
+    second = struct.unpack("<I", data[first + 2 + 12 * struct.unpack("<H", data[first:first + 2])[0]:][:4])[0]
+    end = second + 2 + 12 * struct.unpack("<H", data[second:second + 2])[0]
+    data[end:end + 4] = struct.pack("<I", first)          # IFD1 -> IFD0 -> IFD1 -> ...
+    p.write_bytes(bytes(data))
+    assert sniff(bytes(data)).format == "TIFF"
+    d = decode(p)
+    assert (d.width, d.height, d.pages) == (320, 240, 2)
+
+
 def test_bigtiff_master_in_subifd(tmp_path, photo):
     p = tmp_path / "big.tif"
     with tifffile.TiffWriter(p, bigtiff=True) as t:
