@@ -295,6 +295,21 @@ def _point_header_at(data: bytes, offset: int) -> bytes:
     return bytes(out)
 
 
+def _check_pillow_opens(data: bytes, lay: TiffLayout) -> None:
+    """Pillow must be able to open the master's IFD; if not, the file is unreadable with that
+    reason (measuring a smaller IFD Pillow can open instead would be the issue-16 mistake)."""
+    from PIL import Image
+    from .decode import DecodeError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Image.open(io.BytesIO(data)).close()
+    except Exception as e:
+        msg = str(e) if "<_io." not in str(e) else "not a recognised TIFF image"
+        raise DecodeError(f"TIFF: page 1's master ({lay.where}, {lay.width}x{lay.height}) cannot be "
+                          f"decoded: {msg}") from None
+
+
 # ---------------------------------------------------------------- the plan decode.py follows
 @dataclass
 class Plan:
@@ -348,6 +363,7 @@ def plan_decode(data: bytes, *, target: int, max_pixels: int) -> Plan:
         plan.overrides = {"pages": lay.pages, "bit_depth": lay.bit_depth}
         if lay.master_offset != lay.first_offset:
             plan.data = _point_header_at(data, lay.master_offset)
+            _check_pillow_opens(plan.data, lay)
             if lay.orientation:
                 plan.overrides["exif_orientation"] = lay.orientation
         if s.variant:
