@@ -23,12 +23,16 @@ camera RAW or PDF, and does not recognise HEIC.  So, before any pixel is decoded
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# tifffile logs every oddity of a damaged file; what matters reaches the analysis as an error
+logging.getLogger("tifffile").setLevel(logging.CRITICAL)
 
 # Families: what a format can hold beyond its picture (used by the "holds at least as much" rule).
 RASTER_FORMATS = ("JPEG", "JPEG2000", "TIFF", "PNG", "WEBP", "GIF", "BMP", "HEIF", "AVIF")
@@ -194,17 +198,28 @@ def unsupported_reason(data: bytes) -> str:
 
 
 # ---------------------------------------------------------------- TIFF layout
+MAX_IFDS = 4096   # a hostile file may chain more; the rest is not read
+
+
+def _listed(pages) -> list:
+    """The IFDs of a chain, by index: ``len()`` makes tifffile walk the chain once with its loop
+    check (iterating a TiffPages directly follows a looped chain forever)."""
+    if pages is None:
+        return []
+    return [pages[i] for i in range(min(len(pages), MAX_IFDS))]
+
+
 def _subtree(page, label, depth=0):
     """(IFD, label) for a top-level IFD and its SubIFDs (and theirs, three levels at most)."""
     yield page, label
     if depth < 3:
-        for j, sub in enumerate(getattr(page, "pages", None) or ()):
+        for j, sub in enumerate(_listed(getattr(page, "pages", None))):
             yield from _subtree(sub, f"{label} SubIFD {j}", depth + 1)
 
 
 def _all_ifds(tf):
     """Every IFD: each top-level page followed by its SubIFDs."""
-    for i, page in enumerate(tf.pages):
+    for i, page in enumerate(_listed(tf.pages)):
         for q, _ in _subtree(page, f"IFD{i}"):
             yield q
 
@@ -237,7 +252,7 @@ def tiff_layout(data: bytes) -> TiffLayout:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
-            top = list(tf.pages)
+            top = _listed(tf.pages)
             lay.first_offset = top[0].offset
             # each page: a top-level IFD with its SubIFDs, plus the reduced/mask IFDs after it;
             # a leading group holding no full-resolution image (a lone preview) joins the next
@@ -278,6 +293,21 @@ def _point_header_at(data: bytes, offset: int) -> bytes:
     else:
         out[4:8] = struct.pack("<I" if little else ">I", offset)
     return bytes(out)
+
+
+def _check_pillow_opens(data: bytes, lay: TiffLayout) -> None:
+    """Pillow must be able to open the master's IFD; if not, the file is unreadable with that
+    reason (measuring a smaller IFD Pillow can open instead would be the issue-16 mistake)."""
+    from PIL import Image
+    from .decode import DecodeError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Image.open(io.BytesIO(data)).close()
+    except Exception as e:
+        msg = str(e) if "<_io." not in str(e) else "not a recognised TIFF image"
+        raise DecodeError(f"TIFF: page 1's master ({lay.where}, {lay.width}x{lay.height}) cannot be "
+                          f"decoded: {msg}") from None
 
 
 # ---------------------------------------------------------------- the plan decode.py follows
@@ -333,6 +363,7 @@ def plan_decode(data: bytes, *, target: int, max_pixels: int) -> Plan:
         plan.overrides = {"pages": lay.pages, "bit_depth": lay.bit_depth}
         if lay.master_offset != lay.first_offset:
             plan.data = _point_header_at(data, lay.master_offset)
+            _check_pillow_opens(plan.data, lay)
             if lay.orientation:
                 plan.overrides["exif_orientation"] = lay.orientation
         if s.variant:

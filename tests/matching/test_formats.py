@@ -196,6 +196,25 @@ def test_a_second_page_after_a_subifd_master_stays_a_page(tmp_path, photo, photo
     assert decode(p).pages == 2
 
 
+def test_a_looped_ifd_chain_is_read_once_not_forever(tmp_path, photo):
+    """A hostile TIFF whose last IFD points back at the first (iterating tifffile's pages directly
+    never ends on such a file)."""
+    import struct
+    p = tmp_path / "loop.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo), photometric="rgb")
+        t.write(np.asarray(photo.rotate(180)), photometric="rgb")
+    data = bytearray(p.read_bytes())
+    first = struct.unpack("<I", data[4:8])[0]
+    second = struct.unpack("<I", data[first + 2 + 12 * struct.unpack("<H", data[first:first + 2])[0]:][:4])[0]
+    end = second + 2 + 12 * struct.unpack("<H", data[second:second + 2])[0]
+    data[end:end + 4] = struct.pack("<I", first)          # IFD1 -> IFD0 -> IFD1 -> ...
+    p.write_bytes(bytes(data))
+    assert sniff(bytes(data)).format == "TIFF"
+    d = decode(p)
+    assert (d.width, d.height, d.pages) == (320, 240, 2)
+
+
 def test_bigtiff_master_in_subifd(tmp_path, photo):
     p = tmp_path / "big.tif"
     with tifffile.TiffWriter(p, bigtiff=True) as t:
@@ -444,3 +463,19 @@ def test_a_mixed_format_folder_pairs_by_content_end_to_end(tmp_path, photo, phot
     scan = rows["C0000201_scan.pdf"]
     assert scan["match"] == "C0000201.tif" and scan["verdict"] in ("duplicate", "identical") and scan["safe_to_delete"] == "false"
     assert rows["C0000203.cr2"]["verdict"] == "unreadable" and rows["C0000203.cr2"]["safe_to_delete"] == "false"
+
+
+def test_a_subifd_master_pillow_cannot_open_is_unreadable_not_measured_as_ifd0(tmp_path, photo):
+    import struct
+    p = dng_like_tiff(tmp_path / "odd.tif", big_photo(photo))
+    data = bytearray(p.read_bytes())
+    sub = tiff_layout(bytes(data)).master_offset
+    n = struct.unpack("<H", data[sub:sub + 2])[0]
+    for k in range(n):                                   # the master's Compression tag -> unknown codec
+        e = sub + 2 + 12 * k
+        if struct.unpack("<H", data[e:e + 2])[0] == 259:
+            data[e + 8:e + 10] = struct.pack("<H", 50999)
+    p.write_bytes(bytes(data))
+    a = analyse_file(p)
+    assert a.status == "unreadable" and a.width == 0
+    assert a.errors[0].startswith("TIFF: page 1's master (IFD0 SubIFD 0, 800x600) cannot be decoded")
