@@ -17,6 +17,7 @@ class Job(models.Model):
         PURGE = "purge", "Purge quarantine"
         REINGEST = "reingest", "Reingest"
         REINGEST_CHECK = "reingest_check", "Check reingests"
+        EXTRACT = "extract", "Build extract archives"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
