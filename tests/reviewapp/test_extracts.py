@@ -279,3 +279,91 @@ def test_s3_destination_streams_a_multipart_upload(store, admin_user, s3_profile
     Extract.objects.filter(pk=ex.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     svc.extract_expire_due()
     assert "Contents" not in s3_profile.list_objects_v2(Bucket=s3_bucket, Prefix="extracts/")
+
+
+@pytest.mark.django_db
+def test_page_makes_an_extract_and_shows_the_counts(store, admin_user, curator, client, extract_root,
+                                                    django_capture_on_commit_callbacks):
+    src, _a = store
+    nl = upload(admin_user, src, NAMES)
+    client.force_login(curator)
+    assert client.get("/extracts/").status_code == 403
+    client.force_login(admin_user)
+    page = client.get("/extracts/").content.decode()
+    assert '<label for="id_title">' in page and '<label for="id_expires_on">' in page and "<script" not in page
+    form = {"title": "album covers", "namelists": [nl.pk], "location": "default", "content": "rendition",
+            "max_side": "500", "expires_on": ""}
+    r = client.post("/extracts/", form)
+    assert r.status_code == 200 and "This field is required" in r.content.decode() and not Extract.objects.exists()
+    form["expires_on"] = (timezone.now() + timedelta(days=10)).date().isoformat()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post("/extracts/", form)
+    ex = Extract.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/extracts/{ex.pk}/"
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY and ex.max_side == 500
+    detail = client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert "Of the 7 objects you requested, the database knew 6, and the archive contains 3." in detail
+    assert QUOTED.replace('"', "&quot;") in detail
+    csv_text = b"".join(client.get(f"/extracts/archives/{ex.archives.get().pk}/manifest.csv").streaming_content).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(csv_text)))[1][:3] == ["1", QUOTED, "extracted"]
+    dash = client.get("/").content.decode()
+    assert 'data-testid="live-extracts"' in dash and "album covers" in dash
+    r = client.post(f"/extracts/{ex.pk}/delete/")
+    ex.refresh_from_db()
+    assert r.status_code == 302 and ex.state == Extract.State.EXPIRED
+    assert "album covers" not in client.get("/").content.decode()
+    assert client.get(f"/extracts/{ex.pk}/delete/").status_code == 405  # no state change on GET
+
+
+@pytest.mark.django_db
+def test_api_makes_and_reports_an_extract(store, admin_user, curator, extract_root, django_capture_on_commit_callbacks):
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, NAMES)
+    body = {"title": "logos", "namelists": [nl.pk], "location": "default",
+            "expires_at": (timezone.now() + timedelta(days=2)).isoformat()}
+    assert api_client_for(curator).post("/api/v1/extracts/", body, format="json").status_code == 403
+    api = api_client_for(admin_user)
+    r = api.post("/api/v1/extracts/", {**body, "location": "http://evil.example/"}, format="json")
+    assert r.status_code == 400 and "location" in r.json()["errors"]
+    r = api.post("/api/v1/extracts/", {**body, "expires_at": None}, format="json")
+    assert r.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post("/api/v1/extracts/", body, format="json", HTTP_IDEMPOTENCY_KEY="ex-1")
+    assert r.status_code == 201
+    ex_id = r.json()["id"]
+    again = api.post("/api/v1/extracts/", body, format="json", HTTP_IDEMPOTENCY_KEY="ex-1")
+    assert again.json()["id"] == ex_id and Extract.objects.count() == 1
+    got = api.get(f"/api/v1/extracts/{ex_id}/").json()
+    assert (got["requested"], got["found"], got["extracted"]) == (7, 6, 4) and got["state"] == "ready"
+    archive = got["archives"][0]
+    assert archive["summary"] == "Of the 7 objects you requested, the database knew 6, and the archive contains 4."
+    rows = api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": archive["id"], "outcome": "archived"}).json()["results"]
+    assert [r["key"] for r in rows] == ["cold/IMG_0002.jpg"] and "restore takes" in rows[0]["detail"]
+    assert api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": "x"}).status_code == 400
+    assert api.get(f"/api/v1/extracts/{ex_id}/manifest-csv/", {"archive": archive["id"]}).status_code == 200
+    job = api.get(f"/api/v1/jobs/{got['job']}/").json()
+    assert job["kind"] == "extract" and job["state"] == "done"
+
+
+@pytest.mark.django_db
+def test_command_makes_an_extract_and_expires_due(store, admin_user, extract_root):
+    from django.core.management import CommandError, call_command
+
+    src, _a = store
+    nl = upload(admin_user, src, NAMES)
+    with pytest.raises(CommandError, match="expiry is required"):
+        call_command("doppel_extract", user=admin_user.username, namelist=[nl.pk], title="t")
+    out = io.StringIO()
+    call_command("doppel_extract", user=admin_user.username, namelist=[nl.pk], title="thumbs", days=3,
+                 content="rendition", size=32, stdout=out)
+    text = out.getvalue()
+    assert "the database knew 6, and the archive contains 3" in text
+    ex = Extract.objects.get()
+    assert ex.max_side == 32 and (extract_root / ex.archives.get().key).exists()
+    Extract.objects.filter(pk=ex.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    out = io.StringIO()
+    call_command("doppel_extract", expire_due=True, stdout=out)
+    assert "expired 1 extract" in out.getvalue() and not (extract_root / ex.archives.get().key).exists()
