@@ -197,7 +197,7 @@ def takedown_asset(*, actor, asset, reason) -> dict:
             steps.append(f"extract #{archive.extract_id} archive {archive.key} rebuilt without it")
 
     ok = not failures
-    message = "; ".join(steps + failures)
+    message = state.get("object", "") if ok else "; ".join(failures)
     return {"asset": asset, "ok": ok, "message": message, "steps": steps + failures}
 
 
