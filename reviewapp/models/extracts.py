@@ -21,7 +21,9 @@ class Extract(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired (archives deleted)"
 
-    LIVE_STATES = (State.PENDING, State.BUILDING, State.READY, State.FAILED)
+    # Every state but expired may have archives on storage (a cancelled extract may have built
+    # some lists before it stopped): all of them are swept at expiry and reached by a takedown.
+    LIVE_STATES = (State.PENDING, State.BUILDING, State.READY, State.FAILED, State.CANCELLED)
 
     title = models.CharField(max_length=200)
     location = models.CharField(max_length=80, help_text="name of a configured extract location (DOPPEL_EXTRACT_LOCATIONS)")

@@ -519,33 +519,35 @@ def _audit(action, *, archive, actor=None, reason="", outcome="", **detail) -> A
 def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) -> ExtractArchive:
     """Rebuild a built archive without the given objects: the old archive is streamed member by
     member into a new one at the same key (no source is read again), and the manifest marks
-    those lines as removed by the takedown. An audit row comes first."""
-    archive = ExtractArchive.objects.select_related("extract", "namelist").get(pk=archive.pk)
+    those lines as removed by the takedown. The audit row is committed first; the rebuild holds
+    the archive's row lock, so two takedowns touching one archive never overwrite each other."""
     asset_ids = set(asset_ids)
-    members = ExtractMember.objects.filter(archive=archive, asset_id__in=asset_ids)
-    drop = set(members.exclude(arcname="").values_list("arcname", flat=True))
-    if archive.state != ExtractArchive.State.BUILT:
-        members.update(outcome=Outcome.TAKEN_DOWN, detail="removed by a legal takedown", sha256="", size=None, arcname="")
-        return archive
-    _audit(AuditEntry.Action.REBUILD, archive=archive, actor=actor, reason=reason, assets=sorted(asset_ids),
-           removed=sorted(drop))
+    archive = ExtractArchive.objects.select_related("extract", "namelist").get(pk=archive.pk)
+    if archive.state == ExtractArchive.State.BUILT:
+        _audit(AuditEntry.Action.REBUILD, archive=archive, actor=actor, reason=reason, assets=sorted(asset_ids))
     when = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
-    members.update(outcome=Outcome.TAKEN_DOWN, detail=f"removed by a legal takedown on {when}", sha256="", size=None,
-                   arcname="")
-    store, _label = extract_location(archive.extract.location)
-    with store.open_read(archive.key) as src, store.open_write(archive.key, content_type="application/x-tar") as raw:
-        out = _HashingWriter(raw)
-        with tarfile.open(fileobj=src, mode="r|") as old, \
-                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as new:
-            for info in old:
-                if info.name in drop or info.name in ("manifest.csv", "manifest.json"):
-                    continue
-                new.addfile(info, old.extractfile(info) if info.isfile() else None)
-            _add_manifests(new, archive)
-    counts = archive_counts(archive)
-    ExtractArchive.objects.filter(pk=archive.pk).update(
-        extracted=counts["extracted"], found=counts["found"], size=out.size, sha256=out.h.hexdigest(),
-        rebuilds=archive.rebuilds + 1, built_at=timezone.now())
+    with transaction.atomic():
+        archive = ExtractArchive.objects.select_for_update().select_related("extract", "namelist").get(pk=archive.pk)
+        members = ExtractMember.objects.filter(archive=archive, asset_id__in=asset_ids)
+        drop = set(members.exclude(arcname="").values_list("arcname", flat=True))
+        members.update(outcome=Outcome.TAKEN_DOWN, detail=f"removed by a legal takedown on {when}", sha256="",
+                       size=None, arcname="")
+        if archive.state != ExtractArchive.State.BUILT:
+            return archive  # not written yet (or deleted): the build leaves it out, the expiry has it gone
+        store, _label = extract_location(archive.extract.location)
+        with store.open_read(archive.key) as src, store.open_write(archive.key, content_type="application/x-tar") as raw:
+            out = _HashingWriter(raw)
+            with tarfile.open(fileobj=src, mode="r|") as old, \
+                    tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as new:
+                for info in old:
+                    if info.name in drop or info.name in ("manifest.csv", "manifest.json"):
+                        continue
+                    new.addfile(info, old.extractfile(info) if info.isfile() else None)
+                _add_manifests(new, archive)
+        counts = archive_counts(archive)
+        ExtractArchive.objects.filter(pk=archive.pk).update(
+            extracted=counts["extracted"], found=counts["found"], size=out.size, sha256=out.h.hexdigest(),
+            rebuilds=archive.rebuilds + 1, built_at=timezone.now())
     archive.refresh_from_db()
     return archive
 
@@ -587,7 +589,7 @@ def extract_expire_due(*, now=None) -> dict:
     """Beat: delete the archives of every extract past its expiry, an audit row before each."""
     now = now or timezone.now()
     counts = {"expired": 0, "failed": 0}
-    for pk in list(Extract.objects.filter(expires_at__lte=now, state__in=Extract.LIVE_STATES).values_list("pk", flat=True)):
+    for pk in list(Extract.objects.filter(expires_at__lte=now).exclude(state=Extract.State.EXPIRED).values_list("pk", flat=True)):
         extract = Extract.objects.get(pk=pk)
         try:
             _delete_archives(extract, actor=None, reason="retention period ended", outcome_state=Extract.State.EXPIRED)
