@@ -476,6 +476,10 @@ def extract_run(job_id) -> Job | None:
     """The extract job: each archive not yet built, one after the other."""
     job = jobs.job_start(job_id)
     if job is None:
+        stopped = Job.objects.filter(pk=job_id, state=Job.State.CANCELLED).first()
+        if stopped is not None:  # cancelled before it ran: the extract says so too
+            Extract.objects.filter(pk=(stopped.params or {}).get("extract_id"),
+                                   state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
         return None
     extract = Extract.objects.filter(pk=(job.params or {}).get("extract_id")).first()
     if extract is None:

@@ -367,3 +367,40 @@ def test_command_makes_an_extract_and_expires_due(store, admin_user, extract_roo
     out = io.StringIO()
     call_command("doppel_extract", expire_due=True, stdout=out)
     assert "expired 1 extract" in out.getvalue() and not (extract_root / ex.archives.get().key).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.celery
+def test_worker_builds_extracts_and_obeys_pause_resume_and_cancel(store, admin_user, extract_root, celery_worker):
+    from reviewapp.models import NameList
+    from tests.conftest import wait_for
+
+    src, _a = store
+    nl = upload(admin_user, src, NAMES)
+
+    def finished(job_id):
+        return lambda: Job.objects.get(pk=job_id).state in (Job.State.DONE, Job.State.FAILED, Job.State.CANCELLED)
+
+    # paused before the worker takes it: nothing is built until it is resumed
+    ex = svc.extract_create(actor=admin_user, namelists=[NameList.objects.get(pk=nl.pk)], title="paused first",
+                            location="default", expires_at=timezone.now() + timedelta(days=1))
+    job_svc.job_pause(actor=admin_user, job=ex.job)
+    ex2 = svc.extract_create(actor=admin_user, namelists=[nl], title="cancelled", location="default",
+                             expires_at=timezone.now() + timedelta(days=1))
+    job_svc.job_cancel(actor=admin_user, job=ex2.job)
+    ex3 = svc.extract_create(actor=admin_user, namelists=[nl], title="straight", location="default",
+                             expires_at=timezone.now() + timedelta(days=1))
+    wait_for(finished(ex3.job_id), timeout=90, message="extract job")
+    assert Job.objects.get(pk=ex3.job_id).state == Job.State.DONE, celery_worker.logs()[-3000:]
+    assert ExtractArchive.objects.get(extract=ex3).state == ExtractArchive.State.BUILT
+    assert ExtractArchive.objects.get(extract=ex).state == ExtractArchive.State.PENDING
+    assert Job.objects.get(pk=ex.job_id).state == Job.State.PAUSED
+    job_svc.job_resume(actor=admin_user, job=Job.objects.get(pk=ex.job_id))
+    wait_for(finished(ex.job_id), timeout=90, message="resumed extract job")
+    archive = ExtractArchive.objects.get(extract=ex)
+    assert archive.state == ExtractArchive.State.BUILT and archive.extracted == 4
+    assert ExtractMember.objects.filter(archive=archive).count() == 7
+    assert ExtractArchive.objects.get(extract=ex2).state == ExtractArchive.State.PENDING
+    wait_for(lambda: Extract.objects.get(pk=ex2.pk).state == Extract.State.CANCELLED, timeout=30, message="cancelled extract")
+    assert not (extract_root / ExtractArchive.objects.get(extract=ex2).key).exists()
+    assert "doppel.extract_build" in celery_worker.logs()
