@@ -222,3 +222,20 @@ def test_command_and_api_reach_the_same_takedown(world, admin_user):
     r = api.post("/api/v1/takedown/", {"assets": [world["d"].pk], "reason": "court order 2026/120"}, format="json")
     assert r.status_code == 201 and r.json()["results"][0]["ok"]
     assert any(row["detail"]["step"] == "renditions" for row in r.json()["audit"])
+
+
+@pytest.mark.django_db
+@pytest.mark.services
+def test_takedown_on_a_versioned_bucket_removes_every_version(local_root, s3_profile, s3_bucket, admin_user):
+    s3_profile.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    src = SourceFactory(name="bucket", kind=Source.Kind.S3, storage_profile="moto", bucket=s3_bucket, prefix="photos",
+                        root="", role=Source.Role.CANONICAL, versioned=True)
+    for data in (encoded("astronaut"), encoded("coffee")):
+        s3_profile.put_object(Bucket=s3_bucket, Key="photos/C0001.jpg", Body=data)
+    s3_profile.put_object(Bucket=s3_bucket, Key="photos/C0002.jpg", Body=encoded("chelsea"))
+    asset = AssetFactory(source=src, key="C0001.jpg", name="C0001.jpg")
+    [r] = svc.takedown_execute(actor=admin_user, assets=[asset], reason="court order 2026/121 all versions")
+    assert r["ok"] and r["message"] == "deleted (2 versions)"
+    keys = [v["Key"] for v in s3_profile.list_object_versions(Bucket=s3_bucket).get("Versions", [])]
+    assert keys == ["photos/C0002.jpg"]
+    assert not s3_profile.list_object_versions(Bucket=s3_bucket).get("DeleteMarkers")
