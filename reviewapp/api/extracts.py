@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from .. import models as m
 from .base import CSVRenderer, DoppelViewSet, service
 from .idempotency import idempotent, scoped_key
+from .pagination import AscendingIdCursorPagination
 from .permissions import IsDoppelAdmin
 from .serializers import AssetRefSerializer, UsernameField
 
@@ -135,8 +136,9 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
             if outcome not in m.ExtractMember.Outcome.values:
                 raise serializers.ValidationError({"outcome": [f"one of {', '.join(m.ExtractMember.Outcome.values)}"]})
             qs = qs.filter(outcome=outcome)
-        page = self.paginate_queryset(qs.order_by("-id"))
-        return self.get_paginated_response(ExtractMemberSerializer(page, many=True).data)
+        paginator = AscendingIdCursorPagination()  # manifest order: rows are written line by line
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ExtractMemberSerializer(page, many=True).data)
 
     @extend_schema(summary="The manifest of one archive as CSV (admin)", tags=TAG,
                    parameters=[OpenApiParameter("archive", OpenApiTypes.INT, required=True)],

@@ -343,6 +343,8 @@ def test_api_makes_and_reports_an_extract(store, admin_user, curator, extract_ro
     rows = api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": archive["id"], "outcome": "archived"}).json()["results"]
     assert [r["key"] for r in rows] == ["cold/IMG_0002.jpg"] and "restore takes" in rows[0]["detail"]
     assert api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": "x"}).status_code == 400
+    lines = [r["line"] for r in api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": archive["id"]}).json()["results"]]
+    assert lines == list(range(1, 8))  # manifest order
     assert api.get(f"/api/v1/extracts/{ex_id}/manifest-csv/", {"archive": archive["id"]}).status_code == 200
     job = api.get(f"/api/v1/jobs/{got['job']}/").json()
     assert job["kind"] == "extract" and job["state"] == "done"
