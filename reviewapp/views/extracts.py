@@ -44,7 +44,7 @@ class ExtractForm(forms.Form):
     sample_seed = forms.IntegerField(label="Sample seed", required=False, min_value=0, max_value=2**62,
                                      help_text="the same seed draws the same sample; empty: a new one, shown afterwards")
     expires_on = forms.DateField(label="Expires on", help_text="required: the archives are deleted at the end of this day (UTC)",
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
