@@ -70,6 +70,7 @@ def extract_list(request):
         except (ValidationError, PermissionDenied) as exc:
             if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
                 for field, errs in exc.message_dict.items():
+                    field = {"expires_at": "expires_on"}.get(field, field)
                     form.add_error(field if field in form.fields else None, errs)
             else:
                 form.add_error(None, _msg(exc))
