@@ -266,6 +266,13 @@ class _Stopped(Exception):
     """The job was paused or cancelled: the partial archive is dropped, nothing is half-kept."""
 
 
+def _append(tar: tarfile.TarFile, info: tarfile.TarInfo, fileobj=None) -> None:
+    """Add one member and forget it: TarFile keeps every TarInfo it wrote in `members` (for
+    listing), which would make memory grow with the list; a streamed archive never needs it."""
+    tar.addfile(info, fileobj)
+    tar.members.clear()
+
+
 def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size = size
@@ -281,7 +288,7 @@ def render_member(path, max_side: int) -> bytes:
     return render_web(path, max_side)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Packed:
     arcname: str
     sha256: str
@@ -301,13 +308,13 @@ def _add_member(tar, extract, asset, store_cache) -> _Packed:
         if extract.content == Extract.Content.RENDITION:
             data = render_member(path, extract.max_side)
             arcname = f"files/{asset.key}.{extract.max_side}px.jpg"
-            tar.addfile(_tarinfo(arcname, len(data)), io.BytesIO(data))
+            _append(tar, _tarinfo(arcname, len(data)), io.BytesIO(data))
             return _Packed(arcname, hashlib.sha256(data).hexdigest(), len(data), 0)
         size = os.path.getsize(path)
         arcname = f"files/{asset.key}"
         with open(path, "rb") as f:
             reader = _HashingReader(f)
-            tar.addfile(_tarinfo(arcname, size), reader)
+            _append(tar, _tarinfo(arcname, size), reader)
         return _Packed(arcname, reader.h.hexdigest(), size, 0)
 
 
@@ -345,7 +352,7 @@ def _add_manifests(tar, archive):
     for name, f in (("manifest.csv", csv_f), ("manifest.json", json_f)):
         size = f.tell()
         f.seek(0)
-        tar.addfile(_tarinfo(name, size), f)
+        _append(tar, _tarinfo(name, size), f)
         f.close()
 
 
@@ -544,9 +551,10 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
             with tarfile.open(fileobj=src, mode="r|") as old, \
                     tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as new:
                 for info in old:
+                    old.members.clear()  # read side: same reason as _append
                     if info.name in drop or info.name in ("manifest.csv", "manifest.json"):
                         continue
-                    new.addfile(info, old.extractfile(info) if info.isfile() else None)
+                    _append(new, info, old.extractfile(info) if info.isfile() else None)
                 _add_manifests(new, archive)
         counts = archive_counts(archive)
         ExtractArchive.objects.filter(pk=archive.pk).update(
