@@ -24,7 +24,7 @@ from reviewapp.services import jobs as job_svc
 from reviewapp.services.inventory import extract_ids
 from reviewapp.services.namelists import namelist_upload
 from reviewapp.storage import LocalStorage
-from tests.factories import AssetFactory, SourceFactory, UserFactory
+from tests.factories import AssetFactory, SourceFactory
 from tests.images import photo
 
 QUOTED = 'Photo "Ærø", 1923 – 東京.jpg'

@@ -24,7 +24,7 @@ from reviewapp.services import deletion, extracts
 from reviewapp.services import takedown as svc
 from reviewapp.services.namelists import namelist_upload
 from reviewapp.services.reingest import reingest_copy, reingest_request
-from reviewapp.services.renditions import asset_rendition, candidate_rendition, renditions_storage, save_reduced
+from reviewapp.services.renditions import asset_rendition, candidate_rendition, save_reduced
 from reviewapp.services.review import decision_record
 from reviewapp.storage import LocalStorage
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory
