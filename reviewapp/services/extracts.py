@@ -318,6 +318,17 @@ def _add_member(tar, extract, asset, store_cache) -> _Packed:
         return _Packed(arcname, reader.h.hexdigest(), size, 0)
 
 
+def _first_packing(archive, asset_id, pending_rows) -> _Packed:
+    """Where an object named twice was first stored: in the rows not yet flushed, or in the
+    database (a rare case, so no map of every member is kept in memory)."""
+    for row in pending_rows:
+        if row.asset_id == asset_id and row.arcname:
+            return _Packed(row.arcname, row.sha256, row.size, row.line)
+    row = (ExtractMember.objects.filter(archive=archive, asset_id=asset_id).exclude(arcname="")
+           .order_by("line").first())
+    return _Packed(row.arcname, row.sha256, row.size, row.line)
+
+
 def _member_row(archive, entry, **fields) -> ExtractMember:
     return ExtractMember(archive=archive, entry_id=entry.pk, line=entry.line, name=entry.raw, **fields)
 
@@ -397,7 +408,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
     with transaction.atomic():
         archive.members.all().delete()  # a previous, unfinished attempt: its archive never landed
     _job_base(job_id, extract)
-    packed: dict[int, _Packed] = {}
+    packed: set[int] = set()  # asset ids already in the archive (ints only: memory ~flat per name)
     store_cache: dict = {}
     taken_down = set(Takedown.objects.values_list("asset_id", flat=True))
     pending_rows: list[ExtractMember] = []
@@ -433,7 +444,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                         outcome = Outcome.EXTRACTED if len(assets) == 1 else Outcome.AMBIGUOUS
                         common = dict(asset=asset, key=asset.key)
                         if asset.pk in packed:
-                            p = packed[asset.pk]
+                            p = _first_packing(archive, asset.pk, pending_rows)
                             pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname, sha256=p.sha256,
                                                             size=p.size, detail=f"{why} same object as line {p.line}; stored once".strip(), **common))
                         elif _is_archived(asset):
@@ -453,8 +464,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                                 pending_rows.append(_member_row(archive, entry, outcome=Outcome.FAILED,
                                                                 detail=f"{why} does not decode: {exc}".strip()[:2000], **common))
                             else:
-                                p.line = entry.line
-                                packed[asset.pk] = p
+                                packed.add(asset.pk)
                                 done["bytes"] += p.size
                                 pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname,
                                                                 sha256=p.sha256, size=p.size, detail=why, **common))

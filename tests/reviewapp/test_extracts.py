@@ -406,3 +406,16 @@ def test_worker_builds_extracts_and_obeys_pause_resume_and_cancel(store, admin_u
     wait_for(lambda: Extract.objects.get(pk=ex2.pk).state == Extract.State.CANCELLED, timeout=30, message="cancelled extract")
     assert not (extract_root / ExtractArchive.objects.get(extract=ex2).key).exists()
     assert "doppel.extract_build" in celery_worker.logs()
+
+
+@pytest.mark.django_db
+def test_an_object_named_twice_is_stored_once_even_across_flushes(store, admin_user, extract_root, monkeypatch):
+    src, _a = store
+    monkeypatch.setattr(svc, "FLUSH_EVERY", 1)  # the first line is in the database when the second comes
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "nowhere.tif", "img_0001.JPG"])
+    archive = build(admin_user, [nl]).archives.get()
+    rows = {m.line: m for m in archive.members.all()}
+    assert rows[3].arcname == rows[1].arcname == "files/IMG_0001.jpg" and rows[3].sha256 == rows[1].sha256
+    assert "same object as line 1" in rows[3].detail
+    with open_archive(extract_root, archive) as tar:
+        assert [n for n in tar.getnames() if n.startswith("files/")] == ["files/IMG_0001.jpg"]
