@@ -258,6 +258,17 @@ EXPORT_INLINE_ROWS = env_int("DOPPEL_EXPORT_INLINE_ROWS", 20_000)
 EXPORT_KEEP_HOURS = env_int("DOPPEL_EXPORT_KEEP_HOURS", 72)  # then the beat task removes the file
 # Where reingested copies go: "local:/path" (under an allowed root) or "s3:PROFILE:BUCKET/PREFIX".
 INGEST_LOCATION = os.environ.get("DOPPEL_INGEST_LOCATION", f"local:{VAR_DIR / 'ingest'}")
+# Where extracts (tar archives of name lists) go: named locations, each "local:/path" (under one of
+# DOPPEL_EXTRACT_ROOTS) or "s3:PROFILE:BUCKET/PREFIX". Admins pick a name, never a path or endpoint.
+EXTRACT_ROOTS = [
+    Path(p).resolve()
+    for p in os.environ.get("DOPPEL_EXTRACT_ROOTS", str(VAR_DIR / "extracts")).split(os.pathsep)
+    if p
+]
+EXTRACT_LOCATIONS = env_json("DOPPEL_EXTRACT_LOCATIONS", {"default": f"local:{VAR_DIR / 'extracts'}"})
+if not isinstance(EXTRACT_LOCATIONS, dict):
+    raise ImproperlyConfigured("DOPPEL_EXTRACT_LOCATIONS must be a JSON object of name -> location")
+EXTRACT_MAX_DAYS = env_int("DOPPEL_EXTRACT_MAX_DAYS", 365)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -291,6 +302,7 @@ CELERY_BEAT_SCHEDULE = {
     "reingest-check": {"task": "doppel.reingest_check", "schedule": env_int("DOPPEL_REINGEST_CHECK_INTERVAL", 900)},
     "idempotency-expire": {"task": "doppel.idempotency_expire", "schedule": 3600},
     "export-files-expire": {"task": "doppel.export_files_expire", "schedule": 3600},
+    "extracts-expire": {"task": "doppel.extracts_expire", "schedule": env_int("DOPPEL_EXTRACT_EXPIRE_INTERVAL", 3600)},
 }
 # How long an API Idempotency-Key answer is kept for retries.
 IDEMPOTENCY_HOURS = env_int("DOPPEL_IDEMPOTENCY_HOURS", 72)

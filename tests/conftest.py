@@ -241,6 +241,8 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
         "DOPPEL_VAR_DIR": str(tmp_path / "worker-var"),
         "DOPPEL_QUARANTINE_DIR": str(settings.QUARANTINE_DIR),
         "DOPPEL_INGEST_LOCATION": settings.INGEST_LOCATION,
+        "DOPPEL_EXTRACT_ROOTS": os.pathsep.join(str(p) for p in settings.EXTRACT_ROOTS),
+        "DOPPEL_EXTRACT_LOCATIONS": json.dumps(settings.EXTRACT_LOCATIONS),
         "DOPPEL_RENDITIONS_DIR": str(settings.STORAGES["renditions"].get("OPTIONS", {}).get("location", tmp_path / "renditions")),
         "PYTHONPATH": str(ROOT),
     }

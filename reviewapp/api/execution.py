@@ -231,7 +231,8 @@ class TakedownViewSet(DoppelViewSet):
         audit = m.AuditEntry.objects.filter(id__gt=before, action=m.AuditEntry.Action.TAKEDOWN,
                                             executed_by=request.user).order_by("id")
         body = {
-            "results": [{"asset": r["asset"].pk, "ok": bool(r["ok"]), "message": str(r.get("message", ""))} for r in results],
+            "results": [{"asset": r["asset"].pk, "ok": bool(r["ok"]), "message": str(r.get("message", "")),
+                         "steps": [str(x) for x in r.get("steps", [])]} for r in results],
             "audit": s.AuditEntrySerializer(audit, many=True).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)

@@ -373,6 +373,8 @@ class TakedownOutcomeSerializer(serializers.Serializer):
     asset = serializers.IntegerField(help_text="asset id")
     ok = serializers.BooleanField(help_text="false when storage refused (Object Lock, error)")
     message = serializers.CharField()
+    steps = serializers.ListField(child=serializers.CharField(), required=False,
+                                  help_text="what was removed: the object, renditions, quarantine, ingest and extract copies")
 
 
 class TakedownResultSerializer(serializers.Serializer):

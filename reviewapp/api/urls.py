@@ -15,6 +15,7 @@ from .execution import (
     ReingestViewSet,
     TakedownViewSet,
 )
+from .extracts import ExtractViewSet, TakedownCopiesViewSet
 from .jobs import JobViewSet
 from .review import DecisionViewSet, ReviewItemViewSet
 from .sources import NameListViewSet, SourceViewSet
@@ -33,7 +34,9 @@ router.register("reingest", ReingestViewSet, basename="api-reingest")
 router.register("deletion-plans", DeletionPlanViewSet, basename="api-deletionplan")
 router.register("deletion-items", DeletionItemViewSet, basename="api-deletionitem")
 router.register("audit", AuditViewSet, basename="api-audit")
+router.register("takedown/copies", TakedownCopiesViewSet, basename="api-takedown-copies")
 router.register("takedown", TakedownViewSet, basename="api-takedown")
+router.register("extracts", ExtractViewSet, basename="api-extract")
 
 
 

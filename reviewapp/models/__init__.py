@@ -3,15 +3,17 @@ from .assets import Asset, AssetIdentifier, NameList, NameListEntry
 from .candidates import Candidate, CorruptSide, Verdict
 from .deletion import AuditEntry, DeletionItem, DeletionPlan
 from .errorlog import ErrorLogEntry
+from .extracts import Extract, ExtractArchive, ExtractMember
 from .idempotency import IdempotencyRecord
 from .jobs import Job, JobEvent
 from .jobitems import JobItem
 from .reingest import ReingestEvent, ReingestItem
 from .review import Decision, ReviewItem
 from .sources import Source
+from .takedown import Takedown
 
 __all__ = [
     "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CorruptSide", "Decision", "DeletionItem",
-    "DeletionPlan", "ErrorLogEntry", "IdempotencyRecord", "Job", "JobEvent", "JobItem", "NameList", "NameListEntry", "ReingestEvent",
-    "ReingestItem", "ReviewItem", "Source", "Verdict",
+    "DeletionPlan", "ErrorLogEntry", "Extract", "ExtractArchive", "ExtractMember", "IdempotencyRecord", "Job", "JobEvent", "JobItem", "NameList", "NameListEntry", "ReingestEvent",
+    "ReingestItem", "ReviewItem", "Source", "Takedown", "Verdict",
 ]

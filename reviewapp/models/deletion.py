@@ -79,6 +79,8 @@ class AuditEntry(AppendOnlyModel):
         RESTORE = "restore", "Restore from quarantine"
         ABORT = "abort", "Abort"
         TAKEDOWN = "takedown", "Legal takedown"
+        EXPIRE = "expire", "Extract expired (archive deleted)"
+        REBUILD = "rebuild", "Extract rebuilt without a taken-down object"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=12, choices=Action.choices)

@@ -19,6 +19,7 @@ class Job(models.Model):
         REINGEST_CHECK = "reingest_check", "Check reingests"
         EXPORT = "export", "Export"
         REVERIFY = "reverify", "Re-verify open candidates"
+        EXTRACT = "extract", "Build extract archives"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

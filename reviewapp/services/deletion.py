@@ -884,71 +884,9 @@ def deletion_purge_due(*, actor=None, now=None) -> dict:
 
 
 # --- legal takedown -----------------------------------------------------------------------------
-
-
-def _delete_all_versions(store, key):
-    client = store.client
-    full = store.full_key(key)
-    paginator = client.get_paginator("list_object_versions")
-    found = False
-    for page in paginator.paginate(Bucket=store.bucket, Prefix=full):
-        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            if v["Key"] == full:
-                found = True
-                client.delete_object(Bucket=store.bucket, Key=full, VersionId=v["VersionId"])
-    if not found:
-        raise ObjectMissing(f"no such object: {key}")
-
-
-def takedown_execute(*, actor, assets, reason) -> list[dict]:
-    """Legal takedown: the named objects go at once, canonical included, without quarantine.
-    An admin, a written reason and an audit row first; Object Lock still wins and is reported."""
-    _require_admin(actor)
-    reason = (reason or "").strip()
-    if len(reason) < 10:
-        raise ValidationError({"reason": "a written reason (at least 10 characters) is required for a takedown"})
-    assets = list(assets)
-    if not assets:
-        raise ValidationError("name at least one object to take down")
-    results = []
-    for asset in assets:
-        asset = Asset.objects.select_related("source").get(pk=asset.pk)
-        store = storage_for(asset.source)
-        try:
-            info = store.head(asset.key)
-        except ObjectMissing:
-            info = None
-        except StorageError as exc:
-            results.append({"asset": asset, "ok": False, "message": str(exc)})
-            continue
-        lock = _lock_status(store, asset.key, info.version_id if info else "") if info else ""
-        with transaction.atomic():
-            _audit(AuditEntry.Action.TAKEDOWN, asset=asset, actor=actor, reason=reason,
-                   outcome="refused: Object Lock" if lock else "", object_lock=lock, role=asset.source.role,
-                   etag_now=info.etag if info else "", size_now=info.size if info else None)
-        if lock:
-            results.append({"asset": asset, "ok": False, "message": f"Object Lock: {lock}"})
-            continue
-        try:
-            if info is not None:
-                if asset.source.versioned and isinstance(store, S3Storage):
-                    _delete_all_versions(store, asset.key)
-                else:
-                    store.delete(asset.key)
-            # Any quarantined copy of it goes too: a takedown leaves nothing behind.
-            for item in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.QUARANTINED):
-                target = quarantine_target(item)
-                try:
-                    target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
-                except ObjectMissing:
-                    pass
-                DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PURGED, reason="legal takedown")
-        except StorageError as exc:
-            results.append({"asset": asset, "ok": False, "message": str(exc)})
-            continue
-        Asset.objects.filter(pk=asset.pk).update(state=Asset.State.VANISHED)
-        results.append({"asset": asset, "ok": True, "message": "deleted" if info else "was already gone"})
-    return results
+# Lives in services/takedown.py (it reaches renditions, ingest copies and extracts too); kept
+# importable from here for the API and the command.
+from .takedown import takedown_execute  # noqa: E402
 
 
 __all__ = [

@@ -113,10 +113,19 @@ def _within_object_limit(asset: Asset) -> None:
         raise ValidationError(f"{asset.key} is {asset.size} bytes, over the limit of {settings.MAX_OBJECT_BYTES}")
 
 
+def _refuse_taken_down(*asset_ids):
+    """A legally taken-down picture is never rendered again, whatever asks."""
+    from ..models import Takedown
+
+    if Takedown.objects.filter(asset_id__in=asset_ids).exists():
+        raise ValidationError("this picture was removed by a legal takedown")
+
+
 def asset_rendition(asset: Asset, kind: str) -> str:
     """Name in the renditions storage of the asset's web JPEG or thumbnail (made now if missing)."""
     if kind not in ASSET_KINDS:
         raise ValidationError(f"unknown rendition {kind!r}")
+    _refuse_taken_down(asset.pk)
     field = "rendition" if kind == "web" else "thumbnail"
     name = getattr(asset, field)
     st = renditions_storage()
@@ -135,6 +144,7 @@ def candidate_rendition(candidate: Candidate, kind: str) -> str:
     or its difference image, made on first request."""
     if kind not in CANDIDATE_KINDS:
         raise ValidationError(f"unknown rendition {kind!r}")
+    _refuse_taken_down(candidate.cleanup_asset_id, candidate.match_asset_id)
     field = "aligned_rendition" if kind == "aligned" else "diff_rendition"
     name = getattr(candidate, field)
     st = renditions_storage()

@@ -2,5 +2,6 @@
 pipeline and the executor can grow apart; Celery discovers them through this package."""
 from .execution import *  # noqa: F401,F403
 from .exports import *  # noqa: F401,F403
+from .extracts import *  # noqa: F401,F403
 from .maintenance import *  # noqa: F401,F403
 from .pipeline import *  # noqa: F401,F403

@@ -1,5 +1,6 @@
 """Deletion pages (admins): plans from approved decisions, their dry-run CSV, confirm, progress,
-items with states and abort reasons, restore; the audit trail and its export; legal takedown.
+items with states and abort reasons, restore; the audit trail and its export (legal takedown is
+in views/takedown.py).
 Views only call services and selectors; rows are looked up by id, never by a key from the request."""
 from django import forms
 from django.contrib import messages
@@ -9,7 +10,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ..models import Asset, AuditEntry, DeletionItem, DeletionPlan, Source
+from ..models import AuditEntry, DeletionItem, DeletionPlan, Source
 from ..selectors import deletion as sel
 from ..selectors.jobs import job_progress
 from ..services import deletion as svc
@@ -133,46 +134,3 @@ def audit_list(request):
     query.pop("page", None)
     query["format"] = "csv"
     return render(request, "reviewapp/deletion/audit.html", {"form": form, "page": page, "csv_query": query.urlencode()})
-
-
-class TakedownForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"))
-    keys = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), help_text="one object key per line, as inventoried")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=10,
-                             help_text="required: the legal basis (recorded in the audit trail)")
-    confirm = forms.BooleanField(required=False)
-
-    def clean(self):
-        data = super().clean()
-        source, keys = data.get("source"), data.get("keys") or ""
-        if source is None:
-            return data
-        wanted = [k.strip() for k in keys.splitlines() if k.strip()]
-        if not wanted:
-            raise ValidationError("name at least one object")
-        if len(wanted) > 1000:
-            raise ValidationError("at most 1,000 objects per takedown")
-        found = {a.key: a for a in Asset.objects.filter(source=source, key__in=wanted).exclude(state=Asset.State.VANISHED)}
-        missing = [k for k in wanted if k not in found]
-        if missing:
-            raise ValidationError(f"not in {source.name}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}")
-        data["assets"] = [found[k] for k in dict.fromkeys(wanted)]
-        return data
-
-
-@admin_required
-def takedown(request):
-    form = TakedownForm(request.POST or None)
-    results = None
-    if request.method == "POST" and form.is_valid():
-        if not form.cleaned_data.get("confirm"):
-            return render(request, "reviewapp/deletion/takedown.html", {"form": form, "preview": form.cleaned_data["assets"]})
-        try:
-            results = svc.takedown_execute(actor=request.user, assets=form.cleaned_data["assets"], reason=form.cleaned_data["reason"])
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, _msg(exc))
-        else:
-            ok = sum(1 for r in results if r["ok"])
-            (messages.success if ok == len(results) else messages.warning)(request, f"takedown: {ok} of {len(results)} objects deleted")
-            form = TakedownForm()
-    return render(request, "reviewapp/deletion/takedown.html", {"form": form, "results": results})

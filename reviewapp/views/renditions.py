@@ -4,14 +4,22 @@ or path from the request is used."""
 import logging
 
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 
 from ..models import Asset, Candidate
 from ..services.renditions import ASSET_KINDS, CANDIDATE_KINDS, asset_rendition, candidate_rendition, renditions_storage
+from ..services.takedown import is_taken_down
 from .decorators import curator_required
 
 log = logging.getLogger(__name__)
+
+
+def _gone():
+    """A picture removed by a legal takedown: gone for good, and said so (never made again)."""
+    resp = HttpResponse("This picture was removed by a legal takedown.", status=410, content_type="text/plain; charset=utf-8")
+    resp["Cache-Control"] = "no-store"
+    return resp
 
 
 def _serve(name):
@@ -29,6 +37,8 @@ def asset_image(request, pk, kind):
     if kind not in ASSET_KINDS:
         raise Http404("unknown rendition")
     asset = get_object_or_404(Asset.objects.select_related("source"), pk=pk)
+    if is_taken_down(asset.pk):
+        return _gone()
     try:
         name = asset_rendition(asset, kind)
     except Exception as exc:  # noqa: BLE001 - an unreadable or missing file is a 404, never a 500
@@ -42,6 +52,8 @@ def candidate_image(request, pk, kind):
     if kind not in CANDIDATE_KINDS:
         raise Http404("unknown rendition")
     cand = get_object_or_404(Candidate.objects.select_related("cleanup_asset__source", "match_asset__source"), pk=pk)
+    if is_taken_down(cand.cleanup_asset_id, cand.match_asset_id):
+        return _gone()
     try:
         name = candidate_rendition(cand, kind)
     except Exception as exc:  # noqa: BLE001

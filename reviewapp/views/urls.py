@@ -6,6 +6,7 @@ from . import sources
 from . import bulk, review
 from . import jobs, renditions
 from . import deletion, errorlog, reingest
+from . import extracts, takedown
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -38,7 +39,11 @@ urlpatterns = [
     path("deletions/items/<int:pk>/restore/", deletion.item_restore, name="deletion-item-restore"),
     path("quarantine/", deletion.quarantine_view, name="quarantine-list"),
     path("audit/", deletion.audit_list, name="audit-list"),
-    path("takedown/", deletion.takedown, name="takedown"),
+    path("takedown/", takedown.takedown, name="takedown"),
+    path("extracts/", extracts.extract_list, name="extract-list"),
+    path("extracts/<int:pk>/", extracts.extract_detail, name="extract-detail"),
+    path("extracts/<int:pk>/delete/", extracts.extract_delete, name="extract-delete"),
+    path("extracts/archives/<int:pk>/manifest.csv", extracts.manifest_csv, name="extract-manifest"),
     path("errors/", errorlog.errorlog_list, name="errorlog-list"),
     path("reingest/", reingest.reingest_list_view, name="reingest-list"),
     path("reingest/send/", reingest.reingest_send_all, name="reingest-send-all"),

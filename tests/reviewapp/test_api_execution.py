@@ -156,15 +156,17 @@ def test_takedown_removes_canonical_at_once_with_audit(pair, admin_api, curator_
     assert (root / "canon" / "C0001.jpg").exists()
     r = admin_api.post("/api/v1/takedown/", body, format="json", HTTP_IDEMPOTENCY_KEY="td-1")
     assert r.status_code == 201, r.content
-    assert r.json()["results"] == [{"asset": kept.pk, "ok": True, "message": "deleted"}]
-    assert [(a["action"], a["key"], a["reason"]) for a in r.json()["audit"]] == [
-        ("takedown", "C0001.jpg", body["reason"])]
+    assert [{k: v for k, v in x.items() if k != "steps"} for x in r.json()["results"]] == [
+        {"asset": kept.pk, "ok": True, "message": "deleted"}]
+    # one audit row per step: the object, then its renditions (services/takedown.py)
+    assert [(a["action"], a["key"], a["reason"], a["detail"]["step"]) for a in r.json()["audit"]] == [
+        ("takedown", "C0001.jpg", body["reason"], "object"), ("takedown", "C0001.jpg", body["reason"], "renditions")]
     assert not (root / "canon" / "C0001.jpg").exists()
     again = admin_api.post("/api/v1/takedown/", body, format="json", HTTP_IDEMPOTENCY_KEY="td-1")
     assert again.json() == r.json()
-    assert m.AuditEntry.objects.filter(action="takedown").count() == 1
+    assert m.AuditEntry.objects.filter(action="takedown").count() == 2
     r = admin_api.get("/api/v1/audit/", {"action": "takedown"})
-    assert len(r.json()["results"]) == 1
+    assert len(r.json()["results"]) == 2
 
 
 def test_takedown_retry_while_running_is_409_and_failure_allows_retry(pair, admin_api, monkeypatch):

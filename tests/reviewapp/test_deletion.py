@@ -418,7 +418,7 @@ def test_pages_plan_confirm_restore_audit_and_takedown(client, sources, users, d
     assert "not in canon" in r.content.decode()
     r = client.post(reverse("takedown"), {**form, "confirm": "on"})
     assert r.status_code == 200 and not exists(kept)
-    assert AuditEntry.objects.filter(action="takedown", key=kept.key).count() == 1
+    assert AuditEntry.objects.filter(action="takedown", key=kept.key, detail__step="object").count() == 1
 
 
 def test_plan_command_dry_run_then_confirm(sources, users, tmp_path):

@@ -1,4 +1,5 @@
-"""`manage.py doppel_takedown --user ADMIN --source NAME --reason TEXT KEY...`: legal takedown."""
+"""`manage.py doppel_takedown --user ADMIN --source NAME --reason TEXT KEY...`: legal takedown (the
+objects and every copy Doppel made of them; see services/takedown.py)."""
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -31,5 +32,7 @@ class Command(BaseCommand):
             raise CommandError(validation_message(exc) if isinstance(exc, ValidationError) else str(exc)) from None
         for r in results:
             self.stdout.write(f"{'deleted' if r['ok'] else 'NOT deleted'} {r['asset'].key}: {r['message']}")
+            for step in r.get("steps", []):
+                self.stdout.write(f"  {step}")
         if not all(r["ok"] for r in results):
             raise CommandError("some objects were not deleted")

@@ -1,0 +1,103 @@
+"""Extracts: name lists packaged as tar archives (one per list) in a configured extract location,
+with a manifest per archive and a required expiry after which the archives are deleted."""
+from django.conf import settings
+from django.db import models
+
+from .assets import Asset, NameList, NameListEntry
+
+
+class Extract(models.Model):
+    """One request to package one or more name lists. The archives live until `expires_at`."""
+
+    class Content(models.TextChoices):
+        ORIGINAL = "original", "Originals (the bytes as stored)"
+        RENDITION = "rendition", "JPEG renditions at a chosen size"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be built"
+        BUILDING = "building", "Building"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired (archives deleted)"
+
+    # Every state but expired may have archives on storage (a cancelled extract may have built
+    # some lists before it stopped): all of them are swept at expiry and reached by a takedown.
+    LIVE_STATES = (State.PENDING, State.BUILDING, State.READY, State.FAILED, State.CANCELLED)
+
+    title = models.CharField(max_length=200)
+    location = models.CharField(max_length=80, help_text="name of a configured extract location (DOPPEL_EXTRACT_LOCATIONS)")
+    content = models.CharField(max_length=10, choices=Content.choices, default=Content.ORIGINAL)
+    max_side = models.PositiveIntegerField(null=True, blank=True, help_text="longest side of renditions, in pixels")
+    sample_size = models.PositiveIntegerField(null=True, blank=True, help_text="a random sample of N names per list")
+    sample_seed = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    job = models.ForeignKey("reviewapp.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Extract #{self.pk} {self.title}"
+
+
+class ExtractArchive(models.Model):
+    """One tar archive: one name list of an extract."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        BUILT = "built", "Built"
+        DELETED = "deleted", "Deleted"
+
+    extract = models.ForeignKey(Extract, on_delete=models.CASCADE, related_name="archives")
+    namelist = models.ForeignKey(NameList, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=1024, help_text="object key in the extract location")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    requested = models.PositiveIntegerField(default=0, help_text="names asked for (the sample, when sampled)")
+    found = models.PositiveIntegerField(default=0, help_text="names the database knew")
+    extracted = models.PositiveIntegerField(default=0, help_text="files the archive holds")
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    rebuilds = models.PositiveIntegerField(default=0, help_text="rebuilt without taken-down objects")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["extract", "id"]
+        constraints = [models.UniqueConstraint(fields=["extract", "namelist"], name="extract_archive_unique_list")]
+
+
+class ExtractMember(models.Model):
+    """One manifest line: a name requested and what became of it."""
+
+    class Outcome(models.TextChoices):
+        EXTRACTED = "extracted", "Extracted"
+        AMBIGUOUS = "ambiguous", "Ambiguous (one was chosen and extracted)"
+        NOT_FOUND = "not_found", "Not found"
+        ARCHIVED = "archived", "In an archive tier, not restored"
+        FAILED = "failed", "Failed"
+        TAKEN_DOWN = "taken_down", "Removed by a legal takedown"
+
+    IN_ARCHIVE = (Outcome.EXTRACTED, Outcome.AMBIGUOUS)
+
+    archive = models.ForeignKey(ExtractArchive, on_delete=models.CASCADE, related_name="members")
+    entry = models.ForeignKey(NameListEntry, null=True, on_delete=models.SET_NULL, related_name="+")
+    line = models.PositiveIntegerField()
+    name = models.CharField(max_length=1024, help_text="the name as requested")
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="extract_members")
+    key = models.CharField(max_length=1024, blank=True, help_text="the object chosen")
+    arcname = models.CharField(max_length=1100, blank=True, help_text="path inside the archive")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    detail = models.TextField(blank=True, help_text="why: the choice made, the restore estimate, the error")
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["archive", "line"]
+        constraints = [models.UniqueConstraint(fields=["archive", "line"], name="extract_member_unique_line")]
+        indexes = [models.Index(fields=["asset", "outcome"])]

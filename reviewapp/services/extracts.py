@@ -1,0 +1,639 @@
+"""Extracts: name lists packaged for people who asked for "these files, by name".
+
+One tar archive per name list, written as a stream straight into the configured extract
+location (a temp file renamed into place, or an S3 multipart upload), so memory stays flat for a
+list of any length. Each member is read, hashed and written once; the manifest (CSV and JSON,
+inside the archive as `manifest.csv` / `manifest.json` and as ExtractMember rows) says for every
+name requested what became of it: extracted, not found, ambiguous (and which one was chosen,
+why), in an archive tier (with the restore estimate), failed (with the reason) or removed by a
+legal takedown.
+
+An archive is built whole or not at all: a paused, cancelled, crashed or retried build leaves no
+partial object and its members are written again from scratch, so nothing is ever in an archive
+or a manifest twice. Every extract has an expiry; `extract_expire_due` (beat) deletes the
+archives after it, with an audit row first.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ..models import (
+    Asset, AuditEntry, Extract, ExtractArchive, ExtractMember, Job, NameList, NameListEntry, Source, Takedown,
+)
+from ..roles import is_admin
+from ..storage import (
+    ARCHIVE_CLASSES, LocalStorage, ObjectMissing, S3Storage, Storage, StorageError, UnsafeKey, check_key,
+)
+from ..tasks import extracts as extract_tasks
+from . import jobs
+from .exports import safe_cell
+
+log = logging.getLogger(__name__)
+
+Outcome = ExtractMember.Outcome
+MANIFEST_FIELDS = ["line", "name_requested", "outcome", "key_chosen", "path_in_archive", "sha256", "bytes", "detail"]
+MIN_SIDE, MAX_SIDE = 16, 4096
+MAX_LISTS = 50
+MAX_SAMPLE = 500_000
+FLUSH_EVERY = 200
+# What S3 documents for a restore, per storage class and retrieval tier.
+RESTORE_TIMES = {
+    ("GLACIER", "Expedited"): "1–5 minutes",
+    ("GLACIER", "Standard"): "3–5 hours",
+    ("GLACIER", "Bulk"): "5–12 hours",
+    ("DEEP_ARCHIVE", "Standard"): "within 12 hours",
+    ("DEEP_ARCHIVE", "Bulk"): "within 48 hours",
+}
+
+
+def _actor(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _require_admin(actor):
+    if not is_admin(actor):
+        raise PermissionDenied("only an admin can make or delete extracts")
+
+
+# --- the extract location -----------------------------------------------------------------------
+
+
+def extract_location(name: str) -> tuple[Storage, str]:
+    """The storage behind a configured location name, and a label for it. Locations come only
+    from settings (DOPPEL_EXTRACT_LOCATIONS); a local one must lie under DOPPEL_EXTRACT_ROOTS and
+    no location may lie inside a registered source (an inventory would list the archives)."""
+    from .deletion import with_cached_client
+
+    spec = settings.EXTRACT_LOCATIONS.get(name) if isinstance(name, str) else None
+    if not spec:
+        raise ValidationError({"location": f"unknown extract location {name!r}; configured: {', '.join(sorted(settings.EXTRACT_LOCATIONS)) or 'none'}"})
+    kind, _, rest = str(spec).partition(":")
+    if kind == "local" and rest:
+        path = Path(rest).expanduser().resolve()
+        if not any(path == root or root in path.parents for root in settings.EXTRACT_ROOTS):
+            raise StorageError(f"extract location {name!r} ({path}) is not under DOPPEL_EXTRACT_ROOTS")
+        for src in Source.objects.filter(kind=Source.Kind.LOCAL):
+            root = Path(src.root).resolve()
+            if path == root or root in path.parents or path in root.parents:
+                raise StorageError(f"extract location {name!r} overlaps source {src.name!r}")
+        path.mkdir(parents=True, exist_ok=True)
+        return LocalStorage(path), f"{name} (local:{path})"
+    if kind == "s3" and ":" in rest:
+        profile, _, bucket_prefix = rest.partition(":")
+        bucket, _, prefix = bucket_prefix.partition("/")
+        if not profile or not bucket:
+            raise StorageError(f"extract location {name!r} is not s3:PROFILE:BUCKET/PREFIX")
+        if profile not in settings.S3_PROFILES:
+            raise StorageError(f"extract location {name!r} names unknown storage profile {profile!r}")
+        store = with_cached_client(S3Storage(profile, bucket, prefix))
+        for src in Source.objects.filter(kind=Source.Kind.S3, bucket=bucket, storage_profile=profile):
+            if store.prefix.startswith(src.prefix or "") or (src.prefix or "").startswith(store.prefix):
+                raise StorageError(f"extract location {name!r} overlaps source {src.name!r}")
+        return store, f"{name} (s3://{bucket}/{store.prefix})"
+    raise StorageError(f"extract location {name!r} is not valid: use local:/path or s3:PROFILE:BUCKET/PREFIX")
+
+
+# --- creating an extract ------------------------------------------------------------------------
+
+
+def _archive_key(extract: Extract, namelist: NameList) -> str:
+    title = slugify(extract.title)[:60] or "extract"
+    lst = slugify(namelist.title)[:60] or "list"
+    return check_key(f"extract-{extract.pk}-{title}/{lst}-{namelist.pk}.tar")
+
+
+def extract_create(*, actor, namelists, title, location, expires_at, content=Extract.Content.ORIGINAL, max_side=None,
+                   sample_size=None, sample_seed=None, idempotency_key=None) -> Extract:
+    """Queue an extract of one or more name lists: one archive per list. Nothing is read yet."""
+    _require_admin(actor)
+    if idempotency_key:
+        existing = Extract.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    namelists = list(dict.fromkeys(namelists or []))
+    errors = {}
+    if not namelists:
+        errors["namelists"] = "choose at least one name list"
+    elif len(namelists) > MAX_LISTS:
+        errors["namelists"] = f"at most {MAX_LISTS} name lists per extract"
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = "give the extract a title"
+    now = timezone.now()
+    if expires_at is None:
+        errors["expires_at"] = "an expiry date is required"
+    elif expires_at <= now:
+        errors["expires_at"] = "the expiry must be in the future"
+    elif expires_at > now + timedelta(days=settings.EXTRACT_MAX_DAYS):
+        errors["expires_at"] = f"extracts are kept at most {settings.EXTRACT_MAX_DAYS} days"
+    if content not in Extract.Content.values:
+        errors["content"] = "choose originals or renditions"
+    elif content == Extract.Content.RENDITION:
+        if max_side is None or not MIN_SIDE <= int(max_side) <= MAX_SIDE:
+            errors["max_side"] = f"renditions need a size between {MIN_SIDE} and {MAX_SIDE} pixels"
+    else:
+        max_side = None
+    if sample_size is not None and not 1 <= int(sample_size) <= MAX_SAMPLE:
+        errors["sample_size"] = f"a sample is between 1 and {MAX_SAMPLE} names"
+    if errors:
+        raise ValidationError(errors)
+    try:
+        extract_location(location)
+    except StorageError as exc:
+        raise ValidationError({"location": str(exc)}) from exc
+    if sample_seed is None:
+        sample_seed = random.SystemRandom().randrange(1, 2**31)
+    with transaction.atomic():
+        extract = Extract.objects.create(
+            title=title[:200], location=location, content=content, max_side=max_side, sample_size=sample_size,
+            sample_seed=int(sample_seed), expires_at=expires_at, created_by=_actor(actor),
+            idempotency_key=idempotency_key or None,
+        )
+        requested = 0
+        for nl in namelists:
+            n = nl.entries.count()
+            n = min(n, sample_size) if sample_size else n
+            requested += n
+            ExtractArchive.objects.create(extract=extract, namelist=nl, key=_archive_key(extract, nl), requested=n)
+        job = jobs.job_create(actor=actor, kind=Job.Kind.EXTRACT, params={"extract_id": extract.pk},
+                              requested=requested, idempotency_key=f"extract-{extract.pk}")
+        extract.job = job
+        extract.save(update_fields=["job"])
+        _dispatch(job)
+    return extract
+
+
+def _dispatch(job):
+    job_id = job.pk
+    transaction.on_commit(lambda: extract_tasks.extract_build.delay(job_id))
+
+
+# --- choosing what goes in ----------------------------------------------------------------------
+
+
+def sample_entries(namelist: NameList, size: int | None, seed: int) -> list[int]:
+    """Entry ids of the list, or a reproducible random sample of `size` of them (same seed, same
+    list: same sample), in list order."""
+    ids = list(namelist.entries.order_by("line").values_list("pk", flat=True))
+    if not size or size >= len(ids):
+        return ids
+    rng = random.Random(f"{seed}:{namelist.pk}")
+    chosen = set(rng.sample(ids, size))
+    return [i for i in ids if i in chosen]
+
+
+def _is_archived(asset: Asset) -> bool:
+    return asset.state in (Asset.State.ARCHIVED, Asset.State.RESTORING) or (
+        asset.storage_class in ARCHIVE_CLASSES and asset.state == Asset.State.LISTED)
+
+
+def choose(assets: list[Asset]) -> tuple[Asset, str]:
+    """One object for an ambiguous name, and why: readable now (not in an archive tier, decodes),
+    then the most pixels, then the largest file, then the newest, then the key."""
+    def rank(a):
+        return (_is_archived(a), a.decode_status == Asset.DecodeStatus.UNREADABLE, -((a.width or 0) * (a.height or 0)),
+                -(a.size or 0), -(a.last_modified.timestamp() if a.last_modified else 0), a.key)
+
+    ordered = sorted(assets, key=rank)
+    best = ordered[0]
+    others = ", ".join(a.key for a in ordered[1:6]) + (" …" if len(ordered) > 6 else "")
+    return best, (f"{len(assets)} objects answer this name; chose {best.key} over {others} "
+                  "(rule: readable now, then most pixels, then largest file, then newest)")
+
+
+def restore_estimate_text(asset: Asset) -> str:
+    tier = settings.RESTORE_TIER
+    sc = asset.storage_class or "archive tier"
+    if asset.state == Asset.State.RESTORING:
+        return f"in {sc}: a restore was requested and is not ready yet"
+    took = RESTORE_TIMES.get((asset.storage_class, tier), "hours to days")
+    return (f"in {sc}, not restored: a {tier} restore takes {took} and keeps the copy {settings.RESTORE_DAYS} days "
+            f"({asset.size} bytes); estimate and confirm it with doppel_restore --namelist, then extract again")
+
+
+# --- writing an archive -------------------------------------------------------------------------
+
+
+class _HashingWriter:
+    """Counts and hashes the archive's bytes on their way to the destination."""
+
+    def __init__(self, out):
+        self.out, self.h, self.size = out, hashlib.sha256(), 0
+
+    def write(self, data):
+        self.h.update(data)
+        self.size += len(data)
+        return self.out.write(data)
+
+    def tell(self):
+        return self.size
+
+    def flush(self):
+        pass
+
+
+class _HashingReader:
+    def __init__(self, f):
+        self.f, self.h, self.size = f, hashlib.sha256(), 0
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        self.h.update(data)
+        self.size += len(data)
+        return data
+
+
+class _Stopped(Exception):
+    """The job was paused or cancelled: the partial archive is dropped, nothing is half-kept."""
+
+
+def _append(tar: tarfile.TarFile, info: tarfile.TarInfo, fileobj=None) -> None:
+    """Add one member and forget it: TarFile keeps every TarInfo it wrote in `members` (for
+    listing), which would make memory grow with the list; a streamed archive never needs it."""
+    tar.addfile(info, fileobj)
+    tar.members.clear()
+
+
+def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = int(time.time())
+    info.mode = 0o644
+    return info
+
+
+def render_member(path, max_side: int) -> bytes:
+    """A JPEG of the picture as a viewer shows it, longest side at most `max_side`."""
+    from .renditions import render_web
+
+    return render_web(path, max_side)
+
+
+@dataclass(slots=True)
+class _Packed:
+    arcname: str
+    sha256: str
+    size: int
+    line: int
+
+
+def _add_member(tar, extract, asset, store_cache) -> _Packed:
+    from .deletion import storage_for
+
+    store = store_cache.get(asset.source_id)
+    if store is None:
+        store = store_cache[asset.source_id] = storage_for(asset.source)
+    if asset.width and asset.height and asset.width * asset.height > settings.MAX_IMAGE_PIXELS:
+        raise StorageError(f"{asset.width}×{asset.height} is over the pixel limit of {settings.MAX_IMAGE_PIXELS}")
+    with store.fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
+        if extract.content == Extract.Content.RENDITION:
+            data = render_member(path, extract.max_side)
+            arcname = f"files/{asset.key}.{extract.max_side}px.jpg"
+            _append(tar, _tarinfo(arcname, len(data)), io.BytesIO(data))
+            return _Packed(arcname, hashlib.sha256(data).hexdigest(), len(data), 0)
+        size = os.path.getsize(path)
+        arcname = f"files/{asset.key}"
+        with open(path, "rb") as f:
+            reader = _HashingReader(f)
+            _append(tar, _tarinfo(arcname, size), reader)
+        return _Packed(arcname, reader.h.hexdigest(), size, 0)
+
+
+def _first_packing(archive, asset_id, pending_rows) -> _Packed:
+    """Where an object named twice was first stored: in the rows not yet flushed, or in the
+    database (a rare case, so no map of every member is kept in memory)."""
+    for row in pending_rows:
+        if row.asset_id == asset_id and row.arcname:
+            return _Packed(row.arcname, row.sha256, row.size, row.line)
+    row = (ExtractMember.objects.filter(archive=archive, asset_id=asset_id).exclude(arcname="")
+           .order_by("line").first())
+    return _Packed(row.arcname, row.sha256, row.size, row.line)
+
+
+def _member_row(archive, entry, **fields) -> ExtractMember:
+    return ExtractMember(archive=archive, entry_id=entry.pk, line=entry.line, name=entry.raw, **fields)
+
+
+def _manifest_files(archive: ExtractArchive):
+    """manifest.csv and manifest.json from the member rows, spooled (memory stays bounded)."""
+    csv_f = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+    json_f = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+    text = io.TextIOWrapper(csv_f, encoding="utf-8", newline="", write_through=True)
+    text.write("\ufeff")
+    writer = csv.writer(text)
+    writer.writerow(MANIFEST_FIELDS)
+    counts = archive_counts(archive)
+    head = {"extract": archive.extract_id, "title": archive.extract.title, "name_list": archive.namelist.title,
+            "name_list_id": archive.namelist_id, "content": archive.extract.content, "max_side": archive.extract.max_side,
+            "sample_size": archive.extract.sample_size, "sample_seed": archive.extract.sample_seed,
+            "expires_at": archive.extract.expires_at.isoformat(), "counts": counts, "summary": counts_sentence(counts)}
+    json_f.write(json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "members": [')
+    first = True
+    for m in archive.members.order_by("line").iterator(chunk_size=1000):
+        row = [m.line, m.name, m.outcome, m.key, m.arcname, m.sha256, "" if m.size is None else m.size, m.detail]
+        writer.writerow([safe_cell(v) for v in row])
+        json_f.write((b"" if first else b",\n") + json.dumps(dict(zip(MANIFEST_FIELDS, row)), ensure_ascii=False).encode())
+        first = False
+    json_f.write(b"]}\n")
+    text.detach()
+    return csv_f, json_f
+
+
+def _add_manifests(tar, archive):
+    csv_f, json_f = _manifest_files(archive)
+    for name, f in (("manifest.csv", csv_f), ("manifest.json", json_f)):
+        size = f.tell()
+        f.seek(0)
+        _append(tar, _tarinfo(name, size), f)
+        f.close()
+
+
+def archive_counts(archive: ExtractArchive) -> dict:
+    """Requested / found / extracted, and each outcome, from the member rows."""
+    from django.db.models import Count
+
+    by = dict(archive.members.values_list("outcome").annotate(n=Count("id")).order_by())
+    requested = sum(by.values())
+    return {
+        "requested": requested,
+        "found": requested - by.get(Outcome.NOT_FOUND, 0),
+        "extracted": by.get(Outcome.EXTRACTED, 0) + by.get(Outcome.AMBIGUOUS, 0),
+        **{o: by.get(o, 0) for o in Outcome.values},
+    }
+
+
+def counts_sentence(c: dict) -> str:
+    return (f"Of the {c['requested']:,} objects you requested, the database knew {c['found']:,}, "
+            f"and the archive contains {c['extracted']:,}.")
+
+
+def _job_base(job_id, extract):
+    """Counters as absolute values from the archives already built, so a rebuilt archive is
+    never counted twice."""
+    if not job_id:
+        return
+    built = ExtractArchive.objects.filter(extract=extract, state=ExtractArchive.State.BUILT)
+    agg = built.aggregate(r=Sum("requested"), f=Sum("found"), b=Sum("size"))
+    failed = ExtractMember.objects.filter(archive__in=built, outcome=Outcome.FAILED).count()
+    Job.objects.filter(pk=job_id).update(processed=agg["r"] or 0, found=agg["f"] or 0, failed=failed,
+                                         bytes_done=agg["b"] or 0, heartbeat_at=timezone.now())
+
+
+def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
+    """Write one archive from scratch (members, then the manifests) and record it. Raises
+    _Stopped when the job is paused or cancelled part-way: the partial object is discarded."""
+    archive = ExtractArchive.objects.select_related("extract", "namelist").get(pk=archive.pk)
+    extract = archive.extract
+    store, _label = extract_location(extract.location)
+    entry_ids = sample_entries(archive.namelist, extract.sample_size, extract.sample_seed)
+    with transaction.atomic():
+        archive.members.all().delete()  # a previous, unfinished attempt: its archive never landed
+    _job_base(job_id, extract)
+    packed: set[int] = set()  # asset ids already in the archive (ints only: memory ~flat per name)
+    store_cache: dict = {}
+    taken_down = set(Takedown.objects.values_list("asset_id", flat=True))
+    pending_rows: list[ExtractMember] = []
+    done = {"n": 0, "found": 0, "failed": 0, "bytes": 0}
+
+    def flush():
+        with transaction.atomic():
+            ExtractMember.objects.bulk_create(pending_rows)
+            if job_id:
+                jobs.job_count(job_id, processed=done["n"], found=done["found"], failed=done["failed"], bytes_done=done["bytes"])
+        pending_rows.clear()
+        done.update(n=0, found=0, failed=0, bytes=0)
+        if job_id and not jobs.job_may_continue(job_id):
+            raise _Stopped()
+
+    with store.open_write(archive.key, content_type="application/x-tar") as raw:
+        out = _HashingWriter(raw)
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for i in range(0, len(entry_ids), 500):
+                chunk = (NameListEntry.objects.filter(pk__in=entry_ids[i:i + 500]).order_by("line")
+                         .prefetch_related("assets__source"))
+                for entry in chunk:
+                    assets = [a for a in entry.assets.all() if a.state != Asset.State.VANISHED and a.pk not in taken_down]
+                    done["n"] += 1
+                    if not assets:
+                        gone = entry.assets.exists()
+                        pending_rows.append(_member_row(archive, entry, outcome=Outcome.NOT_FOUND, detail=(
+                            "no longer in the source (gone since the list was resolved)" if gone else
+                            "no object in the source answers this name (key, file name, stem or ID)")))
+                    else:
+                        done["found"] += 1
+                        asset, why = (assets[0], "") if len(assets) == 1 else choose(assets)
+                        outcome = Outcome.EXTRACTED if len(assets) == 1 else Outcome.AMBIGUOUS
+                        common = dict(asset=asset, key=asset.key)
+                        if asset.pk in packed:
+                            p = _first_packing(archive, asset.pk, pending_rows)
+                            pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname, sha256=p.sha256,
+                                                            size=p.size, detail=f"{why} same object as line {p.line}; stored once".strip(), **common))
+                        elif _is_archived(asset):
+                            pending_rows.append(_member_row(archive, entry, outcome=Outcome.ARCHIVED,
+                                                            detail=f"{why} {restore_estimate_text(asset)}".strip(), **common))
+                        else:
+                            try:
+                                p = _add_member(tar, extract, asset, store_cache)
+                            except (StorageError, UnsafeKey, OSError, ValueError, MemoryError) as exc:
+                                done["failed"] += 1
+                                pending_rows.append(_member_row(archive, entry, outcome=Outcome.FAILED,
+                                                                detail=f"{why} {exc}".strip()[:2000], **common))
+                            except Exception as exc:  # noqa: BLE001 - a file the decoder rejects is one failed member
+                                if type(exc).__name__ not in ("DecodeError", "UnidentifiedImageError", "DecompressionBombError"):
+                                    raise
+                                done["failed"] += 1
+                                pending_rows.append(_member_row(archive, entry, outcome=Outcome.FAILED,
+                                                                detail=f"{why} does not decode: {exc}".strip()[:2000], **common))
+                            else:
+                                packed.add(asset.pk)
+                                done["bytes"] += p.size
+                                pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname,
+                                                                sha256=p.sha256, size=p.size, detail=why, **common))
+                    if len(pending_rows) >= FLUSH_EVERY:
+                        flush()
+            flush()
+            _add_manifests(tar, archive)
+    counts = archive_counts(archive)
+    with transaction.atomic():
+        ExtractArchive.objects.filter(pk=archive.pk).update(
+            state=ExtractArchive.State.BUILT, requested=counts["requested"], found=counts["found"],
+            extracted=counts["extracted"], size=out.size, sha256=out.h.hexdigest(), built_at=timezone.now(), error="")
+    archive.refresh_from_db()
+    # A takedown that landed while this archive was being written could not rebuild it (it was
+    # not built yet): do it now, so a taken-down picture never survives in a finished archive.
+    late = set(ExtractMember.objects.filter(archive=archive, outcome__in=ExtractMember.IN_ARCHIVE,
+                                            asset__takedowns__isnull=False).values_list("asset_id", flat=True))
+    if late:
+        td = Takedown.objects.filter(asset_id__in=late).order_by("-id").first()
+        archive_remove_assets(archive=archive, asset_ids=late, actor=td.actor, reason=td.reason)
+        archive.refresh_from_db()
+    return archive
+
+
+def extract_run(job_id) -> Job | None:
+    """The extract job: each archive not yet built, one after the other."""
+    job = jobs.job_start(job_id)
+    if job is None:
+        stopped = Job.objects.filter(pk=job_id, state=Job.State.CANCELLED).first()
+        if stopped is not None:  # cancelled before it ran: the extract says so too
+            Extract.objects.filter(pk=(stopped.params or {}).get("extract_id"),
+                                   state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
+        return None
+    extract = Extract.objects.filter(pk=(job.params or {}).get("extract_id")).first()
+    if extract is None:
+        return jobs.job_fail(job_id, "the extract does not exist")
+    if extract.state in (Extract.State.EXPIRED, Extract.State.CANCELLED):
+        return jobs.job_finish(job_id, state=Job.State.CANCELLED, error=f"the extract is {extract.state}")
+    Extract.objects.filter(pk=extract.pk).update(state=Extract.State.BUILDING)
+    for archive in list(extract.archives.filter(state=ExtractArchive.State.PENDING)):
+        if not jobs.job_may_continue(job_id):
+            break
+        try:
+            archive_build(archive=archive, job_id=job_id)
+        except _Stopped:
+            break
+        except StorageError as exc:
+            ExtractArchive.objects.filter(pk=archive.pk).update(error=str(exc)[:2000])
+            Extract.objects.filter(pk=extract.pk).update(state=Extract.State.FAILED)
+            return jobs.job_fail(job_id, f"{archive.namelist.title}: {exc}")
+    state = Job.objects.get(pk=job_id).state
+    if state == Job.State.CANCELLED:
+        Extract.objects.filter(pk=extract.pk).update(state=Extract.State.CANCELLED)
+        return Job.objects.get(pk=job_id)
+    if state != Job.State.RUNNING:  # paused: resume builds what is left
+        return Job.objects.get(pk=job_id)
+    _job_base(job_id, extract)
+    Extract.objects.filter(pk=extract.pk).update(state=Extract.State.READY)
+    return jobs.job_finish(job_id)
+
+
+# --- removing members (legal takedown) ----------------------------------------------------------
+
+
+def _audit(action, *, archive, actor=None, reason="", outcome="", **detail) -> AuditEntry:
+    return AuditEntry.objects.create(
+        action=action, source_name=f"extract:{archive.extract.location}"[:80], key=archive.key, size=archive.size,
+        executed_by=_actor(actor), reason=reason, outcome=outcome,
+        detail={"extract": archive.extract_id, "archive": archive.pk, "name_list": archive.namelist_id, **detail},
+    )
+
+
+def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) -> ExtractArchive:
+    """Rebuild a built archive without the given objects: the old archive is streamed member by
+    member into a new one at the same key (no source is read again), and the manifest marks
+    those lines as removed by the takedown. The audit row is committed first; the rebuild holds
+    the archive's row lock, so two takedowns touching one archive never overwrite each other."""
+    asset_ids = set(asset_ids)
+    archive = ExtractArchive.objects.select_related("extract", "namelist").get(pk=archive.pk)
+    if archive.state == ExtractArchive.State.BUILT:
+        _audit(AuditEntry.Action.REBUILD, archive=archive, actor=actor, reason=reason, assets=sorted(asset_ids))
+    when = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
+    with transaction.atomic():
+        archive = ExtractArchive.objects.select_for_update().select_related("extract", "namelist").get(pk=archive.pk)
+        members = ExtractMember.objects.filter(archive=archive, asset_id__in=asset_ids)
+        drop = set(members.exclude(arcname="").values_list("arcname", flat=True))
+        members.update(outcome=Outcome.TAKEN_DOWN, detail=f"removed by a legal takedown on {when}", sha256="",
+                       size=None, arcname="")
+        if archive.state != ExtractArchive.State.BUILT:
+            return archive  # not written yet (or deleted): the build leaves it out, the expiry has it gone
+        store, _label = extract_location(archive.extract.location)
+        with store.open_read(archive.key) as src, store.open_write(archive.key, content_type="application/x-tar") as raw:
+            out = _HashingWriter(raw)
+            with tarfile.open(fileobj=src, mode="r|") as old, \
+                    tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as new:
+                for info in old:
+                    old.members.clear()  # read side: same reason as _append
+                    if info.name in drop or info.name in ("manifest.csv", "manifest.json"):
+                        continue
+                    _append(new, info, old.extractfile(info) if info.isfile() else None)
+                _add_manifests(new, archive)
+        counts = archive_counts(archive)
+        ExtractArchive.objects.filter(pk=archive.pk).update(
+            extracted=counts["extracted"], found=counts["found"], size=out.size, sha256=out.h.hexdigest(),
+            rebuilds=archive.rebuilds + 1, built_at=timezone.now())
+    archive.refresh_from_db()
+    return archive
+
+
+def live_archives_holding(asset_ids):
+    return ExtractArchive.objects.filter(
+        extract__state__in=Extract.LIVE_STATES, state__in=[ExtractArchive.State.BUILT, ExtractArchive.State.PENDING],
+        members__asset_id__in=asset_ids,
+    ).distinct()
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def _delete_archives(extract: Extract, *, actor, reason, outcome_state) -> Extract:
+    store, _label = extract_location(extract.location)
+    for archive in extract.archives.exclude(state=ExtractArchive.State.DELETED).select_related("extract"):
+        _audit(AuditEntry.Action.EXPIRE, archive=archive, actor=actor, reason=reason,
+               expires_at=extract.expires_at.isoformat())
+        try:
+            store.delete(archive.key)
+        except ObjectMissing:
+            pass
+        ExtractArchive.objects.filter(pk=archive.pk).update(state=ExtractArchive.State.DELETED)
+    with transaction.atomic():
+        ex = Extract.objects.select_for_update().get(pk=extract.pk)
+        ex.state, ex.expired_at = outcome_state, timezone.now()
+        ex.save(update_fields=["state", "expired_at"])
+        if ex.job_id:
+            job = Job.objects.select_for_update().get(pk=ex.job_id)
+            if job.state not in jobs.FINISHED_STATES:
+                job.state, job.finished_at = Job.State.CANCELLED, timezone.now()
+                job.save(update_fields=["state", "finished_at"])
+                jobs.job_event(job, "cancelled", actor=actor, reason=reason)
+    return ex
+
+
+def extract_expire_due(*, now=None) -> dict:
+    """Beat: delete the archives of every extract past its expiry, an audit row before each."""
+    now = now or timezone.now()
+    counts = {"expired": 0, "failed": 0}
+    for pk in list(Extract.objects.filter(expires_at__lte=now).exclude(state=Extract.State.EXPIRED).values_list("pk", flat=True)):
+        extract = Extract.objects.get(pk=pk)
+        try:
+            _delete_archives(extract, actor=None, reason="retention period ended", outcome_state=Extract.State.EXPIRED)
+            counts["expired"] += 1
+        except StorageError as exc:
+            log.warning("could not delete the archives of extract %s: %s", pk, exc)
+            counts["failed"] += 1
+    return counts
+
+
+def extract_delete(*, actor, extract: Extract) -> Extract:
+    """An admin ends an extract early: same path as expiry, the admin named in the audit rows."""
+    _require_admin(actor)
+    extract = Extract.objects.get(pk=extract.pk)
+    if extract.state == Extract.State.EXPIRED:
+        return extract
+    return _delete_archives(extract, actor=actor, reason="deleted by an admin before its expiry",
+                            outcome_state=Extract.State.EXPIRED)
+
+
+__all__ = [
+    "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
+    "extract_delete", "extract_expire_due", "extract_location", "extract_run", "live_archives_holding",
+    "sample_entries",
+]

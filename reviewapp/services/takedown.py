@@ -1,0 +1,224 @@
+"""Legal takedown: one file must disappear from everywhere Doppel put it, at once.
+
+In one action, for each object, with an audit row written before each step (and a follow-up row
+when a step fails): the object itself (every version on a versioned bucket), every rendition of
+it (web JPEG, thumbnail, reduced image, and the aligned and difference images of every candidate
+that involves it, on either side), its quarantine copies, its copies in the ingest location, and
+its members in live extracts (each affected archive rebuilt without it; the manifest says so).
+
+A Takedown row is committed before the first byte goes: from then on every image URL of the
+object, and of any pair involving it, answers 410 Gone, and no extract takes it in again.
+Object Lock still wins: a locked object is reported and nothing of it is touched.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestEvent, ReingestItem, Takedown
+from ..roles import is_admin
+from ..storage import ObjectMissing, S3Storage, StorageError, check_key
+
+log = logging.getLogger(__name__)
+
+MAX_ASSETS = 1000
+
+
+def _actor(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _audit(asset, step, *, actor, reason, outcome="", **detail) -> AuditEntry:
+    return AuditEntry.objects.create(
+        action=AuditEntry.Action.TAKEDOWN, source_name=asset.source.name, key=asset.key, etag=asset.etag,
+        size=asset.size, executed_by=_actor(actor), reason=reason, outcome=outcome[:40],
+        detail={"step": step, "asset": asset.pk, "role": asset.source.role, **detail},
+    )
+
+
+def delete_all_versions(store, key) -> int:
+    """Every version and delete marker of one key on a versioned bucket; returns how many."""
+    client = store.client
+    full = store.full_key(key)
+    removed = 0
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=store.bucket, Prefix=full):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            if v["Key"] == full:
+                client.delete_object(Bucket=store.bucket, Key=full, VersionId=v["VersionId"])
+                removed += 1
+    return removed
+
+
+def _remove_object(asset, store, info) -> str:
+    if info is None:
+        return "was already gone"
+    if asset.source.versioned and isinstance(store, S3Storage):
+        n = delete_all_versions(store, asset.key)
+        return f"deleted ({n} version{'s' if n != 1 else ''})"
+    store.delete(asset.key)
+    return "deleted"
+
+
+def rendition_names(asset) -> list[str]:
+    """Every rendition file of the asset and of every candidate involving it, as stored now
+    (whatever tag or engine version made them) plus the names the rows point at."""
+    from .renditions import renditions_storage
+
+    st = renditions_storage()
+    names = {n for n in (asset.rendition, asset.thumbnail, (asset.analysis or {}).get("reduced")) if n}
+    dirs = [f"assets/{asset.pk}"]
+    for cand in Candidate.objects.filter(Q(cleanup_asset=asset) | Q(match_asset=asset)):
+        names.update(n for n in (cand.aligned_rendition, cand.diff_rendition) if n)
+        dirs.append(f"candidates/{cand.pk}")
+    for d in dirs:
+        try:
+            _subdirs, files = st.listdir(d)
+        except (FileNotFoundError, NotADirectoryError, OSError):
+            continue
+        names.update(f"{d}/{f}" for f in files)
+    return sorted(names)
+
+
+def _remove_renditions(asset, names) -> None:
+    from .renditions import renditions_storage
+
+    st = renditions_storage()
+    for name in names:
+        if st.exists(name):
+            st.delete(name)
+    analysis = dict(asset.analysis or {})
+    analysis.pop("reduced", None)
+    Asset.objects.filter(pk=asset.pk).update(rendition="", thumbnail="", analysis=analysis if asset.analysis else None)
+    Candidate.objects.filter(Q(cleanup_asset=asset) | Q(match_asset=asset)).update(aligned_rendition="", diff_rendition="")
+
+
+def _remove_quarantine(asset, item) -> None:
+    from .deletion import quarantine_target
+
+    target = quarantine_target(item)
+    try:
+        target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
+    except ObjectMissing:
+        pass
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PURGED, reason="legal takedown")
+
+
+def _ingest_keys(item) -> list[str]:
+    keys = [item.target_key, item.manifest_key, f"{item.pk}/manifest.csv" if item.manifest_key else ""]
+    return [check_key(k) for k in keys if k]
+
+
+def _remove_ingest_copy(item, *, actor) -> None:
+    from .reingest import ingest_storage
+
+    dest, location = ingest_storage()
+    if item.target_location and item.target_location != location:
+        raise StorageError(f"the copy is in {item.target_location}, no longer the configured ingest location ({location})")
+    for key in _ingest_keys(item):
+        try:
+            dest.delete(key)
+        except ObjectMissing:
+            pass
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
+        prev = item.state
+        item.state, item.error, item.retryable = ReingestItem.State.FAILED, "removed by a legal takedown", False
+        item.save(update_fields=["state", "error", "retryable", "updated_at"])
+        ReingestEvent.objects.create(item=item, from_state=prev, to_state=item.state, actor=_actor(actor),
+                                     detail={"takedown": True})
+
+
+def _step(results, asset, step, func, *, actor, reason, **detail) -> bool:
+    """Audit row first, then the step; a failure gets its own follow-up row and is reported."""
+    _audit(asset, step, actor=actor, reason=reason, **detail)
+    try:
+        func()
+    except (StorageError, OSError) as exc:
+        _audit(asset, step, actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
+        results.append(f"{step}: FAILED ({exc})")
+        return False
+    return True
+
+
+def takedown_asset(*, actor, asset, reason) -> dict:
+    """Everything for one object. Returns {"asset", "ok", "message", "steps"}."""
+    from . import extracts
+    from .deletion import _lock_status, storage_for
+
+    asset = Asset.objects.select_related("source").get(pk=asset.pk)
+    store = storage_for(asset.source)
+    try:
+        info = store.head(asset.key)
+    except ObjectMissing:
+        info = None
+    except StorageError as exc:
+        _audit(asset, "object", actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
+        return {"asset": asset, "ok": False, "message": str(exc), "steps": []}
+    lock = _lock_status(store, asset.key, info.version_id) if info else ""
+    if lock:
+        _audit(asset, "object", actor=actor, reason=reason, outcome="refused: Object Lock", object_lock=lock)
+        return {"asset": asset, "ok": False, "message": f"Object Lock: {lock}", "steps": []}
+    with transaction.atomic():
+        Takedown.objects.create(asset=asset, reason=reason, actor=_actor(actor))
+    steps: list[str] = []
+    failures: list[str] = []
+    state = {}
+
+    def obj():
+        state["object"] = _remove_object(asset, store, info)
+
+    if _step(failures, asset, "object", obj, actor=actor, reason=reason, etag_now=info.etag if info else "",
+             size_now=info.size if info else None, versioned=bool(asset.source.versioned)):
+        steps.append(f"object: {state['object']}")
+    Asset.objects.filter(pk=asset.pk).update(state=Asset.State.VANISHED)
+
+    names = rendition_names(asset)
+    if _step(failures, asset, "renditions", lambda: _remove_renditions(asset, names), actor=actor, reason=reason,
+             renditions=names):
+        steps.append(f"renditions: {len(names)} removed")
+
+    for item in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.QUARANTINED):
+        if _step(failures, asset, "quarantine", lambda item=item: _remove_quarantine(asset, item), actor=actor,
+                 reason=reason, quarantine=item.quarantine_location, deletion_item=item.pk):
+            steps.append(f"quarantine copy removed ({item.quarantine_location})")
+
+    for item in ReingestItem.objects.filter(asset=asset).exclude(target_key=""):
+        if _step(failures, asset, "ingest", lambda item=item: _remove_ingest_copy(item, actor=actor), actor=actor,
+                 reason=reason, ingest_location=item.target_location, ingest_keys=_ingest_keys(item), reingest_item=item.pk):
+            steps.append(f"ingest copy removed ({item.target_location}/{item.target_key})")
+
+    for archive in extracts.live_archives_holding([asset.pk]):
+        if _step(failures, asset, "extract", lambda archive=archive: extracts.archive_remove_assets(
+                archive=archive, asset_ids=[asset.pk], actor=actor, reason=reason),
+                actor=actor, reason=reason, extract=archive.extract_id, archive=archive.pk, archive_key=archive.key):
+            steps.append(f"extract #{archive.extract_id} archive {archive.key} rebuilt without it")
+
+    ok = not failures
+    message = state.get("object", "") if ok else "; ".join(failures)
+    return {"asset": asset, "ok": ok, "message": message, "steps": steps + failures}
+
+
+def takedown_execute(*, actor, assets, reason) -> list[dict]:
+    """Legal takedown: the named objects go at once, canonical included, without quarantine,
+    and with them every copy Doppel made. An admin and a written reason are required."""
+    if not is_admin(actor):
+        raise PermissionDenied("only an admin can do this")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationError({"reason": "a written reason (at least 10 characters) is required for a takedown"})
+    assets = list(dict.fromkeys(assets))
+    if not assets:
+        raise ValidationError("name at least one object to take down")
+    if len(assets) > MAX_ASSETS:
+        raise ValidationError(f"at most {MAX_ASSETS} objects per takedown")
+    return [takedown_asset(actor=actor, asset=a, reason=reason) for a in assets]
+
+
+def is_taken_down(*asset_ids) -> bool:
+    return Takedown.objects.filter(asset_id__in=[a for a in asset_ids if a]).exists()
+
+
+__all__ = ["delete_all_versions", "is_taken_down", "rendition_names", "takedown_asset", "takedown_execute"]

@@ -1,0 +1,241 @@
+"""Legal takedown leaves nothing behind: the object (every version), every rendition of it and of
+every pair involving it, its quarantine copy, its ingest copy and its members in live extracts
+(archive rebuilt, manifest says so), each step with an audit row; afterwards every image URL
+answers 410. And the takedown page lists every other copy the engine paired with it."""
+from __future__ import annotations
+
+import csv
+import io
+import tarfile
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from reviewapp.models import (
+    Asset, AuditEntry, Candidate, DeletionItem, ExtractMember, ReingestItem, Source, Takedown, Verdict,
+)
+from reviewapp.selectors.takedown import copies_of
+from reviewapp.services import deletion, extracts
+from reviewapp.services import takedown as svc
+from reviewapp.services.namelists import namelist_upload
+from reviewapp.services.reingest import reingest_copy, reingest_request
+from reviewapp.services.renditions import asset_rendition, candidate_rendition, save_reduced
+from reviewapp.services.review import decision_record
+from reviewapp.storage import LocalStorage
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory
+from tests.images import photo
+
+SIZE = (128, 96)
+
+
+def encoded(name, fmt="JPEG", size=SIZE):
+    buf = io.BytesIO()
+    photo(name, size=size).save(buf, fmt, **({"quality": 92} if fmt == "JPEG" else {}))
+    return buf.getvalue()
+
+
+def put(source, key, data):
+    info = LocalStorage(source.root).put(key, data)
+    return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
+                        width=SIZE[0], height=SIZE[1])
+
+
+def files_under(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def world(db, local_root, tmp_path, settings, admin_user, curator, django_capture_on_commit_callbacks):
+    """A canonical picture C with three clean-up copies: A (quarantined by an executed deletion),
+    B (rotated, on its way to reingest), D (paired with B only), plus E, a different picture paired
+    with C, and F, unrelated. Renditions exist for all of them; C and B are in a live extract."""
+    settings.EXTRACT_ROOTS = [(tmp_path / "extracts").resolve()]
+    settings.EXTRACT_LOCATIONS = {"default": f"local:{tmp_path / 'extracts'}"}
+    for d in ("canon", "cleanup", "scans"):
+        (local_root / d).mkdir()
+    canon = SourceFactory(name="canon", root=str(local_root / "canon"), role=Source.Role.CANONICAL)
+    cleanup = SourceFactory(name="cleanup", root=str(local_root / "cleanup"), role=Source.Role.CLEANUP)
+    scans = SourceFactory(name="scans", root=str(local_root / "scans"), role=Source.Role.CLEANUP)
+    c = put(canon, "C0001.png", encoded("astronaut", "PNG"))
+    a = put(cleanup, "old/C0001.jpg", encoded("astronaut"))
+    b = put(scans, "C0001 rotated.jpg", encoded("astronaut"))
+    d = put(scans, "copy of copy.jpg", encoded("astronaut"))
+    e = put(scans, "C0001-other.jpg", encoded("coffee"))
+    f = put(canon, "unrelated.png", encoded("chelsea", "PNG"))
+    ca = CandidateFactory(cleanup_asset=a, match_asset=c, verdict=Verdict.DUPLICATE, thresholds={"local": 0.085})
+    cb = CandidateFactory(cleanup_asset=b, match_asset=c, verdict=Verdict.ROTATED)
+    db_ = CandidateFactory(cleanup_asset=d, match_asset=b, verdict=Verdict.CLEANUP_CORRUPT)
+    ce = CandidateFactory(cleanup_asset=e, match_asset=c, verdict=Verdict.DIFFERENT)
+    for asset in (a, b, c, d, e, f):
+        asset_rendition(asset, "web")
+        reduced = save_reduced(asset, np.zeros((8, 8, 3), np.uint8))
+        Asset.objects.filter(pk=asset.pk).update(analysis={"reduced": reduced})
+    for cand in (ca, cb, db_, ce):
+        candidate_rendition(cand, "aligned")
+        candidate_rendition(cand, "diff")
+    # A: approved, planned, executed → its only copy now sits in quarantine
+    item = ReviewItemFactory(best_candidate=ca)
+    decision = decision_record(actor=curator, item=item, action="approve_delete")
+    plan = deletion.deletion_plan_create(actor=admin_user, decisions=[decision])
+    with django_capture_on_commit_callbacks(execute=True):
+        deletion.deletion_plan_confirm(actor=admin_user, plan=plan)
+    assert DeletionItem.objects.get(asset=a).state == DeletionItem.State.QUARANTINED
+    # B: copied to the ingest location
+    ri = reingest_request(actor=admin_user, asset=b, reason="only copy with the full margin")
+    reingest_copy(item=ri)
+    # a live extract holding C and B, and F
+    nl = namelist_upload(actor=admin_user, source=canon, title="covers",
+                         uploaded_file=SimpleUploadedFile("l.txt", "C0001.png\nunrelated.png\n".encode()))
+    nl2 = namelist_upload(actor=admin_user, source=scans, title="scans",
+                          uploaded_file=SimpleUploadedFile("l.txt", "C0001 rotated.jpg\n".encode()))
+    ex = extracts.extract_create(actor=admin_user, namelists=[nl, nl2], title="for legal", location="default",
+                                 expires_at=timezone.now() + timedelta(days=5))
+    extracts.extract_run(ex.job_id)
+    return dict(a=a, b=b, c=c, d=d, e=e, f=f, ca=ca, cb=cb, db=db_, ce=ce, extract=ex, ingest=ri,
+                ext_root=tmp_path / "extracts", renditions=tmp_path / "renditions", local_root=local_root)
+
+
+def test_copies_follow_matching_verdicts_in_every_source_and_not_different_pictures(world):
+    found = {o["asset"].pk: o for o in copies_of([world["c"]])}
+    assert set(found) == {world["a"].pk, world["b"].pk, world["d"].pk}  # not E (different), not F
+    assert found[world["d"].pk]["via"] == world["b"]
+    # from a clean-up copy, the canonical is a copy too
+    assert world["c"].pk in {o["asset"].pk for o in copies_of([world["d"]])}
+
+
+def test_takedown_leaves_nothing_behind(world, admin_user, client):
+    c, a, b = world["c"], world["a"], world["b"]
+    before_renditions = files_under(world["renditions"])
+    assert any(n.startswith(f"assets/{c.pk}/") for n in before_renditions)
+    reason = "court order 2026/117: remove every copy"
+    results = svc.takedown_execute(actor=admin_user, assets=[c, a, b], reason=reason)
+    assert all(r["ok"] for r in results), results
+
+    # the objects: the canonical and the clean-up copy are gone from their sources
+    assert not (world["local_root"] / "canon" / "C0001.png").exists()
+    assert not (world["local_root"] / "scans" / "C0001 rotated.jpg").exists()
+    # quarantine: A's held copy is gone
+    qi = DeletionItem.objects.get(asset=a)
+    assert qi.state == DeletionItem.State.PURGED and not list(p for p in (world["local_root"].parent / "quarantine").rglob("*") if p.is_file())
+    # renditions: nothing left of C, A, B or of any pair involving them (E–C's too); D's own stay
+    left = files_under(world["renditions"])
+    involved = [world[k].pk for k in ("ca", "cb", "db", "ce")]
+    for pk in (c.pk, a.pk, b.pk):
+        assert not [n for n in left if n.startswith(f"assets/{pk}/")]
+    for pk in involved:
+        assert not [n for n in left if n.startswith(f"candidates/{pk}/")]
+    assert [n for n in left if n.startswith(f"assets/{world['d'].pk}/")]
+    assert not Candidate.objects.filter(pk__in=involved).exclude(aligned_rendition="", diff_rendition="").exists()
+    # ingest location: B's copy and its manifests are gone, the reingest cannot resume
+    ingest_root = world["local_root"] / "ingest"
+    assert files_under(ingest_root) == []
+    ri = ReingestItem.objects.get(pk=world["ingest"].pk)
+    assert ri.state == ReingestItem.State.FAILED and not ri.retryable
+    # extracts: rebuilt without them, the manifest says so, the unrelated file stays
+    for archive in world["extract"].archives.all():
+        with tarfile.open(world["ext_root"] / archive.key) as tar:
+            names = tar.getnames()
+            rows = list(csv.DictReader(io.StringIO(tar.extractfile("manifest.csv").read().decode("utf-8-sig"))))
+        assert not [n for n in names if "C0001" in n]
+        for row in rows:
+            if "C0001" in row["name_requested"]:
+                assert row["outcome"] == "taken_down" and "legal takedown" in row["detail"] and not row["sha256"]
+        assert archive.rebuilds == 1
+    covers = world["extract"].archives.get(namelist__title="covers")
+    assert covers.extracted == 1 and (covers.requested, covers.found) == (2, 2)
+    with tarfile.open(world["ext_root"] / covers.key) as tar:
+        assert "files/unrelated.png" in tar.getnames()
+    assert ExtractMember.objects.filter(asset=c, outcome="taken_down").count() == 1
+
+    # each step has its audit row, written with the reason
+    steps = {(r.key, r.detail["step"]) for r in AuditEntry.objects.filter(action="takedown")}
+    assert {("C0001.png", "object"), ("C0001.png", "renditions"), ("C0001.png", "extract"),
+            ("old/C0001.jpg", "quarantine"), ("C0001 rotated.jpg", "ingest"), ("C0001 rotated.jpg", "extract")} <= steps
+    assert set(AuditEntry.objects.filter(action="takedown").values_list("reason", flat=True)) == {reason}
+    assert AuditEntry.objects.filter(action="rebuild").count() == 2
+
+    # every image URL for them answers 410, and nothing renders them again
+    client.force_login(admin_user)
+    for pk in (c.pk, a.pk, b.pk):
+        for kind in ("web", "thumb"):
+            assert client.get(reverse("asset-image", args=[pk, kind])).status_code == 410
+    for pk in involved:
+        for kind in ("aligned", "diff"):
+            assert client.get(reverse("candidate-image", args=[pk, kind])).status_code == 410
+    assert client.get(reverse("asset-image", args=[world["f"].pk, "web"])).status_code == 200
+    with pytest.raises(ValidationError):
+        asset_rendition(Asset.objects.get(pk=c.pk), "web")
+    assert not [n for n in files_under(world["renditions"]) if n.startswith(f"assets/{c.pk}/")]
+    # no API answer carries its pixels: assets list has no image bytes or URLs
+    from tests.conftest import api_client_for
+
+    body = api_client_for(admin_user).get("/api/v1/assets/", {"page_size": 500}).content
+    assert b"/images/asset/" not in body and b"\xff\xd8" not in body
+
+
+def test_takedown_needs_an_admin_and_a_reason(world, curator, admin_user):
+    with pytest.raises(PermissionDenied):
+        svc.takedown_execute(actor=curator, assets=[world["f"]], reason="court order 12345")
+    with pytest.raises(ValidationError):
+        svc.takedown_execute(actor=admin_user, assets=[world["f"]], reason="short")
+    assert (world["local_root"] / "canon" / "unrelated.png").exists() and not Takedown.objects.exists()
+
+
+def test_takedown_page_lists_copies_and_takes_the_included_ones_too(world, admin_user, client):
+    client.force_login(admin_user)
+    url = reverse("takedown")
+    reason = "court order 2026/118 for this photograph"
+    r = client.post(url, {"source": world["c"].source_id, "keys": "C0001.png", "reason": reason})
+    page = r.content.decode()
+    assert r.status_code == 200 and 'data-testid="takedown-copies"' in page
+    for k in ("a", "b", "d"):
+        assert f'value="{world[k].pk}"' in page
+    assert f'value="{world["e"].pk}"' not in page
+    r = client.post(url, {"source": world["c"].source_id, "keys": "C0001.png", "reason": reason, "confirm": "on",
+                          "include": [world["b"].pk, world["d"].pk, world["f"].pk]})
+    assert r.status_code == 200
+    done = set(Takedown.objects.values_list("asset_id", flat=True))
+    # F was not offered as a copy: a forged id is ignored, never taken down
+    assert done == {world["c"].pk, world["b"].pk, world["d"].pk}
+    assert (world["local_root"] / "canon" / "unrelated.png").exists()
+    assert "3 of 3 objects removed" in r.content.decode()
+
+
+def test_command_and_api_reach_the_same_takedown(world, admin_user):
+    from django.core.management import call_command
+
+    from tests.conftest import api_client_for
+
+    out = io.StringIO()
+    call_command("doppel_takedown", "unrelated.png", user=admin_user.username, source="canon",
+                 reason="court order 2026/119 unrelated", stdout=out)
+    assert "deleted unrelated.png" in out.getvalue() and "renditions" in out.getvalue()
+    api = api_client_for(admin_user)
+    r = api.get("/api/v1/takedown/copies/", {"assets": str(world["c"].pk)})
+    assert r.status_code == 200
+    assert {row["asset"]["id"] for row in r.json()["copies"]} == {world["a"].pk, world["b"].pk, world["d"].pk}
+    r = api.post("/api/v1/takedown/", {"assets": [world["d"].pk], "reason": "court order 2026/120"}, format="json")
+    assert r.status_code == 201 and r.json()["results"][0]["ok"]
+    assert any(row["detail"]["step"] == "renditions" for row in r.json()["audit"])
+
+
+@pytest.mark.django_db
+@pytest.mark.services
+def test_takedown_on_a_versioned_bucket_removes_every_version(local_root, s3_profile, s3_bucket, admin_user):
+    s3_profile.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    src = SourceFactory(name="bucket", kind=Source.Kind.S3, storage_profile="moto", bucket=s3_bucket, prefix="photos",
+                        root="", role=Source.Role.CANONICAL, versioned=True)
+    for data in (encoded("astronaut"), encoded("coffee")):
+        s3_profile.put_object(Bucket=s3_bucket, Key="photos/C0001.jpg", Body=data)
+    s3_profile.put_object(Bucket=s3_bucket, Key="photos/C0002.jpg", Body=encoded("chelsea"))
+    asset = AssetFactory(source=src, key="C0001.jpg", name="C0001.jpg")
+    [r] = svc.takedown_execute(actor=admin_user, assets=[asset], reason="court order 2026/121 all versions")
+    assert r["ok"] and r["message"] == "deleted (2 versions)"
+    keys = [v["Key"] for v in s3_profile.list_object_versions(Bucket=s3_bucket).get("Versions", [])]
+    assert keys == ["photos/C0002.jpg"]
+    assert not s3_profile.list_object_versions(Bucket=s3_bucket).get("DeleteMarkers")
