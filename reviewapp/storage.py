@@ -609,13 +609,6 @@ class LocalStorage(Storage):
         store = LocalStorage(Path(settings.QUARANTINE_DIR).resolve() / source_name / str(item_id))
         return store, str(store.root)
 
-
-ACCESS_POINT_ALIAS_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap")
-
-
-def is_access_point_alias(bucket: str) -> bool:
-    return bucket.startswith("arn:") or bucket.endswith(ACCESS_POINT_ALIAS_SUFFIXES)
-
     @contextmanager
     def open_write(self, key, *, content_type="application/octet-stream"):
         """Through descriptors, like every other access: a temp file beside the key (never reached
@@ -647,6 +640,13 @@ def is_access_point_alias(bucket: str) -> bool:
     def open_read(self, key):
         with os.fdopen(self._open_file(key), "rb") as f:
             yield f
+
+
+ACCESS_POINT_ALIAS_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap")
+
+
+def is_access_point_alias(bucket: str) -> bool:
+    return bucket.startswith("arn:") or bucket.endswith(ACCESS_POINT_ALIAS_SUFFIXES)
 
 
 class S3Storage(Storage):

@@ -5,6 +5,7 @@ answers 410. And the takedown page lists every other copy the engine paired with
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import tarfile
 from datetime import timedelta
@@ -40,9 +41,12 @@ def encoded(name, fmt="JPEG", size=SIZE):
 
 
 def put(source, key, data):
+    """An object and its row as inventory + analysis leave it (ETag, sha256, device/inode): the
+    executor proves content and physical identity from these before it quarantines anything."""
     info = LocalStorage(source.root).put(key, data)
     return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
-                        width=SIZE[0], height=SIZE[1])
+                        width=SIZE[0], height=SIZE[1], checksum=hashlib.sha256(data).hexdigest(),
+                        inode=":".join(str(x) for x in info.identity))
 
 
 def files_under(root):
