@@ -221,12 +221,21 @@ def live_text(page, region) -> str:
     return page.locator(f"#{region}").inner_text().strip()
 
 
+def start_reviewing(page, live_server):
+    """From the queue page, "Start reviewing" by keyboard: the lease is taken by that POST, never
+    by opening a page."""
+    page.goto(f"{live_server.url}{reverse('review-home')}")
+    tab_to(page, "#start-review")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#review")
+
+
 def test_a_full_review_round_from_the_keyboard_alone(page, live_server, local_root):
     curator = UserFactory(username="keys-a11y", role="curator")
     items = make_real_pair(local_root, n=5, rotation=180, verdict="rotated")
     keyboard_login(page, live_server, "keys-a11y")
-    page.goto(f"{live_server.url}{reverse('review-next')}")
-    page.wait_for_selector("#review")
+    start_reviewing(page, live_server)
     assert page.locator("h1").inner_text() == items[0].asset.name
     alt = page.locator("#img-match").get_attribute("alt")
     assert alt == f"Kept copy {items[0].best_candidate.match_asset.name}, turned 180° to align", alt
@@ -300,8 +309,7 @@ def test_live_regions_announce_a_decision_and_a_refusal(page, live_server, local
     second = make_real_pair(local_root, n=1, rotation=90, verdict="rotated")[0]
     third = _no_match_item(local_root)
     keyboard_login(page, live_server, "live-a11y")
-    page.goto(f"{live_server.url}{reverse('review-next')}")
-    page.wait_for_selector("#review")
+    start_reviewing(page, live_server)
     assert current_item(page) == first.pk
 
     # the damaged kept copy: where, in words, in the flag and in the image's alt text; D says why not
@@ -344,7 +352,8 @@ def test_at_200_percent_zoom_both_images_stay_wide_and_the_dialogs_fit(browser, 
     page.set_default_timeout(15000)
     try:
         browser_login(page, live_server, "zoom-a11y", "pw-zoom-a11y")
-        page.goto(f"{live_server.url}{reverse('review-item', args=[item.pk])}")
+        start_reviewing(page, live_server)  # the file is leased to this curator, so its actions are live
+        assert current_item(page) == item.pk
         page.wait_for_function("""() => ['img-cleanup', 'img-match'].every(id => {
             const i = document.getElementById(id); return i && i.complete && i.naturalWidth > 0; })""")
         assert sideways_overflow(page) <= 1
