@@ -47,9 +47,11 @@ test: install
 accuracy: install
 	$(PY) bench/accuracy.py --default-corpus $(CORPUS) $(ACCURACY_ARGS)
 	@echo "== every tolerance 1.2x looser: the look-alike gate must fail"
-	@if $(PY) bench/accuracy.py --lookalikes-only --no-baseline --loosen 1.2 >/dev/null 2>&1; then \
-		echo "a 20% looser engine still passes the look-alike gate: the corpus does not bite"; exit 1; \
-	else echo "ok: a 20% looser engine fails the look-alike gate"; fi
+	@out=$$($(PY) bench/accuracy.py --lookalikes-only --no-baseline --loosen 1.2 2>/dev/null); rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "a 20% looser engine still passes the look-alike gate: the corpus does not bite"; exit 1; fi; \
+	if ! echo "$$out" | grep -Eq '^\| lookalikes \| engine .*\| FAIL \|$$'; then \
+		echo "the loosened run did not get to its gate (exit $$rc): $$out" | tail -20; exit 1; fi; \
+	echo "ok: a 20% looser engine fails the look-alike gate"
 
 bench: install
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
