@@ -205,7 +205,7 @@ class BulkBatchSerializer(serializers.Serializer):
     job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False, allow_null=True)
     source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
                                                 required=False, allow_null=True)
-    verdict = serializers.ChoiceField(choices=[m.Verdict.IDENTICAL, m.Verdict.DUPLICATE], required=False,
+    verdict = serializers.ChoiceField(choices=m.Verdict.bulk_choices(), required=False,
                                       allow_null=True, help_text="default: identical or duplicate")
     max_diff = serializers.FloatField(min_value=0, max_value=1, help_text="max diff_score")
     max_local = serializers.FloatField(min_value=0, max_value=1, help_text="max local_score")
@@ -342,7 +342,7 @@ class DeletionItemSerializer(serializers.ModelSerializer):
         model = m.DeletionItem
         fields = ["id", "plan", "decision", "asset", "kept_asset", "state", "etag_at_decision", "kept_etag_at_decision",
                   "size", "diff_score", "local_score", "engine_version", "quarantine_location", "purge_after",
-                  "reason", "updated_at"]
+                  "reason", "dry_run_reason", "dry_run_at", "dry_run_outcome", "updated_at"]
         read_only_fields = fields
 
 

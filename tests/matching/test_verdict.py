@@ -109,7 +109,7 @@ def test_bigger_cleanup_never_safe(tmp_path, photo):
     p = tmp_path / "big.png"
     photo.save(p)
     r = verify_pair(p, small)
-    assert r.verdict == "duplicate" and not r.safe_to_delete and any("larger" in x for x in r.reasons)
+    assert r.verdict == "duplicate" and not r.safe_to_delete and any("holds more pixels" in x for x in r.reasons)
 
 
 def test_more_pages_or_bits_never_safe(tmp_path, photo, photo2):
