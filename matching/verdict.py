@@ -363,7 +363,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return res
     if turned:
         res.verdict = "rotated"
-        reasons.append(f"same picture turned {r['rotation']} degrees counter-clockwise" + (", mirrored" if r["flipped"] else ""))
+        reasons.append(f"same picture {turn_words(r['rotation'], r['flipped'])}")
         return res
     # identical only for equal decoded pixels (a lossy WebP copy is not identical)
     identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
