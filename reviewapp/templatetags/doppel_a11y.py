@@ -80,11 +80,15 @@ def not_safe_reasons(item, candidate) -> list:
     engine's own rule (matching.verdict.not_safe_words) over the stored rows."""
     if candidate is None:
         return []
+    if candidate.safe_to_delete:
+        return []
     match = candidate.match_asset
-    return not_safe_words(
+    words = not_safe_words(
         verdict=candidate.verdict, rotation=candidate.rotation, flipped=candidate.flipped,
         corrupt_side=candidate.corrupt_side, kept=match, cleanup=item.asset,
         kept_intact=match.decode_status not in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE))
+    # none of the rule's reasons applies: the engine's own (e.g. no full-detail rendition to prove it)
+    return words or [str(r) for r in (candidate.reasons or [])[:2]]
 
 
 @register.simple_tag
