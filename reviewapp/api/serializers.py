@@ -307,12 +307,18 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
     confirmed_by = UsernameField()
     item_count = serializers.SerializerMethodField()
     bytes_total = serializers.SerializerMethodField()
+    would_abort = serializers.SerializerMethodField(help_text="planned items the dry run's re-check would abort "
+                                                              "(their reasons: items/ dry_run_outcome)")
 
     class Meta:
         model = m.DeletionPlan
         fields = ["id", "state", "source", "job", "created_by", "created_at", "confirmed_by", "confirmed_at",
-                  "finished_at", "item_count", "bytes_total"]
+                  "finished_at", "item_count", "bytes_total", "would_abort"]
         read_only_fields = fields
+
+    def get_would_abort(self, plan) -> int:
+        return plan.items.filter(state=m.DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(
+            dry_run_reason="").count()
 
     def get_item_count(self, plan) -> int:
         return getattr(plan, "n_items", None) if hasattr(plan, "n_items") else plan.items.count()

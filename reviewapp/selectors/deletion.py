@@ -1,9 +1,9 @@
 """Read side of deletion: plans, their items, the audit trail and the rows of their CSVs."""
 from __future__ import annotations
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
-from ..models import AuditEntry, DeletionItem, DeletionPlan, ReviewItem
+from ..models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReviewItem
 
 PLAN_CSV_HEADER = [
     "item", "state", "source", "key", "size", "etag_at_decision", "kept_source", "kept_key", "kept_etag",
@@ -38,11 +38,13 @@ def plan_counts(plan) -> dict:
 
 
 def _returned_q():
-    """Aborted deletion items that sent their file back to review: the approval they carried out
-    still stands as the file's last decision (an undone approval is not "returned") and the file
-    is in review again (an Object Lock abort leaves it decided)."""
-    return (Q(state=DeletionItem.State.ABORTED, decision__review_item__last_decision=F("decision"))
-            & ~Q(decision__review_item__status=ReviewItem.Status.DECIDED))
+    """Aborted deletion items that sent their file back to review: no decision about the file since
+    the approval other than a skip (an undo or a new decision ends "returned") and the file is in
+    review again (an Object Lock abort leaves it decided)."""
+    later = Decision.objects.filter(review_item=OuterRef("decision__review_item"), pk__gt=OuterRef("decision")).exclude(
+        action=Decision.Action.SKIP)
+    return (Q(state=DeletionItem.State.ABORTED) & ~Q(decision__review_item__status=ReviewItem.Status.DECIDED)
+            & ~Exists(later))
 
 
 def returned_from_plans() -> list[dict]:

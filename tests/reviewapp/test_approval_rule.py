@@ -215,6 +215,7 @@ def test_a_changed_turn_aborts_and_the_file_returns_with_its_reason(sources, use
         reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
     csv_text = b"".join(client.get(reverse("deletion-plan-csv", args=[plan.pk])).streaming_content).decode("utf-8-sig")
     assert "would abort: the pair is no longer what was approved" in csv_text
+    assert client.get(reverse("api-deletionplan-detail", args=[plan.pk])).json()["would_abort"] == 1
     api = client.get(reverse("api-deletionplan-items", args=[plan.pk]))
     assert api.status_code == 200, api.content
     body = api.json()
@@ -231,7 +232,9 @@ def test_a_changed_turn_aborts_and_the_file_returns_with_its_reason(sources, use
     page = client.get(reverse("review-item", args=[item.pk])).content.decode()
     assert f"Returned from deletion plan #{plan.pk}: the pair is no longer what was approved" in page
     assert f"returned from plan #{plan.pk}" in client.get(reverse("dashboard")).content.decode()
-    # approving again is possible, and a new decision takes the file out of the "returned" count
+    # a skip leaves it returned; a new decision takes the file out of the "returned" count
+    decision_record(actor=cur, item=item, action="skip")
+    assert dashboard_summary()["returned_from_plans"] == [{"plan": plan.pk, "n": 1}]
     decision_record(actor=cur, item=item, action="not_duplicate")
     assert dashboard_summary()["returned_from_plans"] == []
 
