@@ -35,6 +35,32 @@ TURN_PENALTY = 0.005             # decide_file: tie-break among equally ranked d
 VERDICTS = ("identical", "duplicate", "rotated", "cleanup_corrupt", "match_corrupt", "different",
             "unreadable", "no_match")
 
+# The verdict policy, defined once here; the app derives its model choices, ranking, bulk form and
+# executor re-check from these sets.
+# Verdicts the engine alone may mark safe to delete (safe_to_delete), with an intact kept copy
+# that holds at least as much:
+ENGINE_SAFE_VERDICTS = frozenset({"identical", "duplicate"})
+# What a curator may approve for deletion: the engine's safe verdicts, and the two it leaves to a
+# person: a turned or mirrored copy of the same picture, and a damaged clean-up copy of it. Never
+# a damaged kept copy (match_corrupt), a different picture, an unreadable file or no match.
+CURATOR_APPROVABLE_VERDICTS = frozenset(ENGINE_SAFE_VERDICTS | {"rotated", "cleanup_corrupt"})
+# What an admin may approve in bulk (only files the engine itself marked safe):
+BULK_APPROVABLE_VERDICTS = ENGINE_SAFE_VERDICTS
+# Declared verdicts (the engine proved the same picture), best first; the rest follow.
+VERDICT_RANK = MappingProxyType({"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3,
+                                 "cleanup_corrupt": 3, "different": 5, "unreadable": 6, "no_match": 7})
+DECLARED_VERDICTS = frozenset(v for v in VERDICTS if VERDICT_RANK[v] <= 3)
+assert set(VERDICT_RANK) == set(VERDICTS)
+
+
+def verdict_rank(verdict: str) -> int:
+    """The order of verdicts, best first. An unknown verdict is an error (a vocabulary drift
+    would otherwise sort a file silently last)."""
+    try:
+        return VERDICT_RANK[verdict]
+    except KeyError:
+        raise ValueError(f"unknown verdict {verdict!r}; known: {', '.join(VERDICTS)}") from None
+
 
 @dataclass
 class PairResult:
@@ -55,7 +81,7 @@ class PairResult:
 
     @property
     def declared(self) -> bool:
-        return self.verdict in ("identical", "duplicate", "rotated", "cleanup_corrupt", "match_corrupt")
+        return self.verdict in DECLARED_VERDICTS
 
     def to_dict(self) -> dict:
         return {"diff_score": round(float(self.diff_score), 5), "local_score": round(float(self.local_score), 5),
@@ -83,11 +109,11 @@ def holds_at_least_as_much(kept, other) -> list:
     why = []
     kw, kh, ow, oh = kept.width or 0, kept.height or 0, other.width or 0, other.height or 0
     if kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
-        why.append(f"clean-up copy is larger: more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
+        why.append(f"the clean-up copy holds more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
     if (kept.pages or 1) < (other.pages or 1):
-        why.append(f"clean-up copy has more pages ({other.pages}) than the kept copy ({kept.pages or 1})")
+        why.append(f"the clean-up copy has more pages ({other.pages}) than the kept copy ({kept.pages or 1})")
     if (kept.bit_depth or 8) < (other.bit_depth or 8):
-        why.append(f"clean-up copy has a higher bit depth ({other.bit_depth}) than the kept copy ({kept.bit_depth or 8})")
+        why.append(f"the clean-up copy has a higher bit depth ({other.bit_depth}) than the kept copy ({kept.bit_depth or 8})")
     if is_raw(other.format) and not is_raw(kept.format):
         why.append(f"clean-up copy is camera RAW ({other.format}) and the kept copy is a rendering of it "
                    f"({kept.format or 'unknown'}): a RAW holds more than any rendering, so only a RAW kept copy "
@@ -96,6 +122,81 @@ def holds_at_least_as_much(kept, other) -> list:
         why.append(f"clean-up copy is a {other.format} document and the kept copy is a {kept.format or 'unknown'} "
                    f"picture: a document can hold more than its first page's picture")
     return why
+
+
+def turn_words(rotation: int, flipped: bool) -> str:
+    """A turn in a curator's words (rotation is counter-clockwise, as the engine measures it)."""
+    rotation = int(rotation or 0) % 360
+    if rotation and flipped:
+        return f"turned {rotation}\u00b0 counter-clockwise and mirrored"
+    if rotation:
+        return f"turned {rotation}\u00b0 counter-clockwise"
+    return "mirrored" if flipped else "not turned"
+
+
+def approval_refusal(*, verdict: str, corrupt_side: str, kept, cleanup, kept_intact: bool) -> list:
+    """Reasons why a curator may NOT approve deleting ``cleanup`` in favour of ``kept`` (empty:
+    they may). THE one rule, used by review when the curator decides, and by the dry run and the
+    executor on the pair as it is re-checked then. ``kept``/``cleanup``: anything with width,
+    height, pages, bit_depth and format. An unknown verdict raises ValueError."""
+    verdict_rank(verdict)
+    if verdict not in CURATOR_APPROVABLE_VERDICTS:
+        return [{"match_corrupt": "the kept copy is damaged: route this file to reingest instead",
+                 "different": "the engine found a different picture: choose another match or decide not a duplicate",
+                 "unreadable": "this file does not decode: log an error or route it to reingest",
+                 "no_match": "this file has no match to keep: log an error or route it to reingest",
+                 }.get(verdict, f"a {verdict} pair cannot be approved")]
+    why = []
+    if corrupt_side == "match" or not kept_intact:
+        why.append("the kept copy is damaged: route this file to reingest instead")
+    more = holds_at_least_as_much(kept, cleanup)
+    if more:
+        why.append(f"this copy holds more than the kept copy ({'; '.join(more)}): reingest it")
+    return why
+
+
+def not_safe_words(*, verdict: str, rotation: int, flipped: bool, corrupt_side: str, kept, cleanup,
+                   kept_intact: bool) -> list:
+    """Why the engine would not mark this pair safe to delete, in a curator's words (empty when it
+    would). Same facts as approval_refusal, plus what only a person may confirm."""
+    verdict_rank(verdict)
+    words = []
+    if verdict == "rotated":
+        words.append(f"{turn_words(rotation, flipped)}: a person must confirm")
+    elif verdict == "cleanup_corrupt":
+        words.append("the clean-up copy is damaged: a person must confirm it is this picture")
+    elif verdict == "match_corrupt":
+        words.append("the kept copy is damaged")
+    elif verdict == "different":
+        words.append("the engine found a different picture")
+    elif verdict == "unreadable":
+        words.append("this file does not decode")
+    elif verdict == "no_match":
+        words.append("no copy to keep was found")
+    if verdict not in ("match_corrupt",) and (corrupt_side == "match" or not kept_intact) and kept is not None:
+        words.append("the kept copy is damaged")
+    if kept is not None and cleanup is not None and verdict in DECLARED_VERDICTS:
+        words.extend(holds_at_least_as_much(kept, cleanup))
+    return words
+
+
+def relation_change(decided: dict, found) -> str:
+    """Why the re-checked pair ``found`` (a PairResult) is not the relation a curator approved
+    (``decided``: verdict, rotation, flipped, corrupt_side), or "". The engine's own safe verdicts
+    stand for each other (identical/duplicate, no turn); a turned pair must have the same turn,
+    a damaged clean-up copy must still be the damaged side (and the same turn)."""
+    dv = decided.get("verdict")
+    if found.verdict in ENGINE_SAFE_VERDICTS and found.safe_to_delete:
+        return ""  # the engine alone would delete it now
+    if found.verdict != dv and not (dv in ENGINE_SAFE_VERDICTS and found.verdict in ENGINE_SAFE_VERDICTS):
+        return f"the pair is now {found.verdict}, not {dv} as approved"
+    d_turn = (int(decided.get("rotation") or 0) % 360, bool(decided.get("flipped")))
+    f_turn = (int(found.rotation or 0) % 360, bool(found.flipped))
+    if d_turn != f_turn:
+        return f"the turn changed: approved {turn_words(*d_turn)}, now {turn_words(*f_turn)}"
+    if (decided.get("corrupt_side") or "none") != (found.corrupt_side or "none"):
+        return f"the damaged side changed: approved {decided.get('corrupt_side') or 'none'}, now {found.corrupt_side or 'none'}"
+    return ""
 
 
 def _sha256(a: FileAnalysis) -> str:
@@ -262,7 +363,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return res
     if turned:
         res.verdict = "rotated"
-        reasons.append(f"same picture turned {r['rotation']} degrees counter-clockwise" + (", mirrored" if r["flipped"] else ""))
+        reasons.append(f"same picture {turn_words(r['rotation'], r['flipped'])}")
         return res
     # identical only for equal decoded pixels (a lossy WebP copy is not identical)
     identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
@@ -311,10 +412,9 @@ def decide_file(cleanup: FileAnalysis, results: list) -> dict:
     results = [r for r in results if r is not None]
     declared = [r for r in results if r.declared]
     if declared:
-        rank = {"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3, "cleanup_corrupt": 3}
         # near-equal candidates (e.g. a mirror-symmetric picture and its mirrored twin): the one
         # that needs no turn is the simpler explanation
-        best = min(declared, key=lambda r: (rank[r.verdict], "id" not in r.via, r.diff_score + r.local_score
+        best = min(declared, key=lambda r: (verdict_rank(r.verdict), "id" not in r.via, r.diff_score + r.local_score
                                             + (TURN_PENALTY if (r.rotation, r.flipped) != (0, False) else 0.0)))
         return {"verdict": best.verdict, "match": best.match, "result": best}
     if not cleanup.readable:

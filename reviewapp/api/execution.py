@@ -138,7 +138,7 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
 
     @extend_schema(summary="Create a dry-run deletion plan (admin)", tags=["deletion"],
                    request=s.DeletionPlanCreateSerializer, responses={201: s.DeletionPlanSerializer},
-                   description="Lists what would be deleted; nothing is touched until the plan is confirmed.")
+                   description="Lists what would be deleted and re-checks each item as the executor would (dry_run_outcome: would run, or would abort: reason); nothing is touched until the plan is confirmed.")
     @idempotent
     def create(self, request):
         data = s.DeletionPlanCreateSerializer(data=request.data)

@@ -205,7 +205,7 @@ class BulkBatchSerializer(serializers.Serializer):
     job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False, allow_null=True)
     source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
                                                 required=False, allow_null=True)
-    verdict = serializers.ChoiceField(choices=[m.Verdict.IDENTICAL, m.Verdict.DUPLICATE], required=False,
+    verdict = serializers.ChoiceField(choices=m.Verdict.bulk_choices(), required=False,
                                       allow_null=True, help_text="default: identical or duplicate")
     max_diff = serializers.FloatField(min_value=0, max_value=1, help_text="max diff_score")
     max_local = serializers.FloatField(min_value=0, max_value=1, help_text="max local_score")
@@ -307,12 +307,18 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
     confirmed_by = UsernameField()
     item_count = serializers.SerializerMethodField()
     bytes_total = serializers.SerializerMethodField()
+    would_abort = serializers.SerializerMethodField(help_text="planned items the dry run's re-check would abort "
+                                                              "(their reasons: items/ dry_run_outcome)")
 
     class Meta:
         model = m.DeletionPlan
         fields = ["id", "state", "source", "job", "created_by", "created_at", "confirmed_by", "confirmed_at",
-                  "finished_at", "item_count", "bytes_total"]
+                  "finished_at", "item_count", "bytes_total", "would_abort"]
         read_only_fields = fields
+
+    def get_would_abort(self, plan) -> int:
+        return plan.items.filter(state=m.DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(
+            dry_run_reason="").count()
 
     def get_item_count(self, plan) -> int:
         return getattr(plan, "n_items", None) if hasattr(plan, "n_items") else plan.items.count()
@@ -342,7 +348,7 @@ class DeletionItemSerializer(serializers.ModelSerializer):
         model = m.DeletionItem
         fields = ["id", "plan", "decision", "asset", "kept_asset", "state", "etag_at_decision", "kept_etag_at_decision",
                   "size", "diff_score", "local_score", "engine_version", "quarantine_location", "purge_after",
-                  "reason", "updated_at"]
+                  "reason", "dry_run_reason", "dry_run_at", "dry_run_outcome", "updated_at"]
         read_only_fields = fields
 
 

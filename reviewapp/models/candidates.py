@@ -1,9 +1,14 @@
 from django.db import models
 
+from matching.verdict import BULK_APPROVABLE_VERDICTS, CURATOR_APPROVABLE_VERDICTS
+
 from .assets import Asset
 
 
 class Verdict(models.TextChoices):
+    """The engine's vocabulary (matching.verdict.VERDICTS) with labels; a test asserts they agree.
+    The policy (what may be approved, in bulk, ranked how) lives in the engine, not here."""
+
     IDENTICAL = "identical", "Identical"
     DUPLICATE = "duplicate", "Duplicate"
     ROTATED = "rotated", "Rotated / mirrored"
@@ -12,6 +17,14 @@ class Verdict(models.TextChoices):
     DIFFERENT = "different", "Different picture"
     UNREADABLE = "unreadable", "Unreadable"
     NO_MATCH = "no_match", "No match"
+
+    @classmethod
+    def bulk_choices(cls) -> list:
+        return [(v, label) for v, label in cls.choices if v in BULK_APPROVABLE_VERDICTS]
+
+    @classmethod
+    def curator_approvable(cls) -> frozenset:
+        return CURATOR_APPROVABLE_VERDICTS
 
 
 class CorruptSide(models.TextChoices):

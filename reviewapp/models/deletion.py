@@ -60,6 +60,15 @@ class DeletionItem(models.Model):
     thresholds = models.JSONField(default=dict, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True, help_text="why it was aborted")
+    dry_run_reason = models.TextField(blank=True, help_text="the dry run's re-check: why this item would abort ('' = it would run)")
+    dry_run_at = models.DateTimeField(null=True, blank=True, help_text="when the dry run re-checked this item")
+
+    @property
+    def dry_run_outcome(self) -> str:
+        """What the dry run predicts, in words: "would run", "would abort: reason" or "" (not checked)."""
+        if self.dry_run_at is None:
+            return ""
+        return f"would abort: {self.dry_run_reason}" if self.dry_run_reason else "would run"
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

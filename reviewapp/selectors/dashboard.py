@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem, Source
+from .deletion import returned_from_plans
 from .review import queue_counts
 from .sources import sources_with_counts
 
@@ -77,6 +78,7 @@ def dashboard_summary(*, now=None):
         "jobs": jobs,
         "errors_today": ErrorLogEntry.objects.filter(created_at__gte=today, withdrawn=False).count(),
         "errors_total": ErrorLogEntry.objects.filter(withdrawn=False).count(),
+        "returned_from_plans": returned_from_plans(),
     }
 
 

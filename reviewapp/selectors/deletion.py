@@ -1,13 +1,13 @@
 """Read side of deletion: plans, their items, the audit trail and the rows of their CSVs."""
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
-from ..models import AuditEntry, DeletionItem, DeletionPlan
+from ..models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReviewItem
 
 PLAN_CSV_HEADER = [
     "item", "state", "source", "key", "size", "etag_at_decision", "kept_source", "kept_key", "kept_etag",
-    "diff_score", "local_score", "engine_version", "decision", "decided_at", "approver", "reason",
+    "diff_score", "local_score", "engine_version", "decision", "decided_at", "approver", "reason", "dry_run",
 ]
 
 AUDIT_CSV_HEADER = [
@@ -31,8 +31,33 @@ def plan_counts(plan) -> dict:
     for row in plan.items.values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     counts["total"] = sum(counts.values())
+    counts["would_abort"] = plan.items.filter(state=DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(
+        dry_run_reason="").count()
     counts["bytes"] = sum(plan.items.values_list("size", flat=True).iterator(chunk_size=2000))
     return counts
+
+
+def _returned_q():
+    """Aborted deletion items that sent their file back to review: no decision about the file since
+    the approval other than a skip (an undo or a new decision ends "returned") and the file is in
+    review again (an Object Lock abort leaves it decided)."""
+    later = Decision.objects.filter(review_item=OuterRef("decision__review_item"), pk__gt=OuterRef("decision")).exclude(
+        action=Decision.Action.SKIP)
+    return (Q(state=DeletionItem.State.ABORTED) & ~Q(decision__review_item__status=ReviewItem.Status.DECIDED)
+            & ~Exists(later))
+
+
+def returned_from_plans() -> list[dict]:
+    """Files back in review because the executor aborted them, per plan: [{plan, n}], newest plan first."""
+    rows = (DeletionItem.objects.filter(_returned_q()).values("plan").annotate(n=Count("decision__review_item", distinct=True))
+            .order_by("-plan"))
+    return [{"plan": r["plan"], "n": r["n"]} for r in rows]
+
+
+def returned_from_plan(asset) -> DeletionItem | None:
+    """The aborted item that returned this file to review (the newest), with its reason; None otherwise."""
+    return (DeletionItem.objects.filter(_returned_q(), asset=asset).select_related("plan")
+            .order_by("-updated_at", "-pk").first())
 
 
 def plan_items(plan, *, state=None):
@@ -48,6 +73,7 @@ def plan_csv_rows(plan):
             it.pk, it.state, it.asset.source.name, it.asset.key, it.size, it.etag_at_decision, it.kept_asset.source.name,
             it.kept_asset.key, it.kept_etag_at_decision, it.diff_score, it.local_score, it.engine_version,
             it.decision.action, it.decision.created_at, it.decision.actor.get_username(), it.reason,
+            it.dry_run_outcome,
         ]
 
 

@@ -11,6 +11,8 @@ import random
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from matching.verdict import BULK_APPROVABLE_VERDICTS
+
 from ..models import Candidate, Decision, NameListEntry, ReviewItem, Verdict
 
 QUEUE_KEYS = ("source", "namelist", "job", "verdict", "band")
@@ -206,7 +208,7 @@ def bulk_batch(*, job=None, source=None, verdict=None, max_diff=None, max_local=
     """Files an admin could approve in bulk: open, best candidate identical or duplicate and
     marked safe to delete by the engine, within the admin's score limits."""
     now = timezone.now()
-    verdicts = [verdict] if verdict in (Verdict.IDENTICAL, Verdict.DUPLICATE) else [Verdict.IDENTICAL, Verdict.DUPLICATE]
+    verdicts = [verdict] if verdict in BULK_APPROVABLE_VERDICTS else sorted(BULK_APPROVABLE_VERDICTS)
     qs = (ReviewItem.objects.filter(available_q(now))
           .filter(best_candidate__isnull=False, best_candidate__safe_to_delete=True,
                   best_candidate__verdict__in=verdicts, verdict__in=verdicts)

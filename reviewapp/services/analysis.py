@@ -26,10 +26,10 @@ from .jobs import (
     job_count, job_create, job_dispatch, job_event, job_finish, job_items_add, job_may_continue, job_start,
 )
 
+from matching.verdict import verdict_rank
+
 log = logging.getLogger(__name__)
 
-VERDICT_RANK = {"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3, "cleanup_corrupt": 3,
-                "different": 5, "unreadable": 6, "no_match": 7}
 ANALYSABLE = [Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE]
 
 
@@ -437,7 +437,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
     ev = engine_version()
     best = decision.get("result")
-    ordered = sorted(results, key=lambda t: (0 if t[2] is best else 1, VERDICT_RANK.get(t[2].verdict, 9),
+    ordered = sorted(results, key=lambda t: (0 if t[2] is best else 1, verdict_rank(t[2].verdict),
                                              t[2].diff_score + t[2].local_score))
     review = ReviewItem.objects.select_for_update().filter(asset=asset).first()
     if review is not None and review.status == ReviewItem.Status.DECIDED:

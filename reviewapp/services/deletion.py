@@ -39,10 +39,10 @@ from ..roles import is_admin
 from .. import storage as storage_mod
 from ..storage import ObjectChanged, ObjectMissing, RootMoved, S3Storage, StorageError, UnsafeKey, check_key
 
+from matching.verdict import ENGINE_SAFE_VERDICTS, approval_refusal, holds_at_least_as_much, relation_change
+
 log = logging.getLogger(__name__)
 
-# Verdicts under which the engine may call a clean-up copy redundant (with safe_to_delete).
-DELETABLE_VERDICTS = {"identical", "duplicate", "rotated", "cleanup_corrupt"}
 # Items that hold their object (or are about to): never planned again on either side of a pair.
 LIVE_STATES = (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING, DeletionItem.State.QUARANTINED)
 
@@ -267,7 +267,7 @@ def deletion_plan_create(*, actor, decisions=None, source=None, idempotency_key=
         for it in items:
             it.plan = plan
         DeletionItem.objects.bulk_create(items)
-    return plan
+    return deletion_plan_dry_run(actor=actor, plan=plan)
 
 
 def deletion_plan_confirm(*, actor, plan) -> DeletionPlan:
@@ -413,11 +413,12 @@ def _lock_status(store, key, version_id="") -> str:
     return "; ".join(notes)
 
 
-def _holds_more(cleanup, kept) -> str:
-    """Invariant 3 through the engine's one rule (matching.verdict.holds_at_least_as_much)."""
-    from matching.verdict import holds_at_least_as_much
-
-    return "; ".join(holds_at_least_as_much(kept, cleanup))
+def decided_relation(decision) -> dict:
+    """The relation the curator approved: verdict, turn and damaged side of the chosen candidate
+    as it was when they decided (the decision's snapshot), for the re-check to compare with."""
+    snap = (decision.snapshot or {}).get("candidate") or {}
+    cand = decision.candidate
+    return {k: snap.get(k, getattr(cand, k, None)) for k in ("verdict", "rotation", "flipped", "corrupt_side")}
 
 
 def _reingest_verified(item) -> bool:
@@ -457,13 +458,20 @@ def recheck_kept(item, src_store) -> dict:
             result = matching.verify_pair(cleanup_path, kept_path, cleanup=ca, match=ka)
         except Exception as exc:  # noqa: BLE001 - any engine failure is a doubt, not a crash
             raise Doubt(f"the pair could not be verified again: {exc}") from exc
-    more = _holds_more(ca, ka)
+    # Invariant 3 and what a curator may approve: THE rule of review (matching.verdict), applied
+    # to the pair as it is now; then the relation must be the one the curator approved.
+    more = holds_at_least_as_much(ka, ca)
     if more and not _reingest_verified(item):
-        raise Doubt(f"{more}; it can only be deleted after its reingest is verified")
-    if result.verdict not in DELETABLE_VERDICTS or not result.safe_to_delete:
+        raise Doubt(f"{'; '.join(more)}; it can only be deleted after its reingest is verified")
+    refusal = [] if (result.verdict in ENGINE_SAFE_VERDICTS and result.safe_to_delete) else approval_refusal(
+        verdict=result.verdict, corrupt_side=result.corrupt_side, kept=ka, cleanup=ca, kept_intact=True)
+    if refusal:
         reasons = "; ".join(str(r) for r in (getattr(result, "reasons", None) or [])[:3])
-        raise Doubt(f"the pair no longer verifies (verdict {result.verdict}, safe to delete: "
-                    f"{'yes' if result.safe_to_delete else 'no'}{'; ' + reasons if reasons else ''})")
+        raise Doubt(f"the pair no longer verifies (verdict {result.verdict}: {'; '.join(refusal)}"
+                    f"{'; ' + reasons if reasons else ''})")
+    change = relation_change(decided_relation(item.decision), result)
+    if change:
+        raise Doubt(f"the pair is no longer what was approved: {change}")
     return {"verdict": result.verdict, "diff_score": result.diff_score, "local_score": result.local_score,
             "engine_version": getattr(result, "engine_version", matching.ENGINE_VERSION)}
 
@@ -681,6 +689,33 @@ def deletion_item_execute(*, actor, item, job_id=None) -> DeletionItem:
         raise
 
 
+def deletion_plan_dry_run(*, actor, plan) -> DeletionPlan:
+    """The dry run's re-check: every planned item goes through the executor's own guards
+    (EXECUTION_GUARDS: existence, ETag and content, physical identity, the kept copy decoded and
+    the pair verified again under the approval rule, Object Lock), touching nothing, and records
+    "would abort: reason" on the item so the admin sees it before Confirm. The executor repeats
+    every check when it runs (things can change in between)."""
+    _require_admin(actor)
+    for item in (plan.items.filter(state=DeletionItem.State.PLANNED)
+                 .select_related("asset__source", "kept_asset__source", "decision__candidate").order_by("pk")):
+        reason = ""
+        try:
+            src = storage_for(item.asset.source)
+            try:
+                current = src.head(item.asset.key)
+            except ObjectMissing:
+                raise Doubt("the object to delete no longer exists at its key") from None
+            ctx = _Ctx(item=item, src=src, current=current)
+            for guard in EXECUTION_GUARDS:
+                guard(ctx)
+        except (Doubt, RootMoved, UnsafeKey) as doubt:
+            reason = str(doubt) or "doubt"
+        except StorageError as exc:
+            reason = f"could not be checked: {exc}"
+        DeletionItem.objects.filter(pk=item.pk).update(dry_run_reason=reason[:2000], dry_run_at=timezone.now())
+    return plan
+
+
 def _execute_claimed(item, *, actor) -> DeletionItem:
     asset = item.asset
     ctx = None
@@ -893,5 +928,5 @@ __all__ = [
     "Doubt", "decision_has_run", "deletion_item_abort", "deletion_item_execute", "deletion_item_purge",
     "deletion_plan_cancel", "deletion_plan_confirm", "deletion_plan_create", "deletion_plan_resume",
     "deletion_plan_run", "deletion_purge_due", "deletion_restore", "plannable_decisions", "quarantine_target",
-    "recheck_kept", "review_return", "takedown_execute",
+    "recheck_kept", "review_return", "deletion_plan_dry_run", "takedown_execute",
 ]

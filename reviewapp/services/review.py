@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from matching.verdict import approval_refusal
+
 from ..models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source, Verdict
 from ..roles import is_admin, is_curator
 from ..selectors.review import available_q, decision_last_undoable, queue_q, queue_walk
@@ -149,18 +151,10 @@ def approve_refusal(item, candidate) -> str | None:
         return f"the match is in {match.source.name}, which is not a canonical source"
     if match.state == Asset.State.VANISHED:
         return "the kept copy is no longer in its source"
-    if candidate.verdict in (Verdict.MATCH_CORRUPT, Verdict.UNREADABLE, Verdict.NO_MATCH) \
-            or candidate.corrupt_side == "match" \
-            or match.decode_status in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE):
-        return "the kept copy is damaged: route this file to reingest instead"
-    if candidate.verdict == Verdict.DIFFERENT:
-        return "the engine found a different picture: choose another match or decide not a duplicate"
-    from matching.verdict import holds_at_least_as_much
-
-    more = holds_at_least_as_much(match, asset)
-    if more:
-        return f"this copy holds more than the kept copy ({'; '.join(more)}): reingest it"
-    return None
+    why = approval_refusal(
+        verdict=candidate.verdict, corrupt_side=candidate.corrupt_side, kept=match, cleanup=asset,
+        kept_intact=match.decode_status not in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE))
+    return why[0] if why else None
 
 
 def _snapshot(item, candidate):

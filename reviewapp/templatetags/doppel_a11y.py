@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django import template
 
+from matching.verdict import not_safe_words
+
+from ..models import Asset
 from ..services.review import approve_refusal
 
 register = template.Library()
@@ -69,6 +72,23 @@ def alignment_words(candidate) -> str:
 def approve_refused(item, candidate) -> str:
     """Why D (approve deletion) would be refused for this file, from the service's own rule."""
     return approve_refusal(item, candidate) or ""
+
+
+@register.simple_tag
+def not_safe_reasons(item, candidate) -> list:
+    """Why the engine would not mark this pair safe to delete, in a curator's words, from the
+    engine's own rule (matching.verdict.not_safe_words) over the stored rows."""
+    if candidate is None:
+        return []
+    if candidate.safe_to_delete:
+        return []
+    match = candidate.match_asset
+    words = not_safe_words(
+        verdict=candidate.verdict, rotation=candidate.rotation, flipped=candidate.flipped,
+        corrupt_side=candidate.corrupt_side, kept=match, cleanup=item.asset,
+        kept_intact=match.decode_status not in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE))
+    # none of the rule's reasons applies: the engine's own (e.g. no full-detail rendition to prove it)
+    return words or [str(r) for r in (candidate.reasons or [])[:2]]
 
 
 @register.simple_tag

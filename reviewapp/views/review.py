@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
+from ..selectors.deletion import returned_from_plan
 from ..services.review import (
     decision_record, decision_undo, review_choose_candidate, review_lease_next, review_lease_take,
 )
@@ -187,6 +188,7 @@ def review_item(request, pk):
         "undoable": sel.decision_last_undoable(actor=request.user),
         "other_candidates": [(c, asset_img(c.match_asset, "thumb")) for c in candidates if not cand or c.pk != cand.pk],
         "job": Job.objects.filter(pk=item.job_id).only("id", "kind").first() if item.job_id else None,
+        "returned": returned_from_plan(item.asset),
     }
     return render(request, "reviewapp/review/item.html", ctx)
 

@@ -109,7 +109,7 @@ def test_bigger_cleanup_never_safe(tmp_path, photo):
     p = tmp_path / "big.png"
     photo.save(p)
     r = verify_pair(p, small)
-    assert r.verdict == "duplicate" and not r.safe_to_delete and any("larger" in x for x in r.reasons)
+    assert r.verdict == "duplicate" and not r.safe_to_delete and any("holds more pixels" in x for x in r.reasons)
 
 
 def test_more_pages_or_bits_never_safe(tmp_path, photo, photo2):
@@ -197,3 +197,73 @@ def test_textured_lossy_copies_stay_safe_and_edits_rejected(tmp_path):
     q = tmp_path / "n.jpg"
     q.write_bytes(jpeg_bytes(edited(im, (0.3, 0.5, 0.45, 0.62), (128, 128, 128))))
     assert verify_pair(q, c).verdict == "different"
+
+
+# --- the verdict policy: one set each, one approval rule, one relation check --------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from matching.verdict import (  # noqa: E402
+    BULK_APPROVABLE_VERDICTS, CURATOR_APPROVABLE_VERDICTS, ENGINE_SAFE_VERDICTS, VERDICTS, PairResult,
+    approval_refusal, not_safe_words, relation_change, verdict_rank,
+)
+
+
+def _copy(w=100, h=80, pages=1, bit_depth=8, fmt="PNG"):
+    return SimpleNamespace(width=w, height=h, pages=pages, bit_depth=bit_depth, format=fmt)
+
+
+def test_policy_sets_nest_and_an_unknown_verdict_is_an_error():
+    assert BULK_APPROVABLE_VERDICTS <= ENGINE_SAFE_VERDICTS <= CURATOR_APPROVABLE_VERDICTS <= set(VERDICTS)
+    assert [verdict_rank(v) for v in VERDICTS] == sorted(verdict_rank(v) for v in VERDICTS)
+    with pytest.raises(ValueError, match="unknown verdict"):
+        verdict_rank("dupliacte")
+    with pytest.raises(ValueError):
+        approval_refusal(verdict="dupliacte", corrupt_side="none", kept=_copy(), cleanup=_copy(), kept_intact=True)
+
+
+@pytest.mark.parametrize("verdict, corrupt_side, kept, cleanup, intact, allowed", [
+    ("rotated", "none", _copy(), _copy(), True, True),
+    ("cleanup_corrupt", "cleanup", _copy(), _copy(), True, True),
+    ("cleanup_corrupt", "cleanup", _copy(), _copy(), False, False),     # the kept copy is damaged too
+    ("rotated", "match", _copy(), _copy(), True, False),
+    ("match_corrupt", "match", _copy(), _copy(), True, False),
+    ("different", "none", _copy(), _copy(), True, False),
+    ("unreadable", "none", _copy(), _copy(), True, False),
+    ("no_match", "none", _copy(), _copy(), True, False),
+    ("rotated", "none", _copy(50, 40), _copy(), True, False),            # kept copy holds less
+    ("duplicate", "none", _copy(bit_depth=None), _copy(), True, True),   # a missing bit depth counts as 8
+    ("duplicate", "none", _copy(bit_depth=None), _copy(bit_depth=16), True, False),
+    ("identical", "none", _copy(), _copy(pages=2), True, False),
+])
+def test_approval_refusal_is_the_one_rule(verdict, corrupt_side, kept, cleanup, intact, allowed):
+    why = approval_refusal(verdict=verdict, corrupt_side=corrupt_side, kept=kept, cleanup=cleanup, kept_intact=intact)
+    assert (why == []) is allowed, why
+
+
+def test_relation_change_requires_the_approved_turn_and_damaged_side():
+    approved = {"verdict": "rotated", "rotation": 90, "flipped": False, "corrupt_side": "none"}
+    assert relation_change(approved, PairResult(verdict="rotated", rotation=90)) == ""
+    assert "turn changed" in relation_change(approved, PairResult(verdict="rotated", rotation=270))
+    assert "mirrored" in relation_change(approved, PairResult(verdict="rotated", rotation=90, flipped=True))
+    assert "now cleanup_corrupt" in relation_change(approved, PairResult(verdict="cleanup_corrupt", rotation=90,
+                                                                         corrupt_side="cleanup"))
+    damaged = {"verdict": "cleanup_corrupt", "rotation": 0, "flipped": False, "corrupt_side": "cleanup"}
+    assert relation_change(damaged, PairResult(verdict="cleanup_corrupt", corrupt_side="cleanup")) == ""
+    # the engine alone calling it safe now is always enough
+    assert relation_change(damaged, PairResult(verdict="duplicate", safe_to_delete=True)) == ""
+    dup = {"verdict": "duplicate", "rotation": 0, "flipped": False, "corrupt_side": "none"}
+    assert relation_change(dup, PairResult(verdict="identical")) == ""
+
+
+def test_not_safe_words_speak_as_a_curator_would():
+    words = not_safe_words(verdict="rotated", rotation=90, flipped=False, corrupt_side="none", kept=_copy(),
+                           cleanup=_copy(), kept_intact=True)
+    assert words == ["turned 90° counter-clockwise: a person must confirm"]
+    words = not_safe_words(verdict="rotated", rotation=0, flipped=True, corrupt_side="none", kept=_copy(),
+                           cleanup=_copy(), kept_intact=True)
+    assert words == ["mirrored: a person must confirm"]
+    words = not_safe_words(verdict="duplicate", rotation=0, flipped=False, corrupt_side="none", kept=_copy(400, 300),
+                           cleanup=_copy(800, 600), kept_intact=False)
+    assert words == ["the kept copy is damaged",
+                     "the clean-up copy holds more pixels (800x600) than the kept copy (400x300)"]

@@ -110,3 +110,11 @@ def test_job_idempotency_key_is_unique():
     _integrity_error(lambda: Job.objects.create(kind=Job.Kind.ANALYSE, idempotency_key="k1"))
     Job.objects.create(kind=Job.Kind.ANALYSE)  # no key: no constraint
     Job.objects.create(kind=Job.Kind.ANALYSE)
+
+
+def test_verdict_choices_are_the_engines_vocabulary_and_bulk_choices_come_from_its_policy():
+    from matching.verdict import BULK_APPROVABLE_VERDICTS, VERDICTS
+    from reviewapp.models import Verdict
+
+    assert tuple(Verdict.values) == VERDICTS
+    assert {v for v, _ in Verdict.bulk_choices()} == BULK_APPROVABLE_VERDICTS

@@ -41,3 +41,18 @@ def test_alt_text_names_side_file_alignment_and_damage():
     assert alignment_words(cand) == "turned 90° and mirrored to align"
     cand.rotation, cand.flipped = 0, False
     assert alignment_words(cand) == "" and pane_alt("match", kept, cand) == f"Kept copy {kept.name}"
+
+
+def test_not_safe_reasons_come_from_the_engines_rule_and_say_nothing_for_a_safe_pair(db):
+    from reviewapp.templatetags.doppel_a11y import not_safe_reasons
+    from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory
+
+    kept = AssetFactory(width=400, height=300, decode_status="ok")
+    cleanup = AssetFactory(width=800, height=600, decode_status="ok")
+    cand = CandidateFactory(cleanup_asset=cleanup, match_asset=kept, verdict="duplicate", safe_to_delete=False)
+    item = ReviewItemFactory(asset=cleanup, best_candidate=cand)
+    assert not_safe_reasons(item, cand) == ["the clean-up copy holds more pixels (800x600) than the kept copy (400x300)"]
+    cand.verdict, cand.rotation = "rotated", 90
+    assert not_safe_reasons(item, cand)[0] == "turned 90° counter-clockwise: a person must confirm"
+    cand.safe_to_delete = True
+    assert not_safe_reasons(item, cand) == []
