@@ -406,7 +406,7 @@ def _reframe_reason(edges, limit_x, limit_y):
 
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
-               streams: tuple = (), kept_quality: int | None = None) -> dict:
+               streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -416,7 +416,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     the damage (``damage_region``), not a different picture.
     ``kept_quality``: when the kept copy is itself lossy (JPEG 2000, JPEG, WebP), the quality its own
     loss is modelled at: the clean-up copy was made from the original, not from the kept copy, so
-    the pair differs by both losses.
+    the pair differs by both losses. ``cleanup_lossless``: the clean-up copy is lossless, so the
+    kept copy's loss is modelled from the clean-up side, as the residual between the clean-up
+    picture and a JPEG of it at ``kept_quality`` (re-encoding the already lossy kept copy at its
+    own quality barely changes it, which would leave only the floor as tolerance); this is the
+    mirror of a lossy clean-up copy against a lossless kept copy, where the kept copy is re-encoded.
     Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
     Bt = np.ascontiguousarray(dihedral(B, *turn))
     ha, wa = A.shape[:2]
@@ -476,7 +480,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     hb = _half_sums(b_u8)
     res = _residual_of_halves(_half_sums(a_u8), hb, b_u8.shape)
     base = _residual_of_halves(_half_sums(sim), hb, b_u8.shape)
-    if kept_quality:
+    if kept_quality and cleanup_lossless:
+        ha = _half_sums(a_u8)
+        own = _simulate_image(im_a, size, kept_quality)
+        base += _residual_of_halves(_half_sums(own), ha, a_u8.shape)
+    elif kept_quality:
         own = _simulate_image(im_b, size, kept_quality)
         base += _residual_of_halves(_half_sums(own), hb, b_u8.shape)
     h2, w2 = res.shape
