@@ -421,6 +421,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     picture and a JPEG of it at ``kept_quality`` (re-encoding the already lossy kept copy at its
     own quality barely changes it, which would leave only the floor as tolerance); this is the
     mirror of a lossy clean-up copy against a lossless kept copy, where the kept copy is re-encoded.
+    The verdict sets it only for a JPEG kept copy (known quality, same codec as the model); a
+    JPEG 2000 or WebP kept copy re-encoded as JPEG does change, and keeps that model.
     Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
     Bt = np.ascontiguousarray(dihedral(B, *turn))
     ha, wa = A.shape[:2]
