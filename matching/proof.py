@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from .decode import dihedral
 
-VERIFIER_VERSION = "proof 1"
+VERIFIER_VERSION = "proof 1.1"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 
 PROOF = MappingProxyType({
     "max_side": 2048,           # long side of the proof, at most (enough for body text at 300 dpi)
