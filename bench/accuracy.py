@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -105,6 +106,7 @@ def main():
     ap.add_argument("corpus", nargs="?", default=None)
     ap.add_argument("--default-corpus", default=str(ROOT.parent / "shared" / "corpus"),
                     help="where the shared corpus usually is (absent: said so, a failure only under CI)")
+    ap.add_argument("--keep-reports", help="copy every corpus's CSV report into this folder (to diff runs)")
     ap.add_argument("--extra", nargs="*", default=[], help="more corpora (canonical/, cleanup/, truth.csv)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--seed", type=int, default=11, help="look-alike corpus seed")
@@ -147,6 +149,9 @@ def main():
         for name, canon, clean, truth in sets:
             out = tmp / f"{name.replace(' ', '_')}.csv"
             secs = run_engine(canon, clean, out, a.workers)
+            if a.keep_reports:
+                Path(a.keep_reports).mkdir(parents=True, exist_ok=True)
+                shutil.copy(out, Path(a.keep_reports) / out.name)
             m, bad = gate.score(truth, out) if truth else gate.expect_none(clean, out)
             ok = gate.passes(m)
             print(f"== {name}: {m['rows']} files in {secs:.1f} s: {'PASS' if ok else 'FAIL'}")

@@ -335,7 +335,10 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         proof = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), valid=r.get("valid"),
                            quality=quality, lossy=lossy, damaged=bool(any_damage or r.get("stream_a")),
                            streams=tuple(streams),
-                           kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+                           kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None,
+                           # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
+                           # from the lossless clean-up side (other lossy codecs keep the re-encode model)
+                           cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None)
         res.proof = _proof_summary(proof)
     if proof is not None and proof.get("too_little") and any_damage:
         reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")

@@ -206,3 +206,35 @@ def test_a_reframed_smooth_sky_is_caught_by_its_profiles_where_tiles_cannot_meas
     assert not p["same"] and "cut on the left" in p["reasons"][0] and p["geometry"]["edges"] is None
     copy = _decoded(jpeg_bytes(sky.resize((300, 225), Image.LANCZOS), 75))
     assert prove_same(copy, np.asarray(sky), quality=75)["same"]
+
+
+def test_lossless_cleanup_copy_against_its_lossy_jpeg_kept_copy_is_proven_the_same(tmp_path, photo):
+    """Re-encoding an already lossy kept copy at its own quality barely changes it, so without a
+    model of this direction the tolerance is only the floor and a true pair looks `different`.
+    The kept copy's loss is modelled from the lossless side: the clean-up picture against a JPEG
+    of it at the kept copy's quality."""
+    lossless = np.asarray(photo)
+    kept = _decoded(jpeg_bytes(photo, 80))
+    p = prove_same(lossless, kept, quality=80, kept_quality=80, cleanup_lossless=True)
+    assert p["same"], p["reasons"]
+    assert not prove_same(lossless, kept, quality=80, kept_quality=80)["same"]   # the gap this closes
+    photo.save(tmp_path / "cleanup.png")
+    (tmp_path / "kept.jpg").write_bytes(jpeg_bytes(photo, 80))
+    r = verify_pair(tmp_path / "cleanup.png", tmp_path / "kept.jpg")
+    assert r.verdict == "duplicate", r.reasons
+
+
+def test_lossless_look_alikes_against_a_lossy_kept_copy_still_differ():
+    """The modelled loss is that of a JPEG of the clean-up picture: another page, or the same page
+    with a pencil mark, still differs from the lossy kept copy."""
+    kept_page = _decoded(jpeg_bytes(_page(1, 12), 85))
+    other_page = np.asarray(_page(2, 13))
+    assert not prove_same(other_page, kept_page, quality=85, kept_quality=85, cleanup_lossless=True)["same"]
+    page = Image.new("RGB", (420, 600), (241, 240, 236))
+    ImageDraw.Draw(page).text((204, 565), "40", fill=(30, 30, 30), font=ImageFont.load_default(size=11))
+    marked = page.copy()
+    ImageDraw.Draw(marked).line((150, 300, 220, 306), fill=(176, 176, 178), width=2)
+    kept_blank = _decoded(jpeg_bytes(page, 85))
+    p = prove_same(np.asarray(marked), kept_blank, quality=85, kept_quality=85, cleanup_lossless=True)
+    assert not p["same"] and p["region"]["top"] <= 0.51 <= p["region"]["bottom"]
+    assert prove_same(np.asarray(page), kept_blank, quality=85, kept_quality=85, cleanup_lossless=True)["same"]
