@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0005_identity'),
+        ('reviewapp', '0007_job_kind_extract'),
     ]
 
     operations = [
