@@ -11,6 +11,8 @@ from .decode import EXIF_TO_DIHEDRAL, compose
 from .proof import PROOF, VERIFIER_VERSION, attach_rendition, prove_same
 
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
+# Formats that are always lossy (WebP, JPEG 2000 and HEIF can be either, and are not counted).
+LOSSY_FORMATS = {"JPEG", "MPO"}
 
 # Stage 1 (search and a screen at 256 px, damage finding) and stage 2 (the full-detail proof, PROOF):
 # one frozen value, recorded with every candidate.
@@ -104,7 +106,8 @@ def holds_at_least_as_much(kept, other) -> list:
     anything with width, height, pages, bit_depth and format (a FileAnalysis, an Asset row).
     A camera RAW holds more than any rendering of it (sensor data, latitude a JPEG or TIFF has
     thrown away), and a PDF more than its first page's picture (other pages, text, annotations):
-    only a kept copy of the same kind can hold as much."""
+    only a kept copy of the same kind can hold as much. Likewise a lossless copy holds more than a
+    JPEG of it at the same (or a lower) pixel count: deleting it would keep only the lossy one."""
     from .formats import is_document, is_raw
     why = []
     kw, kh, ow, oh = kept.width or 0, kept.height or 0, other.width or 0, other.height or 0
@@ -114,6 +117,9 @@ def holds_at_least_as_much(kept, other) -> list:
         why.append(f"the clean-up copy has more pages ({other.pages}) than the kept copy ({kept.pages or 1})")
     if (kept.bit_depth or 8) < (other.bit_depth or 8):
         why.append(f"the clean-up copy has a higher bit depth ({other.bit_depth}) than the kept copy ({kept.bit_depth or 8})")
+    if kept.format in LOSSY_FORMATS and other.format in LOSSLESS_FORMATS and kw * kh <= ow * oh:
+        why.append(f"the clean-up copy is lossless ({other.format}) and the kept copy a lossy {kept.format} of no "
+                   f"more pixels: the {kept.format} has thrown away detail the clean-up copy still holds")
     if is_raw(other.format) and not is_raw(kept.format):
         why.append(f"clean-up copy is camera RAW ({other.format}) and the kept copy is a rendering of it "
                    f"({kept.format or 'unknown'}): a RAW holds more than any rendering, so only a RAW kept copy "

@@ -267,3 +267,16 @@ def test_not_safe_words_speak_as_a_curator_would():
                            cleanup=_copy(800, 600), kept_intact=False)
     assert words == ["the kept copy is damaged",
                      "the clean-up copy holds more pixels (800x600) than the kept copy (400x300)"]
+
+
+def test_a_lossless_copy_holds_more_than_a_jpeg_of_it_at_the_same_size_but_not_than_a_larger_one():
+    """Deleting a lossless copy in favour of a same-size JPEG would keep only the lossy one."""
+    from matching.verdict import holds_at_least_as_much
+
+    same = holds_at_least_as_much(_copy(fmt="JPEG"), _copy(fmt="TIFF"))
+    assert same and "lossless (TIFF)" in same[0]
+    assert approval_refusal(verdict="duplicate", corrupt_side="none", kept=_copy(fmt="JPEG"), cleanup=_copy(fmt="PNG"),
+                            kept_intact=True)
+    assert holds_at_least_as_much(_copy(400, 320, fmt="JPEG"), _copy(fmt="PNG")) == []  # a lossless thumbnail
+    assert holds_at_least_as_much(_copy(fmt="TIFF"), _copy(fmt="JPEG")) == []  # the usual direction
+    assert holds_at_least_as_much(_copy(fmt="JPEG"), _copy(fmt="JPEG")) == []
