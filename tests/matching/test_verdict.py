@@ -197,3 +197,74 @@ def test_textured_lossy_copies_stay_safe_and_edits_rejected(tmp_path):
     q = tmp_path / "n.jpg"
     q.write_bytes(jpeg_bytes(edited(im, (0.3, 0.5, 0.45, 0.62), (128, 128, 128))))
     assert verify_pair(q, c).verdict == "different"
+
+
+# ---------------------------------------------------------------- the "holds at least as much" rule, on its own
+from types import SimpleNamespace  # noqa: E402
+
+from matching.verdict import holds_at_least_as_much  # noqa: E402
+
+
+def _copy(width=100, height=100, pages=None, bit_depth=None, format="TIFF"):
+    return SimpleNamespace(width=width, height=height, pages=pages, bit_depth=bit_depth, format=format)
+
+
+def test_holds_rule_equal_copies_hold_as_much():
+    assert holds_at_least_as_much(_copy(), _copy()) == []
+    assert holds_at_least_as_much(_copy(pages=2, bit_depth=16), _copy(pages=2, bit_depth=16)) == []
+
+
+def test_holds_rule_more_pixels_or_a_longer_short_side_in_the_cleanup_copy_holds_more():
+    assert len(holds_at_least_as_much(_copy(100, 100), _copy(101, 100))) == 1
+    assert len(holds_at_least_as_much(_copy(100, 100), _copy(100, 101))) == 1
+    # same or fewer pixels, but the clean-up copy's short side is longer: still more detail
+    assert len(holds_at_least_as_much(_copy(200, 50), _copy(90, 90))) == 1
+    assert holds_at_least_as_much(_copy(200, 100), _copy(150, 90)) == []
+
+
+def test_holds_rule_unknown_kept_size_never_holds_as_much_as_a_known_one():
+    assert len(holds_at_least_as_much(_copy(None, 5), _copy(1, 1))) == 1
+    assert len(holds_at_least_as_much(_copy(5, None), _copy(1, 1))) == 1
+    assert holds_at_least_as_much(_copy(5, 5), _copy(None, None)) == []
+
+
+def test_holds_rule_pages_default_to_one():
+    assert len(holds_at_least_as_much(_copy(pages=None), _copy(pages=2))) == 1
+    assert holds_at_least_as_much(_copy(pages=None), _copy(pages=None)) == []
+    assert holds_at_least_as_much(_copy(pages=1), _copy(pages=None)) == []
+    assert holds_at_least_as_much(_copy(pages=3), _copy(pages=2)) == []
+
+
+def test_holds_rule_bit_depth_defaults_to_eight():
+    assert len(holds_at_least_as_much(_copy(bit_depth=None), _copy(bit_depth=16))) == 1
+    assert holds_at_least_as_much(_copy(bit_depth=None), _copy(bit_depth=8)) == []
+    assert holds_at_least_as_much(_copy(bit_depth=8), _copy(bit_depth=None)) == []
+    assert holds_at_least_as_much(_copy(bit_depth=16), _copy(bit_depth=12)) == []
+
+
+def test_holds_rule_only_a_raw_kept_copy_stands_in_for_a_raw():
+    assert len(holds_at_least_as_much(_copy(format="TIFF"), _copy(format="DNG"))) == 1
+    assert len(holds_at_least_as_much(_copy(format=None), _copy(format="NEF"))) == 1
+    assert holds_at_least_as_much(_copy(format="CR2"), _copy(format="DNG")) == []
+    assert holds_at_least_as_much(_copy(format="DNG"), _copy(format="TIFF")) == []
+
+
+def test_holds_rule_only_a_document_kept_copy_stands_in_for_a_document():
+    assert len(holds_at_least_as_much(_copy(format="JPEG"), _copy(format="PDF"))) == 1
+    assert holds_at_least_as_much(_copy(format="PDF"), _copy(format="PDF")) == []
+    assert holds_at_least_as_much(_copy(format="PDF"), _copy(format="PNG")) == []
+
+
+def test_holds_rule_reports_every_reason_at_once():
+    why = holds_at_least_as_much(_copy(10, 10, pages=1, bit_depth=8, format="JPEG"),
+                                 _copy(20, 20, pages=2, bit_depth=16, format="PDF"))
+    assert len(why) == 4
+
+
+def test_holds_rule_reasons_name_the_defaults_it_assumed_for_the_kept_copy():
+    why = holds_at_least_as_much(_copy(10, 10, pages=None, bit_depth=None, format=None),
+                                 _copy(20, 20, pages=2, bit_depth=16, format="DNG"))
+    assert all(isinstance(w, str) and w for w in why) and len(why) == 4
+    assert "kept copy (1)" in why[1] and "kept copy (8)" in why[2] and "(unknown)" in why[3]
+    doc = holds_at_least_as_much(_copy(format=None), _copy(format="PDF"))
+    assert len(doc) == 1 and "kept copy is a unknown picture" in doc[0]
