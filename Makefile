@@ -9,7 +9,7 @@ PORT ?= 8000
 CORPUS ?= ../shared/corpus
 export DEBUG ?= 1
 
-.PHONY: install run demo test accuracy bench lint migrations-reset clean
+.PHONY: install run demo test accuracy bench lint mutate migrations-reset clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Doppel needs Python 3.11, found " + sys.version)'
@@ -55,6 +55,13 @@ accuracy: install
 
 bench: install
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+## Mutation testing of one safety module (not in .ci/run: minutes to hours); e.g.
+## make mutate MODULE=verdict MUTANTS='matching.verdict.x_holds_at_least_as_much*'
+MODULE ?= verdict
+MUTANTS ?=
+mutate: install
+	$(PY) bench/mutate.py $(MODULE) $(MUTANTS)
 
 lint: install
 	$(VENV)/bin/hadolint Dockerfile

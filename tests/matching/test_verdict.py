@@ -280,3 +280,74 @@ def test_a_lossless_copy_holds_more_than_a_jpeg_of_it_at_the_same_size_but_not_t
     assert holds_at_least_as_much(_copy(400, 320, fmt="JPEG"), _copy(fmt="PNG")) == []  # a lossless thumbnail
     assert holds_at_least_as_much(_copy(fmt="TIFF"), _copy(fmt="JPEG")) == []  # the usual direction
     assert holds_at_least_as_much(_copy(fmt="JPEG"), _copy(fmt="JPEG")) == []
+
+
+# ---------------------------------------------------------------- the "holds at least as much" rule, on its own
+
+
+from matching.verdict import holds_at_least_as_much  # noqa: E402
+
+
+def _held(width=100, height=100, pages=None, bit_depth=None, format="TIFF"):
+    return SimpleNamespace(width=width, height=height, pages=pages, bit_depth=bit_depth, format=format)
+
+
+def test_holds_rule_equal_copies_hold_as_much():
+    assert holds_at_least_as_much(_held(), _held()) == []
+    assert holds_at_least_as_much(_held(pages=2, bit_depth=16), _held(pages=2, bit_depth=16)) == []
+
+
+def test_holds_rule_more_pixels_or_a_longer_short_side_in_the_cleanup_copy_holds_more():
+    assert len(holds_at_least_as_much(_held(100, 100), _held(101, 100))) == 1
+    assert len(holds_at_least_as_much(_held(100, 100), _held(100, 101))) == 1
+    # same or fewer pixels, but the clean-up copy's short side is longer: still more detail
+    assert len(holds_at_least_as_much(_held(200, 50), _held(90, 90))) == 1
+    assert holds_at_least_as_much(_held(200, 100), _held(150, 90)) == []
+
+
+def test_holds_rule_unknown_kept_size_never_holds_as_much_as_a_known_one():
+    assert len(holds_at_least_as_much(_held(None, 5), _held(1, 1))) == 1
+    assert len(holds_at_least_as_much(_held(5, None), _held(1, 1))) == 1
+    assert holds_at_least_as_much(_held(5, 5), _held(None, None)) == []
+
+
+def test_holds_rule_pages_default_to_one():
+    assert len(holds_at_least_as_much(_held(pages=None), _held(pages=2))) == 1
+    assert holds_at_least_as_much(_held(pages=None), _held(pages=None)) == []
+    assert holds_at_least_as_much(_held(pages=1), _held(pages=None)) == []
+    assert holds_at_least_as_much(_held(pages=3), _held(pages=2)) == []
+
+
+def test_holds_rule_bit_depth_defaults_to_eight():
+    assert len(holds_at_least_as_much(_held(bit_depth=None), _held(bit_depth=16))) == 1
+    assert holds_at_least_as_much(_held(bit_depth=None), _held(bit_depth=8)) == []
+    assert holds_at_least_as_much(_held(bit_depth=8), _held(bit_depth=None)) == []
+    assert holds_at_least_as_much(_held(bit_depth=16), _held(bit_depth=12)) == []
+
+
+def test_holds_rule_only_a_raw_kept_copy_stands_in_for_a_raw():
+    assert len(holds_at_least_as_much(_held(format="TIFF"), _held(format="DNG"))) == 1
+    assert len(holds_at_least_as_much(_held(format=None), _held(format="NEF"))) == 1
+    assert holds_at_least_as_much(_held(format="CR2"), _held(format="DNG")) == []
+    assert holds_at_least_as_much(_held(format="DNG"), _held(format="TIFF")) == []
+
+
+def test_holds_rule_only_a_document_kept_copy_stands_in_for_a_document():
+    assert len(holds_at_least_as_much(_held(format="JPEG"), _held(format="PDF"))) == 1
+    assert holds_at_least_as_much(_held(format="PDF"), _held(format="PDF")) == []
+    assert holds_at_least_as_much(_held(format="PDF"), _held(format="PNG")) == []
+
+
+def test_holds_rule_reports_every_reason_at_once():
+    why = holds_at_least_as_much(_held(10, 10, pages=1, bit_depth=8, format="JPEG"),
+                                 _held(20, 20, pages=2, bit_depth=16, format="PDF"))
+    assert len(why) == 4
+
+
+def test_holds_rule_reasons_name_the_defaults_it_assumed_for_the_kept_copy():
+    why = holds_at_least_as_much(_held(10, 10, pages=None, bit_depth=None, format=None),
+                                 _held(20, 20, pages=2, bit_depth=16, format="DNG"))
+    assert all(isinstance(w, str) and w for w in why) and len(why) == 4
+    assert "kept copy (1)" in why[1] and "kept copy (8)" in why[2] and "(unknown)" in why[3]
+    doc = holds_at_least_as_much(_held(format=None), _held(format="PDF"))
+    assert len(doc) == 1 and "kept copy is a unknown picture" in doc[0]
