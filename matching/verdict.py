@@ -111,7 +111,10 @@ def holds_at_least_as_much(kept, other) -> list:
     from .formats import is_document, is_raw
     why = []
     kw, kh, ow, oh = kept.width or 0, kept.height or 0, other.width or 0, other.height or 0
-    if kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
+    if not (kw and kh) and (ow and oh):
+        why.append(f"the kept copy's size is unknown (it did not decode), so it is not shown to hold the clean-up "
+                   f"copy's {ow}x{oh} pixels")
+    elif kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
         why.append(f"the clean-up copy holds more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
     if (kept.pages or 1) < (other.pages or 1):
         why.append(f"the clean-up copy has more pages ({other.pages}) than the kept copy ({kept.pages or 1})")
@@ -133,10 +136,11 @@ def holds_at_least_as_much(kept, other) -> list:
 def turn_words(rotation: int, flipped: bool) -> str:
     """A turn in a curator's words (rotation is counter-clockwise, as the engine measures it)."""
     rotation = int(rotation or 0) % 360
+    way = "" if rotation == 180 else " counter-clockwise"  # half a turn has no direction
     if rotation and flipped:
-        return f"turned {rotation}\u00b0 counter-clockwise and mirrored"
+        return f"turned {rotation}\u00b0{way} and mirrored"
     if rotation:
-        return f"turned {rotation}\u00b0 counter-clockwise"
+        return f"turned {rotation}\u00b0{way}"
     return "mirrored" if flipped else "not turned"
 
 

@@ -177,7 +177,7 @@ class TakedownCopiesViewSet(DoppelViewSet):
                                "canonical included, followed through shared copies: offer them for the same takedown.")
     def list(self, request):
         raw = [p.strip() for p in request.query_params.get("assets", "").split(",") if p.strip()]
-        if not raw or not all(p.isdigit() for p in raw) or len(raw) > 1000:
+        if not raw or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in raw) or len(raw) > 1000:
             raise serializers.ValidationError({"assets": ["1 to 1000 comma-separated asset ids"]})
         assets = list(m.Asset.objects.filter(pk__in=[int(p) for p in raw]))
         if len(assets) != len(set(raw)):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from ..models import Extract, ExtractArchive, ExtractMember, NameList
 from ..selectors import extracts as sel
 from ..selectors.jobs import job_progress
+from ..selectors.review import ID_MAX
 from ..services import extracts as svc
 from ..services.exports import csv_lines
 from ..storage import StorageError
@@ -30,9 +31,21 @@ def _msg(exc):
     return str(exc)
 
 
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Ids from a form are checked to be ids before the database sees them: a number no row can
+    have overflows SQLite's INTEGER (a 500) instead of being an invalid choice."""
+
+    def _check_values(self, value):
+        for pk in value or ():
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and int(text) <= ID_MAX):
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
+
+
 class ExtractForm(forms.Form):
     title = forms.CharField(max_length=200)
-    namelists = forms.ModelMultipleChoiceField(
+    namelists = IdsChoiceField(
         label="Name lists (one archive each)", queryset=NameList.objects.select_related("source").order_by("-created_at"),
         widget=forms.CheckboxSelectMultiple)
     location = forms.ChoiceField(label="Extract location", help_text="configured by the administrator (DOPPEL_EXTRACT_LOCATIONS)")

@@ -263,6 +263,12 @@ def test_not_safe_words_speak_as_a_curator_would():
     words = not_safe_words(verdict="rotated", rotation=0, flipped=True, corrupt_side="none", kept=_copy(),
                            cleanup=_copy(), kept_intact=True)
     assert words == ["mirrored: a person must confirm"]
+    words = not_safe_words(verdict="rotated", rotation=180, flipped=False, corrupt_side="none", kept=_copy(),
+                           cleanup=_copy(), kept_intact=True)
+    assert words == ["turned 180°: a person must confirm"]  # half a turn has no direction
+    words = not_safe_words(verdict="duplicate", rotation=0, flipped=False, corrupt_side="none", kept=_copy(None, None),
+                           cleanup=_copy(450, 560), kept_intact=True)
+    assert words and "size is unknown" in " ".join(words) and "0x0" not in " ".join(words)
     words = not_safe_words(verdict="duplicate", rotation=0, flipped=False, corrupt_side="none", kept=_copy(400, 300),
                            cleanup=_copy(800, 600), kept_intact=False)
     assert words == ["the kept copy is damaged",

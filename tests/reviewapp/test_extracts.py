@@ -296,6 +296,8 @@ def test_page_makes_an_extract_and_shows_the_counts(store, admin_user, curator, 
             "max_side": "500", "expires_on": ""}
     r = client.post("/extracts/", form)
     assert r.status_code == 200 and "This field is required" in r.content.decode() and not Extract.objects.exists()
+    r = client.post("/extracts/", {**form, "namelists": ["9" * 23]})  # no row can have it: invalid, not a 500
+    assert r.status_code == 200 and "is not a valid value" in r.content.decode() and not Extract.objects.exists()
     form["expires_on"] = (timezone.now() + timedelta(days=10)).date().isoformat()
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post("/extracts/", form)

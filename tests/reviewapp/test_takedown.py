@@ -243,3 +243,10 @@ def test_takedown_on_a_versioned_bucket_removes_every_version(local_root, s3_pro
     keys = [v["Key"] for v in s3_profile.list_object_versions(Bucket=s3_bucket).get("Versions", [])]
     assert keys == ["photos/C0002.jpg"]
     assert not s3_profile.list_object_versions(Bucket=s3_bucket).get("DeleteMarkers")
+
+
+@pytest.mark.django_db
+def test_copies_lookup_refuses_ids_no_row_can_have(admin_api):
+    for bad in ("9" * 20, "1,x", "-1", "１"):  # a full-width digit is a digit to str.isdigit, not an id
+        r = admin_api.get(f"/api/v1/takedown/copies/?assets={bad}")
+        assert r.status_code == 400 and "asset ids" in str(r.json()), (bad, r.status_code)

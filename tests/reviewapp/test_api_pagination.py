@@ -1,0 +1,31 @@
+"""Cursors come from clients: a forged one is a 404 "Invalid cursor", never a server error."""
+import base64
+from urllib.parse import quote
+
+import pytest
+
+from tests.factories import ReviewItemFactory
+
+
+def _cursor(text: str) -> str:
+    return quote(base64.b64encode(text.encode()).decode())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("position", ["x", "%00", "2026-12-01 08:02:57.138972+00:00", "9" * 25, "-1"])
+def test_a_forged_cursor_position_is_a_404_on_every_list(curator_api, position):
+    ReviewItemFactory()
+    for path in ("review", "decisions", "audit", "assets", "candidates", "jobs"):
+        r = curator_api.get(f"/api/v1/{path}/?cursor={_cursor(f'r=1&p={position}')}")
+        assert r.status_code in (403, 404), (path, r.status_code)  # 403: an admin-only list for a curator
+        assert r["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+def test_a_cursor_the_api_made_still_pages(curator_api):
+    for _ in range(3):
+        ReviewItemFactory()
+    first = curator_api.get("/api/v1/review/?page_size=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = curator_api.get(first["next"]).json()
+    assert len(second["results"]) == 1
