@@ -529,7 +529,11 @@ class LocalStorage(Storage):
             raise ObjectChanged(f"{key}: its content changed since it was analysed (sha256 {checksum[:12]}… → {now[:12]}…)")
         return self._info(check_key(key), st)
 
-    def _write_from(self, key, reader, *, mtime_ns=None) -> ObjectInfo:
+    @contextmanager
+    def _replacing(self, key, *, mtime_ns=None):
+        """Yield a binary file for a temp file beside `key` (reached through descriptors, never a
+        symlink); when the block ends without an error it is synced, given `mtime_ns` if asked, and
+        renamed over the key; when it raises, the temp file is removed."""
         dfd, name = self._open_parent(key, create=True)
         tmp = f".{name}.doppel-tmp"
         try:
@@ -539,15 +543,25 @@ class LocalStorage(Storage):
                 pass
             wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
             try:
-                reader(wfd)
-                os.fsync(wfd)
-                if mtime_ns is not None:
-                    os.utime(wfd, ns=(mtime_ns, mtime_ns))
-            finally:
-                os.close(wfd)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+                with os.fdopen(wfd, "wb") as f:
+                    yield f
+                    f.flush()
+                    os.fsync(f.fileno())
+                    if mtime_ns is not None:
+                        os.utime(f.fileno(), ns=(mtime_ns, mtime_ns))
+                os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except BaseException:
+                try:
+                    os.unlink(tmp, dir_fd=dfd)
+                except FileNotFoundError:
+                    pass
+                raise
         finally:
             os.close(dfd)
+
+    def _write_from(self, key, reader, *, mtime_ns=None) -> ObjectInfo:
+        with self._replacing(key, mtime_ns=mtime_ns) as f:
+            reader(f.fileno())
         return self.head(key)
 
     def put(self, key, data, *, content_type="application/octet-stream"):
@@ -611,30 +625,9 @@ class LocalStorage(Storage):
 
     @contextmanager
     def open_write(self, key, *, content_type="application/octet-stream"):
-        """Through descriptors, like every other access: a temp file beside the key (never reached
-        through a symlink), renamed into place only when the block ends without an error."""
-        dfd, name = self._open_parent(key, create=True)
-        tmp = f".{name}.doppel-tmp"
-        try:
-            try:
-                os.unlink(tmp, dir_fd=dfd)
-            except FileNotFoundError:
-                pass
-            wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
-            try:
-                with os.fdopen(wfd, "wb") as f:
-                    yield f
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            except BaseException:
-                try:
-                    os.unlink(tmp, dir_fd=dfd)
-                except FileNotFoundError:
-                    pass
-                raise
-        finally:
-            os.close(dfd)
+        """Through descriptors, like every other access (see `_replacing`)."""
+        with self._replacing(key) as f:
+            yield f
 
     @contextmanager
     def open_read(self, key):
