@@ -29,17 +29,12 @@ PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick"
 
 def generate(root: Path, n: int, side: int, seed: int = 11) -> int:
     """n JPEGs (side × 3/4 side), each a different random crop of a real photo; returns bytes."""
-    import numpy as np
-    import skimage.data
     from PIL import Image
 
+    from bench_pipeline import load_photos
+
     rng = random.Random(seed)
-    photos = []
-    for name in PHOTOS:
-        a = getattr(skimage.data, name)()
-        if a.ndim == 2:
-            a = np.stack([a] * 3, -1)
-        photos.append(Image.fromarray(a[..., :3].astype(np.uint8)))
+    photos = [Image.fromarray(a) for a in load_photos(PHOTOS)]
     total = 0
     for i in range(n):
         im = photos[rng.randrange(len(photos))]

@@ -38,15 +38,13 @@ PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick"
           "hubble_deep_field", "retina", "immunohistochemistry", "cell", "page", "clock"]
 
 
-def generate(root: Path, n: int, side: int, seed: int = 7) -> tuple[int, int]:
-    """n files: half canonical TIFF (LZW), half clean-up (mostly resized JPEG copies, some unique)."""
+def load_photos(names) -> list:
+    """scikit-image's sample photographs as uint8 RGB arrays (grey ones stacked, others scaled)."""
     import numpy as np
     import skimage.data
-    from PIL import Image
 
-    rng = random.Random(seed)
     photos = []
-    for name in PHOTOS:
+    for name in names:
         a = getattr(skimage.data, name)()
         if a.ndim == 2:
             a = np.stack([a] * 3, -1)
@@ -54,6 +52,16 @@ def generate(root: Path, n: int, side: int, seed: int = 7) -> tuple[int, int]:
         if a.dtype != np.uint8:
             a = (a / max(a.max(), 1) * 255).astype(np.uint8)
         photos.append(a)
+    return photos
+
+
+def generate(root: Path, n: int, side: int, seed: int = 7) -> tuple[int, int]:
+    """n files: half canonical TIFF (LZW), half clean-up (mostly resized JPEG copies, some unique)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = random.Random(seed)
+    photos = load_photos(PHOTOS)
     can, cl = root / "canonical", root / "cleanup"
     can.mkdir(parents=True)
     cl.mkdir(parents=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import matching  # noqa: E402
+from bench_matching import time_per_file  # noqa: E402  (bench/ is on the path as the script folder)
 
 DNG_TAGS = [(50706, "B", 4, (1, 4, 0, 0), True), (50707, "B", 4, (1, 1, 0, 0), True),
             (50708, "s", 0, "Doppel Bench Camera", True),
@@ -92,16 +92,6 @@ def naive_pdf(p, px_width):
         pdf.close()
 
 
-def _time(fn, paths, reps):
-    best = []
-    for p in paths:
-        ts = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            fn(p)
-            ts.append(time.perf_counter() - t)
-        best.append(min(ts))
-    return float(np.mean(best))
 
 
 def formats_bench(quick=False):
@@ -134,8 +124,8 @@ def formats_bench(quick=False):
             a = matching.analyse_file(path)
             assert a.status == "ok" and (a.width, a.height) == size, (kind, a.status, a.errors, a.width, a.height)
             reps = 1 if quick else 2
-            n = _time(naive, [path], reps)
-            o = _time(lambda q: matching.analyse_file(q, keep_image=False), [path], reps + 1)
+            n = time_per_file(naive, [path], reps)
+            o = time_per_file(lambda q: matching.analyse_file(q, keep_image=False), [path], reps + 1)
             rows.append((kind, 1 / n, 1 / o, n / o, a.format, f"{a.width}x{a.height}", a.bit_depth, a.pages))
     print(f"\n1b. Formats of matching/formats.py, {size[0]}x{size[1]} (files/s, single process)")
     print(f"   {'format':18s} {'naive':>8s} {'analyse_file':>13s} {'speed-up':>9s}   measured")
