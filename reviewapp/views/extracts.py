@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,9 +18,9 @@ from ..selectors import extracts as sel
 from ..selectors.jobs import job_progress
 from ..selectors.review import ID_MAX
 from ..services import extracts as svc
-from ..services.exports import csv_lines
 from ..storage import StorageError
 from .decorators import admin_required
+from .deletion import csv_response
 
 
 def _msg(exc):
@@ -117,9 +116,8 @@ def extract_detail(request, pk):
 @admin_required
 def manifest_csv(request, pk):
     archive = get_object_or_404(ExtractArchive.objects.select_related("namelist"), pk=pk)
-    resp = StreamingHttpResponse(csv_lines(sel.MANIFEST_HEADER, sel.manifest_rows(archive)), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="doppel-extract-{archive.extract_id}-list-{archive.namelist_id}-manifest.csv"'
-    return resp
+    return csv_response(f"doppel-extract-{archive.extract_id}-list-{archive.namelist_id}-manifest.csv",
+                        sel.MANIFEST_HEADER, sel.manifest_rows(archive))
 
 
 @require_POST
