@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import stat
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -118,14 +120,42 @@ def s3_client(profile_name: str):
     return _aws_client(profile_name, "s3")
 
 
+_shared_clients: dict = {}
+_shared_clients_lock = threading.Lock()
+
+
+def shared_s3_client(profile_name: str):
+    """Building a boto3 client costs ~0.3 s and the executor touches several objects per item, so
+    every S3Storage of a process shares one client (they are thread-safe) per profile, profile
+    settings and client factory (a forked worker builds its own)."""
+    factory = s3_client
+    key = (os.getpid(), id(factory), profile_name,
+           json.dumps(settings.S3_PROFILES.get(profile_name, {}), sort_keys=True, default=str))
+    with _shared_clients_lock:
+        client = _shared_clients.get(key)
+        if client is None:
+            client = _shared_clients[key] = factory(profile_name)
+    return client
+
+
 class Storage:
     """Interface; `key` arguments are always relative to the source location."""
+
+    kind = ""  # the Source.kind naming this backend (see BACKENDS)
+    # What this kind of storage has, asked of the class (no I/O), so services never compare kinds.
+    archive_tiers = False  # objects may sit in an archive tier and need a restore before they are read
+    storage_classes = False  # objects carry a storage class worth recording
+    inventory_reports = False  # a listing may come from an inventory report instead of the store itself
 
     def list(self) -> Iterator[ObjectInfo]:
         raise NotImplementedError
 
     def head(self, key: str) -> ObjectInfo:
         raise NotImplementedError
+
+    def inventory_listing(self, report: str) -> Iterator[ObjectInfo]:
+        """The objects as an inventory report at `report` lists them (see `inventory_reports`)."""
+        raise StorageError(f"{self.kind or type(self).__name__} storage has no inventory reports")
 
     def exists(self, key: str) -> bool:
         try:
@@ -178,6 +208,28 @@ class Storage:
 
     def quarantine_for(self, source_name: str, item_id: int) -> tuple["Storage", str]:
         """Where an object of this storage waits out retention, and that place's location text."""
+        raise NotImplementedError
+
+    def delete_every_version(self, key: str) -> int | None:
+        """Remove the object with every earlier version and delete marker, and say how many went;
+        None from a backend that keeps no versions (the object was deleted as `delete` does)."""
+        self.delete(key)
+        return None
+
+    def lock_status(self, key: str, version_id: str = "") -> str:
+        """Why the store itself forbids removing this object now, in words ("" when nothing does).
+        Only S3 has such locks (Object Lock); Doppel obeys them and says so instead of failing."""
+        return ""
+
+    @classmethod
+    def at_location(cls, *, storage_profile: str = "", bucket: str = "", prefix: str = "", root: str = "",
+                    root_pin: str = "") -> "Storage":
+        """The storage at a source location's fields (each backend reads its own)."""
+        raise NotImplementedError
+
+    @classmethod
+    def for_source(cls, source) -> "Storage":
+        """The storage behind a registered Source row of this kind."""
         raise NotImplementedError
 
     def recorded_token(self, *, etag: str, checksum: str) -> str:
@@ -623,6 +675,17 @@ class LocalStorage(Storage):
         store = LocalStorage(Path(settings.QUARANTINE_DIR).resolve() / source_name / str(item_id))
         return store, str(store.root)
 
+    @classmethod
+    def at_location(cls, *, root="", root_pin="", **_other):
+        return cls(root, pin=parse_pin(root_pin) if root_pin else None)
+
+    @classmethod
+    def for_source(cls, source):
+        # A row without a pin (made outside source_add) is pinned for this use only, and only if its
+        # root is still its real path; source_add and the 0002 migration pin rows in the database.
+        pin = parse_pin(source.root_pin) if getattr(source, "root_pin", "") else local_root_pin(source.root)
+        return cls(source.root, pin=pin)
+
     @contextmanager
     def open_write(self, key, *, content_type="application/octet-stream"):
         """Through descriptors, like every other access (see `_replacing`)."""
@@ -649,6 +712,9 @@ class S3Storage(Storage):
     and an access-point alias counts as the bucket it serves."""
 
     kind = "s3"
+    archive_tiers = True
+    storage_classes = True
+    inventory_reports = True
 
     def __init__(self, profile: str, bucket: str, prefix: str = ""):
         self.profile = profile
@@ -721,6 +787,44 @@ class S3Storage(Storage):
     def around(self, key):
         return S3Storage(self.profile, self.bucket, self.full_key(key))
 
+    def delete_every_version(self, key):
+        """Every version and delete marker of one key on a versioned bucket."""
+        full = self.full_key(key)
+        removed = 0
+        for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=full):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if v["Key"] == full:
+                    self.client.delete_object(Bucket=self.bucket, Key=full, VersionId=v["VersionId"])
+                    removed += 1
+        return removed
+
+    def lock_status(self, key, version_id=""):
+        """Object Lock: a retention date in the future or a legal hold. HEAD returns the lock
+        headers (given s3:GetObjectRetention / s3:GetObjectLegalHold), one request for both."""
+        kwargs = {"Bucket": self.bucket, "Key": self.full_key(key)}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        try:
+            head = self.client.head_object(**kwargs)
+        except Exception:  # noqa: BLE001 - a missing object has no lock; the caller handles missing
+            return ""
+        notes = []
+        until = head.get("ObjectLockRetainUntilDate")
+        if until and until > datetime.now(timezone.utc):
+            mode = (head.get("ObjectLockMode") or "").lower()
+            notes.append(f"locked until {until.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC ({mode} retention)")
+        if head.get("ObjectLockLegalHoldStatus") == "ON":
+            notes.append("under legal hold")
+        return "; ".join(notes)
+
+    @classmethod
+    def at_location(cls, *, storage_profile="", bucket="", prefix="", **_other):
+        return cls(storage_profile, bucket, prefix)
+
+    @classmethod
+    def for_source(cls, source):
+        return cls(source.storage_profile, source.bucket, source.prefix)
+
     def quarantine_for(self, source_name, item_id):
         bucket = settings.QUARANTINE_BUCKET or self.bucket
         base = f"{settings.QUARANTINE_PREFIX.strip('/')}/"
@@ -730,7 +834,7 @@ class S3Storage(Storage):
     @property
     def client(self):
         if self._client is None:
-            self._client = s3_client(self.profile)
+            self._client = shared_s3_client(self.profile)
         return self._client
 
     def full_key(self, key: str) -> str:
@@ -891,6 +995,13 @@ class S3Storage(Storage):
         finally:
             body.close()
 
+    def inventory_listing(self, report):
+        """An S3 Inventory report (s3://bucket/key/manifest.json), each part checked against the
+        manifest's MD5 before its first row."""
+        from .s3inventory import iter_report  # s3inventory reads ObjectInfo and the errors from here
+
+        return iter_report(self.client, report, source_bucket=self.bucket, prefix=self.prefix)
+
     def versioning_enabled(self) -> bool:
         try:
             return self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") == "Enabled"
@@ -959,15 +1070,41 @@ class MultipartWriter:
             pass
 
 
+# The backends a source (Source.kind) can name: a new backend is its class here, its settings and
+# its tests; services ask the storage, never the kind.
+BACKENDS: dict[str, type[Storage]] = {LocalStorage.kind: LocalStorage, S3Storage.kind: S3Storage}
+
+
+def _backend(kind: str) -> type[Storage]:
+    try:
+        return BACKENDS[kind]
+    except KeyError:
+        raise StorageError(f"unknown storage kind {kind!r}; known: {', '.join(sorted(BACKENDS))}") from None
+
+
+def location_storage(*, kind, storage_profile="", bucket="", prefix="", root="", root_pin="") -> Storage:
+    """The storage a (proposed) source location would use; overlap is asked of it, so each backend
+    decides what "the same objects" means (see Storage.overlap_with)."""
+    return _backend(kind).at_location(storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root,
+                                      root_pin=root_pin)
+
+
+def source_location(source) -> Storage:
+    """A registered source's location as given (a directory is resolved, not held to its pin):
+    what overlap checks compare."""
+    return location_storage(kind=source.kind, storage_profile=source.storage_profile, bucket=source.bucket,
+                            prefix=source.prefix, root=source.root)
+
+
+def backend_of(source) -> type[Storage]:
+    """The class of storage behind a source: what it can do, asked without touching it."""
+    return _backend(source.kind)
+
+
 def storage_for(source) -> Storage:
     """The storage behind a Source row (which was validated, and for a directory pinned, when it
     was added)."""
-    if source.kind == "s3":
-        return S3Storage(source.storage_profile, source.bucket, source.prefix)
-    # A row without a pin (made outside source_add) is pinned for this use only, and only if its
-    # root is still its real path; source_add and the 0002 migration pin rows in the database.
-    pin = parse_pin(source.root_pin) if getattr(source, "root_pin", "") else local_root_pin(source.root)
-    return LocalStorage(source.root, pin=pin)
+    return _backend(source.kind).for_source(source)
 
 
 def format_pin(pin: tuple[int, int]) -> str:

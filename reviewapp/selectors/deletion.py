@@ -1,9 +1,9 @@
 """Read side of deletion: plans, their items, the audit trail and the rows of their CSVs."""
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
-from ..models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReviewItem
+from ..models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReingestItem, ReviewItem, Source
 
 PLAN_CSV_HEADER = [
     "item", "state", "source", "key", "size", "etag_at_decision", "kept_source", "kept_key", "kept_etag",
@@ -106,3 +106,64 @@ def _json(v):
     import json
 
     return json.dumps(v, sort_keys=True) if v else ""
+
+
+# --- what the deletion services ask before they act ----------------------------------------------
+
+
+def decision_has_run(decision) -> bool:
+    """True once anything a decision asked for has touched storage or left Doppel: a deletion
+    item past planned, or a reingest past queued. Undo is refused from then on."""
+    if DeletionItem.objects.filter(decision=decision).exclude(state=DeletionItem.State.PLANNED).exists():
+        return True
+    return (
+        ReingestItem.objects.filter(decision=decision)
+        .exclude(state__in=[ReingestItem.State.QUEUED, ReingestItem.State.WITHDRAWN])
+        .exists()
+    )
+
+
+def decision_stands(decision) -> bool:
+    """An approval counts only while it is not undone and is still the file's last decision."""
+    if Decision.objects.filter(undoes=decision).exists():
+        return False
+    return ReviewItem.objects.filter(pk=decision.review_item_id, last_decision=decision).exists()
+
+
+def plannable_decisions(*, source=None):
+    """Approve-delete decisions that still stand (not undone, still the file's last decision)
+    and have no deletion item yet."""
+    qs = Decision.objects.filter(
+        action=Decision.Action.APPROVE_DELETE,
+        undone_by__isnull=True,
+        candidate__isnull=False,
+        deletion_items__isnull=True,
+        review_item__last_decision=F("pk"),
+    ).exclude(asset__source__role=Source.Role.CANONICAL)
+    if source is not None:
+        qs = qs.filter(asset__source=source)
+    return qs.select_related("asset__source", "candidate__match_asset__source", "actor", "review_item")
+
+
+def deletion_kept_copy(decision):
+    """The copy a deletion keeps: the chosen match, or the canonical object a verified reingest
+    of this file created (which is then the copy the executor re-checks)."""
+    reingest = (
+        ReingestItem.objects.filter(asset=decision.asset, state=ReingestItem.State.VERIFIED, canonical_asset__isnull=False)
+        .select_related("canonical_asset__source")
+        .order_by("-verified_at")
+        .first()
+    )
+    if reingest is not None:
+        return reingest.canonical_asset, reingest.canonical_asset.etag
+    snap = decision.snapshot or {}
+    cand = decision.candidate
+    kept_etag = (snap.get("candidate") or {}).get("match_etag") or (snap.get("match") or {}).get("etag") or cand.match_etag
+    return cand.match_asset, kept_etag or cand.match_asset.etag
+
+
+def reingest_verified(item) -> bool:
+    """The kept copy of this item is the canonical object a verified reingest of its file created."""
+    return ReingestItem.objects.filter(
+        asset=item.asset, state=ReingestItem.State.VERIFIED, canonical_asset=item.kept_asset
+    ).exists()

@@ -11,8 +11,16 @@ from django.db import transaction
 
 from ..models import Source
 from ..storage import (
-    SEPARATE_SERVICE, LocalStorage, S3Storage, StorageError, UnsafeKey, check_local_root, format_pin, local_root_pin,
-    parse_pin,
+    SEPARATE_SERVICE,
+    S3Storage,
+    StorageError,
+    UnsafeKey,
+    check_local_root,
+    format_pin,
+    local_root_pin,
+    location_storage,
+    source_location,
+    storage_for,
 )
 
 log = logging.getLogger(__name__)
@@ -29,14 +37,6 @@ def _norm_prefix(prefix: str) -> str:
     return prefix
 
 
-def location_storage(*, kind, storage_profile="", bucket="", prefix="", root="", root_pin=""):
-    """The storage a (proposed) source would use; overlap is asked of it, so each backend decides
-    what "the same objects" means (see Storage.overlap_with)."""
-    if kind == Source.Kind.S3:
-        return S3Storage(storage_profile, bucket, prefix)
-    return LocalStorage(root, pin=parse_pin(root_pin) if root_pin else None)
-
-
 def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", exclude_pk=None):
     """Refuse a location that can reach any registered source's objects by any route (a second
     profile or endpoint spelling for the same bucket, an access-point alias, a symlinked or
@@ -46,8 +46,7 @@ def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", ex
     if exclude_pk:
         others = others.exclude(pk=exclude_pk)
     for other in others:
-        other_store = location_storage(kind=other.kind, storage_profile=other.storage_profile, bucket=other.bucket,
-                                        prefix=other.prefix, root=other.root)
+        other_store = source_location(other)
         try:
             reason = candidate.overlap_with(other_store)
         except StorageError as exc:
@@ -125,8 +124,6 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
 
 def source_probe(source: Source) -> None:
     """Check the source can be listed now (bad bucket, no credentials...) with a clear error."""
-    from ..storage import storage_for
-
     try:
         next(iter(storage_for(source).list()), None)
     except StorageError:

@@ -20,7 +20,11 @@ from django.db.models import Q
 
 from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestEvent, ReingestItem, Takedown
 from ..roles import is_admin
-from ..storage import ObjectMissing, S3Storage, StorageError, check_key
+from ..storage import ObjectMissing, StorageError, check_key, storage_for
+from . import extracts
+from .deletion.quarantine import quarantine_target
+from .reingest import ingest_storage
+from .renditions import renditions_storage
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +43,11 @@ def _audit(asset, step, *, actor, reason, outcome="", **detail) -> AuditEntry:
     )
 
 
-def delete_all_versions(store, key) -> int:
-    """Every version and delete marker of one key on a versioned bucket; returns how many."""
-    client = store.client
-    full = store.full_key(key)
-    removed = 0
-    for page in client.get_paginator("list_object_versions").paginate(Bucket=store.bucket, Prefix=full):
-        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            if v["Key"] == full:
-                client.delete_object(Bucket=store.bucket, Key=full, VersionId=v["VersionId"])
-                removed += 1
-    return removed
-
-
 def _remove_object(asset, store, info) -> str:
     if info is None:
         return "was already gone"
-    if asset.source.versioned and isinstance(store, S3Storage):
-        n = delete_all_versions(store, asset.key)
+    n = store.delete_every_version(asset.key) if asset.source.versioned else None
+    if n is not None:
         return f"deleted ({n} version{'s' if n != 1 else ''})"
     store.delete(asset.key)
     return "deleted"
@@ -65,8 +56,6 @@ def _remove_object(asset, store, info) -> str:
 def rendition_names(asset) -> list[str]:
     """Every rendition file of the asset and of every candidate involving it, as stored now
     (whatever tag or engine version made them) plus the names the rows point at."""
-    from .renditions import renditions_storage
-
     st = renditions_storage()
     names = {n for n in (asset.rendition, asset.thumbnail, (asset.analysis or {}).get("reduced")) if n}
     dirs = [f"assets/{asset.pk}"]
@@ -83,8 +72,6 @@ def rendition_names(asset) -> list[str]:
 
 
 def _remove_renditions(asset, names) -> None:
-    from .renditions import renditions_storage
-
     st = renditions_storage()
     for name in names:
         if st.exists(name):
@@ -96,8 +83,6 @@ def _remove_renditions(asset, names) -> None:
 
 
 def _remove_quarantine(asset, item) -> None:
-    from .deletion import quarantine_target
-
     target = quarantine_target(item)
     try:
         target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
@@ -112,8 +97,6 @@ def _ingest_keys(item) -> list[str]:
 
 
 def _remove_ingest_copy(item, *, actor) -> None:
-    from .reingest import ingest_storage
-
     dest, location = ingest_storage()
     if item.target_location and item.target_location != location:
         raise StorageError(f"the copy is in {item.target_location}, no longer the configured ingest location ({location})")
@@ -145,9 +128,6 @@ def _step(results, asset, step, func, *, actor, reason, **detail) -> bool:
 
 def takedown_asset(*, actor, asset, reason) -> dict:
     """Everything for one object. Returns {"asset", "ok", "message", "steps"}."""
-    from . import extracts
-    from .deletion import _lock_status, storage_for
-
     asset = Asset.objects.select_related("source").get(pk=asset.pk)
     store = storage_for(asset.source)
     try:
@@ -157,7 +137,7 @@ def takedown_asset(*, actor, asset, reason) -> dict:
     except StorageError as exc:
         _audit(asset, "object", actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
         return {"asset": asset, "ok": False, "message": str(exc), "steps": []}
-    lock = _lock_status(store, asset.key, info.version_id) if info else ""
+    lock = store.lock_status(asset.key, info.version_id) if info else ""
     if lock:
         _audit(asset, "object", actor=actor, reason=reason, outcome="refused: Object Lock", object_lock=lock)
         return {"asset": asset, "ok": False, "message": f"Object Lock: {lock}", "steps": []}
@@ -221,4 +201,4 @@ def is_taken_down(*asset_ids) -> bool:
     return Takedown.objects.filter(asset_id__in=[a for a in asset_ids if a]).exists()
 
 
-__all__ = ["delete_all_versions", "is_taken_down", "rendition_names", "takedown_asset", "takedown_execute"]
+__all__ = ["is_taken_down", "rendition_names", "takedown_asset", "takedown_execute"]

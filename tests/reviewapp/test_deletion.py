@@ -9,6 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -356,7 +357,7 @@ def test_takedown_deletes_canonical_at_once_with_reason_and_audit(sources, users
     rows = AuditEntry.objects.filter(action="takedown")
     assert {r.key for r in rows} == {kept.key, d.asset.key}
     assert all(r.reason.startswith("court order") and r.executed_by == admin for r in rows)
-    assert not (LocalStorage(svc.settings.QUARANTINE_DIR).root / "canon").exists(), "a takedown skips quarantine"
+    assert not (LocalStorage(settings.QUARANTINE_DIR).root / "canon").exists(), "a takedown skips quarantine"
     assert Asset.objects.get(pk=kept.pk).state == Asset.State.VANISHED
 
 

@@ -26,6 +26,7 @@ from django.db import connection
 
 from reviewapp.models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReviewItem, Source
 from reviewapp.services import deletion as svc
+from reviewapp.services.deletion import executor
 from reviewapp.services.review import ReviewRefused, decision_undo
 from reviewapp.services.sources import source_add
 from reviewapp.storage import (
@@ -52,7 +53,7 @@ def only_guard(monkeypatch):
     pin), to show a layer holds by itself."""
 
     def use(*names, pin=True):
-        monkeypatch.setattr(svc, "EXECUTION_GUARDS", [GUARDS[n] for n in names])
+        monkeypatch.setattr(executor, "EXECUTION_GUARDS", [GUARDS[n] for n in names])
         if not pin:
             monkeypatch.setattr(LocalStorage, "_verify_root", lambda self, fd: None)
 
@@ -484,7 +485,7 @@ def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local
 
     first = jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk})
     Job.objects.filter(pk=first.pk).update(state=Job.State.RUNNING)
-    claimed = svc._claim(item.pk, actor=admin, job_id=first.pk)
+    claimed = executor._claim(item.pk, actor=admin, job_id=first.pk)
     assert claimed.state == DeletionItem.State.EXECUTING
     # a second executor run does not touch it
     second = jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk}, idempotency_key="second")
@@ -519,10 +520,9 @@ def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_ro
 
     require_service(connection.vendor == "postgresql", "PostgreSQL test database (set CI=true or DATABASE_URL)")
     if plan_rule == "off":
-        monkeypatch.setattr(svc, "decision_undo_refusal", lambda decision: "")
-        import reviewapp.services.deletion as deletion_mod
+        import reviewapp.services.review as review_mod
 
-        monkeypatch.setattr(deletion_mod, "decision_undo_refusal", lambda decision: "")
+        monkeypatch.setattr(review_mod, "decision_undo_refusal", lambda decision: "")
     cur, admin = UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
     for d in ("canon", "cleanup"):
         (local_root / d).mkdir()

@@ -15,6 +15,7 @@ from django.utils import timezone
 import reviewapp.storage as storage_mod
 from reviewapp.models import AuditEntry, DeletionItem, DeletionPlan, Job, ReviewItem, Source
 from reviewapp.services import deletion as svc
+from reviewapp.services.deletion import executor
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import S3Storage, StorageError
 from tests.reviewapp.test_deletion import cleanup_jpeg, scenario
@@ -151,7 +152,7 @@ def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeyp
 
         monkeypatch.setattr(S3Storage, "delete", dying_delete)
     else:
-        real_mark = svc._mark_quarantined
+        real_mark = executor._mark_quarantined
 
         def dying_mark(item, **kw):
             if armed["n"]:
@@ -159,7 +160,7 @@ def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeyp
                 raise Crash()
             return real_mark(item, **kw)
 
-        monkeypatch.setattr(svc, "_mark_quarantined", dying_mark)
+        monkeypatch.setattr(executor, "_mark_quarantined", dying_mark)
     with pytest.raises(Crash):
         confirm(admin, plan)
     plan.refresh_from_db()
@@ -199,14 +200,14 @@ def test_s3_failure_mid_restore(s3_sources, users, faults, confirm, phase):
 def test_object_changed_between_check_and_copy_is_caught_by_the_etag_condition(s3_sources, users, monkeypatch, confirm):
     cur, admin = users
     d = scenario(*s3_sources, cur)
-    real = svc.recheck_kept
+    real = executor.recheck_kept
 
     def recheck_then_someone_writes(item, src):
         out = real(item, src)
         src.put(item.asset.key, cleanup_jpeg("coffee"))  # lands after the checks, before the copy
         return out
 
-    monkeypatch.setattr(svc, "recheck_kept", recheck_then_someone_writes)
+    monkeypatch.setattr(executor, "recheck_kept", recheck_then_someone_writes)
     plan = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[d]))
     item = plan.items.get()
     assert item.state == DeletionItem.State.ABORTED and "changed" in item.reason
