@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 
 from . import models as m
 from .roles import is_admin
+from .services.analysis import reverify_start
+from .services.jobs import job_cancel, job_pause, job_resume
 
 admin.site.site_header = "Doppel administration"
 admin.site.site_title = "Doppel admin"
@@ -100,8 +102,6 @@ class ReviewItemAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Re-verify all open files with the current verifier (from stored data)")
     def reverify_open(self, request, queryset):
-        from .services.analysis import reverify_start
-
         job = reverify_start(actor=request.user)
         self.message_user(request, f"Re-verification queued as job #{job.pk}.", messages.SUCCESS)
 
@@ -161,20 +161,14 @@ class JobAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Pause selected jobs")
     def pause_jobs(self, request, queryset):
-        from .services.jobs import job_pause
-
         self._run(request, queryset, job_pause, "Paused")
 
     @admin.action(description="Resume selected jobs")
     def resume_jobs(self, request, queryset):
-        from .services.jobs import job_resume
-
         self._run(request, queryset, job_resume, "Resumed")
 
     @admin.action(description="Cancel selected jobs")
     def cancel_jobs(self, request, queryset):
-        from .services.jobs import job_cancel
-
         self._run(request, queryset, job_cancel, "Cancelled")
 
 

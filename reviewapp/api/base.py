@@ -1,14 +1,11 @@
 """What every API view shares: the schema with documented errors, cursor pagination, the write
-rate limit, filters, and calling services that other modules provide."""
+rate limit and filters. Views import the services and selectors they call directly."""
 from __future__ import annotations
-
-import importlib
 
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from .exceptions import ServiceMissing
 from .pagination import IdCursorPagination
 from .permissions import IsCurator
 from .schema import DoppelAutoSchema
@@ -32,20 +29,6 @@ class DoppelViewSet(viewsets.GenericViewSet):
     def paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True, context=self.get_serializer_context()).data)
-
-
-def service(module: str, name: str):
-    """A service function by dotted module name under reviewapp; a 501 if this build lacks it."""
-    try:
-        mod = importlib.import_module(f"reviewapp.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("reviewapp."):
-            raise ServiceMissing(f"{module}.{name} is not available") from exc
-        raise
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise ServiceMissing(f"{module}.{name} is not available")
-    return fn
 
 
 class FileRenderer(BaseRenderer):

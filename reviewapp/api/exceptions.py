@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from ..services.review import ReviewRefused
 from ..storage import ObjectChanged, ObjectMissing, StorageError, UnsafeKey
 
 log = logging.getLogger("reviewapp.api")
@@ -32,12 +33,6 @@ class IdempotencyMismatch(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used for a different request."
     default_code = "idempotency_key_reused"
-
-
-class ServiceMissing(exceptions.APIException):
-    status_code = status.HTTP_501_NOT_IMPLEMENTED
-    default_detail = "This action is not available in this installation."
-    default_code = "not_implemented"
 
 
 def _messages(exc: DjangoValidationError):
@@ -63,17 +58,9 @@ def _summary(errors) -> str:
     return ""
 
 
-def _refusal_class():
-    try:
-        from ..services.review import ReviewRefused
-    except ImportError:  # pragma: no cover - review service not installed
-        return ()
-    return ReviewRefused
-
-
 def _translate(exc):
     """Map domain exceptions to DRF ones; None when it is not ours to translate."""
-    if isinstance(exc, _refusal_class()):
+    if isinstance(exc, ReviewRefused):
         # a well-formed request the file's current state does not allow (already decided, not
         # your lease, too late to undo): a conflict, with the reason a curator would read
         return Conflict("; ".join(str(m) for m in exc.messages))

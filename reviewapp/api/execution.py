@@ -15,8 +15,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from .. import models as m
+from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
+from ..services.export_jobs import error_log_export_start, export_too_large_for_a_request
+from ..services.exports import csv_lines, xlsx_write
+from ..services.deletion import deletion_plan_cancel, deletion_plan_confirm, deletion_plan_create, deletion_restore
+from ..services.reingest import reingest_report_ingested
+from ..services.takedown import takedown_execute
 from . import serializers as s
-from .base import CSVRenderer, DoppelViewSet, XLSXRenderer, service
+from .base import CSVRenderer, DoppelViewSet, XLSXRenderer
 from .filters import AuditFilter, DeletionItemFilter, DeletionPlanFilter, ErrorLogFilter, ReingestFilter
 from .idempotency import idempotent, scoped_key
 from .permissions import IsDoppelAdmin
@@ -35,8 +41,6 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     def _export_job(self, request, fmt):
         """A large export is queued as a job (202 + the job; its file comes from
         GET /api/v1/jobs/{id}/download/ when done) instead of being written inside the request."""
-        from ..services.export_jobs import error_log_export_start, export_too_large_for_a_request
-
         if not export_too_large_for_a_request(self._export_qs()):
             return None
         fs = self.filterset_class(request.query_params, queryset=self.get_queryset(), request=request)
@@ -64,9 +68,6 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
                                "its file is at /api/v1/jobs/{id}/download/ once the job is done.")
     @action(detail=False, methods=["get"], url_path="export-csv", renderer_classes=[JSONRenderer, CSVRenderer])
     def export_csv(self, request):
-        from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
-        from ..services.exports import csv_lines
-
         queued = self._export_job(request, "csv")
         if queued is not None:
             return queued
@@ -83,9 +84,6 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
                                "its file is at /api/v1/jobs/{id}/download/ once the job is done.")
     @action(detail=False, methods=["get"], url_path="export-xlsx", renderer_classes=[JSONRenderer, XLSXRenderer])
     def export_xlsx(self, request):
-        from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
-        from ..services.exports import xlsx_write
-
         queued = self._export_job(request, "xlsx")
         if queued is not None:
             return queued
@@ -118,7 +116,7 @@ class ReingestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         item = self.get_object()
         data = s.ReingestIngestedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = service("services.reingest", "reingest_report_ingested")(
+        item = reingest_report_ingested(
             actor=request.user, item=item, canonical_key=data.validated_data["canonical_key"],
             source=data.validated_data.get("source"))
         item.refresh_from_db()
@@ -144,7 +142,7 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
         data = s.DeletionPlanCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        plan = service("services.deletion", "deletion_plan_create")(
+        plan = deletion_plan_create(
             actor=request.user, decisions=v.get("decisions") or None, source=v.get("source"),
             idempotency_key=scoped_key(request))
         return Response(s.DeletionPlanSerializer(self.get_queryset().get(pk=plan.pk)).data,
@@ -155,7 +153,7 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
     @action(detail=True, methods=["post"], filterset_class=None)
     @idempotent
     def confirm(self, request, pk=None):
-        plan = service("services.deletion", "deletion_plan_confirm")(actor=request.user, plan=self.get_object())
+        plan = deletion_plan_confirm(actor=request.user, plan=self.get_object())
         return Response(s.DeletionPlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 
     @extend_schema(summary="Cancel a plan that was never confirmed (admin)", tags=["deletion"], request=None,
@@ -163,7 +161,7 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
     @action(detail=True, methods=["post"], filterset_class=None)
     @idempotent
     def cancel(self, request, pk=None):
-        plan = service("services.deletion", "deletion_plan_cancel")(actor=request.user, plan=self.get_object())
+        plan = deletion_plan_cancel(actor=request.user, plan=self.get_object())
         return Response(s.DeletionPlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 
     @extend_schema(summary="Items of a plan (admin)", tags=["deletion"], responses={200: s.DeletionItemSerializer(many=True)},
@@ -198,7 +196,7 @@ class DeletionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
     @action(detail=True, methods=["post"], filterset_class=None)
     @idempotent(atomic=False)
     def restore(self, request, pk=None):
-        item = service("services.deletion", "deletion_restore")(actor=request.user, item=self.get_object())
+        item = deletion_restore(actor=request.user, item=self.get_object())
         return Response(s.DeletionItemSerializer(item).data)
 
 
@@ -226,7 +224,7 @@ class TakedownViewSet(DoppelViewSet):
         data = s.TakedownSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         before = m.AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        results = service("services.deletion", "takedown_execute")(
+        results = takedown_execute(
             actor=request.user, assets=data.validated_data["assets"], reason=data.validated_data["reason"])
         audit = m.AuditEntry.objects.filter(id__gt=before, action=m.AuditEntry.Action.TAKEDOWN,
                                             executed_by=request.user).order_by("id")

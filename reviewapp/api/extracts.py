@@ -10,7 +10,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import models as m
-from .base import CSVRenderer, DoppelViewSet, service
+from ..selectors import extracts as sel
+from ..services.exports import csv_lines
+from ..selectors.extracts import counts_sentence
+from ..selectors.takedown import copies_of
+from ..services.extracts import extract_create, extract_delete
+from .base import CSVRenderer, DoppelViewSet
 from .idempotency import idempotent, scoped_key
 from .pagination import AscendingIdCursorPagination
 from .permissions import IsDoppelAdmin
@@ -30,7 +35,7 @@ class ExtractArchiveSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_summary(self, obj) -> str:
-        return service("services.extracts", "counts_sentence")(
+        return counts_sentence(
             {"requested": obj.requested, "found": obj.found, "extracted": obj.extracted})
 
 
@@ -110,7 +115,7 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
     def create(self, request):
         data = ExtractCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ex = service("services.extracts", "extract_create")(
+        ex = extract_create(
             actor=request.user, idempotency_key=scoped_key(request), **data.validated_data)
         return Response(ExtractSerializer(ex).data, status=status.HTTP_201_CREATED)
 
@@ -119,7 +124,7 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
     @action(detail=True, methods=["post"], url_path="delete-now")
     @idempotent(atomic=False)
     def delete_now(self, request, pk=None):
-        ex = service("services.extracts", "extract_delete")(actor=request.user, extract=self.get_object())
+        ex = extract_delete(actor=request.user, extract=self.get_object())
         return Response(ExtractSerializer(m.Extract.objects.get(pk=ex.pk)).data)
 
     @extend_schema(summary="The manifest of one archive, line by line (admin)", tags=TAG,
@@ -145,9 +150,6 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
                    responses={(200, "text/csv"): OpenApiTypes.STR}, filters=False)
     @action(detail=True, methods=["get"], url_path="manifest-csv", renderer_classes=[CSVRenderer], filterset_class=None)
     def manifest_csv(self, request, pk=None):
-        from ..selectors import extracts as sel
-        from ..services.exports import csv_lines
-
         archive = _archive(self.get_object(), request.query_params.get("archive", ""))
         resp = StreamingHttpResponse(csv_lines(sel.MANIFEST_HEADER, sel.manifest_rows(archive)),
                                      content_type="text/csv; charset=utf-8")
@@ -182,5 +184,5 @@ class TakedownCopiesViewSet(DoppelViewSet):
         assets = list(m.Asset.objects.filter(pk__in=[int(p) for p in raw]))
         if len(assets) != len(set(raw)):
             raise serializers.ValidationError({"assets": ["unknown asset id"]})
-        copies = service("selectors.takedown", "copies_of")(assets)
+        copies = copies_of(assets)
         return Response(CopiesSerializer({"copies": copies}).data)

@@ -8,8 +8,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import models as m
+from ..selectors.jobs import job_progress
+from ..services.analysis import analysis_start
+from ..services.export_jobs import export_file_open
+from ..services.inventory import inventory_start
+from ..services.jobs import job_cancel, job_pause, job_resume
+from ..services.restore import restore_confirm, restore_estimate
 from . import serializers as s
-from .base import DoppelViewSet, service
+from .base import DoppelViewSet
 from .filters import JobFilter
 from .idempotency import idempotent, scoped_key
 from .permissions import IsCurator, IsDoppelAdmin
@@ -37,7 +43,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     @action(detail=True, methods=["get"], filterset_class=None)
     def progress(self, request, pk=None):
         job = self.get_object()
-        progress = service("selectors.jobs", "job_progress")(job)
+        progress = job_progress(job)
         return Response(s.JobProgressSerializer(progress).data)
 
     @extend_schema(summary="Download the file an export job wrote (admin)", tags=TAG, filters=False,
@@ -50,7 +56,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
 
         job = self.get_object()
         try:
-            handle, filename, content_type = service("services.export_jobs", "export_file_open")(job)
+            handle, filename, content_type = export_file_open(job)
         except ValidationError as exc:
             raise NotFound(" ".join(exc.messages)) from None
         return FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
@@ -62,7 +68,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     def inventory(self, request):
         data = s.JobSourceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _created(service("services.inventory", "inventory_start")(
+        return _created(inventory_start(
             actor=request.user, idempotency_key=scoped_key(request), **data.validated_data))
 
     @extend_schema(summary="Estimate restoring archived objects (admin)", tags=TAG, request=s.JobScopeSerializer,
@@ -74,7 +80,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     def restore_estimate(self, request):
         data = s.JobScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _created(service("services.restore", "restore_estimate")(
+        return _created(restore_estimate(
             actor=request.user, idempotency_key=scoped_key(request), **_scope(data)))
 
     @extend_schema(summary="Confirm a restore estimate (admin)", tags=TAG, request=None,
@@ -83,7 +89,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     @idempotent
     def restore_confirm(self, request, pk=None):
         job = self.get_object()
-        job = service("services.restore", "restore_confirm")(actor=request.user, job=job)
+        job = restore_confirm(actor=request.user, job=job)
         return Response(s.JobSerializer(job).data)
 
     @extend_schema(summary="Start analysis (analyse, then pair) of a source or name list (admin)", tags=TAG,
@@ -93,30 +99,30 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet
     def analysis(self, request):
         data = s.JobScopeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _created(service("services.analysis", "analysis_start")(
+        return _created(analysis_start(
             actor=request.user, idempotency_key=scoped_key(request), **_scope(data)))
 
     @extend_schema(summary="Pause a job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def pause(self, request, pk=None):
-        return self._transition("job_pause")
+        return self._transition(job_pause)
 
     @extend_schema(summary="Resume a paused job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def resume(self, request, pk=None):
-        return self._transition("job_resume")
+        return self._transition(job_resume)
 
     @extend_schema(summary="Cancel a job (admin)", tags=TAG, request=None, responses={200: s.JobSerializer})
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request, pk=None):
-        return self._transition("job_cancel")
+        return self._transition(job_cancel)
 
-    def _transition(self, name):
+    def _transition(self, transition):
         job = self.get_object()
-        job = service("services.jobs", name)(actor=self.request.user, job=job)
+        job = transition(actor=self.request.user, job=job)
         return Response(s.JobSerializer(job).data)
 
 

@@ -9,8 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import models as m
+from ..selectors.review import bulk_batch, bulk_sample
+from ..services.review import bulk_approve, decision_record, decision_undo, review_choose_candidate, review_lease_next, review_release
 from . import serializers as s
-from .base import DoppelViewSet, service
+from .base import DoppelViewSet
 from .filters import DecisionFilter, ReviewItemFilter
 from .idempotency import idempotent, scoped_key
 from .permissions import IsDoppelAdmin
@@ -41,7 +43,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     def next(self, request):
         data = s.ReviewQueueSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = service("services.review", "review_lease_next")(actor=request.user, queue=data.queue())
+        item = review_lease_next(actor=request.user, queue=data.queue())
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(s.ReviewItemDetailSerializer(item).data)
@@ -53,7 +55,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     @idempotent
     def release(self, request, pk=None):
         item = self.get_object()
-        item = service("services.review", "review_release")(actor=request.user, item=item)
+        item = review_release(actor=request.user, item=item)
         return Response(s.ReviewItemSerializer(item).data)
 
 
@@ -65,7 +67,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
         item = self.get_object()
         data = s.ChooseCandidateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = service("services.review", "review_choose_candidate")(
+        item = review_choose_candidate(
             actor=request.user, item=item, candidate=data.validated_data["candidate"])
         return Response(s.ReviewItemDetailSerializer(self.get_queryset().get(pk=item.pk)).data)
 
@@ -75,9 +77,9 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     def bulk_sample(self, request):
         q = s.BulkSampleQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
-        qs = service("selectors.review", "bulk_batch")(**q.batch_kwargs())
+        qs = bulk_batch(**q.batch_kwargs())
         seed = q.validated_data.get("seed") or secrets.token_hex(4)
-        sample = service("selectors.review", "bulk_sample")(qs, n=q.validated_data["n"], seed=seed)
+        sample = bulk_sample(qs, n=q.validated_data["n"], seed=seed)
         return Response({"total": qs.count(), "seed": seed,
                          "sample": s.ReviewItemSerializer(sample, many=True).data})
 
@@ -91,7 +93,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     def bulk_approve(self, request):
         data = s.BulkApproveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = service("services.review", "bulk_approve")(
+        result = bulk_approve(
             actor=request.user, **data.batch_kwargs(),
             note=data.validated_data["note"] or f"bulk approval (sample seed {data.validated_data['sample_seed']})",
             idempotency_key=scoped_key(request))
@@ -120,7 +122,7 @@ class DecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         data = s.DecisionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        decision = service("services.review", "decision_record")(
+        decision = decision_record(
             actor=request.user, item=v["item"], action=v["action"], candidate=v.get("candidate"),
             note=v.get("note", ""), error_category=v.get("error_category"), idempotency_key=scoped_key(request))
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
@@ -131,6 +133,6 @@ class DecisionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     @idempotent
     def undo(self, request, pk=None):
         decision = self.get_object()
-        undo = service("services.review", "decision_undo")(actor=request.user, decision=decision,
+        undo = decision_undo(actor=request.user, decision=decision,
                                                            idempotency_key=scoped_key(request))
         return Response(s.DecisionSerializer(undo).data, status=status.HTTP_201_CREATED)

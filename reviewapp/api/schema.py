@@ -3,6 +3,8 @@ shape the exception handler produces."""
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
+from .idempotency import IDEMPOTENCY_PARAMETER
+
 API_DESCRIPTION = """
 Find, prove and clean up duplicate images without losing the last good copy.
 
@@ -57,8 +59,6 @@ class DoppelAutoSchema(AutoSchema):
         params = list(super().get_override_parameters())
         handler = getattr(self.view, getattr(self.view, "action", None) or "", None)
         if getattr(handler, "idempotent", False):
-            from .idempotency import IDEMPOTENCY_PARAMETER
-
             params.append(IDEMPOTENCY_PARAMETER)
         return params
 

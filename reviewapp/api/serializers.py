@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import models as m
+from ..selectors.jobs import job_progress
 
 # --------------------------------------------------------------------------------------------
 # Small references
@@ -97,8 +98,6 @@ class JobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(JobProgressSerializer)
     def get_progress(self, job):
-        from ..selectors.jobs import job_progress
-
         return JobProgressSerializer(job_progress(job)).data
 
 

@@ -11,8 +11,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from .. import models as m
+from ..selectors.assets import namelist_misses_csv
+from ..services.namelists import namelist_upload
+from ..services.sources import source_add
 from . import serializers as s
-from .base import CSVRenderer, DoppelViewSet, service
+from .base import CSVRenderer, DoppelViewSet
 from .filters import NameListFilter, SourceFilter
 from .idempotency import idempotent
 from .permissions import CuratorReadsAdminWrites
@@ -36,7 +39,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelView
     def create(self, request):
         data = s.SourceCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        source = service("services.sources", "source_add")(actor=request.user, **data.validated_data)
+        source = source_add(actor=request.user, **data.validated_data)
         return Response(s.SourceSerializer(source).data, status=status.HTTP_201_CREATED)
 
 
@@ -57,7 +60,7 @@ class NameListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     def create(self, request):
         data = s.NameListUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        namelist = service("services.namelists", "namelist_upload")(
+        namelist = namelist_upload(
             actor=request.user, source=data.validated_data["source"], title=data.validated_data["title"],
             uploaded_file=data.validated_data["file"])
         return Response(s.NameListSerializer(namelist).data, status=status.HTTP_201_CREATED)
@@ -67,7 +70,7 @@ class NameListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer], filterset_class=None)
     def misses(self, request, pk=None):
         namelist = self.get_object()
-        text = service("selectors.assets", "namelist_misses_csv")(namelist)
+        text = namelist_misses_csv(namelist)
         response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="namelist-{namelist.pk}-misses.csv"'
         return response

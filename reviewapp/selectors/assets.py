@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
-from ..models import Asset, DeletionItem, Source
+from ..models import Asset, DeletionItem, NameListEntry, Source
+from ..services.exports import csv_text  # pure cell formatting, no service (see the import contracts)
 
 
 def _left_qs():
@@ -42,8 +43,6 @@ def assets_needing_analysis(qs, engine_version):
 
 def namelist_misses(namelist):
     """Entries that did not resolve to exactly one asset (not found, or ambiguous)."""
-    from ..models import NameListEntry
-
     return namelist.entries.filter(
         status__in=[NameListEntry.Status.NOT_FOUND, NameListEntry.Status.AMBIGUOUS]
     ).order_by("line")
@@ -56,8 +55,6 @@ def namelist_misses_csv(namelist) -> str:
     """The misses as a CSV people can fix and upload again (line, name, status, matches), the
     same file from the UI, the API and `doppel_namelist --misses`. Names come from an uploaded
     file, so every cell is neutralised like every other export (the upload strips that mark)."""
-    from ..services.exports import csv_text
-
     rows = ((e.line, e.raw, e.status, " | ".join(a.key for a in e.assets.all()))
             for e in namelist_misses(namelist).prefetch_related("assets"))
     return csv_text(NAMELIST_MISSES_HEADER, rows)
@@ -65,8 +62,6 @@ def namelist_misses_csv(namelist) -> str:
 
 def namelist_selection(namelist):
     """The assets a name list selects (lines that resolved to exactly one asset)."""
-    from ..models import NameListEntry
-
     return Asset.objects.filter(
         namelist_entries__namelist=namelist, namelist_entries__status=NameListEntry.Status.FOUND
     ).distinct()

@@ -8,7 +8,9 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem, Source
+from .assets import cleanup_left
 from .deletion import returned_from_plans
+from .jobs import job_progress
 from .review import queue_counts
 from .sources import sources_with_counts
 
@@ -17,8 +19,6 @@ PACE_HOURS = 4
 
 def _cleanup_left():
     """Objects and bytes still in clean-up sources (not vanished, not yet deleted)."""
-    from .assets import cleanup_left
-
     objects, size = cleanup_left()
     return {"objects": objects, "bytes": size}
 
@@ -83,6 +83,4 @@ def dashboard_summary(*, now=None):
 
 
 def _job_percent(job):
-    from .jobs import job_progress
-
     return job_progress(job).get("percent")

@@ -5,7 +5,14 @@ from django.db.models import Prefetch, Sum
 from django.utils import timezone
 
 from ..models import Extract, ExtractArchive, ExtractMember
-from ..services.extracts import MANIFEST_FIELDS, counts_sentence
+
+# The manifest's columns, in the archive (services/extracts writes it) and in every download of it.
+MANIFEST_FIELDS = ["line", "name_requested", "outcome", "key_chosen", "path_in_archive", "sha256", "bytes", "detail"]
+
+
+def counts_sentence(c: dict) -> str:
+    return (f"Of the {c['requested']:,} objects you requested, the database knew {c['found']:,}, "
+            f"and the archive contains {c['extracted']:,}.")
 
 
 def extract_list():

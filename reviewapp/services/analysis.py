@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from contextlib import ExitStack
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,14 +20,23 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+import matching
+from matching.verdict import verdict_rank
+
 from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
 from ..selectors.assets import assets_needing_analysis
 from ..storage import ObjectMissing, StorageError, UnsafeKey, sha256_file, storage_for
 from .jobs import (
-    job_count, job_create, job_dispatch, job_event, job_finish, job_items_add, job_may_continue, job_start,
+    job_count,
+    job_create,
+    job_dispatch,
+    job_event,
+    job_finish,
+    job_items_add,
+    job_may_continue,
+    job_start,
 )
-
-from matching.verdict import verdict_rank
+from .renditions import load_reduced, render_asset_files, save_detail, save_reduced
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +48,6 @@ class PermanentFailure(Exception):
 
 
 def engine():
-    import matching
-
     return matching
 
 
@@ -116,8 +124,6 @@ def analysis_prepare(job_id: int) -> list[int]:
 
 
 def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
-    from .renditions import render_asset_files
-
     try:
         return render_asset_files(asset, path)
     except Exception as exc:  # noqa: BLE001 - a rendition is a convenience, never a failure
@@ -132,12 +138,8 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
     web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
     stored = fa.to_dict()
     if fa.image is not None:
-        from .renditions import save_reduced
-
         stored["reduced"] = save_reduced(asset, fa.image)
     if fa.rendition is not None:
-        from .renditions import save_detail
-
         stored["detail"] = save_detail(asset, fa.rendition)
     return {
         "analysis": stored,
@@ -269,7 +271,7 @@ def _pair_job_create(job: Job) -> Job:
 
 # --- pairing -----------------------------------------------------------------------------------
 
-_INDEX_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_INDEX_CACHE: OrderedDict[tuple, object] = OrderedDict()
 
 
 def canonical_index(cache_key=None):
@@ -299,8 +301,6 @@ def with_image(asset: Asset, stored, fetch_path):
     """The stored analysis plus its reduced image and full-detail rendition: from the renditions
     storage when they were kept at analysis time (no refetch of the original, which on S3 means no
     second download), otherwise by fetching and decoding the file again."""
-    from .renditions import load_reduced
-
     if stored.readable and asset.analysis and asset.analysis.get("reduced") and asset.analysis.get("detail"):
         image = load_reduced(asset.analysis["reduced"])
         detail = load_reduced(asset.analysis["detail"])
@@ -353,8 +353,9 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
         if ma is None or ma.pk == asset.pk:
             continue
         try:
+            # the lambda runs inside get(), in this iteration (B023 cannot see that)
             mfa, mpath = match_cache.get(ma, lambda: batch_stack.enter_context(
-                storage_for(ma.source).fetch(ma.key, max_bytes=settings.MAX_OBJECT_BYTES)))
+                storage_for(ma.source).fetch(ma.key, max_bytes=settings.MAX_OBJECT_BYTES)))  # noqa: B023
         except (ObjectMissing, UnsafeKey) as exc:
             log.info("candidate %s skipped: %s", ma.pk, exc)
             continue
@@ -398,8 +399,6 @@ def reverify_run(job_id: int) -> dict:
     full-detail renditions; never fetches an original. Files whose stored data is too old (another
     fingerprint version, no rendition) are counted as needing re-analysis, with the archived ones
     among them (each costs a restore)."""
-    from .jobs import job_start
-
     job = job_start(job_id)
     if job is None:
         return {}
@@ -436,7 +435,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
     """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
     ev = engine_version()
-    best = decision.get("result")
+    best: Any = decision.get("result")  # the engine's PairResult, or None when nothing matched
     ordered = sorted(results, key=lambda t: (0 if t[2] is best else 1, verdict_rank(t[2].verdict),
                                              t[2].diff_score + t[2].local_score))
     review = ReviewItem.objects.select_for_update().filter(asset=asset).first()

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Job
+from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
 from .exports import csv_lines, xlsx_write
 from .jobs import job_count, job_create, job_dispatch, job_fail, job_finish, job_set_params, job_start
 
@@ -63,8 +64,6 @@ def _counted(rows, job_id):
 def export_run(job_id) -> Job | None:
     """Worker side: write the file, store it, record where. Safe to run twice (a second run of a
     finished job does nothing; an interrupted one starts the file again)."""
-    from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
-
     job = job_start(job_id)
     if job is None:
         return None

@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Iterable, Iterator
 
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP's list,
 # plus line feed and the full-width forms some locales accept), also after leading blanks.

@@ -37,20 +37,38 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..models import (
-    Asset, AuditEntry, Extract, ExtractArchive, ExtractMember, Job, NameList, NameListEntry, Source, Takedown,
+    Asset,
+    AuditEntry,
+    Extract,
+    ExtractArchive,
+    ExtractMember,
+    Job,
+    NameList,
+    NameListEntry,
+    Source,
+    Takedown,
 )
 from ..roles import is_admin
+from ..selectors.extracts import MANIFEST_FIELDS, counts_sentence
 from ..storage import (
-    ARCHIVE_CLASSES, LocalStorage, ObjectMissing, S3Storage, Storage, StorageError, UnsafeKey, check_key,
+    ARCHIVE_CLASSES,
+    LocalStorage,
+    ObjectMissing,
+    S3Storage,
+    Storage,
+    StorageError,
+    UnsafeKey,
+    check_key,
+    storage_for,
 )
-from ..tasks import extracts as extract_tasks
+from ..tasks.extracts import extract_build_task
 from . import jobs
 from .exports import safe_cell
+from .renditions import render_web
 
 log = logging.getLogger(__name__)
 
 Outcome = ExtractMember.Outcome
-MANIFEST_FIELDS = ["line", "name_requested", "outcome", "key_chosen", "path_in_archive", "sha256", "bytes", "detail"]
 MIN_SIDE, MAX_SIDE = 16, 4096
 MAX_LISTS = 50
 MAX_SAMPLE = 500_000
@@ -81,8 +99,6 @@ def extract_location(name: str) -> tuple[Storage, str]:
     """The storage behind a configured location name, and a label for it. Locations come only
     from settings (DOPPEL_EXTRACT_LOCATIONS); a local one must lie under DOPPEL_EXTRACT_ROOTS and
     no location may lie inside a registered source (an inventory would list the archives)."""
-    from .deletion import with_cached_client
-
     spec = settings.EXTRACT_LOCATIONS.get(name) if isinstance(name, str) else None
     if not spec:
         raise ValidationError({"location": f"unknown extract location {name!r}; configured: {', '.join(sorted(settings.EXTRACT_LOCATIONS)) or 'none'}"})
@@ -104,7 +120,7 @@ def extract_location(name: str) -> tuple[Storage, str]:
             raise StorageError(f"extract location {name!r} is not s3:PROFILE:BUCKET/PREFIX")
         if profile not in settings.S3_PROFILES:
             raise StorageError(f"extract location {name!r} names unknown storage profile {profile!r}")
-        store = with_cached_client(S3Storage(profile, bucket, prefix))
+        store = S3Storage(profile, bucket, prefix)
         for src in Source.objects.filter(kind=Source.Kind.S3, bucket=bucket, storage_profile=profile):
             if store.prefix.startswith(src.prefix or "") or (src.prefix or "").startswith(store.prefix):
                 raise StorageError(f"extract location {name!r} overlaps source {src.name!r}")
@@ -184,7 +200,7 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
 
 def _dispatch(job):
     job_id = job.pk
-    transaction.on_commit(lambda: extract_tasks.extract_build.delay(job_id))
+    transaction.on_commit(lambda: extract_build_task.delay(job_id))
 
 
 # --- choosing what goes in ----------------------------------------------------------------------
@@ -270,7 +286,7 @@ def _append(tar: tarfile.TarFile, info: tarfile.TarInfo, fileobj=None) -> None:
     """Add one member and forget it: TarFile keeps every TarInfo it wrote in `members` (for
     listing), which would make memory grow with the list; a streamed archive never needs it."""
     tar.addfile(info, fileobj)
-    tar.members.clear()
+    tar.members.clear()  # type: ignore[attr-defined]  # TarFile.members is real, just undocumented
 
 
 def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
@@ -283,8 +299,6 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
 
 def render_member(path, max_side: int) -> bytes:
     """A JPEG of the picture as a viewer shows it, longest side at most `max_side`."""
-    from .renditions import render_web
-
     return render_web(path, max_side)
 
 
@@ -297,8 +311,6 @@ class _Packed:
 
 
 def _add_member(tar, extract, asset, store_cache) -> _Packed:
-    from .deletion import storage_for
-
     store = store_cache.get(asset.source_id)
     if store is None:
         store = store_cache[asset.source_id] = storage_for(asset.source)
@@ -381,11 +393,6 @@ def archive_counts(archive: ExtractArchive) -> dict:
     }
 
 
-def counts_sentence(c: dict) -> str:
-    return (f"Of the {c['requested']:,} objects you requested, the database knew {c['found']:,}, "
-            f"and the archive contains {c['extracted']:,}.")
-
-
 def _job_base(job_id, extract):
     """Counters as absolute values from the archives already built, so a rebuilt archive is
     never counted twice."""
@@ -426,7 +433,8 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
 
     with store.open_write(archive.key, content_type="application/x-tar") as raw:
         out = _HashingWriter(raw)
-        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        # a write-only stream: tarfile's "w|" mode needs only write() (typeshed asks for more)
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
             for i in range(0, len(entry_ids), 500):
                 chunk = (NameListEntry.objects.filter(pk__in=entry_ids[i:i + 500]).order_by("line")
                          .prefetch_related("assets__source"))
@@ -559,9 +567,9 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
         with store.open_read(archive.key) as src, store.open_write(archive.key, content_type="application/x-tar") as raw:
             out = _HashingWriter(raw)
             with tarfile.open(fileobj=src, mode="r|") as old, \
-                    tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as new:
+                    tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as new:  # type: ignore[call-overload]
                 for info in old:
-                    old.members.clear()  # read side: same reason as _append
+                    old.members.clear()  # type: ignore[attr-defined]  # read side: same reason as _append
                     if info.name in drop or info.name in ("manifest.csv", "manifest.json"):
                         continue
                     _append(new, info, old.extractfile(info) if info.isfile() else None)

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from ..models import IdempotencyRecord
 
-
 DIGEST_LENGTH = 64  # sha256, hex
 
 

@@ -13,8 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from matching.names import extract_ids as engine_extract
+
 from ..models import Asset, AssetIdentifier, Job, Source
-from ..storage import ObjectInfo, StorageError, storage_for
+from ..storage import ObjectInfo, StorageError, backend_of, storage_for
 from .jobs import job_count, job_create, job_dispatch, job_fail, job_finish, job_may_continue, job_set_params, job_start
 
 log = logging.getLogger(__name__)
@@ -24,17 +26,12 @@ CHUNK = 1000
 def extract_ids(name: str) -> list[str]:
     """IDs in a name, by the engine's rules (C0001234 ~ C1234a), so pairing by name and the
     engine agree."""
-    try:
-        from matching.names import extract_ids as engine_extract
-    except ImportError:  # pragma: no cover - the engine ships names.py
-        import re
-
-        return sorted({f"{m.group(1).upper()}{int(m.group(2))}" for m in re.finditer(r"(?<![A-Za-z0-9])([A-Za-z]{1,2})(\d{4,12})", name)})
     return engine_extract(name, settings.ID_PATTERNS)
 
 
 def _state_for(info: ObjectInfo) -> str:
-    return Asset.State.ARCHIVED if info.needs_restore else Asset.State.LISTED
+    # a TextChoices member is a str (mypy sees a tuple without django-stubs)
+    return Asset.State.ARCHIVED if info.needs_restore else Asset.State.LISTED  # type: ignore[return-value]
 
 
 def _inode(info: ObjectInfo) -> str:
@@ -52,7 +49,7 @@ def _same_time(a, b) -> bool:
 def inventory_start(*, actor, source: Source, manifest: str | None = None, idempotency_key=None) -> Job:
     """Queue an inventory of `source`; `manifest` (s3://bucket/key/manifest.json) reads an S3
     Inventory report instead of listing the bucket."""
-    if manifest and source.kind != Source.Kind.S3:
+    if manifest and not backend_of(source).inventory_reports:
         raise ValidationError("an S3 Inventory report can only be used for an S3 source")
     with transaction.atomic():
         job = job_create(actor=actor, kind=Job.Kind.INVENTORY, source=source,
@@ -66,9 +63,7 @@ def _listing(source: Source, job: Job):
     storage = storage_for(source)
     manifest = job.params.get("manifest")
     if manifest:
-        from ..s3inventory import iter_report
-
-        return iter_report(storage.client, manifest, source_bucket=source.bucket, prefix=storage.prefix)
+        return storage.inventory_listing(manifest)
     return storage.list()
 
 
@@ -84,6 +79,7 @@ def _unfit(info: ObjectInfo) -> str:
 
 
 def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict):
+    keeps_classes = backend_of(source).storage_classes
     by_key = {}
     for info in infos:
         why = _unfit(info)
@@ -101,12 +97,12 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
             if a is None:
                 new.append(Asset(
                     source=source, key=key, name=key.rsplit("/", 1)[-1][:512], size=info.size, etag=info.etag,
-                    last_modified=info.last_modified, storage_class=info.storage_class if source.kind == "s3" else "",
+                    last_modified=info.last_modified, storage_class=info.storage_class if keeps_classes else "",
                     version_id=info.version_id, state=_state_for(info), ids=extract_ids(key), inode=_inode(info),
                 ))
                 continue
             seen.add(a.pk)
-            sc = info.storage_class if source.kind == "s3" else ""
+            sc = info.storage_class if keeps_classes else ""
             # Another file at the same key (a new inode) is new content even when size and mtime
             # match (`cp -p`): it is analysed again rather than trusted.
             content_changed = (a.etag != info.etag or a.size != info.size or not _same_time(a.last_modified, info.last_modified)

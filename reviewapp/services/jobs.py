@@ -15,10 +15,27 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import Job, JobEvent, JobItem
+from ..tasks.execution import deletion_execute_task
+from ..tasks.exports import export_job_task
+from ..tasks.extracts import extract_build_task
+from ..tasks.pipeline import analysis_job_task, inventory_job_task, restore_job_task, reverify_job_task
 
 log = logging.getLogger(__name__)
 
 FINISHED_STATES = (Job.State.DONE, Job.State.FAILED, Job.State.CANCELLED)
+
+# The one map of job kinds to the task that drives them: starting, resuming or re-queuing a job
+# after a crash queues this task with the job's id. A kind missing here cannot be run in the
+# background (job_dispatch says so).
+JOB_DRIVERS = {
+    Job.Kind.INVENTORY: inventory_job_task,
+    Job.Kind.ANALYSE: analysis_job_task,
+    Job.Kind.RESTORE: restore_job_task,
+    Job.Kind.REVERIFY: reverify_job_task,
+    Job.Kind.EXPORT: export_job_task,
+    Job.Kind.DELETE: deletion_execute_task,
+    Job.Kind.EXTRACT: extract_build_task,
+}
 
 
 def _actor(actor):
@@ -55,9 +72,7 @@ def job_create(*, actor, kind, source=None, namelist=None, params=None, idempote
 
 def job_dispatch(job, *, countdown=None):
     """Queue the job's driver task once the surrounding transaction commits."""
-    from ..tasks import pipeline
-
-    task = pipeline.DRIVERS.get(job.kind)
+    task = JOB_DRIVERS.get(job.kind)
     if task is None:
         raise ValidationError(f"no background task for {job.kind} jobs")
     job_id = job.pk

@@ -65,9 +65,9 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
         raise ValidationError(f"the list has {len(lines)} lines; the limit is {MAX_LINES}")
     is_csv = filename.lower().endswith(".csv")
     if not is_csv:
-        sample = [l for l in lines[:50] if l.strip()]
+        sample = [line for line in lines[:50] if line.strip()]
         # a consistent number of commas on every line looks like CSV, a name with a comma does not
-        counts = {l.count(",") for l in sample}
+        counts = {line.count(",") for line in sample}
         is_csv = bool(sample) and len(counts) == 1 and counts != {0} and len(sample) > 1
     out = []
     if not is_csv:
@@ -189,7 +189,7 @@ def namelist_resolve(*, namelist: NameList, job: Job | None = None) -> NameList:
         nl = NameList.objects.select_for_update().get(pk=namelist.pk)
         through = NameListEntry.assets.through
         through.objects.filter(namelistentry__namelist=nl).delete()
-        links = []
+        links: list = []
         for e in entries:
             ids = found.get(e.normalised, set())
             e.match_count = len(ids)

@@ -19,10 +19,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+import matching
+
 from ..models import Asset, Candidate, ReingestEvent, ReingestItem, ReviewItem, Source
 from ..roles import is_admin
+from ..storage import (
+    LocalStorage,
+    ObjectMissing,
+    S3Storage,
+    StorageError,
+    UnsafeKey,
+    check_key,
+    sha256_file,
+    storage_for,
+)
+from ..tasks.execution import reingest_check_task, reingest_dispatch_task, reingest_verify_one_task
+from .deletion.common import review_return
 from .exports import csv_text
-from ..storage import LocalStorage, ObjectMissing, S3Storage, StorageError, UnsafeKey, check_key, sha256_file
 
 log = logging.getLogger(__name__)
 State = ReingestItem.State
@@ -51,8 +64,6 @@ def _move(item, to_state, *, actor=None, fields=(), **detail):
 
 def ingest_storage():
     """The configured ingest location: "local:/path" or "s3:PROFILE:BUCKET/PREFIX"."""
-    from .deletion import with_cached_client
-
     loc = settings.INGEST_LOCATION or ""
     kind, _, rest = loc.partition(":")
     if kind == "local" and rest:
@@ -63,7 +74,7 @@ def ingest_storage():
         profile, _, bucket_prefix = rest.partition(":")
         bucket, _, prefix = bucket_prefix.partition("/")
         if profile and bucket:
-            return with_cached_client(S3Storage(profile, bucket, prefix)), f"s3:{profile}:{bucket}/{prefix}"
+            return S3Storage(profile, bucket, prefix), f"s3:{profile}:{bucket}/{prefix}"
     raise StorageError(f"DOPPEL_INGEST_LOCATION is not valid: {loc!r} (use local:/path or s3:PROFILE:BUCKET/PREFIX)")
 
 
@@ -147,10 +158,6 @@ def _manifest(item):
 def reingest_copy(*, actor=None, item) -> ReingestItem:
     """queued → copied → submitted: put the bytes and a manifest (JSON and CSV: key, checksum,
     reason) in the ingest location. Idempotent: a rerun after a crash rewrites the same files."""
-    import matching
-
-    from .deletion import storage_for
-
     item = ReingestItem.objects.select_related("asset__source").get(pk=item.pk)
     if item.state not in (State.QUEUED, State.COPIED):
         return item
@@ -212,14 +219,12 @@ def reingest_send_now(*, actor, items=None) -> int:
     """Admin: dispatch queued items at once (in the background)."""
     if not is_admin(actor):
         raise PermissionDenied("only an admin can send reingests")
-    from ..tasks import execution
-
     qs = ReingestItem.objects.filter(state=State.QUEUED)
     if items is not None:
         qs = qs.filter(pk__in=[getattr(i, "pk", i) for i in items])
     ids = list(qs.values_list("pk", flat=True))
     if ids:
-        transaction.on_commit(lambda: execution.reingest_dispatch.delay(ids))
+        transaction.on_commit(lambda: reingest_dispatch_task.delay(ids))
     return len(ids)
 
 
@@ -239,8 +244,6 @@ def _canonical_source(source=None):
 
 def _canonical_asset(source, key) -> Asset:
     """Find or inventory the object the canonical store says it holds."""
-    from .deletion import storage_for
-
     key = check_key(key)
     asset = Asset.objects.filter(source=source, key=key).first()
     if asset is not None:
@@ -274,18 +277,14 @@ def reingest_report_ingested(*, actor, item, canonical_key, source=None) -> Rein
         item.canonical_key, item.canonical_asset, item.error = canonical_key, asset, ""
         _move(item, State.INGESTED, actor=actor, fields=["canonical_key", "canonical_asset", "error"],
               source=source.name, key=canonical_key, reported=True)
-    from ..tasks import execution
-
     item_id = item.pk
-    transaction.on_commit(lambda: execution.reingest_verify_one.delay(item_id))
+    transaction.on_commit(lambda: reingest_verify_one_task.delay(item_id))
     return item
 
 
 def _find_in_canonical(item):
     """The checker looks for the copy itself: canonical assets with the same name (inventoried),
     then the same key in each canonical source. Returns (asset, path-checked checksum) or None."""
-    from .deletion import storage_for
-
     name = item.asset.name
     seen = set()
     candidates = list(
@@ -315,10 +314,6 @@ def _find_in_canonical(item):
 def reingest_verify(*, actor=None, item) -> ReingestItem:
     """The checker: present in the canonical store, checksum equal, decodes. Then the canonical
     object becomes the kept copy of the clean-up file, which goes back to review."""
-    import matching
-
-    from .deletion import review_return, storage_for
-
     item = ReingestItem.objects.select_related("asset__source", "canonical_asset__source").get(pk=item.pk)
     if item.state == State.SUBMITTED:
         found = _find_in_canonical(item)
@@ -385,6 +380,11 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
             review.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score"])
             review_return(actor=actor, asset=item.asset, reason="reingest verified")
     return item
+
+
+def reingest_check_queue() -> None:
+    """Run the reingest checker now (an admin's request) instead of waiting for beat."""
+    transaction.on_commit(lambda: reingest_check_task.delay())
 
 
 def reingest_check_all(*, actor=None) -> dict:

@@ -9,11 +9,15 @@ import io
 from contextlib import ExitStack
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.core.exceptions import ValidationError
 
-from ..models import Asset, Candidate
+import matching
+from matching.decode import check_limits
+from matching.render import render_web_jpeg
+
+from ..models import Asset, Candidate, Takedown
 from ..storage import storage_for
 
 WEB_SIDE = 1600
@@ -38,15 +42,13 @@ def _save(name: str, data: bytes) -> str:
 
 
 def _pillow_jpeg(path, max_side, quality=85) -> bytes:
-    """Fallback when the engine has no renderer: orientation applied, RGB, bounded size."""
+    """The thumbnail (from the web JPEG): orientation applied, RGB, bounded size."""
     from PIL import Image, ImageOps
 
-    from matching.decode import check_limits
-
-    with Image.open(path) as im:
-        check_limits(im)  # the engine's pixel and decoded-byte limits, before anything is loaded
-        im.seek(0)
-        im = ImageOps.exif_transpose(im)
+    with Image.open(path) as opened:
+        check_limits(opened)  # the engine's pixel and decoded-byte limits, before anything is loaded
+        opened.seek(0)
+        im = ImageOps.exif_transpose(opened)
         if im.mode not in ("RGB", "L"):
             im = im.convert("RGB")
         im.thumbnail((max_side, max_side))
@@ -56,10 +58,6 @@ def _pillow_jpeg(path, max_side, quality=85) -> bytes:
 
 
 def render_web(path, max_side) -> bytes:
-    try:
-        from matching import render_web_jpeg
-    except (ImportError, AttributeError):
-        return _pillow_jpeg(path, max_side)
     return render_web_jpeg(path, max_side=max_side)
 
 
@@ -115,8 +113,6 @@ def _within_object_limit(asset: Asset) -> None:
 
 def _refuse_taken_down(*asset_ids):
     """A legally taken-down picture is never rendered again, whatever asks."""
-    from ..models import Takedown
-
     if Takedown.objects.filter(asset_id__in=asset_ids).exists():
         raise ValidationError("this picture was removed by a legal takedown")
 
@@ -150,8 +146,6 @@ def candidate_rendition(candidate: Candidate, kind: str) -> str:
     st = renditions_storage()
     if name and st.exists(name):
         return name
-    import matching
-
     c, m = candidate.cleanup_asset, candidate.match_asset
     tag = _tag(candidate.pk, c.etag, m.etag, candidate.rotation, candidate.flipped, candidate.engine_version)
     with ExitStack() as stack:

@@ -9,7 +9,7 @@ transaction, so no object is restored twice however many jobs or retries touch i
 from __future__ import annotations
 
 import re
-from datetime import timezone as dt_tz
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
@@ -19,9 +19,17 @@ from django.utils import timezone
 
 from ..models import Asset, Job, JobItem, NameList, NameListEntry, Source
 from ..roles import is_admin
-from ..storage import ObjectMissing, StorageError, storage_for
+from ..selectors.jobs import job_item_counts
+from ..storage import ObjectMissing, StorageError, backend_of, storage_for
 from .jobs import (
-    job_count, job_create, job_dispatch, job_event, job_finish, job_items_add, job_may_continue, job_start,
+    job_count,
+    job_create,
+    job_dispatch,
+    job_event,
+    job_finish,
+    job_items_add,
+    job_may_continue,
+    job_start,
 )
 
 TIERS = ("Bulk", "Standard", "Expedited")
@@ -48,7 +56,8 @@ def restore_estimate(*, actor, source: Source | None = None, namelist: NameList 
         raise ValidationError("estimate a restore for either a source or a name list")
     if namelist is not None:
         source = namelist.source
-    if source.kind != Source.Kind.S3:
+    assert source is not None  # one of the two was given (checked above)
+    if not backend_of(source).archive_tiers:
         raise ValidationError(f"{source.name} is a local source: nothing is archived there")
     tier = tier or settings.RESTORE_TIER
     if tier not in TIERS:
@@ -102,7 +111,7 @@ def _expiry(restore_header: str):
     if not m:
         return None
     try:
-        return parsedate_to_datetime(m.group(1)).astimezone(dt_tz.utc)
+        return parsedate_to_datetime(m.group(1)).astimezone(UTC)
     except (TypeError, ValueError):
         return None
 
@@ -229,8 +238,6 @@ def restore_run(job_id: int, *, wait=False, sleep=None, progress=None) -> Job:
 
 def restore_counts(job: Job) -> dict:
     """Waiting / restored / failed, with bytes: what the job page shows."""
-    from ..selectors.jobs import job_item_counts
-
     c = job_item_counts(job)
     return {
         "pending": c["pending"],

@@ -16,9 +16,13 @@ from django.utils import timezone
 
 from matching.verdict import approval_refusal
 
-from ..models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source, Verdict
+from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source
 from ..roles import is_admin, is_curator
-from ..selectors.review import available_q, decision_last_undoable, queue_q, queue_walk
+from ..selectors.deletion import decision_has_run
+from ..selectors.review import available_q, bulk_batch, decision_last_undoable, queue_q, queue_walk
+from .deletion import decision_undo_refusal, deletion_item_abort
+from .errorlog import error_log_add, error_log_withdraw
+from .reingest import reingest_request, reingest_withdraw
 
 Action = Decision.Action
 SETTLING = (Action.APPROVE_DELETE, Action.NOT_DUPLICATE, Action.LOG_ERROR, Action.REINGEST)
@@ -272,13 +276,9 @@ def _decision_record(*, actor, item, action, candidate, note, error_category, id
     siblings.update(status=Candidate.Status.CLOSED)
 
     if action == Action.LOG_ERROR:
-        from .errorlog import error_log_add
-
         error_log_add(actor=actor, asset=item.asset, category=error_category, note=note,
                       match_asset=candidate.match_asset if candidate else None, decision=decision)
     elif action == Action.REINGEST:
-        from .reingest import reingest_request
-
         reingest_request(actor=actor, asset=item.asset, reason=note or "routed to reingest in review", decision=decision)
     return decision
 
@@ -307,8 +307,6 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
         last = decision_last_undoable(actor=actor)
         if last is None or last.pk != decision.pk:
             raise ReviewRefused("only your last decision can be undone")
-        from .deletion import decision_has_run, decision_undo_refusal
-
         refusal = decision_undo_refusal(decision)
         if refusal:
             raise ReviewRefused(refusal)
@@ -316,18 +314,11 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
             raise ReviewRefused("too late to undo: an action already ran on this decision")
         if decision.action == Action.APPROVE_DELETE:
             # a draft plan may already list it: take it out (audited) so it can never run
-            from ..models import DeletionItem
-            from .deletion import deletion_item_abort
-
             for planned in DeletionItem.objects.filter(decision=decision, state=DeletionItem.State.PLANNED):
                 deletion_item_abort(actor=actor, item=planned, reason="the approving decision was undone", reopen=False)
         if decision.action == Action.LOG_ERROR:
-            from .errorlog import error_log_withdraw
-
             error_log_withdraw(actor=actor, decision=decision)
         elif decision.action == Action.REINGEST:
-            from .reingest import reingest_withdraw
-
             try:
                 reingest_withdraw(actor=actor, decision=decision)
             except ReviewRefused:
@@ -366,8 +357,6 @@ def bulk_approve(*, actor, items=None, job=None, source=None, verdict=None, max_
     if items is None:
         if max_diff is None or max_local is None:
             raise ReviewRefused("choose both score limits (max diff_score and max local_score)")
-        from ..selectors.review import bulk_batch
-
         items = list(bulk_batch(job=job, source=source, verdict=verdict, max_diff=max_diff, max_local=max_local)
                      .select_related("asset__source", "best_candidate__match_asset__source")[:limit])
     approved, refused = [], []

@@ -1,11 +1,12 @@
 """Execution tasks: deletion plans, purge, reingest copies and checks. Thin: they take ids and call
 services, which make every step idempotent (a redelivered message after a crash finishes the work,
-never repeats it)."""
+never repeats it). Services import these tasks at module level; a task imports its service inside
+its body (the services import the tasks, so a task importing a service at the top would be a cycle)."""
 from celery import shared_task
 
 
 @shared_task(name="doppel.deletion_execute", acks_late=True)
-def deletion_execute(job_id):
+def deletion_execute_task(job_id):
     from ..services.deletion import deletion_plan_run
 
     deletion_plan_run(job_id)
@@ -20,7 +21,7 @@ def quarantine_purge():
 
 
 @shared_task(name="doppel.reingest_dispatch")
-def reingest_dispatch(item_ids=None):
+def reingest_dispatch_task(item_ids=None):
     """Copy queued reingests to the ingest location (with manifest)."""
     from ..services.reingest import reingest_process_queued
 
@@ -28,7 +29,7 @@ def reingest_dispatch(item_ids=None):
 
 
 @shared_task(name="doppel.reingest_verify_one")
-def reingest_verify_one(item_id):
+def reingest_verify_one_task(item_id):
     from ..models import ReingestItem
     from ..services.reingest import reingest_verify
 
@@ -36,23 +37,13 @@ def reingest_verify_one(item_id):
 
 
 @shared_task(name="doppel.reingest_check")
-def reingest_check():
-    """Periodic: look for submitted/ingested reingests in the canonical store and verify them."""
+def reingest_check_task():
+    """Periodic, and on an admin's request: look for submitted/ingested reingests in the canonical
+    store and verify them."""
     from ..services.reingest import reingest_check_all
 
     return reingest_check_all()
 
 
-__all__ = ["deletion_execute", "quarantine_purge", "reingest_dispatch", "reingest_verify_one", "reingest_check"]
-
-
-def _register_drivers():
-    """Let the generic job controls (resume after a crash) re-queue executor jobs too."""
-    from . import pipeline
-
-    drivers = getattr(pipeline, "DRIVERS", None)
-    if isinstance(drivers, dict):
-        drivers.setdefault("delete", deletion_execute)
-
-
-_register_drivers()
+__all__ = ["deletion_execute_task", "quarantine_purge", "reingest_dispatch_task", "reingest_verify_one_task",
+           "reingest_check_task"]

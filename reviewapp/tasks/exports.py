@@ -2,8 +2,9 @@
 from celery import shared_task
 
 
-@shared_task(bind=True, acks_late=True)
-def export_job(self, job_id):
+# Named as before the rename, so messages already queued under the old name still run.
+@shared_task(bind=True, acks_late=True, name="reviewapp.tasks.exports.export_job")
+def export_job_task(self, job_id):
     from ..services.export_jobs import export_run
 
     export_run(job_id)
@@ -16,4 +17,4 @@ def export_files_expire():
     return expire()
 
 
-__all__ = ["export_job", "export_files_expire"]
+__all__ = ["export_job_task", "export_files_expire"]

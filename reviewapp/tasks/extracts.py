@@ -5,7 +5,7 @@ from celery import shared_task
 
 
 @shared_task(name="doppel.extract_build", acks_late=True, soft_time_limit=24 * 3600, time_limit=24 * 3600 + 60)
-def extract_build(job_id):
+def extract_build_task(job_id):
     from ..services.extracts import extract_run
 
     extract_run(job_id)
@@ -19,14 +19,4 @@ def extracts_expire():
     return extract_expire_due()
 
 
-__all__ = ["extract_build", "extracts_expire"]
-
-
-def _register_driver():
-    """Let the generic job controls (resume, re-queue after a crash) run extract jobs too."""
-    from . import pipeline
-
-    pipeline.DRIVERS.setdefault("extract", extract_build)
-
-
-_register_driver()
+__all__ = ["extract_build_task", "extracts_expire"]

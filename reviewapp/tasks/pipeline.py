@@ -5,6 +5,10 @@ transaction that records their result. acks_late + reject_on_worker_lost (settin
 worker killed mid-task gets its message redelivered; the item check makes that harmless.
 Analysis is one task per asset so a slow image holds up one worker slot, not a batch; pairing
 runs in batches because the canonical index is built once per worker process and job.
+
+The job drivers (`*_task`) keep the Celery names they had before the rename, so queued messages
+still run. Services import them at module level (services/jobs.JOB_DRIVERS); the tasks import
+services inside their bodies.
 """
 from __future__ import annotations
 
@@ -57,8 +61,9 @@ def _dispatch_items(task, job_id, item_ids, *extra, batch=None):
             task.delay(job_id, *extra, item_id)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
-def inventory_job(self, job_id):
+@shared_task(name="reviewapp.tasks.pipeline.inventory_job",
+             bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def inventory_job_task(self, job_id):
     from ..services import inventory
     from ..services.jobs import job_fail
 
@@ -70,8 +75,9 @@ def inventory_job(self, job_id):
         job_fail(job_id, "inventory took longer than the time limit; use an S3 Inventory report for buckets this size")
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def analysis_job(self, job_id):
+@shared_task(name="reviewapp.tasks.pipeline.analysis_job",
+             bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def analysis_job_task(self, job_id):
     """Driver: registers the items and queues one task per asset (or per pairing batch)."""
     from ..models import Job
     from ..services import analysis
@@ -171,8 +177,9 @@ def pair_batch(self, job_id, pair_job_id, item_ids):
     return out
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=3600, time_limit=3660)
-def restore_job(self, job_id):
+@shared_task(name="reviewapp.tasks.pipeline.restore_job",
+             bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=3600, time_limit=3660)
+def restore_job_task(self, job_id):
     """Request restores for the confirmed job's pending items, then start polling."""
     from ..services import restore
 
@@ -216,23 +223,14 @@ def restore_poll(self, job_id):
     return waiting
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
-def reverify_job(self, job_id):
+@shared_task(name="reviewapp.tasks.pipeline.reverify_job",
+             bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
+def reverify_job_task(self, job_id):
     """Re-verify open candidates from stored data (thin: the service does the work, idempotently)."""
     from ..services import analysis
 
     return analysis.reverify_run(job_id)
 
 
-from .exports import export_job  # noqa: E402
-
-DRIVERS = {
-    "export": export_job,
-    "inventory": inventory_job,
-    "analyse": analysis_job,
-    "restore": restore_job,
-    "reverify": reverify_job,
-}
-
-__all__ = ["inventory_job", "analysis_job", "analyse_asset", "pair_batch", "restore_job", "restore_poll", "reverify_job",
-           "DRIVERS"]
+__all__ = ["inventory_job_task", "analysis_job_task", "analyse_asset", "pair_batch", "restore_job_task", "restore_poll",
+           "reverify_job_task"]

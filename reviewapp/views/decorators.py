@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
 from ..roles import is_admin, is_curator
+from ..services.idempotency import idempotency_key_digest
 
 
 def _role_required(check):
@@ -30,6 +31,4 @@ admin_required = _role_required(is_admin)
 def form_idempotency_key(request):
     """The stored form of a POSTed form's `idempotency_key` (a hidden field the page generates):
     a fixed-length digest of user and key, whatever length the field arrives with."""
-    from ..services.idempotency import idempotency_key_digest
-
     return idempotency_key_digest(user=request.user, key=request.POST.get("idempotency_key") or None, channel="ui")

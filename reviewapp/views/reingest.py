@@ -70,10 +70,6 @@ def reingest_send_all(request):
 @require_POST
 @admin_required
 def reingest_check_now(request):
-    from django.db import transaction
-
-    from ..tasks import execution
-
-    transaction.on_commit(lambda: execution.reingest_check.delay())
+    svc.reingest_check_queue()
     messages.success(request, "the reingest checker is running")
     return redirect("reingest-list")

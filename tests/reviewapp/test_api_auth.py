@@ -202,12 +202,12 @@ def test_service_permission_denied_keeps_its_reason(admin_api, monkeypatch):
     """A service refusing with Django's PermissionDenied becomes a 403 that says why."""
     from django.core.exceptions import PermissionDenied
 
-    from reviewapp.services import deletion
+    from reviewapp.api import execution as execution_api
 
     def refuse(**kwargs):
         raise PermissionDenied("only an admin can do this")
 
-    monkeypatch.setattr(deletion, "takedown_execute", refuse)
+    monkeypatch.setattr(execution_api, "takedown_execute", refuse)
     asset = AssetFactory()
     r = admin_api.post("/api/v1/takedown/", {"assets": [asset.pk], "reason": "court order 12345"}, format="json")
     assert r.status_code == 403
@@ -216,7 +216,7 @@ def test_service_permission_denied_keeps_its_reason(admin_api, monkeypatch):
 
 @pytest.mark.django_db
 def test_storage_errors_map_to_4xx_5xx_json(admin_api, monkeypatch):
-    from reviewapp.services import deletion
+    from reviewapp.api import execution as execution_api
     from reviewapp.storage import ObjectChanged, StorageError, UnsafeKey
 
     asset = AssetFactory()
@@ -226,7 +226,7 @@ def test_storage_errors_map_to_4xx_5xx_json(admin_api, monkeypatch):
         def fail(exc=exc, **kwargs):
             raise exc
 
-        monkeypatch.setattr(deletion, "takedown_execute", fail)
+        monkeypatch.setattr(execution_api, "takedown_execute", fail)
         r = admin_api.post("/api/v1/takedown/", body, format="json")
         assert r.status_code == code, (exc, r.content)
         assert str(exc) in r.json()["detail"]
@@ -234,12 +234,12 @@ def test_storage_errors_map_to_4xx_5xx_json(admin_api, monkeypatch):
 
 @pytest.mark.django_db
 def test_unexpected_error_is_json_without_traceback(admin_api, monkeypatch):
-    from reviewapp.services import deletion
+    from reviewapp.api import execution as execution_api
 
     def crash(**kwargs):
         raise RuntimeError("secret internals /srv/doppel")
 
-    monkeypatch.setattr(deletion, "takedown_execute", crash)
+    monkeypatch.setattr(execution_api, "takedown_execute", crash)
     r = admin_api.post("/api/v1/takedown/", {"assets": [AssetFactory().pk], "reason": "court order 12345"},
                        format="json")
     assert r.status_code == 500

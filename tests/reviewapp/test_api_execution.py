@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from openpyxl import load_workbook
 
 from reviewapp import models as m
@@ -172,24 +173,24 @@ def test_takedown_removes_canonical_at_once_with_audit(pair, admin_api, curator_
 def test_takedown_retry_while_running_is_409_and_failure_allows_retry(pair, admin_api, monkeypatch):
     """Storage actions are not held in an outer transaction (the audit row commits before the
     object goes), so a retry that arrives while the first is still running is told to wait."""
-    from reviewapp.services import deletion
+    from reviewapp.api import execution as execution_api
 
     item, root = pair
     kept = item.best_candidate.match_asset
     body = {"assets": [kept.pk], "reason": "court order 2026/18: remove at once"}
-    real = deletion.takedown_execute
+    real = execution_api.takedown_execute
     seen = {}
 
     def slow_takedown(**kwargs):
         seen["retry"] = admin_api.post("/api/v1/takedown/", body, format="json", HTTP_IDEMPOTENCY_KEY="td-2")
-        raise deletion.ValidationError("storage said no")
+        raise ValidationError("storage said no")
 
-    monkeypatch.setattr(deletion, "takedown_execute", slow_takedown)
+    monkeypatch.setattr(execution_api, "takedown_execute", slow_takedown)
     r = admin_api.post("/api/v1/takedown/", body, format="json", HTTP_IDEMPOTENCY_KEY="td-2")
     assert seen["retry"].status_code == 409 and "still running" in seen["retry"].json()["detail"]
     assert r.status_code == 400 and r.json()["detail"] == "storage said no"
     assert not m.IdempotencyRecord.objects.filter(key="td-2").exists()  # the failure is not replayed
-    monkeypatch.setattr(deletion, "takedown_execute", real)
+    monkeypatch.setattr(execution_api, "takedown_execute", real)
     r = admin_api.post("/api/v1/takedown/", body, format="json", HTTP_IDEMPOTENCY_KEY="td-2")
     assert r.status_code == 201 and r.json()["results"][0]["ok"] is True
     assert not (root / "canon" / "C0001.jpg").exists()

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from reviewapp import demo
-from reviewapp.models import Job, Source
+from reviewapp.models import Job, ReviewItem, Source
 from reviewapp.roles import ADMIN, CURATOR, add_to_role
+from reviewapp.selectors.assets import cleanup_left
 from reviewapp.services.analysis import analysis_run, analysis_start
 from reviewapp.services.inventory import inventory_run
 from reviewapp.services.jobs import job_create
@@ -58,9 +59,6 @@ class Command(BaseCommand):
         job.refresh_from_db()
         if job.state != Job.State.DONE:
             raise CommandError(f"demo analysis job #{job.pk} ended {job.state}: {job.error}")
-        from reviewapp.models import ReviewItem
-        from reviewapp.selectors.assets import cleanup_left
-
         n, b = cleanup_left()
         self.stdout.write(self.style.SUCCESS(
             f"analysed {job.processed} files, {ReviewItem.objects.filter(status='open').count()} clean-up files open "

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from reviewapp.models import Job
 from reviewapp.services.inventory import inventory_run, inventory_start
+from reviewapp.services.jobs import job_create
 from reviewapp.storage import StorageError
 
 from .doppel_status import eager, finish_message, follow, get_source, validation_message
@@ -29,8 +30,6 @@ class Command(BaseCommand):
             with transaction.atomic():
                 job = inventory_start(actor=None, source=source, manifest=opts["manifest"]) if not inline else None
                 if inline:
-                    from reviewapp.services.jobs import job_create
-
                     job = job_create(actor=None, kind=Job.Kind.INVENTORY, source=source,
                                      params={"manifest": opts["manifest"]} if opts["manifest"] else {})
         except ValidationError as exc:

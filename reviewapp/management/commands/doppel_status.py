@@ -10,7 +10,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from reviewapp.celery import app
 from reviewapp.models import Job, NameList, Source
+from reviewapp.selectors.assets import cleanup_left
+from reviewapp.selectors.jobs import job_item_counts, job_progress
 
 
 def human_bytes(n) -> str:
@@ -54,8 +57,6 @@ def validation_message(exc: ValidationError) -> str:
 
 
 def eager() -> bool:
-    from reviewapp.celery import app
-
     return bool(app.conf.task_always_eager or settings.CELERY_TASK_ALWAYS_EAGER)
 
 
@@ -108,8 +109,6 @@ def follow(job: Job, stdout, *, interval=1.0, disable=False) -> Job:
 
 
 def job_summary(job: Job) -> str:
-    from reviewapp.selectors.jobs import job_progress
-
     p = job_progress(job)
     eta = f", ETA {p['eta_seconds']} s" if p["eta_seconds"] else ""
     line = (f"job #{job.pk} {job.get_kind_display().lower()} [{job.state}] {job.source or ''}: "
@@ -135,9 +134,6 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=20, help="how many recent jobs to list (default 20)")
 
     def handle(self, *args, **opts):
-        from reviewapp.selectors.assets import cleanup_left
-        from reviewapp.selectors.jobs import job_item_counts
-
         if opts["job"]:
             job = get_job(opts["job"])
             self.stdout.write(job_summary(job))
