@@ -63,7 +63,15 @@ MUTANTS ?=
 mutate: install
 	$(PY) bench/mutate.py $(MODULE) $(MUTANTS)
 
+## Lint: ruff (errors, import order) on the engine, services and tasks; mypy on the engine and the
+## services; the layer contracts (import-linter, pyproject.toml) and where imports stand
+## (tools/check_imports.py); the Dockerfile. Settings are in pyproject.toml.
+LINT_PATHS := matching reviewapp/services reviewapp/tasks tools
 lint: install
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) tools/check_imports.py
 	$(VENV)/bin/hadolint Dockerfile
 
 ## Before the first release the schema is one migration; regenerate it after model changes.

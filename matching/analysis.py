@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from .decode import DecodeError, decode, dihedral, inverse
 from .fingerprint import fingerprints, flat_runs
 from .names import extract_ids
+from .version import ENGINE_VERSION, FINGERPRINT_VERSION
 
 
 @dataclass
@@ -68,7 +69,7 @@ class FileAnalysis:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FileAnalysis":
+    def from_dict(cls, d: dict) -> FileAnalysis:
         names = {f.name for f in fields(cls)} - IN_MEMORY
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -126,7 +127,6 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
     bytes is always stored (checksums pair files first); ``digest=True`` also stores the SHA-1.
     ``rendition=True`` also decodes at full detail and keeps the proof's rendition (<= 2048 px),
     the SHA-256 of the decoded pixels and the JPEG quality, so the proof never fetches the file again."""
-    from . import ENGINE_VERSION, FINGERPRINT_VERSION
     path = os.fspath(path)
     a = FileAnalysis(name=name or os.path.basename(path), engine_version=ENGINE_VERSION,
                      fingerprint_version=FINGERPRINT_VERSION, path=path)
@@ -143,7 +143,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         del data
     except DecodeError as e:
         a.errors = [str(e)]
-        _format_notes(a, data)
+        _format_notes(a, data)  # noqa: F821 - bound: only decode() raises DecodeError, before the del
         return a
     except MemoryError:
         a.errors = ["out of memory while decoding"]

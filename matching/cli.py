@@ -10,6 +10,8 @@ import re
 import sys
 import time
 
+from .version import ENGINE_VERSION
+
 
 def _pattern(s):
     try:
@@ -48,7 +50,6 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    from . import ENGINE_VERSION
     from .analysis import analyse_file
     from .pairing import COLUMNS, pair_directories
     ap = build_parser()
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
         w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    counts = {}
+    counts: dict[str, int] = {}
     for r in rows:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     safe = sum(r["safe_to_delete"] == "true" for r in rows)

@@ -140,6 +140,7 @@ def sniff(data: bytes) -> str:
 # ---------------------------------------------------------------- structural checks
 def _check_jp2(data: bytes) -> list:
     errs = []
+    cs: bytes | None
     if data[:4] == b"\xff\x4f\xff\x51":
         cs = data
     else:

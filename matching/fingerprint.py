@@ -63,8 +63,9 @@ def flatness(g: np.ndarray):
 
 def _crop(g, region):
     h, w = g.shape
-    t, l, b, r = region
-    return g[int(t * h):max(int(t * h) + 1, int(round(b * h))), int(l * w):max(int(l * w) + 1, int(round(r * w)))]
+    top, left, bottom, right = region
+    return g[int(top * h):max(int(top * h) + 1, int(round(bottom * h))),
+             int(left * w):max(int(left * w) + 1, int(round(right * w)))]
 
 
 def region_hashes(g: np.ndarray):

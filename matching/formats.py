@@ -299,6 +299,7 @@ def _check_pillow_opens(data: bytes, lay: TiffLayout) -> None:
     """Pillow must be able to open the master's IFD; if not, the file is unreadable with that
     reason (measuring a smaller IFD Pillow can open instead would be the issue-16 mistake)."""
     from PIL import Image
+
     from .decode import DecodeError
     try:
         with warnings.catch_warnings():
@@ -395,8 +396,9 @@ def decode_raw(data: bytes, s: Sniffed, *, target: int, max_pixels: int):
     """Sensor size and bit depth from LibRaw; the picture from the embedded full-size preview when
     there is one (at least half the sensor's long side), else a half-size demosaic (a full one for
     sensors under 4x ``target`` px)."""
-    from .decode import Decoded, DecodeError, dihedral, EXIF_TO_DIHEDRAL, shrink
     import rawpy
+
+    from .decode import EXIF_TO_DIHEDRAL, Decoded, DecodeError, dihedral, shrink
     what = {"DNG": "DNG"}.get(s.format, f"{s.format} camera RAW")
     rp = rawpy.RawPy()
     with rp:
@@ -444,6 +446,7 @@ def _raw_preview(rp, w, h, target):
     sensor's stored orientation (LibRaw's flip is applied once, by the caller)."""
     import rawpy
     from PIL import Image
+
     from .decode import to_rgb8
     try:
         th = rp.extract_thumb()
@@ -469,9 +472,10 @@ def _raw_preview(rp, w, h, target):
 def decode_pdf(data: bytes, *, target: int, max_pixels: int):
     """Pages counted; page 1 rendered for matching.  Measured size: the largest embedded image on
     page 1 (a scanned page's pixels), or the page at 72 dpi when it holds no image."""
-    from .decode import Decoded, DecodeError, shrink
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
+
+    from .decode import Decoded, DecodeError, shrink
     try:
         pdf = pdfium.PdfDocument(data)
     except Exception as e:

@@ -180,8 +180,9 @@ class CandidateIndex:
         """[(owner, score, distance)] best first (score: lower is better)."""
         if not analysis.readable or not analysis.hashes:
             return []
-        best = {}
-        wq, rq = [], []
+        best: dict[int, tuple] = {}
+        wq: list[int] = []
+        rq: list[int] = []
         for o in range(len(analysis.hashes)):
             hs = analysis.hash_ints(o)
             if hs and hs[0] is not None:
@@ -202,7 +203,8 @@ class CandidateIndex:
         return [(own, sc, dist) for own, (sc, dist) in ranked]
 
     def candidates(self, analysis, limit: int = 5) -> list:
-        out, seen = [], {}
+        out: list = []
+        seen: dict = {}
         # byte-identical files first, blank or not, readable or not
         for n in self.by_sha256.get(getattr(analysis, "sha256", "") or None, []):
             seen[n] = len(out)

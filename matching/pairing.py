@@ -6,11 +6,13 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from .analysis import FileAnalysis, analyse_file
 from .index import CandidateIndex
 from .verdict import decide_file, verify_analyses
+from .version import ENGINE_VERSION
 
 FILE_TIMEOUT = 30          # seconds per file
 FILE_MEMORY = 2 << 30      # extra address space a worker may use while decoding one file (bytes)
@@ -97,7 +99,7 @@ def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> 
             bar = None
     if workers <= 1 or len(tasks) < 4:
         _init_worker(None)
-        it = map(_analyse_task, tasks)
+        it: Iterator = map(_analyse_task, tasks)
         pool = None
     else:
         import multiprocessing as mp
@@ -123,7 +125,6 @@ def _fmt(x):
 
 
 def row_for(rel, a: FileAnalysis, decision: dict) -> dict:
-    from . import ENGINE_VERSION
     res = decision.get("result")
     verdict = decision["verdict"]
     row = {"cleanup": rel, "match": decision.get("match") or "", "verdict": verdict,

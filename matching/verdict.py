@@ -9,6 +9,7 @@ from .analysis import FileAnalysis, analyse_file
 from .compare import compare_arrays
 from .decode import EXIF_TO_DIHEDRAL, compose
 from .proof import PROOF, VERIFIER_VERSION, attach_rendition, prove_same
+from .version import ENGINE_VERSION
 
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
 # Formats that are always lossy (WebP, JPEG 2000 and HEIF can be either, and are not counted).
@@ -95,7 +96,6 @@ class PairResult:
 
 
 def _new(**kw) -> PairResult:
-    from . import ENGINE_VERSION
     return PairResult(engine_version=ENGINE_VERSION, thresholds=dict(THRESHOLDS), **kw)
 
 
