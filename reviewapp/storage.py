@@ -43,6 +43,14 @@ class UnsafeKey(StorageError):
     pass
 
 
+class BadLocation(StorageError):
+    """A location given to register a source is not valid; `field` names the field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str  # relative to the source's prefix/root, POSIX separators
@@ -129,7 +137,9 @@ def shared_s3_client(profile_name: str):
     every S3Storage of a process shares one client (they are thread-safe) per profile, profile
     settings and client factory (a forked worker builds its own)."""
     factory = s3_client
-    key = (os.getpid(), id(factory), profile_name,
+    # the factory itself, not its id: the key keeps it alive, so a later factory (a test's fake)
+    # can never reuse the id of one whose client is cached
+    key = (os.getpid(), factory, profile_name,
            json.dumps(settings.S3_PROFILES.get(profile_name, {}), sort_keys=True, default=str))
     with _shared_clients_lock:
         client = _shared_clients.get(key)
@@ -142,6 +152,7 @@ class Storage:
     """Interface; `key` arguments are always relative to the source location."""
 
     kind = ""  # the Source.kind naming this backend (see BACKENDS)
+    service = ""  # a separate service the location's profile declares (S3 profiles); "" for the one shared
     # What this kind of storage has, asked of the class (no I/O), so services never compare kinds.
     archive_tiers = False  # objects may sit in an archive tier and need a restore before they are read
     storage_classes = False  # objects carry a storage class worth recording
@@ -231,6 +242,32 @@ class Storage:
     def for_source(cls, source) -> "Storage":
         """The storage behind a registered Source row of this kind."""
         raise NotImplementedError
+
+    @classmethod
+    def registration_fields(cls, *, storage_profile: str = "", bucket: str = "", prefix: str = "",
+                            root: str = "") -> dict:
+        """The Source fields of a location someone asks to register, checked and normalised (a
+        directory is also pinned); raises BadLocation naming the field at fault."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_text(cls, rest: str) -> tuple["Storage", str] | None:
+        """The storage a settings value names after "<kind>:" (see location_from_text) and the
+        value's canonical spelling; None when `rest` is not this backend's form."""
+        raise NotImplementedError
+
+    @property
+    def display_location(self) -> str:
+        """Where this storage is, for people (labels of extract locations)."""
+        raise NotImplementedError
+
+    def within_roots(self, roots) -> bool:
+        """Whether this location lies under one of the directories `roots` (settings that bound
+        where Doppel may write on this machine). A location off the machine is not bounded by them."""
+        return True
+
+    def make_ready(self) -> None:
+        """Create the location if this backend needs it to exist before the first write."""
 
     def recorded_token(self, *, etag: str, checksum: str) -> str:
         """The content token (see content_token) an object recorded with this ETag/sha256 has."""
@@ -680,6 +717,35 @@ class LocalStorage(Storage):
         return cls(root, pin=parse_pin(root_pin) if root_pin else None)
 
     @classmethod
+    def registration_fields(cls, *, root="", **_other):
+        try:
+            path = check_local_root(root)
+        except UnsafeKey as exc:
+            raise BadLocation("root", str(exc)) from exc
+        if not path.is_dir():
+            raise BadLocation("root", f"directory does not exist: {path}")
+        try:
+            pin = local_root_pin(str(path))
+        except StorageError as exc:
+            raise BadLocation("root", str(exc)) from exc
+        return {"root": str(path), "root_pin": format_pin(pin)}
+
+    @classmethod
+    def from_text(cls, rest):
+        path = Path(rest).expanduser()
+        return cls(path), f"local:{path}"
+
+    @property
+    def display_location(self):
+        return f"local:{self.root}"
+
+    def within_roots(self, roots):
+        return any(self.root == root or root in self.root.parents for root in roots)
+
+    def make_ready(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
     def for_source(cls, source):
         # A row without a pin (made outside source_add) is pinned for this use only, and only if its
         # root is still its real path; source_add and the 0002 migration pin rows in the database.
@@ -698,6 +764,7 @@ class LocalStorage(Storage):
             yield f
 
 
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 ACCESS_POINT_ALIAS_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap")
 
 
@@ -824,6 +891,40 @@ class S3Storage(Storage):
     @classmethod
     def for_source(cls, source):
         return cls(source.storage_profile, source.bucket, source.prefix)
+
+    @classmethod
+    def registration_fields(cls, *, storage_profile="", bucket="", prefix="", **_other):
+        if storage_profile not in settings.S3_PROFILES:
+            raise BadLocation("storage_profile", f"unknown storage profile {storage_profile!r}; configured: "
+                                                 f"{sorted(settings.S3_PROFILES) or 'none'}")
+        if not BUCKET_RE.match(bucket or ""):
+            raise BadLocation("bucket", f"not a valid bucket name: {bucket!r}")
+        prefix = (prefix or "").strip().lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        if ".." in prefix.split("/"):
+            raise BadLocation("prefix", "a prefix may not contain '..'")
+        try:
+            cls(storage_profile, bucket).bucket_identity()  # an access-point alias must name a known bucket
+        except StorageError as exc:
+            raise BadLocation("bucket", str(exc)) from exc
+        return {"storage_profile": storage_profile, "bucket": bucket, "prefix": prefix}
+
+    @classmethod
+    def from_text(cls, rest):
+        if ":" not in rest:
+            return None
+        profile, _, bucket_prefix = rest.partition(":")
+        bucket, _, prefix = bucket_prefix.partition("/")
+        if not profile or not bucket:
+            return None
+        if profile not in settings.S3_PROFILES:
+            raise StorageError(f"names unknown storage profile {profile!r}")
+        return cls(profile, bucket, prefix), f"s3:{profile}:{bucket}/{prefix}"
+
+    @property
+    def display_location(self):
+        return f"s3://{self.bucket}/{self.prefix}"
 
     def quarantine_for(self, source_name, item_id):
         bucket = settings.QUARANTINE_BUCKET or self.bucket
@@ -1075,7 +1176,8 @@ class MultipartWriter:
 BACKENDS: dict[str, type[Storage]] = {LocalStorage.kind: LocalStorage, S3Storage.kind: S3Storage}
 
 
-def _backend(kind: str) -> type[Storage]:
+def backend(kind: str) -> type[Storage]:
+    """The class of storage a Source.kind names (StorageError for a kind no backend has)."""
     try:
         return BACKENDS[kind]
     except KeyError:
@@ -1085,8 +1187,23 @@ def _backend(kind: str) -> type[Storage]:
 def location_storage(*, kind, storage_profile="", bucket="", prefix="", root="", root_pin="") -> Storage:
     """The storage a (proposed) source location would use; overlap is asked of it, so each backend
     decides what "the same objects" means (see Storage.overlap_with)."""
-    return _backend(kind).at_location(storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root,
+    return backend(kind).at_location(storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root,
                                       root_pin=root_pin)
+
+
+def location_from_text(text: str, *, what: str) -> tuple[Storage, str]:
+    """A location named in settings as "local:/path" or "s3:PROFILE:BUCKET/PREFIX" (each backend
+    reads its own part), with the value's canonical spelling; StorageError naming `what` when it is
+    neither."""
+    kind, _, rest = str(text or "").partition(":")
+    backend = BACKENDS.get(kind)
+    try:
+        found = backend.from_text(rest) if backend is not None and rest else None
+    except StorageError as exc:
+        raise StorageError(f"{what} {exc}") from None
+    if found is None:
+        raise StorageError(f"{what} is not valid: {text!r} (use local:/path or s3:PROFILE:BUCKET/PREFIX)")
+    return found
 
 
 def source_location(source) -> Storage:
@@ -1098,13 +1215,13 @@ def source_location(source) -> Storage:
 
 def backend_of(source) -> type[Storage]:
     """The class of storage behind a source: what it can do, asked without touching it."""
-    return _backend(source.kind)
+    return backend(source.kind)
 
 
 def storage_for(source) -> Storage:
     """The storage behind a Source row (which was validated, and for a directory pinned, when it
     was added)."""
-    return _backend(source.kind).for_source(source)
+    return backend(source.kind).for_source(source)
 
 
 def format_pin(pin: tuple[int, int]) -> str:

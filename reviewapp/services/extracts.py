@@ -27,7 +27,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,13 +51,13 @@ from ..roles import is_admin
 from ..selectors.extracts import MANIFEST_FIELDS, counts_sentence
 from ..storage import (
     ARCHIVE_CLASSES,
-    LocalStorage,
     ObjectMissing,
-    S3Storage,
     Storage,
     StorageError,
     UnsafeKey,
     check_key,
+    location_from_text,
+    source_location,
     storage_for,
 )
 from ..tasks.extracts import extract_build_task
@@ -102,30 +101,14 @@ def extract_location(name: str) -> tuple[Storage, str]:
     spec = settings.EXTRACT_LOCATIONS.get(name) if isinstance(name, str) else None
     if not spec:
         raise ValidationError({"location": f"unknown extract location {name!r}; configured: {', '.join(sorted(settings.EXTRACT_LOCATIONS)) or 'none'}"})
-    kind, _, rest = str(spec).partition(":")
-    if kind == "local" and rest:
-        path = Path(rest).expanduser().resolve()
-        if not any(path == root or root in path.parents for root in settings.EXTRACT_ROOTS):
-            raise StorageError(f"extract location {name!r} ({path}) is not under DOPPEL_EXTRACT_ROOTS")
-        for src in Source.objects.filter(kind=Source.Kind.LOCAL):
-            root = Path(src.root).resolve()
-            if path == root or root in path.parents or path in root.parents:
-                raise StorageError(f"extract location {name!r} overlaps source {src.name!r}")
-        path.mkdir(parents=True, exist_ok=True)
-        return LocalStorage(path), f"{name} (local:{path})"
-    if kind == "s3" and ":" in rest:
-        profile, _, bucket_prefix = rest.partition(":")
-        bucket, _, prefix = bucket_prefix.partition("/")
-        if not profile or not bucket:
-            raise StorageError(f"extract location {name!r} is not s3:PROFILE:BUCKET/PREFIX")
-        if profile not in settings.S3_PROFILES:
-            raise StorageError(f"extract location {name!r} names unknown storage profile {profile!r}")
-        store = S3Storage(profile, bucket, prefix)
-        for src in Source.objects.filter(kind=Source.Kind.S3, bucket=bucket, storage_profile=profile):
-            if store.prefix.startswith(src.prefix or "") or (src.prefix or "").startswith(store.prefix):
-                raise StorageError(f"extract location {name!r} overlaps source {src.name!r}")
-        return store, f"{name} (s3://{bucket}/{store.prefix})"
-    raise StorageError(f"extract location {name!r} is not valid: use local:/path or s3:PROFILE:BUCKET/PREFIX")
+    store, _spelling = location_from_text(str(spec), what=f"extract location {name!r}")
+    if not store.within_roots(settings.EXTRACT_ROOTS):
+        raise StorageError(f"extract location {name!r} ({store.display_location}) is not under DOPPEL_EXTRACT_ROOTS")
+    for src in Source.objects.all():
+        if store.overlap_with(source_location(src)):
+            raise StorageError(f"extract location {name!r} overlaps source {src.name!r}")
+    store.make_ready()
+    return store, f"{name} ({store.display_location})"
 
 
 # --- creating an extract ------------------------------------------------------------------------

@@ -24,12 +24,11 @@ import matching
 from ..models import Asset, Candidate, ReingestEvent, ReingestItem, ReviewItem, Source
 from ..roles import is_admin
 from ..storage import (
-    LocalStorage,
     ObjectMissing,
-    S3Storage,
     StorageError,
     UnsafeKey,
     check_key,
+    location_from_text,
     sha256_file,
     storage_for,
 )
@@ -63,19 +62,11 @@ def _move(item, to_state, *, actor=None, fields=(), **detail):
 
 
 def ingest_storage():
-    """The configured ingest location: "local:/path" or "s3:PROFILE:BUCKET/PREFIX"."""
-    loc = settings.INGEST_LOCATION or ""
-    kind, _, rest = loc.partition(":")
-    if kind == "local" and rest:
-        path = Path(rest).expanduser()
-        path.mkdir(parents=True, exist_ok=True)
-        return LocalStorage(path), f"local:{path}"
-    if kind == "s3" and rest.count(":") >= 1:
-        profile, _, bucket_prefix = rest.partition(":")
-        bucket, _, prefix = bucket_prefix.partition("/")
-        if profile and bucket:
-            return S3Storage(profile, bucket, prefix), f"s3:{profile}:{bucket}/{prefix}"
-    raise StorageError(f"DOPPEL_INGEST_LOCATION is not valid: {loc!r} (use local:/path or s3:PROFILE:BUCKET/PREFIX)")
+    """The configured ingest location ("local:/path" or "s3:PROFILE:BUCKET/PREFIX") and its
+    spelling, which each reingest records as where its copy went."""
+    store, location = location_from_text(settings.INGEST_LOCATION or "", what="DOPPEL_INGEST_LOCATION")
+    store.make_ready()
+    return store, location
 
 
 # --- requests and undo --------------------------------------------------------------------------

@@ -3,38 +3,21 @@ the same objects would let a canonical object be reviewed as a clean-up copy."""
 from __future__ import annotations
 
 import logging
-import re
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..models import Source
 from ..storage import (
-    SEPARATE_SERVICE,
-    S3Storage,
+    BadLocation,
     StorageError,
-    UnsafeKey,
-    check_local_root,
-    format_pin,
-    local_root_pin,
+    backend,
     location_storage,
     source_location,
     storage_for,
 )
 
 log = logging.getLogger(__name__)
-
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-
-
-def _norm_prefix(prefix: str) -> str:
-    prefix = (prefix or "").strip().lstrip("/")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    if ".." in prefix.split("/"):
-        raise ValidationError({"prefix": "a prefix may not contain '..'"})
-    return prefix
 
 
 def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", exclude_pk=None):
@@ -58,10 +41,10 @@ def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", ex
 def _log_separate_service(source: Source):
     """A profile that declares a separate S3 service makes same-named buckets distinct: an
     explicit, logged override, because Doppel cannot see endpoints as the same or not."""
-    label = settings.S3_PROFILES.get(source.storage_profile, {}).get(SEPARATE_SERVICE)
+    label = storage_for(source).service
     if not label:
         return
-    same_name = list(Source.objects.filter(kind=Source.Kind.S3, bucket=source.bucket).exclude(pk=source.pk)
+    same_name = list(Source.objects.filter(kind=source.kind, bucket=source.bucket).exclude(pk=source.pk)
                      .values_list("name", flat=True))
     log.warning(
         "source %r registered on storage profile %r, which declares separate_service=%r: its bucket %r is treated "
@@ -78,30 +61,11 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
     if role not in Source.Role.values:
         raise ValidationError({"role": f"role must be one of {Source.Role.values}"})
     fields = {"name": name, "kind": kind, "role": role, "description": description}
-    if kind == Source.Kind.S3:
-        if storage_profile not in settings.S3_PROFILES:
-            raise ValidationError(
-                {"storage_profile": f"unknown storage profile {storage_profile!r}; configured: {sorted(settings.S3_PROFILES) or 'none'}"}
-            )
-        if not BUCKET_RE.match(bucket or ""):
-            raise ValidationError({"bucket": f"not a valid bucket name: {bucket!r}"})
-        fields.update(storage_profile=storage_profile, bucket=bucket, prefix=_norm_prefix(prefix))
-        try:
-            S3Storage(storage_profile, bucket).bucket_identity()  # an access-point alias must name a known bucket
-        except StorageError as exc:
-            raise ValidationError({"bucket": str(exc)}) from exc
-    else:
-        try:
-            path = check_local_root(root)
-        except UnsafeKey as exc:
-            raise ValidationError({"root": str(exc)}) from exc
-        if not path.is_dir():
-            raise ValidationError({"root": f"directory does not exist: {path}"})
-        try:
-            pin = local_root_pin(str(path))
-        except StorageError as exc:
-            raise ValidationError({"root": str(exc)}) from exc
-        fields.update(root=str(path), root_pin=format_pin(pin))
+    try:
+        fields.update(backend(kind).registration_fields(
+            storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root))
+    except BadLocation as exc:
+        raise ValidationError({exc.field: str(exc)}) from exc
     with transaction.atomic():
         # Lock every source row so two concurrent adds cannot both pass the check.
         list(Source.objects.select_for_update().values_list("pk", flat=True))
@@ -117,8 +81,7 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
         source = Source(created_by=actor if getattr(actor, "pk", None) else None, **fields)
         source.full_clean()
         source.save()
-        if kind == Source.Kind.S3:
-            _log_separate_service(source)
+        _log_separate_service(source)
     return source
 
 
