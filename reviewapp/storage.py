@@ -153,6 +153,10 @@ class Storage:
 
     kind = ""  # the Source.kind naming this backend (see BACKENDS)
     service = ""  # a separate service the location's profile declares (S3 profiles); "" for the one shared
+    # The Source fields that say where a location of this backend is, and the ones a person must
+    # fill in (with what to tell them when they did not).
+    location_fields: tuple[str, ...] = ()
+    required_fields: dict[str, str] = {}
     # What this kind of storage has, asked of the class (no I/O), so services never compare kinds.
     archive_tiers = False  # objects may sit in an archive tier and need a restore before they are read
     storage_classes = False  # objects carry a storage class worth recording
@@ -434,6 +438,8 @@ class LocalStorage(Storage):
     can lead anywhere else."""
 
     kind = "local"
+    location_fields = ("root",)
+    required_fields = {"root": "a local source needs a directory"}
 
     def __init__(self, root: str | Path, *, pin: tuple[int, int] | None = None):
         self.root = Path(root) if pin else Path(root).resolve()
@@ -779,6 +785,8 @@ class S3Storage(Storage):
     and an access-point alias counts as the bucket it serves."""
 
     kind = "s3"
+    location_fields = ("storage_profile", "bucket", "prefix")
+    required_fields = {"storage_profile": "choose a storage profile for an S3 source", "bucket": "an S3 source needs a bucket"}
     archive_tiers = True
     storage_classes = True
     inventory_reports = True

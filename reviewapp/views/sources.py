@@ -19,6 +19,7 @@ from ..models import Asset, Source
 from ..roles import is_admin
 from ..selectors import sources as selectors
 from ..services.sources import source_add
+from ..storage import BACKENDS
 from .decorators import admin_required, curator_required
 
 PAGE_SIZE = 60
@@ -150,13 +151,9 @@ class SourceAddForm(forms.Form):
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
-        if kind == Source.Kind.S3:
-            if not data.get("storage_profile"):
-                self.add_error("storage_profile", "choose a storage profile for an S3 source")
-            if not data.get("bucket"):
-                self.add_error("bucket", "an S3 source needs a bucket")
-        elif kind == Source.Kind.LOCAL and not data.get("root"):
-            self.add_error("root", "a local source needs a directory")
+        for field, message in (BACKENDS[kind].required_fields if kind in BACKENDS else {}).items():
+            if not data.get(field):
+                self.add_error(field, message)
         return data
 
 
@@ -176,18 +173,12 @@ def source_add_view(request):
     form = SourceAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # only the fields of the chosen kind's location (the form shows them all)
+        where = BACKENDS[data["kind"]].location_fields
+        location = {f: data[f].strip() if f in where else "" for f in ("storage_profile", "bucket", "prefix", "root")}
         try:
-            source = source_add(
-                actor=request.user,
-                name=data["name"],
-                kind=data["kind"],
-                role=data["role"],
-                storage_profile=data["storage_profile"] if data["kind"] == Source.Kind.S3 else "",
-                bucket=data["bucket"].strip() if data["kind"] == Source.Kind.S3 else "",
-                prefix=data["prefix"] if data["kind"] == Source.Kind.S3 else "",
-                root=data["root"].strip() if data["kind"] == Source.Kind.LOCAL else "",
-                description=data["description"],
-            )
+            source = source_add(actor=request.user, name=data["name"], kind=data["kind"], role=data["role"],
+                                description=data["description"], **location)
         except ValidationError as exc:
             _apply_validation_error(form, exc)
         except IntegrityError:

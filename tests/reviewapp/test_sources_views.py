@@ -171,6 +171,8 @@ def test_admin_adds_s3_source_by_profile_name(admin_client_doppel, settings):
         ({"name": "a", "role": "cleanup", "kind": "local", "root": "{root}/missing"}, "root", "does not exist"),
         ({"name": "a", "role": "cleanup", "kind": "s3", "storage_profile": "http://evil.example", "bucket": "b-b-b"}, "storage_profile", "Select a valid choice"),
         ({"name": "a", "role": "cleanup", "kind": "s3", "storage_profile": "aws", "bucket": "Bad_Bucket"}, "bucket", "not a valid bucket"),
+        ({"name": "a", "role": "cleanup", "kind": "s3", "storage_profile": "aws", "bucket": ""}, "bucket", "needs a bucket"),
+        ({"name": "a", "role": "cleanup", "kind": "s3", "storage_profile": "", "bucket": "b-b-b"}, "storage_profile", "choose a storage profile"),
         ({"name": "bad name!", "role": "cleanup", "kind": "local", "root": "{root}"}, "name", "valid"),
         ({"name": "a", "role": "owner", "kind": "local", "root": "{root}"}, "role", "Select a valid choice"),
     ],
