@@ -8,12 +8,12 @@ from .idempotency import IdempotencyRecord
 from .jobs import Job, JobEvent
 from .jobitems import JobItem
 from .reingest import ReingestEvent, ReingestItem
-from .review import Decision, ReviewItem
+from .review import DECISION_KEYS, Decision, DecisionKey, ReviewItem
 from .sources import Source
 from .takedown import Takedown
 
 __all__ = [
-    "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CorruptSide", "Decision", "DeletionItem",
+    "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CorruptSide", "DECISION_KEYS", "Decision", "DecisionKey", "DeletionItem",
     "DeletionPlan", "ErrorLogEntry", "Extract", "ExtractArchive", "ExtractMember", "IdempotencyRecord", "Job", "JobEvent", "JobItem", "NameList", "NameListEntry", "ReingestEvent",
     "ReingestItem", "ReviewItem", "Source", "Takedown", "Verdict", "bulk_verdict_choices",
 ]
