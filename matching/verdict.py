@@ -180,7 +180,7 @@ def approval_refusal(*, verdict: str, corrupt_side: str, kept, cleanup, kept_int
         why.append("the kept copy is damaged: route this file to reingest instead")
     more = holds_at_least_as_much(kept, cleanup)
     if more:
-        why.append(f"this copy holds more than the kept copy ({'; '.join(more)}): reingest it")
+        why.append(f"the kept copy is not shown to hold at least as much as this copy ({'; '.join(more)}): reingest it")
     return why
 
 
