@@ -100,11 +100,8 @@ def _new(**kw) -> PairResult:
 
 
 def _known(value) -> int:
-    """A measured count (pixels, pages, bits), or 0 when it was not measured (None, 0, missing)."""
-    try:
-        return max(int(value or 0), 0)
-    except (TypeError, ValueError):
-        return 0
+    """A measured count (pixels, pages, bits), or 0 when it was not measured (None or 0)."""
+    return max(int(value or 0), 0)
 
 
 def holds_at_least_as_much(kept, other) -> list:
@@ -132,7 +129,7 @@ def holds_at_least_as_much(kept, other) -> list:
     elif kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
         why.append(f"the clean-up copy holds more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
     for fact, noun, more in (("pages", "page count", "more pages"), ("bit_depth", "bit depth", "a higher bit depth")):
-        k, o = _known(getattr(kept, fact, None)), _known(getattr(other, fact, None))
+        k, o = _known(getattr(kept, fact)), _known(getattr(other, fact))
         if not (k and o):
             sides = " and the ".join(s for s, v in (("kept copy", k), ("clean-up copy", o)) if not v)
             why.append(f"the {sides}'s {noun} is unknown (not measured), so the kept copy is not shown to hold "

@@ -314,16 +314,22 @@ def test_holds_rule_more_pixels_or_a_longer_short_side_in_the_cleanup_copy_holds
 
 
 def test_holds_rule_an_unknown_size_on_either_side_never_holds_as_much():
-    assert len(holds_at_least_as_much(_held(None, 5), _held(1, 1))) == 1
-    assert len(holds_at_least_as_much(_held(5, None), _held(1, 1))) == 1
+    kept_unknown = ("the kept copy's size is unknown (it did not decode), so the kept copy is not shown to hold "
+                    "the clean-up copy's 1x1 pixels")
+    assert holds_at_least_as_much(_held(None, 5), _held(1, 1)) == [kept_unknown]
+    assert holds_at_least_as_much(_held(5, None), _held(1, 1)) == [kept_unknown]
     # nothing shows a clean-up copy of unknown size holds no more than 5x5
-    why = holds_at_least_as_much(_held(5, 5), _held(None, None))
-    assert len(why) == 1 and "clean-up copy's size is unknown" in why[0]
+    cleanup_unknown = ["the clean-up copy's size is unknown (it did not decode), so the kept copy is not shown to "
+                       "hold the clean-up copy's pixels"]
+    assert holds_at_least_as_much(_held(5, 5), _held(None, None)) == cleanup_unknown
+    assert holds_at_least_as_much(_held(5, 5), _held(None, 3)) == cleanup_unknown
+    assert holds_at_least_as_much(_held(5, 5), _held(3, 0)) == cleanup_unknown
     assert "kept copy and the clean-up copy's size" in holds_at_least_as_much(_held(0, 0), _held(None, None))[0]
 
 
 def test_holds_rule_an_unknown_page_count_on_either_side_is_refused_with_the_reason():
-    assert len(holds_at_least_as_much(_held(pages=1), _held(pages=2))) == 1
+    assert holds_at_least_as_much(_held(pages=1), _held(pages=2)) == [
+        "the clean-up copy has more pages (2) than the kept copy (1)"]
     for kept, cleanup, side in ((None, 2, "kept copy"), (None, None, "kept copy and the clean-up copy"),
                                 (1, None, "clean-up copy"), (3, 0, "clean-up copy")):
         why = holds_at_least_as_much(_held(pages=kept), _held(pages=cleanup))
@@ -335,7 +341,8 @@ def test_holds_rule_an_unknown_page_count_on_either_side_is_refused_with_the_rea
 def test_holds_rule_an_unknown_bit_depth_on_either_side_is_refused_with_the_reason():
     """A missing bit depth used to count as 8: an unmeasured 16-bit master then looked 'held' by an
     8-bit copy. Unknown is now not 'at least as much', on either side."""
-    assert len(holds_at_least_as_much(_held(bit_depth=8), _held(bit_depth=16))) == 1
+    assert holds_at_least_as_much(_held(bit_depth=8), _held(bit_depth=16)) == [
+        "the clean-up copy has a higher bit depth (16) than the kept copy (8)"]
     for kept, cleanup, side in ((None, 8, "kept copy"), (None, 16, "kept copy"), (8, None, "clean-up copy"),
                                 (None, None, "kept copy and the clean-up copy")):
         why = holds_at_least_as_much(_held(bit_depth=kept), _held(bit_depth=cleanup))
