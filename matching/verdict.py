@@ -99,27 +99,43 @@ def _new(**kw) -> PairResult:
     return PairResult(engine_version=ENGINE_VERSION, thresholds=dict(THRESHOLDS), **kw)
 
 
+def _known(value) -> int:
+    """A measured count (pixels, pages, bits), or 0 when it was not measured (None or 0)."""
+    return max(int(value or 0), 0)
+
+
 def holds_at_least_as_much(kept, other) -> list:
     """Reasons why ``kept`` holds less than ``other`` (empty list: it holds at least as much).
 
-    The one rule behind "never delete a clean-up copy that holds more than its kept copy"; takes
-    anything with width, height, pages, bit_depth and format (a FileAnalysis, an Asset row).
+    THE one rule behind safety invariant 3, "never delete a clean-up copy that holds more than its
+    kept copy": the engine's safe_to_delete, review's approval, the dry run and the executor all
+    ask it. Takes anything with width, height, pages, bit_depth and format (a FileAnalysis, an
+    Asset row). Pixels, the shorter side, pages and bit depth are compared; a fact that was not
+    measured on either side (None or 0: the file did not decode, or a row analysis never filled)
+    is not "at least as much", because nothing shows that it is: it is refused with the reason,
+    never guessed (a missing bit depth used to count as 8, which let an unmeasured 16-bit master go).
     A camera RAW holds more than any rendering of it (sensor data, latitude a JPEG or TIFF has
     thrown away), and a PDF more than its first page's picture (other pages, text, annotations):
     only a kept copy of the same kind can hold as much. Likewise a lossless copy holds more than a
     JPEG of it at the same (or a lower) pixel count: deleting it would keep only the lossy one."""
     from .formats import is_document, is_raw
     why = []
-    kw, kh, ow, oh = kept.width or 0, kept.height or 0, other.width or 0, other.height or 0
-    if not (kw and kh) and (ow and oh):
-        why.append(f"the kept copy's size is unknown (it did not decode), so it is not shown to hold the clean-up "
-                   f"copy's {ow}x{oh} pixels")
+    kw, kh, ow, oh = _known(kept.width), _known(kept.height), _known(other.width), _known(other.height)
+    unknown = [side for side, known in (("kept copy", kw and kh), ("clean-up copy", ow and oh)) if not known]
+    if unknown:
+        why.append(f"the {' and the '.join(unknown)}'s size is unknown (it did not decode), so the kept copy is not "
+                   f"shown to hold the clean-up copy's "
+                   f"{f'{ow}x{oh} ' if ow and oh else ''}pixels")
     elif kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
         why.append(f"the clean-up copy holds more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
-    if (kept.pages or 1) < (other.pages or 1):
-        why.append(f"the clean-up copy has more pages ({other.pages}) than the kept copy ({kept.pages or 1})")
-    if (kept.bit_depth or 8) < (other.bit_depth or 8):
-        why.append(f"the clean-up copy has a higher bit depth ({other.bit_depth}) than the kept copy ({kept.bit_depth or 8})")
+    for fact, noun, more in (("pages", "page count", "more pages"), ("bit_depth", "bit depth", "a higher bit depth")):
+        k, o = _known(getattr(kept, fact)), _known(getattr(other, fact))
+        if not (k and o):
+            sides = " and the ".join(s for s, v in (("kept copy", k), ("clean-up copy", o)) if not v)
+            why.append(f"the {sides}'s {noun} is unknown (not measured), so the kept copy is not shown to hold "
+                       f"as much")
+        elif k < o:
+            why.append(f"the clean-up copy has {more} ({o}) than the kept copy ({k})")
     if kept.format in LOSSY_FORMATS and other.format in LOSSLESS_FORMATS and kw * kh <= ow * oh:
         why.append(f"the clean-up copy is lossless ({other.format}) and the kept copy a lossy {kept.format} of no "
                    f"more pixels: the {kept.format} has thrown away detail the clean-up copy still holds")
@@ -161,7 +177,7 @@ def approval_refusal(*, verdict: str, corrupt_side: str, kept, cleanup, kept_int
         why.append("the kept copy is damaged: route this file to reingest instead")
     more = holds_at_least_as_much(kept, cleanup)
     if more:
-        why.append(f"this copy holds more than the kept copy ({'; '.join(more)}): reingest it")
+        why.append(f"the kept copy is not shown to hold at least as much as this copy ({'; '.join(more)}): reingest it")
     return why
 
 
@@ -206,6 +222,34 @@ def relation_change(decided: dict, found) -> str:
         return f"the turn changed: approved {turn_words(*d_turn)}, now {turn_words(*f_turn)}"
     if (decided.get("corrupt_side") or "none") != (found.corrupt_side or "none"):
         return f"the damaged side changed: approved {decided.get('corrupt_side') or 'none'}, now {found.corrupt_side or 'none'}"
+    return ""
+
+
+def deletion_refusal(*, decided: dict, found, kept, cleanup) -> str:
+    """Why the pair as re-checked right before deletion may NOT be deleted now ("": it may).
+
+    THE one "may be deleted now" rule for a pair, asked by the dry run and the executor alike (the
+    dry run runs the executor's own guards), on fresh analyses of the bytes as they are then:
+    ``kept``/``cleanup`` are FileAnalysis values, ``found`` the PairResult of verifying them again,
+    ``decided`` the relation the curator approved (verdict, rotation, flipped, corrupt_side).
+    In order: the kept copy is intact and holds at least as much (holds_at_least_as_much); the pair
+    is one the engine alone marks safe, or one a curator may approve (approval_refusal, the rule
+    review applied); and it is still the relation that was approved (relation_change)."""
+    if getattr(kept, "status", "ok") != "ok":
+        return f"the kept copy does not decode fully ({kept.status})"
+    more = holds_at_least_as_much(kept, cleanup)
+    if more:
+        return f"the kept copy does not hold at least as much: {'; '.join(more)}; reingest this file instead"
+    if not (found.verdict in ENGINE_SAFE_VERDICTS and found.safe_to_delete):
+        refusal = approval_refusal(verdict=found.verdict, corrupt_side=found.corrupt_side, kept=kept, cleanup=cleanup,
+                                   kept_intact=True)
+        if refusal:
+            reasons = "; ".join(str(r) for r in (found.reasons or [])[:3])
+            return (f"the pair no longer verifies (verdict {found.verdict}: {'; '.join(refusal)}"
+                    f"{'; ' + reasons if reasons else ''})")
+    change = relation_change(decided, found)
+    if change:
+        return f"the pair is no longer what was approved: {change}"
     return ""
 
 

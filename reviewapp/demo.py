@@ -22,6 +22,22 @@ PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick"
           "hubble_deep_field", "retina", "immunohistochemistry", "cell", "page", "clock"]
 
 
+class DemoUnavailable(RuntimeError):
+    """The demo's photos need scikit-image, which the runtime image leaves out."""
+
+
+def _samples():
+    """scikit-image's sample photographs (shipped inside the package: no download). Only the demo
+    uses them, so the package is in requirements-demo.txt, not in the runtime image."""
+    try:
+        import skimage.data
+    except ImportError:
+        raise DemoUnavailable("the demo's photos are scikit-image's samples, and scikit-image is not installed "
+                              "(the runtime image leaves it out): pip install -r requirements-demo.txt, "
+                              "or use `make run`, which installs it") from None
+    return skimage.data
+
+
 @dataclass
 class DemoFile:
     folder: str
@@ -31,9 +47,7 @@ class DemoFile:
 
 
 def _photo(name: str, crop: int, side: int = 560) -> Image.Image:
-    import skimage.data
-
-    arr = getattr(skimage.data, name)()
+    arr = getattr(_samples(), name)()
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
     arr = arr[..., :3]
@@ -91,6 +105,7 @@ def generate(root: Path, *, force=False) -> list[DemoFile]:
     marker = root / MARKER
     if marker.exists() and not force:
         return [DemoFile(**d) for d in json.loads(marker.read_text())]
+    _samples()  # before anything is removed: without the photos there is nothing to write
     for d in (can, cl):
         if d.exists():
             shutil.rmtree(d)

@@ -204,7 +204,7 @@ class BulkBatchSerializer(serializers.Serializer):
     job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False, allow_null=True)
     source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
                                                 required=False, allow_null=True)
-    verdict = serializers.ChoiceField(choices=m.Verdict.bulk_choices(), required=False,
+    verdict = serializers.ChoiceField(choices=m.bulk_verdict_choices(), required=False,
                                       allow_null=True, help_text="default: identical or duplicate")
     max_diff = serializers.FloatField(min_value=0, max_value=1, help_text="max diff_score")
     max_local = serializers.FloatField(min_value=0, max_value=1, help_text="max local_score")

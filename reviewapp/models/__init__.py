@@ -1,6 +1,6 @@
 """One file per concept; import them all here so Django sees them."""
 from .assets import Asset, AssetIdentifier, NameList, NameListEntry
-from .candidates import Candidate, CorruptSide, Verdict
+from .candidates import Candidate, CorruptSide, Verdict, bulk_verdict_choices
 from .deletion import AuditEntry, DeletionItem, DeletionPlan
 from .errorlog import ErrorLogEntry
 from .extracts import Extract, ExtractArchive, ExtractMember
@@ -8,12 +8,12 @@ from .idempotency import IdempotencyRecord
 from .jobs import Job, JobEvent
 from .jobitems import JobItem
 from .reingest import ReingestEvent, ReingestItem
-from .review import Decision, ReviewItem
+from .review import DECISION_KEYS, Decision, DecisionKey, ReviewItem
 from .sources import Source
 from .takedown import Takedown
 
 __all__ = [
-    "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CorruptSide", "Decision", "DeletionItem",
+    "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CorruptSide", "DECISION_KEYS", "Decision", "DecisionKey", "DeletionItem",
     "DeletionPlan", "ErrorLogEntry", "Extract", "ExtractArchive", "ExtractMember", "IdempotencyRecord", "Job", "JobEvent", "JobItem", "NameList", "NameListEntry", "ReingestEvent",
-    "ReingestItem", "ReviewItem", "Source", "Takedown", "Verdict",
+    "ReingestItem", "ReviewItem", "Source", "Takedown", "Verdict", "bulk_verdict_choices",
 ]

@@ -1,30 +1,35 @@
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-from matching.verdict import BULK_APPROVABLE_VERDICTS, CURATOR_APPROVABLE_VERDICTS
+from matching.verdict import BULK_APPROVABLE_VERDICTS, VERDICTS
 
 from .assets import Asset
 
+# A curator's words for each of the engine's verdicts. The vocabulary, its order and its policy
+# (what may be approved, in bulk, ranked how) are the engine's (matching.verdict); this is only
+# the labels, and a verdict the engine has but this table lacks (or the reverse) stops the app
+# at import instead of storing a value the choices do not know.
+VERDICT_LABELS = {
+    "identical": "Identical",
+    "duplicate": "Duplicate",
+    "rotated": "Rotated / mirrored",
+    "cleanup_corrupt": "Clean-up copy damaged",
+    "match_corrupt": "Kept copy damaged",
+    "different": "Different picture",
+    "unreadable": "Unreadable",
+    "no_match": "No match",
+}
+if set(VERDICT_LABELS) != set(VERDICTS):
+    raise ImproperlyConfigured(f"VERDICT_LABELS must label exactly matching.verdict.VERDICTS: "
+                               f"{sorted(set(VERDICT_LABELS) ^ set(VERDICTS))}")
 
-class Verdict(models.TextChoices):
-    """The engine's vocabulary (matching.verdict.VERDICTS) with labels; a test asserts they agree.
-    The policy (what may be approved, in bulk, ranked how) lives in the engine, not here."""
+# The model's choices, derived from the engine's vocabulary in its order (Verdict.IDENTICAL, ...).
+Verdict = models.TextChoices("Verdict", [(v.upper(), (v, VERDICT_LABELS[v])) for v in VERDICTS])
 
-    IDENTICAL = "identical", "Identical"
-    DUPLICATE = "duplicate", "Duplicate"
-    ROTATED = "rotated", "Rotated / mirrored"
-    CLEANUP_CORRUPT = "cleanup_corrupt", "Clean-up copy damaged"
-    MATCH_CORRUPT = "match_corrupt", "Kept copy damaged"
-    DIFFERENT = "different", "Different picture"
-    UNREADABLE = "unreadable", "Unreadable"
-    NO_MATCH = "no_match", "No match"
 
-    @classmethod
-    def bulk_choices(cls) -> list:
-        return [(v, label) for v, label in cls.choices if v in BULK_APPROVABLE_VERDICTS]
-
-    @classmethod
-    def curator_approvable(cls) -> frozenset:
-        return CURATOR_APPROVABLE_VERDICTS
+def bulk_verdict_choices() -> list:
+    """(value, label) of the verdicts bulk approval may approve (the engine's BULK_APPROVABLE_VERDICTS)."""
+    return [(v, label) for v, label in Verdict.choices if v in BULK_APPROVABLE_VERDICTS]
 
 
 class CorruptSide(models.TextChoices):

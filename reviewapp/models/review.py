@@ -1,4 +1,7 @@
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from .assets import Asset
@@ -73,3 +76,40 @@ class Decision(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.action} on {self.asset_id} by {self.actor_id}"
+
+
+@dataclass(frozen=True)
+class DecisionKey:
+    """How a curator gives one Decision.Action on the review page. The page's buttons, its key
+    help and review.js's key map are all rendered from DECISION_KEYS (review.js gets it as JSON),
+    so an action, its key, label and help text are written here and nowhere else."""
+
+    action: str            # a Decision.Action value; its label is the button's text
+    key: str               # the one-letter shortcut (lower case)
+    help: str              # the line in the page's key help
+    way: str = "submit"    # submit: a button of the decide form; dialog: opens `dialog` first; undo-form: its own form
+    style: str = ""        # the button's class (danger, secondary)
+    dialog: str = ""       # way=dialog: the id of the <dialog> that asks for the rest (category, note)
+    guarded: bool = False  # the service may refuse it for this file: the button says why beforehand
+
+    @property
+    def label(self) -> str:
+        return Decision.Action(self.action).label
+
+    def as_data(self) -> dict:
+        return {"action": self.action, "key": self.key, "label": self.label, "way": self.way, "dialog": self.dialog}
+
+
+DECISION_KEYS = (
+    DecisionKey(Decision.Action.APPROVE_DELETE, "d",
+                "approve deletion of the clean-up copy (refused, with the reason, when it would be unsafe)",
+                style="danger", guarded=True),
+    DecisionKey(Decision.Action.NOT_DUPLICATE, "n", "not a duplicate"),
+    DecisionKey(Decision.Action.LOG_ERROR, "e", "log an error (category + note)", way="dialog", dialog="error-dialog"),
+    DecisionKey(Decision.Action.REINGEST, "r", "route to reingest"),
+    DecisionKey(Decision.Action.SKIP, "s", "skip (back of your queue)", style="secondary"),
+    DecisionKey(Decision.Action.UNDO, "u", "undo your last decision", way="undo-form", style="secondary"),
+)
+if sorted(k.action for k in DECISION_KEYS) != sorted(Decision.Action.values) or \
+        len({k.key for k in DECISION_KEYS}) != len(DECISION_KEYS):
+    raise ImproperlyConfigured("DECISION_KEYS must give every Decision.Action exactly one key of its own")

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from ..models import Asset, Candidate, Takedown, Verdict
+from matching.verdict import DECLARED_VERDICTS
 
-# Verdicts that declare "the same picture" (damaged on one side or not). `different`,
-# `unreadable` and `no_match` pair nothing.
-MATCH_VERDICTS = (Verdict.IDENTICAL, Verdict.DUPLICATE, Verdict.ROTATED, Verdict.CLEANUP_CORRUPT, Verdict.MATCH_CORRUPT)
+from ..models import Asset, Candidate, Takedown
+
+# Verdicts that declare "the same picture" (damaged on one side or not): the engine's own set.
+# `different`, `unreadable` and `no_match` pair nothing.
+MATCH_VERDICTS = sorted(DECLARED_VERDICTS)
 
 
 def copies_of(assets, *, limit=500) -> list[dict]:

@@ -138,6 +138,12 @@ def _check_can_act(actor, item, *, bulk=False, now=None):
         raise ReviewRefused("another curator is reviewing this file right now")
 
 
+def kept_intact(asset) -> bool:
+    """The kept copy's row does not say it is damaged or unreadable (what the approval rule and the
+    page's "not safe" words take as the kept copy's state; the executor decodes it again)."""
+    return asset.decode_status not in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE)
+
+
 def approve_refusal(item, candidate) -> str | None:
     """Why deleting this clean-up file would be wrong, or None. Invariants 1 and 3: only a
     clean-up copy with an intact, canonical kept copy that holds at least as much may go."""
@@ -157,7 +163,7 @@ def approve_refusal(item, candidate) -> str | None:
         return "the kept copy is no longer in its source"
     why = approval_refusal(
         verdict=candidate.verdict, corrupt_side=candidate.corrupt_side, kept=match, cleanup=asset,
-        kept_intact=match.decode_status not in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE))
+        kept_intact=kept_intact(match))
     return why[0] if why else None
 
 

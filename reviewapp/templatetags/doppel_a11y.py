@@ -7,8 +7,7 @@ from django import template
 
 from matching.verdict import not_safe_words
 
-from ..models import Asset
-from ..services.review import approve_refusal
+from ..services.review import approve_refusal, kept_intact
 
 register = template.Library()
 
@@ -86,7 +85,7 @@ def not_safe_reasons(item, candidate) -> list:
     words = not_safe_words(
         verdict=candidate.verdict, rotation=candidate.rotation, flipped=candidate.flipped,
         corrupt_side=candidate.corrupt_side, kept=match, cleanup=item.asset,
-        kept_intact=match.decode_status not in (Asset.DecodeStatus.DAMAGED, Asset.DecodeStatus.UNREADABLE))
+        kept_intact=kept_intact(match))
     # none of the rule's reasons applies: the engine's own (e.g. no full-detail rendition to prove it)
     return words or [str(r) for r in (candidate.reasons or [])[:2]]
 

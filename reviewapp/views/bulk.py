@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from ..models import Job, Source, Verdict
+from ..models import Job, Source, bulk_verdict_choices
 from ..selectors.review import bulk_batch, bulk_sample
 from ..services.review import bulk_approve
 from .decorators import admin_required, form_idempotency_key
@@ -25,7 +25,7 @@ class BulkForm(forms.Form):
     job = forms.ModelChoiceField(queryset=Job.objects.none(), required=False, empty_label="any job")
     source = forms.ModelChoiceField(queryset=Source.objects.filter(role=Source.Role.CLEANUP), required=False,
                                     empty_label="any clean-up source")
-    verdict = forms.ChoiceField(choices=[("", " or ".join(v for v, _ in Verdict.bulk_choices()))] + Verdict.bulk_choices(),
+    verdict = forms.ChoiceField(choices=[("", " or ".join(v for v, _ in bulk_verdict_choices()))] + bulk_verdict_choices(),
                                 required=False)
     max_diff = forms.FloatField(label="max diff_score", min_value=0, max_value=1, required=True, initial=0.01)
     max_local = forms.FloatField(label="max local_score", min_value=0, max_value=1, required=True, initial=0.05)

@@ -24,15 +24,6 @@ from ..services.review import (
 )
 from .decorators import curator_required, form_idempotency_key
 
-ACTIONS = {
-    "approve_delete": ("D", "Approve deletion"),
-    "not_duplicate": ("N", "Not a duplicate"),
-    "log_error": ("E", "Log an error"),
-    "reingest": ("R", "Route to reingest"),
-    "skip": ("S", "Skip"),
-}
-
-
 def _url(name, *args):
     try:
         return reverse(name, args=args)
@@ -175,7 +166,7 @@ def review_item(request, pk):
                                  n["best_candidate_id"] and _url("candidate-image", n["best_candidate_id"], "aligned")) if u]
     ctx = {
         "item": item, "asset": item.asset, "cand": cand, "match": match, "candidates": candidates,
-        "queue": queue, "qs": _qs(queue), "readonly": readonly, "can_take": can_take, "actions": ACTIONS,
+        "queue": queue, "qs": _qs(queue), "readonly": readonly, "can_take": can_take,
         "img_cleanup": asset_img(item.asset, "web"),
         "img_aligned": candidate_img(cand, "aligned") if match and match.decode_status != Asset.DecodeStatus.UNREADABLE else None,
         "img_raw": asset_img(match, "web"),
@@ -216,9 +207,6 @@ def review_decide(request, pk):
         if candidate is None:
             messages.error(request, "that candidate does not belong to this file")
             return redirect(reverse("review-item", args=[pk]) + _qs(queue))
-    if action not in ACTIONS:
-        messages.error(request, "unknown action")
-        return redirect(reverse("review-item", args=[pk]) + _qs(queue))
     try:
         d = decision_record(
             actor=request.user, item=item, action=action, candidate=candidate,

@@ -8,6 +8,18 @@
   var root = document.getElementById("review");
   var undoForm = document.getElementById("undo-form");
   var busy = false;
+  // The decision actions by key letter: {action, key, label, way: submit | dialog | undo-form, dialog},
+  // rendered by the server from their one definition (reviewapp.models.DECISION_KEYS).
+  var keysData = document.getElementById("decision-keys");
+  var DECISION_KEYS = keysData ? JSON.parse(keysData.textContent) : {};
+  function decisionFor(e) {
+    var k = e.key.length === 1 ? e.key.toLowerCase() : "";
+    return Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) ? DECISION_KEYS[k] : null;
+  }
+  function wayOf(way) {
+    for (var k in DECISION_KEYS) if (Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) && DECISION_KEYS[k].way === way) return DECISION_KEYS[k];
+    return null;
+  }
 
   function announce(text, kind) { if (window.Doppel) window.Doppel.announce(text, kind); }
   function refuse(text) { announce(text, "alert"); }
@@ -44,7 +56,8 @@
   if (!root) {  // empty-queue page: only undo
     document.addEventListener("keydown", function (e) {
       if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
-      if (e.key === "u" || e.key === "U") { e.preventDefault(); undo(); }
+      var a = decisionFor(e);
+      if (a && a.way === "undo-form") { e.preventDefault(); undo(); }
     });
     return;
   }
@@ -52,7 +65,8 @@
   var readonly = root.dataset.readonly === "1";
   var form = document.getElementById("decide-form");
   var viewer = document.getElementById("viewer");
-  var dialog = document.getElementById("error-dialog");
+  var errorAction = wayOf("dialog");  // log_error: its dialog asks for the category and a note
+  var dialog = errorAction ? document.getElementById(errorAction.dialog) : null;
   var help = document.getElementById("help");
 
   // Prefetch the next file's images so the next page paints from cache.
@@ -177,7 +191,7 @@
   }
   if (dialog) trapFocus(dialog);
   if (help) trapFocus(help);
-  var btnError = document.getElementById("btn-error");
+  var btnError = errorAction ? document.getElementById("btn-" + errorAction.dialog) : null;
   var btnHelp = document.getElementById("btn-help");
 
   function openError() {
@@ -218,7 +232,6 @@
   if (help) help.addEventListener("close", function () { restoreFocus(help, btnHelp); });
   if (btnHelp) btnHelp.addEventListener("click", function () { toggleHelp(true); });
 
-  var ACTION_KEYS = { d: "approve_delete", n: "not_duplicate", r: "reingest", s: "skip" };
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     if ((dialog && dialog.open) || (help && help.open)) {
@@ -228,16 +241,17 @@
     if (typing(e) || ownKey(e)) return;
     var k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     if (k === "?") { e.preventDefault(); toggleHelp(true); return; }
-    if (ACTION_KEYS[k]) {
+    var a = decisionFor(e);
+    if (a) {
       e.preventDefault();
+      if (a.way === "undo-form") { undo(); return; }
+      if (a.way === "dialog") { openError(); return; }
       if (readonly || !form) { refuse("This file is not yours to decide: it is read-only here."); return; }
-      var b = form.querySelector('button[value="' + ACTION_KEYS[k] + '"]');
+      var b = form.querySelector('button[value="' + a.action + '"]');
       if (refusedBy(b)) { refuse(refusedBy(b)); return; }
-      submitOnce(form, ACTION_KEYS[k]);
+      submitOnce(form, a.action);
       return;
     }
-    if (k === "e") { e.preventDefault(); openError(); return; }
-    if (k === "u") { e.preventDefault(); undo(); return; }
     if (k === "1") setMode("side");
     else if (k === "b") setMode("blink");
     else if (k === "w") setMode("slider");

@@ -104,6 +104,32 @@ def test_each_format_is_named_by_its_content(photo, fmt, kw, want, variant):
     assert (s.format, s.variant) == (want, variant)
 
 
+@pytest.mark.parametrize("fmt,kw", [
+    ("JPEG", {}), ("JPEG2000", {}), ("JPEG2000", {"no_jp2": True}), ("TIFF", {}), ("TIFF", {"big_tiff": True}),
+    ("PNG", {}), ("WEBP", {}), ("GIF", {}), ("BMP", {}), ("AVIF", {}), ("PDF", {}), ("HEIF", {}), ("DNG", {}),
+    ("damaged JPEG", {}),
+])
+def test_every_format_that_decodes_records_its_size_pages_and_bit_depth(tmp_path, photo, fmt, kw):
+    """The holds rule refuses a pair when a size, page count or bit depth was not measured, so
+    analysis must measure all four for every file that decodes, damaged or not: else a legitimate
+    copy could never be approved."""
+    path = tmp_path / "file"
+    if fmt == "HEIF":
+        path.write_bytes(heic_bytes(photo))
+    elif fmt == "DNG":
+        make_dng(path, photo)
+    elif fmt == "damaged JPEG":
+        data = _encoded(photo, "JPEG", quality=90)
+        path.write_bytes(data[: len(data) * 2 // 3])
+    else:
+        path.write_bytes(_encoded(photo, fmt, **kw))
+    a = analyse_file(path)
+    assert a.readable, (fmt, a.errors)
+    assert a.status == ("damaged" if fmt == "damaged JPEG" else "ok"), (fmt, a.status, a.errors)
+    assert all((a.width, a.height, a.pages, a.bit_depth)), (fmt, a.width, a.height, a.pages, a.bit_depth)
+    assert holds_at_least_as_much(a, a) == [], fmt
+
+
 def test_heic_dng_and_raw_signatures_are_recognised(tmp_path, photo):
     assert sniff(heic_bytes(photo)).format == "HEIF"
     assert sniff(make_dng(tmp_path / "a.dng", photo).read_bytes()).format == "DNG"

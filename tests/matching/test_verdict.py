@@ -232,7 +232,9 @@ def test_policy_sets_nest_and_an_unknown_verdict_is_an_error():
     ("unreadable", "none", _copy(), _copy(), True, False),
     ("no_match", "none", _copy(), _copy(), True, False),
     ("rotated", "none", _copy(50, 40), _copy(), True, False),            # kept copy holds less
-    ("duplicate", "none", _copy(bit_depth=None), _copy(), True, True),   # a missing bit depth counts as 8
+    ("duplicate", "none", _copy(bit_depth=None), _copy(), True, False),  # an unknown bit depth is not "as much"
+    ("duplicate", "none", _copy(), _copy(bit_depth=None), True, False),  # on either side
+    ("duplicate", "none", _copy(pages=None), _copy(), True, False),
     ("duplicate", "none", _copy(bit_depth=None), _copy(bit_depth=16), True, False),
     ("identical", "none", _copy(), _copy(pages=2), True, False),
 ])
@@ -294,7 +296,7 @@ def test_a_lossless_copy_holds_more_than_a_jpeg_of_it_at_the_same_size_but_not_t
 from matching.verdict import holds_at_least_as_much  # noqa: E402
 
 
-def _held(width=100, height=100, pages=None, bit_depth=None, format="TIFF"):
+def _held(width=100, height=100, pages=1, bit_depth=8, format="TIFF"):
     return SimpleNamespace(width=width, height=height, pages=pages, bit_depth=bit_depth, format=format)
 
 
@@ -311,23 +313,41 @@ def test_holds_rule_more_pixels_or_a_longer_short_side_in_the_cleanup_copy_holds
     assert holds_at_least_as_much(_held(200, 100), _held(150, 90)) == []
 
 
-def test_holds_rule_unknown_kept_size_never_holds_as_much_as_a_known_one():
-    assert len(holds_at_least_as_much(_held(None, 5), _held(1, 1))) == 1
-    assert len(holds_at_least_as_much(_held(5, None), _held(1, 1))) == 1
-    assert holds_at_least_as_much(_held(5, 5), _held(None, None)) == []
+def test_holds_rule_an_unknown_size_on_either_side_never_holds_as_much():
+    kept_unknown = ("the kept copy's size is unknown (it did not decode), so the kept copy is not shown to hold "
+                    "the clean-up copy's 1x1 pixels")
+    assert holds_at_least_as_much(_held(None, 5), _held(1, 1)) == [kept_unknown]
+    assert holds_at_least_as_much(_held(5, None), _held(1, 1)) == [kept_unknown]
+    # nothing shows a clean-up copy of unknown size holds no more than 5x5
+    cleanup_unknown = ["the clean-up copy's size is unknown (it did not decode), so the kept copy is not shown to "
+                       "hold the clean-up copy's pixels"]
+    assert holds_at_least_as_much(_held(5, 5), _held(None, None)) == cleanup_unknown
+    assert holds_at_least_as_much(_held(5, 5), _held(None, 3)) == cleanup_unknown
+    assert holds_at_least_as_much(_held(5, 5), _held(3, 0)) == cleanup_unknown
+    assert "kept copy and the clean-up copy's size" in holds_at_least_as_much(_held(0, 0), _held(None, None))[0]
 
 
-def test_holds_rule_pages_default_to_one():
-    assert len(holds_at_least_as_much(_held(pages=None), _held(pages=2))) == 1
-    assert holds_at_least_as_much(_held(pages=None), _held(pages=None)) == []
-    assert holds_at_least_as_much(_held(pages=1), _held(pages=None)) == []
+def test_holds_rule_an_unknown_page_count_on_either_side_is_refused_with_the_reason():
+    assert holds_at_least_as_much(_held(pages=1), _held(pages=2)) == [
+        "the clean-up copy has more pages (2) than the kept copy (1)"]
+    for kept, cleanup, side in ((None, 2, "kept copy"), (None, None, "kept copy and the clean-up copy"),
+                                (1, None, "clean-up copy"), (3, 0, "clean-up copy")):
+        why = holds_at_least_as_much(_held(pages=kept), _held(pages=cleanup))
+        assert why == [f"the {side}'s page count is unknown (not measured), so the kept copy is not shown to hold "
+                       f"as much"], (kept, cleanup)
     assert holds_at_least_as_much(_held(pages=3), _held(pages=2)) == []
 
 
-def test_holds_rule_bit_depth_defaults_to_eight():
-    assert len(holds_at_least_as_much(_held(bit_depth=None), _held(bit_depth=16))) == 1
-    assert holds_at_least_as_much(_held(bit_depth=None), _held(bit_depth=8)) == []
-    assert holds_at_least_as_much(_held(bit_depth=8), _held(bit_depth=None)) == []
+def test_holds_rule_an_unknown_bit_depth_on_either_side_is_refused_with_the_reason():
+    """A missing bit depth used to count as 8: an unmeasured 16-bit master then looked 'held' by an
+    8-bit copy. Unknown is now not 'at least as much', on either side."""
+    assert holds_at_least_as_much(_held(bit_depth=8), _held(bit_depth=16)) == [
+        "the clean-up copy has a higher bit depth (16) than the kept copy (8)"]
+    for kept, cleanup, side in ((None, 8, "kept copy"), (None, 16, "kept copy"), (8, None, "clean-up copy"),
+                                (None, None, "kept copy and the clean-up copy")):
+        why = holds_at_least_as_much(_held(bit_depth=kept), _held(bit_depth=cleanup))
+        assert why == [f"the {side}'s bit depth is unknown (not measured), so the kept copy is not shown to hold "
+                       f"as much"], (kept, cleanup)
     assert holds_at_least_as_much(_held(bit_depth=16), _held(bit_depth=12)) == []
 
 
@@ -350,10 +370,11 @@ def test_holds_rule_reports_every_reason_at_once():
     assert len(why) == 4
 
 
-def test_holds_rule_reasons_name_the_defaults_it_assumed_for_the_kept_copy():
+def test_holds_rule_reasons_say_what_was_not_measured_instead_of_assuming_a_default():
     why = holds_at_least_as_much(_held(10, 10, pages=None, bit_depth=None, format=None),
                                  _held(20, 20, pages=2, bit_depth=16, format="DNG"))
     assert all(isinstance(w, str) and w for w in why) and len(why) == 4
-    assert "kept copy (1)" in why[1] and "kept copy (8)" in why[2] and "(unknown)" in why[3]
+    assert "kept copy's page count is unknown" in why[1] and "kept copy's bit depth is unknown" in why[2]
+    assert "(unknown)" in why[3]
     doc = holds_at_least_as_much(_held(format=None), _held(format="PDF"))
     assert len(doc) == 1 and "kept copy is a unknown picture" in doc[0]

@@ -21,6 +21,7 @@ from reviewapp.selectors.dashboard import dashboard_summary
 from reviewapp.services import deletion as svc
 from reviewapp.services.review import ReviewRefused, _snapshot, decision_record
 from reviewapp.services.deletion import storage_for
+from tests.conftest import api_client_for
 from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory
 from tests.images import photo
 
@@ -60,48 +61,88 @@ class Case:
     kept: callable
     approvable: bool
     verdict: str            # what the engine finds on these bytes (asserted, so the table stays honest)
-    kept_row: dict = None   # overrides on the kept copy's row (e.g. a bit depth analysis did not record)
+    why: str = ""           # a refused case: words every caller's reason must contain
+    kept_facts: dict = None     # facts as measured on the kept copy, overriding what the bytes give:
+    cleanup_facts: dict = None  # both the stored row and the executor's fresh analysis see them
 
+
+SHORT_SIDE = {"width": 400, "height": 100}  # 40,000 px, more than 192x192, but a shorter short side
 
 CASES = [
     Case("rotated", lambda: _encode(_base().rotate(90, expand=True), "JPEG"), _kept_png, True, "rotated"),
     Case("mirrored", lambda: _encode(_base().transpose(Image.FLIP_LEFT_RIGHT), "JPEG"), _kept_png, True, "rotated"),
     Case("cleanup_corrupt, intact kept copy", lambda: _truncated(_encode(_base(), "JPEG")), _kept_png, True,
          "cleanup_corrupt"),
-    Case("match_corrupt", lambda: _encode(_base(), "JPEG"), lambda: _truncated(_kept_png()), False, "match_corrupt"),
+    Case("match_corrupt", lambda: _encode(_base(), "JPEG"), lambda: _truncated(_kept_png()), False, "match_corrupt",
+         why="damaged"),
     Case("kept copy smaller", lambda: _encode(photo("astronaut", size=(2 * SIZE[0], 2 * SIZE[1])), "JPEG"),
-         _kept_png, False, "duplicate"),
-    Case("kept copy's bit depth missing", lambda: _encode(_base(), "JPEG"), _kept_png, True, "duplicate",
-         kept_row={"bit_depth": None}),
-    Case("clean-up copy has more pages", _two_page_tiff, _kept_png, False, "identical"),
+         _kept_png, False, "duplicate", why="holds more pixels (384x384) than the kept copy (192x192)"),
+    Case("kept copy's shorter side is shorter", lambda: _encode(_base(), "JPEG"), _kept_png, False, "duplicate",
+         why="holds more pixels (192x192) than the kept copy (400x100)", kept_facts=SHORT_SIDE),
+    Case("kept copy's bit depth not measured", lambda: _encode(_base(), "JPEG"), _kept_png, False, "duplicate",
+         why="the kept copy's bit depth is unknown", kept_facts={"bit_depth": None}),
+    Case("clean-up copy's bit depth not measured", lambda: _encode(_base(), "JPEG"), _kept_png, False, "duplicate",
+         why="the clean-up copy's bit depth is unknown", cleanup_facts={"bit_depth": None}),
+    Case("kept copy's page count not measured", lambda: _encode(_base(), "JPEG"), _kept_png, False, "duplicate",
+         why="the kept copy's page count is unknown", kept_facts={"pages": None}),
+    Case("clean-up copy has more pages", _two_page_tiff, _kept_png, False, "identical",
+         why="more pages (2) than the kept copy (1)"),
+    Case("both measured, the usual JPEG copy of a PNG", lambda: _encode(_base(), "JPEG"), _kept_png, True, "duplicate"),
 ]
+
+# file name -> facts every caller sees as measured on it (rows and fresh analyses alike)
+MEASURED: dict = {}
+
+
+def _measure(path, name=None, **kw):
+    """matching.analyse_file, with the table's facts for that file (None: not measured)."""
+    a = _real_analyse_file(path, name=name, **kw)
+    for field, value in MEASURED.get(name or Path(path).name, {}).items():
+        setattr(a, field, value or 0)
+    return a
+
+
+_real_analyse_file = matching.analyse_file
+
+
+@pytest.fixture(autouse=True)
+def _measured_facts(monkeypatch):
+    MEASURED.clear()
+    monkeypatch.setattr(matching, "analyse_file", _measure)
+    yield
+    MEASURED.clear()
 
 
 def _analysed_row(source, key, data, **override) -> Asset:
     """The object on storage and its row as inventory + analysis leave it, from the real bytes."""
     info = storage_for(source).put(key, data)
+    name = key.rsplit("/", 1)[-1]
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / key.rsplit("/", 1)[-1]
+        p = Path(d) / name
         p.write_bytes(data)
-        a = matching.analyse_file(p)
-    fields = {"width": a.width, "height": a.height, "pages": a.pages, "bit_depth": a.bit_depth, "format": a.format or "",
+        a = matching.analyse_file(p, name=name)
+    fields = {"width": a.width or None, "height": a.height or None, "pages": a.pages or None,
+              "bit_depth": a.bit_depth or None, "format": a.format or "",
               "decode_status": {"ok": "ok", "damaged": "damaged"}.get(a.status, "unreadable"),
               "checksum": hashlib.sha256(data).hexdigest(), "inode": ":".join(str(x) for x in info.identity)}
     fields.update(override)
-    return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
+    return AssetFactory(source=source, key=key, name=name, size=info.size, etag=info.etag,
                         version_id=info.version_id, **fields)
 
 
 def _pair(case, cleanup_src, canon_src, n):
     cleanup_data, kept_data = case.cleanup(), case.kept()
     ext = "tif" if cleanup_data[:2] in (b"II", b"MM") else "jpg"
-    kept = _analysed_row(canon_src, f"k/{n}.png", kept_data, **(case.kept_row or {}))
+    MEASURED[f"{n}.png"] = case.kept_facts or {}
+    MEASURED[f"{n}.{ext}"] = case.cleanup_facts or {}
+    kept = _analysed_row(canon_src, f"k/{n}.png", kept_data)
     cleanup = _analysed_row(cleanup_src, f"c/{n}.{ext}", cleanup_data)
     with tempfile.TemporaryDirectory() as d:
         cp, kp = Path(d) / f"c.{ext}", Path(d) / "k.png"
         cp.write_bytes(cleanup_data)
         kp.write_bytes(kept_data)
-        res = matching.verify_pair(cp, kp)
+        res = matching.verify_pair(cp, kp, cleanup=matching.analyse_file(cp, name=f"{n}.{ext}"),
+                                   match=matching.analyse_file(kp, name=f"{n}.png"))
     assert res.verdict == case.verdict, (case.name, res.verdict, res.reasons)
     cand = Candidate.objects.create(
         cleanup_asset=cleanup, match_asset=kept, verdict=res.verdict, rotation=res.rotation, flipped=res.flipped,
@@ -135,32 +176,51 @@ def users(db):
     return UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
 
 
-def test_review_the_dry_run_and_the_executor_agree_on_one_table(sources, users, django_capture_on_commit_callbacks):
+def _approve_by_service(item, cand, cur):
+    try:
+        return decision_record(actor=cur, item=item, action="approve_delete"), ""
+    except ReviewRefused as exc:
+        assert not Decision.objects.filter(review_item=item).exists()
+        return _forced_approval(item, cand, cur), "; ".join(exc.messages)
+
+
+def _approve_by_api(item, cand, cur):
+    r = api_client_for(cur).post("/api/v1/decisions/", {"item": item.pk, "action": "approve_delete"}, format="json")
+    if r.status_code == 201:
+        return Decision.objects.get(pk=r.json()["id"]), ""
+    assert r.status_code == 409, r.content
+    assert not Decision.objects.filter(review_item=item).exists()
+    return _forced_approval(item, cand, cur), r.json()["detail"]
+
+
+def test_every_caller_agrees_on_one_table_review_the_api_the_dry_run_and_the_executor(
+        sources, users, django_capture_on_commit_callbacks):
+    """The same pairs, with the same measured facts, go through review's approval (the service),
+    the API's approve, then the dry run and the executor (each approval that was refused is
+    recorded anyway, as a stale or hand-made row would be, so the later callers must refuse it on
+    their own). Every caller must say the same: allowed, or refused for the case's reason."""
     cur, admin = users
     rows = []
     for n, case in enumerate(CASES):
-        item, cand = _pair(case, *sources, n)
-        try:
-            d = decision_record(actor=cur, item=item, action="approve_delete")
-            review_ok = True
-        except ReviewRefused:
-            assert not Decision.objects.filter(review_item=item).exists()
-            d = _forced_approval(item, cand, cur)
-            review_ok = False
-        rows.append((case, item, d, review_ok))
+        for caller, approve in (("review", _approve_by_service), ("api", _approve_by_api)):
+            m = 2 * n + (caller == "api")
+            item, cand = _pair(case, *sources, m)
+            d, refusal = approve(item, cand, cur)
+            rows.append((case, caller, item, d, refusal))
 
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d for _, _, d, _ in rows])
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d for _, _, _, d, _ in rows])
     dry = {it.decision_id: it for it in plan.items.all()}
     with django_capture_on_commit_callbacks(execute=True):
         svc.deletion_plan_confirm(actor=admin, plan=plan)
 
-    for case, item, d, review_ok in rows:
+    for case, caller, item, d, refusal in rows:
         planned = dry[d.pk]
         dry_ok = planned.dry_run_at is not None and planned.dry_run_reason == ""
         done = DeletionItem.objects.get(pk=planned.pk)
         asset = done.asset
         run_ok = done.state == DeletionItem.State.QUARANTINED
-        assert (review_ok, dry_ok, run_ok) == (case.approvable,) * 3, (case.name, planned.dry_run_reason, done.reason)
+        assert (refusal == "", dry_ok, run_ok) == (case.approvable,) * 3, (case.name, caller, refusal,
+                                                                         planned.dry_run_reason, done.reason)
         still_there = storage_for(asset.source).exists(asset.key)
         item.refresh_from_db()
         if case.approvable:
@@ -171,9 +231,12 @@ def test_review_the_dry_run_and_the_executor_agree_on_one_table(sources, users, 
             assert item.status == ReviewItem.Status.DECIDED
         else:
             assert still_there, case.name
-            # the dry run said why before Confirm, and the executor aborted for the same kind of reason
+            # every caller refused for the case's reason: review or the API, then the dry run
+            # before Confirm, then the executor
+            for said in (refusal, planned.dry_run_reason, done.reason):
+                assert case.why in said, (case.name, caller, said)
             assert planned.dry_run_outcome.startswith("would abort: ")
-            assert done.state == DeletionItem.State.ABORTED and done.reason
+            assert done.state == DeletionItem.State.ABORTED
             assert planned.dry_run_reason.split(":")[0] == done.reason.split(":")[0], case.name
             assert item.status == ReviewItem.Status.OPEN
             assert AuditEntry.objects.filter(item=done, action=AuditEntry.Action.ABORT).exists()

@@ -64,3 +64,27 @@ def test_demo_loads_once_and_twice_changes_nothing(demo_dirs):
     assert (Asset.objects.count(), Candidate.objects.count(), ReviewItem.objects.count(), User.objects.count()) == counts
     last = Job.objects.filter(kind="analyse").order_by("-pk").first()
     assert last.requested == 0 and last.state == "done"
+
+
+@pytest.mark.django_db
+def test_without_scikit_image_the_demo_says_how_to_get_it_and_touches_no_file(demo_dirs, monkeypatch):
+    """The runtime image leaves scikit-image out (requirements-demo.txt): the demo then stops with
+    the way to install it, before removing or writing anything."""
+    import builtins
+
+    from django.core.management.base import CommandError
+
+    real_import = builtins.__import__
+
+    def no_skimage(name, *args, **kw):
+        if name == "skimage" or name.startswith("skimage."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kw)
+
+    (demo_dirs / "canonical").mkdir(parents=True)
+    (demo_dirs / "canonical" / "mine.tif").write_bytes(b"kept")
+    monkeypatch.setattr(builtins, "__import__", no_skimage)
+    with pytest.raises(CommandError, match="pip install -r requirements-demo.txt"):
+        run_demo()
+    assert (demo_dirs / "canonical" / "mine.tif").read_bytes() == b"kept"
+    assert not Source.objects.exists()

@@ -93,33 +93,62 @@ def test_dockerignore_keeps_secrets_and_local_state_out():
     assert {".git", ".venv", "var", ".env", "staticfiles"} <= ignored
 
 
-def test_every_module_the_code_imports_is_in_requirements_txt():
-    """The image installs requirements.txt only: a runtime import of a dev-only package (PyYAML,
-    moto...) would pass every test here and crash in production."""
+DEMO_MODULES = {"reviewapp/demo.py"}  # the demo collection: its extra packages are in requirements-demo.txt
+
+# Pinned in requirements.txt, used at runtime without an import statement of ours.
+USED_WITHOUT_IMPORT = {
+    "gunicorn": "the image's CMD (the web server)",
+    "psycopg": "Django's PostgreSQL backend (DATABASE_URL postgres://)",
+    "sqlalchemy": "kombu's SQLAlchemy transport: the SQLite broker of `make run`'s embedded worker",
+    "drf-spectacular-sidecar": "an INSTALLED_APP: the API docs' assets, served locally",
+    "redis": "Django's Redis cache backend (CACHE_URL) and Celery's Redis broker in production",
+}
+
+
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imports(paths) -> set:
     wanted = set()
-    for base in ("reviewapp", "matching"):
-        for path in (ROOT / base).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Import):
-                    wanted |= {a.name.split(".")[0] for a in node.names}
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    wanted.add(node.module.split(".")[0])
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                wanted |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                wanted.add(node.module.split(".")[0])
+    return wanted - set(sys.stdlib_module_names) - {"reviewapp", "matching", "__future__"}
+
+
+def _code(demo: bool) -> list:
+    paths = [p for base in ("reviewapp", "matching") for p in (ROOT / base).rglob("*.py")]
+    return [p for p in paths if (p.relative_to(ROOT).as_posix() in DEMO_MODULES) == demo]
+
+
+def runtime_imports() -> set:
+    """Top-level modules the app imports (the demo collection apart), and the apps and backends
+    the settings name."""
+    wanted = _imports(_code(demo=False))
     settings_modules = re.findall(r'"([a-z_]+)(?:\.[\w.]+)?"', SETTINGS_SRC.split("ROOT_URLCONF")[0])
     wanted |= {m for m in settings_modules if m not in {"django"}}
     wanted |= {m.group(1) for m in re.finditer(r'"BACKEND":\s*"(\w+)\.', SETTINGS_SRC)}
-    wanted -= set(sys.stdlib_module_names) | {"reviewapp", "matching", "__future__"}
+    return wanted - set(sys.stdlib_module_names)
 
-    def norm(name):
-        return re.sub(r"[-_.]+", "-", name).lower()
 
-    pinned = {norm(re.split(r"[\[=<>~ ]", line, maxsplit=1)[0])
-              for line in (ROOT / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith(("#", "-"))}
-    closure, todo = set(), list(pinned)
-    while todo:  # the pinned packages and everything they pull in
+def pinned(name) -> set:
+    """The packages a requirements file pins (its -r includes not followed)."""
+    return {_norm(re.split(r"[\[=<>~ ]", line, maxsplit=1)[0])
+            for line in (ROOT / name).read_text().splitlines() if line.strip() and not line.startswith(("#", "-"))}
+
+
+def closure(names) -> set:
+    """The packages and everything they pull in (the extras the app uses: redis, binary)."""
+    out, todo = set(), list(names)
+    while todo:
         name = todo.pop()
-        if name in closure:
+        if name in out:
             continue
-        closure.add(name)
+        out.add(name)
         try:
             requires = md.requires(name) or []
         except md.PackageNotFoundError:
@@ -127,16 +156,54 @@ def test_every_module_the_code_imports_is_in_requirements_txt():
         for req in requires:
             if "extra ==" in req and not any(f'extra == "{e}"' in req for e in ("redis", "binary")):
                 continue
-            todo.append(norm(re.split(r"[\[=<>~!; (]", req, maxsplit=1)[0]))
+            todo.append(_norm(re.split(r"[\[=<>~!; (]", req, maxsplit=1)[0]))
+    return out
+
+
+def _not_installed_by(modules, installed) -> dict:
     by_module = md.packages_distributions()
     missing = {}
-    for module in sorted(wanted):
-        dists = {norm(d) for d in by_module.get(module, [])}
-        if not dists:
-            continue  # settings strings that are not modules
-        if not dists & closure:
+    for module in sorted(modules):
+        dists = {_norm(d) for d in by_module.get(module, [])}
+        if dists and not dists & installed:  # no dists: settings strings that are not modules
             missing[module] = sorted(dists)
+    return missing
+
+
+def test_every_module_the_code_imports_is_in_requirements_txt():
+    """The image installs requirements.txt only: a runtime import of a dev-only package (PyYAML,
+    moto...) would pass every test here and crash in production."""
+    missing = _not_installed_by(runtime_imports(), closure(pinned("requirements.txt")))
     assert missing == {}, f"imported at runtime but not installed by requirements.txt: {missing}"
+
+
+def test_every_package_requirements_txt_pins_is_used_at_runtime():
+    """Nothing rides along in the image: each pinned package is imported by reviewapp/ or
+    matching/ (the demo apart), or is named above with the reason it is used without an import."""
+    by_dist: dict = {}
+    for module, dists in md.packages_distributions().items():
+        for d in dists:
+            by_dist.setdefault(_norm(d), set()).add(module)
+    used = runtime_imports()
+    unused = {name for name in pinned("requirements.txt")
+              if name not in USED_WITHOUT_IMPORT and not by_dist.get(name, set()) & used}
+    assert unused == set(), f"pinned in requirements.txt but imported nowhere at runtime: {sorted(unused)}"
+    assert set(USED_WITHOUT_IMPORT) <= pinned("requirements.txt")
+
+
+def test_the_demo_gets_its_packages_from_requirements_demo_txt_which_make_install_installs():
+    """scikit-image's photos are the demo collection's only source: the runtime image does without
+    it; `make install` (and so `make run`) installs requirements-dev.txt, which includes the demo's."""
+    demo = _imports(_code(demo=True))
+    assert "skimage" in demo  # the walk sees the demo's own import
+    missing = _not_installed_by(demo, closure(pinned("requirements.txt") | pinned("requirements-demo.txt")))
+    assert missing == {}, f"the demo imports what neither requirements.txt nor requirements-demo.txt installs: {missing}"
+    assert "scikit-image" not in pinned("requirements.txt")
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert "-r requirements.txt" in dev and "-r requirements-demo.txt" in dev
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^\$\(STAMP\):.*requirements-demo\.txt", makefile, re.M), "make install must follow the demo's pins"
+    assert "-r requirements-dev.txt" in makefile
 
 
 # --- compose.yaml -----------------------------------------------------------------------------

@@ -114,7 +114,8 @@ def test_job_idempotency_key_is_unique():
 
 def test_verdict_choices_are_the_engines_vocabulary_and_bulk_choices_come_from_its_policy():
     from matching.verdict import BULK_APPROVABLE_VERDICTS, VERDICTS
-    from reviewapp.models import Verdict
+    from reviewapp.models import Verdict, bulk_verdict_choices
 
     assert tuple(Verdict.values) == VERDICTS
-    assert {v for v, _ in Verdict.bulk_choices()} == BULK_APPROVABLE_VERDICTS
+    assert Verdict.IDENTICAL == "identical" and Verdict.NO_MATCH.label == "No match"
+    assert {v for v, _ in bulk_verdict_choices()} == BULK_APPROVABLE_VERDICTS

@@ -232,6 +232,68 @@ def test_log_error_reingest_skip_and_undo_over_http(curator_client, curator):
     assert Decision.objects.filter(action="undo").count() == 1
 
 
+def _decision_keys_json(html):
+    import html as html_mod
+    import json
+
+    m = re.search(r'<script id="decision-keys" type="application/json">(.*?)</script>', html, re.S)
+    assert m, "the page carries no decision-keys data for review.js"
+    return json.loads(html_mod.unescape(m.group(1)))
+
+
+def test_the_actions_keys_labels_and_help_come_from_one_table(curator_client, monkeypatch):
+    """Buttons, key help and review.js's key map are rendered from DECISION_KEYS: change a row's
+    key, label or help there and every one of them follows."""
+    from reviewapp.models import review as review_models
+
+    item = ReviewItemFactory()
+    curator_client.post(reverse("review-take", args=[item.pk]))
+    curator_client.post(reverse("review-decide", args=[ReviewItemFactory().pk]), {"action": "not_duplicate"})  # U has work
+    curator_client.post(reverse("review-take", args=[item.pk]))
+
+    def page():
+        return curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+
+    html = page()
+    data = _decision_keys_json(html)
+    assert data == {k.key: k.as_data() for k in review_models.DECISION_KEYS}
+    assert {a["action"] for a in data.values()} == set(Decision.Action.values)
+    for k in review_models.DECISION_KEYS:
+        assert f'<dt>{k.key.upper()}</dt><dd>{k.help}</dd>' in html
+        assert re.search(rf'data-key="{k.key}"[^>]*aria-keyshortcuts="{k.key.upper()}"', html), k
+        assert f'<kbd aria-hidden="true">{k.key.upper()}</kbd> {k.label}' in html, k
+    # every shortcut on the page is one key: an action's key never shadows a view key
+    shortcuts = re.findall(r'aria-keyshortcuts="([^"]+)"', html)
+    assert len(shortcuts) == len(set(shortcuts)), shortcuts
+
+    moved = tuple(review_models.DecisionKey(k.action, "x", "skip it for now", way=k.way, style=k.style)
+                  if k.action == "skip" else k for k in review_models.DECISION_KEYS)
+    monkeypatch.setattr(review_models, "DECISION_KEYS", moved)
+    monkeypatch.setattr("reviewapp.templatetags.doppel_decisions.DECISION_KEYS", moved)
+    html = page()
+    assert _decision_keys_json(html)["x"]["action"] == "skip" and "s" not in _decision_keys_json(html)
+    assert '<dt>X</dt><dd>skip it for now</dd>' in html and 'value="skip" class="secondary" data-key="x"' in html
+
+
+def test_review_js_holds_no_action_of_its_own():
+    """review.js learns actions and keys from the page's data, so a new action needs no JS."""
+    from pathlib import Path
+
+    js = (Path(__file__).resolve().parents[2] / "static" / "reviewapp" / "review.js").read_text()
+    for action in Decision.Action.values:
+        assert f'"{action}"' not in js, action
+    assert "decision-keys" in js
+
+
+def test_the_empty_queue_page_offers_undo_by_the_tables_key(curator_client):
+    item = ReviewItemFactory()
+    curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "not_duplicate"})
+    html = curator_client.get(reverse("review-next"), follow=True).content.decode()
+    assert 'data-testid="queue-empty"' in html
+    assert _decision_keys_json(html)["u"]["way"] == "undo-form"
+    assert 'data-key="u" aria-keyshortcuts="U">Undo my last decision (U): Not a duplicate' in html
+
+
 def test_idempotency_key_from_the_form_prevents_double_submit(curator_client):
     item = ReviewItemFactory()
     for _ in range(2):

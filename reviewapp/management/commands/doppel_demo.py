@@ -37,7 +37,10 @@ class Command(BaseCommand):
             check_local_root(str(root))
         except UnsafeKey as exc:
             raise CommandError(f"the demo lives in {root}, which is not an allowed root: {exc}") from None
-        files = demo.generate(root, force=opts["regenerate"])
+        try:
+            files = demo.generate(root, force=opts["regenerate"])
+        except demo.DemoUnavailable as exc:
+            raise CommandError(str(exc)) from None
         # what is left in clean-up (after earlier decisions) is counted from the database below
         self.stdout.write(f"demo collection: {root} ({len(files)} clean-up files in the demo set)")
         canonical = self._source("demo-canonical", "canonical", root / "canonical")

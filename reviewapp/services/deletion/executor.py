@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import matching
-from matching.verdict import ENGINE_SAFE_VERDICTS, approval_refusal, holds_at_least_as_much, relation_change
+from matching.verdict import deletion_refusal
 
 from ...models import Asset, AuditEntry, DeletionItem, DeletionPlan, Job, ReviewItem, Source
 from ...selectors.deletion import decision_stands, reingest_verified
@@ -72,20 +72,11 @@ def recheck_kept(item, src_store) -> dict:
             result = matching.verify_pair(cleanup_path, kept_path, cleanup=ca, match=ka)
         except Exception as exc:  # noqa: BLE001 - any engine failure is a doubt, not a crash
             raise Doubt(f"the pair could not be verified again: {exc}") from exc
-    # Invariant 3 and what a curator may approve: THE rule of review (matching.verdict), applied
-    # to the pair as it is now; then the relation must be the one the curator approved.
-    more = holds_at_least_as_much(ka, ca)
-    if more and not reingest_verified(item):
-        raise Doubt(f"{'; '.join(more)}; it can only be deleted after its reingest is verified")
-    refusal = [] if (result.verdict in ENGINE_SAFE_VERDICTS and result.safe_to_delete) else approval_refusal(
-        verdict=result.verdict, corrupt_side=result.corrupt_side, kept=ka, cleanup=ca, kept_intact=True)
-    if refusal:
-        reasons = "; ".join(str(r) for r in (getattr(result, "reasons", None) or [])[:3])
-        raise Doubt(f"the pair no longer verifies (verdict {result.verdict}: {'; '.join(refusal)}"
-                    f"{'; ' + reasons if reasons else ''})")
-    change = relation_change(decided_relation(item.decision), result)
-    if change:
-        raise Doubt(f"the pair is no longer what was approved: {change}")
+    # Invariant 3, what a curator may approve and the approved relation: THE rule (matching.verdict),
+    # applied to the pair as it is now
+    why = deletion_refusal(decided=decided_relation(item.decision), found=result, kept=ka, cleanup=ca)
+    if why:
+        raise Doubt(why)
     return {"verdict": result.verdict, "diff_score": result.diff_score, "local_score": result.local_score,
             "engine_version": getattr(result, "engine_version", matching.ENGINE_VERSION)}
 
