@@ -10,11 +10,13 @@ from .decode import DEFAULT_MAX_PIXELS, DecodeError, decode  # noqa: E402
 from .analysis import FileAnalysis, analyse_file  # noqa: E402
 from .names import DEFAULT_ID_PATTERNS, extract_ids  # noqa: E402
 from .index import Candidate, CandidateIndex  # noqa: E402
-from .proof import PROOF, VERIFIER_VERSION  # noqa: E402
-from .verdict import THRESHOLDS, VERDICTS, PairResult, decide_file, verify_analyses, verify_pair  # noqa: E402
+from .thresholds import THRESHOLDS, VERIFIER_VERSION, ProofThresholds, Thresholds  # noqa: E402
+from .thresholds import current as current_thresholds  # noqa: E402
+from .verdict import VERDICTS, FileDecision, PairResult, decide_file, verify_analyses, verify_pair  # noqa: E402
 from .pairing import pair_directories  # noqa: E402
 
-__all__ = ["ENGINE_VERSION", "FINGERPRINT_VERSION", "VERIFIER_VERSION", "PROOF", "THRESHOLDS", "VERDICTS", "DecodeError", "DEFAULT_MAX_PIXELS", "decode",
+__all__ = ["ENGINE_VERSION", "FINGERPRINT_VERSION", "VERIFIER_VERSION", "THRESHOLDS", "Thresholds", "ProofThresholds",
+           "current_thresholds", "FileDecision", "VERDICTS", "DecodeError", "DEFAULT_MAX_PIXELS", "decode",
            "FileAnalysis", "analyse_file", "DEFAULT_ID_PATTERNS", "extract_ids", "Candidate",
            "CandidateIndex", "PairResult", "verify_pair", "verify_analyses", "decide_file",
            "pair_directories", "render_web_jpeg", "render_aligned", "render_diff"]

@@ -14,6 +14,7 @@ from itertools import combinations
 
 import numpy as np
 
+from . import thresholds as _thresholds
 from .names import compile_patterns, extract_ids
 
 N_CHUNKS = 4
@@ -129,11 +130,11 @@ class CandidateIndex:
     """Canonical analyses in, candidates for a clean-up analysis out (sub-quadratic)."""
 
     def __init__(self, id_patterns=None, *, radius_whole: int | None = None, radius_region: int | None = None):
-        from .verdict import THRESHOLDS
+        T = _thresholds.current()
         self.patterns = compile_patterns(id_patterns)
         self.custom_patterns = bool(id_patterns)
-        self.radius_whole = radius_whole if radius_whole is not None else THRESHOLDS["hash_radius_whole"]
-        self.radius_region = radius_region if radius_region is not None else THRESHOLDS["hash_radius_region"]
+        self.radius_whole = radius_whole if radius_whole is not None else T.hash_radius_whole
+        self.radius_region = radius_region if radius_region is not None else T.hash_radius_region
         self.keys: list = []
         self.by_id: dict = {}
         self.by_sha256: dict = {}

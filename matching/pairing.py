@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .analysis import FileAnalysis, analyse_file
 from .index import CandidateIndex
-from .verdict import decide_file, verify_analyses
+from .verdict import FileDecision, decide_file, verify_analyses
 
 FILE_TIMEOUT = 30          # seconds per file
 FILE_MEMORY = 2 << 30      # extra address space a worker may use while decoding one file (bytes)
@@ -122,16 +122,16 @@ def _fmt(x):
     return f"{x:.5f}"
 
 
-def row_for(rel, a: FileAnalysis, decision: dict) -> dict:
+def row_for(rel, a: FileAnalysis, decision: FileDecision) -> dict:
     from . import ENGINE_VERSION
-    res = decision.get("result")
-    verdict = decision["verdict"]
-    row = {"cleanup": rel, "match": decision.get("match") or "", "verdict": verdict,
+    res = decision.result
+    verdict = decision.verdict
+    row = {"cleanup": rel, "match": decision.match or "", "verdict": verdict,
            "diff_score": "", "local_score": "", "rotation": 0, "flipped": "false",
            "safe_to_delete": "false", "corrupt_side": "none", "region": "", "via": "",
            "status": a.status, "format": a.format, "width": a.width, "height": a.height,
            "reasons": "", "engine_version": ENGINE_VERSION}
-    reasons = list(decision.get("reasons") or [])
+    reasons = list(decision.reasons)
     if res is not None:
         if verdict not in ("unreadable", "no_match"):
             row.update(diff_score=_fmt(res.diff_score), local_score=_fmt(res.local_score),
@@ -182,8 +182,8 @@ def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True,
                 results.append(r)
             decision = decide_file(a, results)
         except Exception as e:  # never let one file stop the run
-            decision = {"verdict": "unreadable" if not a.readable else "no_match", "match": "", "result": None,
-                        "reasons": [f"verification failed: {type(e).__name__}: {e}"]}
+            decision = FileDecision("unreadable" if not a.readable else "no_match",
+                                    reasons=[f"verification failed: {type(e).__name__}: {e}"])
         rows.append(row_for(rel, a, decision))
         if bar:
             bar.update(1)

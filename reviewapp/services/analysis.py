@@ -26,7 +26,7 @@ from .jobs import (
     job_count, job_create, job_dispatch, job_event, job_finish, job_items_add, job_may_continue, job_start,
 )
 
-from matching.verdict import verdict_rank
+from matching.verdict import FileDecision, verdict_rank
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ class _MatchCache:
 
 
 def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitStack, match_cache: _MatchCache, limit=5):
-    """Verify one clean-up asset against its candidates. Returns (decision dict, [(match asset,
+    """Verify one clean-up asset against its candidates. Returns (FileDecision, [(match asset,
     found_by, PairResult)]). The clean-up file's temp copy lives on `file_stack`; kept copies are
     cached across the batch, so theirs live on `batch_stack`."""
     m = engine()
@@ -432,11 +432,11 @@ def reverify_run(job_id: int) -> dict:
     return counts
 
 
-def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -> str:
+def _write_pair_results(job: Job, asset: Asset, decision: FileDecision, results: list) -> str:
     """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
     ev = engine_version()
-    best = decision.get("result")
+    best = decision.result
     ordered = sorted(results, key=lambda t: (0 if t[2] is best else 1, verdict_rank(t[2].verdict),
                                              t[2].diff_score + t[2].local_score))
     review = ReviewItem.objects.select_for_update().filter(asset=asset).first()
@@ -450,7 +450,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
                 found_by=via or "", diff_score=float(res.diff_score), local_score=float(res.local_score),
                 rotation=int(res.rotation) % 360, flipped=bool(res.flipped), corrupt_side=res.corrupt_side or "none",
                 region=res.region, verdict=res.verdict, safe_to_delete=bool(res.safe_to_delete),
-                reasons=list(res.reasons), thresholds=dict(res.thresholds or engine().THRESHOLDS),
+                reasons=list(res.reasons), thresholds=res.thresholds.to_dict(),
                 proof=getattr(res, "proof", None),
                 cleanup_etag=asset.etag, match_etag=ma.etag, rank=rank, job=job, status=Candidate.Status.OPEN,
             ),
@@ -460,7 +460,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
     # candidates of this engine version not seen this time go to the back
     Candidate.objects.filter(cleanup_asset=asset, engine_version=ev).exclude(
         match_asset__in=[ma for ma, _, _ in ordered]).update(rank=len(ordered) + 1)
-    verdict = decision["verdict"]
+    verdict = decision.verdict
     fields = dict(verdict=verdict, best_candidate=best_row,
                   diff_score=float(best.diff_score) if best_row else None,
                   local_score=float(best.local_score) if best_row else None, job=job)
