@@ -148,6 +148,16 @@ def row_for(rel, a: FileAnalysis, decision: FileDecision) -> dict:
     return row
 
 
+def _verify_candidate(a: FileAnalysis, canon: dict, cand, id_patterns):
+    m = canon[cand.key]
+    if id_patterns:
+        from .names import extract_ids
+        m.ids = extract_ids(m.name, id_patterns)
+    r = verify_analyses(a, m, shared_id="id" in cand.reason)
+    r.match, r.via = cand.key, cand.reason
+    return r
+
+
 def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True, id_patterns=None,
                      limit=5) -> list:
     canonical_dir, cleanup_dir = Path(canonical_dir), Path(cleanup_dir)
@@ -172,14 +182,12 @@ def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True,
             a.ids = extract_ids(a.name, id_patterns)
         results = []
         try:
-            for cand in idx.candidates(a, limit=limit):
-                m = canon[cand.key]
-                if id_patterns:
-                    from .names import extract_ids
-                    m.ids = extract_ids(m.name, id_patterns)
-                r = verify_analyses(a, m, shared_id="id" in cand.reason)
-                r.match, r.via = cand.key, cand.reason
-                results.append(r)
+            first = idx.candidates(a, limit=limit)
+            for cand in first:
+                results.append(_verify_candidate(a, canon, cand, id_patterns))
+            if not any(r.declared for r in results):   # none is the same picture: look further down
+                for cand in idx.deeper_candidates(a, first):
+                    results.append(_verify_candidate(a, canon, cand, id_patterns))
             decision = decide_file(a, results)
         except Exception as e:  # never let one file stop the run
             decision = FileDecision("unreadable" if not a.readable else "no_match",

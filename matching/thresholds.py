@@ -57,6 +57,11 @@ class Thresholds:
     # candidate search (matching/index.py)
     hash_radius_whole: int = 12       # Hamming radius, whole-picture pHash
     hash_radius_region: int = 8       # Hamming radius, region pHash
+    deeper_limit: int = 12            # candidates verified when none of the first ones is the same picture
+    thumb_row_diff: float = 6.0       # fallback search by thumbnail: a row agrees within this mean |difference| ...
+    thumb_min_rows: int = 3           # ... and at least this many leading rows (stored scan order) must agree ...
+    thumb_limit: int = 3              # ... the best this many are verified
+    thumb_min_std: float = 2.5        # a thumbnail flatter than this (grey std) is not searched: blanks all agree
     # stage 1: the screen
     compare_side: int = 256           # long side the two reduced pictures are screened at
     aspect_tol: float = 0.08          # |log aspect ratio| difference allowed between the two sides

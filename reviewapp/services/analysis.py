@@ -346,8 +346,20 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
         return m.decide_file(fa_stored, []), []
     cfa = with_image(asset, fa_stored, lambda: file_stack.enter_context(
         storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES)))
+    results: list = []
+    _verify_candidates(asset, cfa, cands, results, batch_stack=batch_stack, match_cache=match_cache)
+    if not any(res.declared for _, _, res in results):   # none is the same picture: look further down
+        _verify_candidates(asset, cfa, idx.deeper_candidates(fa_stored, cands), results, batch_stack=batch_stack,
+                           match_cache=match_cache)
+    decision = m.decide_file(cfa, [r for _, _, r in results])
+    return decision, results
+
+
+def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_stack: ExitStack,
+                       match_cache: _MatchCache) -> None:
+    """Verify ``asset`` against each candidate's kept copy; appends (match asset, found_by, PairResult)."""
+    m = engine()
     matches = {a.pk: a for a in Asset.objects.select_related("source").filter(pk__in=[c.key for c in cands])}
-    results = []
     for c in cands:
         ma = matches.get(c.key)
         if ma is None or ma.pk == asset.pk:
@@ -362,8 +374,6 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
         res.match = str(ma.pk)
         res.via = c.reason
         results.append((ma, c.reason, res))
-    decision = m.decide_file(cfa, [r for _, _, r in results])
-    return decision, results
 
 
 # --- re-verification (a verifier change) -----------------------------------------------------
