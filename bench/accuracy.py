@@ -39,19 +39,8 @@ COLS = ["corpus", "method", "rows", "unsafe", "overconfident", "match_recall", "
 
 def loosen(f: float):
     """Every tolerance of the engine f times looser (in this process and its forked workers)."""
-    import matching.proof as proof
-    import matching.verdict as verdict
-    p = dict(proof.PROOF)
-    for k in ("tol_factor", "tol_floor", "shift_frac", "shift_px"):
-        p[k] *= f
-    proof.PROOF = type(proof.PROOF)(p)
-    t = dict(verdict.THRESHOLDS)
-    for k in ("same_diff", "same_local", "damaged_local", "max_orient_score"):
-        t[k] *= f
-    for k in ("min_coverage", "damaged_min_coverage", "min_intact_std"):
-        t[k] /= f
-    t["proof"] = p
-    verdict.THRESHOLDS = type(verdict.THRESHOLDS)(t)
+    import matching.thresholds as thresholds
+    thresholds.THRESHOLDS = thresholds.THRESHOLDS.loosened(f)
 
 
 def run_engine(canon, clean, out, workers):

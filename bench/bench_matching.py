@@ -338,7 +338,7 @@ def verify_bench(quick):
 
             def new():
                 r = compare_arrays(a_red, b_red, a_stream_check=True)
-                return prove_same(a_full, b_full, turn=(r["rotation"], r["flipped"]), valid=r["valid"], quality=qa,
+                return prove_same(a_full, b_full, turn=r.turn, valid=r.valid, quality=qa,
                                   lossy=True)
 
             def med(fn):

@@ -6,11 +6,12 @@ from .decode import DEFAULT_MAX_PIXELS, DecodeError, decode
 from .index import Candidate, CandidateIndex
 from .names import DEFAULT_ID_PATTERNS, extract_ids
 from .pairing import pair_directories
-from .proof import PROOF, VERIFIER_VERSION
-from .verdict import THRESHOLDS, VERDICTS, PairResult, decide_file, verify_analyses, verify_pair
+from .thresholds import THRESHOLDS, VERIFIER_VERSION, ProofThresholds, Thresholds, current as current_thresholds
+from .verdict import VERDICTS, FileDecision, PairResult, decide_file, verify_analyses, verify_pair
 from .version import ENGINE_VERSION, FINGERPRINT_VERSION
 
-__all__ = ["ENGINE_VERSION", "FINGERPRINT_VERSION", "VERIFIER_VERSION", "PROOF", "THRESHOLDS", "VERDICTS", "DecodeError", "DEFAULT_MAX_PIXELS", "decode",
+__all__ = ["ENGINE_VERSION", "FINGERPRINT_VERSION", "VERIFIER_VERSION", "THRESHOLDS", "Thresholds", "ProofThresholds",
+           "current_thresholds", "FileDecision", "VERDICTS", "DecodeError", "DEFAULT_MAX_PIXELS", "decode",
            "FileAnalysis", "analyse_file", "DEFAULT_ID_PATTERNS", "extract_ids", "Candidate",
            "CandidateIndex", "PairResult", "verify_pair", "verify_analyses", "decide_file",
            "pair_directories", "render_web_jpeg", "render_aligned", "render_diff"]

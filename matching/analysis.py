@@ -4,6 +4,7 @@ This is what the jobs run once per asset (in parallel) and store as JSON; pairin
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass, field, fields
@@ -39,6 +40,7 @@ class FileAnalysis:
     sha256: str = ""                    # of the file's bytes: byte-identical files pair before any content logic
     pixel_sha256: str = ""              # of the full decoded pixels (filled with the rendition): identical = equal pixels
     jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
+    thumb: str = ""                     # 24x24 grey thumbnail, base64 (fallback search; "" in older analyses)
     engine_version: str = ""
     fingerprint_version: str = ""
     notes: list = field(default_factory=list)    # how it was measured, extension mismatch (not damage)
@@ -60,6 +62,16 @@ class FileAnalysis:
         if not self.hashes or orientation >= len(self.hashes):
             return []
         return [int(h, 16) if h else None for h in self.hashes[orientation]]
+
+    def thumb_array(self) -> np.ndarray | None:
+        """The grey thumbnail (THUMB_SIDE x THUMB_SIDE uint8, displayed frame), or None."""
+        if not self.thumb:
+            return None
+        from .fingerprint import THUMB_SIDE
+        raw = base64.b64decode(self.thumb)
+        if len(raw) != THUMB_SIDE * THUMB_SIDE:
+            return None
+        return np.frombuffer(raw, np.uint8).reshape(THUMB_SIDE, THUMB_SIDE)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in IN_MEMORY}
@@ -168,6 +180,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         fp = fingerprints(dec.image)
         a.flat, a.std, a.detail = fp["flat"], fp["std"], fp["detail"]
         a.hashes = [[f"{h:016x}" if h is not None else "" for h in hs] for hs in fp["hashes"]]
+        a.thumb = base64.b64encode(fp["thumb"].tobytes()).decode("ascii")
     except Exception as e:
         a.errors.append(f"fingerprint failed: {type(e).__name__}: {e}")
         a.flat = True

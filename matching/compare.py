@@ -2,19 +2,16 @@
 difference, damaged regions on each side. Pure numpy/scipy."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from . import thresholds as _thresholds
 from .decode import DIHEDRAL, compose, dihedral, inverse
 from .fingerprint import grey
-
-COMPARE_SIDE = 256
-ASPECT_TOL = 0.08       # |log aspect ratio| difference allowed between the two sides
-FLAT_ROW_STD = 2.0      # a row/column this uniform is flat ...
-TEXTURED_ROW_STD = 6.0  # ... and is damage when the other side has this much texture there
-NEAR_FLAT_STD = 6.0     # a row this uniform in every part is nearly flat (lossy-coded flat band) ...
-STRONG_ROW_STD = 12.0   # ... and is damage where the other side has this much texture almost everywhere
+from .thresholds import Thresholds
 
 
 def _resize(a: np.ndarray, size) -> np.ndarray:
@@ -34,14 +31,15 @@ def _norm_small(a, size=(40, 40)):
     return (g - g.mean()) / (g.std() + 8.0)
 
 
-def own_valid(A: np.ndarray, orient=(0, False), damaged=False, size=(40, 40)):
+def own_valid(A: np.ndarray, orient=(0, False), damaged=False, size=(40, 40), T: Thresholds | None = None):
     """Mask (size) of the part of a displayed image that can be trusted on its own: full-width flat
     runs removed, and for a file with decoder errors only the first third of its stored stream."""
+    T = T or _thresholds.current()
     g = grey(_resize(A, size))
     m = np.ones(g.shape, bool)
     gs = grey(A)
     for axis in (0, 1):
-        flat = gs.std(axis=1 - axis) < 2.0
+        flat = gs.std(axis=1 - axis) < T.own_flat_std
         if flat.any():
             idx = np.linspace(0, len(flat), g.shape[axis] + 1).astype(int)
             f = np.array([flat[idx[i]:max(idx[i] + 1, idx[i + 1])].mean() > 0.3 for i in range(g.shape[axis])])
@@ -52,21 +50,23 @@ def own_valid(A: np.ndarray, orient=(0, False), damaged=False, size=(40, 40)):
     if damaged:
         inv = inverse(orient)
         ms = dihedral(np.zeros(g.shape, bool), *inv).copy()
-        ms[: max(3, int(0.35 * ms.shape[0])), :] = True
+        ms[: max(3, int(T.damaged_trusted_top * ms.shape[0])), :] = True
         m &= dihedral(ms, *orient)
     return m
 
 
-def orientation_scores(A: np.ndarray, B: np.ndarray, a_valid=None, b_valid=None):
+def orientation_scores(A: np.ndarray, B: np.ndarray, a_valid=None, b_valid=None, aspect_tol: float | None = None):
     """[(score, (rot, flip))] for every turn of B whose aspect ratio fits A, best first.
     Score: robust absolute difference of contrast-normalised 40x40 greys over the part both
     sides trust (``a_valid``/``b_valid`` 40x40 masks in each side's display frame)."""
+    if aspect_tol is None:
+        aspect_tol = _thresholds.current().aspect_tol
     la = np.log(A.shape[1] / A.shape[0])
     a0 = grey(_resize(A, (40, 40)))
     out = []
     for t in DIHEDRAL:
         Bt = dihedral(B, *t)
-        if abs(np.log(Bt.shape[1] / Bt.shape[0]) - la) > ASPECT_TOL:
+        if abs(np.log(Bt.shape[1] / Bt.shape[0]) - la) > aspect_tol:
             continue
         b0 = grey(_resize(Bt, (40, 40)))
         v = np.ones(a0.shape, bool)
@@ -93,7 +93,7 @@ def _seg_stats(g: np.ndarray, nseg: int = 8):
     return std, mean
 
 
-def _band_rows(g, other, grow, skip=None):
+def _band_rows(g, other, grow, T: Thresholds, skip=None):
     """Rows of g that are one flat colour across the whole width where ``other`` has texture
     across most of the width (an edit or an object in one place does not count)."""
     n = g.shape[0]
@@ -104,41 +104,42 @@ def _band_rows(g, other, grow, skip=None):
         g, other = g[:, keep], other[:, keep]
     sd, mn = _seg_stats(g)
     so, mo = _seg_stats(other)
-    flat = (sd < FLAT_ROW_STD).all(1) & ((mn.max(1) - mn.min(1)) < 6)
+    flat = (sd < T.flat_row_std).all(1) & ((mn.max(1) - mn.min(1)) < T.flat_row_range)
     # the other side shows something else along most of the run: texture or another colour
     # (an edit or an object in one place does not make a flat run of the other side "damage")
-    changed = (np.abs(mn - mo) > 10) | (so > TEXTURED_ROW_STD)
-    bad = flat & (changed.mean(1) >= 0.6)
+    changed = (np.abs(mn - mo) > T.changed_mean) | (so > T.textured_row_std)
+    bad = flat & (changed.mean(1) >= T.changed_share)
     # or: one exactly constant colour across the whole width (a decoder fill or a painted band),
     # where the other side varies (smooth but real picture content)
-    exact = (sd < 0.6).all(1) & ((mn.max(1) - mn.min(1)) < 1.5)
-    varies = ((so > 1.5).mean(1) >= 0.6) & ((np.abs(mn - mo) > 2).mean(1) >= 0.6)
+    exact = (sd < T.exact_row_std).all(1) & ((mn.max(1) - mn.min(1)) < T.exact_row_range)
+    varies = (((so > T.varies_std).mean(1) >= T.changed_share)
+              & ((np.abs(mn - mo) > T.varies_mean).mean(1) >= T.changed_share))
     bad |= exact & varies
     # or: a nearly flat run that lossy coding has speckled (a painted band in a lossy JPEG 2000 or
     # JPEG rings at a few grey levels), where the other side has strong texture in almost every
     # part of the row, many times the run's own residue (reframing or resampling keep texture)
-    near = (sd < NEAR_FLAT_STD).all(1) & ((mn.max(1) - mn.min(1)) < 6)
-    strong = so > np.maximum(STRONG_ROW_STD, 4.0 * sd)
-    bad |= near & (strong.mean(1) >= 0.75)
+    near = (sd < T.near_flat_std).all(1) & ((mn.max(1) - mn.min(1)) < T.flat_row_range)
+    strong = so > np.maximum(T.strong_row_std, T.strong_ratio * sd)
+    bad |= near & (strong.mean(1) >= T.strong_share)
     out = np.zeros(n, bool)
     lab, k = ndimage.label(bad)
     for i in range(1, k + 1):
         idx = np.where(lab == i)[0]
-        if len(idx) < max(2, int(0.02 * n)):
+        if len(idx) < max(2, int(T.min_band * n)):
             continue
         pad = max(2, int(round(grow * n)))
         out[max(0, idx[0] - pad):min(n, idx[-1] + 1 + pad)] = True
     return out
 
 
-def _flat_masks(ga, gb, grow_a, grow_b):
+def _flat_masks(ga, gb, grow_a, grow_b, T: Thresholds):
     """Masks of damage bands on each side: full-width (or full-height) runs of one flat colour
     where the other side shows texture. Rows first; columns are then judged outside row bands."""
-    ra = _band_rows(ga, gb, grow_a)
-    rb = _band_rows(gb, ga, grow_b)
+    ra = _band_rows(ga, gb, grow_a, T)
+    rb = _band_rows(gb, ga, grow_b, T)
     rows_bad = ra | rb
-    ca = _band_rows(ga.T, gb.T, grow_a, skip=rows_bad)
-    cb = _band_rows(gb.T, ga.T, grow_b, skip=rows_bad)
+    ca = _band_rows(ga.T, gb.T, grow_a, T, skip=rows_bad)
+    cb = _band_rows(gb.T, ga.T, grow_b, T, skip=rows_bad)
     ma = ra[:, None] | ca[None, :]
     mb = rb[:, None] | cb[None, :]
     return ma, mb
@@ -153,7 +154,7 @@ def bbox(mask: np.ndarray):
             "bottom": round(float(rows[-1] + 1) / h, 3), "right": round(float(cols[-1] + 1) / w, 3)}
 
 
-def _progressive_damage(D, valid, frame, thr, persist=None, wide=None):
+def _progressive_damage(D, valid, frame, thr, persist=None, wide=None, start=0.3):
     """Damage that starts at some row of a stored stream and makes the rest unreliable
     (truncation, bit flips: the decoder loses its place). D, valid are in the clean-up display
     frame; ``frame`` turns the damaged side's stored pixels into that frame. Returns a mask
@@ -189,7 +190,7 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None):
                 rest = worst[j:][~np.isnan(worst[j:])]
                 wrest = width[j:][~np.isnan(width[j:])]
                 if not (len(rest) and np.mean(rest > thr) >= persist and np.mean(wrest) >= wide
-                        and j >= 0.3 * nb):
+                        and j >= start * nb):
                     return None
             ms = np.zeros_like(vs)
             ms[edges[max(0, j - 1)]:, :] = True  # damage may begin inside the block before
@@ -197,7 +198,8 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None):
     return None
 
 
-def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor=6.0, min_rest=3):
+def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor=6.0, min_rest=3,
+                 start_frac=0.3, flat_share=0.75):
     """A sequential stream that lost its place without decoder complaint (a flipped bit that still
     decodes: the rest of the stream comes out shifted and re-coloured). Signature: the stored top
     agrees tightly with the match, then from one block of rows to the end of the stream every part
@@ -222,7 +224,7 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
         mean[i] = float(np.nanmean(d))
         segs = [np.nanmean(d[:, ce[k]:ce[k + 1]]) for k in range(nseg) if np.isfinite(d[:, ce[k]:ce[k + 1]]).any()]
         segmin[i] = float(min(segs)) if len(segs) >= nseg - 1 else np.nan
-    start = int(np.ceil(0.3 * nb))
+    start = int(np.ceil(start_frac * nb))
     for j in range(start, nb - min_rest + 1):
         top = mean[:j][np.isfinite(mean[:j])]
         if len(top) < start:
@@ -240,7 +242,7 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
         sel = ms & vs
         t = Ts[sel]
         flat = t <= np.percentile(t, 40)
-        if flat.sum() < 0.2 * sel.sum() or float(Ds[sel][flat].mean()) < 0.75 * thr:
+        if flat.sum() < 0.2 * sel.sum() or float(Ds[sel][flat].mean()) < flat_share * thr:
             return None
         # the damage begins where the difference first rises clearly above the intact top
         k = j
@@ -251,15 +253,58 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
     return None
 
 
+@dataclass
+class ScreenResult:
+    """Stage 1 of a pair (``compare_arrays``): the best turn of the kept copy, how far the two
+    reduced pictures differ over the part both sides trust, and the damage found on each side.
+    Scores are mean |difference| on 0..1; regions are fractions of A's displayed frame."""
+    rotation: int                 # counter-clockwise degrees that turn B onto A
+    flipped: bool
+    orient_score: float           # normalised difference of that turn at 40x40 (0: given, not measured)
+    orient_margin: float          # how much worse the next turn scores
+    diff_score: float             # global mean |difference| of the intact part
+    local_score: float            # worst window of the intact part
+    robust_local: float           # 90th percentile of the windows
+    lowres: float                 # difference at 1/8 of the screen size (blur-tolerant)
+    coverage: float               # part of the picture both sides trust
+    intact_std: float             # grey std of the kept copy's intact part
+    size: tuple                   # (w, h) the pair was screened at
+    band_a: float                 # part of A (clean-up) in flat damage bands
+    band_b: float                 # ... of B (kept)
+    region_a: dict | None         # bounding box of A's damage (bands and after-damage rows)
+    region_b: dict | None
+    progressive_a: bool           # A's stream is damaged from one row on
+    progressive_b: bool
+    stream_a: bool                # ... found without decoder complaint (a flip that still decodes)
+    valid: np.ndarray = field(repr=False, compare=False)  # the part both sides trust (A's frame): the proof keeps to it
+
+    @property
+    def turn(self) -> tuple:
+        return self.rotation, self.flipped
+
+    @property
+    def banded_a(self) -> bool:
+        """A carries damage found from the pixels (a flat band, or garbage to the end of its stream)."""
+        return self.band_a > 0 or self.progressive_a
+
+    @property
+    def banded_b(self) -> bool:
+        return self.band_b > 0 or self.progressive_b
+
+
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
-                   a_damaged=False, b_damaged=False, orientation=None, block_thr=0.06,
-                   a_stream_check=False):
+                   a_damaged=False, b_damaged=False, orientation=None, block_thr=None,
+                   a_stream_check=False, thresholds: Thresholds | None = None) -> ScreenResult | None:
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
-    to follow damage along the stored stream. Returns a dict of metrics or None when no turn of
-    B has A's aspect ratio."""
+    to follow damage along the stored stream. ``thresholds``: default, those in force. Returns the
+    screen, or None when no turn of B has A's aspect ratio."""
+    T = thresholds or _thresholds.current()
+    if block_thr is None:
+        block_thr = T.block_thr
     if orientation is None:
-        scores = orientation_scores(A, B, own_valid(A, a_orient, a_damaged), own_valid(B, b_orient, b_damaged))
+        scores = orientation_scores(A, B, own_valid(A, a_orient, a_damaged, T=T), own_valid(B, b_orient, b_damaged, T=T),
+                                    aspect_tol=T.aspect_tol)
         if not scores:
             return None
         orient_score, t = scores[0]
@@ -267,13 +312,14 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     else:
         t, orient_score, second = orientation, 0.0, 9.0
     Bt = dihedral(B, *t)
-    side = min(COMPARE_SIDE, max(A.shape[:2]), max(Bt.shape[:2]))
+    side = min(T.compare_side, max(A.shape[:2]), max(Bt.shape[:2]))
     s = side / max(A.shape[:2])
     size = (max(8, round(A.shape[1] * s)), max(8, round(A.shape[0] * s)))
     a = _resize(A, size)
     b = _resize(Bt, size)
     ga, gb = grey(a), grey(b)
-    band_a, band_b = _flat_masks(ga, gb, 0.07 if a_damaged else 0.05, 0.07 if b_damaged else 0.05)
+    band_a, band_b = _flat_masks(ga, gb, T.band_grow_damaged if a_damaged else T.band_grow,
+                                 T.band_grow_damaged if b_damaged else T.band_grow, T)
     sig = max(0.8, min(size) / 160)
     ab = ndimage.gaussian_filter(a, (sig, sig, 0))
     bb = ndimage.gaussian_filter(b, (sig, sig, 0))
@@ -288,10 +334,13 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     if a_stream_check and not a_damaged and valid.any():
         # a sequential stream damaged without decoder complaint (bit flips that still decode):
         # an intact top, then wide, persistent garbage to the end of the stream
-        prog_a = _progressive_damage(D, valid, a_orient, 0.08, persist=0.8, wide=0.5)
+        prog_a = _progressive_damage(D, valid, a_orient, T.stream_thr, persist=T.stream_persist, wide=T.stream_wide,
+                                     start=T.stream_start)
         if prog_a is None:
             gy, gx = np.gradient(gb)
-            prog_a = _stream_step(D, valid, a_orient, np.hypot(gx, gy) / 255.0)
+            prog_a = _stream_step(D, valid, a_orient, np.hypot(gx, gy) / 255.0, base_max=T.stream_base_max,
+                                  floor=T.stream_floor, factor=T.stream_factor, start_frac=T.stream_start,
+                                  flat_share=T.stream_flat_share)
         if prog_a is not None:
             valid &= ~prog_a
             stream_a = True
@@ -305,7 +354,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         glob = local = robust = 1.0
     else:
         glob = float(D[valid].mean())
-        win = max(3, int(round(0.06 * min(size))))
+        win = max(3, int(round(T.local_window * min(size))))
         num = ndimage.uniform_filter(np.where(valid, D, 0.0), win, mode="constant")
         den = ndimage.uniform_filter(valid.astype(np.float64), win, mode="constant")
         ok = den > 0.95
@@ -319,13 +368,10 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     lowres = float((np.abs(a8 - b8).mean(axis=2)[v8] / 255).mean()) if v8.any() else 1.0
     dmg_a = band_a | (prog_a if prog_a is not None else False)
     dmg_b = band_b | (prog_b if prog_b is not None else False)
-    return {
-        "rotation": int(t[0]), "flipped": bool(t[1]), "orient_score": orient_score,
-        "orient_margin": float(second - orient_score),
-        "diff_score": glob, "local_score": local, "robust_local": robust, "lowres": lowres, "coverage": coverage, "intact_std": intact_std,
-        "size": size, "band_a": float(band_a.mean()), "band_b": float(band_b.mean()),
-        "region_a": bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
-        "region_b": bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
-        "progressive_a": prog_a is not None, "progressive_b": prog_b is not None, "stream_a": stream_a,
-        "valid": valid,   # (in memory) the part both sides trust, A's display frame: the proof keeps to it
-    }
+    return ScreenResult(
+        rotation=int(t[0]), flipped=bool(t[1]), orient_score=orient_score, orient_margin=float(second - orient_score),
+        diff_score=glob, local_score=local, robust_local=robust, lowres=lowres, coverage=coverage,
+        intact_std=intact_std, size=size, band_a=float(band_a.mean()), band_b=float(band_b.mean()),
+        region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
+        region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
+        progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid)

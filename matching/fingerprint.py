@@ -13,6 +13,7 @@ REGIONS = [(0.0, 0.0, 1.0, 1.0), (0.0, 0.0, 0.45, 1.0), (0.55, 0.0, 1.0, 1.0),
            (0.0, 0.0, 1.0, 0.45), (0.0, 0.55, 1.0, 1.0)]
 FLAT_STD = 8.0        # grey standard deviation below which a picture is near-blank
 FLAT_DETAIL = 0.8     # mean absolute gradient (0..255 per px at 64 px) below which it has little detail
+THUMB_SIDE = 24      # side of the grey thumbnail kept for the fallback search (24 x 24 bytes)
 REGION_MIN_STD = 2.5  # regions flatter than this get no hash (they collide with every flat region); low-contrast
 #                      texture above it hashes stably (engine 2: the full-detail proof rejects look-alikes)
 
@@ -125,7 +126,17 @@ def fingerprints(a: np.ndarray) -> dict:
         for (o, k), h in zip(where, _hash_thumbs(np.stack(stack))):
             hashes[o][k] = h
     return {"hashes": hashes, "std": std, "detail": detail,
-            "flat": bool(std < FLAT_STD or detail < FLAT_DETAIL)}
+            "flat": bool(std < FLAT_STD or detail < FLAT_DETAIL), "thumb": thumbnail(g)}
+
+
+def thumbnail(g: np.ndarray) -> np.ndarray:
+    """THUMB_SIDE x THUMB_SIDE grey (uint8) of a displayed grey picture, whatever its aspect ratio.
+
+    Why: pHash is garbage when a bit flip garbles most of a picture, and unstable on smooth
+    gradients (its DCT signs are noise there). The thumbnail keeps the rows in order, so a damaged
+    stream can still be searched by its intact top, and a smooth picture by its actual shading
+    (``CandidateIndex.thumbnail_search``). Turning commutes with the resize, as for the hashes."""
+    return np.clip(np.rint(resize_f(g, (THUMB_SIDE, THUMB_SIDE))), 0, 255).astype(np.uint8)
 
 
 def hamming(a: int, b: int) -> int:

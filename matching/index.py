@@ -14,6 +14,8 @@ from itertools import combinations
 
 import numpy as np
 
+from . import thresholds as _thresholds
+from .decode import DIHEDRAL, EXIF_TO_DIHEDRAL, dihedral, inverse
 from .names import compile_patterns, extract_ids
 
 N_CHUNKS = 4
@@ -129,16 +131,21 @@ class CandidateIndex:
     """Canonical analyses in, candidates for a clean-up analysis out (sub-quadratic)."""
 
     def __init__(self, id_patterns=None, *, radius_whole: int | None = None, radius_region: int | None = None):
-        from .verdict import THRESHOLDS
+        T = _thresholds.current()
         self.patterns = compile_patterns(id_patterns)
         self.custom_patterns = bool(id_patterns)
-        self.radius_whole = radius_whole if radius_whole is not None else THRESHOLDS["hash_radius_whole"]
-        self.radius_region = radius_region if radius_region is not None else THRESHOLDS["hash_radius_region"]
+        self.radius_whole = radius_whole if radius_whole is not None else T.hash_radius_whole
+        self.radius_region = radius_region if radius_region is not None else T.hash_radius_region
         self.keys: list = []
         self.by_id: dict = {}
         self.by_sha256: dict = {}
         self.whole = MultiIndexHash()
         self.region = MultiIndexHash()
+        # grey thumbnails for the fallback search (analyses that carry one)
+        self._thumb_owner: list = []
+        self._thumb_list: list = []
+        self._thumb_aspect: list = []
+        self._thumb_stack: np.ndarray | None = None
 
     def __len__(self):
         return len(self.keys)
@@ -155,8 +162,16 @@ class CandidateIndex:
             self.by_id.setdefault(i, []).append(n)
         if getattr(analysis, "sha256", ""):
             self.by_sha256.setdefault(analysis.sha256, []).append(n)
+        if not analysis.readable:
+            return
+        thumb = analysis.thumb_array() if hasattr(analysis, "thumb_array") else None
+        if thumb is not None and analysis.width and analysis.height:
+            self._thumb_owner.append(n)
+            self._thumb_list.append(thumb)
+            self._thumb_aspect.append(float(np.log(analysis.width / analysis.height)))
+            self._thumb_stack = None
         # near-blank pictures with a hash are searched too: the full-detail proof decides, not flatness
-        if not analysis.readable or not analysis.hashes:
+        if not analysis.hashes:
             return
         hs = analysis.hash_ints(0)
         if hs and hs[0] is not None:
@@ -202,6 +217,60 @@ class CandidateIndex:
         ranked = sorted(best.items(), key=lambda kv: kv[1][0])[:limit]
         return [(own, sc, dist) for own, (sc, dist) in ranked]
 
+    def deeper_candidates(self, analysis, first: list) -> list:
+        """Candidates after ``first`` (what ``candidates`` gave), up to ``deeper_limit`` in all.
+
+        Why: for the callers to verify when none of the first is the same picture. Crops of one
+        photograph can crowd the first places, and a canonical whose whole-picture hash a damage
+        band has spoiled is found by one region hash only, a few places further down."""
+        keys = {c.key for c in first}
+        return [c for c in self.candidates(analysis, limit=_thresholds.current().deeper_limit) if c.key not in keys]
+
+    def thumbnail_search(self, analysis, limit: int | None = None) -> list:
+        """[(owner, rows, diff)] best first: canonicals whose thumbnail agrees with the clean-up's
+        from the top of its stored stream down, under any turn that fits the aspect ratio.
+
+        Why: the fallback when the hashes find nothing. A bit flip garbles everything after it in
+        scan order (the hashes of every region are garbage), but the rows above it are intact; a
+        smooth gradient has pHash signs that are noise, but its shading agrees row by row. ``rows``:
+        how many leading rows (of THUMB_SIDE, in the clean-up's stored order) agree within
+        ``thumb_row_diff`` grey levels; ``diff``: their mean difference. Brute force over the
+        thumbnails (THUMB_SIDE^2 bytes each), so it is only run for files the hashes did not place."""
+        T = _thresholds.current()
+        limit = T.thumb_limit if limit is None else limit
+        q = analysis.thumb_array() if hasattr(analysis, "thumb_array") else None
+        if q is None or not self._thumb_list or not (analysis.width and analysis.height) or q.std() < T.thumb_min_std:
+            return []
+        if self._thumb_stack is None:
+            self._thumb_stack = np.stack(self._thumb_list, axis=2)        # (side, side, n): turns act on axes 0, 1
+        owners = np.asarray(self._thumb_owner)
+        aspects = np.asarray(self._thumb_aspect)
+        stored = inverse(EXIF_TO_DIHEDRAL.get(analysis.exif_orientation, (0, False)))
+        qs = dihedral(q.astype(np.float32), *stored)                       # the clean-up in its stored scan order
+        la = float(np.log(analysis.width / analysis.height))
+        best: dict = {}
+        for t in DIHEDRAL:
+            turned_aspect = -aspects if t[0] in (90, 270) else aspects
+            fit = np.abs(turned_aspect - la) <= T.aspect_tol
+            if not fit.any():
+                continue
+            cs = dihedral(dihedral(self._thumb_stack[:, :, fit], *t), *stored).astype(np.float32)
+            d = np.abs(cs - qs[:, :, None]).mean(axis=1)                  # (rows, candidates)
+            agree = d <= T.thumb_row_diff
+            rows = np.where(agree.all(axis=0), agree.shape[0], np.argmin(agree, axis=0))
+            ok = rows >= T.thumb_min_rows
+            if not ok.any():
+                continue
+            csum = np.cumsum(d, axis=0)
+            for j in np.where(ok)[0]:
+                r = int(rows[j])
+                key = (-r, float(csum[r - 1, j] / r))
+                own = int(owners[fit][j])
+                if own not in best or key < best[own]:
+                    best[own] = key
+        ranked = sorted(best.items(), key=lambda kv: kv[1])[:limit]
+        return [(own, -k[0], round(k[1], 3)) for own, k in ranked]
+
     def candidates(self, analysis, limit: int = 5) -> list:
         out: list = []
         seen: dict = {}
@@ -224,4 +293,12 @@ class CandidateIndex:
             else:
                 seen[own] = len(out)
                 out.append(Candidate(self.keys[own], "content", dist))
+        # nothing found by checksum or ID, and the hashes are not to be trusted (a damaged stream)
+        # or found nothing: search by thumbnail, rows in stored scan order
+        if not any(c.reason in ("checksum", "id") or "id" in c.reason for c in out) and (
+                not out or getattr(analysis, "status", "") == "damaged"):
+            for own, _rows, _diff in self.thumbnail_search(analysis):
+                if own not in seen:
+                    seen[own] = len(out)
+                    out.append(Candidate(self.keys[own], "thumbnail", None))
         return out

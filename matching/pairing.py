@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .analysis import FileAnalysis, analyse_file
 from .index import CandidateIndex
-from .verdict import decide_file, verify_analyses
+from .verdict import FileDecision, decide_file, verify_analyses
 from .version import ENGINE_VERSION
 
 FILE_TIMEOUT = 30          # seconds per file
@@ -124,15 +124,15 @@ def _fmt(x):
     return f"{x:.5f}"
 
 
-def row_for(rel, a: FileAnalysis, decision: dict) -> dict:
-    res = decision.get("result")
-    verdict = decision["verdict"]
-    row = {"cleanup": rel, "match": decision.get("match") or "", "verdict": verdict,
+def row_for(rel, a: FileAnalysis, decision: FileDecision) -> dict:
+    res = decision.result
+    verdict = decision.verdict
+    row = {"cleanup": rel, "match": decision.match or "", "verdict": verdict,
            "diff_score": "", "local_score": "", "rotation": 0, "flipped": "false",
            "safe_to_delete": "false", "corrupt_side": "none", "region": "", "via": "",
            "status": a.status, "format": a.format, "width": a.width, "height": a.height,
            "reasons": "", "engine_version": ENGINE_VERSION}
-    reasons = list(decision.get("reasons") or [])
+    reasons = list(decision.reasons)
     if res is not None:
         if verdict not in ("unreadable", "no_match"):
             row.update(diff_score=_fmt(res.diff_score), local_score=_fmt(res.local_score),
@@ -147,6 +147,16 @@ def row_for(rel, a: FileAnalysis, decision: dict) -> dict:
         reasons = ["does not decode: " + "; ".join(a.errors[:2])] + reasons[1:]
     row["reasons"] = " | ".join(dict.fromkeys(reasons))[:1000]
     return row
+
+
+def _verify_candidate(a: FileAnalysis, canon: dict, cand, id_patterns):
+    m = canon[cand.key]
+    if id_patterns:
+        from .names import extract_ids
+        m.ids = extract_ids(m.name, id_patterns)
+    r = verify_analyses(a, m, shared_id="id" in cand.reason)
+    r.match, r.via = cand.key, cand.reason
+    return r
 
 
 def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True, id_patterns=None,
@@ -173,18 +183,16 @@ def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True,
             a.ids = extract_ids(a.name, id_patterns)
         results = []
         try:
-            for cand in idx.candidates(a, limit=limit):
-                m = canon[cand.key]
-                if id_patterns:
-                    from .names import extract_ids
-                    m.ids = extract_ids(m.name, id_patterns)
-                r = verify_analyses(a, m, shared_id="id" in cand.reason)
-                r.match, r.via = cand.key, cand.reason
-                results.append(r)
+            first = idx.candidates(a, limit=limit)
+            for cand in first:
+                results.append(_verify_candidate(a, canon, cand, id_patterns))
+            if not any(r.declared for r in results):   # none is the same picture: look further down
+                for cand in idx.deeper_candidates(a, first):
+                    results.append(_verify_candidate(a, canon, cand, id_patterns))
             decision = decide_file(a, results)
         except Exception as e:  # never let one file stop the run
-            decision = {"verdict": "unreadable" if not a.readable else "no_match", "match": "", "result": None,
-                        "reasons": [f"verification failed: {type(e).__name__}: {e}"]}
+            decision = FileDecision("unreadable" if not a.readable else "no_match",
+                                    reasons=[f"verification failed: {type(e).__name__}: {e}"])
         rows.append(row_for(rel, a, decision))
         if bar:
             bar.update(1)

@@ -3,7 +3,7 @@
 Why: at thumbnail scale, lines of text and fine texture become a grey texture that every page of a
 book and every crop of a wall share, so a global or worst-window difference tuned on photographs
 calls different pages "duplicate". Here the pair is compared at the smaller copy's own resolution
-(capped at ``PROOF["max_side"]``):
+(capped at ``Thresholds.proof.max_side``, matching/thresholds.py):
 
 1. Geometry: a true derivative maps onto the kept copy by a turn/mirror (already found) and one
    uniform scale of the whole frame. Residual shift and scale are estimated per axis from
@@ -21,33 +21,14 @@ import hashlib
 import io
 import os
 from functools import lru_cache
-from types import MappingProxyType
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from . import thresholds as _thresholds
 from .decode import dihedral
-
-VERIFIER_VERSION = "proof 1.1"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
-
-PROOF = MappingProxyType({
-    "max_side": 2048,           # long side of the proof, at most (enough for body text at 300 dpi)
-    "tile": 48,                 # tile side at proof resolution (px), at least
-    "tiles_long": 24,           # ... and about this many tiles along the long side
-    "shift_frac": 0.005,        # an edge may move by at most max(this x side, shift_px) ...
-    "shift_px": 1.0,            # ... pixels of the smaller copy
-    "tol_factor": 3.0,          # a tile agrees when its residual <= factor x simulated residual + floor
-    "tol_floor": 1.2,           # grey levels (0..255): sensor/paper noise a lossless pair still carries
-    "peak_factor": 3.5,         # ... and its strongest local difference <= factor x simulated peak + floor
-    "peak_floor": 10.0,         #   (a page number or a pencil stroke is a few dozen pixels of a tile)
-    "damaged_factor": 2.0,      # x tolerance when a side is damaged (such a pair is never safe; damage
-                                #   spills a little past the part stage 1 marks as damaged)
-    "min_intact": 0.15,         # part of a damaged stream that must agree before the damage
-    "default_quality": 75,      # assumed JPEG-like quality of a lossy copy whose quality is not known
-    "min_geometry_tiles": 4,
-    "reframe_peak": 0.6,        # tiles correlate at least this well once shifted: "reframed" (else "other picture")    # tiles with enough texture to measure shift; fewer: shift not checked
-})
+from .thresholds import VERIFIER_VERSION, ProofThresholds  # noqa: F401 (VERIFIER_VERSION: re-exported)
 
 
 def _grey_u8(a: np.ndarray) -> np.ndarray:
@@ -87,7 +68,7 @@ def _load_cached(path: str, mtime: float, size: int):
 
 def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
-    ``PROOF['max_side']``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format).
+    ``Thresholds.proof.max_side``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format).
 
     The file goes through the same format plan as ``decode.decode`` (matching/formats.py), so the
     proof sees what the measurement saw: a TIFF's master IFD (not its preview), HEIF through its
@@ -98,12 +79,13 @@ def load_rendition_uncached(path):
     dec = import_module("matching.decode")  # the module: the package re-exports its decode function
     with open(path, "rb") as f:
         data = f.read()
-    plan = plan_decode(data, target=PROOF["max_side"], max_pixels=dec.DEFAULT_MAX_PIXELS)
+    max_side = _thresholds.current().proof.max_side
+    plan = plan_decode(data, target=max_side, max_pixels=dec.DEFAULT_MAX_PIXELS)
     if plan.decoded is not None:  # RAW, PDF: the format's own decoder already made the picture
         d = plan.finish(plan.decoded)
         a = np.ascontiguousarray(dec.to_rgb8(Image.fromarray(d.image)) if d.image.ndim == 2 else d.image)
         digest = hashlib.sha256(a.tobytes() + repr(a.shape).encode()).hexdigest()
-        return _cap(a, PROOF["max_side"]), digest, None, plan.sniffed.format
+        return _cap(a, max_side), digest, None, plan.sniffed.format
     data = plan.data  # a TIFF's header pointed at its master
     im = Image.open(io.BytesIO(data))
     dec.check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
@@ -124,7 +106,7 @@ def load_rendition_uncached(path):
     a = dec.to_rgb8(im)
     a = np.ascontiguousarray(dihedral(a, *dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))))
     digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
-    return _cap(a, PROOF["max_side"]), digest, quality, fmt
+    return _cap(a, max_side), digest, quality, fmt
 
 
 def load_rendition(path):
@@ -165,8 +147,8 @@ def _simulate_image(im: Image.Image, size, quality) -> np.ndarray:
     return np.asarray(sim)
 
 
-def _tiles(h, w):
-    t = max(PROOF["tile"], int(round(max(h, w) / PROOF["tiles_long"])))
+def _tiles(h, w, P: ProofThresholds):
+    t = max(P.tile, int(round(max(h, w) / P.tiles_long)))
     ny, nx = max(1, round(h / t)), max(1, round(w / t))
     ys = np.linspace(0, h, ny + 1).astype(int)
     xs = np.linspace(0, w, nx + 1).astype(int)
@@ -194,8 +176,13 @@ def _half_sums(x: np.ndarray) -> np.ndarray:
     h2, w2 = x.shape[0] // 2, x.shape[1] // 2
     if h2 < 8 or w2 < 8:
         return x.astype(np.int16)
-    s = np.add(x[0:2 * h2:2], x[1:2 * h2:2], dtype=np.int16)
-    return s[:, 0:2 * w2:2] + s[:, 1:2 * w2:2]
+    if x.ndim == 2:
+        return _half(x.astype(np.int16))
+    c = x.shape[2]
+    s = x[0:2 * h2:2, :2 * w2].astype(np.int16)   # even rows (a contiguous copy per row) ...
+    s += x[1:2 * h2:2, :2 * w2]                   # ... plus odd rows, in place
+    s = s.reshape(h2, w2, 2 * c)                  # each pixel pair side by side: (even pixel, odd pixel)
+    return s[..., :c] + s[..., c:]
 
 
 def _residual_of_halves(hx: np.ndarray, hy: np.ndarray, full_shape) -> np.ndarray:
@@ -272,8 +259,9 @@ def _peak(corr: np.ndarray):
         den = c_m - 2 * c_0 + c_p
         return 0.0 if abs(den) < 1e-12 else 0.5 * (c_m - c_p) / den
 
-    dy = iy + sub(corr[(iy - 1) % h, ix], corr[iy, ix], corr[(iy + 1) % h, ix])
-    dx = ix + sub(corr[iy, (ix - 1) % w], corr[iy, ix], corr[iy, (ix + 1) % w])
+    c0 = float(corr[iy, ix])
+    dy = iy + sub(float(corr[(iy - 1) % h, ix]), c0, float(corr[(iy + 1) % h, ix]))
+    dx = ix + sub(float(corr[iy, (ix - 1) % w]), c0, float(corr[iy, (ix + 1) % w]))
     if dy > h / 2:
         dy -= h
     if dx > w / 2:
@@ -287,12 +275,13 @@ def _tile_max(x: np.ndarray, ys, xs) -> np.ndarray:
     return np.maximum.reduceat(cols, ys[:-1], axis=0)
 
 
-def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
+def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None,
+             thresholds: ProofThresholds | None = None) -> dict:
     """Residual edge displacements of grey b against grey a (see ``_geometry``)."""
-    return _geometry(ga, gb, valid)
+    return _geometry(ga, gb, valid, thresholds or _thresholds.current().proof)
 
 
-def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -> dict:
+def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: ProofThresholds) -> dict:
     """Residual shift of each frame edge of b relative to a (px of a), from phase correlation of
     tiles fitted with one scale and shift per axis. Positive left/top value: b shows more there
     (a was cut on that side)."""
@@ -302,32 +291,34 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None) -
     fth, ftw = _fast_floor(th), _fast_floor(tw)   # FFT-friendly tile sizes (factors 2, 3, 5)
     pts, shifts, peaks = [], [], []
     cells, sa, sb = [], [], []
-    win = np.outer(np.hanning(fth), np.hanning(ftw))
+    # single precision: the peak is located to ~0.1 px, far coarser than float32 rounding, and
+    # single-precision transforms take about half the time
+    win = np.outer(np.hanning(fth), np.hanning(ftw)).astype(np.float32)
     for i in range(n):
         for j in range(n):
             sl = (slice(i * th, i * th + fth), slice(j * tw, j * tw + ftw))
             ta, tb = ga[sl], gb[sl]
             if valid is not None and not valid[sl].all():
                 continue
-            if ta.std() < 2.0 or tb.std() < 2.0:
+            if ta.std() < P.geometry_min_std or tb.std() < P.geometry_min_std:
                 continue
             cells.append((i, j))
             sa.append((ta - ta.mean()) * win)
             sb.append((tb - tb.mean()) * win)
     found = _phase_shifts(np.stack(sa), np.stack(sb)) if cells else []
     for (i, j), (dy, dx, peak) in zip(cells, found):
-        if abs(dy) > th / 3 or abs(dx) > tw / 3 or peak < 0.3:
+        if abs(dy) > th / 3 or abs(dx) > tw / 3 or peak < P.geometry_min_peak:
             continue
         pts.append((i * th + fth / 2, j * tw + ftw / 2))
         shifts.append((dy, dx))   # b(y + dy) == a(y)
         peaks.append(peak)
     out = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
-    if len(pts) < PROOF["min_geometry_tiles"]:
+    if len(pts) < P.min_geometry_tiles:
         return out
-    P, S = np.array(pts), np.array(shifts)
+    pos, S = np.array(pts), np.array(shifts)
     edges = {}
     for axis, (lo, hi), size in ((1, ("left", "right"), w), (0, ("top", "bottom"), h)):
-        x, d = P[:, axis], S[:, axis]
+        x, d = pos[:, axis], S[:, axis]
         if np.ptp(x) > 0:
             A = np.stack([x, np.ones_like(x)], 1)
             coef, *_ = np.linalg.lstsq(A, d, rcond=None)
@@ -406,11 +397,12 @@ def _reframe_reason(edges, limit_x, limit_y):
 
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
-               streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False) -> dict:
+               streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
+               thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
-    ``lossy``: PROOF['default_quality']). ``streams``: for each side whose stream is damaged, the
+    ``lossy``: ``default_quality``). ``streams``: for each side whose stream is damaged, the
     turn from its stored pixels to A's frame; a bit flip leaves everything before it in scan order
     intact, so differing tiles that all come after an agreeing first part of that side's stream are
     the damage (``damage_region``), not a different picture.
@@ -423,7 +415,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     mirror of a lossy clean-up copy against a lossless kept copy, where the kept copy is re-encoded.
     The verdict sets it only for a JPEG kept copy (known quality, same codec as the model); a
     JPEG 2000 or WebP kept copy re-encoded as JPEG does change, and keeps that model.
+    ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
+    P = thresholds or _thresholds.current().proof
     Bt = np.ascontiguousarray(dihedral(B, *turn))
     ha, wa = A.shape[:2]
     hb, wb = Bt.shape[:2]
@@ -446,38 +440,38 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     v = np.ones((h, w), bool)
     if valid is not None and not valid.all():
         vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
-        ys, xs = _tiles(h, w)
+        ys, xs = _tiles(h, w, P)
         margin = max(4, int(max(np.diff(ys).max(), np.diff(xs).max())) // 4)   # damage spills a little
         v = ndimage.binary_erosion(vm, iterations=margin, border_value=1)
     result = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
-    if v.sum() < 0.1 * v.size:
+    if v.sum() < P.min_valid * v.size:
         result["reasons"].append("too little intact picture for a full-detail proof")
         result["too_little"] = True
         return result
     # 1. geometry (judged after the tiles: a damaged stream is measured on its intact part only),
     # on block means when the limit is several pixels (the estimate is good to ~0.1 px of its grid)
-    gf = int(max(1, min(max(PROOF["shift_frac"] * w, PROOF["shift_px"]),
-                        max(PROOF["shift_frac"] * h, PROOF["shift_px"])) // 2))
+    gf = int(max(1, min(max(P.shift_frac * w, P.shift_px), max(P.shift_frac * h, P.shift_px)) // 2))
 
     def geometry(ga_, gb_, valid_):
         if gf == 1:
-            return _geometry(ga_, gb_, valid_)
+            return _geometry(ga_, gb_, valid_, P)
 
         def down(x):
             return np.asarray(Image.fromarray(x).reduce(gf), dtype=np.float32)
-        g = _geometry(down(ga_), down(gb_), down(valid_.astype(np.uint8) * 255) > 254)
+        v_ = None if valid_.all() else down(valid_.astype(np.uint8) * 255) > 254   # all valid: nothing to mask
+        g = _geometry(down(ga_), down(gb_), v_, P)
         if g["edges"] is not None:
             g["edges"] = {k: e * gf for k, e in g["edges"].items()}
         return g
-    lim_x = max(PROOF["shift_frac"] * w, PROOF["shift_px"])
-    lim_y = max(PROOF["shift_frac"] * h, PROOF["shift_px"])
+    lim_x = max(P.shift_frac * w, P.shift_px)
+    lim_y = max(P.shift_frac * h, P.shift_px)
     geo = geometry(ga, gb, v)
     result["geometry"] = geo
 
     def misfit(g):
         return _reframe_reason(g["edges"], lim_x, lim_y) if g["edges"] is not None else []
     # 2. tile residuals against what resampling and re-encoding do to this pair
-    q = quality if quality else (PROOF["default_quality"] if lossy else None)
+    q = quality if quality else (P.default_quality if lossy else None)
     sim = _simulate_image(im_bt, size, q)
     # residuals on 2x2 block means of the signed difference (pixel-level coding noise averages out,
     # a stroke of 2 px does not), then per tile: the mean, and the peak of a 2x2 box of it
@@ -492,7 +486,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         own = _simulate_image(im_b, size, kept_quality)
         base += _residual_of_halves(_half_sums(own), hb, b_u8.shape)
     h2, w2 = res.shape
-    ys, xs = _tiles(h, w)
+    ys, xs = _tiles(h, w, P)
     ys2 = np.minimum(ys * h2 // h, h2)
     xs2 = np.minimum(xs * w2 // w, w2)
     if v.all():   # nothing masked (the usual case): no masking passes over the full arrays
@@ -508,21 +502,21 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         use = cover > 0.999
         p_t = _tile_max(np.where(v2, _box2(res), 0.0), ys2, xs2)
         pk_base = _tile_max(np.where(v2, _box2(base), 0.0), ys2, xs2)
-    tol = PROOF["tol_factor"] * s_t + PROOF["tol_floor"]
-    tol_pk = PROOF["peak_factor"] * pk_base + PROOF["peak_floor"]
+    tol = P.tol_factor * s_t + P.tol_floor
+    tol_pk = P.peak_factor * pk_base + P.peak_floor
     if damaged:
-        tol = tol * PROOF["damaged_factor"]
-        tol_pk = tol_pk * PROOF["damaged_factor"]
+        tol = tol * P.damaged_factor
+        tol_pk = tol_pk * P.damaged_factor
     score = np.where(use, np.maximum(r_t / tol, p_t / tol_pk), 0.0)
     result["tolerance"] = {"quality": q, "kept_quality": kept_quality, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
-                           "factor": PROOF["tol_factor"], "floor": PROOF["tol_floor"]}
+                           "factor": P.tol_factor, "floor": P.tol_floor}
     worst = np.unravel_index(int(np.argmax(score)), score.shape)
     result["worst"] = round(float(score[worst]), 3)
     result["tiles"] = int(use.sum())
     fails = score > 1.0
     if fails.any() and streams:
         for turn_s in streams:
-            start = _damage_start(fails, use, turn_s)
+            start = _damage_start(fails, use, turn_s, P.min_intact)
             if start is None:
                 continue
             intact = v.copy()
@@ -534,7 +528,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 result["same"] = True
                 return result
     bad = misfit(geo)
-    if bad and (geo["peak"] or 0) >= PROOF["reframe_peak"]:
+    if bad and (geo["peak"] or 0) >= P.reframe_peak:
         # the content lines up well once shifted: the same scene, reframed or stretched
         result["reasons"].append("reframed: " + ", ".join(bad))
         return result
@@ -565,7 +559,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     return result
 
 
-def _damage_start(fails, use, turn_s):
+def _damage_start(fails, use, turn_s, min_intact: float):
     """Mask (tile grid, A's frame) of the tiles from the first failing one on, in the stored scan
     order of a side whose stored pixels turn into A's frame by ``turn_s``; None unless at least
     ``min_intact`` of the picture agrees before it."""
@@ -576,7 +570,7 @@ def _damage_start(fails, use, turn_s):
     seq = stored.ravel()                                # scan order: row by row of the stored image
     f, u = fails.ravel()[seq], use.ravel()[seq]
     first = int(np.argmax(f))
-    if u[:first].sum() < max(4, PROOF["min_intact"] * u.sum()):
+    if u[:first].sum() < max(4, min_intact * u.sum()):
         return None
     after = np.zeros(ny * nx, bool)
     after[seq[first:]] = True

@@ -5,35 +5,20 @@ import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
-from .compare import compare_arrays
+from .compare import ScreenResult, compare_arrays
 from .decode import EXIF_TO_DIHEDRAL, compose
-from .proof import PROOF, VERIFIER_VERSION, attach_rendition, prove_same
+from .proof import attach_rendition, prove_same
+from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
 # Formats that are always lossy (WebP, JPEG 2000 and HEIF can be either, and are not counted).
 LOSSY_FORMATS = {"JPEG", "MPO"}
 
-# Stage 1 (search and a screen at 256 px, damage finding) and stage 2 (the full-detail proof, PROOF):
-# one frozen value, recorded with every candidate.
-THRESHOLDS = MappingProxyType({
-    "same_diff": 0.030,          # global mean |difference| (0..1) of the intact part, at most
-    "same_local": 0.085,         # worst 6 % window of the intact part, at most (edits, reframing)
-    "damaged_local": 0.10,       # the same when a side carries decoder damage (never safe anyway)
-    "min_intact_std": 4.5,       # grey std the intact part needs when it is under 60 % of the picture
-    "min_coverage": 0.30,        # intact part of the picture needed to call two files the same
-    "damaged_min_coverage": 0.15,
-    "max_orient_score": 0.45,    # normalised difference of the best turn at 40x40
-    "identical_diff": 0.0015,    # same size and below this: identical pixels (lossless)
-    "hash_radius_whole": 12,     # candidate search: Hamming radius, whole-picture pHash
-    "hash_radius_region": 8,     # candidate search: Hamming radius, region pHash
-    "compare_side": 256,
-    "proof": dict(PROOF),
-    "verifier_version": VERIFIER_VERSION,
-})
-
-TURN_PENALTY = 0.005             # decide_file: tie-break among equally ranked declared candidates
+# Every number that decides a pair is a field of one frozen value, recorded with each candidate:
+# matching/thresholds.py (``THRESHOLDS`` is the default; ``current()`` the one in force).
 
 VERDICTS = ("identical", "duplicate", "rotated", "cleanup_corrupt", "match_corrupt", "different",
             "unreadable", "no_match")
@@ -77,7 +62,7 @@ class PairResult:
     region: dict | None = None
     reasons: list = field(default_factory=list)
     engine_version: str = ""
-    thresholds: dict = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=_thresholds.current)   # the numbers that decided this pair
     match: str = ""          # the match's key/name (filled by callers that know it)
     via: str = ""            # how the candidate was found: checksum | id | content | id+content
     proof: dict | None = None  # the full-detail proof: size, tolerance derived for this pair, worst tile, geometry
@@ -91,12 +76,12 @@ class PairResult:
                 "rotation": int(self.rotation), "flipped": bool(self.flipped), "verdict": self.verdict,
                 "safe_to_delete": bool(self.safe_to_delete), "corrupt_side": self.corrupt_side,
                 "region": self.region, "reasons": list(self.reasons), "engine_version": self.engine_version,
-                "thresholds": dict(self.thresholds), "match": self.match, "via": self.via,
+                "thresholds": self.thresholds.to_dict(), "match": self.match, "via": self.via,
                 "proof": self.proof}
 
 
-def _new(**kw) -> PairResult:
-    return PairResult(engine_version=ENGINE_VERSION, thresholds=dict(THRESHOLDS), **kw)
+def _new(T: Thresholds, **kw) -> PairResult:
+    return PairResult(engine_version=ENGINE_VERSION, thresholds=T, **kw)
 
 
 def _known(value) -> int:
@@ -279,149 +264,177 @@ def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "geometry", "region", "damage_region")}
 
 
-def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: dict, res: PairResult) -> None:
-    """A damaged clean-up JPEG whose screen failed: a flip desynchronises the entropy stream, so
-    everything before it in scan order is intact. If that first part agrees tile by tile at full
-    detail and the rest differs from one tile on, it is this picture, damaged (never safe)."""
+def _orient(a: FileAnalysis) -> tuple:
+    """The turn from a file's stored pixels to its display (EXIF)."""
+    return EXIF_TO_DIHEDRAL.get(a.exif_orientation, (0, False))
+
+
+def _kept_quality(m: FileAnalysis, T: Thresholds) -> int | None:
+    """The quality a lossy kept copy's own loss is modelled at (None: the kept copy is lossless)."""
+    return (m.jpeg_quality or T.proof.default_quality) if m.format not in LOSSLESS_FORMATS else None
+
+
+@dataclass(frozen=True)
+class PairDamage:
+    """What the screen knows about damage on each side of a pair."""
+    cleanup: bool         # the clean-up file's decoder complained, or its stream is garbled without complaint
+    kept: bool            # the kept file's decoder complained
+    cleanup_band: bool    # a flat band or garbage run found in the clean-up pixels
+    kept_band: bool       # ... in the kept pixels
+    silent_stream: bool   # the clean-up stream is garbled from one row on and the decoder did not complain
+
+    @classmethod
+    def of(cls, c: FileAnalysis, m: FileAnalysis, r: ScreenResult) -> PairDamage:
+        return cls(cleanup=c.damaged or r.stream_a, kept=m.damaged, cleanup_band=r.banded_a, kept_band=r.banded_b,
+                   silent_stream=r.stream_a)
+
+    @property
+    def decoder(self) -> bool:
+        """A side is damaged by decoder evidence (wider tolerances apply; never safe)."""
+        return self.cleanup or self.kept
+
+    @property
+    def any(self) -> bool:
+        return self.cleanup or self.kept or self.cleanup_band or self.kept_band
+
+
+# --- verify_analyses, step by step ----------------------------------------------------------
+
+
+def _by_checksum(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> PairResult | None:
+    """Step 1. Byte-identical files are identical before any content logic, blank or not; but if
+    the shared bytes do not decode fully, neither copy is good and a person decides."""
+    if not _same_bytes(c, m):
+        return None
+    if c.status == "ok" and m.status == "ok":
+        res = _new(T, diff_score=0.0, local_score=0.0, verdict="identical", reasons=["byte-identical files"])
+        why = holds_at_least_as_much(m, c)
+        res.safe_to_delete = not why
+        res.reasons.extend(why)
+        return res
+    return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup",
+                reasons=["byte-identical files, but the shared bytes do not decode fully: both copies are damaged",
+                         "not safe: needs a person"])
+
+
+def _undecodable(c: FileAnalysis, m: FileAnalysis, shared_id: bool, T: Thresholds) -> PairResult | None:
+    """Step 2. A side that does not decode: the pair stands only on the ID both names carry."""
+    if not c.readable or c.image is None:
+        if shared_id:
+            return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup",
+                        reasons=["clean-up file does not decode: " + "; ".join(c.errors[:2]),
+                                 "paired by the ID in its name"])
+        return _new(T, verdict="different", reasons=["clean-up file does not decode"])
+    if not m.readable or m.image is None:
+        if shared_id:
+            return _new(T, verdict="match_corrupt", corrupt_side="match",
+                        reasons=["kept copy does not decode: " + "; ".join(m.errors[:2]),
+                                 "paired by the ID in its name"])
+        return _new(T, verdict="different", reasons=["kept copy does not decode"])
+    return None
+
+
+def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> ScreenResult | None:
+    """Step 3. Stage 1 on the reduced pictures: the turn, damage on each side, and how far the
+    part both sides trust differs (None: no turn fits the aspect ratio)."""
+    return compare_arrays(c.image, m.image, a_orient=_orient(c), b_orient=_orient(m),
+                          a_damaged=c.damaged, b_damaged=m.damaged, a_stream_check=(c.format == "JPEG"),
+                          thresholds=T)
+
+
+def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list) -> bool:
+    """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
+    Appends why not to ``reasons``."""
+    same = (r.coverage >= (T.damaged_min_coverage if dmg.decoder else T.min_coverage)
+            and r.diff_score <= T.same_diff
+            and r.local_score <= (T.damaged_local if dmg.decoder else T.same_local)
+            # the turn is scored on the whole picture: damage (decoder errors, or flat bands however
+            # they were found) raises that score, so damaged pairs get the same wider tolerance
+            and r.orient_score <= T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0))
+    if same and r.coverage < T.low_coverage and r.intact_std < T.min_intact_std:
+        same = False
+        reasons.append("the intact part has too little detail to tell")
+    if not same:
+        if r.local_score > T.same_local:
+            reasons.append(f"local difference {r.local_score:.3f} > {T.same_local} (edited, reframed or other picture)")
+        if r.diff_score > T.same_diff:
+            reasons.append(f"global difference {r.diff_score:.3f} > {T.same_diff}")
+        if r.coverage < T.min_coverage:
+            reasons.append(f"too little intact picture to compare ({r.coverage:.0%})")
+        if not reasons:
+            reasons.append("pictures do not line up")
+    return same
+
+
+def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairResult, T: Thresholds) -> None:
+    """Step 4, when the screen failed on a damaged clean-up JPEG: a flip desynchronises the entropy
+    stream, so everything before it in scan order is intact. If that first part agrees tile by tile
+    at full detail and the rest differs from one tile on, it is this picture, damaged (never safe)."""
     if not (attach_rendition(c) and attach_rendition(m)):
         return
-    c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
     # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
     # the screen's turn, then none
-    for turn in dict.fromkeys([(r["rotation"], r["flipped"]), (0, False)]):
-        p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True, streams=(c_orient,),
-                       kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None)
+    for turn in dict.fromkeys([r.turn, (0, False)]):
+        p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True,
+                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), thresholds=T.proof)
         if p["same"] and p.get("damage_region"):
-            r = {**r, "rotation": turn[0], "flipped": turn[1]}
             res.rotation, res.flipped = turn
             break
     if p["same"] and p.get("damage_region"):
         res.proof = _proof_summary(p)
         res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
         res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
-        if (r["rotation"], r["flipped"]) != (0, False):
-            res.reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
+        if (res.rotation, res.flipped) != (0, False):
+            res.reasons.append(f"also turned {res.rotation} degrees" + (" and mirrored" if res.flipped else ""))
 
 
-def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
-    """Verify two analyses that carry their reduced images (``analysis.image``)."""
-    T = THRESHOLDS
-    if shared_id is None:
-        shared_id = bool(set(c.ids) & set(m.ids))
-    # checksums first: byte-identical files are identical before any content logic, blank or not;
-    # but if the shared bytes do not decode fully, neither copy is good and a person decides
-    if _same_bytes(c, m):
-        if c.status == "ok" and m.status == "ok":
-            res = _new(diff_score=0.0, local_score=0.0, verdict="identical", reasons=["byte-identical files"])
-            why = holds_at_least_as_much(m, c)
-            res.safe_to_delete = not why
-            res.reasons.extend(why)
-            return res
-        return _new(verdict="cleanup_corrupt", corrupt_side="cleanup",
-                    reasons=["byte-identical files, but the shared bytes do not decode fully: both copies are damaged",
-                             "not safe: needs a person"])
-    if not c.readable or c.image is None:
-        if shared_id:
-            return _new(verdict="cleanup_corrupt", corrupt_side="cleanup",
-                        reasons=["clean-up file does not decode: " + "; ".join(c.errors[:2]),
-                                 "paired by the ID in its name"])
-        return _new(verdict="different", reasons=["clean-up file does not decode"])
-    if not m.readable or m.image is None:
-        if shared_id:
-            return _new(verdict="match_corrupt", corrupt_side="match",
-                        reasons=["kept copy does not decode: " + "; ".join(m.errors[:2]),
-                                 "paired by the ID in its name"])
-        return _new(verdict="different", reasons=["kept copy does not decode"])
-    ca, ma = c.damaged, m.damaged
-    r = compare_arrays(c.image, m.image, a_orient=EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False)),
-                       b_orient=EXIF_TO_DIHEDRAL.get(m.exif_orientation, (0, False)),
-                       a_damaged=ca, b_damaged=ma, a_stream_check=(c.format == "JPEG"))
-    if r is None:
-        return _new(verdict="different", reasons=["aspect ratios differ in every orientation"])
-    res = _new(diff_score=r["diff_score"], local_score=r["local_score"], rotation=r["rotation"],
-               flipped=r["flipped"])
+def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds) -> dict:
+    """Step 5. Stage 2: the pair tile by tile at the smaller copy's own resolution, judged against
+    what resampling and re-encoding can do to THIS pair (both renditions are attached)."""
+    lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
+    # the clean-up copy's own loss: its JPEG quality when known; a lossy copy of unknown quality
+    # (HEIF, AVIF, WebP, JPEG 2000, a RAW's preview, a PDF's embedded scan) at the default
+    quality = c.jpeg_quality or (T.proof.default_quality if c.format not in LOSSLESS_FORMATS else m.jpeg_quality)
+    # the sides whose stored stream is damaged, each as the turn from its stored pixels to A's frame
+    streams = []
+    if dmg.cleanup or (c.format == "JPEG" and dmg.cleanup_band):
+        streams.append(_orient(c))
+    if dmg.kept:
+        streams.append(compose(_orient(m), r.turn))
+    return prove_same(c.rendition, m.rendition, turn=r.turn, valid=r.valid, quality=quality, lossy=lossy,
+                      damaged=dmg.any, streams=tuple(streams), kept_quality=_kept_quality(m, T),
+                      # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
+                      # from the lossless clean-up side (other lossy codecs keep the re-encode model)
+                      cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
+                      thresholds=T.proof)
+
+
+def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, proof: dict | None,
+                     res: PairResult) -> PairResult:
+    """Step 6a. The same picture with a damaged side: which side, by decoder evidence first, then
+    flat bands and garbage runs (never safe)."""
     reasons = res.reasons
-    if r.get("stream_a"):
-        ca = True
-        reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
-    band_c, band_m = r["band_a"] > 0 or r["progressive_a"], r["band_b"] > 0 or r["progressive_b"]
-    any_damage = ca or ma or band_c or band_m
-    # the intact part (outside flat bands and after-damage rows) must agree strictly
-    same = (r["coverage"] >= (T["damaged_min_coverage"] if (ca or ma) else T["min_coverage"])
-            and r["diff_score"] <= T["same_diff"]
-            and r["local_score"] <= (T["damaged_local"] if (ca or ma) else T["same_local"])
-            # the turn is scored on the whole picture: damage (decoder errors, or flat bands however
-            # they were found) raises that score, so damaged pairs get the same wider tolerance
-            and r["orient_score"] <= T["max_orient_score"] * (1.5 if (ca or ma or band_c or band_m) else 1.0))
-    if same and r["coverage"] < 0.6 and r["intact_std"] < T["min_intact_std"]:
-        same = False
-        reasons.append("the intact part has too little detail to tell")
-    if not same:
-        if r["local_score"] > T["same_local"]:
-            reasons.append(f"local difference {r['local_score']:.3f} > {T['same_local']} (edited, reframed or other picture)")
-        if r["diff_score"] > T["same_diff"]:
-            reasons.append(f"global difference {r['diff_score']:.3f} > {T['same_diff']}")
-        if r["coverage"] < T["min_coverage"]:
-            reasons.append(f"too little intact picture to compare ({r['coverage']:.0%})")
-        if not reasons:
-            reasons.append("pictures do not line up")
-        if (ca or r.get("stream_a")) and r["orient_score"] <= T["max_orient_score"] * 1.5:
-            _stream_proof(c, m, r, res)
-        return res
-    # stage 2: the full-detail proof, tile by tile at the smaller copy's own resolution
-    if not (attach_rendition(c) and attach_rendition(m)):
-        if not any_damage:
-            reasons.append("no full-detail rendition to prove the pair with")
-            return res
-        proof = None
+    score_c = (2 if dmg.cleanup else 0) + r.band_a + (0.5 if r.progressive_a else 0)
+    score_m = (2 if dmg.kept else 0) + r.band_b + (0.5 if r.progressive_b else 0)
+    if score_m > score_c:
+        res.verdict, res.corrupt_side, res.region = "match_corrupt", "match", r.region_b
+        reasons.append("kept copy is damaged: " + ("; ".join(m.errors[:2]) if m.damaged else
+                                                   "flat band where the clean-up copy has detail"))
     else:
-        lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
-        # the clean-up copy's own loss: its JPEG quality when known; a lossy copy of unknown quality
-        # (HEIF, AVIF, WebP, JPEG 2000, a RAW's preview, a PDF's embedded scan) at the default
-        quality = c.jpeg_quality or (PROOF["default_quality"] if c.format not in LOSSLESS_FORMATS else m.jpeg_quality)
-        streams = []
-        c_orient = EXIF_TO_DIHEDRAL.get(c.exif_orientation, (0, False))
-        if ca or r.get("stream_a") or (c.format == "JPEG" and band_c):
-            streams.append(c_orient)
-        if ma:
-            m_orient = EXIF_TO_DIHEDRAL.get(m.exif_orientation, (0, False))
-            streams.append(compose(m_orient, (r["rotation"], r["flipped"])))
-        proof = prove_same(c.rendition, m.rendition, turn=(r["rotation"], r["flipped"]), valid=r.get("valid"),
-                           quality=quality, lossy=lossy, damaged=bool(any_damage or r.get("stream_a")),
-                           streams=tuple(streams),
-                           kept_quality=(m.jpeg_quality or PROOF["default_quality"]) if m.format not in LOSSLESS_FORMATS else None,
-                           # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
-                           # from the lossless clean-up side (other lossy codecs keep the re-encode model)
-                           cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None)
-        res.proof = _proof_summary(proof)
-    if proof is not None and proof.get("too_little") and any_damage:
-        reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")
-        proof = None
-    if proof is not None and not proof["same"]:
-        reasons.extend(proof["reasons"])
-        res.region = proof["region"]
-        return res
-    turned = (r["rotation"], r["flipped"]) != (0, False)
-    if any_damage:
-        # which side is damaged: decoder evidence first, then flat bands / garbage runs
-        score_c = (2 if ca else 0) + r["band_a"] + (0.5 if r["progressive_a"] else 0)
-        score_m = (2 if ma else 0) + r["band_b"] + (0.5 if r["progressive_b"] else 0)
-        if score_m > score_c:
-            res.verdict, res.corrupt_side, res.region = "match_corrupt", "match", r["region_b"]
-            reasons.append("kept copy is damaged: " + ("; ".join(m.errors[:2]) if ma else "flat band where the clean-up copy has detail"))
-        else:
-            res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r["region_a"]
-            reasons.append("clean-up copy is damaged" + (": " + "; ".join(c.errors[:2]) if c.errors else
-                                                          (": flat band where the kept copy has detail" if r["band_a"] > 0 else "")))
-        if res.region is None and proof is not None and proof.get("damage_region"):
-            res.region = proof["damage_region"]
-        if turned:
-            reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
-        return res
-    if turned:
-        res.verdict = "rotated"
-        reasons.append(f"same picture {turn_words(r['rotation'], r['flipped'])}")
-        return res
+        res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r.region_a
+        reasons.append("clean-up copy is damaged" + (": " + "; ".join(c.errors[:2]) if c.errors else
+                                                      (": flat band where the kept copy has detail" if r.band_a > 0 else "")))
+    if res.region is None and proof is not None and proof.get("damage_region"):
+        res.region = proof["damage_region"]
+    if r.turn != (0, False):
+        reasons.append(f"also turned {r.rotation} degrees" + (" and mirrored" if r.flipped else ""))
+    return res
+
+
+def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult) -> PairResult:
+    """Step 6c. The same picture, not turned, neither side damaged: identical (equal decoded
+    pixels) or duplicate, and safe to delete only when the intact kept copy holds at least as much."""
+    reasons = res.reasons
     # identical only for equal decoded pixels (a lossy WebP copy is not identical)
     identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
                  and c.pixel_sha256 == m.pixel_sha256)
@@ -438,6 +451,62 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     else:
         res.safe_to_delete = True
     return res
+
+
+def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None,
+                    thresholds: Thresholds | None = None) -> PairResult:
+    """Verify clean-up analysis ``c`` against kept analysis ``m`` (both carry their reduced images,
+    ``analysis.image``; full-detail renditions are attached when needed). In order:
+
+    1. byte-identical files (``_by_checksum``);
+    2. a side that does not decode: only a shared ID pairs it (``_undecodable``);
+    3. stage 1, the screen at 256 px: turn and damage (``_screen``, ``PairDamage``);
+    4. the intact part must agree strictly (``_screen_agrees``); if not, a damaged clean-up stream
+       may still be proven up to its damage (``_stream_proof``);
+    5. stage 2, the full-detail proof, tile by tile (``_full_detail_proof``);
+    6. the verdict: a damaged side, a turn, or the same picture and whether it is safe.
+
+    ``thresholds``: default, those in force; recorded on the result either way."""
+    T = thresholds or _thresholds.current()
+    if shared_id is None:
+        shared_id = bool(set(c.ids) & set(m.ids))
+    early = _by_checksum(c, m, T) or _undecodable(c, m, shared_id, T)
+    if early is not None:
+        return early
+    r = _screen(c, m, T)
+    if r is None:
+        return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
+    res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
+    dmg = PairDamage.of(c, m, r)
+    if dmg.silent_stream:
+        res.reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
+    if not _screen_agrees(r, dmg, T, res.reasons):
+        if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:
+            _stream_proof(c, m, r, res, T)
+        return res
+    proof: dict | None = None
+    if not (attach_rendition(c) and attach_rendition(m)):
+        if not dmg.any:
+            res.reasons.append("no full-detail rendition to prove the pair with")
+            return res
+    else:
+        proof = _full_detail_proof(c, m, r, dmg, T)
+        res.proof = _proof_summary(proof)
+        if proof.get("too_little") and dmg.any:
+            res.reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")
+            proof = None
+        elif not proof["same"]:
+            res.reasons.extend(proof["reasons"])
+            res.region = proof["region"]
+            return res
+    # 6. the verdict
+    if dmg.any:
+        return _damaged_verdict(c, m, r, dmg, proof, res)
+    if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
+        res.verdict = "rotated"
+        res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")
+        return res
+    return _same_picture_verdict(c, m, proof, res)
 
 
 def verify_pair(cleanup_path, match_path, *, cleanup: FileAnalysis | None = None,
@@ -463,22 +532,32 @@ def verify_pair(cleanup_path, match_path, *, cleanup: FileAnalysis | None = None
     return res
 
 
-def decide_file(cleanup: FileAnalysis, results: list) -> dict:
-    """Pick the best of a clean-up file's verified candidates. Returns a dict with verdict, match,
-    the PairResult (or None) and reasons. ``results``: PairResult (with .match set) or None."""
+@dataclass
+class FileDecision:
+    """A clean-up file's verdict among its verified candidates (``decide_file``)."""
+    verdict: str
+    match: str = ""                       # the chosen candidate's key/name ("" when none)
+    result: PairResult | None = None      # the chosen candidate's PairResult
+    reasons: list = field(default_factory=list)   # why, when no candidate was chosen
+
+
+def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds | None = None) -> FileDecision:
+    """Pick the best of a clean-up file's verified candidates. ``results``: PairResult (with .match
+    set) or None."""
+    T = thresholds or _thresholds.current()
     results = [r for r in results if r is not None]
     declared = [r for r in results if r.declared]
     if declared:
         # near-equal candidates (e.g. a mirror-symmetric picture and its mirrored twin): the one
         # that needs no turn is the simpler explanation
         best = min(declared, key=lambda r: (verdict_rank(r.verdict), "id" not in r.via, r.diff_score + r.local_score
-                                            + (TURN_PENALTY if (r.rotation, r.flipped) != (0, False) else 0.0)))
-        return {"verdict": best.verdict, "match": best.match, "result": best}
+                                            + (T.turn_penalty if (r.rotation, r.flipped) != (0, False) else 0.0)))
+        return FileDecision(best.verdict, best.match, best)
     if not cleanup.readable:
-        return {"verdict": "unreadable", "match": "", "result": results[0] if results else None,
-                "reasons": ["does not decode: " + "; ".join(cleanup.errors[:2]), "no candidate by ID"]}
+        return FileDecision("unreadable", "", results[0] if results else None,
+                            ["does not decode: " + "; ".join(cleanup.errors[:2]), "no candidate by ID"])
     if results:
         best = min(results, key=lambda r: r.diff_score + r.local_score)
-        return {"verdict": "different", "match": best.match, "result": best}
-    return {"verdict": "no_match", "match": "", "result": None,
-            "reasons": ["near-blank picture: content search skipped"] if cleanup.flat else ["no candidate"]}
+        return FileDecision("different", best.match, best)
+    return FileDecision("no_match", "", None,
+                        ["near-blank picture: content search skipped"] if cleanup.flat else ["no candidate"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from contextlib import ExitStack
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,7 +20,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 import matching
-from matching.verdict import verdict_rank
+from matching.verdict import FileDecision, verdict_rank
 
 from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
 from ..selectors.assets import assets_needing_analysis
@@ -336,7 +335,7 @@ class _MatchCache:
 
 
 def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitStack, match_cache: _MatchCache, limit=5):
-    """Verify one clean-up asset against its candidates. Returns (decision dict, [(match asset,
+    """Verify one clean-up asset against its candidates. Returns (FileDecision, [(match asset,
     found_by, PairResult)]). The clean-up file's temp copy lives on `file_stack`; kept copies are
     cached across the batch, so theirs live on `batch_stack`."""
     m = engine()
@@ -346,8 +345,20 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
         return m.decide_file(fa_stored, []), []
     cfa = with_image(asset, fa_stored, lambda: file_stack.enter_context(
         storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES)))
+    results: list = []
+    _verify_candidates(asset, cfa, cands, results, batch_stack=batch_stack, match_cache=match_cache)
+    if not any(res.declared for _, _, res in results):   # none is the same picture: look further down
+        _verify_candidates(asset, cfa, idx.deeper_candidates(fa_stored, cands), results, batch_stack=batch_stack,
+                           match_cache=match_cache)
+    decision = m.decide_file(cfa, [r for _, _, r in results])
+    return decision, results
+
+
+def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_stack: ExitStack,
+                       match_cache: _MatchCache) -> None:
+    """Verify ``asset`` against each candidate's kept copy; appends (match asset, found_by, PairResult)."""
+    m = engine()
     matches = {a.pk: a for a in Asset.objects.select_related("source").filter(pk__in=[c.key for c in cands])}
-    results = []
     for c in cands:
         ma = matches.get(c.key)
         if ma is None or ma.pk == asset.pk:
@@ -363,8 +374,6 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
         res.match = str(ma.pk)
         res.via = c.reason
         results.append((ma, c.reason, res))
-    decision = m.decide_file(cfa, [r for _, _, r in results])
-    return decision, results
 
 
 # --- re-verification (a verifier change) -----------------------------------------------------
@@ -431,11 +440,11 @@ def reverify_run(job_id: int) -> dict:
     return counts
 
 
-def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -> str:
+def _write_pair_results(job: Job, asset: Asset, decision: FileDecision, results: list) -> str:
     """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
     ev = engine_version()
-    best: Any = decision.get("result")  # the engine's PairResult, or None when nothing matched
+    best = decision.result
     ordered = sorted(results, key=lambda t: (0 if t[2] is best else 1, verdict_rank(t[2].verdict),
                                              t[2].diff_score + t[2].local_score))
     review = ReviewItem.objects.select_for_update().filter(asset=asset).first()
@@ -449,7 +458,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
                 found_by=via or "", diff_score=float(res.diff_score), local_score=float(res.local_score),
                 rotation=int(res.rotation) % 360, flipped=bool(res.flipped), corrupt_side=res.corrupt_side or "none",
                 region=res.region, verdict=res.verdict, safe_to_delete=bool(res.safe_to_delete),
-                reasons=list(res.reasons), thresholds=dict(res.thresholds or engine().THRESHOLDS),
+                reasons=list(res.reasons), thresholds=res.thresholds.to_dict(),
                 proof=getattr(res, "proof", None),
                 cleanup_etag=asset.etag, match_etag=ma.etag, rank=rank, job=job, status=Candidate.Status.OPEN,
             ),
@@ -459,7 +468,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: dict, results: list) -
     # candidates of this engine version not seen this time go to the back
     Candidate.objects.filter(cleanup_asset=asset, engine_version=ev).exclude(
         match_asset__in=[ma for ma, _, _ in ordered]).update(rank=len(ordered) + 1)
-    verdict = decision["verdict"]
+    verdict = decision.verdict
     fields = dict(verdict=verdict, best_candidate=best_row,
                   diff_score=float(best.diff_score) if best_row else None,
                   local_score=float(best.local_score) if best_row else None, job=job)

@@ -357,7 +357,7 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
             defaults=dict(
                 found_by="reingest", diff_score=pair.diff_score, local_score=pair.local_score, rotation=pair.rotation or 0,
                 flipped=bool(pair.flipped), corrupt_side=pair.corrupt_side or "none", verdict=pair.verdict,
-                safe_to_delete=bool(pair.safe_to_delete), reasons=list(pair.reasons or []), thresholds=dict(matching.THRESHOLDS),
+                safe_to_delete=bool(pair.safe_to_delete), reasons=list(pair.reasons or []), thresholds=pair.thresholds.to_dict(),
                 cleanup_etag=item.asset.etag, match_etag=info.etag, rank=0,
             ),
         )

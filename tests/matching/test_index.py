@@ -54,3 +54,83 @@ def test_flat_images_never_content_candidates(tmp_path):
     q = tmp_path / "blank2.jpg"
     Image.new("RGB", (200, 150), (251, 251, 251)).save(q)
     assert idx.candidates(analyse_file(q)) == []
+
+
+def _index(tmp_path, pictures):
+    idx = CandidateIndex()
+    for name, im in pictures:
+        p = tmp_path / name
+        im.save(p, "TIFF", compression="tiff_lzw")
+        idx.add(name, analyse_file(p))
+    return idx
+
+
+def _garbled_from(im, start):
+    """``im`` whose rows from ``start`` (a part of the height) on are garbage, as a flipped bit
+    leaves a sequential stream: shifted along the row and re-coloured."""
+    a = np.asarray(im).astype(np.int16).copy()
+    r0 = int(a.shape[0] * start)
+    a[r0:] = np.roll(a[r0:], a.shape[1] // 3, axis=1)[:, ::-1] // 2 + 60
+    return a.clip(0, 255).astype(np.uint8)
+
+
+def test_a_copy_garbled_below_its_top_is_found_by_the_thumbnail_of_its_intact_rows(tmp_path, photo, photo2, photo3):
+    from PIL import Image
+
+    from matching.fingerprint import THUMB_SIDE
+    idx = _index(tmp_path, [("C0001111.tif", photo), ("C0002222.tif", photo2), ("C0003333.tif", photo3)])
+    q = tmp_path / "IMG_0042.jpg"
+    q.write_bytes(jpeg_bytes(Image.fromarray(_garbled_from(photo, 0.3)), 85))
+    a = analyse_file(q)
+    found = idx.thumbnail_search(a)
+    assert found and idx.keys[found[0][0]] == "C0001111.tif"
+    assert 5 <= found[0][1] < THUMB_SIDE                     # the intact top agrees, the garbage does not
+    # a damaged file whose hashes place it nowhere gets the thumbnail candidates
+    a.hashes, a.status = [], "damaged"
+    cands = idx.candidates(a)
+    assert [(c.key, c.reason) for c in cands][:1] == [("C0001111.tif", "thumbnail")]
+
+
+def test_a_thumbnail_that_differs_from_the_first_rows_on_is_no_candidate(tmp_path, photo, photo2):
+    idx = _index(tmp_path, [("C0001111.tif", photo)])
+    q = tmp_path / "IMG_0043.jpg"
+    q.write_bytes(jpeg_bytes(photo2, 85))
+    a = analyse_file(q)
+    assert idx.thumbnail_search(a) == []
+
+
+def test_a_turned_copy_is_found_by_thumbnail_in_its_stored_order(tmp_path, photo, photo2):
+    from PIL import Image
+    idx = _index(tmp_path, [("C0001111.tif", photo), ("C0002222.tif", photo2)])
+    q = tmp_path / "IMG_0044.jpg"
+    q.write_bytes(jpeg_bytes(Image.fromarray(_garbled_from(photo.rotate(90, expand=True), 0.4)), 85))
+    found = idx.thumbnail_search(analyse_file(q))
+    assert found and idx.keys[found[0][0]] == "C0001111.tif"
+
+
+def test_a_smooth_gradient_copy_is_found_by_its_shading(tmp_path):
+    from PIL import Image
+
+    from matching.fingerprint import THUMB_SIDE
+    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
+    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2
+    sky = Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+    wall = Image.new("RGB", (400, 300), (120, 118, 110))
+    idx = _index(tmp_path, [("L1.tif", sky), ("L2.tif", wall)])
+    q = tmp_path / "IMG_0045.jpg"
+    q.write_bytes(jpeg_bytes(sky.resize((288, 216), Image.LANCZOS), 70))
+    found = idx.thumbnail_search(analyse_file(q))
+    assert [(idx.keys[o], rows) for o, rows, _ in found] == [("L1.tif", THUMB_SIDE)]
+
+
+def test_deeper_candidates_are_the_ones_after_the_first(tmp_path, photo):
+    from PIL import ImageEnhance, ImageOps
+    idx = _index(tmp_path, [("C0001111.tif", photo), ("C0002222.tif", ImageEnhance.Brightness(photo).enhance(1.08)),
+                            ("C0003333.tif", ImageOps.autocontrast(photo))])
+    q = tmp_path / "IMG_0046.jpg"
+    q.write_bytes(jpeg_bytes(photo, 85))
+    a = analyse_file(q)
+    first = idx.candidates(a, limit=1)
+    more = idx.deeper_candidates(a, first)
+    assert len(first) == 1 and more and first[0].key not in {c.key for c in more}
+    assert {c.key for c in first + more} == {c.key for c in idx.candidates(a, limit=12)}

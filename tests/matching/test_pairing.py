@@ -56,3 +56,21 @@ def test_one_file_cannot_hang_the_run(tmp_path, monkeypatch, photo):
     assert time.time() - t < 15
     assert out["slow.jpg"].status == "unreadable" and "longer than 1 s" in out["slow.jpg"].errors[0]
     assert out["a.jpg"].status == "ok" and out["c.jpg"].status == "ok"
+
+
+def test_a_bit_flipped_copy_without_id_whose_hashes_are_garbage_pairs_through_its_intact_top(tmp_path, photo, photo2):
+    import numpy as np
+    canon, clean = tmp_path / "canon", tmp_path / "clean"
+    canon.mkdir()
+    clean.mkdir()
+    photo.save(canon / "C0000101.tif", "TIFF", compression="tiff_lzw")
+    photo2.save(canon / "C0000102.tif", "TIFF", compression="tiff_lzw")
+    data = bytearray(jpeg_bytes(photo, 90))
+    start = int(len(data) * 0.35)
+    for i in np.random.default_rng(0).integers(start, start + 200, 3):
+        data[i] ^= 0x10
+    (clean / "IMG_77.jpg").write_bytes(bytes(data))
+    (row,) = pair_directories(canon, clean, workers=1, progress=False)
+    assert row["via"] == "thumbnail"             # the hashes found nothing
+    assert (row["match"], row["verdict"], row["corrupt_side"], row["safe_to_delete"]) == (
+        "C0000101.tif", "cleanup_corrupt", "cleanup", "false")

@@ -2,13 +2,15 @@
 tolerance, damaged streams, and the rules built on it (checksums first, identical = equal pixels).
 Every file is made here."""
 import io
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from matching import CandidateIndex, analyse_file, verify_pair
-from matching.proof import PROOF, estimate_jpeg_quality, geometry, phase_shift, prove_same
+from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same
+from matching.thresholds import THRESHOLDS
 
 from mhelpers import jpeg_bytes
 
@@ -99,7 +101,7 @@ def test_reframed_low_contrast_texture_is_different_with_the_reason(side, box):
 def test_geometry_accepts_a_shift_within_the_limit_and_not_just_past_it():
     im = _texture(5, (400, 300))
     kept = np.asarray(im)
-    lim = max(PROOF["shift_frac"] * 400, PROOF["shift_px"])
+    lim = max(THRESHOLDS.proof.shift_frac * 400, THRESHOLDS.proof.shift_px)
     for cut, reframed in ((0.4 * lim, False), (1.6 * lim, True)):
         moved = np.asarray(im.resize((400, 300), Image.LANCZOS, box=(cut, 0, 400, 300)))
         p = prove_same(moved, kept, lossy=False)
@@ -180,7 +182,7 @@ def test_the_proof_and_its_tolerance_are_recorded_with_the_result(tmp_path, phot
     b = tmp_path / "c.jpg"
     b.write_bytes(jpeg_bytes(photo, 80))
     d = verify_pair(b, a).to_dict()
-    assert d["proof"]["tolerance"]["quality"] == 80 and d["thresholds"]["proof"] == dict(PROOF)
+    assert d["proof"]["tolerance"]["quality"] == 80 and d["thresholds"]["proof"] == asdict(THRESHOLDS.proof)
 
 
 def test_bit_flipped_jpeg_with_the_id_is_cleanup_corrupt(tmp_path):

@@ -22,9 +22,9 @@ def _desynced(photo, start=0.62, shift=3, offset=(8, 3, -6)):
 def test_desynced_stream_is_found(photo):
     a = np.asarray(photo)
     r = compare_arrays(np.asarray(_desynced(photo)), a, a_stream_check=True)
-    assert r["stream_a"] and r["progressive_a"]
-    assert 0.5 < r["region_a"]["top"] <= 0.62 and r["region_a"]["bottom"] == 1.0
-    assert r["diff_score"] < 0.01
+    assert r.stream_a and r.progressive_a
+    assert 0.5 < r.region_a["top"] <= 0.62 and r.region_a["bottom"] == 1.0
+    assert r.diff_score < 0.01
 
 
 def test_no_stream_damage_in_reframed_edited_or_resampled_copies(photo, photo2, photo3):
@@ -35,7 +35,7 @@ def test_no_stream_damage_in_reframed_edited_or_resampled_copies(photo, photo2, 
                   p.resize((w // 2, h // 2), Image.LANCZOS)]
         for cp in copies:
             r = compare_arrays(np.asarray(cp), a, a_stream_check=True)
-            assert r is not None and not r["stream_a"]
+            assert r is not None and not r.stream_a
 
 
 def test_desynced_jpeg_is_cleanup_corrupt_never_safe(tmp_path, photo):
@@ -59,8 +59,8 @@ def test_decide_file_prefers_the_unturned_of_near_equal_candidates():
                         match="twin.jp2", via="content")
     straight = PairResult(diff_score=0.0046, local_score=0.0488, verdict="cleanup_corrupt",
                           match="right.jp2", via="content")
-    assert decide_file(FileAnalysis(status="damaged"), [turned, straight])["match"] == "right.jp2"
+    assert decide_file(FileAnalysis(status="damaged"), [turned, straight]).match == "right.jp2"
     # a clearly better turned candidate still wins
     better = PairResult(diff_score=0.001, local_score=0.02, rotation=90, verdict="cleanup_corrupt",
                         match="turned.jp2", via="content")
-    assert decide_file(FileAnalysis(status="damaged"), [better, straight])["match"] == "turned.jp2"
+    assert decide_file(FileAnalysis(status="damaged"), [better, straight]).match == "turned.jp2"

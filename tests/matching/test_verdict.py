@@ -160,10 +160,10 @@ def test_decide_file_handles_unreadable_and_no_match(tmp_path):
     p = tmp_path / "broken.jpg"
     p.write_bytes(b"\xff\xd8\xff\xe0 nothing")
     a = analyse_file(p)
-    assert decide_file(a, [])["verdict"] == "unreadable"
+    assert decide_file(a, []).verdict == "unreadable"
     good = tmp_path / "g.png"
     Image.new("RGB", (64, 64), (1, 2, 3)).save(good)
-    assert decide_file(analyse_file(good), [])["verdict"] == "no_match"
+    assert decide_file(analyse_file(good), []).verdict == "no_match"
 
 
 def _gravel():

@@ -240,7 +240,9 @@ def test_pairing_verifies_from_stored_reduced_images_without_refetching(collecti
 
 @pytest.mark.django_db
 def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(collection, admin_user, monkeypatch):
-    import matching.proof as proof
+    import dataclasses
+
+    import matching.thresholds as thresholds
     from reviewapp.storage import LocalStorage
 
     canonical, cleanup = collection
@@ -253,8 +255,9 @@ def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(co
     fetched = []
     monkeypatch.setattr(LocalStorage, "fetch", lambda self, key, **kw: fetched.append(key))
     # a stricter verifier: no tile may differ by more than a fraction of a grey level
-    monkeypatch.setattr(proof, "PROOF", type(proof.PROOF)({**proof.PROOF, "tol_factor": 0.01, "tol_floor": 0.01,
-                                                           "peak_factor": 0.01, "peak_floor": 0.01}))
+    strict = dataclasses.replace(thresholds.THRESHOLDS.proof, tol_factor=0.01, tol_floor=0.01, peak_factor=0.01,
+                                 peak_floor=0.01)
+    monkeypatch.setattr(thresholds, "THRESHOLDS", dataclasses.replace(thresholds.THRESHOLDS, proof=strict))
     job = analysis.reverify_start(actor=admin_user, dispatch=False)
     counts = analysis.reverify_run(job.pk)
     assert fetched == []                                                    # no original fetched again

@@ -1,0 +1,143 @@
+"""Every number the engine decides a pair by, in one frozen value recorded with each candidate.
+
+Why one value: a candidate must say what decided it (``Candidate.thresholds``), a verifier change
+must be one visible edit, and a benchmark that loosens the engine ("does the corpus bite?") must
+reach every tolerance, not the half that used to live in a dict while the rest were module
+constants and inline literals. Leaf module: it imports nothing of the engine.
+
+Fields marked ``looser="up"`` accept more pairs when larger, ``looser="down"`` when smaller;
+``Thresholds.loosened(f)`` moves every one of them by the factor ``f``. Unmarked fields are the
+damage finders and sizes: making them "looser" has no one direction.
+
+The fingerprint's own constants (near-blank, region std; matching/fingerprint.py) are not here:
+they shape what analysis stores and are versioned with ``FINGERPRINT_VERSION``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+# The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
+# candidates are then re-verified from stored data; decided ones keep theirs).
+VERIFIER_VERSION = "proof 1.1"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+
+
+def _tol(default, looser: str):
+    """A tolerance: ``looser`` is "up" when a larger value accepts more pairs, "down" when smaller."""
+    assert looser in ("up", "down")
+    return field(default=default, metadata={"looser": looser})
+
+
+@dataclass(frozen=True)
+class ProofThresholds:
+    """Stage 2, the full-detail proof (matching/proof.py)."""
+    max_side: int = 2048              # long side of the proof, at most (enough for body text at 300 dpi)
+    tile: int = 48                    # tile side at proof resolution (px), at least
+    tiles_long: int = 24              # ... and about this many tiles along the long side
+    shift_frac: float = _tol(0.005, "up")   # an edge may move by at most max(this x side, shift_px) ...
+    shift_px: float = _tol(1.0, "up")       # ... pixels of the smaller copy
+    tol_factor: float = _tol(3.0, "up")     # a tile agrees when its residual <= factor x simulated residual + floor
+    tol_floor: float = _tol(1.2, "up")      # grey levels (0..255): sensor/paper noise a lossless pair still carries
+    peak_factor: float = _tol(3.5, "up")    # ... and its strongest local difference <= factor x simulated peak + floor
+    peak_floor: float = _tol(10.0, "up")    #   (a page number or a pencil stroke is a few dozen pixels of a tile)
+    damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
+                                             #   spills a little past the part stage 1 marks as damaged)
+    min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage
+    default_quality: int = 75         # assumed JPEG-like quality of a lossy copy whose quality is not known
+    min_geometry_tiles: int = 4       # tiles with enough texture to measure shift; fewer: shift not checked
+    geometry_min_std: float = 2.0     # a geometry tile flatter than this (grey std, either side) is not correlated
+    geometry_min_peak: float = 0.3    # a tile's correlation peak below this is not a shift measurement
+    reframe_peak: float = 0.6         # tiles correlate at least this well once shifted: "reframed" (else "other picture")
+    min_valid: float = 0.1            # part of the picture that must be intact for a proof at all
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Search, stage 1 (a screen at ``compare_side`` px and damage finding, matching/compare.py),
+    the verdict rules (matching/verdict.py) and stage 2 (``proof``)."""
+    # candidate search (matching/index.py)
+    hash_radius_whole: int = 12       # Hamming radius, whole-picture pHash
+    hash_radius_region: int = 8       # Hamming radius, region pHash
+    deeper_limit: int = 12            # candidates verified when none of the first ones is the same picture
+    thumb_row_diff: float = 6.0       # fallback search by thumbnail: a row agrees within this mean |difference| ...
+    thumb_min_rows: int = 3           # ... and at least this many leading rows (stored scan order) must agree ...
+    thumb_limit: int = 3              # ... the best this many are verified
+    thumb_min_std: float = 2.5        # a thumbnail flatter than this (grey std) is not searched: blanks all agree
+    # stage 1: the screen
+    compare_side: int = 256           # long side the two reduced pictures are screened at
+    aspect_tol: float = 0.08          # |log aspect ratio| difference allowed between the two sides
+    local_window: float = 0.06        # worst-window side, as a part of the shorter side
+    # stage 1: the part of a picture that can be trusted on its own (own_valid, for the turn)
+    own_flat_std: float = 2.0         # a full-width row/column this uniform (grey std) is not trusted
+    damaged_trusted_top: float = 0.35  # a file with decoder errors: only this first part of its stream
+    # stage 1: flat damage bands (a decoder fill, a painted band) against texture on the other side
+    flat_row_std: float = 2.0         # a row/column this uniform in every part is flat ...
+    flat_row_range: float = 6.0       # ... with its parts' means this close
+    textured_row_std: float = 6.0     # ... and is damage when the other side has this much texture there
+    changed_mean: float = 10.0        # ... or a mean this far off
+    changed_share: float = 0.6        # ... along this much of the row
+    exact_row_std: float = 0.6        # exactly one colour across the row (std, and the parts' mean range ...)
+    exact_row_range: float = 1.5
+    varies_std: float = 1.5           # ... where the other side varies this much
+    varies_mean: float = 2.0          #     or differs in mean this much, along ``changed_share`` of the row
+    near_flat_std: float = 6.0        # a row this uniform in every part is nearly flat (lossy-coded flat band) ...
+    strong_row_std: float = 12.0      # ... and is damage where the other side has this much texture
+    strong_ratio: float = 4.0         #     and this many times the run's own residue
+    strong_share: float = 0.75        #     along this much of the row
+    min_band: float = 0.02            # a band is at least this part of the picture (and 2 rows)
+    band_grow: float = 0.05           # a band is widened by this part of the picture on each side ...
+    band_grow_damaged: float = 0.07   # ... or this when the side has decoder errors
+    # stage 1: damage that runs from one row to the end of a stored stream
+    block_thr: float = 0.06           # a row block this different (0..1) on a side with decoder errors
+    stream_thr: float = 0.08          # no decoder complaint: a row block this different ...
+    stream_persist: float = 0.8       # ... and this share of the blocks after it ...
+    stream_wide: float = 0.5          # ... each over this share of the row's width
+    stream_start: float = 0.3         # the damage starts after this first part of the stream
+    stream_base_max: float = 0.012    # a flip that still decodes: the top agrees this tightly ...
+    stream_floor: float = 0.02        # ... and every part of every later block differs by this at least ...
+    stream_factor: float = 6.0        # ... or this many times the top's difference
+    stream_flat_share: float = 0.75   # ... flat parts included (this part of the threshold)
+    # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
+    same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
+    same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)
+    damaged_local: float = _tol(0.10, "up")       # the same when a side carries decoder damage (never safe anyway)
+    max_orient_score: float = _tol(0.45, "up")    # normalised difference of the best turn at 40x40
+    damaged_orient_factor: float = _tol(1.5, "up")  # x max_orient_score when a side is damaged or banded
+    min_coverage: float = _tol(0.30, "down")      # intact part of the picture needed to call two files the same
+    damaged_min_coverage: float = _tol(0.15, "down")
+    low_coverage: float = _tol(0.6, "down")       # an intact part under this share of the picture ...
+    min_intact_std: float = _tol(4.5, "down")     # ... needs this much grey std to tell
+    turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
+    proof: ProofThresholds = field(default_factory=ProofThresholds)
+    verifier_version: str = VERIFIER_VERSION
+
+    def to_dict(self) -> dict:
+        """The JSON recorded with each candidate (``Candidate.thresholds``)."""
+        return asdict(self)
+
+    def loosened(self, factor: float) -> Thresholds:
+        """Every tolerance ``factor`` times looser (benchmarks: the gates must then fail)."""
+        return _loosened(self, factor)
+
+
+def _loosened(value, factor: float):
+    changes = {}
+    for f in fields(value):
+        v = getattr(value, f.name)
+        way = f.metadata.get("looser")
+        if way == "up":
+            changes[f.name] = v * factor
+        elif way == "down":
+            changes[f.name] = v / factor
+        elif isinstance(v, ProofThresholds):
+            changes[f.name] = _loosened(v, factor)
+    return replace(value, **changes)
+
+
+# The engine's thresholds. Read through ``current()`` at call time, so a benchmark (or a test)
+# that replaces this value changes every stage at once.
+THRESHOLDS = Thresholds()
+
+
+def current() -> Thresholds:
+    """The thresholds in force (this module's ``THRESHOLDS``, looked up now)."""
+    return THRESHOLDS
