@@ -470,8 +470,8 @@ def _write_pair_results(job: Job, asset: Asset, decision: FileDecision, results:
         match_asset__in=[ma for ma, _, _ in ordered]).update(rank=len(ordered) + 1)
     verdict = decision.verdict
     fields = dict(verdict=verdict, best_candidate=best_row,
-                  diff_score=float(best.diff_score) if best_row else None,
-                  local_score=float(best.local_score) if best_row else None, job=job)
+                  diff_score=float(best.diff_score) if best_row and best else None,
+                  local_score=float(best.local_score) if best_row and best else None, job=job)
     if review is None:
         ReviewItem.objects.create(asset=asset, status=ReviewItem.Status.OPEN, **fields)
         return "created"
