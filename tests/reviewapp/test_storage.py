@@ -96,8 +96,10 @@ def test_local_confirm_unchanged_recomputes_the_sha256_not_size_and_time(tmp_pat
     (tmp_path / "a.jpg").write_bytes(b"two!")
     os.utime(tmp_path / "a.jpg", ns=(before.st_atime_ns, before.st_mtime_ns))
     assert st.head("a.jpg").etag == info.etag
-    with pytest.raises(ObjectChanged, match="content changed"):
+    now = hashlib.sha256(b"two!").hexdigest()
+    with pytest.raises(ObjectChanged) as changed:
         st.confirm_unchanged("a.jpg", etag=info.etag, checksum=digest)
+    assert str(changed.value) == f"a.jpg: its content changed since it was analysed (sha256 {digest[:12]}… → {now[:12]}…)"
     assert (tmp_path / "a.jpg").read_bytes() == b"two!"
 
 
@@ -132,13 +134,29 @@ def test_local_copy_and_delete_are_conditional_on_etag_and_identity(tmp_path):
     with pytest.raises(ObjectChanged, match="device/inode"):
         st.delete("a.jpg", if_etag=info.etag, if_identity=ident)
     assert st.read_bytes("a.jpg") == b"xyz"
-    with pytest.raises(ObjectChanged):
+    with pytest.raises(ObjectChanged, match="^old.jpg changed since it was checked$"):
         st.delete("old.jpg", if_etag="other")
+    with pytest.raises(ObjectChanged, match="^a.jpg changed since it was checked$"):
+        st.copy_to("a.jpg", q, "c.jpg", if_etag="other")
     time.sleep(0.01)
     st.delete("old.jpg", if_etag=info.etag, if_identity=ident)
     assert not st.exists("old.jpg")
-    with pytest.raises(ObjectMissing):
+    with pytest.raises(ObjectMissing, match="^no such file: old.jpg$"):
         st.delete("old.jpg")
+
+
+def test_local_delete_removes_only_regular_files_never_a_symlink_or_what_it_points_to(tmp_path):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "outside.jpg").write_bytes(b"keep")
+    (tmp_path / "root" / "real.jpg").write_bytes(b"real")
+    (tmp_path / "root" / "link.jpg").symlink_to(tmp_path / "outside.jpg")
+    (tmp_path / "root" / "inner.jpg").symlink_to(tmp_path / "root" / "real.jpg")
+    st = LocalStorage(tmp_path / "root")
+    for key in ("link.jpg", "inner.jpg"):
+        with pytest.raises(ObjectMissing, match=f"^not a regular file: {key}$"):
+            st.delete(key)
+    assert (tmp_path / "root" / "link.jpg").is_symlink() and (tmp_path / "root" / "inner.jpg").is_symlink()
+    assert (tmp_path / "outside.jpg").read_bytes() == b"keep" and (tmp_path / "root" / "real.jpg").read_bytes() == b"real"
 
 
 def test_local_overlap_is_containment_either_way_or_nothing(tmp_path):
@@ -151,6 +169,60 @@ def test_local_overlap_is_containment_either_way_or_nothing(tmp_path):
     assert canon.overlap_with(LocalStorage(tmp_path / "canonical-2")) == ""  # a name prefix is not a parent
     assert canon.overlap_with(S3Storage("moto", "bucket", "canon")) == ""
     assert canon.around("box/a.jpg").root == (tmp_path / "canon" / "box").resolve()
+
+
+MOUNTS = """
+22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+41 22 254:0 /srv/canon/box1 /mnt/cleanup rw,relatime shared:1 - ext4 /dev/vda rw
+42 22 0:55 / /srv/scratch rw,relatime - tmpfs tmpfs rw
+43 42 254:0 /srv/canon /srv/scratch/inside rw,relatime - ext4 /dev/vda rw
+44 22 0:77 /srv/canon /srv/other-disk rw,relatime - ext4 /dev/vdb rw
+"""
+
+
+def test_local_overlap_by_the_mount_table_needs_the_same_device_and_nested_paths():
+    from reviewapp.storage import local_overlap, parse_mountinfo
+
+    mounts = parse_mountinfo(MOUNTS)
+    same = "the mount table shows both reach the same files (device 254:0, "
+    assert local_overlap("/mnt/cleanup", "/srv/canon", mounts) == same + "/srv/canon/box1 and /srv/canon)"
+    assert local_overlap("/srv/canon", "/mnt/cleanup/deep", mounts) == same + "/srv/canon and /srv/canon/box1/deep)"
+    assert local_overlap("/srv/scratch", "/srv/canon", mounts).startswith(same)
+    assert local_overlap("/srv/canon/box2", "/mnt/cleanup", mounts) == ""  # sibling of the bound folder
+    # the same path on another device is other files
+    assert local_overlap("/srv/other-disk", "/srv/canon/box1", mounts) == ""
+    assert local_overlap("/srv/other-disk", "/srv/canon", []) == ""
+
+
+def test_local_overlap_by_device_and_inode_through_a_bind_mount(tmp_path):
+    import subprocess
+
+    from reviewapp.storage import local_overlap
+    from tests.conftest import require_service
+
+    (tmp_path / "canon" / "sub").mkdir(parents=True)
+    (tmp_path / "alias").mkdir()
+    r = subprocess.run(["mount", "--bind", str(tmp_path / "canon"), str(tmp_path / "alias")], capture_output=True, text=True)
+    require_service(r.returncode == 0, f"mount --bind ({r.stderr.strip()})")
+    try:
+        why = "one directory is the other or one of its ancestors (same device and inode)"
+        # no mount table given: only the inode chain can tell
+        assert local_overlap(tmp_path / "alias", tmp_path / "canon" / "sub", []) == why
+        assert local_overlap(tmp_path / "canon" / "sub", tmp_path / "alias", []) == why
+        assert local_overlap(tmp_path / "alias" / "sub", tmp_path / "canon", []) == why
+    finally:
+        subprocess.run(["umount", str(tmp_path / "alias")], capture_output=True)
+
+
+def test_s3_overlap_through_an_access_point_alias_names_it(settings):
+    settings.S3_PROFILES = {**settings.S3_PROFILES, "p1": {}}
+    alias = S3Storage("p1", "ap-0123-s3alias", "canon")
+    alias._resolved_bucket = "media"  # what S3 Control answered
+    plain = S3Storage("p1", "media", "")
+    via = "same bucket 'media' (through the access point ap-0123-s3alias) with overlapping prefixes"
+    assert alias.overlap_with(plain) == f"{via} (canon/ and /)"
+    assert plain.overlap_with(alias) == f"{via} (/ and canon/)"
+    assert alias.object_identity("a.jpg") == plain.object_identity("canon/a.jpg")
 
 
 def test_s3_identity_overlap_and_tokens_need_no_request(settings):
@@ -196,3 +268,36 @@ def test_s3_confirm_unchanged_compares_etag_and_version(s3_profile, s3_bucket):
         st.delete("a.jpg", if_etag="0" * 32)
     st.delete("a.jpg", if_etag=first.etag, if_identity=st.object_identity("a.jpg"))
     assert not st.exists("a.jpg")
+
+
+@pytest.mark.services
+def test_local_to_s3_copy_carries_every_byte_and_is_conditional(tmp_path, s3_profile, s3_bucket):
+    import os
+
+    data = os.urandom(3 * 1024 * 1024 + 17)  # more than one read chunk
+    st = LocalStorage(tmp_path)
+    info = st.put("a.tif", data)
+    dest = S3Storage("moto", s3_bucket, "q")
+    with pytest.raises(ObjectChanged):
+        st.copy_to("a.tif", dest, "a.tif", if_etag="other")
+    assert not dest.exists("a.tif")
+    copied = st.copy_to("a.tif", dest, "a.tif", if_etag=info.etag)
+    assert copied.key == "a.tif" and copied.size == len(data)
+    assert dest.read_bytes("a.tif") == data
+
+
+@pytest.mark.services
+def test_s3_delete_of_a_version_removes_that_version_only(s3_profile, s3_bucket):
+    s3_profile.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    st = S3Storage("moto", s3_bucket, "pre")
+    first = st.put("a.jpg", b"one")
+    second = st.put("a.jpg", b"two")
+    st.delete("a.jpg", version_id=first.version_id)
+    versions = s3_profile.list_object_versions(Bucket=s3_bucket, Prefix="pre/a.jpg")
+    assert [v["VersionId"] for v in versions.get("Versions", [])] == [second.version_id]
+    assert not versions.get("DeleteMarkers")
+    assert st.read_bytes("a.jpg") == b"two"
+    from reviewapp.storage import StorageError
+
+    with pytest.raises(StorageError, match="does not exist"):
+        S3Storage("moto", s3_bucket + "-missing", "pre").delete("a.jpg")
