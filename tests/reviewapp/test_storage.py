@@ -264,7 +264,7 @@ def test_s3_confirm_unchanged_compares_etag_and_version(s3_profile, s3_bucket):
     with pytest.raises(ObjectChanged, match="not the object"):
         st.delete("a.jpg", if_identity=S3Storage("moto", s3_bucket, "other").object_identity("a.jpg"))
     assert st.exists("a.jpg")
-    with pytest.raises(ObjectChanged):
+    with pytest.raises(ObjectChanged, match="^a.jpg changed since it was checked$"):
         st.delete("a.jpg", if_etag="0" * 32)
     st.delete("a.jpg", if_etag=first.etag, if_identity=st.object_identity("a.jpg"))
     assert not st.exists("a.jpg")
