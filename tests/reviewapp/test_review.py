@@ -76,6 +76,36 @@ def test_release_returns_file(curator, curator2):
         review_release(actor=curator, item=item)
 
 
+def test_release_frees_only_that_file_and_says_why_it_cannot(curator, curator2):
+    a, b = make_item(), make_item()
+    assert review_lease_take(actor=curator, item_id=a.pk) and review_lease_take(actor=curator, item_id=b.pk)
+    review_release(actor=curator, item=a)
+    a.refresh_from_db()
+    assert (a.status, a.leased_by, a.lease_expires_at) == (ReviewItem.Status.OPEN, None, None)
+    b.refresh_from_db()
+    assert (b.status, b.leased_by) == (ReviewItem.Status.LEASED, curator)
+    with pytest.raises(ReviewRefused) as refused:
+        review_release(actor=curator2, item=b)
+    assert refused.value.messages == ["another curator holds this file; only they can release it"]
+    with pytest.raises(ReviewRefused) as refused:
+        review_release(actor=curator, item=a)
+    assert refused.value.messages == ["you hold no lease on this file"]
+    decision_record(actor=curator, item=b, action="not_duplicate")
+    with pytest.raises(ReviewRefused) as refused:
+        review_release(actor=curator, item=b)
+    assert refused.value.messages == ["this file is already decided"]
+
+
+def test_a_lease_is_judged_at_the_moment_given(curator, curator2):
+    item = make_item()
+    now = timezone.now()
+    assert review_lease_take(actor=curator, item_id=item.pk, now=now)
+    expires = ReviewItem.objects.get(pk=item.pk).lease_expires_at
+    assert review_lease_take(actor=curator2, item_id=item.pk, now=expires - timedelta(seconds=1)) is False
+    assert review_lease_take(actor=curator2, item_id=item.pk, now=expires + timedelta(seconds=1)) is True
+    assert ReviewItem.objects.get(pk=item.pk).leased_by == curator2
+
+
 def test_skip_moves_file_to_back_of_that_curators_queue_only(curator, curator2):
     a, b = make_item(), make_item()
     assert review_lease_next(actor=curator).pk == a.pk
