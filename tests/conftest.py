@@ -67,6 +67,117 @@ def free_port():
 
 
 # ---------------------------------------------------------------------------------------------
+# Safety layers, switched off by name (issue #19)
+#
+# A file is protected in depth: the approval rule (review), the plan's selection, the executor's
+# guards, the conditional copy and delete, the check of the quarantine copy's content, the local
+# root pin, and the undo rules. A test that runs through all of them shows only that SOME layer
+# held. `layers.only(NAME)` switches every other layer off, so the test shows NAME holds on its
+# own, and fails when NAME alone is broken. Every patch target is named here and nowhere else:
+# when a name moves module, repoint the constants below.
+
+REVIEW = "reviewapp.services.review"
+DELETION = REVIEW  # where decision_undo reads decision_undo_refusal and decision_has_run
+DELETION_PLANS = "reviewapp.services.deletion.plans"  # where deletion_plan_create reads plannable_decisions
+DELETION_EXECUTOR = "reviewapp.services.deletion.executor"  # where the executor reads EXECUTION_GUARDS and _same_bytes
+
+
+def _plannable_unfiltered(*, source=None):
+    """The plan's selection with its safety filters gone (canonical sources, undone or replaced
+    decisions); only "each decision at most once" stays, which is bookkeeping, not a layer."""
+    from reviewapp.models import Decision
+
+    qs = Decision.objects.filter(action=Decision.Action.APPROVE_DELETE, candidate__isnull=False,
+                                 deletion_items__isnull=True)
+    if source is not None:
+        qs = qs.filter(asset__source=source)
+    return qs.select_related("asset__source", "candidate__match_asset__source", "actor", "review_item")
+
+
+def _last_decision_of_anyone(*, actor):
+    """"Only your last decision" without the "your": the last settling decision of any curator."""
+    from reviewapp.models import Decision
+
+    return (Decision.objects.exclude(action__in=[Decision.Action.SKIP, Decision.Action.UNDO])
+            .order_by("-created_at", "-id").first())
+
+
+def _unconditional(method):
+    """A storage write that ignores the ETag and identity it is told to check."""
+
+    def call(self, *args, **kwargs):
+        kwargs.pop("if_etag", None)
+        kwargs.pop("if_identity", None)
+        return method(self, *args, **kwargs)
+
+    return call
+
+
+class SafetyLayers:
+    """Named switches for every safety layer; see the comment above. `off(*names)` disables the
+    named layers, `only(name)` all but one; `disabled` lists what is off (for messages)."""
+
+    NON_GUARD_LAYERS = ("approval_rule", "plan_selection", "conditional_writes", "quarantine_copy_check", "root_pin",
+                        "undo_last_only", "undo_plan_rule", "undo_has_run")
+
+    def __init__(self, monkeypatch):
+        import importlib
+
+        self._mp = monkeypatch
+        self._executor = importlib.import_module(DELETION_EXECUTOR)
+        self._guards = list(self._executor.EXECUTION_GUARDS)
+        self.disabled: list[str] = []
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.NON_GUARD_LAYERS + tuple(g.__name__ for g in self._guards)
+
+    def only(self, name: str) -> "SafetyLayers":
+        if name not in self.names:
+            raise KeyError(f"no safety layer {name!r}; known: {', '.join(self.names)}")
+        return self.off(*[n for n in self.names if n != name])
+
+    def off(self, *names: str) -> "SafetyLayers":
+        from reviewapp.storage import LocalStorage, S3Storage
+
+        mp = self._mp
+        for name in names:
+            if name not in self.names:
+                raise KeyError(f"no safety layer {name!r}; known: {', '.join(self.names)}")
+            if name in self.disabled:
+                continue
+            self.disabled.append(name)
+            if name.startswith("guard_"):
+                mp.setattr(self._executor, "EXECUTION_GUARDS",
+                           [g for g in self._guards if g.__name__ not in self.disabled])
+            elif name == "approval_rule":
+                mp.setattr(f"{REVIEW}.approve_refusal", lambda item, candidate: None)
+            elif name == "plan_selection":
+                mp.setattr(f"{DELETION_PLANS}.plannable_decisions", _plannable_unfiltered)
+            elif name == "conditional_writes":
+                for cls in (LocalStorage, S3Storage):
+                    mp.setattr(cls, "copy_to", _unconditional(cls.copy_to))
+                    mp.setattr(cls, "delete", _unconditional(cls.delete))
+            elif name == "quarantine_copy_check":
+                mp.setattr(f"{DELETION_EXECUTOR}._same_bytes", lambda *a, **k: True)
+            elif name == "root_pin":
+                mp.setattr(LocalStorage, "_verify_root", lambda self, fd: None)
+            elif name == "undo_last_only":
+                mp.setattr(f"{REVIEW}.decision_last_undoable", _last_decision_of_anyone)
+            elif name == "undo_plan_rule":
+                mp.setattr(f"{DELETION}.decision_undo_refusal", lambda decision: "")
+            elif name == "undo_has_run":
+                mp.setattr(f"{DELETION}.decision_has_run", lambda decision: False)
+        return self
+
+
+@pytest.fixture
+def layers(monkeypatch):
+    """Safety layers by name: `layers.only("guard_content")` leaves that one layer on."""
+    return SafetyLayers(monkeypatch)
+
+
+# ---------------------------------------------------------------------------------------------
 # Users and roles
 
 

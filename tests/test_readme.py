@@ -25,3 +25,14 @@ def test_every_test_the_threat_model_names_exists():
         if name and not any(re.search(rf"^(async )?def {name}\(", p.read_text(encoding="utf-8"), re.M) for p in candidates if p.exists()):
             missing.append(f"{file}::{name}")
     assert missing == []
+
+
+def test_every_test_the_safety_layers_table_names_exists():
+    """The same promise for the layer-alone tests (issue #19)."""
+    section = _section((ROOT / "README.md").read_text(encoding="utf-8"), "Safety layers, each on its own")
+    refs = re.findall(r"`(test_\w+\.py)::(test_\w+)`", section)
+    assert len(refs) >= 12
+    missing = [f"{file}::{name}" for file, name in refs
+               if not any(re.search(rf"^def {name}\(", p.read_text(encoding="utf-8"), re.M)
+                          for p in ROOT.glob(f"tests/**/{file}"))]
+    assert missing == []

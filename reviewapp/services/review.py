@@ -161,6 +161,12 @@ def approve_refusal(item, candidate) -> str | None:
         return f"the match is in {match.source.name}, which is not a canonical source"
     if match.state == Asset.State.VANISHED:
         return "the kept copy is no longer in its source"
+    # The pair was proven on the content each side had then (the candidate's ETags); an inventory
+    # that saw either object change leaves the candidate open, but its proof no longer applies.
+    if candidate.match_etag and match.etag != candidate.match_etag:
+        return "the kept copy changed since the pair was compared: analyse it again before approving"
+    if candidate.cleanup_etag and asset.etag != candidate.cleanup_etag:
+        return "this file changed since the pair was compared: analyse it again before approving"
     why = approval_refusal(
         verdict=candidate.verdict, corrupt_side=candidate.corrupt_side, kept=match, cleanup=asset,
         kept_intact=kept_intact(match))

@@ -504,3 +504,166 @@ def test_undo_after_planning_stops_the_deletion(run_plan, sources, users, django
     assert item.state == DeletionItem.State.ABORTED and "undone" in item.reason
     assert exists(d.asset)
     assert not AuditEntry.objects.filter(action="quarantine").exists()
+
+
+# --- each layer on its own (issue #19): `layers.only(NAME)` switches every other layer off -------
+# (tests/conftest.py SafetyLayers). Each test names the one layer it shows holding, and checks the
+# objects (bytes at their keys, nothing in quarantine) and the rows (item state, audit), not only
+# the reason text.
+
+
+def assert_held(item, fragment, *objects):
+    """The item aborted for the stated reason, with one abort audit row and no quarantine row,
+    nothing reached quarantine, and each (asset, bytes) is still at its key with those bytes."""
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.ABORTED, (item.state, item.reason)
+    assert fragment in item.reason, item.reason
+    assert AuditEntry.objects.filter(item=item, action="abort").count() == 1
+    assert not AuditEntry.objects.filter(item=item, action="quarantine").exists()
+    target = svc.quarantine_target(item)
+    assert not target.storage.exists(target.key)
+    for asset, data in objects:
+        assert storage_for(asset.source).read_bytes(asset.key) == data
+
+
+def _approve_canonical(canon_src, cur):
+    """An approval to delete a canonical file in favour of another canonical file: review refuses
+    it, so the approval rule must be off for the row to exist at all."""
+    jpeg = cleanup_jpeg()
+    gone = put_asset(canon_src, "dup/C7.jpg", jpeg)
+    kept = put_asset(canon_src, "master/C7.png", kept_png())
+    return approve(cur, gone, kept), jpeg
+
+
+def test_the_plan_selection_alone_never_lists_a_canonical_file(sources, users, layers):
+    layers.only("plan_selection")  # review's approval rule is off: the approval is recorded
+    cur, admin = users
+    cleanup_src, canon_src = sources
+    d_canon, jpeg = _approve_canonical(canon_src, cur)
+    d_ok = scenario(cleanup_src, canon_src, cur)
+    assert list(svc.plannable_decisions()) == [d_ok]
+    with pytest.raises(ValidationError, match="no approved deletions"):
+        svc.deletion_plan_create(actor=admin, decisions=[d_canon])
+    assert not DeletionItem.objects.exists() and not DeletionPlan.objects.exists()
+    assert storage_for(d_canon.asset.source).read_bytes(d_canon.asset.key) == jpeg
+
+
+def test_plan_creation_alone_skips_a_canonical_file_its_selection_lists(sources, users, layers):
+    """Every switchable layer off (approval rule, the plan's selection, every guard): what is left
+    is plan creation's own check of each decision's source."""
+    layers.off(*layers.names)
+    cur, admin = users
+    d_canon, jpeg = _approve_canonical(sources[1], cur)
+    assert d_canon in list(svc.plannable_decisions())  # the selection's filter really is off
+    with pytest.raises(ValidationError, match="no approved deletions"):
+        svc.deletion_plan_create(actor=admin, decisions=[d_canon])
+    assert not DeletionItem.objects.exists()
+    assert storage_for(d_canon.asset.source).read_bytes(d_canon.asset.key) == jpeg
+
+
+@pytest.mark.parametrize("layer, fragment", [
+    ("guard_not_canonical", "canonical source, which Doppel never deletes from"),
+    ("guard_kept_copy", "canonical source, which Doppel never deletes from"),
+    ("guard_physical_identity", "physically the canonical object canon:x/C9.jpg"),
+])
+def test_each_executor_layer_alone_never_deletes_a_canonical_file(sources, users, layers, layer, fragment):
+    """A hand-made item (as a stale or edited row would be) whose object is a canonical file."""
+    layers.only(layer)
+    cur, admin = users
+    cleanup_src, canon_src = sources
+    d = scenario(cleanup_src, canon_src, cur)
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    jpeg = cleanup_jpeg()
+    canon_obj = put_asset(canon_src, "x/C9.jpg", jpeg)
+    DeletionItem.objects.filter(pk=item.pk).update(asset=canon_obj, etag_at_decision=canon_obj.etag,
+                                                   checksum_at_decision=canon_obj.checksum)
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_held(item, fragment, (canon_obj, jpeg), (d.asset, cleanup_jpeg()), (d.candidate.match_asset, kept_png()))
+
+
+def _resave_png(data: bytes) -> bytes:
+    from PIL import Image
+
+    return img_bytes(Image.open(io.BytesIO(data)), "PNG", compress_level=1)
+
+
+def _small_kept():
+    """The kept copy's file is half the size its row says (analysis recorded another size)."""
+    return img_bytes(photo("astronaut", size=(SIZE[0] // 2, SIZE[1] // 2)), "PNG")
+
+
+def _sixteen_bit_png():
+    import numpy as np
+    from PIL import Image
+
+    grey = np.asarray(photo("astronaut", size=SIZE).convert("L")).astype(np.uint16) * 257
+    return img_bytes(Image.fromarray(grey), "PNG")
+
+
+def _grey_png():
+    return img_bytes(photo("astronaut", size=SIZE).convert("L"), "PNG")
+
+
+def _two_page_tiff():
+    buf = io.BytesIO()
+    photo("astronaut", size=SIZE).save(buf, "TIFF", save_all=True, append_images=[photo("coffee", size=SIZE)])
+    return buf.getvalue()
+
+
+# (clean-up bytes, kept bytes, what happens to the kept copy after the decision, reason). The rows
+# say both copies are 256x256, 1 page, 8 bits (put_asset), so review approved; only the executor's
+# re-check of the kept copy sees the truth.
+KEPT_AT_EXECUTION = {
+    "changed (same picture re-saved: only the ETag tells)": (
+        cleanup_jpeg, kept_png, lambda kept: storage_for(kept.source).put(kept.key, _resave_png(kept_png())),
+        "the kept copy changed since the decision"),
+    "missing": (cleanup_jpeg, kept_png, lambda kept: storage_for(kept.source).delete(kept.key), "no longer exists"),
+    "damaged": (cleanup_jpeg, lambda: kept_png()[: int(len(kept_png()) * 0.6)], None, "does not decode fully"),
+    "smaller in pixels": (cleanup_jpeg, _small_kept, None, "more pixels (256x256) than the kept copy (128x128)"),
+    "fewer pages": (_two_page_tiff, kept_png, None, "more pages (2) than the kept copy (1)"),
+    "lower bit depth": (_sixteen_bit_png, _grey_png, None, "higher bit depth (16) than the kept copy (8)"),
+}
+
+
+@pytest.mark.parametrize("case", list(KEPT_AT_EXECUTION))
+def test_the_kept_copy_recheck_alone_stops_the_deletion(sources, users, layers, case):
+    layers.only("guard_kept_copy")
+    make_cleanup, make_kept, after_decision, fragment = KEPT_AT_EXECUTION[case]
+    cur, admin = users
+    cleanup_data = make_cleanup()
+    key = "box1/C0001.tif" if cleanup_data[:2] in (b"II", b"MM") else "box1/C0001.jpg"
+    d = scenario(*sources, cur, key=key, cleanup_data=cleanup_data, kept_data=make_kept())
+    if after_decision:
+        after_decision(d.candidate.match_asset)
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_held(item, fragment, (d.asset, cleanup_data))
+    assert ReviewItem.objects.get(asset=d.asset).status == ReviewItem.Status.OPEN  # back in review
+
+
+def test_the_etag_guard_alone_stops_a_changed_object_to_delete(sources, users, layers):
+    """The same picture saved again (new bytes, new mtime): the pair still verifies, so only the
+    ETag recorded at the decision tells."""
+    layers.only("guard_etag")
+    cur, admin = users
+    d = scenario(*sources, cur)
+    resaved = img_bytes(photo("astronaut", size=SIZE), "JPEG", quality=91)
+    storage_for(d.asset.source).put(d.asset.key, resaved)
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_held(item, "object to delete changed since the decision", (d.asset, resaved),
+                (d.candidate.match_asset, kept_png()))
+
+
+def test_with_every_layer_off_the_same_pair_is_quarantined(sources, users, layers):
+    """The control for the tests above: the switches really switch the layers off (so a test
+    that aborts with only one layer on owes it to that layer)."""
+    layers.off(*layers.names)
+    cur, admin = users
+    d = scenario(*sources, cur, kept_data=_small_kept())
+    storage_for(d.asset.source).put(d.asset.key, img_bytes(photo("astronaut", size=SIZE), "JPEG", quality=91))
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    svc.deletion_item_execute(actor=admin, item=item)
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.QUARANTINED, item.reason
+    assert not exists(d.asset)

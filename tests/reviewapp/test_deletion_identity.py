@@ -3,8 +3,10 @@ canonical object was deleted as its own "duplicate" (a second profile spelling t
 differently, a bind mount, a root swapped for a symlink after inventory, `cp -p` copies that
 share size and mtime), undo racing the executor, and restore/purge by content.
 
-Each execution test runs twice where it matters: with every guard on (what production does),
-and with only the guard under test (`only_guard`), so each layer is shown to hold on its own.
+Each execution test runs twice where it matters: with every layer on (what production does),
+and with only the layer under test (`layers.only(...)`, tests/conftest.py: every other guard, the
+conditional copy and delete, the quarantine copy's content check and the root pin are off), so
+each layer is shown to hold on its own.
 Assertions look at the objects (bytes at their keys, quarantine) and the rows, not only at the
 reason text.
 """
@@ -37,27 +39,11 @@ from tests.conftest import require_service
 from tests.images import photo
 from tests.reviewapp.test_deletion import SIZE, approve, cleanup_jpeg, img_bytes, kept_png, put_asset
 
-GUARDS = {g.__name__: g for g in svc.EXECUTION_GUARDS}
-
-
 @pytest.fixture
 def users(db):
     from tests.factories import UserFactory
 
     return UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
-
-
-@pytest.fixture
-def only_guard(monkeypatch):
-    """Switch every execution guard off but the named ones (and, with pin=False, the local root
-    pin), to show a layer holds by itself."""
-
-    def use(*names, pin=True):
-        monkeypatch.setattr(executor, "EXECUTION_GUARDS", [GUARDS[n] for n in names])
-        if not pin:
-            monkeypatch.setattr(LocalStorage, "_verify_root", lambda self, fd: None)
-
-    return use
 
 
 def execute(admin, decision):
@@ -277,12 +263,12 @@ def test_symlinks_inside_a_root_are_never_followed(local_root):
 @pytest.mark.django_db
 @pytest.mark.parametrize("guards", ["all", "guard_physical_identity"])
 def test_route1_a_second_profile_makes_the_canonical_object_its_own_duplicate(
-        s3_bucket, second_profile, users, only_guard, local_root, guards):
+        s3_bucket, second_profile, users, layers, local_root, guards):
     """Rows as they were before registration refused it: the clean-up source is the canonical
     prefix through a profile spelling the endpoint `localhost`."""
     cur, admin = users
     if guards != "all":
-        only_guard(guards)
+        layers.only(guards)
     canon = Source.objects.create(name="canon", kind="s3", role="canonical", storage_profile="moto", bucket=s3_bucket,
                                   prefix="canon/")
     alias = Source.objects.create(name="alias", kind="s3", role="cleanup", storage_profile=second_profile,
@@ -301,12 +287,12 @@ def test_route1_a_second_profile_makes_the_canonical_object_its_own_duplicate(
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", ["bind_mount", "hard_link"])
 @pytest.mark.parametrize("guards", ["all", "guard_physical_identity"])
-def test_route2_a_bind_mounted_canonical_file_is_not_deleted(local_root, users, only_guard, route, guards):
+def test_route2_a_bind_mounted_canonical_file_is_not_deleted(local_root, users, layers, route, guards):
     """The kept copy is another canonical file of the same picture; the object to delete is a
     canonical file seen through a bind mount (or a hard link). Only device/inode tells."""
     cur, admin = users
     if guards != "all":
-        only_guard(guards)
+        layers.only(guards)
     for d in ("canon/box1", "canon/master", "cleanup"):
         (local_root / d).mkdir(parents=True)
     canon = Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon"))
@@ -335,17 +321,18 @@ def test_route2_a_bind_mounted_canonical_file_is_not_deleted(local_root, users, 
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("guards,pin,reason", [
-    ("all", True, "was replaced"),
-    ("guard_physical_identity", False, "same physical object"),
+@pytest.mark.parametrize("guards,reason", [
+    ("all", "was replaced"),
+    ("root_pin", "was replaced"),
+    ("guard_physical_identity", "same physical object"),
 ])
-def test_route3_root_swapped_for_a_symlink_after_inventory(local_root, users, only_guard, guards, pin, reason):
+def test_route3_root_swapped_for_a_symlink_after_inventory(local_root, users, layers, guards, reason):
     """`cp -p` copies share size and mtime, so the local ETag cannot tell them from the
     canonical files; after inventory the clean-up root is replaced by a symlink to the canonical
     folder. The root pin stops it; with the pin switched off, device/inode does."""
     cur, admin = users
     if guards != "all":
-        only_guard(guards, pin=pin)
+        layers.only(guards)
     (local_root / "canon").mkdir()
     canon = source_add(actor=admin, name="canon", kind="local", role="canonical", root=str(local_root / "canon"))
     data = kept_png()
@@ -391,12 +378,12 @@ def _resaved_same_size(original: bytes) -> bytes:
 @pytest.mark.django_db
 @pytest.mark.parametrize("guards", ["all", "guard_content"])
 def test_local_object_replaced_by_a_resave_of_the_same_picture_with_the_same_size_and_mtime(
-        local_root, users, only_guard, guards):
+        local_root, users, layers, guards):
     """Only the recomputed sha256 catches this one: the ETag (size + mtime) is unchanged and the
     pair still verifies, because it is the same picture."""
     cur, admin = users
     if guards != "all":
-        only_guard(guards)
+        layers.only(guards)
     for d in ("canon", "cleanup"):
         (local_root / d).mkdir()
     canon = Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon"))
@@ -419,10 +406,10 @@ def test_local_object_replaced_by_a_resave_of_the_same_picture_with_the_same_siz
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("guards", ["all", "guard_content"])
-def test_s3_object_replaced_by_a_resave_of_the_same_picture(s3_bucket, s3_profile, users, only_guard, local_root, guards):
+def test_s3_object_replaced_by_a_resave_of_the_same_picture(s3_bucket, s3_profile, users, layers, local_root, guards):
     cur, admin = users
     if guards != "all":
-        only_guard(guards)
+        layers.only(guards)
     canon = Source.objects.create(name="canon", kind="s3", role="canonical", storage_profile="moto", bucket=s3_bucket,
                                   prefix="canon/")
     cleanup = Source.objects.create(name="cleanup", kind="s3", role="cleanup", storage_profile="moto", bucket=s3_bucket,
@@ -475,7 +462,7 @@ def test_undo_is_refused_once_a_confirmed_plan_holds_the_decision(local_pair_sou
     assert plan.items.get().state == DeletionItem.State.PLANNED
 
 
-def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local_pair_sources, users, only_guard):
+def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local_pair_sources, users):
     cur, admin = users
     d = _pair(local_pair_sources, cur, 1)
     plan = svc.deletion_plan_create(actor=admin, decisions=[d])
@@ -510,7 +497,7 @@ ROUNDS = {"on": 5, "off": 20}  # with the rule on the undo always loses: a few r
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("plan_rule", ["on", "off"])
-def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_root, monkeypatch, plan_rule):
+def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_root, layers, plan_rule):
     """Undo and the executor started together, ROUNDS times, on PostgreSQL (row locks are what
     is tested). With the confirmed-plan rule off, the plan is confirmed but the undo may still
     win the review item's lock: the claim alone must keep the outcome whole."""
@@ -520,9 +507,7 @@ def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_ro
 
     require_service(connection.vendor == "postgresql", "PostgreSQL test database (set CI=true or DATABASE_URL)")
     if plan_rule == "off":
-        import reviewapp.services.review as review_mod
-
-        monkeypatch.setattr(review_mod, "decision_undo_refusal", lambda decision: "")
+        layers.off("undo_plan_rule")
     cur, admin = UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
     for d in ("canon", "cleanup"):
         (local_root / d).mkdir()

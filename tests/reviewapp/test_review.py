@@ -76,6 +76,36 @@ def test_release_returns_file(curator, curator2):
         review_release(actor=curator, item=item)
 
 
+def test_release_frees_only_that_file_and_says_why_it_cannot(curator, curator2):
+    a, b = make_item(), make_item()
+    assert review_lease_take(actor=curator, item_id=a.pk) and review_lease_take(actor=curator, item_id=b.pk)
+    review_release(actor=curator, item=a)
+    a.refresh_from_db()
+    assert (a.status, a.leased_by, a.lease_expires_at) == (ReviewItem.Status.OPEN, None, None)
+    b.refresh_from_db()
+    assert (b.status, b.leased_by) == (ReviewItem.Status.LEASED, curator)
+    with pytest.raises(ReviewRefused) as refused:
+        review_release(actor=curator2, item=b)
+    assert refused.value.messages == ["another curator holds this file; only they can release it"]
+    with pytest.raises(ReviewRefused) as refused:
+        review_release(actor=curator, item=a)
+    assert refused.value.messages == ["you hold no lease on this file"]
+    decision_record(actor=curator, item=b, action="not_duplicate")
+    with pytest.raises(ReviewRefused) as refused:
+        review_release(actor=curator, item=b)
+    assert refused.value.messages == ["this file is already decided"]
+
+
+def test_a_lease_is_judged_at_the_moment_given(curator, curator2):
+    item = make_item()
+    now = timezone.now()
+    assert review_lease_take(actor=curator, item_id=item.pk, now=now)
+    expires = ReviewItem.objects.get(pk=item.pk).lease_expires_at
+    assert review_lease_take(actor=curator2, item_id=item.pk, now=expires - timedelta(seconds=1)) is False
+    assert review_lease_take(actor=curator2, item_id=item.pk, now=expires + timedelta(seconds=1)) is True
+    assert ReviewItem.objects.get(pk=item.pk).leased_by == curator2
+
+
 def test_skip_moves_file_to_back_of_that_curators_queue_only(curator, curator2):
     a, b = make_item(), make_item()
     assert review_lease_next(actor=curator).pk == a.pk
@@ -173,11 +203,37 @@ def test_approve_settles_file_and_snapshots_what_it_was_based_on(curator):
     assert Decision.objects.filter(review_item=item).count() == 1
 
 
-def test_decision_on_a_file_another_curator_holds_is_refused(curator, curator2):
+def test_a_lease_cannot_be_stolen_by_another_curator(curator, curator2):
+    """Lease theft, at the service layer alone (no view in front of it): taking, deciding on,
+    re-pointing or releasing a file another curator holds changes no row."""
     item = make_item()
-    review_lease_next(actor=curator2)
+    other = CandidateFactory(cleanup_asset=item.asset, rank=1)
+    assert review_lease_next(actor=curator2).pk == item.pk
+    held = ReviewItem.objects.get(pk=item.pk)
+    assert held.leased_by == curator2
+
+    def unchanged():
+        now = ReviewItem.objects.get(pk=item.pk)
+        assert (now.status, now.leased_by_id, now.lease_expires_at, now.best_candidate_id, now.last_decision_id) == (
+            ReviewItem.Status.LEASED, curator2.pk, held.lease_expires_at, held.best_candidate_id, None)
+        assert not Decision.objects.exists()
+
+    assert review_lease_take(actor=curator, item_id=item.pk) is False
+    assert review_lease_next(actor=curator) is None
+    unchanged()
+    for action in ("approve_delete", "not_duplicate", "skip"):
+        with pytest.raises(ReviewRefused, match="another curator"):
+            decision_record(actor=curator, item=item, action=action)
+    unchanged()
     with pytest.raises(ReviewRefused, match="another curator"):
-        decision_record(actor=curator, item=item, action="approve_delete")
+        review_choose_candidate(actor=curator, item=item, candidate=other)
+    with pytest.raises(ReviewRefused, match="only they can release it"):
+        review_release(actor=curator, item=item)
+    unchanged()
+    # once the lease has run out the file is free again: the rule is the lease, not the name
+    ReviewItem.objects.filter(pk=item.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert review_lease_take(actor=curator, item_id=item.pk) is True
+    assert ReviewItem.objects.get(pk=item.pk).leased_by == curator
 
 
 @pytest.mark.parametrize("setup, reason", [
@@ -191,9 +247,16 @@ def test_decision_on_a_file_another_curator_holds_is_refused(curator, curator2):
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(format="DNG"), "camera RAW"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(format="PDF"), "PDF document"),
     (lambda i: Source.objects.filter(pk=i.asset.source_id).update(role="canonical"), "canonical source"),
+    (lambda i: type(i.asset).objects.filter(pk=i.best_candidate.match_asset_id).update(state="vanished"),
+     "kept copy is no longer in its source"),
+    (lambda i: type(i.asset).objects.filter(pk=i.best_candidate.match_asset_id).update(etag="new-etag"),
+     "kept copy changed since the pair was compared"),
+    (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(etag="new-etag"), "this file changed since the pair"),
     (lambda i: Candidate.objects.filter(pk=i.best_candidate_id).update(verdict="different"), "different picture"),
 ])
 def test_approve_delete_is_refused_when_the_kept_copy_is_not_enough(curator, setup, reason):
+    """Review's approval rule is the first layer: nothing runs before it, so each refusal here is
+    that layer on its own (issue #19: kept copy missing, changed, damaged or smaller at approval)."""
     item = make_item()
     setup(item)
     item = ReviewItem.objects.get(pk=item.pk)
@@ -261,6 +324,29 @@ def test_undo_own_last_decision_returns_file_and_withdraws_error_log(curator, cu
     with pytest.raises(ReviewRefused, match="already undone"):
         decision_undo(actor=curator, decision=d)
     assert Decision.objects.count() == 2  # append-only: nothing was edited away
+
+
+def test_undo_of_another_curators_approval_is_refused_by_the_own_decision_rule_alone(curator, curator2, admin_user,
+                                                                                      layers):
+    """The other undo rules are off (only the last decision, the confirmed-plan rule, "has run"):
+    the own-decision rule alone keeps the approval, its plan item and the file's state."""
+    from reviewapp.models import AuditEntry, DeletionItem
+    from reviewapp.services.deletion import deletion_plan_create
+
+    layers.off("undo_last_only", "undo_plan_rule", "undo_has_run")
+    item = make_item()
+    d = decision_record(actor=curator, item=item, action="approve_delete")
+    deletion_plan_create(actor=admin_user, decisions=[d])
+    with pytest.raises(ReviewRefused, match="only undo your own"):
+        decision_undo(actor=curator2, decision=d)
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.DECIDED and item.last_decision == d
+    assert list(Decision.objects.values_list("action", flat=True)) == ["approve_delete"]
+    assert DeletionItem.objects.get(decision=d).state == DeletionItem.State.PLANNED
+    assert not AuditEntry.objects.filter(action="abort").exists()
+    # the switches leave the own curator's undo working: the refusal above was the rule's
+    decision_undo(actor=curator, decision=d)
+    assert DeletionItem.objects.get(decision=d).state == DeletionItem.State.ABORTED
 
 
 def test_undo_only_the_last_decision(curator):
