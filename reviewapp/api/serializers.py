@@ -310,11 +310,23 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
     would_abort = serializers.SerializerMethodField(help_text="planned items the dry run's re-check would abort "
                                                               "(their reasons: items/ dry_run_outcome)")
 
+    dry_run = serializers.SerializerMethodField(help_text="progress of the dry run's re-check, which a worker runs "
+                                                          "after the plan is created: {checked, total, percent, done}; "
+                                                          "confirm is refused until done")
+
     class Meta:
         model = m.DeletionPlan
         fields = ["id", "state", "source", "job", "created_by", "created_at", "confirmed_by", "confirmed_at",
-                  "finished_at", "item_count", "bytes_total", "would_abort"]
+                  "finished_at", "item_count", "bytes_total", "would_abort", "dry_run"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "properties": {
+        "checked": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"},
+        "done": {"type": "boolean"}}})
+    def get_dry_run(self, plan) -> dict:
+        from ..selectors.deletion import dry_run_progress
+
+        return dry_run_progress(plan)
 
     def get_would_abort(self, plan) -> int:
         return plan.items.filter(state=m.DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(

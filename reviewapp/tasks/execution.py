@@ -11,6 +11,17 @@ def deletion_execute(job_id):
     deletion_plan_run(job_id)
 
 
+@shared_task(name="doppel.deletion_dry_run", acks_late=True)
+def deletion_dry_run(plan_id):
+    """The dry run's re-check of a new (or re-checked) plan; a redelivery checks only what is left."""
+    from ..models import DeletionPlan
+    from ..services.deletion import deletion_plan_dry_run
+
+    plan = DeletionPlan.objects.filter(pk=plan_id).first()
+    if plan is not None:
+        deletion_plan_dry_run(actor=None, plan=plan)
+
+
 @shared_task(name="doppel.quarantine_purge")
 def quarantine_purge():
     """Periodic: purge quarantined objects past retention."""
@@ -43,7 +54,7 @@ def reingest_check():
     return reingest_check_all()
 
 
-__all__ = ["deletion_execute", "quarantine_purge", "reingest_dispatch", "reingest_verify_one", "reingest_check"]
+__all__ = ["deletion_execute", "deletion_dry_run", "quarantine_purge", "reingest_dispatch", "reingest_verify_one", "reingest_check"]
 
 
 def _register_drivers():
