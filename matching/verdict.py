@@ -256,7 +256,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: dict, res: PairResult) ->
         res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
         res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
         if (r["rotation"], r["flipped"]) != (0, False):
-            res.reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
+            res.reasons.append("also " + turn_words(r["rotation"], r["flipped"]))
 
 
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None) -> PairResult:
@@ -372,7 +372,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         if res.region is None and proof is not None and proof.get("damage_region"):
             res.region = proof["damage_region"]
         if turned:
-            reasons.append(f"also turned {r['rotation']} degrees" + (" and mirrored" if r["flipped"] else ""))
+            reasons.append("also " + turn_words(r["rotation"], r["flipped"]))
         return res
     if turned:
         res.verdict = "rotated"

@@ -140,13 +140,21 @@ class AssetSerializer(serializers.ModelSerializer):
 class CandidateSerializer(serializers.ModelSerializer):
     cleanup = AssetRefSerializer(source="cleanup_asset", read_only=True)
     match = AssetRefSerializer(source="match_asset", read_only=True)
+    turn = serializers.SerializerMethodField(help_text="rotation and flipped in words, as the file view says them: "
+                                                       "rotation is counter-clockwise degrees applied to the kept copy, "
+                                                       "e.g. 'turned 90° counter-clockwise', 'mirrored', 'not turned'")
 
     class Meta:
         model = m.Candidate
         fields = ["id", "cleanup_asset", "match_asset", "cleanup", "match", "found_by", "diff_score", "local_score",
-                  "rotation", "flipped", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
+                  "rotation", "flipped", "turn", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
                   "engine_version", "thresholds", "rank", "status", "job", "created_at"]
         read_only_fields = fields
+
+    def get_turn(self, cand) -> str:
+        from matching.verdict import turn_words
+
+        return turn_words(cand.rotation, cand.flipped)
 
 
 # --------------------------------------------------------------------------------------------

@@ -360,3 +360,33 @@ def test_every_image_a_demo_file_view_asks_for_exists(demo_dirs, client):
         walk_page(reverse("source-detail", args=[pk]))
     assert len(asked) > 2 * len(items)  # the walk really followed the images
     assert not failed, "image requests that failed (page, image, status):\n" + "\n".join(map(str, failed))
+
+
+@pytest.mark.parametrize("rotation, flipped", [(90, False), (270, False), (0, True), (90, True)])
+def test_turn_arrows_and_words_agree_on_the_file_view_the_asset_page_and_the_api(
+        client, local_root, rotation, flipped):
+    """The engine's rotation is counter-clockwise: every arrow beside it is ↺ and every word says
+    counter-clockwise; a mirrored-only pair says "mirrored", never "turned 0"."""
+    from rest_framework.test import APIClient
+
+    item = make_real_pair(local_root, rotation=rotation, flipped=flipped, verdict="rotated")[0]
+    cand = item.best_candidate
+    cand.reasons = []  # only what the page itself renders
+    cand.safe_to_delete = False
+    cand.save()
+    curator = UserFactory(role="curator")
+    client.force_login(curator)
+    page = client.get(reverse("review-item", args=[item.pk])).content.decode()
+    asset_page = client.get(reverse("asset-detail", args=[item.asset_id])).content.decode()
+    api = APIClient()
+    api.force_authenticate(curator)
+    data = api.get(f"/api/v1/candidates/{cand.pk}/").json()
+    for text in (page, asset_page, data["turn"]):
+        assert "↻" not in text and "turned 0" not in text and "clockwise" not in text.replace("counter-clockwise", "")
+    if rotation:
+        badge = re.search(r'data-testid="rotation-badge"[^>]*>(.*?)</span></span>', page, re.S).group(0)
+        assert "↺" in badge and f"{rotation}°" in badge and "counter-clockwise" in badge
+        assert data["turn"].startswith(f"turned {rotation}° counter-clockwise") and "counter-clockwise" in asset_page
+    else:
+        assert 'data-testid="rotation-badge"' not in page and data["turn"] == "mirrored"
+    assert ('data-testid="mirror-badge"' in page) == flipped and ("mirrored" in data["turn"]) == flipped
