@@ -147,7 +147,7 @@ class CandidateSerializer(serializers.ModelSerializer):
     class Meta:
         model = m.Candidate
         fields = ["id", "cleanup_asset", "match_asset", "cleanup", "match", "found_by", "diff_score", "local_score",
-                  "rotation", "flipped", "turn", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
+                  "damage_score", "rotation", "flipped", "turn", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
                   "engine_version", "thresholds", "rank", "status", "job", "created_at"]
         read_only_fields = fields
 
@@ -167,7 +167,7 @@ class ReviewItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = m.ReviewItem
-        fields = ["id", "asset", "best_candidate", "verdict", "diff_score", "local_score", "status", "leased_by",
+        fields = ["id", "asset", "best_candidate", "verdict", "diff_score", "local_score", "damage_score", "status", "leased_by",
                   "lease_expires_at", "job", "decided_at", "last_decision", "created_at"]
         read_only_fields = fields
 
@@ -195,7 +195,7 @@ class ReviewQueueSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=m.Verdict.choices, required=False)
     band = serializers.ChoiceField(
         choices=["0-0.005", "0.005-0.02", "0.02-0.05", "0.05-0.15", "0.15+", "none"], required=False,
-        help_text="diff_score band of the best candidate")
+        help_text="score band of the best candidate: the higher of diff_score and damage_score")
 
     def queue(self):
         return {k: (v.pk if hasattr(v, "pk") else v) for k, v in self.validated_data.items()}

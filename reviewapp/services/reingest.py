@@ -316,6 +316,7 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
     """The checker: present in the canonical store, checksum equal, decodes. Then the canonical
     object becomes the kept copy of the clean-up file, which goes back to review."""
     import matching
+    from matching.verdict import damage_score
 
     from .deletion import review_return, storage_for
 
@@ -370,6 +371,7 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
             cleanup_asset=item.asset, match_asset_id=canonical.pk, engine_version=matching.ENGINE_VERSION,
             defaults=dict(
                 found_by="reingest", diff_score=pair.diff_score, local_score=pair.local_score, rotation=pair.rotation or 0,
+                damage_score=damage_score(corrupt_side=pair.corrupt_side or "none", region=pair.region),
                 flipped=bool(pair.flipped), corrupt_side=pair.corrupt_side or "none", verdict=pair.verdict,
                 safe_to_delete=bool(pair.safe_to_delete), reasons=list(pair.reasons or []), thresholds=dict(matching.THRESHOLDS),
                 cleanup_etag=item.asset.etag, match_etag=info.etag, rank=0,
@@ -378,11 +380,12 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
         review = ReviewItem.objects.select_for_update().filter(asset=item.asset).first()
         if review is None:
             ReviewItem.objects.create(asset=item.asset, best_candidate=cand, verdict=cand.verdict,
-                                      diff_score=cand.diff_score, local_score=cand.local_score)
+                                      diff_score=cand.diff_score, local_score=cand.local_score,
+                                      damage_score=cand.damage_score)
         else:
             review.best_candidate, review.verdict = cand, cand.verdict
-            review.diff_score, review.local_score = cand.diff_score, cand.local_score
-            review.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score"])
+            review.diff_score, review.local_score, review.damage_score = cand.diff_score, cand.local_score, cand.damage_score
+            review.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score", "damage_score"])
             review_return(actor=actor, asset=item.asset, reason="reingest verified")
     return item
 

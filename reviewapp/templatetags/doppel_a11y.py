@@ -80,6 +80,16 @@ def turn_arrow(candidate) -> str:
     return (TURN_ARROW if int(candidate.rotation or 0) % 360 else "") + (MIRROR_ARROW if candidate.flipped else "")
 
 
+@register.filter
+def damage_percent(score) -> str:
+    """A damage_score (0..1) as a share of the picture in words: "22%", "under 1%"."""
+    try:
+        pct = float(score) * 100
+    except (TypeError, ValueError):
+        return ""
+    return "under 1%" if 0 < pct < 1 else f"{pct:.0f}%"
+
+
 @register.simple_tag
 def alignment_words(candidate) -> str:
     """What was applied to the kept copy to line it up with the clean-up copy ("" when nothing)."""
