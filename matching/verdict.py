@@ -145,6 +145,41 @@ def turn_words(rotation: int, flipped: bool) -> str:
     return "mirrored" if flipped else "not turned"
 
 
+def region_area(region) -> float | None:
+    """The area (0..1) of a region given as fractions {top, left, bottom, right}; None when it is
+    not a usable region."""
+    if not isinstance(region, dict):
+        return None
+    try:
+        top, left = float(region.get("top", 0)), float(region.get("left", 0))
+        bottom, right = float(region.get("bottom", 1)), float(region.get("right", 1))
+    except (TypeError, ValueError):
+        return None
+    clamp = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731
+    height, width = clamp(bottom) - clamp(top), clamp(right) - clamp(left)
+    if height <= 0 or width <= 0:
+        return None
+    return height * width
+
+
+def damage_score(*, corrupt_side: str = "none", region=None, own_damage=()) -> float:
+    """How much of the picture is damaged, the third score beside diff_score and local_score.
+
+    diff_score and local_score measure how the two copies differ where both hold the picture; a
+    damaged copy can score 0.0 there (the proof agrees up to the damage) while a grey band or a
+    truncated half is plain to see. This score is the damaged area as a fraction of the picture
+    (0..1): the region the pair's proof found on its damaged side (``corrupt_side``, ``region``),
+    else the largest region either file's own analysis found (``own_damage``: the files'
+    ``FileAnalysis.damage`` dicts). A side known to be damaged without a region scores 1.0 (the
+    extent is unknown, so nothing suggests it is small). 0.0 = no damage found."""
+    if corrupt_side in ("cleanup", "match"):
+        area = region_area(region)
+        return round(area if area is not None else 1.0, 5)
+    areas = [region_area(d.get("region")) for d in own_damage if isinstance(d, dict)]
+    areas = [a for a in areas if a is not None]
+    return round(max(areas), 5) if areas else 0.0
+
+
 def approval_refusal(*, verdict: str, corrupt_side: str, kept, cleanup, kept_intact: bool) -> list:
     """Reasons why a curator may NOT approve deleting ``cleanup`` in favour of ``kept`` (empty:
     they may). THE one rule, used by review when the curator decides, and by the dry run and the
@@ -385,7 +420,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
         res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
         res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
         if (res.rotation, res.flipped) != (0, False):
-            res.reasons.append(f"also turned {res.rotation} degrees" + (" and mirrored" if res.flipped else ""))
+            res.reasons.append("also " + turn_words(res.rotation, res.flipped))
 
 
 def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds) -> dict:
@@ -427,7 +462,7 @@ def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pai
     if res.region is None and proof is not None and proof.get("damage_region"):
         res.region = proof["damage_region"]
     if r.turn != (0, False):
-        reasons.append(f"also turned {r.rotation} degrees" + (" and mirrored" if r.flipped else ""))
+        reasons.append("also " + turn_words(r.rotation, r.flipped))
     return res
 
 

@@ -83,3 +83,17 @@ class ReviewItemFactory(factory.django.DjangoModelFactory):
     verdict = factory.LazyAttribute(lambda r: r.best_candidate.verdict)
     diff_score = factory.LazyAttribute(lambda r: r.best_candidate.diff_score)
     local_score = factory.LazyAttribute(lambda r: r.best_candidate.local_score)
+
+
+def checked_plan(**kwargs):
+    """A deletion plan as a committed request leaves it once its worker has run: the dry run's
+    task (eager Celery in tests) runs when the plan commits, so the plan can be confirmed.
+    Takes deletion_plan_create's arguments."""
+    from django.test import TestCase
+
+    from reviewapp.services.deletion import deletion_plan_create
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        plan = deletion_plan_create(**kwargs)
+    plan.refresh_from_db()
+    return plan

@@ -136,7 +136,7 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
 
     @extend_schema(summary="Create a dry-run deletion plan (admin)", tags=["deletion"],
                    request=s.DeletionPlanCreateSerializer, responses={201: s.DeletionPlanSerializer},
-                   description="Lists what would be deleted and re-checks each item as the executor would (dry_run_outcome: would run, or would abort: reason); nothing is touched until the plan is confirmed.")
+                   description="Lists what would be deleted; a worker then re-checks each item as the executor would (progress in dry_run, each item's result in dry_run_outcome: would run, or would abort: reason). Nothing is touched until the plan is confirmed, and confirm is refused until the dry run is done.")
     @idempotent
     def create(self, request):
         data = s.DeletionPlanCreateSerializer(data=request.data)
@@ -162,6 +162,15 @@ class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Dopp
     @idempotent
     def cancel(self, request, pk=None):
         plan = deletion_plan_cancel(actor=request.user, plan=self.get_object())
+        return Response(s.DeletionPlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
+
+    @extend_schema(summary="Run a plan's dry run again (admin)", tags=["deletion"], request=None,
+                   responses={200: s.DeletionPlanSerializer},
+                   description="A worker re-checks every planned item again; confirm is refused until dry_run.done.")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    @idempotent
+    def recheck(self, request, pk=None):
+        plan = service("services.deletion", "deletion_plan_recheck")(actor=request.user, plan=self.get_object())
         return Response(s.DeletionPlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 
     @extend_schema(summary="Items of a plan (admin)", tags=["deletion"], responses={200: s.DeletionItemSerializer(many=True)},

@@ -139,13 +139,21 @@ class AssetSerializer(serializers.ModelSerializer):
 class CandidateSerializer(serializers.ModelSerializer):
     cleanup = AssetRefSerializer(source="cleanup_asset", read_only=True)
     match = AssetRefSerializer(source="match_asset", read_only=True)
+    turn = serializers.SerializerMethodField(help_text="rotation and flipped in words, as the file view says them: "
+                                                       "rotation is counter-clockwise degrees applied to the kept copy, "
+                                                       "e.g. 'turned 90° counter-clockwise', 'mirrored', 'not turned'")
 
     class Meta:
         model = m.Candidate
         fields = ["id", "cleanup_asset", "match_asset", "cleanup", "match", "found_by", "diff_score", "local_score",
-                  "rotation", "flipped", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
+                  "damage_score", "rotation", "flipped", "turn", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
                   "engine_version", "thresholds", "rank", "status", "job", "created_at"]
         read_only_fields = fields
+
+    def get_turn(self, cand) -> str:
+        from matching.verdict import turn_words
+
+        return turn_words(cand.rotation, cand.flipped)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +166,7 @@ class ReviewItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = m.ReviewItem
-        fields = ["id", "asset", "best_candidate", "verdict", "diff_score", "local_score", "status", "leased_by",
+        fields = ["id", "asset", "best_candidate", "verdict", "diff_score", "local_score", "damage_score", "status", "leased_by",
                   "lease_expires_at", "job", "decided_at", "last_decision", "created_at"]
         read_only_fields = fields
 
@@ -186,7 +194,7 @@ class ReviewQueueSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=m.Verdict.choices, required=False)
     band = serializers.ChoiceField(
         choices=["0-0.005", "0.005-0.02", "0.02-0.05", "0.05-0.15", "0.15+", "none"], required=False,
-        help_text="diff_score band of the best candidate")
+        help_text="score band of the best candidate: the higher of diff_score and damage_score")
 
     def queue(self):
         return {k: (v.pk if hasattr(v, "pk") else v) for k, v in self.validated_data.items()}
@@ -309,11 +317,23 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
     would_abort = serializers.SerializerMethodField(help_text="planned items the dry run's re-check would abort "
                                                               "(their reasons: items/ dry_run_outcome)")
 
+    dry_run = serializers.SerializerMethodField(help_text="progress of the dry run's re-check, which a worker runs "
+                                                          "after the plan is created: {checked, total, percent, done}; "
+                                                          "confirm is refused until done")
+
     class Meta:
         model = m.DeletionPlan
         fields = ["id", "state", "source", "job", "created_by", "created_at", "confirmed_by", "confirmed_at",
-                  "finished_at", "item_count", "bytes_total", "would_abort"]
+                  "finished_at", "item_count", "bytes_total", "would_abort", "dry_run"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "properties": {
+        "checked": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"},
+        "done": {"type": "boolean"}}})
+    def get_dry_run(self, plan) -> dict:
+        from ..selectors.deletion import dry_run_progress
+
+        return dry_run_progress(plan)
 
     def get_would_abort(self, plan) -> int:
         return plan.items.filter(state=m.DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(

@@ -52,6 +52,7 @@ class Candidate(models.Model):
     found_by = models.CharField(max_length=20, blank=True, help_text="checksum, id, content or id+content")
     diff_score = models.FloatField(null=True, blank=True)
     local_score = models.FloatField(null=True, blank=True)
+    damage_score = models.FloatField(default=0.0, help_text="damaged share of the picture, 0..1 (matching.verdict.damage_score)")
     rotation = models.PositiveSmallIntegerField(default=0)
     flipped = models.BooleanField(default=False)
     corrupt_side = models.CharField(max_length=8, choices=CorruptSide.choices, default=CorruptSide.NONE)

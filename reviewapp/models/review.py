@@ -23,6 +23,8 @@ class ReviewItem(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices, db_index=True)
     diff_score = models.FloatField(null=True, blank=True)
     local_score = models.FloatField(null=True, blank=True)
+    damage_score = models.FloatField(default=0.0, help_text="the best candidate's damage_score: score bands use the "
+                                                            "higher of it and diff_score")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
     leased_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     lease_expires_at = models.DateTimeField(null=True, blank=True)

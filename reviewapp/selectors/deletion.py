@@ -37,6 +37,16 @@ def plan_counts(plan) -> dict:
     return counts
 
 
+def dry_run_progress(plan) -> dict:
+    """How far the dry run's re-check of the planned items has got: {checked, total, percent,
+    done}. An unconfirmed plan can be confirmed only when done."""
+    planned = plan.items.filter(state=DeletionItem.State.PLANNED)
+    total = planned.count()
+    checked = planned.filter(dry_run_at__isnull=False).count()
+    return {"checked": checked, "total": total, "percent": round(100 * checked / total) if total else 100,
+            "done": checked == total}
+
+
 def _returned_q():
     """Aborted deletion items that sent their file back to review: no decision about the file since
     the approval other than a skip (an undo or a new decision ends "returned") and the file is in

@@ -17,8 +17,10 @@ from ..models import Candidate, Decision, NameListEntry, ReviewItem, Verdict
 
 QUEUE_KEYS = ("source", "namelist", "job", "verdict", "band")
 
-# Score bands over the best candidate's diff_score (0 = pixel-identical). "none" holds the files
-# without a score: unreadable and no_match.
+# Score bands over the best candidate's score: the higher of diff_score (0 = pixel-identical) and
+# damage_score (the damaged share of the picture), so a damaged copy whose intact part matches
+# never sorts among the near-identical files. "none" holds the files without a score:
+# unreadable and no_match.
 BANDS = [
     ("0-0.005", "≤ 0.005", 0.0, 0.005),
     ("0.005-0.02", "0.005 – 0.02", 0.005, 0.02),
@@ -36,11 +38,12 @@ def _band_q(band: str) -> Q | None:
             continue
         if key == "none":
             return Q(diff_score__isnull=True)
+        # max(diff, damage) > lo  ⟺  diff > lo or damage > lo;  max(diff, damage) <= hi  ⟺  both <= hi
         q = Q(diff_score__isnull=False)
         if lo:
-            q &= Q(diff_score__gt=lo)
+            q &= Q(diff_score__gt=lo) | Q(damage_score__gt=lo)
         if hi is not None:
-            q &= Q(diff_score__lte=hi)
+            q &= Q(diff_score__lte=hi) & Q(damage_score__lte=hi)
         return q
     return None
 
@@ -214,7 +217,7 @@ def bulk_batch(*, job=None, source=None, verdict=None, max_diff=None, max_local=
                   best_candidate__verdict__in=verdicts, verdict__in=verdicts)
           .filter(queue_q({"job": job, "source": source})))
     if max_diff is not None:
-        qs = qs.filter(best_candidate__diff_score__lte=max_diff)
+        qs = qs.filter(best_candidate__diff_score__lte=max_diff, best_candidate__damage_score__lte=max_diff)
     if max_local is not None:
         qs = qs.filter(best_candidate__local_score__lte=max_local)
     return qs.order_by("id")

@@ -20,7 +20,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 import matching
-from matching.verdict import FileDecision, verdict_rank
+from matching.verdict import FileDecision, damage_score, verdict_rank
 
 from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
 from ..selectors.assets import assets_needing_analysis
@@ -440,6 +440,13 @@ def reverify_run(job_id: int) -> dict:
     return counts
 
 
+def pair_damage(res, cleanup: Asset, match: Asset) -> float:
+    """The pair's damage score (matching.verdict.damage_score): the damaged side's region the
+    proof found, else either file's own damage evidence from its stored analysis."""
+    own = [(a.analysis or {}).get("damage") if isinstance(a.analysis, dict) else None for a in (cleanup, match)]
+    return damage_score(corrupt_side=res.corrupt_side or "none", region=res.region, own_damage=own)
+
+
 def _write_pair_results(job: Job, asset: Asset, decision: FileDecision, results: list) -> str:
     """Candidates (unique per pair and engine version) and the file's ReviewItem, in one go.
     A decided file is never reopened; a leased one keeps its lease (the curator's view refreshes)."""
@@ -456,6 +463,7 @@ def _write_pair_results(job: Job, asset: Asset, decision: FileDecision, results:
             cleanup_asset=asset, match_asset=ma, engine_version=ev,
             defaults=dict(
                 found_by=via or "", diff_score=float(res.diff_score), local_score=float(res.local_score),
+                damage_score=pair_damage(res, asset, ma),
                 rotation=int(res.rotation) % 360, flipped=bool(res.flipped), corrupt_side=res.corrupt_side or "none",
                 region=res.region, verdict=res.verdict, safe_to_delete=bool(res.safe_to_delete),
                 reasons=list(res.reasons), thresholds=res.thresholds.to_dict(),
@@ -471,7 +479,8 @@ def _write_pair_results(job: Job, asset: Asset, decision: FileDecision, results:
     verdict = decision.verdict
     fields = dict(verdict=verdict, best_candidate=best_row,
                   diff_score=float(best.diff_score) if best_row and best else None,
-                  local_score=float(best.local_score) if best_row and best else None, job=job)
+                  local_score=float(best.local_score) if best_row and best else None,
+                  damage_score=best_row.damage_score if best_row else 0.0, job=job)
     if review is None:
         ReviewItem.objects.create(asset=asset, status=ReviewItem.Status.OPEN, **fields)
         return "created"

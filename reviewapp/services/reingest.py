@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import matching
+from matching.verdict import damage_score
 
 from ..models import Asset, Candidate, ReingestEvent, ReingestItem, ReviewItem, Source
 from ..roles import is_admin
@@ -356,6 +357,7 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
             cleanup_asset=item.asset, match_asset_id=canonical.pk, engine_version=matching.ENGINE_VERSION,
             defaults=dict(
                 found_by="reingest", diff_score=pair.diff_score, local_score=pair.local_score, rotation=pair.rotation or 0,
+                damage_score=damage_score(corrupt_side=pair.corrupt_side or "none", region=pair.region),
                 flipped=bool(pair.flipped), corrupt_side=pair.corrupt_side or "none", verdict=pair.verdict,
                 safe_to_delete=bool(pair.safe_to_delete), reasons=list(pair.reasons or []), thresholds=pair.thresholds.to_dict(),
                 cleanup_etag=item.asset.etag, match_etag=info.etag, rank=0,
@@ -364,11 +366,12 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
         review = ReviewItem.objects.select_for_update().filter(asset=item.asset).first()
         if review is None:
             ReviewItem.objects.create(asset=item.asset, best_candidate=cand, verdict=cand.verdict,
-                                      diff_score=cand.diff_score, local_score=cand.local_score)
+                                      diff_score=cand.diff_score, local_score=cand.local_score,
+                                      damage_score=cand.damage_score)
         else:
             review.best_candidate, review.verdict = cand, cand.verdict
-            review.diff_score, review.local_score = cand.diff_score, cand.local_score
-            review.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score"])
+            review.diff_score, review.local_score, review.damage_score = cand.diff_score, cand.local_score, cand.damage_score
+            review.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score", "damage_score"])
             review_return(actor=actor, asset=item.asset, reason="reingest verified")
     return item
 

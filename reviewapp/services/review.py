@@ -121,7 +121,8 @@ def review_choose_candidate(*, actor, item, candidate) -> ReviewItem:
         item.verdict = candidate.verdict
         item.diff_score = candidate.diff_score
         item.local_score = candidate.local_score
-        item.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score"])
+        item.damage_score = candidate.damage_score
+        item.save(update_fields=["best_candidate", "verdict", "diff_score", "local_score", "damage_score"])
     return item
 
 

@@ -12,6 +12,17 @@ def deletion_execute_task(job_id):
     deletion_plan_run(job_id)
 
 
+@shared_task(name="doppel.deletion_dry_run", acks_late=True)
+def deletion_dry_run_task(plan_id):
+    """The dry run's re-check of a new (or re-checked) plan; a redelivery checks only what is left."""
+    from ..models import DeletionPlan
+    from ..services.deletion import deletion_plan_dry_run
+
+    plan = DeletionPlan.objects.filter(pk=plan_id).first()
+    if plan is not None:
+        deletion_plan_dry_run(actor=None, plan=plan)
+
+
 @shared_task(name="doppel.quarantine_purge")
 def quarantine_purge():
     """Periodic: purge quarantined objects past retention."""
@@ -45,5 +56,5 @@ def reingest_check_task():
     return reingest_check_all()
 
 
-__all__ = ["deletion_execute_task", "quarantine_purge", "reingest_dispatch_task", "reingest_verify_one_task",
+__all__ = ["deletion_execute_task", "deletion_dry_run_task", "quarantine_purge", "reingest_dispatch_task", "reingest_verify_one_task",
            "reingest_check_task"]

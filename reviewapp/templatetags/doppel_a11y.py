@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from matching.verdict import not_safe_words
+from matching.verdict import not_safe_words, turn_words
 
 from ..services.review import approve_refusal, kept_intact
 
@@ -54,17 +54,46 @@ def region_words(box) -> str:
     return f"an area {width:.0f}% wide and {height:.0f}% high in the {where}"
 
 
+# The engine measures a turn counter-clockwise (matching.decode.dihedral): the kept copy turned
+# that way looks like the clean-up copy. Every arrow shown beside a turn is this one, and every
+# word comes from matching.verdict.turn_words, so arrow and words cannot disagree.
+TURN_ARROW = "\u21ba"  # ↺ anticlockwise open circle arrow
+MIRROR_ARROW = "\u21cb"  # ⇋
+
+
+@register.filter
+def turn(candidate) -> str:
+    """A candidate's turn in words: "turned 90° counter-clockwise", "mirrored", "turned 180° and
+    mirrored"; "" when it is not turned at all."""
+    if candidate is None or not (candidate.rotation or candidate.flipped):
+        return ""
+    return turn_words(candidate.rotation, candidate.flipped)
+
+
+@register.filter
+def turn_arrow(candidate) -> str:
+    """The glyph for a candidate's turn: ↺ for a turn (counter-clockwise, as its words say), ⇋ for
+    a mirror only, both for both; "" when nothing was applied."""
+    if candidate is None:
+        return ""
+    return (TURN_ARROW if int(candidate.rotation or 0) % 360 else "") + (MIRROR_ARROW if candidate.flipped else "")
+
+
+@register.filter
+def damage_percent(score) -> str:
+    """A damage_score (0..1) as a share of the picture in words: "22%", "under 1%"."""
+    try:
+        pct = float(score) * 100
+    except (TypeError, ValueError):
+        return ""
+    return "under 1%" if 0 < pct < 1 else f"{pct:.0f}%"
+
+
 @register.simple_tag
 def alignment_words(candidate) -> str:
     """What was applied to the kept copy to line it up with the clean-up copy ("" when nothing)."""
-    if candidate is None:
-        return ""
-    parts = []
-    if candidate.rotation:
-        parts.append(f"turned {candidate.rotation}°")
-    if candidate.flipped:
-        parts.append("mirrored")
-    return f"{' and '.join(parts)} to align" if parts else ""
+    words = turn(candidate)
+    return f"{words} to align" if words else ""
 
 
 @register.simple_tag

@@ -45,7 +45,8 @@ def plan_list(request):
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _msg(exc))
             return redirect("deletion-plan-list")
-        messages.success(request, f"dry-run plan #{plan.pk} created: nothing is deleted until you confirm it")
+        messages.success(request, f"dry-run plan #{plan.pk} created: a worker re-checks every item now; "
+                                  "nothing is deleted until you confirm it")
         return redirect("deletion-plan-detail", pk=plan.pk)
     waiting = svc.plannable_decisions()
     return render(request, "reviewapp/deletion/plan_list.html", {
@@ -65,7 +66,7 @@ def plan_detail(request, pk):
     return render(request, "reviewapp/deletion/plan_detail.html", {
         "plan": plan, "page": page, "counts": sel.plan_counts(plan), "state": state,
         "states": DeletionItem.State.choices, "progress": job_progress(plan.job) if plan.job else None,
-        "running": running,
+        "running": running, "dry_run": sel.dry_run_progress(plan),
     })
 
 
@@ -79,6 +80,7 @@ PLAN_ACTIONS = {
     "confirm": (svc.deletion_plan_confirm, "plan confirmed: the executor is running"),
     "cancel": (svc.deletion_plan_cancel, "plan cancelled; its decisions can be planned again"),
     "resume": (svc.deletion_plan_resume, "the plan runs again: finished items are skipped"),
+    "recheck": (svc.deletion_plan_recheck, "the dry run re-checks every planned item again; Confirm waits for it"),
 }
 
 

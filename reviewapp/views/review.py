@@ -43,6 +43,35 @@ def candidate_img(candidate, kind):
     return _url("candidate-image", candidate.pk, kind)
 
 
+def pair_images(asset, cand) -> dict:
+    """The image URLs a file view asks for, for a file and its chosen pair: only renditions that
+    can exist. A copy that does not decode has no web picture; the aligned kept copy needs a kept
+    copy that decodes, the heat-map both copies. The page and the prefetch of the next file use
+    this one rule, so neither asks for a picture that would be a 404."""
+    match = cand.match_asset if cand else None
+    decodes = lambda a: a is not None and a.decode_status != Asset.DecodeStatus.UNREADABLE  # noqa: E731
+    return {
+        "img_cleanup": asset_img(asset, "web"),
+        "img_aligned": candidate_img(cand, "aligned") if decodes(match) else None,
+        "img_raw": asset_img(match, "web"),
+        "img_diff": candidate_img(cand, "diff") if decodes(match) and decodes(asset) else None,
+    }
+
+
+def prefetch_urls(peeked) -> list[str]:
+    """What the browser preloads for the next files (queue_peek rows): the first images their
+    pages show, by the same rule as the page itself."""
+    ids = [n["id"] for n in peeked]
+    rows = {r.pk: r for r in ReviewItem.objects.filter(pk__in=ids).select_related("asset", "best_candidate__match_asset")}
+    urls = []
+    for item_id in ids:
+        row = rows.get(item_id)
+        if row is not None:
+            imgs = pair_images(row.asset, row.best_candidate)
+            urls += [u for u in (imgs["img_cleanup"], imgs["img_aligned"]) if u]
+    return urls
+
+
 def _qs(queue):
     return ("?" + urlencode(queue)) if queue else ""
 
@@ -159,18 +188,11 @@ def review_item(request, pk):
         messages.warning(request, f"{item.leased_by} is reviewing this file right now.")
     cand = item.best_candidate
     match = cand.match_asset if cand else None
-    nxt = sel.queue_peek(actor=request.user, queue=queue, exclude=[item.pk], limit=1)
-    prefetch = []
-    for n in nxt:
-        prefetch += [u for u in (_url("asset-image", n["asset_id"], "web"),
-                                 n["best_candidate_id"] and _url("candidate-image", n["best_candidate_id"], "aligned")) if u]
+    prefetch = prefetch_urls(sel.queue_peek(actor=request.user, queue=queue, exclude=[item.pk], limit=1))
     ctx = {
         "item": item, "asset": item.asset, "cand": cand, "match": match, "candidates": candidates,
         "queue": queue, "qs": _qs(queue), "readonly": readonly, "can_take": can_take,
-        "img_cleanup": asset_img(item.asset, "web"),
-        "img_aligned": candidate_img(cand, "aligned") if match and match.decode_status != Asset.DecodeStatus.UNREADABLE else None,
-        "img_raw": asset_img(match, "web"),
-        "img_diff": candidate_img(cand, "diff") if match else None,
+        **pair_images(item.asset, cand),
         "flags": corruption_flags(item, cand),
         "categories": ErrorLogEntry.Category.choices,
         "default_category": _default_category(item, cand),

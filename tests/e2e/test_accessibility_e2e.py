@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from reviewapp.models import Decision, ErrorLogEntry, Job, ReingestItem, ReviewItem
 from tests.conftest import browser_login
-from tests.factories import UserFactory
+from tests.factories import UserFactory, checked_plan
 from tests.reviewapp.test_review_views import make_real_pair
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -74,7 +74,6 @@ def _world(local_root):
     a job and a name list."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from reviewapp.services.deletion import deletion_plan_create
     from reviewapp.services.inventory import inventory_start
     from reviewapp.services.namelists import namelist_upload
     from reviewapp.services.review import decision_record
@@ -90,7 +89,7 @@ def _world(local_root):
                                 (items[1], "log_error", {"error_category": "other", "note": "wrong ID"}),
                                 (items[2], "reingest", {})):
         decision_record(actor=admin, item=item, action=action, **extra)
-    plan = deletion_plan_create(actor=admin)
+    plan = checked_plan(actor=admin)
     cleanup = items[0].asset.source
     job = inventory_start(actor=admin, source=cleanup)
     names = namelist_upload(actor=admin, source=cleanup, title="box 1",

@@ -58,7 +58,7 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
         return [i.naturalWidth, i.naturalHeight, Math.round(r.width), Math.round(r.height)]; })""")
     assert dims[0][0] > 0 and dims[1][0] > 0
     assert abs(dims[0][2] - dims[1][2]) <= 2 and abs(dims[0][3] - dims[1][3]) <= 2
-    assert page.locator('[data-testid="rotation-badge"]').inner_text().strip().startswith("↻ 90")
+    assert page.locator('[data-testid="rotation-badge"]').inner_text().strip().startswith("↺ 90")
     shot = page.locator("#viewer").screenshot()
     assert screenshot_variance(shot) > 200
     for sel in ("#img-cleanup", "#img-match"):

@@ -378,3 +378,35 @@ def test_holds_rule_reasons_say_what_was_not_measured_instead_of_assuming_a_defa
     assert "(unknown)" in why[3]
     doc = holds_at_least_as_much(_held(format=None), _held(format="PDF"))
     assert len(doc) == 1 and "kept copy is a unknown picture" in doc[0]
+
+
+def _damage(r):
+    from matching.verdict import damage_score
+
+    return damage_score(corrupt_side=r.corrupt_side, region=r.region)
+
+
+def test_damage_score_measures_a_grey_band_and_a_truncated_half_that_the_diff_does_not(tmp_path, canon, photo):
+    """A damaged copy can agree with its kept copy everywhere it still holds the picture (diff and
+    local near 0); the damage score is the damaged share of the picture, so it never looks
+    near-identical (the queue's first band ends at 0.005)."""
+    band = _v(tmp_path, canon, "g.jpg", data=jpeg_bytes(grey_band(photo, 0.45, 0.12)))
+    data = jpeg_bytes(photo)
+    half = _v(tmp_path, canon, "t.jpg", data=data[: int(len(data) * 0.5)])
+    clean = _v(tmp_path, canon, "c.jpg", data=jpeg_bytes(photo, 92))
+    assert 0.1 <= _damage(band) <= 0.3, band.region
+    assert 0.35 <= _damage(half) <= 0.75, half.region
+    assert _damage(clean) == 0.0 and clean.verdict in ("identical", "duplicate")
+    assert min(_damage(band), _damage(half)) > 20 * 0.005
+
+
+def test_damage_score_without_a_region_is_the_whole_picture_and_own_damage_counts():
+    from matching.verdict import damage_score, region_area
+
+    assert region_area({"top": 0.25, "left": 0, "bottom": 0.5, "right": 1}) == 0.25
+    assert region_area({"top": 0.5, "bottom": 0.5}) is None and region_area("x") is None
+    assert damage_score(corrupt_side="cleanup", region=None) == 1.0
+    assert damage_score(corrupt_side="match", region={"top": 0.9, "left": 0, "bottom": 1.2, "right": 1}) == 0.1
+    assert damage_score(corrupt_side="none", region={"top": 0, "left": 0, "bottom": 1, "right": 1}) == 0.0
+    own = ({"kind": "flat band", "region": {"top": 0.1, "left": 0, "bottom": 0.3, "right": 1}}, None, {"region": None})
+    assert damage_score(own_damage=own) == 0.2

@@ -267,3 +267,49 @@ def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(co
     decided.refresh_from_db()
     assert decided.status == ReviewItem.Status.DECIDED and decided.verdict == "rotated"
     assert Job.objects.get(pk=job.pk).state == Job.State.DONE
+
+
+@pytest.mark.django_db
+def test_damaged_copies_carry_a_damage_score_and_never_sort_among_near_identical_files(local_root, admin_user, client):
+    """Real encoded files: a lossless copy with a flat grey band and a JPEG cut off half way (its
+    lower half decodes grey) agree with their kept copies wherever they still hold the picture, so diff and
+    local stay near 0; the damage score puts them outside the first band (<= 0.005) of the queue,
+    and the file view shows it."""
+    from django.urls import reverse
+
+    from reviewapp.selectors.review import queue_items
+    from tests.images import grey_band
+    from tests.factories import UserFactory
+
+    can, cl = local_root / "canonical", local_root / "cleanup"
+    for ident, name in (("C0001001", "astronaut"), ("C0001002", "coffee"), ("C0001003", "chelsea")):
+        save(photo(name, (480, 360)), can / f"{ident}.tif")
+    save(grey_band(photo("astronaut", (480, 360)), 0.45, 0.12), cl / "C1001a.png")
+    truncate(save(photo("coffee", (480, 360)), cl / "C1002a.jpg", quality=95), 0.5)
+    save(photo("chelsea", (480, 360)), cl / "C1003a.jpg", quality=95)  # a clean re-encode: near-identical
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    assert analyse_inline(admin_user, source=cleanup).state == Job.State.DONE
+
+    items = {r.asset.name: r for r in ReviewItem.objects.select_related("asset", "best_candidate")}
+    band, half, clean = items["C1001a.png"], items["C1002a.jpg"], items["C1003a.jpg"]
+    assert band.verdict == half.verdict == "cleanup_corrupt"
+    assert band.best_candidate.diff_score <= 0.005 and half.best_candidate.diff_score <= 0.005  # what hid the damage
+    assert 0.08 <= band.damage_score == band.best_candidate.damage_score <= 0.3
+    assert 0.3 <= half.damage_score == half.best_candidate.damage_score <= 0.7
+    assert clean.damage_score == 0.0 and clean.diff_score <= 0.005
+    near_identical = set(queue_items({"band": "0-0.005"}).values_list("asset__name", flat=True))
+    assert near_identical == {"C1003a.jpg"}
+    assert set(queue_items({"band": "0.15+"}).values_list("asset__name", flat=True)) >= {"C1002a.jpg"}
+    bands_with_band = [key for key in ("0.005-0.02", "0.02-0.05", "0.05-0.15", "0.15+")
+                       if queue_items({"band": key}).filter(pk=band.pk).exists()]
+    assert len(bands_with_band) == 1  # in exactly one band, and not the first
+
+    client.force_login(UserFactory(role="curator"))
+    page = client.get(reverse("review-item", args=[half.pk])).content.decode()
+    assert f"damage {half.damage_score:.4f}" in page and 'data-testid="damage-score"' in page
+    assert 'data-testid="damage-score"' not in client.get(reverse("review-item", args=[clean.pk])).content.decode()
+    home = client.get(reverse("review-home")).content.decode()
+    assert "damage_score when higher" in home

@@ -105,18 +105,25 @@ def test_deletion_plan_dry_run_confirm_execute_audit(pair, curator_api, admin_ap
     item, root = pair
     d = curator_api.post("/api/v1/decisions/", {"item": item.pk, "action": "approve_delete"}, format="json")
     assert d.status_code == 201, d.content
-    r = admin_api.post("/api/v1/deletion-plans/", {"decisions": [d.json()["id"]]}, format="json",
-                       HTTP_IDEMPOTENCY_KEY="plan-1")
+    with django_capture_on_commit_callbacks() as queued:
+        r = admin_api.post("/api/v1/deletion-plans/", {"decisions": [d.json()["id"]]}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="plan-1")
     assert r.status_code == 201, r.content
     plan = r.json()
     assert plan["state"] == "draft" and plan["item_count"] == 1 and plan["bytes_total"] > 0
+    # the request only queued the dry run; confirm waits for it
+    assert plan["dry_run"] == {"checked": 0, "total": 1, "percent": 0, "done": False} and len(queued) == 1
+    r = admin_api.post(f"/api/v1/deletion-plans/{plan['id']}/confirm/")
+    assert r.status_code == 400 and "still re-checking" in r.json()["detail"]
+    queued[0]()  # the worker
+    assert admin_api.get(f"/api/v1/deletion-plans/{plan['id']}/").json()["dry_run"]["done"] is True
     assert (root / "cleanup" / "C0001.jpg").exists()  # a dry run touches nothing
     retry = admin_api.post("/api/v1/deletion-plans/", {"decisions": [d.json()["id"]]}, format="json",
                            HTTP_IDEMPOTENCY_KEY="plan-1")
     assert retry.json()["id"] == plan["id"] and m.DeletionPlan.objects.count() == 1
     items = admin_api.get(f"/api/v1/deletion-plans/{plan['id']}/items/").json()["results"]
-    assert [(i["asset"]["key"], i["kept_asset"]["source_name"], i["state"]) for i in items] == [
-        ("C0001.jpg", "canon", "planned")]
+    assert [(i["asset"]["key"], i["kept_asset"]["source_name"], i["state"], i["dry_run_outcome"]) for i in items] == [
+        ("C0001.jpg", "canon", "planned", "would run")]
 
     with django_capture_on_commit_callbacks(execute=True):
         r = admin_api.post(f"/api/v1/deletion-plans/{plan['id']}/confirm/")

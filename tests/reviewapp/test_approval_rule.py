@@ -22,7 +22,7 @@ from reviewapp.services import deletion as svc
 from reviewapp.services.review import ReviewRefused, _snapshot, decision_record
 from reviewapp.services.deletion import storage_for
 from tests.conftest import api_client_for
-from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory, checked_plan
 from tests.images import photo
 
 SIZE = (192, 192)
@@ -208,7 +208,7 @@ def test_every_caller_agrees_on_one_table_review_the_api_the_dry_run_and_the_exe
             d, refusal = approve(item, cand, cur)
             rows.append((case, caller, item, d, refusal))
 
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d for _, _, _, d, _ in rows])
+    plan = checked_plan(actor=admin, decisions=[d for _, _, _, d, _ in rows])
     dry = {it.decision_id: it for it in plan.items.all()}
     with django_capture_on_commit_callbacks(execute=True):
         svc.deletion_plan_confirm(actor=admin, plan=plan)
@@ -247,7 +247,8 @@ def test_a_rotated_approval_is_quarantined_end_to_end(sources, users, client, dj
     item, cand = _pair(CASES[0], *sources, 0)
     d = decision_record(actor=cur, item=item, action="approve_delete")
     client.force_login(admin)
-    r = client.post(reverse("deletion-plan-list"), {}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the dry run's worker
+        r = client.post(reverse("deletion-plan-list"), {}, follow=True)
     assert r.status_code == 200
     plan_item = DeletionItem.objects.get(decision=d)
     assert plan_item.dry_run_outcome == "would run"
@@ -270,7 +271,7 @@ def test_a_changed_turn_aborts_and_the_file_returns_with_its_reason(sources, use
     item, cand = _pair(CASES[0], *sources, 0)
     Candidate.objects.filter(pk=cand.pk).update(rotation=270)
     d = decision_record(actor=cur, item=item, action="approve_delete")
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     planned = plan.items.get()
     assert planned.dry_run_outcome.startswith("would abort: the pair is no longer what was approved: the turn changed")
     client.force_login(admin)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from reviewapp.services import deletion as svc
 from reviewapp.services.review import decision_record, decision_undo
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import LocalStorage
-from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory, checked_plan
 from tests.images import photo
 
 SIZE = (256, 256)
@@ -75,7 +76,7 @@ def run_plan(django_capture_on_commit_callbacks):
     """Create and confirm a plan; the executor task runs (eager Celery) when the confirm commits."""
 
     def run(admin, decisions):
-        plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+        plan = checked_plan(actor=admin, decisions=decisions)
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             svc.deletion_plan_confirm(actor=admin, plan=plan)
         assert len(callbacks) == 1
@@ -117,7 +118,7 @@ def test_plan_is_a_dry_run_with_a_csv_and_takes_only_standing_approvals(sources,
                           match_asset=put_asset(sources[1], "a/C4.png", kept_png()))
     decision_record(actor=cur, item=ReviewItemFactory(best_candidate=c4), action="not_duplicate")
 
-    plan = svc.deletion_plan_create(actor=admin)
+    plan = checked_plan(actor=admin)
     assert plan.state == DeletionPlan.State.DRAFT
     planned = {i.decision_id for i in plan.items.all()}
     assert planned == {d1.pk, d3.pk}
@@ -138,15 +139,15 @@ def test_plan_is_a_dry_run_with_a_csv_and_takes_only_standing_approvals(sources,
 
     # nothing is planned twice
     with pytest.raises(ValidationError):
-        svc.deletion_plan_create(actor=admin)
+        checked_plan(actor=admin)
 
 
 def test_only_admins_plan_and_confirm(sources, users):
     cur, admin = users
     d = scenario(*sources, cur)
     with pytest.raises(PermissionDenied):
-        svc.deletion_plan_create(actor=cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+        checked_plan(actor=cur)
+    plan = checked_plan(actor=admin, decisions=[d])
     with pytest.raises(PermissionDenied):
         svc.deletion_plan_confirm(actor=cur, plan=plan)
     assert exists(d.asset)
@@ -194,7 +195,7 @@ def test_confirmed_plan_quarantines_after_audit_and_keeps_the_match(run_plan, so
 def test_decision_has_not_run_while_only_planned(sources, users):
     cur, admin = users
     d = scenario(*sources, cur)
-    svc.deletion_plan_create(actor=admin, decisions=[d])
+    checked_plan(actor=admin, decisions=[d])
     assert svc.decision_has_run(d) is False
 
 
@@ -285,7 +286,7 @@ def test_canonical_source_is_never_deleted_from(sources, users):
     cur, admin = users
     cleanup_src, canon_src = sources
     d = scenario(cleanup_src, canon_src, cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     item = plan.items.get()
     canon_obj = put_asset(canon_src, "x/C9.jpg", cleanup_jpeg())
     DeletionItem.objects.filter(pk=item.pk).update(asset=canon_obj, etag_at_decision=canon_obj.etag)
@@ -299,7 +300,7 @@ def test_kept_object_can_never_be_the_deleted_one(sources, users):
 
     cur, admin = users
     d = scenario(*sources, cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     item = plan.items.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         DeletionItem.objects.filter(pk=item.pk).update(kept_asset=item.asset)
@@ -364,13 +365,56 @@ def test_takedown_deletes_canonical_at_once_with_reason_and_audit(sources, users
 def test_cancelled_draft_frees_its_decisions(sources, users):
     cur, admin = users
     d = scenario(*sources, cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     svc.deletion_plan_cancel(actor=admin, plan=plan)
     with pytest.raises(ValidationError):
         svc.deletion_plan_confirm(actor=admin, plan=plan)
     assert exists(d.asset)
-    again = svc.deletion_plan_create(actor=admin)
+    again = checked_plan(actor=admin)
     assert [i.decision_id for i in again.items.all()] == [d.pk]
+
+
+def test_the_dry_run_is_a_queued_task_that_a_redelivery_finishes_and_confirm_waits_for(
+        sources, users, django_capture_on_commit_callbacks):
+    from reviewapp.selectors.deletion import dry_run_progress
+    from reviewapp.tasks.execution import deletion_dry_run_task as deletion_dry_run
+
+    cur, admin = users
+    decisions = [scenario(*sources, cur, key=f"q/C{i}.jpg") for i in range(3)]
+    storage_for(decisions[1].asset.source).delete(decisions[1].asset.key)  # this one would abort
+    with django_capture_on_commit_callbacks() as queued:
+        plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    assert len(queued) == 1  # creating the plan re-checked nothing itself
+    assert dry_run_progress(plan) == {"checked": 0, "total": 3, "percent": 0, "done": False}
+    with pytest.raises(ValidationError, match="still re-checking this plan \\(3 items to go\\)"):
+        svc.deletion_plan_confirm(actor=admin, plan=plan)
+
+    # a worker that died after the first item: the redelivered task checks only the other two
+    first = plan.items.order_by("pk").first()
+    DeletionItem.objects.filter(pk=first.pk).update(dry_run_at=timezone.now(), dry_run_reason="")
+    assert dry_run_progress(plan)["checked"] == 1
+    stamp = DeletionItem.objects.get(pk=first.pk).dry_run_at
+    deletion_dry_run.delay(plan.pk)
+    deletion_dry_run.delay(plan.pk)  # a duplicate delivery changes nothing
+    assert DeletionItem.objects.get(pk=first.pk).dry_run_at == stamp
+    assert dry_run_progress(plan) == {"checked": 3, "total": 3, "percent": 100, "done": True}
+    outcomes = [i.dry_run_outcome for i in plan.items.order_by("pk")]
+    assert outcomes[0] == outcomes[2] == "would run"
+    assert outcomes[1] == "would abort: the object to delete no longer exists at its key"
+
+    # running it again starts from scratch (storage changed), and Confirm waits for it again
+    with django_capture_on_commit_callbacks() as queued:
+        svc.deletion_plan_recheck(actor=admin, plan=plan)
+    assert len(queued) == 1 and dry_run_progress(plan)["checked"] == 0
+    with pytest.raises(ValidationError):
+        svc.deletion_plan_confirm(actor=admin, plan=plan)
+    queued[0]()
+    assert dry_run_progress(plan)["done"]
+    with pytest.raises(PermissionDenied):
+        svc.deletion_plan_recheck(actor=cur, plan=plan)
+    svc.deletion_plan_confirm(actor=admin, plan=plan)
+    with pytest.raises(ValidationError, match="only an unconfirmed plan"):
+        svc.deletion_plan_recheck(actor=admin, plan=plan)
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -386,11 +430,23 @@ def test_pages_plan_confirm_restore_audit_and_takedown(client, sources, users, d
         assert client.get(reverse(name)).status_code == 403
     client.force_login(admin)
     assert "1 approved deletion" in client.get(reverse("deletion-plan-list")).content.decode()
-    r = client.post(reverse("deletion-plan-list"), {})
+    with django_capture_on_commit_callbacks() as queued:
+        r = client.post(reverse("deletion-plan-list"), {})
     plan = DeletionPlan.objects.get()
     assert r.status_code == 302 and r["Location"] == reverse("deletion-plan-detail", args=[plan.pk])
+    # The request only queued the dry run (a worker reads and decodes the objects): nothing is
+    # re-checked yet, the page follows the progress, and Confirm is disabled and refused.
+    assert len(queued) == 1 and plan.items.get().dry_run_at is None
     page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
-    assert d.asset.key in page and "Confirm" in page
+    assert d.asset.key in page and "0 of 1 done" in page and 'data-live-refresh="2"' in page
+    assert re.search(r'data-testid="plan-confirm" disabled', page)
+    client.post(reverse("deletion-plan-action", args=[plan.pk, "confirm"]))
+    plan.refresh_from_db()
+    assert plan.state == DeletionPlan.State.DRAFT and plan.job is None
+    queued[0]()  # the worker runs the dry run
+    page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
+    assert "Dry run finished" in page and "would run" in page and "data-live-refresh" not in page
+    assert not re.search(r'data-testid="plan-confirm" disabled', page)
     r = client.get(reverse("deletion-plan-csv", args=[plan.pk]))
     assert r.status_code == 200 and d.asset.key in b"".join(r.streaming_content).decode()
     assert exists(d.asset)
@@ -422,7 +478,7 @@ def test_pages_plan_confirm_restore_audit_and_takedown(client, sources, users, d
     assert AuditEntry.objects.filter(action="takedown", key=kept.key, detail__step="object").count() == 1
 
 
-def test_plan_command_dry_run_then_confirm(sources, users, tmp_path):
+def test_plan_command_dry_run_then_confirm(sources, users, tmp_path, django_capture_on_commit_callbacks):
     from django.core.management import CommandError, call_command
 
     cur, admin = users
@@ -430,10 +486,14 @@ def test_plan_command_dry_run_then_confirm(sources, users, tmp_path):
     with pytest.raises(CommandError):
         call_command("doppel_plan", "--user", "cur")  # not an admin
     out = io.StringIO()
-    call_command("doppel_plan", "--user", "boss", "--csv", str(tmp_path / "plan.csv"), stdout=out)
-    assert "dry run only" in out.getvalue() and exists(d.asset)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        call_command("doppel_plan", "--user", "boss", "--csv", str(tmp_path / "plan.csv"), stdout=out)
+        # with a broker the dry run is a worker's: the command says so instead of waiting for it
+        assert "dry run: 0 of 1 items re-checked so far; a worker checks the rest" in out.getvalue()
+    assert len(queued) == 1 and exists(d.asset)
     assert d.asset.key in (tmp_path / "plan.csv").read_text()
     plan = DeletionPlan.objects.get()
+    assert plan.items.get().dry_run_outcome == "would run"
     with pytest.raises(CommandError):
         call_command("doppel_plan", "--user", "boss", "--confirm", "999999")
     with pytest.raises(CommandError):
@@ -452,7 +512,7 @@ def test_quarantine_inside_a_source_is_refused(sources, users, settings, local_r
     cur, admin = users
     d = scenario(*sources, cur)
     settings.QUARANTINE_DIR = local_root / "cleanup" / "quarantine"
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     plan = svc.deletion_plan_confirm(actor=admin, plan=plan)
     job = svc.deletion_plan_run(plan.job_id)
     item = plan.items.get()
@@ -477,17 +537,17 @@ def test_never_both_sides_of_a_pair(sources, users, local_root):
         d = Decision.objects.create(review_item=review, asset=x, candidate=cand, action="approve_delete", actor=cur)
         ReviewItem.objects.filter(pk=review.pk).update(last_decision=d, status="decided")
         decisions.append(d)
-    plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    plan = checked_plan(actor=admin, decisions=decisions)
     assert [i.asset_id for i in plan.items.all()] == [a.pk]
     with pytest.raises(ValidationError):
-        svc.deletion_plan_create(actor=admin, decisions=decisions[1:])
+        checked_plan(actor=admin, decisions=decisions[1:])
 
 
 def test_retried_plan_creation_with_the_same_key_makes_one_plan(sources, users):
     cur, admin = users
     d = scenario(*sources, cur)
-    p1 = svc.deletion_plan_create(actor=admin, idempotency_key="req-1")
-    p2 = svc.deletion_plan_create(actor=admin, idempotency_key="req-1")
+    p1 = checked_plan(actor=admin, idempotency_key="req-1")
+    p2 = checked_plan(actor=admin, idempotency_key="req-1")
     assert p1.pk == p2.pk and DeletionPlan.objects.count() == 1 and p1.items.get().decision == d
 
 
@@ -495,7 +555,7 @@ def test_undo_after_planning_stops_the_deletion(run_plan, sources, users, django
     """Undo is allowed while the item is only planned; the executor must then leave the file alone."""
     cur, admin = users
     d = scenario(*sources, cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     assert svc.decision_has_run(d) is False
     decision_undo(actor=cur, decision=d)
     with django_capture_on_commit_callbacks(execute=True):

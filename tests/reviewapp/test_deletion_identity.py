@@ -37,6 +37,7 @@ from reviewapp.storage import (
 )
 from tests.conftest import require_service
 from tests.images import photo
+from tests.factories import checked_plan
 from tests.reviewapp.test_deletion import SIZE, approve, cleanup_jpeg, img_bytes, kept_png, put_asset
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def users(db):
 
 
 def execute(admin, decision):
-    plan = svc.deletion_plan_create(actor=admin, decisions=[decision])
+    plan = checked_plan(actor=admin, decisions=[decision])
     item = plan.items.get()
     return svc.deletion_item_execute(actor=admin, item=item)
 
@@ -454,7 +455,7 @@ def _pair(sources, cur, n):
 def test_undo_is_refused_once_a_confirmed_plan_holds_the_decision(local_pair_sources, users):
     cur, admin = users
     d = _pair(local_pair_sources, cur, 1)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.CONFIRMED)
     with pytest.raises(ReviewRefused, match=f"deletion plan #{plan.pk}.*confirmed by an admin"):
         decision_undo(actor=cur, decision=d)
@@ -465,7 +466,7 @@ def test_undo_is_refused_once_a_confirmed_plan_holds_the_decision(local_pair_sou
 def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local_pair_sources, users):
     cur, admin = users
     d = _pair(local_pair_sources, cur, 1)
-    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    plan = checked_plan(actor=admin, decisions=[d])
     item = plan.items.get()
     from reviewapp.models import Job
     from reviewapp.services import jobs
@@ -484,7 +485,7 @@ def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local
         decision_undo(actor=cur, decision=d)
     # a new plan does not take the decision again
     with pytest.raises(ValidationError):
-        svc.deletion_plan_create(actor=admin, decisions=[d])
+        checked_plan(actor=admin, decisions=[d])
     # once the holder is finished (a killed worker superseded by a resume) the item is taken over
     Job.objects.filter(pk=first.pk).update(state=Job.State.FAILED)
     done = svc.deletion_item_execute(actor=admin, item=item, job_id=second.pk)
@@ -516,7 +517,7 @@ def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_ro
     outcomes = {"deleted": 0, "not_deleted": 0}
     for n in range(ROUNDS[plan_rule]):
         d = _pair(sources, cur, n)
-        plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+        plan = checked_plan(actor=admin, decisions=[d])
         DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.CONFIRMED, confirmed_by=admin)
         item = plan.items.get()
         barrier = threading.Barrier(2)
@@ -644,7 +645,7 @@ def test_two_executors_on_one_item_quarantine_it_exactly_once(local_root):
                Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon")))
     for n in range(5):
         d = _pair(sources, cur, n)
-        plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+        plan = checked_plan(actor=admin, decisions=[d])
         item = plan.items.get()
         runs = [jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk}, idempotency_key=f"r{n}-{k}")
                 for k in range(2)]

@@ -19,6 +19,7 @@ from reviewapp.services.deletion import executor
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import S3Storage, StorageError
 from tests.reviewapp.test_deletion import cleanup_jpeg, scenario
+from tests.factories import checked_plan
 
 pytestmark = pytest.mark.services
 
@@ -117,7 +118,7 @@ def assert_done_exactly_once(plan):
 def test_s3_failure_mid_plan_then_rerun_finishes_exactly_once(s3_sources, users, faults, confirm, op, phase):
     cur, admin = users
     decisions = three_decisions(s3_sources, cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    plan = checked_plan(actor=admin, decisions=decisions)
     faults[(op, phase)] = 1
     plan = confirm(admin, plan)
     assert faults[(op, phase)] == 0, "the fault was injected"
@@ -139,7 +140,7 @@ def test_s3_failure_mid_plan_then_rerun_finishes_exactly_once(s3_sources, users,
 def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeypatch, confirm, crash_at):
     cur, admin = users
     decisions = three_decisions(s3_sources, cur)
-    plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    plan = checked_plan(actor=admin, decisions=decisions)
     armed = {"n": 1}
     if crash_at == "before_delete":
         real = S3Storage.delete
@@ -179,7 +180,7 @@ def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeyp
 def test_s3_failure_mid_restore(s3_sources, users, faults, confirm, phase):
     cur, admin = users
     d = scenario(*s3_sources, cur)
-    plan = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[d]))
+    plan = confirm(admin, checked_plan(actor=admin, decisions=[d]))
     item = plan.items.get()
     assert item.state == DeletionItem.State.QUARANTINED
     faults[("CopyObject", phase)] = 1
@@ -208,7 +209,7 @@ def test_object_changed_between_check_and_copy_is_caught_by_the_etag_condition(s
         return out
 
     monkeypatch.setattr(executor, "recheck_kept", recheck_then_someone_writes)
-    plan = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[d]))
+    plan = confirm(admin, checked_plan(actor=admin, decisions=[d]))
     item = plan.items.get()
     assert item.state == DeletionItem.State.ABORTED and "changed" in item.reason
     assert storage_for(d.asset.source).read_bytes(d.asset.key) == cleanup_jpeg("coffee")
@@ -219,7 +220,7 @@ def test_changed_s3_object_to_delete_blocks_deletion(s3_sources, users, confirm)
     cur, admin = users
     d = scenario(*s3_sources, cur)
     storage_for(d.asset.source).put(d.asset.key, cleanup_jpeg("chelsea"))
-    item = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[d])).items.get()
+    item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
     assert item.state == DeletionItem.State.ABORTED and "changed since the decision" in item.reason
     assert storage_for(d.asset.source).exists(d.asset.key)
 
@@ -230,7 +231,7 @@ def test_damaged_s3_kept_copy_blocks_deletion(s3_sources, users, confirm):
     kept = d.candidate.match_asset
     data = storage_for(kept.source).read_bytes(kept.key)
     storage_for(kept.source).put(kept.key, data[: len(data) // 2])
-    item = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[d])).items.get()
+    item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
     assert item.state == DeletionItem.State.ABORTED and "kept copy changed" in item.reason
     assert storage_for(d.asset.source).exists(d.asset.key)
 
@@ -246,7 +247,7 @@ def test_versioned_bucket_purge_removes_the_versions(db, local_root, s3_profile,
     s3_profile.create_bucket(Bucket=bucket)
     s3_profile.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     d = scenario(*make_sources(bucket, versioned=True), cur)
-    item = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[d])).items.get()
+    item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
     assert item.state == DeletionItem.State.QUARANTINED, item.reason
     assert item.original_version_id and item.quarantine_version_id
     # the original version is gone for good, not hidden behind a delete marker
@@ -272,7 +273,7 @@ def test_object_lock_is_obeyed_and_reported(db, local_root, s3_profile, users, c
     s3_profile.put_object_retention(Bucket=bucket, Key="cleanup/box/L1.jpg",
                                     Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until})
     free = scenario(*sources, cur, key="box/F1.jpg")
-    plan = confirm(admin, svc.deletion_plan_create(actor=admin, decisions=[locked, free]))
+    plan = confirm(admin, checked_plan(actor=admin, decisions=[locked, free]))
     li = plan.items.get(asset=locked.asset)
     assert li.state == DeletionItem.State.ABORTED and "locked until 2031-01-01" in li.reason
     assert storage_for(locked.asset.source).exists(locked.asset.key)
@@ -306,7 +307,9 @@ def test_real_worker_killed_mid_plan_then_restarted(local_root, s3_profile, s3_b
     cur, admin = UserFactory(role="curator", username="cur"), UserFactory(role="admin", username="boss")
     sources = make_sources(s3_bucket)
     decisions = [scenario(*sources, cur, key=f"box/K{n:02d}.jpg") for n in range(10)]
-    plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    plan = svc.deletion_plan_create(actor=admin, decisions=decisions)  # the dry run goes to the worker too
+    wait_for(lambda: not svc.dry_run_unchecked(plan).exists(), timeout=90, interval=0.05,
+             message="the worker to finish the dry run")
     svc.deletion_plan_confirm(actor=admin, plan=plan)  # on commit: sent to the worker through Redis
     wait_for(lambda: plan.items.exclude(state=DeletionItem.State.PLANNED).exists(), timeout=90, interval=0.05,
              message="the worker to claim a first object")

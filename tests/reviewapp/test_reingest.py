@@ -12,7 +12,7 @@ from reviewapp.models import Candidate, DeletionItem, ReingestEvent, ReingestIte
 from reviewapp.services import deletion as deletion_svc
 from reviewapp.services import reingest as svc
 from reviewapp.services.review import decision_record, decision_undo
-from tests.factories import CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.factories import CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory, checked_plan
 from tests.reviewapp.test_deletion import cleanup_jpeg, img_bytes, put_asset, storage_for
 from tests.images import photo
 
@@ -110,7 +110,7 @@ def test_larger_copy_deleted_only_after_verified_reingest(env, django_capture_on
 
     review = ReviewItem.objects.get(asset=d.asset)
     approval = decision_record(actor=cur, item=review, action="approve_delete", candidate=review.best_candidate)
-    plan = deletion_svc.deletion_plan_create(actor=admin, decisions=[approval])
+    plan = checked_plan(actor=admin, decisions=[approval])
     di = plan.items.get()
     assert di.kept_asset == item.canonical_asset
     with django_capture_on_commit_callbacks(execute=True):

@@ -15,7 +15,7 @@ from reviewapp.services.review import (
     review_lease_take, review_release,
 )
 from tests.conftest import require_postgresql
-from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory, checked_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -437,11 +437,10 @@ def test_concurrent_curators_never_share_a_file():
 
 def test_undo_takes_an_approval_out_of_a_draft_plan_and_is_refused_once_it_ran(curator, admin_user):
     from reviewapp.models import DeletionItem
-    from reviewapp.services.deletion import deletion_plan_create
 
     item = make_item()
     d = decision_record(actor=curator, item=item, action="approve_delete")
-    plan = deletion_plan_create(actor=admin_user, decisions=[d])
+    plan = checked_plan(actor=admin_user, decisions=[d])
     planned = DeletionItem.objects.get(plan=plan, decision=d)
     decision_undo(actor=curator, decision=d)
     planned.refresh_from_db()
@@ -449,7 +448,7 @@ def test_undo_takes_an_approval_out_of_a_draft_plan_and_is_refused_once_it_ran(c
 
     item.refresh_from_db()
     d2 = decision_record(actor=curator, item=item, action="approve_delete")
-    plan2 = deletion_plan_create(actor=admin_user, decisions=[d2])
+    plan2 = checked_plan(actor=admin_user, decisions=[d2])
     DeletionItem.objects.filter(plan=plan2).update(state="quarantined")
     with pytest.raises(ReviewRefused, match="too late"):
         decision_undo(actor=curator, decision=d2)

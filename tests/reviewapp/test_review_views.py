@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from reviewapp.models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source
 from tests import images
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.reviewapp.test_demo import demo_dirs, run_demo  # noqa: F401 - demo_dirs is a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -350,3 +353,102 @@ def test_unreadable_and_no_match_files_render_without_a_match(curator_client, lo
     assert "no match to keep" in r.content.decode()
     r = curator_client.post(reverse("review-decide", args=[bad.pk]), {"action": "reingest", "note": "only copy"})
     assert r.status_code == 302 and bad.asset.reingests.get().reason == "only copy"
+
+
+# ---------------------------------------------------------------- every image of the demo exists
+
+
+class _ImageRefs(HTMLParser):
+    """Every image URL a file view makes the browser (or review.js) ask for: <img src>, the
+    heat-map's <img data-src> (loaded on H), <link rel=prefetch>, the page's data-prefetch list
+    (review.js preloads it) and the viewer's data-aligned / data-raw (the O toggle swaps them in)."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.urls += [a[k] for k in ("src", "data-src") if a.get(k)]
+        if tag == "link" and "prefetch" in (a.get("rel") or "").split() or tag == "link" and a.get("rel") == "icon":
+            self.urls.append(a.get("href") or "")
+        if a.get("id") == "review":
+            self.urls += (a.get("data-prefetch") or "").split()
+        if a.get("id") == "viewer":
+            self.urls += [a[k] for k in ("data-aligned", "data-raw") if a.get(k)]
+
+
+def test_every_image_a_demo_file_view_asks_for_exists(demo_dirs, client):
+    """The demo as `make run` loads it (doppel_demo into the test database and storage), walked
+    as a curator does it: Next, look at the file (and follow every image, the heat-map and what the
+    page prefetches for the next file), Skip, until every file was seen; then every file's page
+    once more read-only, and every object's and source's page. Not one image request may fail."""
+    run_demo()
+    client.force_login(get_user_model().objects.get(username="curator"))
+    items = set(ReviewItem.objects.values_list("pk", flat=True))
+    assert len(items) >= 20
+    seen, asked, failed = set(), {}, []
+
+    def walk_page(url):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        refs = _ImageRefs()
+        refs.feed(r.content.decode())
+        for src in refs.urls:
+            if src.startswith("data:") or src in asked:
+                continue
+            got = client.get(src)
+            asked[src] = got.status_code
+            if got.status_code != 200:
+                failed.append((url, src, got.status_code))
+
+    r = client.post(reverse("review-next"))
+    for _ in range(3 * len(items)):
+        m = re.match(r"^/review/(\d+)/", r["Location"]) if r.status_code == 302 else None
+        if m is None or int(m.group(1)) in seen:
+            break
+        pk = int(m.group(1))
+        seen.add(pk)
+        walk_page(r["Location"])
+        r = client.post(reverse("review-decide", args=[pk]), {"action": "skip"})
+    assert seen == items, f"the curator's walk reached {len(seen)} of {len(items)} files"
+    for pk in items:
+        walk_page(reverse("review-item", args=[pk]))
+    # every object's own page, and the sources' pages with their thumbnails
+    for pk in Asset.objects.values_list("pk", flat=True):
+        walk_page(reverse("asset-detail", args=[pk]))
+    for pk in Source.objects.values_list("pk", flat=True):
+        walk_page(reverse("source-detail", args=[pk]))
+    assert len(asked) > 2 * len(items)  # the walk really followed the images
+    assert not failed, "image requests that failed (page, image, status):\n" + "\n".join(map(str, failed))
+
+
+@pytest.mark.parametrize("rotation, flipped", [(90, False), (270, False), (0, True), (90, True)])
+def test_turn_arrows_and_words_agree_on_the_file_view_the_asset_page_and_the_api(
+        client, local_root, rotation, flipped):
+    """The engine's rotation is counter-clockwise: every arrow beside it is ↺ and every word says
+    counter-clockwise; a mirrored-only pair says "mirrored", never "turned 0"."""
+    from rest_framework.test import APIClient
+
+    item = make_real_pair(local_root, rotation=rotation, flipped=flipped, verdict="rotated")[0]
+    cand = item.best_candidate
+    cand.reasons = []  # only what the page itself renders
+    cand.safe_to_delete = False
+    cand.save()
+    curator = UserFactory(role="curator")
+    client.force_login(curator)
+    page = client.get(reverse("review-item", args=[item.pk])).content.decode()
+    asset_page = client.get(reverse("asset-detail", args=[item.asset_id])).content.decode()
+    api = APIClient()
+    api.force_authenticate(curator)
+    data = api.get(f"/api/v1/candidates/{cand.pk}/").json()
+    for text in (page, asset_page, data["turn"]):
+        assert "↻" not in text and "turned 0" not in text and "clockwise" not in text.replace("counter-clockwise", "")
+    if rotation:
+        badge = re.search(r'data-testid="rotation-badge"[^>]*>(.*?)</span></span>', page, re.S).group(0)
+        assert "↺" in badge and f"{rotation}°" in badge and "counter-clockwise" in badge
+        assert data["turn"].startswith(f"turned {rotation}° counter-clockwise") and "counter-clockwise" in asset_page
+    else:
+        assert 'data-testid="rotation-badge"' not in page and data["turn"] == "mirrored"
+    assert ('data-testid="mirror-badge"' in page) == flipped and ("mirrored" in data["turn"]) == flipped

@@ -28,7 +28,7 @@ from reviewapp.services.reingest import reingest_copy, reingest_request
 from reviewapp.services.renditions import asset_rendition, candidate_rendition, save_reduced
 from reviewapp.services.review import decision_record
 from reviewapp.storage import LocalStorage
-from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory
+from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, checked_plan
 from tests.images import photo
 
 SIZE = (128, 96)
@@ -85,7 +85,7 @@ def world(db, local_root, tmp_path, settings, admin_user, curator, django_captur
     # A: approved, planned, executed → its only copy now sits in quarantine
     item = ReviewItemFactory(best_candidate=ca)
     decision = decision_record(actor=curator, item=item, action="approve_delete")
-    plan = deletion.deletion_plan_create(actor=admin_user, decisions=[decision])
+    plan = checked_plan(actor=admin_user, decisions=[decision])
     with django_capture_on_commit_callbacks(execute=True):
         deletion.deletion_plan_confirm(actor=admin_user, plan=plan)
     assert DeletionItem.objects.get(asset=a).state == DeletionItem.State.QUARANTINED

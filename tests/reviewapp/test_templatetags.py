@@ -38,7 +38,9 @@ def test_alt_text_names_side_file_alignment_and_damage():
     assert pane_alt("match", kept, cand, {"box": box}, False) == f"Kept copy {kept.name}, as stored, not turned to align"
     assert pane_alt("cleanup", cand.cleanup_asset, cand, {"box": box}) == f"Clean-up copy {cand.cleanup_asset.name}, damaged: bottom 49%"
     cand.rotation, cand.flipped = 90, True
-    assert alignment_words(cand) == "turned 90° and mirrored to align"
+    assert alignment_words(cand) == "turned 90° counter-clockwise and mirrored to align"
+    cand.rotation, cand.flipped = 0, True
+    assert alignment_words(cand) == "mirrored to align"
     cand.rotation, cand.flipped = 0, False
     assert alignment_words(cand) == "" and pane_alt("match", kept, cand) == f"Kept copy {kept.name}"
 
@@ -56,3 +58,21 @@ def test_not_safe_reasons_come_from_the_engines_rule_and_say_nothing_for_a_safe_
     assert not_safe_reasons(item, cand)[0] == "turned 90° counter-clockwise: a person must confirm"
     cand.safe_to_delete = True
     assert not_safe_reasons(item, cand) == []
+
+
+@pytest.mark.parametrize("rotation, flipped, words, arrow", [
+    (90, False, "turned 90° counter-clockwise", "↺"),
+    (270, False, "turned 270° counter-clockwise", "↺"),
+    (180, False, "turned 180°", "↺"),  # half a turn: either way round, the arrow does not contradict
+    (0, True, "mirrored", "⇋"),
+    (90, True, "turned 90° counter-clockwise and mirrored", "↺⇋"),
+    (0, False, "", ""),
+])
+def test_a_turn_has_one_arrow_and_words_that_agree(rotation, flipped, words, arrow):
+    from types import SimpleNamespace
+
+    from reviewapp.templatetags.doppel_a11y import turn, turn_arrow
+
+    cand = SimpleNamespace(rotation=rotation, flipped=flipped)
+    assert turn(cand) == words and turn_arrow(cand) == arrow
+    assert "↻" not in turn_arrow(cand) and "turned 0" not in turn(cand)

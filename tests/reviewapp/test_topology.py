@@ -293,7 +293,7 @@ def test_readme_example_against_the_production_processes(tmp_path, topology_data
                                          f"worker:\n{topo.tail('worker')}\nweb:\n{topo.tail('web')}")
         out = example.stdout
         assert "C1234a.jpg = C0001234.tif" in out  # step 3 found the duplicate
-        assert "will quarantine C1234a.jpg kept: C0001234.tif" in out  # step 6: the dry run
+        assert "would run C1234a.jpg kept: C0001234.tif" in out  # step 6: the dry run, re-checked by the worker
         assert (tmp_path / "errors.xlsx").read_bytes()[:2] == b"PK"  # step 5: a real XLSX
         for name in ("web", "worker", "beat"):
             assert topo.alive(name), f"{name} died:\n{topo.tail(name)}"

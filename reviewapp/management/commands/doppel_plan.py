@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviewapp.models import DeletionPlan
 from reviewapp.roles import is_admin
-from reviewapp.selectors.deletion import PLAN_CSV_HEADER, plan_counts, plan_csv_rows
+from reviewapp.selectors.deletion import PLAN_CSV_HEADER, dry_run_progress, plan_counts, plan_csv_rows
 from reviewapp.services import deletion as svc
 from reviewapp.services.exports import csv_lines
 
@@ -67,6 +67,13 @@ class Command(BaseCommand):
                 if out is not sys.stdout:
                     out.close()
         if plan.state == DeletionPlan.State.DRAFT:
-            self.stdout.write(f"dry run only; confirm with: manage.py doppel_plan --user {user.username} --confirm {plan.pk}")
+            progress = dry_run_progress(plan)
+            if progress["done"]:
+                self.stdout.write(f"dry run re-checked all {progress['total']} planned items ({c['would_abort']} would abort); "
+                                  f"confirm with: manage.py doppel_plan --user {user.username} --confirm {plan.pk}")
+            else:
+                self.stdout.write(f"dry run: {progress['checked']} of {progress['total']} items re-checked so far; a worker "
+                                  f"checks the rest (plan page), then confirm with: manage.py doppel_plan --user "
+                                  f"{user.username} --confirm {plan.pk}")
         for item in plan.items.filter(state="aborted").select_related("asset"):
             self.stdout.write(f"  aborted {item.asset.key}: {item.reason}")

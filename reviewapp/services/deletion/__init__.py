@@ -41,7 +41,9 @@ from .plans import (
     deletion_plan_confirm,
     deletion_plan_create,
     deletion_plan_dry_run,
+    deletion_plan_recheck,
     deletion_plan_resume,
+    dry_run_unchecked,
 )
 from .quarantine import QuarantineTarget, deletion_item_purge, deletion_purge_due, deletion_restore, quarantine_target
 
@@ -49,7 +51,7 @@ __all__ = [
     "Doubt", "EXECUTION_GUARDS", "LIVE_STATES", "QuarantineTarget", "decided_relation", "decision_has_run",
     "decision_stands", "decision_undo_refusal", "deletion_item_abort", "deletion_item_execute", "deletion_item_purge",
     "deletion_plan_cancel", "deletion_plan_confirm", "deletion_plan_create", "deletion_plan_dry_run",
-    "deletion_plan_resume", "deletion_plan_run", "deletion_purge_due", "deletion_restore", "dry_run_reason",
+    "deletion_plan_recheck", "deletion_plan_resume", "dry_run_unchecked", "deletion_plan_run", "deletion_purge_due", "deletion_restore", "dry_run_reason",
     "guard_content", "guard_decision_stands", "guard_etag", "guard_kept_copy", "guard_not_canonical",
     "guard_object_lock", "guard_physical_identity", "physical_identity_doubt", "plannable_decisions",
     "quarantine_target", "recheck_kept", "review_return", "storage_for", "takedown_execute",

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ...models import DeletionItem, DeletionPlan, Job
 from ...selectors.deletion import deletion_kept_copy, plannable_decisions
-from ...tasks.execution import deletion_execute_task
+from ...tasks.execution import deletion_dry_run_task, deletion_execute_task
 from .. import jobs
 from .common import LIVE_STATES, _require_admin
 from .executor import dry_run_reason
@@ -69,7 +69,8 @@ def deletion_plan_create(*, actor, decisions=None, source=None, idempotency_key=
         for it in items:
             it.plan = plan
         DeletionItem.objects.bulk_create(items)
-    return deletion_plan_dry_run(actor=actor, plan=plan)
+        _dispatch_dry_run(plan)
+    return plan
 
 
 def deletion_plan_confirm(*, actor, plan) -> DeletionPlan:
@@ -81,6 +82,10 @@ def deletion_plan_confirm(*, actor, plan) -> DeletionPlan:
             if plan.state in (DeletionPlan.State.CONFIRMED, DeletionPlan.State.EXECUTING, DeletionPlan.State.DONE):
                 return plan
             raise ValidationError(f"this plan is {plan.get_state_display().lower()}; it cannot be confirmed")
+        unchecked = dry_run_unchecked(plan).count()
+        if unchecked:
+            raise ValidationError(f"the dry run is still re-checking this plan ({unchecked} item{'s' if unchecked != 1 else ''} "
+                                  "to go); confirm once it has finished and you have read its outcome")
         job = jobs.job_create(
             actor=actor,
             kind=Job.Kind.DELETE,
@@ -149,15 +154,50 @@ def _dispatch(job):
     transaction.on_commit(lambda: deletion_execute_task.delay(job_id))
 
 
+def dry_run_unchecked(plan):
+    """Planned items the dry run has not re-checked yet; Confirm is refused while there are any."""
+    return DeletionItem.objects.filter(plan_id=plan.pk, state=DeletionItem.State.PLANNED, dry_run_at__isnull=True)
+
+
+def _dispatch_dry_run(plan):
+    """Queue the dry run's re-check once the plan is committed: it reads every object (and
+    decodes the kept copies), which is a worker's job, never a web request's."""
+    plan_id = plan.pk
+    transaction.on_commit(lambda: deletion_dry_run_task.delay(plan_id))
+
+
+def deletion_plan_recheck(*, actor, plan) -> DeletionPlan:
+    """Run the dry run again on an unconfirmed plan (storage may have changed since, or the first
+    run's message was lost): every planned item is re-checked from scratch by a worker."""
+    _require_admin(actor)
+    with transaction.atomic():
+        plan = DeletionPlan.objects.select_for_update().get(pk=plan.pk)
+        if plan.state != DeletionPlan.State.DRAFT:
+            raise ValidationError("only an unconfirmed plan can be re-checked; the executor re-checks every item itself")
+        plan.items.filter(state=DeletionItem.State.PLANNED).update(dry_run_at=None, dry_run_reason="")
+        _dispatch_dry_run(plan)
+    return plan
+
+
 def deletion_plan_dry_run(*, actor, plan) -> DeletionPlan:
     """The dry run's re-check: every planned item goes through the executor's own guards
     (EXECUTION_GUARDS: existence, ETag and content, physical identity, the kept copy decoded and
     the pair verified again under the approval rule, Object Lock), touching nothing, and records
     "would abort: reason" on the item so the admin sees it before Confirm. The executor repeats
-    every check when it runs (things can change in between)."""
-    _require_admin(actor)
-    for item in (plan.items.filter(state=DeletionItem.State.PLANNED)
-                 .select_related("asset__source", "kept_asset__source", "decision__candidate").order_by("pk")):
+    every check when it runs (things can change in between).
+    Runs in a worker (tasks.execution.deletion_dry_run_task, actor None = the system). Only items
+    not yet re-checked are taken and each result is committed on its own, so the plan page shows
+    progress and a redelivered task finishes the rest instead of starting over."""
+    if actor is not None:
+        _require_admin(actor)
+    item_ids = list(dry_run_unchecked(plan).order_by("pk").values_list("pk", flat=True))
+    for item_id in item_ids:
+        if not DeletionPlan.objects.filter(pk=plan.pk, state=DeletionPlan.State.DRAFT).exists():
+            break  # cancelled meanwhile: nothing left to predict
+        item = (DeletionItem.objects.filter(pk=item_id, state=DeletionItem.State.PLANNED)
+                .select_related("asset__source", "kept_asset__source", "decision__candidate").first())
+        if item is None:
+            continue
         reason = dry_run_reason(item)
         DeletionItem.objects.filter(pk=item.pk).update(dry_run_reason=reason[:2000], dry_run_at=timezone.now())
     return plan
