@@ -175,8 +175,8 @@ def damage_score(*, corrupt_side: str = "none", region=None, own_damage=()) -> f
     if corrupt_side in ("cleanup", "match"):
         area = region_area(region)
         return round(area if area is not None else 1.0, 5)
-    areas = [region_area(d.get("region")) for d in own_damage if isinstance(d, dict)]
-    areas = [a for a in areas if a is not None]
+    found = [region_area(d.get("region")) for d in own_damage if isinstance(d, dict)]
+    areas = [a for a in found if a is not None]
     return round(max(areas), 5) if areas else 0.0
 
 
