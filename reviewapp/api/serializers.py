@@ -5,7 +5,10 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from matching.verdict import turn_words
+
 from .. import models as m
+from ..selectors.deletion import dry_run_progress
 from ..selectors.jobs import job_progress
 
 # --------------------------------------------------------------------------------------------
@@ -151,8 +154,6 @@ class CandidateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_turn(self, cand) -> str:
-        from matching.verdict import turn_words
-
         return turn_words(cand.rotation, cand.flipped)
 
 
@@ -331,8 +332,6 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
         "checked": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"},
         "done": {"type": "boolean"}}})
     def get_dry_run(self, plan) -> dict:
-        from ..selectors.deletion import dry_run_progress
-
         return dry_run_progress(plan)
 
     def get_would_abort(self, plan) -> int:

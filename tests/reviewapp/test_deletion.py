@@ -18,6 +18,7 @@ from reviewapp.models import (
     Asset, AuditEntry, Candidate, DeletionItem, DeletionPlan, Job, ReingestItem, ReviewItem, Source,
 )
 from reviewapp.services import deletion as svc
+from reviewapp.services.deletion import plans as deletion_plans
 from reviewapp.services.review import decision_record, decision_undo
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import LocalStorage
@@ -614,7 +615,7 @@ def test_plan_creation_alone_skips_a_canonical_file_its_selection_lists(sources,
     layers.off(*layers.names)
     cur, admin = users
     d_canon, jpeg = _approve_canonical(sources[1], cur)
-    assert d_canon in list(svc.plannable_decisions())  # the selection's filter really is off
+    assert d_canon in list(deletion_plans.plannable_decisions())  # the selection's filter really is off
     with pytest.raises(ValidationError, match="no approved deletions"):
         svc.deletion_plan_create(actor=admin, decisions=[d_canon])
     assert not DeletionItem.objects.exists()
