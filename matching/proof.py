@@ -435,8 +435,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # a picture already at the size is its own array (no copy back out of Pillow)
     a_u8 = A if A.shape[:2] == (h, w) else np.asarray(im_a)
     b_u8 = Bt if Bt.shape[:2] == (h, w) else np.asarray(im_b)
-    ga = np.asarray(im_a.convert("L"), dtype=np.float32)
-    gb = np.asarray(im_b.convert("L"), dtype=np.float32)
+    im_ga, im_gb = im_a.convert("L"), im_b.convert("L")
+    ga = np.asarray(im_ga, dtype=np.float32)
+    gb = np.asarray(im_gb, dtype=np.float32)
     v = np.ones((h, w), bool)
     if valid is not None and not valid.all():
         vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
@@ -452,20 +453,25 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # on block means when the limit is several pixels (the estimate is good to ~0.1 px of its grid)
     gf = int(max(1, min(max(P.shift_frac * w, P.shift_px), max(P.shift_frac * h, P.shift_px)) // 2))
 
-    def geometry(ga_, gb_, valid_):
+    reduced: list = []   # the two greys as block means, made once (straight from Pillow's grey images)
+
+    def geometry(valid_):
+        """``_geometry`` of this pair's greys over ``valid_``."""
         if gf == 1:
-            return _geometry(ga_, gb_, valid_, P)
+            return _geometry(ga, gb, valid_, P)
 
         def down(x):
             return np.asarray(Image.fromarray(x).reduce(gf), dtype=np.float32)
+        if not reduced:
+            reduced.extend(np.asarray(im.convert("F").reduce(gf), dtype=np.float32) for im in (im_ga, im_gb))
         v_ = None if valid_.all() else down(valid_.astype(np.uint8) * 255) > 254   # all valid: nothing to mask
-        g = _geometry(down(ga_), down(gb_), v_, P)
+        g = _geometry(reduced[0], reduced[1], v_, P)
         if g["edges"] is not None:
             g["edges"] = {k: e * gf for k, e in g["edges"].items()}
         return g
     lim_x = max(P.shift_frac * w, P.shift_px)
     lim_y = max(P.shift_frac * h, P.shift_px)
-    geo = geometry(ga, gb, v)
+    geo = geometry(v)
     result["geometry"] = geo
 
     def misfit(g):
@@ -522,7 +528,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             intact = v.copy()
             for i, j in zip(*np.where(start)):
                 intact[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = False
-            if not misfit(geometry(ga, gb, intact)):
+            if not misfit(geometry(intact)):
                 result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
                 result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")
                 result["same"] = True
