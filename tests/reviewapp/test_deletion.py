@@ -578,6 +578,8 @@ def test_each_executor_layer_alone_never_deletes_a_canonical_file(sources, users
                                                    checksum_at_decision=canon_obj.checksum)
     svc.deletion_item_execute(actor=admin, item=item)
     assert_held(item, fragment, (canon_obj, jpeg), (d.asset, cleanup_jpeg()), (d.candidate.match_asset, kept_png()))
+    if layer != "guard_physical_identity":
+        assert item.reason == "the object is in a canonical source, which Doppel never deletes from"
 
 
 def _resave_png(data: bytes) -> bytes:
@@ -666,3 +668,34 @@ def test_with_every_layer_off_the_same_pair_is_quarantined(sources, users, layer
     item.refresh_from_db()
     assert item.state == DeletionItem.State.QUARANTINED, item.reason
     assert not exists(d.asset)
+
+
+def test_same_bytes_accepts_an_equal_token_or_a_multipart_etag_of_the_same_size_only():
+    """The quarantine copy's content check: multipart ETags are not MD5s of the bytes and a
+    server-side copy gets a new one, so for those alone the size stands in."""
+    same = svc._same_bytes
+    assert same("sha256:ab", "sha256:ab", size=1, expected_size=2)
+    assert not same("sha256:ab", "sha256:cd", size=1, expected_size=1)
+    assert not same("sha256:ab", "sha256:cd-2", size=1, expected_size=1)  # a '-' outside an ETag means nothing
+    assert same("etag:ff", "etag:ab-2", size=10, expected_size=10)
+    assert not same("etag:ff", "etag:ab-2", size=10, expected_size=11)
+    assert not same("etag:ff", "etag:ab", size=10, expected_size=10)  # a plain ETag is an MD5: it must match
+
+
+def test_decision_undo_refusal_reads_the_items_and_plans_that_hold_the_decision(sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    item = plan.items.get()
+    assert svc.decision_undo_refusal(d) == ""  # planned in a draft: undo may take it out
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.EXECUTING)
+    assert svc.decision_undo_refusal(d) == "too late to undo: the deletion of this file is running or has run"
+    # an aborted item does not hold the decision back
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.ABORTED)
+    assert svc.decision_undo_refusal(d) == ""
+    # a planned item holds it once its plan is confirmed (here: already executing other items)
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PLANNED)
+    DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.EXECUTING)
+    assert svc.decision_undo_refusal(d) == (
+        f"too late to undo: deletion plan #{plan.pk}, which holds this decision, was confirmed by an admin "
+        "(executing); ask an admin to restore the file after it runs")
