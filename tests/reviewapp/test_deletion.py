@@ -640,6 +640,8 @@ def test_each_executor_layer_alone_never_deletes_a_canonical_file(sources, users
                                                    checksum_at_decision=canon_obj.checksum)
     svc.deletion_item_execute(actor=admin, item=item)
     assert_held(item, fragment, (canon_obj, jpeg), (d.asset, cleanup_jpeg()), (d.candidate.match_asset, kept_png()))
+    if layer != "guard_physical_identity":
+        assert item.reason == "the object is in a canonical source, which Doppel never deletes from"
 
 
 def _resave_png(data: bytes) -> bytes:
@@ -679,7 +681,9 @@ KEPT_AT_EXECUTION = {
         cleanup_jpeg, kept_png, lambda kept: storage_for(kept.source).put(kept.key, _resave_png(kept_png())),
         "the kept copy changed since the decision"),
     "missing": (cleanup_jpeg, kept_png, lambda kept: storage_for(kept.source).delete(kept.key), "no longer exists"),
-    "damaged": (cleanup_jpeg, lambda: kept_png()[: int(len(kept_png()) * 0.6)], None, "does not decode fully"),
+    "damaged": (cleanup_jpeg, lambda: kept_png()[: int(len(kept_png()) * 0.6)], None,
+                "the kept copy does not decode fully (damaged: truncated: PNG chunk runs past the end of the file; "
+                "truncated: OSError: image file is truncated)"),
     "smaller in pixels": (cleanup_jpeg, _small_kept, None, "more pixels (256x256) than the kept copy (128x128)"),
     "fewer pages": (_two_page_tiff, kept_png, None, "more pages (2) than the kept copy (1)"),
     "lower bit depth": (_sixteen_bit_png, _grey_png, None, "higher bit depth (16) than the kept copy (8)"),
@@ -728,3 +732,60 @@ def test_with_every_layer_off_the_same_pair_is_quarantined(sources, users, layer
     item.refresh_from_db()
     assert item.state == DeletionItem.State.QUARANTINED, item.reason
     assert not exists(d.asset)
+
+
+def test_same_bytes_accepts_an_equal_token_or_a_multipart_etag_of_the_same_size_only():
+    """The quarantine copy's content check: multipart ETags are not MD5s of the bytes and a
+    server-side copy gets a new one, so for those alone the size stands in."""
+    same = svc._same_bytes
+    assert same("sha256:ab", "sha256:ab", size=1, expected_size=2)
+    assert not same("sha256:ab", "sha256:cd", size=1, expected_size=1)
+    assert not same("sha256:ab", "sha256:cd-2", size=1, expected_size=1)  # a '-' outside an ETag means nothing
+    assert same("etag:ff", "etag:ab-2", size=10, expected_size=10)
+    assert not same("etag:ff", "etag:ab-2", size=10, expected_size=11)
+    assert not same("etag:ff", "etag:ab", size=10, expected_size=10)  # a plain ETag is an MD5: it must match
+
+
+def test_decision_undo_refusal_reads_the_items_and_plans_that_hold_the_decision(sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    item = plan.items.get()
+    assert svc.decision_undo_refusal(d) == ""  # planned in a draft: undo may take it out
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.EXECUTING)
+    assert svc.decision_undo_refusal(d) == "too late to undo: the deletion of this file is running or has run"
+    # an aborted item does not hold the decision back
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.ABORTED)
+    assert svc.decision_undo_refusal(d) == ""
+    # a planned item holds it once its plan is confirmed (here: already executing other items)
+    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PLANNED)
+    DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.EXECUTING)
+    assert svc.decision_undo_refusal(d) == (
+        f"too late to undo: deletion plan #{plan.pk}, which holds this decision, was confirmed by an admin "
+        "(executing); ask an admin to restore the file after it runs")
+
+
+@pytest.mark.parametrize("over", ["kept", "cleanup", "pixels"])
+def test_the_kept_copy_recheck_obeys_the_size_and_pixel_limits(sources, users, layers, settings, over):
+    """The re-check reads both copies under the same limits as analysis (an image bomb placed at
+    a kept copy's key is refused, not decoded): the dry run says why and touches nothing."""
+    layers.only("guard_kept_copy")
+    cur, admin = users
+    small, big = cleanup_jpeg(), kept_png()
+    assert len(small) < len(big)
+    if over == "cleanup":  # the object to delete is the big file this time
+        d = scenario(*sources, cur, cleanup_data=big, kept_data=small)
+    else:
+        d = scenario(*sources, cur)
+    if over == "pixels":
+        settings.MAX_IMAGE_PIXELS = 1000
+    else:
+        settings.MAX_OBJECT_BYTES = len(small) + 1
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    too_big = {"kept": d.candidate.match_asset, "cleanup": d.asset}.get(over)
+    if too_big is not None:
+        assert item.dry_run_reason == f"could not be checked: {too_big.key} is {len(big)} bytes, over the limit of {len(small) + 1}"
+    else:
+        assert item.dry_run_reason.startswith("the kept copy does not decode fully"), item.dry_run_reason
+    assert item.state == DeletionItem.State.PLANNED
+    assert exists(d.asset) and exists(d.candidate.match_asset)

@@ -462,3 +462,134 @@ def test_undo_idempotency_key(curator):
     d2 = decision_record(actor=curator, item=b, action="not_duplicate")
     with pytest.raises(ReviewRefused, match="idempotency"):
         decision_undo(actor=curator, decision=d2, idempotency_key="u-1")
+
+
+# ---------------------------------------------------------------- exact refusals (mutation testing)
+# The curator reads these words; mutants that change or drop them must fail a test.
+
+
+def refused_with(message, call, **kwargs):
+    with pytest.raises(ReviewRefused) as refused:
+        call(**kwargs)
+    assert refused.value.messages == [message]
+
+
+def test_approve_refusal_says_exactly_why(curator):
+    from reviewapp.models import Asset
+
+    cases = [
+        (lambda i: Source.objects.filter(pk=i.asset.source_id).update(role="canonical"),
+         "this file is in a canonical source: Doppel never deletes there"),
+        (lambda i: Asset.objects.filter(pk=i.asset_id).update(state="vanished"), "this file is no longer in its source"),
+        (lambda i: ReviewItem.objects.filter(pk=i.pk).update(best_candidate=None),
+         "this file has no match to keep: log an error or route it to reingest"),
+        (lambda i: Asset.objects.filter(pk=i.best_candidate.match_asset_id).update(state="vanished"),
+         "the kept copy is no longer in its source"),
+        (lambda i: Asset.objects.filter(pk=i.best_candidate.match_asset_id).update(etag="new"),
+         "the kept copy changed since the pair was compared: analyse it again before approving"),
+        (lambda i: Asset.objects.filter(pk=i.asset_id).update(etag="new"),
+         "this file changed since the pair was compared: analyse it again before approving"),
+        # an engine verdict that blames the kept copy, even when the verdict itself is approvable
+        (lambda i: Candidate.objects.filter(pk=i.best_candidate_id).update(corrupt_side="match"),
+         "the kept copy is damaged: route this file to reingest instead"),
+    ]
+    for setup, message in cases:
+        item = make_item()
+        setup(item)
+        item = ReviewItem.objects.select_related("asset__source", "best_candidate__match_asset__source").get(pk=item.pk)
+        refused_with(message, decision_record, actor=curator, item=item, action="approve_delete")
+    item = make_item()
+    itself = Candidate(cleanup_asset=item.asset, match_asset=item.asset, verdict="identical")
+    from reviewapp.services.review import approve_refusal
+
+    assert approve_refusal(item, itself) == "the kept copy is the file itself"
+    assert not Decision.objects.exists()
+
+
+def test_undo_refusals_say_exactly_why(curator, curator2):
+    a, b, c = make_item(), make_item(), make_item()
+    d = decision_record(actor=curator, item=a, action="log_error", error_category="wrong_id")
+    refused_with("you can only undo your own decisions", decision_undo, actor=curator2, decision=d)
+    u = decision_undo(actor=curator, decision=d)
+    assert (u.candidate, u.actor, u.snapshot) == (d.candidate, curator, {"undone_action": "log_error"})
+    refused_with("this decision was already undone", decision_undo, actor=curator, decision=d)
+    s = decision_record(actor=curator, item=b, action="skip")
+    refused_with("only a decision that settled a file can be undone", decision_undo, actor=curator, decision=s)
+    # the file was handed back to review (a returned deletion) while the decision stayed its last
+    d3 = decision_record(actor=curator, item=c, action="not_duplicate")
+    ReviewItem.objects.filter(pk=c.pk).update(status=ReviewItem.Status.OPEN)
+    refused_with("this is no longer the file's current decision", decision_undo, actor=curator, decision=d3)
+    e, f = make_item(), make_item()
+    d4 = decision_record(actor=curator, item=e, action="not_duplicate")
+    decision_record(actor=curator, item=f, action="not_duplicate")
+    refused_with("only your last decision can be undone", decision_undo, actor=curator, decision=d4)
+    g = make_item()
+    d5 = decision_record(actor=curator, item=g, action="not_duplicate")
+    decision_undo(actor=curator, decision=d5, idempotency_key="k-1")
+    refused_with("this idempotency key was used for another decision", decision_undo, actor=curator,
+                 decision=d4, idempotency_key="k-1")
+    h = make_item()
+    d6 = decision_record(actor=curator, item=h, action="reingest")
+    ReingestItem.objects.filter(decision=d6).update(state="copied")
+    refused_with("too late to undo: an action already ran on this decision", decision_undo, actor=curator, decision=d6)
+
+
+def test_undo_withdrawing_a_reingest_records_who_did_it(curator):
+    item = make_item()
+    d = decision_record(actor=curator, item=item, action="reingest")
+    decision_undo(actor=curator, decision=d)
+    event = ReingestItem.objects.get(decision=d).events.get(to_state="withdrawn")
+    assert event.actor == curator
+
+
+def test_undo_of_an_approval_aborts_only_its_own_plan_item_with_an_audit_row(curator, curator2, admin_user):
+    from reviewapp.models import AuditEntry, DeletionItem
+    from reviewapp.services.deletion import deletion_plan_create
+
+    mine, theirs = make_item(), make_item()
+    d1 = decision_record(actor=curator, item=mine, action="approve_delete")
+    d2 = decision_record(actor=curator2, item=theirs, action="approve_delete")
+    deletion_plan_create(actor=admin_user, decisions=[d1, d2])
+    decision_undo(actor=curator, decision=d1)
+    aborted = DeletionItem.objects.get(decision=d1)
+    assert (aborted.state, aborted.reason) == (DeletionItem.State.ABORTED, "the approving decision was undone")
+    audit = AuditEntry.objects.get(item=aborted, action="abort")
+    assert (audit.executed_by, audit.reason) == (curator, "the approving decision was undone")
+    assert DeletionItem.objects.get(decision=d2).state == DeletionItem.State.PLANNED
+
+
+def test_undo_is_refused_by_the_confirmed_plan_rule_alone(curator, admin_user, layers):
+    """"Has run" and "only your last" are off; a confirmed plan whose item is still planned."""
+    from reviewapp.models import DeletionItem, DeletionPlan
+    from reviewapp.services.deletion import deletion_plan_create
+
+    layers.off("undo_has_run", "undo_last_only")
+    item = make_item()
+    d = decision_record(actor=curator, item=item, action="approve_delete")
+    plan = deletion_plan_create(actor=admin_user, decisions=[d])
+    DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.CONFIRMED)
+    refused_with(f"too late to undo: deletion plan #{plan.pk}, which holds this decision, was confirmed by an admin "
+                 "(confirmed); ask an admin to restore the file after it runs", decision_undo, actor=curator, decision=d)
+    assert list(Decision.objects.values_list("action", flat=True)) == ["approve_delete"]
+    assert DeletionItem.objects.get(decision=d).state == DeletionItem.State.PLANNED
+    assert ReviewItem.objects.get(pk=item.pk).status == ReviewItem.Status.DECIDED
+
+
+def test_a_lease_still_holds_at_the_instant_it_expires(curator, curator2):
+    """The check agrees with the lease take (`lease_expires_at < now` frees a file)."""
+    from reviewapp.services.review import _check_can_act
+
+    item = make_item()
+    review_lease_take(actor=curator2, item_id=item.pk)
+    item.refresh_from_db()
+    at = item.lease_expires_at
+    assert review_lease_take(actor=curator, item_id=item.pk, now=at) is False
+    with pytest.raises(ReviewRefused) as refused:
+        _check_can_act(curator, item, now=at)
+    assert refused.value.messages == ["another curator is reviewing this file right now"]
+    _check_can_act(curator, item, now=at + timedelta(microseconds=1))
+    decision_record(actor=curator2, item=item, action="not_duplicate")
+    item.refresh_from_db()
+    with pytest.raises(ReviewRefused) as refused:
+        _check_can_act(curator, item)
+    assert refused.value.messages == ["this file is already decided"]
