@@ -334,6 +334,8 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
     def get_dry_run(self, plan) -> dict:
         from ..selectors.deletion import dry_run_progress
 
+        if hasattr(plan, "n_planned") and hasattr(plan, "n_checked"):  # the list's annotations: no query per plan
+            return dry_run_progress(plan, total=plan.n_planned, checked=plan.n_checked)
         return dry_run_progress(plan)
 
     def get_would_abort(self, plan) -> int:
