@@ -121,3 +121,14 @@ def test_the_local_shell_and_python_blocks_run_as_written_against_make_runs_serv
     from reviewapp.models import ReviewItem
 
     assert not ReviewItem.objects.filter(status=ReviewItem.Status.LEASED).exists()  # the example gave it back
+
+
+def test_every_screenshot_the_readme_shows_exists_and_each_verdict_has_both_sizes():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    shots = set(re.findall(r"\((docs/screenshots/[\w.-]+\.png)\)", text))
+    assert shots and all((ROOT / s).is_file() for s in shots), sorted(s for s in shots if not (ROOT / s).is_file())
+    from reviewapp.models import Verdict
+
+    for verdict in Verdict.values:
+        for size in ("1440x900", "1280x720"):
+            assert f"docs/screenshots/file-view-{verdict}-{size}.png" in shots, (verdict, size)

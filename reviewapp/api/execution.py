@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -129,7 +129,10 @@ class ReingestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
 )
 class DeletionPlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
     queryset = (m.DeletionPlan.objects.select_related("created_by", "confirmed_by")
-                .annotate(n_items=Count("items"), n_bytes=Sum("items__size")))
+                .annotate(n_items=Count("items"), n_bytes=Sum("items__size"),
+                          n_planned=Count("items", filter=Q(items__state=m.DeletionItem.State.PLANNED)),
+                          n_checked=Count("items", filter=Q(items__state=m.DeletionItem.State.PLANNED,
+                                                            items__dry_run_at__isnull=False))))
     serializer_class = s.DeletionPlanSerializer
     filterset_class = DeletionPlanFilter
     permission_classes = [IsDoppelAdmin]

@@ -332,6 +332,8 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
         "checked": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"},
         "done": {"type": "boolean"}}})
     def get_dry_run(self, plan) -> dict:
+        if hasattr(plan, "n_planned") and hasattr(plan, "n_checked"):  # the list's annotations: no query per plan
+            return dry_run_progress(plan, total=plan.n_planned, checked=plan.n_checked)
         return dry_run_progress(plan)
 
     def get_would_abort(self, plan) -> int:

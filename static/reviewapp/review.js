@@ -69,8 +69,12 @@
   var dialog = errorAction ? document.getElementById(errorAction.dialog) : null;
   var help = document.getElementById("help");
 
-  // Prefetch the next file's images so the next page paints from cache.
-  (root.dataset.prefetch || "").split(" ").forEach(function (u) { if (u) { var i = new Image(); i.src = u; } });
+  // Prefetch the next file's images so the next page paints from cache, once this page's own
+  // images are in (window load): fetching and decoding the next pair must not slow this one down.
+  function prefetchNext() {
+    (root.dataset.prefetch || "").split(" ").forEach(function (u) { if (u) { var i = new Image(); i.src = u; } });
+  }
+  if (document.readyState === "complete") prefetchNext(); else window.addEventListener("load", prefetchNext, { once: true });
 
   // A button with aria-disabled stays focusable and, when pressed, says why it does nothing.
   function refusedBy(btn) { return btn && btn.getAttribute("aria-disabled") === "true" ? (btn.dataset.refused || "Not available here.") : ""; }
