@@ -504,3 +504,30 @@ def test_undo_after_planning_stops_the_deletion(run_plan, sources, users, django
     assert item.state == DeletionItem.State.ABORTED and "undone" in item.reason
     assert exists(d.asset)
     assert not AuditEntry.objects.filter(action="quarantine").exists()
+
+
+def test_every_name_callers_import_from_the_deletion_package_is_still_there():
+    """services/deletion became a package (plans, executor, quarantine, common): the names other
+    modules, commands and tests import from `reviewapp.services.deletion` resolve to the functions
+    that do the work, not to copies."""
+    from reviewapp import storage
+    from reviewapp.selectors import deletion as selectors
+    from reviewapp.services import takedown
+    from reviewapp.services.deletion import common, executor, plans, quarantine
+
+    homes = {
+        executor: ["deletion_item_abort", "deletion_item_execute", "deletion_plan_run", "recheck_kept",
+                   "EXECUTION_GUARDS", "physical_identity_doubt", "decided_relation", "dry_run_reason"],
+        plans: ["deletion_plan_cancel", "deletion_plan_confirm", "deletion_plan_create", "deletion_plan_resume",
+                "deletion_plan_dry_run"],
+        quarantine: ["deletion_item_purge", "deletion_purge_due", "deletion_restore", "quarantine_target",
+                     "QuarantineTarget"],
+        common: ["Doubt", "review_return", "decision_undo_refusal", "LIVE_STATES"],
+        selectors: ["decision_has_run", "decision_stands", "plannable_decisions"],
+        takedown: ["takedown_execute"],
+        storage: ["storage_for"],
+    }
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(svc, name) is getattr(module, name), name
+    assert set(svc.__all__) >= {n for names in homes.values() for n in names}
