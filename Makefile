@@ -66,7 +66,7 @@ mutate: install
 ## Lint: ruff (errors, import order) on the engine, services and tasks; mypy on the engine and the
 ## services; the layer contracts (import-linter, pyproject.toml) and where imports stand
 ## (tools/check_imports.py); the Dockerfile. Settings are in pyproject.toml.
-LINT_PATHS := matching reviewapp/services reviewapp/tasks tools
+LINT_PATHS := matching reviewapp/services reviewapp/tasks reviewapp/storage.py tools
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy
