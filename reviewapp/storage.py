@@ -152,7 +152,6 @@ class Storage:
     """Interface; `key` arguments are always relative to the source location."""
 
     kind = ""  # the Source.kind naming this backend (see BACKENDS)
-    service = ""  # a separate service the location's profile declares (S3 profiles); "" for the one shared
     # The Source fields that say where a location of this backend is, and the ones a person must
     # fill in (with what to tell them when they did not).
     location_fields: tuple[str, ...] = ()
@@ -167,6 +166,11 @@ class Storage:
 
     def head(self, key: str) -> ObjectInfo:
         raise NotImplementedError
+
+    @property
+    def service(self) -> str:
+        """A separate service the location's profile declares (S3 profiles); "" for the one shared."""
+        return ""
 
     def inventory_listing(self, report: str) -> Iterator[ObjectInfo]:
         """The objects as an inventory report at `report` lists them (see `inventory_reports`)."""
@@ -392,7 +396,7 @@ def fs_locations(root: PurePosixPath, mounts: list[Mount]) -> list[tuple[int, Pu
 def _inode_chain(path: Path) -> list[tuple[int, int]]:
     """(st_dev, st_ino) of a directory and of each of its ancestors; empty when the directory
     does not exist (yet), since then it can hold nothing."""
-    chain = []
+    chain: list[tuple[int, int]] = []
     for p in [path, *path.parents]:
         try:
             st = os.stat(p)
@@ -444,7 +448,7 @@ class LocalStorage(Storage):
     def __init__(self, root: str | Path, *, pin: tuple[int, int] | None = None):
         self.root = Path(root) if pin else Path(root).resolve()
         self.pin = tuple(pin) if pin else None
-        self._mounts_below = None
+        self._mounts_below: set[str] | None = None
 
     def mounts_below(self) -> set[str]:
         """Relative paths inside the root where something else is mounted (a bind mount shares
