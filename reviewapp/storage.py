@@ -252,6 +252,11 @@ class Storage:
         raise NotImplementedError
 
     @classmethod
+    def location_label(cls, source) -> str:
+        """How a registered source's location reads to people (lists, messages); no I/O."""
+        raise NotImplementedError
+
+    @classmethod
     def registration_fields(cls, *, storage_profile: str = "", bucket: str = "", prefix: str = "",
                             root: str = "") -> dict:
         """The Source fields of a location someone asks to register, checked and normalised (a
@@ -756,6 +761,10 @@ class LocalStorage(Storage):
         self.root.mkdir(parents=True, exist_ok=True)
 
     @classmethod
+    def location_label(cls, source):
+        return source.root
+
+    @classmethod
     def for_source(cls, source):
         # A row without a pin (made outside source_add) is pinned for this use only, and only if its
         # root is still its real path; source_add and the 0002 migration pin rows in the database.
@@ -903,6 +912,10 @@ class S3Storage(Storage):
     @classmethod
     def for_source(cls, source):
         return cls(source.storage_profile, source.bucket, source.prefix)
+
+    @classmethod
+    def location_label(cls, source):
+        return f"s3://{source.bucket}/{source.prefix}"
 
     @classmethod
     def registration_fields(cls, *, storage_profile="", bucket="", prefix="", **_other):
