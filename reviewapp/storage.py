@@ -15,11 +15,11 @@ import re
 import stat
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from django.conf import settings
 
@@ -152,7 +152,6 @@ class Storage:
     """Interface; `key` arguments are always relative to the source location."""
 
     kind = ""  # the Source.kind naming this backend (see BACKENDS)
-    service = ""  # a separate service the location's profile declares (S3 profiles); "" for the one shared
     # The Source fields that say where a location of this backend is, and the ones a person must
     # fill in (with what to tell them when they did not).
     location_fields: tuple[str, ...] = ()
@@ -167,6 +166,11 @@ class Storage:
 
     def head(self, key: str) -> ObjectInfo:
         raise NotImplementedError
+
+    @property
+    def service(self) -> str:
+        """A separate service the location's profile declares (S3 profiles); "" for the one shared."""
+        return ""
 
     def inventory_listing(self, report: str) -> Iterator[ObjectInfo]:
         """The objects as an inventory report at `report` lists them (see `inventory_reports`)."""
@@ -191,7 +195,7 @@ class Storage:
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> ObjectInfo:
         raise NotImplementedError
 
-    def copy_to(self, key: str, dest: "Storage", dest_key: str, *, if_etag: str | None = None) -> ObjectInfo:
+    def copy_to(self, key: str, dest: Storage, dest_key: str, *, if_etag: str | None = None) -> ObjectInfo:
         raise NotImplementedError
 
     def delete(self, key: str, *, if_etag: str | None = None, version_id: str | None = None,
@@ -208,7 +212,7 @@ class Storage:
         device and inode; S3: the service, the bucket behind any access-point alias, the full key)."""
         raise NotImplementedError
 
-    def overlap_with(self, other: "Storage") -> str:
+    def overlap_with(self, other: Storage) -> str:
         """Why this location can reach objects of `other` ("" when it cannot)."""
         raise NotImplementedError
 
@@ -221,7 +225,7 @@ class Storage:
         sha256 is recomputed; S3: ETag and version)."""
         raise NotImplementedError
 
-    def quarantine_for(self, source_name: str, item_id: int) -> tuple["Storage", str]:
+    def quarantine_for(self, source_name: str, item_id: int) -> tuple[Storage, str]:
         """Where an object of this storage waits out retention, and that place's location text."""
         raise NotImplementedError
 
@@ -238,13 +242,18 @@ class Storage:
 
     @classmethod
     def at_location(cls, *, storage_profile: str = "", bucket: str = "", prefix: str = "", root: str = "",
-                    root_pin: str = "") -> "Storage":
+                    root_pin: str = "") -> Storage:
         """The storage at a source location's fields (each backend reads its own)."""
         raise NotImplementedError
 
     @classmethod
-    def for_source(cls, source) -> "Storage":
+    def for_source(cls, source) -> Storage:
         """The storage behind a registered Source row of this kind."""
+        raise NotImplementedError
+
+    @classmethod
+    def location_label(cls, source) -> str:
+        """How a registered source's location reads to people (lists, messages); no I/O."""
         raise NotImplementedError
 
     @classmethod
@@ -255,7 +264,7 @@ class Storage:
         raise NotImplementedError
 
     @classmethod
-    def from_text(cls, rest: str) -> tuple["Storage", str] | None:
+    def from_text(cls, rest: str) -> tuple[Storage, str] | None:
         """The storage a settings value names after "<kind>:" (see location_from_text) and the
         value's canonical spelling; None when `rest` is not this backend's form."""
         raise NotImplementedError
@@ -277,7 +286,7 @@ class Storage:
         """The content token (see content_token) an object recorded with this ETag/sha256 has."""
         raise NotImplementedError
 
-    def around(self, key: str) -> "Storage":
+    def around(self, key: str) -> Storage:
         """A storage whose location is as narrow as this backend can make it around one object
         (S3: the object's full key as a prefix; local: its directory), for overlap_with."""
         raise NotImplementedError
@@ -392,7 +401,7 @@ def fs_locations(root: PurePosixPath, mounts: list[Mount]) -> list[tuple[int, Pu
 def _inode_chain(path: Path) -> list[tuple[int, int]]:
     """(st_dev, st_ino) of a directory and of each of its ancestors; empty when the directory
     does not exist (yet), since then it can hold nothing."""
-    chain = []
+    chain: list[tuple[int, int]] = []
     for p in [path, *path.parents]:
         try:
             st = os.stat(p)
@@ -444,7 +453,7 @@ class LocalStorage(Storage):
     def __init__(self, root: str | Path, *, pin: tuple[int, int] | None = None):
         self.root = Path(root) if pin else Path(root).resolve()
         self.pin = tuple(pin) if pin else None
-        self._mounts_below = None
+        self._mounts_below: set[str] | None = None
 
     def mounts_below(self) -> set[str]:
         """Relative paths inside the root where something else is mounted (a bind mount shares
@@ -539,7 +548,7 @@ class LocalStorage(Storage):
             key=key,
             size=st.st_size,
             etag=_local_etag(st),
-            last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+            last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
             identity=(st.st_dev, st.st_ino),
         )
 
@@ -703,7 +712,7 @@ class LocalStorage(Storage):
         finally:
             os.close(dfd)
 
-    def overlap_with(self, other: "Storage") -> str:
+    def overlap_with(self, other: Storage) -> str:
         if not isinstance(other, LocalStorage):
             return ""
         return local_overlap(self.root, other.root)
@@ -714,7 +723,7 @@ class LocalStorage(Storage):
     def around(self, key):
         return LocalStorage(self.path(key).parent)
 
-    def quarantine_for(self, source_name: str, item_id: int) -> tuple["Storage", str]:
+    def quarantine_for(self, source_name: str, item_id: int) -> tuple[Storage, str]:
         store = LocalStorage(Path(settings.QUARANTINE_DIR).resolve() / source_name / str(item_id))
         return store, str(store.root)
 
@@ -750,6 +759,10 @@ class LocalStorage(Storage):
 
     def make_ready(self):
         self.root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def location_label(cls, source):
+        return source.root
 
     @classmethod
     def for_source(cls, source):
@@ -885,9 +898,9 @@ class S3Storage(Storage):
             return ""
         notes = []
         until = head.get("ObjectLockRetainUntilDate")
-        if until and until > datetime.now(timezone.utc):
+        if until and until > datetime.now(UTC):
             mode = (head.get("ObjectLockMode") or "").lower()
-            notes.append(f"locked until {until.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC ({mode} retention)")
+            notes.append(f"locked until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({mode} retention)")
         if head.get("ObjectLockLegalHoldStatus") == "ON":
             notes.append("under legal hold")
         return "; ".join(notes)
@@ -899,6 +912,10 @@ class S3Storage(Storage):
     @classmethod
     def for_source(cls, source):
         return cls(source.storage_profile, source.bucket, source.prefix)
+
+    @classmethod
+    def location_label(cls, source):
+        return f"s3://{source.bucket}/{source.prefix}"
 
     @classmethod
     def registration_fields(cls, *, storage_profile="", bucket="", prefix="", **_other):
@@ -950,7 +967,7 @@ class S3Storage(Storage):
         return self.prefix + check_key(key)
 
     def _translate(self, exc, key=""):
-        from botocore.exceptions import ClientError, NoCredentialsError, EndpointConnectionError
+        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
         if isinstance(exc, NoCredentialsError):
             return StorageError(f"no credentials for storage profile {self.profile!r}")
@@ -1124,7 +1141,7 @@ class MultipartWriter:
 
     PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
 
-    def __init__(self, store: "S3Storage", key: str, *, content_type: str):
+    def __init__(self, store: S3Storage, key: str, *, content_type: str):
         self.store, self.key = store, check_key(key)
         self.full = store.full_key(key)
         self.buf = bytearray()

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from ..storage import backend
+
 
 class Source(models.Model):
     """A place images live: an S3 bucket+prefix reached through a named storage profile, or a
@@ -53,6 +55,5 @@ class Source(models.Model):
 
     @property
     def location(self):
-        if self.kind == self.Kind.S3:
-            return f"s3://{self.bucket}/{self.prefix}"
-        return self.root
+        """Where the source is, for people: its backend spells it (reviewapp.storage.BACKENDS)."""
+        return backend(self.kind).location_label(self)

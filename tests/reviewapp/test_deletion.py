@@ -19,6 +19,7 @@ from reviewapp.models import (
 )
 from reviewapp.services import deletion as svc
 from reviewapp.services.deletion import plans as deletion_plans
+from reviewapp.services.deletion import quarantine as deletion_quarantine
 from reviewapp.services.review import decision_record, decision_undo
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import LocalStorage
@@ -737,7 +738,7 @@ def test_with_every_layer_off_the_same_pair_is_quarantined(sources, users, layer
 def test_same_bytes_accepts_an_equal_token_or_a_multipart_etag_of_the_same_size_only():
     """The quarantine copy's content check: multipart ETags are not MD5s of the bytes and a
     server-side copy gets a new one, so for those alone the size stands in."""
-    same = svc._same_bytes
+    same = deletion_quarantine._same_bytes
     assert same("sha256:ab", "sha256:ab", size=1, expected_size=2)
     assert not same("sha256:ab", "sha256:cd", size=1, expected_size=1)
     assert not same("sha256:ab", "sha256:cd-2", size=1, expected_size=1)  # a '-' outside an ETag means nothing
@@ -781,7 +782,7 @@ def test_the_kept_copy_recheck_obeys_the_size_and_pixel_limits(sources, users, l
         settings.MAX_IMAGE_PIXELS = 1000
     else:
         settings.MAX_OBJECT_BYTES = len(small) + 1
-    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
     too_big = {"kept": d.candidate.match_asset, "cleanup": d.asset}.get(over)
     if too_big is not None:
         assert item.dry_run_reason == f"could not be checked: {too_big.key} is {len(big)} bytes, over the limit of {len(small) + 1}"
@@ -789,3 +790,30 @@ def test_the_kept_copy_recheck_obeys_the_size_and_pixel_limits(sources, users, l
         assert item.dry_run_reason.startswith("the kept copy does not decode fully"), item.dry_run_reason
     assert item.state == DeletionItem.State.PLANNED
     assert exists(d.asset) and exists(d.candidate.match_asset)
+
+
+def test_every_name_callers_import_from_the_deletion_package_is_still_there():
+    """services/deletion became a package (plans, executor, quarantine, common): the names other
+    modules, commands and tests import from `reviewapp.services.deletion` resolve to the functions
+    that do the work, not to copies."""
+    from reviewapp import storage
+    from reviewapp.selectors import deletion as selectors
+    from reviewapp.services import takedown
+    from reviewapp.services.deletion import common, executor, plans, quarantine
+
+    homes = {
+        executor: ["deletion_item_abort", "deletion_item_execute", "deletion_plan_run", "recheck_kept",
+                   "EXECUTION_GUARDS", "physical_identity_doubt", "decided_relation", "dry_run_reason"],
+        plans: ["deletion_plan_cancel", "deletion_plan_confirm", "deletion_plan_create", "deletion_plan_resume",
+                "deletion_plan_dry_run"],
+        quarantine: ["deletion_item_purge", "deletion_purge_due", "deletion_restore", "quarantine_target",
+                     "QuarantineTarget"],
+        common: ["Doubt", "review_return", "decision_undo_refusal", "LIVE_STATES"],
+        selectors: ["decision_has_run", "decision_stands", "plannable_decisions"],
+        takedown: ["takedown_execute"],
+        storage: ["storage_for"],
+    }
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(svc, name) is getattr(module, name), name
+    assert set(svc.__all__) >= {n for names in homes.values() for n in names}

@@ -145,3 +145,32 @@ def test_an_analysis_job_page_says_what_its_counts_are_made_of(curator_client, a
                                                            "already_analysed": 0})
     html = curator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "22 files in scope; this job analyses 46, including 24 canonical files that pairing needs." in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, module, task", [
+    ("delete", "execution", "deletion_execute_task"), ("extract", "extracts", "extract_build_task"),
+    ("inventory", "pipeline", "inventory_job_task"), ("export", "exports", "export_job_task"),
+])
+def test_dispatch_queues_the_driver_of_the_jobs_kind_once_the_transaction_commits(
+        admin_user, monkeypatch, django_capture_on_commit_callbacks, kind, module, task):
+    """One map of job kinds to drivers (services/jobs.JOB_DRIVERS): resuming a job after a crash
+    queues the same task that started it, for the executor and extracts too."""
+    import importlib
+
+    driver = getattr(importlib.import_module(f"reviewapp.tasks.{module}"), task)
+    assert jobs.JOB_DRIVERS[kind] is driver
+    sent = []
+    monkeypatch.setattr(driver, "delay", lambda *args: sent.append(args))
+    job = jobs.job_create(actor=admin_user, kind=kind, state=Job.State.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.job_resume(actor=admin_user, job=job)
+        assert sent == []  # nothing leaves before the commit
+    assert sent == [(job.pk,)]
+
+
+@pytest.mark.django_db
+def test_a_kind_no_task_drives_cannot_be_dispatched(admin_user):
+    job = jobs.job_create(actor=admin_user, kind="namelist")
+    with pytest.raises(ValidationError, match="no background task for namelist jobs"):
+        jobs.job_dispatch(job)

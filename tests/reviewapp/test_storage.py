@@ -69,6 +69,9 @@ def test_each_source_kind_names_its_backend_and_an_unknown_kind_is_an_error():
     assert backend("local") is LocalStorage and backend("s3") is S3Storage
     with pytest.raises(StorageError, match="unknown storage kind 'ftp'"):
         backend("ftp")
+    # a source's location reads as its backend spells it (no I/O: the directory need not exist)
+    assert Source(kind="s3", bucket="b", prefix="p/").location == "s3://b/p/"
+    assert Source(kind="local", root="/nowhere/scans").location == "/nowhere/scans"
 
 
 def test_what_a_backend_has_is_asked_of_its_class():
