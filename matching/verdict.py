@@ -25,8 +25,11 @@ THRESHOLDS = MappingProxyType({
     "damaged_min_coverage": 0.15,
     "max_orient_score": 0.45,    # normalised difference of the best turn at 40x40
     "identical_diff": 0.0015,    # same size and below this: identical pixels (lossless)
-    "hash_radius_whole": 12,     # candidate search: Hamming radius, whole-picture pHash
-    "hash_radius_region": 8,     # candidate search: Hamming radius, region pHash
+    # candidate search, Hamming radius: every stored hash this close is found (index.band_radii),
+    # in memory and in the database; 11 and 7 are what the search guaranteed before, when 12 and 8
+    # were asked and the last bit found only by chance (12 would cost twice the probes)
+    "hash_radius_whole": 11,     # whole-picture pHash
+    "hash_radius_region": 7,     # region pHash
     "compare_side": 256,
     "proof": dict(PROOF),
     "verifier_version": VERIFIER_VERSION,
