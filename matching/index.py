@@ -65,6 +65,14 @@ def band_probes(h: int, radius: int) -> list[tuple[int, int]]:
     return out
 
 
+def index_ids(analysis, patterns=None) -> list:
+    """The IDs a file is paired by: read from its name with ``patterns`` when given, otherwise
+    those its analysis stored (the engine's default patterns)."""
+    if patterns:
+        return extract_ids(analysis.name, compile_patterns(patterns))
+    return list(analysis.ids) if analysis.ids is not None else extract_ids(analysis.name)
+
+
 def stored_hashes(analysis) -> tuple[int | None, list[int]]:
     """What a canonical analysis puts in the index: its whole-picture hash and its region hashes,
     in its own orientation (near-blank pictures too: the full-detail proof decides, not flatness)."""
@@ -266,9 +274,7 @@ class CandidateIndex:
         return len(self.keys)
 
     def _ids(self, analysis):
-        if self.custom_patterns:
-            return extract_ids(analysis.name, self.patterns)
-        return list(analysis.ids) if analysis.ids is not None else extract_ids(analysis.name)
+        return index_ids(analysis, self.patterns if self.custom_patterns else None)
 
     def add(self, key, analysis):
         n = len(self.keys)

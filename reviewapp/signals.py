@@ -1,3 +1,4 @@
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
@@ -9,3 +10,12 @@ def create_roles(sender, app_config=None, **kwargs):
     from .roles import ensure_groups
 
     ensure_groups()
+
+
+@receiver(connection_created)
+def sqlite_hamming(sender, connection, **kwargs):
+    """SQLite has no popcount: the candidate index's distance function, registered per connection."""
+    if connection.vendor == "sqlite":
+        from .services.candidate_index import hamming
+
+        connection.connection.create_function("doppel_hamming", 2, hamming, deterministic=True)
