@@ -40,11 +40,12 @@ def _probe_params(vendor: str, probes: list[tuple[int, int, int]]) -> list:
 def band_search_sql(vendor: str, bands) -> str:
     """One statement for one hash kind: per band a join of the probe list with that band's
     B-tree, the exact distance to the probing hash checked on each row found, the nearest per
-    (file, canonical asset) kept."""
+    (file, canonical asset) kept. CROSS JOIN makes SQLite loop over the probes and look each up
+    in the B-tree (with a plain JOIN it scans the index instead); PostgreSQL plans it as a join."""
     branches = [
         f"SELECT p.f AS f, h.asset_id AS asset_id, doppel_hamming(h.hash, p.q) AS d "
-        f"FROM {_probe_relation(vendor)} JOIN {HASH_TABLE} h ON h.kind = %s AND h.band{b} = p.v "
-        f"WHERE doppel_hamming(h.hash, p.q) <= %s"
+        f"FROM {_probe_relation(vendor)} CROSS JOIN {HASH_TABLE} h "
+        f"WHERE h.kind = %s AND h.band{b} = p.v AND doppel_hamming(h.hash, p.q) <= %s"
         for b in bands]
     return f"SELECT f, asset_id, MIN(d) FROM ({' UNION ALL '.join(branches)}) found GROUP BY f, asset_id"
 
