@@ -39,7 +39,10 @@ DB = os.environ.get("DOPPEL_BENCH_INDEX_DB", "doppel_bench_index")
 
 def django_setup(url):
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
+    # DEBUG off: with DEBUG on, Django keeps every statement (and its probe lists) in memory,
+    # which would be counted as the worker's RSS
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-index-" + os.urandom(16).hex())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
     import django
 
