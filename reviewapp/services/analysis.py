@@ -117,11 +117,11 @@ def analysis_prepare(job_id: int) -> list[int]:
 # --- one asset ---------------------------------------------------------------------------------
 
 
-def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
+def _store_renditions(asset: Asset, path: str, image=None) -> tuple[str, str]:
     from .renditions import render_asset_files
 
     try:
-        return render_asset_files(asset, path)
+        return render_asset_files(asset, path, image=image)
     except Exception as exc:  # noqa: BLE001 - a rendition is a convenience, never a failure
         log.info("no rendition for asset %s: %s", asset.pk, exc)
         return "", ""
@@ -131,7 +131,8 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
     fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True, rendition=True)
-    web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
+    # the web rendition is made from the full-detail rendition the engine decoded (one decode per file)
+    web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path, fa.rendition)
     stored = fa.to_dict()
     if fa.image is not None:
         from .renditions import save_reduced
