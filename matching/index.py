@@ -9,7 +9,7 @@ d_i <= r_i (pigeonhole) and the hash is found without looking at the others. `ba
 picks the cheapest r_i that guarantee ``radius`` exactly, so the radius searched is the radius found
 (11 bits: 2 in every band; 12 would need 3 in one band, twice the probes).
 
-The same band functions serve the SQL index of the app (reviewapp/services/candidate_index.py), so
+The same band functions serve the SQL index of the app (reviewapp/selectors/candidate_index.py), so
 the in-memory search (CLI, benchmarks) and the database search find the same candidates, ranked by
 the same `rank_content` and `merge_candidates`.
 """
