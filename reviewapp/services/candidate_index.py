@@ -36,24 +36,34 @@ def index_rows(asset_id: int, analysis: dict, *, patterns=None):
     return (fa.sha256 or "")[:64], hashes, ids
 
 
+def _index_replace(rows) -> None:
+    """Replace the index rows of the assets in ``rows`` [(asset id, analysis or None, analysed_at)]:
+    a few statements for the whole chunk, not a few per asset."""
+    ids = [pk for pk, _, _ in rows]
+    CandidateIndexHash.objects.filter(asset_id__in=ids).delete()
+    CandidateIndexId.objects.filter(asset_id__in=ids).delete()
+    CandidateIndexEntry.objects.filter(asset_id__in=ids).delete()
+    entries, hashes, values = [], [], []
+    for pk, analysis, analysed_at in rows:
+        if not analysis:
+            continue
+        try:
+            checksum, hs, vs = index_rows(pk, analysis, patterns=settings.ID_PATTERNS)
+        except Exception as exc:  # noqa: BLE001 - one odd stored analysis must not stop the others
+            log.warning("canonical asset %s not indexed: %s", pk, exc)
+            checksum, hs, vs = "", [], []
+        entries.append(CandidateIndexEntry(asset_id=pk, checksum=checksum, analysed_at=analysed_at))
+        hashes += [CandidateIndexHash(asset_id=pk, kind=k, hash=h, band0=b0, band1=b1, band2=b2, band3=b3)
+                   for k, h, b0, b1, b2, b3 in hs]
+        values += [CandidateIndexId(asset_id=pk, value=v) for v in vs]
+    CandidateIndexEntry.objects.bulk_create(entries, batch_size=1000)
+    CandidateIndexHash.objects.bulk_create(hashes, batch_size=1000)
+    CandidateIndexId.objects.bulk_create(values, batch_size=1000)
+
+
 def candidate_index_store(asset_id: int, analysis: dict | None, analysed_at) -> None:
     """Replace one asset's rows (call inside the transaction that stores its analysis)."""
-    CandidateIndexHash.objects.filter(asset_id=asset_id).delete()
-    CandidateIndexId.objects.filter(asset_id=asset_id).delete()
-    if not analysis:
-        CandidateIndexEntry.objects.filter(asset_id=asset_id).delete()
-        return
-    try:
-        checksum, hashes, ids = index_rows(asset_id, analysis, patterns=settings.ID_PATTERNS)
-    except Exception as exc:  # noqa: BLE001 - one odd stored analysis must not stop the others
-        log.warning("canonical asset %s not indexed: %s", asset_id, exc)
-        checksum, hashes, ids = "", [], []
-    CandidateIndexEntry.objects.update_or_create(asset_id=asset_id, defaults={"checksum": checksum,
-                                                                               "analysed_at": analysed_at})
-    CandidateIndexHash.objects.bulk_create([
-        CandidateIndexHash(asset_id=asset_id, kind=k, hash=h, band0=b0, band1=b1, band2=b2, band3=b3)
-        for k, h, b0, b1, b2, b3 in hashes])
-    CandidateIndexId.objects.bulk_create([CandidateIndexId(asset_id=asset_id, value=v) for v in ids])
+    _index_replace([(asset_id, analysis, analysed_at)])
 
 
 def indexable_assets():
@@ -78,11 +88,10 @@ def candidate_index_sync() -> int:
         ids = list(stale[:SYNC_CHUNK])
         if not ids:
             return n
-        rows = Asset.objects.filter(pk__in=ids).values_list("pk", "analysis", "analysed_at")
+        rows = list(Asset.objects.filter(pk__in=ids).values_list("pk", "analysis", "analysed_at"))
         with transaction.atomic():
-            for pk, analysis, analysed_at in rows:
-                candidate_index_store(pk, analysis, analysed_at)
-                n += 1
+            _index_replace(rows)
+        n += len(rows)
         if len(ids) < SYNC_CHUNK:
             return n
 
