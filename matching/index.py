@@ -2,10 +2,16 @@
 pHashes of the whole picture and of regions. Canonical files are indexed in their own orientation;
 a query tries all 8 turns of the clean-up copy, so the search is rotation/mirror invariant.
 
-MIH: each 64-bit hash is cut into 4 chunks of 16 bits; one sorted array per chunk. A query probes,
-in every chunk, all values within ``chunk_radius`` bits of its own chunk (binary search), so by the
-pigeonhole principle every stored hash within 4*(chunk_radius+1)-1 bits is found without looking
-at the others: cost grows with the bucket sizes, not with the number of stored hashes.
+MIH: each 64-bit hash is cut into 4 bands of 16 bits; one bucket table per band. A query probes,
+in band i, every value within r_i bits of its own band. A stored hash within distance d differs in
+the four bands by d_0 + d_1 + d_2 + d_3 = d bits, so if d <= sum(r_i + 1) - 1 at least one band has
+d_i <= r_i (pigeonhole) and the hash is found without looking at the others. `band_radii(radius)`
+picks the cheapest r_i that guarantee ``radius`` exactly, so the radius searched is the radius found
+(11 bits: 2 in every band; 12 would need 3 in one band, twice the probes).
+
+The same band functions serve the SQL index of the app (reviewapp/selectors/candidate_index.py), so
+the in-memory search (CLI, benchmarks) and the database search find the same candidates, ranked by
+the same `rank_content` and `merge_candidates`.
 """
 from __future__ import annotations
 
@@ -20,6 +26,121 @@ from .names import compile_patterns, extract_ids
 
 N_CHUNKS = 4
 CHUNK_BITS = 16
+BAND_MASK = (1 << CHUNK_BITS) - 1
+REGION_PENALTY = 3   # a region agreeing counts a little less than the whole picture
+
+
+def split_bands(h: int) -> tuple[int, ...]:
+    """The 4 bands of 16 bits of a 64-bit hash, lowest first."""
+    return tuple((int(h) >> (CHUNK_BITS * c)) & BAND_MASK for c in range(N_CHUNKS))
+
+
+def band_radii(radius: int) -> tuple[int, ...]:
+    """Per-band probe radii that find every stored hash within ``radius`` bits, cheapest first:
+    the smallest radii with sum(r_i + 1) - 1 >= radius, spread as evenly as the bands allow."""
+    if radius < 0:
+        raise ValueError("radius must be >= 0")
+    base, extra = divmod(radius + 1, N_CHUNKS)
+    # sum(r_i + 1) = radius + 1 when every band gets base (or base + 1 for `extra` bands)
+    return tuple(max(base + (1 if c < extra else 0) - 1, -1) for c in range(N_CHUNKS))
+
+
+def guaranteed_radius(radii) -> int:
+    """The Hamming radius within which probing bands at ``radii`` finds every stored hash (-1 =
+    a band not probed at all)."""
+    return sum(r + 1 for r in radii) - 1
+
+
+def signed64(h: int) -> int:
+    """A 64-bit hash as a signed 64-bit integer (what a database's bigint holds)."""
+    h = int(h) & ((1 << 64) - 1)
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def band_probes(h: int, radius: int) -> list[tuple[int, int]]:
+    """(band, value) pairs to look up for one query hash so that every stored hash within
+    ``radius`` bits shares at least one of them."""
+    out: list[tuple[int, int]] = []
+    for c, (value, r) in enumerate(zip(split_bands(h), band_radii(radius))):
+        if r >= 0:
+            out.extend((c, value ^ int(m)) for m in _masks(r))
+    return out
+
+
+def index_ids(analysis, patterns=None) -> list:
+    """The IDs a file is paired by: read from its name with ``patterns`` when given, otherwise
+    those its analysis stored (the engine's default patterns)."""
+    if patterns:
+        return extract_ids(analysis.name, compile_patterns(patterns))
+    return list(analysis.ids) if analysis.ids is not None else extract_ids(analysis.name)
+
+
+def stored_hashes(analysis) -> tuple[int | None, list[int]]:
+    """What a canonical analysis puts in the index: its whole-picture hash and its region hashes,
+    in its own orientation (near-blank pictures too: the full-detail proof decides, not flatness)."""
+    if not analysis.readable or not analysis.hashes:
+        return None, []
+    hs = analysis.hash_ints(0)
+    if not hs:
+        return None, []
+    return hs[0], [h for h in hs[1:] if h is not None]
+
+
+def query_hashes(analysis) -> tuple[list[int], list[int]]:
+    """What a clean-up analysis searches with: whole-picture and region hashes of all 8 turns."""
+    if not analysis.readable or not analysis.hashes:
+        return [], []
+    wq: list[int] = []
+    rq: list[int] = []
+    for o in range(len(analysis.hashes)):
+        hs = analysis.hash_ints(o)
+        if hs and hs[0] is not None:
+            wq.append(hs[0])
+        rq.extend(h for h in hs[1:] if h is not None)
+    return wq, rq
+
+
+def rank_content(whole_hits, region_hits, limit: int = 5):
+    """Content candidates from {owner: nearest whole-picture distance} and {owner: nearest region
+    distance}: [(owner, score, distance)] best first, ties by owner (the order of insertion in
+    the in-memory index, the asset id in the database). Score = whole distance, or region
+    distance + REGION_PENALTY when that is lower; the distance reported is the one scored."""
+    best = {}
+    for own, dist in whole_hits.items():
+        best[own] = (dist, dist)
+    for own, dist in region_hits.items():
+        score = dist + REGION_PENALTY
+        if own not in best or score < best[own][0]:
+            best[own] = (score, dist)
+    ranked = sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:limit]
+    return [(own, sc, dist) for own, (sc, dist) in ranked]
+
+
+def merge_candidates(by_checksum, by_id, content) -> list:
+    """The candidate list of one clean-up file: byte-identical files first (blank or not,
+    readable or not), then files sharing an ID, then content hits ([(key, score, distance)]);
+    a file found several ways appears once, its reason saying how."""
+    out: list[Candidate] = []
+    seen: dict = {}
+    for key in by_checksum:
+        if key not in seen:
+            seen[key] = len(out)
+            out.append(Candidate(key, "checksum", 0))
+    for key in by_id:
+        if key not in seen:
+            seen[key] = len(out)
+            out.append(Candidate(key, "id", None))
+        elif "id" not in out[seen[key]].reason:
+            out[seen[key]].reason += "+id"
+    for key, _score, dist in content:
+        if key in seen:
+            c = out[seen[key]]
+            if c.reason == "id":
+                c.reason, c.distance = "id+content", dist
+        else:
+            seen[key] = len(out)
+            out.append(Candidate(key, "content", dist))
+    return out
 
 
 @dataclass
@@ -43,7 +164,13 @@ def _flip_masks(bits: int, radius: int) -> np.ndarray:
     return np.array(masks, dtype=np.uint64)
 
 
-_MASKS = {r: _flip_masks(CHUNK_BITS, r) for r in (0, 1, 2)}
+_MASKS: dict = {}
+
+
+def _masks(r: int) -> np.ndarray:
+    if r not in _MASKS:
+        _MASKS[r] = _flip_masks(CHUNK_BITS, r)
+    return _MASKS[r]
 
 
 def popcount64(x: np.ndarray) -> np.ndarray:
@@ -90,17 +217,22 @@ class MultiIndexHash:
             start = np.append(start, len(vals)).astype(np.int64)
             self._sorted.append((start, order))
 
-    def search(self, queries, radius: int, chunk_radius: int = 1):
+    def search(self, queries, radius: int, chunk_radius: int | None = None):
         """queries: iterable of 64-bit ints. Returns (query_index, owner, distance) arrays for all
-        stored hashes within ``radius`` (guaranteed up to 4*(chunk_radius+1)-1)."""
+        stored hashes within ``radius``: every one of them, since the bands are probed at
+        `band_radii(radius)` (``chunk_radius`` probes every band at that radius instead, which
+        guarantees 4*(chunk_radius+1)-1 bits)."""
         if self._sorted is None:
             self.build()
         qs = np.array(list(queries), dtype=np.uint64)
         if len(qs) == 0 or len(self.hashes) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        masks = _MASKS[chunk_radius].astype(np.uint16)
+        radii = band_radii(radius) if chunk_radius is None else (chunk_radius,) * N_CHUNKS
         found_q, found_e = [], []
         for c, (vals, order) in enumerate(self._sorted):
+            if radii[c] < 0:
+                continue
+            masks = _masks(radii[c]).astype(np.uint16)
             qc = ((qs >> np.uint64(c * CHUNK_BITS)) & np.uint64(0xFFFF)).astype(np.uint16)
             probes = (qc[:, None] ^ masks[None, :]).ravel().astype(np.int64)   # (nq * nprobe)
             lo = vals[probes]
@@ -151,9 +283,7 @@ class CandidateIndex:
         return len(self.keys)
 
     def _ids(self, analysis):
-        if self.custom_patterns:
-            return extract_ids(analysis.name, self.patterns)
-        return list(analysis.ids) if analysis.ids is not None else extract_ids(analysis.name)
+        return index_ids(analysis, self.patterns if self.custom_patterns else None)
 
     def add(self, key, analysis):
         n = len(self.keys)
@@ -170,15 +300,11 @@ class CandidateIndex:
             self._thumb_list.append(thumb)
             self._thumb_aspect.append(float(np.log(analysis.width / analysis.height)))
             self._thumb_stack = None
-        # near-blank pictures with a hash are searched too: the full-detail proof decides, not flatness
-        if not analysis.hashes:
-            return
-        hs = analysis.hash_ints(0)
-        if hs and hs[0] is not None:
-            self.whole.add(hs[0], n)
-        for h in hs[1:]:
-            if h is not None:
-                self.region.add(h, n)
+        whole, regions = stored_hashes(analysis)
+        if whole is not None:
+            self.whole.add(whole, n)
+        for h in regions:
+            self.region.add(h, n)
 
     def add_hashes(self, keys, whole: np.ndarray, regions: np.ndarray | None = None):
         """Bulk add (benchmarks, stored fingerprints): whole (n,) uint64; regions (n, k) uint64, 0 = none."""
@@ -193,29 +319,17 @@ class CandidateIndex:
 
     def content_search(self, analysis, limit: int = 5):
         """[(owner, score, distance)] best first (score: lower is better)."""
-        if not analysis.readable or not analysis.hashes:
-            return []
-        best: dict[int, tuple] = {}
-        wq: list[int] = []
-        rq: list[int] = []
-        for o in range(len(analysis.hashes)):
-            hs = analysis.hash_ints(o)
-            if hs and hs[0] is not None:
-                wq.append(hs[0])
-            rq.extend(h for h in hs[1:] if h is not None)
-        if wq and len(self.whole):
-            _, owners, d = self.whole.search(wq, self.radius_whole, chunk_radius=2)
-            for own, dist in zip(owners.tolist(), d.tolist()):
-                if own not in best or dist < best[own][0]:
-                    best[own] = (dist, dist)
-        if rq and len(self.region):
-            _, owners, d = self.region.search(rq, self.radius_region, chunk_radius=1)
-            for own, dist in zip(owners.tolist(), d.tolist()):
-                score = dist + 3  # a region agreeing counts a little less than the whole picture
-                if own not in best or score < best[own][0]:
-                    best[own] = (score, dist)
-        ranked = sorted(best.items(), key=lambda kv: kv[1][0])[:limit]
-        return [(own, sc, dist) for own, (sc, dist) in ranked]
+        wq, rq = query_hashes(analysis)
+        whole: dict[int, int] = {}
+        region: dict[int, int] = {}
+        for hashes, mih, radius, hits in ((wq, self.whole, self.radius_whole, whole),
+                                          (rq, self.region, self.radius_region, region)):
+            if hashes and len(mih):
+                _, owners, d = mih.search(hashes, radius)
+                for own, dist in zip(owners.tolist(), d.tolist()):
+                    if own not in hits or dist < hits[own]:
+                        hits[own] = dist
+        return rank_content(whole, region, limit)
 
     def deeper_candidates(self, analysis, first: list) -> list:
         """Candidates after ``first`` (what ``candidates`` gave), up to ``deeper_limit`` in all.
@@ -272,33 +386,18 @@ class CandidateIndex:
         return [(own, -k[0], round(k[1], 3)) for own, k in ranked]
 
     def candidates(self, analysis, limit: int = 5) -> list:
-        out: list = []
-        seen: dict = {}
-        # byte-identical files first, blank or not, readable or not
-        for n in self.by_sha256.get(getattr(analysis, "sha256", "") or None, []):
-            seen[n] = len(out)
-            out.append(Candidate(self.keys[n], "checksum", 0))
-        for i in self._ids(analysis):
-            for n in self.by_id.get(i, []):
-                if n not in seen:
-                    seen[n] = len(out)
-                    out.append(Candidate(self.keys[n], "id", None))
-                elif "id" not in out[seen[n]].reason:
-                    out[seen[n]].reason += "+id"
-        for own, _score, dist in self.content_search(analysis, limit=limit):
-            if own in seen:
-                c = out[seen[own]]
-                if c.reason == "id":
-                    c.reason, c.distance = "id+content", dist
-            else:
-                seen[own] = len(out)
-                out.append(Candidate(self.keys[own], "content", dist))
+        by_checksum = self.by_sha256.get(getattr(analysis, "sha256", "") or None, [])
+        by_id = [n for i in self._ids(analysis) for n in self.by_id.get(i, [])]
+        merged = merge_candidates(by_checksum, by_id, self.content_search(analysis, limit=limit))
         # nothing found by checksum or ID, and the hashes are not to be trusted (a damaged stream)
         # or found nothing: search by thumbnail, rows in stored scan order
-        if not any(c.reason in ("checksum", "id") or "id" in c.reason for c in out) and (
-                not out or getattr(analysis, "status", "") == "damaged"):
+        if not any(c.reason in ("checksum", "id") or "id" in c.reason for c in merged) and (
+                not merged or getattr(analysis, "status", "") == "damaged"):
+            seen = {c.key for c in merged}
             for own, _rows, _diff in self.thumbnail_search(analysis):
                 if own not in seen:
-                    seen[own] = len(out)
-                    out.append(Candidate(self.keys[own], "thumbnail", None))
-        return out
+                    seen.add(own)
+                    merged.append(Candidate(own, "thumbnail", None))
+        for c in merged:
+            c.key = self.keys[c.key]
+        return merged

@@ -55,8 +55,11 @@ class Thresholds:
     """Search, stage 1 (a screen at ``compare_side`` px and damage finding, matching/compare.py),
     the verdict rules (matching/verdict.py) and stage 2 (``proof``)."""
     # candidate search (matching/index.py)
-    hash_radius_whole: int = 12       # Hamming radius, whole-picture pHash
-    hash_radius_region: int = 8       # Hamming radius, region pHash
+    # candidate search, Hamming radius: every stored hash this close is found (index.band_radii), in
+    # memory and in the database; 11 and 7 are what the search guaranteed before, when 12 and 8 were
+    # asked and the last bit was found only by chance (12 would cost twice the probes)
+    hash_radius_whole: int = 11       # Hamming radius, whole-picture pHash
+    hash_radius_region: int = 7       # Hamming radius, region pHash
     deeper_limit: int = 12            # candidates verified when none of the first ones is the same picture
     thumb_row_diff: float = 6.0       # fallback search by thumbnail: a row agrees within this mean |difference| ...
     thumb_min_rows: int = 3           # ... and at least this many leading rows (stored scan order) must agree ...

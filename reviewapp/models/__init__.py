@@ -1,5 +1,6 @@
 """One file per concept; import them all here so Django sees them."""
 from .assets import Asset, AssetIdentifier, NameList, NameListEntry
+from .candidate_index import CandidateIndexEntry, CandidateIndexHash, CandidateIndexId
 from .candidates import Candidate, CorruptSide, Verdict, bulk_verdict_choices
 from .deletion import AuditEntry, DeletionItem, DeletionPlan
 from .errorlog import ErrorLogEntry
@@ -13,7 +14,8 @@ from .sources import Source
 from .takedown import Takedown
 
 __all__ = [
-    "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CorruptSide", "DECISION_KEYS", "Decision", "DecisionKey", "DeletionItem",
+    "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CandidateIndexEntry", "CandidateIndexHash",
+    "CandidateIndexId", "CorruptSide", "DECISION_KEYS", "Decision", "DecisionKey", "DeletionItem",
     "DeletionPlan", "ErrorLogEntry", "Extract", "ExtractArchive", "ExtractMember", "IdempotencyRecord", "Job", "JobEvent", "JobItem", "NameList", "NameListEntry", "ReingestEvent",
     "ReingestItem", "ReviewItem", "Source", "Takedown", "Verdict", "bulk_verdict_choices",
 ]

@@ -1,5 +1,5 @@
 """Analysis and pairing: per asset fetch → decode → fingerprint → renditions, then per batch of
-clean-up files: candidates from the canonical index → verification → Candidate rows → one
+clean-up files: candidates from the shared candidate index in the database → verification → Candidate rows → one
 ReviewItem per clean-up file.
 
 A job works through JobItem rows. Each item's result and the job's counters are written in one
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from contextlib import ExitStack
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,11 +21,14 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 import matching
+from matching.thresholds import current as current_thresholds
 from matching.verdict import FileDecision, damage_score, verdict_rank
 
 from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
 from ..selectors.assets import assets_needing_analysis
+from ..selectors.candidate_index import candidates_for
 from ..storage import ObjectMissing, StorageError, UnsafeKey, sha256_file, storage_for
+from .candidate_index import candidate_index_store, candidate_index_sync
 from .jobs import (
     job_count,
     job_create,
@@ -122,9 +126,9 @@ def analysis_prepare(job_id: int) -> list[int]:
 # --- one asset ---------------------------------------------------------------------------------
 
 
-def _store_renditions(asset: Asset, path: str) -> tuple[str, str]:
+def _store_renditions(asset: Asset, path: str, image=None) -> tuple[str, str]:
     try:
-        return render_asset_files(asset, path)
+        return render_asset_files(asset, path, image=image)
     except Exception as exc:  # noqa: BLE001 - a rendition is a convenience, never a failure
         log.info("no rendition for asset %s: %s", asset.pk, exc)
         return "", ""
@@ -134,7 +138,8 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
     fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True, rendition=True)
-    web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path)
+    # the web rendition is made from the full-detail rendition the engine decoded (one decode per file)
+    web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path, fa.rendition)
     stored = fa.to_dict()
     if fa.image is not None:
         stored["reduced"] = save_reduced(asset, fa.image)
@@ -191,6 +196,8 @@ def analyse_item(job_id: int, item_id: int) -> str:
             return "already"
         if fields is not None:
             Asset.objects.filter(pk=asset.pk).update(updated_at=timezone.now(), **fields)
+            if asset.source.role == Source.Role.CANONICAL:
+                candidate_index_store(asset.pk, fields["analysis"], fields["analysed_at"])
         item.state = JobItem.State.DONE if fields is not None else JobItem.State.SKIPPED
         item.attempts += 1
         item.save(update_fields=["state", "attempts", "updated_at"])
@@ -257,6 +264,7 @@ def _pair_job_create(job: Job) -> Job:
     existing = Job.objects.filter(parent=job, kind=Job.Kind.PAIR).first()
     if existing:
         return existing
+    candidate_index_sync()   # whatever another writer left unindexed (normally nothing: one anti-join)
     pj = job_create(actor=job.created_by, kind=Job.Kind.PAIR, source=job.source, namelist=job.namelist, parent=job,
                     state=Job.State.RUNNING, params={"engine_version": engine_version()})
     scope = analysis_scope(job).filter(source__role=Source.Role.CLEANUP,
@@ -269,32 +277,6 @@ def _pair_job_create(job: Job) -> Job:
 
 
 # --- pairing -----------------------------------------------------------------------------------
-
-_INDEX_CACHE: OrderedDict[tuple, object] = OrderedDict()
-
-
-def canonical_index(cache_key=None):
-    """A CandidateIndex over every analysed canonical asset (key = asset id). Cached per process
-    and pair job: building it is the expensive part of a batch."""
-    m = engine()
-    if cache_key is not None and cache_key in _INDEX_CACHE:
-        _INDEX_CACHE.move_to_end(cache_key)
-        return _INDEX_CACHE[cache_key]
-    idx = m.CandidateIndex(id_patterns=settings.ID_PATTERNS)
-    rows = (Asset.objects.filter(source__role=Source.Role.CANONICAL, engine_version=m.ENGINE_VERSION,
-                                 state__in=[Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
-            .exclude(analysis=None).values_list("id", "analysis").order_by("id"))
-    for pk, analysis in rows.iterator(chunk_size=2000):
-        try:
-            idx.add(pk, m.FileAnalysis.from_dict(analysis))
-        except Exception as exc:  # noqa: BLE001 - one odd stored analysis must not stop pairing
-            log.warning("canonical asset %s not indexed: %s", pk, exc)
-    if cache_key is not None:
-        _INDEX_CACHE[cache_key] = idx
-        while len(_INDEX_CACHE) > 2:
-            _INDEX_CACHE.popitem(last=False)
-    return idx
-
 
 def with_image(asset: Asset, stored, fetch_path):
     """The stored analysis plus its reduced image and full-detail rendition: from the renditions
@@ -334,13 +316,28 @@ class _MatchCache:
         return fa, None
 
 
-def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitStack, match_cache: _MatchCache, limit=5):
-    """Verify one clean-up asset against its candidates. Returns (FileDecision, [(match asset,
-    found_by, PairResult)]). The clean-up file's temp copy lives on `file_stack`; kept copies are
-    cached across the batch, so theirs live on `batch_stack`."""
+def stored_analysis(asset: Asset):
+    return engine().FileAnalysis.from_dict(asset.analysis or {"name": asset.name})
+
+
+def deeper_candidates(asset: Asset, first: list) -> list:
+    """The candidates after the first ones, up to ``deeper_limit`` in all (matching's
+    CandidateIndex.deeper_candidates, from the shared index): crops of one photograph can crowd the
+    first places, and a canonical whose whole-picture hash a damage band spoiled is found by one
+    region hash only, a few places further down."""
+    seen = {c.key for c in first}
+    return [c for c in candidates_for({asset.pk: stored_analysis(asset)}, limit=current_thresholds().deeper_limit)[asset.pk]
+            if c.key not in seen]
+
+
+def pair_asset(asset: Asset, cands: list, *, file_stack: ExitStack, batch_stack: ExitStack, match_cache: _MatchCache,
+               deeper=None):
+    """Verify one clean-up asset against its candidates (from the candidate index). Returns
+    (FileDecision, [(match asset, found_by, PairResult)]). The clean-up file's temp copy lives on
+    `file_stack`; kept copies are cached across the batch, so theirs live on `batch_stack`.
+    ``deeper()``: the candidates after ``cands``, asked only when none of them is the same picture."""
     m = engine()
-    fa_stored = m.FileAnalysis.from_dict(asset.analysis or {"name": asset.name})
-    cands = idx.candidates(fa_stored, limit=limit)
+    fa_stored = stored_analysis(asset)
     if not cands:
         return m.decide_file(fa_stored, []), []
     cfa = with_image(asset, fa_stored, lambda: file_stack.enter_context(
@@ -348,8 +345,8 @@ def pair_asset(asset: Asset, idx, *, file_stack: ExitStack, batch_stack: ExitSta
     results: list = []
     _verify_candidates(asset, cfa, cands, results, batch_stack=batch_stack, match_cache=match_cache)
     if not any(res.declared for _, _, res in results):   # none is the same picture: look further down
-        _verify_candidates(asset, cfa, idx.deeper_candidates(fa_stored, cands), results, batch_stack=batch_stack,
-                           match_cache=match_cache)
+        if deeper is not None:
+            _verify_candidates(asset, cfa, deeper(), results, batch_stack=batch_stack, match_cache=match_cache)
     decision = m.decide_file(cfa, [r for _, _, r in results])
     return decision, results
 
@@ -495,8 +492,9 @@ def pair_items(analysis_job_id: int, pair_job_id: int, item_ids: list[int]) -> d
     loses at most the file in hand; settled items are skipped on a retry."""
     out = {"done": 0, "skipped": 0, "failed": 0}
     pair_job = Job.objects.get(pk=pair_job_id)
-    idx = canonical_index(cache_key=(pair_job_id, pair_job.started_at))
     items = list(JobItem.objects.select_related("asset", "asset__source").filter(pk__in=item_ids, state=JobItem.State.PENDING))
+    # one look-up of the shared candidate index for the whole batch (nothing of it is kept here)
+    found = candidates_for({item.asset_id: stored_analysis(item.asset) for item in items})
     match_cache = _MatchCache()
     with ExitStack() as stack:
         for item in items:
@@ -505,8 +503,8 @@ def pair_items(analysis_job_id: int, pair_job_id: int, item_ids: list[int]) -> d
             asset = item.asset
             try:
                 with ExitStack() as per_file:
-                    decision, results = pair_asset(asset, idx, file_stack=per_file, batch_stack=stack,
-                                                   match_cache=match_cache)
+                    decision, results = pair_asset(asset, found[asset.pk], file_stack=per_file, batch_stack=stack,
+                                                   match_cache=match_cache, deeper=partial(deeper_candidates, asset, found[asset.pk]))
                     with transaction.atomic():
                         locked = JobItem.objects.select_for_update().get(pk=item.pk)
                         if locked.state != JobItem.State.PENDING:

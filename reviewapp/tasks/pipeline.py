@@ -4,7 +4,7 @@ Every task is safe to run twice: the work items (JobItem) are locked and checked
 transaction that records their result. acks_late + reject_on_worker_lost (settings) mean a
 worker killed mid-task gets its message redelivered; the item check makes that harmless.
 Analysis is one task per asset so a slow image holds up one worker slot, not a batch; pairing
-runs in batches because the canonical index is built once per worker process and job.
+runs in batches because the candidate index (in the database) is queried once per batch.
 
 The job drivers (`*_task`) keep the Celery names they had before the rename, so queued messages
 still run. Services import them at module level (services/jobs.JOB_DRIVERS); the tasks import

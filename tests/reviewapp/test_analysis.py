@@ -77,6 +77,12 @@ def test_analysis_pairs_clean_up_files_with_their_kept_copies(collection, admin_
     dup = Candidate.objects.get(cleanup_asset__name="C1234a.jpg")
     assert dup.found_by == "id+content" and dup.safe_to_delete and dup.rank == 0
     assert Asset.objects.get(name="garbage.jpg").state == Asset.State.UNREADABLE
+    # analysis put the canonical files (and only those) in the shared candidate index
+    from reviewapp.models import CandidateIndexEntry, CandidateIndexHash
+
+    indexed = set(CandidateIndexEntry.objects.values_list("asset__name", flat=True))
+    assert indexed == {"C0001234.tif", "C0002345.jp2", "C0003456.tif"}
+    assert CandidateIndexHash.objects.filter(kind=CandidateIndexHash.Kind.WHOLE).count() == 3
     a = Asset.objects.get(name="C1234a.jpg")
     assert a.state == Asset.State.FINGERPRINTED and a.width == 300 and a.analysis["ids"] == ["C1234"]
     assert a.analysed_etag == a.etag and a.rendition and a.thumbnail and len(a.checksum) == 64

@@ -1,14 +1,27 @@
-"""The PostgreSQL multi-index-hashing prototype (not wired into pairing) finds exactly what a
-brute-force scan finds within the radius it guarantees, and nothing beyond it."""
+"""The shared candidate index in the database (services and selectors/candidate_index.py) offers
+the same candidates as the in-memory matching.CandidateIndex over the same canonical analyses,
+finds every hash within the radius the search guarantees (the configured radius) and nothing
+beyond it, on PostgreSQL and on SQLite (whichever the test database is; CI runs PostgreSQL)."""
+from __future__ import annotations
+
 import random
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from reviewapp import candidate_index as ci
-from tests.conftest import require_service
+import matching
+from matching.index import CandidateIndex
+from matching.verdict import THRESHOLDS
+from reviewapp.models import Asset, CandidateIndexEntry, CandidateIndexHash, Source
+from reviewapp.selectors.candidate_index import candidates_for, hash_search
+from reviewapp.services.candidate_index import candidate_index_store, candidate_index_sync, hamming
 
 pytestmark = pytest.mark.django_db
+
+RADIUS = THRESHOLDS["hash_radius_whole"]
+REGION_RADIUS = THRESHOLDS["hash_radius_region"]
 
 
 def flip(h, bits):
@@ -17,31 +30,164 @@ def flip(h, bits):
     return h
 
 
-def test_search_matches_brute_force_within_the_guaranteed_radius():
-    require_service(connection.vendor == "postgresql", "PostgreSQL test database (set CI=true or DATABASE_URL)")
-    rng = random.Random(3)
-    stored = [rng.getrandbits(64) for _ in range(3000)]
-    query = [rng.getrandbits(64) for _ in range(8)]  # 8 orientations of one clean-up file
-    # plant neighbours of every distance 0..14 around two of the orientations
-    for o in (0, 5):
-        for d in range(15):
-            stored.append(flip(query[o], rng.sample(range(64), d)))
+def spread(rng, h, d):
+    """h with d bits flipped, spread evenly over the 4 bands: the neighbour a band probe misses first."""
+    per = [d // 4 + (1 if c < d % 4 else 0) for c in range(4)]
+    return flip(h, [c * 16 + b for c in range(4) for b in rng.sample(range(16), per[c])])
+
+
+def near(rng, h, d):
+    return spread(rng, h, d) if rng.random() < 0.5 else flip(h, rng.sample(range(64), d))
+
+
+def analysis(name, whole, regions=(), *, sha="", status="ok", turns=None):
+    """A stored analysis with the given orientation-0 hashes (other turns random unless given)."""
+    rng = random.Random(hash((name, whole)))
+    rows = [[whole, *regions, *[None] * (4 - len(regions))]]
+    for o in range(1, 8):
+        rows.append(turns[o - 1] if turns else [rng.getrandbits(64)] + [None] * 4)
+    hashes = [[f"{h:016x}" if h is not None else "" for h in row] for row in rows]
+    return {"name": name, "status": status, "hashes": hashes, "sha256": sha, "ids": matching.extract_ids(name),
+            "engine_version": matching.ENGINE_VERSION, "fingerprint_version": matching.FINGERPRINT_VERSION}
+
+
+def make_asset(source, key, stored, *, state=Asset.State.FINGERPRINTED, engine_version=None):
+    return Asset.objects.create(source=source, key=key, name=stored["name"], analysis=stored, checksum=stored.get("sha256", ""),
+                                engine_version=engine_version or matching.ENGINE_VERSION, state=state,
+                                analysed_at=timezone.now())
+
+
+@pytest.fixture
+def sources():
+    return (Source.objects.create(name="canon", kind="local", role=Source.Role.CANONICAL, root="/nonexistent/c"),
+            Source.objects.create(name="clean", kind="local", role=Source.Role.CLEANUP, root="/nonexistent/d"))
+
+
+def generated_corpus(canon, clean, seed=11):
+    """Canonical analyses clustered around a few real-looking centres (neighbours at every
+    distance up to 16 bits, evenly spread over the bands and at random), with region hashes,
+    shared IDs and byte-identical checksums; clean-up analyses near some of the centres, turned
+    (the match is in another orientation), by region only, by ID only, by checksum only."""
+    rng = random.Random(seed)
+    centres = [rng.getrandbits(64) for _ in range(12)]
+    regions = [[rng.getrandbits(64) for _ in range(4)] for _ in centres]
+    n = 0
+    for c, centre in enumerate(centres):
+        for d in range(17):
+            for _ in range(2):
+                n += 1
+                rs = [near(rng, r, rng.randrange(0, 12)) for r in regions[c]]
+                ident = f"C{1000 + n}" if n % 7 else f"C{5000 + c}"   # some centres share an ID
+                make_asset(canon, f"{n}/{ident}.tif", analysis(f"{ident}.tif", near(rng, centre, d), rs,
+                                                           sha=f"{n:064x}"))
+    for _ in range(400):   # unrelated canonical files
+        n += 1
+        make_asset(canon, f"other{n}.tif", analysis(f"other{n}.tif", rng.getrandbits(64),
+                                                    [rng.getrandbits(64) for _ in range(4)], sha=f"{n:064x}"))
+    make_asset(canon, "blank.tif", analysis("blank.tif", None, status="unreadable", sha="ab" * 32),
+               state=Asset.State.UNREADABLE)
+    make_asset(canon, "C0009999.tif", analysis("C0009999.tif", centres[0]), engine_version="0.9")  # old engine
+    make_asset(canon, "gone.tif", analysis("gone.tif", centres[1]), state=Asset.State.VANISHED)
+    make_asset(clean, "cleanup-neighbour.jpg", analysis("x.jpg", centres[2]))   # never a candidate
+    queries = []
+    for c, centre in enumerate(centres):
+        turned = [[near(rng, centre, rng.randrange(0, 4))] + [None] * 4] + [[rng.getrandbits(64)] + [None] * 4] * 6
+        queries.append(analysis(f"IMG_{c}a.jpg", rng.getrandbits(64), turns=turned))       # whole, turned
+        queries.append(analysis(f"IMG_{c}b.jpg", near(rng, centre, rng.randrange(0, 3)),
+                                [near(rng, r, 2) for r in regions[c]]))                   # whole and regions
+        queries.append(analysis(f"IMG_{c}c.jpg", rng.getrandbits(64), [near(rng, regions[c][0], 5)]))  # region only
+        queries.append(analysis(f"C{5000 + c}x.jpg", rng.getrandbits(64)))                 # by ID only
+        queries.append(analysis(f"C{5000 + c}y.jpg", near(rng, centre, 1)))                 # by ID and content
+    queries.append(analysis("copy.jpg", rng.getrandbits(64), sha=f"{3:064x}"))           # byte-identical
+    queries.append(analysis("damaged.jpg", None, status="unreadable", sha="ab" * 32))      # unreadable, same bytes
+    queries.append(analysis("blank-ish.jpg", centres[0], status="unreadable"))
+    return {make_asset(clean, f"q{i}-{q['name']}", q).pk: matching.FileAnalysis.from_dict(q)
+            for i, q in enumerate(queries)}
+
+
+def in_memory_index():
+    idx = CandidateIndex()
+    for pk, stored in (Asset.objects.filter(source__role=Source.Role.CANONICAL, engine_version=matching.ENGINE_VERSION,
+                                            state__in=[Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
+                       .order_by("pk").values_list("pk", "analysis")):
+        idx.add(pk, matching.FileAnalysis.from_dict(stored))
+    return idx
+
+
+def as_tuples(cands):
+    return [(c.key, c.reason, c.distance) for c in cands]
+
+
+def test_the_database_offers_the_candidates_the_in_memory_index_offers(sources):
+    canon, clean = sources
+    queries = generated_corpus(canon, clean)
+    assert candidate_index_sync() == Asset.objects.filter(source=canon, state=Asset.State.FINGERPRINTED,
+                                                          engine_version=matching.ENGINE_VERSION).count() + 1
+    idx = in_memory_index()
+    for limit in (5, 1000):
+        got = candidates_for(queries, limit=limit)
+        for pk, fa in queries.items():
+            assert as_tuples(got[pk]) == as_tuples(idx.candidates(fa, limit=limit)), fa.name
+    got = candidates_for(queries, limit=1000)
+    reasons = {c.reason for cands in got.values() for c in cands}
+    assert {"checksum", "id", "content", "id+content"} <= reasons
+    # every whole-picture neighbour up to the radius, none beyond it, whichever turn matched
+    by_name = {fa.name: pk for pk, fa in queries.items()}
+    distances = sorted({c.distance for c in got[by_name["IMG_3b.jpg"]] if c.reason == "content"})
+    assert distances[-1] <= RADIUS and RADIUS in distances
+
+
+def test_hash_search_finds_every_stored_hash_within_the_radius_and_none_beyond(sources):
+    canon, _ = sources
+    rng = random.Random(5)
+    q = rng.getrandbits(64)
+    n = 0
+    for d in range(RADIUS + 5):
+        for h in (spread(rng, q, d), flip(q, rng.sample(range(64), d))):
+            n += 1
+            make_asset(canon, f"n{n}.tif", analysis(f"n{n}.tif", h))
+    for i in range(300):
+        make_asset(canon, f"r{i}.tif", analysis(f"r{i}.tif", rng.getrandbits(64)))
+    for a in Asset.objects.all():
+        candidate_index_store(a.pk, a.analysis, a.analysed_at)
+    for radius in (RADIUS, REGION_RADIUS, 12):
+        got = hash_search({1: [q]}, kind=CandidateIndexHash.Kind.WHOLE, radius=radius)[1]
+        stored = {a.pk: int(a.analysis["hashes"][0][0], 16) for a in Asset.objects.all()}
+        want = {pk: bin(h ^ q).count("1") for pk, h in stored.items() if bin(h ^ q).count("1") <= radius}
+        assert got == want
+        assert sum(1 for d in want.values() if d == radius) >= 2   # the evenly spread one among them
+
+
+def test_an_asset_analysed_again_is_offered_with_its_new_hashes_only_once_indexed_again(sources):
+    canon, clean = sources
+    rng = random.Random(8)
+    old, new = rng.getrandbits(64), rng.getrandbits(64)
+    a = make_asset(canon, "a.tif", analysis("a.tif", old))
+    candidate_index_sync()
+    q = {make_asset(clean, "q.jpg", analysis("q.jpg", new)).pk: None}
+    q = {pk: matching.FileAnalysis.from_dict(Asset.objects.get(pk=pk).analysis) for pk in q}
+    assert candidates_for(q)[next(iter(q))] == []
+    Asset.objects.filter(pk=a.pk).update(analysis=analysis("a.tif", new), analysed_at=timezone.now() + timedelta(seconds=1))
+    assert candidates_for(q)[next(iter(q))] == []      # the stale rows are not offered
+    assert candidate_index_sync() == 1 and candidate_index_sync() == 0
+    assert as_tuples(candidates_for(q)[next(iter(q))]) == [(a.pk, "content", 0)]
+
+
+def test_a_canonical_source_turned_clean_up_is_not_offered(sources):
+    canon, clean = sources
+    h = random.Random(9).getrandbits(64)
+    make_asset(canon, "a.tif", analysis("a.tif", h))
+    candidate_index_sync()
+    fa = matching.FileAnalysis.from_dict(analysis("q.jpg", h))
+    qpk = make_asset(clean, "q.jpg", analysis("q.jpg", h)).pk
+    assert len(candidates_for({qpk: fa})[qpk]) == 1
+    Source.objects.filter(pk=canon.pk).update(role=Source.Role.CLEANUP)
+    assert candidates_for({qpk: fa})[qpk] == []
+    assert CandidateIndexEntry.objects.count() == 1
+
+
+def test_the_distance_function_counts_differing_bits_of_signed_bigints():
+    assert hamming(-1, 0) == 64 and hamming(5, 6) == 2 and hamming(None, 1) is None
     with connection.cursor() as cur:
-        ci.create_schema(cur)
-        for row in ci.rows(range(len(stored)), stored):
-            cur.execute(f"INSERT INTO {ci.TABLE} (asset_id, hash, checksum, b0, b1, b2, b3) VALUES (%s, %s, %s, %s, %s, %s, %s)", row)
-        ci.create_indexes(cur)
-        got = ci.search(cur, query, limit=10_000)
-    truth = {}
-    for i, h in enumerate(stored):
-        d = min(bin(h ^ q).count("1") for q in query)
-        if d <= ci.GUARANTEED_RADIUS:
-            truth[i] = d
-    assert ci.GUARANTEED_RADIUS == 11
-    assert dict(got) == truth and len(truth) >= 24
-    assert [d for _, d in got] == sorted(d for _, d in got)  # nearest first
-
-
-def test_a_radius_beyond_the_guarantee_is_refused():
-    with pytest.raises(ValueError, match="beyond the 11 bits"):
-        ci.search(None, [1], radius=12)
+        cur.execute("SELECT doppel_hamming(%s, %s), doppel_hamming(%s, %s)", [-1, 0, -(2**63), 2**63 - 1])
+        assert cur.fetchone() == (64, 64)

@@ -165,3 +165,24 @@ def test_a_bomb_like_png_is_refused_by_analysis_and_the_image_view(local_root, a
     a = Asset.objects.get(source=src)
     assert a.decode_status == "unreadable" and "decoded, over the limit" in a.decode_error
     assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+def test_analysis_makes_the_web_rendition_from_the_engines_decode_without_decoding_again(local_root, admin_user,
+                                                                                         monkeypatch):
+    """One decode per file: the web JPEG is a resize of the full-detail rendition analysis made."""
+    from reviewapp.services import renditions
+    from reviewapp.services.sources import source_add
+    from tests.images import photo, save
+
+    calls = []
+    monkeypatch.setattr(renditions, "render_web", lambda *a, **k: calls.append(a) or b"")
+    save(photo("astronaut", (2400, 1800)), local_root / "canonical" / "C0001234.png")
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical",
+                           root=str(local_root / "canonical"))
+    inventory_inline(admin_user, canonical)
+    analyse_inline(admin_user, source=canonical)
+    a = Asset.objects.get(name="C0001234.png")
+    assert calls == []
+    with renditions_storage().open(a.rendition) as f:
+        assert jpeg_size(f.read()) == (1600, 1200)
