@@ -13,15 +13,15 @@ from django.utils import timezone
 
 import matching
 from matching.index import CandidateIndex
-from matching.verdict import THRESHOLDS
+from matching.thresholds import THRESHOLDS
 from reviewapp.models import Asset, CandidateIndexEntry, CandidateIndexHash, Source
 from reviewapp.selectors.candidate_index import candidates_for, hash_search
 from reviewapp.services.candidate_index import candidate_index_store, candidate_index_sync, hamming
 
 pytestmark = pytest.mark.django_db
 
-RADIUS = THRESHOLDS["hash_radius_whole"]
-REGION_RADIUS = THRESHOLDS["hash_radius_region"]
+RADIUS = THRESHOLDS.hash_radius_whole
+REGION_RADIUS = THRESHOLDS.hash_radius_region
 
 
 def flip(h, bits):

@@ -56,7 +56,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewapp', '0008_rule13'),
+        ('reviewapp', '0009_flow13'),
     ]
 
     operations = [
