@@ -541,6 +541,8 @@ def test_the_plan_selection_alone_never_lists_a_canonical_file(sources, users, l
     d_canon, jpeg = _approve_canonical(canon_src, cur)
     d_ok = scenario(cleanup_src, canon_src, cur)
     assert list(svc.plannable_decisions()) == [d_ok]
+    assert list(svc.plannable_decisions(source=cleanup_src)) == [d_ok]
+    assert list(svc.plannable_decisions(source=canon_src)) == []
     with pytest.raises(ValidationError, match="no approved deletions"):
         svc.deletion_plan_create(actor=admin, decisions=[d_canon])
     assert not DeletionItem.objects.exists() and not DeletionPlan.objects.exists()
@@ -727,3 +729,17 @@ def test_the_kept_copy_recheck_obeys_the_size_and_pixel_limits(sources, users, l
         assert item.dry_run_reason.startswith("the kept copy does not decode fully"), item.dry_run_reason
     assert item.state == DeletionItem.State.PLANNED
     assert exists(d.asset) and exists(d.candidate.match_asset)
+
+
+def test_the_dry_run_says_when_the_approval_no_longer_stands(sources, users):
+    """The executor's claim stops a replaced decision before any guard; the dry run has no claim,
+    so there `guard_decision_stands` is what tells the admin."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d])
+    assert plan.items.get().dry_run_reason == ""
+    ReviewItem.objects.filter(pk=d.review_item_id).update(last_decision=None)
+    svc.deletion_plan_dry_run(actor=admin, plan=plan)
+    item = plan.items.get()
+    assert item.dry_run_reason == "the approving decision was undone or replaced"
+    assert item.state == DeletionItem.State.PLANNED and exists(d.asset)
