@@ -743,3 +743,15 @@ def test_the_dry_run_says_when_the_approval_no_longer_stands(sources, users):
     item = plan.items.get()
     assert item.dry_run_reason == "the approving decision was undone or replaced"
     assert item.state == DeletionItem.State.PLANNED and exists(d.asset)
+
+
+def test_an_undone_approval_no_longer_stands_even_while_still_the_last_decision(sources, users):
+    from reviewapp.models import Decision
+
+    cur, _ = users
+    d = scenario(*sources, cur)
+    assert svc.decision_stands(d)
+    Decision.objects.create(review_item=d.review_item, asset=d.asset, candidate=d.candidate, action="undo",
+                            actor=cur, undoes=d)  # as a half-finished undo would leave it
+    assert ReviewItem.objects.get(pk=d.review_item_id).last_decision == d
+    assert not svc.decision_stands(d)
