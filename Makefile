@@ -57,7 +57,7 @@ bench: install
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
 
 ## Mutation testing of one safety module (not in .ci/run: minutes to hours); e.g.
-## make mutate MODULE=verdict MUTANTS='matching.verdict.x_holds_at_least_as_much*'
+## make mutate MODULE=verdict|storage|review|deletion MUTANTS='matching.verdict.x_holds_at_least_as_much*' (see README, Mutation testing)
 MODULE ?= verdict
 MUTANTS ?=
 mutate: install

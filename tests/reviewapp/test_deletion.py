@@ -604,6 +604,8 @@ def test_the_plan_selection_alone_never_lists_a_canonical_file(sources, users, l
     d_canon, jpeg = _approve_canonical(canon_src, cur)
     d_ok = scenario(cleanup_src, canon_src, cur)
     assert list(svc.plannable_decisions()) == [d_ok]
+    assert list(svc.plannable_decisions(source=cleanup_src)) == [d_ok]
+    assert list(svc.plannable_decisions(source=canon_src)) == []
     with pytest.raises(ValidationError, match="no approved deletions"):
         svc.deletion_plan_create(actor=admin, decisions=[d_canon])
     assert not DeletionItem.objects.exists() and not DeletionPlan.objects.exists()
@@ -817,3 +819,30 @@ def test_every_name_callers_import_from_the_deletion_package_is_still_there():
         for name in names:
             assert getattr(svc, name) is getattr(module, name), name
     assert set(svc.__all__) >= {n for names in homes.values() for n in names}
+
+
+def test_the_dry_run_says_when_the_approval_no_longer_stands(sources, users):
+    """The executor's claim stops a replaced decision before any guard; the dry run has no claim,
+    so there `guard_decision_stands` is what tells the admin."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = checked_plan(actor=admin, decisions=[d])
+    assert plan.items.get().dry_run_reason == ""
+    ReviewItem.objects.filter(pk=d.review_item_id).update(last_decision=None)
+    plan.items.update(dry_run_at=None)  # as "Run the dry run again" leaves it
+    svc.deletion_plan_dry_run(actor=admin, plan=plan)
+    item = plan.items.get()
+    assert item.dry_run_reason == "the approving decision was undone or replaced"
+    assert item.state == DeletionItem.State.PLANNED and exists(d.asset)
+
+
+def test_an_undone_approval_no_longer_stands_even_while_still_the_last_decision(sources, users):
+    from reviewapp.models import Decision
+
+    cur, _ = users
+    d = scenario(*sources, cur)
+    assert svc.decision_stands(d)
+    Decision.objects.create(review_item=d.review_item, asset=d.asset, candidate=d.candidate, action="undo",
+                            actor=cur, undoes=d)  # as a half-finished undo would leave it
+    assert ReviewItem.objects.get(pk=d.review_item_id).last_decision == d
+    assert not svc.decision_stands(d)
