@@ -19,7 +19,9 @@ from matching.verdict import approval_refusal
 from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source
 from ..roles import is_admin, is_curator
 from ..selectors.deletion import decision_has_run
-from ..selectors.review import available_q, bulk_batch, decision_last_undoable, queue_q, queue_walk
+from ..selectors.review import (
+    available_q, bulk_batch, bulk_batch_leased, decision_last_undoable, queue_q, queue_walk,
+)
 from .deletion import decision_undo_refusal, deletion_item_abort
 from .errorlog import error_log_add, error_log_withdraw
 from .reingest import reingest_request, reingest_withdraw
@@ -358,28 +360,43 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
 # Bulk approval
 
 
-def bulk_approve(*, actor, items=None, job=None, source=None, verdict=None, max_diff=None, max_local=None,
-                 limit=5000, note="", idempotency_key=None) -> dict:
+def leased_refusal(item) -> str:
+    """Why a bulk approval leaves out a file another curator holds: who, and until when."""
+    until = timezone.localtime(item.lease_expires_at).strftime("%H:%M") if item.lease_expires_at else "?"
+    return (f"{item.leased_by or 'another curator'} is reviewing this file right now (lease until {until}): "
+            "it is theirs to decide; approve it later if they release it or the lease runs out")
+
+
+def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdict=None, max_diff=None,
+                 max_local=None, limit=5000, note="", idempotency_key=None) -> dict:
     """Approve deletion of each file of a batch the admin sampled first: `items`, or the batch the
     filters select (selectors.review.bulk_batch: identical/duplicate, safe to delete, within both
     score limits). One Decision per file, bulk=True, with the same refusals as a single approval.
-    Files that fail a check are reported, not approved; a retry with the same key approves
-    nothing twice."""
+    Files that fail a check are reported, not approved; so are the batch's files another curator
+    holds a lease on (`leased`, or selected by the filters), with who holds them. A retry with the
+    same key approves nothing twice."""
     if not is_admin(actor):
         raise ReviewRefused("only admins approve in bulk")
     if items is None:
         if max_diff is None or max_local is None:
             raise ReviewRefused("choose both score limits (max diff_score and max local_score)")
-        items = list(bulk_batch(job=job, source=source, verdict=verdict, max_diff=max_diff, max_local=max_local)
-                     .select_related("asset__source", "best_candidate__match_asset__source")[:limit])
+        batch = {"job": job, "source": source, "verdict": verdict, "max_diff": max_diff, "max_local": max_local}
+        items = list(bulk_batch(**batch).select_related("asset__source", "best_candidate__match_asset__source")[:limit])
+        if leased is None:
+            leased = list(bulk_batch_leased(**batch)[:limit])
     approved, refused = [], []
+    for item in leased or []:
+        refused.append((item, leased_refusal(item)))
     for item in items:
         key = f"{idempotency_key}:{item.pk}" if idempotency_key else None
         try:
             d = decision_record(actor=actor, item=item, action=Action.APPROVE_DELETE, note=note or "bulk approval",
                                 idempotency_key=key, bulk=True)
         except ReviewRefused as exc:
-            refused.append((item, "; ".join(exc.messages)))
+            item.refresh_from_db(fields=["status", "leased_by", "lease_expires_at"])
+            held = (item.status == ReviewItem.Status.LEASED and item.leased_by_id not in (None, actor.pk)
+                    and item.lease_expires_at and item.lease_expires_at >= timezone.now())
+            refused.append((item, leased_refusal(item) if held else "; ".join(exc.messages)))
             continue
         approved.append(d)
     return {"approved": approved, "refused": refused}

@@ -395,6 +395,28 @@ def test_bulk_approve_is_admin_only_checks_each_file_and_is_idempotent(curator, 
     assert Decision.objects.filter(bulk=True).count() == 3
 
 
+def test_bulk_approve_lists_files_another_curator_holds_among_its_refusals(curator, admin_user):
+    files = [make_item(verdict="identical", diff_score=0.0, local_score=0.0, safe_to_delete=True) for _ in range(3)]
+    held = review_lease_next(actor=curator)
+    assert held.pk == files[0].pk
+    res = bulk_approve(actor=admin_user, max_diff=0.01, max_local=0.05)
+    assert {d.review_item_id for d in res["approved"]} == {files[1].pk, files[2].pk}
+    assert [(item.pk, reason.split(" ")[0]) for item, reason in res["refused"]] == [(held.pk, curator.username)]
+    assert "reviewing this file right now" in res["refused"][0][1]
+    held.refresh_from_db()
+    assert held.status == ReviewItem.Status.LEASED and held.leased_by == curator
+    assert not Decision.objects.filter(review_item=held).exists()
+
+
+def test_bulk_approve_of_given_items_names_the_curator_holding_one(curator, admin_user):
+    files = [make_item(verdict="identical", diff_score=0.0) for _ in range(2)]
+    review_lease_take(actor=curator, item_id=files[1].pk)
+    items = list(ReviewItem.objects.filter(pk__in=[f.pk for f in files]).order_by("id"))
+    res = bulk_approve(actor=admin_user, items=items)
+    assert [d.review_item_id for d in res["approved"]] == [files[0].pk]
+    assert [(i.pk, r.startswith(f"{curator.username} is reviewing")) for i, r in res["refused"]] == [(files[1].pk, True)]
+
+
 # ---------------------------------------------------------------- concurrency (PostgreSQL)
 
 
