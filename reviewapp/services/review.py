@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -65,6 +66,15 @@ def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
     they left. Files they skipped come after everything else.
     """
     _require_curator(actor)
+    with transaction.atomic():
+        # Two "Next" requests of one curator (two tabs, a double click) must not each lease a
+        # file: the curator's own row is the lock, so the second sees the first's lease and gets
+        # that file back instead of a second one.
+        get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).first()
+        return _lease_next_locked(actor=actor, queue=queue)
+
+
+def _lease_next_locked(*, actor, queue):
     now = timezone.now()
     mine = ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at__gte=now)
     current = mine.filter(queue_q(queue)).order_by("priority", "id").first()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from reviewapp.models import Candidate, Decision, ErrorLogEntry, ReingestItem, ReviewItem, Source
 from reviewapp.selectors.review import decision_last_undoable, queue_counts
+from reviewapp.services import review as review_services
 from reviewapp.services.review import (
     ReviewRefused, bulk_approve, decision_record, decision_undo, review_choose_candidate, review_lease_next,
     review_lease_take, review_release,
@@ -455,6 +457,52 @@ def test_concurrent_curators_never_share_a_file():
     assert len(served) == 24 and len(set(served)) == 24
     assert set(served) <= {i.pk for i in items}
     assert Decision.objects.count() == 24
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_next_requests_of_one_curator_end_with_one_lease(monkeypatch):
+    """Both requests look for the curator's lease before either has taken a file; the later one
+    then walks the queue after the first took the head. Without a per-curator lock that is two
+    leases; with it the second waits and gets the first's file back."""
+    require_postgresql(connection, "real concurrent connections")
+    for _ in range(6):
+        make_item()
+    curator = UserFactory(role="curator", username="twotabs")
+    real_walk = review_services.queue_walk
+    both_looked = threading.Barrier(2, timeout=2)
+    first = threading.Lock()
+
+    def interleaved_walk(queue, now):
+        try:
+            both_looked.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other request is waiting for the curator's lock: nothing to interleave
+        if not first.acquire(blocking=False):
+            time.sleep(0.5)  # the other request takes the head of the queue meanwhile
+        yield from real_walk(queue, now)
+
+    monkeypatch.setattr(review_services, "queue_walk", interleaved_walk)
+    got, errors = [], []
+
+    def work():
+        from django.db import connections
+
+        try:
+            item = review_lease_next(actor=curator)
+            got.append(item.pk if item else None)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    held = list(ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=curator).values_list("pk", flat=True))
+    assert len(held) == 1 and got == held * 2, (held, got)
 
 
 def test_undo_takes_an_approval_out_of_a_draft_plan_and_is_refused_once_it_ran(curator, admin_user):
