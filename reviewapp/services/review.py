@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from matching.verdict import approval_refusal
 
-from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source
+from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source, Takedown
 from ..roles import is_admin, is_curator
 from ..selectors.deletion import decision_has_run
 from ..selectors.review import (
@@ -332,6 +332,8 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
         last = decision_last_undoable(actor=actor)
         if last is None or last.pk != decision.pk:
             raise ReviewRefused("only your last decision can be undone")
+        if Takedown.objects.filter(asset_id=decision.asset_id).exists():
+            raise ReviewRefused("this file was removed by a legal takedown: there is nothing to review again")
         refusal = decision_undo_refusal(decision)
         if refusal:
             raise ReviewRefused(refusal)
