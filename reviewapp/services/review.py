@@ -20,9 +20,7 @@ from matching.verdict import approval_refusal
 from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source, Takedown
 from ..roles import is_admin, is_curator
 from ..selectors.deletion import decision_has_run
-from ..selectors.review import (
-    available_q, bulk_batch, bulk_batch_leased, decision_last_undoable, queue_q, queue_walk,
-)
+from ..selectors.review import available_q, bulk_batch, bulk_batch_leased, decision_last_undoable, queue_q, queue_walk
 from .deletion import decision_undo_refusal, deletion_item_abort
 from .errorlog import error_log_add, error_log_withdraw
 from .reingest import reingest_request, reingest_withdraw

@@ -6,8 +6,7 @@ import inspect
 import pytest
 from rest_framework import relations, serializers
 
-from reviewapp.api import extracts as extract_serializers
-from reviewapp.api import serializers as s
+from reviewapp.api import extracts as extract_serializers, serializers as s
 from reviewapp.models import Decision
 from tests.factories import CandidateFactory, ReviewItemFactory
 
