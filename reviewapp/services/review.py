@@ -46,13 +46,24 @@ def _require_curator(actor):
 # Leases
 
 
+def _lock_curator(actor) -> None:
+    """Serialise one curator's lease changes (two tabs, a double click): the user row is the lock."""
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).first()
+
+
 def review_lease_take(*, actor, item_id, now=None) -> bool:
     """Lease one file to `actor` if nobody else holds it: one conditional UPDATE, true when this
-    caller won. Renews the actor's own lease."""
+    caller won. Renews the actor's own lease; any other file the actor held goes back to the
+    queue, so a curator holds one lease at a time ("Review this file" included)."""
     now = now or timezone.now()
-    won = (ReviewItem.objects.filter(pk=item_id)
-           .filter(available_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
-           .update(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at=_lease_expiry(now)))
+    with transaction.atomic():
+        _lock_curator(actor)
+        won = (ReviewItem.objects.filter(pk=item_id)
+               .filter(available_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
+               .update(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at=_lease_expiry(now)))
+        if won == 1:
+            ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor).exclude(pk=item_id).update(
+                status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None)
     return won == 1
 
 
@@ -68,7 +79,7 @@ def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
         # Two "Next" requests of one curator (two tabs, a double click) must not each lease a
         # file: the curator's own row is the lock, so the second sees the first's lease and gets
         # that file back instead of a second one.
-        get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).first()
+        _lock_curator(actor)
         return _lease_next_locked(actor=actor, queue=queue)
 
 

@@ -55,6 +55,16 @@ def test_conditional_update_lets_only_one_curator_win(curator, curator2):
     assert item.leased_by == curator
 
 
+def test_taking_a_file_explicitly_gives_back_the_one_the_curator_held(curator):
+    a, b = make_item(), make_item()
+    assert review_lease_next(actor=curator).pk == a.pk
+    assert review_lease_take(actor=curator, item_id=b.pk) is True
+    held = list(ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=curator).values_list("pk", flat=True))
+    assert held == [b.pk]
+    a.refresh_from_db()
+    assert a.status == ReviewItem.Status.OPEN and a.leased_by is None
+
+
 def test_abandoned_lease_expires_and_the_file_returns(curator, curator2):
     item = make_item()
     review_lease_next(actor=curator)
@@ -80,21 +90,22 @@ def test_release_returns_file(curator, curator2):
 
 def test_release_frees_only_that_file_and_says_why_it_cannot(curator, curator2):
     a, b = make_item(), make_item()
-    assert review_lease_take(actor=curator, item_id=a.pk) and review_lease_take(actor=curator, item_id=b.pk)
+    # (a curator holds one lease at a time, so the other file is another curator's)
+    assert review_lease_take(actor=curator, item_id=a.pk) and review_lease_take(actor=curator2, item_id=b.pk)
     review_release(actor=curator, item=a)
     a.refresh_from_db()
     assert (a.status, a.leased_by, a.lease_expires_at) == (ReviewItem.Status.OPEN, None, None)
     b.refresh_from_db()
-    assert (b.status, b.leased_by) == (ReviewItem.Status.LEASED, curator)
+    assert (b.status, b.leased_by) == (ReviewItem.Status.LEASED, curator2)
     with pytest.raises(ReviewRefused) as refused:
-        review_release(actor=curator2, item=b)
+        review_release(actor=curator, item=b)
     assert refused.value.messages == ["another curator holds this file; only they can release it"]
     with pytest.raises(ReviewRefused) as refused:
         review_release(actor=curator, item=a)
     assert refused.value.messages == ["you hold no lease on this file"]
-    decision_record(actor=curator, item=b, action="not_duplicate")
+    decision_record(actor=curator2, item=b, action="not_duplicate")
     with pytest.raises(ReviewRefused) as refused:
-        review_release(actor=curator, item=b)
+        review_release(actor=curator2, item=b)
     assert refused.value.messages == ["this file is already decided"]
 
 
