@@ -2,7 +2,11 @@
 
 State changes go through the services (the UI, the API, the management commands), never through
 admin edits: an edited Decision or a deleted audit row would destroy the record that proves what
-happened. The only writes offered here are the job controls, and they call the job services.
+happened. The only writes offered here are the job controls and the re-verify job start, and they
+call the job services. No delete action exists on any table (Django's "delete selected" is switched
+off site-wide), and the other apps' tables (tokens, login attempts, groups) are read-only too; user
+accounts can be added and edited (roles are groups, and this is where an operator assigns them)
+but never deleted: a decision's actor must keep existing, so deactivate an account instead.
 
 The admin site is open to the Doppel *admin role* (reviewapp.manage_doppel), not to Django's
 is_staff flag, so the same role check guards the UI, the API and this site. Curators are sent to
@@ -11,6 +15,7 @@ the admin login page, like anyone else without the role.
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
@@ -176,3 +181,41 @@ class JobAdmin(ReadOnlyAdmin):
 for _model in apps.get_app_config("reviewapp").get_models():
     if not admin.site.is_registered(_model):
         admin.site.register(_model, ReadOnlyAdmin)
+
+# No bulk delete anywhere on the site, whatever a model admin's permissions say.
+admin.site.disable_action("delete_selected")
+
+
+def _read_only_version(model_admin_class, *, user_accounts=False):
+    """The other apps' admins (auth, knox, axes) would let a superuser delete tokens, groups,
+    login records and users, and run their bulk actions: keep their pages, drop the writes.
+    User accounts keep add and change (the only place roles are assigned) but lose delete."""
+
+    class Restricted(model_admin_class):
+        actions = ()
+
+        def has_delete_permission(self, request, obj=None):
+            return False
+
+        if not user_accounts:
+            def has_module_permission(self, request):
+                return is_admin(request.user)
+
+            def has_view_permission(self, request, obj=None):
+                return is_admin(request.user)
+
+            def has_add_permission(self, request, *args):
+                return False
+
+            def has_change_permission(self, request, obj=None):
+                return False
+
+    Restricted.__name__ = Restricted.__qualname__ = f"ReadOnly{model_admin_class.__name__}"
+    return Restricted
+
+
+_user_model = get_user_model()
+for _model, _model_admin in list(admin.site._registry.items()):
+    if _model._meta.app_label != "reviewapp":
+        admin.site.unregister(_model)
+        admin.site.register(_model, _read_only_version(type(_model_admin), user_accounts=_model is _user_model))

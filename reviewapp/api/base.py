@@ -26,13 +26,22 @@ class DoppelViewSet(viewsets.GenericViewSet):
         classes = self.action_permissions.get(getattr(self, "action", None), self.permission_classes)
         return [cls() for cls in classes]
 
+    def handle_exception(self, exc):
+        """Errors are JSON on every endpoint, including the CSV and XLSX downloads: a script that
+        asked for text/csv must not receive an error body labelled as a spreadsheet."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
     def paginated(self, queryset, serializer_class):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True, context=self.get_serializer_context()).data)
 
 
 class FileRenderer(BaseRenderer):
-    """Lets a client ask for a download's media type; errors still come back as JSON text."""
+    """Lets a client ask for a download's media type (errors are rendered by JSONRenderer:
+    DoppelViewSet.handle_exception)."""
 
     charset = None
 

@@ -13,13 +13,14 @@ from .. import models as m
 from ..selectors import extracts as sel
 from ..services.exports import csv_lines
 from ..selectors.extracts import counts_sentence
+from ..selectors.review import ID_MAX
 from ..selectors.takedown import copies_of
 from ..services.extracts import extract_create, extract_delete
 from .base import CSVRenderer, DoppelViewSet
 from .idempotency import idempotent, scoped_key
 from .pagination import AscendingIdCursorPagination
 from .permissions import IsDoppelAdmin
-from .serializers import AssetRefSerializer, UsernameField
+from .serializers import AssetRefSerializer, IdField, UsernameField
 
 TAG = ["extracts"]
 
@@ -67,7 +68,7 @@ class ExtractSerializer(serializers.ModelSerializer):
 
 class ExtractCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    namelists = serializers.PrimaryKeyRelatedField(queryset=m.NameList.objects.all(), many=True, allow_empty=False,
+    namelists = IdField(queryset=m.NameList.objects.all(), many=True, allow_empty=False,
                                                    help_text="name list ids: one archive each")
     location = serializers.CharField(max_length=80, help_text="name of a configured extract location")
     expires_at = serializers.DateTimeField(help_text="required: the archives are deleted after this moment")
@@ -158,7 +159,7 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
 
 
 def _archive(extract, raw):
-    if not str(raw).isdigit():
+    if not (str(raw).isascii() and str(raw).isdigit() and int(raw) <= ID_MAX):
         raise serializers.ValidationError({"archive": ["an archive id of this extract is required"]})
     archive = extract.archives.filter(pk=int(raw)).first()
     if archive is None:

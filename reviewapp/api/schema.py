@@ -69,6 +69,11 @@ class DoppelAutoSchema(AutoSchema):
             if code not in responses:
                 body = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 body["description"] = ERROR_DESCRIPTIONS[code]
+                # errors are JSON on every endpoint, downloads included (DoppelViewSet.handle_exception)
+                content = body.get("content") or {}
+                schema = next(iter(content.values()), {}).get("schema")
+                if schema is not None:
+                    body["content"] = {"application/json": {"schema": schema}}
                 responses[code] = body
         return responses
 

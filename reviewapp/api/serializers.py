@@ -10,9 +10,27 @@ from matching.verdict import turn_words
 from .. import models as m
 from ..selectors.deletion import dry_run_progress
 from ..selectors.jobs import job_progress
+from ..selectors.review import ID_MAX
 
 # --------------------------------------------------------------------------------------------
 # Small references
+
+
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A row id from the client: a JSON integer or a string of ASCII digits, nothing else. The
+    plain field hands the value to the database lookup, which truncates 1.5 (and "1.0e0" would be
+    a type error), so a float would silently pick another row; here it is a 400."""
+
+    default_error_messages = {"not_an_id": "not a valid id: {value!r} (ids are whole numbers)"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("not_an_id", value=data)
+        if isinstance(data, str) and not (data.isascii() and data.isdigit()):
+            self.fail("not_an_id", value=data)
+        if not 0 < int(data) <= ID_MAX:
+            self.fail("not_an_id", value=data)
+        return super().to_internal_value(int(data))
 
 
 class AssetRefSerializer(serializers.ModelSerializer):
@@ -67,7 +85,7 @@ class NameListSerializer(serializers.ModelSerializer):
 
 
 class NameListUploadSerializer(serializers.Serializer):
-    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all())
+    source = IdField(queryset=m.Source.objects.all())
     title = serializers.CharField(max_length=200)
     file = serializers.FileField(help_text="text or CSV: one name or ID per line (first column)")
 
@@ -105,14 +123,14 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class JobSourceSerializer(serializers.Serializer):
-    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all())
+    source = IdField(queryset=m.Source.objects.all())
 
 
 class JobScopeSerializer(serializers.Serializer):
     """A source, a name list, or both (the name list must belong to the source)."""
 
-    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all(), required=False, allow_null=True)
-    namelist = serializers.PrimaryKeyRelatedField(queryset=m.NameList.objects.all(), required=False, allow_null=True)
+    source = IdField(queryset=m.Source.objects.all(), required=False, allow_null=True)
+    namelist = IdField(queryset=m.NameList.objects.all(), required=False, allow_null=True)
 
     def validate(self, attrs):
         source, namelist = attrs.get("source"), attrs.get("namelist")
@@ -189,9 +207,9 @@ class ReviewItemDetailSerializer(ReviewItemSerializer):
 class ReviewQueueSerializer(serializers.Serializer):
     """Which queue to take the next file from; all optional (no filter = every open file)."""
 
-    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all(), required=False)
-    namelist = serializers.PrimaryKeyRelatedField(queryset=m.NameList.objects.all(), required=False)
-    job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False)
+    source = IdField(queryset=m.Source.objects.all(), required=False)
+    namelist = IdField(queryset=m.NameList.objects.all(), required=False)
+    job = IdField(queryset=m.Job.objects.all(), required=False)
     verdict = serializers.ChoiceField(choices=m.Verdict.choices, required=False)
     band = serializers.ChoiceField(
         choices=["0-0.005", "0.005-0.02", "0.02-0.05", "0.05-0.15", "0.15+", "none"], required=False,
@@ -202,7 +220,7 @@ class ReviewQueueSerializer(serializers.Serializer):
 
 
 class ChooseCandidateSerializer(serializers.Serializer):
-    candidate = serializers.PrimaryKeyRelatedField(queryset=m.Candidate.objects.all(),
+    candidate = IdField(queryset=m.Candidate.objects.all(),
                                                    help_text="another candidate of the same file")
 
 
@@ -210,8 +228,8 @@ class BulkBatchSerializer(serializers.Serializer):
     """A bulk-approval batch: open files whose best candidate is identical/duplicate, marked safe
     to delete, within both score limits."""
 
-    job = serializers.PrimaryKeyRelatedField(queryset=m.Job.objects.all(), required=False, allow_null=True)
-    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
+    job = IdField(queryset=m.Job.objects.all(), required=False, allow_null=True)
+    source = IdField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
                                                 required=False, allow_null=True)
     verdict = serializers.ChoiceField(choices=m.bulk_verdict_choices(), required=False,
                                       allow_null=True, help_text="default: identical or duplicate")
@@ -260,9 +278,9 @@ class BulkApproveResultSerializer(serializers.Serializer):
 
 
 class DecisionCreateSerializer(serializers.Serializer):
-    item = serializers.PrimaryKeyRelatedField(queryset=m.ReviewItem.objects.all(), help_text="review item id")
+    item = IdField(queryset=m.ReviewItem.objects.all(), help_text="review item id")
     action = serializers.ChoiceField(choices=[c for c in m.Decision.Action.choices if c[0] != m.Decision.Action.UNDO])
-    candidate = serializers.PrimaryKeyRelatedField(queryset=m.Candidate.objects.all(), required=False, allow_null=True,
+    candidate = IdField(queryset=m.Candidate.objects.all(), required=False, allow_null=True,
                                                    help_text="default: the file's best candidate")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     error_category = serializers.ChoiceField(choices=m.ErrorLogEntry.Category.choices, required=False, allow_null=True,
@@ -305,7 +323,7 @@ class ReingestItemSerializer(serializers.ModelSerializer):
 
 class ReingestIngestedSerializer(serializers.Serializer):
     canonical_key = serializers.CharField(max_length=1024, help_text="where the canonical store put the file")
-    source = serializers.PrimaryKeyRelatedField(
+    source = IdField(
         queryset=m.Source.objects.filter(role=m.Source.Role.CANONICAL), required=False, allow_null=True,
         help_text="the canonical source holding it (optional when there is only one)")
 
@@ -349,10 +367,10 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
 
 
 class DeletionPlanCreateSerializer(serializers.Serializer):
-    decisions = serializers.PrimaryKeyRelatedField(
+    decisions = IdField(
         queryset=m.Decision.objects.filter(action=m.Decision.Action.APPROVE_DELETE), many=True, required=False,
         help_text="approving decisions to plan; or give a source to plan all of its approved files")
-    source = serializers.PrimaryKeyRelatedField(queryset=m.Source.objects.all(), required=False, allow_null=True)
+    source = IdField(queryset=m.Source.objects.all(), required=False, allow_null=True)
 
     def validate(self, attrs):
         if not attrs.get("decisions") and attrs.get("source") is None:
@@ -385,7 +403,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 
 class TakedownSerializer(serializers.Serializer):
-    assets = serializers.PrimaryKeyRelatedField(queryset=m.Asset.objects.all(), many=True, allow_empty=False,
+    assets = IdField(queryset=m.Asset.objects.all(), many=True, allow_empty=False,
                                                 help_text="asset ids to remove at once (canonical included)")
     reason = serializers.CharField(min_length=10, max_length=4000, help_text="the written legal reason")
 

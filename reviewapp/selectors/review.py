@@ -210,9 +210,21 @@ def decision_last_undoable(*, actor):
 def bulk_batch(*, job=None, source=None, verdict=None, max_diff=None, max_local=None):
     """Files an admin could approve in bulk: open, best candidate identical or duplicate and
     marked safe to delete by the engine, within the admin's score limits."""
-    now = timezone.now()
+    return _bulk_filter(ReviewItem.objects.filter(available_q()), job=job, source=source, verdict=verdict,
+                        max_diff=max_diff, max_local=max_local)
+
+
+def bulk_batch_leased(*, job=None, source=None, verdict=None, max_diff=None, max_local=None):
+    """Files that would be in the batch but another curator holds right now (a live lease): bulk
+    approval leaves them out and says so, with who holds them."""
+    live = Q(status=ReviewItem.Status.LEASED, lease_expires_at__gte=timezone.now())
+    return _bulk_filter(ReviewItem.objects.filter(live), job=job, source=source, verdict=verdict,
+                        max_diff=max_diff, max_local=max_local).select_related("leased_by", "asset__source")
+
+
+def _bulk_filter(qs, *, job, source, verdict, max_diff, max_local):
     verdicts = [verdict] if verdict in BULK_APPROVABLE_VERDICTS else sorted(BULK_APPROVABLE_VERDICTS)
-    qs = (ReviewItem.objects.filter(available_q(now))
+    qs = (qs
           .filter(best_candidate__isnull=False, best_candidate__safe_to_delete=True,
                   best_candidate__verdict__in=verdicts, verdict__in=verdicts)
           .filter(queue_q({"job": job, "source": source})))

@@ -31,7 +31,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -535,12 +535,17 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
     the archive's row lock, so two takedowns touching one archive never overwrite each other."""
     asset_ids = set(asset_ids)
     archive = ExtractArchive.objects.select_related("extract", "namelist").get(pk=archive.pk)
+    still_in = ExtractMember.objects.filter(archive_id=archive.pk, asset_id__in=asset_ids).exclude(outcome=Outcome.TAKEN_DOWN)
+    if not still_in.exists():
+        return archive  # a repeated takedown: already rebuilt without them, nothing to do
     if archive.state == ExtractArchive.State.BUILT:
         _audit(AuditEntry.Action.REBUILD, archive=archive, actor=actor, reason=reason, assets=sorted(asset_ids))
     when = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
     with transaction.atomic():
         archive = ExtractArchive.objects.select_for_update().select_related("extract", "namelist").get(pk=archive.pk)
-        members = ExtractMember.objects.filter(archive=archive, asset_id__in=asset_ids)
+        members = ExtractMember.objects.filter(archive=archive, asset_id__in=asset_ids).exclude(outcome=Outcome.TAKEN_DOWN)
+        if not members.exists():
+            return archive  # a concurrent takedown of the same objects rebuilt it meanwhile
         drop = set(members.exclude(arcname="").values_list("arcname", flat=True))
         members.update(outcome=Outcome.TAKEN_DOWN, detail=f"removed by a legal takedown on {when}", sha256="",
                        size=None, arcname="")
@@ -566,10 +571,14 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
 
 
 def live_archives_holding(asset_ids):
+    """Live archives that still hold one of these objects (members already removed by a takedown
+    do not count, so a repeated takedown rebuilds nothing)."""
+    still_in = ExtractMember.objects.filter(archive_id=OuterRef("pk"), asset_id__in=asset_ids).exclude(
+        outcome=Outcome.TAKEN_DOWN)
     return ExtractArchive.objects.filter(
+        Exists(still_in),
         extract__state__in=Extract.LIVE_STATES, state__in=[ExtractArchive.State.BUILT, ExtractArchive.State.PENDING],
-        members__asset_id__in=asset_ids,
-    ).distinct()
+    )
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -16,10 +17,10 @@ from django.utils import timezone
 
 from matching.verdict import approval_refusal
 
-from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source
+from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source, Takedown
 from ..roles import is_admin, is_curator
 from ..selectors.deletion import decision_has_run
-from ..selectors.review import available_q, bulk_batch, decision_last_undoable, queue_q, queue_walk
+from ..selectors.review import available_q, bulk_batch, bulk_batch_leased, decision_last_undoable, queue_q, queue_walk
 from .deletion import decision_undo_refusal, deletion_item_abort
 from .errorlog import error_log_add, error_log_withdraw
 from .reingest import reingest_request, reingest_withdraw
@@ -45,13 +46,24 @@ def _require_curator(actor):
 # Leases
 
 
+def _lock_curator(actor) -> None:
+    """Serialise one curator's lease changes (two tabs, a double click): the user row is the lock."""
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True).first()
+
+
 def review_lease_take(*, actor, item_id, now=None) -> bool:
     """Lease one file to `actor` if nobody else holds it: one conditional UPDATE, true when this
-    caller won. Renews the actor's own lease."""
+    caller won. Renews the actor's own lease; any other file the actor held goes back to the
+    queue, so a curator holds one lease at a time ("Review this file" included)."""
     now = now or timezone.now()
-    won = (ReviewItem.objects.filter(pk=item_id)
-           .filter(available_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
-           .update(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at=_lease_expiry(now)))
+    with transaction.atomic():
+        _lock_curator(actor)
+        won = (ReviewItem.objects.filter(pk=item_id)
+               .filter(available_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
+               .update(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at=_lease_expiry(now)))
+        if won == 1:
+            ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor).exclude(pk=item_id).update(
+                status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None)
     return won == 1
 
 
@@ -63,6 +75,15 @@ def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
     they left. Files they skipped come after everything else.
     """
     _require_curator(actor)
+    with transaction.atomic():
+        # Two "Next" requests of one curator (two tabs, a double click) must not each lease a
+        # file: the curator's own row is the lock, so the second sees the first's lease and gets
+        # that file back instead of a second one.
+        _lock_curator(actor)
+        return _lease_next_locked(actor=actor, queue=queue)
+
+
+def _lease_next_locked(*, actor, queue):
     now = timezone.now()
     mine = ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at__gte=now)
     current = mine.filter(queue_q(queue)).order_by("priority", "id").first()
@@ -320,6 +341,8 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
         last = decision_last_undoable(actor=actor)
         if last is None or last.pk != decision.pk:
             raise ReviewRefused("only your last decision can be undone")
+        if Takedown.objects.filter(asset_id=decision.asset_id).exists():
+            raise ReviewRefused("this file was removed by a legal takedown: there is nothing to review again")
         refusal = decision_undo_refusal(decision)
         if refusal:
             raise ReviewRefused(refusal)
@@ -358,28 +381,43 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
 # Bulk approval
 
 
-def bulk_approve(*, actor, items=None, job=None, source=None, verdict=None, max_diff=None, max_local=None,
-                 limit=5000, note="", idempotency_key=None) -> dict:
+def leased_refusal(item) -> str:
+    """Why a bulk approval leaves out a file another curator holds: who, and until when."""
+    until = timezone.localtime(item.lease_expires_at).strftime("%H:%M") if item.lease_expires_at else "?"
+    return (f"{item.leased_by or 'another curator'} is reviewing this file right now (lease until {until}): "
+            "it is theirs to decide; approve it later if they release it or the lease runs out")
+
+
+def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdict=None, max_diff=None,
+                 max_local=None, limit=5000, note="", idempotency_key=None) -> dict:
     """Approve deletion of each file of a batch the admin sampled first: `items`, or the batch the
     filters select (selectors.review.bulk_batch: identical/duplicate, safe to delete, within both
     score limits). One Decision per file, bulk=True, with the same refusals as a single approval.
-    Files that fail a check are reported, not approved; a retry with the same key approves
-    nothing twice."""
+    Files that fail a check are reported, not approved; so are the batch's files another curator
+    holds a lease on (`leased`, or selected by the filters), with who holds them. A retry with the
+    same key approves nothing twice."""
     if not is_admin(actor):
         raise ReviewRefused("only admins approve in bulk")
     if items is None:
         if max_diff is None or max_local is None:
             raise ReviewRefused("choose both score limits (max diff_score and max local_score)")
-        items = list(bulk_batch(job=job, source=source, verdict=verdict, max_diff=max_diff, max_local=max_local)
-                     .select_related("asset__source", "best_candidate__match_asset__source")[:limit])
+        batch = {"job": job, "source": source, "verdict": verdict, "max_diff": max_diff, "max_local": max_local}
+        items = list(bulk_batch(**batch).select_related("asset__source", "best_candidate__match_asset__source")[:limit])
+        if leased is None:
+            leased = list(bulk_batch_leased(**batch)[:limit])
     approved, refused = [], []
+    for item in leased or []:
+        refused.append((item, leased_refusal(item)))
     for item in items:
         key = f"{idempotency_key}:{item.pk}" if idempotency_key else None
         try:
             d = decision_record(actor=actor, item=item, action=Action.APPROVE_DELETE, note=note or "bulk approval",
                                 idempotency_key=key, bulk=True)
         except ReviewRefused as exc:
-            refused.append((item, "; ".join(exc.messages)))
+            item.refresh_from_db(fields=["status", "leased_by", "lease_expires_at"])
+            held = (item.status == ReviewItem.Status.LEASED and item.leased_by_id not in (None, actor.pk)
+                    and item.lease_expires_at and item.lease_expires_at >= timezone.now())
+            refused.append((item, leased_refusal(item) if held else "; ".join(exc.messages)))
             continue
         approved.append(d)
     return {"approved": approved, "refused": refused}

@@ -17,11 +17,13 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestEvent, ReingestItem, Takedown
+from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestEvent, ReingestItem, ReviewItem, Takedown
 from ..roles import is_admin
 from ..storage import ObjectMissing, StorageError, check_key, storage_for
 from . import extracts
+from .deletion.executor import deletion_item_abort
 from .deletion.quarantine import quarantine_target
 from .reingest import ingest_storage
 from .renditions import renditions_storage
@@ -126,6 +128,14 @@ def _step(results, asset, step, func, *, actor, reason, **detail) -> bool:
     return True
 
 
+def _leave_review(asset) -> None:
+    """A taken-down file is out of the review queue for good: its review item is closed (the
+    decided state, which pairing never reopens), any lease on it ends, its candidates close."""
+    ReviewItem.objects.filter(asset=asset).exclude(status=ReviewItem.Status.DECIDED).update(
+        status=ReviewItem.Status.DECIDED, decided_at=timezone.now(), leased_by=None, lease_expires_at=None)
+    Candidate.objects.filter(cleanup_asset=asset, status=Candidate.Status.OPEN).update(status=Candidate.Status.CLOSED)
+
+
 def takedown_asset(*, actor, asset, reason) -> dict:
     """Everything for one object. Returns {"asset", "ok", "message", "steps"}."""
     asset = Asset.objects.select_related("source").get(pk=asset.pk)
@@ -143,6 +153,10 @@ def takedown_asset(*, actor, asset, reason) -> dict:
         return {"asset": asset, "ok": False, "message": f"Object Lock: {lock}", "steps": []}
     with transaction.atomic():
         Takedown.objects.create(asset=asset, reason=reason, actor=_actor(actor))
+        _leave_review(asset)
+    for planned in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.PLANNED):
+        # nothing left to delete or keep: a plan must not run on it, nor send it back to review
+        deletion_item_abort(actor=actor, item=planned, reason="the object was removed by a legal takedown", reopen=False)
     steps: list[str] = []
     failures: list[str] = []
     state = {}

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from ..models import Job, Source, bulk_verdict_choices
-from ..selectors.review import bulk_batch, bulk_sample
+from ..selectors.review import bulk_batch, bulk_batch_leased, bulk_sample
 from ..services.review import bulk_approve
 from .decorators import admin_required, form_idempotency_key
 from .review import asset_img, candidate_img
@@ -35,10 +35,17 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["job"].queryset = Job.objects.filter(kind__in=[Job.Kind.PAIR, Job.Kind.ANALYSE]).order_by("-created_at")
 
-    def batch(self):
+    def filters(self):
         d = self.cleaned_data
-        return bulk_batch(job=d["job"].pk if d.get("job") else None, source=d["source"].pk if d.get("source") else None,
-                          verdict=d.get("verdict") or None, max_diff=d["max_diff"], max_local=d["max_local"])
+        return {"job": d["job"].pk if d.get("job") else None, "source": d["source"].pk if d.get("source") else None,
+                "verdict": d.get("verdict") or None, "max_diff": d["max_diff"], "max_local": d["max_local"]}
+
+    def batch(self):
+        return bulk_batch(**self.filters())
+
+    def leased(self):
+        """The batch's files another curator holds now: left out, and listed among the refusals."""
+        return bulk_batch_leased(**self.filters())
 
 
 @admin_required
@@ -55,7 +62,7 @@ def bulk_review(request):
         expected = request.POST.get("expected", "")
         if expected.isdigit() and int(expected) != len(items):
             messages.warning(request, f"the batch changed since the sample: {expected} then, {len(items)} now")
-        result = bulk_approve(actor=request.user, items=items, note=f"bulk approval (sample seed {form.cleaned_data['seed']})",
+        result = bulk_approve(actor=request.user, items=items, leased=list(form.leased()[:MAX_BATCH]), note=f"bulk approval (sample seed {form.cleaned_data['seed']})",
                               idempotency_key=form_idempotency_key(request))
         return render(request, "reviewapp/review/bulk_done.html", {"result": result, "form": form})
     form = BulkForm(request.GET or None)

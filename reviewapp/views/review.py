@@ -223,11 +223,14 @@ def review_decide(request, pk):
     item = get_object_or_404(ReviewItem, pk=pk)
     action = request.POST.get("action", "")
     candidate = None
-    cid = sel._int(request.POST.get("candidate"))
-    if cid:
-        candidate = Candidate.objects.filter(pk=cid, cleanup_asset_id=item.asset_id).first()
+    raw = request.POST.get("candidate", "").strip()
+    if raw:
+        # a candidate the form names must be one of this file's: junk or an unknown id is refused,
+        # never read as "no candidate given" (which would decide on the best candidate instead)
+        cid = sel._int(raw) if raw.isascii() and raw.isdigit() else None
+        candidate = Candidate.objects.filter(pk=cid, cleanup_asset_id=item.asset_id).first() if cid else None
         if candidate is None:
-            messages.error(request, "that candidate does not belong to this file")
+            messages.error(request, f"that candidate ({raw[:40]}) does not belong to this file: nothing was recorded")
             return redirect(reverse("review-item", args=[pk]) + _qs(queue))
     try:
         d = decision_record(

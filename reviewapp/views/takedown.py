@@ -41,8 +41,9 @@ class TakedownForm(forms.Form):
 
 
 def _included(request, copies) -> list:
-    """The copies the admin ticked, from those offered: an id that was not offered is ignored."""
-    offered = {str(c["asset"].pk): c["asset"] for c in copies}
+    """The copies the admin ticked, from those offered: an id that was not offered is ignored.
+    Canonical copies are not offered (no box): one goes only when it is named with its source."""
+    offered = {str(c["asset"].pk): c["asset"] for c in copies if c["asset"].source.role != Source.Role.CANONICAL}
     return [offered[i] for i in dict.fromkeys(request.POST.getlist("include")) if i in offered]
 
 

@@ -2,9 +2,10 @@
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from reviewapp.models import Decision, Job, JobEvent
+from reviewapp.models import Decision, Job, JobEvent, ReviewItem
 from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,53 @@ def test_admin_login_page_takes_the_admin_role_not_is_staff(client, admin_user, 
     response = client.post(reverse("admin:login"), {"username": "admin1", "password": "pw-admin1", "next": "/admin/"})
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("superuser", [False, True])
+def test_no_table_offers_delete_or_bulk_actions_even_to_a_superuser(admin_client_doppel, admin_user, superuser):
+    from django.test import RequestFactory
+
+    admin_user.is_superuser = superuser
+    admin_user.save()
+    request = RequestFactory().get("/admin/")
+    request.user = admin_user
+    writes = {}
+    for model, model_admin in admin.site._registry.items():
+        actions = sorted(model_admin.get_actions(request))
+        if model_admin.has_delete_permission(request) or "delete_selected" in actions:
+            writes[model._meta.label] = "delete"
+        elif model is not get_user_model() and (model_admin.has_add_permission(request)
+                                                or model_admin.has_change_permission(request, object())):
+            writes[model._meta.label] = "add/change"
+        elif actions and model not in (Job, ReviewItem):
+            writes[model._meta.label] = actions
+    assert writes == {}
+    request.user = admin_user
+    assert sorted(admin.site._registry[Job].get_actions(request)) == ["cancel_jobs", "pause_jobs", "resume_jobs"]
+
+
+@pytest.mark.parametrize("superuser", [False, True])
+def test_admin_cannot_delete_or_change_rows_over_http(admin_client_doppel, admin_user, superuser):
+    from knox.models import AuthToken
+
+    admin_user.is_superuser = superuser
+    admin_user.save()
+    item = ReviewItemFactory()
+    decision = Decision.objects.create(review_item=item, asset=item.asset, candidate=item.best_candidate,
+                                       action="skip", actor=admin_user)
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, source=item.asset.source)
+    token, _ = AuthToken.objects.create(user=admin_user)
+    curator = get_user_model().objects.create_user("someone", password="pw-someone-long")
+    for model, obj in ((Decision, decision), (Job, job), (AuthToken, token), (get_user_model(), curator)):
+        label = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        assert admin_client_doppel.post(reverse(f"{label}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
+        admin_client_doppel.post(reverse(f"{label}_changelist"),
+                                 {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"})
+        assert model.objects.filter(pk=obj.pk).exists(), label
+    r = admin_client_doppel.post(reverse("admin:reviewapp_decision_change", args=[decision.pk]), {"action": "approve_delete"})
+    assert r.status_code == 403
+    r = admin_client_doppel.post(reverse("admin:reviewapp_job_change", args=[job.pk]), {"state": "done"})
+    assert r.status_code == 403
+    decision.refresh_from_db()
+    job.refresh_from_db()
+    assert decision.action == "skip" and job.state == Job.State.QUEUED

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from reviewapp.models import Decision, Job, ReviewItem, Source
 from reviewapp.selectors.review import bulk_batch, bulk_sample
+from reviewapp.services.review import review_lease_take
 from tests.factories import CandidateFactory, ReviewItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,15 @@ def test_bulk_approve_service_selects_by_filters(batch, admin_user):
         bulk_approve(actor=admin_user, job=job.pk)
     res = bulk_approve(actor=admin_user, job=job.pk, verdict="duplicate", max_diff=0.01, max_local=0.05)
     assert {d.review_item_id for d in res["approved"]} == {i.pk for i in inside[25:]}
+
+
+def test_confirm_page_lists_the_files_another_curator_holds(admin_client_doppel, batch, curator):
+    job, inside, outside = batch
+    review_lease_take(actor=curator, item_id=inside[0].pk)
+    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": "abc", "confirm": "yes", "expected": 30}
+    r = admin_client_doppel.post(reverse("review-bulk"), form)
+    html = r.content.decode()
+    assert re.search(r'data-testid="bulk-approved"><strong>29</strong>', html)
+    assert "1 refused" in html and f"{curator.username} is reviewing this file right now" in html
+    assert reverse("review-item", args=[inside[0].pk]) in html
+    assert not Decision.objects.filter(review_item=inside[0]).exists()

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from reviewapp.models import (
@@ -23,6 +24,7 @@ from reviewapp.services.deletion import quarantine as deletion_quarantine
 from reviewapp.services.review import decision_record, decision_undo
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import LocalStorage
+from tests.conftest import api_client_for
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory, checked_plan
 from tests.images import photo
 
@@ -566,6 +568,26 @@ def test_undo_after_planning_stops_the_deletion(run_plan, sources, users, django
     assert item.state == DeletionItem.State.ABORTED and "undone" in item.reason
     assert exists(d.asset)
     assert not AuditEntry.objects.filter(action="quarantine").exists()
+
+
+def test_plan_page_after_an_undo_shows_the_item_removed_not_its_stale_dry_run(sources, users, client):
+    """The dry run said "would run"; the undo then took the item out (the executor's
+    guard_decision_stands would abort it anyway): the page must not keep promising a deletion."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    other = scenario(*sources, cur, key="box2/C0002.jpg")
+    plan = checked_plan(actor=admin, decisions=[d, other])
+    assert [i.dry_run_outcome for i in plan.items.order_by("pk")] == ["would run", "would run"]
+    decision_undo(actor=cur, decision=other)
+    client.force_login(admin)
+    page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
+    row = re.search(rf'<tr data-item="{plan.items.get(decision=other).pk}">.*?</tr>', page, re.S).group(0)
+    assert "Aborted" in row and "the approving decision was undone" in row
+    assert "would run" not in row
+    assert "Confirm: quarantine 1 object" in page
+    api = api_client_for(admin)
+    body = api.get(f"/api/v1/deletion-plans/{plan.pk}/").json()
+    assert body["dry_run"] == {"checked": 1, "total": 1, "percent": 100, "done": True}
 
 
 # --- each layer on its own (issue #19): `layers.only(NAME)` switches every other layer off -------

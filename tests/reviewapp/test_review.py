@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from reviewapp.models import Candidate, Decision, ErrorLogEntry, ReingestItem, ReviewItem, Source
 from reviewapp.selectors.review import decision_last_undoable, queue_counts
+from reviewapp.services import review as review_services
 from reviewapp.services.review import (
     ReviewRefused, bulk_approve, decision_record, decision_undo, review_choose_candidate, review_lease_next,
     review_lease_take, review_release,
@@ -53,6 +55,16 @@ def test_conditional_update_lets_only_one_curator_win(curator, curator2):
     assert item.leased_by == curator
 
 
+def test_taking_a_file_explicitly_gives_back_the_one_the_curator_held(curator):
+    a, b = make_item(), make_item()
+    assert review_lease_next(actor=curator).pk == a.pk
+    assert review_lease_take(actor=curator, item_id=b.pk) is True
+    held = list(ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=curator).values_list("pk", flat=True))
+    assert held == [b.pk]
+    a.refresh_from_db()
+    assert a.status == ReviewItem.Status.OPEN and a.leased_by is None
+
+
 def test_abandoned_lease_expires_and_the_file_returns(curator, curator2):
     item = make_item()
     review_lease_next(actor=curator)
@@ -78,21 +90,22 @@ def test_release_returns_file(curator, curator2):
 
 def test_release_frees_only_that_file_and_says_why_it_cannot(curator, curator2):
     a, b = make_item(), make_item()
-    assert review_lease_take(actor=curator, item_id=a.pk) and review_lease_take(actor=curator, item_id=b.pk)
+    # (a curator holds one lease at a time, so the other file is another curator's)
+    assert review_lease_take(actor=curator, item_id=a.pk) and review_lease_take(actor=curator2, item_id=b.pk)
     review_release(actor=curator, item=a)
     a.refresh_from_db()
     assert (a.status, a.leased_by, a.lease_expires_at) == (ReviewItem.Status.OPEN, None, None)
     b.refresh_from_db()
-    assert (b.status, b.leased_by) == (ReviewItem.Status.LEASED, curator)
+    assert (b.status, b.leased_by) == (ReviewItem.Status.LEASED, curator2)
     with pytest.raises(ReviewRefused) as refused:
-        review_release(actor=curator2, item=b)
+        review_release(actor=curator, item=b)
     assert refused.value.messages == ["another curator holds this file; only they can release it"]
     with pytest.raises(ReviewRefused) as refused:
         review_release(actor=curator, item=a)
     assert refused.value.messages == ["you hold no lease on this file"]
-    decision_record(actor=curator, item=b, action="not_duplicate")
+    decision_record(actor=curator2, item=b, action="not_duplicate")
     with pytest.raises(ReviewRefused) as refused:
-        review_release(actor=curator, item=b)
+        review_release(actor=curator2, item=b)
     assert refused.value.messages == ["this file is already decided"]
 
 
@@ -395,6 +408,28 @@ def test_bulk_approve_is_admin_only_checks_each_file_and_is_idempotent(curator, 
     assert Decision.objects.filter(bulk=True).count() == 3
 
 
+def test_bulk_approve_lists_files_another_curator_holds_among_its_refusals(curator, admin_user):
+    files = [make_item(verdict="identical", diff_score=0.0, local_score=0.0, safe_to_delete=True) for _ in range(3)]
+    held = review_lease_next(actor=curator)
+    assert held.pk == files[0].pk
+    res = bulk_approve(actor=admin_user, max_diff=0.01, max_local=0.05)
+    assert {d.review_item_id for d in res["approved"]} == {files[1].pk, files[2].pk}
+    assert [(item.pk, reason.split(" ")[0]) for item, reason in res["refused"]] == [(held.pk, curator.username)]
+    assert "reviewing this file right now" in res["refused"][0][1]
+    held.refresh_from_db()
+    assert held.status == ReviewItem.Status.LEASED and held.leased_by == curator
+    assert not Decision.objects.filter(review_item=held).exists()
+
+
+def test_bulk_approve_of_given_items_names_the_curator_holding_one(curator, admin_user):
+    files = [make_item(verdict="identical", diff_score=0.0) for _ in range(2)]
+    review_lease_take(actor=curator, item_id=files[1].pk)
+    items = list(ReviewItem.objects.filter(pk__in=[f.pk for f in files]).order_by("id"))
+    res = bulk_approve(actor=admin_user, items=items)
+    assert [d.review_item_id for d in res["approved"]] == [files[0].pk]
+    assert [(i.pk, r.startswith(f"{curator.username} is reviewing")) for i, r in res["refused"]] == [(files[1].pk, True)]
+
+
 # ---------------------------------------------------------------- concurrency (PostgreSQL)
 
 
@@ -433,6 +468,52 @@ def test_concurrent_curators_never_share_a_file():
     assert len(served) == 24 and len(set(served)) == 24
     assert set(served) <= {i.pk for i in items}
     assert Decision.objects.count() == 24
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_next_requests_of_one_curator_end_with_one_lease(monkeypatch):
+    """Both requests look for the curator's lease before either has taken a file; the later one
+    then walks the queue after the first took the head. Without a per-curator lock that is two
+    leases; with it the second waits and gets the first's file back."""
+    require_postgresql(connection, "real concurrent connections")
+    for _ in range(6):
+        make_item()
+    curator = UserFactory(role="curator", username="twotabs")
+    real_walk = review_services.queue_walk
+    both_looked = threading.Barrier(2, timeout=2)
+    first = threading.Lock()
+
+    def interleaved_walk(queue, now):
+        try:
+            both_looked.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other request is waiting for the curator's lock: nothing to interleave
+        if not first.acquire(blocking=False):
+            time.sleep(0.5)  # the other request takes the head of the queue meanwhile
+        yield from real_walk(queue, now)
+
+    monkeypatch.setattr(review_services, "queue_walk", interleaved_walk)
+    got, errors = [], []
+
+    def work():
+        from django.db import connections
+
+        try:
+            item = review_lease_next(actor=curator)
+            got.append(item.pk if item else None)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    held = list(ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=curator).values_list("pk", flat=True))
+    assert len(held) == 1 and got == held * 2, (held, got)
 
 
 def test_undo_takes_an_approval_out_of_a_draft_plan_and_is_refused_once_it_ran(curator, admin_user):

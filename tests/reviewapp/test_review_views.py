@@ -318,6 +318,19 @@ def test_bad_input_gives_messages_not_errors(curator_client):
     assert curator_client.get(reverse("review-item", args=[999999])).status_code == 404
 
 
+@pytest.mark.parametrize("bad", ["x", "1.5", "-1", "0", "999999999", "１", "99999999999999999999999"])
+def test_decide_with_an_unknown_candidate_is_refused_and_records_nothing(curator_client, curator, bad):
+    item = ReviewItemFactory()
+    curator_client.post(reverse("review-take", args=[item.pk]))
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "not_duplicate", "candidate": bad},
+                            follow=True)
+    assert r.status_code == 200
+    assert "does not belong to this file: nothing was recorded" in r.content.decode()
+    assert Decision.objects.count() == 0
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.LEASED and item.leased_by == curator
+
+
 def test_choose_another_candidate_over_http(curator_client):
     item = ReviewItemFactory()
     better = CandidateFactory(cleanup_asset=item.asset, verdict="identical", diff_score=0.0, rank=1)

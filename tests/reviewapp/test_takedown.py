@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reviewapp.models import (
-    Asset, AuditEntry, Candidate, DeletionItem, ExtractMember, ReingestItem, Source, Takedown, Verdict,
+    Asset, AuditEntry, Candidate, DeletionItem, ExtractArchive, ExtractMember, ReingestItem, ReviewItem, Source,
+    Takedown, Verdict,
 )
 from reviewapp.selectors.takedown import copies_of
 from reviewapp.services import deletion, extracts
@@ -26,7 +27,8 @@ from reviewapp.services import takedown as svc
 from reviewapp.services.namelists import namelist_upload
 from reviewapp.services.reingest import reingest_copy, reingest_request
 from reviewapp.services.renditions import asset_rendition, candidate_rendition, save_reduced
-from reviewapp.services.review import decision_record
+from reviewapp.selectors.review import queue_counts, queue_items
+from reviewapp.services.review import ReviewRefused, decision_record, decision_undo, review_lease_next
 from reviewapp.storage import LocalStorage
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, checked_plan
 from tests.images import photo
@@ -250,3 +252,64 @@ def test_copies_lookup_refuses_ids_no_row_can_have(admin_api):
     for bad in ("9" * 20, "1,x", "-1", "１"):  # a full-width digit is a digit to str.isdigit, not an id
         r = admin_api.get(f"/api/v1/takedown/copies/?assets={bad}")
         assert r.status_code == 400 and "asset ids" in str(r.json()), (bad, r.status_code)
+
+
+def test_takedown_page_offers_no_box_for_a_canonical_copy(world, admin_user, client):
+    client.force_login(admin_user)
+    url = reverse("takedown")
+    reason = "court order 2026/119 for this photograph"
+    named = {"source": world["b"].source_id, "keys": "C0001 rotated.jpg", "reason": reason}
+    page = client.post(url, named).content.decode()
+    canon = world["c"]
+    assert f'value="{world["d"].pk}"' in page  # a clean-up copy: offered with a box
+    assert f'value="{canon.pk}"' not in page and f'id="include-{canon.pk}"' not in page
+    assert 'data-testid="canonical-copy"' in page and canon.key in page
+    assert "never deleted" not in page
+    # a forged "include" of the canonical copy is ignored
+    client.post(url, {**named, "confirm": "on", "include": [canon.pk, world["d"].pk]})
+    assert set(Takedown.objects.values_list("asset_id", flat=True)) == {world["b"].pk, world["d"].pk}
+    assert (world["local_root"] / "canon" / "C0001.png").exists()
+
+
+def test_a_repeated_takedown_does_not_rebuild_the_extract_again(world, admin_user):
+    reason = "court order 2026/120 for this photograph"
+    archive = ExtractArchive.objects.get(extract=world["extract"], members__asset=world["b"])
+    first = svc.takedown_execute(actor=admin_user, assets=[world["b"]], reason=reason)
+    assert first[0]["ok"] and any("rebuilt without it" in s for s in first[0]["steps"])
+    archive.refresh_from_db()
+    rebuilt, sha = archive.rebuilds, archive.sha256
+    assert rebuilt == 1
+    rebuild_rows = AuditEntry.objects.filter(action=AuditEntry.Action.REBUILD).count()
+    again = svc.takedown_execute(actor=admin_user, assets=[world["b"]], reason=reason)
+    assert again[0]["ok"] and not any("rebuilt" in s for s in again[0]["steps"])
+    archive.refresh_from_db()
+    assert (archive.rebuilds, archive.sha256) == (rebuilt, sha)
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.REBUILD).count() == rebuild_rows
+    # the service itself is idempotent too, whoever calls it
+    assert extracts.archive_remove_assets(archive=archive, asset_ids=[world["b"].pk], actor=admin_user,
+                                          reason=reason).rebuilds == rebuilt
+
+
+def test_a_taken_down_cleanup_file_leaves_the_review_queue(world, admin_user, curator):
+    item = ReviewItemFactory(asset=world["d"], best_candidate=world["db"])
+    assert review_lease_next(actor=curator).pk == item.pk
+    svc.takedown_execute(actor=admin_user, assets=[world["d"]], reason="court order 2026/121 for this photograph")
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.DECIDED and item.leased_by is None
+    assert not queue_items().filter(pk=item.pk).exists()
+    assert review_lease_next(actor=curator) is None
+    assert queue_counts()["total"] == 0
+    # and nothing sends it back: not a reopened plan item, not a re-pairing
+    assert deletion.review_return(actor=admin_user, asset=world["d"], reason="restored") is None
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.DECIDED
+
+
+def test_undo_of_a_decision_on_a_taken_down_file_is_refused(world, admin_user, curator):
+    item = ReviewItemFactory(asset=world["d"], best_candidate=world["db"])
+    decision = decision_record(actor=curator, item=item, action="not_duplicate")
+    svc.takedown_execute(actor=admin_user, assets=[world["d"]], reason="court order 2026/122 for this photograph")
+    with pytest.raises(ReviewRefused, match="legal takedown"):
+        decision_undo(actor=curator, decision=decision)
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.DECIDED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from ...models import AuditEntry, Candidate, DeletionItem, DeletionPlan, ReviewItem
+from ...models import AuditEntry, Candidate, DeletionItem, DeletionPlan, ReviewItem, Takedown
 from ...roles import is_admin
 
 # Items that hold their object (or are about to): never planned again on either side of a pair.
@@ -47,8 +47,8 @@ def review_return(*, actor, asset, reason) -> ReviewItem | None:
     """Put a file back in the review queue (an aborted deletion, a restore): its candidates are
     open again and nobody holds a lease. The AuditEntry written by the caller is the event."""
     item = ReviewItem.objects.select_for_update().filter(asset=asset).first()
-    if item is None:
-        return None
+    if item is None or Takedown.objects.filter(asset=asset).exists():
+        return None  # a taken-down file never comes back to review: there is nothing left to decide on
     item.status = ReviewItem.Status.OPEN
     item.leased_by = None
     item.lease_expires_at = None
