@@ -63,10 +63,10 @@ MUTANTS ?=
 mutate: install
 	$(PY) bench/mutate.py $(MODULE) $(MUTANTS)
 
-## Lint: ruff (errors, import order) on the engine, services, tasks and storage; mypy on the engine,
+## Lint: ruff (errors, import order) on the engine, the app and tools; mypy on the engine,
 ## the services and storage; the layer contracts (import-linter, pyproject.toml) and where imports stand
 ## (tools/check_imports.py); the Dockerfile. Settings are in pyproject.toml.
-LINT_PATHS := matching reviewapp/services reviewapp/tasks reviewapp/storage.py tools
+LINT_PATHS := matching reviewapp tools
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy

@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -312,7 +313,7 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: Proof
         pts.append((i * th + fth / 2, j * tw + ftw / 2))
         shifts.append((dy, dx))   # b(y + dy) == a(y)
         peaks.append(peak)
-    out = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
+    out: dict[str, Any] = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
     if len(pts) < P.min_geometry_tiles:
         return out
     pos, S = np.array(pts), np.array(shifts)
@@ -444,7 +445,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         ys, xs = _tiles(h, w, P)
         margin = max(4, int(max(np.diff(ys).max(), np.diff(xs).max())) // 4)   # damage spills a little
         v = ndimage.binary_erosion(vm, iterations=margin, border_value=1)
-    result = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
+    result: dict[str, Any] = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
     if v.sum() < P.min_valid * v.size:
         result["reasons"].append("too little intact picture for a full-detail proof")
         result["too_little"] = True

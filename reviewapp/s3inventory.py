@@ -18,8 +18,8 @@ import io
 import json
 import tempfile
 import zlib
+from datetime import UTC, datetime
 from itertools import islice
-from datetime import datetime, timezone
 from urllib.parse import quote_plus, unquote_plus, urlparse
 
 from .storage import ObjectInfo, StorageError, UnsafeKey, check_key
@@ -44,7 +44,7 @@ def _parse_time(value: str):
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
 

@@ -16,11 +16,15 @@ from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors.errorlog import EXPORT_HEADER, error_log_rows
+from ..services.deletion import (
+    deletion_plan_cancel,
+    deletion_plan_confirm,
+    deletion_plan_create,
+    deletion_plan_recheck,
+    deletion_restore,
+)
 from ..services.export_jobs import error_log_export_start, export_too_large_for_a_request
 from ..services.exports import csv_lines, xlsx_write
-from ..services.deletion import (
-    deletion_plan_cancel, deletion_plan_confirm, deletion_plan_create, deletion_plan_recheck, deletion_restore,
-)
 from ..services.reingest import reingest_report_ingested
 from ..services.takedown import takedown_execute
 from . import serializers as s

@@ -11,10 +11,10 @@ from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors import extracts as sel
-from ..services.exports import csv_lines
 from ..selectors.extracts import counts_sentence
 from ..selectors.review import ID_MAX
 from ..selectors.takedown import copies_of
+from ..services.exports import csv_lines
 from ..services.extracts import extract_create, extract_delete
 from .base import CSVRenderer, DoppelViewSet
 from .idempotency import idempotent, scoped_key

@@ -10,7 +10,14 @@ from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors.review import bulk_batch, bulk_sample
-from ..services.review import bulk_approve, decision_record, decision_undo, review_choose_candidate, review_lease_next, review_release
+from ..services.review import (
+    bulk_approve,
+    decision_record,
+    decision_undo,
+    review_choose_candidate,
+    review_lease_next,
+    review_release,
+)
 from . import serializers as s
 from .base import DoppelViewSet
 from .filters import DecisionFilter, ReviewItemFilter

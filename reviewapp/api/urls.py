@@ -5,8 +5,8 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from .docs import ApiRedocView, ApiSwaggerView
 from .catalogue import AssetViewSet, CandidateViewSet
+from .docs import ApiRedocView, ApiSwaggerView
 from .execution import (
     AuditViewSet,
     DeletionItemViewSet,

@@ -6,8 +6,8 @@ from .deletion import AuditEntry, DeletionItem, DeletionPlan
 from .errorlog import ErrorLogEntry
 from .extracts import Extract, ExtractArchive, ExtractMember
 from .idempotency import IdempotencyRecord
-from .jobs import Job, JobEvent
 from .jobitems import JobItem
+from .jobs import Job, JobEvent
 from .reingest import ReingestEvent, ReingestItem
 from .review import DECISION_KEYS, Decision, DecisionKey, ReviewItem
 from .sources import Source

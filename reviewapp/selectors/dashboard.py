@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem, Source
+from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem
 from .assets import cleanup_left
 from .deletion import returned_from_plans
 from .jobs import job_progress

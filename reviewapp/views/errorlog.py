@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ..models import ErrorLogEntry, Source
-from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
 from ..roles import is_admin
+from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
 from ..services.export_jobs import error_log_export_start, export_too_large_for_a_request
 from ..services.exports import xlsx_write
 from .decorators import curator_required

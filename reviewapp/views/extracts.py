@@ -1,8 +1,7 @@
 """Extract pages (admins): make an extract of one or more name lists, follow it (progress, pause,
 resume and cancel are the job's), read each archive's manifest and download it as CSV, end an
 extract early. Views only call services and selectors; rows are looked up by id."""
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.conf import settings
@@ -65,7 +64,7 @@ class ExtractForm(forms.Form):
 
 
 def _expiry(day):
-    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)), dt_timezone.utc) if day else None
+    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)), UTC) if day else None
 
 
 @admin_required

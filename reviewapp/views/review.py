@@ -20,9 +20,14 @@ from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
 from ..selectors.deletion import returned_from_plan
 from ..services.review import (
-    decision_record, decision_undo, review_choose_candidate, review_lease_next, review_lease_take,
+    decision_record,
+    decision_undo,
+    review_choose_candidate,
+    review_lease_next,
+    review_lease_take,
 )
 from .decorators import curator_required, form_idempotency_key
+
 
 def _url(name, *args):
     try:

@@ -1,12 +1,7 @@
 """UI routes. Each area keeps its views in its own module."""
 from django.urls import path
 
-from . import dashboard
-from . import sources
-from . import bulk, review
-from . import jobs, renditions
-from . import deletion, errorlog, reingest
-from . import extracts, takedown
+from . import bulk, dashboard, deletion, errorlog, extracts, jobs, reingest, renditions, review, sources, takedown
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),

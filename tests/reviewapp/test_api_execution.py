@@ -142,6 +142,28 @@ def test_deletion_plan_dry_run_confirm_execute_audit(pair, curator_api, admin_ap
     assert r.json()["state"] == "restored" and (root / "cleanup" / "C0001.jpg").exists()
 
 
+def test_run_the_dry_run_again_through_the_api_rechecks_every_planned_item(pair, curator_api, admin_api,
+                                                                          django_capture_on_commit_callbacks):
+    """POST .../recheck/ (the page's "Run the dry run again"): the items' outcomes are cleared and a
+    worker checks them again, here after the object to delete vanished; curators may not."""
+    item, root = pair
+    d = curator_api.post("/api/v1/decisions/", {"item": item.pk, "action": "approve_delete"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = admin_api.post("/api/v1/deletion-plans/", {"decisions": [d.json()["id"]]}, format="json").json()
+    items = admin_api.get(f"/api/v1/deletion-plans/{plan['id']}/items/").json()["results"]
+    assert [i["dry_run_outcome"] for i in items] == ["would run"]
+    (root / "cleanup" / "C0001.jpg").unlink()
+    assert curator_api.post(f"/api/v1/deletion-plans/{plan['id']}/recheck/").status_code == 403
+    with django_capture_on_commit_callbacks() as queued:
+        r = admin_api.post(f"/api/v1/deletion-plans/{plan['id']}/recheck/")
+    assert r.status_code == 200, r.content
+    assert r.json()["dry_run"]["done"] is False and len(queued) == 1
+    queued[0]()  # the worker
+    items = admin_api.get(f"/api/v1/deletion-plans/{plan['id']}/items/").json()["results"]
+    assert items[0]["state"] == "planned" and items[0]["dry_run_outcome"].startswith("would abort")
+    assert (root / "canon" / "C0001.jpg").exists()
+
+
 def test_deletion_plan_errors(admin_api, curator_api):
     assert admin_api.post("/api/v1/deletion-plans/", {}, format="json").status_code == 400
     r = admin_api.post("/api/v1/deletion-plans/", {"decisions": [12345]}, format="json")

@@ -2,8 +2,7 @@
 [--location NAME] [--content original|rendition --size PX] [--sample N [--seed S]]`: package name lists,
 one tar archive each, into a configured extract location. `--status ID` shows an extract's counts;
 `--expire-due` deletes the archives of every extract past its expiry (what the beat task does)."""
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -20,7 +19,7 @@ def _expiry(value):
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
         raise CommandError(f"--expires must be a date as YYYY-MM-DD (got {value!r})") from None
-    return datetime.combine(day, time(23, 59, 59), tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 class Command(BaseCommand):
