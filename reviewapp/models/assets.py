@@ -35,6 +35,10 @@ class Asset(models.Model):
     version_id = models.CharField(max_length=1024, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.LISTED, db_index=True)
     restore_expires_at = models.DateTimeField(null=True, blank=True)
+    last_seen_generation = models.PositiveBigIntegerField(
+        null=True, blank=True,
+        help_text="the source's inventory generation that last listed this object: an inventory marks "
+                  "vanished what its own generation did not stamp, without holding every id in memory")
 
     format = models.CharField(max_length=20, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)

@@ -30,6 +30,8 @@ class Source(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     last_inventory_at = models.DateTimeField(null=True, blank=True)
+    inventory_generation = models.PositiveBigIntegerField(
+        default=0, help_text="incremented by every inventory attempt (a retry after a crash is a new one)")
 
     class Meta:
         ordering = ["name"]

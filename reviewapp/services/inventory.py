@@ -1,7 +1,16 @@
 """Inventory: turn a listing (ListObjectsV2, an S3 Inventory report, or a directory walk) into
 Asset rows. A re-inventory writes only the rows that changed (ETag, size, last modified, storage
 class), in bulk and in chunks, and marks the objects no longer there as vanished, so a bucket of
-a million objects costs a million comparisons and a handful of writes.
+a million objects costs a million comparisons, the changed rows, and one small UPDATE per chunk
+of 1,000 that stamps the rows listed.
+
+Vanished objects are found in constant memory: every inventory attempt takes a new generation
+number from its source, stamps each object it lists with it, and at the end marks vanished, in
+one UPDATE, the objects of the source whose stamp is older. A retry after a crash is a new
+attempt with a new generation, so a stamp left by the crashed attempt never passes for "seen"
+(an object deleted between the two attempts is found vanished) and a live object is always
+stamped by the attempt that marks. Stamps only move forward, so of two overlapping inventories
+of one source the earlier cannot mark vanished what the later one listed.
 """
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ from itertools import islice
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from matching.names import extract_ids as engine_extract
@@ -78,7 +88,19 @@ def _unfit(info: ObjectInfo) -> str:
     return ""
 
 
-def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict):
+def _generation_next(source: Source) -> int:
+    """A new inventory generation for `source` (the UPDATE holds the row until commit, so two
+    attempts never get the same number)."""
+    with transaction.atomic():
+        Source.objects.filter(pk=source.pk).update(inventory_generation=F("inventory_generation") + 1)
+        return Source.objects.filter(pk=source.pk).values_list("inventory_generation", flat=True).get()
+
+
+def _not_stamped_by(generation: int) -> Q:
+    return Q(last_seen_generation__isnull=True) | Q(last_seen_generation__lt=generation)
+
+
+def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats: dict):
     keeps_classes = backend_of(source).storage_classes
     by_key = {}
     for info in infos:
@@ -99,9 +121,9 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
                     source=source, key=key, name=key.rsplit("/", 1)[-1][:512], size=info.size, etag=info.etag,
                     last_modified=info.last_modified, storage_class=info.storage_class if keeps_classes else "",
                     version_id=info.version_id, state=_state_for(info), ids=extract_ids(key), inode=_inode(info),
+                    last_seen_generation=generation,
                 ))
                 continue
-            seen.add(a.pk)
             sc = info.storage_class if keeps_classes else ""
             # Another file at the same key (a new inode) is new content even when size and mtime
             # match (`cp -p`): it is analysed again rather than trusted.
@@ -138,7 +160,6 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
         if new:
             Asset.objects.bulk_create(new, batch_size=CHUNK)
             created = dict(Asset.objects.filter(source=source, key__in=[a.key for a in new]).values_list("key", "id"))
-            seen.update(created.values())
             ident_rows = [AssetIdentifier(asset_id=created[a.key], value=v[:64]) for a in new for v in a.ids]
             if ident_rows:
                 AssetIdentifier.objects.bulk_create(ident_rows, ignore_conflicts=True, batch_size=CHUNK)
@@ -149,17 +170,20 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], seen: set, stats: dict
             Asset.objects.bulk_update(
                 changed, ["etag", "size", "last_modified", "version_id", "inode", "storage_class", "state", "checksum",
                           "restore_expires_at", "updated_at"], batch_size=CHUNK)
+        if existing:
+            # the stamp is bookkeeping, not a change (updated_at stays); a later generation's
+            # stamp, from an overlapping inventory, is never moved back
+            Asset.objects.filter(pk__in=[a.pk for a in existing.values()]).filter(
+                _not_stamped_by(generation)).update(last_seen_generation=generation)
     return len(new), len(changed)
 
 
-def _mark_vanished(source: Source, seen: set) -> int:
-    n = 0
-    ids = list(Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED).values_list("id", flat=True))
-    gone = [i for i in ids if i not in seen]
-    for i in range(0, len(gone), CHUNK):
-        with transaction.atomic():
-            n += Asset.objects.filter(pk__in=gone[i:i + CHUNK]).update(state=Asset.State.VANISHED, updated_at=timezone.now())
-    return n
+def _mark_vanished(source: Source, generation: int) -> int:
+    """Everything of `source` this generation did not list: one statement, nothing in memory."""
+    with transaction.atomic():
+        return (Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
+                .filter(_not_stamped_by(generation))
+                .update(state=Asset.State.VANISHED, updated_at=timezone.now()))
 
 
 def inventory_run(job_id: int, *, progress=None) -> Job | None:
@@ -169,7 +193,7 @@ def inventory_run(job_id: int, *, progress=None) -> Job | None:
         return None
     source = job.source
     stats = {"new": 0, "changed": 0, "unchanged": 0, "reappeared": 0, "vanished": 0}
-    seen: set = set()
+    generation = _generation_next(source)
     try:
         it = iter(_listing(source, job))
         while True:
@@ -179,7 +203,7 @@ def inventory_run(job_id: int, *, progress=None) -> Job | None:
             if not job_may_continue(job_id):
                 job_set_params(job_id, stats=stats, note="stopped before the listing finished; vanished not marked")
                 return Job.objects.get(pk=job_id)
-            _apply_chunk(source, chunk, seen, stats)
+            _apply_chunk(source, chunk, generation, stats)
             size = sum(i.size for i in chunk)
             job_count(job_id, requested=len(chunk), found=len(chunk), processed=len(chunk), bytes_total=size, bytes_done=size)
             if progress:
@@ -187,7 +211,7 @@ def inventory_run(job_id: int, *, progress=None) -> Job | None:
     except StorageError as exc:
         job_fail(job_id, f"listing {source.location} failed: {exc}")
         raise
-    stats["vanished"] = _mark_vanished(source, seen)
+    stats["vanished"] = _mark_vanished(source, generation)
     Source.objects.filter(pk=source.pk).update(last_inventory_at=timezone.now())
     job_set_params(job_id, stats=stats)
     return job_finish(job_id, **stats)

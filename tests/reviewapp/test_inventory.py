@@ -73,6 +73,66 @@ def test_reinventory_writes_only_changes_and_marks_vanished(local_source):
     assert Asset.objects.get(key="notes.txt").state == Asset.State.LISTED
 
 
+def crashing_listing(real_listing, after):
+    """A listing that dies after `after` objects, the way a killed worker does (not a
+    StorageError: the job is left running, to be redelivered)."""
+    def listing(source, job):
+        for i, info in enumerate(real_listing(source, job)):
+            if i == after:
+                raise RuntimeError("worker killed")
+            yield info
+    return listing
+
+
+@pytest.mark.django_db
+def test_a_retry_after_a_crash_mid_run_marks_only_what_is_gone_vanished(local_source, monkeypatch):
+    from reviewapp.services import inventory
+
+    run_inventory(local_source)
+    real_listing = inventory._listing
+    monkeypatch.setattr(inventory, "CHUNK", 1)  # each object its own chunk: the crash lands between chunks
+    monkeypatch.setattr(inventory, "_listing", crashing_listing(real_listing, after=2))
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, source=local_source, params={})
+    with pytest.raises(RuntimeError):
+        inventory_run(job.pk)
+    job.refresh_from_db()
+    assert job.state == Job.State.RUNNING and job.processed == 2
+    assert not Asset.objects.filter(state=Asset.State.VANISHED).exists()
+    # one object the crashed attempt listed is deleted before the retry; the object it never
+    # reached is still there and must not be taken for gone
+    listed = [info.key for info in real_listing(local_source, job)]
+    reached, not_reached = listed[:2], listed[2]
+    os.unlink(os.path.join(local_source.root, reached[0]))
+    monkeypatch.setattr(inventory, "_listing", real_listing)
+    job = inventory_run(job.pk)
+    assert job.state == Job.State.DONE and job.params["stats"]["vanished"] == 1
+    states = dict(Asset.objects.values_list("key", "state"))
+    assert states == {reached[0]: Asset.State.VANISHED, reached[1]: Asset.State.LISTED,
+                      not_reached: Asset.State.LISTED}
+
+
+@pytest.mark.django_db
+def test_vanished_are_found_across_chunks_without_remembering_the_listing(local_source, monkeypatch):
+    """Objects listed in any chunk stay; only the ones no chunk listed vanish (several chunks:
+    the stamp of each must count, not only the last)."""
+    from reviewapp.services import inventory
+
+    more = os.path.join(local_source.root, "more")
+    os.makedirs(more)
+    for i in range(5):
+        with open(os.path.join(more, f"C00050{i:02d}.txt"), "w") as f:
+            f.write(str(i))
+    monkeypatch.setattr(inventory, "CHUNK", 2)
+    run_inventory(local_source)
+    os.unlink(os.path.join(local_source.root, "more", "C0005003.txt"))
+    os.unlink(os.path.join(local_source.root, "notes.txt"))
+    job = run_inventory(local_source)
+    assert job.params["stats"]["unchanged"] == 6 and job.params["stats"]["vanished"] == 2
+    assert sorted(Asset.objects.filter(state=Asset.State.VANISHED).values_list("key", flat=True)) == [
+        "more/C0005003.txt", "notes.txt"]
+    assert Asset.objects.exclude(state=Asset.State.VANISHED).count() == 6
+
+
 @pytest.mark.django_db
 def test_missing_directory_fails_the_job_with_a_message(local_source):
     import shutil
@@ -196,7 +256,7 @@ def test_listed_fields_too_long_for_their_columns_are_refused_not_a_database_err
              ObjectInfo(key="long-etag.jpg", size=1, etag="e" * 201, last_modified=None),
              ObjectInfo(key="k" * 1025, size=1, etag="e", last_modified=None),
              ObjectInfo(key="class.jpg", size=1, etag="e", last_modified=None, storage_class="X" * 41)]
-    _apply_chunk(source, infos, set(), stats)
+    _apply_chunk(source, infos, 1, stats)
     assert list(Asset.objects.filter(source=source).values_list("key", flat=True)) == ["ok.jpg"]
     assert stats["refused"] == 3 and stats["new"] == 1
 
