@@ -5,9 +5,12 @@ each part's MD5) served by moto's S3 server in its own process: time and peak RS
     decompress and parse it as a stream), at 100k and at 1M objects: constant memory means the
     two peaks are about the same;
   * the whole inventory job on PostgreSQL (rows compared 1,000 at a time, bulk inserts, IDs in
-    names), at the same sizes.
+    names), at the same sizes;
+  * a re-inventory of the same source from a report 1% smaller (every row compared and stamped as
+    seen, the missing 1% marked vanished), in a fresh process: the vanished detection holds no
+    per-object state, so its peak stays flat from 100k to 1M too.
 
-    .venv/bin/python bench/bench_inventory.py [--sizes 100000,1000000] [--no-service]
+    .venv/bin/python bench/bench_inventory.py [--sizes 100000,1000000] [--no-service] [--no-again]
 
 Uses a throwaway database `doppel_bench_inventory` (created and dropped here). Without moto's
 server or PostgreSQL it says so and exits 0. Runtime: about 3-6 minutes on 2 cores for 1M.
@@ -75,6 +78,15 @@ def make_report(client, n: int) -> str:
                                     dest_prefix=f"archive/all/{n}", objects=objects(n), per_file=PART_ROWS)
 
 
+def make_later_report(client, n: int) -> str:
+    """The same bucket a day later: every 100th object deleted."""
+    from reviewapp import s3inventory
+
+    later = (o for i, o in enumerate(objects(n)) if i % 100 != 0)
+    return s3inventory.write_report(client, source_bucket=f"archive-{n}", dest_bucket="inventory",
+                                    dest_prefix=f"archive/later/{n}", objects=later, per_file=PART_ROWS)
+
+
 # --- children: one measurement each, in a fresh process -------------------------------------------
 
 
@@ -119,6 +131,24 @@ def child_service(endpoint: str, manifest: str) -> dict:
             "peak_rss_mb": peak_rss_mb(), "archived": Asset.objects.filter(source=source, state="archived").count()}
 
 
+def child_again(endpoint: str, manifest: str) -> dict:
+    import django
+
+    django.setup()
+    from reviewapp.models import Asset, Job, Source
+    from reviewapp.services.inventory import inventory_run
+
+    source = Source.objects.filter(bucket=bucket_of(manifest)).latest("pk")
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, source=source, params={"manifest": manifest})
+    base = rss_mb()
+    t = time.perf_counter()
+    job = inventory_run(job.pk)
+    seconds = time.perf_counter() - t
+    assert job.state == Job.State.DONE, (job.state, job.error)
+    return {"rows": Asset.objects.filter(source=source).exclude(state="vanished").count(), "seconds": seconds,
+            "base_rss_mb": base, "peak_rss_mb": peak_rss_mb(), "vanished": job.params["stats"]["vanished"]}
+
+
 def run_child(kind: str, endpoint: str, manifest: str, env: dict) -> dict:
     r = subprocess.run([sys.executable, __file__, "--child", kind, "--endpoint", endpoint, "--manifest", manifest],
                        cwd=ROOT, env=env, capture_output=True, text=True)
@@ -131,12 +161,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--no-service", action="store_true", help="measure the report reader only")
-    ap.add_argument("--child", choices=["parse", "service"], help=argparse.SUPPRESS)
+    ap.add_argument("--no-again", action="store_true", help="skip the re-inventory")
+    ap.add_argument("--child", choices=["parse", "service", "again"], help=argparse.SUPPRESS)
     ap.add_argument("--endpoint", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        fn = child_parse if args.child == "parse" else child_service
+        fn = {"parse": child_parse, "service": child_service, "again": child_again}[args.child]
         print(json.dumps(fn(args.endpoint, args.manifest)))
         return 0
 
@@ -199,6 +230,12 @@ def main() -> int:
                 assert s["rows"] == n, s
                 print(f"  job    : {s['seconds']:6.1f} s = {n / s['seconds']:9,.0f} rows/s   peak RSS {s['peak_rss_mb']:6.1f} MB "
                       f"(after setup {s['base_rss_mb']:.1f} MB; {s['archived']:,} archived) on PostgreSQL")
+                if not args.no_again:
+                    later = make_later_report(client, n)
+                    a = run_child("again", endpoint, later, env)
+                    assert a["vanished"] == -(-n // 100) and a["rows"] == n - a["vanished"], a
+                    print(f"  again  : {a['seconds']:6.1f} s = {n / a['seconds']:9,.0f} rows/s   peak RSS {a['peak_rss_mb']:6.1f} MB "
+                          f"(after setup {a['base_rss_mb']:.1f} MB; {a['vanished']:,} vanished) re-inventory, 1% deleted")
     finally:
         os.killpg(server.pid, 15)
         server.wait(10)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reviewapp import s3inventory
 from reviewapp.models import Asset, AssetIdentifier, Job, Source
+from reviewapp.services import inventory
 from reviewapp.services.inventory import inventory_run, inventory_start
 from reviewapp.services.sources import source_add
 from reviewapp.storage import StorageError
@@ -86,8 +87,6 @@ def crashing_listing(real_listing, after):
 
 @pytest.mark.django_db
 def test_a_retry_after_a_crash_mid_run_marks_only_what_is_gone_vanished(local_source, monkeypatch):
-    from reviewapp.services import inventory
-
     run_inventory(local_source)
     real_listing = inventory._listing
     monkeypatch.setattr(inventory, "CHUNK", 1)  # each object its own chunk: the crash lands between chunks
@@ -115,8 +114,6 @@ def test_a_retry_after_a_crash_mid_run_marks_only_what_is_gone_vanished(local_so
 def test_vanished_are_found_across_chunks_without_remembering_the_listing(local_source, monkeypatch):
     """Objects listed in any chunk stay; only the ones no chunk listed vanish (several chunks:
     the stamp of each must count, not only the last)."""
-    from reviewapp.services import inventory
-
     more = os.path.join(local_source.root, "more")
     os.makedirs(more)
     for i in range(5):
