@@ -868,3 +868,32 @@ def test_an_undone_approval_no_longer_stands_even_while_still_the_last_decision(
                             actor=cur, undoes=d)  # as a half-finished undo would leave it
     assert ReviewItem.objects.get(pk=d.review_item_id).last_decision == d
     assert not svc.decision_stands(d)
+
+
+# --- the executor's claim (mutation testing, issue #19 item 3) -------------------------------------
+
+
+def test_a_claim_that_finds_the_approval_replaced_aborts_under_the_admin_and_leaves_the_review_as_it_is(sources, users):
+    """The file went back to review after the plan was made (its approval no longer stands) and a
+    curator is already looking at it again: the claim aborts the item, audited under the admin
+    who ran it with the reason the plan page shows, and must not reopen the file a second time
+    (that would take the curator's lease away)."""
+    from reviewapp.services.review import review_lease_take
+
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = checked_plan(actor=admin, decisions=[d])
+    ReviewItem.objects.filter(pk=d.review_item_id).update(last_decision=None, status=ReviewItem.Status.OPEN,
+                                                          decided_at=None)
+    assert review_lease_take(actor=cur, item_id=d.review_item_id)
+    item = svc.deletion_item_execute(actor=admin, item=plan.items.get())
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.ABORTED
+    assert item.reason == "the approving decision was undone or replaced"
+    assert item.claimed_by_job_id is None
+    abort = AuditEntry.objects.get(item=item, action="abort")
+    assert abort.executed_by == admin and abort.reason == item.reason
+    assert not AuditEntry.objects.filter(item=item, action="quarantine").exists()
+    assert exists(d.asset)
+    review = ReviewItem.objects.get(pk=d.review_item_id)
+    assert review.status == ReviewItem.Status.LEASED and review.leased_by == cur
