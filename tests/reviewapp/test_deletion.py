@@ -897,3 +897,85 @@ def test_a_claim_that_finds_the_approval_replaced_aborts_under_the_admin_and_lea
     assert exists(d.asset)
     review = ReviewItem.objects.get(pk=d.review_item_id)
     assert review.status == ReviewItem.Status.LEASED and review.leased_by == cur
+
+
+# --- plan creation (mutation testing, issue #19 item 3) --------------------------------------------
+
+
+def _hand_made_approval(cur, gone, kept, *, snapshot=None, **cand) -> "Decision":  # noqa: F821
+    """An approve-delete decision as rows (review's own rules would refuse some of these)."""
+    from reviewapp.models import Decision
+
+    cand = CandidateFactory(cleanup_asset=gone, match_asset=kept, **cand)
+    review = ReviewItemFactory(best_candidate=cand)
+    d = Decision.objects.create(review_item=review, asset=gone, candidate=cand, action="approve_delete", actor=cur,
+                                snapshot=snapshot or {})
+    ReviewItem.objects.filter(pk=review.pk).update(last_decision=d, status="decided")
+    return d
+
+
+@pytest.mark.parametrize("snap_compared,snap_analysed,snap_sum,cand_etag,expect_etag,expect_sum", [
+    ("e-compared", "e-analysed", "sum-analysed", "e-candidate", "e-compared", "sum-analysed"),
+    ("", "e-analysed", "sum-analysed", "e-candidate", "e-analysed", "sum-analysed"),
+    ("", "", "", "e-candidate", "e-candidate", ""),  # the sha256 of other content is not taken
+    ("", "", "", "", "e-now", "sum-now"),  # only the asset is left: its own sha256 goes with its ETag
+])
+def test_a_planned_item_records_the_content_that_was_decided_on(
+        sources, users, snap_compared, snap_analysed, snap_sum, cand_etag, expect_etag, expect_sum):
+    """The file was re-inventoried with new content ("e-now") after the decision: the item keeps
+    the ETag the curator decided on (the one the match compared, then the one analysed, then the
+    candidate's) and a sha256 only when it belongs to that ETag, so the executor's ETag and content
+    guards compare the object with what was approved, not with whatever the row says now. The
+    match's numbers and engine are copied for the audit row."""
+    cur, admin = users
+    cleanup, canon = sources
+    kept = put_asset(canon, "box1/C0001.png", kept_png())
+    gone = put_asset(cleanup, "box1/C0001.jpg", cleanup_jpeg())
+    snapshot = {"candidate": {"cleanup_etag": snap_compared}, "asset": {"etag": snap_analysed, "checksum": snap_sum}}
+    d = _hand_made_approval(cur, gone, kept, snapshot=snapshot, cleanup_etag=cand_etag, diff_score=0.03,
+                            local_score=0.04, engine_version="engine-7", thresholds={"local": 0.07})
+    Asset.objects.filter(pk=gone.pk).update(etag="e-now", checksum="sum-now", size=1234)
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
+    assert (item.etag_at_decision, item.checksum_at_decision) == (expect_etag, expect_sum)
+    assert item.decision_id == d.pk and item.asset_id == gone.pk and item.kept_asset_id == kept.pk
+    assert item.kept_etag_at_decision == kept.etag and item.size == 1234
+    assert (item.diff_score, item.local_score, item.engine_version, item.thresholds) == (
+        0.03, 0.04, "engine-7", {"local": 0.07})
+
+
+def test_a_plan_for_one_source_takes_its_decisions_by_id_and_names_its_source_and_admin(sources, users, local_root):
+    cur, admin = users
+    cleanup, canon = sources
+    (local_root / "cleanup2").mkdir()
+    other = SourceFactory(name="cleanup2", root=str(local_root / "cleanup2"), role=Source.Role.CLEANUP)
+    here = scenario(cleanup, canon, cur, key="a/C1.jpg")
+    there = scenario(other, canon, cur, key="b/C2.jpg")
+    plan = checked_plan(actor=admin, source=other)
+    assert [i.decision_id for i in plan.items.all()] == [there.pk]
+    assert plan.source == other and plan.created_by == admin
+    by_id = checked_plan(actor=admin, decisions=[here.pk])  # the API and the command pass ids
+    assert [i.decision_id for i in by_id.items.all()] == [here.pk] and by_id.source is None
+    with pytest.raises(ValidationError) as refused:
+        checked_plan(actor=admin, source=other)
+    assert refused.value.messages == ["there are no approved deletions waiting for a plan"]
+    assert DeletionPlan.objects.count() == 2
+
+
+def test_plan_creation_never_deletes_a_kept_copy_nor_keeps_a_leaving_file_and_goes_on_past_them(sources, users):
+    """Invariant 1 one side at a time, within one plan and against the live items of an earlier
+    plan: a file another item keeps is not deleted, a file another item deletes is nobody's kept
+    copy; the decisions after a skipped one are still planned."""
+    cur, admin = users
+    cleanup, canon = sources
+    a, b, c, d_, e = (put_asset(cleanup, f"chain/{n}.jpg", cleanup_jpeg()) for n in "ABCDE")
+    f = put_asset(canon, "chain/F.png", kept_png())
+    a_keeps_b = _hand_made_approval(cur, a, b)
+    b_keeps_c = _hand_made_approval(cur, b, c)  # B is kept by the first: not deleted
+    d_keeps_a = _hand_made_approval(cur, d_, a)  # A is leaving: not kept
+    e_keeps_f = _hand_made_approval(cur, e, f)
+    plan = checked_plan(actor=admin, decisions=[a_keeps_b, b_keeps_c, d_keeps_a, e_keeps_f])
+    assert sorted(i.asset_id for i in plan.items.all()) == [a.pk, e.pk]
+    for skipped in (b_keeps_c, d_keeps_a):  # while the first plan is live, a later plan refuses them too
+        with pytest.raises(ValidationError):
+            checked_plan(actor=admin, decisions=[skipped])
+    assert DeletionPlan.objects.count() == 1
