@@ -496,6 +496,9 @@ def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local
     from reviewapp.models import Job
     from reviewapp.services import jobs
 
+    # an earlier run that has finished: only the holder's own state decides a takeover
+    earlier = jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk}, idempotency_key="earlier")
+    Job.objects.filter(pk=earlier.pk).update(state=Job.State.DONE)
     first = jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk})
     Job.objects.filter(pk=first.pk).update(state=Job.State.RUNNING)
     claimed = executor._claim(item.pk, actor=admin, job_id=first.pk)
