@@ -645,6 +645,10 @@ def test_plan_creation_alone_skips_a_canonical_file_its_selection_lists(sources,
         svc.deletion_plan_create(actor=admin, decisions=[d_canon])
     assert not DeletionItem.objects.exists()
     assert storage_for(d_canon.asset.source).read_bytes(d_canon.asset.key) == jpeg
+    # the check skips that decision and goes on with the next one
+    d_ok = scenario(sources[0], sources[1], cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d_canon, d_ok])
+    assert [i.decision_id for i in plan.items.all()] == [d_ok.pk]
 
 
 @pytest.mark.parametrize("layer, fragment", [
@@ -967,14 +971,17 @@ def test_plan_creation_never_deletes_a_kept_copy_nor_keeps_a_leaving_file_and_go
     copy; the decisions after a skipped one are still planned."""
     cur, admin = users
     cleanup, canon = sources
-    a, b, c, d_, e = (put_asset(cleanup, f"chain/{n}.jpg", cleanup_jpeg()) for n in "ABCDE")
+    c, d_, e = (put_asset(cleanup, f"chain/{n}.jpg", cleanup_jpeg()) for n in "CDE")
     f = put_asset(canon, "chain/F.png", kept_png())
+    a, b = (put_asset(cleanup, f"chain/{n}.jpg", cleanup_jpeg()) for n in "AB")
     a_keeps_b = _hand_made_approval(cur, a, b)
     b_keeps_c = _hand_made_approval(cur, b, c)  # B is kept by the first: not deleted
     d_keeps_a = _hand_made_approval(cur, d_, a)  # A is leaving: not kept
     e_keeps_f = _hand_made_approval(cur, e, f)
     plan = checked_plan(actor=admin, decisions=[a_keeps_b, b_keeps_c, d_keeps_a, e_keeps_f])
-    assert sorted(i.asset_id for i in plan.items.all()) == [a.pk, e.pk]
+    assert sorted(i.asset_id for i in plan.items.all()) == sorted([a.pk, e.pk])
+    # A and B must not share ids with the items, or a set of item ids would pass for the right one
+    assert not {a.pk, b.pk} & set(plan.items.values_list("pk", flat=True))
     for skipped in (b_keeps_c, d_keeps_a):  # while the first plan is live, a later plan refuses them too
         with pytest.raises(ValidationError):
             checked_plan(actor=admin, decisions=[skipped])
