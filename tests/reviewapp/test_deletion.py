@@ -986,3 +986,25 @@ def test_plan_creation_never_deletes_a_kept_copy_nor_keeps_a_leaving_file_and_go
         with pytest.raises(ValidationError):
             checked_plan(actor=admin, decisions=[skipped])
     assert DeletionPlan.objects.count() == 1
+
+
+def test_a_copy_at_the_quarantine_key_without_its_audit_row_is_not_taken_for_the_object(run_plan, sources, users):
+    """Crash recovery takes the quarantine copy for the object only when this item's quarantine
+    audit row exists (it is written before the copy is made). Here the object is gone from its key
+    and the same bytes sit at the item's quarantine key, but nothing of this item was audited
+    (another item's quarantine was): the item aborts, no quarantine row is made up for it."""
+    cur, admin = users
+    first = scenario(*sources, cur, key="a/C1.jpg")
+    assert run_plan(admin, [first]).items.get().state == DeletionItem.State.QUARANTINED
+    d = scenario(*sources, cur, key="b/C2.jpg")
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
+    target = svc.quarantine_target(item)
+    target.storage.put(target.key, cleanup_jpeg())
+    storage_for(d.asset.source).delete(d.asset.key)
+    svc.deletion_item_execute(actor=admin, item=item)
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.ABORTED
+    assert item.reason == "the object to delete no longer exists at its key"
+    assert not AuditEntry.objects.filter(item=item, action="quarantine").exists()
+    assert AuditEntry.objects.filter(item=item, action="abort").count() == 1
+    assert item.quarantine_location == "" and target.storage.read_bytes(target.key) == cleanup_jpeg()
