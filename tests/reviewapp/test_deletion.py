@@ -1006,5 +1006,5 @@ def test_a_copy_at_the_quarantine_key_without_its_audit_row_is_not_taken_for_the
     assert item.state == DeletionItem.State.ABORTED
     assert item.reason == "the object to delete no longer exists at its key"
     assert not AuditEntry.objects.filter(item=item, action="quarantine").exists()
-    assert AuditEntry.objects.filter(item=item, action="abort").count() == 1
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
     assert item.quarantine_location == "" and target.storage.read_bytes(target.key) == cleanup_jpeg()
