@@ -645,6 +645,10 @@ def test_plan_creation_alone_skips_a_canonical_file_its_selection_lists(sources,
         svc.deletion_plan_create(actor=admin, decisions=[d_canon])
     assert not DeletionItem.objects.exists()
     assert storage_for(d_canon.asset.source).read_bytes(d_canon.asset.key) == jpeg
+    # the check skips that decision and goes on with the next one
+    d_ok = scenario(sources[0], sources[1], cur)
+    plan = svc.deletion_plan_create(actor=admin, decisions=[d_canon, d_ok])
+    assert [i.decision_id for i in plan.items.all()] == [d_ok.pk]
 
 
 @pytest.mark.parametrize("layer, fragment", [
@@ -868,3 +872,139 @@ def test_an_undone_approval_no_longer_stands_even_while_still_the_last_decision(
                             actor=cur, undoes=d)  # as a half-finished undo would leave it
     assert ReviewItem.objects.get(pk=d.review_item_id).last_decision == d
     assert not svc.decision_stands(d)
+
+
+# --- the executor's claim (mutation testing, issue #19 item 3) -------------------------------------
+
+
+def test_a_claim_that_finds_the_approval_replaced_aborts_under_the_admin_and_leaves_the_review_as_it_is(sources, users):
+    """The file went back to review after the plan was made (its approval no longer stands) and a
+    curator is already looking at it again: the claim aborts the item, audited under the admin
+    who ran it with the reason the plan page shows, and must not reopen the file a second time
+    (that would take the curator's lease away)."""
+    from reviewapp.services.review import review_lease_take
+
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = checked_plan(actor=admin, decisions=[d])
+    ReviewItem.objects.filter(pk=d.review_item_id).update(last_decision=None, status=ReviewItem.Status.OPEN,
+                                                          decided_at=None)
+    assert review_lease_take(actor=cur, item_id=d.review_item_id)
+    item = svc.deletion_item_execute(actor=admin, item=plan.items.get())
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.ABORTED
+    assert item.reason == "the approving decision was undone or replaced"
+    assert item.claimed_by_job_id is None
+    abort = AuditEntry.objects.get(item=item, action="abort")
+    assert abort.executed_by == admin and abort.reason == item.reason
+    assert not AuditEntry.objects.filter(item=item, action="quarantine").exists()
+    assert exists(d.asset)
+    review = ReviewItem.objects.get(pk=d.review_item_id)
+    assert review.status == ReviewItem.Status.LEASED and review.leased_by == cur
+
+
+# --- plan creation (mutation testing, issue #19 item 3) --------------------------------------------
+
+
+def _hand_made_approval(cur, gone, kept, *, snapshot=None, **cand) -> "Decision":  # noqa: F821
+    """An approve-delete decision as rows (review's own rules would refuse some of these)."""
+    from reviewapp.models import Decision
+
+    cand = CandidateFactory(cleanup_asset=gone, match_asset=kept, **cand)
+    review = ReviewItemFactory(best_candidate=cand)
+    d = Decision.objects.create(review_item=review, asset=gone, candidate=cand, action="approve_delete", actor=cur,
+                                snapshot=snapshot or {})
+    ReviewItem.objects.filter(pk=review.pk).update(last_decision=d, status="decided")
+    return d
+
+
+@pytest.mark.parametrize("snap_compared,snap_analysed,snap_sum,cand_etag,expect_etag,expect_sum", [
+    ("e-compared", "e-analysed", "sum-analysed", "e-candidate", "e-compared", "sum-analysed"),
+    ("", "e-analysed", "sum-analysed", "e-candidate", "e-analysed", "sum-analysed"),
+    ("", "", "", "e-candidate", "e-candidate", ""),  # the sha256 of other content is not taken
+    ("", "", "", "", "e-now", "sum-now"),  # only the asset is left: its own sha256 goes with its ETag
+])
+def test_a_planned_item_records_the_content_that_was_decided_on(
+        sources, users, snap_compared, snap_analysed, snap_sum, cand_etag, expect_etag, expect_sum):
+    """The file was re-inventoried with new content ("e-now") after the decision: the item keeps
+    the ETag the curator decided on (the one the match compared, then the one analysed, then the
+    candidate's) and a sha256 only when it belongs to that ETag, so the executor's ETag and content
+    guards compare the object with what was approved, not with whatever the row says now. The
+    match's numbers and engine are copied for the audit row."""
+    cur, admin = users
+    cleanup, canon = sources
+    kept = put_asset(canon, "box1/C0001.png", kept_png())
+    gone = put_asset(cleanup, "box1/C0001.jpg", cleanup_jpeg())
+    snapshot = {"candidate": {"cleanup_etag": snap_compared}, "asset": {"etag": snap_analysed, "checksum": snap_sum}}
+    d = _hand_made_approval(cur, gone, kept, snapshot=snapshot, cleanup_etag=cand_etag, diff_score=0.03,
+                            local_score=0.04, engine_version="engine-7", thresholds={"local": 0.07})
+    Asset.objects.filter(pk=gone.pk).update(etag="e-now", checksum="sum-now", size=1234)
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
+    assert (item.etag_at_decision, item.checksum_at_decision) == (expect_etag, expect_sum)
+    assert item.decision_id == d.pk and item.asset_id == gone.pk and item.kept_asset_id == kept.pk
+    assert item.kept_etag_at_decision == kept.etag and item.size == 1234
+    assert (item.diff_score, item.local_score, item.engine_version, item.thresholds) == (
+        0.03, 0.04, "engine-7", {"local": 0.07})
+
+
+def test_a_plan_for_one_source_takes_its_decisions_by_id_and_names_its_source_and_admin(sources, users, local_root):
+    cur, admin = users
+    cleanup, canon = sources
+    (local_root / "cleanup2").mkdir()
+    other = SourceFactory(name="cleanup2", root=str(local_root / "cleanup2"), role=Source.Role.CLEANUP)
+    here = scenario(cleanup, canon, cur, key="a/C1.jpg")
+    there = scenario(other, canon, cur, key="b/C2.jpg")
+    plan = checked_plan(actor=admin, source=other)
+    assert [i.decision_id for i in plan.items.all()] == [there.pk]
+    assert plan.source == other and plan.created_by == admin
+    by_id = checked_plan(actor=admin, decisions=[here.pk])  # the API and the command pass ids
+    assert [i.decision_id for i in by_id.items.all()] == [here.pk] and by_id.source is None
+    with pytest.raises(ValidationError) as refused:
+        checked_plan(actor=admin, source=other)
+    assert refused.value.messages == ["there are no approved deletions waiting for a plan"]
+    assert DeletionPlan.objects.count() == 2
+
+
+def test_plan_creation_never_deletes_a_kept_copy_nor_keeps_a_leaving_file_and_goes_on_past_them(sources, users):
+    """Invariant 1 one side at a time, within one plan and against the live items of an earlier
+    plan: a file another item keeps is not deleted, a file another item deletes is nobody's kept
+    copy; the decisions after a skipped one are still planned."""
+    cur, admin = users
+    cleanup, canon = sources
+    c, d_, e = (put_asset(cleanup, f"chain/{n}.jpg", cleanup_jpeg()) for n in "CDE")
+    f = put_asset(canon, "chain/F.png", kept_png())
+    a, b = (put_asset(cleanup, f"chain/{n}.jpg", cleanup_jpeg()) for n in "AB")
+    a_keeps_b = _hand_made_approval(cur, a, b)
+    b_keeps_c = _hand_made_approval(cur, b, c)  # B is kept by the first: not deleted
+    d_keeps_a = _hand_made_approval(cur, d_, a)  # A is leaving: not kept
+    e_keeps_f = _hand_made_approval(cur, e, f)
+    plan = checked_plan(actor=admin, decisions=[a_keeps_b, b_keeps_c, d_keeps_a, e_keeps_f])
+    assert sorted(i.asset_id for i in plan.items.all()) == sorted([a.pk, e.pk])
+    # A and B must not share ids with the items, or a set of item ids would pass for the right one
+    assert not {a.pk, b.pk} & set(plan.items.values_list("pk", flat=True))
+    for skipped in (b_keeps_c, d_keeps_a):  # while the first plan is live, a later plan refuses them too
+        with pytest.raises(ValidationError):
+            checked_plan(actor=admin, decisions=[skipped])
+    assert DeletionPlan.objects.count() == 1
+
+
+def test_a_copy_at_the_quarantine_key_without_its_audit_row_is_not_taken_for_the_object(run_plan, sources, users):
+    """Crash recovery takes the quarantine copy for the object only when this item's quarantine
+    audit row exists (it is written before the copy is made). Here the object is gone from its key
+    and the same bytes sit at the item's quarantine key, but nothing of this item was audited
+    (another item's quarantine was): the item aborts, no quarantine row is made up for it."""
+    cur, admin = users
+    first = scenario(*sources, cur, key="a/C1.jpg")
+    assert run_plan(admin, [first]).items.get().state == DeletionItem.State.QUARANTINED
+    d = scenario(*sources, cur, key="b/C2.jpg")
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
+    target = svc.quarantine_target(item)
+    target.storage.put(target.key, cleanup_jpeg())
+    storage_for(d.asset.source).delete(d.asset.key)
+    svc.deletion_item_execute(actor=admin, item=item)
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.ABORTED
+    assert item.reason == "the object to delete no longer exists at its key"
+    assert not AuditEntry.objects.filter(item=item, action="quarantine").exists()
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
+    assert item.quarantine_location == "" and target.storage.read_bytes(target.key) == cleanup_jpeg()

@@ -26,7 +26,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from reviewapp.models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReviewItem, Source
+from reviewapp.models import Asset, AuditEntry, Decision, DeletionItem, DeletionPlan, ReviewItem, Source
 from reviewapp.services import deletion as svc
 from reviewapp.services.deletion import executor
 from reviewapp.services.review import ReviewRefused, decision_undo
@@ -354,6 +354,31 @@ def test_route3_root_swapped_for_a_symlink_after_inventory(local_root, users, la
     item = execute(admin, decision)
     assert_aborted_untouched(item, reason, (storage_for(canon), "C1.png", data))
     assert (local_root / "cleanup.old" / "C1.png").read_bytes() == data
+    if guards == "guard_physical_identity":  # the admin is told which physical object: device/inode
+        dev, ino = storage_for(canon).head("C1.png").identity
+        item.refresh_from_db()
+        assert item.reason == f"the kept copy and the object to delete are the same physical object ({dev}/{ino})"
+
+
+@pytest.mark.django_db
+def test_route4_a_clean_up_root_inside_a_canonical_folder_is_refused_before_its_inventory(local_root, users, layers):
+    """Rows as they were before registration refused it: the clean-up root is a folder inside the
+    canonical root, and the canonical inventory has not listed the file yet (no canonical row
+    with its device/inode). With only the physical-identity guard on, the overlap of the two
+    locations alone stops the deletion."""
+    cur, admin = users
+    layers.only("guard_physical_identity")
+    (local_root / "canon" / "incoming").mkdir(parents=True)
+    canon = Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon"))
+    inner = Source.objects.create(name="inner", kind="local", role="cleanup", root=str(local_root / "canon" / "incoming"))
+    kept = put_asset(canon, "C1.png", kept_png())
+    jpeg = cleanup_jpeg()
+    gone = put_asset(inner, "C1.jpg", jpeg)
+    assert not Asset.objects.filter(source=canon, inode=gone.inode).exists()
+    item = execute(admin, approve(cur, gone, kept))
+    assert_aborted_untouched(item, "the object to delete can be reached through canonical source 'canon'",
+                             (storage_for(inner), "C1.jpg", jpeg), (storage_for(canon), "C1.png", kept_png()))
+    assert (local_root / "canon" / "incoming" / "C1.jpg").read_bytes() == jpeg
 
 
 def _resaved_same_size(original: bytes) -> bytes:
@@ -471,6 +496,9 @@ def test_a_claimed_item_is_left_alone_by_a_second_executor_and_blocks_undo(local
     from reviewapp.models import Job
     from reviewapp.services import jobs
 
+    # an earlier run that has finished: only the holder's own state decides a takeover
+    earlier = jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk}, idempotency_key="earlier")
+    Job.objects.filter(pk=earlier.pk).update(state=Job.State.DONE)
     first = jobs.job_create(actor=admin, kind=Job.Kind.DELETE, params={"plan_id": plan.pk})
     Job.objects.filter(pk=first.pk).update(state=Job.State.RUNNING)
     claimed = executor._claim(item.pk, actor=admin, job_id=first.pk)

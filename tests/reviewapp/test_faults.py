@@ -174,6 +174,10 @@ def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeyp
     plan = confirm(admin, plan, resume=True)
     assert Job.objects.filter(kind=Job.Kind.DELETE, params__plan_id=plan.pk).count() == 2
     assert_done_exactly_once(plan)
+    # the recovered item records its quarantine copy's token, which purge and restore check against
+    crashed.refresh_from_db()
+    target = svc.quarantine_target(crashed)
+    assert crashed.quarantine_checksum == target.storage.content_token(target.key)
 
 
 @pytest.mark.parametrize("phase", ["before", "after"])
