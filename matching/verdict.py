@@ -145,9 +145,10 @@ def turn_words(rotation: int, flipped: bool) -> str:
     return "mirrored" if flipped else "not turned"
 
 
-def region_area(region) -> float | None:
-    """The area (0..1) of a region given as fractions {top, left, bottom, right}; None when it is
-    not a usable region."""
+def region_bounds(region) -> tuple[float, float, float, float] | None:
+    """A region given as fractions {top, left, bottom, right} (missing sides are the picture's
+    edges), clamped to the picture: (top, left, bottom, right), or None when it is not a usable
+    region. One reading for the damage score and the outline the file view draws."""
     if not isinstance(region, dict):
         return None
     try:
@@ -156,10 +157,20 @@ def region_area(region) -> float | None:
     except (TypeError, ValueError):
         return None
     clamp = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731
-    height, width = clamp(bottom) - clamp(top), clamp(right) - clamp(left)
-    if height <= 0 or width <= 0:
+    top, left, bottom, right = clamp(top), clamp(left), clamp(bottom), clamp(right)
+    if bottom <= top or right <= left:
         return None
-    return height * width
+    return top, left, bottom, right
+
+
+def region_area(region) -> float | None:
+    """The area (0..1) of a region given as fractions {top, left, bottom, right}; None when it is
+    not a usable region."""
+    bounds = region_bounds(region)
+    if bounds is None:
+        return None
+    top, left, bottom, right = bounds
+    return (bottom - top) * (right - left)
 
 
 def damage_score(*, corrupt_side: str = "none", region=None, own_damage=()) -> float:

@@ -16,6 +16,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from matching.verdict import region_bounds
+
 from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
 from ..selectors.deletion import returned_from_plan
@@ -135,17 +137,10 @@ def review_take(request, pk):
 
 def _region_box(region):
     """A damaged region (fractions) as CSS percentages, or None when it is not usable."""
-    if not isinstance(region, dict):
+    bounds = region_bounds(region)
+    if bounds is None:
         return None
-    try:
-        top, left = float(region.get("top", 0)), float(region.get("left", 0))
-        bottom, right = float(region.get("bottom", 1)), float(region.get("right", 1))
-    except (TypeError, ValueError):
-        return None
-    clamp = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731
-    top, left, bottom, right = clamp(top), clamp(left), clamp(bottom), clamp(right)
-    if bottom <= top or right <= left:
-        return None
+    top, left, bottom, right = bounds
     return {"top": f"{top * 100:.2f}%", "left": f"{left * 100:.2f}%",
             "height": f"{(bottom - top) * 100:.2f}%", "width": f"{(right - left) * 100:.2f}%"}
 
