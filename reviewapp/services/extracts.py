@@ -60,7 +60,6 @@ from ..storage import (
     source_location,
     storage_for,
 )
-from ..tasks.extracts import extract_build_task
 from . import jobs
 from .exports import safe_cell
 from .renditions import render_web
@@ -177,13 +176,8 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
                               requested=requested, idempotency_key=f"extract-{extract.pk}")
         extract.job = job
         extract.save(update_fields=["job"])
-        _dispatch(job)
+        jobs.job_dispatch(job)
     return extract
-
-
-def _dispatch(job):
-    job_id = job.pk
-    transaction.on_commit(lambda: extract_build_task.delay(job_id))
 
 
 # --- choosing what goes in ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ...models import DeletionItem, DeletionPlan, Job
 from ...selectors.deletion import deletion_kept_copy, plannable_decisions
-from ...tasks.execution import deletion_dry_run_task, deletion_execute_task
+from ...tasks.execution import deletion_dry_run_task
 from .. import jobs
 from .common import LIVE_STATES, _require_admin
 from .executor import dry_run_reason
@@ -86,20 +86,11 @@ def deletion_plan_confirm(*, actor, plan) -> DeletionPlan:
         if unchecked:
             raise ValidationError(f"the dry run is still re-checking this plan ({unchecked} item{'s' if unchecked != 1 else ''} "
                                   "to go); confirm once it has finished and you have read its outcome")
-        job = jobs.job_create(
-            actor=actor,
-            kind=Job.Kind.DELETE,
-            source=plan.source,
-            params={"plan_id": plan.pk},
-            requested=plan.items.filter(state=DeletionItem.State.PLANNED).count(),
-            idempotency_key=f"deletion-plan-{plan.pk}-1",
-        )
         plan.state = DeletionPlan.State.CONFIRMED
         plan.confirmed_by = actor
         plan.confirmed_at = timezone.now()
-        plan.job = job
+        plan.job = _executor_job_queue(actor=actor, plan=plan, run=1)
         plan.save(update_fields=["state", "confirmed_by", "confirmed_at", "job"])
-        _dispatch(job)
     return plan
 
 
@@ -135,23 +126,24 @@ def deletion_plan_resume(*, actor, plan) -> DeletionPlan:
                 old.save(update_fields=["state", "error", "finished_at"])
                 jobs.job_event(old, "superseded", actor=actor)
         runs = Job.objects.filter(kind=Job.Kind.DELETE, params__plan_id=plan.pk).count()
-        job = jobs.job_create(
-            actor=actor,
-            kind=Job.Kind.DELETE,
-            source=plan.source,
-            params={"plan_id": plan.pk},
-            requested=plan.items.filter(state=DeletionItem.State.PLANNED).count(),
-            idempotency_key=f"deletion-plan-{plan.pk}-{runs + 1}",
-        )
-        plan.job = job
+        plan.job = _executor_job_queue(actor=actor, plan=plan, run=runs + 1)
         plan.save(update_fields=["job"])
-        _dispatch(job)
     return plan
 
 
-def _dispatch(job):
-    job_id = job.pk
-    transaction.on_commit(lambda: deletion_execute_task.delay(job_id))
+def _executor_job_queue(*, actor, plan, run: int) -> Job:
+    """The executor job for this plan's ``run``-th run (its own idempotency key, so a repeated
+    confirm or resume request makes no second job), queued once the transaction commits."""
+    job = jobs.job_create(
+        actor=actor,
+        kind=Job.Kind.DELETE,
+        source=plan.source,
+        params={"plan_id": plan.pk},
+        requested=plan.items.filter(state=DeletionItem.State.PLANNED).count(),
+        idempotency_key=f"deletion-plan-{plan.pk}-{run}",
+    )
+    jobs.job_dispatch(job)
+    return job
 
 
 def dry_run_unchecked(plan):
