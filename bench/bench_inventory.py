@@ -116,36 +116,39 @@ def child_service(endpoint: str, manifest: str) -> dict:
     import django
 
     django.setup()
-    from reviewapp.models import Asset, Job
-    from reviewapp.services.inventory import inventory_run
+    from reviewapp.models import Asset
     from reviewapp.services.sources import source_add
 
     source = source_add(actor=None, name=f"archive-{time.time_ns()}", kind="s3", role="canonical",
                         storage_profile="bench", bucket=bucket_of(manifest), prefix="scans/")
+    job, seconds, base = timed_inventory(source, manifest)
+    return {"rows": Asset.objects.filter(source=source).count(), "seconds": seconds, "base_rss_mb": base,
+            "peak_rss_mb": peak_rss_mb(), "archived": Asset.objects.filter(source=source, state="archived").count()}
+
+
+def timed_inventory(source, manifest: str):
+    """One inventory job of ``source`` from ``manifest``, run in this process: (job, seconds, RSS
+    in MB before it started)."""
+    from reviewapp.models import Job
+    from reviewapp.services.inventory import inventory_run
+
     job = Job.objects.create(kind=Job.Kind.INVENTORY, source=source, params={"manifest": manifest})
     base = rss_mb()
     t = time.perf_counter()
     job = inventory_run(job.pk)
     seconds = time.perf_counter() - t
     assert job.state == Job.State.DONE, (job.state, job.error)
-    return {"rows": Asset.objects.filter(source=source).count(), "seconds": seconds, "base_rss_mb": base,
-            "peak_rss_mb": peak_rss_mb(), "archived": Asset.objects.filter(source=source, state="archived").count()}
+    return job, seconds, base
 
 
 def child_again(endpoint: str, manifest: str) -> dict:
     import django
 
     django.setup()
-    from reviewapp.models import Asset, Job, Source
-    from reviewapp.services.inventory import inventory_run
+    from reviewapp.models import Asset, Source
 
     source = Source.objects.filter(bucket=bucket_of(manifest)).latest("pk")
-    job = Job.objects.create(kind=Job.Kind.INVENTORY, source=source, params={"manifest": manifest})
-    base = rss_mb()
-    t = time.perf_counter()
-    job = inventory_run(job.pk)
-    seconds = time.perf_counter() - t
-    assert job.state == Job.State.DONE, (job.state, job.error)
+    job, seconds, base = timed_inventory(source, manifest)
     return {"rows": Asset.objects.filter(source=source).exclude(state="vanished").count(), "seconds": seconds,
             "base_rss_mb": base, "peak_rss_mb": peak_rss_mb(), "vanished": job.params["stats"]["vanished"]}
 
