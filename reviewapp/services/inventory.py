@@ -27,7 +27,17 @@ from matching.names import extract_ids as engine_extract
 
 from ..models import Asset, AssetIdentifier, Job, Source
 from ..storage import ObjectInfo, StorageError, backend_of, storage_for
-from .jobs import job_count, job_create, job_dispatch, job_fail, job_finish, job_may_continue, job_set_params, job_start
+from .jobs import (
+    job_count,
+    job_counts_restart,
+    job_create,
+    job_dispatch,
+    job_fail,
+    job_finish,
+    job_may_continue,
+    job_set_params,
+    job_start,
+)
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
@@ -194,6 +204,8 @@ def inventory_run(job_id: int, *, progress=None) -> Job | None:
     source = job.source
     stats = {"new": 0, "changed": 0, "unchanged": 0, "reappeared": 0, "vanished": 0}
     generation = _generation_next(source)
+    if job.requested or job.found or job.processed or job.failed or job.bytes_total:
+        job_counts_restart(job_id)  # a retry or a resume lists everything again: count it afresh
     try:
         it = iter(_listing(source, job))
         while True:

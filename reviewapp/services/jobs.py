@@ -159,6 +159,18 @@ def job_count(job_id, *, found=0, processed=0, failed=0, bytes_done=0, bytes_tot
     Job.objects.filter(pk=job_id).update(**changes)
 
 
+def job_counts_restart(job_id) -> None:
+    """Zero the counters of a job whose work starts again from the beginning.
+
+    An inventory attempt lists the whole source again (a retry after a crash, a resume after a
+    pause): without this, every attempt added its objects to the last one's and the page showed
+    more objects than the source holds. Jobs that resume where they stopped (per-item jobs) keep
+    their counters and never call this.
+    """
+    Job.objects.filter(pk=job_id).update(found=0, processed=0, failed=0, bytes_done=0, bytes_total=0,
+                                         requested=0, heartbeat_at=timezone.now())
+
+
 def job_items_add(job, asset_ids, *, chunk=1000) -> int:
     """Register the assets a job will work on; a second call adds nothing twice."""
     asset_ids = list(asset_ids)

@@ -105,6 +105,8 @@ def test_a_retry_after_a_crash_mid_run_marks_only_what_is_gone_vanished(local_so
     monkeypatch.setattr(inventory, "_listing", real_listing)
     job = inventory_run(job.pk)
     assert job.state == Job.State.DONE and job.params["stats"]["vanished"] == 1
+    # the retry listed everything again: its counters are this attempt's, not added to the crashed one's
+    assert (job.requested, job.found, job.processed) == (2, 2, 2)
     states = dict(Asset.objects.values_list("key", "state"))
     assert states == {reached[0]: Asset.State.VANISHED, reached[1]: Asset.State.LISTED,
                       not_reached: Asset.State.LISTED}
