@@ -6,12 +6,16 @@ import secrets
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors.review import bulk_batch, bulk_sample
 from ..services.review import (
+    BULK_BATCH_LIMIT,
     bulk_approve,
+    bulk_batch_seal,
+    bulk_batch_unseal,
     decision_record,
     decision_undo,
     review_choose_candidate,
@@ -88,6 +92,8 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
         seed = q.validated_data.get("seed") or secrets.token_hex(4)
         sample = bulk_sample(qs, n=q.validated_data["n"], seed=seed)
         return Response({"total": qs.count(), "seed": seed,
+                         "batch": bulk_batch_seal(actor=request.user,
+                                                  ids=qs.values_list("id", flat=True)[:BULK_BATCH_LIMIT]),
                          "sample": s.ReviewItemSerializer(sample, many=True).data})
 
     @extend_schema(summary="Bulk approval, step 2: approve the whole batch (admin)", tags=["review"],
@@ -100,10 +106,14 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     def bulk_approve(self, request):
         data = s.BulkApproveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        sampled = bulk_batch_unseal(actor=request.user, token=data.validated_data["batch"])
+        if sampled is None:
+            raise ValidationError({"batch": ["not the token of a sample you looked at in the last 24 hours: "
+                                             "GET review/bulk-sample/ first"]})
         result = bulk_approve(
             actor=request.user, **data.batch_kwargs(),
             note=data.validated_data["note"] or f"bulk approval (sample seed {data.validated_data['sample_seed']})",
-            idempotency_key=scoped_key(request))
+            idempotency_key=scoped_key(request), sampled=sampled)
         return Response({
             "approved": s.DecisionSerializer(result["approved"], many=True).data,
             "refused": [{"item": item.pk, "reason": reason} for item, reason in result["refused"]],

@@ -250,11 +250,17 @@ class BulkSampleQuerySerializer(BulkBatchSerializer):
 class BulkSampleSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="files in the batch")
     seed = serializers.CharField()
+    batch = serializers.CharField(help_text="the batch as sampled (signed, at most 5000 files): send it back with "
+                                            "bulk-approve")
     sample = ReviewItemSerializer(many=True)
 
 
 class BulkApproveSerializer(BulkBatchSerializer):
     sample_seed = serializers.CharField(max_length=64, help_text="the seed of the sample you looked at")
+    batch = serializers.CharField(
+        max_length=200_000,
+        help_text="the `batch` token of the sample you looked at: when a file joined the batch since then, "
+                  "nothing is approved (409); files decided or leased meanwhile drop out")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 

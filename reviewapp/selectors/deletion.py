@@ -48,7 +48,7 @@ def dry_run_progress(plan, *, total=None, checked=None) -> dict:
             "done": checked == total}
 
 
-def _returned_q():
+def returned_q():
     """Aborted deletion items that sent their file back to review: no decision about the file since
     the approval other than a skip (an undo or a new decision ends "returned") and the file is in
     review again (an Object Lock abort leaves it decided)."""
@@ -60,14 +60,14 @@ def _returned_q():
 
 def returned_from_plans() -> list[dict]:
     """Files back in review because the executor aborted them, per plan: [{plan, n}], newest plan first."""
-    rows = (DeletionItem.objects.filter(_returned_q()).values("plan").annotate(n=Count("decision__review_item", distinct=True))
+    rows = (DeletionItem.objects.filter(returned_q()).values("plan").annotate(n=Count("decision__review_item", distinct=True))
             .order_by("-plan"))
     return [{"plan": r["plan"], "n": r["n"]} for r in rows]
 
 
 def returned_from_plan(asset) -> DeletionItem | None:
     """The aborted item that returned this file to review (the newest), with its reason; None otherwise."""
-    return (DeletionItem.objects.filter(_returned_q(), asset=asset).select_related("plan")
+    return (DeletionItem.objects.filter(returned_q(), asset=asset).select_related("plan")
             .order_by("-updated_at", "-pk").first())
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from matching.verdict import BULK_APPROVABLE_VERDICTS
 
-from ..models import Candidate, Decision, NameListEntry, ReviewItem, Verdict
+from ..models import Candidate, Decision, DeletionItem, NameListEntry, ReviewItem, Verdict
+from .deletion import returned_q
 
 QUEUE_KEYS = ("source", "namelist", "job", "verdict", "band")
 
@@ -223,11 +224,15 @@ def bulk_batch_leased(*, job=None, source=None, verdict=None, max_diff=None, max
 
 
 def _bulk_filter(qs, *, job, source, verdict, max_diff, max_local):
+    """A file an executor returned to review (its deletion aborted, the reason on its page) is never
+    in a bulk batch: its approval just failed a re-check, so a person looks at it and its reason one
+    file at a time (approving it again in bulk would only loop it through the next plan)."""
     verdicts = [verdict] if verdict in BULK_APPROVABLE_VERDICTS else sorted(BULK_APPROVABLE_VERDICTS)
     qs = (qs
           .filter(best_candidate__isnull=False, best_candidate__safe_to_delete=True,
                   best_candidate__verdict__in=verdicts, verdict__in=verdicts)
-          .filter(queue_q({"job": job, "source": source})))
+          .filter(queue_q({"job": job, "source": source}))
+          .exclude(Exists(DeletionItem.objects.filter(returned_q(), asset=OuterRef("asset")))))
     if max_diff is not None:
         qs = qs.filter(best_candidate__diff_score__lte=max_diff, best_candidate__damage_score__lte=max_diff)
     if max_local is not None:

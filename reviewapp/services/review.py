@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -388,14 +389,54 @@ def leased_refusal(item) -> str:
             "it is theirs to decide; approve it later if they release it or the lease runs out")
 
 
+class BatchChanged(ReviewRefused):
+    """Files joined the bulk batch after the admin sampled it: nothing was approved."""
+
+    def __init__(self, joined: int, now: int):
+        self.joined, self.now = joined, now
+        super().__init__(f"the batch changed since the sample: {joined} of its {now} files were not in the batch "
+                         "you looked at; nothing was approved: look at the new sample and confirm again")
+
+
+BULK_BATCH_LIMIT = 5000  # files approved in one go (the page and the API say so)
+BULK_BATCH_SALT = "doppel.bulk-batch"
+BULK_BATCH_MAX_AGE = 24 * 3600
+
+
+def bulk_batch_seal(*, actor, ids) -> str:
+    """The batch an admin is shown, as a signed token the confirmation carries back: the server
+    can then tell the batch confirmed from the batch selected at that moment without keeping
+    state, and no request can widen it (the signature covers the ids and the admin)."""
+    return signing.dumps({"u": actor.pk, "ids": sorted(ids)}, salt=BULK_BATCH_SALT, compress=True)
+
+
+def bulk_batch_unseal(*, actor, token) -> set[int] | None:
+    """The ids of a sealed batch, or None when the token is missing, forged, another admin's or
+    older than a day (then the admin looks at a sample again)."""
+    try:
+        data = signing.loads(token or "", salt=BULK_BATCH_SALT, max_age=BULK_BATCH_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != actor.pk or not isinstance(data.get("ids"), list):
+        return None
+    return {int(i) for i in data["ids"]}
+
+
 def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdict=None, max_diff=None,
-                 max_local=None, limit=5000, note="", idempotency_key=None) -> dict:
+                 max_local=None, limit=BULK_BATCH_LIMIT, note="", idempotency_key=None, sampled=None) -> dict:
     """Approve deletion of each file of a batch the admin sampled first: `items`, or the batch the
     filters select (selectors.review.bulk_batch: identical/duplicate, safe to delete, within both
     score limits). One Decision per file, bulk=True, with the same refusals as a single approval.
     Files that fail a check are reported, not approved; so are the batch's files another curator
     holds a lease on (`leased`, or selected by the filters), with who holds them. A retry with the
-    same key approves nothing twice."""
+    same key approves nothing twice.
+
+    `sampled` is the batch the admin looked at (the ids `bulk_batch_unseal` reads back from the
+    token the sample was shown with): when a file joined the batch since then, nothing is approved
+    (the admin confirmed that batch, not this one: new files may have arrived with the same
+    scores). Files that left it meanwhile (decided, leased) simply drop out. A retry of an approval
+    that went through is answered from its idempotency key before this check.
+    """
     if not is_admin(actor):
         raise ReviewRefused("only admins approve in bulk")
     if items is None:
@@ -405,6 +446,15 @@ def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdi
         items = list(bulk_batch(**batch).select_related("asset__source", "best_candidate__match_asset__source")[:limit])
         if leased is None:
             leased = list(bulk_batch_leased(**batch)[:limit])
+    if idempotency_key:
+        done = list(Decision.objects.filter(idempotency_key__startswith=f"{idempotency_key}:", actor=actor)
+                    .order_by("pk"))
+        if done:  # this confirmation went through already: answer with what it approved, approve nothing new
+            return {"approved": done, "refused": []}
+    if sampled is not None:
+        joined = [it for it in items if it.pk not in sampled]
+        if joined:
+            raise BatchChanged(len(joined), len(items))
     approved, refused = [], []
     for item in leased or []:
         refused.append((item, leased_refusal(item)))

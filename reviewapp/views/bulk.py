@@ -1,6 +1,8 @@
 """Bulk approval (admins): pick a batch and score limits, look at a random sample, then approve
 the whole batch with one Decision per file. The confirm form carries the filters, never ids, and
-the batch is re-selected at that moment so a file decided meanwhile is not approved twice."""
+the batch is re-selected at that moment so a file decided meanwhile is not approved twice. It
+also carries the batch the admin was shown, sealed (signed): a file that joined the batch since
+then stops the whole approval."""
 from __future__ import annotations
 
 import secrets
@@ -13,12 +15,12 @@ from django.views.decorators.http import require_http_methods
 
 from ..models import Job, Source, bulk_verdict_choices
 from ..selectors.review import bulk_batch, bulk_batch_leased, bulk_sample
-from ..services.review import bulk_approve
+from ..services.review import BULK_BATCH_LIMIT, BatchChanged, bulk_approve, bulk_batch_seal, bulk_batch_unseal
 from .decorators import admin_required, form_idempotency_key
 from .review import asset_img, candidate_img
 
 SAMPLE_SIZE = 20
-MAX_BATCH = 5000
+MAX_BATCH = BULK_BATCH_LIMIT
 
 
 class BulkForm(forms.Form):
@@ -58,26 +60,41 @@ def bulk_review(request):
         if request.POST.get("confirm") != "yes" or not form.cleaned_data.get("seed"):
             messages.error(request, "look at the sample first, then confirm")
             return render(request, "reviewapp/review/bulk.html", {"form": form})
+        sampled = bulk_batch_unseal(actor=request.user, token=request.POST.get("batch"))
+        if sampled is None:
+            messages.error(request, "look at the sample first, then confirm")
+            return render(request, "reviewapp/review/bulk.html", {"form": form})
         items = list(form.batch().select_related("asset__source", "best_candidate__match_asset__source")[:MAX_BATCH])
-        expected = request.POST.get("expected", "")
-        if expected.isdigit() and int(expected) != len(items):
-            messages.warning(request, f"the batch changed since the sample: {expected} then, {len(items)} now")
-        result = bulk_approve(actor=request.user, items=items, leased=list(form.leased()[:MAX_BATCH]), note=f"bulk approval (sample seed {form.cleaned_data['seed']})",
-                              idempotency_key=form_idempotency_key(request))
+        try:
+            result = bulk_approve(actor=request.user, items=items, leased=list(form.leased()[:MAX_BATCH]),
+                                  note=f"bulk approval (sample seed {form.cleaned_data['seed']})",
+                                  idempotency_key=form_idempotency_key(request), sampled=sampled)
+        except BatchChanged as exc:
+            messages.error(request, exc.messages[0])
+            return render(request, "reviewapp/review/bulk.html",
+                          _sample_context(form, actor=request.user, seed=form.cleaned_data["seed"]))
         return render(request, "reviewapp/review/bulk_done.html", {"result": result, "form": form})
     form = BulkForm(request.GET or None)
     ctx = {"form": form}
     if request.GET and form.is_valid():
-        seed = form.cleaned_data.get("seed") or secrets.token_hex(4)
-        qs = form.batch()
-        total = qs.count()
-        sample = bulk_sample(qs, n=SAMPLE_SIZE, seed=seed)
-        data = {**form.cleaned_data, "seed": seed}
-        data["job"] = data["job"].pk if data.get("job") else ""
-        data["source"] = data["source"].pk if data.get("source") else ""
-        ctx.update({
-            "total": total, "capped": total > MAX_BATCH, "max_batch": MAX_BATCH,
-            "sample": [(it, asset_img(it.asset, "thumb"), candidate_img(it.best_candidate, "aligned")) for it in sample],
-            "seed": seed, "idem": uuid.uuid4().hex, "data": data,
-        })
+        ctx = _sample_context(form, actor=request.user, seed=form.cleaned_data.get("seed") or secrets.token_hex(4))
     return render(request, "reviewapp/review/bulk.html", ctx)
+
+
+def _sample_context(form, *, actor, seed):
+    """The batch the filters select now, its size and a sample drawn with `seed`: what the admin
+    looks at before confirming (and again when the batch changed before the confirmation)."""
+    ctx = {"form": form}
+    qs = form.batch()
+    total = qs.count()
+    sample = bulk_sample(qs, n=SAMPLE_SIZE, seed=seed)
+    data = {**form.cleaned_data, "seed": seed}
+    data["job"] = data["job"].pk if data.get("job") else ""
+    data["source"] = data["source"].pk if data.get("source") else ""
+    ctx.update({
+        "total": total, "capped": total > MAX_BATCH, "max_batch": MAX_BATCH, "batch_size": min(total, MAX_BATCH),
+        "sample": [(it, asset_img(it.asset, "thumb"), candidate_img(it.best_candidate, "aligned")) for it in sample],
+        "seed": seed, "idem": uuid.uuid4().hex, "data": data,
+        "batch": bulk_batch_seal(actor=actor, ids=qs.values_list("id", flat=True)[:MAX_BATCH]),
+    })
+    return ctx

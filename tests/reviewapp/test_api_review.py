@@ -280,7 +280,7 @@ def test_bulk_sample_then_approve(admin_api, curator_api, sources):
     assert admin_api.get("/api/v1/review/bulk-sample/", params).json() == body  # the seed repeats the sample
     assert admin_api.get("/api/v1/review/bulk-sample/", {"max_diff": 2, "max_local": 0.1}).status_code == 400
 
-    approve = {"max_diff": 0.01, "max_local": 0.05, "sample_seed": "abc"}
+    approve = {"max_diff": 0.01, "max_local": 0.05, "sample_seed": "abc", "batch": body["batch"]}
     r = admin_api.post("/api/v1/review/bulk-approve/", approve, format="json", HTTP_IDEMPOTENCY_KEY="bulk-1")
     assert r.status_code == 201, r.content
     assert sorted(d["review_item"] for d in r.json()["approved"]) == [i.pk for i in close]
@@ -289,4 +289,39 @@ def test_bulk_sample_then_approve(admin_api, curator_api, sources):
     assert again.json() == r.json()
     assert m.Decision.objects.filter(bulk=True).count() == 3
     r = admin_api.post("/api/v1/review/bulk-approve/", {"max_diff": 0.01, "max_local": 0.05}, format="json")
-    assert r.status_code == 400 and "sample_seed" in r.json()["errors"]
+    assert r.status_code == 400 and {"sample_seed", "batch"} <= set(r.json()["errors"])
+
+
+@pytest.fixture
+def bulk_batch_of_30():
+    job = m.Job.objects.create(kind=m.Job.Kind.PAIR)
+    for _ in range(30):
+        it = ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical", diff_score=0.0, local_score=0.0, job=job))
+        m.ReviewItem.objects.filter(pk=it.pk).update(job=job)
+    return job
+
+
+def test_the_api_approves_only_the_batch_that_was_sampled(admin_api, bulk_batch_of_30, admin_user):
+    """Files that join the batch after the sample stop the approval (409, nothing approved); a
+    forged, missing or another admin's batch token is refused; files decided meanwhile drop out."""
+    job = bulk_batch_of_30
+    params = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05}
+    sample = admin_api.get("/api/v1/review/bulk-sample/", params).json()
+    assert sample["total"] == 30
+    late = ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical", diff_score=0.0, local_score=0.0, job=job))
+    m.ReviewItem.objects.filter(pk=late.pk).update(job=job)
+    body = {**params, "sample_seed": sample["seed"], "batch": sample["batch"]}
+    r = admin_api.post("/api/v1/review/bulk-approve/", body, format="json")
+    assert r.status_code == 409, r.content
+    assert "1 of its 31 files were not in the batch you looked at" in str(r.json()) and not m.Decision.objects.exists()
+    other_admin = UserFactory(username="admin2")
+    other_admin.groups.set(admin_user.groups.all())
+    other_sample = api_client_for(other_admin).get("/api/v1/review/bulk-sample/", params).json()
+    for token in (sample["batch"] + "x", other_sample["batch"]):
+        r = admin_api.post("/api/v1/review/bulk-approve/", {**body, "batch": token}, format="json")
+        assert r.status_code == 400 and "batch" in r.json()["errors"] and not m.Decision.objects.exists()
+    m.ReviewItem.objects.filter(pk=late.pk).update(status=m.ReviewItem.Status.DECIDED)  # it leaves the batch again
+    first = m.ReviewItem.objects.filter(job=job).order_by("pk").first()
+    m.ReviewItem.objects.filter(pk=first.pk).update(status=m.ReviewItem.Status.DECIDED)  # decided meanwhile
+    r = admin_api.post("/api/v1/review/bulk-approve/", body, format="json")
+    assert r.status_code == 201 and len(r.json()["approved"]) == 29

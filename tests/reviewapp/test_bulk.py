@@ -66,7 +66,8 @@ def test_admin_sees_sample_then_confirms_one_decision_per_file(admin_client_dopp
 
     # one file in the batch became unsafe meanwhile: it is refused, the rest approved
     Source.objects.filter(pk=inside[0].best_candidate.match_asset.source_id).update(role="cleanup")
-    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": seed, "confirm": "yes", "expected": 30,
+    batch_token = re.search(r'name="batch" value="([^"]+)"', html).group(1)
+    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": seed, "confirm": "yes", "batch": batch_token,
             "idempotency_key": "bulk-1"}
     r = admin_client_doppel.post(reverse("review-bulk"), form)
     assert r.status_code == 200
@@ -99,11 +100,59 @@ def test_bulk_approve_service_selects_by_filters(batch, admin_user):
 
 def test_confirm_page_lists_the_files_another_curator_holds(admin_client_doppel, batch, curator):
     job, inside, outside = batch
-    review_lease_take(actor=curator, item_id=inside[0].pk)
-    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": "abc", "confirm": "yes", "expected": 30}
+    page = admin_client_doppel.get(reverse("review-bulk"), {"job": job.pk, "max_diff": 0.01, "max_local": 0.05})
+    batch_token = re.search(r'name="batch" value="([^"]+)"', page.content.decode()).group(1)
+    review_lease_take(actor=curator, item_id=inside[0].pk)  # taken after the sample: it drops out
+    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": "abc", "confirm": "yes", "batch": batch_token}
     r = admin_client_doppel.post(reverse("review-bulk"), form)
     html = r.content.decode()
     assert re.search(r'data-testid="bulk-approved"><strong>29</strong>', html)
     assert "1 refused" in html and f"{curator.username} is reviewing this file right now" in html
     assert reverse("review-item", args=[inside[0].pk]) in html
     assert not Decision.objects.filter(review_item=inside[0]).exists()
+
+
+def test_a_batch_that_grew_after_the_sample_approves_nothing_and_shows_the_new_sample(admin_client_doppel, batch):
+    """The admin confirmed the batch the sample came from (30 files); two more files with the
+    same scores arrive before the confirmation: nothing is approved, the page says why and shows
+    the batch as it is now, to look at and confirm again."""
+    job, inside, outside = batch
+    page = admin_client_doppel.get(reverse("review-bulk"), {"job": job.pk, "max_diff": 0.01, "max_local": 0.05})
+    sealed = re.search(r'name="batch" value="([^"]+)"', page.content.decode()).group(1)
+    for _ in range(2):
+        late = item(verdict="identical", diff_score=0.0, local_score=0.0, job=job)
+        ReviewItem.objects.filter(pk=late.pk).update(job=job)
+    form = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05, "seed": "s1", "confirm": "yes", "batch": sealed,
+            "idempotency_key": "bulk-grown"}
+    r = admin_client_doppel.post(reverse("review-bulk"), form)
+    html = r.content.decode()
+    assert r.status_code == 200 and not Decision.objects.exists()
+    assert "the batch changed since the sample: 2 of its 32 files were not in the batch you looked at" in html
+    assert re.search(r'data-testid="bulk-total">32 files', html)
+    resealed = re.search(r'name="batch" value="([^"]+)"', html).group(1)
+    # a confirmation without the sealed batch, or with a forged one, is not taken either
+    for token in ("", sealed[:-2] + "xx"):
+        r = admin_client_doppel.post(reverse("review-bulk"), {**form, "batch": token})
+        assert "look at the sample first" in r.content.decode() and not Decision.objects.exists()
+    # confirming the batch as it is now approves it
+    admin_client_doppel.post(reverse("review-bulk"), {**form, "batch": resealed, "idempotency_key": "bulk-now"})
+    assert Decision.objects.filter(bulk=True).count() == 32
+
+
+def test_a_file_a_plan_returned_to_review_is_left_out_of_bulk_batches(batch, admin_user, curator):
+    """Its approval just failed the executor's re-check: a person decides it again, one file at a
+    time with the reason in view; bulk approval would loop it through the next plan."""
+    from reviewapp.models import DeletionItem, DeletionPlan
+    from reviewapp.services.review import decision_record
+
+    job, inside, outside = batch
+    returned = inside[0]
+    d = decision_record(actor=admin_user, item=returned, action="approve_delete", note="first approval")
+    plan = DeletionPlan.objects.create(created_by=admin_user, state=DeletionPlan.State.DONE)
+    DeletionItem.objects.create(plan=plan, decision=d, asset=returned.asset,
+                                kept_asset=returned.best_candidate.match_asset, state=DeletionItem.State.ABORTED,
+                                etag_at_decision="e", kept_etag_at_decision="k",
+                                reason="same physical object as the kept copy")
+    ReviewItem.objects.filter(pk=returned.pk).update(status=ReviewItem.Status.OPEN)  # what the abort does
+    assert set(bulk_batch(job=job.pk, max_diff=0.01, max_local=0.05).values_list("id", flat=True)) == {
+        i.pk for i in inside[1:]}
