@@ -1,7 +1,9 @@
 """Request hygiene shared by every view, and how login throttling identifies a client."""
 import ipaddress
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpResponse, JsonResponse
 
 MESSAGE = "NUL characters are not allowed in requests"
 
@@ -10,29 +12,48 @@ class RejectNulCharactersMiddleware:
     """A NUL character is never meaningful in Doppel's input, and PostgreSQL refuses to store
     one: refuse it up front with a 400 instead of letting it surface later as a server error.
     Django forms and DRF serializers already reject it; this covers views that read
-    request.GET / request.POST directly."""
+    request.GET / request.POST directly. Requests over Django's size and field-count limits are
+    refused here too (400 / 413, JSON under /api/), instead of a 500 wherever they are first read."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or self._has_nul(request.GET):
-            return self._refuse(request)
-        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            if self._has_nul(request.POST):
+        try:
+            if "\x00" in request.path or self._has_nul(request.GET):
                 return self._refuse(request)
+            if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                     "multipart/form-data"):
+                if self._has_nul(request.POST):
+                    return self._refuse(request)
+            elif _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                raise RequestDataTooBig()
+        except (TooManyFieldsSent, TooManyFilesSent) as exc:
+            # Django's limits on fields (DATA_UPLOAD_MAX_NUMBER_FIELDS) and files: a clear 400
+            # here, before any view (or the debug page, which reads request.GET again) meets them
+            return self._refuse(request, f"too many fields in the request: {exc}", "too_many_fields")
+        except RequestDataTooBig:
+            return self._refuse(request, "the request body is larger than this server accepts "
+                                f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)", "request_too_large", status=413)
         return self.get_response(request)
 
     @staticmethod
-    def _refuse(request):
+    def _refuse(request, message=MESSAGE, code="nul_character", status=400):
         # The API speaks JSON in the same shape as its other errors; the UI gets plain text.
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": MESSAGE, "code": "nul_character"}, status=400)
-        return HttpResponseBadRequest(MESSAGE)
+            return JsonResponse({"detail": message, "code": code}, status=status)
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
     @staticmethod
     def _has_nul(querydict):
         return any("\x00" in key or any("\x00" in v for v in values) for key, values in querydict.lists())
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def client_ip(request) -> str:

@@ -340,6 +340,12 @@ REST_FRAMEWORK = {
         "write": os.environ.get("DOPPEL_API_WRITE_RATE", "600/min"),
     },
     "EXCEPTION_HANDLER": "reviewapp.api.exceptions.api_exception_handler",
+    # DRF's parsers, with a bound on how deep a JSON body nests (reviewapp/api/parsers.py)
+    "DEFAULT_PARSER_CLASSES": [
+        "reviewapp.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Doppel API",
