@@ -194,3 +194,27 @@ def test_bad_ingest_location_is_a_clear_failure(env, settings):
     item = ReingestItem.objects.get(decision=d)
     assert counts == {"submitted": 0, "failed": 1}
     assert item.state == "failed" and "DOPPEL_INGEST_LOCATION" in item.error and item.retryable
+
+
+def test_a_wrong_canonical_key_is_mended_by_recording_the_right_one(client, env):
+    """The admin recorded a key that holds another object: the check fails for good for THAT key
+    (not retryable), and the page says what to do: record the key the store really used; the
+    checker then verifies the copy and the reingest completes."""
+    cleanup, canon, cur, admin, _ = env
+    d = reingest_decision(env)
+    item = svc.reingest_copy(item=ReingestItem.objects.get(decision=d))
+    storage_for(canon).put("ingested/wrong.jpg", cleanup_jpeg("coffee", size=BIG))
+    svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/wrong.jpg")
+    item = svc.reingest_verify(item=item)
+    assert item.state == "failed" and "checksum differs" in item.error and not item.retryable
+    client.force_login(admin)
+    page = client.get(reverse("reingest-detail", args=[item.pk])).content.decode()
+    assert 'data-testid="reingest-report"' in page
+    assert "record the key it was ingested under below: the checker verifies that object instead" in page
+    with open(d.asset.source.root + "/" + d.asset.key, "rb") as f:
+        storage_for(canon).put("ingested/right.jpg", f.read())
+    r = client.post(reverse("reingest-action", args=[item.pk, "ingested"]),
+                    {"canonical_key": "ingested/right.jpg", "source": canon.pk})
+    assert r.status_code == 302
+    item = svc.reingest_verify(item=ReingestItem.objects.get(pk=item.pk))
+    assert item.state == "verified" and item.canonical_asset.key == "ingested/right.jpg", item.error
