@@ -1,9 +1,14 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign in and out only. Django's password-reset and -change views are not offered: they would
+    # be an unthrottled, unstyled way in that sends mail; an admin resets a password with
+    # `manage.py changepassword` (README).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("reviewapp.api.urls")),
     path("", include("reviewapp.views.urls")),
 ]

@@ -73,3 +73,23 @@ def test_every_ui_route_is_covered_by_this_module():
     assert names and all(names), "every UI route has a name this test can reverse"
     assert "review-item" in names and "deletion-plan-action" in names
     assert get_resolver()  # the URLconf loads
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/password_reset/", "/accounts/password_reset/done/",
+                                  "/accounts/reset/MQ/set-password/", "/accounts/password_change/"])
+def test_no_password_reset_or_change_route_is_offered(client, curator, path):
+    """Only sign-in and sign-out: a reset route would send mail to anyone who knows an address,
+    unthrottled; admins reset passwords with `manage.py changepassword`."""
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"email": "curator@example.org"}).status_code == 404
+    client.force_login(curator)
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.django_db
+def test_sign_in_and_out_still_work(client, curator):
+    assert client.get(reverse("login")).status_code == 200
+    client.force_login(curator)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("review-home")).status_code == 302  # signed out: sent to sign in
