@@ -2,7 +2,7 @@
 
 A queue is a dict of filters (source, namelist, job, verdict, band). Every function here accepts
 the raw strings a request carries and ignores what it cannot parse, so a bad link shows the whole
-queue instead of an error page.
+queue instead of an error page (with a message saying so: `queue_unrecognised`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from matching.verdict import BULK_APPROVABLE_VERDICTS
 
-from ..models import Candidate, Decision, DeletionItem, NameListEntry, ReviewItem, Verdict
+from ..models import Candidate, Decision, DeletionItem, Job, NameList, NameListEntry, ReviewItem, Source, Verdict
 from .deletion import returned_q
 
 QUEUE_KEYS = ("source", "namelist", "job", "verdict", "band")
@@ -78,6 +78,27 @@ def queue_clean(params) -> dict:
     if band in BAND_KEYS:
         queue["band"] = band
     return queue
+
+
+def queue_unrecognised(params) -> list[str]:
+    """What a request asked to filter by that `queue_clean` cannot use, in a curator's words:
+    values that do not parse and ids that name nothing. A page that shows the whole queue in
+    their place says so; "Next" refuses to serve a file from a queue the curator did not ask for."""
+    if not params:
+        return []
+    cleaned = queue_clean(params)
+    models = {"source": Source, "namelist": NameList, "job": Job}
+    problems = []
+    for key in QUEUE_KEYS:
+        raw = params.get(key)
+        if raw in (None, ""):
+            continue
+        shown = str(raw)[:40]
+        if key not in cleaned:
+            problems.append(f"{key} “{shown}” is not one Doppel knows")
+        elif key in models and not models[key].objects.filter(pk=cleaned[key]).exists():
+            problems.append(f"there is no {key} {cleaned[key]}")
+    return problems
 
 
 def queue_q(queue: dict | None) -> Q:

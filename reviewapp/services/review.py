@@ -72,8 +72,9 @@ def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
     """Serve the next open file of the queue to this curator and lease it.
 
     The curator's own unexpired lease in this queue comes back first (a reload must not lose the
-    file); leases they hold elsewhere are released so a curator never sits on files of a queue
-    they left. Files they skipped come after everything else.
+    file); leases they hold elsewhere are released once a file of this queue is leased, so a
+    curator never sits on files of a queue they left, and never loses the file they hold to a
+    queue that turned out empty. Files they skipped come after everything else.
     """
     _require_curator(actor)
     with transaction.atomic():
@@ -91,8 +92,12 @@ def _lease_next_locked(*, actor, queue):
     if current is not None:
         if review_lease_take(actor=actor, item_id=current.pk, now=now):
             return _load(current.pk)
-    mine.exclude(pk=getattr(current, "pk", None)).update(
-        status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None)
+    held_elsewhere = list(mine.values_list("pk", flat=True))
+
+    def leased(item_id):
+        ReviewItem.objects.filter(pk__in=held_elsewhere, leased_by=actor).exclude(pk=item_id).update(
+            status=ReviewItem.Status.OPEN, leased_by=None, lease_expires_at=None)
+        return _load(item_id)
 
     skipped_later = []
     # Walk the queue in order; losers of a race move on to the next row instead of waiting.
@@ -101,10 +106,10 @@ def _lease_next_locked(*, actor, queue):
             skipped_later.append(item_id)
             continue
         if review_lease_take(actor=actor, item_id=item_id, now=now):
-            return _load(item_id)
+            return leased(item_id)
     for item_id in skipped_later:
         if review_lease_take(actor=actor, item_id=item_id, now=now):
-            return _load(item_id)
+            return leased(item_id)
     return None
 
 

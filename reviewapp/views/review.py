@@ -90,6 +90,8 @@ def _errors(exc):
 @curator_required
 def review_home(request):
     queue = sel.queue_clean(request.GET)
+    for problem in sel.queue_unrecognised(request.GET):
+        messages.warning(request, f"{problem}: showing the queue without that filter")
     counts = sel.queue_counts(queue=queue)
     names = dict(Source.objects.values_list("id", "name"))
     return render(request, "reviewapp/review/home.html", {
@@ -111,6 +113,10 @@ def review_next(request):
         if not sel.queue_items(queue).exists():
             return render(request, "reviewapp/review/empty.html", {
                 "queue": queue, "qs": _qs(queue), "undoable": sel.decision_last_undoable(actor=request.user)})
+        return redirect(reverse("review-home") + _qs(queue))
+    unrecognised = sel.queue_unrecognised(request.POST)
+    if unrecognised:  # never serve a file from a queue the curator did not ask for
+        messages.error(request, "; ".join(unrecognised) + ": no file was taken")
         return redirect(reverse("review-home") + _qs(queue))
     try:
         item = review_lease_next(actor=request.user, queue=queue)

@@ -142,6 +142,15 @@ def test_switching_queue_releases_the_old_lease(curator, curator2):
     assert review_lease_next(actor=curator2, queue={"verdict": "identical"}).pk == a.pk
 
 
+def test_asking_an_empty_queue_for_the_next_file_keeps_the_file_you_hold(curator):
+    """The old lease goes only when a file of the new queue is leased in its place."""
+    held = make_item(verdict="identical")
+    assert review_lease_next(actor=curator, queue={"verdict": "identical"}).pk == held.pk
+    assert review_lease_next(actor=curator, queue={"verdict": "rotated"}) is None
+    held.refresh_from_db()
+    assert held.status == "leased" and held.leased_by == curator
+
+
 def test_only_curators_get_files(db):
     make_item()
     with pytest.raises(ReviewRefused):
@@ -175,10 +184,11 @@ def test_queues_filter_by_verdict_source_band_job_and_namelist(curator):
     assert review_lease_next(actor=curator, queue={"band": "0.02-0.05"}).pk == rot.pk
     assert review_lease_next(actor=curator, queue={"namelist": nl.pk}).pk == ident.pk
     assert review_lease_next(actor=curator, queue={"verdict": "different"}) is None
+    # an empty queue leaves the curator holding the last file; given back, everything is open again
+    review_release(actor=curator, item=ReviewItem.objects.get(leased_by=curator))
 
     counts = queue_counts()
     by_verdict = {v: n for v, _l, n in counts["verdicts"]}
-    # asking for another queue released the curator's lease, so everything is open again
     assert by_verdict["identical"] == 1 and by_verdict["rotated"] == 1
     assert by_verdict["unreadable"] == 1 and by_verdict["no_match"] == 1 and by_verdict["different"] == 0
     bands = {k: n for k, _l, n in counts["bands"]}

@@ -119,6 +119,21 @@ def test_next_redirects_to_a_leased_file_keeping_the_queue_and_says_when_empty(c
     assert r.status_code == 200 and b'data-testid="queue-empty"' in r.content
 
 
+def test_a_filter_doppel_cannot_use_takes_no_file_and_says_so(curator_client, curator):
+    """"Next" with a source that is not an id or names nothing serves no file from the whole
+    queue in its place; the queue page says which filter it left out."""
+    item = ReviewItemFactory(best_candidate=CandidateFactory(verdict="identical"))
+    for bad in ({"source": "abc"}, {"source": "99999999"}, {"verdict": "zzz"}):
+        r = curator_client.post(reverse("review-next"), bad, follow=True)
+        assert r.status_code == 200 and "no file was taken" in r.content.decode()
+        item.refresh_from_db()
+        assert item.status == "open"
+    page = curator_client.get(reverse("review-home"), {"source": "abc"}).content.decode()
+    assert "source “abc” is not one Doppel knows: showing the queue without that filter" in page
+    r = curator_client.post(reverse("review-next"), {"source": item.asset.source_id})
+    assert r["Location"].startswith(reverse("review-item", args=[item.pk]))
+
+
 def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator_client, local_root, django_assert_max_num_queries):
     item = make_real_pair(local_root, rotation=90, flipped=True, verdict="rotated")[0]
     other = CandidateFactory(cleanup_asset=item.asset, verdict="different", diff_score=0.3, rank=1)
@@ -307,7 +322,9 @@ def test_idempotency_key_from_the_form_prevents_double_submit(curator_client):
 def test_bad_input_gives_messages_not_errors(curator_client):
     item = ReviewItemFactory()
     foreign = CandidateFactory()
-    r = curator_client.post(reverse("review-next"), {"verdict": "<script>", "source": "abc"})
+    r = curator_client.post(reverse("review-next"), {"verdict": "<script>", "source": "abc"}, follow=True)
+    assert r.status_code == 200 and "no file was taken" in r.content.decode() and "<script>" not in r.content.decode()
+    r = curator_client.post(reverse("review-next"))
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[item.pk])
     r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "explode"}, follow=True)
     assert r.status_code == 200 and "unknown action" in r.content.decode()
