@@ -23,6 +23,12 @@ class IdField(serializers.PrimaryKeyRelatedField):
 
     default_error_messages = {"not_an_id": "not a valid id: {value!r} (ids are whole numbers)"}
 
+    def __init__(self, *args, outside=None, **kwargs):
+        # `outside`: what to say about a row that exists but is not one this field takes (a
+        # log_error decision where approvals are asked for), instead of "does not exist"
+        self.outside = outside
+        super().__init__(*args, **kwargs)
+
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, str)):
             self.fail("not_an_id", value=data)
@@ -30,7 +36,13 @@ class IdField(serializers.PrimaryKeyRelatedField):
             self.fail("not_an_id", value=data)
         if not 0 < int(data) <= ID_MAX:
             self.fail("not_an_id", value=data)
-        return super().to_internal_value(int(data))
+        try:
+            return super().to_internal_value(int(data))
+        except serializers.ValidationError:
+            model = self.get_queryset().model
+            if self.outside and model._default_manager.filter(pk=int(data)).exists():
+                raise serializers.ValidationError(self.outside.format(id=int(data))) from None
+            raise
 
 
 class AssetRefSerializer(serializers.ModelSerializer):
@@ -230,7 +242,8 @@ class BulkBatchSerializer(serializers.Serializer):
 
     job = IdField(queryset=m.Job.objects.all(), required=False, allow_null=True)
     source = IdField(queryset=m.Source.objects.filter(role=m.Source.Role.CLEANUP),
-                                                required=False, allow_null=True)
+                     outside="source {id} is not a clean-up source: bulk approval deletes from clean-up sources only",
+                     required=False, allow_null=True)
     verdict = serializers.ChoiceField(choices=m.bulk_verdict_choices(), required=False,
                                       allow_null=True, help_text="default: identical or duplicate")
     max_diff = serializers.FloatField(min_value=0, max_value=1, help_text="max diff_score")
@@ -331,6 +344,7 @@ class ReingestIngestedSerializer(serializers.Serializer):
     canonical_key = serializers.CharField(max_length=1024, help_text="where the canonical store put the file")
     source = IdField(
         queryset=m.Source.objects.filter(role=m.Source.Role.CANONICAL), required=False, allow_null=True,
+        outside="source {id} is not a canonical source: a reingest goes into a canonical source",
         help_text="the canonical source holding it (optional when there is only one)")
 
 
@@ -375,6 +389,7 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
 class DeletionPlanCreateSerializer(serializers.Serializer):
     decisions = IdField(
         queryset=m.Decision.objects.filter(action=m.Decision.Action.APPROVE_DELETE), many=True, required=False,
+        outside="decision {id} is not an approved deletion: only approve_delete decisions are planned",
         help_text="approving decisions to plan; or give a source to plan all of its approved files")
     source = IdField(queryset=m.Source.objects.all(), required=False, allow_null=True)
 

@@ -92,9 +92,15 @@ def plan_action(request, pk, action):
         messages.error(request, "unknown action")
         return redirect("deletion-plan-detail", pk=plan.pk)
     func, done = PLAN_ACTIONS[action]
+    before = plan.state
     try:
-        func(actor=request.user, plan=plan)
-        messages.success(request, done)
+        after = func(actor=request.user, plan=plan)
+        if action == "confirm" and before != DeletionPlan.State.DRAFT:
+            # confirming twice queues nothing twice: say what the plan is doing, not "confirmed"
+            messages.info(request, f"this plan was confirmed before; it is {after.get_state_display().lower()}: "
+                                   "nothing more was started")
+        else:
+            messages.success(request, done)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _msg(exc))
     return redirect("deletion-plan-detail", pk=plan.pk)

@@ -67,3 +67,23 @@ def test_a_fractional_id_in_a_list_or_a_query_is_a_400(curator_api, admin_api):
     assert r.status_code == 400 and "not a valid id" in r.json()["detail"], r.content
     r = admin_api.get("/api/v1/review/bulk-sample/", {"source": "1.5", "max_diff": 0.1, "max_local": 0.1})
     assert r.status_code == 400 and "not a valid id" in r.json()["detail"], r.content
+
+
+def test_a_row_of_the_wrong_kind_is_named_for_what_it_is_not_called_missing(curator, admin_api):
+    """A log_error decision given to plan a deletion exists: the answer says it is not an approval
+    (before: 'Invalid pk - object does not exist'); an id that is nowhere still says so."""
+    from reviewapp.services.review import decision_record
+
+    item = ReviewItemFactory(best_candidate=CandidateFactory())
+    logged = decision_record(actor=curator, item=item, action="log_error", error_category="other", note="n")
+    r = admin_api.post("/api/v1/deletion-plans/", {"decisions": [logged.pk]}, format="json")
+    assert r.status_code == 400
+    assert f"decision {logged.pk} is not an approved deletion" in r.json()["detail"]
+    r = admin_api.post("/api/v1/deletion-plans/", {"decisions": [logged.pk + 1000]}, format="json")
+    assert r.status_code == 400 and "does not exist" in r.json()["detail"]
+    cleanup = item.asset.source
+    r = admin_api.get("/api/v1/review/bulk-sample/", {"source": item.best_candidate.match_asset.source_id,
+                                                      "max_diff": 0.1, "max_local": 0.1})
+    assert r.status_code == 400 and "is not a clean-up source" in r.json()["detail"], r.content
+    assert admin_api.get("/api/v1/review/bulk-sample/", {"source": cleanup.pk, "max_diff": 0.1,
+                                                         "max_local": 0.1}).status_code == 200

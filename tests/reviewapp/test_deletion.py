@@ -461,6 +461,9 @@ def test_pages_plan_confirm_restore_audit_and_takedown(client, sources, users, d
     assert item.state == DeletionItem.State.QUARANTINED and not exists(d.asset)
     r = client.post(reverse("deletion-plan-action", args=[plan.pk, "bogus"]))
     assert r.status_code == 302
+    # confirming a plan that has run starts nothing and says so (not "the executor is running")
+    page = client.post(reverse("deletion-plan-action", args=[plan.pk, "confirm"]), follow=True).content.decode()
+    assert "this plan was confirmed before; it is done: nothing more was started" in page
     assert d.asset.key in client.get(reverse("quarantine-list")).content.decode()
     assert "Quarantined 1" in client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
     client.post(reverse("deletion-item-restore", args=[item.pk]))
