@@ -11,6 +11,7 @@ from .. import models as m
 from ..selectors.deletion import dry_run_progress
 from ..selectors.jobs import job_progress
 from ..selectors.review import ID_MAX
+from ..services.review import NOTE_MAX
 
 # --------------------------------------------------------------------------------------------
 # Small references
@@ -274,7 +275,7 @@ class BulkApproveSerializer(BulkBatchSerializer):
         max_length=200_000,
         help_text="the `batch` token of the sample you looked at: when a file joined the batch since then, "
                   "nothing is approved (409); files decided or leased meanwhile drop out")
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX)
 
 
 class BulkRefusalSerializer(serializers.Serializer):
@@ -301,7 +302,7 @@ class DecisionCreateSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=[c for c in m.Decision.Action.choices if c[0] != m.Decision.Action.UNDO])
     candidate = IdField(queryset=m.Candidate.objects.all(), required=False, allow_null=True,
                                                    help_text="default: the file's best candidate")
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX)
     error_category = serializers.ChoiceField(choices=m.ErrorLogEntry.Category.choices, required=False, allow_null=True,
                                              help_text="required for log_error")
 

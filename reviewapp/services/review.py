@@ -34,6 +34,9 @@ class ReviewRefused(ValidationError):
     """A decision that may not be made, with the reason a curator reads."""
 
 
+NOTE_MAX = 4000  # characters in a decision's note (the page's text box and the API say the same)
+
+
 def _lease_expiry(now):
     return now + timedelta(seconds=settings.LEASE_SECONDS)
 
@@ -246,7 +249,9 @@ def decision_record(*, actor, item, action, candidate=None, note="", error_categ
         raise ReviewRefused(f"unknown action {action!r}")
     if bulk and not is_admin(actor):
         raise ReviewRefused("only admins approve in bulk")
-    note = (note or "").strip()[:4000]
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:  # refused, never cut: a cut note could lose the part that mattered
+        raise ReviewRefused(f"the note is {len(note):,} characters long; a note holds at most {NOTE_MAX:,}")
     done = _existing(idempotency_key, actor=actor, item=item)
     if done is not None:
         return done

@@ -22,6 +22,7 @@ from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
 from ..selectors.deletion import returned_from_plan
 from ..services.review import (
+    NOTE_MAX,
     decision_record,
     decision_undo,
     review_choose_candidate,
@@ -204,6 +205,7 @@ def review_item(request, pk):
         "default_category": _default_category(item, cand),
         "prefetch": prefetch,
         "idem": uuid.uuid4().hex,
+        "note_max": NOTE_MAX,
         "undoable": sel.decision_last_undoable(actor=request.user),
         "other_candidates": [(c, asset_img(c.match_asset, "thumb")) for c in candidates if not cand or c.pk != cand.pk],
         "job": Job.objects.filter(pk=item.job_id).only("id", "kind").first() if item.job_id else None,

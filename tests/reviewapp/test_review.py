@@ -151,6 +151,15 @@ def test_asking_an_empty_queue_for_the_next_file_keeps_the_file_you_hold(curator
     assert held.status == "leased" and held.leased_by == curator
 
 
+def test_a_note_longer_than_a_note_holds_is_refused_not_cut(curator):
+    item = make_item()
+    with pytest.raises(ReviewRefused, match="4,001 characters long; a note holds at most 4,000"):
+        decision_record(actor=curator, item=item, action="log_error", error_category="other", note="n" * 4001)
+    assert not Decision.objects.exists()
+    d = decision_record(actor=curator, item=item, action="log_error", error_category="other", note="n" * 4000)
+    assert len(d.note) == 4000
+
+
 def test_only_curators_get_files(db):
     make_item()
     with pytest.raises(ReviewRefused):
