@@ -29,7 +29,8 @@ README shows. `make bench` runs it without, so a benchmark run never changes the
 
 Needs Chromium at /usr/bin/chromium (DOPPEL_CHROMIUM) and the playwright package; never downloads a
 browser. Everything lives in a temporary directory that is removed afterwards. Runtime: about
-3 minutes (2 of them loading and analysing the enlarged demo).
+3 minutes (2 of them loading and analysing the enlarged demo); with
+--modes swap,navigate (200 decisions on 210 files) about 7.
 """
 from __future__ import annotations
 
