@@ -6,12 +6,19 @@
 
   // Doppel.announce(text, "status" | "alert"): say an outcome in the page's live region.
   // Clearing first and writing on the next tick makes screen readers announce it even when the
-  // same words were there before.
+  // same words were there before. A newer write to a region cancels one still waiting for its tick
+  // (a "Sending…" must not land after the answer it was waiting for).
+  var pending = {};
+  function later(id, fn, ms) {
+    window.clearTimeout(pending[id]);
+    pending[id] = window.setTimeout(function () { delete pending[id]; fn(); }, ms);
+  }
   function announce(text, kind) {
-    var region = document.getElementById(kind === "alert" ? "live-alert" : "live-status");
+    var id = kind === "alert" ? "live-alert" : "live-status";
+    var region = document.getElementById(id);
     if (!region) return;
     region.textContent = "";
-    window.setTimeout(function () {
+    later(id, function () {
       var p = document.createElement("p");
       p.className = kind === "alert" ? "msg-error" : "msg-success";
       p.textContent = text;
@@ -35,18 +42,18 @@
   function showMessages(list) {
     ["live-status", "live-alert"].forEach(function (id) {
       var region = document.getElementById(id);
-      if (region) region.textContent = "";
+      if (!region) return;
+      region.textContent = "";
+      later(id, function () {
+        list.forEach(function (m) {
+          if ((m.region === "live-alert" ? "live-alert" : "live-status") !== id) return;
+          var p = document.createElement("p");
+          p.className = m.cls;
+          p.textContent = m.text;
+          region.appendChild(p);
+        });
+      }, 100);
     });
-    window.setTimeout(function () {
-      list.forEach(function (m) {
-        var region = document.getElementById(m.region === "live-alert" ? "live-alert" : "live-status");
-        if (!region) return;
-        var p = document.createElement("p");
-        p.className = m.cls;
-        p.textContent = m.text;
-        region.appendChild(p);
-      });
-    }, 100);
   }
   // A page that fetched a response in the background and then navigates to where it ended keeps
   // that response's messages (the server hands each out once) for the next page to show.
