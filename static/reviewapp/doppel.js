@@ -6,19 +6,62 @@
 
   // Doppel.announce(text, "status" | "alert"): say an outcome in the page's live region.
   // Clearing first and writing on the next tick makes screen readers announce it even when the
-  // same words were there before.
+  // same words were there before. A newer write to a region cancels one still waiting for its tick
+  // (a "Sending…" must not land after the answer it was waiting for).
+  var pending = {};
+  function later(id, fn, ms) {
+    window.clearTimeout(pending[id]);
+    pending[id] = window.setTimeout(function () { delete pending[id]; fn(); }, ms);
+  }
   function announce(text, kind) {
-    var region = document.getElementById(kind === "alert" ? "live-alert" : "live-status");
+    var id = kind === "alert" ? "live-alert" : "live-status";
+    var region = document.getElementById(id);
     if (!region) return;
     region.textContent = "";
-    window.setTimeout(function () {
+    later(id, function () {
       var p = document.createElement("p");
       p.className = kind === "alert" ? "msg-error" : "msg-success";
       p.textContent = text;
       region.appendChild(p);
     }, 50);
   }
-  window.Doppel = { announce: announce };
+
+  // The live regions' messages from another rendering of a page (a document fetched in the
+  // background, or messages carried over a navigation): the regions are emptied now and filled on
+  // a later tick, so screen readers announce them as they would on a fresh page.
+  var CARRY = "doppel-carried-messages";
+  function messagesOf(doc) {
+    var out = [];
+    ["live-status", "live-alert"].forEach(function (id) {
+      var region = doc.getElementById(id);
+      if (!region) return;
+      Array.prototype.forEach.call(region.children, function (n) { out.push({ region: id, cls: n.className, text: n.textContent }); });
+    });
+    return out;
+  }
+  function showMessages(list) {
+    ["live-status", "live-alert"].forEach(function (id) {
+      var region = document.getElementById(id);
+      if (!region) return;
+      region.textContent = "";
+      later(id, function () {
+        list.forEach(function (m) {
+          if ((m.region === "live-alert" ? "live-alert" : "live-status") !== id) return;
+          var p = document.createElement("p");
+          p.className = m.cls;
+          p.textContent = m.text;
+          region.appendChild(p);
+        });
+      }, 100);
+    });
+  }
+  // A page that fetched a response in the background and then navigates to where it ended keeps
+  // that response's messages (the server hands each out once) for the next page to show.
+  function carryMessages(doc) {
+    try { window.sessionStorage.setItem(CARRY, JSON.stringify(messagesOf(doc))); } catch (e) { /* shown nowhere: storage off */ }
+  }
+  window.Doppel = { announce: announce, messagesOf: messagesOf, showMessages: showMessages,
+                    carryMessages: carryMessages, enhance: enhance };
 
   function markBroken(img) { img.classList.add("broken"); }
   // an <img> that fails before this script runs is caught by the scan below, later ones here
@@ -67,31 +110,37 @@
     }, secs * 1000);
   }
 
-  function ready() {
-    autoRefresh();
-    // Messages the server rendered into the live regions were in the page before assistive
-    // technology attached to it: put them back in so they are read out.
-    ["live-status", "live-alert"].forEach(function (id) {
-      var region = document.getElementById(id);
-      if (!region || !region.children.length) return;
-      var nodes = Array.prototype.slice.call(region.children);
-      region.textContent = "";
-      window.setTimeout(function () { nodes.forEach(function (n) { region.appendChild(n); }); }, 100);
-    });
-    document.querySelectorAll("img").forEach(function (img) {
+  // What a piece of server-rendered HTML needs from script once it is in the page: broken-image
+  // marks and geometry. Runs on load for the whole page and on content a page swaps in.
+  function enhance(scope) {
+    scope.querySelectorAll("img").forEach(function (img) {
       if (img.complete && img.getAttribute("src") && img.naturalWidth === 0) markBroken(img);
     });
     // Geometry from data attributes (percentages computed by the server), set through the CSSOM.
-    document.querySelectorAll("[data-box-top]").forEach(function (el) {
+    scope.querySelectorAll("[data-box-top]").forEach(function (el) {
       el.style.top = el.dataset.boxTop;
       el.style.left = el.dataset.boxLeft;
       el.style.width = el.dataset.boxWidth;
       el.style.height = el.dataset.boxHeight;
     });
-    document.querySelectorAll("[data-percent]").forEach(function (el) {
+    scope.querySelectorAll("[data-percent]").forEach(function (el) {
       var v = parseFloat(el.dataset.percent);
       el.style.width = (isFinite(v) ? Math.min(100, Math.max(0, v)) : 0) + "%";
     });
+  }
+
+  function ready() {
+    autoRefresh();
+    // Messages the server rendered into the live regions were in the page before assistive
+    // technology attached to it: put them back in so they are read out (with any carried over).
+    var carried = [];
+    try {
+      carried = JSON.parse(window.sessionStorage.getItem(CARRY) || "[]");
+      window.sessionStorage.removeItem(CARRY);
+    } catch (e) { carried = []; }
+    var here = messagesOf(document).concat(Array.isArray(carried) ? carried : []);
+    if (here.length) showMessages(here);
+    enhance(document);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

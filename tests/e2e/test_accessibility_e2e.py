@@ -342,6 +342,20 @@ def test_live_regions_announce_a_decision_and_a_refusal(page, live_server, local
     assert list(Decision.objects.order_by("pk").values_list("action", flat=True)) == ["reingest", "not_duplicate"]
 
 
+def test_a_sending_note_still_waiting_never_lands_after_the_answer(page, live_server):
+    """A decision answered within the live region's tick (a fast server, a swapped-in page): the
+    region ends with the answer alone, not "Sending…" written after it."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.evaluate("""() => {
+        Doppel.announce('Sending…', 'status');
+        Doppel.showMessages([{region: 'live-status', cls: 'msg-success', text: 'Approve deletion: a.jpg.'},
+                             {region: 'live-alert', cls: 'msg-error', text: 'one refusal'}]);
+    }""")
+    page.wait_for_timeout(400)
+    assert page.locator("#live-status").inner_text().strip() == "Approve deletion: a.jpg."
+    assert page.locator("#live-alert").inner_text().strip() == "one refusal"
+
+
 def test_at_200_percent_zoom_both_images_stay_wide_and_the_dialogs_fit(browser, live_server, local_root):
     """1280x720 at 200% zoom is a 640x360 CSS viewport."""
     UserFactory(username="zoom-a11y", role="curator")

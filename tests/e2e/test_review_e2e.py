@@ -218,3 +218,153 @@ def test_curator_cannot_reach_admin_pages(browser, page, live_server, curator, a
         except NoReverseMatch:
             continue
         assert page.goto(f"{live_server.url}{url}").status == 403
+
+
+# ---------------------------------------------------------------- decisions without a page load
+# review.js sends a decision in the background (the form's own POST, following its redirect) and
+# swaps the next file's page into this one. These tests mark the window: a full page load would
+# lose the mark, a swap keeps it.
+
+MARK = "() => { window.__swapMark = 'kept'; }"
+MARKED = "() => window.__swapMark === 'kept'"
+
+
+def press_and_wait_for_item(page, key, old_item):
+    page.keyboard.press(key)
+    page.wait_for_function(
+        "old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }",
+        arg=old_item)
+
+
+def test_d_swaps_in_the_next_file_focuses_its_name_and_announces_the_decision(page, live_server, curator, pairs):
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server, "?verdict=rotated")
+    first = item_id(page)
+    wait_images(page, "img-cleanup", "img-match")
+    page.evaluate(MARK)
+    press_and_wait_for_item(page, "d", first)
+
+    assert page.evaluate(MARKED), "the next file came with a full page load, not a swap"
+    second = item_id(page)
+    nxt = ReviewItem.objects.select_related("asset").get(pk=second)
+    assert page.url == f"{live_server.url}{reverse('review-item', args=[second])}?verdict=rotated"
+    assert page.locator("h1").inner_text() == nxt.asset.name
+    wait_images(page, "img-cleanup", "img-match")
+    assert Decision.objects.get(review_item_id=first).action == "approve_delete"
+    assert ReviewItem.objects.get(pk=second).leased_by_id == curator.pk
+    # the focus is on the new file's name, as a screen reader user needs to hear what changed
+    assert page.evaluate("() => document.activeElement === document.querySelector('#review h1')")
+    first_name = ReviewItem.objects.get(pk=first).asset.name
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('Press U')")
+    assert page.locator("#live-status").inner_text().strip() == f"Approve deletion: {first_name}. Press U to undo."
+    assert page.title().startswith(f"Approve deletion: {first_name}. Press U to undo. – Review {nxt.asset.name}")
+
+    # the swapped-in page works like a loaded one: its keys, its own next decision, its form with
+    # a fresh idempotency key (a second decision, not a repeat of the first)
+    page.keyboard.press("b")
+    assert "mode-blink" in page.locator("#viewer").get_attribute("class")
+    page.keyboard.press("1")
+    press_and_wait_for_item(page, "n", second)
+    assert page.evaluate(MARKED)
+    assert Decision.objects.get(review_item_id=second).action == "not_duplicate"
+    assert Decision.objects.count() == 2
+
+    # Back shows the previous file's URL and that file (decided now, so read-only); Forward returns
+    third = item_id(page)
+    page.go_back()
+    page.wait_for_function("id => document.getElementById('review').dataset.item === String(id)", arg=second)
+    assert page.url == f"{live_server.url}{reverse('review-item', args=[second])}?verdict=rotated"
+    assert page.locator("#review").get_attribute("data-readonly") == "1"
+    page.go_forward()
+    page.wait_for_function("id => document.getElementById('review').dataset.item === String(id)", arg=third)
+    assert page.locator("#review").get_attribute("data-readonly") == "0"
+
+
+def test_a_d_the_server_refuses_shows_its_refusal_and_stays_on_the_file(page, live_server, curator, pairs):
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server)
+    first = item_id(page)
+    assert page.locator('#decide-form button[value="approve_delete"]').get_attribute("aria-disabled") is None
+    # the kept copy changes after the page was drawn: the page offers D, the server's rule refuses it
+    kept = ReviewItem.objects.get(pk=first).best_candidate.match_asset
+    kept.etag = "changed-since"
+    kept.save(update_fields=["etag"])
+    page.evaluate(MARK)
+    page.keyboard.press("d")
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('changed since')")
+    assert page.locator("#live-alert").inner_text().strip() == (
+        "the kept copy changed since the pair was compared: analyse it again before approving")
+    assert page.evaluate(MARKED) and item_id(page) == first
+    assert page.url == f"{live_server.url}{reverse('review-item', args=[first])}"
+    assert not Decision.objects.exists()
+    # the page drawn again says so too, and D is now refused on the page itself
+    assert page.locator('[data-testid="d-refused"]').inner_text().startswith("D is refused: the kept copy changed")
+    page.keyboard.press("n")
+    page.wait_for_function("old => document.getElementById('review').dataset.item !== String(old)", arg=first)
+    assert Decision.objects.get(review_item_id=first).action == "not_duplicate"
+
+
+def test_a_failed_background_post_falls_back_to_the_form_and_records_the_decision_once(page, live_server, curator, pairs):
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server)
+    first = item_id(page)
+
+    def reach_the_server_then_fail(route):
+        # the decision reaches the server (and is recorded), but the page never gets the answer
+        if route.request.resource_type == "fetch":
+            route.fetch(max_redirects=0)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/decide/", reach_the_server_then_fail)
+    page.evaluate(MARK)
+    with page.expect_navigation():
+        page.keyboard.press("d")
+    page.wait_for_selector("#review")
+    assert not page.evaluate(MARKED)  # the form's own submit: a full page load
+    assert item_id(page) != first
+    assert Decision.objects.filter(review_item_id=first).count() == 1  # the same idempotency key
+
+
+def test_without_script_and_with_the_swap_off_a_decision_is_a_page_load(browser, page, live_server, curator, pairs):
+    # swap off for this tab (what the benchmark compares against): the form's full page load
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server)
+    first = item_id(page)
+    page.evaluate("() => sessionStorage.setItem('doppel-review-swap', 'off')")
+    page.evaluate(MARK)
+    with page.expect_navigation():
+        page.keyboard.press("d")
+    page.wait_for_selector("#review")
+    assert not page.evaluate(MARKED) and item_id(page) != first
+    assert Decision.objects.get(review_item_id=first).action == "approve_delete"
+
+    # no JavaScript at all: the D button posts the form, the next file's page loads with the message
+    ctx = browser.new_context(java_script_enabled=False)
+    try:
+        nojs = ctx.new_page()
+        nojs.set_default_timeout(15000)
+        browser_login(nojs, live_server, "curator1", "pw-curator1")
+        goto_next(nojs, live_server)
+        held = item_id(nojs)
+        with nojs.expect_navigation():
+            nojs.click('#decide-form button[value="approve_delete"]')
+        assert item_id(nojs) != held
+        assert Decision.objects.get(review_item_id=held).action == "approve_delete"
+        name = ReviewItem.objects.get(pk=held).asset.name
+        assert nojs.locator("#live-status").inner_text().strip() == f"Approve deletion: {name}. Press U to undo."
+    finally:
+        ctx.close()
+
+
+def test_deciding_the_last_file_goes_to_the_empty_queue_page_and_still_announces_it(page, live_server, curator, local_root):
+    only = make_real_pair(local_root, n=1)[0]
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server)
+    assert item_id(page) == only.pk
+    with page.expect_navigation():
+        page.keyboard.press("d")
+    page.wait_for_selector("[data-testid=queue-empty]")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('Press U')")
+    assert page.locator("#live-status").inner_text().strip() == f"Approve deletion: {only.asset.name}. Press U to undo."

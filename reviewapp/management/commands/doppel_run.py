@@ -50,7 +50,8 @@ def worker_env(*, broker: str, var_dir, base=None) -> dict:
 
 
 def server_command(*, host: str, port: int) -> list[str]:
-    return [sys.executable, str(settings.BASE_DIR / "manage.py"), "runserver", f"{host}:{port}", "--noreload"]
+    """runserver without Nagle stalls (doppel_runserver), no autoreload: the supervisor owns its life."""
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), "doppel_runserver", f"{host}:{port}", "--noreload"]
 
 
 class Supervisor:
