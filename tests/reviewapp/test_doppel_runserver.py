@@ -35,3 +35,20 @@ def test_it_is_runserver_with_static_files_and_make_run_starts_it():
     assert get_commands()["doppel_runserver"] == "reviewapp"
     cmd = server_command(host="127.0.0.1", port=8123)
     assert cmd[2:] == ["doppel_runserver", "127.0.0.1:8123", "--noreload"]
+
+
+def test_a_static_path_that_climbs_out_is_a_400_not_a_server_error(settings):
+    """`curl --path-as-is /static/%2e%2e/%2e%2e/manage.py` reached SuspiciousFileOperation inside
+    runserver's static handler, which answers only Http404: the client got a bare 500."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    from reviewapp.management.commands.doppel_runserver import GuardedStaticFilesHandler
+
+    settings.DEBUG = True
+    handler = GuardedStaticFilesHandler(WSGIHandler())
+    bad = RequestFactory().get("/static/../../manage.py")
+    bad.path = bad.path_info = "/static/../../manage.py"
+    assert handler.get_response(bad).status_code == 400
+    ok = RequestFactory().get("/static/reviewapp/doppel.js")
+    assert handler.get_response(ok).status_code == 200

@@ -1,5 +1,6 @@
 """`make run`'s web server: Django's runserver (with its static files), answering without the
-40 ms stalls of Nagle's algorithm.
+40 ms stalls of Nagle's algorithm, and with a 400 (not a 500) for a static path that climbs out
+of the static folders.
 
 runserver writes a response in several small writes (status line, headers, body) on a keep-alive
 connection; with Nagle's algorithm on, the body waits for the browser's delayed ACK of the headers,
@@ -11,7 +12,10 @@ from __future__ import annotations
 
 import socket
 
+from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.contrib.staticfiles.management.commands.runserver import Command as RunserverCommand
+from django.core.exceptions import SuspiciousOperation
+from django.core.handlers.exception import response_for_exception
 from django.core.servers.basehttp import WSGIServer
 
 
@@ -27,6 +31,24 @@ class NoDelayWSGIServer(WSGIServer):
         return sock, addr
 
 
+class GuardedStaticFilesHandler(StaticFilesHandler):
+    """runserver's static files, where `/static/%2e%2e/...` raised SuspiciousFileOperation past the
+    handler (only Http404 is caught there) and the client got wsgiref's bare 500. Answered as
+    Django answers a suspicious request anywhere else: a 400, logged without a traceback."""
+
+    def get_response(self, request):
+        try:
+            return super().get_response(request)
+        except SuspiciousOperation as exc:
+            return response_for_exception(request, exc)
+
+
 class Command(RunserverCommand):
     help = "runserver with TCP_NODELAY (no Nagle stalls on keep-alive connections); used by doppel_run."
     server_cls = NoDelayWSGIServer
+
+    def get_handler(self, *args, **options):
+        handler = super().get_handler(*args, **options)
+        if isinstance(handler, StaticFilesHandler):
+            return GuardedStaticFilesHandler(handler.application)
+        return handler
