@@ -1,7 +1,9 @@
 """Request hygiene shared by every view, and how login throttling identifies a client."""
 import ipaddress
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+
+from .views.errors import page_not_found
 
 MESSAGE = "NUL characters are not allowed in requests"
 
@@ -33,6 +35,24 @@ class RejectNulCharactersMiddleware:
     @staticmethod
     def _has_nul(querydict):
         return any("\x00" in key or any("\x00" in v for v in values) for key, values in querydict.lists())
+
+
+class StyledNotFoundMiddleware:
+    """A view that raises Http404 (no such file, job or plan) answers the site's styled 404 page
+    with DEBUG on as well: Django's debug 404 would list the URL patterns tried, and `make run`
+    runs with DEBUG=1. The API never gets here (DRF answers its own 404s as JSON)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    @staticmethod
+    def process_exception(request, exception):
+        if isinstance(exception, Http404) and not request.path.startswith("/api/"):
+            return page_not_found(request, exception)
+        return None
 
 
 def client_ip(request) -> str:
