@@ -3,7 +3,9 @@ import ipaddress
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+
+from .views.errors import page_not_found
 
 MESSAGE = "NUL characters are not allowed in requests"
 
@@ -54,6 +56,24 @@ def _declared_length(request) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+class StyledNotFoundMiddleware:
+    """A view that raises Http404 (no such file, job or plan) answers the site's styled 404 page
+    with DEBUG on as well: Django's debug 404 would list the URL patterns tried, and `make run`
+    runs with DEBUG=1. The API never gets here (DRF answers its own 404s as JSON)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    @staticmethod
+    def process_exception(request, exception):
+        if isinstance(exception, Http404) and not request.path.startswith("/api/"):
+            return page_not_found(request, exception)
+        return None
 
 
 def client_ip(request) -> str:

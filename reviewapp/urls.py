@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from reviewapp.views.errors import unknown_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("reviewapp.api.urls")),
     path("", include("reviewapp.views.urls")),
+    # last: any other path gets the styled 404, DEBUG or not (the API has its own JSON catch-all)
+    re_path(r"^", unknown_page, name="not-found"),
 ]
 
 # Styled error pages in the site's layout; /api/ paths keep their JSON errors.

@@ -23,6 +23,6 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewS
     retrieve=extend_schema(summary="One candidate", tags=["candidates"]),
 )
 class CandidateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
-    queryset = m.Candidate.objects.select_related("cleanup_asset__source", "match_asset__source")
+    queryset = m.Candidate.objects.select_related("cleanup_asset__source", "cleanup_asset__review", "match_asset__source")
     serializer_class = s.CandidateSerializer
     filterset_class = CandidateFilter

@@ -10,7 +10,7 @@ from matching.verdict import turn_words
 from .. import models as m
 from ..selectors.deletion import dry_run_progress
 from ..selectors.jobs import job_progress
-from ..selectors.review import ID_MAX
+from ..selectors.review import ID_MAX, candidate_outdated
 from ..services.review import NOTE_MAX
 
 # --------------------------------------------------------------------------------------------
@@ -181,11 +181,20 @@ class CandidateSerializer(serializers.ModelSerializer):
         model = m.Candidate
         fields = ["id", "cleanup_asset", "match_asset", "cleanup", "match", "found_by", "diff_score", "local_score",
                   "damage_score", "rotation", "flipped", "turn", "corrupt_side", "region", "verdict", "safe_to_delete", "reasons",
-                  "engine_version", "thresholds", "rank", "status", "job", "created_at"]
+                  "engine_version", "thresholds", "rank", "status", "job", "created_at", "outdated"]
         read_only_fields = fields
+
+    outdated = serializers.SerializerMethodField(
+        help_text="null while the verdict is current; otherwise why it is outdated (an object changed since the pair was "
+                  "compared, or the file's latest comparison left the pair out): its verdict and safe_to_delete then "
+                  "describe content that is gone, it cannot be chosen, and approving on it is refused")
 
     def get_turn(self, cand) -> str:
         return turn_words(cand.rotation, cand.flipped)
+
+    def get_outdated(self, cand) -> str | None:
+        review = getattr(cand.cleanup_asset, "review", None) if "review_item" not in self.context else self.context["review_item"]
+        return candidate_outdated(cand, asset=cand.cleanup_asset, latest_job_id=review.job_id if review else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +223,7 @@ class ReviewItemDetailSerializer(ReviewItemSerializer):
     def get_candidates(self, item):
         qs = (m.Candidate.objects.filter(cleanup_asset_id=item.asset_id)
               .select_related("cleanup_asset__source", "match_asset__source").order_by("rank", "id"))
-        return CandidateSerializer(qs, many=True).data
+        return CandidateSerializer(qs, many=True, context={**self.context, "review_item": item}).data
 
 
 class ReviewQueueSerializer(serializers.Serializer):

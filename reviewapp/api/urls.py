@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from .catalogue import AssetViewSet, CandidateViewSet
-from .docs import ApiRedocView, ApiSwaggerView
+from .docs import ApiRedocView, ApiSwaggerView, redoc_bundle
 from .execution import (
     AuditViewSet,
     DeletionItemViewSet,
@@ -60,6 +60,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     # last: whatever is left under /api/ answers JSON
     re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]

@@ -1,9 +1,12 @@
 """Asset read queries shared by the dashboard, the jobs pages and the commands."""
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from dataclasses import dataclass
 
-from ..models import Asset, DeletionItem, NameListEntry, Source
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.urls import reverse
+
+from ..models import Asset, AuditEntry, DeletionItem, NameListEntry, ReingestItem, Source, Takedown
 from ..services.exports import csv_text  # pure cell formatting, no service (see the import contracts)
 
 
@@ -65,3 +68,75 @@ def namelist_selection(namelist):
     return Asset.objects.filter(
         namelist_entries__namelist=namelist, namelist_entries__status=NameListEntry.Status.FOUND
     ).distinct()
+
+
+@dataclass(frozen=True)
+class Fate:
+    """One thing that happened to an object after it was reviewed, as its pages say it."""
+
+    kind: str  # taken_down, quarantined, purged, restored, executing, reingest_failed, reingest
+    tone: str  # error, warn, info: how loud the banner is
+    text: str
+    when: object = None  # datetime of the event, when known
+    link: str = ""  # where to read more (the plan, the reingest item)
+    link_text: str = ""
+    link_admin_only: bool = False  # deletion plans are admins' pages; reingests curators read too
+
+
+# A deletion item's state, what it means for the object, and the audit action that dates it.
+_DELETION_FATES = {
+    DeletionItem.State.EXECUTING: ("executing", "warn", None),
+    DeletionItem.State.QUARANTINED: ("quarantined", "warn", AuditEntry.Action.QUARANTINE),
+    DeletionItem.State.PURGED: ("purged", "error", AuditEntry.Action.PURGE),
+    DeletionItem.State.RESTORED: ("restored", "info", AuditEntry.Action.RESTORE),
+}
+
+
+def _day(when) -> str:
+    return f"{when:%Y-%m-%d %H:%M} UTC" if when else "an unknown date"
+
+
+def asset_fate(asset) -> list[Fate]:
+    """What became of this object after review, newest kind of event first: a legal takedown,
+    its latest deletion (in quarantine, purged, restored) and its latest reingest. The file view
+    and the object's page show these, so a file that is gone never reads as if it were still
+    there (its analysis and decision describe it as it was). Three small queries."""
+    out: list[Fate] = []
+    td = Takedown.objects.filter(asset=asset).order_by("-created_at", "-id").first()
+    if td is not None:
+        out.append(Fate("taken_down", "error", f"Removed by a legal takedown on {_day(td.created_at)}: {td.reason}. "
+                        "Its pictures are gone for good.", td.created_at))
+    item = (DeletionItem.objects.filter(asset=asset, state__in=list(_DELETION_FATES)).select_related("plan")
+            .order_by("-updated_at", "-pk").first())
+    if item is not None:
+        kind, tone, action = _DELETION_FATES[item.state]
+        audit = item.audit.filter(action=action).order_by("-created_at", "-id").first() if action else None
+        when = audit.created_at if audit else item.updated_at
+        plan = f"deletion plan #{item.plan_id}"
+        text = {
+            "executing": f"Being moved to quarantine by {plan} right now.",
+            "quarantined": f"In quarantine since {_day(when)}, moved there by {plan}. It can be restored to its key "
+                           f"until it is purged (not before {_day(item.purge_after)}): an admin restores it from the plan's page.",
+            "purged": f"Deleted for good: purged from quarantine on {_day(when)} ({plan}).",
+            "restored": f"Restored from quarantine on {_day(when)} ({plan}): the object is back at its key and the file "
+                        "is back in review.",
+        }[kind]
+        if not (td is not None and kind == "quarantined"):  # the takedown removed the quarantine copy too
+            out.append(Fate(kind, tone, text, when, reverse("deletion-plan-detail", args=[item.plan_id]), f"Plan #{item.plan_id}",
+                            link_admin_only=True))
+    ri = (ReingestItem.objects.filter(asset=asset).exclude(state=ReingestItem.State.WITHDRAWN)
+          .order_by("-created_at", "-id").first())
+    if ri is not None:
+        link = reverse("reingest-detail", args=[ri.pk])
+        if ri.state == ReingestItem.State.FAILED:
+            retry = "an admin can retry it" if ri.retryable else "it will not be retried as it is"
+            out.append(Fate("reingest_failed", "error", f"Reingest failed: {ri.error or 'no reason recorded'} ({retry}).",
+                            ri.updated_at, link, f"Reingest #{ri.pk}"))
+        elif ri.state == ReingestItem.State.VERIFIED:
+            out.append(Fate("reingest", "info", f"Reingested: the canonical store holds it, verified on {_day(ri.verified_at)}.",
+                            ri.verified_at, link, f"Reingest #{ri.pk}"))
+        else:
+            out.append(Fate("reingest", "info", f"On its way to reingest: {ri.get_state_display().lower()}. "
+                            "Until the canonical store is proven to hold it, this copy is never deleted.",
+                            ri.updated_at, link, f"Reingest #{ri.pk}"))
+    return out

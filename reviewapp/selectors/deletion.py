@@ -1,7 +1,7 @@
 """Read side of deletion: plans, their items, the audit trail and the rows of their CSVs."""
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from ..models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReingestItem, ReviewItem, Source
 
@@ -35,6 +35,26 @@ def plan_counts(plan) -> dict:
         dry_run_reason="").count()
     counts["bytes"] = sum(plan.items.values_list("size", flat=True).iterator(chunk_size=2000))
     return counts
+
+
+def job_deletion_outcome(job) -> dict:
+    """What one executor run did to its plan's items, from the items themselves (not the job's
+    running counters): {plan_id, quarantined, quarantined_bytes, aborted, still_planned}. The
+    job page shows these beside the plan's own counts, so the two always say the same thing:
+    an item this run aborted is counted as aborted, never as a bare "processed"."""
+    plan_id = (job.params or {}).get("plan_id")
+    handled = DeletionItem.objects.filter(claimed_by_job=job)
+    rows = {r["state"]: r for r in handled.values("state").annotate(n=Count("id"), b=Sum("size")).order_by()}
+    get = lambda state, key="n": (rows.get(state) or {}).get(key) or 0  # noqa: E731
+    return {
+        "plan_id": plan_id,
+        "quarantined": get(DeletionItem.State.QUARANTINED) + get(DeletionItem.State.PURGED) + get(DeletionItem.State.RESTORED),
+        "quarantined_bytes": (get(DeletionItem.State.QUARANTINED, "b") + get(DeletionItem.State.PURGED, "b")
+                              + get(DeletionItem.State.RESTORED, "b")),
+        "aborted": get(DeletionItem.State.ABORTED),
+        "still_planned": DeletionItem.objects.filter(plan_id=plan_id, state__in=[DeletionItem.State.PLANNED,
+                                                                                 DeletionItem.State.EXECUTING]).count(),
+    }
 
 
 def dry_run_progress(plan, *, total=None, checked=None) -> dict:

@@ -202,6 +202,31 @@ def queue_counts(*, queue=None) -> dict:
     }
 
 
+def candidate_outdated(candidate, *, asset, latest_job_id=None) -> str | None:
+    """Why this candidate's verdict is no longer the current word on the pair, or None when it is.
+
+    A candidate records what it was computed from: each side's ETag then (cleanup_etag,
+    match_etag) and the comparison run that wrote it (job). It is outdated when either object
+    changed since (and so was, or must be, analysed again), or when the file's latest comparison
+    (the review item's job) did not include this pair, e.g. the kept copy no longer decodes and
+    the new run left it out. Its verdict and "safe to delete" then describe content that is gone:
+    the file view says so instead of showing them, choosing it is refused, and so is approving
+    on it (reviewapp.services.review.approve_refusal). `asset` is the clean-up file (as loaded
+    now) and `latest_job_id` its review item's job."""
+    if candidate is None:
+        return None
+    match = candidate.match_asset
+    if candidate.match_etag and match.etag != candidate.match_etag:
+        again = " and was re-analysed" if match.analysed_etag and match.analysed_etag == match.etag else ""
+        return f"the kept copy changed{again} since the pair was compared"
+    if candidate.cleanup_etag and asset.etag != candidate.cleanup_etag:
+        again = " and was re-analysed" if asset.analysed_etag and asset.analysed_etag == asset.etag else ""
+        return f"this file changed{again} since the pair was compared"
+    if latest_job_id and candidate.job_id and candidate.job_id != latest_job_id:
+        return f"the file was compared again (job #{latest_job_id}) and this pair was not part of that comparison"
+    return None
+
+
 def review_item_get(item_id):
     """One file with everything the file view shows, in two queries."""
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
-from ..models import Asset, Candidate, DeletionItem, Job, Source
+from ..models import Asset, Candidate, DeletionItem, Job, Source, Takedown
 
 QUARANTINED = ("quarantined", "Quarantined")
 
@@ -14,6 +14,11 @@ def in_quarantine():
     """Exists() for an Asset queryset: its object sits in quarantine now (restorable until purged).
     Quarantine moves the object away, so the asset is also `vanished`; these two are told apart."""
     return Exists(DeletionItem.objects.filter(asset=OuterRef("pk"), state=DeletionItem.State.QUARANTINED))
+
+
+def taken_down():
+    """Exists() for an Asset queryset: a legal takedown removed it (its pictures answer 410)."""
+    return Exists(Takedown.objects.filter(asset=OuterRef("pk")))
 
 
 def _quarantined_by_source(source_ids=None) -> dict:
@@ -57,7 +62,7 @@ def source_formats(source):
 
 def source_assets(source, *, state="", format="", decode_status=None, q=""):
     """A source's assets, filtered; every argument is an already-validated value."""
-    qs = Asset.objects.filter(source=source).annotate(quarantined=in_quarantine())
+    qs = Asset.objects.filter(source=source).annotate(quarantined=in_quarantine(), taken_down=taken_down())
     if state:
         qs = qs.filter(state=state)
     if format:
@@ -70,9 +75,13 @@ def source_assets(source, *, state="", format="", decode_status=None, q=""):
 
 
 def source_totals(source):
-    """Objects present in the source, and those of its objects now in quarantine."""
-    totals = (Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
-              .aggregate(n_assets=Count("id"), n_bytes=Sum("size")))
+    """Objects present in the source (n_assets, n_bytes), objects listed once and no longer there
+    (n_gone: vanished, moved to quarantine or taken down; the object list shows them too, so the
+    page says both numbers), and those of them now in quarantine."""
+    present = ~Q(state=Asset.State.VANISHED)
+    totals = Asset.objects.filter(source=source).aggregate(
+        n_assets=Count("id", filter=present), n_bytes=Sum("size", filter=present),
+        n_gone=Count("id", filter=~present))
     totals["n_quarantined"], totals["quarantined_bytes"] = _quarantined_by_source([source.pk]).get(source.pk, (0, 0))
     return totals
 
@@ -83,7 +92,8 @@ def source_recent_jobs(source, limit=5):
 
 def asset_detail(asset_id):
     """The asset, its candidates in both directions and its review item (or None)."""
-    asset = Asset.objects.select_related("source").annotate(quarantined=in_quarantine()).get(pk=asset_id)
+    asset = (Asset.objects.select_related("source").annotate(quarantined=in_quarantine(), taken_down=taken_down())
+             .get(pk=asset_id))
     as_cleanup = list(
         Candidate.objects.filter(cleanup_asset=asset).select_related("match_asset__source").order_by("rank", "id")
     )

@@ -12,6 +12,13 @@ from ..models import Asset, Candidate, Takedown
 MATCH_VERDICTS = sorted(DECLARED_VERDICTS)
 
 
+def taken_down_ids(asset_ids) -> set[int]:
+    """Which of these assets a legal takedown removed: every image of them (and of any pair
+    involving them) answers 410 Gone, so no page asks for one (reviewapp.services.takedown)."""
+    ids = [a for a in asset_ids if a]
+    return set(Takedown.objects.filter(asset_id__in=ids).values_list("asset_id", flat=True)) if ids else set()
+
+
 def copies_of(assets, *, limit=500) -> list[dict]:
     """The other copies of these pictures: assets linked to them by a candidate whose verdict
     declares a match, in any source, canonical included, followed through shared copies (a

@@ -47,7 +47,7 @@ def job_event(job, event, *, actor=None, **detail):
 
 
 def job_create(*, actor, kind, source=None, namelist=None, params=None, idempotency_key=None,
-               state=Job.State.QUEUED, parent=None, requested=0) -> Job:
+               state=Job.State.QUEUED, parent=None, requested=0, bytes_total=0) -> Job:
     """Create a job row (nothing runs yet). A repeated idempotency key returns the first job."""
     if kind not in Job.Kind.values:
         raise ValidationError(f"unknown job kind {kind!r}")
@@ -60,7 +60,7 @@ def job_create(*, actor, kind, source=None, namelist=None, params=None, idempote
             job = Job.objects.create(
                 kind=kind, state=state, source=source, namelist=namelist, params=params or {},
                 idempotency_key=idempotency_key or None, created_by=_actor(actor), parent=parent,
-                requested=requested,
+                requested=requested, bytes_total=bytes_total,
             )
             job_event(job, "created", actor=actor, kind=kind, state=state)
     except IntegrityError:

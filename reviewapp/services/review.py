@@ -21,7 +21,15 @@ from matching.verdict import approval_refusal
 from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, ReviewItem, Source, Takedown
 from ..roles import is_admin, is_curator
 from ..selectors.deletion import decision_has_run
-from ..selectors.review import available_q, bulk_batch, bulk_batch_leased, decision_last_undoable, queue_q, queue_walk
+from ..selectors.review import (
+    available_q,
+    bulk_batch,
+    bulk_batch_leased,
+    candidate_outdated,
+    decision_last_undoable,
+    queue_q,
+    queue_walk,
+)
 from .deletion import decision_undo_refusal, deletion_item_abort
 from .errorlog import error_log_add, error_log_withdraw
 from .reingest import reingest_request, reingest_withdraw
@@ -147,6 +155,9 @@ def review_choose_candidate(*, actor, item, candidate) -> ReviewItem:
             raise ReviewRefused("that candidate belongs to another file")
         if candidate.status != Candidate.Status.OPEN:
             raise ReviewRefused("that candidate is closed")
+        outdated = candidate_outdated(candidate, asset=item.asset, latest_job_id=item.job_id)
+        if outdated:
+            raise ReviewRefused(f"that candidate is outdated ({outdated}): analyse the file again to compare the pair anew")
         item.best_candidate = candidate
         item.verdict = candidate.verdict
         item.diff_score = candidate.diff_score
@@ -192,12 +203,12 @@ def approve_refusal(item, candidate) -> str | None:
         return f"the match is in {match.source.name}, which is not a canonical source"
     if match.state == Asset.State.VANISHED:
         return "the kept copy is no longer in its source"
-    # The pair was proven on the content each side had then (the candidate's ETags); an inventory
-    # that saw either object change leaves the candidate open, but its proof no longer applies.
-    if candidate.match_etag and match.etag != candidate.match_etag:
-        return "the kept copy changed since the pair was compared: analyse it again before approving"
-    if candidate.cleanup_etag and asset.etag != candidate.cleanup_etag:
-        return "this file changed since the pair was compared: analyse it again before approving"
+    # The pair was proven on the content each side had then (the candidate's ETags) by the run
+    # that wrote it; an inventory that saw either object change, or a later comparison that left
+    # the pair out, leaves the candidate open, but its proof no longer applies.
+    outdated = candidate_outdated(candidate, asset=item.asset, latest_job_id=item.job_id)
+    if outdated:
+        return f"{outdated}: analyse it again before approving"
     why = approval_refusal(
         verdict=candidate.verdict, corrupt_side=candidate.corrupt_side, kept=match, cleanup=asset,
         kept_intact=kept_intact(match))

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestEvent, ReingestItem, ReviewItem, Takedown
 from ..roles import is_admin
+from ..selectors.takedown import taken_down_ids
 from ..storage import ObjectMissing, StorageError, check_key, storage_for
 from . import extracts
 from .deletion.executor import deletion_item_abort
@@ -212,7 +213,7 @@ def takedown_execute(*, actor, assets, reason) -> list[dict]:
 
 
 def is_taken_down(*asset_ids) -> bool:
-    return Takedown.objects.filter(asset_id__in=[a for a in asset_ids if a]).exists()
+    return bool(taken_down_ids(asset_ids))
 
 
 __all__ = ["is_taken_down", "rendition_names", "takedown_asset", "takedown_execute"]

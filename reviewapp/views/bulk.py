@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from ..models import Job, Source, bulk_verdict_choices
 from ..selectors.review import bulk_batch, bulk_batch_leased, bulk_sample
+from ..selectors.takedown import taken_down_ids
 from ..services.review import BULK_BATCH_LIMIT, BatchChanged, bulk_approve, bulk_batch_seal, bulk_batch_unseal
 from .decorators import admin_required, form_idempotency_key
 from .review import asset_img, candidate_img
@@ -91,9 +92,11 @@ def _sample_context(form, *, actor, seed):
     data = {**form.cleaned_data, "seed": seed}
     data["job"] = data["job"].pk if data.get("job") else ""
     data["source"] = data["source"].pk if data.get("source") else ""
+    gone = taken_down_ids([a for it in sample for a in (it.asset_id, getattr(it.best_candidate, "match_asset_id", None))])
     ctx.update({
         "total": total, "capped": total > MAX_BATCH, "max_batch": MAX_BATCH, "batch_size": min(total, MAX_BATCH),
-        "sample": [(it, asset_img(it.asset, "thumb"), candidate_img(it.best_candidate, "aligned")) for it in sample],
+        "sample": [(it, asset_img(it.asset, "thumb", gone), candidate_img(it.best_candidate, "aligned", gone))
+                   for it in sample],
         "seed": seed, "idem": uuid.uuid4().hex, "data": data,
         "batch": bulk_batch_seal(actor=actor, ids=qs.values_list("id", flat=True)[:MAX_BATCH]),
     })

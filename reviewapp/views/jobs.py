@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from ..models import Job, NameList, Source
 from ..roles import is_admin
 from ..selectors.assets import cleanup_left, namelist_misses, namelist_misses_csv
+from ..selectors.deletion import job_deletion_outcome
 from ..selectors.jobs import job_item_counts, job_list, job_progress
 from ..services import jobs as job_services
 from ..services.analysis import analysis_start
@@ -52,6 +53,7 @@ def job_detail(request, pk):
         "can_manage": is_admin(request.user),
         "restore": restore_counts(job) if job.kind == Job.Kind.RESTORE else None,
         "estimate": job.params.get("estimate"),
+        "deletion": job_deletion_outcome(job) if job.kind == Job.Kind.DELETE else None,
     }
     return render(request, "reviewapp/jobs/detail.html", ctx)
 

@@ -1,5 +1,6 @@
-"""Reingest pages (admins): every item with its state and history, retry of failures, sending
-queued items now, and reporting an item ingested when the canonical store confirms it."""
+"""Reingest pages: every item with its state and history, which curators read (as the API lets
+them: they route files here); retry of failures, sending queued items now, and reporting an item
+ingested when the canonical store confirms it, which only admins do (POSTs, admin_required)."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -10,11 +11,11 @@ from ..models import ReingestItem, Source
 from ..selectors.reingest import reingest_counts, reingest_list
 from ..services import reingest as svc
 from ..storage import StorageError
-from .decorators import admin_required
+from .decorators import admin_required, curator_required
 from .deletion import _msg
 
 
-@admin_required
+@curator_required
 def reingest_list_view(request):
     state = request.GET.get("state") if request.GET.get("state") in ReingestItem.State.values else None
     page = Paginator(reingest_list(state=state), 100).get_page(request.GET.get("page"))
@@ -24,7 +25,7 @@ def reingest_list_view(request):
     })
 
 
-@admin_required
+@curator_required
 def reingest_detail(request, pk):
     item = get_object_or_404(ReingestItem.objects.select_related("asset__source", "canonical_asset__source", "decision"), pk=pk)
     return render(request, "reviewapp/reingest/detail.html", {

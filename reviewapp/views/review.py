@@ -20,7 +20,9 @@ from matching.verdict import region_bounds
 
 from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
+from ..selectors.assets import asset_fate
 from ..selectors.deletion import returned_from_plan
+from ..selectors.takedown import taken_down_ids
 from ..services.review import (
     NOTE_MAX,
     decision_record,
@@ -39,31 +41,41 @@ def _url(name, *args):
         return None
 
 
-def asset_img(asset, kind="web"):
-    if asset is None or asset.decode_status == Asset.DecodeStatus.UNREADABLE:
+def asset_img(asset, kind="web", gone=frozenset()):
+    """An asset's picture URL, or None when asking would be a 404 (it does not decode) or a 410
+    (a legal takedown removed it: `gone`, from selectors.takedown.taken_down_ids)."""
+    if asset is None or asset.decode_status == Asset.DecodeStatus.UNREADABLE or asset.pk in gone:
         return None
     return _url("asset-image", asset.pk, kind)
 
 
-def candidate_img(candidate, kind):
-    if candidate is None:
+def candidate_img(candidate, kind, gone=frozenset()):
+    if candidate is None or candidate.cleanup_asset_id in gone or candidate.match_asset_id in gone:
         return None
     return _url("candidate-image", candidate.pk, kind)
 
 
-def pair_images(asset, cand) -> dict:
+def pair_images(asset, cand, gone=frozenset()) -> dict:
     """The image URLs a file view asks for, for a file and its chosen pair: only renditions that
     can exist. A copy that does not decode has no web picture; the aligned kept copy needs a kept
-    copy that decodes, the heat-map both copies. The page and the prefetch of the next file use
-    this one rule, so neither asks for a picture that would be a 404."""
+    copy that decodes, the heat-map both copies; nothing of a taken-down object (`gone`) is asked
+    for, since it answers 410. The page and the prefetch of the next file use this one rule, so
+    neither asks for a picture that would be a 404 or a 410."""
     match = cand.match_asset if cand else None
     decodes = lambda a: a is not None and a.decode_status != Asset.DecodeStatus.UNREADABLE  # noqa: E731
     return {
-        "img_cleanup": asset_img(asset, "web"),
-        "img_aligned": candidate_img(cand, "aligned") if decodes(match) else None,
-        "img_raw": asset_img(match, "web"),
-        "img_diff": candidate_img(cand, "diff") if decodes(match) and decodes(asset) else None,
+        "img_cleanup": asset_img(asset, "web", gone),
+        "img_aligned": candidate_img(cand, "aligned", gone) if decodes(match) else None,
+        "img_raw": asset_img(match, "web", gone),
+        "img_diff": candidate_img(cand, "diff", gone) if decodes(match) and decodes(asset) else None,
     }
+
+
+def no_picture(asset, gone, otherwise) -> str:
+    """Why a pane shows words instead of a picture of this copy (`otherwise`: it does not decode)."""
+    if asset is not None and asset.pk in gone:
+        return "Removed by a legal takedown: there is no picture of this copy any more."
+    return otherwise
 
 
 def prefetch_urls(peeked) -> list[str]:
@@ -71,11 +83,12 @@ def prefetch_urls(peeked) -> list[str]:
     pages show, by the same rule as the page itself."""
     ids = [n["id"] for n in peeked]
     rows = {r.pk: r for r in ReviewItem.objects.filter(pk__in=ids).select_related("asset", "best_candidate__match_asset")}
+    gone = taken_down_ids([a for r in rows.values() for a in (r.asset_id, getattr(r.best_candidate, "match_asset_id", None))])
     urls = []
     for item_id in ids:
         row = rows.get(item_id)
         if row is not None:
-            imgs = pair_images(row.asset, row.best_candidate)
+            imgs = pair_images(row.asset, row.best_candidate, gone)
             urls += [u for u in (imgs["img_cleanup"], imgs["img_aligned"]) if u]
     return urls
 
@@ -196,10 +209,18 @@ def review_item(request, pk):
     cand = item.best_candidate
     match = cand.match_asset if cand else None
     prefetch = prefetch_urls(sel.queue_peek(actor=request.user, queue=queue, exclude=[item.pk], limit=1))
+    gone = taken_down_ids([item.asset_id, *(c.match_asset_id for c in candidates)])
+    outdated = {c.pk: sel.candidate_outdated(c, asset=item.asset, latest_job_id=item.job_id) for c in candidates}
+    if cand is not None and cand.pk not in outdated:
+        outdated[cand.pk] = sel.candidate_outdated(cand, asset=item.asset, latest_job_id=item.job_id)
     ctx = {
         "item": item, "asset": item.asset, "cand": cand, "match": match, "candidates": candidates,
         "queue": queue, "qs": _qs(queue), "readonly": readonly, "can_take": can_take,
-        **pair_images(item.asset, cand),
+        **pair_images(item.asset, cand, gone),
+        "noimg_cleanup": no_picture(item.asset, gone, "The clean-up copy does not decode."),
+        "noimg_match": no_picture(match, gone, "The kept copy does not decode."),
+        "cand_outdated": outdated.get(cand.pk) if cand else None,
+        "fate": asset_fate(item.asset),
         "flags": corruption_flags(item, cand),
         "categories": ErrorLogEntry.Category.choices,
         "default_category": _default_category(item, cand),
@@ -207,7 +228,8 @@ def review_item(request, pk):
         "idem": uuid.uuid4().hex,
         "note_max": NOTE_MAX,
         "undoable": sel.decision_last_undoable(actor=request.user),
-        "other_candidates": [(c, asset_img(c.match_asset, "thumb")) for c in candidates if not cand or c.pk != cand.pk],
+        "other_candidates": [(c, asset_img(c.match_asset, "thumb", gone), outdated[c.pk])
+                             for c in candidates if not cand or c.pk != cand.pk],
         "job": Job.objects.filter(pk=item.job_id).only("id", "kind").first() if item.job_id else None,
         "returned": returned_from_plan(item.asset),
     }

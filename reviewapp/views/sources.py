@@ -18,6 +18,7 @@ from django.urls import reverse
 from ..models import Asset, Source
 from ..roles import is_admin
 from ..selectors import sources as selectors
+from ..selectors.assets import asset_fate
 from ..services.sources import source_add
 from ..storage import BACKENDS
 from .decorators import admin_required, curator_required
@@ -28,8 +29,10 @@ JOB_BUTTONS = [("inventory", "Run inventory"), ("restore", "Estimate restore"), 
 
 
 def asset_image_url(asset, kind):
-    if asset.decode_status == Asset.DecodeStatus.UNREADABLE:
-        return None  # nothing to render; the tile says why
+    """The picture's URL, or None when asking would be a 404 (it does not decode) or a 410 (a
+    legal takedown removed it; the selectors annotate `taken_down`): the tile says why instead."""
+    if asset.decode_status == Asset.DecodeStatus.UNREADABLE or asset.taken_down:
+        return None
     return reverse("asset-image", args=[asset.pk, kind])
 
 
@@ -74,6 +77,8 @@ def source_detail(request, pk):
         }
     assets = selectors.source_assets(source, **filters)
     page = Paginator(assets, PAGE_SIZE).get_page(request.GET.get("page"))
+    # the list holds every object ever listed; the header counts those still there: say both
+    listed_gone = assets.filter(state=Asset.State.VANISHED).count() if page.paginator.count else 0
     tiles = [{"asset": a, "thumb": asset_image_url(a, "thumb")} for a in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
@@ -88,6 +93,7 @@ def source_detail(request, pk):
             "tiles": tiles,
             "query": query.urlencode(),
             "totals": selectors.source_totals(source),
+            "listed_gone": listed_gone,
             "jobs": jobs,
             "can_manage": is_admin(request.user),
             "job_kinds": JOB_BUTTONS,
@@ -108,6 +114,7 @@ def asset_detail(request, pk):
         web_url=asset_image_url(asset, "web"),
         review_url=reverse("review-item", args=[review.pk]) if review else None,
         errors=[str(e) for e in analysis.get("errors") or [] if e],
+        fate=asset_fate(asset),
         damage_box=damage_box(analysis.get("damage")),
     )
     return render(request, "reviewapp/sources/asset.html", ctx)

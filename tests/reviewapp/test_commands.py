@@ -125,7 +125,7 @@ def test_restore_command_estimate_then_confirm(s3_profile, s3_bucket):
     run("doppel_source", "add", "--name", "cold", "--kind", "s3", "--role", "cleanup", "--profile", "moto", "--bucket", s3_bucket)
     run("doppel_inventory", "cold", "--no-progress")
     out = run("doppel_restore", "cold", "--tier", "Standard", "--days", "2")
-    assert "1 archived objects, 10 B, tier Standard, kept 2 days" in out and "--confirm" in out
+    assert "1 archived objects, 10 bytes, tier Standard, kept 2 days" in out and "--confirm" in out
     job = Job.objects.get(kind="restore")
     assert Asset.objects.get().state == "archived"  # an estimate requests nothing
     out = run("doppel_restore", "--confirm", str(job.pk), "--wait")

@@ -84,3 +84,22 @@ def test_dashboard_page_renders_for_curators(curator_client, curator):
 def test_dashboard_needs_a_role(client):
     client.force_login(UserFactory(username="plain"))
     assert client.get(reverse("dashboard")).status_code == 403
+
+
+def test_the_dashboard_the_sources_page_and_doppel_status_write_the_same_bytes_the_same_way(curator_client):
+    """The report: the pages said "2.6 MB" (1024-based) where doppel_status and doppel_demo said
+    "2.7 MB" (1000-based) for the same bytes. One function (reviewapp.units.byte_size) writes both."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    cleanup = SourceFactory(name="legacy", role="cleanup")
+    AssetFactory(source=cleanup, size=2_730_000)
+    out = StringIO()
+    call_command("doppel_status", stdout=out)
+    assert "1 objects / 2.7 MB left in clean-up" in out.getvalue()
+    dashboard = curator_client.get(reverse("dashboard")).content.decode()
+    assert re.search(r'data-testid="cleanup-left">.*<strong>2\.7 MB</strong>', dashboard)
+    assert "2.6\xa0MB" not in dashboard and "2.6 MB" not in dashboard
+    sources = curator_client.get(reverse("source-list")).content.decode()
+    assert "2.7 MB" in sources

@@ -79,3 +79,22 @@ def test_a_form_without_its_csrf_token_gets_a_styled_page_saying_nothing_changed
     assert r.status_code == 403
     html = r.content.decode()
     assert "This form has expired" in html and "Nothing was changed" in html and "reviewapp/doppel.css" in html
+
+
+@pytest.mark.parametrize("path", ["/jobs/1/bogus/extra/", "/no/such/page/", "/review/99999999/", "/sources/abc/"])
+def test_unknown_pages_get_the_styled_404_with_debug_on_and_never_the_list_of_urls(curator_client, settings, path):
+    """`make run` runs with DEBUG=1, where Django's own 404 page lists every URL pattern (and
+    handler404 is not used): an unknown path, or a view's Http404, still gets the site's page."""
+    settings.DEBUG = True
+    r = curator_client.get(path)
+    assert r.status_code == 404
+    html = r.content.decode()
+    assert "Nothing here" in html and "reviewapp/doppel.css" in html
+    assert "Django tried these URL patterns" not in html and "URLconf" not in html and "review-decide" not in html
+
+
+def test_a_path_without_its_trailing_slash_still_redirects_to_it(curator_client, settings):
+    settings.DEBUG = True
+    r = curator_client.get("/review?source=1")
+    assert r.status_code == 301 and r["Location"] == "/review/?source=1"
+    assert curator_client.get("/review/no-such").status_code == 404

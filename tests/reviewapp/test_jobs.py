@@ -2,6 +2,7 @@
 pages (admins act with POST + CSRF; curators only look)."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from reviewapp.selectors.assets import cleanup_left
 from reviewapp.selectors.jobs import job_progress
 from reviewapp.services import jobs
 from tests.factories import AssetFactory, SourceFactory
+from tests.reviewapp.test_deletion import run_plan, sources, users  # noqa: F401 - fixtures
 
 
 @pytest.mark.django_db
@@ -174,3 +176,46 @@ def test_a_kind_no_task_drives_cannot_be_dispatched(admin_user):
     job = jobs.job_create(actor=admin_user, kind="namelist")
     with pytest.raises(ValidationError, match="no background task for namelist jobs"):
         jobs.job_dispatch(job)
+
+
+def test_job_and_reingest_events_read_as_words_not_python_dicts(admin_client_doppel, admin_user):
+    from django.urls import reverse
+
+    job = jobs.job_create(actor=admin_user, kind=Job.Kind.INVENTORY)
+    jobs.job_event(job, "restore_requested", asset=7, by_parent=3, bytes=2_500_000, tiers=["Bulk", "Standard"],
+                   estimate={"objects": 2, "bytes": 1500}, versioned=False)
+    html = admin_client_doppel.get(reverse("job-detail", args=[job.pk])).content.decode()
+    row = re.search(r"<td>restore_requested</td><td></td><td>(.*?)</td>", html).group(1)
+    # one "key: value" per field, in the order the database keeps them (jsonb sorts its keys)
+    assert sorted(row.split(" · ")) == ["asset: 7", "by parent: 3", "bytes: 2.5 MB", "estimate: (bytes: 1.5 kB, objects: 2)"
+                                        if "(bytes" in row else "estimate: (objects: 2, bytes: 1.5 kB)",
+                                        "tiers: Bulk, Standard", "versioned: no"]
+    assert "{&#x27;" not in html and "{'" not in html  # no dict is printed as Python
+
+
+def test_an_executor_job_page_counts_what_its_plan_says_aborted_and_quarantined(
+        admin_client_doppel, run_plan, sources, users):
+    """The report: "Found 0 · Failed 0 · Bytes 805.4 KB of 0 bytes" on the job while the plan said
+    Aborted 1. The job page now counts from the plan's items, and the job knows its planned bytes."""
+    from django.urls import reverse
+
+    from reviewapp.models import DeletionItem
+    from reviewapp.services.deletion import storage_for
+    from reviewapp.units import byte_size
+    from tests.reviewapp.test_deletion import img_bytes, scenario
+    from tests.images import photo
+
+    cur, admin = users
+    ok = scenario(*sources, cur, key="box1/C0001.jpg")
+    changed = scenario(*sources, cur, key="box1/C0002.jpg")
+    kept = changed.candidate.match_asset
+    storage_for(kept.source).put(kept.key, img_bytes(photo("astronaut", size=(640, 480)), "PNG", compress_level=1))
+    plan = run_plan(admin, [ok, changed])
+    states = dict(plan.items.values_list("asset_id", "state"))
+    assert states == {ok.asset_id: DeletionItem.State.QUARANTINED, changed.asset_id: DeletionItem.State.ABORTED}
+    job = Job.objects.get(pk=plan.job_id)
+    assert job.bytes_total == ok.asset.size + changed.asset.size and job.bytes_done == ok.asset.size
+    html = admin_client_doppel.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert 'data-testid="deletion-outcome">2: 1 moved to quarantine, 1 aborted' in html
+    assert f"{byte_size(ok.asset.size)} of {byte_size(job.bytes_total)} planned" in html
+    assert "<dt>Found</dt>" not in html

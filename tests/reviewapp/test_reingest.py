@@ -157,12 +157,20 @@ def test_unreadable_copy_fails_without_copying(env):
     assert not (root / "ingest" / str(item.pk)).exists()
 
 
-def test_reingest_pages_are_admin_only_and_retry_from_ui(client, env):
+def test_curators_read_the_reingest_pages_and_only_admins_act_on_them(client, env):
     cleanup, canon, cur, admin, _ = env
     d = reingest_decision(env)
     item = ReingestItem.objects.get(decision=d)
     client.force_login(cur)
-    assert client.get(reverse("reingest-list")).status_code == 403
+    for url in (reverse("reingest-list"), reverse("reingest-detail", args=[item.pk])):
+        r = client.get(url)
+        assert r.status_code == 200 and d.asset.key in r.content.decode()
+        assert 'data-testid="reingest-admin-actions"' not in r.content.decode()  # no buttons that would 403
+    assert client.post(reverse("reingest-send-all")).status_code == 403
+    assert client.post(reverse("reingest-check")).status_code == 403
+    assert client.post(reverse("reingest-action", args=[item.pk, "send"])).status_code == 403
+    item.refresh_from_db()
+    assert item.state == "queued"
     client.force_login(admin)
     r = client.get(reverse("reingest-list"))
     assert r.status_code == 200 and d.asset.key in r.content.decode()

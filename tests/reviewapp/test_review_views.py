@@ -9,9 +9,14 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from reviewapp.models import Asset, Candidate, Decision, ErrorLogEntry, ReviewItem, Source
+from reviewapp.models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, Job, ReingestItem, ReviewItem, Source
+from reviewapp.services.deletion import deletion_restore
+from reviewapp.services.review import review_lease_take
+from reviewapp.services.takedown import takedown_execute
 from tests import images
+from tests.conftest import api_client_for
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, UserFactory
+from tests.reviewapp.test_deletion import run_plan, scenario, sources, users  # noqa: F401 - fixtures
 from tests.reviewapp.test_demo import demo_dirs, run_demo  # noqa: F401 - demo_dirs is a fixture
 
 pytestmark = pytest.mark.django_db
@@ -482,3 +487,110 @@ def test_turn_arrows_and_words_agree_on_the_file_view_the_asset_page_and_the_api
     else:
         assert 'data-testid="rotation-badge"' not in page and data["turn"] == "mirrored"
     assert ('data-testid="mirror-badge"' in page) == flipped and ("mirrored" in data["turn"]) == flipped
+
+
+# ---------------------------------------------------------------- what became of the file
+
+
+def _image_refs(html):
+    refs = _ImageRefs()
+    refs.feed(html)
+    return [u for u in refs.urls if u and not u.startswith("data:")]
+
+
+def test_the_file_view_says_a_file_is_in_quarantine_by_which_plan_and_then_that_it_was_restored(
+        client, run_plan, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)
+    plan = run_plan(admin, [d])
+    assert plan.items.get().state == DeletionItem.State.QUARANTINED
+    client.force_login(cur)
+    html = client.get(reverse("review-item", args=[d.review_item_id])).content.decode()
+    fate = re.search(r'data-fate="quarantined">(.*?)</p>', html, re.S).group(1)
+    assert "In quarantine since" in fate and f"deletion plan #{plan.pk}" in fate and "restored" in fate
+    assert reverse("deletion-plan-detail", args=[plan.pk]) not in fate  # the plan page is an admin's: no link to a 403
+    client.force_login(admin)
+    html = client.get(reverse("review-item", args=[d.review_item_id])).content.decode()
+    assert f'<a href="{reverse("deletion-plan-detail", args=[plan.pk])}">Plan #{plan.pk}</a>' in html
+
+    deletion_restore(actor=admin, item=plan.items.get())
+    html = client.get(reverse("review-item", args=[d.review_item_id])).content.decode()
+    assert 'data-fate="quarantined"' not in html
+    assert re.search(rf'data-fate="restored">.*Restored from quarantine on .* \(deletion plan #{plan.pk}\)', html)
+
+
+def test_a_taken_down_file_says_so_and_its_page_asks_for_no_picture_that_is_gone(client, sources, users):
+    cur, admin = users
+    d = scenario(*sources, cur)  # an approved file, as in the report: "Decided: Approve deletion"
+    client.force_login(cur)
+    before = _image_refs(client.get(reverse("review-item", args=[d.review_item_id])).content.decode())
+    assert reverse("asset-image", args=[d.asset_id, "web"]) in before  # the picture was shown before
+    takedown_execute(actor=admin, assets=[d.asset], reason="court order 2026/17 (test)")
+    html = client.get(reverse("review-item", args=[d.review_item_id])).content.decode()
+    assert re.search(r'data-fate="taken_down">.*Removed by a legal takedown on .*court order 2026/17', html, re.S)
+    assert "Removed by a legal takedown: there is no picture of this copy any more." in html  # the pane's words
+    refs = _image_refs(html)
+    assert not [u for u in refs if client.get(u).status_code == 410], refs
+    assert reverse("asset-image", args=[d.asset_id, "web"]) not in refs
+    # the pair's pictures answer 410 too, so none of them is asked for
+    assert not [u for u in refs if f"/candidate/{d.candidate_id}/" in u]
+
+
+def test_a_failed_reingest_is_stated_with_its_reason_on_the_file_view(curator_client, curator):
+    item = ReviewItemFactory()
+    ReingestItem.objects.create(asset=item.asset, state=ReingestItem.State.FAILED, retryable=False,
+                                error="the canonical copy does not decode fully (damaged)")
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    fate = re.search(r'data-fate="reingest_failed">(.*?)</p>', html, re.S).group(1)
+    assert "Reingest failed: the canonical copy does not decode fully (damaged)" in fate and "not be retried" in fate
+    assert reverse("reingest-detail", args=[item.asset.reingests.get().pk]) in fate  # curators may read it
+
+
+# ---------------------------------------------------------------- outdated candidates
+
+
+def _kept_copy_reanalysed(item, cand):
+    """The kept copy changed (it no longer decodes) and was analysed again; the file was compared
+    again by a later job that no longer found a kept copy: what the report saw on /review/10/."""
+    match = cand.match_asset
+    Asset.objects.filter(pk=match.pk).update(etag="new-etag", analysed_etag="new-etag", decode_status="unreadable")
+    later = Job.objects.create(kind=Job.Kind.ANALYSE, state=Job.State.DONE)
+    ReviewItem.objects.filter(pk=item.pk).update(verdict="no_match", best_candidate=None, job=later)
+
+
+def test_a_candidate_computed_before_its_kept_copy_changed_is_shown_outdated_and_cannot_be_chosen(curator_client, curator):
+    item = ReviewItemFactory()
+    cand = item.best_candidate
+    _kept_copy_reanalysed(item, cand)
+    review_lease_take(actor=curator, item_id=item.pk)
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    other = re.search(rf'<div class="other" data-candidate="{cand.pk}">(.*?)</div>\s*</div>', html, re.S).group(1)
+    assert "Outdated: the kept copy changed and was re-analysed since the pair was compared" in other
+    assert "Make this the match" not in other and "safe" not in other
+    r = curator_client.post(reverse("review-choose", args=[item.pk]), {"candidate": cand.pk}, follow=True)
+    assert "that candidate is outdated" in r.content.decode()
+    item.refresh_from_db()
+    assert item.best_candidate is None and item.verdict == "no_match"
+    api = api_client_for(curator).get(f"/api/v1/review/{item.pk}/").json()
+    assert api["verdict"] == "no_match"
+    assert api["candidates"][0]["outdated"] == "the kept copy changed and was re-analysed since the pair was compared"
+
+
+def test_a_chosen_candidate_that_is_outdated_says_so_instead_of_safe_to_delete_and_d_is_refused(curator_client, curator):
+    item = ReviewItemFactory()
+    cand = item.best_candidate
+    later = Job.objects.create(kind=Job.Kind.ANALYSE, state=Job.State.DONE)
+    Candidate.objects.filter(pk=cand.pk).update(job=Job.objects.create(kind=Job.Kind.ANALYSE, state=Job.State.DONE))
+    ReviewItem.objects.filter(pk=item.pk).update(job=later)  # compared again since, without this pair
+    review_lease_take(actor=curator, item_id=item.pk)
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    assert f"outdated: the file was compared again (job #{later.pk}) and this pair was not part of that comparison" in html
+    assert "engine: safe to delete" not in html
+    assert 'data-testid="d-refused"' in html
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": cand.pk})
+    assert r.status_code == 302
+    assert not Decision.objects.filter(review_item=item).exists()
+    # the same candidate, current (this run wrote it), is offered as safe again
+    Candidate.objects.filter(pk=cand.pk).update(job=later)
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    assert "engine: safe to delete" in html and "outdated" not in html

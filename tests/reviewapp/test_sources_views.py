@@ -41,7 +41,7 @@ def test_source_list_shows_counts_by_state_and_bytes(curator_client):
     html = response.content.decode()
     assert "legacy-share" in html and "Canonical (never deleted)" in html
     assert "Fingerprinted: 3" in html and "Unreadable: 1" in html
-    assert "2.9\xa0MB" in html  # 3,000,500 bytes
+    assert "3.0 MB" in html  # 3,000,500 bytes, in decimal units like the commands (reviewapp.units)
     # curators do not get the admin's button
     assert reverse("source-add") not in html
 
@@ -275,3 +275,38 @@ def test_asset_page_says_how_the_format_was_measured_and_a_misleading_extension(
     assert 'data-testid="format-notes"' in html and all(n in html for n in notes)
     plain = AssetFactory(analysis={"notes": []})
     assert "format-notes" not in curator_client.get(reverse("asset-detail", args=[plain.pk])).content.decode()
+
+
+def test_the_source_header_and_its_object_list_say_the_same_numbers_and_name_the_difference(curator_client, curator):
+    """The report's /sources/2/: "17 objects" above "27 matching objects". The list holds every
+    object ever listed, the header those still there: both say so, and their numbers add up."""
+    cleanup = SourceFactory(name="legacy-share", role=Source.Role.CLEANUP)
+    for i in range(3):
+        AssetFactory(source=cleanup, key=f"box/present{i}.tif", size=1000, state=Asset.State.FINGERPRINTED)
+    for i in range(2):
+        AssetFactory(source=cleanup, key=f"box/gone{i}.tif", size=10, state=Asset.State.VANISHED)
+    html = curator_client.get(reverse("source-detail", args=[cleanup.pk])).content.decode()
+    assert 'data-testid="source-present">3 objects in the source<' in html
+    assert 'data-testid="source-gone">2 listed before and no longer there' in html
+    assert "5 matching objects (2 of them no longer in the source)" in html
+    html = curator_client.get(reverse("source-detail", args=[cleanup.pk]) + "?state=fingerprinted").content.decode()
+    assert "3 matching objects <" in html or "3 matching objects\n" in html or "3 matching objects</p>" in html
+    assert "no longer in the source)" not in html
+
+
+def test_a_taken_down_object_shows_words_instead_of_a_picture_that_would_answer_410(curator_client, admin_user):
+    from reviewapp.models import Takedown
+
+    source = SourceFactory(name="legacy-share", role=Source.Role.CLEANUP)
+    gone = AssetFactory(source=source, key="box/C0009.jpg", state=Asset.State.VANISHED, decode_status="ok")
+    here = AssetFactory(source=source, key="box/C0010.jpg", decode_status="ok")
+    Takedown.objects.create(asset=gone, reason="court order 2026/17 (test)", actor=admin_user)
+    assert curator_client.get(reverse("asset-image", args=[gone.pk, "thumb"])).status_code == 410  # what was asked before
+    html = curator_client.get(reverse("source-detail", args=[source.pk])).content.decode()
+    assert reverse("asset-image", args=[gone.pk, "thumb"]) not in html
+    assert reverse("asset-image", args=[here.pk, "thumb"]) in html
+    assert "removed by a takedown" in html
+    page = curator_client.get(reverse("asset-detail", args=[gone.pk])).content.decode()
+    assert reverse("asset-image", args=[gone.pk, "web"]) not in page
+    assert 'data-testid="no-picture">Removed by a legal takedown' in page
+    assert 'data-fate="taken_down">' in page and "court order 2026/17 (test)" in page

@@ -17,8 +17,9 @@ from reviewapp.services.inventory import inventory_run
 from reviewapp.services.jobs import job_create
 from reviewapp.services.sources import source_add
 from reviewapp.storage import UnsafeKey, check_local_root
+from reviewapp.units import byte_size
 
-from .doppel_status import Bars, human_bytes, validation_message
+from .doppel_status import Bars, validation_message
 
 
 class Command(BaseCommand):
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         n, b = cleanup_left()
         self.stdout.write(self.style.SUCCESS(
             f"analysed {job.processed} files, {ReviewItem.objects.filter(status='open').count()} clean-up files open "
-            f"for review; {n} objects / {human_bytes(b)} left in clean-up"))
+            f"for review; {n} objects / {byte_size(b)} left in clean-up"))
 
     def _users(self):
         User = get_user_model()

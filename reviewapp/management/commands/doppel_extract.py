@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviewapp.models import Extract, NameList
 from reviewapp.services import extracts as svc
+from reviewapp.units import byte_size
 
 from .doppel_plan import get_admin
 from .doppel_status import eager, validation_message
@@ -78,4 +79,4 @@ class Command(BaseCommand):
         self.stdout.write(f"extract #{ex.pk} {ex.title!r}: {ex.get_state_display()}, expires {ex.expires_at:%Y-%m-%d %H:%M} UTC")
         for a in ex.archives.select_related("namelist").order_by("pk"):
             c = {"requested": a.requested, "found": a.found, "extracted": a.extracted}
-            self.stdout.write(f"  {a.namelist.title}: {a.key} ({a.size} bytes) — {svc.counts_sentence(c)}")
+            self.stdout.write(f"  {a.namelist.title}: {a.key} ({byte_size(a.size)}) — {svc.counts_sentence(c)}")

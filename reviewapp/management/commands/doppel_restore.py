@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from reviewapp.models import Job
 from reviewapp.services.restore import restore_confirm, restore_counts, restore_estimate, restore_run
 from reviewapp.storage import StorageError
+from reviewapp.units import byte_size
 
-from .doppel_status import eager, get_job, get_namelist, get_source, human_bytes, job_summary, validation_message
+from .doppel_status import eager, get_job, get_namelist, get_source, job_summary, validation_message
 
 
 class Command(BaseCommand):
@@ -36,10 +37,10 @@ class Command(BaseCommand):
         except StorageError as exc:
             raise CommandError(str(exc)) from None
         e = job.params["estimate"]
-        self.stdout.write(f"restore job #{job.pk}: {e['objects']} archived objects, {human_bytes(e['bytes'])}, "
+        self.stdout.write(f"restore job #{job.pk}: {e['objects']} archived objects, {byte_size(e['bytes'])}, "
                           f"tier {e['tier']}, kept {e['days']} days")
         for sc, v in sorted(e["by_class"].items()):
-            self.stdout.write(f"  {sc}: {v['objects']} objects, {human_bytes(v['bytes'])}")
+            self.stdout.write(f"  {sc}: {v['objects']} objects, {byte_size(v['bytes'])}")
         self.stdout.write(f"nothing requested yet; confirm with: manage.py doppel_restore --confirm {job.pk}")
 
     def _run(self, opts):
@@ -57,8 +58,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         c = restore_counts(job)
         self.stdout.write(job_summary(job))
-        self.stdout.write(f"  waiting {c['waiting']['count']} ({human_bytes(c['waiting']['bytes'])}), "
-                          f"restored {c['restored']['count']} ({human_bytes(c['restored']['bytes'])}), "
+        self.stdout.write(f"  waiting {c['waiting']['count']} ({byte_size(c['waiting']['bytes'])}), "
+                          f"restored {c['restored']['count']} ({byte_size(c['restored']['bytes'])}), "
                           f"failed {c['failed']['count']}")
         if c["waiting"]["count"] and eager():
             self.stdout.write(f"check again later with: manage.py doppel_restore --poll {job.pk}")

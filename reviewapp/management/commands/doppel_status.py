@@ -14,15 +14,7 @@ from reviewapp.celery import app
 from reviewapp.models import Job, NameList, Source
 from reviewapp.selectors.assets import cleanup_left
 from reviewapp.selectors.jobs import job_item_counts, job_progress
-
-
-def human_bytes(n) -> str:
-    n = float(n or 0)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} PB"
+from reviewapp.units import byte_size
 
 
 def get_source(name) -> Source:
@@ -113,7 +105,7 @@ def job_summary(job: Job) -> str:
     eta = f", ETA {p['eta_seconds']} s" if p["eta_seconds"] else ""
     line = (f"job #{job.pk} {job.get_kind_display().lower()} [{job.state}] {job.source or ''}: "
             f"requested {p['requested']}, found {p['found']}, processed {p['processed']}, failed {p['failed']}, "
-            f"{human_bytes(p['bytes_done'])} of {human_bytes(p['bytes_total'])}, {p['rate_per_s']}/s{eta}")
+            f"{byte_size(p['bytes_done'])} of {byte_size(p['bytes_total'])}, {p['rate_per_s']}/s{eta}")
     if job.error:
         line += f"\n  error: {job.error}"
     return line
@@ -138,12 +130,12 @@ class Command(BaseCommand):
             job = get_job(opts["job"])
             self.stdout.write(job_summary(job))
             counts = job_item_counts(job)
-            parts = [f"{k} {v['count']} ({human_bytes(v['bytes'])})" for k, v in counts.items() if v["count"]]
+            parts = [f"{k} {v['count']} ({byte_size(v['bytes'])})" for k, v in counts.items() if v["count"]]
             if parts:
                 self.stdout.write("  items: " + ", ".join(parts))
             if job.kind == Job.Kind.RESTORE and job.params.get("estimate"):
                 e = job.params["estimate"]
-                self.stdout.write(f"  estimate: {e['objects']} objects, {human_bytes(e['bytes'])}, tier {e['tier']}, {e['days']} days")
+                self.stdout.write(f"  estimate: {e['objects']} objects, {byte_size(e['bytes'])}, tier {e['tier']}, {e['days']} days")
             for child in job.children.all():
                 self.stdout.write("  " + job_summary(child))
             for ev in job.events.all().order_by("-created_at")[:5]:
@@ -155,4 +147,4 @@ class Command(BaseCommand):
             for job in jobs:
                 self.stdout.write(job_summary(job))
         n, b = cleanup_left()
-        self.stdout.write(f"{n} objects / {human_bytes(b)} left in clean-up")
+        self.stdout.write(f"{n} objects / {byte_size(b)} left in clean-up")

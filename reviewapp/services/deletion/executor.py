@@ -106,7 +106,7 @@ def _abort_locked(item, *, actor, reason, reopen, states=(DeletionItem.State.PLA
         return item
     item.state = DeletionItem.State.ABORTED
     item.reason = reason
-    item.save(update_fields=["state", "reason", "updated_at"])
+    item.save(update_fields=["state", "reason", "claimed_by_job", "updated_at"])
     _audit(AuditEntry.Action.ABORT, item, actor=actor, reason=reason, outcome="aborted")
     if reopen:
         review_return(actor=actor, asset=item.asset, reason=reason)
@@ -151,6 +151,8 @@ def _claim(item_id, *, actor, job_id=None) -> DeletionItem | None:
             return None
         if not decision_stands(item.decision):
             # Undone (or superseded) after the plan was made: the file is already back in review.
+            # The run that found it says so on its page (selectors.deletion.job_deletion_outcome).
+            item.claimed_by_job_id = job_id
             _abort_locked(item, actor=actor, reason="the approving decision was undone or replaced", reopen=False)
             return None
         item.state = DeletionItem.State.EXECUTING

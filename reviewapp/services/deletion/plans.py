@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from ...models import DeletionItem, DeletionPlan, Job
@@ -134,12 +135,15 @@ def deletion_plan_resume(*, actor, plan) -> DeletionPlan:
 def _executor_job_queue(*, actor, plan, run: int) -> Job:
     """The executor job for this plan's ``run``-th run (its own idempotency key, so a repeated
     confirm or resume request makes no second job), queued once the transaction commits."""
+    planned = plan.items.filter(state=DeletionItem.State.PLANNED)
     job = jobs.job_create(
         actor=actor,
         kind=Job.Kind.DELETE,
         source=plan.source,
         params={"plan_id": plan.pk},
-        requested=plan.items.filter(state=DeletionItem.State.PLANNED).count(),
+        requested=planned.count(),
+        # the bytes this run may move to quarantine, so its page reads "X of Y", not "X of 0 bytes"
+        bytes_total=planned.aggregate(b=Sum("size"))["b"] or 0,
         idempotency_key=f"deletion-plan-{plan.pk}-{run}",
     )
     jobs.job_dispatch(job)

@@ -1,0 +1,42 @@
+"""Numbers and records as people read them, on every page. Loaded as template builtins
+(settings.TEMPLATES), so no page falls back to Django's 1024-based `filesizeformat` (another
+number than the commands print for the same bytes) or prints a raw Python dict.
+
+- `{{ n|bytesize }}`: the app's one way of writing a byte count (reviewapp.units.byte_size);
+- `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …".
+"""
+from django import template
+
+from ..units import byte_size
+
+register = template.Library()
+
+
+@register.filter
+def bytesize(n) -> str:
+    return byte_size(n)
+
+
+def _value(key: str, v) -> str:
+    if v is None or v == "" or v == [] or v == {}:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int) and (key == "bytes" or key.endswith("_bytes") or key == "size"):
+        return byte_size(v)
+    if isinstance(v, dict):
+        return "(" + detail_words(v, sep=", ") + ")"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_value("", x) for x in v)
+    return str(v)
+
+
+@register.filter
+def detail_words(detail, sep=" · ") -> str:
+    """{"kind": "delete", "by_parent": 3, "bytes": 2000} -> "kind: delete · by parent: 3 · bytes: 2.0 kB".
+    Anything that is not a JSON object is written as it is; an empty one as "—"."""
+    if not isinstance(detail, dict):
+        return "—" if detail in (None, "") else str(detail)
+    if not detail:
+        return "—"
+    return sep.join(f"{str(k).replace('_', ' ')}: {_value(str(k), v)}" for k, v in detail.items())
