@@ -158,14 +158,15 @@ def _simulate_image(im: Image.Image, size, quality, crop=None) -> np.ndarray:
     return np.asarray(sim)
 
 
-SIM_MARGIN = 16   # px around a simulated part: one 16x16 JPEG MCU (4:2:0), the decoder's chroma upsampling reaches 2
+JPEG_MCU = 16     # px: a JPEG's coding unit with 4:2:0 chroma (Pillow's default), the grid simulated parts start on
+SIM_MARGIN = 16   # px around what a simulated part is read for (the decoder's chroma upsampling reaches 2 px)
 
 
 def _sim_crops(need, ys, xs, ys2, xs2, size, src_size):
     """The parts of the simulated picture that the tiles in ``need`` read, when they are a small
     part of it (else None: the whole picture is simulated). Each part is a run of needed tiles in
     one tile row: ((top, left, bottom, right) at proof resolution, (top, left, bottom, right) of
-    the half-resolution residual it fills). A part starts on the 16 px grid of the whole picture
+    the half-resolution residual it fills). A part starts on the ``JPEG_MCU`` grid of the whole picture
     and ends on it or at the picture's edge, with ``SIM_MARGIN`` around what is read, so its JPEG
     blocks are the whole picture's blocks. The half-resolution part reaches one sample above and
     left of its tiles (the 2x2 box of the peak reads it)."""
@@ -175,10 +176,10 @@ def _sim_crops(need, ys, xs, ys2, xs2, size, src_size):
     out, area = [], 0
 
     def down(v):
-        return max(0, v // SIM_MARGIN * SIM_MARGIN)
+        return max(0, v // JPEG_MCU * JPEG_MCU)
 
     def up(v, limit):
-        return min(limit, -(-v // SIM_MARGIN) * SIM_MARGIN)
+        return min(limit, -(-v // JPEG_MCU) * JPEG_MCU)
     for i in range(need.shape[0]):
         j = 0
         while j < need.shape[1]:
@@ -192,6 +193,8 @@ def _sim_crops(need, ys, xs, ys2, xs2, size, src_size):
             ox0, ox1 = max(0, int(xs2[j]) - 1), int(xs2[k + 1])
             cy0, cy1 = down(2 * oy0 - SIM_MARGIN), up(2 * oy1 + SIM_MARGIN, h)
             cx0, cx1 = down(2 * ox0 - SIM_MARGIN), up(2 * ox1 + SIM_MARGIN, w)
+            if cy1 - cy0 < 16 or cx1 - cx0 < 16:
+                return None   # a part too small to halve: the whole picture
             out.append(((cy0, cx0, cy1, cx1), (oy0, ox0, oy1, ox1)))
             area += (cy1 - cy0) * (cx1 - cx0)
             j = k + 1

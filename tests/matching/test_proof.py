@@ -141,10 +141,10 @@ def test_geometry_on_block_means_accepts_a_shift_within_the_limit_and_not_just_p
 
 @pytest.mark.parametrize("scale", [1.0, 0.6])
 def test_a_simulated_part_is_the_whole_simulation_cut_out(scale):
-    from matching.proof import SIM_MARGIN, _simulate_image
+    from matching.proof import JPEG_MCU, SIM_MARGIN, _simulate_image
     kept = _page(4, size=(840, 1200))
     size = (round(840 * scale), round(1200 * scale))
-    x0, y0, x1, y1 = 4 * SIM_MARGIN, 6 * SIM_MARGIN, 20 * SIM_MARGIN, size[1]   # on the 16 px grid / at the edge
+    x0, y0, x1, y1 = 4 * JPEG_MCU, 6 * JPEG_MCU, 20 * JPEG_MCU, size[1]   # on the coding-unit grid / at the edge
     inner = (slice(SIM_MARGIN, None), slice(SIM_MARGIN, -SIM_MARGIN))   # what the proof reads of it
 
     def part_and_whole(q):
