@@ -127,7 +127,7 @@ def test_geometry_accepts_a_shift_within_the_limit_and_not_just_past_it():
         assert p["geometry"]["edges"]["left"] == pytest.approx(cut, abs=0.3)
 
 
-@pytest.mark.parametrize("size", [(700, 525), (1400, 1050), (1600, 1200)])   # geometry on 2, 2 and 4 px blocks
+@pytest.mark.parametrize("size", [(800, 640), (1400, 1050), (1600, 1200)])   # geometry on 2, 2 and 4 px blocks
 def test_geometry_on_block_means_accepts_a_shift_within_the_limit_and_not_just_past_it(size):
     im = _texture(5, size)
     kept = np.asarray(im)
