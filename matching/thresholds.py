@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.1"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.2"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+# 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
+#      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 
 
 def _tol(default, looser: str):

@@ -307,7 +307,8 @@ def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
 
 
 def _proof_summary(p: dict) -> dict:
-    return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "geometry", "region", "damage_region")}
+    return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
+                                  "region", "damage_region")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -477,6 +478,20 @@ def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pai
     return res
 
 
+def _full_detail_words(proof: dict) -> str:
+    """What the proof found, for the reasons: the worst tile against the tolerance it was judged by;
+    tiles within the noise floors (the proof's ``floor_tiles``) are named apart, they agree
+    whatever re-encoding explains and were not simulated."""
+    size = f"{proof['size'][0]}x{proof['size'][1]}"
+    floor = proof.get("floor_tiles") or 0
+    if not floor:
+        return f"same picture at full detail ({size}, worst tile {proof['worst']:.2f} of its tolerance)"
+    if proof.get("worst_simulated") is None:
+        return f"same picture at full detail ({size}, every tile within the noise floors)"
+    return (f"same picture at full detail ({size}, {floor} of {proof['tiles']} tiles within the noise floors, "
+            f"worst other tile {proof['worst_simulated']:.2f} of its tolerance)")
+
+
 def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult) -> PairResult:
     """Step 6c. The same picture, not turned, neither side damaged: identical (equal decoded
     pixels) or duplicate, and safe to delete only when the intact kept copy holds at least as much."""
@@ -485,9 +500,7 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
     identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
                  and c.pixel_sha256 == m.pixel_sha256)
     res.verdict = "identical" if identical else "duplicate"
-    reasons.append("same decoded pixels" if identical else
-                   f"same picture at full detail ({proof['size'][0]}x{proof['size'][1]}, worst tile "
-                   f"{proof['worst']:.2f} of its tolerance)")
+    reasons.append("same decoded pixels" if identical else _full_detail_words(proof))
     why = holds_at_least_as_much(m, c)
     if m.status != "ok":
         why.append("kept copy is not intact")

@@ -50,6 +50,24 @@ def test_phase_shift_recovers_a_subpixel_translation():
     assert abs(dy + 2) < 0.15 and abs(dx - 3) < 0.15 and peak > 0.9
 
 
+@pytest.mark.parametrize("shape", [(1052, 744), (1053, 745), (200, 301), (17, 33), (15, 40)])
+@pytest.mark.parametrize("layout", ["contiguous", "mirrored", "cut from a wider picture"])
+def test_half_resolution_residual_from_per_picture_planes_equals_the_block_mean_of_the_difference(shape, layout):
+    from matching.proof import _half_planes, _half_residual, _residual_of_halves
+    rng = np.random.default_rng(shape[0])
+    x = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    y = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    if layout == "mirrored":
+        x, y = x[:, ::-1], y[::-1]
+    elif layout == "cut from a wider picture":
+        x = rng.integers(0, 256, (shape[0], shape[1] + 3, 3), dtype=np.uint8)[:, 1:shape[1] + 1]
+    direct = _half_residual(x.astype(np.int16), y.astype(np.int16))
+    planes = _residual_of_halves(_half_planes(x), _half_planes(y), x.shape)
+    assert planes.dtype == direct.dtype == np.float32
+    assert planes.shape == direct.shape
+    assert np.array_equal(planes, direct)
+
+
 def test_geometry_says_which_side_was_cut():
     im = _texture()
     kept = np.asarray(im, dtype=np.float32).mean(axis=2)
@@ -107,6 +125,76 @@ def test_geometry_accepts_a_shift_within_the_limit_and_not_just_past_it():
         p = prove_same(moved, kept, lossy=False)
         assert any(r.startswith("reframed:") for r in p["reasons"]) is reframed
         assert p["geometry"]["edges"]["left"] == pytest.approx(cut, abs=0.3)
+
+
+@pytest.mark.parametrize("size", [(800, 640), (1400, 1050), (1600, 1200)])   # geometry on 2, 2 and 4 px blocks
+def test_geometry_on_block_means_accepts_a_shift_within_the_limit_and_not_just_past_it(size):
+    im = _texture(5, size)
+    kept = np.asarray(im)
+    lim = max(THRESHOLDS.proof.shift_frac * size[0], THRESHOLDS.proof.shift_px)
+    for cut, reframed in ((0.5 * lim, False), (1.3 * lim, True)):
+        moved = np.asarray(im.resize(size, Image.LANCZOS, box=(cut, 0, size[0], size[1])))
+        p = prove_same(moved, kept, lossy=False)
+        assert any(r.startswith("reframed:") for r in p["reasons"]) is reframed, (cut, p["reasons"])
+        assert p["geometry"]["edges"]["left"] == pytest.approx(cut, abs=0.1 * lim)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.6])
+def test_a_simulated_part_is_the_whole_simulation_cut_out(scale):
+    from matching.proof import JPEG_MCU, SIM_MARGIN, _simulate_image
+    kept = _page(4, size=(840, 1200))
+    size = (round(840 * scale), round(1200 * scale))
+    x0, y0, x1, y1 = 4 * JPEG_MCU, 6 * JPEG_MCU, 20 * JPEG_MCU, size[1]   # on the coding-unit grid / at the edge
+    inner = (slice(SIM_MARGIN, None), slice(SIM_MARGIN, -SIM_MARGIN))   # what the proof reads of it
+
+    def part_and_whole(q):
+        part = _simulate_image(kept, size, q, crop=(x0, y0, x1, y1))
+        return part[inner].astype(int), _simulate_image(kept, size, q)[y0:y1, x0:x1][inner].astype(int)
+    got, want = part_and_whole(80)
+    if scale == 1.0:   # the kept copy's own pixels: the JPEG blocks are the whole picture's, bit for bit
+        assert np.array_equal(got, want)
+    else:
+        # resampled alone, Pillow rounds a few pixels the other way (its filter offsets differ in the
+        # last bits) ...
+        before, whole = part_and_whole(None)
+        assert np.abs(before - whole).max() <= 1 and (before != whole).mean() < 0.01
+        # ... and JPEG then codes those blocks a little differently: the same process, its noise
+        # within a fraction of a grey level on average
+        assert np.abs(got - want).mean() < 0.3
+
+
+def _spy_sim_crops(monkeypatch, whole=False):
+    import matching.proof as proof
+    seen, real = [], proof._sim_crops
+    monkeypatch.setattr(proof, "_sim_crops", lambda *a: seen.append(None if whole else real(*a)) or seen[-1])
+    return seen
+
+
+def test_a_pencil_mark_is_judged_the_same_whether_the_whole_page_or_only_its_parts_are_simulated(monkeypatch):
+    def blank_page(marked):
+        page = Image.new("RGB", (840, 1200), (241, 240, 236))
+        ImageDraw.Draw(page).text((408, 1130), "40", fill=(30, 30, 30), font=ImageFont.load_default(size=22))
+        if marked:
+            ImageDraw.Draw(page).line((300, 600, 440, 612), fill=(176, 176, 178), width=4)
+        return page
+    copy = _decoded(jpeg_bytes(blank_page(True).resize((504, 720), Image.LANCZOS), 85))
+    kept = np.asarray(blank_page(False))
+    seen = _spy_sim_crops(monkeypatch)
+    parts = prove_same(copy, kept, quality=85)
+    assert seen and seen[0] is not None   # only the parts around the mark and the page number were simulated
+    _spy_sim_crops(monkeypatch, whole=True)
+    whole = prove_same(copy, kept, quality=85)
+    assert not parts["same"] and not whole["same"]
+    assert parts["region"] == whole["region"] and parts["region"]["top"] <= 0.51 <= parts["region"]["bottom"]
+    assert parts["reasons"] == whole["reasons"] and parts["worst"] == pytest.approx(whole["worst"], rel=0.02)
+
+
+def test_a_copy_within_the_noise_floors_everywhere_is_proven_without_a_simulation(monkeypatch):
+    kept = np.asarray(_page(5))
+    seen = _spy_sim_crops(monkeypatch)
+    p = prove_same(kept.copy(), kept, lossy=False)
+    assert p["same"] and p["floor_tiles"] == p["tiles"] and p["worst_simulated"] is None
+    assert not seen   # nothing to simulate
 
 
 def test_bracketed_shot_a_moment_later_is_different():
