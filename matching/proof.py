@@ -129,16 +129,11 @@ def _resize_image(im: Image.Image, size, resample) -> Image.Image:
     return im.resize(tuple(size), resample, reducing_gap=3.0)
 
 
-def _simulate(b_full: np.ndarray, size, quality):
-    """What resampling and re-encoding can do to the kept copy at this size: another filter, then
-    JPEG at ``quality`` (None: lossless)."""
-    return _simulate_image(Image.fromarray(np.ascontiguousarray(b_full)), size, quality)
-
-
 def _simulate_image(im: Image.Image, size, quality, crop=None) -> np.ndarray:
-    """``_simulate`` of a Pillow image (uint8 array out). ``crop``: (left, top, right, bottom) of
-    the simulated picture, the part to make (``_sim_crops``): the kept copy's matching part is
-    resampled alone, with the same filter and scale."""
+    """What resampling and re-encoding can do to the kept copy (a Pillow image) at this size:
+    another filter, then JPEG at ``quality`` (None: lossless); uint8 array out. ``crop``: (left,
+    top, right, bottom) of the simulated picture, the part to make (``_sim_crops``): the kept
+    copy's matching part is resampled alone, with the same filter and scale."""
     resample = Image.Resampling.BILINEAR if im.width != size[0] else Image.Resampling.NEAREST
     if crop is None:
         sim = _resize_image(im, size, resample)
