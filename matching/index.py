@@ -57,14 +57,20 @@ def signed64(h: int) -> int:
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
+def band_masks(radius: int) -> list[tuple[int, list[int]]]:
+    """(band, [XOR masks]) to probe for ``radius``: every stored hash within ``radius`` bits of a
+    query has, in one of these bands, the query's band value XOR one of that band's masks.
+
+    Why apart from `band_probes`: the SQL index sends these few masks with the query hashes and
+    lets the database expand the probes, instead of sending every probe value."""
+    return [(c, [int(m) for m in _masks(r)]) for c, r in enumerate(band_radii(radius)) if r >= 0]
+
+
 def band_probes(h: int, radius: int) -> list[tuple[int, int]]:
     """(band, value) pairs to look up for one query hash so that every stored hash within
     ``radius`` bits shares at least one of them."""
-    out: list[tuple[int, int]] = []
-    for c, (value, r) in enumerate(zip(split_bands(h), band_radii(radius))):
-        if r >= 0:
-            out.extend((c, value ^ int(m)) for m in _masks(r))
-    return out
+    bands = split_bands(h)
+    return [(c, bands[c] ^ m) for c, masks in band_masks(radius) for m in masks]
 
 
 def index_ids(analysis, patterns=None) -> list:

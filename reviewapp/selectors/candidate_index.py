@@ -6,8 +6,8 @@ per batch, one SQL statement per hash kind probes the four band B-trees (multi-i
 matching.index.band_radii of the configured radius, which guarantees that radius exactly) and
 checks the exact distance in the database; checksums and IDs are plain indexed lookups.
 
-The statement is the same on PostgreSQL and SQLite except for how the probe list is passed in
-(`unnest` of arrays, `json_each` of one JSON text); `doppel_hamming` is a SQL function on
+The statement is the same on PostgreSQL and SQLite except for how the query hashes and masks are
+passed in (`unnest` of arrays, `json_each` of JSON text) and how XOR is spelled; `doppel_hamming` is a SQL function on
 PostgreSQL (migration 0009) and a Python function on SQLite (reviewapp.signals).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
-from matching.index import band_probes, index_ids, merge_candidates, query_hashes, rank_content, signed64
+from matching.index import BAND_MASK, CHUNK_BITS, band_masks, index_ids, merge_candidates, query_hashes, rank_content, signed64
 from matching.thresholds import current as current_thresholds
 from matching.version import ENGINE_VERSION
 
@@ -28,51 +28,64 @@ from ..models import Asset, CandidateIndexEntry, CandidateIndexHash, CandidateIn
 HASH_TABLE = CandidateIndexHash._meta.db_table
 
 
-def _probe_relation(vendor: str) -> str:
+def _queries_relation(vendor: str) -> str:
+    """The query hashes as a relation q(f, h): one array per column on PostgreSQL, one JSON text
+    of [file, hash] pairs on SQLite."""
     if vendor == "postgresql":
-        return "unnest(%s::bigint[], %s::integer[], %s::bigint[]) AS p(f, v, q)"
-    return ("(SELECT json_extract(value, '$[0]') AS f, json_extract(value, '$[1]') AS v, "
-            "json_extract(value, '$[2]') AS q FROM json_each(%s)) AS p")
+        return "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS u(f, h)"
+    return "SELECT json_extract(value, '$[0]') AS f, json_extract(value, '$[1]') AS h FROM json_each(%s)"
 
 
-def _probe_params(vendor: str, probes: list[tuple[int, int, int]]) -> list:
+def _masks_relation(vendor: str) -> str:
     if vendor == "postgresql":
-        return [[p[0] for p in probes], [p[1] for p in probes], [p[2] for p in probes]]
-    return [json.dumps(probes)]
+        return "unnest(%s::integer[]) AS m(m)"
+    return "(SELECT value AS m FROM json_each(%s)) AS m"
+
+
+def _xor(vendor: str, a: str, b: str) -> str:
+    """a XOR b in SQL (SQLite has no XOR operator; for these non-negative band values
+    (a | b) - (a & b) is the same)."""
+    return f"({a} # {b})" if vendor == "postgresql" else f"(({a} | {b}) - ({a} & {b}))"
 
 
 def band_search_sql(vendor: str, bands) -> str:
-    """One statement for one hash kind: per band a join of the probe list with that band's
-    B-tree, the exact distance to the probing hash checked on each row found, the nearest per
-    (file, canonical asset) kept. CROSS JOIN makes SQLite loop over the probes and look each up
-    in the B-tree (with a plain JOIN it scans the index instead); PostgreSQL plans it as a join."""
-    branches = [
-        f"SELECT p.f AS f, h.asset_id AS asset_id, doppel_hamming(h.hash, p.q) AS d "
-        f"FROM {_probe_relation(vendor)} CROSS JOIN {HASH_TABLE} h "
-        f"WHERE h.kind = %s AND h.band{b} = p.v AND doppel_hamming(h.hash, p.q) <= %s"
-        for b in bands]
-    return f"SELECT f, asset_id, MIN(d) FROM ({' UNION ALL '.join(branches)}) found GROUP BY f, asset_id"
+    """One statement for one hash kind: the query hashes, and per band a join of (query hash,
+    flip mask) pairs with that band's B-tree, probing the query's band value XOR the mask; the
+    exact distance to the query hash is checked on each row found, the nearest per (file,
+    canonical asset) kept. The probes are expanded by the database from the few masks
+    (matching.index.band_masks): sending every probe value made the statement 30 times larger and
+    its parameters cost more to pass than the search. CROSS JOIN makes SQLite loop over the
+    queries and masks and look each probe up in the B-tree (with a plain JOIN it scans the index
+    instead); PostgreSQL plans it as nested loops over index-only scans."""
+    branches = []
+    for b in bands:
+        value = f"((q.h >> {CHUNK_BITS * b}) & {BAND_MASK})"
+        probe = _xor(vendor, value if vendor != "postgresql" else f"{value}::integer", "m.m")
+        branches.append(
+            f"SELECT q.f AS f, h.asset_id AS asset_id, doppel_hamming(h.hash, q.h) AS d "
+            f"FROM q CROSS JOIN {_masks_relation(vendor)} CROSS JOIN {HASH_TABLE} h "
+            f"WHERE h.kind = %s AND h.band{b} = {probe} AND doppel_hamming(h.hash, q.h) <= %s")
+    return (f"WITH q AS ({_queries_relation(vendor)}) "
+            f"SELECT f, asset_id, MIN(d) FROM ({' UNION ALL '.join(branches)}) found GROUP BY f, asset_id")
 
 
 def hash_search(queries: dict, *, kind: int, radius: int) -> dict:
     """{file key: [64-bit hashes]} -> {file key: {canonical asset id: nearest distance}} for every
     indexed hash of ``kind`` within ``radius`` bits of one of the file's hashes."""
-    per_band = defaultdict(set)
-    for f, hashes in queries.items():
-        for h in hashes:
-            q = signed64(h)
-            for band, value in band_probes(h, radius):
-                per_band[band].add((int(f), value, q))
+    pairs = sorted({(int(f), signed64(h)) for f, hashes in queries.items() for h in hashes})
     out: dict = defaultdict(dict)
-    if not per_band:
+    if not pairs:
         return out
     vendor = connection.vendor
-    bands = sorted(per_band)
-    params = []
-    for b in bands:
-        params += _probe_params(vendor, sorted(per_band[b])) + [int(kind), int(radius)]
+    masks = band_masks(radius)
+    if vendor == "postgresql":
+        params: list = [[f for f, _ in pairs], [h for _, h in pairs]]
+    else:
+        params = [json.dumps(pairs)]
+    for _, band in masks:
+        params += [band if vendor == "postgresql" else json.dumps(band), int(kind), int(radius)]
     with connection.cursor() as cur:
-        cur.execute(band_search_sql(vendor, bands), params)
+        cur.execute(band_search_sql(vendor, [b for b, _ in masks]), params)
         for f, asset_id, d in cur.fetchall():
             out[f][asset_id] = int(d)
     return out

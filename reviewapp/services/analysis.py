@@ -39,7 +39,7 @@ from .jobs import (
     job_may_continue,
     job_start,
 )
-from .renditions import load_reduced, render_asset_files, save_detail, save_reduced
+from .renditions import asset_renditions_save, load_reduced
 
 log = logging.getLogger(__name__)
 
@@ -126,25 +126,15 @@ def analysis_prepare(job_id: int) -> list[int]:
 # --- one asset ---------------------------------------------------------------------------------
 
 
-def _store_renditions(asset: Asset, path: str, image=None) -> tuple[str, str]:
-    try:
-        return render_asset_files(asset, path, image=image)
-    except Exception as exc:  # noqa: BLE001 - a rendition is a convenience, never a failure
-        log.info("no rendition for asset %s: %s", asset.pk, exc)
-        return "", ""
-
-
 def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
     fa = m.analyse_file(path, name=asset.name, max_pixels=settings.MAX_IMAGE_PIXELS, keep_image=True, rendition=True)
     # the web rendition is made from the full-detail rendition the engine decoded (one decode per file)
-    web, thumb = ("", "") if not fa.readable else _store_renditions(asset, path, fa.rendition)
+    saved = asset_renditions_save(asset, path, web=fa.readable, image=fa.image, rendition=fa.rendition)
+    web, thumb = saved.get("web", ""), saved.get("thumb", "")
     stored = fa.to_dict()
-    if fa.image is not None:
-        stored["reduced"] = save_reduced(asset, fa.image)
-    if fa.rendition is not None:
-        stored["detail"] = save_detail(asset, fa.rendition)
+    stored.update({kind: saved[kind] for kind in ("reduced", "detail") if kind in saved})
     return {
         "analysis": stored,
         "format": (fa.format or "")[:20],

@@ -158,6 +158,33 @@ def test_hash_search_finds_every_stored_hash_within_the_radius_and_none_beyond(s
         assert sum(1 for d in want.values() if d == radius) >= 2   # the evenly spread one among them
 
 
+def test_a_batch_finds_for_each_file_exactly_the_hashes_within_the_radius_whatever_the_sign_bit(sources):
+    """The database expands each query hash's band probes itself (shifting a signed bigint):
+    files in one batch, query hashes with the top bit set and clear, neighbours at exactly the
+    radius (evenly spread over the bands, the hardest to find) and one bit beyond it."""
+    canon, _ = sources
+    rng = random.Random(21)
+    queries = {1: [rng.getrandbits(63) | (1 << 63), rng.getrandbits(63)], 2: [rng.getrandbits(63)], 3: [1 << 63]}
+    n = 0
+    for hashes in queries.values():
+        for q in hashes:
+            for d in (0, 1, REGION_RADIUS, REGION_RADIUS + 1, RADIUS, RADIUS + 1, RADIUS + 2):
+                for h in (spread(rng, q, d), flip(q, rng.sample(range(64), d))):
+                    n += 1
+                    make_asset(canon, f"n{n}.tif", analysis(f"n{n}.tif", h, [h]))
+    for i in range(200):
+        make_asset(canon, f"r{i}.tif", analysis(f"r{i}.tif", rng.getrandbits(64), [rng.getrandbits(64)]))
+    candidate_index_sync()
+    stored = {a.pk: int(a.analysis["hashes"][0][0], 16) for a in Asset.objects.all()}
+    for kind, radius in ((CandidateIndexHash.Kind.WHOLE, RADIUS), (CandidateIndexHash.Kind.REGION, REGION_RADIUS)):
+        got = hash_search(queries, kind=kind, radius=radius)
+        for f, hashes in queries.items():
+            nearest = {pk: min(hamming(h, q) for q in hashes) for pk, h in stored.items()}
+            want = {pk: d for pk, d in nearest.items() if d <= radius}
+            assert got[f] == want, (f, kind)
+            assert radius in want.values() and radius + 1 in nearest.values()
+
+
 def test_an_asset_analysed_again_is_offered_with_its_new_hashes_only_once_indexed_again(sources):
     canon, clean = sources
     rng = random.Random(8)

@@ -186,3 +186,103 @@ def test_analysis_makes_the_web_rendition_from_the_engines_decode_without_decodi
     assert calls == []
     with renditions_storage().open(a.rendition) as f:
         assert jpeg_size(f.read()) == (1600, 1200)
+
+
+def s3_renditions(settings, s3_bucket, s3_server):
+    from django.core.files.storage import storages
+
+    settings.STORAGES = {**settings.STORAGES, "renditions": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": s3_bucket, "endpoint_url": s3_server, "access_key": "testing", "secret_key": "testing",
+                    "region_name": "us-east-1", "file_overwrite": True},
+    }}
+    storages._storages.pop("renditions", None)
+    return storages
+
+
+@pytest.mark.django_db
+def test_every_rendition_of_an_analysed_file_is_in_s3_when_its_name_is_returned(paired, s3_profile, s3_bucket,
+                                                                                 s3_server, settings):
+    """Encoded and uploaded side by side, but all written before the names are handed back (the
+    analysis naming them is committed after); an overwriting storage is written without a HEAD
+    first, and a second save at the same names replaces the objects."""
+    import numpy as np
+
+    from reviewapp.services import renditions
+
+    storages = s3_renditions(settings, s3_bucket, s3_server)
+    try:
+        a = Asset.objects.get(name="C1234a.jpg")
+        st = renditions.renditions_storage()
+        asked = []
+        real_exists = st.exists
+        st.exists = lambda name: asked.append(name) or real_exists(name)
+        detail = np.full((300, 200, 3), 90, np.uint8)
+        reduced = np.full((30, 20, 3), 40, np.uint8)
+        for shade in (90, 120):
+            detail[:] = shade
+            saved = renditions.asset_renditions_save(a, None, web=True, image=reduced, rendition=detail)
+            assert set(saved) == {"web", "thumb", "reduced", "detail"}
+            objects = {o["Key"]: o["Size"] for o in s3_profile.list_objects_v2(Bucket=s3_bucket)["Contents"]}
+            assert all(any(k.endswith(saved[kind]) for k in objects) for kind in saved), (saved, objects)
+            assert len(objects) == 4
+            with st.open(saved["detail"]) as f:
+                assert np.asarray(Image.open(f).convert("RGB"))[0, 0].tolist() == [shade] * 3
+            with st.open(saved["web"]) as f:
+                assert Image.open(f).size == (200, 300)
+        assert asked == []
+    finally:
+        storages._storages.pop("renditions", None)
+
+
+@pytest.mark.django_db
+def test_a_failed_detail_upload_is_raised_only_once_the_other_renditions_are_written(paired, monkeypatch):
+    """The error fails the analysis (the item is retried), but not while another upload is still
+    running in the pool: the slow reduced picture is written when the error arrives."""
+    import time
+
+    import numpy as np
+
+    from reviewapp.services import renditions
+
+    def broken(asset, image):
+        raise OSError("S3 unavailable")
+
+    real_reduced = renditions.save_reduced
+
+    def slow_reduced(asset, image):
+        time.sleep(0.5)
+        return real_reduced(asset, image)
+
+    monkeypatch.setattr(renditions, "save_detail", broken)
+    monkeypatch.setattr(renditions, "save_reduced", slow_reduced)
+    a = Asset.objects.get(name="C1234a.jpg")
+    renditions_storage().delete(a.analysis["reduced"])
+    with pytest.raises(OSError, match="S3 unavailable"):
+        renditions.asset_renditions_save(a, None, web=True, image=np.zeros((30, 20, 3), np.uint8),
+                                         rendition=np.zeros((300, 200, 3), np.uint8))
+    assert renditions_storage().exists(a.analysis["reduced"])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7, 3), (5, 1, 3), (33, 17), (40, 31, 3), (9, 12, 4)])
+def test_the_fast_png_is_lossless_for_every_8_bit_layout(shape):
+    """The detail and reduced renditions are the proof's pictures: decoding the PNG gives back
+    exactly the engine's array, whatever the channels (wrap-around differences included)."""
+    import numpy as np
+
+    from reviewapp.services.renditions import png_bytes
+
+    a = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    a.reshape(-1)[::3] = 255   # large jumps between rows: the Up differences wrap around
+    im = Image.open(io.BytesIO(png_bytes(a)))
+    assert im.format == "PNG" and im.mode == {2: "L", 3: "RGB", 4: "RGBA"}[len(shape) if len(shape) == 2 else shape[2]]
+    assert np.array_equal(np.asarray(im), a)
+
+
+def test_a_16_bit_picture_still_goes_to_pillows_png():
+    import numpy as np
+
+    from reviewapp.services.renditions import png_bytes
+
+    a = np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(a)))), a)
