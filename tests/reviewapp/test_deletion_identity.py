@@ -348,6 +348,7 @@ def test_route3_root_swapped_for_a_symlink_after_inventory(local_root, users, la
     item = execute(admin, decision)
     assert_aborted_untouched(item, reason, (storage_for(canon), "C1.png", data))
     assert (local_root / "cleanup.old" / "C1.png").read_bytes() == data
+    assert ReviewItem.objects.get(asset=copy).status == ReviewItem.Status.OPEN  # back in review
     if guards == "guard_physical_identity":  # the admin is told which physical object: device/inode
         dev, ino = storage_for(canon).head("C1.png").identity
         item.refresh_from_db()

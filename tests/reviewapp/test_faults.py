@@ -289,6 +289,7 @@ def test_s3_failure_mid_restore(s3_sources, users, faults, confirm, phase):
 def test_object_changed_between_check_and_copy_is_caught_by_the_etag_condition(s3_sources, users, monkeypatch, confirm):
     cur, admin = users
     d = scenario(*s3_sources, cur)
+    plan = checked_plan(actor=admin, decisions=[d])  # its dry run re-checks too: patched only after it
     real = executor.recheck_kept
 
     def recheck_then_someone_writes(item, src):
@@ -297,9 +298,11 @@ def test_object_changed_between_check_and_copy_is_caught_by_the_etag_condition(s
         return out
 
     monkeypatch.setattr(executor, "recheck_kept", recheck_then_someone_writes)
-    plan = confirm(admin, checked_plan(actor=admin, decisions=[d]))
+    plan = confirm(admin, plan)
     item = plan.items.get()
-    assert item.state == DeletionItem.State.ABORTED and "changed" in item.reason
+    assert (item.state, item.reason) == (DeletionItem.State.ABORTED, "the object to delete changed while it was being "
+                                         f"quarantined: {d.asset.key} changed since it was checked")
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
     assert storage_for(d.asset.source).read_bytes(d.asset.key) == cleanup_jpeg("coffee")
     assert not svc.quarantine_target(item).storage.exists(d.asset.key)
 
@@ -338,6 +341,8 @@ def test_versioned_bucket_purge_removes_the_versions(db, local_root, s3_profile,
     item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
     assert item.state == DeletionItem.State.QUARANTINED, item.reason
     assert item.original_version_id and item.quarantine_version_id
+    # the audit row written before the copy names the exact version that was then deleted
+    assert AuditEntry.objects.get(item=item, action="quarantine").detail["version_id"] == item.original_version_id
     # the original version is gone for good, not hidden behind a delete marker
     assert _versions(s3_profile, bucket, "cleanup/" + d.asset.key) == []
     target = svc.quarantine_target(item)
