@@ -21,6 +21,7 @@ from reviewapp.models import (
     Asset, AuditEntry, Candidate, DeletionItem, DeletionPlan, Job, ReingestItem, ReviewItem, Source,
 )
 from reviewapp.services import deletion as svc
+from reviewapp.services.deletion import executor as deletion_executor
 from reviewapp.services.deletion import plans as deletion_plans
 from reviewapp.services.deletion import quarantine as deletion_quarantine
 from reviewapp.services.review import decision_record, decision_undo
@@ -869,6 +870,27 @@ def test_the_quarantine_copy_check_alone_stops_a_copy_of_other_content(sources, 
     assert_aborted_in_quarantine_step(
         item, f"{CHANGED}the quarantine copy of box1/C0001.jpg is not the content decided on ({token[:20]}…)", admin,
         (d.asset, resaved))
+
+
+def test_an_object_that_vanishes_after_the_checks_aborts_with_nothing_in_quarantine(sources, users, monkeypatch):
+    """Someone else removes the object after every guard passed and before the copy: the item
+    aborts with that reason under the admin, the file goes back to review, and no quarantine copy
+    is made up for it."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    item = checked_plan(actor=admin, decisions=[d]).items.get()  # its dry run re-checks too: patched after it
+    real = deletion_executor.recheck_kept
+
+    def recheck_then_someone_deletes(item, src):
+        out = real(item, src)
+        src.delete(item.asset.key)
+        return out
+
+    monkeypatch.setattr(deletion_executor, "recheck_kept", recheck_then_someone_deletes)
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_aborted_in_quarantine_step(item, "the object to delete vanished while it was being quarantined", admin)
+    target = svc.quarantine_target(item)
+    assert not target.storage.exists(target.key) and not exists(d.asset)
 
 
 def test_same_bytes_accepts_an_equal_token_or_a_multipart_etag_of_the_same_size_only():
