@@ -924,26 +924,34 @@ def test_decision_undo_refusal_reads_the_items_and_plans_that_hold_the_decision(
         "(executing); ask an admin to restore the file after it runs")
 
 
-@pytest.mark.parametrize("over", ["kept", "cleanup", "pixels"])
+@pytest.mark.parametrize("over", ["kept", "cleanup", "pixels", "cleanup pixels"])
 def test_the_kept_copy_recheck_obeys_the_size_and_pixel_limits(sources, users, layers, settings, over):
     """The re-check reads both copies under the same limits as analysis (an image bomb placed at
-    a kept copy's key is refused, not decoded): the dry run says why and touches nothing."""
+    a kept copy's key, or at the key of the object to delete, is refused, not decoded): the dry
+    run says why and touches nothing."""
     layers.only("guard_kept_copy")
     cur, admin = users
     small, big = cleanup_jpeg(), kept_png()
     assert len(small) < len(big)
     if over == "cleanup":  # the object to delete is the big file this time
         d = scenario(*sources, cur, cleanup_data=big, kept_data=small)
+    elif over == "cleanup pixels":  # a 128x128 kept copy under the limit, the 256x256 clean-up copy over it
+        d = scenario(*sources, cur, kept_data=_small_kept())
     else:
         d = scenario(*sources, cur)
     if over == "pixels":
         settings.MAX_IMAGE_PIXELS = 1000
+    elif over == "cleanup pixels":
+        settings.MAX_IMAGE_PIXELS = 20000
     else:
         settings.MAX_OBJECT_BYTES = len(small) + 1
     item = checked_plan(actor=admin, decisions=[d]).items.get()
     too_big = {"kept": d.candidate.match_asset, "cleanup": d.asset}.get(over)
     if too_big is not None:
         assert item.dry_run_reason == f"could not be checked: {too_big.key} is {len(big)} bytes, over the limit of {len(small) + 1}"
+    elif over == "cleanup pixels":  # not decoded, so not measured (decoded, it would read "more pixels (256x256)")
+        assert item.dry_run_reason.startswith("the kept copy does not hold at least as much: the clean-up copy's size "
+                                              "is unknown (it did not decode)"), item.dry_run_reason
     else:
         assert item.dry_run_reason.startswith("the kept copy does not decode fully"), item.dry_run_reason
     assert item.state == DeletionItem.State.PLANNED
