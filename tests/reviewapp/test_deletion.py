@@ -893,6 +893,23 @@ def test_an_object_that_vanishes_after_the_checks_aborts_with_nothing_in_quarant
     assert not target.storage.exists(target.key) and not exists(d.asset)
 
 
+def test_an_engine_failure_at_the_recheck_is_a_doubt_that_keeps_the_object(sources, users, monkeypatch):
+    """The engine raising while it verifies the pair again is a reason not to delete, shown to the
+    admin with the error, not a crash that leaves the item claimed."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
+
+    def engine_fails(*args, **kwargs):
+        raise MemoryError("out of memory while aligning")
+
+    monkeypatch.setattr(matching, "verify_pair", engine_fails)
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_held(item, "", (d.asset, cleanup_jpeg()), (d.candidate.match_asset, kept_png()))
+    assert item.reason == "the pair could not be verified again: out of memory while aligning"
+    assert ReviewItem.objects.get(asset=d.asset).status == ReviewItem.Status.OPEN
+
+
 def test_same_bytes_accepts_an_equal_token_or_a_multipart_etag_of_the_same_size_only():
     """The quarantine copy's content check: multipart ETags are not MD5s of the bytes and a
     server-side copy gets a new one, so for those alone the size stands in."""
