@@ -327,6 +327,23 @@ def test_damaged_s3_kept_copy_blocks_deletion(s3_sources, users, confirm):
     assert storage_for(d.asset.source).exists(d.asset.key)
 
 
+def test_a_kept_copy_in_an_archive_tier_blocks_deletion_until_restored(s3_sources, users, s3_profile, confirm):
+    """A kept copy moved to Glacier after the decision (same bytes, same ETag) cannot be read to be
+    checked again: the item aborts with what to do, and nothing is deleted."""
+    cur, admin = users
+    d = scenario(*s3_sources, cur)
+    kept = d.candidate.match_asset
+    store = storage_for(kept.source)
+    s3_profile.put_object(Bucket=store.bucket, Key=store.full_key(kept.key), Body=store.read_bytes(kept.key),
+                          StorageClass="GLACIER")
+    assert store.head(kept.key).etag == kept.etag
+    item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
+    assert (item.state, item.reason) == (DeletionItem.State.ABORTED,
+                                         "the kept copy is in an archive tier and cannot be checked; restore it first")
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
+    assert storage_for(d.asset.source).read_bytes(d.asset.key) == cleanup_jpeg()
+
+
 def _versions(client, bucket, key):
     resp = client.list_object_versions(Bucket=bucket, Prefix=key)
     return [v for v in resp.get("Versions", []) + resp.get("DeleteMarkers", []) if v["Key"] == key]
