@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from datetime import timedelta
 
@@ -15,10 +16,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+import matching
 from reviewapp.models import (
     Asset, AuditEntry, Candidate, DeletionItem, DeletionPlan, Job, ReingestItem, ReviewItem, Source,
 )
 from reviewapp.services import deletion as svc
+from reviewapp.services.deletion import executor as deletion_executor
 from reviewapp.services.deletion import plans as deletion_plans
 from reviewapp.services.deletion import quarantine as deletion_quarantine
 from reviewapp.services.review import decision_record, decision_undo
@@ -187,6 +190,13 @@ def test_confirmed_plan_quarantines_after_audit_and_keeps_the_match(run_plan, so
     assert audit.engine_version == "test-engine" and audit.thresholds == {"local": 0.085}
     assert audit.diff_score == 0.01 and audit.approved_by == cur and audit.executed_by == admin
     assert audit.decision_id == d.pk
+    # what the executor proved right before the copy: the re-check of the pair at full detail,
+    # where the copy goes, the version (none here) and the device/inode of the file it deletes
+    assert audit.detail == {"recheck": audit.detail["recheck"], "quarantine": item.quarantine_location,
+                            "version_id": "", "identity": ["local", *d.asset.inode.split(":")]}
+    recheck = audit.detail["recheck"]
+    assert (recheck["verdict"], recheck["engine_version"]) == ("duplicate", matching.ENGINE_VERSION)
+    assert 0 <= recheck["diff_score"] and 0 <= recheck["local_score"] < item.thresholds["local"]
     job = plan.job
     job.refresh_from_db()
     assert job.state == Job.State.DONE and job.processed == 1
@@ -766,6 +776,143 @@ def test_with_every_layer_off_the_same_pair_is_quarantined(sources, users, layer
     assert not exists(d.asset)
 
 
+# The conditional copy and delete, and the check of the quarantine copy's content, each alone: the
+# guards are off, so the object reaches these steps even when it is not the one decided on.
+
+
+def assert_aborted_in_quarantine_step(item, reason, admin, *objects):
+    """The item aborted with exactly this reason, recorded under the admin, after the quarantine
+    audit row (written before the copy, so it exists); the file is back in review and each
+    (asset, bytes) is still at its key with those bytes."""
+    item.refresh_from_db()
+    assert (item.state, item.reason) == (DeletionItem.State.ABORTED, reason)
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
+    assert AuditEntry.objects.filter(item=item, action="quarantine").count() == 1
+    assert item.quarantine_location == ""
+    assert ReviewItem.objects.get(asset=item.asset).status == ReviewItem.Status.OPEN
+    for asset, data in objects:
+        assert storage_for(asset.source).read_bytes(asset.key) == data
+
+
+CHANGED = "the object to delete changed while it was being quarantined: "
+
+
+def test_the_conditional_copy_alone_stops_a_changed_object_to_delete(sources, users, layers):
+    """The same picture saved again before execution, every guard off: the copy to quarantine is
+    made only while the object still has the ETag decided on, so nothing reaches quarantine."""
+    layers.only("conditional_writes")
+    cur, admin = users
+    d = scenario(*sources, cur)
+    resaved = img_bytes(photo("astronaut", size=SIZE), "JPEG", quality=91)
+    storage_for(d.asset.source).put(d.asset.key, resaved)
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_aborted_in_quarantine_step(item, CHANGED + "box1/C0001.jpg changed since it was checked", admin,
+                                      (d.asset, resaved), (d.candidate.match_asset, kept_png()))
+    target = svc.quarantine_target(item)
+    assert not target.storage.exists(target.key)
+
+
+def _rewrite_in_place(store, key, data):
+    """New bytes in the same file (same device and inode): only the size and time tell."""
+    with open(store.path(key), "r+b") as f:
+        f.truncate(0)
+        f.write(data)
+
+
+def _swap_for_a_lookalike(store, key, data):
+    """Another file put at the key with the original's size and modification time (as `cp -p` or
+    `rsync -a` of something else leaves it): the same local ETag, only device/inode tell."""
+    st = os.stat(store.path(key))
+    assert len(data) == st.st_size
+    store.put(key, data)
+    os.utime(store.path(key), ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize("replace, why, also_on", [
+    (_rewrite_in_place, "changed since it was checked", ()),
+    # the device/inode the delete checks is the one the physical-identity guard took: with that
+    # guard off there is none to check, so it stays on here
+    (_swap_for_a_lookalike, "is no longer the file that was checked (device/inode differ)", ("guard_physical_identity",)),
+])
+def test_the_conditional_delete_alone_keeps_an_object_replaced_after_its_copy(sources, users, layers, monkeypatch,
+                                                                             replace, why, also_on):
+    """The object is replaced between the copy to quarantine and the delete, the guards off: the
+    delete removes only the file that was checked (its ETag, and for local files its device and
+    inode), so the new content stays at its key."""
+    layers.off(*[n for n in layers.names if n not in ("conditional_writes", *also_on)])
+    cur, admin = users
+    d = scenario(*sources, cur)
+    newcomer = bytes(b ^ 0xFF for b in cleanup_jpeg())  # other bytes, the same size
+    real_copy = LocalStorage.copy_to
+
+    def copy_then_replace(self, key, dest, dest_key, **kw):
+        out = real_copy(self, key, dest, dest_key, **kw)
+        if self.root == storage_for(d.asset.source).root:
+            replace(self, key, newcomer)
+        return out
+
+    monkeypatch.setattr(LocalStorage, "copy_to", copy_then_replace)
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_aborted_in_quarantine_step(item, f"{CHANGED}box1/C0001.jpg {why}", admin, (d.asset, newcomer))
+
+
+def test_the_quarantine_copy_check_alone_stops_a_copy_of_other_content(sources, users, layers):
+    """The same picture saved again before execution, every guard and the conditional writes off:
+    the copy reaches quarantine, but its content is not the sha256 decided on, so the object is
+    not deleted."""
+    layers.only("quarantine_copy_check")
+    cur, admin = users
+    d = scenario(*sources, cur)
+    resaved = img_bytes(photo("astronaut", size=SIZE), "JPEG", quality=91)
+    storage_for(d.asset.source).put(d.asset.key, resaved)
+    item = svc.deletion_plan_create(actor=admin, decisions=[d]).items.get()
+    svc.deletion_item_execute(actor=admin, item=item)
+    token = "sha256:" + hashlib.sha256(resaved).hexdigest()
+    assert_aborted_in_quarantine_step(
+        item, f"{CHANGED}the quarantine copy of box1/C0001.jpg is not the content decided on ({token[:20]}…)", admin,
+        (d.asset, resaved))
+
+
+def test_an_object_that_vanishes_after_the_checks_aborts_with_nothing_in_quarantine(sources, users, monkeypatch):
+    """Someone else removes the object after every guard passed and before the copy: the item
+    aborts with that reason under the admin, the file goes back to review, and no quarantine copy
+    is made up for it."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    item = checked_plan(actor=admin, decisions=[d]).items.get()  # its dry run re-checks too: patched after it
+    real = deletion_executor.recheck_kept
+
+    def recheck_then_someone_deletes(item, src):
+        out = real(item, src)
+        src.delete(item.asset.key)
+        return out
+
+    monkeypatch.setattr(deletion_executor, "recheck_kept", recheck_then_someone_deletes)
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_aborted_in_quarantine_step(item, "the object to delete vanished while it was being quarantined", admin)
+    target = svc.quarantine_target(item)
+    assert not target.storage.exists(target.key) and not exists(d.asset)
+
+
+def test_an_engine_failure_at_the_recheck_is_a_doubt_that_keeps_the_object(sources, users, monkeypatch):
+    """The engine raising while it verifies the pair again is a reason not to delete, shown to the
+    admin with the error, not a crash that leaves the item claimed."""
+    cur, admin = users
+    d = scenario(*sources, cur)
+    item = checked_plan(actor=admin, decisions=[d]).items.get()
+
+    def engine_fails(*args, **kwargs):
+        raise MemoryError("out of memory while aligning")
+
+    monkeypatch.setattr(matching, "verify_pair", engine_fails)
+    svc.deletion_item_execute(actor=admin, item=item)
+    assert_held(item, "", (d.asset, cleanup_jpeg()), (d.candidate.match_asset, kept_png()))
+    assert item.reason == "the pair could not be verified again: out of memory while aligning"
+    assert ReviewItem.objects.get(asset=d.asset).status == ReviewItem.Status.OPEN
+
+
 def test_same_bytes_accepts_an_equal_token_or_a_multipart_etag_of_the_same_size_only():
     """The quarantine copy's content check: multipart ETags are not MD5s of the bytes and a
     server-side copy gets a new one, so for those alone the size stands in."""
@@ -797,26 +944,34 @@ def test_decision_undo_refusal_reads_the_items_and_plans_that_hold_the_decision(
         "(executing); ask an admin to restore the file after it runs")
 
 
-@pytest.mark.parametrize("over", ["kept", "cleanup", "pixels"])
+@pytest.mark.parametrize("over", ["kept", "cleanup", "pixels", "cleanup pixels"])
 def test_the_kept_copy_recheck_obeys_the_size_and_pixel_limits(sources, users, layers, settings, over):
     """The re-check reads both copies under the same limits as analysis (an image bomb placed at
-    a kept copy's key is refused, not decoded): the dry run says why and touches nothing."""
+    a kept copy's key, or at the key of the object to delete, is refused, not decoded): the dry
+    run says why and touches nothing."""
     layers.only("guard_kept_copy")
     cur, admin = users
     small, big = cleanup_jpeg(), kept_png()
     assert len(small) < len(big)
     if over == "cleanup":  # the object to delete is the big file this time
         d = scenario(*sources, cur, cleanup_data=big, kept_data=small)
+    elif over == "cleanup pixels":  # a 128x128 kept copy under the limit, the 256x256 clean-up copy over it
+        d = scenario(*sources, cur, kept_data=_small_kept())
     else:
         d = scenario(*sources, cur)
     if over == "pixels":
         settings.MAX_IMAGE_PIXELS = 1000
+    elif over == "cleanup pixels":
+        settings.MAX_IMAGE_PIXELS = 20000
     else:
         settings.MAX_OBJECT_BYTES = len(small) + 1
     item = checked_plan(actor=admin, decisions=[d]).items.get()
     too_big = {"kept": d.candidate.match_asset, "cleanup": d.asset}.get(over)
     if too_big is not None:
         assert item.dry_run_reason == f"could not be checked: {too_big.key} is {len(big)} bytes, over the limit of {len(small) + 1}"
+    elif over == "cleanup pixels":  # not decoded, so not measured (decoded, it would read "more pixels (256x256)")
+        assert item.dry_run_reason.startswith("the kept copy does not hold at least as much: the clean-up copy's size "
+                                              "is unknown (it did not decode)"), item.dry_run_reason
     else:
         assert item.dry_run_reason.startswith("the kept copy does not decode fully"), item.dry_run_reason
     assert item.state == DeletionItem.State.PLANNED

@@ -348,6 +348,7 @@ def test_route3_root_swapped_for_a_symlink_after_inventory(local_root, users, la
     item = execute(admin, decision)
     assert_aborted_untouched(item, reason, (storage_for(canon), "C1.png", data))
     assert (local_root / "cleanup.old" / "C1.png").read_bytes() == data
+    assert ReviewItem.objects.get(asset=copy).status == ReviewItem.Status.OPEN  # back in review
     if guards == "guard_physical_identity":  # the admin is told which physical object: device/inode
         dev, ino = storage_for(canon).head("C1.png").identity
         item.refresh_from_db()
@@ -593,6 +594,83 @@ def test_undo_racing_execution_ends_deleted_and_recorded_or_not_deleted(local_ro
     assert sum(outcomes.values()) == ROUNDS[plan_rule]
     if plan_rule == "on":
         assert outcomes["not_deleted"] == 0  # a confirmed plan's decision cannot be undone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_undo_started_while_the_claim_is_taken_waits_for_it_and_is_refused(local_root, layers, monkeypatch):
+    """The claim holds the review item's row lock from before it reads the item until it commits
+    `executing`. An undo started meanwhile waits on that lock, then finds the deletion running and
+    is refused: the object is deleted under a decision that still stands. Shown with the undo's own
+    lock on the items (the confirmed-plan rule) and the executor's decision guard off, so that the
+    claim's lock is all that keeps the two apart; without it the undo reads the item still planned
+    and commits, and the executor deletes the object of an undone decision. On PostgreSQL (SQLite
+    has no row locks)."""
+    from django.db import connections
+
+    from tests.factories import ReviewItemFactory, UserFactory
+
+    require_service(connection.vendor == "postgresql", "PostgreSQL test database (set CI=true or DATABASE_URL)")
+    layers.off("undo_plan_rule", "guard_decision_stands")
+    cur_a, cur_c = UserFactory(role="curator", username="cur-a"), UserFactory(role="curator", username="cur-c")
+    admin = UserFactory(role="admin", username="boss")
+    for d in ("canon", "cleanup"):
+        (local_root / d).mkdir()
+    sources = (Source.objects.create(name="cleanup", kind="local", role="cleanup", root=str(local_root / "cleanup")),
+               Source.objects.create(name="canon", kind="local", role="canonical", root=str(local_root / "canon")))
+    a = _pair(sources, cur_a, 1)
+    ReviewItemFactory()  # review item ids now run one ahead of the items' in one of the two pairs
+    c = _pair(sources, cur_c, 2)
+    plan = checked_plan(actor=admin, decisions=[a, c])
+    DeletionPlan.objects.filter(pk=plan.pk).update(state=DeletionPlan.State.CONFIRMED, confirmed_by=admin)
+    # a lock taken on the review item whose id is the deletion item's must not hit the right row by chance
+    item = next(i for i in plan.items.select_related("decision__actor") if i.pk != i.decision.review_item_id)
+    d, cur = item.decision, item.decision.actor
+
+    claiming = threading.Event()
+    real_stands = executor.decision_stands
+
+    def stands_slowly(decision):
+        # called inside the claim's transaction, after its locks: hold them while the undo starts
+        claiming.set()
+        time.sleep(1.0)
+        return real_stands(decision)
+
+    monkeypatch.setattr(executor, "decision_stands", stands_slowly)
+    results = {}
+
+    def run_executor():
+        try:
+            results["exec"] = svc.deletion_item_execute(actor=admin, item=item).state
+        except Exception as exc:  # noqa: BLE001
+            results["exec"] = exc
+        finally:
+            claiming.set()  # a claim that failed before its locks lets the undo go (and the test fail) at once
+            connections.close_all()
+
+    def run_undo():
+        try:
+            assert claiming.wait(60), "the claim never started"
+            results["undo"] = decision_undo(actor=cur, decision=d)
+        except Exception as exc:  # noqa: BLE001
+            results["undo"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run_executor), threading.Thread(target=run_undo)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.QUARANTINED, (item.reason, results)
+    assert isinstance(results["undo"], ReviewRefused) and "too late to undo" in str(results["undo"]), results
+    assert not Decision.objects.filter(undoes=d).exists()
+    review = ReviewItem.objects.get(pk=d.review_item_id)
+    assert (review.status, review.last_decision_id) == (ReviewItem.Status.DECIDED, d.pk)
+    assert not storage_for(d.asset.source).exists(d.asset.key)
+    assert AuditEntry.objects.filter(item=item, action="quarantine").count() == 1
+    target = svc.quarantine_target(item)
+    assert target.storage.read_bytes(target.key) == cleanup_jpeg()
 
 
 # --- restore and purge by content ------------------------------------------------------------------

@@ -4,6 +4,8 @@ and Object Lock. After each: no object lost, no record missing, and running agai
 plan exactly once."""
 from __future__ import annotations
 
+import hashlib
+import io
 import uuid
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -13,13 +15,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 import reviewapp.storage as storage_mod
-from reviewapp.models import AuditEntry, DeletionItem, DeletionPlan, Job, ReviewItem, Source
+from reviewapp.models import AuditEntry, Candidate, DeletionItem, DeletionPlan, Job, ReviewItem, Source
 from reviewapp.services import deletion as svc
 from reviewapp.services.deletion import executor
 from reviewapp.services.deletion import storage_for
 from reviewapp.storage import S3Storage, StorageError
-from tests.reviewapp.test_deletion import cleanup_jpeg, scenario
-from tests.factories import checked_plan
+from tests.reviewapp.test_deletion import SIZE, approve, cleanup_jpeg, kept_png, put_asset, scenario
+from tests.factories import AssetFactory, checked_plan
 
 pytestmark = pytest.mark.services
 
@@ -180,6 +182,88 @@ def test_executor_killed_between_steps_then_restarted(s3_sources, users, monkeyp
     assert crashed.quarantine_checksum == target.storage.content_token(target.key)
 
 
+def put_multipart_asset(source, key, data):
+    """An object uploaded in parts (boto3's managed upload with a 1-byte threshold), and its row as
+    inventory leaves it. Its ETag is "<md5 of the parts' md5s>-<parts>", not the MD5 of its bytes,
+    and a server-side copy of it gets a new, plain one: only the size can tie the two together.
+    Uploaded without a checksum (as older clients and most tools do): moto copies a multipart
+    upload's composite checksum onto the copy as if it were the whole object's, and botocore then
+    refuses to read the copy back."""
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+    from django.conf import settings
+
+    client = boto3.client("s3", **settings.S3_PROFILES[source.storage_profile],
+                          config=Config(request_checksum_calculation="when_required"))
+    store = storage_for(source)
+    client.upload_fileobj(io.BytesIO(data), store.bucket, store.full_key(key), Config=TransferConfig(multipart_threshold=1))
+    info = store.head(key)
+    assert info.etag.endswith("-1"), info.etag  # really uploaded in parts
+    return AssetFactory(source=source, key=key, name=key.rsplit("/", 1)[-1], size=info.size, etag=info.etag,
+                        version_id=info.version_id, width=SIZE[0], height=SIZE[1],
+                        checksum=hashlib.sha256(data).hexdigest())
+
+
+def _crash_at_the_mark(monkeypatch):
+    """The worker dies once, right after the object left its key and before the item was marked."""
+    real_mark = executor._mark_quarantined
+    armed = {"n": 1}
+
+    def dying_mark(item, **kw):
+        if armed["n"]:
+            armed["n"] = 0
+            raise Crash()
+        return real_mark(item, **kw)
+
+    monkeypatch.setattr(executor, "_mark_quarantined", dying_mark)
+
+
+@pytest.mark.parametrize("case", ["multipart", "versioned"])
+def test_a_crash_after_the_delete_is_recovered_from_the_quarantine_copy_which_purge_then_removes(
+        db, local_root, s3_profile, users, monkeypatch, confirm, case):
+    """The object left its key and the worker died before marking the item. The resumed run finds
+    the quarantine copy and takes it for the object: for a multipart upload by its size (its copy's
+    ETag differs from the multipart ETag decided on), on a versioned bucket recording the copy's
+    version, so that the purge removes that version for good instead of hiding it behind a delete
+    marker."""
+    cur, admin = users
+    bucket = f"doppel-r-{uuid.uuid4().hex[:10]}"
+    s3_profile.create_bucket(Bucket=bucket)
+    if case == "versioned":
+        s3_profile.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    cleanup_src, canon_src = make_sources(bucket, versioned=case == "versioned")
+    jpeg = cleanup_jpeg()  # the bytes assert_done_exactly_once expects in quarantine
+    if case == "multipart":
+        kept = put_asset(canon_src, "box/M1.png", kept_png())
+        d = approve(cur, put_multipart_asset(cleanup_src, "box/M1.jpg", jpeg), kept)
+    else:
+        d = scenario(cleanup_src, canon_src, cur, key="box/M1.jpg", cleanup_data=jpeg)
+    plan = checked_plan(actor=admin, decisions=[d])
+    _crash_at_the_mark(monkeypatch)
+    with pytest.raises(Crash):
+        confirm(admin, plan)
+    item = plan.items.get()
+    target = svc.quarantine_target(item)
+    assert item.state == DeletionItem.State.EXECUTING
+    assert not storage_for(d.asset.source).exists(d.asset.key)  # the delete ran before the crash
+    assert target.storage.read_bytes(target.key) == jpeg
+    q = target.storage.head(target.key)
+    if case == "multipart":  # the copy's token is not the one decided on: only the size ties them
+        assert target.storage.content_token(target.key) != "etag:" + item.etag_at_decision
+    else:
+        assert q.version_id
+
+    assert_done_exactly_once(confirm(admin, plan, resume=True))
+    item.refresh_from_db()
+    assert (item.quarantine_version_id, item.quarantine_checksum) == (q.version_id, target.storage.content_token(target.key))
+    DeletionItem.objects.filter(pk=item.pk).update(purge_after=timezone.now() - timedelta(seconds=1))
+    assert svc.deletion_purge_due()["purged"] == 1
+    assert not target.storage.exists(target.key)
+    assert _versions(s3_profile, bucket, target.storage.full_key(target.key)) == []  # no version left behind
+    assert AuditEntry.objects.filter(item=item, action="purge").count() == 1
+
+
 @pytest.mark.parametrize("phase", ["before", "after"])
 def test_s3_failure_mid_restore(s3_sources, users, faults, confirm, phase):
     cur, admin = users
@@ -205,6 +289,7 @@ def test_s3_failure_mid_restore(s3_sources, users, faults, confirm, phase):
 def test_object_changed_between_check_and_copy_is_caught_by_the_etag_condition(s3_sources, users, monkeypatch, confirm):
     cur, admin = users
     d = scenario(*s3_sources, cur)
+    plan = checked_plan(actor=admin, decisions=[d])  # its dry run re-checks too: patched only after it
     real = executor.recheck_kept
 
     def recheck_then_someone_writes(item, src):
@@ -213,9 +298,11 @@ def test_object_changed_between_check_and_copy_is_caught_by_the_etag_condition(s
         return out
 
     monkeypatch.setattr(executor, "recheck_kept", recheck_then_someone_writes)
-    plan = confirm(admin, checked_plan(actor=admin, decisions=[d]))
+    plan = confirm(admin, plan)
     item = plan.items.get()
-    assert item.state == DeletionItem.State.ABORTED and "changed" in item.reason
+    assert (item.state, item.reason) == (DeletionItem.State.ABORTED, "the object to delete changed while it was being "
+                                         f"quarantined: {d.asset.key} changed since it was checked")
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
     assert storage_for(d.asset.source).read_bytes(d.asset.key) == cleanup_jpeg("coffee")
     assert not svc.quarantine_target(item).storage.exists(d.asset.key)
 
@@ -240,6 +327,23 @@ def test_damaged_s3_kept_copy_blocks_deletion(s3_sources, users, confirm):
     assert storage_for(d.asset.source).exists(d.asset.key)
 
 
+def test_a_kept_copy_in_an_archive_tier_blocks_deletion_until_restored(s3_sources, users, s3_profile, confirm):
+    """A kept copy moved to Glacier after the decision (same bytes, same ETag) cannot be read to be
+    checked again: the item aborts with what to do, and nothing is deleted."""
+    cur, admin = users
+    d = scenario(*s3_sources, cur)
+    kept = d.candidate.match_asset
+    store = storage_for(kept.source)
+    s3_profile.put_object(Bucket=store.bucket, Key=store.full_key(kept.key), Body=store.read_bytes(kept.key),
+                          StorageClass="GLACIER")
+    assert store.head(kept.key).etag == kept.etag
+    item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
+    assert (item.state, item.reason) == (DeletionItem.State.ABORTED,
+                                         "the kept copy is in an archive tier and cannot be checked; restore it first")
+    assert AuditEntry.objects.get(item=item, action="abort").executed_by == admin
+    assert storage_for(d.asset.source).read_bytes(d.asset.key) == cleanup_jpeg()
+
+
 def _versions(client, bucket, key):
     resp = client.list_object_versions(Bucket=bucket, Prefix=key)
     return [v for v in resp.get("Versions", []) + resp.get("DeleteMarkers", []) if v["Key"] == key]
@@ -254,6 +358,8 @@ def test_versioned_bucket_purge_removes_the_versions(db, local_root, s3_profile,
     item = confirm(admin, checked_plan(actor=admin, decisions=[d])).items.get()
     assert item.state == DeletionItem.State.QUARANTINED, item.reason
     assert item.original_version_id and item.quarantine_version_id
+    # the audit row written before the copy names the exact version that was then deleted
+    assert AuditEntry.objects.get(item=item, action="quarantine").detail["version_id"] == item.original_version_id
     # the original version is gone for good, not hidden behind a delete marker
     assert _versions(s3_profile, bucket, "cleanup/" + d.asset.key) == []
     target = svc.quarantine_target(item)
@@ -281,6 +387,12 @@ def test_object_lock_is_obeyed_and_reported(db, local_root, s3_profile, users, c
     li = plan.items.get(asset=locked.asset)
     assert li.state == DeletionItem.State.ABORTED and "locked until 2031-01-01" in li.reason
     assert storage_for(locked.asset.source).exists(locked.asset.key)
+    # recorded under the admin who ran the plan; the file is not sent back to review (the approval
+    # was right and stands, review would only ask again about an object nobody may delete)
+    assert AuditEntry.objects.get(item=li, action="abort").executed_by == admin
+    review = ReviewItem.objects.get(asset=locked.asset)
+    assert (review.status, review.last_decision_id) == (ReviewItem.Status.DECIDED, locked.pk)
+    assert Candidate.objects.get(pk=locked.candidate_id).status == Candidate.Status.CHOSEN
 
     # a quarantine copy that got locked: purge postpones and says until when
     fi = plan.items.get(asset=free.asset)
