@@ -239,6 +239,7 @@ def run_browser(url, decisions, think, screenshots, modes):
                     names.append(name)
                 verdicts_shot[verdict] = names
             time.sleep(think)
+            page.wait_for_selector("#review[data-settled='1']")  # a swapped-in file takes keys once shown
             refused = page.locator('#decide-form button[value="approve_delete"]').get_attribute("aria-disabled") == "true"
             key = "n" if refused else "d"
             page.evaluate(KEY_HOOK, mode)

@@ -462,6 +462,12 @@ def page(browser):
     ctx.close()
 
 
+def wait_shown(page):
+    """Wait until the file on the page takes decisions: a file swapped in after a decision is
+    shown first (its images in, a moment gone by), as a curator sees it before deciding."""
+    page.wait_for_function("() => { const r = document.getElementById('review'); return !r || r.dataset.settled === '1'; }")
+
+
 def browser_login(page, live_server, username, password):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)

@@ -14,6 +14,7 @@
 (function () {
   "use strict";
   var busy = false;
+  var SETTLE_MS = 300;  // how long a swapped-in file is shown before it takes a decision
   var page = null;  // the mounted page: its key handler and its teardown
   // The decision actions by key letter: {action, key, label, way: submit | dialog | undo-form, dialog},
   // rendered by the server from their one definition (reviewapp.models.DECISION_KEYS).
@@ -92,6 +93,9 @@
   function swapIn(doc, to) {
     var main = document.getElementById("main");
     var fresh = doc.getElementById("main");
+    var before = document.getElementById("review"), after = doc.getElementById("review");
+    // another file (not the same one drawn again after a refusal) is shown before it takes a decision
+    var another = !before || !after || before.dataset.item !== after.dataset.item;
     if (page) page.destroy();
     page = null;
     while (main.firstChild) main.removeChild(main.firstChild);
@@ -106,7 +110,7 @@
     busy = false;
     document.body.classList.remove("submitting");
     if (window.Doppel) { window.Doppel.enhance(main); window.Doppel.showMessages(window.Doppel.messagesOf(doc)); }
-    page = mount(true);
+    page = mount(another);
     window.scrollTo(0, 0);
     // The focus goes where a screen reader user learns what changed: the new file's name (h1).
     var h1 = main.querySelector("h1");
@@ -166,12 +170,25 @@
       if (dead) return;
       (root.dataset.prefetch || "").split(" ").forEach(function (u) { if (u) { var i = new Image(); i.src = u; } });
     }
+    // A file swapped in takes decisions only once it is shown: both images in and SETTLE_MS gone
+    // by. A held-down key, a second press or a double click meant for the file before must not
+    // decide this one unseen (a full page load gave that pause by itself).
+    var settled = !swapped;
+    if (settled) root.setAttribute("data-settled", "1");
+    function shown() {
+      if (settled) return true;
+      refuse("The next file is still being shown: look at it, then decide.");
+      return false;
+    }
     if (swapped) {
-      Promise.all(Array.prototype.map.call(root.querySelectorAll("#img-cleanup, #img-match"), function (i) {
+      var images = Promise.all(Array.prototype.map.call(root.querySelectorAll("#img-cleanup, #img-match"), function (i) {
         return i.complete ? null : new Promise(function (ok) {
           i.addEventListener("load", ok, { once: true }); i.addEventListener("error", ok, { once: true });
         });
-      })).then(prefetchNext);
+      }));
+      images.then(prefetchNext);
+      Promise.all([images, new Promise(function (ok) { setTimeout(ok, SETTLE_MS); })])
+        .then(function () { if (!dead) { settled = true; root.setAttribute("data-settled", "1"); } });
     } else if (document.readyState === "complete") prefetchNext(); else window.addEventListener("load", prefetchNext, { once: true });
 
     // A button with aria-disabled stays focusable and, when pressed, says why it does nothing.
@@ -314,10 +331,10 @@
     }
     if (errForm) {
       // Submits only from its submit button (a real submit event) or Enter in the note field.
-      errForm.addEventListener("submit", function (e) { e.preventDefault(); sendDecision(errForm); });
+      errForm.addEventListener("submit", function (e) { e.preventDefault(); if (shown()) sendDecision(errForm); });
       var note = document.getElementById("error-note");
       if (note) note.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendDecision(errForm); }
+        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); if (!e.repeat && shown()) sendDecision(errForm); }
       });
     }
     // A button pressed with the mouse (or Enter/Space on it) takes the same way as its key.
@@ -325,6 +342,7 @@
       var b = e.submitter;
       e.preventDefault();
       if (b && refusedBy(b)) return;
+      if (!shown()) return;
       sendDecision(form, b && b.name === "action" ? b.value : "");
     });
 
@@ -348,11 +366,13 @@
       var a = decisionFor(e);
       if (a) {
         e.preventDefault();
+        if (e.repeat) return;  // a held-down key decides once, not once per repeat
         if (a.way === "undo-form") { undo(); return; }
         if (a.way === "dialog") { openError(); return; }
         if (readonly || !form) { refuse("This file is not yours to decide: it is read-only here."); return; }
         var b = form.querySelector('button[value="' + a.action + '"]');
         if (refusedBy(b)) { refuse(refusedBy(b)); return; }
+        if (!shown()) return;
         sendDecision(form, a.action);
         return;
       }

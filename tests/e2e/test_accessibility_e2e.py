@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from reviewapp.models import Decision, ErrorLogEntry, Job, ReingestItem, ReviewItem
-from tests.conftest import browser_login
+from tests.conftest import browser_login, wait_shown
 from tests.factories import UserFactory, checked_plan
 from tests.reviewapp.test_review_views import make_real_pair
 
@@ -194,6 +194,7 @@ def keyboard_login(page, live_server, username):
     page.keyboard.type(username)  # the user name field has the focus on arrival
     page.keyboard.press("Tab")
     page.keyboard.type(f"pw-{username}")
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
@@ -225,6 +226,7 @@ def start_reviewing(page, live_server):
     by opening a page."""
     page.goto(f"{live_server.url}{reverse('review-home')}")
     tab_to(page, "#start-review")
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_selector("#review")
@@ -276,6 +278,7 @@ def test_a_full_review_round_from_the_keyboard_alone(page, live_server, local_ro
     page.keyboard.press("e")
     page.keyboard.press("Control+a")
     page.keyboard.type("wrong ID on the scan, see D and N")
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_selector("#review")
@@ -284,10 +287,14 @@ def test_a_full_review_round_from_the_keyboard_alone(page, live_server, local_ro
 
     decided = [items[0].pk]
     for key in ("d", "n", "r", "s"):
+        # a swapped-in file takes a decision once it is shown (its images in, a moment gone by)
+        page.wait_for_selector("#review[data-settled='1']")
         decided.append(current_item(page))
+        wait_shown(page)
         with page.expect_navigation():
             page.keyboard.press(key)
         page.wait_for_selector("#review, [data-testid=queue-empty]")
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("u")
     page.wait_for_selector("#review")
@@ -322,6 +329,7 @@ def test_live_regions_announce_a_decision_and_a_refusal(page, live_server, local
     assert not Decision.objects.exists() and current_item(page) == first.pk
 
     # a decision: announced in the status region, and the next page's title starts with it
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("r")
     page.wait_for_selector("#review")
@@ -332,6 +340,7 @@ def test_live_regions_announce_a_decision_and_a_refusal(page, live_server, local
     assert page.locator("#live-alert").inner_text().strip() == ""
 
     # a key that does not apply (D with no match at all) says why, in the alert region
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("n")
     page.wait_for_selector("#review")

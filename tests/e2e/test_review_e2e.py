@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from reviewapp.models import Decision, ErrorLogEntry, ReviewItem
-from tests.conftest import browser_login
+from tests.conftest import browser_login, wait_shown
 from tests.factories import UserFactory
 from tests.reviewapp.test_review_views import make_real_pair
 
@@ -87,6 +87,7 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
     assert not page.locator("#help").is_visible()
 
     # D approves and moves on
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("d")
     page.wait_for_selector("#review")
@@ -98,6 +99,7 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
     page.keyboard.press("e")
     page.wait_for_selector("#error-dialog[open]")
     page.keyboard.type("wrong ID on the scan")
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_selector("#review")
@@ -106,13 +108,16 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
     assert entry.note == "wrong ID on the scan"
 
     # S skips, N decides, U undoes the N and brings that file back
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("s")
     page.wait_for_selector("#review")
     fourth = item_id(page)
     assert fourth not in (first, second, third)
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("n")
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("u")
     page.wait_for_selector("#review")
@@ -120,6 +125,7 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
     assert ReviewItem.objects.get(pk=fourth).status == "leased"
     assert Decision.objects.filter(action="undo", undoes__review_item_id=fourth).count() == 1
     # R routes it to reingest; the skipped file comes back last
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("r")
     page.wait_for_selector("#review")
@@ -230,6 +236,9 @@ MARKED = "() => window.__swapMark === 'kept'"
 
 
 def press_and_wait_for_item(page, key, old_item):
+    """Press a decision key once the file is shown (a swapped-in file takes decisions only then)
+    and wait for the next file."""
+    page.wait_for_selector("#review[data-settled='1']")
     page.keyboard.press(key)
     page.wait_for_function(
         "old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }",
@@ -319,6 +328,7 @@ def test_a_failed_background_post_falls_back_to_the_form_and_records_the_decisio
 
     page.route("**/decide/", reach_the_server_then_fail)
     page.evaluate(MARK)
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("d")
     page.wait_for_selector("#review")
@@ -334,6 +344,7 @@ def test_without_script_and_with_the_swap_off_a_decision_is_a_page_load(browser,
     first = item_id(page)
     page.evaluate("() => sessionStorage.setItem('doppel-review-swap', 'off')")
     page.evaluate(MARK)
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("d")
     page.wait_for_selector("#review")
@@ -363,8 +374,39 @@ def test_deciding_the_last_file_goes_to_the_empty_queue_page_and_still_announces
     browser_login(page, live_server, "curator1", "pw-curator1")
     goto_next(page, live_server)
     assert item_id(page) == only.pk
+    wait_shown(page)
     with page.expect_navigation():
         page.keyboard.press("d")
     page.wait_for_selector("[data-testid=queue-empty]")
     page.wait_for_function("() => document.getElementById('live-status').textContent.includes('Press U')")
     assert page.locator("#live-status").inner_text().strip() == f"Approve deletion: {only.asset.name}. Press U to undo."
+
+
+def test_a_held_key_or_a_quick_second_press_decides_one_file_not_the_ones_after_it(page, live_server, curator, pairs):
+    """Holding D, or pressing N again right after the next file came in, must not decide files the
+    curator has not seen: a repeat is ignored, and a swapped-in file takes a decision only once it
+    is shown (its images in, a moment gone by); the early press is answered, not silent."""
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server, "?verdict=rotated")
+    first = item_id(page)
+    wait_images(page, "img-cleanup", "img-match")
+    page.keyboard.down("d")  # held: every further keydown is a repeat (Playwright sets repeat: true)
+    page.wait_for_function(
+        "old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }",
+        arg=first)
+    page.wait_for_selector("#review[data-settled='1']")
+    for _ in range(3):  # still held, the next file shown: repeats decide nothing
+        page.keyboard.down("d")
+        page.wait_for_timeout(150)
+    page.keyboard.up("d")
+    assert Decision.objects.count() == 1 and Decision.objects.get().review_item_id == first
+    second = item_id(page)
+    page.keyboard.press("n")
+    page.wait_for_function(
+        "old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }",
+        arg=second)
+    page.keyboard.press("n")  # at once: the third file is not shown yet
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('still being shown')")
+    page.wait_for_selector("#review[data-settled='1']")
+    assert Decision.objects.count() == 2
+    assert set(Decision.objects.values_list("review_item_id", flat=True)) == {first, second}
