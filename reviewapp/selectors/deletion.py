@@ -69,13 +69,15 @@ def dry_run_progress(plan, *, total=None, checked=None) -> dict:
 
 
 def returned_q():
-    """Aborted deletion items that sent their file back to review: no decision about the file since
-    the approval other than a skip (an undo or a new decision ends "returned") and the file is in
-    review again (an Object Lock abort leaves it decided)."""
-    later = Decision.objects.filter(review_item=OuterRef("decision__review_item"), pk__gt=OuterRef("decision")).exclude(
-        action=Decision.Action.SKIP)
+    """Aborted deletion items that sent their file back to review: the approval not undone, no
+    decision about the file since that still stands other than a skip (a new decision ends
+    "returned"; one that was undone again does not: a decide-and-undo must not make the file look
+    like any other, e.g. for bulk approval), and the file is in review again (an Object Lock abort
+    leaves it decided)."""
+    later = (Decision.objects.filter(review_item=OuterRef("decision__review_item"), pk__gt=OuterRef("decision"))
+             .exclude(action__in=[Decision.Action.SKIP, Decision.Action.UNDO]).filter(undone_by__isnull=True))
     return (Q(state=DeletionItem.State.ABORTED) & ~Q(decision__review_item__status=ReviewItem.Status.DECIDED)
-            & ~Exists(later))
+            & Q(decision__undone_by__isnull=True) & ~Exists(later))
 
 
 def returned_from_plans() -> list[dict]:

@@ -19,7 +19,7 @@ from reviewapp.models import (
 )
 from reviewapp.selectors.dashboard import dashboard_summary
 from reviewapp.services import deletion as svc
-from reviewapp.services.review import ReviewRefused, _snapshot, decision_record
+from reviewapp.services.review import ReviewRefused, _snapshot, decision_record, decision_undo, review_lease_take
 from reviewapp.services.deletion import storage_for
 from tests.conftest import api_client_for
 from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory, checked_plan
@@ -296,9 +296,15 @@ def test_a_changed_turn_aborts_and_the_file_returns_with_its_reason(sources, use
     page = client.get(reverse("review-item", args=[item.pk])).content.decode()
     assert f"Returned from deletion plan #{plan.pk}: the pair is no longer what was approved" in page
     assert f"returned from plan #{plan.pk}" in client.get(reverse("dashboard")).content.decode()
-    # a skip leaves it returned; a new decision takes the file out of the "returned" count
+    # a skip leaves it returned, and so does a decision undone again (decide and undo: the file
+    # must not pass for any other, e.g. in a bulk batch); a new decision that stands takes the
+    # file out of the "returned" count
     decision_record(actor=cur, item=item, action="skip")
     assert dashboard_summary()["returned_from_plans"] == [{"plan": plan.pk, "n": 1}]
+    review_lease_take(actor=cur, item_id=item.pk)
+    decision_undo(actor=cur, decision=decision_record(actor=cur, item=item, action="not_duplicate"))
+    assert dashboard_summary()["returned_from_plans"] == [{"plan": plan.pk, "n": 1}]
+    assert f"Returned from deletion plan #{plan.pk}" in client.get(reverse("review-item", args=[item.pk])).content.decode()
     decision_record(actor=cur, item=item, action="not_duplicate")
     assert dashboard_summary()["returned_from_plans"] == []
 
