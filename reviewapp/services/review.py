@@ -6,6 +6,7 @@ PostgreSQL alike and without a lock table. Decisions are append-only; an undo is
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -431,7 +432,14 @@ def bulk_batch_seal(*, actor, ids) -> str:
     return signing.dumps({"u": actor.pk, "ids": sorted(ids)}, salt=BULK_BATCH_SALT, compress=True)
 
 
-def bulk_batch_unseal(*, actor, token) -> set[int] | None:
+class SealedBatch(frozenset):
+    """The ids of a batch an admin was shown, with `key`: what identifies that one confirmation
+    (the sealed token's digest), so it approves at most once."""
+
+    key: str
+
+
+def bulk_batch_unseal(*, actor, token) -> SealedBatch | None:
     """The ids of a sealed batch, or None when the token is missing, forged, another admin's or
     older than a day (then the admin looks at a sample again)."""
     try:
@@ -440,7 +448,9 @@ def bulk_batch_unseal(*, actor, token) -> set[int] | None:
         return None
     if not isinstance(data, dict) or data.get("u") != actor.pk or not isinstance(data.get("ids"), list):
         return None
-    return {int(i) for i in data["ids"]}
+    batch = SealedBatch(int(i) for i in data["ids"])
+    batch.key = hashlib.sha256(token.encode()).hexdigest()[:40]
+    return batch
 
 
 def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdict=None, max_diff=None,
@@ -467,6 +477,10 @@ def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdi
         items = list(bulk_batch(**batch).select_related("asset__source", "best_candidate__match_asset__source")[:limit])
         if leased is None:
             leased = list(bulk_batch_leased(**batch)[:limit])
+    if sampled is not None:
+        # one sealed batch, one approval: sent again (a double submit, a replay a day later after
+        # some of its files came back), it answers with what it approved and approves nothing new
+        idempotency_key = f"bulk-batch:{sampled.key}"
     if idempotency_key:
         done = list(Decision.objects.filter(idempotency_key__startswith=f"{idempotency_key}:", actor=actor)
                     .order_by("pk"))

@@ -325,3 +325,14 @@ def test_the_api_approves_only_the_batch_that_was_sampled(admin_api, bulk_batch_
     m.ReviewItem.objects.filter(pk=first.pk).update(status=m.ReviewItem.Status.DECIDED)  # decided meanwhile
     r = admin_api.post("/api/v1/review/bulk-approve/", body, format="json")
     assert r.status_code == 201 and len(r.json()["approved"]) == 29
+    # one sealed batch approves once: a file that comes back to review (an undo here; a restore
+    # from quarantine does the same) is not approved again by sending the token again
+    from reviewapp.services.review import decision_undo
+
+    back = m.Decision.objects.filter(bulk=True).order_by("pk").last()
+    decision_undo(actor=admin_user, decision=back)
+    assert m.ReviewItem.objects.get(pk=back.review_item_id).status == m.ReviewItem.Status.OPEN
+    again = admin_api.post("/api/v1/review/bulk-approve/", body, format="json")
+    assert again.status_code == 201 and len(again.json()["approved"]) == 29
+    assert m.Decision.objects.filter(bulk=True).count() == 29
+    assert m.ReviewItem.objects.get(pk=back.review_item_id).status == m.ReviewItem.Status.OPEN
