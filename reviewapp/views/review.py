@@ -14,7 +14,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from matching.verdict import region_bounds
 
@@ -31,7 +30,7 @@ from ..services.review import (
     review_lease_next,
     review_lease_take,
 )
-from .decorators import curator_required, form_idempotency_key
+from .decorators import curator_required, form_idempotency_key, post_only
 
 
 def _url(name, *args):
@@ -143,7 +142,7 @@ def review_next(request):
 
 
 @curator_required
-@require_POST
+@post_only("review-item")
 def review_take(request, pk):
     """The explicit "Review this file": lease this one file to you, if nobody else holds it."""
     queue = sel.queue_clean(request.POST)
@@ -247,7 +246,7 @@ def _default_category(item, cand):
 
 
 @curator_required
-@require_POST
+@post_only("review-item")
 def review_decide(request, pk):
     queue = sel.queue_clean(request.POST)
     item = get_object_or_404(ReviewItem, pk=pk)
@@ -288,7 +287,7 @@ def _to_next(request, queue):
 
 
 @curator_required
-@require_POST
+@post_only("review-item")
 def review_choose(request, pk):
     queue = sel.queue_clean(request.POST)
     item = get_object_or_404(ReviewItem, pk=pk)
@@ -304,7 +303,7 @@ def review_choose(request, pk):
 
 
 @curator_required
-@require_POST
+@post_only("review-home")
 def review_undo(request):
     queue = sel.queue_clean(request.POST)
     last = sel.decision_last_undoable(actor=request.user)

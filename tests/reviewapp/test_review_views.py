@@ -79,7 +79,11 @@ def test_decide_needs_post_and_csrf(curator):
     item = ReviewItemFactory()
     c = Client(enforce_csrf_checks=True)
     c.force_login(curator)
-    assert c.get(reverse("review-decide", args=[item.pk])).status_code == 405
+    # a GET records nothing (the login page's `next` after a session ran out mid-decision): back to
+    # the file, saying so, not a bare 405
+    r = c.get(reverse("review-decide", args=[item.pk]), follow=True)
+    assert r.redirect_chain == [(reverse("review-item", args=[item.pk]), 302)]
+    assert "Nothing was recorded" in r.content.decode() and not Decision.objects.exists()
     assert c.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}).status_code == 403
     page = c.get(reverse("review-item", args=[item.pk]))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
@@ -214,7 +218,8 @@ def test_looking_at_files_takes_no_lease(curator_client, curator):
     curator_client.get(reverse("review-home"))
     assert not ReviewItem.objects.exclude(status="open").exists()
     assert Client().get(reverse("review-take", args=[items[0].pk])).status_code in (302, 405)
-    assert curator_client.get(reverse("review-take", args=[items[0].pk])).status_code == 405
+    r = curator_client.get(reverse("review-take", args=[items[0].pk]))
+    assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[items[0].pk])
     # the explicit POST takes exactly that file, and the page is then yours to decide
     r = curator_client.post(reverse("review-take", args=[items[1].pk]))
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[items[1].pk])
