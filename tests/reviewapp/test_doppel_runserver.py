@@ -52,3 +52,5 @@ def test_a_static_path_that_climbs_out_is_a_400_not_a_server_error(settings):
     assert handler.get_response(bad).status_code == 400
     ok = RequestFactory().get("/static/reviewapp/doppel.js")
     assert handler.get_response(ok).status_code == 200
+    missing = handler.get_response(RequestFactory().get("/static/x.css"))
+    assert missing.status_code == 404 and b'data-testid="not-found-path"' in missing.content  # the site's page

@@ -17,6 +17,8 @@ from django.contrib.staticfiles.management.commands.runserver import Command as 
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.exception import response_for_exception
 from django.core.servers.basehttp import WSGIServer
+from django.http import Http404
+from django.urls import get_resolver
 
 
 class NoDelayWSGIServer(WSGIServer):
@@ -34,11 +36,14 @@ class NoDelayWSGIServer(WSGIServer):
 class GuardedStaticFilesHandler(StaticFilesHandler):
     """runserver's static files, where `/static/%2e%2e/...` raised SuspiciousFileOperation past the
     handler (only Http404 is caught there) and the client got wsgiref's bare 500. Answered as
-    Django answers a suspicious request anywhere else: a 400, logged without a traceback."""
+    Django answers a suspicious request anywhere else: a 400, logged without a traceback. A file
+    that is not there gets the site's styled 404, as every other path does."""
 
     def get_response(self, request):
         try:
-            return super().get_response(request)
+            return self.serve(request)
+        except Http404 as exc:  # the site's 404 page, not the debug page DEBUG=1 would show
+            return get_resolver().resolve_error_handler(404)(request, exc)
         except SuspiciousOperation as exc:
             return response_for_exception(request, exc)
 
