@@ -205,7 +205,8 @@ from types import SimpleNamespace  # noqa: E402
 
 from matching.verdict import (  # noqa: E402
     BULK_APPROVABLE_VERDICTS, CURATOR_APPROVABLE_VERDICTS, ENGINE_SAFE_VERDICTS, VERDICTS, PairResult,
-    approval_refusal, not_safe_words, relation_change, verdict_rank,
+    approval_refusal, deletion_refusal, holds_at_least_as_much, not_safe_words, relation_change, turn_words,
+    verdict_rank,
 )
 
 
@@ -256,6 +257,83 @@ def test_relation_change_requires_the_approved_turn_and_damaged_side():
     assert relation_change(damaged, PairResult(verdict="duplicate", safe_to_delete=True)) == ""
     dup = {"verdict": "duplicate", "rotation": 0, "flipped": False, "corrupt_side": "none"}
     assert relation_change(dup, PairResult(verdict="identical")) == ""
+
+
+@pytest.mark.parametrize("verdict, reason", [
+    ("match_corrupt", "the kept copy is damaged: route this file to reingest instead"),
+    ("different", "the engine found a different picture: choose another match or decide not a duplicate"),
+    ("unreadable", "this file does not decode: log an error or route it to reingest"),
+    ("no_match", "this file has no match to keep: log an error or route it to reingest"),
+])
+def test_each_verdict_a_curator_may_not_approve_gives_its_own_words(verdict, reason):
+    assert approval_refusal(verdict=verdict, corrupt_side="none", kept=_copy(), cleanup=_copy(),
+                            kept_intact=True) == [reason]
+
+
+def test_approval_refusal_says_which_fact_is_short_and_lists_every_reason():
+    short = holds_at_least_as_much(_copy(50, 40, pages=None), _copy())
+    assert len(short) == 2  # pixels and pages: both named, in the holds rule's own words
+    assert approval_refusal(verdict="rotated", corrupt_side="match", kept=_copy(50, 40, pages=None), cleanup=_copy(),
+                            kept_intact=True) == [
+        "the kept copy is damaged: route this file to reingest instead",
+        f"the kept copy is not shown to hold at least as much as this copy ({'; '.join(short)}): reingest it"]
+    assert approval_refusal(verdict="duplicate", corrupt_side="none", kept=_copy(), cleanup=_copy(),
+                            kept_intact=False) == ["the kept copy is damaged: route this file to reingest instead"]
+
+
+def test_relation_change_names_what_changed_in_words():
+    turned = {"verdict": "rotated", "rotation": 90, "flipped": False, "corrupt_side": "none"}
+    # a full turn is no turn, on either side; a missing flipped means not mirrored
+    assert relation_change({"verdict": "rotated", "rotation": 360}, PairResult(verdict="rotated", rotation=0)) == ""
+    assert relation_change({"verdict": "rotated", "rotation": 0}, PairResult(verdict="rotated", rotation=360)) == ""
+    assert relation_change({"verdict": "rotated", "rotation": 90, "flipped": True},
+                           PairResult(verdict="rotated", rotation=90)) == (
+        "the turn changed: approved " + turn_words(90, True) + ", now " + turn_words(90, False))
+    assert relation_change(turned, PairResult(verdict="cleanup_corrupt", rotation=90, corrupt_side="cleanup")) == (
+        "the pair is now cleanup_corrupt, not rotated as approved")
+    # a verdict the engine would call safe, but not marked safe now: the relation must still hold
+    assert relation_change(turned, PairResult(verdict="duplicate", safe_to_delete=False)) == (
+        "the pair is now duplicate, not rotated as approved")
+    assert relation_change(turned, PairResult(verdict="rotated", rotation=90, safe_to_delete=True)) == ""
+    damaged = {"verdict": "cleanup_corrupt", "corrupt_side": "cleanup"}
+    assert relation_change(damaged, PairResult(verdict="cleanup_corrupt", corrupt_side=None)) == (
+        "the damaged side changed: approved cleanup, now none")
+    assert relation_change({"verdict": "cleanup_corrupt"}, PairResult(verdict="cleanup_corrupt",
+                                                                      corrupt_side="cleanup")) == (
+        "the damaged side changed: approved none, now cleanup")
+    assert relation_change({"verdict": "cleanup_corrupt", "corrupt_side": None},
+                           PairResult(verdict="cleanup_corrupt", corrupt_side="none")) == ""
+
+
+def _fa(status="ok", **kw):
+    return SimpleNamespace(status=status, **{**vars(_copy()), **kw})
+
+
+def test_deletion_refusal_checks_the_kept_copy_then_the_rule_then_the_relation():
+    dup = {"verdict": "duplicate", "rotation": 0, "flipped": False, "corrupt_side": "none"}
+    safe = PairResult(verdict="duplicate", safe_to_delete=True)
+    assert deletion_refusal(decided=dup, found=safe, kept=_fa(), cleanup=_fa()) == ""
+    assert deletion_refusal(decided=dup, found=safe, kept=_fa(status="damaged"), cleanup=_fa()) == (
+        "the kept copy does not decode fully (damaged)")
+    short = holds_at_least_as_much(_fa(width=50, height=40, pages=None), _fa())
+    assert deletion_refusal(decided=dup, found=safe, kept=_fa(width=50, height=40, pages=None), cleanup=_fa()) == (
+        f"the kept copy does not hold at least as much: {'; '.join(short)}; reingest this file instead")
+    different = PairResult(verdict="different", reasons=["a", "b", "c", "d"])
+    assert deletion_refusal(decided=dup, found=different, kept=_fa(), cleanup=_fa()) == (
+        "the pair no longer verifies (verdict different: the engine found a different picture: choose another match "
+        "or decide not a duplicate; a; b; c)")
+    assert deletion_refusal(decided=dup, found=PairResult(verdict="different"), kept=_fa(), cleanup=_fa()) == (
+        "the pair no longer verifies (verdict different: the engine found a different picture: choose another match "
+        "or decide not a duplicate)")
+    turned = {"verdict": "rotated", "rotation": 90, "flipped": False, "corrupt_side": "none"}
+    assert deletion_refusal(decided=turned, found=PairResult(verdict="rotated", rotation=90), kept=_fa(),
+                            cleanup=_fa()) == ""
+    assert deletion_refusal(decided=turned, found=PairResult(verdict="rotated", rotation=180), kept=_fa(),
+                            cleanup=_fa()) == (
+        "the pair is no longer what was approved: the turn changed: approved " + turn_words(90, False)
+        + ", now " + turn_words(180, False))
+    # a file analysis without a status (an older one) counts as decoded
+    assert deletion_refusal(decided=dup, found=safe, kept=_copy(), cleanup=_copy()) == ""
 
 
 def test_not_safe_words_speak_as_a_curator_would():
