@@ -303,6 +303,8 @@ def test_relation_change_names_what_changed_in_words():
         "the damaged side changed: approved none, now cleanup")
     assert relation_change({"verdict": "cleanup_corrupt", "corrupt_side": None},
                            PairResult(verdict="cleanup_corrupt", corrupt_side="none")) == ""
+    assert relation_change({"verdict": "rotated", "rotation": 90, "corrupt_side": "none"},
+                           PairResult(verdict="rotated", rotation=90, corrupt_side=None)) == ""
 
 
 def _fa(status="ok", **kw):
@@ -332,6 +334,14 @@ def test_deletion_refusal_checks_the_kept_copy_then_the_rule_then_the_relation()
                             cleanup=_fa()) == (
         "the pair is no longer what was approved: the turn changed: approved " + turn_words(90, False)
         + ", now " + turn_words(180, False))
+    # the kept copy found damaged now, on a turned pair: the approval rule refuses it (not only the
+    # relation check, which would call it a changed side)
+    assert deletion_refusal(decided=turned, found=PairResult(verdict="rotated", rotation=90, corrupt_side="match"),
+                            kept=_fa(), cleanup=_fa()) == (
+        "the pair no longer verifies (verdict rotated: the kept copy is damaged: route this file to reingest instead)")
+    # a safe flag on a verdict the engine never marks safe is not taken for the engine's word
+    assert deletion_refusal(decided=dup, found=PairResult(verdict="different", safe_to_delete=True), kept=_fa(),
+                            cleanup=_fa()).startswith("the pair no longer verifies (verdict different: ")
     # a file analysis without a status (an older one) counts as decoded
     assert deletion_refusal(decided=dup, found=safe, kept=_copy(), cleanup=_copy()) == ""
 
