@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import random
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from matching.verdict import BULK_APPROVABLE_VERDICTS
 
-from ..models import Candidate, Decision, DeletionItem, Job, NameList, NameListEntry, ReviewItem, Source, Verdict
+from ..models import Asset, Candidate, Decision, DeletionItem, Job, NameList, NameListEntry, ReviewItem, Source, Verdict
 from .deletion import returned_q
 
 QUEUE_KEYS = ("source", "namelist", "job", "verdict", "band")
@@ -227,6 +227,18 @@ def candidate_outdated(candidate, *, asset, latest_job_id=None) -> str | None:
     return None
 
 
+def best_candidate_current_q() -> Q:
+    """`candidate_outdated` as a filter on ReviewItem, for its best candidate: the same three
+    conditions (the kept copy's ETag, the clean-up copy's ETag, the latest comparison's job), so a
+    bulk batch never offers a file whose best pair the file view calls outdated (a test holds the
+    two to the same answer)."""
+    c = "best_candidate__"
+    match_changed = ~Q(**{f"{c}match_etag": ""}) & ~Q(**{f"{c}match_etag": F(f"{c}match_asset__etag")})
+    cleanup_changed = ~Q(**{f"{c}cleanup_etag": ""}) & ~Q(**{f"{c}cleanup_etag": F("asset__etag")})
+    compared_again = (Q(job__isnull=False) & Q(**{f"{c}job__isnull": False}) & ~Q(**{f"{c}job": F("job")}))
+    return ~(match_changed | cleanup_changed | compared_again)
+
+
 def review_item_get(item_id):
     """One file with everything the file view shows, in two queries."""
     try:
@@ -272,12 +284,16 @@ def bulk_batch_leased(*, job=None, source=None, verdict=None, max_diff=None, max
 def _bulk_filter(qs, *, job, source, verdict, max_diff, max_local):
     """A file an executor returned to review (its deletion aborted, the reason on its page) is never
     in a bulk batch: its approval just failed a re-check, so a person looks at it and its reason one
-    file at a time (approving it again in bulk would only loop it through the next plan)."""
+    file at a time (approving it again in bulk would only loop it through the next plan). Nor is a
+    file the approval would refuse for what its rows already say: its best pair outdated, or
+    either copy gone from its source (a takedown, a vanished object)."""
     verdicts = [verdict] if verdict in BULK_APPROVABLE_VERDICTS else sorted(BULK_APPROVABLE_VERDICTS)
     qs = (qs
           .filter(best_candidate__isnull=False, best_candidate__safe_to_delete=True,
                   best_candidate__verdict__in=verdicts, verdict__in=verdicts)
           .filter(queue_q({"job": job, "source": source}))
+          .filter(best_candidate_current_q())
+          .exclude(asset__state=Asset.State.VANISHED).exclude(best_candidate__match_asset__state=Asset.State.VANISHED)
           .exclude(Exists(DeletionItem.objects.filter(returned_q(), asset=OuterRef("asset")))))
     if max_diff is not None:
         qs = qs.filter(best_candidate__diff_score__lte=max_diff, best_candidate__damage_score__lte=max_diff)

@@ -156,3 +156,28 @@ def test_a_file_a_plan_returned_to_review_is_left_out_of_bulk_batches(batch, adm
     ReviewItem.objects.filter(pk=returned.pk).update(status=ReviewItem.Status.OPEN)  # what the abort does
     assert set(bulk_batch(job=job.pk, max_diff=0.01, max_local=0.05).values_list("id", flat=True)) == {
         i.pk for i in inside[1:]}
+
+
+def test_a_bulk_batch_leaves_out_what_the_file_view_calls_outdated_or_gone(batch):
+    """The batch and the file view read one rule: a best pair `candidate_outdated` names (the kept
+    copy or the file changed since the pair was compared, or a later comparison left the pair
+    out) is not offered, nor a file whose kept copy left its source (a takedown)."""
+    from reviewapp.models import Asset
+    from reviewapp.selectors.review import candidate_outdated
+
+    job, inside, outside = batch
+    kept_changed, file_changed, compared_again, kept_gone, current = inside[:5]
+    Candidate = kept_changed.best_candidate.__class__
+    Candidate.objects.filter(pk=kept_changed.best_candidate_id).update(match_etag="then")
+    Asset.objects.filter(pk=kept_changed.best_candidate.match_asset_id).update(etag="now")
+    Candidate.objects.filter(pk=file_changed.best_candidate_id).update(cleanup_etag="then")
+    Asset.objects.filter(pk=file_changed.asset_id).update(etag="now")
+    later = Job.objects.create(kind=Job.Kind.PAIR)
+    ReviewItem.objects.filter(pk=compared_again.pk).update(job=later)
+    Asset.objects.filter(pk=kept_gone.best_candidate.match_asset_id).update(state=Asset.State.VANISHED)
+    offered = set(bulk_batch(max_diff=0.01, max_local=0.05).values_list("id", flat=True))
+    for it in (kept_changed, file_changed, compared_again, current):
+        it = ReviewItem.objects.select_related("asset", "best_candidate__match_asset").get(pk=it.pk)
+        words = candidate_outdated(it.best_candidate, asset=it.asset, latest_job_id=it.job_id)
+        assert (it.pk in offered) is (words is None), (it.pk, words)
+    assert kept_gone.pk not in offered and current.pk in offered
