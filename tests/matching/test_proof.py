@@ -328,3 +328,23 @@ def test_lossless_look_alikes_against_a_lossy_kept_copy_still_differ():
     p = prove_same(np.asarray(marked), kept_blank, quality=85, kept_quality=85, cleanup_lossless=True)
     assert not p["same"] and p["region"]["top"] <= 0.51 <= p["region"]["bottom"]
     assert prove_same(np.asarray(page), kept_blank, quality=85, kept_quality=85, cleanup_lossless=True)["same"]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_the_simulated_jpeg_decodes_to_the_pixels_pillow_gives(mode):
+    """The simulation's decode (simplejpeg, for speed) must be Pillow's, bit for bit: the tolerance
+    of every pair is derived from it."""
+    from matching.proof import _jpeg_rgb
+
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    im = Image.fromarray(base).resize((250, 190), Image.Resampling.BILINEAR).convert(mode)
+    for quality in (50, 85, 95):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=quality)
+        ref = Image.open(io.BytesIO(buf.getvalue()))
+        ref.load()
+        expected = np.asarray(ref.convert("RGB"))
+        got = _jpeg_rgb(buf.getvalue())
+        assert got.shape == expected.shape and got.dtype == np.uint8
+        assert np.array_equal(got, expected), (mode, quality)
