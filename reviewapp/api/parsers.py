@@ -54,13 +54,17 @@ def nesting_depth(text: str) -> int:
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            text = codecs.decode(raw, encoding)
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - the body is not valid {encoding}: {exc}") from None
-        if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text) > MAX_DEPTH:
-            raise ParseError(f"JSON parse error - the body nests deeper than {MAX_DEPTH} levels")
+        # Only a body with that many bracket bytes can nest that deep (in UTF-8, -16 and -32 every
+        # bracket holds its ASCII byte): the others are not decoded twice. A charset that writes
+        # brackets otherwise still meets the RecursionError below.
+        if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+            encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+            try:
+                text = codecs.decode(raw, encoding)
+            except (LookupError, UnicodeDecodeError) as exc:
+                raise ParseError(f"JSON parse error - the body is not valid {encoding}: {exc}") from None
+            if nesting_depth(text) > MAX_DEPTH:
+                raise ParseError(f"JSON parse error - the body nests deeper than {MAX_DEPTH} levels")
         try:
             return super().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError:
