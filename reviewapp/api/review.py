@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import models as m
-from ..selectors.review import bulk_batch, bulk_sample
+from ..selectors.review import bulk_batch, bulk_batch_ids, bulk_sample
 from ..services.review import (
     BULK_BATCH_LIMIT,
     bulk_approve,
@@ -88,12 +88,11 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
     def bulk_sample(self, request):
         q = s.BulkSampleQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
-        qs = bulk_batch(**q.batch_kwargs())
+        ids = bulk_batch_ids(bulk_batch(**q.batch_kwargs()))
         seed = q.validated_data.get("seed") or secrets.token_hex(4)
-        sample = bulk_sample(qs, n=q.validated_data["n"], seed=seed)
-        return Response({"total": qs.count(), "seed": seed,
-                         "batch": bulk_batch_seal(actor=request.user,
-                                                  ids=qs.values_list("id", flat=True)[:BULK_BATCH_LIMIT]),
+        sample = bulk_sample(ids, n=q.validated_data["n"], seed=seed)
+        return Response({"total": len(ids), "seed": seed,
+                         "batch": bulk_batch_seal(actor=request.user, ids=ids[:BULK_BATCH_LIMIT]),
                          "sample": s.ReviewItemSerializer(sample, many=True).data})
 
     @extend_schema(summary="Bulk approval, step 2: approve the whole batch (admin)", tags=["review"],

@@ -302,10 +302,14 @@ def _bulk_filter(qs, *, job, source, verdict, max_diff, max_local):
     return qs.order_by("id")
 
 
-def bulk_sample(qs, *, n=20, seed=None):
-    """A random sample of a batch, reproducible from the seed so the confirm page can show what
-    was sampled."""
-    ids = list(qs.values_list("id", flat=True))
+def bulk_batch_ids(qs) -> list[int]:
+    """The ids of a bulk batch, in batch order: read once, then counted, sampled and sealed."""
+    return list(qs.values_list("id", flat=True))
+
+
+def bulk_sample(ids, *, n=20, seed=None):
+    """A random sample of a batch (its ``bulk_batch_ids``), reproducible from the seed so the
+    confirm page can show what was sampled."""
     rng = random.Random(seed)
     picked = rng.sample(ids, min(n, len(ids)))
     return list(ReviewItem.objects.filter(pk__in=picked)

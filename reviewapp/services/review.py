@@ -7,6 +7,7 @@ PostgreSQL alike and without a lock table. Decisions are append-only; an undo is
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -432,11 +433,16 @@ def bulk_batch_seal(*, actor, ids) -> str:
     return signing.dumps({"u": actor.pk, "ids": sorted(ids)}, salt=BULK_BATCH_SALT, compress=True)
 
 
-class SealedBatch(frozenset):
+@dataclass(frozen=True)
+class SealedBatch:
     """The ids of a batch an admin was shown, with `key`: what identifies that one confirmation
     (the sealed token's digest), so it approves at most once."""
 
+    ids: frozenset
     key: str
+
+    def __contains__(self, item_id) -> bool:
+        return item_id in self.ids
 
 
 def bulk_batch_unseal(*, actor, token) -> SealedBatch | None:
@@ -448,9 +454,7 @@ def bulk_batch_unseal(*, actor, token) -> SealedBatch | None:
         return None
     if not isinstance(data, dict) or data.get("u") != actor.pk or not isinstance(data.get("ids"), list):
         return None
-    batch = SealedBatch(int(i) for i in data["ids"])
-    batch.key = hashlib.sha256(token.encode()).hexdigest()[:40]
-    return batch
+    return SealedBatch(frozenset(int(i) for i in data["ids"]), hashlib.sha256(token.encode()).hexdigest()[:40])
 
 
 def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdict=None, max_diff=None,

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from ..models import Job, Source, bulk_verdict_choices
-from ..selectors.review import bulk_batch, bulk_batch_leased, bulk_sample
+from ..selectors.review import bulk_batch, bulk_batch_ids, bulk_batch_leased, bulk_sample
 from ..selectors.takedown import taken_down_ids
 from ..services.review import BULK_BATCH_LIMIT, BatchChanged, bulk_approve, bulk_batch_seal, bulk_batch_unseal
 from .decorators import admin_required, form_idempotency_key
@@ -86,9 +86,9 @@ def _sample_context(form, *, actor, seed):
     """The batch the filters select now, its size and a sample drawn with `seed`: what the admin
     looks at before confirming (and again when the batch changed before the confirmation)."""
     ctx = {"form": form}
-    qs = form.batch()
-    total = qs.count()
-    sample = bulk_sample(qs, n=SAMPLE_SIZE, seed=seed)
+    ids = bulk_batch_ids(form.batch())
+    total = len(ids)
+    sample = bulk_sample(ids, n=SAMPLE_SIZE, seed=seed)
     data = {**form.cleaned_data, "seed": seed}
     data["job"] = data["job"].pk if data.get("job") else ""
     data["source"] = data["source"].pk if data.get("source") else ""
@@ -98,6 +98,6 @@ def _sample_context(form, *, actor, seed):
         "sample": [(it, asset_img(it.asset, "thumb", gone), candidate_img(it.best_candidate, "aligned", gone))
                    for it in sample],
         "seed": seed, "idem": uuid.uuid4().hex, "data": data,
-        "batch": bulk_batch_seal(actor=actor, ids=qs.values_list("id", flat=True)[:MAX_BATCH]),
+        "batch": bulk_batch_seal(actor=actor, ids=ids[:MAX_BATCH]),
     })
     return ctx

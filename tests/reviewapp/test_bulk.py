@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from reviewapp.models import Decision, Job, ReviewItem, Source
-from reviewapp.selectors.review import bulk_batch, bulk_sample
+from reviewapp.selectors.review import bulk_batch, bulk_batch_ids, bulk_sample
 from reviewapp.services.review import review_lease_take
 from tests.factories import CandidateFactory, ReviewItemFactory
 
@@ -40,8 +40,8 @@ def test_batch_honours_score_limits_verdicts_safety_and_job(batch):
     qs = bulk_batch(job=job.pk, max_diff=0.01, max_local=0.05)
     assert set(qs.values_list("id", flat=True)) == {i.pk for i in inside}
     assert bulk_batch(job=job.pk, verdict="duplicate", max_diff=0.01, max_local=0.05).count() == 5
-    s1 = bulk_sample(qs, n=20, seed="abc")
-    assert len(s1) == 20 and [i.pk for i in s1] == [i.pk for i in bulk_sample(qs, n=20, seed="abc")]
+    s1 = bulk_sample(bulk_batch_ids(qs), n=20, seed="abc")
+    assert len(s1) == 20 and [i.pk for i in s1] == [i.pk for i in bulk_sample(bulk_batch_ids(qs), n=20, seed="abc")]
 
 
 def test_curator_cannot_reach_bulk(curator_client):
