@@ -13,10 +13,11 @@ usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick] [--only 
    derived from real photographs (crops/scales/flips of scikit-image samples, pHash, plus
    few-bit perturbations to reach the count), multi-index hashing against brute force on the
    same data (brute force: a sample of queries timed and extrapolated).
-3. Verification per candidate pair from decoded arrays (decode timed apart), engine 1.2's way (the
-   256 px screen alone) beside engine 2's (the screen plus the full-detail proof at the smaller
-   copy's resolution, capped at 2048 px), at 4000x3000 (a photograph) and 1240x1754 (a text page):
-   CPU time, the two alternating, medians.
+3. Verification per candidate pair from decoded arrays (decode timed apart): engine 1.2's own code
+   (git revision ENGINE12_REV, imported from a temporary folder: its decode and its 256 px screen)
+   beside engine 2's (its screen plus the full-detail proof at the smaller copy's resolution,
+   capped at 2048 px), at 4000x3000 (a photograph) and 1240x1754 (a text page): CPU time, the two
+   alternating, medians.
 4. CLI files/s on a corpus (--corpus, default ../shared/corpus/dev), engine 1.2 (git revision
    ENGINE12_REV, extracted to a temporary folder) and this engine, alternately, same workers.
 5. Peak memory (max RSS of this process and of the workers).
@@ -309,18 +310,44 @@ def text_page(size=(1240, 1754)):
     return im
 
 
+def engine12(tmp) -> object:
+    """Engine 1.2's own `matching` package (git revision ENGINE12_REV), importable beside this
+    one as `engine12_matching` (its modules import each other relatively), or None."""
+    import importlib
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    where = Path(tmp) / "engine12"
+    where.mkdir()
+    if subprocess.run(f"git -C {root} archive {ENGINE12_REV} matching | tar -x -C {where}", shell=True).returncode:
+        return None
+    (where / "matching").rename(where / "engine12_matching")
+    sys.path.insert(0, str(where))
+    try:
+        return importlib.import_module("engine12_matching")
+    finally:
+        sys.path.remove(str(where))
+
+
 def verify_bench(quick):
+    import importlib
     import io
     from matching.compare import compare_arrays
     from matching.decode import decode
     from matching.proof import load_rendition_uncached, prove_same
     reps = 2 if quick else 9
-    print(f"\n3. Verification per candidate pair from decoded arrays (CPU time of this process, engine 1.2's way"
-          f" and engine 2's alternating, median of {reps}; load average {os.getloadavg()[0]:.1f})")
-    print(f"   {'pair':<34}{'decode':>10}{'1.2 verify':>12}{'2.0 verify':>12}{'ratio':>8}  proof size")
+    print(f"\n3. Verification per candidate pair from decoded arrays (CPU time of this process, engine 1.2's own"
+          f" code and engine 2's alternating, median of {reps}; load average {os.getloadavg()[0]:.1f})")
+    print(f"   {'pair':<34}{'decode':>10}{'1.2 verify':>12}{'2.0 screen':>12}{'+ proof':>10}{'= 2.0':>8}"
+          f"{'ratio':>8}  proof size")
     sk = photos()[0]
     cases = [("photo 4000x3000, copy 60% q85", big_image(sk)), ("page 1240x1754, copy 60% q85", text_page())]
     with tempfile.TemporaryDirectory() as tmp:
+        old_engine = engine12(tmp)
+        if old_engine is None:
+            print(f"   engine 1.2 ({ENGINE12_REV}) could not be extracted from git: no comparison")
+            return
+        old_compare = importlib.import_module("engine12_matching.compare").compare_arrays
+        old_decode = importlib.import_module("engine12_matching.decode").decode
         for label, im in cases:
             kept = Path(tmp) / "kept.tif"
             im.save(kept, "TIFF", compression="tiff_lzw")
@@ -334,27 +361,36 @@ def verify_bench(quick):
             a_full, _, qa, _ = load_rendition_uncached(copy)
             b_full, _, _, _ = load_rendition_uncached(kept)
             t_decode = time.perf_counter() - t
+            a_old, b_old = old_decode(copy).image, old_decode(kept).image
 
             def old():
+                # as engine 1.2's verdict called it for a JPEG clean-up copy
+                return old_compare(a_old, b_old, a_stream_check=True)
+
+            def screen():
                 return compare_arrays(a_red, b_red, a_stream_check=True)
 
-            def new():
-                r = compare_arrays(a_red, b_red, a_stream_check=True)
-                return prove_same(a_full, b_full, turn=r.turn, valid=r.valid, quality=qa,
-                                  lossy=True)
+            def proof(r):
+                return prove_same(a_full, b_full, turn=r.turn, valid=r.valid, quality=qa, lossy=True)
 
             # alternating, in CPU time: on a shared, loaded machine wall time mostly measures the
             # neighbours (the proof and the screen are single-threaded)
-            ts: dict = {old: [], new: []}
+            ts: dict = {"old": [], "screen": [], "proof": []}
             for _ in range(reps):
-                for fn in (old, new):
-                    t = time.process_time()
-                    out = fn()
-                    ts[fn].append(time.process_time() - t)
-            t_old, t_new, p = float(np.median(ts[old])), float(np.median(ts[new])), out
+                t = time.process_time()
+                old()
+                ts["old"].append(time.process_time() - t)
+                t = time.process_time()
+                r = screen()
+                ts["screen"].append(time.process_time() - t)
+                t = time.process_time()
+                p = proof(r)
+                ts["proof"].append(time.process_time() - t)
+            t_old, t_screen, t_proof = (float(np.median(ts[k])) for k in ("old", "screen", "proof"))
+            t_new = float(np.median(np.add(ts["screen"], ts["proof"])))
             assert p["same"], p["reasons"]
-            print(f"   {label:<34}{t_decode * 1000:>8.0f}ms{t_old * 1000:>10.0f}ms{t_new * 1000:>10.0f}ms"
-                  f"{t_new / t_old:>7.1f}x  {p['size'][0]}x{p['size'][1]}")
+            print(f"   {label:<34}{t_decode * 1000:>8.0f}ms{t_old * 1000:>10.0f}ms{t_screen * 1000:>10.0f}ms"
+                  f"{t_proof * 1000:>8.0f}ms{t_new * 1000:>6.0f}ms{t_new / t_old:>7.1f}x  {p['size'][0]}x{p['size'][1]}")
 
 
 def cli_bench(corpus, workers):

@@ -299,13 +299,13 @@ def _box2(x: np.ndarray) -> np.ndarray:
     """``ndimage.uniform_filter(x, 2)`` (mode "reflect") of a float32 array, bit for bit: each axis
     is the mean of a sample and the one before it (the first sample pairs with itself); the
     half-sum of two float32 values rounds once either way. ~15x faster than the general filter."""
-    t = x.copy()
-    t[1:] += x[:-1]
-    t[0] += x[0]
+    t = np.empty_like(x)
+    np.add(x[1:], x[:-1], out=t[1:])
+    np.add(x[0], x[0], out=t[0])
     t *= np.float32(0.5)
-    o = t.copy()
-    o[:, 1:] += t[:, :-1]
-    o[:, 0] += t[:, 0]
+    o = np.empty_like(t)
+    np.add(t[:, 1:], t[:, :-1], out=o[:, 1:])
+    np.add(t[:, 0], t[:, 0], out=o[:, 0])
     o *= np.float32(0.5)
     return o
 

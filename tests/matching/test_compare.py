@@ -29,3 +29,46 @@ def test_grey_band_masked_and_attributed(photo):
 def test_aspect_mismatch_gives_none(photo):
     a = np.asarray(photo)
     assert compare_arrays(a[:, :100], a) is None
+
+
+def _cells_by_definition(D, valid, edges, cols):
+    """Per cell: the sum over trusted pixels and their count, one slice at a time."""
+    S = np.zeros((len(edges) - 1, len(cols) - 1))
+    C = np.zeros(S.shape, np.int64)
+    for i in range(S.shape[0]):
+        for k in range(S.shape[1]):
+            v = valid[edges[i]:edges[i + 1], cols[k]:cols[k + 1]]
+            S[i, k] = D[edges[i]:edges[i + 1], cols[k]:cols[k + 1]][v].sum(dtype=np.float64)
+            C[i, k] = v.sum()
+    return S, C
+
+
+@pytest.mark.parametrize("shape", [(192, 256), (37, 11), (5, 6)])
+def test_cell_sums_are_the_sums_over_trusted_pixels_of_each_cell(shape):
+    from matching.compare import _cell_sums
+
+    rng = np.random.default_rng(shape[0])
+    D = rng.random(shape, dtype=np.float32)
+    valid = rng.random(shape) > 0.4
+    valid[: shape[0] // 3, : shape[1] // 2] = False          # a whole untrusted corner: empty cells
+    edges = np.linspace(0, shape[0], min(32, shape[0]) + 1).astype(int)
+    cols = np.linspace(0, shape[1], 9).astype(int)          # repeated columns when narrower than 8
+    S, C = _cell_sums(D, valid, edges, cols)
+    S0, C0 = _cells_by_definition(D, valid, edges, cols)
+    assert np.array_equal(C, C0)
+    np.testing.assert_allclose(S, S0, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("width", [256, 181, 8, 5])
+def test_segment_stats_are_each_segments_std_and_mean_per_row(width):
+    from matching.compare import _seg_stats
+
+    g = np.random.default_rng(width).random((40, width), dtype=np.float32) * 255
+    g[3] = 17.0                                              # an exactly flat row: std 0
+    std, mean = _seg_stats(g)
+    edges = np.linspace(0, width, 9).astype(int)
+    for i in range(8):
+        part = g[:, edges[i]:max(edges[i] + 1, edges[i + 1])].astype(np.float64)
+        np.testing.assert_allclose(std[:, i], part.std(axis=1), rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(mean[:, i], part.mean(axis=1), rtol=1e-6, atol=1e-4)
+    assert (std[3] == 0).all()

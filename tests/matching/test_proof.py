@@ -348,3 +348,13 @@ def test_the_simulated_jpeg_decodes_to_the_pixels_pillow_gives(mode):
         got = _jpeg_rgb(buf.getvalue())
         assert got.shape == expected.shape and got.dtype == np.uint8
         assert np.array_equal(got, expected), (mode, quality)
+
+
+@pytest.mark.parametrize("shape", [(768, 1024), (7, 5), (1, 9)])
+def test_the_2x2_box_is_scipys_uniform_filter_bit_for_bit(shape):
+    from scipy import ndimage
+
+    from matching.proof import _box2
+
+    x = np.random.default_rng(shape[1]).random(shape, dtype=np.float32) * 3.7
+    assert np.array_equal(_box2(x), ndimage.uniform_filter(x, 2))
