@@ -13,11 +13,12 @@ usage: .venv/bin/python bench/bench_matching.py [--workers N] [--quick] [--only 
    derived from real photographs (crops/scales/flips of scikit-image samples, pHash, plus
    few-bit perturbations to reach the count), multi-index hashing against brute force on the
    same data (brute force: a sample of queries timed and extrapolated).
-3. Verification per candidate pair from decoded arrays (decode timed apart): engine 1.2's own code
-   (git revision ENGINE12_REV, imported from a temporary folder: its decode and its 256 px screen)
-   beside engine 2's (its screen plus the full-detail proof at the smaller copy's resolution,
-   capped at 2048 px), at 4000x3000 (a photograph) and 1240x1754 (a text page): CPU time, the two
-   alternating, medians.
+3. Verification per candidate pair from analysed files (each file's analysis and full-detail rendition
+   timed apart): engine 1.2's own `verify_analyses` (git revision ENGINE12_REV, imported from a
+   temporary folder, on its own analyses) beside engine 2's (its screen, then the full-detail proof at
+   the smaller copy's resolution, capped at 2048 px, with the arguments its verdict chooses), at
+   4000x3000 (a photograph) and 1240x1754 (a text page), each with a lossless kept copy, a lossy one
+   (JPEG q92) and a turned clean-up copy: CPU time, the two alternating, medians.
 4. CLI files/s on a corpus (--corpus, default ../shared/corpus/dev), engine 1.2 (git revision
    ENGINE12_REV, extracted to a temporary folder) and this engine, alternately, same workers.
 5. Peak memory (max RSS of this process and of the workers).
@@ -330,67 +331,70 @@ def engine12(tmp) -> object:
 
 def verify_bench(quick):
     import importlib
-    import io
+    from copy import copy as shallow
+
+    from matching.analysis import analyse_file
     from matching.compare import compare_arrays
-    from matching.decode import decode
-    from matching.proof import load_rendition_uncached, prove_same
+    from matching.proof import attach_rendition
+    from matching.verdict import verify_analyses
     reps = 2 if quick else 9
-    print(f"\n3. Verification per candidate pair from decoded arrays (CPU time of this process, engine 1.2's own"
-          f" code and engine 2's alternating, median of {reps}; load average {os.getloadavg()[0]:.1f})")
-    print(f"   {'pair':<34}{'decode':>10}{'1.2 verify':>12}{'2.0 screen':>12}{'+ proof':>10}{'= 2.0':>8}"
-          f"{'ratio':>8}  proof size")
+    print(f"\n3. Verification per candidate pair from analysed files (CPU time of this process, engine 1.2's own"
+          f" verify_analyses and engine 2's alternating, median of {reps}; load average {os.getloadavg()[0]:.1f})")
+    print(f"   {'pair (copy: 60%, JPEG q85)':<40}{'files':>8}{'1.2 verify':>12}{'2.0 screen':>12}{'= 2.0':>8}"
+          f"{'ratio':>8}  verdict")
     sk = photos()[0]
-    cases = [("photo 4000x3000, copy 60% q85", big_image(sk)), ("page 1240x1754, copy 60% q85", text_page())]
+    pictures = [("photo 4000x3000", big_image(sk)), ("page 1240x1754", text_page())]
+    # the kept copy lossless or itself lossy (then the proof models both losses), the copy as the
+    # kept one stands or turned (the proof turns the full-detail kept rendition): each its own cost
+    variants = [("kept TIFF", "tif", 0), ("kept JPEG q92", "jpg", 0), ("kept TIFF, copy turned", "tif", 90)]
     with tempfile.TemporaryDirectory() as tmp:
         old_engine = engine12(tmp)
         if old_engine is None:
             print(f"   engine 1.2 ({ENGINE12_REV}) could not be extracted from git: no comparison")
             return
-        old_compare = importlib.import_module("engine12_matching.compare").compare_arrays
-        old_decode = importlib.import_module("engine12_matching.decode").decode
-        for label, im in cases:
-            kept = Path(tmp) / "kept.tif"
-            im.save(kept, "TIFF", compression="tiff_lzw")
+        old_analyse = importlib.import_module("engine12_matching.analysis").analyse_file
+        old_verify = importlib.import_module("engine12_matching.verdict").verify_analyses
+        for n, (name, im) in enumerate(pictures):
             small = im.resize((round(im.width * 0.6), round(im.height * 0.6)), Image.Resampling.LANCZOS)
-            buf = io.BytesIO()
-            small.save(buf, "JPEG", quality=85)
-            copy = Path(tmp) / "copy.jpg"
-            copy.write_bytes(buf.getvalue())
-            t = time.perf_counter()
-            a_red, b_red = decode(copy).image, decode(kept).image
-            a_full, _, qa, _ = load_rendition_uncached(copy)
-            b_full, _, _, _ = load_rendition_uncached(kept)
-            t_decode = time.perf_counter() - t
-            a_old, b_old = old_decode(copy).image, old_decode(kept).image
+            for k, (variant, ext, rot) in enumerate(variants):
+                # own names: the renditions are cached by path, modification time and size
+                kept, copy = Path(tmp) / f"kept{n}{k}.{ext}", Path(tmp) / f"copy{n}{k}.jpg"
+                im.save(kept, "TIFF", compression="tiff_lzw") if ext == "tif" else im.save(kept, "JPEG", quality=92)
+                (small.rotate(rot, expand=True) if rot else small).save(copy, "JPEG", quality=85)
+                # per file, timed apart: each engine's analysis, and engine 2's full-detail renditions
+                t = time.perf_counter()
+                c, m = analyse_file(copy), analyse_file(kept)
+                assert attach_rendition(c) and attach_rendition(m)
+                t_files = time.perf_counter() - t
+                c12, m12 = old_analyse(copy), old_analyse(kept)
 
-            def old():
-                # as engine 1.2's verdict called it for a JPEG clean-up copy
-                return old_compare(a_old, b_old, a_stream_check=True)
+                # per pair: each engine's whole verify_analyses (engine 2: the screen, then the
+                # full-detail proof with the arguments its verdict chooses), on shallow copies so
+                # that nothing one call stores on an analysis helps the next
+                def old(c12=c12, m12=m12):
+                    return old_verify(shallow(c12), shallow(m12))
 
-            def screen():
-                return compare_arrays(a_red, b_red, a_stream_check=True)
+                def screen(c=c, m=m):
+                    return compare_arrays(c.image, m.image, a_stream_check=True)
 
-            def proof(r):
-                return prove_same(a_full, b_full, turn=r.turn, valid=r.valid, quality=qa, lossy=True)
+                def new(c=c, m=m):
+                    return verify_analyses(shallow(c), shallow(m))
 
-            # alternating, in CPU time: on a shared, loaded machine wall time mostly measures the
-            # neighbours (the proof and the screen are single-threaded)
-            ts: dict = {"old": [], "screen": [], "proof": []}
-            for _ in range(reps):
-                t = time.process_time()
-                old()
-                ts["old"].append(time.process_time() - t)
-                t = time.process_time()
-                r = screen()
-                ts["screen"].append(time.process_time() - t)
-                t = time.process_time()
-                p = proof(r)
-                ts["proof"].append(time.process_time() - t)
-            t_old, t_screen, t_proof = (float(np.median(ts[k])) for k in ("old", "screen", "proof"))
-            t_new = float(np.median(np.add(ts["screen"], ts["proof"])))
-            assert p["same"], p["reasons"]
-            print(f"   {label:<34}{t_decode * 1000:>8.0f}ms{t_old * 1000:>10.0f}ms{t_screen * 1000:>10.0f}ms"
-                  f"{t_proof * 1000:>8.0f}ms{t_new * 1000:>6.0f}ms{t_new / t_old:>7.1f}x  {p['size'][0]}x{p['size'][1]}")
+                # alternating, in CPU time: on a shared, loaded machine wall time mostly measures the
+                # neighbours (the proof and the screen are single-threaded)
+                ts: dict = {old: [], screen: [], new: []}
+                for _ in range(reps):
+                    for fn in ts:
+                        t = time.process_time()
+                        out = fn()
+                        ts[fn].append(time.process_time() - t)
+                t_old, t_screen, t_new = (float(np.median(v)) for v in ts.values())
+                verdict = out.verdict
+                assert verdict in ("duplicate", "rotated"), (verdict, out.reasons)
+                size = out.proof["size"] if out.proof else ("?", "?")
+                print(f"   {name + ', ' + variant:<40}{t_files * 1000:>6.0f}ms{t_old * 1000:>10.0f}ms"
+                      f"{t_screen * 1000:>10.0f}ms{t_new * 1000:>6.0f}ms{t_new / t_old:>7.1f}x  {verdict}, proof at"
+                      f" {size[0]}x{size[1]}")
 
 
 def cli_bench(corpus, workers):
