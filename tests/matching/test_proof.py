@@ -358,3 +358,13 @@ def test_the_2x2_box_is_scipys_uniform_filter_bit_for_bit(shape):
 
     x = np.random.default_rng(shape[1]).random(shape, dtype=np.float32) * 3.7
     assert np.array_equal(_box2(x), ndimage.uniform_filter(x, 2))
+
+
+@pytest.mark.parametrize("turn", [(r, f) for f in (False, True) for r in (0, 90, 180, 270)])
+def test_the_kept_picture_is_turned_by_pillow_pixel_for_pixel_as_dihedral_turns_it(turn):
+    from matching.decode import dihedral
+    from matching.proof import _turned_image
+
+    a = np.random.default_rng(7).integers(0, 256, (37, 52, 3), dtype=np.uint8)
+    got = np.asarray(_turned_image(a, turn))
+    assert np.array_equal(got, dihedral(a, *turn)), turn
