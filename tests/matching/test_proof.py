@@ -368,3 +368,32 @@ def test_the_kept_picture_is_turned_by_pillow_pixel_for_pixel_as_dihedral_turns_
     a = np.random.default_rng(7).integers(0, 256, (37, 52, 3), dtype=np.uint8)
     got = np.asarray(_turned_image(a, turn))
     assert np.array_equal(got, dihedral(a, *turn)), turn
+
+
+def test_the_block_residual_cancels_zero_mean_noise_and_keeps_a_patch():
+    # coding noise averages out over a JPEG block; a compact change keeps its strength there
+    from matching.proof import _block_residual, _block_scale, _half_planes, _quarter_planes
+
+    rng = np.random.default_rng(5)
+    b = rng.integers(40, 200, (96, 128, 3)).astype(np.uint8)
+    noise = np.where(np.indices((96, 128)).sum(0) % 2 == 0, 6, -6)[..., None]   # +-6 alternating
+    a = (b.astype(int) + noise).astype(np.uint8)
+    a[40:50, 60:70] = np.clip(b[40:50, 60:70].astype(int) + 40, 0, 255)          # a 10x10 patch, +40
+
+    def blocks(x, y):
+        qx, qy = _quarter_planes(_half_planes(x)), _quarter_planes(_half_planes(y))
+        return _block_residual(qx, qy) * _block_scale(qx)
+    m = blocks(a, b)
+    assert m.max() == pytest.approx(40, abs=1)                                 # a window inside the patch
+    assert np.delete(m, np.s_[8:15], axis=0).max() == 0                         # the noise cancels to 0
+    assert np.array_equal(blocks(b, b), np.zeros_like(m))
+
+
+def test_a_patch_the_2x2_peak_tolerates_against_a_lossy_kept_copy_fails_the_block_test(photo):
+    a = np.asarray(photo).astype(int)
+    a[200:210, 270:280] = np.clip(a[200:210, 270:280] + 200, 0, 255)
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(Image.fromarray(a.astype(np.uint8))))))
+    kept = np.asarray(photo)
+    p = prove_same(copy, kept, quality=90, lossy=True, kept_quality=75)
+    assert not p["same"] and "block" in p["reasons"][0]
+    assert p["region"]["top"] <= 200 / 240 < p["region"]["bottom"]
