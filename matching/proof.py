@@ -297,12 +297,22 @@ def _block_grey(planes: tuple, f: int) -> np.ndarray:
 
 
 def _residual_of_halves(hx: tuple, hy: tuple, full_shape) -> np.ndarray:
-    """``_half_residual`` from the ``_half_planes`` of both pictures, bit for bit: each channel's
-    difference is at most 4 x 255 in magnitude (exact as int16 after a wrapping uint16
-    subtraction), the channel sum at most 3 x 1020, divided once in float32."""
-    s = None
+    """``_half_residual`` from the ``_half_planes`` of both pictures, bit for bit."""
+    return _residuals(hx, hy, full_shape)[0]
+
+
+def _residuals(hx: tuple, hy: tuple, full_shape, blocks: bool = False) -> tuple:
+    """(``_half_residual``, ``_block_residual`` or None) from the ``_half_planes`` of both
+    pictures: each channel's signed difference is made once, its block sums taken before its
+    absolute value. Each channel's difference is at most 4 x 255 in magnitude (exact as int16
+    after a wrapping uint16 subtraction), the channel sum at most 3 x 1020, divided once in
+    float32."""
+    s = blk = None
     for px, py in zip(hx, hy):
         d = np.subtract(px, py).view(np.int16)
+        if blocks:
+            b = _block_of_difference(d)
+            blk = b.astype(np.uint32) if blk is None else blk + b
         np.abs(d, out=d)
         if s is None:
             s = d
@@ -310,7 +320,7 @@ def _residual_of_halves(hx: tuple, hy: tuple, full_shape) -> np.ndarray:
             s += d
     assert s is not None
     n = 4.0 if s.shape[0] != full_shape[0] else 1.0
-    return s.astype(np.float32) / np.float32(n * len(hx))
+    return s.astype(np.float32) / np.float32(n * len(hx)), blk
 
 
 def _box2(x: np.ndarray) -> np.ndarray:
@@ -328,43 +338,35 @@ def _box2(x: np.ndarray) -> np.ndarray:
     return o
 
 
-def _quarter_planes(planes: tuple) -> tuple:
-    """2x2 sums of each ``_half_planes`` plane: each channel's sum over 4x4 px (uint16 holds
-    16 x 255), odd last row/column dropped."""
-    out = []
-    for c in planes:
-        h4, w4 = c.shape[0] // 2, c.shape[1] // 2
-        x = c[0:2 * h4:2, :2 * w4] + c[1:2 * h4:2, :2 * w4]
-        out.append(x[:, 0::2] + x[:, 1::2])
-    return tuple(out)
+def _block_of_difference(d: np.ndarray) -> np.ndarray:
+    """|sum of one channel's signed difference| over 8x8 px windows, at a stride of 4 px (a 2x2
+    box of 4x4 px cells; a window at the first row or column pairs with itself, as ``_box2``),
+    from that channel's half-resolution difference of 2x2 sums (int16, odd last row/column
+    dropped), as exact integers (uint16; |a cell| <= 16 x 255, a window <= 4 x that). Summed over
+    the channels and x ``BLOCK_SCALE / channels``, it is ``_block_residual``."""
+    h4, w4 = d.shape[0] // 2, d.shape[1] // 2
+    c = d[0:2 * h4:2, :2 * w4] + d[1:2 * h4:2, :2 * w4]
+    c = c[:, 0::2] + c[:, 1::2]
+    t = np.empty_like(c)
+    np.add(c[1:], c[:-1], out=t[1:])
+    np.add(c[0], c[0], out=t[0])
+    o = np.empty_like(t)
+    np.add(t[:, 1:], t[:, :-1], out=o[:, 1:])
+    np.add(t[:, 0], t[:, 0], out=o[:, 0])
+    return np.abs(o, out=o).view(np.uint16)
 
 
-def _block_residual(qx: tuple, qy: tuple) -> np.ndarray:
-    """|sum of the signed difference| over 8x8 px windows (a 2x2 box of 4x4 px cells, so at a
-    stride of 4 px; a window at the first row or column pairs with itself, as ``_box2``), summed
-    over the colour channels, from ``_quarter_planes``, as exact integers (uint32); x
-    ``1 / (64 x channels)`` is the mean in grey levels (``_block_scale``). Why signed: re-encoding
-    and resampling noise is zero-mean and cancels over a JPEG block (a block's mean is what its DC
-    coefficient keeps); a patch or a painted edit does not. In int16 all the way (|a cell's
-    difference| <= 16 x 255, a window's <= 4 x that), ~3x faster than in float32."""
-    s = None
-    for px, py in zip(qx, qy):
-        d = np.subtract(px, py).view(np.int16)
-        t = np.empty_like(d)
-        np.add(d[1:], d[:-1], out=t[1:])
-        np.add(d[0], d[0], out=t[0])
-        o = np.empty_like(t)
-        np.add(t[:, 1:], t[:, :-1], out=o[:, 1:])
-        np.add(t[:, 0], t[:, 0], out=o[:, 0])
-        np.abs(o, out=o)
-        s = o.astype(np.uint32) if s is None else s + o.view(np.uint16)
-    assert s is not None
-    return s
+BLOCK_SCALE = 1.0 / 64   # grey levels per unit of a window's sum (64 px)
 
 
-def _block_scale(planes: tuple) -> float:
-    """Grey levels per unit of ``_block_residual``."""
-    return 1.0 / (64 * len(planes))
+def _block_residual(hx: tuple, hy: tuple) -> np.ndarray:
+    """|mean of the signed difference| over 8x8 px windows at a stride of 4 px, averaged over the
+    colour channels, in grey levels (float32), from the ``_half_planes`` of both pictures. Why
+    signed: re-encoding and resampling noise is zero-mean and cancels over a JPEG block (a
+    block's mean is what its DC coefficient keeps); a patch or a painted edit does not. The proof
+    takes the exact integer sums from ``_residuals`` and scales only its per-tile maxima."""
+    _, blk = _residuals(hx, hy, (0,), blocks=True)
+    return blk.astype(np.float32) * np.float32(BLOCK_SCALE / len(hx))
 
 
 def _half_residual(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -647,8 +649,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     q = quality if quality else (P.default_quality if lossy else None)
     # residuals on 2x2 block means of the signed difference (pixel-level coding noise averages out,
     # a stroke of 2 px does not), then per tile: the mean, and the peak of a 2x2 box of it
-    res = _residual_of_halves(ha, hb, b_u8.shape)
-    h2, w2 = res.shape
+    h2, w2 = ha[0].shape
+    # the block test (``_block_residual``): a compact change that the 2x2 peak of a tile with strong
+    # edges, or a lossy kept copy's modelled loss, would tolerate (a halved picture of 16 samples a side)
+    blocks = h2 != h and min(h2, w2) >= 16
+    res, blk = _residuals(ha, hb, b_u8.shape, blocks)
     ys, xs = _tiles(h, w, P)
     ys2 = np.minimum(ys * h2 // h, h2)
     xs2 = np.minimum(xs * w2 // w, w2)
@@ -661,19 +666,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             return _tile_means(x, ys2, xs2), _tile_max(_box2(x), ys2, xs2)
         return _tile_means(np.where(v2, x, 0.0), ys2, xs2), _tile_max(np.where(v2, _box2(x), 0.0), ys2, xs2)
     r_t, p_t = tile_stats(res)
-    # the block test (``_block_residual``): a compact change that the 2x2 peak of a tile with strong
-    # edges, or a lossy kept copy's modelled loss, would tolerate (a halved picture of 16 samples a side)
-    blocks = h2 != h and min(h2, w2) >= 16
-    if blocks:
-        qa, qb = _quarter_planes(ha), _quarter_planes(hb)
-        blk = _block_residual(qa, qb)
+    block_scale = BLOCK_SCALE / len(ha)
+    if blk is not None:
         h4, w4 = blk.shape
         ys4, xs4 = np.minimum(ys * h4 // h, h4), np.minimum(xs * w4 // w, w4)
         v4 = (_half(v2.astype(np.int16)) > 3) if v2 is not None else None
 
         def block_peak(m):
             return _tile_max(m if v4 is None else np.where(v4, m, 0.0), ys4, xs4)
-        b_t = block_peak(blk) * _block_scale(qa)
+        b_t = block_peak(blk) * block_scale
     else:
         b_t = np.zeros_like(p_t)
     use = np.ones(r_t.shape, bool) if v2 is None else _tile_means(v2.astype(np.float32), ys2, xs2) > 0.999
@@ -703,33 +704,27 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if need.any():
         crops = None if kept_quality else _sim_crops(need, ys, xs, ys2, xs2, size, im_bt.size)
         if crops is None:
-            hs = _half_planes(whole_sim())
-            base = _residual_of_halves(hs, hb, b_u8.shape)
-            if blocks:
-                base_blk = _block_residual(_quarter_planes(hs), qb)
+            base, base_blk = _residuals(_half_planes(whole_sim()), hb, b_u8.shape, blocks)
             if kept_quality:
                 own_side, h_side = (image_a(), ha) if cleanup_lossless else (im_b, hb)
-                ho = _half_planes(_simulate_image(own_side, size, kept_quality))
-                base += _residual_of_halves(ho, h_side, b_u8.shape)
-                if blocks:
-                    base_blk += _block_residual(_quarter_planes(ho), qa if cleanup_lossless else qb)
+                own, own_blk = _residuals(_half_planes(_simulate_image(own_side, size, kept_quality)), h_side,
+                                          b_u8.shape, blocks)
+                base += own
+                if base_blk is not None:
+                    base_blk += own_blk
         else:
             base = np.zeros_like(res)
             base_blk = np.zeros_like(blk) if blocks else None
             for (cy0, cx0, cy1, cx1), (oy0, ox0, oy1, ox1) in crops:
                 part = _simulate_image(im_bt, size, q, crop=(cx0, cy0, cx1, cy1))
-                hp = _half_planes(part)
                 hb_part = tuple(c[cy0 // 2:cy0 // 2 + part.shape[0] // 2, cx0 // 2:cx0 // 2 + part.shape[1] // 2] for c in hb)
-                r = _residual_of_halves(hp, hb_part, part.shape)
+                r, rb = _residuals(_half_planes(part), hb_part, part.shape, base_blk is not None)
                 base[oy0:oy1, ox0:ox1] = r[oy0 - cy0 // 2:oy1 - cy0 // 2, ox0 - cx0 // 2:ox1 - cx0 // 2]
                 if base_blk is not None:
-                    qp = _quarter_planes(hp)
-                    qb_part = tuple(c[cy0 // 4:cy0 // 4 + qp[0].shape[0], cx0 // 4:cx0 // 4 + qp[0].shape[1]] for c in qb)
-                    rb = _block_residual(qp, qb_part)
                     by0, bx0, by1, bx1 = oy0 // 2, ox0 // 2, -(-oy1 // 2), -(-ox1 // 2)
                     base_blk[by0:by1, bx0:bx1] = rb[by0 - cy0 // 4:by1 - cy0 // 4, bx0 - cx0 // 4:bx1 - cx0 // 4]
         s_t, pk_base = tile_stats(base)
-        bk_base = block_peak(base_blk) * _block_scale(qa) if base_blk is not None else np.zeros_like(b_t)
+        bk_base = block_peak(base_blk) * block_scale if base_blk is not None else np.zeros_like(b_t)
         if crops is not None:
             s_t, pk_base, bk_base = (np.where(need, t, 0.0) for t in (s_t, pk_base, bk_base))
             result["floor_tiles"] = int((use & ~need).sum())
