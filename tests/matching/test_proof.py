@@ -348,3 +348,31 @@ def test_the_simulated_jpeg_decodes_to_the_pixels_pillow_gives(mode):
         got = _jpeg_rgb(buf.getvalue())
         assert got.shape == expected.shape and got.dtype == np.uint8
         assert np.array_equal(got, expected), (mode, quality)
+
+
+def test_files_reached_through_one_descriptor_name_each_get_their_own_rendition(tmp_path):
+    """The web app reads local files as /proc/self/fd/N (the same name for whatever file is open
+    on N). Two different files of equal size and mtime, as ``cp -p`` or an unpacked archive leave
+    them, must not share a rendition or a pixel SHA-256."""
+    import os
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for name in ("a.bmp", "b.bmp"):
+        Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(tmp_path / name)
+        paths.append(tmp_path / name)
+    st = os.stat(paths[0])
+    os.utime(paths[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.path.getsize(paths[0]) == os.path.getsize(paths[1])
+    seen = []
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            a = analyse_file(f"/proc/self/fd/{fd}", name=p.name, rendition=True)
+            seen.append((fd, a.pixel_sha256, a.rendition))
+        finally:
+            os.close(fd)
+    assert seen[0][0] == seen[1][0]                      # the same name both times
+    assert seen[0][1] != seen[1][1]
+    assert not np.array_equal(seen[0][2], seen[1][2])
+    assert np.array_equal(seen[1][2], np.asarray(Image.open(paths[1]).convert("RGB")))

@@ -328,6 +328,35 @@ def test_a_kept_copy_analysed_again_is_read_again_not_answered_from_the_older_pi
 
 
 @pytest.mark.django_db
+def test_a_different_picture_of_equal_size_and_mtime_is_never_judged_identical_to_a_kept_copy(local_root, admin_user):
+    """Local files are read through /proc/self/fd/N, the same name for each file in turn; two
+    uncompressed scans of one size with one mtime (an unpacked archive) once shared a rendition
+    and a pixel SHA-256, and the clean-up scan came out an identical, deletable copy."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(8)
+    kept, other = local_root / "canonical" / "S0000001.tif", local_root / "cleanup" / "S0000001.tif"
+    base = np.asarray(photo("astronaut", (320, 320)), dtype=np.int16)
+    for path in (kept, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        noisy = np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)   # another exposure
+        Image.fromarray(noisy).save(path, "TIFF")   # uncompressed: equal sizes
+    st = os.stat(kept)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert kept.stat().st_size == other.stat().st_size
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(kept.parent))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(other.parent))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    analyse_inline(admin_user, source=cleanup)
+    a, b = (Asset.objects.get(source=s) for s in (canonical, cleanup))
+    assert a.checksum != b.checksum and a.analysis["pixel_sha256"] != b.analysis["pixel_sha256"]
+    review = ReviewItem.objects.get(asset=b)   # it was "identical", safe to delete
+    assert review.verdict == "different" and not review.best_candidate.safe_to_delete
+
+
+@pytest.mark.django_db
 def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(collection, admin_user, monkeypatch):
     import dataclasses
 
