@@ -736,14 +736,16 @@ def _bbox_tiles(mask, ys, xs, h, w):
             "bottom": round(float(ys[rows[-1] + 1]) / h, 3), "right": round(float(xs[cols[-1] + 1]) / w, 3)}
 
 
-def attach_rendition(a) -> bool:
-    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once)."""
+def attach_rendition(a, *, remember: bool = True) -> bool:
+    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once).
+    ``remember=False``: not through the cache of recent files (the caller keeps the rendition
+    itself, and nothing will read the path again)."""
     if a.rendition is not None:
         return True
     if not a.path:
         return False
     try:
-        r, digest, quality, _fmt = load_rendition(a.path)
+        r, digest, quality, _fmt = (load_rendition if remember else load_rendition_uncached)(a.path)
     except Exception:
         return False
     a.rendition, a.pixel_sha256 = r, digest
