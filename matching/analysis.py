@@ -187,6 +187,8 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
     if keep_image:
         a.image = dec.image
     if rendition:
+        # kept on the analysis itself: the proof's cache of recent paths would only hold a copy
+        # (up to 9.4 MB each, eight of them) of files a worker analyses once, from temp paths
         from .proof import attach_rendition
-        attach_rendition(a)
+        attach_rendition(a, remember=False)
     return a

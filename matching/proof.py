@@ -63,7 +63,7 @@ def _cap(a: np.ndarray, side: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str, mtime: float, size: int):
+def _load_cached(path: str, identity: tuple):
     return load_rendition_uncached(path)
 
 
@@ -111,8 +111,14 @@ def load_rendition_uncached(path):
 
 
 def load_rendition(path):
+    """``load_rendition_uncached``, remembered for the last few files. A file is known by its
+    device, inode, change time, modification time and size, not only by the name it was reached
+    through: the web app reaches local files as /proc/self/fd/N, the same name for every file
+    opened on descriptor N, and two different files with equal size and mtime (copies made with
+    ``cp -p`` or unpacked from one archive, scanners' uncompressed TIFFs of one size) were given
+    the first one's rendition and pixel SHA-256."""
     st = os.stat(path)
-    return _load_cached(os.fspath(path), st.st_mtime, st.st_size)
+    return _load_cached(os.fspath(path), (st.st_dev, st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size))
 
 
 def _resize_to(a: np.ndarray, size, resample) -> np.ndarray:
@@ -812,14 +818,16 @@ def _bbox_tiles(mask, ys, xs, h, w):
             "bottom": round(float(ys[rows[-1] + 1]) / h, 3), "right": round(float(xs[cols[-1] + 1]) / w, 3)}
 
 
-def attach_rendition(a) -> bool:
-    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once)."""
+def attach_rendition(a, *, remember: bool = True) -> bool:
+    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once).
+    ``remember=False``: not through the cache of recent files (the caller keeps the rendition
+    itself, and nothing will read the path again)."""
     if a.rendition is not None:
         return True
     if not a.path:
         return False
     try:
-        r, digest, quality, _fmt = load_rendition(a.path)
+        r, digest, quality, _fmt = (load_rendition if remember else load_rendition_uncached)(a.path)
     except Exception:
         return False
     a.rendition, a.pixel_sha256 = r, digest

@@ -137,10 +137,11 @@ _pool_pid = 0
 _pool_lock = threading.Lock()
 
 
-def _rendition_pool() -> ThreadPoolExecutor:
-    """Threads of this process that encode and upload renditions side by side. Kept for the
-    process's life, so each thread's storage connection (a boto3 client per thread in
-    django-storages) is made once, not per file; made again after a fork (Celery's prefork pool)."""
+def rendition_pool() -> ThreadPoolExecutor:
+    """Threads of this process that encode and upload renditions side by side (analysis) and read
+    a pair batch's renditions ahead of use (pairing). Kept for the process's life, so each
+    thread's storage connection (a boto3 client per thread in django-storages) is made once, not
+    per file; made again after a fork (Celery's prefork pool)."""
     global _pool, _pool_pid
     with _pool_lock:
         if _pool is None or _pool_pid != os.getpid():
@@ -156,7 +157,7 @@ def asset_renditions_save(asset: Asset, path, *, web: bool, image=None, renditio
     (Pillow and the upload release the GIL). Returns only when all have been written, so the
     analysis naming them is committed after they exist; an error saving the reduced or detail
     picture is raised, as before (the item is retried and overwrites the same names)."""
-    pool = _rendition_pool()
+    pool = rendition_pool()
     webs = pool.submit(_web_and_thumb, asset, path, rendition) if web else None
     jobs: dict[str, Future[str]] = {}
     if image is not None:

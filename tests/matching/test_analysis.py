@@ -50,3 +50,21 @@ def test_bomb_is_unreadable_with_message(tmp_path):
     Image.new("1", (20000, 20000)).save(p)
     a = analyse_file(p, max_pixels=50_000_000)
     assert a.status == "unreadable" and "image too large: 20000x20000 px exceeds limit" in a.errors[0]
+
+
+def test_a_rendition_asked_of_the_analysis_is_kept_on_it_and_not_also_in_the_path_cache(tmp_path, photo):
+    """The web app analyses each file once, from a temp path, and keeps the rendition the analysis
+    carries: a second copy in the proof's cache of recent paths is memory (up to 9.4 MB a file)
+    nothing reads again."""
+    from matching import proof
+
+    p = tmp_path / "C0001234.jpg"
+    p.write_bytes(jpeg_bytes(photo))
+    proof._load_cached.cache_clear()
+    a = analyse_file(p, rendition=True)
+    assert a.rendition is not None and a.pixel_sha256
+    assert proof._load_cached.cache_info().currsize == 0
+    # the verifier's own reads of a path are still remembered, and agree with the analysis
+    b = analyse_file(p)
+    assert proof.attach_rendition(b) and b.pixel_sha256 == a.pixel_sha256
+    assert proof._load_cached.cache_info().currsize == 1

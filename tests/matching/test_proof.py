@@ -396,3 +396,31 @@ def test_a_patch_the_2x2_peak_tolerates_against_a_lossy_kept_copy_fails_the_bloc
     p = prove_same(copy, kept, quality=90, lossy=True, kept_quality=75)
     assert not p["same"] and "block" in p["reasons"][0]
     assert p["region"]["top"] <= 200 / 240 < p["region"]["bottom"]
+
+
+def test_files_reached_through_one_descriptor_name_each_get_their_own_rendition(tmp_path):
+    """The web app reads local files as /proc/self/fd/N (the same name for whatever file is open
+    on N). Two different files of equal size and mtime, as ``cp -p`` or an unpacked archive leave
+    them, must not share a rendition or a pixel SHA-256."""
+    import os
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for name in ("a.bmp", "b.bmp"):
+        Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(tmp_path / name)
+        paths.append(tmp_path / name)
+    st = os.stat(paths[0])
+    os.utime(paths[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.path.getsize(paths[0]) == os.path.getsize(paths[1])
+    seen = []
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            a = analyse_file(f"/proc/self/fd/{fd}", name=p.name, rendition=True)
+            seen.append((fd, a.pixel_sha256, a.rendition))
+        finally:
+            os.close(fd)
+    assert seen[0][0] == seen[1][0]                      # the same name both times
+    assert seen[0][1] != seen[1][1]
+    assert not np.array_equal(seen[0][2], seen[1][2])
+    assert np.array_equal(seen[1][2], np.asarray(Image.open(paths[1]).convert("RGB")))

@@ -244,6 +244,118 @@ def test_pairing_verifies_from_stored_reduced_images_without_refetching(collecti
     assert verdicts()["C3456b.jpg"] == ("cleanup_corrupt", "C0003456.tif")
 
 
+@pytest.fixture
+def shared_kept_copy(local_root, admin_user):
+    """The collection plus a second clean-up copy of C0001234.tif: two files pair with one kept copy."""
+    can, cl = make_collection(local_root)
+    save(photo("astronaut", (320, 320)), cl / "C1234b.jpg")
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    return canonical, cleanup
+
+
+def counting_reads(monkeypatch) -> list:
+    """Spy on pairing's rendition reads: [(name, thread name)]."""
+    import threading
+
+    reads = []
+    real = analysis.load_reduced
+
+    def counting(name):
+        reads.append((name, threading.current_thread().name))
+        return real(name)
+
+    monkeypatch.setattr(analysis, "load_reduced", counting)
+    return reads
+
+
+@pytest.mark.django_db
+def test_a_pair_batch_reads_each_rendition_once_and_ahead_of_its_verification(shared_kept_copy, admin_user,
+                                                                             monkeypatch):
+    from collections import Counter
+
+    from reviewapp.services.jobs import job_start
+
+    canonical, cleanup = shared_kept_copy
+    job = analysis.analysis_start(actor=admin_user, source=cleanup, dispatch=False)
+    job_start(job.pk)
+    for item_id in analysis.analysis_prepare(job.pk):
+        analysis.analyse_item(job.pk, item_id)
+    reads = counting_reads(monkeypatch)
+    phase, pair_ids = analysis.analysis_advance(job.pk)
+    analysis.pair_items(job.pk, Job.objects.get(pk=job.pk).params["pair_job"], pair_ids)
+    assert verdicts()["C1234a.jpg"] == ("duplicate", "C0001234.tif")
+    assert verdicts()["C1234b.jpg"] == ("duplicate", "C0001234.tif")
+    assert verdicts()["IMG_0001.png"] == ("rotated", "C0002345.jp2")
+    # the kept copy both files pair with is read once for the batch, like every other rendition
+    assert set(Counter(name for name, _ in reads).values()) == {1}
+    kept = analysis.rendition_names(Asset.objects.get(name="C0001234.tif"))
+    assert kept and set(kept) <= {name for name, _ in reads}
+    # the clean-up files' own renditions were read ahead, in the rendition threads, not when verified
+    own = {name for a in Asset.objects.filter(source=cleanup) for name in (analysis.rendition_names(a) or ())}
+    assert own and all(thread.startswith("renditions") for name, thread in reads if name in own)
+
+
+@pytest.mark.django_db
+def test_reverify_reads_a_kept_copy_once_however_many_open_files_pair_with_it(shared_kept_copy, admin_user,
+                                                                           monkeypatch):
+    canonical, cleanup = shared_kept_copy
+    analyse_inline(admin_user, source=cleanup)
+    reads = counting_reads(monkeypatch)
+    counts = analysis.reverify_run(analysis.reverify_start(actor=admin_user, dispatch=False).pk)
+    assert counts["reverified"] == 6 and counts["needs_reanalysis"] == 0
+    kept_detail = Asset.objects.get(name="C0001234.tif").analysis["detail"]
+    assert [name for name, _ in reads].count(kept_detail) == 1
+    assert verdicts()["C1234b.jpg"] == ("duplicate", "C0001234.tif")
+
+
+@pytest.mark.django_db
+def test_a_kept_copy_analysed_again_is_read_again_not_answered_from_the_older_picture(shared_kept_copy, admin_user,
+                                                                                   monkeypatch):
+    canonical, cleanup = shared_kept_copy
+    analyse_inline(admin_user, source=cleanup)
+    reads = counting_reads(monkeypatch)
+    cache = analysis._MatchCache(load=analysis.load_reduced)
+    kept = Asset.objects.get(name="C0001234.tif")
+    cache.get(kept, analysis._never_fetch)
+    cache.get(kept, analysis._never_fetch)
+    assert len(reads) == 2                       # reduced and detail, once
+    kept.etag = "changed"                        # the same asset at another version of its bytes
+    cache.get(kept, analysis._never_fetch)
+    assert len(reads) == 4
+
+
+@pytest.mark.django_db
+def test_a_different_picture_of_equal_size_and_mtime_is_never_judged_identical_to_a_kept_copy(local_root, admin_user):
+    """Local files are read through /proc/self/fd/N, the same name for each file in turn; two
+    uncompressed scans of one size with one mtime (an unpacked archive) once shared a rendition
+    and a pixel SHA-256, and the clean-up scan came out an identical, deletable copy."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(8)
+    kept, other = local_root / "canonical" / "S0000001.tif", local_root / "cleanup" / "S0000001.tif"
+    base = np.asarray(photo("astronaut", (320, 320)), dtype=np.int16)
+    for path in (kept, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        noisy = np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)   # another exposure
+        Image.fromarray(noisy).save(path, "TIFF")   # uncompressed: equal sizes
+    st = os.stat(kept)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert kept.stat().st_size == other.stat().st_size
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(kept.parent))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(other.parent))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    analyse_inline(admin_user, source=cleanup)
+    a, b = (Asset.objects.get(source=s) for s in (canonical, cleanup))
+    assert a.checksum != b.checksum and a.analysis["pixel_sha256"] != b.analysis["pixel_sha256"]
+    review = ReviewItem.objects.get(asset=b)   # it was "identical", safe to delete
+    assert review.verdict == "different" and not review.best_candidate.safe_to_delete
+
+
 @pytest.mark.django_db
 def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(collection, admin_user, monkeypatch):
     import dataclasses
