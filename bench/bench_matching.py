@@ -357,7 +357,7 @@ def verify_bench(quick):
         for n, (name, im) in enumerate(pictures):
             small = im.resize((round(im.width * 0.6), round(im.height * 0.6)), Image.Resampling.LANCZOS)
             for k, (variant, ext, rot) in enumerate(variants):
-                # own names: the renditions are cached by path, modification time and size
+                # own names per pair (the renditions are remembered per file)
                 kept, copy = Path(tmp) / f"kept{n}{k}.{ext}", Path(tmp) / f"copy{n}{k}.jpg"
                 im.save(kept, "TIFF", compression="tiff_lzw") if ext == "tif" else im.save(kept, "JPEG", quality=92)
                 (small.rotate(rot, expand=True) if rot else small).save(copy, "JPEG", quality=85)
