@@ -9,6 +9,7 @@ still decodes is returned.  Only files with nothing decodable raise :class:`Deco
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
 import threading
@@ -234,18 +235,39 @@ def to_rgb8(im: Image.Image) -> np.ndarray:
     return np.asarray(im, dtype=np.uint8)
 
 
-def shrink(a: np.ndarray, target: int) -> np.ndarray:
-    """Longest side down to ``target`` (area averaging), never up."""
+def shrink(a: np.ndarray, target: int, extent=None) -> np.ndarray:
+    """Longest side down to ``target`` (area averaging), never up. ``extent``: (width, height) of
+    the picture in ``a``'s pixels when its last column and row are partial pixels (a scaled decode
+    of a size the scale does not divide: ``scaled_extent``); only that much of ``a`` is
+    resampled, so the picture is not stretched by the partial pixel (up to 1 px of drift at the far
+    edges, enough to fail the screen's local test on sharp detail)."""
     h, w = a.shape[:2]
-    if max(h, w) <= target:
+    wt, ht = extent if extent is not None else (w, h)
+    if (wt, ht) == (w, h) and max(h, w) <= target:
         return np.ascontiguousarray(a)
-    s = target / max(h, w)
-    size = (max(1, round(w * s)), max(1, round(h * s)))
+    s = min(1.0, target / max(wt, ht))
+    size = (max(1, round(wt * s)), max(1, round(ht * s)))
     im = Image.fromarray(np.ascontiguousarray(a))
     f = int(1 / s) // 2
     if f >= 2:
         im = im.reduce(f)
-    return np.asarray(im.resize(size, Image.Resampling.BOX))
+    box = None if (wt, ht) == (w, h) else (0, 0, wt * im.width / w, ht * im.height / h)
+    return np.asarray(im.resize(size, Image.Resampling.BOX, box=box))
+
+
+def scaled_extent(w: int, h: int, ow: int, oh: int):
+    """(width, height) of a w x h picture in the pixels of its scaled decode of ow x oh, when the
+    decode rounded up a partial last pixel (a JPEG decoded at n/8, a JPEG 2000 at a lower
+    resolution level, Pillow's draft and reduce: each ``ceil(w x scale)``); None when the decode
+    is whole pixels (or not a scaled decode)."""
+    if (ow, oh) == (w, h) or ow < 1 or oh < 1:
+        return None
+    scales = [n / 8 for n in range(1, 8)] + [1 / f for f in range(max(2, w // ow - 1), w // ow + 3)]
+    for sc in scales:
+        if math.ceil(w * sc - 1e-9) == ow and math.ceil(h * sc - 1e-9) == oh:
+            ext = (w * sc, h * sc)
+            return None if ext == (ow, oh) else ext
+    return None
 
 
 _BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA": 8, "PA": 8,
@@ -391,7 +413,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
         arr = _decode_pillow(im, data, d, target, levels)
     if arr is None or arr.size == 0:
         raise DecodeError("; ".join(d.errors) or "nothing decodes")
-    arr = shrink(arr, target)
+    arr = shrink(arr, target, scaled_extent(w, h, arr.shape[1], arr.shape[0]))
     arr = dihedral(arr, rot, flip)
     d.image = np.ascontiguousarray(arr)
     d.truncated = any(e.startswith("truncated") for e in d.errors)

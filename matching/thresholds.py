@@ -23,7 +23,8 @@ VERIFIER_VERSION = "proof 1.3"   # 1.1: a lossless clean-up copy against a JPEG 
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
 #      leaves at that scale (peak_factor, peak_floor): a compact change (a 10x10 patch) against a lossy kept copy,
-#      whose modelled loss raised the 2x2 peak's tolerance past it, was a safe duplicate
+#      whose modelled loss raised the 2x2 peak's tolerance past it, was a safe duplicate; when the kept copy is
+#      resampled, what area averaging gives is added to that statistic (a page area-averaged to 85 % was different)
 
 
 def _tol(default, looser: str):

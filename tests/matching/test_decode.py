@@ -229,3 +229,23 @@ def test_bomb_like_png_peak_memory_stays_bounded(tmp_path):
     print(status, f"peak RSS {peak / 1e6:.0f} MB")
     assert "image too large" in status and "unreadable" in status
     assert peak < 400 * 1024 ** 2, f"peak RSS {peak / 1e6:.0f} MB"
+
+
+def test_a_scaled_decode_knows_the_true_extent_of_its_partial_last_pixel():
+    from matching.decode import scaled_extent
+
+    assert scaled_extent(410, 410, 257, 257) == (256.25, 256.25)     # a JPEG decoded at 5/8
+    assert scaled_extent(1001, 750, 501, 375) == (500.5, 375.0)      # halved (JPEG 2000 level, reduce)
+    assert scaled_extent(4000, 3000, 500, 375) is None               # whole pixels
+    assert scaled_extent(640, 480, 640, 480) is None                 # not scaled
+    assert scaled_extent(640, 480, 300, 300) is None                 # not a scale of the picture
+
+
+def test_shrink_resamples_the_true_extent_only():
+    from matching.decode import shrink
+
+    a = np.zeros((257, 257, 3), np.uint8)
+    a[:, 256] = 255                                # the partial last column: a quarter pixel of picture
+    out = shrink(a, 256, (256.25, 256.25))
+    assert out.shape == (256, 256, 3) and int(out[:, -1].max()) <= 255 // 4 + 1
+    assert shrink(a, 256).shape == (256, 256, 3) and np.array_equal(shrink(a[:200, :200], 256), a[:200, :200])
