@@ -729,18 +729,22 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 if base_blk is not None:
                     by0, bx0, by1, bx1 = oy0 // 2, ox0 // 2, -(-oy1 // 2), -(-ox1 // 2)
                     base_blk[by0:by1, bx0:bx1] = rb[by0 - cy0 // 4:by1 - cy0 // 4, bx0 - cx0 // 4:bx1 - cx0 // 4]
-        if base_blk is not None and im_bt.size != tuple(size):
-            # the block means another resampling gives: area averaging (BOX) keeps a stroke's
-            # block means where the reference's Lanczos rings (a page area-averaged to 85 % was
-            # "different"); no JPEG, which keeps block means
-            _, area_blk = _residuals(_half_planes(np.asarray(im_bt.resize(tuple(size), Image.Resampling.BOX))), hb,
-                                     b_u8.shape, True)
-            base_blk = base_blk + area_blk
         s_t, pk_base = tile_stats(base)
         bk_base = block_peak(base_blk) * block_scale if base_blk is not None else np.zeros_like(b_t)
         if crops is not None:
             s_t, pk_base, bk_base = (np.where(need, t, 0.0) for t in (s_t, pk_base, bk_base))
             result["floor_tiles"] = int((use & ~need).sum())
+        _, tol_bk = tolerances(s_t, bk_base)
+        if base_blk is not None and im_bt.size != tuple(size) and (use & (b_t > tol_bk)).any():
+            # the block means another resampling gives: area averaging (BOX) keeps a stroke's
+            # block means where the reference's Lanczos rings (a page area-averaged to 85 % was
+            # "different"); no JPEG, which keeps block means. Only when a tile fails the block test
+            # without it (it only adds tolerance): the same outcome, ~7 ms less on a page
+            _, area_blk = _residuals(_half_planes(np.asarray(im_bt.resize(tuple(size), Image.Resampling.BOX))), hb,
+                                     b_u8.shape, True)
+            bk_base = block_peak(base_blk + area_blk) * block_scale
+            if crops is not None:
+                bk_base = np.where(need, bk_base, 0.0)
     else:
         result["floor_tiles"] = int(use.sum())
     tol, tol_pk = tolerances(s_t, pk_base)
