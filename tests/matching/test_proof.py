@@ -396,3 +396,15 @@ def test_a_patch_the_2x2_peak_tolerates_against_a_lossy_kept_copy_fails_the_bloc
     p = prove_same(copy, kept, quality=90, lossy=True, kept_quality=75)
     assert not p["same"] and "block" in p["reasons"][0]
     assert p["region"]["top"] <= 200 / 240 < p["region"]["bottom"]
+
+
+def test_max_near_is_scipys_maximum_filter_value_for_value():
+    # the local peak's neighbourhood maximum (proof 1.4) by doubling passes, not the general filter
+    from scipy import ndimage
+
+    from matching.proof import _max_near
+    rng = np.random.default_rng(13)
+    for shape in ((96, 130), (17, 9), (5, 40), (1, 1)):
+        x = rng.random(shape).astype(np.float32)
+        for size in (1, 2, 8, 9, 10):
+            assert np.array_equal(_max_near(x, size), ndimage.maximum_filter(x, size=size)), (shape, size)
