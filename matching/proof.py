@@ -767,7 +767,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         local = _box2(res) / near
         if v2 is not None:
             local = np.where(v2, local, 0.0)
-        score = np.maximum(score, np.where(use, _tile_max(local, ys2, xs2), 0.0))
+        local_t = np.where(use, _tile_max(local, ys2, xs2), 0.0)
+        score = np.maximum(score, local_t)
+    else:
+        local_t = None
     result["tolerance"] = {"quality": q, "kept_quality": kept_quality, "median": round(float(np.median(tol[use])), 3) if use.any() else None,
                            "factor": P.tol_factor, "floor": P.tol_floor}
     worst = np.unravel_index(int(np.argmax(score)), score.shape)
@@ -806,7 +809,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         result["reasons"].append(
             f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile: mean "
             f"{r_t[worst]:.1f} grey levels (re-encoding explains {tol[worst]:.1f}), peak {p_t[worst]:.0f} "
-            f"(explains {tol_pk[worst]:.0f}), block {b_t[worst]:.0f} (explains {tol_bk[worst]:.0f})")
+            f"(explains {tol_pk[worst]:.0f}), block {b_t[worst]:.0f} (explains {tol_bk[worst]:.0f})"
+            + (f", local peak {local_t[worst]:.2f} of its tolerance" if local_t is not None else ""))
         return result
     if geo["edges"] is None and not damaged:
         # every tile agrees, but too little texture to measure shifts: the row and column profiles still show a reframe
