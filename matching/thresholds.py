@@ -18,13 +18,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.3"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.4"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
 #      leaves at that scale (peak_factor, peak_floor): a compact change (a 10x10 patch) against a lossy kept copy,
 #      whose modelled loss raised the 2x2 peak's tolerance past it, was a safe duplicate; when the kept copy is
 #      resampled, what area averaging gives is added to that statistic (a page area-averaged to 85 % was different)
+# 1.4: the local peak: each 2x2 peak is held to the simulation's peak within ``local_peak`` samples of it, not only to
+#      the tile's strongest (a 1 px pencil line beside text, a black line across fur, were safe duplicates)
 
 
 def _tol(default, looser: str):
@@ -46,6 +48,8 @@ class ProofThresholds:
     peak_factor: float = _tol(3.5, "up")    # ... and its strongest local difference <= factor x simulated peak + floor
     peak_floor: float = _tol(10.0, "up")    #   (a page number or a pencil stroke is a few dozen pixels of a tile);
                                             #   the same two hold the block test (8x8 px windows of the signed difference)
+    local_peak: float = _tol(9, "up")       # ... and each 2x2 peak <= factor x the simulated peak within this many
+                                            #   half-resolution samples (~18 px) + floor (0: the tile's peak only)
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
                                              #   spills a little past the part stage 1 marks as damaged)
     min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage

@@ -424,3 +424,15 @@ def test_files_reached_through_one_descriptor_name_each_get_their_own_rendition(
     assert seen[0][1] != seen[1][1]
     assert not np.array_equal(seen[0][2], seen[1][2])
     assert np.array_equal(seen[1][2], np.asarray(Image.open(paths[1]).convert("RGB")))
+
+
+def test_max_near_is_scipys_maximum_filter_value_for_value():
+    # the local peak's neighbourhood maximum (proof 1.4) by doubling passes, not the general filter
+    from scipy import ndimage
+
+    from matching.proof import _max_near
+    rng = np.random.default_rng(13)
+    for shape in ((96, 130), (17, 9), (5, 40), (1, 1)):
+        x = rng.random(shape).astype(np.float32)
+        for size in (1, 2, 8, 9, 10):
+            assert np.array_equal(_max_near(x, size), ndimage.maximum_filter(x, size=size)), (shape, size)
