@@ -607,6 +607,19 @@ def test_a_page_area_averaged_to_85_percent_is_a_safe_duplicate(tmp_path):
     assert r.verdict == "duplicate" and r.safe_to_delete, (r.verdict, r.reasons)
 
 
+@pytest.mark.xfail(strict=True, reason="proof 1.4's local peak: a page area-averaged (BOX) to 90 % has strokes whose "
+                   "2x2 peaks are 1.02-1.31 of the simulation's (bilinear) near them; widening it by area averaging, "
+                   "as the block test is, let a changed digit of a half-size copy through (0.96)")
+def test_a_page_area_averaged_to_90_percent_is_a_safe_duplicate(tmp_path):
+    page = _ledger_page()
+    kept = tmp_path / "C0013006.png"
+    page.save(kept)
+    p = tmp_path / "x.jpg"
+    p.write_bytes(jpeg_bytes(page.resize((1116, 1579), Image.BOX), 92))
+    r = verify_pair(p, kept)
+    assert r.verdict == "duplicate" and r.safe_to_delete, (r.verdict, r.reasons)
+
+
 def test_a_410_px_jpeg_copy_of_a_512_px_photograph_is_a_safe_duplicate(tmp_path):
     from skimage import data
     im = Image.fromarray(data.astronaut())
