@@ -27,6 +27,7 @@ VERIFIER_VERSION = "proof 1.4"   # 1.1: a lossless clean-up copy against a JPEG 
 #      resampled, what area averaging gives is added to that statistic (a page area-averaged to 85 % was different)
 # 1.4: the local peak: each 2x2 peak is held to the simulation's peak within ``local_peak`` samples of it, not only to
 #      the tile's strongest (a 1 px pencil line beside text, a black line across fur, were safe duplicates)
+#      and decide_file ranks damaged pairs by how much of the copy they find intact too (damage_penalty)
 
 
 def _tol(default, looser: str):
@@ -121,6 +122,8 @@ class Thresholds:
     low_coverage: float = _tol(0.6, "down")       # an intact part under this share of the picture ...
     min_intact_std: float = _tol(4.5, "down")     # ... needs this much grey std to tell
     turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
+    damage_penalty: float = 0.1       # decide_file: x the part of the picture a damaged pair calls damaged (the
+                                      #   candidate that explains more of the copy as intact is the better match)
     proof: ProofThresholds = field(default_factory=ProofThresholds)
     verifier_version: str = VERIFIER_VERSION
 

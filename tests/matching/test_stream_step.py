@@ -64,3 +64,19 @@ def test_decide_file_prefers_the_unturned_of_near_equal_candidates():
     better = PairResult(diff_score=0.001, local_score=0.02, rotation=90, verdict="cleanup_corrupt",
                         match="turned.jp2", via="content")
     assert decide_file(FileAnalysis(status="damaged"), [better, straight]).match == "turned.jp2"
+
+
+def test_decide_file_prefers_the_candidate_that_finds_more_of_a_damaged_copy_intact():
+    # a truncated tile agreed with another tile of its photograph, turned, only in a black corner
+    from matching import FileAnalysis, PairResult, decide_file
+    corner = PairResult(diff_score=0.0006, local_score=0.0022, rotation=180, verdict="cleanup_corrupt",
+                        corrupt_side="cleanup", region={"top": 0.1, "left": 0.0, "bottom": 1.0, "right": 1.0},
+                        match="other_tile.jp2", via="content")
+    right = PairResult(diff_score=0.0013, local_score=0.0067, verdict="cleanup_corrupt", corrupt_side="cleanup",
+                       region={"top": 0.883, "left": 0.0, "bottom": 1.0, "right": 1.0}, match="its_tile.jp2",
+                       via="content")
+    assert decide_file(FileAnalysis(status="damaged"), [corner, right]).match == "its_tile.jp2"
+    # equally damaged: the closer pair still wins
+    closer = PairResult(diff_score=0.0006, local_score=0.0022, verdict="cleanup_corrupt", corrupt_side="cleanup",
+                        region=dict(right.region), match="twin.jp2", via="content")
+    assert decide_file(FileAnalysis(status="damaged"), [right, closer]).match == "twin.jp2"
