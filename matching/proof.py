@@ -715,12 +715,16 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             tol = tol * P.damaged_factor
             tol_pk = tol_pk * P.damaged_factor
         return tol, tol_pk
+
+    def block_tolerance(bk_base):
+        tol_bk = P.peak_factor * bk_base + P.block_floor
+        return tol_bk * P.damaged_factor if damaged else tol_bk
     # the simulation only where it can matter: a tile within the floors (what any tolerance is at
     # least) agrees whatever re-encoding explains. When such tiles are most of the picture, only the
     # parts the others read are simulated, and the floor tiles are scored against the floors alone
     # (an upper bound of their score: "worst" may read higher, never a different outcome)
     floor, floor_pk = tolerances(np.zeros_like(r_t), np.zeros_like(p_t))
-    need = use & ((r_t > floor) | (p_t > floor_pk) | (b_t > floor_pk))
+    need = use & ((r_t > floor) | (p_t > floor_pk) | (b_t > block_tolerance(0.0)))
     result["floor_tiles"] = 0
     sims: list = []   # the whole simulated picture, once made (the profile check below needs it)
 
@@ -768,7 +772,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if crops is not None:
             s_t, pk_base, bk_base = (np.where(need, t, 0.0) for t in (s_t, pk_base, bk_base))
             result["floor_tiles"] = int((use & ~need).sum())
-        _, tol_bk = tolerances(s_t, bk_base)
+        tol_bk = block_tolerance(bk_base)
         if base_blk is not None and im_bt.size != tuple(size) and (use & (b_t > tol_bk)).any():
             # the block means another resampling gives: area averaging (BOX) keeps a stroke's
             # block means where the reference's Lanczos rings (a page area-averaged to 85 % was
@@ -780,7 +784,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     else:
         result["floor_tiles"] = int(use.sum())
     tol, tol_pk = tolerances(s_t, pk_base)
-    _, tol_bk = tolerances(s_t, bk_base)
+    tol_bk = block_tolerance(bk_base)
     score = np.where(use, np.maximum(np.maximum(r_t / tol, p_t / tol_pk), b_t / tol_bk), 0.0)
     if need.any() and P.local_peak:
         # the 2x2 peak again, sample by sample, against the simulation's peak near it: a tile's own

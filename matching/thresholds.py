@@ -28,6 +28,7 @@ VERIFIER_VERSION = "proof 1.4"   # 1.1: a lossless clean-up copy against a JPEG 
 # 1.4: the local peak: each 2x2 peak is held to the simulation's peak within ``local_peak`` samples of it, not only to
 #      the tile's strongest (a 1 px pencil line beside text, a black line across fur, were safe duplicates)
 #      and decide_file ranks damaged pairs by how much of the copy they find intact too (damage_penalty)
+#      and the block test has its own floor, 6 grey levels (a 16x16 px square lifted by 20 in fur passed under 10)
 
 
 def _tol(default, looser: str):
@@ -48,7 +49,9 @@ class ProofThresholds:
     tol_floor: float = _tol(1.2, "up")      # grey levels (0..255): sensor/paper noise a lossless pair still carries
     peak_factor: float = _tol(3.5, "up")    # ... and its strongest local difference <= factor x simulated peak + floor
     peak_floor: float = _tol(10.0, "up")    #   (a page number or a pencil stroke is a few dozen pixels of a tile);
-                                            #   the same two hold the block test (8x8 px windows of the signed difference)
+                                            #   the factor holds the block test too (8x8 px windows of the signed difference) ...
+    block_floor: float = _tol(6.0, "up")     # ... with this floor: a block's mean is what JPEG keeps (a 16x16 px square
+                                            #   lifted by 20 grey levels in fur passed under 10)
     local_peak: float = _tol(9, "up")       # ... and each 2x2 peak <= factor x the simulated peak within this many
                                             #   half-resolution samples (~18 px) + floor (0: the tile's peak only)
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage

@@ -579,9 +579,7 @@ def test_a_thin_dark_line_across_a_textured_photograph_copy_is_not_safe(tmp_path
     assert not r.safe_to_delete and r.verdict == "different", (r.verdict, r.reasons)
 
 
-@pytest.mark.xfail(strict=True, reason="attack 13: the block test's tolerance in a textured tile of a q60 copy "
-                   "is 3.5 x 3.5 + 10 = 22 grey levels, so a 16x16 px square lifted by 20 grey levels passes "
-                   "even against a lossless kept copy (true copies needed at most 1.74 x in 320 pairs)")
+# proof 1.4: the block test's own floor (6 grey levels, was the peak's 10) holds it
 def test_a_faint_square_in_a_textured_part_of_a_low_quality_copy_is_not_safe(tmp_path):
     from skimage import data
     im = Image.fromarray(data.astronaut())
