@@ -302,11 +302,6 @@ def _block_grey(planes: tuple, f: int) -> np.ndarray:
     return out
 
 
-def _residual_of_halves(hx: tuple, hy: tuple, full_shape) -> np.ndarray:
-    """``_half_residual`` from the ``_half_planes`` of both pictures, bit for bit."""
-    return _residuals(hx, hy, full_shape)[0]
-
-
 def _residuals(hx: tuple, hy: tuple, full_shape, blocks: bool = False) -> tuple:
     """(``_half_residual``, ``_block_residual`` or None) from the ``_half_planes`` of both
     pictures: each channel's signed difference is made once, its block sums taken before its
@@ -329,18 +324,24 @@ def _residuals(hx: tuple, hy: tuple, full_shape, blocks: bool = False) -> tuple:
     return s.astype(np.float32) / np.float32(n * len(hx)), blk
 
 
-def _box2(x: np.ndarray) -> np.ndarray:
-    """``ndimage.uniform_filter(x, 2)`` (mode "reflect") of a float32 array, bit for bit: each axis
-    is the mean of a sample and the one before it (the first sample pairs with itself); the
-    half-sum of two float32 values rounds once either way. ~15x faster than the general filter."""
+def _pair_sums(x: np.ndarray) -> np.ndarray:
+    """Per axis, each sample plus the one before it (the first sample pairs with itself): the sum
+    over a 2x2 box ending at each sample, in ``x``'s dtype."""
     t = np.empty_like(x)
     np.add(x[1:], x[:-1], out=t[1:])
     np.add(x[0], x[0], out=t[0])
-    t *= np.float32(0.5)
     o = np.empty_like(t)
     np.add(t[:, 1:], t[:, :-1], out=o[:, 1:])
     np.add(t[:, 0], t[:, 0], out=o[:, 0])
-    o *= np.float32(0.5)
+    return o
+
+
+def _box2(x: np.ndarray) -> np.ndarray:
+    """``ndimage.uniform_filter(x, 2)`` (mode "reflect") of a float32 array, bit for bit: the
+    ``_pair_sums`` x 1/4 (scaling by a power of two rounds nothing, so this is the filter's
+    half-sum of half-sums). ~15x faster than the general filter."""
+    o = _pair_sums(x)
+    o *= np.float32(0.25)
     return o
 
 
@@ -375,13 +376,7 @@ def _block_of_difference(d: np.ndarray) -> np.ndarray:
     the channels and x ``BLOCK_SCALE / channels``, it is ``_block_residual``."""
     h4, w4 = d.shape[0] // 2, d.shape[1] // 2
     c = d[0:2 * h4:2, :2 * w4] + d[1:2 * h4:2, :2 * w4]
-    c = c[:, 0::2] + c[:, 1::2]
-    t = np.empty_like(c)
-    np.add(c[1:], c[:-1], out=t[1:])
-    np.add(c[0], c[0], out=t[0])
-    o = np.empty_like(t)
-    np.add(t[:, 1:], t[:, :-1], out=o[:, 1:])
-    np.add(t[:, 0], t[:, 0], out=o[:, 0])
+    o = _pair_sums(c[:, 0::2] + c[:, 1::2])
     return np.abs(o, out=o).view(np.uint16)
 
 
@@ -708,23 +703,22 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         b_t = np.zeros_like(p_t)
     use = np.ones(r_t.shape, bool) if v2 is None else _tile_means(v2.astype(np.float32), ys2, xs2) > 0.999
 
-    def tolerances(s_t, pk_base):
-        tol = P.tol_factor * s_t + P.tol_floor
-        tol_pk = P.peak_factor * pk_base + P.peak_floor
-        if damaged:
-            tol = tol * P.damaged_factor
-            tol_pk = tol_pk * P.damaged_factor
-        return tol, tol_pk
+    def allowed(simulated, factor, floor):
+        """What re-encoding explains, for every statistic the proof holds: ``factor`` x the same
+        statistic of the simulation + ``floor``, x ``damaged_factor`` when a side is damaged."""
+        t = factor * simulated + floor
+        return t * P.damaged_factor if damaged else t
 
-    def block_tolerance(bk_base):
-        tol_bk = P.peak_factor * bk_base + P.block_floor
-        return tol_bk * P.damaged_factor if damaged else tol_bk
+    def tolerances(s_t, pk_base, bk_base):
+        """(mean, 2x2 peak, block) tolerances of each tile."""
+        return (allowed(s_t, P.tol_factor, P.tol_floor), allowed(pk_base, P.peak_factor, P.peak_floor),
+                allowed(bk_base, P.peak_factor, P.block_floor))
     # the simulation only where it can matter: a tile within the floors (what any tolerance is at
     # least) agrees whatever re-encoding explains. When such tiles are most of the picture, only the
     # parts the others read are simulated, and the floor tiles are scored against the floors alone
     # (an upper bound of their score: "worst" may read higher, never a different outcome)
-    floor, floor_pk = tolerances(np.zeros_like(r_t), np.zeros_like(p_t))
-    need = use & ((r_t > floor) | (p_t > floor_pk) | (b_t > block_tolerance(0.0)))
+    floor, floor_pk, floor_bk = tolerances(0.0, 0.0, 0.0)
+    need = use & ((r_t > floor) | (p_t > floor_pk) | (b_t > floor_bk))
     result["floor_tiles"] = 0
     sims: list = []   # the whole simulated picture, once made (the profile check below needs it)
 
@@ -732,17 +726,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if not sims:
             sims.append(_simulate_image(im_bt, size, q))
         return sims[0]
-    areas: list = []
-
-    def area_residuals():
-        """(2x2 residual, block sums) of the kept copy area-averaged (BOX) to the size against the
-        reference (Lanczos): what another resampling does at strokes and edges, where area averaging
-        keeps the means Lanczos rings around. No JPEG (the simulation models that). Made once, and
-        only when the block test fails without it (it only adds tolerance)."""
-        if not areas:
-            areas.append(_residuals(_half_planes(np.asarray(im_bt.resize(tuple(size), Image.Resampling.BOX))), hb,
-                                    b_u8.shape, True))
-        return areas[0]
     s_t, pk_base, bk_base = np.zeros_like(r_t), np.zeros_like(p_t), np.zeros_like(b_t)
     base_blk = None
     if need.any():
@@ -772,36 +755,33 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if crops is not None:
             s_t, pk_base, bk_base = (np.where(need, t, 0.0) for t in (s_t, pk_base, bk_base))
             result["floor_tiles"] = int((use & ~need).sum())
-        tol_bk = block_tolerance(bk_base)
+        tol_bk = allowed(bk_base, P.peak_factor, P.block_floor)
         if base_blk is not None and im_bt.size != tuple(size) and (use & (b_t > tol_bk)).any():
-            # the block means another resampling gives: area averaging (BOX) keeps a stroke's
-            # block means where the reference's Lanczos rings (a page area-averaged to 85 % was
-            # "different"); no JPEG, which keeps block means. Only when a tile fails the block test
-            # without it (it only adds tolerance): the same outcome, ~7 ms less on a page
-            bk_base = block_peak(base_blk + area_residuals()[1]) * block_scale
+            # the block means another resampling gives: the kept copy area-averaged (BOX) to the size
+            # against the reference (Lanczos), which rings at strokes where area averaging keeps the
+            # means (a page area-averaged to 85 % was "different"); no JPEG, which keeps block means.
+            # Only when a tile fails the block test without it (it only adds tolerance): the same
+            # outcome, ~7 ms less on a page
+            area = _half_planes(np.asarray(im_bt.resize(tuple(size), Image.Resampling.BOX)))
+            bk_base = block_peak(base_blk + _residuals(area, hb, b_u8.shape, True)[1]) * block_scale
             if crops is not None:
                 bk_base = np.where(need, bk_base, 0.0)
     else:
         result["floor_tiles"] = int(use.sum())
-    tol, tol_pk = tolerances(s_t, pk_base)
-    tol_bk = block_tolerance(bk_base)
+    tol, tol_pk, tol_bk = tolerances(s_t, pk_base, bk_base)
     score = np.where(use, np.maximum(np.maximum(r_t / tol, p_t / tol_pk), b_t / tol_bk), 0.0)
     if need.any() and P.local_peak:
         # the 2x2 peak again, sample by sample, against the simulation's peak near it: a tile's own
         # peak tolerance is set by its strongest feature (text's or fur's edges re-encoded), under
         # which a thin line or a few strokes in a plain part of the same tile hid
-        def local_peaks(base_map):
-            near = _max_near(_box2(base_map), max(1, int(round(P.local_peak))))
-            near *= np.float32(P.peak_factor * (P.damaged_factor if damaged else 1.0))
-            near += np.float32(P.peak_floor * (P.damaged_factor if damaged else 1.0))
-            local = _box2(res) / near
-            if v2 is not None:
-                local = np.where(v2, local, 0.0)
-            return np.where(use, _tile_max(local, ys2, xs2), 0.0)
         # (not widened by area averaging, as the block test is: near strokes that explains a
         # changed digit of a half-size page copy too, 0.96 of its tolerance; a page area-averaged
         # to 90 % is "different" by this test, 1.02-1.31, a curator's work, not a lost picture)
-        local_t = local_peaks(base)
+        near = allowed(_max_near(_box2(base), max(1, int(round(P.local_peak)))), P.peak_factor, P.peak_floor)
+        local = _box2(res) / near
+        if v2 is not None:
+            local = np.where(v2, local, 0.0)
+        local_t = np.where(use, _tile_max(local, ys2, xs2), 0.0)
         score = np.maximum(score, local_t)
     else:
         local_t = None
