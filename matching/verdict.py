@@ -601,11 +601,9 @@ class FileDecision:
 
 
 def _damaged_part(r: PairResult) -> float:
-    """The part of the picture a pair calls damaged (its region's area; 0 for an undamaged pair)."""
-    g = r.region if r.corrupt_side != "none" else None
-    if not g:
-        return 0.0
-    return max(0.0, float(g["bottom"]) - float(g["top"])) * max(0.0, float(g["right"]) - float(g["left"]))
+    """The part of the picture a pair calls damaged (its region's area; 0 for an undamaged pair
+    or one without a usable region)."""
+    return (region_area(r.region) or 0.0) if r.corrupt_side != "none" else 0.0
 
 
 def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds | None = None) -> FileDecision:

@@ -437,7 +437,7 @@ def _has_proof_data(asset: Asset) -> bool:
     a = asset.analysis or {}
     if a.get("status") == "unreadable":
         return True   # nothing to decode: judged from the analysis (IDs, errors)
-    return bool(a.get("reduced") and a.get("detail")) and a.get("fingerprint_version") == engine().FINGERPRINT_VERSION
+    return rendition_names(asset) is not None and a.get("fingerprint_version") == engine().FINGERPRINT_VERSION
 
 
 def _never_fetch():

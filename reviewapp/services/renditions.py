@@ -85,16 +85,22 @@ def _web_from_array(image, max_side, quality=85) -> bytes:
     return buf.getvalue()
 
 
+def _asset_file(asset: Asset, kind: str, ext: str) -> str:
+    """Where an asset's rendition of ``kind`` is kept: under the asset's folder (a takedown removes
+    it whole), named by the asset and the ETag it was made from, so a new version of the object
+    never reads an older picture."""
+    return f"assets/{asset.pk}/{_tag(asset.pk, asset.etag)}-{kind}.{ext}"
+
+
 def render_asset_files(asset: Asset, path, *, image=None) -> tuple[str, str]:
     """Make both renditions of an asset from a fetched file; returns (web name, thumb name).
     ``image``: the file already decoded at full detail (displayed orientation, long side >=
     WEB_SIDE or the file's own), used instead of decoding the file again (a 12 MP JPEG 2000
     took 4.6 s to decode for the web rendition alone)."""
-    tag = _tag(asset.pk, asset.etag)
     web_bytes = _web_from_array(image, WEB_SIDE) if image is not None else render_web(path, WEB_SIDE)
-    web = _save(f"assets/{asset.pk}/{tag}-web.jpg", web_bytes)
+    web = _save(_asset_file(asset, "web", "jpg"), web_bytes)
     # the thumbnail comes from the web JPEG: one decode of the original, not two
-    thumb = _save(f"assets/{asset.pk}/{tag}-thumb.jpg", _pillow_jpeg(io.BytesIO(web_bytes), THUMB_SIDE, quality=80))
+    thumb = _save(_asset_file(asset, "thumb", "jpg"), _pillow_jpeg(io.BytesIO(web_bytes), THUMB_SIDE, quality=80))
     return web, thumb
 
 
@@ -183,13 +189,13 @@ def _web_and_thumb(asset: Asset, path, image) -> tuple[str, str]:
 def save_reduced(asset: Asset, image) -> str:
     """Keep the engine's reduced picture (≤256 px, lossless PNG) so pairing can verify without
     fetching and decoding the original again."""
-    return _save(f"assets/{asset.pk}/{_tag(asset.pk, asset.etag)}-reduced.png", png_bytes(image))
+    return _save(_asset_file(asset, "reduced", "png"), png_bytes(image))
 
 
 def save_detail(asset: Asset, image) -> str:
     """Keep the engine's full-detail rendition (<= 2048 px, lossless PNG): the proof compares at
     that detail, so pairing and re-verification never fetch the original again."""
-    return _save(f"assets/{asset.pk}/{_tag(asset.pk, asset.etag)}-detail.png", png_bytes(image))
+    return _save(_asset_file(asset, "detail", "png"), png_bytes(image))
 
 
 def load_reduced(name: str):
