@@ -311,15 +311,21 @@ def text_page(size=(1240, 1754)):
     return im
 
 
-def engine12(tmp) -> object:
-    """Engine 1.2's own `matching` package (git revision ENGINE12_REV), importable beside this
-    one as `engine12_matching` (its modules import each other relatively), or None."""
-    import importlib
+def extract_engine12(where: Path) -> bool:
+    """Engine 1.2's `matching` package (git revision ENGINE12_REV) written into the new folder
+    ``where``; False when git cannot give it (not a git checkout)."""
     import subprocess
     root = Path(__file__).resolve().parents[1]
-    where = Path(tmp) / "engine12"
     where.mkdir()
-    if subprocess.run(f"git -C {root} archive {ENGINE12_REV} matching | tar -x -C {where}", shell=True).returncode:
+    return subprocess.run(f"git -C {root} archive {ENGINE12_REV} matching | tar -x -C {where}", shell=True).returncode == 0
+
+
+def engine12(tmp) -> object:
+    """Engine 1.2's own `matching` package, importable beside this one as `engine12_matching`
+    (its modules import each other relatively), or None."""
+    import importlib
+    where = Path(tmp) / "engine12"
+    if not extract_engine12(where):
         return None
     (where / "matching").rename(where / "engine12_matching")
     sys.path.insert(0, str(where))
@@ -407,8 +413,7 @@ def cli_bench(corpus, workers):
     print(f"\n4. CLI files/s on {corpus} ({workers} workers; best of 2, alternating)")
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "engine12"
-        old.mkdir()
-        ok = subprocess.run(f"git -C {root} archive {ENGINE12_REV} matching | tar -x -C {old}", shell=True).returncode == 0
+        ok = extract_engine12(old)
         runs = {"engine 1.2": [], "engine 2.0": []}
         n = len([p for p in (corpus / "cleanup").rglob("*") if p.is_file()])
         for _ in range(2):
