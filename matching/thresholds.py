@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.4"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.5"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -29,6 +29,10 @@ VERIFIER_VERSION = "proof 1.4"   # 1.1: a lossless clean-up copy against a JPEG 
 #      the tile's strongest (a 1 px pencil line beside text, a black line across fur, were safe duplicates)
 #      and decide_file ranks damaged pairs by how much of the copy they find intact too (damage_penalty)
 #      and the block test has its own floor, 6 grey levels (a 16x16 px square lifted by 20 in fur passed under 10)
+# 1.5: a clean-up JPEG garbled without complaint from a third of the way down to its end: its turn is picked by its
+#      trusted top when none fits the whole picture, scored again over its intact part once the damage is found, and
+#      the damage is searched with its flat bands too and begins at its first differing row, not a block of rows
+#      earlier (a copy with 31 % intact was "different": the partly garbled rows above a band, a turn score of 0.78)
 
 
 def _tol(default, looser: str):

@@ -392,22 +392,27 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> ScreenResult | N
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``."""
-    same = (r.coverage >= (T.damaged_min_coverage if dmg.decoder else T.min_coverage)
+    min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
+    local_limit = T.damaged_local if dmg.decoder else T.same_local
+    # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
+    # were found) raises that score, so damaged pairs get the same wider tolerance
+    orient_limit = T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0)
+    same = (r.coverage >= min_coverage
             and r.diff_score <= T.same_diff
-            and r.local_score <= (T.damaged_local if dmg.decoder else T.same_local)
-            # the turn is scored on the whole picture: damage (decoder errors, or flat bands however
-            # they were found) raises that score, so damaged pairs get the same wider tolerance
-            and r.orient_score <= T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0))
+            and r.local_score <= local_limit
+            and r.orient_score <= orient_limit)
     if same and r.coverage < T.low_coverage and r.intact_std < T.min_intact_std:
         same = False
         reasons.append("the intact part has too little detail to tell")
     if not same:
-        if r.local_score > T.same_local:
-            reasons.append(f"local difference {r.local_score:.3f} > {T.same_local} (edited, reframed or other picture)")
+        if r.local_score > local_limit:
+            reasons.append(f"local difference {r.local_score:.3f} > {local_limit} (edited, reframed or other picture)")
         if r.diff_score > T.same_diff:
             reasons.append(f"global difference {r.diff_score:.3f} > {T.same_diff}")
-        if r.coverage < T.min_coverage:
+        if r.coverage < min_coverage:
             reasons.append(f"too little intact picture to compare ({r.coverage:.0%})")
+        if r.orient_score > orient_limit:
+            reasons.append(f"no turn of the kept copy fits ({r.orient_score:.2f} > {orient_limit:.2f})")
         if not reasons:
             reasons.append("pictures do not line up")
     return same

@@ -80,3 +80,34 @@ def test_decide_file_prefers_the_candidate_that_finds_more_of_a_damaged_copy_int
     closer = PairResult(diff_score=0.0006, local_score=0.0022, verdict="cleanup_corrupt", corrupt_side="cleanup",
                         region=dict(right.region), match="twin.jp2", via="content")
     assert decide_file(FileAnalysis(status="damaged"), [right, closer]).match == "twin.jp2"
+
+
+def _garbled_from(photo, frac=0.36, col=0.6, seed=5):
+    """A flip a third of the way down that decodes to dark, blocky garbage to the end of the stream
+    (not flat enough to be a band of one colour), beginning mid-row: the MCU row it is in keeps
+    its picture up to the flip's column."""
+    a = np.asarray(photo).copy()
+    h, w = a.shape[:2]
+    r0, c0 = int(h * frac) // 16 * 16, int(w * col)
+    blocks = np.random.default_rng(seed).integers(0, 40, ((h - r0) // 8 + 1, w // 8 + 1, 3))
+    a[r0:] = np.repeat(np.repeat(blocks, 8, 0), 8, 1)[:h - r0, :w]
+    a[r0:r0 + 16, :c0] = np.asarray(photo)[r0:r0 + 16, :c0]
+    return Image.fromarray(a.astype(np.uint8)), r0 / h
+
+
+def test_damage_found_by_stream_begins_at_its_first_differing_row_not_a_block_earlier(photo):
+    garbled, top = _garbled_from(photo)
+    r = compare_arrays(np.asarray(garbled), np.asarray(photo), a_stream_check=True)
+    assert r.stream_a and r.region_a["bottom"] == 1.0
+    # the screen's blur reaches a few rows up; a whole block of rows (1/32 of the picture) was given up before
+    assert top - 0.03 <= r.region_a["top"] <= top
+
+
+def test_a_copy_garbled_from_a_third_of_the_way_down_is_cleanup_corrupt_with_its_id(tmp_path, photo):
+    # its turn scored over the whole picture (0.7: two thirds garbage) was past every limit
+    canon = tmp_path / "C1261327.tif"
+    photo.save(canon, "TIFF", compression="tiff_lzw")
+    clean = tmp_path / "C1261327c.jpg"
+    _garbled_from(photo)[0].save(clean, "JPEG", quality=90)
+    res = verify_pair(clean, canon)
+    assert res.verdict == "cleanup_corrupt" and res.corrupt_side == "cleanup" and not res.safe_to_delete, res.reasons
