@@ -310,6 +310,7 @@ class ScreenResult:
     progressive_b: bool
     stream_a: bool                # ... found without decoder complaint (a flip that still decodes)
     valid: np.ndarray = field(repr=False, compare=False)  # the part both sides trust (A's frame): the proof keeps to it
+    other_turns: tuple = ()       # ((score, turn), ...) of the other turns that fit the aspect ratio, best first
 
     @property
     def turn(self) -> tuple:
@@ -326,12 +327,13 @@ class ScreenResult:
 
 
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
-                   a_damaged=False, b_damaged=False, orientation=None, block_thr=None,
-                   a_stream_check=False, thresholds: Thresholds | None = None) -> ScreenResult | None:
+                   a_damaged=False, b_damaged=False, orientation=None, orientation_score: float = 0.0,
+                   block_thr=None, a_stream_check=False, thresholds: Thresholds | None = None) -> ScreenResult | None:
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
-    to follow damage along the stored stream. ``thresholds``: default, those in force. Returns the
-    screen, or None when no turn of B has A's aspect ratio."""
+    to follow damage along the stored stream. ``orientation``: screen this turn of B only (its
+    ``orientation_score`` as measured, if it was). ``thresholds``: default, those in force. Returns
+    the screen, or None when no turn of B has A's aspect ratio."""
     T = thresholds or _thresholds.current()
     if block_thr is None:
         block_thr = T.block_thr
@@ -352,7 +354,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                 orient_score = next(sc for sc, tt in scores if tt == t)
                 second = min(sc for sc, tt in scores if tt != t) if len(scores) > 1 else 9.0
     else:
-        t, orient_score, second = orientation, 0.0, 9.0
+        scores = []
+        t, orient_score, second = orientation, orientation_score, 9.0
     Bt = dihedral(B, *t)
     side = min(T.compare_side, max(A.shape[:2]), max(Bt.shape[:2]))
     s = side / max(A.shape[:2])
@@ -431,4 +434,5 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         intact_std=intact_std, size=size, band_a=float(band_a.mean()), band_b=float(band_b.mean()),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
-        progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid)
+        progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,
+        other_turns=tuple((sc, tt) for sc, tt in scores if tt != t))

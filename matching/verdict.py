@@ -381,12 +381,38 @@ def _undecodable(c: FileAnalysis, m: FileAnalysis, shared_id: bool, T: Threshold
     return None
 
 
-def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> ScreenResult | None:
-    """Step 3. Stage 1 on the reduced pictures: the turn, damage on each side, and how far the
-    part both sides trust differs (None: no turn fits the aspect ratio)."""
+def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_score: float = 0.0) -> ScreenResult | None:
+    """Step 3. Stage 1 on the reduced pictures: the turn (``turn``: this one, scored
+    ``turn_score``), damage on each side, and how far the part both sides trust differs (None: no
+    turn fits the aspect ratio)."""
     return compare_arrays(c.image, m.image, a_orient=_orient(c), b_orient=_orient(m),
                           a_damaged=c.damaged, b_damaged=m.damaged, a_stream_check=(c.format == "JPEG"),
-                          thresholds=T)
+                          orientation=turn, orientation_score=turn_score, thresholds=T)
+
+
+def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds):
+    """Step 4, when the best-scored turn's screen failed: the screen of the next turn that also
+    fits (scored within the limit) and agrees, or None.
+
+    Why: the turn is scored on 40x40 greys over the rows and columns each side trusts, and a
+    picture that is mostly one flat colour (a phantom's black, a screenshot's white margins) can
+    score a wrong turn 0.0 over a sliver both trust; 48-66 px copies of such crops were
+    "different" with the right turn second (local difference 0.04-0.07 there). Whatever turn
+    agrees here still faces the full-detail proof, and a turned copy is never safe to delete.
+    Undamaged pairs only: damage widens what agrees, and a bit-flipped screenshot agreed, mirrored,
+    with another white crop in its intact part (a wrong match, if never a safe one)."""
+    if c.damaged or m.damaged:
+        return None
+    for score, turn in r.other_turns:
+        if score > T.max_orient_score:
+            break   # best first: no later turn fits either
+        alt = _screen(c, m, T, turn=turn, turn_score=score)
+        if alt is None:
+            continue
+        dmg = PairDamage.of(c, m, alt)
+        if not dmg.any and _screen_agrees(alt, dmg, T, []):
+            return alt
+    return None
 
 
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list) -> bool:
@@ -525,7 +551,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     1. byte-identical files (``_by_checksum``);
     2. a side that does not decode: only a shared ID pairs it (``_undecodable``);
     3. stage 1, the screen at 256 px: turn and damage (``_screen``, ``PairDamage``);
-    4. the intact part must agree strictly (``_screen_agrees``); if not, a damaged clean-up stream
+    4. the intact part must agree strictly (``_screen_agrees``), at the best turn or at another that
+       fits (``_screen_other_turns``); if not, a damaged clean-up stream
        may still be proven up to its damage (``_stream_proof``);
     5. stage 2, the full-detail proof, tile by tile (``_full_detail_proof``);
     6. the verdict: a damaged side, a turn, or the same picture and whether it is safe.
@@ -542,9 +569,17 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
     dmg = PairDamage.of(c, m, r)
+    why: list = []
+    agrees = _screen_agrees(r, dmg, T, why)
+    if not agrees:
+        alt = _screen_other_turns(c, m, r, T)
+        if alt is not None:
+            r, dmg, why, agrees = alt, PairDamage.of(c, m, alt), [], True
+            res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
     if dmg.silent_stream:
         res.reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
-    if not _screen_agrees(r, dmg, T, res.reasons):
+    res.reasons.extend(why)
+    if not agrees:
         if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:
             _stream_proof(c, m, r, res, T)
         return res

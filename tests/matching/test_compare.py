@@ -15,6 +15,18 @@ def test_orientation_found(photo, t):
     assert r.diff_score < 0.01 and r.local_score < 0.03
 
 
+def test_the_screen_lists_the_other_turns_that_fit_best_first_and_screens_a_given_turn_at_its_score(photo):
+    a = np.asarray(photo)
+    r = compare_arrays(a, a)
+    assert (r.rotation, r.flipped) == (0, False)
+    # a 320x240 picture: the turns that keep its aspect ratio, not the quarter turns
+    assert [t for _, t in r.other_turns] and all(t[0] in (0, 180) and t != (0, False) for _, t in r.other_turns)
+    assert [s for s, _ in r.other_turns] == sorted(s for s, _ in r.other_turns)
+    score, turn = r.other_turns[0]
+    given = compare_arrays(a, a, orientation=turn, orientation_score=score)
+    assert given.turn == turn and given.orient_score == score and given.other_turns == ()
+
+
 def test_grey_band_masked_and_attributed(photo):
     a = np.asarray(photo)
     b = np.asarray(grey_band(photo, 0.5, 0.15))

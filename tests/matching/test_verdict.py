@@ -631,3 +631,24 @@ def test_a_410_px_jpeg_copy_of_a_512_px_photograph_is_a_safe_duplicate(tmp_path)
     p.write_bytes(jpeg_bytes(small, 95))
     r = verify_pair(p, kept)
     assert r.verdict == "duplicate" and r.safe_to_delete, (r.verdict, r.reasons)
+
+
+def _phantom_corner(side=133):
+    """The top left corner of the Shepp-Logan phantom: black but for the skull's bright arc, so
+    most rows and columns are one flat colour."""
+    from skimage import data
+    g = (np.asarray(data.shepp_logan_phantom()) * 255).astype(np.uint8)[:side, :side]
+    return Image.fromarray(np.stack([g] * 3, axis=2))
+
+
+@pytest.mark.parametrize("turn", [None, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270])
+def test_a_tiny_copy_of_a_mostly_flat_picture_is_found_at_its_turn_when_a_wrong_one_scores_best(tmp_path, turn):
+    # the wrong turn scored 0.0-0.03 over a sliver both sides trust; the right one came second
+    kept = tmp_path / "C1142542.tif"
+    _phantom_corner().save(kept, "TIFF")
+    small = _phantom_corner().resize((48, 48), Image.Resampling.LANCZOS)
+    copy = tmp_path / "C1142542b.jpg"
+    (small.transpose(turn) if turn else small).save(copy, "JPEG", quality=85)
+    res = verify_pair(copy, kept)
+    assert res.verdict == ("duplicate" if turn is None else "rotated"), res.reasons
+    assert (res.rotation, res.flipped) == ({None: 0, Image.Transpose.ROTATE_180: 180, Image.Transpose.ROTATE_270: 270}[turn], False)
