@@ -34,7 +34,11 @@ VERIFIER_VERSION = "proof 1.5"   # 1.1: a lossless clean-up copy against a JPEG 
 #      the damage is searched with its flat bands too and begins at its first differing row, not a block of rows
 #      earlier (a copy with 31 % intact was "different": the partly garbled rows above a band, a turn score of 0.78);
 #      and when the best-scored turn's screen fails on an undamaged pair, the other turns that fit are screened too
-#      (a mostly flat picture scored a wrong turn 0.0 over a sliver both sides trust: 48-66 px copies were "different")
+#      (a mostly flat picture scored a wrong turn 0.0 over a sliver both sides trust: 48-66 px copies were "different");
+#      a pair proven the same at a turn is the same as it stands when that agrees too (a chessboard is its own half
+#      turn: "rotated"); an undamaged pair goes on to the full-detail proof up to proven_local at the screen (text
+#      shrunk to a third differs there by 0.09-0.14); more than max_bands flat runs on one side are a pattern (the
+#      white gaps between lines of text), not damage bands
 
 
 def _tol(default, looser: str):
@@ -108,6 +112,8 @@ class Thresholds:
     strong_ratio: float = 4.0         #     and this many times the run's own residue
     strong_share: float = 0.75        #     along this much of the row
     min_band: float = 0.02            # a band is at least this part of the picture (and 2 rows)
+    max_bands: int = 2                # more separate runs than this on one side are a pattern, not damage (the
+                                      #   white gaps between lines of text, shrunk to a third: many short runs)
     band_grow: float = 0.05           # a band is widened by this part of the picture on each side ...
     band_grow_damaged: float = 0.07   # ... or this when the side has decoder errors
     # stage 1: damage that runs from one row to the end of a stored stream
@@ -124,6 +130,9 @@ class Thresholds:
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)
     damaged_local: float = _tol(0.10, "up")       # the same when a side carries decoder damage (never safe anyway)
+    proven_local: float = _tol(0.17, "up")        # the same for an undamaged pair, which the full-detail proof then
+                                                  #   decides: text and line art shrunk to a third differ at 256 px by
+                                                  #   0.09-0.14 where photographs stay under same_local
     max_orient_score: float = _tol(0.45, "up")    # normalised difference of the best turn at 40x40
     damaged_orient_factor: float = _tol(1.5, "up")  # x max_orient_score when a side is damaged or banded
     min_coverage: float = _tol(0.30, "down")      # intact part of the picture needed to call two files the same

@@ -84,3 +84,18 @@ def test_segment_stats_are_each_segments_std_and_mean_per_row(width):
         np.testing.assert_allclose(std[:, i], part.std(axis=1), rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(mean[:, i], part.mean(axis=1), rtol=1e-6, atol=1e-4)
     assert (std[3] == 0).all()
+
+
+def test_many_separate_flat_runs_are_a_pattern_not_damage_bands():
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(0)
+    other = rng.normal(128, 20, (120, 160))
+    one = other.copy()
+    one[50:60] = 128.0                                   # one painted band: damage
+    assert _band_rows(one, other, 0.0, T)[50:60].all()
+    lines = other.copy()
+    for y in range(10, 110, 20):
+        lines[y:y + 4] = 255.0                          # five gaps of one flat colour: a pattern
+    assert not _band_rows(lines, other, 0.0, T).any()

@@ -652,3 +652,59 @@ def test_a_tiny_copy_of_a_mostly_flat_picture_is_found_at_its_turn_when_a_wrong_
     res = verify_pair(copy, kept)
     assert res.verdict == ("duplicate" if turn is None else "rotated"), res.reasons
     assert (res.rotation, res.flipped) == ({None: 0, Image.Transpose.ROTATE_180: 180, Image.Transpose.ROTATE_270: 270}[turn], False)
+
+
+def test_a_picture_that_matches_both_as_it_stands_and_turned_is_a_duplicate_as_it_stands(tmp_path):
+    # scikit-image's chessboard is its own half turn: against a lossy JPEG 2000 kept copy the half
+    # turn scored best at 40x40, and a plain EXIF-oriented copy was "turned 180 degrees"
+    import os
+
+    import skimage
+    board = Image.open(os.path.join(os.path.dirname(skimage.__file__), "data", "chessboard_RGB.png")).convert("RGB")
+    kept = tmp_path / "C1150461.jp2"
+    board.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[10])
+    exif = Image.Exif()
+    exif[0x0112] = 3   # stored turned 180 degrees, shown upright
+    copy = tmp_path / "C1150461b.jpg"
+    board.transpose(Image.Transpose.ROTATE_180).save(copy, "JPEG", quality=90, exif=exif.tobytes())
+    res = verify_pair(copy, kept)
+    assert res.verdict == "duplicate" and (res.rotation, res.flipped) == (0, False), (res.verdict, res.rotation, res.reasons)
+
+
+@pytest.mark.parametrize("side, colour", [(0.03, (250, 20, 200)), (0.04, (140, 140, 140)), (0.05, (140, 140, 140))])
+def test_an_edit_the_screen_lets_through_to_the_proof_is_different_at_full_detail(tmp_path, photo, side, colour):
+    # an undamaged pair whose 256 px screen differs locally by 0.10-0.15 (over the photo-tuned 0.085,
+    # under proven_local) is no longer turned away there: the full-detail proof must find the edit
+    kept = tmp_path / "C0000001.tif"
+    photo.save(kept, "TIFF")
+    copy = tmp_path / "C0000001b.jpg"
+    copy.write_bytes(jpeg_bytes(edited(photo, (0.5, 0.5, 0.5 + side, 0.5 + side), colour), 90))
+    res = verify_pair(copy, kept)
+    assert THRESHOLDS.same_local < res.local_score <= THRESHOLDS.proven_local
+    assert res.verdict == "different" and "differ at full detail" in res.reasons[0], res.reasons
+
+
+def _text_lines(size=(800, 360), seed=1):
+    """Lines of small dark text on white, with white margins: a screenshot or a page of print."""
+    from PIL import ImageDraw, ImageFont
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", size, (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=16)
+    syl = ["ta", "ro", "mi", "ne", "sa", "lu", "ko", "ve", "di", "an", "or", "el"]
+    for y in range(20, size[1] - 20, 26):
+        d.text((20, y), " ".join("".join(rng.choice(syl, rng.integers(1, 4))) for _ in range(14)), fill=(40, 40, 40), font=f)
+    return im
+
+
+@pytest.mark.parametrize("scale", [0.23, 0.3])
+def test_text_shrunk_to_a_quarter_is_a_duplicate_not_damaged_in_every_gap_between_its_lines(tmp_path, scale):
+    # the white gaps between lines, exactly flat in the kept copy beside the small copy's ringing,
+    # were each a "damage band": match_corrupt, or too little intact picture to compare
+    page = _text_lines()
+    kept = tmp_path / "C0000002.png"
+    page.save(kept)
+    copy = tmp_path / "C0000002b.jpg"
+    page.resize((round(800 * scale), round(360 * scale)), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=75)
+    res = verify_pair(copy, kept)
+    assert res.verdict == "duplicate" and res.corrupt_side == "none", res.reasons
