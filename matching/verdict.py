@@ -390,26 +390,6 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           orientation=turn, orientation_score=turn_score, thresholds=T)
 
 
-def _unturned_also_same(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds):
-    """Step 6b, for an undamaged pair proven the same at a turn: (screen, proof) of the pair as it
-    stands when that too agrees at the screen and at full detail, else None.
-
-    Why: a picture symmetric under a turn (a square crop of grass, a mirrored motif) can score that
-    turn best at 40x40; the copy as it stands is then as much the kept picture, and calling it
-    turned sends a plain duplicate to a person and reports a turn nobody made."""
-    score = next((sc for sc, tt in r.other_turns if tt == (0, False)), None)
-    if score is None or score > T.max_orient_score:
-        return None
-    alt = _screen(c, m, T, turn=(0, False), turn_score=score)
-    if alt is None:
-        return None
-    dmg = PairDamage.of(c, m, alt)
-    if dmg.any or not _screen_agrees(alt, dmg, T, []):
-        return None
-    proof = _full_detail_proof(c, m, alt, dmg, T)
-    return (alt, proof) if proof["same"] else None
-
-
 def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds):
     """Step 4, when the best-scored turn's screen failed: the screen of the next turn that also
     fits (scored within the limit) and agrees, or None.
@@ -439,9 +419,7 @@ def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: lis
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``."""
     min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
-    # an undamaged pair always faces the full-detail proof next, which judges detail better than the
-    # 256 px screen; a damaged one may be decided without it
-    local_limit = T.damaged_local if dmg.decoder else (T.same_local if dmg.any else T.proven_local)
+    local_limit = T.damaged_local if dmg.decoder else T.same_local
     # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
     # were found) raises that score, so damaged pairs get the same wider tolerance
     orient_limit = T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0)
@@ -623,12 +601,6 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     # 6. the verdict
     if dmg.any:
         return _damaged_verdict(c, m, r, dmg, proof, res)
-    if r.turn != (0, False) and proof is not None:
-        unturned = _unturned_also_same(c, m, r, T)
-        if unturned is not None:
-            r, proof = unturned
-            res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=0, flipped=False)
-            res.proof = _proof_summary(proof)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
         res.verdict = "rotated"
         res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")

@@ -654,35 +654,42 @@ def test_a_tiny_copy_of_a_mostly_flat_picture_is_found_at_its_turn_when_a_wrong_
     assert (res.rotation, res.flipped) == ({None: 0, Image.Transpose.ROTATE_180: 180, Image.Transpose.ROTATE_270: 270}[turn], False)
 
 
-def test_a_picture_that_matches_both_as_it_stands_and_turned_is_a_duplicate_as_it_stands(tmp_path):
-    # scikit-image's chessboard is its own half turn: against a lossy JPEG 2000 kept copy the half
-    # turn scored best at 40x40, and a plain EXIF-oriented copy was "turned 180 degrees"
-    import os
 
-    import skimage
-    board = Image.open(os.path.join(os.path.dirname(skimage.__file__), "data", "chessboard_RGB.png")).convert("RGB")
-    kept = tmp_path / "C1150461.jp2"
-    board.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[10])
-    exif = Image.Exif()
-    exif[0x0112] = 3   # stored turned 180 degrees, shown upright
-    copy = tmp_path / "C1150461b.jpg"
-    board.transpose(Image.Transpose.ROTATE_180).save(copy, "JPEG", quality=90, exif=exif.tobytes())
+def test_a_region_lifted_in_a_small_copy_is_turned_away_at_the_screen_where_the_proof_alone_would_pass_it(tmp_path):
+    # attack on proof 1.5: letting undamaged pairs past the screen's local limit (0.085) up to 0.17,
+    # for the full-detail proof to decide, made this edited copy (a quarter of the picture lifted by
+    # 25 grey levels, a 33 % q60 copy of a q85 kept copy) a safe duplicate at 0.92 of its tolerance
+    from skimage import data
+    kept_im = Image.fromarray(data.coffee())
+    w, h = kept_im.size
+    a = np.asarray(kept_im).astype(int)
+    a[h // 4:h // 2, w // 4:w // 2] += 25
+    kept = tmp_path / "C0000003.jpg"
+    kept_im.save(kept, "JPEG", quality=85)
+    copy = tmp_path / "C0000003b.jpg"
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).resize((round(w * 0.33), round(h * 0.33)),
+                                                                Image.Resampling.LANCZOS).save(copy, "JPEG", quality=60)
     res = verify_pair(copy, kept)
-    assert res.verdict == "duplicate" and (res.rotation, res.flipped) == (0, False), (res.verdict, res.rotation, res.reasons)
+    assert res.verdict == "different" and not res.safe_to_delete
+    assert res.local_score > THRESHOLDS.same_local and "local difference" in res.reasons[0]
 
 
-@pytest.mark.parametrize("side, colour", [(0.03, (250, 20, 200)), (0.04, (140, 140, 140)), (0.05, (140, 140, 140))])
-def test_an_edit_the_screen_lets_through_to_the_proof_is_different_at_full_detail(tmp_path, photo, side, colour):
-    # an undamaged pair whose 256 px screen differs locally by 0.10-0.15 (over the photo-tuned 0.085,
-    # under proven_local) is no longer turned away there: the full-detail proof must find the edit
-    kept = tmp_path / "C0000001.tif"
-    photo.save(kept, "TIFF")
-    copy = tmp_path / "C0000001b.jpg"
-    copy.write_bytes(jpeg_bytes(edited(photo, (0.5, 0.5, 0.5 + side, 0.5 + side), colour), 90))
+@pytest.mark.parametrize("side", [250, 120])
+def test_line_art_turned_upside_down_is_never_a_safe_duplicate(tmp_path, side):
+    # attack on proof 1.5: re-proving a pair found at a turn as it stands (for pictures symmetric
+    # under a turn) made a circle with a line and a letter R, flipped top to bottom, a safe duplicate
+    from PIL import ImageDraw, ImageFont
+    art = Image.new("L", (1000, 1000), 255)
+    g = ImageDraw.Draw(art)
+    g.ellipse((200, 200, 800, 800), outline=0, width=6)
+    g.line((500, 200, 500, 800), fill=0, width=4)
+    g.text((520, 480), "R", fill=0, font=ImageFont.load_default(size=40))
+    kept = tmp_path / "C0000004.png"
+    art.save(kept)
+    copy = tmp_path / "C0000004b.jpg"
+    art.transpose(Image.Transpose.FLIP_TOP_BOTTOM).resize((side, side), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=75)
     res = verify_pair(copy, kept)
-    assert THRESHOLDS.same_local < res.local_score <= THRESHOLDS.proven_local
-    assert res.verdict == "different" and "differ at full detail" in res.reasons[0], res.reasons
-
+    assert not res.safe_to_delete and res.verdict in ("rotated", "different"), res.reasons
 
 def _text_lines(size=(800, 360), seed=1):
     """Lines of small dark text on white, with white margins: a screenshot or a page of print."""
@@ -708,3 +715,22 @@ def test_text_shrunk_to_a_quarter_is_a_duplicate_not_damaged_in_every_gap_betwee
     page.resize((round(800 * scale), round(360 * scale)), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=75)
     res = verify_pair(copy, kept)
     assert res.verdict == "duplicate" and res.corrupt_side == "none", res.reasons
+
+
+def _near_blank_page(number: str):
+    from PIL import ImageDraw, ImageFont
+    im = Image.new("L", (850, 1100), 250)
+    ImageDraw.Draw(im).text((400, 1040), number, fill=0, font=ImageFont.load_default(size=30))
+    return im
+
+
+@pytest.mark.xfail(strict=True, reason="open (attack on proof 1.5, the same at proof 1.4): at 27 % an 8 px page number "
+                   "'13' against the kept '12' scores 0.30 of its tolerance; the simulation models the copy's unknown "
+                   "resampling filter (bilinear against the reference's Lanczos), and at thin strokes that residual, "
+                   "x 3.5, covers a changed digit")
+def test_a_near_blank_page_with_another_page_number_shrunk_to_a_quarter_is_never_safe(tmp_path):
+    kept = tmp_path / "L0000012.png"
+    _near_blank_page("12").save(kept)
+    copy = tmp_path / "IMG_0013.jpg"
+    _near_blank_page("13").resize((232, 300), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=85)
+    assert not verify_pair(copy, kept).safe_to_delete
