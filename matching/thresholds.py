@@ -36,7 +36,10 @@ VERIFIER_VERSION = "proof 1.5"   # 1.1: a lossless clean-up copy against a JPEG 
 #      and when the best-scored turn's screen fails on an undamaged pair, the other turns that fit are screened too
 #      (a mostly flat picture scored a wrong turn 0.0 over a sliver both sides trust: 48-66 px copies were "different");
 #      more than max_bands flat runs on one side are a pattern (the white gaps between lines of text), not damage bands.
-#      Tried and dropped after an attack: letting undamaged pairs past the screen's 0.085 up to 0.17 for the proof to
+#      The filter fit (after an attack that found 236 edited copies safe at proof 1.4): a shrunk lossy copy is also
+#      held to the kept picture shrunk by the usual filter that fits it best, with only JPEG loss as tolerance
+#      (filter_factor, filter_floor): a changed page number, letter or spreadsheet digit at 20-75 %, a region
+#      lifted by 15 at 30 % were safe duplicates. Tried and dropped after the same attack: letting undamaged pairs past the screen's 0.085 up to 0.17 for the proof to
 #      decide (a region lifted by 25 in a 33 % copy, a hue swap in a 12 % copy, a 1 % crop became safe duplicates) and
 #      preferring the unturned reading of a pair proven at a turn (the mirror of a nearly symmetric picture with a
 #      label became a safe duplicate)
@@ -65,6 +68,8 @@ class ProofThresholds:
                                             #   lifted by 20 grey levels in fur passed under 10)
     local_peak: float = _tol(9, "up")       # ... and each 2x2 peak <= factor x the simulated peak within this many
                                             #   half-resolution samples (~18 px) + floor (0: the tile's peak only)
+    filter_factor: float = _tol(2.1, "up")  # the filter fit: a shrunk lossy copy's 2x2 peak <= this x the peak its best
+    filter_floor: float = _tol(6.0, "up")   #   filter's picture re-encoded leaves near it + this (0.6 of the peak's)
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
                                              #   spills a little past the part stage 1 marks as damaged)
     min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage

@@ -308,7 +308,7 @@ def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
 
 def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
-                                  "region", "damage_region")}
+                                  "region", "damage_region", "filter_fit")}
 
 
 def _orient(a: FileAnalysis) -> tuple:

@@ -436,3 +436,29 @@ def test_max_near_is_scipys_maximum_filter_value_for_value():
         x = rng.random(shape).astype(np.float32)
         for size in (1, 2, 8, 9, 10):
             assert np.array_equal(_max_near(x, size), ndimage.maximum_filter(x, size=size)), (shape, size)
+
+
+@pytest.mark.parametrize("name, resample", [("lanczos", Image.Resampling.LANCZOS), ("bicubic", Image.Resampling.BICUBIC),
+                                            ("bilinear", Image.Resampling.BILINEAR), ("area", Image.Resampling.BOX)])
+def test_the_filter_fit_finds_the_filter_a_copy_was_shrunk_with_and_explains_it_by_its_jpeg_loss(name, resample):
+    from matching.proof import _filter_fit, _half_planes
+    from matching.thresholds import current
+    page = _page(4, size=(840, 1200))
+    size = (300, 429)
+    copy = _decoded(jpeg_bytes(page.resize(size, resample), 80))
+    fit = _filter_fit(copy, _half_planes(copy), page, size, 80, current().proof)
+    assert fit["filter"] == name and fit["score"].max() <= 1.0
+
+
+def test_the_filter_fit_does_not_explain_another_page_number_in_a_shrunk_copy():
+    from PIL import ImageDraw
+    from matching.proof import _filter_fit, _half_planes
+    from matching.thresholds import current
+    page = _page(4, number=7, size=(840, 1200))
+    other = page.copy()
+    d = ImageDraw.Draw(other)
+    d.rectangle((840 // 2 - 8, 1200 - 40, 840 // 2 + 20, 1200 - 15), fill=(246, 245, 241))
+    d.text((840 // 2 - 6, 1200 - 35), "8", fill=(30, 30, 30), font=ImageFont.load_default(size=12))
+    size = (300, 429)
+    copy = _decoded(jpeg_bytes(other.resize(size, Image.Resampling.LANCZOS), 80))
+    assert _filter_fit(copy, _half_planes(copy), page, size, 80, current().proof)["score"].max() > 1.0
