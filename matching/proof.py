@@ -889,11 +889,12 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     w, h = size
     sx, sy = im_bt.width / w, im_bt.height / h
     parts = _fit_parts(a_u8, size)
-    greys = [_grey_f32(a_u8[t:b, l:r]) for l, t, r, b in parts]
+    greys = [_grey_f32(a_u8[y0:y1, x0:x1]) for x0, y0, x1, y1 in parts]
 
     def misfit(f):
-        return sum(float(np.abs(g - _grey_f32(np.asarray(im_bt.resize((r - l, b - t), f[1], box=(l * sx, t * sy, r * sx, b * sy))))).mean())
-                   for g, (l, t, r, b) in zip(greys, parts))
+        return sum(float(np.abs(g - _grey_f32(np.asarray(im_bt.resize((x1 - x0, y1 - y0), f[1],
+                                                                      box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))))).mean())
+                   for g, (x0, y0, x1, y1) in zip(greys, parts))
 
     def fit(f):
         fitted = im_bt.resize((w, h), f[1])
