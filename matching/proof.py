@@ -728,6 +728,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         return sims[0]
     s_t, pk_base, bk_base = np.zeros_like(r_t), np.zeros_like(p_t), np.zeros_like(b_t)
     base_blk = None
+    kept_loss = None   # the kept copy's own loss re-encoded from the Lanczos reference, once made
     if need.any():
         crops = None if kept_quality else _sim_crops(need, ys, xs, ys2, xs2, size, im_bt.size)
         if crops is None:
@@ -736,6 +737,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 own_side, h_side = (image_a(), ha) if cleanup_lossless else (im_b, hb)
                 own, own_blk = _residuals(_half_planes(_simulate_image(own_side, size, kept_quality)), h_side,
                                           b_u8.shape, blocks)
+                if not cleanup_lossless:
+                    kept_loss = own   # the filter fit's model of the kept copy's loss too (Lanczos)
                 base += own
                 if base_blk is not None:
                     base_blk += own_blk
@@ -840,7 +843,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if q and not damaged and not streams and im_bt.width > w and A.shape[:2] == (h, w):
         # 3. the filter fit: a shrunk lossy copy against the kept picture shrunk by the usual filter
         # that fits it best, with only that JPEG's loss as tolerance
-        fit = _filter_fit(a_u8, ha, im_bt, size, q, P, kept_quality)
+        # the Lanczos reference above is the plain Lanczos shrink when it reduced by less than 3
+        # (reducing_gap): the fit takes it as it is
+        plain = im_bt.width < 3 * w and im_bt.height < 3 * h and im_b.size == (w, h)
+        fit = _filter_fit(a_u8, ha, im_bt, size, q, P, kept_quality, lanczos=(im_b, hb, kept_loss) if plain else None)
         fit_t = np.where(use, _tile_max(fit["score"] if v2 is None else np.where(v2, fit["score"], 0.0), ys2, xs2), 0.0)
         result["filter_fit"] = {"filter": fit["filter"], "worst": round(float(fit_t.max()), 3)}
         if fit_t.max() > 1.0:
@@ -872,14 +878,17 @@ def _fit_parts(a_u8: np.ndarray, size) -> list:
 
 
 def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P: ProofThresholds,
-                kept_quality: int | None = None) -> dict:
+                kept_quality: int | None = None, lanczos: tuple | None = None) -> dict:
     """How far a shrunk lossy clean-up copy (``a_u8`` at ``size``, its ``_half_planes`` ``ha``) is
     from the kept picture ``im_bt`` shrunk by the usual resampling filter that fits it best, per
     half-resolution sample: its 2x2 peak over ``filter_factor`` x the peak that this filter's picture
     re-encoded at ``q`` (and at ``kept_quality``, a lossy kept copy's own loss) leaves within
     ``local_peak`` samples + ``filter_floor`` (above 1: not explained). The filter is chosen on the
     most detailed parts; when the best one leaves a sample unexplained, the next best is tried and
-    the better kept. {filter, score}.
+    the better kept. ``lanczos``: (image, its ``_half_planes``) of the kept picture already shrunk
+    by Lanczos to ``size``, and that picture's residual re-encoded at ``kept_quality`` (or None),
+    when the caller has them (a full Lanczos shrink of a page is ~40 ms).
+    {filter, score}.
 
     Why: the tile tests model the copy's unknown filter by a bilinear shrink against the Lanczos
     reference, and at a small scale that filter residual, x 3.5, covers what sits at strokes and
@@ -897,14 +906,21 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
                    for g, (x0, y0, x1, y1) in zip(greys, parts))
 
     def fit(f):
-        fitted = im_bt.resize((w, h), f[1])
-        hf = _half_planes(np.asarray(fitted))
+        made = None
+        if f[0] == "lanczos" and lanczos is not None:
+            fitted, hf, made = lanczos
+        else:
+            fitted = im_bt.resize((w, h), f[1])
+            hf = _half_planes(np.asarray(fitted))
         res, _ = _residuals(ha, hf, (h, w))
         sim = None
         for quality in (q, kept_quality) if kept_quality else (q,):
-            buf = io.BytesIO()
-            fitted.save(buf, "JPEG", quality=int(quality))
-            part, _ = _residuals(_half_planes(_jpeg_rgb(buf.getvalue())), hf, (h, w))
+            if quality == kept_quality and made is not None and sim is not None:
+                part = made
+            else:
+                buf = io.BytesIO()
+                fitted.save(buf, "JPEG", quality=int(quality))
+                part, _ = _residuals(_half_planes(_jpeg_rgb(buf.getvalue())), hf, (h, w))
             sim = part if sim is None else sim + part
         near = _max_near(_box2(sim), max(1, int(round(P.local_peak)))) if P.local_peak else _box2(sim)
         return {"filter": f[0], "score": _box2(res) / (P.filter_factor * near + P.filter_floor)}
