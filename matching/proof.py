@@ -579,7 +579,7 @@ def _reframe_reason(edges, limit_x, limit_y):
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
-               thresholds: ProofThresholds | None = None) -> dict:
+               capped: bool = False, thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -596,6 +596,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     mirror of a lossy clean-up copy against a lossless kept copy, where the kept copy is re-encoded.
     The verdict sets it only for a JPEG kept copy (known quality, same codec as the model); a
     JPEG 2000 or WebP kept copy re-encoded as JPEG does change, and keeps that model.
+    ``capped``: a rendition is a reduction of its file (capped at ``max_side``): the clean-up copy
+    was made from the file, two resamplings away from the kept rendition shrunk again, and the
+    filter fit does not apply (an A4 page scanned at 300 dpi: every Pillow copy at 30-50 % failed it).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, tolerance, worst, ...}."""
     P = thresholds or _thresholds.current().proof
@@ -840,7 +843,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if bad:  # every tile agrees, yet the frame moved
             result["reasons"].append("reframed: " + ", ".join(bad))
             return result
-    if q and not damaged and not streams and im_bt.width > w and A.shape[:2] == (h, w):
+    if q and not damaged and not streams and not capped and im_bt.width > w and A.shape[:2] == (h, w):
         # 3. the filter fit: a shrunk lossy copy against the kept picture shrunk by the usual filter
         # that fits it best, with only that JPEG's loss as tolerance
         # the Lanczos reference above is the plain Lanczos shrink when it reduced by less than 3
@@ -861,9 +864,23 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     return result
 
 
-FIT_FILTERS = (("lanczos", Image.Resampling.LANCZOS), ("bicubic", Image.Resampling.BICUBIC),
-               ("bilinear", Image.Resampling.BILINEAR), ("area", Image.Resampling.BOX),
-               ("hamming", Image.Resampling.HAMMING))
+# the usual ways a copy is shrunk: Pillow's filters on the stored (sRGB) values, and the two that
+# editors shrinking in linear light use (GIMP's default since 2.10, libvips --linear, ImageMagick
+# with -colorspace RGB): text shrunk so is darker and thicker than any filter on sRGB values makes it
+FIT_FILTERS = (("lanczos", Image.Resampling.LANCZOS, False), ("bicubic", Image.Resampling.BICUBIC, False),
+               ("bilinear", Image.Resampling.BILINEAR, False), ("area", Image.Resampling.BOX, False),
+               ("hamming", Image.Resampling.HAMMING, False),
+               ("lanczos in linear light", Image.Resampling.LANCZOS, True),
+               ("bicubic in linear light", Image.Resampling.BICUBIC, True))
+_SRGB_TO_LINEAR = np.array([c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                            for c in np.arange(256) / 255.0], np.float32)
+
+
+def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """Linear light (0..1, float) -> sRGB uint8."""
+    x = np.clip(x, 0.0, 1.0)
+    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
 FIT_SIDE = 128   # px: the side of each part the filter is chosen on ...
 FIT_PARTS = 3    # ... the most detailed of a 3x3 grid of such parts
 
@@ -884,8 +901,8 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     half-resolution sample: its 2x2 peak over ``filter_factor`` x the peak that this filter's picture
     re-encoded at ``q`` (and at ``kept_quality``, a lossy kept copy's own loss) leaves within
     ``local_peak`` samples + ``filter_floor`` (above 1: not explained). The filter is chosen on the
-    most detailed parts; when the best one leaves a sample unexplained, the next best is tried and
-    the better kept. ``lanczos``: (image, its ``_half_planes``) of the kept picture already shrunk
+    most detailed parts, among Pillow's filters on sRGB values and two in linear light; when the best
+    one leaves a sample unexplained, the next best is tried and the better kept. ``lanczos``: (image, its ``_half_planes``) of the kept picture already shrunk
     by Lanczos to ``size``, and that picture's residual re-encoded at ``kept_quality`` (or None),
     when the caller has them (a full Lanczos shrink of a page is ~40 ms).
     {filter, score}.
@@ -899,10 +916,23 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     sx, sy = im_bt.width / w, im_bt.height / h
     parts = _fit_parts(a_u8, size)
     greys = [_grey_f32(a_u8[y0:y1, x0:x1]) for x0, y0, x1, y1 in parts]
+    reach = int(np.ceil(3 * max(sx, sy))) + 2   # px of the kept picture a Lanczos output pixel reads around it
+
+    def shrink(f, out_size, box=None) -> Image.Image:
+        if not f[2]:
+            return im_bt.resize(out_size, f[1], box=box)
+        # in linear light: only the part the output reads is converted (a page's three float
+        # channels whole cost ~15 ms, for a choice made on three 128 px parts)
+        src, sub = im_bt, box
+        if box is not None:
+            cx0, cy0 = max(0, int(box[0]) - reach), max(0, int(box[1]) - reach)
+            cx1, cy1 = min(im_bt.width, int(np.ceil(box[2])) + reach), min(im_bt.height, int(np.ceil(box[3])) + reach)
+            src, sub = im_bt.crop((cx0, cy0, cx1, cy1)), (box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0)
+        chans = [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in src.convert("RGB").split()]
+        return Image.fromarray(_linear_to_srgb(np.stack([np.asarray(c.resize(out_size, f[1], box=sub)) for c in chans], 2)))
 
     def misfit(f):
-        return sum(float(np.abs(g - _grey_f32(np.asarray(im_bt.resize((x1 - x0, y1 - y0), f[1],
-                                                                      box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))))).mean())
+        return sum(float(np.abs(g - _grey_f32(np.asarray(shrink(f, (x1 - x0, y1 - y0), (x0 * sx, y0 * sy, x1 * sx, y1 * sy))))).mean())
                    for g, (x0, y0, x1, y1) in zip(greys, parts))
 
     def fit(f):
@@ -910,7 +940,7 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         if f[0] == "lanczos" and lanczos is not None:
             fitted, hf, made = lanczos
         else:
-            fitted = im_bt.resize((w, h), f[1])
+            fitted = shrink(f, (w, h))
             hf = _half_planes(np.asarray(fitted))
         res, _ = _residuals(ha, hf, (h, w))
         sim = None

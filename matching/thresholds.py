@@ -39,7 +39,8 @@ VERIFIER_VERSION = "proof 1.5"   # 1.1: a lossless clean-up copy against a JPEG 
 #      The filter fit (after an attack that found 236 edited copies safe at proof 1.4): a shrunk lossy copy is also
 #      held to the kept picture shrunk by the usual filter that fits it best, with only JPEG loss as tolerance
 #      (filter_factor, filter_floor): a changed page number, letter or spreadsheet digit at 20-75 %, a region
-#      lifted by 15 at 30 % were safe duplicates. Tried and dropped after the same attack: letting undamaged pairs past the screen's 0.085 up to 0.17 for the proof to
+#      lifted by 15 at 30 % were safe duplicates. Pillow's filters and two in linear light; not when a rendition is
+#      capped at max_side (a copy made from the file is two resamplings from the capped kept picture shrunk again). Tried and dropped after the same attack: letting undamaged pairs past the screen's 0.085 up to 0.17 for the proof to
 #      decide (a region lifted by 25 in a 33 % copy, a hue swap in a 12 % copy, a 1 % crop became safe duplicates) and
 #      preferring the unturned reading of a pair proven at a turn (the mirror of a nearly symmetric picture with a
 #      label became a safe duplicate)

@@ -484,7 +484,12 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
-                      thresholds=T.proof)
+                      capped=_capped(c) or _capped(m), thresholds=T.proof)
+
+
+def _capped(a: FileAnalysis) -> bool:
+    """The file's full-detail rendition is a reduction of its pixels (capped at the proof's long side)."""
+    return a.rendition is not None and max(a.width, a.height) > max(a.rendition.shape[:2])
 
 
 def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, proof: dict | None,

@@ -763,3 +763,28 @@ def test_a_spreadsheet_with_one_cell_one_higher_is_never_a_safe_duplicate_at_thr
     sheet(changed).resize((1200, 750), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=95)
     res = verify_pair(copy, kept)
     assert res.verdict == "different" and not res.safe_to_delete, res.reasons
+
+
+def _shrunk_in_linear_light(im, size, resample=Image.Resampling.LANCZOS):
+    """What an editor shrinking in linear light (GIMP's default, libvips --linear) makes."""
+    c = np.arange(256) / 255.0
+    to_linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    chans = [np.asarray(Image.fromarray(to_linear[np.asarray(ch)], "F").resize(size, resample)) for ch in im.convert("RGB").split()]
+    x = np.clip(np.stack(chans, 2), 0.0, 1.0)
+    return Image.fromarray(np.clip(np.rint(255 * np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)), 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("way", ["linear light", "kept over the proof's long side"])
+def test_a_page_shrunk_the_usual_ways_is_a_duplicate_under_the_filter_fit(tmp_path, way):
+    # attack on the filter fit: text shrunk in linear light is darker and thicker than any filter on
+    # sRGB values makes it (6 of 14 such copies were "different"); and a kept page over 2048 px is
+    # capped first, so a copy made from the file is two resamplings away (20 of 20 at 30-50 %)
+    page = _text_lines(size=(2400, 1100) if way != "linear light" else (1000, 450))
+    kept = tmp_path / "C0000006.png"
+    page.save(kept)
+    size = (page.width * 2 // 5, page.height * 2 // 5)
+    copy = tmp_path / "C0000006b.jpg"
+    small = _shrunk_in_linear_light(page, size) if way == "linear light" else page.resize(size, Image.Resampling.LANCZOS)
+    small.save(copy, "JPEG", quality=85)
+    res = verify_pair(copy, kept)
+    assert res.verdict == "duplicate", res.reasons
