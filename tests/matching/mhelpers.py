@@ -56,3 +56,23 @@ def bomb_png(width: int, height: int) -> bytes:
     stream = first + again * (height - 1) + tail + struct.pack(">I", adler)
     header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+
+
+SYLLABLES = ["ta", "ro", "mi", "ne", "sa", "lu", "ko", "ve", "di", "an", "or", "el"]
+
+
+def text_page(size, seed, *, font=12, left=45, top=50, bottom=70, pitch=18, words=9, paper=(246, 245, 241),
+              ink=(25, 25, 25), number=None):
+    """Lines of made-up words in one typeface on plain paper (a book page, a screenshot of text),
+    deterministic for ``seed``; ``number``: a page number centred at the foot."""
+    from PIL import ImageDraw, ImageFont
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", size, paper)
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=font)
+    for y in range(top, size[1] - bottom, pitch):
+        d.text((left, y), " ".join("".join(rng.choice(SYLLABLES, rng.integers(1, 4))) for _ in range(words)), fill=ink, font=f)
+    if number is not None:
+        d.text((size[0] // 2 - 6, size[1] - 35), str(number), fill=(30, 30, 30), font=f)
+    return im
+

@@ -12,21 +12,12 @@ from matching import CandidateIndex, analyse_file, verify_pair
 from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same
 from matching.thresholds import THRESHOLDS
 
-from mhelpers import jpeg_bytes
+from mhelpers import jpeg_bytes, text_page
 
 
 def _page(seed, number=7, size=(420, 600)):
     """A book page: same layout, typeface, margins and page-number place; text from ``seed``."""
-    rng = np.random.default_rng(seed)
-    im = Image.new("RGB", size, (246, 245, 241))
-    d = ImageDraw.Draw(im)
-    f = ImageFont.load_default(size=12)
-    syl = ["ta", "ro", "mi", "ne", "sa", "lu", "ko", "ve", "di", "an", "or", "el"]
-    for y in range(50, size[1] - 70, 18):
-        words = ["".join(rng.choice(syl, rng.integers(1, 4))) for _ in range(9)]
-        d.text((45, y), " ".join(words), fill=(25, 25, 25), font=f)
-    d.text((size[0] // 2 - 6, size[1] - 35), str(number), fill=(30, 30, 30), font=f)
-    return im
+    return text_page(size, seed, number=number)
 
 
 def _texture(seed=3, size=(360, 270)):

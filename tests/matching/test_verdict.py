@@ -5,7 +5,7 @@ from PIL import Image, ImageOps
 
 from matching import THRESHOLDS, analyse_file, decide_file, verify_pair
 
-from mhelpers import edited, grey_band, jpeg_bytes, reframed
+from mhelpers import edited, grey_band, jpeg_bytes, reframed, text_page
 
 
 @pytest.fixture
@@ -693,15 +693,8 @@ def test_line_art_turned_upside_down_is_never_a_safe_duplicate(tmp_path, side):
 
 def _text_lines(size=(800, 360), seed=1):
     """Lines of small dark text on white, with white margins: a screenshot or a page of print."""
-    from PIL import ImageDraw, ImageFont
-    rng = np.random.default_rng(seed)
-    im = Image.new("RGB", size, (255, 255, 255))
-    d = ImageDraw.Draw(im)
-    f = ImageFont.load_default(size=16)
-    syl = ["ta", "ro", "mi", "ne", "sa", "lu", "ko", "ve", "di", "an", "or", "el"]
-    for y in range(20, size[1] - 20, 26):
-        d.text((20, y), " ".join("".join(rng.choice(syl, rng.integers(1, 4))) for _ in range(14)), fill=(40, 40, 40), font=f)
-    return im
+    return text_page(size, seed, font=16, left=20, top=20, bottom=20, pitch=26, words=14, paper=(255, 255, 255),
+                     ink=(40, 40, 40))
 
 
 @pytest.mark.parametrize("scale", [0.23, 0.3])
