@@ -891,7 +891,7 @@ def _fit_parts(a_u8: np.ndarray, size) -> list:
     w, h = size
     cw, ch = max(8, min(FIT_SIDE, w // 3)), max(8, min(FIT_SIDE, h // 3))
     boxes = [(x, y, x + cw, y + ch) for y in np.linspace(0, h - ch, 3).astype(int) for x in np.linspace(0, w - cw, 3).astype(int)]
-    return sorted(boxes, key=lambda b: -float(_grey_f32(a_u8[b[1]:b[3], b[0]:b[2]]).std()))[:FIT_PARTS]
+    return sorted(boxes, key=lambda b: -float(a_u8[b[1]:b[3], b[0]:b[2]].std()))[:FIT_PARTS]
 
 
 def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P: ProofThresholds,
@@ -914,33 +914,47 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     these filters differs from that filter's picture by its JPEG loss (and the kept copy's) only."""
     w, h = size
     sx, sy = im_bt.width / w, im_bt.height / h
-    parts = _fit_parts(a_u8, size)
-    greys = [_grey_f32(a_u8[y0:y1, x0:x1]) for x0, y0, x1, y1 in parts]
     reach = int(np.ceil(3 * max(sx, sy))) + 2   # px of the kept picture a Lanczos output pixel reads around it
+    # each part: the clean-up copy's grey there, and the kept picture's source around it (cropped
+    # once; its linear-light channels made once if a filter needs them)
+    parts = []
+    for x0, y0, x1, y1 in _fit_parts(a_u8, size):
+        box = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+        cx0, cy0 = max(0, int(box[0]) - reach), max(0, int(box[1]) - reach)
+        cx1, cy1 = min(im_bt.width, int(np.ceil(box[2])) + reach), min(im_bt.height, int(np.ceil(box[3])) + reach)
+        parts.append({"grey": _grey_i16(Image.fromarray(np.ascontiguousarray(a_u8[y0:y1, x0:x1]))), "size": (x1 - x0, y1 - y0),
+                      "src": im_bt.crop((cx0, cy0, cx1, cy1)), "box": (box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0)})
 
-    def shrink(f, out_size, box=None) -> Image.Image:
+    def linear_channels(im: Image.Image) -> list:
+        return [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in im.convert("RGB").split()]
+
+    def shrink(f, src: Image.Image, out_size) -> Image.Image:
         if not f[2]:
-            return im_bt.resize(out_size, f[1], box=box)
-        # in linear light: only the part the output reads is converted (a page's three float
-        # channels whole cost ~15 ms, for a choice made on three 128 px parts)
-        src, sub = im_bt, box
-        if box is not None:
-            cx0, cy0 = max(0, int(box[0]) - reach), max(0, int(box[1]) - reach)
-            cx1, cy1 = min(im_bt.width, int(np.ceil(box[2])) + reach), min(im_bt.height, int(np.ceil(box[3])) + reach)
-            src, sub = im_bt.crop((cx0, cy0, cx1, cy1)), (box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0)
-        chans = [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in src.convert("RGB").split()]
-        return Image.fromarray(_linear_to_srgb(np.stack([np.asarray(c.resize(out_size, f[1], box=sub)) for c in chans], 2)))
+            return src.resize(out_size, f[1])
+        return Image.fromarray(_linear_to_srgb(np.stack([np.asarray(c.resize(out_size, f[1])) for c in linear_channels(src)], 2)))
 
     def misfit(f):
-        return sum(float(np.abs(g - _grey_f32(np.asarray(shrink(f, (x1 - x0, y1 - y0), (x0 * sx, y0 * sy, x1 * sx, y1 * sy))))).mean())
-                   for g, (x0, y0, x1, y1) in zip(greys, parts))
+        """How far the filter's shrink is from the copy on the parts, in grey (one channel: a third
+        of the work; the choice does not need colour)."""
+        total = 0.0
+        for part in parts:
+            if "src_grey" not in part:
+                part["src_grey"] = part["src"].convert("L")
+            if not f[2]:
+                out = np.asarray(part["src_grey"].resize(part["size"], f[1], box=part["box"]), dtype=np.int16)
+            else:
+                if "linear" not in part:
+                    part["linear"] = Image.fromarray(_SRGB_TO_LINEAR[np.asarray(part["src_grey"])], "F")
+                out = _linear_to_srgb(np.asarray(part["linear"].resize(part["size"], f[1], box=part["box"]))).astype(np.int16)
+            total += float(np.abs(part["grey"] - out).mean())
+        return total
 
     def fit(f):
         made = None
         if f[0] == "lanczos" and lanczos is not None:
             fitted, hf, made = lanczos
         else:
-            fitted = shrink(f, (w, h))
+            fitted = shrink(f, im_bt, (w, h))
             hf = _half_planes(np.asarray(fitted))
         res, _ = _residuals(ha, hf, (h, w))
         sim = None
@@ -963,9 +977,9 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-def _grey_f32(x: np.ndarray) -> np.ndarray:
-    """Mean of the channels, float32 (what the filter fit compares)."""
-    return x.reshape(x.shape[0], x.shape[1], -1).astype(np.float32).mean(2)
+def _grey_i16(im: Image.Image) -> np.ndarray:
+    """Pillow's grey of a picture, int16 (what the filter fit compares its parts by)."""
+    return np.asarray(im.convert("L"), dtype=np.int16)
 
 
 def _damage_start(fails, use, turn_s, min_intact: float):
