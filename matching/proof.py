@@ -881,6 +881,8 @@ def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
     return np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
+
+
 FIT_SIDE = 128   # px: the side of each part the filter is chosen on ...
 FIT_PARTS = 3    # ... the most detailed of a 3x3 grid of such parts
 
@@ -902,10 +904,10 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     re-encoded at ``q`` (and at ``kept_quality``, a lossy kept copy's own loss) leaves within
     ``local_peak`` samples + ``filter_floor`` (above 1: not explained). The filter is chosen on the
     most detailed parts, among Pillow's filters on sRGB values and two in linear light; when the best
-    one leaves a sample unexplained, the next best is tried and the better kept. ``lanczos``: (image, its ``_half_planes``) of the kept picture already shrunk
-    by Lanczos to ``size``, and that picture's residual re-encoded at ``kept_quality`` (or None),
-    when the caller has them (a full Lanczos shrink of a page is ~40 ms).
-    {filter, score}.
+    one leaves a sample unexplained, the next best is tried and the better kept. ``lanczos``:
+    (image, its ``_half_planes``, its residual re-encoded at ``kept_quality`` or None) of the kept
+    picture already shrunk by Lanczos to ``size``, when the caller has them (a full Lanczos shrink
+    of a page is ~40 ms). {filter, score}.
 
     Why: the tile tests model the copy's unknown filter by a bilinear shrink against the Lanczos
     reference, and at a small scale that filter residual, x 3.5, covers what sits at strokes and
@@ -960,12 +962,12 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         sim = None
         for quality in (q, kept_quality) if kept_quality else (q,):
             if quality == kept_quality and made is not None and sim is not None:
-                part = made
+                loss = made
             else:
                 buf = io.BytesIO()
                 fitted.save(buf, "JPEG", quality=int(quality))
-                part, _ = _residuals(_half_planes(_jpeg_rgb(buf.getvalue())), hf, (h, w))
-            sim = part if sim is None else sim + part
+                loss, _ = _residuals(_half_planes(_jpeg_rgb(buf.getvalue())), hf, (h, w))
+            sim = loss if sim is None else sim + loss
         near = _max_near(_box2(sim), max(1, int(round(P.local_peak)))) if P.local_peak else _box2(sim)
         return {"filter": f[0], "score": _box2(res) / (P.filter_factor * near + P.filter_floor)}
     ranked = sorted(FIT_FILTERS, key=misfit)
