@@ -706,6 +706,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         b_t = np.zeros_like(p_t)
     use = np.ones(r_t.shape, bool) if v2 is None else _tile_means(v2.astype(np.float32), ys2, xs2) > 0.999
 
+    def tile_worst(x):
+        """Each used tile's largest value of a half-resolution score map, inside the mask (0 elsewhere)."""
+        return np.where(use, _tile_max(x if v2 is None else np.where(v2, x, 0.0), ys2, xs2), 0.0)
+
     def allowed(simulated, factor, floor):
         """What re-encoding explains, for every statistic the proof holds: ``factor`` x the same
         statistic of the simulation + ``floor``, x ``damaged_factor`` when a side is damaged."""
@@ -784,10 +788,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # changed digit of a half-size page copy too, 0.96 of its tolerance; a page area-averaged
         # to 90 % is "different" by this test, 1.02-1.31, a curator's work, not a lost picture)
         near = allowed(_max_near(_box2(base), max(1, int(round(P.local_peak)))), P.peak_factor, P.peak_floor)
-        local = _box2(res) / near
-        if v2 is not None:
-            local = np.where(v2, local, 0.0)
-        local_t = np.where(use, _tile_max(local, ys2, xs2), 0.0)
+        local_t = tile_worst(_box2(res) / near)
         score = np.maximum(score, local_t)
     else:
         local_t = None
@@ -822,9 +823,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         result["reasons"].append("does not line up at full detail: " + ", ".join(bad))
         return result
     if score[worst] > 1.0:
-        i, j = worst
-        result["region"] = {"top": round(float(ys[i]) / h, 3), "left": round(float(xs[j]) / w, 3),
-                            "bottom": round(float(ys[i + 1]) / h, 3), "right": round(float(xs[j + 1]) / w, 3)}
+        result["region"] = _tile_region(worst, ys, xs, h, w)
         nbad = int((score > 1.0).sum())
         result["reasons"].append(
             f"{nbad} of {int(use.sum())} tiles differ at full detail ({w}x{h}); worst tile: mean "
@@ -850,12 +849,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # (reducing_gap): the fit takes it as it is
         plain = im_bt.width < 3 * w and im_bt.height < 3 * h and im_b.size == (w, h)
         fit = _filter_fit(a_u8, ha, im_bt, size, q, P, kept_quality, lanczos=(im_b, hb, kept_loss) if plain else None)
-        fit_t = np.where(use, _tile_max(fit["score"] if v2 is None else np.where(v2, fit["score"], 0.0), ys2, xs2), 0.0)
+        fit_t = tile_worst(fit["score"])
         result["filter_fit"] = {"filter": fit["filter"], "worst": round(float(fit_t.max()), 3)}
         if fit_t.max() > 1.0:
-            i, j = np.unravel_index(int(np.argmax(fit_t)), fit_t.shape)
-            result["region"] = {"top": round(float(ys[i]) / h, 3), "left": round(float(xs[j]) / w, 3),
-                                "bottom": round(float(ys[i + 1]) / h, 3), "right": round(float(xs[j + 1]) / w, 3)}
+            result["region"] = _tile_region(np.unravel_index(int(np.argmax(fit_t)), fit_t.shape), ys, xs, h, w)
             result["reasons"].append(
                 f"{int((fit_t > 1.0).sum())} of {int(use.sum())} tiles differ from the kept picture shrunk by the filter "
                 f"that fits best ({fit['filter']}) and re-encoded at quality {q}; worst {fit_t.max():.2f} of its tolerance")
@@ -917,38 +914,34 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     w, h = size
     sx, sy = im_bt.width / w, im_bt.height / h
     reach = int(np.ceil(3 * max(sx, sy))) + 2   # px of the kept picture a Lanczos output pixel reads around it
-    # each part: the clean-up copy's grey there, and the kept picture's source around it (cropped
-    # once; its linear-light channels made once if a filter needs them)
+    # each part: the clean-up copy's grey there, and the kept picture's grey around it, as it is
+    # and in linear light (every filter is scored on every part; grey: the choice needs no colour)
     parts = []
     for x0, y0, x1, y1 in _fit_parts(a_u8, size):
         box = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
         cx0, cy0 = max(0, int(box[0]) - reach), max(0, int(box[1]) - reach)
         cx1, cy1 = min(im_bt.width, int(np.ceil(box[2])) + reach), min(im_bt.height, int(np.ceil(box[3])) + reach)
-        parts.append({"grey": _grey_i16(Image.fromarray(np.ascontiguousarray(a_u8[y0:y1, x0:x1]))), "size": (x1 - x0, y1 - y0),
-                      "src": im_bt.crop((cx0, cy0, cx1, cy1)), "box": (box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0)})
+        src = im_bt.crop((cx0, cy0, cx1, cy1)).convert("L")
+        parts.append({"grey": np.asarray(Image.fromarray(np.ascontiguousarray(a_u8[y0:y1, x0:x1])).convert("L"), np.int16),
+                      "size": (x1 - x0, y1 - y0), "box": (box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0),
+                      "src": src, "linear": Image.fromarray(_SRGB_TO_LINEAR[np.asarray(src)], "F")})
 
-    def linear_channels(im: Image.Image) -> list:
-        return [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in im.convert("RGB").split()]
-
-    def shrink(f, src: Image.Image, out_size) -> Image.Image:
+    def shrink(f, out_size) -> Image.Image:
+        """The kept picture shrunk to ``out_size`` by filter ``f``."""
         if not f[2]:
-            return src.resize(out_size, f[1])
-        return Image.fromarray(_linear_to_srgb(np.stack([np.asarray(c.resize(out_size, f[1])) for c in linear_channels(src)], 2)))
+            return im_bt.resize(out_size, f[1])
+        chans = [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in im_bt.convert("RGB").split()]
+        return Image.fromarray(_linear_to_srgb(np.stack([np.asarray(c.resize(out_size, f[1])) for c in chans], 2)))
 
     def misfit(f):
-        """How far the filter's shrink is from the copy on the parts, in grey (one channel: a third
-        of the work; the choice does not need colour)."""
+        """How far the filter's shrink is from the copy on the parts, in grey."""
         total = 0.0
         for part in parts:
-            if "src_grey" not in part:
-                part["src_grey"] = part["src"].convert("L")
-            if not f[2]:
-                out = np.asarray(part["src_grey"].resize(part["size"], f[1], box=part["box"]), dtype=np.int16)
+            if f[2]:
+                out = _linear_to_srgb(np.asarray(part["linear"].resize(part["size"], f[1], box=part["box"])))
             else:
-                if "linear" not in part:
-                    part["linear"] = Image.fromarray(_SRGB_TO_LINEAR[np.asarray(part["src_grey"])], "F")
-                out = _linear_to_srgb(np.asarray(part["linear"].resize(part["size"], f[1], box=part["box"]))).astype(np.int16)
-            total += float(np.abs(part["grey"] - out).mean())
+                out = np.asarray(part["src"].resize(part["size"], f[1], box=part["box"]))
+            total += float(np.abs(part["grey"] - out.astype(np.int16)).mean())
         return total
 
     def fit(f):
@@ -956,7 +949,7 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         if f[0] == "lanczos" and lanczos is not None:
             fitted, hf, made = lanczos
         else:
-            fitted = shrink(f, im_bt, (w, h))
+            fitted = shrink(f, (w, h))
             hf = _half_planes(np.asarray(fitted))
         res, _ = _residuals(ha, hf, (h, w))
         sim = None
@@ -979,11 +972,6 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-def _grey_i16(im: Image.Image) -> np.ndarray:
-    """Pillow's grey of a picture, int16 (what the filter fit compares its parts by)."""
-    return np.asarray(im.convert("L"), dtype=np.int16)
-
-
 def _damage_start(fails, use, turn_s, min_intact: float):
     """Mask (tile grid, A's frame) of the tiles from the first failing one on, in the stored scan
     order of a side whose stored pixels turn into A's frame by ``turn_s``; None unless at least
@@ -1000,6 +988,13 @@ def _damage_start(fails, use, turn_s, min_intact: float):
     after = np.zeros(ny * nx, bool)
     after[seq[first:]] = True
     return after.reshape(ny, nx)
+
+
+def _tile_region(tile, ys, xs, h, w) -> dict:
+    """One tile (row, column) as a region, fractions of the picture."""
+    i, j = (int(k) for k in tile)
+    return {"top": round(float(ys[i]) / h, 3), "left": round(float(xs[j]) / w, 3),
+            "bottom": round(float(ys[i + 1]) / h, 3), "right": round(float(xs[j + 1]) / w, 3)}
 
 
 def _bbox_tiles(mask, ys, xs, h, w):

@@ -392,7 +392,7 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
 
 def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds):
     """Step 4, when the best-scored turn's screen failed: the screen of the next turn that also
-    fits (scored within the limit) and agrees, or None.
+    fits (scored within the limit) and agrees, with its damage (none), or None.
 
     Why: the turn is scored on 40x40 greys over the rows and columns each side trusts, and a
     picture that is mostly one flat colour (a phantom's black, a screenshot's white margins) can
@@ -411,7 +411,7 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
             continue
         dmg = PairDamage.of(c, m, alt)
         if not dmg.any and _screen_agrees(alt, dmg, T, []):
-            return alt
+            return alt, dmg
     return None
 
 
@@ -572,15 +572,14 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     r = _screen(c, m, T)
     if r is None:
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
-    res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
     dmg = PairDamage.of(c, m, r)
     why: list = []
     agrees = _screen_agrees(r, dmg, T, why)
     if not agrees:
         alt = _screen_other_turns(c, m, r, T)
         if alt is not None:
-            r, dmg, why, agrees = alt, PairDamage.of(c, m, alt), [], True
-            res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
+            (r, dmg), why, agrees = alt, [], True
+    res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
     if dmg.silent_stream:
         res.reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
     res.reasons.extend(why)
