@@ -424,7 +424,9 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
 def _jpeg_simplejpeg(data, d, target):
     try:
         hh, ww, _, _ = simplejpeg.decode_jpeg_header(data)
-        kw = dict(colorspace="RGB", fastdct=True, fastupsample=True,
+        # the accurate integer IDCT: the fast one overflows at quality 96 and over (0 and 255 speckle
+        # over a q100 copy decoded at full scale); a scaled decode uses libjpeg's reduced IDCTs either way
+        kw = dict(colorspace="RGB", fastdct=False, fastupsample=True,
                   min_height=min(target, hh), min_width=min(target, ww))
     except Exception:
         return None
@@ -442,6 +444,45 @@ def _jpeg_simplejpeg(data, d, target):
         return arr
     except Exception as e:
         d.errors.append(f"damaged: JPEG {e}")
+        return None
+
+
+def _jp2_fewer_levels(data, d):
+    """An intact JPEG 2000 file whose reduced decode failed, decoded at fewer resolution levels
+    (``d.reduced_by`` updated), or None. Why: OpenJPEG through Pillow refuses some reduced decodes
+    of whole files whose sides the reduction does not divide ("broken data stream": 180 of 450
+    sizes tried at 2 or 3 levels, e.g. 3024x1349 at 2 levels, which decodes at 1 and 3), and the
+    file was called unreadable. Only when the container looks whole (a truncated codestream was
+    noted before this): a truncated file can decode whole at a lower level, from the part it kept."""
+    r = d.reduced_by.bit_length() - 1
+    for level in range(r - 1, -1, -1):
+        im = Image.open(io.BytesIO(data))
+        try:
+            im.reduce = level
+            im.load()
+        except Exception:
+            continue
+        d.reduced_by = 1 << level
+        return im
+    return None
+
+
+def _decode_damaged(data, d, target, msg):
+    """The file's decode failed with ``msg``: the error noted, and what still decodes (None: nothing)."""
+    low = msg.lower()
+    d.errors.append(("truncated: " if "truncat" in low or "premature" in low or "broken data stream" in low
+                     else "damaged: ") + msg)
+    try:
+        im = Image.open(io.BytesIO(data))
+        if d.format == "JPEG":
+            im.draft("RGB", (target, target))
+        elif d.format == "JPEG2000" and d.reduced_by > 1:
+            im.reduce = d.reduced_by.bit_length() - 1
+        with load_truncated():
+            im.load()
+        return im
+    except Exception as e2:
+        d.errors.append(f"damaged: {type(e2).__name__}: {e2}")
         return None
 
 
@@ -468,22 +509,13 @@ def _decode_pillow(im, data, d, target, levels):
         im.load()
     except Exception as e:
         msg = f"{type(e).__name__}: {e}"
-        low = msg.lower()
-        d.errors.append(("truncated: " if "truncat" in low or "premature" in low or "broken data stream" in low
-                         else "damaged: ") + msg)
-        # retry with what decodes
-        try:
-            im2 = Image.open(io.BytesIO(data))
-            if d.format == "JPEG":
-                im2.draft("RGB", (target, target))
-            elif d.format == "JPEG2000" and d.reduced_by > 1:
-                im2.reduce = d.reduced_by.bit_length() - 1
-            with load_truncated():
-                im2.load()
-            im = im2
-        except Exception as e2:
-            d.errors.append(f"damaged: {type(e2).__name__}: {e2}")
-            return None
+        fewer = _jp2_fewer_levels(data, d) if d.format == "JPEG2000" and d.reduced_by > 1 and not d.errors else None
+        if fewer is not None:
+            im = fewer
+        else:
+            im = _decode_damaged(data, d, target, msg)
+            if im is None:
+                return None
     f = min(im.size) // max(1, target)
     if f >= 2:  # shrink in Pillow (C, box filter) before any conversion of the full-size pixels
         try:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.5"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.6"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -44,6 +44,17 @@ VERIFIER_VERSION = "proof 1.5"   # 1.1: a lossless clean-up copy against a JPEG 
 #      decide (a region lifted by 25 in a 33 % copy, a hue swap in a 12 % copy, a 1 % crop became safe duplicates) and
 #      preferring the unturned reading of a pair proven at a turn (the mirror of a nearly symmetric picture with a
 #      label became a safe duplicate)
+# 1.6: the garble test: a lossy copy of the kept picture's own size is also compared pixel by pixel, each 8x8 px
+#      window's RMS difference against its neighbourhood's and the simulation's (garble_factor, garble_floor); a
+#      bit flip that changed one JPEG coefficient without desynchronising the stream garbled one 8x8 block with a
+#      +-100 pattern that the 2x2 means average away: a safe duplicate, now cleanup_corrupt (hard seed 31). Only
+#      where exactly one side is a JPEG; its re-encoding is modelled encoded once and twice, a lossy kept copy's own
+#      loss from both sides (an attack's 6,281 true copies: 44 lost at factor 2.5 with one encode, none now).
+#      A flip the decoder recovered from (every later block's DC off by its error: the rest of the stream
+#      3.8-6.4 grey levels darker) is stream damage (drift_*); a row is flat when flat_share of its parts are, in a
+#      run of loose_band (a grey band in a 102 px JPEG rang at 2.3-3.0 in a part or two). Both were "different"
+#      (seeds 461, 457). Every flat run counts towards max_bands, a row's gap bridged (a small text page's one
+#      4-row gap was a kept copy's damage band)
 
 
 def _tol(default, looser: str):
@@ -71,6 +82,10 @@ class ProofThresholds:
                                             #   half-resolution samples (~18 px) + floor (0: the tile's peak only)
     filter_factor: float = _tol(2.1, "up")  # the filter fit: a shrunk lossy copy's 2x2 peak <= this x the peak its best
     filter_floor: float = _tol(6.0, "up")   #   filter's picture re-encoded leaves near it + this (0.6 of the peak's)
+    garble_factor: float = _tol(3.5, "up")  # the garble test (same size, lossy): an 8x8 px window's RMS difference
+    garble_floor: float = _tol(4.0, "up")   #   <= factor x max(its 32 px cell's median, the simulation's near it) + floor
+    garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);
+                                      #   more: the pictures differ at pixel level
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
                                              #   spills a little past the part stage 1 marks as damaged)
     min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage
@@ -105,7 +120,9 @@ class Thresholds:
     own_flat_std: float = 2.0         # a full-width row/column this uniform (grey std) is not trusted
     damaged_trusted_top: float = 0.35  # a file with decoder errors: only this first part of its stream
     # stage 1: flat damage bands (a decoder fill, a painted band) against texture on the other side
-    flat_row_std: float = 2.0         # a row/column this uniform in every part is flat ...
+    flat_row_std: float = 2.0         # a row/column this uniform in every part is flat (or in ``flat_share`` of
+    flat_share: float = 0.75          #   its parts and nearly flat, near_flat_std, in all, in a run of at least
+    loose_band: float = 0.05          #   this part of the picture and 4 rows) ...
     flat_row_range: float = 6.0       # ... with its parts' means this close
     textured_row_std: float = 6.0     # ... and is damage when the other side has this much texture there
     changed_mean: float = 10.0        # ... or a mean this far off
@@ -133,6 +150,11 @@ class Thresholds:
     stream_floor: float = 0.02        # ... and every part of every later block differs by this at least ...
     stream_factor: float = 6.0        # ... or this many times the top's difference
     stream_flat_share: float = 0.75   # ... flat parts included (this part of the threshold)
+    # stage 1: a flip the decoder recovered from: every later block's DC (coded as a difference) off by one error
+    drift_start: float = 0.15         # the stored top this part of the stream at least ...
+    drift_base_max: float = 0.003     # ... agrees in signed luma this tightly (median of its row blocks) ...
+    drift_floor: float = 0.01         # ... then every part of every later row block is off by this, one way
+    drift_share: float = 0.9          #     (this share of them: the blocks a flip garbles go either way)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

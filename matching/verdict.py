@@ -16,6 +16,9 @@ from .version import ENGINE_VERSION
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
 # Formats that are always lossy (WebP, JPEG 2000 and HEIF can be either, and are not counted).
 LOSSY_FORMATS = {"JPEG", "MPO"}
+# Formats coded in 8x8 DCT blocks: a flipped bit that keeps the entropy stream in step garbles one
+# block of the picture (the proof's garble test), so such a file is the damaged side of a pair.
+BLOCK_CODED_FORMATS = {"JPEG", "MPO"}
 
 # Every number that decides a pair is a field of one frozen value, recorded with each candidate:
 # matching/thresholds.py (``THRESHOLDS`` is the default; ``current()`` the one in force).
@@ -308,7 +311,7 @@ def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
 
 def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
-                                  "region", "damage_region", "filter_fit")}
+                                  "region", "damage_region", "filter_fit", "garble", "garbled")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -484,7 +487,17 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
-                      capped=_capped(c) or _capped(m), thresholds=T.proof)
+                      capped=_capped(c) or _capped(m), garble=_garble_applies(c, m), thresholds=T.proof)
+
+
+def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
+    """The garble test runs when exactly one side is coded in 8x8 blocks (the side it would call
+    damaged) and the other's loss is what the proof's simulation models: a JPEG clean-up copy of a
+    kept copy that is not a JPEG, or a lossless clean-up copy of a JPEG kept copy. Not between two
+    JPEGs (which one a garbled block belongs to is not known) nor for a JPEG 2000 or WebP clean-up
+    copy (its loss, simulated as JPEG, differs pixel by pixel: a 40:1 JPEG 2000 copy failed)."""
+    c_blocks, m_blocks = c.format in BLOCK_CODED_FORMATS, m.format in BLOCK_CODED_FORMATS
+    return (c_blocks and not m_blocks) or (m_blocks and c.format in LOSSLESS_FORMATS)
 
 
 def _capped(a: FileAnalysis) -> bool:
@@ -509,6 +522,28 @@ def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pai
                                                       (": flat band where the kept copy has detail" if r.band_a > 0 else "")))
     if res.region is None and proof is not None and proof.get("damage_region"):
         res.region = proof["damage_region"]
+    if r.turn != (0, False):
+        reasons.append("also " + turn_words(r.rotation, r.flipped))
+    return res
+
+
+def _garbled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: dict, res: PairResult) -> PairResult:
+    """Step 6a, from the proof. The same picture but for a few 8x8 px windows that differ pixel by
+    pixel (the proof's garble test). A clean-up JPEG is the damaged side: ``cleanup_corrupt``,
+    never safe. Against a kept JPEG, the windows are a garbled block of the kept copy or an edit
+    of this lossless copy, which the pixels do not tell apart: not proven the same (an attack's
+    edited PNG copies, a red line or 3x3 inverted pixels, were called damaged kept copies)."""
+    reasons = res.reasons
+    g = proof["garbled"]
+    if c.format not in BLOCK_CODED_FORMATS:   # the kept copy is the JPEG (``_garble_applies``)
+        reasons.append(f"{g['windows']} 8x8 px windows differ pixel by pixel (worst {g['worst']:.1f} times what "
+                       f"re-encoding explains): a garbled block of the kept {m.format}, or an edit of this copy")
+        res.region = g["region"]
+        return res
+    res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", g["region"]
+    reasons.append(f"clean-up copy is damaged: {g['windows']} 8x8 px windows garbled as a flipped bit garbles "
+                   f"{c.format} blocks (worst {g['worst']:.1f} times what re-encoding explains); the rest "
+                   f"agrees at full detail")
     if r.turn != (0, False):
         reasons.append("also " + turn_words(r.rotation, r.flipped))
     return res
@@ -560,7 +595,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
        fits (``_screen_other_turns``); if not, a damaged clean-up stream
        may still be proven up to its damage (``_stream_proof``);
     5. stage 2, the full-detail proof, tile by tile (``_full_detail_proof``);
-    6. the verdict: a damaged side, a turn, or the same picture and whether it is safe.
+    6. the verdict: a damaged side (by the screen's evidence, or garbled blocks the proof found), a
+       turn, or the same picture and whether it is safe.
 
     ``thresholds``: default, those in force; recorded on the result either way."""
     T = thresholds or _thresholds.current()
@@ -605,6 +641,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     # 6. the verdict
     if dmg.any:
         return _damaged_verdict(c, m, r, dmg, proof, res)
+    if proof is not None and proof.get("garbled"):
+        return _garbled_verdict(c, m, r, proof, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
         res.verdict = "rotated"
         res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")

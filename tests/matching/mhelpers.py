@@ -76,3 +76,31 @@ def text_page(size, seed, *, font=12, left=45, top=50, bottom=70, pitch=18, word
         d.text((size[0] // 2 - 6, size[1] - 35), str(number), fill=(30, 30, 30), font=f)
     return im
 
+
+
+def flip_in_step(data: bytes, *, start=0.4, strength=60):
+    """A real bit flip in a baseline JPEG's entropy-coded data that leaves the stream in step: it
+    changes a coefficient's magnitude bits, so one block (16x16 px at most, with chroma subsampled)
+    is garbled and every other pixel decodes as before. The first such flip from ``start`` of the
+    scan on (deterministic). Returns (flipped bytes, (top, left, bottom, right) of the pixels it changed)."""
+    sos = data.index(b"\xff\xda")
+    scan0 = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+    scan1 = data.rindex(b"\xff\xd9")
+    ref = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
+    for i in range(scan0 + int((scan1 - scan0) * start), scan1 - 2):
+        if data[i] == 0xFF or data[i - 1] == 0xFF:
+            continue
+        for bit in range(8):
+            b = bytearray(data)
+            b[i] ^= 1 << bit
+            if b[i] == 0xFF:
+                continue
+            try:
+                got = np.asarray(Image.open(io.BytesIO(bytes(b))).convert("RGB"), dtype=np.int16)
+            except OSError:
+                continue
+            d = np.abs(got - ref).max(axis=2)
+            ys, xs = np.nonzero(d)
+            if len(ys) and np.ptp(ys) < 16 and np.ptp(xs) < 16 and d.max() >= strength:
+                return bytes(b), (int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1)
+    raise AssertionError("no flip in step found")

@@ -99,3 +99,90 @@ def test_many_separate_flat_runs_are_a_pattern_not_damage_bands():
     for y in range(10, 110, 20):
         lines[y:y + 4] = 255.0                          # five gaps of one flat colour: a pattern
     assert not _band_rows(lines, other, 0.0, T).any()
+
+
+def test_a_grey_band_in_a_small_jpeg_crop_of_brick_is_a_band_though_its_edges_ring_in_a_few_parts():
+    # corpus_gen --hard --grid 5 --min-side 96, seed 457: a 10-row band in a 102 px JPEG of bricks
+    # rang at 2.3-3.0 grey levels in a part or two of each row (the 8x8 blocks straddle its edges),
+    # was not "flat", and the copy was "different" instead of cleanup_corrupt
+    import io
+
+    from PIL import Image
+    from skimage import data
+    brick = Image.fromarray(data.brick()[160:360, 40:240]).convert("RGB").resize((102, 102), Image.LANCZOS)
+    banded = np.asarray(brick).copy()
+    banded[57:67] = 128
+    buf = io.BytesIO()
+    Image.fromarray(banded).save(buf, "JPEG", quality=90)
+    copy = np.asarray(Image.open(buf))
+    r = compare_arrays(copy, np.asarray(brick))
+    assert r.band_a > 0.05 and r.band_b == 0
+    assert r.region_a["top"] <= 57 / 102 and 67 / 102 <= r.region_a["bottom"]
+
+
+def _drifted(photo, top=64, left=160, by=-4):
+    """The photograph with every pixel from (top, left) on in scan order (the rest of that 16 px
+    row of blocks, then every row below) darker by ``by``: what a flip the decoder recovers from
+    does to every later block's DC. Returned as a real JPEG, decoded."""
+    import io
+
+    from PIL import Image
+    a = np.asarray(photo).astype(int)
+    a[top:top + 16, left:] += by
+    a[top + 16:] += by
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
+    return np.asarray(Image.open(buf))
+
+
+def test_a_copy_whose_stream_drifts_darker_from_one_block_on_is_damaged_from_there(photo):
+    r = compare_arrays(_drifted(photo), np.asarray(photo), a_stream_check=True)
+    assert r.stream_a and r.region_a is not None
+    assert 48 / 240 <= r.region_a["top"] <= 64 / 240 and r.region_a["bottom"] == 1.0
+
+
+@pytest.mark.parametrize("by", [4, -4])
+def test_a_drift_is_not_found_in_a_true_copy_or_in_an_edit_confined_to_one_part(photo, by):
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=30)
+    r = compare_arrays(np.asarray(Image.open(buf)), np.asarray(photo), a_stream_check=True)
+    assert not r.stream_a
+    edit = np.asarray(photo).astype(int)
+    edit[120:, 200:] += by                      # the lower right part lifted or darkened: an edit
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(edit, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
+    assert not compare_arrays(np.asarray(Image.open(buf)), np.asarray(photo), a_stream_check=True).stream_a
+
+
+def test_a_band_with_a_speckled_row_or_two_is_one_band_not_a_pattern_of_runs():
+    # a grey band in a lossy JPEG 2000 canonical of grass, 128 px: rows 69-77 flat but for two
+    # speckled ones, three runs, more than max_bands: the band was the picture's "pattern" and the
+    # copy "different" instead of match_corrupt
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(1)
+    other = rng.normal(128, 20, (120, 160))
+    one = other.copy()
+    one[50:61] = 128.0
+    one[54] = other[54]                                  # speckled rows inside the band
+    one[57] = other[57]
+    band = _band_rows(one, other, 0.0, T)
+    assert band[50:61].all() and not band[:45].any() and not band[66:].any()
+
+
+def test_single_flat_rows_a_row_apart_are_not_bridged_into_a_band():
+    # a 100 px text page's left margin: columns 0 and 2 flat where a q30 copy rings, column 1 not;
+    # bridging them made a 3-column "damage band" of the kept copy (match_corrupt)
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(2)
+    other = rng.normal(128, 20, (67, 100))
+    one = other.copy()
+    one[0] = 250.0
+    one[2] = 250.0
+    assert not _band_rows(one, other, 0.0, T).any()

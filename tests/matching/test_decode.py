@@ -145,6 +145,47 @@ def test_reduced_decode_for_large_jpeg_and_jp2(tmp_path, photo):
     assert e.reduced_by >= 4 and (e.width, e.height) == (2048, 1536)
 
 
+def test_an_intact_jp2_that_openjpeg_will_not_reduce_by_its_levels_decodes_at_fewer_not_unreadable(tmp_path, photo):
+    # OpenJPEG refuses a decode at 2 levels of a 337x333 file ("broken data stream"): a whole file
+    # was called unreadable, and its clean-up copies found nothing
+    im = photo.resize((337, 333), Image.LANCZOS)
+    q = tmp_path / "odd.jp2"
+    im.save(q, "JPEG2000")
+    refused = Image.open(q)
+    refused.reduce = 2
+    with pytest.raises(OSError):
+        refused.load()
+    d = decode(q, target=64)
+    assert not d.errors and not d.truncated and d.reduced_by == 2 and (d.width, d.height) == (337, 333)
+    assert _close(d.image, np.asarray(im.resize((d.image.shape[1], d.image.shape[0]), Image.BOX)))
+
+
+def test_a_truncated_jp2_that_decodes_whole_at_a_lower_level_is_still_truncated(tmp_path, photo):
+    im = photo.resize((337, 333), Image.LANCZOS)
+    q = tmp_path / "cut.jp2"
+    im.save(q, "JPEG2000")
+    data = q.read_bytes()
+    q.write_bytes(data[: int(len(data) * 0.9)])
+    try:
+        d = decode(q, target=64)
+    except DecodeError:
+        return
+    assert d.truncated and any("truncated" in e for e in d.errors)
+
+
+@pytest.mark.parametrize("quality", [96, 100])
+def test_a_jpeg_at_quality_96_and_over_decodes_to_its_pixels_not_to_the_fast_idcts_overflow(tmp_path, photo, quality):
+    # the fast integer IDCT overflowed there: pixels of 0 and 255 all over a q100 copy decoded at
+    # full scale, which was then "different" from its own canonical, its hashes noise
+    im = photo.resize((200, 150), Image.LANCZOS)
+    p = tmp_path / "q.jpg"
+    im.save(p, "JPEG", quality=quality)
+    d = decode(p, target=256)
+    diff = np.abs(d.image.astype(int) - np.asarray(Image.open(p).convert("RGB"), dtype=int))
+    # the decoder's plain chroma upsampling differs from Pillow's smooth one at colour edges only
+    assert d.reduced_by == 1 and diff.mean() < 1.0 and diff.max() < 64
+
+
 def test_garbage_raises_decode_error(tmp_path):
     p = tmp_path / "junk.jpg"
     p.write_bytes(b"\xff\xd8\xff" + b"\x00" * 50)

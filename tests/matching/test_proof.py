@@ -12,7 +12,7 @@ from matching import CandidateIndex, analyse_file, verify_pair
 from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same
 from matching.thresholds import THRESHOLDS
 
-from mhelpers import jpeg_bytes, text_page
+from mhelpers import flip_in_step, jpeg_bytes, text_page
 
 
 def _page(seed, number=7, size=(420, 600)):
@@ -453,3 +453,32 @@ def test_the_filter_fit_does_not_explain_another_page_number_in_a_shrunk_copy():
     size = (300, 429)
     copy = _decoded(jpeg_bytes(other.resize(size, Image.Resampling.LANCZOS), 80))
     assert _filter_fit(copy, _half_planes(copy), page, size, 80, current().proof)["score"].max() > 1.0
+
+
+def test_a_same_size_copy_with_one_jpeg_block_garbled_by_a_flip_is_the_same_picture_with_that_block_garbled(photo):
+    data, (top, left, bottom, right) = flip_in_step(jpeg_bytes(photo, 90))
+    p = prove_same(_decoded(data), np.asarray(photo), quality=90, lossy=True)
+    assert p["same"] and p["garbled"]["windows"] >= 1 and p["garble"] > 1.0
+    g = p["garbled"]["region"]
+    assert g["top"] <= top / 240 and bottom / 240 <= g["bottom"] and g["left"] <= left / 320 and right / 320 <= g["right"]
+    assert g["bottom"] - g["top"] <= 32 / 240 and g["right"] - g["left"] <= 32 / 320   # that block, not the picture
+
+
+def test_a_true_same_size_jpeg_copy_has_no_garbled_window_even_against_a_lossy_kept_copy(photo):
+    kept = _decoded(jpeg_bytes(photo, 75))
+    for copy, kept_quality in ((_decoded(jpeg_bytes(photo, 90)), None), (_decoded(jpeg_bytes(photo, 70)), 75)):
+        p = prove_same(copy, kept if kept_quality else np.asarray(photo), quality=90, lossy=True, kept_quality=kept_quality)
+        assert p["same"] and "garbled" not in p and p["garble"] <= 1.0
+
+
+def test_pixel_level_changes_over_much_of_a_same_size_copy_are_not_garbled_blocks_but_another_picture(photo):
+    a = np.asarray(photo).astype(int)
+    rng = np.random.default_rng(1)
+    wave = np.where(np.arange(8)[:, None] % 2 == np.arange(8)[None, :] % 2, 20, -20)   # zero-mean, 2x2 means 0
+    for y in range(0, 240, 8):
+        for x in range(0, 320, 8):
+            if rng.random() < 0.2:   # a fifth of the blocks: more than garble_max_part of the windows
+                a[y:y + 8, x:x + 8] += wave[..., None]
+    copy = _decoded(jpeg_bytes(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 90))
+    p = prove_same(copy, np.asarray(photo), quality=90, lossy=True)
+    assert not p["same"] and "pixel by pixel" in p["reasons"][0] and p["region"] is not None
