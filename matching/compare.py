@@ -266,6 +266,23 @@ def _first_off_row(Ds, vs, r0: int, r1: int, nseg: int, level: float) -> int:
     return r0 + int(off[0]) if len(off) else r0
 
 
+def _row_blocks(D, valid, inv, nseg: int = 8):
+    """A map turned back to a side's stored frame (``inv``), cut as its stream runs: up to 32
+    blocks of rows, each in ``nseg`` parts. Returns (the map and mask as stored, the blocks' row
+    edges, each part's sum and trusted-pixel count, which blocks are half trusted at least, and
+    each such block's mean), or None for a picture narrower than ``nseg``."""
+    Ds, vs = dihedral(D, *inv), dihedral(valid, *inv)
+    h, w = Ds.shape
+    if w < nseg:
+        return None
+    edges = np.linspace(0, h, min(32, h) + 1).astype(int)
+    S, C = _cell_sums(Ds, vs, edges, np.linspace(0, w, nseg + 1).astype(int))
+    rows_valid = C.sum(1)
+    kept = rows_valid > 0.5 * np.diff(edges) * w
+    mean = np.where(kept, S.sum(1) / np.maximum(rows_valid, 1), np.nan)
+    return Ds, vs, edges, S, C, kept, mean
+
+
 def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor=6.0, min_rest=3,
                  start_frac=0.3, flat_share=0.75):
     """A sequential stream that lost its place without decoder complaint (a flipped bit that still
@@ -275,16 +292,12 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
     resampled copy only differ where the picture has texture, an edit only in one place).
     D, valid, texture are in the clean-up display frame. Returns the damaged mask or None."""
     inv = inverse(frame)
-    Ds, vs, Ts = dihedral(D, *inv), dihedral(valid, *inv), dihedral(texture, *inv)
-    h, w = Ds.shape
-    nb, nseg = min(32, h), 8
-    if w < nseg:
+    blocks = _row_blocks(D, valid, inv)
+    if blocks is None:
         return None
-    edges = np.linspace(0, h, nb + 1).astype(int)
-    S, C = _cell_sums(Ds, vs, edges, np.linspace(0, w, nseg + 1).astype(int))
-    rows_valid = C.sum(1)
-    kept = rows_valid > 0.5 * np.diff(edges) * w
-    mean = np.where(kept, S.sum(1) / np.maximum(rows_valid, 1), np.nan)
+    Ds, vs, edges, S, C, kept, mean = blocks
+    Ts = dihedral(texture, *inv)
+    nb, nseg = len(edges) - 1, C.shape[1]
     # the least different part of each row block, over the parts with trusted pixels (needs all
     # parts but one)
     segs = np.where(C > 0, S / np.maximum(C, 1), np.inf)
@@ -328,17 +341,11 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3):
     block is off by ``drift_floor`` at least, all one way (an edit is off in one place; reframing
     and resampling differ both ways, at texture). ``Dy``: the signed luma difference (0..1) of the
     unblurred pictures, A's display frame. Returns the damaged mask or None."""
-    inv = inverse(frame)
-    Ds, vs = dihedral(Dy, *inv), dihedral(valid, *inv)
-    h, w = Ds.shape
-    nb, nseg = min(32, h), 8
-    if w < nseg:
+    blocks = _row_blocks(Dy, valid, inverse(frame))
+    if blocks is None:
         return None
-    edges = np.linspace(0, h, nb + 1).astype(int)
-    S, C = _cell_sums(Ds, vs, edges, np.linspace(0, w, nseg + 1).astype(int))
-    rows_valid = C.sum(1)
-    kept = rows_valid > 0.5 * np.diff(edges) * w
-    mean = np.where(kept, S.sum(1) / np.maximum(rows_valid, 1), np.nan)
+    Ds, vs, edges, S, C, kept, mean = blocks
+    nb, nseg = len(edges) - 1, C.shape[1]
     segs = np.where(C > 0, S / np.maximum(C, 1), np.nan)
     start = max(2, int(np.ceil(T.drift_start * nb)))
     for j in range(start, nb - min_rest + 1):
