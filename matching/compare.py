@@ -118,7 +118,8 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     # rang so too, and are not bands)
     level = (mn.max(1) - mn.min(1)) < T.flat_row_range
     flat = (sd < T.flat_row_std).all(1) & level
-    loose = ((sd < T.flat_row_std).mean(1) >= T.flat_share) & (sd < T.near_flat_std).all(1) & level
+    near = (sd < T.near_flat_std).all(1) & level   # nearly flat (also the speckled-run rule below)
+    loose = ((sd < T.flat_row_std).mean(1) >= T.flat_share) & near
     # the other side shows something else along most of the run: texture or another colour
     # (an edit or an object in one place does not make a flat run of the other side "damage")
     changed = (np.abs(mn - mo) > T.changed_mean) | (so > T.textured_row_std)
@@ -139,7 +140,6 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     # or: a nearly flat run that lossy coding has speckled (a painted band in a lossy JPEG 2000 or
     # JPEG rings at a few grey levels), where the other side has strong texture in almost every
     # part of the row, many times the run's own residue (reframing or resampling keep texture)
-    near = (sd < T.near_flat_std).all(1) & ((mn.max(1) - mn.min(1)) < T.flat_row_range)
     strong = so > np.maximum(T.strong_row_std, T.strong_ratio * sd)
     bad |= near & (strong.mean(1) >= T.strong_share)
     out = np.zeros(n, bool)
@@ -237,9 +237,10 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None, start=0.3
     return None
 
 
-def _damage_top(Ds, vs, r0: int, r1: int, nseg: int, level: float) -> int:
+def _damage_top(Ds, vs, r0: int, r1: int, nseg: int, level: float, margin: int | None = None) -> int:
     """The row where damage found in rows [r0, r1) begins: the first row one of whose ``nseg``
-    parts differs by more than ``level``, less ``DAMAGE_TOP_MARGIN`` rows (r0 when none does).
+    parts differs by more than ``level``, less ``margin`` rows (default ``DAMAGE_TOP_MARGIN``, for
+    blurred pictures; 0 on unblurred ones, as the DC drift is found) (r0 when none does).
 
     Why by row: damage may begin inside the block of rows before the first clearly bad one, so
     that whole block used to be given up too; a flip in the last third of a copy that kept 31 %
@@ -250,20 +251,11 @@ def _damage_top(Ds, vs, r0: int, r1: int, nseg: int, level: float) -> int:
     S, C = _cell_sums(Ds[r0:r1], vs[r0:r1], np.arange(r1 - r0 + 1), np.linspace(0, Ds.shape[1], nseg + 1).astype(int))
     worst = np.divide(S, C, out=np.zeros_like(S), where=C > 0).max(1)
     bad = np.flatnonzero(worst > level)
-    return max(r0, r0 + int(bad[0]) - DAMAGE_TOP_MARGIN) if len(bad) else r0
+    margin = DAMAGE_TOP_MARGIN if margin is None else margin
+    return max(r0, r0 + int(bad[0]) - margin) if len(bad) else r0
 
 
 DAMAGE_TOP_MARGIN = 2   # rows above the first differing one (the screen's blur spreads a difference ~2 sigma)
-
-
-def _first_off_row(Ds, vs, r0: int, r1: int, nseg: int, level: float) -> int:
-    """The first row in [r0, r1) one of whose ``nseg`` parts is off by ``level`` (r0 when none is):
-    where a drift begins (the rest of the flip's row of blocks), on unblurred pictures."""
-    if r1 - r0 < 1:
-        return r0
-    S, C = _cell_sums(Ds[r0:r1], vs[r0:r1], np.arange(r1 - r0 + 1), np.linspace(0, Ds.shape[1], nseg + 1).astype(int))
-    off = np.flatnonzero((np.divide(S, C, out=np.zeros_like(S), where=C > 0) >= level).any(1))
-    return r0 + int(off[0]) if len(off) else r0
 
 
 def _row_blocks(D, valid, inv, nseg: int = 8):
@@ -368,7 +360,7 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3):
         while k > 1 and np.isfinite(mean[k - 1]) and sign * mean[k - 1] >= max(0.3 * T.drift_floor, 3 * base):
             k -= 1
         ms = np.zeros_like(vs)
-        ms[_first_off_row(sign * Ds, vs, edges[max(0, k - 1)], edges[j], nseg, thr / 2):, :] = True
+        ms[_damage_top(sign * Ds, vs, edges[max(0, k - 1)], edges[j], nseg, thr / 2, margin=0):, :] = True
         return dihedral(ms, *frame)
     return None
 

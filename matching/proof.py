@@ -851,21 +851,21 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # 3. the garble test: a copy of the kept picture's own size, pixel by pixel (the 2x2 means
         # above average away what a changed JPEG coefficient adds to one 8x8 block); not when the
         # renditions are reductions of their files (two resamplings differ pixel by pixel)
+        ga, gb = full_greys()
+
         def kept_own():
             # the kept copy's loss at pixel level, modelled from both sides: re-encoding an already
             # lossy kept copy at its own quality barely changes it (a JPEG q80 kept copy against a
             # q95 copy of the original failed 10-1,100 windows at 1.1-1.8), so the clean-up picture
             # (nearer the original) re-encoded at that quality stands in too, the larger per window
-            ga_, gb_ = full_greys()
-            return [(_simulate_image(image_a(), size, kept_quality), ga_),
-                    (_simulate_image(im_b, size, kept_quality), gb_)]
+            return [(_simulate_image(image_a(), size, kept_quality), ga),
+                    (_simulate_image(im_b, size, kept_quality), gb)]
 
         def encoded():
             # the copy as encoded once, and as re-saved at its quality once more (a copy saved twice
             # at q90 rings more at sharp edges than one encode: 9 windows of a horse's outline at 1.3)
             once = whole_sim()
             return [once, _simulate_image(Image.fromarray(once), size, q)]
-        ga, gb = full_greys()
         g = _garble_scores(ga, gb, encoded, kept_own if kept_quality else None, P)
         result["garble"] = round(float(g.max()), 3)
         bad_w = g > 1.0
