@@ -104,3 +104,13 @@ def flip_in_step(data: bytes, *, start=0.4, strength=60):
             if len(ys) and np.ptp(ys) < 16 and np.ptp(xs) < 16 and d.max() >= strength:
                 return bytes(b), (int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1)
     raise AssertionError("no flip in step found")
+
+
+def drifted(im, top=64, left=160, by=-4):
+    """``im`` with every pixel from (top, left) on in scan order (the rest of that 16 px row of
+    blocks, then every row below) shifted by ``by``: what a flip the decoder recovers from does to
+    every later block's DC."""
+    a = np.asarray(im).astype(int)
+    a[top:top + 16, left:] += by
+    a[top + 16:] += by
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))

@@ -4,7 +4,7 @@ import pytest
 from matching.compare import compare_arrays
 from matching.decode import DIHEDRAL, dihedral
 
-from mhelpers import grey_band
+from mhelpers import drifted, grey_band, jpeg_bytes
 
 
 @pytest.mark.parametrize("t", DIHEDRAL)
@@ -120,23 +120,12 @@ def test_a_grey_band_in_a_small_jpeg_crop_of_brick_is_a_band_though_its_edges_ri
     assert r.region_a["top"] <= 57 / 102 and 67 / 102 <= r.region_a["bottom"]
 
 
-def _drifted(photo, top=64, left=160, by=-4):
-    """The photograph with every pixel from (top, left) on in scan order (the rest of that 16 px
-    row of blocks, then every row below) darker by ``by``: what a flip the decoder recovers from
-    does to every later block's DC. Returned as a real JPEG, decoded."""
+def test_a_copy_whose_stream_drifts_darker_from_one_block_on_is_damaged_from_there(photo):
     import io
 
     from PIL import Image
-    a = np.asarray(photo).astype(int)
-    a[top:top + 16, left:] += by
-    a[top + 16:] += by
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=90)
-    return np.asarray(Image.open(buf))
-
-
-def test_a_copy_whose_stream_drifts_darker_from_one_block_on_is_damaged_from_there(photo):
-    r = compare_arrays(_drifted(photo), np.asarray(photo), a_stream_check=True)
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(drifted(photo), 90))))
+    r = compare_arrays(copy, np.asarray(photo), a_stream_check=True)
     assert r.stream_a and r.region_a is not None
     assert 48 / 240 <= r.region_a["top"] <= 64 / 240 and r.region_a["bottom"] == 1.0
 

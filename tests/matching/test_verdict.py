@@ -5,7 +5,7 @@ from PIL import Image, ImageOps
 
 from matching import THRESHOLDS, analyse_file, decide_file, verify_pair
 
-from mhelpers import edited, flip_in_step, grey_band, jpeg_bytes, reframed, text_page
+from mhelpers import drifted, edited, flip_in_step, grey_band, jpeg_bytes, reframed, text_page
 
 
 @pytest.fixture
@@ -844,10 +844,7 @@ def test_a_low_quality_copy_of_a_small_text_page_is_a_duplicate_not_a_banded_kep
 def test_a_jpeg_copy_darker_by_4_from_one_block_to_the_end_of_its_stream_is_cleanup_corrupt(tmp_path, canon, photo):
     # corpus_gen --hard --grid 5, seed 461: a flip the decoder recovered from left the rest of a
     # 150x100 copy 3.8-6.4 grey levels darker (every later block's DC): "different", not its match
-    a = np.asarray(photo).astype(int)
-    a[64:80, 160:] -= 4
-    a[80:] -= 4
-    r = _v(tmp_path, canon, "C0001000a.jpg", data=jpeg_bytes(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 90))
+    r = _v(tmp_path, canon, "C0001000a.jpg", data=jpeg_bytes(drifted(photo, top=64, left=160, by=-4), 90))
     assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
     assert r.region["top"] <= 64 / 240 and r.region["bottom"] == 1.0
 
