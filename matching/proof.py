@@ -579,7 +579,8 @@ def _reframe_reason(edges, limit_x, limit_y):
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
-               capped: bool = False, garble: bool = True, thresholds: ProofThresholds | None = None) -> dict:
+               capped: bool = False, garble: bool = True, speckle: bool = False,
+               thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -601,10 +602,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     filter fit does not apply (an A4 page scanned at 300 dpi: every Pillow copy at 30-50 % failed it),
     nor the garble test (a 60 % copy of a 4000 px photograph, both capped at 2048 px, differs pixel
     by pixel in 45 windows). ``garble``: whether the garble test applies (the verdict runs it when
-    exactly one side is coded in 8x8 blocks, the side it would call damaged).
+    exactly one side is coded in 8x8 blocks, the side it would call damaged). ``speckle``: whether
+    the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
+    decodes silently as speckle).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
-    pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks."""
+    pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
+    ``speckled``: the same picture, but the kept copy carries speckle the copy lacks (damage)."""
     P = thresholds or _thresholds.current().proof
     im_bt = _turned_image(B, turn)
     ha, wa = A.shape[:2]
@@ -897,6 +901,22 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 f"{int((fit_t > 1.0).sum())} of {int(use.sum())} tiles differ from the kept picture shrunk by the filter "
                 f"that fits best ({fit['filter']}) and re-encoded at quality {q}; worst {fit_t.max():.2f} of its tolerance")
             return result
+    if speckle and not damaged and not streams and min(h, w) >= 16:
+        # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
+        # it as the copy was takes away (damage inside a kept JPEG 2000's codestream decodes silently)
+        # the kept picture as the copy was made: re-encoded at the copy's own quality, or only
+        # resampled for a lossless copy (the tile tests' default quality would add JPEG's ringing)
+        sim_c = whole_sim() if quality else _simulate_image(im_bt, size, None)
+        own_c = _simulate_image(image_a(), size, kept_quality) if kept_quality else None
+        sp = _speckle_scores(a_u8, sim_c, own_c, P)
+        bad_w = sp > 1.0
+        n = int(bad_w.sum())
+        result["speckle"] = round(float(sp.max()), 3)
+        if n >= P.speckle_min_windows:
+            result["speckled"] = {"windows": n, "region": _window_region(bad_w, h, w), "worst": round(float(sp.max()), 2)}
+            result["reasons"].append(
+                f"the kept picture carries detail this copy lacks in {n} of {int(sp.size)} 8x8 px windows (worst "
+                f"{sp.max():.1f} times what re-encoding and this copy's own detail explain); the rest agrees at full detail")
     result["same"] = True
     return result
 
@@ -1012,13 +1032,18 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-def _window_rms(d: np.ndarray) -> np.ndarray:
-    """RMS of a full-resolution map over 8x8 px windows at a stride of 4 px (a JPEG block, wherever
+def _window_ms(e: np.ndarray) -> np.ndarray:
+    """Mean of a full-resolution map over 8x8 px windows at a stride of 4 px (a JPEG block, wherever
     its grid lies, fills one window; the last rows and columns short of 4 px are left out)."""
-    h4, w4 = d.shape[0] // 4, d.shape[1] // 4
-    s = np.square(d[:h4 * 4, :w4 * 4]).reshape(h4, 4, w4, 4).sum(axis=(1, 3))
+    h4, w4 = e.shape[0] // 4, e.shape[1] // 4
+    s = e[:h4 * 4, :w4 * 4].reshape(h4, 4, w4, 4).sum(axis=(1, 3))
     s = s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]
-    return np.sqrt(s * np.float32(1 / 64))
+    return s * np.float32(1 / 64)
+
+
+def _window_rms(d: np.ndarray) -> np.ndarray:
+    """RMS of a full-resolution map over ``_window_ms``'s windows."""
+    return np.sqrt(_window_ms(np.square(d)))
 
 
 def _cell_median(x: np.ndarray, cell: int = 8) -> np.ndarray:
@@ -1053,6 +1078,48 @@ def _garble_scores(ga: np.ndarray, gb: np.ndarray, sim, own, P: ProofThresholds)
         es2 += np.max([np.square(_window_rms(_grey_u8(pic) - ref)) for pic, ref in own()], axis=0)
     near = _max_near(np.sqrt(es2), 5)
     return ed / (P.garble_factor * np.maximum(cell, near) + P.garble_floor)
+
+
+def _detail(x: np.ndarray) -> np.ndarray:
+    """Each pixel's high-pass energy: the squares of every colour channel less its 3x3 mean, summed
+    (float32; the outermost rows and columns 0). Colour counts: a damaged JPEG 2000's speckle is
+    mostly in its colour components (a grey moon speckled in colour over 31 % of its pixels, 3 % in
+    grey). In int16 by slicing, nine times the channel less its 3x3 sum (at most 9 x 255 either
+    way): a filter over the colour array was ~0.37 s at 2048x1536, this ~0.05 s."""
+    x = x.astype(np.int16)
+    rows = x[:-2] + x[1:-1] + x[2:]
+    hp = 9 * x[1:-1, 1:-1] - (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:])
+    e = hp.astype(np.float32)
+    np.square(e, out=e)
+    if e.ndim == 3:
+        e = e[..., 0] + e[..., 1] + e[..., 2] if e.shape[2] == 3 else e.sum(axis=2)
+    out = np.zeros(x.shape[:2], np.float32)
+    out[1:-1, 1:-1] = e * np.float32(1 / 81)
+    return out
+
+
+def _speckle_scores(a: np.ndarray, sim: np.ndarray, own: np.ndarray | None, P: ProofThresholds) -> np.ndarray:
+    """The speckle test of a pair of one size: for each 8x8 px window (``_window_rms``'s grid),
+    the detail that the kept picture re-encoded as the copy was (``sim``) has and the copy ``a``
+    lacks, over ``speckle_factor`` x (the copy's own detail there + what a lossy kept copy's own
+    coding may add there + ``speckle_floor``); > 1 fails. ``own``: the copy coded as the kept copy
+    is modelled (None: the kept copy is lossless); its RMS difference from ``a`` is that allowance
+    (a 40:1 JPEG 2000 rings at a phantom's sharp edges, which a lossless copy does not).
+
+    Why one-sided, and against the simulation: resampling and lossy coding take detail away, and
+    the simulation takes away what this copy's quality and size take; damage in the kept copy adds
+    detail that is not in the picture (a JPEG 2000 code-block decoded from wrong bytes is noise
+    over its whole footprint). The tile tests cannot see it: they are judged against the same
+    simulation, made from the kept picture, whose speckle re-encoded is its own tolerance there."""
+    if (a.ndim == 3) != (sim.ndim == 3) or (a.ndim == 3 and a.shape[2] != sim.shape[2]):
+        a, sim = _grey_u8(a), _grey_u8(sim)
+    ea2 = _window_ms(_detail(a))
+    excess = np.sqrt(np.maximum(_window_ms(_detail(sim)) - ea2, 0.0))
+    allowed = np.sqrt(ea2) + P.speckle_floor
+    if own is not None:
+        d = np.square(own.astype(np.int16) - a, dtype=np.float32)
+        allowed += np.sqrt(_window_ms(d.sum(axis=2) if d.ndim == 3 else d))
+    return excess / (P.speckle_factor * allowed)
 
 
 def _window_region(mask: np.ndarray, h: int, w: int) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.6"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.7"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -55,6 +55,11 @@ VERIFIER_VERSION = "proof 1.6"   # 1.1: a lossless clean-up copy against a JPEG 
 #      run of loose_band (a grey band in a 102 px JPEG rang at 2.3-3.0 in a part or two). Both were "different"
 #      (seeds 461, 457). Every flat run counts towards max_bands, a row's gap bridged (a small text page's one
 #      4-row gap was a kept copy's damage band)
+# 1.7: the speckle test: a kept copy that is not a JPEG must not carry detail the copy lacks once re-encoded as the
+#      copy was (speckle_factor, speckle_floor, speckle_min_windows). A JPEG 2000 damaged inside its codestream
+#      decodes without complaint, speckled where a code-block's data went wrong; the simulation is made from the kept
+#      picture, so its speckle re-encoded became its own tolerance: a kept copy speckled over 31 % of its pixels was
+#      a safe duplicate of the only good copy. Now match_corrupt
 
 
 def _tol(default, looser: str):
@@ -86,6 +91,12 @@ class ProofThresholds:
     garble_floor: float = _tol(4.0, "up")   #   <= factor x max(its 32 px cell's median, the simulation's near it) + floor
     garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);
                                       #   more: the pictures differ at pixel level
+    speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
+    speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
+                                             #   (the copy's own detail there + floor) ...
+    speckle_min_windows: int = _tol(16, "up")  # ... failing in fewer windows than this: noise (no window of 258
+                                             #   true copies of kept JPEG 2000s failed); from this many the kept
+                                             #   copy is damaged (the damaged ones caught failed 107-5,502)
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
                                              #   spills a little past the part stage 1 marks as damaged)
     min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage

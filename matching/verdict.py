@@ -19,6 +19,9 @@ LOSSY_FORMATS = {"JPEG", "MPO"}
 # Formats coded in 8x8 DCT blocks: a flipped bit that keeps the entropy stream in step garbles one
 # block of the picture (the proof's garble test), so such a file is the damaged side of a pair.
 BLOCK_CODED_FORMATS = {"JPEG", "MPO"}
+# Formats whose damage decodes silently as speckle: no checksum, and wrong bytes inside a JPEG 2000
+# code-block decode as noise over its footprint (the proof's speckle test looks for it in a kept copy).
+SILENTLY_SPECKLED_FORMATS = {"JPEG2000"}
 
 # Every number that decides a pair is a field of one frozen value, recorded with each candidate:
 # matching/thresholds.py (``THRESHOLDS`` is the default; ``current()`` the one in force).
@@ -311,7 +314,7 @@ def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
 
 def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
-                                  "region", "damage_region", "filter_fit", "garble", "garbled")}
+                                  "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -487,7 +490,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
-                      capped=_capped(c) or _capped(m), garble=_garble_applies(c, m), thresholds=T.proof)
+                      capped=_capped(c) or _capped(m), garble=_garble_applies(c, m),
+                      speckle=m.format in SILENTLY_SPECKLED_FORMATS, thresholds=T.proof)
 
 
 def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
@@ -549,6 +553,21 @@ def _garbled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: d
     return res
 
 
+def _speckled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: dict, res: PairResult) -> PairResult:
+    """Step 6a, from the proof. The same picture, but the kept copy carries detail the copy lacks
+    beyond what re-encoding takes away (the proof's speckle test): damage inside the kept file's
+    stream that decoded without complaint (a JPEG 2000 code-block read from wrong bytes), or a copy
+    cleaned of spots. Either way this copy may be the better one: ``match_corrupt``, never safe."""
+    sp = proof["speckled"]
+    res.verdict, res.corrupt_side, res.region = "match_corrupt", "match", sp["region"]
+    res.reasons.append(f"kept copy is damaged: speckle this copy lacks in {sp['windows']} 8x8 px windows (worst "
+                       f"{sp['worst']:.1f} times what re-encoding explains), as a {m.format} damaged inside its stream "
+                       f"decodes; or this copy was cleaned; the rest agrees at full detail")
+    if r.turn != (0, False):
+        res.reasons.append("also " + turn_words(r.rotation, r.flipped))
+    return res
+
+
 def _full_detail_words(proof: dict) -> str:
     """What the proof found, for the reasons: the worst tile against the tolerance it was judged by;
     tiles within the noise floors (the proof's ``floor_tiles``) are named apart, they agree
@@ -595,8 +614,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
        fits (``_screen_other_turns``); if not, a damaged clean-up stream
        may still be proven up to its damage (``_stream_proof``);
     5. stage 2, the full-detail proof, tile by tile (``_full_detail_proof``);
-    6. the verdict: a damaged side (by the screen's evidence, or garbled blocks the proof found), a
-       turn, or the same picture and whether it is safe.
+    6. the verdict: a damaged side (by the screen's evidence, or garbled blocks or a speckled kept
+       copy the proof found), a turn, or the same picture and whether it is safe.
 
     ``thresholds``: default, those in force; recorded on the result either way."""
     T = thresholds or _thresholds.current()
@@ -641,6 +660,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     # 6. the verdict
     if dmg.any:
         return _damaged_verdict(c, m, r, dmg, proof, res)
+    # the kept copy's speckle first: the garble test sees it too, as windows of a clean-up JPEG
+    if proof is not None and proof.get("speckled"):
+        return _speckled_verdict(c, m, r, proof, res)
     if proof is not None and proof.get("garbled"):
         return _garbled_verdict(c, m, r, proof, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms

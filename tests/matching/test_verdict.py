@@ -1,4 +1,6 @@
 """Each relation of a clean-up copy to its canonical, from real encoded files."""
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -858,3 +860,43 @@ def test_a_quality_100_jpeg_copy_of_a_black_and_white_board_is_a_safe_duplicate(
     board.save(kept)
     r = _v(tmp_path, kept, "C0002000a.jpg", im=board, fmt="JPEG", quality=100)
     assert r.verdict in ("identical", "duplicate") and r.safe_to_delete
+
+
+def _zeroed(data: bytes, at: float, n: int = 32) -> bytes:
+    """A JPEG 2000 with ``n`` bytes zeroed ``at`` this part of the way through its tile data (after
+    the first SOT marker): the end marker intact, the decoder does not complain."""
+    b = bytearray(data)
+    start = data.find(b"\xff\x90")
+    p = int(start + (len(b) - start) * at)
+    b[p:p + n] = bytes(n)
+    return bytes(b)
+
+
+def test_a_kept_jpeg_2000_speckled_by_damage_inside_its_codestream_is_match_corrupt_never_safe(tmp_path):
+    # attack on proof 1.6: a JPEG 2000 damaged inside its codestream decodes silently; the tile
+    # tests' simulation, made from the speckled kept picture, took its speckle as its own tolerance,
+    # and an intact copy (the only good one left) was a safe duplicate
+    from skimage import data
+    coffee = Image.fromarray(data.coffee())
+    buf = io.BytesIO()
+    coffee.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[16], irreversible=True)
+    kept = tmp_path / "C0004000.jp2"
+    kept.write_bytes(_zeroed(buf.getvalue(), 0.75))
+    intact = np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=int)
+    damaged = np.asarray(Image.open(kept), dtype=int)
+    assert (np.abs(damaged - intact).max(axis=2) > 32).mean() > 0.01   # visibly damaged, no decoder complaint
+    assert analyse_file(kept).status == "ok"
+    r = _v(tmp_path, kept, "C0004000a.jpg", data=jpeg_bytes(coffee, 90))
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete, r.reasons
+    assert "speckle" in r.reasons[-1] and r.region is not None
+
+
+def test_a_true_copy_of_an_intact_lossy_jpeg_2000_is_still_a_safe_duplicate(tmp_path):
+    from skimage import data
+    coffee = Image.fromarray(data.coffee())
+    kept = tmp_path / "C0004000.jp2"
+    coffee.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[16], irreversible=True)
+    for name, data_ in (("C0004000a.jpg", jpeg_bytes(coffee, 90)),
+                        ("C0004000b.jpg", jpeg_bytes(coffee.resize((300, 200), Image.Resampling.BILINEAR), 60))):
+        r = _v(tmp_path, kept, name, data=data_)
+        assert r.verdict == "duplicate" and r.safe_to_delete and not (r.proof or {}).get("speckled"), r.reasons
