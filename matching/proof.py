@@ -54,6 +54,48 @@ def estimate_jpeg_quality(im: Image.Image) -> int | None:
     return int(max(1, min(100, round(quality))))
 
 
+_EQUIVALENT: dict = {}   # equivalent_jpeg_quality, remembered per file (a kept copy meets many clean-up copies)
+
+
+def equivalent_jpeg_quality(rendition: np.ndarray, bits_per_pixel: float, *, key=None, lowest: int = 30,
+                            highest: int = 98) -> int:
+    """The lowest JPEG quality that spends at least ``bits_per_pixel`` on this picture: how a lossy
+    kept copy of another codec (JPEG 2000, WebP, HEIF) has its own loss modelled as JPEG.
+
+    Why: such a copy's quality is not written in it; its size is. At equal bits a JPEG loses more
+    than those codecs, so the JPEG that spends them loses at least as much: a tolerance that is
+    not too tight. The fixed default quality (75) was far looser than an 8:1 JPEG 2000 (3 bits a
+    pixel, quality ~95): a 1-2 px line drawn on a copy of it, which the garble test finds against
+    the same pixels kept as TIFF, was a safe duplicate. A rendition capped below the file's size
+    holds more detail per pixel, so it needs more bits at a quality: a lower quality, looser again.
+    Bisection over the quality (6-7 encodes); ``key`` remembers the answer for the file."""
+    if key is not None and key in _EQUIVALENT:
+        return _EQUIVALENT[key]
+    im = Image.fromarray(np.ascontiguousarray(rendition))
+    pixels = im.width * im.height
+
+    def bits(q):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=q)
+        return 8 * buf.tell() / pixels
+    lo, hi = lowest, highest
+    if bits(hi) < bits_per_pixel:
+        q = hi
+    else:
+        while lo < hi:                      # smallest q with bits(q) >= target
+            mid = (lo + hi) // 2
+            if bits(mid) >= bits_per_pixel:
+                hi = mid
+            else:
+                lo = mid + 1
+        q = lo
+    if key is not None:
+        if len(_EQUIVALENT) > 256:
+            _EQUIVALENT.clear()
+        _EQUIVALENT[key] = q
+    return q
+
+
 def _cap(a: np.ndarray, side: int) -> np.ndarray:
     h, w = a.shape[:2]
     if max(h, w) <= side:
@@ -579,8 +621,8 @@ def _reframe_reason(edges, limit_x, limit_y):
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
-               capped: bool = False, garble: bool = True, speckle: bool = False,
-               thresholds: ProofThresholds | None = None) -> dict:
+               capped: bool = False, garble: bool = True, garble_kept_quality: int | None = None,
+               speckle: bool = False, thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -602,7 +644,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     filter fit does not apply (an A4 page scanned at 300 dpi: every Pillow copy at 30-50 % failed it),
     nor the garble test (a 60 % copy of a 4000 px photograph, both capped at 2048 px, differs pixel
     by pixel in 45 windows). ``garble``: whether the garble test applies (the verdict runs it when
-    exactly one side is coded in 8x8 blocks, the side it would call damaged). ``speckle``: whether
+    exactly one side is coded in 8x8 blocks, the side it would call damaged); ``garble_kept_quality``:
+    the quality it models a lossy kept copy's own loss at (default ``kept_quality``; the verdict
+    gives another codec's copy the JPEG quality that spends its bits). ``speckle``: whether
     the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
     decodes silently as speckle).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
@@ -857,13 +901,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # renditions are reductions of their files (two resamplings differ pixel by pixel)
         ga, gb = full_greys()
 
+        own_q = garble_kept_quality or kept_quality
+
         def kept_own():
             # the kept copy's loss at pixel level, modelled from both sides: re-encoding an already
             # lossy kept copy at its own quality barely changes it (a JPEG q80 kept copy against a
             # q95 copy of the original failed 10-1,100 windows at 1.1-1.8), so the clean-up picture
             # (nearer the original) re-encoded at that quality stands in too, the larger per window
-            return [(_simulate_image(image_a(), size, kept_quality), ga),
-                    (_simulate_image(im_b, size, kept_quality), gb)]
+            return [(_simulate_image(image_a(), size, own_q), ga),
+                    (_simulate_image(im_b, size, own_q), gb)]
 
         def encoded():
             # the copy as encoded once, and as re-saved at its quality once more (a copy saved twice

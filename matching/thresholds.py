@@ -59,7 +59,9 @@ VERIFIER_VERSION = "proof 1.7"   # 1.1: a lossless clean-up copy against a JPEG 
 #      copy was (speckle_factor, speckle_floor, speckle_min_windows). A JPEG 2000 damaged inside its codestream
 #      decodes without complaint, speckled where a code-block's data went wrong; the simulation is made from the kept
 #      picture, so its speckle re-encoded became its own tolerance: a kept copy speckled over 31 % of its pixels was
-#      a safe duplicate of the only good copy. Now match_corrupt
+#      a safe duplicate of the only good copy. Now match_corrupt. And the garble test models a lossy kept copy of
+#      another codec at the JPEG quality that spends its bits (~95 for an 8:1 JPEG 2000), not the default 75: a line
+#      drawn on a same-size copy, re-encoded at 75 from the copy's side, was its own tolerance (a safe duplicate)
 
 
 def _tol(default, looser: str):

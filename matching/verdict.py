@@ -9,7 +9,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays
 from .decode import EXIF_TO_DIHEDRAL, compose
-from .proof import attach_rendition, prove_same
+from .proof import attach_rendition, equivalent_jpeg_quality, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -327,6 +327,20 @@ def _kept_quality(m: FileAnalysis, T: Thresholds) -> int | None:
     return (m.jpeg_quality or T.proof.default_quality) if m.format not in LOSSLESS_FORMATS else None
 
 
+def _kept_bits_quality(m: FileAnalysis, T: Thresholds) -> int | None:
+    """The garble test's model of a lossy kept copy's own loss: a JPEG's own quality; another
+    codec's, the JPEG quality that spends its bits on its picture (``proof.equivalent_jpeg_quality``,
+    its rendition attached). Not the tile tests': re-encoding an already smoothed kept picture
+    leaves less than its own loss there, and the default quality's looseness covers that (a camera
+    crop's 8:1 JPEG 2000 at its equivalent quality 93 failed a true copy's mean, seed 5)."""
+    q = _kept_quality(m, T)
+    if q is None or m.jpeg_quality or m.rendition is None or not (m.file_size and m.width and m.height) \
+            or m.pages > 1:
+        return q
+    key = (m.sha256, m.file_size) if m.sha256 else ((m.path, m.file_size) if m.path else None)
+    return equivalent_jpeg_quality(m.rendition, 8 * m.file_size / (m.width * m.height), key=key)
+
+
 @dataclass(frozen=True)
 class PairDamage:
     """What the screen knows about damage on each side of a pair."""
@@ -491,6 +505,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
                       capped=_capped(c) or _capped(m), garble=_garble_applies(c, m),
+                      garble_kept_quality=_kept_bits_quality(m, T) if _garble_applies(c, m) else None,
                       speckle=m.format in SILENTLY_SPECKLED_FORMATS, thresholds=T.proof)
 
 

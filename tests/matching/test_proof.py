@@ -515,3 +515,13 @@ def test_a_lossy_kept_copys_own_ringing_is_allowed_when_its_loss_is_modelled(pho
     assert (_speckle_scores(copy, kept, own, P) > 1.0).sum() < P.speckle_min_windows
     p = prove_same(copy, kept, lossy=True, kept_quality=P.default_quality, speckle=True)
     assert p["same"] and "speckled" not in p
+
+
+def test_the_equivalent_jpeg_quality_is_the_lowest_that_spends_the_bits(photo):
+    from matching.proof import equivalent_jpeg_quality
+    a = np.asarray(photo)
+    bits = {q: 8 * len(jpeg_bytes(photo, q)) / (320 * 240) for q in (60, 85, 98)}
+    assert equivalent_jpeg_quality(a, bits[85]) == 85
+    assert equivalent_jpeg_quality(a, bits[60]) == 60
+    assert equivalent_jpeg_quality(a, bits[98] * 2) == 98          # a lossless file's bits: the highest
+    assert equivalent_jpeg_quality(a, 0.01) == 30                    # fewer bits than any: the lowest

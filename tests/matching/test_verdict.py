@@ -900,3 +900,24 @@ def test_a_true_copy_of_an_intact_lossy_jpeg_2000_is_still_a_safe_duplicate(tmp_
                         ("C0004000b.jpg", jpeg_bytes(coffee.resize((300, 200), Image.Resampling.BILINEAR), 60))):
         r = _v(tmp_path, kept, name, data=data_)
         assert r.verdict == "duplicate" and r.safe_to_delete and not (r.proof or {}).get("speckled"), r.reasons
+
+
+@pytest.mark.parametrize("name, rate, line, grey, width", [
+    ("astronaut", 6, (114, 431, 216, 419), 112, 1),
+    ("rocket", 6, (226, 272, 354, 264), 101, 2),
+])
+def test_a_line_drawn_on_a_same_size_copy_of_a_lossy_jpeg_2000_is_never_a_safe_duplicate(tmp_path, name, rate, line,
+                                                                                          grey, width):
+    # an attack on proof 1.7: the garble test modelled a kept JPEG 2000's own loss as JPEG at the
+    # default quality (75), from both sides, so the copy's own line re-encoded so was its own
+    # tolerance: a safe duplicate, though the same pixels kept as TIFF failed it. The JPEG quality
+    # that spends an 8:1 JPEG 2000's bits is ~95
+    from PIL import ImageDraw
+    from skimage import data
+    im = Image.fromarray(getattr(data, name)()).convert("RGB")
+    kept = tmp_path / "C0006000.jp2"
+    im.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[rate], irreversible=True)
+    ImageDraw.Draw(im).line(line, fill=(grey,) * 3, width=width)
+    r = _v(tmp_path, kept, "C0006000a.jpg", data=jpeg_bytes(im, 90))
+    assert not r.safe_to_delete and r.verdict != "duplicate", r.reasons
+    assert r.region["top"] <= max(line[1], line[3]) / im.height and min(line[1], line[3]) / im.height <= r.region["bottom"]
