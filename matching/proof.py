@@ -57,7 +57,7 @@ def estimate_jpeg_quality(im: Image.Image) -> int | None:
 _EQUIVALENT: dict = {}   # equivalent_jpeg_quality, remembered per file (a kept copy meets many clean-up copies)
 
 
-def equivalent_jpeg_quality(rendition: np.ndarray, bits_per_pixel: float, *, key=None, lowest: int = 30,
+def equivalent_jpeg_quality(rendition: np.ndarray, bits_per_pixel: float, *, key=None, lowest: int = 10,
                             highest: int = 98) -> int:
     """The lowest JPEG quality that spends at least ``bits_per_pixel`` on this picture: how a lossy
     kept copy of another codec (JPEG 2000, WebP, HEIF) has its own loss modelled as JPEG.
@@ -621,7 +621,7 @@ def _reframe_reason(edges, limit_x, limit_y):
 def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarray | None = None,
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
-               capped: bool = False, garble: bool = True, garble_kept_quality: int | None = None,
+               capped: bool = False, garble: bool = True, kept_bits_quality: int | None = None,
                speckle: bool = False, thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -644,9 +644,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     filter fit does not apply (an A4 page scanned at 300 dpi: every Pillow copy at 30-50 % failed it),
     nor the garble test (a 60 % copy of a 4000 px photograph, both capped at 2048 px, differs pixel
     by pixel in 45 windows). ``garble``: whether the garble test applies (the verdict runs it when
-    exactly one side is coded in 8x8 blocks, the side it would call damaged); ``garble_kept_quality``:
-    the quality it models a lossy kept copy's own loss at (default ``kept_quality``; the verdict
-    gives another codec's copy the JPEG quality that spends its bits). ``speckle``: whether
+    exactly one side is coded in 8x8 blocks, the side it would call damaged). ``kept_bits_quality``:
+    a lossy kept copy of another codec's JPEG quality that spends its bits (the verdict's; None:
+    ``kept_quality``): the garble test models its own loss at it, never looser than at
+    ``kept_quality``, and the speckle test allows what its coding adds at it. ``speckle``: whether
     the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
     decodes silently as speckle).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
@@ -901,7 +902,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # renditions are reductions of their files (two resamplings differ pixel by pixel)
         ga, gb = full_greys()
 
-        own_q = garble_kept_quality or kept_quality
+        own_q = max(kept_bits_quality, kept_quality) if kept_bits_quality and kept_quality else kept_quality
 
         def kept_own():
             # the kept copy's loss at pixel level, modelled from both sides: re-encoding an already
@@ -953,7 +954,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # the kept picture as the copy was made: re-encoded at the copy's own quality, or only
         # resampled for a lossless copy (the tile tests' default quality would add JPEG's ringing)
         sim_c = whole_sim() if quality else _simulate_image(im_bt, size, None)
-        own_c = _simulate_image(image_a(), size, kept_quality) if kept_quality else None
+        own_c = _simulate_image(image_a(), size, kept_bits_quality or kept_quality) if kept_quality else None
         sp = _speckle_scores(a_u8, sim_c, own_c, P)
         bad_w = sp > 1.0
         n = int(bad_w.sum())

@@ -96,6 +96,8 @@ class ProofThresholds:
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail there + floor) ...
+    speckle_min_bits: float = _tol(0.5, "up")  # ... for a kept copy of at least this many bits a pixel (a
+                                             #   screenshot's 60:1 JPEG 2000 blotches beside hard edges)
     speckle_min_windows: int = _tol(16, "up")  # ... failing in fewer windows than this: noise (no window of 258
                                              #   true copies of kept JPEG 2000s failed); from this many the kept
                                              #   copy is damaged (the damaged ones caught failed 107-5,502)

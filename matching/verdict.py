@@ -328,17 +328,26 @@ def _kept_quality(m: FileAnalysis, T: Thresholds) -> int | None:
 
 
 def _kept_bits_quality(m: FileAnalysis, T: Thresholds) -> int | None:
-    """The garble test's model of a lossy kept copy's own loss: a JPEG's own quality; another
-    codec's, the JPEG quality that spends its bits on its picture (``proof.equivalent_jpeg_quality``,
-    its rendition attached). Not the tile tests': re-encoding an already smoothed kept picture
+    """The garble and speckle tests' model of a lossy kept copy's own loss: a JPEG's own quality;
+    another codec's, the JPEG quality that spends its bits on its picture
+    (``proof.equivalent_jpeg_quality``, its rendition attached: ~95 for an 8:1 JPEG 2000, ~30 for a
+    60:1 one, whose blotches beside a screenshot's hard edges the speckle test must allow). Not the
+    tile tests': re-encoding an already smoothed kept picture
     leaves less than its own loss there, and the default quality's looseness covers that (a camera
     crop's 8:1 JPEG 2000 at its equivalent quality 93 failed a true copy's mean, seed 5)."""
     q = _kept_quality(m, T)
-    if q is None or m.jpeg_quality or m.rendition is None or not (m.file_size and m.width and m.height) \
-            or m.pages > 1:
+    bits = _bits_per_pixel(m)
+    if q is None or m.jpeg_quality or m.rendition is None or bits is None:
         return q
     key = (m.sha256, m.file_size) if m.sha256 else ((m.path, m.file_size) if m.path else None)
-    return equivalent_jpeg_quality(m.rendition, 8 * m.file_size / (m.width * m.height), key=key)
+    return equivalent_jpeg_quality(m.rendition, bits, key=key)
+
+
+def _bits_per_pixel(m: FileAnalysis) -> float | None:
+    """The file's size in bits per pixel of its picture (None: not known, or several pages)."""
+    if not (m.file_size and m.width and m.height) or m.pages > 1:
+        return None
+    return 8 * m.file_size / (m.width * m.height)
 
 
 @dataclass(frozen=True)
@@ -499,14 +508,22 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
         streams.append(_orient(c))
     if dmg.kept:
         streams.append(compose(_orient(m), r.turn))
+    garble = _garble_applies(c, m)
+    # the speckle test: a kept JPEG 2000, against a copy whose own loss the simulation models (a JPEG
+    # of known quality, or lossless): a JPEG 2000 copy of a grainy picture, simulated as JPEG q75,
+    # kept grain it had lost (an attack's 69 true copies were match_corrupt); and not for a kept copy
+    # under ``speckle_min_bits`` a pixel, whose own blotches beside hard edges are detail the copy
+    # lacks (a screenshot at 60:1 failed 100 windows)
+    speckle = (m.format in SILENTLY_SPECKLED_FORMATS and (c.jpeg_quality is not None or c.format in LOSSLESS_FORMATS)
+               and (_bits_per_pixel(m) or 0.0) >= T.proof.speckle_min_bits)
     return prove_same(c.rendition, m.rendition, turn=r.turn, valid=r.valid, quality=quality, lossy=lossy,
                       damaged=dmg.any, streams=tuple(streams), kept_quality=_kept_quality(m, T),
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
-                      capped=_capped(c) or _capped(m), garble=_garble_applies(c, m),
-                      garble_kept_quality=_kept_bits_quality(m, T) if _garble_applies(c, m) else None,
-                      speckle=m.format in SILENTLY_SPECKLED_FORMATS, thresholds=T.proof)
+                      capped=_capped(c) or _capped(m), garble=garble,
+                      kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle else None,
+                      speckle=speckle, thresholds=T.proof)
 
 
 def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
