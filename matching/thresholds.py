@@ -55,8 +55,9 @@ VERIFIER_VERSION = "proof 1.7"   # 1.1: a lossless clean-up copy against a JPEG 
 #      run of loose_band (a grey band in a 102 px JPEG rang at 2.3-3.0 in a part or two). Both were "different"
 #      (seeds 461, 457). Every flat run counts towards max_bands, a row's gap bridged (a small text page's one
 #      4-row gap was a kept copy's damage band)
-# 1.7: the speckle test: a kept copy that is not a JPEG must not carry detail the copy lacks once re-encoded as the
-#      copy was (speckle_factor, speckle_floor, speckle_min_windows). A JPEG 2000 damaged inside its codestream
+# 1.7: the speckle test: a kept JPEG 2000 (of speckle_min_bits a pixel at least), against a JPEG of known quality or a
+#      lossless copy, must not carry detail the copy lacks once re-encoded as the copy was (speckle_factor,
+#      speckle_floor, speckle_min_windows). A JPEG 2000 damaged inside its codestream
 #      decodes without complaint, speckled where a code-block's data went wrong; the simulation is made from the kept
 #      picture, so its speckle re-encoded became its own tolerance: a kept copy speckled over 31 % of its pixels was
 #      a safe duplicate of the only good copy. Now match_corrupt. And the garble test models a lossy kept copy of
@@ -95,7 +96,7 @@ class ProofThresholds:
                                       #   more: the pictures differ at pixel level
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
-                                             #   (the copy's own detail there + floor) ...
+                                             #   (the copy's own detail + the kept copy's own coding there + floor) ...
     speckle_min_bits: float = _tol(0.5, "up")  # ... for a kept copy of at least this many bits a pixel (a
                                              #   screenshot's 60:1 JPEG 2000 blotches beside hard edges)
     speckle_min_windows: int = _tol(16, "up")  # ... failing in fewer windows than this: noise (no window of 258

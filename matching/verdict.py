@@ -332,9 +332,9 @@ def _kept_bits_quality(m: FileAnalysis, T: Thresholds) -> int | None:
     another codec's, the JPEG quality that spends its bits on its picture
     (``proof.equivalent_jpeg_quality``, its rendition attached: ~95 for an 8:1 JPEG 2000, ~30 for a
     60:1 one, whose blotches beside a screenshot's hard edges the speckle test must allow). Not the
-    tile tests': re-encoding an already smoothed kept picture
-    leaves less than its own loss there, and the default quality's looseness covers that (a camera
-    crop's 8:1 JPEG 2000 at its equivalent quality 93 failed a true copy's mean, seed 5)."""
+    tile tests': re-encoding an already smoothed kept picture leaves less than its own loss there,
+    and the default quality's looseness covers that (a camera crop's 8:1 JPEG 2000 at its
+    equivalent quality 93 failed a true copy's mean, seed 5)."""
     q = _kept_quality(m, T)
     bits = _bits_per_pixel(m)
     if q is None or m.jpeg_quality or m.rendition is None or bits is None:
