@@ -675,6 +675,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if not images_a:
             images_a.append(_resize_image(Image.fromarray(np.ascontiguousarray(A)), size, Image.Resampling.LANCZOS))
         return images_a[0]
+    copies_at: dict = {}   # the clean-up picture re-encoded at a quality, each made once
+
+    def copy_at(q_) -> np.ndarray:
+        """The clean-up picture at the size re-encoded at quality ``q_``: a lossy kept copy's own loss
+        modelled from the copy's side (the tile tests against a lossless copy, the garble test and the
+        speckle test's allowance ask for the same one)."""
+        if q_ not in copies_at:
+            copies_at[q_] = _simulate_image(image_a(), size, q_)
+        return copies_at[q_]
     a_u8 = A if A.shape[:2] == (h, w) else np.asarray(image_a())
     # the kept picture already at the size and not turned is its own array (no copy either)
     turned = (int(turn[0]) % 360, bool(turn[1])) != (0, False)
@@ -794,9 +803,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if crops is None:
             base, base_blk = _residuals(_half_planes(whole_sim()), hb, b_u8.shape, blocks)
             if kept_quality:
-                own_side, h_side = (image_a(), ha) if cleanup_lossless else (im_b, hb)
-                own, own_blk = _residuals(_half_planes(_simulate_image(own_side, size, kept_quality)), h_side,
-                                          b_u8.shape, blocks)
+                own_sim, h_side = ((copy_at(kept_quality), ha) if cleanup_lossless
+                                   else (_simulate_image(im_b, size, kept_quality), hb))
+                own, own_blk = _residuals(_half_planes(own_sim), h_side, b_u8.shape, blocks)
                 if not cleanup_lossless:
                     kept_loss = own   # the filter fit's model of the kept copy's loss too (Lanczos)
                 base += own
@@ -909,7 +918,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # lossy kept copy at its own quality barely changes it (a JPEG q80 kept copy against a
             # q95 copy of the original failed 10-1,100 windows at 1.1-1.8), so the clean-up picture
             # (nearer the original) re-encoded at that quality stands in too, the larger per window
-            return [(_simulate_image(image_a(), size, own_q), ga),
+            return [(copy_at(own_q), ga),
                     (_simulate_image(im_b, size, own_q), gb)]
 
         def encoded():
@@ -954,7 +963,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # the kept picture as the copy was made: re-encoded at the copy's own quality, or only
         # resampled for a lossless copy (the tile tests' default quality would add JPEG's ringing)
         sim_c = whole_sim() if quality else _simulate_image(im_bt, size, None)
-        own_c = _simulate_image(image_a(), size, kept_bits_quality or kept_quality) if kept_quality else None
+        own_c = copy_at(kept_bits_quality or kept_quality) if kept_quality else None
         sp = _speckle_scores(a_u8, sim_c, own_c, P)
         bad_w = sp > 1.0
         n = int(bad_w.sum())
