@@ -191,8 +191,12 @@ def test_every_page_passes_axe_reflows_at_200_percent_and_keeps_to_the_csp(brows
 
 def keyboard_login(page, live_server, username):
     page.goto(f"{live_server.url}/accounts/login/")
-    page.keyboard.type(username)  # the user name field has the focus on arrival
+    # the user name field has the focus on arrival (autofocus): wait for it before typing, and for the
+    # password field after Tab (under load, keys typed before the focus landed were lost: login failed)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_username'")
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_password'")
     page.keyboard.type(f"pw-{username}")
     wait_shown(page)
     with page.expect_navigation():
