@@ -1092,7 +1092,15 @@ def _window_ms(e: np.ndarray) -> np.ndarray:
     """Mean of a full-resolution map over 8x8 px windows at a stride of 4 px (a JPEG block, wherever
     its grid lies, fills one window; the last rows and columns short of 4 px are left out)."""
     h4, w4 = e.shape[0] // 4, e.shape[1] // 4
-    s = e[:h4 * 4, :w4 * 4].reshape(h4, 4, w4, 4).sum(axis=(1, 3))
+    # 4x4 sums by adding strided slices: a sum over axes (1, 3) of a 4-D view was ~6x slower
+    # (~8 ms on a 1240x1754 page, three times per garble test)
+    x = e[:h4 * 4, :w4 * 4]
+    c = x[:, 0::4] + x[:, 1::4]
+    c += x[:, 2::4]
+    c += x[:, 3::4]
+    s = c[0::4] + c[1::4]
+    s += c[2::4]
+    s += c[3::4]
     s = s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]
     return s * np.float32(1 / 64)
 
