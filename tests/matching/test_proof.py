@@ -278,6 +278,41 @@ def test_bit_flipped_jpeg_with_the_id_is_cleanup_corrupt(tmp_path):
     assert r.verdict == "cleanup_corrupt" and not r.safe_to_delete and r.corrupt_side == "cleanup"
 
 
+@pytest.mark.parametrize("corner,scale,q", [((0, 0), 0.47, 70), ((0, 0), 0.52, 60), ((0, 0), 0.42, 60),
+                                             ((1059, 1059), 0.42, 60), ((1059, 0), 0.42, 70)])
+def test_a_true_copy_of_a_curved_edge_on_black_is_not_reframed(corner, scale, q):
+    """A corner of a fundus photograph: one orange arc on black, faint vessels. Tiles that hold
+    little but the arc measured shifts of 1.5-2.4 px across it (their correlation peak runs along
+    the edge), and 10 of 36 true copies of the four corners came out "reframed: 1.5 px cut on the
+    left". Such tiles no longer measure shift, and a tile far off the line through the others is
+    left out."""
+    from skimage import data
+    t, left = corner
+    im = Image.fromarray(np.ascontiguousarray(data.retina()[t:t + 352, left:left + 352]))
+    side = round(352 * scale)
+    copy = _decoded(jpeg_bytes(im.resize((side, side), Image.LANCZOS), q))
+    p = prove_same(copy, np.asarray(im), quality=q)
+    assert p["same"], p["reasons"]
+
+
+def test_a_tile_whose_edges_all_run_one_way_does_not_measure_shift():
+    from matching.proof import _isotropy
+    y, x = np.mgrid[0:64, 0:64].astype(np.float32)
+    assert _isotropy(128 + 60 * np.sin(y / 3.0)) < 0.01                 # stripes: shift along them is unknown
+    assert _isotropy(128 + 60 * np.sin((x + y) / 4.0)) < 0.01           # at any angle
+    assert _isotropy(np.asarray(_texture(), np.float32)[:64, :64, 0]) > 0.3
+
+
+def test_one_wild_tile_is_left_out_of_the_geometry_and_a_reframe_keeps_every_tile():
+    from matching.proof import _without_wild_tiles
+    pos = np.array([[40.5, 216.5], [40.5, 304.5], [128.5, 128.5], [128.5, 304.5], [216.5, 40.5]])
+    S = np.array([[0.01, 0.01], [0.0, 0.0], [6.25, -11.76], [-0.02, -0.01], [0.03, 0.02]])   # the third: a weak peak
+    kept_pos, kept_s = _without_wild_tiles(pos, S, 2)
+    assert len(kept_pos) == 4 and not (kept_s == S[2]).all(axis=1).any()
+    reframe = np.stack([0.04 * pos[:, 0] - 3.0, -0.05 * pos[:, 1] + 8.0], 1)   # one scale and shift per axis
+    assert len(_without_wild_tiles(pos, reframe + np.random.default_rng(1).normal(0, 0.1, S.shape), 2)[0]) == 5
+
+
 def test_a_reframed_smooth_sky_is_caught_by_its_profiles_where_tiles_cannot_measure_shift():
     y, x = np.mgrid[0:300, 0:400]
     g = (120 + 10 * (y / 300.0) + 5 * (x / 400.0) ** 2).astype(np.uint8)
