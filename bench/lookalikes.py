@@ -12,7 +12,8 @@ made from scratch (deterministic for a seed), so the gate runs on any checkout:
   place, different text: a page that is not in the canonical set is a ``near_miss``;
 - near-blank pages differing only by the page number or a faint pencil mark;
 - objects on one studio backdrop (grey sweep, colour target, ruler) and bracketed shots a moment
-  apart (small exposure and pose change, their own sensor noise);
+  apart (small exposure and pose change, their own sensor noise); the same shot at an exposure or
+  a colour balance 1.5-2 % off;
 - crops of low-contrast texture cut by 4-5 % on one side and stretched back, a smooth sky too;
 - true copies of some: JPEG at 50-100 % scale and quality 70-90, a byte copy, turned and mirrored
   copies, EXIF-oriented copies, very small copies, damaged copies on either side.
@@ -409,6 +410,22 @@ def build(out, seed=11):
     p = c.canonical(page, "png")
     grey_band(page, 0.6, 0.12).save(p, "PNG")
     c.add(jpeg(page, 90), "jpg", "corrupt_canonical", p, "png:grey_band", "book-single-p999-banded", corrupt_side="canonical")
+    # --- the same shot, pose and all, at another exposure or colour balance: 1.5-2 % is a few grey
+    #     levels in every tile, under what re-encoding explains in each (the tone test's flat parts);
+    #     each kept copy also has a true copy
+    for o, fmt in ((506, "png"), (507, "tif")):
+        im = backdrop_shot(r, o)
+        p = c.canonical(im, fmt)
+        src = f"backdrop-obj{o - 500}"
+        c.true_copy(im, p, src, "resized")
+        gain = r.choice([0.98, 0.985, 1.015, 1.02])
+        c.look_alike(resized(backdrop_shot(r, o, exposure=gain), r.uniform(0.5, 0.9)), f"{src}-exposure",
+                     f"the same shot at another exposure (x{gain})", like=p)
+        t = r.choice([0.015, 0.02])
+        arr = np.asarray(im).astype(np.float32) * np.array([1 + t, 1.0, 1 - t])
+        cast = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
+        c.look_alike(resized(cast, r.uniform(0.5, 0.9)), f"{src}-balance", f"the same shot, colour balance {t:.1%} off",
+                     like=p)
     c.write_truth()
     return c.rows
 

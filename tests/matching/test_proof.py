@@ -560,3 +560,17 @@ def test_the_equivalent_jpeg_quality_is_the_lowest_that_spends_the_bits(photo):
     assert equivalent_jpeg_quality(a, bits[60]) == 60
     assert equivalent_jpeg_quality(a, bits[98] * 2) == 98          # a lossless file's bits: the highest
     assert equivalent_jpeg_quality(a, 0.01) == 10                    # fewer bits than any: the lowest
+
+
+def test_the_tone_shift_is_measured_over_flat_parts_and_not_judged_on_too_few():
+    from matching.proof import _half_planes, _tone_shift
+    y, x = np.mgrid[0:300, 0:400]
+    sky = np.stack([120 + 20 * y / 300, 130 + 10 * x / 400, 160 + 0 * x], 2).astype(np.uint8)
+    warmer = np.clip(sky.astype(np.int16) + np.array([3, 0, -2]), 0, 255).astype(np.uint8)
+    shift, n = _tone_shift(_half_planes(warmer), _half_planes(sky), None, current().proof)
+    assert shift == pytest.approx([3, 0, -2], abs=0.01) and n == 400 * 296   # whole 8x8 blocks
+    # the same shift, with re-encoding's own measured on the simulation: the difference is what counts
+    shift, _ = _tone_shift(_half_planes(warmer), _half_planes(sky), _half_planes(warmer), current().proof)
+    assert shift == pytest.approx([0, 0, 0])
+    busy = np.random.default_rng(1).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    assert _tone_shift(_half_planes(busy), _half_planes(busy), None, current().proof)[0] is None

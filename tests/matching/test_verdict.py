@@ -965,3 +965,77 @@ def test_a_screenshot_kept_as_a_60_to_1_jpeg_2000_is_not_called_speckled_by_its_
     shot.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[60], irreversible=True)
     r = _v(tmp_path, kept, "C0008000a.png", im=shot, fmt="PNG")
     assert r.verdict != "match_corrupt" and not (r.proof or {}).get("speckled"), r.reasons
+
+
+# --- the tone test (proof 1.8): the same shot at another exposure or colour balance ---------------
+
+def _linear_gain(im, ev):
+    """``im`` exposed ``ev`` stops brighter: a gain in linear light, back to sRGB."""
+    a = np.asarray(im).astype(np.float64) / 255.0
+    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4) * 2.0 ** ev
+    out = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(np.clip(lin, 0, None), 1 / 2.4) - 0.055)
+    return Image.fromarray(np.clip(np.rint(out * 255), 0, 255).astype(np.uint8))
+
+
+def _balance(im, t):
+    a = np.asarray(im).astype(np.float64) * np.array([1 + t, 1.0, 1 - t])
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("name, change, scale, q", [
+    ("coffee", lambda im: _linear_gain(im, 0.05), 0.5, 75),
+    ("rocket", lambda im: _linear_gain(im, 0.05), 0.5, 75),
+    ("astronaut", lambda im: _balance(im, 0.02), 0.5, 75),
+    ("coffee", lambda im: _balance(im, 0.03), 0.75, 85),
+])
+def test_the_same_shot_at_another_exposure_or_colour_balance_is_not_a_duplicate(tmp_path, name, change, scale, q):
+    # an attack on proof 1.7: bracketed shots 0.05-0.1 EV apart and colour balances 2-8 % off shift
+    # each tile by a few grey levels, under what re-encoding explains there: safe duplicates
+    from skimage import data
+    im = Image.fromarray(getattr(data, name)()).convert("RGB")
+    kept = tmp_path / "C0007000.tif"
+    im.save(kept, "TIFF", compression="tiff_lzw")
+    other = change(im)
+    small = other.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    r = _v(tmp_path, kept, "C0007000a.jpg", data=jpeg_bytes(small, q))
+    assert not r.safe_to_delete and r.verdict == "different", r.reasons
+    assert r.reasons[0].startswith(("another exposure", "another colour balance")), r.reasons
+    same = im.resize(small.size, Image.LANCZOS)
+    r = _v(tmp_path, kept, "C0007000b.jpg", data=jpeg_bytes(same, q))
+    assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+
+
+def test_a_true_copy_keeps_its_tone_where_jpeg_shifts_a_flat_colour_and_where_it_was_shrunk_in_linear_light(tmp_path):
+    # JPEG quantises every block of a flat colour alike: the stained slide's flat parts move by
+    # up to 1.8 grey levels at q60, which the test's simulation reproduces; a photograph shrunk in linear
+    # light is darker at its edges, not in its flat parts
+    from skimage import data
+    slide = Image.fromarray(data.immunohistochemistry())
+    kept = tmp_path / "C0007100.png"
+    slide.save(kept)
+    assert _v(tmp_path, kept, "C0007100a.jpg", data=jpeg_bytes(slide, 60)).safe_to_delete
+    photo = Image.fromarray(data.coffee())
+    kept = tmp_path / "C0007200.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    lin = np.asarray(photo).astype(np.float32) / 255.0
+    lin = np.where(lin <= 0.04045, lin / 12.92, ((lin + 0.055) / 1.055) ** 2.4)
+    chans = [np.asarray(Image.fromarray(lin[..., k], "F").resize((360, 240), Image.LANCZOS)) for k in range(3)]
+    x = np.clip(np.stack(chans, 2), 0, 1)
+    srgb = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    shrunk = Image.fromarray(np.clip(np.rint(srgb * 255), 0, 255).astype(np.uint8))
+    r = _v(tmp_path, kept, "C0007200a.jpg", data=jpeg_bytes(shrunk, 85))
+    assert r.safe_to_delete, r.reasons
+
+
+def test_the_tone_test_runs_where_each_sides_own_shift_of_a_flat_colour_is_known_or_small():
+    from matching.verdict import _tone_applies
+
+    def f(fmt, q=None):
+        return SimpleNamespace(format=fmt, jpeg_quality=q)
+    assert _tone_applies(f("JPEG", 80), f("TIFF"), THRESHOLDS)
+    assert _tone_applies(f("PNG"), f("PNG"), THRESHOLDS)
+    assert _tone_applies(f("JPEG", 60), f("JPEG", 90), THRESHOLDS)       # a fine JPEG kept copy: its own shift allowed
+    assert not _tone_applies(f("JPEG", 60), f("JPEG", 80), THRESHOLDS)   # a coarse one: not
+    assert not _tone_applies(f("JPEG", 80), f("JPEG2000"), THRESHOLDS)   # a JPEG 2000 kept copy rings flat parts brighter
+    assert not _tone_applies(f("JPEG2000"), f("TIFF"), THRESHOLDS)       # a copy whose coding is not simulated
+    assert not _tone_applies(f("WEBP"), f("TIFF"), THRESHOLDS)
