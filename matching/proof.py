@@ -1119,16 +1119,16 @@ def _tone_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds):
         spread = _block_extent(g, f, np.maximum) + _block_extent(255.0 - g, f, np.maximum) - 255.0
         flat = spread <= TONE_FLAT if flat is None else flat & (spread <= TONE_FLAT)
     assert flat is not None
-    px = 4 * f * f   # pixels in a block
-    sums_a = [_block_extent(c.astype(np.int32), f, np.add) for c in ha]
-    for sums in (sums_a, [_block_extent(c.astype(np.int32), f, np.add) for c in hb]):
+    px = 4 * f * f   # pixels in a block; a block's sum of 2x2 sums is at most 64 x 255 (uint16)
+    sums_a = [_block_extent(c, f, np.add) for c in ha]
+    for sums in (sums_a, [_block_extent(c, f, np.add) for c in hb]):
         for sm in sums:
             flat &= (sm >= px * TONE_LIMITS[0]) & (sm <= px * TONE_LIMITS[1])
     n = px * int(flat.sum())
     if n < P.tone_min_part * 4 * ha[0].size or n < P.tone_min_pixels:
         return None, n
     other = hs if hs is not None else hb
-    shift = [float((sa[flat] - _block_extent(c.astype(np.int32), f, np.add)[flat]).sum()) / n
+    shift = [(float(sa[flat].sum(dtype=np.int64)) - float(_block_extent(c, f, np.add)[flat].sum(dtype=np.int64))) / n
              for sa, c in zip(sums_a, other)]
     return np.array(shift), n
 

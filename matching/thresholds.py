@@ -65,7 +65,9 @@ VERIFIER_VERSION = "proof 1.8"   # 1.1: a lossless clean-up copy against a JPEG 
 #      drawn on a same-size copy, re-encoded at 75 from the copy's side, was its own tolerance (a safe duplicate)
 # 1.8: geometry: a tile whose edges all run one way (geometry_min_isotropy) measures no shift, and a tile far off
 #      the lines through the others is left out (1 px, and 4 x their own miss). Tiles holding little but one arc on
-#      black measured 1.5-2.4 px across it: 10 of 36 true copies of a fundus photograph's corners were "reframed"
+#      black measured 1.5-2.4 px across it: 10 of 36 true copies of a fundus photograph's corners were "reframed".
+#      The tone test (tone_*): the flat parts of the picture must keep the kept picture's tone and colour, less what
+#      re-encoding shifts there: bracketed shots 0.05-0.1 EV apart and colour balances 2-8 % off were safe duplicates
 
 
 def _tol(default, looser: str):
