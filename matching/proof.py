@@ -704,7 +704,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
     decodes silently as speckle). ``tone``: whether the tone test applies (the verdict runs it when
     the copy is a JPEG of known quality or lossless, whose coding the test's simulation models,
-    and the kept copy lossless or finely coded: ``tone_kept_loss`` allows for its own coding).
+    and the kept copy lossless).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -967,7 +967,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             sim_t = whole_sim() if im_bt.size == (w, h) and not turned else _simulate_image(im_b, size, quality)
         shift, n = _tone_shift(ha, hb, _half_planes(sim_t) if sim_t is not None else None, P)
         if shift is not None:
-            limit = P.tone_floor + P.tone_spread / np.sqrt(n) + (P.tone_kept_loss if kept_quality else 0.0)
+            limit = P.tone_floor + P.tone_spread / np.sqrt(n)
             result["tone"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(float(limit), 2), "pixels": n}
             if np.abs(shift).max() > limit:
                 # one way in every channel: another exposure; channels apart: another colour balance

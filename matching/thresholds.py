@@ -111,8 +111,6 @@ class ProofThresholds:
     tone_spread: float = _tol(20.0, "up")  #   the picture, less re-encoding's there, <= floor + spread / sqrt(flat px)
     tone_min_part: float = _tol(0.02, "up")    # ... when at least this part of the picture is flat (else not judged)
     tone_min_pixels: int = _tol(2000, "up")    # ... and at least this many pixels
-    tone_kept_loss: float = _tol(1.0, "up")    # ... + this for a JPEG kept copy's own coding, run only for one of
-    tone_kept_min_quality: int = _tol(85, "up")  #   this quality or finer
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
                                              #   spills a little past the part stage 1 marks as damaged)
     min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage
