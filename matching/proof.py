@@ -530,8 +530,9 @@ def _without_wild_tiles(pos: np.ndarray, S: np.ndarray, keep_at_least: int) -> t
         best = None
         for k in range(len(pos)):
             rest_p, rest_s = np.delete(pos, k, axis=0), np.delete(S, k, axis=0)
-            miss = float(np.hypot(*(_line_misses(rest_p, rest_s, pos[k:k + 1])[0] - S[k])))
-            own = float(np.sqrt(np.mean(np.sum((_line_misses(rest_p, rest_s, rest_p) - rest_s) ** 2, axis=1))))
+            pred = _line_misses(rest_p, rest_s, pos)   # the others' lines, at every tile
+            miss = float(np.hypot(*(pred[k] - S[k])))
+            own = float(np.sqrt(np.mean(np.sum((np.delete(pred, k, axis=0) - rest_s) ** 2, axis=1))))
             if best is None or miss - 4 * own > best[1] - 4 * best[2]:
                 best = (k, miss, own)
         assert best is not None
@@ -850,13 +851,19 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if not sims:
             sims.append(_simulate_image(im_bt, size, q))
         return sims[0]
+    sim_planes: list = []   # its _half_planes, once made (the tile tests and the tone test)
+
+    def whole_sim_planes():
+        if not sim_planes:
+            sim_planes.append(_half_planes(whole_sim()))
+        return sim_planes[0]
     s_t, pk_base, bk_base = np.zeros_like(r_t), np.zeros_like(p_t), np.zeros_like(b_t)
     base_blk = None
     kept_loss = None   # the kept copy's own loss re-encoded from the Lanczos reference, once made
     if need.any():
         crops = None if kept_quality else _sim_crops(need, ys, xs, ys2, xs2, size, im_bt.size)
         if crops is None:
-            base, base_blk = _residuals(_half_planes(whole_sim()), hb, b_u8.shape, blocks)
+            base, base_blk = _residuals(whole_sim_planes(), hb, b_u8.shape, blocks)
             if kept_quality:
                 own_sim, h_side = ((copy_at(kept_quality), ha) if cleanup_lossless
                                    else (_simulate_image(im_b, size, kept_quality), hb))
@@ -962,10 +969,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     if tone and not damaged and not streams and not masked and ha[0].shape[0] != h:
         # the tone test: the flat parts of the picture, where every resampling filter agrees,
         # must have the kept picture's tone and colour once re-encoding's own shift is allowed for
-        sim_t = None
+        hs = None
         if quality:
-            sim_t = whole_sim() if im_bt.size == (w, h) and not turned else _simulate_image(im_b, size, quality)
-        shift, n = _tone_shift(ha, hb, _half_planes(sim_t) if sim_t is not None else None, P)
+            hs = (whole_sim_planes() if im_bt.size == (w, h) and not turned
+                  else _half_planes(_simulate_image(im_b, size, quality)))
+        shift, n = _tone_shift(ha, hb, hs, P)
         if shift is not None:
             limit = P.tone_floor + P.tone_spread / np.sqrt(n)
             result["tone"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(float(limit), 2), "pixels": n}
@@ -1099,7 +1107,7 @@ def _tone_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds):
 
     Why: a bracketed shot 0.05-0.1 EV apart or a colour balance 2-8 % off is another picture (each
     shot its own capture; a lost colour balance is lost for ever), but it shifts each tile by a few
-    grey levels, under what re-encoding explains there: 19 of an attack's 113 safe look-alikes
+    grey levels, under what re-encoding explains there: 18 of an attack's 113 safe look-alikes
     are now refused. Resampling filters differ at edges, not in flat parts (linear light included);
     JPEG shifts a flat colour systematically (every block of it quantised alike: up to 1.8 levels
     at q60), which the simulation reproduces. Of 2,936 true copies (21 pictures; five filters,
@@ -1121,16 +1129,16 @@ def _tone_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds):
         flat = spread <= TONE_FLAT if flat is None else flat & (spread <= TONE_FLAT)
     assert flat is not None
     px = 4 * f * f   # pixels in a block; a block's sum of 2x2 sums is at most 64 x 255 (uint16)
-    sums_a = [_block_extent(c, f, np.add) for c in ha]
-    for sums in (sums_a, [_block_extent(c, f, np.add) for c in hb]):
+    sums_a, sums_b = ([_block_extent(c, f, np.add) for c in planes] for planes in (ha, hb))
+    for sums in (sums_a, sums_b):
         for sm in sums:
             flat &= (sm >= px * TONE_LIMITS[0]) & (sm <= px * TONE_LIMITS[1])
     n = px * int(flat.sum())
     if n < P.tone_min_part * 4 * ha[0].size or n < P.tone_min_pixels:
         return None, n
-    other = hs if hs is not None else hb
-    shift = [(float(sa[flat].sum(dtype=np.int64)) - float(_block_extent(c, f, np.add)[flat].sum(dtype=np.int64))) / n
-             for sa, c in zip(sums_a, other)]
+    sums_o = sums_b if hs is None else [_block_extent(c, f, np.add) for c in hs]
+    shift = [(float(sa[flat].sum(dtype=np.int64)) - float(so[flat].sum(dtype=np.int64))) / n
+             for sa, so in zip(sums_a, sums_o)]
     return np.array(shift), n
 
 

@@ -514,7 +514,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
     # kept grain it had lost (an attack's 69 true copies were match_corrupt); and not for a kept copy
     # under ``speckle_min_bits`` a pixel, whose own blotches beside hard edges are detail the copy
     # lacks (a screenshot at 60:1 failed 100 windows)
-    speckle = (m.format in SILENTLY_SPECKLED_FORMATS and (c.jpeg_quality is not None or c.format in LOSSLESS_FORMATS)
+    speckle = (m.format in SILENTLY_SPECKLED_FORMATS and _coding_simulated(c)
                and (_bits_per_pixel(m) or 0.0) >= T.proof.speckle_min_bits)
     tone = _tone_applies(c, m)
     return prove_same(c.rendition, m.rendition, turn=r.turn, valid=r.valid, quality=quality, lossy=lossy,
@@ -545,7 +545,14 @@ def _tone_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
     the page: the rings of its text; 34 of 54 true copies failed), and not against a JPEG one
     (coded twice, which the simulation does not reproduce: 77 of 864 true copies of tinted dark
     skies kept at q85-95 were up to 4.2 levels off, with 1.0 allowed for the kept copy's coding)."""
-    return m.format in LOSSLESS_FORMATS and (c.jpeg_quality is not None or c.format in LOSSLESS_FORMATS)
+    return m.format in LOSSLESS_FORMATS and _coding_simulated(c)
+
+
+def _coding_simulated(c: FileAnalysis) -> bool:
+    """The clean-up copy's own coding is what the proof's simulation models: a JPEG of known
+    quality, or lossless (a JPEG 2000 or WebP copy simulated as JPEG q75 keeps grain it lost, and
+    shifts flat colours its own way)."""
+    return c.jpeg_quality is not None or c.format in LOSSLESS_FORMATS
 
 
 def _capped(a: FileAnalysis) -> bool:
