@@ -44,9 +44,12 @@ def test_an_admin_builds_a_thumbnail_extract_by_keyboard(page, live_server, loca
     page.get_by_role("button", name="Build the extract").focus()
     page.keyboard.press("Enter")
     page.wait_for_load_state()
+    # the extract's page, not the form mid-navigation: a screenshot taken while the POST's redirect
+    # was still loading failed under load ("Unable to capture screenshot")
+    summary = page.get_by_test_id("extract-summary")
+    summary.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "extract-after-submit.png"), full_page=True)
-    summary = page.get_by_test_id("extract-summary")
     assert summary.inner_text() == "Of the 3 objects you requested, the database knew 2, and the archive contains 2."
     page.screenshot(path=str(ARTIFACTS / "extract-detail.png"), full_page=True)
     ex = Extract.objects.get()
