@@ -26,6 +26,13 @@ def _resize(a: np.ndarray, size) -> np.ndarray:
     return out
 
 
+def _chroma(a: np.ndarray) -> tuple:
+    """The Cb and Cr planes (JFIF's, as a JPEG codes them, without the 128 offset) of a float RGB
+    picture: a flipped bit in a chroma DC coefficient shifts them, not the grey."""
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    return -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
+
+
 def _norm_small(a, size=(40, 40)):
     g = grey(_resize(a, size))
     return (g - g.mean()) / (g.std() + 8.0)
@@ -323,7 +330,7 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
     return None
 
 
-def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3):
+def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float | None = None):
     """A flipped bit the entropy decoder recovered from without complaint: it garbles a few blocks,
     and every later block's DC, coded as a difference from the one before, carries the error. The
     rest of the stream comes out brighter or darker by a constant: a 150x100 JPEG of a cat 3.8 grey
@@ -351,7 +358,7 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3):
         if len(rest) < min_rest * nseg // 2 or np.isnan(mean[j:]).mean() > 0.2:
             continue
         sign = 1.0 if np.median(rest) > 0 else -1.0
-        thr = max(T.drift_floor, 4 * base)
+        thr = max(T.drift_floor if floor is None else floor, 4 * base)
         if (sign * rest >= thr).mean() < T.drift_share:
             continue
         # the drift begins where the row blocks' signed mean first leaves the intact top's, at the
@@ -472,6 +479,12 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                                       flat_share=T.stream_flat_share)
             if prog_a is None:
                 prog_a = _dc_drift((ga - gb) / 255.0, seen, a_orient, T)   # unblurred: the step's own row
+            if prog_a is None:
+                # the flip hit a chroma DC: the rest of the stream is re-coloured, its luma barely moved
+                for ca, cb_ in zip(_chroma(a), _chroma(b)):
+                    prog_a = _dc_drift((ca - cb_) / 255.0, seen, a_orient, T, floor=T.drift_chroma_floor)
+                    if prog_a is not None:
+                        break
             if prog_a is not None:
                 break
         if prog_a is not None:

@@ -676,7 +676,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                quality: int | None = None, lossy: bool = True, damaged: bool = False,
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
                capped: bool = False, garble: bool = True, kept_bits_quality: int | None = None,
-               speckle: bool = False, tone: bool = False, thresholds: ProofThresholds | None = None) -> dict:
+               speckle: bool = False, tone: bool = False, exact: bool = False,
+               thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -705,7 +706,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
     decodes silently as speckle). ``tone``: whether the tone test applies (the verdict runs it when
     the copy is a JPEG of known quality or lossless, whose coding the test's simulation models,
-    and the kept copy lossless).
+    and the kept copy lossless). ``exact``: whether the pixel test applies (the verdict runs it
+    when both copies are lossless: nothing but rounding and colour conversion may differ between
+    two such pictures of one size, so a window that differs beyond that is an edit).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -1025,6 +1028,23 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             result["reasons"].append(
                 f"{n} of {m} 8x8 px windows garbled (worst {g.max():.1f} times what re-encoding and their "
                 f"neighbourhood explain), as a flipped bit garbles JPEG blocks; the rest agrees at full detail")
+    if exact and not q and not damaged and not streams and not capped and im_bt.size == (w, h) \
+            and A.shape[:2] == (h, w) and min(h, w) >= 16:
+        # 3b. the pixel test: two lossless pictures of one size, pixel by pixel. The tile tests' floors
+        # are set for coding noise these copies do not have: a 2x2 px dot lifted by 30 grey levels in a
+        # PNG copy of a TIFF was "every tile within the noise floors", a safe duplicate. Each window's
+        # RMS difference is held to its cell's (a systematic conversion, a palette's dither) + the floor
+        ga, gb = full_greys()
+        ed = _window_rms(ga - gb)
+        px = ed / (P.garble_factor * _cell_median(ed) + P.pixel_floor)
+        result["pixel"] = round(float(px.max()), 3)
+        bad_w = px > 1.0
+        if bad_w.any():
+            result["region"] = _window_region(bad_w, h, w)
+            result["reasons"].append(
+                f"{int(bad_w.sum())} of {int(bad_w.size)} 8x8 px windows differ pixel by pixel, where two lossless "
+                f"copies differ by rounding only; worst {px.max():.2f} of its tolerance")
+            return result
     if q and not damaged and not streams and not capped and im_bt.width > w and A.shape[:2] == (h, w):
         # 4. the filter fit: a shrunk lossy copy against the kept picture shrunk by the usual filter
         # that fits it best, with only that JPEG's loss as tolerance
@@ -1321,6 +1341,23 @@ def _speckle_scores(a: np.ndarray, sim: np.ndarray, own: np.ndarray | None, P: P
         d = np.square(own.astype(np.int16) - a, dtype=np.float32)
         allowed += np.sqrt(_window_ms(d.sum(axis=2) if d.ndim == 3 else d))
     return excess / (P.speckle_factor * allowed)
+
+
+def symmetric_under(B: np.ndarray, turn, *, thresholds: ProofThresholds | None = None) -> bool:
+    """Whether picture ``B`` (uint8) is itself the same turned by ``turn``, pixel by pixel: every
+    8x8 px window's RMS grey difference from its turned self within ``garble_floor`` (scikit-image's
+    checkerboard differs from its transpose by 2.1 along its soft edges, a crop of it kept as an 8:1
+    JPEG 2000 by 3.4, whose own noise is not symmetric). No allowance relative to the
+    neighbourhood, as the pair tests make: a photograph differs from its own mirror everywhere,
+    and would be its own mirror "within its cells". A fundus photograph's corner, nearly
+    symmetric about its diagonal, differs by 9.3 along its arc; a 2x2 px dot lifted by 30, by 7.5."""
+    P = thresholds or _thresholds.current().proof
+    bt = np.asarray(_turned_image(B, turn))
+    if bt.shape != B.shape:
+        return False
+    ga, gb = _grey_u8(np.ascontiguousarray(B)), _grey_u8(bt)
+    d = ga - gb
+    return bool((np.abs(d).max() if min(d.shape) < 8 else _window_rms(d).max()) <= P.garble_floor)
 
 
 def _window_region(mask: np.ndarray, h: int, w: int) -> dict:

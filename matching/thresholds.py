@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.8"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.9"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -68,6 +68,15 @@ VERIFIER_VERSION = "proof 1.8"   # 1.1: a lossless clean-up copy against a JPEG 
 #      black measured 1.5-2.4 px across it: 10 of 36 true copies of a fundus photograph's corners were "reframed".
 #      The tone test (tone_*): the flat parts of the picture must keep the kept picture's tone and colour, less what
 #      re-encoding shifts there: bracketed shots 0.05-0.1 EV apart and colour balances 2-8 % off were safe duplicates
+# 1.9: a flip in a chroma DC the decoder recovered from is stream damage too (drift_chroma_floor: Cb -1.4 and Cr -1.75
+#      from 85 % of the way down, the grey under a level: "different", seed 801); a damaged copy named after its kept
+#      copy with too little intact for a proof is cleanup_corrupt when what is intact agrees (seed 804: 13 % intact,
+#      "different"); decide_file puts a damaged kept copy the name points to before another kept copy that shows the
+#      same picture (seed 803: a banded chessboard crop's copy was "rotated" against another crop of the board);
+#      a pair proven at a turn is read as it stands when the kept picture is itself the same turned, at full detail,
+#      and the unturned reading passes on its own (a resized chessboard crop was "rotated 270 and mirrored");
+#      the pixel test (pixel_floor): a lossless copy of the kept picture's own size, both lossless, pixel by pixel
+#      (a 2x2 px dot lifted by 30 in a PNG copy of a TIFF was a safe duplicate, under the tile tests' noise floors)
 
 
 def _tol(default, looser: str):
@@ -99,6 +108,8 @@ class ProofThresholds:
     garble_floor: float = _tol(4.0, "up")   #   <= factor x max(its 32 px cell's median, the simulation's near it) + floor
     garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);
                                       #   more: the pictures differ at pixel level
+    pixel_floor: float = _tol(2.0, "up")  # the pixel test (same size, both lossless): an 8x8 px window's RMS difference
+                                          #   <= garble_factor x its cell's median + this (rounding, colour conversion)
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...
@@ -182,6 +193,7 @@ class Thresholds:
     drift_base_max: float = 0.003     # ... agrees in signed luma this tightly (median of its row blocks) ...
     drift_floor: float = 0.01         # ... then every part of every later row block is off by this, one way
     drift_share: float = 0.9          #     (this share of them: the blocks a flip garbles go either way)
+    drift_chroma_floor: float = 0.004  # ... or in Cb or Cr by this (a chroma DC's error re-colours, grey barely moves)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

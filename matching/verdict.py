@@ -9,7 +9,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays
 from .decode import EXIF_TO_DIHEDRAL, compose
-from .proof import attach_rendition, equivalent_jpeg_quality, prove_same
+from .proof import attach_rendition, equivalent_jpeg_quality, prove_same, symmetric_under
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -313,8 +313,12 @@ def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
 
 
 def _proof_summary(p: dict) -> dict:
+    """What is recorded with the candidate: every test's measurement and the limit it was held to
+    (the tone test's shift per channel beside its limit too), so a curator or an auditor can see
+    why a pair was called the same picture, not only that it was."""
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
-                                  "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled")}
+                                  "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
+                                  "tone", "pixel")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -524,7 +528,13 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
                       capped=_capped(c) or _capped(m), garble=garble,
                       kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle else None,
-                      speckle=speckle, tone=tone, thresholds=T.proof)
+                      speckle=speckle, tone=tone, exact=_exact_applies(c, m), thresholds=T.proof)
+
+
+def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
+    """The pixel test runs when both copies are lossless; a TIFF clean-up copy is left out, as its
+    pixels may be JPEG-coded inside it (the analysis does not tell)."""
+    return c.format in LOSSLESS_FORMATS - {"TIFF"} and m.format in LOSSLESS_FORMATS
 
 
 def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
@@ -553,6 +563,54 @@ def _coding_simulated(c: FileAnalysis) -> bool:
     quality, or lossless (a JPEG 2000 or WebP copy simulated as JPEG q75 keeps grain it lost, and
     shifts flat colours its own way)."""
     return c.jpeg_quality is not None or c.format in LOSSLESS_FORMATS
+
+
+def _agrees_but_for_coverage(r: ScreenResult, T: Thresholds) -> bool:
+    """The screen failed on a damaged clean-up copy only because too little of it is intact: what
+    is intact (16 screen pixels at least) agrees within the damaged limits, at a turn that fits."""
+    return (r.coverage > 0 and r.diff_score <= T.same_diff and r.local_score <= T.damaged_local
+            and r.orient_score <= T.max_orient_score * T.damaged_orient_factor)
+
+
+def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage,
+                        res: PairResult) -> PairResult:
+    """Step 4, when a damaged clean-up copy is mostly garbage (a flip or a cut early in its
+    stream) and names the kept copy by ID: ``cleanup_corrupt``, as a copy that does not decode at
+    all is (``_undecodable``), but only if the little that is intact agrees. Why: the name is the
+    evidence, the intact part can only contradict it; calling the pair "different" sent a 100 px
+    copy damaged from its 13th row on, named after its kept copy, to the wrong queue (seed 804),
+    while the same file cut to nothing would have been paired. Never safe."""
+    res.reasons[:] = [f"too little intact picture for a full-detail proof ({r.coverage:.0%}); what is intact "
+                      f"agrees, and the names share an ID"]
+    return _damaged_verdict(c, m, r, dmg, None, res)
+
+
+def _symmetric_reading(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> tuple | None:
+    """Step 6b, for a pair proven at a turn: (screen, proof) of the unturned reading when it is as
+    true as the turned one, else None. It is when the kept picture is itself the same turned as
+    it stands, proven at full detail (a chessboard's crop is its own transpose): then "turned 270
+    degrees and mirrored" and "as it stands" describe the same pixels (``proof.symmetric_under``,
+    pixel by pixel; the pair proof's tolerances are too wide for it: a fundus photograph's corner
+    passed them against its own transpose), and the 40x40 scores picked the turn by a hair (5 of 30 generated corpora: a resized or EXIF-oriented copy of a chessboard
+    crop was "rotated", never safe). The unturned reading must then pass the screen and the
+    full-detail proof on its own. Why not simply re-prove every turned pair unturned: a circle
+    with a line and a small letter R, flipped top to bottom, passed that as a safe duplicate
+    (proof 1.5); the kept picture with its R is not its own mirror, so it stays "rotated"."""
+    score = dict((t, sc) for sc, t in r.other_turns).get((0, False))
+    if score is None or score > T.max_orient_score or m.rendition is None or c.rendition is None:
+        return None
+    if not symmetric_under(m.rendition, r.turn, thresholds=T.proof):
+        return None
+    alt = _screen(c, m, T, turn=(0, False), turn_score=score)
+    if alt is None:
+        return None
+    dmg = PairDamage.of(c, m, alt)
+    if dmg.any or not _screen_agrees(alt, dmg, T, []):
+        return None
+    p = _full_detail_proof(c, m, alt, dmg, T)
+    if not p["same"] or p.get("garbled") or p.get("speckled"):
+        return None
+    return alt, p
 
 
 def _capped(a: FileAnalysis) -> bool:
@@ -692,6 +750,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if not agrees:
         if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:
             _stream_proof(c, m, r, res, T)
+        if res.verdict == "different" and shared_id and dmg.cleanup and _agrees_but_for_coverage(r, T):
+            return _named_damaged_copy(c, m, r, dmg, res)
         return res
     proof: dict | None = None
     if not (attach_rendition(c) and attach_rendition(m)):
@@ -717,6 +777,15 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if proof is not None and proof.get("garbled"):
         return _garbled_verdict(c, m, r, proof, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
+        unturned = _symmetric_reading(c, m, r, T)
+        if unturned is not None:
+            r_turn = r.turn
+            r, proof = unturned
+            res.rotation, res.flipped, res.diff_score, res.local_score = 0, False, r.diff_score, r.local_score
+            res.proof = _proof_summary(proof)
+            res = _same_picture_verdict(c, m, proof, res)
+            res.reasons.insert(1, f"read as it stands: the kept picture is the same {turn_words(*r_turn)} at full detail")
+            return res
         res.verdict = "rotated"
         res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")
         return res
@@ -773,7 +842,12 @@ def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds 
         # and among damaged pairs, the one that finds more of the copy intact: a truncated tile
         # against another tile of the same photograph turned 180 degrees agreed only in a black
         # corner (10 % of the picture), where its differences were smaller than the right pair's
-        best = min(declared, key=lambda r: (verdict_rank(r.verdict), "id" not in r.via, r.diff_score + r.local_score
+        # A kept copy the file's name points to, proven the same and damaged, comes first: this
+        # copy may be what repairs it (invariant 3), and another kept copy that happens to show the
+        # same picture does not settle that (seed 803: a banded chessboard crop was "rotated" against
+        # another crop of the same board, not match_corrupt against its own)
+        best = min(declared, key=lambda r: (not (r.verdict == "match_corrupt" and "id" in r.via),
+                                            verdict_rank(r.verdict), "id" not in r.via, r.diff_score + r.local_score
                                             + (T.turn_penalty if (r.rotation, r.flipped) != (0, False) else 0.0)
                                             + T.damage_penalty * _damaged_part(r)))
         return FileDecision(best.verdict, best.match, best)

@@ -114,3 +114,17 @@ def drifted(im, top=64, left=160, by=-4):
     a[top:top + 16, left:] += by
     a[top + 16:] += by
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def drifted_chroma(im, top=64, left=160, cb=-1.5, cr=-1.75):
+    """``im`` with its Cb and Cr (JFIF's) shifted from (top, left) on in scan order, as
+    ``drifted``: a flip in a chroma DC the decoder recovers from re-colours every later block,
+    the grey barely moves."""
+    a = np.asarray(im.convert("RGB")).astype(np.float64)
+    shift = np.zeros(a.shape[:2], bool)
+    shift[top:top + 16, left:] = True
+    shift[top + 16:] = True
+    # the RGB change of a (Cb, Cr) change, by JFIF's inverse transform
+    d = np.array([1.402 * cr, -0.344136 * cb - 0.714136 * cr, 1.772 * cb])
+    a[shift] += d
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))

@@ -4,7 +4,7 @@ import pytest
 from matching.compare import compare_arrays
 from matching.decode import DIHEDRAL, dihedral
 
-from mhelpers import drifted, grey_band, jpeg_bytes
+from mhelpers import drifted, drifted_chroma, grey_band, jpeg_bytes
 
 
 @pytest.mark.parametrize("t", DIHEDRAL)
@@ -128,6 +128,33 @@ def test_a_copy_whose_stream_drifts_darker_from_one_block_on_is_damaged_from_the
     r = compare_arrays(copy, np.asarray(photo), a_stream_check=True)
     assert r.stream_a and r.region_a is not None
     assert 48 / 240 <= r.region_a["top"] <= 64 / 240 and r.region_a["bottom"] == 1.0
+
+
+def test_a_copy_whose_stream_is_recoloured_from_one_block_on_is_damaged_from_there(photo):
+    # seed 801: a flip in a chroma DC the decoder recovered from; Cb -1.4 and Cr -1.75 from 85 % of
+    # the way down to the end, the grey moved under a level: "different", not cleanup_corrupt
+    import io
+
+    from PIL import Image
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(drifted_chroma(photo), 90))))
+    assert not compare_arrays(np.asarray(Image.open(io.BytesIO(jpeg_bytes(drifted(photo, by=-1), 90)))),
+                              np.asarray(photo), a_stream_check=True).stream_a   # the grey alone: under its floor
+    r = compare_arrays(copy, np.asarray(photo), a_stream_check=True)
+    assert r.stream_a and r.region_a is not None
+    assert 48 / 240 <= r.region_a["top"] <= 64 / 240 and r.region_a["bottom"] == 1.0
+
+
+@pytest.mark.parametrize("cb, cr", [(-1.5, -1.75), (2.0, 0.0)])
+def test_a_recolouring_of_the_whole_picture_or_of_one_part_is_not_a_drift(photo, cb, cr):
+    import io
+
+    from PIL import Image
+    whole = drifted_chroma(photo, top=0, left=0, cb=cb, cr=cr)     # another colour balance: the top differs too
+    part = np.asarray(photo).copy()
+    part[120:, 200:] = np.asarray(drifted_chroma(photo, top=0, left=0, cb=cb, cr=cr))[120:, 200:]   # an edit
+    for im in (whole, Image.fromarray(part)):
+        copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(im, 90))))
+        assert not compare_arrays(copy, np.asarray(photo), a_stream_check=True).stream_a
 
 
 @pytest.mark.parametrize("by", [4, -4])

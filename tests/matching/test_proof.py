@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from matching import CandidateIndex, analyse_file, verify_pair
-from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same
+from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same, symmetric_under
 from matching.thresholds import THRESHOLDS, current
 
 from mhelpers import flip_in_step, jpeg_bytes, text_page
@@ -574,3 +574,35 @@ def test_the_tone_shift_is_measured_over_flat_parts_and_not_judged_on_too_few():
     assert shift == pytest.approx([0, 0, 0])
     busy = np.random.default_rng(1).integers(0, 256, (300, 400, 3), dtype=np.uint8)
     assert _tone_shift(_half_planes(busy), _half_planes(busy), None, current().proof)[0] is None
+
+
+@pytest.mark.parametrize("side, lift", [(2, 30), (2, -25)])
+def test_the_pixel_test_finds_a_dot_in_a_lossless_copy_that_the_tiles_floors_hide(side, lift):
+    # proof 1.9: a 2x2 px dot lifted by 30 in a PNG copy of a TIFF was "every tile within the noise
+    # floors", a safe duplicate; two lossless copies of one size differ by rounding only
+    from skimage import data
+    kept = np.ascontiguousarray(data.astronaut()[:300, :300])
+    dot = kept.astype(int)
+    dot[150:150 + side, 150:150 + side] += lift
+    dot = np.clip(dot, 0, 255).astype(np.uint8)
+    assert prove_same(dot, kept, lossy=False)["same"]            # the tile tests alone
+    p = prove_same(dot, kept, lossy=False, exact=True)
+    assert not p["same"] and "pixel by pixel" in p["reasons"][0], p["reasons"]
+    assert p["region"]["top"] <= 0.5 <= p["region"]["bottom"]
+    # rounding (a 16-bit master's 8 bits rounded where the kept copy's were cut) is not a difference
+    noise = np.clip(kept.astype(int) + np.random.default_rng(3).integers(0, 2, kept.shape), 0, 255).astype(np.uint8)
+    p = prove_same(noise, kept, lossy=False, exact=True)
+    assert p["same"] and p["pixel"] <= 1.0, p["reasons"]
+
+
+def test_a_picture_is_symmetric_under_a_turn_only_if_it_is_its_turned_self_pixel_by_pixel():
+    from skimage import data
+    board = np.ascontiguousarray(data.checkerboard()[:150, :150])
+    assert symmetric_under(board, (270, True))                # its own transpose
+    assert not symmetric_under(board, (90, False))          # a quarter turn swaps black and white
+    dot = board.copy()
+    dot[100:102, 110:112] = 200
+    assert not symmetric_under(dot, (270, True))
+    # a photograph differs from its mirror everywhere: no allowance by its neighbourhood makes it symmetric
+    assert not symmetric_under(np.ascontiguousarray(data.astronaut()[:200, :200]), (0, True))
+    assert not symmetric_under(board[:, :140], (270, True))  # not square: no transpose fits

@@ -169,6 +169,21 @@ def test_decide_file_handles_unreadable_and_no_match(tmp_path):
     assert decide_file(analyse_file(good), []).verdict == "no_match"
 
 
+def test_decide_file_puts_a_damaged_kept_copy_the_name_points_to_before_another_that_shows_the_picture():
+    # seed 803: a banded chessboard crop's copy was "rotated" against another crop of the same
+    # board, not match_corrupt against its own kept copy: the copy may be what repairs it
+    from matching import FileAnalysis, PairResult
+    own = PairResult(diff_score=0.008, local_score=0.047, verdict="match_corrupt", corrupt_side="match",
+                     match="C1308841.jp2", via="id+content")
+    twin = PairResult(diff_score=0.0007, local_score=0.0048, rotation=180, verdict="rotated",
+                      match="C1269246.tif", via="content")
+    copy = FileAnalysis(status="ok")
+    assert decide_file(copy, [twin, own]).match == "C1308841.jp2"
+    # found by its content only, a damaged kept copy still comes after an intact one
+    found = PairResult(**{**own.__dict__, "via": "content"})
+    assert decide_file(copy, [twin, found]).match == "C1269246.tif"
+
+
 def _gravel():
     from skimage import data
     a = data.gravel()[:256, :256]
@@ -1003,6 +1018,9 @@ def test_the_same_shot_at_another_exposure_or_colour_balance_is_not_a_duplicate(
     same = im.resize(small.size, Image.LANCZOS)
     r = _v(tmp_path, kept, "C0007000b.jpg", data=jpeg_bytes(same, q))
     assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+    # what the test measured is recorded with the candidate, beside its limit
+    tone = r.proof["tone"]
+    assert max(abs(x) for x in tone["shift"]) <= tone["limit"] and tone["pixels"] >= 2000, tone
 
 
 def test_a_true_copy_keeps_its_tone_where_jpeg_shifts_a_flat_colour_and_where_it_was_shrunk_in_linear_light(tmp_path):
@@ -1032,3 +1050,72 @@ def test_the_tone_test_runs_where_neither_sides_own_shift_of_a_flat_colour_is_un
     assert not _tone_applies(f("JPEG", 80), f("JPEG2000"))   # a JPEG 2000 kept copy rings flat parts brighter
     assert not _tone_applies(f("JPEG2000"), f("TIFF"))       # a copy whose coding is not simulated
     assert not _tone_applies(f("WEBP"), f("TIFF"))
+
+
+# --- proof 1.9: a damaged copy named after its kept copy, with little intact ------------------------
+
+def _cut_early(im, part=0.1):
+    """A JPEG of ``im`` cut after ``part`` of its bytes: the decoder complains, the rest is grey."""
+    data = jpeg_bytes(im, 90)
+    return data[: int(len(data) * part)]
+
+
+def test_a_mostly_lost_copy_named_after_its_kept_copy_is_cleanup_corrupt_if_what_is_intact_agrees(tmp_path, photo, photo2):
+    # seed 804: a 100 px copy damaged from its 13th row on, named after its kept copy, was "different"
+    # (too little intact for a proof), where the same file cut to nothing is paired by its name
+    kept = tmp_path / "C0009000.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    r = _v(tmp_path, kept, "C0009000a.jpg", data=_cut_early(photo))
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
+    assert "names share an ID" in r.reasons[0]
+    # the name alone is not enough where the intact part shows another picture, nor without the name
+    r = _v(tmp_path, kept, "C0009000b.jpg", data=_cut_early(photo2))
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    r = _v(tmp_path, kept, "copy.jpg", data=_cut_early(photo))
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+
+
+def _board(mark: bool = False):
+    """A crop of scikit-image's checkerboard (its own transpose and its own half turn), with a small
+    dark mark that breaks the symmetry when ``mark``."""
+    from skimage import data
+    crop = np.ascontiguousarray(data.checkerboard()[:150, :150])
+    if mark:
+        crop[100:102, 110:112] = 200    # a dot, under the pair's noise floors at a copy's size
+    return Image.fromarray(crop)
+
+
+@pytest.mark.parametrize("side, q", [(48, 75), (75, 90)])
+def test_a_copy_of_a_picture_that_is_its_own_transpose_is_read_as_it_stands(tmp_path, side, q):
+    # 5 of 30 generated corpora: a resized or EXIF-oriented copy of a chessboard crop was "rotated
+    # 270 and mirrored" (the 40x40 scores pick between equal readings by a hair), never safe
+    kept = tmp_path / "C0009100.tif"
+    _board().save(kept)
+    r = _v(tmp_path, kept, "C0009100a.jpg", data=jpeg_bytes(_board().resize((side, side), Image.LANCZOS), q))
+    assert r.verdict == "duplicate" and r.safe_to_delete and (r.rotation, r.flipped) == (0, False), r.reasons
+    assert "read as it stands" in r.reasons[1]
+
+
+def test_a_mirrored_copy_of_a_nearly_symmetric_picture_with_a_mark_stays_turned(tmp_path):
+    # the kept picture with its dot is not its own mirror: the unturned reading is not taken, though
+    # the copy at 75 px passes the pair proof unturned too (the dot is under its floors there); a
+    # mirrored copy is never a safe duplicate
+    kept = tmp_path / "C0009200.tif"
+    _board(mark=True).save(kept)
+    copy = _board(mark=True).transpose(Image.Transpose.TRANSPOSE).resize((75, 75), Image.LANCZOS)
+    r = _v(tmp_path, kept, "C0009200a.jpg", data=jpeg_bytes(copy, 90))
+    assert not r.safe_to_delete and r.verdict in ("rotated", "different"), r.reasons
+
+
+def test_a_png_copy_with_a_dot_is_different_and_a_rounded_one_a_duplicate(tmp_path):
+    from skimage import data
+    im = np.ascontiguousarray(data.coffee()[:300, :300])
+    kept = tmp_path / "C0009300.tif"
+    Image.fromarray(im).save(kept, "TIFF", compression="tiff_lzw")
+    dot = im.astype(int)
+    dot[150:152, 150:152] += 30
+    r = _v(tmp_path, kept, "C0009300a.png", im=Image.fromarray(np.clip(dot, 0, 255).astype(np.uint8)), fmt="PNG")
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    off = np.clip(im.astype(int) + np.random.default_rng(4).integers(-1, 2, im.shape), 0, 255).astype(np.uint8)
+    r = _v(tmp_path, kept, "C0009300b.png", im=Image.fromarray(off), fmt="PNG")
+    assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["pixel"] <= 1.0, r.reasons
