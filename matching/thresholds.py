@@ -168,7 +168,8 @@ class Thresholds:
     exact_row_std: float = 0.6        # exactly one colour across the row (std, and the parts' mean range ...)
     exact_row_range: float = 1.5
     varies_std: float = 1.5           # ... where the other side varies this much
-    varies_mean: float = 2.0          #     or differs in mean this much, along ``changed_share`` of the row
+    varies_mean: float = 2.0          #     and differs in mean this much, along ``changed_share`` of the row
+    varies_range: float = 6.0         #     (or, for the first, its parts' means span this much: a smooth gradient)
     near_flat_std: float = 6.0        # a row this uniform in every part is nearly flat (lossy-coded flat band) ...
     strong_row_std: float = 12.0      # ... and is damage where the other side has this much texture
     strong_ratio: float = 4.0         #     and this many times the run's own residue

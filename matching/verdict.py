@@ -567,8 +567,10 @@ def _coding_simulated(c: FileAnalysis) -> bool:
 
 def _agrees_but_for_coverage(r: ScreenResult, T: Thresholds) -> bool:
     """The screen failed on a damaged clean-up copy only because too little of it is intact: what
-    is intact (16 screen pixels at least) agrees within the damaged limits, at a turn that fits."""
-    return (r.coverage > 0 and r.diff_score <= T.same_diff and r.local_score <= T.damaged_local
+    is intact (16 screen pixels at least) agrees within the damaged limits, at a turn that fits.
+    Nothing intact is not agreement: the screen finds the damage by the difference, so another
+    picture cut early is "damaged" from its first row (coverage 0), as a garbled copy may be."""
+    return (int(r.valid.sum()) >= 16 and r.diff_score <= T.same_diff and r.local_score <= T.damaged_local
             and r.orient_score <= T.max_orient_score * T.damaged_orient_factor)
 
 

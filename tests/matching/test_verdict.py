@@ -1119,3 +1119,22 @@ def test_a_png_copy_with_a_dot_is_different_and_a_rounded_one_a_duplicate(tmp_pa
     off = np.clip(im.astype(int) + np.random.default_rng(4).integers(-1, 2, im.shape), 0, 255).astype(np.uint8)
     r = _v(tmp_path, kept, "C0009300b.png", im=Image.fromarray(off), fmt="PNG")
     assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["pixel"] <= 1.0, r.reasons
+
+
+def test_a_flat_band_over_a_smooth_gradient_of_the_kept_copy_is_its_damage(tmp_path):
+    # seed 702: a band of one grey in a kept TIFF of a motion-blurred clock, where the copy's rows
+    # run smoothly across 20 grey levels (0.5-1.9 within each part): "reframed", not match_corrupt
+    from scipy import ndimage
+    from skimage import data
+    photo = data.camera()[:200, :266].astype(float)
+    ramp = np.linspace(90, 130, 266)[None, :] + np.linspace(0, 10, 200)[:, None]
+    im = np.where(np.arange(200)[:, None] < 100, photo, ramp)
+    im = ndimage.gaussian_filter(im, 1.0)
+    good = Image.fromarray(np.clip(np.rint(im), 0, 255).astype(np.uint8)).convert("RGB")
+    banded = np.asarray(good).copy()
+    banded[150:175] = 111
+    kept = tmp_path / "C0009400.tif"
+    Image.fromarray(banded).save(kept, "TIFF", compression="tiff_lzw")
+    r = _v(tmp_path, kept, "IMG_0001.jpg", data=jpeg_bytes(good, 90))
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete, r.reasons
+    assert r.region["top"] <= 150 / 200 and r.region["bottom"] >= 175 / 200
