@@ -151,6 +151,20 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     # part of the row, many times the run's own residue (reframing or resampling keep texture)
     strong = so > np.maximum(T.strong_row_std, T.strong_ratio * sd)
     bad |= near & (strong.mean(1) >= T.strong_share)
+    # or: a run of rows nearly one colour within a lossy coder's speckle, where the other side is
+    # another colour altogether along the row (a grey band in a 4:1 JPEG 2000 of coins speckled to
+    # 7.2 in a part, 90-106 grey levels off the copy's dark background and coins: "different")
+    # (not where the other side's row is as uniform: then which of two flat runs is the band is the
+    # exact rule's to tell; a copy of a cell's smooth background beside the kept TIFF's band was one)
+    def uniform(sd_, mn_):
+        return (sd_ < T.speckled_band_std).all(1) & ((mn_.max(1) - mn_.min(1)) < T.speckled_band_range)
+    speckled = (uniform(sd, mn) & ~uniform(so, mo)
+                & ((np.abs(mn - mo) > T.speckled_band_mean).mean(1) >= T.changed_share))
+    lab, k = ndimage.label(ndimage.binary_closing(speckled, np.ones(3, bool)))
+    for i in range(1, k + 1):
+        idx = np.where(lab == i)[0]
+        if len(idx) >= max(4, int(T.loose_band * n)):
+            bad[idx] = True
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)
@@ -209,11 +223,12 @@ def _cell_sums(D: np.ndarray, valid: np.ndarray, edges, cols):
     return cells(x), cells(n)
 
 
-def _progressive_damage(D, valid, frame, thr, persist=None, wide=None, start=0.3):
+def _progressive_damage(D, valid, frame, thr, persist=None, wide=None, start=0.3, T: Thresholds | None = None):
     """Damage that starts at some row of a stored stream and makes the rest unreliable
     (truncation, bit flips: the decoder loses its place). D, valid are in the clean-up display
     frame; ``frame`` turns the damaged side's stored pixels into that frame. Returns a mask
     (display frame) of everything from the first clearly bad block of rows on, or None."""
+    T = T or _thresholds.current()
     inv = inverse(frame)
     Ds, vs = dihedral(D, *inv), dihedral(valid, *inv)
     h, w = Ds.shape
@@ -241,7 +256,8 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None, start=0.3
                         and j >= start * nb):
                     return None
             ms = np.zeros_like(vs)
-            ms[_damage_top(Ds, vs, edges[max(0, j - 1)], edges[j + 1], nseg, thr / 2):, :] = True
+            top = _damage_top(Ds, vs, edges[max(0, j - 1)], edges[j + 1], nseg, thr / 2)
+            ms[_garbled_top(Ds, vs, top, nseg, thr / 2, T):, :] = True
             return dihedral(ms, *frame)
     return None
 
@@ -267,6 +283,28 @@ def _damage_top(Ds, vs, r0: int, r1: int, nseg: int, level: float, margin: int |
 DAMAGE_TOP_MARGIN = 2   # rows above the first differing one (the screen's blur spreads a difference ~2 sigma)
 
 
+def _garbled_top(Ds, vs, top: int, nseg: int, level: float, T: Thresholds) -> int:
+    """The row where the damage found from row ``top`` on began, searched up to ``garbled_back``
+    rows above: the first row one of whose ``nseg`` parts differs by more than ``level`` and
+    ``garbled_ratio`` times what that part differs by in the trusted rows above the search (its
+    own coding noise: a rocket's bright edges differ by 6 grey levels in an intact top).
+
+    Why: a flip garbles a JPEG from one MCU on, the rest of that MCU row first (16 rows), and the
+    row blocks the damage is found by see only the rows below, where every part differs. A 106 px
+    copy garbled from column 140 of row 16 was trusted down to row 31, and its intact part then
+    differed by 0.031 (over the 0.03 limit): "different" (seed 816)."""
+    r0 = max(0, top - T.garbled_back)
+    if top - r0 < 1 or r0 < 2:
+        return top
+    cols = np.linspace(0, Ds.shape[1], nseg + 1).astype(int)
+    S0, C0 = _cell_sums(Ds[:r0], vs[:r0], np.array([0, r0]), cols)
+    base = np.divide(S0[0], C0[0], out=np.zeros(nseg), where=C0[0] > 0)
+    S, C = _cell_sums(Ds[r0:top], vs[r0:top], np.arange(top - r0 + 1), cols)
+    vals = np.divide(S, C, out=np.zeros_like(S), where=C > 0)
+    bad = np.flatnonzero((vals > np.maximum(level, T.garbled_ratio * base)).any(1))
+    return r0 + int(bad[0]) if len(bad) else top
+
+
 def _row_blocks(D, valid, inv, nseg: int = 8):
     """A map turned back to a side's stored frame (``inv``), cut as its stream runs: up to 32
     blocks of rows, each in ``nseg`` parts. Returns (the map and mask as stored, the blocks' row
@@ -285,13 +323,14 @@ def _row_blocks(D, valid, inv, nseg: int = 8):
 
 
 def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor=6.0, min_rest=3,
-                 start_frac=0.3, flat_share=0.75):
+                 start_frac=0.3, flat_share=0.75, T: Thresholds | None = None):
     """A sequential stream that lost its place without decoder complaint (a flipped bit that still
     decodes: the rest of the stream comes out shifted and re-coloured). Signature: the stored top
     agrees tightly with the match, then from one block of rows to the end of the stream every part
     of every row block differs clearly, flat areas included (a colour/DC shift; reframing or a
     resampled copy only differ where the picture has texture, an edit only in one place).
     D, valid, texture are in the clean-up display frame. Returns the damaged mask or None."""
+    T = T or _thresholds.current()
     inv = inverse(frame)
     blocks = _row_blocks(D, valid, inv)
     if blocks is None:
@@ -327,7 +366,8 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
         k = j
         while k > 1 and np.isfinite(mean[k - 1]) and mean[k - 1] >= max(0.5 * floor, 3 * base):
             k -= 1
-        ms[edges[max(0, k - 1)]:, :] = True  # damage may begin inside the block before
+        top = edges[max(0, k - 1)]   # damage may begin inside the block before
+        ms[_garbled_top(Ds, vs, top, nseg, 0.5 * floor, T):, :] = True
         return dihedral(ms, *frame)
     return None
 
@@ -369,7 +409,8 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
         while k > 1 and np.isfinite(mean[k - 1]) and sign * mean[k - 1] >= max(0.3 * T.drift_floor, 3 * base):
             k -= 1
         ms = np.zeros_like(vs)
-        ms[_damage_top(sign * Ds, vs, edges[max(0, k - 1)], edges[j], nseg, thr / 2, margin=0):, :] = True
+        top = _damage_top(sign * Ds, vs, edges[max(0, k - 1)], edges[j], nseg, thr / 2, margin=0)
+        ms[_garbled_top(np.abs(Ds), vs, top, nseg, thr / 2, T):, :] = True
         return dihedral(ms, *frame)
     return None
 
@@ -460,7 +501,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     valid = ~(band_a | band_b)
     prog_a = prog_b = None
     if a_damaged and valid.any():
-        prog_a = _progressive_damage(D, valid, a_orient, block_thr)
+        prog_a = _progressive_damage(D, valid, a_orient, block_thr, T=T)
         if prog_a is not None:
             valid &= ~prog_a
     stream_a = False
@@ -474,11 +515,11 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         texture = np.hypot(gx, gy) / 255.0
         for seen in (valid, ~band_b) if band_a.any() else (valid,):
             prog_a = _progressive_damage(D, seen, a_orient, T.stream_thr, persist=T.stream_persist,
-                                         wide=T.stream_wide, start=T.stream_start)
+                                         wide=T.stream_wide, start=T.stream_start, T=T)
             if prog_a is None:
                 prog_a = _stream_step(D, seen, a_orient, texture, base_max=T.stream_base_max,
                                       floor=T.stream_floor, factor=T.stream_factor, start_frac=T.stream_start,
-                                      flat_share=T.stream_flat_share)
+                                      flat_share=T.stream_flat_share, T=T)
             if prog_a is None:
                 prog_a = _dc_drift((ga - gb) / 255.0, seen, a_orient, T)   # unblurred: the step's own row
             if prog_a is None:
@@ -493,7 +534,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
             valid &= ~prog_a
             stream_a = True
     if b_damaged and valid.any():
-        prog_b = _progressive_damage(D, valid, compose(b_orient, t), block_thr)
+        prog_b = _progressive_damage(D, valid, compose(b_orient, t), block_thr, T=T)
         if prog_b is not None:
             valid &= ~prog_b
     if orientation is None and prog_a is not None:

@@ -518,10 +518,11 @@ def _line_misses(pos: np.ndarray, S: np.ndarray, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def _without_wild_tiles(pos: np.ndarray, S: np.ndarray, keep_at_least: int) -> tuple[np.ndarray, np.ndarray]:
-    """The tiles' positions and shifts less wild ones, worst first: a tile more than 1 px (and 4 x
-    the others' own RMS miss) from where the lines fitted through all the other tiles put it, both
-    axes together, while more than ``keep_at_least`` tiles remain. Why: one tile correlated at 0.31
+def _without_wild_tiles(pos: np.ndarray, S: np.ndarray, keep_at_least: int,
+                        wild_px: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The tiles' positions and shifts less wild ones, worst first: a tile more than ``wild_px``
+    (and 4 x the others' own RMS miss) from where the lines fitted through all the other tiles put
+    it, both axes together, while more than ``keep_at_least`` tiles remain. Why: one tile correlated at 0.31
     gave a 12 px shift; the least-squares line it pulled kept it past the per-axis rejection (with
     four tiles, it pulls its neighbour as far as itself), and a truncated copy of a true copy came
     out "reframed: 17.4 px added on the left". A reframe moves every tile by one scale and shift
@@ -537,7 +538,7 @@ def _without_wild_tiles(pos: np.ndarray, S: np.ndarray, keep_at_least: int) -> t
                 best = (k, miss, own)
         assert best is not None
         k, miss, own = best
-        if miss <= max(1.0, 4 * own):
+        if miss <= max(wild_px, 4 * own):
             break
         pos, S = np.delete(pos, k, axis=0), np.delete(S, k, axis=0)
     return pos, S
@@ -589,7 +590,10 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: Proof
     out: dict[str, Any] = {"tiles": len(pts), "edges": None, "peak": round(float(np.median(peaks)), 3) if peaks else None}
     if len(pts) < P.min_geometry_tiles:
         return out
-    pos, S = _without_wild_tiles(np.array(pts), np.array(shifts), 2)
+    # a tile is wild from half the reframe limit on where that is under 2 px (a 111 px copy of
+    # grass: one tile of six at 0.8 px, the line through it 1.1 px off at the far edge, "reframed")
+    lim = min(max(P.shift_frac * w, P.shift_px), max(P.shift_frac * h, P.shift_px))
+    pos, S = _without_wild_tiles(np.array(pts), np.array(shifts), 2, min(1.0, 0.5 * lim))
     if len(pos) < P.min_geometry_tiles:
         out["wild"] = len(pts) - len(pos)
         return out

@@ -174,6 +174,9 @@ class Thresholds:
     strong_row_std: float = 12.0      # ... and is damage where the other side has this much texture
     strong_ratio: float = 4.0         #     and this many times the run's own residue
     strong_share: float = 0.75        #     along this much of the row
+    speckled_band_std: float = 8.0    # a run of rows this uniform in every part (a lossy coder's speckle) ...
+    speckled_band_range: float = 10.0  # ... with its parts' means this close, of ``loose_band`` rows at least ...
+    speckled_band_mean: float = 30.0  # ... is damage where the other side's mean is this far off along the row
     min_band: float = 0.02            # a band is at least this part of the picture (and 2 rows)
     max_bands: int = 2                # more separate runs than this on one side are a pattern, not damage (the
                                       #   white gaps between lines of text, shrunk to a third: many short runs)
@@ -189,6 +192,8 @@ class Thresholds:
     stream_floor: float = 0.02        # ... and every part of every later block differs by this at least ...
     stream_factor: float = 6.0        # ... or this many times the top's difference
     stream_flat_share: float = 0.75   # ... flat parts included (this part of the threshold)
+    garbled_back: int = 16            # a found damage start: rows above it searched for the part it began in (the
+    garbled_ratio: float = 3.0        #   rest of a JPEG's MCU row), one that differs this many times its own top's
     # stage 1: a flip the decoder recovered from: every later block's DC (coded as a difference) off by one error
     drift_start: float = 0.15         # the stored top this part of the stream at least ...
     drift_base_max: float = 0.003     # ... agrees in signed luma this tightly (median of its row blocks) ...

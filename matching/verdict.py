@@ -844,12 +844,14 @@ def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds 
         # and among damaged pairs, the one that finds more of the copy intact: a truncated tile
         # against another tile of the same photograph turned 180 degrees agreed only in a black
         # corner (10 % of the picture), where its differences were smaller than the right pair's
-        # A kept copy the file's name points to, proven the same and damaged, comes first: this
-        # copy may be what repairs it (invariant 3), and another kept copy that happens to show the
-        # same picture does not settle that (seed 803: a banded chessboard crop was "rotated" against
-        # another crop of the same board, not match_corrupt against its own)
-        best = min(declared, key=lambda r: (not (r.verdict == "match_corrupt" and "id" in r.via),
-                                            verdict_rank(r.verdict), "id" not in r.via, r.diff_score + r.local_score
+        # A kept copy the file's name points to, proven the same picture, comes first, whatever
+        # another kept copy that shows the same picture is called: the name is evidence of which
+        # object this is a copy of, the other a look-alike or a second copy. A damaged one named so
+        # may need this copy to be repaired (invariant 3: seed 803, a banded chessboard crop's copy
+        # was "rotated" against another crop of the board, not match_corrupt against its own), and
+        # a turned one is not made safe by a twin (seed 816: a mirrored copy of one chessboard crop
+        # was a safe duplicate of another crop that looks the same unturned)
+        best = min(declared, key=lambda r: ("id" not in r.via, verdict_rank(r.verdict), r.diff_score + r.local_score
                                             + (T.turn_penalty if (r.rotation, r.flipped) != (0, False) else 0.0)
                                             + T.damage_penalty * _damaged_part(r)))
         return FileDecision(best.verdict, best.match, best)

@@ -202,3 +202,21 @@ def test_single_flat_rows_a_row_apart_are_not_bridged_into_a_band():
     one[0] = 250.0
     one[2] = 250.0
     assert not _band_rows(one, other, 0.0, T).any()
+
+
+def test_stream_damage_begins_where_the_garbled_part_of_its_mcu_row_begins(photo):
+    # seed 816: a flip garbled a 106 px copy from column 140 of row 16 (the rest of that MCU row),
+    # every row from 32 on 20 grey levels off; the damage was found from row 29, and the trusted
+    # part above it differed by 0.031: "different"
+    import io
+
+    from PIL import Image
+    small = photo.resize((160, 106), Image.LANCZOS)
+    a = np.asarray(small).astype(int)
+    rng = np.random.default_rng(8)
+    a[16:32, 140:] = rng.integers(0, 256, a[16:32, 140:].shape)
+    a[32:] += 20
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 90))))
+    r = compare_arrays(copy, np.asarray(small), a_stream_check=True)
+    assert r.stream_a and r.region_a is not None
+    assert 12 / 106 <= r.region_a["top"] <= 17 / 106, r.region_a

@@ -169,7 +169,7 @@ def test_decide_file_handles_unreadable_and_no_match(tmp_path):
     assert decide_file(analyse_file(good), []).verdict == "no_match"
 
 
-def test_decide_file_puts_a_damaged_kept_copy_the_name_points_to_before_another_that_shows_the_picture():
+def test_decide_file_puts_the_kept_copy_the_name_points_to_before_another_that_shows_the_picture():
     # seed 803: a banded chessboard crop's copy was "rotated" against another crop of the same
     # board, not match_corrupt against its own kept copy: the copy may be what repairs it
     from matching import FileAnalysis, PairResult
@@ -182,6 +182,13 @@ def test_decide_file_puts_a_damaged_kept_copy_the_name_points_to_before_another_
     # found by its content only, a damaged kept copy still comes after an intact one
     found = PairResult(**{**own.__dict__, "via": "content"})
     assert decide_file(copy, [twin, found]).match == "C1269246.tif"
+    # seed 816: a mirrored copy named after its kept copy is not made a safe duplicate by a twin
+    turned = PairResult(diff_score=0.006, local_score=0.02, rotation=90, flipped=True, verdict="rotated",
+                        match="C1197975.jp2", via="id+content")
+    twin_safe = PairResult(diff_score=0.0067, local_score=0.0207, verdict="duplicate", safe_to_delete=True,
+                           match="C1269246.tif", via="content")
+    d = decide_file(copy, [twin_safe, turned])
+    assert d.match == "C1197975.jp2" and d.verdict == "rotated" and not d.result.safe_to_delete
 
 
 def _gravel():
@@ -1138,3 +1145,17 @@ def test_a_flat_band_over_a_smooth_gradient_of_the_kept_copy_is_its_damage(tmp_p
     r = _v(tmp_path, kept, "IMG_0001.jpg", data=jpeg_bytes(good, 90))
     assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete, r.reasons
     assert r.region["top"] <= 150 / 200 and r.region["bottom"] >= 175 / 200
+
+
+def test_a_grey_band_speckled_by_a_lossy_kept_copy_over_another_colour_is_its_damage(tmp_path):
+    # seed 818: a grey band in a 4:1 JPEG 2000 of coins, speckled to 7.2 in a part, 90-106 grey levels
+    # off the copy's dark background and coins: "different" (local difference 0.41), not match_corrupt
+    from skimage import data
+    coins = Image.fromarray(data.coins()[101:202, 256:384]).convert("RGB")
+    banded = np.asarray(coins).copy()
+    banded[58:69] = 128
+    kept = tmp_path / "C0009500.jp2"
+    Image.fromarray(banded).save(kept, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    r = _v(tmp_path, kept, "C0009500.jpg", data=jpeg_bytes(coins, 90))
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete, r.reasons
+    assert r.region["top"] <= 58 / 101 and r.region["bottom"] >= 69 / 101
