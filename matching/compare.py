@@ -457,12 +457,15 @@ class ScreenResult:
 
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
                    a_damaged=False, b_damaged=False, orientation=None, orientation_score: float = 0.0,
-                   block_thr=None, a_stream_check=False, thresholds: Thresholds | None = None) -> ScreenResult | None:
+                   block_thr=None, a_stream_check=False, a_chroma_floor: float | None = None,
+                   thresholds: Thresholds | None = None) -> ScreenResult | None:
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
     to follow damage along the stored stream. ``orientation``: screen this turn of B only (its
-    ``orientation_score`` as measured, if it was). ``thresholds``: default, those in force. Returns
-    the screen, or None when no turn of B has A's aspect ratio."""
+    ``orientation_score`` as measured, if it was). ``a_chroma_floor``: the least chroma drift (0..1)
+    that is stream damage in A, when A's own coding moves a flat colour's chroma further than
+    ``drift_chroma_floor`` (a coarse chroma DC step). ``thresholds``: default, those in force.
+    Returns the screen, or None when no turn of B has A's aspect ratio."""
     T = thresholds or _thresholds.current()
     if block_thr is None:
         block_thr = T.block_thr
@@ -525,7 +528,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
             if prog_a is None:
                 # the flip hit a chroma DC: the rest of the stream is re-coloured, its luma barely moved
                 for ca, cb_ in zip(_chroma(a), _chroma(b)):
-                    prog_a = _dc_drift((ca - cb_) / 255.0, seen, a_orient, T, floor=T.drift_chroma_floor)
+                    prog_a = _dc_drift((ca - cb_) / 255.0, seen, a_orient, T,
+                                       floor=max(T.drift_chroma_floor, a_chroma_floor or 0.0))
                     if prog_a is not None:
                         break
             if prog_a is not None:

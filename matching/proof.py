@@ -830,6 +830,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     else:
         b_t = np.zeros_like(p_t)
     use = np.ones(r_t.shape, bool) if v2 is None else _tile_means(v2.astype(np.float32), ys2, xs2) > 0.999
+    if not use.any():
+        # no tile lies wholly in the part both sides trust: nothing was judged, nothing is proven
+        # (a reframed logo's crop against a phantom's, 0 tiles judged, was "the same, damaged")
+        result["reasons"].append("too little intact picture for a full-detail proof (no tile wholly intact)")
+        result["too_little"] = True
+        return result
 
     def tile_worst(x):
         """Each used tile's largest value of a half-resolution score map, inside the mask (0 elsewhere)."""
@@ -1036,11 +1042,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             and A.shape[:2] == (h, w) and min(h, w) >= 16:
         # 3b. the pixel test: two lossless pictures of one size, pixel by pixel. The tile tests' floors
         # are set for coding noise these copies do not have: a 2x2 px dot lifted by 30 grey levels in a
-        # PNG copy of a TIFF was "every tile within the noise floors", a safe duplicate. Each window's
-        # RMS difference is held to its cell's (a systematic conversion, a palette's dither) + the floor
+        # PNG copy of a TIFF was "every tile within the noise floors", a safe duplicate
         ga, gb = full_greys()
         ed = _window_rms(ga - gb)
-        px = ed / (P.garble_factor * _cell_median(ed) + P.pixel_floor)
+        # what a window differs by beyond its cell's typical difference (a systematic conversion,
+        # a dither of +-1 over the whole copy), as RMS: an edit adds its own energy to the noise's
+        # (a tolerance of a multiple of the cell's median let 8-level text through under +-1 dither)
+        px = np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed)), 0.0)) / P.pixel_floor
         result["pixel"] = round(float(px.max()), 3)
         bad_w = px > 1.0
         if bad_w.any():
@@ -1345,23 +1353,6 @@ def _speckle_scores(a: np.ndarray, sim: np.ndarray, own: np.ndarray | None, P: P
         d = np.square(own.astype(np.int16) - a, dtype=np.float32)
         allowed += np.sqrt(_window_ms(d.sum(axis=2) if d.ndim == 3 else d))
     return excess / (P.speckle_factor * allowed)
-
-
-def symmetric_under(B: np.ndarray, turn, *, thresholds: ProofThresholds | None = None) -> bool:
-    """Whether picture ``B`` (uint8) is itself the same turned by ``turn``, pixel by pixel: every
-    8x8 px window's RMS grey difference from its turned self within ``garble_floor`` (scikit-image's
-    checkerboard differs from its transpose by 2.1 along its soft edges, a crop of it kept as an 8:1
-    JPEG 2000 by 3.4, whose own noise is not symmetric). No allowance relative to the
-    neighbourhood, as the pair tests make: a photograph differs from its own mirror everywhere,
-    and would be its own mirror "within its cells". A fundus photograph's corner, nearly
-    symmetric about its diagonal, differs by 9.3 along its arc; a 2x2 px dot lifted by 30, by 7.5."""
-    P = thresholds or _thresholds.current().proof
-    bt = np.asarray(_turned_image(B, turn))
-    if bt.shape != B.shape:
-        return False
-    ga, gb = _grey_u8(np.ascontiguousarray(B)), _grey_u8(bt)
-    d = ga - gb
-    return bool((np.abs(d).max() if min(d.shape) < 8 else _window_rms(d).max()) <= P.garble_floor)
 
 
 def _window_region(mask: np.ndarray, h: int, w: int) -> dict:

@@ -73,8 +73,6 @@ VERIFIER_VERSION = "proof 1.9"   # 1.1: a lossless clean-up copy against a JPEG 
 #      copy with too little intact for a proof is cleanup_corrupt when what is intact agrees (seed 804: 13 % intact,
 #      "different"); decide_file puts a damaged kept copy the name points to before another kept copy that shows the
 #      same picture (seed 803: a banded chessboard crop's copy was "rotated" against another crop of the board);
-#      a pair proven at a turn is read as it stands when the kept picture is itself the same turned, at full detail,
-#      and the unturned reading passes on its own (a resized chessboard crop was "rotated 270 and mirrored");
 #      the pixel test (pixel_floor): a lossless copy of the kept picture's own size, both lossless, pixel by pixel
 #      (a 2x2 px dot lifted by 30 in a PNG copy of a TIFF was a safe duplicate, under the tile tests' noise floors)
 
@@ -109,7 +107,7 @@ class ProofThresholds:
     garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);
                                       #   more: the pictures differ at pixel level
     pixel_floor: float = _tol(2.0, "up")  # the pixel test (same size, both lossless): an 8x8 px window's RMS difference
-                                          #   <= garble_factor x its cell's median + this (rounding, colour conversion)
+                                          #   beyond its cell's median difference (as RMS) at most this
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...
@@ -200,6 +198,7 @@ class Thresholds:
     drift_floor: float = 0.01         # ... then every part of every later row block is off by this, one way
     drift_share: float = 0.9          #     (this share of them: the blocks a flip garbles go either way)
     drift_chroma_floor: float = 0.004  # ... or in Cb or Cr by this (a chroma DC's error re-colours, grey barely moves)
+    drift_chroma_steps: float = 0.75  #     and by this part of the copy's chroma DC step (its own rounding: half a step)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)
@@ -210,6 +209,7 @@ class Thresholds:
     damaged_min_coverage: float = _tol(0.15, "down")
     low_coverage: float = _tol(0.6, "down")       # an intact part under this share of the picture ...
     min_intact_std: float = _tol(4.5, "down")     # ... needs this much grey std to tell
+    named_min_coverage: float = _tol(0.10, "down")  # a damaged copy named after its kept copy: intact part needed
     turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
     damage_penalty: float = 0.1       # decide_file: x the part of the picture a damaged pair calls damaged (the
                                       #   candidate that explains more of the copy as intact is the better match)
