@@ -389,6 +389,16 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
     nb, nseg = len(edges) - 1, C.shape[1]
     segs = np.where(C > 0, S / np.maximum(C, 1), np.nan)
     start = max(2, int(np.ceil(T.drift_start * nb)))
+    least = T.drift_floor if floor is None else floor
+    # what no start can pass, found at once: the share of the parts from each row block to the end
+    # that are off by the least threshold one way or the other bounds every later test from above
+    # (the threshold is never lower), so an intact copy (nearly every pair) is done in a few passes
+    with np.errstate(invalid="ignore"):
+        up, down = (segs >= least).sum(1)[::-1].cumsum()[::-1], (segs <= -least).sum(1)[::-1].cumsum()[::-1]
+    n_fin = np.isfinite(segs).sum(1)[::-1].cumsum()[::-1]
+    share = np.maximum(up, down) / np.maximum(n_fin, 1)
+    if not (share[start:nb - min_rest + 1] >= T.drift_share).any():
+        return None
     for j in range(start, nb - min_rest + 1):
         top = mean[:j][np.isfinite(mean[:j])]
         if len(top) < 2:
@@ -400,7 +410,7 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
         if len(rest) < min_rest * nseg // 2 or np.isnan(mean[j:]).mean() > 0.2:
             continue
         sign = 1.0 if np.median(rest) > 0 else -1.0
-        thr = max(T.drift_floor if floor is None else floor, 4 * base)
+        thr = max(least, 4 * base)
         if (sign * rest >= thr).mean() < T.drift_share:
             continue
         # the drift begins where the row blocks' signed mean first leaves the intact top's, at the
