@@ -68,13 +68,20 @@ VERIFIER_VERSION = "proof 1.9"   # 1.1: a lossless clean-up copy against a JPEG 
 #      black measured 1.5-2.4 px across it: 10 of 36 true copies of a fundus photograph's corners were "reframed".
 #      The tone test (tone_*): the flat parts of the picture must keep the kept picture's tone and colour, less what
 #      re-encoding shifts there: bracketed shots 0.05-0.1 EV apart and colour balances 2-8 % off were safe duplicates
-# 1.9: a flip in a chroma DC the decoder recovered from is stream damage too (drift_chroma_floor: Cb -1.4 and Cr -1.75
-#      from 85 % of the way down, the grey under a level: "different", seed 801); a damaged copy named after its kept
-#      copy with too little intact for a proof is cleanup_corrupt when what is intact agrees (seed 804: 13 % intact,
-#      "different"); decide_file puts a damaged kept copy the name points to before another kept copy that shows the
-#      same picture (seed 803: a banded chessboard crop's copy was "rotated" against another crop of the board);
-#      the pixel test (pixel_floor): a lossless copy of the kept picture's own size, both lossless, pixel by pixel
-#      (a 2x2 px dot lifted by 30 in a PNG copy of a TIFF was a safe duplicate, under the tile tests' noise floors)
+# 1.9: damage found where it begins (25 more generated corpora: proof 1.8 failed 12 of 39 gates, one unsafe). A flip in
+#      a chroma DC the decoder recovered from is stream damage too (drift_chroma_floor, and drift_chroma_steps of the
+#      copy's own chroma DC step: Cb -1.4, Cr -1.75 to the end, the grey under a level, was "different", seed 801); a
+#      found damage start is searched up the rest of its MCU row (garbled_back, garbled_ratio: seed 816's trusted part
+#      held garbled rows); a kept copy's flat band over a smooth gradient (varies_range, seed 702) or speckled by a lossy
+#      coder over another colour (speckled_band_*, seed 818) is its damage; a damaged copy named after its kept copy
+#      with named_min_coverage intact, with detail, that agrees is cleanup_corrupt (seed 804); a proof that judges no
+#      tile proves nothing, and damage found from the pixels alone then needs intact detail (seed 824: a reframed logo
+#      "damaged" copy of a phantom); a geometry tile is wild from half the reframe limit under 2 px (seed 819: grass at
+#      111 px "reframed"); decide_file puts the kept copy the name points to first (seed 816: a mirrored chessboard
+#      crop was a safe duplicate of another crop). The pixel test (pixel_floor): a lossless copy of the kept
+#      picture's own size, both lossless, pixel by pixel (a 2x2 px dot lifted by 30 in a PNG copy was a safe
+#      duplicate). Tried and dropped after an attack: reading a pair proven at a turn unturned when the kept picture
+#      is its own turned self (mirrored copies of pictures symmetric in grey, with coloured or faint marks, became safe)
 
 
 def _tol(default, looser: str):
