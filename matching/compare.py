@@ -152,7 +152,7 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     strong = so > np.maximum(T.strong_row_std, T.strong_ratio * sd)
     bad |= near & (strong.mean(1) >= T.strong_share)
     # or: a run of rows nearly one colour within a lossy coder's speckle, where the other side is
-    # another colour altogether along the row (a grey band in a 4:1 JPEG 2000 of coins speckled to
+    # another colour altogether along the row (a grey band in an 8:1 JPEG 2000 of coins speckled to
     # 7.2 in a part, 90-106 grey levels off the copy's dark background and coins: "different")
     # (not where the other side's row is as uniform: then which of two flat runs is the band is the
     # exact rule's to tell; a copy of a cell's smooth background beside the kept TIFF's band was one)

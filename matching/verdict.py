@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from PIL import Image
+
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays
@@ -432,7 +434,6 @@ def _chroma_dc_step(c: FileAnalysis) -> float | None:
     JPEG."""
     if c.path:
         try:
-            from PIL import Image
             with Image.open(c.path) as im:
                 tables = getattr(im, "quantization", None) or {}
             if len(tables) > 1:
@@ -639,7 +640,9 @@ def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: 
     all is (``_undecodable``), but only if the little that is intact agrees. Why: the name is the
     evidence, the intact part can only contradict it; calling the pair "different" sent a 100 px
     copy damaged from its 13th row on, named after its kept copy, to the wrong queue (seed 804),
-    while the same file cut to nothing would have been paired. Never safe."""
+    while the same file cut to nothing would have been paired. Never safe. The name is trusted
+    here: an attack that named damaged copies of *other* pictures sharing the kept copy's top after
+    it turned 12 of its 144 pairs into cleanup_corrupt (README, proof 1.9)."""
     res.reasons[:] = [f"too little intact picture for a full-detail proof ({r.coverage:.0%}); what is intact "
                       f"agrees, and the names share an ID"]
     return _damaged_verdict(c, m, r, dmg, None, res)
