@@ -216,6 +216,25 @@ def flip_bits(data, rng, at=0.45, n=6):
     return bytes(b)
 
 
+def chroma_drift(im, top_frac, left, cb=-1.5, cr=-1.75):
+    """``im`` as a JPEG decodes after a flip in a chroma DC the decoder recovered from: every block
+    from (row ``top_frac`` of the height, column ``left``) on in scan order re-coloured by (Cb, Cr),
+    the grey barely moved (the rest of that 16 px row of blocks, then every row below)."""
+    a = np.asarray(im.convert("RGB")).astype(np.float64)
+    top = int(a.shape[0] * top_frac) // 16 * 16
+    shift = np.zeros(a.shape[:2], bool)
+    shift[top:top + 16, left:] = True
+    shift[top + 16:] = True
+    a[shift] += np.array([1.402 * cr, -0.344136 * cb - 0.714136 * cr, 1.772 * cb])   # JFIF's inverse
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
+
+def png(im) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def grey_band(im, top, height):
     a = np.asarray(im).copy()
     a[int(a.shape[0] * top):int(a.shape[0] * (top + height))] = 128
@@ -426,6 +445,32 @@ def build(out, seed=11):
         cast = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
         c.look_alike(resized(cast, r.uniform(0.5, 0.9)), f"{src}-balance", f"the same shot, colour balance {t:.1%} off",
                      like=p)
+    # --- (proof 1.9; appended, so that every row above is what it was) a lossless copy of a lossless
+    #     kept shot with a 2x2 px pencil dot, under the tile tests' noise floors, beside a true lossless
+    #     copy rounded +-1 (a 16-bit master's other 8 bits); a JPEG copy whose stream a flip re-coloured
+    #     through a chroma DC from 60 % of the way down (the decoder recovered: no complaint); a kept
+    #     sky with a flat grey band over its smooth gradient
+    im = backdrop_shot(r, 508)
+    p = c.canonical(im, "png")
+    a = np.asarray(im).astype(int)
+    y, x = r.randrange(100, 400), r.randrange(100, 600)
+    a[y:y + 2, x:x + 2] -= 30
+    c.add(png(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))), "png", "near_miss", None,
+          "lossless copy with a 2x2 px pencil dot", "backdrop-obj8-dot", named=2)
+    off = np.asarray(im).astype(int) + np.random.default_rng(seed).integers(-1, 2, a.shape)
+    c.add(png(Image.fromarray(np.clip(off, 0, 255).astype(np.uint8))), "png", "format", p,
+          "lossless copy rounded +-1", "backdrop-obj8")
+    im = backdrop_shot(r, 509)
+    p = c.canonical(im)
+    c.add(jpeg(chroma_drift(im, 0.6, r.randrange(0, 480)), 90), "jpg", "corrupt_cleanup", p,
+          "chroma DC drift (a flip the decoder recovered from)", "backdrop-obj9-drift", corrupt_side="cleanup", named=0)
+    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
+    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2 + 20 * (xx / 400)
+    sky = Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+    p = c.canonical(sky, "png")
+    grey_band(sky, 0.6, 0.13).save(p, "PNG")
+    c.add(jpeg(sky, 90), "jpg", "corrupt_canonical", p, "png:grey_band over a smooth gradient", "sky-banded",
+          corrupt_side="canonical")
     c.write_truth()
     return c.rows
 
