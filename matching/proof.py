@@ -1042,9 +1042,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             and A.shape[:2] == (h, w) and min(h, w) >= 16:
         # 3b. the pixel test: two lossless pictures of one size, pixel by pixel. The tile tests' floors
         # are set for coding noise these copies do not have: a 2x2 px dot lifted by 30 grey levels in a
-        # PNG copy of a TIFF was "every tile within the noise floors", a safe duplicate
-        ga, gb = full_greys()
-        ed = _window_rms(ga - gb)
+        # PNG copy of a TIFF was "every tile within the noise floors", a safe duplicate. In colour: the
+        # RMS over the channels (an attack's text in red of the photograph's own grey, 14 px, was a safe
+        # duplicate as a PNG: a grey test does not see it)
+        d = a_u8.astype(np.float32) - b_u8.astype(np.float32)
+        e = d * d if d.ndim == 2 else np.mean(d * d, axis=2, dtype=np.float32)
+        ed = np.sqrt(_window_ms(e))
         # what a window differs by beyond its cell's typical difference (a systematic conversion,
         # a dither of +-1 over the whole copy), as RMS: an edit adds its own energy to the noise's
         # (a tolerance of a multiple of the cell's median let 8-level text through under +-1 dither)

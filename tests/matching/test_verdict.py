@@ -1143,3 +1143,28 @@ def test_a_coarse_copy_of_a_photograph_over_a_saturated_field_is_not_a_drifted_s
     small = im.resize((240, 300), Image.LANCZOS)
     r = _v(tmp_path, kept, "C0009600a.jpg", data=jpeg_bytes(small, q))
     assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+
+
+def test_a_png_copy_with_text_in_a_colour_of_the_photographs_own_grey_is_different(tmp_path):
+    # an attack on proof 1.9: "2019 (c) J.S." in 14 px bold, red of the same grey (Cr +15), in a PNG copy
+    # of a PNG: every tile within the noise floors, and a grey pixel test does not see it
+    from PIL import ImageDraw, ImageFont
+    from skimage import data
+    im = np.ascontiguousarray(data.coffee()[:384, 100:484])
+    kept = tmp_path / "C0009700.png"
+    Image.fromarray(im).save(kept)
+    mask = Image.new("L", (384, 384), 0)
+    try:   # the attack's font (Debian's fonts-dejavu); Pillow's own scalable font elsewhere
+        font = ImageFont.truetype("DejaVuSans-Bold.ttf", 14)
+    except OSError:
+        font = ImageFont.load_default(size=14)
+    draw = ImageDraw.Draw(mask)
+    draw.text((12, 128), "2019", fill=255, font=font)
+    draw.text((12, 146), "© J.S.", fill=255, font=font)
+    m = np.asarray(mask) > 127
+    # Cr + 15 at the text, JFIF's transform both ways in floating point: the grey is unchanged
+    rgb = im.astype(np.float64)
+    d = np.where(m[..., None], np.array([1.402, -0.714136, 0.0]) * 15, 0.0)
+    text = Image.fromarray(np.clip(np.rint(rgb + d), 0, 255).astype(np.uint8))
+    r = _v(tmp_path, kept, "C0009700a.png", im=text, fmt="PNG")
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
