@@ -113,6 +113,8 @@ class ProofThresholds:
     garble_floor: float = _tol(4.0, "up")   #   <= factor x max(its 32 px cell's median, the simulation's near it) + floor
     garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);
                                       #   more: the pictures differ at pixel level
+    chroma_factor: float = _tol(3.0, "up")  # the colour test: a 16x16 px window's chroma difference (less the median) <=
+    chroma_floor: float = _tol(2.0, "up")   #   factor x what re-encoding moves it + floor (grey levels of Cb or Cr)
     pixel_floor: float = _tol(1.25, "up")  # the pixel test (same size, both lossless): an 8x8 px window's RMS difference
                                           #   beyond its cell's median difference (as RMS) at most this
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture

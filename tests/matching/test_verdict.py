@@ -1168,3 +1168,34 @@ def test_a_png_copy_with_text_in_a_colour_of_the_photographs_own_grey_is_differe
     text = Image.fromarray(np.clip(np.rint(rgb + d), 0, 255).astype(np.uint8))
     r = _v(tmp_path, kept, "C0009700a.png", im=text, fmt="PNG")
     assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+
+
+@pytest.mark.parametrize("scale, q", [(1.0, 95), (1.0, 85), (1.0, 75)])
+def test_a_jpeg_copy_with_text_in_a_colour_of_the_photographs_own_grey_is_different(tmp_path, scale, q):
+    # an attack on proof 1.9: the same text, Cr +15, in JPEG copies of the kept picture's size: its
+    # colour hid in the tile tests' tolerance over the cat's fur; the colour test holds each 16x16 px
+    # window's chroma mean, which JPEG keeps (resized copies are not held to it: resampling in linear
+    # light moves a saturated window's colour as far)
+    from PIL import ImageDraw, ImageFont
+    from skimage import data
+    im = np.ascontiguousarray(data.chelsea()[:300, :400])
+    kept = tmp_path / "C0009800.png"
+    Image.fromarray(im).save(kept)
+    mask = Image.new("L", (400, 300), 0)
+    try:
+        font = ImageFont.truetype("DejaVuSans-Bold.ttf", 14)
+    except OSError:
+        font = ImageFont.load_default(size=14)
+    draw = ImageDraw.Draw(mask)
+    draw.text((12, 100), "2019", fill=255, font=font)
+    draw.text((12, 118), "© J.S.", fill=255, font=font)
+    m = np.asarray(mask) > 127
+    d = np.where(m[..., None], np.array([1.402, -0.714136, 0.0]) * 15, 0.0)
+    text = Image.fromarray(np.clip(np.rint(im.astype(np.float64) + d), 0, 255).astype(np.uint8))
+    small = text if scale == 1.0 else text.resize((round(400 * scale), round(300 * scale)), Image.LANCZOS)
+    r = _v(tmp_path, kept, "C0009800a.jpg", data=jpeg_bytes(small, q))
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    # the same copy without the text is a duplicate, its colour within a fraction of the tolerance
+    plain = Image.fromarray(im) if scale == 1.0 else Image.fromarray(im).resize(small.size, Image.LANCZOS)
+    r = _v(tmp_path, kept, "C0009800b.jpg", data=jpeg_bytes(plain, q))
+    assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["chroma"] <= 1.0, r.reasons
