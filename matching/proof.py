@@ -1001,9 +1001,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"re-encoding explains {limit:.1f}")
                 return result
         # the colour test (after the tone test: a cast is its to name), for a copy of the kept picture's
-        # own size: resampling moves a window's colour where the picture is saturated and busy (true
-        # copies shrunk in linear light came to 0.9-1.19 of the tolerance)
-        chroma = _chroma_shift(ha, hb, hs, P) if im_bt.size == (w, h) and A.shape[:2] == (h, w) else None
+        # own size, neither rendition a reduction of its file: resampling moves a window's colour where
+        # the picture is saturated and busy (true copies shrunk in linear light came to 0.9-1.19 of
+        # the tolerance)
+        chroma = (_chroma_shift(ha, hb, hs, P) if im_bt.size == (w, h) and A.shape[:2] == (h, w) and not capped
+                  else None)
         if chroma is not None:
             result["chroma"] = round(float(chroma.max()), 3)
             bad_w = chroma > 1.0
