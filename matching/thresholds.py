@@ -80,7 +80,9 @@ VERIFIER_VERSION = "proof 1.9"   # 1.1: a lossless clean-up copy against a JPEG 
 #      111 px "reframed"); decide_file puts the kept copy the name points to first (seed 816: a mirrored chessboard
 #      crop was a safe duplicate of another crop). The pixel test (pixel_floor): a lossless copy of the kept
 #      picture's own size, both lossless, pixel by pixel (a 2x2 px dot lifted by 30 in a PNG copy was a safe
-#      duplicate). Tried and dropped after an attack: reading a pair proven at a turn unturned when the kept picture
+#      duplicate); the colour test (chroma_*): a same-size copy's 16x16 px chroma means (JPEG keeps them) against
+#      what re-encoding moves them (text in a colour of the photograph's own grey was a safe duplicate). Tried and
+#      dropped after an attack: reading a pair proven at a turn unturned when the kept picture
 #      is its own turned self (mirrored copies of pictures symmetric in grey, with coloured or faint marks, became safe)
 
 
