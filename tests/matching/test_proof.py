@@ -311,6 +311,13 @@ def test_one_wild_tile_is_left_out_of_the_geometry_and_a_reframe_keeps_every_til
     assert len(kept_pos) == 4 and not (kept_s == S[2]).all(axis=1).any()
     reframe = np.stack([0.04 * pos[:, 0] - 3.0, -0.05 * pos[:, 1] + 8.0], 1)   # one scale and shift per axis
     assert len(_without_wild_tiles(pos, reframe + np.random.default_rng(1).normal(0, 0.1, S.shape), 2)[0]) == 5
+    # on a small picture, where the reframe limit is 1 px, a tile 0.8 px off is wild from half of it
+    # (seed 819: a 111 px copy of grass, the line through that tile 1.1 px off at the far edge, "reframed")
+    small = np.array([[0.03, -0.04], [0.17, 0.30], [0.03, 0.05], [-0.23, -0.80], [0.12, -0.24], [0.0, 0.11]])
+    at = np.array([[40.5, 40.5], [67.5, 13.5], [67.5, 40.5], [67.5, 67.5], [94.5, 13.5], [94.5, 40.5]])
+    assert len(_without_wild_tiles(at, small, 2)[0]) == 6
+    kept_pos, kept_s = _without_wild_tiles(at, small, 2, 0.5)
+    assert 4 <= len(kept_pos) < 6 and not (kept_s == small[3]).all(axis=1).any()
 
 
 def test_a_reframed_smooth_sky_is_caught_by_its_profiles_where_tiles_cannot_measure_shift():
