@@ -229,6 +229,16 @@ def chroma_drift(im, top_frac, left, cb=-1.5, cr=-1.75):
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
 
 
+def smooth_sky(tilt: float = 0.0) -> Image.Image:
+    """A 400x300 sky or painted wall: a smooth gradient with too little texture for tiles to measure
+    a shift; ``tilt`` grey levels more across it, left to right."""
+    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
+    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2
+    if tilt:
+        sky = sky + tilt * (xx / 400)
+    return Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+
+
 def png(im) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG")
@@ -406,9 +416,7 @@ def build(out, seed=11):
         frac = r.uniform(0.04, 0.05)
         c.look_alike(reframe(im, frac, side), src + "-reframed", f"reframed: {frac:.1%} cut on the {side}", like=p)
     # --- a smooth sky / painted wall: too little texture for tiles to measure a shift
-    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
-    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2
-    sky = Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+    sky = smooth_sky()
     p = c.canonical(sky, "png")
     c.true_copy(sky, p, "sky", "resized")
     frac = r.uniform(0.04, 0.05)
@@ -464,9 +472,7 @@ def build(out, seed=11):
     p = c.canonical(im)
     c.add(jpeg(chroma_drift(im, 0.6, r.randrange(0, 480)), 90), "jpg", "corrupt_cleanup", p,
           "chroma DC drift (a flip the decoder recovered from)", "backdrop-obj9-drift", corrupt_side="cleanup", named=0)
-    yy, xx = np.mgrid[0:300, 0:400].astype(np.float32)
-    sky = 150 - 25 * (yy / 300) + 6 * (xx / 400) ** 2 + 20 * (xx / 400)
-    sky = Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
+    sky = smooth_sky(tilt=20)
     p = c.canonical(sky, "png")
     grey_band(sky, 0.6, 0.13).save(p, "PNG")
     c.add(jpeg(sky, 90), "jpg", "corrupt_canonical", p, "png:grey_band over a smooth gradient", "sky-banded",

@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from . import thresholds as _thresholds
 from .decode import DIHEDRAL, compose, dihedral, inverse
-from .fingerprint import grey
+from .fingerprint import chroma, grey
 from .thresholds import Thresholds
 
 
@@ -24,13 +24,6 @@ def _resize(a: np.ndarray, size) -> np.ndarray:
         im = Image.fromarray(np.ascontiguousarray(a[..., c], dtype=np.float32), mode="F")
         out[..., c] = np.asarray(im.resize(size, Image.Resampling.BOX if (a.shape[1] >= 2 * w) else Image.Resampling.BILINEAR))
     return out
-
-
-def _chroma(a: np.ndarray) -> tuple:
-    """The Cb and Cr planes (JFIF's, as a JPEG codes them, without the 128 offset) of a float RGB
-    picture: a flipped bit in a chroma DC coefficient shifts them, not the grey."""
-    r, g, b = a[..., 0], a[..., 1], a[..., 2]
-    return -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
 
 
 def _norm_small(a, size=(40, 40)):
@@ -108,6 +101,18 @@ def _seg_stats(g: np.ndarray, nseg: int = 8):
     return std, mean
 
 
+def _long_runs(rows: np.ndarray, T: Thresholds) -> np.ndarray:
+    """The rows of ``rows`` in runs of ``loose_band`` of the picture and 4 rows at least, a row's
+    gap in a run bridged (one more part of a run rang over its limit)."""
+    out = np.zeros_like(rows)
+    lab, k = ndimage.label(ndimage.binary_closing(rows, np.ones(3, bool)))
+    for i in range(1, k + 1):
+        idx = np.where(lab == i)[0]
+        if len(idx) >= max(4, int(T.loose_band * len(rows))):
+            out[idx] = True
+    return out
+
+
 def _band_rows(g, other, grow, T: Thresholds, skip=None):
     """Rows of g that are one flat colour across the whole width where ``other`` has texture
     across most of the width (an edit or an object in one place does not count)."""
@@ -133,11 +138,7 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     other_shows = changed.mean(1) >= T.changed_share
     bad = flat & other_shows
     # (a loose run may skip a row: one more part of it rang over the limit)
-    lab, k = ndimage.label(ndimage.binary_closing(loose & other_shows, np.ones(3, bool)))
-    for i in range(1, k + 1):
-        idx = np.where(lab == i)[0]
-        if len(idx) >= max(4, int(T.loose_band * n)):
-            bad[idx] = True
+    bad |= _long_runs(loose & other_shows, T)
     # or: one exactly constant colour across the whole width (a decoder fill or a painted band),
     # where the other side varies (smooth but real picture content)
     exact = (sd < T.exact_row_std).all(1) & ((mn.max(1) - mn.min(1)) < T.exact_row_range)
@@ -160,11 +161,7 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
         return (sd_ < T.speckled_band_std).all(1) & ((mn_.max(1) - mn_.min(1)) < T.speckled_band_range)
     speckled = (uniform(sd, mn) & ~uniform(so, mo)
                 & ((np.abs(mn - mo) > T.speckled_band_mean).mean(1) >= T.changed_share))
-    lab, k = ndimage.label(ndimage.binary_closing(speckled, np.ones(3, bool)))
-    for i in range(1, k + 1):
-        idx = np.where(lab == i)[0]
-        if len(idx) >= max(4, int(T.loose_band * n)):
-            bad[idx] = True
+    bad |= _long_runs(speckled, T)
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)
@@ -537,7 +534,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                 prog_a = _dc_drift((ga - gb) / 255.0, seen, a_orient, T)   # unblurred: the step's own row
             if prog_a is None:
                 # the flip hit a chroma DC: the rest of the stream is re-coloured, its luma barely moved
-                for ca, cb_ in zip(_chroma(a), _chroma(b)):
+                for ca, cb_ in zip(chroma(a[..., 0], a[..., 1], a[..., 2]), chroma(b[..., 0], b[..., 1], b[..., 2])):
                     prog_a = _dc_drift((ca - cb_) / 255.0, seen, a_orient, T,
                                        floor=max(T.drift_chroma_floor, a_chroma_floor or 0.0))
                     if prog_a is not None:

@@ -25,6 +25,12 @@ def grey(a: np.ndarray) -> np.ndarray:
     return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
 
 
+def chroma(r, g, b) -> tuple:
+    """JFIF's Cb and Cr (as a JPEG codes them, without the 128 offset) of red, green and blue
+    planes (or of their sums over blocks: the transform is linear)."""
+    return -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
+
+
 def resize_f(a: np.ndarray, size) -> np.ndarray:
     """float32 array -> (w, h) with antialiasing."""
     im = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32), mode="F")

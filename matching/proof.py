@@ -29,6 +29,7 @@ from scipy import ndimage
 
 from . import thresholds as _thresholds
 from .decode import dihedral, simplejpeg
+from .fingerprint import chroma
 from .thresholds import VERIFIER_VERSION, ProofThresholds  # noqa: F401 (VERIFIER_VERSION: re-exported)
 
 
@@ -986,7 +987,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if quality:
             hs = (whole_sim_planes() if im_bt.size == (w, h) and not turned
                   else _half_planes(_simulate_image(im_b, size, quality)))
-        shift, n = _tone_shift(ha, hb, hs, P)
+        cells = (_cells(ha), _cells(hb), _cells(hs) if hs is not None else None)
+        shift, n = _tone_shift(ha, hb, cells, P)
         if shift is not None:
             limit = P.tone_floor + P.tone_spread / np.sqrt(n)
             result["tone"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(float(limit), 2), "pixels": n}
@@ -1004,20 +1006,16 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # own size, neither rendition a reduction of its file: resampling moves a window's colour where
         # the picture is saturated and busy (true copies shrunk in linear light came to 0.9-1.19 of
         # the tolerance)
-        chroma = (_chroma_shift(ha, hb, hs, P) if im_bt.size == (w, h) and A.shape[:2] == (h, w) and not capped
+        colour = (_chroma_shift(*cells, P) if im_bt.size == (w, h) and A.shape[:2] == (h, w) and not capped
                   else None)
-        if chroma is not None:
-            result["chroma"] = round(float(chroma.max()), 3)
-            bad_w = chroma > 1.0
+        if colour is not None:
+            result["chroma"] = round(float(colour.max()), 3)
+            bad_w = colour > 1.0
             if bad_w.any():
-                rows, cols = np.where(bad_w.any(1))[0], np.where(bad_w.any(0))[0]
-                hh, ww = 2 * ha[0].shape[0], 2 * ha[0].shape[1]
-                result["region"] = {"top": round(8 * float(rows[0]) / hh, 3), "left": round(8 * float(cols[0]) / ww, 3),
-                                    "bottom": round(min(hh, 8 * float(rows[-1]) + 16) / hh, 3),
-                                    "right": round(min(ww, 8 * float(cols[-1]) + 16) / ww, 3)}
+                result["region"] = _window_region(bad_w, 2 * ha[0].shape[0], 2 * ha[0].shape[1], side=16)
                 result["reasons"].append(
                     f"{int(bad_w.sum())} of {int(bad_w.size)} 16x16 px windows differ in colour beyond what "
-                    f"re-encoding explains (worst {chroma.max():.2f} of its tolerance): an edit in colour")
+                    f"re-encoding explains (worst {colour.max():.2f} of its tolerance): an edit in colour")
                 return result
     if garble and q and not damaged and not streams and not capped and im_bt.size == (w, h) and A.shape[:2] == (h, w) \
             and min(h, w) >= 16:
@@ -1151,13 +1149,13 @@ def _block_extent(x: np.ndarray, f: int, op) -> np.ndarray:
     return r
 
 
-def _tone_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds):
+def _tone_shift(ha: tuple, hb: tuple, cells: tuple, P: ProofThresholds):
     """Per channel, how much brighter the copy (``_half_planes`` ``ha``) is than the kept picture
     (``hb``) on average over the 8x8 px blocks where both are flat (their 2x2 means within
-    ``TONE_FLAT`` grey levels, no channel near clipping), less what re-encoding shifts there
-    (``hs``: the kept picture re-encoded as the copy was; None: a lossless copy): (shift per
-    channel, flat pixels), or (None, flat pixels) when less than ``tone_min_part`` of the picture
-    or ``tone_min_pixels`` is flat.
+    ``TONE_FLAT`` grey levels, no channel near clipping), less what re-encoding shifts there:
+    (shift per channel, flat pixels), or (None, flat pixels) when less than ``tone_min_part`` of the
+    picture or ``tone_min_pixels`` is flat. ``cells``: the ``_cells`` of the copy, of the kept
+    picture and of the kept picture re-encoded as the copy was (None: a lossless copy).
 
     Why: a bracketed shot 0.05-0.1 EV apart or a colour balance 2-8 % off is another picture (each
     shot its own capture; a lost colour balance is lost for ever), but it shifts each tile by a few
@@ -1169,7 +1167,8 @@ def _tone_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds):
     1,809 had enough flat parts and none failed (the largest at 0.56 of its limit); a first version
     on sliding windows failed a star field shrunk to 15 % in linear light (its faint stars lift the
     sky) in 500 flat pixels: hence ``tone_min_pixels``."""
-    if len(ha) != len(hb) or (hs is not None and len(hs) != len(ha)):
+    sums_a, sums_b, sums_s = cells
+    if len(ha) != len(hb) or (sums_s is not None and len(sums_s) != len(ha)):
         return None, 0   # a grey picture against a colour one: not a question of tone
 
     def grey(planes):
@@ -1183,49 +1182,48 @@ def _tone_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds):
         flat = spread <= TONE_FLAT if flat is None else flat & (spread <= TONE_FLAT)
     assert flat is not None
     px = 4 * f * f   # pixels in a block; a block's sum of 2x2 sums is at most 64 x 255 (uint16)
-    sums_a, sums_b = ([_block_extent(c, f, np.add) for c in planes] for planes in (ha, hb))
     for sums in (sums_a, sums_b):
         for sm in sums:
             flat &= (sm >= px * TONE_LIMITS[0]) & (sm <= px * TONE_LIMITS[1])
     n = px * int(flat.sum())
     if n < P.tone_min_part * 4 * ha[0].size or n < P.tone_min_pixels:
         return None, n
-    sums_o = sums_b if hs is None else [_block_extent(c, f, np.add) for c in hs]
+    sums_o = sums_b if sums_s is None else sums_s
     shift = [(float(sa[flat].sum(dtype=np.int64)) - float(so[flat].sum(dtype=np.int64))) / n
              for sa, so in zip(sums_a, sums_o)]
     return np.array(shift), n
 
 
-def _chroma_windows(planes: tuple) -> tuple:
+def _cells(planes: tuple) -> tuple:
+    """Each channel's sums over 8x8 px cells (of its ``_half_planes``' 2x2 sums: exact, uint16 holds
+    64 x 255): what the tone test and the colour test both read, made once per picture."""
+    return tuple(_block_extent(c, TONE_BLOCK, np.add) for c in planes)
+
+
+def _chroma_windows(cells: tuple) -> tuple:
     """The Cb and Cr means (JFIF's, grey levels) of a colour picture over 16x16 px windows at a
-    stride of 8 px, from its ``_half_planes``: JPEG keeps a window's chroma mean (its chroma DC
-    terms) whatever it does to the detail, and resampling keeps local means."""
-    r, g, b = (_block_extent(c.astype(np.float32), 4, np.add) for c in planes)   # 8x8 px cells, sums of 2x2 sums
-    cb = -0.168736 * r - 0.331264 * g + 0.5 * b
-    cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-    out = []
-    for x in (cb, cr):
-        w_ = x[:-1, :-1] + x[1:, :-1] + x[:-1, 1:] + x[1:, 1:]   # 2x2 cells: 16x16 px, stride 8
-        out.append(w_ * np.float32(1 / 256))
-    return tuple(out)
+    stride of 8 px, from its ``_cells``: JPEG keeps a window's chroma mean (its chroma DC terms)
+    whatever it does to the detail, and resampling keeps local means."""
+    r, g, b = (c.astype(np.float32) for c in cells)
+    return tuple(_two_by_two(x) * np.float32(1 / 256) for x in chroma(r, g, b))
 
 
-def _chroma_shift(ha: tuple, hb: tuple, hs: tuple | None, P: ProofThresholds) -> np.ndarray | None:
+def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds) -> np.ndarray | None:
     """Each 16x16 px window's chroma difference from the kept picture (the larger of Cb's and Cr's,
     less the picture's median difference: a global cast is the tone test's), over what re-encoding
-    moves that window's chroma (``hs``: the kept picture re-encoded as the copy was; None: a
-    lossless copy) x ``chroma_factor`` + ``chroma_floor``; > 1 fails. None: not a colour pair or
-    too small.
+    moves that window's chroma (``cs``: the ``_cells`` of the kept picture re-encoded as the copy
+    was; None: a lossless copy) x ``chroma_factor`` + ``chroma_floor``; > 1 fails; ``ca``, ``cb``:
+    the copy's and the kept picture's ``_cells``. None: not a colour pair or too small.
 
     Why: text or a stamp in a colour of the picture's own grey changes no grey level, and its colour
     hides in the tile tests' tolerance where the picture is busy (JPEG's errors on fur): an attack's
     "2019 (c) J.S." in 14 px bold, Cr +15 or Cb +25, was a safe duplicate in 35 of 48 JPEG and
     resized copies. JPEG keeps chroma means (the DC terms of its chroma blocks), so a window's mean
     moves by a fraction of a level in a true copy and by several under coloured text."""
-    if len(ha) != 3 or len(hb) != 3 or (hs is not None and len(hs) != 3) or min(ha[0].shape) < 16:
+    if len(ca) != 3 or len(cb) != 3 or (cs is not None and len(cs) != 3) or min(ca[0].shape) < 4:
         return None
-    wa, wb = _chroma_windows(ha), _chroma_windows(hb)
-    ws = _chroma_windows(hs) if hs is not None else None
+    wa, wb = _chroma_windows(ca), _chroma_windows(cb)
+    ws = _chroma_windows(cs) if cs is not None else None
     score = None
     for k in range(2):
         d = wa[k] - wb[k]
@@ -1335,8 +1333,12 @@ def _window_ms(e: np.ndarray) -> np.ndarray:
     """Mean of a full-resolution map over 8x8 px windows at a stride of 4 px (a JPEG block, wherever
     its grid lies, fills one window; the last rows and columns short of 4 px are left out)."""
     s = _block_extent(e, 4, np.add)   # ~8 ms less on a 1240x1754 page than summing a 4-D view
-    s = s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]
-    return s * np.float32(1 / 64)
+    return _two_by_two(s) * np.float32(1 / 64)
+
+
+def _two_by_two(s: np.ndarray) -> np.ndarray:
+    """Sums over every 2x2 of cells (windows two cells a side, at a stride of one cell)."""
+    return s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]
 
 
 def _window_rms(d: np.ndarray) -> np.ndarray:
@@ -1420,11 +1422,14 @@ def _speckle_scores(a: np.ndarray, sim: np.ndarray, own: np.ndarray | None, P: P
     return excess / (P.speckle_factor * allowed)
 
 
-def _window_region(mask: np.ndarray, h: int, w: int) -> dict:
-    """The bounding box of ``_window_rms`` windows (8 px at a stride of 4), fractions of the picture."""
+def _window_region(mask: np.ndarray, h: int, w: int, side: int = 8) -> dict:
+    """The bounding box of windows ``side`` px at a stride of ``side`` / 2 (``_window_rms``'s: 8 px;
+    ``_chroma_windows``': 16 px), fractions of the picture."""
     rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
-    return {"top": round(4 * float(rows[0]) / h, 3), "left": round(4 * float(cols[0]) / w, 3),
-            "bottom": round(min(h, 4 * float(rows[-1]) + 8) / h, 3), "right": round(min(w, 4 * float(cols[-1]) + 8) / w, 3)}
+    step = side // 2
+    return {"top": round(step * float(rows[0]) / h, 3), "left": round(step * float(cols[0]) / w, 3),
+            "bottom": round(min(h, step * float(rows[-1]) + side) / h, 3),
+            "right": round(min(w, step * float(cols[-1]) + side) / w, 3)}
 
 
 def _damage_start(fails, use, turn_s, min_intact: float):

@@ -484,10 +484,13 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
     return None
 
 
-def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list) -> bool:
+def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list,
+                   min_coverage: float | None = None) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
-    Appends why not to ``reasons``."""
-    min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
+    Appends why not to ``reasons``. ``min_coverage``: the intact part needed (default: the one for
+    the pair's damage; ``_named_damaged_copy`` asks for less)."""
+    if min_coverage is None:
+        min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
     local_limit = T.damaged_local if dmg.decoder else T.same_local
     # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
     # were found) raises that score, so damaged pairs get the same wider tolerance
@@ -619,18 +622,6 @@ def _inferred_damage_unproven(r: ScreenResult, dmg: PairDamage, proof: dict, T: 
         return [*proof["reasons"], "the damage is found from the pixels only, and the intact part has too little "
                 "detail to tell: not proven the same picture"]
     return []
-
-
-def _agrees_but_for_coverage(r: ScreenResult, T: Thresholds) -> bool:
-    """The screen failed on a damaged clean-up copy only because too little of it is intact: what
-    is intact (``named_min_coverage`` of the picture at least, with detail) agrees within the
-    damaged limits, at a turn that fits. Little intact is not agreement: the screen finds the
-    damage by the difference, so another picture cut early is "damaged" from its first row
-    (coverage 0), as a garbled copy may be; and an attack named another page's copy after a kept
-    page whose letterhead, 3-4 % of it, was all that was intact."""
-    return (r.coverage >= T.named_min_coverage and r.intact_std >= T.min_intact_std
-            and r.diff_score <= T.same_diff and r.local_score <= T.damaged_local
-            and r.orient_score <= T.max_orient_score * T.damaged_orient_factor)
 
 
 def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage,
@@ -785,7 +776,14 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if not agrees:
         if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:
             _stream_proof(c, m, r, res, T)
-        if res.verdict == "different" and shared_id and dmg.cleanup and _agrees_but_for_coverage(r, T):
+        # a damaged copy named after its kept copy with little intact: what is intact (with detail,
+        # ``low_coverage``'s rule) must agree as the screen's does, from ``named_min_coverage`` on.
+        # Little intact is not agreement: the screen finds the damage by the difference, so another
+        # picture cut early is "damaged" from its first row (coverage 0), as a garbled copy may be;
+        # and an attack named another page's copy after a kept page whose letterhead, 3-4 % of it,
+        # was all that was intact
+        if (res.verdict == "different" and shared_id and dmg.cleanup
+                and _screen_agrees(r, dmg, T, [], min_coverage=T.named_min_coverage)):
             return _named_damaged_copy(c, m, r, dmg, res)
         return res
     proof: dict | None = None

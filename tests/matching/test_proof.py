@@ -570,7 +570,11 @@ def test_the_equivalent_jpeg_quality_is_the_lowest_that_spends_the_bits(photo):
 
 
 def test_the_tone_shift_is_measured_over_flat_parts_and_not_judged_on_too_few():
-    from matching.proof import _half_planes, _tone_shift
+    from matching.proof import _cells, _half_planes
+    from matching.proof import _tone_shift as tone_of_cells
+
+    def _tone_shift(ha, hb, hs, P):   # the copy's, the kept picture's and the simulation's planes
+        return tone_of_cells(ha, hb, (_cells(ha), _cells(hb), _cells(hs) if hs is not None else None), P)
     y, x = np.mgrid[0:300, 0:400]
     sky = np.stack([120 + 20 * y / 300, 130 + 10 * x / 400, 160 + 0 * x], 2).astype(np.uint8)
     warmer = np.clip(sky.astype(np.int16) + np.array([3, 0, -2]), 0, 255).astype(np.uint8)
