@@ -505,17 +505,24 @@ def geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None = None,
     return _geometry(ga, gb, valid, thresholds or _thresholds.current().proof)
 
 
-def _line_misses(pos: np.ndarray, S: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The shifts that lines (shift against position, one per axis) fitted through the tiles
-    (``pos``, ``S``) predict at positions ``at``: (k, 2)."""
-    out = np.zeros((len(at), 2))
+def _others_lines(pos: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """For each tile k, the shifts that lines (shift against position, one per axis, least squares)
+    fitted through all the other tiles predict at every tile: (k, tile, axis). Where the others lie
+    at one position on an axis, their median shift. All left-out fits at once, from centred sums
+    (a loop of 2 x k ``lstsq`` calls was a third of the geometry's time)."""
+    n = len(pos)
+    others = ~np.eye(n, dtype=bool)
+    out = np.empty((n, n, 2))
     for axis in (0, 1):
         x, d = pos[:, axis], S[:, axis]
-        if np.ptp(x) > 0:
-            coef, *_ = np.linalg.lstsq(np.stack([x, np.ones_like(x)], 1), d, rcond=None)
-            out[:, axis] = coef[0] * at[:, axis] + coef[1]
-        else:
-            out[:, axis] = np.median(d)
+        X, D = np.where(others, x, np.nan), np.where(others, d, np.nan)
+        mx, md = np.nanmean(X, 1), np.nanmean(D, 1)
+        cx = np.where(others, x - mx[:, None], 0.0)
+        sxx = (cx * cx).sum(1)
+        spread = (np.nanmax(X, 1) - np.nanmin(X, 1)) > 0
+        slope = np.where(spread, (cx * np.where(others, d - md[:, None], 0.0)).sum(1) / np.where(spread, sxx, 1.0), 0.0)
+        icpt = np.where(spread, md - slope * mx, np.nanmedian(D, 1))
+        out[:, :, axis] = slope[:, None] * x[None, :] + icpt[:, None]
     return out
 
 
@@ -529,17 +536,12 @@ def _without_wild_tiles(pos: np.ndarray, S: np.ndarray, keep_at_least: int,
     out "reframed: 17.4 px added on the left". A reframe moves every tile by one scale and shift
     per axis, so no tile of a reframe is wild."""
     while len(pos) > keep_at_least:
-        best = None
-        for k in range(len(pos)):
-            rest_p, rest_s = np.delete(pos, k, axis=0), np.delete(S, k, axis=0)
-            pred = _line_misses(rest_p, rest_s, pos)   # the others' lines, at every tile
-            miss = float(np.hypot(*(pred[k] - S[k])))
-            own = float(np.sqrt(np.mean(np.sum((np.delete(pred, k, axis=0) - rest_s) ** 2, axis=1))))
-            if best is None or miss - 4 * own > best[1] - 4 * best[2]:
-                best = (k, miss, own)
-        assert best is not None
-        k, miss, own = best
-        if miss <= max(wild_px, 4 * own):
+        n = len(pos)
+        err = np.hypot(*np.moveaxis(_others_lines(pos, S) - S[None], 2, 0))   # (left out, tile)
+        miss = err[np.arange(n), np.arange(n)]
+        own = np.sqrt(np.where(~np.eye(n, dtype=bool), err * err, 0.0).sum(1) / (n - 1))
+        k = int(np.argmax(miss - 4 * own))
+        if miss[k] <= max(wild_px, 4 * own[k]):
             break
         pos, S = np.delete(pos, k, axis=0), np.delete(S, k, axis=0)
     return pos, S
@@ -748,6 +750,23 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if q_ not in copies_at:
             copies_at[q_] = _simulate_image(image_a(), size, q_)
         return copies_at[q_]
+    kept_sims: dict = {}     # the kept picture at the size (Lanczos) re-encoded at a quality, each made once
+    kept_planes: dict = {}   # and their _half_planes
+
+    def kept_at(q_) -> np.ndarray:
+        """The kept picture at the size (the Lanczos reference) re-encoded at quality ``q_`` (None: as it
+        is): the tone test, the kept copy's own loss, the garble test and the filter fit ask for the
+        same ones, and so does the tile tests' simulation of a kept picture already at the size (a
+        turned photograph's proof encoded and decoded one 2048x1536 picture twice, a page's once more)."""
+        if q_ not in kept_sims:
+            kept_sims[q_] = _simulate_image(im_b, size, q_)
+        return kept_sims[q_]
+
+    def kept_planes_at(q_) -> tuple:
+        """``_half_planes(kept_at(q_))``, made once."""
+        if q_ not in kept_planes:
+            kept_planes[q_] = _half_planes(kept_at(q_))
+        return kept_planes[q_]
     a_u8 = A if A.shape[:2] == (h, w) else np.asarray(image_a())
     # the kept picture already at the size and not turned is its own array (no copy either)
     turned = (int(turn[0]) % 360, bool(turn[1])) != (0, False)
@@ -862,28 +881,29 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     sims: list = []   # the whole simulated picture, once made (the profile check below needs it)
 
     def whole_sim():
+        if im_b is im_bt:   # already at the size: the kept picture re-encoded is the whole simulation
+            return kept_at(q)
         if not sims:
             sims.append(_simulate_image(im_bt, size, q))
         return sims[0]
     sim_planes: list = []   # its _half_planes, once made (the tile tests and the tone test)
 
     def whole_sim_planes():
+        if im_b is im_bt:
+            return kept_planes_at(q)
         if not sim_planes:
             sim_planes.append(_half_planes(whole_sim()))
         return sim_planes[0]
     s_t, pk_base, bk_base = np.zeros_like(r_t), np.zeros_like(p_t), np.zeros_like(b_t)
     base_blk = None
-    kept_loss = None   # the kept copy's own loss re-encoded from the Lanczos reference, once made
     if need.any():
-        crops = None if kept_quality else _sim_crops(need, ys, xs, ys2, xs2, size, im_bt.size)
+        crops = _sim_crops(need, ys, xs, ys2, xs2, size, im_bt.size)
         if crops is None:
             base, base_blk = _residuals(whole_sim_planes(), hb, b_u8.shape, blocks)
             if kept_quality:
-                own_sim, h_side = ((copy_at(kept_quality), ha) if cleanup_lossless
-                                   else (_simulate_image(im_b, size, kept_quality), hb))
-                own, own_blk = _residuals(_half_planes(own_sim), h_side, b_u8.shape, blocks)
-                if not cleanup_lossless:
-                    kept_loss = own   # the filter fit's model of the kept copy's loss too (Lanczos)
+                own_planes, h_side = ((_half_planes(copy_at(kept_quality)), ha) if cleanup_lossless
+                                      else (kept_planes_at(kept_quality), hb))
+                own, own_blk = _residuals(own_planes, h_side, b_u8.shape, blocks)
                 base += own
                 if base_blk is not None:
                     base_blk += own_blk
@@ -892,8 +912,18 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             base_blk = np.zeros_like(blk) if blocks else None
             for (cy0, cx0, cy1, cx1), (oy0, ox0, oy1, ox1) in crops:
                 part = _simulate_image(im_bt, size, q, crop=(cx0, cy0, cx1, cy1))
-                hb_part = tuple(c[cy0 // 2:cy0 // 2 + part.shape[0] // 2, cx0 // 2:cx0 // 2 + part.shape[1] // 2] for c in hb)
-                r, rb = _residuals(_half_planes(part), hb_part, part.shape, base_blk is not None)
+                cut = (slice(cy0 // 2, cy0 // 2 + part.shape[0] // 2), slice(cx0 // 2, cx0 // 2 + part.shape[1] // 2))
+                r, rb = _residuals(_half_planes(part), tuple(c[cut] for c in hb), part.shape, base_blk is not None)
+                if kept_quality:
+                    # the kept copy's own loss over the same part, modelled as for the whole picture
+                    own_part, side = ((_simulate_image(image_a(), size, kept_quality, crop=(cx0, cy0, cx1, cy1)), ha)
+                                      if cleanup_lossless else
+                                      (_simulate_image(im_b, size, kept_quality, crop=(cx0, cy0, cx1, cy1)), hb))
+                    own, own_blk = _residuals(_half_planes(own_part), tuple(c[cut] for c in side), part.shape,
+                                              base_blk is not None)
+                    r += own
+                    if rb is not None:
+                        rb += own_blk
                 base[oy0:oy1, ox0:ox1] = r[oy0 - cy0 // 2:oy1 - cy0 // 2, ox0 - cx0 // 2:ox1 - cx0 // 2]
                 if base_blk is not None:
                     by0, bx0, by1, bx1 = oy0 // 2, ox0 // 2, -(-oy1 // 2), -(-ox1 // 2)
@@ -985,8 +1015,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # must have the kept picture's tone and colour once re-encoding's own shift is allowed for
         hs = None
         if quality:
-            hs = (whole_sim_planes() if im_bt.size == (w, h) and not turned
-                  else _half_planes(_simulate_image(im_b, size, quality)))
+            hs = kept_planes_at(quality)
         cells = (_cells(ha), _cells(hb), _cells(hs) if hs is not None else None)
         shift, n = _tone_shift(ha, hb, cells, P)
         if shift is not None:
@@ -1032,7 +1061,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # q95 copy of the original failed 10-1,100 windows at 1.1-1.8), so the clean-up picture
             # (nearer the original) re-encoded at that quality stands in too, the larger per window
             return [(copy_at(own_q), ga),
-                    (_simulate_image(im_b, size, own_q), gb)]
+                    (kept_at(own_q), gb)]
 
         def encoded():
             # the copy as encoded once, and as re-saved at its quality once more (a copy saved twice
@@ -1083,7 +1112,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # the Lanczos reference above is the plain Lanczos shrink when it reduced by less than 3
         # (reducing_gap): the fit takes it as it is
         plain = im_bt.width < 3 * w and im_bt.height < 3 * h and im_b.size == (w, h)
-        fit = _filter_fit(a_u8, ha, im_bt, size, q, P, kept_quality, lanczos=(im_b, hb, kept_loss) if plain else None)
+        fit = _filter_fit(a_u8, ha, im_bt, size, q, P, kept_quality, lanczos=(im_b, hb, kept_planes_at) if plain else None)
         fit_t = tile_worst(fit["score"])
         result["filter_fit"] = {"filter": fit["filter"], "worst": round(float(fit_t.max()), 3)}
         if fit_t.max() > 1.0:
@@ -1259,9 +1288,9 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     ``local_peak`` samples + ``filter_floor`` (above 1: not explained). The filter is chosen on the
     most detailed parts, among Pillow's filters on sRGB values and two in linear light; when the best
     one leaves a sample unexplained, the next best is tried and the better kept. ``lanczos``:
-    (image, its ``_half_planes``, its residual re-encoded at ``kept_quality`` or None) of the kept
-    picture already shrunk by Lanczos to ``size``, when the caller has them (a full Lanczos shrink
-    of a page is ~40 ms). {filter, score}.
+    (image, its ``_half_planes``, the ``_half_planes`` of it re-encoded at a quality, a function) of
+    the kept picture already shrunk by Lanczos to ``size``, when the caller has them (a full Lanczos
+    shrink of a page is ~40 ms; the caller's re-encodings serve its other tests too). {filter, score}.
 
     Why: the tile tests model the copy's unknown filter by a bilinear shrink against the Lanczos
     reference, and at a small scale that filter residual, x 3.5, covers what sits at strokes and
@@ -1302,17 +1331,17 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         return total
 
     def fit(f):
-        made = None
+        encoded = None   # the _half_planes of the fitted picture re-encoded at a quality
         if f[0] == "lanczos" and lanczos is not None:
-            fitted, hf, made = lanczos
+            fitted, hf, encoded = lanczos
         else:
             fitted = shrink(f, (w, h))
             hf = _half_planes(np.asarray(fitted))
         res, _ = _residuals(ha, hf, (h, w))
         sim = None
         for quality in (q, kept_quality) if kept_quality else (q,):
-            if quality == kept_quality and made is not None and sim is not None:
-                loss = made
+            if encoded is not None:
+                loss, _ = _residuals(encoded(quality), hf, (h, w))
             else:
                 buf = io.BytesIO()
                 fitted.save(buf, "JPEG", quality=int(quality))
