@@ -168,6 +168,19 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     long = ndimage.binary_opening(bad, np.ones(2, bool))
     lab, k = ndimage.label(ndimage.binary_closing(long, np.ones(3, bool)) | bad)
     runs = [idx for idx in (np.where(lab == i)[0] for i in range(1, k + 1)) if len(idx) >= max(2, int(T.min_band * n))]
+
+    def moved(idx):
+        """The other side shows this flat run too, nearly flat at the same level, within ``band_shift``
+        of the picture: the picture's own flat part, moved. Why: a 4 px reframe of a phantom's crop
+        moved the edge of a flat column run into it, and the kept copy's run read as a band painted
+        over the copy's detail: the rest agreed, so a near miss was "kept copy is damaged" (and the
+        good kept copy a candidate for replacing by the reframed one)."""
+        s = max(2, int(round(T.band_shift * n)))
+        lo, hi = max(0, idx[0] - s), min(n, idx[-1] + 1 + s)
+        level = float(np.median(mn[idx]))
+        same = (so[lo:hi] < T.near_flat_std).all(1) & (np.abs(mo[lo:hi] - level) < T.flat_row_range).all(1)
+        return same.sum() >= 0.5 * len(idx)
+    runs = [idx for idx in runs if not moved(idx)]
     if k > T.max_bands:
         # many separate flat runs are the picture's own pattern: a page of text shrunk to a third,
         # its white line gaps exactly flat beside the clean-up copy's ringing, was "damaged" in

@@ -84,10 +84,11 @@ VERIFIER_VERSION = "proof 1.10"   # 1.1: a lossless clean-up copy against a JPEG
 #      what re-encoding moves them (text in a colour of the photograph's own grey was a safe duplicate). Tried and
 #      dropped after an attack: reading a pair proven at a turn unturned when the kept picture
 #      is its own turned self (mirrored copies of pictures symmetric in grey, with coloured or faint marks, became safe)
-# 1.10: speed, no threshold moved. A lossy kept copy's pair simulates only the parts whose tiles are above the
-#      floors, as a lossless one's did, its own loss modelled over the same parts (it simulated the whole picture: a
-#      page kept as a JPEG spent ~20 ms on it); its proof now records floor tiles too. Verdicts, matches and safe
-#      flags on dev, hostile, the look-alikes and 39 generated corpora are 1.9's; six reasons now count floor tiles
+# 1.10: speed: a lossy kept copy's pair simulates only the parts whose tiles are above the floors, as a lossless
+#      one's did, its own loss modelled over the same parts (it simulated the whole picture: a page kept as a JPEG
+#      spent ~20 ms on it); its proof now records floor tiles too (six reasons on 39 corpora count them, no verdict
+#      moved). A flat run the other side shows too, at its level within band_shift of the picture, is the
+#      picture's own flat part moved, not a band (seed 702: a phantom's crop reframed by 4 px was match_corrupt)
 
 
 def _tol(default, looser: str):
@@ -193,6 +194,8 @@ class Thresholds:
     min_band: float = 0.02            # a band is at least this part of the picture (and 2 rows)
     max_bands: int = 2                # more separate runs than this on one side are a pattern, not damage (the
                                       #   white gaps between lines of text, shrunk to a third: many short runs)
+    band_shift: float = 0.1           # a flat run the other side shows too, at its level within this part of the
+                                      #   picture, is the picture's own flat part moved (a reframe), not damage
     band_grow: float = 0.05           # a band is widened by this part of the picture on each side ...
     band_grow_damaged: float = 0.07   # ... or this when the side has decoder errors
     # stage 1: damage that runs from one row to the end of a stored stream

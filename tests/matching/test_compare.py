@@ -190,6 +190,24 @@ def test_a_band_with_a_speckled_row_or_two_is_one_band_not_a_pattern_of_runs():
     assert band[50:61].all() and not band[:45].any() and not band[66:].any()
 
 
+def test_a_flat_run_the_other_side_shows_a_few_rows_away_is_the_picture_moved_not_a_band():
+    # corpus_gen --hard --grid 4 --min-side 96, seed 702: a phantom's crop reframed by 4 px. The kept
+    # copy's flat run of columns at 51 met the copy's shifted edge, read as a band painted over the
+    # copy's detail, and with it masked the rest agreed: a near miss was "kept copy is damaged"
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(3)
+    picture = rng.normal(128, 20, (130, 100))
+    picture[40:55] = 51.0                                # the picture's own flat run
+    kept, copy = picture[10:110], picture[14:114] + rng.normal(0, 1, (100, 100))   # the copy 4 rows on
+    assert not _band_rows(kept, copy, 0.0, T).any()
+    painted = kept.copy()
+    painted[60:72] = 200.0                               # a band of a level the copy shows nowhere near
+    band = _band_rows(painted, copy, 0.0, T)
+    assert band[60:72].all() and not band[:50].any()
+
+
 def test_single_flat_rows_a_row_apart_are_not_bridged_into_a_band():
     # a 100 px text page's left margin: columns 0 and 2 flat where a q30 copy rings, column 1 not;
     # bridging them made a 3-column "damage band" of the kept copy (match_corrupt)

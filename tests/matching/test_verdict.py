@@ -1187,3 +1187,20 @@ def test_a_jpeg_copy_with_text_in_a_colour_of_the_photographs_own_grey_is_differ
     # the same copy without the text is a duplicate, its colour within the tolerance
     r = _v(tmp_path, kept, "C0009800b.jpg", data=jpeg_bytes(Image.fromarray(im), q))
     assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["chroma"] <= 1.0, r.reasons
+
+
+def test_a_reframed_crop_whose_moved_flat_run_meets_the_kept_copys_own_is_not_a_damaged_kept_copy(tmp_path):
+    # proof 1.10 (seed 702): a crop of a phantom reframed by 4 px; the kept TIFF's flat run of columns
+    # read as a band painted over the copy's moved edge, and with it masked the rest agreed:
+    # "kept copy is damaged" (match_corrupt), the good kept copy a candidate for replacing by the reframe
+    import os
+
+    from skimage import data
+    phantom = Image.open(os.path.join(os.path.dirname(data.__file__), "phantom.png")).convert("RGB")
+    crop = phantom.crop((200, 200, 300, 300))            # corpus_gen's tile 10 of a 4x4 grid
+    kept = tmp_path / "C1372193.tif"
+    crop.save(kept, "TIFF", compression="tiff_lzw")
+    p = tmp_path / "IMG_3043_47.jpg"
+    p.write_bytes(jpeg_bytes(crop.crop((4, 0, 100, 100)).resize((100, 100), Image.LANCZOS), 90))
+    r = verify_pair(p, kept)
+    assert r.verdict == "different" and r.corrupt_side == "none", (r.verdict, r.reasons)
