@@ -84,11 +84,13 @@ VERIFIER_VERSION = "proof 1.10"   # 1.1: a lossless clean-up copy against a JPEG
 #      what re-encoding moves them (text in a colour of the photograph's own grey was a safe duplicate). Tried and
 #      dropped after an attack: reading a pair proven at a turn unturned when the kept picture
 #      is its own turned self (mirrored copies of pictures symmetric in grey, with coloured or faint marks, became safe)
-# 1.10: speed: a lossy kept copy's pair simulates only the parts whose tiles are above the floors, as a lossless
-#      one's did, its own loss modelled over the same parts (it simulated the whole picture: a page kept as a JPEG
-#      spent ~20 ms on it); its proof now records floor tiles too (six reasons on 39 corpora count them, no verdict
-#      moved). A flat run the other side shows too, at its level within band_shift of the picture, is the
-#      picture's own flat part moved, not a band (seed 702: a phantom's crop reframed by 4 px was match_corrupt)
+# 1.10: a lossy kept copy's pair at the kept picture's own size simulates only the parts whose tiles are above the
+#      floors, its own loss modelled over the same parts (exact there: the JPEG blocks are the whole picture's); a
+#      pair whose kept picture must be shrunk is simulated whole when the kept copy is lossy or a rendition capped
+#      (a part resampled alone moves tolerances a few % either way: a review found edits at 1.001-1.008 of the
+#      tolerance at 0.994 in parts on capped pages). A flat run the other side shows too, at its level within
+#      band_shift of the picture, is the picture's own flat part moved, not a band (seed 702: a phantom's crop
+#      reframed by 4 px was match_corrupt)
 
 
 def _tol(default, looser: str):
