@@ -896,13 +896,16 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         return sim_planes[0]
     s_t, pk_base, bk_base = np.zeros_like(r_t), np.zeros_like(p_t), np.zeros_like(b_t)
     base_blk = None
+    # the filter fit (step 4 below): a shrunk lossy copy, neither side damaged nor a rendition capped
+    filter_fit_applies = bool(q) and not damaged and not streams and not capped and im_bt.width > w \
+        and A.shape[:2] == (h, w)
     if need.any():
         # in parts only where they are exact (the kept picture at the proof's size already), or where
-        # the filter fit checks the pair again (a lossless kept copy, neither rendition capped): a part
-        # resampled alone rounds a few pixels the other way, and JPEG then codes its blocks otherwise,
-        # so its tolerances are a few % off either way (a review found edits at 1.001-1.008 of the whole
+        # the filter fit checks the pair again and the kept copy is lossless: a part resampled alone
+        # rounds a few pixels the other way, and JPEG then codes its blocks otherwise, so its
+        # tolerances are a few % off either way (a review found edits at 1.001-1.008 of the whole
         # picture's tolerance at 0.994 in parts, on capped pages whose kept copy was a JPEG)
-        crops = (None if (kept_quality or capped) and im_bt.size != tuple(size)
+        crops = (None if im_bt.size != tuple(size) and (kept_quality or not filter_fit_applies)
                  else _sim_crops(need, ys, xs, ys2, xs2, size, im_bt.size))
         if crops is None:
             base, base_blk = _residuals(whole_sim_planes(), hb, b_u8.shape, blocks)
@@ -1112,7 +1115,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 f"{int(bad_w.sum())} of {int(bad_w.size)} 8x8 px windows differ pixel by pixel, where two lossless "
                 f"copies differ by rounding only; worst {px.max():.2f} of its tolerance")
             return result
-    if q and not damaged and not streams and not capped and im_bt.width > w and A.shape[:2] == (h, w):
+    if filter_fit_applies:
+        assert q   # (``filter_fit_applies`` holds it)
         # 4. the filter fit: a shrunk lossy copy against the kept picture shrunk by the usual filter
         # that fits it best, with only that JPEG's loss as tolerance
         # the Lanczos reference above is the plain Lanczos shrink when it reduced by less than 3

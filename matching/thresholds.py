@@ -86,7 +86,7 @@ VERIFIER_VERSION = "proof 1.10"   # 1.1: a lossless clean-up copy against a JPEG
 #      is its own turned self (mirrored copies of pictures symmetric in grey, with coloured or faint marks, became safe)
 # 1.10: a lossy kept copy's pair at the kept picture's own size simulates only the parts whose tiles are above the
 #      floors, its own loss modelled over the same parts (exact there: the JPEG blocks are the whole picture's); a
-#      pair whose kept picture must be shrunk is simulated whole when the kept copy is lossy or a rendition capped
+#      pair whose kept picture must be shrunk is simulated whole when the kept copy is lossy or no filter fit follows
 #      (a part resampled alone moves tolerances a few % either way: a review found edits at 1.001-1.008 of the
 #      tolerance at 0.994 in parts on capped pages). A flat run the other side shows too, at its level within
 #      band_shift of the picture, is the picture's own flat part moved, not a band (seed 702: a phantom's crop
