@@ -168,6 +168,14 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     long = ndimage.binary_opening(bad, np.ones(2, bool))
     lab, k = ndimage.label(ndimage.binary_closing(long, np.ones(3, bool)) | bad)
     runs = [idx for idx in (np.where(lab == i)[0] for i in range(1, k + 1)) if len(idx) >= max(2, int(T.min_band * n))]
+    if k > T.max_bands:
+        # many separate flat runs are the picture's own pattern: a page of text shrunk to a third,
+        # its white line gaps exactly flat beside the clean-up copy's ringing, was "damaged" in
+        # every gap (a match_corrupt, or too little intact to compare). Masking nothing is the
+        # strict side: the runs are then compared like the rest. Every run counts, before the
+        # length a band needs: the white gaps of a small text page are 1-4 rows, and the one of
+        # them long enough was a "damaged" kept copy's band
+        return out
 
     def moved(idx):
         """The other side shows this flat run too, nearly flat at the same level, within ``band_shift``
@@ -181,14 +189,6 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
         same = (so[lo:hi] < T.near_flat_std).all(1) & (np.abs(mo[lo:hi] - level) < T.flat_row_range).all(1)
         return same.sum() >= 0.5 * len(idx)
     runs = [idx for idx in runs if not moved(idx)]
-    if k > T.max_bands:
-        # many separate flat runs are the picture's own pattern: a page of text shrunk to a third,
-        # its white line gaps exactly flat beside the clean-up copy's ringing, was "damaged" in
-        # every gap (a match_corrupt, or too little intact to compare). Masking nothing is the
-        # strict side: the runs are then compared like the rest. Every run counts, before the
-        # length a band needs: the white gaps of a small text page are 1-4 rows, and the one of
-        # them long enough was a "damaged" kept copy's band
-        return out
     pad = max(2, int(round(grow * n)))
     for idx in runs:
         out[max(0, idx[0] - pad):min(n, idx[-1] + 1 + pad)] = True
