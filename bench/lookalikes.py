@@ -16,7 +16,8 @@ made from scratch (deterministic for a seed), so the gate runs on any checkout:
   a colour balance 1.5-2 % off;
 - crops of low-contrast texture cut by 4-5 % on one side and stretched back, a smooth sky too;
 - true copies of some: JPEG at 50-100 % scale and quality 70-90, a byte copy, turned and mirrored
-  copies, EXIF-oriented copies, very small copies, damaged copies on either side.
+  copies, EXIF-oriented copies, very small copies, damaged copies on either side;
+- a page over the proof's 2048 px (a 300 dpi scan): true copies at 85 and 50 %, another page number.
 
 The kept copies are TIFF, PNG or, about two in five, lossy JPEG 2000 at 6-10:1 (a lossy kept copy
 widens the proof's tolerance by its own modelled loss: where a look-alike would pass first).
@@ -100,6 +101,17 @@ def book_page(rng, number, layout, size=(640, 900)):
         d.text((fx0, fig_top + fig_h + 6), f"Fig. {number}. " + " ".join(words(rng, 3)), fill=(40, 40, 40), font=small)
         text_block(d, rng, (fx0, fig_top + fig_h + 30, w - 70, h - 80), 13, body)
     d.text((w // 2 - 8, h - 50), str(number), fill=(30, 30, 30), font=small)       # page number
+    return im
+
+
+def page_over_the_cap(rng, number, k=2.7):
+    """A single-column page like ``book_page`` scanned k times larger (1728x2430 at 2.7: over the
+    proof's 2048 px, as a 300 dpi scan is), its text and page number scaled alike."""
+    w, h = int(640 * k), int(900 * k)
+    im = paper(rng, (w, h))
+    d = ImageDraw.Draw(im)
+    text_block(d, rng, (int(70 * k), int(70 * k), w - int(70 * k), h - int(80 * k)), int(13 * k), font(int(13 * k)))
+    d.text((w // 2 - int(8 * k), h - int(50 * k)), str(number), fill=(30, 30, 30), font=font(int(11 * k)))
     return im
 
 
@@ -477,6 +489,14 @@ def build(out, seed=11):
     grey_band(sky, 0.6, 0.13).save(p, "PNG")
     c.add(jpeg(sky, 90), "jpg", "corrupt_canonical", p, "png:grey_band over a smooth gradient", "sky-banded",
           corrupt_side="canonical")
+    # --- (proof 1.11; appended) a page over the proof's 2048 px, as a 300 dpi scan is: true copies at
+    #     85 % (both renditions capped) and 50 %, and the same page numbered two on at 50 %
+    big = page_over_the_cap(random.Random(seed * 1000 + 60), 60)
+    p = c.canonical(big, "tif")
+    for s, q in ((0.85, 85), (0.5, 80)):
+        c.add(jpeg(resized(big, s), q), "jpg", "resized", p, f"page over 2048 px, scale={s} q={q}", "page-over-cap-p60")
+    c.look_alike(resized(page_over_the_cap(random.Random(seed * 1000 + 60), 62), 0.5), "page-over-cap-p62",
+                 "page over 2048 px, another page number, at 50 %", like=p, q=85)
     c.write_truth()
     return c.rows
 

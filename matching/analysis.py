@@ -14,7 +14,8 @@ import numpy as np
 from .decode import DecodeError, decode, dihedral, inverse
 from .fingerprint import fingerprints, flat_runs
 from .names import extract_ids
-from .version import ENGINE_VERSION, FINGERPRINT_VERSION
+from .thresholds import current as current_thresholds
+from .version import CURRENT_UNDER_CAP, ENGINE_VERSION, FINGERPRINT_VERSION
 
 
 @dataclass
@@ -131,6 +132,19 @@ def _format_notes(a: FileAnalysis, data) -> None:
     note = extension_mismatch(a.name, a.format)
     if note:
         a.notes.append(note)
+
+
+def analysis_current(fingerprint_version: str | None, width: int | None, height: int | None) -> bool:
+    """Whether a stored analysis (its ``fingerprint_version`` and picture size) holds what this engine
+    would store for the file: made by this fingerprint version, or by one whose only change since
+    was to the full-detail rendition of files over the proof's cap (``CURRENT_UNDER_CAP``) for a file
+    no larger than that. Why: fp 2.3 changed how a file over 2048 px is shrunk for the proof; a
+    store of millions of smaller files need not be fetched (and restored) again for it."""
+    if fingerprint_version == FINGERPRINT_VERSION:
+        return True
+    side = current_thresholds().proof.max_side
+    return (fingerprint_version in CURRENT_UNDER_CAP and bool(width) and bool(height)
+            and max(int(width or 0), int(height or 0)) <= side)
 
 
 def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False,

@@ -98,11 +98,19 @@ def equivalent_jpeg_quality(rendition: np.ndarray, bits_per_pixel: float, *, key
 
 
 def _cap(a: np.ndarray, side: int) -> np.ndarray:
+    """The full-detail rendition of a picture over ``side`` px: shrunk by Lanczos, the proof's own
+    reference filter. Why not area averaging (BOX, until fp 2.3): two copies of one 300 dpi page,
+    each over the cap, were area-averaged from two different scales to one size, and box filters at
+    two scales alias text differently: a true 85 % copy differed from its kept page by 3.9 grey
+    levels on average (1.3 by Lanczos), 279 of 408 tiles "different"; and the filter fit, which
+    holds a shrunk copy to the kept picture shrunk by the filter that fits it, could not run on such
+    renditions, so a changed page number or a pencil line on a page over the cap was a safe duplicate
+    (53 of 144 such look-alikes; 13 now, all of them copies at 35 %)."""
     h, w = a.shape[:2]
     if max(h, w) <= side:
         return a
     s = side / max(h, w)
-    return np.asarray(Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX))
+    return np.asarray(Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS))
 
 
 @lru_cache(maxsize=8)
@@ -702,10 +710,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     The verdict sets it only for a JPEG kept copy (known quality, same codec as the model); a
     JPEG 2000 or WebP kept copy re-encoded as JPEG does change, and keeps that model.
     ``capped``: a rendition is a reduction of its file (capped at ``max_side``): the clean-up copy
-    was made from the file, two resamplings away from the kept rendition shrunk again, and the
-    filter fit does not apply (an A4 page scanned at 300 dpi: every Pillow copy at 30-50 % failed it),
-    nor the garble test (a 60 % copy of a 4000 px photograph, both capped at 2048 px, differs pixel
-    by pixel in 45 windows). ``garble``: whether the garble test applies (the verdict runs it when
+    was made from the file, two resamplings away from the kept rendition shrunk again, so the garble
+    test does not apply (a 60 % copy of a 4000 px photograph, both capped at 2048 px, differs pixel
+    by pixel in 45 windows), nor the colour and pixel tests. The filter fit does since proof 1.11
+    (renditions capped by Lanczos; area-averaged ones had failed every Pillow copy of an A4 page at
+    30-50 %). ``garble``: whether the garble test applies (the verdict runs it when
     exactly one side is coded in 8x8 blocks, the side it would call damaged). ``kept_bits_quality``:
     a lossy kept copy of another codec's JPEG quality that spends its bits (the verdict's; None:
     ``kept_quality``): the garble test models its own loss at it, never looser than at
@@ -896,8 +905,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         return sim_planes[0]
     s_t, pk_base, bk_base = np.zeros_like(r_t), np.zeros_like(p_t), np.zeros_like(b_t)
     base_blk = None
-    # the filter fit (step 4 below): a shrunk lossy copy, neither side damaged nor a rendition capped
-    filter_fit_applies = bool(q) and not damaged and not streams and not capped and im_bt.width > w \
+    # the filter fit (step 4 below): a shrunk lossy copy, neither side damaged; a capped rendition too
+    # (since proof 1.11: renditions are capped by Lanczos, see ``_cap``)
+    filter_fit_applies = bool(q) and not damaged and not streams and im_bt.width > w \
         and A.shape[:2] == (h, w)
     if need.any():
         # in parts only where they are exact (the kept picture at the proof's size already), or where
@@ -1019,14 +1029,30 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if bad:  # every tile agrees, yet the frame moved
             result["reasons"].append("reframed: " + ", ".join(bad))
             return result
-    if tone and not damaged and not streams and not masked and ha[0].shape[0] != h:
-        # the tone test: the flat parts of the picture, where every resampling filter agrees,
-        # must have the kept picture's tone and colour once re-encoding's own shift is allowed for
+    speckle_applies = speckle and not damaged and not streams and min(h, w) >= 16
+    speckles: list = []
+
+    def speckle_scores() -> np.ndarray:
+        """The speckle test's window scores (step 5), made once: the kept picture as the copy was
+        made (re-encoded at the copy's own quality, or only resampled for a lossless copy: the tile
+        tests' default quality would add JPEG's ringing) against the copy."""
+        if not speckles:
+            sim_c = whole_sim() if quality else _simulate_image(im_bt, size, None)
+            own_c = copy_at(kept_bits_quality or kept_quality) if kept_quality else None
+            speckles.append(_speckle_scores(a_u8, sim_c, own_c, P))
+        return speckles[0]
+    # the colour test's pair: a copy of the kept picture's own size, neither rendition a reduction of
+    # its file (resampling moves a window's colour where the picture is saturated and busy: true copies
+    # shrunk in linear light came to 0.9-1.19 of the tolerance)
+    colour_pair = im_bt.size == (w, h) and A.shape[:2] == (h, w) and not capped
+    if (tone or (colour_pair and kept_quality)) and not damaged and not streams and not masked and ha[0].shape[0] != h:
         hs = None
         if quality:
             hs = kept_planes_at(quality)
         cells = (_cells(ha), _cells(hb), _cells(hs) if hs is not None else None)
-        shift, n = _tone_shift(ha, hb, cells, P)
+        shift, n = _tone_shift(ha, hb, cells, P) if tone else (None, 0)
+        # the tone test: the flat parts of the picture, where every resampling filter agrees,
+        # must have the kept picture's tone and colour once re-encoding's own shift is allowed for
         if shift is not None:
             limit = P.tone_floor + P.tone_spread / np.sqrt(n)
             result["tone"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(float(limit), 2), "pixels": n}
@@ -1040,16 +1066,20 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"{what}: the flat parts of the picture differ by {chans} grey levels from the kept picture; "
                     f"re-encoding explains {limit:.1f}")
                 return result
-        # the colour test (after the tone test: a cast is its to name), for a copy of the kept picture's
-        # own size, neither rendition a reduction of its file: resampling moves a window's colour where
-        # the picture is saturated and busy (true copies shrunk in linear light came to 0.9-1.19 of
-        # the tolerance)
-        colour = (_chroma_shift(*cells, P) if im_bt.size == (w, h) and A.shape[:2] == (h, w) and not capped
-                  else None)
+        # the colour test (after the tone test: a cast is its to name); against a lossy kept copy (no
+        # tone test) with the kept copy's own loss modelled as the tile tests model it (proof 1.11: a
+        # lavender square painted on a grey background was a safe duplicate of an 8:1 JPEG 2000)
+        own = None
+        if kept_quality:
+            own = ((_cells(_half_planes(copy_at(kept_quality))), cells[0]) if cleanup_lossless
+                   else (_cells(kept_planes_at(kept_quality)), cells[1]))
+        colour = _chroma_shift(*cells, P, own=own) if colour_pair else None
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
             bad_w = colour > 1.0
-            if bad_w.any():
+            # (a kept JPEG 2000 speckled by damage inside its codestream differs in colour too: the
+            # speckle test names that first, so the one good copy is not called "different")
+            if bad_w.any() and not (speckle_applies and (speckle_scores() > 1.0).sum() >= P.speckle_min_windows):
                 result["region"] = _window_region(bad_w, 2 * ha[0].shape[0], 2 * ha[0].shape[1], side=16)
                 result["reasons"].append(
                     f"{int(bad_w.sum())} of {int(bad_w.size)} 16x16 px windows differ in colour beyond what "
@@ -1131,14 +1161,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 f"{int((fit_t > 1.0).sum())} of {int(use.sum())} tiles differ from the kept picture shrunk by the filter "
                 f"that fits best ({fit['filter']}) and re-encoded at quality {q}; worst {fit_t.max():.2f} of its tolerance")
             return result
-    if speckle and not damaged and not streams and min(h, w) >= 16:
+    if speckle_applies:
         # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
         # it as the copy was takes away (damage inside a kept JPEG 2000's codestream decodes silently)
-        # the kept picture as the copy was made: re-encoded at the copy's own quality, or only
-        # resampled for a lossless copy (the tile tests' default quality would add JPEG's ringing)
-        sim_c = whole_sim() if quality else _simulate_image(im_bt, size, None)
-        own_c = copy_at(kept_bits_quality or kept_quality) if kept_quality else None
-        sp = _speckle_scores(a_u8, sim_c, own_c, P)
+        sp = speckle_scores()
         bad_w = sp > 1.0
         n = int(bad_w.sum())
         result["speckle"] = round(float(sp.max()), 3)
@@ -1247,12 +1273,14 @@ def _chroma_windows(cells: tuple) -> tuple:
     return tuple(_two_by_two(x) * np.float32(1 / 256) for x in chroma(r, g, b))
 
 
-def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds) -> np.ndarray | None:
+def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds, own: tuple | None = None) -> np.ndarray | None:
     """Each 16x16 px window's chroma difference from the kept picture (the larger of Cb's and Cr's,
     less the picture's median difference: a global cast is the tone test's), over what re-encoding
     moves that window's chroma (``cs``: the ``_cells`` of the kept picture re-encoded as the copy
     was; None: a lossless copy) x ``chroma_factor`` + ``chroma_floor``; > 1 fails; ``ca``, ``cb``:
-    the copy's and the kept picture's ``_cells``. None: not a colour pair or too small.
+    the copy's and the kept picture's ``_cells``; ``own``: a lossy kept copy's own loss, (the
+    ``_cells`` of a side re-encoded at its quality, that side's ``_cells``), allowed for alike.
+    None: not a colour pair or too small.
 
     Why: text or a stamp in a colour of the picture's own grey changes no grey level, and its colour
     hides in the tile tests' tolerance where the picture is busy (JPEG's errors on fur): an attack's
@@ -1263,6 +1291,7 @@ def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds) ->
         return None
     wa, wb = _chroma_windows(ca), _chroma_windows(cb)
     ws = _chroma_windows(cs) if cs is not None else None
+    wo = (_chroma_windows(own[0]), _chroma_windows(own[1])) if own is not None and len(own[0]) == 3 else None
     score = None
     for k in range(2):
         d = wa[k] - wb[k]
@@ -1270,6 +1299,9 @@ def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds) ->
         allow = np.float32(P.chroma_floor)
         if ws is not None:
             e = ws[k] - wb[k]
+            allow = P.chroma_factor * np.abs(e - np.float32(np.median(e))) + allow
+        if wo is not None:
+            e = wo[0][k] - wo[1][k]
             allow = P.chroma_factor * np.abs(e - np.float32(np.median(e))) + allow
         sc = np.abs(d) / allow
         score = sc if score is None else np.maximum(score, sc)

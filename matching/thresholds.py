@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.10"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.11"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -40,7 +40,8 @@ VERIFIER_VERSION = "proof 1.10"   # 1.1: a lossless clean-up copy against a JPEG
 #      held to the kept picture shrunk by the usual filter that fits it best, with only JPEG loss as tolerance
 #      (filter_factor, filter_floor): a changed page number, letter or spreadsheet digit at 20-75 %, a region
 #      lifted by 15 at 30 % were safe duplicates. Pillow's filters and two in linear light; not when a rendition is
-#      capped at max_side (a copy made from the file is two resamplings from the capped kept picture shrunk again). Tried and dropped after the same attack: letting undamaged pairs past the screen's 0.085 up to 0.17 for the proof to
+#      capped at max_side (a copy made from the file is two resamplings from the capped kept picture shrunk again;
+#      since 1.11 it is: see proof._cap). Tried and dropped after the same attack: letting undamaged pairs past the screen's 0.085 up to 0.17 for the proof to
 #      decide (a region lifted by 25 in a 33 % copy, a hue swap in a 12 % copy, a 1 % crop became safe duplicates) and
 #      preferring the unturned reading of a pair proven at a turn (the mirror of a nearly symmetric picture with a
 #      label became a safe duplicate)
@@ -91,6 +92,12 @@ VERIFIER_VERSION = "proof 1.10"   # 1.1: a lossless clean-up copy against a JPEG
 #      tolerance at 0.994 in parts on capped pages). A flat run the other side shows too, at its level within
 #      band_shift of the picture, is the picture's own flat part moved, not a band (seed 702: a phantom's crop
 #      reframed by 4 px was match_corrupt)
+# 1.11: the filter fit holds renditions capped at max_side too, now that they are capped by Lanczos (fp 2.3,
+#      proof._cap): pages over 2048 px, area-averaged from two scales, failed true copies by the hundred of tiles
+#      and let a changed page number or a pencil line through at 35-60 % (53 of 144 look-alikes safe). The colour
+#      test runs against a lossy kept copy too, its own loss modelled as the tile tests model it (a lavender square
+#      on the grey background of a copy of an 8:1 JPEG 2000 was a safe duplicate); a kept JPEG 2000 speckled by
+#      damage is named by the speckle test before the colour test calls it an edit
 
 
 def _tol(default, looser: str):

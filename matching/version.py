@@ -3,8 +3,12 @@ the app) can import them at the top without a cycle through the package. Version
 fingerprint change means re-analysing files (restores); a verifier change (proof.VERIFIER_VERSION)
 only re-verifies open candidates from stored analyses and renditions."""
 ENGINE_VERSION = "2.0"
-FINGERPRINT_VERSION = "fp 2.2"   # 2.1: a scaled decode's partial last pixel is not stretched over the
+FINGERPRINT_VERSION = "fp 2.3"   # 2.1: a scaled decode's partial last pixel is not stretched over the
 #                                    reduced picture (decode.scaled_extent): a JPEG of 410 px decoded at 5/8 drifted 0.75 px
 # 2.2: a JPEG decoded at full scale uses libjpeg's accurate integer IDCT, not the fast one, which overflows at
 #      quality 96 and over (pixels of 0 and 255 all over a q100 copy: "different", its hashes noise); an intact
 #      JPEG 2000 that OpenJPEG will not decode at its reduction is decoded at fewer levels (it was "unreadable")
+# 2.3: the full-detail rendition of a file over the proof's cap (max_side) is shrunk by Lanczos, not area-averaged
+#      (proof._cap); a smaller file's analysis is unchanged, so an fp 2.2 analysis of it stays current
+#      (CURRENT_UNDER_CAP)
+CURRENT_UNDER_CAP = ("fp 2.2",)   # versions whose analysis of a file no larger than the cap is still current

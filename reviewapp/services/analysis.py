@@ -167,7 +167,7 @@ def analyse_item(job_id: int, item_id: int) -> str:
     asset = item.asset
     ev = engine_version()
     fields = None
-    if not (asset.analysis and asset.engine_version == ev and asset.analysed_etag == asset.etag):
+    if not (asset.analysis and asset.engine_version == ev and asset.analysed_etag == asset.etag and _current(asset)):
         if asset.state not in ANALYSABLE:
             raise PermanentFailure(f"{asset.key} is {asset.get_state_display().lower()}: nothing to analyse")
         if asset.size > settings.MAX_OBJECT_BYTES:
@@ -433,11 +433,18 @@ def reverify_start(*, actor, idempotency_key=None, dispatch=True) -> Job:
     return job
 
 
+def _current(asset: Asset) -> bool:
+    """The asset's stored analysis is what this engine would store (``matching.analysis_current``;
+    the same rule as a query: ``selectors.assets.assets_needing_analysis``)."""
+    a = asset.analysis or {}
+    return engine().analysis_current(a.get("fingerprint_version"), a.get("width"), a.get("height"))
+
+
 def _has_proof_data(asset: Asset) -> bool:
     a = asset.analysis or {}
     if a.get("status") == "unreadable":
         return True   # nothing to decode: judged from the analysis (IDs, errors)
-    return rendition_names(asset) is not None and a.get("fingerprint_version") == engine().FINGERPRINT_VERSION
+    return rendition_names(asset) is not None and _current(asset)
 
 
 def _never_fetch():

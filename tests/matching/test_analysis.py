@@ -68,3 +68,14 @@ def test_a_rendition_asked_of_the_analysis_is_kept_on_it_and_not_also_in_the_pat
     b = analyse_file(p)
     assert proof.attach_rendition(b) and b.pixel_sha256 == a.pixel_sha256
     assert proof._load_cached.cache_info().currsize == 1
+
+
+def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_under_the_proofs_cap():
+    # fp 2.3 changed only how a file over the cap is shrunk for the proof: a store of smaller files
+    # need not be fetched (or restored) again for it; a larger file, or an older version, must be
+    from matching import FINGERPRINT_VERSION, analysis_current
+    assert analysis_current(FINGERPRINT_VERSION, 4000, 3000) and analysis_current(FINGERPRINT_VERSION, None, None)
+    assert analysis_current("fp 2.2", 2048, 1536) and analysis_current("fp 2.2", 1536, 2048)
+    assert not analysis_current("fp 2.2", 2049, 1536) and not analysis_current("fp 2.2", 1536, 2049)
+    assert not analysis_current("fp 2.2", None, None)    # size not known: analysed again
+    assert not analysis_current("fp 2.1", 640, 480) and not analysis_current(None, 640, 480)

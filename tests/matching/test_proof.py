@@ -207,8 +207,10 @@ def test_a_lossy_kept_copys_own_loss_is_modelled_over_the_parts_simulated_only_w
     seen = _spy_sim_crops(monkeypatch)
     smaller = _decoded(jpeg_bytes(page.resize((504, 720), Image.LANCZOS), 85))
     assert prove_same(smaller, kept, quality=85, kept_quality=50)["floor_tiles"] == 0 and not seen
-    # nor a lossless kept copy's, when a rendition is capped (no filter fit then checks the pair again)
-    assert prove_same(smaller, np.asarray(page), quality=85, capped=True)["floor_tiles"] == 0 and not seen
+    # nor a lossless kept copy's, when no filter fit checks the pair again (a side damaged); a capped
+    # rendition has one since proof 1.11
+    prove_same(smaller, np.asarray(page), quality=85, damaged=True)
+    assert not seen
     prove_same(smaller, np.asarray(page), quality=85)
     assert seen   # uncapped and lossless: the parts are looked for (the pencil-mark test above uses them)
 
@@ -658,3 +660,26 @@ def test_a_proof_that_can_judge_no_whole_tile_proves_nothing():
     p = prove_same(a, a, lossy=False, valid=valid)
     assert not p["same"] and p.get("too_little") and "no tile wholly intact" in p["reasons"][0], p["reasons"]
     assert prove_same(a, a, lossy=False)["same"]
+
+
+def _jp2(im, ratio=8):
+    buf = io.BytesIO()
+    im.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[ratio], irreversible=True)
+    return _decoded(buf.getvalue())
+
+
+def test_a_patch_recoloured_on_a_copy_of_a_lossy_kept_copys_own_size_is_an_edit_in_colour(photo):
+    # attack on proof 1.10: a 25 px square of a grey background turned lavender (RGB -> GBR) on a
+    # q75 copy of an astronaut kept as 8:1 JPEG 2000 was a safe duplicate: the colour test ran only
+    # against a lossless kept copy. It now runs against a lossy one too, its own loss modelled as
+    # the tile tests model it (re-encoded at its quality), and a true copy still agrees
+    a = np.asarray(photo).copy()
+    a[20:60, 20:60] = (200, 196, 192)   # a flat, nearly grey part of the picture
+    kept_im = Image.fromarray(a)
+    edited = a.copy()
+    edited[28:53, 28:53] = edited[28:53, 28:53][..., [1, 2, 0]] + np.array([0, 8, 14], np.uint8)
+    kept = _jp2(kept_im)
+    true = prove_same(_decoded(jpeg_bytes(kept_im, 75)), kept, quality=75, kept_quality=75, garble=False)
+    assert true["same"] and true["chroma"] is not None and true["chroma"] <= 1.0, true["reasons"]
+    out = prove_same(_decoded(jpeg_bytes(Image.fromarray(edited), 75)), kept, quality=75, kept_quality=75, garble=False)
+    assert not out["same"] and "in colour" in out["reasons"][-1] and out["chroma"] > 1.0, out["reasons"]

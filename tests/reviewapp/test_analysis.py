@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import matching
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -123,6 +124,31 @@ def test_changed_file_is_analysed_again(collection, admin_user):
     job = analyse_inline(admin_user, source=cleanup)
     assert job.requested == 1
     assert verdicts()["unique.jpg"] == ("duplicate", "C0001234.tif")
+
+
+@pytest.mark.django_db
+def test_a_fingerprint_change_analyses_again_only_the_files_it_changed(collection, admin_user):
+    # fp 2.3 changed only the rendition of files over the proof's cap: an fp 2.2 analysis of a
+    # smaller file stays current (no fetch, no restore); one of a file over the cap, or of an older
+    # version, is counted by re-verification as needing analysis, and the next analysis makes it
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+
+    def stamp(name, version, size=None):
+        asset = Asset.objects.get(name=name)
+        dims = {"width": size[0], "height": size[1]} if size else {}
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": version, **dims}, **dims)
+    stamp("C1234a.jpg", "fp 2.2")                      # 300x300: still current
+    stamp("IMG_0001.png", "fp 2.2", (3000, 4000))      # over the cap: its rendition changed
+    stamp("unique.jpg", "fp 2.1")                      # an older version altogether
+    counts = analysis.reverify_run(analysis.reverify_start(actor=admin_user, dispatch=False).pk)
+    assert counts["needs_reanalysis"] == 2 and counts["reverified"] >= 1
+    stamps = {a.name: a.analysed_at for a in Asset.objects.all()}
+    job = analyse_inline(admin_user, source=cleanup)
+    assert job.requested == 2
+    again = {a.name for a in Asset.objects.all() if a.analysed_at != stamps[a.name]}
+    assert again == {"IMG_0001.png", "unique.jpg"}
+    assert all(a.analysis["fingerprint_version"] == matching.FINGERPRINT_VERSION for a in Asset.objects.filter(name__in=again))
 
 
 @pytest.mark.django_db
