@@ -14,7 +14,6 @@ import numpy as np
 from .decode import DecodeError, decode, dihedral, inverse
 from .fingerprint import fingerprints, flat_runs
 from .names import extract_ids
-from .thresholds import current as current_thresholds
 from .version import CURRENT_UNDER_CAP, ENGINE_VERSION, FINGERPRINT_VERSION
 
 
@@ -142,9 +141,8 @@ def analysis_current(fingerprint_version: str | None, width: int | None, height:
     store of millions of smaller files need not be fetched (and restored) again for it."""
     if fingerprint_version == FINGERPRINT_VERSION:
         return True
-    side = current_thresholds().proof.max_side
-    return (fingerprint_version in CURRENT_UNDER_CAP and bool(width) and bool(height)
-            and max(int(width or 0), int(height or 0)) <= side)
+    side = CURRENT_UNDER_CAP.get(fingerprint_version or "")   # the cap that version's renditions were made under
+    return side is not None and bool(width) and bool(height) and max(int(width or 0), int(height or 0)) <= side
 
 
 def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False,

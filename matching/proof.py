@@ -98,8 +98,9 @@ def equivalent_jpeg_quality(rendition: np.ndarray, bits_per_pixel: float, *, key
 
 
 def _cap(a: np.ndarray, side: int) -> np.ndarray:
-    """The full-detail rendition of a picture over ``side`` px: shrunk by Lanczos, the proof's own
-    reference filter. Why not area averaging (BOX, until fp 2.3): two copies of one 300 dpi page,
+    """The full-detail rendition of a picture over ``side`` px: shrunk by plain Lanczos, the proof's
+    reference filter (without its ``reducing_gap``). PDF and RAW decoders deliver theirs shrunk
+    already (area-averaged, formats.py), so this leaves them as they are. Why not area averaging (BOX, until fp 2.3): two copies of one 300 dpi page,
     each over the cap, were area-averaged from two different scales to one size, and box filters at
     two scales alias text differently: a true 85 % copy differed from its kept page by 3.9 grey
     levels on average (1.3 by Lanczos), 279 of 408 tiles "different"; and the filter fit, which
@@ -1077,9 +1078,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
             bad_w = colour > 1.0
-            # (a kept JPEG 2000 speckled by damage inside its codestream differs in colour too: the
-            # speckle test names that first, so the one good copy is not called "different")
-            if bad_w.any() and not (speckle_applies and (speckle_scores() > 1.0).sum() >= P.speckle_min_windows):
+            if bad_w.any() and speckle_applies and _speckled(speckle_scores(), P):
+                # a kept JPEG 2000 speckled by damage inside its codestream differs in colour too,
+                # where it is damaged (damage is local): those windows are the speckle test's to name,
+                # so the one good copy is not called "different"; a colour change elsewhere still is
+                bad_w &= ~_windows_over(speckle_scores() > 1.0, bad_w.shape)
+            if bad_w.any():
                 result["region"] = _window_region(bad_w, 2 * ha[0].shape[0], 2 * ha[0].shape[1], side=16)
                 result["reasons"].append(
                     f"{int(bad_w.sum())} of {int(bad_w.size)} 16x16 px windows differ in colour beyond what "
@@ -1168,7 +1172,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         bad_w = sp > 1.0
         n = int(bad_w.sum())
         result["speckle"] = round(float(sp.max()), 3)
-        if n >= P.speckle_min_windows:
+        if _speckled(sp, P):
             result["speckled"] = {"windows": n, "region": _window_region(bad_w, h, w), "worst": round(float(sp.max()), 2)}
             result["reasons"].append(
                 f"the kept picture carries detail this copy lacks in {n} of {int(sp.size)} 8x8 px windows (worst "
@@ -1279,7 +1283,9 @@ def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds, ow
     moves that window's chroma (``cs``: the ``_cells`` of the kept picture re-encoded as the copy
     was; None: a lossless copy) x ``chroma_factor`` + ``chroma_floor``; > 1 fails; ``ca``, ``cb``:
     the copy's and the kept picture's ``_cells``; ``own``: a lossy kept copy's own loss, (the
-    ``_cells`` of a side re-encoded at its quality, that side's ``_cells``), allowed for alike.
+    ``_cells`` of a side re-encoded at its quality, that side's ``_cells``), allowed for alike and
+    added to the copy's (the pair differs by both losses; at one quality that is twice one loss,
+    as the tile tests add them).
     None: not a colour pair or too small.
 
     Why: text or a stamp in a colour of the picture's own grey changes no grey level, and its colour
@@ -1491,6 +1497,25 @@ def _speckle_scores(a: np.ndarray, sim: np.ndarray, own: np.ndarray | None, P: P
         d = np.square(own.astype(np.int16) - a, dtype=np.float32)
         allowed += np.sqrt(_window_ms(d.sum(axis=2) if d.ndim == 3 else d))
     return excess / (P.speckle_factor * allowed)
+
+
+def _speckled(scores: np.ndarray, P: ProofThresholds) -> bool:
+    """The speckle test's verdict on its window scores: enough 8x8 px windows over 1."""
+    return int((scores > 1.0).sum()) >= P.speckle_min_windows
+
+
+def _windows_over(bad8: np.ndarray, shape16: tuple) -> np.ndarray:
+    """Which 16x16 px windows at a stride of 8 (``_chroma_windows``' grid, ``shape16``) overlap the
+    bounding box of the marked 8x8 px windows at a stride of 4 (``_window_rms``'s grid, ``bad8``):
+    the damaged part a speckled kept copy's verdict names (its speckle is patchy inside it: a
+    damaged code-block's smooth parts shift colour without adding detail)."""
+    rows, cols = np.nonzero(bad8.any(1))[0], np.nonzero(bad8.any(0))[0]
+    out = np.zeros(shape16, bool)
+    if len(rows):
+        y0, y1, x0, x1 = 4 * rows[0], 4 * rows[-1] + 8, 4 * cols[0], 4 * cols[-1] + 8   # px
+        k, m = np.arange(shape16[0]) * 8, np.arange(shape16[1]) * 8
+        out[np.ix_((k < y1) & (k + 16 > y0), (m < x1) & (m + 16 > x0))] = True
+    return out
 
 
 def _window_region(mask: np.ndarray, h: int, w: int, side: int = 8) -> dict:

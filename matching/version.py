@@ -11,4 +11,4 @@ FINGERPRINT_VERSION = "fp 2.3"   # 2.1: a scaled decode's partial last pixel is 
 # 2.3: the full-detail rendition of a file over the proof's cap (max_side) is shrunk by Lanczos, not area-averaged
 #      (proof._cap); a smaller file's analysis is unchanged, so an fp 2.2 analysis of it stays current
 #      (CURRENT_UNDER_CAP)
-CURRENT_UNDER_CAP = ("fp 2.2",)   # versions whose analysis of a file no larger than the cap is still current
+CURRENT_UNDER_CAP = {"fp 2.2": 2048}   # version -> the cap (px, long side) under which its analysis of a file is still current

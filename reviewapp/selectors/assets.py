@@ -5,12 +5,14 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 import matching
 from matching.version import CURRENT_UNDER_CAP
 
 from ..models import Asset, AuditEntry, DeletionItem, NameListEntry, ReingestItem, Source, Takedown
 from ..services.exports import csv_text  # pure cell formatting, no service (see the import contracts)
+from ..storage import ARCHIVE_CLASSES
 
 
 def _left_qs():
@@ -43,14 +45,20 @@ def assets_needing_analysis(qs, engine_version):
     """Assets that can be analysed now and have no current analysis: none at this ETag and engine, or
     one that is no longer current for the file (``matching.analysis_current``, written as a query:
     made by this fingerprint version, or by one in ``CURRENT_UNDER_CAP`` for a file no larger than
-    the proof's cap). Why: a fingerprint change re-analyses what it changed, and only that (fp 2.3
-    changed the renditions of files over 2048 px; the rest need no fetch and no restore)."""
-    side = matching.current_thresholds().proof.max_side
-    current = Q(analysis__fingerprint_version=matching.FINGERPRINT_VERSION) | (
-        Q(analysis__fingerprint_version__in=CURRENT_UNDER_CAP) & Q(width__lte=side) & Q(height__lte=side))
+    that version's cap; no version at all is stale) whose bytes can be read without a restore.
+    Why: a fingerprint change re-analyses what it changed, and only that (fp 2.3 changed the
+    renditions of files over 2048 px; the rest need no fetch and no restore); an archived file's
+    restore is an admin's decision (re-verification counts it), not a side effect of a job."""
+    current = Q(analysis__fingerprint_version=matching.FINGERPRINT_VERSION)
+    for version, side in CURRENT_UNDER_CAP.items():
+        current |= Q(analysis__fingerprint_version=version) & Q(width__lte=side) & Q(height__lte=side)
     ready = qs.filter(state__in=[Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
-    done = Q(engine_version=engine_version) & Q(analysed_etag=F("etag")) & Q(analysis__isnull=False) & current
-    return ready.exclude(done)
+    analysed = Q(engine_version=engine_version) & Q(analysed_etag=F("etag")) & Q(analysis__isnull=False)
+    # stale by its fingerprint alone: analysed again only while its bytes can be read without a
+    # restore (an archived one is counted by re-verification, with the restore it needs)
+    readable = ~Q(storage_class__in=ARCHIVE_CLASSES) | Q(restore_expires_at__gt=timezone.now())
+    stale = analysed & (~current | Q(analysis__fingerprint_version__isnull=True)) & readable
+    return ready.filter(~analysed | stale)
 
 
 

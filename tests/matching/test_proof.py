@@ -211,6 +211,9 @@ def test_a_lossy_kept_copys_own_loss_is_modelled_over_the_parts_simulated_only_w
     # rendition has one since proof 1.11
     prove_same(smaller, np.asarray(page), quality=85, damaged=True)
     assert not seen
+    prove_same(smaller, np.asarray(page), quality=85, capped=True)
+    assert seen   # a capped rendition has its filter fit since proof 1.11, so its parts are looked for
+    seen.clear()
     prove_same(smaller, np.asarray(page), quality=85)
     assert seen   # uncapped and lossless: the parts are looked for (the pencil-mark test above uses them)
 
@@ -683,3 +686,22 @@ def test_a_patch_recoloured_on_a_copy_of_a_lossy_kept_copys_own_size_is_an_edit_
     assert true["same"] and true["chroma"] is not None and true["chroma"] <= 1.0, true["reasons"]
     out = prove_same(_decoded(jpeg_bytes(Image.fromarray(edited), 75)), kept, quality=75, kept_quality=75, garble=False)
     assert not out["same"] and "in colour" in out["reasons"][-1] and out["chroma"] > 1.0, out["reasons"]
+
+
+def test_the_filter_fit_holds_a_copy_of_a_page_over_the_cap_to_its_capped_rendition():
+    # proof 1.11: renditions over 2048 px are shrunk by Lanczos, so the filter fit runs on them (it
+    # did not: area-averaged ones failed every copy). With the tile tests 10 % looser, so that the
+    # decision is the fit's, a half-size copy with another page number is refused and a true one is not
+    import dataclasses
+
+    from matching.proof import _cap
+
+    def page(number):
+        return text_page((1728, 2430), 27, font=35, left=190, top=190, bottom=216, pitch=50, words=8, number=number)
+    kept = _cap(np.asarray(page(36)), 2048)
+    P = current().proof
+    looser = dataclasses.replace(P, tol_factor=P.tol_factor * 1.1, peak_factor=P.peak_factor * 1.1)
+    for number, same in ((36, True), (38, False)):
+        copy = _decoded(jpeg_bytes(page(number).resize((864, 1215), Image.LANCZOS), 75))
+        out = prove_same(copy, kept, quality=75, capped=True, thresholds=looser)
+        assert out["same"] == same and (out["filter_fit"]["worst"] > 1.0) == (not same), (number, out["reasons"])

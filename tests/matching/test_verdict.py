@@ -933,6 +933,24 @@ def test_a_kept_jpeg_2000_speckled_by_damage_inside_its_codestream_is_match_corr
     assert "speckle" in r.reasons[-1] and r.region is not None
 
 
+def test_a_colour_edit_away_from_a_kept_jpeg_2000s_damage_is_still_an_edit_in_colour(tmp_path):
+    # proof 1.11 runs the colour test against a lossy kept copy; a damaged code-block of the kept
+    # JPEG 2000 shifts colour too, so the speckle test names the windows over the damage first. Only
+    # those: a grey-preserving colour change elsewhere in the copy is an edit, never "kept copy
+    # damaged" (match_corrupt invites replacing the kept copy with the edited one)
+    from skimage import data
+    coffee = Image.fromarray(data.coffee())
+    buf = io.BytesIO()
+    coffee.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[16], irreversible=True)
+    kept = tmp_path / "C0004000.jp2"
+    kept.write_bytes(_zeroed(buf.getvalue(), 0.75))
+    edited = np.asarray(coffee).astype(int)
+    edited[330:354, 500:524] += np.array([12, 0, -31])   # the same grey, another colour
+    copy = Image.fromarray(np.clip(edited, 0, 255).astype(np.uint8))
+    r = _v(tmp_path, kept, "C0004000a.jpg", data=jpeg_bytes(copy, 90))
+    assert r.verdict == "different" and not r.safe_to_delete and "in colour" in r.reasons[-1], r.reasons
+
+
 def test_a_true_copy_of_an_intact_lossy_jpeg_2000_is_still_a_safe_duplicate(tmp_path):
     from skimage import data
     coffee = Image.fromarray(data.coffee())

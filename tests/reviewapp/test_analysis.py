@@ -131,6 +131,7 @@ def test_a_fingerprint_change_analyses_again_only_the_files_it_changed(collectio
     # fp 2.3 changed only the rendition of files over the proof's cap: an fp 2.2 analysis of a
     # smaller file stays current (no fetch, no restore); one of a file over the cap, or of an older
     # version, is counted by re-verification as needing analysis, and the next analysis makes it
+    # (not for an archived file: its restore is an admin's decision, not a job's side effect)
     canonical, cleanup = collection
     analyse_inline(admin_user, source=cleanup)
 
@@ -141,8 +142,10 @@ def test_a_fingerprint_change_analyses_again_only_the_files_it_changed(collectio
     stamp("C1234a.jpg", "fp 2.2")                      # 300x300: still current
     stamp("IMG_0001.png", "fp 2.2", (3000, 4000))      # over the cap: its rendition changed
     stamp("unique.jpg", "fp 2.1")                      # an older version altogether
+    stamp("C3456b.jpg", "fp 2.1")                      # ... of a file whose bytes now need a restore:
+    Asset.objects.filter(name="C3456b.jpg").update(storage_class="GLACIER")   # counted, not fetched by a job
     counts = analysis.reverify_run(analysis.reverify_start(actor=admin_user, dispatch=False).pk)
-    assert counts["needs_reanalysis"] == 2 and counts["reverified"] >= 1
+    assert counts["needs_reanalysis"] == 3 and counts["reverified"] >= 1
     stamps = {a.name: a.analysed_at for a in Asset.objects.all()}
     job = analyse_inline(admin_user, source=cleanup)
     assert job.requested == 2
