@@ -7,8 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-import matching
-from matching.version import CURRENT_UNDER_CAP
+from matching.version import CURRENT_UNDER_CAP, FINGERPRINT_VERSION
 
 from ..models import Asset, AuditEntry, DeletionItem, NameListEntry, ReingestItem, Source, Takedown
 from ..services.exports import csv_text  # pure cell formatting, no service (see the import contracts)
@@ -49,7 +48,7 @@ def assets_needing_analysis(qs, engine_version):
     Why: a fingerprint change re-analyses what it changed, and only that (fp 2.3 changed the
     renditions of files over 2048 px; the rest need no fetch and no restore); an archived file's
     restore is an admin's decision (re-verification counts it), not a side effect of a job."""
-    current = Q(analysis__fingerprint_version=matching.FINGERPRINT_VERSION)
+    current = Q(analysis__fingerprint_version=FINGERPRINT_VERSION)
     for version, side in CURRENT_UNDER_CAP.items():
         current |= Q(analysis__fingerprint_version=version) & Q(width__lte=side) & Q(height__lte=side)
     ready = qs.filter(state__in=[Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
