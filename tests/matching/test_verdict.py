@@ -914,17 +914,24 @@ def _zeroed(data: bytes, at: float, n: int = 32) -> bytes:
     return bytes(b)
 
 
-def test_a_kept_jpeg_2000_speckled_by_damage_inside_its_codestream_is_match_corrupt_never_safe(tmp_path):
-    # attack on proof 1.6: a JPEG 2000 damaged inside its codestream decodes silently; the tile
-    # tests' simulation, made from the speckled kept picture, took its speckle as its own tolerance,
-    # and an intact copy (the only good one left) was a safe duplicate
+def _kept_coffee_damaged_inside(tmp_path):
+    """Scikit-image's coffee, a 16:1 JPEG 2000 zeroed inside its codestream at 75 %: (the picture,
+    the kept file, the intact codestream)."""
     from skimage import data
     coffee = Image.fromarray(data.coffee())
     buf = io.BytesIO()
     coffee.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[16], irreversible=True)
     kept = tmp_path / "C0004000.jp2"
     kept.write_bytes(_zeroed(buf.getvalue(), 0.75))
-    intact = np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=int)
+    return coffee, kept, buf.getvalue()
+
+
+def test_a_kept_jpeg_2000_speckled_by_damage_inside_its_codestream_is_match_corrupt_never_safe(tmp_path):
+    # attack on proof 1.6: a JPEG 2000 damaged inside its codestream decodes silently; the tile
+    # tests' simulation, made from the speckled kept picture, took its speckle as its own tolerance,
+    # and an intact copy (the only good one left) was a safe duplicate
+    coffee, kept, intact_data = _kept_coffee_damaged_inside(tmp_path)
+    intact = np.asarray(Image.open(io.BytesIO(intact_data)), dtype=int)
     damaged = np.asarray(Image.open(kept), dtype=int)
     assert (np.abs(damaged - intact).max(axis=2) > 32).mean() > 0.01   # visibly damaged, no decoder complaint
     assert analyse_file(kept).status == "ok"
@@ -938,12 +945,7 @@ def test_a_colour_edit_away_from_a_kept_jpeg_2000s_damage_is_still_an_edit_in_co
     # JPEG 2000 shifts colour too, so the speckle test names the windows over the damage first. Only
     # those: a grey-preserving colour change elsewhere in the copy is an edit, never "kept copy
     # damaged" (match_corrupt invites replacing the kept copy with the edited one)
-    from skimage import data
-    coffee = Image.fromarray(data.coffee())
-    buf = io.BytesIO()
-    coffee.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[16], irreversible=True)
-    kept = tmp_path / "C0004000.jp2"
-    kept.write_bytes(_zeroed(buf.getvalue(), 0.75))
+    coffee, kept, _ = _kept_coffee_damaged_inside(tmp_path)
     edited = np.asarray(coffee).astype(int)
     edited[330:354, 500:524] += np.array([12, 0, -31])   # the same grey, another colour
     copy = Image.fromarray(np.clip(edited, 0, 255).astype(np.uint8))
