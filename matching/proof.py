@@ -1071,9 +1071,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # tone test) with the kept copy's own loss modelled as the tile tests model it (proof 1.11: a
         # lavender square painted on a grey background was a safe duplicate of an 8:1 JPEG 2000)
         own = None
-        if kept_quality:
-            own = ((_cells(_half_planes(copy_at(kept_quality))), cells[0]) if cleanup_lossless
-                   else (_cells(kept_planes_at(kept_quality)), cells[1]))
+        if kept_quality and cleanup_lossless:
+            own = (_cells(_half_planes(copy_at(kept_quality))), cells[0])
+        elif kept_quality:   # (the kept picture at the copy's quality is the same one: its cells are made)
+            own = (cells[2] if kept_quality == quality else _cells(kept_planes_at(kept_quality)), cells[1])
         colour = _chroma_shift(*cells, P, own=own) if colour_pair else None
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
@@ -1296,18 +1297,17 @@ def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds, ow
     if len(ca) != 3 or len(cb) != 3 or (cs is not None and len(cs) != 3) or min(ca[0].shape) < 4:
         return None
     wa, wb = _chroma_windows(ca), _chroma_windows(cb)
-    ws = _chroma_windows(cs) if cs is not None else None
-    wo = (_chroma_windows(own[0]), _chroma_windows(own[1])) if own is not None and len(own[0]) == 3 else None
+    # each loss the pair may differ by: (a side re-encoded, that side as it is), as chroma windows
+    losses = [(_chroma_windows(cs), wb)] if cs is not None else []
+    if own is not None and len(own[0]) == 3:
+        losses.append((_chroma_windows(own[0]), _chroma_windows(own[1])))
     score = None
     for k in range(2):
         d = wa[k] - wb[k]
         d = d - np.float32(np.median(d))
         allow = np.float32(P.chroma_floor)
-        if ws is not None:
-            e = ws[k] - wb[k]
-            allow = P.chroma_factor * np.abs(e - np.float32(np.median(e))) + allow
-        if wo is not None:
-            e = wo[0][k] - wo[1][k]
+        for coded, plain in losses:
+            e = coded[k] - plain[k]
             allow = P.chroma_factor * np.abs(e - np.float32(np.median(e))) + allow
         sc = np.abs(d) / allow
         score = sc if score is None else np.maximum(score, sc)

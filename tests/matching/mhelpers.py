@@ -78,6 +78,11 @@ def text_page(size, seed, *, font=12, left=45, top=50, bottom=70, pitch=18, word
 
 
 
+def page_over_the_cap(number=36):
+    """A 300 dpi-like book page (1728x2430, over the proof's 2048 px), its number at the foot."""
+    return text_page((1728, 2430), 27, font=35, left=190, top=190, bottom=216, pitch=50, words=8, number=number)
+
+
 def flip_in_step(data: bytes, *, start=0.4, strength=60):
     """A real bit flip in a baseline JPEG's entropy-coded data that leaves the stream in step: it
     changes a coefficient's magnitude bits, so one block (16x16 px at most, with chroma subsampled)

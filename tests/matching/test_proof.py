@@ -12,7 +12,7 @@ from matching import CandidateIndex, analyse_file, verify_pair
 from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same
 from matching.thresholds import THRESHOLDS, current
 
-from mhelpers import flip_in_step, jpeg_bytes, text_page
+from mhelpers import flip_in_step, jpeg_bytes, page_over_the_cap, text_page
 
 
 def _page(seed, number=7, size=(420, 600)):
@@ -696,12 +696,10 @@ def test_the_filter_fit_holds_a_copy_of_a_page_over_the_cap_to_its_capped_rendit
 
     from matching.proof import _cap
 
-    def page(number):
-        return text_page((1728, 2430), 27, font=35, left=190, top=190, bottom=216, pitch=50, words=8, number=number)
-    kept = _cap(np.asarray(page(36)), 2048)
+    kept = _cap(np.asarray(page_over_the_cap(36)), 2048)
     P = current().proof
     looser = dataclasses.replace(P, tol_factor=P.tol_factor * 1.1, peak_factor=P.peak_factor * 1.1)
     for number, same in ((36, True), (38, False)):
-        copy = _decoded(jpeg_bytes(page(number).resize((864, 1215), Image.LANCZOS), 75))
+        copy = _decoded(jpeg_bytes(page_over_the_cap(number).resize((864, 1215), Image.LANCZOS), 75))
         out = prove_same(copy, kept, quality=75, capped=True, thresholds=looser)
         assert out["same"] == same and (out["filter_fit"]["worst"] > 1.0) == (not same), (number, out["reasons"])

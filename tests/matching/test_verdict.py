@@ -7,7 +7,7 @@ from PIL import Image, ImageOps
 
 from matching import THRESHOLDS, analyse_file, decide_file, verify_pair
 
-from mhelpers import drifted, edited, flip_in_step, grey_band, jpeg_bytes, reframed, text_page
+from mhelpers import drifted, edited, flip_in_step, grey_band, jpeg_bytes, page_over_the_cap, reframed, text_page
 
 
 @pytest.fixture
@@ -808,11 +808,6 @@ def test_a_page_shrunk_the_usual_ways_is_a_duplicate_under_the_filter_fit(tmp_pa
     assert res.verdict == "duplicate", res.reasons
 
 
-def _page_over_the_cap(number=36):
-    """A 300 dpi-like book page (1728x2430, over the proof's 2048 px), its number at the foot."""
-    return text_page((1728, 2430), 27, font=35, left=190, top=190, bottom=216, pitch=50, words=8, number=number)
-
-
 @pytest.mark.parametrize("scale, number, verdict", [(0.85, 36, "duplicate"), (0.5, 38, "different")])
 def test_a_page_over_the_proofs_cap_is_judged_on_renditions_shrunk_alike(tmp_path, scale, number, verdict):
     # attack on 300 dpi pages: renditions over 2048 px were area-averaged, each from its own file's
@@ -820,9 +815,9 @@ def test_a_page_over_the_proofs_cap_is_judged_on_renditions_shrunk_alike(tmp_pat
     # capped) was "different" in 279 of 408 tiles; and the filter fit did not run on a capped
     # rendition, so a half-size copy with page 38 for 36 was a safe duplicate (proof 1.11, fp 2.3)
     kept = tmp_path / "C0000007.tif"
-    _page_over_the_cap().save(kept, "TIFF", compression="tiff_lzw")
+    page_over_the_cap().save(kept, "TIFF", compression="tiff_lzw")
     copy = tmp_path / "C0000007b.jpg"
-    _page_over_the_cap(number).resize((round(1728 * scale), round(2430 * scale)), Image.Resampling.LANCZOS).save(
+    page_over_the_cap(number).resize((round(1728 * scale), round(2430 * scale)), Image.Resampling.LANCZOS).save(
         copy, "JPEG", quality=75)
     res = verify_pair(copy, kept)
     assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), res.reasons
