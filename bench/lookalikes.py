@@ -497,6 +497,15 @@ def build(out, seed=11):
         c.add(jpeg(resized(big, s), q), "jpg", "resized", p, f"page over 2048 px, scale={s} q={q}", "page-over-cap-p60")
     c.look_alike(resized(page_over_the_cap(random.Random(seed * 1000 + 60), 62), 0.5), "page-over-cap-p62",
                  "page over 2048 px, another page number, at 50 %", like=p, q=85)
+    # --- (proof 1.12; appended) a 150 dpi page with a full stop added beside a word (a 2x4 px stroke),
+    #     shrunk to 25 % by Lanczos and saved as JPEG, as the kept page's true copy beside it was
+    page = book_page(random.Random(seed * 1000 + 70), 70, "single", size=(1240, 1754))
+    p = c.canonical(page, "tif")
+    c.add(jpeg(resized(page, 0.25), 75), "jpg", "resized", p, "page at 25 %, q=75", "book-p70")
+    stop = page.copy()
+    x, y = random.Random(seed * 1000 + 71).choice([(420, 301), (610, 517), (300, 733)])
+    ImageDraw.Draw(stop).rectangle((x, y, x + 1, y + 3), fill=(30, 30, 30))
+    c.look_alike(resized(stop, 0.25), "book-p70-stop", "a full stop added (2x4 px), at 25 %", like=p, q=75)
     c.write_truth()
     return c.rows
 

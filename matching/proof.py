@@ -910,6 +910,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # (since proof 1.11: renditions are capped by Lanczos, see ``_cap``)
     filter_fit_applies = bool(q) and not damaged and not streams and im_bt.width > w \
         and A.shape[:2] == (h, w)
+    # the reproduction test (step 4b): a lossy copy against a lossless kept picture, shrunk by the
+    # filter the fit found or of the copy's own size; not when a rendition is a reduction of its file
+    # (the copy was made from the file, not from the capped picture: true copies of near-blank pages
+    # over 2048 px were "reproduced" in 91-98 % of their windows and "edited" in the rest)
+    reproduction_applies = bool(q) and not kept_quality and not damaged and not streams and not capped \
+        and A.shape[:2] == (h, w) and (filter_fit_applies or im_b is im_bt)
     if need.any():
         # in parts only where they are exact (the kept picture at the proof's size already), or where
         # the filter fit checks the pair again and the kept copy is lossless: a part resampled alone
@@ -1166,6 +1172,33 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 f"{int((fit_t > 1.0).sum())} of {int(use.sum())} tiles differ from the kept picture shrunk by the filter "
                 f"that fits best ({fit['filter']}) and re-encoded at quality {q}; worst {fit_t.max():.2f} of its tolerance")
             return result
+    if reproduction_applies and q and not result.get("garbled"):
+        # 4b. the reproduction test: a copy that IS the kept picture shrunk by one filter and saved at
+        # its quality, pixel for pixel nearly everywhere, was made so; a window that departs from that
+        # amid exact agreement is an edit. The tile tests and the filter fit must allow what JPEG does
+        # at strokes (a comma made a period, one digit of a page number, in a 25-33 % copy of a page,
+        # were 0.2-0.5 of their tolerance: safe duplicates); here nothing needs allowing. A copy made
+        # by other software is not reproduced, and the test stands aside
+        f = _reproducing_filter(a_u8, im_bt, size, q, P) if filter_fit_applies else None
+        rep = None
+        if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
+                                      and im_bt.width < 3 * w and im_bt.height < 3 * h):
+            # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
+            rep = _reproduction_scores(a_u8, kept_at(q), np.asarray(im_b), v, P)
+        elif f is not None:
+            shrunk = im_bt.resize((w, h), f[1])
+            rep = _reproduction_scores(a_u8, _simulate_image(shrunk, size, q), np.asarray(shrunk), v, P)
+        if rep is not None:
+            result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
+            bad_w = rep["score"] > 1.0
+            if bad_w.any():
+                how = f"shrunk by {f[0]} and " if f is not None else ""
+                result["region"] = _window_region(bad_w, h, w)
+                result["reasons"].append(
+                    f"the copy is the kept picture {how}saved at quality {q}, pixel for pixel in "
+                    f"{rep['share'] * 100:.1f} % of the windows its coding changed, but {int(bad_w.sum())} 8x8 px windows differ (worst "
+                    f"{rep['score'].max():.1f} times the floor): edited")
+                return result
     if speckle_applies:
         # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
         # it as the copy was takes away (damage inside a kept JPEG 2000's codestream decodes silently)
@@ -1338,7 +1371,8 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     one leaves a sample unexplained, the next best is tried and the better kept. ``lanczos``:
     (image, its ``_half_planes``, the ``_half_planes`` of it re-encoded at a quality, a function) of
     the kept picture already shrunk by Lanczos to ``size``, when the caller has them (a full Lanczos
-    shrink of a page is ~40 ms; the caller's re-encodings serve its other tests too). {filter, score}.
+    shrink of a page is ~40 ms; the caller's re-encodings serve its other tests too). {filter, score,
+    fitted: the kept picture shrunk by that filter, a Pillow image (the reproduction test's)}.
 
     Why: the tile tests model the copy's unknown filter by a bilinear shrink against the Lanczos
     reference, and at a small scale that filter residual, x 3.5, covers what sits at strokes and
@@ -1396,7 +1430,7 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
                 loss, _ = _residuals(_half_planes(_jpeg_rgb(buf.getvalue())), hf, (h, w))
             sim = loss if sim is None else sim + loss
         near = _max_near(_box2(sim), max(1, int(round(P.local_peak)))) if P.local_peak else _box2(sim)
-        return {"filter": f[0], "score": _box2(res) / (P.filter_factor * near + P.filter_floor)}
+        return {"filter": f[0], "score": _box2(res) / (P.filter_factor * near + P.filter_floor), "fitted": fitted}
     ranked = sorted(FIT_FILTERS, key=misfit)
     best = fit(ranked[0])
     if best["score"].max() > 1.0:
@@ -1404,6 +1438,82 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         if second["score"].max() < best["score"].max():
             best = second
     return best
+
+
+def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: ProofThresholds):
+    """The Pillow filter (of ``FIT_FILTERS``, on sRGB values) that, with JPEG at ``q``, makes the
+    copy ``a_u8`` out of the kept picture ``im_bt`` within ``reproduced_rms`` x 2 on one of its
+    three most detailed parts (an edit may lie in one), or None. Tried on parts of 96-128 px whose
+    corner lies on the copy's 16 px MCU grid, so their JPEG blocks are the copy's; their 16 px border
+    is left out (chroma upsampling reads across it, and a part resampled alone rounds a pixel or two
+    the other way).
+
+    Why on a part: the filter fit ranks filters by the picture before JPEG, where a smoother filter
+    can sit closer to a coarsely coded copy than the one that made it (a 33 % page copy at q60, made
+    by Lanczos, ranked bicubic first); a whole shrink and encode per filter would cost ~40 ms a page."""
+    w, h = size
+    side = min(128, (w // 16) * 16, (h // 16) * 16)
+    if side < 96:
+        return None
+    sx, sy = im_bt.width / w, im_bt.height / h
+    xs, ys = np.arange(0, w - side + 1, 16), np.arange(0, h - side + 1, 16)
+    # the three most detailed of up to 3x3 places on the grid
+    grid = {(int(x), int(y)) for y in ys[np.linspace(0, len(ys) - 1, min(3, len(ys))).astype(int)]
+            for x in xs[np.linspace(0, len(xs) - 1, min(3, len(xs))).astype(int)]}
+    places = sorted(grid, key=lambda p: (-float(a_u8[p[1]:p[1] + side, p[0]:p[0] + side].std()), p))[:3]
+    reach = int(np.ceil(3 * max(sx, sy))) + 2
+    inner = (slice(16, side - 16), slice(16, side - 16))
+    best, best_rms = None, 2 * P.reproduced_rms
+    for x0, y0 in places:
+        box = (x0 * sx, y0 * sy, (x0 + side) * sx, (y0 + side) * sy)
+        cx0, cy0 = max(0, int(box[0]) - reach), max(0, int(box[1]) - reach)
+        cx1, cy1 = min(im_bt.width, int(np.ceil(box[2])) + reach), min(im_bt.height, int(np.ceil(box[3])) + reach)
+        src = im_bt.crop((cx0, cy0, cx1, cy1))
+        copy = a_u8[y0:y0 + side, x0:x0 + side][inner].astype(np.float32)
+        for f in FIT_FILTERS:
+            if f[2]:
+                continue
+            part = src.resize((side, side), f[1], box=(box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0))
+            made = _simulate_image(part, (side, side), q)[inner].astype(np.float32)
+            rms = float(np.sqrt(np.mean(np.square(made - copy))))
+            if rms <= best_rms:
+                best, best_rms = f, rms
+    return best
+
+
+def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.ndarray, valid: np.ndarray,
+                         P: ProofThresholds) -> dict | None:
+    """The reproduction test's scores: each 8x8 px window's RMS difference over the three channels
+    between the copy and the kept picture as the copy's own filter and quality make it, beyond its
+    32 px cell's median (as RMS, like the pixel test), over ``reproduced_floor``; None when the copy
+    is not that picture, within ``reproduced_rms``, in ``reproduced_share`` of the windows it trusts
+    (``valid``) where JPEG changed the picture (``before`` it, by ``reproduced_coded`` RMS at least),
+    or has fewer than ``reproduced_min_windows`` of them. {share, score}.
+
+    Why the share first: only a copy this very pipeline made differs from its reproduction by
+    nothing; one made by other software (its own JPEG tables, chroma subsampling, resampling
+    rounding) differs by coding noise everywhere, which the tile tests and the filter fit model.
+    Why the windows JPEG changed: where it changed nothing (black, a flat field) any pipeline
+    reproduces the copy (a 64 px phantom crop, turned after it was shrunk, was "reproduced" in 95 %
+    of its windows, most of them black); where it did, only this pipeline's coding decisions give
+    the copy's pixels (a near-blank page's paper grain counts, though it has no detail to speak of)."""
+    d = a_u8.astype(np.float32) - reproduced.astype(np.float32)
+    e = np.asarray(d * d if d.ndim == 2 else np.mean(d * d, axis=2, dtype=np.float32))
+    ed = np.sqrt(_window_ms(e))
+    # a window is trusted when the valid mask holds at its corner (windows step 4 px)
+    trusted = valid[::4, ::4][:ed.shape[0], :ed.shape[1]]
+    if ed.size == 0 or trusted.shape != ed.shape or not trusted.any():
+        return None
+    c = reproduced.astype(np.float32) - before.astype(np.float32)
+    coded = trusted & (np.sqrt(_window_ms(np.asarray(c * c if c.ndim == 2 else np.mean(c * c, axis=2, dtype=np.float32))))
+                       >= P.reproduced_coded)
+    if int(coded.sum()) < P.reproduced_min_windows:
+        return None
+    share = float((ed[coded] <= P.reproduced_rms).mean())
+    if share < P.reproduced_share:
+        return None
+    score = np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed)), 0.0)) / P.reproduced_floor
+    return {"share": share, "score": np.where(trusted, score, 0.0)}
 
 
 def _window_ms(e: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.11"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.12"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -98,6 +98,12 @@ VERIFIER_VERSION = "proof 1.11"   # 1.1: a lossless clean-up copy against a JPEG
 #      test runs against a lossy kept copy too, its own loss modelled as the tile tests model it (a lavender square
 #      on the grey background of a copy of an 8:1 JPEG 2000 was a safe duplicate); a kept JPEG 2000 speckled by
 #      damage is named by the speckle test before the colour test calls it an edit
+# 1.12: the reproduction test (reproduced_*): a lossy copy of a lossless kept picture that IS that picture shrunk by one
+#      of Pillow's filters and saved at its own quality, pixel for pixel in the windows its coding changed, must be so
+#      in every window: a full stop added, a comma made a period, one letter or one digit of a page number in a 25-33 %
+#      copy of a page (an attack's book pages, TIFF kept), and a near-blank page numbered 108 at 50 % against page 106,
+#      were safe duplicates at 0.2-0.9 of the tile tests' and the filter fit's tolerance. A copy made otherwise is not
+#      reproduced and the test stands aside
 
 
 def _tol(default, looser: str):
@@ -133,6 +139,12 @@ class ProofThresholds:
     chroma_floor: float = _tol(2.0, "up")   #   factor x what re-encoding moves it + floor (grey levels of Cb or Cr)
     pixel_floor: float = _tol(1.25, "up")  # the pixel test (same size, both lossless): an 8x8 px window's RMS difference
                                           #   beyond its cell's median difference (as RMS) at most this
+    reproduced_rms: float = _tol(1.0, "down")   # the reproduction test: an 8x8 px window within this RMS of the kept
+    reproduced_share: float = _tol(0.9, "up")   #   picture shrunk and saved as the copy was is reproduced; in this
+                                                #   share of the windows at least, the copy was made so, and then ...
+    reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
+    reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
+    reproduced_min_windows: int = 32            # ... and at least this many of them
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...

@@ -703,3 +703,52 @@ def test_the_filter_fit_holds_a_copy_of_a_page_over_the_cap_to_its_capped_rendit
         copy = _decoded(jpeg_bytes(page_over_the_cap(number).resize((864, 1215), Image.LANCZOS), 75))
         out = prove_same(copy, kept, quality=75, capped=True, thresholds=looser)
         assert out["same"] == same and (out["filter_fit"]["worst"] > 1.0) == (not same), (number, out["reasons"])
+
+
+def _stroke_added(page, x=200, y=52):
+    """``page`` with a 2x4 px stroke beside a word (a full stop added, a comma made a period)."""
+    out = page.copy()
+    ImageDraw.Draw(out).rectangle((x, y + 9, x + 1, y + 12), fill=(25, 25, 25))
+    return out
+
+
+@pytest.mark.parametrize("scale, q", [(0.25, 75), (0.33, 60)])
+def test_a_shrunk_copy_that_is_the_kept_page_saved_as_it_was_but_for_a_2x4_px_stroke_is_edited(scale, q):
+    from dataclasses import replace
+    page = _page(4, size=(840, 1200))
+    size = (round(840 * scale), round(1200 * scale))
+    copy = _decoded(jpeg_bytes(_stroke_added(page).resize(size, Image.Resampling.LANCZOS), q))
+    out = prove_same(copy, np.asarray(page), quality=q, lossy=True)
+    assert not out["same"] and "edited" in out["reasons"][-1], out["reasons"]
+    assert out["region"] is not None
+    # the tile tests and the filter fit let it through: what the reproduction test is for
+    without = replace(current().proof, reproduced_floor=1e9)
+    assert prove_same(copy, np.asarray(page), quality=q, lossy=True, thresholds=without)["same"]
+
+
+@pytest.mark.parametrize("resample", [Image.Resampling.LANCZOS, Image.Resampling.BICUBIC, Image.Resampling.HAMMING])
+def test_a_true_copy_made_with_the_kept_pictures_filter_and_quality_is_reproduced_pixel_for_pixel(photo, resample):
+    for im, scale, turn in ((_page(4, size=(840, 1200)), 0.33, 0), (photo, 0.6, 90)):
+        turned = im.rotate(turn, expand=True)
+        size = (round(turned.width * scale), round(turned.height * scale))
+        copy = _decoded(jpeg_bytes(turned.resize(size, resample), 60))
+        out = prove_same(copy, np.asarray(im), turn=(turn, False), quality=60, lossy=True)
+        assert out["same"] and out["reproduction"]["share"] >= 0.99 and out["reproduction"]["worst"] <= 1.0, out
+
+
+def test_a_true_copy_coded_otherwise_is_left_to_the_tile_tests(photo):
+    # chroma at full resolution (4:4:4), where the simulation subsamples it: not this pipeline's picture
+    size = (192, 144)
+    copy = _decoded(jpeg_bytes(photo.resize(size, Image.Resampling.LANCZOS), 80, subsampling=0))
+    out = prove_same(copy, np.asarray(photo), quality=80, lossy=True)
+    assert out["same"] and out.get("reproduction") is None, out
+
+
+def test_the_reproducing_filter_is_found_by_the_copy_it_makes_not_by_the_picture_before_jpeg():
+    from matching.proof import _filter_fit, _half_planes, _reproducing_filter
+    page = _page(4, size=(1240, 1754))
+    size = (409, 579)
+    copy = _decoded(jpeg_bytes(page.resize(size, Image.Resampling.LANCZOS), 60))
+    assert _reproducing_filter(copy, page, size, 60, current().proof)[0] == "lanczos"
+    # at q60 the smoother filters sit closer to the coarsely coded copy before JPEG
+    assert _filter_fit(copy, _half_planes(copy), page, size, 60, current().proof)["filter"] != "lanczos"
