@@ -506,6 +506,15 @@ def build(out, seed=11):
     x, y = random.Random(seed * 1000 + 71).choice([(420, 301), (610, 517), (300, 733)])
     ImageDraw.Draw(stop).rectangle((x, y, x + 1, y + 3), fill=(30, 30, 30))
     c.look_alike(resized(stop, 0.25), "book-p70-stop", "a full stop added (2x4 px), at 25 %", like=p, q=75)
+    # --- (proof 1.12; appended) a busy shot with no flat part (wood grain filling the frame) kept as
+    #     an 8:1 JPEG 2000, its true copy, and the same shot a tenth of a stop brighter: the tone test
+    #     needs flat parts and a lossless kept copy, the tile tests allow a few levels in every tile
+    wood = texture(random.Random(seed * 1000 + 80), "wood", size=(720, 540))
+    p = c.canonical(wood, "jp2")
+    c.true_copy(wood, p, "wood-busy", "resized")
+    lin = (np.asarray(wood).astype(np.float64) / 255) ** 2.2 * 2 ** 0.1
+    brighter = Image.fromarray(np.clip(np.rint(255 * lin ** (1 / 2.2)), 0, 255).astype(np.uint8))
+    c.look_alike(resized(brighter, 0.6), "wood-busy-ev+0.1", "the same busy shot 0.1 EV brighter, at 60 %", like=p)
     c.write_truth()
     return c.rows
 

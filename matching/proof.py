@@ -916,6 +916,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # over 2048 px were "reproduced" in 91-98 % of their windows and "edited" in the rest)
     reproduction_applies = bool(q) and not kept_quality and not damaged and not streams and not capped \
         and A.shape[:2] == (h, w) and (filter_fit_applies or im_b is im_bt)
+    # the exposure test (step 4c): a lossy copy of known quality or a lossless one, both in colour or
+    # both grey, nothing masked
+    exposure_applies = (bool(q) or not lossy) and not damaged and not streams and not masked \
+        and A.shape[:2] == (h, w) and (A.ndim == 3) == (len(im_bt.getbands()) >= 3)
     if need.any():
         # in parts only where they are exact (the kept picture at the proof's size already), or where
         # the filter fit checks the pair again and the kept copy is lossless: a part resampled alone
@@ -1172,6 +1176,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 f"{int((fit_t > 1.0).sum())} of {int(use.sum())} tiles differ from the kept picture shrunk by the filter "
                 f"that fits best ({fit['filter']}) and re-encoded at quality {q}; worst {fit_t.max():.2f} of its tolerance")
             return result
+    made_as: list = []   # the kept picture made as the copy was (the reproduction test's), for the exposure test
     if reproduction_applies and q and not result.get("garbled"):
         # 4b. the reproduction test: a copy that IS the kept picture shrunk by one filter and saved at
         # its quality, pixel for pixel nearly everywhere, was made so; a window that departs from that
@@ -1187,7 +1192,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             rep = _reproduction_scores(a_u8, kept_at(q), np.asarray(im_b), v, P)
         elif f is not None:
             shrunk = im_bt.resize((w, h), f[1])
-            rep = _reproduction_scores(a_u8, _simulate_image(shrunk, size, q), np.asarray(shrunk), v, P)
+            made_as.append(_simulate_image(shrunk, size, q))
+            rep = _reproduction_scores(a_u8, made_as[-1], np.asarray(shrunk), v, P)
         if rep is not None:
             result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
             bad_w = rep["score"] > 1.0
@@ -1198,6 +1204,47 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"the copy is the kept picture {how}saved at quality {q}, pixel for pixel in "
                     f"{rep['share'] * 100:.1f} % of the windows its coding changed, but {int(bad_w.sum())} 8x8 px windows differ (worst "
                     f"{rep['score'].max():.1f} times the floor): edited")
+                return result
+    if exposure_applies:
+        # 4c. the exposure test: the mean per channel over the picture's textured parts. Resampling by
+        # any filter and JPEG keep it (there JPEG's rounding of each block's mean is as often up as
+        # down): within 0.05 grey levels in an attack's 30 true copies, JPEG 2000 kept copies, capped
+        # and turned ones among them, and its second frames of one scene. A shot 0.1 EV apart moves it
+        # by 0.6-9 levels, a colour balance 2-4 % off by 0.6-2.7: those were safe duplicates wherever
+        # the picture had too few flat parts for the tone test, or the kept copy was lossy
+        # the kept picture made as the copy may have been: the filter the reproduction test found, the
+        # one the filter fit found, Lanczos; the nearest counts (filters differ where they clip)
+        if filter_fit_applies and fit["fitted"] is not im_b and not made_as:
+            made_as.append(_simulate_image(fit["fitted"], size, q))
+        made_as.append(kept_at(q) if q else b_u8)
+        shift = _nearest_shift(a_u8, made_as, P)
+        if shift is not None:
+            limit = P.exposure_floor
+            if q:   # how far JPEG at this quality moves those means when the picture is 0.5 level off
+                before = b_u8.astype(np.int16)
+                # +1 on every other pixel, in a checkerboard: the picture 0.5 grey level brighter, in uint8
+                dither = (np.add.outer(np.arange(h), np.arange(w)) % 2).astype(np.int16)
+                lifted = np.clip(before + (dither if before.ndim == 2 else dither[..., None]), 0, 255).astype(np.uint8)
+                moved = _textured_shift(_simulate_image(Image.fromarray(lifted), size, q), kept_at(q), P)
+                limit += 0.0 if moved is None else float(np.abs(moved - np.array([0.5, 0, 0])[:len(moved)]).max())
+            if kept_quality:   # the kept copy's own loss, modelled from the copy's side, may move it too
+                own = _textured_shift(copy_at(kept_quality), a_u8, P)
+                limit += 0.0 if own is None else float(np.abs(own).max())
+            if np.abs(shift).max() > limit and im_bt.size != (w, h):
+                # shrunk in linear light (GIMP, libvips --linear): brighter where the picture is busy
+                shrunk = _linear_shrink(im_bt, size)
+                lin = _nearest_shift(a_u8, [_simulate_image(shrunk, size, q) if q else np.asarray(shrunk)], P)
+                if lin is not None and np.abs(lin).max() < np.abs(shift).max():
+                    shift = lin
+            result["exposure"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(limit, 2)}
+            if np.abs(shift).max() > limit:
+                balance = len(shift) == 3 and np.abs(shift[1:]).max() > 0.5 * abs(shift[0])
+                chans = ", ".join(f"{c} {x:+.2f}" for c, x in zip(("Y", "Cb", "Cr"), shift))
+                what = ("another colour balance" if balance else
+                        f"another exposure ({'brighter' if shift[0] > 0 else 'darker'})")
+                result["reasons"].append(
+                    f"{what}: the textured parts of the picture differ on average by {chans} grey levels from the "
+                    f"kept picture's, made as this copy was; resampling and re-encoding keep them within {limit:.2f}")
                 return result
     if speckle_applies:
         # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
@@ -1438,6 +1485,64 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         if second["score"].max() < best["score"].max():
             best = second
     return best
+
+
+def _textured_shift(a: np.ndarray, ref: np.ndarray, P: ProofThresholds) -> np.ndarray | None:
+    """How much brighter ``a`` is than ``ref`` (one size), as JFIF Y, Cb and Cr (Y alone for grey
+    pictures): each the mean over the 8x8 px blocks where that channel varies (range over
+    ``exposure_texture`` on either side), none near clipping; None when fewer than
+    ``exposure_min_blocks`` blocks vary in Y (a channel with too few is 0).
+
+    Why where the channel varies: JPEG rounds each block's mean (its DC term) to a step, and where
+    many blocks share one level of a channel it rounds them all one way (a page's ink and paper,
+    0.4 level off, moved by 2 levels of Cr at q60); where the channel varies it rounds as often up
+    as down. Why not near clipping: a filter's overshoot is clipped there, and filters differ by it
+    (a text page's ink blocks by ~1 level between bicubic and Lanczos). Flat parts are the tone test's."""
+    h8, w8 = a.shape[0] // 8 * 8, a.shape[1] // 8 * 8
+    if h8 == 0 or w8 == 0:
+        return None
+    planes = []
+    for x in (a, ref):
+        x = x[:h8, :w8].astype(np.float32)
+        if x.ndim == 3:
+            r, g, b = x[..., 0], x[..., 1], x[..., 2]
+            x = np.stack([0.299 * r + 0.587 * g + 0.114 * b, -0.168736 * r - 0.331264 * g + 0.5 * b,
+                          0.5 * r - 0.418688 * g - 0.081312 * b], 2)
+        else:
+            x = x[..., None]
+        planes.append(x.reshape(h8 // 8, 8, w8 // 8, 8, x.shape[2]))
+    ba, br = planes
+    unclipped = np.ones((h8 // 8, w8 // 8), bool)
+    for x in (a, ref):
+        x = x[:h8, :w8]
+        x = (x if x.ndim == 3 else x[..., None]).reshape(h8 // 8, 8, w8 // 8, 8, -1)
+        unclipped &= (x.min(axis=(1, 3, 4)) > 4) & (x.max(axis=(1, 3, 4)) < 251)
+    shift = np.zeros(ba.shape[4])
+    for c in range(ba.shape[4]):
+        varies = np.zeros_like(unclipped)
+        for x in (ba, br):
+            varies |= (x[..., c].max(axis=(1, 3)) - x[..., c].min(axis=(1, 3))) > P.exposure_texture
+        use = varies & unclipped
+        if int(use.sum()) < P.exposure_min_blocks:
+            if c == 0:
+                return None
+            continue
+        shift[c] = float((ba[..., c].mean(axis=(1, 3), dtype=np.float64)[use]
+                          - br[..., c].mean(axis=(1, 3), dtype=np.float64)[use]).mean())
+    return shift
+
+
+def _nearest_shift(a: np.ndarray, made: list, P: ProofThresholds) -> np.ndarray | None:
+    """``_textured_shift`` of ``a`` against the nearest of the pictures ``made`` (None: none judged)."""
+    shifts = [s for s in (_textured_shift(a, m, P) for m in made) if s is not None]
+    return min(shifts, key=lambda s: float(np.abs(s).max())) if shifts else None
+
+
+def _linear_shrink(im: Image.Image, size) -> Image.Image:
+    """``im`` shrunk to ``size`` by Lanczos in linear light."""
+    chans = [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in im.split()]
+    out = _linear_to_srgb(np.stack([np.asarray(c.resize(tuple(size), Image.Resampling.LANCZOS)) for c in chans], 2))
+    return Image.fromarray(out[..., 0] if len(chans) == 1 else out)
 
 
 def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: ProofThresholds):

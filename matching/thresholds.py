@@ -145,6 +145,10 @@ class ProofThresholds:
     reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
+    exposure_floor: float = _tol(0.6, "up")     # the exposure test: the mean per channel over textured 8x8 px blocks,
+                                                #   less the kept picture's made as the copy was, at most this
+    exposure_texture: float = 3.0               # ... blocks whose grey ranges over this many levels, on either side
+    exposure_min_blocks: int = 64               # ... and at least this many of them (else not judged)
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...

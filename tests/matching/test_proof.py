@@ -752,3 +752,62 @@ def test_the_reproducing_filter_is_found_by_the_copy_it_makes_not_by_the_picture
     assert _reproducing_filter(copy, page, size, 60, current().proof)[0] == "lanczos"
     # at q60 the smoother filters sit closer to the coarsely coded copy before JPEG
     assert _filter_fit(copy, _half_planes(copy), page, size, 60, current().proof)["filter"] != "lanczos"
+
+
+def _grainy(photo, seed=5):
+    """``photo`` with its own sensor grain (no flat part left for the tone test)."""
+    a = np.asarray(photo).astype(np.float32) + np.random.default_rng(seed).normal(0, 4, (photo.height, photo.width, 1))
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def _in_linear_light(im, gain):
+    """``im`` with each channel's light multiplied by ``gain`` (a shot at another exposure, or white balance)."""
+    from matching.proof import _SRGB_TO_LINEAR, _linear_to_srgb
+    return Image.fromarray(_linear_to_srgb(_SRGB_TO_LINEAR[np.asarray(im)] * np.asarray(gain, np.float32)))
+
+
+def test_a_shot_a_fourteenth_of_a_stop_brighter_with_no_flat_part_is_another_exposure():
+    from dataclasses import replace
+
+    from skimage import data
+    kept = _grainy(Image.fromarray(data.coffee()))
+    brighter = _in_linear_light(kept, [2 ** 0.07] * 3)
+    size = (360, 240)
+    copy = _decoded(jpeg_bytes(brighter.resize(size, Image.Resampling.LANCZOS), 85))
+    out = prove_same(copy, np.asarray(kept), quality=85, lossy=True)
+    assert not out["same"] and "another exposure (brighter)" in out["reasons"][-1], out["reasons"]
+    assert out.get("tone") is None   # no flat part: the tone test could not judge it
+    without = replace(current().proof, exposure_floor=1e9)
+    assert prove_same(copy, np.asarray(kept), quality=85, lossy=True, thresholds=without)["same"]
+
+
+def test_a_colour_balance_three_percent_off_against_a_lossy_kept_copy_is_another_colour_balance(photo):
+    from dataclasses import replace
+    kept = _decoded(jpeg_bytes(_grainy(photo), 90))   # a lossy kept copy: the tone test does not run
+    warmer = _in_linear_light(_grainy(photo), [1.03, 1.0, 0.97])
+    copy = _decoded(jpeg_bytes(warmer, 80))
+    out = prove_same(copy, kept, quality=80, lossy=True, kept_quality=90)
+    assert not out["same"] and "another colour balance" in out["reasons"][-1], out["reasons"]
+    without = replace(current().proof, exposure_floor=1e9)
+    assert prove_same(copy, kept, quality=80, lossy=True, kept_quality=90, thresholds=without)["same"]
+    true = prove_same(_decoded(jpeg_bytes(_grainy(photo), 80)), kept, quality=80, lossy=True, kept_quality=90)
+    assert true["same"] and np.abs(true["exposure"]["shift"]).max() <= true["exposure"]["limit"], true
+
+
+@pytest.mark.parametrize("made", ["linear light", "16-bit master truncated", "box filter at q60"])
+def test_true_copies_made_otherwise_keep_the_exposure(photo, made):
+    from matching.proof import _linear_shrink
+    im, kept, size, q = _grainy(photo), None, (128, 96), 80
+    if made == "linear light":
+        small = _linear_shrink(im, size)
+    elif made == "16-bit master truncated":
+        a16 = np.minimum(np.asarray(im).astype(np.int32) * 257 + np.random.default_rng(2).integers(0, 257, (240, 320, 3)), 65535)
+        kept = Image.fromarray(np.round(a16 / 257).astype(np.uint8))
+        small = Image.fromarray((a16 >> 8).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+    else:
+        im, size, q = _page(4, size=(840, 1200)), (714, 1020), 60   # ink and paper each one level of Cr
+        small = im.resize(size, Image.Resampling.BOX)
+    out = prove_same(_decoded(jpeg_bytes(small, q)), np.asarray(kept or im), quality=q, lossy=True)
+    assert out["same"], out["reasons"]
+    if out.get("exposure"):
+        assert np.abs(out["exposure"]["shift"]).max() <= out["exposure"]["limit"]
