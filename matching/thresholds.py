@@ -140,9 +140,9 @@ class ProofThresholds:
     pixel_floor: float = _tol(1.25, "up")  # the pixel test (same size, both lossless): an 8x8 px window's RMS difference
                                           #   beyond its cell's median difference (as RMS) at most this
     reproduced_rms: float = _tol(1.0, "down")   # the reproduction test: an 8x8 px window within this RMS of the kept
-    reproduced_share: float = _tol(0.9, "up")   #   picture shrunk and saved as the copy was is reproduced; in this
+    reproduced_share: float = _tol(0.97, "up")   #   picture shrunk and saved as the copy was is reproduced; in this
                                                 #   share of the windows at least, the copy was made so, and then ...
-    reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
+    reproduced_floor: float = _tol(8.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
     exposure_floor: float = _tol(0.6, "up")     # the exposure test: the mean per channel over textured 8x8 px blocks,

@@ -567,7 +567,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
                       capped=_capped(c) or _capped(m), garble=garble,
                       kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle else None,
-                      speckle=speckle, tone=tone, exact=_exact_applies(c, m), thresholds=T.proof)
+                      speckle=speckle, tone=tone, exact=_exact_applies(c, m),
+                      reproducible=c.jpeg_quality is not None and _orient(c) == (0, False), thresholds=T.proof)
 
 
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
