@@ -813,7 +813,7 @@ def test_true_copies_made_otherwise_keep_the_exposure(photo, made):
     from matching.proof import _linear_shrink
     im, kept, size, q = _grainy(photo), None, (128, 96), 80
     if made == "linear light":
-        small = _linear_shrink(im, size)
+        small = _linear_shrink(im, size, Image.Resampling.LANCZOS)
     elif made == "16-bit master truncated":
         a16 = np.minimum(np.asarray(im).astype(np.int32) * 257 + np.random.default_rng(2).integers(0, 257, (240, 320, 3)), 65535)
         kept = Image.fromarray(np.round(a16 / 257).astype(np.uint8))
