@@ -107,10 +107,10 @@ VERIFIER_VERSION = "proof 1.12"   # 1.1: a lossless clean-up copy against a JPEG
 #      stored turned (EXIF), floor 4 over a share of 0.97, a copy saved again at its quality reproduced too: its first
 #      version (RGB, floor 4, share 0.9) lost 289 of an attack's 1,366 true copies (4:4:4 copies of grey pages with
 #      colour marks, near-blank pages read as shrunk by another filter, copies of copies, EXIF-turned copies).
-#      The exposure test (exposure_*): the mean of Y, Cb and Cr over the 8x8 px blocks where each varies, against the
-#      kept picture made as the copy was, within 0.6 levels + what JPEG does to the picture 0.5 level off + the kept
-#      copy's own loss: shots 0.07-0.15 EV apart and colour balances 2-4 % off were safe duplicates wherever the tone
-#      test cannot run (no flat part, a lossy kept copy)
+#      The exposure test (exposure_*): the mean luma over the 8x8 px blocks where it varies, against the kept picture
+#      made as the copy was, within 0.6 levels + what JPEG does to the picture 0.5 level off + the kept copy's own
+#      loss: shots 0.07-0.15 EV apart were safe duplicates wherever the tone test cannot run (no flat part, a lossy
+#      kept copy). Cb and Cr were left out: true 4:4:4 copies and grey copies of colour pages moved them
 
 
 def _tol(default, looser: str):
@@ -152,7 +152,7 @@ class ProofThresholds:
     reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
-    exposure_floor: float = _tol(0.6, "up")     # the exposure test: the mean per channel over textured 8x8 px blocks,
+    exposure_floor: float = _tol(0.6, "up")     # the exposure test: the mean luma over textured 8x8 px blocks,
                                                 #   less the kept picture's made as the copy was, at most this
     exposure_texture: float = 3.0               # ... blocks whose grey ranges over this many levels, on either side
     exposure_min_blocks: int = 64               # ... and at least this many of them (else not judged)
