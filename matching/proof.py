@@ -1517,10 +1517,10 @@ def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | No
     lo, hi = (ref[0], ref[0]) if len(ref) == 1 else (np.minimum(np.minimum(ref[0], ref[1]), ref[2]),
                                                      np.maximum(np.maximum(ref[0], ref[1]), ref[2]))
     unclipped = (-_block_extent(-lo, 4, np.maximum) > 4) & (_block_extent(hi, 4, np.maximum) < 251)
-    # block sums of each channel (exact in uint32), then Y, Cb and Cr of the block means
+    # block sums of each channel (exact in uint32), then the luma of the block means
     sums_a = [_block_extent(q.astype(np.uint32), 4, np.add) for q in pa]
     sums_r = [_block_extent(q.astype(np.uint32), 4, np.add) for q in pr]
-    mix = _LUMA[None] if len(pa) == 3 else np.ones((1, 1), np.float32)
+    mix = _LUMA[None] if len(pa) == 3 else np.ones((1, 1), np.float32)   # one row: luma (see above)
     shift = np.zeros(len(mix))
     for c, row in enumerate(mix):
         plane = ref[0] if len(ref) == 1 else row[0] * ref[0] + row[1] * ref[1] + row[2] * ref[2]
