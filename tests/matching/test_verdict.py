@@ -1239,3 +1239,21 @@ def test_a_reframed_crop_whose_moved_flat_run_meets_the_kept_copys_own_is_not_a_
     p.write_bytes(jpeg_bytes(crop.crop((4, 0, 100, 100)).resize((100, 100), Image.LANCZOS), 90))
     r = verify_pair(p, kept)
     assert r.verdict == "different" and r.corrupt_side == "none", (r.verdict, r.reasons)
+
+
+def test_a_page_copy_with_a_full_stop_added_is_edited(tmp_path):
+    # the verdict lets the reproduction test (proof 1.12) judge a JPEG copy of a lossless kept page
+    from PIL import ImageDraw
+    page = text_page((840, 1200), 4, number=7)
+    kept = tmp_path / "P0000001.tif"
+    page.save(kept, "TIFF")
+    stop = page.copy()
+    ImageDraw.Draw(stop).rectangle((200, 61, 201, 64), fill=(25, 25, 25))
+    copy = tmp_path / "P0000001a.jpg"
+    stop.resize((210, 300), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=75)
+    r = verify_pair(copy, kept)
+    assert r.verdict == "different" and not r.safe_to_delete and "edited" in r.reasons[-1], r.reasons
+    true = tmp_path / "P0000001b.jpg"
+    page.resize((210, 300), Image.Resampling.LANCZOS).save(true, "JPEG", quality=75)
+    r = verify_pair(true, kept)
+    assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["reproduction"]["share"] >= 0.99, r.reasons
