@@ -18,11 +18,14 @@ REGION_MIN_STD = 2.5  # regions flatter than this get no hash (they collide with
 #                      texture above it hashes stably (engine 2: the full-detail proof rejects look-alikes)
 
 
+LUMA = (0.299, 0.587, 0.114)   # JFIF's (ITU-R 601) weights of R, G and B in Y, as Pillow's "L"
+
+
 def grey(a: np.ndarray) -> np.ndarray:
     a = a.astype(np.float32)
     if a.ndim == 2:
         return a
-    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+    return a[..., 0] * LUMA[0] + a[..., 1] * LUMA[1] + a[..., 2] * LUMA[2]
 
 
 def chroma(r, g, b) -> tuple:

@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from . import thresholds as _thresholds
 from .decode import dihedral, simplejpeg
-from .fingerprint import chroma
+from .fingerprint import LUMA, chroma, grey
 from .thresholds import VERIFIER_VERSION, ProofThresholds  # noqa: F401 (VERIFIER_VERSION: re-exported)
 
 
@@ -343,7 +343,7 @@ def _block_grey(planes: tuple, f: int) -> np.ndarray:
     gh, gw = h2 // f, w2 // f
     assert f & (f - 1) == 0 and f <= 8, f
     out = None
-    for c, weight in zip(planes, (0.299, 0.587, 0.114)):
+    for c, weight in zip(planes, LUMA):
         x = c[:gh * f, :gw * f]
         for _ in range(f.bit_length() - 1):   # halving again (f a power of 2; uint16 holds 4^k x 255 to k = 4)
             x = x[0::2] + x[1::2]
@@ -1191,7 +1191,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
                                       and im_bt.width < 3 * w and im_bt.height < 3 * h):
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
-            rep = _reproduction_scores(a_u8, kept_at(q), np.asarray(im_b), v, P, q)
+            rep = _reproduction_scores(a_u8, kept_at(q), b_u8, v, P, q)
         elif f is not None:
             shrunk = im_bt.resize((w, h), f[1])
             made_as.append(_simulate_image(shrunk, size, q))
@@ -1452,8 +1452,7 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         """The kept picture shrunk to ``out_size`` by filter ``f``."""
         if not f[2]:
             return im_bt.resize(out_size, f[1])
-        chans = [Image.fromarray(_SRGB_TO_LINEAR[np.asarray(c)], "F") for c in im_bt.convert("RGB").split()]
-        return Image.fromarray(_linear_to_srgb(np.stack([np.asarray(c.resize(out_size, f[1])) for c in chans], 2)))
+        return _linear_shrink(im_bt.convert("RGB"), out_size, f[1])
 
     def misfit(f):
         """How far the filter's shrink is from the copy on the parts, in grey."""
@@ -1494,45 +1493,36 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)   # JFIF Y of R, G and B
-
-
 def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | None:
     """How much brighter a picture is than a reference (their ``_half_planes`` ``pa``, ``pr``) in
-    JFIF Y: the mean over the 8x8 px blocks where the reference's Y varies (its 2x2 means ranging
-    over ``exposure_texture``), none near clipping; None when fewer than ``exposure_min_blocks``
-    blocks vary. From the half planes the proof has made already: ~5 ms at 2048x1536. Not Cb and Cr:
-    a copy coded with full-resolution chroma (4:4:4) moves their block means by up to 0.9 level at
-    coloured edges, clipped within a 2x2 mean, and a grey copy of a colour picture has none (both true
-    copies; a colour balance 2-4 % off moves them by 0.3-1.3).
+    JFIF Y, as a one-element array: the mean over the 8x8 px blocks where the reference's Y varies
+    (its 2x2 means ranging over ``exposure_texture``), none near clipping; None when fewer than
+    ``exposure_min_blocks`` blocks vary. From the half planes the proof has made already: ~5 ms at
+    2048x1536. Not Cb and Cr: a copy coded with full-resolution chroma (4:4:4) moves their block
+    means by up to 0.9 level at coloured edges, clipped within a 2x2 mean, and a grey copy of a
+    colour picture has none (both true copies; a colour balance 2-4 % off moves them by 0.3-1.3).
 
-    Why where the channel varies: JPEG rounds each block's mean (its DC term) to a step, and where
-    many blocks share one level of a channel it rounds them all one way (a page's ink and paper,
-    0.4 level off, moved by 2 levels of Cr at q60); where the channel varies it rounds as often up
-    as down. Why not near clipping: a filter's overshoot is clipped there, and filters differ by it
-    (a text page's ink blocks by ~1 level between bicubic and Lanczos). Flat parts are the tone test's."""
+    Why where Y varies: JPEG rounds each block's mean (its DC term) to a step, and where many
+    blocks share one level it rounds them all one way (a page's ink and paper, 0.4 level off, moved
+    by 2 levels of Cr at q60); where the level varies it rounds as often up as down. Why not near
+    clipping: a filter's overshoot is clipped there, and filters differ by it (a text page's ink
+    blocks by ~1 level between bicubic and Lanczos). Flat parts are the tone test's."""
     if len(pa) != len(pr) or pa[0].shape != pr[0].shape or min(pa[0].shape) < 4:
         return None
     ref = [q.astype(np.float32) * np.float32(0.25) for q in pr]   # 2x2 means
+    weights = [np.float32(k) for k in LUMA] if len(ref) == 3 else [np.float32(1.0)]
     lo, hi = (ref[0], ref[0]) if len(ref) == 1 else (np.minimum(np.minimum(ref[0], ref[1]), ref[2]),
                                                      np.maximum(np.maximum(ref[0], ref[1]), ref[2]))
     unclipped = (-_block_extent(-lo, 4, np.maximum) > 4) & (_block_extent(hi, 4, np.maximum) < 251)
-    # block sums of each channel (exact in uint32), then the luma of the block means
-    sums_a = [_block_extent(q.astype(np.uint32), 4, np.add) for q in pa]
-    sums_r = [_block_extent(q.astype(np.uint32), 4, np.add) for q in pr]
-    mix = _LUMA[None] if len(pa) == 3 else np.ones((1, 1), np.float32)   # one row: luma (see above)
-    shift = np.zeros(len(mix))
-    for c, row in enumerate(mix):
-        plane = ref[0] if len(ref) == 1 else row[0] * ref[0] + row[1] * ref[1] + row[2] * ref[2]
-        varies = (_block_extent(plane, 4, np.maximum) + _block_extent(-plane, 4, np.maximum)) > P.exposure_texture
-        use = varies & unclipped
-        if int(use.sum()) < P.exposure_min_blocks:
-            if c == 0:
-                return None
-            continue
-        diff = sum(float(k) * (sa.astype(np.float64) - sr) for k, sa, sr in zip(row, sums_a, sums_r))
-        shift[c] = float(np.asarray(diff)[use].mean()) / 64.0
-    return shift
+    plane = ref[0] if len(ref) == 1 else weights[0] * ref[0] + weights[1] * ref[1] + weights[2] * ref[2]
+    varies = (_block_extent(plane, 4, np.maximum) + _block_extent(-plane, 4, np.maximum)) > P.exposure_texture
+    use = varies & unclipped
+    if int(use.sum()) < P.exposure_min_blocks:
+        return None
+    # block sums of each channel (exact in uint32), weighed into the luma of the block means
+    diff = sum(float(k) * (_block_extent(sa.astype(np.uint32), 4, np.add).astype(np.float64)
+                           - _block_extent(sr.astype(np.uint32), 4, np.add)) for k, sa, sr in zip(weights, pa, pr))
+    return np.array([float(np.asarray(diff)[use].mean()) / 64.0])
 
 
 def _nearest_shift(pa: tuple, made: list, P: ProofThresholds) -> np.ndarray | None:
@@ -1581,28 +1571,23 @@ def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: P
         cx0, cy0 = max(0, int(box[0]) - reach), max(0, int(box[1]) - reach)
         cx1, cy1 = min(im_bt.width, int(np.ceil(box[2])) + reach), min(im_bt.height, int(np.ceil(box[3])) + reach)
         src = im_bt.crop((cx0, cy0, cx1, cy1))
-        copy = _luma(a_u8[y0:y0 + side, x0:x0 + side][inner])
+        copy = grey(a_u8[y0:y0 + side, x0:x0 + side][inner])
         for f in misses:
             part = src.resize((side, side), f[1], box=(box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0))
-            made = _luma(_simulate_image(part, (side, side), q)[inner])
+            made = grey(_simulate_image(part, (side, side), q)[inner])
             misses[f].append(float(np.sqrt(np.mean(np.square(made - copy)))))
     best, best_rms = None, 2 * P.reproduced_rms
     for f, rms in misses.items():
-        if float(np.median(rms)) < best_rms or (best is None and float(np.median(rms)) == best_rms):
-            best, best_rms = f, float(np.median(rms))
+        m = float(np.median(rms))
+        if m < best_rms or (best is None and m == best_rms):
+            best, best_rms = f, m
     return best
-
-
-def _luma(a: np.ndarray) -> np.ndarray:
-    """JFIF Y of an RGB picture (a grey one as it is), float32: the channel JPEG codes apart from
-    chroma, so a copy whose chroma was kept at full resolution (4:4:4, 4:2:2) has the same Y."""
-    a = a.astype(np.float32)
-    return a if a.ndim == 2 else a @ _LUMA
 
 
 def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.ndarray, valid: np.ndarray,
                          P: ProofThresholds, q: int) -> dict | None:
-    """The reproduction test's scores: each 8x8 px window's RMS difference in luma (``_luma``)
+    """The reproduction test's scores: each 8x8 px window's RMS difference in luma (``grey``: the
+    channel JPEG codes apart from chroma, so a copy with chroma kept whole, 4:4:4, has the same)
     between the copy and the kept picture as the copy's own filter and quality make it, beyond its
     32 px cell's median (as RMS, like the pixel test), over ``reproduced_floor``; None when the copy
     is not that picture, within ``reproduced_rms``, in ``reproduced_share`` of the windows it trusts
@@ -1616,13 +1601,14 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     reproduces the copy (a 64 px phantom crop, turned after it was shrunk, was "reproduced" in 95 %
     of its windows, most of them black); where it did, only this pipeline's coding decisions give
     the copy's pixels (a near-blank page's paper grain counts, though it has no detail to speak of)."""
-    d = _luma(a_u8) - _luma(reproduced)
+    ya = grey(a_u8)
+    d = ya - grey(reproduced)
     ed = np.sqrt(_window_ms(d * d))
     # a window is trusted when the valid mask holds at its corner (windows step 4 px)
     trusted = valid[::4, ::4][:ed.shape[0], :ed.shape[1]]
     if ed.size == 0 or trusted.shape != ed.shape or not trusted.any():
         return None
-    c = _luma(reproduced) - _luma(before)
+    c = grey(reproduced) - grey(before)
     coded = trusted & (np.sqrt(_window_ms(c * c)) >= P.reproduced_coded)
     if int(coded.sum()) < P.reproduced_min_windows:
         return None
@@ -1633,7 +1619,7 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     if (score > 1.0).any():
         # a copy of a copy: the same picture saved again at its quality (Pillow re-saves at 75 to add
         # metadata) differs from the first save in a few windows by a few levels
-        d2 = _luma(a_u8) - _luma(_simulate_image(Image.fromarray(reproduced), (a_u8.shape[1], a_u8.shape[0]), q))
+        d2 = ya - grey(_simulate_image(Image.fromarray(reproduced), (a_u8.shape[1], a_u8.shape[0]), q))
         ed2 = np.sqrt(_window_ms(d2 * d2))
         score = np.minimum(score, np.sqrt(np.maximum(np.square(ed2) - np.square(_cell_median(ed2)), 0.0)) / P.reproduced_floor)
     return {"share": share, "score": np.where(trusted, score, 0.0)}

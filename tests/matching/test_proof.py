@@ -714,7 +714,6 @@ def _stroke_added(page, x=200, y=52):
 
 @pytest.mark.parametrize("scale, q", [(0.25, 75), (0.33, 60)])
 def test_a_shrunk_copy_that_is_the_kept_page_saved_as_it_was_but_for_a_2x4_px_stroke_is_edited(scale, q):
-    from dataclasses import replace
     page = _page(4, size=(840, 1200))
     size = (round(840 * scale), round(1200 * scale))
     copy = _decoded(jpeg_bytes(_stroke_added(page).resize(size, Image.Resampling.LANCZOS), q))
@@ -799,15 +798,15 @@ def test_a_shot_a_sixteenth_of_a_stop_darker_against_a_lossy_kept_copy_is_anothe
     from dataclasses import replace
 
     from skimage import data
-    kept = _decoded(jpeg_bytes(_grainy(Image.fromarray(data.chelsea())), 90))   # lossy: no tone test
-    darker = _in_linear_light(_grainy(Image.fromarray(data.chelsea())), [2 ** -0.06] * 3)
+    shot = _grainy(Image.fromarray(data.chelsea()))
+    kept = _decoded(jpeg_bytes(shot, 90))   # lossy: no tone test
+    darker = _in_linear_light(shot, [2 ** -0.06] * 3)
     copy = _decoded(jpeg_bytes(darker, 80))
     out = prove_same(copy, kept, quality=80, lossy=True, kept_quality=90)
     assert not out["same"] and "another exposure (darker)" in out["reasons"][-1], out["reasons"]
     without = replace(current().proof, exposure_floor=1e9)
     assert prove_same(copy, kept, quality=80, lossy=True, kept_quality=90, thresholds=without)["same"]
-    true = prove_same(_decoded(jpeg_bytes(_grainy(Image.fromarray(data.chelsea())), 80)), kept, quality=80, lossy=True,
-                      kept_quality=90)
+    true = prove_same(_decoded(jpeg_bytes(shot, 80)), kept, quality=80, lossy=True, kept_quality=90)
     assert true["same"] and abs(true["exposure"]["shift"][0]) <= true["exposure"]["limit"], true
 
 
