@@ -338,12 +338,13 @@ def _half_planes(x: np.ndarray) -> tuple[np.ndarray, ...]:
 def _block_grey(planes: tuple, f: int) -> np.ndarray:
     """Grey (ITU-R 601 luma weights, as Pillow's) of the block means of ``2f x 2f`` pixel blocks,
     float32, from the ``_half_planes`` of a colour picture (partial blocks at the far edges left
-    out). Exact block means: no rounding of each channel's mean to 8 bits on the way."""
+    out; a grey picture's one plane is its grey). Exact block means: no rounding of each channel's
+    mean to 8 bits on the way."""
     h2, w2 = planes[0].shape
     gh, gw = h2 // f, w2 // f
     assert f & (f - 1) == 0 and f <= 8, f
     out = None
-    for c, weight in zip(planes, LUMA):
+    for c, weight in zip(planes, LUMA if len(planes) == 3 else (1.0,)):
         x = c[:gh * f, :gw * f]
         for _ in range(f.bit_length() - 1):   # halving again (f a power of 2; uint16 holds 4^k x 255 to k = 4)
             x = x[0::2] + x[1::2]
@@ -1187,15 +1188,29 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # were 0.2-0.5 of their tolerance: safe duplicates); here nothing needs allowing. A copy made
         # by other software is not reproduced, and the test stands aside
         f = _reproducing_filter(a_u8, im_bt, size, q, P) if filter_fit_applies else None
-        rep = None
+        rep = reference = None
         if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
                                       and im_bt.width < 3 * w and im_bt.height < 3 * h):
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
-            rep = _reproduction_scores(a_u8, kept_at(q), b_u8, v, P, q)
+            reference = kept_at(q)
+            rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q)
+            reference_planes = kept_planes_at(q)
         elif f is not None:
             shrunk = im_bt.resize((w, h), f[1])
             made_as.append(_simulate_image(shrunk, size, q))
-            rep = _reproduction_scores(a_u8, made_as[-1], np.asarray(shrunk), v, P, q)
+            reference = made_as[-1]
+            rep = _reproduction_scores(a_u8, reference, np.asarray(shrunk), v, P, q)
+            reference_planes = _half_planes(reference)
+        if reference is not None:
+            # the reproduction but for a DC step from one row on: damage, whatever the windows say
+            # (a step under a level keeps them reproduced; a larger one, not, or its first row edited)
+            stepped = _dc_stepped(ha, reference_planes, v, q, P)
+            if stepped is not None:
+                # the same picture, damaged: the verdict names the side (the tests below would
+                # read the steps as an exposure or a tone shift)
+                result["stepped"] = stepped
+                result["same"] = True
+                return result
         if rep is not None:
             result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
             bad_w = rep["score"] > 1.0
@@ -1623,6 +1638,67 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
         ed2 = np.sqrt(_window_ms(d2 * d2))
         score = np.minimum(score, np.sqrt(np.maximum(np.square(ed2) - np.square(_cell_median(ed2)), 0.0)) / P.reproduced_floor)
     return {"share": share, "score": np.where(trusted, score, 0.0)}
+
+
+def _luma_dc_step(q: int) -> float:
+    """Grey levels one unit of a JPEG's luma DC coefficient moves an 8x8 block by, at IJG quality
+    ``q`` (the standard table's DC 16, scaled as libjpeg scales it; a DC unit is 1/8 of a level)."""
+    scale = 5000 / q if q < 50 else 200 - 2 * q
+    return float(min(max((16 * scale + 50) // 100, 1), 255)) / 8.0
+
+
+def _dc_stepped(a_planes: tuple, reproduced_planes: tuple, valid: np.ndarray, q: int, P: ProofThresholds) -> dict | None:
+    """The DC step test: a copy that is the kept picture as the copy's own filter and quality make
+    it (``reproduced``; both as ``_half_planes``), block for block, down to one row of 8x8 px
+    blocks, and from there on
+    brighter or darker by a whole number of luma DC steps at the copy's quality, one number along
+    each row of blocks: a flipped bit in a DC difference, which every later block inherits (a later
+    flip adds its own), decoded without complaint. {start (row fraction), steps (per row from
+    there), region}, or None.
+
+    Why: such a copy is damaged, but by less than a grey level (one DC step is 3/8 of a level at
+    q90), under the screen's drift floor and within every tile's tolerance: a star field copied at
+    q90, one step up from 18 block rows down and three down from 28, was a safe duplicate. Only
+    against the exact reproduction can a shift that small be told: the top agrees to
+    ``stepped_tol`` (block means), and from two rows past the first that does not (the bit flipped
+    in it, or in the 16 px MCU it shares) each row's median sits on a non-zero whole number of
+    steps to ``stepped_tol`` and its blocks on that median or the row's before (a flip inside the
+    row) to ``stepped_block`` (a shift under a level is rounded to whole levels pixel by pixel:
+    a block's mean scatters ~0.06 around it), but for a few clipped at black or white or garbled
+    where a bit flipped (``stepped_share`` of them), over ``stepped_rows`` block rows on each side
+    at least. An edit or another picture is neither exact above nor flat on the steps below."""
+    h = valid.shape[0]
+    hb, wb = h // 8, valid.shape[1] // 8
+    if hb < 2 * P.stepped_rows + 2 or wb < 4 or len(a_planes) != len(reproduced_planes):
+        return None
+    d = _block_grey(a_planes, 4) - _block_grey(reproduced_planes, 4)     # 8x8 px block means of luma
+    if d.shape != (hb, wb):
+        return None
+    trusted: np.ndarray = (np.ones((hb, wb), bool) if valid.all()
+                           else np.asarray(valid[:hb * 8, :wb * 8].reshape(hb, 8, wb, 8).all((1, 3))))
+    intact = (np.abs(d) <= P.stepped_tol) | ~trusted
+    if intact.all():
+        return None
+    top = int(np.argmin(intact.all(1)))
+    if top < P.stepped_rows or hb - (top + 2) < P.stepped_rows:
+        return None
+    step = _luma_dc_step(q)
+    rows = []
+    for r in range(top + 1, hb):
+        t = trusted[r]
+        if t.sum() < wb // 2:
+            return None
+        rows.append(float(np.median(d[r][t])))
+    med = np.array(rows)                      # rows top+1 ..
+    steps = np.round(med / step)
+    if (steps[1:] == 0).any() or (np.abs(med - steps * step)[1:] > P.stepped_tol).any():
+        return None
+    on = (np.abs(d[top + 2:] - med[1:, None]) <= P.stepped_block) | (np.abs(d[top + 2:] - med[:-1, None]) <= P.stepped_block)
+    if (on | ~trusted[top + 2:]).mean() < P.stepped_share:
+        return None
+    start = round(8 * top / h, 3)
+    return {"start": start, "steps": [int(k) for i, k in enumerate(steps[1:]) if i == 0 or k != steps[i]],
+            "region": {"top": start, "left": 0.0, "bottom": 1.0, "right": 1.0}}
 
 
 def _window_ms(e: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.12"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.13"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -111,6 +111,12 @@ VERIFIER_VERSION = "proof 1.12"   # 1.1: a lossless clean-up copy against a JPEG
 #      made as the copy was, within 0.6 levels + what JPEG does to the picture 0.5 level off + the kept copy's own
 #      loss: shots 0.07-0.15 EV apart were safe duplicates wherever the tone test cannot run (no flat part, a lossy
 #      kept copy). Cb and Cr were left out: true 4:4:4 copies and grey copies of colour pages moved them
+# 1.13: the DC step test (stepped_*): a copy that is the kept picture saved as it was, block for block, down to one row
+#      and a whole number of luma DC steps off in every block from there (a flipped DC bit the decoder did not notice,
+#      3/8 of a level at q90) is cleanup_corrupt: a star field so damaged was a safe duplicate. A turned pair whose kept
+#      picture is the same picture at a plainer turn (none, else no mirror) is verified again there and reported so
+#      (chessboard crops were "turned 270 and mirrored" upright); safe only when the kept picture is its own turned
+#      self pixel for pixel
 
 
 def _tol(default, looser: str):
@@ -152,6 +158,12 @@ class ProofThresholds:
     reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
+    stepped_tol: float = 0.1                    # the DC step test: an 8x8 px block's mean luma within this of the
+                                                #   reproduction (the top); a row's median within this of a whole
+                                                #   number of the copy's luma DC steps (two rows past it on) ...
+    stepped_block: float = 0.25                 # ... and its blocks within this of that median ...
+    stepped_share: float = 0.9                  # ... in this share of the blocks past it at least ...
+    stepped_rows: int = 2                       # ... with this many block rows on each side at least
     exposure_floor: float = _tol(0.6, "up")     # the exposure test: the mean luma over textured 8x8 px blocks,
                                                 #   less the kept picture's made as the copy was, at most this
     exposure_texture: float = 3.0               # ... blocks whose grey ranges over this many levels, on either side

@@ -5,12 +5,13 @@ import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
 from PIL import Image
 
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
-from .compare import ScreenResult, compare_arrays
-from .decode import EXIF_TO_DIHEDRAL, compose
+from .compare import ScreenResult, compare_arrays, orientation_scores
+from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
 from .proof import attach_rendition, equivalent_jpeg_quality, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
@@ -320,7 +321,7 @@ def _proof_summary(p: dict) -> dict:
     why a pair was called the same picture, not only that it was."""
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
                                   "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
-                                  "tone", "chroma", "pixel", "reproduction", "exposure")}
+                                  "tone", "chroma", "pixel", "reproduction", "stepped", "exposure")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -689,6 +690,21 @@ def _garbled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: d
     return res
 
 
+def _stepped_verdict(c: FileAnalysis, r: ScreenResult, proof: dict, res: PairResult) -> PairResult:
+    """Step 6a, from the proof. The kept picture as the copy was made, block for block, down to
+    where every later block is a whole number of DC steps off (the proof's DC step test): a flipped
+    bit the copy's decoder did not notice. ``cleanup_corrupt``, never safe."""
+    st = proof["stepped"]
+    res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", st["region"]
+    steps = " and ".join(f"{k:+d}" for k in st["steps"])
+    res.reasons.append(f"clean-up copy is damaged: the kept picture saved as this {c.format} was, block for block, "
+                       f"down to {st['start']:.0%} of its height, and from there on {steps} luma DC steps off in "
+                       f"every block, as a flipped bit in a DC difference leaves the rest of the stream")
+    if r.turn != (0, False):
+        res.reasons.append("also " + turn_words(r.rotation, r.flipped))
+    return res
+
+
 def _speckled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: dict, res: PairResult) -> PairResult:
     """Step 6a, from the proof. The same picture, but the kept copy carries detail the copy lacks
     beyond what re-encoding takes away (the proof's speckle test): damage inside the kept file's
@@ -738,8 +754,60 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
     return res
 
 
+def _plainness(turn) -> tuple:
+    """How plain a turn is, plainest first: none, then a rotation, then a mirror."""
+    return (tuple(turn) != (0, False), bool(turn[1]))
+
+
+# what a plainer turn's verification must come to for the pair to be reported at it: the same
+# picture, undamaged (a damaged side, garbled or speckled blocks at one turn and not the other are
+# not a symmetric picture's doubt)
+SAME_PICTURE_VERDICTS = frozenset({"identical", "duplicate", "rotated"})
+
+
+def _plainer_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, shared_id: bool, T: Thresholds) -> PairResult | None:
+    """Step 6b, before a turned or mirrored copy goes to a person: the pair verified at a plainer
+    turn (none, else a rotation without the mirror) at which the kept picture is itself the same
+    picture, or None.
+
+    Why: a picture symmetric under a turn (a chessboard crop, a test chart, a tiled floor) is the
+    same picture at both turns, and which one the copy was made by cannot be seen; the 40x40 turn
+    score chose by its coding noise (turned copies of 100 px chessboard crops were reported
+    transposed, upright ones "turned 270 degrees and mirrored, a person must confirm"). The plainer
+    turn must pass the whole verification again, full-detail proof included, so a picture that is
+    only nearly symmetric keeps the turn its proof found."""
+    plainer = [(s, u) for s, u in orientation_scores(dihedral(m.image, *r.turn), m.image)
+               if s <= T.max_orient_score and _plainness(u) < _plainness(r.turn)]
+    for _, u in sorted(plainer, key=lambda su: (_plainness(su[1]), su[0])):
+        score = next((s for s, t in r.other_turns if t == u), r.orient_score)
+        res = verify_analyses(c, m, shared_id=shared_id, thresholds=T, turn=(u, score))
+        if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == u:
+            res.reasons.append(f"the kept picture is symmetric: {turn_words(*r.turn)} it is the same picture "
+                               f"too, and the plainer turn is reported")
+            if res.safe_to_delete and not _its_own_turned_self(m, r.turn, u):
+                res.safe_to_delete = False
+                res.reasons.append("not safe: the kept picture is its own turned self only within its coding "
+                                   "noise, so whether this copy was turned cannot be told: a person confirms")
+            return res
+    return None
+
+
+def _its_own_turned_self(m: FileAnalysis, t, u) -> bool:
+    """Whether the kept picture's full-detail rendition turned by ``t`` is, pixel for pixel (within
+    one level of rounding), the same as turned by ``u``: then no copy can have been turned one way
+    rather than the other, and the plainer turn's verdict stands, safe or not. Otherwise the copy
+    may be the one a person turned right (a scan mirrored from the wrong side, its mirrored text
+    faint or in a colour of the picture's own grey, which the proof's floors and luma tests do not
+    see): a person confirms."""
+    R = m.rendition
+    if R is None:
+        return False
+    a, b = dihedral(R, *t), dihedral(R, *u)
+    return a.shape == b.shape and int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) <= 1
+
+
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None,
-                    thresholds: Thresholds | None = None) -> PairResult:
+                    thresholds: Thresholds | None = None, turn: tuple | None = None) -> PairResult:
     """Verify clean-up analysis ``c`` against kept analysis ``m`` (both carry their reduced images,
     ``analysis.image``; full-detail renditions are attached when needed). In order:
 
@@ -753,20 +821,21 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     6. the verdict: a damaged side (by the screen's evidence, or garbled blocks or a speckled kept
        copy the proof found), a turn, or the same picture and whether it is safe.
 
-    ``thresholds``: default, those in force; recorded on the result either way."""
+    ``thresholds``: default, those in force; recorded on the result either way. ``turn``: (turn,
+    score) to screen at, instead of the best-scored (``_plainer_turn``'s second verification)."""
     T = thresholds or _thresholds.current()
     if shared_id is None:
         shared_id = bool(set(c.ids) & set(m.ids))
     early = _by_checksum(c, m, T) or _undecodable(c, m, shared_id, T)
     if early is not None:
         return early
-    r = _screen(c, m, T)
+    r = _screen(c, m, T) if turn is None else _screen(c, m, T, turn=turn[0], turn_score=turn[1])
     if r is None:
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
     why: list = []
     agrees = _screen_agrees(r, dmg, T, why)
-    if not agrees:
+    if not agrees and turn is None:
         alt = _screen_other_turns(c, m, r, T)
         if alt is not None:
             (r, dmg), why, agrees = alt, [], True
@@ -814,7 +883,12 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _speckled_verdict(c, m, r, proof, res)
     if proof is not None and proof.get("garbled"):
         return _garbled_verdict(c, m, r, proof, res)
+    if proof is not None and proof.get("stepped"):
+        return _stepped_verdict(c, r, proof, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
+        plainer = _plainer_turn(c, m, r, shared_id, T) if proof is not None else None
+        if plainer is not None:
+            return plainer
         res.verdict = "rotated"
         res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")
         return res

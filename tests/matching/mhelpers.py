@@ -111,6 +111,45 @@ def flip_in_step(data: bytes, *, start=0.4, strength=60):
     raise AssertionError("no flip in step found")
 
 
+def flip_dc_step(data: bytes, *, start=0.4, most=0.5):
+    """A real bit flip in a baseline JPEG's entropy-coded data that changes one luma DC difference
+    and nothing else: the picture decodes as before down to the flipped block, and every later block
+    comes out brighter or darker by one constant (a whole number of DC steps), without a decoder
+    complaint. The first such flip from ``start`` of the scan on (deterministic) that shifts by
+    ``most`` grey levels at most (a row's blocks by that much, give or take what rounding to whole
+    levels makes of it). Returns (flipped bytes, first 8 px block row changed, the shift)."""
+    sos = data.index(b"\xff\xda")
+    scan0 = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+    scan1 = data.rindex(b"\xff\xd9")
+    ref = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float64)
+    hb, wb = ref.shape[0] // 8, ref.shape[1] // 8
+
+    def block_means(a):
+        return a[:hb * 8, :wb * 8].reshape(hb, 8, wb, 8).mean(axis=(1, 3))
+
+    for i in range(scan0 + int((scan1 - scan0) * start), scan1 - 2):
+        if data[i] == 0xFF or data[i - 1] == 0xFF:
+            continue
+        for bit in range(8):
+            b = bytearray(data)
+            b[i] ^= 1 << bit
+            if b[i] == 0xFF:
+                continue
+            try:
+                got = np.asarray(Image.open(io.BytesIO(bytes(b))).convert("L"), dtype=np.float64)
+            except OSError:
+                continue
+            d = block_means(got - ref)
+            rows = np.nonzero(np.abs(d).max(axis=1) > 0.05)[0]
+            if not len(rows) or rows[0] < 2 or rows[0] > hb - 6:
+                continue
+            rest = d[rows[0] + 2:]
+            shift = float(np.median(rest))
+            if 0.3 <= abs(shift) <= most and (np.abs(rest - shift) <= 0.25).mean() >= 0.98:
+                return bytes(b), int(rows[0]), shift
+    raise AssertionError("no DC flip found")
+
+
 def drifted(im, top=64, left=160, by=-4):
     """``im`` with every pixel from (top, left) on in scan order (the rest of that 16 px row of
     blocks, then every row below) shifted by ``by``: what a flip the decoder recovers from does to

@@ -12,7 +12,7 @@ from matching import CandidateIndex, analyse_file, verify_pair
 from matching.proof import estimate_jpeg_quality, geometry, phase_shift, prove_same
 from matching.thresholds import THRESHOLDS, current
 
-from mhelpers import flip_in_step, jpeg_bytes, page_over_the_cap, text_page
+from mhelpers import flip_dc_step, flip_in_step, jpeg_bytes, page_over_the_cap, text_page
 
 
 def _page(seed, number=7, size=(420, 600)):
@@ -827,3 +827,41 @@ def test_true_copies_made_otherwise_keep_the_exposure(photo, made):
     assert out["same"], out["reasons"]
     if out.get("exposure"):
         assert np.abs(out["exposure"]["shift"]).max() <= out["exposure"]["limit"]
+
+
+def _stepped(a, reference, q):
+    from matching.proof import _dc_stepped, _half_planes
+    return _dc_stepped(_half_planes(a), _half_planes(reference), np.ones(a.shape[:2], bool), q, current().proof)
+
+
+def test_a_copy_a_flipped_dc_bit_put_one_step_off_from_one_row_on_is_stepped(photo):
+    data, row, shift = flip_dc_step(jpeg_bytes(photo, 90))
+    a = _decoded(data)
+    st = _stepped(a, _decoded(jpeg_bytes(photo, 90)), 90)
+    assert st is not None and st["steps"] == [1 if shift > 0 else -1]
+    assert st["start"] == pytest.approx(8 * row / a.shape[0], abs=0.001) and st["region"]["bottom"] == 1.0
+
+
+def test_a_second_flip_further_down_adds_its_own_steps():
+    ref = _decoded(jpeg_bytes(_texture(), 50))      # a DC step is 2 grey levels at q50; nothing clips
+    a = ref.astype(int)
+    a[64:] += 2
+    a[160:] -= 6
+    st = _stepped(np.clip(a, 0, 255).astype(np.uint8), ref, 50)
+    assert st is not None and st["steps"] == [1, -2]
+
+
+def test_an_exact_copy_a_copy_coded_otherwise_and_shifts_that_are_not_dc_steps_are_not_stepped():
+    ref = _decoded(jpeg_bytes(_texture(), 50))
+    assert _stepped(ref, ref, 50) is None                                                  # nothing off
+    assert _stepped(_decoded(jpeg_bytes(_texture(), 50, subsampling=0)), ref, 50) is None  # coded otherwise: the top differs
+
+    def lifted(rows, cols, by):
+        a = ref.astype(int)
+        a[rows, cols] += by
+        return np.clip(a, 0, 255).astype(np.uint8)
+
+    assert _stepped(lifted(slice(64, None), slice(None), 1), ref, 50) is None          # half a step: not a DC unit
+    assert _stepped(lifted(slice(64, None), slice(0, 180), 2), ref, 50) is None        # one part of the rows: an edit
+    assert _stepped(lifted(slice(None), slice(None), 2), ref, 50) is None              # from the top: nothing intact
+    assert _stepped(lifted(slice(64, None), slice(None), 2), ref, 50) is not None      # the control: a step from row 8

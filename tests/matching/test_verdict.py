@@ -7,7 +7,7 @@ from PIL import Image, ImageOps
 
 from matching import THRESHOLDS, analyse_file, decide_file, verify_pair
 
-from mhelpers import drifted, edited, flip_in_step, grey_band, jpeg_bytes, page_over_the_cap, reframed, text_page
+from mhelpers import drifted, edited, flip_dc_step, flip_in_step, grey_band, jpeg_bytes, page_over_the_cap, reframed, text_page
 
 
 @pytest.fixture
@@ -1257,3 +1257,68 @@ def test_a_page_copy_with_a_full_stop_added_is_edited(tmp_path):
     page.resize((210, 300), Image.Resampling.LANCZOS).save(true, "JPEG", quality=75)
     r = verify_pair(true, kept)
     assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["reproduction"]["share"] >= 0.99, r.reasons
+
+
+def test_a_jpeg_copy_one_dc_step_off_from_a_flipped_bit_on_is_cleanup_corrupt_not_a_safe_duplicate(tmp_path, canon, photo):
+    data, row, _ = flip_dc_step(jpeg_bytes(photo, 90))
+    r = _v(tmp_path, canon, "IMG_0001.jpg", data=data)
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
+    assert r.region["top"] == pytest.approx(8 * row / photo.height, abs=0.001) and "DC step" in " ".join(r.reasons)
+    clean = _v(tmp_path, canon, "IMG_0002.jpg", data=jpeg_bytes(photo, 90))    # the control: the same copy unflipped
+    assert clean.verdict == "duplicate" and clean.safe_to_delete
+
+
+def _chessboard(side=128, squares=4, mark=False):
+    """A chessboard with one square's worth of wood grain on each colour: the same picture
+    transposed (a mirror about its diagonal), unless ``mark`` puts a grey dot off the diagonal."""
+    rng = np.random.default_rng(5)
+    sq = side // squares
+    y, x = np.mgrid[0:side, 0:side]
+    board = np.where(((y // sq) + (x // sq)) % 2 == 0, 200.0, 50.0)
+    grain = np.asarray(Image.fromarray(rng.normal(0, 1, (sq // 4, sq // 4)).astype(np.float32), "F")
+                       .resize((sq, sq), Image.BICUBIC)) * 12
+    tile = (grain + grain.T) / 2                     # symmetric about its own diagonal
+    g = board + np.tile(tile, (squares, squares))
+    if mark:
+        g[20:30, 90:100] = 128
+    return Image.fromarray(np.clip(g, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def _screened_at(tmp_path, kept, copy, turn, kept_as="png"):
+    from matching.verdict import _screen
+    kp, cp = tmp_path / f"C0002000.{kept_as}", tmp_path / "IMG_0003.jpg"
+    kept.save(kp, quality=85)
+    cp.write_bytes(jpeg_bytes(copy, 90))
+    c, m = analyse_file(cp), analyse_file(kp)
+    return c, m, _screen(c, m, THRESHOLDS, turn=turn, turn_score=0.0)
+
+
+def test_a_symmetric_picture_copied_upright_is_reported_upright_whichever_turn_the_screen_scored_best(tmp_path):
+    from matching.verdict import _plainer_turn
+    board = _chessboard()
+    c, m, r = _screened_at(tmp_path, board, board, (270, True))    # the transpose: the same pixels
+    res = _plainer_turn(c, m, r, False, THRESHOLDS)
+    assert res is not None and (res.verdict, res.rotation, res.flipped, res.safe_to_delete) == ("duplicate", 0, False, True)
+    assert "symmetric" in res.reasons[-1]
+
+
+def test_a_symmetric_picture_kept_lossy_is_reported_upright_but_a_person_confirms(tmp_path):
+    from matching.verdict import _plainer_turn
+    board = _chessboard()
+    # JPEG's tables are not their own transpose: the kept copy is its own mirror image only
+    # within its coding noise, so a copy may have been mirrored (back) for a reason no proof sees
+    c, m, r = _screened_at(tmp_path, board, board, (270, True), kept_as="jpg")
+    res = _plainer_turn(c, m, r, False, THRESHOLDS)
+    assert res is not None and (res.verdict, res.rotation, res.flipped) == ("duplicate", 0, False)
+    assert not res.safe_to_delete and "a person confirms" in res.reasons[-1]
+
+
+def test_a_nearly_symmetric_picture_keeps_the_turn_its_proof_found(tmp_path):
+    from matching.verdict import _plainer_turn, verify_analyses
+    board = _chessboard(mark=True)
+    copy = board.transpose(Image.Transpose.TRANSPOSE)
+    c, m, r = _screened_at(tmp_path, board, copy, None)
+    assert r.flipped                                    # the screen finds the mirror by the dot
+    assert _plainer_turn(c, m, r, False, THRESHOLDS) is None
+    res = verify_analyses(c, m)
+    assert res.verdict == "rotated" and res.flipped and not res.safe_to_delete
