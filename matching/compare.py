@@ -162,6 +162,13 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     speckled = (uniform(sd, mn) & ~uniform(so, mo)
                 & ((np.abs(mn - mo) > T.speckled_band_mean).mean(1) >= T.changed_share))
     bad |= _long_runs(speckled, T)
+    # or: a run of rows nearly one colour within a lossy coder's speckle, where the other side has
+    # texture or another colour along the row, and several times this side's own residue in most
+    # parts (muted_ratio): a grey band in an 8:1 JPEG 2000 of grass (its speckle 1-7 grey levels,
+    # the grass 11-25, at a mean 20-40 off) was "different" between the strong and speckled rules
+    muted = (uniform(sd, mn) & other_shows
+             & (np.median(sd / np.maximum(so, 1e-3), axis=1) <= T.muted_ratio))
+    bad |= _long_runs(muted, T)
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)

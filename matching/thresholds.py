@@ -116,7 +116,9 @@ VERIFIER_VERSION = "proof 1.13"   # 1.1: a lossless clean-up copy against a JPEG
 #      3/8 of a level at q90) is cleanup_corrupt: a star field so damaged was a safe duplicate. A turned pair whose kept
 #      picture is the same picture at a plainer turn (none, else no mirror) is verified again there and reported so
 #      (chessboard crops were "turned 270 and mirrored" upright); safe only when the kept picture is its own turned
-#      self pixel for pixel
+#      self pixel for pixel. A run of rows nearly flat within a lossy coder's speckle where the other side has texture
+#      or another colour, and its residue at most muted_ratio of the other side's, is a damage band (a grey band in an
+#      8:1 JPEG 2000 over grass near its grey was "different": 2 of 78 such kept copies over 55 corpora)
 
 
 def _tol(default, looser: str):
@@ -235,6 +237,7 @@ class Thresholds:
     speckled_band_std: float = 8.0    # a run of rows this uniform in every part (a lossy coder's speckle) ...
     speckled_band_range: float = 10.0  # ... with its parts' means this close, of ``loose_band`` rows at least ...
     speckled_band_mean: float = 30.0  # ... is damage where the other side's mean is this far off along the row
+    muted_ratio: float = 0.3          # ... or where its parts' residue is at most this part of the other side's (median)
     min_band: float = 0.02            # a band is at least this part of the picture (and 2 rows)
     max_bands: int = 2                # more separate runs than this on one side are a pattern, not damage (the
                                       #   white gaps between lines of text, shrunk to a third: many short runs)

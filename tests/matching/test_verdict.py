@@ -211,6 +211,23 @@ def test_thin_band_in_lossy_jp2_of_textured_canonical_match_corrupt(tmp_path, to
     assert r.region and r.region["top"] < top + 0.04 and r.region["bottom"] > top + 0.04
 
 
+@pytest.mark.parametrize("top", [40, 80])
+def test_a_grey_band_speckled_in_a_jp2_over_grass_near_its_grey_is_the_kept_copys_damage(tmp_path, top):
+    # grass 20-40 levels off the band's grey, its texture 11-25 against the band's speckle of 1-7:
+    # under the strong rule's floor and the speckled rule's mean; the kept copy's own residue is a
+    # fraction of the copy's along the rows (muted_ratio)
+    from skimage import data
+    src = Image.fromarray(data.camera()[384:512, 128:256]).convert("RGB")
+    a = np.asarray(src).copy()
+    a[top:top + 13] = 128
+    c = tmp_path / "C0001000.jp2"
+    Image.fromarray(a).save(c, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    p = tmp_path / "x.jpg"
+    p.write_bytes(jpeg_bytes(src))
+    r = verify_pair(p, c)
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete
+
+
 def test_textured_lossy_copies_stay_safe_and_edits_rejected(tmp_path):
     im = _gravel()
     c = tmp_path / "C0001000.jp2"
