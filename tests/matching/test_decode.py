@@ -290,3 +290,23 @@ def test_shrink_resamples_the_true_extent_only():
     out = shrink(a, 256, (256.25, 256.25))
     assert out.shape == (256, 256, 3) and int(out[:, -1].max()) <= 255 // 4 + 1
     assert shrink(a, 256).shape == (256, 256, 3) and np.array_equal(shrink(a[:200, :200], 256), a[:200, :200])
+
+
+def _tiff_directory_last(photo):
+    """An LZW TIFF as libtiff writes it: the strips, then the directory and its out-of-line tag
+    data (an sRGB ICC profile, 588 bytes, last), at the end of the file."""
+    from PIL import ImageCms
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buf = io.BytesIO()
+    photo.save(buf, "TIFF", compression="tiff_lzw", icc_profile=icc)
+    data = buf.getvalue()
+    assert data[:2] == b"II" and int.from_bytes(data[4:8], "little") > len(data) - 1000   # directory after the strips
+    return data
+
+
+def test_a_tiff_cut_inside_its_directory_is_damaged_though_every_pixel_decodes(photo):
+    data = _tiff_directory_last(photo)
+    cut = decode(None, data=data[:len(data) - 300], target=10_000)      # the ICC profile cut short
+    assert _close(cut.image, photo, tol=1)                 # the strips are all there
+    assert any(e.startswith("truncated: TIFF directory") for e in cut.errors)
+    assert not decode(None, data=data, target=10_000).errors   # the control: the whole file
