@@ -118,7 +118,10 @@ VERIFIER_VERSION = "proof 1.13"   # 1.1: a lossless clean-up copy against a JPEG
 #      (chessboard crops were "turned 270 and mirrored" upright); safe only when the kept picture is its own turned
 #      self pixel for pixel. A run of rows nearly flat within a lossy coder's speckle where the other side has texture
 #      or another colour, and its residue at most muted_ratio of the other side's, is a damage band (a grey band in an
-#      8:1 JPEG 2000 over grass near its grey was "different": 2 of 78 such kept copies over 55 corpora)
+#      8:1 JPEG 2000 over grass near its grey was "different": 2 of 78 such kept copies over 55 corpora). Against a
+#      lossless kept copy an undamaged pair's worst window at the screen may reach proven_local, the proof deciding:
+#      screenshots and diagrams shrunk to 30-50 % were "different" at 0.086-0.12 (9 true copies of 17 recovered;
+#      against a lossy kept copy same_local stays, proof 1.5's attack)
 
 
 def _tol(default, looser: str):
@@ -267,6 +270,7 @@ class Thresholds:
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)
+    proven_local: float = _tol(0.16, "up")        # ... an undamaged pair's against a lossless kept copy (the proof decides)
     damaged_local: float = _tol(0.10, "up")       # the same when a side carries decoder damage (never safe anyway)
     max_orient_score: float = _tol(0.45, "up")    # normalised difference of the best turn at 40x40
     damaged_orient_factor: float = _tol(1.5, "up")  # x max_orient_score when a side is damaged or banded

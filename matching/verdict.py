@@ -460,9 +460,24 @@ def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
     return None if step is None else T.drift_chroma_steps * step / 255.0
 
 
-def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds):
-    """Step 4, when the best-scored turn's screen failed: the screen of the next turn that also
-    fits (scored within the limit) and agrees, with its damage (none), or None.
+def _local_limit(dmg: PairDamage, T: Thresholds, kept_lossless: bool) -> float:
+    """The screen's limit on the worst window of an undamaged pair: ``same_local``, or, against a
+    lossless kept copy, ``proven_local``, leaving the rest to the full-detail proof.
+
+    Why: at the screen's 256 px, sharp text and lines shrunk to 30-50 % and saved at q60-85 (a
+    screenshot, a diagram) differ from the kept copy by 0.086-0.12 in their worst window: 17 true
+    copies in eight corpora made from screenshots were "different" before any proof. Against a
+    lossless kept copy the proof re-encodes the very picture the copy was made from, and a region
+    lifted by 25 grey levels fails it; against a lossy one (a q85 JPEG) its own loss widens every
+    tolerance and that region passed at 0.97 of it (proof 1.5's attack), so the screen keeps its
+    limit there."""
+    return T.proven_local if kept_lossless and not dmg.any else T.same_local
+
+
+def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds, strict: bool = False):
+    """Step 4, when the best-scored turn's screen failed, or agreed only within ``proven_local``
+    (``strict``: then another turn must agree within ``same_local``): the screen of the next turn
+    that also fits (scored within the limit) and agrees, with its damage (none), or None.
 
     Why: the turn is scored on 40x40 greys over the rows and columns each side trusts, and a
     picture that is mostly one flat colour (a phantom's black, a screenshot's white margins) can
@@ -480,19 +495,20 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
         if alt is None:
             continue
         dmg = PairDamage.of(c, m, alt)
-        if not dmg.any and _screen_agrees(alt, dmg, T, []):
+        if not dmg.any and _screen_agrees(alt, dmg, T, [], kept_lossless=m.format in LOSSLESS_FORMATS and not strict):
             return alt, dmg
     return None
 
 
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list,
-                   min_coverage: float | None = None) -> bool:
+                   min_coverage: float | None = None, kept_lossless: bool = False) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``. ``min_coverage``: the intact part needed (default: the one for
-    the pair's damage; ``_named_damaged_copy`` asks for less)."""
+    the pair's damage; ``_named_damaged_copy`` asks for less). ``kept_lossless``: the kept copy is
+    lossless, so the proof simulates it exactly (``proven_local``)."""
     if min_coverage is None:
         min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
-    local_limit = T.damaged_local if dmg.decoder else T.same_local
+    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_lossless)
     # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
     # were found) raises that score, so damaged pairs get the same wider tolerance
     orient_limit = T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0)
@@ -834,9 +850,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
     why: list = []
-    agrees = _screen_agrees(r, dmg, T, why)
-    if not agrees and turn is None:
-        alt = _screen_other_turns(c, m, r, T)
+    agrees = _screen_agrees(r, dmg, T, why, kept_lossless=m.format in LOSSLESS_FORMATS)
+    # a turn that agrees strictly comes before one that agrees only within proven_local (a text
+    # page is nearly its own upside-down mirror image at 40x40; the wrong turn scored best there)
+    if (not agrees or r.local_score > T.same_local) and turn is None:
+        alt = _screen_other_turns(c, m, r, T, strict=agrees)
         if alt is not None:
             (r, dmg), why, agrees = alt, [], True
     res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)

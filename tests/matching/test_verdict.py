@@ -1339,3 +1339,33 @@ def test_a_nearly_symmetric_picture_keeps_the_turn_its_proof_found(tmp_path):
     assert _plainer_turn(c, m, r, False, THRESHOLDS) is None
     res = verify_analyses(c, m)
     assert res.verdict == "rotated" and res.flipped and not res.safe_to_delete
+
+
+def _settings_page():
+    """A screenshot of a settings page: sparse large text on white, a bar and a button (a kept
+    screenshot at 2x; its copy shrunk to half)."""
+    from PIL import ImageDraw, ImageFont
+    im = Image.new("RGB", (680, 280), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    big, body = ImageFont.load_default(size=26), ImageFont.load_default(size=22)
+    d.rectangle((0, 0, 679, 16), fill=(246, 246, 246))
+    d.line((0, 17, 679, 17), fill=(210, 210, 210), width=2)
+    d.text((0, 50), "ccess restricted", fill=(60, 60, 60), font=big, stroke_width=1, stroke_fill=(60, 60, 60))
+    d.text((0, 112), "oved applications can access data in this organization. App", fill=(90, 90, 90), font=body)
+    d.rounded_rectangle((-10, 208, 186, 274), radius=6, outline=(200, 200, 200), fill=(248, 248, 248), width=2)
+    d.text((0, 225), "e restrictions", fill=(160, 20, 20), font=big, stroke_width=1, stroke_fill=(160, 20, 20))
+    return im
+
+
+@pytest.mark.parametrize("kept_as, verdict", [("png", "duplicate"), ("jpg", "different")])
+def test_a_half_size_copy_of_a_screenshot_goes_to_the_proof_against_a_lossless_kept_copy_only(tmp_path, kept_as, verdict):
+    # sharp sparse text on white: at the screen's 256 px its worst window differs by 0.09-0.1, over
+    # same_local; against the lossless kept screenshot the full-detail proof decides (and passes it),
+    # against a lossy kept copy the screen keeps its limit (a lifted region passed the proof there)
+    kept = tmp_path / f"C0000008.{kept_as}"
+    _settings_page().save(kept, quality=95)
+    copy = tmp_path / "C0000008b.jpg"
+    _settings_page().resize((340, 140), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=60)
+    res = verify_pair(copy, kept)
+    assert res.local_score > THRESHOLDS.same_local
+    assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), res.reasons
