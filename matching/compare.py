@@ -181,8 +181,16 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
         # every gap (a match_corrupt, or too little intact to compare). Masking nothing is the
         # strict side: the runs are then compared like the rest. Every run counts, before the
         # length a band needs: the white gaps of a small text page are 1-4 rows, and the one of
-        # them long enough was a "damaged" kept copy's band
-        return out
+        # them long enough was a "damaged" kept copy's band. But one or two runs of another
+        # colour than the other side's along their rows (``speckled_band_mean``) are no gaps of a
+        # pattern: a grey band over a line of a screenshot's text, amid white rows that rang, was
+        # "different" (many such runs are a pattern again)
+        def other_colour(idx):
+            off = (np.abs(mn[idx] - mo[idx]) > T.speckled_band_mean).mean(1) >= T.changed_share
+            return off.mean() >= 0.5
+        runs = [idx for idx in runs if other_colour(idx)]
+        if not runs or len(runs) > T.max_bands:
+            return out
 
     def moved(idx):
         """The other side shows this flat run too, nearly flat at the same level, within ``band_shift``
