@@ -679,8 +679,13 @@ def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pai
                                                       (": flat band where the kept copy has detail" if r.band_a > 0 else "")))
     if res.region is None and proof is not None and proof.get("damage_region"):
         res.region = proof["damage_region"]
+    return _also_turned(r, res)
+
+
+def _also_turned(r: ScreenResult, res: PairResult) -> PairResult:
+    """A damaged side's verdict, with the turn said too when the pair is turned or mirrored."""
     if r.turn != (0, False):
-        reasons.append("also " + turn_words(r.rotation, r.flipped))
+        res.reasons.append("also " + turn_words(r.rotation, r.flipped))
     return res
 
 
@@ -701,9 +706,7 @@ def _garbled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: d
     reasons.append(f"clean-up copy is damaged: {g['windows']} 8x8 px windows garbled as a flipped bit garbles "
                    f"{c.format} blocks (worst {g['worst']:.1f} times what re-encoding explains); the rest "
                    f"agrees at full detail")
-    if r.turn != (0, False):
-        reasons.append("also " + turn_words(r.rotation, r.flipped))
-    return res
+    return _also_turned(r, res)
 
 
 def _stepped_verdict(c: FileAnalysis, r: ScreenResult, proof: dict, res: PairResult) -> PairResult:
@@ -716,9 +719,7 @@ def _stepped_verdict(c: FileAnalysis, r: ScreenResult, proof: dict, res: PairRes
     res.reasons.append(f"clean-up copy is damaged: the kept picture saved as this {c.format} was, block for block, "
                        f"down to {st['start']:.0%} of its height, and from there on {steps} luma DC steps off in "
                        f"every block, as a flipped bit in a DC difference leaves the rest of the stream")
-    if r.turn != (0, False):
-        res.reasons.append("also " + turn_words(r.rotation, r.flipped))
-    return res
+    return _also_turned(r, res)
 
 
 def _speckled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: dict, res: PairResult) -> PairResult:
@@ -731,9 +732,7 @@ def _speckled_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, proof: 
     res.reasons.append(f"kept copy is damaged: speckle this copy lacks in {sp['windows']} 8x8 px windows (worst "
                        f"{sp['worst']:.1f} times what re-encoding explains), as a {m.format} damaged inside its stream "
                        f"decodes; or this copy was cleaned; the rest agrees at full detail")
-    if r.turn != (0, False):
-        res.reasons.append("also " + turn_words(r.rotation, r.flipped))
-    return res
+    return _also_turned(r, res)
 
 
 def _full_detail_words(proof: dict) -> str:

@@ -83,31 +83,43 @@ def page_over_the_cap(number=36):
     return text_page((1728, 2430), 27, font=35, left=190, top=190, bottom=216, pitch=50, words=8, number=number)
 
 
-def flip_in_step(data: bytes, *, start=0.4, strength=60):
-    """A real bit flip in a baseline JPEG's entropy-coded data that leaves the stream in step: it
-    changes a coefficient's magnitude bits, so one block (16x16 px at most, with chroma subsampled)
-    is garbled and every other pixel decodes as before. The first such flip from ``start`` of the
-    scan on (deterministic). Returns (flipped bytes, (top, left, bottom, right) of the pixels it changed)."""
+def _single_flips(data: bytes, start: float):
+    """The baseline JPEG ``data`` with one bit of its entropy-coded data flipped, each in turn from
+    ``start`` of the scan on (an 0xFF byte is neither flipped nor made: that would be a marker)."""
     sos = data.index(b"\xff\xda")
     scan0 = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
     scan1 = data.rindex(b"\xff\xd9")
-    ref = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
     for i in range(scan0 + int((scan1 - scan0) * start), scan1 - 2):
         if data[i] == 0xFF or data[i - 1] == 0xFF:
             continue
         for bit in range(8):
             b = bytearray(data)
             b[i] ^= 1 << bit
-            if b[i] == 0xFF:
-                continue
-            try:
-                got = np.asarray(Image.open(io.BytesIO(bytes(b))).convert("RGB"), dtype=np.int16)
-            except OSError:
-                continue
-            d = np.abs(got - ref).max(axis=2)
-            ys, xs = np.nonzero(d)
-            if len(ys) and np.ptp(ys) < 16 and np.ptp(xs) < 16 and d.max() >= strength:
-                return bytes(b), (int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1)
+            if b[i] != 0xFF:
+                yield bytes(b)
+
+
+def _decoded_or_none(data: bytes, mode: str):
+    try:
+        return np.asarray(Image.open(io.BytesIO(data)).convert(mode), dtype=np.float64)
+    except OSError:
+        return None
+
+
+def flip_in_step(data: bytes, *, start=0.4, strength=60):
+    """A real bit flip in a baseline JPEG's entropy-coded data that leaves the stream in step: it
+    changes a coefficient's magnitude bits, so one block (16x16 px at most, with chroma subsampled)
+    is garbled and every other pixel decodes as before. The first such flip from ``start`` of the
+    scan on (deterministic). Returns (flipped bytes, (top, left, bottom, right) of the pixels it changed)."""
+    ref = _decoded_or_none(data, "RGB")
+    for b in _single_flips(data, start):
+        got = _decoded_or_none(b, "RGB")
+        if got is None:
+            continue
+        d = np.abs(got - ref).max(axis=2)
+        ys, xs = np.nonzero(d)
+        if len(ys) and np.ptp(ys) < 16 and np.ptp(xs) < 16 and d.max() >= strength:
+            return b, (int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1)
     raise AssertionError("no flip in step found")
 
 
@@ -118,35 +130,20 @@ def flip_dc_step(data: bytes, *, start=0.4, most=0.5):
     complaint. The first such flip from ``start`` of the scan on (deterministic) that shifts by
     ``most`` grey levels at most (a row's blocks by that much, give or take what rounding to whole
     levels makes of it). Returns (flipped bytes, first 8 px block row changed, the shift)."""
-    sos = data.index(b"\xff\xda")
-    scan0 = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
-    scan1 = data.rindex(b"\xff\xd9")
-    ref = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float64)
+    ref = _decoded_or_none(data, "L")
     hb, wb = ref.shape[0] // 8, ref.shape[1] // 8
-
-    def block_means(a):
-        return a[:hb * 8, :wb * 8].reshape(hb, 8, wb, 8).mean(axis=(1, 3))
-
-    for i in range(scan0 + int((scan1 - scan0) * start), scan1 - 2):
-        if data[i] == 0xFF or data[i - 1] == 0xFF:
+    for b in _single_flips(data, start):
+        got = _decoded_or_none(b, "L")
+        if got is None:
             continue
-        for bit in range(8):
-            b = bytearray(data)
-            b[i] ^= 1 << bit
-            if b[i] == 0xFF:
-                continue
-            try:
-                got = np.asarray(Image.open(io.BytesIO(bytes(b))).convert("L"), dtype=np.float64)
-            except OSError:
-                continue
-            d = block_means(got - ref)
-            rows = np.nonzero(np.abs(d).max(axis=1) > 0.05)[0]
-            if not len(rows) or rows[0] < 2 or rows[0] > hb - 6:
-                continue
-            rest = d[rows[0] + 2:]
-            shift = float(np.median(rest))
-            if 0.3 <= abs(shift) <= most and (np.abs(rest - shift) <= 0.25).mean() >= 0.98:
-                return bytes(b), int(rows[0]), shift
+        d = (got - ref)[:hb * 8, :wb * 8].reshape(hb, 8, wb, 8).mean(axis=(1, 3))
+        rows = np.nonzero(np.abs(d).max(axis=1) > 0.05)[0]
+        if not len(rows) or rows[0] < 2 or rows[0] > hb - 6:
+            continue
+        rest = d[rows[0] + 2:]
+        shift = float(np.median(rest))
+        if 0.3 <= abs(shift) <= most and (np.abs(rest - shift) <= 0.25).mean() >= 0.98:
+            return b, int(rows[0]), shift
     raise AssertionError("no DC flip found")
 
 
