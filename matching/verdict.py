@@ -43,6 +43,10 @@ ENGINE_SAFE_VERDICTS = frozenset({"identical", "duplicate"})
 CURATOR_APPROVABLE_VERDICTS = frozenset(ENGINE_SAFE_VERDICTS | {"rotated", "cleanup_corrupt"})
 # What an admin may approve in bulk (only files the engine itself marked safe):
 BULK_APPROVABLE_VERDICTS = ENGINE_SAFE_VERDICTS
+# the same picture, undamaged, at whatever turn: what a plainer turn's verification must come to
+# for the pair to be reported at it (``_plainer_turn``; a damaged side, garbled or speckled blocks
+# at one turn and not the other are not a symmetric picture's doubt)
+SAME_PICTURE_VERDICTS = frozenset(ENGINE_SAFE_VERDICTS | {"rotated"})
 # Declared verdicts (the engine proved the same picture), best first; the rest follow.
 VERDICT_RANK = MappingProxyType({"identical": 0, "duplicate": 1, "rotated": 2, "match_corrupt": 3,
                                  "cleanup_corrupt": 3, "different": 5, "unreadable": 6, "no_match": 7})
@@ -772,12 +776,6 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
 def _plainness(turn) -> tuple:
     """How plain a turn is, plainest first: none, then a rotation, then a mirror."""
     return (tuple(turn) != (0, False), bool(turn[1]))
-
-
-# what a plainer turn's verification must come to for the pair to be reported at it: the same
-# picture, undamaged (a damaged side, garbled or speckled blocks at one turn and not the other are
-# not a symmetric picture's doubt)
-SAME_PICTURE_VERDICTS = frozenset({"identical", "duplicate", "rotated"})
 
 
 def _plainer_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, shared_id: bool, T: Thresholds) -> PairResult | None:
