@@ -166,7 +166,8 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     # texture or another colour along the row, and several times this side's own residue in most
     # parts (muted_ratio): a grey band in an 8:1 JPEG 2000 of grass (its speckle 1-7 grey levels,
     # the grass 11-25, at a mean 20-40 off) was "different" between the strong and speckled rules
-    muted = (uniform(sd, mn) & other_shows
+    # (not where the other side's row is as uniform: a flat area recoloured is an edit, as above)
+    muted = (uniform(sd, mn) & ~uniform(so, mo) & other_shows
              & (np.median(sd / np.maximum(so, 1e-3), axis=1) <= T.muted_ratio))
     bad |= _long_runs(muted, T)
     out = np.zeros(n, bool)

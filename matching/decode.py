@@ -118,6 +118,7 @@ class Decoded:
 
 
 _TRUNC_LOCK = threading.Lock()
+_WARN_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -384,10 +385,14 @@ def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None,
         return plan.finish(plan.decoded)
     data = plan.data
     kind = plan.sniffed.format
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            im = Image.open(io.BytesIO(data))
+            # the warnings Pillow gives while it reads the file's header and directory, kept (the
+            # warnings filters are process-wide: recorded under a lock, around the open alone)
+            with _WARN_LOCK, warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                im = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as e:  # pragma: no cover - limit disabled above
             raise DecodeError(f"image too large: {e}") from None
         except Exception as e:

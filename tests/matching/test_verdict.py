@@ -1369,3 +1369,25 @@ def test_a_half_size_copy_of_a_screenshot_goes_to_the_proof_against_a_lossless_k
     res = verify_pair(copy, kept)
     assert res.local_score > THRESHOLDS.same_local
     assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), res.reasons
+
+
+@pytest.mark.parametrize("lift, q", [(30, 60), (30, 50), (-40, 60)])
+def test_an_edit_over_the_screens_limit_against_a_lossless_kept_copy_stands_only_if_the_copy_is_reproduced(tmp_path, lift, q):
+    # review of proof 1.13: past same_local the tile tests alone passed a square (6 % of the short
+    # side) lifted by 30 grey levels in a 35 % copy of a PNG at 0.95 of their tolerance; no filter
+    # reproduced that copy, so the screen's limit holds
+    from skimage import data
+    im = Image.fromarray(data.coffee())
+    w, h = im.size
+    a = np.asarray(im).astype(int)
+    s = int(min(w, h) * 0.06)
+    a[h // 3:h // 3 + s, w // 3:w // 3 + s] += lift
+    kept = tmp_path / "C0000009.png"
+    im.save(kept)
+    copy = tmp_path / "C0000009b.jpg"
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).resize((int(w * 0.35), int(h * 0.35)),
+                                                                Image.Resampling.LANCZOS).save(copy, "JPEG", quality=q)
+    res = verify_pair(copy, kept)
+    assert THRESHOLDS.same_local < res.local_score <= THRESHOLDS.proven_local
+    assert res.verdict == "different" and not res.safe_to_delete
+    assert "not the kept picture reproduced pixel for pixel" in res.reasons[-1]
