@@ -205,11 +205,12 @@ def _resize_image(im: Image.Image, size, resample) -> Image.Image:
     return im.resize(tuple(size), resample, reducing_gap=3.0)
 
 
-def _simulate_image(im: Image.Image, size, quality, crop=None) -> np.ndarray:
+def _simulate_image(im: Image.Image, size, quality, crop=None, subsampling: int | None = None) -> np.ndarray:
     """What resampling and re-encoding can do to the kept copy (a Pillow image) at this size:
     another filter, then JPEG at ``quality`` (None: lossless); uint8 array out. ``crop``: (left,
     top, right, bottom) of the simulated picture, the part to make (``_sim_crops``): the kept
-    copy's matching part is resampled alone, with the same filter and scale."""
+    copy's matching part is resampled alone, with the same filter and scale. ``subsampling``: the
+    JPEG's chroma subsampling as Pillow numbers it (0 4:4:4, 1 4:2:2, 2 4:2:0; None: Pillow's own)."""
     resample = Image.Resampling.BILINEAR if im.width != size[0] else Image.Resampling.NEAREST
     if crop is None:
         sim = _resize_image(im, size, resample)
@@ -221,7 +222,7 @@ def _simulate_image(im: Image.Image, size, quality, crop=None) -> np.ndarray:
         sim = im.resize((x1 - x0, y1 - y0), resample, box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
     if quality:
         buf = io.BytesIO()
-        sim.save(buf, "JPEG", quality=int(quality))
+        sim.save(buf, "JPEG", quality=int(quality), **({} if subsampling is None else {"subsampling": subsampling}))
         return _jpeg_rgb(buf.getvalue())
     return np.asarray(sim)
 
@@ -694,7 +695,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
                capped: bool = False, garble: bool = True, kept_bits_quality: int | None = None,
                speckle: bool = False, tone: bool = False, exact: bool = False, reproducible: bool = False,
-               thresholds: ProofThresholds | None = None) -> dict:
+               copy_subsampling: int | None = None, thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -1187,19 +1188,23 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # at strokes (a comma made a period, one digit of a page number, in a 25-33 % copy of a page,
         # were 0.2-0.5 of their tolerance: safe duplicates); here nothing needs allowing. A copy made
         # by other software is not reproduced, and the test stands aside
-        f = _reproducing_filter(a_u8, im_bt, size, q, P) if filter_fit_applies else None
+        # saved as the copy was: at its own chroma subsampling where it is not Pillow's 4:2:0 (its
+        # luma, read from RGB, differs by the rounding and clipping of the other chroma: a 4:4:4 copy
+        # one DC step off was a safe duplicate against a 4:2:0 reference)
+        ss = copy_subsampling if copy_subsampling in (0, 1) else None
+        f = _reproducing_filter(a_u8, im_bt, size, q, P, ss) if filter_fit_applies else None
         rep = reference = None
         if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
                                       and im_bt.width < 3 * w and im_bt.height < 3 * h):
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
-            reference = kept_at(q)
-            rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q)
-            reference_planes = kept_planes_at(q)
+            reference = kept_at(q) if ss is None else _simulate_image(im_bt, size, q, subsampling=ss)
+            rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss)
+            reference_planes = kept_planes_at(q) if ss is None else _half_planes(reference)
         elif f is not None:
             shrunk = im_bt.resize((w, h), f[1])
-            made_as.append(_simulate_image(shrunk, size, q))
+            made_as.append(_simulate_image(shrunk, size, q, subsampling=ss))
             reference = made_as[-1]
-            rep = _reproduction_scores(a_u8, reference, np.asarray(shrunk), v, P, q)
+            rep = _reproduction_scores(a_u8, reference, np.asarray(shrunk), v, P, q, ss)
             reference_planes = _half_planes(reference)
         if reference is not None:
             # the reproduction but for a DC step from one row on: damage, whatever the windows say
@@ -1554,7 +1559,8 @@ def _linear_shrink(im: Image.Image, size, resample) -> Image.Image:
     return Image.fromarray(out[..., 0] if len(chans) == 1 else out)
 
 
-def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: ProofThresholds):
+def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: ProofThresholds,
+                        subsampling: int | None = None):
     """The Pillow filter (of ``FIT_FILTERS``, on sRGB values) that, with JPEG at ``q``, makes the
     copy ``a_u8`` out of the kept picture ``im_bt`` within ``reproduced_rms`` x 2 on the median of its
     three most detailed parts (an edit may lie in one), or None; of two filters as near, the first
@@ -1563,7 +1569,7 @@ def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: P
     "edited" where their text lay). Tried on parts of 96-128 px whose
     corner lies on the copy's 16 px MCU grid, so their JPEG blocks are the copy's; their 16 px border
     is left out (chroma upsampling reads across it, and a part resampled alone rounds a pixel or two
-    the other way).
+    the other way). ``subsampling``: the copy's chroma subsampling (``_simulate_image``'s).
 
     Why on a part: the filter fit ranks filters by the picture before JPEG, where a smoother filter
     can sit closer to a coarsely coded copy than the one that made it (a 33 % page copy at q60, made
@@ -1589,7 +1595,7 @@ def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: P
         copy = grey(a_u8[y0:y0 + side, x0:x0 + side][inner])
         for f in misses:
             part = src.resize((side, side), f[1], box=(box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0))
-            made = grey(_simulate_image(part, (side, side), q)[inner])
+            made = grey(_simulate_image(part, (side, side), q, subsampling=subsampling)[inner])
             misses[f].append(float(np.sqrt(np.mean(np.square(made - copy)))))
     best, best_rms = None, 2 * P.reproduced_rms
     for f, rms in misses.items():
@@ -1600,7 +1606,7 @@ def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: P
 
 
 def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.ndarray, valid: np.ndarray,
-                         P: ProofThresholds, q: int) -> dict | None:
+                         P: ProofThresholds, q: int, subsampling: int | None = None) -> dict | None:
     """The reproduction test's scores: each 8x8 px window's RMS difference in luma (``grey``: the
     channel JPEG codes apart from chroma, so a copy with chroma kept whole, 4:4:4, has the same)
     between the copy and the kept picture as the copy's own filter and quality make it, beyond its
@@ -1634,7 +1640,8 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     if (score > 1.0).any():
         # a copy of a copy: the same picture saved again at its quality (Pillow re-saves at 75 to add
         # metadata) differs from the first save in a few windows by a few levels
-        d2 = ya - grey(_simulate_image(Image.fromarray(reproduced), (a_u8.shape[1], a_u8.shape[0]), q))
+        d2 = ya - grey(_simulate_image(Image.fromarray(reproduced), (a_u8.shape[1], a_u8.shape[0]), q,
+                                       subsampling=subsampling))
         ed2 = np.sqrt(_window_ms(d2 * d2))
         score = np.minimum(score, np.sqrt(np.maximum(np.square(ed2) - np.square(_cell_median(ed2)), 0.0)) / P.reproduced_floor)
     return {"share": share, "score": np.where(trusted, score, 0.0)}

@@ -454,6 +454,20 @@ def _chroma_dc_step(c: FileAnalysis) -> float | None:
     return float(min(max((17 * scale + 50) // 100, 1), 255)) / 8.0
 
 
+def _jpeg_subsampling(c: FileAnalysis) -> int | None:
+    """A JPEG copy's chroma subsampling as Pillow numbers it (0 4:4:4, 1 4:2:2, 2 4:2:0), from the
+    file when it is at hand; None otherwise (a grey JPEG, another format, the file not read)."""
+    if c.format != "JPEG" or not c.path:
+        return None
+    try:
+        from PIL import JpegImagePlugin
+        with Image.open(c.path) as im:
+            ss = JpegImagePlugin.get_sampling(im)
+    except Exception:
+        return None
+    return ss if ss in (0, 1, 2) else None
+
+
 def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
     """The least chroma drift (0..1) that is stream damage in this copy: ``drift_chroma_steps`` of
     its chroma DC step. Why: a flip the decoder recovered from moves every later block by a whole
@@ -590,7 +604,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       capped=_capped(c) or _capped(m), garble=garble,
                       kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle else None,
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
-                      reproducible=c.jpeg_quality is not None and _orient(c) == (0, False), thresholds=T.proof)
+                      reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
+                      copy_subsampling=_jpeg_subsampling(c), thresholds=T.proof)
 
 
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:

@@ -1276,12 +1276,14 @@ def test_a_page_copy_with_a_full_stop_added_is_edited(tmp_path):
     assert r.verdict == "duplicate" and r.safe_to_delete and r.proof["reproduction"]["share"] >= 0.99, r.reasons
 
 
-def test_a_jpeg_copy_one_dc_step_off_from_a_flipped_bit_on_is_cleanup_corrupt_not_a_safe_duplicate(tmp_path, canon, photo):
-    data, row, _ = flip_dc_step(jpeg_bytes(photo, 90))
+@pytest.mark.parametrize("subsampling", [2, 0])     # 4:2:0 (Pillow's), and 4:4:4: its reference is saved so too
+def test_a_jpeg_copy_one_dc_step_off_from_a_flipped_bit_on_is_cleanup_corrupt_not_a_safe_duplicate(tmp_path, canon, photo,
+                                                                                                   subsampling):
+    data, row, _ = flip_dc_step(jpeg_bytes(photo, 90, subsampling=subsampling))
     r = _v(tmp_path, canon, "IMG_0001.jpg", data=data)
     assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
     assert r.region["top"] == pytest.approx(8 * row / photo.height, abs=0.001) and "DC step" in " ".join(r.reasons)
-    clean = _v(tmp_path, canon, "IMG_0002.jpg", data=jpeg_bytes(photo, 90))    # the control: the same copy unflipped
+    clean = _v(tmp_path, canon, "IMG_0002.jpg", data=jpeg_bytes(photo, 90, subsampling=subsampling))   # the control: unflipped
     assert clean.verdict == "duplicate" and clean.safe_to_delete
 
 
