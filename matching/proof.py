@@ -1197,7 +1197,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
                                       and im_bt.width < 3 * w and im_bt.height < 3 * h):
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
-            reference = kept_at(q) if ss is None else _simulate_image(im_bt, size, q, subsampling=ss)
+            reference = kept_at(q) if ss is None else _simulate_image(im_b, size, q, subsampling=ss)
             rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss)
             reference_planes = kept_planes_at(q) if ss is None else _half_planes(reference)
         elif f is not None:

@@ -1287,6 +1287,15 @@ def test_a_jpeg_copy_one_dc_step_off_from_a_flipped_bit_on_is_cleanup_corrupt_no
     assert clean.verdict == "duplicate" and clean.safe_to_delete
 
 
+def test_a_half_size_4_4_4_copy_one_dc_step_off_is_cleanup_corrupt_its_reference_shrunk_as_the_kept_pictures_is(tmp_path, canon, photo):
+    # the reference of a copy of another subsampling is the kept picture at the size (Lanczos), as
+    # Pillow's 4:2:0 one is, saved at the copy's subsampling: a bilinear shrink reproduced nothing
+    half = photo.resize((photo.width // 2, photo.height // 2), Image.Resampling.LANCZOS)
+    data, _, _ = flip_dc_step(jpeg_bytes(half, 90, subsampling=0), start=0.3)
+    r = _v(tmp_path, canon, "IMG_0003.jpg", data=data)
+    assert r.verdict == "cleanup_corrupt" and not r.safe_to_delete and "DC step" in " ".join(r.reasons)
+
+
 def _chessboard(side=128, squares=4, mark=False):
     """A chessboard with one square's worth of wood grain on each colour: the same picture
     transposed (a mirror about its diagonal), unless ``mark`` puts a grey dot off the diagonal."""
