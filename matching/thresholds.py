@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.13"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.14"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -122,6 +122,11 @@ VERIFIER_VERSION = "proof 1.13"   # 1.1: a lossless clean-up copy against a JPEG
 #      lossless kept copy an undamaged pair's worst window at the screen may reach proven_local, the proof deciding:
 #      screenshots and diagrams shrunk to 30-50 % were "different" at 0.086-0.12 (9 true copies of 17 recovered;
 #      against a lossy kept copy same_local stays, proof 1.5's attack)
+# 1.14: the reproduction test by 32 px cells (reproduced_cell_*): a copy reproduced pixel for pixel everywhere but in
+#      some cells, whose luma there is shifted on average by reproduced_cell_shift or departs by reproduced_floor RMS,
+#      is edited. A region lifted or darkened by 3-6 grey levels, or blurred, over 1/64-1/9 of a photograph was a safe
+#      duplicate (20 of 80 such edits): it took the share under 0.97 (the test stood aside), and where it did not,
+#      each window's cell median absorbed a shift uniform over the cell
 
 
 def _tol(default, looser: str):
@@ -163,6 +168,9 @@ class ProofThresholds:
     reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
+    reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
+    reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
+                                                #   grey levels off, or whose median window RMS is reproduced_floor, is edited
     stepped_tol: float = 0.1                    # the DC step test: an 8x8 px block's mean luma within this of the
                                                 #   reproduction (the top); a row's median within this of a whole
                                                 #   number of the copy's luma DC steps (two rows past it on) ...

@@ -752,6 +752,68 @@ def test_true_copies_coded_otherwise_are_not_edited(made):
     assert out["same"], out["reasons"]
 
 
+@pytest.mark.parametrize("edit, by", [("brightened", 4), ("darkened", 3), ("blurred", 0)])
+def test_a_copy_reproduced_but_for_a_region_brightened_darkened_or_blurred_is_edited(photo, edit, by):
+    # proof 1.14: the region takes the share of reproduced windows under 0.97 (so the window test
+    # stood aside), and each window's cell median absorbed a shift uniform over its cell
+    from PIL import ImageFilter
+    kept = photo.resize((960, 720), Image.Resampling.LANCZOS)
+    a = np.asarray(kept).astype(np.int16)
+    part = (slice(200, 440), slice(360, 680))   # 1/9 of the picture
+    if edit == "blurred":
+        a[part] = np.asarray(Image.fromarray(a[part].astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.5)))
+    else:
+        a[part] += by if edit == "brightened" else -by
+    edited = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    copy = _decoded(jpeg_bytes(edited.resize((576, 432), Image.Resampling.LANCZOS), 75))
+    out = prove_same(copy, np.asarray(kept), quality=75, lossy=True, reproducible=True)
+    assert not out["same"] and "cells" in out["reasons"][-1] and out["reproduction"]["cells"] > 0, out["reasons"]
+    r = out["region"]
+    assert r["top"] < 0.62 and r["bottom"] > 0.27 and r["left"] < 0.71 and r["right"] > 0.37, r
+    # the tile tests let it through: what the cells are for
+    assert prove_same(copy, np.asarray(kept), quality=75, lossy=True)["same"]
+
+
+@pytest.mark.parametrize("made", ["Lanczos, 4:2:0", "bicubic, 4:4:4", "thumbnail, progressive", "saved twice"])
+def test_a_true_copy_departs_from_its_reproduction_in_no_cell(photo, made):
+    kept = photo.resize((960, 720), Image.Resampling.LANCZOS)
+    if made.startswith("thumbnail"):
+        small = kept.copy()
+        small.thumbnail((400, 300), Image.Resampling.BICUBIC)
+        data = jpeg_bytes(small, 80, progressive=True)
+    elif made.startswith("bicubic"):
+        data = jpeg_bytes(kept.resize((576, 432), Image.Resampling.BICUBIC), 85, subsampling=0)
+    elif made.startswith("saved twice"):
+        once = Image.open(io.BytesIO(jpeg_bytes(kept.resize((576, 432), Image.Resampling.LANCZOS), 90))).convert("RGB")
+        data = jpeg_bytes(once, 75)
+    else:
+        data = jpeg_bytes(kept.resize((576, 432), Image.Resampling.LANCZOS), 60)
+    out = prove_same(_decoded(data), np.asarray(kept), quality=estimate_jpeg_quality(Image.open(io.BytesIO(data))),
+                     lossy=True, reproducible=True)
+    assert out["same"] and "cells" not in (out.get("reproduction") or {}), out["reasons"]
+
+
+def test_edited_cells_are_judged_only_where_the_rest_is_reproduced():
+    from matching.proof import _edited_cells
+    P = current().proof
+    h, w = 256, 256
+    ed = np.zeros((h // 4 - 1, w // 4 - 1), np.float32)
+    trusted, coded = np.ones(ed.shape, bool), np.ones(ed.shape, bool)
+    d = np.zeros((h, w), np.float32)
+    assert not _edited_cells(d, ed, trusted, coded, P).any()        # reproduced everywhere: nothing edited
+    d[64:128, 64:128], ed[16:32, 16:32] = 2.0, 2.0                  # two cells a side lifted by 2 levels
+    cells = _edited_cells(d, ed, trusted, coded, P)
+    assert cells[2:4, 2:4].all() and cells.sum() == 4
+    d[64:128, 64:128] = 0.5                                         # departs, but by less than a level on average
+    assert not _edited_cells(d, ed, trusted, coded, P).any()
+    ed[:] = 2.0                                                     # departs everywhere: a copy made otherwise
+    assert _edited_cells(d, ed, trusted, coded, P) is None
+    ed[:] = 0.0
+    ed[16:32, 16:32], d[64:128, 64:128] = 2.0, 2.0
+    trusted[16:32, 16:32] = coded[16:32, 16:32] = False
+    assert not _edited_cells(d, ed, trusted, coded, P).any()        # damage is not an edit: untrusted cells are not judged
+
+
 def test_the_reproducing_filter_is_found_by_the_copy_it_makes_not_by_the_picture_before_jpeg():
     from matching.proof import _filter_fit, _half_planes, _reproducing_filter
     page = _page(4, size=(1240, 1754))
