@@ -1649,14 +1649,14 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
         return None
     resaved: list = []
 
-    def resaved_difference():
+    def resaved_difference() -> tuple[np.ndarray, np.ndarray]:
         """A copy of a copy: the same picture saved again at its quality (Pillow re-saves at 75 to add
-        metadata) differs from the first save in a few windows by a few levels."""
+        metadata) differs from the first save in a few windows by a few levels. (difference, window RMS)."""
         if not resaved:
             d2 = ya - grey(_simulate_image(Image.fromarray(reproduced), (a_u8.shape[1], a_u8.shape[0]), q,
                                            subsampling=subsampling))
             resaved.extend((d2, np.sqrt(_window_ms(d2 * d2))))
-        return resaved
+        return resaved[0], resaved[1]
     score = np.zeros_like(ed)
     if share >= P.reproduced_share:
         score = np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed)), 0.0)) / P.reproduced_floor
@@ -1664,10 +1664,11 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
             ed2 = resaved_difference()[1]
             score = np.minimum(score, np.sqrt(np.maximum(np.square(ed2) - np.square(_cell_median(ed2)), 0.0)) / P.reproduced_floor)
     if cells is not None and cells.any():
-        again = _edited_cells(*resaved_difference(), trusted, coded, P)
+        d2, ed2 = resaved_difference()
+        again = _edited_cells(d2, ed2, trusted, coded, P)
         if again is not None:   # the copy of a copy is reproduced: only cells edited in it too count
             cells &= again
-    if share < P.reproduced_share and not cells.any():
+    if share < P.reproduced_share and not (cells is not None and cells.any()):
         return None
     return {"share": share, "score": np.where(trusted, score, 0.0), "cells": cells}
 
