@@ -1057,10 +1057,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             speckles.append(_speckle_scores(a_u8, sim_c, own_c, P))
         return speckles[0]
     # the colour test's pair: a copy of the kept picture's own size, neither rendition a reduction of
-    # its file (resampling moves a window's colour where the picture is saturated and busy: true copies
-    # shrunk in linear light came to 0.9-1.19 of the tolerance)
+    # its file. Other pairs since proof 1.14, with what other filters move each window's colour by
+    # allowed for (resampling moves it where the picture is saturated and busy: true copies shrunk in
+    # linear light came to 0.9-1.19 of the tolerance without): red ink, a highlighter stroke or a hue
+    # shift that keeps luma, on a copy shrunk or over the cap, were safe duplicates
     colour_pair = im_bt.size == (w, h) and A.shape[:2] == (h, w) and not capped
-    if (tone or (colour_pair and kept_quality)) and not damaged and not streams and not masked and ha[0].shape[0] != h:
+    if (tone or kept_quality) and not damaged and not streams and not masked and ha[0].shape[0] != h:
         hs = None
         if quality:
             hs = kept_planes_at(quality)
@@ -1089,7 +1091,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             own = (_cells(_half_planes(copy_at(kept_quality))), cells[0])
         elif kept_quality:   # (the kept picture at the copy's quality is the same one: its cells are made)
             own = (cells[2] if kept_quality == quality else _cells(kept_planes_at(kept_quality)), cells[1])
-        colour = _chroma_shift(*cells, P, own=own) if colour_pair else None
+        colour = _chroma_shift(*cells, P, own=own)
+        if colour is not None and not colour_pair and (colour > 1.0).any():
+            # resized or capped: what resampling by other filters (linear light among them) moves each
+            # window's colour by, allowed for alike (made only where the windows fail without it)
+            resampled = [np.asarray(_resize_image(im_bt, size, f)) for f in (Image.Resampling.BILINEAR, Image.Resampling.BOX)]
+            resampled.append(np.asarray(_linear_shrink(im_bt, size, Image.Resampling.LANCZOS)))
+            colour = _chroma_shift(*cells, P, own=own, resampled=[_cells(_half_planes(x)) for x in resampled])
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
             bad_w = colour > 1.0
@@ -1102,7 +1110,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 result["region"] = _window_region(bad_w, 2 * ha[0].shape[0], 2 * ha[0].shape[1], side=16)
                 result["reasons"].append(
                     f"{int(bad_w.sum())} of {int(bad_w.size)} 16x16 px windows differ in colour beyond what "
-                    f"re-encoding explains (worst {colour.max():.2f} of its tolerance): an edit in colour")
+                    f"re-encoding{'' if colour_pair else ' and resampling'} explain{'s' if colour_pair else ''} "
+                    f"(worst {colour.max():.2f} of its tolerance): an edit in colour")
                 return result
     if garble and q and not damaged and not streams and not capped and im_bt.size == (w, h) and A.shape[:2] == (h, w) \
             and min(h, w) >= 16:
@@ -1395,7 +1404,8 @@ def _chroma_windows(cells: tuple) -> tuple:
     return tuple(_two_by_two(x) * np.float32(1 / 256) for x in chroma(r, g, b))
 
 
-def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds, own: tuple | None = None) -> np.ndarray | None:
+def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds, own: tuple | None = None,
+                  resampled: list | None = None) -> np.ndarray | None:
     """Each 16x16 px window's chroma difference from the kept picture (the larger of Cb's and Cr's,
     less the picture's median difference: a global cast is the tone test's), over what re-encoding
     moves that window's chroma (``cs``: the ``_cells`` of the kept picture re-encoded as the copy
@@ -1418,6 +1428,7 @@ def _chroma_shift(ca: tuple, cb: tuple, cs: tuple | None, P: ProofThresholds, ow
     losses = [(_chroma_windows(cs), wb)] if cs is not None else []
     if own is not None and len(own[0]) == 3:
         losses.append((_chroma_windows(own[0]), _chroma_windows(own[1])))
+    losses.extend((_chroma_windows(x), wb) for x in resampled or () if len(x) == 3)
     score = None
     for k in range(2):
         d = wa[k] - wb[k]

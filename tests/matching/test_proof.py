@@ -752,6 +752,37 @@ def test_true_copies_coded_otherwise_are_not_edited(made):
     assert out["same"], out["reasons"]
 
 
+@pytest.mark.parametrize("kept_as", ["TIFF", "JPEG 2000 6:1"])
+def test_a_highlighter_stroke_on_a_shrunk_copy_is_an_edit_in_colour_and_true_copies_are_not(kept_as):
+    # proof 1.14: the colour test ran only on pairs of one size; red ink, a highlighter stroke or a
+    # hue shift that keeps luma, on a shrunk copy, was a safe duplicate (an attack: 9 of 35)
+    page = _page(6, size=(840, 1200))
+    a = np.asarray(page).astype(np.float32)
+    a[400:440, 100:700] *= (1.0, 1.0, 0.92)   # a pale yellow highlighter stroke over a line (the tile tests pass it)
+    inked = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+    kept = np.asarray(page) if kept_as == "TIFF" else _jp2(page, 6)
+    kq = None if kept_as == "TIFF" else 75
+    for made, resample in (("inked", Image.Resampling.BOX), ("true", Image.Resampling.BOX),
+                           ("true", Image.Resampling.BILINEAR), ("true", Image.Resampling.LANCZOS)):
+        copy = _decoded(jpeg_bytes((inked if made == "inked" else page).resize((420, 600), resample), 60))
+        out = prove_same(copy, kept, quality=60, lossy=True, kept_quality=kq, tone=kq is None)
+        if made == "inked":
+            assert not out["same"] and "in colour" in out["reasons"][-1] and "resampling" in out["reasons"][-1], out["reasons"]
+            assert out["region"]["top"] < 0.37 and out["region"]["bottom"] > 0.33, out["region"]
+        else:
+            assert out["same"], (resample, out["reasons"])
+
+
+def test_a_saturated_photograph_shrunk_by_any_filter_keeps_its_colour(photo):
+    # what other filters move a window's colour by is allowed for: a busy, saturated picture
+    kept = photo.resize((960, 720), Image.Resampling.LANCZOS)
+    for resample in (Image.Resampling.BILINEAR, Image.Resampling.BOX, Image.Resampling.BICUBIC, Image.Resampling.HAMMING):
+        for q in (60, 90):
+            copy = _decoded(jpeg_bytes(kept.resize((384, 288), resample), q))
+            out = prove_same(copy, np.asarray(kept), quality=q, lossy=True, tone=True)
+            assert out["same"], (resample, q, out["reasons"])
+
+
 @pytest.mark.parametrize("edit, by", [("brightened", 4), ("darkened", 3), ("blurred", 0)])
 def test_a_copy_reproduced_but_for_a_region_brightened_darkened_or_blurred_is_edited(photo, edit, by):
     # proof 1.14: the region takes the share of reproduced windows under 0.97 (so the window test
