@@ -126,7 +126,12 @@ VERIFIER_VERSION = "proof 1.14"   # 1.1: a lossless clean-up copy against a JPEG
 #      some cells, whose luma there is shifted on average by reproduced_cell_shift or departs by reproduced_floor RMS,
 #      is edited. A region lifted or darkened by 3-6 grey levels, or blurred, over 1/64-1/9 of a photograph was a safe
 #      duplicate (20 of 80 such edits): it took the share under 0.97 (the test stood aside), and where it did not,
-#      each window's cell median absorbed a shift uniform over the cell
+#      each window's cell median absorbed a shift uniform over the cell. A window of a reproduced copy may depart from
+#      it by reproduced_peak at one pixel at most (as well as by reproduced_floor RMS): a faint pencil mark, an ink dot
+#      or a retouched blemish on a page or photograph copied at 25-60 % peaked at 7-13 grey levels over 1-2 px, under the
+#      RMS floor (true copies so reproduced: 2 at most, of 367). The colour test runs on shrunk and capped pairs too,
+#      what other filters move each window's colour by allowed for: red ink, a highlighter stroke, a hue shift that
+#      keeps luma, on copies shrunk or over the cap, were safe duplicates (9 of an attack's 35 colour-only edits)
 
 
 def _tol(default, looser: str):
@@ -168,6 +173,7 @@ class ProofThresholds:
     reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
+    reproduced_peak: float = _tol(6.0, "up")    #   ... and its largest difference beyond its cell's median at most this
     reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
     reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
                                                 #   grey levels off, or whose median window RMS is reproduced_floor, is edited

@@ -752,6 +752,26 @@ def test_true_copies_coded_otherwise_are_not_edited(made):
     assert out["same"], out["reasons"]
 
 
+def test_an_ink_dot_on_a_near_blank_page_copied_at_a_quarter_is_edited():
+    # proof 1.14: a 3x3 px dot on a near-blank page, 100 levels deep, copied at 25 % and q60 peaks at
+    # ~9 grey levels over one or two pixels of the copy: under every floor and under the window
+    # test's RMS floor. Against its exact reproduction, a window departing by 6 levels at one pixel is
+    # an edit; the same page without the dot is a duplicate
+    rng = np.random.default_rng(2)
+    grain = np.clip(236 + rng.normal(0, 2.0, (1754, 1240, 1)), 0, 255).repeat(3, axis=2)
+    page = Image.fromarray(grain.astype(np.uint8))
+    ImageDraw.Draw(page).text((600, 1650), "214", fill=(40, 40, 40), font=ImageFont.load_default(size=28))
+    dotted = np.asarray(page).astype(np.int16)
+    dotted[700:703, 400:403] -= 100
+    for picture, same in ((page, True), (Image.fromarray(np.clip(dotted, 0, 255).astype(np.uint8)), False)):
+        copy = _decoded(jpeg_bytes(picture.resize((310, 438), Image.Resampling.BILINEAR), 60))
+        out = prove_same(copy, np.asarray(page), quality=60, lossy=True, reproducible=True, tone=True)
+        assert out["same"] == same, out["reasons"]
+        if not same:
+            assert "windows differ" in out["reasons"][-1] and out["region"]["top"] < 0.41 < out["region"]["bottom"], out
+            assert prove_same(copy, np.asarray(page), quality=60, lossy=True, tone=True)["same"]   # the floors pass it
+
+
 @pytest.mark.parametrize("kept_as", ["TIFF", "JPEG 2000 6:1"])
 def test_a_highlighter_stroke_on_a_shrunk_copy_is_an_edit_in_colour_and_true_copies_are_not(kept_as):
     # proof 1.14: the colour test ran only on pairs of one size; red ink, a highlighter stroke or a
