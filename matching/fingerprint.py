@@ -21,11 +21,21 @@ REGION_MIN_STD = 2.5  # regions flatter than this get no hash (they collide with
 LUMA = (0.299, 0.587, 0.114)   # JFIF's (ITU-R 601) weights of R, G and B in Y, as Pillow's "L"
 
 
+_LUMA32 = tuple(np.float32(k) for k in LUMA)
+
+
 def grey(a: np.ndarray) -> np.ndarray:
-    a = a.astype(np.float32)
+    """Luma of an RGB array (or a grey one as it is), float32: ``R * 0.299 + G * 0.587 + B * 0.114``,
+    each product and sum rounded to float32. Channel by channel, each widened inside the multiply
+    (``dtype``): widening the whole picture to float32 first wrote and read three times the bytes
+    (~2x slower on a page), for the same values bit for bit (the same float32 operations in the
+    same order)."""
     if a.ndim == 2:
-        return a
-    return a[..., 0] * LUMA[0] + a[..., 1] * LUMA[1] + a[..., 2] * LUMA[2]
+        return a.astype(np.float32)
+    out = np.multiply(a[..., 0], _LUMA32[0], dtype=np.float32)
+    out += np.multiply(a[..., 1], _LUMA32[1], dtype=np.float32)
+    out += np.multiply(a[..., 2], _LUMA32[2], dtype=np.float32)
+    return out
 
 
 def chroma(r, g, b) -> tuple:

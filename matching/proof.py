@@ -311,29 +311,25 @@ def _half_planes(x: np.ndarray) -> tuple[np.ndarray, ...]:
     each picture of a pair is halved once.
 
     Why this shape: the sums are exact integers, and the fast way to them in numpy is to never
-    widen the uint8 picture. Each row is read as little-endian uint16 words (two bytes each); the
-    low and high bytes of a row pair are added as uint16 (at most 2 x 255 per byte), and the three
-    words of a pixel pair (r0 g0 | b0 r1 | g1 b1) give each channel's sum of four from one low and
-    one high byte. About 2.5x faster than widening to int16 first, bit for bit the same sums."""
+    widen the uint8 picture into an array of its own. The two rows of each row pair are added in
+    one pass into uint16 (``np.add`` with ``dtype``: the bytes are widened in the ufunc's small
+    buffers, at most 2 x 255), then each channel's neighbouring columns are added straight into
+    its own contiguous plane. Bit for bit the sums of the uint16 word trick this replaced (each
+    row read as little-endian words, low and high bytes added apart), ~1.7x faster on a 2048x1536
+    photograph (~1.6 ms against ~2.8), and that was ~2.5x faster than widening to int16 first."""
     h2, w2 = x.shape[0] // 2, x.shape[1] // 2
     if x.ndim == 2:
         x = x[..., None]
     c = x.shape[2]
     if h2 < 8 or w2 < 8:
         return tuple(np.ascontiguousarray(x[..., k], dtype=np.uint16) for k in range(c))
-    if c != 3 or x.dtype != np.uint8:
+    if x.dtype != np.uint8:
         s = x[0:2 * h2:2, :2 * w2].astype(np.uint16)
         s += x[1:2 * h2:2, :2 * w2]
         s = s[:, 0::2] + s[:, 1::2]
         return tuple(np.ascontiguousarray(s[..., k]) for k in range(c))
-    even = x[0:2 * h2:2, :2 * w2].reshape(h2, 6 * w2).view(np.uint16)   # views of whole rows
-    odd = x[1:2 * h2:2, :2 * w2].reshape(h2, 6 * w2).view(np.uint16)
-    lo = even & 0xFF          # bytes 0, 2, 4 of each pixel pair: r0, b0, g1 ...
-    lo += odd & 0xFF          # ... of both rows
-    hi = even >> 8            # bytes 1, 3, 5: g0, r1, b1
-    hi += odd >> 8
-    lo, hi = lo.reshape(h2, w2, 3), hi.reshape(h2, w2, 3)
-    return lo[..., 0] + hi[..., 1], hi[..., 0] + lo[..., 2], lo[..., 1] + hi[..., 2]
+    s = np.add(x[0:2 * h2:2, :2 * w2], x[1:2 * h2:2, :2 * w2], dtype=np.uint16, order="C")   # row pairs, per byte
+    return tuple(np.add(s[:, 0::2, k], s[:, 1::2, k], order="C") for k in range(c))
 
 
 def _block_grey(planes: tuple, f: int) -> np.ndarray:
@@ -1315,14 +1311,27 @@ TONE_LIMITS = (12, 243)   # a flat block with a channel's mean outside these may
 
 def _block_extent(x: np.ndarray, f: int, op) -> np.ndarray:
     """``op`` (np.maximum or np.add) over each f x f block of x (partial blocks at the far edges
-    left out), by strided slices (a reduction over two axes of a 4-D view is ~6x slower)."""
+    left out), by strided slices (a reduction over two axes of a 4-D view is ~6x slower), into
+    one array made once. A maximum, or a sum of integers, is exact in any order: those take the
+    rows of a block first (whole contiguous rows, ~1.5-2x faster). A float sum keeps its order
+    (each row's f columns, then the f rows): its rounding, and every score read from it, stays."""
     h, w = x.shape[0] // f * f, x.shape[1] // f * f
-    c = x[:h, 0:w:f]
-    for k in range(1, f):
-        c = op(c, x[:h, k:w:f])
-    r = c[0::f]
-    for k in range(1, f):
-        r = op(r, c[k::f])
+    if f == 1:
+        return x[:h, :w]
+    if op is np.maximum or np.issubdtype(x.dtype, np.integer):
+        r = op(x[0:h:f, :w], x[1:h:f, :w])
+        for k in range(2, f):
+            op(r, x[k:h:f, :w], out=r)
+        c = op(r[:, 0::f], r[:, 1::f])
+        for k in range(2, f):
+            op(c, r[:, k::f], out=c)
+        return c
+    c = op(x[:h, 0:w:f], x[:h, 1:w:f])
+    for k in range(2, f):
+        op(c, x[:h, k:w:f], out=c)
+    r = op(c[0::f], c[1::f])
+    for k in range(2, f):
+        op(r, c[k::f], out=r)
     return r
 
 
@@ -1539,9 +1548,9 @@ def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | No
     use = varies & unclipped
     if int(use.sum()) < P.exposure_min_blocks:
         return None
-    # block sums of each channel (exact in uint32), weighed into the luma of the block means
-    diff = sum(float(k) * (_block_extent(sa.astype(np.uint32), 4, np.add).astype(np.float64)
-                           - _block_extent(sr.astype(np.uint32), 4, np.add)) for k, sa, sr in zip(weights, pa, pr))
+    # block sums of each channel (exact in uint16: 16 x 4 x 255), weighed into the luma of the block means
+    diff = sum(float(k) * (_block_extent(sa, 4, np.add).astype(np.float64)
+                           - _block_extent(sr, 4, np.add)) for k, sa, sr in zip(weights, pa, pr))
     return np.array([float(np.asarray(diff)[use].mean()) / 64.0])
 
 
@@ -1622,15 +1631,15 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     reproduces the copy (a 64 px phantom crop, turned after it was shrunk, was "reproduced" in 95 %
     of its windows, most of them black); where it did, only this pipeline's coding decisions give
     the copy's pixels (a near-blank page's paper grain counts, though it has no detail to speak of)."""
-    ya = grey(a_u8)
-    d = ya - grey(reproduced)
-    ed = np.sqrt(_window_ms(d * d))
+    ya, yr = grey(a_u8), grey(reproduced)   # the reproduction's luma: twice below, made once
+    d = ya - yr
+    ed = np.sqrt(_window_ms(np.multiply(d, d, out=d)))   # (squared in place: the same products)
     # a window is trusted when the valid mask holds at its corner (windows step 4 px)
     trusted = valid[::4, ::4][:ed.shape[0], :ed.shape[1]]
     if ed.size == 0 or trusted.shape != ed.shape or not trusted.any():
         return None
-    c = grey(reproduced) - grey(before)
-    coded = trusted & (np.sqrt(_window_ms(c * c)) >= P.reproduced_coded)
+    c = yr - grey(before)
+    coded = trusted & (np.sqrt(_window_ms(np.multiply(c, c, out=c))) >= P.reproduced_coded)
     if int(coded.sum()) < P.reproduced_min_windows:
         return None
     share = float((ed[coded] <= P.reproduced_rms).mean())
@@ -1642,7 +1651,7 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
         # metadata) differs from the first save in a few windows by a few levels
         d2 = ya - grey(_simulate_image(Image.fromarray(reproduced), (a_u8.shape[1], a_u8.shape[0]), q,
                                        subsampling=subsampling))
-        ed2 = np.sqrt(_window_ms(d2 * d2))
+        ed2 = np.sqrt(_window_ms(np.multiply(d2, d2, out=d2)))
         score = np.minimum(score, np.sqrt(np.maximum(np.square(ed2) - np.square(_cell_median(ed2)), 0.0)) / P.reproduced_floor)
     return {"share": share, "score": np.where(trusted, score, 0.0)}
 
