@@ -346,8 +346,11 @@ def _block_grey(planes: tuple, f: int) -> np.ndarray:
         for _ in range(f.bit_length() - 1):   # halving again (f a power of 2; uint16 holds 4^k x 255 to k = 4)
             x = x[0::2] + x[1::2]
             x = x[:, 0::2] + x[:, 1::2]
-        x = x.astype(np.float32) * np.float32(weight / (4 * f * f))
-        out = x if out is None else out + x
+        x = np.multiply(x, np.float32(weight / (4 * f * f)), dtype=np.float32)   # (widened inside the multiply)
+        if out is None:
+            out = x
+        else:
+            out += x
     assert out is not None
     return out
 
@@ -1061,7 +1064,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if quality:
             hs = kept_planes_at(quality)
         cells = (_cells(ha), _cells(hb), _cells(hs) if hs is not None else None)
-        shift, n = _tone_shift(ha, hb, cells, P) if tone else (None, 0)
+        # (the geometry's block means are these greys when its blocks are 2 px: made once)
+        shift, n = _tone_shift(ha, hb, cells, P, tuple(reduced) if gf == 2 and reduced else None) if tone else (None, 0)
         # the tone test: the flat parts of the picture, where every resampling filter agrees,
         # must have the kept picture's tone and colour once re-encoding's own shift is allowed for
         if shift is not None:
@@ -1310,15 +1314,15 @@ TONE_LIMITS = (12, 243)   # a flat block with a channel's mean outside these may
 
 
 def _block_extent(x: np.ndarray, f: int, op) -> np.ndarray:
-    """``op`` (np.maximum or np.add) over each f x f block of x (partial blocks at the far edges
-    left out), by strided slices (a reduction over two axes of a 4-D view is ~6x slower), into
-    one array made once. A maximum, or a sum of integers, is exact in any order: those take the
-    rows of a block first (whole contiguous rows, ~1.5-2x faster). A float sum keeps its order
-    (each row's f columns, then the f rows): its rounding, and every score read from it, stays."""
+    """``op`` (np.maximum, np.minimum or np.add) over each f x f block of x (partial blocks at the
+    far edges left out), by strided slices (a reduction over two axes of a 4-D view is ~6x slower),
+    into one array made once. A maximum or minimum, or a sum of integers, is exact in any order:
+    those take the rows of a block first (whole contiguous rows, ~1.5-2x faster). A float sum keeps
+    its order (each row's f columns, then the f rows): its rounding, and every score read from it, stays."""
     h, w = x.shape[0] // f * f, x.shape[1] // f * f
     if f == 1:
         return x[:h, :w]
-    if op is np.maximum or np.issubdtype(x.dtype, np.integer):
+    if op is not np.add or np.issubdtype(x.dtype, np.integer):
         r = op(x[0:h:f, :w], x[1:h:f, :w])
         for k in range(2, f):
             op(r, x[k:h:f, :w], out=r)
@@ -1335,13 +1339,14 @@ def _block_extent(x: np.ndarray, f: int, op) -> np.ndarray:
     return r
 
 
-def _tone_shift(ha: tuple, hb: tuple, cells: tuple, P: ProofThresholds):
+def _tone_shift(ha: tuple, hb: tuple, cells: tuple, P: ProofThresholds, greys: tuple | None = None):
     """Per channel, how much brighter the copy (``_half_planes`` ``ha``) is than the kept picture
     (``hb``) on average over the 8x8 px blocks where both are flat (their 2x2 means within
     ``TONE_FLAT`` grey levels, no channel near clipping), less what re-encoding shifts there:
     (shift per channel, flat pixels), or (None, flat pixels) when less than ``tone_min_part`` of the
     picture or ``tone_min_pixels`` is flat. ``cells``: the ``_cells`` of the copy, of the kept
-    picture and of the kept picture re-encoded as the copy was (None: a lossless copy).
+    picture and of the kept picture re-encoded as the copy was (None: a lossless copy). ``greys``:
+    the grey of the 2x2 means of ``ha`` and ``hb`` (``_block_grey(., 1)``), when the caller has them.
 
     Why: a bracketed shot 0.05-0.1 EV apart or a colour balance 2-8 % off is another picture (each
     shot its own capture; a lost colour balance is lost for ever), but it shifts each tile by a few
@@ -1363,8 +1368,9 @@ def _tone_shift(ha: tuple, hb: tuple, cells: tuple, P: ProofThresholds):
         return _block_grey(planes, 1)
     f = TONE_BLOCK
     flat = None
-    for g in (grey(ha), grey(hb)):
-        spread = _block_extent(g, f, np.maximum) + _block_extent(255.0 - g, f, np.maximum) - 255.0
+    for g in greys or (grey(ha), grey(hb)):
+        # (the block maximum of 255 - g is 255 less its minimum: float32 rounding keeps the order)
+        spread = _block_extent(g, f, np.maximum) + (255.0 - _block_extent(g, f, np.minimum)) - 255.0
         flat = spread <= TONE_FLAT if flat is None else flat & (spread <= TONE_FLAT)
     assert flat is not None
     px = 4 * f * f   # pixels in a block; a block's sum of 2x2 sums is at most 64 x 255 (uint16)
@@ -1538,13 +1544,21 @@ def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | No
     blocks by ~1 level between bicubic and Lanczos). Flat parts are the tone test's."""
     if len(pa) != len(pr) or pa[0].shape != pr[0].shape or min(pa[0].shape) < 4:
         return None
-    ref = [q.astype(np.float32) * np.float32(0.25) for q in pr]   # 2x2 means
-    weights = [np.float32(k) for k in LUMA] if len(ref) == 3 else [np.float32(1.0)]
-    lo, hi = (ref[0], ref[0]) if len(ref) == 1 else (np.minimum(np.minimum(ref[0], ref[1]), ref[2]),
-                                                     np.maximum(np.maximum(ref[0], ref[1]), ref[2]))
-    unclipped = (-_block_extent(-lo, 4, np.maximum) > 4) & (_block_extent(hi, 4, np.maximum) < 251)
-    plane = ref[0] if len(ref) == 1 else weights[0] * ref[0] + weights[1] * ref[1] + weights[2] * ref[2]
-    varies = (_block_extent(plane, 4, np.maximum) + _block_extent(-plane, 4, np.maximum)) > P.exposure_texture
+    weights = [np.float32(k) for k in LUMA] if len(pr) == 3 else [np.float32(1.0)]
+    # no 2x2 mean (a quarter of its exact sum) of a block under 4 or over 251 levels in any channel:
+    # the same test on the integer sums (no float copy of the planes)
+    lo, hi = (pr[0], pr[0]) if len(pr) == 1 else (np.minimum(np.minimum(pr[0], pr[1]), pr[2]),
+                                                   np.maximum(np.maximum(pr[0], pr[1]), pr[2]))
+    unclipped = (_block_extent(lo, 4, np.minimum) > 16) & (_block_extent(hi, 4, np.maximum) < 1004)
+    ref = [np.multiply(q, np.float32(0.25), dtype=np.float32) for q in pr]   # 2x2 means
+    if len(ref) == 1:
+        plane = ref[0]
+    else:
+        plane = weights[0] * ref[0]
+        plane += weights[1] * ref[1]
+        plane += weights[2] * ref[2]
+    # a block's range: its maximum less its minimum (the same float32 values as adding the maximum of ``-plane``)
+    varies = (_block_extent(plane, 4, np.maximum) - _block_extent(plane, 4, np.minimum)) > P.exposure_texture
     use = varies & unclipped
     if int(use.sum()) < P.exposure_min_blocks:
         return None
