@@ -1550,21 +1550,23 @@ def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | No
     lo, hi = (pr[0], pr[0]) if len(pr) == 1 else (np.minimum(np.minimum(pr[0], pr[1]), pr[2]),
                                                    np.maximum(np.maximum(pr[0], pr[1]), pr[2]))
     unclipped = (_block_extent(lo, 4, np.minimum) > 16) & (_block_extent(hi, 4, np.maximum) < 1004)
-    ref = [np.multiply(q, np.float32(0.25), dtype=np.float32) for q in pr]   # 2x2 means
-    if len(ref) == 1:
-        plane = ref[0]
+    # the luma of the 2x2 means: each weight x (sum x 0.25), as sum x (weight x 0.25), which is
+    # the same float32 product (a power of two scales without rounding), in one pass per channel
+    if len(pr) == 1:
+        plane = np.multiply(pr[0], np.float32(0.25), dtype=np.float32)
     else:
-        plane = weights[0] * ref[0]
-        plane += weights[1] * ref[1]
-        plane += weights[2] * ref[2]
+        plane = np.multiply(pr[0], weights[0] * np.float32(0.25), dtype=np.float32)
+        plane += np.multiply(pr[1], weights[1] * np.float32(0.25), dtype=np.float32)
+        plane += np.multiply(pr[2], weights[2] * np.float32(0.25), dtype=np.float32)
     # a block's range: its maximum less its minimum (the same float32 values as adding the maximum of ``-plane``)
     varies = (_block_extent(plane, 4, np.maximum) - _block_extent(plane, 4, np.minimum)) > P.exposure_texture
     use = varies & unclipped
     if int(use.sum()) < P.exposure_min_blocks:
         return None
-    # block sums of each channel (exact in uint16: 16 x 4 x 255), weighed into the luma of the block means
-    diff = sum(float(k) * (_block_extent(sa, 4, np.add).astype(np.float64)
-                           - _block_extent(sr, 4, np.add)) for k, sa, sr in zip(weights, pa, pr))
+    # block sums of each channel's difference (exact integers: the difference of the two block
+    # sums, 16 x 4 x 255 at most each), weighed into the luma of the block means
+    diff = sum(float(k) * _block_extent(np.subtract(sa, sr, dtype=np.int32), 4, np.add).astype(np.float64)
+               for k, sa, sr in zip(weights, pa, pr))
     return np.array([float(np.asarray(diff)[use].mean()) / 64.0])
 
 
