@@ -525,13 +525,16 @@ def _others_lines(pos: np.ndarray, S: np.ndarray) -> np.ndarray:
     out = np.empty((n, n, 2))
     for axis in (0, 1):
         x, d = pos[:, axis], S[:, axis]
-        X, D = np.where(others, x, np.nan), np.where(others, d, np.nan)
-        mx, md = np.nanmean(X, 1), np.nanmean(D, 1)
+        # the means over the others: ``np.nanmean`` of the rows with the left-out tile NaN is this
+        # very sum (NaN replaced by 0) over the count; their range by -inf/+inf in its place (the
+        # same values, without the nan-functions' passes)
+        mx, md = np.where(others, x, 0.0).sum(1) / (n - 1), np.where(others, d, 0.0).sum(1) / (n - 1)
         cx = np.where(others, x - mx[:, None], 0.0)
         sxx = (cx * cx).sum(1)
-        spread = (np.nanmax(X, 1) - np.nanmin(X, 1)) > 0
+        spread = (np.where(others, x, -np.inf).max(1) - np.where(others, x, np.inf).min(1)) > 0
         slope = np.where(spread, (cx * np.where(others, d - md[:, None], 0.0)).sum(1) / np.where(spread, sxx, 1.0), 0.0)
-        icpt = np.where(spread, md - slope * mx, np.nanmedian(D, 1))
+        # the others' median shift only where they lie at one position (else unread)
+        icpt = md - slope * mx if spread.all() else np.where(spread, md - slope * mx, np.nanmedian(np.where(others, d, np.nan), 1))
         out[:, :, axis] = slope[:, None] * x[None, :] + icpt[:, None]
     return out
 
