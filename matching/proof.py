@@ -360,19 +360,24 @@ def _residuals(hx: tuple, hy: tuple, full_shape, blocks: bool = False) -> tuple:
     pictures: each channel's signed difference is made once, its block sums taken before its
     absolute value. Each channel's difference is at most 4 x 255 in magnitude (exact as int16
     after a wrapping uint16 subtraction), the channel sum at most 3 x 1020, divided once in
-    float32."""
-    s = blk = None
-    for px, py in zip(hx, hy):
-        d = np.subtract(px, py).view(np.int16)
-        if blocks:
-            b = _block_of_difference(d)
-            blk = b.astype(np.uint32) if blk is None else blk + b
-        np.abs(d, out=d)
-        if s is None:
-            s = d
-        else:
-            s += d
-    assert s is not None
+    float32. The channels' differences are made into one stacked array, and their block sums
+    taken in one pass over it (a crop's part is small: the per-channel calls were most of its
+    cost); every sum is an exact integer, so the values are those of channel by channel."""
+    pairs = list(zip(hx, hy))   # (a grey picture against a colour one: its one channel)
+    d = np.empty((len(pairs),) + hx[0].shape, np.uint16)
+    for k, (px, py) in enumerate(pairs):
+        np.subtract(px, py, out=d[k])
+    d = d.view(np.int16)
+    blk = None
+    if blocks:
+        b = _block_of_difference(d)
+        blk = b[0].astype(np.uint32)
+        for k in range(1, len(b)):
+            blk += b[k]
+    np.abs(d, out=d)
+    s = d[0]
+    for k in range(1, len(d)):
+        s += d[k]
     n = 4.0 if s.shape[0] != full_shape[0] else 1.0
     return s.astype(np.float32) / np.float32(n * len(hx)), blk
 
@@ -380,12 +385,12 @@ def _residuals(hx: tuple, hy: tuple, full_shape, blocks: bool = False) -> tuple:
 def _pair_sums(x: np.ndarray) -> np.ndarray:
     """Per axis, each sample plus the one before it (the first sample pairs with itself): the sum
     over a 2x2 box ending at each sample, in ``x``'s dtype."""
-    t = np.empty_like(x)
-    np.add(x[1:], x[:-1], out=t[1:])
-    np.add(x[0], x[0], out=t[0])
+    t = np.empty_like(x)   # (the last two axes: a stack of maps, each on its own)
+    np.add(x[..., 1:, :], x[..., :-1, :], out=t[..., 1:, :])
+    np.add(x[..., 0, :], x[..., 0, :], out=t[..., 0, :])
     o = np.empty_like(t)
-    np.add(t[:, 1:], t[:, :-1], out=o[:, 1:])
-    np.add(t[:, 0], t[:, 0], out=o[:, 0])
+    np.add(t[..., 1:], t[..., :-1], out=o[..., 1:])
+    np.add(t[..., 0], t[..., 0], out=o[..., 0])
     return o
 
 
@@ -426,10 +431,11 @@ def _block_of_difference(d: np.ndarray) -> np.ndarray:
     box of 4x4 px cells; a window at the first row or column pairs with itself, as ``_box2``),
     from that channel's half-resolution difference of 2x2 sums (int16, odd last row/column
     dropped), as exact integers (uint16; |a cell| <= 16 x 255, a window <= 4 x that). Summed over
-    the channels and x ``BLOCK_SCALE / channels``, it is ``_block_residual``."""
-    h4, w4 = d.shape[0] // 2, d.shape[1] // 2
-    c = d[0:2 * h4:2, :2 * w4] + d[1:2 * h4:2, :2 * w4]
-    o = _pair_sums(c[:, 0::2] + c[:, 1::2])
+    the channels and x ``BLOCK_SCALE / channels``, it is ``_block_residual``. The last two axes:
+    a stack of channels, each on its own."""
+    h4, w4 = d.shape[-2] // 2, d.shape[-1] // 2
+    c = d[..., 0:2 * h4:2, :2 * w4] + d[..., 1:2 * h4:2, :2 * w4]
+    o = _pair_sums(c[..., 0::2] + c[..., 1::2])
     return np.abs(o, out=o).view(np.uint16)
 
 
