@@ -241,6 +241,7 @@ def _jpeg_rgb(data: bytes) -> np.ndarray:
 
 JPEG_MCU = 16     # px: a JPEG's coding unit with 4:2:0 chroma (Pillow's default), the grid simulated parts start on
 SIM_MARGIN = 16   # px around what a simulated part is read for (the decoder's chroma upsampling reaches 2 px)
+PART_COST_PX = 100_000   # px of picture that one simulated part's own calls cost, about (its encode, decode, arrays)
 
 
 def _sim_crops(need, ys, xs, ys2, xs2, size, src_size):
@@ -952,24 +953,44 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         else:
             base = np.zeros_like(res)
             base_blk = np.zeros_like(blk) if blocks else None
+            # the kept picture already at the size: each part's simulation is the whole picture's
+            # over what the part is read for, pixel for pixel (it starts on the whole's JPEG grid
+            # and ends on it or at the edge, and its margin covers the decoder's chroma upsampling;
+            # its residuals are per sample, its windows' sums read past its first rows). So the
+            # parts are read from the whole picture's residuals when those cost less: many small
+            # parts (each part's encode, decode and arrays cost about ``PART_COST_PX`` px of
+            # picture), or half as many when the exposure test will re-encode the whole picture
+            # anyway (a true copy, which reaches it: ~15 ms less on a 2048x1536 photograph). The
+            # kept copy's own loss stays in parts (no later test needs it whole)
+            parts_px = sum((cy1 - cy0) * (cx1 - cx0) + PART_COST_PX for (cy0, cx0, cy1, cx1), _ in crops)
+            whole = None
+            if im_b is im_bt and parts_px >= (0.5 if exposure_applies and q else 1.0) * w * h:
+                whole = _residuals(whole_sim_planes(), hb, b_u8.shape, blocks)
             for (cy0, cx0, cy1, cx1), (oy0, ox0, oy1, ox1) in crops:
-                part = _simulate_image(im_bt, size, q, crop=(cx0, cy0, cx1, cy1))
-                cut = (slice(cy0 // 2, cy0 // 2 + part.shape[0] // 2), slice(cx0 // 2, cx0 // 2 + part.shape[1] // 2))
-                r, rb = _residuals(_half_planes(part), tuple(c[cut] for c in hb), part.shape, base_blk is not None)
+                by0, bx0, by1, bx1 = oy0 // 2, ox0 // 2, -(-oy1 // 2), -(-ox1 // 2)
+                if whole is not None:
+                    r, rb = whole[0][oy0:oy1, ox0:ox1], (whole[1][by0:by1, bx0:bx1] if blocks else None)
+                else:
+                    part = _simulate_image(im_bt, size, q, crop=(cx0, cy0, cx1, cy1))
+                    cut = (slice(cy0 // 2, cy0 // 2 + part.shape[0] // 2), slice(cx0 // 2, cx0 // 2 + part.shape[1] // 2))
+                    r, rb = _residuals(_half_planes(part), tuple(c[cut] for c in hb), part.shape, base_blk is not None)
+                    r = r[oy0 - cy0 // 2:oy1 - cy0 // 2, ox0 - cx0 // 2:ox1 - cx0 // 2]
+                    rb = rb[by0 - cy0 // 4:by1 - cy0 // 4, bx0 - cx0 // 4:bx1 - cx0 // 4] if rb is not None else None
                 if kept_quality:
                     # the kept copy's own loss over the same part, modelled as for the whole picture
                     own_part, side = ((_simulate_image(image_a(), size, kept_quality, crop=(cx0, cy0, cx1, cy1)), ha)
                                       if cleanup_lossless else
                                       (_simulate_image(im_b, size, kept_quality, crop=(cx0, cy0, cx1, cy1)), hb))
-                    own, own_blk = _residuals(_half_planes(own_part), tuple(c[cut] for c in side), part.shape,
+                    cut = (slice(cy0 // 2, cy0 // 2 + own_part.shape[0] // 2), slice(cx0 // 2, cx0 // 2 + own_part.shape[1] // 2))
+                    own, own_blk = _residuals(_half_planes(own_part), tuple(c[cut] for c in side), own_part.shape,
                                               base_blk is not None)
-                    r += own
+                    # (added over the part's read region: each sum is the one the whole part made)
+                    r = r + own[oy0 - cy0 // 2:oy1 - cy0 // 2, ox0 - cx0 // 2:ox1 - cx0 // 2]
                     if rb is not None:
-                        rb += own_blk
-                base[oy0:oy1, ox0:ox1] = r[oy0 - cy0 // 2:oy1 - cy0 // 2, ox0 - cx0 // 2:ox1 - cx0 // 2]
+                        rb = rb + own_blk[by0 - cy0 // 4:by1 - cy0 // 4, bx0 - cx0 // 4:bx1 - cx0 // 4]
+                base[oy0:oy1, ox0:ox1] = r
                 if base_blk is not None:
-                    by0, bx0, by1, bx1 = oy0 // 2, ox0 // 2, -(-oy1 // 2), -(-ox1 // 2)
-                    base_blk[by0:by1, bx0:bx1] = rb[by0 - cy0 // 4:by1 - cy0 // 4, bx0 - cx0 // 4:bx1 - cx0 // 4]
+                    base_blk[by0:by1, bx0:bx1] = rb
         s_t, pk_base = tile_stats(base)
         bk_base = block_peak(base_blk) * block_scale if base_blk is not None else np.zeros_like(b_t)
         if crops is not None:
