@@ -2,6 +2,7 @@
 difference, damaged regions on each side. Pure numpy/scipy."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,21 +36,25 @@ def own_valid(A: np.ndarray, orient=(0, False), damaged=False, size=(40, 40), T:
     """Mask (size) of the part of a displayed image that can be trusted on its own: full-width flat
     runs removed, and for a file with decoder errors only the first third of its stored stream."""
     T = T or _thresholds.current()
-    g = grey(_resize(A, size))
-    m = np.ones(g.shape, bool)
+    shape = (size[1], size[0])   # the mask's (a resized grey's shape: nothing of its values is read)
+    m = np.ones(shape, bool)
     gs = grey(A)
     for axis in (0, 1):
         flat = gs.std(axis=1 - axis) < T.own_flat_std
         if flat.any():
-            idx = np.linspace(0, len(flat), g.shape[axis] + 1).astype(int)
-            f = np.array([flat[idx[i]:max(idx[i] + 1, idx[i + 1])].mean() > 0.3 for i in range(g.shape[axis])])
+            idx = np.linspace(0, len(flat), shape[axis] + 1).astype(int)
+            # each part's share of flat lines (at least one line a part), from running counts: the
+            # same count over the same length as each part's own mean, in one pass
+            stop = np.minimum(np.maximum(idx[:-1] + 1, idx[1:]), len(flat))
+            run = np.concatenate(([0], np.cumsum(flat)))
+            f = (run[stop] - run[idx[:-1]]).astype(np.float64) / (stop - idx[:-1]) > 0.3
             if axis == 0:
                 m[f, :] = False
             else:
                 m[:, f] = False
     if damaged:
         inv = inverse(orient)
-        ms = dihedral(np.zeros(g.shape, bool), *inv).copy()
+        ms = dihedral(np.zeros(shape, bool), *inv).copy()
         ms[: max(3, int(T.damaged_trusted_top * ms.shape[0])), :] = True
         m &= dihedral(ms, *orient)
     return m
@@ -101,13 +106,45 @@ def _seg_stats(g: np.ndarray, nseg: int = 8):
     return std, mean
 
 
+def _closing3(x: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_closing(x, np.ones(3, bool))`` of a 1-D mask, value for value (outside the
+    mask counts as False: the first and last samples are never set), by shifted slices: the
+    general filter's call costs more than the work on a screen's few hundred rows."""
+    x = np.asarray(x, bool)
+    d = x.copy()
+    d[1:] |= x[:-1]
+    d[:-1] |= x[1:]
+    e = d.copy()
+    e[1:] &= d[:-1]
+    e[:-1] &= d[1:]
+    e[:1] = False
+    e[-1:] = False
+    return e
+
+
+def _opening2(x: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_opening(x, np.ones(2, bool))`` of a 1-D mask, value for value: its runs of
+    2 samples or more."""
+    x = np.asarray(x, bool)
+    e = np.zeros_like(x)
+    e[1:] = x[1:] & x[:-1]
+    d = e.copy()
+    d[:-1] |= e[1:]
+    return d
+
+
+def _runs(x: np.ndarray) -> list:
+    """The indices of each run of a 1-D mask, in order: ``np.where(lab == i)[0]`` for each label
+    ``i`` of ``ndimage.label(x)``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], np.asarray(x, bool), [False])).astype(np.int8)))
+    return [np.arange(a, b) for a, b in zip(edges[0::2], edges[1::2])]
+
+
 def _long_runs(rows: np.ndarray, T: Thresholds) -> np.ndarray:
     """The rows of ``rows`` in runs of ``loose_band`` of the picture and 4 rows at least, a row's
     gap in a run bridged (one more part of a run rang over its limit)."""
     out = np.zeros_like(rows)
-    lab, k = ndimage.label(ndimage.binary_closing(rows, np.ones(3, bool)))
-    for i in range(1, k + 1):
-        idx = np.where(lab == i)[0]
+    for idx in _runs(_closing3(rows)):
         if len(idx) >= max(4, int(T.loose_band * len(rows))):
             out[idx] = True
     return out
@@ -173,9 +210,9 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)
-    long = ndimage.binary_opening(bad, np.ones(2, bool))
-    lab, k = ndimage.label(ndimage.binary_closing(long, np.ones(3, bool)) | bad)
-    runs = [idx for idx in (np.where(lab == i)[0] for i in range(1, k + 1)) if len(idx) >= max(2, int(T.min_band * n))]
+    every = _runs(_closing3(_opening2(bad)) | bad)
+    k = len(every)
+    runs = [idx for idx in every if len(idx) >= max(2, int(T.min_band * n))]
     if k > T.max_bands:
         # many separate flat runs are the picture's own pattern: a page of text shrunk to a third,
         # its white line gaps exactly flat beside the clean-up copy's ringing, was "damaged" in
@@ -275,8 +312,8 @@ def _progressive_damage(D, valid, frame, thr, persist=None, wide=None, start=0.3
     worst = np.where(kept, segs.max(1), np.nan)
     width = np.where(kept, (segs > thr).mean(1), np.nan)
     for j in range(nb):
-        if np.isnan(vals[j]):
-            continue
+        if np.isnan(vals[j]) or not worst[j] > thr:
+            continue   # (not over thr: over no bar, whatever the base; its median is not needed)
         prev = worst[:j][~np.isnan(worst[:j])]
         base = float(np.median(prev)) if len(prev) >= 3 else 0.0
         if worst[j] > max(thr, 4 * base):
@@ -374,11 +411,17 @@ def _stream_step(D, valid, frame, texture, *, base_max=0.012, floor=0.02, factor
     segs = np.where(C > 0, S / np.maximum(C, 1), np.inf)
     segmin = np.where(kept & ((C > 0).sum(1) >= nseg - 1), segs.min(1), np.nan)
     start = int(np.ceil(start_frac * nb))
+    # the finite means of the row blocks above j, kept sorted as j moves down: their median is
+    # ``np.median``'s (the middle one, or the mean of the middle two), without a call per block
+    finite = np.isfinite(mean)
+    tops = sorted(float(x) for x in mean[:start][finite[:start]])
     for j in range(start, nb - min_rest + 1):
-        top = mean[:j][np.isfinite(mean[:j])]
-        if len(top) < start:
+        if j > start and finite[j - 1]:
+            bisect.insort(tops, float(mean[j - 1]))
+        if len(tops) < start:
             continue
-        base = float(np.median(top))
+        n_top = len(tops)
+        base = tops[n_top // 2] if n_top % 2 else (tops[n_top // 2 - 1] + tops[n_top // 2]) / 2
         if base > base_max:
             return None  # the top does not match tightly: not the same stream
         thr = max(floor, factor * base)
