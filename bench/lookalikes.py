@@ -515,6 +515,36 @@ def build(out, seed=11):
     lin = (np.asarray(wood).astype(np.float64) / 255) ** 2.2 * 2 ** 0.1
     brighter = Image.fromarray(np.clip(np.rint(255 * lin ** (1 / 2.2)), 0, 255).astype(np.uint8))
     c.look_alike(resized(brighter, 0.6), "wood-busy-ev+0.1", "the same busy shot 0.1 EV brighter, at 60 %", like=p)
+    # --- (proof 1.14; appended) edits that a copy reproduced pixel for pixel elsewhere shows, under the
+    #     tile tests' tolerance: a ninth of a stone wall lifted by 4 grey levels (at 60 %); an ink dot on a
+    #     near-blank page (at 25 %, bilinear, q60); a pale highlighter stroke over a line of a page kept
+    #     as JPEG 2000 (at 50 %, area-averaged); each beside a true copy made the same way
+    stone = texture(random.Random(seed * 1000 + 100), "stone", size=(960, 720))
+    p = c.canonical(stone, "tif")
+    c.add(jpeg(resized(stone, 0.6), 85), "jpg", "resized", p, "scale=0.6 q=85", "texture-stone-big")
+    a = np.asarray(stone).astype(np.int16)
+    a[240:480, 320:640] += 4
+    c.look_alike(resized(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 0.6), "texture-stone-big-lifted",
+                 "a ninth of a stone wall lifted by 4 grey levels, at 60 %", like=p, q=85)
+    blank = blank_page(random.Random(seed * 1000 + 90), 90, size=(1240, 1754))
+    p = c.canonical(blank, "tif")
+    quarter = (310, 438)
+    c.add(jpeg(blank.resize(quarter, Image.BILINEAR), 60), "jpg", "resized", p, "near-blank page at 25 %, bilinear, q=60",
+          "blank-p90", named=0)   # a near-blank copy pairs by its ID (no content search for near-blank pictures)
+    a = np.asarray(blank).astype(np.int16)
+    y, x = random.Random(seed * 1000 + 91).randrange(300, 1400), random.Random(seed * 1000 + 92).randrange(150, 1000)
+    a[y:y + 3, x:x + 3] -= 100
+    c.add(jpeg(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).resize(quarter, Image.BILINEAR), 60), "jpg",
+          "near_miss", None, "an ink dot (3x3 px) on a near-blank page, at 25 %, named as the kept page",
+          "blank-p90-dot", named=0, ident=p.stem)
+    page = book_page(random.Random(seed * 1000 + 95), 95, "single", size=(840, 1200))
+    p = c.canonical(page, "jp2")
+    half = (420, 600)
+    c.add(jpeg(page.resize(half, Image.BOX), 60), "jpg", "resized", p, "page at 50 %, area-averaged, q=60", "book-p95")
+    a = np.asarray(page).astype(np.float32)
+    a[400:440, 100:700] *= (1.0, 1.0, 0.92)
+    c.look_alike(Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).resize(half, Image.BOX), "book-p95-highlighted",
+                 "a pale highlighter stroke over a line, at 50 %", like=p, q=60)
     c.write_truth()
     return c.rows
 
