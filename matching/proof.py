@@ -1116,18 +1116,29 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # the colour test (after the tone test: a cast is its to name); against a lossy kept copy (no
         # tone test) with the kept copy's own loss modelled as the tile tests model it (proof 1.11: a
         # lavender square painted on a grey background was a safe duplicate of an 8:1 JPEG 2000)
-        own = None
-        if kept_quality and cleanup_lossless:
-            own = (_cells(_half_planes(copy_at(kept_quality))), cells[0])
-        elif kept_quality:   # (the kept picture at the copy's quality is the same one: its cells are made)
-            own = (cells[2] if kept_quality == quality else _cells(kept_planes_at(kept_quality)), cells[1])
-        colour = _chroma_shift(*cells, P, own=own)
+        owns: list = []
+
+        def own_loss():
+            """The kept copy's own loss as the colour test allows for it, made once."""
+            if not owns:
+                if kept_quality and cleanup_lossless:
+                    owns.append((_cells(_half_planes(copy_at(kept_quality))), cells[0]))
+                elif kept_quality:   # (the kept picture at the copy's quality is the same one: its cells are made)
+                    owns.append((cells[2] if kept_quality == quality else _cells(kept_planes_at(kept_quality)), cells[1]))
+                else:
+                    owns.append(None)
+            return owns[0]
+        # each allowance is added only where the windows fail without it (an allowance only widens what
+        # a window may differ by: the same outcome; a 2048 px kept JPEG's own loss is one more encode)
+        colour = _chroma_shift(*cells, P)
+        if colour is not None and kept_quality and (colour > 1.0).any():
+            colour = _chroma_shift(*cells, P, own=own_loss())
         if colour is not None and not colour_pair and (colour > 1.0).any():
             # resized or capped: what resampling by other filters (linear light among them) moves each
             # window's colour by, allowed for alike (made only where the windows fail without it)
             resampled = [np.asarray(_resize_image(im_bt, size, f)) for f in (Image.Resampling.BILINEAR, Image.Resampling.BOX)]
             resampled.append(np.asarray(_linear_shrink(im_bt, size, Image.Resampling.LANCZOS)))
-            colour = _chroma_shift(*cells, P, own=own, resampled=[_cells(_half_planes(x)) for x in resampled])
+            colour = _chroma_shift(*cells, P, own=own_loss(), resampled=[_cells(_half_planes(x)) for x in resampled])
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
             bad_w = colour > 1.0
