@@ -1130,15 +1130,21 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             return owns[0]
         # each allowance is added only where the windows fail without it (an allowance only widens what
         # a window may differ by: the same outcome; a 2048 px kept JPEG's own loss is one more encode)
+        # a shrunk or capped pair's windows may reach chroma_shrunk x the tolerance: the copy's own
+        # resampling and any earlier save at a lower quality move its colour further than a same-size
+        # copy's (scores reported over that, so that > 1 fails either way)
+        scale = 1.0 if colour_pair else P.chroma_shrunk
         colour = _chroma_shift(*cells, P)
-        if colour is not None and kept_quality and (colour > 1.0).any():
+        if colour is not None and kept_quality and (colour > scale).any():
             colour = _chroma_shift(*cells, P, own=own_loss())
-        if colour is not None and not colour_pair and (colour > 1.0).any():
+        if colour is not None and not colour_pair and (colour > scale).any():
             # resized or capped: what resampling by other filters (linear light among them) moves each
             # window's colour by, allowed for alike (made only where the windows fail without it)
             resampled = [np.asarray(_resize_image(im_bt, size, f)) for f in (Image.Resampling.BILINEAR, Image.Resampling.BOX)]
             resampled.append(np.asarray(_linear_shrink(im_bt, size, Image.Resampling.LANCZOS)))
             colour = _chroma_shift(*cells, P, own=own_loss(), resampled=[_cells(_half_planes(x)) for x in resampled])
+        if colour is not None and scale != 1.0:
+            colour = colour / np.float32(scale)
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
             bad_w = colour > 1.0

@@ -971,11 +971,26 @@ def _damaged_part(r: PairResult) -> float:
     return (region_area(r.region) or 0.0) if r.corrupt_side != "none" else 0.0
 
 
+def _reproduced_edited(r: PairResult) -> bool:
+    """Whether the full-detail proof found the copy to be the kept picture made as it was, edited
+    (windows or cells that depart from its reproduction)."""
+    rep = (r.proof or {}).get("reproduction") or {}
+    return bool(rep.get("cells")) or (rep.get("worst") or 0.0) > 1.0
+
+
 def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds | None = None) -> FileDecision:
     """Pick the best of a clean-up file's verified candidates. ``results``: PairResult (with .match
     set) or None."""
     T = thresholds or _thresholds.current()
     results = [r for r in results if r is not None]
+    # a copy that the kept copy its name points to reproduces pixel for pixel, but where it departs,
+    # is that copy edited: the reproduction is evidence of its origin that no look-alike gives, and
+    # another kept copy of the same picture (lossy, or over the 2048 px cap, where the proof sees
+    # less) does not make it safe (an attack: a copy lifted by 3 levels in a 42 px box, "different"
+    # against its own TIFF, was a safe duplicate of a JPEG 2000 upscale of the same picture)
+    edited = next((r for r in results if "id" in r.via and r.verdict == "different" and _reproduced_edited(r)), None)
+    if edited is not None:
+        return FileDecision("different", edited.match, edited)
     declared = [r for r in results if r.declared]
     if declared:
         # near-equal candidates (e.g. a mirror-symmetric picture and its mirrored twin): the one

@@ -191,6 +191,28 @@ def test_decide_file_puts_the_kept_copy_the_name_points_to_before_another_that_s
     assert d.match == "C1197975.jp2" and d.verdict == "rotated" and not d.result.safe_to_delete
 
 
+def test_a_copy_its_named_kept_copy_reproduces_but_for_an_edit_is_not_made_safe_by_another():
+    # proof 1.14's attack: a copy lifted by 3 levels in a 42 px box, "different" against its own
+    # TIFF (reproduced pixel for pixel elsewhere), was a safe duplicate of a JPEG 2000 upscale of the
+    # same picture, found by its content
+    from matching import FileAnalysis, PairResult
+    own = PairResult(diff_score=0.004, local_score=0.02, verdict="different", match="C1000001.tif", via="id+content",
+                     proof={"reproduction": {"share": 0.996, "worst": 1.8}})
+    twin = PairResult(diff_score=0.005, local_score=0.03, verdict="duplicate", safe_to_delete=True,
+                      match="C2000002.jp2", via="content")
+    copy = FileAnalysis(status="ok")
+    d = decide_file(copy, [twin, own])
+    assert d.verdict == "different" and d.match == "C1000001.tif" and not d.result.safe_to_delete
+    cells = PairResult(**{**own.__dict__, "proof": {"reproduction": {"share": 0.93, "worst": 0.0, "cells": 4}}})
+    assert decide_file(copy, [twin, cells]).verdict == "different"
+    # "different" for another reason (not reproduced: another picture, a mislabelled name), or found by
+    # content alone: the twin's proof stands
+    other = PairResult(**{**own.__dict__, "proof": {"reproduction": None}})
+    assert decide_file(copy, [twin, other]).match == "C2000002.jp2"
+    by_content = PairResult(**{**own.__dict__, "via": "content"})
+    assert decide_file(copy, [twin, by_content]).match == "C2000002.jp2"
+
+
 def _gravel():
     from skimage import data
     a = data.gravel()[:256, :256]
