@@ -174,9 +174,9 @@ class ProofThresholds:
     reproduced_share: float = _tol(0.97, "up")   #   picture shrunk and saved as the copy was is reproduced; in this
                                                 #   share of the windows at least, the copy was made so, and then ...
     reproduced_floor: float = _tol(4.0, "up")   #   ... a window's RMS difference beyond its cell's median is at most this
+    reproduced_peak: float = _tol(6.0, "up")    #   ... and its largest pixel difference beyond its cell's median this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
-    reproduced_peak: float = _tol(6.0, "up")    #   ... and its largest difference beyond its cell's median at most this
     reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
     reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
                                                 #   grey levels off, or whose median window RMS is reproduced_floor, is edited
