@@ -1281,15 +1281,18 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 if f2[2] or f2[1] == f[1]:
                     continue
                 shrunk = im_bt.resize((w, h), f2[1])
-                rep2 = _reproduction_scores(a_u8, _simulate_image(shrunk, size, q, subsampling=ss), np.asarray(shrunk), v, P, q, ss)
+                made = _simulate_image(shrunk, size, q, subsampling=ss)
+                rep2 = _reproduction_scores(a_u8, made, np.asarray(shrunk), v, P, q, ss)
                 if rep2 is not None and not _departs(rep2):
                     rep, f = rep2, f2
+                    made_as[:] = [made]   # the exposure test's picture made as the copy was: this filter's
                     break
         if rep is not None:
             result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
             bad_w = rep["score"] > 1.0
             how = f"shrunk by {f[0]} and " if f is not None else ""
             if bad_w.any():
+                result["reproduction"]["windows"] = int(bad_w.sum())   # (exact: "worst" is rounded)
                 result["region"] = _window_region(bad_w, h, w)
                 result["reasons"].append(
                     f"the copy is the kept picture {how}saved at quality {q}, pixel for pixel in "

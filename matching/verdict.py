@@ -975,7 +975,7 @@ def _reproduced_edited(r: PairResult) -> bool:
     """Whether the full-detail proof found the copy to be the kept picture made as it was, edited
     (windows or cells that depart from its reproduction)."""
     rep = (r.proof or {}).get("reproduction") or {}
-    return bool(rep.get("cells")) or (rep.get("worst") or 0.0) > 1.0
+    return bool(rep.get("cells") or rep.get("windows"))
 
 
 def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds | None = None) -> FileDecision:

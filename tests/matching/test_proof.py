@@ -798,6 +798,7 @@ def test_an_ink_dot_on_a_near_blank_page_copied_at_a_quarter_is_edited():
         assert out["same"] == same, out["reasons"]
         if not same:
             assert "windows differ" in out["reasons"][-1] and out["region"]["top"] < 0.41 < out["region"]["bottom"], out
+            assert out["reproduction"]["windows"] >= 1   # recorded exactly ("worst" is rounded): decide_file reads it
             assert prove_same(copy, np.asarray(page), quality=60, lossy=True, tone=True)["same"]   # the floors pass it
 
 

@@ -197,7 +197,7 @@ def test_a_copy_its_named_kept_copy_reproduces_but_for_an_edit_is_not_made_safe_
     # same picture, found by its content
     from matching import FileAnalysis, PairResult
     own = PairResult(diff_score=0.004, local_score=0.02, verdict="different", match="C1000001.tif", via="id+content",
-                     proof={"reproduction": {"share": 0.996, "worst": 1.8}})
+                     proof={"reproduction": {"share": 0.996, "worst": 1.0, "windows": 3}})   # (worst: rounded)
     twin = PairResult(diff_score=0.005, local_score=0.03, verdict="duplicate", safe_to_delete=True,
                       match="C2000002.jp2", via="content")
     copy = FileAnalysis(status="ok")
