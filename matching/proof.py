@@ -1140,7 +1140,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if colour is not None and not colour_pair and (colour > scale).any():
             # resized or capped: what resampling by other filters (linear light among them) moves each
             # window's colour by, allowed for alike (made only where the windows fail without it)
-            resampled = [np.asarray(_resize_image(im_bt, size, f)) for f in (Image.Resampling.BILINEAR, Image.Resampling.BOX)]
+            # (a capped pair of one size: the kept picture is at the size, and another filter would
+            # give it back unchanged, allowing nothing)
+            resampled = [np.asarray(_resize_image(im_bt, size, f)) for f in (Image.Resampling.BILINEAR, Image.Resampling.BOX)
+                         if im_bt.size != size]
             resampled.append(np.asarray(_linear_shrink(im_bt, size, Image.Resampling.LANCZOS)))
             colour = _chroma_shift(*cells, P, own=own_loss(), resampled=[_cells(_half_planes(x)) for x in resampled])
         if colour is not None and scale != 1.0:
@@ -1211,7 +1214,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # what a window differs by beyond its cell's typical difference (a systematic conversion,
         # a dither of +-1 over the whole copy), as RMS: an edit adds its own energy to the noise's
         # (a tolerance of a multiple of the cell's median let 8-level text through under +-1 dither)
-        px = np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed)), 0.0)) / P.pixel_floor
+        px = _beyond_cell(ed) / P.pixel_floor
         result["pixel"] = round(float(px.max()), 3)
         bad_w = px > 1.0
         if bad_w.any():
@@ -1250,6 +1253,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         ss = copy_subsampling if copy_subsampling in (0, 1) else None
         f = _reproducing_filter(a_u8, im_bt, size, q, P, ss) if filter_fit_applies else None
         rep = reference = None
+
+        def reproduce_by(resample) -> tuple:
+            """(the kept picture shrunk by ``resample`` and saved as the copy was, its reproduction scores)."""
+            shrunk = im_bt.resize((w, h), resample)
+            made = _simulate_image(shrunk, size, q, subsampling=ss)
+            return made, _reproduction_scores(a_u8, made, np.asarray(shrunk), v, P, q, ss)
         if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
                                       and im_bt.width < 3 * w and im_bt.height < 3 * h):
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
@@ -1257,10 +1266,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss)
             reference_planes = kept_planes_at(q) if ss is None else _half_planes(reference)
         elif f is not None:
-            shrunk = im_bt.resize((w, h), f[1])
-            made_as.append(_simulate_image(shrunk, size, q, subsampling=ss))
-            reference = made_as[-1]
-            rep = _reproduction_scores(a_u8, reference, np.asarray(shrunk), v, P, q, ss)
+            reference, rep = reproduce_by(f[1])
+            made_as.append(reference)
             reference_planes = _half_planes(reference)
         if reference is not None:
             # the reproduction but for a DC step from one row on: damage, whatever the windows say
@@ -1280,9 +1287,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             for f2 in FIT_FILTERS:
                 if f2[2] or f2[1] == f[1]:
                     continue
-                shrunk = im_bt.resize((w, h), f2[1])
-                made = _simulate_image(shrunk, size, q, subsampling=ss)
-                rep2 = _reproduction_scores(a_u8, made, np.asarray(shrunk), v, P, q, ss)
+                made, rep2 = reproduce_by(f2[1])
                 if rep2 is not None and not _departs(rep2):
                     rep, f = rep2, f2
                     made_as[:] = [made]   # the exposure test's picture made as the copy was: this filter's
@@ -1760,7 +1765,7 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     def window_scores(d_, ed_):
         """Each window's RMS difference over ``reproduced_floor`` and its largest one over
         ``reproduced_peak``, each beyond its cell's median; the larger."""
-        rms = np.sqrt(np.maximum(np.square(ed_) - np.square(_cell_median(ed_)), 0.0)) / P.reproduced_floor
+        rms = _beyond_cell(ed_) / P.reproduced_floor
         peak = _window_peak(d_)
         return np.maximum(rms, np.maximum(peak - _cell_median(peak), 0.0) / P.reproduced_peak)
     score = np.zeros_like(ed)
@@ -1823,7 +1828,7 @@ def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.
     if not departed.any():
         return departed
     shift = np.abs(_block_extent(_block_extent(d, 4, np.add), n, np.add)[:hc, :wc]) / np.float32(16 * n * n)
-    rms = np.median(e.reshape(hc, n, wc, n).swapaxes(1, 2).reshape(hc, wc, n * n), axis=2)
+    rms = _cell_medians(e, n)
     return departed & ((shift >= P.reproduced_cell_shift) | (rms >= P.reproduced_floor))
 
 
@@ -1911,15 +1916,27 @@ def _window_rms(d: np.ndarray) -> np.ndarray:
     return np.sqrt(_window_ms(np.square(d)))
 
 
-def _cell_median(x: np.ndarray, cell: int = 8) -> np.ndarray:
-    """Each sample's cell median: the median of ``x`` over cells of ``cell`` x ``cell`` samples,
-    spread back over the cell (a few garbled windows among 64 do not move it; a 9x9 median filter
-    was ~300 ms on a 2048x1536 picture's windows, this ~5 ms)."""
+def _cell_medians(x: np.ndarray, cell: int = 8) -> np.ndarray:
+    """The median of ``x`` over each cell of ``cell`` x ``cell`` samples, one per cell (partial
+    cells at the far edges padded with their edge samples)."""
     h, w = x.shape
     hc, wc = -(-h // cell), -(-w // cell)
-    pad = np.pad(x, ((0, hc * cell - h), (0, wc * cell - w)), mode="edge")
-    m = np.median(pad.reshape(hc, cell, wc, cell).swapaxes(1, 2).reshape(hc, wc, cell * cell), axis=2)
-    return np.repeat(np.repeat(m.astype(np.float32), cell, 0), cell, 1)[:h, :w]
+    pad = x if (hc * cell, wc * cell) == (h, w) else np.pad(x, ((0, hc * cell - h), (0, wc * cell - w)), mode="edge")
+    return np.median(pad.reshape(hc, cell, wc, cell).swapaxes(1, 2).reshape(hc, wc, cell * cell), axis=2)
+
+
+def _cell_median(x: np.ndarray, cell: int = 8) -> np.ndarray:
+    """Each sample's cell median: ``_cell_medians`` spread back over the cell (a few garbled windows
+    among 64 do not move it; a 9x9 median filter was ~300 ms on a 2048x1536 picture's windows, this
+    ~5 ms)."""
+    h, w = x.shape
+    return np.repeat(np.repeat(_cell_medians(x, cell).astype(np.float32), cell, 0), cell, 1)[:h, :w]
+
+
+def _beyond_cell(ed: np.ndarray) -> np.ndarray:
+    """Each window's RMS difference beyond its cell's median one, as RMS: what an edit adds to the
+    energy of the noise around it (the pixel test's and the reproduction test's window score)."""
+    return np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed)), 0.0))
 
 
 def _garble_scores(ga: np.ndarray, gb: np.ndarray, sim, own, P: ProofThresholds) -> np.ndarray:
