@@ -545,6 +545,26 @@ def build(out, seed=11):
     a[400:440, 100:700] *= (1.0, 1.0, 0.92)
     c.look_alike(Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).resize(half, Image.BOX), "book-p95-highlighted",
                  "a pale highlighter stroke over a line, at 50 %", like=p, q=60)
+    # --- (proof 1.15; appended) a busy shot (wood grain filling the frame, no flat part for the tone
+    #     test) in another white balance, its luma kept (red up 2 %, blue down to match), shrunk to 30 %
+    #     where the colour windows' tolerance is wide, beside a true copy; and another such shot 1 % off,
+    #     named after its kept PNG, with a lossy JPEG 2000 of the same picture kept beside it (held to a
+    #     wider limit, it does not show so small a shift: the name's kept copy decides)
+    for k, (scale, twin, t) in enumerate(((0.3, False, 0.02), (0.5, True, 0.01))):
+        wood = texture(random.Random(seed * 1000 + 110 + k), "wood", size=(720, 540))
+        p = c.canonical(wood, "png")
+        if twin:
+            c.canonical(wood, "jp2")
+        else:
+            c.add(jpeg(resized(wood, scale), 80), "jpg", "resized", p, f"scale={scale} q=80", f"wood-balance{k}")
+        a = np.asarray(wood).astype(np.float64)
+        cast = np.stack([a[..., 0] * (1 + t), a[..., 1], a[..., 2] - 0.299 * a[..., 0] * t / 0.114], -1)
+        warmer = resized(Image.fromarray(np.clip(np.rint(cast), 0, 255).astype(np.uint8)), scale)
+        if twin:
+            c.add(jpeg(warmer, 80), "jpg", "near_miss", None, f"white balance {t:.0%} warmer, luma kept, at {scale:.0%}, "
+                  "named as its kept PNG, a JPEG 2000 of it kept too", f"wood-balance{k}-warmer", named=0, ident=p.stem)
+        else:
+            c.look_alike(warmer, f"wood-balance{k}-warmer", f"white balance {t:.0%} warmer, luma kept, at {scale:.0%}", like=p, q=80)
     c.write_truth()
     return c.rows
 

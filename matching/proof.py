@@ -933,6 +933,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # both grey, nothing masked
     exposure_applies = (bool(q) or not lossy) and not damaged and not streams and not masked \
         and A.shape[:2] == (h, w) and (A.ndim == 3) == (len(im_bt.getbands()) >= 3)
+    # the colour balance test (step 4d): as the exposure test, both in colour, neither capped
+    balance_applies = exposure_applies and A.ndim == 3 and not capped
+    ss_b = copy_subsampling if copy_subsampling in (0, 1) else None   # its reference: at the copy's subsampling
+    balance_first = None   # its shift against the exposure test's picture, when they are one
     if need.any():
         # in parts only where they are exact (the kept picture at the proof's size already), or where
         # the filter fit checks the pair again and the kept copy is lossless: a part resampled alone
@@ -1324,7 +1328,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # the kept picture made as the copy may have been: Lanczos, then the filter the reproduction
         # test found, then the one the filter fit found; the nearest counts (filters differ where
         # they clip), and the others are made only when Lanczos does not hold the shift
-        shift = _textured_shift(ha, kept_planes_at(q) if q else hb, P)
+        shift = _textured_shift(ha, kept_planes_at(q) if q else hb, P, balance=balance_applies and (ss_b is None or not q))
+        if shift is not None and len(shift) == 3:
+            shift, balance_first = shift[:1], shift[1:]   # the balance test's against the same picture
         if shift is not None and np.abs(shift).max() > P.exposure_floor:
             if filter_fit_applies and fit["fitted"] is not im_b and not made_as:
                 made_as.append(_simulate_image(fit["fitted"], size, q))
@@ -1359,6 +1365,53 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"another exposure ({'brighter' if shift[0] > 0 else 'darker'}): the textured parts of the picture "
                     f"are {abs(shift[0]):.2f} grey levels {'brighter' if shift[0] > 0 else 'darker'} on average than the "
                     f"kept picture's, made as this copy was; resampling and re-encoding keep them within {limit:.2f}")
+                return result
+    if balance_applies:
+        # 4d. the colour balance test: the mean Cb and Cr over the same textured blocks, against the
+        # kept picture made as the copy was (at the copy's own chroma subsampling), the nearest of
+        # the filters that may have made it. Resampling and JPEG keep them as they keep the luma: true
+        # copies of photographs, pages and studio shots by five filters, at 4:2:0 and 4:4:4, saved
+        # once at q60-90, moved them by 0.9 level at most, saved twice by up to a whole chroma DC step
+        # of the last save (``_chroma_dc_step``); a colour balance 1 % off by 0.65-1.9, 2 % off by
+        # 1.06-2.9. Those 2 % off were safe duplicates of 25-50 % copies, where the colour windows'
+        # tolerance is wide (chroma_shrunk) and no flat part holds the tone test. The other pictures
+        # are made only when the nearest so far does not hold the shift (a true copy's shift is read
+        # from the exposure test's block sums: no cost of its own)
+        balance = balance_first
+        if balance is None and ss_b is not None and q:
+            first = _textured_shift(ha, _half_planes(_simulate_image(im_b, size, q, subsampling=ss_b)), P, balance=True)
+            balance = None if first is None or len(first) != 3 else first[1:]
+
+        def made_otherwise():
+            yield from (_half_planes(m) for m in made_as)
+            if im_bt.size != (w, h):
+                for resample in (Image.Resampling.BICUBIC, Image.Resampling.BILINEAR):
+                    other = _resize_image(im_bt, size, resample)
+                    yield _half_planes(_simulate_image(other, size, q, subsampling=ss_b) if q else np.asarray(other))
+        # the floor, or the JPEG's own chroma DC steps where they are coarser (q75 and under); a lossy
+        # kept copy's own coding more (a JPEG 2000 of a text page moved them by up to 1.6 levels at q60-90)
+        limit_b = max(P.balance_floor, P.balance_step * _chroma_dc_step(q)) if q else P.balance_floor
+        if kept_quality:
+            limit_b += P.balance_lossy
+        if balance is not None and np.abs(balance).max() > limit_b:
+            for planes in made_otherwise():
+                nearer = _nearest_shift(ha, [planes], P, balance=True)
+                if nearer is not None and np.abs(nearer).max() < np.abs(balance).max():
+                    balance = nearer
+                if np.abs(balance).max() <= limit_b:
+                    break
+        if balance is not None:
+            beyond = bool(np.abs(balance).max() > limit_b)
+            # ``beyond`` said exactly (the shift is rounded): the verdict's "the name's kept copy proves an edit"
+            result["balance"] = {"shift": [round(float(x), 2) for x in balance], "limit": round(limit_b, 2),
+                                 "beyond": beyond}
+            if beyond:
+                cb, cr = (float(x) for x in balance)
+                worse = ("bluer" if cb > 0 else "yellower") if abs(cb) >= abs(cr) else ("redder" if cr > 0 else "greener")
+                result["reasons"].append(
+                    f"another colour balance ({worse}): the textured parts of the picture differ from the kept picture's, "
+                    f"made as this copy was, by Cb {cb:+.2f} and Cr {cr:+.2f} levels on average; resampling and "
+                    f"re-encoding keep them within {limit_b:.2f}")
                 return result
     if speckle_applies:
         # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
@@ -1617,14 +1670,24 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | None:
+def _chroma_dc_step(q: int) -> float:
+    """The grey levels by which a JPEG at quality ``q`` rounds an 8x8 block's mean Cb or Cr: the
+    standard chroma table's DC entry (17) scaled as libjpeg scales it, over 8. A copy saved twice
+    (or by an encoder that rounds otherwise) may be off by up to a whole step in every block at once
+    where the blocks' colour is alike: a grey studio sweep by 1.48 levels at q45 (step 2.4), a warm
+    wood grain by 1.75 at q60 (step 1.75)."""
+    q = min(100, max(1, int(q)))
+    scale = 5000 // q if q < 50 else 200 - 2 * q
+    return max(1, min(255, (17 * scale + 50) // 100)) / 8
+
+
+def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds, balance: bool = False) -> np.ndarray | None:
     """How much brighter a picture is than a reference (their ``_half_planes`` ``pa``, ``pr``) in
     JFIF Y, as a one-element array: the mean over the 8x8 px blocks where the reference's Y varies
     (its 2x2 means ranging over ``exposure_texture``), none near clipping; None when fewer than
     ``exposure_min_blocks`` blocks vary. From the half planes the proof has made already: ~5 ms at
-    2048x1536. Not Cb and Cr: a copy coded with full-resolution chroma (4:4:4) moves their block
-    means by up to 0.9 level at coloured edges, clipped within a 2x2 mean, and a grey copy of a
-    colour picture has none (both true copies; a colour balance 2-4 % off moves them by 0.3-1.3).
+    2048x1536. ``balance``: JFIF Cb and Cr too, ``[Y, Cb, Cr]``, from the same block sums (the colour
+    balance test's; a grey pair has none).
 
     Why where Y varies: JPEG rounds each block's mean (its DC term) to a step, and where many
     blocks share one level it rounds them all one way (a page's ink and paper, 0.4 level off, moved
@@ -1654,15 +1717,21 @@ def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds) -> np.ndarray | No
         return None
     # block sums of each channel's difference (exact integers: the difference of the two block
     # sums, 16 x 4 x 255 at most each), weighed into the luma of the block means
-    diff = sum(float(k) * _block_extent(np.subtract(sa, sr, dtype=np.int32), 4, np.add).astype(np.float64)
-               for k, sa, sr in zip(weights, pa, pr))
-    return np.array([float(np.asarray(diff)[use].mean()) / 64.0])
+    sums = [_block_extent(np.subtract(sa, sr, dtype=np.int32), 4, np.add) for sa, sr in zip(pa, pr)]
+    diff = sum(float(k) * c.astype(np.float64) for k, c in zip(weights, sums))
+    luma = float(np.asarray(diff)[use].mean()) / 64.0
+    if not balance or len(sums) != 3:
+        return np.array([luma])
+    # the colour balance test's: JFIF Cb and Cr of the channels' block sums (linear), over the same blocks
+    return np.array([luma] + [float(c.mean()) / 64.0 for c in chroma(*(c[use].astype(np.float64) for c in sums))])
 
 
-def _nearest_shift(pa: tuple, made: list, P: ProofThresholds) -> np.ndarray | None:
+def _nearest_shift(pa: tuple, made: list, P: ProofThresholds, balance: bool = False) -> np.ndarray | None:
     """``_textured_shift`` of a picture (its ``_half_planes`` ``pa``) against the nearest of the
-    pictures ``made`` (their half planes; None: none judged)."""
-    shifts = [s for s in (_textured_shift(pa, m, P) for m in made) if s is not None]
+    pictures ``made`` (their half planes; None: none judged); ``balance``: nearest in Cb and Cr,
+    returned as ``[Cb, Cr]``."""
+    shifts = [s[1:] if balance else s for s in (_textured_shift(pa, m, P, balance) for m in made)
+              if s is not None and len(s) == (3 if balance else 1)]
     return min(shifts, key=lambda s: float(np.abs(s).max())) if shifts else None
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.14"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.15"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -134,6 +134,13 @@ VERIFIER_VERSION = "proof 1.14"   # 1.1: a lossless clean-up copy against a JPEG
 #      keeps luma, on copies shrunk or over the cap, were safe duplicates (9 of an attack's 35 colour-only edits); such a
 #      pair's windows may reach chroma_shrunk x the tolerance: a second attack's true copies re-saved from q30-60, capped
 #      or WebP reached 1.02-1.35 at 1.0 (16 of 1,117 lost), the first attack's edits scored 1.56 and up
+# 1.15: the colour balance test (balance_*): the mean Cb and Cr over the exposure test's textured blocks, against the
+#      kept picture made as the copy was (its subsampling, the nearest of four filters); not on capped pairs.
+#      A shot whose colour balance is 2 % off, luma kept, was a safe duplicate of 25-50 % copies (3 of 24), where the
+#      colour windows' tolerance is wide and no flat part holds the tone test. True copies: 0.9 level at most at
+#      q60-90; saved twice, the second time at q60-75 and the first at q35-80, a warm wood grain whose blocks share
+#      one colour was off by up to 1.75 levels, a whole DC step (balance_step: 1.5 steps). Against a lossy kept copy
+#      (JPEG 2000 at 5-30:1) true copies moved them by up to 1.64 levels at q60-90, 2.25 at q30-50 (balance_lossy)
 
 
 def _tol(default, looser: str):
@@ -190,6 +197,10 @@ class ProofThresholds:
                                                 #   less the kept picture's made as the copy was, at most this
     exposure_texture: float = 3.0               # ... blocks whose grey ranges over this many levels, on either side
     exposure_min_blocks: int = 64               # ... and at least this many of them (else not judged)
+    balance_floor: float = _tol(1.2, "up")      # the colour balance test: the mean Cb and Cr over those blocks, less
+                                                #   the kept picture's made as the copy was, at most this (lossless kept)
+    balance_step: float = _tol(1.5, "up")       # ... or this many of the copy's chroma DC steps, where that is more
+    balance_lossy: float = _tol(1.2, "up")      # ... and this much more against a lossy kept copy (its own coding)
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...

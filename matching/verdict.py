@@ -325,7 +325,7 @@ def _proof_summary(p: dict) -> dict:
     why a pair was called the same picture, not only that it was."""
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
                                   "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
-                                  "tone", "chroma", "pixel", "reproduction", "stepped", "exposure")}
+                                  "tone", "chroma", "pixel", "reproduction", "stepped", "exposure", "balance")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -971,11 +971,12 @@ def _damaged_part(r: PairResult) -> float:
     return (region_area(r.region) or 0.0) if r.corrupt_side != "none" else 0.0
 
 
-def _reproduced_edited(r: PairResult) -> bool:
-    """Whether the full-detail proof found the copy to be the kept picture made as it was, edited
-    (windows or cells that depart from its reproduction)."""
-    rep = (r.proof or {}).get("reproduction") or {}
-    return bool(rep.get("cells") or rep.get("windows"))
+def _proven_edited(r: PairResult) -> bool:
+    """Whether the full-detail proof found the copy to be the kept picture, edited: made as it was
+    but for windows or cells that depart from its reproduction, or in another colour balance."""
+    proof = r.proof or {}
+    rep = proof.get("reproduction") or {}
+    return bool(rep.get("cells") or rep.get("windows") or (proof.get("balance") or {}).get("beyond"))
 
 
 def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds | None = None) -> FileDecision:
@@ -987,8 +988,11 @@ def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds 
     # is that copy edited: the reproduction is evidence of its origin that no look-alike gives, and
     # another kept copy of the same picture (lossy, or over the 2048 px cap, where the proof sees
     # less) does not make it safe (an attack: a copy lifted by 3 levels in a 42 px box, "different"
-    # against its own TIFF, was a safe duplicate of a JPEG 2000 upscale of the same picture)
-    edited = next((r for r in results if "id" in r.via and r.verdict == "different" and _reproduced_edited(r)), None)
+    # against its own TIFF, was a safe duplicate of a JPEG 2000 upscale of the same picture). So is a
+    # copy in another colour balance than its kept copy: a lossier twin of the picture kept beside it,
+    # held to a wider limit, may not show that (a shot 2 % off, "different" against its PNG, was a
+    # safe duplicate of an 8:1 JPEG 2000 of the same picture)
+    edited = next((r for r in results if "id" in r.via and r.verdict == "different" and _proven_edited(r)), None)
     if edited is not None:
         return FileDecision("different", edited.match, edited)
     declared = [r for r in results if r.declared]

@@ -953,23 +953,91 @@ def test_a_shot_a_sixteenth_of_a_stop_darker_against_a_lossy_kept_copy_is_anothe
     assert true["same"] and abs(true["exposure"]["shift"][0]) <= true["exposure"]["limit"], true
 
 
-@pytest.mark.parametrize("made", ["linear light", "16-bit master truncated", "box filter at q60"])
+def _balanced(im, d):
+    """``im`` with red up and blue down by ``d`` (a fraction), luma (JFIF Y) kept: another white balance."""
+    a = np.asarray(im).astype(np.float64)
+    out = np.stack([a[..., 0] * (1 + d), a[..., 1], a[..., 2] - 0.299 * a[..., 0] * d / 0.114], -1)
+    return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
+
+
+def test_a_shot_whose_colour_balance_is_two_percent_off_its_luma_kept_is_another_colour_balance():
+    from dataclasses import replace
+
+    from skimage import data
+    kept = _grainy(Image.fromarray(data.coffee()))
+    size = (180, 120)   # 30 %: the colour windows' tolerance is wide there, and no flat part holds the tone test
+    copy = _decoded(jpeg_bytes(_balanced(kept, 0.02).resize(size, Image.Resampling.LANCZOS), 80))
+    out = prove_same(copy, np.asarray(kept), quality=80, lossy=True)
+    assert not out["same"] and "another colour balance (yellower)" in out["reasons"][-1], out["reasons"]
+    assert out.get("tone") is None and abs(out["exposure"]["shift"][0]) <= out["exposure"]["limit"]
+    assert out["balance"]["beyond"] and np.abs(out["balance"]["shift"]).max() > out["balance"]["limit"]
+    without = replace(current().proof, balance_floor=1e9)
+    assert prove_same(copy, np.asarray(kept), quality=80, lossy=True, thresholds=without)["same"]
+    # against a lossy kept copy its limit is wider by balance_lossy (the kept copy's own coding moves
+    # Cb and Cr by up to 1.6 levels on a page); the colour windows see this one first there
+    lossy = _decoded(jpeg_bytes(kept, 92))
+    no_windows = replace(current().proof, chroma_shrunk=1e9)
+    out = prove_same(copy, lossy, quality=80, lossy=True, kept_quality=92, thresholds=no_windows)
+    assert not out["same"] and "another colour balance (yellower)" in out["reasons"][-1], out["reasons"]
+    P = current().proof
+    assert out["balance"]["limit"] == pytest.approx(max(P.balance_floor, P.balance_step * 0.875) + P.balance_lossy, abs=0.01)
+    true = _decoded(jpeg_bytes(kept.resize(size, Image.Resampling.LANCZOS), 80))
+    out = prove_same(true, lossy, quality=80, lossy=True, kept_quality=92)
+    assert out["same"] and not out["balance"]["beyond"], out
+
+
+def test_the_chroma_dc_step_is_libjpegs_scaled_table_entry_over_eight():
+    from matching.proof import _chroma_dc_step
+    assert _chroma_dc_step(50) == 17 / 8 and _chroma_dc_step(75) == 9 / 8 and _chroma_dc_step(90) == 3 / 8
+    assert _chroma_dc_step(30) == 28 / 8 and _chroma_dc_step(100) == 1 / 8 and _chroma_dc_step(1) == 255 / 8
+
+
+def test_a_copy_saved_twice_whose_blocks_share_one_colour_keeps_its_colour_balance():
+    from dataclasses import replace
+    # warm wood grain: every 8x8 block's Cr alike, so a second save rounds them all one way, by up to a
+    # whole DC step of its quality (1.4-1.75 levels at q60-75, over balance_floor)
+    rng = np.random.default_rng(3)
+    yy = np.mgrid[0:540, 0:720][0].astype(np.float32)
+    g = 128 + 9 * np.sin(yy / 3.1 + rng.normal(0, 1, (540, 720)).cumsum(1) / 40) + 3 * rng.normal(0, 1, (540, 720))
+    kept = Image.fromarray(np.clip(g[..., None] * np.array([1.0, 0.8, 0.6]) + np.array([40, 30, 10]), 0, 255).astype(np.uint8))
+    small = kept.resize((540, 405), Image.Resampling.LANCZOS)
+    copy = _decoded(jpeg_bytes(Image.fromarray(_decoded(jpeg_bytes(small, 80))), 75))
+    out = prove_same(copy, np.asarray(kept), quality=75, lossy=True)
+    assert out["same"] and not out["balance"]["beyond"], out
+    shift = np.abs(out["balance"]["shift"]).max()
+    assert shift > current().proof.balance_floor   # the step term holds it, not the floor
+    assert not prove_same(copy, np.asarray(kept), quality=75, lossy=True,
+                          thresholds=replace(current().proof, balance_step=0.0))["same"]
+
+
+@pytest.mark.parametrize("made", ["linear light", "16-bit master truncated", "box filter at q60", "4:4:4 at q60",
+                                  "saved twice", "bilinear page at q60"])
 def test_true_copies_made_otherwise_keep_the_exposure(photo, made):
     from matching.proof import _linear_shrink
-    im, kept, size, q = _grainy(photo), None, (128, 96), 80
+    im, kept, size, q, sub = _grainy(photo), None, (128, 96), 80, None
     if made == "linear light":
         small = _linear_shrink(im, size, Image.Resampling.LANCZOS)
     elif made == "16-bit master truncated":
         a16 = np.minimum(np.asarray(im).astype(np.int32) * 257 + np.random.default_rng(2).integers(0, 257, (240, 320, 3)), 65535)
         kept = Image.fromarray(np.round(a16 / 257).astype(np.uint8))
         small = Image.fromarray((a16 >> 8).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+    elif made == "4:4:4 at q60":
+        small, q, sub = im.resize(size, Image.Resampling.LANCZOS), 60, 0
+    elif made == "saved twice":
+        small, q = Image.fromarray(_decoded(jpeg_bytes(im.resize(size, Image.Resampling.BICUBIC), 85))), 60
+    elif made == "bilinear page at q60":
+        im, size, q = _page(4, size=(840, 1200)), (504, 720), 60
+        small = im.resize(size, Image.Resampling.BILINEAR)
     else:
         im, size, q = _page(4, size=(840, 1200)), (714, 1020), 60   # ink and paper each one level of Cr
         small = im.resize(size, Image.Resampling.BOX)
-    out = prove_same(_decoded(jpeg_bytes(small, q)), np.asarray(kept or im), quality=q, lossy=True)
+    data = jpeg_bytes(small, q, **({} if sub is None else {"subsampling": sub}))
+    out = prove_same(_decoded(data), np.asarray(kept or im), quality=q, lossy=True, copy_subsampling=sub)
     assert out["same"], out["reasons"]
     if out.get("exposure"):
         assert np.abs(out["exposure"]["shift"]).max() <= out["exposure"]["limit"]
+    assert out.get("balance") is not None and np.abs(out["balance"]["shift"]).max() <= out["balance"]["limit"], out
+    assert not out["balance"]["beyond"]
 
 
 def _stepped(a, reference, q):

@@ -213,6 +213,22 @@ def test_a_copy_its_named_kept_copy_reproduces_but_for_an_edit_is_not_made_safe_
     assert decide_file(copy, [twin, by_content]).match == "C2000002.jp2"
 
 
+def test_a_copy_in_another_colour_balance_than_its_named_lossless_kept_copy_is_not_made_safe_by_a_lossy_twin():
+    # proof 1.15: a shot 2 % off in colour balance, "different" against its own PNG, was a safe
+    # duplicate of an 8:1 JPEG 2000 of the same picture kept beside it (the balance test needs a lossless kept copy)
+    from matching import FileAnalysis, PairResult
+    own = PairResult(diff_score=0.004, local_score=0.02, verdict="different", match="C1000001.png", via="id+content",
+                     proof={"balance": {"shift": [-5.23, 1.2], "limit": 1.2, "beyond": True}})
+    twin = PairResult(diff_score=0.005, local_score=0.03, verdict="duplicate", safe_to_delete=True,
+                      match="C2000002.jp2", via="content")
+    copy = FileAnalysis(status="ok")
+    d = decide_file(copy, [twin, own])
+    assert d.verdict == "different" and d.match == "C1000001.png" and not d.result.safe_to_delete
+    # the shift is rounded where it is recorded: "beyond" decides, not the rounded numbers
+    within = PairResult(**{**own.__dict__, "proof": {"balance": {"shift": [0.4, 0.1], "limit": 1.2, "beyond": False}}})
+    assert decide_file(copy, [twin, within]).match == "C2000002.jp2"
+
+
 def _gravel():
     from skimage import data
     a = data.gravel()[:256, :256]
