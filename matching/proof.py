@@ -704,7 +704,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                streams: tuple = (), kept_quality: int | None = None, cleanup_lossless: bool = False,
                capped: bool = False, garble: bool = True, kept_bits_quality: int | None = None,
                speckle: bool = False, tone: bool = False, exact: bool = False, reproducible: bool = False,
-               copy_subsampling: int | None = None, thresholds: ProofThresholds | None = None) -> dict:
+               copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
+               thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -737,6 +738,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     and the kept copy lossless). ``exact``: whether the pixel test applies (the verdict runs it
     when both copies are lossless: nothing but rounding and colour conversion may differ between
     two such pictures of one size, so a window that differs beyond that is an edit).
+    ``copy_chroma_step``: the copy's own chroma DC step in grey levels, read from its file (None: from
+    ``quality`` by the standard table; an encoder may code chroma coarser than luma).
     ``reproducible``: whether the reproduction test may run (the verdict allows it for a JPEG copy
     stored upright, no EXIF turn: a copy stored turned was coded in another frame than ours).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
@@ -937,6 +940,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     balance_applies = exposure_applies and A.ndim == 3 and not capped
     ss_b = copy_subsampling if copy_subsampling in (0, 1) else None   # its reference: at the copy's subsampling
     balance_first = None   # its shift against the exposure test's picture, when they are one
+    lanczos_ss_planes = None   # the kept picture by Lanczos at the copy's subsampling, when the reproduction test made it
     if need.any():
         # in parts only where they are exact (the kept picture at the proof's size already), or where
         # the filter fit checks the pair again and the kept copy is lossless: a part resampled alone
@@ -1269,6 +1273,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             reference = kept_at(q) if ss is None else _simulate_image(im_b, size, q, subsampling=ss)
             rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss)
             reference_planes = kept_planes_at(q) if ss is None else _half_planes(reference)
+            if ss is not None:
+                lanczos_ss_planes = reference_planes
         elif f is not None:
             reference, rep = reproduce_by(f[1])
             made_as.append(reference)
@@ -1366,31 +1372,36 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"are {abs(shift[0]):.2f} grey levels {'brighter' if shift[0] > 0 else 'darker'} on average than the "
                     f"kept picture's, made as this copy was; resampling and re-encoding keep them within {limit:.2f}")
                 return result
-    if balance_applies:
+    if balance_applies and not result.get("garbled"):
         # 4d. the colour balance test: the mean Cb and Cr over the same textured blocks, against the
         # kept picture made as the copy was (at the copy's own chroma subsampling), the nearest of
         # the filters that may have made it. Resampling and JPEG keep them as they keep the luma: true
         # copies of photographs, pages and studio shots by five filters, at 4:2:0 and 4:4:4, saved
         # once at q60-90, moved them by 0.9 level at most, saved twice by up to a whole chroma DC step
-        # of the last save (``_chroma_dc_step``); a colour balance 1 % off by 0.65-1.9, 2 % off by
+        # of the last save (``chroma_dc_step``); a colour balance 1 % off by 0.65-1.9, 2 % off by
         # 1.06-2.9. Those 2 % off were safe duplicates of 25-50 % copies, where the colour windows'
         # tolerance is wide (chroma_shrunk) and no flat part holds the tone test. The other pictures
         # are made only when the nearest so far does not hold the shift (a true copy's shift is read
         # from the exposure test's block sums: no cost of its own)
         balance = balance_first
         if balance is None and ss_b is not None and q:
-            first = _textured_shift(ha, _half_planes(_simulate_image(im_b, size, q, subsampling=ss_b)), P, balance=True)
+            # the reproduction test's Lanczos reference at the copy's subsampling when it made one
+            planes_b = lanczos_ss_planes or _half_planes(_simulate_image(im_b, size, q, subsampling=ss_b))
+            first = _textured_shift(ha, planes_b, P, balance=True)
             balance = None if first is None or len(first) != 3 else first[1:]
 
         def made_otherwise():
-            yield from (_half_planes(m) for m in made_as)
+            if ss_b is None:   # (the filter fit's picture is made at 4:2:0)
+                yield from (_half_planes(m) for m in made_as)
             if im_bt.size != (w, h):
                 for resample in (Image.Resampling.BICUBIC, Image.Resampling.BILINEAR):
                     other = _resize_image(im_bt, size, resample)
                     yield _half_planes(_simulate_image(other, size, q, subsampling=ss_b) if q else np.asarray(other))
-        # the floor, or the JPEG's own chroma DC steps where they are coarser (q75 and under); a lossy
-        # kept copy's own coding more (a JPEG 2000 of a text page moved them by up to 1.6 levels at q60-90)
-        limit_b = max(P.balance_floor, P.balance_step * _chroma_dc_step(q)) if q else P.balance_floor
+        # the floor, or the JPEG's own chroma DC steps where they are coarser (q80 and under, or chroma
+        # coded coarser than luma); a lossy kept copy's own coding more (a JPEG 2000 of a text page
+        # moved them by up to 1.6 levels at q60-90)
+        step_b = copy_chroma_step or (chroma_dc_step(q) if q else 0.0)
+        limit_b = max(P.balance_floor, P.balance_step * step_b)
         if kept_quality:
             limit_b += P.balance_lossy
         if balance is not None and np.abs(balance).max() > limit_b:
@@ -1670,12 +1681,12 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-def _chroma_dc_step(q: int) -> float:
+def chroma_dc_step(q: int) -> float:
     """The grey levels by which a JPEG at quality ``q`` rounds an 8x8 block's mean Cb or Cr: the
     standard chroma table's DC entry (17) scaled as libjpeg scales it, over 8. A copy saved twice
     (or by an encoder that rounds otherwise) may be off by up to a whole step in every block at once
     where the blocks' colour is alike: a grey studio sweep by 1.48 levels at q45 (step 2.4), a warm
-    wood grain by 1.75 at q60 (step 1.75)."""
+    wood grain by 1.75 at q60 (step 1.75). libjpeg's integer scaling, exactly (``5000 // q``)."""
     q = min(100, max(1, int(q)))
     scale = 5000 // q if q < 50 else 200 - 2 * q
     return max(1, min(255, (17 * scale + 50) // 100)) / 8

@@ -199,7 +199,7 @@ class ProofThresholds:
     exposure_min_blocks: int = 64               # ... and at least this many of them (else not judged)
     balance_floor: float = _tol(1.2, "up")      # the colour balance test: the mean Cb and Cr over those blocks, less
                                                 #   the kept picture's made as the copy was, at most this (lossless kept)
-    balance_step: float = _tol(1.5, "up")       # ... or this many of the copy's chroma DC steps, where that is more
+    balance_step: float = _tol(1.5, "up")       # ... or this many of the copy's chroma DC steps (its own table), if more
     balance_lossy: float = _tol(1.2, "up")      # ... and this much more against a lossy kept copy (its own coding)
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x

@@ -12,7 +12,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays, orientation_scores
 from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
-from .proof import attach_rendition, equivalent_jpeg_quality, prove_same
+from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -447,11 +447,7 @@ def _chroma_dc_step(c: FileAnalysis) -> float | None:
                 return None
         except Exception:
             pass
-    q = c.jpeg_quality
-    if not q:
-        return None
-    scale = 5000 / q if q < 50 else 200 - 2 * q
-    return float(min(max((17 * scale + 50) // 100, 1), 255)) / 8.0
+    return chroma_dc_step(c.jpeg_quality) if c.jpeg_quality else None
 
 
 def _jpeg_subsampling(c: FileAnalysis) -> int | None:
@@ -605,7 +601,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle else None,
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
-                      copy_subsampling=_jpeg_subsampling(c), thresholds=T.proof)
+                      copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
+                      thresholds=T.proof)
 
 
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:

@@ -960,24 +960,33 @@ def _balanced(im, d):
     return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
 
 
+def _wood(seed=3, size=(720, 540)):
+    """Warm wood grain filling the frame: no flat part for the tone test, every block's colour alike."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    yy = np.mgrid[0:h, 0:w][0].astype(np.float32)
+    warp = np.asarray(Image.fromarray(rng.normal(0, 1, (h // 16, w // 16)).astype(np.float32), "F").resize((w, h), Image.BICUBIC))
+    g = 128 + 9 * np.sin(yy / 3.1 + 4 * warp) + 3 * rng.normal(0, 1, (h, w))
+    return Image.fromarray(np.clip(g[..., None] * np.array([1.0, 0.8, 0.6]) + np.array([40, 30, 10]), 0, 255).astype(np.uint8))
+
+
 def test_a_shot_whose_colour_balance_is_two_percent_off_its_luma_kept_is_another_colour_balance():
     from dataclasses import replace
-
-    from skimage import data
-    kept = _grainy(Image.fromarray(data.coffee()))
-    size = (180, 120)   # 30 %: the colour windows' tolerance is wide there, and no flat part holds the tone test
+    kept = _wood()
+    size = (216, 162)   # 30 %: the colour windows' tolerance is wide there, and no flat part holds the tone test
     copy = _decoded(jpeg_bytes(_balanced(kept, 0.02).resize(size, Image.Resampling.LANCZOS), 80))
-    out = prove_same(copy, np.asarray(kept), quality=80, lossy=True)
+    # as the verdict runs it for a JPEG copy of a lossless kept copy
+    kw = dict(quality=80, lossy=True, tone=True, reproducible=True)
+    out = prove_same(copy, np.asarray(kept), **kw)
     assert not out["same"] and "another colour balance (yellower)" in out["reasons"][-1], out["reasons"]
-    assert out.get("tone") is None and abs(out["exposure"]["shift"][0]) <= out["exposure"]["limit"]
+    assert abs(out["exposure"]["shift"][0]) <= out["exposure"]["limit"]
     assert out["balance"]["beyond"] and np.abs(out["balance"]["shift"]).max() > out["balance"]["limit"]
-    without = replace(current().proof, balance_floor=1e9)
-    assert prove_same(copy, np.asarray(kept), quality=80, lossy=True, thresholds=without)["same"]
+    without = replace(current().proof, balance_floor=1e9, balance_step=0.0)
+    assert prove_same(copy, np.asarray(kept), thresholds=without, **kw)["same"]
     # against a lossy kept copy its limit is wider by balance_lossy (the kept copy's own coding moves
-    # Cb and Cr by up to 1.6 levels on a page); the colour windows see this one first there
+    # Cb and Cr by up to 1.6 levels on a page)
     lossy = _decoded(jpeg_bytes(kept, 92))
-    no_windows = replace(current().proof, chroma_shrunk=1e9)
-    out = prove_same(copy, lossy, quality=80, lossy=True, kept_quality=92, thresholds=no_windows)
+    out = prove_same(copy, lossy, quality=80, lossy=True, kept_quality=92)
     assert not out["same"] and "another colour balance (yellower)" in out["reasons"][-1], out["reasons"]
     P = current().proof
     assert out["balance"]["limit"] == pytest.approx(max(P.balance_floor, P.balance_step * 0.875) + P.balance_lossy, abs=0.01)
@@ -986,20 +995,43 @@ def test_a_shot_whose_colour_balance_is_two_percent_off_its_luma_kept_is_another
     assert out["same"] and not out["balance"]["beyond"], out
 
 
+def test_a_copy_whose_chroma_is_coded_coarser_than_its_luma_is_held_to_its_own_chroma_step():
+    # luma at q90, chroma at q40 (cjpeg -quality 90,40): every block's Cb and Cr rounded by a q40
+    # step, which the luma's quality does not tell (a review: such copies of a warm wood grain were off
+    # by 1.2-1.75 levels, over the floor)
+    from matching.verdict import _chroma_dc_step
+    kept = _wood(5)
+    small = kept.resize((540, 405), Image.Resampling.LANCZOS)
+    luma90 = Image.open(io.BytesIO(jpeg_bytes(small, 90))).quantization[0]
+    chroma40 = Image.open(io.BytesIO(jpeg_bytes(small, 40))).quantization[1]
+    data = jpeg_bytes(small, qtables=[luma90, chroma40])
+    copy = _decoded(data)
+    step = chroma40[0] / 8
+    out = prove_same(copy, np.asarray(kept), quality=90, lossy=True, copy_chroma_step=step)
+    assert out["same"] and out["balance"]["limit"] == pytest.approx(max(1.2, 1.5 * step), abs=0.01), out
+    # held to the luma's quality alone, the limit is the floor: the test would not know the coarser chroma
+    alone = prove_same(copy, np.asarray(kept), quality=90, lossy=True)
+    assert alone["balance"]["limit"] == pytest.approx(current().proof.balance_floor, abs=0.01)
+    # the verdict reads the step from the file's own chroma table
+    from matching import FileAnalysis
+    assert step == 2.625 and _chroma_dc_step(FileAnalysis(jpeg_quality=90)) == 3 / 8
+
+
 def test_the_chroma_dc_step_is_libjpegs_scaled_table_entry_over_eight():
-    from matching.proof import _chroma_dc_step
-    assert _chroma_dc_step(50) == 17 / 8 and _chroma_dc_step(75) == 9 / 8 and _chroma_dc_step(90) == 3 / 8
-    assert _chroma_dc_step(30) == 28 / 8 and _chroma_dc_step(100) == 1 / 8 and _chroma_dc_step(1) == 255 / 8
+    from matching.proof import chroma_dc_step
+    assert chroma_dc_step(50) == 17 / 8 and chroma_dc_step(75) == 9 / 8 and chroma_dc_step(90) == 3 / 8
+    assert chroma_dc_step(30) == 28 / 8 and chroma_dc_step(100) == 1 / 8 and chroma_dc_step(1) == 255 / 8
+    assert chroma_dc_step(36) == 23 / 8   # libjpeg scales by 5000 // 36 = 138, not 138.9
+    im = Image.new("RGB", (16, 16), (200, 120, 40))   # each as Pillow (libjpeg) writes it
+    for q in (20, 36, 55, 75, 95):
+        assert Image.open(io.BytesIO(jpeg_bytes(im, q))).quantization[1][0] / 8 == chroma_dc_step(q)
 
 
 def test_a_copy_saved_twice_whose_blocks_share_one_colour_keeps_its_colour_balance():
     from dataclasses import replace
     # warm wood grain: every 8x8 block's Cr alike, so a second save rounds them all one way, by up to a
     # whole DC step of its quality (1.4-1.75 levels at q60-75, over balance_floor)
-    rng = np.random.default_rng(3)
-    yy = np.mgrid[0:540, 0:720][0].astype(np.float32)
-    g = 128 + 9 * np.sin(yy / 3.1 + rng.normal(0, 1, (540, 720)).cumsum(1) / 40) + 3 * rng.normal(0, 1, (540, 720))
-    kept = Image.fromarray(np.clip(g[..., None] * np.array([1.0, 0.8, 0.6]) + np.array([40, 30, 10]), 0, 255).astype(np.uint8))
+    kept = _wood()
     small = kept.resize((540, 405), Image.Resampling.LANCZOS)
     copy = _decoded(jpeg_bytes(Image.fromarray(_decoded(jpeg_bytes(small, 80))), 75))
     out = prove_same(copy, np.asarray(kept), quality=75, lossy=True)

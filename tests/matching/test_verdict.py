@@ -214,8 +214,8 @@ def test_a_copy_its_named_kept_copy_reproduces_but_for_an_edit_is_not_made_safe_
 
 
 def test_a_copy_in_another_colour_balance_than_its_named_lossless_kept_copy_is_not_made_safe_by_a_lossy_twin():
-    # proof 1.15: a shot 2 % off in colour balance, "different" against its own PNG, was a safe
-    # duplicate of an 8:1 JPEG 2000 of the same picture kept beside it (the balance test needs a lossless kept copy)
+    # proof 1.15: a shot 1 % off in colour balance, "different" against its own PNG, was a safe
+    # duplicate of an 8:1 JPEG 2000 of the same picture kept beside it (held to a wider limit there)
     from matching import FileAnalysis, PairResult
     own = PairResult(diff_score=0.004, local_score=0.02, verdict="different", match="C1000001.png", via="id+content",
                      proof={"balance": {"shift": [-5.23, 1.2], "limit": 1.2, "beyond": True}})
@@ -224,8 +224,10 @@ def test_a_copy_in_another_colour_balance_than_its_named_lossless_kept_copy_is_n
     copy = FileAnalysis(status="ok")
     d = decide_file(copy, [twin, own])
     assert d.verdict == "different" and d.match == "C1000001.png" and not d.result.safe_to_delete
-    # the shift is rounded where it is recorded: "beyond" decides, not the rounded numbers
-    within = PairResult(**{**own.__dict__, "proof": {"balance": {"shift": [0.4, 0.1], "limit": 1.2, "beyond": False}}})
+    # the shift is rounded where it is recorded: "beyond" decides, not the rounded numbers (1.2004 > 1.2)
+    at_limit = PairResult(**{**own.__dict__, "proof": {"balance": {"shift": [1.2, 0.0], "limit": 1.2, "beyond": True}}})
+    assert decide_file(copy, [twin, at_limit]).verdict == "different"
+    within = PairResult(**{**own.__dict__, "proof": {"balance": {"shift": [1.2, 0.0], "limit": 1.2, "beyond": False}}})
     assert decide_file(copy, [twin, within]).match == "C2000002.jp2"
 
 
