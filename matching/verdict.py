@@ -987,7 +987,7 @@ def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds 
     # less) does not make it safe (an attack: a copy lifted by 3 levels in a 42 px box, "different"
     # against its own TIFF, was a safe duplicate of a JPEG 2000 upscale of the same picture). So is a
     # copy in another colour balance than its kept copy: a lossier twin of the picture kept beside it,
-    # held to a wider limit, may not show that (a shot 2 % off, "different" against its PNG, was a
+    # held to a wider limit, may not show that (a shot 1 % off, "different" against its PNG, was a
     # safe duplicate of an 8:1 JPEG 2000 of the same picture)
     edited = next((r for r in results if "id" in r.via and r.verdict == "different" and _proven_edited(r)), None)
     if edited is not None:
