@@ -565,6 +565,31 @@ def build(out, seed=11):
                   "named as its kept PNG, a JPEG 2000 of it kept too", f"wood-balance{k}-warmer", named=0, ident=p.stem)
         else:
             c.look_alike(warmer, f"wood-balance{k}-warmer", f"white balance {t:.0%} warmer, luma kept, at {scale:.0%}", like=p, q=80)
+    # --- (proof 1.16; appended) faint marks on near-blank pages kept as lossy JPEG 2000, named with the
+    #     kept ID (a near-blank picture pairs by its name only): a pencil line at 35 %, a stain at 50 %,
+    #     beside a true copy at 35 %. Against a lossy kept copy every tile may differ by 3.5 times its
+    #     modelled own loss, which on paper is the grain: both were safe duplicates
+    for k, (scale, q, mark) in enumerate(((0.35, 90, "pencil"), (0.5, 80, "stain"))):
+        mrng = random.Random(seed * 1000 + 120 + k)
+        sheet = blank_page(mrng, 120 + k)
+        p = c.canonical(sheet, "jp2")
+        if mark == "pencil":
+            c.add(jpeg(resized(sheet, scale), q), "jpg", "resized", p, f"near-blank page at {scale:.0%}, q={q}",
+                  f"blank-p{120 + k}", named=0)
+            marked = sheet.copy()
+            x, y = mrng.randrange(80, 420), mrng.randrange(120, 700)
+            ImageDraw.Draw(marked).line((x, y, x + 140, y + 6), fill=(175, 175, 178), width=2)
+            what = "a faint pencil line (140 px)"
+        else:
+            a = np.asarray(sheet).astype(np.float64)
+            cy, cx = mrng.randrange(150, 700), mrng.randrange(120, 520)
+            yy, xx = np.mgrid[0:a.shape[0], 0:a.shape[1]]
+            m = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2.0 * 30 ** 2))[..., None]
+            marked = Image.fromarray(np.clip(np.rint(a - m * 8 * np.array([0.6, 0.8, 1.4])), 0, 255).astype(np.uint8))
+            what = "a faint stain (8 levels deep, 30 px)"
+        c.add(jpeg(resized(marked, scale), q), "jpg", "near_miss", None,
+              f"{what} on a near-blank page kept as JPEG 2000, at {scale:.0%}, q={q}, named as the kept page",
+              f"blank-p{120 + k}-{mark}", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

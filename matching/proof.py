@@ -705,6 +705,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                capped: bool = False, garble: bool = True, kept_bits_quality: int | None = None,
                speckle: bool = False, tone: bool = False, exact: bool = False, reproducible: bool = False,
                copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
+               copy_luma_step: float | None = None, kept_steps: tuple | None = None,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -731,7 +732,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     exactly one side is coded in 8x8 blocks, the side it would call damaged). ``kept_bits_quality``:
     a lossy kept copy of another codec's JPEG quality that spends its bits (the verdict's; None:
     ``kept_quality``): the garble test models its own loss at it, never looser than at
-    ``kept_quality``, and the speckle test allows what its coding adds at it. ``speckle``: whether
+    ``kept_quality``, the speckle test allows what its coding adds at it, and the plain-part test its
+    DC steps (for a kept copy of another codec than JPEG: ``kept_steps`` None). ``speckle``: whether
     the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
     decodes silently as speckle). ``tone``: whether the tone test applies (the verdict runs it when
     the copy is a JPEG of known quality or lossless, whose coding the test's simulation models,
@@ -739,7 +741,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     when both copies are lossless: nothing but rounding and colour conversion may differ between
     two such pictures of one size, so a window that differs beyond that is an edit).
     ``copy_chroma_step``: the copy's own chroma DC step in grey levels, read from its file (None: from
-    ``quality`` by the standard table; an encoder may code chroma coarser than luma).
+    ``quality`` by the standard table; an encoder may code chroma coarser than luma). ``copy_luma_step``:
+    its luma DC step alike (0 for a lossless copy; None: from ``quality``). ``kept_steps``: a JPEG kept
+    copy's own (luma, chroma) DC steps (None: the kept copy does not round block means so).
     ``reproducible``: whether the reproduction test may run (the verdict allows it for a JPEG copy
     stored upright, no EXIF turn: a copy stored turned was coded in another frame than ours).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
@@ -1110,8 +1114,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # must have the kept picture's tone and colour once re-encoding's own shift is allowed for
         if shift is not None:
             limit = P.tone_floor + P.tone_spread / np.sqrt(n)
-            result["tone"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(float(limit), 2), "pixels": n}
-            if np.abs(shift).max() > limit:
+            beyond = bool(np.abs(shift).max() > limit)   # (said exactly: the shift is rounded; decide_file reads it)
+            result["tone"] = {"shift": [round(float(x), 2) for x in shift], "limit": round(float(limit), 2), "pixels": n,
+                              "beyond": beyond}
+            if beyond:
                 # one way in every channel: another exposure; channels apart: another colour balance
                 balance = np.ptp(shift) > 0.5 * np.abs(shift).max()
                 chans = ", ".join(f"{c} {x:+.1f}" for c, x in zip("RGB" if len(shift) == 3 else "L", shift))
@@ -1424,6 +1430,34 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"made as this copy was, by Cb {cb:+.2f} and Cr {cr:+.2f} levels on average; resampling and "
                     f"re-encoding keep them within {limit_b:.2f}")
                 return result
+    if not damaged and not streams and not masked and not result.get("garbled"):
+        # 4e. the plain-part test: where either picture is plain, block means as the kept picture's up
+        # to JPEG's rounding of them (a pencil line, a faint stain or another page number on a near-blank
+        # page was under every tile's floor, and against a lossy kept copy under its modelled loss)
+        step_y = copy_luma_step if copy_luma_step is not None else (luma_dc_step(q) if q else 0.0)
+        step_c = copy_chroma_step or (chroma_dc_step(q) if q else 0.0)
+        if kept_steps:
+            step_y, step_c = step_y + kept_steps[0], step_c + kept_steps[1]
+        other_codec = bool(kept_quality) and not kept_steps
+        if other_codec and kept_bits_quality:
+            # a lossy kept copy of another codec (a JPEG 2000): the DC steps of the JPEG that spends its bits
+            # (~0.1-0.25 level at 5-20:1, 1.4 at 40:1), and more near strokes, where it blotches plain parts
+            step_y, step_c = step_y + luma_dc_step(kept_bits_quality), step_c + chroma_dc_step(kept_bits_quality)
+        plain = _plain_departures(ha, hb, (step_y, step_c), P, near_detail=P.plain_lossy if other_codec else 0.0)
+        if plain is not None:
+            marks = plain["mask"]
+            if marks.any() and speckle_applies and _speckled(speckle_scores(), P):
+                # a kept JPEG 2000 speckled by damage inside its codestream moves block means where it is
+                # damaged: those blocks are the speckle test's to name (step 5), a mark elsewhere is a mark
+                marks = marks & ~_windows_over(speckle_scores() > 1.0, marks.shape, side=8, stride=8)
+            result["plain"] = {"worst": round(plain["worst"], 3), "blocks": plain["blocks"], "beyond": int(marks.sum())}
+            if marks.any():
+                result["region"] = _window_region(marks, 2 * ha[0].shape[0], 2 * ha[0].shape[1], stride=8)
+                result["reasons"].append(
+                    f"a mark where the picture is plain: {int(marks.sum())} of {plain['blocks']} plain 8x8 px blocks "
+                    f"differ from the kept picture's (worst {plain['channel']} {plain['level']:.1f} grey levels; JPEG's "
+                    f"rounding of block means explains {plain['limit']:.1f})")
+                return result
     if speckle_applies:
         # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
         # it as the copy was takes away (damage inside a kept JPEG 2000's codestream decodes silently)
@@ -1681,15 +1715,26 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     return best
 
 
-def chroma_dc_step(q: int) -> float:
-    """The grey levels by which a JPEG at quality ``q`` rounds an 8x8 block's mean Cb or Cr: the
-    standard chroma table's DC entry (17) scaled as libjpeg scales it, over 8. A copy saved twice
-    (or by an encoder that rounds otherwise) may be off by up to a whole step in every block at once
-    where the blocks' colour is alike: a grey studio sweep by 1.48 levels at q45 (step 2.4), a warm
-    wood grain by 1.75 at q60 (step 1.75). libjpeg's integer scaling, exactly (``5000 // q``)."""
+def _dc_step(q: int, dc: int) -> float:
+    """Grey levels one unit of a JPEG's DC coefficient moves an 8x8 block's mean by at IJG quality
+    ``q``, for a standard table whose DC entry is ``dc``: scaled as libjpeg scales it, exactly
+    (``5000 // q`` in integers), over 8 (a DC unit is 1/8 of a level)."""
     q = min(100, max(1, int(q)))
     scale = 5000 // q if q < 50 else 200 - 2 * q
-    return max(1, min(255, (17 * scale + 50) // 100)) / 8
+    return max(1, min(255, (dc * scale + 50) // 100)) / 8
+
+
+def luma_dc_step(q: int) -> float:
+    """The grey levels by which a JPEG at quality ``q`` rounds an 8x8 block's mean Y (DC entry 16)."""
+    return _dc_step(q, 16)
+
+
+def chroma_dc_step(q: int) -> float:
+    """The grey levels by which a JPEG at quality ``q`` rounds an 8x8 block's mean Cb or Cr: the
+    standard chroma table's DC entry (17). A copy saved twice (or by an encoder that rounds otherwise)
+    may be off by up to a whole step in every block at once where the blocks' colour is alike: a grey
+    studio sweep by 1.48 levels at q45 (step 2.4), a warm wood grain by 1.75 at q60 (step 1.75)."""
+    return _dc_step(q, 17)
 
 
 def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds, balance: bool = False) -> np.ndarray | None:
@@ -1744,6 +1789,101 @@ def _nearest_shift(pa: tuple, made: list, P: ProofThresholds, balance: bool = Fa
     shifts = [s[1:] if balance else s for s in (_textured_shift(pa, m, P, balance) for m in made)
               if s is not None and len(s) == (3 if balance else 1)]
     return min(shifts, key=lambda s: float(np.abs(s).max())) if shifts else None
+
+
+def _box_mean(x: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """The mean of ``x`` over each ``size`` x ``size`` neighbourhood, counting only where ``weight``
+    is 1 (x is 0 elsewhere); 0 where the neighbourhood has none."""
+    n = ndimage.uniform_filter(weight, size, mode="constant")
+    return np.where(n > 1e-6, ndimage.uniform_filter(x, size, mode="constant") / np.maximum(n, 1e-6), 0.0)
+
+
+def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, near_detail: float = 0.0) -> dict | None:
+    """The plain-part test: where either picture is plain, the copy's block means must be the kept
+    picture's, up to JPEG's rounding of each block's mean. From the ``_half_planes`` of the copy
+    (``pa``) and of the kept picture at its size (``pr``); ``steps``: the grey levels by which the
+    two sides' coding rounds a block's mean Y and Cb/Cr (their JPEG DC steps added; 0 for a lossless
+    side). Returns {worst, blocks, beyond (8x8 px blocks over 1), channel, level, limit, mask} or
+    None when too few blocks are plain.
+
+    Why: on a near-blank page or in a picture's plain parts, re-encoding and resampling move a
+    block's mean by its DC rounding (up to a step each way, and half a level of each side's
+    pixels) and nothing else, whatever the filter: they keep local means. A pencil line, a faint
+    stain or another page number moves them by more, and the tile tests allow far more there:
+    their floors (10 levels of 2x2 peak), and against a lossy kept copy three and a half times its
+    modelled own loss, which on paper grain is the grain (70 of 120 such look-alikes, named with
+    the kept ID, were safe duplicates; 63 of them of a JPEG 2000 kept copy). A block is plain where
+    either side is (a mark makes the copy uneven where the kept picture is plain, or the kept
+    picture uneven where the copy is), judged on 2x2 means over its 3x3 blocks (24x24 px). The
+    difference's median is taken out (a uniform shift is the exposure and balance tests' to name),
+    and where the difference is uneven from block to block (a lossy kept copy smoothed a texture
+    plain: a JPEG 2000 at 8:1 moved such blocks' means by up to 2.5 levels) each block is allowed
+    ``plain_rough`` times that unevenness more. Blocks within ``plain_around`` of the picture's edge
+    and blocks clipped on both sides are left out (a JPEG 2000's wavelets and the filters differ most
+    at the edge: a 40:1 one of a phantom by 3.1 levels, 16 px from it)."""
+    if len(pa) != len(pr) or pa[0].shape != pr[0].shape:
+        return None
+    h2, w2 = pa[0].shape
+    gh, gw = h2 // 4, w2 // 4
+    if gh < 4 or gw < 4:
+        return None
+    weights = LUMA if len(pa) == 3 else (1.0,)
+    # each channel's 8x8 px block sums (exact integers: 16 sums of 4 pixels, under 2^16)
+    sa = [_block_extent(c, 4, np.add).astype(np.float64) for c in pa]
+    sr = [_block_extent(c, 4, np.add).astype(np.float64) for c in pr]
+
+    def luma(sums):
+        return sum(np.float64(k) * c for k, c in zip(weights, sums)) / 64.0
+
+    def spread(planes):
+        # the standard deviation of the luma of the 2x2 means over each block and ``plain_around`` blocks around it
+        plane = sum(np.multiply(c, np.float32(k / 4.0), dtype=np.float32) for k, c in zip(weights, planes))
+        n = 2 * P.plain_around + 1
+        m1 = ndimage.uniform_filter(_block_extent(plane, 4, np.add).astype(np.float64) / 16.0, n, mode="nearest")
+        m2 = ndimage.uniform_filter(_block_extent(plane * plane, 4, np.add).astype(np.float64) / 16.0, n, mode="nearest")
+        return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+    ya, yr = luma(sa), luma(sr)
+    plain = (spread(pa) <= P.plain_spread) | (spread(pr) <= P.plain_spread)
+    # ``near_detail``: more DC step where detail is within ``plain_lossy_reach`` blocks (a lossy kept copy's own blotches)
+    extra = (ndimage.maximum_filter(~plain, size=2 * P.plain_lossy_reach + 1, mode="nearest") * near_detail
+             if near_detail else np.zeros(plain.shape))
+    e = P.plain_around   # (the blocks whose neighbourhood the edge cuts)
+    plain[:e] = plain[-e:] = False
+    plain[:, :e] = plain[:, -e:] = False
+    plain &= ~(((ya > 252) & (yr > 252)) | ((ya < 3) & (yr < 3)))
+    channels = [("Y", ya - yr, plain, steps[0] + extra, 1)]
+    if len(pa) == 3:
+        # Cb and Cr over 16x16 px blocks (a 4:2:0 copy's chroma blocks), plain where all four of its 8x8 blocks are
+        gh2, gw2 = gh // 2, gw // 2
+
+        def quad(x):
+            x = x[:2 * gh2, :2 * gw2]
+            return x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]
+        cba, cra = chroma(*(quad(c) for c in sa))
+        cbr, crr = chroma(*(quad(c) for c in sr))
+        p4 = plain[:2 * gh2, :2 * gw2]
+        p16 = p4[0::2, 0::2] & p4[1::2, 0::2] & p4[0::2, 1::2] & p4[1::2, 1::2]
+        e16 = quad(extra) / 4.0
+        channels += [("Cb", (cba - cbr) / 256.0, p16, steps[1] + e16, 2), ("Cr", (cra - crr) / 256.0, p16, steps[1] + e16, 2)]
+    out = None
+    for name, d, mask, step, f in channels:
+        if int(mask.sum()) < P.plain_min_blocks:
+            continue
+        m = mask.astype(np.float64)
+        dev = np.abs(d - float(np.median(d[mask]))) * m
+        uneven = np.abs(d - _box_mean(d * m, m, 3)) * m
+        limit = P.plain_margin * (step + P.plain_rounding) + P.plain_rough * _box_mean(uneven, m, P.plain_reach)
+        score = dev / limit
+        k = np.unravel_index(int(np.argmax(score)), score.shape)
+        if out is None or score[k] > out["worst"]:
+            beyond = score > 1.0
+            if f > 1:
+                beyond = np.repeat(np.repeat(beyond, f, 0), f, 1)
+            out = {"worst": float(score[k]), "channel": name, "level": float(dev[k]), "limit": float(limit[k]),
+                   "mask": beyond}
+    if out is not None:
+        out["blocks"], out["beyond"] = int(plain.sum()), int(out["mask"].sum())
+    return out
 
 
 def _linear_shrink(im: Image.Image, size, resample) -> Image.Image:
@@ -1912,13 +2052,6 @@ def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.
     return departed & ((shift >= P.reproduced_cell_shift) | (rms >= P.reproduced_floor))
 
 
-def _luma_dc_step(q: int) -> float:
-    """Grey levels one unit of a JPEG's luma DC coefficient moves an 8x8 block by, at IJG quality
-    ``q`` (the standard table's DC 16, scaled as libjpeg scales it; a DC unit is 1/8 of a level)."""
-    scale = 5000 / q if q < 50 else 200 - 2 * q
-    return float(min(max((16 * scale + 50) // 100, 1), 255)) / 8.0
-
-
 def _dc_stepped(a_planes: tuple, reproduced_planes: tuple, valid: np.ndarray, q: int, P: ProofThresholds) -> dict | None:
     """The DC step test: a copy that is the kept picture as the copy's own filter and quality make
     it (``reproduced``; both as ``_half_planes``), block for block, down to one row of 8x8 px
@@ -1954,7 +2087,7 @@ def _dc_stepped(a_planes: tuple, reproduced_planes: tuple, valid: np.ndarray, q:
     top = int(np.argmin(intact.all(1)))
     if top < P.stepped_rows or hb - (top + 2) < P.stepped_rows:
         return None
-    step = _luma_dc_step(q)
+    step = luma_dc_step(q)
     rows = []
     for r in range(top + 1, hb):
         t = trusted[r]
@@ -2089,25 +2222,26 @@ def _speckled(scores: np.ndarray, P: ProofThresholds) -> bool:
     return int((scores > 1.0).sum()) >= P.speckle_min_windows
 
 
-def _windows_over(bad8: np.ndarray, shape16: tuple) -> np.ndarray:
-    """Which 16x16 px windows at a stride of 8 (``_chroma_windows``' grid, ``shape16``) overlap the
-    bounding box of the marked 8x8 px windows at a stride of 4 (``_window_rms``'s grid, ``bad8``):
-    the damaged part a speckled kept copy's verdict names (its speckle is patchy inside it: a
-    damaged code-block's smooth parts shift colour without adding detail)."""
+def _windows_over(bad8: np.ndarray, shape16: tuple, side: int = 16, stride: int = 8) -> np.ndarray:
+    """Which ``side`` px windows at a ``stride`` (default: ``_chroma_windows``' grid, ``shape16``;
+    8 and 8: the plain-part test's blocks) overlap the bounding box of the marked 8x8 px windows at
+    a stride of 4 (``_window_rms``'s grid, ``bad8``): the damaged part a speckled kept copy's verdict
+    names (its speckle is patchy inside it: a damaged code-block's smooth parts shift colour and
+    block means without adding detail)."""
     rows, cols = np.nonzero(bad8.any(1))[0], np.nonzero(bad8.any(0))[0]
     out = np.zeros(shape16, bool)
     if len(rows):
         y0, y1, x0, x1 = 4 * rows[0], 4 * rows[-1] + 8, 4 * cols[0], 4 * cols[-1] + 8   # px
-        k, m = np.arange(shape16[0]) * 8, np.arange(shape16[1]) * 8
-        out[np.ix_((k < y1) & (k + 16 > y0), (m < x1) & (m + 16 > x0))] = True
+        k, m = np.arange(shape16[0]) * stride, np.arange(shape16[1]) * stride
+        out[np.ix_((k < y1) & (k + side > y0), (m < x1) & (m + side > x0))] = True
     return out
 
 
-def _window_region(mask: np.ndarray, h: int, w: int, side: int = 8) -> dict:
+def _window_region(mask: np.ndarray, h: int, w: int, side: int = 8, stride: int | None = None) -> dict:
     """The bounding box of windows ``side`` px at a stride of ``side`` / 2 (``_window_rms``'s: 8 px;
-    ``_chroma_windows``': 16 px), fractions of the picture."""
+    ``_chroma_windows``': 16 px) or ``stride`` (blocks side by side), fractions of the picture."""
     rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
-    step = side // 2
+    step = stride or side // 2
     return {"top": round(step * float(rows[0]) / h, 3), "left": round(step * float(cols[0]) / w, 3),
             "bottom": round(min(h, step * float(rows[-1]) + side) / h, 3),
             "right": round(min(w, step * float(cols[-1]) + side) / w, 3)}

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.15"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.16"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -141,6 +141,12 @@ VERIFIER_VERSION = "proof 1.15"   # 1.1: a lossless clean-up copy against a JPEG
 #      q60-90; saved twice, the second time at q60-75 and the first at q35-80, a warm wood grain whose blocks share
 #      one colour was off by up to 1.75 levels, a whole DC step (balance_step: 1.5 steps). Against a lossy kept copy
 #      (JPEG 2000 at 5-30:1) true copies moved them by up to 1.64 levels at q60-90, 2.25 at q30-50 (balance_lossy)
+# 1.16: the plain-part test (plain_*): where either picture is plain (its 2x2 means' spread over 24x24 px at most
+#      plain_spread), each 8x8 px block's mean Y (16x16 px blocks' Cb and Cr) less the kept picture's, less their median,
+#      within plain_margin x (the JPEG DC steps of the copy and of a JPEG kept copy + plain_rounding) + plain_rough x the
+#      blocks' own unevenness within plain_reach blocks. A pencil line, a faint stain or a changed page number on a
+#      near-blank page was a safe duplicate under the tile tests' floors (70 of 120 such look-alikes named with the kept
+#      ID, 63 of them against a lossy JPEG 2000 kept copy, whose modelled loss widens every tile's tolerance)
 
 
 def _tol(default, looser: str):
@@ -201,6 +207,15 @@ class ProofThresholds:
                                                 #   the kept picture's made as the copy was, at most this (lossless kept)
     balance_step: float = _tol(1.5, "up")       # ... or this many of the copy's chroma DC steps (its own table), if more
     balance_lossy: float = _tol(1.2, "up")      # ... and this much more against a lossy kept copy (its own coding)
+    plain_spread: float = 3.0                   # the plain-part test: an 8x8 px block is plain where either picture's 2x2
+    plain_around: int = 2                       #   means spread (std) by at most this over it and this many blocks around ...
+    plain_margin: float = _tol(1.25, "up")      # ... and there its mean, less the kept picture's and their median, is
+    plain_rounding: float = _tol(1.0, "up")     #   within margin x (the JPEG DC steps of both sides + rounding) ...
+    plain_lossy: float = _tol(1.0, "up")        #   (a lossy kept copy of another codec: this as its DC step ...
+    plain_lossy_reach: int = 4                  #   within this many blocks of detail, where it blotches) ...
+    plain_rough: float = _tol(2.0, "up")        # ... + this x the mean unevenness of that difference (each block less
+    plain_reach: int = 15                       #   its plain neighbours' mean) over this many blocks around it ...
+    plain_min_blocks: int = 16                  # ... with this many plain blocks at least (else not judged)
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...

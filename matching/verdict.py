@@ -12,7 +12,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays, orientation_scores
 from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
-from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, prove_same
+from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, luma_dc_step, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -325,7 +325,8 @@ def _proof_summary(p: dict) -> dict:
     why a pair was called the same picture, not only that it was."""
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
                                   "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
-                                  "tone", "chroma", "pixel", "reproduction", "stepped", "exposure", "balance")}
+                                  "tone", "chroma", "pixel", "reproduction", "stepped", "exposure", "balance",
+                                  "plain")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -432,22 +433,44 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           orientation=turn, orientation_score=turn_score, thresholds=T)
 
 
-def _chroma_dc_step(c: FileAnalysis) -> float | None:
-    """Grey levels one unit of a JPEG copy's chroma DC coefficient moves a block by (its chroma
-    table's DC step / 8): from the file's own table when the file is at hand, else from its
-    estimated quality by the IJG scaling of the standard table (DC 17). None: not known, or a grey
-    JPEG."""
-    if c.path:
+def _dc_steps(c: FileAnalysis) -> tuple | None:
+    """Grey levels one unit of a JPEG's luma and chroma DC coefficients move an 8x8 block by (each
+    table's DC step / 8), as (luma, chroma): from the file's own tables when the file is at hand,
+    else from its estimated quality by the IJG scaling of the standard tables (DC 16 and 17).
+    None: not a JPEG, or not known; chroma None for a grey JPEG."""
+    if c.path and c.format == "JPEG":
         try:
             with Image.open(c.path) as im:
                 tables = getattr(im, "quantization", None) or {}
-            if len(tables) > 1:
-                return float(tables[1][0]) / 8.0
-            if tables:
-                return None
+            if tables and 0 in tables:
+                return float(tables[0][0]) / 8.0, (float(tables[1][0]) / 8.0 if len(tables) > 1 else None)
         except Exception:
             pass
-    return chroma_dc_step(c.jpeg_quality) if c.jpeg_quality else None
+    if not c.jpeg_quality:
+        return None
+    return luma_dc_step(c.jpeg_quality), chroma_dc_step(c.jpeg_quality)
+
+
+def _chroma_dc_step(c: FileAnalysis) -> float | None:
+    """Grey levels one unit of a JPEG copy's chroma DC coefficient moves a block by (``_dc_steps``).
+    None: not known, or a grey JPEG."""
+    steps = _dc_steps(c)
+    return steps[1] if steps else None
+
+
+def _copy_luma_step(c: FileAnalysis) -> float | None:
+    """The clean-up copy's own luma DC step for the plain-part test: a JPEG's (``_dc_steps``), 0 for a
+    lossless copy, None for another lossy codec (the proof models it at its default quality)."""
+    if c.format in LOSSLESS_FORMATS:
+        return 0.0
+    steps = _dc_steps(c)
+    return steps[0] if steps else None
+
+
+def _kept_dc_steps(m: FileAnalysis) -> tuple | None:
+    """A JPEG kept copy's own (luma, chroma) DC steps: it rounds its block means too (None otherwise)."""
+    steps = _dc_steps(m) if m.format == "JPEG" else None
+    return None if steps is None else (steps[0], steps[1] if steps[1] is not None else steps[0])
 
 
 def _jpeg_subsampling(c: FileAnalysis) -> int | None:
@@ -598,10 +621,12 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
                       capped=_capped(c) or _capped(m), garble=garble,
-                      kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle else None,
+                      # (the plain-part test's model of a lossy kept copy of another codec too)
+                      kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle or m.format not in LOSSLESS_FORMATS else None,
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
+                      copy_luma_step=_copy_luma_step(c), kept_steps=_kept_dc_steps(m),
                       thresholds=T.proof)
 
 
@@ -970,10 +995,12 @@ def _damaged_part(r: PairResult) -> float:
 
 def _proven_edited(r: PairResult) -> bool:
     """Whether the full-detail proof found the copy to be the kept picture, edited: made as it was
-    but for windows or cells that depart from its reproduction, or in another colour balance."""
+    but for windows or cells that depart from its reproduction, in another tone or colour balance (its
+    flat parts or its textured ones), or marked where the picture is plain."""
     proof = r.proof or {}
     rep = proof.get("reproduction") or {}
-    return bool(rep.get("cells") or rep.get("windows") or (proof.get("balance") or {}).get("beyond"))
+    return bool(rep.get("cells") or rep.get("windows") or any((proof.get(k) or {}).get("beyond")
+                                                              for k in ("tone", "balance", "plain")))
 
 
 def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds | None = None) -> FileDecision:
@@ -988,7 +1015,9 @@ def decide_file(cleanup: FileAnalysis, results: list, *, thresholds: Thresholds 
     # against its own TIFF, was a safe duplicate of a JPEG 2000 upscale of the same picture). So is a
     # copy in another colour balance than its kept copy: a lossier twin of the picture kept beside it,
     # held to a wider limit, may not show that (a shot 1 % off, "different" against its PNG, was a
-    # safe duplicate of an 8:1 JPEG 2000 of the same picture)
+    # safe duplicate of an 8:1 JPEG 2000 of the same picture; at look-alike seed 101 the tone test, on
+    # the picture's flat parts, was the one to find it, and it decides so too). So is a mark on a
+    # plain part of the page
     edited = next((r for r in results if "id" in r.via and r.verdict == "different" and _proven_edited(r)), None)
     if edited is not None:
         return FileDecision("different", edited.match, edited)

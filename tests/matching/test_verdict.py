@@ -231,6 +231,25 @@ def test_a_copy_in_another_colour_balance_than_its_named_lossless_kept_copy_is_n
     assert decide_file(copy, [twin, within]).match == "C2000002.jp2"
 
 
+def test_a_copy_marked_where_its_named_kept_page_is_plain_is_not_made_safe_by_a_lossier_twin():
+    # proof 1.16: a mark the plain-part test finds against the kept copy the name points to is an edit
+    # of that page, whatever a lossier twin of it (whose unevenness widens each block's limit) says
+    from matching import FileAnalysis, PairResult
+    own = PairResult(diff_score=0.004, local_score=0.01, verdict="different", match="B1000001.tif", via="id",
+                     proof={"plain": {"worst": 1.6, "blocks": 4200, "beyond": 5}})
+    twin = PairResult(diff_score=0.005, local_score=0.02, verdict="duplicate", safe_to_delete=True,
+                      match="B2000002.jp2", via="content")
+    copy = FileAnalysis(status="ok")
+    d = decide_file(copy, [twin, own])
+    assert d.verdict == "different" and d.match == "B1000001.tif" and not d.result.safe_to_delete
+    within = PairResult(**{**own.__dict__, "proof": {"plain": {"worst": 0.7, "blocks": 4200, "beyond": 0}}})
+    assert decide_file(copy, [twin, within]).match == "B2000002.jp2"
+    # the tone test's finding on the flat parts too (look-alike seed 101: a shot 1 % warmer, "another colour
+    # balance" there against its PNG, was a safe duplicate of the JPEG 2000 twin)
+    toned = PairResult(**{**own.__dict__, "proof": {"tone": {"shift": [2.3, -0.3, -3.9], "limit": 1.1, "pixels": 9000,
+                                                             "beyond": True}}})
+    assert decide_file(copy, [twin, toned]).verdict == "different"
+
 def _gravel():
     from skimage import data
     a = data.gravel()[:256, :256]
