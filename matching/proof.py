@@ -742,7 +742,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     two such pictures of one size, so a window that differs beyond that is an edit).
     ``copy_chroma_step``: the copy's own chroma DC step in grey levels, read from its file (None: from
     ``quality`` by the standard table; an encoder may code chroma coarser than luma). ``copy_luma_step``:
-    its luma DC step alike (0 for a lossless copy; None: from ``quality``). ``kept_steps``: a JPEG kept
+    its luma DC step alike (the verdict's: a lossless copy's is a JPEG's at the default quality, which
+    an earlier save may have left in it; None: from ``quality``). ``kept_steps``: a JPEG kept
     copy's own (luma, chroma) DC steps (None: the kept copy does not round block means so).
     ``reproducible``: whether the reproduction test may run (the verdict allows it for a JPEG copy
     stored upright, no EXIF turn: a copy stored turned was coded in another frame than ours).
@@ -1814,7 +1815,8 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
     modelled own loss, which on paper grain is the grain (70 of 120 such look-alikes, named with
     the kept ID, were safe duplicates; 63 of them of a JPEG 2000 kept copy). A block is plain where
     either side is (a mark makes the copy uneven where the kept picture is plain, or the kept
-    picture uneven where the copy is), judged on 2x2 means over its 3x3 blocks (24x24 px). The
+    picture uneven where the copy is), judged on 2x2 means over it and ``plain_around`` blocks around
+    (5x5 blocks, 40x40 px: a JPEG 2000 blotches the margin beside text; JPEG rings inside a block). The
     difference's median is taken out (a uniform shift is the exposure and balance tests' to name),
     and where the difference is uneven from block to block (a lossy kept copy smoothed a texture
     plain: a JPEG 2000 at 8:1 moved such blocks' means by up to 2.5 levels) each block is allowed
@@ -1861,10 +1863,25 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
             return x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]
         cba, cra = chroma(*(quad(c) for c in sa))
         cbr, crr = chroma(*(quad(c) for c in sr))
-        p4 = plain[:2 * gh2, :2 * gw2]
+
+        def chroma_plain(sums):
+            # plain in colour too: each 8x8 block's mean Cb and Cr spread by at most plain_spread over the
+            # block and plain_around blocks around it (an edge between two colours of one luma is plain in
+            # luma, and a 4:2:0 copy smears its chroma across it: a map's q95 copy was off by 2.4 levels)
+            n = 2 * P.plain_around + 1
+            out_ = np.ones(sums[0].shape, bool)
+            for c in chroma(*sums):
+                c = c / 64.0
+                m1, m2 = ndimage.uniform_filter(c, n, mode="nearest"), ndimage.uniform_filter(c * c, n, mode="nearest")
+                out_ &= np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
+            return out_
+        p4 = (plain & (chroma_plain(sa) | chroma_plain(sr)))[:2 * gh2, :2 * gw2]
         p16 = p4[0::2, 0::2] & p4[1::2, 0::2] & p4[0::2, 1::2] & p4[1::2, 1::2]
         e16 = quad(extra) / 4.0
-        channels += [("Cb", (cba - cbr) / 256.0, p16, steps[1] + e16, 2), ("Cr", (cra - crr) / 256.0, p16, steps[1] + e16, 2)]
+        # a copy's chroma may carry an earlier save's rounding that its own tables do not tell (saved at q40-60,
+        # then again at q85-95, or as PNG: 1.7-2.9 levels of Cr over a studio sweep or a sky): at least plain_chroma_step
+        step_c = np.maximum(steps[1], P.plain_chroma_step) + e16
+        channels += [("Cb", (cba - cbr) / 256.0, p16, step_c, 2), ("Cr", (cra - crr) / 256.0, p16, step_c, 2)]
     out = None
     for name, d, mask, step, f in channels:
         if int(mask.sum()) < P.plain_min_blocks:

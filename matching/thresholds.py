@@ -146,7 +146,9 @@ VERIFIER_VERSION = "proof 1.16"   # 1.1: a lossless clean-up copy against a JPEG
 #      within plain_margin x (the JPEG DC steps of the copy and of a JPEG kept copy + plain_rounding) + plain_rough x the
 #      blocks' own unevenness within plain_reach blocks. A pencil line, a faint stain or a changed page number on a
 #      near-blank page was a safe duplicate under the tile tests' floors (70 of 120 such look-alikes named with the kept
-#      ID, 63 of them against a lossy JPEG 2000 kept copy, whose modelled loss widens every tile's tolerance)
+#      ID, 63 of them against a lossy JPEG 2000 kept copy, whose modelled loss widens every tile's tolerance). Cb and Cr
+#      where the colour is plain too, with a DC step of plain_chroma_step at least; a lossless copy held to a JPEG's
+#      steps at default_quality (an attack's 624 true copies: 12 lost to the test's first form, 1 after)
 
 
 def _tol(default, looser: str):
@@ -211,6 +213,7 @@ class ProofThresholds:
     plain_around: int = 2                       #   means spread (std) by at most this over it and this many blocks around ...
     plain_margin: float = _tol(1.25, "up")      # ... and there its mean, less the kept picture's and their median, is
     plain_rounding: float = _tol(1.0, "up")     #   within margin x (the JPEG DC steps of both sides + rounding) ...
+    plain_chroma_step: float = _tol(2.0, "up")  #   (Cb and Cr: a DC step of this at least, an earlier save's) ...
     plain_lossy: float = _tol(1.0, "up")        #   (a lossy kept copy of another codec: this as its DC step ...
     plain_lossy_reach: int = 4                  #   within this many blocks of detail, where it blotches) ...
     plain_rough: float = _tol(2.0, "up")        # ... + this x the mean unevenness of that difference (each block less

@@ -458,11 +458,13 @@ def _chroma_dc_step(c: FileAnalysis) -> float | None:
     return steps[1] if steps else None
 
 
-def _copy_luma_step(c: FileAnalysis) -> float | None:
-    """The clean-up copy's own luma DC step for the plain-part test: a JPEG's (``_dc_steps``), 0 for a
-    lossless copy, None for another lossy codec (the proof models it at its default quality)."""
+def _copy_luma_step(c: FileAnalysis, T: Thresholds) -> float | None:
+    """The clean-up copy's own luma DC step for the plain-part test: a JPEG's (``_dc_steps``); for a
+    lossless copy, a JPEG's at the default quality (a PNG or TIFF made from a JPEG, or reduced to 256
+    colours, keeps that JPEG's rounding or its own, which nothing in the file tells: 2.0-2.3 levels
+    over a sky); None for another lossy codec (the proof models it at its default quality)."""
     if c.format in LOSSLESS_FORMATS:
-        return 0.0
+        return luma_dc_step(T.proof.default_quality)
     steps = _dc_steps(c)
     return steps[0] if steps else None
 
@@ -626,7 +628,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
-                      copy_luma_step=_copy_luma_step(c), kept_steps=_kept_dc_steps(m),
+                      copy_luma_step=_copy_luma_step(c, T), kept_steps=_kept_dc_steps(m),
                       thresholds=T.proof)
 
 

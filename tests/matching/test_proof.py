@@ -1240,3 +1240,58 @@ def test_the_luma_dc_step_is_libjpegs_scaled_table_entry_over_eight():
     im = Image.new("RGB", (16, 16), (200, 120, 40))
     for q in (13, 28, 39, 41, 60, 95):
         assert Image.open(io.BytesIO(jpeg_bytes(im, q))).quantization[0][0] / 8 == luma_dc_step(q)
+
+
+def test_an_edge_between_two_colours_of_one_luma_is_not_plain_for_cb_and_cr():
+    # a map or a poster: flat colours of one luma side by side. A 4:2:0 copy smears its chroma across the
+    # edges (2.4 levels of Cr at q95, an attack's), which are plain in luma: the colour channels are
+    # judged only where the colour is plain too
+    from matching.proof import _half_planes, _plain_departures, chroma_dc_step, luma_dc_step
+    P = current().proof
+    rng = np.random.default_rng(2)
+    colours = [(195, 88, 88), (60, 140, 170), (150, 120, 30), (100, 122, 190), (50, 160, 95), (185, 85, 150)]
+    a = np.zeros((900, 1200, 3))
+    a[:] = colours[0]
+    for _ in range(14):
+        x0, y0 = int(rng.integers(0, 1000)), int(rng.integers(0, 700))
+        a[y0:y0 + int(rng.integers(120, 400)), x0:x0 + int(rng.integers(120, 400))] = colours[int(rng.integers(6))]
+    a += rng.normal(0, 1.0, (900, 1200, 1))
+    graphic = Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8))
+    kept, copy = np.asarray(graphic), _decoded(jpeg_bytes(graphic, 95))
+    steps = (luma_dc_step(95), chroma_dc_step(95))
+    out = _plain_departures(_half_planes(copy), _half_planes(kept), steps, P)
+    assert out["worst"] <= 1.0 and out["beyond"] == 0, {k: v for k, v in out.items() if k != "mask"}
+    # judged wherever the luma is plain (everywhere here), and held to the copy's own chroma step, the edges fail
+    unjudged = replace_proof(P, plain_chroma_step=0.0, plain_spread=1e6)
+    out = _plain_departures(_half_planes(copy), _half_planes(kept), steps, unjudged)
+    assert out["worst"] > 1.0 and out["channel"] in ("Cb", "Cr")
+
+
+def _sky(seed, size=(1600, 1100)):
+    """A sky graded from blue to pale, with a vignette and a light grain, over textured hills."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    y, x = np.linspace(0, 1, h)[:, None], np.linspace(-1, 1, w)[None]
+    a = np.array([70, 120, 200]) * (1 - y[..., None]) + np.array([200, 220, 240]) * y[..., None]
+    a = a * (1 - 0.25 * (x ** 2 + (y - 0.5) ** 2))[..., None] + rng.normal(0, 1.2, (h, w, 1))
+    hills = np.arange(h)[:, None] > (0.78 + 0.06 * np.sin(x * 5 + seed)) * h
+    a[hills] = np.array([40, 70, 30]) + rng.normal(0, 25, (h, w))[hills][:, None]
+    return Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_lossless_copy_reduced_to_256_colours_is_held_to_a_jpegs_rounding_of_block_means(seed):
+    # a PNG or TIFF copy may keep an earlier JPEG's rounding of block means, or its own palette's, which
+    # nothing in the file tells: the verdict holds a lossless copy to a JPEG's DC steps at the default
+    # quality (held to none, a sky reduced to 256 colours at 75 % was "a mark" at 1.2-1.4)
+    from matching import FileAnalysis
+    from matching.proof import luma_dc_step
+    from matching.verdict import _copy_luma_step
+    sky = _sky(seed)
+    small = sky.resize((1200, 825), Image.Resampling.BILINEAR)
+    copy = np.asarray(small.quantize(256, dither=Image.Dither.NONE).convert("RGB"))
+    step = _copy_luma_step(FileAnalysis(format="PNG"), current())
+    assert step == luma_dc_step(current().proof.default_quality)
+    out = prove_same(copy, np.asarray(sky), lossy=False, tone=True, copy_luma_step=step)
+    assert out["same"] and out["plain"]["worst"] <= 0.95, out
+    assert prove_same(copy, np.asarray(sky), lossy=False, tone=True, copy_luma_step=0.0)["plain"]["worst"] > 1.0
