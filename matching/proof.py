@@ -705,7 +705,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                capped: bool = False, garble: bool = True, kept_bits_quality: int | None = None,
                speckle: bool = False, tone: bool = False, exact: bool = False, reproducible: bool = False,
                copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
-               copy_luma_step: float | None = None, kept_steps: tuple | None = None,
+               copy_steps: tuple | None = None, kept_steps: tuple | None = None,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -733,7 +733,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     a lossy kept copy of another codec's JPEG quality that spends its bits (the verdict's; None:
     ``kept_quality``): the garble test models its own loss at it, never looser than at
     ``kept_quality``, the speckle test allows what its coding adds at it, and the plain-part test its
-    DC steps (for a kept copy of another codec than JPEG: ``kept_steps`` None). ``speckle``: whether
+    DC steps (for a kept copy of another codec than JPEG, ``kept_steps`` None; None there: no DC step
+    of its own, only ``plain_lossy`` near detail). ``speckle``: whether
     the speckle test applies (the verdict runs it when the kept copy is a JPEG 2000, whose damage
     decodes silently as speckle). ``tone``: whether the tone test applies (the verdict runs it when
     the copy is a JPEG of known quality or lossless, whose coding the test's simulation models,
@@ -741,9 +742,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     when both copies are lossless: nothing but rounding and colour conversion may differ between
     two such pictures of one size, so a window that differs beyond that is an edit).
     ``copy_chroma_step``: the copy's own chroma DC step in grey levels, read from its file (None: from
-    ``quality`` by the standard table; an encoder may code chroma coarser than luma). ``copy_luma_step``:
-    its luma DC step alike (the verdict's: a lossless copy's is a JPEG's at the default quality, which
-    an earlier save may have left in it; None: from ``quality``). ``kept_steps``: a JPEG kept
+    ``quality`` by the standard table; an encoder may code chroma coarser than luma). ``copy_steps``:
+    the copy's own (luma, chroma) DC steps for the plain-part test (the verdict's: a JPEG's from its
+    tables; a lossless copy's, a JPEG's at the default quality, which an earlier save may have left in
+    it; None: from ``quality``). ``kept_steps``: a JPEG kept
     copy's own (luma, chroma) DC steps (None: the kept copy does not round block means so).
     ``reproducible``: whether the reproduction test may run (the verdict allows it for a JPEG copy
     stored upright, no EXIF turn: a copy stored turned was coded in another frame than ours).
@@ -1435,8 +1437,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # 4e. the plain-part test: where either picture is plain, block means as the kept picture's up
         # to JPEG's rounding of them (a pencil line, a faint stain or another page number on a near-blank
         # page was under every tile's floor, and against a lossy kept copy under its modelled loss)
-        step_y = copy_luma_step if copy_luma_step is not None else (luma_dc_step(q) if q else 0.0)
-        step_c = copy_chroma_step or (chroma_dc_step(q) if q else 0.0)
+        step_y, step_c = copy_steps or ((luma_dc_step(q), chroma_dc_step(q)) if q else (0.0, 0.0))
         if kept_steps:
             step_y, step_c = step_y + kept_steps[0], step_c + kept_steps[1]
         other_codec = bool(kept_quality) and not kept_steps
@@ -1803,9 +1804,10 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
     """The plain-part test: where either picture is plain, the copy's block means must be the kept
     picture's, up to JPEG's rounding of each block's mean. From the ``_half_planes`` of the copy
     (``pa``) and of the kept picture at its size (``pr``); ``steps``: the grey levels by which the
-    two sides' coding rounds a block's mean Y and Cb/Cr (their JPEG DC steps added; 0 for a lossless
-    side). Returns {worst, blocks, beyond (8x8 px blocks over 1), channel, level, limit, mask} or
-    None when too few blocks are plain.
+    two sides' coding rounds a block's mean Y and Cb/Cr (their DC steps added, as the caller models
+    them). Returns {worst, channel, level, limit (of the worst block), blocks (plain 8x8 px blocks in
+    Y), mask and beyond (the 8x8 px blocks over their limit in any channel, and how many)} or None
+    when too few blocks are plain. A grey picture against a colour one is judged in Y alone.
 
     Why: on a near-blank page or in a picture's plain parts, re-encoding and resampling move a
     block's mean by its DC rounding (up to a step each way, and half a level of each side's
@@ -1820,26 +1822,30 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
     difference's median is taken out (a uniform shift is the exposure and balance tests' to name),
     and where the difference is uneven from block to block (a lossy kept copy smoothed a texture
     plain: a JPEG 2000 at 8:1 moved such blocks' means by up to 2.5 levels) each block is allowed
-    ``plain_rough`` times that unevenness more. Blocks within ``plain_around`` of the picture's edge
+    ``plain_rough`` times that unevenness (each block less the mean of the plain blocks of its 3x3,
+    itself among them; averaged over the ``plain_reach`` x ``plain_reach`` blocks around it) more. Blocks within ``plain_around`` of the picture's edge
     and blocks clipped on both sides are left out (a JPEG 2000's wavelets and the filters differ most
     at the edge: a 40:1 one of a phantom by 3.1 levels, 16 px from it)."""
-    if len(pa) != len(pr) or pa[0].shape != pr[0].shape:
+    if pa[0].shape != pr[0].shape:
         return None
     h2, w2 = pa[0].shape
     gh, gw = h2 // 4, w2 // 4
     if gh < 4 or gw < 4:
         return None
-    weights = LUMA if len(pa) == 3 else (1.0,)
     # each channel's 8x8 px block sums (exact integers: 16 sums of 4 pixels, under 2^16)
     sa = [_block_extent(c, 4, np.add).astype(np.float64) for c in pa]
     sr = [_block_extent(c, 4, np.add).astype(np.float64) for c in pr]
 
+    def weights(planes):
+        return LUMA if len(planes) == 3 else (1.0,)
+
     def luma(sums):
-        return sum(np.float64(k) * c for k, c in zip(weights, sums)) / 64.0
+        # (a grey side's one plane is its luma: a grey copy of a colour page is judged in Y alone)
+        return sum(np.float64(k) * c for k, c in zip(weights(sums), sums)) / 64.0
 
     def spread(planes):
         # the standard deviation of the luma of the 2x2 means over each block and ``plain_around`` blocks around it
-        plane = sum(np.multiply(c, np.float32(k / 4.0), dtype=np.float32) for k, c in zip(weights, planes))
+        plane = sum(np.multiply(c, np.float32(k / 4.0), dtype=np.float32) for k, c in zip(weights(planes), planes))
         n = 2 * P.plain_around + 1
         m1 = ndimage.uniform_filter(_block_extent(plane, 4, np.add).astype(np.float64) / 16.0, n, mode="nearest")
         m2 = ndimage.uniform_filter(_block_extent(plane * plane, 4, np.add).astype(np.float64) / 16.0, n, mode="nearest")
@@ -1854,7 +1860,7 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
     plain[:, :e] = plain[:, -e:] = False
     plain &= ~(((ya > 252) & (yr > 252)) | ((ya < 3) & (yr < 3)))
     channels = [("Y", ya - yr, plain, steps[0] + extra, 1)]
-    if len(pa) == 3:
+    if len(pa) == 3 and len(pr) == 3:
         # Cb and Cr over 16x16 px blocks (a 4:2:0 copy's chroma blocks), plain where all four of its 8x8 blocks are
         gh2, gw2 = gh // 2, gw // 2
 
@@ -1883,6 +1889,7 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
         step_c = np.maximum(steps[1], P.plain_chroma_step) + e16
         channels += [("Cb", (cba - cbr) / 256.0, p16, step_c, 2), ("Cr", (cra - crr) / 256.0, p16, step_c, 2)]
     out = None
+    marks = np.zeros(plain.shape, bool)   # the blocks beyond their limit in any channel, on the 8x8 px grid
     for name, d, mask, step, f in channels:
         if int(mask.sum()) < P.plain_min_blocks:
             continue
@@ -1891,15 +1898,13 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
         uneven = np.abs(d - _box_mean(d * m, m, 3)) * m
         limit = P.plain_margin * (step + P.plain_rounding) + P.plain_rough * _box_mean(uneven, m, P.plain_reach)
         score = dev / limit
+        beyond = np.repeat(np.repeat(score > 1.0, f, 0), f, 1)
+        marks[:beyond.shape[0], :beyond.shape[1]] |= beyond
         k = np.unravel_index(int(np.argmax(score)), score.shape)
         if out is None or score[k] > out["worst"]:
-            beyond = score > 1.0
-            if f > 1:
-                beyond = np.repeat(np.repeat(beyond, f, 0), f, 1)
-            out = {"worst": float(score[k]), "channel": name, "level": float(dev[k]), "limit": float(limit[k]),
-                   "mask": beyond}
+            out = {"worst": float(score[k]), "channel": name, "level": float(dev[k]), "limit": float(limit[k])}
     if out is not None:
-        out["blocks"], out["beyond"] = int(plain.sum()), int(out["mask"].sum())
+        out.update(blocks=int(plain.sum()), mask=marks, beyond=int(marks.sum()))
     return out
 
 

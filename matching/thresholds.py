@@ -141,7 +141,7 @@ VERIFIER_VERSION = "proof 1.16"   # 1.1: a lossless clean-up copy against a JPEG
 #      q60-90; saved twice, the second time at q60-75 and the first at q35-80, a warm wood grain whose blocks share
 #      one colour was off by up to 1.75 levels, a whole DC step (balance_step: 1.5 steps). Against a lossy kept copy
 #      (JPEG 2000 at 5-30:1) true copies moved them by up to 1.64 levels at q60-90, 2.25 at q30-50 (balance_lossy)
-# 1.16: the plain-part test (plain_*): where either picture is plain (its 2x2 means' spread over 24x24 px at most
+# 1.16: the plain-part test (plain_*): where either picture is plain (its 2x2 means' spread over 40x40 px at most
 #      plain_spread), each 8x8 px block's mean Y (16x16 px blocks' Cb and Cr) less the kept picture's, less their median,
 #      within plain_margin x (the JPEG DC steps of the copy and of a JPEG kept copy + plain_rounding) + plain_rough x the
 #      blocks' own unevenness within plain_reach blocks. A pencil line, a faint stain or a changed page number on a
@@ -217,7 +217,7 @@ class ProofThresholds:
     plain_lossy: float = _tol(1.0, "up")        #   (a lossy kept copy of another codec: this as its DC step ...
     plain_lossy_reach: int = 4                  #   within this many blocks of detail, where it blotches) ...
     plain_rough: float = _tol(2.0, "up")        # ... + this x the mean unevenness of that difference (each block less
-    plain_reach: int = 15                       #   its plain neighbours' mean) over this many blocks around it ...
+    plain_reach: int = 15                       #   its 3x3 plain blocks' mean) over this many blocks square around it ...
     plain_min_blocks: int = 16                  # ... with this many plain blocks at least (else not judged)
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x

@@ -340,7 +340,7 @@ def _kept_quality(m: FileAnalysis, T: Thresholds) -> int | None:
 
 
 def _kept_bits_quality(m: FileAnalysis, T: Thresholds) -> int | None:
-    """The garble and speckle tests' model of a lossy kept copy's own loss: a JPEG's own quality;
+    """The garble, speckle and plain-part tests' model of a lossy kept copy's own loss: a JPEG's own quality;
     another codec's, the JPEG quality that spends its bits on its picture
     (``proof.equivalent_jpeg_quality``, its rendition attached: ~95 for an 8:1 JPEG 2000, ~30 for a
     60:1 one, whose blotches beside a screenshot's hard edges the speckle test must allow). Not the
@@ -438,7 +438,7 @@ def _dc_steps(c: FileAnalysis) -> tuple | None:
     table's DC step / 8), as (luma, chroma): from the file's own tables when the file is at hand,
     else from its estimated quality by the IJG scaling of the standard tables (DC 16 and 17).
     None: not a JPEG, or not known; chroma None for a grey JPEG."""
-    if c.path and c.format == "JPEG":
+    if c.path and c.format in BLOCK_CODED_FORMATS:
         try:
             with Image.open(c.path) as im:
                 tables = getattr(im, "quantization", None) or {}
@@ -458,20 +458,22 @@ def _chroma_dc_step(c: FileAnalysis) -> float | None:
     return steps[1] if steps else None
 
 
-def _copy_luma_step(c: FileAnalysis, T: Thresholds) -> float | None:
-    """The clean-up copy's own luma DC step for the plain-part test: a JPEG's (``_dc_steps``); for a
-    lossless copy, a JPEG's at the default quality (a PNG or TIFF made from a JPEG, or reduced to 256
-    colours, keeps that JPEG's rounding or its own, which nothing in the file tells: 2.0-2.3 levels
-    over a sky); None for another lossy codec (the proof models it at its default quality)."""
+def _copy_dc_steps(c: FileAnalysis, T: Thresholds) -> tuple | None:
+    """The clean-up copy's own (luma, chroma) DC steps for the plain-part test: a JPEG's
+    (``_dc_steps``; a grey JPEG's luma for both); for a lossless copy, a JPEG's at the default quality
+    (a PNG or TIFF made from a JPEG, or reduced to 256 colours, keeps that JPEG's rounding or its own,
+    which nothing in the file tells: 2.0-2.3 levels over a sky); None for another lossy codec (the
+    proof models it at its default quality)."""
     if c.format in LOSSLESS_FORMATS:
-        return luma_dc_step(T.proof.default_quality)
-    steps = _dc_steps(c)
-    return steps[0] if steps else None
+        q = T.proof.default_quality
+        return luma_dc_step(q), chroma_dc_step(q)
+    steps = _dc_steps(c) if c.format in BLOCK_CODED_FORMATS else None
+    return None if steps is None else (steps[0], steps[1] if steps[1] is not None else steps[0])
 
 
 def _kept_dc_steps(m: FileAnalysis) -> tuple | None:
     """A JPEG kept copy's own (luma, chroma) DC steps: it rounds its block means too (None otherwise)."""
-    steps = _dc_steps(m) if m.format == "JPEG" else None
+    steps = _dc_steps(m) if m.format in BLOCK_CODED_FORMATS else None
     return None if steps is None else (steps[0], steps[1] if steps[1] is not None else steps[0])
 
 
@@ -623,12 +625,14 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
                       cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
                       capped=_capped(c) or _capped(m), garble=garble,
-                      # (the plain-part test's model of a lossy kept copy of another codec too)
-                      kept_bits_quality=_kept_bits_quality(m, T) if garble or speckle or m.format not in LOSSLESS_FORMATS else None,
+                      # (the plain-part test's model of a lossy kept copy of another codec too, which runs
+                      # on undamaged pairs only)
+                      kept_bits_quality=(_kept_bits_quality(m, T) if garble or speckle or
+                                         (m.format not in LOSSLESS_FORMATS and not dmg.any and not streams) else None),
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
-                      copy_luma_step=_copy_luma_step(c, T), kept_steps=_kept_dc_steps(m),
+                      copy_steps=_copy_dc_steps(c, T), kept_steps=_kept_dc_steps(m),
                       thresholds=T.proof)
 
 

@@ -250,6 +250,7 @@ def test_a_copy_marked_where_its_named_kept_page_is_plain_is_not_made_safe_by_a_
                                                              "beyond": True}}})
     assert decide_file(copy, [twin, toned]).verdict == "different"
 
+
 def _gravel():
     from skimage import data
     a = data.gravel()[:256, :256]
