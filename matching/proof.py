@@ -1100,6 +1100,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             own_c = copy_at(kept_bits_quality or kept_quality) if kept_quality else None
             speckles.append(_speckle_scores(a_u8, sim_c, own_c, P))
         return speckles[0]
+
+    def outside_speckle(bad: np.ndarray, **grid) -> np.ndarray:
+        """``bad`` (windows or blocks, ``_windows_over``'s ``side`` and ``stride``) less those over the
+        part a kept JPEG 2000 speckled by damage inside its codestream is damaged in: that damage moves
+        colour and block means too, where it is (damage is local), and is the speckle test's to name, so
+        the one good copy is not called "different"; a change elsewhere still is."""
+        if bad.any() and speckle_applies and _speckled(speckle_scores(), P):
+            return bad & ~_windows_over(speckle_scores() > 1.0, bad.shape, **grid)
+        return bad
     # the colour test's pair: a copy of the kept picture's own size, neither rendition a reduction of
     # its file. Other pairs since proof 1.14, with what other filters move each window's colour by
     # allowed for (resampling moves it where the picture is saturated and busy: true copies shrunk in
@@ -1167,12 +1176,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             colour = colour / np.float32(scale)
         if colour is not None:
             result["chroma"] = round(float(colour.max()), 3)
-            bad_w = colour > 1.0
-            if bad_w.any() and speckle_applies and _speckled(speckle_scores(), P):
-                # a kept JPEG 2000 speckled by damage inside its codestream differs in colour too,
-                # where it is damaged (damage is local): those windows are the speckle test's to name,
-                # so the one good copy is not called "different"; a colour change elsewhere still is
-                bad_w &= ~_windows_over(speckle_scores() > 1.0, bad_w.shape)
+            bad_w = outside_speckle(colour > 1.0)
             if bad_w.any():
                 result["region"] = _window_region(bad_w, 2 * ha[0].shape[0], 2 * ha[0].shape[1], side=16)
                 result["reasons"].append(
@@ -1447,11 +1451,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             step_y, step_c = step_y + luma_dc_step(kept_bits_quality), step_c + chroma_dc_step(kept_bits_quality)
         plain = _plain_departures(ha, hb, (step_y, step_c), P, near_detail=P.plain_lossy if other_codec else 0.0)
         if plain is not None:
-            marks = plain["mask"]
-            if marks.any() and speckle_applies and _speckled(speckle_scores(), P):
-                # a kept JPEG 2000 speckled by damage inside its codestream moves block means where it is
-                # damaged: those blocks are the speckle test's to name (step 5), a mark elsewhere is a mark
-                marks = marks & ~_windows_over(speckle_scores() > 1.0, marks.shape, side=8, stride=8)
+            marks = outside_speckle(plain["mask"], side=8, stride=8)
             result["plain"] = {"worst": round(plain["worst"], 3), "blocks": plain["blocks"], "beyond": int(marks.sum())}
             if marks.any():
                 result["region"] = _window_region(marks, 2 * ha[0].shape[0], 2 * ha[0].shape[1], stride=8)

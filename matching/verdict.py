@@ -467,13 +467,13 @@ def _copy_dc_steps(c: FileAnalysis, T: Thresholds) -> tuple | None:
     if c.format in LOSSLESS_FORMATS:
         q = T.proof.default_quality
         return luma_dc_step(q), chroma_dc_step(q)
-    steps = _dc_steps(c) if c.format in BLOCK_CODED_FORMATS else None
-    return None if steps is None else (steps[0], steps[1] if steps[1] is not None else steps[0])
+    return _jpeg_dc_steps(c)
 
 
-def _kept_dc_steps(m: FileAnalysis) -> tuple | None:
-    """A JPEG kept copy's own (luma, chroma) DC steps: it rounds its block means too (None otherwise)."""
-    steps = _dc_steps(m) if m.format in BLOCK_CODED_FORMATS else None
+def _jpeg_dc_steps(a: FileAnalysis) -> tuple | None:
+    """A JPEG's own (luma, chroma) DC steps for the plain-part test (``_dc_steps``; a grey JPEG's luma
+    for both), the kept copy's as the copy's: each rounds its block means. None for another format."""
+    steps = _dc_steps(a) if a.format in BLOCK_CODED_FORMATS else None
     return None if steps is None else (steps[0], steps[1] if steps[1] is not None else steps[0])
 
 
@@ -632,7 +632,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
-                      copy_steps=_copy_dc_steps(c, T), kept_steps=_kept_dc_steps(m),
+                      copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m),
                       thresholds=T.proof)
 
 
