@@ -1843,13 +1843,18 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
         # (a grey side's one plane is its luma: a grey copy of a colour page is judged in Y alone)
         return sum(np.float64(k) * c for k, c in zip(weights(sums), sums)) / 64.0
 
-    def spread(planes):
-        # the standard deviation of the luma of the 2x2 means over each block and ``plain_around`` blocks around it
-        plane = sum(np.multiply(c, np.float32(k / 4.0), dtype=np.float32) for k, c in zip(weights(planes), planes))
+    def spread_around(mean, mean_sq):
+        # the standard deviation over each block and ``plain_around`` blocks around it, from the blocks'
+        # means of a value and of its square
         n = 2 * P.plain_around + 1
-        m1 = ndimage.uniform_filter(_block_extent(plane, 4, np.add).astype(np.float64) / 16.0, n, mode="nearest")
-        m2 = ndimage.uniform_filter(_block_extent(plane * plane, 4, np.add).astype(np.float64) / 16.0, n, mode="nearest")
+        m1, m2 = ndimage.uniform_filter(mean, n, mode="nearest"), ndimage.uniform_filter(mean_sq, n, mode="nearest")
         return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+
+    def spread(planes):
+        # of the luma of the 2x2 means
+        plane = sum(np.multiply(c, np.float32(k / 4.0), dtype=np.float32) for k, c in zip(weights(planes), planes))
+        return spread_around(_block_extent(plane, 4, np.add).astype(np.float64) / 16.0,
+                             _block_extent(plane * plane, 4, np.add).astype(np.float64) / 16.0)
     ya, yr = luma(sa), luma(sr)
     plain = (spread(pa) <= P.plain_spread) | (spread(pr) <= P.plain_spread)
     # ``near_detail``: more DC step where detail is within ``plain_lossy_reach`` blocks (a lossy kept copy's own blotches)
@@ -1874,12 +1879,10 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
             # plain in colour too: each 8x8 block's mean Cb and Cr spread by at most plain_spread over the
             # block and plain_around blocks around it (an edge between two colours of one luma is plain in
             # luma, and a 4:2:0 copy smears its chroma across it: a map's q95 copy was off by 2.4 levels)
-            n = 2 * P.plain_around + 1
             out_ = np.ones(sums[0].shape, bool)
             for c in chroma(*sums):
                 c = c / 64.0
-                m1, m2 = ndimage.uniform_filter(c, n, mode="nearest"), ndimage.uniform_filter(c * c, n, mode="nearest")
-                out_ &= np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
+                out_ &= spread_around(c, c * c) <= P.plain_spread
             return out_
         p4 = (plain & (chroma_plain(sa) | chroma_plain(sr)))[:2 * gh2, :2 * gw2]
         p16 = p4[0::2, 0::2] & p4[1::2, 0::2] & p4[0::2, 1::2] & p4[1::2, 1::2]
