@@ -832,6 +832,43 @@ def test_a_near_blank_page_with_another_page_number_shrunk_to_a_quarter_is_never
     assert not res.safe_to_delete and res.verdict == "different" and "filter that fits best" in res.reasons[0], res.reasons
 
 
+def _grained_sheet(number: str, seed: int = 0):
+    """A 640x900 near-blank sheet on paper grain (1.2 levels) with an 11 px page number."""
+    from PIL import ImageDraw, ImageFont
+    grain = np.random.default_rng(seed).normal(0, 1.2, (900, 640, 1))
+    im = Image.fromarray(np.clip(240 + grain + np.array([0, -1, -4]), 0, 255).astype(np.uint8))
+    ImageDraw.Draw(im).text((312, 850), number, fill=(30, 30, 30), font=ImageFont.load_default(size=11))
+    return im
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (attack after proof 1.16): against a lossy JPEG 2000 kept copy "
+                   "(8:1), another page number on the same grained sheet at 50 % q80 is 0.37 of the tile tests' "
+                   "tolerance and 0.72 of the filter fit's (a true copy: 0.71 and 0.18), whose kept-copy loss model "
+                   "(JPEG q75 near the digits) covers a changed digit; kept as TIFF it is 'different'. Holding the fit "
+                   "to the JPEG 2000's equivalent quality caught 1 of 6 such look-alikes and lost 3 true copies at "
+                   "75-85 %")
+def test_a_near_blank_page_with_another_page_number_at_half_size_is_never_safe_against_a_lossy_jpeg2000_kept_copy(tmp_path):
+    kept = tmp_path / "L0000286.jp2"
+    _grained_sheet("286").save(kept, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    copy = tmp_path / "L0000286b.jpg"
+    _grained_sheet("285").resize((320, 450), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
+    res = verify_pair(copy, kept)
+    assert not res.safe_to_delete and res.verdict == "different", (res.verdict, res.reasons)
+
+
+def test_a_near_blank_page_with_another_page_number_at_half_size_is_different_against_a_tiff_kept_copy(tmp_path):
+    # the same attack's control: kept losslessly, the filter fit holds the copy to the filter that
+    # explains it with only its own JPEG loss as tolerance, and the changed digit is beyond it; a true
+    # copy of the page at the same size stays a safe duplicate
+    kept = tmp_path / "L0000286.tif"
+    _grained_sheet("286").save(kept, "TIFF", compression="tiff_lzw")
+    for number, verdict in (("285", "different"), ("286", "duplicate")):
+        copy = tmp_path / f"L0000286{'ab'[number == '286']}.jpg"
+        _grained_sheet(number).resize((320, 450), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
+        res = verify_pair(copy, kept)
+        assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), (number, res.reasons)
+
+
 def test_a_spreadsheet_with_one_cell_one_higher_is_never_a_safe_duplicate_at_three_quarters(tmp_path):
     # attack on proof 1.5 (proof 1.4 the same): 35,480 -> 35,481 in one cell of a 1600x1000 sheet,
     # a 75 % q95 copy, scored under the tile tests' tolerance (a 100 % copy was caught, peak 145)
