@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.16"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.17"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -149,6 +149,10 @@ VERIFIER_VERSION = "proof 1.16"   # 1.1: a lossless clean-up copy against a JPEG
 #      ID, 63 of them against a lossy JPEG 2000 kept copy, whose modelled loss widens every tile's tolerance). Cb and Cr
 #      where the colour is plain too, with a DC step of plain_chroma_step at least; a lossless copy held to a JPEG's
 #      steps at default_quality (an attack's 624 true copies: 12 lost to the test's first form, 1 after)
+# 1.17: the garble test's windows on a JPEG copy stored upright must keep garble_one_mcu of each group's difference in
+#      one 16x16 px MCU of the copy's grid, as a flipped bit's garbled block does (49 in-step flips: 83-100 %); a page
+#      number changed on a near-blank page at the kept page's size spreads across MCUs (39-67 %) and was called a damaged
+#      copy (4 of 150 look-alikes against lossy JPEG 2000 kept copies): now an edit, "different"
 
 
 def _tol(default, looser: str):
@@ -180,6 +184,8 @@ class ProofThresholds:
     garble_floor: float = _tol(4.0, "up")   #   <= factor x max(its 32 px cell's median, the simulation's near it) + floor
     garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);
                                       #   more: the pictures differ at pixel level
+    garble_one_mcu: float = 0.75      # ... and, on a JPEG copy stored upright, with this share of each group's
+                                      #   difference in one 16x16 px MCU at least (a flip garbles one block); less: an edit
     chroma_factor: float = _tol(3.0, "up")  # the colour test: a 16x16 px window's chroma difference (less the median) <=
     chroma_floor: float = _tol(2.0, "up")   #   factor x what re-encoding moves it + floor (grey levels of Cb or Cr)
     chroma_shrunk: float = _tol(1.45, "up")  # ... x this for a shrunk or capped pair (resampling, an earlier save)

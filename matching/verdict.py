@@ -631,6 +631,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                                          (m.format not in LOSSLESS_FORMATS and not dmg.any and not streams) else None),
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
+                      copy_grid=c.format in BLOCK_CODED_FORMATS and _orient(c) == (0, False),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m),
                       thresholds=T.proof)

@@ -573,6 +573,43 @@ def test_a_same_size_copy_with_one_jpeg_block_garbled_by_a_flip_is_the_same_pict
     assert g["bottom"] - g["top"] <= 32 / 240 and g["right"] - g["left"] <= 32 / 320   # that block, not the picture
 
 
+def test_a_flipped_bits_garbled_block_lies_in_one_mcu_of_the_copys_grid(photo):
+    # proof 1.17: what an in-step flip garbles is one block, so on the copy's grid (copy_grid) every
+    # copy the garble test calls garbled stays so, never an edit (some flips are too strong for the
+    # tile tests: "different" either way)
+    garbled = 0
+    for start in (0.4, 0.6, 0.7):
+        data, _ = flip_in_step(jpeg_bytes(photo, 90), start=start)
+        off, on = (prove_same(_decoded(data), np.asarray(photo), quality=90, lossy=True, copy_grid=grid)
+                   for grid in (False, True))
+        assert bool(on.get("garbled")) == bool(off.get("garbled")) and on["same"] == off["same"], (start, on["reasons"])
+        garbled += bool(on.get("garbled"))
+    assert garbled >= 1
+
+
+def _near_blank_sheet(number: str):
+    grain = np.random.default_rng(5).normal(0, 1.2, (900, 640, 1))
+    im = Image.fromarray(np.clip(240 + grain + np.array([0, -1, -4]), 0, 255).astype(np.uint8))
+    ImageDraw.Draw(im).text((312, 850), number, fill=(30, 30, 30), font=ImageFont.load_default(size=11))
+    return im
+
+
+def test_another_page_number_across_the_copys_mcus_is_an_edit_not_a_garbled_block():
+    # proof 1.17: the garble test found "398" for "388" on a near-blank page against its 8:1 JPEG 2000
+    # in a few windows and called the copy damaged; the difference spreads over the copy's MCUs
+    buf = io.BytesIO()
+    _near_blank_sheet("388").save(buf, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    kept = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    copy = _decoded(jpeg_bytes(_near_blank_sheet("398"), 75))
+    args = dict(quality=75, lossy=True, kept_quality=75, kept_bits_quality=95)
+    assert prove_same(copy, kept, **args)["garbled"]            # off the copy's grid: as before
+    p = prove_same(copy, kept, copy_grid=True, **args)
+    assert not p["same"] and "garbled" not in p and "an edit" in p["reasons"][-1], p["reasons"]
+    assert p["region"]["top"] > 0.9                                # the page number's windows
+    same = prove_same(_decoded(jpeg_bytes(_near_blank_sheet("388"), 75)), kept, copy_grid=True, **args)
+    assert same["same"] and "garbled" not in same
+
+
 def test_a_true_same_size_jpeg_copy_has_no_garbled_window_even_against_a_lossy_kept_copy(photo):
     kept = _decoded(jpeg_bytes(photo, 75))
     for copy, kept_quality in ((_decoded(jpeg_bytes(photo, 90)), None), (_decoded(jpeg_bytes(photo, 70)), 75)):

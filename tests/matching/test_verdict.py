@@ -857,9 +857,10 @@ def test_a_near_blank_page_with_another_page_number_at_half_size_is_never_safe_a
 
 
 def test_a_near_blank_page_with_another_page_number_at_half_size_is_different_against_a_tiff_kept_copy(tmp_path):
-    # the same attack's control: kept losslessly, the filter fit holds the copy to the filter that
-    # explains it with only its own JPEG loss as tolerance, and the changed digit is beyond it; a true
-    # copy of the page at the same size stays a safe duplicate
+    # the same attack's control: kept losslessly, the reproduction test finds the copy is the kept
+    # picture shrunk by Lanczos and saved at q80 but for the changed digit's 8x8 px windows (9, at 8.2
+    # times the floor; the filter fit alone scores it 0.99); a true copy at the same size stays a safe
+    # duplicate
     kept = tmp_path / "L0000286.tif"
     _grained_sheet("286").save(kept, "TIFF", compression="tiff_lzw")
     for number, verdict in (("285", "different"), ("286", "duplicate")):
@@ -867,6 +868,20 @@ def test_a_near_blank_page_with_another_page_number_at_half_size_is_different_ag
         _grained_sheet(number).resize((320, 450), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
         res = verify_pair(copy, kept)
         assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), (number, res.reasons)
+
+
+def test_another_page_number_at_the_kept_pages_size_is_different_not_a_damaged_copy_against_a_lossy_jpeg2000(tmp_path):
+    # proof 1.17: "398" for "388" on a near-blank sheet at full size, q75, against the page's 8:1
+    # JPEG 2000, was cleanup_corrupt: the garble test took the digits' windows for a flipped bit's
+    # block. They spread over the copy's MCUs, as no flip's garbled block does: an edit
+    kept = tmp_path / "L0000388.jp2"
+    _grained_sheet("388").save(kept, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    for number, verdict in (("398", "different"), ("388", "duplicate")):
+        copy = tmp_path / f"L0000388{'ab'[number == '388']}.jpg"
+        _grained_sheet(number).save(copy, "JPEG", quality=75)
+        res = verify_pair(copy, kept)
+        assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), (number, res.reasons)
+    assert "an edit" in verify_pair(tmp_path / "L0000388a.jpg", kept).reasons[-1]
 
 
 def test_a_spreadsheet_with_one_cell_one_higher_is_never_a_safe_duplicate_at_three_quarters(tmp_path):
