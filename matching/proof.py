@@ -2224,8 +2224,9 @@ def _one_mcu_share(d: np.ndarray, bad_w: np.ndarray) -> float:
     look-alikes against a lossy JPEG 2000 kept copy were called damaged copies). A change that falls
     inside one MCU stays ``garbled`` (never safe either way)."""
     h, w = d.shape
-    hb, wb = h // 8, w // 8
-    e = np.square(d[:hb * 8, :wb * 8], dtype=np.float64).reshape(hb, 8, wb, 8).sum(axis=(1, 3))
+    hb, wb = -(-h // 8), -(-w // 8)   # (a partial block at the right or bottom edge counts, as far as it goes)
+    sq = np.pad(np.square(d, dtype=np.float64), ((0, hb * 8 - h), (0, wb * 8 - w)))
+    e = sq.reshape(hb, 8, wb, 8).sum(axis=(1, 3))
     excess = np.maximum(e - float(np.median(e)), 0.0)
     touched = np.zeros((hb, wb), bool)
     for i, j in zip(*np.nonzero(bad_w)):
