@@ -152,7 +152,9 @@ VERIFIER_VERSION = "proof 1.17"   # 1.1: a lossless clean-up copy against a JPEG
 # 1.17: the garble test's windows on a JPEG copy stored upright must keep garble_one_mcu of each group's difference in
 #      one 16x16 px MCU of the copy's grid, as a flipped bit's garbled block does (49 in-step flips: 83-100 %); a page
 #      number changed on a near-blank page at the kept page's size spreads across MCUs (39-67 %) and was called a damaged
-#      copy (4 of 150 look-alikes against lossy JPEG 2000 kept copies): now an edit, "different"
+#      copy (4 of 150 look-alikes against lossy JPEG 2000 kept copies): now an edit, "different". The screen's search for
+#      where stream damage began (compare._garbled_top) goes on up from each start it finds (blocks garbled one by one
+#      above the rest of the stream were trusted: seed 815's copy was "different")
 
 
 def _tol(default, looser: str):

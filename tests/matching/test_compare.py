@@ -255,3 +255,21 @@ def test_stream_damage_begins_where_the_garbled_part_of_its_mcu_row_begins(photo
     r = compare_arrays(copy, np.asarray(small), a_stream_check=True)
     assert r.stream_a and r.region_a is not None
     assert 12 / 106 <= r.region_a["top"] <= 17 / 106, r.region_a
+
+
+def test_stream_damage_begins_at_the_first_of_its_garbled_blocks_however_far_up_they_run():
+    # n815 (102 px): blocks garbled one by one above where the rest of the stream is garbage, each
+    # within garbled_back rows of the next; the search stopped at the first of them it reached, the
+    # trusted part above kept the others (a window 0.105 off, over damaged_local: "different")
+    from matching.compare import _garbled_top
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(3)
+    Ds = rng.uniform(0.0, 0.004, (102, 102))
+    Ds[64:] = 0.2                      # the rest of the stream
+    Ds[52:60, 26:39] = 0.07            # a garbled block 12 rows above it ...
+    Ds[40:48, 65:78] = 0.07            # ... and another 12 rows above that
+    top = _garbled_top(Ds, np.ones(Ds.shape, bool), 64, 8, 0.04, T)
+    assert top == 40
+    Ds[40:48, 65:78] = 0.002           # without the upper block, the search stops at the lower one
+    assert _garbled_top(Ds, np.ones(Ds.shape, bool), 64, 8, 0.04, T) == 52
