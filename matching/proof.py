@@ -2225,8 +2225,7 @@ def _one_mcu_share(d: np.ndarray, bad_w: np.ndarray) -> float:
     inside one MCU stays ``garbled`` (never safe either way)."""
     h, w = d.shape
     hb, wb = -(-h // 8), -(-w // 8)   # (a partial block at the right or bottom edge counts, as far as it goes)
-    sq = np.pad(np.square(d, dtype=np.float64), ((0, hb * 8 - h), (0, wb * 8 - w)))
-    e = sq.reshape(hb, 8, wb, 8).sum(axis=(1, 3))
+    e = _block_extent(np.pad(np.square(d, dtype=np.float64), ((0, hb * 8 - h), (0, wb * 8 - w))), 8, np.add)
     excess = np.maximum(e - float(np.median(e)), 0.0)
     touched = np.zeros((hb, wb), bool)
     for i, j in zip(*np.nonzero(bad_w)):
@@ -2238,7 +2237,7 @@ def _one_mcu_share(d: np.ndarray, bad_w: np.ndarray) -> float:
         total = float(ex.sum())
         if total <= 0.0:
             continue
-        mcu = np.pad(ex, ((0, hb % 2), (0, wb % 2))).reshape(-(-hb // 2), 2, -(-wb // 2), 2).sum(axis=(1, 3))
+        mcu = _block_extent(np.pad(ex, ((0, hb % 2), (0, wb % 2))), 2, np.add)
         least = min(least, float(mcu.max()) / total)
     return least
 

@@ -619,6 +619,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
     speckle = (m.format in SILENTLY_SPECKLED_FORMATS and _coding_simulated(c)
                and (_bits_per_pixel(m) or 0.0) >= T.proof.speckle_min_bits)
     tone = _tone_applies(c, m)
+    upright = _orient(c) == (0, False)   # the copy stored as displayed: its JPEG blocks lie on our grid
     return prove_same(c.rendition, m.rendition, turn=r.turn, valid=r.valid, quality=quality, lossy=lossy,
                       damaged=dmg.any, streams=tuple(streams), kept_quality=_kept_quality(m, T),
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
@@ -630,8 +631,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       kept_bits_quality=(_kept_bits_quality(m, T) if garble or speckle or
                                          (m.format not in LOSSLESS_FORMATS and not dmg.any and not streams) else None),
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
-                      reproducible=c.jpeg_quality is not None and _orient(c) == (0, False),
-                      copy_grid=c.format in BLOCK_CODED_FORMATS and _orient(c) == (0, False),
+                      reproducible=c.jpeg_quality is not None and upright,
+                      copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m),
                       thresholds=T.proof)
