@@ -590,6 +590,21 @@ def build(out, seed=11):
         c.add(jpeg(resized(marked, scale), q), "jpg", "near_miss", None,
               f"{what} on a near-blank page kept as JPEG 2000, at {scale:.0%}, q={q}, named as the kept page",
               f"blank-p{120 + k}-{mark}", named=0, ident=p.stem)
+    # --- (proof 1.18; appended) another page number on a near-blank page kept as lossy JPEG 2000, named with
+    #     the kept ID, at 50-85 %, beside true copies: the tile tests and the filter fit model the kept copy's
+    #     loss as a JPEG's, whose ringing at the digits covered a changed one (36 of an attack's 150 were safe)
+    for k, (scale, q, other) in enumerate(((0.5, 80, 1), (0.66, 75, 10), (0.85, 90, -1))):
+        number = 130 + 7 * k
+        sheet = blank_page(random.Random(seed * 1000 + 140 + k), number)
+        p = c.canonical(sheet, "jp2")
+        if k < 2:
+            c.add(jpeg(resized(sheet, scale), q), "jpg", "resized", p, f"near-blank page at {scale:.0%}, q={q}",
+                  f"blank-p{number}", named=0)
+        # the same sheet (paper grain and all) with the number changed
+        other_sheet = blank_page(random.Random(seed * 1000 + 140 + k), number + other)
+        c.add(jpeg(resized(other_sheet, scale), q), "jpg", "near_miss", None,
+              f"page {number + other} for page {number} on a near-blank page kept as JPEG 2000, at {scale:.0%}, q={q}, "
+              "named as the kept page", f"blank-p{number}-as-{number + other}", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

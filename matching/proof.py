@@ -706,6 +706,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                speckle: bool = False, tone: bool = False, exact: bool = False, reproducible: bool = False,
                copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
+               even_kept: bool = False,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -751,6 +752,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     stored upright, no EXIF turn: a copy stored turned was coded in another frame than ours).
     ``copy_grid``: the copy is the side coded in 8x8 blocks, stored upright, so its 16x16 px MCUs lie on
     our grid from the top left corner (the garble test then asks that each group of its windows lie in one).
+    ``even_kept``: the kept copy's codec spreads its loss evenly over the picture (a wavelet coder: the
+    verdict's for a JPEG 2000); the even-loss test may run where the reproduction test may (``reproducible``).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -941,6 +944,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # over 2048 px were "reproduced" in 91-98 % of their windows and "edited" in the rest)
     reproduction_applies = reproducible and bool(q) and not kept_quality and not damaged and not streams and not capped \
         and A.shape[:2] == (h, w) and (filter_fit_applies or im_b is im_bt)
+    # the even-loss test (step 4b'): the same, against a kept copy whose codec spreads its loss evenly
+    # (a JPEG 2000: the reproduction test needs a lossless kept picture)
+    even_applies = reproducible and even_kept and bool(q) and bool(kept_quality) and not damaged and not streams \
+        and not capped and A.shape[:2] == (h, w) and (filter_fit_applies or im_b is im_bt)
     # the exposure test (step 4c): a lossy copy of known quality or a lossless one, both in colour or
     # both grey, nothing masked
     exposure_applies = (bool(q) or not lossy) and not damaged and not streams and not masked \
@@ -1346,6 +1353,48 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"the copy is the kept picture {how}saved at quality {q}, pixel for pixel but in {int(cells.sum())} of "
                     f"{cells.size} {4 * n} px cells, which depart from it together (a region brightened, darkened or "
                     f"retouched): edited")
+                return result
+    if even_applies and not result.get("garbled"):
+        # 4b'. the even-loss test: a copy that is a kept JPEG 2000's picture made as the copy was, but
+        # for that codec's loss spread evenly over it, departs nowhere by a stroke (a changed page
+        # number on a near-blank page, 50-85 %, was a safe duplicate: the tile tests model the kept
+        # copy's loss as a JPEG's, which ringing at the digits makes wide enough to cover one)
+        assert q   # (``even_applies`` holds it)
+        ss = copy_subsampling if copy_subsampling in (0, 1) else None
+        # the filter that made the copy: the fit's, then the others (on a near-blank page every filter's
+        # grain is alike, and the fit's choice among them is a coin toss); explained by one, the copy
+        # is not edited; departing under each, it is, judged by the filter that explains it best
+        if filter_fit_applies:
+            ways = [(fit["filter"], fit["fitted"])] + [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
+        else:
+            ways = [(None, im_bt)]
+        nearest: dict | None = None
+        fit_name = ways[0][0]
+        for name, way in ways:
+            shrunk = way if isinstance(way, Image.Image) else (
+                _linear_shrink(im_bt.convert("RGB"), (w, h), way[1]) if way[2] else im_bt.resize((w, h), way[1]))
+            made = _simulate_image(shrunk, size, q, subsampling=ss)
+            if shrunk is not im_b and ss is None and not made_as and name == fit_name:
+                made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
+            even = _even_loss_scores(a_u8, made, v, P, q)
+            if even is None:
+                break
+            even["filter"] = name
+            if nearest is None or even["score"].max() < nearest["score"].max():
+                nearest = even
+            if even["score"].max() <= 1.0:
+                break
+        if nearest is not None:
+            result["even"] = {"filter": nearest["filter"], "rms": round(nearest["rms"], 3),
+                              "worst": round(float(nearest["score"].max()), 3)}
+            bad = nearest["score"] > 1.0
+            if bad.any():
+                result["region"] = _window_region(bad, h, w, side=2, stride=1)
+                how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
+                result["reasons"].append(
+                    f"against the kept picture {how}saved at quality {q}, the copy differs by the JPEG 2000's own loss, "
+                    f"{nearest['rms']:.1f} grey levels RMS spread evenly over the picture, but for {int(bad.sum())} px that "
+                    f"depart together (worst {nearest['score'].max():.1f} times what that loss and re-encoding explain): edited")
                 return result
     if exposure_applies:
         # 4c. the exposure test: the mean luma over the picture's textured parts. Resampling by any
@@ -2036,6 +2085,34 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     if share < P.reproduced_share and not (cells is not None and cells.any()):
         return None
     return {"share": share, "score": np.where(trusted, score, 0.0), "cells": cells}
+
+
+def _even_loss_scores(a_u8: np.ndarray, made: np.ndarray, valid: np.ndarray, P: ProofThresholds,
+                      q: int) -> dict | None:
+    """The even-loss test's scores: each 2x2 px mean of the luma difference between the copy and the
+    kept picture made as the copy was (``made``: shrunk by a filter and saved at the copy's quality
+    ``q``), over ``even_factor`` x that difference's RMS over the part both sides trust (``valid``)
+    + ``even_floor`` + ``even_steps`` of the copy's luma DC steps; None when fewer than
+    ``reproduced_min_windows`` 8x8 px windows are trusted. {rms, score}.
+
+    Why: against a kept JPEG 2000 the copy was made from the original, not from the kept picture, so
+    the pair differs by the kept copy's own loss, which the tile tests and the filter fit model as a
+    JPEG's at the default quality. JPEG gathers its loss at strokes and edges (ringing within each
+    8x8 block), and there the model covered a changed page number on a near-blank page in a 50-85 %
+    copy (36 of an attack's 150 such look-alikes were safe duplicates). A wavelet coder quantizes
+    every coefficient of a subband with one step, so its loss lies evenly over the picture: a true
+    copy's largest 2x2 px mean stays within a few times the pair's RMS difference (the RMS is what
+    this pair's own coding left), while a changed digit departs by 15-180 grey levels where the RMS is
+    under 2. 2x2 px means average away what re-encoding rounds otherwise, not a stroke; the DC steps
+    allow for what a coarse copy rounds otherwise where the kept copy's loss is nearly nothing (true
+    copies at q60 of a plain sheet: 8-9 levels at the digits, 0.2 RMS)."""
+    d = grey(a_u8) - grey(made)
+    trusted = valid[::4, ::4][:max(0, d.shape[0] // 4 - 1), :max(0, d.shape[1] // 4 - 1)]
+    if int(trusted.sum()) < P.reproduced_min_windows:
+        return None
+    rms = float(np.sqrt(np.mean(np.square(d[valid], dtype=np.float64))))
+    allowed = P.even_factor * rms + P.even_floor + P.even_steps * luma_dc_step(q)
+    return {"rms": rms, "score": np.where(valid, np.abs(_box2(d)), np.float32(0.0)) / np.float32(allowed)}
 
 
 def _departs(rep: dict | None) -> bool:

@@ -25,6 +25,9 @@ BLOCK_CODED_FORMATS = {"JPEG", "MPO"}
 # Formats whose damage decodes silently as speckle: no checksum, and wrong bytes inside a JPEG 2000
 # code-block decode as noise over its footprint (the proof's speckle test looks for it in a kept copy).
 SILENTLY_SPECKLED_FORMATS = {"JPEG2000"}
+# Formats coded by a wavelet transform, whose lossy coding quantizes each subband with one step: the
+# loss is spread evenly over the picture, not gathered at edges as JPEG's (the proof's even-loss test).
+WAVELET_CODED_FORMATS = {"JPEG2000"}
 
 # Every number that decides a pair is a field of one frozen value, recorded with each candidate:
 # matching/thresholds.py (``THRESHOLDS`` is the default; ``current()`` the one in force).
@@ -633,6 +636,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None and upright,
                       copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
+                      even_kept=m.format in WAVELET_CODED_FORMATS,
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m),
                       thresholds=T.proof)

@@ -2,7 +2,7 @@
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 
 def jpeg_bytes(im, q=90, **kw):
@@ -169,3 +169,11 @@ def drifted_chroma(im, top=64, left=160, cb=-1.5, cr=-1.75):
     d = np.array([1.402 * cr, -0.344136 * cb - 0.714136 * cr, 1.772 * cb])
     a[shift] += d
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
+
+
+def grained_sheet(number: str, seed: int = 0, at=(312, 850)):
+    """A 640x900 near-blank sheet on paper grain (1.2 levels) with an 11 px page number ``at``."""
+    grain = np.random.default_rng(seed).normal(0, 1.2, (900, 640, 1))
+    im = Image.fromarray(np.clip(240 + grain + np.array([0, -1, -4]), 0, 255).astype(np.uint8))
+    ImageDraw.Draw(im).text(at, number, fill=(30, 30, 30), font=ImageFont.load_default(size=11))
+    return im
