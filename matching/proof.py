@@ -753,7 +753,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     ``copy_grid``: the copy is the side coded in 8x8 blocks, stored upright, so its 16x16 px MCUs lie on
     our grid from the top left corner (the garble test then asks that each group of its windows lie in one).
     ``even_kept``: the kept copy's codec spreads its loss evenly over the picture (a wavelet coder: the
-    verdict's for a JPEG 2000); the even-loss test may run where the reproduction test may (``reproducible``).
+    verdict's for a JPEG 2000); the even-loss test then takes the lossy kept copy's pairs that the
+    reproduction test would take were it lossless (``reproducible``).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -1362,21 +1363,26 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         assert q   # (``even_applies`` holds it)
         ss = copy_subsampling if copy_subsampling in (0, 1) else None
         # the filter that made the copy: the fit's, then the others (on a near-blank page every filter's
-        # grain is alike, and the fit's choice among them is a coin toss); explained by one, the copy
-        # is not edited; departing under each, it is, judged by the filter that explains it best
+        # grain is alike, and the fit's choice among them is a coin toss); the first that explains the
+        # copy clears it; departing under each, it is edited, as reported under the nearest
         if filter_fit_applies:
             ways = [(fit["filter"], fit["fitted"])] + [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
         else:
             ways = [(None, im_bt)]
         nearest: dict | None = None
         fit_name = ways[0][0]
+        # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's)
+        step = copy_steps[0] if copy_steps else luma_dc_step(q)
         for name, way in ways:
             shrunk = way if isinstance(way, Image.Image) else (
                 _linear_shrink(im_bt.convert("RGB"), (w, h), way[1]) if way[2] else im_bt.resize((w, h), way[1]))
-            made = _simulate_image(shrunk, size, q, subsampling=ss)
+            if shrunk is im_b and ss is None:
+                made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
+            else:
+                made = _simulate_image(shrunk, size, q, subsampling=ss)
             if shrunk is not im_b and ss is None and not made_as and name == fit_name:
                 made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
-            even = _even_loss_scores(a_u8, made, v, P, q)
+            even = _even_loss_scores(a_u8, made, v, P, step)
             if even is None:
                 break
             even["filter"] = name
@@ -1389,7 +1395,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                               "worst": round(float(nearest["score"].max()), 3)}
             bad = nearest["score"] > 1.0
             if bad.any():
-                result["region"] = _window_region(bad, h, w, side=2, stride=1)
+                # each score is a 2x2 px mean over the row and column before it and its own (at the
+                # first row or column, that one): the 2 px window it reads starts one up and left
+                start = np.zeros_like(bad)
+                start[:-1, :-1] = bad[1:, 1:]
+                start[0, :-1] |= bad[0, 1:]
+                start[:-1, 0] |= bad[1:, 0]
+                start[0, 0] |= bad[0, 0]
+                result["region"] = _window_region(start, h, w, side=2, stride=1)
                 how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
                 result["reasons"].append(
                     f"against the kept picture {how}saved at quality {q}, the copy differs by the JPEG 2000's own loss, "
@@ -2088,12 +2101,13 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
 
 
 def _even_loss_scores(a_u8: np.ndarray, made: np.ndarray, valid: np.ndarray, P: ProofThresholds,
-                      q: int) -> dict | None:
+                      step: float) -> dict | None:
     """The even-loss test's scores: each 2x2 px mean of the luma difference between the copy and the
-    kept picture made as the copy was (``made``: shrunk by a filter and saved at the copy's quality
-    ``q``), over ``even_factor`` x that difference's RMS over the part both sides trust (``valid``)
-    + ``even_floor`` + ``even_steps`` of the copy's luma DC steps; None when fewer than
-    ``reproduced_min_windows`` 8x8 px windows are trusted. {rms, score}.
+    kept picture made as the copy was (``made``: shrunk by a filter and saved at the copy's quality),
+    over ``even_factor`` x that difference's RMS over the part both sides trust (``valid``) +
+    ``even_floor`` + ``even_steps`` x ``step``, the copy's own luma DC step in grey levels; None when
+    fewer than ``reproduced_min_windows`` 8x8 px windows are trusted. {rms, score}; a score at (i, j)
+    is the mean over rows i-1..i and columns j-1..j (``_box2``).
 
     Why: against a kept JPEG 2000 the copy was made from the original, not from the kept picture, so
     the pair differs by the kept copy's own loss, which the tile tests and the filter fit model as a
@@ -2111,7 +2125,7 @@ def _even_loss_scores(a_u8: np.ndarray, made: np.ndarray, valid: np.ndarray, P: 
     if int(trusted.sum()) < P.reproduced_min_windows:
         return None
     rms = float(np.sqrt(np.mean(np.square(d[valid], dtype=np.float64))))
-    allowed = P.even_factor * rms + P.even_floor + P.even_steps * luma_dc_step(q)
+    allowed = P.even_factor * rms + P.even_floor + P.even_steps * step
     return {"rms": rms, "score": np.where(valid, np.abs(_box2(d)), np.float32(0.0)) / np.float32(allowed)}
 
 

@@ -160,7 +160,7 @@ VERIFIER_VERSION = "proof 1.18"   # 1.1: a lossless clean-up copy against a JPEG
 #      difference + even_floor + even_steps of the copy's luma DC steps: a wavelet coder spreads its loss evenly, where
 #      the tile tests' model of it (JPEG at q75) rings at strokes. Another page number on a near-blank page kept as an
 #      8:1 JPEG 2000 was a safe duplicate at 50-85 % (36 of an attack's 150; 59 of a wider one's 180, 4-24:1, grain,
-#      tone, five filters): now 0 and 5 (at 30-60 %, q60-95). True copies: 4 of 450 "different" (2 were before)
+#      tone, five filters): now 0 and 5 (at 30-60 %, q60-95). True copies: 3 of 450 "different" (2 were before)
 
 
 def _tol(default, looser: str):
@@ -213,7 +213,7 @@ class ProofThresholds:
                                                 #   difference from the kept picture made as the copy was within
                                                 #   this x the difference's RMS ...
     even_floor: float = _tol(2.0, "up")         # ... + this (grey levels) ...
-    even_steps: float = _tol(4.0, "up")         # ... + this many of the copy's luma DC steps (its re-encoding noise)
+    even_steps: float = _tol(4.0, "up")         # ... + this many of the copy's own luma DC step (its re-encoding noise)
     stepped_tol: float = 0.1                    # the DC step test: an 8x8 px block's mean luma within this of the
                                                 #   reproduction (the top); a row's median within this of a whole
                                                 #   number of the copy's luma DC steps (two rows past it on) ...

@@ -837,19 +837,18 @@ def test_a_near_blank_page_with_another_page_number_is_never_safe_against_a_loss
     # attack after proof 1.16: at 50 % q80, "285" for the kept "286" was 0.37 of the tile tests' tolerance and
     # 0.72 of the filter fit's, whose model of the kept copy's loss (JPEG q75, ringing at the digits) covered a
     # changed digit (36 of 150 such look-alikes at 50-100 % were safe duplicates). Proof 1.18's even-loss test:
-    # a JPEG 2000 spreads its loss evenly, and the changed digit stands out of it. (At the kept page's own
-    # size a digit changed inside one JPEG MCU is taken for a flipped bit's garbled block: cleanup_corrupt, never
-    # safe; see the proof 1.17 test below)
+    # a JPEG 2000 spreads its loss evenly, and the changed digit stands out of it (at 50 % and 60 %; at 75 % and
+    # 85 % the filter fit refuses these already). At the kept page's own size a digit changed inside one JPEG
+    # MCU is taken for a flipped bit's garbled block instead: cleanup_corrupt, never safe (the proof 1.17 test below)
     kept = tmp_path / "L0000286.jp2"
     grained_sheet("286").save(kept, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
     size = (round(640 * scale), round(900 * scale))
     for page, verdict in ((number, "different"), ("286", "duplicate")):
         copy = tmp_path / f"L0000286{'ab'[page == '286']}.jpg"
-        picture = grained_sheet(page)
-        (picture.resize(size, Image.Resampling.LANCZOS) if scale != 1.0 else picture).save(copy, "JPEG", quality=q)
+        grained_sheet(page).resize(size, Image.Resampling.LANCZOS).save(copy, "JPEG", quality=q)
         res = verify_pair(copy, kept)
         assert res.verdict == verdict and res.safe_to_delete == (verdict == "duplicate"), (page, res.reasons)
-        if verdict == "different" and scale == 0.5:   # (at 75 % the filter fit finds this one too)
+        if verdict == "different" and scale <= 0.6:
             assert "JPEG 2000's own loss" in res.reasons[-1], res.reasons
 
 
