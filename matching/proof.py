@@ -956,6 +956,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # the colour balance test (step 4d): as the exposure test, both in colour, neither capped
     balance_applies = exposure_applies and A.ndim == 3 and not capped
     ss_b = copy_subsampling if copy_subsampling in (0, 1) else None   # its reference: at the copy's subsampling
+    # the copy's own (luma, chroma) DC steps, as it rounds block means (the even-loss and plain-part tests')
+    copy_dc = copy_steps or ((luma_dc_step(q), chroma_dc_step(q)) if q else (0.0, 0.0))
     balance_first = None   # its shift against the exposure test's picture, when they are one
     lanczos_ss_planes = None   # the kept picture by Lanczos at the copy's subsampling, when the reproduction test made it
     if need.any():
@@ -1289,7 +1291,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # saved as the copy was: at its own chroma subsampling where it is not Pillow's 4:2:0 (its
         # luma, read from RGB, differs by the rounding and clipping of the other chroma: a 4:4:4 copy
         # one DC step off was a safe duplicate against a 4:2:0 reference)
-        ss = copy_subsampling if copy_subsampling in (0, 1) else None
+        ss = ss_b
         f = _reproducing_filter(a_u8, im_bt, size, q, P, ss) if filter_fit_applies else None
         rep = reference = None
 
@@ -1361,7 +1363,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # number on a near-blank page, 50-85 %, was a safe duplicate: the tile tests model the kept
         # copy's loss as a JPEG's, which ringing at the digits makes wide enough to cover one)
         assert q   # (``even_applies`` holds it)
-        ss = copy_subsampling if copy_subsampling in (0, 1) else None
         # the filter that made the copy: the fit's, then the others (on a near-blank page every filter's
         # grain is alike, and the fit's choice among them is a coin toss); the first that explains the
         # copy clears it; departing under each, it is edited, as reported under the nearest
@@ -1371,18 +1372,17 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             ways = [(None, im_bt)]
         nearest: dict | None = None
         fit_name = ways[0][0]
-        # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's)
-        step = copy_steps[0] if copy_steps else luma_dc_step(q)
+        ya = grey(a_u8)   # (once: each filter's picture is held to it)
         for name, way in ways:
-            shrunk = way if isinstance(way, Image.Image) else (
-                _linear_shrink(im_bt.convert("RGB"), (w, h), way[1]) if way[2] else im_bt.resize((w, h), way[1]))
-            if shrunk is im_b and ss is None:
+            shrunk = way if isinstance(way, Image.Image) else _shrunk_by(im_bt, way, (w, h))
+            if shrunk is im_b and ss_b is None:
                 made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
             else:
-                made = _simulate_image(shrunk, size, q, subsampling=ss)
-            if shrunk is not im_b and ss is None and not made_as and name == fit_name:
+                made = _simulate_image(shrunk, size, q, subsampling=ss_b)
+            if shrunk is not im_b and ss_b is None and not made_as and name == fit_name:
                 made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
-            even = _even_loss_scores(a_u8, made, v, P, step)
+            # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's)
+            even = _even_loss_scores(ya, made, v, P, copy_dc[0])
             if even is None:
                 break
             even["filter"] = name
@@ -1395,14 +1395,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                               "worst": round(float(nearest["score"].max()), 3)}
             bad = nearest["score"] > 1.0
             if bad.any():
-                # each score is a 2x2 px mean over the row and column before it and its own (at the
-                # first row or column, that one): the 2 px window it reads starts one up and left
-                start = np.zeros_like(bad)
-                start[:-1, :-1] = bad[1:, 1:]
-                start[0, :-1] |= bad[0, 1:]
-                start[:-1, 0] |= bad[1:, 0]
-                start[0, 0] |= bad[0, 0]
-                result["region"] = _window_region(start, h, w, side=2, stride=1)
+                # each score is a 2x2 px mean over its own pixel and the row and column before it
+                read = bad.copy()
+                read[:-1] |= bad[1:]
+                read[:, :-1] |= read[:, 1:]
+                result["region"] = _window_region(read, h, w, side=1, stride=1)
                 how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
                 result["reasons"].append(
                     f"against the kept picture {how}saved at quality {q}, the copy differs by the JPEG 2000's own loss, "
@@ -1513,7 +1510,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # 4e. the plain-part test: where either picture is plain, block means as the kept picture's up
         # to JPEG's rounding of them (a pencil line, a faint stain or another page number on a near-blank
         # page was under every tile's floor, and against a lossy kept copy under its modelled loss)
-        step_y, step_c = copy_steps or ((luma_dc_step(q), chroma_dc_step(q)) if q else (0.0, 0.0))
+        step_y, step_c = copy_dc
         if kept_steps:
             step_y, step_c = step_y + kept_steps[0], step_c + kept_steps[1]
         other_codec = bool(kept_quality) and not kept_steps
@@ -1744,12 +1741,6 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
                       "size": (x1 - x0, y1 - y0), "box": (box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0),
                       "src": src, "linear": Image.fromarray(_SRGB_TO_LINEAR[np.asarray(src)], "F")})
 
-    def shrink(f, out_size) -> Image.Image:
-        """The kept picture shrunk to ``out_size`` by filter ``f``."""
-        if not f[2]:
-            return im_bt.resize(out_size, f[1])
-        return _linear_shrink(im_bt.convert("RGB"), out_size, f[1])
-
     def misfit(f):
         """How far the filter's shrink is from the copy on the parts, in grey."""
         total = 0.0
@@ -1766,7 +1757,7 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         if f[0] == "lanczos" and lanczos is not None:
             fitted, hf, encoded = lanczos
         else:
-            fitted = shrink(f, (w, h))
+            fitted = _shrunk_by(im_bt, f, (w, h))
             hf = _half_planes(np.asarray(fitted))
         res, _ = _residuals(ha, hf, (h, w))
         sim = None
@@ -1990,6 +1981,11 @@ def _linear_shrink(im: Image.Image, size, resample) -> Image.Image:
     return Image.fromarray(out[..., 0] if len(chans) == 1 else out)
 
 
+def _shrunk_by(im: Image.Image, f: tuple, size) -> Image.Image:
+    """``im`` shrunk to ``size`` by ``f``, one of ``FIT_FILTERS`` (on its sRGB values, or in linear light)."""
+    return _linear_shrink(im.convert("RGB"), size, f[1]) if f[2] else im.resize(size, f[1])
+
+
 def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: ProofThresholds,
                         subsampling: int | None = None):
     """The Pillow filter (of ``FIT_FILTERS``, on sRGB values) that, with JPEG at ``q``, makes the
@@ -2100,10 +2096,10 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     return {"share": share, "score": np.where(trusted, score, 0.0), "cells": cells}
 
 
-def _even_loss_scores(a_u8: np.ndarray, made: np.ndarray, valid: np.ndarray, P: ProofThresholds,
+def _even_loss_scores(ya: np.ndarray, made: np.ndarray, valid: np.ndarray, P: ProofThresholds,
                       step: float) -> dict | None:
-    """The even-loss test's scores: each 2x2 px mean of the luma difference between the copy and the
-    kept picture made as the copy was (``made``: shrunk by a filter and saved at the copy's quality),
+    """The even-loss test's scores: each 2x2 px mean of the luma difference between the copy (``ya``:
+    its ``grey``) and the kept picture made as the copy was (``made``: shrunk by a filter and saved at the copy's quality),
     over ``even_factor`` x that difference's RMS over the part both sides trust (``valid``) +
     ``even_floor`` + ``even_steps`` x ``step``, the copy's own luma DC step in grey levels; None when
     fewer than ``reproduced_min_windows`` 8x8 px windows are trusted. {rms, score}; a score at (i, j)
@@ -2120,7 +2116,7 @@ def _even_loss_scores(a_u8: np.ndarray, made: np.ndarray, valid: np.ndarray, P: 
     under 2. 2x2 px means average away what re-encoding rounds otherwise, not a stroke; the DC steps
     allow for what a coarse copy rounds otherwise where the kept copy's loss is nearly nothing (true
     copies at q60 of a plain sheet: 8-9 levels at the digits, 0.2 RMS)."""
-    d = grey(a_u8) - grey(made)
+    d = ya - grey(made)
     trusted = valid[::4, ::4][:max(0, d.shape[0] // 4 - 1), :max(0, d.shape[1] // 4 - 1)]
     if int(trusted.sum()) < P.reproduced_min_windows:
         return None

@@ -796,6 +796,7 @@ def test_the_even_loss_tolerance_allows_what_a_coarse_copy_rounds_otherwise_at_s
     # way for the kept copy's small loss: 1.5-2.7 times a tolerance of RMS and floor alone. The copy's DC
     # steps allow it (0.46-0.91 over four sheets, two rates, three sizes)
     from dataclasses import replace
+    from matching.fingerprint import grey
     from matching.proof import _even_loss_scores, _simulate_image, luma_dc_step
     P = current().proof
     sheet = grained_sheet("286")
@@ -804,8 +805,8 @@ def test_the_even_loss_tolerance_allows_what_a_coarse_copy_rounds_otherwise_at_s
     made, valid = _simulate_image(kept.resize(size, Image.Resampling.LANCZOS), size, 60), np.ones(size[::-1], bool)
     copy = _decoded(jpeg_bytes(sheet.resize(size, Image.Resampling.LANCZOS), 60))
     step = luma_dc_step(60)   # 1.6 grey levels: the standard table's, which Pillow's q60 uses
-    assert _even_loss_scores(copy, made, valid, P, step)["score"].max() <= 1.0
-    assert _even_loss_scores(copy, made, valid, replace(P, even_steps=0.0), step)["score"].max() > 1.5
+    assert _even_loss_scores(grey(copy), made, valid, P, step)["score"].max() <= 1.0
+    assert _even_loss_scores(grey(copy), made, valid, replace(P, even_steps=0.0), step)["score"].max() > 1.5
 
 
 def test_a_patch_recoloured_on_a_copy_of_a_lossy_kept_copys_own_size_is_an_edit_in_colour(photo):
