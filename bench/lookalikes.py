@@ -32,7 +32,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 EXIF_FOR_ROT = {90: 6, 180: 3, 270: 8}   # stored turned ccw by k -> tag that tells viewers to undo it
 SYLLABLES = ("ta ro mi ne sa lu ko ve di an or el us im pa qua ter bri sto gal fen mur del cas "
@@ -123,6 +123,19 @@ def blank_page(rng, number, pencil=False, size=(640, 900)):
         x, y = rng.randrange(120, 500), rng.randrange(150, 700)
         d.line((x, y, x + 70, y + 6), fill=(175, 175, 178), width=2)
     return im
+
+
+def grainy_page(rng, line=None, size=(480, 600)):
+    """A near-blank page of coarse paper (grain 3 grey levels); ``line``: a pencil line (2 px, 30
+    levels darker) through these two points."""
+    w, h = size
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    a = 236 + nrng.normal(0, 3.0, (h, w, 1)) + np.array([0, -2, -6])
+    if line:
+        m = Image.new("L", size)
+        ImageDraw.Draw(m).line(line, fill=255, width=2)
+        a = a - 30 * np.asarray(m.filter(ImageFilter.GaussianBlur(0.5)), np.float64)[..., None] / 255
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
 
 
 def backdrop_shot(rng, obj_seed, *, exposure=1.0, shift=(0, 0), noise_seed=None, size=(720, 540)):
@@ -605,6 +618,22 @@ def build(out, seed=11):
         c.add(jpeg(resized(other_sheet, scale), q), "jpg", "near_miss", None,
               f"page {number + other} for page {number} on a near-blank page kept as JPEG 2000, at {scale:.0%}, q={q}, "
               "named as the kept page", f"blank-p{number}-as-{number + other}", named=0, ident=p.stem)
+    # --- (proof 1.19; appended) a pencil line or tick on a page of coarse paper grain kept as lossy JPEG 2000,
+    #     named with the kept ID, at 50-70 %, beside true copies: the kept copy's loss (the grain it dropped) is
+    #     1-2 grey levels RMS, and a line 25-35 levels dark stayed within the even-loss test's 2x2 px tolerance
+    #     (35 of an attack's 60 pencil marks on grainy pages and photographs were safe duplicates)
+    for k, (scale, q, length) in enumerate(((0.5, 80, 160), (0.6, 75, 40), (0.7, 85, 110))):
+        mrng = random.Random(seed * 1000 + 150 + k)
+        sheet = grainy_page(mrng)
+        p = c.canonical(sheet, "jp2")
+        if k != 1:
+            c.add(jpeg(resized(sheet, scale), q), "jpg", "resized", p, f"grainy page at {scale:.0%}, q={q}",
+                  f"grainy-p{150 + k}", named=0)
+        x, y, a = mrng.randrange(100, 380), mrng.randrange(150, 500), mrng.uniform(-0.6, 0.6)
+        line = [(x, y), (x + length * np.cos(a), y + length * np.sin(a))]
+        c.add(jpeg(resized(grainy_page(random.Random(seed * 1000 + 150 + k), line=line), scale), q), "jpg",
+              "near_miss", None, f"a pencil line ({length} px, 30 levels) on a grainy page kept as JPEG 2000, at "
+              f"{scale:.0%}, q={q}, named as the kept page", f"grainy-p{150 + k}-pencil", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

@@ -329,7 +329,7 @@ def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
                                   "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
                                   "tone", "chroma", "pixel", "reproduction", "stepped", "exposure", "balance",
-                                  "plain")}
+                                  "plain", "even")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
