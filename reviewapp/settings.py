@@ -296,7 +296,14 @@ if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
     # timeout (WAL is switched on by reviewapp.celery.sqlite_broker_prepare).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)}
+    # A task a dead worker held is redelivered once it is visibility_timeout old. kombu looks for such
+    # tasks every unacked_restore_interval seconds but, by default, really scans only every 10th time
+    # (about every 100 s, whatever the timeout): scan every time, so redelivery follows the timeout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600),
+        "unacked_restore_interval": env_int("DOPPEL_RESTORE_SCAN_INTERVAL", 10),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
 # Periodic execution work (run `celery -A reviewapp beat` beside the workers).
 CELERY_BEAT_SCHEDULE = {

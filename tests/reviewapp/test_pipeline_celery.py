@@ -71,8 +71,13 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(local_root, celery_work
     killed_at = job.processed
     # the new worker restores unacknowledged messages after the visibility timeout
     celery_worker.env["DOPPEL_VISIBILITY_TIMEOUT"] = "3"
+    celery_worker.env["DOPPEL_RESTORE_SCAN_INTERVAL"] = "2"
     celery_worker.start()
-    wait_for(finished(job), timeout=120, message="analysis after the restart")
+    try:
+        wait_for(finished(job), timeout=180, message="analysis after the restart")
+    except AssertionError as e:
+        job.refresh_from_db()
+        raise AssertionError(f"{e}: {job.state} {job.processed}/{job.requested}\n{celery_worker.logs()[-4000:]}") from None
     assert job.state == Job.State.DONE, (job.error, celery_worker.logs()[-3000:])
     assert (job.requested, job.processed, job.failed) == (8, 8, 0), killed_at
     assert JobItem.objects.filter(job=job).count() == 8
