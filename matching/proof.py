@@ -1067,6 +1067,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             intact = v.copy()
             for i, j in zip(*np.where(start)):
                 intact[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = False
+            # what agrees before the damage must be able to tell pictures apart: a plain part (a
+            # page's white top margin) agrees with every picture that has one
+            detail = min(float(g[intact].std()) for g in full_greys())
+            if detail < P.min_intact_detail:
+                result["reasons"].append(f"the part before the damage is too plain to tell (grey std {detail:.1f})")
+                continue
             if not misfit(geometry(intact)):
                 result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
                 result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.19"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.20"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -169,6 +169,8 @@ VERIFIER_VERSION = "proof 1.19"   # 1.1: a lossless clean-up copy against a JPEG
 #      (least RMS difference) or one within even_near of it, not the first that passes: a farther filter's mismatch
 #      widened both tolerances over the mark. Now 57 of 180; over that attack, a second and a review's (600 marked
 #      look-alikes, 1,100 true copies): 289 -> 192 safe look-alikes, true copies lost 223 -> 254 (most at q50-65)
+# 1.20: the part of a damaged stream that agrees before the damage must have min_intact_detail grey std on both sides
+#      (a screenshot's JPEG copy, flipped below its blank top, was called a damaged copy of another screenshot, turned)
 
 
 def _tol(default, looser: str):
@@ -268,6 +270,9 @@ class ProofThresholds:
     damaged_factor: float = _tol(2.0, "up")  # x tolerance when a side is damaged (such a pair is never safe; damage
                                              #   spills a little past the part stage 1 marks as damaged)
     min_intact: float = _tol(0.15, "down")   # part of a damaged stream that must agree before the damage
+    min_intact_detail: float = _tol(4.5, "down")  # ... and its grey std on both sides: a white top margin agrees
+                                                  #   with every page's (1.20: a screenshot's copy, damaged below
+                                                  #   its blank top, was a damaged copy of another, turned)
     default_quality: int = 75         # assumed JPEG-like quality of a lossy copy whose quality is not known
     min_geometry_tiles: int = 4       # tiles with enough texture to measure shift; fewer: shift not checked
     geometry_min_std: float = 2.0     # a geometry tile flatter than this (grey std, either side) is not correlated

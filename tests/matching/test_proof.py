@@ -275,6 +275,22 @@ def test_damaged_stream_agrees_up_to_the_damage_only():
     assert not prove_same(early, page, lossy=False, damaged=True, streams=((0, False),))["same"]
 
 
+def test_a_damaged_stream_that_agrees_only_over_a_plain_part_proves_nothing():
+    """Two pages with one white top margin, a third of each: the first page's copy damaged from 60 %
+    on agrees with the other page over its margin, and differs from the text on. That is no damaged
+    copy of the other page (a screenshot's copy, flipped below its blank top, was one, turned)."""
+    a, b = np.asarray(_page(3)).copy(), np.asarray(_page(5)).copy()
+    h = a.shape[0]
+    a[: h // 3], b[: h // 3] = a[0, 0], a[0, 0]
+    broken = a.copy()
+    broken[h * 6 // 10:] = np.roll(broken[h * 6 // 10:], 9, axis=1)
+    own = prove_same(broken, a, lossy=False, damaged=True, streams=((0, False),))
+    assert own["same"] and own["damage_region"]["top"] >= 0.5
+    other = prove_same(broken, b, lossy=False, damaged=True, streams=((0, False),))
+    assert not other["same"] and not other.get("damage_region")
+    assert any("too plain to tell" in x for x in other["reasons"])
+
+
 # --- rules built on the proof, through the files -----------------------------------------------
 
 
