@@ -634,6 +634,29 @@ def build(out, seed=11):
         c.add(jpeg(resized(grainy_page(random.Random(seed * 1000 + 150 + k), line=line), scale), q), "jpg",
               "near_miss", None, f"a pencil line ({length} px, 30 levels) on a grainy page kept as JPEG 2000, at "
               f"{scale:.0%}, q={q}, named as the kept page", f"grainy-p{150 + k}-pencil", named=0, ident=p.stem)
+    # --- (proof 1.21; appended) an area of a photograph lifted or darkened by 16-18 grey levels (a dodge or a
+    #     burn, a retouched patch) kept as lossy JPEG 2000, named with the kept ID, at 35-60 %, beside true
+    #     copies: the even-loss test allowed 20-35 levels at 2x2 px there, and the tile tests' tolerance is wide
+    #     in a photograph's detail (165 of 600 such look-alikes of four photographs were safe duplicates).
+    #     scikit-image's sample photographs (a cat, a cup of coffee, an astronaut)
+    from skimage import data as photos
+    for k, (name, scale, q, lift, frac) in enumerate((("chelsea", 0.35, 67, 16, 0.117), ("coffee", 0.51, 58, -16, 0.104),
+                                                     ("astronaut", 0.59, 71, 18, 0.106))):
+        mrng = random.Random(seed * 1000 + 160 + k)
+        shot = Image.fromarray(getattr(photos, name)())
+        p = c.canonical(shot, "jp2")
+        if k != 1:
+            c.add(jpeg(resized(shot, scale), q), "jpg", "resized", p, f"{name} photograph at {scale:.0%}, q={q}",
+                  f"dodged-{name}", named=0)
+        a = np.asarray(shot).astype(np.int16)
+        h, w = a.shape[:2]
+        side = int(min(w, h) * frac)
+        x, y = mrng.randrange(0, w - side), mrng.randrange(0, h - side)
+        a[y:y + side, x:x + side] += lift
+        c.add(jpeg(resized(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), scale), q), "jpg", "near_miss", None,
+              f"a {side} px square {'lifted' if lift > 0 else 'darkened'} by {abs(lift)} levels in the {name} photograph "
+              f"kept as JPEG 2000, at {scale:.0%}, q={q}, named as the kept photograph", f"dodged-{name}-retouched",
+              named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.20"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.21"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -171,6 +171,11 @@ VERIFIER_VERSION = "proof 1.20"   # 1.1: a lossless clean-up copy against a JPEG
 #      look-alikes, 1,100 true copies): 289 -> 192 safe look-alikes, true copies lost 223 -> 254 (most at q50-65)
 # 1.20: the part of a damaged stream that agrees before the damage must have min_intact_detail grey std on both sides
 #      (a screenshot's JPEG copy, flipped below its blank top, was called a damaged copy of another screenshot, turned)
+# 1.21: the patch test (patch_*): where the stroke test runs, each 8x8 px mean of the same difference, less their
+#      median, within patch_factor x their spread + patch_floor + patch_steps x the copy's luma DC step: an area of a
+#      photograph kept as a 6-16:1 JPEG 2000 lifted or darkened by 10-30 levels passed the even-loss and stroke tests
+#      (165 of 600 look-alikes were safe duplicates). And the screen's proven_local holds against a kept JPEG 2000 too,
+#      for a copy these three tests explain (screenshots shrunk to 30-50 % were "different" at the screen)
 
 
 def _tol(default, looser: str):
@@ -225,6 +230,10 @@ class ProofThresholds:
     even_floor: float = _tol(2.0, "up")         # ... + this (grey levels) ...
     even_steps: float = _tol(4.0, "up")         # ... + this many of the copy's own luma DC step (its re-encoding noise)
     even_near: float = _tol(1.1, "up")          # ... under a filter whose difference's RMS is within this x the least
+    patch_factor: float = _tol(8.0, "up")       # the patch test (where the stroke test runs): each 8x8 px mean of the
+                                                #   difference, less their median, within patch_factor x their spread
+    patch_floor: float = _tol(2.0, "up")        #   (1.4826 x MAD) + patch_floor (grey levels) + patch_steps x the copy's
+    patch_steps: float = _tol(0.5, "up")        #   luma DC step
                                                 #   of the filter fit's filters' (+ 0.05 level)
     stroke_factor: float = _tol(7.0, "up")      # the stroke test (a kept JPEG 2000): each line filter's response to the
                                                 #   difference within this x (its RMS over the picture + stroke_floor

@@ -504,19 +504,36 @@ def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
     return None if step is None else T.drift_chroma_steps * step / 255.0
 
 
-def _local_limit(dmg: PairDamage, T: Thresholds, kept_lossless: bool) -> float:
+def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
     """The screen's limit on the worst window of an undamaged pair: ``same_local``, or, against a
-    lossless kept copy, ``proven_local``, leaving the rest to the full-detail proof.
+    kept copy whose loss the proof models exactly (``_kept_modelled``), ``proven_local``, leaving
+    the rest to the full-detail proof.
 
     Why: at the screen's 256 px, sharp text and lines shrunk to 30-50 % and saved at q60-85 (a
     screenshot, a diagram) differ from the kept copy by 0.086-0.12 in their worst window: 17 true
     copies in eight corpora made from screenshots were "different" before any proof. Such a pair
-    then stands only if the proof's reproduction test reproduced the copy pixel for pixel (checked
-    in ``verify_analyses``): the tile tests alone passed an 18 px square lifted by 30 grey levels at
-    0.95 of their tolerance. Against a lossy kept copy (a q85 JPEG) its own loss widens every
+    then stands only if the proof accounts for the copy (``_proof_accounts_for_copy``, checked in
+    ``verify_analyses``): the tile tests alone passed an 18 px square lifted by 30 grey levels at
+    0.95 of their tolerance. Against a lossy kept JPEG (a q85 JPEG) its own loss widens every
     tolerance and a region lifted by 25 levels passed (proof 1.5's attack): the screen keeps its
     limit there."""
-    return T.proven_local if kept_lossless and not dmg.any else T.same_local
+    return T.proven_local if kept_modelled and not dmg.any else T.same_local
+
+
+def _kept_modelled(m: FileAnalysis) -> bool:
+    """The proof can account for a copy of this kept file in full: a lossless one is reproduced pixel
+    for pixel (the reproduction test), a JPEG 2000's loss is modelled as spread evenly with no stroke
+    in it (the even-loss and stroke tests, proof 1.18-1.19; since 1.21)."""
+    return m.format in LOSSLESS_FORMATS or m.format in WAVELET_CODED_FORMATS
+
+
+def _proof_accounts_for_copy(proof: dict | None) -> bool:
+    """The proof accounted for the copy, not only kept it within the tile tests' tolerance: it made
+    the copy from the kept picture pixel for pixel (``reproduction``), or it explained the copy as a
+    kept JPEG 2000's loss spread evenly, with no stroke standing out of it (``even`` with its stroke
+    test measured). The screen's ``proven_local`` holds only then."""
+    proof = proof or {}
+    return bool(proof.get("reproduction")) or (proof.get("even") or {}).get("stroke") is not None
 
 
 def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds, strict: bool = False):
@@ -540,20 +557,20 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
         if alt is None:
             continue
         dmg = PairDamage.of(c, m, alt)
-        if not dmg.any and _screen_agrees(alt, dmg, T, [], kept_lossless=m.format in LOSSLESS_FORMATS and not strict):
+        if not dmg.any and _screen_agrees(alt, dmg, T, [], kept_modelled=_kept_modelled(m) and not strict):
             return alt, dmg
     return None
 
 
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list,
-                   min_coverage: float | None = None, kept_lossless: bool = False) -> bool:
+                   min_coverage: float | None = None, kept_modelled: bool = False) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``. ``min_coverage``: the intact part needed (default: the one for
-    the pair's damage; ``_named_damaged_copy`` asks for less). ``kept_lossless``: the kept copy is
-    lossless, so the proof simulates it exactly (``proven_local``)."""
+    the pair's damage; ``_named_damaged_copy`` asks for less). ``kept_modelled``: the proof models
+    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``)."""
     if min_coverage is None:
         min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
-    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_lossless)
+    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_modelled)
     # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
     # were found) raises that score, so damaged pairs get the same wider tolerance
     orient_limit = T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0)
@@ -897,7 +914,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
     why: list = []
-    agrees = _screen_agrees(r, dmg, T, why, kept_lossless=m.format in LOSSLESS_FORMATS)
+    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m))
     # a turn that agrees strictly comes before one that agrees only within proven_local (a text
     # page is nearly its own upside-down mirror image at 40x40; the wrong turn scored best there)
     if (not agrees or r.local_score > T.same_local) and turn is None:
@@ -940,12 +957,13 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.reasons.extend(proof["reasons"])
             res.region = proof["region"]
             return res
-    if r.local_score > T.same_local and not dmg.any and not (proof or {}).get("reproduction"):
-        # the screen's wider limit (``proven_local``) holds only for a copy the proof reproduced pixel
-        # for pixel: an 18 px square lifted by 30 grey levels in a 35 % copy of a PNG, not reproduced
-        # (no filter made it), passed the tile tests at 0.95 of their tolerance
+    if r.local_score > T.same_local and not dmg.any and not _proof_accounts_for_copy(proof):
+        # the screen's wider limit (``proven_local``) holds only for a copy the proof accounted for:
+        # an 18 px square lifted by 30 grey levels in a 35 % copy of a PNG, not reproduced (no filter
+        # made it), passed the tile tests at 0.95 of their tolerance
         res.reasons.append(f"local difference {r.local_score:.3f} > {T.same_local} (edited, reframed or other "
-                           f"picture), and the copy is not the kept picture reproduced pixel for pixel")
+                           f"picture), and the copy is not the kept picture reproduced pixel for pixel, nor its "
+                           f"JPEG 2000 loss spread evenly")
         return res
     # 6. the verdict
     if dmg.any:

@@ -873,14 +873,18 @@ def test_the_stroke_filters_answer_a_line_by_its_contrast_and_a_level_or_a_gradi
     assert max(resp[2:7]) < 20.0 * 2 / STROKE_LENGTH + 1e-3          # across it: the few px it crosses
 
 
-def test_only_the_nearest_filters_may_explain_a_copy_to_the_even_loss_and_stroke_tests():
+def test_only_the_nearest_filters_may_explain_a_copy_to_the_even_loss_stroke_and_patch_tests():
     # a farther filter's mismatch is more loss to allow for: under it a pencil line the nearest showed passed
     from matching.proof import _explained
     P = current().proof
     ok, bad = np.array([[0.5]]), np.array([[1.5]])
-    def way(name, rms, even, stroke):
+    def way(name, rms, even, stroke, patch=ok):
         return {"filter": name, "rms": rms, "score": even, "made": None,
-                "stroke": {"rms": rms, "score": stroke, "beyond": stroke > 1.0}}
+                "stroke": {"rms": rms, "score": stroke, "beyond": stroke > 1.0},
+                "patch": {"spread": 0.5, "shift": patch, "score": patch, "beyond": patch > 1.0}}
+    # the nearest passes the even-loss and stroke tests, not the patch test; a farther one passes all three
+    tried = [way("bilinear", 3.0, ok, ok), way("lanczos", 1.0, ok, ok, bad)]
+    assert _explained(tried, None, None, P) == (tried[0], False) and tried[0]["filter"] == "lanczos"
     # the nearest passes the even-loss test, not the stroke test; a farther one passes both: not explained
     tried = [way("bilinear", 3.0, ok, ok), way("lanczos", 1.0, ok, bad)]
     assert _explained(tried, None, None, P) == (tried[0], False) and tried[0]["filter"] == "lanczos"
@@ -891,6 +895,53 @@ def test_only_the_nearest_filters_may_explain_a_copy_to_the_even_loss_and_stroke
     # a nearest that the even-loss test refuses is what is reported
     tried = [way("area", 1.02, ok, bad), way("lanczos", 1.0, bad, ok)]
     assert _explained(tried, None, None, P) == (tried[0], False) and tried[0]["filter"] == "lanczos"
+
+
+def test_an_area_of_a_photograph_lifted_together_stands_out_of_a_kept_jpeg_2000s_loss_as_a_patch():
+    # proof 1.21: a 25 px square of a photograph lifted by 15 grey levels in a 35 % copy kept as a 10:1
+    # JPEG 2000 stays within the even-loss test's 2x2 px tolerance (0.6-0.7 of it: the photograph's loss
+    # is 3 levels RMS) and the stroke test's (it has no line); its 8x8 px means depart together by what
+    # was done to it, where the kept copy's loss spreads them by half a level
+    from dataclasses import replace
+    from skimage import data
+    im = Image.fromarray(data.coffee())
+    w, h = im.size
+    kept = _jp2(im, 10)
+    a = np.asarray(im).astype(int)
+    s = int(min(w, h) * 0.06)
+    a[h // 3:h // 3 + s, w // 3:w // 3 + s] += 15
+    size = (int(w * 0.35), int(h * 0.35))
+    for edited, same in ((im, True), (Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), False)):
+        copy = _decoded(jpeg_bytes(edited.resize(size, Image.Resampling.LANCZOS), 60))
+        out = prove_same(copy, kept, quality=60, lossy=True, kept_quality=75, reproducible=True, even_kept=True)
+        assert out["same"] == same and out["even"]["worst"] <= 1.0 and out["even"]["stroke"] <= 1.0, (out["reasons"], out["even"])
+        if same:
+            assert out["even"]["patch"] < 0.7, out["even"]
+            continue
+        assert out["even"]["patch"] > 1.5 and "an area is lighter by" in out["reasons"][-1], out["reasons"]
+        r = out["region"]   # the square: 33-39 % across, 33-42 % down (and the windows' reach around it)
+        assert 0.3 < r["left"] < 0.34 and 0.38 < r["right"] < 0.42 and 0.29 < r["top"] < 0.34 and 0.4 < r["bottom"] < 0.44, r
+        # what the test is for: the even-loss and stroke tests alone pass it
+        loose = replace(current().proof, patch_factor=1e6)
+        assert prove_same(copy, kept, quality=60, lossy=True, kept_quality=75, reproducible=True, even_kept=True,
+                          thresholds=loose)["same"]
+
+
+def test_the_patch_test_answers_an_area_moved_together_and_not_the_coders_loss_or_a_level():
+    from matching.proof import PATCH_SIDE, _patch_scores
+    P = current().proof
+    rng = np.random.default_rng(5)
+    loss = rng.normal(0, 3, (200, 240)).astype(np.float32)   # 3 levels RMS, no two pixels alike
+    valid = np.ones(loss.shape, bool)
+    assert _patch_scores(loss, valid, P, 2.0)["score"].max() < 0.6
+    assert _patch_scores(loss + 12, valid, P, 2.0)["score"].max() < 0.6   # a level: the median's, not a patch's
+    lifted = loss.copy()
+    lifted[80:110, 100:130] += 12
+    p = _patch_scores(lifted, valid, P, 2.0)
+    ys, xs = np.where(p["score"] > 1.0)
+    assert p["score"].max() > 1.5 and p["shift"][95, 115] == pytest.approx(12, abs=1)
+    assert ys.min() >= 80 - PATCH_SIDE and ys.max() < 110 + PATCH_SIDE and xs.min() >= 100 - PATCH_SIDE and xs.max() < 130 + PATCH_SIDE
+    assert _patch_scores(loss, np.zeros(loss.shape, bool), P, 2.0) is None   # nothing trusted: no verdict
 
 
 def test_a_patch_recoloured_on_a_copy_of_a_lossy_kept_copys_own_size_is_an_edit_in_colour(photo):
