@@ -2303,15 +2303,17 @@ def _explained(tried: list, ya: np.ndarray, v: np.ndarray, P: ProofThresholds, m
             break
         if even["score"].max() > 1.0:
             continue
+        d = None   # (the difference from this filter's picture, made once for both tests)
         if "stroke" not in even:
             mg = grey(even["made"])
-            even["stroke"] = _stroke_scores(ya - mg, mg, v, P)
+            d = ya - mg
+            even["stroke"] = _stroke_scores(d, mg, v, P)
             if even["stroke"] is not None:
                 even["stroke"]["beyond"] = marks(even["stroke"]["score"] > 1.0)
         if even["stroke"] is not None and even["stroke"]["beyond"].any():
             continue
         if "patch" not in even:
-            even["patch"] = _patch_scores(ya - grey(even["made"]), v, P, even["step"])
+            even["patch"] = _patch_scores(ya - grey(even["made"]) if d is None else d, v, P, even["step"])
             if even["patch"] is not None:
                 even["patch"]["beyond"] = marks(even["patch"]["score"] > 1.0)
         if even["patch"] is None or not even["patch"]["beyond"].any():

@@ -298,7 +298,8 @@ if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
 else:
     # A task a dead worker held is redelivered once it is visibility_timeout old. kombu looks for such
     # tasks every unacked_restore_interval seconds but, by default, really scans only every 10th time
-    # (about every 100 s, whatever the timeout): scan every time, so redelivery follows the timeout.
+    # (about every 100 s, whatever the timeout): scan every time, so redelivery follows the timeout
+    # (kombu >= 5.7, which celery 5.7 requires, honours the throttle).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600),
         "unacked_restore_interval": env_int("DOPPEL_RESTORE_SCAN_INTERVAL", 10),
