@@ -706,7 +706,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                speckle: bool = False, tone: bool = False, exact: bool = False, reproducible: bool = False,
                copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
-               even_kept: bool = False,
+               even_kept: bool = False, named: bool = False,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -714,7 +714,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     ``lossy``: ``default_quality``). ``streams``: for each side whose stream is damaged, the
     turn from its stored pixels to A's frame; a bit flip leaves everything before it in scan order
     intact, so differing tiles that all come after an agreeing first part of that side's stream are
-    the damage (``damage_region``), not a different picture.
+    the damage (``damage_region``), not a different picture, if that first part has the detail to tell
+    pictures apart (``min_intact_detail``) or the files are ``named`` after each other (an ID both
+    names carry: the name tells).
     ``kept_quality``: when the kept copy is itself lossy (JPEG 2000, JPEG, WebP), the quality its own
     loss is modelled at: the clean-up copy was made from the original, not from the kept copy, so
     the pair differs by both losses. ``cleanup_lossless``: the clean-up copy is lossless, so the
@@ -1068,9 +1070,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             for i, j in zip(*np.where(start)):
                 intact[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = False
             # what agrees before the damage must be able to tell pictures apart: a plain part (a
-            # page's white top margin) agrees with every picture that has one
+            # page's white top margin) agrees with every picture that has one. Unless the names tell
+            # (a page's copy damaged in its white top third, named after it, was 15 of a review's 36)
             detail = min(float(g[intact].std()) for g in full_greys())
-            if detail < P.min_intact_detail:
+            if detail < P.min_intact_detail and not named:
                 result["reasons"].append(f"the part before the damage is too plain to tell (grey std {detail:.1f})")
                 continue
             if not misfit(geometry(intact)):
@@ -2261,8 +2264,15 @@ def _patch_scores(d: np.ndarray, valid: np.ndarray, P: ProofThresholds, step: fl
     picture made as the copy was over each ``PATCH_SIDE`` px window wholly trusted (``valid``), less
     their median, over ``patch_factor`` x the spread of those means (1.4826 x their median absolute
     deviation: what the kept copy's loss leaves in a window's mean) + ``patch_floor`` + ``patch_steps``
-    x ``step``, the copy's own luma DC step; None when fewer than ``reproduced_min_windows`` windows
-    are trusted. {spread, shift, score}: ``shift`` is each window's mean less the median.
+    x ``step``, the copy's own luma DC step; None when the trusted windows cover less than
+    ``reproduced_min_windows`` disjoint ones would. {spread, shift, score}: ``shift`` is each window's
+    mean less the median. The spread counts up to ``patch_spread_cap``: it is the pair's own, and a
+    look-alike that also moves the whole picture a little (a smooth field of +-3 levels, a "clarity"
+    filter) raised it from 0.2 to 2.4 and took a square darkened by 35 levels through with it (a
+    review's 54 of 381 such look-alikes in the screen's wider band). The copy's DC step counts
+    ``patch_steps`` times: at q30-45 flat parts decode alike on both sides, the spread is 0, and two
+    blocks' means rounded to neighbouring steps departed by one step (true copies of a blank page,
+    a sky, were "lighter by 4.0" at half a step).
 
     Why: the even-loss test holds each 2x2 px mean to ``even_factor`` x the pair's RMS difference,
     20-35 grey levels on a photograph kept at 6-16:1, and an area lifted or darkened by 10-30 levels
@@ -2272,14 +2282,14 @@ def _patch_scores(d: np.ndarray, valid: np.ndarray, P: ProofThresholds, step: fl
     a true copy's window means spread by 0.2-0.6 levels, and the largest departs by under 5; a
     retouched area departs together, by what was done to it."""
     ok = ndimage.binary_erosion(valid, np.ones((PATCH_SIDE, PATCH_SIDE), bool), border_value=0)
-    if int(ok.sum()) < P.reproduced_min_windows * PATCH_SIDE * PATCH_SIDE // 16:
+    if int(ok.sum()) < P.reproduced_min_windows * PATCH_SIDE * PATCH_SIDE:   # (the area of that many disjoint windows)
         return None
     means = ndimage.uniform_filter(np.where(valid, d, np.float32(0.0)).astype(np.float32), PATCH_SIDE, mode="nearest")
     inside = means[ok]
     mid = float(np.median(inside))
     spread = 1.4826 * float(np.median(np.abs(inside - mid)))
     shift = np.where(ok, means - np.float32(mid), np.float32(0.0))
-    allowed = P.patch_factor * spread + P.patch_floor + P.patch_steps * step
+    allowed = P.patch_factor * min(spread, P.patch_spread_cap) + P.patch_floor + P.patch_steps * step
     return {"spread": spread, "shift": shift, "score": np.abs(shift) / np.float32(allowed)}
 
 

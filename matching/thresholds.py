@@ -175,7 +175,10 @@ VERIFIER_VERSION = "proof 1.21"   # 1.1: a lossless clean-up copy against a JPEG
 #      median, within patch_factor x their spread + patch_floor + patch_steps x the copy's luma DC step: an area of a
 #      photograph kept as a 6-16:1 JPEG 2000 lifted or darkened by 10-30 levels passed the even-loss and stroke tests
 #      (165 of 600 look-alikes were safe duplicates). And the screen's proven_local holds against a kept JPEG 2000 too,
-#      for a copy these three tests explain (screenshots shrunk to 30-50 % were "different" at the screen)
+#      for a copy these three tests explain (screenshots shrunk to 30-50 % were "different" at the screen). After
+#      a review: the spread counted up to patch_spread_cap (a look-alike raised it with a smooth field of +-3 levels
+#      and took a darkened square through), patch_steps 0.5 -> 1.5 (true copies at q30-45, spread 0, lost), and a
+#      damaged copy named after its kept copy is proven up to its damage however plain the part before it
 
 
 def _tol(default, looser: str):
@@ -230,11 +233,13 @@ class ProofThresholds:
     even_floor: float = _tol(2.0, "up")         # ... + this (grey levels) ...
     even_steps: float = _tol(4.0, "up")         # ... + this many of the copy's own luma DC step (its re-encoding noise)
     even_near: float = _tol(1.1, "up")          # ... under a filter whose difference's RMS is within this x the least
-    patch_factor: float = _tol(8.0, "up")       # the patch test (where the stroke test runs): each 8x8 px mean of the
+                                                #   of the filter fit's filters' (+ 0.05 level)
+    patch_factor: float = _tol(8.0, "up")       # the patch test (beside the stroke test): each 8x8 px mean of the
                                                 #   difference, less their median, within patch_factor x their spread
     patch_floor: float = _tol(2.0, "up")        #   (1.4826 x MAD) + patch_floor (grey levels) + patch_steps x the copy's
-    patch_steps: float = _tol(0.5, "up")        #   luma DC step
-                                                #   of the filter fit's filters' (+ 0.05 level)
+    patch_steps: float = _tol(1.5, "up")        #   luma DC step
+    patch_spread_cap: float = _tol(1.0, "up")   # ... the spread counted up to this (true copies' 0-1.2 in 850: at 1.0
+                                                #   their largest departure is 0.69 of the tolerance)
     stroke_factor: float = _tol(7.0, "up")      # the stroke test (a kept JPEG 2000): each line filter's response to the
                                                 #   difference within this x (its RMS over the picture + stroke_floor
                                                 #   + stroke_detail x the kept picture's mean gradient over 9x9 px)

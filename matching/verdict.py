@@ -595,7 +595,8 @@ def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: lis
     return same
 
 
-def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairResult, T: Thresholds) -> None:
+def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairResult, T: Thresholds,
+                  shared_id: bool) -> None:
     """Step 4, when the screen failed on a damaged clean-up JPEG: a flip desynchronises the entropy
     stream, so everything before it in scan order is intact. If that first part agrees tile by tile
     at full detail and the rest differs from one tile on, it is this picture, damaged (never safe)."""
@@ -605,7 +606,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     # the screen's turn, then none
     for turn in dict.fromkeys([r.turn, (0, False)]):
         p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True,
-                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), thresholds=T.proof)
+                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=T.proof)
         if p["same"] and p.get("damage_region"):
             res.rotation, res.flipped = turn
             break
@@ -617,7 +618,8 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
             res.reasons.append("also " + turn_words(res.rotation, res.flipped))
 
 
-def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds) -> dict:
+def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,
+                       shared_id: bool) -> dict:
     """Step 5. Stage 2: the pair tile by tile at the smaller copy's own resolution, judged against
     what resampling and re-encoding can do to THIS pair (both renditions are attached)."""
     lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
@@ -655,7 +657,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
                       even_kept=m.format in WAVELET_CODED_FORMATS,
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
-                      copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m),
+                      copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
                       thresholds=T.proof)
 
 
@@ -927,7 +929,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     res.reasons.extend(why)
     if not agrees:
         if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:
-            _stream_proof(c, m, r, res, T)
+            _stream_proof(c, m, r, res, T, shared_id)
         # a damaged copy named after its kept copy with little intact: what is intact (with detail,
         # ``low_coverage``'s rule) must agree as the screen's does, from ``named_min_coverage`` on.
         # Little intact is not agreement: the screen finds the damage by the difference, so another
@@ -944,7 +946,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.reasons.append("no full-detail rendition to prove the pair with")
             return res
     else:
-        proof = _full_detail_proof(c, m, r, dmg, T)
+        proof = _full_detail_proof(c, m, r, dmg, T, shared_id)
         res.proof = _proof_summary(proof)
         unproven = _inferred_damage_unproven(r, dmg, proof, T)
         if unproven:

@@ -289,6 +289,13 @@ def test_a_damaged_stream_that_agrees_only_over_a_plain_part_proves_nothing():
     other = prove_same(broken, b, lossy=False, damaged=True, streams=((0, False),))
     assert not other["same"] and not other.get("damage_region")
     assert any("too plain to tell" in x for x in other["reasons"])
+    # the page's own copy damaged within its margin proves nothing either, unless the names tell (an
+    # ID both carry): then it is its page, damaged (a review's 15 of 36 such copies lost their pairing)
+    early = a.copy()
+    early[h // 5:] = np.roll(early[h // 5:], 9, axis=1)
+    assert not prove_same(early, a, lossy=False, damaged=True, streams=((0, False),))["same"]
+    named = prove_same(early, a, lossy=False, damaged=True, streams=((0, False),), named=True)
+    assert named["same"] and named["damage_region"]["top"] <= 0.34   # (a white row rolled is white: from the text on)
 
 
 # --- rules built on the proof, through the files -----------------------------------------------
@@ -942,6 +949,18 @@ def test_the_patch_test_answers_an_area_moved_together_and_not_the_coders_loss_o
     assert p["score"].max() > 1.5 and p["shift"][95, 115] == pytest.approx(12, abs=1)
     assert ys.min() >= 80 - PATCH_SIDE and ys.max() < 110 + PATCH_SIDE and xs.min() >= 100 - PATCH_SIDE and xs.max() < 130 + PATCH_SIDE
     assert _patch_scores(loss, np.zeros(loss.shape, bool), P, 2.0) is None   # nothing trusted: no verdict
+    # a smooth field of +-3 levels over the whole picture (a "clarity" filter does as much) spreads the
+    # window means by 3; counted in full it would take a square lifted by 20 levels through with it
+    from dataclasses import replace
+    from scipy import ndimage
+    field = ndimage.gaussian_filter(rng.normal(0, 1, loss.shape), 12).astype(np.float32)
+    field *= 3 / field.std()
+    assert _patch_scores(loss + field, valid, P, 2.0)["score"].max() < 0.8   # (smooth: no area departs)
+    both = loss + field
+    both[80:110, 100:130] += 20
+    p = _patch_scores(both, valid, P, 2.0)
+    assert p["spread"] > 2 * P.patch_spread_cap and p["score"].max() > 1.2
+    assert _patch_scores(both, valid, replace(P, patch_spread_cap=1e6), 2.0)["score"].max() < 1.0
 
 
 def test_a_patch_recoloured_on_a_copy_of_a_lossy_kept_copys_own_size_is_an_edit_in_colour(photo):
