@@ -530,10 +530,11 @@ def _kept_modelled(m: FileAnalysis) -> bool:
 def _proof_accounts_for_copy(proof: dict | None) -> bool:
     """The proof accounted for the copy, not only kept it within the tile tests' tolerance: it made
     the copy from the kept picture pixel for pixel (``reproduction``), or it explained the copy as a
-    kept JPEG 2000's loss spread evenly, with no stroke standing out of it (``even`` with its stroke
-    test measured). The screen's ``proven_local`` holds only then."""
+    kept JPEG 2000's loss spread evenly, with no stroke or area standing out of it (``even`` with its
+    stroke and patch tests measured). The screen's ``proven_local`` holds only then."""
     proof = proof or {}
-    return bool(proof.get("reproduction")) or (proof.get("even") or {}).get("stroke") is not None
+    even = proof.get("even") or {}
+    return bool(proof.get("reproduction")) or (even.get("stroke") is not None and even.get("patch") is not None)
 
 
 def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds, strict: bool = False):
