@@ -523,7 +523,7 @@ def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
 def _kept_modelled(m: FileAnalysis) -> bool:
     """The proof can account for a copy of this kept file in full: a lossless one is reproduced pixel
     for pixel (the reproduction test), a JPEG 2000's loss is modelled as spread evenly with no stroke
-    in it (the even-loss and stroke tests, proof 1.18-1.19; since 1.21)."""
+    or area standing out of it (the even-loss, stroke and patch tests, proof 1.18-1.21; since 1.21)."""
     return m.format in LOSSLESS_FORMATS or m.format in WAVELET_CODED_FORMATS
 
 
