@@ -1416,15 +1416,16 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if nearest is not None:
             result["even"] = {"filter": nearest["filter"], "rms": round(nearest["rms"], 3),
                               "worst": round(float(nearest["score"].max()), 3)}
-            stroke = nearest.get("stroke")
-            if stroke is not None:
-                # (over the pixels it counts: not the part a speckled kept copy is damaged in)
-                counted = stroke["beyond"] | (stroke["score"] <= 1.0)
-                result["even"]["stroke"] = round(float(stroke["score"][counted].max(initial=0.0)), 3)
-            patch = nearest.get("patch")
-            if patch is not None:
-                counted = patch["beyond"] | (patch["score"] <= 1.0)
-                result["even"]["patch"] = round(float(patch["score"][counted].max(initial=0.0)), 3)
+            stroke, patch = nearest.get("stroke"), nearest.get("patch")
+            for key, test in (("stroke", stroke), ("patch", patch)):
+                if test is not None:
+                    # (over the pixels it counts: not the part a speckled kept copy is damaged in)
+                    counted = test["beyond"] | (test["score"] <= 1.0)
+                    result["even"][key] = round(float(test["score"][counted].max(initial=0.0)), 3)
+
+            def outline(bad, reach):
+                """The region of the pixels a test refused, with what each one's score reads around it."""
+                return _window_region(ndimage.binary_dilation(bad, iterations=reach), h, w, side=1, stride=1)
             how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
             bad = nearest["score"] > 1.0
             if bad.any():
@@ -1438,11 +1439,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"{nearest['rms']:.1f} grey levels RMS spread evenly over the picture, but for {int(bad.sum())} px that "
                     f"depart together (worst {nearest['score'].max():.1f} times what that loss and re-encoding explain): edited")
                 return result
-            if not cleared and patch is not None and patch["beyond"].any() and not (stroke is not None and stroke["beyond"].any()):
-                # the patch test refused the nearest filter's picture
+            if not cleared and patch is not None and patch["beyond"].any():
+                # the patch test refused the nearest filter's picture (``_explained`` measures it only
+                # where the stroke test passed)
                 bad = patch["beyond"]
-                reach = PATCH_SIDE // 2   # (each window's mean reads this far around its pixel)
-                result["region"] = _window_region(ndimage.binary_dilation(bad, iterations=reach), h, w, side=1, stride=1)
+                result["region"] = outline(bad, PATCH_SIDE // 2)   # (each window's mean reads this far)
                 shift = patch["shift"][bad]
                 worst = shift[np.argmax(np.abs(shift))]
                 result["reasons"].append(
@@ -1455,8 +1456,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 # the stroke test refused the nearest filter's picture
                 assert stroke is not None   # (``_explained`` clears a copy it cannot measure)
                 bad = stroke["beyond"]
-                reach = _stroke_kernels()[0].shape[0] // 2   # (each response reads this far around its pixel)
-                result["region"] = _window_region(ndimage.binary_dilation(bad, iterations=reach), h, w, side=1, stride=1)
+                result["region"] = outline(bad, _stroke_kernels()[0].shape[0] // 2)   # (each response reads this far)
                 result["reasons"].append(
                     f"against the kept picture {how}saved at quality {q}, the copy differs by the JPEG 2000's own loss "
                     f"(line filters answer it by {stroke['rms']:.2f} grey levels RMS), but for a stroke or a dot that "
@@ -2313,20 +2313,19 @@ def _explained(tried: list, ya: np.ndarray, v: np.ndarray, P: ProofThresholds, m
             break
         if even["score"].max() > 1.0:
             continue
-        d = None   # (the difference from this filter's picture, made once for both tests)
-        if "stroke" not in even:
-            mg = grey(even["made"])
-            d = ya - mg
-            even["stroke"] = _stroke_scores(d, mg, v, P)
-            if even["stroke"] is not None:
-                even["stroke"]["beyond"] = marks(even["stroke"]["score"] > 1.0)
-        if even["stroke"] is not None and even["stroke"]["beyond"].any():
-            continue
-        if "patch" not in even:
-            even["patch"] = _patch_scores(ya - grey(even["made"]) if d is None else d, v, P, even["step"])
-            if even["patch"] is not None:
-                even["patch"]["beyond"] = marks(even["patch"]["score"] > 1.0)
-        if even["patch"] is None or not even["patch"]["beyond"].any():
+        diff: tuple = ()   # (the difference from this filter's picture and its grey, made once for both tests)
+        for key, measure in (("stroke", lambda d, mg: _stroke_scores(d, mg, v, P)),
+                             ("patch", lambda d, mg, e=even: _patch_scores(d, v, P, e["step"]))):
+            if key not in even:
+                if not diff:
+                    mg = grey(even["made"])
+                    diff = (ya - mg, mg)
+                even[key] = measure(*diff)
+                if even[key] is not None:
+                    even[key]["beyond"] = marks(even[key]["score"] > 1.0)
+            if even[key] is not None and even[key]["beyond"].any():
+                break   # (refused: the next filter within reach, if any)
+        else:
             return even, True
     return tried[0], False
 

@@ -780,6 +780,13 @@ def _jp2(im, ratio=8):
     return _decoded(buf.getvalue())
 
 
+def _against_kept_jp2(copy, kept, q, thresholds=None):
+    """The proof of a JPEG copy at quality ``q``, stored upright, against a kept JPEG 2000 (the kept
+    loss modelled at q75), as ``verify_pair`` asks for it: the even-loss, stroke and patch tests run."""
+    return prove_same(copy, kept, quality=q, lossy=True, kept_quality=75, reproducible=True, even_kept=True,
+                      thresholds=thresholds)
+
+
 def test_a_page_number_changed_on_a_near_blank_sheet_stands_out_of_a_kept_jpeg_2000s_even_loss():
     # proof 1.18: the tile tests and the filter fit model a kept JPEG 2000's loss as a JPEG's at q75, whose
     # ringing at the digits covered "285" for "286" in a 50 % copy; the JPEG 2000 spreads its loss evenly
@@ -787,7 +794,7 @@ def test_a_page_number_changed_on_a_near_blank_sheet_stands_out_of_a_kept_jpeg_2
     kept = _jp2(grained_sheet("286"), 8)
     for number, same in (("286", True), ("285", False)):
         copy = _decoded(jpeg_bytes(grained_sheet(number).resize((320, 450), Image.Resampling.LANCZOS), 80))
-        out = prove_same(copy, kept, quality=80, lossy=True, kept_quality=75, reproducible=True, even_kept=True)
+        out = _against_kept_jp2(copy, kept, 80)
         assert out["same"] == same and "even" in out, (out["reasons"], out.get("even"))
         if not same:
             # (1.5 x the tolerance under bilinear, of all filters the one that explains it best)
@@ -809,7 +816,7 @@ def test_true_copies_of_a_kept_jpeg_2000_made_by_any_usual_filter_depart_from_it
     for im, scale, q in ((grained_sheet("42", seed=3), 0.6, 75), (photo.resize((640, 480), Image.Resampling.LANCZOS), 0.5, 85)):
         kept = _jp2(im, 8)
         copy = _decoded(jpeg_bytes(im.resize((round(im.width * scale), round(im.height * scale)), resample), q))
-        out = prove_same(copy, kept, quality=q, lossy=True, kept_quality=75, reproducible=True, even_kept=True)
+        out = _against_kept_jp2(copy, kept, q)
         assert out["same"] and out["even"]["worst"] <= 1.0, (scale, out["reasons"], out.get("even"))
 
 
@@ -851,7 +858,7 @@ def test_a_pencil_line_on_a_grainy_sheet_stands_out_of_a_kept_jpeg_2000s_loss_as
     kept = _jp2(_grainy_sheet(), 8)
     for line, same in ((None, True), ([(150, 200), (300, 260)], False)):
         copy = _decoded(jpeg_bytes(_grainy_sheet(line=line).resize((288, 360), Image.Resampling.BILINEAR), 80))
-        out = prove_same(copy, kept, quality=80, lossy=True, kept_quality=75, reproducible=True, even_kept=True)
+        out = _against_kept_jp2(copy, kept, 80)
         assert out["same"] == same and out["even"]["worst"] <= 1.0, (out["reasons"], out["even"])
         if same:
             assert out["even"]["stroke"] < 0.7, out["even"]
@@ -861,8 +868,7 @@ def test_a_pencil_line_on_a_grainy_sheet_stands_out_of_a_kept_jpeg_2000s_loss_as
         assert 0.25 < r["left"] < 0.32 and 0.62 < r["right"] < 0.7 and 0.28 < r["top"] < 0.34 and 0.43 < r["bottom"] < 0.49, r
         # what the test is for: the even-loss test alone passes it
         loose = replace(current().proof, stroke_factor=1e6)
-        assert prove_same(copy, kept, quality=80, lossy=True, kept_quality=75, reproducible=True, even_kept=True,
-                          thresholds=loose)["even"]["worst"] <= 1.0
+        assert _against_kept_jp2(copy, kept, 80, loose)["even"]["worst"] <= 1.0
 
 
 def test_the_stroke_filters_answer_a_line_by_its_contrast_and_a_level_or_a_gradient_not_at_all():
@@ -920,7 +926,7 @@ def test_an_area_of_a_photograph_lifted_together_stands_out_of_a_kept_jpeg_2000s
     size = (int(w * 0.35), int(h * 0.35))
     for edited, same in ((im, True), (Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), False)):
         copy = _decoded(jpeg_bytes(edited.resize(size, Image.Resampling.LANCZOS), 60))
-        out = prove_same(copy, kept, quality=60, lossy=True, kept_quality=75, reproducible=True, even_kept=True)
+        out = _against_kept_jp2(copy, kept, 60)
         assert out["same"] == same and out["even"]["worst"] <= 1.0 and out["even"]["stroke"] <= 1.0, (out["reasons"], out["even"])
         if same:
             assert out["even"]["patch"] < 0.7, out["even"]
@@ -930,8 +936,7 @@ def test_an_area_of_a_photograph_lifted_together_stands_out_of_a_kept_jpeg_2000s
         assert 0.3 < r["left"] < 0.34 and 0.38 < r["right"] < 0.42 and 0.29 < r["top"] < 0.34 and 0.4 < r["bottom"] < 0.44, r
         # what the test is for: the even-loss and stroke tests alone pass it
         loose = replace(current().proof, patch_factor=1e6)
-        assert prove_same(copy, kept, quality=60, lossy=True, kept_quality=75, reproducible=True, even_kept=True,
-                          thresholds=loose)["same"]
+        assert _against_kept_jp2(copy, kept, 60, loose)["same"]
 
 
 def test_the_patch_test_answers_an_area_moved_together_and_not_the_coders_loss_or_a_level():
