@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.21"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.22"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -179,6 +179,14 @@ VERIFIER_VERSION = "proof 1.21"   # 1.1: a lossless clean-up copy against a JPEG
 #      a review: the spread counted up to patch_spread_cap (a look-alike raised it with a smooth field of +-3 levels
 #      and took a darkened square through), patch_steps 0.5 -> 1.5 (true copies at q30-45, spread 0, lost), and a
 #      damaged copy named after its kept copy is proven up to its damage however plain the part before it
+# 1.22: no new number. A copy stored turned (EXIF) is made as it was: the kept picture coded in the copy's stored
+#      frame, so the reproduction, even-loss, stroke and patch tests run on it too (they stood aside: screenshots'
+#      EXIF-turned copies were "different", r931/r932). A lossy kept JPEG 2000's own loss is modelled with that
+#      codec at the kept file's rate: the exposure test nets it out, with its sign (true copies of pages on white
+#      paper kept at 10-12:1 were "another exposure", 1.8-2.9 levels), and the patch test judges the copy coded so
+#      when the plain difference departs (the copy at the kept picture's size). When the proof refuses the
+#      screen's turn, each other turn that fits faces the whole verification (a near-blank page's copy, mirrored by
+#      the screen's coin toss, was "different" for its mirrored page number)
 
 
 def _tol(default, looser: str):

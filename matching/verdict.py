@@ -358,6 +358,18 @@ def _kept_bits_quality(m: FileAnalysis, T: Thresholds) -> int | None:
     return equivalent_jpeg_quality(m.rendition, bits, key=key)
 
 
+def _kept_wavelet_ratio(m: FileAnalysis, T: Thresholds) -> float | None:
+    """A lossy kept JPEG 2000's compression ratio, raw bits (8 per channel) over its file's, for the
+    proof's model of its own loss (None: not such a copy, or not known; a whole file, header included,
+    so a little under the coder's own)."""
+    bits = _bits_per_pixel(m)
+    if m.format not in WAVELET_CODED_FORMATS or _kept_quality(m, T) is None or not bits or m.rendition is None \
+            or _capped(m):
+        return None
+    ratio = 8 * (3 if m.rendition.ndim == 3 else 1) / bits
+    return ratio if ratio >= 2 else None   # (under 2:1, lossless or nearly: no loss to model)
+
+
 def _bits_per_pixel(m: FileAnalysis) -> float | None:
     """The file's size in bits per pixel of its picture (None: not known, or several pages)."""
     if not (m.file_size and m.width and m.height) or m.pages > 1:
@@ -654,7 +666,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       kept_bits_quality=(_kept_bits_quality(m, T) if garble or speckle or
                                          (m.format not in LOSSLESS_FORMATS and not dmg.any and not streams) else None),
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
-                      reproducible=c.jpeg_quality is not None and upright,
+                      reproducible=c.jpeg_quality is not None, copy_turn=_orient(c),
+                      kept_ratio=_kept_wavelet_ratio(m, T),
                       copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
                       even_kept=m.format in WAVELET_CODED_FORMATS,
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
@@ -875,6 +888,31 @@ def _plainer_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, shared_id: 
     return None
 
 
+def _proven_at_other_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, shared_id: bool,
+                          T: Thresholds) -> PairResult | None:
+    """Step 5b, when the full-detail proof refused the pair at the screen's turn: the pair verified
+    at another turn that also fits (scored within the limit), whose verification proves the same
+    picture at that turn, or None.
+
+    Why: a near-blank page is its own mirror image at the screen's scale but for its page number,
+    a few pixels at the foot's centre, so the turn score chose the mirror by coding noise; the proof
+    then refused the mirrored page number (a 25 % copy of a blank page at look-alike seed 31 was
+    "different", 9 windows edited). Each other turn faces the whole verification, full-detail proof
+    included, exactly as it would had the screen chosen it; the first that proves wins (best score
+    first). Undamaged pairs only, as ``_screen_other_turns``."""
+    if dmg.any or c.damaged or m.damaged:
+        return None
+    for score, u in r.other_turns:
+        if score > T.max_orient_score:
+            break   # best first: no later turn fits either
+        res = verify_analyses(c, m, shared_id=shared_id, thresholds=T, turn=(u, score))
+        if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == tuple(u):
+            res.reasons.append(f"the screen's best turn ({turn_words(*r.turn)}) was refused by the full-detail "
+                               f"proof; this turn fits too, and the pair is proven at it")
+            return res
+    return None
+
+
 def _its_own_turned_self(m: FileAnalysis, t, u) -> bool:
     """Whether the kept picture's full-detail rendition turned by ``t`` is, pixel for pixel (within
     one level of rounding), the same as turned by ``u``: then no copy can have been turned one way
@@ -957,6 +995,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")
             proof = None
         elif not proof["same"]:
+            other = _proven_at_other_turn(c, m, r, dmg, shared_id, T) if turn is None else None
+            if other is not None:
+                return other
             res.reasons.extend(proof["reasons"])
             res.region = proof["region"]
             return res

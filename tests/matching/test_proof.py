@@ -223,7 +223,7 @@ def test_a_lossy_kept_copys_own_loss_is_modelled_over_the_parts_simulated_only_w
     copy = _decoded(jpeg_bytes(page, 85))
     seen = _spy_sim_crops(monkeypatch)
     simulated, real = [], proof._simulate_image
-    monkeypatch.setattr(proof, "_simulate_image", lambda im, size, q, crop=None: simulated.append((q, crop)) or real(im, size, q, crop))
+    monkeypatch.setattr(proof, "_simulate_image", lambda im, size, q, crop=None, **kw: simulated.append((q, crop)) or real(im, size, q, crop, **kw))
     parts = prove_same(copy, kept, quality=85, kept_quality=50, garble=False)
     assert seen and seen[0] is not None and parts["floor_tiles"] > 0.5 * parts["tiles"]
     copy_parts, own_parts = ([c for q, c in simulated if q == quality and c is not None] for quality in (85, 50))
