@@ -225,13 +225,13 @@ def _simulate_image(im: Image.Image, size, quality, crop=None, subsampling: int 
         x0, y0, x1, y1 = crop
         sim = im.resize((x1 - x0, y1 - y0), resample, box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
     if quality:
-        turned = stored is not None and tuple(stored) != (0, False) and crop is None
-        if turned:
-            sim = Image.fromarray(np.ascontiguousarray(dihedral(np.asarray(sim), *inverse(tuple(stored)))))
+        frame = (0, False) if stored is None or crop is not None else (int(stored[0]), bool(stored[1]))
+        if frame != (0, False):
+            sim = Image.fromarray(np.ascontiguousarray(dihedral(np.asarray(sim), *inverse(frame))))
         buf = io.BytesIO()
         sim.save(buf, "JPEG", quality=int(quality), **({} if subsampling is None else {"subsampling": subsampling}))
         out = _jpeg_rgb(buf.getvalue())
-        return np.ascontiguousarray(dihedral(out, *stored)) if turned else out
+        return np.ascontiguousarray(dihedral(out, *frame)) if frame != (0, False) else out
     return np.asarray(sim)
 
 
@@ -775,11 +775,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     copy's own (luma, chroma) DC steps (None: the kept copy does not round block means so).
     ``reproducible``: whether the reproduction test may run (the verdict allows it for a JPEG copy).
     ``kept_ratio``: a lossy kept JPEG 2000's compression ratio (raw bits over the file's; None: not one),
-    at which the exposure test models its loss with that codec.
+    at which the exposure and patch tests model its loss with that codec (``_wavelet_coded``).
     ``copy_turn``: the copy's turn from its stored pixels to A (an EXIF-oriented JPEG): every picture
-    made as the copy was is coded in that frame (``_simulate_image``'s ``stored``); its own blocks lie
-    there (an EXIF-turned copy of a page, at its kept JPEG 2000's size, coded in our frame, was "another
-    exposure", 1.4 levels brighter, until proof 1.22).
+    made as the copy was is coded in that frame (``_simulate_image``'s ``stored``), where its own blocks
+    lie. Until proof 1.22 such a copy was not reproducible, and a screenshot's EXIF-turned copy at its
+    kept copy's size, whose hard edges the screen reads as 0.12 of local difference, was "different".
     ``copy_grid``: the copy is the side coded in 8x8 blocks, stored upright, so its 16x16 px MCUs lie on
     our grid from the top left corner (the garble test then asks that each group of its windows lie in one).
     ``even_kept``: the kept copy's codec spreads its loss evenly over the picture (a wavelet coder: the
@@ -1447,9 +1447,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 tried.append(even)
             else:
                 # (a kept JPEG 2000 speckled by damage inside its codestream: the speckle test's to name)
+                def coded_grey() -> np.ndarray | None:
+                    """The grey of the copy coded as the kept copy was, at the kept picture's size only."""
+                    coded = coded_copy() if im_bt.size == (w, h) else None
+                    return None if coded is None else grey(coded)
                 nearest, cleared = _explained(tried, ya, v, P, lambda bad: outside_speckle(bad, side=1, stride=1),
-                                              coded=lambda: None if coded_copy() is None or im_bt.size != (w, h)
-                                              else grey(coded_copy()))
+                                              coded=coded_grey)
                 if not cleared:
                     continue
             break
@@ -1538,7 +1541,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if kept_quality and np.abs(shift).max() > limit:   # the kept copy's own loss, modelled from the copy's side
                 own = _textured_shift(_half_planes(copy_at(kept_quality)), ha, P)
                 limit += 0.0 if own is None else float(np.abs(own).max())
-            if kept_ratio and np.abs(shift).max() > limit and coded_copy() is not None:
+            coded = coded_copy() if kept_ratio and np.abs(shift).max() > limit else None
+            if coded is not None:
                 # a kept JPEG 2000's own loss, modelled on the copy by that codec at the kept file's
                 # rate, with its sign: near paper white its overshoot is clipped one way, so a text
                 # page's kept copy reads darker than the original (true copies of pages on paper at
@@ -1549,7 +1553,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 # the model 0.74-0.86; the copy's own JPEG has already smoothed some of the overshoot
                 # the kept copy's coder clipped), so the JPEG model's allowance stays, as the margin for
                 # that; for a shrunk copy it is as crude a stand-in as JPEG's, and stands beside it
-                own_w = _textured_shift(_half_planes(coded_copy()), ha, P)
+                own_w = _textured_shift(_half_planes(coded), ha, P)
                 if own_w is not None:
                     result["exposure_kept_coding"] = round(float(own_w[0]), 2)
                     net = shift + own_w
