@@ -77,9 +77,9 @@ def text_block(d, rng, box, size, f):
             y += line_h // 2  # paragraph break
 
 
-def book_page(rng, number, layout, size=(640, 900)):
+def book_page(rng, number, layout, size=(640, 900), tone=246):
     w, h = size
-    im = paper(rng, size)
+    im = paper(rng, size, tone)
     d = ImageDraw.Draw(im)
     body, small = font(13), font(11)
     d.text((w // 2 - 60, 34), "THE ARCHIVE OF TIDES", fill=(60, 58, 55), font=small)   # running head
@@ -290,7 +290,8 @@ class Corpus:
         self.n += 1
         return f"L{3000000 + self.n * 7919 % 999983:07d}"
 
-    def canonical(self, im, fmt=None):
+    def canonical(self, im, fmt=None, rate=None):
+        """Save a kept copy (``rate``: a JPEG 2000's compression ratio; None: drawn from 6, 8 and 10)."""
         ident = self.ident()
         if fmt is None:
             fmt = self.rng.choice(["tif", "png"])
@@ -299,7 +300,7 @@ class Corpus:
         if fmt == "tif":
             im.save(p, "TIFF", compression="tiff_lzw")
         elif fmt == "jp2":
-            im.save(p, "JPEG2000", quality_mode="rates", quality_layers=[self.kept_rng.choice([6, 8, 10])],
+            im.save(p, "JPEG2000", quality_mode="rates", quality_layers=[rate or self.kept_rng.choice([6, 8, 10])],
                     irreversible=True)
         else:
             im.save(p, "PNG")
@@ -657,6 +658,30 @@ def build(out, seed=11):
               f"a {side} px square {'lifted' if lift > 0 else 'darkened'} by {abs(lift)} levels in the {name} photograph "
               f"kept as JPEG 2000, at {scale:.0%}, q={q}, named as the kept photograph", f"dodged-{name}-retouched",
               named=0, ident=p.stem)
+    # --- (proof 1.22; appended) a page of one book on white paper (252) kept as lossy JPEG 2000 at 8-10:1,
+    #     named with the kept ID: near white the coder's overshoot at the text is clipped one way, so the kept
+    #     page reads darker over its lines, and true copies were "another exposure" (1.8-2.9 grey levels: all 24
+    #     of a sweep's copies at the kept page's size). A true copy at the page's size stored turned (EXIF) and
+    #     one at 75 %, each beside the same page 4 levels brighter, copied alike
+    for k, (rate, scale, q, turn) in enumerate(((8, 1.0, 90, 90), (10, 0.75, 85, 0))):
+        page = book_page(random.Random(seed * 1000 + 170 + k), 400 + k, "single", tone=252)
+        p = c.canonical(page, "jp2", rate=rate)
+        brighter = Image.fromarray(np.clip(np.asarray(page).astype(np.int16) + 4, 0, 255).astype(np.uint8))
+        for im, relation in ((page, "exif_oriented" if turn else "resized"), (brighter, "near_miss")):
+            im = resized(im, scale)
+            kw = {}
+            if turn:
+                exif = Image.Exif()
+                exif[0x0112] = EXIF_FOR_ROT[turn]
+                im, kw = im.rotate(turn, expand=True), {"exif": exif.tobytes()}
+            how = f"at {scale:.0%}, q={q}" + (f", stored_rot={turn}" if turn else "")
+            if relation == "near_miss":
+                c.add(jpeg(im, q, **kw), "jpg", relation, None, f"a white-paper page 4 levels brighter than the page kept "
+                      f"as JPEG 2000 at {rate}:1, {how}, named as the kept page", f"white-p{400 + k}-brighter", named=0,
+                      ident=p.stem)
+            else:
+                c.add(jpeg(im, q, **kw), "jpg", relation, p, f"white-paper page kept as JPEG 2000 at {rate}:1, {how}",
+                      f"white-p{400 + k}", named=0)
     c.write_truth()
     return c.rows
 

@@ -185,8 +185,9 @@ VERIFIER_VERSION = "proof 1.22"   # 1.1: a lossless clean-up copy against a JPEG
 #      codec at the kept file's rate: the exposure test nets it out, with its sign (true copies of pages on white
 #      paper kept at 10-12:1 were "another exposure", 1.8-2.9 levels), and the patch test judges the copy coded so
 #      when the plain difference departs (the copy at the kept picture's size). When the proof refuses the
-#      screen's turn, each other turn that fits faces the whole verification (a near-blank page's copy, mirrored by
-#      the screen's coin toss, was "different" for its mirrored page number)
+#      screen's turn, each other turn scored within orient_tie of it faces the whole verification (a near-blank
+#      page's copy, mirrored by the screen's coin toss at 0.0064 against 0.0066, was "different" for its mirrored
+#      page number; look-alikes' other turns scored 0.23-0.45 against 0.04-0.14)
 
 
 def _tol(default, looser: str):
@@ -381,6 +382,8 @@ class Thresholds:
     damaged_local: float = _tol(0.10, "up")       # the same when a side carries decoder damage (never safe anyway)
     max_orient_score: float = _tol(0.45, "up")    # normalised difference of the best turn at 40x40
     damaged_orient_factor: float = _tol(1.5, "up")  # x max_orient_score when a side is damaged or banded
+    orient_tie: float = _tol(0.05, "up")          # another turn scored within this of the best is the score's coin
+                                                  # toss: the proof refusing the best, that turn is verified too
     min_coverage: float = _tol(0.30, "down")      # intact part of the picture needed to call two files the same
     damaged_min_coverage: float = _tol(0.15, "down")
     low_coverage: float = _tol(0.6, "down")       # an intact part under this share of the picture ...

@@ -891,20 +891,22 @@ def _plainer_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, shared_id: 
 def _proven_at_other_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, shared_id: bool,
                           T: Thresholds) -> PairResult | None:
     """Step 5b, when the full-detail proof refused the pair at the screen's turn: the pair verified
-    at another turn that also fits (scored within the limit), whose verification proves the same
-    picture at that turn, or None.
+    at another turn the screen could not tell from it (scored within ``orient_tie`` of it), whose
+    verification proves the same picture at that turn, or None.
 
     Why: a near-blank page is its own mirror image at the screen's scale but for its page number,
     a few pixels at the foot's centre, so the turn score chose the mirror by coding noise; the proof
     then refused the mirrored page number (a 25 % copy of a blank page at look-alike seed 31 was
     "different", 9 windows edited). Each other turn faces the whole verification, full-detail proof
     included, exactly as it would had the screen chosen it; the first that proves wins (best score
-    first). Undamaged pairs only, as ``_screen_other_turns``."""
+    first). Undamaged pairs only, as ``_screen_other_turns``. Only turns scored as well as the
+    screen's, within ``orient_tie``: the other turns that merely fit (0.23-0.45 against 0.04-0.14 for
+    a corpus's refused look-alikes) would each cost a whole verification, and the score told them apart."""
     if dmg.any or c.damaged or m.damaged:
         return None
     for score, u in r.other_turns:
-        if score > T.max_orient_score:
-            break   # best first: no later turn fits either
+        if score > min(r.orient_score + T.orient_tie, T.max_orient_score):
+            break   # best first: no later turn ties either
         res = verify_analyses(c, m, shared_id=shared_id, thresholds=T, turn=(u, score))
         if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == tuple(u):
             res.reasons.append(f"the screen's best turn ({turn_words(*r.turn)}) was refused by the full-detail "
