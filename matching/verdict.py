@@ -891,26 +891,36 @@ def _plainer_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, shared_id: 
 def _proven_at_other_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, shared_id: bool,
                           T: Thresholds) -> PairResult | None:
     """Step 5b, when the full-detail proof refused the pair at the screen's turn: the pair verified
-    at another turn the screen could not tell from it (scored within ``orient_tie`` of it), whose
-    verification proves the same picture at that turn, or None.
+    at a plainer turn (none, else a rotation without the mirror; ``_plainness``) that the screen could
+    not tell from it (scored within ``orient_tie`` of it), whose verification proves the same picture
+    at that turn, never safe to delete, or None.
 
     Why: a near-blank page is its own mirror image at the screen's scale but for its page number,
     a few pixels at the foot's centre, so the turn score chose the mirror by coding noise; the proof
     then refused the mirrored page number (a 25 % copy of a blank page at look-alike seed 31 was
-    "different", 9 windows edited). Each other turn faces the whole verification, full-detail proof
+    "different", 9 windows edited). Each such turn faces the whole verification, full-detail proof
     included, exactly as it would had the screen chosen it; the first that proves wins (best score
     first). Undamaged pairs only, as ``_screen_other_turns``. Only turns scored as well as the
     screen's, within ``orient_tie``: the other turns that merely fit (0.23-0.45 against 0.04-0.14 for
-    a corpus's refused look-alikes) would each cost a whole verification, and the score told them apart."""
+    a corpus's refused look-alikes) would each cost a whole verification, and the score told them apart.
+    Only plainer turns, and a person confirms: an attack's pages "1" mirrored on purpose at 30 % were
+    refused at the mirror and proven at no turn (safe, where ``_plainer_turn`` holds such a copy for a
+    person), and other pages numbered otherwise, "9" for "8", were proven mirrored."""
     if dmg.any or c.damaged or m.damaged:
         return None
     for score, u in r.other_turns:
         if score > min(r.orient_score + T.orient_tie, T.max_orient_score):
             break   # best first: no later turn ties either
+        if _plainness(u) >= _plainness(r.turn):
+            continue
         res = verify_analyses(c, m, shared_id=shared_id, thresholds=T, turn=(u, score))
         if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == tuple(u):
             res.reasons.append(f"the screen's best turn ({turn_words(*r.turn)}) was refused by the full-detail "
-                               f"proof; this turn fits too, and the pair is proven at it")
+                               f"proof; this plainer turn scored as well, and the pair is proven at it")
+            if res.safe_to_delete:
+                res.safe_to_delete = False
+                res.reasons.append("not safe: the screen could not tell the two turns apart, so whether this copy "
+                                   "was turned cannot be told: a person confirms")
             return res
     return None
 
