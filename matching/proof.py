@@ -849,8 +849,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         copies of white-paper pages, but 12 more of an attack's 499 look-alikes, a page's ink or tone
         1-6 levels lighter at 33-75 %, were safe.)"""
         if not coded_copies:
-            at_size = kept_ratio and im_bt.size == (w, h) and A.shape[:2] == (h, w)
-            coded_copies.append(_wavelet_coded(a_u8, kept_ratio) if at_size else None)
+            at_size = im_bt.size == (w, h) and A.shape[:2] == (h, w)
+            coded_copies.append(_wavelet_coded(a_u8, kept_ratio) if kept_ratio and at_size else None)
         return coded_copies[0]
     # the kept picture already at the size and not turned is its own array (no copy either)
     turned = (int(turn[0]) % 360, bool(turn[1])) != (0, False)
@@ -1450,8 +1450,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 tried.append(even)
             else:
                 # (a kept JPEG 2000 speckled by damage inside its codestream: the speckle test's to name)
+                def coded_grey() -> np.ndarray | None:
+                    """The grey of the copy coded as the kept copy was (``coded_copy``), or None."""
+                    coded = coded_copy()
+                    return None if coded is None else grey(coded)
                 nearest, cleared = _explained(tried, ya, v, P, lambda bad: outside_speckle(bad, side=1, stride=1),
-                                              coded=lambda: None if coded_copy() is None else grey(coded_copy()))
+                                              coded=coded_grey)
                 if not cleared:
                     continue
             break
