@@ -950,7 +950,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     4. the intact part must agree strictly (``_screen_agrees``), at the best turn or at another that
        fits (``_screen_other_turns``); if not, a damaged clean-up stream
        may still be proven up to its damage (``_stream_proof``);
-    5. stage 2, the full-detail proof, tile by tile (``_full_detail_proof``);
+    5. stage 2, the full-detail proof, tile by tile (``_full_detail_proof``); refused, at a plainer turn
+       the screen scored as well, for a person to confirm (``_proven_at_other_turn``);
     6. the verdict: a damaged side (by the screen's evidence, or garbled blocks or a speckled kept
        copy the proof found), a turn, or the same picture and whether it is safe.
 
