@@ -238,7 +238,7 @@ def _simulate_image(im: Image.Image, size, quality, crop=None, subsampling: int 
 def _wavelet_coded(a: np.ndarray, ratio: float) -> np.ndarray | None:
     """``a`` (uint8, grey or RGB) coded as a lossy JPEG 2000 at compression ``ratio`` (irreversible
     9/7 wavelet, one quality layer: OpenJPEG through Pillow) and decoded; None when Pillow has no
-    JPEG 2000 coder. The exposure test's model of a kept JPEG 2000's own loss."""
+    JPEG 2000 coder. The exposure and patch tests' model of a kept JPEG 2000's own loss."""
     buf = io.BytesIO()
     try:
         Image.fromarray(a).save(buf, "JPEG2000", quality_mode="rates", quality_layers=[float(ratio)],
@@ -2352,7 +2352,7 @@ def _patch_scores(d: np.ndarray, valid: np.ndarray, P: ProofThresholds, step: fl
     a retouched area departs together, by what was done to it.
 
     ``modelled``: None, or a callable giving the difference between the copy coded as the kept JPEG
-    2000 was and the kept picture made as the copy was (both pictures through both codings), or None.
+    2000 was and the kept picture made as the copy was (both pictures through both codings) or None.
     Where ``d``'s windows depart, that difference's are judged too, and the nearer counts (the
     ``modelled`` entry says which). Why: near paper white a JPEG 2000's overshoot at text is clipped
     one way, so a clean text page's kept copy reads darker over its lines than over its blank paper,
