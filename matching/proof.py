@@ -852,6 +852,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             at_size = im_bt.size == (w, h) and A.shape[:2] == (h, w)
             coded_copies.append(_wavelet_coded(a_u8, kept_ratio) if kept_ratio and at_size else None)
         return coded_copies[0]
+    coded_greys: list = []
+
+    def coded_grey() -> np.ndarray | None:
+        """``grey(coded_copy())``, made once (the patch test asks for it under each filter it judges)."""
+        if not coded_greys:
+            coded = coded_copy()
+            coded_greys.append(None if coded is None else grey(coded))
+        return coded_greys[0]
     # the kept picture already at the size and not turned is its own array (no copy either)
     turned = (int(turn[0]) % 360, bool(turn[1])) != (0, False)
     b_u8 = np.ascontiguousarray(B) if not turned and B.shape[:2] == (h, w) else np.asarray(im_b)
@@ -1450,10 +1458,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 tried.append(even)
             else:
                 # (a kept JPEG 2000 speckled by damage inside its codestream: the speckle test's to name)
-                def coded_grey() -> np.ndarray | None:
-                    """The grey of the copy coded as the kept copy was (``coded_copy``), or None."""
-                    coded = coded_copy()
-                    return None if coded is None else grey(coded)
                 nearest, cleared = _explained(tried, ya, v, P, lambda bad: outside_speckle(bad, side=1, stride=1),
                                               coded=coded_grey)
                 if not cleared:
@@ -1544,7 +1548,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if kept_quality and np.abs(shift).max() > limit:   # the kept copy's own loss, modelled from the copy's side
                 own = _textured_shift(_half_planes(copy_at(kept_quality)), ha, P)
                 limit += 0.0 if own is None else float(np.abs(own).max())
-            coded = coded_copy() if kept_ratio and np.abs(shift).max() > limit else None
+            coded = coded_copy() if np.abs(shift).max() > limit else None
             if coded is not None:
                 # a kept JPEG 2000's own loss, modelled on the copy at the kept picture's size by that
                 # codec at the kept file's rate, with its sign: near paper white its overshoot is

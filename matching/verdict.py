@@ -874,16 +874,26 @@ def _plainer_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, shared_id: 
     only nearly symmetric keeps the turn its proof found."""
     plainer = [(s, u) for s, u in orientation_scores(dihedral(m.image, *r.turn), m.image)
                if s <= T.max_orient_score and _plainness(u) < _plainness(r.turn)]
-    for _, u in sorted(plainer, key=lambda su: (_plainness(su[1]), su[0])):
-        score = next((s for s, t in r.other_turns if t == u), r.orient_score)
+    turns = [(u, next((s for s, t in r.other_turns if t == u), r.orient_score))
+             for _, u in sorted(plainer, key=lambda su: (_plainness(su[1]), su[0]))]
+    res = _first_proven_turn(c, m, turns, shared_id, T)
+    if res is not None:
+        res.reasons.append(f"the kept picture is symmetric: {turn_words(*r.turn)} it is the same picture "
+                           f"too, and the plainer turn is reported")
+        if res.safe_to_delete and not _its_own_turned_self(m, r.turn, (res.rotation, res.flipped)):
+            res.safe_to_delete = False
+            res.reasons.append("not safe: the kept picture is its own turned self only within its coding "
+                               "noise, so whether this copy was turned cannot be told: a person confirms")
+    return res
+
+
+def _first_proven_turn(c: FileAnalysis, m: FileAnalysis, turns, shared_id: bool, T: Thresholds) -> PairResult | None:
+    """The first of ``turns`` ((turn, its screen score), in order) at which the pair's whole verification,
+    full-detail proof included, comes to the same picture (``SAME_PICTURE_VERDICTS``) at that very turn,
+    or None; each turn is verified only if those before it were not."""
+    for u, score in turns:
         res = verify_analyses(c, m, shared_id=shared_id, thresholds=T, turn=(u, score))
-        if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == u:
-            res.reasons.append(f"the kept picture is symmetric: {turn_words(*r.turn)} it is the same picture "
-                               f"too, and the plainer turn is reported")
-            if res.safe_to_delete and not _its_own_turned_self(m, r.turn, u):
-                res.safe_to_delete = False
-                res.reasons.append("not safe: the kept picture is its own turned self only within its coding "
-                                   "noise, so whether this copy was turned cannot be told: a person confirms")
+        if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == tuple(u):
             return res
     return None
 
@@ -908,21 +918,17 @@ def _proven_at_other_turn(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg
     person), and other pages numbered otherwise, "9" for "8", were proven mirrored."""
     if dmg.any or c.damaged or m.damaged:
         return None
-    for score, u in r.other_turns:
-        if score > min(r.orient_score + T.orient_tie, T.max_orient_score):
-            break   # best first: no later turn ties either
-        if _plainness(u) >= _plainness(r.turn):
-            continue
-        res = verify_analyses(c, m, shared_id=shared_id, thresholds=T, turn=(u, score))
-        if res.verdict in SAME_PICTURE_VERDICTS and (res.rotation, res.flipped) == tuple(u):
-            res.reasons.append(f"the screen's best turn ({turn_words(*r.turn)}) was refused by the full-detail "
-                               f"proof; this plainer turn scored as well, and the pair is proven at it")
-            if res.safe_to_delete:
-                res.safe_to_delete = False
-                res.reasons.append("not safe: the screen could not tell the two turns apart, so whether this copy "
-                                   "was turned cannot be told: a person confirms")
-            return res
-    return None
+    tie = min(r.orient_score + T.orient_tie, T.max_orient_score)
+    res = _first_proven_turn(c, m, [(u, score) for score, u in r.other_turns
+                                    if score <= tie and _plainness(u) < _plainness(r.turn)], shared_id, T)
+    if res is not None:
+        res.reasons.append(f"the screen's best turn ({turn_words(*r.turn)}) was refused by the full-detail "
+                           f"proof; this plainer turn scored as well, and the pair is proven at it")
+        if res.safe_to_delete:
+            res.safe_to_delete = False
+            res.reasons.append("not safe: the screen could not tell the two turns apart, so whether this copy "
+                               "was turned cannot be told: a person confirms")
+    return res
 
 
 def _its_own_turned_self(m: FileAnalysis, t, u) -> bool:
