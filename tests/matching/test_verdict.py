@@ -1645,3 +1645,63 @@ def test_a_refused_plain_turn_is_never_retried_at_a_mirror_however_well_it_score
     monkeypatch.setattr(verdict_module, "verify_analyses", lambda *a, **k: pytest.fail("a mirror was verified"))
     dmg = verdict_module.PairDamage.of(c, m, tied)
     assert verdict_module._proven_at_other_turn(c, m, tied, dmg, True, THRESHOLDS) is None
+
+
+def _portal(seed, lines):
+    """A screenshot of a web form: the same header bar, rule and layout on every one; its lines of text
+    from ``seed``."""
+    from PIL import ImageFont
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (640, 400), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.rectangle((0, 0, 640, 40), fill=(40, 90, 160))
+    d.text((20, 12), "Collections portal", fill=(255, 255, 255), font=ImageFont.load_default(size=16))
+    d.line((0, 120, 640, 120), fill=(220, 220, 220))
+    f = ImageFont.load_default(size=14)
+    for i in range(lines):
+        d.text((30, 140 + 22 * i), " ".join("abcdefghij"[k] * int(rng.integers(2, 7)) for k in rng.integers(0, 10, 5)),
+               fill=(30, 30, 30), font=f)
+    return im
+
+
+@pytest.mark.parametrize("kept_at", [0.6, 0.85])
+def test_another_screenshot_cut_short_below_the_same_header_is_not_a_damaged_copy(tmp_path, kept_at):
+    """Where a sequential JPEG merely ends early, the rows above the cut decoded as coded: a
+    difference there is another picture, not damage (proof 1.23). The screen took the other
+    screenshot's lines for the start of the damage, and the proof agreed with the header above them."""
+    kept = tmp_path / "C0008000.tif"
+    _portal(1, 8).save(kept)
+    other, true = jpeg_bytes(_portal(2, 6), 92), jpeg_bytes(_portal(1, 8), 92)
+    r = _v(tmp_path, kept, "IMG_0001.jpg", data=other[: int(len(other) * kept_at)])
+    assert r.verdict == "different" and not r.safe_to_delete
+    assert any("cut short" in x for x in r.reasons)
+    r = _v(tmp_path, kept, "IMG_0002.jpg", data=true[: int(len(true) * kept_at)])
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
+    assert r.region["bottom"] == 1.0 and r.region["top"] > 0.4
+
+
+def test_only_a_sequential_jpeg_that_merely_ends_early_is_known_exact_above_its_cut(tmp_path, photo):
+    """``_cut_off_at``: a baseline JPEG cut short decodes as coded down to the MCU row it ends in and
+    flat below; a progressive one keeps the whole picture, coarser; a stream that hits its end marker
+    early was garbled before it (a flipped bit), and where it went wrong is not known."""
+    from matching.proof import attach_rendition
+    from matching.verdict import MCU_ROWS, _cut_off_at
+
+    def cut_at(name, data):
+        p = tmp_path / name
+        p.write_bytes(data)
+        a = analyse_file(p)
+        assert attach_rendition(a)
+        return a, _cut_off_at(a)
+    seq = jpeg_bytes(photo, 90)
+    a, at = cut_at("seq.jpg", seq[: int(len(seq) * 0.6)])
+    fill = np.where(np.asarray(a.rendition).std(axis=(1, 2)) > 1.5)[0].max() + 1   # the first flat row of the fill
+    assert at is not None and fill - MCU_ROWS - 1 <= at * a.rendition.shape[0] <= fill - MCU_ROWS + 1
+    prog = jpeg_bytes(photo, 90, progressive=True)
+    assert cut_at("prog.jpg", prog[: int(len(prog) * 0.6)])[1] is None
+    # the entropy-coded data cut at 60 % and closed by its end marker: the decoder finds the marker
+    # where data should be (so the file does not merely end), and fills the rest as it would
+    closed = seq[: int(len(seq) * 0.6)] + b"\xff\xd9"
+    a, at = cut_at("closed.jpg", closed)
+    assert a.damaged and a.errors and not any(e.endswith("Premature end of JPEG file") for e in a.errors)
+    assert at is None
