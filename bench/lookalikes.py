@@ -203,22 +203,6 @@ def texture(rng, kind, size=(360, 270)):
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
 
 
-def web_form(rng, lines, size=(640, 400)):
-    """A screenshot of a web form: a header bar, a rule and a button as on every page of the site; its lines
-    of text from ``rng``."""
-    w, h = size
-    im = Image.new("RGB", size, (255, 255, 255))
-    d = ImageDraw.Draw(im)
-    d.rectangle((0, 0, w, 40), fill=(40, 90, 160))
-    d.text((20, 12), "Collections portal", fill=(255, 255, 255), font=font(16))
-    d.line((0, 120, w, 120), fill=(220, 220, 220))
-    for i in range(lines):
-        d.text((30, 140 + 22 * i), " ".join(words(rng, rng.randint(3, 7))), fill=(30, 30, 30), font=font(14))
-    d.rounded_rectangle((30, h - 70, 170, h - 30), 6, fill=(90, 180, 90))
-    d.text((50, h - 60), "Save", fill=(255, 255, 255), font=font(16))
-    return im
-
-
 def jpeg(im, q, **kw):
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=q, **kw)
@@ -698,22 +682,6 @@ def build(out, seed=11):
             else:
                 c.add(jpeg(im, q, **kw), "jpg", relation, p, f"white-paper page kept as JPEG 2000 at {rate}:1, {how}",
                       f"white-p{400 + k}", named=0)
-    # --- (proof 1.23; appended) screenshots of one web form: the same header bar and rule on each, their lines
-    #     of text apart. A true copy and another screenshot of the form, each a JPEG that ends early below its
-    #     first lines (named as the kept one): the other was cleanup_corrupt, "agreeing up to the damage" with
-    #     the header, its differing lines taken for the start of the damage
-    form = web_form(random.Random(seed * 1000 + 180), 8)
-    p = c.canonical(form, "png")
-    for im, relation, cut in ((form, "corrupt_cleanup", 0.75), (web_form(random.Random(seed * 1000 + 181), 6),
-                                                                  "near_miss", 0.7)):
-        data = jpeg(im, 92)
-        data = data[: int(len(data) * cut)]
-        if relation == "near_miss":
-            c.add(data, "jpg", relation, None, f"another screenshot of the same web form, a JPEG cut short at {cut:.0%} "
-                  f"of its bytes, named as the kept one", "form-other-cut", named=0, ident=p.stem)
-        else:
-            c.add(data, "jpg", relation, p, f"truncated at {cut:.0%} of its bytes", "form", corrupt_side="cleanup",
-                  named=0)
     c.write_truth()
     return c.rows
 

@@ -634,14 +634,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     if orientation is None and prog_a is not None:
         # the turn scored again over A's intact part only: a stream garbled from a third of the way
         # down to its end (not flat enough for own_valid to drop) scored the right turn 0.78, over
-        # any limit; kept only when the same turn still wins. Over the intact part itself when what
-        # own_valid trusts of it is too little to score (all plain rows: a panel's white top above a
-        # rule, cut short below; scored over the whole picture and its grey fill instead, its right
-        # turn was 0.69, over the damaged pairs' limit, r935)
-        intact = _resize(valid[..., None].astype(np.float32), (40, 40))[..., 0] > 0.5
-        a_trust = own_valid(A, a_orient, a_damaged, T=T) & intact
-        if a_trust.sum() < 40:   # (orientation_scores' own least)
-            a_trust = intact
+        # any limit; kept only when the same turn still wins
+        a_trust = own_valid(A, a_orient, a_damaged, T=T) & (_resize(valid[..., None].astype(np.float32), (40, 40))[..., 0] > 0.5)
         again = orientation_scores(A, B, a_trust, b_own, aspect_tol=T.aspect_tol)
         if again and again[0][1] == t:
             orient_score, second = again[0][0], (again[1][0] if len(again) > 1 else 9.0)

@@ -729,7 +729,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
                even_kept: bool = False, named: bool = False, copy_turn: tuple = (0, False),
-               kept_ratio: float | None = None, cut_at: float | None = None,
+               kept_ratio: float | None = None,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -785,9 +785,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     ``even_kept``: the kept copy's codec spreads its loss evenly over the picture (a wavelet coder: the
     verdict's for a JPEG 2000); the even-loss test then takes the lossy kept copy's pairs that the
     reproduction test would take were it lossless (``reproducible``).
-    ``cut_at``: for a copy whose stream merely ends early (the verdict's ``_cut_off_at``), the fraction
-    of A's height above which it decoded exactly: a tile that fails wholly above it is a difference,
-    which the damaged stream does not explain.
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -1115,12 +1112,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         result["worst_simulated"] = round(float(simulated.max()), 3) if simulated is not None else None
     result["tiles"] = int(use.sum())
     fails = score > 1.0
-    # the tiles that fail where a stream cut short decoded exactly: differences, not its damage
-    above_cut = (fails & (ys[1:] <= cut_at * h)[:, None]) if cut_at is not None else None
-    if above_cut is not None and above_cut.any():
-        result["reasons"].append(f"{int(above_cut.sum())} tiles differ above where the file is cut short, where it "
-                                 f"decoded whole (down to {cut_at:.0%} of its height)")
-    elif fails.any() and streams:
+    if fails.any() and streams:
         for turn_s in streams:
             start = _damage_start(fails, use, turn_s, P.min_intact)
             if start is None:

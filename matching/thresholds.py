@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.23"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.22"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -188,12 +188,6 @@ VERIFIER_VERSION = "proof 1.23"   # 1.1: a lossless clean-up copy against a JPEG
 #      screen's turn, each other turn scored within orient_tie of it faces the whole verification (a near-blank
 #      page's copy, mirrored by the screen's coin toss at 0.0064 against 0.0066, was "different" for its mirrored
 #      page number; look-alikes' other turns scored 0.23-0.45 against 0.04-0.14)
-# 1.23: no new number. A sequential JPEG that merely ends early (its only error) decoded exactly above the MCU row
-#      it ends in: the proof judges all of that, and a tile that fails there is a difference, not the stream's
-#      damage (other pages of one book and other screenshots, cut short below a shared heading, were
-#      cleanup_corrupt "agreeing up to the damage": 60 of 240 damaged look-alikes claimed, 45 now). A damaged
-#      copy's turn, scored again over its intact part, is scored over that part itself when the part the turn
-#      score trusts there is all plain rows (a cut-short panel's right turn scored 0.69 over the grey fill, r935)
 
 
 def _tol(default, looser: str):

@@ -12,7 +12,6 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays, orientation_scores
 from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
-from .fingerprint import flat_runs
 from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, luma_dc_step, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
@@ -620,8 +619,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     # the screen's turn, then none
     for turn in dict.fromkeys([r.turn, (0, False)]):
         p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True,
-                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id,
-                       cut_at=_cut_off_at(c), thresholds=T.proof)
+                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=T.proof)
         if p["same"] and p.get("damage_region"):
             res.rotation, res.flipped = turn
             break
@@ -631,38 +629,6 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
         res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
         if (res.rotation, res.flipped) != (0, False):
             res.reasons.append("also " + turn_words(res.rotation, res.flipped))
-
-
-JPEG_CUT_SHORT = "truncated: JPEG Premature end of JPEG file"
-MCU_ROWS = 16   # px: the tallest JPEG MCU (4:2:0), the most a cut-short stream's last row may be partly decoded
-
-
-def _cut_off_at(c: FileAnalysis) -> float | None:
-    """For a clean-up JPEG cut short (its only error: the file ended early; stored upright, its
-    full-detail rendition attached): the fraction of the picture's height above which it decoded
-    exactly, or None. A sequential stream cut short decodes whole up to the MCU row it ends in and
-    is filled flat below; a progressive one keeps the whole picture, coarser, and has no flat
-    fill (None).
-
-    Why: the proof takes a damaged stream's first failing tile as where its damage starts, which
-    for a flipped bit is all it can know; but where a file merely ends, the rows above are its
-    picture as coded, and a tile that fails there is a difference, not damage. Another page of
-    one book, cut off below its first lines, was cleanup_corrupt "agreeing up to the damage" with
-    its running head, the lines that differed counted as damage (an attack's 240 damaged look-alikes
-    of pages and screenshots: 60 were cleanup_corrupt, 45 with this rule). Left: a progressive JPEG
-    cut within its first scans also ends in a flat fill, with only coarse detail above it (libjpeg
-    smooths what it has not read), so its tiles there fail: copies of two photographs cut at 2-8 %
-    of their bytes were "different", as 7 of 8 were before (the file's scan type is not in its
-    analysis)."""
-    if (c.format != "JPEG" or not c.errors or any(e != JPEG_CUT_SHORT for e in c.errors)
-            or _orient(c) != (0, False) or c.rendition is None or not c.height):
-        return None
-    R = c.rendition
-    runs = flat_runs(R, axis=0, std_max=1.5, min_frac=0.02)
-    if not runs or runs[-1][1] < R.shape[0]:
-        return None
-    exact = runs[-1][0] - MCU_ROWS * R.shape[0] / c.height
-    return max(0.0, exact / R.shape[0])
 
 
 def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,
@@ -689,16 +655,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                and (_bits_per_pixel(m) or 0.0) >= T.proof.speckle_min_bits)
     tone = _tone_applies(c, m)
     upright = _orient(c) == (0, False)   # the copy stored as displayed: its JPEG blocks lie on our grid
-    # a copy cut short decoded whole above its cut: the proof judges all of that, whatever the screen
-    # took for damage there, on either side (another screenshot's lines below the same header were
-    # the copy's damage, or a flat band of the kept copy where the copy has detail); not against a
-    # kept copy its decoder found damaged
-    cut_at = _cut_off_at(c) if _orient(c) in streams else None
-    valid = r.valid
-    if cut_at is not None and not dmg.kept:
-        valid = valid.copy()
-        valid[:int(cut_at * valid.shape[0])] = True
-    return prove_same(c.rendition, m.rendition, turn=r.turn, valid=valid, quality=quality, lossy=lossy,
+    return prove_same(c.rendition, m.rendition, turn=r.turn, valid=r.valid, quality=quality, lossy=lossy,
                       damaged=dmg.any, streams=tuple(streams), kept_quality=_kept_quality(m, T),
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
@@ -715,7 +672,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       even_kept=m.format in WAVELET_CODED_FORMATS,
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
-                      cut_at=cut_at, thresholds=T.proof)
+                      thresholds=T.proof)
 
 
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:

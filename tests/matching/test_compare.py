@@ -273,31 +273,3 @@ def test_stream_damage_begins_at_the_first_of_its_garbled_blocks_however_far_up_
     assert top == 40
     Ds[40:48, 65:78] = 0.002           # without the upper block, the search stops at the lower one
     assert _garbled_top(Ds, np.ones(Ds.shape, bool), 64, 8, 0.04, T) == 52
-
-
-def _panel():
-    """A settings panel: white but for a rule across it and a green button low on the left."""
-    from PIL import Image, ImageDraw, ImageFont
-    im = Image.new("RGB", (325, 192), (255, 255, 255))
-    d = ImageDraw.Draw(im)
-    d.line((0, 88, 325, 88), fill=(215, 215, 215), width=2)
-    d.rounded_rectangle((-10, 120, 55, 150), 5, fill=(92, 184, 92), outline=(76, 160, 76))
-    d.text((2, 126), "on", fill=(255, 255, 255), font=ImageFont.load_default(size=18))
-    return im
-
-
-def test_a_cut_short_copy_whose_intact_top_is_plain_has_its_turn_scored_over_what_is_intact():
-    """The turn is scored again over the intact part of a damaged copy; where that part is all plain
-    rows (which the turn score does not trust on their own), over the intact part itself, not the whole
-    picture with its grey fill (which scored the right turn over the damaged pairs' limit)."""
-    from matching import THRESHOLDS
-    from matching.decode import decode
-    import io
-    panel = _panel()
-    data, png = jpeg_bytes(panel, 90), io.BytesIO()
-    panel.save(png, "PNG")
-    cut, kept = decode("cut.jpg", data=data[: int(len(data) * 0.8)]), decode("kept.png", data=png.getvalue())
-    assert cut.errors and cut.image.shape == kept.image.shape
-    r = compare_arrays(cut.image, kept.image, a_damaged=True)
-    assert r.turn == (0, False) and r.progressive_a
-    assert r.orient_score < 0.5 * THRESHOLDS.max_orient_score * THRESHOLDS.damaged_orient_factor
