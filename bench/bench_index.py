@@ -132,9 +132,10 @@ def load(n, fp, url):
                     elif c == "checksum":
                         row[j] = f"{k:064x}"
                 copy.write_row(row)
-        with cur.copy("COPY reviewapp_candidateindexentry (asset_id, checksum, analysed_at) FROM STDIN") as copy:
-            for k in range(n):
-                copy.write_row((k + 1, f"{k:064x}", "2026-01-01T00:00:00Z"))
+        thumbs = bench_thumbnails(n)
+        with cur.copy("COPY reviewapp_candidateindexentry (asset_id, checksum, analysed_at, thumb, aspect) FROM STDIN") as copy:
+            for k, (thumb, aspect) in enumerate(thumbs):
+                copy.write_row((k + 1, f"{k:064x}", "2026-01-01T00:00:00Z", thumb, aspect))
         rows = 0
         with cur.copy("COPY reviewapp_candidateindexhash (asset_id, kind, hash, band0, band1, band2, band3) FROM STDIN") as copy:
             signed = fp.view(np.int64)
@@ -157,6 +158,56 @@ def load(n, fp, url):
                     "+ pg_total_relation_size('reviewapp_candidateindexentry')")
         size_mb = cur.fetchone()[0] / 2**20
     return load_s, index_s, size_mb, rows
+
+
+ASPECTS = [(4, 3), (3, 2), (1, 1), (3, 4), (2, 3), (16, 9), (1, 1.41)]   # what a store of scans and photos holds
+
+
+def bench_thumbnails(n, seed=3):
+    """n kept thumbnails (24 x 24 grey, smooth like real ones) with log aspect ratios drawn from
+    ``ASPECTS`` (+-3 %): the thumbnail search reads only those some turn of a query fits."""
+    from matching.fingerprint import THUMB_SIDE
+
+    rng = np.random.default_rng(seed)
+    side = THUMB_SIDE
+    base = rng.integers(0, 256, (64, side // 4, side // 4)).astype(np.uint8)
+    tiles = np.kron(base, np.ones((1, 4, 4), np.uint8))              # 64 blocky "pictures"
+    for k in range(n):
+        w, h = ASPECTS[k % len(ASPECTS)]
+        noise = rng.integers(-20, 21, (side, side))
+        yield ((tiles[k % 64].astype(np.int16) + noise).clip(0, 255).astype(np.uint8).tobytes(),
+               float(np.log(w / h)) + float(rng.uniform(-0.03, 0.03)))
+
+
+def thumbnail_batches(url, batch_sizes=(1, 10), seed=4):
+    """Time reviewapp.selectors.candidate_index.thumbnail_search (the fallback for damaged files the
+    hashes cannot place) for a pair batch with 1 and with 10 such files, in a worker process of its
+    own: seconds per batch, rows read, and the worker's peak RSS (flat: the rows are streamed in
+    blocks)."""
+    import base64
+
+    django_setup(url)
+
+    import matching
+    from matching.fingerprint import THUMB_SIDE
+    from reviewapp.models import CandidateIndexEntry
+    from reviewapp.selectors.candidate_index import thumbnail_search
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in batch_sizes:
+        files = {}
+        for i in range(k):
+            w, h = ASPECTS[i % len(ASPECTS)]
+            thumb = rng.integers(0, 256, (THUMB_SIDE, THUMB_SIDE), dtype=np.uint8)
+            files[i] = matching.FileAnalysis.from_dict({
+                "name": f"IMG_{i}.jpg", "status": "damaged", "width": int(w * 300), "height": int(h * 300),
+                "thumb": base64.b64encode(thumb.tobytes()).decode("ascii")})
+        t = time.perf_counter()
+        thumbnail_search(files)
+        out.append((k, time.perf_counter() - t))
+    rows = CandidateIndexEntry.objects.exclude(thumb=None).count()
+    return out, rows, vm_hwm_mb()
 
 
 def brute(fp, q, radius_w, radius_r):
@@ -246,6 +297,11 @@ def main() -> int:
             print(f"           brute force (numpy popcount, 8 orientations x whole + 4 regions) {brute_ms:.1f} ms/query: "
                   f"the index is {brute_ms / mean_ms:.2f}x brute force per query; recall within the radius on "
                   f"{len(sample)} queries: {hit}/{want} = {hit / max(want, 1):.3f}, beyond the radius: {beyond}")
+            with mp.get_context("spawn").Pool(1) as pool:
+                batches, rows, rss = pool.apply(thumbnail_batches, (url,))
+            print("           thumbnail fallback (damaged files the hashes cannot place), one pass per pair batch over "
+                  f"{rows:,} kept thumbnails: " + ", ".join(f"{k} file(s) {t:.1f} s" for k, t in batches)
+                  + f"; worker peak RSS {rss:.0f} MB")
             sys.stdout.flush()
     finally:
         from django.db import connections

@@ -149,6 +149,104 @@ def merge_candidates(by_checksum, by_id, content) -> list:
     return out
 
 
+def stored_thumbnail(analysis) -> tuple[np.ndarray, float] | None:
+    """(grey thumbnail, log aspect ratio) a kept copy is indexed with for the fallback search, or
+    None: an unreadable file, or an analysis without a thumbnail (made before it) or a size."""
+    if not analysis.readable or not (analysis.width and analysis.height):
+        return None
+    thumb = analysis.thumb_array() if hasattr(analysis, "thumb_array") else None
+    if thumb is None:
+        return None
+    return thumb, float(np.log(analysis.width / analysis.height))
+
+
+def thumbnail_wanted(analysis, merged) -> bool:
+    """Whether a clean-up file is also searched by thumbnail: nothing found by checksum or ID, and
+    the hashes found nothing or are not to be trusted (a damaged stream garbles every region's)."""
+    return not any(c.reason in ("checksum", "id") or "id" in c.reason for c in merged) and (
+        not merged or getattr(analysis, "status", "") == "damaged")
+
+
+def add_thumbnail_candidates(merged: list, found) -> list:
+    """``merged`` and, after it, the thumbnail search's finds (``[(key, rows, diff)]``) not in it."""
+    seen = {c.key for c in merged}
+    out = list(merged)
+    for key, _rows, _diff in found:
+        if key not in seen:
+            seen.add(key)
+            out.append(Candidate(key, "thumbnail", None))
+    return out
+
+
+@dataclass(frozen=True)
+class ThumbnailQuery:
+    """A clean-up file as the thumbnail search compares it: its grey thumbnail in stored scan order
+    (float32), its log aspect ratio, and the turn from the displayed frame to the stored one."""
+    rows: np.ndarray
+    aspect: float
+    stored: tuple
+
+    def aspect_windows(self, tol: float) -> list[tuple[float, float]]:
+        """The ranges of kept log aspect ratios some turn fits: as is, and turned a quarter
+        (a superset filter, e.g. for a database to read fewer thumbnails; ``thumbnail_hits`` checks
+        every turn exactly)."""
+        return [(self.aspect - tol, self.aspect + tol), (-self.aspect - tol, -self.aspect + tol)]
+
+
+def thumbnail_query(analysis, T=None) -> ThumbnailQuery | None:
+    """The clean-up file's side of the thumbnail search, or None when it is not searched: no
+    thumbnail or size, or a thumbnail flatter than ``thumb_min_std`` (blank pages would all agree)."""
+    T = T or _thresholds.current()
+    q = analysis.thumb_array() if hasattr(analysis, "thumb_array") else None
+    if q is None or not (analysis.width and analysis.height) or q.std() < T.thumb_min_std:
+        return None
+    stored = inverse(EXIF_TO_DIHEDRAL.get(analysis.exif_orientation, (0, False)))
+    return ThumbnailQuery(dihedral(q.astype(np.float32), *stored), float(np.log(analysis.width / analysis.height)), stored)
+
+
+def thumbnail_hits(q: ThumbnailQuery, stack: np.ndarray, owners: np.ndarray, aspects: np.ndarray, best: dict,
+                   T=None) -> None:
+    """Score the kept thumbnails ``stack`` (side, side, n; their owners and log aspect ratios) against
+    ``q``, keeping in ``best`` {owner: (-rows, mean diff)} the best key of each. ``rows``: how many
+    leading rows (in the clean-up's stored order) agree within ``thumb_row_diff`` grey levels, at
+    least ``thumb_min_rows``, under a turn that fits the aspect ratio; ``diff``: their mean difference.
+
+    Why: the fallback when the hashes find nothing. A bit flip garbles everything after it in scan
+    order (the hashes of every region are garbage), but the rows above it are intact; a smooth
+    gradient has pHash signs that are noise, but its shading agrees row by row. Blocks of kept
+    thumbnails may come one after another (``best`` merges them), so nothing holds all of them."""
+    T = T or _thresholds.current()
+    if not len(owners):
+        return
+    for t in DIHEDRAL:
+        turned_aspect = -aspects if t[0] in (90, 270) else aspects
+        fit = np.abs(turned_aspect - q.aspect) <= T.aspect_tol
+        if not fit.any():
+            continue
+        cs = dihedral(dihedral(stack[:, :, fit], *t), *q.stored).astype(np.float32)
+        d = np.abs(cs - q.rows[:, :, None]).mean(axis=1)                  # (rows, candidates)
+        agree = d <= T.thumb_row_diff
+        rows = np.where(agree.all(axis=0), agree.shape[0], np.argmin(agree, axis=0))
+        ok = rows >= T.thumb_min_rows
+        if not ok.any():
+            continue
+        csum = np.cumsum(d, axis=0)
+        for j in np.where(ok)[0]:
+            r = int(rows[j])
+            key = (-r, float(csum[r - 1, j] / r))
+            own = int(owners[fit][j])
+            if own not in best or key < best[own]:
+                best[own] = key
+
+
+def rank_thumbnail_hits(best: dict, limit: int) -> list:
+    """[(owner, rows, diff)] best first: most agreeing rows, then the smallest mean difference, then
+    the owner (the order of insertion in the in-memory index, the asset id in the database)."""
+    ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
+    return [(own, -k[0], round(k[1], 3)) for own, k in ranked]
+
+
+
 @dataclass
 class Candidate:
     key: str
@@ -300,11 +398,11 @@ class CandidateIndex:
             self.by_sha256.setdefault(analysis.sha256, []).append(n)
         if not analysis.readable:
             return
-        thumb = analysis.thumb_array() if hasattr(analysis, "thumb_array") else None
-        if thumb is not None and analysis.width and analysis.height:
+        kept = stored_thumbnail(analysis)
+        if kept is not None:
             self._thumb_owner.append(n)
-            self._thumb_list.append(thumb)
-            self._thumb_aspect.append(float(np.log(analysis.width / analysis.height)))
+            self._thumb_list.append(kept[0])
+            self._thumb_aspect.append(kept[1])
             self._thumb_stack = None
         whole, regions = stored_hashes(analysis)
         if whole is not None:
@@ -347,63 +445,25 @@ class CandidateIndex:
         return [c for c in self.candidates(analysis, limit=_thresholds.current().deeper_limit) if c.key not in keys]
 
     def thumbnail_search(self, analysis, limit: int | None = None) -> list:
-        """[(owner, rows, diff)] best first: canonicals whose thumbnail agrees with the clean-up's
-        from the top of its stored stream down, under any turn that fits the aspect ratio.
-
-        Why: the fallback when the hashes find nothing. A bit flip garbles everything after it in
-        scan order (the hashes of every region are garbage), but the rows above it are intact; a
-        smooth gradient has pHash signs that are noise, but its shading agrees row by row. ``rows``:
-        how many leading rows (of THUMB_SIDE, in the clean-up's stored order) agree within
-        ``thumb_row_diff`` grey levels; ``diff``: their mean difference. Brute force over the
-        thumbnails (THUMB_SIDE^2 bytes each), so it is only run for files the hashes did not place."""
+        """[(owner, rows, diff)] best first: ``thumbnail_hits`` over every kept thumbnail, ranked
+        by ``rank_thumbnail_hits``. Brute force, so it is only run for the files
+        ``thumbnail_wanted`` names (the database streams its thumbnails through the same two)."""
         T = _thresholds.current()
-        limit = T.thumb_limit if limit is None else limit
-        q = analysis.thumb_array() if hasattr(analysis, "thumb_array") else None
-        if q is None or not self._thumb_list or not (analysis.width and analysis.height) or q.std() < T.thumb_min_std:
+        q = thumbnail_query(analysis, T)
+        if q is None or not self._thumb_list:
             return []
         if self._thumb_stack is None:
             self._thumb_stack = np.stack(self._thumb_list, axis=2)        # (side, side, n): turns act on axes 0, 1
-        owners = np.asarray(self._thumb_owner)
-        aspects = np.asarray(self._thumb_aspect)
-        stored = inverse(EXIF_TO_DIHEDRAL.get(analysis.exif_orientation, (0, False)))
-        qs = dihedral(q.astype(np.float32), *stored)                       # the clean-up in its stored scan order
-        la = float(np.log(analysis.width / analysis.height))
         best: dict = {}
-        for t in DIHEDRAL:
-            turned_aspect = -aspects if t[0] in (90, 270) else aspects
-            fit = np.abs(turned_aspect - la) <= T.aspect_tol
-            if not fit.any():
-                continue
-            cs = dihedral(dihedral(self._thumb_stack[:, :, fit], *t), *stored).astype(np.float32)
-            d = np.abs(cs - qs[:, :, None]).mean(axis=1)                  # (rows, candidates)
-            agree = d <= T.thumb_row_diff
-            rows = np.where(agree.all(axis=0), agree.shape[0], np.argmin(agree, axis=0))
-            ok = rows >= T.thumb_min_rows
-            if not ok.any():
-                continue
-            csum = np.cumsum(d, axis=0)
-            for j in np.where(ok)[0]:
-                r = int(rows[j])
-                key = (-r, float(csum[r - 1, j] / r))
-                own = int(owners[fit][j])
-                if own not in best or key < best[own]:
-                    best[own] = key
-        ranked = sorted(best.items(), key=lambda kv: kv[1])[:limit]
-        return [(own, -k[0], round(k[1], 3)) for own, k in ranked]
+        thumbnail_hits(q, self._thumb_stack, np.asarray(self._thumb_owner), np.asarray(self._thumb_aspect), best, T)
+        return rank_thumbnail_hits(best, T.thumb_limit if limit is None else limit)
 
     def candidates(self, analysis, limit: int = 5) -> list:
         by_checksum = self.by_sha256.get(getattr(analysis, "sha256", "") or None, [])
         by_id = [n for i in self._ids(analysis) for n in self.by_id.get(i, [])]
         merged = merge_candidates(by_checksum, by_id, self.content_search(analysis, limit=limit))
-        # nothing found by checksum or ID, and the hashes are not to be trusted (a damaged stream)
-        # or found nothing: search by thumbnail, rows in stored scan order
-        if not any(c.reason in ("checksum", "id") or "id" in c.reason for c in merged) and (
-                not merged or getattr(analysis, "status", "") == "damaged"):
-            seen = {c.key for c in merged}
-            for own, _rows, _diff in self.thumbnail_search(analysis):
-                if own not in seen:
-                    seen.add(own)
-                    merged.append(Candidate(own, "thumbnail", None))
+        if thumbnail_wanted(analysis, merged):
+            merged = add_thumbnail_candidates(merged, self.thumbnail_search(analysis))
         for c in merged:
             c.key = self.keys[c.key]
         return merged

@@ -15,12 +15,16 @@ from .assets import Asset
 
 
 class CandidateIndexEntry(models.Model):
-    """One indexed canonical asset: the exact checksum (byte-identical files pair first) and the
+    """One indexed canonical asset: the exact checksum (byte-identical files pair first), its grey
+    thumbnail and aspect ratio (the search for a damaged copy whose hashes are garbage) and the
     analysis the rows were made from (an asset analysed again since is indexed again)."""
 
     asset = models.OneToOneField(Asset, on_delete=models.CASCADE, primary_key=True, related_name="index_entry")
     checksum = models.CharField(max_length=64, blank=True, db_index=True, help_text="sha256 of the bytes")
     analysed_at = models.DateTimeField(null=True, blank=True, help_text="Asset.analysed_at of the indexed analysis")
+    # the fallback search by thumbnail (matching.index.thumbnail_hits) reads these, by aspect ratio
+    thumb = models.BinaryField(null=True, blank=True, help_text="grey thumbnail, THUMB_SIDE x THUMB_SIDE bytes")
+    aspect = models.FloatField(null=True, blank=True, db_index=True, help_text="log(width / height)")
 
 
 class CandidateIndexHash(models.Model):

@@ -49,7 +49,7 @@ class Candidate(models.Model):
 
     cleanup_asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="candidates")
     match_asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="matched_by")
-    found_by = models.CharField(max_length=20, blank=True, help_text="checksum, id, content or id+content")
+    found_by = models.CharField(max_length=20, blank=True, help_text="checksum, id, content, id+content or thumbnail")
     diff_score = models.FloatField(null=True, blank=True)
     local_score = models.FloatField(null=True, blank=True)
     damage_score = models.FloatField(default=0.0, help_text="damaged share of the picture, 0..1 (matching.verdict.damage_score)")

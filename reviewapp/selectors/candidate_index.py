@@ -4,7 +4,9 @@ The same candidates as matching.CandidateIndex over the same canonical analyses,
 way (matching.index.rank_content / merge_candidates), without loading the index into the process:
 per batch, one SQL statement per hash kind probes the four band B-trees (multi-index hashing, at
 matching.index.band_radii of the configured radius, which guarantees that radius exactly) and
-checks the exact distance in the database; checksums and IDs are plain indexed lookups.
+checks the exact distance in the database; checksums and IDs are plain indexed lookups. A file
+the hashes cannot place (a damaged stream, a smooth gradient) is searched by thumbnail, as
+matching.CandidateIndex.candidates searches it, over the kept thumbnails read in blocks.
 
 The statement is the same on PostgreSQL and SQLite except for how the query hashes and masks are
 passed in (`unnest` of arrays, `json_each` of JSON text) and how XOR is spelled; `doppel_hamming` is a SQL function on
@@ -15,11 +17,27 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 
-from matching.index import BAND_MASK, CHUNK_BITS, band_masks, index_ids, merge_candidates, query_hashes, rank_content, signed64
+from matching.fingerprint import THUMB_SIDE
+from matching.index import (
+    BAND_MASK,
+    CHUNK_BITS,
+    add_thumbnail_candidates,
+    band_masks,
+    index_ids,
+    merge_candidates,
+    query_hashes,
+    rank_content,
+    rank_thumbnail_hits,
+    signed64,
+    thumbnail_hits,
+    thumbnail_query,
+    thumbnail_wanted,
+)
 from matching.thresholds import current as current_thresholds
 from matching.version import ENGINE_VERSION
 
@@ -139,4 +157,60 @@ def candidates_for(analyses: dict, *, limit: int = 5) -> dict:
         content = rank_content({pk: d for pk, d in whole.get(f, {}).items() if pk in live},
                                {pk: d for pk, d in region.get(f, {}).items() if pk in live}, limit)
         out[f] = merge_candidates(cs, by_id, content)
+    wanted = {f: analyses[f] for f in analyses if thumbnail_wanted(analyses[f], out[f])}
+    for f, found in thumbnail_search(wanted).items():
+        out[f] = add_thumbnail_candidates(out[f], found)
     return out
+
+
+THUMB_BLOCK = 4096   # kept thumbnails scored at once: 2.4 MB of them, whatever the store holds
+
+
+def _windows(intervals) -> list:
+    """Overlapping [lo, hi] ranges merged."""
+    merged: list = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged
+
+
+def thumbnail_search(analyses: dict, *, limit: int | None = None) -> dict:
+    """{clean-up file key: FileAnalysis} -> {file key: [(canonical asset id, rows, diff)]}: the
+    fallback search by thumbnail (matching.index.thumbnail_hits, ranked by rank_thumbnail_hits, as
+    the in-memory index does), in one pass for the whole batch over the indexed kept thumbnails whose
+    aspect ratio some turn of one of its files fits. The rows are streamed and scored ``THUMB_BLOCK``
+    at a time, so a worker's memory stays flat however large the canonical store grows; the pass
+    is a scan of those rows, which is why only the files the hashes cannot place are searched."""
+    T = current_thresholds()
+    queries = {f: q for f, fa in analyses.items() if (q := thumbnail_query(fa, T)) is not None}
+    if not queries:
+        return {}
+    fits = Q()
+    for lo, hi in _windows(w for q in queries.values() for w in q.aspect_windows(T.aspect_tol)):
+        fits |= Q(aspect__gte=lo - 1e-9, aspect__lte=hi + 1e-9)   # the exact test is thumbnail_hits'
+    rows = (CandidateIndexEntry.objects.filter(fits, thumb__isnull=False).order_by("asset_id")
+            .values_list("asset_id", "aspect", "thumb").iterator(chunk_size=THUMB_BLOCK))
+    best: dict = {f: {} for f in queries}
+    block: list = []
+
+    def score(block):
+        owners = np.fromiter((pk for pk, _, _ in block), np.int64, len(block))
+        aspects = np.fromiter((a for _, a, _ in block), np.float64, len(block))
+        stack = np.stack([np.frombuffer(bytes(t), np.uint8).reshape(THUMB_SIDE, THUMB_SIDE) for _, _, t in block], axis=2)
+        for f, q in queries.items():
+            thumbnail_hits(q, stack, owners, aspects, best[f], T)
+
+    for row in rows:
+        block.append(row)
+        if len(block) == THUMB_BLOCK:
+            score(block)
+            block = []
+    if block:
+        score(block)
+    found = {pk for hits in best.values() for pk in hits}
+    live = _live(found) if found else set()
+    limit = T.thumb_limit if limit is None else limit
+    return {f: rank_thumbnail_hits({pk: k for pk, k in hits.items() if pk in live}, limit) for f, hits in best.items()}

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from matching.analysis import FileAnalysis
-from matching.index import index_ids, signed64, split_bands, stored_hashes
+from matching.index import index_ids, signed64, split_bands, stored_hashes, stored_thumbnail
 
 from ..models import Asset, CandidateIndexEntry, CandidateIndexHash, CandidateIndexId
 from ..selectors.candidate_index import indexable_assets
@@ -36,6 +36,13 @@ def index_rows(asset_id: int, analysis: dict, *, patterns=None):
     return (fa.sha256 or "")[:64], hashes, ids
 
 
+def thumbnail_row(analysis: dict) -> tuple[bytes | None, float | None]:
+    """(thumbnail bytes, log aspect ratio) of one stored analysis, as the in-memory
+    matching.CandidateIndex.add keeps them for the fallback search; (None, None) when it keeps none."""
+    kept = stored_thumbnail(FileAnalysis.from_dict(analysis))
+    return (None, None) if kept is None else (kept[0].tobytes(), kept[1])
+
+
 def _index_replace(rows) -> None:
     """Replace the index rows of the assets in ``rows`` [(asset id, analysis or None, analysed_at)]:
     a few statements for the whole chunk, not a few per asset."""
@@ -49,10 +56,12 @@ def _index_replace(rows) -> None:
             continue
         try:
             checksum, hs, vs = index_rows(pk, analysis, patterns=settings.ID_PATTERNS)
+            thumb, aspect = thumbnail_row(analysis)
         except Exception as exc:  # noqa: BLE001 - one odd stored analysis must not stop the others
             log.warning("canonical asset %s not indexed: %s", pk, exc)
-            checksum, hs, vs = "", [], []
-        entries.append(CandidateIndexEntry(asset_id=pk, checksum=checksum, analysed_at=analysed_at))
+            checksum, hs, vs, thumb, aspect = "", [], [], None, None
+        entries.append(CandidateIndexEntry(asset_id=pk, checksum=checksum, analysed_at=analysed_at,
+                                           thumb=thumb, aspect=aspect))
         hashes += [CandidateIndexHash(asset_id=pk, kind=k, hash=h, band0=b0, band1=b1, band2=b2, band3=b3)
                    for k, h, b0, b1, b2, b3 in hs]
         values += [CandidateIndexId(asset_id=pk, value=v) for v in vs]

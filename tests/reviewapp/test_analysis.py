@@ -385,6 +385,46 @@ def test_a_different_picture_of_equal_size_and_mtime_is_never_judged_identical_t
     assert review.verdict == "different" and not review.best_candidate.safe_to_delete
 
 
+def flipped_where_the_hashes_lose_it(path, kept_paths):
+    """The JPEG at ``path`` with one bit flipped, at the first place (from 25 % of the file on) where
+    the decoder reports damage and no hash of the copy finds its kept copy any more: a copy only
+    the rows above the flip can place. Asserted found, so the test below cannot pass vacuously."""
+    import random
+
+    from matching.analysis import analyse_file
+    from matching.index import CandidateIndex
+
+    idx = CandidateIndex()
+    for p in kept_paths:
+        idx.add(p.name, analyse_file(p))
+    raw = path.read_bytes()
+    rng = random.Random(5)
+    for at in range(25, 90, 3):
+        data = bytearray(raw)
+        data[len(data) * at // 100] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(data))
+        fa = analyse_file(path)
+        if fa.status == "damaged" and not idx.content_search(fa):
+            return path
+    raise AssertionError("no flip that hides the copy from every hash")
+
+
+@pytest.mark.django_db
+def test_a_bit_flipped_copy_without_an_id_is_paired_through_the_rows_above_the_flip(local_root, admin_user):
+    """The pipeline searches the kept thumbnails as the command line does: without it, a damaged
+    copy whose every hash the flip garbled was no_match in the app (and cleanup_corrupt in the CLI)."""
+    can, cl = local_root / "canonical", local_root / "cleanup"
+    kept = [save(photo(n, (400, 300)), can / f"C000{i}111.tif") for i, n in enumerate(["astronaut", "coffee", "chelsea"])]
+    flipped_where_the_hashes_lose_it(save(photo("astronaut", (400, 300)), cl / "IMG_0042.jpg"), kept)
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    analyse_inline(admin_user, source=cleanup)
+    assert verdicts() == {"IMG_0042.jpg": ("cleanup_corrupt", "C0000111.tif")}
+    assert Candidate.objects.get(cleanup_asset__name="IMG_0042.jpg").found_by == "thumbnail"
+
+
 @pytest.mark.django_db
 def test_reverify_rejudges_open_files_from_stored_data_and_keeps_decided_ones(collection, admin_user, monkeypatch):
     import dataclasses

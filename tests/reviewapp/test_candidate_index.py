@@ -137,6 +137,63 @@ def test_the_database_offers_the_candidates_the_in_memory_index_offers(sources):
     assert distances[-1] <= RADIUS and RADIUS in distances
 
 
+def garbled_from(im, start):
+    """``im`` whose rows from ``start`` (a part of the height) on are garbage, as a flipped bit
+    leaves a sequential stream: shifted along the row and re-coloured."""
+    import numpy as np
+    a = np.asarray(im).astype(np.int16).copy()
+    r0 = int(a.shape[0] * start)
+    a[r0:] = np.roll(a[r0:], a.shape[1] // 3, axis=1)[:, ::-1] // 2 + 60
+    return a.clip(0, 255).astype(np.uint8)
+
+
+def test_a_damaged_copy_the_hashes_cannot_place_is_offered_by_thumbnail_as_the_in_memory_index_offers_it(
+        sources, tmp_path, monkeypatch):
+    """Real encoded pictures; the clean-up copies' hashes are garbage (cleared, their streams
+    damaged), so only the rows above the damage can find their kept copies. Read in blocks of 2
+    thumbnails, the database search merges the blocks into the ranking the in-memory index gives."""
+    from PIL import Image
+
+    from matching.analysis import analyse_file
+    from reviewapp.selectors import candidate_index as selector
+    from tests.images import photo, save
+
+    canon, clean = sources
+    kept = {}
+    for i, (name, size) in enumerate([("astronaut", (400, 300)), ("coffee", (400, 300)), ("chelsea", (400, 300)),
+                                      ("rocket", (300, 400)), ("camera", (400, 400)), ("brick", (400, 300))]):
+        fa = analyse_file(save(photo(name, size), tmp_path / f"C000{i}000.tif"))
+        kept[name] = make_asset(canon, fa.name, fa.to_dict())
+    candidate_index_sync()
+    assert CandidateIndexEntry.objects.exclude(thumb=None).count() == 6
+
+    def damaged(name, im):
+        fa = analyse_file(save(Image.fromarray(garbled_from(im, 0.35)), tmp_path / name))
+        fa.hashes, fa.status = [], "damaged"
+        return fa
+
+    queries = {
+        "IMG_0001.jpg": damaged("IMG_0001.jpg", photo("astronaut", (400, 300))),
+        "IMG_0002.jpg": damaged("IMG_0002.jpg", photo("rocket", (300, 400)).rotate(90, expand=True)),  # turned
+        "IMG_0003.jpg": damaged("IMG_0003.jpg", photo("camera", (200, 200))),                          # smaller
+        "IMG_0004.jpg": damaged("IMG_0004.jpg", photo("grass", (400, 300))),                           # kept nowhere
+        "C0001000b.jpg": damaged("C0001000b.jpg", photo("astronaut", (400, 300))),  # its ID finds a candidate
+        "IMG_0005.jpg": damaged("IMG_0005.jpg", Image.new("RGB", (400, 300), (200, 200, 200))),       # blank
+    }
+    qs = {make_asset(clean, name, fa.to_dict()).pk: fa for name, fa in queries.items()}
+    monkeypatch.setattr(selector, "THUMB_BLOCK", 2)
+    got = candidates_for(qs)
+    idx = in_memory_index()
+    for pk, fa in qs.items():
+        assert as_tuples(got[pk]) == as_tuples(idx.candidates(fa)), fa.name
+    first = {fa.name: (got[pk][0].key, got[pk][0].reason) if got[pk] else None for pk, fa in qs.items()}
+    assert first["IMG_0001.jpg"] == (kept["astronaut"].pk, "thumbnail")
+    assert first["IMG_0002.jpg"] == (kept["rocket"].pk, "thumbnail")
+    assert first["IMG_0003.jpg"] == (kept["camera"].pk, "thumbnail")
+    assert first["IMG_0004.jpg"] is None and first["IMG_0005.jpg"] is None
+    assert [c.reason for c in got[next(pk for pk, fa in qs.items() if fa.name == "C0001000b.jpg")]] == ["id"]
+
+
 def test_hash_search_finds_every_stored_hash_within_the_radius_and_none_beyond(sources):
     canon, _ = sources
     rng = random.Random(5)
