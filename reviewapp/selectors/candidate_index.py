@@ -118,11 +118,15 @@ def indexable_assets():
                                  state__in=INDEXED_STATES).exclude(analysis=None))
 
 
+def live_assets():
+    """The canonical assets the index may offer now: canonical, analysed by this engine,
+    fingerprinted or unreadable, and indexed from their current analysis."""
+    return indexable_assets().filter(index_entry__analysed_at=F("analysed_at"))
+
+
 def _live(asset_ids) -> set:
-    """Of these canonical asset ids, those the index may offer now: canonical, analysed by this
-    engine, fingerprinted or unreadable, and indexed from their current analysis."""
-    return set(indexable_assets().filter(pk__in=list(asset_ids), index_entry__analysed_at=F("analysed_at"))
-               .values_list("pk", flat=True))
+    """Of these canonical asset ids, those the index may offer now (``live_assets``)."""
+    return set(live_assets().filter(pk__in=list(asset_ids)).values_list("pk", flat=True))
 
 
 def candidates_for(analyses: dict, *, limit: int = 5) -> dict:
@@ -191,8 +195,10 @@ def thumbnail_search(analyses: dict, *, limit: int | None = None) -> dict:
     fits = Q()
     for lo, hi in _windows(w for q in queries.values() for w in q.aspect_windows(T.aspect_tol)):
         fits |= Q(aspect__gte=lo - 1e-9, aspect__lte=hi + 1e-9)   # the exact test is thumbnail_hits'
-    rows = (CandidateIndexEntry.objects.filter(fits, thumb__isnull=False).order_by("asset_id")
-            .values_list("asset_id", "aspect", "thumb").iterator(chunk_size=THUMB_BLOCK))
+    # only live assets are read (the filter in the scan, not an IN list of every owner with a few
+    # agreeing rows afterwards: a sky's top rows agree with thousands of kept thumbnails)
+    rows = (CandidateIndexEntry.objects.filter(fits, thumb__isnull=False, asset_id__in=live_assets().values("pk"))
+            .order_by("asset_id").values_list("asset_id", "aspect", "thumb").iterator(chunk_size=THUMB_BLOCK))
     best: dict = {f: {} for f in queries}
     block: list = []
 
@@ -210,7 +216,5 @@ def thumbnail_search(analyses: dict, *, limit: int | None = None) -> dict:
             block = []
     if block:
         score(block)
-    found = {pk for hits in best.values() for pk in hits}
-    live = _live(found) if found else set()
     limit = T.thumb_limit if limit is None else limit
-    return {f: rank_thumbnail_hits({pk: k for pk, k in hits.items() if pk in live}, limit) for f, hits in best.items()}
+    return {f: rank_thumbnail_hits(hits, limit) for f, hits in best.items()}

@@ -164,8 +164,12 @@ def test_a_damaged_copy_the_hashes_cannot_place_is_offered_by_thumbnail_as_the_i
                                       ("rocket", (300, 400)), ("camera", (400, 400)), ("brick", (400, 300))]):
         fa = analyse_file(save(photo(name, size), tmp_path / f"C000{i}000.tif"))
         kept[name] = make_asset(canon, fa.name, fa.to_dict())
+    # two more kept copies of the astronaut, indexed, then gone and left to an older engine: never offered
+    twins = [make_asset(canon, f"C000{i}000.tif", kept["astronaut"].analysis | {"name": f"C000{i}000.tif"}) for i in (7, 8)]
     candidate_index_sync()
-    assert CandidateIndexEntry.objects.exclude(thumb=None).count() == 6
+    assert CandidateIndexEntry.objects.exclude(thumb=None).count() == 8
+    Asset.objects.filter(pk=twins[0].pk).update(state=Asset.State.VANISHED)
+    Asset.objects.filter(pk=twins[1].pk).update(engine_version="0.9")
 
     def damaged(name, im):
         fa = analyse_file(save(Image.fromarray(garbled_from(im, 0.35)), tmp_path / name))
@@ -275,3 +279,28 @@ def test_the_distance_function_counts_differing_bits_of_signed_bigints():
     with connection.cursor() as cur:
         cur.execute("SELECT doppel_hamming(%s, %s), doppel_hamming(%s, %s)", [-1, 0, -(2**63), 2**63 - 1])
         assert cur.fetchone() == (64, 64)
+
+
+def test_the_migration_gives_entries_indexed_before_thumbnails_theirs_from_the_stored_analysis(sources, tmp_path):
+    """Migration 0012's backfill: no file is read, the thumbnail comes from the stored analysis;
+    an unreadable kept copy keeps none (nothing to search by)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from matching.analysis import analyse_file
+    from tests.images import photo, save
+
+    canon, _ = sources
+    fa = analyse_file(save(photo("coffee", (400, 300)), tmp_path / "C0001000.tif"))
+    kept = make_asset(canon, fa.name, fa.to_dict())
+    make_asset(canon, "blank.tif", analysis("blank.tif", None, status="unreadable", sha="ab" * 32),
+               state=Asset.State.UNREADABLE)
+    candidate_index_sync()
+    want = CandidateIndexEntry.objects.get(asset=kept)
+    assert bytes(want.thumb) == fa.thumb_array().tobytes()
+    CandidateIndexEntry.objects.update(thumb=None, aspect=None)    # as indexed before migration 0012
+    import_module("reviewapp.migrations.0012_thumb11").backfill(apps, None)
+    got = {e.asset_id: (bytes(e.thumb) if e.thumb is not None else None, e.aspect) for e in CandidateIndexEntry.objects.all()}
+    assert got[kept.pk] == (bytes(want.thumb), pytest.approx(want.aspect))
+    assert [v for pk, v in got.items() if pk != kept.pk] == [(None, None)]
