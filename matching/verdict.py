@@ -516,10 +516,10 @@ def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
     return None if step is None else T.drift_chroma_steps * step / 255.0
 
 
-def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
-    """The screen's limit on the worst window of an undamaged pair: ``same_local``, or, against a
-    kept copy whose loss the proof models exactly (``_kept_modelled``), ``proven_local``, leaving
-    the rest to the full-detail proof.
+def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool, lossless_kept: bool = False) -> float:
+    """The screen's limit on the worst window of a pair whose clean-up copy is intact: ``same_local``,
+    or, against a kept copy whose loss the proof models exactly (``_kept_modelled``), ``proven_local``,
+    leaving the rest to the full-detail proof.
 
     Why: at the screen's 256 px, sharp text and lines shrunk to 30-50 % and saved at q60-85 (a
     screenshot, a diagram) differ from the kept copy by 0.086-0.12 in their worst window: 17 true
@@ -528,8 +528,16 @@ def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
     ``verify_analyses``): the tile tests alone passed an 18 px square lifted by 30 grey levels at
     0.95 of their tolerance. Against a lossy kept JPEG (a q85 JPEG) its own loss widens every
     tolerance and a region lifted by 25 levels passed (proof 1.5's attack): the screen keeps its
-    limit there."""
-    return T.proven_local if kept_modelled and not dmg.any else T.same_local
+    limit there. A flat band found in the pixels of a lossless kept copy (``lossless_kept``; no
+    decoder complained) does not narrow it: the pair is then ``match_corrupt`` at best, never safe,
+    and the proof's tile tests judge the part both trust; a kept TIFF screenshot banded over one text
+    line, its q90 copy intact, was "different" at 0.092 (seed 933), away from the band, where the
+    screen's 256 px shrank the text. Not against a banded JPEG 2000: its own loss widens the tile
+    tests, and another crop of a fundus photograph, mirrored, passed them against a kept 8:1 crop
+    whose smooth part the screen took for a band (seed 824)."""
+    if dmg.cleanup or dmg.cleanup_band or (dmg.kept_band and not lossless_kept):
+        return T.same_local
+    return T.proven_local if kept_modelled else T.same_local
 
 
 def _kept_modelled(m: FileAnalysis) -> bool:
@@ -576,14 +584,15 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
 
 
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list,
-                   min_coverage: float | None = None, kept_modelled: bool = False) -> bool:
+                   min_coverage: float | None = None, kept_modelled: bool = False, lossless_kept: bool = False) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``. ``min_coverage``: the intact part needed (default: the one for
     the pair's damage; ``_named_damaged_copy`` asks for less). ``kept_modelled``: the proof models
-    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``)."""
+    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``); ``lossless_kept``: it is
+    lossless (``_local_limit``)."""
     if min_coverage is None:
         min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
-    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_modelled)
+    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_modelled, lossless_kept)
     # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
     # were found) raises that score, so damaged pairs get the same wider tolerance
     orient_limit = T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0)
@@ -729,6 +738,31 @@ def _inferred_damage_unproven(r: ScreenResult, dmg: PairDamage, proof: dict, T: 
     return []
 
 
+def _named_screen(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage,
+                  T: Thresholds) -> tuple[ScreenResult, PairDamage] | None:
+    """The screen over which a damaged copy named after its kept copy agrees, from
+    ``named_min_coverage`` intact (``_named_damaged_copy``): at the best-scored turn, or else upright,
+    whatever that turn scored; None when neither agrees.
+
+    Why upright: the turn is scored over the whole picture, garbage included, so for a copy that is
+    mostly garbage every turn scores near the limit and a wrong one may win. A copy is stored upright
+    far more often than turned, and with the name it is the one reading that needs no turn to explain
+    it: a horse's legs, the top 12 % of a flipped copy named after its TIFF, agreed upright within
+    0.005 but scored 0.687 there, against 0.666 mirrored (seed 711). Its intact part must still agree
+    as strictly, with detail."""
+    if _screen_agrees(r, dmg, T, [], min_coverage=T.named_min_coverage):
+        return r, dmg
+    if r.turn == (0, False):
+        return None
+    up = _screen(c, m, T, turn=(0, False), turn_score=0.0)
+    if up is None:
+        return None
+    up_dmg = PairDamage.of(c, m, up)
+    if up_dmg.cleanup and _screen_agrees(up, up_dmg, T, [], min_coverage=T.named_min_coverage):
+        return up, up_dmg
+    return None
+
+
 def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage,
                         res: PairResult) -> PairResult:
     """Step 4, when a damaged clean-up copy is mostly garbage (a flip or a cut early in its
@@ -741,6 +775,8 @@ def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: 
     it turned 12 of its 144 pairs into cleanup_corrupt (README, proof 1.9)."""
     res.reasons[:] = [f"too little intact picture for a full-detail proof ({r.coverage:.0%}); what is intact "
                       f"agrees, and the names share an ID"]
+    res.rotation, res.flipped = r.rotation, r.flipped        # the screen's, which may be upright (_named_screen)
+    res.diff_score, res.local_score = r.diff_score, r.local_score
     return _damaged_verdict(c, m, r, dmg, None, res)
 
 
@@ -974,7 +1010,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
     why: list = []
-    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m))
+    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m), lossless_kept=m.format in LOSSLESS_FORMATS)
     # a turn that agrees strictly comes before one that agrees only within proven_local (a text
     # page is nearly its own upside-down mirror image at 40x40; the wrong turn scored best there)
     if (not agrees or r.local_score > T.same_local) and turn is None:
@@ -994,9 +1030,10 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         # picture cut early is "damaged" from its first row (coverage 0), as a garbled copy may be;
         # and an attack named another page's copy after a kept page whose letterhead, 3-4 % of it,
         # was all that was intact
-        if (res.verdict == "different" and shared_id and dmg.cleanup
-                and _screen_agrees(r, dmg, T, [], min_coverage=T.named_min_coverage)):
-            return _named_damaged_copy(c, m, r, dmg, res)
+        if res.verdict == "different" and shared_id and dmg.cleanup:
+            named = _named_screen(c, m, r, dmg, T)
+            if named is not None:
+                return _named_damaged_copy(c, m, *named, res)
         return res
     proof: dict | None = None
     if not (attach_rendition(c) and attach_rendition(m)):

@@ -1244,6 +1244,79 @@ def test_a_mostly_lost_copy_named_after_its_kept_copy_is_cleanup_corrupt_if_what
     assert r.verdict == "different" and not r.safe_to_delete, r.reasons
 
 
+def _horse_legs():
+    """The bottom-left ninth of scikit-image's horse silhouette (133x109): legs on white."""
+    from skimage import data
+    h = data.horse()
+    im = Image.fromarray(np.where(h, 0, 255).astype(np.uint8) if h.dtype == bool else h).convert("RGB")
+    w, hh = im.size
+    return im.crop((0, 2 * (hh // 3), w // 3, 3 * (hh // 3)))
+
+
+def _flipped(data: bytes, seed: int, n: int = 12, start: float = 0.35) -> bytes:
+    """``data`` with ``n`` bits flipped from ``start`` of the file on, as the shared corpus flips them."""
+    import random
+    rng, b = random.Random(seed), bytearray(data)
+    for _ in range(n):
+        i = rng.randrange(int(len(b) * start), len(b) - 4)
+        b[i] ^= 1 << rng.randrange(8)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("seed", [19, 31])
+def test_a_mostly_lost_named_copy_is_read_upright_when_its_garbage_makes_a_mirror_score_better(tmp_path, seed):
+    # seed 711: a horse's legs, the top 12 % of a flipped copy named after its TIFF, agreed upright
+    # within 0.005 but the turn scored over the garbage too (0.687 upright, 0.666 mirrored): "different"
+    from matching import thresholds
+    from matching.verdict import _screen
+    legs = _horse_legs()
+    kept = tmp_path / "C0009100.tif"
+    legs.save(kept, "TIFF", compression="tiff_lzw")
+    data = _flipped(jpeg_bytes(legs, 90), seed)
+    (tmp_path / "probe.jpg").write_bytes(data)
+    screen = _screen(analyse_file(tmp_path / "probe.jpg"), analyse_file(kept), thresholds.current())
+    assert screen.turn != (0, False)                  # the flips this seed makes: the garbage favours a mirror
+    r = _v(tmp_path, kept, "C0009100b.jpg", data=data)
+    assert r.verdict == "cleanup_corrupt" and (r.rotation, r.flipped) == (0, False) and not r.safe_to_delete, r.reasons
+    assert "names share an ID" in r.reasons[0]
+    r = _v(tmp_path, kept, "legs.jpg", data=data)      # without the name, nothing is claimed
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+
+
+def _disassembly_shot(seed, size=(433, 300), font=10, pitch=13):
+    """A screenshot of a disassembly listing: a white box with a black border on light blue, rows of
+    small black and navy text (a documentation image, as the rustc book's)."""
+    from PIL import ImageFont
+
+    from mhelpers import SYLLABLES
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", size, (226, 240, 250))
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=font)
+    bw, bh = int(size[0] * 0.9), int(size[1] * 0.75)
+    d.rectangle((-2, -2, bw, bh), fill=(255, 255, 255), outline=(0, 0, 0))
+    for y in range(4, bh - pitch, pitch):
+        d.text((6, y), "mov", fill=(0, 0, 0), font=f)
+        d.text((60, y), "[" + "".join(rng.choice(SYLLABLES, 3)) + f"+{rng.integers(4000, 5000):x}h]", fill=(0, 0, 0), font=f)
+        d.text((230, y), ", rax ; " + "".join(rng.choice(SYLLABLES, 2)), fill=(0, 0, 120), font=f)
+    return im
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_an_intact_copy_of_a_screenshot_kept_banded_is_match_corrupt_and_another_screenshot_different(tmp_path, seed):
+    # seed 933: a kept TIFF screenshot banded over one text line, its q90 copy intact, was "different"
+    # at 0.092 in a window away from the band, where the screen's 256 px shrank the text; the proof
+    # now judges such a pair (never safe), as it judges an undamaged one against a lossless kept copy
+    shot = _disassembly_shot(seed)
+    kept = tmp_path / "C0009200.tif"
+    grey_band(shot, 0.70, 0.085).save(kept, "TIFF", compression="tiff_lzw")
+    r = _v(tmp_path, kept, "copy.jpg", data=jpeg_bytes(shot, 75))
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete, r.reasons
+    assert r.local_score > THRESHOLDS.same_local                 # the screen's narrow limit would refuse it
+    r = _v(tmp_path, kept, "other.jpg", data=jpeg_bytes(_disassembly_shot(seed + 50), 90))
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+
+
 def test_a_png_copy_with_a_dot_is_different_and_a_rounded_one_a_duplicate(tmp_path):
     from skimage import data
     im = np.ascontiguousarray(data.coffee()[:300, :300])
