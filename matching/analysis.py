@@ -40,6 +40,7 @@ class FileAnalysis:
     sha256: str = ""                    # of the file's bytes: byte-identical files pair before any content logic
     pixel_sha256: str = ""              # of the full decoded pixels (filled with the rendition): identical = equal pixels
     jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
+    jpeg_coding: dict | None = None     # JPEG only: {"subsampling", "dc"} (proof.jpeg_coding; None in older analyses)
     thumb: str = ""                     # 24x24 grey thumbnail, base64 (fallback search; "" in older analyses)
     engine_version: str = ""
     fingerprint_version: str = ""

@@ -247,6 +247,16 @@ def rank_thumbnail_hits(best: dict, limit: int) -> list:
 
 
 
+def shared_id(found_by: str | None) -> bool | None:
+    """Whether a pair shares an ID in its names, from how its candidate was found: the search looked
+    IDs up with the configured patterns (``index_ids``), which the analyses' own ``ids`` (the engine's
+    default patterns) may not match; None when not known (a candidate stored before ``found_by``: the
+    engine then compares the analyses' IDs). Why: the pipeline let the engine compare the default IDs,
+    so with custom patterns a damaged copy was "named after" a kept copy the configured patterns did
+    not pair, and the command line and the app judged one pair apart."""
+    return ("id" in found_by) if found_by else None
+
+
 @dataclass
 class Candidate:
     key: str

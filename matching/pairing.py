@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .analysis import FileAnalysis, analyse_file
-from .index import CandidateIndex
-from .verdict import FileDecision, decide_file, verify_analyses
+from .index import CandidateIndex, shared_id
+from .verdict import FileDecision, decide_file, verification_failed, verify_analyses
 from .version import ENGINE_VERSION
 
 FILE_TIMEOUT = 30          # seconds per file
@@ -154,7 +154,7 @@ def _verify_candidate(a: FileAnalysis, canon: dict, cand, id_patterns):
     if id_patterns:
         from .names import extract_ids
         m.ids = extract_ids(m.name, id_patterns)
-    r = verify_analyses(a, m, shared_id="id" in cand.reason)
+    r = verify_analyses(a, m, shared_id=shared_id(cand.reason))
     r.match, r.via = cand.key, cand.reason
     return r
 
@@ -191,8 +191,7 @@ def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True,
                     results.append(_verify_candidate(a, canon, cand, id_patterns))
             decision = decide_file(a, results)
         except Exception as e:  # never let one file stop the run
-            decision = FileDecision("unreadable" if not a.readable else "no_match",
-                                    reasons=[f"verification failed: {type(e).__name__}: {e}"])
+            decision = verification_failed(a, e)
         rows.append(row_for(rel, a, decision))
         if bar:
             bar.update(1)

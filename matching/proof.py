@@ -55,6 +55,25 @@ def estimate_jpeg_quality(im: Image.Image) -> int | None:
     return int(max(1, min(100, round(quality))))
 
 
+def jpeg_coding(im: Image.Image) -> dict | None:
+    """How a JPEG was coded, as the proof models its copy: chroma subsampling as Pillow numbers it
+    (0 4:4:4, 1 4:2:2, 2 4:2:0; None for a grey or unusual one) and the grey levels one unit of the
+    luma and chroma DC coefficients moves an 8x8 block by (each table's DC step / 8; chroma None for a
+    grey JPEG). None when ``im`` is not a JPEG. Read with the rendition and kept on the analysis, so the
+    verifier knows it without the file (the pipeline verifies from stored renditions: a 4:4:4 copy was
+    modelled as 4:2:0 there and its true copies "edited", while the command line read the file)."""
+    q = getattr(im, "quantization", None)
+    if im.format not in ("JPEG", "MPO") or not q or 0 not in q:
+        return None
+    try:
+        from PIL import JpegImagePlugin
+        ss = JpegImagePlugin.get_sampling(im)
+    except Exception:
+        ss = -1
+    return {"subsampling": ss if ss in (0, 1, 2) else None,
+            "dc": [float(q[0][0]) / 8.0, float(q[1][0]) / 8.0 if len(q) > 1 else None]}
+
+
 _EQUIVALENT: dict = {}   # equivalent_jpeg_quality, remembered per file (a kept copy meets many clean-up copies)
 
 
@@ -121,7 +140,8 @@ def _load_cached(path: str, identity: tuple):
 
 def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
-    ``Thresholds.proof.max_side``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format).
+    ``Thresholds.proof.max_side``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format,
+    ``jpeg_coding`` or None).
 
     The file goes through the same format plan as ``decode.decode`` (matching/formats.py), so the
     proof sees what the measurement saw: a TIFF's master IFD (not its preview), HEIF through its
@@ -138,12 +158,13 @@ def load_rendition_uncached(path):
         d = plan.finish(plan.decoded)
         a = np.ascontiguousarray(dec.to_rgb8(Image.fromarray(d.image)) if d.image.ndim == 2 else d.image)
         digest = hashlib.sha256(a.tobytes() + repr(a.shape).encode()).hexdigest()
-        return _cap(a, max_side), digest, None, plan.sniffed.format
+        return _cap(a, max_side), digest, None, plan.sniffed.format, None
     data = plan.data  # a TIFF's header pointed at its master
     im = Image.open(io.BytesIO(data))
     dec.check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
     fmt = im.format
     quality = estimate_jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
+    coding = jpeg_coding(im)
     orient = 1
     try:
         orient = int(im.getexif().get(0x0112, 1) or 1)
@@ -159,7 +180,7 @@ def load_rendition_uncached(path):
     a = dec.to_rgb8(im)
     a = np.ascontiguousarray(dihedral(a, *dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))))
     digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
-    return _cap(a, max_side), digest, quality, fmt
+    return _cap(a, max_side), digest, quality, fmt, coding
 
 
 def load_rendition(path):
@@ -2735,7 +2756,7 @@ def _bbox_tiles(mask, ys, xs, h, w):
 
 
 def attach_rendition(a, *, remember: bool = True) -> bool:
-    """Fill ``a.rendition``, ``a.pixel_sha256`` and ``a.jpeg_quality`` from ``a.path`` (once).
+    """Fill ``a.rendition``, ``a.pixel_sha256``, ``a.jpeg_quality`` and ``a.jpeg_coding`` from ``a.path`` (once).
     ``remember=False``: not through the cache of recent files (the caller keeps the rendition
     itself, and nothing will read the path again)."""
     if a.rendition is not None:
@@ -2743,10 +2764,12 @@ def attach_rendition(a, *, remember: bool = True) -> bool:
     if not a.path:
         return False
     try:
-        r, digest, quality, _fmt = (load_rendition if remember else load_rendition_uncached)(a.path)
+        r, digest, quality, _fmt, coding = (load_rendition if remember else load_rendition_uncached)(a.path)
     except Exception:
         return False
     a.rendition, a.pixel_sha256 = r, digest
     if quality is not None:
         a.jpeg_quality = quality
+    if coding is not None:
+        a.jpeg_coding = coding
     return True

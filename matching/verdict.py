@@ -12,7 +12,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays, orientation_scores
 from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
-from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, luma_dc_step, prove_same
+from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -448,19 +448,31 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           orientation=turn, orientation_score=turn_score, thresholds=T)
 
 
+def _jpeg_coding(c: FileAnalysis) -> dict | None:
+    """How a JPEG copy was coded (``proof.jpeg_coding``): kept on its analysis with the rendition, or
+    read from the file when it is at hand and the analysis is older (or has no rendition yet)."""
+    if c.format not in BLOCK_CODED_FORMATS:
+        return None
+    if c.jpeg_coding:
+        return c.jpeg_coding
+    if not c.path:
+        return None
+    try:
+        with Image.open(c.path) as im:
+            return jpeg_coding(im)
+    except Exception:
+        return None
+
+
 def _dc_steps(c: FileAnalysis) -> tuple | None:
     """Grey levels one unit of a JPEG's luma and chroma DC coefficients move an 8x8 block by (each
-    table's DC step / 8), as (luma, chroma): from the file's own tables when the file is at hand,
-    else from its estimated quality by the IJG scaling of the standard tables (DC 16 and 17).
+    table's DC step / 8), as (luma, chroma): from the file's own tables (``_jpeg_coding``), else from
+    its estimated quality by the IJG scaling of the standard tables (DC 16 and 17).
     None: not a JPEG, or not known; chroma None for a grey JPEG."""
-    if c.path and c.format in BLOCK_CODED_FORMATS:
-        try:
-            with Image.open(c.path) as im:
-                tables = getattr(im, "quantization", None) or {}
-            if tables and 0 in tables:
-                return float(tables[0][0]) / 8.0, (float(tables[1][0]) / 8.0 if len(tables) > 1 else None)
-        except Exception:
-            pass
+    coding = _jpeg_coding(c)
+    if coding and coding.get("dc"):
+        luma, chroma = coding["dc"]
+        return float(luma), (float(chroma) if chroma is not None else None)
     if not c.jpeg_quality:
         return None
     return luma_dc_step(c.jpeg_quality), chroma_dc_step(c.jpeg_quality)
@@ -493,17 +505,12 @@ def _jpeg_dc_steps(a: FileAnalysis) -> tuple | None:
 
 
 def _jpeg_subsampling(c: FileAnalysis) -> int | None:
-    """A JPEG copy's chroma subsampling as Pillow numbers it (0 4:4:4, 1 4:2:2, 2 4:2:0), from the
-    file when it is at hand; None otherwise (a grey JPEG, another format, the file not read)."""
-    if c.format != "JPEG" or not c.path:
+    """A JPEG copy's chroma subsampling as Pillow numbers it (0 4:4:4, 1 4:2:2, 2 4:2:0), from
+    ``_jpeg_coding``; None otherwise (a grey JPEG, another format, not known)."""
+    if c.format != "JPEG":
         return None
-    try:
-        from PIL import JpegImagePlugin
-        with Image.open(c.path) as im:
-            ss = JpegImagePlugin.get_sampling(im)
-    except Exception:
-        return None
-    return ss if ss in (0, 1, 2) else None
+    coding = _jpeg_coding(c)
+    return coding.get("subsampling") if coding else None
 
 
 def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
@@ -1115,6 +1122,14 @@ class FileDecision:
     match: str = ""                       # the chosen candidate's key/name ("" when none)
     result: PairResult | None = None      # the chosen candidate's PairResult
     reasons: list = field(default_factory=list)   # why, when no candidate was chosen
+
+
+def verification_failed(cleanup: FileAnalysis, exc: BaseException) -> FileDecision:
+    """A clean-up file's decision when verifying it raised: no match claimed (unreadable when it does
+    not decode), the error in the reasons, so one odd file never stops a run and a person sees why.
+    The command line and the pipeline both decide so."""
+    return FileDecision("unreadable" if not cleanup.readable else "no_match",
+                        reasons=[f"verification failed: {type(exc).__name__}: {exc}"])
 
 
 def _damaged_part(r: PairResult) -> float:

@@ -22,6 +22,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 import matching
+from matching.index import shared_id
 from matching.thresholds import current as current_thresholds
 from matching.verdict import FileDecision, damage_score, verdict_rank
 
@@ -383,13 +384,25 @@ def pair_asset(asset: Asset, cands: list, *, file_stack: ExitStack, batch_stack:
     cfa = with_image(asset, fa_stored, lambda: file_stack.enter_context(
         storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES)), load=match_cache.load)
     results: list = []
-    _verify_candidates(asset, cfa, cands, results, batch_stack=batch_stack, match_cache=match_cache, kept=kept)
-    if not any(res.declared for _, _, res in results):   # none is the same picture: look further down
-        if deeper is not None:
-            _verify_candidates(asset, cfa, deeper(), results, batch_stack=batch_stack, match_cache=match_cache,
-                               kept=kept)
-    decision = m.decide_file(cfa, [r for _, _, r in results])
+    try:
+        _verify_candidates(asset, cfa, cands, results, batch_stack=batch_stack, match_cache=match_cache, kept=kept)
+        if not any(res.declared for _, _, res in results):   # none is the same picture: look further down
+            if deeper is not None:
+                _verify_candidates(asset, cfa, deeper(), results, batch_stack=batch_stack, match_cache=match_cache,
+                                   kept=kept)
+        try:
+            decision = m.decide_file(cfa, [r for _, _, r in results])
+        except Exception as exc:  # noqa: BLE001 - as verify_analyses' faults
+            raise _EngineFailed from exc
+    except _EngineFailed as exc:
+        # one odd file must not stop its batch (its task would fail on every retry, the job never end)
+        log.warning("verifying %s failed: %r", asset.pk, exc.__cause__)
+        return m.verification_failed(cfa, exc.__cause__), []
     return decision, results
+
+
+class _EngineFailed(Exception):
+    """The engine raised while verifying a pair (not a storage error: those keep their meaning)."""
 
 
 def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_stack: ExitStack,
@@ -411,7 +424,10 @@ def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_s
         except (ObjectMissing, UnsafeKey) as exc:
             log.info("candidate %s skipped: %s", ma.pk, exc)
             continue
-        res = m.verify_analyses(cfa, mfa)
+        try:
+            res = m.verify_analyses(cfa, mfa, shared_id=shared_id(c.reason))
+        except Exception as exc:  # noqa: BLE001 - any engine fault is this file's, decided as the CLI decides it
+            raise _EngineFailed from exc
         res.match = str(ma.pk)
         res.via = c.reason
         results.append((ma, c.reason, res))
@@ -478,7 +494,7 @@ def reverify_run(job_id: int) -> dict:
         results = []
         for ma, via in matches:
             mfa, _ = kept_copies.get(ma, _never_fetch)
-            res = m.verify_analyses(cfa, mfa, shared_id=("id" in (via or "")) or None)
+            res = m.verify_analyses(cfa, mfa, shared_id=shared_id(via))
             res.match, res.via = str(ma.pk), via
             results.append((ma, via, res))
         decision = m.decide_file(cfa, [r for _, _, r in results])

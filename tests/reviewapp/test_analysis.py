@@ -92,6 +92,30 @@ def test_analysis_pairs_clean_up_files_with_their_kept_copies(collection, admin_
 
 
 @pytest.mark.django_db
+def test_a_file_the_engine_fails_on_is_no_match_and_its_batch_and_job_finish(collection, admin_user, monkeypatch,
+                                                                            caplog):
+    """An engine fault on one pair is that file's, decided as the command line decides it (no match,
+    "verification failed"); it raised out of the pair batch, whose task failed on every retry and
+    whose job never ended."""
+    real = matching.verify_analyses
+
+    def faulty(c, m, **kw):
+        if c.name == "C1234a.jpg":
+            raise ValueError("odd array")
+        return real(c, m, **kw)
+
+    monkeypatch.setattr(matching, "verify_analyses", faulty)
+    canonical, cleanup = collection
+    job = analyse_inline(admin_user, source=cleanup)
+    assert job.state == Job.State.DONE
+    assert verdicts()["C1234a.jpg"] == ("no_match", None)
+    assert verdicts()["C3456b.jpg"] == ("cleanup_corrupt", "C0003456.tif")   # the rest of the batch is paired
+    assert "verifying" in caplog.text and "odd array" in caplog.text
+    decision = matching.verification_failed(matching.FileAnalysis(name="x.jpg", status="ok"), ValueError("odd array"))
+    assert (decision.verdict, decision.reasons) == ("no_match", ["verification failed: ValueError: odd array"])
+
+
+@pytest.mark.django_db
 def test_second_run_repeats_nothing_and_never_reopens_a_decided_file(collection, admin_user):
     canonical, cleanup = collection
     analyse_inline(admin_user, source=cleanup)
@@ -423,6 +447,56 @@ def test_a_bit_flipped_copy_without_an_id_is_paired_through_the_rows_above_the_f
     analyse_inline(admin_user, source=cleanup)
     assert verdicts() == {"IMG_0042.jpg": ("cleanup_corrupt", "C0000111.tif")}
     assert Candidate.objects.get(cleanup_asset__name="IMG_0042.jpg").found_by == "thumbnail"
+
+
+def pipeline_and_cli(local_root, admin_user, *, id_patterns=None):
+    """(the pipeline's {name: (verdict, match)}, the command line's) for local_root's canonical/ and
+    cleanup/ folders."""
+    can, cl = local_root / "canonical", local_root / "cleanup"
+    canonical = source_add(actor=admin_user, name="canon", kind="local", role="canonical", root=str(can))
+    cleanup = source_add(actor=admin_user, name="cleanup", kind="local", role="cleanup", root=str(cl))
+    inventory_inline(admin_user, canonical)
+    inventory_inline(admin_user, cleanup)
+    analyse_inline(admin_user, source=cleanup)
+    rows = matching.pair_directories(can, cl, workers=1, progress=False, id_patterns=id_patterns)
+    return verdicts(), {r["cleanup"]: (r["verdict"], r["match"] or None) for r in rows}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2"])
+def test_a_jpeg_copy_coded_without_420_chroma_is_judged_in_the_pipeline_as_on_the_command_line(
+        local_root, admin_user, subsampling):
+    """The proof models a JPEG copy as it was coded; the pipeline verifies from stored renditions,
+    without the file, and took every copy for 4:2:0: a 4:4:4 or 4:2:2 copy's true copies were
+    "edited" there (10 of 162 JPEG copies of one corpus's kept files), duplicates on the command line.
+    The coding is now kept on the analysis."""
+    kept = save(photo("astronaut", (400, 300)), local_root / "canonical" / "C0001111.tif")
+    save(photo("astronaut", (400, 300)), local_root / "cleanup" / "IMG_0007.jpg", quality=75, subsampling=subsampling)
+    app, cli = pipeline_and_cli(local_root, admin_user)
+    assert app == cli == {"IMG_0007.jpg": ("duplicate", kept.name)}
+    stored = Asset.objects.get(name="IMG_0007.jpg").analysis["jpeg_coding"]
+    assert stored["subsampling"] == {"4:4:4": 0, "4:2:2": 1}[subsampling]
+
+
+@pytest.mark.django_db
+def test_with_custom_id_patterns_a_damaged_copy_is_named_after_a_kept_copy_only_as_they_pair_it(
+        local_root, admin_user, settings):
+    """A damaged copy "named after" its kept copy is paired on little evidence; which names share an
+    ID is the configured patterns' call, in the pipeline as on the command line (the pipeline let the
+    engine compare the IDs the default patterns read)."""
+    import io
+
+    settings.ID_PATTERNS = [r"ZZZ(\d+)"]          # reads no ID in these names
+    save(photo("astronaut", (400, 300)), local_root / "canonical" / "C0001234.tif")
+    buf = io.BytesIO()
+    photo("astronaut", (400, 300)).save(buf, "JPEG", quality=90)
+    (local_root / "cleanup").mkdir(parents=True, exist_ok=True)
+    # cut after 16 % of its bytes: 15 % of the picture intact, enough for a copy named after its kept
+    # copy (cleanup_corrupt, with the default patterns), not for one without a shared ID
+    (local_root / "cleanup" / "C0001234b.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) * 16 // 100])
+    app, cli = pipeline_and_cli(local_root, admin_user, id_patterns=settings.ID_PATTERNS)
+    assert app == cli, (app, cli)
+    assert app["C0001234b.jpg"][0] == "different"
 
 
 @pytest.mark.django_db
