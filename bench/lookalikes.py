@@ -264,23 +264,6 @@ def smooth_sky(tilt: float = 0.0) -> Image.Image:
     return Image.fromarray(np.clip(np.stack([sky * 0.8, sky * 0.9, sky * 1.1], 2), 0, 255).astype(np.uint8))
 
 
-def disassembly_shot(rng, size=(433, 300), font_size=10, pitch=13):
-    """A screenshot of a disassembly listing (a documentation image): a white box with a black
-    border on light blue, rows of small black and navy text; another ``rng`` gives another listing
-    in the same layout."""
-    im = Image.new("RGB", size, (226, 240, 250))
-    d = ImageDraw.Draw(im)
-    f = font(font_size)
-    bw, bh = int(size[0] * 0.9), int(size[1] * 0.75)
-    d.rectangle((-2, -2, bw, bh), fill=(255, 255, 255), outline=(0, 0, 0))
-    for y in range(4, bh - pitch, pitch):
-        d.text((6, y), rng.choice(["mov", "lea", "call", "add"]), fill=(0, 0, 0), font=f)
-        d.text((60, y), "[" + "".join(rng.choice(SYLLABLES) for _ in range(3)) + f"+{rng.randrange(0x4000, 0x5000):x}h]",
-               fill=(0, 0, 0), font=f)
-        d.text((230, y), ", rax ; " + "".join(rng.choice(SYLLABLES) for _ in range(2)), fill=(0, 0, 120), font=f)
-    return im
-
-
 def png(im) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "PNG")
@@ -699,17 +682,6 @@ def build(out, seed=11):
             else:
                 c.add(jpeg(im, q, **kw), "jpg", relation, p, f"white-paper page kept as JPEG 2000 at {rate}:1, {how}",
                       f"white-p{400 + k}", named=0)
-    # --- (proof 1.24; appended) a screenshot of a disassembly listing kept as TIFF with a grey band over one
-    #     line of text, and its intact q75 copy: the screen's 256 px shrank the small text, and the pair was
-    #     "different" at a worst window just over same_local, away from the band (seed 933's). Beside it,
-    #     another listing in the same layout, named as the kept screenshot
-    shot_rng = random.Random(seed * 1000 + 240)
-    shot = disassembly_shot(shot_rng)
-    p = c.canonical(grey_band(shot, 0.70, 0.085), "tif")
-    c.add(jpeg(shot, 75), "jpg", "corrupt_canonical", p, "listing screenshot kept as TIFF banded over a line, q=75",
-          "listing-240", corrupt_side="canonical", named=2)
-    c.add(jpeg(disassembly_shot(shot_rng), 90), "jpg", "near_miss", None, "another listing in the kept screenshot's "
-          "layout, q=90, named as the kept screenshot", "listing-241", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

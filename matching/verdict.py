@@ -523,10 +523,10 @@ def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
     return None if step is None else T.drift_chroma_steps * step / 255.0
 
 
-def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool, lossless_kept: bool = False) -> float:
-    """The screen's limit on the worst window of a pair whose clean-up copy is intact: ``same_local``,
-    or, against a kept copy whose loss the proof models exactly (``_kept_modelled``), ``proven_local``,
-    leaving the rest to the full-detail proof.
+def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
+    """The screen's limit on the worst window of an undamaged pair: ``same_local``, or, against a
+    kept copy whose loss the proof models exactly (``_kept_modelled``), ``proven_local``, leaving
+    the rest to the full-detail proof.
 
     Why: at the screen's 256 px, sharp text and lines shrunk to 30-50 % and saved at q60-85 (a
     screenshot, a diagram) differ from the kept copy by 0.086-0.12 in their worst window: 17 true
@@ -535,16 +535,12 @@ def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool, lossless_k
     ``verify_analyses``): the tile tests alone passed an 18 px square lifted by 30 grey levels at
     0.95 of their tolerance. Against a lossy kept JPEG (a q85 JPEG) its own loss widens every
     tolerance and a region lifted by 25 levels passed (proof 1.5's attack): the screen keeps its
-    limit there. A flat band found in the pixels of a lossless kept copy (``lossless_kept``; no
-    decoder complained) does not narrow it: the pair is then ``match_corrupt`` at best, never safe,
-    and the proof's tile tests judge the part both trust; a kept TIFF screenshot banded over one text
-    line, its q90 copy intact, was "different" at 0.092 (seed 933), away from the band, where the
-    screen's 256 px shrank the text. Not against a banded JPEG 2000: its own loss widens the tile
-    tests, and another crop of a fundus photograph, mirrored, passed them against a kept 8:1 crop
-    whose smooth part the screen took for a band (seed 824)."""
-    if dmg.cleanup or dmg.cleanup_band or (dmg.kept_band and not lossless_kept):
-        return T.same_local
-    return T.proven_local if kept_modelled else T.same_local
+    limit there. Nor for a pair with a damaged side, a band found in the kept pixels included: the
+    proof's tolerances are wider there and nothing accounts for the copy, and when this limit was
+    tried there (proof 1.24, before review) 64 of 660 edited look-alikes of banded kept copies
+    (squares lifted, captions, dialogs pasted on, shifted by 1-3 px) became match_corrupt, 11 of
+    them with no full-detail proof at all, against 10 of 660 true copies gained."""
+    return T.proven_local if kept_modelled and not dmg.any else T.same_local
 
 
 def _kept_modelled(m: FileAnalysis) -> bool:
@@ -591,15 +587,14 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
 
 
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list,
-                   min_coverage: float | None = None, kept_modelled: bool = False, lossless_kept: bool = False) -> bool:
+                   min_coverage: float | None = None, kept_modelled: bool = False) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``. ``min_coverage``: the intact part needed (default: the one for
     the pair's damage; ``_named_damaged_copy`` asks for less). ``kept_modelled``: the proof models
-    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``); ``lossless_kept``: it is
-    lossless (``_local_limit``)."""
+    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``)."""
     if min_coverage is None:
         min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
-    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_modelled, lossless_kept)
+    local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_modelled)
     # the turn is scored on the whole picture: damage (decoder errors, or flat bands however they
     # were found) raises that score, so damaged pairs get the same wider tolerance
     orient_limit = T.max_orient_score * (T.damaged_orient_factor if dmg.any else 1.0)
@@ -1017,7 +1012,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
     why: list = []
-    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m), lossless_kept=m.format in LOSSLESS_FORMATS)
+    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m))
     # a turn that agrees strictly comes before one that agrees only within proven_local (a text
     # page is nearly its own upside-down mirror image at 40x40; the wrong turn scored best there)
     if (not agrees or r.local_score > T.same_local) and turn is None:
