@@ -189,9 +189,9 @@ VERIFIER_VERSION = "proof 1.24"   # 1.1: a lossless clean-up copy against a JPEG
 #      page's copy, mirrored by the screen's coin toss at 0.0064 against 0.0066, was "different" for its mirrored
 #      page number; look-alikes' other turns scored 0.23-0.45 against 0.04-0.14)
 # 1.23: withdrawn (committed, attacked, reverted: a JPEG cut short judged whole above its cut lost true copies)
-# 1.24: no new number. A damaged copy named after its kept copy is read upright too when the best-scored turn does
-#      not agree (the turn is scored over its garbage: a horse's legs, 12 % intact, agreed upright at 0.005 but a
-#      mirror scored better, seed 711). Tried and dropped after a review: proven_local for a pair whose lossless kept
+# 1.24: no new number. A damaged copy named after its kept copy is read upright, whatever that turn scored, when the
+#      best-scored turn does not agree (the turn is scored over its garbage: a horse's legs, 12 % intact, agreed
+#      upright at 0.005 but a mirror scored better, seed 711; a diagram 65 % intact scored 0.69 upright, seed 935). Tried and dropped after a review: proven_local for a pair whose lossless kept
 #      copy shows a band (seed 933): 64 edited look-alikes became match_corrupt against 10 true copies gained
 
 

@@ -746,16 +746,15 @@ def _named_screen(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDa
     ``named_min_coverage`` intact (``_named_damaged_copy``): at the best-scored turn, or else upright,
     whatever that turn scored; None when neither agrees.
 
-    Why upright: the turn is scored over the whole picture, garbage included, so for a copy that is
-    mostly garbage every turn scores near the limit and a wrong one may win. A copy is stored upright
-    far more often than turned, and with the name it is the one reading that needs no turn to explain
-    it: a horse's legs, the top 12 % of a flipped copy named after its TIFF, agreed upright within
-    0.005 but scored 0.687 there, against 0.666 mirrored (seed 711). Its intact part must still agree
-    as strictly, with detail."""
+    Why upright, whatever it scored: the turn is scored over the whole picture, garbage included, so
+    for a damaged copy every turn may score near the limit and a wrong one may win, or the right one
+    miss it. A copy is stored upright far more often than turned, and with the name it is the one
+    reading that needs no turn to explain it: a horse's legs, the top 12 % of a flipped copy named
+    after its TIFF, agreed upright within 0.005 but scored 0.687 there, against 0.666 mirrored (seed
+    711); a diagram cut short, named, 65 % intact and agreeing, scored 0.69 upright, its best turn,
+    over a limit of 0.68 (seed 935). Its intact part must still agree as strictly, with detail."""
     if _screen_agrees(r, dmg, T, [], min_coverage=T.named_min_coverage):
         return r, dmg
-    if r.turn == (0, False):
-        return None
     up = _screen(c, m, T, turn=(0, False), turn_score=0.0)
     if up is None:
         return None
@@ -775,8 +774,8 @@ def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: 
     while the same file cut to nothing would have been paired. Never safe. The name is trusted
     here: an attack that named damaged copies of *other* pictures sharing the kept copy's top after
     it turned 12 of its 144 pairs into cleanup_corrupt (README, proof 1.9)."""
-    res.reasons[:] = [f"too little intact picture for a full-detail proof ({r.coverage:.0%}); what is intact "
-                      f"agrees, and the names share an ID"]
+    res.reasons[:] = [f"not proven at full detail: what is intact ({r.coverage:.0%} of the picture) agrees, and "
+                      f"the names share an ID"]
     res.rotation, res.flipped = r.rotation, r.flipped        # the screen's, which may be upright (_named_screen)
     res.diff_score, res.local_score = r.diff_score, r.local_score
     return _damaged_verdict(c, m, r, dmg, None, res)
