@@ -177,3 +177,12 @@ def grained_sheet(number: str, seed: int = 0, at=(312, 850)):
     im = Image.fromarray(np.clip(240 + grain + np.array([0, -1, -4]), 0, 255).astype(np.uint8))
     ImageDraw.Draw(im).text(at, number, fill=(30, 30, 30), font=ImageFont.load_default(size=11))
     return im
+
+
+def garbled_from(im, start):
+    """``im`` whose rows from ``start`` (a part of the height) on are garbage, as a flipped bit
+    leaves a sequential stream: shifted along the row and re-coloured."""
+    a = np.asarray(im).astype(np.int16).copy()
+    r0 = int(a.shape[0] * start)
+    a[r0:] = np.roll(a[r0:], a.shape[1] // 3, axis=1)[:, ::-1] // 2 + 60
+    return a.clip(0, 255).astype(np.uint8)

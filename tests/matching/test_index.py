@@ -5,7 +5,7 @@ from matching.index import (
     MultiIndexHash, band_probes, band_radii, guaranteed_radius, popcount64, rank_content, split_bands,
 )
 
-from mhelpers import jpeg_bytes
+from mhelpers import garbled_from, jpeg_bytes
 
 
 def test_mih_finds_exactly_what_brute_force_finds_within_guaranteed_radius():
@@ -67,22 +67,13 @@ def _index(tmp_path, pictures):
     return idx
 
 
-def _garbled_from(im, start):
-    """``im`` whose rows from ``start`` (a part of the height) on are garbage, as a flipped bit
-    leaves a sequential stream: shifted along the row and re-coloured."""
-    a = np.asarray(im).astype(np.int16).copy()
-    r0 = int(a.shape[0] * start)
-    a[r0:] = np.roll(a[r0:], a.shape[1] // 3, axis=1)[:, ::-1] // 2 + 60
-    return a.clip(0, 255).astype(np.uint8)
-
-
 def test_a_copy_garbled_below_its_top_is_found_by_the_thumbnail_of_its_intact_rows(tmp_path, photo, photo2, photo3):
     from PIL import Image
 
     from matching.fingerprint import THUMB_SIDE
     idx = _index(tmp_path, [("C0001111.tif", photo), ("C0002222.tif", photo2), ("C0003333.tif", photo3)])
     q = tmp_path / "IMG_0042.jpg"
-    q.write_bytes(jpeg_bytes(Image.fromarray(_garbled_from(photo, 0.3)), 85))
+    q.write_bytes(jpeg_bytes(Image.fromarray(garbled_from(photo, 0.3)), 85))
     a = analyse_file(q)
     found = idx.thumbnail_search(a)
     assert found and idx.keys[found[0][0]] == "C0001111.tif"
@@ -105,7 +96,7 @@ def test_a_turned_copy_is_found_by_thumbnail_in_its_stored_order(tmp_path, photo
     from PIL import Image
     idx = _index(tmp_path, [("C0001111.tif", photo), ("C0002222.tif", photo2)])
     q = tmp_path / "IMG_0044.jpg"
-    q.write_bytes(jpeg_bytes(Image.fromarray(_garbled_from(photo.rotate(90, expand=True), 0.4)), 85))
+    q.write_bytes(jpeg_bytes(Image.fromarray(garbled_from(photo.rotate(90, expand=True), 0.4)), 85))
     found = idx.thumbnail_search(analyse_file(q))
     assert found and idx.keys[found[0][0]] == "C0001111.tif"
 

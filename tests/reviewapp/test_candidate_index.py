@@ -137,21 +137,12 @@ def test_the_database_offers_the_candidates_the_in_memory_index_offers(sources):
     assert distances[-1] <= RADIUS and RADIUS in distances
 
 
-def garbled_from(im, start):
-    """``im`` whose rows from ``start`` (a part of the height) on are garbage, as a flipped bit
-    leaves a sequential stream: shifted along the row and re-coloured."""
-    import numpy as np
-    a = np.asarray(im).astype(np.int16).copy()
-    r0 = int(a.shape[0] * start)
-    a[r0:] = np.roll(a[r0:], a.shape[1] // 3, axis=1)[:, ::-1] // 2 + 60
-    return a.clip(0, 255).astype(np.uint8)
-
-
 def test_a_damaged_copy_the_hashes_cannot_place_is_offered_by_thumbnail_as_the_in_memory_index_offers_it(
         sources, tmp_path, monkeypatch):
     """Real encoded pictures; the clean-up copies' hashes are garbage (cleared, their streams
     damaged), so only the rows above the damage can find their kept copies. Read in blocks of 2
     thumbnails, the database search merges the blocks into the ranking the in-memory index gives."""
+    from mhelpers import garbled_from
     from PIL import Image
 
     from matching.analysis import analyse_file
