@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from contextlib import ExitStack
 from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -392,6 +393,8 @@ def pair_asset(asset: Asset, cands: list, *, file_stack: ExitStack, batch_stack:
                                    kept=kept)
         try:
             decision = m.decide_file(cfa, [r for _, _, r in results])
+        except SoftTimeLimitExceeded:
+            raise
         except Exception as exc:  # noqa: BLE001 - as verify_analyses' faults
             raise _EngineFailed from exc
     except _EngineFailed as exc:
@@ -426,6 +429,8 @@ def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_s
             continue
         try:
             res = m.verify_analyses(cfa, mfa, shared_id=shared_id(c.reason))
+        except SoftTimeLimitExceeded:
+            raise   # the batch's time is up (pair_batch splits it), not this file's fault
         except Exception as exc:  # noqa: BLE001 - any engine fault is this file's, decided as the CLI decides it
             raise _EngineFailed from exc
         res.match = str(ma.pk)

@@ -116,6 +116,23 @@ def test_a_file_the_engine_fails_on_is_no_match_and_its_batch_and_job_finish(col
 
 
 @pytest.mark.django_db
+def test_a_batch_whose_time_is_up_while_verifying_stops_and_no_file_is_decided_for_it(collection, admin_user,
+                                                                                     monkeypatch):
+    """Celery's soft time limit is the batch's, not the file's fault: it leaves pairing (pair_batch
+    splits the rest into smaller batches) instead of becoming a file's "verification failed"."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def out_of_time(c, m, **kw):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(matching, "verify_analyses", out_of_time)
+    canonical, cleanup = collection
+    with pytest.raises(SoftTimeLimitExceeded):
+        analyse_inline(admin_user, source=cleanup)
+    assert not ReviewItem.objects.filter(asset__name="C1234a.jpg").exists()
+
+
+@pytest.mark.django_db
 def test_second_run_repeats_nothing_and_never_reopens_a_decided_file(collection, admin_user):
     canonical, cleanup = collection
     analyse_inline(admin_user, source=cleanup)
