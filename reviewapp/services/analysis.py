@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from concurrent.futures import Future
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -387,16 +387,12 @@ def pair_asset(asset: Asset, cands: list, *, file_stack: ExitStack, batch_stack:
     results: list = []
     try:
         _verify_candidates(asset, cfa, cands, results, batch_stack=batch_stack, match_cache=match_cache, kept=kept)
-        if not any(res.declared for _, _, res in results):   # none is the same picture: look further down
-            if deeper is not None:
-                _verify_candidates(asset, cfa, deeper(), results, batch_stack=batch_stack, match_cache=match_cache,
-                                   kept=kept)
-        try:
+        if deeper is not None and not any(res.declared for _, _, res in results):
+            # none is the same picture: look further down
+            _verify_candidates(asset, cfa, deeper(), results, batch_stack=batch_stack, match_cache=match_cache,
+                               kept=kept)
+        with _engine_faults():
             decision = m.decide_file(cfa, [r for _, _, r in results])
-        except SoftTimeLimitExceeded:
-            raise
-        except Exception as exc:  # noqa: BLE001 - as verify_analyses' faults
-            raise _EngineFailed from exc
     except _EngineFailed as exc:
         # one odd file must not stop its batch (its task would fail on every retry, the job never end)
         log.warning("verifying %s failed: %r", asset.pk, exc.__cause__)
@@ -406,6 +402,18 @@ def pair_asset(asset: Asset, cands: list, *, file_stack: ExitStack, batch_stack:
 
 class _EngineFailed(Exception):
     """The engine raised while verifying a pair (not a storage error: those keep their meaning)."""
+
+
+@contextmanager
+def _engine_faults():
+    """Whatever the engine raises here is this file's fault (``_EngineFailed``: decided as the CLI
+    decides it); Celery's soft time limit is not: the batch's time is up, and pair_batch splits it."""
+    try:
+        yield
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any engine fault, as verify_analyses' faults in the CLI
+        raise _EngineFailed from exc
 
 
 def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_stack: ExitStack,
@@ -427,12 +435,8 @@ def _verify_candidates(asset: Asset, cfa, cands: list, results: list, *, batch_s
         except (ObjectMissing, UnsafeKey) as exc:
             log.info("candidate %s skipped: %s", ma.pk, exc)
             continue
-        try:
+        with _engine_faults():
             res = m.verify_analyses(cfa, mfa, shared_id=shared_id(c.reason))
-        except SoftTimeLimitExceeded:
-            raise   # the batch's time is up (pair_batch splits it), not this file's fault
-        except Exception as exc:  # noqa: BLE001 - any engine fault is this file's, decided as the CLI decides it
-            raise _EngineFailed from exc
         res.match = str(ma.pk)
         res.via = c.reason
         results.append((ma, c.reason, res))
