@@ -60,19 +60,30 @@ def own_valid(A: np.ndarray, orient=(0, False), damaged=False, size=(40, 40), T:
     return m
 
 
+def turn_fits(a_shape: tuple, b_shape: tuple, turn: tuple, aspect_tol: float) -> bool:
+    """B (array shape ``b_shape``) turned by ``turn`` has A's aspect ratio within ``aspect_tol`` (in
+    log ratio): the one rule by which a turn may be screened or proven at all. Why every reading of a
+    pair keeps to it: the screen and the proof bring B to A's size, so a turn that does not fit
+    squashes B, and a white top squashed is still a white top (a copy cut early, read upright against
+    another picture 18 % off its aspect ratio, "agreed up to the damage")."""
+    bh, bw = b_shape[:2]
+    if int(turn[0]) % 180 == 90:
+        bw, bh = bh, bw
+    return bool(abs(np.log(bw / bh) - np.log(a_shape[1] / a_shape[0])) <= aspect_tol)
+
+
 def orientation_scores(A: np.ndarray, B: np.ndarray, a_valid=None, b_valid=None, aspect_tol: float | None = None):
-    """[(score, (rot, flip))] for every turn of B whose aspect ratio fits A, best first.
+    """[(score, (rot, flip))] for every turn of B whose aspect ratio fits A (``turn_fits``), best first.
     Score: robust absolute difference of contrast-normalised 40x40 greys over the part both
     sides trust (``a_valid``/``b_valid`` 40x40 masks in each side's display frame)."""
     if aspect_tol is None:
         aspect_tol = _thresholds.current().aspect_tol
-    la = np.log(A.shape[1] / A.shape[0])
     a0 = grey(_resize(A, (40, 40)))
     out = []
     for t in DIHEDRAL:
-        Bt = dihedral(B, *t)
-        if abs(np.log(Bt.shape[1] / Bt.shape[0]) - la) > aspect_tol:
+        if not turn_fits(A.shape, B.shape, t, aspect_tol):
             continue
+        Bt = dihedral(B, *t)
         b0 = grey(_resize(Bt, (40, 40)))
         v = np.ones(a0.shape, bool)
         if a_valid is not None:
@@ -519,7 +530,7 @@ class ScreenResult:
     robust_local: float           # 90th percentile of the windows
     lowres: float                 # difference at 1/8 of the screen size (blur-tolerant)
     coverage: float               # part of the picture both sides trust
-    intact_std: float             # grey std of the kept copy's intact part
+    intact_std: float             # grey std of the intact part on its plainer side (both must have detail)
     size: tuple                   # (w, h) the pair was screened at
     band_a: float                 # part of A (clean-up) in flat damage bands
     band_b: float                 # ... of B (kept)
@@ -640,7 +651,10 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         if again and again[0][1] == t:
             orient_score, second = again[0][0], (again[1][0] if len(again) > 1 else 9.0)
     coverage = float(valid.mean())
-    intact_std = float(gb[valid].std()) if valid.any() else 0.0
+    # the plainer side's: a copy cut below its white top agrees with any picture whose top is plain
+    # enough there, whatever detail that picture has (a page's cut copy, read turned against a
+    # diagram whose thin arc crossed that part, was its damaged copy)
+    intact_std = min(float(ga[valid].std()), float(gb[valid].std())) if valid.any() else 0.0
     if valid.sum() < 16:
         glob = local = robust = 1.0
     else:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.24"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.25"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -193,6 +193,11 @@ VERIFIER_VERSION = "proof 1.24"   # 1.1: a lossless clean-up copy against a JPEG
 #      best-scored turn does not agree (the turn is scored over its garbage: a horse's legs, 12 % intact, agreed
 #      upright at 0.005 but a mirror scored better, seed 711; a diagram 65 % intact scored 0.69 upright, seed 935). Tried and dropped after a review: proven_local for a pair whose lossless kept
 #      copy shows a band (seed 933): 64 edited look-alikes became match_corrupt against 10 true copies gained
+# 1.25: no new number. Every reading of a pair keeps to the screen's aspect rule (compare.turn_fits): the stream
+#      proof's and the named copy's upright readings ran on a kept picture squashed into the copy's frame (a
+#      screenshot's copy cut below its white top was a damaged copy of an 18 % narrower diagram, upright). And the
+#      detail an intact part needs (min_intact_std) is its plainer side's, not the kept side's alone (a page cut
+#      below its white top margin was a damaged copy of a diagram whose thin arcs crossed that part)
 
 
 def _tol(default, looser: str):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
-from .compare import ScreenResult, compare_arrays, orientation_scores
+from .compare import ScreenResult, compare_arrays, orientation_scores, turn_fits
 from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
 from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
 from .thresholds import Thresholds
@@ -448,6 +448,12 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           orientation=turn, orientation_score=turn_score, thresholds=T)
 
 
+def _turn_fits(c: FileAnalysis, m: FileAnalysis, turn: tuple, T: Thresholds) -> bool:
+    """The kept picture turned by ``turn`` fits the copy's aspect ratio (``compare.turn_fits``, on the
+    pictures the screen compares): a reading at a turn the screen did not choose keeps to it too."""
+    return turn_fits(c.image.shape, m.image.shape, turn, T.aspect_tol)
+
+
 def _jpeg_coding(c: FileAnalysis) -> dict | None:
     """How a JPEG copy was coded (``proof.jpeg_coding``): kept on its analysis with the rendition, or
     read from the file when it is at hand and the analysis is older (or has no rendition yet)."""
@@ -627,8 +633,10 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     if not (attach_rendition(c) and attach_rendition(m)):
         return
     # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
-    # the screen's turn, then none
+    # the screen's turn, then none if the kept picture fits upright
     for turn in dict.fromkeys([r.turn, (0, False)]):
+        if turn != r.turn and not _turn_fits(c, m, turn, T):
+            continue
         p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True,
                        streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=T.proof)
         if p["same"] and p.get("damage_region"):
@@ -755,6 +763,8 @@ def _named_screen(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDa
     over a limit of 0.68 (seed 935). Its intact part must still agree as strictly, with detail."""
     if _screen_agrees(r, dmg, T, [], min_coverage=T.named_min_coverage):
         return r, dmg
+    if not _turn_fits(c, m, (0, False), T):
+        return None
     up = _screen(c, m, T, turn=(0, False), turn_score=0.0)
     if up is None:
         return None

@@ -273,3 +273,35 @@ def test_stream_damage_begins_at_the_first_of_its_garbled_blocks_however_far_up_
     assert top == 40
     Ds[40:48, 65:78] = 0.002           # without the upper block, the search stops at the lower one
     assert _garbled_top(Ds, np.ones(Ds.shape, bool), 64, 8, 0.04, T) == 52
+
+
+def test_a_turn_fits_only_where_the_turned_kept_picture_has_the_copys_aspect_ratio():
+    from matching.compare import orientation_scores, turn_fits
+    copy, kept = np.zeros((297, 327, 3), np.uint8), np.zeros((560, 503, 3), np.uint8)   # 1.10 and 0.90
+    fits = {t for t in DIHEDRAL if turn_fits(copy.shape, kept.shape, t, 0.08)}
+    assert fits == {t for t in DIHEDRAL if t[0] in (90, 270)}
+    # the screen keeps to the same rule: it scores the turns that fit, and only those
+    assert {t for _, t in orientation_scores(copy, kept, aspect_tol=0.08)} == fits
+    assert all(turn_fits(copy.shape, copy.shape, t, 0.08) is (t[0] in (0, 180)) for t in DIHEDRAL)
+
+
+def test_the_intact_part_has_detail_only_if_both_sides_have_it():
+    """A page cut just above its first line keeps a white top, which agrees with any picture plain
+    enough there: the part both sides trust is as telling as its plainer side, however much a
+    diagram's thin arcs make of the other (they measured 13.7 grey levels of detail before)."""
+    from PIL import Image, ImageDraw
+
+    from mhelpers import text_page
+    page = np.asarray(text_page((327, 297), 1, top=45, font=14, pitch=22, paper=(255, 255, 255)))
+    cut = page.copy()
+    cut[44:] = 128          # the decoder's grey after the cut
+    diagram = Image.new("RGB", (297, 327), (255, 255, 255))
+    d = ImageDraw.Draw(diagram)
+    for k in range(6):
+        d.arc((-200 + 40 * k, -300, 250 + 40 * k, 150), 0, 180, fill=(80, 80, 80))
+    r = compare_arrays(cut, np.asarray(diagram), a_damaged=True)
+    assert r.coverage > 0.05 and r.intact_std < 1.0
+    # a cut below the first lines: both sides have detail there, and it counts
+    told = page.copy()
+    told[120:] = 128
+    assert compare_arrays(told, page, a_damaged=True).intact_std > 20

@@ -1684,3 +1684,36 @@ def test_a_refused_plain_turn_is_never_retried_at_a_mirror_however_well_it_score
     monkeypatch.setattr(verdict_module, "verify_analyses", lambda *a, **k: pytest.fail("a mirror was verified"))
     dmg = verdict_module.PairDamage.of(c, m, tied)
     assert verdict_module._proven_at_other_turn(c, m, tied, dmg, True, THRESHOLDS) is None
+
+
+def test_a_cut_copy_is_never_read_upright_against_a_kept_picture_that_fits_only_turned(tmp_path, monkeypatch):
+    """The stream proof's and the named copy's upright readings keep to the screen's rule that a
+    turn must fit the aspect ratio: read upright, a kept picture 18 % off it is squashed to the
+    copy's frame, and a white top squashed is still a white top (a screenshot's copy cut below its
+    top was "a damaged copy" of a diagram that way, upright)."""
+    import matching.verdict as verdict
+    page = text_page((327, 297), 1, top=45, font=14, pitch=22, paper=(255, 255, 255))
+    data = jpeg_bytes(page, 90)
+    (tmp_path / "C0000001a.jpg").write_bytes(data[:len(data) // 10])       # named after the diagram
+    diagram = Image.new("RGB", (503, 560), (255, 255, 255))              # fits the copy turned only
+    d = ImageDraw.Draw(diagram)
+    d.rectangle((30, 300, 200, 340), outline=(60, 60, 60))
+    d.arc((100, 0, 600, 560), 90, 200, fill=(80, 80, 80))
+    diagram.save(tmp_path / "C0000001.tif", "TIFF", compression="tiff_lzw")
+    turns = []
+    real_prove, real_compare = verdict.prove_same, verdict.compare_arrays
+
+    def prove(*a, turn, **kw):
+        turns.append(tuple(turn))
+        return {**real_prove(*a, turn=turn, **kw), "same": False}        # never proven: every reading is tried
+
+    def compare(*a, orientation=None, **kw):
+        if orientation is not None:
+            turns.append(tuple(orientation))
+        return real_compare(*a, orientation=orientation, **kw)
+
+    monkeypatch.setattr(verdict, "prove_same", prove)
+    monkeypatch.setattr(verdict, "compare_arrays", compare)
+    r = verify_pair(tmp_path / "C0000001a.jpg", tmp_path / "C0000001.tif")
+    assert turns and all(t[0] in (90, 270) for t in turns), turns
+    assert r.verdict == "different"
