@@ -10,7 +10,7 @@ from PIL import Image
 from scipy import ndimage
 
 from . import thresholds as _thresholds
-from .decode import DIHEDRAL, compose, dihedral, inverse
+from .decode import DIHEDRAL, aspect_fits, compose, dihedral, inverse
 from .fingerprint import chroma, grey
 from .thresholds import Thresholds
 
@@ -65,11 +65,9 @@ def turn_fits(a_shape: tuple, b_shape: tuple, turn: tuple, aspect_tol: float) ->
     log ratio): the one rule by which a turn may be screened or proven at all. Why every reading of a
     pair keeps to it: the screen and the proof bring B to A's size, so a turn that does not fit
     squashes B, and a white top squashed is still a white top (a copy cut early, read upright against
-    another picture 18 % off its aspect ratio, "agreed up to the damage")."""
-    bh, bw = b_shape[:2]
-    if int(turn[0]) % 180 == 90:
-        bw, bh = bh, bw
-    return bool(abs(np.log(bw / bh) - np.log(a_shape[1] / a_shape[0])) <= aspect_tol)
+    another picture 18 % off its aspect ratio, "agreed up to the damage"). ``decode.aspect_fits`` on
+    the two pictures' shapes."""
+    return bool(aspect_fits(np.log(a_shape[1] / a_shape[0]), np.log(b_shape[1] / b_shape[0]), turn, aspect_tol))
 
 
 def orientation_scores(A: np.ndarray, B: np.ndarray, a_valid=None, b_valid=None, aspect_tol: float | None = None):

@@ -51,6 +51,15 @@ def dihedral(a: np.ndarray, rotation: int, flipped: bool) -> np.ndarray:
 DIHEDRAL = [(r, f) for f in (False, True) for r in (0, 90, 180, 270)]
 
 
+def aspect_fits(a_aspect, b_aspect, turn, aspect_tol):
+    """B, of log aspect ratio ``b_aspect`` (log of width over height; a number, or an array of them),
+    turned by ``turn`` has A's log aspect ratio ``a_aspect`` within ``aspect_tol``: a quarter turn
+    negates a log aspect ratio, a mirror keeps it. The one rule by which a turn of a kept picture may
+    be searched (``index.thumbnail_hits``), screened or proven (``compare.turn_fits``) at all."""
+    turned = -b_aspect if int(turn[0]) % 180 == 90 else b_aspect
+    return np.abs(turned - a_aspect) <= aspect_tol
+
+
 def _signature(a):
     return a.tobytes() + bytes(a.shape)
 

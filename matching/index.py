@@ -21,7 +21,7 @@ from itertools import combinations
 import numpy as np
 
 from . import thresholds as _thresholds
-from .decode import DIHEDRAL, EXIF_TO_DIHEDRAL, dihedral, inverse
+from .decode import DIHEDRAL, EXIF_TO_DIHEDRAL, aspect_fits, dihedral, inverse
 from .names import compile_patterns, extract_ids
 
 N_CHUNKS = 4
@@ -219,8 +219,7 @@ def thumbnail_hits(q: ThumbnailQuery, stack: np.ndarray, owners: np.ndarray, asp
     if not len(owners):
         return
     for t in DIHEDRAL:
-        turned_aspect = -aspects if t[0] in (90, 270) else aspects
-        fit = np.abs(turned_aspect - q.aspect) <= T.aspect_tol
+        fit = aspect_fits(q.aspect, aspects, t, T.aspect_tol)
         if not fit.any():
             continue
         cs = dihedral(dihedral(stack[:, :, fit], *t), *q.stored).astype(np.float32)
