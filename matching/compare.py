@@ -257,6 +257,28 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     return out
 
 
+def band_step(g: np.ndarray, band: np.ndarray) -> float:
+    """How far a side's damage bands (``_flat_masks``: whole rows or whole columns of ``band``) lie
+    from the picture beside them, in grey levels: for each band and each edge of it inside the
+    picture, the median over the row (column) of |the band's level - the row just outside it|; the
+    largest, or 0 (no band, or one without an edge inside the picture).
+
+    Why: where both sides are flat along the same rows, each at its own level (a kept JPEG 2000's
+    grey band painted over a phantom's black background, the copy black there), each side's run is
+    a "band" where the other shows another colour, and the two scores tie. A band painted or filled
+    in steps away from the picture at its edge; the picture's own flat part goes on from the rows
+    above it (the copy's black there is the black above it): the step tells which side it is."""
+    best = 0.0
+    for rows_g, rows in ((g, np.asarray(band.all(axis=1))), (g.T, np.asarray(band.all(axis=0)))):
+        n = rows_g.shape[0]
+        for idx in _runs(rows):
+            level = np.median(rows_g[idx], axis=0)
+            for out in (idx[0] - 1, idx[-1] + 1):
+                if 0 <= out < n:
+                    best = max(best, float(np.median(np.abs(rows_g[out] - level))))
+    return best
+
+
 def _flat_masks(ga, gb, grow_a, grow_b, T: Thresholds):
     """Masks of damage bands on each side: full-width (or full-height) runs of one flat colour
     where the other side shows texture. Rows first; columns are then judged outside row bands."""
@@ -539,6 +561,8 @@ class ScreenResult:
     stream_a: bool                # ... found without decoder complaint (a flip that still decodes)
     valid: np.ndarray = field(repr=False, compare=False)  # the part both sides trust (A's frame): the proof keeps to it
     other_turns: tuple = ()       # ((score, turn), ...) of the other turns that fit the aspect ratio, best first
+    band_step_a: float = 0.0      # how far A's bands lie from the picture beside them (``band_step``)
+    band_step_b: float = 0.0      # ... B's
 
     @property
     def turn(self) -> tuple:
@@ -678,4 +702,6 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,
-        other_turns=tuple((sc, tt) for sc, tt in scores if tt != t))
+        other_turns=tuple((sc, tt) for sc, tt in scores if tt != t),
+        band_step_a=band_step(ga, band_a) if band_a.any() else 0.0,
+        band_step_b=band_step(gb, band_b) if band_b.any() else 0.0)

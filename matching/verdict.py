@@ -592,12 +592,35 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
     return None
 
 
+def _intact_detail_needed(dmg: PairDamage, shared_id: bool, T: Thresholds) -> float:
+    """The grey std an intact part under ``low_coverage`` needs to tell two pictures apart
+    (``min_intact_std``); none when the names share an ID and the only damage found is a band in
+    the kept copy.
+
+    Why: a plain intact part agrees with any picture as plain (a blank page, a sky), so without
+    other evidence it proves nothing. The name is that evidence, and the intact part can still
+    contradict it, as strictly as ever. With the band in the kept copy the verdict is
+    ``match_corrupt``, never safe: it shows a curator a damaged kept file whose only good copy may be
+    this one. A grey band over the lower half of a kept JPEG 2000 of the moon's plain surface (grey
+    std 3.3 above it), its copy named after it, was "different": the damage stayed hidden. The screen's
+    rule only: where the full-detail proof has too little to judge (``_inferred_damage_unproven``),
+    detail is needed whatever the names say (waived there too, another moon crop named after a banded
+    kept crop, agreeing turned 180 degrees at the screen, became ``match_corrupt``)."""
+    if shared_id and dmg.kept_band and not (dmg.cleanup or dmg.kept or dmg.cleanup_band):
+        return 0.0
+    return T.min_intact_std
+
+
 def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: list,
-                   min_coverage: float | None = None, kept_modelled: bool = False) -> bool:
+                   min_coverage: float | None = None, kept_modelled: bool = False,
+                   min_detail: float | None = None) -> bool:
     """Step 4. The intact part (outside flat bands and after-damage rows) must agree strictly.
     Appends why not to ``reasons``. ``min_coverage``: the intact part needed (default: the one for
     the pair's damage; ``_named_damaged_copy`` asks for less). ``kept_modelled``: the proof models
-    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``)."""
+    the kept copy's loss exactly (``_kept_modelled``: ``proven_local``). ``min_detail``: the detail an
+    intact part under ``low_coverage`` needs (default ``min_intact_std``; ``_intact_detail_needed``)."""
+    if min_detail is None:
+        min_detail = T.min_intact_std
     if min_coverage is None:
         min_coverage = T.damaged_min_coverage if dmg.decoder else T.min_coverage
     local_limit = T.damaged_local if dmg.decoder else _local_limit(dmg, T, kept_modelled)
@@ -608,7 +631,7 @@ def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: lis
             and r.diff_score <= T.same_diff
             and r.local_score <= local_limit
             and r.orient_score <= orient_limit)
-    if same and r.coverage < T.low_coverage and r.intact_std < T.min_intact_std:
+    if same and r.coverage < T.low_coverage and r.intact_std < min_detail:
         same = False
         reasons.append("the intact part has too little detail to tell")
     if not same:
@@ -803,10 +826,17 @@ def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pai
     reasons = res.reasons
     score_c = (2 if dmg.cleanup else 0) + r.band_a + (0.5 if r.progressive_a else 0)
     score_m = (2 if dmg.kept else 0) + r.band_b + (0.5 if r.progressive_b else 0)
-    if score_m > score_c:
+    # both sides flat along the same rows, each at its own level, tie: the band is the run that steps
+    # away from the picture beside it (``compare.band_step``); the other side's goes on from the rows
+    # above it (a kept JPEG 2000's grey band over a phantom's black background, the copy black there,
+    # was "clean-up copy is damaged")
+    kept_steps = score_m == score_c and r.band_step_b > r.band_step_a + res.thresholds.changed_mean
+    if score_m > score_c or kept_steps:
         res.verdict, res.corrupt_side, res.region = "match_corrupt", "match", r.region_b
-        reasons.append("kept copy is damaged: " + ("; ".join(m.errors[:2]) if m.damaged else
-                                                   "flat band where the clean-up copy has detail"))
+        reasons.append("kept copy is damaged: " + (
+            "; ".join(m.errors[:2]) if m.damaged else
+            f"flat band {r.band_step_b:.0f} grey levels off the picture beside it, where the clean-up copy's "
+            f"flat part goes on" if kept_steps else "flat band where the clean-up copy has detail"))
     else:
         res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", r.region_a
         reasons.append("clean-up copy is damaged" + (": " + "; ".join(c.errors[:2]) if c.errors else
@@ -1021,7 +1051,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
     why: list = []
-    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m))
+    agrees = _screen_agrees(r, dmg, T, why, kept_modelled=_kept_modelled(m),
+                            min_detail=_intact_detail_needed(dmg, shared_id, T))
     # a turn that agrees strictly comes before one that agrees only within proven_local (a text
     # page is nearly its own upside-down mirror image at 40x40; the wrong turn scored best there)
     if (not agrees or r.local_score > T.same_local) and turn is None:

@@ -305,3 +305,28 @@ def test_the_intact_part_has_detail_only_if_both_sides_have_it():
     told = page.copy()
     told[120:] = 128
     assert compare_arrays(told, page, a_damaged=True).intact_std > 20
+
+
+def test_a_band_steps_away_from_the_picture_beside_it_where_a_flat_part_of_the_picture_goes_on():
+    from matching.compare import band_step
+    g = np.zeros((60, 40), np.float32)      # black, a band over its lower half
+    band = np.zeros_like(g, bool)
+    band[30:] = True
+    assert band_step(g, band) == 0.0        # the picture's own black goes on from the rows above
+    g[30:] = 128.0
+    assert band_step(g, band) == 128.0      # a grey fill steps away from the black above it
+    g[:5] = 60.0                            # what lies away from its edge does not count
+    assert band_step(g, band) == 128.0
+    cols = np.zeros_like(g, bool)           # a band of columns, from the left edge
+    cols[:, :10] = True
+    h = np.full_like(g, 200.0)
+    h[:, :10] = 20.0
+    assert band_step(h, cols) == 180.0
+    assert band_step(h, np.zeros_like(g, bool)) == 0.0 and band_step(h, np.ones_like(g, bool)) == 0.0
+    # the screen records each side's step
+    a = np.zeros((120, 120, 3), np.uint8)
+    a[10:20, 10:60] = 250
+    b = a.copy()
+    b[60:] = 128
+    r = compare_arrays(a, b)
+    assert r.band_step_b > 100 and r.band_step_a < 10, (r.band_step_a, r.band_step_b)

@@ -83,6 +83,73 @@ def test_grey_band_canonical_match_corrupt(tmp_path, photo):
     assert r.verdict == "match_corrupt" and r.corrupt_side == "match" and not r.safe_to_delete
 
 
+def _black_with_a_stripe(side=100):
+    """Black but for a white stripe across its top left corner (a phantom's crop): below the
+    stripe every row is one flat colour."""
+    im = Image.new("RGB", (side, side), (0, 0, 0))
+    ImageDraw.Draw(im).line((0, int(0.25 * side), int(0.15 * side), 0), fill=(250, 250, 250), width=5)
+    return im
+
+
+@pytest.mark.parametrize("kept_format", ["JPEG2000", "TIFF"])
+def test_a_grey_band_over_a_flat_part_of_the_kept_copy_is_the_kept_copys_damage(tmp_path, kept_format):
+    # both sides are flat along the band's rows, each at its own level, so each side's run was a
+    # "band" where the other shows another colour: the scores tied and the good copy was damaged
+    kept = tmp_path / ("C1332598.jp2" if kept_format == "JPEG2000" else "C1332598.tif")
+    banded = grey_band(_black_with_a_stripe(), 0.56, 0.44)
+    banded.save(kept, kept_format, **({"quality_mode": "rates", "quality_layers": [8], "irreversible": True}
+                                      if kept_format == "JPEG2000" else {}))
+    copy = tmp_path / "C1332598.jpg"
+    copy.write_bytes(jpeg_bytes(_black_with_a_stripe()))
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side) == ("match_corrupt", "match"), r.reasons
+    assert not r.safe_to_delete and 0.45 < r.region["top"] < 0.6
+    # and the mirror: the band in the copy, the kept picture black there
+    kept.unlink()
+    _black_with_a_stripe().save(kept, kept_format)
+    copy.write_bytes(jpeg_bytes(banded))
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup"), r.reasons
+
+
+def _moon(x, y, side=128):
+    """A crop of the moon's plain surface (grey std ~3): too little detail to tell it from
+    another crop where that is all there is."""
+    from skimage import data
+    return Image.fromarray(data.moon()[y:y + side, x:x + side]).convert("RGB")
+
+
+def _banded_jp2(im, path, top=0.51):
+    grey_band(im, top, 1.0 - top).save(path, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+
+
+def test_a_named_copy_of_a_plain_kept_picture_with_a_band_is_the_kept_copys_damage(tmp_path):
+    # the half above the band is too plain to tell pictures apart; the name tells, the proof checks
+    # it at full detail: "different" hid a damaged kept copy whose only good copy this is
+    kept = tmp_path / "C1293003.jp2"
+    _banded_jp2(_moon(256, 0), kept)
+    copy = tmp_path / "C1293003b.jpg"
+    copy.write_bytes(jpeg_bytes(_moon(256, 0)))
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side, r.match or kept.name) == ("match_corrupt", "match", kept.name), r.reasons
+    assert not r.safe_to_delete
+    # unnamed, the plain half proves nothing
+    other = tmp_path / "IMG_0001.jpg"
+    other.write_bytes(jpeg_bytes(_moon(256, 0)))
+    assert verify_pair(other, kept).verdict == "different"
+
+
+def test_another_plain_picture_named_after_a_banded_kept_copy_is_still_different(tmp_path):
+    # another crop of the moon agrees with the kept crop's plain top turned 180 degrees at the
+    # screen; the name lets the screen pass it, and the proof, with too little to judge, refuses it
+    kept = tmp_path / "K0103.jp2"
+    _banded_jp2(_moon(8, 310), kept, top=0.55)
+    copy = tmp_path / "K0103.jpg"
+    copy.write_bytes(jpeg_bytes(_moon(242, 109)))
+    r = verify_pair(copy, kept)
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+
+
 def test_unreadable_canonical_paired_by_id(tmp_path, photo):
     c = tmp_path / "C0001000.tif"
     photo.save(c, "TIFF", compression="tiff_lzw")
