@@ -13,6 +13,7 @@ import numpy as np
 
 from .decode import DecodeError, decode, dihedral, inverse
 from .fingerprint import fingerprints, flat_runs
+from .formats import coded_losslessly
 from .names import extract_ids
 from .version import CURRENT_UNDER_CAP, ENGINE_VERSION, FINGERPRINT_VERSION
 
@@ -39,6 +40,7 @@ class FileAnalysis:
     digest: str = ""
     sha256: str = ""                    # of the file's bytes: byte-identical files pair before any content logic
     pixel_sha256: str = ""              # of the full decoded pixels (filled with the rendition): identical = equal pixels
+    lossless: bool | None = None        # WebP, JPEG 2000: the coding may keep every pixel (formats.coded_losslessly)
     jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
     jpeg_coding: dict | None = None     # JPEG only: {"subsampling", "dc"} (proof.jpeg_coding; None in older analyses)
     thumb: str = ""                     # 24x24 grey thumbnail, base64 (fallback search; "" in older analyses)
@@ -165,6 +167,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
             a.digest = hashlib.sha1(data).hexdigest()
         kw = {"target": target} if target else {}
         dec = decode(path, max_pixels=max_pixels, data=data, **kw)
+        a.lossless = coded_losslessly(dec.format, data)
         del data
     except DecodeError as e:
         a.errors = [str(e)]

@@ -97,6 +97,74 @@ def is_document(fmt: str) -> bool:
     return (fmt or "").upper() in DOCUMENT_FORMATS
 
 
+# Pillow modes (what the decoder reports, ``FileAnalysis.mode``) with an alpha channel, and with ink
+# separations: channels a conversion to RGB does not keep (the comparison flattens alpha onto white
+# and converts CMYK, so the pixels compared are "identical" while the file holds more)
+ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+INK_MODES = {"CMYK"}
+
+
+def channels_lost(kept_mode: str, other_mode: str) -> list:
+    """The channels a file of Pillow mode ``other_mode`` holds that one of ``kept_mode`` does not,
+    in words ("an alpha channel", "CMYK separations"); an unknown kept mode ("") holds none of them."""
+    lost = []
+    if other_mode in ALPHA_MODES and kept_mode not in ALPHA_MODES:
+        lost.append("an alpha channel")
+    if other_mode in INK_MODES and kept_mode not in INK_MODES:
+        lost.append("CMYK separations")
+    return lost
+
+
+def _webp_lossless(data: bytes) -> bool | None:
+    """A WebP's picture chunk: VP8L (lossless) or VP8 (lossy, its alpha in an ALPH chunk before it);
+    None for an animation or when neither is found."""
+    pos = 12
+    while pos + 8 <= len(data):
+        fourcc, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if fourcc == b"VP8L":
+            return True
+        if fourcc == b"VP8 ":
+            return False
+        if fourcc == b"ANMF":                   # an animation: each frame its own coding
+            return None
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def _j2k_reversible(data: bytes) -> bool | None:
+    """A JPEG 2000 codestream's wavelet, from its COD marker: the reversible 5/3 (True: it may
+    keep every pixel) or the irreversible 9/7 (False: always lossy); None when not found."""
+    pos = data.find(b"\xff\x4f\xff\x51")   # SOC, SIZ: the main header starts here
+    if pos < 0:
+        return None
+    pos += 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2:pos + 4], "big")
+        if marker == 0x52:                      # COD: Lcod, Scod, SGcod (4), SPcod: levels, xcb, ycb, style, transform
+            return data[pos + 13] == 1 if pos + 13 < len(data) else None
+        if marker == 0x90 or length < 2:        # SOT: the main header ended without one
+            return None
+        pos += 2 + length
+    return None
+
+
+def coded_losslessly(fmt: str, data: bytes) -> bool | None:
+    """Whether a WebP or JPEG 2000 file's coding may keep every pixel (a lossless WebP; a JPEG 2000
+    with the reversible wavelet), False when it cannot, None when not known or another format
+    (``holds_at_least_as_much`` knows the always-lossless and always-lossy formats by name).
+
+    Why: either format is lossless or lossy by the encoder's choice. A lossless WebP or JPEG 2000
+    copy against a JPEG kept copy of the same size was a safe duplicate: deleting it kept only the
+    lossy picture. A reversible JPEG 2000 cut to a rate is lossy too; counting it as possibly
+    lossless refuses the safe side."""
+    fmt = (fmt or "").upper()
+    if fmt == "WEBP":
+        return _webp_lossless(data)
+    if fmt == "JPEG2000":
+        return _j2k_reversible(data)
+    return None
+
+
 # ---------------------------------------------------------------- detection by content
 def _bmff_brands(data: bytes):
     if data[4:8] != b"ftyp":

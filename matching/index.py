@@ -160,11 +160,16 @@ def stored_thumbnail(analysis) -> tuple[np.ndarray, float] | None:
     return thumb, float(np.log(analysis.width / analysis.height))
 
 
-def thumbnail_wanted(analysis, merged) -> bool:
+def thumbnail_wanted(analysis, merged, deeper: bool = False) -> bool:
     """Whether a clean-up file is also searched by thumbnail: nothing found by checksum or ID, and
-    the hashes found nothing or are not to be trusted (a damaged stream garbles every region's)."""
+    the hashes found nothing or are not to be trusted (a damaged stream garbles every region's), or
+    found only other pictures (``deeper``: the search further down, asked when none of the first
+    candidates is the same picture). Why the last: a band in the *kept* copy spoils its hashes, not
+    the copy's, so the copy's own hashes find other pictures and never it (an unnamed copy of a
+    retina crop found two other crops, not its kept JPEG 2000 with a grey band across it, even
+    20 deep); its rows above the band agree, which is what the thumbnail search looks for."""
     return not any(c.reason in ("checksum", "id") or "id" in c.reason for c in merged) and (
-        not merged or getattr(analysis, "status", "") == "damaged")
+        not merged or deeper or getattr(analysis, "status", "") == "damaged")
 
 
 def add_thumbnail_candidates(merged: list, found) -> list:
@@ -449,9 +454,11 @@ class CandidateIndex:
 
         Why: for the callers to verify when none of the first is the same picture. Crops of one
         photograph can crowd the first places, and a canonical whose whole-picture hash a damage
-        band has spoiled is found by one region hash only, a few places further down."""
+        band has spoiled is found by one region hash only, a few places further down, or by the
+        thumbnail search alone (``thumbnail_wanted``)."""
         keys = {c.key for c in first}
-        return [c for c in self.candidates(analysis, limit=_thresholds.current().deeper_limit) if c.key not in keys]
+        return [c for c in self.candidates(analysis, limit=_thresholds.current().deeper_limit, deeper=True)
+                if c.key not in keys]
 
     def thumbnail_search(self, analysis, limit: int | None = None) -> list:
         """[(owner, rows, diff)] best first: ``thumbnail_hits`` over every kept thumbnail, ranked
@@ -467,11 +474,13 @@ class CandidateIndex:
         thumbnail_hits(q, self._thumb_stack, np.asarray(self._thumb_owner), np.asarray(self._thumb_aspect), best, T)
         return rank_thumbnail_hits(best, T.thumb_limit if limit is None else limit)
 
-    def candidates(self, analysis, limit: int = 5) -> list:
+    def candidates(self, analysis, limit: int = 5, deeper: bool = False) -> list:
+        """Checksum matches first, then shared IDs, then the ``limit`` nearest by content, then the
+        thumbnail search's finds where ``thumbnail_wanted`` (``deeper``: asked by ``deeper_candidates``)."""
         by_checksum = self.by_sha256.get(getattr(analysis, "sha256", "") or None, [])
         by_id = [n for i in self._ids(analysis) for n in self.by_id.get(i, [])]
         merged = merge_candidates(by_checksum, by_id, self.content_search(analysis, limit=limit))
-        if thumbnail_wanted(analysis, merged):
+        if thumbnail_wanted(analysis, merged, deeper):
             merged = add_thumbnail_candidates(merged, self.thumbnail_search(analysis))
         for c in merged:
             c.key = self.keys[c.key]

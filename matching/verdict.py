@@ -118,8 +118,11 @@ def holds_at_least_as_much(kept, other) -> list:
     A camera RAW holds more than any rendering of it (sensor data, latitude a JPEG or TIFF has
     thrown away), and a PDF more than its first page's picture (other pages, text, annotations):
     only a kept copy of the same kind can hold as much. Likewise a lossless copy holds more than a
-    JPEG of it at the same (or a lower) pixel count: deleting it would keep only the lossy one."""
-    from .formats import is_document, is_raw
+    JPEG of it at the same (or a lower) pixel count: deleting it would keep only the lossy one. And
+    an alpha channel or CMYK separations (``formats.channels_lost``, from the decoder's mode) that
+    the kept copy lacks: the pair compares flattened RGB, so an RGBA PNG against the same picture
+    flattened onto white was "identical", safe, and its transparency and what lay under it gone."""
+    from .formats import channels_lost, is_document, is_raw
     why = []
     kw, kh, ow, oh = _known(kept.width), _known(kept.height), _known(other.width), _known(other.height)
     unknown = [side for side, known in (("kept copy", kw and kh), ("clean-up copy", ow and oh)) if not known]
@@ -137,7 +140,13 @@ def holds_at_least_as_much(kept, other) -> list:
                        f"as much")
         elif k < o:
             why.append(f"the clean-up copy has {more} ({o}) than the kept copy ({k})")
-    if kept.format in LOSSY_FORMATS and other.format in LOSSLESS_FORMATS and kw * kh <= ow * oh:
+    kept_mode, other_mode = getattr(kept, "mode", "") or "", getattr(other, "mode", "") or ""
+    for lost in channels_lost(kept_mode, other_mode):
+        why.append(f"the clean-up copy (mode {other_mode}) has {lost} that the kept copy "
+                   f"{f'(mode {kept_mode}) lacks' if kept_mode else 'is not shown to have (its mode is unknown)'}")
+    # lossless by its format, or a WebP or JPEG 2000 coded so (``formats.coded_losslessly``)
+    if kept.format in LOSSY_FORMATS and (other.format in LOSSLESS_FORMATS or getattr(other, "lossless", None) is True) \
+            and kw * kh <= ow * oh:
         why.append(f"the clean-up copy is lossless ({other.format}) and the kept copy a lossy {kept.format} of no "
                    f"more pixels: the {kept.format} has thrown away detail the clean-up copy still holds")
     if is_raw(other.format) and not is_raw(kept.format):

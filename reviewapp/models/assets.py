@@ -68,6 +68,12 @@ class Asset(models.Model):
         return f"{self.source.name}:{self.key}"
 
     @property
+    def lossless(self) -> bool | None:
+        """A WebP or JPEG 2000 file's coding may keep every pixel (its analysis's
+        ``matching.formats.coded_losslessly``; None: not known), for ``holds_at_least_as_much``."""
+        return (self.analysis or {}).get("lossless")
+
+    @property
     def pixel_size(self):
         return f"{self.width}×{self.height}" if self.width and self.height else ""
 

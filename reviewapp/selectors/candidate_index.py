@@ -129,10 +129,11 @@ def _live(asset_ids) -> set:
     return set(live_assets().filter(pk__in=list(asset_ids)).values_list("pk", flat=True))
 
 
-def candidates_for(analyses: dict, *, limit: int = 5) -> dict:
+def candidates_for(analyses: dict, *, limit: int = 5, deeper: bool = False) -> dict:
     """{clean-up asset id: FileAnalysis} -> {clean-up asset id: [matching.Candidate]} with keys
     = canonical asset ids: checksum matches first, then shared IDs, then the ``limit`` nearest
-    by content, as matching.CandidateIndex.candidates gives them."""
+    by content, as matching.CandidateIndex.candidates gives them (``deeper``: the search further
+    down, where the thumbnail search runs too: matching.index.thumbnail_wanted)."""
     patterns = settings.ID_PATTERNS
     ids = {f: index_ids(fa, patterns) for f, fa in analyses.items()}
     sums = {f: fa.sha256 for f, fa in analyses.items() if getattr(fa, "sha256", "")}
@@ -161,7 +162,7 @@ def candidates_for(analyses: dict, *, limit: int = 5) -> dict:
         content = rank_content({pk: d for pk, d in whole.get(f, {}).items() if pk in live},
                                {pk: d for pk, d in region.get(f, {}).items() if pk in live}, limit)
         out[f] = merge_candidates(cs, by_id, content)
-    wanted = {f: analyses[f] for f in analyses if thumbnail_wanted(analyses[f], out[f])}
+    wanted = {f: analyses[f] for f in analyses if thumbnail_wanted(analyses[f], out[f], deeper)}
     for f, found in thumbnail_search(wanted).items():
         out[f] = add_thumbnail_candidates(out[f], found)
     return out

@@ -365,9 +365,10 @@ def deeper_candidates(asset: Asset, first: list) -> list:
     """The candidates after the first ones, up to ``deeper_limit`` in all (matching's
     CandidateIndex.deeper_candidates, from the shared index): crops of one photograph can crowd the
     first places, and a canonical whose whole-picture hash a damage band spoiled is found by one
-    region hash only, a few places further down."""
+    region hash only, a few places further down, or by the thumbnail search alone."""
     seen = {c.key for c in first}
-    return [c for c in candidates_for({asset.pk: stored_analysis(asset)}, limit=current_thresholds().deeper_limit)[asset.pk]
+    return [c for c in candidates_for({asset.pk: stored_analysis(asset)}, limit=current_thresholds().deeper_limit,
+                                      deeper=True)[asset.pk]
             if c.key not in seen]
 
 

@@ -505,3 +505,36 @@ def test_a_subifd_master_pillow_cannot_open_is_unreadable_not_measured_as_ifd0(t
     a = analyse_file(p)
     assert a.status == "unreadable" and a.width == 0
     assert a.errors[0].startswith("TIFF: page 1's master (IFD0 SubIFD 0, 800x600) cannot be decoded")
+
+
+@pytest.mark.parametrize("fmt, kw, want", [
+    ("WEBP", {"lossless": True}, True), ("WEBP", {"quality": 90}, False),
+    ("JPEG2000", {}, True), ("JPEG2000", {"no_jp2": True}, True),
+    ("JPEG2000", {"irreversible": True, "quality_mode": "rates", "quality_layers": [8]}, False),
+    ("JPEG", {"quality": 95}, None), ("PNG", {}, None)])
+def test_a_webp_or_jpeg2000_says_whether_its_coding_may_keep_every_pixel(photo, fmt, kw, want):
+    from matching.formats import coded_losslessly
+    for im in (photo, photo.convert("RGBA")) if fmt == "WEBP" else (photo,):
+        b = io.BytesIO()
+        im.save(b, fmt, **kw)
+        assert coded_losslessly(fmt, b.getvalue()) is want, (fmt, kw, im.mode)
+    assert coded_losslessly(fmt, b"garbage") is None
+
+
+@pytest.mark.parametrize("fmt, kw", [("WEBP", {"lossless": True}), ("JPEG2000", {})])
+def test_a_lossless_webp_or_jpeg2000_copy_is_never_deleted_for_a_jpeg_of_its_size(tmp_path, photo, fmt, kw):
+    # either format is lossless by the encoder's choice: the rule knew PNG and TIFF by name only, and
+    # a lossless WebP or JPEG 2000 against a JPEG kept copy of its size was a safe duplicate
+    kept = tmp_path / "C0001000.jpg"
+    photo.save(kept, "JPEG", quality=85)
+    copy = tmp_path / f"C0001000b.{fmt.lower()}"
+    photo.save(copy, fmt, **kw)
+    assert analyse_file(copy).lossless is True
+    r = verify_pair(copy, kept)
+    assert r.verdict in ("duplicate", "identical") and not r.safe_to_delete, r.reasons
+    assert any(why.startswith(f"the clean-up copy is lossless ({fmt})") for why in r.reasons), r.reasons
+    # the same coded lossy is the kept JPEG's equal: safe as before
+    photo.save(copy, fmt, **({"quality": 90} if fmt == "WEBP" else
+                             {"irreversible": True, "quality_mode": "rates", "quality_layers": [8]}))
+    assert analyse_file(copy).lossless is False
+    assert holds_at_least_as_much(analyse_file(kept), analyse_file(copy)) == []

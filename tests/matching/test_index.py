@@ -129,6 +129,29 @@ def test_deeper_candidates_are_the_ones_after_the_first(tmp_path, photo):
     assert {c.key for c in first + more} == {c.key for c in idx.candidates(a, limit=12)}
 
 
+def test_when_the_hashes_find_only_other_pictures_the_deeper_candidates_add_the_thumbnail_search(tmp_path, photo, photo2):
+    # a band in the *kept* copy spoils its hashes, not the copy's: the copy's hashes find other
+    # pictures only (here: made to find photo2's), and its kept copy is found by the rows above the band
+    from mhelpers import grey_band
+    idx = _index(tmp_path, [("C0001111.tif", grey_band(photo, 0.55, 0.45)), ("C0002222.tif", photo2)])
+    q = tmp_path / "IMG_0047.jpg"
+    q.write_bytes(jpeg_bytes(photo, 85))
+    a = analyse_file(q)
+    a.hashes = analyse_file(tmp_path / "C0002222.tif").hashes
+    first = idx.candidates(a)
+    assert [(c.key, c.reason) for c in first] == [("C0002222.tif", "content")]
+    more = idx.deeper_candidates(a, first)
+    assert [(c.key, c.reason) for c in more] == [("C0001111.tif", "thumbnail")]
+    # a candidate found by an ID is the name's evidence: no thumbnail search
+    q2 = tmp_path / "C0002222b.jpg"
+    q2.write_bytes(q.read_bytes())
+    b = analyse_file(q2)
+    b.hashes = a.hashes
+    first = idx.candidates(b)
+    assert [(c.key, c.reason) for c in first] == [("C0002222.tif", "id+content")]
+    assert idx.deeper_candidates(b, first) == []
+
+
 def _flip(h, bits):
     for b in bits:
         h ^= 1 << int(b)

@@ -569,8 +569,8 @@ def test_a_lossless_copy_holds_more_than_a_jpeg_of_it_at_the_same_size_but_not_t
 from matching.verdict import holds_at_least_as_much  # noqa: E402
 
 
-def _held(width=100, height=100, pages=1, bit_depth=8, format="TIFF"):
-    return SimpleNamespace(width=width, height=height, pages=pages, bit_depth=bit_depth, format=format)
+def _held(width=100, height=100, pages=1, bit_depth=8, format="TIFF", mode="RGB"):
+    return SimpleNamespace(width=width, height=height, pages=pages, bit_depth=bit_depth, format=format, mode=mode)
 
 
 def test_holds_rule_equal_copies_hold_as_much():
@@ -584,6 +584,43 @@ def test_holds_rule_more_pixels_or_a_longer_short_side_in_the_cleanup_copy_holds
     # same or fewer pixels, but the clean-up copy's short side is longer: still more detail
     assert len(holds_at_least_as_much(_held(200, 50), _held(90, 90))) == 1
     assert holds_at_least_as_much(_held(200, 100), _held(150, 90)) == []
+
+
+def test_holds_rule_an_alpha_channel_or_cmyk_separations_the_kept_copy_lacks_hold_more():
+    assert holds_at_least_as_much(_held(mode="RGB"), _held(mode="RGBA")) == [
+        "the clean-up copy (mode RGBA) has an alpha channel that the kept copy (mode RGB) lacks"]
+    assert holds_at_least_as_much(_held(mode="L"), _held(mode="LA")) == [
+        "the clean-up copy (mode LA) has an alpha channel that the kept copy (mode L) lacks"]
+    assert holds_at_least_as_much(_held(mode="RGB"), _held(mode="CMYK")) == [
+        "the clean-up copy (mode CMYK) has CMYK separations that the kept copy (mode RGB) lacks"]
+    assert holds_at_least_as_much(_held(mode=""), _held(mode="RGBA")) == [
+        "the clean-up copy (mode RGBA) has an alpha channel that the kept copy is not shown to have (its mode is "
+        "unknown)"]
+    # a kept copy with them holds as much; one without, against a copy without, too
+    for kept, other in (("RGBA", "RGBA"), ("LA", "RGBA"), ("CMYK", "CMYK"), ("RGBA", "RGB"), ("CMYK", "RGB"),
+                        ("RGB", "RGB"), ("RGB", "L"), ("L", "RGB"), ("RGB", "P"), ("", "RGB")):
+        assert holds_at_least_as_much(_held(mode=kept), _held(mode=other)) == [], (kept, other)
+
+
+def test_a_copy_with_transparency_is_not_deleted_for_the_same_picture_flattened(tmp_path, photo):
+    # the pair compares flattened RGB: "identical", and the transparency and what lay under it were
+    # safe to delete
+    rgba = photo.convert("RGBA")
+    alpha = Image.new("L", photo.size, 0)
+    ImageDraw.Draw(alpha).ellipse((10, 10, photo.width - 10, photo.height - 10), fill=255)
+    rgba.putalpha(alpha)
+    kept = tmp_path / "C0001000.png"
+    flat = Image.new("RGB", photo.size, (255, 255, 255))
+    flat.paste(rgba, mask=alpha)
+    flat.save(kept)
+    copy = tmp_path / "C0001000b.png"
+    rgba.save(copy)
+    r = verify_pair(copy, kept)
+    assert r.verdict == "identical" and not r.safe_to_delete
+    assert any("has an alpha channel that the kept copy (mode RGB) lacks" in why for why in r.reasons), r.reasons
+    # and the other way round (the kept copy has it, the copy is the flattened picture): safe
+    r = verify_pair(kept, copy)
+    assert r.verdict == "identical" and r.safe_to_delete, r.reasons
 
 
 def test_holds_rule_an_unknown_size_on_either_side_never_holds_as_much():

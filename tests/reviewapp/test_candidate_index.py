@@ -187,6 +187,15 @@ def test_a_damaged_copy_the_hashes_cannot_place_is_offered_by_thumbnail_as_the_i
     assert first["IMG_0003.jpg"] == (kept["camera"].pk, "thumbnail")
     assert first["IMG_0004.jpg"] is None and first["IMG_0005.jpg"] is None
     assert [c.reason for c in got[next(pk for pk, fa in qs.items() if fa.name == "C0001000b.jpg")]] == ["id"]
+    # an undamaged copy whose hashes find only another picture (here: made to find the coffee's):
+    # the deeper search adds the thumbnail's finds, as the in-memory index does
+    fa = analyse_file(save(photo("chelsea", (400, 300)), tmp_path / "IMG_0006.jpg"))
+    fa.hashes = kept["coffee"].analysis["hashes"]
+    pk6 = make_asset(clean, "IMG_0006.jpg", fa.to_dict()).pk
+    shallow, deep = candidates_for({pk6: fa})[pk6], candidates_for({pk6: fa}, deeper=True)[pk6]
+    assert as_tuples(shallow) == as_tuples(idx.candidates(fa)) and "thumbnail" not in {c.reason for c in shallow}
+    assert as_tuples(deep) == as_tuples(idx.candidates(fa, deeper=True))
+    assert [(c.key, c.reason) for c in deep if c.reason == "thumbnail"][:1] == [(kept["chelsea"].pk, "thumbnail")]
 
 
 def test_hash_search_finds_every_stored_hash_within_the_radius_and_none_beyond(sources):
