@@ -19,6 +19,10 @@ from .version import ENGINE_VERSION
 LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "GIF", "PPM", "TGA"}
 # Formats that are always lossy (WebP, JPEG 2000 and HEIF can be either, and are not counted).
 LOSSY_FORMATS = {"JPEG", "MPO"}
+# ``holds_at_least_as_much``: a kept JPEG whose estimated quality is more than this below the clean-up
+# JPEG's holds less, unless it has this many times the clean-up copy's pixels (twice its sides)
+JPEG_QUALITY_MARGIN = 10
+JPEG_PIXELS_OUTWEIGH = 4
 # Formats coded in 8x8 DCT blocks: a flipped bit that keeps the entropy stream in step garbles one
 # block of the picture (the proof's garble test), so such a file is the damaged side of a pair.
 BLOCK_CODED_FORMATS = {"JPEG", "MPO"}
@@ -121,7 +125,11 @@ def holds_at_least_as_much(kept, other) -> list:
     JPEG of it at the same (or a lower) pixel count: deleting it would keep only the lossy one. And
     an alpha channel or CMYK separations (``formats.channels_lost``, from the decoder's mode) that
     the kept copy lacks: the pair compares flattened RGB, so an RGBA PNG against the same picture
-    flattened onto white was "identical", safe, and its transparency and what lay under it gone."""
+    flattened onto white was "identical", safe, and its transparency and what lay under it gone. And
+    a JPEG clean-up copy coded finer than its JPEG kept copy (estimated qualities more than
+    ``JPEG_QUALITY_MARGIN`` apart) unless the kept copy has ``JPEG_PIXELS_OUTWEIGH`` times its pixels:
+    a q95 copy at 90 % of a q30 kept copy's size was a safe duplicate (the proof compares at the
+    copy's size, where the kept copy's blocks are smoothed away), and it is the better picture."""
     from .formats import channels_lost, is_document, is_raw
     why = []
     kw, kh, ow, oh = _known(kept.width), _known(kept.height), _known(other.width), _known(other.height)
@@ -149,6 +157,10 @@ def holds_at_least_as_much(kept, other) -> list:
             and kw * kh <= ow * oh:
         why.append(f"the clean-up copy is lossless ({other.format}) and the kept copy a lossy {kept.format} of no "
                    f"more pixels: the {kept.format} has thrown away detail the clean-up copy still holds")
+    kq, oq = getattr(kept, "jpeg_quality", None), getattr(other, "jpeg_quality", None)
+    if kq and oq and kq < oq - JPEG_QUALITY_MARGIN and kw * kh < JPEG_PIXELS_OUTWEIGH * ow * oh:
+        why.append(f"the kept JPEG is coded coarser (quality {kq}) than the clean-up copy (quality {oq}) and has "
+                   f"less than {JPEG_PIXELS_OUTWEIGH}x its pixels: it has thrown away detail the clean-up copy holds")
     if is_raw(other.format) and not is_raw(kept.format):
         why.append(f"clean-up copy is camera RAW ({other.format}) and the kept copy is a rendering of it "
                    f"({kept.format or 'unknown'}): a RAW holds more than any rendering, so only a RAW kept copy "

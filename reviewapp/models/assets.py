@@ -74,6 +74,12 @@ class Asset(models.Model):
         return (self.analysis or {}).get("lossless")
 
     @property
+    def jpeg_quality(self) -> int | None:
+        """A JPEG's estimated quality (its analysis's, read with the full-detail rendition; None: not
+        known), for ``holds_at_least_as_much``."""
+        return (self.analysis or {}).get("jpeg_quality")
+
+    @property
     def pixel_size(self):
         return f"{self.width}×{self.height}" if self.width and self.height else ""
 

@@ -602,6 +602,32 @@ def test_holds_rule_an_alpha_channel_or_cmyk_separations_the_kept_copy_lacks_hol
         assert holds_at_least_as_much(_held(mode=kept), _held(mode=other)) == [], (kept, other)
 
 
+def test_holds_rule_a_kept_jpeg_coded_coarser_holds_less_unless_it_has_four_times_the_pixels():
+    def jpeg(w, h, q):
+        return SimpleNamespace(**vars(_held(w, h, format="JPEG")), jpeg_quality=q)
+    assert holds_at_least_as_much(jpeg(100, 100, 30), jpeg(90, 90, 95)) == [
+        "the kept JPEG is coded coarser (quality 30) than the clean-up copy (quality 95) and has less than 4x its "
+        "pixels: it has thrown away detail the clean-up copy holds"]
+    assert holds_at_least_as_much(jpeg(100, 100, 84), jpeg(90, 90, 95)) != []
+    assert holds_at_least_as_much(jpeg(100, 100, 85), jpeg(90, 90, 95)) == []     # within the margin
+    assert holds_at_least_as_much(jpeg(200, 200, 30), jpeg(100, 100, 95)) == []   # four times the pixels
+    assert holds_at_least_as_much(jpeg(199, 200, 30), jpeg(100, 100, 95)) != []
+    assert holds_at_least_as_much(jpeg(100, 100, None), jpeg(90, 90, 95)) == []   # not estimated: no claim
+    assert holds_at_least_as_much(jpeg(100, 100, 95), jpeg(90, 90, 30)) == []
+
+
+def test_a_fine_jpeg_copy_is_not_deleted_for_a_coarser_kept_jpeg_a_little_larger(tmp_path, photo):
+    # the proof compares at the copy's size, where the kept copy's coarse blocks are smoothed away:
+    # a q95 copy at 90 % of a q30 kept copy was a safe duplicate, and the better picture
+    kept = tmp_path / "C0001000.jpg"
+    photo.save(kept, "JPEG", quality=30)
+    copy = tmp_path / "C0001000b.jpg"
+    photo.resize((round(photo.width * 0.9), round(photo.height * 0.9)), Image.Resampling.LANCZOS).save(
+        copy, "JPEG", quality=95)
+    r = verify_pair(copy, kept)
+    assert not r.safe_to_delete and any("the kept JPEG is coded coarser" in why for why in r.reasons), r.reasons
+
+
 def test_a_copy_with_transparency_is_not_deleted_for_the_same_picture_flattened(tmp_path, photo):
     # the pair compares flattened RGB: "identical", and the transparency and what lay under it were
     # safe to delete
@@ -1083,7 +1109,11 @@ def test_a_jpeg_copy_of_a_kept_jpeg_is_a_duplicate_not_garbled(tmp_path, photo, 
     kept = tmp_path / "C0001000.jpg"
     kept.write_bytes(jpeg_bytes(photo, kept_quality))
     r = _v(tmp_path, kept, "C0001000a.jpg", data=jpeg_bytes(photo, copy_quality))
-    assert r.verdict == "duplicate" and r.safe_to_delete and (r.proof or {}).get("garble") is None
+    assert r.verdict == "duplicate" and (r.proof or {}).get("garble") is None
+    # safe while the kept JPEG is coded about as finely; a copy coded finer holds more (since proof 1.26)
+    finer = copy_quality > kept_quality + 10
+    assert r.safe_to_delete is not finer, r.reasons
+    assert finer == any("the kept JPEG is coded coarser" in why for why in r.reasons)
 
 
 def test_a_copy_saved_twice_as_jpeg_is_a_duplicate_not_garbled(tmp_path):
