@@ -204,6 +204,9 @@ VERIFIER_VERSION = "proof 1.26"   # 1.1: a lossless clean-up copy against a JPEG
 #      And a copy named after a kept copy whose only damage is a band needs no min_intact_std at the screen: the
 #      name tells, the proof still judges it (a copy of the moon's plain surface named after its banded kept
 #      JPEG 2000 was "different", hiding the damage); with too little for the proof, detail is needed as before.
+#      A damaged pair whose best turn leaves less than damaged_min_coverage intact is screened at the turns scored
+#      within orient_tie of it, and one that agrees over low_coverage of the picture is taken (a truncated sky crop
+#      was read transposed, its grey fill over everything: "different")
 #      Outside these numbers, in the same version: holds_at_least_as_much also refuses an alpha channel or CMYK
 #      separations the kept copy lacks, a lossless WebP or JPEG 2000 against a JPEG of its size, and a JPEG coded
 #      finer than its JPEG kept copy; and the deeper candidate search adds the thumbnail search

@@ -597,18 +597,27 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
     score a wrong turn 0.0 over a sliver both trust; 48-66 px copies of such crops were
     "different" with the right turn second (local difference 0.04-0.07 there). Whatever turn
     agrees here still faces the full-detail proof, and a turned copy is never safe to delete.
-    Undamaged pairs only: damage widens what agrees, and a bit-flipped screenshot agreed, mirrored,
-    with another white crop in its intact part (a wrong match, if never a safe one)."""
-    if c.damaged or m.damaged:
+    Undamaged pairs, as a rule: damage widens what agrees, and a bit-flipped screenshot agreed,
+    mirrored, with another white crop in its intact part (a wrong match, if never a safe one). A
+    damaged pair only when its best turn leaves too little intact to judge anything
+    (``damaged_min_coverage``) and another turn scored as well (within ``orient_tie``: the score's
+    coin toss) agrees over most of the picture (``low_coverage``): a truncated copy of a sky crop
+    scored the transpose 0.351 and upright 0.359; transposed, its grey fill covered everything,
+    upright its intact 63 % agreed to 0.007, and the pair was "different"."""
+    damaged = c.damaged or m.damaged
+    if damaged and r.coverage >= T.damaged_min_coverage:
         return None
     for score, turn in r.other_turns:
-        if score > T.max_orient_score:
+        if score > (r.orient_score + T.orient_tie if damaged else T.max_orient_score):
             break   # best first: no later turn fits either
         alt = _screen(c, m, T, turn=turn, turn_score=score)
         if alt is None:
             continue
         dmg = PairDamage.of(c, m, alt)
-        if not dmg.any and _screen_agrees(alt, dmg, T, [], kept_modelled=_kept_modelled(m) and not strict):
+        if damaged:
+            if alt.coverage >= T.low_coverage and _screen_agrees(alt, dmg, T, []):
+                return alt, dmg
+        elif not dmg.any and _screen_agrees(alt, dmg, T, [], kept_modelled=_kept_modelled(m) and not strict):
             return alt, dmg
     return None
 

@@ -68,6 +68,21 @@ def test_truncated_cleanup_corrupt(tmp_path, canon, photo):
     assert r.region and r.region["bottom"] == 1.0
 
 
+def test_a_truncated_copy_is_read_at_the_turn_that_scored_as_well_when_the_best_leaves_nothing_intact(tmp_path):
+    # a crop of the cameraman's sky, cut at 68 % of its bytes: the transpose scored 0.351 and upright
+    # 0.359; transposed, the grey fill covered everything, so the pair was "different"
+    from skimage import data
+    crop = Image.fromarray(data.camera()).convert("RGB").crop((102, 0, 204, 102))
+    kept = tmp_path / "C1277165.tif"
+    crop.save(kept, "TIFF")
+    data_ = jpeg_bytes(crop, 90)
+    copy = tmp_path / "IMG_9074.jpg"
+    copy.write_bytes(data_[:len(data_) * 1133 // 1671])
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side, r.rotation, r.flipped) == ("cleanup_corrupt", "cleanup", 0, False), r.reasons
+    assert not r.safe_to_delete
+
+
 def test_grey_band_cleanup_corrupt(tmp_path, canon, photo):
     r = _v(tmp_path, canon, "g.jpg", data=jpeg_bytes(grey_band(photo, 0.45, 0.12)))
     assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
