@@ -198,9 +198,10 @@ VERIFIER_VERSION = "proof 1.26"   # 1.1: a lossless clean-up copy against a JPEG
 #      screenshot's copy cut below its white top was a damaged copy of an 18 % narrower diagram, upright). And the
 #      detail an intact part needs (min_intact_std) is its plainer side's, not the kept side's alone (a page cut
 #      below its white top margin was a damaged copy of a diagram whose thin arcs crossed that part)
-# 1.26: no new number. Where both sides are flat along the same rows, each at its own level, the band is the run
-#      that steps away from the picture beside it by more than changed_mean (compare.band_step): a kept JPEG
-#      2000's grey band over a phantom's black background, the copy black there, was "clean-up copy is damaged".
+# 1.26: no new number. Where both sides are flat along the same rows, each at its own level, the band is the kept
+#      copy's when its run steps away from the picture beside it by more than changed_mean (compare.band_step)
+#      and the copy's run goes on, flat_share of the picture beside it at its level (compare.band_goes_on): a kept
+#      JPEG 2000's grey band over a phantom's black background, the copy black there, was "clean-up copy is damaged".
 #      And a copy named after a kept copy whose only damage is a band needs no min_intact_std at the screen: the
 #      name tells, the proof still judges it (a copy of the moon's plain surface named after its banded kept
 #      JPEG 2000 was "different", hiding the damage); with too little for the proof, detail is needed as before.

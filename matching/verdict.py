@@ -856,11 +856,15 @@ def _damaged_verdict(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pai
     reasons = res.reasons
     score_c = (2 if dmg.cleanup else 0) + r.band_a + (0.5 if r.progressive_a else 0)
     score_m = (2 if dmg.kept else 0) + r.band_b + (0.5 if r.progressive_b else 0)
-    # both sides flat along the same rows, each at its own level, tie: the band is the run that steps
-    # away from the picture beside it (``compare.band_step``); the other side's goes on from the rows
-    # above it (a kept JPEG 2000's grey band over a phantom's black background, the copy black there,
-    # was "clean-up copy is damaged")
-    kept_steps = score_m == score_c and r.band_step_b > r.band_step_a + res.thresholds.changed_mean
+    # both sides flat along the same rows, each at its own level, tie: the band is the kept copy's when
+    # it steps away from the picture beside it (``compare.band_step``) and the copy's flat run goes on
+    # beyond it, most of the picture there at its level (``compare.band_goes_on``, ``flat_share``): a
+    # kept JPEG 2000's grey band over a phantom's black background, the copy black there, was "clean-up
+    # copy is damaged"; a copy's repaint of the kept copy's own banner stops at it (an attack's 32 such
+    # pairs: at most 0.73 of the picture beside them at their level)
+    T = res.thresholds
+    kept_steps = (score_m == score_c and r.band_step_b > r.band_step_a + T.changed_mean
+                  and r.band_goes_on_a >= T.flat_share)
     if score_m > score_c or kept_steps:
         res.verdict, res.corrupt_side, res.region = "match_corrupt", "match", r.region_b
         reasons.append("kept copy is damaged: " + (

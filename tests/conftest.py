@@ -459,6 +459,12 @@ def page(browser):
     pg = ctx.new_page()
     pg.set_default_timeout(15000)
     yield pg
+    # drain the page first: an image the last step's page was still loading reached the live server
+    # while the test database was being flushed, and the two deadlocked (a teardown error under load)
+    try:
+        pg.wait_for_load_state("networkidle", timeout=10000)
+    except Exception:
+        pass
     ctx.close()
 
 

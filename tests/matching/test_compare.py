@@ -323,6 +323,16 @@ def test_a_band_steps_away_from_the_picture_beside_it_where_a_flat_part_of_the_p
     h[:, :10] = 20.0
     assert band_step(h, cols) == 180.0
     assert band_step(h, np.zeros_like(g, bool)) == 0.0 and band_step(h, np.ones_like(g, bool)) == 0.0
+    # how much of the picture beside a band lies at its level: a flat part going on, or a fill stopping
+    from matching.compare import band_goes_on
+    black = np.zeros((60, 40), np.float32)
+    assert band_goes_on(black, band, 6.0) == 1.0
+    grey_fill = black.copy()
+    grey_fill[30:] = 128.0
+    assert band_goes_on(grey_fill, band, 6.0) == 0.0
+    black[29, :10] = 200.0                  # a quarter of the row beside it is other picture
+    assert band_goes_on(black, band, 6.0) == 0.75
+    assert band_goes_on(black, np.ones_like(band), 6.0) == 0.0   # no edge inside the picture
     # the screen records each side's step
     a = np.zeros((120, 120, 3), np.uint8)
     a[10:20, 10:60] = 250

@@ -127,6 +127,24 @@ def test_a_grey_band_over_a_flat_part_of_the_kept_copy_is_the_kept_copys_damage(
     assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup"), r.reasons
 
 
+@pytest.mark.parametrize("name, box", [("astronaut", (0, 0)), ("coffee", (100, 50)), ("camera", (200, 150))])
+def test_a_grey_fill_over_the_kept_copys_own_banner_is_the_copys_damage(tmp_path, name, box):
+    # the kept picture has a white bar of its own across it; the copy a grey fill in those rows. Both
+    # runs step away from the picture beside them, so the step alone named the kept copy damaged (an
+    # attack: 23 of 32 such pairs); the copy's fill does not go on into the picture around it
+    from skimage import data
+    a = np.asarray(Image.fromarray(getattr(data, name)()).convert("L"))[box[1]:box[1] + 300, box[0]:box[0] + 300].copy()
+    kept_a, copy_a = a.copy(), a.copy()
+    kept_a[120:150] = 255 if np.median(a[119]) < 128 else 0
+    copy_a[120:150] = 128
+    kept = tmp_path / "C3000002.png"
+    Image.fromarray(kept_a).save(kept)
+    copy = tmp_path / "C3000002b.png"
+    Image.fromarray(copy_a).save(copy)
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup"), r.reasons
+
+
 def _moon(x, y, side=128):
     """A crop of the moon's plain surface (grey std ~3): too little detail to tell it from
     another crop where that is all there is."""
