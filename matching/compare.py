@@ -257,6 +257,19 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     return out
 
 
+def _beside_bands(g: np.ndarray, band: np.ndarray):
+    """For each damage band of a side (whole rows, then whole columns of ``band``) and each edge of
+    it inside the picture: the row (column) just outside that edge less the band's level there (its
+    median over the band, per column). What ``band_step`` and ``band_goes_on`` each read."""
+    for rows_g, rows in ((g, np.asarray(band.all(axis=1))), (g.T, np.asarray(band.all(axis=0)))):
+        n = rows_g.shape[0]
+        for idx in _runs(rows):
+            level = np.median(rows_g[idx], axis=0)
+            for out in (idx[0] - 1, idx[-1] + 1):
+                if 0 <= out < n:
+                    yield rows_g[out] - level
+
+
 def band_step(g: np.ndarray, band: np.ndarray) -> float:
     """How far a side's damage bands (``_flat_masks``: whole rows or whole columns of ``band``) lie
     from the picture beside them, in grey levels: for each band and each edge of it inside the
@@ -268,15 +281,7 @@ def band_step(g: np.ndarray, band: np.ndarray) -> float:
     a "band" where the other shows another colour, and the two scores tie. A band painted or filled
     in steps away from the picture at its edge; the picture's own flat part goes on from the rows
     above it (the copy's black there is the black above it): the step tells which side it is."""
-    best = 0.0
-    for rows_g, rows in ((g, np.asarray(band.all(axis=1))), (g.T, np.asarray(band.all(axis=0)))):
-        n = rows_g.shape[0]
-        for idx in _runs(rows):
-            level = np.median(rows_g[idx], axis=0)
-            for out in (idx[0] - 1, idx[-1] + 1):
-                if 0 <= out < n:
-                    best = max(best, float(np.median(np.abs(rows_g[out] - level))))
-    return best
+    return max((float(np.median(np.abs(d))) for d in _beside_bands(g, band)), default=0.0)
 
 
 def band_goes_on(g: np.ndarray, band: np.ndarray, level_range: float) -> float:
@@ -290,16 +295,7 @@ def band_goes_on(g: np.ndarray, band: np.ndarray, level_range: float) -> float:
     stops at it. ``band_step`` alone took a kept copy's own white banner, which steps away from the
     picture beside it too, for the band whenever the copy's repaint stepped less (23 of an attack's
     32 such pairs named the intact kept copy damaged)."""
-    least, seen = 1.0, False
-    for rows_g, rows in ((g, np.asarray(band.all(axis=1))), (g.T, np.asarray(band.all(axis=0)))):
-        n = rows_g.shape[0]
-        for idx in _runs(rows):
-            level = np.median(rows_g[idx], axis=0)
-            for out in (idx[0] - 1, idx[-1] + 1):
-                if 0 <= out < n:
-                    seen = True
-                    least = min(least, float((np.abs(rows_g[out] - level) <= level_range).mean()))
-    return least if seen else 0.0
+    return min((float((np.abs(d) <= level_range).mean()) for d in _beside_bands(g, band)), default=0.0)
 
 
 def _flat_masks(ga, gb, grow_a, grow_b, T: Thresholds):
