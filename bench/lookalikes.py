@@ -20,7 +20,8 @@ made from scratch (deterministic for a seed), so the gate runs on any checkout:
 - a page over the proof's 2048 px (a 300 dpi scan): true copies at 85 and 50 %, another page number.
 
 The kept copies are TIFF, PNG or, about two in five, lossy JPEG 2000 at 6-10:1 (a lossy kept copy
-widens the proof's tolerance by its own modelled loss: where a look-alike would pass first).
+widens the proof's tolerance by its own modelled loss: where a look-alike would pass first); two
+pages are kept as JPEG q90 and q92, each with a true half-size copy and a pencil-marked one.
 """
 from __future__ import annotations
 
@@ -290,8 +291,9 @@ class Corpus:
         self.n += 1
         return f"L{3000000 + self.n * 7919 % 999983:07d}"
 
-    def canonical(self, im, fmt=None, rate=None):
-        """Save a kept copy (``rate``: a JPEG 2000's compression ratio; None: drawn from 6, 8 and 10)."""
+    def canonical(self, im, fmt=None, rate=None, quality=90):
+        """Save a kept copy (``rate``: a JPEG 2000's compression ratio; None: drawn from 6, 8 and 10;
+        ``quality``: a kept JPEG's)."""
         ident = self.ident()
         if fmt is None:
             fmt = self.rng.choice(["tif", "png"])
@@ -302,6 +304,8 @@ class Corpus:
         elif fmt == "jp2":
             im.save(p, "JPEG2000", quality_mode="rates", quality_layers=[rate or self.kept_rng.choice([6, 8, 10])],
                     irreversible=True)
+        elif fmt == "jpg":
+            im.save(p, "JPEG", quality=quality)
         else:
             im.save(p, "PNG")
         return p
@@ -682,6 +686,24 @@ def build(out, seed=11):
             else:
                 c.add(jpeg(im, q, **kw), "jpg", relation, p, f"white-paper page kept as JPEG 2000 at {rate}:1, {how}",
                       f"white-p{400 + k}", named=0)
+    # --- (proof 1.27; appended) a page of one book kept as a lossy JPEG (q90, q92): against a kept JPEG only the
+    #     tile tests judged a shrunk copy, and a pencil line across the text of a 35-60 % copy was "same picture at
+    #     full detail" (97 of an attack's 624 such look-alikes with pencil lines, changed page numbers and ink dots
+    #     were safe duplicates). A true copy at half size, and the page with a pencil line at the same size named
+    #     as the kept page
+    for k, kq in enumerate((90, 92)):
+        page = book_page(random.Random(seed * 1000 + 180 + k), 410 + k, ("single", "double")[k])
+        p = c.canonical(page, "jpg", quality=kq)
+        scale, q = 0.5, (75, 85)[k]
+        c.add(jpeg(resized(page, scale), q), "jpg", "resized", p, f"page kept as JPEG q={kq}, at {scale:.0%}, q={q}",
+              f"jpeg-kept-p{410 + k}", named=2)
+        marked = page.copy()
+        w, h = marked.size
+        x, y = 120 + 90 * k, 260 + 140 * k
+        ImageDraw.Draw(marked).line((x, y, x + w // 9, y + 5), fill=(150, 150, 155), width=2)
+        c.add(jpeg(resized(marked, scale), q), "jpg", "near_miss", None,
+              f"the page kept as JPEG q={kq} with a pencil line across its text, at {scale:.0%}, q={q}, named as the kept page",
+              f"jpeg-kept-p{410 + k}-pencil", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

@@ -32,6 +32,9 @@ SILENTLY_SPECKLED_FORMATS = {"JPEG2000"}
 # Formats coded by a wavelet transform, whose lossy coding quantizes each subband with one step: the
 # loss is spread evenly over the picture, not gathered at edges as JPEG's (the proof's even-loss test).
 WAVELET_CODED_FORMATS = {"JPEG2000"}
+# the lossy kept copies the even-loss test judges a pair against (proof.prove_same's ``even_kept``),
+# by the name the proof's reasons give their loss
+EVEN_LOSS_KEPT = {"JPEG2000": "JPEG 2000", "JPEG": "JPEG"}
 
 # Every number that decides a pair is a field of one frozen value, recorded with each candidate:
 # matching/thresholds.py (``THRESHOLDS`` is the default; ``current()`` the one in force).
@@ -741,7 +744,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       reproducible=c.jpeg_quality is not None, copy_turn=_orient(c),
                       kept_ratio=_kept_wavelet_ratio(m, T),
                       copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
-                      even_kept=m.format in WAVELET_CODED_FORMATS,
+                      even_kept=EVEN_LOSS_KEPT.get(m.format),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
                       thresholds=T.proof)

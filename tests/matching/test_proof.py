@@ -783,7 +783,7 @@ def _jp2(im, ratio=8):
 def _against_kept_jp2(copy, kept, q, thresholds=None):
     """The proof of a JPEG copy at quality ``q``, stored upright, against a kept JPEG 2000 (the kept
     loss modelled at q75), as ``verify_pair`` asks for it: the even-loss, stroke and patch tests run."""
-    return prove_same(copy, kept, quality=q, lossy=True, kept_quality=75, reproducible=True, even_kept=True,
+    return prove_same(copy, kept, quality=q, lossy=True, kept_quality=75, reproducible=True, even_kept="JPEG 2000",
                       thresholds=thresholds)
 
 
