@@ -871,9 +871,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         """The copy coded as its lossy kept JPEG 2000 was (``_wavelet_coded`` at ``kept_ratio``), made
         once; None: not such a kept copy, the copy not at the kept picture's own size (only there is it
         coded as the original was), or no coder. The exposure and patch tests' model of the kept
-        copy's own loss (the patch test's for a kept JPEG: ``jpeg_coded_grey``). (At any size, netting the exposure test's shift recovered 7 of 16 shrunk true
-        copies of white-paper pages, but 12 more of an attack's 499 look-alikes, a page's ink or tone
-        1-6 levels lighter at 33-75 %, were safe.)"""
+        copy's own loss (the patch test's for a kept JPEG is ``jpeg_coded_grey``). (At any size, netting
+        the exposure test's shift recovered 7 of 16 shrunk true copies of white-paper pages, but 12 more
+        of an attack's 499 look-alikes, a page's ink or tone 1-6 levels lighter at 33-75 %, were safe.)"""
         if not coded_copies:
             at_size = im_bt.size == (w, h) and A.shape[:2] == (h, w)
             coded_copies.append(_wavelet_coded(a_u8, kept_ratio) if kept_ratio and at_size else None)
@@ -1038,8 +1038,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # over 2048 px were "reproduced" in 91-98 % of their windows and "edited" in the rest)
     reproduction_applies = reproducible and bool(q) and not kept_quality and not damaged and not streams and not capped \
         and A.shape[:2] == (h, w) and (filter_fit_applies or im_b is im_bt)
-    # the even-loss test (step 4b'): the same, against a kept copy whose codec spreads its loss evenly
-    # (a JPEG 2000: the reproduction test needs a lossless kept picture)
+    # the even-loss test (step 4b'): the same, against a lossy kept copy (the reproduction test needs a
+    # lossless kept picture): a JPEG 2000, whose codec spreads its loss evenly, and a JPEG (proof 1.27)
     even_applies = reproducible and bool(even_kept) and bool(q) and bool(kept_quality) and not damaged and not streams \
         and not capped and A.shape[:2] == (h, w) and (filter_fit_applies or im_b is im_bt)
     # the exposure test (step 4c): a lossy copy of known quality or a lossless one, both in colour or
@@ -1458,10 +1458,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"retouched): edited")
                 return result
     if even_applies and not result.get("garbled"):
-        # 4b'. the even-loss test: a copy that is a kept JPEG 2000's picture made as the copy was, but
-        # for that codec's loss spread evenly over it, departs nowhere by a stroke (a changed page
-        # number on a near-blank page, 50-85 %, was a safe duplicate: the tile tests model the kept
-        # copy's loss as a JPEG's, which ringing at the digits makes wide enough to cover one)
+        # 4b'. the even-loss test: a copy that is a kept JPEG 2000's (since proof 1.27 also a kept JPEG's)
+        # picture made as the copy was, but for that codec's loss spread over it, departs nowhere by a
+        # stroke (a changed page number on a near-blank page, 50-85 %, was a safe duplicate: the tile
+        # tests model the kept copy's loss as a JPEG's, which ringing at the digits makes wide enough to
+        # cover one)
         assert q   # (``even_applies`` holds it)
         # the filter that made the copy: any of the fit's (on a near-blank page every filter's grain is
         # alike, and the fit's choice among them is a coin toss), nearest first (the least RMS

@@ -205,17 +205,17 @@ VERIFIER_VERSION = "proof 1.27"   # 1.1: a lossless clean-up copy against a JPEG
 #      And a copy named after a kept copy whose only damage is a band needs no min_intact_std at the screen: the
 #      name tells, the proof still judges it (a copy of the moon's plain surface named after its banded kept
 #      JPEG 2000 was "different", hiding the damage); with too little for the proof, detail is needed as before.
-# 1.27: no new number. The even-loss test, with its stroke and patch tests, judges a pair against a lossy kept JPEG
-#      too, not only a kept JPEG 2000 (proof.prove_same's ``even_kept`` names the codec), the patch test's model of
-#      the kept copy's loss then the copy coded as a JPEG at the kept quality: against a kept JPEG q85-95 the tile
-#      tests alone let a pencil line, a changed page number or an ink dot in 35-60 % copies through (97 of an
-#      attack's 624 such look-alikes were safe duplicates; 21 now)
 #      A damaged pair whose best turn leaves less than damaged_min_coverage intact is screened at the turns scored
 #      within orient_tie of it, and one that agrees over low_coverage of the picture is taken (a truncated sky crop
 #      was read transposed, its grey fill over everything: "different")
 #      Outside these numbers, in the same version: holds_at_least_as_much also refuses an alpha channel or CMYK
 #      separations the kept copy lacks, a lossless WebP or JPEG 2000 against a JPEG of its size, and a JPEG coded
 #      finer than its JPEG kept copy; and the deeper candidate search adds the thumbnail search
+# 1.27: no new number. The even-loss test, with its stroke and patch tests, judges a pair against a lossy kept JPEG
+#      too, not only a kept JPEG 2000 (proof.prove_same's ``even_kept`` names the codec), the patch test's model of
+#      the kept copy's loss then the copy coded as a JPEG at the kept quality: against a kept JPEG q85-95 the tile
+#      tests alone let a pencil line, a changed page number or an ink dot in 35-60 % copies through (97 of an
+#      attack's 624 such look-alikes were safe duplicates; 21 now)
 
 
 def _tol(default, looser: str):
@@ -264,7 +264,7 @@ class ProofThresholds:
     reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
     reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
                                                 #   grey levels off, or whose median window RMS is reproduced_floor, is edited
-    even_factor: float = _tol(8.0, "up")        # the even-loss test (a kept JPEG 2000): each 2x2 px mean of the
+    even_factor: float = _tol(8.0, "up")        # the even-loss test (a lossy kept copy): each 2x2 px mean of the
                                                 #   difference from the kept picture made as the copy was within
                                                 #   this x the difference's RMS ...
     even_floor: float = _tol(2.0, "up")         # ... + this (grey levels) ...
@@ -277,7 +277,7 @@ class ProofThresholds:
     patch_steps: float = _tol(1.5, "up")        #   luma DC step
     patch_spread_cap: float = _tol(1.0, "up")   # ... the spread counted up to this (true copies' 0-1.2 in 850: at 1.0
                                                 #   their largest departure is 0.69 of the tolerance)
-    stroke_factor: float = _tol(7.0, "up")      # the stroke test (a kept JPEG 2000): each line filter's response to the
+    stroke_factor: float = _tol(7.0, "up")      # the stroke test (a lossy kept copy): each line filter's response to the
                                                 #   difference within this x (its RMS over the picture + stroke_floor
                                                 #   + stroke_detail x the kept picture's mean gradient over 9x9 px)
     stroke_floor: float = _tol(0.3, "up")       # ... (grey levels) ...
