@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageFile
 
+from .formats import ALPHA_MODES, channel_mode
+
 try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
     import simplejpeg
 except Exception:  # pragma: no cover
@@ -256,7 +258,7 @@ def to_rgb8(im: Image.Image) -> np.ndarray:
         a = np.clip(a, 0, 255).astype(np.uint8)
         return np.repeat(a[:, :, None], 3, axis=2)
     if mode != "RGB":
-        if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        if channel_mode(mode, im.info) in ALPHA_MODES:
             im = im.convert("RGBA")
             bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
             im = Image.alpha_composite(bg, im)
@@ -422,7 +424,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     d.bit_depth = _bit_depth(im, d.format, data)
     # before anything else reads the image: Pillow loads a PNG whole to look for EXIF after IDAT
     check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
-    d.mode = im.mode
+    d.mode = channel_mode(im.mode, im.info)
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
     rot, flip = d.orientation

@@ -104,6 +104,18 @@ ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 INK_MODES = {"CMYK"}
 
 
+def channel_mode(mode: str, info: dict) -> str:
+    """The Pillow mode a picture of ``mode`` (its ``info``) is recorded and decoded as: a palette picture
+    with a transparent entry (a GIF's, a PNG's tRNS) holds an alpha channel as a "PA" picture does, and
+    is recorded so (``FileAnalysis.mode``), so that the holds-at-least-as-much rule counts it, and
+    flattened onto white as every picture with alpha is (``decode.to_rgb8``): one set of modes for
+    both, ``ALPHA_MODES``. (Until proof 1.27 the decoder flattened such a picture while the rule,
+    reading "P", did not count its transparency: a transparent GIF against its kept copy flattened
+    onto white was a safe duplicate.) A colour key on a grey or RGB picture is not counted: the
+    decoder does not apply it either."""
+    return "PA" if mode == "P" and "transparency" in info else mode
+
+
 def channels_lost(kept_mode: str, other_mode: str) -> list:
     """The channels a file of Pillow mode ``other_mode`` holds that one of ``kept_mode`` does not,
     in words ("an alpha channel", "CMYK separations"); an unknown kept mode ("") holds none of them."""

@@ -215,7 +215,8 @@ VERIFIER_VERSION = "proof 1.27"   # 1.1: a lossless clean-up copy against a JPEG
 #      too, not only a kept JPEG 2000 (proof.prove_same's ``even_kept`` names the codec), the patch test's model of
 #      the kept copy's loss then the copy coded as a JPEG at the kept quality: against a kept JPEG q85-95 the tile
 #      tests alone let a pencil line, a changed page number or an ink dot in 35-60 % copies through (97 of an
-#      attack's 624 such look-alikes were safe duplicates; 21 now)
+#      attack's 624 such look-alikes were safe duplicates; 21 now). Outside these numbers: a palette picture with a
+#      transparent entry is recorded as "PA" (formats.channel_mode), so holds_at_least_as_much counts its alpha
 
 
 def _tol(default, looser: str):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from matching import analyse_file, verify_pair
 from matching.decode import DecodeError, decode
-from matching.formats import extension_mismatch, sniff, tiff_layout
+from matching.formats import ALPHA_MODES, channel_mode, extension_mismatch, sniff, tiff_layout
 from matching.verdict import holds_at_least_as_much
 
 
@@ -538,3 +538,17 @@ def test_a_lossless_webp_or_jpeg2000_copy_is_never_deleted_for_a_jpeg_of_its_siz
                              {"irreversible": True, "quality_mode": "rates", "quality_layers": [8]}))
     assert analyse_file(copy).lossless is False
     assert holds_at_least_as_much(analyse_file(kept), analyse_file(copy)) == []
+
+
+def test_a_palette_picture_with_a_transparent_entry_is_recorded_and_decoded_as_one_with_alpha(tmp_path):
+    # one set of modes for the decoder's flattening and the holds-at-least-as-much rule: a palette
+    # picture with a transparent entry counts as "PA"; an opaque one, or a colour key on grey or RGB
+    # (which the decoder does not apply), keeps its own mode
+    assert channel_mode("P", {"transparency": 0}) == "PA" and "PA" in ALPHA_MODES
+    assert channel_mode("P", {}) == "P" and channel_mode("RGB", {"transparency": (1, 2, 3)}) == "RGB"
+    im = Image.new("P", (32, 24), 0)
+    im.putpalette([255, 255, 255, 10, 20, 30] + [0] * 762)
+    im.paste(1, (8, 8, 24, 16))
+    path = tmp_path / "t.gif"
+    im.save(path, transparency=0)
+    assert decode(path).mode == "PA"

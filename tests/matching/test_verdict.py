@@ -682,6 +682,26 @@ def test_a_copy_with_transparency_is_not_deleted_for_the_same_picture_flattened(
     assert r.verdict == "identical" and r.safe_to_delete, r.reasons
 
 
+@pytest.mark.parametrize("ext", ["gif", "png"])
+def test_a_palette_picture_with_a_transparent_entry_is_not_deleted_for_the_same_picture_flattened(tmp_path, ext):
+    # proof 1.26's rule counted alpha by the decoder's mode, and a palette picture with a transparent entry
+    # (a GIF's, a PNG's tRNS) reads "P": against the same picture flattened onto white it was "identical" and
+    # safe, its transparency gone. It is recorded as "PA" now, as the decoder flattens it; an opaque one stays safe
+    im = Image.new("P", (240, 180), 0)
+    im.putpalette([255, 255, 255, 200, 30, 30, 30, 30, 200] + [0] * 759)
+    ImageDraw.Draw(im).ellipse((40, 30, 200, 150), fill=1)
+    ImageDraw.Draw(im).rectangle((90, 60, 150, 120), fill=2)
+    for transparent in (True, False):
+        copy = tmp_path / f"G000000{int(transparent)}.{ext}"
+        im.save(copy, **({"transparency": 0} if transparent else {}))
+        kept = tmp_path / f"G000000{int(transparent)}.tif"
+        im.convert("RGB").save(kept, "TIFF", compression="tiff_lzw")   # (entry 0 is white: the flattened picture)
+        r = verify_pair(copy, kept)
+        assert r.verdict == "identical" and r.safe_to_delete == (not transparent), r.reasons
+        assert transparent == any("(mode PA) has an alpha channel that the kept copy (mode RGB) lacks" in why
+                                  for why in r.reasons), r.reasons
+
+
 def test_holds_rule_an_unknown_size_on_either_side_never_holds_as_much():
     kept_unknown = ("the kept copy's size is unknown (it did not decode), so the kept copy is not shown to hold "
                     "the clean-up copy's 1x1 pixels")
