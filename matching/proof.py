@@ -810,7 +810,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     too (proof 1.27: against a kept JPEG q85-95, the tile tests alone let a pencil line, a changed page
     number or an ink dot in 35-60 % copies through: 97 of an attack's 624 such look-alikes were safe
     duplicates; with this test 21). The patch test's model of the kept copy's own loss is then the
-    copy coded as that codec coded the kept copy (``coded_copy``; a JPEG at ``kept_quality``).
+    copy coded as that codec coded the kept copy (``coded_grey``; a JPEG at ``kept_quality``).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -865,39 +865,37 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             kept_planes[q_] = _half_planes(kept_at(q_))
         return kept_planes[q_]
     a_u8 = A if A.shape[:2] == (h, w) else np.asarray(image_a())
+    # the copy at the kept picture's own size: only there is it coded as the original was (the models below)
+    copy_at_kept_size = im_bt.size == (w, h) and A.shape[:2] == (h, w)
     coded_copies: list = []
 
     def coded_copy() -> np.ndarray | None:
         """The copy coded as its lossy kept JPEG 2000 was (``_wavelet_coded`` at ``kept_ratio``), made
-        once; None: not such a kept copy, the copy not at the kept picture's own size (only there is it
-        coded as the original was), or no coder. The exposure and patch tests' model of the kept
-        copy's own loss (the patch test's for a kept JPEG is ``jpeg_coded_grey``). (At any size, netting
-        the exposure test's shift recovered 7 of 16 shrunk true copies of white-paper pages, but 12 more
-        of an attack's 499 look-alikes, a page's ink or tone 1-6 levels lighter at 33-75 %, were safe.)"""
+        once; None: not such a kept copy, the copy not at the kept picture's own size, or no coder. The
+        exposure test's model of the kept copy's own loss, and through ``coded_grey`` the patch test's.
+        (At any size, netting the exposure test's shift recovered 7 of 16 shrunk true copies of
+        white-paper pages, but 12 more of an attack's 499 look-alikes, a page's ink or tone 1-6 levels
+        lighter at 33-75 %, were safe.)"""
         if not coded_copies:
-            at_size = im_bt.size == (w, h) and A.shape[:2] == (h, w)
-            coded_copies.append(_wavelet_coded(a_u8, kept_ratio) if kept_ratio and at_size else None)
+            coded_copies.append(_wavelet_coded(a_u8, kept_ratio) if kept_ratio and copy_at_kept_size else None)
         return coded_copies[0]
     coded_greys: list = []
-    jpeg_coded: list = []
-
-    def jpeg_coded_grey() -> np.ndarray | None:
-        """The grey of the copy coded as its kept JPEG was (at ``kept_quality``, the kept copy's own
-        subsampling not known: Pillow's), made once; None: the copy not at the kept picture's own size.
-        The patch test's model of a kept JPEG's own loss, as ``coded_grey`` is of a kept JPEG 2000's:
-        at the kept copy's size the copy's blocks are where the kept copy's were, and a picture with
-        sharp edges on flat parts (a black and white silhouette) rings there alike on both sides
-        (true copies of one at 100 % were "lighter by 2.9" without it, the kept copy's ringing read
-        as an area retouched)."""
-        if not jpeg_coded:
-            at_size = im_bt.size == (w, h) and A.shape[:2] == (h, w) and bool(kept_quality)
-            jpeg_coded.append(grey(_simulate_image(Image.fromarray(a_u8), size, kept_quality)) if at_size else None)
-        return jpeg_coded[0]
 
     def coded_grey() -> np.ndarray | None:
-        """``grey(coded_copy())``, made once (the patch test asks for it under each filter it judges)."""
+        """The grey of the copy coded as its lossy kept copy was, made once (the patch test's model of
+        the kept copy's own loss; it asks under each filter it judges): ``coded_copy`` for a kept JPEG
+        2000; for a kept JPEG (``even_kept``), a JPEG at ``kept_quality`` (the kept copy's own
+        subsampling not known: Pillow's); None where the copy is not at the kept picture's own size.
+        Why the kept JPEG's: there the copy's blocks are where the kept copy's were, and a picture with
+        sharp edges on flat parts (a black and white silhouette) rings there alike on both sides (true
+        copies of one at 100 % were "lighter by 2.9" without it, the kept copy's ringing read as an area
+        retouched). The exposure test keeps ``coded_copy``: a kept JPEG's model was not measured there."""
         if not coded_greys:
-            coded = coded_copy()
+            if even_kept == "JPEG":
+                coded = (_simulate_image(Image.fromarray(a_u8), size, kept_quality)
+                         if copy_at_kept_size and kept_quality else None)
+            else:
+                coded = coded_copy()
             coded_greys.append(None if coded is None else grey(coded))
         return coded_greys[0]
     # the kept picture already at the size and not turned is its own array (no copy either)
@@ -1504,7 +1502,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             else:
                 # (a kept JPEG 2000 speckled by damage inside its codestream: the speckle test's to name)
                 nearest, cleared = _explained(tried, ya, v, P, lambda bad: outside_speckle(bad, side=1, stride=1),
-                                              coded=jpeg_coded_grey if even_kept == "JPEG" else coded_grey)
+                                              coded=coded_grey)
                 if not cleared:
                     continue
             break
