@@ -149,6 +149,26 @@ def _runs(x: np.ndarray) -> list:
     return [np.arange(a, b) for a, b in zip(edges[0::2], edges[1::2])]
 
 
+def _ragged_edges_joined(runs: list, long: int) -> list:
+    """Runs of rows, each single row one row away from a run of ``long`` rows or more joined to it
+    (with the row between). Why: a lossy coder rings along a band's edge, so the first rows of a grey
+    band in an 8:1 JPEG 2000 were flat, not flat, flat, not flat, then flat for 37 rows: three runs,
+    over ``max_bands``, read as the picture's own pattern, and the banded kept copy of the moon was
+    "different" (seed 1202). A pattern's runs (the white gaps between lines of small text) are
+    separated by lines of text, not one row, from each other, and none of them is long."""
+    runs = list(runs)
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(runs) - 1):
+            a, b = runs[i], runs[i + 1]
+            if b[0] - a[-1] == 2 and min(len(a), len(b)) == 1 and max(len(a), len(b)) >= long:
+                runs[i:i + 2] = [np.arange(a[0], b[-1] + 1)]
+                joined = True
+                break
+    return runs
+
+
 def _long_runs(rows: np.ndarray, T: Thresholds) -> np.ndarray:
     """The rows of ``rows`` in runs of ``loose_band`` of the picture and 4 rows at least, a row's
     gap in a run bridged (one more part of a run rang over its limit)."""
@@ -219,7 +239,7 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)
-    every = _runs(_closing3(_opening2(bad)) | bad)
+    every = _ragged_edges_joined(_runs(_closing3(_opening2(bad)) | bad), max(2, int(T.min_band * n)))
     k = len(every)
     runs = [idx for idx in every if len(idx) >= max(2, int(T.min_band * n))]
     if k > T.max_bands:
@@ -555,6 +575,74 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
     return None
 
 
+def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 3):
+    """Several flips the decoder recovered from without complaint: the first garbles a few blocks
+    and shifts every later block's DC (``_dc_drift``'s drift), and later ones garble whole runs of
+    blocks either way, so no single signature covers the rest of the stream: a 123x83 copy was
+    garbled at the right of its second MCU row, 3.3 grey levels lighter below that, and garbage
+    again from 77 % down (seed 1205); a 256 px copy of the moon 2.2 levels darker, then garbage
+    (seed 1202). Signature: the stored top agrees in signed luma (the median of its parts within
+    ``drift_base_max``: a few garbled parts there are where the damage began), then from one row
+    block to the end ``drift_share`` of the row blocks are off in ``drift_block_share`` of their
+    parts at least, each part either off one way by ``drift_floor`` (the drift) or garbled by
+    ``drift_garbled`` either way. An edit is off in one place: a patch pasted over the bottom 28 %
+    of a gradient, a third of its width, was "damaged" while garbage in half a row block's parts
+    was enough (the shared dev corpus's C1490978); reframing and resampling leave no top that
+    agrees this tightly, and keep the mean of each part. And the top must show detail (``min_intact_std``) and agree in the
+    blurred difference too (``stream_base_max``, the median of its parts), and the damage found must
+    begin ``drift_min_top`` of the way down at least: the black top of a crop of a retina, with the
+    fundus's curved edge across it, agrees with a neighbouring crop's, whose rest is "garbage" (5 of
+    972 pairs of 18 corpora, none of them copies, were "garbled" from 4-10 % down; seed 1205's copy
+    from 14.5 %). ``Dy``: the signed luma difference (0..1); ``D``: the screen's blurred difference;
+    ``g``: the kept picture's grey; all in A's display frame. Returns the damaged mask or None."""
+    inv = inverse(frame)
+    blocks = _row_blocks(Dy, valid, inv)
+    if blocks is None:
+        return None
+    Ds, vs, edges, S, C, kept, mean = blocks
+    Da, gs = dihedral(D, *inv), dihedral(g, *inv)
+    nb, nseg = len(edges) - 1, C.shape[1]
+    segs = np.where((C > 0) & kept[:, None], S / np.maximum(C, 1), np.nan)
+    start = max(2, int(np.ceil(T.drift_start * nb)))
+    with np.errstate(invalid="ignore"):
+        garbled = np.abs(segs) >= T.drift_garbled          # (NaN: an untrusted part is never off)
+    for j in range(start, nb - min_rest + 1):
+        top = segs[:j][np.isfinite(segs[:j])]
+        if len(top) < 2 * nseg:
+            continue
+        base = float(np.median(np.abs(top)))
+        if base > T.drift_base_max:
+            return None   # the top is off already: not one stream's damage
+        thr = max(T.drift_floor, 4 * base)
+        rest = segs[j:]
+        above = vs[:edges[j]]
+        if not above.any() or float(np.median(Da[:edges[j]][above])) > T.stream_base_max:
+            return None
+        if float(gs[:edges[j]][above].std()) < T.min_intact_std:
+            continue
+        if np.isnan(mean[j:]).mean() > 0.2:
+            continue
+        drifted = rest[~garbled[j:] & np.isfinite(rest)]   # the drift's way: the parts no later flip garbled
+        sign = -1.0 if len(drifted) and np.median(drifted) < 0 else 1.0
+        with np.errstate(invalid="ignore"):
+            off = ((sign * rest >= thr) | garbled[j:]).sum(1) >= T.drift_block_share * nseg
+        if off.mean() < T.drift_share or not off[0]:
+            continue
+        # the damage begins where the row blocks first leave the intact top (the blocks the first flip
+        # garbled, then its drift), at the first row one of whose parts is off by half the threshold
+        k = j
+        while k > 1 and np.isfinite(mean[k - 1]) and abs(mean[k - 1]) >= max(0.3 * T.drift_floor, 3 * base):
+            k -= 1
+        ms = np.zeros_like(vs)
+        top_row = _garbled_top(np.abs(Ds), vs, _damage_top(np.abs(Ds), vs, edges[max(0, k - 1)], edges[j], nseg,
+                                                            thr / 2, margin=0), nseg, thr / 2, T)
+        if top_row < T.drift_min_top * Ds.shape[0]:
+            return None   # too little agrees above it to tell a stream's damage from another picture
+        ms[top_row:, :] = True
+        return dihedral(ms, *frame)
+    return None
+
+
 @dataclass
 class ScreenResult:
     """Stage 1 of a pair (``compare_arrays``): the best turn of the kept copy, how far the two
@@ -675,6 +763,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                                        floor=max(T.drift_chroma_floor, a_chroma_floor or 0.0))
                     if prog_a is not None:
                         break
+            if prog_a is None:
+                prog_a = _drift_among_garbage((ga - gb) / 255.0, D, gb, seen, a_orient, T)
             if prog_a is not None:
                 break
         if prog_a is not None:

@@ -665,6 +665,7 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: Proof
         return out
     edges = {}
     for axis, (lo, hi), size in ((1, ("left", "right"), w), (0, ("top", "bottom"), h)):
+        first, end = _intact_extent(valid, axis, size)
         x, d = pos[:, axis], S[:, axis]
         if np.ptp(x) > 0:
             A = np.stack([x, np.ones_like(x)], 1)
@@ -675,10 +676,27 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: Proof
                 coef, *_ = np.linalg.lstsq(A[keep], d[keep], rcond=None)
         else:
             coef = np.array([0.0, float(np.median(d))])
-        edges[lo] = float(coef[1])                       # displacement at x = 0
-        edges[hi] = float(coef[0] * size + coef[1])      # displacement at the far edge
+        edges[lo] = float(coef[0] * first + coef[1])     # displacement at the near edge (x = 0) ...
+        edges[hi] = float(coef[0] * end + coef[1])       # ... and at the far edge, of the intact part
     out["edges"] = edges
     return out
+
+
+def _intact_extent(valid: np.ndarray | None, axis: int, size: int) -> tuple[int, int]:
+    """Where the part both sides trust begins and ends along ``axis`` (0: rows, 1: columns): the whole
+    frame, (0, size), unless damage or a band covers whole rows or columns at an end of it.
+
+    Why the edges are judged there: a damaged part shows nothing of the frame beyond it, so the
+    fitted scale carried on to the far edge measures only its own noise: a 133 px copy garbled from
+    58 % down fitted two rows of tiles 0.39 px apart, 1.4 px at the bottom edge, 0.7 px where its
+    intact part ends, and the pair was "reframed" (seed 1215). An undamaged pair's part is the whole
+    frame (nothing changes for it); a damaged pair is never safe to delete."""
+    if valid is None:
+        return 0, size
+    along = np.flatnonzero(valid.any(axis=1 - axis))
+    if not len(along):
+        return 0, size
+    return int(along[0]), int(along[-1]) + 1
 
 
 def _profile_edges(pa: np.ndarray, pb: np.ndarray, max_frac: float = 0.1):

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.27"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.28"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -217,6 +217,12 @@ VERIFIER_VERSION = "proof 1.27"   # 1.1: a lossless clean-up copy against a JPEG
 #      tests alone let a pencil line, a changed page number or an ink dot in 35-60 % copies through (97 of an
 #      attack's 624 such look-alikes were safe duplicates; 21 now). Outside these numbers: a palette picture with a
 #      transparent entry is recorded as "PA" (formats.channel_mode), so holds_at_least_as_much counts its alpha
+# 1.28: drift_garbled, drift_block_share, drift_min_top. Damage found on the corrupt sides of corpus_gen's --hard corpora (18 new
+#      ones, seeds 1201-1218: 3 of them failed the gate on a corrupt row): several flips the decoder recovered from,
+#      a drift among their garbage (compare._drift_among_garbage); a band whose first rows ring in a lossy kept
+#      copy, one band, not a pattern of runs (compare._ragged_edges_joined); and a copy garbled without complaint,
+#      read at a turn the screen scored as well as its best (orient_tie), where that turn shows its damage and its
+#      intact part agrees (verdict._screen_other_turns)
 
 
 def _tol(default, looser: str):
@@ -404,6 +410,9 @@ class Thresholds:
     drift_share: float = 0.9          #     (this share of them: the blocks a flip garbles go either way)
     drift_chroma_floor: float = 0.004  # ... or in Cb or Cr by this (a chroma DC's error re-colours, grey barely moves)
     drift_chroma_steps: float = 0.75  #     and by this part of the copy's chroma DC step (its own rounding: half a step)
+    drift_garbled: float = 0.03       # ... or, among later flips' garbage, parts off by this either way count too,
+    drift_block_share: float = 0.75   #     where a row block is off in this share of its parts (drift_share of them) ...
+    drift_min_top: float = 0.12       #     and the damage begins this part of the way down at least
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

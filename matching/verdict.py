@@ -606,7 +606,12 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
     (``damaged_min_coverage``) and another turn scored as well (within ``orient_tie``: the score's
     coin toss) agrees over most of the picture (``low_coverage``): a truncated copy of a sky crop
     scored the transpose 0.351 and upright 0.359; transposed, its grey fill covered everything,
-    upright its intact 63 % agreed to 0.007, and the pair was "different"."""
+    upright its intact 63 % agreed to 0.007, and the pair was "different". And, by the damaged rule,
+    an undamaged pair whose other turn, scored within ``orient_tie``, finds the copy's stream
+    garbled without decoder complaint where the best turn did not: the damage is in the copy's own
+    stored stream, whatever turn the kept picture is read at, so only the right turn shows an
+    intact top agreeing (a 256 px copy of the moon's plain surface garbled from 80 % down scored
+    mirrored 0.377, upright 0.385: "different" mirrored, seed 1202)."""
     damaged = c.damaged or m.damaged
     if damaged and r.coverage >= T.damaged_min_coverage:
         return None
@@ -617,7 +622,7 @@ def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Th
         if alt is None:
             continue
         dmg = PairDamage.of(c, m, alt)
-        if damaged:
+        if damaged or (dmg.silent_stream and not r.stream_a and score <= r.orient_score + T.orient_tie):
             if alt.coverage >= T.low_coverage and _screen_agrees(alt, dmg, T, []):
                 return alt, dmg
         elif not dmg.any and _screen_agrees(alt, dmg, T, [], kept_modelled=_kept_modelled(m) and not strict):

@@ -275,6 +275,64 @@ def test_stream_damage_begins_at_the_first_of_its_garbled_blocks_however_far_up_
     assert _garbled_top(Ds, np.ones(Ds.shape, bool), 64, 8, 0.04, T) == 52
 
 
+def _flipped_three_times(small, rng, *, drift=3, garbage_from=64):
+    """``small`` as a copy with three flips the decoder recovered from: garbage at the right of its second
+    MCU row, every later block ``drift`` grey levels lighter, and garbage again in most of the width from
+    ``garbage_from`` on."""
+    a = np.asarray(small).astype(int)
+    a[16:32, 120:] = rng.integers(0, 256, a[16:32, 120:].shape)
+    a[32:] += drift
+    a[garbage_from:, 20:140] = rng.integers(0, 256, a[garbage_from:, 20:140].shape)
+    return np.clip(a, 0, 255).astype(np.uint8)
+
+
+def test_a_stream_drifted_by_one_flip_and_garbled_by_later_ones_is_damaged_from_the_first(photo):
+    # seed 1205: a 123x83 copy garbled at the right of its second MCU row, 3.3 grey levels lighter below,
+    # garbage again from 77 % down: no single signature covered the rest ("different", not
+    # cleanup_corrupt)
+    import io
+
+    from PIL import Image
+    small = photo.resize((160, 106), Image.LANCZOS)
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(Image.fromarray(_flipped_three_times(
+        small, np.random.default_rng(5))), 90))))
+    r = compare_arrays(copy, np.asarray(small), a_stream_check=True)
+    assert r.stream_a and r.region_a is not None
+    assert 12 / 106 <= r.region_a["top"] <= 17 / 106 and r.region_a["bottom"] == 1.0, r.region_a
+
+
+def test_an_edit_reaching_the_bottom_edge_is_not_stream_damage_however_garbled(photo):
+    # the shared corpus's near misses paste a rectangle of one colour anywhere, the bottom edge
+    # included: from its top to the end of the picture every row block differs, but in a part or two,
+    # or in half of them (the dev corpus's C1490978: a third of the width, straddling four parts)
+    import io
+
+    from PIL import Image
+    small = photo.resize((160, 106), Image.LANCZOS)
+    for box, fill in (((100, 70, 125, 106), (250, 20, 200)), ((30, 60, 55, 106), (0, 0, 0)),
+                      ((38, 76, 83, 106), (190, 250, 220))):
+        edit = small.copy()
+        edit.paste(fill, box)
+        copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(edit, 90))))
+        assert not compare_arrays(copy, np.asarray(small), a_stream_check=True).stream_a, box
+
+
+def test_a_band_whose_first_rows_ring_is_one_band_not_a_pattern_of_runs():
+    # seed 1202: a grey band in an 8:1 JPEG 2000 of the moon: flat, not flat, flat, not flat, then flat
+    # for 37 rows; three runs, over max_bands, read as the picture's pattern: "different", not
+    # match_corrupt
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(4)
+    other = rng.normal(120, 3, (160, 160))               # the moon's plain surface, 8 levels under the band
+    other[[61, 63]] = rng.normal(128, 0.4, (2, 160))     # rows where the copy is as plain as the band, at its
+    one = other.copy()                                   # level: flat there too, they are no damage
+    one[60:100] = 128.0
+    band = _band_rows(one, other, 0.0, T)
+    assert band[60:100].all() and not band[:55].any() and not band[105:].any()
+
+
 def test_a_turn_fits_only_where_the_turned_kept_picture_has_the_copys_aspect_ratio():
     from matching.compare import orientation_scores, turn_fits
     copy, kept = np.zeros((297, 327, 3), np.uint8), np.zeros((560, 503, 3), np.uint8)   # 1.10 and 0.90

@@ -67,6 +67,21 @@ def test_geometry_says_which_side_was_cut():
     assert e["left"] == pytest.approx(16, abs=1) and abs(e["right"]) < 0.5 and abs(e["top"]) < 0.5
 
 
+def test_a_damaged_pairs_frame_is_judged_where_its_intact_part_ends():
+    # seed 1215: a copy garbled from 58 % down, its tiles' fitted scale carried on to the bottom edge
+    # (1.4 px there, 0.7 px where the intact part ends): "reframed", not cleanup_corrupt
+    im = _texture(5, (400, 300))
+    kept = np.asarray(im, dtype=np.float32).mean(axis=2)
+    stretched = np.asarray(im.resize((400, 300), Image.LANCZOS, box=(0, 0, 400, 298.6)), dtype=np.float32).mean(axis=2)
+    whole = geometry(stretched, kept)["edges"]
+    assert whole["bottom"] == pytest.approx(-1.4, abs=0.25) and abs(whole["top"]) < 0.25
+    intact = np.zeros(kept.shape, bool)
+    intact[:150] = True                                # the top half trusted, the rest garbled
+    half = geometry(stretched, kept, intact)["edges"]
+    assert half["bottom"] == pytest.approx(-0.7, abs=0.25) and abs(half["top"]) < 0.25
+    assert half["left"] == pytest.approx(whole["left"], abs=0.1)     # the columns are whole either way
+
+
 def test_jpeg_quality_is_estimated_from_the_quantisation_table(photo):
     for q in (60, 75, 90):
         assert abs(estimate_jpeg_quality(Image.open(io.BytesIO(jpeg_bytes(photo, q)))) - q) <= 2

@@ -1493,6 +1493,31 @@ def _flipped(data: bytes, seed: int, n: int = 12, start: float = 0.35) -> bytes:
     return bytes(b)
 
 
+def test_a_silently_garbled_copy_read_at_a_wrong_turn_is_read_at_one_scored_as_well_where_its_damage_shows(tmp_path, photo):
+    # seed 1202: a 256 px copy of the moon's plain surface, garbled from 80 % down without decoder
+    # complaint, scored 270-and-mirrored 0.377 and upright 0.385 over its garbage: read mirrored, no
+    # damage showed and the pair was "different"; upright, it agrees up to its damage (cleanup_corrupt)
+    from dataclasses import replace
+
+    from matching import thresholds
+    from matching.verdict import _screen, _screen_other_turns
+    from mhelpers import garbled_from
+    T = thresholds.current()
+    kept = tmp_path / "C0009400.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    (tmp_path / "probe.jpg").write_bytes(jpeg_bytes(Image.fromarray(garbled_from(photo, 0.75)), 90))
+    c, m = analyse_file(tmp_path / "probe.jpg"), analyse_file(kept)
+    wrong = _screen(c, m, T, turn=(180, True), turn_score=0.30)
+    assert not wrong.stream_a
+    found = _screen_other_turns(c, m, replace(wrong, other_turns=((0.31, (0, False)),)), T)
+    assert found is not None
+    alt, dmg = found
+    assert alt.turn == (0, False) and dmg.silent_stream and alt.coverage >= T.low_coverage
+    # a turn scored beyond the coin toss (orient_tie) is not taken for its damage
+    beyond = 0.30 + T.orient_tie + 0.02
+    assert _screen_other_turns(c, m, replace(wrong, other_turns=((beyond, (0, False)),)), T) is None
+
+
 @pytest.mark.parametrize("seed", [19, 31])
 def test_a_mostly_lost_named_copy_is_read_upright_when_its_garbage_makes_a_mirror_score_better(tmp_path, seed):
     # seed 711: a horse's legs, the top 12 % of a flipped copy named after its TIFF, agreed upright
