@@ -600,12 +600,23 @@ def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 
     if blocks is None:
         return None
     Ds, vs, edges, S, C, kept, mean = blocks
-    Da, gs = dihedral(D, *inv), dihedral(g, *inv)
     nb, nseg = len(edges) - 1, C.shape[1]
     segs = np.where((C > 0) & kept[:, None], S / np.maximum(C, 1), np.nan)
     start = max(2, int(np.ceil(T.drift_start * nb)))
     with np.errstate(invalid="ignore"):
         garbled = np.abs(segs) >= T.drift_garbled          # (NaN: an untrusted part is never off)
+        # what no start can pass, found at once (``_dc_drift``'s way): a block off at any threshold is
+        # off by drift_floor either way in its share of parts, so an intact copy is done here
+        could = (np.abs(segs) >= T.drift_floor).sum(1) >= T.drift_block_share * nseg
+    share = could[::-1].cumsum()[::-1] / np.arange(nb, 0, -1)
+    if not (share[start:nb - min_rest + 1] >= T.drift_share).any():
+        return None
+    # the top's blurred difference per part, and its detail, for any top (running sums by row)
+    SD, _ = _cell_sums(dihedral(D, *inv), vs, edges, np.linspace(0, Ds.shape[1], nseg + 1).astype(int))
+    dparts = np.where(C > 0, SD / np.maximum(C, 1), np.nan)
+    gs = dihedral(g, *inv).astype(np.float64)
+    run = [np.concatenate(([0.0], np.cumsum(x))) for x in (vs.sum(1), np.where(vs, gs, 0.0).sum(1),
+                                                           np.where(vs, gs * gs, 0.0).sum(1))]
     for j in range(start, nb - min_rest + 1):
         top = segs[:j][np.isfinite(segs[:j])]
         if len(top) < 2 * nseg:
@@ -613,20 +624,21 @@ def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 
         base = float(np.median(np.abs(top)))
         if base > T.drift_base_max:
             return None   # the top is off already: not one stream's damage
-        thr = max(T.drift_floor, 4 * base)
-        rest = segs[j:]
-        above = vs[:edges[j]]
-        if not above.any() or float(np.median(Da[:edges[j]][above])) > T.stream_base_max:
-            return None
-        if float(gs[:edges[j]][above].std()) < T.min_intact_std:
-            continue
         if np.isnan(mean[j:]).mean() > 0.2:
             continue
+        thr = max(T.drift_floor, 4 * base)
+        rest = segs[j:]
         drifted = rest[~garbled[j:] & np.isfinite(rest)]   # the drift's way: the parts no later flip garbled
         sign = -1.0 if len(drifted) and np.median(drifted) < 0 else 1.0
         with np.errstate(invalid="ignore"):
             off = ((sign * rest >= thr) | garbled[j:]).sum(1) >= T.drift_block_share * nseg
         if off.mean() < T.drift_share or not off[0]:
+            continue
+        top_d = dparts[:j][np.isfinite(dparts[:j])]
+        if not len(top_d) or float(np.median(top_d)) > T.stream_base_max:
+            return None
+        n_top, s_top, q_top = (r[edges[j]] for r in run)
+        if n_top < 2 or q_top / n_top - (s_top / n_top) ** 2 < T.min_intact_std ** 2:
             continue
         # the damage begins where the row blocks first leave the intact top (the blocks the first flip
         # garbled, then its drift), at the first row one of whose parts is off by half the threshold

@@ -222,7 +222,8 @@ VERIFIER_VERSION = "proof 1.28"   # 1.1: a lossless clean-up copy against a JPEG
 #      a drift among their garbage (compare._drift_among_garbage); a band whose first rows ring in a lossy kept
 #      copy, one band, not a pattern of runs (compare._ragged_edges_joined); and a copy garbled without complaint,
 #      read at a turn the screen scored as well as its best (orient_tie), where that turn shows its damage and its
-#      intact part agrees (verdict._screen_other_turns)
+#      intact part agrees (verdict._screen_other_turns); and a damaged pair's frame edges are judged where its
+#      intact part ends, not where the fitted scale carries on to (proof._intact_extent)
 
 
 def _tol(default, looser: str):
