@@ -585,10 +585,15 @@ def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 
     ``drift_base_max``: a few garbled parts there are where the damage began), then from one row
     block to the end ``drift_share`` of the row blocks are off in ``drift_block_share`` of their
     parts at least, each part either off one way by ``drift_floor`` (the drift) or garbled by
-    ``drift_garbled`` either way. An edit is off in one place: a patch pasted over the bottom 28 %
-    of a gradient, a third of its width, was "damaged" while garbage in half a row block's parts
-    was enough (the shared dev corpus's C1490978); reframing and resampling leave no top that
-    agrees this tightly, and keep the mean of each part. And the top must show detail (``min_intact_std``) and agree in the
+    ``drift_garbled`` either way, and ``min_rest`` of them drifted in that share without garbage. An
+    edit is off in one place: a patch pasted over the bottom 28 % of a gradient, a third of its width,
+    was "damaged" while garbage in half a row block's parts was enough (the shared dev corpus's
+    C1490978), and a patch of one colour over the whole width of the lower part is garbage in every
+    part with no drift (before the drift was required, a fresh-eyed attack's 401 such patches, 50-100 %
+    wide, gave 10 more `cleanup_corrupt`; of its 67 near misses this rule and the others of proof 1.28
+    made `cleanup_corrupt`, 33 are `different` again; the rest lift or darken the whole lower part as
+    well, which is a DC drift by every measure). Reframing and resampling leave no top that agrees this
+    tightly, and keep the mean of each part. And the top must show detail (``min_intact_std``) and agree in the
     blurred difference too (``stream_base_max``, the median of its parts), and the damage found must
     begin ``drift_min_top`` of the way down at least: the black top of a crop of a retina, with the
     fundus's curved edge across it, agrees with a neighbouring crop's, whose rest is "garbage" (5 of
@@ -631,8 +636,12 @@ def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 
         drifted = rest[~garbled[j:] & np.isfinite(rest)]   # the drift's way: the parts no later flip garbled
         sign = -1.0 if len(drifted) and np.median(drifted) < 0 else 1.0
         with np.errstate(invalid="ignore"):
-            off = ((sign * rest >= thr) | garbled[j:]).sum(1) >= T.drift_block_share * nseg
-        if off.mean() < T.drift_share or not off[0]:
+            drift = sign * rest >= thr
+            off = (drift | garbled[j:]).sum(1) >= T.drift_block_share * nseg
+            # the drift itself, in min_rest blocks at least: garbage alone is _progressive_damage's to
+            # find, and a patch pasted over the whole width of the lower part is garbage everywhere
+            drifting = (drift & ~garbled[j:]).sum(1) >= T.drift_block_share * nseg
+        if off.mean() < T.drift_share or not off[0] or drifting.sum() < min_rest:
             continue
         top_d = dparts[:j][np.isfinite(dparts[:j])]
         if not len(top_d) or float(np.median(top_d)) > T.stream_base_max:

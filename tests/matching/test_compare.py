@@ -317,6 +317,25 @@ def test_an_edit_reaching_the_bottom_edge_is_not_stream_damage_however_garbled(p
         assert not compare_arrays(copy, np.asarray(small), a_stream_check=True).stream_a, box
 
 
+def test_garbage_over_the_whole_lower_part_without_a_drift_is_not_a_drift_among_garbage():
+    # a fresh-eyed attack on proof 1.28: a patch of one colour pasted over the lower part, 50-100 % wide,
+    # is "garbled" in every part below its top; without the drift the flips leave between their garbage,
+    # it is not this signature (10 of 401 such near misses were cleanup_corrupt)
+    from matching.compare import _drift_among_garbage
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(6)
+    kept = rng.normal(128, 20, (106, 160))
+    dy = rng.normal(0, 0.001, kept.shape)
+    dy[70:, 10:150] = 0.2                              # the patch: 7/8 of the width, to the bottom
+    ok = np.ones(kept.shape, bool)
+    assert _drift_among_garbage(dy, np.abs(dy), kept, ok, (0, False), T) is None
+    flips = dy.copy()
+    flips[32:70] += 0.013                              # the same garbage after a drift: several flips
+    mask = _drift_among_garbage(flips, np.abs(flips), kept, ok, (0, False), T)
+    assert mask is not None and mask[:28].sum() == 0 and mask[34:].all()
+
+
 def test_a_band_whose_first_rows_ring_is_one_band_not_a_pattern_of_runs():
     # seed 1202: a grey band in an 8:1 JPEG 2000 of the moon: flat, not flat, flat, not flat, then flat
     # for 37 rows; three runs, over max_bands, read as the picture's pattern: "different", not
