@@ -591,7 +591,7 @@ def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 
     C1490978), and a patch of one colour over the whole width of the lower part is garbage in every
     part with no drift (before the drift was required, a fresh-eyed attack's 401 such patches, 50-100 %
     wide, gave 10 more `cleanup_corrupt`; of its 67 near misses this rule and the others of proof 1.28
-    made `cleanup_corrupt`, 33 are `different` again; the rest lift or darken the whole lower part as
+    made `cleanup_corrupt`, 33 are `different` again; most of the rest lift or darken the whole lower part as
     well, which is a DC drift by every measure). Reframing and resampling leave no top that agrees this
     tightly, and keep the mean of each part. And the top must show detail (``min_intact_std``) and agree in the
     blurred difference too (``stream_base_max``, the median of its parts), and the damage found must

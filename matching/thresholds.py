@@ -217,8 +217,8 @@ VERIFIER_VERSION = "proof 1.28"   # 1.1: a lossless clean-up copy against a JPEG
 #      tests alone let a pencil line, a changed page number or an ink dot in 35-60 % copies through (97 of an
 #      attack's 624 such look-alikes were safe duplicates; 21 now). Outside these numbers: a palette picture with a
 #      transparent entry is recorded as "PA" (formats.channel_mode), so holds_at_least_as_much counts its alpha
-# 1.28: drift_garbled, drift_block_share, drift_min_top. Damage found on the corrupt sides of corpus_gen's --hard corpora (18 new
-#      ones, seeds 1201-1218: 3 of them failed the gate on a corrupt row): several flips the decoder recovered from,
+# 1.28: drift_garbled, drift_block_share, drift_min_top. Damage found on the corrupt sides of corpus_gen's --hard
+#      corpora (18 new ones, seeds 1201-1218: 5 failed the gate on a corrupt row): several flips the decoder recovered from,
 #      a drift among their garbage (compare._drift_among_garbage); a band whose first rows ring in a lossy kept
 #      copy, one band, not a pattern of runs (compare._ragged_edges_joined); and a copy garbled without complaint,
 #      read at a turn the screen scored as well as its best (orient_tie), where that turn shows its damage and its
