@@ -1085,6 +1085,28 @@ def test_an_ink_dot_on_a_near_blank_page_copied_at_a_quarter_is_edited():
             assert prove_same(copy, np.asarray(page), quality=60, lossy=True, tone=True)["same"]   # the floors pass it
 
 
+def test_a_fainter_ink_dot_that_leaves_six_grey_levels_in_a_quarter_copy_is_edited():
+    # proof 1.28: a dot 60 levels deep leaves at most a few grey levels in a 25 % copy at q60; where it
+    # left 6 at one pixel over the copy's exact reproduction it was a safe duplicate (reproduced_peak was
+    # 6; the look-alikes at seed 403). Where the copy kept nothing of it (0 levels), the copy is the
+    # kept page's reproduction pixel for pixel: there is nothing in it to lose
+    rng = np.random.default_rng(2)
+    grain = np.clip(236 + rng.normal(0, 2.0, (1754, 1240, 1)), 0, 255).repeat(3, axis=2)
+    page = Image.fromarray(grain.astype(np.uint8))
+    ImageDraw.Draw(page).text((600, 1650), "214", fill=(40, 40, 40), font=ImageFont.load_default(size=28))
+    for (y, x), same in (((707, 413), False), ((854, 686), False), ((735, 465), True)):
+        dotted = np.asarray(page).astype(np.int16)
+        dotted[y:y + 3, x:x + 3] -= 60
+        copy = _decoded(jpeg_bytes(Image.fromarray(np.clip(dotted, 0, 255).astype(np.uint8)).resize(
+            (310, 438), Image.Resampling.BILINEAR), 60))
+        out = prove_same(copy, np.asarray(page), quality=60, lossy=True, reproducible=True, tone=True)
+        assert out["same"] == same, ((y, x), out["reasons"], out["reproduction"])
+        if same:
+            assert out["reproduction"]["worst"] == 0.0
+        else:   # the reason names the filter that comes nearest, as the copy was made (not the fit's first guess)
+            assert "shrunk by bilinear" in out["reasons"][-1] and out["region"]["top"] < y / 1754 < out["region"]["bottom"]
+
+
 @pytest.mark.parametrize("kept_as", ["TIFF", "JPEG 2000 6:1"])
 def test_a_highlighter_stroke_on_a_shrunk_copy_is_an_edit_in_colour_and_true_copies_are_not(kept_as):
     # proof 1.14: the colour test ran only on pairs of one size; red ink, a highlighter stroke or a
