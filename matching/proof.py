@@ -1443,7 +1443,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # if no other filter makes it either (the fit reads three parts, and on a near-blank page
             # every filter's grain comes out alike at q60: a copy made by bilinear read as Lanczos, and
             # its page number as an edit)
-            nearest = None   # else the filter whose copy departs least is the one the reason names
+            closest: tuple | None = None   # else the filter whose copy departs least: the reason names it
             for f2 in FIT_FILTERS:
                 if f2[2] or f2[1] == f[1]:
                     continue
@@ -1452,11 +1452,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     rep, f = rep2, f2
                     made_as[:] = [made]   # the exposure test's picture made as the copy was: this filter's
                     break
-                if rep2 is not None and (nearest is None or _departure(rep2) < _departure(nearest[0])):
-                    nearest = (rep2, f2)
+                if rep2 is not None and (closest is None or _departure(rep2) < _departure(closest[0])):
+                    closest = (rep2, f2)
             else:
-                if nearest is not None and _departure(nearest[0]) < _departure(rep):
-                    rep, f = nearest
+                if closest is not None and rep is not None and _departure(closest[0]) < _departure(rep):
+                    rep, f = closest
         if rep is not None:
             result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
             bad_w = rep["score"] > 1.0
