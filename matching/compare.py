@@ -239,9 +239,10 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)
-    every = _ragged_edges_joined(_runs(_closing3(_opening2(bad)) | bad), max(2, int(T.min_band * n)))
+    band_rows = max(2, int(T.min_band * n))   # the rows a band needs
+    every = _ragged_edges_joined(_runs(_closing3(_opening2(bad)) | bad), band_rows)
     k = len(every)
-    runs = [idx for idx in every if len(idx) >= max(2, int(T.min_band * n))]
+    runs = [idx for idx in every if len(idx) >= band_rows]
     if k > T.max_bands:
         # many separate flat runs are the picture's own pattern: a page of text shrunk to a third,
         # its white line gaps exactly flat beside the clean-up copy's ringing, was "damaged" in
@@ -565,14 +566,24 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
             continue
         # the drift begins where the row blocks' signed mean first leaves the intact top's, at the
         # first row one of whose parts is off by half the threshold (the mid-row block the flip hit)
-        k = j
-        while k > 1 and np.isfinite(mean[k - 1]) and sign * mean[k - 1] >= max(0.3 * T.drift_floor, 3 * base):
-            k -= 1
         ms = np.zeros_like(vs)
-        top = _damage_top(sign * Ds, vs, edges[max(0, k - 1)], edges[j], nseg, thr / 2, margin=0)
-        ms[_garbled_top(np.abs(Ds), vs, top, nseg, thr / 2, T):, :] = True
+        ms[_drift_begins(sign * Ds, vs, edges, sign * mean, j, base, thr, nseg, T):, :] = True
         return dihedral(ms, *frame)
     return None
+
+
+def _drift_begins(Dw, vs, edges, mean_w, j: int, base: float, thr: float, nseg: int, T: Thresholds) -> int:
+    """The stored row where a drift found from row block ``j`` on begins (``_dc_drift``'s, and
+    ``_drift_among_garbage``'s among garbage): up the row blocks whose mean still leaves the intact
+    top's (``base``), to the first row one of whose parts is off by half the threshold (the mid-row
+    block the flip hit), then up the rest of its MCU row (``_garbled_top``). ``Dw``, ``mean_w``: the
+    difference map and the row blocks' means, signed the drift's way (or absolute, where garbage goes
+    either way); ``nseg``: the parts of a row (``_row_blocks``')."""
+    k = j
+    while k > 1 and np.isfinite(mean_w[k - 1]) and mean_w[k - 1] >= max(0.3 * T.drift_floor, 3 * base):
+        k -= 1
+    top = _damage_top(Dw, vs, edges[max(0, k - 1)], edges[j], nseg, thr / 2, margin=0)
+    return _garbled_top(np.abs(Dw), vs, top, nseg, thr / 2, T)
 
 
 def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 3):
@@ -651,14 +662,10 @@ def _drift_among_garbage(Dy, D, g, valid, frame, T: Thresholds, min_rest: int = 
             continue
         # the damage begins where the row blocks first leave the intact top (the blocks the first flip
         # garbled, then its drift), at the first row one of whose parts is off by half the threshold
-        k = j
-        while k > 1 and np.isfinite(mean[k - 1]) and abs(mean[k - 1]) >= max(0.3 * T.drift_floor, 3 * base):
-            k -= 1
-        ms = np.zeros_like(vs)
-        top_row = _garbled_top(np.abs(Ds), vs, _damage_top(np.abs(Ds), vs, edges[max(0, k - 1)], edges[j], nseg,
-                                                            thr / 2, margin=0), nseg, thr / 2, T)
+        top_row = _drift_begins(np.abs(Ds), vs, edges, np.abs(mean), j, base, thr, nseg, T)
         if top_row < T.drift_min_top * Ds.shape[0]:
             return None   # too little agrees above it to tell a stream's damage from another picture
+        ms = np.zeros_like(vs)
         ms[top_row:, :] = True
         return dihedral(ms, *frame)
     return None

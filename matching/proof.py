@@ -2499,7 +2499,7 @@ def _explained(tried: list, ya: np.ndarray, v: np.ndarray, P: ProofThresholds, m
 
 def _departs(rep: dict | None) -> bool:
     """Whether ``_reproduction_scores`` found the copy departing from its reproduction anywhere."""
-    return rep is not None and bool((rep["score"] > 1.0).any() or (rep["cells"] is not None and rep["cells"].any()))
+    return rep is not None and _departure(rep)[0] > 0
 
 
 def _departure(rep: dict) -> tuple:
