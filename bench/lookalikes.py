@@ -179,6 +179,32 @@ def backdrop_shot(rng, obj_seed, *, exposure=1.0, shift=(0, 0), noise_seed=None,
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
+def layout_page(rng, lower, size=(320, 240), title="Function add_one"):
+    """A screenshot of one layout (a generated documentation page): the same header every page of the
+    site shares (its name, a search box, three icons, the page's title, a rule), then ``lower``:
+    "text", lines of text on white, or "code", a grey code panel over the whole width with its own
+    lines (each page its own words, from ``rng``; lines on the layout's pitch, as a site's are)."""
+    w, h = size
+    im = Image.new("RGB", size, (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    f = font(11)
+    d.text((6, 10), "my_crate 0.1.0", fill=(20, 20, 20), font=f)
+    d.text((72, 10), "Type 'S' or '/' to search", fill=(90, 90, 90), font=f)
+    d.rectangle((68, 6, w - 20, 24), outline=(200, 200, 200))
+    for x in (w - 90, w - 58, w - 26):
+        d.ellipse((x - 6, 32, x + 6, 44), outline=(60, 60, 60), width=2)
+    d.text((72, 36), title, fill=(0, 0, 0), font=f)
+    d.line((68, 56, w - 8, 56), fill=(210, 210, 210))
+    if lower == "code":
+        d.rectangle((0, 64, w, h), fill=(rng.choice([238, 242, 245]),) * 3)
+        for i in range((h - 72) // 22):
+            d.text((76, 72 + 22 * i), " ".join(words(rng, rng.randint(2, 5))), fill=(60, 60, 160), font=f)
+    else:
+        for i in range((h - 70) // 28):
+            d.text((76, 70 + 28 * i), " ".join(words(rng, rng.randint(3, 6))), fill=(30, 30, 30), font=f)
+    return im
+
+
 def texture(rng, kind, size=(360, 270)):
     """Low-contrast texture: wood grain, stone wall or carpet."""
     w, h = size
@@ -704,6 +730,21 @@ def build(out, seed=11):
         c.add(jpeg(resized(marked, scale), q), "jpg", "near_miss", None,
               f"the page kept as JPEG q={kq} with a pencil line across its text, at {scale:.0%}, q={q}, named as the kept page",
               f"jpeg-kept-p{410 + k}-pencil", named=0, ident=p.stem)
+    # --- (proof 1.29; appended) screenshots of one layout: the kept page (TIFF) shows text on white under the
+    #     header every page of the site shares; the look-alike, named as the kept page, another page of the site
+    #     whose code panel below is grey, with its own lines. Every part below the header was off one way, as a
+    #     flipped DC leaves a stream, and the look-alike was "clean-up copy is damaged" (6 of an attack's 451
+    #     screenshot pairs of one layout). A true copy of each kept page beside it
+    for k, q in enumerate((85, 70)):
+        r = random.Random(seed * 1000 + 190 + k)
+        page = layout_page(r, "text")
+        p = c.canonical(page, "tif")
+        scale = (0.8, 0.6)[k]
+        c.add(jpeg(resized(page, scale), q), "jpg", "resized", p, f"a screenshot of one layout, at {scale:.0%}, q={q}",
+              f"layout-{k}", named=0)
+        c.add(jpeg(layout_page(r, "code"), q), "jpg", "near_miss", None,
+              f"another page of the layout (a grey code panel under the shared header), q={q}, named as the kept page",
+              f"layout-{k}-code", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

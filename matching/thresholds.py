@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.28"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.29"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -227,6 +227,16 @@ VERIFIER_VERSION = "proof 1.28"   # 1.1: a lossless clean-up copy against a JPEG
 #      3x3 px ink dot on a near-blank page copied at 25 % and q60 peaked at 6 grey levels over its exact reproduction
 #      and was a safe duplicate (the look-alikes at seed 403; 2 of 240 dots 60-150 levels deep on pages copied at
 #      25-50 % by three filters, q60-85); the 240 true copies made alike peak at 0 (239) and 4 (1)
+# 1.29: shift_detail_ratio, shift_detail_floor, shift_detail_above, shift_detail_least. A stream the screen calls
+#      shifted from one row on without decoder complaint (compare._stream_step, compare._dc_drift: a flipped DC)
+#      must keep the picture's detail there (compare._keeps_detail): the copy's fine detail (each grey less its
+#      5x5 px mean, at the screen's size) differs from the kept picture's by under shift_detail_ratio of the larger
+#      of the two, and for a drift by under shift_detail_above x that ratio over the intact rows above. A DC error
+#      moves levels, not edges. Screenshots of one layout named after each other (the same header, another panel
+#      below: grey where the other is white, its own lines of text) were "clean-up copy is damaged" (6 of an
+#      attack's 451 such pairs through these two tests; their detail below differed by 1.0-1.8 times the larger
+#      side's); 550 copies with 1-3 flipped bits: 0.07-0.85 (one 1.5) under the drift, at most 1.7 times its top's,
+#      0.09-1.03 under the step, and none of them is found less often
 
 
 def _tol(default, looser: str):
@@ -417,6 +427,11 @@ class Thresholds:
     drift_garbled: float = 0.03       # ... or, among later flips' garbage, parts off by this either way count too,
     drift_block_share: float = 0.75   #     where a row block is off in this share of its parts (drift_share of them) ...
     drift_min_top: float = 0.12       #     and the damage begins this part of the way down at least
+    shift_detail_ratio: float = 0.95  # a step or a drift (above) keeps the picture's detail: the copy's differs from the
+                                      #   kept picture's by less than this x the larger of the two, in the damaged rows ...
+    shift_detail_floor: float = 0.5   # ... in grey levels at least (two flat parts: no detail to lose, the test stands aside)
+    shift_detail_above: float = 3.0   # ... and a drift's under this x that ratio over the intact rows above it ...
+    shift_detail_least: float = 0.1   # ... taken as this at least (a top agreeing to nothing: a lossless pair)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

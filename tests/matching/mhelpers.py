@@ -157,6 +157,31 @@ def drifted(im, top=64, left=160, by=-4):
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
 
+def one_layout(lower: str, w: int = 320, h: int = 240) -> Image.Image:
+    """A screenshot of one layout (a crate's documentation page): the same header (title, search
+    box, three icons, a rule), then ``lower``: "code", a grey code panel over the whole width with
+    six lines of code, or "text", four lines of text on white. The lines of the two fall nearly on
+    one another, as a layout's lines do."""
+    im = Image.new("RGB", (w, h), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.text((6, 10), "my_crate 0.1.0", fill=(20, 20, 20))
+    d.text((72, 10), "Type 'S' or '/' to search", fill=(90, 90, 90))
+    d.rectangle((68, 6, 300, 24), outline=(200, 200, 200))
+    for x in (230, 262, 294):
+        d.ellipse((x - 6, 32, x + 6, 44), outline=(60, 60, 60), width=2)
+    d.text((72, 36), "Function add_one", fill=(0, 0, 0))
+    d.line((68, 56, 312, 56), fill=(210, 210, 210))
+    if lower == "code":
+        d.rectangle((0, 64, w, h), fill=(242, 242, 242))
+        for i, line in enumerate(["pub fn add_one(x: i32) -> i32", "let arg = 5;", "let answer = add_one(arg);",
+                                  "assert_eq!(6, answer);", "// more", "}"]):
+            d.text((76, 72 + 22 * i), line, fill=(60, 60, 160))
+    else:
+        for i, line in enumerate(["Adds one to the number given.", "Examples", "Crate Items", "Functions"]):
+            d.text((76, 70 + 28 * i), line, fill=(30, 30, 30))
+    return im
+
+
 def drifted_chroma(im, top=64, left=160, cb=-1.5, cr=-1.75):
     """``im`` with its Cb and Cr (JFIF's) shifted from (top, left) on in scan order, as
     ``drifted``: a flip in a chroma DC the decoder recovers from re-colours every later block,

@@ -4,7 +4,7 @@ import pytest
 from matching.compare import compare_arrays
 from matching.decode import DIHEDRAL, dihedral
 
-from mhelpers import drifted, drifted_chroma, grey_band, jpeg_bytes
+from mhelpers import drifted, drifted_chroma, grey_band, jpeg_bytes, one_layout
 
 
 @pytest.mark.parametrize("t", DIHEDRAL)
@@ -159,6 +159,52 @@ def test_a_copy_whose_stream_is_recoloured_from_one_block_on_is_damaged_from_the
     r = compare_arrays(copy, np.asarray(photo), a_stream_check=True)
     assert r.stream_a and r.region_a is not None
     assert 48 / 240 <= r.region_a["top"] <= 64 / 240 and r.region_a["bottom"] == 1.0
+
+
+@pytest.mark.parametrize("q", [70, 90])
+def test_a_shared_header_above_another_panel_of_one_layout_is_not_a_stream_shifted_from_there(q):
+    # an attack's screenshots of one layout: the header agrees, the copy's panel below is grey where the
+    # kept page is white, with its own lines of text: every part below was off one way, as a flipped DC
+    # leaves it, and the copy was "garbled from one row on"; its detail there is not the kept page's
+    import io
+
+    from PIL import Image
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(one_layout("code"), q))))
+    assert not compare_arrays(copy, np.asarray(one_layout("text")), a_stream_check=True).stream_a
+
+
+def test_a_shifted_stream_keeps_the_pictures_detail_and_another_picture_there_does_not(photo):
+    from dataclasses import replace
+
+    from matching import thresholds
+    from matching.compare import _keeps_detail
+    from matching.fingerprint import grey
+    T = thresholds.current()
+    gb = grey(np.asarray(photo))
+    damaged = np.zeros(gb.shape, bool)
+    damaged[120:] = True
+    seen = np.ones(gb.shape, bool)
+    drift = grey(np.asarray(drifted(photo, top=120, left=0, by=-6)))
+    assert _keeps_detail(damaged, drift, gb, seen, T, as_above=True) is damaged
+    flat = gb.copy()
+    flat[120:] = 200.0                       # a plain panel where the kept picture has detail
+    assert _keeps_detail(damaged, flat, gb, seen, T) is None
+    other = gb.copy()
+    other[120:] = np.flipud(gb[:120]) - 6    # another picture's detail there
+    assert _keeps_detail(damaged, other, gb, seen, T) is None
+    # detail shared in part (the kept picture's, halved, under the copy's own): under the absolute limit,
+    # but far worse than above the drift, where the two agree exactly
+    mixed = drift.copy()
+    mixed[120:] = 0.5 * gb[120:] + 0.5 * np.flipud(gb[:120])
+    assert _keeps_detail(damaged, mixed, gb, seen, T) is damaged
+    assert _keeps_detail(damaged, mixed, gb, seen, T, as_above=True) is None
+    # two plain parts: no detail to tell, the test stands aside
+    plain_a, plain_b = drift.copy(), gb.copy()
+    plain_a[120:], plain_b[120:] = 190.0, 200.0
+    assert _keeps_detail(damaged, plain_a, plain_b, seen, T, as_above=True) is damaged
+    assert _keeps_detail(None, drift, gb, seen, T) is None
+    # the limit is the named one
+    assert _keeps_detail(damaged, flat, gb, seen, replace(T, shift_detail_ratio=2.5)) is damaged
 
 
 @pytest.mark.parametrize("cb, cr", [(-1.5, -1.75), (2.0, 0.0)])

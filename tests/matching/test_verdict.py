@@ -1493,6 +1493,19 @@ def _flipped(data: bytes, seed: int, n: int = 12, start: float = 0.35) -> bytes:
     return bytes(b)
 
 
+@pytest.mark.parametrize("q", [70, 85, 95])
+def test_another_page_of_one_layout_named_after_the_kept_page_is_different_not_a_damaged_copy_of_it(tmp_path, q):
+    # an attack's screenshots of one layout, the copy named after the kept page: the header agrees, the
+    # panel below is another (grey, its own lines of code, where the kept page is white with text). The
+    # screen read a DC drift from the panel on (at q85 at its second turn, after the first was refused),
+    # and the proof, the copy named after it, took the header as the intact part: cleanup_corrupt
+    from mhelpers import one_layout
+    one_layout("text").save(tmp_path / "C1234567.tif", compression="tiff_lzw")
+    one_layout("code").save(tmp_path / "C1234567_copy.jpg", quality=q)
+    out = verify_pair(tmp_path / "C1234567_copy.jpg", tmp_path / "C1234567.tif")
+    assert out.verdict == "different" and not out.safe_to_delete
+
+
 def test_a_silently_garbled_copy_read_at_a_wrong_turn_is_read_at_one_scored_as_well_where_its_damage_shows(tmp_path, photo):
     # seed 1202: a 256 px copy of the moon's plain surface, garbled from 80 % down without decoder
     # complaint, scored 270-and-mirrored 0.377 and upright 0.385 over its garbage: read mirrored, no
