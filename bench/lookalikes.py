@@ -733,7 +733,7 @@ def build(out, seed=11):
     # --- (proof 1.29; appended) screenshots of one layout: the kept page (TIFF) shows text on white under the
     #     header every page of the site shares; the look-alike, named as the kept page, another page of the site
     #     whose code panel below is grey, with its own lines. Every part below the header was off one way, as a
-    #     flipped DC leaves a stream, and the look-alike was "clean-up copy is damaged" (6 of an attack's 451
+    #     flipped DC leaves a stream, and the look-alike was "clean-up copy is damaged" (15 of an attack's 451
     #     screenshot pairs of one layout). A true copy of each kept page beside it
     for k, q in enumerate((85, 70)):
         r = random.Random(seed * 1000 + 190 + k)

@@ -529,48 +529,45 @@ def _fine_detail(g: np.ndarray) -> np.ndarray:
     return g - ndimage.uniform_filter(g, 5)
 
 
-def _detail_mismatch(fa, fb, part, floor: float) -> float | None:
-    """Over ``part`` (a mask) of two greys' ``_fine_detail`` ``fa`` and ``fb``: the mean absolute
-    difference over the larger side's mean absolute detail (``floor`` at least), or None when
-    ``part`` is empty."""
-    if not part.any():
-        return None
-    da, db = fa[part], fb[part]
-    return float(np.abs(da - db).mean()) / max(float(np.abs(da).mean()), float(np.abs(db).mean()), floor)
-
-
-def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, as_above: bool = False):
-    """``damaged`` (a mask of A's rows found shifted by ``_stream_step`` or ``_dc_drift``, or None),
-    kept only if A's fine detail there is B's: over the trusted part of those rows, the mean
-    absolute difference of the two greys' ``_fine_detail`` is under ``shift_detail_ratio`` x the
-    larger side's mean absolute detail (``shift_detail_floor`` grey levels at least); and, with
-    ``as_above`` (a DC drift: the same picture re-levelled), under ``shift_detail_above`` x that
-    measure over the intact rows above (``shift_detail_least`` at least); else None.
+def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, slide: int = 0, frame=(0, False)):
+    """``damaged`` (a mask of A's rows found shifted from one row on without decoder complaint, or
+    None), kept only if A's fine detail there is the kept picture's, shifted: B's grey moved by the
+    median difference over those rows (where A is not clipped) and clipped to 0..255 as a decoder
+    clips (a large drift that takes a page to white takes its strokes with it), compared by ``_fine_detail`` over the trusted
+    part of those rows: the mean absolute difference under ``shift_detail_ratio`` x the larger
+    side's mean absolute detail (``shift_detail_floor`` grey levels at least); else None. ``slide``:
+    a stream that lost its place may also have moved the rest along its stored rows (``frame``: A's
+    turn from its stored pixels), by up to this many px: the best such move counts.
 
     Why: a flipped DC bit re-levels the rest of the stream (each later block's DC is coded as a
     difference from the one before) and a stream that lost its place re-colours it, but the
-    picture's edges and texture are still the picture's: in 550 copies with 1-3 flipped bits, what
-    the drift found measured 0.07-0.85 (one 1.5), at most 1.7 times its top's, and what the step
-    found 0.09-1.03. The other picture of one layout is another level there too (a screenshot's grey
-    panel where the kept one is white, with its own text), named after the kept copy and agreeing
-    above it: 6 of an attack's 451 such pairs were "clean-up copy is damaged" through the drift or
-    the step, their detail below the shared top 1.0-1.8 times the larger side's (one side flat:
-    exactly 1); a panel whose lines of text fall on the kept page's lines measured 0.77, 5.5 times
-    its top's (``mhelpers.one_layout``). Two flat parts hold no detail to tell, and the test stands
-    aside (``shift_detail_floor``)."""
+    picture's edges and texture are still the picture's. The other picture of one layout is another
+    level there too (a screenshot's grey or tinted panel where the kept one is white, with its own
+    lines of text), named after the kept copy and agreeing above it: "clean-up copy is damaged" (of
+    451 pairs of screenshots and 108 drawn forms and panels, 45 were; 27 are, by other tests). True
+    flips measure 0.07-1.03 (a resized copy's detail differs from the screen's shrink of the kept
+    picture by up to 0.5 before any damage: a limit relative to the rows above, where those are a
+    plain margin, lost 19 of 367); such panels 1.0-1.8 (one side flat: exactly 1). Two flat parts
+    hold no detail to tell, and the test stands aside (``shift_detail_floor``)."""
     if damaged is None:
         return None
-    fa, fb = _fine_detail(ga), _fine_detail(gb)
-    below = _detail_mismatch(fa, fb, damaged & seen, T.shift_detail_floor)
-    if below is None:
+    rows = damaged & seen
+    if not rows.any():
         return damaged
-    if below >= T.shift_detail_ratio:
-        return None
-    if as_above:
-        above = _detail_mismatch(fa, fb, seen & ~damaged, T.shift_detail_floor)
-        if above is not None and below > T.shift_detail_above * max(above, T.shift_detail_least):
-            return None
-    return damaged
+    # the shift, read where the copy is not clipped (a drift that took most of the rest to white
+    # leaves its true size only where it did not)
+    inside = rows & (ga > 0.5) & (ga < 254.5)
+    part = inside if int(inside.sum()) >= 64 else rows
+    shift = float(np.median(ga[part] - gb[part]))
+    da = _fine_detail(ga)[rows]
+    fb = _fine_detail(np.where(damaged, np.clip(gb + np.float32(shift), 0.0, 255.0), gb).astype(np.float32))
+    along = 0 if int(frame[0]) % 180 == 90 else 1   # the stored rows' direction on A's display
+    for move in sorted(range(-slide, slide + 1), key=abs):
+        db = (np.roll(fb, move, axis=along) if move else fb)[rows]
+        larger = max(float(np.abs(da).mean()), float(np.abs(db).mean()), T.shift_detail_floor)
+        if float(np.abs(da - db).mean()) < T.shift_detail_ratio * larger:
+            return damaged
+    return None
 
 
 def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float | None = None):
@@ -832,15 +829,17 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                 prog_a = _keeps_detail(_stream_step(D, seen, a_orient, texture, base_max=T.stream_base_max,
                                                     floor=T.stream_floor, factor=T.stream_factor,
                                                     start_frac=T.stream_start, flat_share=T.stream_flat_share, T=T),
-                                       ga, gb, seen, T)
+                                       ga, gb, seen, T, slide=T.shift_detail_slide, frame=a_orient)
             if prog_a is None:
                 # (unblurred: the step's own row)
-                prog_a = _keeps_detail(_dc_drift((ga - gb) / 255.0, seen, a_orient, T), ga, gb, seen, T, as_above=True)
+                prog_a = _keeps_detail(_dc_drift((ga - gb) / 255.0, seen, a_orient, T), ga, gb, seen, T)
             if prog_a is None:
                 # the flip hit a chroma DC: the rest of the stream is re-coloured, its luma barely moved
                 for ca, cb_ in zip(chroma(a[..., 0], a[..., 1], a[..., 2]), chroma(b[..., 0], b[..., 1], b[..., 2])):
-                    prog_a = _dc_drift((ca - cb_) / 255.0, seen, a_orient, T,
-                                       floor=max(T.drift_chroma_floor, a_chroma_floor or 0.0))
+                    # (the grey's detail: a chroma DC's error re-colours, the luma keeps the picture's)
+                    prog_a = _keeps_detail(_dc_drift((ca - cb_) / 255.0, seen, a_orient, T,
+                                                     floor=max(T.drift_chroma_floor, a_chroma_floor or 0.0)),
+                                           ga, gb, seen, T)
                     if prog_a is not None:
                         break
             if prog_a is None:
