@@ -529,15 +529,30 @@ def _fine_detail(g: np.ndarray) -> np.ndarray:
     return g - ndimage.uniform_filter(g, 5)
 
 
-def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, slide: int = 0, frame=(0, False)):
+def _mcu_moves(mcu: float | None, side: int, T: Thresholds) -> tuple[int, ...]:
+    """The moves (screen px) a stream that lost its place may have made the rest of the picture
+    take along its stored rows: whole coding units, ``mcu`` (a share of the long side) at a screen of
+    long side ``side`` (the whole pixels either side of each), up to ``shift_detail_slide`` px; none
+    when the unit is not known."""
+    if not mcu:
+        return ()
+    unit = mcu * side
+    # (each unit's move to the whole pixel either side: the screen's resampling puts it between them)
+    return tuple(sorted({int(f(k * unit)) for k in range(1, int(T.shift_detail_slide / unit) + 1)
+                         for f in (np.floor, np.ceil)} - {0}))
+
+
+def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, moves: tuple = (), frame=(0, False)):
     """``damaged`` (a mask of A's rows found shifted from one row on without decoder complaint, or
     None), kept only if A's fine detail there is the kept picture's, shifted: B's grey moved by the
     median difference over those rows (where A is not clipped) and clipped to 0..255 as a decoder
     clips (a large drift that takes a page to white takes its strokes with it), compared by ``_fine_detail`` over the trusted
     part of those rows: the mean absolute difference under ``shift_detail_ratio`` x the larger
-    side's mean absolute detail (``shift_detail_floor`` grey levels at least); else None. ``slide``:
+    side's mean absolute detail (``shift_detail_floor`` grey levels at least); else None. ``moves``:
     a stream that lost its place may also have moved the rest along its stored rows (``frame``: A's
-    turn from its stored pixels), by up to this many px: the best such move counts.
+    turn from its stored pixels) by whole coding units (``_mcu_moves``): the best such move, either
+    way, counts. Not any few pixels: a look-alike whose lower part is the kept one's, retyped a pixel
+    or two along, passed so (a reviewer's 2 of 24).
 
     Why: a flipped DC bit re-levels the rest of the stream (each later block's DC is coded as a
     difference from the one before) and a stream that lost its place re-colours it, but the
@@ -562,7 +577,7 @@ def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, slide: int = 0, frame
     da = _fine_detail(ga)[rows]
     fb = _fine_detail(np.where(damaged, np.clip(gb + np.float32(shift), 0.0, 255.0), gb).astype(np.float32))
     along = 0 if int(frame[0]) % 180 == 90 else 1   # the stored rows' direction on A's display
-    for move in sorted(range(-slide, slide + 1), key=abs):
+    for move in (0,) + tuple(m * sign for m in moves for sign in (1, -1)):
         db = (np.roll(fb, move, axis=along) if move else fb)[rows]
         larger = max(float(np.abs(da).mean()), float(np.abs(db).mean()), T.shift_detail_floor)
         if float(np.abs(da - db).mean()) < T.shift_detail_ratio * larger:
@@ -764,13 +779,15 @@ class ScreenResult:
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
                    a_damaged=False, b_damaged=False, orientation=None, orientation_score: float = 0.0,
                    block_thr=None, a_stream_check=False, a_chroma_floor: float | None = None,
-                   thresholds: Thresholds | None = None) -> ScreenResult | None:
+                   a_mcu: float | None = None, thresholds: Thresholds | None = None) -> ScreenResult | None:
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
     to follow damage along the stored stream. ``orientation``: screen this turn of B only (its
     ``orientation_score`` as measured, if it was). ``a_chroma_floor``: the least chroma drift (0..1)
     that is stream damage in A, when A's own coding moves a flat colour's chroma further than
-    ``drift_chroma_floor`` (a coarse chroma DC step). ``thresholds``: default, those in force.
+    ``drift_chroma_floor`` (a coarse chroma DC step). ``a_mcu``: A's coding unit (MCU) as a share of
+    its long side (a JPEG's 16 or 8 px over its stored long side; None: not known), the step a stream
+    that lost its place moves the rest by. ``thresholds``: default, those in force.
     Returns the screen, or None when no turn of B has A's aspect ratio."""
     T = thresholds or _thresholds.current()
     if block_thr is None:
@@ -829,7 +846,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                 prog_a = _keeps_detail(_stream_step(D, seen, a_orient, texture, base_max=T.stream_base_max,
                                                     floor=T.stream_floor, factor=T.stream_factor,
                                                     start_frac=T.stream_start, flat_share=T.stream_flat_share, T=T),
-                                       ga, gb, seen, T, slide=T.shift_detail_slide, frame=a_orient)
+                                       ga, gb, seen, T, moves=_mcu_moves(a_mcu, max(ga.shape), T),
+                                       frame=a_orient)
             if prog_a is None:
                 # (unblurred: the step's own row)
                 prog_a = _keeps_detail(_dc_drift((ga - gb) / 255.0, seen, a_orient, T), ga, gb, seen, T)

@@ -232,7 +232,8 @@ VERIFIER_VERSION = "proof 1.29"   # 1.1: a lossless clean-up copy against a JPEG
 #      flipped DC) must keep the kept picture's detail there (compare._keeps_detail): the copy's fine detail (each
 #      grey less its 5x5 px mean, at the screen's size) differs from the kept picture's, moved by the shift and
 #      clipped as a decoder clips, by under shift_detail_ratio of the larger of the two (a step's after its best
-#      move of up to shift_detail_slide px along the stored rows: a stream that lost its place may move the rest).
+#      move along the stored rows by whole coding units, up to shift_detail_slide px: a stream that lost its place
+#      moves the rest so).
 #      A DC error moves levels, not edges. Screenshots of one layout named after each other (the same header,
 #      another panel below, grey or tinted where the other is white, its own lines of text) were "clean-up copy is
 #      damaged": of an attack's 451 screenshot pairs and a reviewer's 108 drawn forms and panels, 45 declared, 27
@@ -431,7 +432,8 @@ class Thresholds:
     shift_detail_ratio: float = 0.95  # a step or a drift (above) keeps the picture's detail: the copy's differs from the
                                       #   kept picture's by less than this x the larger of the two, in the damaged rows ...
     shift_detail_floor: float = 0.5   # ... in grey levels at least (two flat parts: no detail to lose, the test stands aside)
-    shift_detail_slide: int = 6       # ... a step's after the best move along the stored rows of up to this many px
+    shift_detail_slide: float = 6.0   # ... a step's after its best move along the stored rows by whole coding units
+                                      #   (16 or 8 px of the copy), up to this many px of the screen
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

@@ -469,7 +469,17 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
     return compare_arrays(c.image, m.image, a_orient=_orient(c), b_orient=_orient(m),
                           a_damaged=c.damaged, b_damaged=m.damaged, a_stream_check=(c.format == "JPEG"),
                           a_chroma_floor=_chroma_drift_floor(c, T) if c.format == "JPEG" else None,
-                          orientation=turn, orientation_score=turn_score, thresholds=T)
+                          a_mcu=_mcu_share(c), orientation=turn, orientation_score=turn_score, thresholds=T)
+
+
+def _mcu_share(c: FileAnalysis) -> float | None:
+    """A JPEG's coding unit (16 px, or 8 px with chroma kept whole where its coding is known: the
+    screen may run before the rendition that reads it) over its long side: the step a stream that
+    lost its place moves the rest of the picture by (``compare_arrays``' ``a_mcu``); None for
+    another format."""
+    if c.format != "JPEG" or not max(c.width or 0, c.height or 0):
+        return None
+    return (8 if (c.jpeg_coding or {}).get("subsampling") == 0 else 16) / max(c.width, c.height)
 
 
 def _turn_fits(c: FileAnalysis, m: FileAnalysis, turn: tuple, T: Thresholds) -> bool:

@@ -11,8 +11,9 @@ from matching.compare import compare_arrays
 from mhelpers import edited, reframed
 
 
-def _desynced(photo, start=0.62, shift=3, offset=(8, 3, -6)):
-    """Subtle: below the absolute thresholds of the older end-of-stream check."""
+def _desynced(photo, start=0.62, shift=16, offset=(8, 3, -6)):
+    """Subtle: below the absolute thresholds of the older end-of-stream check. The rest moved by one
+    coding unit (16 px), as a stream that lost its place and found it again a unit later moves it."""
     a = np.asarray(photo).astype(np.int16).copy()
     r0 = int(a.shape[0] * start)
     a[r0:] = np.roll(a[r0:], -shift, axis=1) + np.array(offset, np.int16)
@@ -21,10 +22,25 @@ def _desynced(photo, start=0.62, shift=3, offset=(8, 3, -6)):
 
 def test_desynced_stream_is_found(photo):
     a = np.asarray(photo)
-    r = compare_arrays(np.asarray(_desynced(photo)), a, a_stream_check=True)
+    r = compare_arrays(np.asarray(_desynced(photo)), a, a_stream_check=True, a_mcu=16 / max(a.shape))
     assert r.stream_a and r.progressive_a
     assert 0.5 < r.region_a["top"] <= 0.62 and r.region_a["bottom"] == 1.0
     assert r.diff_score < 0.01
+
+
+def test_a_desynced_stream_of_a_large_picture_moved_by_a_unit_under_the_screens_pixel_is_found(photo):
+    # 16 px of a 1600 px copy are 2.56 px of the screen: the detail test tries each unit's move (the
+    # whole pixels either side of it); unmoved, the detail below is 1.27 of the larger side's, moved by
+    # 3 px 0.58
+    big = photo.resize((1600, 1200), Image.LANCZOS)
+    a = np.asarray(big)
+    r = compare_arrays(np.asarray(_desynced(big)), a, a_stream_check=True, a_mcu=16 / 1600)
+    assert r.stream_a and r.region_a["bottom"] == 1.0
+    # a small copy's rest moved by 3 px (2.4 px of the screen, a fifth of its unit): not a move the stream
+    # makes, and its detail there is not the kept picture's (as a look-alike retyped a pixel along is not)
+    small = np.asarray(photo)
+    assert not compare_arrays(np.asarray(_desynced(photo, shift=3)), small, a_stream_check=True,
+                              a_mcu=16 / max(small.shape)).stream_a
 
 
 def test_no_stream_damage_in_reframed_edited_or_resampled_copies(photo, photo2, photo3):
