@@ -546,9 +546,10 @@ def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, moves: tuple = (), fr
     """``damaged`` (a mask of A's rows found shifted from one row on without decoder complaint, or
     None), kept only if A's fine detail there is the kept picture's, shifted: B's grey moved by the
     median difference over those rows (where A is not clipped) and clipped to 0..255 as a decoder
-    clips (a large drift that takes a page to white takes its strokes with it), compared by ``_fine_detail`` over the trusted
-    part of those rows: the mean absolute difference under ``shift_detail_ratio`` x the larger
-    side's mean absolute detail (``shift_detail_floor`` grey levels at least); else None. ``moves``:
+    clips (a large drift that takes a page to white takes its strokes with it), compared by
+    ``_fine_detail`` over the trusted part of those rows: the mean absolute difference under
+    ``shift_detail_ratio`` x the larger side's mean absolute detail (``shift_detail_floor`` grey
+    levels at least); else None. ``moves``:
     a stream that lost its place may also have moved the rest along its stored rows (``frame``: A's
     turn from its stored pixels) by whole coding units (``_mcu_moves``): the best such move, either
     way, counts. Not any few pixels: a look-alike whose lower part is the kept one's, retyped a pixel

@@ -233,12 +233,11 @@ VERIFIER_VERSION = "proof 1.29"   # 1.1: a lossless clean-up copy against a JPEG
 #      grey less its 5x5 px mean, at the screen's size) differs from the kept picture's, moved by the shift and
 #      clipped as a decoder clips, by under shift_detail_ratio of the larger of the two (a step's after its best
 #      move along the stored rows by whole coding units, up to shift_detail_slide px: a stream that lost its place
-#      moves the rest so).
-#      A DC error moves levels, not edges. Screenshots of one layout named after each other (the same header,
-#      another panel below, grey or tinted where the other is white, its own lines of text) were "clean-up copy is
-#      damaged": of an attack's 451 screenshot pairs and a reviewer's 108 drawn forms and panels, 45 declared, 27
-#      now (by other tests, never safe); of 1,108 copies with 1-3 flipped bits that still decode, 734 were found
-#      damaged, 727 now (their detail 0.97-1.1 of the larger side's)
+#      moves the rest so, not by any pixel or two). A DC error moves levels, not edges. Screenshots of one layout
+#      named after each other (the same header, another panel below, grey or tinted where the other is white, its
+#      own lines of text) were "clean-up copy is damaged": of an attack's 451 screenshot pairs and a reviewer's 108
+#      drawn forms and panels, 45 declared, 27 now (by other tests, never safe); of 1,108 copies with 1-3 flipped
+#      bits that still decode, 734 were found damaged, 727 now (their detail 0.97-1.1 of the larger side's)
 
 
 def _tol(default, looser: str):
