@@ -549,11 +549,10 @@ def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, moves: tuple = (), fr
     clips (a large drift that takes a page to white takes its strokes with it), compared by
     ``_fine_detail`` over the trusted part of those rows: the mean absolute difference under
     ``shift_detail_ratio`` x the larger side's mean absolute detail (``shift_detail_floor`` grey
-    levels at least); else None. ``moves``:
-    a stream that lost its place may also have moved the rest along its stored rows (``frame``: A's
-    turn from its stored pixels) by whole coding units (``_mcu_moves``): the best such move, either
-    way, counts. Not any few pixels: a look-alike whose lower part is the kept one's, retyped a pixel
-    or two along, passed so (a reviewer's 2 of 24).
+    levels at least); else None. ``moves``: a stream that lost its place may also have moved the
+    rest along its stored rows (``frame``: A's turn from its stored pixels) by whole coding units
+    (``_mcu_moves``): the best such move, either way, counts. Not any few pixels: a look-alike whose
+    lower part is the kept one's, retyped a pixel or two along, passed so (a reviewer's 2 of 24).
 
     Why: a flipped DC bit re-levels the rest of the stream (each later block's DC is coded as a
     difference from the one before) and a stream that lost its place re-colours it, but the
@@ -576,11 +575,12 @@ def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, moves: tuple = (), fr
     part = inside if int(inside.sum()) >= 64 else rows
     shift = float(np.median(ga[part] - gb[part]))
     da = _fine_detail(ga)[rows]
+    detail_a = float(np.abs(da).mean())
     fb = _fine_detail(np.where(damaged, np.clip(gb + np.float32(shift), 0.0, 255.0), gb).astype(np.float32))
     along = 0 if int(frame[0]) % 180 == 90 else 1   # the stored rows' direction on A's display
     for move in (0,) + tuple(m * sign for m in moves for sign in (1, -1)):
         db = (np.roll(fb, move, axis=along) if move else fb)[rows]
-        larger = max(float(np.abs(da).mean()), float(np.abs(db).mean()), T.shift_detail_floor)
+        larger = max(detail_a, float(np.abs(db).mean()), T.shift_detail_floor)
         if float(np.abs(da - db).mean()) < T.shift_detail_ratio * larger:
             return damaged
     return None

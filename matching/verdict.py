@@ -12,7 +12,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays, orientation_scores, turn_fits
 from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
-from .proof import attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
+from .proof import JPEG_MCU, attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -473,13 +473,14 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
 
 
 def _mcu_share(c: FileAnalysis) -> float | None:
-    """A JPEG's coding unit (16 px, or 8 px with chroma kept whole where its coding is known: the
-    screen may run before the rendition that reads it) over its long side: the step a stream that
-    lost its place moves the rest of the picture by (``compare_arrays``' ``a_mcu``); None for
-    another format."""
+    """A JPEG's coding unit (``proof.JPEG_MCU``, or one 8 px block with chroma kept whole where its
+    coding is known: the screen may run before the rendition that reads it) over its long side: the
+    step a stream that lost its place moves the rest of the picture by (``compare_arrays``'
+    ``a_mcu``); None for another format."""
     if c.format != "JPEG" or not max(c.width or 0, c.height or 0):
         return None
-    return (8 if (c.jpeg_coding or {}).get("subsampling") == 0 else 16) / max(c.width, c.height)
+    unit = JPEG_MCU // 2 if (c.jpeg_coding or {}).get("subsampling") == 0 else JPEG_MCU
+    return unit / max(c.width, c.height)
 
 
 def _turn_fits(c: FileAnalysis, m: FileAnalysis, turn: tuple, T: Thresholds) -> bool:
