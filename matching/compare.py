@@ -789,8 +789,14 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     ``drift_chroma_floor`` (a coarse chroma DC step). ``a_mcu``: A's coding unit (MCU) as a share of
     its long side (a JPEG's 16 or 8 px over its stored long side; None: not known), the step a stream
     that lost its place moves the rest by. ``thresholds``: default, those in force.
+    ``a_stream_check``: look for damage in A's stream that its decoder did not report (a JPEG's
+    flipped bits); not when B's decoder reported damage. Why: B's reported damage is what the pair
+    then differs by, and a kept JPEG cut short or flipped, read against its intact copy, has the
+    same signature in the copy's scan order (an attack's 17 kept files damaged so, the copy whole,
+    were "clean-up pixels garbled", the good copy named the damaged one).
     Returns the screen, or None when no turn of B has A's aspect ratio."""
     T = thresholds or _thresholds.current()
+    a_stream_check = a_stream_check and not a_damaged and not b_damaged
     if block_thr is None:
         block_thr = T.block_thr
     if orientation is None:
@@ -800,7 +806,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
             return None
         orient_score, t = scores[0]
         second = scores[1][0] if len(scores) > 1 else 9.0
-        if a_stream_check and not a_damaged and orient_score > T.max_orient_score:
+        if a_stream_check and orient_score > T.max_orient_score:
             # no turn fits the whole picture: a stream garbled without complaint from a third of the
             # way down picks its turn by its trusted top, as a file with decoder errors does (its
             # score stays the whole picture's unless that damage is found below)
@@ -832,7 +838,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         if prog_a is not None:
             valid &= ~prog_a
     stream_a = False
-    if a_stream_check and not a_damaged and valid.any():
+    if a_stream_check and valid.any():
         # a sequential stream damaged without decoder complaint (bit flips that still decode):
         # an intact top, then wide, persistent garbage to the end of the stream. Judged on the part
         # both trust, then, if A has flat bands, with them: a flip that decodes to one flat colour

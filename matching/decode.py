@@ -185,6 +185,87 @@ def _check_jp2(data: bytes) -> list:
     return list(dict.fromkeys(errs))
 
 
+_JPEG_SEQUENTIAL = (0xC0, 0xC1, 0xC9)   # SOF markers of a sequential DCT frame (Huffman or arithmetic)
+_JPEG_PROGRESSIVE = (0xC2, 0xCA)        # ... and of a progressive one
+
+
+def _jpeg_scans(data: bytes):
+    """(frame type, component ids, [(component ids, Ss, Se, Ah, Al) per scan]) of a JPEG's first
+    frame, walking its markers and skipping each scan's entropy-coded data; None when the file is
+    not a DCT JPEG this reads (hierarchical or lossless frames, no frame header)."""
+    pos, frame, comps, scans = 2, None, [], []
+    n = len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            pos += 1   # (stray bytes between segments: libjpeg skips them too)
+            continue
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xD9:   # EOI
+            break
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        seg = data[pos + 4:pos + 2 + length]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if frame is not None:
+                break
+            if marker not in _JPEG_SEQUENTIAL + _JPEG_PROGRESSIVE or len(seg) < 6:
+                return None
+            frame = "progressive" if marker in _JPEG_PROGRESSIVE else "sequential"
+            comps = [seg[6 + 3 * i] for i in range(seg[5]) if 6 + 3 * i < len(seg)]
+        elif marker == 0xDA and len(seg) >= 1:
+            k = seg[0]
+            if len(seg) >= 1 + 2 * k + 3:
+                ids = [seg[1 + 2 * i] for i in range(k)]
+                ss, se, a = seg[1 + 2 * k], seg[2 + 2 * k], seg[3 + 2 * k]
+                scans.append((ids, ss, se, a >> 4, a & 0x0F))
+            pos += 2 + length
+            # the entropy-coded data: up to the next marker that is not a stuffed 0xFF00 or a restart
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    return (frame, comps, scans) if frame is not None else None
+                if data[pos + 1] in (0x00, 0xFF, *range(0xD0, 0xD8)):
+                    pos += 1 if data[pos + 1] == 0xFF else 2   # (fill bytes, stuffing, restarts)
+                    continue
+                break
+            continue
+        pos += 2 + length
+    return None if frame is None else (frame, comps, scans)
+
+
+def _check_jpeg(data: bytes) -> list:
+    """The error for a JPEG whose scans do not code its whole picture, or none: a component no
+    scan carries, or (progressive) a coefficient of a component never coded to its last bit.
+
+    Why: a progressive JPEG cut after its first scans and closed with an end-of-image marker
+    decodes without complaint, whole but blurred or without colour (the coefficients never sent
+    are zero). An attack's kept copies cut after 1-9 scans were safe duplicates of their clean-up
+    copies in 26 of 85 pairs: the copy holds detail the kept file lost. A file that does not hold
+    what its frame declares is damaged, whatever still decodes."""
+    parsed = _jpeg_scans(data)
+    if parsed is None:
+        return []
+    frame, comps, scans = parsed
+    if frame == "sequential":
+        missing = [c for c in comps if not any(c in ids for ids, *_ in scans)]
+        return [f"truncated: JPEG has no scan for {len(missing)} of its {len(comps)} components"] if missing else []
+    # the lowest bit (Al) each coefficient of each component was coded down to: 0 when complete
+    low = {c: [99] * 64 for c in comps}
+    for ids, ss, se, _ah, al in scans:
+        for c in ids:
+            if c in low:
+                for k in range(ss, min(se, 63) + 1):
+                    low[c][k] = min(low[c][k], al)
+    short = sum(1 for c in comps for k in range(64) if low[c][k] != 0)
+    return ([f"truncated: progressive JPEG ends before {short} of its {64 * len(comps)} coefficients are "
+             "coded in full (the file was cut short and closed)"] if short else [])
+
+
 def _check_png(data: bytes) -> list:
     pos, seen_iend = 8, False
     while pos + 8 <= len(data):
@@ -434,6 +515,8 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     try:
         if d.format == "JPEG2000":
             d.errors += _check_jp2(data)
+        elif d.format == "JPEG":
+            d.errors += _check_jpeg(data)
         elif d.format == "PNG":
             d.errors += _check_png(data)
         elif d.format == "WEBP":

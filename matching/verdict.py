@@ -11,7 +11,7 @@ from PIL import Image
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, compare_arrays, orientation_scores, turn_fits
-from .decode import EXIF_TO_DIHEDRAL, compose, dihedral
+from .decode import EXIF_TO_DIHEDRAL, compose, dihedral, inverse
 from .proof import JPEG_MCU, attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
@@ -470,6 +470,25 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           a_damaged=c.damaged, b_damaged=m.damaged, a_stream_check=(c.format == "JPEG"),
                           a_chroma_floor=_chroma_drift_floor(c, T) if c.format == "JPEG" else None,
                           a_mcu=_mcu_share(c), orientation=turn, orientation_score=turn_score, thresholds=T)
+
+
+def _kept_stream_reads_so(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> bool:
+    """Whether the damage the screen found in the clean-up copy's stream, which its decoder did not
+    report, reads just as well as the kept JPEG's own stream garbled so: the screen with the two
+    sides' roles swapped (at the inverse turn) finds it in the kept copy's stream.
+
+    Why: a flipped bit that still decodes garbles a JPEG from one row to its end, in its own scan
+    order, whichever side it is in; the screen looks for it in the clean-up copy only. A kept JPEG
+    flipped so, read against its intact copy, was "clean-up copy is damaged" (an attack's kept
+    JPEGs, and 20 of 48 single flips of one kept photograph), and a damaged clean-up copy is one a
+    curator may approve deleting: the only good copy. Only a kept JPEG: a lossless kept file's
+    decoder reports what damages it."""
+    if m.format != "JPEG" or m.damaged:
+        return False
+    back = compare_arrays(m.image, c.image, a_orient=_orient(m), b_orient=_orient(c), a_stream_check=True,
+                          a_chroma_floor=_chroma_drift_floor(m, T), a_mcu=_mcu_share(m),
+                          orientation=inverse(r.turn), thresholds=T)
+    return back is not None and back.stream_a
 
 
 def _mcu_share(c: FileAnalysis) -> float | None:
@@ -1113,6 +1132,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         if alt is not None:
             (r, dmg), why, agrees = alt, [], True
     res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
+    if dmg.silent_stream and _kept_stream_reads_so(c, m, r, T):
+        res.reasons.append(f"pixels garbled from one row to the end of the stream, without a decoder's complaint, "
+                           f"in the clean-up JPEG or in the kept {m.format}: the pixels do not tell which, so "
+                           f"neither is named damaged (a person compares the two)")
+        return res
     if dmg.silent_stream:
         res.reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
     res.reasons.extend(why)

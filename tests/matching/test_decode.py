@@ -310,3 +310,31 @@ def test_a_tiff_cut_inside_its_directory_is_damaged_though_every_pixel_decodes(p
     assert _close(cut.image, photo, tol=1)                 # the strips are all there
     assert any(e.startswith("truncated: TIFF directory") for e in cut.errors)
     assert not decode(None, data=data, target=10_000).errors   # the control: the whole file
+
+
+def _cut_after_scans(data: bytes, scans: int) -> bytes:
+    """A progressive JPEG cut before its scan number ``scans`` + 1 and closed with an end-of-image
+    marker (inside entropy-coded data 0xFF is always followed by 0x00, so 0xFFDA is a scan header)."""
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xDA]
+    assert len(starts) > scans
+    return data[:starts[scans]] + b"\xff\xd9"
+
+
+@pytest.mark.parametrize("scans", [1, 3, 6])
+def test_a_progressive_jpeg_cut_after_its_first_scans_and_closed_is_damaged_though_it_decodes_whole(photo, scans):
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=90, progressive=True)
+    whole = buf.getvalue()
+    cut = _cut_after_scans(whole, scans)
+    Image.open(io.BytesIO(cut)).load()   # Pillow decodes it without complaint, whole but blurred
+    d = decode(None, data=cut)
+    assert any(e.startswith("truncated: progressive JPEG ends before") for e in d.errors)
+    assert not decode(None, data=whole).errors   # the control: every scan there
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_whole_jpeg_codes_every_coefficient_of_every_component(photo, mode, progressive):
+    buf = io.BytesIO()
+    photo.convert(mode).save(buf, "JPEG", quality=75, progressive=progressive)
+    assert not decode(None, data=buf.getvalue()).errors

@@ -1986,3 +1986,63 @@ def test_a_cut_copy_is_never_read_upright_against_a_kept_picture_that_fits_only_
     r = verify_pair(tmp_path / "C0000001a.jpg", tmp_path / "C0000001.tif")
     assert turns and all(t[0] in (90, 270) for t in turns), turns
     assert r.verdict == "different"
+
+
+def test_a_kept_progressive_jpeg_cut_after_its_first_scans_and_closed_is_the_damaged_side_not_a_safe_duplicate(tmp_path, photo):
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=92, progressive=True)
+    data = buf.getvalue()
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xDA]
+    kept = tmp_path / "C1234567.jpg"
+    kept.write_bytes(data[:starts[3]] + b"\xff\xd9")   # decodes whole, without its fine detail
+    copy = tmp_path / "C1234567_a.jpg"
+    photo.resize((photo.width * 3 // 5, photo.height * 3 // 5), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=90)
+    r = verify_pair(copy, kept)
+    assert r.verdict == "match_corrupt" and not r.safe_to_delete, (r.verdict, r.reasons)
+
+
+def _flipped_silently(data: bytes, share: float, bit: int) -> bytes:
+    """``data`` (a baseline JPEG) with one bit flipped ``share`` of the way into its scan data."""
+    sos = data.find(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+    out = bytearray(data)
+    pos = start + int(share * (len(data) - start - 2))
+    while out[pos] == 0xFF or out[pos - 1] == 0xFF:
+        pos += 1
+    out[pos] ^= 1 << bit
+    assert out[pos] != 0xFF
+    return bytes(out)
+
+
+def test_a_kept_jpeg_garbled_without_complaint_is_not_read_as_its_intact_copys_damage(tmp_path, photo):
+    kept = tmp_path / "C1234567.jpg"
+    kept.write_bytes(_flipped_silently(jpeg_bytes(photo, 90), 0.45, 0))
+    assert analyse_file(kept).status == "ok"          # its decoder did not complain
+    copy = tmp_path / "C1234567_a.jpg"
+    photo.resize((288, 216), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
+    r = verify_pair(copy, kept)
+    # a clean-up copy named damaged may be approved for deletion: here it is the only good copy
+    assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
+    assert any("do not tell which" in x for x in r.reasons)
+
+
+def test_a_clean_up_jpeg_garbled_without_complaint_is_still_the_damaged_side_against_a_kept_tiff(tmp_path, photo):
+    kept = tmp_path / "C1234567.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    buf = io.BytesIO()
+    photo.resize((240, 180), Image.Resampling.LANCZOS).save(buf, "JPEG", quality=80)
+    copy = tmp_path / "C1234567_a.jpg"
+    copy.write_bytes(_flipped_silently(buf.getvalue(), 0.3, 0))
+    assert analyse_file(copy).status == "ok"
+    r = verify_pair(copy, kept)
+    assert r.verdict == "cleanup_corrupt", (r.verdict, r.reasons)
+
+
+def test_a_kept_jpeg_whose_decoder_complained_is_the_damaged_side_not_its_intact_copy(tmp_path, photo):
+    kept = tmp_path / "C1234567.jpg"
+    kept.write_bytes(_flipped_silently(jpeg_bytes(photo, 90), 0.37, 1))
+    assert analyse_file(kept).status == "damaged"     # this flip its decoder reports
+    copy = tmp_path / "C1234567_a.jpg"
+    photo.resize((288, 216), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
+    r = verify_pair(copy, kept)
+    assert r.verdict == "match_corrupt" and r.corrupt_side == "match", (r.verdict, r.reasons)
