@@ -35,6 +35,8 @@ DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_MAX_DECODED_BYTES = 1024 ** 3
 DEFAULT_TARGET = 256
 
+DECODER_FILL = 128.0   # the grey libjpeg (and Pillow, for a truncated file) fills what it could not decode with
+
 # Pillow's own bomb check is replaced by ours (clear message, configurable limit).
 Image.MAX_IMAGE_PIXELS = None
 

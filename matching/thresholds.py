@@ -442,6 +442,12 @@ class Thresholds:
     shift_detail_floor: float = 0.5   # ... in grey levels at least (two flat parts: no detail to lose, the test stands aside)
     shift_detail_slide: float = 6.0   # ... a step's after its best move along the stored rows by whole coding units
                                       #   (16 or 8 px of the copy), up to this many px of the screen
+    stream_edge_step: float = 3.0     # where it begins, at full detail over the copy's last column of 8x8 blocks: a step
+    stream_edge_floor: float = 4.0    #   from the rows above to the rows below of this many times + this many grey levels
+    stream_edge_share: float = 0.25   #   is read, and its first row is the first over this part of the step (6 of the 8
+                                      #   from it too); off the 8 px block grid it is no stream's break
+    fill_tol: float = 4.0             # ... unless the copy's rows there are a decoder's fill grey (decode.DECODER_FILL)
+    fill_share: float = 0.9           #   within this many levels, in this share of their pixels
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

@@ -12,10 +12,11 @@ from mhelpers import edited, reframed
 
 
 def _desynced(photo, start=0.62, shift=16, offset=(8, 3, -6)):
-    """Subtle: below the absolute thresholds of the older end-of-stream check. The rest moved by one
-    coding unit (16 px), as a stream that lost its place and found it again a unit later moves it."""
+    """Subtle: below the absolute thresholds of the older end-of-stream check. From a row of coding
+    units (16 px) on, where a stream loses its place, the rest moved by one unit, as a stream that
+    lost its place and found it again a unit later moves it."""
     a = np.asarray(photo).astype(np.int16).copy()
-    r0 = int(a.shape[0] * start)
+    r0 = int(a.shape[0] * start) // 16 * 16
     a[r0:] = np.roll(a[r0:], -shift, axis=1) + np.array(offset, np.int16)
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 

@@ -2046,3 +2046,18 @@ def test_a_kept_jpeg_whose_decoder_complained_is_the_damaged_side_not_its_intact
     photo.resize((288, 216), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
     r = verify_pair(copy, kept)
     assert r.verdict == "match_corrupt" and r.corrupt_side == "match", (r.verdict, r.reasons)
+
+
+@pytest.mark.parametrize("bar_top", [171, 173, 182])   # rows of the copy's 240: none on the 8 px block grid
+def test_a_caption_bar_over_the_lower_part_of_the_copy_is_another_picture_there_not_a_garbled_stream(tmp_path, photo, bar_top):
+    kept = tmp_path / "C1234567.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    captioned = photo.copy()
+    draw = ImageDraw.Draw(captioned)
+    draw.rectangle([0, bar_top, photo.width, photo.height], fill=(20, 20, 24))
+    draw.text((12, bar_top + 12), "Portrait, 1984. Courtesy of the archive", fill=(235, 235, 235))
+    copy = tmp_path / "C1234567_a.jpg"
+    captioned.save(copy, "JPEG", quality=85)
+    r = verify_pair(copy, kept)
+    # a damaged clean-up copy may be approved for deletion: this one holds a caption the kept copy lacks
+    assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
