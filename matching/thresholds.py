@@ -246,7 +246,14 @@ VERIFIER_VERSION = "proof 1.30"   # 1.1: a lossless clean-up copy against a JPEG
 #      deleting: the only good copy. Of single flips of a kept JPEG photograph, 20 of 48 were so; of 122 silently
 #      flipped copies against kept JPEGs, the 15 found damaged are now "different" (a kept JPEG is read the same
 #      way); a kept TIFF or JPEG 2000 is unchanged. (The decoder's part, a progressive JPEG cut and closed, is
-#      decode._check_jpeg's.)
+#      decode._check_jpeg's.) stream_edge_step, stream_edge_floor, stream_edge_share, fill_tol, fill_share: a
+#      stream breaks on a row of its 8 px block grid, so a difference beginning off it (at full detail, over the
+#      copy's last column of blocks) is another picture there (verdict._not_where_a_stream_breaks): an attack's
+#      captions, watermark strips and other photographs below a shared top, 29 of 39 "clean-up copy is damaged",
+#      are "different"; of 575 silently flipped copies 88 were found damaged, 86 are. A quarter-turned copy is
+#      also proven in the kept picture's frame, where a copy shrunk before it was turned reproduces
+#      (verdict._edited_before_turned): 14 of 24 such copies with a 30-level speck were "rotated", none are;
+#      288 true quarter-turned copies (turned first or last) stay "rotated"
 
 
 def _tol(default, looser: str):

@@ -2061,3 +2061,24 @@ def test_a_caption_bar_over_the_lower_part_of_the_copy_is_another_picture_there_
     r = verify_pair(copy, kept)
     # a damaged clean-up copy may be approved for deletion: this one holds a caption the kept copy lacks
     assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
+
+
+@pytest.mark.parametrize("turn", [90, 270])
+def test_a_speck_in_a_copy_shrunk_and_then_turned_a_quarter_is_edited_as_it_is_upright(tmp_path, photo2, turn):
+    kept = tmp_path / "C1234567.tif"
+    photo2.save(kept, "TIFF", compression="tiff_lzw")
+
+    def copy_of(picture, name):
+        # shrunk first, then turned: Pillow's two resampling passes round in the other order than
+        # the kept picture turned and then shrunk
+        out = picture.resize((256, 192), Image.Resampling.LANCZOS).rotate(turn, expand=True)
+        path = tmp_path / name
+        out.save(path, "JPEG", quality=85)
+        return path
+
+    a = np.asarray(photo2).astype(np.int16)
+    a[150:154, 80:84] -= 30                      # a dust speck, 4 px and 30 grey levels
+    specked = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    r = verify_pair(copy_of(specked, "C1234567_a.jpg"), kept)
+    assert r.verdict == "different" and any("edited" in x for x in r.reasons), (r.verdict, r.reasons)
+    assert verify_pair(copy_of(photo2, "C1234567_b.jpg"), kept).verdict == "rotated"   # the control
