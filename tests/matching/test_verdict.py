@@ -2014,13 +2014,19 @@ def _flipped_silently(data: bytes, share: float, bit: int) -> bytes:
     return bytes(out)
 
 
-def test_a_kept_jpeg_garbled_without_complaint_is_not_read_as_its_intact_copys_damage(tmp_path, photo):
+def _kept_flipped_against_its_copy(tmp_path, photo, share: float, bit: int):
+    """(the kept JPEG's decode status, the pair's result): a kept JPEG with one bit flipped, and its
+    intact 90 % copy."""
     kept = tmp_path / "C1234567.jpg"
-    kept.write_bytes(_flipped_silently(jpeg_bytes(photo, 90), 0.45, 0))
-    assert analyse_file(kept).status == "ok"          # its decoder did not complain
+    kept.write_bytes(_flipped_silently(jpeg_bytes(photo, 90), share, bit))
     copy = tmp_path / "C1234567_a.jpg"
     photo.resize((288, 216), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
-    r = verify_pair(copy, kept)
+    return analyse_file(kept).status, verify_pair(copy, kept)
+
+
+def test_a_kept_jpeg_garbled_without_complaint_is_not_read_as_its_intact_copys_damage(tmp_path, photo):
+    status, r = _kept_flipped_against_its_copy(tmp_path, photo, 0.45, 0)
+    assert status == "ok"          # its decoder did not complain
     # a clean-up copy named damaged may be approved for deletion: here it is the only good copy
     assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
     assert any("do not tell which" in x for x in r.reasons)
@@ -2039,12 +2045,8 @@ def test_a_clean_up_jpeg_garbled_without_complaint_is_still_the_damaged_side_aga
 
 
 def test_a_kept_jpeg_whose_decoder_complained_is_the_damaged_side_not_its_intact_copy(tmp_path, photo):
-    kept = tmp_path / "C1234567.jpg"
-    kept.write_bytes(_flipped_silently(jpeg_bytes(photo, 90), 0.37, 1))
-    assert analyse_file(kept).status == "damaged"     # this flip its decoder reports
-    copy = tmp_path / "C1234567_a.jpg"
-    photo.resize((288, 216), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
-    r = verify_pair(copy, kept)
+    status, r = _kept_flipped_against_its_copy(tmp_path, photo, 0.37, 1)
+    assert status == "damaged"     # this flip its decoder reports
     assert r.verdict == "match_corrupt" and r.corrupt_side == "match", (r.verdict, r.reasons)
 
 
