@@ -254,6 +254,10 @@ VERIFIER_VERSION = "proof 1.30"   # 1.1: a lossless clean-up copy against a JPEG
 #      also proven in the kept picture's frame, where a copy shrunk before it was turned reproduces
 #      (verdict._edited_before_turned): 14 of 24 such copies with a 30-level speck were "rotated", none are;
 #      288 true quarter-turned copies (turned first or last) stay "rotated"
+#      grey_colour_level, grey_colour_windows, grey_colour_median: a grey clean-up copy and a kept copy grey but for
+#      a coloured part are not proven the same (verdict._colour_where_the_copy_is_grey): a kept JPEG 2000 a quarter
+#      of which decoded as coloured noise was a safe duplicate of its grey copy; true copies of ten grey pictures
+#      kept at 1-40:1 have no such part
 
 
 def _tol(default, looser: str):
@@ -455,6 +459,9 @@ class Thresholds:
                                       #   from it too); off the 8 px block grid it is no stream's break
     fill_tol: float = 4.0             # ... unless the copy's rows there are a decoder's fill grey (decode.DECODER_FILL)
     fill_share: float = 0.9           #   within this many levels, in this share of their pixels
+    grey_colour_level: float = 8.0    # a grey clean-up copy: the kept copy's 16 px parts with this much chroma RMS ...
+    grey_colour_windows: int = 4      # ... this many at least, the rest of it grey (median part under the next) ...
+    grey_colour_median: float = 3.0   # ... are colour the copy lacks: not proven the same (verdict._colour_where_the_copy_is_grey)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

@@ -12,7 +12,7 @@ from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, bbox, compare_arrays, orientation_scores, turn_fits
 from .decode import DECODER_FILL, EXIF_TO_DIHEDRAL, compose, dihedral, inverse
-from .fingerprint import grey
+from .fingerprint import chroma, grey
 from .proof import JPEG_MCU, attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
@@ -549,6 +549,46 @@ def _not_where_a_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
     return (f"the clean-up copy differs from the kept picture from stored row {round(first * max(scale, 1.0))} to "
             f"its end, a row off the 8 px block grid, where a JPEG stream that loses its place begins to garble: "
             f"another picture there (a caption, a panel), not damage")
+
+
+def _colour_where_the_copy_is_grey(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
+    """{reason, region} when the clean-up copy is a grey picture (no colour anywhere), the kept copy
+    is grey over most of it too, and yet carries colour in a part (``grey_colour_level`` of chroma
+    RMS in ``grey_colour_windows`` 16 px windows at least, at the copy's size); else None.
+
+    Why: a codec codes a grey picture's colour as nothing (true copies of ten grey pictures kept as
+    JPEG 2000 at 1-40:1: not one such window), so colour there is either damage the kept file
+    decodes without complaint (a JPEG 2000's code-blocks decoded from wrong bytes speckle it
+    magenta and green) or colour the copy lost. The tile and speckle tests judge the kept picture
+    as the copy's coding would leave it, and a grey copy's coding leaves no colour to judge: a kept
+    JPEG 2000 a quarter of which was coloured noise was a safe duplicate of its grey copy, as were
+    others speckled over 3-25 % of their rows (an attack's 7). Not proven the same: a person looks."""
+    if not (attach_rendition(c) and attach_rendition(m)):
+        return None
+    a, kept = c.rendition, m.rendition
+    if a is None or kept is None or kept.ndim != 3:
+        return None
+    if a.ndim == 3 and not ((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all()):
+        return None   # (a copy with any colour: the proof's colour tests judge it)
+    h, w = a.shape[:2]
+    b = np.asarray(Image.fromarray(np.ascontiguousarray(dihedral(kept, *r.turn))).resize(
+        (w, h), Image.Resampling.LANCZOS), np.float32)
+    cb, cr = chroma(b[..., 0], b[..., 1], b[..., 2])
+    side = 16
+    n0, n1 = h // side, w // side
+    if not (n0 and n1):
+        return None
+    e = (cb * cb + cr * cr)[:n0 * side, :n1 * side].reshape(n0, side, n1, side).mean(axis=(1, 3))
+    rms = np.sqrt(e)
+    coloured = rms > T.grey_colour_level
+    if int(coloured.sum()) < T.grey_colour_windows or float(np.median(rms)) > T.grey_colour_median:
+        return None
+    region = bbox(np.repeat(np.repeat(coloured, side, 0), side, 1))
+    return {"region": region, "reason": (
+        f"the clean-up copy is a grey picture, and so is the kept copy but for {int(coloured.sum())} of "
+        f"{coloured.size} 16 px parts in colour (up to {float(rms.max()):.0f} levels of chroma): a kept "
+        f"{m.format} damaged without its decoder's complaint (its colour speckled), or colour the copy "
+        f"lost; not proven the same, a person looks")}
 
 
 def _mcu_share(c: FileAnalysis) -> float | None:
@@ -1293,6 +1333,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     # 6. the verdict
     if dmg.any:
         return _damaged_verdict(c, m, r, dmg, proof, res)
+    colour = _colour_where_the_copy_is_grey(c, m, r, T) if proof is not None else None
+    if colour is not None:
+        res.region = colour["region"]
+        res.reasons.append(colour["reason"])
+        return res
     # the kept copy's speckle first: the garble test sees it too, as windows of a clean-up JPEG
     if proof is not None and proof.get("speckled"):
         return _speckled_verdict(c, m, r, proof, res)

@@ -2084,3 +2084,25 @@ def test_a_speck_in_a_copy_shrunk_and_then_turned_a_quarter_is_edited_as_it_is_u
     r = verify_pair(copy_of(specked, "C1234567_a.jpg"), kept)
     assert r.verdict == "different" and any("edited" in x for x in r.reasons), (r.verdict, r.reasons)
     assert verify_pair(copy_of(photo2, "C1234567_b.jpg"), kept).verdict == "rotated"   # the control
+
+
+def test_a_kept_copy_of_a_grey_picture_speckled_in_colour_is_not_proven_the_same_as_its_grey_copy(tmp_path, photo):
+    grey_photo = photo.convert("L").convert("RGB")
+    a = np.asarray(grey_photo).astype(np.int16)
+    rng = np.random.default_rng(5)
+    quarter = (slice(0, a.shape[0] // 2), slice(0, a.shape[1] // 2))
+    # magenta and green speckle, as a JPEG 2000's code-blocks decoded from wrong bytes leave it
+    swing = rng.choice([-40, 40], size=a[quarter][..., 0].shape)
+    a[quarter + (0,)] += swing
+    a[quarter + (1,)] -= swing
+    a[quarter + (2,)] += swing
+    kept = tmp_path / "C1234567.tif"
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(kept, "TIFF", compression="tiff_lzw")
+    copy = tmp_path / "C1234567_a.jpg"
+    grey_photo.resize((240, 180), Image.Resampling.LANCZOS).save(copy, "JPEG", quality=80)
+    r = verify_pair(copy, kept)
+    assert not r.safe_to_delete and r.verdict == "different", (r.verdict, r.reasons)
+    assert "grey picture" in r.reasons[-1] and r.region["bottom"] <= 0.55 and r.region["right"] <= 0.55
+    # the control: the grey picture kept whole
+    grey_photo.save(kept, "TIFF", compression="tiff_lzw")
+    assert verify_pair(copy, kept).safe_to_delete
