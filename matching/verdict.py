@@ -908,6 +908,8 @@ def _edited_before_turned(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg
     doubles a turned pair's cost: 108 -> 230 ms for a 12 MP photograph's 60 % copy)."""
     if r.rotation % 180 != 90 or proof.get("reproduction") is not None:
         return None
+    if _kept_quality(m, T) is not None or c.jpeg_quality is None:
+        return None   # (the reproduction test needs a lossless kept picture and the copy's quality)
     p = _full_detail_proof(c, m, r, dmg, T, shared_id, in_kept_frame=True)
     if p["same"] or p.get("reproduction") is None:
         return None
