@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import struct
 import threading
 import warnings
@@ -188,6 +189,9 @@ def _check_jp2(data: bytes) -> list:
 
 
 _JPEG_SEQUENTIAL = (0xC0, 0xC1, 0xC9)   # SOF markers of a sequential DCT frame (Huffman or arithmetic)
+# the next marker after entropy-coded data: 0xFF and a code that is not a stuffed 0x00, a restart or
+# another fill byte (a regular expression: a scan with a restart every block is millions of markers)
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _JPEG_PROGRESSIVE = (0xC2, 0xCA)        # ... and of a progressive one
 
 
@@ -227,14 +231,10 @@ def _jpeg_scans(data: bytes):
                 scans.append((ids, ss, se, a >> 4, a & 0x0F))
             pos += 2 + length
             # the entropy-coded data: up to the next marker that is not a stuffed 0xFF00 or a restart
-            while True:
-                pos = data.find(b"\xff", pos)
-                if pos < 0 or pos + 1 >= n:
-                    return (frame, comps, scans) if frame is not None else None
-                if data[pos + 1] in (0x00, 0xFF, *range(0xD0, 0xD8)):
-                    pos += 1 if data[pos + 1] == 0xFF else 2   # (fill bytes, stuffing, restarts)
-                    continue
-                break
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                return (frame, comps, scans) if frame is not None else None
+            pos = found.start()
             continue
         pos += 2 + length
     return None if frame is None else (frame, comps, scans)
