@@ -493,6 +493,34 @@ def _kept_stream_reads_so(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: 
     return back is not None and back.stream_a
 
 
+def _band_down_the_stored_rows(c: FileAnalysis, r: ScreenResult, T: Thresholds) -> str | None:
+    """The reason a flat band in an EXIF-turned clean-up JPEG, whose decoder did not complain, is not
+    what its stream left, or None: the band runs across the whole picture as displayed, and so down
+    every row the file stores, beside a part that agrees in every one of those rows; a stream garbles
+    whole stored rows, from one on. Not where the band is a decoder's fill grey (``DECODER_FILL``).
+
+    Why: "flat band where the kept copy has detail" named the copy damaged for an attack's caption
+    bars and plain strips over the lower part of EXIF-turned copies (58 of its 67 flat-band look-alikes;
+    25 are `different` now; the rest are mid-grey bars, turned half, or read otherwise), and a damaged
+    clean-up copy is one a curator may approve deleting."""
+    if c.format != "JPEG" or c.damaged or r.region_a is None or _orient(c)[0] % 180 != 90:
+        return None
+    box = _region_turned(r.region_a, inverse(_orient(c)))   # the band in the stored frame
+    if box["bottom"] - box["top"] < 0.98 or box["right"] - box["left"] > 0.9:
+        return None
+    g = grey(c.image)
+    h, w = g.shape
+    top, bottom = r.region_a["top"] * h, r.region_a["bottom"] * h
+    # (its inner rows: the screen's band grows by a row or two into the picture beside it)
+    band = g[int(top + (bottom - top) / 3):max(int(top + (bottom - top) / 3) + 1, int(round(bottom))),
+             int(r.region_a["left"] * w):max(int(r.region_a["left"] * w) + 1, int(round(r.region_a["right"] * w)))]
+    if float((np.abs(band - DECODER_FILL) <= T.fill_tol).mean()) >= T.fill_share:
+        return None   # the grey a decoder fills what it could not decode with: damage
+    return ("the clean-up copy's flat band runs down every row its file stores (it is turned by its EXIF "
+            "orientation), beside a part that agrees in each of them, and a JPEG stream garbles whole rows from "
+            "one on: another picture there (a caption, a bar), not damage")
+
+
 def _not_where_a_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> str | None:
     """The reason the difference the screen found as the clean-up JPEG's stream garbled without a
     decoder's complaint is not that, or None: at full detail, in the copy's stored frame, it begins
@@ -1281,8 +1309,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
                            f"in the clean-up JPEG or in the kept {m.format}: the pixels do not tell which, so "
                            f"neither is named damaged (a person compares the two)")
         return res
-    if dmg.silent_stream:
-        off = _not_where_a_stream_breaks(c, m, r, T)
+    if dmg.silent_stream or dmg.cleanup_band:
+        off = (_not_where_a_stream_breaks(c, m, r, T) if dmg.silent_stream else None) or (
+            _band_down_the_stored_rows(c, r, T) if dmg.cleanup_band else None)
         if off:
             res.reasons.append(off)
             return res

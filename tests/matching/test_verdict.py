@@ -2106,3 +2106,19 @@ def test_a_kept_copy_of_a_grey_picture_speckled_in_colour_is_not_proven_the_same
     # the control: the grey picture kept whole
     grey_photo.save(kept, "TIFF", compression="tiff_lzw")
     assert verify_pair(copy, kept).safe_to_delete
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_a_bar_over_the_lower_part_of_an_exif_turned_copy_is_not_a_garbled_stream_down_its_stored_rows(tmp_path, photo, orientation):
+    kept = tmp_path / "C1234567.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    barred = photo.copy()
+    ImageDraw.Draw(barred).rectangle([0, 190, photo.width, photo.height], fill=(24, 24, 30))
+    # stored turned, displayed upright by its EXIF orientation: the bar runs down the stored rows
+    stored = barred.transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    copy = tmp_path / "C1234567_a.jpg"
+    stored.save(copy, "JPEG", quality=85, exif=exif.tobytes())
+    r = verify_pair(copy, kept)
+    assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
