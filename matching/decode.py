@@ -189,10 +189,10 @@ def _check_jp2(data: bytes) -> list:
 
 
 _JPEG_SEQUENTIAL = (0xC0, 0xC1, 0xC9)   # SOF markers of a sequential DCT frame (Huffman or arithmetic)
+_JPEG_PROGRESSIVE = (0xC2, 0xCA)        # ... and of a progressive one
 # the next marker after entropy-coded data: 0xFF and a code that is not a stuffed 0x00, a restart or
 # another fill byte (a regular expression: a scan with a restart every block is millions of markers)
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-_JPEG_PROGRESSIVE = (0xC2, 0xCA)        # ... and of a progressive one
 
 
 def _jpeg_scans(data: bytes):

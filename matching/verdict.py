@@ -509,12 +509,8 @@ def _band_down_the_stored_rows(c: FileAnalysis, r: ScreenResult, T: Thresholds) 
     if box["bottom"] - box["top"] < 0.98 or box["right"] - box["left"] > 0.9:
         return None
     g = grey(c.image)
-    h, w = g.shape
-    top, bottom = r.region_a["top"] * h, r.region_a["bottom"] * h
     # (its inner rows: the screen's band grows by a row or two into the picture beside it)
-    band = g[int(top + (bottom - top) / 3):max(int(top + (bottom - top) / 3) + 1, int(round(bottom))),
-             int(r.region_a["left"] * w):max(int(r.region_a["left"] * w) + 1, int(round(r.region_a["right"] * w)))]
-    if float((np.abs(band - DECODER_FILL) <= T.fill_tol).mean()) >= T.fill_share:
+    if _decoder_filled(g[_region_slices(r.region_a, *g.shape, inner=True)], T):
         return None   # the grey a decoder fills what it could not decode with: damage
     return ("the clean-up copy's flat band runs down every row its file stores (it is turned by its EXIF "
             "orientation), beside a part that agrees in each of them, and a JPEG stream garbles whole rows from "
@@ -571,8 +567,7 @@ def _not_where_a_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
     first = int(np.argmax(over & (run >= 6)))
     if any(round(y * max(scale, 1.0)) % 8 == 0 for y in (y0, first)):
         return None
-    below = dihedral(ga, *stored)[first:first + 2 * max(2, int(round(block)))]
-    if float((np.abs(below - DECODER_FILL) <= T.fill_tol).mean()) >= T.fill_share:
+    if _decoder_filled(dihedral(ga, *stored)[first:first + 2 * max(2, int(round(block)))], T):
         return None   # the grey a decoder fills what it could not decode with: damage, wherever it begins
     return (f"the clean-up copy differs from the kept picture from stored row {round(first * max(scale, 1.0))} to "
             f"its end, a row off the 8 px block grid, where a JPEG stream that loses its place begins to garble: "
@@ -950,11 +945,24 @@ def _edited_before_turned(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg
 def _region_turned(region: dict, turn: tuple) -> dict:
     """A region (fractions of a picture: top, left, bottom, right) of a picture, as it lies in that
     picture turned by ``turn``."""
-    n = 1000
-    mask = np.zeros((n, n), bool)
-    mask[int(region["top"] * n):max(int(region["top"] * n) + 1, int(round(region["bottom"] * n))),
-         int(region["left"] * n):max(int(region["left"] * n) + 1, int(round(region["right"] * n)))] = True
+    mask = np.zeros((1000, 1000), bool)
+    mask[_region_slices(region, 1000, 1000)] = True
     return bbox(dihedral(mask, *turn))
+
+
+def _region_slices(region: dict, h: int, w: int, *, inner: bool = False) -> tuple:
+    """The (rows, columns) slices of an ``h`` x ``w`` picture that a region (fractions: top, left,
+    bottom, right) covers, a pixel at least each way (``inner``: its rows less their first third)."""
+    top, bottom = region["top"] * h, region["bottom"] * h
+    y0 = int(top + (bottom - top) / 3) if inner else int(top)
+    x0 = int(region["left"] * w)
+    return slice(y0, max(y0 + 1, int(round(bottom)))), slice(x0, max(x0 + 1, int(round(region["right"] * w))))
+
+
+def _decoder_filled(part: np.ndarray, T: Thresholds) -> bool:
+    """Whether a part of a copy's grey is the grey a decoder fills what it could not decode with
+    (``decode.DECODER_FILL``, within ``fill_tol`` in ``fill_share`` of its pixels)."""
+    return float((np.abs(part - DECODER_FILL) <= T.fill_tol).mean()) >= T.fill_share
 
 
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
