@@ -105,6 +105,26 @@ def book_page(rng, number, layout, size=(640, 900), tone=246):
     return im
 
 
+def ledger_page(rng, size=(1240, 1754), size_pt=15, rows=22):
+    """An account book's page of one layout at 150 dpi (a running head, a table of label, amount and
+    year rows at one pitch, then prose whose paragraphs end where the words run out): pages of the
+    layout differ in their text and in where their blank lines fall, the paper's level everywhere
+    else."""
+    w, h = size
+    im = paper(rng, size)
+    d = ImageDraw.Draw(im)
+    f = font(size_pt)
+    d.text((w // 2 - 150, 60), "ANNUAL ACCOUNTS 1887", fill=(50, 50, 50), font=font(20))
+    y, pitch = 140, int(size_pt * 2.4)
+    for _ in range(rows):
+        d.text((120, y), " ".join(words(rng, 3)), fill=(28, 26, 24), font=f)
+        d.text((760, y), f"{rng.randint(100, 9999)}.{rng.randint(10, 99)}", fill=(28, 26, 24), font=f)
+        d.text((1000, y), str(rng.randint(1850, 1899)), fill=(28, 26, 24), font=f)
+        y += pitch
+    text_block(d, rng, (120, y + 40, w - 120, h - 120), size_pt, f)
+    return im
+
+
 def page_over_the_cap(rng, number, k=2.7):
     """A single-column page like ``book_page`` scanned k times larger (1728x2430 at 2.7: over the
     proof's 2048 px, as a 300 dpi scan is), its text and page number scaled alike."""
@@ -745,6 +765,18 @@ def build(out, seed=11):
         c.add(jpeg(layout_page(r, "code"), q), "jpg", "near_miss", None,
               f"another page of the layout (a grey code panel under the shared header), q={q}, named as the kept page",
               f"layout-{k}-code", named=0, ident=p.stem)
+    # --- (proof 1.31; appended) table pages of one account book, kept as TIFF, and 25-30 % copies of other pages
+    #     of the book (not kept): each page's blank lines (a paragraph's end, its last lines) lie where another
+    #     page has text, and were read as a damage band on one side or the other, the rest "agreeing" within a
+    #     damaged pair's tolerance (74 of 180 such pairs of mine were cleanup_corrupt or match_corrupt). A true
+    #     copy of one kept page at 25 %
+    ledgers = [ledger_page(random.Random(seed * 1000 + 200 + k)) for k in range(6)]
+    kept = [c.canonical(page, "tif") for page in ledgers[:3]]
+    c.add(jpeg(resized(ledgers[0], 0.25), 70), "jpg", "resized", kept[0], "a table page of one book, at 25%, q=70",
+          "ledger-0")
+    for k, (scale, q) in enumerate(((0.25, 70), (0.3, 80), (0.25, 80))):
+        c.add(jpeg(resized(ledgers[3 + k], scale), q), "jpg", "near_miss", None,
+              f"another table page of the book (not kept), at {scale:.0%}, q={q}", f"ledger-{3 + k}")
     c.write_truth()
     return c.rows
 

@@ -10,7 +10,7 @@ from PIL import Image
 from scipy import ndimage
 
 from . import thresholds as _thresholds
-from .decode import DIHEDRAL, aspect_fits, compose, dihedral, inverse
+from .decode import DECODER_FILL, DIHEDRAL, aspect_fits, compose, dihedral, inverse
 from .fingerprint import chroma, grey
 from .thresholds import Thresholds
 
@@ -317,6 +317,39 @@ def band_goes_on(g: np.ndarray, band: np.ndarray, level_range: float) -> float:
     picture beside it too, for the band whenever the copy's repaint stepped less (23 of an attack's
     32 such pairs named the intact kept copy damaged)."""
     return min((float((np.abs(d) <= level_range).mean()) for d in _beside_bands(g, band)), default=0.0)
+
+
+def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds) -> float:
+    """How much of a side's picture ``g`` outside its bands is flat (5x5 px std under
+    ``flat_row_std``) at the bands' own level (within ``flat_row_range``): 0 when it has no band or
+    the band is at a decoder's fill level (``decode.DECODER_FILL`` grey, or black, within
+    ``fill_tol``). The band's level is read on its own lines: the whole rows (or columns) of the
+    band along which ``g`` is flat (std under ``flat_row_range`` / 2) and the ``other`` side is not
+    the same (``changed_mean`` off on average, or textured). A band's mask also takes in the lines
+    beside it that its edges blur into, paper on a page, or text where it bridges a page's blank
+    lines: an attack's black, grey and violet bars painted across pages read at the paper's level by
+    the mask's median, and 20 true damaged copies were "blank space"."""
+    if not band.any():
+        return 0.0
+    levels = []
+    for gg, oo, bb in ((g, other, band), (g.T, other.T, band.T)):
+        lines = np.flatnonzero(bb.all(1))
+        if not len(lines):
+            continue
+        gl, ol = gg[lines], oo[lines]
+        own = (gl.std(1) < T.flat_row_range / 2) & ((np.abs(gl - ol).mean(1) > T.changed_mean)
+                                                     | (ol.std(1) > T.textured_row_std))
+        levels.extend(np.median(gl[own], 1))
+    if not levels:
+        return 0.0
+    level = float(np.median(levels))
+    if abs(level - DECODER_FILL) <= T.fill_tol or level <= T.fill_tol:
+        return 0.0
+    mean = ndimage.uniform_filter(g, 5)
+    flat = np.sqrt(np.maximum(ndimage.uniform_filter(g * g, 5) - mean * mean, 0.0)) < T.flat_row_std
+    outside = ~band
+    own = outside & flat & (np.abs(g - level) <= T.flat_row_range)
+    return float(own.sum() / max(1, outside.sum()))
 
 
 def _flat_masks(ga, gb, grow_a, grow_b, T: Thresholds):
@@ -762,6 +795,10 @@ class ScreenResult:
     band_step_a: float = 0.0      # how far A's bands lie from the picture beside them (``band_step``)
     band_step_b: float = 0.0      # ... B's
     band_goes_on_a: float = 0.0   # how much of the picture beside A's bands is at their level (``band_goes_on``)
+    band_only_a: float = 0.0      # part of A in flat bands outside B's (where B shows something else)
+    band_only_b: float = 0.0      # ... of B outside A's
+    background_a: float = 0.0    # how much of A beside its bands is flat at their level (``band_background``)
+    background_b: float = 0.0     # ... of B
 
     @property
     def turn(self) -> tuple:
@@ -913,6 +950,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         rotation=int(t[0]), flipped=bool(t[1]), orient_score=orient_score, orient_margin=float(second - orient_score),
         diff_score=glob, local_score=local, robust_local=robust, lowres=lowres, coverage=coverage,
         intact_std=intact_std, size=size, band_a=float(band_a.mean()), band_b=float(band_b.mean()),
+        band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
+        background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,

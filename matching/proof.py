@@ -768,7 +768,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                copy_subsampling: int | None = None, copy_chroma_step: float | None = None,
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
-               kept_ratio: float | None = None,
+               kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -829,6 +829,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     number or an ink dot in 35-60 % copies through: 97 of an attack's 624 such look-alikes were safe
     duplicates; with this test 21). The patch test's model of the kept copy's own loss is then the
     copy coded as that codec coded the kept copy (``coded_grey``; a JPEG at ``kept_quality``).
+    ``band_streams``: those of ``streams`` whose damage is known from a flat band alone (no decoder
+    complaint, no garbled run): their differing tiles must reach ``band_slack`` px (one coding unit
+    of the copy, at A's size) of the band (the first rows the mask ``valid`` leaves out, in that
+    side's stored order); a stream is intact before its damage (``_differs_above_the_band``).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -925,7 +929,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if not greys:
             greys.extend(np.asarray(im.convert("L"), dtype=np.float32) for im in (image_a(), im_b))
         return greys
-    v = np.ones((h, w), bool)
+    v = vm = np.ones((h, w), bool)
     if valid is not None and not valid.all():
         vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
         ys, xs = _tiles(h, w, P)
@@ -1172,6 +1176,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         for turn_s in streams:
             start = _damage_start(fails, use, turn_s, P.min_intact)
             if start is None:
+                continue
+            if turn_s in band_streams and _differs_above_the_band(start, vm, turn_s, band_slack):
+                result["reasons"].append("differs at full detail above the flat band, where the stream is intact")
                 continue
             intact = v.copy()
             for i, j in zip(*np.where(start)):
@@ -2780,6 +2787,28 @@ def _window_region(mask: np.ndarray, h: int, w: int, side: int = 8, stride: int 
     return {"top": round(step * float(rows[0]) / h, 3), "left": round(step * float(cols[0]) / w, 3),
             "bottom": round(min(h, step * float(rows[-1]) + side) / h, 3),
             "right": round(min(w, step * float(cols[-1]) + side) / w, 3)}
+
+
+def _differs_above_the_band(start, valid: np.ndarray, turn_s, slack: float) -> bool:
+    """Whether the first row of differing tiles ``start`` (``_damage_start``'s mask, A's frame) ends
+    more than ``slack`` px above the first stored row that ``valid`` (A's frame, proof size, before
+    the margin the tiles keep from it) leaves out, read in the stored order of the side A's frame turns from by ``turn_s``.
+
+    Why: a flat band found in a copy whose decoder did not complain is damage only if the copy is
+    the kept picture up to it; tiles that differ above it are another picture (two table pages of one
+    layout at 25-40 %: the flat band was a paragraph's end, and the table above, another table's
+    words, differed from its first tile on). The rows just above the band may be the partly garbled
+    rest of the coding unit the band begins in (a 16 px MCU row: ``slack``)."""
+    from .decode import inverse
+    inv = inverse(turn_s)
+    vs = dihedral(valid, *inv)
+    out_rows = np.flatnonzero(~vs.all(1))
+    if not len(out_rows):
+        return False
+    st = dihedral(start, *inv)
+    first_tile_row = int(np.flatnonzero(st.any(1))[0])
+    tile_h = vs.shape[0] / st.shape[0]
+    return (first_tile_row + 1) * tile_h < out_rows[0] - slack
 
 
 def _damage_start(fails, use, turn_s, min_intact: float):

@@ -211,3 +211,40 @@ def garbled_from(im, start):
     r0 = int(a.shape[0] * start)
     a[r0:] = np.roll(a[r0:], a.shape[1] // 3, axis=1)[:, ::-1] // 2 + 60
     return a.clip(0, 255).astype(np.uint8)
+
+
+def ledger_page(seed: int, *, size=(1240, 1754), font=15, rows=22):
+    """An account book's page of one layout (a running head, a table of label, amount and year
+    rows at one pitch, then paragraphs of prose, some ending short), its words, amounts and where
+    its paragraphs break drawn from ``seed``: pages of one layout differ only in their text and in
+    where their blank lines fall."""
+    from PIL import ImageFont
+    rng = np.random.default_rng(seed)
+    w, h = size
+    paper = 246 + rng.normal(0, 1.2, (h, w, 1)) + np.array([0, -1, -4])
+    im = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    f, small = ImageFont.load_default(size=font), ImageFont.load_default(size=20)
+
+    def word():
+        return "".join(rng.choice(SYLLABLES, rng.integers(1, 4)))
+    d.text((w // 2 - 150, 60), "ANNUAL ACCOUNTS 1887", fill=(50, 50, 50), font=small)
+    y, pitch = 140, int(font * 2.4)
+    for _ in range(rows):
+        d.text((120, y), " ".join(word() for _ in range(3)), fill=(28, 26, 24), font=f)
+        d.text((760, y), f"{rng.integers(100, 9999)}.{rng.integers(10, 99)}", fill=(28, 26, 24), font=f)
+        d.text((1000, y), str(rng.integers(1850, 1899)), fill=(28, 26, 24), font=f)
+        y += pitch
+    y += 40
+    line = int(font * 1.45)
+    while y + line <= h - 120:
+        words, x = [], 120
+        while True:
+            wd = word()
+            if x + f.getlength(wd + " ") > w - 120:
+                break
+            words.append(wd)
+            x += f.getlength(wd + " ")
+        d.text((120, y), " ".join(words), fill=(28, 26, 24), font=f)
+        y += line + (line // 2 if rng.random() < 0.12 else 0)
+    return im

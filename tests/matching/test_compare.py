@@ -476,3 +476,30 @@ def test_a_band_steps_away_from_the_picture_beside_it_where_a_flat_part_of_the_p
     b[60:] = 128
     r = compare_arrays(a, b)
     assert r.band_step_b > 100 and r.band_step_a < 10, (r.band_step_a, r.band_step_b)
+
+
+def test_a_band_at_the_level_of_its_pictures_flat_margins_is_its_background_and_a_fill_is_not():
+    from matching.compare import band_background
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(3)
+    page = np.full((120, 90), 244.0, np.float32)          # paper, margins 15 px either side
+    for y in range(10, 60, 6):                            # lines of "text": strokes in the middle columns
+        page[y:y + 3, 15:75] = rng.uniform(40, 240, (3, 60))
+    band = np.zeros_like(page, bool)
+    band[64:106] = True                                   # the page's blank lower part, at the paper's level
+    other = page.copy()                                   # (the other page has text there, and the same
+    other[70:100, 15:75] = 60.0                           # paper around it, which the band's mask takes in)
+    assert band_background(page, other, band, T) >= T.band_background   # its margins are flat at that level
+    for fill in (128.0, 0.0, 70.0):                       # a bar painted across the page (a decoder's fill grey or
+        painted = page.copy()                             # black, or any colour its margins do not share), though
+        painted[70:100] = fill                            # its mask takes in the paper rows beside it
+        assert band_background(painted, other, band, T) < T.band_background
+        if fill != 70.0:                                  # a fill is damage even where the picture's own flat
+            painted[painted == 244.0] = fill              # parts share its level
+            assert band_background(painted, other, band, T) == 0.0
+    busy = rng.uniform(0, 255, page.shape).astype(np.float32)   # a photograph: nothing flat beside the band
+    busy[70:100] = 200.0
+    assert band_background(busy, other, band, T) == 0.0
+    assert band_background(page, other, np.zeros_like(band), T) == 0.0
+    assert band_background(page, page, band, T) == 0.0    # where the other side is the same, no band to read

@@ -1638,3 +1638,24 @@ def test_a_lossless_copy_reduced_to_256_colours_is_held_to_a_jpegs_rounding_of_b
     out = prove_same(copy, np.asarray(sky), lossy=False, tone=True, copy_steps=steps)
     assert out["same"] and out["plain"]["worst"] <= 0.95, out
     assert prove_same(copy, np.asarray(sky), lossy=False, tone=True, copy_steps=(0.0, steps[1]))["plain"]["worst"] > 1.0
+
+
+@pytest.mark.parametrize("turn", [(0, False), (180, False), (90, False)])
+def test_a_stream_found_damaged_by_a_band_alone_must_agree_down_to_the_band(turn):
+    # tiles differing more than a coding unit above a band (in the stored order) are another picture
+    # there, not a stream that broke at the band; the unit just above it may be partly garbled
+    from matching.decode import dihedral
+    from matching.proof import _differs_above_the_band
+    h, w, ny, nx = 240, 160, 5, 4                  # tiles of 48 x 40 px
+    stored_valid = np.ones((h, w), bool)
+    stored_valid[150:190] = False                 # the band, rows 150-189 as stored
+    valid = dihedral(stored_valid, *turn)         # in A's frame
+
+    def differing_from(tile_row):
+        st = np.zeros((ny, nx), bool)
+        st[tile_row:] = True                      # every tile from this stored row of tiles on
+        return dihedral(st, *turn)
+    assert not _differs_above_the_band(differing_from(2), valid, turn, 16.0)   # tile rows 96-143: reach 150 - 16
+    assert _differs_above_the_band(differing_from(1), valid, turn, 16.0)       # ends at 95: 55 px above the band
+    assert not _differs_above_the_band(differing_from(1), valid, turn, 60.0)   # unless the unit is that tall
+    assert not _differs_above_the_band(differing_from(0), np.ones_like(valid), turn, 16.0)   # no band: not judged

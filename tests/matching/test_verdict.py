@@ -2122,3 +2122,79 @@ def test_a_bar_over_the_lower_part_of_an_exif_turned_copy_is_not_a_garbled_strea
     stored.save(copy, "JPEG", quality=85, exif=exif.tobytes())
     r = verify_pair(copy, kept)
     assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
+
+
+def _banded(band_a=0.0, band_b=0.0, only_a=0.0, only_b=0.0, background_a=0.0, background_b=0.0):
+    """A screen's band findings alone (the fields the band rules read)."""
+    return SimpleNamespace(band_a=band_a, band_b=band_b, band_only_a=only_a, band_only_b=only_b,
+                           background_a=background_a, background_b=background_b, progressive_a=False,
+                           progressive_b=False, band_step_a=0.0, band_step_b=0.0, band_goes_on_a=0.0)
+
+
+def test_each_side_flat_where_the_other_shows_the_picture_names_neither_damaged():
+    from matching.verdict import PairDamage, _flat_apart
+    T = THRESHOLDS
+    both = PairDamage(cleanup=False, kept=False, cleanup_band=True, kept_band=True, silent_stream=False)
+    assert "each holds what the other lacks" in _flat_apart(_banded(0.15, 0.17, 0.15, 0.17), both, T)
+    # along the same rows (a kept band over the copy's own black background): one picture, one damaged side
+    assert _flat_apart(_banded(0.15, 0.17, 0.0, 0.02), both, T) is None
+    # a decoder's complaint says which side is damaged; one side banded is not "apart"
+    complained = PairDamage(cleanup=True, kept=False, cleanup_band=True, kept_band=True, silent_stream=False,
+                            complained=True)
+    assert _flat_apart(_banded(0.15, 0.17, 0.15, 0.17), complained, T) is None
+    one = PairDamage(cleanup=False, kept=False, cleanup_band=True, kept_band=False, silent_stream=False)
+    assert _flat_apart(_banded(0.15, 0.0, 0.15, 0.0), one, T) is None
+
+
+def test_a_band_at_its_own_pictures_background_level_is_not_the_damage_of_the_side_it_would_name():
+    from matching.verdict import PairDamage, _band_on_its_own_background
+    T = THRESHOLDS
+    copy_band = PairDamage(cleanup=False, kept=False, cleanup_band=True, kept_band=False, silent_stream=False)
+    kept_band = PairDamage(cleanup=False, kept=False, cleanup_band=False, kept_band=True, silent_stream=False)
+    assert "clean-up copy's flat band" in _band_on_its_own_background(_banded(0.16, background_a=0.6), copy_band, T)
+    assert "kept copy's flat band" in _band_on_its_own_background(_banded(band_b=0.16, background_b=0.6), kept_band, T)
+    # a fill (background 0) or a band beside a picture with little flat at its level is damage
+    assert _band_on_its_own_background(_banded(0.16, background_a=0.0), copy_band, T) is None
+    assert _band_on_its_own_background(_banded(0.16, background_a=0.2), copy_band, T) is None
+    # only the side that would be named counts: the kept copy's flat sky where the copy is garbled
+    assert _band_on_its_own_background(_banded(0.3, 0.1, background_a=0.0, background_b=0.6),
+                                       PairDamage(cleanup=False, kept=False, cleanup_band=True, kept_band=True,
+                                                  silent_stream=False), T) is None
+    # decoder evidence or a garbled run is not judged so
+    loud = PairDamage(cleanup=True, kept=False, cleanup_band=True, kept_band=False, silent_stream=False, complained=True)
+    assert _band_on_its_own_background(_banded(0.16, background_a=0.6), loud, T) is None
+    silent = PairDamage(cleanup=True, kept=False, cleanup_band=True, kept_band=False, silent_stream=True)
+    assert _band_on_its_own_background(_banded(0.16, background_a=0.6), silent, T) is None
+
+
+@pytest.mark.parametrize("copy_page,scale,q,kept_page", [(9, 0.25, 70, 0), (7, 0.25, 70, 1), (8, 0.3, 80, 3)])
+def test_another_table_page_of_one_book_is_different_not_a_damaged_copy_on_either_side(tmp_path, copy_page, scale, q,
+                                                                                          kept_page):
+    # table pages of one layout at 25-30 %: one page's blank lines (a paragraph's end, its last lines) lie where
+    # the other has text, and were read as a damage band of the copy (9 and 0, 8 and 3: cleanup_corrupt) or of
+    # the kept page (7 and 1: match_corrupt), the rest of the two pages "agreeing" within a damaged pair's
+    # tolerance (74 of 180 such pairs, README, proof 1.31)
+    from mhelpers import ledger_page
+    ledger_page(kept_page).save(tmp_path / "K.tif", compression="tiff_lzw")
+    page = ledger_page(copy_page)
+    page.resize((round(page.width * scale), round(page.height * scale)), Image.LANCZOS).save(tmp_path / "c.jpg", quality=q)
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.tif")
+    assert out.verdict == "different" and out.corrupt_side == "none" and not out.safe_to_delete
+
+
+@pytest.mark.parametrize("damage", [None, "band"])
+def test_a_table_pages_true_copy_is_a_duplicate_and_with_a_grey_band_a_damaged_one(tmp_path, damage):
+    # the controls: the kept page's own 25 % copy, and the same copy with a grey band painted across it
+    # (a decoder's fill level, not the paper's)
+    from mhelpers import ledger_page
+    page = ledger_page(0)
+    page.save(tmp_path / "K.tif", compression="tiff_lzw")
+    small = page.resize((310, 438), Image.LANCZOS)
+    if damage:
+        small = grey_band(small, top=0.55, height=0.15)
+    small.save(tmp_path / "c.jpg", quality=70)
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.tif")
+    if damage:
+        assert out.verdict == "cleanup_corrupt" and out.corrupt_side == "cleanup"
+    else:
+        assert out.verdict == "duplicate" and out.safe_to_delete
