@@ -797,7 +797,7 @@ class ScreenResult:
     band_goes_on_a: float = 0.0   # how much of the picture beside A's bands is at their level (``band_goes_on``)
     band_only_a: float = 0.0      # part of A in flat bands outside B's (where B shows something else)
     band_only_b: float = 0.0      # ... of B outside A's
-    background_a: float = 0.0    # how much of A beside its bands is flat at their level (``band_background``)
+    background_a: float = 0.0     # how much of A beside its bands is flat at their level (``band_background``)
     background_b: float = 0.0     # ... of B
 
     @property

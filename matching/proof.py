@@ -2792,7 +2792,8 @@ def _window_region(mask: np.ndarray, h: int, w: int, side: int = 8, stride: int 
 def _differs_above_the_band(start, valid: np.ndarray, turn_s, slack: float) -> bool:
     """Whether the first row of differing tiles ``start`` (``_damage_start``'s mask, A's frame) ends
     more than ``slack`` px above the first stored row that ``valid`` (A's frame, proof size, before
-    the margin the tiles keep from it) leaves out, read in the stored order of the side A's frame turns from by ``turn_s``.
+    the margin the tiles keep from it) leaves out, read in the stored order of the side whose stored
+    pixels turn into A's frame by ``turn_s``.
 
     Why: a flat band found in a copy whose decoder did not complain is damage only if the copy is
     the kept picture up to it; tiles that differ above it are another picture (two table pages of one
