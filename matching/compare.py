@@ -352,6 +352,37 @@ def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thres
     return float(own.sum() / max(1, outside.sum()))
 
 
+def band_spread(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds) -> float:
+    """How far apart the levels of a side's band lines lie, in grey levels: the median of each line
+    the band was found on (each run of whole rows, or columns, less the ``band_grow`` it was widened
+    by) where the ``other`` side is not the same (``changed_mean`` off on average, or textured), and
+    the spread of those medians between their quartiles; 0 with fewer than two.
+
+    Why: a fill or a painted bar is one level down all its lines (a lossy coder's speckle or ringing
+    moves it a few levels); a page's small text at 15-20 % is lines each nearly uniform along the
+    row, light and dark in turn, which the band finder took for a band where the other page's lines
+    fall elsewhere (a 20 % table page's text rows, medians 167-250). The quartiles, not the extremes:
+    a band's run may end on a line or two of the picture beside it (a kept JPEG 2000's grey band of a
+    generated corpus spread 36 levels between its 10th and 90th percentiles, under 1 between its
+    quartiles)."""
+    meds = []
+    for gg, oo, bb in ((g, other, band), (g.T, other.T, band.T)):
+        n = gg.shape[0]
+        pad = max(2, int(round(T.band_grow * n)))
+        for idx in _runs(np.asarray(bb.all(1))):
+            lo = idx[0] + (pad if idx[0] > 0 else 0)
+            hi = idx[-1] + 1 - (pad if idx[-1] < n - 1 else 0)
+            if hi <= lo:
+                continue
+            gl, ol = gg[lo:hi], oo[lo:hi]
+            own = (np.abs(gl - ol).mean(1) > T.changed_mean) | (ol.std(1) > T.textured_row_std)
+            meds.extend(np.median(gl[own], 1))
+    if len(meds) < 2:
+        return 0.0
+    lo_, hi_ = np.percentile(meds, [25, 75])
+    return float(hi_ - lo_)
+
+
 def _flat_masks(ga, gb, grow_a, grow_b, T: Thresholds):
     """Masks of damage bands on each side: full-width (or full-height) runs of one flat colour
     where the other side shows texture. Rows first; columns are then judged outside row bands."""
@@ -799,6 +830,8 @@ class ScreenResult:
     band_only_b: float = 0.0      # ... of B outside A's
     background_a: float = 0.0     # how much of A beside its bands is flat at their level (``band_background``)
     background_b: float = 0.0     # ... of B
+    spread_a: float = 0.0         # how far apart the levels of A's band lines lie (``band_spread``)
+    spread_b: float = 0.0         # ... of B's
 
     @property
     def turn(self) -> tuple:
@@ -952,6 +985,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         intact_std=intact_std, size=size, band_a=float(band_a.mean()), band_b=float(band_b.mean()),
         band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
         background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
+        spread_a=band_spread(ga, gb, band_a, T) if band_a.any() else 0.0,
+        spread_b=band_spread(gb, ga, band_b, T) if band_b.any() else 0.0,
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,

@@ -264,10 +264,12 @@ VERIFIER_VERSION = "proof 1.31"   # 1.1: a lossless clean-up copy against a JPEG
 #      shows the picture, apart, names neither (verdict._flat_apart); band_background: a band found from the pixels
 #      alone at the level of its side's own flat background (its margins, not a decoder's fill grey or black) is
 #      that picture's blank space (compare.band_background, verdict._band_on_its_own_background); proof.band_slack:
-#      a copy found damaged by a band alone must agree down to a coding unit above it (proof._differs_above_the_band).
-#      Table pages of one account book at 25-30 % against other pages of it: 74 of 180 pairs were cleanup_corrupt or
-#      match_corrupt (the blank lines of one where the other has text read as a band, the rest "agreeing" within a
-#      damaged pair's tolerance), 1 is; 15 generated corpora, dev and the look-alikes unchanged
+#      a copy found damaged by a band alone must agree down to a coding unit above it (proof._differs_above_the_band);
+#      band_level_spread: a band whose lines lie at many levels is rows of the picture, lines of small text, not one
+#      fill (compare.band_spread, verdict._band_of_many_levels). Table pages of one account book at 15-40 % against
+#      other pages of it: 168 of 450 pairs were cleanup_corrupt or match_corrupt (the blank lines of one where the
+#      other has text, or its lines of text at 15-20 %, read as a band; the rest "agreeing" within a damaged pair's
+#      tolerance), none are; 21 generated corpora, dev and the look-alikes unchanged
 
 
 def _tol(default, looser: str):
@@ -479,6 +481,8 @@ class Thresholds:
     band_background: float = 0.35     # a band (no decoder complaint) at the level of its side's flat background over this
                                       #   part of the rest of its picture is that picture's blank space, not damage
                                       #   (compare.band_background, verdict._band_on_its_own_background)
+    band_level_spread: float = 12.0   # ... and a band whose lines' levels lie this far apart between their quartiles
+                                      #   is rows of the picture, not one fill (compare.band_spread, verdict._band_of_many_levels)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

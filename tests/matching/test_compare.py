@@ -503,3 +503,21 @@ def test_a_band_at_the_level_of_its_pictures_flat_margins_is_its_background_and_
     assert band_background(busy, other, band, T) == 0.0
     assert band_background(page, other, np.zeros_like(band), T) == 0.0
     assert band_background(page, page, band, T) == 0.0    # where the other side is the same, no band to read
+
+
+def test_a_fill_is_one_level_down_its_lines_and_rows_of_small_text_are_many():
+    from matching.compare import band_spread
+    from matching.thresholds import current
+    T = current()
+    other = np.random.default_rng(5).uniform(40, 240, (120, 90)).astype(np.float32)   # the other side: texture
+    page = np.full((120, 90), 244.0, np.float32)
+    band = np.zeros_like(page, bool)
+    band[40:80] = True                             # found on rows 46-73, widened by band_grow (6 rows) each side
+    filled = page.copy()
+    filled[46:74] = 128.0
+    assert band_spread(filled, other, band, T) < 1.0
+    text = page.copy()
+    text[46:74:2] = 170.0                          # lines of small text: each row one grey, light and dark in turn
+    assert band_spread(text, other, band, T) >= T.band_level_spread
+    assert band_spread(filled, other, np.zeros_like(band), T) == 0.0
+

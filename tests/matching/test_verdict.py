@@ -2124,11 +2124,13 @@ def test_a_bar_over_the_lower_part_of_an_exif_turned_copy_is_not_a_garbled_strea
     assert r.verdict != "cleanup_corrupt" and r.corrupt_side != "cleanup" and not r.safe_to_delete, (r.verdict, r.reasons)
 
 
-def _banded(band_a=0.0, band_b=0.0, only_a=0.0, only_b=0.0, background_a=0.0, background_b=0.0):
+def _banded(band_a=0.0, band_b=0.0, only_a=0.0, only_b=0.0, background_a=0.0, background_b=0.0, spread_a=0.0,
+            spread_b=0.0):
     """A screen's band findings alone (the fields the band rules read)."""
     return SimpleNamespace(band_a=band_a, band_b=band_b, band_only_a=only_a, band_only_b=only_b,
-                           background_a=background_a, background_b=background_b, progressive_a=False,
-                           progressive_b=False, band_step_a=0.0, band_step_b=0.0, band_goes_on_a=0.0)
+                           background_a=background_a, background_b=background_b, spread_a=spread_a,
+                           spread_b=spread_b, progressive_a=False, progressive_b=False, band_step_a=0.0,
+                           band_step_b=0.0, band_goes_on_a=0.0)
 
 
 def test_each_side_flat_where_the_other_shows_the_picture_names_neither_damaged():
@@ -2167,13 +2169,28 @@ def test_a_band_at_its_own_pictures_background_level_is_not_the_damage_of_the_si
     assert _band_on_its_own_background(_banded(0.16, background_a=0.6), silent, T) is None
 
 
-@pytest.mark.parametrize("copy_page,scale,q,kept_page", [(9, 0.25, 70, 0), (7, 0.25, 70, 1), (8, 0.3, 80, 3)])
+def test_a_band_whose_lines_lie_at_many_levels_is_rows_of_the_picture_not_the_damage_of_the_side_it_would_name():
+    from matching.verdict import PairDamage, _band_of_many_levels
+    T = THRESHOLDS
+    copy_band = PairDamage(cleanup=False, kept=False, cleanup_band=True, kept_band=False, silent_stream=False)
+    kept_band = PairDamage(cleanup=False, kept=False, cleanup_band=False, kept_band=True, silent_stream=False)
+    assert "clean-up copy's flat band is rows at many levels" in _band_of_many_levels(_banded(0.17, spread_a=48.0),
+                                                                                      copy_band, T)
+    assert "kept copy's flat band" in _band_of_many_levels(_banded(band_b=0.17, spread_b=48.0), kept_band, T)
+    assert _band_of_many_levels(_banded(0.17, spread_a=1.0), copy_band, T) is None      # one fill level
+    loud = PairDamage(cleanup=True, kept=False, cleanup_band=True, kept_band=False, silent_stream=False, complained=True)
+    assert _band_of_many_levels(_banded(0.17, spread_a=48.0), loud, T) is None
+
+
+@pytest.mark.parametrize("copy_page,scale,q,kept_page", [(9, 0.25, 70, 0), (7, 0.25, 70, 1), (8, 0.3, 80, 3),
+                                                         (6, 0.2, 75, 0), (8, 0.15, 85, 2)])
 def test_another_table_page_of_one_book_is_different_not_a_damaged_copy_on_either_side(tmp_path, copy_page, scale, q,
                                                                                           kept_page):
     # table pages of one layout at 25-30 %: one page's blank lines (a paragraph's end, its last lines) lie where
     # the other has text, and were read as a damage band of the copy (9 and 0, 8 and 3: cleanup_corrupt) or of
     # the kept page (7 and 1: match_corrupt), the rest of the two pages "agreeing" within a damaged pair's
-    # tolerance (74 of 180 such pairs, README, proof 1.31)
+    # tolerance (74 of 180 such pairs, README, proof 1.31); at 15-20 % (6 and 0, 8 and 2) its lines of text, each
+    # nearly one grey along the row, light and dark in turn, were such a band
     from mhelpers import ledger_page
     ledger_page(kept_page).save(tmp_path / "K.tif", compression="tiff_lzw")
     page = ledger_page(copy_page)
