@@ -319,6 +319,13 @@ def band_goes_on(g: np.ndarray, band: np.ndarray, level_range: float) -> float:
     return min((float((np.abs(d) <= level_range).mean()) for d in _beside_bands(g, band)), default=0.0)
 
 
+def _other_differs(lines: np.ndarray, other: np.ndarray, T: Thresholds) -> np.ndarray:
+    """Which of a band's ``lines`` (rows of a grey) the ``other`` side is not the same along:
+    ``changed_mean`` off on average, or textured (``textured_row_std``): the lines that tell a
+    band's level (``band_background``, ``band_spread``)."""
+    return (np.abs(lines - other).mean(1) > T.changed_mean) | (other.std(1) > T.textured_row_std)
+
+
 def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds) -> float:
     """How much of a side's picture ``g`` outside its bands is flat (5x5 px std under
     ``flat_row_std``) at the bands' own level (within ``flat_row_range``): 0 when it has no band or
@@ -337,8 +344,7 @@ def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thres
         if not len(lines):
             continue
         gl, ol = gg[lines], oo[lines]
-        own = (gl.std(1) < T.flat_row_range / 2) & ((np.abs(gl - ol).mean(1) > T.changed_mean)
-                                                     | (ol.std(1) > T.textured_row_std))
+        own = (gl.std(1) < T.flat_row_range / 2) & _other_differs(gl, ol, T)
         levels.extend(np.median(gl[own], 1))
     if not levels:
         return 0.0
@@ -375,8 +381,7 @@ def band_spread(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Threshold
             if hi <= lo:
                 continue
             gl, ol = gg[lo:hi], oo[lo:hi]
-            own = (np.abs(gl - ol).mean(1) > T.changed_mean) | (ol.std(1) > T.textured_row_std)
-            meds.extend(np.median(gl[own], 1))
+            meds.extend(np.median(gl[_other_differs(gl, ol, T)], 1))
     if len(meds) < 2:
         return 0.0
     lo_, hi_ = np.percentile(meds, [25, 75])
@@ -985,8 +990,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         intact_std=intact_std, size=size, band_a=float(band_a.mean()), band_b=float(band_b.mean()),
         band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
         background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
-        spread_a=band_spread(ga, gb, band_a, T) if band_a.any() else 0.0,
-        spread_b=band_spread(gb, ga, band_b, T) if band_b.any() else 0.0,
+        spread_a=band_spread(ga, gb, band_a, T), spread_b=band_spread(gb, ga, band_b, T),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,

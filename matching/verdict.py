@@ -1111,6 +1111,18 @@ def _damaged_side(r: ScreenResult, dmg: PairDamage, T: Thresholds) -> tuple[str,
     return ("match" if score_m > score_c or kept_steps else "cleanup"), kept_steps
 
 
+def _band_named_damaged(r: ScreenResult, dmg: PairDamage, T: Thresholds) -> tuple[str, float, float] | None:
+    """For a pair whose only damage is a flat band found from the pixels (no decoder complaint, no
+    garbled run), the band of the side ``_damaged_side`` would name: ("kept" or "clean-up", its
+    ``background``, its ``spread``); None for any other pair or when that side has no flat band.
+    What ``_band_on_its_own_background`` and ``_band_of_many_levels`` each judge."""
+    if dmg.complained or dmg.silent_stream or not (dmg.cleanup_band or dmg.kept_band):
+        return None
+    if _damaged_side(r, dmg, T)[0] == "match":
+        return ("kept", r.background_b, r.spread_b) if r.band_b > 0 else None
+    return ("clean-up", r.background_a, r.spread_a) if r.band_a > 0 else None
+
+
 def _band_on_its_own_background(r: ScreenResult, dmg: PairDamage, T: Thresholds) -> str | None:
     """Why a pair whose damage is a flat band found from the pixels alone (no decoder complaint,
     no garbled run) is not one picture with that side damaged: the band of the side that would be
@@ -1125,13 +1137,12 @@ def _band_on_its_own_background(r: ScreenResult, dmg: PairDamage, T: Thresholds)
     pair is given (9 still with this rule alone; none with the four band rules). Damage fills with grey or black,
     or paints a bar its picture's margins do not share: the true damaged copies of 15 generated
     corpora, dev and an attack's painted, flipped and cut pages keep their verdicts."""
-    if dmg.complained or dmg.silent_stream or not (dmg.cleanup_band or dmg.kept_band):
+    named = _band_named_damaged(r, dmg, T)
+    if named is None:
         return None
-    side, _ = _damaged_side(r, dmg, T)
-    band, background = (r.band_b, r.background_b) if side == "match" else (r.band_a, r.background_a)
-    if band <= 0 or background < T.band_background:
+    whose, background, _ = named
+    if background < T.band_background:
         return None
-    whose = "kept" if side == "match" else "clean-up"
     return (f"the {whose} copy's flat band lies at the level of its own flat background ({background:.0%} of the "
             f"rest of its picture), not a decoder's fill: its blank space, where the other picture has more, "
             f"not damage")
@@ -1148,13 +1159,12 @@ def _band_of_many_levels(r: ScreenResult, dmg: PairDamage, T: Thresholds) -> str
     of my table pages at 15, 20 and 40 % against other pages were `cleanup_corrupt` after the
     background rule (their bands' lines 43-60 grey levels apart between the quartiles); the true
     damaged copies of 21 generated corpora and dev, 1 at most."""
-    if dmg.complained or dmg.silent_stream or not (dmg.cleanup_band or dmg.kept_band):
+    named = _band_named_damaged(r, dmg, T)
+    if named is None:
         return None
-    side, _ = _damaged_side(r, dmg, T)
-    spread = r.spread_b if side == "match" else r.spread_a
+    whose, _, spread = named
     if spread < T.band_level_spread:
         return None
-    whose = "kept" if side == "match" else "clean-up"
     return (f"the {whose} copy's flat band is rows at many levels ({spread:.0f} grey levels apart), not one fill: "
             f"rows of the picture (lines of small text), not damage")
 
