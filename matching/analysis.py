@@ -15,7 +15,7 @@ from .decode import DecodeError, decode, dihedral, inverse
 from .fingerprint import fingerprints, flat_runs
 from .formats import coded_losslessly
 from .names import extract_ids
-from .version import CURRENT_UNDER_CAP, ENGINE_VERSION, FINGERPRINT_VERSION
+from .version import CURRENT_UNDER_CAP, ENGINE_VERSION, FINGERPRINT_VERSION, STALE_REVERSIBLE_JPEG2000
 
 
 @dataclass
@@ -41,6 +41,8 @@ class FileAnalysis:
     sha256: str = ""                    # of the file's bytes: byte-identical files pair before any content logic
     pixel_sha256: str = ""              # of the full decoded pixels (filled with the rendition): identical = equal pixels
     lossless: bool | None = None        # WebP, JPEG 2000: the coding may keep every pixel (formats.coded_losslessly)
+    every_pass: bool | None = None      # JPEG 2000 of the reversible wavelet: kept every coding pass, so every pixel
+                                        # (formats.j2k_every_pass_kept, read with the rendition; None: not known)
     jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
     jpeg_coding: dict | None = None     # JPEG only: {"subsampling", "dc"} (proof.jpeg_coding; None in older analyses)
     thumb: str = ""                     # 24x24 grey thumbnail, base64 (fallback search; "" in older analyses)
@@ -136,16 +138,21 @@ def _format_notes(a: FileAnalysis, data) -> None:
         a.notes.append(note)
 
 
-def analysis_current(fingerprint_version: str | None, width: int | None, height: int | None) -> bool:
-    """Whether a stored analysis (its ``fingerprint_version`` and picture size) holds what this engine
-    would store for the file: made by this fingerprint version, or by one whose only change since
-    was to the full-detail rendition of files over the proof's cap (``CURRENT_UNDER_CAP``) for a file
-    no larger than that. Why: fp 2.3 changed how a file over 2048 px is shrunk for the proof; a
-    store of millions of smaller files need not be fetched (and restored) again for it."""
+def analysis_current(fingerprint_version: str | None, width: int | None, height: int | None, *,
+                     format: str | None = None, lossless: bool | None = None) -> bool:
+    """Whether a stored analysis (its ``fingerprint_version``, picture size, ``format`` and ``lossless``)
+    holds what this engine would store for the file: made by this fingerprint version, or by one whose
+    changes since touched other files (``CURRENT_UNDER_CAP``: the full-detail rendition of files over
+    the proof's cap, for a file no larger than that; ``STALE_REVERSIBLE_JPEG2000``: fp 2.4's reading of
+    a reversible JPEG 2000). Why: fp 2.3 changed how a file over 2048 px is shrunk for the proof, fp
+    2.4 what a reversible JPEG 2000 kept; a store of millions of other files need not be fetched (and
+    restored) again for them."""
     if fingerprint_version == FINGERPRINT_VERSION:
         return True
-    side = CURRENT_UNDER_CAP.get(fingerprint_version or "")   # the cap that version's renditions were made under
-    return side is not None and bool(width) and bool(height) and max(int(width or 0), int(height or 0)) <= side
+    if fingerprint_version not in CURRENT_UNDER_CAP or (format, lossless) == STALE_REVERSIBLE_JPEG2000:
+        return False
+    side = CURRENT_UNDER_CAP[fingerprint_version or ""]   # the cap that version's renditions were made under
+    return side is None or (bool(width) and bool(height) and max(int(width or 0), int(height or 0)) <= side)
 
 
 def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=True, digest=False,

@@ -30,6 +30,7 @@ from scipy import ndimage
 from . import thresholds as _thresholds
 from .decode import dihedral, inverse, simplejpeg
 from .fingerprint import LUMA, chroma, grey
+from .formats import j2k_every_pass_kept
 from .thresholds import VERIFIER_VERSION, ProofThresholds  # noqa: F401 (VERIFIER_VERSION: re-exported)
 
 
@@ -141,7 +142,7 @@ def _load_cached(path: str, identity: tuple):
 def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
     ``Thresholds.proof.max_side``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format,
-    ``jpeg_coding`` or None).
+    ``jpeg_coding`` or None, ``every_pass``: a JPEG 2000's ``formats.j2k_every_pass_kept`` or None).
 
     The file goes through the same format plan as ``decode.decode`` (matching/formats.py), so the
     proof sees what the measurement saw: a TIFF's master IFD (not its preview), HEIF through its
@@ -158,7 +159,7 @@ def load_rendition_uncached(path):
         d = plan.finish(plan.decoded)
         a = np.ascontiguousarray(dec.to_rgb8(Image.fromarray(d.image)) if d.image.ndim == 2 else d.image)
         digest = hashlib.sha256(a.tobytes() + repr(a.shape).encode()).hexdigest()
-        return _cap(a, max_side), digest, None, plan.sniffed.format, None
+        return _cap(a, max_side), digest, None, plan.sniffed.format, None, None
     data = plan.data  # a TIFF's header pointed at its master
     im = Image.open(io.BytesIO(data))
     dec.check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
@@ -171,16 +172,21 @@ def load_rendition_uncached(path):
     except Exception:
         pass
     orient = plan.overrides.get("exif_orientation") or orient  # a SubIFD master's own orientation
+    whole = True
     try:
         im.load()
     except Exception:
+        whole = False
         im = Image.open(io.BytesIO(data))
         with dec.load_truncated():
             im.load()
     a = dec.to_rgb8(im)
+    # (read on the pixels as its codestream holds them, before any turn; not of a stream that broke off)
+    every_pass = j2k_every_pass_kept(data, np.asarray(im)) \
+        if whole and fmt == "JPEG2000" and im.mode in ("L", "RGB") else None
     a = np.ascontiguousarray(dihedral(a, *dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))))
     digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
-    return _cap(a, max_side), digest, quality, fmt, coding
+    return _cap(a, max_side), digest, quality, fmt, coding, every_pass
 
 
 def load_rendition(path):
@@ -2844,7 +2850,8 @@ def _bbox_tiles(mask, ys, xs, h, w):
 
 
 def attach_rendition(a, *, remember: bool = True) -> bool:
-    """Fill ``a.rendition``, ``a.pixel_sha256``, ``a.jpeg_quality`` and ``a.jpeg_coding`` from ``a.path`` (once).
+    """Fill ``a.rendition``, ``a.pixel_sha256``, ``a.every_pass``, ``a.jpeg_quality`` and ``a.jpeg_coding``
+    from ``a.path`` (once).
     ``remember=False``: not through the cache of recent files (the caller keeps the rendition
     itself, and nothing will read the path again)."""
     if a.rendition is not None:
@@ -2852,10 +2859,10 @@ def attach_rendition(a, *, remember: bool = True) -> bool:
     if not a.path:
         return False
     try:
-        r, digest, quality, _fmt, coding = (load_rendition if remember else load_rendition_uncached)(a.path)
+        r, digest, quality, _fmt, coding, every_pass = (load_rendition if remember else load_rendition_uncached)(a.path)
     except Exception:
         return False
-    a.rendition, a.pixel_sha256 = r, digest
+    a.rendition, a.pixel_sha256, a.every_pass = r, digest, every_pass
     if quality is not None:
         a.jpeg_quality = quality
     if coding is not None:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.31"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.32"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -270,6 +270,10 @@ VERIFIER_VERSION = "proof 1.31"   # 1.1: a lossless clean-up copy against a JPEG
 #      other pages of it: 168 of 450 pairs were cleanup_corrupt or match_corrupt (the blank lines of one where the
 #      other has text, or its lines of text at 15-20 %, read as a band; the rest "agreeing" within a damaged pair's
 #      tolerance), none are; 21 generated corpora, dev and the look-alikes unchanged
+# 1.32: a JPEG 2000 kept copy that kept every coding pass of its reversible wavelet (formats.j2k_every_pass_kept,
+#      read with its rendition: fp 2.4) is judged as a lossless kept copy (verdict.coded_without_loss), not at a
+#      default quality: film negative strips whose rebate numbers or stock differ, a stamp sheet with a blind hole,
+#      were safe duplicates of it where against the same picture kept as TIFF they were different
 
 
 def _tol(default, looser: str):

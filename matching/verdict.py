@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -362,9 +362,23 @@ def _orient(a: FileAnalysis) -> tuple:
     return EXIF_TO_DIHEDRAL.get(a.exif_orientation, (0, False))
 
 
+def coded_without_loss(a: FileAnalysis) -> bool:
+    """Whether a file's coding kept every pixel, for the proof: a lossless format, or a JPEG 2000
+    shown to have kept every coding pass of its reversible wavelet (``every_pass``, read with its
+    rendition). Not ``lossless`` (the wavelet alone, which a rate may have cut): that one answers
+    whether a clean-up copy may hold more than a lossy kept copy, and counts a maybe as yes.
+
+    Why: a lossless JPEG 2000 is a preservation master's usual form, and judged as a lossy kept copy
+    (its loss modelled at a default quality, no reproduction test) the tolerances let film negatives
+    whose edge numbers differ and a stamp sheet with one hole not punched through as safe duplicates,
+    where the same pictures kept as TIFF were ``different``. (``_full_detail_proof`` holds such a kept
+    copy as a lossy one too.)"""
+    return a.format in LOSSLESS_FORMATS or (a.format in WAVELET_CODED_FORMATS and getattr(a, "every_pass", None) is True)
+
+
 def _kept_quality(m: FileAnalysis, T: Thresholds) -> int | None:
     """The quality a lossy kept copy's own loss is modelled at (None: the kept copy is lossless)."""
-    return (m.jpeg_quality or T.proof.default_quality) if m.format not in LOSSLESS_FORMATS else None
+    return (m.jpeg_quality or T.proof.default_quality) if not coded_without_loss(m) else None
 
 
 def _kept_bits_quality(m: FileAnalysis, T: Thresholds) -> int | None:
@@ -696,7 +710,7 @@ def _copy_dc_steps(c: FileAnalysis, T: Thresholds) -> tuple | None:
     (a PNG or TIFF made from a JPEG, or reduced to 256 colours, keeps that JPEG's rounding or its own,
     which nothing in the file tells: 2.0-2.3 levels over a sky); None for another lossy codec (the
     proof models it at its default quality)."""
-    if c.format in LOSSLESS_FORMATS:
+    if coded_without_loss(c):
         q = T.proof.default_quality
         return luma_dc_step(q), chroma_dc_step(q)
     return _jpeg_dc_steps(c)
@@ -752,7 +766,7 @@ def _kept_modelled(m: FileAnalysis) -> bool:
     """The proof can account for a copy of this kept file in full: a lossless one is reproduced pixel
     for pixel (the reproduction test), a JPEG 2000's loss is modelled as spread evenly with no stroke
     or area standing out of it (the even-loss, stroke and patch tests, proof 1.18-1.21; since 1.21)."""
-    return m.format in LOSSLESS_FORMATS or m.format in WAVELET_CODED_FORMATS
+    return coded_without_loss(m) or m.format in WAVELET_CODED_FORMATS
 
 
 def _proof_accounts_for_copy(proof: dict | None) -> bool:
@@ -891,11 +905,22 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
     """Step 5. Stage 2: the pair tile by tile at the smaller copy's own resolution, judged against
     what resampling and re-encoding can do to THIS pair (both renditions are attached).
     ``in_kept_frame``: the copy turned back to the kept picture's frame and compared there (its JPEG
-    blocks still where its file codes them), instead of the kept picture turned to the copy's."""
-    lossy = c.format not in LOSSLESS_FORMATS or m.format not in LOSSLESS_FORMATS
+    blocks still where its file codes them), instead of the kept picture turned to the copy's.
+
+    A kept JPEG 2000 that kept every pass is held both ways: as a lossy kept copy first (its loss modelled,
+    with the even-loss, stroke and patch tests), and only if that proof finds the pair the same, as a
+    lossless one (``coded_without_loss``). Why: the lossless proof's reproduction test stands aside for a
+    copy it cannot make pixel for pixel, and a look-alike whose film grain differs is one; then the tile
+    tests alone passed a plate flaw and a postcard's serial number that the lossy proof's stroke and
+    patch tests had found (2 of an attack's 102 look-alikes, while 6 others it had passed are refused)."""
+    if m.format in WAVELET_CODED_FORMATS and coded_without_loss(m):
+        as_lossy = _full_detail_proof(c, replace(m, every_pass=None), r, dmg, T, shared_id, in_kept_frame=in_kept_frame)
+        if not as_lossy["same"]:
+            return as_lossy
+    lossy = not coded_without_loss(c) or not coded_without_loss(m)
     # the clean-up copy's own loss: its JPEG quality when known; a lossy copy of unknown quality
     # (HEIF, AVIF, WebP, JPEG 2000, a RAW's preview, a PDF's embedded scan) at the default
-    quality = c.jpeg_quality or (T.proof.default_quality if c.format not in LOSSLESS_FORMATS else m.jpeg_quality)
+    quality = c.jpeg_quality or (T.proof.default_quality if not coded_without_loss(c) else m.jpeg_quality)
     # the sides whose stored stream is damaged, each as the turn from its stored pixels to A's frame
     streams = []
     if dmg.cleanup or (c.format == "JPEG" and dmg.cleanup_band):
@@ -922,18 +947,18 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       damaged=dmg.any, streams=tuple(streams), kept_quality=_kept_quality(m, T),
                       # a JPEG kept copy re-encoded at its own quality barely changes: model its loss
                       # from the lossless clean-up side (other lossy codecs keep the re-encode model)
-                      cleanup_lossless=c.format in LOSSLESS_FORMATS and m.jpeg_quality is not None,
+                      cleanup_lossless=coded_without_loss(c) and m.jpeg_quality is not None,
                       capped=_capped(c) or _capped(m), garble=garble,
                       # (the plain-part test's model of a lossy kept copy of another codec too, which runs
                       # on undamaged pairs only)
                       kept_bits_quality=(_kept_bits_quality(m, T) if garble or speckle or
-                                         (m.format not in LOSSLESS_FORMATS and not dmg.any and not streams) else None),
+                                         (not coded_without_loss(m) and not dmg.any and not streams) else None),
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m),
                       reproducible=c.jpeg_quality is not None, copy_turn=copy_turn,
                       kept_ratio=_kept_wavelet_ratio(m, T), band_streams=band_streams,
                       band_slack=T.proof.band_slack * max(A.shape[:2]) / max(c.width, c.height, 1),
                       copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
-                      even_kept=EVEN_LOSS_KEPT.get(m.format),
+                      even_kept=None if coded_without_loss(m) else EVEN_LOSS_KEPT.get(m.format),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
                       thresholds=T.proof)
@@ -993,7 +1018,7 @@ def _decoder_filled(part: np.ndarray, T: Thresholds) -> bool:
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
     """The pixel test runs when both copies are lossless; a TIFF clean-up copy is left out, as its
     pixels may be JPEG-coded inside it (the analysis does not tell)."""
-    return c.format in LOSSLESS_FORMATS - {"TIFF"} and m.format in LOSSLESS_FORMATS
+    return coded_without_loss(c) and c.format != "TIFF" and coded_without_loss(m)
 
 
 def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
@@ -1003,7 +1028,7 @@ def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
     JPEGs (which one a garbled block belongs to is not known) nor for a JPEG 2000 or WebP clean-up
     copy (its loss, simulated as JPEG, differs pixel by pixel: a 40:1 JPEG 2000 copy failed)."""
     c_blocks, m_blocks = c.format in BLOCK_CODED_FORMATS, m.format in BLOCK_CODED_FORMATS
-    return (c_blocks and not m_blocks) or (m_blocks and c.format in LOSSLESS_FORMATS)
+    return (c_blocks and not m_blocks) or (m_blocks and coded_without_loss(c))
 
 
 def _tone_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
@@ -1014,14 +1039,14 @@ def _tone_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
     the page: the rings of its text; 34 of 54 true copies failed), and not against a JPEG one
     (coded twice, which the simulation does not reproduce: 77 of 864 true copies of tinted dark
     skies kept at q85-95 were up to 4.2 levels off, with 1.0 allowed for the kept copy's coding)."""
-    return m.format in LOSSLESS_FORMATS and _coding_simulated(c)
+    return coded_without_loss(m) and _coding_simulated(c)
 
 
 def _coding_simulated(c: FileAnalysis) -> bool:
     """The clean-up copy's own coding is what the proof's simulation models: a JPEG of known
     quality, or lossless (a JPEG 2000 or WebP copy simulated as JPEG q75 keeps grain it lost, and
     shifts flat colours its own way)."""
-    return c.jpeg_quality is not None or c.format in LOSSLESS_FORMATS
+    return c.jpeg_quality is not None or coded_without_loss(c)
 
 
 def _inferred_damage_unproven(r: ScreenResult, dmg: PairDamage, proof: dict, T: Thresholds) -> list:

@@ -3,7 +3,7 @@ the app) can import them at the top without a cycle through the package. Version
 fingerprint change means re-analysing files (restores); a verifier change (proof.VERIFIER_VERSION)
 only re-verifies open candidates from stored analyses and renditions."""
 ENGINE_VERSION = "2.0"
-FINGERPRINT_VERSION = "fp 2.3"   # 2.1: a scaled decode's partial last pixel is not stretched over the
+FINGERPRINT_VERSION = "fp 2.4"   # 2.1: a scaled decode's partial last pixel is not stretched over the
 #                                    reduced picture (decode.scaled_extent): a JPEG of 410 px decoded at 5/8 drifted 0.75 px
 # 2.2: a JPEG decoded at full scale uses libjpeg's accurate integer IDCT, not the fast one, which overflows at
 #      quality 96 and over (pixels of 0 and 255 all over a q100 copy: "different", its hashes noise); an intact
@@ -11,4 +11,11 @@ FINGERPRINT_VERSION = "fp 2.3"   # 2.1: a scaled decode's partial last pixel is 
 # 2.3: the full-detail rendition of a file over the proof's cap (max_side) is shrunk by Lanczos, not area-averaged
 #      (proof._cap); a smaller file's analysis is unchanged, so an fp 2.2 analysis of it stays current
 #      (CURRENT_UNDER_CAP)
-CURRENT_UNDER_CAP = {"fp 2.2": 2048}   # version -> the cap (px, long side) under which its analysis of a file is still current
+# 2.4: a JPEG 2000 of the reversible wavelet is read for whether it kept every coding pass (analysis.every_pass, with
+#      the rendition); no other file's analysis changed, so an fp 2.3 one, or an fp 2.2 one under the cap, stays
+#      current for any other file (STALE_REVERSIBLE_JPEG2000)
+# version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
+CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None}
+# every version in CURRENT_UNDER_CAP predates fp 2.4: its analysis of a JPEG 2000 whose wavelet may keep every
+# pixel ("lossless" true) is stale whatever its size
+STALE_REVERSIBLE_JPEG2000 = ("JPEG2000", True)

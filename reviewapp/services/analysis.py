@@ -463,7 +463,8 @@ def _current(asset: Asset) -> bool:
     """The asset's stored analysis is what this engine would store (``matching.analysis_current``;
     the same rule as a query: ``selectors.assets.assets_needing_analysis``)."""
     a = asset.analysis or {}
-    return engine().analysis_current(a.get("fingerprint_version"), a.get("width"), a.get("height"))
+    return engine().analysis_current(a.get("fingerprint_version"), a.get("width"), a.get("height"),
+                                     format=a.get("format"), lossless=a.get("lossless"))
 
 
 def _has_proof_data(asset: Asset) -> bool:

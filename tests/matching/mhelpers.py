@@ -248,3 +248,26 @@ def ledger_page(seed: int, *, size=(1240, 1754), font=15, rows=22):
         d.text((120, y), " ".join(words), fill=(28, 26, 24), font=f)
         y += line + (line // 2 if rng.random() < 0.12 else 0)
     return im
+
+
+def film_strip(first_no: int, *, stock="KODAK SAFETY FILM 5063", seed=0, numbers=(250, 190, 110)):
+    """A 1300x410 scan of a strip of three colour negatives (scikit-image photographs) on orange film
+    base with grain, sprocket holes, frame numbers from ``first_no`` and the film ``stock`` in the
+    rebate: strips of one roll differ there alone."""
+    from skimage import data
+    g = np.random.default_rng(seed)
+    base = np.zeros((410, 1300, 3)) + (205, 150, 95) + g.normal(0, 2, (410, 1300, 3))
+    im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    for x in range(10, 1300, 24):
+        d.rounded_rectangle([x, 15, x + 13, 33], 3, fill=(245, 245, 245))
+        d.rounded_rectangle([x, 377, x + 13, 395], 3, fill=(245, 245, 245))
+    for i, name in enumerate(("astronaut", "chelsea", "coffee")):
+        frame = Image.fromarray(getattr(data, name)()).convert("RGB").resize((420, 280), Image.Resampling.LANCZOS)
+        a = (255 - np.asarray(frame, np.float64)) * (0.8, 0.6, 0.4) + (50, 40, 25)
+        x = 20 + i * 430
+        im.paste(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), (x, 65))
+        d.text((x + 10, 39), f"{first_no + i}", font=ImageFont.load_default(size=15), fill=numbers)
+        d.text((x + 30, 39), f"{first_no + i}A", font=ImageFont.load_default(size=11), fill=numbers)
+        d.text((x + 150, 351), stock, font=ImageFont.load_default(size=12), fill=numbers)
+    return im

@@ -79,3 +79,8 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     assert not analysis_current("fp 2.2", 2049, 1536) and not analysis_current("fp 2.2", 1536, 2049)
     assert not analysis_current("fp 2.2", None, None)    # size not known: analysed again
     assert not analysis_current("fp 2.1", 640, 480) and not analysis_current(None, 640, 480)
+    # fp 2.4 read a reversible JPEG 2000 for every coding pass kept: an older analysis of one is stale at any size
+    assert analysis_current("fp 2.3", 4000, 3000) and analysis_current("fp 2.3", 4000, 3000, format="JPEG2000", lossless=False)
+    assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", lossless=True)
+    assert not analysis_current("fp 2.2", 640, 480, format="JPEG2000", lossless=True)
+    assert analysis_current("fp 2.2", 640, 480, format="TIFF", lossless=None)

@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from matching import analyse_file, verify_pair
 from matching.decode import DecodeError, decode
@@ -552,3 +552,38 @@ def test_a_palette_picture_with_a_transparent_entry_is_recorded_and_decoded_as_o
     path = tmp_path / "t.gif"
     im.save(path, transparency=0)
     assert decode(path).mode == "PA"
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("kw, want", [
+    ({}, True), ({"quality_mode": "rates", "quality_layers": [20, 5, 0]}, True),   # layers, the last one whole
+    ({"tile_size": (128, 128)}, True), ({"codeblock_size": (16, 16), "precinct_size": (64, 64)}, True),
+    ({"num_resolutions": 2}, True),
+    ({"quality_mode": "rates", "quality_layers": [8]}, False), ({"quality_mode": "rates", "quality_layers": [3]}, False),
+    ({"tile_size": (128, 128), "quality_mode": "rates", "quality_layers": [6]}, False),
+    ({"quality_mode": "dB", "quality_layers": [45]}, False),
+    ({"codeblock_size": (16, 16), "precinct_size": (64, 64), "quality_mode": "rates", "quality_layers": [5]}, False),
+    ({"irreversible": True}, None)])
+def test_a_reversible_jpeg2000_that_kept_every_coding_pass_is_told_from_one_cut_to_a_rate(photo, mode, kw, want):
+    from matching.formats import j2k_every_pass_kept
+    b = io.BytesIO()
+    photo.convert(mode).save(b, "JPEG2000", **{"irreversible": False, **kw})
+    decoded = np.asarray(Image.open(io.BytesIO(b.getvalue())))
+    assert j2k_every_pass_kept(b.getvalue(), decoded) is want
+    # (what it says of the file is what its pixels show: every pixel kept, or not)
+    if want is not None:
+        assert np.array_equal(decoded, np.asarray(photo.convert(mode))) is want
+
+
+def test_a_jpeg2000_whose_finest_level_tells_nothing_is_not_called_lossless(photo):
+    """A picture blown up eightfold has nothing at the finest wavelet level for a rate to cut: its
+    pixels cannot say whether the file kept every pass, and the answer is None, never True."""
+    from matching.formats import j2k_every_pass_kept
+    big = photo.resize((photo.width * 8, photo.height * 8), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(6))
+    b = io.BytesIO()
+    big.save(b, "JPEG2000", irreversible=False, quality_mode="rates", quality_layers=[60])
+    decoded = np.asarray(Image.open(io.BytesIO(b.getvalue())))
+    assert not np.array_equal(decoded, np.asarray(big))
+    assert j2k_every_pass_kept(b.getvalue(), decoded) is not True
+    assert j2k_every_pass_kept(b.getvalue(), decoded[:-2]) is None          # (not the file's pixels)
+    assert j2k_every_pass_kept(b"\xff\x4f\xff\x51garbage", decoded) is None

@@ -1447,6 +1447,7 @@ def test_the_tone_test_runs_where_neither_sides_own_shift_of_a_flat_colour_is_un
     assert _tone_applies(f("PNG"), f("PNG"))
     assert not _tone_applies(f("JPEG", 60), f("JPEG", 90))   # coded twice: dark skies up to 4.2 levels off
     assert not _tone_applies(f("JPEG", 80), f("JPEG2000"))   # a JPEG 2000 kept copy rings flat parts brighter
+    assert _tone_applies(f("JPEG", 80), SimpleNamespace(format="JPEG2000", every_pass=True))   # ... unless it kept every pass
     assert not _tone_applies(f("JPEG2000"), f("TIFF"))       # a copy whose coding is not simulated
     assert not _tone_applies(f("WEBP"), f("TIFF"))
 
@@ -2215,3 +2216,40 @@ def test_a_table_pages_true_copy_is_a_duplicate_and_with_a_grey_band_a_damaged_o
         assert out.verdict == "cleanup_corrupt" and out.corrupt_side == "cleanup"
     else:
         assert out.verdict == "duplicate" and out.safe_to_delete
+
+
+@pytest.mark.parametrize("copy_of, scale, q", [
+    ({"first_no": 13}, 0.25, 80),                                      # the next strip of the roll
+    ({"first_no": 10, "stock": "KODAK SAFETY FILM 5062"}, 0.25, 80),   # another stock, one digit
+    ({"first_no": 10, "stock": "KODAK SAFETY FILM 5062"}, 0.35, 90)])
+def test_a_lossless_jpeg2000_kept_copy_is_held_as_closely_as_a_tiff_so_another_strip_of_the_roll_is_different(
+        tmp_path, copy_of, scale, q):
+    # the kept strip as a reversible JPEG 2000 that kept every pass (a preservation master), and as TIFF:
+    # a strip of the same roll whose rebate numbers or film stock differ is `different` against both
+    # (judged as a lossy kept copy, the JPEG 2000's tolerances let each through as a safe duplicate)
+    from mhelpers import film_strip
+    kept, other = film_strip(10), film_strip(**copy_of)   # (one scan's grain: the rebate alone differs)
+    kept.save(tmp_path / "K.jp2", irreversible=False)
+    kept.save(tmp_path / "K.tif", compression="tiff_lzw")
+    other.resize((round(1300 * scale), round(410 * scale)), Image.LANCZOS).save(tmp_path / "c.jpg", quality=q)
+    m = analyse_file(tmp_path / "K.jp2", rendition=True)
+    assert m.lossless is True and m.every_pass is True
+    for name in ("K.jp2", "K.tif"):
+        out = verify_pair(tmp_path / "c.jpg", tmp_path / name)
+        assert out.verdict == "different" and not out.safe_to_delete, (name, out.verdict, out.reasons)
+
+
+@pytest.mark.parametrize("layers, every_pass", [(None, True), ([8], False)])
+def test_a_jpeg2000_kept_copys_true_copy_is_a_safe_duplicate_whether_it_kept_every_pass_or_was_cut_to_a_rate(
+        tmp_path, layers, every_pass):
+    # the controls: the strip's own copies against it kept losslessly, and kept as a reversible JPEG
+    # 2000 cut to 8:1 (lossy: its own loss is modelled, as before)
+    from mhelpers import film_strip
+    kept = film_strip(10)
+    kept.save(tmp_path / "K.jp2", irreversible=False,
+              **({"quality_mode": "rates", "quality_layers": layers} if layers else {}))
+    assert analyse_file(tmp_path / "K.jp2", rendition=True).every_pass is every_pass
+    for scale, q in ((0.25, 80), (0.5, 90)):
+        kept.resize((round(1300 * scale), round(410 * scale)), Image.LANCZOS).save(tmp_path / "c.jpg", quality=q)
+        out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.jp2")
+        assert out.verdict == "duplicate" and out.safe_to_delete, (scale, q, out.verdict, out.reasons)

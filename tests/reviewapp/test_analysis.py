@@ -196,6 +196,25 @@ def test_a_fingerprint_change_analyses_again_only_the_files_it_changed(collectio
 
 
 @pytest.mark.django_db
+def test_fp_2_4_analyses_again_only_the_reversible_jpeg2000s_of_an_fp_2_3_store(collection, admin_user):
+    # fp 2.4 reads a reversible JPEG 2000 for every coding pass kept (the proof then holds a copy to it as
+    # to a TIFF); no other file's analysis changed, so of a store analysed at fp 2.3 only those are stale,
+    # the same by the query (selectors) and by the rule (services: re-verification)
+    from reviewapp.selectors.assets import assets_needing_analysis
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    assert Asset.objects.get(name="C0002345.jp2").analysis["every_pass"] is True
+    assert Asset.objects.get(name="C0001234.tif").analysis["every_pass"] is None
+    ev = Asset.objects.get(name="C0002345.jp2").engine_version
+    assert not assets_needing_analysis(Asset.objects.all(), ev).exists()
+    for asset in Asset.objects.exclude(analysis__isnull=True):
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.3"})
+    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
+    assert stale == {"C0002345.jp2"}
+    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+
+
+@pytest.mark.django_db
 def test_analysis_needs_exactly_one_scope(admin_user, collection):
     with pytest.raises(ValidationError):
         analysis.analysis_start(actor=admin_user)
