@@ -369,10 +369,9 @@ def coded_without_loss(a: FileAnalysis) -> bool:
     whether a clean-up copy may hold more than a lossy kept copy, and counts a maybe as yes.
 
     Why: a lossless JPEG 2000 is a preservation master's usual form, and judged as a lossy kept copy
-    (its loss modelled at a default quality, no reproduction test) the tolerances let film negatives
-    whose edge numbers differ and a stamp sheet with one hole not punched through as safe duplicates,
-    where the same pictures kept as TIFF were ``different``. (``_full_detail_proof`` holds such a kept
-    copy as a lossy one too.)"""
+    (its loss modelled at a default quality, no reproduction test) the tolerances let film negative
+    strips whose rebate numbers or stock differ through as safe duplicates, where the same pictures
+    kept as TIFF were ``different``. (``_full_detail_proof`` holds such a kept copy as a lossy one too.)"""
     return a.format in LOSSLESS_FORMATS or (a.format in WAVELET_CODED_FORMATS and getattr(a, "every_pass", None) is True)
 
 
