@@ -282,8 +282,8 @@ def j2k_every_pass_kept(data: bytes, stored: np.ndarray) -> bool | None:
     from the decoded pixels (after the reversible colour transform where the file used it, tile by
     tile) and code-blocks of each subband (up to ``J2K_BLOCKS_READ``) are read as ``_cut_short`` says:
     more than ``J2K_CUT_SHARE`` of those that tell cut, False; else True if at least
-    ``J2K_FINEST_TOLD`` of the finest level's tell (next to a pixel clipped to 0 or 255 they do not:
-    the clip, not the coefficients, made it), None if not.
+    ``J2K_FINEST_TOLD`` of the finest level's tell (less the coefficients next to a pixel clipped to
+    0 or 255: the clip, not the coefficients, made those), None if not.
 
     Why: a JPEG 2000 is lossless or lossy by its encoder's choice, and ``_j2k_reversible`` reads only
     the wavelet: a reversible file cut to a rate (Pillow's ``quality_layers`` with
@@ -338,9 +338,10 @@ def j2k_every_pass_kept(data: bytes, stored: np.ndarray) -> bool | None:
                             blocks = [blocks[i] for i in np.linspace(0, len(blocks) - 1, J2K_BLOCKS_READ).astype(int)]
                         for ys, xs in blocks:
                             rows, cols = slice(max(ys, 0), ys + bh), slice(max(xs, 0), xs + bw)
-                            if n == 1 and near[rows, cols].any():
-                                continue
-                            verdict = _cut_short(band[rows, cols])
+                            block = band[rows, cols]
+                            if n == 1:   # (less the coefficients a clipped pixel reaches)
+                                block = block[~near[rows, cols][:block.shape[0], :block.shape[1]]]
+                            verdict = _cut_short(block)
                             if verdict is not None:
                                 told += 1
                                 cut += verdict
