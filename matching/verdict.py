@@ -900,22 +900,26 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
 
 
 def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,
-                       shared_id: bool, *, in_kept_frame: bool = False) -> dict:
+                       shared_id: bool, *, in_kept_frame: bool = False, both_ways: bool = True) -> dict:
     """Step 5. Stage 2: the pair tile by tile at the smaller copy's own resolution, judged against
     what resampling and re-encoding can do to THIS pair (both renditions are attached).
     ``in_kept_frame``: the copy turned back to the kept picture's frame and compared there (its JPEG
     blocks still where its file codes them), instead of the kept picture turned to the copy's.
 
-    A kept JPEG 2000 that kept every pass is held both ways: as a lossy kept copy first (its loss modelled,
-    with the even-loss, stroke and patch tests), and only if that proof finds the pair the same, as a
-    lossless one (``coded_without_loss``). Why: the lossless proof's reproduction test stands aside for a
-    copy it cannot make pixel for pixel, and a look-alike whose film grain differs is one; then the tile
-    tests alone passed a plate flaw and a postcard's serial number that the lossy proof's stroke and
-    patch tests had found (2 of an attack's 102 look-alikes, while 6 others it had passed are refused)."""
-    if m.format in WAVELET_CODED_FORMATS and coded_without_loss(m):
+    A kept JPEG 2000 that kept every pass (``both_ways``) is held as a lossless one (``coded_without_loss``),
+    and, unless that proof refused the copy or made it pixel for pixel (the reproduction test), as a lossy
+    one too (its loss modelled, with the even-loss, stroke and patch tests): the pair is the same picture
+    only if both say so. Why: the lossless proof's reproduction test stands aside for a copy it cannot
+    make pixel for pixel, and a look-alike whose film grain differs is one; then the tile tests alone
+    passed a plate flaw and a postcard's serial number that the lossy proof's stroke and patch tests had
+    found (2 of an attack's 102 look-alikes, while 6 others it had passed are refused). A copy made pixel
+    for pixel needs no second proof (the suite's pairs of lossless JPEG 2000s: one proof, not two)."""
+    if both_ways and m.format in WAVELET_CODED_FORMATS and coded_without_loss(m):
+        as_lossless = _full_detail_proof(c, m, r, dmg, T, shared_id, in_kept_frame=in_kept_frame, both_ways=False)
+        if not as_lossless["same"] or as_lossless.get("reproduction"):
+            return as_lossless
         as_lossy = _full_detail_proof(c, replace(m, every_pass=None), r, dmg, T, shared_id, in_kept_frame=in_kept_frame)
-        if not as_lossy["same"]:
-            return as_lossy
+        return as_lossless if as_lossy["same"] else as_lossy
     lossy = not coded_without_loss(c) or not coded_without_loss(m)
     # the clean-up copy's own loss: its JPEG quality when known; a lossy copy of unknown quality
     # (HEIF, AVIF, WebP, JPEG 2000, a RAW's preview, a PDF's embedded scan) at the default
