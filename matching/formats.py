@@ -144,20 +144,10 @@ def _webp_lossless(data: bytes) -> bool | None:
 
 
 def _j2k_reversible(data: bytes) -> bool | None:
-    """A JPEG 2000 codestream's wavelet, from its COD marker: the reversible 5/3 (True: it may
-    keep every pixel) or the irreversible 9/7 (False: always lossy); None when not found."""
-    pos = data.find(b"\xff\x4f\xff\x51")   # SOC, SIZ: the main header starts here
-    if pos < 0:
-        return None
-    pos += 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker, length = data[pos + 1], int.from_bytes(data[pos + 2:pos + 4], "big")
-        if marker == 0x52:                      # COD: Lcod, Scod, SGcod (4), SPcod: levels, xcb, ycb, style, transform
-            return data[pos + 13] == 1 if pos + 13 < len(data) else None
-        if marker == 0x90 or length < 2:        # SOT: the main header ended without one
-            return None
-        pos += 2 + length
-    return None
+    """A JPEG 2000 codestream's wavelet, from its COD marker (``_j2k_main_header``): the reversible 5/3
+    (True: it may keep every pixel) or the irreversible 9/7 (False: always lossy); None when not found."""
+    h = _j2k_main_header(data)
+    return h.get("reversible") if h is not None else None
 
 
 def coded_losslessly(fmt: str, data: bytes) -> bool | None:
@@ -178,35 +168,38 @@ def coded_losslessly(fmt: str, data: bytes) -> bool | None:
 
 
 def _j2k_main_header(data: bytes) -> dict | None:
-    """The parts of a JPEG 2000 codestream's main header that say how its finest wavelet level was
-    coded: the image and tile grid (SIZ), the wavelet, levels, colour transform, code-block and
-    precinct sizes (COD); None when absent, or when a COC marker codes a component apart."""
-    pos = data.find(b"\xff\x4f\xff\x51")   # SOC, SIZ
+    """What a JPEG 2000 codestream's main header says of how it was coded: the image and tile grid (SIZ);
+    the wavelet (``reversible``), levels, colour transform, code-block and precinct sizes (COD); ``coc``:
+    whether a COC marker codes a component its own way. None without SOC and SIZ. Read up to the first
+    tile (SOT); the wavelet alone from a COD cut short."""
+    pos = data.find(b"\xff\x4f\xff\x51")   # SOC, SIZ: the main header starts here
     if pos < 0:
         return None
     pos += 2
-    out: dict = {}
+    out: dict = {"coc": False}
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker, length = data[pos + 1], int.from_bytes(data[pos + 2:pos + 4], "big")
-        body = data[pos + 4:pos + 2 + length]
-        if marker == 0x90 or length < 2 or len(body) < length - 2:   # SOT: the main header ended
+        if marker == 0x52 and "reversible" not in out and pos + 13 < len(data):
+            out["reversible"] = data[pos + 13] == 1         # COD: Lcod, Scod, SGcod (4), SPcod: levels, xcb, ycb, style, transform
+        if marker == 0x90 or length < 2:                    # SOT: the main header ended
             break
-        if marker == 0x51 and len(body) >= 36:             # SIZ
+        body = data[pos + 4:pos + 2 + length]
+        whole = len(body) == length - 2
+        if marker == 0x51 and whole and len(body) >= 36:    # SIZ
             (_rsiz, xs, ys, xo, yo, xt, yt, xto, yto, comps) = struct.unpack(">HIIIIIIIIH", body[:36])
             sub = [tuple(body[36 + 3 * i:39 + 3 * i]) for i in range(comps)]
             out.update(size=(xs, ys), offset=(xo, yo), tile=(xt, yt), tile_offset=(xto, yto), comps=comps,
                        depths=[(s[0] & 0x7F) + 1 for s in sub if len(s) == 3],
                        signed=any(s[0] & 0x80 for s in sub if len(s) == 3),
                        subsampled=any(s[1:] != (1, 1) for s in sub if len(s) == 3))
-        elif marker == 0x52 and len(body) >= 10:            # COD
-            scod, mct, levels, xcb, ycb, transform = body[0], body[4], body[5], body[6], body[7], body[9]
-            precincts = list(body[10:10 + levels + 1]) if scod & 1 else []
-            out.update(mct=mct, levels=levels, block=(xcb + 2, ycb + 2), reversible=transform == 1,
-                       precincts=precincts)
+        elif marker == 0x52 and whole and len(body) >= 10 and "levels" not in out:   # COD
+            scod, mct, levels, xcb, ycb = body[0], body[4], body[5], body[6], body[7]
+            out.update(mct=mct, levels=levels, block=(xcb + 2, ycb + 2),
+                       precincts=list(body[10:10 + levels + 1]) if scod & 1 else [])
         elif marker == 0x53:                                # COC: one component coded its own way
-            return None
+            out["coc"] = True
         pos += 2 + length
-    return out if {"size", "levels"} <= out.keys() else None
+    return out
 
 
 def _lifted_53(x: np.ndarray, axis: int) -> tuple:
@@ -296,7 +289,8 @@ def j2k_every_pass_kept(data: bytes, stored: np.ndarray) -> bool | None:
     different (6 of an attack's 150 look-alikes against lossless JPEG 2000 kept copies)."""
     from scipy import ndimage
     h = _j2k_main_header(data)
-    if h is None or not h.get("reversible") or h["levels"] < 1 or h["signed"] or h["subsampled"] \
+    if h is None or h["coc"] or not h.get("reversible") or not {"size", "levels"} <= h.keys() \
+            or h["levels"] < 1 or h["signed"] or h["subsampled"] \
             or any(d != 8 for d in h["depths"]) or h["offset"] != (0, 0) or h["tile_offset"] != (0, 0):
         return None
     (w, ht), (tw, th) = h["size"], h["tile"]
