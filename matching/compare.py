@@ -698,8 +698,17 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
             continue
         # the drift begins where the row blocks' signed mean first leaves the intact top's, at the
         # first row one of whose parts is off by half the threshold (the mid-row block the flip hit)
+        begins = _drift_begins(sign * Ds, vs, edges, sign * mean, j, base, thr, nseg, T)
+        above = segs[:int(np.searchsorted(edges, begins, side="right")) - 1]
+        above = above[np.isfinite(above)]
+        if above.size and (sign * above >= thr).mean() >= T.drift_top_share:
+            # the intact top's parts already off so, the same way: not a stream's error but the pair's
+            # own (a page's blank paper, its chroma rounded by the copy's coding beside the kept copy's
+            # loss, 1.4 levels off Cr above the text, in its margins and under it: "garbled from the
+            # signature on" for a true copy of a page); a flip leaves the top as the coding made it
+            return None
         ms = np.zeros_like(vs)
-        ms[_drift_begins(sign * Ds, vs, edges, sign * mean, j, base, thr, nseg, T):, :] = True
+        ms[begins:, :] = True
         return dihedral(ms, *frame)
     return None
 

@@ -332,7 +332,9 @@ def _sim_crops(need, ys, xs, ys2, xs2, size, src_size):
     return out if area <= 0.5 * w * h else None
 
 
-def _tiles(h, w, P: ProofThresholds):
+def tile_grid(h, w, P: ProofThresholds):
+    """The proof's tiles over an ``h`` x ``w`` picture: (row edges, column edges), each tile ``P.tile``
+    px a side at least and about ``P.tiles_long`` along the long side."""
     t = max(P.tile, int(round(max(h, w) / P.tiles_long)))
     ny, nx = max(1, round(h / t)), max(1, round(w / t))
     ys = np.linspace(0, h, ny + 1).astype(int)
@@ -938,7 +940,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     v = vm = np.ones((h, w), bool)
     if valid is not None and not valid.all():
         vm = np.asarray(Image.fromarray(valid.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 127
-        ys, xs = _tiles(h, w, P)
+        ys, xs = tile_grid(h, w, P)
         margin = max(4, int(max(np.diff(ys).max(), np.diff(xs).max())) // 4)   # damage spills a little
         v = ndimage.binary_erosion(vm, iterations=margin, border_value=1)
     result: dict[str, Any] = {"size": [w, h], "same": False, "reasons": [], "region": None, "tolerance": None, "worst": None}
@@ -984,7 +986,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # edges, or a lossy kept copy's modelled loss, would tolerate (a halved picture of 16 samples a side)
     blocks = h2 != h and min(h2, w2) >= 16
     res, blk = _residuals(ha, hb, b_u8.shape, blocks)
-    ys, xs = _tiles(h, w, P)
+    ys, xs = tile_grid(h, w, P)
     ys2 = np.minimum(ys * h2 // h, h2)
     xs2 = np.minimum(xs * w2 // w, w2)
     masked = not v.all()   # nothing masked (the usual case): no masking passes over the full arrays

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.32"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.33"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -274,6 +274,16 @@ VERIFIER_VERSION = "proof 1.32"   # 1.1: a lossless clean-up copy against a JPEG
 #      read with its rendition: fp 2.4) is judged as a lossless kept copy (verdict.coded_without_loss), not at a
 #      default quality: film negative strips whose rebate numbers or stock differ, a stamp sheet with a blind hole,
 #      were safe duplicates of it where against the same picture kept as TIFF they were different
+# 1.33: stream_tile. A damaged clean-up JPEG whose screen failed is proven up to its damage tile by tile
+#      (verdict._stream_proof), and at least 4 tiles must agree before the first that differs: a 148x100 copy has 6
+#      tiles of 48 px, so one garbled from a third of the way down was "different", not cleanup_corrupt (corpus_gen
+#      seed 8203, --grid 5 --hard, the one row under the gate's match recall). The proof tries its tiles once more
+#      at 24 px when those did not prove it (a finer grid where the picture is under 1,152 px; the same grid above).
+#      drift_top_share: a drift (compare._dc_drift) is not one when the intact top's own parts show it already, the
+#      same way: a true 35 % q60 copy of a letter against a kept JPEG 2000 at 10:1 had its blank paper 1.4 levels off
+#      in Cr, in the top margin, down both sides and under the signature, where only the foot was all paper; it was
+#      "clean-up copy is damaged" from the signature on (an attack's control). 216 copies with 1-3 flipped bits that
+#      still decode: 111 found damaged before, 118 with both changes, none lost
 
 
 def _tol(default, looser: str):
@@ -288,6 +298,8 @@ class ProofThresholds:
     max_side: int = 2048              # long side of the proof, at most (enough for body text at 300 dpi)
     tile: int = 48                    # tile side at proof resolution (px), at least
     tiles_long: int = 24              # ... and about this many tiles along the long side
+    stream_tile: int = 24             # a damaged clean-up stream whose intact part the proof's tiles did not find
+                                      #   agreeing before the damage: its tiles again at this side, at least (1.33)
     shift_frac: float = _tol(0.005, "up")   # an edge may move by at most max(this x side, shift_px) ...
     shift_px: float = _tol(1.0, "up")       # ... pixels of the smaller copy
     tol_factor: float = _tol(3.0, "up")     # a tile agrees when its residual <= factor x simulated residual + floor
@@ -463,6 +475,7 @@ class Thresholds:
     drift_share: float = 0.9          #     (this share of them: the blocks a flip garbles go either way)
     drift_chroma_floor: float = 0.004  # ... or in Cb or Cr by this (a chroma DC's error re-colours, grey barely moves)
     drift_chroma_steps: float = 0.75  #     and by this part of the copy's chroma DC step (its own rounding: half a step)
+    drift_top_share: float = 0.1      #     while under this share of the intact top's parts are off so, the same way (1.33)
     drift_garbled: float = 0.03       # ... or, among later flips' garbage, parts off by this either way count too,
     drift_block_share: float = 0.75   #     where a row block is off in this share of its parts (drift_share of them) ...
     drift_min_top: float = 0.12       #     and the damage begins this part of the way down at least

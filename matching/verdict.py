@@ -13,7 +13,16 @@ from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, bbox, compare_arrays, orientation_scores, turn_fits
 from .decode import DECODER_FILL, EXIF_TO_DIHEDRAL, compose, dihedral, inverse
 from .fingerprint import chroma, grey
-from .proof import JPEG_MCU, attach_rendition, chroma_dc_step, equivalent_jpeg_quality, jpeg_coding, luma_dc_step, prove_same
+from .proof import (
+    JPEG_MCU,
+    attach_rendition,
+    chroma_dc_step,
+    equivalent_jpeg_quality,
+    jpeg_coding,
+    luma_dc_step,
+    prove_same,
+    tile_grid,
+)
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -878,16 +887,29 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
                   shared_id: bool) -> None:
     """Step 4, when the screen failed on a damaged clean-up JPEG: a flip desynchronises the entropy
     stream, so everything before it in scan order is intact. If that first part agrees tile by tile
-    at full detail and the rest differs from one tile on, it is this picture, damaged (never safe)."""
+    at full detail and the rest differs from one tile on, it is this picture, damaged (never safe).
+
+    Tile by tile at the proof's own tiles, then, if those did not prove it, at ``stream_tile`` px
+    tiles: at least 4 tiles must agree before the first that differs, and a small copy has few (a
+    148x100 copy garbled from a third of the way down has one intact 48 px tile of 6; at 24 px, 8
+    of 24). Finer tiles are no looser: each is held to the simulation of the same part of the kept
+    picture, and the part before the damage must still have the detail to tell and line up."""
     if not (attach_rendition(c) and attach_rendition(m)):
         return
+
+    def tiles(P) -> int:
+        ys, xs = tile_grid(c.rendition.shape[0], c.rendition.shape[1], P)
+        return (ys.size - 1) * (xs.size - 1)
+    grids = [T.proof, replace(T.proof, tile=T.proof.stream_tile)]
+    if tiles(grids[1]) <= tiles(grids[0]):
+        grids.pop()   # (a picture of 1,152 px and more: the same grid)
     # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
     # the screen's turn, then none if the kept picture fits upright
-    for turn in dict.fromkeys([r.turn, (0, False)]):
+    for P, turn in ((P, turn) for P in grids for turn in dict.fromkeys([r.turn, (0, False)])):
         if turn != r.turn and not _turn_fits(c, m, turn, T):
             continue
         p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True,
-                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=T.proof)
+                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=P)
         if p["same"] and p.get("damage_region"):
             res.rotation, res.flipped = turn
             break

@@ -123,6 +123,22 @@ def flip_in_step(data: bytes, *, start=0.4, strength=60):
     raise AssertionError("no flip in step found")
 
 
+def flip_garbling(data: bytes, *, start=0.3, rows=(25, 45)):
+    """A real bit flip in a baseline JPEG's entropy-coded data that the decoder does not complain of
+    and that garbles the picture from a row in ``rows`` to its end (its last 20 rows off by 8 grey
+    levels on average at least): the stream lost its place. The first such flip from ``start`` of the
+    scan on (deterministic). Returns (flipped bytes, the first row changed)."""
+    ref = _decoded_or_none(data, "L")
+    for b in _single_flips(data, start):
+        got = _decoded_or_none(b, "L")
+        if got is None:
+            continue
+        changed = np.nonzero(np.abs(got - ref).mean(axis=1) > 1)[0]
+        if len(changed) and rows[0] <= changed[0] <= rows[1] and np.abs(got - ref)[-20:].mean() > 8:
+            return b, int(changed[0])
+    raise AssertionError("no garbling flip found")
+
+
 def flip_dc_step(data: bytes, *, start=0.4, most=0.5):
     """A real bit flip in a baseline JPEG's entropy-coded data that changes one luma DC difference
     and nothing else: the picture decodes as before down to the flipped block, and every later block

@@ -521,3 +521,30 @@ def test_a_fill_is_one_level_down_its_lines_and_rows_of_small_text_are_many():
     assert band_spread(text, other, band, T) >= T.band_level_spread
     assert band_spread(filled, other, np.zeros_like(band), T) == 0.0
 
+
+
+def _paper_and_text(text_off: float, paper_off: float, rows=256, cols=184) -> np.ndarray:
+    """A signed chroma difference (0..1) between a page's copy and its kept copy: ``paper_off``
+    grey levels over the blank paper (a margin across the top and down both sides, and the foot
+    from row 208 on), ``text_off`` over the text block."""
+    d = np.full((rows, cols), paper_off / 255.0, np.float32)
+    d[16:208, 23:161] = text_off / 255.0
+    return d
+
+
+def test_a_shift_the_intact_tops_own_blank_parts_already_show_is_not_a_recovered_flip():
+    # a true copy of a letter at 35 % and q60 against a kept JPEG 2000 at 10:1: its blank paper's Cr
+    # rounded 1.4 levels off by the copy's coding beside the kept copy's loss, the text block's a
+    # little the other way; the foot under the signature, all paper, read as a chroma DC's error from there
+    # on ("clean-up copy is damaged" for a true copy: an attack's letter, proof 1.32)
+    from matching.compare import _dc_drift
+    from matching.thresholds import current
+    T = current()
+    valid = np.ones((256, 184), bool)
+    floor = 1.3125 / 255.0   # (0.75 of the copy's chroma DC step at q60)
+    assert _dc_drift(_paper_and_text(-0.2, 1.4), valid, (0, False), T, floor=floor) is None
+    # the same shift where the top is as the coding made it, the paper's too: a recovered flip
+    flipped = _paper_and_text(-0.2, 0.0)
+    flipped[208:] += 1.4 / 255.0
+    found = _dc_drift(flipped, valid, (0, False), T, floor=floor)
+    assert found is not None and found[200:].all() and not found[:190].any()

@@ -778,8 +778,8 @@ def test_a_proof_that_can_judge_no_whole_tile_proves_nothing():
     # judged, and the pair was "the same, damaged"
     from skimage import data
     a = np.ascontiguousarray(data.astronaut()[:200, :200])
-    from matching.proof import _tiles
-    ys, xs = _tiles(200, 200, THRESHOLDS.proof)
+    from matching.proof import tile_grid
+    ys, xs = tile_grid(200, 200, THRESHOLDS.proof)
     valid = np.ones((200, 200), bool)
     for y0, y1 in zip(ys[:-1], ys[1:]):          # a masked dot in every tile
         for x0, x1 in zip(xs[:-1], xs[1:]):

@@ -61,6 +61,32 @@ def test_rotated_reported_not_safe(tmp_path, canon, photo, k, flip):
     assert r.verdict == "rotated" and not r.safe_to_delete and (r.rotation, r.flipped) == (k, flip)
 
 
+@pytest.mark.parametrize("kept_format", ["JPEG2000", "TIFF"])
+def test_a_small_copy_garbled_from_a_third_of_the_way_down_is_found_damaged_by_finer_tiles(tmp_path, kept_format):
+    # a 148x100 crop of the rocket's sky and tower, a bit flipped so that the stream is garbled from row
+    # 32 on without a decoder complaint: at the proof's own 48 px tiles only one tile agrees before the
+    # damage (6 in all, 4 needed), and the copy was "different" (corpus_gen seed 8203's one missed match)
+    from dataclasses import replace
+
+    from skimage import data
+
+    from matching.verdict import verify_analyses
+    from mhelpers import flip_garbling
+    crop = Image.fromarray(data.rocket()).convert("RGB").crop((150, 120, 298, 220))
+    flipped, first_row = flip_garbling(jpeg_bytes(crop, 90))
+    kept = tmp_path / ("C1269246.jp2" if kept_format == "JPEG2000" else "C1269246.tif")
+    crop.save(kept, **({"quality_mode": "rates", "quality_layers": [20], "irreversible": True}
+                       if kept_format == "JPEG2000" else {"compression": "tiff_lzw"}))
+    copy = tmp_path / "C1269246c.jpg"
+    copy.write_bytes(flipped)
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup") and not r.safe_to_delete, r.reasons
+    assert r.region["top"] <= first_row / 100 + 0.25 and r.region["bottom"] == 1.0
+    # at the proof's own tiles alone, the pair is not proven damaged
+    coarse = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_tile=THRESHOLDS.proof.tile))
+    assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=coarse).verdict == "different"
+
+
 def test_truncated_cleanup_corrupt(tmp_path, canon, photo):
     data = jpeg_bytes(photo)
     r = _v(tmp_path, canon, "t.jpg", data=data[: int(len(data) * 0.7)])
