@@ -287,3 +287,27 @@ def film_strip(first_no: int, *, stock="KODAK SAFETY FILM 5063", seed=0, numbers
         d.text((x + 30, 39), f"{first_no + i}A", font=ImageFont.load_default(size=11), fill=numbers)
         d.text((x + 150, 351), stock, font=ImageFont.load_default(size=12), fill=numbers)
     return im
+
+
+def label_card(number: str, *, font=20, seed=1):
+    """A 640x420 museum label card (grained cream card, three lines of type, a ruled frame), its
+    accession number ``number`` on the third line: two cards differ by that alone."""
+    g = np.random.default_rng(seed)
+    a = np.zeros((420, 640, 3)) + (236, 230, 214) + g.normal(0, 1.5, (420, 640, 1))
+    im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=font)
+    d.text((40, 40), "Herbarium of the Museum", fill=(30, 30, 30), font=f)
+    d.text((40, 40 + 2 * font), "Quercus robur L., Kew, 1898", fill=(30, 30, 30), font=f)
+    d.text((40, 40 + 4 * font), f"No. {number}", fill=(20, 20, 20), font=f)
+    d.rectangle((30, 30, 610, 390), outline=(60, 60, 60), width=2)
+    return im
+
+
+def shrunk_elsewhere(im, scale: float) -> Image.Image:
+    """``im`` shrunk as another program would (scikit-image: a Gaussian anti-aliasing blur, then
+    bilinear interpolation, in floating point): none of Pillow's filters makes it pixel for pixel,
+    as none makes ImageMagick's or a photo editor's copies."""
+    from skimage import transform
+    a = transform.rescale(np.asarray(im) / 255.0, scale, channel_axis=2, anti_aliasing=True, order=1)
+    return Image.fromarray(np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
