@@ -284,6 +284,11 @@ VERIFIER_VERSION = "proof 1.33"   # 1.1: a lossless clean-up copy against a JPEG
 #      in Cr, in the top margin, down both sides and under the signature, where only the foot was all paper; it was
 #      "clean-up copy is damaged" from the signature on (an attack's control). 216 copies with 1-3 flipped bits that
 #      still decode: 111 found damaged before, 118 with both changes, none lost
+#      No new threshold for the third: a lossless kept copy's pair that no filter of ours reproduced (another program's
+#      copy) is held by the even-loss test alone (even_factor, even_floor, even_steps, even_near), as a lossy kept copy's
+#      pair is: one digit of a number changed in 30-60 % ImageMagick copies of a kept TIFF or PNG was a safe duplicate
+#      (35 of an attack's 144 such look-alikes; 5 now), none of their true copies lost (the stroke and patch tests
+#      beside it refused 2 of 144, and a photograph's, at 1.01-1.09)
 
 
 def _tol(default, looser: str):
