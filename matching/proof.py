@@ -1508,13 +1508,22 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # photograph's, failed the stroke test at 1.01-1.09 of its tolerance; those tests model a
         # lossy kept copy's loss, which a lossless one has not
         even_applies = even_only = True
+    # and a lossless copy shrunk from a lossless kept picture: it is that picture shrunk by some filter,
+    # nothing more, and no test but the tile tests held it so (they model a JPEG's loss at the default
+    # quality): a label card's 30-50 % PNG copy whose accession number had another last digit (16 px
+    # 100-160 levels off) was a safe duplicate at 0.58-0.84 of their tolerance, Pillow's copy or another
+    # program's. The even-loss test alone, against the kept picture shrunk by each filter, not coded
+    lossless_shrunk = (not q and not lossy and not damaged and not streams and not capped and A.shape[:2] == (h, w)
+                       and im_bt.size != (w, h) and not result.get("garbled"))
+    if lossless_shrunk:
+        even_applies = even_only = True
     if even_applies and not result.get("garbled"):
         # 4b'. the even-loss test: a copy that is a kept JPEG 2000's (since proof 1.27 also a kept JPEG's)
         # picture made as the copy was, but for that codec's loss spread over it, departs nowhere by a
         # stroke (a changed page number on a near-blank page, 50-85 %, was a safe duplicate: the tile
         # tests model the kept copy's loss as a JPEG's, which ringing at the digits makes wide enough to
         # cover one)
-        assert q   # (``even_applies`` holds it)
+        assert q or lossless_shrunk   # (``even_applies`` holds it)
         # the filter that made the copy: any of the fit's (on a near-blank page every filter's grain is
         # alike, and the fit's choice among them is a coin toss), nearest first (the least RMS
         # difference), then those within ``even_near`` of it; the first that explains the copy by both
@@ -1526,6 +1535,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if filter_fit_applies:
             rest = [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
             rounds = [[(fit["filter"], fit["fitted"])] + [x for x in rest if not x[1][2]], [x for x in rest if x[1][2]]]
+        elif lossless_shrunk:
+            rounds = [[(f[0], f) for f in FIT_FILTERS if not f[2]], [(f[0], f) for f in FIT_FILTERS if f[2]]]
         else:
             rounds = [[(None, im_bt)]]
         fit_name = rounds[0][0][0]
@@ -1536,18 +1547,20 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         for ways in rounds:
             for name, way in ways:
                 shrunk = way if isinstance(way, Image.Image) else _shrunk_by(im_bt, way, (w, h))
-                if shrunk is im_b and ss_b is None:
+                if not q:
+                    made = np.asarray(shrunk)   # (a lossless copy: the picture shrunk, not coded)
+                elif shrunk is im_b and ss_b is None:
                     made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
                 else:
                     made = simulate(shrunk, size, q, subsampling=ss_b)
-                if shrunk is not im_b and ss_b is None and not made_as and name == fit_name:
+                if q and shrunk is not im_b and ss_b is None and not made_as and name == fit_name:
                     made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
                 # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's).
                 # Not a kept JPEG's as well, though its coding rounded its block means too: a true q70 copy of
                 # a black and white silhouette kept at q82 departs by 4.0 in an 8x8 px mean, 1.04 times what
                 # the copy's step allows, but with the kept step allowed too an attack's ink dot at 60 % and a
                 # retouched patch at 50 % passed
-                even = _even_loss_scores(ya, made, v, P, copy_dc[0])
+                even = _even_loss_scores(ya, made, v, P, copy_dc[0], P.even_lossless if not q else None)
                 if even is None:   # (too little trusted: neither test)
                     break
                 even["filter"], even["made"] = name, made
@@ -1559,6 +1572,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 if not cleared:
                     continue
             break
+        if lossless_shrunk and nearest is not None and not made_as:
+            # (the exposure test's picture made as the copy was: the nearest filter's; against Lanczos's
+            # alone, true copies of a letter shrunk by bilinear or area were "another exposure", 0.7-1.4
+            # levels brighter where its text is)
+            made_as.append(nearest["made"])
         for e in tried:
             e.pop("made", None)   # (up to 7 pictures the copy's size: not held through the tests to come)
         if nearest is not None:
@@ -1576,7 +1594,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 return _window_region(ndimage.binary_dilation(bad, iterations=reach), h, w, side=1, stride=1)
             how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
             loss = ("JPEG 2000's own loss" if even_kept == "JPEG 2000" else f"kept {even_kept}'s own loss" if even_kept
-                    else "resampling and coding of another program than ours")
+                    else "resampling and coding of another program than ours" if q
+                    else "resampling of another program than ours")
             bad = nearest["score"] > 1.0
             if bad.any():
                 # each score is a 2x2 px mean over its own pixel and the row and column before it
@@ -1584,8 +1603,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 read[:-1] |= bad[1:]
                 read[:, :-1] |= read[:, 1:]
                 result["region"] = _window_region(read, h, w, side=1, stride=1)
+                made_how = f"{how}saved at quality {q}" if q else f"shrunk by {nearest['filter']}"
                 result["reasons"].append(
-                    f"against the kept picture {how}saved at quality {q}, the copy differs by the {loss}, "
+                    f"against the kept picture {made_how}, the copy differs by the {loss}, "
                     f"{nearest['rms']:.1f} grey levels RMS spread evenly over the picture, but for {int(bad.sum())} px that "
                     f"depart together (worst {nearest['score'].max():.1f} times what that loss and re-encoding explain): edited")
                 return result
@@ -2324,7 +2344,7 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
 
 
 def _even_loss_scores(ya: np.ndarray, made: np.ndarray, valid: np.ndarray, P: ProofThresholds,
-                      step: float) -> dict | None:
+                      step: float, factor: float | None = None) -> dict | None:
     """The even-loss test's scores: each 2x2 px mean of the luma difference between the copy (``ya``:
     its ``grey``) and the kept picture made as the copy was (``made``: shrunk by a filter and saved at the copy's quality),
     over ``even_factor`` x that difference's RMS over the part both sides trust (``valid``) +
@@ -2348,7 +2368,7 @@ def _even_loss_scores(ya: np.ndarray, made: np.ndarray, valid: np.ndarray, P: Pr
     if int(trusted.sum()) < P.reproduced_min_windows:
         return None
     rms = float(np.sqrt(np.mean(np.square(d[valid], dtype=np.float64))))
-    allowed = P.even_factor * rms + P.even_floor + P.even_steps * step
+    allowed = (P.even_factor if factor is None else factor) * rms + P.even_floor + P.even_steps * step
     return {"rms": rms, "step": step, "score": np.where(valid, np.abs(_box2(d)), np.float32(0.0)) / np.float32(allowed)}
 
 

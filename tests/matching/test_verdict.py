@@ -2286,6 +2286,30 @@ def test_another_programs_copy_of_a_label_whose_accession_number_differs_is_diff
     assert out.proof["even"]["worst"] <= 1.0 and "stroke" not in out.proof["even"]
 
 
+@pytest.mark.parametrize("maker", ["pillow", "elsewhere"])
+@pytest.mark.parametrize("scale", [0.3, 0.4])
+def test_a_lossless_shrunk_copy_of_a_label_whose_accession_number_differs_is_different(tmp_path, maker, scale):
+    # a PNG copy, 30-40 %, of another label card than the kept TIFF ("No. 2068" for "No. 2063"): both
+    # lossless, so only the tile tests held it, modelling a JPEG's loss at the default quality, and it
+    # was a safe duplicate at 0.58-0.84 of their tolerance. A lossless copy shrunk from a lossless kept
+    # picture is that picture shrunk by some filter: the even-loss test holds it so
+    from mhelpers import label_card, shrunk_elsewhere
+
+    def shrunk(im):
+        return (im.resize((round(640 * scale), round(420 * scale)), Image.LANCZOS) if maker == "pillow"
+                else shrunk_elsewhere(im, scale))
+    kept = tmp_path / "K.tif"
+    label_card("2063").save(kept, compression="tiff_lzw")
+    shrunk(label_card("2068")).save(tmp_path / "other.png")
+    out = verify_pair(tmp_path / "other.png", kept)
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+    assert "resampling of another program" in out.reasons[-1] and out.proof["even"]["worst"] > 1.0
+    shrunk(label_card("2063")).save(tmp_path / "same.png")
+    out = verify_pair(tmp_path / "same.png", kept)
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+    assert out.proof["even"]["worst"] <= 1.0
+
+
 @pytest.mark.parametrize("layers, every_pass", [(None, True), ([8], False)])
 def test_a_jpeg2000_kept_copys_true_copy_is_a_safe_duplicate_whether_it_kept_every_pass_or_was_cut_to_a_rate(
         tmp_path, layers, every_pass):
