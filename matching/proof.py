@@ -1539,10 +1539,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             rounds = [[(f[0], f) for f in FIT_FILTERS if not f[2]], [(f[0], f) for f in FIT_FILTERS if f[2]]]
         else:
             rounds = [[(None, im_bt)]]
-        if even_only and len(rounds) > 1:
-            # one round: the nearest of every filter, linear light's too. Another program's copy resized in
-            # linear light is explained by an sRGB filter with a wide RMS, under which a 5 px dot passed
-            # (a second attack's ImageMagick `-colorspace RGB` copies at 30 %: tolerance 56-67 levels)
+        if lossless_shrunk:
+            # one round: the nearest of every filter, linear light's too. A lossless copy resized in linear
+            # light was explained by an sRGB filter with a wide RMS, under which a 5 px dot passed (a second
+            # attack's ImageMagick `-colorspace RGB` PNG copies at 30 %: tolerance 56-67 levels). Not for a
+            # JPEG copy: there its coding's noise sets the RMS (the attack's 81 such JPEG look-alikes were
+            # refused either way), and both linear-light filters on every unreproduced pair cost 50 ms (a
+            # quarter-turned A4 page's copy, which the reproduction test makes only in the kept frame: 160)
             rounds = [rounds[0] + rounds[1]]
         fit_name = rounds[0][0][0]
         ya = grey(a_u8)   # (once: each filter's picture is held to it)

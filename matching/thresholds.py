@@ -296,7 +296,7 @@ VERIFIER_VERSION = "proof 1.33"   # 1.1: a lossless clean-up copy against a JPEG
 #      coded), at even_lossless x the pair's RMS: 102 true PNG and TIFF copies of 18 pictures by ImageMagick (7
 #      filters), scikit-image and Pillow (5) at 30-90 %: worst 0.91 (two at 90 %: 1.05 and 1.13 at 8x); the digit
 #      look-alikes 2.1-7.0. The exposure test then measures against the nearest filter's picture too
-#      In both of these, the even-loss test alone tries every filter in one round, linear light's too (a copy
+#      For a lossless shrunk copy, the even-loss test tries every filter in one round, linear light's too (a PNG copy
 #      resized in linear light, ImageMagick's `-colorspace RGB -resize`, was explained by an sRGB filter at an RMS of
 #      3-5 levels, under which a 5 px dot passed: 2 of a second attack's 162 such look-alikes; none now, its 162 true
 #      copies all duplicates)
