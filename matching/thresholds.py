@@ -298,8 +298,8 @@ VERIFIER_VERSION = "proof 1.33"   # 1.1: a lossless clean-up copy against a JPEG
 #      look-alikes 2.1-7.0. The exposure test then measures against the nearest filter's picture too
 #      For a lossless shrunk copy, the even-loss test tries every filter in one round, linear light's too (a PNG copy
 #      resized in linear light, ImageMagick's `-colorspace RGB -resize`, was explained by an sRGB filter at an RMS of
-#      3-5 levels, under which a 5 px dot passed: 2 of a second attack's 162 such look-alikes; none now, its 162 true
-#      copies all duplicates)
+#      3-5 levels, under which a 5 px dot passed: 2 of a second attack's 162 such look-alikes; none now, their pictures'
+#      true copies all duplicates)
 
 
 def _tol(default, looser: str):
