@@ -1496,7 +1496,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"retouched): edited")
                 return result
     even_only = False
-    if reproduction_applies and q and result.get("reproduction") is None and not result.get("garbled"):
+    if reproduction_applies and result.get("reproduction") is None:
         # the reproduction test stood aside: no filter of ours made the copy pixel for pixel, as none
         # makes another program's (ImageMagick's resize and encoder differ from Pillow's by a level
         # here and there, and JPEG then codes the blocks otherwise). The even-loss test holds such a
@@ -1514,7 +1514,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # 100-160 levels off) was a safe duplicate at 0.58-0.84 of their tolerance, Pillow's copy or another
     # program's. The even-loss test alone, against the kept picture shrunk by each filter, not coded
     lossless_shrunk = (not q and not lossy and not damaged and not streams and not capped and A.shape[:2] == (h, w)
-                       and im_bt.size != (w, h) and not result.get("garbled"))
+                       and im_bt.size != (w, h))
     if lossless_shrunk:
         even_applies = even_only = True
     if even_applies and not result.get("garbled"):
@@ -1536,17 +1536,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             rest = [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
             rounds = [[(fit["filter"], fit["fitted"])] + [x for x in rest if not x[1][2]], [x for x in rest if x[1][2]]]
         elif lossless_shrunk:
-            rounds = [[(f[0], f) for f in FIT_FILTERS if not f[2]], [(f[0], f) for f in FIT_FILTERS if f[2]]]
-        else:
-            rounds = [[(None, im_bt)]]
-        if lossless_shrunk:
             # one round: the nearest of every filter, linear light's too. A lossless copy resized in linear
             # light was explained by an sRGB filter with a wide RMS, under which a 5 px dot passed (a second
             # attack's ImageMagick `-colorspace RGB` PNG copies at 30 %: tolerance 56-67 levels). Not for a
             # JPEG copy: there its coding's noise sets the RMS (the attack's 81 such JPEG look-alikes were
             # refused either way), and both linear-light filters on every unreproduced pair cost 50 ms (a
             # quarter-turned A4 page's copy, which the reproduction test makes only in the kept frame: 160)
-            rounds = [rounds[0] + rounds[1]]
+            rounds = [[(f[0], f) for f in FIT_FILTERS]]
+        else:
+            rounds = [[(None, im_bt)]]
         fit_name = rounds[0][0][0]
         ya = grey(a_u8)   # (once: each filter's picture is held to it)
         tried: list = []
@@ -1555,7 +1553,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         for ways in rounds:
             for name, way in ways:
                 shrunk = way if isinstance(way, Image.Image) else _shrunk_by(im_bt, way, (w, h))
-                if not q:
+                if lossless_shrunk:
                     made = np.asarray(shrunk)   # (a lossless copy: the picture shrunk, not coded)
                 elif shrunk is im_b and ss_b is None:
                     made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
@@ -1568,7 +1566,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 # a black and white silhouette kept at q82 departs by 4.0 in an 8x8 px mean, 1.04 times what
                 # the copy's step allows, but with the kept step allowed too an attack's ink dot at 60 % and a
                 # retouched patch at 50 % passed
-                even = _even_loss_scores(ya, made, v, P, copy_dc[0], P.even_lossless if not q else None)
+                even = _even_loss_scores(ya, made, v, P, copy_dc[0], P.even_lossless if lossless_shrunk else None)
                 if even is None:   # (too little trusted: neither test)
                     break
                 even["filter"], even["made"] = name, made
