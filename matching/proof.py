@@ -334,7 +334,13 @@ def _sim_crops(need, ys, xs, ys2, xs2, size, src_size):
 
 def tile_grid(h, w, P: ProofThresholds):
     """The proof's tiles over an ``h`` x ``w`` picture: (row edges, column edges), each tile ``P.tile``
-    px a side at least and about ``P.tiles_long`` along the long side."""
+    px a side at least and about ``P.tiles_long`` along the long side; or, ``P.mcu_grid``, a JPEG's
+    16 px coding units (the stream proof's last grid: a flip garbles the stream from one of them)."""
+    if P.mcu_grid:
+        # a JPEG's own coding units from its top left corner; a last part under half a unit joins the one before
+        def edges(n):
+            return np.append(np.arange(0, max(1, n - JPEG_MCU // 2), JPEG_MCU), n)
+        return edges(h), edges(w)
     t = max(P.tile, int(round(max(h, w) / P.tiles_long)))
     ny, nx = max(1, round(h / t)), max(1, round(w / t))
     ys = np.linspace(0, h, ny + 1).astype(int)
@@ -1183,7 +1189,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     fails = score > 1.0
     if fails.any() and streams:
         for turn_s in streams:
-            start = _damage_start(fails, use, turn_s, P.min_intact)
+            start = _damage_start(fails, use, turn_s, P.min_intact, P.stream_mcu_tiles if P.mcu_grid else P.stream_min_tiles)
             if start is None:
                 continue
             if turn_s in band_streams and _differs_above_the_band(start, vm, turn_s, band_slack):
@@ -1199,11 +1205,21 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if detail < P.min_intact_detail and not named:
                 result["reasons"].append(f"the part before the damage is too plain to tell (grey std {detail:.1f})")
                 continue
-            if not misfit(geometry(intact)):
-                result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
-                result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")
-                result["same"] = True
-                return result
+            geo_intact = geometry(intact)
+            if misfit(geo_intact):
+                continue
+            # (where no cell of the geometry is wholly intact, it measured nothing: the part's own offset)
+            ga_, gb_ = full_greys()
+            offset = (_intact_offset(ga_, gb_, intact & _first_stored_row(ys, xs, turn_s, h, w), lim)
+                      if geo_intact["edges"] is None else None)
+            if offset is not None:
+                result["reasons"].append(f"the part before the damage lines up {offset[1]} px across and {offset[0]} px down"
+                                         " from the kept picture's (reframed)")
+                continue
+            result["damage_region"] = _bbox_tiles(start, ys, xs, h, w)
+            result["reasons"].append("the stream agrees tile by tile up to the damage, differs from there on")
+            result["same"] = True
+            return result
     bad = misfit(geo)
     if bad and (geo["peak"] or 0) >= P.reframe_peak:
         # the content lines up well once shifted: the same scene, reframed or stretched
@@ -2865,10 +2881,57 @@ def _differs_above_the_band(start, valid: np.ndarray, turn_s, slack: float) -> b
     return (first_tile_row + 1) * tile_h < out_rows[0] - slack
 
 
-def _damage_start(fails, use, turn_s, min_intact: float):
+def _first_stored_row(ys, xs, turn_s, h: int, w: int) -> np.ndarray:
+    """Mask (``h`` x ``w``, A's frame) of the first row of tiles in the stored scan order of a side whose
+    stored pixels turn into A's frame by ``turn_s``: the part of a damaged stream surely before its flip."""
+    from .decode import inverse
+    ny, nx = len(ys) - 1, len(xs) - 1
+    stored = dihedral(np.arange(ny * nx).reshape(ny, nx), *inverse(turn_s))
+    first = np.isin(np.arange(ny * nx).reshape(ny, nx), stored[0])
+    out = np.zeros((h, w), bool)
+    for i, j in zip(*np.where(first)):
+        out[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = True
+    return out
+
+
+def _intact_offset(ga: np.ndarray, gb: np.ndarray, intact: np.ndarray, lim: float, reach: int = 6,
+                   better: float = 0.75) -> tuple[int, int] | None:
+    """The whole-pixel offset (down, across) at which the part of grey ``gb`` under ``intact`` lines up
+    with ``ga`` clearly better than where it lies (mean |difference| under ``better`` x that at no
+    offset), when it is more than ``lim`` px, within ``reach``; else None. Asked only where the
+    geometry measured nothing, and of the part's first row of tiles in its stored order: a longer part
+    may hold rows after the flip that agreed within their tiles' tolerance though the stream slipped (a
+    page's blank paper, its grain shifted by the slip, lined up 6 px off).
+
+    Why: the geometry measures shifts in cells of a quarter of the picture that are wholly intact; a
+    damaged copy's intact part before its stream breaks may be one MCU row, or part of one, where no
+    cell is. Then a kept picture cut by 4-8 % on the left or at the top and stretched back agreed there
+    within its tiles' tolerance, and the copy was "damaged, the kept picture up to it" (a sweep of 64-128
+    px bit-flipped copies against their kept pictures so reframed). A kept picture stretched from that
+    edge (cut at the bottom or the right) lies within a pixel of the copy there: nothing to measure."""
+    h, w = ga.shape
+    r = reach
+    if h <= 2 * r or w <= 2 * r:
+        return None
+    core = intact[r:h - r, r:w - r]
+    if core.sum() < 64:
+        return None
+    a = ga[r:h - r, r:w - r][core]
+    scores = {}
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            b = gb[r + dy:h - r + dy, r + dx:w - r + dx][core]
+            scores[(dy, dx)] = float(np.abs(a - b).mean())
+    best = min(scores, key=scores.__getitem__)
+    if max(abs(best[0]), abs(best[1])) <= lim or scores[best] >= better * scores[(0, 0)]:
+        return None
+    return best
+
+
+def _damage_start(fails, use, turn_s, min_intact: float, min_tiles: float = 4):
     """Mask (tile grid, A's frame) of the tiles from the first failing one on, in the stored scan
     order of a side whose stored pixels turn into A's frame by ``turn_s``; None unless at least
-    ``min_intact`` of the picture agrees before it."""
+    ``min_tiles`` tiles and ``min_intact`` of the picture agree before it."""
     from .decode import inverse
     ny, nx = fails.shape
     order = np.arange(ny * nx).reshape(ny, nx)
@@ -2876,7 +2939,7 @@ def _damage_start(fails, use, turn_s, min_intact: float):
     seq = stored.ravel()                                # scan order: row by row of the stored image
     f, u = fails.ravel()[seq], use.ravel()[seq]
     first = int(np.argmax(f))
-    if u[:first].sum() < max(4, min_intact * u.sum()):
+    if u[:first].sum() < max(min_tiles, min_intact * u.sum()):
         return None
     after = np.zeros(ny * nx, bool)
     after[seq[first:]] = True

@@ -1665,3 +1665,20 @@ def test_a_stream_found_damaged_by_a_band_alone_must_agree_down_to_the_band(turn
     assert _differs_above_the_band(differing_from(1), valid, turn, 16.0)       # ends at 95: 55 px above the band
     assert not _differs_above_the_band(differing_from(1), valid, turn, 60.0)   # unless the unit is that tall
     assert not _differs_above_the_band(differing_from(0), np.ones_like(valid), turn, 16.0)   # no band: not judged
+
+
+def test_the_intact_part_of_a_damaged_copy_lines_up_where_it_lies_or_the_offset_is_told():
+    # the part before a stream breaks may be too small for the geometry's cells: its own offset from
+    # the kept picture, in whole pixels, when it lines up clearly better elsewhere beyond the limit
+    from matching.proof import _intact_offset
+    rng = np.random.default_rng(4)
+    from scipy import ndimage
+    g = ndimage.gaussian_filter(rng.normal(128, 40, (80, 80)), 1.5).astype(np.float32)
+    intact = np.zeros((80, 80), bool)
+    intact[:16, :40] = True
+    assert _intact_offset(g, g, intact, 1.0) is None                      # where it lies
+    assert _intact_offset(g, np.roll(g, 4, axis=1), intact, 1.0) == (0, 4)     # 4 px across
+    assert _intact_offset(g, np.roll(g, -3, axis=0), intact, 1.0) == (-3, 0)   # 3 px up
+    assert _intact_offset(g, np.roll(g, 1, axis=1), intact, 1.0) is None  # within the limit
+    noise = g + rng.normal(0, 3, g.shape).astype(np.float32)
+    assert _intact_offset(noise, g, intact, 1.0) is None                  # coding noise, no offset

@@ -82,9 +82,66 @@ def test_a_small_copy_garbled_from_a_third_of_the_way_down_is_found_damaged_by_f
     r = verify_pair(copy, kept)
     assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup") and not r.safe_to_delete, r.reasons
     assert r.region["top"] <= first_row / 100 + 0.25 and r.region["bottom"] == 1.0
-    # at the proof's own tiles alone, the pair is not proven damaged
-    coarse = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_tile=THRESHOLDS.proof.tile))
+    # at the proof's own tiles alone (neither 24 px tiles nor its coding units), the pair is not proven damaged
+    coarse = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_tile=THRESHOLDS.proof.tile, stream_mcu_max=0))
     assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=coarse).verdict == "different"
+
+
+def _coffee_64():
+    """A 64x64 crop of the coffee cup's rim: detail in every 16 px coding unit."""
+    from skimage import data
+    return Image.fromarray(data.coffee()).convert("RGB").crop((200, 200, 264, 264))
+
+
+def _kept(im, path):
+    im.save(path, **({"quality_mode": "rates", "quality_layers": [8], "irreversible": True}
+                     if path.suffix == ".jp2" else {"compression": "tiff_lzw"}))
+    return path
+
+
+@pytest.mark.parametrize("kept_name,copy_name", [("C1277165.tif", "C1277165c.jpg"), ("C1277165.jp2", "IMG_5337_32.jpg")])
+def test_a_small_copy_whose_stream_breaks_in_its_first_row_of_coding_units_is_found_damaged_at_its_own_units(
+        tmp_path, kept_name, copy_name):
+    # a 64 px copy's header is a third of its bytes, so a flip 35 % into the file (corpus_gen's) breaks
+    # the stream in its first MCU row: here from its third 16 px unit on, two intact before it, under
+    # one 24 px tile; it was "different" (named or not: corpus_gen seed 9304's and 9310's missed matches)
+    from dataclasses import replace
+
+    from matching.verdict import verify_analyses
+    from mhelpers import flip_garbling_from_unit
+    crop = _coffee_64()
+    flipped, unit = flip_garbling_from_unit(jpeg_bytes(crop, 90))
+    assert unit == 2
+    kept = _kept(crop, tmp_path / kept_name)
+    copy = tmp_path / copy_name
+    copy.write_bytes(flipped)
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup") and not r.safe_to_delete, r.reasons
+    assert r.region["top"] == 0.0 and r.region["bottom"] == 1.0
+    # without the coding units' grid, the pair is not proven damaged
+    no_units = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_mcu_max=0))
+    assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=no_units).verdict == "different"
+
+
+@pytest.mark.parametrize("cut", [3, 8])
+def test_a_small_damaged_copy_is_not_a_damaged_copy_of_its_picture_cut_on_the_left_and_stretched_back(
+        tmp_path, monkeypatch, cut):
+    # the same 64 px copy, broken in its first MCU row, against its picture cut by 3 or 8 px on the left
+    # and stretched back (kept as a JPEG 2000): its two intact units agree within their tiles' tolerance,
+    # but line up 1-3 px across from the kept picture's: a reframed picture, not this one damaged
+    import matching.proof as proof
+    from mhelpers import flip_garbling_from_unit
+    crop = _coffee_64()
+    flipped, _unit = flip_garbling_from_unit(jpeg_bytes(crop, 90))
+    w, h = crop.size
+    kept = _kept(crop.crop((cut, 0, w, h)).resize((w, h), Image.LANCZOS), tmp_path / "C1277165.jp2")
+    copy = tmp_path / "C1277165c.jpg"
+    copy.write_bytes(flipped)
+    r = verify_pair(copy, kept)
+    assert not r.declared and not r.safe_to_delete, r.reasons
+    # the offset of the intact part is what tells
+    monkeypatch.setattr(proof, "_intact_offset", lambda *a, **k: None)
+    assert verify_pair(copy, kept).verdict == "cleanup_corrupt"
 
 
 def test_truncated_cleanup_corrupt(tmp_path, canon, photo):
@@ -1572,10 +1629,18 @@ def test_a_mostly_lost_named_copy_is_read_upright_when_its_garbage_makes_a_mirro
     (tmp_path / "probe.jpg").write_bytes(data)
     screen = _screen(analyse_file(tmp_path / "probe.jpg"), analyse_file(kept), thresholds.current())
     assert screen.turn != (0, False)                  # the flips this seed makes: the garbage favours a mirror
-    r = _v(tmp_path, kept, "C0009100b.jpg", data=data)
-    assert r.verdict == "cleanup_corrupt" and (r.rotation, r.flipped) == (0, False) and not r.safe_to_delete, r.reasons
-    assert "names share an ID" in r.reasons[0]
-    r = _v(tmp_path, kept, "legs.jpg", data=data)      # without the name, nothing is claimed
+    # its intact first row of 16 px coding units agrees at full detail: damaged, upright, named or not (1.34)
+    for name in ("C0009100b.jpg", "legs.jpg"):
+        r = _v(tmp_path, kept, name, data=data)
+        assert r.verdict == "cleanup_corrupt" and (r.rotation, r.flipped) == (0, False) and not r.safe_to_delete, r.reasons
+        assert r.region["top"] <= 0.15 and r.region["bottom"] == 1.0
+    # without that grid, only the name tells, and still upright
+    from dataclasses import replace
+    no_units = replace(thresholds.current(), proof=replace(thresholds.current().proof, stream_mcu_max=0))
+    from matching.verdict import verify_analyses
+    r = verify_analyses(analyse_file(tmp_path / "C0009100b.jpg"), analyse_file(kept), thresholds=no_units)
+    assert r.verdict == "cleanup_corrupt" and (r.rotation, r.flipped) == (0, False) and "names share an ID" in r.reasons[0]
+    r = verify_analyses(analyse_file(tmp_path / "legs.jpg"), analyse_file(kept), thresholds=no_units)   # without the name, nothing is claimed
     assert r.verdict == "different" and not r.safe_to_delete, r.reasons
 
 
