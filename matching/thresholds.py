@@ -300,13 +300,16 @@ VERIFIER_VERSION = "proof 1.34"   # 1.1: a lossless clean-up copy against a JPEG
 #      resized in linear light, ImageMagick's `-colorspace RGB -resize`, was explained by an sRGB filter at an RMS of
 #      3-5 levels, under which a 5 px dot passed: 2 of a second attack's 162 such look-alikes; none now, their pictures'
 #      true copies all duplicates)
-
 # 1.34: stream_mcu_tiles, stream_mcu_max, mcu_grid (and stream_min_tiles, the 4 that was a literal). A small damaged
 #      copy's stream breaks in its first row of 16 px MCUs (a 64 px JPEG's header is a third of its bytes, and
-#      corpus_gen flips from 35 % of the file): its tiles again on its own MCU grid, 2 agreeing before the damage.
-#      A sweep of 64-128 px bit-flipped copies: found damaged 78 -> 88 of 98; none matched to another picture. The
-#      part before the damage must not line up better elsewhere (proof._intact_offset, where the geometry measured
-#      nothing): against their pictures cut on the left or at the top and stretched back, no more claims than before
+#      corpus_gen flips from 35 % of the file): its tiles again on its own MCU grid, 2 agreeing before the damage
+#      (a copy of at most 400 MCUs, 320x320 px).
+#      Named after the kept copy, whatever their share of the picture; else min_intact still (a few units of a page's
+#      header agree with every page of its layout). A sweep of 64-128 px bit-flipped copies: found damaged 78 -> 85 of
+#      98; none matched to another picture. The part before the damage must not line up better elsewhere
+#      (proof._intact_offset, where the geometry measured nothing): against their pictures cut on the left or at the
+#      top and stretched back, no more claims than before
+
 
 def _tol(default, looser: str):
     """A tolerance: ``looser`` is "up" when a larger value accepts more pairs, "down" when smaller."""
@@ -324,9 +327,11 @@ class ProofThresholds:
                                       #   agreeing before the damage: its tiles again at this side, at least (1.33)
     stream_min_tiles: int = _tol(4, "down")  # tiles that must agree before the damage (and min_intact of them) ...
     stream_mcu_tiles: int = _tol(2, "down")  # ... but a small damaged copy's tiles at its own MCUs (16 px, on its coding
-                                      #   grid), tried last: this many, whatever their share (1.34)
-    stream_mcu_max: int = 100         # ... only on a copy of at most this many MCUs (160x160 px): a larger one has
-                                      #   its 4 tiles of 24 px before any damage a quarter of its first MCU row in
+                                      #   grid), tried last: this many, and for a copy named after the kept one
+                                      #   whatever their share (1.34)
+    stream_mcu_max: int = 400         # ... only on a copy of at most this many MCUs (320x320 px): the stream of a
+                                      #   larger one breaks in its first row of 24 px tiles more rarely, and its
+                                      #   MCUs are many (a 2048x1536 proof has 12,288)
     mcu_grid: bool = False            # tiles on the 16 px MCU grid from the top left corner (the stream proof's last grid)
     shift_frac: float = _tol(0.005, "up")   # an edge may move by at most max(this x side, shift_px) ...
     shift_px: float = _tol(1.0, "up")       # ... pixels of the smaller copy

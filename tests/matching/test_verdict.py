@@ -99,19 +99,21 @@ def _kept(im, path):
     return path
 
 
-@pytest.mark.parametrize("kept_name,copy_name", [("C1277165.tif", "C1277165c.jpg"), ("C1277165.jp2", "IMG_5337_32.jpg")])
+@pytest.mark.parametrize("kept_name,copy_name,unit", [("C1277165.tif", "C1277165c.jpg", 2), ("C1277165.jp2", "C1277165.jpg", 2),
+                                                      ("C1277165.jp2", "C1277165b.jpg", 3)])
 def test_a_small_copy_whose_stream_breaks_in_its_first_row_of_coding_units_is_found_damaged_at_its_own_units(
-        tmp_path, kept_name, copy_name):
+        tmp_path, kept_name, copy_name, unit):
     # a 64 px copy's header is a third of its bytes, so a flip 35 % into the file (corpus_gen's) breaks
-    # the stream in its first MCU row: here from its third 16 px unit on, two intact before it, under
-    # one 24 px tile; it was "different" (named or not: corpus_gen seed 9304's and 9310's missed matches)
+    # the stream in its first MCU row: here from its third (or fourth) 16 px unit on, 2 (3) intact before
+    # it, under one 24 px tile; it was "different" (corpus_gen seed 9304's and 9310's missed matches).
+    # Named after the kept copy, 2 units agreeing are enough; not named, min_intact of the picture
     from dataclasses import replace
 
     from matching.verdict import verify_analyses
     from mhelpers import flip_garbling_from_unit
     crop = _coffee_64()
-    flipped, unit = flip_garbling_from_unit(jpeg_bytes(crop, 90))
-    assert unit == 2
+    flipped, first = flip_garbling_from_unit(jpeg_bytes(crop, 90), units=(unit, unit))
+    assert first == unit
     kept = _kept(crop, tmp_path / kept_name)
     copy = tmp_path / copy_name
     copy.write_bytes(flipped)
@@ -121,6 +123,20 @@ def test_a_small_copy_whose_stream_breaks_in_its_first_row_of_coding_units_is_fo
     # without the coding units' grid, the pair is not proven damaged
     no_units = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_mcu_max=0))
     assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=no_units).verdict == "different"
+
+
+def test_a_small_copy_with_two_intact_coding_units_not_named_after_its_kept_copy_claims_nothing(tmp_path):
+    # the same copy broken from its third unit, with a foreign name: 2 of 16 units (12 %) agree, under
+    # min_intact of the picture, which only a shared ID waives (a few units of a layout's header agree
+    # with every page of it)
+    from mhelpers import flip_garbling_from_unit
+    crop = _coffee_64()
+    flipped, _first = flip_garbling_from_unit(jpeg_bytes(crop, 90), units=(2, 2))
+    kept = _kept(crop, tmp_path / "C1277165.jp2")
+    copy = tmp_path / "IMG_5337_32.jpg"
+    copy.write_bytes(flipped)
+    r = verify_pair(copy, kept)
+    assert not r.declared and not r.safe_to_delete, r.reasons
 
 
 @pytest.mark.parametrize("cut", [3, 8])
@@ -142,6 +158,27 @@ def test_a_small_damaged_copy_is_not_a_damaged_copy_of_its_picture_cut_on_the_le
     # the offset of the intact part is what tells
     monkeypatch.setattr(proof, "_intact_offset", lambda *a, **k: None)
     assert verify_pair(copy, kept).verdict == "cleanup_corrupt"
+
+
+def test_a_small_screenshot_broken_in_its_header_is_no_damaged_copy_of_another_page_of_its_layout(tmp_path):
+    # 160x120 screenshots of one layout, the copy's stream broken at its fifth 16 px unit, inside the
+    # header every page of the layout shows: its 4 intact units agree with another page's header. Not
+    # named after that page, 4 of 70 units are under min_intact of the picture: nothing is claimed. With
+    # that share waived for it too (as for a named copy), it was the other page's damaged copy
+    from dataclasses import replace
+
+    from matching.verdict import verify_analyses
+    from mhelpers import flip_garbling_from_unit, one_layout
+    one_layout("text", 160, 120).save(tmp_path / "C1234567.tif")
+    flipped, unit = flip_garbling_from_unit(jpeg_bytes(one_layout("code", 160, 120), 90), units=(4, 6))
+    assert unit == 4
+    copy = tmp_path / "IMG_2001.jpg"
+    copy.write_bytes(flipped)
+    r = verify_pair(copy, tmp_path / "C1234567.tif")
+    assert not r.declared and not r.safe_to_delete, r.reasons
+    waived = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, min_intact=0.0))
+    assert verify_analyses(analyse_file(copy), analyse_file(tmp_path / "C1234567.tif"), thresholds=waived).verdict \
+        == "cleanup_corrupt"
 
 
 def test_truncated_cleanup_corrupt(tmp_path, canon, photo):
@@ -1550,11 +1587,22 @@ def test_a_mostly_lost_copy_named_after_its_kept_copy_is_cleanup_corrupt_if_what
     photo.save(kept, "TIFF", compression="tiff_lzw")
     r = _v(tmp_path, kept, "C0009000a.jpg", data=_cut_early(photo))
     assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
-    assert "names share an ID" in r.reasons[0]
-    # the name alone is not enough where the intact part shows another picture, nor without the name
+    # (proven at its own 16 px units since proof 1.34; without that grid, by the name)
+    assert "its stream agrees tile by tile" in r.reasons[0]
+    from dataclasses import replace
+
+    from matching.verdict import verify_analyses
+    no_units = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_mcu_max=0))
+    r = verify_analyses(analyse_file(tmp_path / "C0009000a.jpg"), analyse_file(kept), thresholds=no_units)
+    assert r.verdict == "cleanup_corrupt" and "names share an ID" in r.reasons[0], r.reasons
+    # the name alone is not enough where the intact part shows another picture
     r = _v(tmp_path, kept, "C0009000b.jpg", data=_cut_early(photo2))
     assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    # without the name: at its own 16 px units the part before the cut is min_intact of the picture and
+    # agrees (the 24 and 48 px tiles straddle the cut, and fewer agree before it); without that grid, nothing
     r = _v(tmp_path, kept, "copy.jpg", data=_cut_early(photo))
+    assert r.verdict == "cleanup_corrupt" and not r.safe_to_delete, r.reasons
+    r = verify_analyses(analyse_file(tmp_path / "copy.jpg"), analyse_file(kept), thresholds=no_units)
     assert r.verdict == "different" and not r.safe_to_delete, r.reasons
 
 
