@@ -179,7 +179,30 @@ def _long_runs(rows: np.ndarray, T: Thresholds) -> np.ndarray:
     return out
 
 
-def _band_rows(g, other, grow, T: Thresholds, skip=None):
+def _level_band(sd, mn, mo, T: Thresholds) -> np.ndarray:
+    """``_band_rows``' level rule: rows (in runs of ``_long_runs``) one level across (``level_band_range``), nearly
+    flat (``level_band_std``), off the other side's level by ``level_band_mean`` one way along
+    ``changed_share`` of the row, where ``level_band_edge`` rows above and below the run, past as many
+    rows of its edge, are at it. Asked of the kept side only (``_band_rows``' ``level_fill``): where both runs
+    are flat, which of them was filled is not known, and read on the copy's side it made the good copy the
+    damaged one, which a curator may delete (a copy's plain white run beside a kept JPEG 2000's fill at 207)."""
+    n = sd.shape[0]
+    off = mn - mo
+    one_level = (sd.max(1) < T.level_band_std) & ((mn.max(1) - mn.min(1)) < T.level_band_range)
+    away = (((off > T.level_band_mean).mean(1) >= T.changed_share)
+            | ((off < -T.level_band_mean).mean(1) >= T.changed_share))
+    out = np.zeros(n, bool)
+    k = T.level_band_edge
+    for idx in _runs(_long_runs(one_level & away, T)):
+        # (past k rows each way, where a coder's ringing blends the fill's edge into the picture)
+        above, below = np.abs(off[max(0, idx[0] - 2 * k):max(0, idx[0] - k)]), np.abs(off[idx[-1] + 1 + k:idx[-1] + 1 + 2 * k])
+        if len(above) == k and len(below) == k and np.median(above) <= T.level_band_agree \
+                and np.median(below) <= T.level_band_agree:
+            out[idx] = True
+    return out
+
+
+def _band_rows(g, other, grow, T: Thresholds, skip=None, level_fill: bool = False):
     """Rows of g that are one flat colour across the whole width where ``other`` has texture
     across most of the width (an edit or an object in one place does not count)."""
     n = g.shape[0]
@@ -236,6 +259,15 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
     muted = (uniform(sd, mn) & ~uniform(so, mo) & other_shows
              & (np.median(sd / np.maximum(so, 1e-3), axis=1) <= T.muted_ratio))
     bad |= _long_runs(muted, T)
+    # or: a run of rows one level across the whole width, nearly flat (a fill a lossy coder kept flat),
+    # where the other side lies off that level the same way along the row and at it just above and below
+    # the run: a fill at nearly the picture's own level there (a grey band in an 8:1 JPEG 2000 of the
+    # coins' plain background, 128 over 121, speckled to 0.3-1.9 where the copy's rows have 1-2.4: a safe
+    # duplicate; the rules above want texture or another colour on the other side)
+    # (the kept side's only: where both runs are nearly flat, which was filled is not sure, and a fill read
+    # on the copy's side makes the good copy the damaged one, which a curator may delete)
+    level = _level_band(sd, mn, mo, T) if level_fill else np.zeros(n, bool)
+    bad |= level
     out = np.zeros(n, bool)
     # runs, a row's gap between runs of 2 rows or more bridged (a speckled band in a lossy JPEG 2000
     # misses a row or two of its own; two single flat columns of a page's margin are not one band)
@@ -271,7 +303,8 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None):
         level = float(np.median(mn[idx]))
         same = (so[lo:hi] < T.near_flat_std).all(1) & (np.abs(mo[lo:hi] - level) < T.flat_row_range).all(1)
         return same.sum() >= 0.5 * len(idx)
-    runs = [idx for idx in runs if not moved(idx)]
+    # (a level run is not moved: the rows past its edges agree with the other side at its level)
+    runs = [idx for idx in runs if not moved(idx) or level[idx].mean() >= 0.5]
     pad = max(2, int(round(grow * n)))
     for idx in runs:
         out[max(0, idx[0] - pad):min(n, idx[-1] + 1 + pad)] = True
@@ -392,10 +425,10 @@ def _flat_masks(ga, gb, grow_a, grow_b, T: Thresholds):
     """Masks of damage bands on each side: full-width (or full-height) runs of one flat colour
     where the other side shows texture. Rows first; columns are then judged outside row bands."""
     ra = _band_rows(ga, gb, grow_a, T)
-    rb = _band_rows(gb, ga, grow_b, T)
+    rb = _band_rows(gb, ga, grow_b, T, level_fill=True)
     rows_bad = ra | rb
     ca = _band_rows(ga.T, gb.T, grow_a, T, skip=rows_bad)
-    cb = _band_rows(gb.T, ga.T, grow_b, T, skip=rows_bad)
+    cb = _band_rows(gb.T, ga.T, grow_b, T, skip=rows_bad, level_fill=True)
     ma = ra[:, None] | ca[None, :]
     mb = rb[:, None] | cb[None, :]
     return ma, mb

@@ -300,15 +300,15 @@ VERIFIER_VERSION = "proof 1.34"   # 1.1: a lossless clean-up copy against a JPEG
 #      resized in linear light, ImageMagick's `-colorspace RGB -resize`, was explained by an sRGB filter at an RMS of
 #      3-5 levels, under which a 5 px dot passed: 2 of a second attack's 162 such look-alikes; none now, their pictures'
 #      true copies all duplicates)
-# 1.34: stream_mcu_tiles, stream_mcu_max, mcu_grid (and stream_min_tiles, the 4 that was a literal). A small damaged
-#      copy's stream breaks in its first row of 16 px MCUs (a 64 px JPEG's header is a third of its bytes, and
-#      corpus_gen flips from 35 % of the file): its tiles again on its own MCU grid, 2 agreeing before the damage
-#      (a copy of at most 400 MCUs, 320x320 px).
-#      Named after the kept copy, whatever their share of the picture; else min_intact still (a few units of a page's
-#      header agree with every page of its layout). A sweep of 64-128 px bit-flipped copies: found damaged 78 -> 85 of
-#      98; none matched to another picture. The part before the damage must not line up better elsewhere
-#      (proof._intact_offset, where the geometry measured nothing): against their pictures cut on the left or at the
-#      top and stretched back, no more claims than before
+# 1.34: level_band_*: a run of rows of the kept copy one level across and nearly flat, off the copy's level one way
+#      where the rows past its edges agree, is a band (compare._level_band; the kept side's only): a grey band of 128
+#      in a kept 8:1 JPEG 2000 over the coins' plain background at 121 was a safe duplicate (corpus_gen --grid 4
+#      --hard, seed 9508). stream_min_tiles names the stream proof's 4 (a literal before). proof._intact_offset: where
+#      the geometry measured nothing on the part of a damaged stream before its damage, that part's first row of
+#      tiles must not line up better 2-6 px away (a damaged copy against its picture cut on the left or at the top
+#      and stretched back was its damaged copy). Tried and left out: the stream proof on the copy's own 16 px MCUs
+#      (found 4 more of 98 small bit-flipped copies, and an attack's damaged forms, letterheads and photographs
+#      sharing their top rows with another picture were its damaged copies in 100 more of 2,620 pairs)
 
 
 def _tol(default, looser: str):
@@ -325,14 +325,7 @@ class ProofThresholds:
     tiles_long: int = 24              # ... and about this many tiles along the long side
     stream_tile: int = 24             # a damaged clean-up stream whose intact part the proof's tiles did not find
                                       #   agreeing before the damage: its tiles again at this side, at least (1.33)
-    stream_min_tiles: int = _tol(4, "down")  # tiles that must agree before the damage (and min_intact of them) ...
-    stream_mcu_tiles: int = _tol(2, "down")  # ... but a small damaged copy's tiles at its own MCUs (16 px, on its coding
-                                      #   grid), tried last: this many, and for a copy named after the kept one
-                                      #   whatever their share (1.34)
-    stream_mcu_max: int = 400         # ... only on a copy of at most this many MCUs (320x320 px): the stream of a
-                                      #   larger one breaks in its first row of 24 px tiles more rarely, and its
-                                      #   MCUs are many (a 2048x1536 proof has 12,288)
-    mcu_grid: bool = False            # tiles on the 16 px MCU grid from the top left corner (the stream proof's last grid)
+    stream_min_tiles: int = _tol(4, "down")  # tiles that must agree before the damage (and min_intact of the picture)
     shift_frac: float = _tol(0.005, "up")   # an edge may move by at most max(this x side, shift_px) ...
     shift_px: float = _tol(1.0, "up")       # ... pixels of the smaller copy
     tol_factor: float = _tol(3.0, "up")     # a tile agrees when its residual <= factor x simulated residual + floor
@@ -486,6 +479,11 @@ class Thresholds:
     speckled_band_range: float = 10.0  # ... with its parts' means this close, of ``loose_band`` rows at least ...
     speckled_band_mean: float = 30.0  # ... is damage where the other side's mean is this far off along the row
     muted_ratio: float = 0.3          # ... or where its parts' residue is at most this part of the other side's (median)
+    level_band_std: float = 2.5       # a run of rows this flat in every part, one level across (parts' means within
+    level_band_range: float = 2.5     #   this), off the other side's level by more than level_band_mean one way
+    level_band_mean: float = 3.0      #   along changed_share of the row, where level_band_edge rows above and below
+    level_band_edge: int = 2          #   the run are at it (median |difference| within level_band_agree) is a fill
+    level_band_agree: float = 1.5     #   at nearly the picture's own level (compare._level_band; the kept side's)
     min_band: float = 0.02            # a band is at least this part of the picture (and 2 rows)
     max_bands: int = 2                # more separate runs than this on one side are a pattern, not damage (the
                                       #   white gaps between lines of text, shrunk to a third: many short runs)

@@ -893,12 +893,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     tiles: at least 4 tiles must agree before the first that differs, and a small copy has few (a
     148x100 copy garbled from a third of the way down has one intact 48 px tile of 6; at 24 px, 8
     of 24). Finer tiles are no looser: each is held to the simulation of the same part of the kept
-    picture, and the part before the damage must still have the detail to tell and line up.
-    Last, for a copy of at most ``stream_mcu_max`` MCUs stored upright, at its own 16 px MCUs, with
-    ``stream_mcu_tiles`` of them agreeing before the damage: the flips of a damaged file lie in its
-    bytes, and a 64 px copy's header is a third of them, so its stream breaks in its first MCU row
-    (64-128 px copies: 20 of 98 not found damaged in a sweep, proof 1.33). Not named after the kept copy,
-    ``min_intact`` of the picture must still agree, as on the other grids."""
+    picture, and the part before the damage must still have the detail to tell and line up."""
     if not (attach_rendition(c) and attach_rendition(m)):
         return
 
@@ -908,15 +903,6 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     grids = [T.proof, replace(T.proof, tile=T.proof.stream_tile)]
     if tiles(grids[1]) <= tiles(grids[0]):
         grids.pop()   # (a picture of 1,152 px and more: the same grid)
-    # a small copy stored upright (its coding units start at our top left corner): its own MCUs last,
-    # with fewer agreeing before the damage; for a copy named after the kept one whatever their share
-    # (a flip 35 % into a 64 px copy's file leaves 2 or 3 of its 16 units intact, under one 24 px
-    # tile), else min_intact of the picture still: a few units of a page's header agree with every
-    # page of its layout (160-240 px screenshots of one layout, broken in their first MCU rows, were
-    # damaged copies of each other)
-    mcu = replace(T.proof, mcu_grid=True, min_intact=0.0 if shared_id else T.proof.min_intact)
-    if _orient(c) == (0, False) and c.format in BLOCK_CODED_FORMATS and tiles(mcu) <= T.proof.stream_mcu_max:
-        grids.append(mcu)
     # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
     # the screen's turn, then none if the kept picture fits upright
     for P, turn in ((P, turn) for P in grids for turn in dict.fromkeys([r.turn, (0, False)])):

@@ -139,27 +139,6 @@ def flip_garbling(data: bytes, *, start=0.3, rows=(25, 45)):
     raise AssertionError("no garbling flip found")
 
 
-def flip_garbling_from_unit(data: bytes, *, units=(2, 3), start=0.0):
-    """A real bit flip in a baseline JPEG's entropy-coded data that the decoder does not complain of
-    and that leaves its first 16 px coding units (MCUs, scan order) as they were and garbles the picture
-    from unit ``units[0]`` to ``units[1]`` on to the end (the last unit off by 8 grey levels at least):
-    the first such flip from ``start`` of the scan on (deterministic). Returns (flipped bytes, the first
-    unit changed)."""
-    ref = _decoded_or_none(data, "L")
-    h, w = ref.shape
-    ny, nx = -(-h // 16), -(-w // 16)
-    for b in _single_flips(data, start):
-        got = _decoded_or_none(b, "L")
-        if got is None:
-            continue
-        d = np.abs(got - ref)
-        per = np.array([d[i * 16:(i + 1) * 16, j * 16:(j + 1) * 16].mean() for i in range(ny) for j in range(nx)])
-        changed = np.nonzero(per > 1)[0]
-        if len(changed) and units[0] <= changed[0] <= units[1] and per[-1] > 8:
-            return b, int(changed[0])
-    raise AssertionError("no garbling flip found")
-
-
 def flip_dc_step(data: bytes, *, start=0.4, most=0.5):
     """A real bit flip in a baseline JPEG's entropy-coded data that changes one luma DC difference
     and nothing else: the picture decodes as before down to the flipped block, and every later block

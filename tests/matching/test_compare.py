@@ -284,6 +284,26 @@ def test_a_flat_run_the_other_side_shows_a_few_rows_away_is_the_picture_moved_no
     assert band[60:72].all() and not band[:50].any()
 
 
+def test_a_fill_at_nearly_the_pictures_own_level_is_a_band_of_the_kept_side_only():
+    # a plain part of a picture (121, std 1.5) with 8 rows filled at 128 on one side, speckled to 0.5 as a
+    # lossy coder keeps a fill: the rules that want texture or another colour on the other side miss it;
+    # read as the kept side's, it is a band. Where both runs are flat, which was filled is not known:
+    # never read on the copy's side, which would make the good copy the damaged one
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(5)
+    rows = np.linspace(118, 124, 60)[:, None] + rng.normal(0, 1.5, (60, 64))
+    filled = rows.copy()
+    filled[24:32] = 128 + rng.normal(0, 0.5, (8, 64))
+    band = _band_rows(filled, rows, 0.0, T, level_fill=True)
+    assert band[25:31].all() and not band[:18].any() and not band[38:].any()
+    assert not _band_rows(filled, rows, 0.0, T).any()                  # (not asked of the copy's side)
+    # the picture's own rows at its level (no fill), and a whole side a few levels off (another exposure)
+    assert not _band_rows(rows + rng.normal(0, 0.5, rows.shape), rows, 0.0, T, level_fill=True).any()
+    assert not _band_rows(rows + 6.0, rows, 0.0, T, level_fill=True).any()
+
+
 def test_single_flat_rows_a_row_apart_are_not_bridged_into_a_band():
     # a 100 px text page's left margin: columns 0 and 2 flat where a q30 copy rings, column 1 not;
     # bridging them made a 3-column "damage band" of the kept copy (match_corrupt)
