@@ -301,6 +301,17 @@ def chroma_drift(im, top_frac, left, cb=-1.5, cr=-1.75):
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8))
 
 
+def plain_wall(rng, size=(96, 72)) -> Image.Image:
+    """A small crop of a plain wall (grey 120-123, sensor noise) above a strip of stone: a picture whose
+    plain part a grey fill of 128 barely changes."""
+    w, h = size
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    xx = np.mgrid[0:h, 0:w][1].astype(np.float32)
+    a = 120 + 3 * (xx / w) + nrng.normal(0, 1.5, (h, w))
+    a[h - h // 3:] = np.asarray(texture(rng, "stone").convert("L").resize((w, h // 3))).astype(np.float32)
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
+
+
 def smooth_sky(tilt: float = 0.0) -> Image.Image:
     """A 400x300 sky or painted wall: a smooth gradient with too little texture for tiles to measure
     a shift; ``tilt`` grey levels more across it, left to right."""
@@ -777,6 +788,19 @@ def build(out, seed=11):
     for k, (scale, q) in enumerate(((0.25, 70), (0.3, 80), (0.25, 80))):
         c.add(jpeg(resized(ledgers[3 + k], scale), q), "jpg", "near_miss", None,
               f"another table page of the book (not kept), at {scale:.0%}, q={q}", f"ledger-{3 + k}")
+    # --- (proof 1.34; appended) a kept copy with a grey band at nearly its own picture's level: 8 rows of 128 over a
+    #     plain wall at 120-123 (sensor noise 1.5) above a stone ledge, kept as 8:1 JPEG 2000 (its coder speckles
+    #     the fill to a grey level or two) and as TIFF; the clean-up copy is the only good one. The band rules
+    #     wanted texture or another colour on the other side (corpus_gen seed 9508: such a pair was a safe
+    #     duplicate; these were "different")
+    for k, fmt in enumerate(("jp2", "tif")):
+        wall = plain_wall(random.Random(seed * 1000 + 210 + k))
+        a = np.asarray(wall).copy()
+        top = int(a.shape[0] * 0.3)
+        a[top:top + 8] = 128
+        p = c.canonical(Image.fromarray(a), fmt, rate=8)
+        c.add(jpeg(wall, 90), "jpg", "corrupt_canonical", p, f"{fmt}:grey band at the wall's own level",
+              f"wall-{k}-banded", corrupt_side="canonical")
     c.write_truth()
     return c.rows
 
