@@ -1189,9 +1189,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if turn_s in band_streams and _differs_above_the_band(start, vm, turn_s, band_slack):
                 result["reasons"].append("differs at full detail above the flat band, where the stream is intact")
                 continue
-            intact = v.copy()
-            for i, j in zip(*np.where(start)):
-                intact[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = False
+            intact = v & ~_tile_pixels(start, ys, xs, h, w)
             # what agrees before the damage must be able to tell pictures apart: a plain part (a
             # page's white top margin) agrees with every picture that has one. Unless the names tell
             # (a page's copy damaged in its white top third, named after it, was 15 of a review's 36)
@@ -1203,9 +1201,11 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if misfit(geo_intact):
                 continue
             # (where no cell of the geometry is wholly intact, it measured nothing: the part's own offset)
-            ga_, gb_ = full_greys()
-            offset = (_intact_offset(ga_, gb_, intact & _first_stored_row(ys, xs, turn_s, h, w), lim)
-                      if geo_intact["edges"] is None else None)
+            offset = None
+            if geo_intact["edges"] is None:
+                ga_, gb_ = full_greys()
+                first_row = _tile_pixels(_first_stored_row(start.shape, turn_s), ys, xs, h, w)
+                offset = _intact_offset(ga_, gb_, intact & first_row, lim)
             if offset is not None:
                 result["reasons"].append(f"the part before the damage lines up {offset[1]} px across and {offset[0]} px down"
                                          " from the kept picture's (reframed)")
@@ -2875,15 +2875,26 @@ def _differs_above_the_band(start, valid: np.ndarray, turn_s, slack: float) -> b
     return (first_tile_row + 1) * tile_h < out_rows[0] - slack
 
 
-def _first_stored_row(ys, xs, turn_s, h: int, w: int) -> np.ndarray:
-    """Mask (``h`` x ``w``, A's frame) of the first row of tiles in the stored scan order of a side whose
-    stored pixels turn into A's frame by ``turn_s``: the part of a damaged stream surely before its flip."""
+def _stored_tile_ids(shape, turn_s) -> np.ndarray:
+    """The ids of a tile grid of ``shape`` (A's frame, numbered row by row) laid out as the tiles lie in
+    the stored pixels of a side that turn into A's frame by ``turn_s``: its rows are the stored scan order."""
     from .decode import inverse
-    ny, nx = len(ys) - 1, len(xs) - 1
-    stored = dihedral(np.arange(ny * nx).reshape(ny, nx), *inverse(turn_s))
-    first = np.isin(np.arange(ny * nx).reshape(ny, nx), stored[0])
+    ny, nx = shape
+    return dihedral(np.arange(ny * nx).reshape(ny, nx), *inverse(turn_s))
+
+
+def _first_stored_row(shape, turn_s) -> np.ndarray:
+    """Mask (tile grid of ``shape``, A's frame) of the first row of tiles in the stored scan order of a side
+    whose stored pixels turn into A's frame by ``turn_s``: the part of a damaged stream surely before its flip."""
+    out = np.zeros(shape[0] * shape[1], bool)
+    out[_stored_tile_ids(shape, turn_s)[0]] = True
+    return out.reshape(shape)
+
+
+def _tile_pixels(tiles: np.ndarray, ys, xs, h: int, w: int) -> np.ndarray:
+    """Mask (``h`` x ``w``) of the pixels of the tiles set in ``tiles`` (a tile grid with edges ``ys``, ``xs``)."""
     out = np.zeros((h, w), bool)
-    for i, j in zip(*np.where(first)):
+    for i, j in zip(*np.where(tiles)):
         out[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = True
     return out
 
@@ -2927,11 +2938,8 @@ def _damage_start(fails, use, turn_s, min_intact: float, min_tiles: float = 4):
     """Mask (tile grid, A's frame) of the tiles from the first failing one on, in the stored scan
     order of a side whose stored pixels turn into A's frame by ``turn_s``; None unless at least
     ``min_tiles`` tiles and ``min_intact`` of the picture agree before it."""
-    from .decode import inverse
     ny, nx = fails.shape
-    order = np.arange(ny * nx).reshape(ny, nx)
-    stored = dihedral(order, *inverse(turn_s))          # stored layout of the tile ids
-    seq = stored.ravel()                                # scan order: row by row of the stored image
+    seq = _stored_tile_ids(fails.shape, turn_s).ravel()   # scan order: row by row of the stored image
     f, u = fails.ravel()[seq], use.ravel()[seq]
     first = int(np.argmax(f))
     if u[:first].sum() < max(min_tiles, min_intact * u.sum()):

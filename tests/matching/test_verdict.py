@@ -1635,6 +1635,19 @@ def test_a_flat_band_over_a_smooth_gradient_of_the_kept_copy_is_its_damage(tmp_p
     assert r.region["top"] <= 150 / 200 and r.region["bottom"] >= 175 / 200
 
 
+def _jp2_kept_with_a_fill(tmp_path, grey, rows, level, copy_name):
+    """(copy, kept): the grey picture ``grey`` as a JPEG q90 clean-up copy named ``copy_name``, and kept as an 8:1
+    JPEG 2000 (C1300922.jp2) with its ``rows`` filled at ``level``."""
+    good = np.stack([grey] * 3, 2)
+    banded = good.copy()
+    banded[rows] = level
+    kept = tmp_path / "C1300922.jp2"
+    Image.fromarray(banded).save(kept, quality_mode="rates", quality_layers=[8], irreversible=True)
+    copy = tmp_path / copy_name
+    Image.fromarray(good).save(copy, quality=90)
+    return copy, kept
+
+
 @pytest.mark.parametrize("left", [0, 64])
 def test_a_grey_band_at_the_level_of_the_plain_picture_it_covers_is_the_kept_copys_damage(tmp_path, monkeypatch, left):
     # corpus_gen --grid 4 --hard, seed 9508: a band of 128 in a kept 8:1 JPEG 2000 over the coins' plain
@@ -1644,13 +1657,7 @@ def test_a_grey_band_at_the_level_of_the_plain_picture_it_covers_is_the_kept_cop
 
     import matching.compare as compare
     plain = np.ascontiguousarray(data.coins()[:50, left:left + 64])
-    good = np.stack([plain] * 3, 2)
-    banded = good.copy()
-    banded[15:23] = 128
-    kept = tmp_path / "C1300922.jp2"
-    Image.fromarray(banded).save(kept, quality_mode="rates", quality_layers=[8], irreversible=True)
-    copy = tmp_path / "IMG_5801_38.jpg"
-    Image.fromarray(good).save(copy, quality=90)
+    copy, kept = _jp2_kept_with_a_fill(tmp_path, plain, slice(15, 23), 128, "IMG_5801_38.jpg")
     r = verify_pair(copy, kept)
     assert (r.verdict, r.corrupt_side) == ("match_corrupt", "match") and not r.safe_to_delete, r.reasons
     # the level rule is what tells
@@ -1669,13 +1676,7 @@ def test_a_good_copy_with_a_plain_run_where_the_kept_copy_has_a_fill_near_its_le
     import matching.compare as compare
     pic = np.ascontiguousarray(data.coins()[:76, 100:164]).copy()
     pic[30:60] = 200
-    good = np.stack([pic] * 3, 2)
-    banded = good.copy()
-    banded[40:48] = 200 + off
-    kept = tmp_path / "C1300922.jp2"
-    Image.fromarray(banded).save(kept, quality_mode="rates", quality_layers=[8], irreversible=True)
-    copy = tmp_path / "C1300922a.jpg"
-    Image.fromarray(good).save(copy, quality=90)
+    copy, kept = _jp2_kept_with_a_fill(tmp_path, pic, slice(40, 48), 200 + off, "C1300922a.jpg")
     r = verify_pair(copy, kept)
     assert (r.verdict, r.corrupt_side) == ("match_corrupt", "match") and not r.safe_to_delete, r.reasons
     band_rows = compare._band_rows
