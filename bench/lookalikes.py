@@ -801,6 +801,25 @@ def build(out, seed=11):
         p = c.canonical(Image.fromarray(a), fmt, rate=8)
         c.add(jpeg(wall, 90), "jpg", "corrupt_canonical", p, f"{fmt}:grey band at the wall's own level",
               f"wall-{k}-banded", corrupt_side="canonical")
+    # --- (proof 1.35; appended) copies under 96 px of crops kept as TIFF: a 128 px crop of the coffee photograph with
+    #     a 2 px line drawn 70 levels off before it was shrunk to 64 px (a 1 px line of ~35 levels), named as the kept
+    #     crop, beside its true copy; and a 133 px crop of the phantom, turned and shrunk to 66 px. The reproduction
+    #     test stood aside under 96 px: the line's copy was a safe duplicate (the tile tests allowed it at 0.38 of
+    #     their tolerance), the turned phantom "different" (the screen's worst window 0.089)
+    crop = Image.fromarray(photos.coffee()).crop((0, 0, 128, 128))
+    p = c.canonical(crop, "tif")
+    c.add(jpeg(resized(crop, 0.5), 70), "jpg", "resized", p, "a 128 px crop of the coffee photograph at 50%, q=70",
+          "small-coffee", named=0)
+    lined = crop.copy()
+    level = int(np.asarray(lined.convert("L"))[40:60, 40:70].mean())
+    ImageDraw.Draw(lined).line((40, 50, 70, 56), fill=(level - 70 if level >= 128 else level + 70,) * 3, width=2)
+    c.add(jpeg(resized(lined, 0.5), 70), "jpg", "near_miss", None,
+          "the crop with a 2 px line 70 levels off drawn before it was shrunk to 50%, q=70, named as the kept crop",
+          "small-coffee-line", named=0, ident=p.stem)
+    phantom = Image.open(Path(photos.__file__).parent / "phantom.png").convert("RGB").crop((266, 133, 399, 266))
+    p = c.canonical(phantom, "tif")
+    c.add(jpeg(phantom.transpose(Image.Transpose.ROTATE_180).resize((66, 66), Image.LANCZOS), 88), "jpg", "rotated", p,
+          "a 133 px crop of the phantom turned 180 and shrunk to 66 px, q=88", "small-phantom-turned", rotation=180)
     c.write_truth()
     return c.rows
 

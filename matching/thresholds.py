@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.34"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.35"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -309,6 +309,13 @@ VERIFIER_VERSION = "proof 1.34"   # 1.1: a lossless clean-up copy against a JPEG
 #      and stretched back was its damaged copy). Tried and left out: the stream proof on the copy's own 16 px MCUs
 #      (found 4 more of 98 small bit-flipped copies, and an attack's damaged forms, letterheads and photographs
 #      sharing their top rows with another picture were its damaged copies in 100 more of 2,620 pairs)
+# 1.35: reproduced_strong. A copy under 96 px is matched to its filter whole (proof._reproducing_filter: its 96 px
+#      parts did not fit), a copy equal to its reproduction in every pixel is reproduced however few windows its
+#      coding changed, and one too small for the 32 px cells that departs from its reproduction in one cluster of
+#      windows, reproduced elsewhere, is edited (proof._departing_cluster). Copies of 40-95 px of kept TIFFs edited
+#      by a line, a dot or two digits before Pillow shrank them were safe duplicates in 32 of 802 (15 now) and
+#      "rotated" in 33 (15); of 857 true copies so made 845 were found (854 now), a 66 px copy of a phantom's crop
+#      turned and shrunk among them (corpus_gen seed 9721: "different"); 170 made by ImageMagick: the same
 
 
 def _tol(default, looser: str):
@@ -357,6 +364,9 @@ class ProofThresholds:
     reproduced_peak: float = _tol(5.0, "up")    #   ... and its largest pixel difference beyond its cell's median this
     reproduced_coded: float = 0.5               # windows JPEG changed by this RMS at least count towards the share ...
     reproduced_min_windows: int = 32            # ... and at least this many of them
+    reproduced_strong: float = 2.0              # a copy under 3 cells a side that departs in one cluster is edited
+                                                #   where as many windows its JPEG changed by this RMS are reproduced
+                                                #   outside it (proof._departing_cluster)
     reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
     reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
                                                 #   grey levels off, or whose median window RMS is reproduced_floor, is edited

@@ -1219,6 +1219,59 @@ def test_the_reproducing_filter_is_found_by_the_copy_it_makes_not_by_the_picture
     assert _filter_fit(copy, _half_planes(copy), page, size, 60, current().proof)["filter"] != "lanczos"
 
 
+@pytest.mark.parametrize("name", ["lanczos", "bicubic", "area"])
+def test_a_copy_too_small_for_three_parts_is_matched_to_its_filter_whole(photo, name):
+    # proof 1.35: under 96 px the reproducing filter had no part to try and found none
+    from matching.proof import FIT_FILTERS, _reproducing_filter
+    kept = photo.resize((150, 112), Image.Resampling.LANCZOS)
+    resample = {f[0]: f[1] for f in FIT_FILTERS}[name]
+    copy = _decoded(jpeg_bytes(kept.resize((80, 60), resample), 85))
+    assert _reproducing_filter(copy, kept, (80, 60), 85, current().proof)[0] == name
+    # another picture of that size: no filter makes it
+    other = _decoded(jpeg_bytes(kept.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((80, 60), resample), 85))
+    assert _reproducing_filter(other, kept, (80, 60), 85, current().proof) is None
+
+
+def test_a_copy_equal_to_its_reproduction_everywhere_is_reproduced_however_few_windows_its_coding_changed():
+    # proof 1.35: a mostly black 66 px copy whose coding changed fewer windows than the share counts
+    from matching.proof import _reproduction_scores
+    P = current().proof
+    before = np.zeros((66, 66, 3), np.uint8)
+    before[30:36, 30:40] = 200
+    made = _decoded(jpeg_bytes(Image.fromarray(before), 88))
+    valid = np.ones((66, 66), bool)
+    out = _reproduction_scores(made, made, before, valid, P, 88)
+    assert out is not None and out["share"] == 1.0 and not out["score"].any()
+    # one level off in one pixel: the share decides again, and it has too few windows
+    off = made.copy()
+    off[5, 5] += 1
+    assert _reproduction_scores(off, made, before, valid, P, 88) is None
+    # nor where a part is not trusted (damage masked): nothing is known there
+    valid[:8] = False
+    assert _reproduction_scores(made, made, before, valid, P, 88) is None
+
+def test_a_small_copy_departing_in_one_cluster_where_the_rest_is_reproduced_is_edited():
+    # proof 1.35: the reproduction test on a copy under three 32 px cells a side
+    from matching.proof import REPRODUCED_CELL, _departing_cluster
+    P = current().proof
+    ed, coded, change = np.zeros((15, 15), np.float32), np.ones((15, 15), bool), np.full((15, 15), 3.0, np.float32)
+    ed[5:8, 6:9] = 6.0                  # a line's windows, 6 levels RMS off
+    cluster = _departing_cluster(ed, coded, change, P)
+    assert cluster is not None and cluster.sum() == 9 and cluster[5:8, 6:9].all()
+    # departing under the floor: not evidence of an edit
+    assert _departing_cluster(np.where(ed > 0, 2.0, 0.0).astype(np.float32), coded, change, P) is None
+    # departing elsewhere too (another program's copy): not reproduced outside the cluster
+    spread = ed.copy()
+    spread[0, ::2] = spread[14, ::2] = 1.5
+    assert _departing_cluster(spread, coded, change, P) is None
+    # reproduced outside only where the coding changed little (flat parts any pipeline makes alike)
+    assert _departing_cluster(ed, coded, np.full((15, 15), 1.0, np.float32), P) is None
+    # a copy with room for the cells: theirs to judge
+    n = 3 * REPRODUCED_CELL
+    big = np.zeros((n, n), np.float32)
+    big[5:8, 6:9] = 6.0
+    assert _departing_cluster(big, np.ones((n, n), bool), np.full((n, n), 3.0, np.float32), P) is None
+
 def _grainy(photo, seed=5):
     """``photo`` with its own sensor grain (no flat part left for the tone test)."""
     a = np.asarray(photo).astype(np.float32) + np.random.default_rng(seed).normal(0, 4, (photo.height, photo.width, 1))

@@ -1,5 +1,6 @@
 """Each relation of a clean-up copy to its canonical, from real encoded files."""
 import io
+import os
 
 import numpy as np
 import pytest
@@ -989,6 +990,52 @@ def test_a_tiny_copy_of_a_mostly_flat_picture_is_found_at_its_turn_when_a_wrong_
 
 
 
+@pytest.mark.parametrize("box", [(266, 133, 399, 266), (0, 133, 133, 266)])
+@pytest.mark.parametrize("turn", [None, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_90])
+def test_a_copy_under_96_px_made_pixel_for_pixel_by_our_filter_is_proven_however_little_its_coding_changed(
+        tmp_path, box, turn):
+    # proof 1.35 (corpus_gen seed 9721): a 133 px crop of the phantom (a 3x3 grid's tile), shrunk to
+    # 66 px by Lanczos, turned or not, saved at q88, is the kept picture's reproduction pixel for pixel;
+    # but it was too small for the reproducing filter's 96 px parts and its coding changed too few
+    # windows for the share, and the screen's worst window (0.087-0.093, the 66 px copy brought up to
+    # 256 px beside the 133 px kept picture) made it "different"
+    from skimage import data
+    crop = Image.open(os.path.join(os.path.dirname(data.__file__), "phantom.png")).convert("RGB").crop(box)
+    kept = tmp_path / "C1229651.tif"
+    crop.save(kept, "TIFF", compression="tiff_lzw")
+    small = (crop.transpose(turn) if turn else crop).resize((66, 66), Image.Resampling.LANCZOS)
+    copy = tmp_path / "C1229651.jpg"
+    small.save(copy, "JPEG", quality=88)
+    res = verify_pair(copy, kept)
+    assert res.verdict == ("duplicate" if turn is None else "rotated"), res.reasons
+    # the same copy with a 3x3 px dot 60 levels darker on the phantom's bright parts: not safe
+    a = np.asarray(small).copy()
+    y, x = np.argwhere(np.asarray(small.convert("L"))[2:-2, 2:-2] > 60)[0] + 2
+    a[y - 1:y + 2, x - 1:x + 2] = np.clip(a[y - 1:y + 2, x - 1:x + 2].astype(int) - 60, 0, 255)
+    Image.fromarray(a).save(copy, "JPEG", quality=88)
+    res = verify_pair(copy, kept)
+    assert not res.safe_to_delete and res.verdict not in ("duplicate", "identical", "rotated"), (res.verdict, res.reasons)
+
+@pytest.mark.parametrize("resample", [Image.Resampling.BOX, Image.Resampling.LANCZOS])
+def test_a_line_drawn_before_a_64_px_copy_was_made_is_an_edit_that_the_reproduction_shows(tmp_path, resample):
+    # proof 1.35: a 2 px line 70 levels off the coffee's crop, shrunk to 64 px (a 1 px line, ~35 levels)
+    # and saved at q70, was a safe duplicate: read whole, it took every filter over 2 levels RMS from
+    # the copy, and no filter reproduced the rest; the tile tests allowed it at 0.38 of their tolerance
+    from skimage import data
+    crop = Image.fromarray(data.coffee()).crop((0, 0, 128, 128))
+    kept = tmp_path / "C1.tif"
+    crop.save(kept, "TIFF", compression="tiff_lzw")
+    copy = tmp_path / "C1.jpg"
+    crop.resize((64, 64), resample).save(copy, "JPEG", quality=70)
+    res = verify_pair(copy, kept)
+    assert res.verdict == "duplicate" and res.safe_to_delete, res.reasons
+    edited_im = crop.copy()
+    level = int(np.asarray(edited_im.convert("L"))[40:60, 40:70].mean())
+    ImageDraw.Draw(edited_im).line((40, 50, 70, 56), fill=(level - 70,) * 3 if level >= 128 else (level + 70,) * 3, width=2)
+    edited_im.resize((64, 64), resample).save(copy, "JPEG", quality=70)
+    res = verify_pair(copy, kept)
+    assert res.verdict == "different" and "windows differ" in res.reasons[-1], (res.verdict, res.reasons)
+
 def test_a_region_lifted_in_a_small_copy_is_turned_away_at_the_screen_where_the_proof_alone_would_pass_it(tmp_path):
     # attack on proof 1.5: letting undamaged pairs past the screen's local limit (0.085) up to 0.17,
     # for the full-detail proof to decide, made this edited copy (a quarter of the picture lifted by
@@ -1763,7 +1810,6 @@ def test_a_reframed_crop_whose_moved_flat_run_meets_the_kept_copys_own_is_not_a_
     # proof 1.10 (seed 702): a crop of a phantom reframed by 4 px; the kept TIFF's flat run of columns
     # read as a band painted over the copy's moved edge, and with it masked the rest agreed:
     # "kept copy is damaged" (match_corrupt), the good kept copy a candidate for replacing by the reframe
-    import os
 
     from skimage import data
     phantom = Image.open(os.path.join(os.path.dirname(data.__file__), "phantom.png")).convert("RGB")
