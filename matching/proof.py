@@ -2351,6 +2351,12 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     if int(coded.sum()) < P.reproduced_min_windows:
         return None
     share = float((ed[coded] <= P.reproduced_rms).mean())
+    if share >= P.reproduced_share and _under_the_cells(ed) and not _shows_its_pipeline(ed, coded & (change >= P.reproduced_strong), P):
+        # a copy under three cells a side reproduced in its windows: not evidence that this pipeline made
+        # it unless the windows its coding changed much are reproduced too (blank pages with one label,
+        # copied at 52-95 px by ImageMagick, thumbnail() or turned after Pillow shrank them, were 97-98.6 %
+        # reproduced and "edited" where the label's coding differed)
+        return None
     cells = _edited_cells(d, ed, trusted, coded, P)
     if share < P.reproduced_share and not (cells is not None and cells.any()):
         cluster = _departing_cluster(ed, coded, change, P)
@@ -2373,8 +2379,8 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
         """Each window's RMS difference over ``reproduced_floor`` and its largest one over
         ``reproduced_peak``, each beyond its cell's median; the larger."""
         rms = _beyond_cell(ed_) / P.reproduced_floor
-        peak = _window_peak(d_)
-        return np.maximum(rms, np.maximum(peak - _cell_median(peak), 0.0) / P.reproduced_peak)
+        peak = _with_the_last_rows(_window_peak(d_), d_)
+        return np.maximum(rms, np.maximum(peak - _cell_median(peak, overlap=True), 0.0) / P.reproduced_peak)
     score = np.zeros_like(ed)
     if share >= P.reproduced_share:
         score = window_scores(d, ed)
@@ -2673,7 +2679,7 @@ def _departing_cluster(ed: np.ndarray, coded: np.ndarray, change: np.ndarray, P:
     ImageMagick departs nearly everywhere its coding changed much, but 3 of 103 were reproduced
     outside one cluster in windows their coding changed by 0.5 RMS (in 0-12 changed by 2 or more),
     and were "edited" until those windows were asked for."""
-    if min(ed.shape) >= 3 * REPRODUCED_CELL:
+    if not _under_the_cells(ed):
         return None   # (the cells judge a copy this large: ``_edited_cells``)
     departed = coded & (ed > P.reproduced_rms)
     labels, n = ndimage.label(departed, structure=np.ones((3, 3), bool))
@@ -2683,12 +2689,55 @@ def _departing_cluster(ed: np.ndarray, coded: np.ndarray, change: np.ndarray, P:
     outside = coded & ~ndimage.binary_dilation(cluster, iterations=2)
     if int(outside.sum()) < P.reproduced_min_windows or (ed[outside] <= P.reproduced_rms).mean() < P.reproduced_share:
         return None
-    strong = outside & (change >= P.reproduced_strong)
-    if int(strong.sum()) < P.reproduced_min_windows or (ed[strong] <= P.reproduced_rms).mean() < P.reproduced_share:
+    if not _shows_its_pipeline(ed, outside & (change >= P.reproduced_strong), P):
         return None   # (too little of the copy shows which pipeline made it)
     if float(ed[cluster].max()) < P.reproduced_floor:
         return None
     return cluster
+
+
+def _under_the_cells(ed: np.ndarray) -> bool:
+    """A copy whose windows (``ed``'s) make under three of the reproduction test's 32 px cells a side."""
+    return min(ed.shape) < 3 * REPRODUCED_CELL
+
+
+def _shows_its_pipeline(ed: np.ndarray, strong: np.ndarray, P: ProofThresholds) -> bool:
+    """Whether the windows ``strong`` (those the copy's coding changed by ``reproduced_strong`` RMS or
+    more, where another filter or coder gives other pixels) are at least ``reproduced_min_windows`` and
+    reproduced (``reproduced_rms``) in ``reproduced_share`` of them: the evidence a small copy gives of
+    having been made by this pipeline (flat and smooth windows come out alike from any)."""
+    n = int(strong.sum())
+    return n >= P.reproduced_min_windows and float((ed[strong] <= P.reproduced_rms).mean()) >= P.reproduced_share
+
+
+def _with_the_last_rows(peak: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``_window_peak``'s map of ``d`` with the rows and columns its windows leave out (the last, short
+    of 4 px) read into the last row and column of windows: the largest |d| there under (beside) each.
+
+    Why: the reproduction test judged none of those pixels, and under 96 px, where it now runs, an
+    edit drawn in a copy's last 1-3 rows or columns (bars of 27 px, up to 205 levels, in a 59x60 copy)
+    was a safe duplicate that the even-loss test, which the reproduction test stands in for, refused."""
+    h, w = d.shape[:2]
+    nr, nc = peak.shape
+    r0, c0 = 4 * (nr + 1), 4 * (nc + 1)   # the first row and column no window reads
+    if nr == 0 or nc == 0 or (r0 >= h and c0 >= w):
+        return peak
+    a = np.abs(d)
+    out = peak.copy()
+
+    def per_window(line: np.ndarray, n: int) -> np.ndarray:
+        """The largest of ``line`` (one value per pixel along the picture) under each of ``n`` windows
+        8 px wide at 4 px apart, the pixels past the last window read into it."""
+        cells = line[:4 * (n + 1)].reshape(n + 1, 4).max(axis=1)
+        m = np.maximum(cells[:-1], cells[1:])
+        if len(line) > 4 * (n + 1):
+            m[-1] = max(m[-1], float(line[4 * (n + 1):].max()))
+        return m
+    if r0 < h:
+        out[-1, :] = np.maximum(out[-1, :], per_window(a[r0:, :].max(axis=0), nc))
+    if c0 < w:
+        out[:, -1] = np.maximum(out[:, -1], per_window(a[:, c0:].max(axis=1), nr))
+    return out
 
 
 def _dc_stepped(a_planes: tuple, reproduced_planes: tuple, valid: np.ndarray, q: int, P: ProofThresholds) -> dict | None:
@@ -2768,27 +2817,47 @@ def _window_rms(d: np.ndarray) -> np.ndarray:
     return np.sqrt(_window_ms(np.square(d)))
 
 
-def _cell_medians(x: np.ndarray, cell: int = 8) -> np.ndarray:
+def _cell_medians(x: np.ndarray, cell: int = 8, overlap: bool = False) -> np.ndarray:
     """The median of ``x`` over each cell of ``cell`` x ``cell`` samples, one per cell (partial
-    cells at the far edges padded with their edge samples)."""
+    cells at the far edges padded with their edge samples; ``overlap``: made of the last ``cell``
+    samples instead, overlapping the cell before, where there are as many)."""
     h, w = x.shape
     hc, wc = -(-h // cell), -(-w // cell)
-    pad = x if (hc * cell, wc * cell) == (h, w) else np.pad(x, ((0, hc * cell - h), (0, wc * cell - w)), mode="edge")
+    if (hc * cell, wc * cell) == (h, w):
+        pad = x
+    elif overlap:
+        pad = x[np.ix_(_cell_samples(h, cell), _cell_samples(w, cell))]
+    else:
+        pad = np.pad(x, ((0, hc * cell - h), (0, wc * cell - w)), mode="edge")
     return np.median(pad.reshape(hc, cell, wc, cell).swapaxes(1, 2).reshape(hc, wc, cell * cell), axis=2)
 
 
-def _cell_median(x: np.ndarray, cell: int = 8) -> np.ndarray:
+def _cell_samples(n: int, cell: int) -> np.ndarray:
+    """The indices of ``n`` samples cut into cells of ``cell``, the last cell made of the last
+    ``cell`` samples where it would be partial (the edge sample repeated where there are fewer)."""
+    k = -(-n // cell)
+    idx = np.arange(k * cell).reshape(k, cell)
+    if n % cell and n >= cell:
+        idx[-1] = np.arange(n - cell, n)
+    return np.minimum(idx, n - 1).ravel()
+
+
+def _cell_median(x: np.ndarray, cell: int = 8, overlap: bool = False) -> np.ndarray:
     """Each sample's cell median: ``_cell_medians`` spread back over the cell (a few garbled windows
     among 64 do not move it; a 9x9 median filter was ~300 ms on a 2048x1536 picture's windows, this
     ~5 ms)."""
     h, w = x.shape
-    return np.repeat(np.repeat(_cell_medians(x, cell).astype(np.float32), cell, 0), cell, 1)[:h, :w]
+    return np.repeat(np.repeat(_cell_medians(x, cell, overlap).astype(np.float32), cell, 0), cell, 1)[:h, :w]
 
 
 def _beyond_cell(ed: np.ndarray) -> np.ndarray:
     """Each window's RMS difference beyond its cell's median one, as RMS: what an edit adds to the
-    energy of the noise around it (the pixel test's and the reproduction test's window score)."""
-    return np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed)), 0.0))
+    energy of the noise around it (the pixel test's and the reproduction test's window score). A
+    window in a partial cell at the far edges is held to the median of the last whole cell's worth of
+    windows (``overlap``): padded with its own samples, a row of windows alone in its cell (a 72 px
+    copy has 17 rows of windows, 8 + 8 + 1) was its own median and never departed, and a corner
+    lifted by 17 levels in a copy reproduced everywhere else was a safe duplicate."""
+    return np.sqrt(np.maximum(np.square(ed) - np.square(_cell_median(ed, overlap=True)), 0.0))
 
 
 def _garble_scores(ga: np.ndarray, gb: np.ndarray, sim, own, P: ProofThresholds) -> np.ndarray:

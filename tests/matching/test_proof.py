@@ -1272,6 +1272,53 @@ def test_a_small_copy_departing_in_one_cluster_where_the_rest_is_reproduced_is_e
     big[5:8, 6:9] = 6.0
     assert _departing_cluster(big, np.ones((n, n), bool), np.full((n, n), 3.0, np.float32), P) is None
 
+def test_the_reproduction_tests_last_windows_read_the_rows_and_columns_past_them():
+    # proof 1.35: _window_ms's windows leave out the last rows and columns short of 4 px
+    from matching.proof import _window_peak, _with_the_last_rows
+    d = np.zeros((62, 59), np.float32)            # 14 x 13 windows: rows 60-61 and columns 56-58 unread
+    assert _window_peak(d).shape == (14, 13)
+    d[61, 10] = 9.0                               # under windows 1 and 2 of the last row
+    d[20, 58] = -7.0                              # beside windows 4 and 5 of the last column
+    d[61, 58] = 3.0                               # the corner: the last window
+    out = _with_the_last_rows(_window_peak(d), d)
+    assert out[-1, 1] == out[-1, 2] == 9.0 and out[-1, 0] == out[-1, 3] == 0.0
+    assert out[4, -1] == out[5, -1] == 7.0 and out[3, -1] == out[6, -1] == 0.0
+    assert out[-1, -1] == 3.0 and not out[:-1, :-1].any()
+    # a picture whose windows read every pixel: unchanged
+    e = np.ones((64, 60), np.float32)
+    assert np.array_equal(_with_the_last_rows(_window_peak(e), e), _window_peak(e))
+
+
+def test_a_window_alone_in_a_partial_cell_is_held_to_the_last_whole_cells_worth_of_windows():
+    # proof 1.35: a 72 px copy has 17 rows and columns of windows (8 + 8 + 1); padded with its own
+    # samples the last one was its own median and never departed
+    from matching.proof import _beyond_cell, _cell_medians
+    ed = np.ones((17, 17), np.float32)
+    ed[16, 16] = 5.0                              # the corner window departs
+    assert _beyond_cell(ed)[16, 16] > 4.8 and _beyond_cell(ed)[:16, :16].max() == 0.0
+    assert _cell_medians(ed)[2, 2] == 5.0         # (padded: its own median)
+    assert _cell_medians(ed, overlap=True)[2, 2] == 1.0
+    # whole cells: the same either way; fewer samples than a cell: the edge sample repeated, as before
+    whole = np.arange(256, dtype=np.float32).reshape(16, 16)
+    assert np.array_equal(_cell_medians(whole), _cell_medians(whole, overlap=True))
+    few = np.arange(30, dtype=np.float32).reshape(5, 6)
+    assert np.array_equal(_cell_medians(few), _cell_medians(few, overlap=True))
+
+def test_a_small_copy_shows_its_pipeline_only_by_the_windows_its_coding_changed_much():
+    # proof 1.35: a blank page with one label, copied small by another program, is reproduced in its flat
+    # windows by any filter: the windows its coding changed by 2 levels or more must be reproduced too
+    from matching.proof import _shows_its_pipeline
+    P = current().proof
+    ed = np.zeros((15, 15), np.float32)
+    strong = np.zeros((15, 15), bool)
+    strong[:3] = True                             # 45 windows the coding changed much, all reproduced
+    assert _shows_its_pipeline(ed, strong, P)
+    ed[0, :3] = 2.0                               # 3 of them depart: 0.93 of 45
+    assert not _shows_its_pipeline(ed, strong, P)
+    strong[:] = False
+    strong[0, :10] = True                         # 10 such windows: too few to tell
+    assert not _shows_its_pipeline(np.zeros_like(ed), strong, P)
+
 def _grainy(photo, seed=5):
     """``photo`` with its own sensor grain (no flat part left for the tone test)."""
     a = np.asarray(photo).astype(np.float32) + np.random.default_rng(seed).normal(0, 4, (photo.height, photo.width, 1))

@@ -1036,6 +1036,29 @@ def test_a_line_drawn_before_a_64_px_copy_was_made_is_an_edit_that_the_reproduct
     res = verify_pair(copy, kept)
     assert res.verdict == "different" and "windows differ" in res.reasons[-1], (res.verdict, res.reasons)
 
+@pytest.mark.parametrize("size", [72, 59])
+def test_a_corner_lifted_in_a_small_copy_reproduced_everywhere_else_is_an_edit(tmp_path, size):
+    # proof 1.35 (an attack on it): a page kept as TIFF, its last 10-12 px square lifted by 20 levels, shrunk
+    # to 72 px (59 px) by bilinear and saved at q90: the copy's last 2x2 px off by up to 17. The
+    # reproduction test, now run under 96 px, judged the last row of windows against itself (72 px: 17
+    # rows, alone in its last cell) or not at all (59 px: the last 3 columns unread), and the copy was a
+    # safe duplicate; the even-loss test it stands in for refused it
+    page = text_page((360, 360), 5, font=14, left=20, top=20, bottom=20, pitch=22, words=5, paper=(226, 225, 221))
+    kept = tmp_path / "C120023.tif"
+    page.save(kept, "TIFF", compression="tiff_lzw")
+    copy = tmp_path / "C120023_v.jpg"
+    page.resize((size, size), Image.Resampling.BILINEAR).save(copy, "JPEG", quality=90)
+    res = verify_pair(copy, kept)
+    assert res.verdict == "duplicate" and res.safe_to_delete, res.reasons
+    a = np.asarray(page).astype(int)
+    k = 360 * 2 // size                           # the copy's last 2 px in the kept picture's pixels
+    a[-k:, -k:] += 20
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR).save(
+        copy, "JPEG", quality=90)
+    res = verify_pair(copy, kept)
+    assert not res.safe_to_delete and res.verdict == "different", (res.verdict, res.reasons)
+
+
 def test_a_region_lifted_in_a_small_copy_is_turned_away_at_the_screen_where_the_proof_alone_would_pass_it(tmp_path):
     # attack on proof 1.5: letting undamaged pairs past the screen's local limit (0.085) up to 0.17,
     # for the full-detail proof to decide, made this edited copy (a quarter of the picture lifted by
