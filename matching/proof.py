@@ -2351,7 +2351,8 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
     if int(coded.sum()) < P.reproduced_min_windows:
         return None
     share = float((ed[coded] <= P.reproduced_rms).mean())
-    if share >= P.reproduced_share and _under_the_cells(ed) and not _shows_its_pipeline(ed, coded & (change >= P.reproduced_strong), P):
+    strong = coded & (change >= P.reproduced_strong)
+    if share >= P.reproduced_share and _under_the_cells(ed) and not _shows_its_pipeline(ed, strong, P):
         # a copy under three cells a side reproduced in its windows: not evidence that this pipeline made
         # it unless the windows its coding changed much are reproduced too (blank pages with one label,
         # copied at 52-95 px by ImageMagick, thumbnail() or turned after Pillow shrank them, were 97-98.6 %
@@ -2359,7 +2360,7 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
         return None
     cells = _edited_cells(d, ed, trusted, coded, P)
     if share < P.reproduced_share and not (cells is not None and cells.any()):
-        cluster = _departing_cluster(ed, coded, change, P)
+        cluster = _departing_cluster(ed, coded, strong, P)
         if cluster is None:
             return None
         return {"share": share, "score": np.where(cluster, ed / np.float32(P.reproduced_floor), np.float32(0.0)),
@@ -2662,13 +2663,13 @@ def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.
     return departed & ((shift >= P.reproduced_cell_shift) | (rms >= P.reproduced_floor))
 
 
-def _departing_cluster(ed: np.ndarray, coded: np.ndarray, change: np.ndarray, P: ProofThresholds) -> np.ndarray | None:
+def _departing_cluster(ed: np.ndarray, coded: np.ndarray, strong: np.ndarray, P: ProofThresholds) -> np.ndarray | None:
     """The reproduction test on a copy too small for its cells (under three of them a side, about
     100 px): the windows (8x8 px, 4 px apart) that depart from the kept picture made as the copy was
     (``ed``: their RMS difference, over ``reproduced_rms``) where its coding changed it (``coded``),
     when they lie together, one 8-connected cluster, and the copy is reproduced (``reproduced_share``)
     in at least ``reproduced_min_windows`` such windows 8 px or more away from it, as many of them
-    changed by ``reproduced_strong`` RMS (``change``: where only the same filter and coder give the
+    changed by ``reproduced_strong`` RMS (``strong``: where only the same filter and coder give the
     same pixels), and one window of the cluster departs by ``reproduced_floor`` RMS; else None.
 
     Why: in a copy of 40-95 px an edit (a line, a dot, two digits) covers 3-25 % of the windows,
@@ -2689,7 +2690,7 @@ def _departing_cluster(ed: np.ndarray, coded: np.ndarray, change: np.ndarray, P:
     outside = coded & ~ndimage.binary_dilation(cluster, iterations=2)
     if int(outside.sum()) < P.reproduced_min_windows or (ed[outside] <= P.reproduced_rms).mean() < P.reproduced_share:
         return None
-    if not _shows_its_pipeline(ed, outside & (change >= P.reproduced_strong), P):
+    if not _shows_its_pipeline(ed, outside & strong, P):
         return None   # (too little of the copy shows which pipeline made it)
     if float(ed[cluster].max()) < P.reproduced_floor:
         return None

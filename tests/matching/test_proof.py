@@ -1254,23 +1254,24 @@ def test_a_small_copy_departing_in_one_cluster_where_the_rest_is_reproduced_is_e
     # proof 1.35: the reproduction test on a copy under three 32 px cells a side
     from matching.proof import REPRODUCED_CELL, _departing_cluster
     P = current().proof
-    ed, coded, change = np.zeros((15, 15), np.float32), np.ones((15, 15), bool), np.full((15, 15), 3.0, np.float32)
+    ed, coded = np.zeros((15, 15), np.float32), np.ones((15, 15), bool)
+    strong = coded.copy()               # every window's coding changed it by 2 levels RMS or more
     ed[5:8, 6:9] = 6.0                  # a line's windows, 6 levels RMS off
-    cluster = _departing_cluster(ed, coded, change, P)
+    cluster = _departing_cluster(ed, coded, strong, P)
     assert cluster is not None and cluster.sum() == 9 and cluster[5:8, 6:9].all()
     # departing under the floor: not evidence of an edit
-    assert _departing_cluster(np.where(ed > 0, 2.0, 0.0).astype(np.float32), coded, change, P) is None
+    assert _departing_cluster(np.where(ed > 0, 2.0, 0.0).astype(np.float32), coded, strong, P) is None
     # departing elsewhere too (another program's copy): not reproduced outside the cluster
     spread = ed.copy()
     spread[0, ::2] = spread[14, ::2] = 1.5
-    assert _departing_cluster(spread, coded, change, P) is None
+    assert _departing_cluster(spread, coded, strong, P) is None
     # reproduced outside only where the coding changed little (flat parts any pipeline makes alike)
-    assert _departing_cluster(ed, coded, np.full((15, 15), 1.0, np.float32), P) is None
+    assert _departing_cluster(ed, coded, np.zeros((15, 15), bool), P) is None
     # a copy with room for the cells: theirs to judge
     n = 3 * REPRODUCED_CELL
     big = np.zeros((n, n), np.float32)
     big[5:8, 6:9] = 6.0
-    assert _departing_cluster(big, np.ones((n, n), bool), np.full((n, n), 3.0, np.float32), P) is None
+    assert _departing_cluster(big, np.ones((n, n), bool), np.ones((n, n), bool), P) is None
 
 def test_the_reproduction_tests_last_windows_read_the_rows_and_columns_past_them():
     # proof 1.35: _window_ms's windows leave out the last rows and columns short of 4 px
