@@ -1288,6 +1288,17 @@ def test_the_reproduction_tests_last_windows_read_the_rows_and_columns_past_them
     # a picture whose windows read every pixel: unchanged
     e = np.ones((64, 60), np.float32)
     assert np.array_equal(_with_the_last_rows(_window_peak(e), e), _window_peak(e))
+    # the reproduction test's allowance at the edge, where resampling filters differ by program
+    assert _with_the_last_rows(_window_peak(d), d, allowance=5.0)[-1, 1] == 4.0
+    assert _with_the_last_rows(_window_peak(d), d, allowance=8.0)[4, -1] == 0.0
+    # as RMS (the pixel test): the mean of the squared difference over the part under each window
+    sq = np.zeros((62, 59), np.float32)
+    sq[60:, :] = 4.0                              # the last two rows 2 levels off: RMS 2 under every window
+    sq[61, 8:16] = 100.0                          # ... and 10 levels along 8 px of the last row
+    rms = _with_the_last_rows(np.zeros((14, 13), np.float32), sq, rms=True)
+    assert np.allclose(rms[-1, 0], 2.0) and np.allclose(rms[-1, -1], 2.0) and not rms[:-1].any()
+    assert np.allclose(rms[-1, 2], np.sqrt((4.0 * 8 + 100.0 * 8) / 16))             # over both rows' 8 px
+    assert np.allclose(rms[-1, 1], np.sqrt((4.0 * 12 + 100.0 * 4) / 16)) and np.allclose(rms[-1, 3], rms[-1, 1])
 
 
 def test_a_window_alone_in_a_partial_cell_is_held_to_the_last_whole_cells_worth_of_windows():

@@ -1059,6 +1059,26 @@ def test_a_corner_lifted_in_a_small_copy_reproduced_everywhere_else_is_an_edit(t
     assert not res.safe_to_delete and res.verdict == "different", (res.verdict, res.reasons)
 
 
+@pytest.mark.parametrize("size,where", [((905, 679), "row"), ((1001, 767), "column")])
+def test_a_lossless_copy_with_its_last_row_or_column_overwritten_is_not_the_same_picture(tmp_path, photo, size, where):
+    # proof 1.35 (an attack): the pixel test's windows left out the last rows and columns short of 4 px,
+    # and a PNG copy of a kept TIFF of one size with its last row (column) overwritten, up to 255 levels
+    # off, was "every tile within the noise floors", a safe duplicate
+    kept_im = photo.resize(size, Image.Resampling.LANCZOS)
+    kept = tmp_path / "C111016.tif"
+    kept_im.save(kept, "TIFF", compression="tiff_lzw")
+    copy = tmp_path / "C111016_v.png"
+    kept_im.save(copy, "PNG")
+    assert verify_pair(copy, kept).verdict == "identical"
+    a = np.asarray(kept_im).copy()
+    if where == "row":
+        a[-1, :] = 255 - a[-1, :]
+    else:
+        a[:, -1] = 255 - a[:, -1]
+    Image.fromarray(a).save(copy, "PNG")
+    res = verify_pair(copy, kept)
+    assert not res.safe_to_delete and res.verdict == "different", (res.verdict, res.reasons)
+
 def test_a_region_lifted_in_a_small_copy_is_turned_away_at_the_screen_where_the_proof_alone_would_pass_it(tmp_path):
     # attack on proof 1.5: letting undamaged pairs past the screen's local limit (0.085) up to 0.17,
     # for the full-detail proof to decide, made this edited copy (a quarter of the picture lifted by
