@@ -2277,7 +2277,7 @@ def _reproducing_filter(a_u8: np.ndarray, im_bt: Image.Image, size, q: int, P: P
         ninths = [(slice(ys[i], ys[i + 1]), slice(xs[j], xs[j + 1])) for i in range(3) for j in range(3)]
         order = sorted(range(9), key=lambda k: (-float(copy[ninths[k]].std()), k))[:3]
         for f in misses:
-            made = grey(_simulate_image(im_bt.resize((w, h), f[1]), (w, h), q, subsampling=subsampling, stored=stored))
+            made = grey(_simulate_image(_shrunk_by(im_bt, f, (w, h)), (w, h), q, subsampling=subsampling, stored=stored))
             misses[f].extend(float(np.sqrt(np.mean(np.square(made[ninths[k]] - copy[ninths[k]])))) for k in order)
         return _nearest_filter(misses, P)
     sx, sy = im_bt.width / w, im_bt.height / h
@@ -2352,7 +2352,7 @@ def _reproduction_scores(a_u8: np.ndarray, reproduced: np.ndarray, before: np.nd
         return None
     share = float((ed[coded] <= P.reproduced_rms).mean())
     strong = coded & (change >= P.reproduced_strong)
-    if share >= P.reproduced_share and _under_the_cells(ed) and not _shows_its_pipeline(ed, strong, P):
+    if share >= P.reproduced_share and _under_the_cells(ed) and not _reproduced_in(ed, strong, P):
         # a copy under three cells a side reproduced in its windows: not evidence that this pipeline made
         # it unless the windows its coding changed much are reproduced too (blank pages with one label,
         # copied at 52-95 px by ImageMagick, thumbnail() or turned after Pillow shrank them, were 97-98.6 %
@@ -2688,10 +2688,8 @@ def _departing_cluster(ed: np.ndarray, coded: np.ndarray, strong: np.ndarray, P:
         return None
     cluster = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     outside = coded & ~ndimage.binary_dilation(cluster, iterations=2)
-    if int(outside.sum()) < P.reproduced_min_windows or (ed[outside] <= P.reproduced_rms).mean() < P.reproduced_share:
-        return None
-    if not _shows_its_pipeline(ed, outside & strong, P):
-        return None   # (too little of the copy shows which pipeline made it)
+    if not _reproduced_in(ed, outside, P) or not _reproduced_in(ed, outside & strong, P):
+        return None   # (not reproduced outside it, or too little of the copy shows which pipeline made it)
     if float(ed[cluster].max()) < P.reproduced_floor:
         return None
     return cluster
@@ -2702,13 +2700,14 @@ def _under_the_cells(ed: np.ndarray) -> bool:
     return min(ed.shape) < 3 * REPRODUCED_CELL
 
 
-def _shows_its_pipeline(ed: np.ndarray, strong: np.ndarray, P: ProofThresholds) -> bool:
-    """Whether the windows ``strong`` (those the copy's coding changed by ``reproduced_strong`` RMS or
-    more, where another filter or coder gives other pixels) are at least ``reproduced_min_windows`` and
-    reproduced (``reproduced_rms``) in ``reproduced_share`` of them: the evidence a small copy gives of
-    having been made by this pipeline (flat and smooth windows come out alike from any)."""
-    n = int(strong.sum())
-    return n >= P.reproduced_min_windows and float((ed[strong] <= P.reproduced_rms).mean()) >= P.reproduced_share
+def _reproduced_in(ed: np.ndarray, windows: np.ndarray, P: ProofThresholds) -> bool:
+    """Whether ``windows`` are at least ``reproduced_min_windows`` and reproduced (``ed`` within
+    ``reproduced_rms``) in ``reproduced_share`` of them. Asked of the windows the copy's coding changed
+    by ``reproduced_strong`` RMS or more, where another filter or coder gives other pixels, it is the
+    evidence a small copy gives of having been made by this pipeline (flat and smooth windows come out
+    alike from any)."""
+    n = int(windows.sum())
+    return n >= P.reproduced_min_windows and float((ed[windows] <= P.reproduced_rms).mean()) >= P.reproduced_share
 
 
 def _with_the_last_rows(m: np.ndarray, x: np.ndarray, rms: bool = False, allowance: float = 0.0) -> np.ndarray:

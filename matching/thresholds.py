@@ -319,7 +319,7 @@ VERIFIER_VERSION = "proof 1.35"   # 1.1: a lossless clean-up copy against a JPEG
 #      reproduction test reads the rows and columns past its last windows (proof._with_the_last_rows) and holds a
 #      window alone in a partial cell at the far edges to the last whole cell's worth (proof._cell_medians overlap,
 #      the pixel test's too), and a copy under 3 cells a side is reproduced only where its strongly coded windows
-#      are (proof._shows_its_pipeline): an attack's edits at small copies' far edges, safe 61 -> 29 of 298. The
+#      are (proof._reproduced_in): an attack's edits at small copies' far edges, safe 61 -> 29 of 298. The
 #      pixel test reads the last rows and columns too (two lossless copies of one size, the last row overwritten,
 #      were safe duplicates)
 

@@ -1319,17 +1319,17 @@ def test_a_window_alone_in_a_partial_cell_is_held_to_the_last_whole_cells_worth_
 def test_a_small_copy_shows_its_pipeline_only_by_the_windows_its_coding_changed_much():
     # proof 1.35: a blank page with one label, copied small by another program, is reproduced in its flat
     # windows by any filter: the windows its coding changed by 2 levels or more must be reproduced too
-    from matching.proof import _shows_its_pipeline
+    from matching.proof import _reproduced_in
     P = current().proof
     ed = np.zeros((15, 15), np.float32)
     strong = np.zeros((15, 15), bool)
     strong[:3] = True                             # 45 windows the coding changed much, all reproduced
-    assert _shows_its_pipeline(ed, strong, P)
+    assert _reproduced_in(ed, strong, P)
     ed[0, :3] = 2.0                               # 3 of them depart: 0.93 of 45
-    assert not _shows_its_pipeline(ed, strong, P)
+    assert not _reproduced_in(ed, strong, P)
     strong[:] = False
     strong[0, :10] = True                         # 10 such windows: too few to tell
-    assert not _shows_its_pipeline(np.zeros_like(ed), strong, P)
+    assert not _reproduced_in(np.zeros_like(ed), strong, P)
 
 def _grainy(photo, seed=5):
     """``photo`` with its own sensor grain (no flat part left for the tone test)."""
