@@ -72,7 +72,8 @@ def jpeg_coding(im: Image.Image) -> dict | None:
     except Exception:
         ss = -1
     return {"subsampling": ss if ss in (0, 1, 2) else None,
-            "dc": [float(q[0][0]) / 8.0, float(q[1][0]) / 8.0 if len(q) > 1 else None]}
+            "dc": [float(q[0][0]) / 8.0, float(q[1][0]) / 8.0 if len(q) > 1 else None],
+            "luma": [int(x) for x in q[0]] if len(q[0]) == 64 else None}
 
 
 _EQUIVALENT: dict = {}   # equivalent_jpeg_quality, remembered per file (a kept copy meets many clean-up copies)
@@ -777,7 +778,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
-               thresholds: ProofThresholds | None = None) -> dict:
+               copy_table: tuple | None = None, thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -1422,6 +1423,33 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 f"{int((fit_t > 1.0).sum())} of {int(use.sum())} tiles differ from the kept picture shrunk by the filter "
                 f"that fits best ({fit['filter']}) and re-encoded at quality {q}; worst {fit_t.max():.2f} of its tolerance")
             return result
+
+    def coded_otherwise(coding: dict, said: str) -> bool:
+        """The coding test's verdict on ``_coded_as_the_copy``'s ``coding``, recorded (``result["coding"]``):
+        True, with the region and the reason (``said`` first), when a block departs beyond
+        ``coding_floor`` + ``coding_factor`` x the 99th percentile of the blocks' departures (the pair's
+        own loss, which lies at its detail over many blocks, where an edit lies in a few) +
+        ``coding_spread`` x how far the other filters' pictures lie from the one judged there (a lone mark
+        on a blank page, where all the loss of a copy made by another resampler is, departed by 2.8-3.6
+        levels in true copies: reduce(2), draft decoding). The region is the blocks' (in a copy stored
+        turned, counted from the displayed corner: a few pixels off where its sides are not whole blocks)."""
+        dep = coding["departure"]
+        allowed = P.coding_floor + P.coding_factor * float(np.percentile(dep[dep > 0], 99) if (dep > 0).any() else 0.0) \
+            + P.coding_spread * coding["spread"]
+        over = dep / allowed
+        k = np.unravel_index(int(np.argmax(over)), over.shape)
+        result["coding"] = {"worst": round(float(dep[k]), 3), "whole": round(coding["whole"], 3),
+                            "allowed": round(float(allowed[k]), 3)}
+        bad = over > 1.0
+        if not bad.any():
+            return False
+        result["coding"]["blocks"] = int(bad.sum())
+        result["region"] = _window_region(bad, h, w, side=8, stride=8)
+        result["reasons"].append(
+            f"{said}{int(bad.sum())} of its 8x8 px blocks code what that picture would not (the least change to "
+            f"it that codes as the copy does: {dep[k]:.1f} grey levels RMS, where the pair's own loss and the "
+            f"filters that may have made it explain {allowed[k]:.1f}): edited")
+        return True
     made_as: list = []   # the kept picture made as the copy was (the reproduction test's), for the exposure test
     if reproduction_applies and q and not result.get("garbled"):
         # 4b. the reproduction test: a copy that IS the kept picture shrunk by one filter and saved at
@@ -1436,6 +1464,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         ss = ss_b
         f = _reproducing_filter(a_u8, im_bt, size, q, P, ss, copy_turn) if filter_fit_applies else None
         rep = reference = None
+        by_reference = False   # (the reproduction is the Lanczos reference's, im_b: else the filter f's)
 
         def reproduce_by(resample) -> tuple:
             """(the kept picture shrunk by ``resample`` and saved as the copy was, its reproduction scores)."""
@@ -1447,6 +1476,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
             reference = kept_at(q) if ss is None else simulate(im_b, size, q, subsampling=ss)
             rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss, copy_turn)
+            by_reference = True
             reference_planes = kept_planes_at(q) if ss is None else _half_planes(reference)
             if ss is not None:
                 lanczos_ss_planes = reference_planes
@@ -1475,14 +1505,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     continue
                 made, rep2 = reproduce_by(f2[1])
                 if rep2 is not None and not _departs(rep2):
-                    rep, f = rep2, f2
+                    rep, f, by_reference = rep2, f2, False
                     made_as[:] = [made]   # the exposure test's picture made as the copy was: this filter's
                     break
                 if rep2 is not None and (closest is None or _departure(rep2) < _departure(closest[0])):
                     closest = (rep2, f2)
             else:
                 if closest is not None and rep is not None and _departure(closest[0]) < _departure(rep):
-                    rep, f = closest
+                    (rep, f), by_reference = closest, False
         if rep is not None:
             result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
             bad_w = rep["score"] > 1.0
@@ -1504,6 +1534,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"the copy is the kept picture {how}saved at quality {q}, pixel for pixel but in {int(cells.sum())} of "
                     f"{cells.size} {4 * n} px cells, which depart from it together (a region brightened, darkened or "
                     f"retouched): edited")
+                return result
+            # reproduced: read in its own coefficients too (a window's RMS is held to the copy saved again as
+            # well, a copy of a copy; a changed digit in a 100 % ImageMagick copy of a faded typescript kept as
+            # TIFF was within that, 1.0 of its floor)
+            shrunk_as = im_b if by_reference or f is None else im_bt.resize((w, h), f[1])
+            coding = _coded_as_the_copy(a_u8, np.asarray(shrunk_as), copy_table, q, v, copy_turn)
+            if coding is not None and coded_otherwise(coding, f"the copy is the kept picture {how}saved at quality {q}, "
+                                                              f"pixel for pixel nearly everywhere, but "):
                 return result
     even_only = False
     if reproduction_applies and result.get("reproduction") is None:
@@ -1579,7 +1617,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 even = _even_loss_scores(ya, made, v, P, copy_dc[0], P.even_lossless if lossless_shrunk else None)
                 if even is None:   # (too little trusted: neither test)
                     break
-                even["filter"], even["made"] = name, made
+                even["filter"], even["made"], even["shrunk"] = name, made, shrunk
                 tried.append(even)
             else:
                 # (a kept JPEG 2000 speckled by damage inside its codestream: the speckle test's to name)
@@ -1593,8 +1631,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # alone, true copies of a letter shrunk by bilinear or area were "another exposure", 0.7-1.4
             # levels brighter where its text is)
             made_as.append(nearest["made"])
+        coding = None
+        if cleared and q and not lossless_shrunk and nearest is not None:
+            coding = _coded_as_the_copy(a_u8, np.asarray(nearest["shrunk"]), copy_table, q, v, copy_turn,
+                                        tuple(np.asarray(e["shrunk"]) for e in tried if e is not nearest))
         for e in tried:
             e.pop("made", None)   # (up to 7 pictures the copy's size: not held through the tests to come)
+            e.pop("shrunk", None)
         if nearest is not None:
             result["even"] = {"filter": nearest["filter"], "rms": round(nearest["rms"], 3),
                               "worst": round(float(nearest["score"].max()), 3)}
@@ -1637,6 +1680,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                     f"(its means over {PATCH_SIDE}x{PATCH_SIDE} px spread by {patch['spread']:.2f} grey levels), but an "
                     f"area is {'lighter' if worst > 0 else 'darker'} by {abs(float(worst)):.1f} on average, "
                     f"{patch['score'][bad].max():.2f} times what that loss and re-encoding explain: edited")
+                return result
+            if coding is not None and coded_otherwise(coding, f"against the kept picture {how}saved at quality {q}, "
+                                                                f"the copy differs by the {loss}, but "):
                 return result
             if not cleared:
                 # the stroke test refused the nearest filter's picture
@@ -2047,6 +2093,99 @@ def _dc_step(q: int, dc: int) -> float:
     q = min(100, max(1, int(q)))
     scale = 5000 // q if q < 50 else 200 - 2 * q
     return max(1, min(255, (dc * scale + 50) // 100)) / 8
+
+
+STANDARD_LUMA_TABLE = np.array([   # the JPEG standard's luma quantisation table (Annex K), natural order
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
+
+
+def ijg_luma_table(q: int) -> np.ndarray:
+    """The luma quantisation table libjpeg makes for IJG quality ``q`` (``_dc_step``'s scaling of every
+    entry), 8x8 in natural order: what Pillow, ImageMagick and most encoders write for a quality."""
+    q = min(100, max(1, int(q)))
+    scale = 5000 // q if q < 50 else 200 - 2 * q
+    return np.clip((STANDARD_LUMA_TABLE * scale + 50) // 100, 1, 255).reshape(8, 8).astype(np.float32)
+
+
+def _coding_departures(copy_u8: np.ndarray, before_u8: np.ndarray, table: np.ndarray, valid: np.ndarray,
+                       others: tuple = ()) -> dict | None:
+    """The coding test's measure: for each whole 8x8 px block of a JPEG copy (``copy_u8``, in its stored
+    frame, where its blocks lie), how far the kept picture made as the copy was up to its JPEG
+    (``before_u8``, the same frame) must move for that block to code as the copy's did, as grey levels
+    RMS over the block: each DCT coefficient of the copy's luma, in steps of its quantiser (``table``,
+    the copy's luma table), lies within half a step of the one it was coded from, so the least move is
+    the sum over coefficients of (|copy - before| - 1/2)+ steps, squared and weighed by the step (the
+    transform keeps energy). Blocks that clip (0 or 255 in a channel: the copy's luma is not read back
+    there) or that ``valid`` does not wholly trust are 0. None when the table does not explain the copy
+    (its coefficients lie off whole steps: another encoder's table, a copy saved twice, or not read on
+    its own grid): {departure (per block), whole (the mean distance of its coefficients from whole
+    steps, where a step is 4 levels or more and the copy coded one), spread (per block: the largest RMS
+    difference from ``before`` of the ``others``, the kept picture made by the other filters the copy
+    may have been made by; 0 without them)}.
+
+    Why: the pixel tests must allow what JPEG's rounding does where the kept picture differs from the
+    original by its own loss; a coefficient rounded the other way moves a whole block by a step, so a
+    faint stroke the size of a glyph hides in that allowance (one digit of a faded typescript changed,
+    in 50-100 % copies of a page kept as an 8:1 JPEG 2000, was a safe duplicate in 4 of 16 such
+    look-alikes at 0.67-0.95 of the even-loss test's tolerance). Read in the copy's own coefficients,
+    a rounding is half a step, whatever the step, and is not counted; what is left is what the
+    picture coded differs by: 0.4-0.7 levels in true copies of those pages, 1.7-5.6 at the digit."""
+    from scipy.fft import dctn
+    h, w = (copy_u8.shape[0] // 8) * 8, (copy_u8.shape[1] // 8) * 8
+    if h == 0 or w == 0:
+        return None
+
+    def per_block(a):
+        """``a`` cut into whole 8x8 px blocks: (rows of blocks, 8, columns of blocks, 8), a view."""
+        return a[:h, :w].reshape(h // 8, 8, w // 8, 8)
+    ch = 1 if copy_u8.ndim == 2 else copy_u8.shape[2]
+    # (a channel at 0 or 255: uint8 + 1 wraps 255 to 0; rows of whole blocks, channels side by side)
+    clipped = (copy_u8.reshape(copy_u8.shape[0], -1)[:h, :w * ch] + np.uint8(1)) <= 1
+    ok = ~clipped.reshape(h, w // 8, 8 * ch).any(axis=2).reshape(h // 8, 8, w // 8).any(axis=1) \
+        & valid[:h, :w].reshape(h, w // 8, 8).all(axis=2).reshape(h // 8, 8, w // 8).all(axis=1)
+    if not ok.any():
+        return None
+    y_before = grey(before_u8)
+
+    def coefficients(y):
+        """The DCT coefficients of the blocks ``ok`` keeps, in steps of the table: (blocks, 8, 8)."""
+        return dctn(per_block(y - np.float32(128.0)).swapaxes(1, 2)[ok], axes=(1, 2), norm="ortho") / table
+    c, u = coefficients(grey(copy_u8)), coefficients(y_before)
+    # (zeros are whole at any table: only coefficients the copy coded count)
+    coarse = np.broadcast_to(table >= 4, c.shape) & (np.abs(c) >= 0.5)
+    whole = float(np.mean(np.abs(c - np.round(c))[coarse])) if coarse.any() else 0.0
+    if whole > 0.15:
+        return None
+    step = np.maximum(np.abs(c - u) - 0.5, 0.0) * table
+    out = np.zeros(ok.shape)
+    out[ok] = np.sqrt(np.sum(step * step, axis=(1, 2)) / 64.0)
+    spread = np.zeros(ok.shape)
+    for o in others:
+        d = grey(o) - y_before
+        d = (d * d)[:h, :w].reshape(h, w // 8, 8).mean(axis=2).reshape(h // 8, 8, w // 8).mean(axis=1)
+        np.maximum(spread, np.sqrt(d), out=spread)
+    return {"departure": out, "whole": whole, "spread": spread}
+
+
+def _coded_as_the_copy(a_u8: np.ndarray, before: np.ndarray, table, q: int, valid: np.ndarray,
+                       copy_turn: tuple, others: tuple = ()) -> dict | None:
+    """``_coding_departures`` of the copy ``a_u8`` against ``before`` (the kept picture made as the copy
+    was up to its JPEG), both turned into the copy's stored frame, where its blocks lie; ``table``: the
+    copy's own luma table (64 values, natural order) or None (the IJG table at ``q``); ``others``: the
+    kept picture made by other filters (``_coding_departures``'s). The departures and their spread are
+    turned back into ``a_u8``'s frame (8x8 px blocks of the stored frame)."""
+    frame = (int(copy_turn[0]), bool(copy_turn[1]))
+    back = inverse(frame)
+    t = ijg_luma_table(q) if table is None else np.asarray(table, np.float32).reshape(8, 8)
+    out = _coding_departures(np.ascontiguousarray(dihedral(a_u8, *back)), np.ascontiguousarray(dihedral(before, *back)),
+                             t, np.ascontiguousarray(dihedral(valid, *back)),
+                             tuple(np.ascontiguousarray(dihedral(o, *back)) for o in others))
+    if out is not None and frame != (0, False):
+        for key in ("departure", "spread"):
+            out[key] = np.ascontiguousarray(dihedral(out[key], *frame))
+    return out
 
 
 def luma_dc_step(q: int) -> float:

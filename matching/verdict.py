@@ -363,7 +363,7 @@ def _proof_summary(p: dict) -> dict:
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
                                   "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
                                   "tone", "chroma", "pixel", "reproduction", "stepped", "exposure", "balance",
-                                  "plain", "even")}
+                                  "plain", "even", "coding")}
 
 
 def _orient(a: FileAnalysis) -> tuple:
@@ -740,6 +740,17 @@ def _jpeg_subsampling(c: FileAnalysis) -> int | None:
     return coding.get("subsampling") if coding else None
 
 
+def _luma_table(c: FileAnalysis) -> tuple | None:
+    """A JPEG copy's own luma quantisation table (64 values, natural order) from ``_jpeg_coding``; None:
+    not a JPEG, or an analysis made before proof 1.36 kept it (the coding test then takes the IJG
+    table at the copy's quality, and stands aside where that does not explain the copy)."""
+    if c.format != "JPEG":
+        return None
+    coding = _jpeg_coding(c)
+    luma = coding.get("luma") if coding else None
+    return tuple(luma) if luma else None
+
+
 def _chroma_drift_floor(c: FileAnalysis, T: Thresholds) -> float | None:
     """The least chroma drift (0..1) that is stream damage in this copy: ``drift_chroma_steps`` of
     its chroma DC step. Why: a flip the decoder recovered from moves every later block by a whole
@@ -986,7 +997,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       even_kept=None if coded_without_loss(m) else EVEN_LOSS_KEPT.get(m.format),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
-                      thresholds=T.proof)
+                      copy_table=_luma_table(c), thresholds=T.proof)
 
 
 def _edited_before_turned(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,

@@ -512,6 +512,7 @@ def test_a_jpeg_copy_coded_without_420_chroma_is_judged_in_the_pipeline_as_on_th
     assert app == cli == {"IMG_0007.jpg": ("duplicate", kept.name)}
     stored = Asset.objects.get(name="IMG_0007.jpg").analysis["jpeg_coding"]
     assert stored["subsampling"] == {"4:4:4": 0, "4:2:2": 1}[subsampling]
+    assert len(stored["luma"]) == 64   # (the coding test reads the copy in its own quantiser: proof 1.36)
 
 
 @pytest.mark.django_db
