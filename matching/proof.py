@@ -1434,6 +1434,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         levels in true copies: reduce(2), draft decoding). The region is the blocks' (in a copy stored
         turned, counted from the displayed corner: a few pixels off where its sides are not whole blocks)."""
         dep = coding["departure"]
+        detailed = int(((coding["detail"] >= P.coding_detail) & (dep > 0)).sum())
+        if detailed < P.reproduced_min_windows:
+            # too few blocks with detail to know the pair's own loss by: a lone mark on a blank page, a star on
+            # black, a small logo, copied by a nearest-neighbour or adaptive resampler, departed there by
+            # 1.9-10.7 levels in true copies (16 of an attack's 1,216), all of that resampler's difference
+            result["coding"] = {"worst": round(float(dep.max()), 3), "whole": round(coding["whole"], 3),
+                                "detailed": detailed}
+            return False
         allowed = P.coding_floor + P.coding_factor * float(np.percentile(dep[dep > 0], 99) if (dep > 0).any() else 0.0) \
             + P.coding_spread * coding["spread"]
         over = dep / allowed
@@ -2123,7 +2131,8 @@ def _coding_departures(copy_u8: np.ndarray, before_u8: np.ndarray, table: np.nda
     its own grid): {departure (per block), whole (the mean distance of its coefficients from whole
     steps, where a step is 4 levels or more and the copy coded one), spread (per block: the largest RMS
     difference from ``before`` of the ``others``, the kept picture made by the other filters the copy
-    may have been made by; 0 without them)}.
+    may have been made by; 0 without them), detail (per block: the RMS of ``before``'s luma about its
+    mean)}.
 
     Why: the pixel tests must allow what JPEG's rounding does where the kept picture differs from the
     original by its own loss; a coefficient rounded the other way moves a whole block by a step, so a
@@ -2161,12 +2170,16 @@ def _coding_departures(copy_u8: np.ndarray, before_u8: np.ndarray, table: np.nda
     step = np.maximum(np.abs(c - u) - 0.5, 0.0) * table
     out = np.zeros(ok.shape)
     out[ok] = np.sqrt(np.sum(step * step, axis=(1, 2)) / 64.0)
+    # the blocks with detail of their own (the kept picture made as the copy was ranges over coding_detail
+    # grey levels in them, as RMS about the block's mean)
+    yb = per_block(y_before)
+    detail = np.sqrt(np.maximum(np.mean(yb * yb, axis=(1, 3)) - np.square(np.mean(yb, axis=(1, 3))), 0.0))
     spread = np.zeros(ok.shape)
     for o in others:
         d = grey(o) - y_before
         d = (d * d)[:h, :w].reshape(h, w // 8, 8).mean(axis=2).reshape(h // 8, 8, w // 8).mean(axis=1)
         np.maximum(spread, np.sqrt(d), out=spread)
-    return {"departure": out, "whole": whole, "spread": spread}
+    return {"departure": out, "whole": whole, "spread": spread, "detail": detail}
 
 
 def _coded_as_the_copy(a_u8: np.ndarray, before: np.ndarray, table, q: int, valid: np.ndarray,
@@ -2183,7 +2196,7 @@ def _coded_as_the_copy(a_u8: np.ndarray, before: np.ndarray, table, q: int, vali
                              t, np.ascontiguousarray(dihedral(valid, *back)),
                              tuple(np.ascontiguousarray(dihedral(o, *back)) for o in others))
     if out is not None and frame != (0, False):
-        for key in ("departure", "spread"):
+        for key in ("departure", "spread", "detail"):
             out[key] = np.ascontiguousarray(dihedral(out[key], *frame))
     return out
 

@@ -330,7 +330,8 @@ VERIFIER_VERSION = "proof 1.36"   # 1.1: a lossless clean-up copy against a JPEG
 #      + coding_spread x the other filters' difference there. One digit of a faded typescript changed, in 50-100 %
 #      copies of pages kept as 8:1 JPEG 2000, was a safe duplicate in 8 of 150 such look-alikes (5 now), photographs
 #      with a faint mark 26 of 60 (21). coding_spread: a blank page's lone mark holds all of another resampler's
-#      difference (reduce(2), draft decoding: 26 of 36 true copies lost without it).
+#      difference (reduce(2), draft decoding: 26 of 36 true copies lost without it). coding_detail: judged only with 32
+#      blocks of detail (a lone mark copied by nearest-neighbour or adaptive resizing: 16 of an attack's 1,216 lost).
 
 
 def _tol(default, looser: str):
@@ -413,6 +414,9 @@ class ProofThresholds:
                                                 #   RMS over the block) ...
     coding_factor: float = _tol(2.0, "up")      # ... + this x that change's 99th percentile over the blocks (the pair's
                                                 #   own loss, which lies at its detail over many blocks; an edit, in few)
+    coding_detail: float = _tol(4.0, "up")      # ... judged only with reproduced_min_windows blocks (that depart at all)
+                                                #   whose kept picture ranges over this (grey levels RMS about their mean):
+                                                #   the pair's own loss is known by them
     coding_spread: float = _tol(0.3, "up")      # ... + this x the block's RMS difference between the kept picture made by
                                                 #   the filter judged and by the farthest other filter tried (a lone mark
                                                 #   on a blank page holds all of another resampler's difference: true

@@ -1864,20 +1864,25 @@ def test_one_digit_of_a_faded_typescript_changed_against_its_8_to_1_jpeg_2000_co
         assert again.safe_to_delete, again.reasons
 
 
-@pytest.mark.parametrize("mark, made", [("dot", "reduce(2)"), ("tick", "thumbnail"), ("page number", "reduce(2)")])
-def test_a_lone_mark_on_a_blank_page_copied_by_another_resampler_is_allowed_what_the_filters_differ_by_there(tmp_path, mark, made):
+@pytest.mark.parametrize("mark, made", [("dot", "reduce(2)"), ("tick", "thumbnail"), ("page number", "reduce(2)"),
+                                        ("star", "thumbnail")])
+def test_a_lone_mark_on_a_blank_page_copied_by_another_resampler_is_not_judged_by_its_one_block(tmp_path, mark, made):
     from dataclasses import replace
     from matching.verdict import verify_analyses
     # proof 1.36: the coding test allows what the pair's own loss leaves over many blocks; on a blank page
-    # all of it lies at the one mark, and a true copy made by another resampler (Pillow's reduce(2), a
-    # JPEG's draft decoding in thumbnail()) departed there by 2.8-3.6 grey levels RMS, over that allowance
+    # all of it lies at the one mark, and true copies made by another resampler (Pillow's reduce(2), a
+    # JPEG's draft decoding in thumbnail(); ImageMagick's nearest-neighbour and adaptive resizes) departed
+    # there by 1.9-10.7 grey levels RMS
     rng = np.random.default_rng(1)
-    page = Image.fromarray(np.clip(236.0 + rng.normal(0, 1.5, (1200, 900, 1)).repeat(3, 2), 0, 255).astype(np.uint8))
+    ground = 20.0 if mark == "star" else 236.0
+    page = Image.fromarray(np.clip(ground + rng.normal(0, 1.5, (1200, 900, 1)).repeat(3, 2), 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(page)
     if mark == "dot":
         d.ellipse((450, 600, 455, 605), fill=(8, 8, 8))
     elif mark == "tick":
         d.line((100, 100, 130, 100), fill=(5, 5, 5), width=1)
+    elif mark == "star":
+        d.ellipse((600, 300, 604, 304), fill=(235, 235, 220))
     else:
         d.text((700, 1140), "p. 12", fill=(10, 10, 10), font=ImageFont.load_default(size=12))
     kept = tmp_path / "K1.jp2"
@@ -1892,7 +1897,14 @@ def test_a_lone_mark_on_a_blank_page_copied_by_another_resampler_is_allowed_what
     copy.write_bytes(jpeg_bytes(small, 92))
     c, m = analyse_file(copy), analyse_file(kept)
     r = verify_analyses(c, m, shared_id=True)
-    assert r.safe_to_delete and r.proof["coding"]["worst"] <= r.proof["coding"]["allowed"], (r.reasons, r.proof["coding"])
+    assert r.safe_to_delete, r.reasons
+    # too few blocks with detail to know the pair's own loss by: the test does not judge
+    assert r.proof["coding"]["detailed"] < current().proof.reproduced_min_windows, r.proof["coding"]
+    # judged on every block that departs at all (the paper grain's), the other filters' difference at the
+    # mark allows it; without that too it is refused
     T = current()
-    alone = verify_analyses(c, m, shared_id=True, thresholds=replace(T, proof=replace(T.proof, coding_spread=0.0)))
+    every = replace(T.proof, coding_detail=0.0)
+    judged = verify_analyses(c, m, shared_id=True, thresholds=replace(T, proof=every))
+    assert judged.safe_to_delete and judged.proof["coding"]["worst"] <= judged.proof["coding"]["allowed"], judged.proof
+    alone = verify_analyses(c, m, shared_id=True, thresholds=replace(T, proof=replace(every, coding_spread=0.0)))
     assert not alone.safe_to_delete and "code what that picture would not" in alone.reasons[-1], alone.reasons
