@@ -421,8 +421,8 @@ class ProofThresholds:
                                                 #   the filter judged and by the farthest other filter tried (a lone mark
                                                 #   on a blank page holds all of another resampler's difference: true
                                                 #   reduce(2) and draft-decoded copies at 1.7-1.9 of the allowance without
-                                                #   it, 0.72 at most of 577 true copies with it; 0.3, not 1.0: at 1.0 the
-                                                #   faint digits' blocks were allowed too, 2 of 52 edits found, not 10)
+                                                #   it, 0.70 at most of 1,682 true copies with it; 0.3, not 1.0: at 1.0
+                                                #   the faint digits' blocks were allowed too, 2 of 52 edits found, not 10)
     stepped_tol: float = 0.1                    # the DC step test: an 8x8 px block's mean luma within this of the
                                                 #   reproduction (the top); a row's median within this of a whole
                                                 #   number of the copy's luma DC steps (two rows past it on) ...
