@@ -46,12 +46,8 @@ def estimate_jpeg_quality(im: Image.Image) -> int | None:
     q = getattr(im, "quantization", None)
     if not q or 0 not in q:
         return None
-    std = np.array([16, 11, 12, 14, 12, 10, 16, 14, 13, 14, 18, 17, 16, 19, 24, 40, 26, 24, 22, 22, 24, 49,
-                    35, 37, 29, 40, 58, 51, 61, 60, 57, 51, 56, 55, 64, 72, 92, 78, 64, 68, 87, 69, 55, 56,
-                    80, 109, 81, 87, 95, 98, 103, 104, 103, 62, 77, 113, 121, 112, 100, 120, 92, 101, 103, 99],
-                   np.float64)
     table = np.array(q[0], np.float64)
-    scale = float(table.sum() * 100.0 / std.sum())   # order-free: sums of both tables
+    scale = float(table.sum() * 100.0 / STANDARD_LUMA_TABLE.sum())   # order-free: sums of both tables
     quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
     return int(max(1, min(100, round(quality))))
 
@@ -1472,24 +1468,24 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         ss = ss_b
         f = _reproducing_filter(a_u8, im_bt, size, q, P, ss, copy_turn) if filter_fit_applies else None
         rep = reference = None
-        by_reference = False   # (the reproduction is the Lanczos reference's, im_b: else the filter f's)
+        rep_from = None   # the kept picture shrunk as the reproduction was, before its JPEG (the coding test's)
 
         def reproduce_by(resample) -> tuple:
-            """(the kept picture shrunk by ``resample`` and saved as the copy was, its reproduction scores)."""
+            """(the kept picture shrunk by ``resample`` and saved as the copy was, its reproduction scores,
+            the shrunk picture)."""
             shrunk = im_bt.resize((w, h), resample)
             made = simulate(shrunk, size, q, subsampling=ss)
-            return made, _reproduction_scores(a_u8, made, np.asarray(shrunk), v, P, q, ss, copy_turn)
+            return made, _reproduction_scores(a_u8, made, np.asarray(shrunk), v, P, q, ss, copy_turn), shrunk
         if not filter_fit_applies or (f is not None and f[1] == Image.Resampling.LANCZOS and im_b.size == (w, h)
                                       and im_bt.width < 3 * w and im_bt.height < 3 * h):
             # the copy's own size, or the Lanczos reference is the plain Lanczos shrink (reducing_gap)
             reference = kept_at(q) if ss is None else simulate(im_b, size, q, subsampling=ss)
-            rep = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss, copy_turn)
-            by_reference = True
+            rep, rep_from = _reproduction_scores(a_u8, reference, b_u8, v, P, q, ss, copy_turn), im_b
             reference_planes = kept_planes_at(q) if ss is None else _half_planes(reference)
             if ss is not None:
                 lanczos_ss_planes = reference_planes
         elif f is not None:
-            reference, rep = reproduce_by(f[1])
+            reference, rep, rep_from = reproduce_by(f[1])
             made_as.append(reference)
             reference_planes = _half_planes(reference)
         if reference is not None:
@@ -1511,16 +1507,16 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             for f2 in FIT_FILTERS:
                 if f2[2] or f2[1] == f[1]:
                     continue
-                made, rep2 = reproduce_by(f2[1])
+                made, rep2, shrunk2 = reproduce_by(f2[1])
                 if rep2 is not None and not _departs(rep2):
-                    rep, f, by_reference = rep2, f2, False
+                    rep, f, rep_from = rep2, f2, shrunk2
                     made_as[:] = [made]   # the exposure test's picture made as the copy was: this filter's
                     break
                 if rep2 is not None and (closest is None or _departure(rep2) < _departure(closest[0])):
-                    closest = (rep2, f2)
+                    closest = (rep2, f2, shrunk2)
             else:
                 if closest is not None and rep is not None and _departure(closest[0]) < _departure(rep):
-                    (rep, f), by_reference = closest, False
+                    rep, f, rep_from = closest
         if rep is not None:
             result["reproduction"] = {"share": round(rep["share"], 3), "worst": round(float(rep["score"].max()), 3)}
             bad_w = rep["score"] > 1.0
@@ -1546,8 +1542,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # reproduced: read in its own coefficients too (a window's RMS is held to the copy saved again as
             # well, a copy of a copy; a changed digit in a 100 % ImageMagick copy of a faded typescript kept as
             # TIFF was within that, 1.0 of its floor)
-            shrunk_as = im_b if by_reference or f is None else im_bt.resize((w, h), f[1])
-            coding = _coded_as_the_copy(a_u8, np.asarray(shrunk_as), copy_table, q, v, copy_turn)
+            coding = _coded_as_the_copy(a_u8, np.asarray(rep_from), copy_table, q, v, copy_turn)
             if coding is not None and coded_otherwise(coding, f"the copy is the kept picture {how}saved at quality {q}, "
                                                               f"pixel for pixel nearly everywhere, but "):
                 return result
@@ -2098,9 +2093,7 @@ def _dc_step(q: int, dc: int) -> float:
     """Grey levels one unit of a JPEG's DC coefficient moves an 8x8 block's mean by at IJG quality
     ``q``, for a standard table whose DC entry is ``dc``: scaled as libjpeg scales it, exactly
     (``5000 // q`` in integers), over 8 (a DC unit is 1/8 of a level)."""
-    q = min(100, max(1, int(q)))
-    scale = 5000 // q if q < 50 else 200 - 2 * q
-    return max(1, min(255, (dc * scale + 50) // 100)) / 8
+    return float(_ijg_scaled(q, dc)) / 8
 
 
 STANDARD_LUMA_TABLE = np.array([   # the JPEG standard's luma quantisation table (Annex K), natural order
@@ -2109,12 +2102,18 @@ STANDARD_LUMA_TABLE = np.array([   # the JPEG standard's luma quantisation table
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
 
 
-def ijg_luma_table(q: int) -> np.ndarray:
-    """The luma quantisation table libjpeg makes for IJG quality ``q`` (``_dc_step``'s scaling of every
-    entry), 8x8 in natural order: what Pillow, ImageMagick and most encoders write for a quality."""
+def _ijg_scaled(q: int, basic):
+    """Standard table entries ``basic`` (an int or an array) as libjpeg scales them for IJG quality ``q``
+    (``5000 // q`` in integers under 50, ``200 - 2q`` from there), clamped to a baseline JPEG's 1..255."""
     q = min(100, max(1, int(q)))
     scale = 5000 // q if q < 50 else 200 - 2 * q
-    return np.clip((STANDARD_LUMA_TABLE * scale + 50) // 100, 1, 255).reshape(8, 8).astype(np.float32)
+    return np.clip((np.asarray(basic) * scale + 50) // 100, 1, 255)
+
+
+def ijg_luma_table(q: int) -> np.ndarray:
+    """The luma quantisation table libjpeg makes for IJG quality ``q`` (``_ijg_scaled``), 8x8 in natural
+    order: what Pillow, ImageMagick and most encoders write for a quality."""
+    return _ijg_scaled(q, STANDARD_LUMA_TABLE).reshape(8, 8).astype(np.float32)
 
 
 def _coding_departures(copy_u8: np.ndarray, before_u8: np.ndarray, table: np.ndarray, valid: np.ndarray,
