@@ -359,6 +359,29 @@ def _other_differs(lines: np.ndarray, other: np.ndarray, T: Thresholds) -> np.nd
     return (np.abs(lines - other).mean(1) > T.changed_mean) | (other.std(1) > T.textured_row_std)
 
 
+def band_level(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds) -> float | None:
+    """The level of a side's bands, read on their own lines (``band_background``'s): the median over
+    the whole rows (or columns) of ``band`` along which ``g`` is flat and ``other`` is not the same of
+    each such line's median; None when no line of the band is so."""
+    if not band.any():
+        return None
+    levels = []
+    for gg, oo, bb in ((g, other, band), (g.T, other.T, band.T)):
+        lines = np.flatnonzero(bb.all(1))
+        if not len(lines):
+            continue
+        gl, ol = gg[lines], oo[lines]
+        own = (gl.std(1) < T.flat_row_range / 2) & _other_differs(gl, ol, T)
+        levels.extend(np.median(gl[own], 1))
+    return float(np.median(levels)) if levels else None
+
+
+def at_decoder_fill(level: float | None, T: Thresholds) -> bool:
+    """A band's level is what a decoder fills a lost part with: ``decode.DECODER_FILL`` grey, or black
+    (within ``fill_tol``)."""
+    return level is not None and (abs(level - DECODER_FILL) <= T.fill_tol or level <= T.fill_tol)
+
+
 def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds) -> float:
     """How much of a side's picture ``g`` outside its bands is flat (5x5 px std under
     ``flat_row_std``) at the bands' own level (within ``flat_row_range``): 0 when it has no band or
@@ -369,20 +392,8 @@ def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thres
     beside it that its edges blur into, paper on a page, or text where it bridges a page's blank
     lines: an attack's black, grey and violet bars painted across pages read at the paper's level by
     the mask's median, and 20 true damaged copies were "blank space"."""
-    if not band.any():
-        return 0.0
-    levels = []
-    for gg, oo, bb in ((g, other, band), (g.T, other.T, band.T)):
-        lines = np.flatnonzero(bb.all(1))
-        if not len(lines):
-            continue
-        gl, ol = gg[lines], oo[lines]
-        own = (gl.std(1) < T.flat_row_range / 2) & _other_differs(gl, ol, T)
-        levels.extend(np.median(gl[own], 1))
-    if not levels:
-        return 0.0
-    level = float(np.median(levels))
-    if abs(level - DECODER_FILL) <= T.fill_tol or level <= T.fill_tol:
+    level = band_level(g, other, band, T)
+    if level is None or at_decoder_fill(level, T):
         return 0.0
     mean = ndimage.uniform_filter(g, 5)
     flat = np.sqrt(np.maximum(ndimage.uniform_filter(g * g, 5) - mean * mean, 0.0)) < T.flat_row_std
@@ -879,6 +890,8 @@ class ScreenResult:
     background_b: float = 0.0     # ... of B
     spread_a: float = 0.0         # how far apart the levels of A's band lines lie (``band_spread``)
     spread_b: float = 0.0         # ... of B's
+    fill_a: bool = False          # A's bands lie at a decoder's fill level (``at_decoder_fill`` of ``band_level``)
+    fill_b: bool = False          # ... B's
 
     @property
     def turn(self) -> tuple:
@@ -894,10 +907,20 @@ class ScreenResult:
         return self.band_b > 0 or self.progressive_b
 
 
+def fine_detail(a: np.ndarray) -> float:
+    """How much of a reduced picture is detail of one or two pixels: the mean |grey - its Gaussian blur
+    (sigma 1 px)|, in grey levels. Engravings' hatching, halftone screens and dithered prints reduced to
+    the screen's size are 35-56 (their detail lies beyond the reduced picture's resolution, and a box
+    reduction folds it back as moire); photographs, pages and diagrams 1-16."""
+    g = grey(a)
+    return float(np.abs(g - ndimage.gaussian_filter(g, 1.0)).mean())
+
+
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
                    a_damaged=False, b_damaged=False, orientation=None, orientation_score: float = 0.0,
                    block_thr=None, a_stream_check=False, a_chroma_floor: float | None = None,
-                   a_mcu: float | None = None, thresholds: Thresholds | None = None) -> ScreenResult | None:
+                   a_mcu: float | None = None, bands: bool = True,
+                   thresholds: Thresholds | None = None) -> ScreenResult | None:
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
     to follow damage along the stored stream. ``orientation``: screen this turn of B only (its
@@ -906,6 +929,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     ``drift_chroma_floor`` (a coarse chroma DC step). ``a_mcu``: A's coding unit (MCU) as a share of
     its long side (a JPEG's 16 or 8 px over its stored long side; None: not known), the step a stream
     that lost its place moves the rest by. ``thresholds``: default, those in force.
+    ``bands``: look for flat damage bands on either side (False: a pair whose band the verdict found
+    to be the picture's own, screened again whole).
     ``a_stream_check``: look for damage in A's stream that its decoder did not report (a JPEG's
     flipped bits); not when B's decoder reported damage. Why: B's reported damage is what the pair
     then differs by, and a kept JPEG cut short or flipped, read against its intact copy, has the
@@ -942,8 +967,11 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     a = _resize(A, size)
     b = _resize(Bt, size)
     ga, gb = grey(a), grey(b)
-    band_a, band_b = _flat_masks(ga, gb, T.band_grow_damaged if a_damaged else T.band_grow,
-                                 T.band_grow_damaged if b_damaged else T.band_grow, T)
+    if bands:
+        band_a, band_b = _flat_masks(ga, gb, T.band_grow_damaged if a_damaged else T.band_grow,
+                                     T.band_grow_damaged if b_damaged else T.band_grow, T)
+    else:
+        band_a = band_b = np.zeros(ga.shape, bool)
     sig = max(0.8, min(size) / 160)
     ab = ndimage.gaussian_filter(a, (sig, sig, 0))
     bb = ndimage.gaussian_filter(b, (sig, sig, 0))
@@ -1033,6 +1061,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
         background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
         spread_a=band_spread(ga, gb, band_a, T), spread_b=band_spread(gb, ga, band_b, T),
+        fill_a=at_decoder_fill(band_level(ga, gb, band_a, T), T), fill_b=at_decoder_fill(band_level(gb, ga, band_b, T), T),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,

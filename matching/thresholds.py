@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.36"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.37"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -332,6 +332,15 @@ VERIFIER_VERSION = "proof 1.36"   # 1.1: a lossless clean-up copy against a JPEG
 #      with a faint mark 26 of 60 (21). coding_spread: a blank page's lone mark holds all of another resampler's
 #      difference (reduce(2), draft decoding: 26 of 36 true copies lost without it). coding_detail: judged only with 32
 #      blocks of detail (a lone mark copied by nearest-neighbour or adaptive resizing: 16 of an attack's 1,216 lost).
+# 1.37: alias_detail. A pair the screen refuses whose reduced pictures are both mostly detail of a pixel or two
+#      (compare.fine_detail: engravings, halftone screens, dithered prints) is screened again on pictures reduced
+#      from the full-detail renditions by Lanczos (verdict._screen_unaliased): their box-reduced moire differed,
+#      and true copies of engravings and a halftone were "global difference 0.031-0.044" (10 of 32). A band the
+#      verdict finds to be the picture's own (its blank space, rows at many levels) no longer makes the pair
+#      `different`: the pair is screened again with no band masked and judged whole (a diagram's 27 % copy was
+#      "different" for its kept JPEG 2000's flat margin). Two bands along the same rows, no decoder complaint:
+#      the copy's at a decoder's fill level beside the kept copy's blank space is the copy's damage
+#      (verdict._damaged_side; a grey band across a diagram's copy was the kept copy's "blank space": different).
 
 
 def _tol(default, looser: str):
@@ -576,6 +585,9 @@ class Thresholds:
                                       #   (compare.band_background, verdict._band_on_its_own_background)
     band_level_spread: float = 12.0   # ... and a band whose lines' levels lie this far apart between their quartiles
                                       #   is rows of the picture, not one fill (compare.band_spread, verdict._band_of_many_levels)
+    alias_detail: float = _tol(20.0, "down")   # grey levels: both reduced pictures this fine-textured (``compare.fine_detail``)
+                                      #   alias it (moire), and a pair the screen refuses is screened again on pictures
+                                      #   reduced from the full-detail renditions (verdict._screen_unaliased)
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

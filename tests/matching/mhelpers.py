@@ -311,3 +311,49 @@ def shrunk_elsewhere(im, scale: float) -> Image.Image:
     from skimage import transform
     a = transform.rescale(np.asarray(im) / 255.0, scale, channel_axis=2, anti_aliasing=True, order=1)
     return Image.fromarray(np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
+
+
+def engraving(seed: int = 9, size=(800, 600), period: float = 5.0, patch=None) -> Image.Image:
+    """A line engraving: black hatching on white, slanted lines every ``period`` px whose width follows the
+    tone of a smooth random field (what a plate's burin does), 1 bit per pixel in an RGB picture. Its detail
+    lies beyond a 256 px reduction's resolution. ``patch``: (left, top, side, lighter) a square whose tone
+    is lighter by that much (the hatching thinner there), a retouched plate."""
+    from scipy import ndimage
+    w, h = size
+    rng = np.random.default_rng(seed)
+    field = sum(amp * ndimage.gaussian_filter(rng.standard_normal((h, w)), s) for s, amp in ((w / 8, 1.0), (w / 30, 0.5)))
+    tone = (field - field.min()) / (field.max() - field.min())
+    if patch is not None:
+        x, y, side, lighter = patch
+        tone[y:y + side, x:x + side] = np.clip(tone[y:y + side, x:x + side] + lighter, 0, 1)
+    yy, xx = np.mgrid[0:h, 0:w]
+    line = np.abs((((yy + 0.3 * xx) / period) % 1) - 0.5) * 2
+    ink = np.where(line < 1 - tone, 0, 255).astype(np.uint8)
+    return Image.fromarray(ink).convert("RGB")
+
+
+def diagram_with_a_border(w: int = 503, h: int = 560, rename: str | None = None) -> Image.Image:
+    """A class diagram's crop: labelled boxes joined by thin lines on white, and a 2 px border line down
+    its left edge beside a blank margin (each column there one level from top to bottom). ``rename``:
+    the first box of the third row carries this name instead (another version of the diagram)."""
+    im = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=14)
+    d.line([(5, 0), (5, h)], fill=(0, 0, 0), width=2)
+    rng = np.random.default_rng(4)
+    names = ["Word", "Empty", "Literal", "NoMatch", "Char", "Regex", "Keyword", "QuotedString", "And", "Or", "Each"]
+    k = 0
+    for row, y in enumerate((25, 160, 300, 430)):
+        x = 22
+        while x < w - 90:
+            name = names[k % len(names)]
+            if row == 2 and x == 22 and rename:
+                name = rename
+            k += 1
+            bw = 14 + 9 * len(name)
+            d.rectangle([x, y, x + bw, y + 26], fill=(240, 240, 240), outline=(60, 60, 60))
+            d.text((x + 6, y + 5), name, fill=(0, 0, 0), font=f)
+            if row < 3:
+                d.line([(x + bw // 2, y + 26), (x + bw // 2 + int(rng.integers(-40, 40)), y + 130)], fill=(0, 0, 0))
+            x += bw + int(rng.integers(20, 40))
+    return im

@@ -568,3 +568,34 @@ def test_a_shift_the_intact_tops_own_blank_parts_already_show_is_not_a_recovered
     flipped[208:] += 1.4 / 255.0
     found = _dc_drift(flipped, valid, (0, False), T, floor=floor)
     assert found is not None and found[200:].all() and not found[:190].any()
+
+
+def test_an_engravings_reduced_picture_is_mostly_fine_detail_and_a_photographs_is_not(photo):
+    # what the verdict screens a refused pair again from the renditions for (thresholds.alias_detail)
+    from PIL import Image
+
+    from matching import THRESHOLDS
+    from matching.compare import fine_detail
+    from mhelpers import engraving
+    reduced = np.asarray(engraving().reduce(2).resize((256, 192), Image.Resampling.BOX))
+    assert fine_detail(reduced) > 2 * THRESHOLDS.alias_detail
+    assert fine_detail(np.asarray(photo)) < THRESHOLDS.alias_detail / 2
+    assert fine_detail(np.full((64, 64, 3), 200, np.uint8)) == 0.0
+
+
+def test_a_bands_fill_level_is_read_on_its_own_lines_and_only_grey_or_black_is_a_decoders(photo):
+    # the copy's rows 40-60 filled with the decoder's grey, and then painted white: the screen records
+    # which band is at a fill level (the verdict's tie of two bands along the same rows reads it)
+    from matching import THRESHOLDS
+    from matching.compare import at_decoder_fill, band_level
+    a = np.asarray(photo).astype(np.float32).mean(axis=2)
+    band = np.zeros(a.shape, bool)
+    band[40:60] = True
+    for level, fill in ((128.0, True), (0.0, True), (255.0, False), (200.0, False)):
+        g = a.copy()
+        g[40:60] = level
+        assert band_level(g, a, band, THRESHOLDS) == pytest.approx(level)
+        assert at_decoder_fill(band_level(g, a, band, THRESHOLDS), THRESHOLDS) is fill
+    assert band_level(a, a, np.zeros(a.shape, bool), THRESHOLDS) is None
+    r = compare_arrays(np.asarray(grey_band(photo, 0.5, 0.2)), np.asarray(photo))
+    assert r.band_a > 0 and r.fill_a and not r.fill_b

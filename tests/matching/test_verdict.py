@@ -2314,12 +2314,28 @@ def test_a_bar_over_the_lower_part_of_an_exif_turned_copy_is_not_a_garbled_strea
 
 
 def _banded(band_a=0.0, band_b=0.0, only_a=0.0, only_b=0.0, background_a=0.0, background_b=0.0, spread_a=0.0,
-            spread_b=0.0):
+            spread_b=0.0, fill_a=False, fill_b=False):
     """A screen's band findings alone (the fields the band rules read)."""
     return SimpleNamespace(band_a=band_a, band_b=band_b, band_only_a=only_a, band_only_b=only_b,
                            background_a=background_a, background_b=background_b, spread_a=spread_a,
                            spread_b=spread_b, progressive_a=False, progressive_b=False, band_step_a=0.0,
-                           band_step_b=0.0, band_goes_on_a=0.0)
+                           band_step_b=0.0, band_goes_on_a=0.0, fill_a=fill_a, fill_b=fill_b)
+
+
+def test_of_two_bands_along_the_same_rows_the_copys_fill_beside_the_kept_copys_blank_space_is_the_damage():
+    from matching.verdict import PairDamage, _damaged_side
+    T = THRESHOLDS
+    both = PairDamage(cleanup=False, kept=False, cleanup_band=True, kept_band=True, silent_stream=False)
+    # the kept copy's run a little longer (it read as the damaged side by 0.4 % of the picture before)
+    fill_beside_blank = _banded(0.211, 0.215, 0.0, 0.004, background_b=0.40, fill_a=True)
+    assert _damaged_side(fill_beside_blank, both, T) == ("cleanup", False)
+    # not without each of its conditions: the kept side is named as before
+    assert _damaged_side(_banded(0.211, 0.215, 0.0, 0.004, background_b=0.40), both, T)[0] == "match"   # no fill
+    assert _damaged_side(_banded(0.211, 0.215, 0.0, 0.004, background_b=0.40, fill_a=True, fill_b=True), both, T)[0] == "match"
+    assert _damaged_side(_banded(0.211, 0.215, 0.0, 0.004, background_b=0.2, fill_a=True), both, T)[0] == "match"
+    assert _damaged_side(_banded(0.211, 0.235, 0.0, 0.024, background_b=0.40, fill_a=True), both, T)[0] == "match"
+    decoder = PairDamage(cleanup=False, kept=True, cleanup_band=True, kept_band=True, silent_stream=False, complained=True)
+    assert _damaged_side(fill_beside_blank, decoder, T)[0] == "match"   # the decoder's evidence comes first
 
 
 def test_each_side_flat_where_the_other_shows_the_picture_names_neither_damaged():
@@ -2512,3 +2528,53 @@ def test_a_jpeg2000_kept_copys_true_copy_is_a_safe_duplicate_whether_it_kept_eve
         kept.resize((round(1300 * scale), round(410 * scale)), Image.LANCZOS).save(tmp_path / "c.jpg", quality=q)
         out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.jp2")
         assert out.verdict == "duplicate" and out.safe_to_delete, (scale, q, out.verdict, out.reasons)
+
+
+def test_a_diagrams_border_beside_its_blank_margin_is_no_band_and_its_true_copy_a_safe_duplicate(tmp_path):
+    # the kept JPEG 2000's left margin is exactly flat down every column (white, the border line, white),
+    # where the 27 % copy rings: the screen named it a band of "rows at many levels", the picture's own, and
+    # the pair was "different" for it. Judged whole instead, the true copy is a duplicate, and a version of
+    # the diagram with one box renamed still differs
+    from mhelpers import diagram_with_a_border
+    kept = diagram_with_a_border()
+    kept.save(tmp_path / "C1110866.jp2", irreversible=False)
+    size = (round(kept.width * 0.27), round(kept.height * 0.27))
+    kept.resize(size, Image.LANCZOS).save(tmp_path / "C1110866.jpg", quality=85)
+    out = verify_pair(tmp_path / "C1110866.jpg", tmp_path / "C1110866.jp2")
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+    assert "rows at many levels" in out.reasons[0] and "judged whole" in out.reasons[0]
+    diagram_with_a_border(rename="Keywords").resize(size, Image.LANCZOS).save(tmp_path / "C1110866b.jpg", quality=85)
+    out = verify_pair(tmp_path / "C1110866b.jpg", tmp_path / "C1110866.jp2")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+
+
+@pytest.mark.parametrize("scale, q", [(0.65, 90), (0.55, 80)])
+def test_an_engravings_true_copy_is_screened_again_from_the_renditions_where_its_reduced_pictures_moire(tmp_path, scale, q):
+    # hatching every 5 px is beyond a 256 px reduction's resolution: the box-reduced pictures fold it back
+    # as a moire of their own, and the true copy was "global difference 0.04 > 0.03". Reduced from the
+    # renditions by Lanczos the two agree, and the proof decides: a safe duplicate; the plate with a
+    # square of its hatching thinned is still refused
+    from mhelpers import engraving
+    engraving().save(tmp_path / "plate.tif", compression="tiff_lzw")
+    size = (round(800 * scale), round(600 * scale))
+    engraving().resize(size, Image.LANCZOS).save(tmp_path / "copy.jpg", quality=q)
+    out = verify_pair(tmp_path / "copy.jpg", tmp_path / "plate.tif")
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+    assert "moire" in out.reasons[0]
+    engraving(patch=(300, 250, 80, 0.3)).resize(size, Image.LANCZOS).save(tmp_path / "retouched.jpg", quality=q)
+    out = verify_pair(tmp_path / "retouched.jpg", tmp_path / "plate.tif")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+
+
+def test_a_photographs_pair_the_screen_refuses_is_not_screened_again(tmp_path, monkeypatch):
+    # ordinary detail reduces alike either way: no renditions are read for a pair the screen refuses
+    import matching.verdict as verdict
+    from mhelpers import edited
+    from skimage import data
+    im = Image.fromarray(data.astronaut())
+    im.save(tmp_path / "K.tif")
+    edited(im, box=(0.2, 0.2, 0.6, 0.6)).resize((256, 256), Image.LANCZOS).save(tmp_path / "c.jpg", quality=85)
+    calls = []
+    monkeypatch.setattr(verdict, "attach_rendition", lambda a: calls.append(a) or False)
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.tif")
+    assert out.verdict == "different" and calls == [], out.reasons
