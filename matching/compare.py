@@ -699,7 +699,7 @@ def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, moves: tuple = (), fr
     return None
 
 
-def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float | None = None):
+def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int | None = None, floor: float | None = None):
     """A flipped bit the entropy decoder recovered from without complaint: it garbles a few blocks,
     and every later block's DC, coded as a difference from the one before, carries the error. The
     rest of the stream comes out brighter or darker by a constant: a 150x100 JPEG of a cat 3.8 grey
@@ -708,7 +708,10 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
     (``drift_base_max``), then from one block of rows to the end nearly every part of every row
     block is off by ``drift_floor`` at least, all one way (an edit is off in one place; reframing
     and resampling differ both ways, at texture). ``Dy``: the signed luma difference (0..1) of the
-    unblurred pictures, A's display frame. Returns the damaged mask or None."""
+    unblurred pictures, A's display frame. ``min_rest``: row blocks the drift must run to the end over
+    (default ``drift_min_rest``). Returns the damaged mask or None."""
+    if min_rest is None:
+        min_rest = T.drift_min_rest
     blocks = _row_blocks(Dy, valid, inverse(frame))
     if blocks is None:
         return None
@@ -743,6 +746,12 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
         # the drift begins where the row blocks' signed mean first leaves the intact top's, at the
         # first row one of whose parts is off by half the threshold (the mid-row block the flip hit)
         begins = _drift_begins(sign * Ds, vs, edges, sign * mean, j, base, thr, nseg, T)
+        if nb - j < 3 and not _begins_mid_row(sign * Ds, vs, begins, thr):
+            # a drift over the last one or two row blocks only (drift_min_rest 2, since proof 1.37; 3
+            # before) must begin at a block inside a row: off from a row's first pixel to the end is the
+            # bottom strip lifted or darkened (16 rows of 256 lifted by 12 levels were "different" with 3
+            # and would have been `cleanup_corrupt`)
+            return None
         above = segs[:int(np.searchsorted(edges, begins, side="right")) - 1]
         above = above[np.isfinite(above)]
         if above.size and (sign * above >= thr).mean() >= T.drift_top_share:
@@ -755,6 +764,25 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int = 3, floor: float |
         ms[begins:, :] = True
         return dihedral(ms, *frame)
     return None
+
+
+def _begins_mid_row(Dw, vs, begins: int, thr: float, rows: int = 4) -> bool:
+    """Whether a drift beginning at stored row ``begins`` begins at a block inside a row: in one of its
+    first ``rows`` rows the row's first sixteenth (2 px at least) agrees within half the threshold while
+    its last sixteenth is off by that, the drift's way (``Dw`` signed so). Why: a flipped DC difference
+    shifts every block after the one it hit, in scan order, so the blocks before it in its row still
+    agree; a lower part of the picture lifted or darkened by an edit is off from each row's first pixel,
+    and read as a drift it made an edited copy `cleanup_corrupt` (a copy a curator may delete). A flip in
+    a row's first block is refused with it (one in as many as a row has blocks)."""
+    h, w = Dw.shape
+    q = max(2, w // 16)
+    for r in range(begins, min(h, begins + rows)):
+        lv, rv = vs[r, :q], vs[r, -q:]
+        if lv.sum() < q / 2 or rv.sum() < q / 2:
+            continue
+        if Dw[r, :q][lv].mean() < thr / 2 and Dw[r, -q:][rv].mean() >= thr / 2:
+            return True
+    return False
 
 
 def _drift_begins(Dw, vs, edges, mean_w, j: int, base: float, thr: float, nseg: int, T: Thresholds) -> int:

@@ -273,6 +273,18 @@ def _wavelet_coded(a: np.ndarray, ratio: float) -> np.ndarray | None:
         return None
 
 
+def _webp_coded(a: np.ndarray, quality: int) -> np.ndarray | None:
+    """``a`` (uint8 RGB) coded as a lossy WebP at ``quality`` (libwebp through Pillow) and decoded; None
+    when Pillow has no WebP coder. The exposure test's picture made as a WebP copy was."""
+    buf = io.BytesIO()
+    try:
+        Image.fromarray(a).save(buf, "WEBP", quality=int(quality))
+        with Image.open(io.BytesIO(buf.getvalue())) as im:
+            return np.asarray(im.convert("RGB" if a.ndim == 3 else "L"))
+    except (OSError, KeyError):
+        return None
+
+
 def _jpeg_rgb(data: bytes) -> np.ndarray:
     """The simulated JPEG decoded to RGB. simplejpeg (libjpeg-turbo's own API: the same integer
     DCT and smooth chroma upsampling Pillow asks for) gives the same pixels, bit for bit (a test
@@ -774,7 +786,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
-               copy_table: tuple | None = None, thresholds: ProofThresholds | None = None) -> dict:
+               copy_table: tuple | None = None, copy_webp: bool = False,
+               thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -838,6 +851,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     complaint, no garbled run): their differing tiles must reach ``band_slack`` px (one coding unit
     of the copy, at A's size) of the band (the first rows the mask ``valid`` leaves out, in that
     side's stored order); a stream is intact before its damage (``_differs_above_the_band``).
+    ``copy_webp``: the copy is a lossy WebP: the exposure test makes the kept picture as that codec
+    makes it too (``_webp_coded``; its limited-range YUV brightens textured parts by 0.75-1 level).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -1533,7 +1548,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if cells is not None and cells.any():
                 n = REPRODUCED_CELL
                 result["reproduction"]["cells"] = int(cells.sum())
-                result["region"] = _window_region(np.repeat(np.repeat(cells, n, 0), n, 1), h, w)
+                result["region"] = _window_region(cell_windows(cells, rep["score"].shape), h, w)
                 result["reasons"].append(
                     f"the copy is the kept picture {how}saved at quality {q}, pixel for pixel but in {int(cells.sum())} of "
                     f"{cells.size} {4 * n} px cells, which depart from it together (a region brightened, darkened or "
@@ -1717,6 +1732,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             others = _nearest_shift(ha, [_half_planes(m) for m in made_as], P)
             if others is not None and np.abs(others).max() < np.abs(shift).max():
                 shift = others
+        if shift is not None and copy_webp and np.abs(shift).max() > P.exposure_floor:
+            # a lossy WebP copy: the kept picture made as it was is a WebP (at the default quality: its own
+            # is not read), whose conversion to limited-range YUV brightens textured parts by 0.75-1 level
+            # where JPEG's moves them by 0.05 (a q90 WebP copy of a diagram kept as a JPEG 2000 was "another
+            # exposure, 0.86 brighter")
+            webp = _webp_coded(np.asarray(im_b), q or P.default_quality)
+            coded_w = None if webp is None else _textured_shift(ha, _half_planes(webp), P)
+            if coded_w is not None and np.abs(coded_w).max() < np.abs(shift).max():
+                shift = coded_w
         if shift is not None:
             limit = P.exposure_floor
             # the allowances are made only when the floor alone does not hold the shift (a true copy's
@@ -2773,16 +2797,50 @@ def _departure(rep: dict) -> tuple:
 REPRODUCED_CELL = 8   # windows (4 px apart) a side of the reproduction test's cells: 32 px
 
 
+def _cell_starts(m: int, n: int) -> np.ndarray:
+    """The first window of each of the reproduction test's cells along a side of ``m`` windows: every
+    ``n`` from 0, and one more ending at the side where ``n`` / 2 windows or more are left beyond the
+    last (overlapping it). Why: cells from the top left corner alone left a picture's last rows and
+    columns in no cell: a band along the bottom or right edge of a 256 px photograph, lifted by 4 grey
+    levels (28 of its 256 px), was a safe duplicate."""
+    starts = list(range(0, m - n + 1, n))
+    if starts and m - (starts[-1] + n) >= n // 2:
+        starts.append(m - n)
+    return np.asarray(starts, dtype=int)
+
+
+def _cell_sums(x: np.ndarray, ys: np.ndarray, xs: np.ndarray, n: int) -> np.ndarray:
+    """The sums of ``x`` over the n x n cells whose corners are ``ys`` x ``xs`` (an integral image)."""
+    s = np.zeros((x.shape[0] + 1, x.shape[1] + 1), np.float64)
+    s[1:, 1:] = np.cumsum(np.cumsum(x, 0, dtype=np.float64), 1)
+    y0, x0 = ys[:, None], xs[None, :]
+    return s[y0 + n, x0 + n] - s[y0, x0 + n] - s[y0 + n, x0] + s[y0, x0]
+
+
+def cell_windows(cells: np.ndarray, shape: tuple, dilate: bool = False) -> np.ndarray:
+    """The windows (a map of ``shape``) that the reproduction test's cells ``cells`` (``_edited_cells``'
+    map) cover; ``dilate``: those of the cells beside them too."""
+    n = REPRODUCED_CELL
+    ys, xs = _cell_starts(shape[0], n), _cell_starts(shape[1], n)
+    if dilate:
+        cells = ndimage.binary_dilation(cells)
+    out = np.zeros(shape, bool)
+    for i, j in np.argwhere(cells):
+        out[ys[i]:ys[i] + n, xs[j]:xs[j] + n] = True
+    return out
+
+
 def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.ndarray,
                   P: ProofThresholds) -> np.ndarray | None:
-    """The reproduction test by cells of 32 px (``REPRODUCED_CELL`` windows a side): where the copy is
-    the kept picture made as it was (``d``: their luma difference; ``ed``: its windows' RMS), pixel for
-    pixel (``reproduced_share`` of the windows its coding changed, ``coded``) outside the cells that
-    depart from it (under ``reproduced_cell_departed`` of their windows reproduced, and a cell around
-    them, which windows reach into), the departing cells whose luma is shifted on average by
+    """The reproduction test by cells of 32 px (``REPRODUCED_CELL`` windows a side, ``_cell_starts``):
+    where the copy is the kept picture made as it was (``d``: their luma difference; ``ed``: its windows'
+    RMS), pixel for pixel (``reproduced_share`` of the windows its coding changed, ``coded``) outside the
+    cells that depart from it (under ``reproduced_cell_departed`` of their windows reproduced, and a cell
+    around them, which windows reach into), the departing cells whose luma is shifted on average by
     ``reproduced_cell_shift`` or whose median window departs by ``reproduced_floor`` RMS: a boolean
-    map over the cells (all False: nothing departs so). None when the copy is not so reproduced
-    outside them (a copy by other software, saved twice at other qualities), or too small.
+    map over the cells (all False: nothing departs so; ``cell_windows`` maps it back to windows). None
+    when the copy is not so reproduced outside them (a copy by other software, saved twice at other
+    qualities), or too small.
 
     Why: a region of a photograph lifted or darkened by 3-6 grey levels, or blurred, over 1/64 to 1/9
     of it, was a safe duplicate (20 of 80 such edits): its windows took the share under 0.97 and the
@@ -2790,27 +2848,29 @@ def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.
     is uniform over its cell. Only cells wholly trusted are judged (damage is not an edit). A true
     copy this pipeline made departs nowhere: 0 cells of any of 178 such copies (Pillow's filters,
     thumbnail, 4:4:4 to 4:2:0, progressive, optimised, near-blank pages); copies saved twice at other
-    qualities depart everywhere and are not reproduced outside (their largest cell shift 0.8)."""
+    qualities depart everywhere and are not reproduced outside (their largest cell shift 0.8). The
+    reproduced part outside needs a quarter of the windows the coding changed (half until proof 1.37:
+    a band across a 256 px photograph lifted by 3-4 levels, 32 px high, took its row of cells and the
+    rows beside it, 3 of 7, and the test stood aside: a safe duplicate)."""
     n = REPRODUCED_CELL
-    hc, wc = ed.shape[0] // n, ed.shape[1] // n
-    if hc < 1 or wc < 1:
+    ys, xs = _cell_starts(ed.shape[0], n), _cell_starts(ed.shape[1], n)
+    if not len(ys) or not len(xs):
         return None
-
-    def per_cell(x):
-        return x[:hc * n, :wc * n].reshape(hc, n, wc, n).sum(axis=(1, 3))
-    t = trusted[:hc * n, :wc * n]
-    e = ed[:hc * n, :wc * n]
-    judged = per_cell(t) == n * n
-    departed = judged & (per_cell(t & (e <= P.reproduced_rms)) < P.reproduced_cell_departed * n * n)
-    outside = ~np.repeat(np.repeat(ndimage.binary_dilation(departed), n, 0), n, 1)
-    kept = coded[:hc * n, :wc * n] & outside
+    judged = _cell_sums(trusted, ys, xs, n) == n * n
+    departed = judged & (_cell_sums(trusted & (ed <= P.reproduced_rms), ys, xs, n) < P.reproduced_cell_departed * n * n)
+    kept = coded & ~cell_windows(departed, ed.shape, dilate=True)
+    kept[ys[-1] + n:] = False   # (windows in no cell: fewer than n / 2 rows or columns beyond the last)
+    kept[:, xs[-1] + n:] = False
     n_kept = int(kept.sum())
-    if n_kept < max(P.reproduced_min_windows, int(coded.sum()) // 2) or (e[kept] <= P.reproduced_rms).mean() < P.reproduced_share:
+    if n_kept < max(P.reproduced_min_windows, int(coded.sum()) // 4) or (ed[kept] <= P.reproduced_rms).mean() < P.reproduced_share:
         return None
     if not departed.any():
         return departed
-    shift = np.abs(_block_extent(_block_extent(d, 4, np.add), n, np.add)[:hc, :wc]) / np.float32(16 * n * n)
-    rms = _cell_medians(e, n)
+    # each cell's mean signed difference over its 32 px (windows step 4 px: cell i covers pixels 4 ys[i] ..)
+    shift = np.abs(_cell_sums(d, 4 * ys, 4 * xs, 4 * n)) / np.float32(16 * n * n)
+    rms = np.zeros(departed.shape, np.float32)
+    for i, j in np.argwhere(departed):
+        rms[i, j] = np.median(ed[ys[i]:ys[i] + n, xs[j]:xs[j] + n])
     return departed & ((shift >= P.reproduced_cell_shift) | (rms >= P.reproduced_floor))
 
 

@@ -557,6 +557,8 @@ class Thresholds:
     drift_start: float = 0.15         # the stored top this part of the stream at least ...
     drift_base_max: float = 0.003     # ... agrees in signed luma this tightly (median of its row blocks) ...
     drift_floor: float = 0.01         # ... then every part of every later row block is off by this, one way
+    drift_min_rest: int = _tol(2, "down")  # ... over this many row blocks to the end at least (1.37; 3 before: a flip
+                                      #   in the last 2 of 16, 9-14 levels off to the end, was "different")
     drift_share: float = 0.9          #     (this share of them: the blocks a flip garbles go either way)
     drift_chroma_floor: float = 0.004  # ... or in Cb or Cr by this (a chroma DC's error re-colours, grey barely moves)
     drift_chroma_steps: float = 0.75  #     and by this part of the copy's chroma DC step (its own rounding: half a step)

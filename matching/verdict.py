@@ -1026,7 +1026,8 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       even_kept=None if coded_without_loss(m) else EVEN_LOSS_KEPT.get(m.format),
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
-                      copy_table=_luma_table(c), thresholds=T.proof)
+                      copy_table=_luma_table(c), copy_webp=c.format == "WEBP" and not coded_without_loss(c),
+                      thresholds=T.proof)
 
 
 def _edited_before_turned(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,

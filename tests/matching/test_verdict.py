@@ -2578,3 +2578,23 @@ def test_a_photographs_pair_the_screen_refuses_is_not_screened_again(tmp_path, m
     monkeypatch.setattr(verdict, "attach_rendition", lambda a: calls.append(a) or False)
     out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.tif")
     assert out.verdict == "different" and calls == [], out.reasons
+
+
+@pytest.mark.parametrize("q", [80, 90])
+def test_a_webp_copy_of_a_page_on_grey_paper_is_not_another_exposure(tmp_path, q):
+    # libwebp's limited-range YUV codes paper at 244-245 one level brighter, where JPEG keeps it: the
+    # exposure test, with the kept picture made as a JPEG, read every WebP copy of such a page as "another
+    # exposure (brighter), 1.05 levels", even against a TIFF. Made as a WebP, the true copy is a safe
+    # duplicate, and a copy 1.5 levels brighter before its WebP is still refused
+    from mhelpers import text_page
+    page = text_page((600, 800), 3, paper=(245, 245, 245), ink=(0, 0, 0))
+    page.save(tmp_path / "K.tif")
+    page.save(tmp_path / "c.webp", quality=q)
+    out = verify_pair(tmp_path / "c.webp", tmp_path / "K.tif")
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+    assert abs(out.proof["exposure"]["shift"][0]) < THRESHOLDS.proof.exposure_floor
+    yy, xx = np.mgrid[:800, :600]
+    lifted = np.clip(np.asarray(page).astype(int) + 1 + 1 * ((yy + xx) % 2 == 0)[..., None], 0, 255).astype(np.uint8)
+    Image.fromarray(lifted).save(tmp_path / "b.webp", quality=q)
+    out = verify_pair(tmp_path / "b.webp", tmp_path / "K.tif")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
