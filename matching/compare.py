@@ -376,10 +376,10 @@ def band_level(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds
     return float(np.median(levels)) if levels else None
 
 
-def at_decoder_fill(level: float | None, T: Thresholds) -> bool:
+def at_decoder_fill(level: float | None, T: Thresholds, black: bool = True) -> bool:
     """A band's level is what a decoder fills a lost part with: ``decode.DECODER_FILL`` grey, or black
-    (within ``fill_tol``)."""
-    return level is not None and (abs(level - DECODER_FILL) <= T.fill_tol or level <= T.fill_tol)
+    (``black``), within ``fill_tol``."""
+    return level is not None and (abs(level - DECODER_FILL) <= T.fill_tol or (black and level <= T.fill_tol))
 
 
 def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thresholds) -> float:
@@ -918,8 +918,8 @@ class ScreenResult:
     background_b: float = 0.0     # ... of B
     spread_a: float = 0.0         # how far apart the levels of A's band lines lie (``band_spread``)
     spread_b: float = 0.0         # ... of B's
-    fill_a: bool = False          # A's bands lie at a decoder's fill level (``at_decoder_fill`` of ``band_level``)
-    fill_b: bool = False          # ... B's
+    fill_a: bool = False          # A's bands lie at the decoder's fill grey (``at_decoder_fill`` of ``band_level``,
+    fill_b: bool = False          #   not black: a black bar is picture as often as fill) ... B's
 
     @property
     def turn(self) -> tuple:
@@ -1089,7 +1089,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
         background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
         spread_a=band_spread(ga, gb, band_a, T), spread_b=band_spread(gb, ga, band_b, T),
-        fill_a=at_decoder_fill(band_level(ga, gb, band_a, T), T), fill_b=at_decoder_fill(band_level(gb, ga, band_b, T), T),
+        fill_a=at_decoder_fill(band_level(ga, gb, band_a, T), T, black=False),
+        fill_b=at_decoder_fill(band_level(gb, ga, band_b, T), T, black=False),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,

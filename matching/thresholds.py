@@ -335,12 +335,19 @@ VERIFIER_VERSION = "proof 1.37"   # 1.1: a lossless clean-up copy against a JPEG
 # 1.37: alias_detail. A pair the screen refuses whose reduced pictures are both mostly detail of a pixel or two
 #      (compare.fine_detail: engravings, halftone screens, dithered prints) is screened again on pictures reduced
 #      from the full-detail renditions by Lanczos (verdict._screen_unaliased): their box-reduced moire differed,
-#      and true copies of engravings and a halftone were "global difference 0.031-0.044" (10 of 32). A band the
+#      and true copies of engravings and a halftone were "global difference 0.031-0.044" (10 of 32); for copies
+#      at alias_min_scale of the kept size at least (under it a 1 px line across a halftone passed the proof). A band the
 #      verdict finds to be the picture's own (its blank space, rows at many levels) no longer makes the pair
 #      `different`: the pair is screened again with no band masked and judged whole (a diagram's 27 % copy was
 #      "different" for its kept JPEG 2000's flat margin). Two bands along the same rows, no decoder complaint:
 #      the copy's at a decoder's fill level beside the kept copy's blank space is the copy's damage
 #      (verdict._damaged_side; a grey band across a diagram's copy was the kept copy's "blank space": different).
+#      A lossy WebP copy's exposure is read against the kept picture made as a WebP (proof._webp_coded: libwebp
+#      lifts paper at 244-245 by a level; every WebP copy of such a page was "another exposure"). The
+#      reproduction test's cells reach the last rows and columns (proof._cell_starts) and need a quarter of the
+#      coded windows reproduced outside them, not half: bands lifted by 3-4 levels across 256 px photographs,
+#      in the middle or along an edge, were safe duplicates (8 of 15). drift_min_rest 2 (3): a DC drift over
+#      the last two row blocks is a stream's damage when it begins inside a row (compare._begins_mid_row).
 
 
 def _tol(default, looser: str):
@@ -589,7 +596,8 @@ class Thresholds:
                                       #   is rows of the picture, not one fill (compare.band_spread, verdict._band_of_many_levels)
     alias_detail: float = _tol(20.0, "down")   # grey levels: both reduced pictures this fine-textured (``compare.fine_detail``)
                                       #   alias it (moire), and a pair the screen refuses is screened again on pictures
-                                      #   reduced from the full-detail renditions (verdict._screen_unaliased)
+                                      #   reduced from the full-detail renditions (verdict._screen_unaliased) ...
+    alias_min_scale: float = _tol(0.5, "down")  # ... when the copy's long side is this part of the kept copy's at least
     # the verdict rules: the intact part (outside bands and after-damage rows) must agree strictly
     same_diff: float = _tol(0.030, "up")          # global mean |difference| (0..1) of the intact part, at most
     same_local: float = _tol(0.085, "up")         # worst window of the intact part, at most (edits, reframing)

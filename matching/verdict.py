@@ -512,8 +512,14 @@ def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thre
     0.031-0.044 > 0.03", `different` before the proof ran (6 of 16 engravings, 4 of 16 halftones). Reduced
     from the renditions by Lanczos, which keeps such detail out, they differ by 0.005-0.025; pictures of
     ordinary detail (fine_detail 1-16) differ by the same either way, so only fine-textured pairs pay
-    for the renditions here. The full-detail proof still decides every pair that agrees."""
+    for the renditions here. The full-detail proof still decides every pair that agrees. Only for a copy
+    at ``alias_min_scale`` of the kept copy's size at least: under it such a copy's own pixels are moire,
+    and a 1 px line drawn across a 10 px halftone or a 5 px dithered print, copied at 30 % by
+    ImageMagick, passed the proof (0.30-0.38 of its tolerance, the true copy's 0.28): a safe duplicate
+    (an attack's 5 such look-alikes). Those copies stay `different`, as before proof 1.37."""
     if dmg.any or c.damaged or m.damaged or min(fine_detail(c.image), fine_detail(m.image)) < T.alias_detail:
+        return None
+    if max(c.width or 0, c.height or 0) < T.alias_min_scale * max(m.width or 0, m.height or 0):
         return None
     if not (attach_rendition(c) and attach_rendition(m)):
         return None
@@ -1197,11 +1203,13 @@ def _damaged_side(r: ScreenResult, dmg: PairDamage, T: Thresholds) -> tuple[str,
     at their level).
 
     And a tie the other way: both flat along the same rows (neither beyond the other's by ``band_apart``),
-    no decoder complaint on either side, the copy's band at a decoder's fill level and the kept copy's
+    no decoder complaint on either side, the copy's band at the decoder's fill grey and the kept copy's
     at its own flat background (``band_background``) and no fill: the copy's is the fill, the kept copy's
     its blank space. A grey band across a clean-up JPEG of a diagram on white, over rows the kept copy
     has blank but for a few words, was the kept copy's band by 0.4 % more of the picture, "its blank
-    space", and the pair `different` (two of a generated corpus of diagrams and screenshots)."""
+    space", and the pair `different` (two of a generated corpus of diagrams and screenshots). Not a black
+    band: a form's black bar, painted white in the kept copy, named the intact copy damaged (an attack's
+    18 such pairs; a grey bar painted over so is named so by the older band rules too, README)."""
     if (dmg.cleanup_band and dmg.kept_band and not (dmg.cleanup or dmg.kept or dmg.complained)
             and max(r.band_only_a, r.band_only_b) < T.band_apart and r.fill_a and not r.fill_b
             and r.background_b >= T.band_background):

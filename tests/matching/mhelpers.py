@@ -357,3 +357,39 @@ def diagram_with_a_border(w: int = 503, h: int = 560, rename: str | None = None)
                 d.line([(x + bw // 2, y + 26), (x + bw // 2 + int(rng.integers(-40, 40)), y + 130)], fill=(0, 0, 0))
             x += bw + int(rng.integers(20, 40))
     return im
+
+
+def flip_late_drift(data: bytes, *, start=0.88, last_rows=32, accept=lambda flipped: True):
+    """A real bit flip in a baseline JPEG's entropy-coded data whose damage lies in the last ``last_rows``
+    rows only: nothing above them changes, and the last 16 rows come out 4-20 grey levels off on average,
+    one way (a DC difference changed: every later block inherits it). The first such flip from ``start``
+    of the scan on that ``accept`` takes (deterministic). Returns (flipped bytes, the first row changed)."""
+    ref = _decoded_or_none(data, "L")
+    h = ref.shape[0]
+    for b in _single_flips(data, start):
+        got = _decoded_or_none(b, "L")
+        if got is None:
+            continue
+        d = got - ref
+        changed = np.nonzero(np.abs(d).mean(axis=1) > 0.5)[0]
+        if len(changed) and changed[0] >= h - last_rows and 4 <= abs(d[-16:].mean()) <= 20 and accept(b):
+            return b, int(changed[0])
+    raise AssertionError("no late drifting flip found")
+
+
+def halftone(seed: int = 2, size=(1200, 900), period: float = 10.0) -> np.ndarray:
+    """A halftone print (uint8 grey): round black dots on a screen ``period`` px apart, turned 15 degrees,
+    each as large as a smooth tone field (a sum of Gaussian blobs) asks."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(float)
+    r = np.random.default_rng(seed)
+    t = np.zeros((h, w))
+    for _ in range(14):
+        cx, cy, s, a = r.uniform(0, w), r.uniform(0, h), r.uniform(60, 300), r.uniform(-1, 1)
+        t += a * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))
+    t += 0.3 * (xx / w) - 0.2 * (yy / h)
+    t = (t - t.min()) / (t.max() - t.min())
+    ang = np.pi / 12
+    u, v = xx * np.cos(ang) + yy * np.sin(ang), -xx * np.sin(ang) + yy * np.cos(ang)
+    d = np.sqrt(((u / period) % 1 - 0.5) ** 2 + ((v / period) % 1 - 0.5) ** 2)
+    return (255 * (d >= np.sqrt((1 - t) / np.pi))).astype(np.uint8)

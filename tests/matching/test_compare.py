@@ -596,6 +596,7 @@ def test_a_bands_fill_level_is_read_on_its_own_lines_and_only_grey_or_black_is_a
         g[40:60] = level
         assert band_level(g, a, band, THRESHOLDS) == pytest.approx(level)
         assert at_decoder_fill(band_level(g, a, band, THRESHOLDS), THRESHOLDS) is fill
+        assert at_decoder_fill(band_level(g, a, band, THRESHOLDS), THRESHOLDS, black=False) is (fill and level > 0)
     assert band_level(a, a, np.zeros(a.shape, bool), THRESHOLDS) is None
     r = compare_arrays(np.asarray(grey_band(photo, 0.5, 0.2)), np.asarray(photo))
     assert r.band_a > 0 and r.fill_a and not r.fill_b

@@ -1908,3 +1908,17 @@ def test_a_lone_mark_on_a_blank_page_copied_by_another_resampler_is_not_judged_b
     assert judged.safe_to_delete and judged.proof["coding"]["worst"] <= judged.proof["coding"]["allowed"], judged.proof
     alone = verify_analyses(c, m, shared_id=True, thresholds=replace(T, proof=replace(every, coding_spread=0.0)))
     assert not alone.safe_to_delete and "code what that picture would not" in alone.reasons[-1], alone.reasons
+
+
+def test_the_reproduction_tests_cells_reach_the_pictures_last_rows_and_columns():
+    from matching.proof import REPRODUCED_CELL, _cell_starts, cell_windows
+    n = REPRODUCED_CELL
+    assert list(_cell_starts(63, n)) == [0, 8, 16, 24, 32, 40, 48, 55]   # 7 windows left over: one more cell, overlapping
+    assert list(_cell_starts(59, n)) == [0, 8, 16, 24, 32, 40, 48]       # 3 left over: too few for a cell of their own
+    assert list(_cell_starts(7, n)) == []
+    cells = np.zeros((8, 8), bool)
+    cells[7, 0] = True
+    w = cell_windows(cells, (63, 63))
+    assert w[55:63, 0:8].all() and w.sum() == 64
+    # with the cells beside it (above, overlapping it by one row of windows, and to the right): 15 x 8 + 8 x 8
+    assert cell_windows(cells, (63, 63), dilate=True).sum() == 15 * 8 + 8 * 8

@@ -2598,3 +2598,96 @@ def test_a_webp_copy_of_a_page_on_grey_paper_is_not_another_exposure(tmp_path, q
     Image.fromarray(lifted).save(tmp_path / "b.webp", quality=q)
     out = verify_pair(tmp_path / "b.webp", tmp_path / "K.tif")
     assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+@pytest.mark.parametrize("band, lift", [((slice(100, 132), slice(None)), 4), ((slice(100, 132), slice(None)), -3),
+                                        ((slice(226, 252), slice(None)), 4), ((slice(None), slice(226, 252)), 4),
+                                        ((slice(None), slice(224, 256)), 4)])
+def test_a_band_across_a_photograph_lifted_by_a_few_levels_is_an_edit_where_it_lies(tmp_path, name, band, lift):
+    # a q90 copy of a 256 px crop of a TIFF, a band 26-32 px wide across it lifted or darkened by 3-4 grey
+    # levels: its windows took the reproduction test's share under 0.97, its cells needed half the coded
+    # windows reproduced outside the band and the cells beside it (3 rows of 7 left too few), and a band
+    # along the bottom or right edge lay in no cell: safe duplicates until proof 1.37
+    from skimage import data
+    im = Image.fromarray(getattr(data, name)()).convert("RGB").crop((0, 0, 256, 256))
+    im.save(tmp_path / "K.tif")
+    a = np.asarray(im).astype(int)
+    a[band] += lift
+    (tmp_path / "c.jpg").write_bytes(jpeg_bytes(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 90))
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.tif")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+    assert out.proof["reproduction"]["cells"] >= 1 and "32 px cells" in out.reasons[-1]
+    region = out.region
+    assert region["top"] <= (band[0].start or 0) / 256 + 0.05 and region["bottom"] >= (band[0].stop or 256) / 256 - 0.05
+    jpeg = tmp_path / "same.jpg"
+    jpeg.write_bytes(jpeg_bytes(im, 90))
+    assert verify_pair(jpeg, tmp_path / "K.tif").safe_to_delete
+
+
+def test_a_flip_that_drifts_the_last_two_block_rows_is_the_copys_damage_and_a_lifted_bottom_strip_is_not(tmp_path):
+    # a flipped DC difference in the last 32 rows of a 256 px copy: everything after it 8-14 levels off,
+    # over two row blocks of the screen's 16, under drift_min_rest's 3 until proof 1.37: the proof saw 5
+    # tiles differ, "different". It begins at the block the bit flipped in, inside its row; the bottom 16
+    # rows lifted by 12 levels (an edit, from each row's first pixel) stay "different"
+    from mhelpers import flip_late_drift
+    from skimage import data
+
+    from matching import analyse_file
+    im = Image.fromarray(data.camera()).convert("RGB").crop((0, 256, 256, 512))
+    im.save(tmp_path / "C.tif")
+
+    def quiet(flipped: bytes) -> bool:   # no decoder complaint: the damage is found by the pixels alone
+        (tmp_path / "c.jpg").write_bytes(flipped)
+        return not analyse_file(tmp_path / "c.jpg").errors
+    flipped, first = flip_late_drift(jpeg_bytes(im, 90), accept=quiet)
+    (tmp_path / "c.jpg").write_bytes(flipped)
+    assert first >= 224
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "C.tif")
+    assert (out.verdict, out.corrupt_side) == ("cleanup_corrupt", "cleanup") and not out.safe_to_delete, out.reasons
+    assert out.region is None or out.region["top"] >= 0.8
+    a = np.asarray(im).astype(int)
+    a[-16:] += 12
+    (tmp_path / "e.jpg").write_bytes(jpeg_bytes(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 90))
+    out = verify_pair(tmp_path / "e.jpg", tmp_path / "C.tif")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+
+
+def test_a_halftone_copied_under_half_its_size_is_not_screened_again_so_a_faint_line_is_not_passed(tmp_path):
+    # a 1 px grey line across a 10 px halftone, the print shrunk to 60 % and again to 30 % (two saves): its
+    # pixels are moire at that size, and screened again from the renditions the proof passed it (0.22 of its
+    # tolerance, as the true copy): a safe duplicate. Under alias_min_scale the screen's refusal stands
+    from mhelpers import halftone
+    base = halftone()
+    Image.fromarray(base).save(tmp_path / "K.png")
+    lined = base.copy()
+    lined[558, 300:420] = 90
+
+    def two_saves(a, path):
+        im = Image.fromarray(a).convert("RGB").resize((720, 540), Image.BICUBIC)
+        Image.open(io.BytesIO(jpeg_bytes(im, 92))).resize((360, 270), Image.BICUBIC).save(path, quality=80)
+    two_saves(lined, tmp_path / "c.jpg")
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.png")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+    assert out.reasons == [r for r in out.reasons if "moire" not in r]
+
+
+def test_a_forms_black_bar_painted_out_of_the_kept_copy_does_not_name_the_intact_copy_damaged(tmp_path):
+    # both flat along the bar's rows: the copy black, the kept copy white like its paper. Black is a
+    # decoder's fill too, and read as one the intact copy was `cleanup_corrupt` (a curator may delete it)
+    from PIL import ImageFont
+    rng = np.random.default_rng(1)
+    im = Image.new("RGB", (1000, 1300), "white")
+    d = ImageDraw.Draw(im)
+    f = ImageFont.load_default(size=16)
+    d.rectangle([0, 600, 999, 700], fill=(0, 0, 0))
+    for y in range(210, 1040, 26):
+        d.text((60, y), " ".join(rng.choice(["the", "total", "amount", "date", "signed", "account", "balance"], 8)),
+               fill=(0, 0, 0), font=f)
+    orig = np.asarray(im)
+    kept = orig.copy()
+    kept[600:701] = 255
+    Image.fromarray(kept).save(tmp_path / "K.png")
+    Image.fromarray(orig).resize((500, 650), Image.LANCZOS).save(tmp_path / "c.png")
+    out = verify_pair(tmp_path / "c.png", tmp_path / "K.png")
+    assert out.verdict != "cleanup_corrupt" and not out.safe_to_delete, out.reasons
