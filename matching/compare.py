@@ -766,23 +766,23 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int | None = None, floo
     return None
 
 
-def _begins_mid_row(Dw, vs, begins: int, thr: float, rows: int = 4) -> bool:
-    """Whether a drift beginning at stored row ``begins`` begins at a block inside a row: in one of its
-    first ``rows`` rows the row's first sixteenth (2 px at least) agrees within half the threshold while
-    its last sixteenth is off by that, the drift's way (``Dw`` signed so). Why: a flipped DC difference
-    shifts every block after the one it hit, in scan order, so the blocks before it in its row still
-    agree; a lower part of the picture lifted or darkened by an edit is off from each row's first pixel,
-    and read as a drift it made an edited copy `cleanup_corrupt` (a copy a curator may delete). A flip in
-    a row's first block is refused with it (one in as many as a row has blocks)."""
+def _begins_mid_row(Dw, vs, begins: int, thr: float) -> bool:
+    """Whether a drift found from stored row ``begins`` on begins at a block inside a row: in two
+    consecutive rows from there on, the row's last sixteenth (2 px at least) is off by ``thr`` more than
+    its first sixteenth, the drift's way (``Dw`` signed so). Why: a flipped DC difference shifts every
+    block after the one it hit, in scan order, so the blocks before it in its row still agree (or carry
+    only an earlier flip's smaller drift); a lower part of the picture lifted or darkened by an edit is
+    off alike from each row's first pixel, and read as a drift it made an edited copy `cleanup_corrupt`
+    (a copy a curator may delete). A flip in a row's first block is refused with it (one in as many as a
+    row has blocks)."""
     h, w = Dw.shape
     q = max(2, w // 16)
-    for r in range(begins, min(h, begins + rows)):
-        lv, rv = vs[r, :q], vs[r, -q:]
-        if lv.sum() < q / 2 or rv.sum() < q / 2:
-            continue
-        if Dw[r, :q][lv].mean() < thr / 2 and Dw[r, -q:][rv].mean() >= thr / 2:
-            return True
-    return False
+    lv, rv = vs[begins:, :q], vs[begins:, -q:]
+    left = np.where(lv, Dw[begins:, :q], 0.0).sum(1) / np.maximum(lv.sum(1), 1)
+    right = np.where(rv, Dw[begins:, -q:], 0.0).sum(1) / np.maximum(rv.sum(1), 1)
+    ok = (lv.sum(1) >= q / 2) & (rv.sum(1) >= q / 2)
+    steps = ok & (right - left >= thr)
+    return bool((steps[1:] & steps[:-1]).any())
 
 
 def _drift_begins(Dw, vs, edges, mean_w, j: int, base: float, thr: float, nseg: int, T: Thresholds) -> int:
