@@ -918,8 +918,8 @@ class ScreenResult:
     background_b: float = 0.0     # ... of B
     spread_a: float = 0.0         # how far apart the levels of A's band lines lie (``band_spread``)
     spread_b: float = 0.0         # ... of B's
-    fill_a: bool = False          # A's bands lie at the decoder's fill grey (``at_decoder_fill`` of ``band_level``,
-    fill_b: bool = False          #   not black: a black bar is picture as often as fill) ... B's
+    fill_a: bool = False          # A is a JPEG and its bands lie at its decoder's fill grey (``at_decoder_fill`` of
+    fill_b: bool = False          #   ``band_level``, not black: a black bar is picture as often as fill) ... B's, any format
 
     @property
     def turn(self) -> tuple:
@@ -947,7 +947,7 @@ def fine_detail(a: np.ndarray) -> float:
 def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orient=(0, False),
                    a_damaged=False, b_damaged=False, orientation=None, orientation_score: float = 0.0,
                    block_thr=None, a_stream_check=False, a_chroma_floor: float | None = None,
-                   a_mcu: float | None = None, bands: bool = True,
+                   a_mcu: float | None = None, bands: bool = True, a_jpeg: bool = False,
                    thresholds: Thresholds | None = None) -> ScreenResult | None:
     """Compare clean-up A with match B (both displayed, uint8 RGB).
     ``a_orient``/``b_orient``: transform from each side's stored pixels to its display (EXIF), used
@@ -958,7 +958,8 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     its long side (a JPEG's 16 or 8 px over its stored long side; None: not known), the step a stream
     that lost its place moves the rest by. ``thresholds``: default, those in force.
     ``bands``: look for flat damage bands on either side (False: a pair whose band the verdict found
-    to be the picture's own, screened again whole).
+    to be the picture's own, screened again whole). ``a_jpeg``: A is a JPEG, whose decoder fills what it
+    lost with ``DECODER_FILL`` grey (``ScreenResult.fill_a``).
     ``a_stream_check``: look for damage in A's stream that its decoder did not report (a JPEG's
     flipped bits); not when B's decoder reported damage. Why: B's reported damage is what the pair
     then differs by, and a kept JPEG cut short or flipped, read against its intact copy, has the
@@ -1089,7 +1090,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
         background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
         spread_a=band_spread(ga, gb, band_a, T), spread_b=band_spread(gb, ga, band_b, T),
-        fill_a=at_decoder_fill(band_level(ga, gb, band_a, T), T, black=False),
+        fill_a=a_jpeg and at_decoder_fill(band_level(ga, gb, band_a, T), T, black=False),
         fill_b=at_decoder_fill(band_level(gb, ga, band_b, T), T, black=False),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,

@@ -496,7 +496,7 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           a_damaged=c.damaged, b_damaged=m.damaged, a_stream_check=(c.format == "JPEG"),
                           a_chroma_floor=_chroma_drift_floor(c, T) if c.format == "JPEG" else None,
                           a_mcu=_mcu_share(c), orientation=turn, orientation_score=turn_score, bands=bands,
-                          thresholds=T)
+                          a_jpeg=c.format == "JPEG", thresholds=T)
 
 
 def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thresholds) -> ScreenResult | None:
@@ -1203,13 +1203,15 @@ def _damaged_side(r: ScreenResult, dmg: PairDamage, T: Thresholds) -> tuple[str,
     at their level).
 
     And a tie the other way: both flat along the same rows (neither beyond the other's by ``band_apart``),
-    no decoder complaint on either side, the copy's band at the decoder's fill grey and the kept copy's
+    no decoder complaint on either side, the copy a JPEG and its band at its decoder's fill grey, the kept copy's
     at its own flat background (``band_background``) and no fill: the copy's is the fill, the kept copy's
     its blank space. A grey band across a clean-up JPEG of a diagram on white, over rows the kept copy
     has blank but for a few words, was the kept copy's band by 0.4 % more of the picture, "its blank
     space", and the pair `different` (two of a generated corpus of diagrams and screenshots). Not a black
-    band: a form's black bar, painted white in the kept copy, named the intact copy damaged (an attack's
-    18 such pairs; a grey bar painted over so is named so by the older band rules too, README)."""
+    band, and not a copy of another format, whose decoder fills nothing grey: a form's black bar, painted
+    white in the kept copy, named the intact copy damaged (an attack's 18 such pairs), and a grey bar so
+    painted out, against JPEG 2000 copies (2; a grey bar painted over so is named so by the older band rules
+    too, README)."""
     if (dmg.cleanup_band and dmg.kept_band and not (dmg.cleanup or dmg.kept or dmg.complained)
             and max(r.band_only_a, r.band_only_b) < T.band_apart and r.fill_a and not r.fill_b
             and r.background_b >= T.band_background):
