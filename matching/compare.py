@@ -699,6 +699,9 @@ def _keeps_detail(damaged, ga, gb, seen, T: Thresholds, *, moves: tuple = (), fr
     return None
 
 
+DRIFT_ROWS_ALONE = 3   # row blocks a drift runs over to be read as one without beginning inside a row (proof 1.36's least)
+
+
 def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int | None = None, floor: float | None = None):
     """A flipped bit the entropy decoder recovered from without complaint: it garbles a few blocks,
     and every later block's DC, coded as a difference from the one before, carries the error. The
@@ -746,7 +749,7 @@ def _dc_drift(Dy, valid, frame, T: Thresholds, min_rest: int | None = None, floo
         # the drift begins where the row blocks' signed mean first leaves the intact top's, at the
         # first row one of whose parts is off by half the threshold (the mid-row block the flip hit)
         begins = _drift_begins(sign * Ds, vs, edges, sign * mean, j, base, thr, nseg, T)
-        if nb - j < 3 and not _begins_mid_row(sign * Ds, vs, begins, thr):
+        if nb - j < DRIFT_ROWS_ALONE and not _begins_mid_row(sign * Ds, vs, begins, thr):
             # a drift over the last one or two row blocks only (drift_min_rest 2, since proof 1.37; 3
             # before) must begin at a block inside a row: off from a row's first pixel to the end is the
             # bottom strip lifted or darkened (16 rows of 256 lifted by 12 levels were "different" with 3

@@ -340,7 +340,7 @@ VERIFIER_VERSION = "proof 1.37"   # 1.1: a lossless clean-up copy against a JPEG
 #      verdict finds to be the picture's own (its blank space, rows at many levels) no longer makes the pair
 #      `different`: the pair is screened again with no band masked and judged whole (a diagram's 27 % copy was
 #      "different" for its kept JPEG 2000's flat margin). Two bands along the same rows, no decoder complaint:
-#      the copy's at a decoder's fill level beside the kept copy's blank space is the copy's damage
+#      a JPEG copy's at its decoder's fill grey beside the kept copy's blank space is the copy's damage
 #      (verdict._damaged_side; a grey band across a diagram's copy was the kept copy's "blank space": different).
 #      A lossy WebP copy's exposure is read against the kept picture made as a WebP (proof._webp_coded: libwebp
 #      lifts paper at 244-245 by a level; every WebP copy of such a page was "another exposure"). The
