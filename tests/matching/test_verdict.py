@@ -2691,3 +2691,23 @@ def test_a_forms_black_bar_painted_out_of_the_kept_copy_does_not_name_the_intact
     Image.fromarray(orig).resize((500, 650), Image.LANCZOS).save(tmp_path / "c.png")
     out = verify_pair(tmp_path / "c.png", tmp_path / "K.png")
     assert out.verdict != "cleanup_corrupt" and not out.safe_to_delete, out.reasons
+
+
+@pytest.mark.parametrize("shape", ["band8", "L12"])
+@pytest.mark.parametrize("lift", [3, -6])
+def test_a_band_thinner_than_half_a_cell_lifted_across_a_photograph_is_an_edit(tmp_path, shape, lift):
+    # an 8 px band, or an L 12 px wide, lifted or darkened in a q95 copy of a PNG at its own size: it covers
+    # under half of every 32 px cell it crosses, so no cell departed, the share fell under 0.97 and the
+    # reproduction test stood aside: safe duplicates (a third attack). Its windows depart in one cluster
+    from skimage import data
+    im = Image.fromarray(data.coffee()).resize((400, 300), Image.LANCZOS)
+    im.save(tmp_path / "K.png")
+    yy, xx = np.mgrid[:300, :400]
+    mask = ((yy >= 140) & (yy < 148) if shape == "band8" else
+            ((yy >= 100) & (yy < 112) & (xx >= 100) & (xx < 300)) | ((xx >= 100) & (xx < 112) & (yy >= 100) & (yy < 250)))
+    a = np.asarray(im).astype(np.int16) + np.where(mask[..., None], lift, 0)
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(tmp_path / "c.jpg", quality=95)
+    out = verify_pair(tmp_path / "c.jpg", tmp_path / "K.png")
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+    im.save(tmp_path / "same.jpg", quality=95)
+    assert verify_pair(tmp_path / "same.jpg", tmp_path / "K.png").safe_to_delete
