@@ -1556,7 +1556,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         if off:
             res.reasons.append(off)
             return res
-        res.reasons.append("clean-up pixels garbled from one row to the end of the stream (the decoder did not complain)")
+        # (said as found: a flat band alone is not a garbled stream, though a curator read it so for a PNG copy,
+        # and the decoder's complaint, when there is one, is the next reason's)
+        res.reasons.append(("clean-up pixels garbled from one row to the end of the stream" if dmg.silent_stream or r.progressive_a
+                            else "a flat band in the clean-up pixels where the kept copy shows the picture")
+                           + ("" if c.damaged else " (the decoder did not complain)"))
     res.reasons.extend(why)
     if not agrees:
         if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:

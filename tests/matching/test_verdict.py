@@ -137,6 +137,8 @@ def test_grey_band_cleanup_corrupt(tmp_path, canon, photo):
     r = _v(tmp_path, canon, "g.jpg", data=jpeg_bytes(grey_band(photo, 0.45, 0.12)))
     assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete
     assert 0.3 < r.region["top"] < 0.5 < r.region["bottom"] < 0.75
+    # said as found: a band that stops is no stream garbled to its end
+    assert r.reasons[0] == "a flat band in the clean-up pixels where the kept copy shows the picture (the decoder did not complain)"
 
 
 def test_grey_band_canonical_match_corrupt(tmp_path, photo):
