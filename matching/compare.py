@@ -392,7 +392,11 @@ def band_background(g: np.ndarray, other: np.ndarray, band: np.ndarray, T: Thres
     beside it that its edges blur into, paper on a page, or text where it bridges a page's blank
     lines: an attack's black, grey and violet bars painted across pages read at the paper's level by
     the mask's median, and 20 true damaged copies were "blank space"."""
-    level = band_level(g, other, band, T)
+    return _background_at(g, band, band_level(g, other, band, T), T)
+
+
+def _background_at(g: np.ndarray, band: np.ndarray, level: float | None, T: Thresholds) -> float:
+    """``band_background`` of bands whose ``band_level`` is ``level`` (read once: the screen asks it twice)."""
     if level is None or at_decoder_fill(level, T):
         return 0.0
     mean = ndimage.uniform_filter(g, 5)
@@ -1084,6 +1088,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
     a8, b8 = _resize(ab, small), _resize(bb, small)
     v8 = _resize(valid[..., None].astype(np.float32), small)[..., 0] > 0.99
     lowres = float((np.abs(a8 - b8).mean(axis=2)[v8] / 255).mean()) if v8.any() else 1.0
+    level_a, level_b = band_level(ga, gb, band_a, T), band_level(gb, ga, band_b, T)
     dmg_a = band_a | (prog_a if prog_a is not None else False)
     dmg_b = band_b | (prog_b if prog_b is not None else False)
     return ScreenResult(
@@ -1091,10 +1096,9 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
         diff_score=glob, local_score=local, robust_local=robust, lowres=lowres, coverage=coverage,
         intact_std=intact_std, size=size, band_a=float(band_a.mean()), band_b=float(band_b.mean()),
         band_only_a=float((band_a & ~band_b).mean()), band_only_b=float((band_b & ~band_a).mean()),
-        background_a=band_background(ga, gb, band_a, T), background_b=band_background(gb, ga, band_b, T),
+        background_a=_background_at(ga, band_a, level_a, T), background_b=_background_at(gb, band_b, level_b, T),
         spread_a=band_spread(ga, gb, band_a, T), spread_b=band_spread(gb, ga, band_b, T),
-        fill_a=a_jpeg and at_decoder_fill(band_level(ga, gb, band_a, T), T, black=False),
-        fill_b=at_decoder_fill(band_level(gb, ga, band_b, T), T, black=False),
+        fill_a=a_jpeg and at_decoder_fill(level_a, T, black=False), fill_b=at_decoder_fill(level_b, T, black=False),
         region_a=bbox(np.asarray(dmg_a)) if np.any(dmg_a) else None,
         region_b=bbox(np.asarray(dmg_b)) if np.any(dmg_b) else None,
         progressive_a=prog_a is not None, progressive_b=prog_b is not None, stream_a=stream_a, valid=valid,

@@ -259,30 +259,29 @@ def _simulate_image(im: Image.Image, size, quality, crop=None, subsampling: int 
     return np.asarray(sim)
 
 
-def _wavelet_coded(a: np.ndarray, ratio: float) -> np.ndarray | None:
-    """``a`` (uint8, grey or RGB) coded as a lossy JPEG 2000 at compression ``ratio`` (irreversible
-    9/7 wavelet, one quality layer: OpenJPEG through Pillow) and decoded; None when Pillow has no
-    JPEG 2000 coder. The exposure and patch tests' model of a kept JPEG 2000's own loss."""
+def _coded_as(a: np.ndarray, fmt: str, **params) -> np.ndarray | None:
+    """``a`` (uint8, grey or RGB) saved by Pillow as ``fmt`` with ``params`` and decoded again, in its own
+    mode; None when Pillow has no coder for it."""
     buf = io.BytesIO()
     try:
-        Image.fromarray(a).save(buf, "JPEG2000", quality_mode="rates", quality_layers=[float(ratio)],
-                                irreversible=True)
+        Image.fromarray(a).save(buf, fmt, **params)
         with Image.open(io.BytesIO(buf.getvalue())) as im:
             return np.asarray(im.convert("RGB" if a.ndim == 3 else "L"))
     except (OSError, KeyError):
         return None
+
+
+def _wavelet_coded(a: np.ndarray, ratio: float) -> np.ndarray | None:
+    """``a`` coded as a lossy JPEG 2000 at compression ``ratio`` (irreversible 9/7 wavelet, one quality
+    layer: OpenJPEG through Pillow) and decoded (``_coded_as``). The exposure and patch tests' model of a
+    kept JPEG 2000's own loss."""
+    return _coded_as(a, "JPEG2000", quality_mode="rates", quality_layers=[float(ratio)], irreversible=True)
 
 
 def _webp_coded(a: np.ndarray, quality: int) -> np.ndarray | None:
-    """``a`` (uint8 RGB) coded as a lossy WebP at ``quality`` (libwebp through Pillow) and decoded; None
-    when Pillow has no WebP coder. The exposure test's picture made as a WebP copy was."""
-    buf = io.BytesIO()
-    try:
-        Image.fromarray(a).save(buf, "WEBP", quality=int(quality))
-        with Image.open(io.BytesIO(buf.getvalue())) as im:
-            return np.asarray(im.convert("RGB" if a.ndim == 3 else "L"))
-    except (OSError, KeyError):
-        return None
+    """``a`` coded as a lossy WebP at ``quality`` (libwebp through Pillow) and decoded (``_coded_as``).
+    The exposure test's picture made as a WebP copy was."""
+    return _coded_as(a, "WEBP", quality=int(quality))
 
 
 def _jpeg_rgb(data: bytes) -> np.ndarray:
@@ -2811,8 +2810,8 @@ def _cell_starts(m: int, n: int) -> np.ndarray:
     return np.asarray(starts, dtype=int)
 
 
-def _cell_sums(x: np.ndarray, ys: np.ndarray, xs: np.ndarray, n: int) -> np.ndarray:
-    """The sums of ``x`` over the n x n cells whose corners are ``ys`` x ``xs`` (an integral image)."""
+def _square_sums(x: np.ndarray, ys: np.ndarray, xs: np.ndarray, n: int) -> np.ndarray:
+    """The sums of ``x`` over the n x n squares whose corners are ``ys`` x ``xs`` (an integral image)."""
     s = np.zeros((x.shape[0] + 1, x.shape[1] + 1), np.float64)
     s[1:, 1:] = np.cumsum(np.cumsum(x, 0, dtype=np.float64), 1)
     y0, x0 = ys[:, None], xs[None, :]
@@ -2858,8 +2857,8 @@ def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.
     ys, xs = _cell_starts(ed.shape[0], n), _cell_starts(ed.shape[1], n)
     if not len(ys) or not len(xs):
         return None
-    judged = _cell_sums(trusted, ys, xs, n) == n * n
-    departed = judged & (_cell_sums(trusted & (ed <= P.reproduced_rms), ys, xs, n) < P.reproduced_cell_departed * n * n)
+    judged = _square_sums(trusted, ys, xs, n) == n * n
+    departed = judged & (_square_sums(trusted & (ed <= P.reproduced_rms), ys, xs, n) < P.reproduced_cell_departed * n * n)
     kept = coded & ~cell_windows(departed, ed.shape, dilate=True)
     kept[ys[-1] + n:] = False   # (windows in no cell: fewer than n / 2 rows or columns beyond the last)
     kept[:, xs[-1] + n:] = False
@@ -2869,7 +2868,7 @@ def _edited_cells(d: np.ndarray, ed: np.ndarray, trusted: np.ndarray, coded: np.
     if not departed.any():
         return departed
     # each cell's mean signed difference over its 32 px (windows step 4 px: cell i covers pixels 4 ys[i] ..)
-    shift = np.abs(_cell_sums(d, 4 * ys, 4 * xs, 4 * n)) / np.float32(16 * n * n)
+    shift = np.abs(_square_sums(d, 4 * ys, 4 * xs, 4 * n)) / np.float32(16 * n * n)
     rms = np.zeros(departed.shape, np.float32)
     for i, j in np.argwhere(departed):
         rms[i, j] = np.median(ed[ys[i]:ys[i] + n, xs[j]:xs[j] + n])

@@ -517,7 +517,8 @@ def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thre
     and a 1 px line drawn across a 10 px halftone or a 5 px dithered print, copied at 30 % by
     ImageMagick, passed the proof (0.30-0.38 of its tolerance, the true copy's 0.28): a safe duplicate
     (an attack's 5 such look-alikes). Those copies stay `different`, as before proof 1.37."""
-    if dmg.any or c.damaged or m.damaged or min(fine_detail(c.image), fine_detail(m.image)) < T.alias_detail:
+    # (dmg.any holds either side's decoder damage)
+    if dmg.any or fine_detail(c.image) < T.alias_detail or fine_detail(m.image) < T.alias_detail:
         return None
     if max(c.width or 0, c.height or 0) < T.alias_min_scale * max(m.width or 0, m.height or 0):
         return None
@@ -1516,7 +1517,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         alt = _screen_other_turns(c, m, r, T, strict=agrees)
         if alt is not None:
             (r, dmg), why, agrees = alt, [], True
-    own = None if _flat_apart(r, dmg, T) else (_band_on_its_own_background(r, dmg, T) or _band_of_many_levels(r, dmg, T))
+    # (each side flat where the other is not: judged below, after the stream's reading; nothing then re-screens)
+    apart = _flat_apart(r, dmg, T)
+    own = None if apart else (_band_on_its_own_background(r, dmg, T) or _band_of_many_levels(r, dmg, T))
     if own:
         # the flat run the screen took for a band is the picture's own (its blank space, rows of small
         # text): not damage, and not a reason to call the pair different either, so the pair is screened
@@ -1546,7 +1549,6 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
                            f"in the clean-up JPEG or in the kept {m.format}: the pixels do not tell which, so "
                            f"neither is named damaged (a person compares the two)")
         return res
-    apart = _flat_apart(r, dmg, T)
     if apart:
         res.reasons.append(apart)
         return res
