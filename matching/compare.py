@@ -256,7 +256,17 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None, level_fill: bool = Fals
     # parts (muted_ratio): a grey band in an 8:1 JPEG 2000 of grass (its speckle 1-7 grey levels,
     # the grass 11-25, at a mean 20-40 off) was "different" between the strong and speckled rules
     # (not where the other side's row is as uniform: a flat area recoloured is an edit, as above)
-    muted = (uniform(sd, mn) & ~uniform(so, mo) & other_shows
+    # (its median residue within the speckle, its parts' residues and means may reach or span muted_spread x
+    # that median where this is more than the speckled rule's limits: in a small picture a part is a few
+    # pixels, and a coder's ringing moves them. A grey band in an 8:1 JPEG 2000 of an 80x60 hillshade rang at
+    # 3.9-5.8 with its parts' means 10.4-11.1 apart, one of a 96x75 crop of coins at 4.9-5.4 with a part at
+    # 8.1-8.5, beside the copies' 15-90: the good copies of damaged kept pictures were "different")
+    med = np.median(sd, axis=1)
+    muted_level = T.muted_spread * med
+    muted_uniform = ((med < T.speckled_band_std)
+                     & (sd.max(1) < np.maximum(T.speckled_band_std, muted_level))
+                     & ((mn.max(1) - mn.min(1)) < np.maximum(T.speckled_band_range, muted_level)))
+    muted = (muted_uniform & ~uniform(so, mo) & other_shows
              & (np.median(sd / np.maximum(so, 1e-3), axis=1) <= T.muted_ratio))
     bad |= _long_runs(muted, T)
     # or: a run of rows one level across the whole width, nearly flat (a fill a lossy coder kept flat),

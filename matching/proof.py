@@ -1445,14 +1445,23 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         turned, counted from the displayed corner: a few pixels off where its sides are not whole blocks)."""
         dep = coding["departure"]
         detailed = int(((coding["detail"] >= P.coding_detail) & (dep > 0)).sum())
-        if detailed < P.reproduced_min_windows:
+        departing = dep[dep > 0]
+        # (a small copy, a thumbnail of a photograph, has too few blocks for reproduced_min_windows, but where
+        # most that depart have detail its own loss is known by them as well: 60 of an attack's 168 dots, lines
+        # and patches a few px across, in 30-84 px copies of pictures kept as 6-16:1 JPEG 2000, were safe)
+        small = (detailed >= P.coding_small_blocks and len(departing)
+                 and detailed >= P.coding_small_share * len(departing))
+        if detailed < P.reproduced_min_windows and not small:
             # too few blocks with detail to know the pair's own loss by: a lone mark on a blank page, a star on
             # black, a small logo, copied by a nearest-neighbour or adaptive resampler, departed there by
             # 1.9-10.7 levels in true copies (16 of an attack's 1,216), all of that resampler's difference
             result["coding"] = {"worst": round(float(dep.max()), 3), "whole": round(coding["whole"], 3),
                                 "detailed": detailed}
             return False
-        allowed = P.coding_floor + P.coding_factor * float(np.percentile(dep[dep > 0], 99) if (dep > 0).any() else 0.0) \
+        # the pair's own loss: the departure that coding_edit_blocks blocks or 1 % exceed, the more (an edit fills
+        # a few blocks; under 400 blocks the 99th percentile was the edited block's own departure)
+        pct = min(99.0, 100.0 * (1.0 - P.coding_edit_blocks / max(len(departing), 1)))
+        allowed = P.coding_floor + P.coding_factor * float(np.percentile(departing, max(pct, 0.0)) if len(departing) else 0.0) \
             + P.coding_spread * coding["spread"]
         over = dep / allowed
         k = np.unravel_index(int(np.argmax(over)), over.shape)
@@ -2656,7 +2665,7 @@ def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: P
     inner = valid.copy()
     inner[:r] = inner[-r:] = False
     inner[:, :r] = inner[:, -r:] = False
-    if int(inner.sum()) < 64 * P.reproduced_min_windows:
+    if int(inner.sum()) < P.stroke_min_pixels:
         return None
     shape = (sfft.next_fast_len(h + 2 * r, True), sfft.next_fast_len(w + 2 * r, True))
     D = sfft.rfft2(d.astype(np.float32), shape)

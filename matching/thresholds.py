@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.37"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.38"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -350,6 +350,16 @@ VERIFIER_VERSION = "proof 1.37"   # 1.1: a lossless clean-up copy against a JPEG
 #      the last two row blocks is a stream's damage when it begins inside a row (compare._begins_mid_row). The
 #      one-cluster reading of the reproduction test judges copies of any size, and a cluster shifted by
 #      reproduced_cell_shift on average is edited (bands 8-16 px lifted by 2-6 levels departed in no cell: 109 of 416 safe).
+# 1.38: thumbnails. The coding test reads the pair's own loss below coding_edit_blocks blocks or 1 % of them (the 99th
+#      percentile until now: under 400 blocks, an 80x80 px copy, that was the edited block's own departure), and judges
+#      a copy under reproduced_min_windows blocks of detail where coding_small_share of the blocks that depart, and
+#      coding_small_blocks, have detail (a lone mark on a blank page has few such blocks and stays aside). The stroke
+#      test reads copies with stroke_min_pixels inside a filter's reach of the edge (2,048 before). Dots, lines and
+#      patches a few px across in 30-84 px copies of crops kept as 6-16:1 JPEG 2000 were safe duplicates in 60 of
+#      168 such look-alikes (38 now; kept TIFF 13 of 114 -> 12, kept JPEG 14 of 116 -> 8), and a 72x48 true copy of
+#      a kept JPEG 2000 was "different" at the screen's strict limit (its stroke test could not run). muted_spread:
+#      a grey band rung by an 8:1 JPEG 2000 in an 80x60 or 96x75 crop (parts' means 10.4-11.1 apart, a part's
+#      residue 8.1-8.5) was no band, and the good copy of the damaged kept picture "different" (compare._band_rows).
 
 
 def _tol(default, looser: str):
@@ -426,6 +436,8 @@ class ProofThresholds:
                                                 #   + stroke_detail x the kept picture's mean gradient over 9x9 px)
     stroke_floor: float = _tol(0.3, "up")       # ... (grey levels) ...
     stroke_detail: float = _tol(0.1, "up")      # ... (a wavelet coder's loss grows with the detail it coded)
+    stroke_min_pixels: int = 1024              # ... read where a copy has this many pixels a filter's reach inside its edge
+                                                #   (1.38; 2,048 before: a 72x48 thumbnail has 1,792, and stood aside)
     coding_floor: float = _tol(1.2, "up")       # the coding test (where the even-loss, stroke and patch tests pass a
                                                 #   JPEG copy): the least change to the kept picture made as the copy was
                                                 #   that codes each 8x8 px block as the copy's, at most this (grey levels
@@ -441,6 +453,11 @@ class ProofThresholds:
                                                 #   reduce(2) and draft-decoded copies at 1.7-1.9 of the allowance without
                                                 #   it, 0.70 at most of 1,682 true copies with it; 0.3, not 1.0: at 1.0
                                                 #   the faint digits' blocks were allowed too, 2 of 52 edits found, not 10)
+    coding_edit_blocks: int = _tol(4, "down")   # ... the percentile above: the pair's own loss is read below this many
+                                                #   blocks (or 1 %, the more), which an edit may fill: at under 400 blocks
+                                                #   the 99th percentile was the edit's own block (1.38)
+    coding_small_share: float = _tol(0.5, "up")  # ... a copy under reproduced_min_windows blocks of detail is judged
+    coding_small_blocks: int = _tol(8, "up")    #   where this share of its blocks that depart and this many have detail (1.38)
     stepped_tol: float = 0.1                    # the DC step test: an 8x8 px block's mean luma within this of the
                                                 #   reproduction (the top); a row's median within this of a whole
                                                 #   number of the copy's luma DC steps (two rows past it on) ...
@@ -538,6 +555,8 @@ class Thresholds:
     speckled_band_range: float = 10.0  # ... with its parts' means this close, of ``loose_band`` rows at least ...
     speckled_band_mean: float = 30.0  # ... is damage where the other side's mean is this far off along the row
     muted_ratio: float = 0.3          # ... or where its parts' residue is at most this part of the other side's (median)
+    muted_spread: float = 3.0         #     (its parts' residues and means then within this many times its median
+                                      #     residue where that is wider than the two above: 1.38)
     level_band_std: float = 2.5       # a run of rows this flat in every part, one level across (parts' means within
     level_band_range: float = 2.5     #   this), off the other side's level by more than level_band_mean one way
     level_band_mean: float = 3.0      #   along changed_share of the row, where level_band_edge rows above and below

@@ -266,6 +266,36 @@ def test_a_band_with_a_speckled_row_or_two_is_one_band_not_a_pattern_of_runs():
     assert band[50:61].all() and not band[:45].any() and not band[66:].any()
 
 
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_a_band_a_lossy_coder_rang_in_a_small_busy_picture_is_a_band(seed):
+    # corpus_gen --hard, seed 13001: an 80x60 crop of a hillshade kept as an 8:1 JPEG 2000 with rows
+    # filled at 128. The coder rang in the fill at 4-6 with its 10 px parts' means 10-11 apart (over the
+    # speckled rule's 10), beside the copy's 15-90: no band, and the good copy "different"
+    import io
+
+    from PIL import Image
+
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 255, (30, 40)).astype(np.uint8)
+    picture = np.asarray(Image.fromarray(small).resize((80, 60), Image.BICUBIC))
+    banded = picture.copy()
+    banded[34:45] = 128
+    buf = io.BytesIO()
+    Image.fromarray(banded).save(buf, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    kept = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L")).astype(np.float32)
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(Image.fromarray(picture), 90))).convert("L")).astype(np.float32)
+    band = _band_rows(kept, copy, 0.0, T)
+    assert band[36:43].all() and not band[:31].any() and not band[48:].any()
+    # the picture itself, coded the same way, has no band where the copy has its texture
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    plain = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L")).astype(np.float32)
+    assert not _band_rows(plain, copy, 0.0, T).any()
+
+
 def test_a_flat_run_the_other_side_shows_a_few_rows_away_is_the_picture_moved_not_a_band():
     # corpus_gen --hard --grid 4 --min-side 96, seed 702: a phantom's crop reframed by 4 px. The kept
     # copy's flat run of columns at 51 met the copy's shifted edge, read as a band painted over the

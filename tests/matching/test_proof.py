@@ -1931,3 +1931,58 @@ def test_the_reproduction_tests_cells_reach_the_pictures_last_rows_and_columns()
     assert w[55:63, 0:8].all() and w.sum() == 64
     # with the cells beside it (above, overlapping it by one row of windows, and to the right): 15 x 8 + 8 x 8
     assert cell_windows(cells, (63, 63), dilate=True).sum() == 15 * 8 + 8 * 8
+
+
+@pytest.mark.parametrize("name, box, dot, size, q, ratio", [
+    ("chelsea", (208, 23, 100, 140), (32.9, 71.5, 1.35), (59, 83), 90, 16),
+    ("grass", (315, 126, 165, 215), (76.2, 116.8, 2.65), (50, 65), 80, 16),
+    ("coins", (13, 34, 217, 154), (89.3, 55.2, 3.34), (52, 37), 85, 10),   # 24 blocks: too few before 1.38
+])
+def test_a_dot_in_a_thumbnail_of_a_kept_jpeg_2000_codes_what_the_kept_picture_would_not(name, box, dot, size, q, ratio):
+    # proof 1.38: a dot of a few px darkened to a third, in a 50-83 px copy of a crop kept as a 16:1 JPEG
+    # 2000, passed the even-loss test (its 8x tolerance is wide where the kept copy's loss is), and the
+    # stroke and patch tests cannot run on so few pixels. The coding test read it, but held it to 2x its
+    # 99th percentile over the blocks: under 400 blocks that is the dot's own block. Read below the four
+    # worst blocks (an edit fills a few), the pair's own loss leaves the dot's block out. A copy of under
+    # 32 blocks of detail was not judged at all; where most of its blocks have detail, it is
+    from dataclasses import replace
+
+    from skimage import data
+    x, y, w, h = box
+    im = Image.fromarray(np.ascontiguousarray(getattr(data, name)()[y:y + h, x:x + w]))
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    kept = _jp2(im, ratio)
+    a = np.asarray(im).astype(int)
+    yy, xx = np.ogrid[:h, :w]
+    cx, cy, r = dot
+    a[(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] //= 3
+    for edited, same in ((im, True), (Image.fromarray(a.astype(np.uint8)), False)):
+        copy = _decoded(jpeg_bytes(edited.resize(size, Image.Resampling.LANCZOS), q))
+        out = _against_kept_jp2(copy, kept, q)
+        assert out["same"] == same, (out["reasons"], out.get("even"), out.get("coding"))
+        if not same:
+            assert "code what that picture would not" in out["reasons"][-1], out["reasons"]
+            # what the rule is for: read at the 99th percentile, the dot's block is the pair's own loss
+            P = current().proof
+            before = replace(P, coding_edit_blocks=0, coding_small_blocks=10 ** 6)
+            assert _against_kept_jp2(copy, kept, q, before)["same"]
+
+
+def test_the_stroke_test_reads_a_thumbnail_of_a_few_thousand_pixels_and_finds_a_line_in_it():
+    # proof 1.38: the stroke test wanted 64 x 32 px a filter's reach inside the edge; a 72x48 copy has
+    # 56x32 (1,792): it stood aside, and so the screen kept its strict limit for a true copy of a kept
+    # JPEG 2000 (a 48 % copy of a coffee crop was "different" at 0.098). Half that area reads a
+    # thumbnail: a line darker by 25 levels stands out of 3 levels of noise there; a 40x30 copy stays aside
+    from matching.proof import _stroke_scores
+    P = current().proof
+    rng = np.random.default_rng(4)
+    loss = rng.normal(0, 3, (48, 72)).astype(np.float32)
+    flat = np.full(loss.shape, 128.0, np.float32)
+    valid = np.ones(loss.shape, bool)
+    plain = _stroke_scores(loss, flat, valid, P)
+    assert plain is not None and plain["score"].max() < 1.0
+    lined = loss.copy()
+    lined[24, 20:32] -= 25.0
+    assert _stroke_scores(lined, flat, valid, P)["score"].max() > 1.0
+    assert _stroke_scores(loss[:30, :40], flat[:30, :40], valid[:30, :40], P) is None
