@@ -907,6 +907,32 @@ def build(out, seed=11):
         c.add(jpeg(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), 90), "jpg", "near_miss", None,
               f"the crop with {what} lifted by 4 levels, q=90, named as the kept crop", "astronaut-crop-band",
               named=0, ident=p.stem)
+    # --- (proof 1.38; appended) a 100x140 crop of the cat kept as a 16:1 JPEG 2000, its 59x83 thumbnail at q90,
+    #     and the crop with a dot 3 px across darkened to a third, as a thumbnail named as the kept crop (the
+    #     coding test read its 99th percentile at the dot's own block: a safe duplicate); a 217x154 crop of the
+    #     coins kept at 10:1 and a 52x37 thumbnail of it with such a dot 7 px across (24 blocks: the coding test
+    #     did not judge it); a 96x75 crop of grass kept as an 8:1 JPEG 2000 with rows 55-60 filled grey, and
+    #     its good copy at q90 (the coder rang in the fill: a row's parts 10.2 levels apart, parts at 8.2-12.2 RMS,
+    #     over the speckled rule's limits: no band, "different")
+    for name, (x, y, w, h), (cx, cy, r), size, q, rate in (
+            ("chelsea", (208, 23, 100, 140), (32.9, 71.5, 1.35), (59, 83), 90, 16),
+            ("coins", (13, 34, 217, 154), (89.3, 55.2, 3.34), (52, 37), 85, 10)):
+        crop = Image.fromarray(np.ascontiguousarray(getattr(photos, name)()[y:y + h, x:x + w])).convert("RGB")
+        p = c.canonical(crop, "jp2", rate=rate)
+        c.add(jpeg(crop.resize(size, Image.LANCZOS), q), "jpg", "resized", p,
+              f"a {w}x{h} crop of {name} at {size[0]}x{size[1]}, q={q}", f"thumb-{name}")
+        a = np.asarray(crop).astype(int)
+        yy, xx = np.ogrid[:h, :w]
+        a[(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] //= 3
+        c.add(jpeg(Image.fromarray(a.astype(np.uint8)).resize(size, Image.LANCZOS), q), "jpg", "near_miss", None,
+              f"the thumbnail with a dot {2 * r:.0f} px across darkened to a third, named as the kept crop",
+              f"thumb-{name}-dot", named=0, ident=p.stem)
+    grass = np.ascontiguousarray(photos.grass()[200:275, 60:156])
+    banded = grass.copy()
+    banded[55:61] = 128
+    p = c.canonical(Image.fromarray(banded).convert("RGB"), "jp2", rate=8)
+    c.add(jpeg(Image.fromarray(grass).convert("RGB"), 90), "jpg", "corrupt_canonical", p,
+          "jp2:grey band rung by the coder in a 96x75 crop of grass", "grass-small-banded", corrupt_side="canonical")
     c.write_truth()
     return c.rows
 

@@ -260,7 +260,8 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None, level_fill: bool = Fals
     # that median where this is more than the speckled rule's limits: in a small picture a part is a few
     # pixels, and a coder's ringing moves them. A grey band in an 8:1 JPEG 2000 of an 80x60 hillshade rang at
     # 3.9-5.8 with its parts' means 10.4-11.1 apart, one of a 96x75 crop of coins at 4.9-5.4 with a part at
-    # 8.1-8.5, beside the copies' 15-90: the good copies of damaged kept pictures were "different")
+    # 8.1-8.5, beside the copies' 15-90: the good copies of damaged kept pictures were "different". At 4x,
+    # 36 of 40 such bands in 80x60 pictures of noise are found (19 at 3x), and no row outside them)
     med = np.median(sd, axis=1)
     muted_level = T.muted_spread * med
     muted_uniform = ((med < T.speckled_band_std)
