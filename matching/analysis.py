@@ -25,6 +25,8 @@ class FileAnalysis:
     width: int = 0
     height: int = 0
     pages: int = 0
+    pictures: int = 0                   # every picture the file holds (pages, frames, previews) + data after its end
+                                        # (decode.Decoded.pictures; 0: not measured, an older analysis)
     bit_depth: int = 0
     mode: str = ""
     exif_orientation: int = 1
@@ -187,7 +189,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         a.errors = [f"{type(e).__name__}: {e}"[:300]]
         return a
     a.format, a.width, a.height = dec.format, dec.width, dec.height
-    a.pages, a.bit_depth, a.mode = dec.pages, dec.bit_depth, dec.mode
+    a.pages, a.pictures, a.bit_depth, a.mode = dec.pages, max(dec.pictures, dec.pages), dec.bit_depth, dec.mode
     a.exif_orientation = dec.exif_orientation
     a.notes = list(dec.notes)
     _format_notes(a, None)

@@ -116,6 +116,7 @@ class Decoded:
     width: int = 0            # displayed (after EXIF orientation)
     height: int = 0
     pages: int = 1
+    pictures: int = 1         # every picture the file holds (pages, frames, previews) + what follows its end
     bit_depth: int = 8
     mode: str = ""
     exif_orientation: int = 1
@@ -238,6 +239,66 @@ def _jpeg_scans(data: bytes):
             continue
         pos += 2 + length
     return None if frame is None else (frame, comps, scans)
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    """The offset just past a JPEG's end-of-image marker (its first frame's), walking its markers and
+    skipping each scan's entropy-coded data as ``_jpeg_scans`` does; None when no end marker is found."""
+    pos, n = 2, len(data)
+    while pos + 2 <= n:
+        if data[pos] != 0xFF:
+            pos += 1
+            continue
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return pos + 2
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            pos += 2
+            continue
+        if pos + 4 > n:
+            return None
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        pos += 2 + length
+        if marker == 0xDA:
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                return None
+            pos = found.start()
+    return None
+
+
+def _png_end(data: bytes) -> int | None:
+    """The offset just past a PNG's IEND chunk, or None."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, typ = struct.unpack(">I4s", data[pos:pos + 8])
+        pos += 12 + length
+        if typ == b"IEND":
+            return pos if pos <= len(data) else None
+    return None
+
+
+TRAILING_PADDING = 64   # bytes after a picture's end that count as padding when they are all one byte value
+
+
+def trailing_data(data: bytes, fmt: str) -> int:
+    """Bytes a JPEG or PNG file holds after its picture's end marker (0: none, or padding of one byte
+    value up to ``TRAILING_PADDING`` long, as some writers leave).
+
+    Why: a decoder stops at the end marker and never reads what follows, so a JPEG with another
+    picture appended (a second camera image, a "motion photo" video) compared as its first picture
+    alone, and was a safe duplicate of a kept copy of that picture (an attack's 18 of 18): the file
+    holds more than the pair compared."""
+    end = _jpeg_end(data) if fmt == "JPEG" else _png_end(data) if fmt == "PNG" else None
+    if end is None or end >= len(data):
+        return 0
+    rest = data[end:]
+    if len(rest) <= TRAILING_PADDING and len(set(rest)) == 1:
+        return 0
+    return len(rest)
 
 
 def _check_jpeg(data: bytes) -> list:
@@ -510,6 +571,14 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     d.mode = channel_mode(im.mode, im.info)
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
+    # every picture it holds: frames (animations, a camera's second image), pages and their previews
+    # (a TIFF's are counted from its whole layout in formats.plan_decode), and data after its end
+    try:
+        frames = int(getattr(im, "n_frames", 1) or 1)
+    except Exception:
+        frames = 1
+    # (a camera's MPO holds its later images after the first one's end: counted once, as frames)
+    d.pictures = max(d.pages, frames, 2 if trailing_data(data, d.format) else 1)
     rot, flip = d.orientation
     d.width, d.height = (h, w) if rot in (90, 270) else (w, h)
 

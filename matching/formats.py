@@ -486,6 +486,7 @@ class TiffLayout:
     ifds: int = 0                 # every IFD and SubIFD
     reduced: int = 0              # of which reduced-resolution previews / pyramid levels
     pages: int = 1                # pages (top-level images at full resolution)
+    pictures: int = 1             # IFDs holding a picture (pages, SubIFDs, previews, levels; not masks)
     master_offset: int = 0        # IFD of page 1 at its largest full resolution
     first_offset: int = 0
     width: int = 0
@@ -520,6 +521,7 @@ def tiff_layout(data: bytes) -> TiffLayout:
             all_ifds = list(_all_ifds(tf))
             lay.ifds = len(all_ifds)
             lay.reduced = sum(1 for q in all_ifds if int(q.subfiletype) & 1)
+            lay.pictures = max(1, sum(1 for q in all_ifds if not int(q.subfiletype) & 4 and q.imagewidth and q.imagelength))
             images = [(q, lbl) for q, lbl in members if not int(q.subfiletype) & 4 and q.imagewidth and q.imagelength]
             full = [(q, lbl) for q, lbl in images if _is_full(q)] or images
             q, lbl = max(full, key=lambda t: (t[0].imagewidth * t[0].imagelength, -members.index(t)))
@@ -613,7 +615,7 @@ def plan_decode(data: bytes, *, target: int, max_pixels: int) -> Plan:
             return plan
         if lay.width * lay.height > max_pixels:
             raise DecodeError(f"image too large: {lay.width}x{lay.height} px exceeds limit of {max_pixels} px")
-        plan.overrides = {"pages": lay.pages, "bit_depth": lay.bit_depth}
+        plan.overrides = {"pages": lay.pages, "pictures": lay.pictures, "bit_depth": lay.bit_depth}
         if lay.master_offset != lay.first_offset:
             plan.data = _point_header_at(data, lay.master_offset)
             _check_pillow_opens(plan.data, lay)

@@ -122,6 +122,14 @@ def _known(value) -> int:
     return max(int(value or 0), 0)
 
 
+def _same_file(a, b) -> bool:
+    """Whether two files (FileAnalysis values or Asset rows) are known to hold the same bytes: equal,
+    non-empty SHA-256 of their bytes (``sha256`` on an analysis, ``checksum`` on a row)."""
+    da = getattr(a, "sha256", "") or getattr(a, "checksum", "") or ""
+    db = getattr(b, "sha256", "") or getattr(b, "checksum", "") or ""
+    return bool(da) and da == db
+
+
 def holds_at_least_as_much(kept, other) -> list:
     """Reasons why ``kept`` holds less than ``other`` (empty list: it holds at least as much).
 
@@ -142,7 +150,13 @@ def holds_at_least_as_much(kept, other) -> list:
     a JPEG clean-up copy coded finer than its JPEG kept copy (estimated qualities more than
     ``JPEG_QUALITY_MARGIN`` apart) unless the kept copy has ``JPEG_PIXELS_OUTWEIGH`` times its pixels:
     a q95 copy at 90 % of a q30 kept copy's size was a safe duplicate (the proof compares at the
-    copy's size, where the kept copy's blocks are smoothed away), and it is the better picture."""
+    copy's size, where the kept copy's blocks are smoothed away), and it is the better picture. And
+    a clean-up file of more than one picture (``pictures``: pages, frames, a TIFF's preview
+    directories, data after its end; its page count where an older analysis did not measure them)
+    unless both files hold the same bytes: only its first picture is compared, and a two-page TIFF
+    whose second page was another, a GIF's, an animated PNG's or WebP's second frame, a camera JPEG's
+    second image or a picture appended after its end were "identical" or safe duplicates (an attack's
+    every one of 120)."""
     from .formats import channels_lost, is_document, is_raw
     why = []
     kw, kh, ow, oh = _known(kept.width), _known(kept.height), _known(other.width), _known(other.height)
@@ -153,14 +167,24 @@ def holds_at_least_as_much(kept, other) -> list:
                    f"{f'{ow}x{oh} ' if ow and oh else ''}pixels")
     elif kw * kh < ow * oh or min(kw, kh) < min(ow, oh):
         why.append(f"the clean-up copy holds more pixels ({ow}x{oh}) than the kept copy ({kw}x{kh})")
+    pages_refused = False
     for fact, noun, more in (("pages", "page count", "more pages"), ("bit_depth", "bit depth", "a higher bit depth")):
         k, o = _known(getattr(kept, fact)), _known(getattr(other, fact))
+        pages_refused |= fact == "pages" and not (k and o and k >= o)
         if not (k and o):
             sides = " and the ".join(s for s, v in (("kept copy", k), ("clean-up copy", o)) if not v)
             why.append(f"the {sides}'s {noun} is unknown (not measured), so the kept copy is not shown to hold "
                        f"as much")
         elif k < o:
             why.append(f"the clean-up copy has {more} ({o}) than the kept copy ({k})")
+    # a clean-up file of more than one picture is proven the same by its first only: the rest (another
+    # page, an animation's frames, a camera's second image, a preview directory, data after its end)
+    # the kept copy is not shown to hold, whatever it holds itself; unless the bytes are the same (and
+    # said once: not again where its page count was refused above)
+    pictures = _known(getattr(other, "pictures", None)) or _known(getattr(other, "pages", None))
+    if pictures > 1 and not pages_refused and not _same_file(kept, other):
+        why.append(f"the clean-up copy holds {pictures} pictures or parts (pages, frames, previews, data after its "
+                   f"picture) and only its first picture is compared")
     kept_mode, other_mode = getattr(kept, "mode", "") or "", getattr(other, "mode", "") or ""
     for lost in channels_lost(kept_mode, other_mode):
         why.append(f"the clean-up copy (mode {other_mode}) has {lost} that the kept copy "

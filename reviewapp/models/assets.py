@@ -44,6 +44,11 @@ class Asset(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     pages = models.PositiveIntegerField(null=True, blank=True)
+    pictures = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="every picture the file holds (pages, frames, previews) and data after its end; only the first is "
+                  "compared, so a clean-up file of more than one is never deleted on the engine's word "
+                  "(matching.holds_at_least_as_much; null: not measured, the page count stands for it)")
     bit_depth = models.PositiveSmallIntegerField(null=True, blank=True)
     mode = models.CharField(max_length=16, blank=True)
     decode_status = models.CharField(max_length=12, choices=DecodeStatus.choices, blank=True, default="")

@@ -144,6 +144,7 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
         "width": fa.width or None,
         "height": fa.height or None,
         "pages": fa.pages or None,
+        "pictures": fa.pictures or None,
         "bit_depth": fa.bit_depth or None,
         "mode": (fa.mode or "")[:16],
         "decode_status": fa.status,

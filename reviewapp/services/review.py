@@ -224,6 +224,7 @@ def _snapshot(item, candidate):
         "asset": {"id": asset.pk, "source": asset.source.name, "key": asset.key, "etag": asset.etag,
                   "checksum": asset.checksum,
                   "size": asset.size, "width": asset.width, "height": asset.height, "pages": asset.pages,
+                  "pictures": asset.pictures,
                   "bit_depth": asset.bit_depth, "engine_version": asset.engine_version},
     }
     if candidate is not None:

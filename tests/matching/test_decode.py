@@ -66,6 +66,51 @@ def test_multipage_tiff_counts_pages_and_compares_first(tmp_path, photo, photo2)
     assert _close(d.image, np.asarray(photo.resize((d.image.shape[1], d.image.shape[0]), Image.BOX)))
 
 
+def _pictures_of(tmp_path, name, write):
+    p = tmp_path / name
+    write(p)
+    return decode(p).pictures
+
+
+def test_every_picture_a_file_holds_is_counted_not_only_its_first(tmp_path, photo, photo2):
+    # an attack's files whose first picture was the kept copy's and whose second was another: only the
+    # first was compared, and each was "identical" or a safe duplicate
+    tif = lambda p: photo.save(p, "TIFF", save_all=True, append_images=[photo2], compression="tiff_lzw")   # noqa: E731
+    gif = lambda p: photo.save(p, "GIF", save_all=True, append_images=[photo2])                          # noqa: E731
+    apng = lambda p: photo.save(p, "PNG", save_all=True, append_images=[photo2])                         # noqa: E731
+    webp = lambda p: photo.save(p, "WEBP", save_all=True, append_images=[photo2], quality=90)            # noqa: E731
+    mpo = lambda p: photo.save(p, "MPO", save_all=True, append_images=[photo2], quality=90)              # noqa: E731
+    for name, write in (("two.tif", tif), ("two.gif", gif), ("two.png", apng), ("two.webp", webp), ("two.jpg", mpo)):
+        assert _pictures_of(tmp_path, name, write) == 2, name
+    assert _pictures_of(tmp_path, "one.jpg", lambda p: p.write_bytes(jpeg_bytes(photo))) == 1
+    assert _pictures_of(tmp_path, "one.gif", lambda p: photo.save(p, "GIF")) == 1
+
+
+def test_data_after_a_pictures_end_is_counted_but_not_a_writers_padding(tmp_path, photo, photo2):
+    # a JPEG with another JPEG appended, or a phone's "motion photo" video after its end marker: a
+    # decoder never reads it, so the file was compared by its first picture alone
+    one = jpeg_bytes(photo)
+    assert _pictures_of(tmp_path, "a.jpg", lambda p: p.write_bytes(one + jpeg_bytes(photo2))) == 2
+    assert _pictures_of(tmp_path, "b.jpg", lambda p: p.write_bytes(one + b"ftypmp42" + bytes(range(256)) * 40)) == 2
+    assert _pictures_of(tmp_path, "c.jpg", lambda p: p.write_bytes(one + b"\x00" * 32)) == 1    # padding
+    buf = io.BytesIO()
+    photo.save(buf, "PNG")
+    assert _pictures_of(tmp_path, "d.png", lambda p: p.write_bytes(buf.getvalue() + one)) == 2
+    assert _pictures_of(tmp_path, "e.png", lambda p: p.write_bytes(buf.getvalue())) == 1
+
+
+def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2):
+    # a directory flagged reduced-resolution is never decoded as page 1, and what it holds is not
+    # compared: a different picture there was "identical" (an attack's 18 of 18)
+    import tifffile
+    p = tmp_path / "pyr.tif"
+    with tifffile.TiffWriter(p) as t:
+        t.write(np.asarray(photo), photometric="rgb")
+        t.write(np.asarray(photo2.resize((160, 120))), photometric="rgb", subfiletype=1)
+    d = decode(p)
+    assert d.pages == 1 and d.pictures == 2
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientations(tmp_path, photo, orientation):
     exif = Image.Exif()

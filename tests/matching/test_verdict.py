@@ -660,7 +660,10 @@ def _held(width=100, height=100, pages=1, bit_depth=8, format="TIFF", mode="RGB"
 
 def test_holds_rule_equal_copies_hold_as_much():
     assert holds_at_least_as_much(_held(), _held()) == []
-    assert holds_at_least_as_much(_held(pages=2, bit_depth=16), _held(pages=2, bit_depth=16)) == []
+    assert holds_at_least_as_much(_held(bit_depth=16), _held(bit_depth=16)) == []
+    # two pages each: only the same bytes are known to hold the same second page (since proof 1.38)
+    twin = SimpleNamespace(**vars(_held(pages=2, bit_depth=16)), sha256="ab" * 32)
+    assert holds_at_least_as_much(twin, twin) == []
 
 
 def test_holds_rule_more_pixels_or_a_longer_short_side_in_the_cleanup_copy_holds_more():
@@ -776,7 +779,44 @@ def test_holds_rule_an_unknown_page_count_on_either_side_is_refused_with_the_rea
         why = holds_at_least_as_much(_held(pages=kept), _held(pages=cleanup))
         assert why == [f"the {side}'s page count is unknown (not measured), so the kept copy is not shown to hold "
                        f"as much"], (kept, cleanup)
-    assert holds_at_least_as_much(_held(pages=3), _held(pages=2)) == []
+    # more pages on the kept side are no reason; the clean-up copy's second page is not compared
+    assert holds_at_least_as_much(_held(pages=3), _held(pages=2))[0].startswith("the clean-up copy holds 2 pictures")
+
+
+def test_holds_rule_a_clean_up_file_of_more_than_one_picture_is_refused_unless_its_bytes_are_the_kept_ones():
+    # only the first picture is compared: another page, frame, preview or appended picture is not
+    # shown to be held by the kept copy, whatever it holds itself
+    why = holds_at_least_as_much(_held(pages=2), SimpleNamespace(**vars(_held(pages=2)), pictures=2))
+    assert why == ["the clean-up copy holds 2 pictures or parts (pages, frames, previews, data after its picture) and "
+                   "only its first picture is compared"]
+    # a preview directory or data after its end: one page, two pictures
+    assert holds_at_least_as_much(_held(), SimpleNamespace(**vars(_held()), pictures=3))[0].startswith(
+        "the clean-up copy holds 3 pictures")
+    # measured before pictures were: its page count stands for them (said once where pages are refused)
+    assert holds_at_least_as_much(_held(pages=3), _held(pages=2))[0].startswith("the clean-up copy holds 2 pictures")
+    assert holds_at_least_as_much(_held(pages=1), _held(pages=2)) == [
+        "the clean-up copy has more pages (2) than the kept copy (1)"]
+    # the same bytes hold the same pictures (an analysis's sha256, a row's checksum)
+    same = SimpleNamespace(**vars(_held(pages=2)), pictures=2, sha256="ab" * 32)
+    assert holds_at_least_as_much(same, same) == []
+    assert holds_at_least_as_much(SimpleNamespace(**vars(_held(pages=2)), checksum="ab" * 32), same) == []
+    other = SimpleNamespace(**vars(_held(pages=2)), pictures=2, sha256="cd" * 32)
+    assert holds_at_least_as_much(other, same) != []
+    # the kept copy's own pages or previews are no reason: it holds them
+    assert holds_at_least_as_much(SimpleNamespace(**vars(_held(pages=2)), pictures=5), _held()) == []
+
+
+def test_a_tiff_whose_second_page_is_another_picture_is_not_safe(tmp_path, photo, photo2, photo3):
+    kept, copy = tmp_path / "C0000123.tif", tmp_path / "C0000123_x.tif"
+    photo.save(kept, "TIFF", save_all=True, append_images=[photo2], compression="tiff_lzw")
+    photo.save(copy, "TIFF", save_all=True, append_images=[photo3], compression="tiff_lzw")
+    r = verify_pair(copy, kept)
+    assert r.verdict == "identical" and not r.safe_to_delete, r.reasons
+    assert "only its first picture is compared" in " ".join(r.reasons)
+    # the same file's bytes: safe, every picture held
+    twin = tmp_path / "C0000123_y.tif"
+    twin.write_bytes(kept.read_bytes())
+    assert verify_pair(twin, kept).safe_to_delete
 
 
 def test_holds_rule_an_unknown_bit_depth_on_either_side_is_refused_with_the_reason():
