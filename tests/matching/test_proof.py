@@ -1986,3 +1986,51 @@ def test_the_stroke_test_reads_a_thumbnail_of_a_few_thousand_pixels_and_finds_a_
     lined[24, 20:32] -= 25.0
     assert _stroke_scores(lined, flat, valid, P)["score"].max() > 1.0
     assert _stroke_scores(loss[:30, :40], flat[:30, :40], valid[:30, :40], P) is None
+
+
+def _contrast(im, k, about=None):
+    """``im`` with its contrast multiplied by ``k`` about ``about`` (its mean grey by default)."""
+    a = np.asarray(im).astype(np.float32)
+    m = a.mean() if about is None else about
+    return Image.fromarray(np.clip(np.rint(m + k * (a - m)), 0, 255).astype(np.uint8))
+
+
+def test_the_contrast_slope_reads_the_copys_block_means_against_the_kept_pictures():
+    from matching.proof import _contrast_slope, _half_planes
+    P = current().proof
+    rng = np.random.default_rng(2)
+    base = np.asarray(Image.fromarray(rng.uniform(40, 210, (12, 16)).astype(np.uint8)).resize((256, 192), Image.BICUBIC))
+    ref = _half_planes(np.stack([base] * 3, axis=2))
+    assert _contrast_slope(ref, ref, P) == pytest.approx(1.0)
+    for k in (0.9, 1.1):
+        other = np.asarray(_contrast(Image.fromarray(base), k).convert("RGB"))
+        assert _contrast_slope(_half_planes(other), ref, P) == pytest.approx(k, abs=0.01)
+    flat = _half_planes(np.full((192, 256, 3), 120, np.uint8))
+    assert _contrast_slope(flat, flat, P) is None                       # nothing to measure a slope on
+    small = _half_planes(np.stack([base[:64, :64]] * 3, axis=2))         # 16 blocks: too few
+    assert _contrast_slope(small, small, P) is None
+
+
+@pytest.mark.parametrize("kept_as", ["tif", "jpg"])
+def test_a_faded_print_with_its_contrast_raised_is_another_contrast(kept_as):
+    # an attack's faded prints (a third of their contrast) copied at 50 % with the contrast raised or
+    # lowered by 10-25 % about the mean: the mean holds the exposure test, no flat part the tone test, and
+    # every pixel moves by a few levels, within the tile tests' tolerance: safe duplicates (15 of 126)
+    from dataclasses import replace
+
+    from skimage import data
+    faded = _contrast(Image.fromarray(data.chelsea()).resize((400, 266), Image.Resampling.LANCZOS), 0.33, about=150)
+    kept = np.asarray(faded) if kept_as == "tif" else _decoded(jpeg_bytes(faded, 90))
+    kw = dict(quality=70, lossy=True, kept_quality=None if kept_as == "tif" else 90)
+    # (about its own mean, and the exposure test set aside: what it reads of a contrast changed about
+    # another level is the mean's shift, not the contrast)
+    P = replace(current().proof, exposure_floor=1e9)
+    for k, same in ((1.0, True), (1.15, False), (0.85, False)):
+        copy = _decoded(jpeg_bytes(_contrast(faded, k).resize((200, 133), Image.Resampling.LANCZOS), 70))
+        out = prove_same(copy, kept, **kw, thresholds=P)
+        assert out["same"] == same, (k, out["reasons"], out.get("contrast"))
+        if not same:
+            assert f"another contrast ({'stronger' if k > 1 else 'weaker'})" in out["reasons"][-1], out["reasons"]
+            assert prove_same(copy, kept, **kw, thresholds=replace(P, contrast_tol=1e9))["same"]
+        else:
+            assert abs(out["contrast"] - 1.0) < 0.02, out["contrast"]
