@@ -933,6 +933,22 @@ def build(out, seed=11):
     p = c.canonical(Image.fromarray(banded).convert("RGB"), "jp2", rate=8)
     c.add(jpeg(Image.fromarray(grass).convert("RGB"), 90), "jpg", "corrupt_canonical", p,
           "jp2:grey band rung by the coder in a 96x75 crop of grass", "grass-small-banded", corrupt_side="canonical")
+    # --- (proof 1.38; appended) a faded grey print of the coffee photograph (a third of its contrast about 150,
+    #     a grain of 1.5 levels) kept as a JPEG q90, its true copy at 50 %, q60, and the print with its contrast
+    #     raised by 15 % about its mean, copied alike and named as the kept print (the mean holds the exposure
+    #     test, the grain leaves no flat part for the tone test, and each pixel moves by a few levels, within
+    #     the kept JPEG's tolerance: a safe duplicate)
+    grey = np.asarray(Image.fromarray(photos.coffee()).convert("L").resize((400, 267), Image.LANCZOS)).astype(np.float64)
+    grain = np.random.default_rng(seed * 1000 + 251).normal(0, 1.5, grey.shape)
+    faded = Image.fromarray(np.clip(np.rint(150 + 0.33 * (grey - grey.mean()) + grain), 0, 255).astype(np.uint8))
+    p = c.canonical(faded.convert("RGB"), "jpg", quality=90)
+    c.add(jpeg(resized(faded.convert("RGB"), 0.5), 60), "jpg", "resized", p, "a faded grey print at 50%, q=60",
+          "faded-print")
+    f = np.asarray(faded).astype(np.float64)
+    stronger = Image.fromarray(np.clip(np.rint(f.mean() + 1.15 * (f - f.mean())), 0, 255).astype(np.uint8))
+    c.add(jpeg(resized(stronger.convert("RGB"), 0.5), 60), "jpg", "near_miss", None,
+          "the print with its contrast raised by 15 % about its mean, at 50%, q=60, named as the kept print",
+          "faded-print-contrast", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 
