@@ -29,6 +29,7 @@ class FileAnalysis:
                                         # (decode.Decoded.pictures; 0: not measured, an older analysis)
     bit_depth: int = 0
     mode: str = ""
+    icc: str | None = None              # its colour profile ("": none or sRGB; decode.colour_profile; None: not read)
     exif_orientation: int = 1
     status: str = "unreadable"          # ok | damaged | unreadable
     errors: list = field(default_factory=list)
@@ -190,6 +191,7 @@ def analyse_file(path, *, name=None, max_pixels=None, target=None, keep_image=Tr
         return a
     a.format, a.width, a.height = dec.format, dec.width, dec.height
     a.pages, a.pictures, a.bit_depth, a.mode = dec.pages, max(dec.pictures, dec.pages), dec.bit_depth, dec.mode
+    a.icc = dec.icc
     a.exif_orientation = dec.exif_orientation
     a.notes = list(dec.notes)
     _format_notes(a, None)

@@ -164,7 +164,7 @@ class AssetSerializer(serializers.ModelSerializer):
     class Meta:
         model = m.Asset
         fields = ["id", "source", "source_name", "key", "name", "size", "etag", "checksum", "storage_class",
-                  "last_modified", "version_id", "state", "format", "width", "height", "pages", "pictures", "bit_depth", "mode",
+                  "last_modified", "version_id", "state", "format", "width", "height", "pages", "pictures", "bit_depth", "mode", "icc",
                   "decode_status", "decode_error", "ids", "engine_version", "analysed_at", "first_seen_at",
                   "updated_at"]
         read_only_fields = fields

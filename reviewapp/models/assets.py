@@ -51,6 +51,10 @@ class Asset(models.Model):
                   "(matching.holds_at_least_as_much; null: not measured, the page count stands for it)")
     bit_depth = models.PositiveSmallIntegerField(null=True, blank=True)
     mode = models.CharField(max_length=16, blank=True)
+    icc = models.CharField(
+        max_length=120, null=True, blank=True,
+        help_text="the colour profile its pixels are shown through (matching.decode.colour_profile): empty for none "
+                  "or sRGB; null: not read (analysed before proof 1.38)")
     decode_status = models.CharField(max_length=12, choices=DecodeStatus.choices, blank=True, default="")
     decode_error = models.TextField(blank=True)
     analysis = models.JSONField(null=True, blank=True, help_text="matching.FileAnalysis.to_dict()")

@@ -147,6 +147,7 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
         "pictures": fa.pictures or None,
         "bit_depth": fa.bit_depth or None,
         "mode": (fa.mode or "")[:16],
+        "icc": None if fa.icc is None else fa.icc[:120],
         "decode_status": fa.status,
         "decode_error": "\n".join(str(e) for e in fa.errors)[:5000],
         "ids": list(fa.ids),

@@ -346,7 +346,7 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
         Asset.objects.filter(pk=canonical.pk).update(
             etag=info.etag, size=info.size, checksum=checksum, decode_status=Asset.DecodeStatus.OK,
             width=analysis.width or None, height=analysis.height or None, pages=analysis.pages or None,
-            pictures=analysis.pictures or None,
+            pictures=analysis.pictures or None, icc=None if analysis.icc is None else analysis.icc[:120],
             bit_depth=analysis.bit_depth or None, format=analysis.format or "", analysis=analysis.to_dict(),
             engine_version=matching.ENGINE_VERSION, analysed_etag=info.etag, analysed_at=timezone.now(),
             state=Asset.State.FINGERPRINTED,

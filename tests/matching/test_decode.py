@@ -111,6 +111,21 @@ def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2
     assert d.pages == 1 and d.pictures == 2
 
 
+def test_a_colour_profile_is_named_unless_it_is_srgbs(tmp_path, photo):
+    # the same pixel numbers tagged with another profile are other colours in a colour-managed viewer
+    from PIL import ImageCms
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xyz = ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes()
+    for name, icc, said in (("none.jpg", None, ""), ("srgb.jpg", srgb, ""), ("xyz.jpg", xyz, "XYZ identity")):
+        p = tmp_path / name
+        photo.save(p, "JPEG", quality=90, **({"icc_profile": icc} if icc else {}))
+        got = decode(p).icc
+        assert (got.startswith(said) and "(" in got) if said else got == "", (name, got)
+    t = tmp_path / "xyz.tif"
+    photo.save(t, "TIFF", icc_profile=xyz)
+    assert decode(t).icc == decode(tmp_path / "xyz.jpg").icc     # one profile, one name, whatever the format
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientations(tmp_path, photo, orientation):
     exif = Image.Exif()

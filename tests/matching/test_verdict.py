@@ -819,6 +819,27 @@ def test_a_tiff_whose_second_page_is_another_picture_is_not_safe(tmp_path, photo
     assert verify_pair(twin, kept).safe_to_delete
 
 
+def test_holds_rule_a_colour_profile_the_kept_copy_lacks_is_refused(tmp_path, photo):
+    # an attack's copies of the same pixel numbers tagged ProPhoto or Adobe RGB against untagged kept
+    # files were "identical" (56 of 56); they show other colours in any colour-managed viewer
+    tagged = SimpleNamespace(**vars(_held()), icc="ROMM RGB (0123456789ab)")
+    assert holds_at_least_as_much(SimpleNamespace(**vars(_held()), icc=""), tagged) == [
+        "the clean-up copy's colours are shown through a colour profile (ROMM RGB (0123456789ab)) that the kept "
+        "copy has not"]
+    assert "does not share (Adobe RGB" in holds_at_least_as_much(
+        SimpleNamespace(**vars(_held()), icc="Adobe RGB (1998) (fedcba987654)"), tagged)[0]
+    assert holds_at_least_as_much(tagged, tagged) == []                                     # the same profile
+    assert holds_at_least_as_much(SimpleNamespace(**vars(_held()), icc="ROMM"), SimpleNamespace(**vars(_held()), icc="")) == []
+    assert holds_at_least_as_much(_held(), tagged) == []              # not read on the kept side (an older analysis)
+    # end to end: the same numbers, tagged, against the untagged kept file
+    from PIL import ImageCms
+    kept, copy = tmp_path / "C0000321.tif", tmp_path / "C0000321_t.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    photo.save(copy, "TIFF", compression="tiff_lzw", icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes())
+    r = verify_pair(copy, kept)
+    assert r.verdict == "identical" and not r.safe_to_delete and "colour profile (XYZ identity" in " ".join(r.reasons)
+
+
 def test_holds_rule_an_unknown_bit_depth_on_either_side_is_refused_with_the_reason():
     """A missing bit depth used to count as 8: an unmeasured 16-bit master then looked 'held' by an
     8-bit copy. Unknown is now not 'at least as much', on either side."""
