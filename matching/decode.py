@@ -198,13 +198,12 @@ _JPEG_PROGRESSIVE = (0xC2, 0xCA)        # ... and of a progressive one
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 
-def _jpeg_scans(data: bytes):
-    """(frame type, component ids, [(component ids, Ss, Se, Ah, Al) per scan]) of a JPEG's first
-    frame, walking its markers and skipping each scan's entropy-coded data; None when the file is
-    not a DCT JPEG this reads (hierarchical or lossless frames, no frame header)."""
-    pos, frame, comps, scans = 2, None, [], []
-    n = len(data)
-    while pos + 4 <= n:
+def _jpeg_segments(data: bytes):
+    """Each marker segment of a JPEG's stream, in order: (marker, its offset, its body), skipping the
+    entropy-coded data after each scan header; ends at the end-of-image marker, yielded as (0xD9, its
+    offset, b""), or where the file does. Stray bytes between segments are skipped, as libjpeg does."""
+    pos, n = 2, len(data)
+    while pos + 2 <= n:
         if data[pos] != 0xFF:
             pos += 1   # (stray bytes between segments: libjpeg skips them too)
             continue
@@ -213,12 +212,30 @@ def _jpeg_scans(data: bytes):
             pos += 1
             continue
         if marker == 0xD9:   # EOI
-            break
+            yield marker, pos, b""
+            return
         if marker in (0x01, *range(0xD0, 0xD8)):
             pos += 2
             continue
+        if pos + 4 > n:
+            return
         length = int.from_bytes(data[pos + 2:pos + 4], "big")
-        seg = data[pos + 4:pos + 2 + length]
+        yield marker, pos, data[pos + 4:pos + 2 + length]
+        pos += 2 + length
+        if marker == 0xDA:
+            # the entropy-coded data: up to the next marker that is not a stuffed 0xFF00 or a restart
+            found = _NEXT_MARKER.search(data, pos)
+            if found is None:
+                return
+            pos = found.start()
+
+
+def _jpeg_scans(data: bytes):
+    """(frame type, component ids, [(component ids, Ss, Se, Ah, Al) per scan]) of a JPEG's first
+    frame, walking its markers (``_jpeg_segments``); None when the file is not a DCT JPEG this reads
+    (hierarchical or lossless frames, no frame header)."""
+    frame, comps, scans = None, [], []
+    for marker, _pos, seg in _jpeg_segments(data):
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             if frame is not None:
                 break
@@ -232,43 +249,14 @@ def _jpeg_scans(data: bytes):
                 ids = [seg[1 + 2 * i] for i in range(k)]
                 ss, se, a = seg[1 + 2 * k], seg[2 + 2 * k], seg[3 + 2 * k]
                 scans.append((ids, ss, se, a >> 4, a & 0x0F))
-            pos += 2 + length
-            # the entropy-coded data: up to the next marker that is not a stuffed 0xFF00 or a restart
-            found = _NEXT_MARKER.search(data, pos)
-            if found is None:
-                return (frame, comps, scans) if frame is not None else None
-            pos = found.start()
-            continue
-        pos += 2 + length
     return None if frame is None else (frame, comps, scans)
 
 
 def _jpeg_end(data: bytes) -> int | None:
-    """The offset just past a JPEG's end-of-image marker (its first frame's), walking its markers and
-    skipping each scan's entropy-coded data as ``_jpeg_scans`` does; None when no end marker is found."""
-    pos, n = 2, len(data)
-    while pos + 2 <= n:
-        if data[pos] != 0xFF:
-            pos += 1
-            continue
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
+    """The offset just past a JPEG's end-of-image marker (``_jpeg_segments``), or None where it has none."""
+    for marker, pos, _seg in _jpeg_segments(data):
         if marker == 0xD9:
             return pos + 2
-        if marker in (0x01, *range(0xD0, 0xD8)):
-            pos += 2
-            continue
-        if pos + 4 > n:
-            return None
-        length = int.from_bytes(data[pos + 2:pos + 4], "big")
-        pos += 2 + length
-        if marker == 0xDA:
-            found = _NEXT_MARKER.search(data, pos)
-            if found is None:
-                return None
-            pos = found.start()
     return None
 
 

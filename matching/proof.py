@@ -1447,7 +1447,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         detailed = int(((coding["detail"] >= P.coding_detail) & (dep > 0)).sum())
         departing = dep[dep > 0]
         # (a small copy, a thumbnail of a photograph, has too few blocks for reproduced_min_windows, but where
-        # most that depart have detail its own loss is known by them as well: 60 of an attack's 168 dots, lines
+        # most that depart have detail its own loss is known by them as well: 60 of a probe's 168 dots, lines
         # and patches a few px across, in 30-84 px copies of pictures kept as 6-16:1 JPEG 2000, were safe)
         small = (detailed >= P.coding_small_blocks and len(departing)
                  and detailed >= P.coding_small_share * len(departing))
