@@ -292,12 +292,9 @@ def colour_profile(icc: bytes | None) -> str:
     return f"{desc[:80]} ({digest})"
 
 
-TRAILING_PADDING = 64   # bytes after a picture's end that count as padding when they are all one byte value
-
-
 def trailing_data(data: bytes, fmt: str) -> int:
-    """Bytes a JPEG or PNG file holds after its picture's end marker (0: none, or padding of one byte
-    value up to ``TRAILING_PADDING`` long, as some writers leave).
+    """Bytes a JPEG or PNG file holds after its picture's end marker (0: none, or only padding: every
+    byte one value, zeros or 0xFF, as some cameras and writers leave, of any length).
 
     Why: a decoder stops at the end marker and never reads what follows, so a JPEG with another
     picture appended (a second camera image, a "motion photo" video) compared as its first picture
@@ -307,7 +304,7 @@ def trailing_data(data: bytes, fmt: str) -> int:
     if end is None or end >= len(data):
         return 0
     rest = data[end:]
-    if len(rest) <= TRAILING_PADDING and len(set(rest)) == 1:
+    if rest.count(rest[:1]) == len(rest):   # (one byte value throughout: padding, holding nothing)
         return 0
     return len(rest)
 

@@ -93,6 +93,7 @@ def test_data_after_a_pictures_end_is_counted_but_not_a_writers_padding(tmp_path
     assert _pictures_of(tmp_path, "a.jpg", lambda p: p.write_bytes(one + jpeg_bytes(photo2))) == 2
     assert _pictures_of(tmp_path, "b.jpg", lambda p: p.write_bytes(one + b"ftypmp42" + bytes(range(256)) * 40)) == 2
     assert _pictures_of(tmp_path, "c.jpg", lambda p: p.write_bytes(one + b"\x00" * 32)) == 1    # padding
+    assert _pictures_of(tmp_path, "c2.jpg", lambda p: p.write_bytes(one + b"\xff" * 70000)) == 1  # of any length
     buf = io.BytesIO()
     photo.save(buf, "PNG")
     assert _pictures_of(tmp_path, "d.png", lambda p: p.write_bytes(buf.getvalue() + one)) == 2
