@@ -18,6 +18,7 @@ import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -271,36 +272,66 @@ def _png_end(data: bytes) -> int | None:
     return None
 
 
+SRGB_LIKE_LEVELS = 3   # a profile that shows a lattice of RGB colours within this many levels of sRGB's is sRGB's
+
+
+@lru_cache(maxsize=1)
+def _profile_probe():
+    """The sRGB profile and a lattice of 512 RGB colours (8 levels a channel, 0-255) that colour_profile
+    shows through a file's profile."""
+    from PIL import ImageCms
+    g = np.stack(np.meshgrid(*([np.linspace(0, 255, 8)] * 3), indexing="ij"), -1).reshape(16, 32, 3)
+    return ImageCms.createProfile("sRGB"), Image.fromarray(np.rint(g).astype(np.uint8))
+
+
 def colour_profile(icc: bytes | None) -> str:
-    """What a file's embedded ICC profile says of how its pixel numbers are to be shown: "" for none or
-    an sRGB profile (how an untagged file is shown), else its description and the first 12 hex digits of
-    its SHA-256 (two profiles of one description may differ).
+    """What a file's embedded ICC profile does to its pixel numbers: "" for none or a profile that shows
+    them as sRGB does (a lattice of colours through it to sRGB within ``SRGB_LIKE_LEVELS``), else its
+    description and, in brackets, the first 12 hex digits of the SHA-256 of its bytes (``profile_colours``;
+    the same profile renamed counts as another: a person decides).
 
     Why: the pair compares pixel numbers; a copy of the same numbers tagged ProPhoto or Adobe RGB shows
     more saturated colours in any colour-managed viewer than the untagged kept file, and was "identical"
-    (an attack's 56 of 56)."""
+    (an attack's 56 of 56). By the colours, not the name: sRGB profiles described "c2", "Display",
+    "IEC 61966-2.1 Default RGB colour space" were refused (28 true copies), and a wide-gamut "esRGB"
+    passed for sRGB by its name."""
     if not icc:
         return ""
-    digest = hashlib.sha256(icc).hexdigest()[:12]
     try:
         from PIL import ImageCms
-        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+        prof = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = (ImageCms.getProfileDescription(prof) or "").strip() or "unnamed"
     except Exception:
-        return f"an unreadable profile ({digest})"
-    if "srgb" in desc.lower().replace(" ", "").replace("-", ""):
+        return f"an unreadable profile [{hashlib.sha256(icc).hexdigest()[:12]}]"
+    try:
+        srgb, lattice = _profile_probe()
+        shown = np.asarray(ImageCms.profileToProfile(lattice, prof, srgb, outputMode="RGB"))
+    except Exception:
+        return f"{desc[:80]} [{hashlib.sha256(icc).hexdigest()[:12]}]"
+    if int(np.abs(shown.astype(np.int16) - np.asarray(lattice, np.int16)).max()) <= SRGB_LIKE_LEVELS:
         return ""
-    return f"{desc[:80]} ({digest})"
+    return f"{desc[:80]} [{hashlib.sha256(icc).hexdigest()[:12]}]"
+
+
+def profile_colours(said: str | None) -> str | None:
+    """The part of a ``colour_profile`` value that tells profiles apart (its bracketed digest; "" for none
+    or sRGB's; None: not read): not the description, which a writer may change."""
+    if said is None:
+        return None
+    return said.rsplit("[", 1)[-1].rstrip("]") if said.endswith("]") else said
 
 
 def trailing_data(data: bytes, fmt: str) -> int:
-    """Bytes a JPEG or PNG file holds after its picture's end marker (0: none, or only padding: every
-    byte one value, zeros or 0xFF, as some cameras and writers leave, of any length).
+    """Bytes a JPEG, PNG or WebP file holds after its picture's end (a JPEG's end marker, a PNG's IEND
+    chunk, a WebP's RIFF container; 0: none, or only padding: every byte one value, zeros or 0xFF, as
+    some cameras and writers leave, of any length).
 
     Why: a decoder stops at the end marker and never reads what follows, so a JPEG with another
     picture appended (a second camera image, a "motion photo" video) compared as its first picture
     alone, and was a safe duplicate of a kept copy of that picture (an attack's 18 of 18): the file
     holds more than the pair compared."""
-    end = _jpeg_end(data) if fmt == "JPEG" else _png_end(data) if fmt == "PNG" else None
+    end = (_jpeg_end(data) if fmt == "JPEG" else _png_end(data) if fmt == "PNG"
+           else 8 + struct.unpack("<I", data[4:8])[0] if fmt == "WEBP" and len(data) >= 8 else None)
     if end is None or end >= len(data):
         return 0
     rest = data[end:]

@@ -521,7 +521,10 @@ def tiff_layout(data: bytes) -> TiffLayout:
             all_ifds = list(_all_ifds(tf))
             lay.ifds = len(all_ifds)
             lay.reduced = sum(1 for q in all_ifds if int(q.subfiletype) & 1)
-            lay.pictures = max(1, sum(1 for q in all_ifds if not int(q.subfiletype) & 4 and q.imagewidth and q.imagelength))
+            # (a mask is one 1-bit sample a pixel; an IFD flagged mask that holds more is a picture: an attack
+            # hid a full RGB picture so)
+            lay.pictures = max(1, sum(1 for q in all_ifds if q.imagewidth and q.imagelength and (
+                not int(q.subfiletype) & 4 or int(q.samplesperpixel) > 1 or int(q.bitspersample) > 1)))
             images = [(q, lbl) for q, lbl in members if not int(q.subfiletype) & 4 and q.imagewidth and q.imagelength]
             full = [(q, lbl) for q, lbl in images if _is_full(q)] or images
             q, lbl = max(full, key=lambda t: (t[0].imagewidth * t[0].imagelength, -members.index(t)))

@@ -160,6 +160,7 @@ def holds_at_least_as_much(kept, other) -> list:
     pixels are shown through and the kept copy's are not: the same numbers are other colours (tagged
     ProPhoto or Adobe RGB against an untagged kept file: "identical", an attack's 56 of 56); a profile
     not read on either side (an older analysis) is no reason."""
+    from .decode import profile_colours
     from .formats import channels_lost, is_document, is_raw
     why = []
     kw, kh, ow, oh = _known(kept.width), _known(kept.height), _known(other.width), _known(other.height)
@@ -191,7 +192,7 @@ def holds_at_least_as_much(kept, other) -> list:
     # a colour profile the clean-up copy's pixels are shown through, not the kept copy's: the same numbers
     # are other colours (not where either profile was not read: an older analysis)
     kept_icc, other_icc = getattr(kept, "icc", None), getattr(other, "icc", None)
-    if other_icc and kept_icc is not None and other_icc != kept_icc:
+    if other_icc and kept_icc is not None and profile_colours(other_icc) != profile_colours(kept_icc):
         why.append(f"the clean-up copy's colours are shown through a colour profile ({other_icc}) that the kept copy "
                    f"{'has not' if not kept_icc else f'does not share ({kept_icc})'}")
     kept_mode, other_mode = getattr(kept, "mode", "") or "", getattr(other, "mode", "") or ""

@@ -393,3 +393,35 @@ def halftone(seed: int = 2, size=(1200, 900), period: float = 10.0) -> np.ndarra
     u, v = xx * np.cos(ang) + yy * np.sin(ang), -xx * np.sin(ang) + yy * np.cos(ang)
     d = np.sqrt(((u / period) % 1 - 0.5) ** 2 + ((v / period) % 1 - 0.5) ** 2)
     return (255 * (d >= np.sqrt((1 - t) / np.pi))).astype(np.uint8)
+
+
+def icc_described(icc: bytes, text: str) -> bytes:
+    """An ICC profile with its 'desc' tag replaced by ``text`` and its colour data untouched (a renamed
+    sRGB profile, or another profile named as sRGB)."""
+    import struct
+    hdr = bytearray(icc[:128])
+    n = struct.unpack(">I", icc[128:132])[0]
+    tags = [struct.unpack(">4sII", icc[132 + 12 * i:144 + 12 * i]) for i in range(n)]
+    if icc[8] >= 4:
+        u = text.encode("utf-16-be")
+        desc = b"mluc" + b"\0" * 4 + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(u), 28) + u
+    else:
+        a = text.encode("latin-1") + b"\0"
+        desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(a)) + a + b"\0" * 78
+    body, table, placed = b"", [], {}
+    start = 128 + 4 + 12 * n
+    for sig, off, size in tags:
+        data = desc if sig == b"desc" else icc[off:off + size]
+        key = ("desc",) if sig == b"desc" else (off, size)
+        if key not in placed:
+            while (start + len(body)) % 4:
+                body += b"\0"
+            placed[key] = (start + len(body), len(data))
+            body += data
+        table.append((sig,) + placed[key])
+    while (start + len(body)) % 4:
+        body += b"\0"
+    out = bytearray(hdr + struct.pack(">I", n) + b"".join(struct.pack(">4sII", *t) for t in table) + body)
+    out[0:4] = struct.pack(">I", len(out))
+    out[84:100] = b"\0" * 16
+    return bytes(out)

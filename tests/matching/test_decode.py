@@ -6,7 +6,7 @@ from PIL import Image, ImageOps
 
 from matching.decode import DecodeError, EXIF_TO_DIHEDRAL, compose, decode, dihedral, inverse
 
-from mhelpers import jpeg_bytes
+from mhelpers import icc_described, jpeg_bytes
 
 
 def _close(a, b, tol=12):
@@ -98,6 +98,10 @@ def test_data_after_a_pictures_end_is_counted_but_not_a_writers_padding(tmp_path
     photo.save(buf, "PNG")
     assert _pictures_of(tmp_path, "d.png", lambda p: p.write_bytes(buf.getvalue() + one)) == 2
     assert _pictures_of(tmp_path, "e.png", lambda p: p.write_bytes(buf.getvalue())) == 1
+    webp = io.BytesIO()
+    photo.save(webp, "WEBP", quality=90)
+    assert _pictures_of(tmp_path, "f.webp", lambda p: p.write_bytes(webp.getvalue() + one)) == 2
+    assert _pictures_of(tmp_path, "g.webp", lambda p: p.write_bytes(webp.getvalue())) == 1
 
 
 def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2):
@@ -110,6 +114,18 @@ def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2
         t.write(np.asarray(photo2.resize((160, 120))), photometric="rgb", subfiletype=1)
     d = decode(p)
     assert d.pages == 1 and d.pictures == 2
+    # a directory flagged as a mask holds one 1-bit sample a pixel; one that holds a picture is a picture
+    import struct
+    q = tmp_path / "masked.tif"
+    with tifffile.TiffWriter(q) as t:
+        t.write(np.asarray(photo), photometric="rgb")
+        t.write(np.asarray(photo2), photometric="rgb", subfiletype=1)
+    with tifffile.TiffFile(q) as tf:
+        at, order = tf.pages[1].tags[254].valueoffset, tf.byteorder
+    b = bytearray(q.read_bytes())
+    b[at:at + 4] = struct.pack(order + "I", 4)          # the preview's NewSubfileType rewritten: "a mask"
+    q.write_bytes(bytes(b))
+    assert decode(q).pictures == 2
 
 
 def test_a_colour_profile_is_named_unless_it_is_srgbs(tmp_path, photo):
@@ -121,10 +137,18 @@ def test_a_colour_profile_is_named_unless_it_is_srgbs(tmp_path, photo):
         p = tmp_path / name
         photo.save(p, "JPEG", quality=90, **({"icc_profile": icc} if icc else {}))
         got = decode(p).icc
-        assert (got.startswith(said) and "(" in got) if said else got == "", (name, got)
+        assert (got.startswith(said) and got.endswith("]")) if said else got == "", (name, got)
     t = tmp_path / "xyz.tif"
     photo.save(t, "TIFF", icc_profile=xyz)
     assert decode(t).icc == decode(tmp_path / "xyz.jpg").icc     # one profile, one name, whatever the format
+    # by its colours, not its name: an sRGB profile called otherwise is sRGB's; another called sRGB is not
+    from matching.decode import profile_colours
+    for name, icc in (("c2", icc_described(srgb, "c2")), ("display", icc_described(srgb, "Display"))):
+        photo.save(tmp_path / f"{name}.jpg", "JPEG", quality=90, icc_profile=icc)
+        assert decode(tmp_path / f"{name}.jpg").icc == "", name
+    photo.save(tmp_path / "named.jpg", "JPEG", quality=90, icc_profile=icc_described(xyz, "sRGB compatible"))
+    named = decode(tmp_path / "named.jpg").icc
+    assert named.startswith("sRGB compatible [") and profile_colours(named) not in ("", None)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -822,12 +822,12 @@ def test_a_tiff_whose_second_page_is_another_picture_is_not_safe(tmp_path, photo
 def test_holds_rule_a_colour_profile_the_kept_copy_lacks_is_refused(tmp_path, photo):
     # an attack's copies of the same pixel numbers tagged ProPhoto or Adobe RGB against untagged kept
     # files were "identical" (56 of 56); they show other colours in any colour-managed viewer
-    tagged = SimpleNamespace(**vars(_held()), icc="ROMM RGB (0123456789ab)")
+    tagged = SimpleNamespace(**vars(_held()), icc="ROMM RGB [0123456789ab]")
     assert holds_at_least_as_much(SimpleNamespace(**vars(_held()), icc=""), tagged) == [
-        "the clean-up copy's colours are shown through a colour profile (ROMM RGB (0123456789ab)) that the kept "
+        "the clean-up copy's colours are shown through a colour profile (ROMM RGB [0123456789ab]) that the kept "
         "copy has not"]
     assert "does not share (Adobe RGB" in holds_at_least_as_much(
-        SimpleNamespace(**vars(_held()), icc="Adobe RGB (1998) (fedcba987654)"), tagged)[0]
+        SimpleNamespace(**vars(_held()), icc="Adobe RGB (1998) [fedcba987654]"), tagged)[0]
     assert holds_at_least_as_much(tagged, tagged) == []                                     # the same profile
     assert holds_at_least_as_much(SimpleNamespace(**vars(_held()), icc="ROMM"), SimpleNamespace(**vars(_held()), icc="")) == []
     assert holds_at_least_as_much(_held(), tagged) == []              # not read on the kept side (an older analysis)

@@ -276,7 +276,7 @@ def test_a_lease_cannot_be_stolen_by_another_curator(curator, curator2):
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(width=4000, height=3000), "more pixels"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(pages=3), "more pages"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(pictures=2), "only its first picture is compared"),
-    (lambda i: (type(i.asset).objects.filter(pk=i.asset_id).update(icc="ROMM RGB (0123456789ab)"),
+    (lambda i: (type(i.asset).objects.filter(pk=i.asset_id).update(icc="ROMM RGB [0123456789ab]"),
                 type(i.asset).objects.filter(pk=i.best_candidate.match_asset_id).update(icc="")), "colour profile"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(bit_depth=16), "higher bit depth"),
     (lambda i: type(i.asset).objects.filter(pk=i.asset_id).update(format="DNG"), "camera RAW"),
