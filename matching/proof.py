@@ -1802,8 +1802,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if slope is not None and abs(slope - 1.0) > contrast_tol:
             contrast_refs = [_half_planes(m) for m in made_as]
             if im_bt.size != (w, h):
-                contrast_refs += [_half_planes(simulate(shrunk, size, q) if q else np.asarray(shrunk))
-                                   for shrunk in (_linear_shrink(im_bt, size, r) for r in (Image.Resampling.LANCZOS,))]
+                shrunk = _linear_shrink(im_bt, size, Image.Resampling.LANCZOS)
+                contrast_refs.append(_half_planes(simulate(shrunk, size, q) if q else np.asarray(shrunk)))
             for planes in contrast_refs:
                 other = _contrast_slope(ha, planes, P)
                 if other is not None and abs(other - 1.0) < abs(slope - 1.0):
@@ -2275,6 +2275,16 @@ def chroma_dc_step(q: int) -> float:
     return _dc_step(q, 17)
 
 
+def _unclipped_blocks(pr: tuple, f: int) -> np.ndarray:
+    """The f x f blocks of half planes ``pr`` (``_half_planes``) none near clipping: no 2x2 mean (a
+    quarter of its exact sum) under 4 or over 251 levels in any channel, tested on the integer sums
+    (no float copy of the planes). A filter's overshoot is clipped there, and filters differ by it:
+    the exposure and contrast tests read no such block."""
+    lo, hi = (pr[0], pr[0]) if len(pr) == 1 else (np.minimum(np.minimum(pr[0], pr[1]), pr[2]),
+                                                   np.maximum(np.maximum(pr[0], pr[1]), pr[2]))
+    return (_block_extent(lo, f, np.minimum) > 16) & (_block_extent(hi, f, np.maximum) < 1004)
+
+
 def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds, balance: bool = False) -> np.ndarray | None:
     """How much brighter a picture is than a reference (their ``_half_planes`` ``pa``, ``pr``) in
     JFIF Y, as a one-element array: the mean over the 8x8 px blocks where the reference's Y varies
@@ -2291,11 +2301,7 @@ def _textured_shift(pa: tuple, pr: tuple, P: ProofThresholds, balance: bool = Fa
     if len(pa) != len(pr) or pa[0].shape != pr[0].shape or min(pa[0].shape) < 4:
         return None
     weights = [np.float32(k) for k in LUMA] if len(pr) == 3 else [np.float32(1.0)]
-    # no 2x2 mean (a quarter of its exact sum) of a block under 4 or over 251 levels in any channel:
-    # the same test on the integer sums (no float copy of the planes)
-    lo, hi = (pr[0], pr[0]) if len(pr) == 1 else (np.minimum(np.minimum(pr[0], pr[1]), pr[2]),
-                                                   np.maximum(np.maximum(pr[0], pr[1]), pr[2]))
-    unclipped = (_block_extent(lo, 4, np.minimum) > 16) & (_block_extent(hi, 4, np.maximum) < 1004)
+    unclipped = _unclipped_blocks(pr, 4)
     # the luma of the 2x2 means: each weight x (sum x 0.25), as sum x (weight x 0.25), which is
     # the same float32 product (a power of two scales without rounding), in one pass per channel
     if len(pr) == 1:
@@ -2344,9 +2350,7 @@ def _contrast_slope(pa: tuple, pr: tuple, P: ProofThresholds) -> float | None:
     def means(planes):
         return sum(k * _block_extent(np.asarray(c, dtype=np.int32), f, np.add).astype(np.float64)
                    for k, c in zip(weights, planes)) / area
-    lo = _block_extent(np.minimum.reduce(pr) if len(pr) > 1 else pr[0], f, np.minimum)
-    hi = _block_extent(np.maximum.reduce(pr) if len(pr) > 1 else pr[0], f, np.maximum)
-    use = (lo > 16) & (hi < 1004)
+    use = _unclipped_blocks(pr, f)
     if int(use.sum()) < P.contrast_min_blocks:
         return None
     x, y = means(pr)[use], means(pa)[use]

@@ -122,14 +122,6 @@ def _known(value) -> int:
     return max(int(value or 0), 0)
 
 
-def _same_file(a, b) -> bool:
-    """Whether two files (FileAnalysis values or Asset rows) are known to hold the same bytes: equal,
-    non-empty SHA-256 of their bytes (``sha256`` on an analysis, ``checksum`` on a row)."""
-    da = getattr(a, "sha256", "") or getattr(a, "checksum", "") or ""
-    db = getattr(b, "sha256", "") or getattr(b, "checksum", "") or ""
-    return bool(da) and da == db
-
-
 def holds_at_least_as_much(kept, other) -> list:
     """Reasons why ``kept`` holds less than ``other`` (empty list: it holds at least as much).
 
@@ -186,7 +178,7 @@ def holds_at_least_as_much(kept, other) -> list:
     # the kept copy is not shown to hold, whatever it holds itself; unless the bytes are the same (and
     # said once: not again where its page count was refused above)
     pictures = _known(getattr(other, "pictures", None)) or _known(getattr(other, "pages", None))
-    if pictures > 1 and not pages_refused and not _same_file(kept, other):
+    if pictures > 1 and not pages_refused and not _same_bytes(kept, other):
         why.append(f"the clean-up copy holds {pictures} pictures or parts (pages, frames, previews, data after its "
                    f"picture) and only its first picture is compared")
     # a colour profile the clean-up copy's pixels are shown through, not the kept copy's: the same numbers
@@ -368,7 +360,10 @@ def deletion_refusal(*, decided: dict, found, kept, cleanup) -> str:
     return ""
 
 
-def _sha256(a: FileAnalysis) -> str:
+def _sha256(a) -> str:
+    """SHA-256 of a file's bytes: an analysis's (hashed from its path if not yet), a row's ``checksum``."""
+    if not getattr(a, "sha256", "") and not getattr(a, "path", None):
+        return getattr(a, "checksum", "") or ""
     if not a.sha256 and a.path:
         import hashlib
         h = hashlib.sha256()
@@ -382,9 +377,10 @@ def _sha256(a: FileAnalysis) -> str:
     return a.sha256
 
 
-def _same_bytes(c: FileAnalysis, m: FileAnalysis) -> bool:
-    """Byte-identical files, by SHA-256 of the content (sizes first: cheap)."""
-    if c.file_size and m.file_size and c.file_size != m.file_size:
+def _same_bytes(c, m) -> bool:
+    """Byte-identical files (FileAnalysis values or Asset rows), by SHA-256 of the content (sizes
+    first: cheap)."""
+    if getattr(c, "file_size", 0) and getattr(m, "file_size", 0) and c.file_size != m.file_size:
         return False
     sc, sm = _sha256(c), _sha256(m)
     return bool(sc) and sc == sm
