@@ -949,6 +949,20 @@ def build(out, seed=11):
     c.add(jpeg(resized(stronger.convert("RGB"), 0.5), 60), "jpg", "near_miss", None,
           "the print with its contrast raised by 15 % about its mean, at 50%, q=60, named as the kept print",
           "faded-print-contrast", named=0, ident=p.stem)
+    # --- (proof 1.39; appended) a strictly repeating canvas weave kept as an 8:1 JPEG 2000, its true copy at
+    #     q85, and the weave cut by 6 % on the right and stretched back, named as the kept canvas: each tile
+    #     matched another repeat of the weave, and the frame's edges fitted through those shifts stayed within
+    #     the limit ("duplicate" for a person to confirm; an attack's canvas, a safe duplicate)
+    yy, xx = np.mgrid[0:360, 0:480].astype(np.float64)
+    over = np.sign(np.sin(xx * np.pi / 6.3) * np.sin(yy * np.pi / 6.1))
+    weave = 168 + 5 * np.where(over > 0, np.sin(xx * 2 * np.pi / 6.3), np.sin(yy * 2 * np.pi / 6.1))
+    canvas = Image.fromarray(np.clip(np.stack([weave + 8, weave + 3, weave - 12], 2), 0, 255).astype(np.uint8))
+    p = c.canonical(canvas, "jp2", rate=8)
+    c.add(jpeg(canvas, 85), "jpg", "format", p, "a repeating canvas weave, q=85, named as the kept canvas", "canvas",
+          named=0)
+    c.add(jpeg(canvas.crop((0, 0, 451, 360)).resize((480, 360), Image.LANCZOS), 85), "jpg", "near_miss", None,
+          "the weave cut by 6 % on the right and stretched back, q=85, named as the kept canvas", "canvas-stretched",
+          named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

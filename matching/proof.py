@@ -250,12 +250,12 @@ def _simulate_image(im: Image.Image, size, quality, crop=None, subsampling: int 
         sim = im.resize((x1 - x0, y1 - y0), resample, box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
     if quality:
         frame = (0, False) if stored is None or crop is not None else (int(stored[0]), bool(stored[1]))
-        if frame != (0, False):
-            sim = Image.fromarray(np.ascontiguousarray(dihedral(np.asarray(sim), *inverse(frame))))
+        if frame != (0, False):   # (turned by Pillow, in one pass: ``_turned_image``)
+            sim = sim.transpose(_TRANSPOSE[inverse(frame)])
         buf = io.BytesIO()
         sim.save(buf, "JPEG", quality=int(quality), **({} if subsampling is None else {"subsampling": subsampling}))
         out = _jpeg_rgb(buf.getvalue())
-        return np.ascontiguousarray(dihedral(out, *frame)) if frame != (0, False) else out
+        return np.array(Image.fromarray(out).transpose(_TRANSPOSE[frame])) if frame != (0, False) else out
     return np.asarray(sim)
 
 
@@ -680,6 +680,7 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: Proof
         out["wild"] = len(pts) - len(pos)
         return out
     edges = {}
+    off = np.zeros_like(S)   # each tile's shift off the lines fitted
     for axis, (lo, hi), size in ((1, ("left", "right"), w), (0, ("top", "bottom"), h)):
         first, end = _intact_extent(valid, axis, size)
         x, d = pos[:, axis], S[:, axis]
@@ -692,9 +693,12 @@ def _geometry(ga: np.ndarray, gb: np.ndarray, valid: np.ndarray | None, P: Proof
                 coef, *_ = np.linalg.lstsq(A[keep], d[keep], rcond=None)
         else:
             coef = np.array([0.0, float(np.median(d))])
+        off[:, axis] = d - (coef[0] * x + coef[1])
         edges[lo] = float(coef[0] * first + coef[1])     # displacement at the near edge (x = 0) ...
         edges[hi] = float(coef[0] * end + coef[1])       # ... and at the far edge, of the intact part
     out["edges"] = edges
+    # how far the tiles lie, as a rule, off one frame (the median tile's distance from the lines)
+    out["scatter"] = float(np.median(np.hypot(off[:, 0], off[:, 1])))
     return out
 
 
@@ -980,6 +984,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         g = _geometry(reduced[0], reduced[1], v_, P)
         if g["edges"] is not None:
             g["edges"] = {k: e * gf for k, e in g["edges"].items()}
+            g["scatter"] *= gf
         return g
     lim_x = max(P.shift_frac * w, P.shift_px)
     lim_y = max(P.shift_frac * h, P.shift_px)
@@ -987,7 +992,17 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     result["geometry"] = geo
 
     def misfit(g):
-        return _reframe_reason(g["edges"], lim_x, lim_y) if g["edges"] is not None else []
+        """Why the geometry ``g`` is not this frame, the copy's: edges moved (reframed, stretched), or
+        its tiles, as a rule, more than ``geometry_scatter`` x the limit off one scale and shift per
+        axis (the picture's parts moved apart: a repeating weave stretched by 6 %, whose tiles each
+        matched another repeat of it, lay 2.3 px off any one frame at 408 px, its edges within 2 px;
+        true copies 0.215 of the limit at most)."""
+        if g["edges"] is None:
+            return []
+        bad = _reframe_reason(g["edges"], lim_x, lim_y)
+        if g.get("scatter", 0.0) > P.geometry_scatter * min(lim_x, lim_y):   # (a profile fit has no tiles)
+            bad.append(f"its parts lie {g['scatter']:.1f} px off one frame, as a rule (moved apart or stretched unevenly)")
+        return bad
     # 2. tile residuals against what resampling and re-encoding do to this pair
     q = quality if quality else (P.default_quality if lossy else None)
     # residuals on 2x2 block means of the signed difference (pixel-level coding noise averages out,

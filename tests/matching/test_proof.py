@@ -425,6 +425,42 @@ def test_one_wild_tile_is_left_out_of_the_geometry_and_a_reframe_keeps_every_til
     assert 4 <= len(kept_pos) < 6 and not (kept_s == small[3]).all(axis=1).any()
 
 
+def test_geometry_says_how_far_its_tiles_lie_off_one_frame():
+    im = _texture(7, (400, 300))
+    kept = np.asarray(im, dtype=np.float32).mean(axis=2)
+    moved = np.asarray(im.resize((400, 300), Image.LANCZOS, box=(0.6, 0.4, 399.6, 299.4)), dtype=np.float32).mean(axis=2)
+    assert geometry(moved, kept)["scatter"] < 0.1           # one scale and shift for the whole frame
+    apart = kept.copy()                                      # the quarters moved apart, on a chessboard pattern
+    for (y, x), (dy, dx) in zip([(0, 0), (0, 200), (150, 0), (150, 200)], [(3, 3), (-3, -3), (-3, -3), (3, 3)]):
+        apart[y:y + 150, x:x + 200] = np.roll(kept, (dy, dx), axis=(0, 1))[y:y + 150, x:x + 200]
+    g = geometry(apart, kept)
+    assert g["scatter"] > 2.0 and max(abs(e) for e in g["edges"].values()) < 2.0   # the edges alone pass
+
+
+def _canvas(w=480, h=360, px=6.3, py=6.1):
+    """A strictly repeating canvas weave (over and under threads), low contrast."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    tx, ty = np.sin(xx * 2 * np.pi / px), np.sin(yy * 2 * np.pi / py)
+    over = np.sign(np.sin(xx * np.pi / px) * np.sin(yy * np.pi / py))
+    g = 168 + 5 * np.where(over > 0, tx, ty)
+    return Image.fromarray(np.clip(np.stack([g + 8, g + 3, g - 12], 2), 0, 255).astype(np.uint8))
+
+
+def test_a_repeating_weave_cut_and_stretched_back_is_different_where_its_tiles_match_other_repeats(tmp_path):
+    # an attack's canvas cut by 6 % and stretched back: each tile matched another repeat of the weave
+    # (shifts of -16 to +9 px), the edges fitted through them stayed within the limit, and the pair was
+    # a safe duplicate; this weave at 100 % was "duplicate" for a person to confirm, at 75-85 % "rotated"
+    im = _canvas()
+    im.save(tmp_path / "kept.jp2", "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    im.save(tmp_path / "true.jpg", quality=85)
+    out = verify_pair(tmp_path / "true.jpg", tmp_path / "kept.jp2")
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+    im.crop((0, 0, 451, 360)).resize((480, 360), Image.LANCZOS).save(tmp_path / "stretched.jpg", quality=85)
+    out = verify_pair(tmp_path / "stretched.jpg", tmp_path / "kept.jp2")
+    assert out.verdict == "different" and not out.safe_to_delete
+    assert "off one frame" in out.reasons[-1], out.reasons
+
+
 def test_a_reframed_smooth_sky_is_caught_by_its_profiles_where_tiles_cannot_measure_shift():
     y, x = np.mgrid[0:300, 0:400]
     g = (120 + 10 * (y / 300.0) + 5 * (x / 400.0) ** 2).astype(np.uint8)
