@@ -297,20 +297,21 @@ def colour_profile(icc: bytes | None) -> str:
     passed for sRGB by its name."""
     if not icc:
         return ""
+    digest = hashlib.sha256(icc).hexdigest()[:12]
     try:
         from PIL import ImageCms
         prof = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         desc = (ImageCms.getProfileDescription(prof) or "").strip() or "unnamed"
     except Exception:
-        return f"an unreadable profile [{hashlib.sha256(icc).hexdigest()[:12]}]"
+        return f"an unreadable profile [{digest}]"
     try:
         srgb, lattice = _profile_probe()
         shown = np.asarray(ImageCms.profileToProfile(lattice, prof, srgb, outputMode="RGB"))
     except Exception:
-        return f"{desc[:80]} [{hashlib.sha256(icc).hexdigest()[:12]}]"
-    if int(np.abs(shown.astype(np.int16) - np.asarray(lattice, np.int16)).max()) <= SRGB_LIKE_LEVELS:
+        shown = None   # (not shown through it: told apart by its bytes)
+    if shown is not None and int(np.abs(shown.astype(np.int16) - np.asarray(lattice, np.int16)).max()) <= SRGB_LIKE_LEVELS:
         return ""
-    return f"{desc[:80]} [{hashlib.sha256(icc).hexdigest()[:12]}]"
+    return f"{desc[:80]} [{digest}]"
 
 
 def profile_colours(said: str | None) -> str | None:

@@ -255,7 +255,7 @@ def _simulate_image(im: Image.Image, size, quality, crop=None, subsampling: int 
         buf = io.BytesIO()
         sim.save(buf, "JPEG", quality=int(quality), **({} if subsampling is None else {"subsampling": subsampling}))
         out = _jpeg_rgb(buf.getvalue())
-        return np.array(Image.fromarray(out).transpose(_TRANSPOSE[frame])) if frame != (0, False) else out
+        return np.array(_turned_image(out, frame)) if frame != (0, False) else out
     return np.asarray(sim)
 
 

@@ -129,6 +129,21 @@ def analysis_prepare(job_id: int) -> list[int]:
 # --- one asset ---------------------------------------------------------------------------------
 
 
+def asset_facts(fa) -> dict:
+    """The facts of an engine analysis (``matching.FileAnalysis``) an Asset row keeps in its own columns,
+    cut to them: one mapping for every writer (an analysis job, a reingested canonical copy's check)."""
+    return {
+        "format": (fa.format or "")[:20],
+        "width": fa.width or None,
+        "height": fa.height or None,
+        "pages": fa.pages or None,
+        "pictures": fa.pictures or None,
+        "bit_depth": fa.bit_depth or None,
+        "mode": (fa.mode or "")[:16],
+        "icc": None if fa.icc is None else fa.icc[:120],
+    }
+
+
 def analyse_asset_file(asset: Asset, path: str) -> dict:
     """Engine analysis of a fetched file, plus what the UI needs; returns the fields to store."""
     m = engine()
@@ -140,14 +155,7 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
     stored.update({kind: saved[kind] for kind in ("reduced", "detail") if kind in saved})
     return {
         "analysis": stored,
-        "format": (fa.format or "")[:20],
-        "width": fa.width or None,
-        "height": fa.height or None,
-        "pages": fa.pages or None,
-        "pictures": fa.pictures or None,
-        "bit_depth": fa.bit_depth or None,
-        "mode": (fa.mode or "")[:16],
-        "icc": None if fa.icc is None else fa.icc[:120],
+        **asset_facts(fa),
         "decode_status": fa.status,
         "decode_error": "\n".join(str(e) for e in fa.errors)[:5000],
         "ids": list(fa.ids),

@@ -34,6 +34,7 @@ from ..storage import (
     storage_for,
 )
 from ..tasks.execution import reingest_check_task, reingest_dispatch_task, reingest_verify_one_task
+from .analysis import asset_facts
 from .deletion.common import review_return
 from .exports import csv_text
 
@@ -345,9 +346,7 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
             return item
         Asset.objects.filter(pk=canonical.pk).update(
             etag=info.etag, size=info.size, checksum=checksum, decode_status=Asset.DecodeStatus.OK,
-            width=analysis.width or None, height=analysis.height or None, pages=analysis.pages or None,
-            pictures=analysis.pictures or None, icc=None if analysis.icc is None else analysis.icc[:120],
-            bit_depth=analysis.bit_depth or None, format=analysis.format or "", analysis=analysis.to_dict(),
+            **asset_facts(analysis), analysis=analysis.to_dict(),
             engine_version=matching.ENGINE_VERSION, analysed_etag=info.etag, analysed_at=timezone.now(),
             state=Asset.State.FINGERPRINTED,
         )
