@@ -18,7 +18,9 @@ made from scratch (deterministic for a seed), so the gate runs on any checkout:
 - true copies of some: JPEG at 50-100 % scale and quality 70-90, a byte copy, turned and mirrored
   copies, EXIF-oriented copies, very small copies, damaged copies on either side;
 - a page over the proof's 2048 px (a 300 dpi scan): true copies at 85 and 50 %, another page number;
-- a faded typescript page kept as 8:1 JPEG 2000, a true copy and one with one digit changed.
+- a faded typescript page kept as 8:1 JPEG 2000, a true copy and one with one digit changed;
+- near-blank sheets kept as TIFF and PNG, true copies, and another scan of each with a faint stamp or
+  pencil line.
 
 The kept copies are TIFF, PNG or, about two in five, lossy JPEG 2000 at 6-10:1 (a lossy kept copy
 widens the proof's tolerance by its own modelled loss: where a look-alike would pass first); two
@@ -963,6 +965,26 @@ def build(out, seed=11):
     c.add(jpeg(canvas.crop((0, 0, 451, 360)).resize((480, 360), Image.LANCZOS), 85), "jpg", "near_miss", None,
           "the weave cut by 6 % on the right and stretched back, q=85, named as the kept canvas", "canvas-stretched",
           named=0, ident=p.stem)
+    # --- (proof 1.40; appended) near-blank sheets kept lossless (TIFF, PNG) with true copies, and another scan
+    #     of each sheet (its own paper grain) with a faint library stamp's ring (9 levels) or a pencil line (20
+    #     levels), named as the kept sheet: every 8x8 px block stayed under the plain-part test's limit and the
+    #     reproduction test cannot make another scan's grain (an attack's 31 such stamps and marks, safe duplicates)
+    for k, (fmt, scale, q, mark) in enumerate((("tif", 0.86, 78, "stamp"), ("png", 0.61, 74, "pencil"))):
+        number = 230 + k
+        sheet = blank_page(random.Random(seed * 1000 + 260 + k), number)
+        p = c.canonical(sheet, fmt)
+        c.add(jpeg(resized(sheet, scale), q), "jpg", "resized", p, f"a near-blank sheet kept as {fmt.upper()}, at "
+              f"{scale:.0%}, q={q}", f"sheet-p{number}", named=0)
+        scan = blank_page(random.Random(seed * 1000 + 270 + k), number)
+        d = ImageDraw.Draw(scan)
+        if mark == "stamp":
+            d.ellipse((380, 330, 444, 394), outline=(231, 230, 227), width=3)
+            what = "a faint library stamp's ring (64 px, 9 levels)"
+        else:
+            d.line((150, 420, 230, 424), fill=(220, 219, 216), width=2)
+            what = "a pencil line (80 px, 20 levels)"
+        c.add(jpeg(resized(scan, scale), q), "jpg", "near_miss", None, f"another scan of the sheet with {what}, at "
+              f"{scale:.0%}, q={q}, named as the kept sheet", f"sheet-p{number}-{mark}", named=0, ident=p.stem)
     c.write_truth()
     return c.rows
 

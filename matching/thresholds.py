@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.39"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.40"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -374,6 +374,16 @@ VERIFIER_VERSION = "proof 1.39"   # 1.1: a lossless clean-up copy against a JPEG
 #      against 8:1 JPEG 2000 and 60 noisy studio shots) and 0.178 (157 of an attack's true copies). Repeating weaves
 #      cut 4-6 % and stretched: 10 of 36 were "rotated" or "duplicate" for a person, none are; a true copy of a 5 px
 #      weave at 50 % (a 2.5 px period, aliased) is now "different" (its tiles 1.4 px off at a peak of 0.47)
+# 1.40: plain_stroke_noise, plain_stroke_z. Against a lossless kept picture, where it is plain, a line of the luma
+#      difference (24 px filters in 12 orientations at half resolution, band-passed) may stand out of that difference's
+#      own noise (1.4826 x its median absolute deviation, 0.25 level at least) by plain_stroke_z at most: another scan of
+#      a near-blank sheet with a faint stamp (5-14 levels) or a pencil line (12-30), 17 of 158 such look-alikes and 8 of
+#      212 on other plain pictures, were safe duplicates, every 8x8 px block under the plain-part test's limit. Those
+#      marks stood out 8.7-36 times; true copies at most 6.4 (a typescript page shrunk by Pillow's box filter, q70;
+#      then 5.1) over 470 that reach the test (pages, grainy sheets, studio sweeps and skies shrunk by Pillow's and
+#      ImageMagick's filters, q65-95; the look-alikes; the dev corpus; ten generated corpora). And a decoder's fill
+#      grey is read row by row where a silent stream's break begins off the block grid (verdict._decoder_filled_rows):
+#      a thin grey band that JPEG coding rings at its edges is damage, not another picture there
 
 
 def _tol(default, looser: str):
@@ -503,6 +513,8 @@ class ProofThresholds:
     plain_rough: float = _tol(2.0, "up")        # ... + this x the mean unevenness of that difference (each block less
     plain_reach: int = 15                       #   its 3x3 plain blocks' mean) over this many blocks square around it ...
     plain_min_blocks: int = 16                  # ... with this many plain blocks at least (else not judged)
+    plain_stroke_noise: float = 0.25            # the plain-stroke test: a line's noise, in grey levels, at least
+    plain_stroke_z: float = _tol(7.5, "up")    # ... and a line that stands out of it by more is a mark
     speckle_factor: float = _tol(2.5, "up")  # the speckle test: an 8x8 px window's detail that the kept picture
     speckle_floor: float = _tol(4.0, "up")   #   re-encoded as the copy was has and the copy lacks <= factor x
                                              #   (the copy's own detail + the kept copy's own coding there + floor) ...

@@ -677,7 +677,9 @@ def _not_where_a_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
     first = int(np.argmax(over & (run >= 6)))
     if any(round(y * max(scale, 1.0)) % 8 == 0 for y in (y0, first)):
         return None
-    if _decoder_filled(dihedral(ga, *stored)[first:first + 2 * max(2, int(round(block)))], T):
+    rows = max(2, int(round(block)))
+    below = dihedral(ga, *stored)[first:first + 3 * rows]
+    if _decoder_filled(below[:2 * rows], T) or _decoder_filled_rows(below, rows, T):
         return None   # the grey a decoder fills what it could not decode with: damage, wherever it begins
     return (f"the clean-up copy differs from the kept picture from stored row {round(first * max(scale, 1.0))} to "
             f"its end, a row off the 8 px block grid, where a JPEG stream that loses its place begins to garble: "
@@ -1116,6 +1118,23 @@ def _decoder_filled(part: np.ndarray, T: Thresholds) -> bool:
     """Whether a part of a copy's grey is the grey a decoder fills what it could not decode with
     (``decode.DECODER_FILL``, within ``fill_tol`` in ``fill_share`` of its pixels)."""
     return float((np.abs(part - DECODER_FILL) <= T.fill_tol).mean()) >= T.fill_share
+
+
+def _decoder_filled_rows(part: np.ndarray, rows: int, T: Thresholds) -> bool:
+    """Whether ``rows`` consecutive whole rows of a part of a copy's grey are each the grey a decoder
+    fills with (``_decoder_filled``'s test, row by row).
+
+    Why rows, not the part: a generated grey band of 8-20 % of a small copy is coded as JPEG with the
+    picture around it, and its coding rings a few levels into the band's first and last rows: a band
+    15 rows high at row 61 of an 80 px copy was 128 exactly in its middle 8 rows but filled in 9 of
+    16 rows read from its edge, so the pair was "another picture there", not damage (seed 16004)."""
+    ok = (np.abs(part - DECODER_FILL) <= T.fill_tol).mean(axis=1) >= T.fill_share
+    run = 0
+    for filled in ok:
+        run = run + 1 if filled else 0
+        if run >= rows:
+            return True
+    return False
 
 
 def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:

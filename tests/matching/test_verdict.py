@@ -2774,3 +2774,24 @@ def test_a_band_thinner_than_half_a_cell_lifted_across_a_photograph_is_an_edit(t
     assert out.verdict == "different" and not out.safe_to_delete, out.reasons
     im.save(tmp_path / "same.jpg", quality=95)
     assert verify_pair(tmp_path / "same.jpg", tmp_path / "K.png").safe_to_delete
+
+
+@pytest.mark.parametrize("value,verdict", [(128, "cleanup_corrupt"), (100, "different")])
+def test_a_thin_band_of_a_decoders_fill_grey_off_the_block_grid_is_damage_though_its_coding_rings_at_its_edges(
+        tmp_path, photo, value, verdict):
+    # seed 16004: a band 15 rows high at row 61 of an 80 px copy, the picture again below it, coded as JPEG: its
+    # edges ring a few levels, so the 16 rows read from where it begins were not the fill grey, and the pair was
+    # "another picture there (a caption, a panel)": only its middle rows are. Another grey there is still a panel
+    small = photo.resize((120, 80), Image.Resampling.LANCZOS)
+    kept = tmp_path / "C1269246.tif"
+    small.save(kept, "TIFF", compression="tiff_lzw")
+    a = np.asarray(small).copy()
+    a[61:76] = value
+    copy = tmp_path / "IMG_2439_34.jpg"
+    copy.write_bytes(jpeg_bytes(Image.fromarray(a), 90))
+    r = verify_pair(copy, kept)
+    assert r.verdict == verdict and not r.safe_to_delete, (r.verdict, r.reasons)
+    if verdict == "cleanup_corrupt":
+        assert r.corrupt_side == "cleanup"
+    else:
+        assert any("another picture there" in x for x in r.reasons), r.reasons
