@@ -2525,33 +2525,13 @@ PLAIN_STROKE_TURNS = 12    # ... in this many orientations, 15 degrees apart
 PLAIN_STROKE_SAMPLES = 20000   # ... its noise read on about this many of the plain half px
 
 
-@lru_cache(maxsize=1)
 def _plain_stroke_kernels() -> tuple:
-    """The plain-stroke test's ridge filters: the mean over ``PLAIN_STROKE_LENGTH`` px of a line through
-    the centre less the mean of its two flanks ``PLAIN_STROKE_OFFSET`` px either side, in
-    ``PLAIN_STROKE_TURNS`` orientations (points placed bilinearly), float32. Each sums to nothing and is
-    symmetric across the line: a level, a gradient or a step gives no response, a line its contrast (a
-    picture reduced to a palette steps at its colours' edges, a sawtooth along a sky's gradient)."""
-    r = PLAIN_STROKE_LENGTH // 2 + int(np.ceil(PLAIN_STROKE_OFFSET)) + 1
-    out = []
-    for j in range(PLAIN_STROKE_TURNS):
-        th = np.pi * j / PLAIN_STROKE_TURNS
-        u = np.array([np.cos(th), np.sin(th)])
-        n = np.array([-u[1], u[0]])
-        k = np.zeros((2 * r + 1, 2 * r + 1))
-        steps = 2 * PLAIN_STROKE_LENGTH
-        for t in np.linspace(-(PLAIN_STROKE_LENGTH - 1) / 2, (PLAIN_STROKE_LENGTH - 1) / 2, steps):
-            for off, wt in ((0.0, 1.0), (PLAIN_STROKE_OFFSET, -0.5), (-PLAIN_STROKE_OFFSET, -0.5)):
-                x, y = t * u + off * n + r
-                x0, y0 = int(np.floor(x)), int(np.floor(y))
-                fx, fy = x - x0, y - y0
-                wt /= steps
-                k[y0, x0] += wt * (1 - fx) * (1 - fy)
-                k[y0, x0 + 1] += wt * fx * (1 - fy)
-                k[y0 + 1, x0] += wt * (1 - fx) * fy
-                k[y0 + 1, x0 + 1] += wt * fx * fy
-        out.append(k.astype(np.float32))
-    return tuple(out)
+    """The plain-stroke test's ridge filters (``_ridge_kernels``): ``PLAIN_STROKE_LENGTH`` px at half
+    the copy's resolution, flanks ``PLAIN_STROKE_OFFSET`` px either side, ``PLAIN_STROKE_TURNS``
+    orientations, two points a px. A level, a gradient or a step gives no response, a line its
+    contrast (a picture reduced to a palette steps at its colours' edges, a sawtooth along a sky's
+    gradient)."""
+    return _ridge_kernels(PLAIN_STROKE_LENGTH, PLAIN_STROKE_OFFSET, PLAIN_STROKE_TURNS, 2 * PLAIN_STROKE_LENGTH)
 
 
 def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds) -> dict | None:
@@ -2831,31 +2811,37 @@ STROKE_OFFSET = 2.5    # ... and px from its centre line to each flank
 STROKE_TURNS = 8       # ... in this many orientations, 22.5 degrees apart
 
 
-@lru_cache(maxsize=1)
-def _stroke_kernels() -> tuple:
-    """The stroke test's line filters: the mean over ``STROKE_LENGTH`` px of a line less the mean of
-    its two flanks ``STROKE_OFFSET`` px either side, in ``STROKE_TURNS`` orientations (points placed
-    bilinearly), as float32 kernels for a convolution. Each sums to nothing and is symmetric across
-    the line, so a level or a gradient gives no response, a dark or light line its contrast."""
-    r = STROKE_LENGTH // 2 + int(np.ceil(STROKE_OFFSET)) + 1
+@lru_cache(maxsize=4)
+def _ridge_kernels(length: int, offset: float, turns: int, points: int) -> tuple:
+    """Line filters: the mean over ``length`` px of a line (``points`` points placed bilinearly) less
+    the mean of its two flanks ``offset`` px either side, in ``turns`` orientations, as float32 kernels
+    for a convolution. Each sums to nothing and is symmetric across the line, so a level or a
+    gradient gives no response, a dark or light line its contrast."""
+    r = length // 2 + int(np.ceil(offset)) + 1
     out = []
-    for j in range(STROKE_TURNS):
-        th = np.pi * j / STROKE_TURNS
+    for j in range(turns):
+        th = np.pi * j / turns
         u = np.array([np.cos(th), np.sin(th)])
         n = np.array([-u[1], u[0]])
         k = np.zeros((2 * r + 1, 2 * r + 1))
-        for t in np.linspace(-(STROKE_LENGTH - 1) / 2, (STROKE_LENGTH - 1) / 2, STROKE_LENGTH):
-            for off, wt in ((0.0, 1.0), (STROKE_OFFSET, -0.5), (-STROKE_OFFSET, -0.5)):
+        for t in np.linspace(-(length - 1) / 2, (length - 1) / 2, points):
+            for off, wt in ((0.0, 1.0), (offset, -0.5), (-offset, -0.5)):
                 x, y = t * u + off * n + r
                 x0, y0 = int(np.floor(x)), int(np.floor(y))
                 fx, fy = x - x0, y - y0
-                wt /= STROKE_LENGTH
+                wt /= points
                 k[y0, x0] += wt * (1 - fx) * (1 - fy)
                 k[y0, x0 + 1] += wt * fx * (1 - fy)
                 k[y0 + 1, x0] += wt * (1 - fx) * fy
                 k[y0 + 1, x0 + 1] += wt * fx * fy
         out.append(k.astype(np.float32))
     return tuple(out)
+
+
+def _stroke_kernels() -> tuple:
+    """The stroke test's line filters (``_ridge_kernels``): ``STROKE_LENGTH`` px, flanks
+    ``STROKE_OFFSET`` px either side, ``STROKE_TURNS`` orientations, a point a px."""
+    return _ridge_kernels(STROKE_LENGTH, STROKE_OFFSET, STROKE_TURNS, STROKE_LENGTH)
 
 
 def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: ProofThresholds) -> dict | None:
