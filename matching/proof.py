@@ -1919,7 +1919,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # 4f. the plain-stroke test: a lossy copy, no line where the kept picture is plain that stands out of
             # the difference's own noise (a lossless copy's pixels are the pixel and even-loss tests'; one
             # reduced to a palette steps along a sky's gradient by up to 8 levels)
-            strokes = _plain_strokes(ha, hb, P)
+            strokes = _plain_strokes(ha, hb, P, copy_dc[0])
             if strokes is not None:
                 result.setdefault("plain", {})["stroke"] = round(strokes["z"], 2)
                 over = strokes["map"] > P.plain_stroke_z
@@ -2534,12 +2534,14 @@ def _plain_stroke_kernels() -> tuple:
     return _ridge_kernels(PLAIN_STROKE_LENGTH, PLAIN_STROKE_OFFSET, PLAIN_STROKE_TURNS, 2 * PLAIN_STROKE_LENGTH)
 
 
-def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds) -> dict | None:
+def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) -> dict | None:
     """The plain-stroke test's reading: where the kept picture (at the copy's size, ``pr``: its
     ``_half_planes``; the copy's ``pa``) is plain, how far a line of the luma difference stands out
     of that difference's own noise: the largest response of the ridge filters
     (``_plain_stroke_kernels``) to the difference, less the median response over the plain part, over
-    1.4826 x their median absolute deviation (at least ``plain_stroke_noise`` levels). {z (the
+    1.4826 x their median absolute deviation (at least ``plain_stroke_noise`` levels), after an
+    allowance of ``plain_stroke_own`` x the kept picture's own line there and ``plain_stroke_steps``
+    x ``step``, the copy's luma DC step. {z (the
     largest), level (its response, grey levels), map (each half px's z, 0 where not plain)} or None
     when the kept picture is plain over fewer than ``plain_min_blocks`` 8x8 px blocks.
 
@@ -2548,7 +2550,10 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds) -> dict | None:
     stamps of 5-14 levels and pencil lines of 12-30 on near-blank pages, against lossless kept
     copies, were safe duplicates with every block under its limit (worst 0.52-0.94 of it). A
     re-encoding's and a resampling's loss on plain paper has no direction; a line's pixels, averaged
-    along it, stand out of that loss by the square root of its length."""
+    along it, stand out of that loss by the square root of its length. The allowance: a ruled or
+    squared sheet's faint lines are plain by the spread, and another filter draws them otherwise (16
+    of an attack's 1,495 true copies that reached the test were "a faint line"); a coarse copy's flat
+    blocks step apart along their grid (q50-63 copies of a studio sweep, a page)."""
     if pa[0].shape != pr[0].shape or len(pa) != len(pr):
         return None
     h2, w2 = pa[0].shape
@@ -2568,6 +2573,12 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds) -> dict | None:
     plain0 = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
     # the difference over the plain part only (the picture's detail beside it stays out)
     d = (luma(pa) - yr) * plain0.astype(np.float32)
+    # what a copy may move by along a line: a part of the kept picture's own line there (a ruled or squared
+    # sheet's faint lines are plain by the spread), and the copy's DC step (blocks' means rounded apart)
+    own = np.abs(yr - ndimage.uniform_filter(yr, 7, mode="nearest"))
+    own = ndimage.maximum_filter(own, size=5, mode="nearest")
+    own = np.maximum(own - np.float32(np.median(own[plain0])), 0.0) if plain0.any() else own
+    allowance = np.float32(P.plain_stroke_own) * own + np.float32(P.plain_stroke_steps * step)
     r = _plain_stroke_kernels()[0].shape[0] // 2
     plain = ndimage.minimum_filter(plain0, size=2 * r + 1, mode="constant", cval=False)
     e = P.plain_around * 4
@@ -2581,7 +2592,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds) -> dict | None:
     y0, y1 = max(0, int(rows[0]) - r), min(h2, int(rows[-1]) + r + 1)
     x0, x1 = max(0, int(cols[0]) - r), min(w2, int(cols[-1]) + r + 1)
     full = (h2, w2)
-    d, plain = d[y0:y1, x0:x1], plain[y0:y1, x0:x1]
+    d, plain, allowance = d[y0:y1, x0:x1], plain[y0:y1, x0:x1], allowance[y0:y1, x0:x1]
     h2, w2 = d.shape
     shape = (sfft.next_fast_len(h2 + 2 * r, True), sfft.next_fast_len(w2 + 2 * r, True))
     D = sfft.rfft2(d, shape)
@@ -2601,6 +2612,8 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds) -> dict | None:
         noise = max(1.4826 * float(np.median(np.abs(v - mid))), P.plain_stroke_noise)
         resp -= np.float32(mid)
         z = np.abs(resp)
+        z -= allowance
+        np.maximum(z, 0.0, out=z)
         z *= inside
         z *= np.float32(1.0 / noise)
         at = int(np.argmax(z))
