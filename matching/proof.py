@@ -2559,12 +2559,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) 
     h2, w2 = pa[0].shape
     if h2 < 32 or w2 < 32:
         return None
-
-    def luma(planes):
-        if len(planes) == 1:
-            return planes[0].astype(np.float32) / np.float32(4.0)
-        return sum(np.multiply(c, np.float32(k / 4.0), dtype=np.float32) for k, c in zip(LUMA, planes))
-    yr = luma(pr)
+    yr = _block_grey(pr, 1)   # (the 2x2 means' luma)
     # plain in the kept picture: its 2x2 means spread by at most plain_spread over the plain-part test's
     # reach (a block and plain_around blocks around it: 20 half px)
     n = 2 * P.plain_around * 4 + 4
@@ -2572,7 +2567,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) 
     m2 = ndimage.uniform_filter(yr * yr, n, mode="nearest")
     plain0 = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
     # the difference over the plain part only (the picture's detail beside it stays out)
-    d = (luma(pa) - yr) * plain0.astype(np.float32)
+    d = (_block_grey(pa, 1) - yr) * plain0.astype(np.float32)
     r = _plain_stroke_kernels()[0].shape[0] // 2
     plain = ndimage.minimum_filter(plain0, size=2 * r + 1, mode="constant", cval=False)
     e = P.plain_around * 4
@@ -2580,7 +2575,6 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) 
     plain[:, :e] = plain[:, -e:] = False
     if int(plain.sum()) < P.plain_min_blocks * 16:
         return None
-    from scipy import fft as sfft
     # only the part the plain half px and their filters' reach cover is convolved (a photograph's sky)
     rows, cols = np.flatnonzero(plain.any(1)), np.flatnonzero(plain.any(0))
     y0, y1 = max(0, int(rows[0]) - r), min(h2, int(rows[-1]) + r + 1)
@@ -2588,8 +2582,6 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) 
     full = (h2, w2)
     d, plain = d[y0:y1, x0:x1], plain[y0:y1, x0:x1]
     h2, w2 = d.shape
-    shape = (sfft.next_fast_len(h2 + 2 * r, True), sfft.next_fast_len(w2 + 2 * r, True))
-    D = sfft.rfft2(d, shape)
     # the noise is read on at most PLAIN_STROKE_SAMPLES of the plain half px, evenly spread (a median of them all,
     # twice for each of the twelve filters, was most of the test's time on a page)
     where = np.flatnonzero(plain)
@@ -2599,10 +2591,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) 
     def standing(allowance):
         zmap = np.zeros((h2, w2), np.float32)
         best = {"z": -1.0, "level": 0.0}
-        for k in _plain_stroke_kernels():
-            kk = np.zeros(shape, np.float32)
-            kk[:k.shape[0], :k.shape[1]] = k
-            resp = sfft.irfft2(D * sfft.rfft2(kk), shape)[r:r + h2, r:r + w2]
+        for resp in _line_responses(d, _plain_stroke_kernels()):
             v = resp.ravel()[where]
             mid = float(np.median(v))
             noise = max(1.4826 * float(np.median(np.abs(v - mid))), P.plain_stroke_noise)
@@ -2867,6 +2856,21 @@ def _stroke_kernels() -> tuple:
     return _ridge_kernels(STROKE_LENGTH, STROKE_OFFSET, STROKE_TURNS, STROKE_LENGTH)
 
 
+def _line_responses(d: np.ndarray, kernels: tuple):
+    """Each of ``kernels``' responses to ``d`` in turn (odd square kernels of one size, centred; zero
+    beyond ``d``'s edges), float32 arrays of ``d``'s shape, by FFT: ``d`` transformed once. The stroke
+    and plain-stroke tests' convolutions."""
+    from scipy import fft as sfft
+    r = kernels[0].shape[0] // 2
+    h, w = d.shape
+    shape = (sfft.next_fast_len(h + 2 * r, True), sfft.next_fast_len(w + 2 * r, True))
+    D = sfft.rfft2(np.asarray(d, np.float32), shape)
+    for k in kernels:
+        kk = np.zeros(shape, np.float32)
+        kk[:k.shape[0], :k.shape[1]] = k
+        yield sfft.irfft2(D * sfft.rfft2(kk), shape)[r:r + h, r:r + w]
+
+
 def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: ProofThresholds) -> dict | None:
     """The stroke test's scores: the largest response of the line filters (``_stroke_kernels``) to
     the luma difference ``d`` between the copy and the kept picture made as the copy was, at each
@@ -2882,7 +2886,6 @@ def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: P
     coder's loss has no direction and is largest where the picture has detail; a stroke has a
     direction and a length, so averaged along it and set against its flanks it stands out of the
     loss by the square root of its length, and more on the plain parts, where the loss is least."""
-    from scipy import fft as sfft
     ks = _stroke_kernels()
     r = ks[0].shape[0] // 2
     h, w = d.shape
@@ -2891,14 +2894,9 @@ def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: P
     inner[:, :r] = inner[:, -r:] = False
     if int(inner.sum()) < P.stroke_min_pixels:
         return None
-    shape = (sfft.next_fast_len(h + 2 * r, True), sfft.next_fast_len(w + 2 * r, True))
-    D = sfft.rfft2(d.astype(np.float32), shape)
     best = np.zeros((h, w), np.float32)
     sq = 0.0
-    for k in ks:
-        kk = np.zeros(shape, np.float32)
-        kk[:k.shape[0], :k.shape[1]] = k
-        resp = sfft.irfft2(D * sfft.rfft2(kk), shape)[r:r + h, r:r + w]
+    for resp in _line_responses(d, ks):
         np.abs(resp, out=resp)
         sq += float(np.mean(np.square(resp[inner], dtype=np.float64)))
         np.maximum(best, resp, out=best)
