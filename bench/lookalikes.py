@@ -20,7 +20,7 @@ made from scratch (deterministic for a seed), so the gate runs on any checkout:
 - a page over the proof's 2048 px (a 300 dpi scan): true copies at 85 and 50 %, another page number;
 - a faded typescript page kept as 8:1 JPEG 2000, a true copy and one with one digit changed;
 - near-blank sheets kept as TIFF and PNG, true copies, and another scan of each with a faint stamp or
-  pencil line.
+  pencil line; tinted sheets likewise, with a faint mark in colour that barely moves luma.
 
 The kept copies are TIFF, PNG or, about two in five, lossy JPEG 2000 at 6-10:1 (a lossy kept copy
 widens the proof's tolerance by its own modelled loss: where a look-alike would pass first); two
@@ -985,6 +985,35 @@ def build(out, seed=11):
             what = "a pencil line (80 px, 20 levels)"
         c.add(jpeg(resized(scan, scale), q), "jpg", "near_miss", None, f"another scan of the sheet with {what}, at "
               f"{scale:.0%}, q={q}, named as the kept sheet", f"sheet-p{number}-{mark}", named=0, ident=p.stem)
+    # --- (proof 1.41; appended) tinted near-blank sheets kept as PNG and TIFF with true copies (a filter fit that
+    #     tried only the two filters it ranked first called such copies "different"), and another scan of each
+    #     with a faint mark in colour that moves luma by a level or less: a red library stamp's ring, a blue pencil
+    #     line (the plain-stroke test read luma alone: safe duplicates)
+    for k, (fmt, tone, scale, q, mark) in enumerate((("png", (236, 240, 226), 0.86, 80, "red stamp"),
+                                                      ("tif", (242, 236, 222), 0.6, 80, "blue pencil line"))):
+        number = 240 + k
+
+        def tinted(scan_seed):
+            nrng = np.random.default_rng(seed * 1000 + scan_seed)
+            im = Image.fromarray(np.clip(np.rint(np.array(tone) + nrng.normal(0, 1.2, (900, 640, 1))), 0, 255).astype(np.uint8))
+            ImageDraw.Draw(im).text((312, 850), str(number), fill=(30, 30, 30), font=font(11))
+            return im
+        sheet = tinted(280 + k)
+        p = c.canonical(sheet, fmt)
+        c.add(jpeg(resized(sheet, scale), q), "jpg", "resized", p, f"a tinted near-blank sheet kept as {fmt.upper()}, "
+              f"at {scale:.0%}, q={q}", f"tinted-p{number}", named=0)
+        m = Image.new("L", sheet.size, 0)
+        if mark == "red stamp":
+            ImageDraw.Draw(m).ellipse((380, 330, 450, 400), outline=255, width=3)
+            change, what = (9.0, -4.5, -3.0), "a faint red library stamp's ring (70 px; Y -0.3, Cr +6.6 levels)"
+        else:
+            ImageDraw.Draw(m).line((150, 420, 260, 426), fill=255, width=3)
+            change, what = (-5.0, -2.0, 11.0), "a faint blue pencil line (110 px; Y -1.4, Cb +7.0 levels)"
+        scan = np.asarray(tinted(290 + k), np.float64) + (np.asarray(m, np.float64) / 255.0)[..., None] * np.array(change)
+        scan = Image.fromarray(np.clip(np.rint(scan), 0, 255).astype(np.uint8))
+        c.add(jpeg(resized(scan, scale), q, subsampling=0), "jpg", "near_miss", None, f"another scan of the sheet with "
+              f"{what}, at {scale:.0%}, q={q} 4:4:4, named as the kept sheet", f"tinted-p{number}-mark", named=0,
+              ident=p.stem)
     c.write_truth()
     return c.rows
 

@@ -1886,7 +1886,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                                  "beyond": beyond}
             if beyond:
                 cb, cr = (float(x) for x in balance)
-                worse = ("bluer" if cb > 0 else "yellower") if abs(cb) >= abs(cr) else ("redder" if cr > 0 else "greener")
+                worse = CHANNEL_WAYS["Cb"][cb > 0] if abs(cb) >= abs(cr) else CHANNEL_WAYS["Cr"][cr > 0]
                 result["reasons"].append(
                     f"another colour balance ({worse}): the textured parts of the picture differ from the kept picture's, "
                     f"made as this copy was, by Cb {cb:+.2f} and Cr {cr:+.2f} levels on average; resampling and "
@@ -1919,17 +1919,19 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # 4f. the plain-stroke test: a lossy copy, no line where the kept picture is plain that stands out of
             # the difference's own noise (a lossless copy's pixels are the pixel and even-loss tests'; one
             # reduced to a palette steps along a sky's gradient by up to 8 levels)
-            strokes = _plain_strokes(ha, hb, P, copy_dc[0])
+            strokes = _plain_strokes(ha, hb, P, copy_dc)
             if strokes is not None:
                 result.setdefault("plain", {})["stroke"] = round(strokes["z"], 2)
                 over = strokes["map"] > P.plain_stroke_z
                 if over.any():
                     result["region"] = _window_region(over, 2 * over.shape[0], 2 * over.shape[1], side=2, stride=2)
+                    channel, level = strokes["channel"], strokes["level"]
+                    result["plain"]["stroke_channel"] = channel
                     result["reasons"].append(
-                        f"a faint line where the picture is plain: {abs(strokes['level']):.1f} grey levels "
-                        f"{'darker' if strokes['level'] < 0 else 'lighter'} along it than the kept picture at this "
-                        f"copy's size, {strokes['z']:.1f} times the difference's own noise there (re-encoding and "
-                        f"resampling leave at most {P.plain_stroke_z:g})")
+                        f"a faint line where the picture is plain: {abs(level):.1f} "
+                        f"{'grey levels' if channel == 'Y' else 'levels of ' + channel} {CHANNEL_WAYS[channel][level > 0]} "
+                        f"along it than the kept picture at this copy's size, {strokes['z']:.1f} times the difference's "
+                        f"own noise there (re-encoding and resampling leave at most {P.plain_stroke_z:g})")
                     return result
     if speckle_applies:
         # 5. the speckle test: detail in the kept picture that the copy lacks, beyond what re-encoding
@@ -1946,6 +1948,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     result["same"] = True
     return result
 
+
+# what a negative and a positive difference in each channel (luma, JFIF Cb and Cr) look like, as reasons say it
+CHANNEL_WAYS = {"Y": ("darker", "lighter"), "Cb": ("yellower", "bluer"), "Cr": ("greener", "redder")}
 
 # the usual ways a copy is shrunk: Pillow's filters on the stored (sRGB) values, and the two that
 # editors shrinking in linear light use (GIMP's default since 2.10, libvips --linear, ImageMagick
@@ -2116,8 +2121,11 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
     half-resolution sample: its 2x2 peak over ``filter_factor`` x the peak that this filter's picture
     re-encoded at ``q`` (and at ``kept_quality``, a lossy kept copy's own loss) leaves within
     ``local_peak`` samples + ``filter_floor`` (above 1: not explained). The filter is chosen on the
-    most detailed parts, among Pillow's filters on sRGB values and two in linear light; when the best
-    one leaves a sample unexplained, the next best is tried and the better kept. ``lanczos``:
+    most detailed parts, among Pillow's filters on sRGB values and two in linear light; while the best
+    so far leaves a sample unexplained, the next in that order is tried and the better kept (since
+    proof 1.41 every filter, not the two ranked first: on a tinted near-blank sheet every filter's
+    grain comes out alike and the ranking is a coin toss, so Lanczos copies were "different" at
+    1.09-1.20 of the tolerance, 10 of 90 true copies of such material of mine). ``lanczos``:
     (image, its ``_half_planes``, the ``_half_planes`` of it re-encoded at a quality, a function) of
     the kept picture already shrunk by Lanczos to ``size``, when the caller has them (a full Lanczos
     shrink of a page is ~40 ms; the caller's re-encodings serve its other tests too). {filter, score,
@@ -2175,10 +2183,12 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         return {"filter": f[0], "score": _box2(res) / (P.filter_factor * near + P.filter_floor), "fitted": fitted}
     ranked = sorted(FIT_FILTERS, key=misfit)
     best = fit(ranked[0])
-    if best["score"].max() > 1.0:
-        second = fit(ranked[1])
-        if second["score"].max() < best["score"].max():
-            best = second
+    for f in ranked[1:]:
+        if best["score"].max() <= 1.0:
+            break
+        other = fit(f)
+        if other["score"].max() < best["score"].max():
+            best = other
     return best
 
 
@@ -2523,6 +2533,7 @@ PLAIN_STROKE_LENGTH = 12   # px along the plain-stroke test's line filters, at h
 PLAIN_STROKE_OFFSET = 2.5  # ... and half px from its centre line to each flank ...
 PLAIN_STROKE_TURNS = 12    # ... in this many orientations, 15 degrees apart
 PLAIN_STROKE_SAMPLES = 20000   # ... its noise read on about this many of the plain half px
+PLAIN_STROKE_OWN_NOISE = 3.0   # ... and in colour, the kept picture's own answer less this many times its noise
 
 
 def _plain_stroke_kernels() -> tuple:
@@ -2534,16 +2545,20 @@ def _plain_stroke_kernels() -> tuple:
     return _ridge_kernels(PLAIN_STROKE_LENGTH, PLAIN_STROKE_OFFSET, PLAIN_STROKE_TURNS, 2 * PLAIN_STROKE_LENGTH)
 
 
-def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) -> dict | None:
+def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0, 0.0)) -> dict | None:
     """The plain-stroke test's reading: where the kept picture (at the copy's size, ``pr``: its
-    ``_half_planes``; the copy's ``pa``) is plain, how far a line of the luma difference stands out
-    of that difference's own noise: the largest response of the ridge filters
-    (``_plain_stroke_kernels``) to the difference, less the median response over the plain part, over
-    1.4826 x their median absolute deviation (at least ``plain_stroke_noise`` levels), after an
-    allowance of ``plain_stroke_own`` x the kept picture's own line there and ``plain_stroke_steps``
-    x ``step``, the copy's luma DC step. {z (the
-    largest), level (its response, grey levels), map (each half px's z, 0 where not plain)} or None
-    when the kept picture is plain over fewer than ``plain_min_blocks`` 8x8 px blocks.
+    ``_half_planes``; the copy's ``pa``) is plain, how far a line of the difference stands out of that
+    difference's own noise, at half the copy's resolution: in luma and, where both sides are in colour
+    and the kept picture is plain in colour too (on the 8x8 px block grid), in JFIF Cb and Cr. In each
+    channel the largest response of the ridge filters (``_plain_stroke_kernels``) to the difference,
+    less the median response over its plain part, over 1.4826 x their median absolute deviation (at
+    least ``plain_stroke_noise`` levels), after an allowance of ``plain_stroke_steps`` x ``steps`` (the
+    copy's (luma, chroma) DC steps; chroma's at least ``plain_chroma_step``) and, in luma,
+    ``plain_stroke_own`` x the kept picture's own line there, in colour ``plain_stroke_own_colour`` x
+    each filter's own answer to the kept picture's colour (its largest over 5x5 half px). {z (the
+    largest), level (its response, levels of its channel), channel
+    ("Y", "Cb" or "Cr"), channels (each one's largest z), map (each half px's z, 0 where not plain)} or
+    None when the kept picture is plain over fewer than ``plain_min_blocks`` 8x8 px blocks.
 
     Why: the plain-part test judges each 8x8 px block's mean apart, and a faint stamp's ring or a
     pencil line 2 px wide moves the blocks it crosses by a third of its contrast: an attack's
@@ -2553,74 +2568,160 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, step: float = 0.0) 
     along it, stand out of that loss by the square root of its length. The allowance: a ruled or
     squared sheet's faint lines are plain by the spread, and another filter draws them otherwise (16
     of an attack's 1,495 true copies that reached the test were "a faint line"); a coarse copy's flat
-    blocks step apart along their grid (q50-63 copies of a studio sweep, a page)."""
+    blocks step apart along their grid (q50-63 copies of a studio sweep, a page). Colour: a red or
+    blue stamp, a coloured pencil's line, moves luma by a few levels and Cb or Cr by many (the
+    attack's red marks of 1-4 levels of luma: 141 of 184 safe duplicates when luma alone was read).
+    Read at half resolution as luma is: at a quarter (4x cheaper) 10 of the 44 such marks of mine it
+    catches went under the limit. A 4:2:2 or 4:2:0 copy, and its coarse chroma tables, may lose all of
+    a thin coloured line's colour, beside it too, where the filters' flanks read it: hence colour's
+    allowance (faint coloured contour lines and rules, plain by the spread, were "a faint line")."""
     if pa[0].shape != pr[0].shape or len(pa) != len(pr):
         return None
     h2, w2 = pa[0].shape
     if h2 < 32 or w2 < 32:
         return None
+    n = 2 * P.plain_around * 4 + 4   # (half px: a block and plain_around blocks around it)
+    kernels = _plain_stroke_kernels()
+    r = kernels[0].shape[0] // 2
+    e = P.plain_around * 4
+
+    def inner(plain0):
+        # a filter's reach inside the plain part, and away from the picture's edges
+        plain = ndimage.minimum_filter(plain0, size=2 * r + 1, mode="constant", cval=False)
+        plain[:e] = plain[-e:] = False
+        plain[:, :e] = plain[:, -e:] = False
+        return plain
     yr = _block_grey(pr, 1)   # (the 2x2 means' luma)
     # plain in the kept picture: its 2x2 means spread by at most plain_spread over the plain-part test's
     # reach (a block and plain_around blocks around it: 20 half px)
-    n = 2 * P.plain_around * 4 + 4
     m1 = ndimage.uniform_filter(yr, n, mode="nearest")
     m2 = ndimage.uniform_filter(yr * yr, n, mode="nearest")
-    plain0 = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
-    # the difference over the plain part only (the picture's detail beside it stays out)
-    d = (_block_grey(pa, 1) - yr) * plain0.astype(np.float32)
-    r = _plain_stroke_kernels()[0].shape[0] // 2
-    plain = ndimage.minimum_filter(plain0, size=2 * r + 1, mode="constant", cval=False)
-    e = P.plain_around * 4
-    plain[:e] = plain[-e:] = False
-    plain[:, :e] = plain[:, -e:] = False
-    if int(plain.sum()) < P.plain_min_blocks * 16:
+    plain_y = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
+    inner_y = inner(plain_y)
+    if int(inner_y.sum()) < P.plain_min_blocks * 16:
         return None
-    # only the part the plain half px and their filters' reach cover is convolved (a photograph's sky)
-    rows, cols = np.flatnonzero(plain.any(1)), np.flatnonzero(plain.any(0))
-    y0, y1 = max(0, int(rows[0]) - r), min(h2, int(rows[-1]) + r + 1)
-    x0, x1 = max(0, int(cols[0]) - r), min(w2, int(cols[-1]) + r + 1)
-    full = (h2, w2)
-    d, plain = d[y0:y1, x0:x1], plain[y0:y1, x0:x1]
-    h2, w2 = d.shape
-    # the noise is read on at most PLAIN_STROKE_SAMPLES of the plain half px, evenly spread (a median of them all,
-    # twice for each of the twelve filters, was most of the test's time on a page)
-    where = np.flatnonzero(plain)
-    where = where[::max(1, where.size // PLAIN_STROKE_SAMPLES)]
-    inside = plain.astype(np.float32)
+    # each channel read: (name, the kept picture's plane, the difference, where the kept picture is plain, where
+    # it is read, DC step)
+    channels = [("Y", yr, _block_grey(pa, 1) - yr, plain_y, inner_y, steps[0])]
+    if len(pa) == 3:
+        # the 2x2 means' Cb and Cr, where the kept picture is plain in colour as well as in luma (an edge between
+        # two colours of one luma is plain in luma, and a 4:2:0 copy smears its chroma across it); plain in colour
+        # judged on the 8x8 px block grid, its 2x2 means' spread over each block and plain_around blocks around
+        # (the half px reading's uniform filters were a fifth of the colour reading's time)
+        quarter = np.float32(0.25)
+        ca = chroma(*(np.multiply(c, quarter, dtype=np.float32) for c in pa))
+        cr = chroma(*(np.multiply(c, quarter, dtype=np.float32) for c in pr))
+        # (not for a grey copy saved in three channels, ImageMagick's -colorspace Gray: its colour is none anywhere,
+        # and the kept picture's coloured lines would read as lines it lost)
+        grey_copy = max(float(np.abs(ca[0]).max()), float(np.abs(ca[1]).max())) <= 1.0
+        coloured = np.zeros((h2 // 4, w2 // 4), bool)
+        for c in cr:
+            b1 = _block_extent(c, 4, np.add) / np.float32(16.0)
+            b2 = _block_extent(c * c, 4, np.add) / np.float32(16.0)
+            m1 = ndimage.uniform_filter(b1, 2 * P.plain_around + 1, mode="nearest")
+            m2 = ndimage.uniform_filter(b2, 2 * P.plain_around + 1, mode="nearest")
+            coloured |= np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) > P.plain_spread
+        plain_blocks = ~coloured
+        inner_blocks = ndimage.minimum_filter(plain_blocks, size=2 * (-(-r // 4)) + 1, mode="constant", cval=False)
 
-    def standing(allowance):
-        zmap = np.zeros((h2, w2), np.float32)
-        best = {"z": -1.0, "level": 0.0}
-        for resp in _line_responses(d, _plain_stroke_kernels()):
-            v = resp.ravel()[where]
-            mid = float(np.median(v))
-            noise = max(1.4826 * float(np.median(np.abs(v - mid))), P.plain_stroke_noise)
-            resp -= np.float32(mid)
-            z = np.abs(resp)
-            if allowance is not None:
-                z -= allowance
-                np.maximum(z, 0.0, out=z)
-            z *= inside
-            z *= np.float32(1.0 / noise)
-            at = int(np.argmax(z))
-            if float(z.flat[at]) > best["z"]:
-                best = {"z": float(z.flat[at]), "level": float(resp.flat[at])}
-            np.maximum(zmap, z, out=zmap)
-        return best, zmap
+        def at_half_px(blocks):
+            # each 8x8 px block's value on its 4x4 half px (the far partial blocks not plain)
+            out_ = np.zeros((h2, w2), bool)
+            out_[:blocks.shape[0] * 4, :blocks.shape[1] * 4] = np.repeat(np.repeat(blocks, 4, 0), 4, 1)
+            return out_
+        plain_c, inner_c = plain_y & at_half_px(plain_blocks), inner_y & at_half_px(inner_blocks)
+        if not grey_copy and int(inner_c.sum()) >= P.plain_min_blocks * 16:
+            step_c = max(steps[1], P.plain_chroma_step)
+            channels += [("Cb", cr[0], ca[0] - cr[0], plain_c, inner_c, step_c),
+                         ("Cr", cr[1], ca[1] - cr[1], plain_c, inner_c, step_c)]
+    # only the part luma's plain half px and their filters' reach cover is convolved (a photograph's sky;
+    # colour's lie inside it)
+    rows, cols = np.flatnonzero(inner_y.any(1)), np.flatnonzero(inner_y.any(0))
+    crop = (slice(max(0, int(rows[0]) - r), min(h2, int(rows[-1]) + r + 1)),
+            slice(max(0, int(cols[0]) - r), min(w2, int(cols[-1]) + r + 1)))
+    diffs, samples, insides = [], [], []
+    for _, _, d, plain0, plain, _ in channels:
+        # the difference over the plain part only (the picture's detail beside it stays out)
+        diffs.append(d[crop] * plain0[crop].astype(np.float32))
+        # the noise is read on at most PLAIN_STROKE_SAMPLES of the plain half px, evenly spread (a median of them
+        # all, twice for each of the twelve filters, was most of the test's time on a page)
+        where = np.flatnonzero(plain[crop])
+        samples.append(where[::max(1, where.size // PLAIN_STROKE_SAMPLES)])
+        insides.append(plain[crop].astype(np.float32))
+
+    transforms: dict = {}   # (the filters' transforms, made once for both passes)
+
+    def standing(ks, allowances=None):
+        # each channel of ``ks``' (index into ``channels``) largest z, its response, and each half px's z
+        read = {k: {"z": -1.0, "level": 0.0, "map": np.zeros(insides[k].shape, np.float32)} for k in ks}
+        for responses in _line_responses([diffs[k] for k in ks], kernels, transforms):
+            for k, resp in zip(ks, responses):
+                v = resp.ravel()[samples[k]]
+                mid = float(np.median(v))
+                noise = max(1.4826 * float(np.median(np.abs(v - mid))), P.plain_stroke_noise)
+                resp -= np.float32(mid)
+                z = np.abs(resp)
+                if allowances is not None:
+                    z -= allowances[k]
+                    np.maximum(z, 0.0, out=z)
+                z *= insides[k]
+                z *= np.float32(1.0 / noise)
+                at = int(np.argmax(z))
+                if float(z.flat[at]) > read[k]["z"]:
+                    read[k].update(z=float(z.flat[at]), level=float(resp.flat[at]))
+                np.maximum(read[k]["map"], z, out=read[k]["map"])
+        return read
     # read without the allowance first, which can only lower a line's standing: under the limit so, that
     # reading (an upper bound of the allowed one; never another outcome) is the test's, and the allowance,
-    # two more filters over the picture and a second pass, is made only for the few that stand over it
-    best, zmap = standing(None)
-    if best["z"] > P.plain_stroke_z:
+    # two more filters over the picture and a second pass, is made only for the channels that stand over it
+    read = standing(range(len(channels)))
+    over = [k for k in read if read[k]["z"] > P.plain_stroke_z]
+    if over:
         # what a copy may move by along a line: a part of the kept picture's own line there (a ruled or
         # squared sheet's faint lines are plain by the spread), and the copy's DC step (blocks' means rounded apart)
-        own = np.abs(yr - ndimage.uniform_filter(yr, 7, mode="nearest"))
-        own = ndimage.maximum_filter(own, size=5, mode="nearest")
-        own = np.maximum(own - np.float32(np.median(own[plain0])), 0.0)
-        allowance = np.float32(P.plain_stroke_own) * own + np.float32(P.plain_stroke_steps * step)
-        best, zmap = standing(allowance[y0:y1, x0:x1])
-    out = np.zeros(full, np.float32)
-    out[y0:y1, x0:x1] = zmap
+        allowances = {}
+        colour = [k for k in over if channels[k][0] != "Y"]
+        for k in over:
+            name, kept, _, plain0, _, step = channels[k]
+            if name != "Y":
+                continue
+            own = np.abs(kept - ndimage.uniform_filter(kept, 7, mode="nearest"))
+            own = ndimage.maximum_filter(own, size=5, mode="nearest")
+            own = np.maximum(own - np.float32(np.median(own[plain0])), 0.0)
+            allowances[k] = (np.float32(P.plain_stroke_own) * own + np.float32(P.plain_stroke_steps * step))[crop]
+        if colour:
+            # in colour, each filter's own answer to the kept picture's colour there: a 4:2:2 or 4:2:0 copy, and its
+            # coarse chroma tables, may lose all of a thin coloured line's colour, and the loss stands where the line
+            # does and beside it, where the filters' flanks read it (an attack's faint coloured contour lines and rules,
+            # 14 of 420 true copies "a faint line" against a part of the line's local departure, as luma's)
+            # (the strongest filter's answer, whatever its orientation, then its largest over 5x5 half px: one
+            # maximum filter a channel, not one a filter, which took 150 ms on a photograph)
+            kept_planes = [channels[k][1][crop] * channels[k][3][crop].astype(np.float32) for k in colour]
+            strongest = {k: np.zeros(insides[k].shape, np.float32) for k in colour}
+            for responses in _line_responses(kept_planes, kernels, transforms):
+                for k, resp in zip(colour, responses):
+                    # (its own noise taken off, PLAIN_STROKE_OWN_NOISE x the MAD: a mark on paper with colour
+                    # grain was otherwise allowed the grain's largest answer near it, 12 of 37 marks caught)
+                    v = resp.ravel()[samples[k]]
+                    mid = float(np.median(v))
+                    np.abs(resp - np.float32(mid), out=resp)
+                    resp -= np.float32(PLAIN_STROKE_OWN_NOISE * 1.4826 * float(np.median(np.abs(v - mid))))
+                    np.maximum(strongest[k], resp, out=strongest[k])
+            for k in colour:
+                own = ndimage.maximum_filter(strongest[k], size=5, mode="nearest")
+                np.maximum(own, 0.0, out=own)
+                own *= np.float32(P.plain_stroke_own_colour)
+                own += np.float32(P.plain_stroke_steps * channels[k][5])
+                allowances[k] = own
+        read.update(standing(over, allowances))
+    top = max(read, key=lambda k: read[k]["z"])
+    best = {"z": read[top]["z"], "level": read[top]["level"], "channel": channels[top][0],
+            "channels": {channels[k][0]: read[k]["z"] for k in read}}
+    zmap = read[0]["map"]
+    for k in range(1, len(channels)):
+        np.maximum(zmap, read[k]["map"], out=zmap)
+    out = np.zeros((h2, w2), np.float32)
+    out[crop] = zmap
     return {**best, "map": out}
 
 
@@ -2856,19 +2957,26 @@ def _stroke_kernels() -> tuple:
     return _ridge_kernels(STROKE_LENGTH, STROKE_OFFSET, STROKE_TURNS, STROKE_LENGTH)
 
 
-def _line_responses(d: np.ndarray, kernels: tuple):
-    """Each of ``kernels``' responses to ``d`` in turn (odd square kernels of one size, centred; zero
-    beyond ``d``'s edges), float32 arrays of ``d``'s shape, by FFT: ``d`` transformed once. The stroke
-    and plain-stroke tests' convolutions."""
+def _line_responses(planes: list, kernels: tuple, transforms: dict | None = None):
+    """Each of ``kernels``' responses to each of ``planes`` (arrays of one shape), kernel by kernel: a
+    list of float32 arrays of the planes' shape (odd square kernels of one size, centred; zero beyond
+    the edges), by FFT: each plane and each kernel transformed once (``transforms``: a dict the caller
+    keeps to reuse the kernels' transforms on planes of the same shape again). The stroke and
+    plain-stroke tests' convolutions."""
     from scipy import fft as sfft
     r = kernels[0].shape[0] // 2
-    h, w = d.shape
+    h, w = planes[0].shape
     shape = (sfft.next_fast_len(h + 2 * r, True), sfft.next_fast_len(w + 2 * r, True))
-    D = sfft.rfft2(np.asarray(d, np.float32), shape)
-    for k in kernels:
-        kk = np.zeros(shape, np.float32)
-        kk[:k.shape[0], :k.shape[1]] = k
-        yield sfft.irfft2(D * sfft.rfft2(kk), shape)[r:r + h, r:r + w]
+    spectra = [sfft.rfft2(np.asarray(d, np.float32), shape) for d in planes]
+    for j, k in enumerate(kernels):
+        K = None if transforms is None else transforms.get((j, shape))
+        if K is None:
+            kk = np.zeros(shape, np.float32)
+            kk[:k.shape[0], :k.shape[1]] = k
+            K = sfft.rfft2(kk)
+            if transforms is not None:
+                transforms[(j, shape)] = K
+        yield [sfft.irfft2(D * K, shape)[r:r + h, r:r + w] for D in spectra]
 
 
 def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: ProofThresholds) -> dict | None:
@@ -2896,7 +3004,7 @@ def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: P
         return None
     best = np.zeros((h, w), np.float32)
     sq = 0.0
-    for resp in _line_responses(d, ks):
+    for (resp,) in _line_responses([d], ks):
         np.abs(resp, out=resp)
         sq += float(np.mean(np.square(resp[inner], dtype=np.float64)))
         np.maximum(best, resp, out=best)
