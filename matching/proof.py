@@ -2555,7 +2555,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
     least ``plain_stroke_noise`` levels), after an allowance of ``plain_stroke_steps`` x ``steps`` (the
     copy's (luma, chroma) DC steps; chroma's at least ``plain_chroma_step``) and, in luma,
     ``plain_stroke_own`` x the kept picture's own line there, in colour ``plain_stroke_own_colour`` x
-    each filter's own answer to the kept picture's colour (its largest over 5x5 half px). {z (the
+    the strongest filter's own answer to the kept picture's colour (its largest over 5x5 half px). {z (the
     largest), level (its response, levels of its channel), channel
     ("Y", "Cb" or "Cr"), channels (each one's largest z), map (each half px's z, 0 where not plain)} or
     None when the kept picture is plain over fewer than ``plain_min_blocks`` 8x8 px blocks.
@@ -2690,7 +2690,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
             own = np.maximum(own - np.float32(np.median(own[plain0])), 0.0)
             allowances[k] = (np.float32(P.plain_stroke_own) * own + np.float32(P.plain_stroke_steps * step))[crop]
         if colour:
-            # in colour, each filter's own answer to the kept picture's colour there: a 4:2:2 or 4:2:0 copy, and its
+            # in colour, the strongest filter's own answer to the kept picture's colour there: a 4:2:2 or 4:2:0 copy, and its
             # coarse chroma tables, may lose all of a thin coloured line's colour, and the loss stands where the line
             # does and beside it, where the filters' flanks read it (an attack's faint coloured contour lines and rules,
             # 14 of 420 true copies "a faint line" against a part of the line's local departure, as luma's)

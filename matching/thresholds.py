@@ -396,8 +396,8 @@ VERIFIER_VERSION = "proof 1.41"   # 1.1: a lossless clean-up copy against a JPEG
 #      where the kept picture is plain in colour too, judged on the 8x8 px block grid; not for a copy with no colour;
 #      the same plain_stroke_z and noise floor, chroma's DC step at least plain_chroma_step): faint marks in colour
 #      that move luma by 0-5 levels (a red stamp, a blue pencil line) were safe duplicates, 61 of 90 of mine. A
-#      colour channel over the limit is allowed plain_stroke_own_colour x each filter's own answer to the kept
-#      picture's colour there (its largest over 5x5 half px, PLAIN_STROKE_OWN_NOISE x its noise taken off): a 4:2:2
+#      colour channel over the limit is allowed plain_stroke_own_colour x the strongest filter's own answer to the
+#      kept picture's colour there (its largest over 5x5 half px, PLAIN_STROKE_OWN_NOISE x its noise taken off): a 4:2:2
 #      or 4:2:0 copy loses a thin coloured line's colour, and a fresh-eyed attack's faint coloured contour lines and
 #      rules were "a faint line" in 14 of 420 true copies under luma's allowance (0.75 x the line's local departure),
 #      0 now. And the filter fit tries every filter in its order while the best so far leaves the copy unexplained,

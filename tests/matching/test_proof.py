@@ -2241,7 +2241,7 @@ def test_a_true_copy_that_loses_thin_coloured_lines_colour_is_allowed_it_by_the_
         scale, q, ss, resample):
     # an attack's faint coloured contour lines and rules: a 4:2:2 or 4:2:0 copy, and its coarse chroma tables, lose
     # a thin line's colour, and 14 of 420 such true copies were "a faint line" in Cb or Cr against the luma rule's
-    # allowance; each filter's own answer to the kept colour, spread over 5 half px, x plain_stroke_own_colour
+    # allowance; the strongest filter's own answer to the kept colour, spread over 5 half px, x plain_stroke_own_colour
     from dataclasses import replace
     from matching.proof import _half_planes, _plain_strokes, chroma_dc_step, luma_dc_step
     P = current().proof
