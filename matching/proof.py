@@ -789,7 +789,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
-               copy_table: tuple | None = None, copy_webp: bool = False,
+               copy_table: tuple | None = None, copy_webp: bool = False, until_reproduced: bool = False,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -836,6 +836,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     ``reproducible``: whether the reproduction test may run (the verdict allows it for a JPEG copy).
     ``kept_ratio``: a lossy kept JPEG 2000's compression ratio (raw bits over the file's; None: not one),
     at which the exposure and patch tests model its loss with that codec (``_wavelet_coded``).
+    ``until_reproduced``: stop after the reproduction test unless it refused the copy (``stopped`` set,
+    ``same`` stays False): a quarter-turned copy's second proof, in the kept picture's frame, which only
+    the reproduction's finding may refuse (the tests after it judged the pair in the copy's frame).
     ``copy_turn``: the copy's turn from its stored pixels to A (an EXIF-oriented JPEG): every picture
     made as the copy was is coded in that frame (``_simulate_image``'s ``stored``), where its own blocks
     lie. Until proof 1.22 such a copy was not reproducible, and a screenshot's EXIF-turned copy at its
@@ -1584,6 +1587,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             if coding is not None and coded_otherwise(coding, f"the copy is the kept picture {how}saved at quality {q}, "
                                                               f"pixel for pixel nearly everywhere, but "):
                 return result
+    if until_reproduced:
+        # (made pixel for pixel, or not made at all: the reproduction test has nothing to refuse)
+        result["stopped"] = "after the reproduction test"
+        return result
     even_only = False
     if reproduction_applies and result.get("reproduction") is None:
         # the reproduction test stood aside: no filter of ours made the copy pixel for pixel, as none
@@ -2411,6 +2418,14 @@ def _nearest_shift(pa: tuple, made: list, P: ProofThresholds, balance: bool = Fa
     return min(shifts, key=lambda s: float(np.abs(s).max())) if shifts else None
 
 
+def _spread_around(mean: np.ndarray, mean_sq: np.ndarray, size: int) -> np.ndarray:
+    """The standard deviation over each ``size`` x ``size`` neighbourhood (the edge repeated), from the
+    means of a value and of its square (over blocks, or per half px): what the plain-part and
+    plain-stroke tests call plain, in luma and in colour."""
+    m1, m2 = ndimage.uniform_filter(mean, size, mode="nearest"), ndimage.uniform_filter(mean_sq, size, mode="nearest")
+    return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+
+
 def _box_mean(x: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
     """The mean of ``x`` over each ``size`` x ``size`` neighbourhood, counting only where ``weight``
     is 1 (x is 0 elsewhere); 0 where the neighbourhood has none."""
@@ -2462,11 +2477,8 @@ def _plain_departures(pa: tuple, pr: tuple, steps: tuple, P: ProofThresholds, ne
         return sum(np.float64(k) * c for k, c in zip(weights(sums), sums)) / 64.0
 
     def spread_around(mean, mean_sq):
-        # the standard deviation over each block and ``plain_around`` blocks around it, from the blocks'
-        # means of a value and of its square
-        n = 2 * P.plain_around + 1
-        m1, m2 = ndimage.uniform_filter(mean, n, mode="nearest"), ndimage.uniform_filter(mean_sq, n, mode="nearest")
-        return np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+        # over each block and ``plain_around`` blocks around it
+        return _spread_around(mean, mean_sq, 2 * P.plain_around + 1)
 
     def spread(planes):
         # of the luma of the 2x2 means
@@ -2534,6 +2546,7 @@ PLAIN_STROKE_OFFSET = 2.5  # ... and half px from its centre line to each flank 
 PLAIN_STROKE_TURNS = 12    # ... in this many orientations, 15 degrees apart
 PLAIN_STROKE_SAMPLES = 20000   # ... its noise read on about this many of the plain half px
 PLAIN_STROKE_OWN_NOISE = 3.0   # ... and in colour, the kept picture's own answer less this many times its noise
+PLAIN_STROKE_SPARSE = 32   # ... the allowed reading by the transforms where over 1/32 of the half px may stand
 
 
 def _plain_stroke_kernels() -> tuple:
@@ -2594,9 +2607,7 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
     yr = _block_grey(pr, 1)   # (the 2x2 means' luma)
     # plain in the kept picture: its 2x2 means spread by at most plain_spread over the plain-part test's
     # reach (a block and plain_around blocks around it: 20 half px)
-    m1 = ndimage.uniform_filter(yr, n, mode="nearest")
-    m2 = ndimage.uniform_filter(yr * yr, n, mode="nearest")
-    plain_y = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) <= P.plain_spread
+    plain_y = _spread_around(yr, yr * yr, n) <= P.plain_spread
     inner_y = inner(plain_y)
     if int(inner_y.sum()) < P.plain_min_blocks * 16:
         return None
@@ -2616,11 +2627,9 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
         grey_copy = max(float(np.abs(ca[0]).max()), float(np.abs(ca[1]).max())) <= 1.0
         coloured = np.zeros((h2 // 4, w2 // 4), bool)
         for c in cr:
-            b1 = _block_extent(c, 4, np.add) / np.float32(16.0)
-            b2 = _block_extent(c * c, 4, np.add) / np.float32(16.0)
-            m1 = ndimage.uniform_filter(b1, 2 * P.plain_around + 1, mode="nearest")
-            m2 = ndimage.uniform_filter(b2, 2 * P.plain_around + 1, mode="nearest")
-            coloured |= np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) > P.plain_spread
+            coloured |= _spread_around(_block_extent(c, 4, np.add) / np.float32(16.0),
+                                       _block_extent(c * c, 4, np.add) / np.float32(16.0),
+                                       2 * P.plain_around + 1) > P.plain_spread
         plain_blocks = ~coloured
         inner_blocks = ndimage.minimum_filter(plain_blocks, size=2 * (-(-r // 4)) + 1, mode="constant", cval=False)
 
@@ -2646,40 +2655,34 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
         # the noise is read on at most PLAIN_STROKE_SAMPLES of the plain half px, evenly spread (a median of them
         # all, twice for each of the twelve filters, was most of the test's time on a page)
         where = np.flatnonzero(plain[crop])
-        samples.append(where[::max(1, where.size // PLAIN_STROKE_SAMPLES)])
+        samples.append(np.unravel_index(where[::max(1, where.size // PLAIN_STROKE_SAMPLES)], diffs[-1].shape))
         insides.append(plain[crop].astype(np.float32))
 
-    transforms: dict = {}   # (the filters' transforms, made once for both passes)
-
-    def standing(ks, allowances=None):
-        # each channel of ``ks``' (index into ``channels``) largest z, its response, and each half px's z
-        read = {k: {"z": -1.0, "level": 0.0, "map": np.zeros(insides[k].shape, np.float32)} for k in ks}
-        for responses in _line_responses([diffs[k] for k in ks], kernels, transforms):
-            for k, resp in zip(ks, responses):
-                v = resp.ravel()[samples[k]]
-                mid = float(np.median(v))
-                noise = max(1.4826 * float(np.median(np.abs(v - mid))), P.plain_stroke_noise)
-                resp -= np.float32(mid)
-                z = np.abs(resp)
-                if allowances is not None:
-                    z -= allowances[k]
-                    np.maximum(z, 0.0, out=z)
-                z *= insides[k]
-                z *= np.float32(1.0 / noise)
-                at = int(np.argmax(z))
-                if float(z.flat[at]) > read[k]["z"]:
-                    read[k].update(z=float(z.flat[at]), level=float(resp.flat[at]))
-                np.maximum(read[k]["map"], z, out=read[k]["map"])
-        return read
-    # read without the allowance first, which can only lower a line's standing: under the limit so, that
-    # reading (an upper bound of the allowed one; never another outcome) is the test's, and the allowance,
-    # two more filters over the picture and a second pass, is made only for the channels that stand over it
-    read = standing(range(len(channels)))
-    over = [k for k in read if read[k]["z"] > P.plain_stroke_z]
+    transforms: dict = {}   # (the filters' transforms, made once for every pass)
+    # the first reading, without the allowance: each half px's z in each channel, the largest over the filters of
+    # its answer less their median answer over the plain part, over their noise there (each filter's (median,
+    # noise) kept: the second reading and the line's level are read from them); 0 where not read
+    levels: list = [[] for _ in channels]
+    maps = [np.zeros(insides[k].shape, np.float32) for k in range(len(channels))]
+    for responses in _line_responses(diffs, kernels, transforms):
+        for k, resp in enumerate(responses):
+            mid, sigma = _robust_level(resp[samples[k]])
+            noise = max(sigma, P.plain_stroke_noise)
+            levels[k].append((mid, noise))
+            resp -= np.float32(mid)
+            np.abs(resp, out=resp)
+            resp *= np.float32(1.0 / noise)
+            np.maximum(maps[k], resp, out=maps[k])
+    for k, zmap in enumerate(maps):
+        zmap *= insides[k]
+    # the allowance can only lower a line's standing: a channel under the limit without it has the test's reading
+    # (an upper bound of the allowed one; never another outcome), and the allowance is made only for the channels
+    # that stand over it
+    over = [k for k, zmap in enumerate(maps) if float(zmap.max()) > P.plain_stroke_z]
+    allowances: dict = {}
     if over:
         # what a copy may move by along a line: a part of the kept picture's own line there (a ruled or
         # squared sheet's faint lines are plain by the spread), and the copy's DC step (blocks' means rounded apart)
-        allowances = {}
         colour = [k for k in over if channels[k][0] != "Y"]
         for k in over:
             name, kept, _, plain0, _, step = channels[k]
@@ -2702,10 +2705,10 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
                 for k, resp in zip(colour, responses):
                     # (its own noise taken off, PLAIN_STROKE_OWN_NOISE x the MAD: a mark on paper with colour
                     # grain was otherwise allowed the grain's largest answer near it, 12 of 37 marks caught)
-                    v = resp.ravel()[samples[k]]
-                    mid = float(np.median(v))
-                    np.abs(resp - np.float32(mid), out=resp)
-                    resp -= np.float32(PLAIN_STROKE_OWN_NOISE * 1.4826 * float(np.median(np.abs(v - mid))))
+                    mid, sigma = _robust_level(resp[samples[k]])
+                    resp -= np.float32(mid)
+                    np.abs(resp, out=resp)
+                    resp -= np.float32(PLAIN_STROKE_OWN_NOISE * sigma)
                     np.maximum(strongest[k], resp, out=strongest[k])
             for k in colour:
                 own = ndimage.maximum_filter(strongest[k], size=5, mode="nearest")
@@ -2713,16 +2716,70 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
                 own *= np.float32(P.plain_stroke_own_colour)
                 own += np.float32(P.plain_stroke_steps * channels[k][5])
                 allowances[k] = own
-        read.update(standing(over, allowances))
-    top = max(read, key=lambda k: read[k]["z"])
-    best = {"z": read[top]["z"], "level": read[top]["level"], "channel": channels[top][0],
-            "channels": {channels[k][0]: read[k]["z"] for k in read}}
-    zmap = read[0]["map"]
-    for k in range(1, len(channels)):
-        np.maximum(zmap, read[k]["map"], out=zmap)
+        for k in over:
+            maps[k] = _allowed_strokes(diffs[k], maps[k], levels[k], allowances[k], insides[k], kernels, transforms)
+
+    def line_at(k):
+        # channel k's largest z, and the signed level of the filter's answer that makes it (read again at that half
+        # px alone, less the filter's median answer)
+        at = int(np.argmax(maps[k]))
+        z = float(maps[k].flat[at])
+        y, x = divmod(at, maps[k].shape[1])
+        answers = _line_responses_at(diffs[k], kernels, np.array([y]), np.array([x]))[0]
+        answers -= np.array([m for m, _ in levels[k]], np.float32)
+        allowance = float(allowances[k][y, x]) if k in allowances else 0.0
+        j = int(np.argmax(np.maximum(np.abs(answers) - allowance, 0.0) / np.array([s for _, s in levels[k]], np.float32)))
+        return z, float(answers[j])
+    read = [line_at(k) for k in range(len(channels))]
+    top = max(range(len(channels)), key=lambda k: read[k][0])
+    best = {"z": read[top][0], "level": read[top][1], "channel": channels[top][0],
+            "channels": {channels[k][0]: read[k][0] for k in range(len(channels))}}
     out = np.zeros((h2, w2), np.float32)
-    out[crop] = zmap
+    out[crop] = np.maximum.reduce(maps) if len(maps) > 1 else maps[0]
     return {**best, "map": out}
+
+
+def _allowed_strokes(d: np.ndarray, zmap: np.ndarray, levels: list, allowance: np.ndarray, inside: np.ndarray,
+                     kernels: tuple, transforms: dict) -> np.ndarray:
+    """The plain-stroke test's second reading of one channel: each half px's z once the allowance is
+    made, max over the filters of (|answer - its median| - ``allowance``, at least 0) / its noise, 0
+    where not read (``inside`` 0), from the difference ``d``, the first reading ``zmap`` (the same
+    without the allowance) and each filter's (median, noise) over the plain part, ``levels``.
+
+    Why not a whole second pass of the filters: a filter's allowed z is at most the first reading
+    less the allowance over the largest noise, so only where that is above 0 can a line stand at all;
+    where those half px are few (a photograph's sky whose colour the allowance explains: a handful of
+    the 786,000 at 2048x1536) the filters' answers are read there alone (``_line_responses_at``, the
+    same answers to float32 rounding), otherwise by the transforms, as the first reading was."""
+    mids = np.array([m for m, _ in levels], np.float32)
+    inv = np.array([1.0 / s for _, s in levels], np.float32)
+    # (the bound's largest noise widened by a thousandth: float32's rounding must not leave out a half px it holds)
+    ys, xs = np.nonzero(zmap * np.float32(max(s for _, s in levels) * 1.001) > allowance)
+    out = np.zeros(zmap.shape, np.float32)
+    if ys.size > zmap.size // PLAIN_STROKE_SPARSE:
+        for j, (resp,) in enumerate(_line_responses([d], kernels, transforms)):
+            resp -= mids[j]
+            np.abs(resp, out=resp)
+            resp -= allowance
+            np.maximum(resp, 0.0, out=resp)
+            resp *= inv[j]
+            np.maximum(out, resp, out=out)
+        out *= inside
+        return out
+    if ys.size:
+        z = np.abs(_line_responses_at(d, kernels, ys, xs) - mids)
+        z -= allowance[ys, xs][:, None]
+        np.maximum(z, 0.0, out=z)
+        z *= inv
+        out[ys, xs] = z.max(1) * inside[ys, xs]
+    return out
+
+
+def _robust_level(v: np.ndarray) -> tuple[float, float]:
+    """The median of ``v`` and 1.4826 x its median absolute deviation (a normal noise's standard
+    deviation): a filter's level and noise over a plain part, which the few answers on a line do not move."""
+    mid = float(np.median(v))
+    return mid, 1.4826 * float(np.median(np.abs(v - mid)))
 
 
 def _linear_shrink(im: Image.Image, size, resample) -> Image.Image:
@@ -2977,6 +3034,21 @@ def _line_responses(planes: list, kernels: tuple, transforms: dict | None = None
             if transforms is not None:
                 transforms[(j, shape)] = K
         yield [sfft.irfft2(D * K, shape)[r:r + h, r:r + w] for D in spectra]
+
+
+def _line_responses_at(plane: np.ndarray, kernels: tuple, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Each of ``kernels``' responses to ``plane`` at the half px (ys, xs) alone: an (n, kernels)
+    float32 array, ``_line_responses``' answers there to float32 rounding (zero beyond the edges),
+    each a dot product of the point's neighbourhood with the kernel turned half round (a
+    convolution), 4,096 points at a time. About 2 us a point for the plain-stroke filters against
+    ~0.14 us a half px for a whole picture's transforms: for a few points."""
+    r = kernels[0].shape[0] // 2
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(np.asarray(plane, np.float32), r), (2 * r + 1, 2 * r + 1))
+    turned = np.stack([k[::-1, ::-1].ravel() for k in kernels], 1)
+    out = np.empty((len(ys), len(kernels)), np.float32)
+    for s in range(0, len(ys), 4096):
+        out[s:s + 4096] = windows[ys[s:s + 4096], xs[s:s + 4096]].reshape(-1, turned.shape[0]) @ turned
+    return out
 
 
 def _stroke_scores(d: np.ndarray, made_grey: np.ndarray, valid: np.ndarray, P: ProofThresholds) -> dict | None:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.41"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.42"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -402,6 +402,12 @@ VERIFIER_VERSION = "proof 1.41"   # 1.1: a lossless clean-up copy against a JPEG
 #      rules were "a faint line" in 14 of 420 true copies under luma's allowance (0.75 x the line's local departure),
 #      0 now. And the filter fit tries every filter in its order while the best so far leaves the copy unexplained,
 #      not only the two it ranked first (true copies of tinted near-blank sheets were "different": 10 of 90 of mine)
+# 1.42: no threshold changes. A quarter-turned copy's second proof (in the kept picture's frame, verdict.
+#      _edited_before_turned), which only the reproduction test's finding may turn into a refusal, stops after that
+#      test: the tests after it had judged the pair in the copy's frame already (run again in the kept frame they could
+#      still refuse a pair; none of the look-alikes, dev, hostile or 256 quarter-turned copies of the look-alikes was).
+#      The plain-stroke test's second reading is made only at the half px where a line can still stand once allowed
+#      (the same reading to float32 rounding: verdicts unchanged)
 
 
 def _tol(default, looser: str):

@@ -1093,6 +1093,27 @@ def test_a_shrunk_copy_that_is_the_kept_page_saved_as_it_was_but_for_a_2x4_px_st
     assert prove_same(copy, np.asarray(page), quality=q, lossy=True)["same"]
 
 
+def test_a_proof_made_until_reproduced_stops_after_the_reproduction_test_unless_it_refused_the_copy(monkeypatch):
+    # a quarter-turned copy's second proof, in the kept picture's frame: only the reproduction's finding may refuse
+    # it there (the tests after it judged the pair in the copy's frame); made whole, it doubled a turned pair's cost
+    import matching.proof as proof
+    page = _page(4, size=(840, 1200))
+    size = (round(840 * 0.33), round(1200 * 0.33))
+    later = []
+    stroked = proof._plain_strokes
+    monkeypatch.setattr(proof, "_plain_strokes", lambda *a, **k: later.append(1) or stroked(*a, **k))
+    edited = _decoded(jpeg_bytes(_stroke_added(page).resize(size, Image.Resampling.LANCZOS), 60))
+    out = prove_same(edited, np.asarray(page), quality=60, lossy=True, reproducible=True, until_reproduced=True)
+    assert not out["same"] and "edited" in out["reasons"][-1] and "stopped" not in out, out["reasons"]
+    true = _decoded(jpeg_bytes(page.resize(size, Image.Resampling.LANCZOS), 60))
+    whole = prove_same(true, np.asarray(page), quality=60, lossy=True, reproducible=True)
+    assert whole["same"] and later   # (made whole, the tests after the reproduction run)
+    later.clear()
+    out = prove_same(true, np.asarray(page), quality=60, lossy=True, reproducible=True, until_reproduced=True)
+    assert out["stopped"] and not out["same"] and not out["reasons"] and out["reproduction"] == whole["reproduction"]
+    assert not later
+
+
 @pytest.mark.parametrize("resample", [Image.Resampling.LANCZOS, Image.Resampling.BICUBIC, Image.Resampling.HAMMING])
 def test_a_true_copy_made_with_the_kept_pictures_filter_and_quality_is_reproduced_pixel_for_pixel(photo, resample):
     for im, scale, turn in ((_page(4, size=(840, 1200)), 0.33, 0), (photo, 0.6, 90)):
@@ -2254,6 +2275,60 @@ def test_a_true_copy_that_loses_thin_coloured_lines_colour_is_allowed_it_by_the_
     unallowed = _plain_strokes(pa, pr, replace(P, plain_stroke_own_colour=0.0), steps)
     assert max(unallowed["channels"]["Cb"], unallowed["channels"]["Cr"]) > 2 * P.plain_stroke_z, unallowed["channels"]
     assert max(allowed["channels"].values()) < P.plain_stroke_z, allowed["channels"]
+
+
+def test_the_line_filters_answers_at_chosen_points_are_their_answers_over_the_whole_picture():
+    # the plain-stroke test's second reading reads the filters' answers at a few half px alone: they must be the
+    # transforms' answers there, at the picture's edges too (zero beyond them)
+    from matching.proof import _line_responses, _line_responses_at, _plain_stroke_kernels, _stroke_kernels
+    rng = np.random.default_rng(11)
+    plane = rng.normal(0, 2.0, (61, 83)).astype(np.float32)
+    plane[30:32, 5:70] -= 6.0
+    for kernels in (_plain_stroke_kernels(), _stroke_kernels()):
+        whole = np.stack([resp for (resp,) in _line_responses([plane], kernels)], -1)
+        ys, xs = np.array([0, 0, 60, 30, 31, 17, 60]), np.array([0, 82, 82, 40, 3, 81, 0])
+        at = _line_responses_at(plane, kernels, ys, xs)
+        assert at.shape == (len(ys), len(kernels))
+        np.testing.assert_allclose(at, whole[ys, xs], atol=1e-4)
+        assert np.abs(at[3]).max() > 3.0   # (the line is read: not a comparison of zeros)
+
+
+@pytest.mark.parametrize("case", ["coloured contours, their colour allowed", "a luma line, nothing allowed"])
+def test_the_allowed_plain_stroke_reading_read_at_a_few_half_px_is_the_whole_second_pass(monkeypatch, case):
+    # the allowance lowers a line's z by at least allowance / the largest noise, so the second reading is read only
+    # where the first stands above that: by the filters' answers there alone when those half px are few, by the
+    # transforms otherwise. Either way, the same reading
+    import matching.proof as proof
+    from matching.proof import _half_planes, _plain_strokes, chroma_dc_step, luma_dc_step
+    P = current().proof
+    if case.startswith("coloured"):
+        page = _faint_contours(1)
+        size = (round(720 * 0.63), round(900 * 0.63))
+        pa = _half_planes(_decoded(jpeg_bytes(page.resize(size, Image.Resampling.BOX), 69, subsampling=1)))
+        pr = _half_planes(np.asarray(page.resize(size, Image.Resampling.LANCZOS)))
+        steps = (luma_dc_step(69), chroma_dc_step(69))
+    else:
+        rng = np.random.default_rng(7)
+        base = np.clip(240 + rng.normal(0, 1.2, (400, 400)), 0, 255).astype(np.uint8)
+        lined = np.clip(base + rng.normal(0, 2.0, base.shape), 0, 255).astype(np.uint8)
+        lined[200:202, 120:200] -= 6
+        pa, pr, steps = _half_planes(lined), _half_planes(base), (0.0, 0.0)
+    points = []
+    at = proof._line_responses_at
+    monkeypatch.setattr(proof, "_line_responses_at", lambda plane, ks, ys, xs: points.append(len(ys)) or at(plane, ks, ys, xs))
+    monkeypatch.setattr(proof, "PLAIN_STROKE_SPARSE", 1)          # at the chosen half px, however many
+    sparse = _plain_strokes(pa, pr, P, steps)
+    read_at = sum(points)
+    monkeypatch.setattr(proof, "PLAIN_STROKE_SPARSE", 10 ** 9)    # by the transforms
+    whole = _plain_strokes(pa, pr, P, steps)
+    assert read_at > 0   # (the second reading was made, at some half px)
+    assert sparse["channel"] == whole["channel"] and abs(sparse["z"] - whole["z"]) < 1e-3
+    assert sparse["channels"].keys() == whole["channels"].keys()
+    assert all(abs(sparse["channels"][c] - whole["channels"][c]) < 1e-3 for c in whole["channels"])
+    np.testing.assert_allclose(sparse["map"], whole["map"], atol=1e-3)
+    assert np.array_equal(sparse["map"] > P.plain_stroke_z, whole["map"] > P.plain_stroke_z)
+    assert (whole["z"] > P.plain_stroke_z) == case.startswith("a luma line")
+    assert abs(sparse["level"] - whole["level"]) < 1e-3
 
 
 def test_the_plain_stroke_reading_stands_a_line_out_of_noise_and_not_the_noise_itself():
