@@ -1014,6 +1014,20 @@ def build(out, seed=11):
         c.add(jpeg(resized(scan, scale), q, subsampling=0), "jpg", "near_miss", None, f"another scan of the sheet with "
               f"{what}, at {scale:.0%}, q={q} 4:4:4, named as the kept sheet", f"tinted-p{number}-mark", named=0,
               ident=p.stem)
+    # --- (proof 1.43; appended) copies stretched along one axis: the proof brings the kept picture to the copy's
+    #     width and height, each by its own scale, and an attack's 85 of 85 such copies (0.8-7 % off) were safe
+    #     duplicates. A studio shot with a true copy and a copy 2.5 % wider, named as it; a book page 3 % shorter
+    shot = backdrop_shot(np.random.default_rng(seed * 1000 + 300), 301)
+    p = c.canonical(shot, "tif")
+    w, h = shot.size
+    c.add(jpeg(resized(shot, 0.5), 85), "jpg", "resized", p, "a studio shot at 50%, q=85", "stretch-shot", named=2)
+    c.add(jpeg(shot.resize((round(w * 0.5 * 1.025), round(h * 0.5)), Image.Resampling.LANCZOS), 85), "jpg", "near_miss",
+          None, "the studio shot 2.5 % wider for its height at 50 %, q=85, named as the kept shot", "stretch-shot-wide",
+          named=0, ident=p.stem)
+    page = book_page(random.Random(seed * 1000 + 310), 311, "single")
+    p = c.canonical(page, "png")
+    c.add(jpeg(page.resize((round(page.width * 0.6), round(page.height * 0.6 * 0.97)), Image.Resampling.LANCZOS), 85),
+          "jpg", "near_miss", None, "a book page 3 % shorter for its width at 60 %, q=85", "stretch-page", named=2)
     c.write_truth()
     return c.rows
 

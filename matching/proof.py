@@ -769,6 +769,25 @@ def profile_geometry(ga: np.ndarray, gb: np.ndarray, noise) -> dict:
     return {"edges": edges, "profile": True}
 
 
+def stretch(copy_wh: tuple, kept_wh: tuple) -> dict | None:
+    """How far a copy's size (width, height) is from the kept picture's (turned to the copy's frame)
+    at one scale: {px: the least, over every scale, of the larger of the two sides' misses, in pixels
+    of the smaller picture, frac: the copy's width-for-its-height over the kept picture's, less 1
+    (above 0: wider)}; None for a size unknown.
+
+    Why the sizes: the proof brings the kept picture to the copy's width and height, each its own
+    scale, so a copy stretched along one axis (a 512 px square made 269x256) came out "the same
+    picture at full detail" (an attack's 85 of 85 such copies, 0.8-7 % off, safe duplicates). A
+    resizer rounds each side to a whole pixel, up, down or to the nearest: a true copy's sides lie
+    within a pixel of one scale of the kept picture's (px under 1). The least miss is where the two
+    sides miss by as much the other way: ``|w1 h2 - h1 w2| / (w2 + h2)``."""
+    (wa, ha), (wb, hb) = (int(copy_wh[0] or 0), int(copy_wh[1] or 0)), (int(kept_wh[0] or 0), int(kept_wh[1] or 0))
+    if min(wa, ha, wb, hb) <= 0:
+        return None
+    (w1, h1), (w2, h2) = ((wa, ha), (wb, hb)) if wa * ha <= wb * hb else ((wb, hb), (wa, ha))
+    return {"px": abs(w1 * h2 - h1 * w2) / (w2 + h2), "frac": (wa / wb) / (ha / hb) - 1.0}
+
+
 def _reframe_reason(edges, limit_x, limit_y):
     bad = []
     for side, lim in (("left", limit_x), ("right", limit_x), ("top", limit_y), ("bottom", limit_y)):

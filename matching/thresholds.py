@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.42"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.43"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -408,6 +408,12 @@ VERIFIER_VERSION = "proof 1.42"   # 1.1: a lossless clean-up copy against a JPEG
 #      still refuse a pair; none of the look-alikes, dev, hostile or 256 quarter-turned copies of the look-alikes was).
 #      The plain-stroke test's second reading is made only at the half px where a line can still stand once allowed
 #      (the same reading to float32 rounding: verdicts unchanged)
+# 1.43: stretch_px. A copy whose size is not the kept picture's at one scale of the whole frame, by more than
+#      stretch_px of the smaller picture and shift_frac, is "stretched" (proof.stretch, verdict._stretched): the proof
+#      brings the kept picture to the copy's width and height each by its own scale, and a fresh-eyed attack's copies
+#      stretched along one axis by 0.8-7 % were safe duplicates, 85 of 85. A resizer rounds each side to a whole pixel,
+#      so a true copy lies within 1 px of one scale (held for every rounding in the tests); look-alikes, dev, hostile and
+#      twelve generated corpora unchanged
 
 
 def _tol(default, looser: str):
@@ -427,6 +433,8 @@ class ProofThresholds:
     stream_min_tiles: int = _tol(4, "down")  # tiles that must agree before the damage (and min_intact of the picture)
     shift_frac: float = _tol(0.005, "up")   # an edge may move by at most max(this x side, shift_px) ...
     shift_px: float = _tol(1.0, "up")       # ... pixels of the smaller copy
+    stretch_px: float = _tol(1.0, "up")     # a copy's size may miss one scale of the kept picture's by this many px of
+                                            #   the smaller picture (each side rounded: under 1) or shift_frac
     tol_factor: float = _tol(3.0, "up")     # a tile agrees when its residual <= factor x simulated residual + floor
     tol_floor: float = _tol(1.2, "up")      # grey levels (0..255): sensor/paper noise a lossless pair still carries
     peak_factor: float = _tol(3.5, "up")    # ... and its strongest local difference <= factor x simulated peak + floor

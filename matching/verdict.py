@@ -21,6 +21,7 @@ from .proof import (
     jpeg_coding,
     luma_dc_step,
     prove_same,
+    stretch,
     tile_grid,
 )
 from .thresholds import Thresholds
@@ -849,6 +850,22 @@ def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
     return T.proven_local if kept_modelled and not dmg.any else T.same_local
 
 
+def _stretched(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> str | None:
+    """Why the copy is not the kept picture at one scale of the whole frame, by the two files' sizes
+    (``proof.stretch``, the kept picture turned as the screen found it): more than ``stretch_px`` px
+    of the smaller picture and ``shift_frac`` of its side off; None when it is one scale (or a size is
+    unknown). Read after the proof has found the same picture, which brings the kept picture to the
+    copy's width and height each by its own scale: a crop is the proof's to name ("reframed")."""
+    kept = (m.height, m.width) if int(r.turn[0]) % 180 == 90 else (m.width, m.height)
+    s = stretch((c.width, c.height), kept)
+    if s is None or s["px"] <= T.proof.stretch_px or abs(s["frac"]) <= T.proof.shift_frac:
+        return None
+    return (f"stretched: the copy is {abs(s['frac']) * 100:.1f} % {'wider' if s['frac'] > 0 else 'taller'} for its "
+            f"{'height' if s['frac'] > 0 else 'width'} than the kept picture ({c.width}x{c.height} against "
+            f"{kept[0]}x{kept[1]}: {s['px']:.1f} px off one scale of the whole frame; a resize rounds each side by "
+            f"under a pixel)")
+
+
 def _kept_modelled(m: FileAnalysis) -> bool:
     """The proof can account for a copy of this kept file in full: a lossless one is reproduced pixel
     for pixel (the reproduction test), a JPEG 2000's loss is modelled as spread evenly with no stroke
@@ -1655,6 +1672,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.reasons.extend(proof["reasons"])
             res.region = proof["region"]
             return res
+        else:
+            stretched = _stretched(c, m, r, T)
+            if stretched:
+                res.reasons.append(stretched)
+                return res
     if r.local_score > T.same_local and not dmg.any and not _proof_accounts_for_copy(proof):
         # the screen's wider limit (``proven_local``) holds only for a copy the proof accounted for:
         # an 18 px square lifted by 30 grey levels in a 35 % copy of a PNG, not reproduced (no filter

@@ -2277,6 +2277,22 @@ def test_a_true_copy_that_loses_thin_coloured_lines_colour_is_allowed_it_by_the_
     assert max(allowed["channels"].values()) < P.plain_stroke_z, allowed["channels"]
 
 
+def test_a_size_rounded_any_way_is_within_a_pixel_of_one_scale_and_a_stretch_is_not():
+    from matching.proof import stretch
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        w, h = int(rng.integers(40, 5000)), int(rng.integers(40, 5000))
+        s = float(rng.uniform(0.05, 1.0))
+        for rx, ry in ((np.floor, np.ceil), (np.ceil, np.floor), (np.round, np.round)):
+            a = (max(1, int(rx(w * s))), max(1, int(ry(h * s))))
+            assert stretch(a, (w, h))["px"] < 1.0 + 1e-9, (w, h, s, a)
+            assert stretch((w, h), a)["px"] < 1.0 + 1e-9   # (either side the smaller)
+    # an attack's 1.2 % stretch at half size, 300x202 of 600x400: no scale misses both sides by under a pixel
+    off = stretch((300, 202), (600, 400))
+    assert off["px"] > 1.0 and -0.011 < off["frac"] < -0.009
+    assert stretch((269, 256), (512, 512))["frac"] > 0.05 and stretch((0, 10), (10, 10)) is None
+
+
 def test_the_line_filters_answers_at_chosen_points_are_their_answers_over_the_whole_picture():
     # the plain-stroke test's second reading reads the filters' answers at a few half px alone: they must be the
     # transforms' answers there, at the picture's edges too (zero beyond them)

@@ -254,6 +254,24 @@ def test_near_miss_rejected(tmp_path, canon, photo, make):
     assert r.verdict == "different" and not r.safe_to_delete
 
 
+@pytest.mark.parametrize("size", [(160, 122), (166, 120), (156, 120), (320, 235)])   # 1.7 %, 3.7 %, 2.5 %, 2.1 % off
+def test_a_copy_stretched_along_one_axis_is_different_by_its_size(tmp_path, photo, size):
+    # the proof brings the kept picture to the copy's width and height, each by its own scale: a stretched copy was
+    # "the same picture at full detail" (an attack's 85 of 85, 0.8-7 % off). One scale of the whole frame, by the sizes
+    kept = tmp_path / "C0001000.tif"
+    photo.save(kept, "TIFF", compression="tiff_lzw")
+    copy = tmp_path / "C0001000_a.jpg"
+    copy.write_bytes(jpeg_bytes(photo.resize(size, Image.LANCZOS), 90))
+    r = verify_pair(copy, kept)
+    assert r.verdict == "different" and not r.safe_to_delete, (r.verdict, r.reasons)
+    assert r.reasons[-1].startswith("stretched: the copy is") and f"{size[0]}x{size[1]} against 320x240" in r.reasons[-1]
+    # the control: the kept picture at one scale, its sides rounded either way
+    for one_scale in ((160, 120), (161, 121), (107, 80), (106, 79)):
+        copy.write_bytes(jpeg_bytes(photo.resize(one_scale, Image.LANCZOS), 90))
+        t = verify_pair(copy, kept)
+        assert t.verdict == "duplicate" and t.safe_to_delete, (one_scale, t.reasons)
+
+
 def test_unrelated_different(tmp_path, canon, photo2):
     assert _v(tmp_path, canon, "u.jpg", data=jpeg_bytes(photo2)).verdict == "different"
 
