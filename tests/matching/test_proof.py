@@ -2277,6 +2277,17 @@ def test_a_true_copy_that_loses_thin_coloured_lines_colour_is_allowed_it_by_the_
     assert max(allowed["channels"].values()) < P.plain_stroke_z, allowed["channels"]
 
 
+def test_a_page_of_text_made_a_thumbnail_holds_little_of_its_detail_and_a_photograph_much(photo):
+    from matching.proof import detail_held
+    page = text_page((640, 880), 3)
+    held = detail_held(page, page.resize((32, 44), Image.Resampling.LANCZOS))
+    assert held < current().proof.min_detail_held, held
+    assert detail_held(page, page.resize((160, 220), Image.Resampling.LANCZOS)) > 2 * current().proof.min_detail_held
+    assert detail_held(photo, photo.resize((64, 48), Image.Resampling.LANCZOS)) > 0.5
+    flat = Image.new("RGB", (64, 64), (120, 120, 120))
+    assert detail_held(flat, flat.resize((16, 16))) == 1.0   # (nothing to hold: not too small)
+
+
 def test_a_size_rounded_any_way_is_within_a_pixel_of_one_scale_and_a_stretch_is_not():
     from matching.proof import stretch
     rng = np.random.default_rng(5)

@@ -272,6 +272,28 @@ def test_a_copy_stretched_along_one_axis_is_different_by_its_size(tmp_path, phot
         assert t.verdict == "duplicate" and t.safe_to_delete, (one_scale, t.reasons)
 
 
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_a_thumbnail_of_another_page_in_the_same_layout_is_not_safe_to_delete(tmp_path, seed):
+    # at 24-48 px a page's letters are below the copy's pixels: every page of one layout is the same grey, and an
+    # attack's copies of other pages, named as the kept page or found by content, were safe duplicates (24 of 24 at
+    # 24 and 32 px; these three, proof 1.43). The copy holds too little of the kept page's detail for the proof to tell
+    def page(k):
+        return text_page((800, 1100), k, font=16, pitch=23, words=10, left=80, top=80, bottom=90)
+    kept = tmp_path / "C0002000.tif"
+    page(1).save(kept, "TIFF", compression="tiff_lzw")
+    copy = tmp_path / "C0002000_a.jpg"
+    copy.write_bytes(jpeg_bytes(page(seed).resize((24, 33), Image.LANCZOS), 90))
+    r = verify_pair(copy, kept)
+    assert not r.safe_to_delete, (r.verdict, r.reasons)
+    assert r.verdict != "duplicate" or any(x.startswith("too small to prove at the detail of the content") for x in r.reasons)
+    # the kept page's own thumbnail is not safe either (the proof cannot tell it from the other's); a 25 % copy is
+    copy.write_bytes(jpeg_bytes(page(1).resize((24, 33), Image.LANCZOS), 90))
+    own = verify_pair(copy, kept)
+    assert own.verdict == "duplicate" and not own.safe_to_delete and "too small to prove" in own.reasons[-2], own.reasons
+    copy.write_bytes(jpeg_bytes(page(1).resize((200, 275), Image.LANCZOS), 90))
+    assert verify_pair(copy, kept).safe_to_delete
+
+
 def test_unrelated_different(tmp_path, canon, photo2):
     assert _v(tmp_path, canon, "u.jpg", data=jpeg_bytes(photo2)).verdict == "different"
 
