@@ -851,19 +851,21 @@ def _local_limit(dmg: PairDamage, T: Thresholds, kept_modelled: bool) -> float:
 
 
 def _stretched(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> str | None:
-    """Why the copy is not the kept picture at one scale of the whole frame, by the two files' sizes
-    (``proof.stretch``, the kept picture turned as the screen found it): more than ``stretch_px`` px
-    of the smaller picture and ``shift_frac`` of its side off; None when it is one scale (or a size is
-    unknown). Read after the proof has found the same picture, which brings the kept picture to the
-    copy's width and height each by its own scale: a crop is the proof's to name ("reframed")."""
-    kept = (m.height, m.width) if int(r.turn[0]) % 180 == 90 else (m.width, m.height)
-    s = stretch((c.width, c.height), kept)
+    """Why the copy is not the kept picture at one scale of the whole frame, by the sizes of the two
+    pictures the proof compared (their renditions: a PDF's page as rendered, not its largest image;
+    ``proof.stretch``, the kept one turned as the screen found it): more than ``stretch_px`` px of the
+    smaller picture and ``shift_frac`` of its side off; None when it is one scale. Read after the proof
+    has found the same picture, which brings the kept picture to the copy's width and height each by
+    its own scale: a crop is the proof's to name ("reframed"). (A rendition capped at 2048 px rounds a
+    side by half a pixel more, which ``shift_frac``, 10 px at that size, covers.)"""
+    (ha, wa), (hb, wb) = c.rendition.shape[:2], m.rendition.shape[:2]
+    kept = (hb, wb) if int(r.turn[0]) % 180 == 90 else (wb, hb)
+    s = stretch((wa, ha), kept)
     if s is None or s["px"] <= T.proof.stretch_px or abs(s["frac"]) <= T.proof.shift_frac:
         return None
     return (f"stretched: the copy is {abs(s['frac']) * 100:.1f} % {'wider' if s['frac'] > 0 else 'taller'} for its "
-            f"{'height' if s['frac'] > 0 else 'width'} than the kept picture ({c.width}x{c.height} against "
-            f"{kept[0]}x{kept[1]}: {s['px']:.1f} px off one scale of the whole frame; a resize rounds each side by "
-            f"under a pixel)")
+            f"{'height' if s['frac'] > 0 else 'width'} than the kept picture ({wa}x{ha} against {kept[0]}x{kept[1]}: "
+            f"{s['px']:.1f} px off one scale of the whole frame; a resize rounds each side by under a pixel)")
 
 
 def _kept_modelled(m: FileAnalysis) -> bool:
