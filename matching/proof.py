@@ -24,7 +24,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageStat
 from scipy import ndimage
 
 from . import thresholds as _thresholds
@@ -779,9 +779,9 @@ def detail_held(full: Image.Image, small: Image.Image) -> float:
     other pages at 24x33 and 32x44 px were safe duplicates, 24 of 24). Photographs, maps and pages
     copied at a quarter and more hold far more: 23-100 % over 381 true copies of the look-alikes,
     the dev corpus and twelve generated corpora."""
-    a = np.asarray(full.convert("L"), np.float32)
-    v = float(a.var())
-    return 1.0 if v <= 1e-6 else min(1.0, float(np.asarray(small.convert("L"), np.float32).var()) / v)
+    # (from the grey's histogram: exact, and 3x faster than numpy's at 2048x1536)
+    v = float(ImageStat.Stat(full.convert("L")).var[0])
+    return 1.0 if v <= 1e-6 else min(1.0, float(ImageStat.Stat(small.convert("L")).var[0]) / v)
 
 
 def stretch(copy_wh: tuple, kept_wh: tuple) -> dict | None:
