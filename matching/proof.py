@@ -2657,28 +2657,29 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
         # (the half px reading's uniform filters were a fifth of the colour reading's time)
         quarter = np.float32(0.25)
         ca = chroma(*(np.multiply(c, quarter, dtype=np.float32) for c in pa))
-        cr = chroma(*(np.multiply(c, quarter, dtype=np.float32) for c in pr))
         # (not for a grey copy saved in three channels, ImageMagick's -colorspace Gray: its colour is none anywhere,
         # and the kept picture's coloured lines would read as lines it lost)
         grey_copy = max(float(np.abs(ca[0]).max()), float(np.abs(ca[1]).max())) <= 1.0
-        coloured = np.zeros((h2 // 4, w2 // 4), bool)
-        for c in cr:
-            coloured |= _spread_around(_block_extent(c, 4, np.add) / np.float32(16.0),
-                                       _block_extent(c * c, 4, np.add) / np.float32(16.0),
-                                       2 * P.plain_around + 1) > P.plain_spread
-        plain_blocks = ~coloured
-        inner_blocks = ndimage.minimum_filter(plain_blocks, size=2 * (-(-r // 4)) + 1, mode="constant", cval=False)
+        if not grey_copy:
+            cr = chroma(*(np.multiply(c, quarter, dtype=np.float32) for c in pr))
+            coloured = np.zeros((h2 // 4, w2 // 4), bool)
+            for c in cr:
+                coloured |= _spread_around(_block_extent(c, 4, np.add) / np.float32(16.0),
+                                           _block_extent(c * c, 4, np.add) / np.float32(16.0),
+                                           2 * P.plain_around + 1) > P.plain_spread
+            plain_blocks = ~coloured
+            inner_blocks = ndimage.minimum_filter(plain_blocks, size=2 * (-(-r // 4)) + 1, mode="constant", cval=False)
 
-        def at_half_px(blocks):
-            # each 8x8 px block's value on its 4x4 half px (the far partial blocks not plain)
-            out_ = np.zeros((h2, w2), bool)
-            out_[:blocks.shape[0] * 4, :blocks.shape[1] * 4] = np.repeat(np.repeat(blocks, 4, 0), 4, 1)
-            return out_
-        plain_c, inner_c = plain_y & at_half_px(plain_blocks), inner_y & at_half_px(inner_blocks)
-        if not grey_copy and int(inner_c.sum()) >= P.plain_min_blocks * 16:
-            step_c = max(steps[1], P.plain_chroma_step)
-            channels += [("Cb", cr[0], ca[0] - cr[0], plain_c, inner_c, step_c),
-                         ("Cr", cr[1], ca[1] - cr[1], plain_c, inner_c, step_c)]
+            def at_half_px(blocks):
+                # each 8x8 px block's value on its 4x4 half px (the far partial blocks not plain)
+                out_ = np.zeros((h2, w2), bool)
+                out_[:blocks.shape[0] * 4, :blocks.shape[1] * 4] = np.repeat(np.repeat(blocks, 4, 0), 4, 1)
+                return out_
+            plain_c, inner_c = plain_y & at_half_px(plain_blocks), inner_y & at_half_px(inner_blocks)
+            if int(inner_c.sum()) >= P.plain_min_blocks * 16:
+                step_c = max(steps[1], P.plain_chroma_step)
+                channels += [("Cb", cr[0], ca[0] - cr[0], plain_c, inner_c, step_c),
+                             ("Cr", cr[1], ca[1] - cr[1], plain_c, inner_c, step_c)]
     # only the part luma's plain half px and their filters' reach cover is convolved (a photograph's sky;
     # colour's lie inside it)
     rows, cols = np.flatnonzero(inner_y.any(1)), np.flatnonzero(inner_y.any(0))
@@ -2755,21 +2756,17 @@ def _plain_strokes(pa: tuple, pr: tuple, P: ProofThresholds, steps: tuple = (0.0
         for k in over:
             maps[k] = _allowed_strokes(diffs[k], maps[k], levels[k], allowances[k], insides[k], kernels, transforms)
 
-    def line_at(k):
-        # channel k's largest z, and the signed level of the filter's answer that makes it (read again at that half
-        # px alone, less the filter's median answer)
-        at = int(np.argmax(maps[k]))
-        z = float(maps[k].flat[at])
-        y, x = divmod(at, maps[k].shape[1])
-        answers = _line_responses_at(diffs[k], kernels, np.array([y]), np.array([x]))[0]
-        answers -= np.array([m for m, _ in levels[k]], np.float32)
-        allowance = float(allowances[k][y, x]) if k in allowances else 0.0
-        j = int(np.argmax(np.maximum(np.abs(answers) - allowance, 0.0) / np.array([s for _, s in levels[k]], np.float32)))
-        return z, float(answers[j])
-    read = [line_at(k) for k in range(len(channels))]
-    top = max(range(len(channels)), key=lambda k: read[k][0])
-    best = {"z": read[top][0], "level": read[top][1], "channel": channels[top][0],
-            "channels": {channels[k][0]: read[k][0] for k in range(len(channels))}}
+    # each channel's largest z; the largest's line level: the signed answer of the filter that makes it, read again at
+    # that half px alone, less the filter's median answer
+    zs = [float(zmap.max()) for zmap in maps]
+    top = max(range(len(channels)), key=lambda k: zs[k])
+    y, x = divmod(int(np.argmax(maps[top])), maps[top].shape[1])
+    answers = _line_responses_at(diffs[top], kernels, np.array([y]), np.array([x]))[0]
+    answers -= np.array([m for m, _ in levels[top]], np.float32)
+    allowance = float(allowances[top][y, x]) if top in allowances else 0.0
+    j = int(np.argmax(np.maximum(np.abs(answers) - allowance, 0.0) / np.array([s for _, s in levels[top]], np.float32)))
+    best = {"z": zs[top], "level": float(answers[j]), "channel": channels[top][0],
+            "channels": {channels[k][0]: zs[k] for k in range(len(channels))}}
     out = np.zeros((h2, w2), np.float32)
     out[crop] = np.maximum.reduce(maps) if len(maps) > 1 else maps[0]
     return {**best, "map": out}

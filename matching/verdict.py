@@ -1445,7 +1445,7 @@ def _full_detail_words(proof: dict) -> str:
             f"worst other tile {proof['worst_simulated']:.2f} of its tolerance)")
 
 
-def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult, T: Thresholds) -> PairResult:
+def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult) -> PairResult:
     """Step 6c. The same picture, not turned, neither side damaged: identical (equal decoded
     pixels) or duplicate, and safe to delete only when the intact kept copy holds at least as much
     and the copy holds enough of the kept picture's detail for the proof to tell (``min_detail_held``)."""
@@ -1458,9 +1458,9 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
     why = holds_at_least_as_much(m, c)
     if m.status != "ok":
         why.append("kept copy is not intact")
-    held = (proof or {}).get("detail_held")
-    if not identical and held is not None and held < T.proof.min_detail_held:
-        size = (proof or {}).get("size") or [c.width, c.height]
+    held = proof.get("detail_held")
+    if not identical and held is not None and held < res.thresholds.proof.min_detail_held:
+        size = proof["size"]
         why.append(f"too small to prove at the detail of the content: at {size[0]}x{size[1]} px the copy holds "
                    f"{held:.0%} of the kept picture's detail (its grey's variance), and pages of one layout, blank "
                    f"pages and fine patterns look alike there")
@@ -1721,7 +1721,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         res.verdict = "rotated"
         res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")
         return res
-    return _same_picture_verdict(c, m, proof, res, T)
+    return _same_picture_verdict(c, m, proof, res)
 
 
 def verify_pair(cleanup_path, match_path, *, cleanup: FileAnalysis | None = None,
