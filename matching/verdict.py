@@ -18,6 +18,7 @@ from .proof import (
     attach_rendition,
     chroma_dc_step,
     equivalent_jpeg_quality,
+    garbled_blocks,
     jpeg_coding,
     luma_dc_step,
     prove_same,
@@ -981,6 +982,17 @@ def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: lis
     return same
 
 
+def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | None:
+    """``garbled_blocks`` of a clean-up JPEG (its pixels as stored, its blocks on our grid) against
+    the kept picture, from both full-detail renditions; None for another format or a rendition that
+    is a reduction of its file."""
+    if (c.format not in BLOCK_CODED_FORMATS or c.rendition is None or m.rendition is None or _capped(c)
+            or m.rendition.dtype != np.uint8):
+        return None
+    return garbled_blocks(dihedral(c.rendition, *inverse(_orient(c))), m.rendition,
+                          c.jpeg_quality or T.proof.default_quality)
+
+
 def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairResult, T: Thresholds,
                   shared_id: bool) -> None:
     """Step 4, when the screen failed on a damaged clean-up JPEG: a flip desynchronises the entropy
@@ -991,16 +1003,31 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     tiles: at least 4 tiles must agree before the first that differs, and a small copy has few (a
     148x100 copy garbled from a third of the way down has one intact 48 px tile of 6; at 24 px, 8
     of 24). Finer tiles are no looser: each is held to the simulation of the same part of the kept
-    picture, and the part before the damage must still have the detail to tell and line up."""
+    picture, and the part before the damage must still have the detail to tell and line up.
+
+    A copy whose blocks no longer meet (``_block_edges``: ``garbled_blocks`` times as much as the
+    kept picture's saved as the copy was, and over; a stream read out of step, not another picture)
+    is proven so whatever the screen's turn scored (its garbage scores every turn), with
+    ``garbled_min_intact`` of the picture intact, not ``min_intact``, and at ``garbled_tile`` px
+    tiles too (one MCU row). Why: copies garbled from their first rows were "different": a 128 px
+    sky damaged below its top 60 % (the screen's turn scored 0.78 on the garbage), a 352 px fundus
+    intact over its top 14 %, a 96 px copy named after its kept copy intact over its top 16 rows,
+    under one 24 px tile (three generated corpora of six)."""
     if not (attach_rendition(c) and attach_rendition(m)):
+        return
+    blocks = _block_edges(c, m, T)
+    garbled = blocks is not None and blocks >= T.garbled_blocks
+    if r.orient_score > T.max_orient_score * T.damaged_orient_factor and not garbled:
         return
 
     def tiles(P) -> int:
         ys, xs = tile_grid(c.rendition.shape[0], c.rendition.shape[1], P)
         return (ys.size - 1) * (xs.size - 1)
-    grids = [T.proof, replace(T.proof, tile=T.proof.stream_tile)]
-    if tiles(grids[1]) <= tiles(grids[0]):
-        grids.pop()   # (a picture of 1,152 px and more: the same grid)
+    sides = [T.proof.tile, T.proof.stream_tile] + ([T.garbled_tile] if garbled else [])
+    grids = [replace(T.proof, tile=t, min_intact=T.garbled_min_intact) if garbled else replace(T.proof, tile=t)
+             for t in sides]
+    grids = [P for i, P in enumerate(grids) if i == 0 or tiles(P) > tiles(grids[i - 1])]
+    # (a picture of 1,152 px and more: one grid)
     # the turn found on damaged 40x40 thumbnails is a guess (text pages look alike upside down):
     # the screen's turn, then none if the kept picture fits upright
     for P, turn in ((P, turn) for P in grids for turn in dict.fromkeys([r.turn, (0, False)])):
@@ -1014,7 +1041,9 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     if p["same"] and p.get("damage_region"):
         res.proof = _proof_summary(p)
         res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", p["damage_region"]
-        res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"]
+        res.reasons[:] = ["clean-up copy is damaged: its stream agrees tile by tile at full detail up to the damage"
+                          + (f"; its 8x8 px blocks step {blocks:.1f} times as much across their edges as the kept picture's "
+                             f"saved so, as a JPEG stream read out of step does" if garbled else "")]
         if (res.rotation, res.flipped) != (0, False):
             res.reasons.append("also " + turn_words(res.rotation, res.flipped))
 
@@ -1646,7 +1675,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
                            + ("" if c.damaged else " (the decoder did not complain)"))
     res.reasons.extend(why)
     if not agrees:
-        if dmg.cleanup and r.orient_score <= T.max_orient_score * T.damaged_orient_factor:
+        if dmg.cleanup:
             _stream_proof(c, m, r, res, T, shared_id)
         # a damaged copy named after its kept copy with little intact: what is intact (with detail,
         # ``low_coverage``'s rule) must agree as the screen's does, from ``named_min_coverage`` on.

@@ -425,3 +425,30 @@ def icc_described(icc: bytes, text: str) -> bytes:
     out[0:4] = struct.pack(">I", len(out))
     out[84:100] = b"\0" * 16
     return bytes(out)
+
+
+def corpus_crop(name: str, tile: int, grid: int = 4) -> Image.Image:
+    """corpus_gen's crop ``tile`` of skimage's picture ``name`` cut ``grid`` x ``grid`` (RGB)."""
+    from skimage import data
+    im = Image.fromarray(getattr(data, name)()).convert("RGB")
+    cw, ch = im.width // grid, im.height // grid
+    x, y = (tile % grid) * cw, (tile // grid) * ch
+    return im.crop((x, y, x + cw, y + ch))
+
+
+# corpus_gen --hard's twelve bit flips (its seed 18002) in Pillow's q90 JPEG of a crop: (byte, XOR mask).
+# Each garbles its copy from early rows on: the fundus's rim (retina, tile 12) below its top 14 %, the sky
+# over a head of hair (camera, tile 1) below its top 60 %
+RETINA_FLIPS = ((3262, 16), (3312, 1), (3761, 64), (4756, 2), (4995, 1), (5202, 8), (5793, 16), (6361, 1),
+                (7338, 64), (7559, 32), (9006, 2), (9048, 2))
+CAMERA_FLIPS = ((1134, 4), (1137, 16), (1578, 1), (1609, 128), (1854, 4), (2093, 128), (2173, 2), (2199, 1),
+                (2466, 2), (2835, 4), (2901, 16), (2985, 64))
+
+
+def flipped_at(data: bytes, flips, size: int) -> bytes:
+    """``data`` (``size`` bytes: the encoder the flips were found in) with each (byte, XOR mask) flipped."""
+    assert len(data) == size, f"the JPEG encoder changed: {len(data)} bytes, the flips were found in {size}"
+    b = bytearray(data)
+    for at, mask in flips:
+        b[at] ^= mask
+    return bytes(b)

@@ -2376,3 +2376,25 @@ def test_the_plain_stroke_reading_stands_a_line_out_of_noise_and_not_the_noise_i
     # a picture with nothing plain is not read
     busy = rng.integers(0, 255, (400, 400), dtype=np.uint8)
     assert _plain_strokes(_half_planes(busy), _half_planes(busy), P) is None
+
+
+def test_a_jpeg_steps_across_its_blocks_as_its_kept_picture_saved_so_does_and_a_garbled_one_far_more():
+    # the moon's plain surface saved at q30 steps across its 8x8 px blocks four times as much as inside
+    # them, as the kept picture saved at q30 does: its quality's steps, not damage. A fundus's rim read
+    # out of step below its top 14 % (corpus_gen's flips) steps far more than its kept picture saved so
+    from skimage import data
+
+    from matching.proof import block_edge_ratio, garbled_blocks
+    from mhelpers import RETINA_FLIPS, corpus_crop, flipped_at
+
+    def decoded(b: bytes) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(b)).convert("RGB"))
+    moon = Image.fromarray(data.moon()).convert("RGB")
+    coarse = decoded(jpeg_bytes(moon, 30))
+    assert block_edge_ratio(np.asarray(Image.fromarray(coarse).convert("L"), np.float32)) > 3.0
+    assert garbled_blocks(coarse, np.asarray(moon), 30) < 1.2
+    rim = corpus_crop("retina", 12)
+    broken = decoded(flipped_at(jpeg_bytes(rim, 90), RETINA_FLIPS, 9147))
+    assert garbled_blocks(broken, np.asarray(rim), 90) > 2.0 * 2
+    assert garbled_blocks(decoded(jpeg_bytes(rim, 90)), np.asarray(rim), 90) < 1.2
+    assert block_edge_ratio(np.zeros((64, 64), np.float32)) == 0.0     # a plain picture reads low

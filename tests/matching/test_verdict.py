@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from matching import THRESHOLDS, analyse_file, decide_file, verify_pair
 
-from mhelpers import drifted, edited, flip_dc_step, flip_in_step, grained_sheet, grey_band, jpeg_bytes, page_over_the_cap, reframed, text_page
+from mhelpers import CAMERA_FLIPS, RETINA_FLIPS, drifted, edited, flip_dc_step, flip_in_step, grained_sheet, grey_band, jpeg_bytes, page_over_the_cap, reframed, text_page
 
 
 @pytest.fixture
@@ -83,9 +83,46 @@ def test_a_small_copy_garbled_from_a_third_of_the_way_down_is_found_damaged_by_f
     r = verify_pair(copy, kept)
     assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup") and not r.safe_to_delete, r.reasons
     assert r.region["top"] <= first_row / 100 + 0.25 and r.region["bottom"] == 1.0
-    # at the proof's own tiles alone, the pair is not proven damaged
-    coarse = replace(THRESHOLDS, proof=replace(THRESHOLDS.proof, stream_tile=THRESHOLDS.proof.tile))
+    # at the proof's own tiles alone (and without the blocks' evidence, which adds finer tiles still), the
+    # pair is not proven damaged
+    coarse = replace(THRESHOLDS, garbled_blocks=float("inf"),
+                     proof=replace(THRESHOLDS.proof, stream_tile=THRESHOLDS.proof.tile))
     assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=coarse).verdict == "different"
+
+
+@pytest.mark.parametrize("picture,tile,size,flips,name", [
+    # a fundus's rim, intact over its top 14 % only (under min_intact's 15 %), unnamed
+    ("retina", 12, 9147, RETINA_FLIPS, "IMG_2049_34.jpg"),
+    # a sky over a head of hair, intact over its top 60 % (most of it plain sky), unnamed: its garbage
+    # scored every turn of the kept picture over the limit the stream proof was asked under
+    ("camera", 1, 3198, CAMERA_FLIPS, "IMG_7779_32.jpg"),
+    # coins on a dark ground, intact over its top 16 rows of 75, under one 24 px tile; named after it
+    ("coins", 14, None, None, "C1253408c.jpg"),
+])
+def test_a_copy_garbled_from_its_first_rows_is_found_damaged_by_its_blocks_that_no_longer_meet(
+        tmp_path, picture, tile, size, flips, name):
+    # three generated corpora of six lost these as "different" (seeds 18001 and 18002); a JPEG stream
+    # read out of step decodes each later block from another's bits, so its blocks no longer meet
+    from dataclasses import replace
+
+    from matching.verdict import verify_analyses
+    from mhelpers import corpus_crop, flip_garbling, flipped_at
+    crop = corpus_crop(picture, tile)
+    if flips is None:
+        crop = crop.resize((96, 75), Image.Resampling.LANCZOS)
+        copy_bytes, _ = flip_garbling(jpeg_bytes(crop, 90), start=0.2, rows=(12, 20))
+    else:
+        copy_bytes = flipped_at(jpeg_bytes(crop, 90), flips, size)
+    kept = tmp_path / "C1253408.jp2"
+    crop.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    copy = tmp_path / name
+    copy.write_bytes(copy_bytes)
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side) == ("cleanup_corrupt", "cleanup") and not r.safe_to_delete, r.reasons
+    assert "read out of step" in r.reasons[0] and r.region["bottom"] == 1.0 and r.region["top"] < 0.5
+    # without the blocks' evidence, the pair is "different"
+    off = replace(THRESHOLDS, garbled_blocks=float("inf"))
+    assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=off).verdict == "different"
 
 
 @pytest.mark.parametrize("side,cut", [("left", 4), ("left", 8), ("top", 4), ("top", 8)])
@@ -1790,9 +1827,22 @@ def test_a_mostly_lost_named_copy_is_read_upright_when_its_garbage_makes_a_mirro
     assert screen.turn != (0, False)                  # the flips this seed makes: the garbage favours a mirror
     r = _v(tmp_path, kept, "C0009100b.jpg", data=data)
     assert r.verdict == "cleanup_corrupt" and (r.rotation, r.flipped) == (0, False) and not r.safe_to_delete, r.reasons
+    # (its blocks no longer meet: proven up to its damage at full detail, proof 1.45); without that
+    # evidence, by the name and what is intact, read upright
+    assert "read out of step" in r.reasons[0]
+    from dataclasses import replace
+
+    from matching.verdict import verify_analyses
+    off = replace(thresholds.current(), garbled_blocks=float("inf"))
+    r = verify_analyses(analyse_file(tmp_path / "C0009100b.jpg"), analyse_file(kept), thresholds=off)
+    assert r.verdict == "cleanup_corrupt" and (r.rotation, r.flipped) == (0, False), r.reasons
     assert "names share an ID" in r.reasons[0]
-    r = _v(tmp_path, kept, "legs.jpg", data=data)      # without the name, nothing is claimed
-    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    # without the name, its top 12 % (detail enough to tell) is claimed on the blocks' evidence alone
+    (tmp_path / "legs.jpg").write_bytes(data)
+    r = verify_pair(tmp_path / "legs.jpg", kept)
+    assert r.verdict == "cleanup_corrupt" and "read out of step" in r.reasons[0] and not r.safe_to_delete, r.reasons
+    r = verify_analyses(analyse_file(tmp_path / "legs.jpg"), analyse_file(kept), thresholds=off)
+    assert r.verdict == "different", r.reasons                 # and without either, nothing is
 
 
 def test_a_png_copy_with_a_dot_is_different_and_a_rounded_one_a_duplicate(tmp_path):
