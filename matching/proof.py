@@ -793,8 +793,8 @@ def block_edge_ratio(grey: np.ndarray, block: int = 8) -> float:
     block's bits, so its blocks no longer meet: garbled copies step 3.6-6.7 times as much across block
     edges as inside them over the whole picture, the top they keep intact included, where resized,
     edited, near-miss and unique JPEG copies of six generated corpora (167) reach 2.15 at most. It is
-    evidence that the part which differs is a broken stream, not another picture (which steps as a
-    picture does). Inside steps are floored at half a grey level, so a plain picture reads low. A
+    evidence that the stream broke, not of whose picture it was (a garbled copy of another picture
+    steps as much). Inside steps are floored at half a grey level, so a plain picture reads low. A
     JPEG saved at a low quality steps across its blocks too (natural copies at q30 reach 4.0): see
     ``garbled_blocks`` for the measure that allows for that."""
     g = np.asarray(grey, dtype=np.float32)
@@ -824,6 +824,85 @@ def garbled_blocks(stored: np.ndarray, kept: np.ndarray, quality: int) -> float:
         kept = np.ascontiguousarray(np.swapaxes(kept, 0, 1))
     sim = _simulate_image(Image.fromarray(kept), (w, h), quality)
     return block_edge_ratio(_grey_u8(stored)) / max(block_edge_ratio(_grey_u8(sim)), 0.1)
+
+
+# Pillow's numbers for a JPEG's chroma subsampling -> (rows, columns) of full pixels per chroma sample
+_CHROMA_STEP = {0: (1, 1), 1: (1, 2), 2: (2, 2)}
+
+
+def _cosines_held(d: np.ndarray) -> tuple[int, float]:
+    """(how many of an 8x8 difference's DCT cosines hold 90 % of its energy, the share its DC holds)."""
+    from scipy.fft import dctn
+    c = dctn(d.astype(np.float64), norm="ortho") ** 2
+    e = float(c.sum())
+    if e <= 1e-9:
+        return 0, 0.0
+    held = np.cumsum(np.sort(c.ravel())[::-1]) / e
+    return int(np.searchsorted(held, 0.9) + 1), float(c[0, 0] / e)
+
+
+def blocks_off(copy: bytes, kept: np.ndarray, quality: int, subsampling: int | None,
+               P: ProofThresholds) -> dict | None:
+    """Whether a JPEG copy (``copy``, its file's bytes) IS the kept picture (``kept``: uint8, in the
+    copy's stored frame, at its size) saved at ``quality`` and ``subsampling`` by Pillow, pixel for
+    pixel (within ``reproduced_exact`` levels), but for a few of its 8x8 px blocks: {blocks, region,
+    cosines, flipped}; None when it is not made so (another size, encoder or picture: more than
+    ``reproduced_max_blocks`` or ``reproduced_max_part`` of the blocks off, or a partial block at the
+    edge off) or nothing is off. ``flipped``: every block off is off by at most ``flip_cosines`` of
+    its DCT cosines (90 % of its difference's energy, in luma or in the chroma it is coded with), DC
+    under half, as a flipped bit in one coefficient's magnitude leaves a block and the stream in step.
+
+    Why: such a copy was a safe duplicate or "different" where its picture is too small for the
+    reproduction test (under ``reproduced_min_windows`` windows): a 72 px copy with one block garbled
+    by a flip 40 levels deep, "same picture at full detail" (the block within its tile's tolerance,
+    the garble test's neighbourhood textured); 70 of 87 copies of 72-128 px pictures with one such
+    flip were "different". Decoded here without fancy upsampling, so a chroma coefficient's change is
+    one cosine over its chroma samples too. Measured (576 in-step flips of 64-200 px pictures at q70-90,
+    1,152 edits, 384 true copies saved by ImageMagick): a flip's block is 1 cosine in 204, 2 in 29;
+    a dot, a line, a digit or a rectangle needs 4 at least; a single changed pixel, after JPEG, 3 or fewer
+    in 6 of 192 (2 or fewer in 1); an ImageMagick copy is never made so (its encoder rounds blocks all over)."""
+    if simplejpeg is None:
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(kept).convert("RGB").save(buf, "JPEG", quality=int(quality),
+                                              **({} if subsampling is None else {"subsampling": subsampling}))
+    try:
+        made = simplejpeg.decode_jpeg(buf.getvalue(), colorspace="RGB", fastupsample=True)
+        got = simplejpeg.decode_jpeg(copy, colorspace="RGB", fastupsample=True, strict=False)
+    except Exception:
+        return None
+    if got.shape != made.shape:
+        return None
+    h, w = got.shape[:2]
+    sy, sx = _CHROMA_STEP.get(2 if subsampling is None else subsampling, (2, 2))
+    mh, mw = 8 * sy, 8 * sx                       # one MCU
+    hh, ww = h - h % mh, w - w % mw
+    if hh < mh or ww < mw:
+        return None
+    off = np.abs(got.astype(np.int16) - made.astype(np.int16)).max(axis=2) > P.reproduced_exact
+    if off[hh:].any() or off[:, ww:].any():
+        return None
+    blk = off[:hh, :ww].reshape(hh // 8, 8, ww // 8, 8).any(axis=(1, 3))
+    ys, xs = np.nonzero(blk)
+    if ys.size == 0 or ys.size > P.reproduced_max_blocks or ys.size > P.reproduced_max_part * blk.size:
+        return None
+    yc, ym = (np.asarray(p, np.float32) for p in (Image.fromarray(got).convert("YCbCr"),
+                                                  Image.fromarray(made).convert("YCbCr")))
+    most = 0
+    flipped = True
+    for by, bx in zip(ys.tolist(), xs.tolist()):
+        parts = [(yc[by * 8:by * 8 + 8, bx * 8:bx * 8 + 8, 0] - ym[by * 8:by * 8 + 8, bx * 8:bx * 8 + 8, 0])]
+        y0, x0 = by // sy * mh, bx // sx * mw     # the chroma block this luma block shares, at its samples
+        for k in (1, 2):
+            d = yc[y0:y0 + mh, x0:x0 + mw, k] - ym[y0:y0 + mh, x0:x0 + mw, k]
+            parts.append(d.reshape(8, sy, 8, sx).mean(axis=(1, 3)))
+        held = [_cosines_held(d) for d in parts if np.abs(d).max() > P.reproduced_exact]
+        most = max([most] + [n for n, _ in held])
+        flipped = flipped and bool(held) and all(n <= P.flip_cosines and dc < 0.5 for n, dc in held)
+    rows, cols = ys * 8, xs * 8
+    region = {"top": round(float(rows.min()) / h, 3), "left": round(float(cols.min()) / w, 3),
+              "bottom": round(float(rows.max() + 8) / h, 3), "right": round(float(cols.max() + 8) / w, 3)}
+    return {"blocks": int(ys.size), "region": region, "cosines": most, "flipped": flipped}
 
 
 def stretch(copy_wh: tuple, kept_wh: tuple) -> dict | None:

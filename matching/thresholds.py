@@ -424,7 +424,11 @@ VERIFIER_VERSION = "proof 1.45"   # 1.1: a lossless clean-up copy against a JPEG
 #      whatever the screen's turn scored on its garbage, and, named after its kept copy, at one-MCU-row tiles too
 #      (verdict._stream_proof): copies garbled from their first rows were "different" (2 of fourteen generated corpora).
 #      Tried first with 10 % intact (min_intact 15 %) and one-MCU-row tiles for any copy: a fresh-eyed attack's
-#      garbled copies of other pictures sharing a letterhead, a backdrop or a header bar were claimed, 18 of 930
+#      garbled copies of other pictures sharing a letterhead, a backdrop or a header bar were claimed, 18 of 930.
+#      And reproduced_exact, reproduced_max_blocks, reproduced_max_part, flip_cosines: a same-size JPEG copy of a kept
+#      picture coded without loss that is that picture saved as the copy was but for a few 8x8 px blocks (proof.blocks_off)
+#      is cleanup_corrupt where each is off by flip_cosines DCT cosines at most (a flipped coefficient), and never a safe
+#      duplicate otherwise: one flip in step in a 72-128 px copy was "different" (70 of 87) or a safe duplicate (1)
 
 
 def _tol(default, looser: str):
@@ -480,6 +484,11 @@ class ProofThresholds:
     reproduced_strong: float = 2.0              # a copy under 3 cells a side that departs in one cluster is edited
                                                 #   where as many windows its JPEG changed by this RMS are reproduced
                                                 #   outside it (proof._departing_cluster)
+    reproduced_exact: int = 2                   # blocks_off: a copy the kept picture saved as it was, within this many
+                                                #   levels, but for at most ...
+    reproduced_max_blocks: int = 12             #   ... this many 8x8 px blocks ...
+    reproduced_max_part: float = 0.1            #   ... and this part of them, is damaged (or edited) there ...
+    flip_cosines: int = _tol(2, "up")           #   ... by a flip when each block is off by this many DCT cosines at most
     reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
     reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
                                                 #   grey levels off, or whose median window RMS is reproduced_floor, is edited

@@ -16,6 +16,7 @@ from .fingerprint import chroma, grey
 from .proof import (
     JPEG_MCU,
     attach_rendition,
+    blocks_off,
     chroma_dc_step,
     equivalent_jpeg_quality,
     garbled_blocks,
@@ -993,6 +994,46 @@ def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | Non
                           c.jpeg_quality or T.proof.default_quality)
 
 
+def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
+    """``proof.blocks_off`` for a JPEG copy of a kept picture coded without loss, of one size at the
+    screen's turn (the kept picture turned into the copy's stored frame, where its blocks lie), read
+    from the copy's file; None where that does not apply (no file to read, a lossy kept copy, a
+    rendition that is a reduction of its file, another size)."""
+    if (c.format not in BLOCK_CODED_FORMATS or not c.jpeg_quality or not c.path or not coded_without_loss(m)
+            or c.rendition is None or m.rendition is None or _capped(c) or _capped(m)
+            or m.rendition.dtype != np.uint8):
+        return None
+    back = inverse(_orient(c))
+    kept = dihedral(dihedral(m.rendition, *r.turn), *back)
+    if kept.shape[:2] != dihedral(c.rendition, *back).shape[:2]:
+        return None
+    try:
+        with open(c.path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return blocks_off(data, np.ascontiguousarray(kept), c.jpeg_quality, _jpeg_subsampling(c), T.proof)
+
+
+def _blocks_off_verdict(c: FileAnalysis, r: ScreenResult, off: dict, res: PairResult) -> PairResult:
+    """Step 6a, from ``_blocks_off``: the kept picture saved as the copy was, pixel for pixel, but for
+    a few 8x8 px blocks. Each off by one or two of its DCT cosines: a flipped coefficient,
+    ``cleanup_corrupt`` (never safe); otherwise an edit or damage the pixels do not tell apart, not
+    proven the same (a person compares them)."""
+    n = off["blocks"]
+    res.region = off["region"]
+    where = (f"the kept picture saved as this {c.format} was (quality {c.jpeg_quality}), pixel for pixel, but for "
+             f"{n} 8x8 px block{'s' if n != 1 else ''}")
+    if not off["flipped"]:
+        res.reasons.append(f"{where}, which differ by {off['cosines']} of their DCT cosines or more: edited there, "
+                           f"or damaged as the pixels do not tell")
+        return res
+    res.verdict, res.corrupt_side = "cleanup_corrupt", "cleanup"
+    res.reasons[:] = [f"clean-up copy is damaged: {where}, each off by {max(1, off['cosines'])} of its DCT cosines "
+                      f"at most, as a flipped bit in one coefficient leaves a block"]
+    return _also_turned(r, res)
+
+
 def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairResult, T: Thresholds,
                   shared_id: bool) -> None:
     """Step 4, when the screen failed on a damaged clean-up JPEG: a flip desynchronises the entropy
@@ -1705,6 +1746,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             res.reasons.append("the intact part is too small for a full-detail proof (a damaged pair is never safe)")
             proof = None
         elif not proof["same"]:
+            saved_so = _blocks_off(c, m, r, T) if not dmg.any else None
+            if saved_so is not None and saved_so["flipped"]:
+                return _blocks_off_verdict(c, r, saved_so, res)
             other = _proven_at_other_turn(c, m, r, dmg, shared_id, T) if turn is None else None
             if other is not None:
                 return other
@@ -1739,6 +1783,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return _garbled_verdict(c, m, r, proof, res)
     if proof is not None and proof.get("stepped"):
         return _stepped_verdict(c, r, proof, res)
+    saved_so = _blocks_off(c, m, r, T) if proof is not None else None
+    if saved_so is not None:
+        return _blocks_off_verdict(c, r, saved_so, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
         plainer = _plainer_turn(c, m, r, shared_id, T) if proof is not None else None
         if plainer is not None:

@@ -2398,3 +2398,26 @@ def test_a_jpeg_steps_across_its_blocks_as_its_kept_picture_saved_so_does_and_a_
     assert garbled_blocks(broken, np.asarray(rim), 90) > 2.0 * 2
     assert garbled_blocks(decoded(jpeg_bytes(rim, 90)), np.asarray(rim), 90) < 1.2
     assert block_edge_ratio(np.zeros((64, 64), np.float32)) == 0.0     # a plain picture reads low
+
+
+def test_a_copy_saved_from_the_kept_picture_but_for_a_block_is_off_there_by_one_cosine_if_flipped_by_many_if_edited():
+    # an 80x72 crop kept as TIFF and its q90 JPEG: a flip that kept the stream in step changed one
+    # coefficient of one block; a dot 3 px across drawn before saving changes its block otherwise
+    from skimage import data
+
+    from matching.proof import blocks_off
+    from mhelpers import flip_in_step
+    P = THRESHOLDS.proof
+    crop = Image.fromarray(data.astronaut()).convert("RGB").crop((100, 100, 180, 172))
+    kept = np.asarray(crop)
+    assert blocks_off(jpeg_bytes(crop, 90), kept, 90, 2, P) is None        # made so: nothing off
+    flipped, (top, left, _, _) = flip_in_step(jpeg_bytes(crop, 90), start=0.3, strength=40)
+    off = blocks_off(flipped, kept, 90, 2, P)
+    assert off["blocks"] == 1 and off["flipped"] and off["cosines"] <= P.flip_cosines
+    assert off["region"]["top"] <= top / 72 < off["region"]["bottom"]
+    dotted = crop.copy()
+    ImageDraw.Draw(dotted).ellipse((45, 20, 48, 23), fill=(200, 40, 40))
+    off = blocks_off(jpeg_bytes(dotted, 90), kept, 90, 2, P)
+    assert off["blocks"] >= 1 and not off["flipped"] and off["cosines"] > P.flip_cosines
+    other = Image.fromarray(data.coffee()).convert("RGB").crop((100, 100, 180, 172))
+    assert blocks_off(jpeg_bytes(other, 90), kept, 90, 2, P) is None       # another picture: not made so

@@ -1472,6 +1472,27 @@ def test_a_jpeg_copy_with_one_block_garbled_by_a_flip_that_keeps_the_stream_in_s
     assert r.region["left"] <= left / 320 < r.region["right"]
 
 
+@pytest.mark.parametrize("box,start,verdict", [
+    # one block off by one DCT cosine, a flipped coefficient: "different" on proof 1.44 (the reproduction test,
+    # which names such blocks, stands aside under 32 windows its coding changed)
+    ((100, 100, 180, 172), 0.3, "cleanup_corrupt"),
+    # one block off by many cosines, as a flip that scrambled its coefficients or an edit leaves it: a safe
+    # duplicate on proof 1.44 (the block within its tile's tolerance at 80x72 px)
+    ((274, 184, 354, 256), 0.45, "different"),
+])
+def test_a_small_copy_saved_from_the_kept_picture_but_for_a_block_is_never_a_safe_duplicate(tmp_path, box, start, verdict):
+    from skimage import data
+    crop = Image.fromarray(data.astronaut()).convert("RGB").crop(box)
+    flipped, _ = flip_in_step(jpeg_bytes(crop, 90), start=start, strength=40)
+    kept = tmp_path / "C0001000.tif"
+    crop.save(kept)
+    copy = tmp_path / "C0001000a.jpg"
+    copy.write_bytes(flipped)
+    r = verify_pair(copy, kept)
+    assert r.verdict == verdict and not r.safe_to_delete, r.reasons
+    assert any("pixel for pixel, but for 1 8x8 px block" in x for x in r.reasons), r.reasons
+
+
 def test_a_kept_jpeg_with_a_garbled_block_against_a_lossless_copy_is_never_a_safe_duplicate(tmp_path, photo):
     # the lossless copy may be the only good one; which side the windows belong to (a garbled
     # block of the kept JPEG, or an edit of the copy) the pixels do not tell, so: not proven
