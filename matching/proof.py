@@ -841,37 +841,35 @@ def _cosines_held(d: np.ndarray) -> tuple[int, float]:
     return int(np.searchsorted(held, 0.9) + 1), float(c[0, 0] / e)
 
 
-def blocks_off(copy: bytes, kept: np.ndarray, quality: int, subsampling: int | None,
+def blocks_off(copy: np.ndarray, kept: np.ndarray, quality: int, subsampling: int | None,
                P: ProofThresholds) -> dict | None:
-    """Whether a JPEG copy (``copy``, its file's bytes) IS the kept picture (``kept``: uint8, in the
-    copy's stored frame, at its size) saved at ``quality`` and ``subsampling`` by Pillow, pixel for
-    pixel (within ``reproduced_exact`` levels), but for a few of its 8x8 px blocks: {blocks, region,
-    cosines, flipped}; None when it is not made so (another size, encoder or picture: more than
-    ``reproduced_max_blocks`` or ``reproduced_max_part`` of the blocks off, or a partial block at the
-    edge off) or nothing is off. ``flipped``: every block off is off by at most ``flip_cosines`` of
-    its DCT cosines (90 % of its difference's energy, in luma or in the chroma it is coded with), DC
-    under half, as a flipped bit in one coefficient's magnitude leaves a block and the stream in step.
+    """Whether a JPEG copy (``copy``: its pixels as stored, as Pillow decodes its file) IS the kept
+    picture (``kept``: uint8 RGB, in the copy's stored frame, at its size) saved at ``quality`` and
+    ``subsampling`` by Pillow, pixel for pixel (within ``reproduced_exact`` levels), but for a few of
+    its 8x8 px blocks: {blocks, region, cosines, flipped, levels: the most a pixel is off}; None when
+    it is not made so (another size, encoder or picture: more than ``reproduced_max_blocks`` or
+    ``reproduced_max_part`` of the blocks off, or a partial block at the edge off) or nothing is
+    off. ``flipped``: every block off is off by
+    at most ``flip_cosines`` of its DCT cosines (90 % of its difference's energy, in luma, or in the
+    chroma of its MCU at the chroma's own samples), DC under half, as a flipped bit in one
+    coefficient's magnitude leaves a block and the stream in step.
 
     Why: such a copy was a safe duplicate or "different" where its picture is too small for the
     reproduction test (under ``reproduced_min_windows`` windows): a 72 px copy with one block garbled
     by a flip 40 levels deep, "same picture at full detail" (the block within its tile's tolerance,
     the garble test's neighbourhood textured); 70 of 87 copies of 72-128 px pictures with one such
-    flip were "different". Decoded here without fancy upsampling, so a chroma coefficient's change is
-    one cosine over its chroma samples too. Measured (576 in-step flips of 64-200 px pictures at q70-90,
-    1,152 edits, 384 true copies saved by ImageMagick): a flip's block is 1 cosine in 204, 2 in 29;
-    a dot, a line, a digit or a rectangle needs 4 at least; a single changed pixel, after JPEG, 3 or fewer
-    in 6 of 192 (2 or fewer in 1); an ImageMagick copy is never made so (its encoder rounds blocks all over)."""
-    if simplejpeg is None:
-        return None
+    flip were "different". From decoded pixels, so a pair re-verified from stored renditions is read
+    as the CLI reads it. Measured (576 in-step flips of 64-200 px pictures at q70-90, 1,152 edits, 384
+    true copies saved by ImageMagick): a flip's block is 1 or 2 cosines in 235 (2 in 5 flips); a dot, a
+    line, a digit or a rectangle needs 4 at least; no edit, one changed pixel included, is flagged; no
+    ImageMagick copy either, though 14 come out made so but for a few blocks (its rounding at a small
+    binary picture's edges: never safe then, a person decides)."""
     buf = io.BytesIO()
     Image.fromarray(kept).convert("RGB").save(buf, "JPEG", quality=int(quality),
                                               **({} if subsampling is None else {"subsampling": subsampling}))
-    try:
-        made = simplejpeg.decode_jpeg(buf.getvalue(), colorspace="RGB", fastupsample=True)
-        got = simplejpeg.decode_jpeg(copy, colorspace="RGB", fastupsample=True, strict=False)
-    except Exception:
-        return None
-    if got.shape != made.shape:
+    made = np.asarray(Image.open(buf).convert("RGB"))
+    got = np.asarray(copy)
+    if got.ndim != 3 or got.shape != made.shape:
         return None
     h, w = got.shape[:2]
     sy, sx = _CHROMA_STEP.get(2 if subsampling is None else subsampling, (2, 2))
@@ -879,15 +877,15 @@ def blocks_off(copy: bytes, kept: np.ndarray, quality: int, subsampling: int | N
     hh, ww = h - h % mh, w - w % mw
     if hh < mh or ww < mw:
         return None
-    off = np.abs(got.astype(np.int16) - made.astype(np.int16)).max(axis=2) > P.reproduced_exact
+    diff = np.abs(got.astype(np.int16) - made.astype(np.int16)).max(axis=2)
+    off = diff > P.reproduced_exact
     if off[hh:].any() or off[:, ww:].any():
         return None
     blk = off[:hh, :ww].reshape(hh // 8, 8, ww // 8, 8).any(axis=(1, 3))
     ys, xs = np.nonzero(blk)
     if ys.size == 0 or ys.size > P.reproduced_max_blocks or ys.size > P.reproduced_max_part * blk.size:
         return None
-    yc, ym = (np.asarray(p, np.float32) for p in (Image.fromarray(got).convert("YCbCr"),
-                                                  Image.fromarray(made).convert("YCbCr")))
+    yc, ym = (np.asarray(Image.fromarray(a).convert("YCbCr"), np.float32) for a in (got, made))
     most = 0
     flipped = True
     for by, bx in zip(ys.tolist(), xs.tolist()):
@@ -902,7 +900,7 @@ def blocks_off(copy: bytes, kept: np.ndarray, quality: int, subsampling: int | N
     rows, cols = ys * 8, xs * 8
     region = {"top": round(float(rows.min()) / h, 3), "left": round(float(cols.min()) / w, 3),
               "bottom": round(float(rows.max() + 8) / h, 3), "right": round(float(cols.max() + 8) / w, 3)}
-    return {"blocks": int(ys.size), "region": region, "cosines": most, "flipped": flipped}
+    return {"blocks": int(ys.size), "region": region, "cosines": most, "flipped": flipped, "levels": int(diff.max())}
 
 
 def stretch(copy_wh: tuple, kept_wh: tuple) -> dict | None:

@@ -428,7 +428,8 @@ VERIFIER_VERSION = "proof 1.45"   # 1.1: a lossless clean-up copy against a JPEG
 #      And reproduced_exact, reproduced_max_blocks, reproduced_max_part, flip_cosines: a same-size JPEG copy of a kept
 #      picture coded without loss that is that picture saved as the copy was but for a few 8x8 px blocks (proof.blocks_off)
 #      is cleanup_corrupt where each is off by flip_cosines DCT cosines at most (a flipped coefficient), and never a safe
-#      duplicate otherwise: one flip in step in a 72-128 px copy was "different" (70 of 87) or a safe duplicate (1)
+#      duplicate otherwise (a person decides): one flip in step in a 72-128 px copy was "different" (70 of 87) or a
+#      safe duplicate (1)
 
 
 def _tol(default, looser: str):
@@ -489,6 +490,8 @@ class ProofThresholds:
     reproduced_max_blocks: int = 12             #   ... this many 8x8 px blocks ...
     reproduced_max_part: float = 0.1            #   ... and this part of them, is damaged (or edited) there ...
     flip_cosines: int = _tol(2, "up")           #   ... by a flip when each block is off by this many DCT cosines at most
+    reproduced_rounding: int = _tol(8, "up")    #   (otherwise not safe when a pixel is off by more than this: another
+                                                #   encoder's rounding moves a few blocks 3-7 levels at small sizes)
     reproduced_cell_departed: float = 0.5       # a 32 px cell whose windows are reproduced in under this share departs;
     reproduced_cell_shift: float = _tol(1.0, "up")   # where the rest is reproduced, one whose mean luma is this many
                                                 #   grey levels off, or whose median window RMS is reproduced_floor, is edited

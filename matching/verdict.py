@@ -996,41 +996,35 @@ def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | Non
 
 def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
     """``proof.blocks_off`` for a JPEG copy of a kept picture coded without loss, of one size at the
-    screen's turn (the kept picture turned into the copy's stored frame, where its blocks lie), read
-    from the copy's file; None where that does not apply (no file to read, a lossy kept copy, a
-    rendition that is a reduction of its file, another size)."""
-    if (c.format not in BLOCK_CODED_FORMATS or not c.jpeg_quality or not c.path or not coded_without_loss(m)
+    screen's turn (both renditions turned into the copy's stored frame, where its blocks lie); None
+    where that does not apply (a lossy kept copy, a rendition that is a reduction of its file,
+    another size)."""
+    if (c.format not in BLOCK_CODED_FORMATS or not c.jpeg_quality or not coded_without_loss(m)
             or c.rendition is None or m.rendition is None or _capped(c) or _capped(m)
-            or m.rendition.dtype != np.uint8):
+            or c.rendition.dtype != np.uint8 or m.rendition.dtype != np.uint8):
         return None
     back = inverse(_orient(c))
-    kept = dihedral(dihedral(m.rendition, *r.turn), *back)
-    if kept.shape[:2] != dihedral(c.rendition, *back).shape[:2]:
+    kept, copy = dihedral(dihedral(m.rendition, *r.turn), *back), dihedral(c.rendition, *back)
+    if kept.shape[:2] != copy.shape[:2]:
         return None
-    try:
-        with open(c.path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return blocks_off(data, np.ascontiguousarray(kept), c.jpeg_quality, _jpeg_subsampling(c), T.proof)
+    return blocks_off(np.ascontiguousarray(copy), np.ascontiguousarray(kept), c.jpeg_quality,
+                      _jpeg_subsampling(c), T.proof)
+
+
+def _saved_so_words(c: FileAnalysis, off: dict) -> str:
+    """What ``_blocks_off`` found, said."""
+    n = off["blocks"]
+    return (f"the kept picture saved as this {c.format} was (quality {c.jpeg_quality}), pixel for pixel, but for {n} "
+            f"8x8 px block{'s' if n != 1 else ''}")
 
 
 def _blocks_off_verdict(c: FileAnalysis, r: ScreenResult, off: dict, res: PairResult) -> PairResult:
     """Step 6a, from ``_blocks_off``: the kept picture saved as the copy was, pixel for pixel, but for
-    a few 8x8 px blocks. Each off by one or two of its DCT cosines: a flipped coefficient,
-    ``cleanup_corrupt`` (never safe); otherwise an edit or damage the pixels do not tell apart, not
-    proven the same (a person compares them)."""
-    n = off["blocks"]
-    res.region = off["region"]
-    where = (f"the kept picture saved as this {c.format} was (quality {c.jpeg_quality}), pixel for pixel, but for "
-             f"{n} 8x8 px block{'s' if n != 1 else ''}")
-    if not off["flipped"]:
-        res.reasons.append(f"{where}, which differ by {off['cosines']} of their DCT cosines or more: edited there, "
-                           f"or damaged as the pixels do not tell")
-        return res
-    res.verdict, res.corrupt_side = "cleanup_corrupt", "cleanup"
-    res.reasons[:] = [f"clean-up copy is damaged: {where}, each off by {max(1, off['cosines'])} of its DCT cosines "
-                      f"at most, as a flipped bit in one coefficient leaves a block"]
+    a few 8x8 px blocks, each off by one or two of its DCT cosines: a flipped coefficient,
+    ``cleanup_corrupt`` (never safe)."""
+    res.verdict, res.corrupt_side, res.region = "cleanup_corrupt", "cleanup", off["region"]
+    res.reasons[:] = [f"clean-up copy is damaged: {_saved_so_words(c, off)}, each off by {max(1, off['cosines'])} of "
+                      f"its DCT cosines at most, as a flipped bit in one coefficient leaves a block"]
     return _also_turned(r, res)
 
 
@@ -1516,10 +1510,15 @@ def _full_detail_words(proof: dict) -> str:
             f"worst other tile {proof['worst_simulated']:.2f} of its tolerance)")
 
 
-def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult) -> PairResult:
+def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult,
+                          saved_so: dict | None = None) -> PairResult:
     """Step 6c. The same picture, not turned, neither side damaged: identical (equal decoded
-    pixels) or duplicate, and safe to delete only when the intact kept copy holds at least as much
-    and the copy holds enough of the kept picture's detail for the proof to tell (``min_detail_held``)."""
+    pixels) or duplicate, and safe to delete only when the intact kept copy holds at least as much,
+    the copy holds enough of the kept picture's detail for the proof to tell (``min_detail_held``),
+    and it is not the kept picture saved as it was but for a few blocks (``saved_so``, from
+    ``_blocks_off``: off by more cosines than a flipped coefficient and by more levels than
+    ``reproduced_rounding``, as an edit and a flip that scrambled a block are; an 80x72 copy with one
+    block 40 levels off by a flip was a safe duplicate)."""
     reasons = res.reasons
     # identical only for equal decoded pixels (a lossy WebP copy is not identical)
     identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
@@ -1535,6 +1534,10 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
         why.append(f"too small to prove at the detail of the content: at {size[0]}x{size[1]} px the copy holds "
                    f"{held:.0%} of the kept picture's detail (its grey's variance), and pages of one layout, blank "
                    f"pages and fine patterns look alike there")
+    if saved_so is not None and not identical and saved_so["levels"] > res.thresholds.proof.reproduced_rounding:
+        why.append(f"{_saved_so_words(c, saved_so)}, which differ by {saved_so['cosines']} of their DCT cosines or "
+                   f"more: edited there, or damaged, or coded otherwise, as the pixels do not tell")
+        res.region = saved_so["region"]
     if why:
         reasons.extend(why)
         reasons.append("not safe: needs a person")
@@ -1784,7 +1787,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if proof is not None and proof.get("stepped"):
         return _stepped_verdict(c, r, proof, res)
     saved_so = _blocks_off(c, m, r, T) if proof is not None else None
-    if saved_so is not None:
+    if saved_so is not None and saved_so["flipped"]:
         return _blocks_off_verdict(c, r, saved_so, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
         plainer = _plainer_turn(c, m, r, shared_id, T) if proof is not None else None
@@ -1798,7 +1801,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         res.verdict = "rotated"
         res.reasons.append(f"same picture {turn_words(r.rotation, r.flipped)}")
         return res
-    return _same_picture_verdict(c, m, proof, res)
+    return _same_picture_verdict(c, m, proof, res, saved_so=saved_so)
 
 
 def verify_pair(cleanup_path, match_path, *, cleanup: FileAnalysis | None = None,
