@@ -869,7 +869,7 @@ def blocks_off(copy: np.ndarray, kept: np.ndarray, quality: int, subsampling: in
                                               **({} if subsampling is None else {"subsampling": subsampling}))
     made = np.asarray(Image.open(buf).convert("RGB"))
     got = np.asarray(copy)
-    if got.ndim != 3 or got.shape != made.shape:
+    if got.ndim != 3 or got.shape != made.shape or np.array_equal(got, made):
         return None
     h, w = got.shape[:2]
     sy, sx = _CHROMA_STEP.get(2 if subsampling is None else subsampling, (2, 2))
@@ -877,7 +877,11 @@ def blocks_off(copy: np.ndarray, kept: np.ndarray, quality: int, subsampling: in
     hh, ww = h - h % mh, w - w % mw
     if hh < mh or ww < mw:
         return None
-    diff = np.abs(got.astype(np.int16) - made.astype(np.int16)).max(axis=2)
+    # (|got - made| in uint8, the channels' largest by elementwise maxima: 9 ms at 2048x1536, where
+    # int16 and a max over the channel axis took 90)
+    d = np.maximum(got, made)
+    d -= np.minimum(got, made)
+    diff = np.maximum(np.maximum(d[..., 0], d[..., 1]), d[..., 2])
     off = diff > P.reproduced_exact
     if off[hh:].any() or off[:, ww:].any():
         return None
