@@ -423,6 +423,9 @@ VERIFIER_VERSION = "proof 1.45"   # 1.1: a lossless clean-up copy against a JPEG
 #      copies of 20 pictures at 4 scales, q30-90, 1.12 at most, though 4.0 on their own at q30) is proven up to its damage
 #      whatever the screen's turn scored on its garbage, and, named after its kept copy, at one-MCU-row tiles too
 #      (verdict._stream_proof): copies garbled from their first rows were "different" (2 of fourteen generated corpora).
+#      Only where the screen found the copy's stream damaged: a rectangle painted on a 92 px colour wheel's smooth
+#      gradient measured 2.22 (the gradient's own steps are small), and a named near miss so made was claimed when the
+#      rule was tried on copies whose damage the screen had not found (left); 3.0 instead loses a garbled copy at 2-3.
 #      Tried first with 10 % intact (min_intact 15 %) and one-MCU-row tiles for any copy: a fresh-eyed attack's
 #      garbled copies of other pictures sharing a letterhead, a backdrop or a header bar were claimed, 18 of 930.
 #      And reproduced_exact, reproduced_max_blocks, reproduced_max_part, flip_cosines: a same-size JPEG copy of a kept
