@@ -407,32 +407,36 @@ def verify_bench(quick):
 
 
 def cli_bench(corpus, workers):
+    """The engine CLI's files/s on a corpus, engine 1.2 against engine 2.0, at ``workers`` processes and at
+    one: engine 2.0 verifies in its process pool and engine 1.2 in one process, so the one-process run
+    says what a file costs, the other what a user waits."""
     import subprocess
     root = Path(__file__).resolve().parents[1]
     corpus = Path(corpus)
     if not (corpus / "canonical").is_dir():
         print(f"\n4. CLI files/s: no corpus at {corpus}")
         return
-    print(f"\n4. CLI files/s on {corpus} ({workers} workers; best of 2, alternating)")
+    n = len([p for p in (corpus / "cleanup").rglob("*") if p.is_file()])
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "engine12"
         ok = extract_engine12(old)
-        runs = {"engine 1.2": [], "engine 2.0": []}
-        n = len([p for p in (corpus / "cleanup").rglob("*") if p.is_file()])
-        for _ in range(2):
-            for name, cwd in (("engine 1.2", old), ("engine 2.0", root)):
-                if name == "engine 1.2" and not ok:
-                    continue
-                t = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "matching", "pairs", str(corpus / "canonical"), str(corpus / "cleanup"),
-                                "--out", str(Path(tmp) / "r.csv"), "--quiet", "--workers", str(workers)],
-                               cwd=cwd, check=True, capture_output=True)
-                runs[name].append(time.perf_counter() - t)
-        for name, ts in runs.items():
-            if ts:
-                print(f"   {name}: {n / min(ts):.1f} clean-up files/s ({min(ts):.1f} s for {n})")
-        if all(runs.values()):
-            print(f"   engine 2.0 takes {min(runs['engine 2.0']) / min(runs['engine 1.2']):.2f}x engine 1.2's time")
+        for w in sorted({workers, 1}, reverse=True):
+            print(f"\n4. CLI files/s on {corpus} ({w} worker{'s' if w > 1 else ''}; best of 2, alternating)")
+            runs: dict = {"engine 1.2": [], "engine 2.0": []}
+            for _ in range(2):
+                for name, cwd in (("engine 1.2", old), ("engine 2.0", root)):
+                    if name == "engine 1.2" and not ok:
+                        continue
+                    t = time.perf_counter()
+                    subprocess.run([sys.executable, "-m", "matching", "pairs", str(corpus / "canonical"),
+                                    str(corpus / "cleanup"), "--out", str(Path(tmp) / "r.csv"), "--quiet",
+                                    "--workers", str(w)], cwd=cwd, check=True, capture_output=True)
+                    runs[name].append(time.perf_counter() - t)
+            for name, ts in runs.items():
+                if ts:
+                    print(f"   {name}: {n / min(ts):.1f} clean-up files/s ({min(ts):.1f} s for {n})")
+            if all(runs.values()):
+                print(f"   engine 2.0 takes {min(runs['engine 2.0']) / min(runs['engine 1.2']):.2f}x engine 1.2's time")
 
 
 def main():

@@ -1,5 +1,6 @@
 """Pairing two directories (what the CLI runs): per-file analysis in a process pool (bounded time
-and memory per file), candidate index over the canonical side, verification, one row per file."""
+and memory per file), candidate index over the canonical side, verification in a process pool too,
+one row per file."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from copy import copy
 from pathlib import Path
 
 from .analysis import FileAnalysis, analyse_file
@@ -150,13 +152,84 @@ def row_for(rel, a: FileAnalysis, decision: FileDecision) -> dict:
 
 
 def _verify_candidate(a: FileAnalysis, canon: dict, cand, id_patterns):
-    m = canon[cand.key]
+    # (a shallow copy of the kept file's analysis: the full-detail rendition the proof attaches goes with
+    # it, and only the last few stay, in ``proof.load_rendition``'s cache; attached to the analysis the run
+    # keeps for every kept file, each one verified stayed in memory to the end of the run)
+    m = copy(canon[cand.key])
     if id_patterns:
         from .names import extract_ids
         m.ids = extract_ids(m.name, id_patterns)
     r = verify_analyses(a, m, shared_id=shared_id(cand.reason))
     r.match, r.via = cand.key, cand.reason
     return r
+
+
+# what each verification worker reads, set in the parent before the pool forks (the analyses and the
+# candidate index travel by fork's copy-on-write, not through a pipe)
+_VERIFYING: dict = {}
+
+
+def _verify_file(rel: str) -> dict:
+    """One clean-up file's report row: its candidates verified (the first few, then further down when none
+    is the same picture) and the file decided; an error in any of it is the file's row, not the run's end."""
+    canon, clean, idx = _VERIFYING["canon"], _VERIFYING["clean"], _VERIFYING["index"]
+    id_patterns, limit = _VERIFYING["id_patterns"], _VERIFYING["limit"]
+    a = copy(clean[rel])   # (its rendition, once attached, serves each of its candidates, and goes with it)
+    if id_patterns:
+        from .names import extract_ids
+        a.ids = extract_ids(a.name, id_patterns)
+    results = []
+    try:
+        first = idx.candidates(a, limit=limit)
+        for cand in first:
+            results.append(_verify_candidate(a, canon, cand, id_patterns))
+        if not any(r.declared for r in results):   # none is the same picture: look further down
+            for cand in idx.deeper_candidates(a, first):
+                results.append(_verify_candidate(a, canon, cand, id_patterns))
+        decision = decide_file(a, results)
+    except Exception as e:  # never let one file stop the run
+        decision = verification_failed(a, e)
+    return row_for(rel, a, decision)
+
+
+def verify_many(rels: list, *, workers=None, progress=True) -> list:
+    """``_verify_file`` for each clean-up file, in order, in a process pool of ``workers`` (default: every
+    core) forked from this process once ``_VERIFYING`` holds the analyses and the index.
+
+    Why a pool: verification is most of a run's time (each pair's screen, and the full-detail proof, which
+    decodes both files at full detail), and it ran in this one process whatever ``--workers`` said. Each
+    file's verification reads only the analyses and the index, so the files are verified apart; a worker
+    keeps its own few recent renditions (``proof.load_rendition``). Each worker's address space is bounded
+    as an analysis worker's is, and a verification that runs out of it is that file's error row."""
+    workers = workers or os.cpu_count() or 1
+    pool = None
+    if workers <= 1 or len(rels) < 4:
+        it: Iterator = map(_verify_file, rels)
+    else:
+        import multiprocessing as mp
+        # (forked before the progress bar starts its monitor thread)
+        pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(FILE_MEMORY,))
+        it = pool.imap(_verify_file, rels, chunksize=1)
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=len(rels), desc="verify", file=sys.stderr, unit="file")
+        except Exception:
+            bar = None
+    rows = []
+    try:
+        for row in it:
+            rows.append(row)
+            if bar:
+                bar.update(1)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        if bar:
+            bar.close()
+    return rows
 
 
 def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True, id_patterns=None,
@@ -168,33 +241,8 @@ def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True,
     for rel, a in canon.items():
         idx.add(rel, a)
     clean = analyse_many(cleanup_dir, clean_rels, workers=workers, progress=progress, desc="clean-up")
-    rows = []
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=len(clean_rels), desc="verify", file=sys.stderr, unit="file")
-        except Exception:
-            bar = None
-    for rel in clean_rels:
-        a = clean[rel]
-        if id_patterns:
-            from .names import extract_ids
-            a.ids = extract_ids(a.name, id_patterns)
-        results = []
-        try:
-            first = idx.candidates(a, limit=limit)
-            for cand in first:
-                results.append(_verify_candidate(a, canon, cand, id_patterns))
-            if not any(r.declared for r in results):   # none is the same picture: look further down
-                for cand in idx.deeper_candidates(a, first):
-                    results.append(_verify_candidate(a, canon, cand, id_patterns))
-            decision = decide_file(a, results)
-        except Exception as e:  # never let one file stop the run
-            decision = verification_failed(a, e)
-        rows.append(row_for(rel, a, decision))
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
-    return rows
+    _VERIFYING.update(canon=canon, clean=clean, index=idx, id_patterns=id_patterns, limit=limit)
+    try:
+        return verify_many(clean_rels, workers=workers, progress=progress)
+    finally:
+        _VERIFYING.clear()

@@ -983,15 +983,23 @@ def _screen_agrees(r: ScreenResult, dmg: PairDamage, T: Thresholds, reasons: lis
     return same
 
 
-def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | None:
-    """``garbled_blocks`` of a clean-up JPEG (its pixels as stored, its blocks on our grid) against
-    the kept picture, from both full-detail renditions; None for another format or a rendition that
-    is a reduction of its file."""
-    if (c.format not in BLOCK_CODED_FORMATS or c.rendition is None or m.rendition is None or _capped(c)
-            or m.rendition.dtype != np.uint8):
+def _stored_blocks(c: FileAnalysis) -> np.ndarray | None:
+    """A block-coded clean-up copy's full-detail rendition turned back into its stored frame, where its
+    8x8 px blocks lie on our grid; None for another format, no rendition, one that is a reduction of its
+    file (the blocks no longer on it) or not 8-bit. What ``_block_edges`` and ``_blocks_off`` read."""
+    if (c.format not in BLOCK_CODED_FORMATS or c.rendition is None or _capped(c)
+            or c.rendition.dtype != np.uint8):
         return None
-    return garbled_blocks(dihedral(c.rendition, *inverse(_orient(c))), m.rendition,
-                          c.jpeg_quality or T.proof.default_quality)
+    return dihedral(c.rendition, *inverse(_orient(c)))
+
+
+def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | None:
+    """``garbled_blocks`` of a clean-up JPEG (``_stored_blocks``) against the kept picture, from both
+    full-detail renditions; None where the copy's blocks cannot be read or the kept rendition is not 8-bit."""
+    copy = _stored_blocks(c)
+    if copy is None or m.rendition is None or m.rendition.dtype != np.uint8:
+        return None
+    return garbled_blocks(copy, m.rendition, c.jpeg_quality or T.proof.default_quality)
 
 
 def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
@@ -999,12 +1007,11 @@ def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds
     screen's turn (both renditions turned into the copy's stored frame, where its blocks lie); None
     where that does not apply (a lossy kept copy, a rendition that is a reduction of its file,
     another size)."""
-    if (c.format not in BLOCK_CODED_FORMATS or not c.jpeg_quality or not coded_without_loss(m)
-            or c.rendition is None or m.rendition is None or _capped(c) or _capped(m)
-            or c.rendition.dtype != np.uint8 or m.rendition.dtype != np.uint8):
+    copy = _stored_blocks(c)
+    if (copy is None or not c.jpeg_quality or not coded_without_loss(m) or m.rendition is None or _capped(m)
+            or m.rendition.dtype != np.uint8):
         return None
-    back = inverse(_orient(c))
-    kept, copy = dihedral(dihedral(m.rendition, *r.turn), *back), dihedral(c.rendition, *back)
+    kept = dihedral(dihedral(m.rendition, *r.turn), *inverse(_orient(c)))
     if kept.shape[:2] != copy.shape[:2]:
         return None
     return blocks_off(np.ascontiguousarray(copy), np.ascontiguousarray(kept), c.jpeg_quality,

@@ -74,3 +74,43 @@ def test_a_bit_flipped_copy_without_id_whose_hashes_are_garbage_pairs_through_it
     assert row["via"] == "thumbnail"             # the hashes found nothing
     assert (row["match"], row["verdict"], row["corrupt_side"], row["safe_to_delete"]) == (
         "C0000101.tif", "cleanup_corrupt", "cleanup", "false")
+
+
+def test_the_files_are_verified_in_worker_processes_and_report_as_one_process_does(dirs, monkeypatch):
+    import os
+
+    import matching.pairing as pairing
+    alone = pair_directories(*dirs, workers=1, progress=False)
+    assert pair_directories(*dirs, workers=2, progress=False) == alone
+
+    parent, verify = os.getpid(), pairing.verify_analyses
+
+    def failing_for_one(a, m, **kw):
+        # (raised in whichever process verifies the file: the pid says which)
+        if a.name == "IMG_11.jpg":
+            raise RuntimeError(f"verified in process {os.getpid()}")
+        return verify(a, m, **kw)
+    monkeypatch.setattr(pairing, "verify_analyses", failing_for_one)
+    rows = {r["cleanup"]: r for r in pair_directories(*dirs, workers=2, progress=False)}
+    reason = rows["IMG_11.jpg"]["reasons"]
+    assert rows["IMG_11.jpg"]["verdict"] == "no_match" and "verification failed: RuntimeError" in reason
+    assert int(reason.rsplit(" ", 1)[-1]) != parent   # a worker's, not this process's
+    # the other files' rows are as before
+    assert {k: v for k, v in rows.items() if k != "IMG_11.jpg"} == \
+        {r["cleanup"]: r for r in alone if r["cleanup"] != "IMG_11.jpg"}
+
+
+def test_the_analyses_a_run_keeps_for_every_file_hold_no_full_detail_rendition_once_verified(dirs, monkeypatch):
+    import matching.pairing as pairing
+    kept: list = []
+    analyse = pairing.analyse_many
+
+    def keeping(*args, **kw):
+        out = analyse(*args, **kw)
+        kept.append(out)
+        return out
+    monkeypatch.setattr(pairing, "analyse_many", keeping)
+    rows = pair_directories(*dirs, workers=1, progress=False)   # (verified in this process: its analyses are these)
+    assert any(r["safe_to_delete"] == "true" for r in rows)   # a proof was made, from full-detail renditions
+    analyses = [a for out in kept for a in out.values()]
+    assert len(analyses) == 8 and all(a.rendition is None for a in analyses)
