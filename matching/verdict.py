@@ -1770,7 +1770,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         # picture cut early is "damaged" from its first row (coverage 0), as a garbled copy may be;
         # and an attack named another page's copy after a kept page whose letterhead, 3-4 % of it,
         # was all that was intact
-        if res.verdict == "different" and shared_id and dmg.cleanup:
+        # (not where the blocks alone found the damage: the screen then masked none of it, and its tolerance for
+        # damage would judge the garbage with the rest, without the stream proof's end check)
+        if res.verdict == "different" and shared_id and dmg.cleanup and not blocks_only:
             named = _named_screen(c, m, r, dmg, T)
             if named is not None:
                 return _named_damaged_copy(c, m, *named, res)
