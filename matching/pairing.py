@@ -87,11 +87,23 @@ def _analyse_task(args):
             pass
 
 
-def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> dict:
-    """Analyse files (relative paths under root) in parallel. Returns {rel: FileAnalysis}."""
-    workers = workers or os.cpu_count() or 1
-    tasks = [(str(Path(root) / r), Path(r).name, FILE_TIMEOUT) for r in rels]
-    out = {}
+def _each_in_pool(fn, tasks: list, *, workers: int, progress: bool, desc: str, chunksize: int = 1,
+                  maxtasksperchild: int | None = None, serial_init: bool = False) -> Iterator:
+    """``fn`` of each task, in order: in a process pool of ``workers`` forked from this process, each
+    worker's address space bounded (``_init_worker``), or here for one worker or a few tasks
+    (``serial_init``: bounded as a worker is, then); a progress bar on stderr when asked. The analysis
+    and the verification both run so."""
+    pool = None
+    if workers <= 1 or len(tasks) < 4:
+        if serial_init:
+            _init_worker(None)
+        it: Iterator = map(fn, tasks)
+    else:
+        import multiprocessing as mp
+        # (forked before the progress bar starts its monitor thread)
+        pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(FILE_MEMORY,),
+                                           maxtasksperchild=maxtasksperchild)
+        it = pool.imap(fn, tasks, chunksize=chunksize)
     bar = None
     if progress:
         try:
@@ -99,18 +111,9 @@ def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> 
             bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr, unit="file")
         except Exception:
             bar = None
-    if workers <= 1 or len(tasks) < 4:
-        _init_worker(None)
-        it: Iterator = map(_analyse_task, tasks)
-        pool = None
-    else:
-        import multiprocessing as mp
-        ctx = mp.get_context("fork")
-        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(FILE_MEMORY,), maxtasksperchild=200)
-        it = pool.imap(_analyse_task, tasks, chunksize=4)
     try:
-        for rel, a in zip(rels, it):
-            out[rel] = a
+        for out in it:
+            yield out
             if bar:
                 bar.update(1)
     finally:
@@ -119,7 +122,14 @@ def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> 
             pool.join()
         if bar:
             bar.close()
-    return out
+
+
+def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> dict:
+    """Analyse files (relative paths under root) in parallel. Returns {rel: FileAnalysis}."""
+    tasks = [(str(Path(root) / r), Path(r).name, FILE_TIMEOUT) for r in rels]
+    analyses = _each_in_pool(_analyse_task, tasks, workers=workers or os.cpu_count() or 1, progress=progress,
+                             desc=desc, chunksize=4, maxtasksperchild=200, serial_init=True)
+    return dict(zip(rels, analyses))
 
 
 def _fmt(x):
@@ -201,35 +211,8 @@ def verify_many(rels: list, *, workers=None, progress=True) -> list:
     file's verification reads only the analyses and the index, so the files are verified apart; a worker
     keeps its own few recent renditions (``proof.load_rendition``). Each worker's address space is bounded
     as an analysis worker's is, and a verification that runs out of it is that file's error row."""
-    workers = workers or os.cpu_count() or 1
-    pool = None
-    if workers <= 1 or len(rels) < 4:
-        it: Iterator = map(_verify_file, rels)
-    else:
-        import multiprocessing as mp
-        # (forked before the progress bar starts its monitor thread)
-        pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(FILE_MEMORY,))
-        it = pool.imap(_verify_file, rels, chunksize=1)
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=len(rels), desc="verify", file=sys.stderr, unit="file")
-        except Exception:
-            bar = None
-    rows = []
-    try:
-        for row in it:
-            rows.append(row)
-            if bar:
-                bar.update(1)
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
-        if bar:
-            bar.close()
-    return rows
+    return list(_each_in_pool(_verify_file, rels, workers=workers or os.cpu_count() or 1, progress=progress,
+                              desc="verify"))
 
 
 def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True, id_patterns=None,
