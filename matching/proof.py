@@ -948,7 +948,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                copy_steps: tuple | None = None, kept_steps: tuple | None = None, copy_grid: bool = False,
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
-               to_the_end: tuple = (),
                copy_table: tuple | None = None, copy_webp: bool = False, until_reproduced: bool = False,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
@@ -1017,9 +1016,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     complaint, no garbled run): their differing tiles must reach ``band_slack`` px (one coding unit
     of the copy, at A's size) of the band (the first rows the mask ``valid`` leaves out, in that
     side's stored order); a stream is intact before its damage (``_differs_above_the_band``).
-    ``to_the_end``: those of ``streams`` whose damage is known from its blocks alone (``garbled_blocks``):
-    the tiles from the first that differs on must mostly differ, the last in that side's stored order
-    too (``_differs_to_the_end``): a stream read out of step garbles every later unit, an edit one place.
     ``copy_webp``: the copy is a lossy WebP: the exposure test makes the kept picture as that codec
     makes it too (``_webp_coded``; its limited-range YUV brightens textured parts by 0.75-1 level).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
@@ -1382,10 +1378,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 continue
             if turn_s in band_streams and _differs_above_the_band(start, vm, turn_s, band_slack):
                 result["reasons"].append("differs at full detail above the flat band, where the stream is intact")
-                continue
-            if turn_s in to_the_end and not _differs_to_the_end(fails, use, start, turn_s):
-                result["reasons"].append("agrees again after the part that differs, to the end of the stream: an edit "
-                                         "there, not a stream read out of step")
                 continue
             intact = v & ~_tile_pixels(start, ys, xs, h, w)
             # what agrees before the damage must be able to tell pictures apart: a plain part (a
@@ -3903,25 +3895,6 @@ def _damage_start(fails, use, turn_s, min_intact: float, min_tiles: float = 4):
     after = np.zeros(ny * nx, bool)
     after[seq[first:]] = True
     return after.reshape(ny, nx)
-
-
-def _differs_to_the_end(fails: np.ndarray, use: np.ndarray, start: np.ndarray, turn_s) -> bool:
-    """Whether the tiles ``_damage_start`` marks (``start``) differ as a stream read out of step leaves
-    them: at least half of those judged (``use``) fail, and the last tile judged in the stored scan order
-    of the side whose stored pixels turn into A's frame by ``turn_s``.
-
-    Why: only when the damage is known from the copy's blocks alone (no decoder's complaint, nothing
-    the screen found): a rectangle painted on a 64 px crop of a colour wheel's smooth gradient steps
-    2.2 times as much across its blocks' edges as the kept picture saved so (the gradient's own steps
-    are small), and everything after it in scan order was taken for the damage (1 of 240 such near
-    misses; a named one of a generated corpus, an earlier stop). A flip that throws a stream out of
-    step garbles every later unit: the picture does not come back after it."""
-    after = start & use
-    if not after.any():
-        return False
-    seq = _stored_tile_ids(fails.shape, turn_s).ravel()
-    judged = seq[use.ravel()[seq]]
-    return bool(fails.ravel()[judged[-1]]) and float(fails[after].mean()) >= 0.5
 
 
 def _tile_region(tile, ys, xs, h, w) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.46"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.45"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -433,12 +433,6 @@ VERIFIER_VERSION = "proof 1.46"   # 1.1: a lossless clean-up copy against a JPEG
 #      is cleanup_corrupt where each is off by flip_cosines DCT cosines at most (a flipped coefficient), and never a safe
 #      duplicate otherwise (a person decides): one flip in step in a 72-128 px copy was "different" (70 of 87) or a
 #      safe duplicate (1)
-# 1.46: garbled_own. A clean-up JPEG whose decoder did not complain and whose damage the screen did not find, but
-#      whose blocks no longer meet (garbled_blocks and over; read only where its own blocks step garbled_own times as
-#      much across their edges as inside them), is a stream read out of step: proven up to its damage as one the
-#      screen found, if what differs runs to the end of the stream (proof._differs_to_the_end: a rectangle painted
-#      on a colour wheel's gradient measured 2.2 and was claimed, 1 of 240, without that). 57 of 150 silently
-#      garbled copies were "different"; 16 of them now cleanup_corrupt with the right match
 
 
 def _tol(default, looser: str):
@@ -742,9 +736,6 @@ class Thresholds:
                                                   #   out of step (proof.garbled_blocks), proven up to its damage
                                                   #   whatever the screen's turn scored, and, named, ...
     garbled_tile: int = 16                        # ... at tiles of one MCU row too
-    garbled_own: float = _tol(1.5, "down")        # ... read for a copy whose decoder and screen found nothing only
-                                                  #   where its own blocks step this many times as much across
-                                                  #   their edges as inside them (proof.block_edge_ratio)
     turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
     damage_penalty: float = 0.1       # decide_file: x the part of the picture a damaged pair calls damaged (the
                                       #   candidate that explains more of the copy as intact is the better match)

@@ -16,7 +16,6 @@ from .fingerprint import chroma, grey
 from .proof import (
     JPEG_MCU,
     attach_rendition,
-    block_edge_ratio,
     blocks_off,
     chroma_dc_step,
     equivalent_jpeg_quality,
@@ -1003,29 +1002,6 @@ def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | Non
     return garbled_blocks(copy, m.rendition, c.jpeg_quality or T.proof.default_quality)
 
 
-def _blocks_unmet(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | None:
-    """``_block_edges`` of an undamaged-looking clean-up JPEG (its decoder did not complain) where it is
-    ``garbled_blocks`` and over, else None; read only where the copy's own blocks step ``garbled_own``
-    times as much across their edges as inside them (``block_edge_ratio``, the copy alone: most copies
-    step 1.0-1.3, the garbled ones 2.4 and over), so the kept rendition and its JPEG are made for few.
-
-    Why: 57 of 150 clean-up JPEGs garbled by flips the decoder did not complain of were "different":
-    the screen's readings of a garbled stream (a top that agrees, then a shift, a drift or garbage that
-    keeps the picture's detail) did not recognise flat colours or scrambled blocks, and the stream
-    proof ran only where the screen found damage. Their blocks no longer meet (38 of the 57 at 2.0 and
-    over, as the kept picture saved so does not)."""
-    if c.format not in BLOCK_CODED_FORMATS or c.damaged:
-        return None
-    # the copy's own blocks: from its reduced picture where that is the whole file (no rendition read for a
-    # pair the screen refused, as most are), else from its full-detail rendition
-    whole = c.image is not None and c.image.shape[:2] == (c.height, c.width) and c.rendition is None
-    own = dihedral(c.image, *inverse(_orient(c))) if whole else (_stored_blocks(c) if attach_rendition(c) else None)
-    if own is None or block_edge_ratio(grey(own)) < T.garbled_own or not (attach_rendition(c) and attach_rendition(m)):
-        return None
-    b = _block_edges(c, m, T)
-    return b if b is not None and b >= T.garbled_blocks else None
-
-
 def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
     """``proof.blocks_off`` for a JPEG copy of a kept picture coded without loss, of one size at the
     screen's turn (both renditions turned into the copy's stored frame, where its blocks lie); None
@@ -1060,7 +1036,7 @@ def _blocks_off_verdict(c: FileAnalysis, r: ScreenResult, off: dict, res: PairRe
 
 
 def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairResult, T: Thresholds,
-                  shared_id: bool, blocks_only: bool = False) -> None:
+                  shared_id: bool) -> None:
     """Step 4, when the screen failed on a damaged clean-up JPEG: a flip desynchronises the entropy
     stream, so everything before it in scan order is intact. If that first part agrees tile by tile
     at full detail and the rest differs from one tile on, it is this picture, damaged (never safe).
@@ -1080,10 +1056,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
     intact, and the top of another picture of one layout (a letterhead, a backdrop's colour target, a
     page's header bar) garbled below it was claimed (an attack's 3 of 930 other pictures; 15 more
     with 10 % intact instead of ``min_intact``'s 15 %, which this rule tried first and left). The
-    blocks say the stream broke, not whose picture it was.
-
-    ``blocks_only``: the blocks are all that found the damage (``_blocks_unmet``): the part that differs
-    must then run to the end of the stream (``proof._differs_to_the_end``), as an edit's does not."""
+    blocks say the stream broke, not whose picture it was."""
     if not (attach_rendition(c) and attach_rendition(m)):
         return
     blocks = _block_edges(c, m, T)
@@ -1104,8 +1077,7 @@ def _stream_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, res: PairRe
         if turn != r.turn and not _turn_fits(c, m, turn, T):
             continue
         p = prove_same(c.rendition, m.rendition, turn=turn, quality=c.jpeg_quality, damaged=True,
-                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=P,
-                       to_the_end=(_orient(c),) if blocks_only else ())
+                       streams=(_orient(c),), kept_quality=_kept_quality(m, T), named=shared_id, thresholds=P)
         if p["same"] and p.get("damage_region"):
             res.rotation, res.flipped = turn
             break
@@ -1733,13 +1705,6 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
                 r, dmg, agrees = again, dmg_again, True
                 why = [f"the reduced pictures fold their fine texture back as moire ({why[0] if why else 'refused'}); "
                        f"screened again on pictures reduced from the full-detail renditions, they agree"]
-    # a JPEG copy whose blocks no longer meet, where neither its decoder nor the screen found damage: its
-    # stream was read out of step all the same (a flip that still decodes, into garbage the screen's
-    # readings of a stream do not recognise: flat colours, scrambled blocks)
-    blocks_only = (not agrees and not dmg.cleanup and not apart and turn is None
-                   and _blocks_unmet(c, m, T) is not None)
-    if blocks_only:
-        dmg = replace(dmg, cleanup=True, silent_stream=True)
     res = _new(T, diff_score=r.diff_score, local_score=r.local_score, rotation=r.rotation, flipped=r.flipped)
     if dmg.silent_stream and _kept_stream_reads_so(c, m, r, T):
         res.reasons.append(f"pixels garbled from one row to the end of the stream, without a decoder's complaint, "
@@ -1763,16 +1728,14 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     res.reasons.extend(why)
     if not agrees:
         if dmg.cleanup:
-            _stream_proof(c, m, r, res, T, shared_id, blocks_only=blocks_only)
+            _stream_proof(c, m, r, res, T, shared_id)
         # a damaged copy named after its kept copy with little intact: what is intact (with detail,
         # ``low_coverage``'s rule) must agree as the screen's does, from ``named_min_coverage`` on.
         # Little intact is not agreement: the screen finds the damage by the difference, so another
         # picture cut early is "damaged" from its first row (coverage 0), as a garbled copy may be;
         # and an attack named another page's copy after a kept page whose letterhead, 3-4 % of it,
         # was all that was intact
-        # (not where the blocks alone found the damage: the screen then masked none of it, and its tolerance for
-        # damage would judge the garbage with the rest, without the stream proof's end check)
-        if res.verdict == "different" and shared_id and dmg.cleanup and not blocks_only:
+        if res.verdict == "different" and shared_id and dmg.cleanup:
             named = _named_screen(c, m, r, dmg, T)
             if named is not None:
                 return _named_damaged_copy(c, m, *named, res)

@@ -2424,26 +2424,3 @@ def test_a_copy_saved_from_the_kept_picture_but_for_a_block_is_off_there_by_one_
     assert off["blocks"] >= 1 and not off["flipped"] and off["cosines"] > P.flip_cosines
     other = Image.fromarray(data.coffee()).convert("RGB").crop((100, 100, 180, 172))
     assert blocks_off(decoded(jpeg_bytes(other, 90)), kept, 90, 2, P) is None       # another picture: not made so
-
-
-def test_what_differs_runs_to_the_end_of_the_stream_as_a_stream_read_out_of_step_leaves_it_and_an_edit_does_not():
-    from matching.proof import _damage_start, _differs_to_the_end
-    use = np.ones((4, 4), bool)
-    garbled = np.zeros((4, 4), bool)
-    garbled.ravel()[6:] = True                 # from the 7th tile in scan order to the last
-    edit = np.zeros((4, 4), bool)
-    edit[1:3, 2] = True                        # two tiles in the middle; the picture comes back after them
-    for fails, to_the_end in ((garbled, True), (edit, False)):
-        start = _damage_start(fails, use, (0, False), 0.15, 4)
-        assert start is not None and _differs_to_the_end(fails, use, start, (0, False)) is to_the_end
-    # the last tile must differ, in the stored scan order: turned half round, the stored last tile is A's first
-    turned = np.flipud(np.fliplr(garbled))
-    start = _damage_start(turned, use, (180, False), 0.15, 4)
-    assert _differs_to_the_end(turned, use, start, (180, False))
-    assert not _differs_to_the_end(turned, use, start, (0, False))
-    # mostly: a few tiles after the start that agree again do not refuse it; most do
-    patchy = garbled.copy()
-    patchy.ravel()[[8, 9]] = False
-    assert _differs_to_the_end(patchy, use, _damage_start(patchy, use, (0, False), 0.15, 4), (0, False))
-    patchy.ravel()[[8, 9, 10, 11, 12, 13]] = False
-    assert not _differs_to_the_end(patchy, use, _damage_start(patchy, use, (0, False), 0.15, 4), (0, False))
