@@ -993,13 +993,20 @@ def _stored_blocks(c: FileAnalysis) -> np.ndarray | None:
     return dihedral(c.rendition, *inverse(_orient(c)))
 
 
-def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> float | None:
+def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn: tuple | None = None) -> float | None:
     """``garbled_blocks`` of a clean-up JPEG (``_stored_blocks``) against the kept picture, from both
-    full-detail renditions; None where the copy's blocks cannot be read or the kept rendition is not 8-bit."""
+    full-detail renditions; None where the copy's blocks cannot be read or the kept rendition is not 8-bit.
+    ``turn``: the kept picture's turn onto the copy as displayed, when known: the kept picture is then
+    saved in the copy's stored frame, on the grid the copy's blocks lie on (a 66 px checkerboard crop
+    stored turned under its EXIF orientation stepped 3-12 times as much as the kept crop saved upright,
+    its squares' edges on the grid one way round and 2 px off it the other); else the way round its
+    shape fits (``garbled_blocks``)."""
     copy = _stored_blocks(c)
     if copy is None or m.rendition is None or m.rendition.dtype != np.uint8:
         return None
-    return garbled_blocks(copy, m.rendition, c.jpeg_quality or T.proof.default_quality)
+    kept = m.rendition if turn is None else np.ascontiguousarray(dihedral(dihedral(m.rendition, *turn),
+                                                                          *inverse(_orient(c))))
+    return garbled_blocks(copy, kept, c.jpeg_quality or T.proof.default_quality)
 
 
 def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
@@ -1525,7 +1532,11 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
     and it is not the kept picture saved as it was but for a few blocks (``saved_so``, from
     ``_blocks_off``: off by more cosines than a flipped coefficient and by more levels than
     ``reproduced_rounding``, as an edit and a flip that scrambled a block are; an 80x72 copy with one
-    block 40 levels off by a flip was a safe duplicate)."""
+    block 40 levels off by a flip was a safe duplicate), nor a JPEG copy whose blocks step
+    ``garbled_blocks`` times as much across their edges as the kept picture's, coded without loss, saved
+    as it was (``_block_edges``: an 8 px mosaic of a 148 px colour wheel, each block its mean, was a safe
+    duplicate of the kept TIFF, its block means exact; it steps 5.8 times as much, true copies 1.21 at
+    most)."""
     reasons = res.reasons
     # identical only for equal decoded pixels (a lossy WebP copy is not identical)
     identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
@@ -1545,6 +1556,16 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
         why.append(f"{_saved_so_words(c, saved_so)}, which differ by {saved_so['cosines']} of their DCT cosines or "
                    f"more: edited there, or damaged, or coded otherwise, as the pixels do not tell")
         res.region = saved_so["region"]
+    # (read last, for a copy nothing else keeps from being safe: it saves the kept picture as the copy was; and only
+    # of a kept picture coded without loss: a lossy kept copy's coder smooths the grain whose quantisation makes a
+    # copy made from the original step across its blocks, a grained page's 75 % q75 copy 2.8 times as much as its
+    # 8:1 JPEG 2000 saved so)
+    blocky = (None if why or identical or not coded_without_loss(m)
+              else _block_edges(c, m, res.thresholds, turn=(0, False)))
+    if blocky is not None and blocky >= res.thresholds.garbled_blocks:
+        why.append(f"its 8x8 px blocks step {blocky:.1f} times as much across their edges as the kept picture's do "
+                   f"saved as this copy was: pixelated, or saved from a coarser copy, or damaged, as the pixels do "
+                   f"not tell")
     if why:
         reasons.extend(why)
         reasons.append("not safe: needs a person")

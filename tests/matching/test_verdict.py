@@ -132,6 +132,36 @@ def test_a_copy_garbled_from_its_first_rows_is_found_damaged_by_its_blocks_that_
     assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=off).verdict == "different"
 
 
+@pytest.mark.parametrize("size,q", [((148, 148), 20), ((223, 222), 20)])
+def test_a_copy_pixelated_into_its_blocks_means_is_never_a_safe_duplicate_and_its_true_copy_still_is(tmp_path, size, q):
+    # an 8 px mosaic (each 8x8 block its mean) of a colour wheel: its block means are the picture's and its
+    # smooth gradient moves little inside a block, so every tile was within its tolerance and the pair a safe
+    # duplicate of the kept TIFF (an attack's); its blocks step 5-6 times as much across their edges as the
+    # kept picture's saved as the copy was
+    from dataclasses import replace
+
+    from skimage import data
+
+    from matching.verdict import verify_analyses
+    wheel = Image.fromarray(data.colorwheel()).convert("RGB")
+    kept = tmp_path / "C1000001.tif"
+    wheel.save(kept)
+    small = wheel.resize(size, Image.Resampling.LANCZOS)
+    a = np.asarray(small).copy()
+    for y in range(0, a.shape[0], 8):
+        for x in range(0, a.shape[1], 8):
+            a[y:y + 8, x:x + 8] = a[y:y + 8, x:x + 8].reshape(-1, 3).mean(0)
+    mosaic, true_copy = tmp_path / "mosaic.jpg", tmp_path / "true.jpg"
+    Image.fromarray(a).save(mosaic, quality=q)
+    small.save(true_copy, quality=q)
+    r = verify_pair(mosaic, kept)
+    assert r.verdict == "duplicate" and not r.safe_to_delete, r.reasons
+    assert "blocks step" in r.reasons[-2]
+    assert verify_pair(true_copy, kept).safe_to_delete
+    off = replace(THRESHOLDS, garbled_blocks=float("inf"))
+    assert verify_analyses(analyse_file(mosaic), analyse_file(kept), thresholds=off).safe_to_delete   # (as before)
+
+
 @pytest.mark.parametrize("side,cut", [("left", 4), ("left", 8), ("top", 4), ("top", 8)])
 def test_a_small_damaged_copy_is_not_a_damaged_copy_of_its_picture_cut_and_stretched_back(tmp_path, monkeypatch, side, cut):
     # the 148x100 rocket copy garbled from row 32, against its picture cut by 4 or 8 px on the left or at
