@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
@@ -687,6 +688,52 @@ def _not_where_a_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
     return (f"the clean-up copy differs from the kept picture from stored row {round(first * max(scale, 1.0))} to "
             f"its end, a row off the 8 px block grid, where a JPEG stream that loses its place begins to garble: "
             f"another picture there (a caption, a panel), not damage")
+
+
+def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> str | None:
+    """The reason what the screen read as the clean-up JPEG's stream garbled without a decoder's
+    complaint is another picture there, or None: at full detail, in the copy's stored frame, from the
+    block row where the damage the screen found begins, the copy's blocks meet as a picture's do (they
+    step under ``stream_unmet`` times as much across their edges as the kept picture's saved so there,
+    ``garbled_blocks``), its detail is not the kept picture's re-levelled (``shift_detail_ratio``, as
+    ``compare._keeps_detail`` reads it), and it is not the grey a decoder fills with.
+
+    Why: the screen's reading (``compare._progressive_damage``, persistent and wide from one row to the
+    end) takes anything that differs from one row on for a broken stream, and a step on the block grid
+    passes ``_not_where_a_stream_breaks``: an attack's copies with another picture's lower half, or a
+    photo pasted at the bottom right, on the 8 px grid, were "clean-up copy is damaged" (24 of 42 and 15 of
+    42), though each holds what the kept picture lacks. A stream read out of step decodes its later blocks
+    from other blocks' bits, so they no longer meet, or re-levels the picture's own detail (a flipped DC);
+    a picture there does neither."""
+    if c.format not in BLOCK_CODED_FORMATS or c.damaged or r.region_a is None \
+            or not (attach_rendition(c) and attach_rendition(m)):
+        return None
+    copy = _stored_blocks(c)
+    if copy is None or m.rendition.dtype != np.uint8:
+        return None
+    h, w = copy.shape[:2]
+    kept = np.asarray(Image.fromarray(np.ascontiguousarray(dihedral(dihedral(m.rendition, *r.turn), *inverse(_orient(c)))))
+                      .resize((w, h), Image.Resampling.LANCZOS))
+    top = int(_region_turned(r.region_a, inverse(_orient(c)))["top"] * h) // 8 * 8
+    if h - top < 16 or w < 16:
+        return None
+    ca, ka = np.ascontiguousarray(copy[top:]), np.ascontiguousarray(kept[top:])
+    gc, gk = grey(ca), grey(ka)
+    if _decoder_filled(gc, T) or _decoder_filled_rows(gc, 3, T):
+        return None   # the grey a decoder fills what it could not decode with (a band of it, a few rows at least): damage
+    unmet = garbled_blocks(ca, ka, c.jpeg_quality or T.proof.default_quality)
+    if unmet >= T.stream_unmet:
+        return None
+    fc, fk = gc - ndimage.uniform_filter(gc, 5), gk - ndimage.uniform_filter(gk, 5)
+    detail = max(float(np.abs(fc).mean()), float(np.abs(fk).mean()))
+    # (the kept picture's detail where it lies, or moved along the stored rows by whole blocks, as a stream that
+    # lost its place and found it again a unit later moves the rest: 8-32 px either way)
+    apart = min(float(np.abs(fc - np.roll(fk, k, axis=1)).mean()) for k in (0, 8, -8, 16, -16, 24, -24, 32, -32))
+    if detail < T.shift_detail_floor or apart < T.shift_detail_ratio * detail:
+        return None
+    return (f"the clean-up copy differs from the kept picture from stored row {top} to its end, but its blocks "
+            f"there meet as a picture's do ({unmet:.2f} times the kept picture's steps across them, saved so) and its "
+            f"detail is not the kept picture's re-levelled: another picture there, not a stream read out of step")
 
 
 def _colour_where_the_copy_is_grey(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
@@ -1737,7 +1784,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
         return res
     if dmg.silent_stream or dmg.cleanup_band:
         off = (_not_where_a_stream_breaks(c, m, r, T) if dmg.silent_stream else None) or (
-            _band_down_the_stored_rows(c, r, T) if dmg.cleanup_band else None)
+            _band_down_the_stored_rows(c, r, T) if dmg.cleanup_band else None) or (
+            _a_picture_where_the_stream_breaks(c, m, r, T) if dmg.silent_stream else None)
         if off:
             res.reasons.append(off)
             return res

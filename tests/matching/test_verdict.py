@@ -162,6 +162,32 @@ def test_a_copy_pixelated_into_its_blocks_means_is_never_a_safe_duplicate_and_it
     assert verify_analyses(analyse_file(mosaic), analyse_file(kept), thresholds=off).safe_to_delete   # (as before)
 
 
+@pytest.mark.parametrize("other,row", [("coffee", 128), ("chelsea", 136), ("rocket", 160)])
+def test_a_copy_with_another_pictures_lower_part_on_the_block_grid_is_not_a_stream_read_out_of_step(tmp_path, other, row):
+    # the screen reads anything that differs widely from one row to the end, without a decoder's complaint, as a
+    # stream garbled silently, and a step on the block grid passed: "clean-up copy is damaged" (an attack's 24 of
+    # 42 such copies), though the copy holds another picture the kept one lacks. Its blocks meet as a picture's do
+    # and its detail is not the kept picture's, where it lies or moved by whole blocks (test_stream_step.py's
+    # desynced stream, moved a unit and re-coloured, is still damage)
+    from dataclasses import replace
+
+    from skimage import data
+
+    from matching.verdict import verify_analyses
+    astronaut = Image.fromarray(data.astronaut()).resize((256, 256), Image.Resampling.LANCZOS)
+    kept = tmp_path / "C2000017.tif"
+    astronaut.save(kept)
+    a = np.asarray(astronaut).copy()
+    a[row:] = np.asarray(Image.fromarray(getattr(data, other)()).convert("RGB").resize((256, 256)))[row:]
+    copy = tmp_path / "C2000017a.jpg"   # (named after the kept copy)
+    Image.fromarray(a).save(copy, quality=85)
+    r = verify_pair(copy, kept)
+    assert r.verdict == "different" and not r.declared, r.reasons
+    assert "another picture there, not a stream read out of step" in r.reasons[0]
+    off = replace(THRESHOLDS, stream_unmet=0.0)
+    assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=off).verdict == "cleanup_corrupt"
+
+
 @pytest.mark.parametrize("side,cut", [("left", 4), ("left", 8), ("top", 4), ("top", 8)])
 def test_a_small_damaged_copy_is_not_a_damaged_copy_of_its_picture_cut_and_stretched_back(tmp_path, monkeypatch, side, cut):
     # the 148x100 rocket copy garbled from row 32, against its picture cut by 4 or 8 px on the left or at
