@@ -715,7 +715,8 @@ class Thresholds:
     stream_unmet: float = _tol(1.5, "down")  # a stream garbled without complaint, by the screen's reading, whose blocks step
                                       #   under this many times as much across their edges as the kept picture's
                                       #   saved so from where it begins, at full detail, and whose detail is not the
-                                      #   kept picture's re-levelled, is another picture there
+                                      #   kept picture's re-levelled, is another picture there ...
+    stream_detail_floor: float = _tol(2.0, "up")  # ... where either side has this much fine detail there (grey levels)
     stream_edge_step: float = 3.0     # where it begins, at full detail over the copy's last column of 8x8 blocks: a step
     stream_edge_floor: float = 4.0    #   from the rows above to the rows below of this many times + this many grey levels
     stream_edge_share: float = 0.25   #   is read, and its first row is the first over this part of the step (6 of the 8

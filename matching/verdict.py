@@ -696,7 +696,11 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     block row where the damage the screen found begins, the copy's blocks meet as a picture's do (they
     step under ``stream_unmet`` times as much across their edges as the kept picture's saved so there,
     ``garbled_blocks``), its detail is not the kept picture's re-levelled (``shift_detail_ratio``, as
-    ``compare._keeps_detail`` reads it), and it is not the grey a decoder fills with.
+    ``compare._keeps_detail`` reads it), and it is not the grey a decoder fills with. Not where neither
+    side has ``stream_detail_floor`` grey levels of fine detail there: a smooth picture's only detail is
+    its coding's noise, and re-levelled by a flipped DC it differs from the kept picture's by as much as
+    the detail itself (a fresh-eyed attack's colour wheels, fundi and moons, 11 of 1,800 silently
+    flipped copies, were "another picture" until this floor).
 
     Why: the screen's reading (``compare._progressive_damage``, persistent and wide from one row to the
     end) takes anything that differs from one row on for a broken stream, and a step on the block grid
@@ -729,7 +733,7 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     # (the kept picture's detail where it lies, or moved along the stored rows by whole blocks, as a stream that
     # lost its place and found it again a unit later moves the rest: 8-32 px either way)
     apart = min(float(np.abs(fc - np.roll(fk, k, axis=1)).mean()) for k in (0, 8, -8, 16, -16, 24, -24, 32, -32))
-    if detail < T.shift_detail_floor or apart < T.shift_detail_ratio * detail:
+    if detail < T.stream_detail_floor or apart < T.shift_detail_ratio * detail:
         return None
     return (f"the clean-up copy differs from the kept picture from stored row {top} to its end, but its blocks "
             f"there meet as a picture's do ({unmet:.2f} times the kept picture's steps across them, saved so) and its "

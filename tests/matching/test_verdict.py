@@ -188,6 +188,29 @@ def test_a_copy_with_another_pictures_lower_part_on_the_block_grid_is_not_a_stre
     assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=off).verdict == "cleanup_corrupt"
 
 
+def test_a_smooth_pictures_copy_re_levelled_by_a_flipped_dc_is_still_damage_though_its_only_detail_is_coding_noise(
+        tmp_path):
+    # two flipped bits in a colour wheel's q60 4:4:4 JPEG (a fresh-eyed attack's, found in its luma DC values) re-level
+    # the rest without a decoder's complaint; its fine detail there is the coding's noise, 0.5 level, and differs from
+    # the kept picture's by as much: "another picture there" until the detail floor (stream_detail_floor)
+    from dataclasses import replace
+
+    from skimage import data
+
+    from matching.verdict import verify_analyses
+    from mhelpers import flipped_at
+    wheel = Image.fromarray(data.colorwheel()).convert("RGB")
+    kept = tmp_path / "C3000075.tif"
+    wheel.save(kept)
+    copy = tmp_path / "C3000075a.jpg"
+    copy.write_bytes(flipped_at(jpeg_bytes(wheel, 60, subsampling=0), ((3753, 128), (4651, 2)), 10646))
+    assert not analyse_file(copy).errors
+    r = verify_pair(copy, kept)
+    assert (r.verdict, r.corrupt_side, r.safe_to_delete) == ("cleanup_corrupt", "cleanup", False), r.reasons
+    off = replace(THRESHOLDS, stream_detail_floor=0.0)
+    assert verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=off).verdict == "different"
+
+
 @pytest.mark.parametrize("side,cut", [("left", 4), ("left", 8), ("top", 4), ("top", 8)])
 def test_a_small_damaged_copy_is_not_a_damaged_copy_of_its_picture_cut_and_stretched_back(tmp_path, monkeypatch, side, cut):
     # the 148x100 rocket copy garbled from row 32, against its picture cut by 4 or 8 px on the left or at
