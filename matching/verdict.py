@@ -705,7 +705,7 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     Why: the screen's reading (``compare._progressive_damage``, persistent and wide from one row to the
     end) takes anything that differs from one row on for a broken stream, and a step on the block grid
     passes ``_not_where_a_stream_breaks``: an attack's copies with another picture's lower half, or a
-    photo pasted at the bottom right, on the 8 px grid, were "clean-up copy is damaged" (24 of 42 and 15 of
+    photo pasted at the bottom right, on the 8 px grid, were "clean-up copy is damaged" (25 of 42 and 17 of
     42), though each holds what the kept picture lacks. A stream read out of step decodes its later blocks
     from other blocks' bits, so they no longer meet, or re-levels the picture's own detail (a flipped DC);
     a picture there does neither."""

@@ -165,7 +165,7 @@ def test_a_copy_pixelated_into_its_blocks_means_is_never_a_safe_duplicate_and_it
 @pytest.mark.parametrize("other,row", [("coffee", 128), ("chelsea", 136), ("rocket", 160)])
 def test_a_copy_with_another_pictures_lower_part_on_the_block_grid_is_not_a_stream_read_out_of_step(tmp_path, other, row):
     # the screen reads anything that differs widely from one row to the end, without a decoder's complaint, as a
-    # stream garbled silently, and a step on the block grid passed: "clean-up copy is damaged" (an attack's 24 of
+    # stream garbled silently, and a step on the block grid passed: "clean-up copy is damaged" (an attack's 25 of
     # 42 such copies), though the copy holds another picture the kept one lacks. Its blocks meet as a picture's do
     # and its detail is not the kept picture's, where it lies or moved by whole blocks (test_stream_step.py's
     # desynced stream, moved a unit and re-coloured, is still damage)
