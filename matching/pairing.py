@@ -87,12 +87,13 @@ def _analyse_task(args):
             pass
 
 
-def _each_in_pool(fn, tasks: list, *, workers: int, progress: bool, desc: str, chunksize: int = 1,
+def _each_in_pool(fn, tasks: list, *, workers: int | None, progress: bool, desc: str, chunksize: int = 1,
                   maxtasksperchild: int | None = None, serial_init: bool = False) -> Iterator:
-    """``fn`` of each task, in order: in a process pool of ``workers`` forked from this process, each
-    worker's address space bounded (``_init_worker``), or here for one worker or a few tasks
-    (``serial_init``: bounded as a worker is, then); a progress bar on stderr when asked. The analysis
-    and the verification both run so."""
+    """``fn`` of each task, in order: in a process pool of ``workers`` (default: every core) forked from
+    this process, each worker's address space bounded (``_init_worker``), or here for one worker or a few
+    tasks (``serial_init``: bounded as a worker is, then); a progress bar on stderr when asked. The
+    analysis and the verification both run so."""
+    workers = workers or os.cpu_count() or 1
     pool = None
     if workers <= 1 or len(tasks) < 4:
         if serial_init:
@@ -127,8 +128,8 @@ def _each_in_pool(fn, tasks: list, *, workers: int, progress: bool, desc: str, c
 def analyse_many(root, rels, *, workers=None, progress=True, desc="analyse") -> dict:
     """Analyse files (relative paths under root) in parallel. Returns {rel: FileAnalysis}."""
     tasks = [(str(Path(root) / r), Path(r).name, FILE_TIMEOUT) for r in rels]
-    analyses = _each_in_pool(_analyse_task, tasks, workers=workers or os.cpu_count() or 1, progress=progress,
-                             desc=desc, chunksize=4, maxtasksperchild=200, serial_init=True)
+    analyses = _each_in_pool(_analyse_task, tasks, workers=workers, progress=progress, desc=desc, chunksize=4,
+                             maxtasksperchild=200, serial_init=True)
     return dict(zip(rels, analyses))
 
 
@@ -211,8 +212,7 @@ def verify_many(rels: list, *, workers=None, progress=True) -> list:
     file's verification reads only the analyses and the index, so the files are verified apart; a worker
     keeps its own few recent renditions (``proof.load_rendition``). Each worker's address space is bounded
     as an analysis worker's is, and a verification that runs out of it is that file's error row."""
-    return list(_each_in_pool(_verify_file, rels, workers=workers or os.cpu_count() or 1, progress=progress,
-                              desc="verify"))
+    return list(_each_in_pool(_verify_file, rels, workers=workers, progress=progress, desc="verify"))
 
 
 def pair_directories(canonical_dir, cleanup_dir, *, workers=None, progress=True, id_patterns=None,

@@ -7,11 +7,10 @@ from types import MappingProxyType
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
-from .compare import ScreenResult, bbox, compare_arrays, fine_detail, orientation_scores, turn_fits
+from .compare import ScreenResult, _fine_detail, bbox, compare_arrays, fine_detail, orientation_scores, turn_fits
 from .decode import DECODER_FILL, EXIF_TO_DIHEDRAL, compose, dihedral, inverse
 from .fingerprint import chroma, grey
 from .proof import (
@@ -695,8 +694,8 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     complaint is another picture there, or None: at full detail, in the copy's stored frame, from the
     block row where the damage the screen found begins, the copy's blocks meet as a picture's do (they
     step under ``stream_unmet`` times as much across their edges as the kept picture's saved so there,
-    ``garbled_blocks``), its detail is not the kept picture's re-levelled (``shift_detail_ratio``, as
-    ``compare._keeps_detail`` reads it), and it is not the grey a decoder fills with. Not where neither
+    ``garbled_blocks``), its detail is not the kept picture's re-levelled (``compare._fine_detail`` within
+    ``shift_detail_ratio``, as ``compare._keeps_detail`` reads it), and it is not the grey a decoder fills with. Not where neither
     side has ``stream_detail_floor`` grey levels of fine detail there: a smooth picture's only detail is
     its coding's noise, and re-levelled by a flipped DC it differs from the kept picture's by as much as
     the detail itself (a fresh-eyed attack's colour wheels, fundi and moons, 11 of 1,800 silently
@@ -716,8 +715,7 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     if copy is None or m.rendition.dtype != np.uint8:
         return None
     h, w = copy.shape[:2]
-    kept = np.asarray(Image.fromarray(np.ascontiguousarray(dihedral(dihedral(m.rendition, *r.turn), *inverse(_orient(c)))))
-                      .resize((w, h), Image.Resampling.LANCZOS))
+    kept = np.asarray(Image.fromarray(_kept_in_stored_frame(c, m, r.turn)).resize((w, h), Image.Resampling.LANCZOS))
     top = int(_region_turned(r.region_a, inverse(_orient(c)))["top"] * h) // 8 * 8
     if h - top < 16 or w < 16:
         return None
@@ -728,7 +726,7 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     unmet = garbled_blocks(ca, ka, c.jpeg_quality or T.proof.default_quality)
     if unmet >= T.stream_unmet:
         return None
-    fc, fk = gc - ndimage.uniform_filter(gc, 5), gk - ndimage.uniform_filter(gk, 5)
+    fc, fk = _fine_detail(gc), _fine_detail(gk)
     detail = max(float(np.abs(fc).mean()), float(np.abs(fk).mean()))
     # (the kept picture's detail where it lies, or moved along the stored rows by whole blocks, as a stream that
     # lost its place and found it again a unit later moves the rest: 8-32 px either way)
@@ -1044,6 +1042,12 @@ def _stored_blocks(c: FileAnalysis) -> np.ndarray | None:
     return dihedral(c.rendition, *inverse(_orient(c)))
 
 
+def _kept_in_stored_frame(c: FileAnalysis, m: FileAnalysis, turn: tuple) -> np.ndarray:
+    """The kept picture's full-detail rendition turned by ``turn`` onto the copy as displayed, then into the
+    copy's stored frame (``_stored_blocks``'s), where the copy's 8x8 px blocks lie."""
+    return np.ascontiguousarray(dihedral(dihedral(m.rendition, *turn), *inverse(_orient(c))))
+
+
 def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn: tuple | None = None) -> float | None:
     """``garbled_blocks`` of a clean-up JPEG (``_stored_blocks``) against the kept picture, from both
     full-detail renditions; None where the copy's blocks cannot be read or the kept rendition is not 8-bit.
@@ -1055,8 +1059,7 @@ def _block_edges(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn: tuple | 
     copy = _stored_blocks(c)
     if copy is None or m.rendition is None or m.rendition.dtype != np.uint8:
         return None
-    kept = m.rendition if turn is None else np.ascontiguousarray(dihedral(dihedral(m.rendition, *turn),
-                                                                          *inverse(_orient(c))))
+    kept = m.rendition if turn is None else _kept_in_stored_frame(c, m, turn)
     return garbled_blocks(copy, kept, c.jpeg_quality or T.proof.default_quality)
 
 
@@ -1069,11 +1072,10 @@ def _blocks_off(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds
     if (copy is None or not c.jpeg_quality or not coded_without_loss(m) or m.rendition is None or _capped(m)
             or m.rendition.dtype != np.uint8):
         return None
-    kept = dihedral(dihedral(m.rendition, *r.turn), *inverse(_orient(c)))
+    kept = _kept_in_stored_frame(c, m, r.turn)
     if kept.shape[:2] != copy.shape[:2]:
         return None
-    return blocks_off(np.ascontiguousarray(copy), np.ascontiguousarray(kept), c.jpeg_quality,
-                      _jpeg_subsampling(c), T.proof)
+    return blocks_off(np.ascontiguousarray(copy), kept, c.jpeg_quality, _jpeg_subsampling(c), T.proof)
 
 
 def _saved_so_words(c: FileAnalysis, off: dict) -> str:
