@@ -949,7 +949,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
                copy_table: tuple | None = None, copy_webp: bool = False, until_reproduced: bool = False,
-               thresholds: ProofThresholds | None = None) -> dict:
+               copy_lossless: bool = False, thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -1774,13 +1774,24 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                        and im_bt.size != (w, h))
     if lossless_shrunk:
         even_applies = even_only = True
+    # and a lossless copy of a lossy kept copy (proof 1.48): the copy is the master's picture (at the kept
+    # picture's size, or shrunk by some filter), the kept picture that master coded with loss, so the pair
+    # differs by the kept codec's loss alone. The tile tests model that loss as a JPEG's at a default quality,
+    # whose ringing at edges covers a stroke: an attack's PNG copies with a line 25-40 levels deep, a number
+    # written on a page, a dark line across a colour wheel, against 6:1-20:1 JPEG 2000s, were safe duplicates
+    # (20 of 28 lines, 9 of 55 numbers). The even-loss test, with the stroke and patch tests (the patch test's
+    # model: the copy coded as the kept copy was), against the kept picture as it is, not coded again
+    lossless_of_lossy = (copy_lossless and bool(even_kept) and bool(kept_quality) and not damaged and not streams
+                         and not capped and A.shape[:2] == (h, w))
+    if lossless_of_lossy:
+        even_applies, even_only = True, False
     if even_applies and not result.get("garbled"):
         # 4b'. the even-loss test: a copy that is a kept JPEG 2000's (since proof 1.27 also a kept JPEG's)
         # picture made as the copy was, but for that codec's loss spread over it, departs nowhere by a
         # stroke (a changed page number on a near-blank page, 50-85 %, was a safe duplicate: the tile
         # tests model the kept copy's loss as a JPEG's, which ringing at the digits makes wide enough to
         # cover one)
-        assert q or lossless_shrunk   # (``even_applies`` holds it)
+        assert q or lossless_shrunk or lossless_of_lossy   # (``even_applies`` holds it)
         # the filter that made the copy: any of the fit's (on a near-blank page every filter's grain is
         # alike, and the fit's choice among them is a coin toss), nearest first (the least RMS
         # difference), then those within ``even_near`` of it; the first that explains the copy by both
@@ -1792,7 +1803,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if filter_fit_applies:
             rest = [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
             rounds = [[(fit["filter"], fit["fitted"])] + [x for x in rest if not x[1][2]], [x for x in rest if x[1][2]]]
-        elif lossless_shrunk:
+        elif lossless_shrunk or (lossless_of_lossy and im_bt.size != (w, h)):
             # one round: the nearest of every filter, linear light's too. A lossless copy resized in linear
             # light was explained by an sRGB filter with a wide RMS, under which a 5 px dot passed (a second
             # attack's ImageMagick `-colorspace RGB` PNG copies at 30 %: tolerance 56-67 levels). Not for a
@@ -1810,13 +1821,14 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         for ways in rounds:
             for name, way in ways:
                 shrunk = way if isinstance(way, Image.Image) else _shrunk_by(im_bt, way, (w, h))
-                if lossless_shrunk:
+                if lossless_shrunk or lossless_of_lossy:
                     made = np.asarray(shrunk)   # (a lossless copy: the picture shrunk, not coded)
                 elif shrunk is im_b and ss_b is None:
                     made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
                 else:
                     made = simulate(shrunk, size, q, subsampling=ss_b)
-                if q and shrunk is not im_b and ss_b is None and not made_as and name == fit_name:
+                if q and not lossless_of_lossy and shrunk is not im_b and ss_b is None and not made_as \
+                        and name == fit_name:
                     made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
                 # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's).
                 # Not a kept JPEG's as well, though its coding rounded its block means too: a true q70 copy of
@@ -1841,7 +1853,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # levels brighter where its text is)
             made_as.append(nearest["made"])
         coding = None
-        if cleared and q and not lossless_shrunk and nearest is not None:
+        if cleared and q and not lossless_shrunk and not lossless_of_lossy and nearest is not None:
             coding = _coded_as_the_copy(a_u8, np.asarray(nearest["shrunk"]), copy_table, q, v, copy_turn,
                                         tuple(np.asarray(e["shrunk"]) for e in tried if e is not nearest))
         for e in tried:
@@ -1861,6 +1873,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 """The region of the pixels a test refused, with what each one's score reads around it."""
                 return _window_region(ndimage.binary_dilation(bad, iterations=reach), h, w, side=1, stride=1)
             how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
+            # (how the kept picture was made as the copy: a lossless copy's is not coded again)
+            made_how = (f"shrunk by {nearest['filter']}" if nearest["filter"] else "as it is") \
+                if lossless_of_lossy or not q else f"{how}saved at quality {q}"
             loss = ("JPEG 2000's own loss" if even_kept == "JPEG 2000" else f"kept {even_kept}'s own loss" if even_kept
                     else "resampling and coding of another program than ours" if q
                     else "resampling of another program than ours")
@@ -1871,7 +1886,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 read[:-1] |= bad[1:]
                 read[:, :-1] |= read[:, 1:]
                 result["region"] = _window_region(read, h, w, side=1, stride=1)
-                made_how = f"{how}saved at quality {q}" if q else f"shrunk by {nearest['filter']}"
                 result["reasons"].append(
                     f"against the kept picture {made_how}, the copy differs by the {loss}, "
                     f"{nearest['rms']:.1f} grey levels RMS spread evenly over the picture, but for {int(bad.sum())} px that "
@@ -1885,12 +1899,12 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 shift = patch["shift"][bad]
                 worst = shift[np.argmax(np.abs(shift))]
                 result["reasons"].append(
-                    f"against the kept picture {how}saved at quality {q}, the copy differs by the {loss} "
+                    f"against the kept picture {made_how}, the copy differs by the {loss} "
                     f"(its means over {PATCH_SIDE}x{PATCH_SIDE} px spread by {patch['spread']:.2f} grey levels), but an "
                     f"area is {'lighter' if worst > 0 else 'darker'} by {abs(float(worst)):.1f} on average, "
                     f"{patch['score'][bad].max():.2f} times what that loss and re-encoding explain: edited")
                 return result
-            if coding is not None and coded_otherwise(coding, f"against the kept picture {how}saved at quality {q}, "
+            if coding is not None and coded_otherwise(coding, f"against the kept picture {made_how}, "
                                                                 f"the copy differs by the {loss}, but "):
                 return result
             if not cleared:
@@ -1899,7 +1913,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 bad = stroke["beyond"]
                 result["region"] = outline(bad, _stroke_kernels()[0].shape[0] // 2)   # (each response reads this far)
                 result["reasons"].append(
-                    f"against the kept picture {how}saved at quality {q}, the copy differs by the {loss} "
+                    f"against the kept picture {made_how}, the copy differs by the {loss} "
                     f"(line filters answer it by {stroke['rms']:.2f} grey levels RMS), but for a stroke or a dot that "
                     f"they answer by {stroke['score'][bad].max():.2f} times what that loss and the picture's detail "
                     f"there explain: edited")

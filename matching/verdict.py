@@ -1221,7 +1221,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
                       copy_table=_luma_table(c), copy_webp=c.format == "WEBP" and not coded_without_loss(c),
-                      until_reproduced=until_reproduced, thresholds=T.proof)
+                      until_reproduced=until_reproduced, copy_lossless=coded_without_loss(c), thresholds=T.proof)
 
 
 def _edited_before_turned(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,

@@ -2744,6 +2744,33 @@ def test_a_lossless_shrunk_copy_of_a_label_whose_accession_number_differs_is_dif
     assert out.proof["even"]["worst"] <= 1.0
 
 
+@pytest.mark.parametrize("name, box", [("colorwheel", (120, 60, 300, 200)), ("text", (200, 0, 340, 120)),
+                                       ("camera", (250, 150, 450, 310))])
+@pytest.mark.parametrize("scale", [1.0, 0.7])
+def test_a_lossless_copy_with_a_line_drawn_on_it_stands_out_of_its_kept_jpeg_2000s_loss(tmp_path, name, box, scale):
+    # a PNG copy of a crop kept as a 6:1 JPEG 2000, a line 1 px wide and 40 px long drawn 35 levels darker: the
+    # tile tests alone held a lossless copy of a lossy kept copy, modelling that loss as a JPEG's, whose ringing
+    # covered the line: a safe duplicate (an attack: 20 of 28 such lines, a number written on a page, a line across
+    # a colour wheel). Now the even-loss test with its stroke test, against the kept picture as it is (or shrunk)
+    from skimage import data
+    im = Image.fromarray(getattr(data, name)()).convert("RGB").crop(box)
+    kept = tmp_path / "K.jp2"
+    im.save(kept, "JPEG2000", quality_mode="rates", quality_layers=[6], irreversible=True)
+    a = np.asarray(im).astype(int)
+    y, x = im.height // 2, im.width // 4
+    a[y, x:x + 40] -= 35
+    size = (round(im.width * scale), round(im.height * scale))
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).resize(size, Image.LANCZOS).save(tmp_path / "line.png")
+    out = verify_pair(tmp_path / "line.png", kept)
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+    assert "JPEG 2000's own loss" in out.reasons[-1] and "edited" in out.reasons[-1]
+    # the control: the crop's own lossless copy is a safe duplicate, explained by the same tests
+    im.resize(size, Image.LANCZOS).save(tmp_path / "same.png")
+    out = verify_pair(tmp_path / "same.png", kept)
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+    assert out.proof["even"]["worst"] <= 1.0 and out.proof["even"]["stroke"] <= 1.0
+
+
 @pytest.mark.parametrize("name", ["coffee", "astronaut"])
 def test_a_dot_in_a_copy_resized_in_linear_light_is_seen_against_the_nearest_filter_of_all(tmp_path, name):
     # a 30 % PNG copy resized in linear light (as ImageMagick's `-colorspace RGB -resize`), a dark dot
