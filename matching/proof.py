@@ -949,7 +949,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                even_kept: str | None = None, named: bool = False, copy_turn: tuple = (0, False),
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
                copy_table: tuple | None = None, copy_webp: bool = False, until_reproduced: bool = False,
-               copy_lossless: bool = False, thresholds: ProofThresholds | None = None) -> dict:
+               copy_lossless: bool = False, copy_coded_otherwise: bool = False,
+               thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
     trust (damage excluded). ``quality``: the clean-up copy's estimated JPEG quality (None and
@@ -1018,6 +1019,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     side's stored order); a stream is intact before its damage (``_differs_above_the_band``).
     ``copy_webp``: the copy is a lossy WebP: the exposure test makes the kept picture as that codec
     makes it too (``_webp_coded``; its limited-range YUV brightens textured parts by 0.75-1 level).
+    ``copy_lossless``: the copy kept every pixel of what it was made from (a lossless format);
+    ``copy_coded_otherwise``: the copy was coded with loss by another codec than JPEG (a JPEG 2000, a
+    WebP): either is held to the kept picture as it is, not coded again, by the even-loss, stroke and patch
+    tests (a lossless copy only where the kept copy is a lossy JPEG 2000 or JPEG, ``even_kept``).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -1774,16 +1779,18 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                        and im_bt.size != (w, h))
     if lossless_shrunk:
         even_applies = even_only = True
-    # and a lossless copy of a lossy kept copy (proof 1.48): the copy is the master's picture (at the kept
-    # picture's size, or shrunk by some filter), the kept picture that master coded with loss, so the pair
-    # differs by the kept codec's loss alone. The tile tests model that loss as a JPEG's at a default quality,
-    # whose ringing at edges covers a stroke: an attack's PNG copies with a line 25-40 levels deep, a number
-    # written on a page, a dark line across a colour wheel, against 6:1-20:1 JPEG 2000s, were safe duplicates
-    # (20 of 28 lines, 9 of 55 numbers). The even-loss test, with the stroke and patch tests (the patch test's
-    # model: the copy coded as the kept copy was), against the kept picture as it is, not coded again
-    lossless_of_lossy = (copy_lossless and bool(even_kept) and bool(kept_quality) and not damaged and not streams
-                         and not capped and A.shape[:2] == (h, w))
-    if lossless_of_lossy:
+    # and, against the kept picture as it is, not coded again (proof 1.48), a copy whose coding no JPEG
+    # simulation models: a lossless copy of a lossy kept copy (the pair differs by the kept codec's loss alone),
+    # and a copy coded with loss by another codec than JPEG (a JPEG 2000, a WebP: by its own codec's loss, and
+    # a lossy kept copy's). The tile tests model either loss as a JPEG's at a default quality, whose ringing at
+    # edges covers a stroke: an attack's copies with a line 25-40 levels deep, a number written on a page, a
+    # dark line across a colour wheel, were safe duplicates (PNG copies of 6:1-20:1 JPEG 2000s: 112 of 339
+    # strong edits; JPEG 2000 and WebP copies of TIFFs: 204 of 841). The even-loss test, with the stroke and
+    # patch tests (the patch test's model: the copy coded as a kept JPEG 2000 was), at the copy's size or
+    # shrunk by each filter
+    against_uncoded = ((copy_lossless and bool(even_kept) and bool(kept_quality)) or copy_coded_otherwise) \
+        and not damaged and not streams and not capped and A.shape[:2] == (h, w)
+    if against_uncoded:
         even_applies, even_only = True, False
     if even_applies and not result.get("garbled"):
         # 4b'. the even-loss test: a copy that is a kept JPEG 2000's (since proof 1.27 also a kept JPEG's)
@@ -1791,7 +1798,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         # stroke (a changed page number on a near-blank page, 50-85 %, was a safe duplicate: the tile
         # tests model the kept copy's loss as a JPEG's, which ringing at the digits makes wide enough to
         # cover one)
-        assert q or lossless_shrunk or lossless_of_lossy   # (``even_applies`` holds it)
+        assert q or lossless_shrunk or against_uncoded   # (``even_applies`` holds it)
         # the filter that made the copy: any of the fit's (on a near-blank page every filter's grain is
         # alike, and the fit's choice among them is a coin toss), nearest first (the least RMS
         # difference), then those within ``even_near`` of it; the first that explains the copy by both
@@ -1803,7 +1810,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if filter_fit_applies:
             rest = [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
             rounds = [[(fit["filter"], fit["fitted"])] + [x for x in rest if not x[1][2]], [x for x in rest if x[1][2]]]
-        elif lossless_shrunk or (lossless_of_lossy and im_bt.size != (w, h)):
+        elif lossless_shrunk or (against_uncoded and im_bt.size != (w, h)):
             # one round: the nearest of every filter, linear light's too. A lossless copy resized in linear
             # light was explained by an sRGB filter with a wide RMS, under which a 5 px dot passed (a second
             # attack's ImageMagick `-colorspace RGB` PNG copies at 30 %: tolerance 56-67 levels). Not for a
@@ -1821,13 +1828,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         for ways in rounds:
             for name, way in ways:
                 shrunk = way if isinstance(way, Image.Image) else _shrunk_by(im_bt, way, (w, h))
-                if lossless_shrunk or lossless_of_lossy:
+                if lossless_shrunk or against_uncoded:
                     made = np.asarray(shrunk)   # (a lossless copy: the picture shrunk, not coded)
                 elif shrunk is im_b and ss_b is None:
                     made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
                 else:
                     made = simulate(shrunk, size, q, subsampling=ss_b)
-                if q and not lossless_of_lossy and shrunk is not im_b and ss_b is None and not made_as \
+                if q and not against_uncoded and shrunk is not im_b and ss_b is None and not made_as \
                         and name == fit_name:
                     made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
                 # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's).
@@ -1853,7 +1860,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # levels brighter where its text is)
             made_as.append(nearest["made"])
         coding = None
-        if cleared and q and not lossless_shrunk and not lossless_of_lossy and nearest is not None:
+        if cleared and q and not lossless_shrunk and not against_uncoded and nearest is not None:
             coding = _coded_as_the_copy(a_u8, np.asarray(nearest["shrunk"]), copy_table, q, v, copy_turn,
                                         tuple(np.asarray(e["shrunk"]) for e in tried if e is not nearest))
         for e in tried:
@@ -1861,7 +1868,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             e.pop("shrunk", None)
         if nearest is not None:
             result["even"] = {"filter": nearest["filter"], "rms": round(nearest["rms"], 3),
-                              "worst": round(float(nearest["score"].max()), 3)}
+                              "worst": round(float(nearest["score"].max()), 3), "kept_as_is": against_uncoded}
             stroke, patch = nearest.get("stroke"), nearest.get("patch")
             for key, test in (("stroke", stroke), ("patch", patch)):
                 if test is not None:
@@ -1875,8 +1882,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
             # (how the kept picture was made as the copy: a lossless copy's is not coded again)
             made_how = (f"shrunk by {nearest['filter']}" if nearest["filter"] else "as it is") \
-                if lossless_of_lossy or not q else f"{how}saved at quality {q}"
-            loss = ("JPEG 2000's own loss" if even_kept == "JPEG 2000" else f"kept {even_kept}'s own loss" if even_kept
+                if against_uncoded or not q else f"{how}saved at quality {q}"
+            loss = ("copy's own coding loss" + (f" and the kept {even_kept}'s" if even_kept else "")
+                    if copy_coded_otherwise and against_uncoded
+                    else "JPEG 2000's own loss" if even_kept == "JPEG 2000" else f"kept {even_kept}'s own loss" if even_kept
                     else "resampling and coding of another program than ours" if q
                     else "resampling of another program than ours")
             bad = nearest["score"] > 1.0

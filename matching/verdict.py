@@ -930,10 +930,15 @@ def _proof_accounts_for_copy(proof: dict | None) -> bool:
     """The proof accounted for the copy, not only kept it within the tile tests' tolerance: it made
     the copy from the kept picture pixel for pixel (``reproduction``), or it explained the copy as a
     kept JPEG 2000's loss spread evenly, with no stroke or area standing out of it (``even`` with its
-    stroke and patch tests measured). The screen's ``proven_local`` holds only then."""
+    stroke and patch tests measured). The screen's ``proven_local`` holds only then. Not when those
+    tests held the copy to the kept picture as it is (``kept_as_is``, proof 1.48: a lossless copy of a
+    lossy kept copy, a JPEG 2000 or WebP copy): there they only refuse, and the screen's limit stands
+    (an attack's 2 px line, 25 levels, in a 31 % PNG copy of a 10:1 JPEG 2000, at 0.099 over
+    ``same_local``, passed them and was a safe duplicate)."""
     proof = proof or {}
     even = proof.get("even") or {}
-    return bool(proof.get("reproduction")) or (even.get("stroke") is not None and even.get("patch") is not None)
+    return bool(proof.get("reproduction")) or (even.get("stroke") is not None and even.get("patch") is not None
+                                               and not even.get("kept_as_is"))
 
 
 def _screen_other_turns(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds, strict: bool = False):
@@ -1221,7 +1226,9 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       copy_subsampling=_jpeg_subsampling(c), copy_chroma_step=_chroma_dc_step(c),
                       copy_steps=_copy_dc_steps(c, T), kept_steps=_jpeg_dc_steps(m), named=shared_id,
                       copy_table=_luma_table(c), copy_webp=c.format == "WEBP" and not coded_without_loss(c),
-                      until_reproduced=until_reproduced, copy_lossless=coded_without_loss(c), thresholds=T.proof)
+                      until_reproduced=until_reproduced, copy_lossless=coded_without_loss(c),
+                      copy_coded_otherwise=not coded_without_loss(c) and c.format not in BLOCK_CODED_FORMATS,
+                      thresholds=T.proof)
 
 
 def _edited_before_turned(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage, T: Thresholds,
