@@ -47,7 +47,7 @@ SILENTLY_SPECKLED_FORMATS = {"JPEG2000"}
 WAVELET_CODED_FORMATS = {"JPEG2000"}
 # the lossy kept copies the even-loss test judges a pair against (proof.prove_same's ``even_kept``),
 # by the name the proof's reasons give their loss
-EVEN_LOSS_KEPT = {"JPEG2000": "JPEG 2000", "JPEG": "JPEG"}
+EVEN_LOSS_KEPT = {"JPEG2000": "JPEG 2000", "JPEG": "JPEG", "WEBP": "WebP"}
 
 # Every number that decides a pair is a field of one frozen value, recorded with each candidate:
 # matching/thresholds.py (``THRESHOLDS`` is the default; ``current()`` the one in force).

@@ -2810,6 +2810,29 @@ def test_a_jpeg_2000_or_webp_copy_with_a_line_drawn_on_it_stands_out_of_its_own_
     assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
 
 
+@pytest.mark.parametrize("name, box", [("colorwheel", (120, 60, 300, 200)), ("text", (200, 0, 340, 120)),
+                                       ("camera", (250, 150, 450, 310))])
+@pytest.mark.parametrize("ext, kw", [("png", {}), ("jpg", {"quality": 85})])
+def test_a_copy_with_a_line_drawn_on_it_stands_out_of_its_kept_webps_loss(tmp_path, name, box, ext, kw):
+    # a kept lossy WebP (q80), and a PNG or JPEG (q85) copy with a line 1 px wide and 40 px long drawn 35 levels
+    # darker: the even-loss, stroke and patch tests judged copies of kept JPEG 2000s and JPEGs only, and the tile
+    # tests' JPEG model covered the line (an attack: 244 of 636 such copies with strong edits were safe duplicates)
+    from skimage import data
+    im = Image.fromarray(getattr(data, name)()).convert("RGB").crop(box)
+    kept = tmp_path / "K.webp"
+    im.save(kept, quality=80)
+    a = np.asarray(im).astype(int)
+    y, x = im.height // 2, im.width // 4
+    a[y, x:x + 40] -= 35
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(tmp_path / f"line.{ext}", **kw)
+    out = verify_pair(tmp_path / f"line.{ext}", kept)
+    assert out.verdict == "different" and not out.safe_to_delete, out.reasons
+    assert "edit" in out.reasons[-1]   # (the even-loss test's "kept WebP's own loss", or another test's first)
+    im.save(tmp_path / f"same.{ext}", **kw)
+    out = verify_pair(tmp_path / f"same.{ext}", kept)
+    assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
+
+
 @pytest.mark.parametrize("name", ["coffee", "astronaut"])
 def test_a_dot_in_a_copy_resized_in_linear_light_is_seen_against_the_nearest_filter_of_all(tmp_path, name):
     # a 30 % PNG copy resized in linear light (as ImageMagick's `-colorspace RGB -resize`), a dark dot
