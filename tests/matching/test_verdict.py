@@ -2833,26 +2833,29 @@ def test_a_copy_with_a_line_drawn_on_it_stands_out_of_its_kept_webps_loss(tmp_pa
     assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
 
 
-@pytest.mark.parametrize("at, by", [((400, 600), -40), ((2000, 2500), 40)])
-def test_a_line_in_a_copy_over_the_proofs_size_stands_out_of_its_kept_jpeg_2000s_loss(tmp_path, at, by):
-    # a 3,072 px photograph (smooth, with 3 levels of grain) kept as a 10:1 JPEG 2000, and a JPEG (q85) copy at
-    # full size with a line 3 px wide and 150 px long drawn 40 levels off: both renditions capped at 2048 px, the
-    # proof judged the pair by the tile tests alone ("381 of 384 tiles within the noise floors"): a safe duplicate,
-    # as 6 of 6 such lines were. Now the even-loss test with its stroke test, against the kept picture as it is
+@pytest.mark.parametrize("at, by, kept_as", [((400, 600), -40, "jp2"), ((2000, 2500), 40, "jp2"),
+                                             ((1200, 400), -40, "tif"), ((2000, 2500), 40, "jpg")])
+def test_a_line_in_a_copy_over_the_proofs_size_stands_out_of_its_kept_copys_loss(tmp_path, at, by, kept_as):
+    # a 3,072 px photograph (smooth, with 3 levels of grain) kept as a 10:1 JPEG 2000, a TIFF or a q90 JPEG, and a
+    # JPEG (q85) copy at full size with a line 3 px wide and 150 px long drawn 40 levels off: both renditions capped
+    # at 2048 px, the proof judged the pair by the tile tests alone ("381 of 384 tiles within the noise floors"): a
+    # safe duplicate, as 6 of 6 such lines against the JPEG 2000 were. Now the even-loss test with its stroke test,
+    # against the kept picture as it is
     from skimage import data
     im = Image.fromarray(data.coffee())
     big = im.resize((im.width * 6, im.height * 6), Image.Resampling.BICUBIC)
     grain = np.random.default_rng(5).normal(0, 3, (big.height, big.width, 1))
     master = np.clip(np.asarray(big).astype(np.float32) + grain, 0, 255).astype(np.uint8)
-    kept = tmp_path / "K.jp2"
-    Image.fromarray(master).save(kept, quality_mode="rates", quality_layers=[10], irreversible=True)
+    kept = tmp_path / f"K.{kept_as}"
+    Image.fromarray(master).save(kept, **{"jp2": {"quality_mode": "rates", "quality_layers": [10], "irreversible": True},
+                                          "tif": {"compression": "tiff_lzw"}, "jpg": {"quality": 90}}[kept_as])
     a = master.astype(int)
     (y, x) = at
     a[y:y + 3, x:x + 150] += by
     Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(tmp_path / "line.jpg", quality=85)
     out = verify_pair(tmp_path / "line.jpg", kept)
     assert out.verdict == "different" and not out.safe_to_delete, out.reasons
-    assert "JPEG 2000's own loss" in out.reasons[-1] and "edited" in out.reasons[-1]
+    assert "against the kept picture as it is" in out.reasons[-1] and "edited" in out.reasons[-1]
     Image.fromarray(master).save(tmp_path / "same.jpg", quality=85)
     out = verify_pair(tmp_path / "same.jpg", kept)
     assert out.verdict == "duplicate" and out.safe_to_delete, out.reasons
