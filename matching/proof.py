@@ -3369,9 +3369,9 @@ def _explained(tried: list, ya: np.ndarray, v: np.ndarray, P: ProofThresholds, m
         if even_only:
             return even, True
         diff: tuple = ()   # (the difference from this filter's picture and its grey, made once for both tests)
-        tests = [("stroke", lambda d, mg: _stroke_scores(d, mg, v, P)),
-                 ("patch", lambda d, mg, e=even: _patch_scores(
-                     d, v, P, e["step"], modelled=lambda: None if coded() is None else coded() - mg))]
+        tests: list = [("stroke", lambda d, mg: _stroke_scores(d, mg, v, P)),
+                       ("patch", lambda d, mg, e=even: _patch_scores(
+                           d, v, P, e["step"], modelled=lambda: None if coded() is None else coded() - mg))]
         for key, measure in tests[:2 if patch else 1]:
             if key not in even:
                 if not diff:
