@@ -1022,7 +1022,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     ``copy_lossless``: the copy kept every pixel of what it was made from (a lossless format);
     ``copy_coded_otherwise``: the copy was coded with loss by another codec than JPEG (a JPEG 2000, a
     WebP): either is held to the kept picture as it is, not coded again, by the even-loss, stroke and patch
-    tests (a lossless copy only where the kept copy is a lossy JPEG 2000 or JPEG, ``even_kept``).
+    tests (a lossless copy only where the kept copy is a lossy JPEG 2000, JPEG or WebP, ``even_kept``), and
+    so is any pair over the proof's size (``capped``) of which a side is lossy (the patch test only where
+    ``even_kept`` names the kept copy's codec).
     ``thresholds``: the proof's numbers (default: those in force, matching/thresholds.py).
     Returns {same, reasons, region, damage_region, garbled, tolerance, worst, ...}; ``garbled``: the
     pair is the same picture but for a few 8x8 px windows garbled as a flipped bit garbles JPEG blocks;
@@ -1791,8 +1793,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # was coded at its file's size, which no simulation at the proof's size models, so the tile tests alone judged
     # it (attacks' lines 1-3 px wide and 20-50 levels deep, dust specks, digits, in 2,400-3,600 px copies: of JPEG
     # 2000s 9 of 96 edits safe, 1 now; of TIFFs and JPEGs a fresh-eyed attack's 20 of 62 and mine 9 of 96, none
-    # now; 6 of 6 lines on a smooth 3,072 px photograph; true copies lost: 1 of 128 against JPEG 2000s, 2 of 128
-    # against TIFFs and JPEGs, pages shrunk to 65 %, by the patch test)
+    # now; 6 of 6 lines on a smooth 3,072 px photograph; true copies lost: 1 of 128 against JPEG 2000s, none of 128
+    # against TIFFs and JPEGs, the patch test standing aside there: below)
     against_uncoded = (((copy_lossless and bool(even_kept) and bool(kept_quality)) and not capped)
                        or copy_coded_otherwise or (capped and lossy)) \
         and not damaged and not streams and A.shape[:2] == (h, w)

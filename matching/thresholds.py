@@ -459,9 +459,9 @@ VERIFIER_VERSION = "proof 1.48"   # 1.1: a lossless clean-up copy against a JPEG
 #      of 841 at the size, of JPEG 2000s 313 -> 55 of 815; and a lossy kept WebP is judged so too (EVEN_LOSS_KEPT: PNG
 #      and JPEG copies 244 -> 16 of 636, 2 of 120 true copies lost). Those tests passing here do not open the screen's
 #      proven_local (``kept_as_is``). True copies lost: none of mine against TIFFs, 3 of 187 JPEG 2000 and WebP copies
-#      of JPEG 2000s; a
-#      fresh-eyed attack's lossless copies of JPEG 2000s made 14 ways, 36 of 1,836, and of JPEGs shrunk, 5 of 720 (text
-#      pages at 10:1, patch test 1.01-1.11), while its strong edits safe went 1,354 -> 58 of 3,496. And any pair over
+#      of JPEG 2000s; a fresh-eyed attack's lossless copies of JPEG 2000s made 14 ways, 36 of 1,836, and of JPEGs
+#      shrunk, 5 of 720 (text pages at 10:1, patch test 1.01-1.11), while its strong edits safe went 1,354 -> 58 of
+#      3,496. And any pair over
 #      the proof's size (capped) of which a side is lossy: the copy was coded at its file's size, which no simulation
 #      at 2048 px models (lines 1-3 px wide, 20-50 levels deep, dust, digits in 2,400-3,600 px JPEG copies: of JPEG
 #      2000s 9 of 96 edits safe, 1 now, 6 of 6 on a smooth photograph; of TIFFs and JPEGs, a fresh-eyed attack's 20 of
