@@ -1800,13 +1800,15 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         and not damaged and not streams and A.shape[:2] == (h, w)
     if against_uncoded:
         even_applies, even_only = True, False
+    # the kept picture is made as the copy without coding it again: shrunk by a filter, or as it is
+    made_uncoded = lossless_shrunk or against_uncoded
     if even_applies and not result.get("garbled"):
         # 4b'. the even-loss test: a copy that is a kept JPEG 2000's (since proof 1.27 also a kept JPEG's)
         # picture made as the copy was, but for that codec's loss spread over it, departs nowhere by a
         # stroke (a changed page number on a near-blank page, 50-85 %, was a safe duplicate: the tile
         # tests model the kept copy's loss as a JPEG's, which ringing at the digits makes wide enough to
         # cover one)
-        assert q or lossless_shrunk or against_uncoded   # (``even_applies`` holds it)
+        assert q or made_uncoded   # (``even_applies`` holds it)
         # the filter that made the copy: any of the fit's (on a near-blank page every filter's grain is
         # alike, and the fit's choice among them is a coin toss), nearest first (the least RMS
         # difference), then those within ``even_near`` of it; the first that explains the copy by both
@@ -1818,7 +1820,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         if filter_fit_applies:
             rest = [(f[0], f) for f in FIT_FILTERS if f[0] != fit["filter"]]
             rounds = [[(fit["filter"], fit["fitted"])] + [x for x in rest if not x[1][2]], [x for x in rest if x[1][2]]]
-        elif lossless_shrunk or (against_uncoded and im_bt.size != (w, h)):
+        elif made_uncoded and im_bt.size != (w, h):
             # one round: the nearest of every filter, linear light's too. A lossless copy resized in linear
             # light was explained by an sRGB filter with a wide RMS, under which a 5 px dot passed (a second
             # attack's ImageMagick `-colorspace RGB` PNG copies at 30 %: tolerance 56-67 levels). Not for a
@@ -1836,14 +1838,13 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
         for ways in rounds:
             for name, way in ways:
                 shrunk = way if isinstance(way, Image.Image) else _shrunk_by(im_bt, way, (w, h))
-                if lossless_shrunk or against_uncoded:
-                    made = np.asarray(shrunk)   # (a lossless copy: the picture shrunk, not coded)
+                if made_uncoded:
+                    made = np.asarray(shrunk)   # (the picture shrunk, or as it is, not coded)
                 elif shrunk is im_b and ss_b is None:
                     made = kept_at(q)   # (the Lanczos reference re-encoded: made once, for the other tests too)
                 else:
                     made = simulate(shrunk, size, q, subsampling=ss_b)
-                if q and not against_uncoded and shrunk is not im_b and ss_b is None and not made_as \
-                        and name == fit_name:
+                if q and not made_uncoded and shrunk is not im_b and ss_b is None and not made_as and name == fit_name:
                     made_as.append(made)   # (the exposure test's picture made as the copy was: the fit's)
                 # the copy's own luma DC step (from its tables: an encoder's may be coarser than the standard's).
                 # Not a kept JPEG's as well, though its coding rounded its block means too: a true q70 copy of
@@ -1874,7 +1875,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             # levels brighter where its text is)
             made_as.append(nearest["made"])
         coding = None
-        if cleared and q and not lossless_shrunk and not against_uncoded and nearest is not None:
+        if cleared and q and not made_uncoded and nearest is not None:
             coding = _coded_as_the_copy(a_u8, np.asarray(nearest["shrunk"]), copy_table, q, v, copy_turn,
                                         tuple(np.asarray(e["shrunk"]) for e in tried if e is not nearest))
         for e in tried:
@@ -1894,9 +1895,9 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 """The region of the pixels a test refused, with what each one's score reads around it."""
                 return _window_region(ndimage.binary_dilation(bad, iterations=reach), h, w, side=1, stride=1)
             how = f"shrunk by {nearest['filter']} and " if nearest["filter"] else ""
-            # (how the kept picture was made as the copy: a lossless copy's is not coded again)
+            # (how the kept picture was made as the copy)
             made_how = (f"shrunk by {nearest['filter']}" if nearest["filter"] else "as it is") \
-                if against_uncoded or not q else f"{how}saved at quality {q}"
+                if made_uncoded else f"{how}saved at quality {q}"
             loss = ("copy's own coding loss" + (f" and the kept {even_kept}'s" if even_kept else "")
                     if against_uncoded and (copy_coded_otherwise or capped and not even_kept)
                     else "JPEG 2000's own loss" if even_kept == "JPEG 2000" else f"kept {even_kept}'s own loss" if even_kept
