@@ -532,10 +532,15 @@ def _screen(c: FileAnalysis, m: FileAnalysis, T: Thresholds, turn=None, turn_sco
                           a_jpeg=c.format == "JPEG", thresholds=T)
 
 
-def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thresholds) -> ScreenResult | None:
+def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thresholds,
+                      turn: tuple | None = None) -> ScreenResult | None:
     """The screen again on reduced pictures made from the full-detail renditions by Lanczos, for an
     undamaged pair whose reduced pictures are both mostly detail of a pixel or two (``fine_detail`` over
-    ``alias_detail``); None for any other pair, or with no renditions.
+    ``alias_detail``); None for any other pair, or with no renditions. ``turn``: (turn, score) to screen
+    at, as ``verify_analyses`` was asked (None: the best-scored). A second verification at a plainer turn
+    (``_first_proven_turn``) that screened again at the best-scored turn instead came back to the turn
+    it was called from, and called itself again without end: a halftone's crop, turned and mirrored,
+    symmetric within its coding noise, was "verification failed: RecursionError".
 
     Why: the analyses' reduced pictures are made for the fingerprints and the search, by box filters
     (Pillow's ``reduce``, JPEG's draft decoding), which fold detail finer than the reduced picture's
@@ -561,7 +566,9 @@ def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thre
     def reduced(a: FileAnalysis) -> np.ndarray:
         h, w = a.image.shape[:2]
         return np.asarray(Image.fromarray(np.ascontiguousarray(a.rendition)).resize((w, h), Image.Resampling.LANCZOS))
-    return _screen(c, m, T, images=(reduced(c), reduced(m)))
+    if turn is None:
+        return _screen(c, m, T, images=(reduced(c), reduced(m)))
+    return _screen(c, m, T, turn=turn[0], turn_score=turn[1], images=(reduced(c), reduced(m)))
 
 
 def _kept_stream_reads_so(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> bool:
@@ -1777,7 +1784,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
                                 min_detail=_intact_detail_needed(dmg, shared_id, T))
     if not agrees:
         # fine texture the reduced pictures alias: screened again from the renditions (``_screen_unaliased``)
-        again = _screen_unaliased(c, m, dmg, T)
+        again = _screen_unaliased(c, m, dmg, T, turn)
         if again is not None:
             dmg_again = PairDamage.of(c, m, again)
             why_again: list[str] = []
@@ -1879,7 +1886,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if saved_so is not None and saved_so["flipped"]:
         return _blocks_off_verdict(c, r, saved_so, res)
     if r.turn != (0, False):                                  # 6b. turned or mirrored: a person confirms
-        plainer = _plainer_turn(c, m, r, shared_id, T) if proof is not None else None
+        # (not in a verification at a given turn: only that very turn is taken from it, never a plainer one)
+        plainer = _plainer_turn(c, m, r, shared_id, T) if proof is not None and turn is None else None
         if plainer is not None:
             return plainer
         edited = _edited_before_turned(c, m, r, dmg, T, shared_id, proof) if proof is not None else None

@@ -2215,6 +2215,24 @@ def test_a_nearly_symmetric_picture_keeps_the_turn_its_proof_found(tmp_path):
     assert res.verdict == "rotated" and res.flipped and not res.safe_to_delete
 
 
+def test_a_fine_screen_turned_and_mirrored_is_verified_at_the_turn_asked_for_not_again_and_again(tmp_path):
+    # a 6 px halftone screen (fine enough that the screen is run again on Lanczos reductions of the
+    # full-detail renditions) of the camera's lower rows: its own turned self within its coding noise.
+    # The second verification at a plainer turn screened again at the best-scored turn, came back to
+    # the turn it was called from and called itself again: "verification failed: RecursionError"
+    import skimage.data
+    g = np.asarray(Image.fromarray(skimage.data.camera()).resize((1024, 1024), Image.BICUBIC), float) / 255
+    yy, xx = np.mgrid[0:1024, 0:1024].astype(float)
+    screen = (np.sin(xx * np.pi / 3) * np.sin(yy * np.pi / 3) + 1) / 2
+    kept = Image.fromarray(np.where(g > screen, 250, 10).astype(np.uint8)[816:1020, 204:408]).convert("RGB")
+    kp, cp = tmp_path / "C1205894.tif", tmp_path / "C1205894b.jpg"
+    kept.save(kp, compression="tiff_lzw")
+    turned = kept.transpose(Image.Transpose.ROTATE_90).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    cp.write_bytes(jpeg_bytes(turned.resize((102, 102), Image.LANCZOS), 85))
+    r = verify_pair(cp, kp)
+    assert (r.verdict, r.rotation, r.flipped, r.safe_to_delete) == ("rotated", 90, True, False)
+
+
 def _settings_page():
     """A screenshot of a settings page: sparse large text on white, a bar and a button (a kept
     screenshot at 2x; its copy shrunk to half)."""
