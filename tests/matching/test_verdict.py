@@ -2233,6 +2233,49 @@ def test_a_fine_screen_turned_and_mirrored_is_verified_at_the_turn_asked_for_not
     assert (r.verdict, r.rotation, r.flipped, r.safe_to_delete) == ("rotated", 90, True, False)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("mark", [None, "line", "dot"])
+def test_a_lossless_copy_of_a_fine_texture_is_proven_coded_as_its_kept_jpeg_2000_was_and_a_mark_on_it_stands_out(
+        tmp_path, mode, mark):
+    # grass at 8:1 (OpenJPEG through Pillow, as the kept file was coded): its true PNG copy differs from
+    # the kept picture by that coder's loss, 13 grey levels RMS, beyond the JPEG model of the tile tests
+    # (local peak 1.05: "different"), and a grey kept file's ratio counted three channels (the patch
+    # test's model of its loss coded at 24:1 in colour: "darker by 11.9", "different"). Coded as the kept
+    # file was, the true copy gives it back pixel for pixel; an ink line or dot drawn on it stays
+    import skimage.data
+    grass = Image.fromarray(skimage.data.grass()[:128, :128]).convert(mode)
+    kept = tmp_path / "C1079190.jp2"
+    grass.save(kept, quality_mode="rates", quality_layers=[8], irreversible=True)
+    a = np.asarray(grass).astype(int)
+    if mark == "line":
+        a[60:61, 40:80] -= 40
+    elif mark == "dot":
+        a[60:64, 40:44] += 30
+    copy = tmp_path / "C1079190a.png"
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(copy)
+    r = verify_pair(copy, kept)
+    if mark is None:
+        assert (r.verdict, r.safe_to_delete) == ("duplicate", True), r.reasons
+    else:
+        assert (r.verdict, r.safe_to_delete) == ("different", False), r.reasons
+        assert r.reasons[0].endswith(": edited")
+        if mode == "RGB":   # (the grey line is darker over 8x8 px than the patch test allows, found first)
+            assert r.reasons[0].startswith("coded as its kept JPEG 2000 was, the copy gives the kept picture back")
+
+
+def test_a_grey_kept_jpeg_2000s_compression_ratio_counts_its_one_channel(tmp_path):
+    from matching.verdict import _kept_wavelet_ratio
+    import skimage.data
+    for mode, channels in (("L", 1), ("RGB", 3)):
+        p = tmp_path / f"C{channels}.jp2"
+        Image.fromarray(skimage.data.grass()[:128, :128]).convert(mode).save(
+            p, quality_mode="rates", quality_layers=[8], irreversible=True)
+        m = analyse_file(p)
+        from matching.proof import attach_rendition
+        assert attach_rendition(m) and m.rendition.shape[2] == 3   # (the rendition is RGB either way)
+        assert 7.0 < _kept_wavelet_ratio(m, THRESHOLDS) < 9.0
+
+
 def _settings_page():
     """A screenshot of a settings page: sparse large text on white, a bar and a button (a kept
     screenshot at 2x; its copy shrunk to half)."""
