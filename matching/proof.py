@@ -1023,6 +1023,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                kept_ratio: float | None = None, band_streams: tuple = (), band_slack: float = 16.0,
                copy_table: tuple | None = None, copy_webp: bool = False, until_reproduced: bool = False,
                copy_lossless: bool = False, copy_coded_otherwise: bool = False, kept_grey: bool = False,
+               same_dims: bool = False,
                thresholds: ProofThresholds | None = None) -> dict:
     """Prove that clean-up rendition A (displayed) shows the same picture as kept rendition B
     (displayed) turned by ``turn``. ``valid``: mask (any size, A's frame) of the part both sides
@@ -1059,7 +1060,10 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     the copy is a JPEG of known quality or lossless, whose coding the test's simulation models,
     and the kept copy lossless). ``exact``: whether the pixel test applies (the verdict runs it
     when both copies are lossless: nothing but rounding and colour conversion may differ between
-    two such pictures of one size, so a window that differs beyond that is an edit).
+    two such pictures of one size, so a window that differs beyond that is an edit); over the proof's
+    size too when ``same_dims``: the files hold pictures of one size, and each rendition is the same
+    reduction of its own (a 1 px line 20-40 levels deep across a 2,600-3,600 px PNG copy of its TIFF was
+    "every tile within the noise floors" at 2048 px: a fresh-eyed attack's 22 of 48 such copies).
     ``copy_chroma_step``: the copy's own chroma DC step in grey levels, read from its file (None: from
     ``quality`` by the standard table; an encoder may code chroma coarser than luma). ``copy_steps``:
     the copy's own (luma, chroma) DC steps for the plain-part test (the verdict's: a JPEG's from its
@@ -1666,7 +1670,7 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             result["reasons"].append(
                 f"{n} of {m} 8x8 px windows garbled (worst {g.max():.1f} times what re-encoding and their "
                 f"neighbourhood explain), as a flipped bit garbles JPEG blocks; the rest agrees at full detail")
-    if exact and not q and not damaged and not streams and not capped and im_bt.size == (w, h) \
+    if exact and not q and not damaged and not streams and (same_dims or not capped) and im_bt.size == (w, h) \
             and A.shape[:2] == (h, w) and min(h, w) >= 16:
         # 3b. the pixel test: two lossless pictures of one size, pixel by pixel. The tile tests' floors
         # are set for coding noise these copies do not have: a 2x2 px dot lifted by 30 grey levels in a

@@ -1235,7 +1235,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                       # on undamaged pairs only)
                       kept_bits_quality=(_kept_bits_quality(m, T) if garble or speckle or
                                          (not coded_without_loss(m) and not dmg.any and not streams) else None),
-                      speckle=speckle, tone=tone, exact=_exact_applies(c, m),
+                      speckle=speckle, tone=tone, exact=_exact_applies(c, m), same_dims=_same_dims(c, m),
                       reproducible=c.jpeg_quality is not None, copy_turn=copy_turn,
                       kept_ratio=_kept_wavelet_ratio(m, T), kept_grey=_channels(m) == 1, band_streams=band_streams,
                       band_slack=T.proof.band_slack * max(A.shape[:2]) / max(c.width, c.height, 1),
@@ -1323,6 +1323,12 @@ def _exact_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
     """The pixel test runs when both copies are lossless; a TIFF clean-up copy is left out, as its
     pixels may be JPEG-coded inside it (the analysis does not tell)."""
     return coded_without_loss(c) and c.format != "TIFF" and coded_without_loss(m)
+
+
+def _same_dims(c: FileAnalysis, m: FileAnalysis) -> bool:
+    """The two files hold pictures of one size (either way round): their full-detail renditions, each
+    capped by the same reduction, are then the same reduction of each one's pixels."""
+    return bool(c.width and c.height) and sorted((c.width, c.height)) == sorted((m.width, m.height))
 
 
 def _garble_applies(c: FileAnalysis, m: FileAnalysis) -> bool:
