@@ -446,19 +446,11 @@ def _kept_wavelet_ratio(m: FileAnalysis, T: Thresholds) -> float | None:
     if m.format not in WAVELET_CODED_FORMATS or _kept_quality(m, T) is None or not bits or m.rendition is None \
             or _capped(m):
         return None
-    ratio = 8 * _channels(m) / bits
+    # (a grey file's rendition is RGB, so its ratio counts three channels, three times its own: a model of its
+    # loss far lossier than its coder's. Counted right, that model let edits through the patch test, which takes
+    # the nearer of the difference and the modelled one: README, "Proof 1.49", built and reverted)
+    ratio = 8 * (3 if m.rendition.ndim == 3 else 1) / bits
     return ratio if ratio >= 2 else None   # (under 2:1, lossless or nearly: no loss to model)
-
-
-def _channels(a: FileAnalysis) -> int:
-    """The channels a file holds (its rendition is RGB whatever it holds): a grey JPEG 2000's one. Why: its
-    compression ratio counted three, three times its own, and the proof's model of its loss was a picture
-    coded at that ratio in colour: 12 grey levels RMS from the kept picture where its true copy coded as the
-    kept file was comes out pixel for pixel."""
-    try:
-        return Image.getmodebands(a.mode) if a.mode else 3
-    except (KeyError, ValueError):   # (a mode Pillow does not know: a camera raw's "RAW RGBG")
-        return 3
 
 
 def _bits_per_pixel(m: FileAnalysis) -> float | None:
@@ -1237,7 +1229,7 @@ def _full_detail_proof(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: P
                                          (not coded_without_loss(m) and not dmg.any and not streams) else None),
                       speckle=speckle, tone=tone, exact=_exact_applies(c, m), same_dims=_same_dims(c, m),
                       reproducible=c.jpeg_quality is not None, copy_turn=copy_turn,
-                      kept_ratio=_kept_wavelet_ratio(m, T), kept_grey=_channels(m) == 1, band_streams=band_streams,
+                      kept_ratio=_kept_wavelet_ratio(m, T), band_streams=band_streams,
                       band_slack=T.proof.band_slack * max(A.shape[:2]) / max(c.width, c.height, 1),
                       copy_grid=c.format in BLOCK_CODED_FORMATS and upright,
                       even_kept=None if coded_without_loss(m) else EVEN_LOSS_KEPT.get(m.format),
