@@ -475,7 +475,9 @@ VERIFIER_VERSION = "proof 1.49"   # 1.1: a lossless clean-up copy against a JPEG
 #      picture by more than twice what our filters differ among themselves within 1 px + 10 levels, 8 such pixels in
 #      an 8x8 px window are a mark drawn on it (1 px scratches 40-80 levels deep on PNG copies shrunk to 50-85 %: a
 #      fresh-eyed attack's 218 of 1,080 safe, 12 now; its 130 true copies and 474 shrunk by ImageMagick's eight
-#      filters all safe as before, at most 5 such pixels in a window). And the pixel test over the proof's size,
+#      filters all safe as before, at most 5 such pixels in a window; a second attack's 1,499 true copies shrunk
+#      every way it found: 21 refused, point-sampled or sharpened after shrinking, and its edits 464 -> 210 of 1,180
+#      accepted). And the pixel test over the proof's size,
 #      where the two lossless files hold pictures of one size (``same_dims``: each rendition the same reduction of
 #      its own): a 1 px line 20-80 levels across a 2,600-3,600 px PNG copy of its TIFF was "every tile within the
 #      noise floors" (that attack's PNG copies at 100 %: 12 of 40 edits safe, none now). Built and reverted in the
