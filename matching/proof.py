@@ -1944,8 +1944,8 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
                 result["reasons"].append(
                     f"against the kept picture {made_how}, the copy departs by more than our filters differ among "
                     f"themselves there, in {int(bad.sum())} px lying together (up to {spread_t['worst']} in an 8x8 px "
-                    f"window, where other programs' copies had at most {P.spread_pixels - 1}): a line or a mark drawn "
-                    f"on it: edited")
+                    f"window; {P.spread_pixels} or more: a line or a mark drawn on it, or a copy point-sampled or "
+                    f"sharpened after shrinking): edited")
                 return result
             if not cleared:
                 # the stroke test refused the nearest filter's picture
