@@ -3360,12 +3360,21 @@ def _window_departures(d: np.ndarray, valid: np.ndarray, P: ProofThresholds, ste
     return {"spread": spread, "shift": shift, "score": np.abs(shift) / np.float32(allowed)}
 
 
-def _filters_spread(ya: np.ndarray, made: np.ndarray, mades: list, valid: np.ndarray, P: ProofThresholds) -> dict:
+def _spread_limits(mades: list, P: ProofThresholds) -> np.ndarray:
+    """What the filter-spread test allows each pixel (``_filters_spread``): ``spread_factor`` x what our
+    filters' pictures (``mades``, every one tried) differ among themselves within 1 px there +
+    ``spread_floor`` grey levels. The same for every filter the test is asked of: made once."""
+    stack = np.stack([grey(m) for m in mades])
+    return P.spread_factor * ndimage.maximum_filter(stack.max(0) - stack.min(0), 3) + P.spread_floor
+
+
+def _filters_spread(ya: np.ndarray, made: np.ndarray, limits: np.ndarray, valid: np.ndarray,
+                    P: ProofThresholds) -> dict:
     """The filter-spread test of a lossless copy shrunk from a lossless kept picture: the pixels where the
     copy (grey ``ya``) departs from the kept picture shrunk by the nearest filter (``made``) by more than
-    ``spread_factor`` x what our filters (``mades``, every one tried) differ among themselves within 1 px
-    there + ``spread_floor`` grey levels, counted where ``spread_pixels`` or more of them lie in one
-    8x8 px window ({beyond: those pixels, worst: the most in a window}).
+    ``limits`` (``_spread_limits``: what our filters differ among themselves there), counted where
+    ``spread_pixels`` or more of them lie in one 8x8 px window ({beyond: those pixels, worst: the most in
+    a window}).
 
     Why: such a copy faces the even-loss test alone (the stroke test, which models a lossy kept copy's
     loss, refused true copies shrunk by ImageMagick at 1.01-1.76), and a 1 px scratch 40-80 levels deep
@@ -3373,9 +3382,7 @@ def _filters_spread(ya: np.ndarray, made: np.ndarray, mades: list, valid: np.nda
     where the picture has detail, ours among themselves as other programs' differ from ours; a scratch
     departs where they agree. On 474 true copies shrunk by ImageMagick's eight filters (35-85 %) at most
     5 such pixels lay in a window; on the attack's scratched Pillow copies 8 to 16."""
-    stack = np.stack([grey(m) for m in mades])
-    spread = ndimage.maximum_filter(stack.max(0) - stack.min(0), 3)
-    over = (np.abs(ya - grey(made)) > P.spread_factor * spread + P.spread_floor) & valid
+    over = (np.abs(ya - grey(made)) > limits) & valid
     count = ndimage.uniform_filter(over.astype(np.float32), 8, mode="constant") * np.float32(64)
     dense = count >= P.spread_pixels - 0.5
     beyond = over & ndimage.binary_dilation(dense, iterations=4) if dense.any() else np.zeros_like(over)
@@ -3403,6 +3410,7 @@ def _explained(tried: list, ya: np.ndarray, v: np.ndarray, P: ProofThresholds, m
     that the nearest one showed passed (with the filter fit's choice tried first and any that passed
     clearing the copy, 77 of an attack's 180 pencil-marked look-alikes were safe duplicates; so, 57)."""
     tried.sort(key=lambda e: e["rms"])   # (stable: the fit's first among equals)
+    limits: list = []   # (the filter-spread test's, made once when first asked)
     for even in tried:
         if even["rms"] > P.even_near * tried[0]["rms"] + 0.05:
             break
@@ -3411,7 +3419,9 @@ def _explained(tried: list, ya: np.ndarray, v: np.ndarray, P: ProofThresholds, m
         if even_only:
             if spread:
                 if "spread" not in even:
-                    even["spread"] = _filters_spread(ya, even["made"], [t["made"] for t in tried], v, P)
+                    if not limits:
+                        limits.append(_spread_limits([t["made"] for t in tried], P))
+                    even["spread"] = _filters_spread(ya, even["made"], limits[0], v, P)
                 if even["spread"]["beyond"].any():
                     continue   # (refused: the next filter within reach, if any)
             return even, True

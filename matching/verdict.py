@@ -569,9 +569,8 @@ def _screen_unaliased(c: FileAnalysis, m: FileAnalysis, dmg: PairDamage, T: Thre
     def reduced(a: FileAnalysis) -> np.ndarray:
         h, w = a.image.shape[:2]
         return np.asarray(Image.fromarray(np.ascontiguousarray(a.rendition)).resize((w, h), Image.Resampling.LANCZOS))
-    if turn is None:
-        return _screen(c, m, T, images=(reduced(c), reduced(m)))
-    return _screen(c, m, T, turn=turn[0], turn_score=turn[1], images=(reduced(c), reduced(m)))
+    at, score = turn or (None, 0.0)
+    return _screen(c, m, T, turn=at, turn_score=score, images=(reduced(c), reduced(m)))
 
 
 def _kept_stream_reads_so(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> bool:
@@ -1763,7 +1762,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     early = _by_checksum(c, m, T) or _undecodable(c, m, shared_id, T)
     if early is not None:
         return early
-    r = _screen(c, m, T) if turn is None else _screen(c, m, T, turn=turn[0], turn_score=turn[1])
+    at, score = turn or (None, 0.0)
+    r = _screen(c, m, T, turn=at, turn_score=score)
     if r is None:
         return _new(T, verdict="different", reasons=["aspect ratios differ in every orientation"])
     dmg = PairDamage.of(c, m, r)
