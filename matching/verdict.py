@@ -1413,6 +1413,106 @@ def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: 
     return _damaged_verdict(c, m, r, dmg, None, res)
 
 
+def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> PairResult | None:
+    """Step 4, for a clean-up JPEG named after the kept copy that the screen found too damaged to compare:
+    ``cleanup_corrupt`` upright, never safe, paired by the ID as a copy that does not decode at all is
+    (``_undecodable``), when all of this holds; None otherwise.
+
+    1. its own decoder complained, and the kept copy's did not;
+    2. under ``named_min_coverage`` of it is intact at the screen, at its best-scored turn and upright
+       (where there is more, the named rule, ``_named_screen``, has judged it and said no), and the
+       kept picture fits it upright;
+    3. no more than ``named_min_coverage`` of it lies above rows its decoder filled to the end
+       (``_share_before_fill``): a copy cut short is its own picture down to the cut, to be judged;
+    4. its blocks step as a stream read out of step does (``_block_edges``, ``garbled_blocks``);
+    5. its first MCUs in scan order, decoded before the damage, agree with the kept picture's, with
+       detail (``_leading_mcus_agreeing``, ``lead_mcus``).
+
+    Why: twelve bits flipped from a third of a 1.6 KB JPEG on (92 px crops of a colour wheel, named after
+    their kept JPEG 2000s) hit the stream before its first full row of blocks: libjpeg complained,
+    nothing was left to compare, and the pairs were "different", while the same files cut to nothing
+    are paired by their names (seed 32010). Each condition is evidence the copy itself carries, not
+    damage read off the difference, which finds another picture "damaged" from its first row (coverage
+    0) as it does a garbled copy. On the first three and the blocks alone, an attack's other pictures,
+    flipped and named after a kept crop, were claimed 74 times in 200 (another picture's garbage steps
+    against a smoother kept picture as a garbled copy's does), and another picture cut short was claimed
+    too; its first MCUs are what the copy shows of whose picture it is (none of the 200 claimed; 6 of
+    200 true copies gained, README, proof 1.50)."""
+    if not c.damaged or m.damaged or r.coverage >= T.named_min_coverage or not _turn_fits(c, m, (0, False), T):
+        return None
+    if r.turn != (0, False):
+        up = _screen(c, m, T, turn=(0, False), turn_score=0.0)
+        if up is not None and up.coverage >= T.named_min_coverage:
+            return None
+    if not (attach_rendition(c) and attach_rendition(m)):
+        return None
+    stored = _stored_blocks(c)
+    if stored is None:
+        return None
+    cut = _share_before_fill(grey(stored), T)
+    if cut is not None and cut >= T.named_min_coverage:
+        return None
+    blocks = _block_edges(c, m, T, turn=(0, False))
+    if blocks is None or blocks < T.garbled_blocks:
+        return None
+    rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
+    lead = _leading_mcus_agreeing(stored, _kept_in_stored_frame(c, m, (0, False)), (8 * rows, 8 * cols), T)
+    if lead < T.lead_mcus:
+        return None
+    first = "its first MCU" if lead == 1 else f"its first {lead} MCUs"
+    return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", diff_score=r.diff_score,
+                local_score=r.local_score,
+                reasons=["clean-up file is damaged: " + "; ".join(c.errors[:2]),
+                         f"too little of it is intact to compare ({r.coverage:.0%}); its 8x8 px blocks step "
+                         f"{blocks:.1f} times as much across their edges as the kept picture's saved so, as a JPEG "
+                         f"stream read out of step does, and {first}, decoded before the damage, "
+                         f"{'agrees' if lead == 1 else 'agree'} with the "
+                         f"kept picture's: paired by the ID in its name, as a file that does not decode is; a "
+                         f"person decides"])
+
+
+def _leading_mcus_agreeing(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int], T: Thresholds) -> int:
+    """How many of a clean-up JPEG's MCUs (``mcu``: rows, columns), in scan order from its first, agree with the kept
+    picture there (``kept`` in the copy's stored frame, brought to its size): each within
+    ``lead_mcu_diff`` grey levels on average, plus ``lead_mcu_share`` of the kept MCU's grey std (a q90
+    copy of a silhouette's edge rings 6.9 levels there); 0 unless, together, they have ``min_intact_std``
+    of detail on both sides.
+
+    Why: a stream read out of step decodes everything before the damage as it was, so a copy garbled
+    from its first rows still holds its first few MCUs intact, and those are this picture's or another's.
+    Another picture's flipped copy named after the kept copy disagrees from its first MCU (73 of 74 such
+    pairs of an attack; the 74th, a fundus crop's black corner, agreed over six plain MCUs, hence the
+    detail); true copies agreed over 1-9."""
+    h, w = stored.shape[:2]
+    if kept.shape[:2] != (h, w):
+        kept = np.asarray(Image.fromarray(kept).resize((w, h), Image.Resampling.LANCZOS))
+    diff = np.abs(stored.astype(np.float32) - kept.astype(np.float32)).mean(axis=2)
+    kept_grey = grey(kept)
+    agreeing = []
+    mh, mw = mcu
+    for y, x in ((y, x) for y in range(0, h - mh + 1, mh) for x in range(0, w - mw + 1, mw)):
+        part = (slice(y, y + mh), slice(x, x + mw))
+        if float(diff[part].mean()) > T.lead_mcu_diff + T.lead_mcu_share * float(kept_grey[part].std()):
+            break
+        agreeing.append((y, x))
+    if not agreeing:
+        return 0
+    inside = np.zeros((h, w), bool)
+    for y, x in agreeing:
+        inside[y:y + mh, x:x + mw] = True
+    detail = min(float(grey(stored)[inside].std()), float(kept_grey[inside].std()))
+    return len(agreeing) if detail >= T.min_intact_std else 0
+
+
+def _share_before_fill(g: np.ndarray, T: Thresholds) -> float | None:
+    """The share of a copy's stored rows above the run of whole rows its decoder filled to its end
+    (each as ``_decoder_filled``); None with no such run. Read off the copy alone: a JPEG cut short is
+    its picture down to the cut and the decoder's grey below it, whatever the picture is."""
+    filled = (np.abs(g - DECODER_FILL) <= T.fill_tol).mean(axis=1) >= T.fill_share
+    run = int(np.argmin(filled[::-1])) if not filled.all() else filled.size
+    return (filled.size - run) / filled.size if run else None
+
+
 def _capped(a: FileAnalysis) -> bool:
     """The file's full-detail rendition is a reduction of its pixels (capped at the proof's long side)."""
     return a.rendition is not None and max(a.width, a.height) > max(a.rendition.shape[:2])
@@ -1837,6 +1937,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             named = _named_screen(c, m, r, dmg, T)
             if named is not None:
                 return _named_damaged_copy(c, m, *named, res)
+            past = _named_copy_past_comparing(c, m, r, T)
+            if past is not None:
+                return past
         return res
     proof: dict | None = None
     if not (attach_rendition(c) and attach_rendition(m)):

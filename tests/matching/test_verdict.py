@@ -1880,6 +1880,73 @@ def _flipped(data: bytes, seed: int, n: int = 12, start: float = 0.35) -> bytes:
     return bytes(b)
 
 
+# corpus_gen --hard's twelve flips (its seed 32010) in Pillow's q90 JPEGs of two 92 px colour wheel crops: each
+# hits the stream before its first full row of blocks, and libjpeg complains ("premature end of data segment")
+WHEEL_FLIPS = {11: (1653, ((695, 8), (903, 2), (965, 64), (981, 16), (1008, 1), (1030, 16), (1254, 128), (1452, 2),
+                           (1454, 8), (1562, 4), (1597, 32), (1647, 128))),
+               15: (1210, ((516, 8), (548, 8), (597, 16), (689, 64), (705, 128), (714, 128), (896, 1), (1023, 2),
+                           (1039, 1), (1113, 2), (1154, 8), (1156, 32)))}
+
+
+@pytest.mark.parametrize("tile", sorted(WHEEL_FLIPS))
+@pytest.mark.parametrize("kept_format", ["JPEG2000", "TIFF"])
+def test_a_named_copy_garbled_past_comparing_is_cleanup_corrupt_as_one_that_does_not_decode(tmp_path, tile, kept_format):
+    # seed 32010: both copies "different" (too little intact picture to compare, 0 %), where the same
+    # files cut to nothing are paired by their names
+    from dataclasses import replace
+
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+    from mhelpers import corpus_crop, flipped_at
+    crop = corpus_crop("colorwheel", tile)
+    kept = tmp_path / ("C1245489.jp2" if kept_format == "JPEG2000" else "C1245489.tif")
+    crop.save(kept, **({"quality_mode": "rates", "quality_layers": [8], "irreversible": True}
+                       if kept_format == "JPEG2000" else {"compression": "tiff_lzw"}))
+    size, flips = WHEEL_FLIPS[tile]
+    data = flipped_at(jpeg_bytes(crop, 90), flips, size)
+    r = _v(tmp_path, kept, "C1245489.jpg", data=data)
+    assert analyse_file(tmp_path / "C1245489.jpg").damaged          # the decoder's complaint: the rule's condition
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
+    assert (r.rotation, r.flipped) == (0, False) and "paired by the ID in its name" in r.reasons[-1], r.reasons
+    # without the name nothing is claimed; nor without blocks that step as a stream read out of step does
+    assert _v(tmp_path, kept, "wheel.jpg", data=data).verdict == "different"
+    steps = replace(thresholds.current(), garbled_blocks=float("inf"))
+    r = verify_analyses(analyse_file(tmp_path / "C1245489.jpg"), analyse_file(kept), thresholds=steps)
+    assert r.verdict == "different", r.reasons
+
+
+def test_another_picture_cut_short_named_after_the_kept_copy_is_judged_by_its_part_above_the_cut_not_its_name(tmp_path):
+    # the rule asks what the copy itself shows: another picture cut short is its picture down to the cut and
+    # the decoder's grey below it. The screen reads it as damaged from its first row (coverage 0), as it does a
+    # garbled copy, and its blocks step 2+ times as much as a smooth kept picture's saved so; a third of it
+    # is there to judge, and it is another picture
+    from mhelpers import corpus_crop
+    kept = tmp_path / "C1245489.tif"
+    corpus_crop("colorwheel", 11).save(kept, compression="tiff_lzw")
+    data = jpeg_bytes(corpus_crop("astronaut", 5).resize((92, 92)), 90)
+    r = _v(tmp_path, kept, "C1245489.jpg", data=data[: len(data) // 3])
+    assert analyse_file(tmp_path / "C1245489.jpg").damaged and r.verdict == "different", r.reasons
+
+
+@pytest.mark.parametrize("seed", [21, 33])
+def test_another_picture_garbled_past_comparing_named_after_the_kept_copy_is_refused_by_its_first_mcus(tmp_path, seed):
+    # the name, the decoder's complaint and blocks out of step hold for another picture's flipped copy as for
+    # this picture's (an attack: 74 of 200 such pairs claimed on those alone); its first MCUs, decoded before
+    # the damage, are the other picture's
+    from dataclasses import replace
+
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+    from mhelpers import corpus_crop
+    kept = tmp_path / "C1245489.tif"
+    corpus_crop("colorwheel", 11).save(kept, compression="tiff_lzw")
+    _v(tmp_path, kept, "C1245489.jpg", data=_flipped(jpeg_bytes(corpus_crop("coffee", 9).resize((92, 92)), 90), seed))
+    c, m = analyse_file(tmp_path / "C1245489.jpg"), analyse_file(kept)
+    assert verify_analyses(c, m).verdict == "different"
+    r = verify_analyses(c, m, thresholds=replace(thresholds.current(), lead_mcus=0))
+    assert r.verdict == "cleanup_corrupt", r.reasons        # (the rule's other conditions hold: they alone are not enough)
+
+
 @pytest.mark.parametrize("q", [70, 95])
 def test_another_page_of_one_layout_named_after_the_kept_page_is_different_not_a_damaged_copy_of_it(tmp_path, q):
     # an attack's screenshots of one layout, the copy named after the kept page: the header agrees, the
