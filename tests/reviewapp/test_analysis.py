@@ -516,6 +516,25 @@ def test_a_jpeg_copy_coded_without_420_chroma_is_judged_in_the_pipeline_as_on_th
 
 
 @pytest.mark.django_db
+def test_a_named_copy_garbled_past_comparing_is_paired_in_the_pipeline_as_on_the_command_line(local_root, admin_user):
+    """Proof 1.50 reads the copy's decoder complaint, its blocks as stored and how it was coded, and its
+    first MCUs against the kept picture; the pipeline verifies from stored renditions, so each must be
+    kept there as the command line reads it from the file (corpus_gen's flips of seed 32010)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "matching"))
+    from mhelpers import WHEEL_FLIPS, corpus_crop, flipped_at, jpeg_bytes
+    crop = corpus_crop("colorwheel", 11)
+    (local_root / "canonical").mkdir(parents=True, exist_ok=True)
+    (local_root / "cleanup").mkdir(parents=True, exist_ok=True)
+    crop.save(local_root / "canonical" / "C1245489.tif", compression="tiff_lzw")
+    size, flips = WHEEL_FLIPS[11]
+    (local_root / "cleanup" / "C1245489.jpg").write_bytes(flipped_at(jpeg_bytes(crop, 90), flips, size))
+    app, cli = pipeline_and_cli(local_root, admin_user)
+    assert app == cli == {"C1245489.jpg": ("cleanup_corrupt", "C1245489.tif")}, (app, cli)
+
+
+@pytest.mark.django_db
 def test_with_custom_id_patterns_a_damaged_copy_is_named_after_a_kept_copy_only_as_they_pair_it(
         local_root, admin_user, settings):
     """A damaged copy "named after" its kept copy is paired on little evidence; which names share an
