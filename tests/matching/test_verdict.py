@@ -1907,6 +1907,44 @@ def test_a_named_copy_garbled_past_comparing_is_cleanup_corrupt_as_one_that_does
     assert r.verdict == "different", r.reasons
 
 
+def test_a_named_copy_garbled_without_its_decoders_complaint_is_cleanup_corrupt_where_its_blocks_and_mcus_say_so(tmp_path):
+    # seed 32010: the flips left a stream that decodes to its last MCU; the screen found no damage, and the pair
+    # was "different" (local difference 0.508)
+    from mhelpers import WHEEL_FLIPS, corpus_crop, flipped_at
+    crop = corpus_crop("colorwheel", 9)
+    kept = tmp_path / "C1261327.tif"
+    crop.save(kept, compression="tiff_lzw")
+    size, flips = WHEEL_FLIPS[9]
+    data = flipped_at(jpeg_bytes(crop, 90), flips, size)
+    r = _v(tmp_path, kept, "C1261327.jpg", data=data)
+    assert analyse_file(tmp_path / "C1261327.jpg").status == "ok"            # no decoder complaint
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
+    assert "did not complain" in r.reasons[-1] and 0 < r.region["top"] < 1 and r.region["bottom"] == 1.0, r
+    assert _v(tmp_path, kept, "wheel.jpg", data=data).verdict == "different"     # not without the name
+
+
+def test_a_rectangle_painted_on_a_named_copy_of_a_smooth_picture_is_not_taken_for_a_stream_garbled_silently(tmp_path):
+    # proof 1.45's note: a rectangle on a colour wheel's gradient steps across blocks as a broken stream barely
+    # does (here 1.5 times the kept picture's), and its first MCUs agree; it is one place, not garbage to the end
+    from dataclasses import replace
+
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+    from mhelpers import corpus_crop
+    crop = corpus_crop("colorwheel", 9)
+    kept = tmp_path / "C1261327.tif"
+    crop.save(kept, compression="tiff_lzw")
+    edited = crop.copy()
+    ImageDraw.Draw(edited).rectangle((16, 32, 40, 48), fill=(20, 200, 90))
+    r = _v(tmp_path, kept, "C1261327a.jpg", im=edited, fmt="JPEG", quality=90)
+    assert r.verdict == "different", r.reasons
+    c, m = analyse_file(tmp_path / "C1261327a.jpg"), analyse_file(kept)
+    T = thresholds.current()
+    for each_alone in (replace(T, garbled_silent=1.0), replace(T, garbled_after=0.0)):
+        assert verify_analyses(c, m, thresholds=each_alone).verdict == "different"
+    assert verify_analyses(c, m, thresholds=replace(T, garbled_silent=1.0, garbled_after=0.0)).verdict == "cleanup_corrupt"
+
+
 def test_another_picture_cut_short_named_after_the_kept_copy_is_judged_by_its_part_above_the_cut_not_its_name(tmp_path):
     # the rule asks what the copy itself shows: another picture cut short is its picture down to the cut and
     # the decoder's grey below it. The screen reads it as damaged from its first row (coverage 0), as it does a
