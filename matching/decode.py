@@ -679,7 +679,12 @@ def _jpeg_simplejpeg(data, d, target):
     low = msg.lower()
     d.errors.append(("truncated: " if "premature end" in low else "damaged: ") + "JPEG " + msg.strip())
     try:
-        arr = simplejpeg.decode_jpeg(data, strict=False, **kw)
+        # into a buffer of the decoder's grey: libjpeg-turbo leaves what it could not decode unwritten, and
+        # simplejpeg's own buffer is not cleared, so a damaged progressive copy read as whatever that
+        # memory held (a flipped film-strip frame decoded to four different pictures in one process, its
+        # verdict changing from call to call; a fresh-eyed reviewer's attack on proof 1.50)
+        oh, ow, _, _ = simplejpeg.decode_jpeg_header(data, min_height=kw["min_height"], min_width=kw["min_width"])
+        arr = simplejpeg.decode_jpeg(data, strict=False, buffer=np.full((oh, ow, 3), int(DECODER_FILL), np.uint8), **kw)
         d.reduced_by = max(1, round(ww / arr.shape[1]))
         return arr
     except Exception as e:

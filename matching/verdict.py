@@ -1456,8 +1456,9 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
     if blocks is None or blocks < T.garbled_blocks:
         return None
     rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
-    lead, _ = _mcus_against_kept(stored, _kept_in_stored_frame(c, m, (0, False)), (8 * rows, 8 * cols), T)
-    if lead < T.lead_mcus:
+    kept = _kept_in_stored_frame(c, m, (0, False))
+    lead, _ = _mcus_against_kept(stored, kept, (8 * rows, 8 * cols), T)
+    if lead < T.lead_mcus or not _out_of_step_where_it_differs(c, stored, kept, lead, (8 * rows, 8 * cols), T):
         return None
     first = "its first MCU" if lead == 1 else f"its first {lead} MCUs"
     return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", diff_score=r.diff_score,
@@ -1475,9 +1476,10 @@ def _named_copy_garbled_silently(c: FileAnalysis, m: FileAnalysis, T: Thresholds
     """Step 4, for a clean-up JPEG named after the kept copy that the screen refused and whose decoder did
     not complain: ``cleanup_corrupt`` upright, never safe, when its stream reads out of step as only a
     broken one does: its blocks step ``garbled_silent`` times as much across their edges as the kept
-    picture's saved so (``_block_edges``), its first MCUs agree with the kept picture's, with detail
-    (``lead_mcus``), and from the first that does not on, ``garbled_after`` of them differ to the end
-    (``_mcus_against_kept``); None otherwise.
+    picture's saved so (``_block_edges``), and as much where it stops agreeing
+    (``_out_of_step_where_it_differs``), its first ``lead_mcus_silent`` MCUs agree with the kept
+    picture's, with detail, and from the first that does not on, ``garbled_after`` of them differ to
+    the end (``_mcus_against_kept``); None otherwise.
 
     Why: a flip can leave a stream that still decodes to its last MCU, and then nothing complains. Four
     of 48 generated corpora failed on such named copies (smooth crops of a colour wheel and the moon,
@@ -1488,7 +1490,11 @@ def _named_copy_garbled_silently(c: FileAnalysis, m: FileAnalysis, T: Thresholds
     rectangle on a smooth gradient: 2.22, which is why ``garbled_blocks``' 2.0 is not used here). The
     other two conditions are guards, not a separation: 73 of them differed from their first MCU, and of
     the 118 whose first MCUs agreed, an edit went on to differ over up to 0.69 of the MCUs after, a
-    reframe over up to 0.91 (a copy coded with loss differs from a kept JPEG 2000 at detail)."""
+    reframe over up to 0.91 (a copy coded with loss differs from a kept JPEG 2000 at detail). Three
+    leading MCUs, not one: a fresh-eyed attack flipped other pictures that shared a 16-32 px corner with
+    the kept one and named them after it, and six of them that decoded without complaint were claimed,
+    each over 1-2 agreeing MCUs (the corner), where the corpora's such copies agreed over 1-19 (one
+    copy of 4 lost) and my own flipped true copies over 11-20."""
     if m.damaged or not _turn_fits(c, m, (0, False), T):
         return None
     if not (attach_rendition(c) and attach_rendition(m)):
@@ -1500,8 +1506,10 @@ def _named_copy_garbled_silently(c: FileAnalysis, m: FileAnalysis, T: Thresholds
     if blocks is None or blocks < T.garbled_silent:
         return None
     rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
-    lead, after = _mcus_against_kept(stored, _kept_in_stored_frame(c, m, (0, False)), (8 * rows, 8 * cols), T)
-    if lead < T.lead_mcus or after < T.garbled_after:
+    kept = _kept_in_stored_frame(c, m, (0, False))
+    lead, after = _mcus_against_kept(stored, kept, (8 * rows, 8 * cols), T)
+    if (lead < T.lead_mcus_silent or after < T.garbled_after
+            or not _out_of_step_where_it_differs(c, stored, kept, lead, (8 * rows, 8 * cols), T)):
         return None
     per_row = max(1, stored.shape[1] // (8 * cols))
     damage = {"top": round(lead // per_row * 8 * rows / stored.shape[0], 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
@@ -1512,6 +1520,39 @@ def _named_copy_garbled_silently(c: FileAnalysis, m: FileAnalysis, T: Thresholds
                          f"with the kept picture's, and from the first that does not on, {after:.0%} of them "
                          f"differ to the end, as a JPEG stream read out of step from there does; named after the "
                          f"kept copy; a person decides"])
+
+
+def _out_of_step_where_it_differs(c: FileAnalysis, stored: np.ndarray, kept: np.ndarray, lead: int,
+                                  mcu: tuple[int, int], T: Thresholds) -> bool:
+    """Whether a clean-up JPEG's blocks step as a stream read out of step does (``garbled_blocks`` over
+    the kept picture's saved so, at ``garbled_blocks``) right where it stops agreeing with the kept
+    picture: over the two MCU rows from the one its first differing MCU (after ``lead`` agreeing) lies in.
+
+    Why: its first MCUs agreeing say what its first pixels are, not whose picture it is. A fresh-eyed
+    attack gave other pictures the kept picture's top-left corner (a contact sheet's first frame, a film
+    strip's edge, a letterhead's logo, a colour target, a 16 px corner pasted on), flipped them and named
+    them after it: 182 of 2,176 were claimed, against 63 true copies gained. Such a copy stops agreeing
+    where the shared corner ends and its own picture begins, cleanly coded; a damaged copy of the kept
+    picture stops agreeing where its stream broke, and from there its blocks no longer meet. A clean JPEG
+    steps across its blocks about as much as any picture saved at its quality does, whatever the picture
+    (``block_edge_ratio``), so the measure holds between different pictures here."""
+    mh, mw = mcu
+    per_row = max(1, stored.shape[1] // mw)
+    y0 = lead // per_row * mh
+    y1 = min(stored.shape[0], y0 + 2 * mh)
+    if y1 - y0 < 16:
+        return False
+    quality = c.jpeg_quality or T.proof.default_quality
+    kept = _at_size_of(kept, stored)
+    return garbled_blocks(stored[y0:y1], kept[y0:y1], quality) >= T.garbled_blocks
+
+
+def _at_size_of(kept: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    """``kept`` brought to ``stored``'s size (Lanczos), if not already."""
+    h, w = stored.shape[:2]
+    if kept.shape[:2] == (h, w):
+        return kept
+    return np.asarray(Image.fromarray(np.ascontiguousarray(kept)).resize((w, h), Image.Resampling.LANCZOS))
 
 
 def _mcus_against_kept(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int], T: Thresholds) -> tuple[int, float]:
@@ -1532,8 +1573,7 @@ def _mcus_against_kept(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int
     on a colour wheel crop: 0.14-0.31 of the MCUs after it began; but in a copy coded with loss against a
     kept JPEG 2000 many MCUs differ at detail, up to 0.69 after an edit)."""
     h, w = stored.shape[:2]
-    if kept.shape[:2] != (h, w):
-        kept = np.asarray(Image.fromarray(np.ascontiguousarray(kept)).resize((w, h), Image.Resampling.LANCZOS))
+    kept = _at_size_of(kept, stored)
     diff = np.abs(stored.astype(np.float32) - kept.astype(np.float32)).mean(axis=2)
     kept_grey = grey(kept)
     mh, mw = mcu

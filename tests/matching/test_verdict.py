@@ -1907,6 +1907,32 @@ def test_a_named_copy_garbled_past_comparing_is_cleanup_corrupt_as_one_that_does
     assert r.verdict == "different", r.reasons
 
 
+def test_another_picture_sharing_the_kept_pictures_corner_named_after_it_and_flipped_is_not_paired_by_that_corner(tmp_path):
+    # a fresh-eyed attack: a 16 px corner of the astronaut on a coffee cup (kept) and on a cat (the copy,
+    # flipped as corpus_gen flips, named after the cup): "its first MCU agrees", cleanup_corrupt. The cat
+    # stops agreeing where the corner ends, and is coded cleanly there; a broken stream's blocks no longer meet
+    from dataclasses import replace
+
+    from skimage import data
+
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+
+    def with_corner(picture, size=128, corner=16):
+        out = np.array(Image.fromarray(picture).resize((size, size)))
+        out[:corner, :corner] = np.array(Image.fromarray(data.astronaut()).resize((size, size)))[:corner, :corner]
+        return Image.fromarray(out)
+    kept = tmp_path / "C1245489.tif"
+    with_corner(data.coffee()).save(kept, compression="tiff_lzw")
+    r = _v(tmp_path, kept, "C1245489.jpg", data=_flipped(jpeg_bytes(with_corner(data.chelsea()), 90), 2))
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    # (the leading MCUs and the blocks over the whole hold: where it stops agreeing is what refuses it)
+    c, m = analyse_file(tmp_path / "C1245489.jpg"), analyse_file(kept)
+    assert c.damaged
+    loose = replace(thresholds.current(), garbled_blocks=0.0)
+    assert verify_analyses(c, m, thresholds=loose).verdict == "cleanup_corrupt"
+
+
 def test_a_named_copy_garbled_without_its_decoders_complaint_is_cleanup_corrupt_where_its_blocks_and_mcus_say_so(tmp_path):
     # seed 32010: the flips left a stream that decodes to its last MCU; the screen found no damage, and the pair
     # was "different" (local difference 0.508)
@@ -1925,7 +1951,8 @@ def test_a_named_copy_garbled_without_its_decoders_complaint_is_cleanup_corrupt_
 
 def test_a_rectangle_painted_on_a_named_copy_of_a_smooth_picture_is_not_taken_for_a_stream_garbled_silently(tmp_path):
     # proof 1.45's note: a rectangle on a colour wheel's gradient steps across blocks as a broken stream barely
-    # does (here 1.5 times the kept picture's), and its first MCUs agree; it is one place, not garbage to the end
+    # does (here 1.5 times the kept picture's, over the whole and where it begins), and its first MCUs agree; it
+    # is one place, not garbage to the end
     from dataclasses import replace
 
     from matching import thresholds
@@ -1940,9 +1967,11 @@ def test_a_rectangle_painted_on_a_named_copy_of_a_smooth_picture_is_not_taken_fo
     assert r.verdict == "different", r.reasons
     c, m = analyse_file(tmp_path / "C1261327a.jpg"), analyse_file(kept)
     T = thresholds.current()
-    for each_alone in (replace(T, garbled_silent=1.0), replace(T, garbled_after=0.0)):
-        assert verify_analyses(c, m, thresholds=each_alone).verdict == "different"
-    assert verify_analyses(c, m, thresholds=replace(T, garbled_silent=1.0, garbled_after=0.0)).verdict == "cleanup_corrupt"
+    loose = {"garbled_silent": 1.0, "garbled_after": 0.0, "garbled_blocks": 0.0}
+    for kept_one in loose:           # any one of the three conditions refuses it
+        each = replace(T, **{k: v for k, v in loose.items() if k != kept_one})
+        assert verify_analyses(c, m, thresholds=each).verdict == "different", kept_one
+    assert verify_analyses(c, m, thresholds=replace(T, **loose)).verdict == "cleanup_corrupt"
 
 
 def test_another_picture_cut_short_named_after_the_kept_copy_is_judged_by_its_part_above_the_cut_not_its_name(tmp_path):
@@ -1973,8 +2002,9 @@ def test_another_picture_garbled_past_comparing_named_after_the_kept_copy_is_ref
     _v(tmp_path, kept, "C1245489.jpg", data=_flipped(jpeg_bytes(corpus_crop("coffee", 9).resize((92, 92)), 90), seed))
     c, m = analyse_file(tmp_path / "C1245489.jpg"), analyse_file(kept)
     assert verify_analyses(c, m).verdict == "different"
-    r = verify_analyses(c, m, thresholds=replace(thresholds.current(), lead_mcus=0))
-    assert r.verdict == "cleanup_corrupt", r.reasons        # (the rule's other conditions hold: they alone are not enough)
+    # the rule's other conditions hold (the name, the complaint, too little intact): they alone are not enough
+    r = verify_analyses(c, m, thresholds=replace(thresholds.current(), lead_mcus=0, garbled_blocks=0.0))
+    assert r.verdict == "cleanup_corrupt", r.reasons
 
 
 @pytest.mark.parametrize("q", [70, 95])
