@@ -1426,7 +1426,8 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
        (``_share_before_fill``): a copy cut short is its own picture down to the cut, to be judged;
     4. its blocks step as a stream read out of step does (``_block_edges``, ``garbled_blocks``);
     5. its first MCUs in scan order, decoded before the damage, agree with the kept picture's, with
-       detail (``_mcus_against_kept``, ``lead_mcus``).
+       detail (``_mcus_against_kept``, ``lead_mcus``), and where it stops agreeing its blocks step so too
+       (``_out_of_step_where_it_differs``).
 
     Why: twelve bits flipped from a third of a 1.6 KB JPEG on (92 px crops of a colour wheel, named after
     their kept JPEG 2000s) hit the stream before its first full row of blocks: libjpeg complained,
@@ -1444,21 +1445,15 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
         up = _screen(c, m, T, turn=(0, False), turn_score=0.0)
         if up is not None and up.coverage >= T.named_min_coverage:
             return None
-    if not (attach_rendition(c) and attach_rendition(m)):
+    read = _read_in_its_blocks(c, m, T)
+    if read is None:
         return None
-    stored = _stored_blocks(c)
-    if stored is None:
-        return None
+    stored, kept, mcu, blocks = read
     cut = _share_before_fill(grey(stored), T)
-    if cut is not None and cut >= T.named_min_coverage:
+    if (cut is not None and cut >= T.named_min_coverage) or blocks < T.garbled_blocks:
         return None
-    blocks = _block_edges(c, m, T, turn=(0, False))
-    if blocks is None or blocks < T.garbled_blocks:
-        return None
-    rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
-    kept = _kept_in_stored_frame(c, m, (0, False))
-    lead, _ = _mcus_against_kept(stored, kept, (8 * rows, 8 * cols), T)
-    if lead < T.lead_mcus or not _out_of_step_where_it_differs(c, stored, kept, lead, (8 * rows, 8 * cols), T):
+    lead, _ = _mcus_against_kept(stored, kept, mcu, T)
+    if lead < T.lead_mcus or not _out_of_step_where_it_differs(c, stored, kept, lead, mcu, T):
         return None
     first = "its first MCU" if lead == 1 else f"its first {lead} MCUs"
     return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", diff_score=r.diff_score,
@@ -1497,22 +1492,14 @@ def _named_copy_garbled_silently(c: FileAnalysis, m: FileAnalysis, T: Thresholds
     copy of 4 lost) and my own flipped true copies over 11-20."""
     if m.damaged or not _turn_fits(c, m, (0, False), T):
         return None
-    if not (attach_rendition(c) and attach_rendition(m)):
+    read = _read_in_its_blocks(c, m, T)
+    if read is None or read[3] < T.garbled_silent:
         return None
-    stored = _stored_blocks(c)
-    if stored is None:
+    stored, kept, mcu, blocks = read
+    lead, after = _mcus_against_kept(stored, kept, mcu, T)
+    if lead < T.lead_mcus_silent or after < T.garbled_after or not _out_of_step_where_it_differs(c, stored, kept, lead, mcu, T):
         return None
-    blocks = _block_edges(c, m, T, turn=(0, False))
-    if blocks is None or blocks < T.garbled_silent:
-        return None
-    rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
-    kept = _kept_in_stored_frame(c, m, (0, False))
-    lead, after = _mcus_against_kept(stored, kept, (8 * rows, 8 * cols), T)
-    if (lead < T.lead_mcus_silent or after < T.garbled_after
-            or not _out_of_step_where_it_differs(c, stored, kept, lead, (8 * rows, 8 * cols), T)):
-        return None
-    per_row = max(1, stored.shape[1] // (8 * cols))
-    damage = {"top": round(lead // per_row * 8 * rows / stored.shape[0], 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
+    damage = {"top": round(_differing_row(stored, lead, mcu) / stored.shape[0], 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
     first = "its first MCU agrees" if lead == 1 else f"its first {lead} MCUs agree"
     return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", region=_region_turned(damage, _orient(c)),
                 reasons=[f"clean-up copy is damaged, though its decoder did not complain: its 8x8 px blocks step "
@@ -1520,6 +1507,24 @@ def _named_copy_garbled_silently(c: FileAnalysis, m: FileAnalysis, T: Thresholds
                          f"with the kept picture's, and from the first that does not on, {after:.0%} of them "
                          f"differ to the end, as a JPEG stream read out of step from there does; named after the "
                          f"kept copy; a person decides"])
+
+
+def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> tuple | None:
+    """What the named damaged-copy rules read, upright: (the copy's pixels as stored, the kept picture in its
+    stored frame, its MCU (rows, columns), ``_block_edges``); None where the copy's blocks cannot be read."""
+    if not (attach_rendition(c) and attach_rendition(m)):
+        return None
+    stored = _stored_blocks(c)
+    blocks = _block_edges(c, m, T, turn=(0, False)) if stored is not None else None
+    if blocks is None:
+        return None
+    rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
+    return stored, _kept_in_stored_frame(c, m, (0, False)), (8 * rows, 8 * cols), blocks
+
+
+def _differing_row(stored: np.ndarray, lead: int, mcu: tuple[int, int]) -> int:
+    """The first pixel row of the MCU row in which a copy's first differing MCU (after ``lead``) lies."""
+    return lead // max(1, stored.shape[1] // mcu[1]) * mcu[0]
 
 
 def _out_of_step_where_it_differs(c: FileAnalysis, stored: np.ndarray, kept: np.ndarray, lead: int,
@@ -1533,13 +1538,12 @@ def _out_of_step_where_it_differs(c: FileAnalysis, stored: np.ndarray, kept: np.
     strip's edge, a letterhead's logo, a colour target, a 16 px corner pasted on), flipped them and named
     them after it: 182 of 2,176 were claimed, against 63 true copies gained. Such a copy stops agreeing
     where the shared corner ends and its own picture begins, cleanly coded; a damaged copy of the kept
-    picture stops agreeing where its stream broke, and from there its blocks no longer meet. A clean JPEG
-    steps across its blocks about as much as any picture saved at its quality does, whatever the picture
-    (``block_edge_ratio``), so the measure holds between different pictures here."""
-    mh, mw = mcu
-    per_row = max(1, stored.shape[1] // mw)
-    y0 = lead // per_row * mh
-    y1 = min(stored.shape[0], y0 + 2 * mh)
+    picture stops agreeing where its stream broke, and from there its blocks no longer meet (as landed:
+    38 of those 2,176 claimed, 32 true copies gained). Not a proof: between pictures of very different
+    smoothness the measure drifts (a clean moon steps more across its blocks than coins saved so do), and
+    where the flips fall just past a shared corner the copy does break there."""
+    y0 = _differing_row(stored, lead, mcu)
+    y1 = min(stored.shape[0], y0 + 2 * mcu[0])
     if y1 - y0 < 16:
         return False
     quality = c.jpeg_quality or T.proof.default_quality
