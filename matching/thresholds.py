@@ -483,22 +483,18 @@ VERIFIER_VERSION = "proof 1.50"   # 1.1: a lossless clean-up copy against a JPEG
 #      noise floors" (that attack's PNG copies at 100 %: 12 of 40 edits safe, none now). Built and reverted in the
 #      same stop: kept_coding_share, a lossless copy's tile tests again against the copy coded as its kept JPEG 2000
 #      was (README, "Proof 1.49")
-# 1.50: lead_mcus (2), lead_mcu_diff (6.0). A clean-up JPEG named after its kept copy, its decoder complaining, its
+# 1.50: lead_mcus (1), lead_mcu_diff (6.0), lead_mcu_share (0.1). A clean-up JPEG named after its kept copy, its decoder complaining, its
 #      blocks stepping as a stream read out of step does (garbled_blocks), under named_min_coverage intact at the
 #      screen and no more than that above a decoder's fill, is cleanup_corrupt when its first lead_mcus MCUs in scan
 #      order (decoded before the damage) agree with the kept picture's within lead_mcu_diff, with min_intact_std of
 #      detail (seed 32010: two 92 px colour wheel crops flipped before their first full row of blocks were
 #      "different"). Without the leading MCUs (the name and the damage alone), a 400-pair attack of flipped copies
 #      named after a kept crop gained 12 of 200 true copies and claimed 74 of 200 other pictures; with them, 6 and none.
-#      garbled_silent (3.0), garbled_after (0.8): the same copy whose decoder did not complain is cleanup_corrupt when
-#      its blocks step garbled_silent times as much as the kept picture's saved so, its first MCUs agree and from the
-#      first that does not on garbled_after of them differ to the end (four corpora of 48 failed on such copies,
-#      3.7-7.5 times, all differing to the end; the corpora's 191 named near misses stepped 2.44 times at most; the
-#      other two are guards: of the 118 whose first MCUs agree, edits differ over up to 0.69 of the MCUs after, reframes
-#      up to 0.91); lead_mcus_silent (3) MCUs agreeing there. Both rules ask garbled_blocks again over the two MCU rows
-#      where the copy stops agreeing (verdict._out_of_step_where_it_differs): a fresh-eyed attack's other pictures
-#      sharing the kept picture's corner, flipped and named after it, stop agreeing where the corner ends, cleanly
-#      coded (182 of 2,176 claimed before it)
+#      The copy must also step garbled_blocks times where it stops agreeing (verdict._out_of_step_where_it_differs): a
+#      fresh-eyed attack's other pictures sharing the kept picture's corner, flipped and named after it, stop agreeing
+#      where the corner ends, cleanly coded (182 of 2,176 claimed before it, 38 after). Withdrawn in the same stop:
+#      garbled_silent, garbled_after, lead_mcus_silent, the same rule for copies whose decoder did not complain (a
+#      second attack's copies pixelated below their first rows, 309 of 4,063 clean edits, were taken for damage)
 
 
 def _tol(default, looser: str):
@@ -818,12 +814,6 @@ class Thresholds:
     lead_mcu_diff: float = _tol(6.0, "up")        # ... each within this mean |difference| (grey levels, over channels)
     lead_mcu_share: float = _tol(0.1, "up")       #   + this part of the kept MCU's grey std (JPEG rings at edges), with
                                                   #   min_intact_std of detail between them
-    garbled_silent: float = _tol(3.0, "down")     # a named clean-up JPEG whose decoder did not complain is garbled
-                                                  #   (verdict._named_copy_garbled_silently) when its blocks step this
-                                                  #   many times as much as the kept picture's saved so, its first
-                                                  #   MCUs agree (lead_mcus) ...
-    garbled_after: float = _tol(0.8, "down")      # ... and this share of its MCUs from the first that differs on differ
-    lead_mcus_silent: int = _tol(3, "down")       # ... its first MCUs agreeing: without the decoder's word, this many
     turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
     damage_penalty: float = 0.1       # decide_file: x the part of the picture a damaged pair calls damaged (the
                                       #   candidate that explains more of the copy as intact is the better match)
