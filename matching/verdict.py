@@ -14,6 +14,7 @@ from .compare import ScreenResult, _fine_detail, bbox, compare_arrays, fine_deta
 from .decode import DECODER_FILL, EXIF_TO_DIHEDRAL, compose, dihedral, inverse
 from .fingerprint import chroma, grey
 from .proof import (
+    _CHROMA_STEP,
     JPEG_MCU,
     attach_rendition,
     blocks_off,
@@ -1293,6 +1294,12 @@ def _decoder_filled(part: np.ndarray, T: Thresholds) -> bool:
     return float((np.abs(part - DECODER_FILL) <= T.fill_tol).mean()) >= T.fill_share
 
 
+def _filled_rows(part: np.ndarray, T: Thresholds) -> np.ndarray:
+    """Each whole row of a part of a copy's grey: is it the grey a decoder fills with (``_decoder_filled``'s
+    test, row by row)."""
+    return (np.abs(part - DECODER_FILL) <= T.fill_tol).mean(axis=1) >= T.fill_share
+
+
 def _decoder_filled_rows(part: np.ndarray, rows: int, T: Thresholds) -> bool:
     """Whether ``rows`` consecutive whole rows of a part of a copy's grey are each the grey a decoder
     fills with (``_decoder_filled``'s test, row by row).
@@ -1301,7 +1308,7 @@ def _decoder_filled_rows(part: np.ndarray, rows: int, T: Thresholds) -> bool:
     picture around it, and its coding rings a few levels into the band's first and last rows: a band
     15 rows high at row 61 of an 80 px copy was 128 exactly in its middle 8 rows but filled in 9 of
     16 rows read from its edge, so the pair was "another picture there", not damage (seed 16004)."""
-    ok = (np.abs(part - DECODER_FILL) <= T.fill_tol).mean(axis=1) >= T.fill_share
+    ok = _filled_rows(part, T)
     run = 0
     for filled in ok:
         run = run + 1 if filled else 0
@@ -1469,15 +1476,16 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
 
 def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> tuple | None:
     """What the named damaged-copy rule reads, upright: (the copy's pixels as stored, the kept picture in its
-    stored frame, its MCU (rows, columns), ``_block_edges``); None where the copy's blocks cannot be read."""
+    stored frame at its size, its MCU (rows, columns), ``_block_edges``); None where the copy's blocks cannot
+    be read."""
     if not (attach_rendition(c) and attach_rendition(m)):
         return None
     stored = _stored_blocks(c)
     blocks = _block_edges(c, m, T, turn=(0, False)) if stored is not None else None
     if blocks is None:
         return None
-    rows, cols = {0: (1, 1), 1: (1, 2), 2: (2, 2)}.get(_jpeg_subsampling(c), (1, 1))
-    return stored, _kept_in_stored_frame(c, m, (0, False)), (8 * rows, 8 * cols), blocks
+    rows, cols = _CHROMA_STEP.get(_jpeg_subsampling(c), (1, 1))
+    return stored, _at_size_of(_kept_in_stored_frame(c, m, (0, False)), stored), (8 * rows, 8 * cols), blocks
 
 
 def _differing_row(stored: np.ndarray, lead: int, mcu: tuple[int, int]) -> int:
@@ -1507,7 +1515,6 @@ def _out_of_step_where_it_differs(c: FileAnalysis, stored: np.ndarray, kept: np.
     if y1 - y0 < 16:
         return False
     quality = c.jpeg_quality or T.proof.default_quality
-    kept = _at_size_of(kept, stored)
     return garbled_blocks(stored[y0:y1], kept[y0:y1], quality) >= T.garbled_blocks
 
 
@@ -1521,7 +1528,7 @@ def _at_size_of(kept: np.ndarray, stored: np.ndarray) -> np.ndarray:
 
 def _mcus_against_kept(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int], T: Thresholds) -> int:
     """How many of a clean-up JPEG's MCUs (``mcu``: rows, columns), in scan order from its first, agree with
-    the kept picture there. ``kept``: in the copy's stored frame, brought to its size here. An MCU agrees within
+    the kept picture there. ``kept``: in the copy's stored frame, at its size. An MCU agrees within
     ``lead_mcu_diff`` grey levels on average, plus ``lead_mcu_share`` of the kept MCU's grey std (a q90
     copy of a silhouette's edge rings 6.9 levels there); the leading count is 0 unless, together, those
     MCUs have ``min_intact_std`` of detail on both sides.
@@ -1532,7 +1539,6 @@ def _mcus_against_kept(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int
     pairs of an attack; the 74th, a fundus crop's black corner, agreed over six plain MCUs, hence the
     detail); true copies agreed over 1-9."""
     h, w = stored.shape[:2]
-    kept = _at_size_of(kept, stored)
     diff = np.abs(stored.astype(np.float32) - kept.astype(np.float32)).mean(axis=2)
     kept_grey = grey(kept)
     mh, mw = mcu
@@ -1551,9 +1557,9 @@ def _mcus_against_kept(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int
 
 def _share_before_fill(g: np.ndarray, T: Thresholds) -> float | None:
     """The share of a copy's stored rows above the run of whole rows its decoder filled to its end
-    (each as ``_decoder_filled``); None with no such run. Read off the copy alone: a JPEG cut short is
+    (``_filled_rows``); None with no such run. Read off the copy alone: a JPEG cut short is
     its picture down to the cut and the decoder's grey below it, whatever the picture is."""
-    filled = (np.abs(g - DECODER_FILL) <= T.fill_tol).mean(axis=1) >= T.fill_share
+    filled = _filled_rows(g, T)
     run = int(np.argmin(filled[::-1])) if not filled.all() else filled.size
     return (filled.size - run) / filled.size if run else None
 
