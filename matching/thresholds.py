@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.50"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.51"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -495,6 +495,15 @@ VERIFIER_VERSION = "proof 1.50"   # 1.1: a lossless clean-up copy against a JPEG
 #      where the corner ends, cleanly coded (182 of 2,176 claimed before it, 38 after). Withdrawn in the same stop:
 #      garbled_silent, garbled_after, lead_mcus_silent, the same rule for copies whose decoder did not complain (a
 #      second attack's copies pixelated below their first rows, 309 of 4,063 clean edits, were taken for damage)
+# 1.51: stream_max_shift (8), stream_step (2.0), stream_still (3.0), stream_moved_tone (9.0), stream_min_run (3),
+#      stream_explained (0.8), stream_moved (0.3). A damaged clean-up JPEG (its decoder complained, or the screen
+#      found its stream garbled or a flat band in it) found different is cleanup_corrupt, named or not, when it reads
+#      as a stream read out of step leaves the kept picture (verdict._read_out_of_step): its first MCUs in place, its
+#      first change inside an MCU row, stream_moved of the MCUs after it the kept picture's own in runs shifted in
+#      tone by a steady stream_moved_tone or more (moved along the scan or not), none back in place (seeds 32007,
+#      31025: a moon and a rocket crop flipped twelve times were "different"). 48 corpora: 10 -> 9 failing gates;
+#      true flipped copies gained 2 + 5 of 800 (mine) and 17 of 650 (a reviewer's); clean edits claimed 0 of 1,652
+#      (mine) and 1 of 3,990 (the reviewer's: 64 before runs had to be toned) (README, "Proof 1.51")
 
 
 def _tol(default, looser: str):
@@ -814,6 +823,19 @@ class Thresholds:
     lead_mcu_diff: float = _tol(6.0, "up")        # ... each within this mean |difference| (grey levels, over channels)
     lead_mcu_share: float = _tol(0.1, "up")       #   + this part of the kept MCU's grey std (JPEG rings at edges), with
                                                   #   min_intact_std of detail between them
+    # a damaged clean-up JPEG read as its stream read out of step leaves the kept picture (verdict._read_out_of_step,
+    # stream.read_in_runs: an MCU fits a kept MCU within lead_mcu_diff + lead_mcu_share of its std, tone taken off)
+    stream_max_shift: int = _tol(8, "up")         # MCUs along the scan a run may show the kept picture moved by
+    stream_step: float = _tol(2.0, "up")          # grey levels a run's tone may step from one MCU to the next (twice
+                                                  #   this from end to end)
+    stream_still: float = 3.0                     # an MCU within this tone of the kept one, unmoved, is in place
+    stream_moved_tone: float = _tol(9.0, "down")  # ... one moved by this much or more has plainly changed (where the
+                                                  #   copy first changes must lie inside an MCU row), and a run is
+                                                  #   evidence only with its tone moved so
+    stream_min_run: int = _tol(3, "down")         # a run is evidence from this many MCUs, with min_intact_std of
+                                                  #   detail, its fit explaining the kept MCUs' std ...
+    stream_explained: float = _tol(0.8, "up")     # ... its mean residual at most this part of that std
+    stream_moved: float = _tol(0.3, "down")       # part of the MCUs after the first break such runs must show
     turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
     damage_penalty: float = 0.1       # decide_file: x the part of the picture a damaged pair calls damaged (the
                                       #   candidate that explains more of the copy as intact is the better match)

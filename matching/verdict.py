@@ -27,6 +27,7 @@ from .proof import (
     stretch,
     tile_grid,
 )
+from .stream import out_of_step, read_in_runs
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -1474,6 +1475,66 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
                          f"person decides"])
 
 
+def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: PairDamage,
+                      T: Thresholds) -> PairResult | None:
+    """Step 4 or 5, for a damaged clean-up JPEG (its decoder complained, or the screen found its stream
+    garbled or a flat band in it) that was found ``different``: ``cleanup_corrupt`` upright, never safe,
+    when its MCUs, read in scan order against the kept picture's (``stream.read_in_runs``), are what a
+    stream read out of step makes of the kept picture (``stream.out_of_step``); None otherwise:
+
+    1. its first MCUs are the kept picture's in place and tone (``lead_mcus`` or more, with
+       ``min_intact_std`` of detail between them);
+    2. it first changes inside an MCU row, not where one starts (an edit made along a pixel row does);
+    3. at least ``stream_moved`` of the MCUs after that are the kept picture's own in runs of
+       ``stream_min_run`` or more, each shifted in tone by one steady amount, ``stream_moved_tone`` or more on a
+       channel, whether moved along the scan (by up to ``stream_max_shift`` MCUs) or not, their fit explaining
+       the detail they show;
+    4. none of them comes back in place and tone in such a run (an edit ends; a broken stream does not
+       mend itself).
+
+    Why: a bit flipped in the entropy-coded data moves the rest of the picture along the scan (a lost or
+    extra code) and shifts its tone (DC is coded as a difference from the block before) until the next
+    flip; the screen saw the damage, but with no decoder's complaint, or with most of the copy garbled,
+    nothing said whose picture the garbage was, and a moon crop flipped 12 times from a third of its
+    stream on was "different" from its kept JPEG 2000 (seed 32007), as a rocket's unnamed copy was (seed
+    31025). The runs are that evidence: the kept picture's own detail, displaced as only a broken stream
+    displaces it. Not the name: the rule pairs unnamed copies too. The tone is required: a fresh-eyed attack's
+    clean edits that move content along the MCU grid with their tone kept (a paragraph indented, a line deleted
+    and the text reflowed, a strip cut from a photograph, each above a blank bottom the screen took for a band)
+    were claimed, 64 of 3,990, before it; 1 after, a tone added in scan order from inside a row, which no pixel
+    tells from a DC step. An edited copy that is also damaged is taken for a damaged copy when its edit lies
+    where the stream is out of step (17 of that attack's 1,155; 2 of my 748); never safe, a person sees both
+    (README, proof 1.51)."""
+    if (c.format != "JPEG" or m.damaged or dmg.kept_band or not _turn_fits(c, m, (0, False), T)):
+        return None
+    read = _read_in_its_blocks(c, m, T)
+    if read is None:
+        return None
+    stored, kept, mcu, _ = read
+    reading = read_in_runs(stored, kept, mcu, levels=T.lead_mcu_diff, share=T.lead_mcu_share, step=T.stream_step,
+                           max_shift=int(T.stream_max_shift))
+    cols = -(-stored.shape[1] // mcu[1])
+    s = out_of_step(reading, cols, still=T.stream_still, moved_tone=T.stream_moved_tone, min_run=T.stream_min_run,
+                    min_detail=T.min_intact_std, max_spread=2 * T.stream_step, explained=T.stream_explained)
+    if (s["lead"] < T.lead_mcus or s["lead_detail"] < T.min_intact_std or not s["mid_row"] or s["back"]
+            or s["moved"] < T.stream_moved * s["after"]):
+        return None
+    row, col = divmod(s["lead"], cols)
+    complaint = ["clean-up file is damaged: " + "; ".join(c.errors[:2])] if c.damaged else []
+    # what a curator is shown: the copy from the broken MCU row down (in its stored frame, which is the
+    # displayed one unless an EXIF orientation turns it)
+    region = ({"top": round(row * mcu[0] / stored.shape[0], 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
+              if _orient(c) == (0, False) else None)
+    return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", diff_score=r.diff_score,
+                local_score=r.local_score, region=region,
+                reasons=complaint + [
+                    f"the clean-up JPEG reads as its stream read out of step would: its first {s['lead']} MCUs "
+                    f"are the kept picture's in place, it breaks inside MCU row {row + 1} (at column {col + 1}), "
+                    f"and {s['moved']} of the {s['after']} MCUs after that are the kept picture's own, in "
+                    f"{s['runs']} run{'s' if s['runs'] != 1 else ''} shifted in tone, {s['along']} of them moved "
+                    f"along the scan, none back in place: a damaged copy of the kept picture; a person decides"])
+
+
 def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> tuple | None:
     """What the named damaged-copy rule reads, upright: (the copy's pixels as stored, the kept picture in its
     stored frame at its size, its MCU (rows, columns), ``_block_edges``); None where the copy's blocks cannot
@@ -1991,6 +2052,10 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             past = _named_copy_past_comparing(c, m, r, T)
             if past is not None:
                 return past
+        if res.verdict == "different" and (dmg.cleanup or dmg.cleanup_band):
+            broken = _read_out_of_step(c, m, r, dmg, T)
+            if broken is not None:
+                return broken
         return res
     proof: dict | None = None
     if not (attach_rendition(c) and attach_rendition(m)):
@@ -2014,6 +2079,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             other = _proven_at_other_turn(c, m, r, dmg, shared_id, T) if turn is None else None
             if other is not None:
                 return other
+            broken = _read_out_of_step(c, m, r, dmg, T) if (dmg.cleanup or dmg.cleanup_band) else None
+            if broken is not None:
+                return broken
             res.reasons.extend(proof["reasons"])
             res.region = proof["region"]
             return res

@@ -452,6 +452,15 @@ WHEEL_FLIPS = {11: (1653, ((695, 8), (903, 2), (965, 64), (981, 16), (1008, 1), 
                            (1039, 1), (1113, 2), (1154, 8), (1156, 32)))}
 
 
+# corpus_gen --hard's twelve flips in Pillow's q90 JPEGs of a 128 px moon crop (tile 13, its seed 32007) and a
+# 160x106 rocket crop (tile 6, seed 31025), from a third of the stream on: (size, flips). libjpeg does not complain
+# of the moon's; each reads as the kept picture moved along the scan and shifted in tone from inside an MCU row on
+MOON_FLIPS = (3294, ((1273, 128), (1375, 4), (1417, 8), (1539, 64), (1808, 128), (2145, 32), (2409, 8), (2579, 8),
+                     (2829, 32), (2885, 8), (2900, 32), (3091, 8)))
+ROCKET_FLIPS = (2774, ((982, 8), (987, 4), (1071, 64), (1110, 1), (1186, 16), (1290, 16), (1421, 1), (1436, 1),
+                       (2066, 16), (2084, 8), (2354, 2), (2603, 32)))
+
+
 def flipped_at(data: bytes, flips, size: int) -> bytes:
     """``data`` (``size`` bytes: the encoder the flips were found in) with each (byte, XOR mask) flipped."""
     assert len(data) == size, f"the JPEG encoder changed: {len(data)} bytes, the flips were found in {size}"

@@ -1952,6 +1952,34 @@ def test_a_named_copy_pixelated_below_its_first_rows_is_different_not_a_damaged_
     assert r.verdict == "different" and not r.safe_to_delete, r.reasons
 
 
+@pytest.mark.parametrize("source, tile, flips, kept_name, copy_name", [
+    ("moon", 13, "MOON_FLIPS", "C1253408.jp2", "C1253408c.jpg"),
+    ("rocket", 6, "ROCKET_FLIPS", "C1285084.tif", "IMG_8404_36.jpg")])
+def test_a_jpeg_copy_whose_stream_reads_out_of_step_is_cleanup_corrupt_by_its_runs_named_or_not(
+        tmp_path, source, tile, flips, kept_name, copy_name):
+    # seeds 32007 and 31025: twelve flips from a third of the stream on, "different" (a flat band without the
+    # decoder's complaint; garbled from one row, too little intact). Past its first MCUs the copy is the kept
+    # picture's own MCUs, moved along the scan and shifted in tone, as only a broken stream moves them
+    from dataclasses import replace
+
+    import mhelpers
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+    crop = mhelpers.corpus_crop(source, tile)
+    kept = tmp_path / kept_name
+    crop.save(kept, **({"quality_mode": "rates", "quality_layers": [8], "irreversible": True}
+                       if kept_name.endswith(".jp2") else {"compression": "tiff_lzw"}))
+    size, at = getattr(mhelpers, flips)
+    r = _v(tmp_path, kept, copy_name, data=mhelpers.flipped_at(jpeg_bytes(crop, 90), at, size))
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
+    assert (r.rotation, r.flipped) == (0, False) and "reads as its stream read out of step would" in r.reasons[-1]
+    assert 0 < r.region["top"] < 0.5 and r.region["bottom"] == 1.0, r.region
+    # the runs are the evidence: asked for more of them than there are MCUs, the pair is "different" again
+    more = replace(thresholds.current(), stream_moved=1.01)
+    r = verify_analyses(analyse_file(tmp_path / copy_name), analyse_file(kept), thresholds=more)
+    assert r.verdict == "different", r.reasons
+
+
 def test_another_picture_cut_short_named_after_the_kept_copy_is_judged_by_its_part_above_the_cut_not_its_name(tmp_path):
     # the rule asks what the copy itself shows: another picture cut short is its picture down to the cut and
     # the decoder's grey below it. The screen reads it as damaged from its first row (coverage 0), as it does a

@@ -535,6 +535,26 @@ def test_a_named_copy_garbled_past_comparing_is_paired_in_the_pipeline_as_on_the
 
 
 @pytest.mark.django_db
+def test_an_unnamed_copy_whose_stream_reads_out_of_step_is_paired_in_the_pipeline_as_on_the_command_line(
+        local_root, admin_user):
+    """Proof 1.51 reads an unnamed damaged copy's MCUs in scan order against the kept picture's, at the copy's
+    size and in its stored frame; the pipeline verifies from stored renditions, so the copy's blocks and its
+    coding must be kept there as the command line reads them from the file (corpus_gen's flips of seed 31025)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "matching"))
+    from mhelpers import ROCKET_FLIPS, corpus_crop, flipped_at, jpeg_bytes
+    crop = corpus_crop("rocket", 6)
+    (local_root / "canonical").mkdir(parents=True, exist_ok=True)
+    (local_root / "cleanup").mkdir(parents=True, exist_ok=True)
+    crop.save(local_root / "canonical" / "C1285084.tif", compression="tiff_lzw")
+    size, flips = ROCKET_FLIPS
+    (local_root / "cleanup" / "IMG_8404_36.jpg").write_bytes(flipped_at(jpeg_bytes(crop, 90), flips, size))
+    app, cli = pipeline_and_cli(local_root, admin_user)
+    assert app == cli == {"IMG_8404_36.jpg": ("cleanup_corrupt", "C1285084.tif")}, (app, cli)
+
+
+@pytest.mark.django_db
 def test_with_custom_id_patterns_a_damaged_copy_is_named_after_a_kept_copy_only_as_they_pair_it(
         local_root, admin_user, settings):
     """A damaged copy "named after" its kept copy is paired on little evidence; which names share an

@@ -1,0 +1,193 @@
+"""A baseline JPEG stream read out of step, read against the picture it was coded from.
+
+Why: a bit flipped in a JPEG's entropy-coded data leaves everything before it as it was and breaks
+the rest in two ways that a pixel difference alone cannot tell from an edit. A lost or extra code
+moves every later MCU along the scan (the copy's MCU ``i`` shows the picture's MCU ``i + shift``),
+and a wrong DC difference moves the tone of every later block of that component (DC is coded as
+the difference from the block before), until the next flip moves them again. So a copy of the
+kept picture damaged this way reads, in scan order, as its first MCUs intact and then runs of the
+kept picture's own MCUs, each run displaced along the scan and shifted in tone by one constant per
+channel, with garbage between them where the decoder was out of step. An edited copy, a reframed
+one or another picture does not: it differs where the edit lies and agrees again after it, or
+differs with a tone that follows the content (exposure), or holds content the kept picture does
+not have anywhere along the scan.
+
+Pure functions over arrays, in the stored frame of the copy (where its MCUs lie on the grid).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fingerprint import grey
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of a copy's MCUs in scan order (``start``, ``length``)."""
+    start: int
+    length: int
+    shift: int | None = None  # each shows the kept MCU this many along the scan (None: garbage, none fits)
+    offset: tuple = ()        # its tone difference per channel, grey levels (median; NaN where it clipped whole)
+    detail: float = 0.0       # grey std of the kept pixels it shows: what makes its fit evidence
+    spread: float = 0.0       # how far its MCUs' tones range, on the channel that ranges most
+    residual: float = 0.0     # mean |difference| left once each MCU's tone is taken off
+    inner: float = 0.0        # mean grey std within each kept MCU shown: the detail that fit must explain
+
+    def toned(self, by: float) -> bool:
+        """Its tone moved by ``by`` grey levels or more on a channel that did not clip."""
+        return any(math.isfinite(o) and abs(o) >= by for o in self.offset)
+
+    def intact(self, still: float) -> bool:
+        """In its place and tone (within ``still`` grey levels on every channel that did not clip)."""
+        fin = [abs(o) for o in self.offset if math.isfinite(o)]
+        return self.shift == 0 and bool(fin) and max(fin) <= still
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A copy read against the kept picture (``read_in_runs``): its ``runs``, and for each MCU in its place
+    (no shift): ``fits`` (it fits the kept MCU there, its tone removed), ``tone`` (the largest tone
+    difference over the channels that did not clip, NaN where every pixel clipped) and the kept MCU's grey
+    ``mean`` and ``std``."""
+    runs: list
+    fits: np.ndarray
+    tone: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+
+def mcu_cells(a: np.ndarray, mcu: tuple[int, int]) -> np.ndarray:
+    """``a`` (H, W, C) cut into its MCUs (rows, columns of pixels), in scan order: (n, mh, mw, C), float32,
+    NaN where an edge MCU runs past the picture."""
+    mh, mw = mcu
+    if a.ndim == 2:
+        a = a[..., None]
+    h, w, ch = a.shape
+    rows, cols = math.ceil(h / mh), math.ceil(w / mw)
+    p = np.full((rows * mh, cols * mw, ch), np.nan, np.float32)
+    p[:h, :w] = a
+    return p.reshape(rows, mh, cols, mw, ch).transpose(0, 2, 1, 3, 4).reshape(rows * cols, mh, mw, ch)
+
+
+def read_in_runs(stored: np.ndarray, kept: np.ndarray, mcu: tuple[int, int], *, levels: float, share: float,
+                 step: float, max_shift: int) -> Reading:
+    """A copy (``stored``, uint8 RGB as decoded, in its stored frame) read against ``kept`` (the same size
+    and frame) as runs of the kept picture's MCUs, greedily from the first MCU: at each MCU the shift
+    (within ``max_shift`` MCUs along the scan, the smaller preferred) that explains the longest stretch
+    on from it. An MCU fits a kept MCU when, its constant tone per channel removed, the two differ by no
+    more than ``levels`` + ``share`` of the kept MCU's grey std on average (what re-encoding leaves); a
+    stretch goes on while each MCU's tone stays within ``step`` of the one before. Pixels the copy
+    decoded to 0 or 255 are left out on their channel: a tone moved past the end clips there."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # means of MCUs every pixel of which clipped: NaN
+        return _read_in_runs(stored, kept, mcu, levels=levels, share=share, step=step, max_shift=max_shift)
+
+
+def _read_in_runs(stored, kept, mcu, *, levels, share, step, max_shift) -> Reading:
+    copy = mcu_cells(stored.astype(np.float32), mcu)
+    copy[(copy <= 0) | (copy >= 255)] = np.nan
+    kc = mcu_cells(kept.astype(np.float32), mcu)
+    kgrey = mcu_cells(grey(kept)[..., None].astype(np.float32), mcu)[..., 0]
+    n = copy.shape[0]
+    with np.errstate(all="ignore"):
+        kstd = np.nan_to_num(np.nanstd(kgrey.reshape(n, -1), axis=1))
+        kmean = np.nan_to_num(np.nanmean(kgrey.reshape(n, -1), axis=1))
+    tol = levels + share * kstd
+    shifts = sorted(range(-max_shift, max_shift + 1), key=abs)
+    fits = np.zeros((len(shifts), n), bool)
+    rest = np.full((len(shifts), n), np.nan, np.float32)
+    tone = np.full((len(shifts), n, copy.shape[3]), np.nan, np.float32)
+    for si, k in enumerate(shifts):
+        a0, a1 = max(0, -k), n - max(0, k)
+        if a1 <= a0:
+            continue
+        d = copy[a0:a1] - kc[a0 + k:a1 + k]
+        with np.errstate(all="ignore"):
+            o = np.nanmean(d, axis=(1, 2))
+            r = np.nanmean(np.abs(d - o[:, None, None, :]), axis=(1, 2, 3))
+        tone[si, a0:a1] = o
+        rest[si, a0:a1] = r
+        # an MCU every pixel of which clipped fits anything: it says nothing either way
+        fits[si, a0:a1] = ~(r > tol[a0 + k:a1 + k])
+    # how far a stretch at each shift runs on from each MCU: a tone step breaks it
+    with np.errstate(invalid="ignore"):
+        jump = np.abs(tone[:, 1:] - tone[:, :-1])
+    steady = np.nan_to_num(jump, nan=0.0).max(axis=2) <= step
+    reach = np.zeros((len(shifts), n + 1), np.int64)
+    for i in range(n - 1, -1, -1):
+        on = reach[:, i + 1] if i + 1 < n else 0
+        link = steady[:, i] if i + 1 < n else np.zeros(len(shifts), bool)
+        reach[:, i] = np.where(fits[:, i], 1 + np.where(link, on, 0), 0)
+    runs: list[Run] = []
+    i = 0
+    while i < n:
+        si = int(np.argmax(reach[:, i]))           # argmax: the first, i.e. the smallest |shift|, of the longest
+        length = int(reach[si, i])
+        if length == 0:
+            if runs and runs[-1].shift is None:
+                runs[-1] = Run(runs[-1].start, runs[-1].length + 1)
+            else:
+                runs.append(Run(i, 1))
+            i += 1
+            continue
+        k = shifts[si]
+        with np.errstate(all="ignore"):
+            t = tone[si, i:i + length]
+            off = tuple(float(v) for v in np.nanmedian(t, axis=0))
+            spread = float(np.nan_to_num(np.nanmax(np.nanmax(t, axis=0) - np.nanmin(t, axis=0))))
+            detail = float(np.nan_to_num(np.nanstd(kgrey[i + k:i + k + length])))
+            resid = float(np.nan_to_num(np.nanmean(rest[si, i:i + length])))
+        runs.append(Run(i, length, k, off, detail, spread, resid, float(kstd[i + k:i + k + length].mean())))
+        i += length
+    with np.errstate(all="ignore"):
+        in_place = np.nanmax(np.abs(tone[0]), axis=1)          # shifts[0] is 0
+    return Reading(runs, fits[0].copy(), in_place, kmean, kstd)
+
+
+def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float, min_run: int, min_detail: float,
+                max_spread: float, explained: float) -> dict:
+    """What ``read_in_runs`` says of a copy, as a stream read out of step would leave it:
+
+    - ``lead``: its first MCUs in place and tone (within ``still`` grey levels, or clipped whole), before the
+      first that is not, and ``lead_detail``, the kept picture's grey std over them;
+    - ``mid_row``: whether the copy first changes inside an MCU row: between the last MCU of the lead that
+      did not clip whole and the first that plainly changed (does not fit in its place, or moved by
+      ``moved_tone`` or more), no MCU row starts. An edit made along a pixel row changes a copy from the
+      start of an MCU row (or changes the MCUs before its "break" a little, which the lead does not take);
+    - ``back``: MCUs after the lead back in place and tone in runs of ``min_run`` or more with ``min_detail``
+      (a broken stream does not come back to both: an edit ends, and the picture goes on as it was);
+    - ``moved``: MCUs after it in such runs that show the kept picture with its tone moved by ``moved_tone``
+      or more (along the scan or not), each run's tone steady (``max_spread``) and its fit explaining the kept
+      detail it shows (its residual at most ``explained`` of the kept MCUs' std), and ``runs``, how many such
+      runs. The tone is what a broken stream cannot help: DC is coded as the difference from the block before,
+      so once the decoder is out of step the tone stays wrong, while an edit that moves content along the grid
+      (an indent, a line deleted and the text reflowed, a strip cut from a photograph) keeps its tone; ``along``:
+      how many of those runs are moved along the scan;
+    - ``after``: MCUs after the lead."""
+    n = reading.fits.size
+    cols = max(1, cols)
+    tone = reading.tone
+    known = np.isfinite(tone)
+    in_place = reading.fits & (~known | (np.nan_to_num(tone) <= still))
+    lead = int(np.argmin(in_place)) if not in_place.all() else n
+    seen_at = np.flatnonzero(known[:lead])
+    seen = int(seen_at[-1]) + 1 if seen_at.size else 0
+    plain = ~reading.fits | (known & (np.nan_to_num(tone) >= moved_tone))
+    plain[:lead] = False
+    clear = int(np.argmax(plain)) if plain.any() else n
+    mid_row = 0 < seen and seen // cols == clear // cols and seen % cols != 0
+    if lead:
+        m, sd = reading.mean[:lead], reading.std[:lead]
+        lead_detail = float(np.sqrt(max(0.0, float((sd ** 2 + m ** 2).mean() - m.mean() ** 2))))
+    else:
+        lead_detail = 0.0
+    solid = [r for r in reading.runs if r.start >= lead and r.shift is not None and r.length >= min_run
+             and r.detail >= min_detail and r.spread <= max_spread and r.residual <= explained * r.inner]
+    back = sum(r.length for r in solid if r.intact(still))
+    moved = [r for r in solid if r.toned(moved_tone)]
+    return dict(lead=lead, lead_detail=lead_detail, back=back, moved=sum(r.length for r in moved), runs=len(moved),
+                along=sum(1 for r in moved if r.shift), after=n - lead, mid_row=mid_row)

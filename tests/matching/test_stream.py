@@ -1,0 +1,91 @@
+"""matching.stream: a JPEG copy read against its kept picture as a stream read out of step leaves it."""
+import numpy as np
+
+from matching.stream import mcu_cells, out_of_step, read_in_runs
+
+MCU = (16, 16)
+COLS = 4                                   # a 64 px wide picture: four MCUs a row, 16 in all
+
+
+def _kept(seed=3, size=64):
+    """A textured picture away from 0 and 255, so a tone moved by tens of levels does not clip."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(60, 190, (size, size, 3)).astype(np.uint8)
+
+
+def _as_mcus(a):
+    return mcu_cells(a, MCU).astype(np.int16)
+
+
+def _from_mcus(cells, size=64):
+    rows = size // MCU[0]
+    return cells.reshape(rows, COLS, *MCU, 3).transpose(0, 2, 1, 3, 4).reshape(size, size, 3).clip(0, 255).astype(np.uint8)
+
+
+def _read(copy, kept):
+    reading = read_in_runs(copy, kept, MCU, levels=6.0, share=0.1, step=2.0, max_shift=8)
+    return reading, out_of_step(reading, COLS, still=3.0, moved_tone=9.0, min_run=3, min_detail=4.5, max_spread=4.0,
+                                explained=0.8)
+
+
+def test_a_copy_whose_tone_moves_from_an_mcu_inside_a_row_reads_as_its_lead_then_one_moved_run():
+    kept = _kept()
+    cells = _as_mcus(kept)
+    cells[5:] += np.array([20, -12, 7], np.int16)           # a DC step from MCU 5 (row 2, column 2) to the end
+    reading, s = _read(_from_mcus(cells), kept)
+    assert (s["lead"], s["mid_row"], s["back"], s["moved"], s["runs"], s["after"]) == (5, True, 0, 11, 1, 11), s
+    run = reading.runs[-1]
+    assert run.shift == 0 and np.allclose(run.offset, (20, -12, 7)) and run.residual < 0.01
+
+
+def test_a_copy_moved_along_the_scan_shows_the_kept_pictures_mcus_at_that_shift_and_counts_only_with_its_tone_moved():
+    # a lost code moves the rest one MCU along; the DC predictor then out of step moves its tone too. Content
+    # moved along the grid with its tone kept is what an edit does (an indent, a line deleted and reflowed)
+    kept = _kept()
+    cells = _as_mcus(kept)
+    cells[6:15] = cells[7:16]
+    reading, s = _read(_from_mcus(cells), kept)
+    assert s["lead"] == 6 and s["mid_row"] and s["back"] == 0 and s["moved"] == 0, s
+    assert [(r.start, r.length, r.shift) for r in reading.runs][1] == (6, 9, 1), reading.runs
+    cells[6:15] += np.array([-15, 4, 9], np.int16)
+    reading, s = _read(_from_mcus(cells), kept)
+    assert s["moved"] == 9 and s["runs"] == 1, s
+    assert [(r.start, r.length, r.shift) for r in reading.runs][1] == (6, 9, 1), reading.runs
+
+
+def test_an_edit_made_along_a_pixel_row_does_not_break_inside_an_mcu_row():
+    kept = _kept()
+    copy = kept.astype(np.int16)
+    copy[20:] += 25                                           # from pixel row 20, inside MCU row 2, to the end
+    _, s = _read(copy.astype(np.uint8), kept)
+    assert s["lead"] == 4 and not s["mid_row"], s
+
+
+def test_a_copy_that_comes_back_in_place_after_a_change_is_counted_back():
+    kept = _kept()
+    cells = _as_mcus(kept)
+    cells[5:9] += 30                                          # an edit over four MCUs; the picture goes on as it was
+    _, s = _read(_from_mcus(cells), kept)
+    assert s["lead"] == 5 and s["back"] == 7 and s["moved"] == 4, s
+
+
+def test_mcus_that_clip_whole_do_not_place_the_break_inside_a_row():
+    # a white stretch at the end of row 1 fits any tone: the copy may have changed anywhere from there
+    kept = _kept()
+    kept[:16, 32:] = 255
+    cells = _as_mcus(kept)
+    cells[4:] += 25                                           # changed from the start of MCU row 2
+    copy = _from_mcus(cells)
+    copy[:16, 32:] = 255
+    reading, s = _read(copy, kept)
+    assert np.isnan(reading.tone[2:4]).all() and s["lead"] == 4 and not s["mid_row"], s
+
+
+def test_another_picture_is_not_read_as_the_kept_pictures_mcus():
+    kept, other = _kept(3), _kept(4)
+    copy = kept.copy()
+    copy[16 * 1 + 0:, :] = other[16:, :]                      # another picture from MCU row 2 on
+    cells = _as_mcus(copy)
+    cells[:6] = _as_mcus(kept)[:6]                            # ... after six MCUs of the kept picture's
+    _, s = _read(_from_mcus(cells), kept)
+    assert s["lead"] == 6 and s["moved"] == 0 and s["runs"] == 0, s
