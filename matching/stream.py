@@ -41,11 +41,6 @@ class Run:
         """Its tone moved by ``by`` grey levels or more on a channel that did not clip."""
         return any(math.isfinite(o) and abs(o) >= by for o in self.offset)
 
-    def intact(self, still: float) -> bool:
-        """In its place and tone (within ``still`` grey levels on every channel that did not clip)."""
-        fin = [abs(o) for o in self.offset if math.isfinite(o)]
-        return self.shift == 0 and bool(fin) and max(fin) <= still
-
 
 @dataclass(frozen=True)
 class Reading:
@@ -158,8 +153,9 @@ def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float,
       did not clip whole and the first that plainly changed (does not fit in its place, or moved by
       ``moved_tone`` or more), no MCU row starts. An edit made along a pixel row changes a copy from the
       start of an MCU row (or changes the MCUs before its "break" a little, which the lead does not take);
-    - ``back``: MCUs after the lead back in place and tone in runs of ``min_run`` or more with ``min_detail``
-      (a broken stream does not come back to both: an edit ends, and the picture goes on as it was);
+    - ``back``: MCUs after the lead back in place and tone, each with ``min_detail`` (a broken stream does not
+      come back to both: an edit ends, and the picture goes on as it was; an overlay or a re-coloured part that
+      starts a few MCUs into each row leaves those MCUs in place on every row);
     - ``moved``: MCUs after it in such runs that show the kept picture with its tone moved by ``moved_tone``
       or more (along the scan or not), each run's tone steady (``max_spread``) and its fit explaining the kept
       detail it shows (its residual at most ``explained`` of the kept MCUs' std), and ``runs``, how many such
@@ -185,9 +181,9 @@ def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float,
         lead_detail = float(np.sqrt(max(0.0, float((sd ** 2 + m ** 2).mean() - m.mean() ** 2))))
     else:
         lead_detail = 0.0
+    back = int((in_place & known & (reading.std >= min_detail))[lead:].sum())
     solid = [r for r in reading.runs if r.start >= lead and r.shift is not None and r.length >= min_run
              and r.detail >= min_detail and r.spread <= max_spread and r.residual <= explained * r.inner]
-    back = sum(r.length for r in solid if r.intact(still))
     moved = [r for r in solid if r.toned(moved_tone)]
     return dict(lead=lead, lead_detail=lead_detail, back=back, moved=sum(r.length for r in moved), runs=len(moved),
                 along=sum(1 for r in moved if r.shift), after=n - lead, mid_row=mid_row)

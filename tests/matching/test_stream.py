@@ -44,6 +44,7 @@ def test_a_copy_moved_along_the_scan_shows_the_kept_pictures_mcus_at_that_shift_
     kept = _kept()
     cells = _as_mcus(kept)
     cells[6:15] = cells[7:16]
+    cells[15] = 255 - cells[15]                               # and the last is garbage
     reading, s = _read(_from_mcus(cells), kept)
     assert s["lead"] == 6 and s["mid_row"] and s["back"] == 0 and s["moved"] == 0, s
     assert [(r.start, r.length, r.shift) for r in reading.runs][1] == (6, 9, 1), reading.runs
@@ -89,3 +90,14 @@ def test_another_picture_is_not_read_as_the_kept_pictures_mcus():
     cells[:6] = _as_mcus(kept)[:6]                            # ... after six MCUs of the kept picture's
     _, s = _read(_from_mcus(cells), kept)
     assert s["lead"] == 6 and s["moved"] == 0 and s["runs"] == 0, s
+
+
+def test_an_overlay_that_starts_inside_each_row_leaves_its_first_mcus_back_in_place():
+    # a translucent caption bar from x = 16 px down to the end: its tone steady over kept content, first changed
+    # inside a row as a DC step is, but the MCUs left of it, every row, are in place: a stream does not mend so
+    kept = _kept()
+    cells = _as_mcus(kept)
+    toned = np.array([i for i in range(5, 16) if i % COLS != 0])
+    cells[toned] += np.array([18, 18, 18], np.int16)
+    _, s = _read(_from_mcus(cells), kept)
+    assert s["lead"] == 5 and s["mid_row"] and s["back"] == 2, s
