@@ -153,9 +153,10 @@ def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float,
       did not clip whole and the first that plainly changed (does not fit in its place, or moved by
       ``moved_tone`` or more), no MCU row starts. An edit made along a pixel row changes a copy from the
       start of an MCU row (or changes the MCUs before its "break" a little, which the lead does not take);
-    - ``back``: MCUs after the lead back in place and tone, each with ``min_detail`` (a broken stream does not
-      come back to both: an edit ends, and the picture goes on as it was; an overlay or a re-coloured part that
-      starts a few MCUs into each row leaves those MCUs in place on every row);
+    - ``back``: MCUs after the lead back in place and tone, flat ones too, where any channel did not clip. A
+      broken stream does not come back to both: DC prediction runs on across the row ends, so once a tone is
+      wrong every later MCU's is, the first of each row too. An edit ends and the picture goes on as it was, or
+      it leaves the MCUs beside it as they were on every row (a tint or an overlay a few MCUs in, a flat margin);
     - ``moved``: MCUs after it in such runs that show the kept picture with its tone moved by ``moved_tone``
       or more (along the scan or not), each run's tone steady (``max_spread``) and its fit explaining the kept
       detail it shows (its residual at most ``explained`` of the kept MCUs' std), and ``runs``, how many such
@@ -181,7 +182,7 @@ def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float,
         lead_detail = float(np.sqrt(max(0.0, float((sd ** 2 + m ** 2).mean() - m.mean() ** 2))))
     else:
         lead_detail = 0.0
-    back = int((in_place & known & (reading.std >= min_detail))[lead:].sum())
+    back = int((in_place & known)[lead:].sum())
     solid = [r for r in reading.runs if r.start >= lead and r.shift is not None and r.length >= min_run
              and r.detail >= min_detail and r.spread <= max_spread and r.residual <= explained * r.inner]
     moved = [r for r in solid if r.toned(moved_tone)]

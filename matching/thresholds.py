@@ -500,11 +500,11 @@ VERIFIER_VERSION = "proof 1.51"   # 1.1: a lossless clean-up copy against a JPEG
 #      found its stream garbled or a flat band in it) found different is cleanup_corrupt, named or not, when it reads
 #      as a stream read out of step leaves the kept picture (verdict._read_out_of_step): its first MCUs in place, its
 #      first change inside an MCU row, stream_moved of the MCUs after it the kept picture's own in runs shifted in
-#      tone by a steady stream_moved_tone or more (moved along the scan or not), no MCU with detail back in place
+#      tone by a steady stream_moved_tone or more (moved along the scan or not), no MCU back in place, flat or not
 #      (seeds 32007, 31025: a moon and a rocket crop flipped twelve times were "different"). 48 corpora: 10 -> 9
-#      failing gates; true flipped copies gained 2 + 5 of 800 (mine) and 17 of 650 (a reviewer's); clean edits
-#      claimed 0 of 1,652 (mine) and 0 of 3,990 (the reviewer's: 64 before runs had to be toned) (README,
-#      "Proof 1.51")
+#      failing gates; true flipped copies gained 2 + 5 of 800 (mine) and 16 of 650 (a reviewer's); clean edits
+#      claimed 0 of 1,652 (mine), 0 of 3,990 (a first reviewer's: 64 before runs had to be toned) and 1 of 6,700
+#      (a second reviewer's: 23 before flat MCUs counted back in place) (README, "Proof 1.51")
 
 
 def _tol(default, looser: str):

@@ -1489,7 +1489,7 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
        ``stream_min_run`` or more, each shifted in tone by one steady amount, ``stream_moved_tone`` or more on a
        channel, whether moved along the scan (by up to ``stream_max_shift`` MCUs) or not, their fit explaining
        the detail they show;
-    4. no MCU with detail after the first change is back in place and tone (an edit ends, or leaves the
+    4. no MCU after the first change is back in place and tone, flat ones too (an edit ends, or leaves the
        MCUs beside it as they were on every row; a broken stream does not mend itself).
 
     Why: a bit flipped in the entropy-coded data moves the rest of the picture along the scan (a lost or
@@ -1502,10 +1502,10 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
     clean edits that move content along the MCU grid with their tone kept (a paragraph indented, a line deleted
     and the text reflowed, a strip cut from a photograph, each above a blank bottom the screen took for a band)
     were claimed, 64 of 3,990, before it; 1 after, a tone added in scan order from inside a row, which no pixel
-    tells from a DC step, and that went when no MCU with detail might be back in place (none was, in any true
-    damaged copy claimed). An edited copy that is also damaged is taken for a damaged copy when its edit lies
-    where the stream is out of step (16 of that attack's 1,155; 2 of my 748); never safe, a person sees both
-    (README, proof 1.51)."""
+    tells from a DC step, and that went when no MCU might be back in place; a second attack's tints beside a
+    flat margin (23 of 6,700) went when flat MCUs counted too (1 left, a tone added in scan order again). An
+    edited copy that is also damaged is taken for a damaged copy when its edit lies where the stream is out of
+    step (15 of the first attack's 1,155; 2 of my 748); never safe, a person sees both (README, proof 1.51)."""
     if (c.format != "JPEG" or m.damaged or dmg.kept_band or not _turn_fits(c, m, (0, False), T)):
         return None
     read = _read_in_its_blocks(c, m, T)

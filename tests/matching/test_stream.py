@@ -101,3 +101,16 @@ def test_an_overlay_that_starts_inside_each_row_leaves_its_first_mcus_back_in_pl
     cells[toned] += np.array([18, 18, 18], np.int16)
     _, s = _read(_from_mcus(cells), kept)
     assert s["lead"] == 5 and s["mid_row"] and s["back"] == 2, s
+
+
+def test_a_tint_beside_a_flat_margin_leaves_the_margin_back_in_place_on_every_row():
+    # a second attack: a rectangle tinted by a constant from one MCU in, down to the corner, beside a margin of
+    # plain paper. The margin has no detail, but a broken stream would have moved its tone too (DC prediction
+    # runs on across the row ends)
+    kept = _kept()
+    kept[:, :16] = 200
+    cells = _as_mcus(kept)
+    toned = np.array([i for i in range(5, 16) if i % COLS != 0])
+    cells[toned] += np.array([0, -10, -30], np.int16)
+    _, s = _read(_from_mcus(cells), kept)
+    assert s["lead"] == 5 and s["mid_row"] and s["back"] == 2, s
