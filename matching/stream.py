@@ -44,11 +44,13 @@ class Run:
 
 @dataclass(frozen=True)
 class Reading:
-    """A copy read against the kept picture (``read_in_runs``): its ``runs``, and for each MCU in its place
+    """A copy read against the kept picture (``read_in_runs``): its ``runs``, its MCUs to a row (``cols``, the
+    last one cut by the picture's edge included, as the stream codes it), and for each MCU in its place
     (no shift): ``fits`` (it fits the kept MCU there, its tone removed), ``tone`` (the largest tone
     difference over the channels that did not clip, NaN where every pixel clipped) and the kept MCU's grey
     ``mean`` and ``std``."""
     runs: list
+    cols: int
     fits: np.ndarray
     tone: np.ndarray
     mean: np.ndarray
@@ -140,10 +142,10 @@ def _read_in_runs(stored, kept, mcu, *, levels, share, step, max_shift) -> Readi
         i += length
     with np.errstate(all="ignore"):
         in_place = np.nanmax(np.abs(tone[0]), axis=1)          # shifts[0] is 0
-    return Reading(runs, fits[0].copy(), in_place, kmean, kstd)
+    return Reading(runs, math.ceil(stored.shape[1] / mcu[1]), fits[0].copy(), in_place, kmean, kstd)
 
 
-def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float, min_run: int, min_detail: float,
+def out_of_step(reading: Reading, *, still: float, moved_tone: float, min_run: int, min_detail: float,
                 max_spread: float, explained: float) -> dict:
     """What ``read_in_runs`` says of a copy, as a stream read out of step would leave it:
 
@@ -165,8 +167,7 @@ def out_of_step(reading: Reading, cols: int, *, still: float, moved_tone: float,
       (an indent, a line deleted and the text reflowed, a strip cut from a photograph) keeps its tone; ``along``:
       how many of those runs are moved along the scan;
     - ``after``: MCUs after the lead."""
-    n = reading.fits.size
-    cols = max(1, cols)
+    n, cols = reading.fits.size, reading.cols
     tone = reading.tone
     known = np.isfinite(tone)
     in_place = reading.fits & (~known | (np.nan_to_num(tone) <= still))

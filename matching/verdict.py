@@ -1421,6 +1421,11 @@ def _named_damaged_copy(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: 
     return _damaged_verdict(c, m, r, dmg, None, res)
 
 
+def _cleanup_complaint(c: FileAnalysis) -> str:
+    """The reason a damaged-copy rule gives first when the copy's own decoder complained."""
+    return "clean-up file is damaged: " + "; ".join(c.errors[:2])
+
+
 def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> PairResult | None:
     """Step 4, for a clean-up JPEG named after the kept copy that the screen found too damaged to compare:
     ``cleanup_corrupt`` upright, never safe, paired by the ID as a copy that does not decode at all is
@@ -1453,12 +1458,13 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
         up = _screen(c, m, T, turn=(0, False), turn_score=0.0)
         if up is not None and up.coverage >= T.named_min_coverage:
             return None
-    read = _read_in_its_blocks(c, m, T)
+    read = _read_in_its_blocks(c, m)
     if read is None:
         return None
-    stored, kept, mcu, blocks = read
+    stored, kept, mcu = read
+    blocks = _block_edges(c, m, T, turn=(0, False))
     cut = _share_before_fill(grey(stored), T)
-    if (cut is not None and cut >= T.named_min_coverage) or blocks < T.garbled_blocks:
+    if (cut is not None and cut >= T.named_min_coverage) or blocks is None or blocks < T.garbled_blocks:
         return None
     lead = _mcus_against_kept(stored, kept, mcu, T)
     if lead < T.lead_mcus or not _out_of_step_where_it_differs(c, stored, kept, lead, mcu, T):
@@ -1466,7 +1472,7 @@ def _named_copy_past_comparing(c: FileAnalysis, m: FileAnalysis, r: ScreenResult
     first = "its first MCU" if lead == 1 else f"its first {lead} MCUs"
     return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", diff_score=r.diff_score,
                 local_score=r.local_score,
-                reasons=["clean-up file is damaged: " + "; ".join(c.errors[:2]),
+                reasons=[_cleanup_complaint(c),
                          f"too little of it is intact to compare ({r.coverage:.0%}); its 8x8 px blocks step "
                          f"{blocks:.1f} times as much across their edges as the kept picture's saved so, as a JPEG "
                          f"stream read out of step does, and {first}, decoded before the damage, "
@@ -1506,22 +1512,22 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
     flat margin (23 of 6,700) went when flat MCUs counted too (1 left, a tone added in scan order again). An
     edited copy that is also damaged is taken for a damaged copy when its edit lies where the stream is out of
     step (15 of the first attack's 1,155; 2 of my 748); never safe, a person sees both (README, proof 1.51)."""
-    if (c.format != "JPEG" or m.damaged or dmg.kept_band or not _turn_fits(c, m, (0, False), T)):
+    if (not (dmg.cleanup or dmg.cleanup_band) or c.format != "JPEG" or m.damaged or dmg.kept_band
+            or not _turn_fits(c, m, (0, False), T)):
         return None
-    read = _read_in_its_blocks(c, m, T)
+    read = _read_in_its_blocks(c, m)
     if read is None:
         return None
-    stored, kept, mcu, _ = read
+    stored, kept, mcu = read
     reading = read_in_runs(stored, kept, mcu, levels=T.lead_mcu_diff, share=T.lead_mcu_share, step=T.stream_step,
                            max_shift=int(T.stream_max_shift))
-    cols = -(-stored.shape[1] // mcu[1])
-    s = out_of_step(reading, cols, still=T.stream_still, moved_tone=T.stream_moved_tone, min_run=T.stream_min_run,
+    s = out_of_step(reading, still=T.stream_still, moved_tone=T.stream_moved_tone, min_run=T.stream_min_run,
                     min_detail=T.min_intact_std, max_spread=2 * T.stream_step, explained=T.stream_explained)
     if (s["lead"] < T.lead_mcus or s["lead_detail"] < T.min_intact_std or not s["mid_row"] or s["back"]
             or s["moved"] < T.stream_moved * s["after"]):
         return None
-    row, col = divmod(s["lead"], cols)
-    complaint = ["clean-up file is damaged: " + "; ".join(c.errors[:2])] if c.damaged else []
+    row, col = divmod(s["lead"], reading.cols)
+    complaint = [_cleanup_complaint(c)] if c.damaged else []
     # what a curator is shown: the copy from the broken MCU row down (in its stored frame, which is the
     # displayed one unless an EXIF orientation turns it)
     region = ({"top": round(row * mcu[0] / stored.shape[0], 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
@@ -1536,18 +1542,17 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
                     f"along the scan, none back in place: a damaged copy of the kept picture; a person decides"])
 
 
-def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> tuple | None:
-    """What the named damaged-copy rule reads, upright: (the copy's pixels as stored, the kept picture in its
-    stored frame at its size, its MCU (rows, columns), ``_block_edges``); None where the copy's blocks cannot
-    be read."""
+def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis) -> tuple | None:
+    """What the damaged-copy rules that read a JPEG copy MCU by MCU read, upright: (the copy's pixels as
+    stored, the kept picture in its stored frame at its size, its MCU (rows, columns)); None where the copy's
+    blocks cannot be read or the kept rendition is not 8-bit (where ``_block_edges`` reads nothing either)."""
     if not (attach_rendition(c) and attach_rendition(m)):
         return None
     stored = _stored_blocks(c)
-    blocks = _block_edges(c, m, T, turn=(0, False)) if stored is not None else None
-    if blocks is None:
+    if stored is None or m.rendition.dtype != np.uint8:
         return None
     rows, cols = _CHROMA_STEP.get(_jpeg_subsampling(c), (1, 1))
-    return stored, _at_size_of(_kept_in_stored_frame(c, m, (0, False)), stored), (8 * rows, 8 * cols), blocks
+    return stored, _at_size_of(_kept_in_stored_frame(c, m, (0, False)), stored), (8 * rows, 8 * cols)
 
 
 def _differing_row(stored: np.ndarray, lead: int, mcu: tuple[int, int]) -> int:
@@ -2053,10 +2058,9 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             past = _named_copy_past_comparing(c, m, r, T)
             if past is not None:
                 return past
-        if res.verdict == "different" and (dmg.cleanup or dmg.cleanup_band):
-            broken = _read_out_of_step(c, m, r, dmg, T)
-            if broken is not None:
-                return broken
+        broken = _read_out_of_step(c, m, r, dmg, T) if res.verdict == "different" else None
+        if broken is not None:
+            return broken
         return res
     proof: dict | None = None
     if not (attach_rendition(c) and attach_rendition(m)):
@@ -2080,7 +2084,7 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
             other = _proven_at_other_turn(c, m, r, dmg, shared_id, T) if turn is None else None
             if other is not None:
                 return other
-            broken = _read_out_of_step(c, m, r, dmg, T) if (dmg.cleanup or dmg.cleanup_band) else None
+            broken = _read_out_of_step(c, m, r, dmg, T)
             if broken is not None:
                 return broken
             res.reasons.extend(proof["reasons"])

@@ -24,7 +24,7 @@ def _from_mcus(cells, size=64):
 
 def _read(copy, kept):
     reading = read_in_runs(copy, kept, MCU, levels=6.0, share=0.1, step=2.0, max_shift=8)
-    return reading, out_of_step(reading, COLS, still=3.0, moved_tone=9.0, min_run=3, min_detail=4.5, max_spread=4.0,
+    return reading, out_of_step(reading, still=3.0, moved_tone=9.0, min_run=3, min_detail=4.5, max_spread=4.0,
                                 explained=0.8)
 
 
