@@ -7,6 +7,7 @@ import sqlite3
 
 from celery import Celery
 from celery.signals import worker_init
+from kombu.exceptions import ChannelError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewapp.settings")
 
@@ -35,6 +36,17 @@ def sqlite_broker_prepare(url: str):
     with sqlite3.connect(path, timeout=30) as conn:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     return mode
+
+
+def broker_messages_waiting(queue: str) -> int:
+    """Messages waiting on the broker in `queue`, not yet taken by a worker (a passive declare:
+    Redis counts the queue's lists, the SQLAlchemy transport its visible rows). A queue the broker
+    holds nothing of (Redis drops an empty list) counts 0."""
+    with app.connection_for_read() as conn:
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except ChannelError:
+            return 0
 
 
 @worker_init.connect

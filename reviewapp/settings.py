@@ -291,6 +291,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("DOPPEL_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("DOPPEL_TASK_TIME_LIMIT", 660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+VISIBILITY_TIMEOUT = env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600)
 if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
     # kombu hands these options to SQLAlchemy's create_engine: sqlite3's timeout is the busy
     # timeout (WAL is switched on by reviewapp.celery.sqlite_broker_prepare).
@@ -301,11 +302,17 @@ else:
     # (about every 100 s, whatever the timeout): scan every time, so redelivery follows the timeout
     # (kombu >= 5.7, which celery 5.7 requires, honours the throttle).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("DOPPEL_VISIBILITY_TIMEOUT", 3600),
+        "visibility_timeout": VISIBILITY_TIMEOUT,
         "unacked_restore_interval": env_int("DOPPEL_RESTORE_SCAN_INTERVAL", 10),
         "unacked_restore_throttle": 1,
     }
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
+# A running analysis job that has made no progress for this long while the broker's queue is empty
+# has lost messages (a worker killed between taking a message and recording that it holds it, or the
+# embedded broker's rows a killed worker had taken): beat re-queues what is pending (services/jobs.
+# jobs_stalled_requeue). Longer than the visibility timeout, after which Redis hands back what a dead
+# worker held, and than any item's time limit, so a slow item or a redelivery on its way is not raced.
+JOB_STALL_SECONDS = env_int("DOPPEL_JOB_STALL_SECONDS", VISIBILITY_TIMEOUT + 600)
 # Periodic execution work (run `celery -A reviewapp beat` beside the workers).
 CELERY_BEAT_SCHEDULE = {
     "quarantine-purge": {"task": "doppel.quarantine_purge", "schedule": env_int("DOPPEL_PURGE_INTERVAL", 3600)},
@@ -314,6 +321,7 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-expire": {"task": "doppel.idempotency_expire", "schedule": 3600},
     "export-files-expire": {"task": "doppel.export_files_expire", "schedule": 3600},
     "extracts-expire": {"task": "doppel.extracts_expire", "schedule": env_int("DOPPEL_EXTRACT_EXPIRE_INTERVAL", 3600)},
+    "jobs-stalled-requeue": {"task": "doppel.jobs_stalled_requeue", "schedule": env_int("DOPPEL_STALL_SWEEP_INTERVAL", 300)},
 }
 # How long an API Idempotency-Key answer is kept for retries.
 IDEMPOTENCY_HOURS = env_int("DOPPEL_IDEMPOTENCY_HOURS", 72)

@@ -60,3 +60,23 @@ def job_list(*, kind=None, state=None, source=None, limit=200):
 
 def jobs_active_count() -> int:
     return Job.objects.filter(Q(state__in=[Job.State.QUEUED, Job.State.RUNNING, Job.State.PAUSED, Job.State.AWAITING_CONFIRMATION])).count()
+
+
+# The kinds whose driver only queues what is still pending, item by item, so that running it a
+# second time beside a live run repeats nothing (the JobItem is checked under its lock). Drivers
+# that do their work in one long task (inventory, export, extract, the executor) are not swept: a
+# second run beside a slow first one would do the work twice, so a person resumes those.
+STALL_SWEPT_KINDS = (Job.Kind.ANALYSE,)
+
+
+def jobs_stalled(*, silent_since):
+    """Running jobs of the swept kinds that have recorded no progress since `silent_since`,
+    counting their children's progress (an analysis job's pairing child counts its own items)."""
+    return (Job.objects.filter(kind__in=STALL_SWEPT_KINDS, state=Job.State.RUNNING)
+            .filter(Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, started_at__lt=silent_since))
+            .exclude(children__heartbeat_at__gte=silent_since))
+
+
+def job_pending_items(job: Job) -> int:
+    """Items of the job and of its children still waiting for a worker."""
+    return JobItem.objects.filter(Q(job=job) | Q(job__parent=job), state=JobItem.State.PENDING).count()

@@ -8,13 +8,16 @@ task after a crash a no-op instead of a double count.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ..models import Job, JobEvent, JobItem
+from ..selectors.jobs import job_pending_items, jobs_stalled
 from ..tasks.execution import deletion_execute_task
 from ..tasks.exports import export_job_task
 from ..tasks.extracts import extract_build_task
@@ -108,6 +111,46 @@ def job_resume(*, actor, job) -> Job:
         job_event(job, "resumed", actor=actor)
         job_dispatch(job)
     return job
+
+
+def job_requeue(*, actor, job, silent_for: timedelta) -> bool:
+    """Queue the driver of a running job the workers have lost track of: it queues again whatever
+    is still pending (and finishes a phase whose last message was lost), and the item check makes
+    any message that was not lost after all a no-op. The silence is re-checked under the row lock,
+    and the heartbeat restarts, so two sweeps, or a sweep and a worker recording progress, do not
+    both act: the next sweep waits a whole `silent_for` again. Returns False when the job is not
+    stalled (any more)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        now = timezone.now()
+        if not jobs_stalled(silent_since=now - silent_for).filter(pk=job.pk).exists():
+            return False
+        last = job.heartbeat_at or job.started_at
+        job.heartbeat_at = now
+        job.save(update_fields=["heartbeat_at"])
+        job_event(job, "requeued", actor=actor, silent_seconds=int((now - last).total_seconds()),
+                  pending=job_pending_items(job))
+        job_dispatch(job)
+    return True
+
+
+def jobs_stalled_requeue(*, actor, broker_waiting: int, silent_for: timedelta | None = None) -> list[int]:
+    """The sweep beat runs: re-queue every running job silent for `silent_for` (settings.
+    JOB_STALL_SECONDS), but only while the broker's queue is empty. Messages waiting there mean the
+    workers are behind, not that anything was lost (a job queued behind a long one is silent too),
+    and a message a dead worker held comes back by itself after the visibility timeout, which
+    JOB_STALL_SECONDS is longer than. What is left is a message taken and never recorded: kombu's
+    Redis transport between a worker's pop and its write to the unacked set, and every message a
+    killed embedded worker had taken (the SQLite broker hides taken rows until they are acked).
+    Returns the ids of the jobs re-queued."""
+    if broker_waiting:
+        return []
+    silent_for = silent_for if silent_for is not None else timedelta(seconds=settings.JOB_STALL_SECONDS)
+    stalled = list(jobs_stalled(silent_since=timezone.now() - silent_for).order_by("pk"))
+    requeued = [job.pk for job in stalled if job_requeue(actor=actor, job=job, silent_for=silent_for)]
+    if requeued:
+        log.warning("re-queued jobs %s: running, no progress for %s, nothing waiting on the broker", requeued, silent_for)
+    return requeued
 
 
 def job_cancel(*, actor, job) -> Job:

@@ -15,6 +15,7 @@ from reviewapp.selectors.assets import cleanup_left
 from reviewapp.selectors.jobs import job_progress
 from reviewapp.services import jobs
 from tests.factories import AssetFactory, SourceFactory
+from tests.reviewapp.test_analysis import collection  # noqa: F401 - fixture
 from tests.reviewapp.test_deletion import run_plan, sources, users  # noqa: F401 - fixtures
 
 
@@ -219,3 +220,94 @@ def test_an_executor_job_page_counts_what_its_plan_says_aborted_and_quarantined(
     assert 'data-testid="deletion-outcome">2: 1 moved to quarantine, 1 aborted' in html
     assert f"{byte_size(ok.asset.size)} of {byte_size(job.bytes_total)} planned" in html
     assert "<dt>Found</dt>" not in html
+
+
+# --- the sweep for jobs whose messages were lost ----------------------------------------------
+
+HOUR = timedelta(hours=1)
+
+
+def silent(job, *, for_):
+    """Make a job look as if its last progress was `for_` ago."""
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - for_, started_at=timezone.now() - 2 * for_)
+
+
+@pytest.fixture
+def driver_sent(monkeypatch):
+    from reviewapp.tasks.pipeline import analysis_job_task
+
+    sent = []
+    monkeypatch.setattr(analysis_job_task, "delay", lambda *args: sent.append(args))
+    return sent
+
+
+@pytest.mark.django_db
+def test_the_sweep_requeues_a_running_analysis_silent_for_longer_than_the_stall_time_once(
+        admin_user, driver_sent, django_capture_on_commit_callbacks):
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    silent(job, for_=2 * HOUR)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR) == [job.pk]
+        assert driver_sent == []  # queued once the transaction commits
+    assert driver_sent == [(job.pk,)]
+    event = job.events.get(event="requeued")
+    assert event.actor is None and 2 * 3600 - 5 <= event.detail["silent_seconds"] <= 2 * 3600 + 5
+    assert event.detail["pending"] == 0
+    # the heartbeat restarted: the next sweep waits a whole stall time again
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR) == []
+    assert driver_sent == [(job.pk,)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", ["messages waiting on the broker", "progress within the stall time",
+                                  "its pairing child made progress", "paused", "not started",
+                                  "an inventory (one long task)"])
+def test_the_sweep_leaves_jobs_that_are_not_stalled_or_not_its_to_requeue(
+        admin_user, driver_sent, django_capture_on_commit_callbacks, case, monkeypatch):
+    from reviewapp.tasks.pipeline import inventory_job_task
+
+    monkeypatch.setattr(inventory_job_task, "delay", lambda *args: driver_sent.append(args))
+    kind = "inventory" if case.startswith("an inventory") else "analyse"
+    state = {"paused": Job.State.PAUSED, "not started": Job.State.QUEUED}.get(case, Job.State.RUNNING)
+    job = jobs.job_create(actor=admin_user, kind=kind, state=state)
+    silent(job, for_=HOUR / 2 if case == "progress within the stall time" else 2 * HOUR)
+    if case == "its pairing child made progress":
+        child = jobs.job_create(actor=None, kind="pair", state=Job.State.RUNNING, parent=job)
+        Job.objects.filter(pk=child.pk).update(heartbeat_at=timezone.now() - HOUR / 2)
+    waiting = 3 if case == "messages waiting on the broker" else 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=waiting, silent_for=HOUR) == []
+    assert driver_sent == [] and not JobEvent.objects.filter(event="requeued").exists()
+
+
+@pytest.mark.django_db
+def test_an_analysis_whose_item_messages_were_lost_finishes_once_the_sweep_requeues_it(
+        collection, admin_user, monkeypatch, django_capture_on_commit_callbacks):
+    """A worker killed between taking its messages and recording them: the job says running, its
+    items pending, and nothing on the broker will ever run them. The sweep's re-queue runs them,
+    and what had been done is not done again."""
+    from reviewapp.models import JobItem, ReviewItem
+    from reviewapp.services.analysis import analysis_start
+    from reviewapp.tasks import pipeline
+
+    canonical, cleanup = collection
+    job = analysis_start(actor=admin_user, source=cleanup, dispatch=False)
+    lost = []
+    with monkeypatch.context() as m:
+        m.setattr(pipeline.analyse_asset, "delay", lambda *args: lost.append(args))
+        pipeline.analysis_job_task.apply(args=(job.pk,))
+    assert len(lost) == 8
+    item = JobItem.objects.filter(job=job).first()
+    pipeline.analyse_asset.apply(args=(job.pk, item.pk))  # one of them had been done before the loss
+    job.refresh_from_db()
+    assert (job.state, job.processed) == (Job.State.RUNNING, 1)
+    silent(job, for_=2 * HOUR)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR) == [job.pk]
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE and (job.requested, job.processed, job.failed) == (8, 8, 0)
+    assert job.events.get(event="requeued").detail["pending"] == 7
+    assert dict(ReviewItem.objects.values_list("asset__name", "verdict")) == {
+        "C1234a.jpg": "duplicate", "IMG_0001.png": "rotated", "C3456b.jpg": "cleanup_corrupt",
+        "unique.jpg": "no_match", "garbage.jpg": "unreadable"}

@@ -1,6 +1,7 @@
 """The pipeline through a real Celery worker process on Redis and PostgreSQL: inventory and
 analysis end to end, and a worker killed mid-job (SIGKILL) whose work is redelivered to a new
-worker with nothing lost and nothing done twice."""
+worker with nothing lost and nothing done twice, or whose messages were lost outright and which beat's
+sweep re-queues."""
 from __future__ import annotations
 
 import pytest
@@ -89,3 +90,39 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(local_root, celery_work
     assert len(pairs) == len(set(pairs)) == 3
     pair = Job.objects.get(parent=job)
     assert pair.processed == 5 and pair.failed == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_messages_were_lost_with_the_killed_worker_is_finished_by_the_beat_sweep(
+        local_root, celery_worker, admin_user, redis_url):
+    """The broker loses what the killed worker held, and what was waiting (kombu's Redis window between
+    a worker's pop and its unacked write; the embedded SQLite broker's taken rows). The visibility
+    timeout is set beyond the test, so only the sweep can bring the job back."""
+    import redis
+
+    canonical, cleanup = sources(local_root, admin_user)
+    inventory_both(admin_user, canonical, cleanup)
+    job = analysis_start(actor=admin_user, source=cleanup, params={"test_item_delay": 0.7})
+    wait_for(lambda: Job.objects.get(pk=job.pk).processed >= 2, timeout=60, interval=0.05, message="first items")
+    celery_worker.kill()
+    broker = redis.Redis.from_url(redis_url)
+    assert broker.llen("doppel") + broker.hlen("unacked") > 0  # there was something to lose
+    broker.delete("doppel", "unacked", "unacked_index")
+    job.refresh_from_db()
+    killed_at = job.processed
+    assert job.state == Job.State.RUNNING and killed_at < job.requested == 8
+    celery_worker.env.update({"DOPPEL_VISIBILITY_TIMEOUT": "3600", "DOPPEL_JOB_STALL_SECONDS": "4",
+                              "DOPPEL_STALL_SWEEP_INTERVAL": "2"})
+    celery_worker.start(beat=True)
+    try:
+        wait_for(finished(job), timeout=180, message="analysis after the sweep")
+    except AssertionError as e:
+        job.refresh_from_db()
+        raise AssertionError(f"{e}: {job.state} {job.processed}/{job.requested}\n{celery_worker.logs()[-4000:]}") from None
+    assert job.state == Job.State.DONE, (job.error, celery_worker.logs()[-3000:])
+    assert (job.requested, job.processed, job.failed) == (8, 8, 0), killed_at
+    requeued = job.events.filter(event="requeued")
+    assert requeued.count() >= 1 and requeued.first().detail["pending"] == 8 - killed_at
+    assert dict(ReviewItem.objects.values_list("asset__name", "verdict")) == EXPECTED
+    pairs = list(Candidate.objects.values_list("cleanup_asset_id", "match_asset_id", "engine_version"))
+    assert len(pairs) == len(set(pairs)) == 3
