@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.51"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.52"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -505,6 +505,11 @@ VERIFIER_VERSION = "proof 1.51"   # 1.1: a lossless clean-up copy against a JPEG
 #      failing gates; true flipped copies gained 2 + 5 of 800 (mine) and 16 of 650 (a reviewer's); clean edits
 #      claimed 0 of 1,652 (mine), 0 of 3,990 (a first reviewer's: 64 before runs had to be toned) and 1 of 6,700
 #      (a second reviewer's: 23 before flat MCUs counted back in place) (README, "Proof 1.51")
+# 1.52: no new number. A JPEG whose one fault is a missing end-of-image marker (decode.JPEG_END_MARKER_MISSING, fp
+#      2.5), beside an undamaged other side, is verified as the whole picture it decodes to; the same picture is then
+#      a damaged copy on its side (never safe), anything else is judged as for any file (verdict.
+#      _whole_but_its_end_marker). Edits saved without their end marker were damaged copies of the kept picture
+#      (README, "Proof 1.52")
 
 
 def _tol(default, looser: str):

@@ -11,7 +11,7 @@ from PIL import Image
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
 from .compare import ScreenResult, _fine_detail, bbox, compare_arrays, fine_detail, orientation_scores, turn_fits
-from .decode import DECODER_FILL, EXIF_TO_DIHEDRAL, compose, dihedral, inverse
+from .decode import DECODER_FILL, EXIF_TO_DIHEDRAL, JPEG_END_MARKER_MISSING, compose, dihedral, inverse
 from .fingerprint import chroma, grey
 from .proof import (
     _CHROMA_STEP,
@@ -1956,6 +1956,29 @@ def _its_own_turned_self(m: FileAnalysis, t, u) -> bool:
     return a.shape == b.shape and int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) <= 1
 
 
+def _whole_but_its_end_marker(c: FileAnalysis, m: FileAnalysis, shared_id: bool, T: Thresholds,
+                              turn: tuple | None) -> PairResult:
+    """The verdict on a pair with a JPEG whose one fault is its missing end-of-image marker: the
+    pair verified as the whole picture that file decodes to, then the file's fault said.
+
+    Why: nothing of its picture is lost, so no difference is the damage's. A copy that differs is
+    judged like any other (different, edited, reframed), never a damaged copy of the kept picture
+    (a fresh-eyed reviewer's edits saved without their end marker were, 348 of 362 of them). The
+    same picture is still a malformed file, so never the engine's to delete: a damaged clean-up copy
+    a person confirms (``cleanup_corrupt``), or a damaged kept copy (``match_corrupt``), at the turn
+    and against the copy its pixels proved; with both files so, the kept one's (never approvable).
+    Only when neither side has other damage: the damage rules judge those pairs as before."""
+    whole: dict = {"status": "ok", "errors": [], "damage": None}
+    res = verify_analyses(replace(c, **whole) if c.errors else c, replace(m, **whole) if m.errors else m,
+                          shared_id=shared_id, thresholds=T, turn=turn)
+    if res.verdict not in SAME_PICTURE_VERDICTS:
+        return res
+    side, verdict, whose = ("match", "match_corrupt", "kept") if m.errors else ("cleanup", "cleanup_corrupt", "clean-up")
+    return replace(res, verdict=verdict, corrupt_side=side, safe_to_delete=False,
+                   reasons=[f"the {whose} file is malformed: it ends without its end-of-image marker (its decoder finds "
+                            "nothing else wrong)", *res.reasons, "not safe: needs a person"])
+
+
 def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None = None,
                     thresholds: Thresholds | None = None, turn: tuple | None = None) -> PairResult:
     """Verify clean-up analysis ``c`` against kept analysis ``m`` (both carry their reduced images,
@@ -1980,6 +2003,8 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     early = _by_checksum(c, m, T) or _undecodable(c, m, shared_id, T)
     if early is not None:
         return early
+    if {tuple(c.errors), tuple(m.errors)} <= {(), (JPEG_END_MARKER_MISSING,)} and (c.errors or m.errors):
+        return _whole_but_its_end_marker(c, m, shared_id, T, turn)
     at, score = turn or (None, 0.0)
     r = _screen(c, m, T, turn=at, turn_score=score)
     if r is None:

@@ -3,7 +3,7 @@ the app) can import them at the top without a cycle through the package. Version
 fingerprint change means re-analysing files (restores); a verifier change (proof.VERIFIER_VERSION)
 only re-verifies open candidates from stored analyses and renditions."""
 ENGINE_VERSION = "2.0"
-FINGERPRINT_VERSION = "fp 2.4"   # 2.1: a scaled decode's partial last pixel is not stretched over the
+FINGERPRINT_VERSION = "fp 2.5"   # 2.1: a scaled decode's partial last pixel is not stretched over the
 #                                    reduced picture (decode.scaled_extent): a JPEG of 410 px decoded at 5/8 drifted 0.75 px
 # 2.2: a JPEG decoded at full scale uses libjpeg's accurate integer IDCT, not the fast one, which overflows at
 #      quality 96 and over (pixels of 0 and 255 all over a q100 copy: "different", its hashes noise); an intact
@@ -13,9 +13,24 @@ FINGERPRINT_VERSION = "fp 2.4"   # 2.1: a scaled decode's partial last pixel is 
 #      (CURRENT_UNDER_CAP)
 # 2.4: a JPEG 2000 of the reversible wavelet is read for whether it kept every coding pass (analysis.every_pass, with
 #      the rendition); no other file's analysis changed, so an fp 2.3 one, or an fp 2.2 one under the cap, stays
-#      current for any other file (STALE_REVERSIBLE_JPEG2000)
+#      current for any other file (STALE_SINCE)
+# 2.5: a JPEG whose one fault is a missing end-of-image marker is told from one cut short (decode.
+#      JPEG_END_MARKER_MISSING); only a damaged JPEG's analysis can change, so an older one of any other file stays
+#      current where it was (STALE_SINCE)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
-CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None}
-# every version in CURRENT_UNDER_CAP predates fp 2.4: its analysis of a JPEG 2000 whose wavelet may keep every
-# pixel ("lossless" true) is stale whatever its size
-STALE_REVERSIBLE_JPEG2000 = ("JPEG2000", True)
+CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None}
+# version -> the files whose analysis it changed: (format, a field of the analysis, its value). An analysis of such
+# a file by any earlier version is stale whatever its size.
+STALE_SINCE = {
+    "fp 2.4": ("JPEG2000", "lossless", True),   # a JPEG 2000 whose wavelet may keep every pixel
+    "fp 2.5": ("JPEG", "status", "damaged"),    # a damaged JPEG (it may only lack its end marker)
+}
+
+
+def _ordinal(version: str) -> tuple:
+    return tuple(int(part) for part in version.split()[-1].split("."))
+
+
+def stale_since(version: str) -> list:
+    """What the versions after ``version`` changed (``STALE_SINCE``): its analyses of these files are stale."""
+    return [files for since, files in STALE_SINCE.items() if _ordinal(since) > _ordinal(version)]

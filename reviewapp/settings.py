@@ -311,8 +311,9 @@ CELERY_TASK_DEFAULT_QUEUE = "doppel"
 # has lost messages (a worker killed between taking a message and recording that it holds it, or the
 # embedded broker's rows a killed worker had taken): beat re-queues what is pending (services/jobs.
 # jobs_stalled_requeue). Longer than the visibility timeout, after which Redis hands back what a dead
-# worker held, and than any item's time limit, so a slow item or a redelivery on its way is not raced.
-JOB_STALL_SECONDS = env_int("DOPPEL_JOB_STALL_SECONDS", VISIBILITY_TIMEOUT + 600)
+# worker held, and than the longest time limit of an analysis task (1860 s: tasks.pipeline.pair_batch's,
+# tested), so a slow item or a redelivery on its way is not raced.
+JOB_STALL_SECONDS = env_int("DOPPEL_JOB_STALL_SECONDS", max(VISIBILITY_TIMEOUT, 1860) + 600)
 # Periodic execution work (run `celery -A reviewapp beat` beside the workers).
 CELERY_BEAT_SCHEDULE = {
     "quarantine-purge": {"task": "doppel.quarantine_purge", "schedule": env_int("DOPPEL_PURGE_INTERVAL", 3600)},

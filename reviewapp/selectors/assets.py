@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.version import CURRENT_UNDER_CAP, FINGERPRINT_VERSION, STALE_REVERSIBLE_JPEG2000
+from matching.version import CURRENT_UNDER_CAP, FINGERPRINT_VERSION, stale_since
 
 from ..models import Asset, AuditEntry, DeletionItem, NameListEntry, ReingestItem, Source, Takedown
 from ..services.exports import csv_text  # pure cell formatting, no service (see the import contracts)
@@ -44,17 +44,17 @@ def assets_needing_analysis(qs, engine_version):
     """Assets that can be analysed now and have no current analysis: none at this ETag and engine, or
     one that is no longer current for the file (``matching.analysis_current``, written as a query:
     made by this fingerprint version, or by one in ``CURRENT_UNDER_CAP`` for a file no larger than
-    that version's cap and not a reversible JPEG 2000 (``STALE_REVERSIBLE_JPEG2000``); no version at
-    all is stale) whose bytes can be read without a restore.
+    that version's cap and not one a later version changed (``STALE_SINCE``: a reversible JPEG 2000,
+    a damaged JPEG); no version at all is stale) whose bytes can be read without a restore.
     Why: a fingerprint change re-analyses what it changed, and only that (fp 2.3 changed the
     renditions of files over 2048 px; the rest need no fetch and no restore); an archived file's
     restore is an admin's decision (re-verification counts it), not a side effect of a job."""
     current = Q(analysis__fingerprint_version=FINGERPRINT_VERSION)
-    fmt, lossless = STALE_REVERSIBLE_JPEG2000
-    changed = Q(analysis__format=fmt) & Q(analysis__lossless=lossless)   # (what every older version read otherwise)
     for version, side in CURRENT_UNDER_CAP.items():
         under = Q() if side is None else Q(width__lte=side) & Q(height__lte=side)
-        current |= Q(analysis__fingerprint_version=version) & under & ~changed
+        for fmt, name, value in stale_since(version):   # (what that version read otherwise)
+            under &= ~(Q(analysis__format=fmt) & Q(**{f"analysis__{name}": value}))
+        current |= Q(analysis__fingerprint_version=version) & under
     ready = qs.filter(state__in=[Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
     analysed = Q(engine_version=engine_version) & Q(analysed_etag=F("etag")) & Q(analysis__isnull=False)
     # stale by its fingerprint alone: analysed again only while its bytes can be read without a

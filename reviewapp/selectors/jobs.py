@@ -70,13 +70,23 @@ STALL_SWEPT_KINDS = (Job.Kind.ANALYSE,)
 
 
 def jobs_stalled(*, silent_since):
-    """Running jobs of the swept kinds that have recorded no progress since `silent_since`,
-    counting their children's progress (an analysis job's pairing child counts its own items)."""
-    return (Job.objects.filter(kind__in=STALL_SWEPT_KINDS, state=Job.State.RUNNING)
-            .filter(Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, started_at__lt=silent_since))
+    """Jobs of the swept kinds silent since `silent_since`: running with no progress recorded since
+    then, counting their children's (an analysis job's pairing child counts its own items), or queued
+    since then and never started (the driver's message was lost)."""
+    running = Q(state=Job.State.RUNNING) & (
+        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, started_at__lt=silent_since))
+    never_started = Q(state=Job.State.QUEUED, started_at__isnull=True) & (
+        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, created_at__lt=silent_since))
+    return (Job.objects.filter(kind__in=STALL_SWEPT_KINDS).filter(running | never_started)
             .exclude(children__heartbeat_at__gte=silent_since))
 
 
 def job_pending_items(job: Job) -> int:
     """Items of the job and of its children still waiting for a worker."""
     return JobItem.objects.filter(Q(job=job) | Q(job__parent=job), state=JobItem.State.PENDING).count()
+
+
+def job_settled_items(job: Job) -> int:
+    """Items of the job and of its children a worker has settled (done, skipped or failed)."""
+    return JobItem.objects.filter(Q(job=job) | Q(job__parent=job)).exclude(
+        state__in=[JobItem.State.PENDING, JobItem.State.WAITING]).count()

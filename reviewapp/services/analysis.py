@@ -38,6 +38,7 @@ from .jobs import (
     job_dispatch,
     job_event,
     job_finish,
+    job_item_fail,
     job_items_add,
     job_may_continue,
     job_start,
@@ -214,17 +215,8 @@ def job_delay(job_id) -> float:
 
 
 def item_fail(job_id: int, item_id: int, error: str) -> bool:
-    """Record a failed item once; returns False when it was already settled."""
-    with transaction.atomic():
-        item = JobItem.objects.select_for_update().get(pk=item_id)
-        if item.state not in (JobItem.State.PENDING, JobItem.State.WAITING):
-            return False
-        item.state = JobItem.State.FAILED
-        item.error = str(error)[:2000]
-        item.attempts += 1
-        item.save(update_fields=["state", "error", "attempts", "updated_at"])
-        job_count(job_id, failed=1)
-    return True
+    """Record a failed item once; returns False when it was already settled (``jobs.job_item_fail``)."""
+    return job_item_fail(job_id, item_id, error)
 
 
 # --- phases ------------------------------------------------------------------------------------
@@ -474,7 +466,7 @@ def _current(asset: Asset) -> bool:
     the same rule as a query: ``selectors.assets.assets_needing_analysis``)."""
     a = asset.analysis or {}
     return engine().analysis_current(a.get("fingerprint_version"), a.get("width"), a.get("height"),
-                                     format=a.get("format"), lossless=a.get("lossless"))
+                                     format=a.get("format"), lossless=a.get("lossless"), status=a.get("status"))
 
 
 def _has_proof_data(asset: Asset) -> bool:

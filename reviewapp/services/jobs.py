@@ -13,11 +13,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Job, JobEvent, JobItem
-from ..selectors.jobs import job_pending_items, jobs_stalled
+from ..selectors.jobs import job_pending_items, job_settled_items, jobs_stalled
 from ..tasks.execution import deletion_execute_task
 from ..tasks.exports import export_job_task
 from ..tasks.extracts import extract_build_task
@@ -113,30 +113,60 @@ def job_resume(*, actor, job) -> Job:
     return job
 
 
+# Re-queues in a row that a job may take with nothing settled in between before the sweep gives up its
+# pending items: each re-queue's messages were taken (the broker's queue was empty at the next sweep)
+# and no worker settled anything, so an item stops the worker that reads it (a decoder crash, the
+# memory killer, a hard time limit), and re-queuing it for ever would hold the job open for ever.
+STALL_REQUEUES_BEFORE_GIVING_UP = 3
+
+
 def job_requeue(*, actor, job, silent_for: timedelta) -> bool:
-    """Queue the driver of a running job the workers have lost track of: it queues again whatever
-    is still pending (and finishes a phase whose last message was lost), and the item check makes
-    any message that was not lost after all a no-op. The silence is re-checked under the row lock,
-    and the heartbeat restarts, so two sweeps, or a sweep and a worker recording progress, do not
-    both act: the next sweep waits a whole `silent_for` again. Returns False when the job is not
-    stalled (any more)."""
+    """Queue the driver of a job the workers have lost track of: it queues again whatever is still
+    pending (and finishes a phase whose last message was lost), and the item check makes any
+    message that was not lost after all a no-op. The silence is re-checked under the row lock, and
+    the heartbeat restarts, so two sweeps, or a sweep and a worker recording progress, do not both
+    act: the next sweep waits a whole `silent_for` again. After STALL_REQUEUES_BEFORE_GIVING_UP
+    re-queues with nothing settled, the pending items fail instead (the job then finishes without
+    them) and a job with none fails. Returns False when the job is not stalled (any more)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         now = timezone.now()
         if not jobs_stalled(silent_since=now - silent_for).filter(pk=job.pk).exists():
             return False
-        last = job.heartbeat_at or job.started_at
+        last = job.heartbeat_at or job.started_at or job.created_at
         job.heartbeat_at = now
         job.save(update_fields=["heartbeat_at"])
-        job_event(job, "requeued", actor=actor, silent_seconds=int((now - last).total_seconds()),
-                  pending=job_pending_items(job))
-        job_dispatch(job)
+        pending, settled = job_pending_items(job), job_settled_items(job)
+        silent = int((now - last).total_seconds())
+        before = list(job.events.filter(event__in=["requeued", "gave_up"]).order_by("-id")
+                      .values_list("detail", flat=True)[:STALL_REQUEUES_BEFORE_GIVING_UP])
+        if len(before) == STALL_REQUEUES_BEFORE_GIVING_UP and all(
+                (d.get("pending"), d.get("settled")) == (pending, settled) for d in before):
+            _job_give_up_pending(job, actor=actor, silent=silent)
+        else:
+            job_event(job, "requeued", actor=actor, silent_seconds=silent, pending=pending, settled=settled)
+            job_dispatch(job)
     return True
 
 
+def _job_give_up_pending(job, *, actor, silent: int) -> None:
+    why = (f"no worker finished this in {STALL_REQUEUES_BEFORE_GIVING_UP} re-queues of a stalled job (it may stop "
+           "the worker that reads it); analyse it again on its own to see why")
+    items = list(JobItem.objects.filter(Q(job=job) | Q(job__parent=job), state=JobItem.State.PENDING)
+                 .values_list("job_id", "pk"))
+    failed = sum(job_item_fail(job_id, item_id, why) for job_id, item_id in items)
+    job_event(job, "gave_up", actor=actor, silent_seconds=silent, failed=failed)
+    log.warning("job %s: gave up %d pending items after %d re-queues with nothing settled", job.pk, failed,
+                STALL_REQUEUES_BEFORE_GIVING_UP)
+    if items:
+        job_dispatch(job)   # the driver finishes the phase without them
+    else:
+        job_fail(job.pk, f"no worker finished its driver in {STALL_REQUEUES_BEFORE_GIVING_UP} re-queues")
+
+
 def jobs_stalled_requeue(*, actor, broker_waiting: int, silent_for: timedelta | None = None) -> list[int]:
-    """The sweep beat runs: re-queue every running job silent for `silent_for` (settings.
-    JOB_STALL_SECONDS), but only while the broker's queue is empty. Messages waiting there mean the
+    """The sweep beat runs: re-queue every job silent for `silent_for` (settings.JOB_STALL_SECONDS;
+    ``selectors.jobs.jobs_stalled``), but only while the broker's queue is empty. Messages waiting there mean the
     workers are behind, not that anything was lost (a job queued behind a long one is silent too),
     and a message a dead worker held comes back by itself after the visibility timeout, which
     JOB_STALL_SECONDS is longer than. What is left is a message taken and never recorded: kombu's
@@ -223,6 +253,20 @@ def job_items_add(job, asset_ids, *, chunk=1000) -> int:
             [JobItem(job=job, asset_id=a) for a in asset_ids[i:i + chunk]], ignore_conflicts=True
         )
     return JobItem.objects.filter(job=job).count() - before
+
+
+def job_item_fail(job_id: int, item_id: int, error: str) -> bool:
+    """Record a failed item once, and count it on its job; returns False when it was already settled."""
+    with transaction.atomic():
+        item = JobItem.objects.select_for_update().get(pk=item_id)
+        if item.state not in (JobItem.State.PENDING, JobItem.State.WAITING):
+            return False
+        item.state = JobItem.State.FAILED
+        item.error = str(error)[:2000]
+        item.attempts += 1
+        item.save(update_fields=["state", "error", "attempts", "updated_at"])
+        job_count(job_id, failed=1)
+    return True
 
 
 def job_finish(job_id, *, state=Job.State.DONE, error="", **detail) -> Job:

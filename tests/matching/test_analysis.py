@@ -84,3 +84,10 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", lossless=True)
     assert not analysis_current("fp 2.2", 640, 480, format="JPEG2000", lossless=True)
     assert analysis_current("fp 2.2", 640, 480, format="TIFF", lossless=None)
+    # fp 2.5 told a JPEG without only its end marker from one cut short: an older analysis of a damaged JPEG is
+    # stale, of any other file current where it was
+    assert not analysis_current("fp 2.4", 640, 480, format="JPEG", status="damaged")
+    assert not analysis_current("fp 2.3", 4000, 3000, format="JPEG", status="damaged")
+    assert analysis_current("fp 2.4", 4000, 3000, format="JPEG", status="ok")
+    assert analysis_current("fp 2.4", 640, 480, format="TIFF", status="damaged")
+    assert analysis_current("fp 2.4", 640, 480, format="JPEG2000", lossless=True)   # (fp 2.4 read that already)

@@ -183,6 +183,49 @@ def test_truncated_jpeg_is_damaged_but_decodes_top(tmp_path, photo):
     assert _close(top, ref)
 
 
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_without_only_its_end_marker_decodes_whole_and_is_malformed_and_one_byte_more_is_cut_short(
+        photo, progressive):
+    from matching.decode import JPEG_END_MARKER_MISSING
+
+    whole = jpeg_bytes(photo, 85, progressive=progressive)
+    assert whole.endswith(b"\xff\xd9")
+    d = decode(None, data=whole[:-2])
+    assert d.errors == [JPEG_END_MARKER_MISSING] and not d.truncated
+    assert (d.image == decode(None, data=whole).image).all()   # nothing of the picture is lost
+    for cut in (3, 4, 40):   # a scan cut by even one byte runs short of data: cut short, as before
+        d = decode(None, data=whole[:-cut])
+        assert d.truncated and JPEG_END_MARKER_MISSING not in d.errors, cut
+
+
+def test_a_jpeg_whose_tail_is_zeroed_reads_as_cut_short_but_a_writers_zero_padding_after_its_data_does_not(photo):
+    """A fresh-eyed attack: the Huffman decoder reads zeros written over a file's tail as codes, and where they
+    happen to code the blocks left it says nothing; the zeros are taken off before the file is closed."""
+    from matching.decode import JPEG_END_MARKER_MISSING
+
+    whole = jpeg_bytes(photo, 85)
+    zeroed = decode(None, data=whole[:-50] + b"\x00" * 50)
+    assert zeroed.truncated and JPEG_END_MARKER_MISSING not in zeroed.errors
+    assert decode(None, data=whole[:-2] + b"\x00" * 64).errors == [JPEG_END_MARKER_MISSING]
+
+
+def test_only_a_huffman_coded_jpeg_is_read_as_whole_but_its_end_marker(photo, monkeypatch):
+    """An arithmetic decoder feeds itself zeros at the end of its data and never complains (an attack cut
+    `cjpeg -arithmetic` files anywhere), so a silent decode proves nothing there: a frame marked arithmetic
+    (SOF9, SOF10) is not read so, even where the closed file decodes without a word."""
+    import importlib
+
+    dec = importlib.import_module("matching.decode")   # (the module: the package exports its function `decode`)
+
+    data = jpeg_bytes(photo, 85)[:-2]
+    sof = data.index(b"\xff\xc0")
+    monkeypatch.setattr(dec.simplejpeg, "decode_jpeg", lambda *a, **kw: np.zeros((4, 4, 3), np.uint8))
+    for marker, whole in ((b"\xc0", True), (b"\xc2", True), (b"\xc9", False), (b"\xca", False)):
+        d = dec.Decoded()
+        arr = dec._jpeg_whole_but_its_end_marker(data[:sof + 1] + marker + data[sof + 2:], d, "premature end of jpeg file", {})
+        assert (arr is not None, d.errors == [dec.JPEG_END_MARKER_MISSING]) == (whole, whole), marker
+
+
 def test_truncated_jp2_is_damaged(tmp_path, photo):
     p = tmp_path / "c.jp2"
     photo.save(p, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)

@@ -632,6 +632,42 @@ def test_a_small_bright_patch_is_not_a_safe_duplicate_whatever_the_kept_format(t
     r = verify_pair(p, c)
     assert not r.safe_to_delete and r.verdict == "different", (r.verdict, r.reasons)
 
+@pytest.mark.parametrize("side", ["clean-up", "kept", "both"])
+def test_a_jpeg_without_its_end_marker_is_judged_by_its_whole_picture_an_edit_different_the_same_picture_damaged(
+        tmp_path, photo, side):
+    """A reviewer's edits saved without their end marker were damaged copies of the kept picture (348 of 362):
+    the edit was taken for the damage. Every scan of such a file decodes whole, so nothing is the damage's;
+    the same picture is still a malformed file, so a damaged copy on its side (the kept one's, if both), never
+    safe."""
+    kept, copy = photo, photo.resize((240, 180), Image.LANCZOS)
+    edit = edited(copy, (0.5, 0.2, 0.7, 0.4), (30, 30, 30))
+    k = tmp_path / ("C0001000.tif" if side == "clean-up" else "C0001000.jpg")
+    if side == "clean-up":
+        kept.save(k, "TIFF")
+    else:
+        k.write_bytes(jpeg_bytes(kept, 92)[:-2])
+    cut = 0 if side == "kept" else 2
+    same, other = tmp_path / "same.jpg", tmp_path / "edit.jpg"
+    same.write_bytes(jpeg_bytes(copy, 85)[:len(jpeg_bytes(copy, 85)) - cut])
+    other.write_bytes(jpeg_bytes(edit, 85)[:len(jpeg_bytes(edit, 85)) - cut])
+    r = verify_pair(other, k)
+    assert r.verdict == "different" and r.corrupt_side == "none", (r.verdict, r.reasons)
+    r = verify_pair(same, k)
+    assert (r.verdict, r.corrupt_side) == (("cleanup_corrupt", "cleanup") if side == "clean-up" else ("match_corrupt", "match"))
+    assert not r.safe_to_delete and "ends without its end-of-image marker" in r.reasons[0]
+    assert any(w.startswith("same picture at full detail") for w in r.reasons)
+
+
+def test_a_jpeg_cut_by_a_byte_more_than_its_end_marker_is_still_a_damaged_copy_by_the_damage_rules(tmp_path, photo):
+    k = tmp_path / "C0001000.tif"
+    photo.save(k, "TIFF")
+    data = jpeg_bytes(photo.resize((240, 180), Image.LANCZOS), 85)
+    p = tmp_path / "cut.jpg"
+    p.write_bytes(data[:-3])
+    r = verify_pair(p, k)
+    assert r.verdict == "cleanup_corrupt" and not any("end-of-image marker" in w for w in r.reasons), r.reasons
+
+
 # --- the verdict policy: one set each, one approval rule, one relation check --------------------
 
 from types import SimpleNamespace  # noqa: E402

@@ -210,7 +210,24 @@ def test_fp_2_4_analyses_again_only_the_reversible_jpeg2000s_of_an_fp_2_3_store(
     for asset in Asset.objects.exclude(analysis__isnull=True):
         Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.3"})
     stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"C0002345.jp2"}
+    assert stale == {"C0002345.jp2", "C3456b.jpg"}   # (and the damaged JPEG, for fp 2.5: below)
+    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+
+
+@pytest.mark.django_db
+def test_fp_2_5_analyses_again_only_the_damaged_jpegs_of_an_fp_2_4_store(collection, admin_user):
+    # fp 2.5 tells a JPEG without only its end marker from one cut short; no other file's analysis changed,
+    # so of a store analysed at fp 2.4 only the damaged JPEGs are stale, by the query and by the rule alike
+    from reviewapp.selectors.assets import assets_needing_analysis
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    ev = Asset.objects.get(name="C3456b.jpg").engine_version
+    for asset in Asset.objects.exclude(analysis__isnull=True):
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.4"})
+    assert Asset.objects.get(name="C3456b.jpg").analysis["status"] == "damaged"
+    assert Asset.objects.get(name="garbage.jpg").analysis["status"] == "unreadable"
+    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
+    assert stale == {"C3456b.jpg"}
     assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
 
 
@@ -552,6 +569,28 @@ def test_an_unnamed_copy_whose_stream_reads_out_of_step_is_paired_in_the_pipelin
     (local_root / "cleanup" / "IMG_8404_36.jpg").write_bytes(flipped_at(jpeg_bytes(crop, 90), flips, size))
     app, cli = pipeline_and_cli(local_root, admin_user)
     assert app == cli == {"IMG_8404_36.jpg": ("cleanup_corrupt", "C1285084.tif")}, (app, cli)
+
+
+@pytest.mark.django_db
+def test_copies_without_their_jpeg_end_marker_are_judged_in_the_pipeline_as_on_the_command_line(local_root, admin_user):
+    """Proof 1.52 reads the malformed-only error stored with the analysis: an edit saved without its end marker is
+    a different picture, not a damaged copy of the kept one; the same picture so saved is a damaged copy."""
+    import io
+
+    from PIL import ImageDraw
+
+    kept = photo("astronaut", (400, 300))
+    save(kept, local_root / "canonical" / "C0001234.tif")
+    (local_root / "cleanup").mkdir(parents=True, exist_ok=True)
+    edit = kept.resize((300, 225))
+    ImageDraw.Draw(edit).rectangle((150, 40, 220, 110), fill=(30, 30, 30))
+    for name, im in (("C0001234a.jpg", kept.resize((300, 225))), ("C0001234b.jpg", edit)):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=85)
+        (local_root / "cleanup" / name).write_bytes(buf.getvalue()[:-2])
+    app, cli = pipeline_and_cli(local_root, admin_user)
+    assert app == cli, (app, cli)
+    assert app["C0001234a.jpg"] == ("cleanup_corrupt", "C0001234.tif") and app["C0001234b.jpg"][0] == "different"
 
 
 @pytest.mark.django_db

@@ -261,7 +261,7 @@ def test_the_sweep_requeues_a_running_analysis_silent_for_longer_than_the_stall_
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", ["messages waiting on the broker", "progress within the stall time",
-                                  "its pairing child made progress", "paused", "not started",
+                                  "its pairing child made progress", "paused", "queued within the stall time",
                                   "an inventory (one long task)"])
 def test_the_sweep_leaves_jobs_that_are_not_stalled_or_not_its_to_requeue(
         admin_user, driver_sent, django_capture_on_commit_callbacks, case, monkeypatch):
@@ -269,9 +269,12 @@ def test_the_sweep_leaves_jobs_that_are_not_stalled_or_not_its_to_requeue(
 
     monkeypatch.setattr(inventory_job_task, "delay", lambda *args: driver_sent.append(args))
     kind = "inventory" if case.startswith("an inventory") else "analyse"
-    state = {"paused": Job.State.PAUSED, "not started": Job.State.QUEUED}.get(case, Job.State.RUNNING)
+    state = {"paused": Job.State.PAUSED, "queued within the stall time": Job.State.QUEUED}.get(case, Job.State.RUNNING)
     job = jobs.job_create(actor=admin_user, kind=kind, state=state)
-    silent(job, for_=HOUR / 2 if case == "progress within the stall time" else 2 * HOUR)
+    if case == "queued within the stall time":
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - HOUR / 2)
+    else:
+        silent(job, for_=HOUR / 2 if case == "progress within the stall time" else 2 * HOUR)
     if case == "its pairing child made progress":
         child = jobs.job_create(actor=None, kind="pair", state=Job.State.RUNNING, parent=job)
         Job.objects.filter(pk=child.pk).update(heartbeat_at=timezone.now() - HOUR / 2)
@@ -311,3 +314,81 @@ def test_an_analysis_whose_item_messages_were_lost_finishes_once_the_sweep_reque
     assert dict(ReviewItem.objects.values_list("asset__name", "verdict")) == {
         "C1234a.jpg": "duplicate", "IMG_0001.png": "rotated", "C3456b.jpg": "cleanup_corrupt",
         "unique.jpg": "no_match", "garbage.jpg": "unreadable"}
+
+
+@pytest.mark.django_db
+def test_a_job_queued_longer_than_the_stall_time_and_never_started_has_its_driver_queued_again(
+        admin_user, driver_sent, django_capture_on_commit_callbacks):
+    """The driver's own message lost (the broker down at the commit, a killed embedded worker): the job
+    said queued for ever, and Resume refuses a queued job."""
+    job = jobs.job_create(actor=admin_user, kind="analyse")
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - 2 * HOUR)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR) == [job.pk]
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR) == []   # a stall time first
+    assert driver_sent == [(job.pk,)]
+    assert job.events.get(event="requeued").detail["pending"] == 0
+
+
+def settle(job, n):
+    """n of the job's pending items settled by a worker (progress)."""
+    from reviewapp.models import JobItem
+
+    for item in JobItem.objects.filter(job=job, state=JobItem.State.PENDING)[:n]:
+        JobItem.objects.filter(pk=item.pk).update(state=JobItem.State.DONE)
+
+
+@pytest.mark.django_db
+def test_a_job_re_queued_three_times_with_nothing_settled_gives_up_its_pending_items_and_finishes_without_them(
+        admin_user, driver_sent, django_capture_on_commit_callbacks):
+    """An item that stops the worker reading it (a decoder crash, the memory killer) would otherwise be
+    re-queued for ever and the job never end. Progress between re-queues starts the count again."""
+    from reviewapp.models import JobItem
+
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    jobs.job_items_add(job, [a.pk for a in AssetFactory.create_batch(4)])
+
+    def sweep():
+        silent(job, for_=2 * HOUR)
+        with django_capture_on_commit_callbacks(execute=True):
+            return jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR)
+
+    for _ in range(3):
+        assert sweep() == [job.pk]
+    settle(job, 1)                       # a worker settled one: not stuck, the count starts again
+    for _ in range(3):
+        assert sweep() == [job.pk]
+    assert JobItem.objects.filter(job=job, state=JobItem.State.PENDING).count() == 3
+    assert len(driver_sent) == 6 and not job.events.filter(event="gave_up").exists()
+    assert sweep() == [job.pk]           # the fourth with nothing settled since the three before
+    assert set(JobItem.objects.filter(job=job).values_list("state", flat=True)) == {JobItem.State.DONE,
+                                                                                  JobItem.State.FAILED}
+    failed = JobItem.objects.filter(job=job, state=JobItem.State.FAILED)
+    assert failed.count() == 3 and "no worker finished this in 3 re-queues" in failed.first().error
+    assert Job.objects.get(pk=job.pk).failed == 3
+    assert job.events.get(event="gave_up").detail["failed"] == 3
+    assert len(driver_sent) == 7         # the driver then finishes the phase without them
+
+
+@pytest.mark.django_db
+def test_a_job_whose_driver_never_settles_anything_fails_after_three_re_queues(
+        admin_user, driver_sent, django_capture_on_commit_callbacks):
+    job = jobs.job_create(actor=admin_user, kind="analyse")
+    for _ in range(4):
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - 3 * HOUR, heartbeat_at=timezone.now() - 2 * HOUR)
+        with django_capture_on_commit_callbacks(execute=True):
+            jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR)
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and "no worker finished its driver in 3 re-queues" in job.error
+    assert len(driver_sent) == 3
+
+
+def test_the_stall_time_by_default_outlasts_the_visibility_timeout_and_every_analysis_tasks_time_limit():
+    from django.conf import settings as conf
+
+    from reviewapp import settings as defaults
+    from reviewapp.tasks import pipeline
+
+    limits = [t.time_limit or 0 for t in (pipeline.analysis_job_task, pipeline.analyse_asset, pipeline.pair_batch)]
+    assert max(limits) == 1860
+    assert defaults.JOB_STALL_SECONDS > max(max(limits), conf.VISIBILITY_TIMEOUT)
