@@ -720,11 +720,12 @@ def _jpeg_whole_but_its_end_marker(data, d, low, kw):
     it says nothing; an arithmetic decoder feeds itself zeros and never complains. So only a Huffman
     frame, and with the zero bytes at its end taken off first, all but one (a writer's padding; the
     last byte of the data may be a zero): a zeroed tail then reads as cut short, unless it is a few
-    bytes long (under 18 in an attack's files: the last block or two read as zeros). What is left: text written over the tail, read as codes that end where the
-    blocks do (26-46 of some 13,000 places a file could be overwritten from). The pair is then judged
-    as the whole picture it decodes to, which differs from the kept one: `different`, never safe.
-    (Asking also for the 1-bits an encoder pads its last code with took that to 14-17, but sent 1 in
-    16 whole files, the ones that end on a byte's edge with a 0 bit, back to being cut short.)"""
+    bytes long (under 18 in the attack's files: the last block or two read as zeros). What is left:
+    text written over the tail, read as codes that end where the blocks do (26-46 of some 13,000
+    places a file could be overwritten from). The pair is then judged as the whole picture it decodes
+    to, which differs from the kept one: `different`, never safe. (Asking also for the 1-bits an
+    encoder pads its last code with took that to 14-17, but sent 1 in 16 whole files, the ones that
+    end on a byte's edge with a 0 bit, back to being cut short.)"""
     if d.errors or low.strip() != LIBJPEG_EOF or _jpeg_frame(data) not in _JPEG_HUFFMAN_FRAMES:
         return None   # (d.errors: the container's checks found scans missing: cut short, marker or not)
     body = data.rstrip(b"\x00")

@@ -166,10 +166,10 @@ def _job_give_up_pending(job, *, actor, silent: int) -> None:
 
 def jobs_stalled_requeue(*, actor, broker_waiting: int, silent_for: timedelta | None = None) -> list[int]:
     """The sweep beat runs: re-queue every job silent for `silent_for` (settings.JOB_STALL_SECONDS;
-    ``selectors.jobs.jobs_stalled``), but only while the broker's queue is empty. Messages waiting there mean the
-    workers are behind, not that anything was lost (a job queued behind a long one is silent too),
-    and a message a dead worker held comes back by itself after the visibility timeout, which
-    JOB_STALL_SECONDS is longer than. What is left is a message taken and never recorded: kombu's
+    ``selectors.jobs.jobs_stalled``), but only while the broker's queue is empty. Messages waiting
+    there mean the workers are behind, not that anything was lost (a job queued behind a long one is
+    silent too), and a message a dead worker held comes back by itself after the visibility timeout,
+    which JOB_STALL_SECONDS is longer than. What is left is a message taken and never recorded: kombu's
     Redis transport between a worker's pop and its write to the unacked set, and every message a
     killed embedded worker had taken (the SQLite broker hides taken rows until they are acked).
     Returns the ids of the jobs re-queued."""
@@ -179,7 +179,7 @@ def jobs_stalled_requeue(*, actor, broker_waiting: int, silent_for: timedelta | 
     stalled = list(jobs_stalled(silent_since=timezone.now() - silent_for).order_by("pk"))
     requeued = [job.pk for job in stalled if job_requeue(actor=actor, job=job, silent_for=silent_for)]
     if requeued:
-        log.warning("re-queued jobs %s: running, no progress for %s, nothing waiting on the broker", requeued, silent_for)
+        log.warning("re-queued jobs %s: silent for %s, nothing waiting on the broker", requeued, silent_for)
     return requeued
 
 
