@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -324,6 +325,31 @@ def redis_url():
     return REDIS_URL
 
 
+@contextmanager
+def celery_app_on(broker_url, settings, transport_options=None):
+    """Point this process's Celery app at a real broker (not eager) for the block, then back.
+    An eager task earlier in the session builds the producer pool for the default broker
+    (amqp://localhost): it is dropped on the way in and out, so messages really go to this one."""
+    from reviewapp.celery import app
+
+    keys = ("broker_url", "task_always_eager") + (("broker_transport_options",) if transport_options is not None else ())
+    old = {k: app.conf.get(k) for k in keys}
+    app.conf.broker_url = broker_url
+    app.conf.task_always_eager = False
+    if transport_options is not None:
+        app.conf.broker_transport_options = transport_options
+    app._pool = None
+    app.amqp._producer_pool = None
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        yield broker_url
+    finally:
+        for k, v in old.items():
+            app.conf[k] = v
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(transactional_db, redis_url, settings, tmp_path):
     """Start `celery worker` as a separate process against the test database and Redis; tasks
@@ -332,8 +358,6 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
     Yields a handle with .env (for restarting after a kill), .proc and .restart().
     """
     from django.db import connection
-
-    from reviewapp.celery import app
 
     db = connection.settings_dict
     require_service(db["ENGINE"].endswith("postgresql"), "PostgreSQL test database (set CI=true or DATABASE_URL)")
@@ -357,14 +381,6 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
         "DOPPEL_RENDITIONS_DIR": str(settings.STORAGES["renditions"].get("OPTIONS", {}).get("location", tmp_path / "renditions")),
         "PYTHONPATH": str(ROOT),
     }
-    old = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
-    app.conf.broker_url = redis_url
-    app.conf.task_always_eager = False
-    # An eager task earlier in the session builds the producer pool for the default broker
-    # (amqp://localhost); drop it so messages really go to this Redis.
-    app._pool = None
-    app.amqp._producer_pool = None
-    settings.CELERY_TASK_ALWAYS_EAGER = False
 
     class Worker:
         def __init__(self):
@@ -412,14 +428,11 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
         def logs(self):
             return self.log.read_text(errors="replace")
 
-    w = Worker()
-    w.start()
-    yield w
-    w.stop()
-    for k, v in old.items():
-        app.conf[k] = v
-    app._pool = None
-    app.amqp._producer_pool = None
+    with celery_app_on(redis_url, settings):
+        w = Worker()
+        w.start()
+        yield w
+        w.stop()
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2, message="condition"):

@@ -5,22 +5,14 @@ from __future__ import annotations
 import pytest
 
 from reviewapp.celery import app, broker_messages_waiting
+from tests.conftest import celery_app_on
 from tests.reviewapp.test_doppel_run import sqlite_broker  # noqa: F401 - fixture
 
 
 @pytest.fixture
 def redis_broker(redis_url, settings):
-    old = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
-    app.conf.broker_url = redis_url
-    app.conf.task_always_eager = False
-    app._pool = None
-    app.amqp._producer_pool = None
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    yield redis_url
-    for k, v in old.items():
-        app.conf[k] = v
-    app._pool = None
-    app.amqp._producer_pool = None
+    with celery_app_on(redis_url, settings):
+        yield redis_url
 
 
 @pytest.mark.parametrize("broker", ["redis_broker", "sqlite_broker"])

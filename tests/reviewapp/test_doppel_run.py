@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from reviewapp.celery import app, sqlite_broker_prepare
+from reviewapp.celery import sqlite_broker_prepare
 from reviewapp.management.commands.doppel_run import worker_command, worker_env
 from reviewapp.models import Asset, Job, Source
 from reviewapp.services.sources import source_add
-from tests.conftest import ROOT, _port_open, free_port, require_service, wait_for
+from tests.conftest import ROOT, _port_open, celery_app_on, free_port, require_service, wait_for
 from tests.reviewapp.test_analysis import make_collection
 
 
@@ -33,18 +33,8 @@ def sqlite_broker(tmp_path, settings):
     """Point this process's Celery app at a temp SQLite broker, as doppel_run does for the server."""
     url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
     assert sqlite_broker_prepare(url) == "wal"
-    old = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager", "broker_transport_options")}
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = {"connect_args": {"timeout": 30}}
-    app.conf.task_always_eager = False
-    app._pool = None
-    app.amqp._producer_pool = None
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    yield url
-    for k, v in old.items():
-        app.conf[k] = v
-    app._pool = None
-    app.amqp._producer_pool = None
+    with celery_app_on(url, settings, transport_options={"connect_args": {"timeout": 30}}):
+        yield url
 
 
 @pytest.mark.django_db(transaction=True)

@@ -44,6 +44,26 @@ def inventory_both(admin_user, *srcs):
         assert job.state == Job.State.DONE, job.error
 
 
+def analysis_killed_mid_job(local_root, admin_user, worker):
+    """An analysis of the small collection whose worker is SIGKILLed once it has processed two items
+    (each item takes a little longer, a test hook, so the kill lands mid-job)."""
+    canonical, cleanup = sources(local_root, admin_user)
+    inventory_both(admin_user, canonical, cleanup)
+    job = analysis_start(actor=admin_user, source=cleanup, params={"test_item_delay": 0.7})
+    wait_for(lambda: Job.objects.get(pk=job.pk).processed >= 2, timeout=60, interval=0.05, message="first items")
+    worker.kill()
+    return job
+
+
+def wait_finished(job, worker, message):
+    """Until the job finishes; on a timeout, the job's counts and the worker's log say why."""
+    try:
+        wait_for(finished(job), timeout=180, message=message)
+    except AssertionError as e:
+        job.refresh_from_db()
+        raise AssertionError(f"{e}: {job.state} {job.processed}/{job.requested}\n{worker.logs()[-4000:]}") from None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_inventory_and_analysis_end_to_end(local_root, celery_worker, admin_user):
     canonical, cleanup = sources(local_root, admin_user)
@@ -61,12 +81,7 @@ def test_worker_runs_inventory_and_analysis_end_to_end(local_root, celery_worker
 
 @pytest.mark.django_db(transaction=True)
 def test_killed_worker_loses_nothing_and_repeats_nothing(local_root, celery_worker, admin_user):
-    canonical, cleanup = sources(local_root, admin_user)
-    inventory_both(admin_user, canonical, cleanup)
-    # each item takes a little longer (test hook) so the kill lands mid-job
-    job = analysis_start(actor=admin_user, source=cleanup, params={"test_item_delay": 0.7})
-    wait_for(lambda: Job.objects.get(pk=job.pk).processed >= 2, timeout=60, interval=0.05, message="first items")
-    celery_worker.kill()
+    job = analysis_killed_mid_job(local_root, admin_user, celery_worker)
     job.refresh_from_db()
     assert job.state == Job.State.RUNNING and job.processed < job.requested == 8
     killed_at = job.processed
@@ -76,11 +91,7 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(local_root, celery_work
     celery_worker.env.update({"DOPPEL_VISIBILITY_TIMEOUT": "3", "DOPPEL_RESTORE_SCAN_INTERVAL": "2",
                               "DOPPEL_JOB_STALL_SECONDS": "20", "DOPPEL_STALL_SWEEP_INTERVAL": "5"})
     celery_worker.start(beat=True)
-    try:
-        wait_for(finished(job), timeout=180, message="analysis after the restart")
-    except AssertionError as e:
-        job.refresh_from_db()
-        raise AssertionError(f"{e}: {job.state} {job.processed}/{job.requested}\n{celery_worker.logs()[-4000:]}") from None
+    wait_finished(job, celery_worker, "analysis after the restart")
     assert job.state == Job.State.DONE, (job.error, celery_worker.logs()[-3000:])
     assert (job.requested, job.processed, job.failed) == (8, 8, 0), killed_at
     assert JobItem.objects.filter(job=job).count() == 8
@@ -102,11 +113,7 @@ def test_a_job_whose_messages_were_lost_with_the_killed_worker_is_finished_by_th
     timeout is set beyond the test, so only the sweep can bring the job back."""
     import redis
 
-    canonical, cleanup = sources(local_root, admin_user)
-    inventory_both(admin_user, canonical, cleanup)
-    job = analysis_start(actor=admin_user, source=cleanup, params={"test_item_delay": 0.7})
-    wait_for(lambda: Job.objects.get(pk=job.pk).processed >= 2, timeout=60, interval=0.05, message="first items")
-    celery_worker.kill()
+    job = analysis_killed_mid_job(local_root, admin_user, celery_worker)
     broker = redis.Redis.from_url(redis_url)
     assert broker.llen("doppel") + broker.hlen("unacked") > 0  # there was something to lose
     broker.delete("doppel", "unacked", "unacked_index")
@@ -116,11 +123,7 @@ def test_a_job_whose_messages_were_lost_with_the_killed_worker_is_finished_by_th
     celery_worker.env.update({"DOPPEL_VISIBILITY_TIMEOUT": "3600", "DOPPEL_JOB_STALL_SECONDS": "4",
                               "DOPPEL_STALL_SWEEP_INTERVAL": "2"})
     celery_worker.start(beat=True)
-    try:
-        wait_for(finished(job), timeout=180, message="analysis after the sweep")
-    except AssertionError as e:
-        job.refresh_from_db()
-        raise AssertionError(f"{e}: {job.state} {job.processed}/{job.requested}\n{celery_worker.logs()[-4000:]}") from None
+    wait_finished(job, celery_worker, "analysis after the sweep")
     assert job.state == Job.State.DONE, (job.error, celery_worker.logs()[-3000:])
     assert (job.requested, job.processed, job.failed) == (8, 8, 0), killed_at
     requeued = job.events.filter(event="requeued")
