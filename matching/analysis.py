@@ -142,20 +142,23 @@ def _format_notes(a: FileAnalysis, data) -> None:
 
 
 def analysis_current(fingerprint_version: str | None, width: int | None, height: int | None, *,
-                     format: str | None = None, lossless: bool | None = None, status: str | None = None) -> bool:
+                     format: str | None = None, lossless: bool | None = None, status: str | None = None,
+                     mode: str | None = None, bit_depth: int | None = None) -> bool:
     """Whether a stored analysis (its ``fingerprint_version``, picture size, ``format``, ``lossless`` and
     ``status``) holds what this engine would store for the file: made by this fingerprint version, or by
     one whose changes since touched other files (``CURRENT_UNDER_CAP``: the full-detail rendition of
     files over the proof's cap, for a file no larger than that; ``STALE_SINCE``: fp 2.4's reading of a
-    reversible JPEG 2000, fp 2.5's of a damaged JPEG). Why: fp 2.3 changed how a file over 2048 px is
-    shrunk for the proof, fp 2.4 what a reversible JPEG 2000 kept, fp 2.5 what a JPEG without its end
-    marker lost; a store of millions of other files need not be fetched (and restored) again for them."""
+    reversible JPEG 2000, fp 2.5's of a damaged JPEG, fp 2.6's of a file holding more than 8-bit RGB or a PNG).
+    Why: fp 2.3 changed how a file over 2048 px is shrunk for the proof, fp 2.4 what a reversible JPEG 2000
+    kept, fp 2.5 what a JPEG without its end marker lost, fp 2.6 the digest of 16-bit, float, alpha and CMYK
+    samples and a PNG's gamma; a store of millions of other files need not be fetched (and restored) again
+    for them."""
     if fingerprint_version == FINGERPRINT_VERSION:
         return True
     if fingerprint_version not in CURRENT_UNDER_CAP:
         return False
-    fields = {"lossless": lossless, "status": status}
-    if any(format == fmt and fields[name] == value for fmt, name, value in stale_since(fingerprint_version or "")):
+    fields = {"lossless": lossless, "status": status, "mode": mode, "bit_depth": bit_depth, "format": format}
+    if any(fmt in (None, format) and fields[name] in values for fmt, name, values in stale_since(fingerprint_version or "")):
         return False
     side = CURRENT_UNDER_CAP[fingerprint_version or ""]   # the cap that version's renditions were made under
     return side is None or (bool(width) and bool(height) and max(int(width or 0), int(height or 0)) <= side)

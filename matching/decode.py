@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFile
 
-from .formats import ALPHA_MODES, channel_mode
+from .formats import ALPHA_MODES, channel_mode, mode_bits
 
 try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
     import simplejpeg
@@ -282,6 +282,7 @@ def _png_end(data: bytes) -> int | None:
 
 
 SRGB_LIKE_LEVELS = 3   # a profile that shows a lattice of RGB colours within this many levels of sRGB's is sRGB's
+SRGB_GAMMA_SLACK = 0.005   # a PNG gamma (gAMA) within this of 1/2.2 (0.45455; writers store 45455 / 100000) is sRGB's
 
 
 @lru_cache(maxsize=1)
@@ -321,6 +322,27 @@ def colour_profile(icc: bytes | None) -> str:
     if shown is not None and int(np.abs(shown.astype(np.int16) - np.asarray(lattice, np.int16)).max()) <= SRGB_LIKE_LEVELS:
         return ""
     return f"{desc[:80]} [{digest}]"
+
+
+def colour_description(info: dict) -> str:
+    """What a decoded file's ``info`` says its pixel numbers are shown as (``Decoded.icc``): its ICC profile
+    (``colour_profile``); else a PNG's gamma (gAMA chunk) other than sRGB's 1/2.2 and not overridden by an
+    sRGB chunk, said as "PNG gamma 1 [gAMA 1]" (the part in brackets tells descriptions apart:
+    ``profile_colours``); else "" (sRGB, as every untagged file is taken to be).
+
+    Why: the same 8-bit numbers tagged gamma 1.0 show far lighter midtones in a viewer that reads the chunk,
+    and were "identical" to the untagged kept PNG (an attack's)."""
+    icc = info.get("icc_profile")
+    if icc:
+        return colour_profile(icc)
+    gamma = info.get("gamma")
+    try:
+        gamma = float(gamma) if gamma is not None else None
+    except (TypeError, ValueError):
+        gamma = None
+    if gamma and "srgb" not in info and abs(gamma - 1 / 2.2) > SRGB_GAMMA_SLACK:
+        return f"PNG gamma {gamma:.5g} [gAMA {gamma:.5g}]"
+    return ""
 
 
 def profile_colours(said: str | None) -> str | None:
@@ -494,12 +516,10 @@ def scaled_extent(w: int, h: int, ow: int, oh: int):
     return None
 
 
-_BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA": 8, "PA": 8,
-         "LAB": 8, "HSV": 8, "I": 32, "F": 32, "RGBX": 8, "La": 8, "RGBa": 8}
 
 
 def _bit_depth(im, fmt, data) -> int:
-    bits = _BITS.get(im.mode, 16 if im.mode.startswith("I;16") else 8)
+    bits = mode_bits(im.mode)
     try:
         if fmt == "TIFF":
             b = im.tag_v2.get(258)
@@ -565,7 +585,7 @@ def check_limits(im: Image.Image, bit_depth: int | None = None, *, max_pixels: i
     if w * h > max_pixels:
         raise DecodeError(f"image too large: {w}x{h} px exceeds limit of {max_pixels} px")
     channels = len(im.getbands())
-    bits = bit_depth or _BITS.get(im.mode, 16 if im.mode.startswith("I;16") else 8)
+    bits = bit_depth or mode_bits(im.mode)
     need = decoded_bytes(w, h, channels, bits)
     if need > max_decoded_bytes:
         raise DecodeError(f"image too large: {w}x{h} px, {channels} channel(s) of {bits} bits need {need} bytes "
@@ -618,7 +638,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     # before anything else reads the image: Pillow loads a PNG whole to look for EXIF after IDAT
     check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
     d.mode = channel_mode(im.mode, im.info)
-    d.icc = colour_profile(im.info.get("icc_profile"))
+    d.icc = colour_description(im.info)
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
     # every picture it holds: frames (animations, a camera's second image), pages and their previews

@@ -127,6 +127,54 @@ def channels_lost(kept_mode: str, other_mode: str) -> list:
     return lost
 
 
+# bits a sample of each Pillow mode holds once decoded (a file's header may say more: Pillow decodes a
+# 16-bit RGB PNG or TIFF to 8 bits a sample)
+MODE_BITS = {"1": 1, "L": 8, "P": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "LA": 8, "PA": 8,
+             "LAB": 8, "HSV": 8, "I": 32, "F": 32, "RGBX": 8, "La": 8, "RGBa": 8}
+# the modes whose 8-bit RGB rendering (``decode.to_rgb8``: what every pair is compared as) holds every sample
+RGB8_WHOLE_MODES = {"1", "L", "P", "RGB"}
+
+
+def mode_bits(mode: str) -> int:
+    """Bits a decoded sample of Pillow mode ``mode`` holds (``MODE_BITS``; the I;16 modes 16)."""
+    return MODE_BITS.get(mode, 16 if (mode or "").startswith("I;16") else 8)
+
+
+def held_beyond_rgb8(mode: str, bit_depth: int | None) -> list:
+    """What a file of Pillow mode ``mode`` (``channel_mode``) and ``bit_depth`` bits a sample holds that
+    its 8-bit RGB rendering does not, in words ("16-bit samples", "an alpha channel", "CMYK separations",
+    "floating-point samples"); empty when that rendering is the whole of it.
+
+    Why: every pair is compared as 8-bit RGB (alpha flattened onto white, CMYK converted, 16 bits cut to
+    8, floats stretched), so two files differing only in what that rendering drops were "identical" or
+    safe duplicates: 16-bit scans with a region burnt by 250 of 65,535 levels or a note stamped at 240,
+    two nights' exposures of one star field, a float TIFF recalibrated (x 2 + 0.3), a cut-out against the
+    opaque picture, rich black against plain black plates (an attack's 13 files). An unknown mode
+    ("": an older row) holds nothing known beyond it but its bit depth. A camera RAW's or a PDF's (not a
+    Pillow mode) is not read here: "only a RAW of the same content", "never for a picture" are their rules."""
+    if mode and mode not in MODE_BITS and not mode.startswith("I;16"):
+        return []   # not a Pillow mode: a camera RAW's or a PDF's, which their own rules govern (formats.is_raw, is_document)
+    beyond = []
+    if mode in ALPHA_MODES:
+        beyond.append("an alpha channel")
+    if mode in INK_MODES:
+        beyond.append("CMYK separations")
+    if mode == "F":
+        beyond.append("floating-point samples")
+    elif (bit_depth or 0) > 8 or mode_bits(mode) > 8:
+        beyond.append(f"{max(int(bit_depth or 0), min(mode_bits(mode), 16))}-bit samples")
+    if mode and not beyond and mode not in RGB8_WHOLE_MODES:
+        beyond.append(f"samples in mode {mode}")
+    return beyond
+
+
+def samples_decoded_whole(mode: str, bit_depth: int | None) -> bool:
+    """Whether Pillow's decoded samples (mode ``mode``) hold every bit the file's header says a sample has:
+    not a 16-bit RGB PNG or TIFF, which Pillow decodes to 8 bits a sample (so the samples' digest,
+    ``proof.samples_digest``, cannot show two such files equal)."""
+    return mode_bits(mode) >= int(bit_depth or 0)
+
+
 def _webp_lossless(data: bytes) -> bool | None:
     """A WebP's picture chunk: VP8L (lossless) or VP8 (lossy, its alpha in an ALPH chunk before it);
     None for an animation or when neither is found."""

@@ -181,9 +181,33 @@ def load_rendition_uncached(path):
     # (read on the pixels as its codestream holds them, before any turn; not of a stream that broke off)
     every_pass = j2k_every_pass_kept(data, np.asarray(im)) \
         if whole and fmt == "JPEG2000" and im.mode in ("L", "RGB") else None
-    a = np.ascontiguousarray(dihedral(a, *dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))))
-    digest = hashlib.sha256(np.ascontiguousarray(a).tobytes() + repr(a.shape).encode()).hexdigest()
-    return _cap(a, max_side), digest, quality, fmt, coding, every_pass
+    turn = dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))
+    a = np.ascontiguousarray(dihedral(a, *turn))
+    return _cap(a, max_side), samples_digest(im, a, turn), quality, fmt, coding, every_pass
+
+
+def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple) -> str:
+    """SHA-256 of a decoded picture as "identical" compares it (``FileAnalysis.pixel_sha256``): its 8-bit
+    RGB rendering ``rgb8`` (turned to display) where that holds every sample, else the samples themselves,
+    turned likewise: 16-bit, float, alpha and CMYK (``formats.held_beyond_rgb8``), each integer sample
+    widened to 32 bits little-endian (a 16-bit TIFF's big-endian samples and a PNG's decoded as 32-bit
+    integers are the same numbers), a transparent palette's as RGBA.
+
+    Why: the 8-bit rendering's digest made a 16-bit scan with a region burnt by 250 of 65,535 levels, a
+    recalibrated float TIFF, a cut-out and rich black against plain black plates "identical" to their kept
+    files (``formats.held_beyond_rgb8``). The two kinds of digest never meet: the samples' is of other bytes."""
+    from .formats import channel_mode, held_beyond_rgb8
+    mode = channel_mode(im.mode, im.info)
+    if not held_beyond_rgb8(mode, None):
+        return hashlib.sha256(np.ascontiguousarray(rgb8).tobytes() + repr(rgb8.shape).encode()).hexdigest()
+    samples = np.asarray(im.convert("RGBA") if im.mode == "P" else im)
+    if samples.dtype.kind in "iu" and samples.dtype.itemsize > 1:
+        samples = samples.astype("<i4")
+    elif samples.dtype.kind == "f":
+        samples = samples.astype("<f4")
+    samples = np.ascontiguousarray(dihedral(samples, *turn))
+    kind = "I" if mode.startswith("I") else mode   # (what the samples are: grey numbers, RGBA, CMYK inks...)
+    return hashlib.sha256(samples.tobytes() + repr(("samples", kind, samples.shape, samples.dtype.str)).encode()).hexdigest()
 
 
 def load_rendition(path):

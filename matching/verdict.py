@@ -158,7 +158,7 @@ def holds_at_least_as_much(kept, other) -> list:
     ProPhoto or Adobe RGB against an untagged kept file: "identical", an attack's 56 of 56); a profile
     not read on either side (an older analysis) is no reason."""
     from .decode import profile_colours
-    from .formats import channels_lost, is_document, is_raw
+    from .formats import channels_lost, held_beyond_rgb8, is_document, is_raw
     why = []
     kw, kh, ow, oh = _known(kept.width), _known(kept.height), _known(other.width), _known(other.height)
     unknown = [side for side, known in (("kept copy", kw and kh), ("clean-up copy", ow and oh)) if not known]
@@ -193,9 +193,18 @@ def holds_at_least_as_much(kept, other) -> list:
         why.append(f"the clean-up copy's colours are shown through a colour profile ({other_icc}) that the kept copy "
                    f"{'has not' if not kept_icc else f'does not share ({kept_icc})'}")
     kept_mode, other_mode = getattr(kept, "mode", "") or "", getattr(other, "mode", "") or ""
-    for lost in channels_lost(kept_mode, other_mode):
-        why.append(f"the clean-up copy (mode {other_mode}) has {lost} that the kept copy "
+    lost = channels_lost(kept_mode, other_mode)
+    for channels in lost:
+        why.append(f"the clean-up copy (mode {other_mode}) has {channels} that the kept copy "
                    f"{f'(mode {kept_mode}) lacks' if kept_mode else 'is not shown to have (its mode is unknown)'}")
+    # what the comparison (8-bit RGB) does not see, unless both files hold the same samples (said once: not again
+    # where the channels or the bit depth were refused above)
+    kb, ob = _known(kept.bit_depth), _known(other.bit_depth)
+    bits_refused = not (kb and ob) or kb < ob
+    unseen = [b for b in held_beyond_rgb8(other_mode, ob) if b not in lost and not (bits_refused and b.endswith("-bit samples"))]
+    if unseen and not samples_shown_equal(kept, other):
+        why.append(f"the clean-up copy holds {' and '.join(unseen)}, which the pair is not compared by (8-bit RGB), "
+                   f"and its samples are not shown to be the kept copy's")
     # lossless by its format, or a WebP or JPEG 2000 coded so (``formats.coded_losslessly``)
     if kept.format in LOSSY_FORMATS and (other.format in LOSSLESS_FORMATS or getattr(other, "lossless", None) is True) \
             and kw * kh <= ow * oh:
@@ -389,6 +398,20 @@ def _same_bytes(c, m) -> bool:
         return False
     sc, sm = _sha256(c), _sha256(m)
     return bool(sc) and sc == sm
+
+
+def samples_shown_equal(a, b) -> bool:
+    """Whether two files (FileAnalysis values or Asset rows) are shown to hold the same samples: the same
+    bytes, or equal digests of their decoded pixels (``pixel_sha256``, ``proof.samples_digest``) where the
+    decoder kept every bit of both (``formats.samples_decoded_whole``: not a 16-bit RGB PNG, which Pillow
+    decodes to 8 bits a sample). THE rule behind "identical" and behind a copy that holds more than 8-bit
+    RGB (``formats.held_beyond_rgb8``) being safe to delete."""
+    from .formats import samples_decoded_whole
+    if _same_bytes(a, b):
+        return True
+    da, db = getattr(a, "pixel_sha256", "") or "", getattr(b, "pixel_sha256", "") or ""
+    return bool(da) and da == db and all(
+        samples_decoded_whole(getattr(x, "mode", "") or "", _known(getattr(x, "bit_depth", 0))) for x in (a, b))
 
 
 def _proof_summary(p: dict) -> dict:
@@ -1832,8 +1855,7 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
     most)."""
     reasons = res.reasons
     # identical only for equal decoded pixels (a lossy WebP copy is not identical)
-    identical = ((c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256)
-                 and c.pixel_sha256 == m.pixel_sha256)
+    identical = (c.width, c.height) == (m.width, m.height) and bool(c.pixel_sha256) and samples_shown_equal(c, m)
     res.verdict = "identical" if identical else "duplicate"
     reasons.append("same decoded pixels" if identical else _full_detail_words(proof))
     why = holds_at_least_as_much(m, c)

@@ -3,7 +3,7 @@ the app) can import them at the top without a cycle through the package. Version
 fingerprint change means re-analysing files (restores); a verifier change (proof.VERIFIER_VERSION)
 only re-verifies open candidates from stored analyses and renditions."""
 ENGINE_VERSION = "2.0"
-FINGERPRINT_VERSION = "fp 2.5"   # 2.1: a scaled decode's partial last pixel is not stretched over the
+FINGERPRINT_VERSION = "fp 2.6"   # 2.1: a scaled decode's partial last pixel is not stretched over the
 #                                    reduced picture (decode.scaled_extent): a JPEG of 410 px decoded at 5/8 drifted 0.75 px
 # 2.2: a JPEG decoded at full scale uses libjpeg's accurate integer IDCT, not the fast one, which overflows at
 #      quality 96 and over (pixels of 0 and 255 all over a q100 copy: "different", its hashes noise); an intact
@@ -17,13 +17,22 @@ FINGERPRINT_VERSION = "fp 2.5"   # 2.1: a scaled decode's partial last pixel is 
 # 2.5: a JPEG whose one fault is a missing end-of-image marker is told from one cut short (decode.
 #      JPEG_END_MARKER_MISSING); only a damaged JPEG's analysis can change, so an older one of any other file stays
 #      current where it was (STALE_SINCE)
+# 2.6: a file holding more than 8-bit RGB (16-bit or float samples, alpha, CMYK: formats.held_beyond_rgb8) has the
+#      digest of its samples as pixel_sha256 (proof.samples_digest), not of its 8-bit rendering; a PNG's gamma (gAMA)
+#      is read as its colour description (decode.colour_description); no other file's analysis changed (STALE_SINCE)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
-CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None}
-# version -> the files whose analysis it changed: (format, a field of the analysis, its value). An analysis of such
-# a file by any earlier version is stale whatever its size.
-STALE_SINCE = {
-    "fp 2.4": ("JPEG2000", "lossless", True),   # a JPEG 2000 whose wavelet may keep every pixel
-    "fp 2.5": ("JPEG", "status", "damaged"),    # a damaged JPEG (it may only lack its end marker)
+CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None, "fp 2.5": None}
+# Pillow modes whose 8-bit RGB rendering is not the whole of the picture (formats.RGB8_WHOLE_MODES are), and the bit
+# depths over 8: fp 2.6 changed their analyses (here, as this module imports nothing)
+_BEYOND_RGB8_MODES = ("RGBA", "RGBa", "LA", "La", "PA", "CMYK", "I", "F", "I;16", "I;16B", "I;16L", "I;16N", "LAB",
+                      "HSV", "YCbCr", "RGBX")
+_BITS_OVER_8 = tuple(range(9, 65))
+# version -> the files whose analysis it changed, each (format or None for any, a field of the analysis, the values
+# it changed for). An analysis of such a file by any earlier version is stale whatever its size.
+STALE_SINCE: dict[str, list[tuple[str | None, str, tuple]]] = {
+    "fp 2.4": [("JPEG2000", "lossless", (True,))],   # a JPEG 2000 whose wavelet may keep every pixel
+    "fp 2.5": [("JPEG", "status", ("damaged",))],    # a damaged JPEG (it may only lack its end marker)
+    "fp 2.6": [(None, "mode", _BEYOND_RGB8_MODES), (None, "bit_depth", _BITS_OVER_8), ("PNG", "format", ("PNG",))],
 }
 
 
@@ -32,5 +41,6 @@ def _ordinal(version: str) -> tuple:
 
 
 def stale_since(version: str) -> list:
-    """What the versions after ``version`` changed (``STALE_SINCE``): its analyses of these files are stale."""
-    return [files for since, files in STALE_SINCE.items() if _ordinal(since) > _ordinal(version)]
+    """What the versions after ``version`` changed (``STALE_SINCE``): its analyses of these files are stale,
+    each (format or None, field, values)."""
+    return [files for since, kinds in STALE_SINCE.items() if _ordinal(since) > _ordinal(version) for files in kinds]

@@ -89,6 +89,13 @@ class Asset(models.Model):
         return (self.analysis or {}).get("jpeg_quality")
 
     @property
+    def pixel_sha256(self) -> str:
+        """SHA-256 of its decoded pixels (its analysis's, ``matching.proof.samples_digest``; "": not known),
+        for ``holds_at_least_as_much``: a copy holding more than 8-bit RGB is safe to delete only with the
+        kept copy's samples (``matching.samples_shown_equal``)."""
+        return (self.analysis or {}).get("pixel_sha256") or ""
+
+    @property
     def pixel_size(self):
         return f"{self.width}×{self.height}" if self.width and self.height else ""
 

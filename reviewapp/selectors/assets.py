@@ -52,8 +52,8 @@ def assets_needing_analysis(qs, engine_version):
     current = Q(analysis__fingerprint_version=FINGERPRINT_VERSION)
     for version, side in CURRENT_UNDER_CAP.items():
         under = Q() if side is None else Q(width__lte=side) & Q(height__lte=side)
-        for fmt, name, value in stale_since(version):   # (what that version read otherwise)
-            under &= ~(Q(analysis__format=fmt) & Q(**{f"analysis__{name}": value}))
+        for fmt, name, values in stale_since(version):   # (what that version read otherwise)
+            under &= ~((Q() if fmt is None else Q(analysis__format=fmt)) & Q(**{f"analysis__{name}__in": list(values)}))
         current |= Q(analysis__fingerprint_version=version) & under
     ready = qs.filter(state__in=[Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
     analysed = Q(engine_version=engine_version) & Q(analysed_etag=F("etag")) & Q(analysis__isnull=False)

@@ -466,7 +466,8 @@ def _current(asset: Asset) -> bool:
     the same rule as a query: ``selectors.assets.assets_needing_analysis``)."""
     a = asset.analysis or {}
     return engine().analysis_current(a.get("fingerprint_version"), a.get("width"), a.get("height"),
-                                     format=a.get("format"), lossless=a.get("lossless"), status=a.get("status"))
+                                     format=a.get("format"), lossless=a.get("lossless"), status=a.get("status"),
+                                     mode=a.get("mode"), bit_depth=a.get("bit_depth"))
 
 
 def _has_proof_data(asset: Asset) -> bool:

@@ -91,3 +91,11 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     assert analysis_current("fp 2.4", 4000, 3000, format="JPEG", status="ok")
     assert analysis_current("fp 2.4", 640, 480, format="TIFF", status="damaged")
     assert analysis_current("fp 2.4", 640, 480, format="JPEG2000", lossless=True)   # (fp 2.4 read that already)
+    # fp 2.6 stored the digest of the samples of a file holding more than 8-bit RGB, and a PNG's gamma
+    for beyond in ({"mode": "RGBA"}, {"mode": "I;16", "bit_depth": 16}, {"mode": "RGB", "bit_depth": 16},
+                   {"mode": "CMYK"}, {"mode": "F", "bit_depth": 32}, {"format": "PNG", "mode": "RGB", "bit_depth": 8}):
+        assert not analysis_current("fp 2.5", 640, 480, **{"format": "TIFF", **beyond}), beyond
+    assert analysis_current("fp 2.5", 640, 480, format="TIFF", mode="RGB", bit_depth=8)
+    assert analysis_current("fp 2.5", 4000, 3000, format="JPEG", mode="L", bit_depth=8, status="ok")
+    assert analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=8, lossless=False)
+    assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=12, lossless=False)

@@ -128,6 +128,26 @@ def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2
     assert decode(q).pictures == 2
 
 
+def test_a_png_gamma_other_than_srgbs_is_its_colour_description_unless_an_srgb_chunk_overrides_it(tmp_path, photo):
+    # the same 8-bit numbers tagged gamma 1.0 show far lighter midtones where the chunk is read: they were
+    # "identical" to the untagged kept PNG
+    import struct
+
+    from PIL import PngImagePlugin
+
+    def png(name, chunks):
+        info = PngImagePlugin.PngInfo()
+        for kind, data in chunks:
+            info.add(kind, data)
+        photo.save(tmp_path / name, pnginfo=info)
+        return decode(tmp_path / name).icc
+    assert png("linear.png", [(b"gAMA", struct.pack(">I", 100000))]) == "PNG gamma 1 [gAMA 1]"
+    assert png("dark.png", [(b"gAMA", struct.pack(">I", 55000))]) == "PNG gamma 0.55 [gAMA 0.55]"
+    assert png("srgb_gamma.png", [(b"gAMA", struct.pack(">I", 45455))]) == ""
+    assert png("untagged.png", []) == ""
+    assert png("srgb_chunk.png", [(b"sRGB", b"\x00"), (b"gAMA", struct.pack(">I", 100000))]) == ""
+
+
 def test_a_colour_profile_is_named_unless_it_is_srgbs(tmp_path, photo):
     # the same pixel numbers tagged with another profile are other colours in a colour-managed viewer
     from PIL import ImageCms

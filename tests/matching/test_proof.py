@@ -2424,3 +2424,27 @@ def test_a_copy_saved_from_the_kept_picture_but_for_a_block_is_off_there_by_one_
     assert off["blocks"] >= 1 and not off["flipped"] and off["cosines"] > P.flip_cosines
     other = Image.fromarray(data.coffee()).convert("RGB").crop((100, 100, 180, 172))
     assert blocks_off(decoded(jpeg_bytes(other, 90)), kept, 90, 2, P) is None       # another picture: not made so
+
+
+def test_the_samples_digest_is_of_the_8_bit_rendering_where_that_is_the_whole_picture_else_of_the_samples(photo):
+    import hashlib
+
+    from matching.decode import to_rgb8
+    from matching.proof import samples_digest
+    rgb8 = to_rgb8(photo)
+    assert samples_digest(photo, rgb8, (0, False)) == hashlib.sha256(rgb8.tobytes() + repr(rgb8.shape).encode()).hexdigest()
+    assert samples_digest(photo.convert("L"), to_rgb8(photo.convert("L")), (0, False)) == \
+        samples_digest(Image.fromarray(to_rgb8(photo.convert("L"))), to_rgb8(photo.convert("L")), (0, False))
+    grey16 = (np.asarray(photo.convert("L"), np.uint16) * 257)
+    a, b = Image.fromarray(grey16), Image.fromarray(grey16 | 1)   # (odd levels one up: under one 8-bit level)
+    assert (to_rgb8(a) == to_rgb8(b)).all()                              # one 8-bit rendering ...
+    assert samples_digest(a, to_rgb8(a), (0, False)) != samples_digest(b, to_rgb8(b), (0, False))   # ... not one picture
+    big_endian = Image.frombytes("I;16B", a.size, grey16.astype(">u2").tobytes())
+    assert samples_digest(big_endian, to_rgb8(big_endian), (0, False)) == samples_digest(a, to_rgb8(a), (0, False))
+    assert samples_digest(a, to_rgb8(a), (90, False)) != samples_digest(a, to_rgb8(a), (0, False))
+    opaque = photo.convert("RGBA")
+    clear = opaque.copy()
+    clear.putalpha(254)
+    assert samples_digest(opaque, to_rgb8(opaque), (0, False)) != samples_digest(clear, to_rgb8(clear), (0, False))
+    cmyk = photo.convert("CMYK")
+    assert samples_digest(cmyk, to_rgb8(cmyk), (0, False)) != samples_digest(opaque, to_rgb8(opaque), (0, False))

@@ -859,7 +859,9 @@ def _held(width=100, height=100, pages=1, bit_depth=8, format="TIFF", mode="RGB"
 
 def test_holds_rule_equal_copies_hold_as_much():
     assert holds_at_least_as_much(_held(), _held()) == []
-    assert holds_at_least_as_much(_held(bit_depth=16), _held(bit_depth=16)) == []
+    # (16 bits a sample: shown equal by the samples' digest, below)
+    sixteen = SimpleNamespace(**vars(_held(bit_depth=16, mode="I;16")), pixel_sha256="cd" * 32)
+    assert holds_at_least_as_much(sixteen, sixteen) == []
     # two pages each: only the same bytes are known to hold the same second page (since proof 1.38)
     twin = SimpleNamespace(**vars(_held(pages=2, bit_depth=16)), sha256="ab" * 32)
     assert holds_at_least_as_much(twin, twin) == []
@@ -883,10 +885,39 @@ def test_holds_rule_an_alpha_channel_or_cmyk_separations_the_kept_copy_lacks_hol
     assert holds_at_least_as_much(_held(mode=""), _held(mode="RGBA")) == [
         "the clean-up copy (mode RGBA) has an alpha channel that the kept copy is not shown to have (its mode is "
         "unknown)"]
-    # a kept copy with them holds as much; one without, against a copy without, too
-    for kept, other in (("RGBA", "RGBA"), ("LA", "RGBA"), ("CMYK", "CMYK"), ("RGBA", "RGB"), ("CMYK", "RGB"),
-                        ("RGB", "RGB"), ("RGB", "L"), ("L", "RGB"), ("RGB", "P"), ("", "RGB")):
+    # one without, against a copy without, holds as much; a kept copy with them too, where the samples are the same
+    for kept, other in (("RGBA", "RGB"), ("CMYK", "RGB"), ("RGB", "RGB"), ("RGB", "L"), ("L", "RGB"), ("RGB", "P"),
+                        ("", "RGB")):
         assert holds_at_least_as_much(_held(mode=kept), _held(mode=other)) == [], (kept, other)
+    for kept, other in (("RGBA", "RGBA"), ("LA", "RGBA"), ("CMYK", "CMYK")):
+        same = [SimpleNamespace(**vars(_held(mode=mode)), pixel_sha256="ef" * 32) for mode in (kept, other)]
+        assert holds_at_least_as_much(*same) == [], (kept, other)
+
+
+def test_holds_rule_what_8_bit_rgb_does_not_show_holds_more_unless_the_samples_are_the_same():
+    # the pair is compared as 8-bit RGB: 16-bit scans burnt by 250 of 65,535 levels, a recalibrated float
+    # TIFF, a cut-out against the opaque picture, rich black against plain black plates were "identical" or safe
+    def held(mode, bits=8, digest="", sha=""):
+        return SimpleNamespace(**vars(_held(mode=mode, bit_depth=bits)), pixel_sha256=digest, sha256=sha)
+    words = "which the pair is not compared by (8-bit RGB), and its samples are not shown to be the kept copy's"
+    for mode, bits, beyond in (("I;16", 16, "16-bit samples"), ("RGB", 16, "16-bit samples"),
+                               ("F", 32, "floating-point samples"), ("RGBA", 8, "an alpha channel"),
+                               ("CMYK", 8, "CMYK separations"), ("LAB", 8, "samples in mode LAB")):
+        assert holds_at_least_as_much(held(mode, bits, "aa" * 32), held(mode, bits, "bb" * 32)) == [
+            f"the clean-up copy holds {beyond}, {words}"], mode
+        assert holds_at_least_as_much(held(mode, bits), held(mode, bits)) != [], mode   # (no digests: not shown)
+        # the same bytes hold the same samples
+        assert holds_at_least_as_much(held(mode, bits, sha="12" * 32), held(mode, bits, sha="12" * 32)) == [], mode
+    # equal digests show it where the decoder kept every bit: not of a 16-bit RGB file (Pillow decodes 8 bits of it)
+    assert holds_at_least_as_much(held("I;16", 16, "aa" * 32), held("I;16", 16, "aa" * 32)) == []
+    assert holds_at_least_as_much(held("RGB", 16, "aa" * 32), held("RGB", 16, "aa" * 32)) != []
+    # said once where the channels or the bit depth are refused already
+    assert holds_at_least_as_much(held("RGB"), held("RGBA")) == [
+        "the clean-up copy (mode RGBA) has an alpha channel that the kept copy (mode RGB) lacks"]
+    assert holds_at_least_as_much(held("L"), held("I;16", 16)) == [
+        "the clean-up copy has a higher bit depth (16) than the kept copy (8)"]
+    # a camera RAW's and a PDF's are governed by their own rules, not read as Pillow modes
+    assert holds_at_least_as_much(held("RAW RGBG", 12), held("RAW RGBG", 12)) == []
 
 
 def test_holds_rule_a_kept_jpeg_coded_coarser_holds_less_unless_it_has_four_times_the_pixels():
@@ -929,10 +960,49 @@ def test_a_copy_with_transparency_is_not_deleted_for_the_same_picture_flattened(
     copy = tmp_path / "C0001000b.png"
     rgba.save(copy)
     r = verify_pair(copy, kept)
-    assert r.verdict == "identical" and not r.safe_to_delete
+    assert r.verdict == "duplicate" and not r.safe_to_delete   # (not identical: its samples hold the alpha)
     assert any("has an alpha channel that the kept copy (mode RGB) lacks" in why for why in r.reasons), r.reasons
     # and the other way round (the kept copy has it, the copy is the flattened picture): safe
     r = verify_pair(kept, copy)
+    assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+
+
+def test_a_copy_holding_more_than_8_bit_rgb_is_safe_only_with_the_kept_copys_samples(tmp_path, photo):
+    # the pair is compared as 8-bit RGB: a 16-bit scan burnt by 250 of 65,535 levels, a float TIFF recalibrated,
+    # a cut-out against the opaque picture, rich black against plain black plates were "identical" or safe
+    def pair(copy, kept, name):
+        kept.save(tmp_path / f"K{name}.tif")
+        copy.save(tmp_path / f"K{name}b.tif", compression="tiff_adobe_deflate")   # (never the same bytes)
+        return verify_pair(tmp_path / f"K{name}b.tif", tmp_path / f"K{name}.tif")
+    grey16 = (np.asarray(photo.convert("L"), np.float64) * 257).astype(np.uint16)
+    burnt = grey16.copy()
+    burnt[20:80, 30:120] -= 250
+    unit = grey16 / 65535
+    rgba = np.dstack([np.asarray(photo.convert("RGB")), np.full(grey16.shape, 255, np.uint8)])
+    rgba[:, :40, :3] = 255                                      # a white margin the kept copy shows opaque
+    cutout = rgba.copy()
+    cutout[:, :40, 3] = 0                                       # ... cut out of the copy
+    plates = np.asarray(photo.convert("CMYK")).copy()
+    plates[30:90, 40:140] = (0, 0, 0, 255)                      # plain black
+    rich = plates.copy()
+    rich[30:90, 40:140, 0] = 100                                # cyan under the black
+
+    def cmyk(a):
+        return Image.frombytes("CMYK", photo.size, a.tobytes())
+    cases = {"16-bit samples": (Image.fromarray(burnt), Image.fromarray(grey16)),
+             "floating-point samples": (Image.fromarray((unit * 2 + 0.3).astype(np.float32)),
+                                        Image.fromarray(unit.astype(np.float32))),
+             "an alpha channel": (Image.fromarray(cutout), Image.fromarray(rgba)),
+             "CMYK separations": (cmyk(rich), cmyk(plates))}
+    for n, (beyond, (copy, kept)) in enumerate(cases.items()):
+        r = pair(copy, kept, n)
+        assert r.verdict == "duplicate" and not r.safe_to_delete, (beyond, r.reasons)
+        assert any(f"the clean-up copy holds {beyond}" in why for why in r.reasons), (beyond, r.reasons)
+        # the same samples, coded otherwise: identical and safe
+        r = pair(kept, kept, f"{n}same")
+        assert r.verdict == "identical" and r.safe_to_delete, (beyond, r.reasons)
+    Image.fromarray(grey16).save(tmp_path / "K0.png")          # (a PNG's 16-bit samples, a TIFF's)
+    r = verify_pair(tmp_path / "K0.png", tmp_path / "K0.tif")
     assert r.verdict == "identical" and r.safe_to_delete, r.reasons
 
 
@@ -951,7 +1021,8 @@ def test_a_palette_picture_with_a_transparent_entry_is_not_deleted_for_the_same_
         kept = tmp_path / f"G000000{int(transparent)}.tif"
         im.convert("RGB").save(kept, "TIFF", compression="tiff_lzw")   # (entry 0 is white: the flattened picture)
         r = verify_pair(copy, kept)
-        assert r.verdict == "identical" and r.safe_to_delete == (not transparent), r.reasons
+        assert r.verdict == ("duplicate" if transparent else "identical"), r.reasons
+        assert r.safe_to_delete == (not transparent), r.reasons
         assert transparent == any("(mode PA) has an alpha channel that the kept copy (mode RGB) lacks" in why
                                   for why in r.reasons), r.reasons
 
@@ -1049,7 +1120,10 @@ def test_holds_rule_an_unknown_bit_depth_on_either_side_is_refused_with_the_reas
         why = holds_at_least_as_much(_held(bit_depth=kept), _held(bit_depth=cleanup))
         assert why == [f"the {side}'s bit depth is unknown (not measured), so the kept copy is not shown to hold "
                        f"as much"], (kept, cleanup)
-    assert holds_at_least_as_much(_held(bit_depth=16), _held(bit_depth=12)) == []
+    # a deeper kept copy: the bit depth is no reason, but 12-bit samples are shown the same by the samples alone
+    assert holds_at_least_as_much(_held(bit_depth=16), _held(bit_depth=12)) == [
+        "the clean-up copy holds 12-bit samples, which the pair is not compared by (8-bit RGB), and its samples are "
+        "not shown to be the kept copy's"]
 
 
 def test_holds_rule_only_a_raw_kept_copy_stands_in_for_a_raw():

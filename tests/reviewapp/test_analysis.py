@@ -210,7 +210,7 @@ def test_fp_2_4_analyses_again_only_the_reversible_jpeg2000s_of_an_fp_2_3_store(
     for asset in Asset.objects.exclude(analysis__isnull=True):
         Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.3"})
     stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"C0002345.jp2", "C3456b.jpg"}   # (and the damaged JPEG, for fp 2.5: below)
+    assert stale == {"C0002345.jp2", "C3456b.jpg", "IMG_0001.png"}   # (and the damaged JPEG and the PNG: below)
     assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
 
 
@@ -227,7 +227,33 @@ def test_fp_2_5_analyses_again_only_the_damaged_jpegs_of_an_fp_2_4_store(collect
     assert Asset.objects.get(name="C3456b.jpg").analysis["status"] == "damaged"
     assert Asset.objects.get(name="garbage.jpg").analysis["status"] == "unreadable"
     stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"C3456b.jpg"}
+    assert stale == {"C3456b.jpg", "IMG_0001.png"}   # (and the PNG, for fp 2.6: below)
+    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+
+
+@pytest.mark.django_db
+def test_fp_2_6_analyses_again_only_what_holds_more_than_8_bit_rgb_and_the_pngs_of_an_fp_2_5_store(
+        collection, admin_user):
+    # fp 2.6 stores the digest of a 16-bit, float, alpha or CMYK file's samples (not of its 8-bit rendering) and a
+    # PNG's gamma; no other file's analysis changed, so of a store analysed at fp 2.5 only those are stale, by the
+    # query and by the rule alike
+    from reviewapp.selectors.assets import assets_needing_analysis
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    ev = Asset.objects.get(name="C3456b.jpg").engine_version
+    for asset in Asset.objects.exclude(analysis__isnull=True):
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.5"})
+    assert not Asset.objects.filter(analysis__mode__in=["RGBA", "I;16", "CMYK"]).exists()
+    assert {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)} == {"IMG_0001.png"}
+
+    def stamp(name, **fields):   # (as if the file had been so)
+        asset = Asset.objects.get(name=name)
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, **fields})
+    stamp("C0001234.tif", mode="I;16", bit_depth=16)
+    stamp("C1234a.jpg", mode="CMYK")
+    stamp("C0002345.jp2", bit_depth=12)
+    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
+    assert stale == {"IMG_0001.png", "C0001234.tif", "C1234a.jpg", "C0002345.jp2"}
     assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
 
 

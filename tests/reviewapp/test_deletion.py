@@ -705,6 +705,15 @@ def _sixteen_bit_png():
     return img_bytes(Image.fromarray(grey), "PNG")
 
 
+def _sixteen_bit_png_lifted():
+    """The 16-bit picture with its even levels one up: the same 8-bit rendering, other samples."""
+    import numpy as np
+    from PIL import Image
+
+    grey = np.asarray(Image.open(io.BytesIO(_sixteen_bit_png())), dtype=np.uint16) | 1
+    return img_bytes(Image.fromarray(grey), "PNG")
+
+
 def _grey_png():
     return img_bytes(photo("astronaut", size=SIZE).convert("L"), "PNG")
 
@@ -729,6 +738,8 @@ KEPT_AT_EXECUTION = {
     "smaller in pixels": (cleanup_jpeg, _small_kept, None, "more pixels (256x256) than the kept copy (128x128)"),
     "fewer pages": (_two_page_tiff, kept_png, None, "more pages (2) than the kept copy (1)"),
     "lower bit depth": (_sixteen_bit_png, _grey_png, None, "higher bit depth (16) than the kept copy (8)"),
+    "other 16-bit samples": (_sixteen_bit_png_lifted, _sixteen_bit_png, None,
+                             "the clean-up copy holds 16-bit samples, which the pair is not compared by (8-bit RGB)"),
 }
 
 
