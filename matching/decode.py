@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFile
 
-from .formats import ALPHA_MODES, channel_mode, mode_bits
+from .formats import ALPHA_MODES, channel_mode, j2k_bit_depth, mode_bits, samples_dropped
 
 try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
     import simplejpeg
@@ -282,6 +282,8 @@ def _png_end(data: bytes) -> int | None:
 
 
 SRGB_LIKE_LEVELS = 3   # a profile that shows a lattice of RGB colours within this many levels of sRGB's is sRGB's
+SRGB_CHROMATICITY = (0.3127, 0.329, 0.64, 0.33, 0.3, 0.6, 0.15, 0.06)   # white point, red, green, blue (x, y)
+SRGB_CHROMATICITY_SLACK = 0.01   # a PNG's cHRM within this of sRGB's, each coordinate, is sRGB's
 SRGB_GAMMA_SLACK = 0.005   # a PNG gamma (gAMA) within this of 1/2.2 (0.45455; writers store 45455 / 100000) is sRGB's
 
 
@@ -326,23 +328,40 @@ def colour_profile(icc: bytes | None) -> str:
 
 def colour_description(info: dict) -> str:
     """What a decoded file's ``info`` says its pixel numbers are shown as (``Decoded.icc``): its ICC profile
-    (``colour_profile``); else a PNG's gamma (gAMA chunk) other than sRGB's 1/2.2 and not overridden by an
-    sRGB chunk, said as "PNG gamma 1 [gAMA 1]" (the part in brackets tells descriptions apart:
-    ``profile_colours``); else "" (sRGB, as every untagged file is taken to be).
+    (``colour_profile``); else, unless an sRGB chunk overrides them, a PNG's gamma (gAMA) other than sRGB's
+    1/2.2 and its primaries (cHRM) other than sRGB's, said as "PNG gAMA 1 [gAMA 1]" (the part in brackets
+    tells descriptions apart: ``profile_colours``); else "" (sRGB, as every untagged file is taken to be).
 
     Why: the same 8-bit numbers tagged gamma 1.0 show far lighter midtones in a viewer that reads the chunk,
-    and were "identical" to the untagged kept PNG (an attack's)."""
+    and tagged with ProPhoto's primaries more saturated colours; both were "identical" to the untagged kept
+    PNG (attacks')."""
     icc = info.get("icc_profile")
     if icc:
         return colour_profile(icc)
-    gamma = info.get("gamma")
+    if "srgb" in info:
+        return ""
+    said = []
     try:
-        gamma = float(gamma) if gamma is not None else None
+        gamma = float(info["gamma"]) if info.get("gamma") is not None else None
     except (TypeError, ValueError):
         gamma = None
-    if gamma and "srgb" not in info and abs(gamma - 1 / 2.2) > SRGB_GAMMA_SLACK:
-        return f"PNG gamma {gamma:.5g} [gAMA {gamma:.5g}]"
-    return ""
+    named = []
+    if gamma and abs(gamma - 1 / 2.2) > SRGB_GAMMA_SLACK:
+        said.append(f"gAMA {gamma:.5g}")
+        named.append(f"gamma {gamma:.5g}")
+    try:
+        chrm = [float(v) for v in info["chromaticity"]] if info.get("chromaticity") is not None else []
+    except (TypeError, ValueError):
+        chrm = []
+    if len(chrm) == 8 and max(abs(v - s) for v, s in zip(chrm, SRGB_CHROMATICITY)) > SRGB_CHROMATICITY_SLACK:
+        said.append("cHRM " + " ".join(f"{v:.4g}" for v in chrm))
+        named.append("primaries other than sRGB's")
+    if not said:
+        return ""
+    if len(named) == 2:
+        named = ["gamma and primaries other than sRGB's"]
+    out = f"PNG {' and '.join(named)} [{' '.join(said)}]"
+    return out if len(out) <= 120 else f"PNG [{' '.join(said)}]"   # (Asset.icc holds 120 characters)
 
 
 def profile_colours(said: str | None) -> str | None:
@@ -519,14 +538,20 @@ def scaled_extent(w: int, h: int, ow: int, oh: int):
 
 
 def _bit_depth(im, fmt, data) -> int:
+    """Bits a sample of the file holds, from its header where the decoder may read fewer (a TIFF's
+    BitsPerSample, a PNG's IHDR, a JPEG 2000's SIZ), else its mode's."""
     bits = mode_bits(im.mode)
     try:
         if fmt == "TIFF":
             b = im.tag_v2.get(258)
             if b:
                 bits = max(int(x) for x in (b if isinstance(b, (tuple, list)) else (b,)))
-        elif fmt == "PNG" and len(data) > 25:
-            bits = max(bits if im.mode != "P" else 8, int(data[24]))
+        elif fmt == "PNG":
+            at = data.find(b"IHDR", 8)   # (its chunk, wherever it is: Pillow opens a PNG with a chunk before it)
+            if 0 < at and len(data) > at + 12:
+                bits = max(bits if im.mode != "P" else 8, int(data[at + 12]))
+        elif fmt == "JPEG2000":
+            bits = max(bits if im.mode != "P" else 8, j2k_bit_depth(data) or 0)
     except Exception:
         pass
     return bits
@@ -638,6 +663,9 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     # before anything else reads the image: Pillow loads a PNG whole to look for EXIF after IDAT
     check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
     d.mode = channel_mode(im.mode, im.info)
+    dropped = samples_dropped(im, data)
+    if dropped:
+        d.mode = f"{d.mode}+{dropped}"
     d.icc = colour_description(im.info)
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
@@ -839,6 +867,8 @@ def _decode_pillow(im, data, d, target, levels):
             if im is None:
                 return None
     f = min(im.size) // max(1, target)
+    if channel_mode(im.mode, im.info) != im.mode:   # (a colour key is applied, flattened, then shrunk, as a palette
+        f = 1                                        # picture's always was: Pillow does not reduce a palette)
     if f >= 2:  # shrink in Pillow (C, box filter) before any conversion of the full-size pixels
         try:
             im = im.reduce(f)

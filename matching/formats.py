@@ -111,9 +111,30 @@ def channel_mode(mode: str, info: dict) -> str:
     flattened onto white as every picture with alpha is (``decode.to_rgb8``): one set of modes for
     both, ``ALPHA_MODES``. (Until proof 1.27 the decoder flattened such a picture while the rule,
     reading "P", did not count its transparency: a transparent GIF against its kept copy flattened
-    onto white was a safe duplicate.) A colour key on a grey or RGB picture is not counted: the
-    decoder does not apply it either."""
-    return "PA" if mode == "P" and "transparency" in info else mode
+    onto white was a safe duplicate.) Likewise a colour key on a grey or RGB picture (a PNG's tRNS):
+    "LA" and "RGBA", applied and flattened (since fp 2.6: pixels a viewer shows as holes were compared as
+    the key's colour, and a keyed copy of an opaque picture was "identical"). A key on 16-bit grey is not
+    applied (Pillow keeps it in ``info``): the samples' digest holds it (``proof.samples_digest``)."""
+    if "transparency" in info and mode in ("P", "L", "RGB"):
+        return {"P": "PA", "L": "LA", "RGB": "RGBA"}[mode]
+    return mode
+
+
+def samples_dropped(im, data: bytes) -> int:
+    """Samples a pixel holds that Pillow's decoder does not read into ``im``: a TIFF's SamplesPerPixel
+    beyond its bands (an ExtraSamples of "unspecified", a fifth sample after RGBA), a 32-bit BI_RGB BMP's
+    fourth byte (alpha to a browser that finds it not all zero). Why: two such files differing only there
+    were "identical" (an attack's); a mode with them dropped is recorded as "RGB+1" (``held_beyond_rgb8``)."""
+    bands = len(im.getbands())
+    try:
+        if im.format == "TIFF":
+            return max(0, int(im.tag_v2.get(277, bands)) - bands)
+        if im.format == "BMP" and len(data) >= 34 and data[14:18] != b"\x0c\x00\x00\x00":
+            bpp, compression = struct.unpack("<HI", data[28:34])
+            return 1 if bpp == 32 and compression == 0 and bands == 3 else 0
+    except Exception:
+        return 0
+    return 0
 
 
 def channels_lost(kept_mode: str, other_mode: str) -> list:
@@ -152,6 +173,9 @@ def held_beyond_rgb8(mode: str, bit_depth: int | None) -> list:
     opaque picture, rich black against plain black plates (an attack's 13 files). An unknown mode
     ("": an older row) holds nothing known beyond it but its bit depth. A camera RAW's or a PDF's (not a
     Pillow mode) is not read here: "only a RAW of the same content", "never for a picture" are their rules."""
+    if "+" in (mode or ""):   # samples the decoder drops (``samples_dropped``)
+        base, extra = mode.split("+", 1)
+        return [*held_beyond_rgb8(base, bit_depth), f"{extra} more sample(s) a pixel than the decoder reads"]
     if mode and mode not in MODE_BITS and not mode.startswith("I;16"):
         return []   # not a Pillow mode: a camera RAW's or a PDF's, which their own rules govern (formats.is_raw, is_document)
     beyond = []
@@ -171,8 +195,8 @@ def held_beyond_rgb8(mode: str, bit_depth: int | None) -> list:
 def samples_decoded_whole(mode: str, bit_depth: int | None) -> bool:
     """Whether Pillow's decoded samples (mode ``mode``) hold every bit the file's header says a sample has:
     not a 16-bit RGB PNG or TIFF, which Pillow decodes to 8 bits a sample (so the samples' digest,
-    ``proof.samples_digest``, cannot show two such files equal)."""
-    return mode_bits(mode) >= int(bit_depth or 0)
+    ``proof.samples_digest``, cannot show two such files equal), nor a file whose samples it drops ("RGB+1")."""
+    return "+" not in (mode or "") and mode_bits(mode) >= int(bit_depth or 0)
 
 
 def _webp_lossless(data: bytes) -> bool | None:
@@ -213,6 +237,14 @@ def coded_losslessly(fmt: str, data: bytes) -> bool | None:
     if fmt == "JPEG2000":
         return _j2k_reversible(data)
     return None
+
+
+def j2k_bit_depth(data: bytes) -> int | None:
+    """A JPEG 2000's deepest component, in bits (its SIZ marker), or None when not read. Why: Pillow decodes a
+    16-bit RGB or RGBA JPEG 2000 to 8 bits a sample and its mode says 8; such a file was "identical" to its own
+    8-bit rendering (an attack's)."""
+    h = _j2k_main_header(data)
+    return max(h["depths"]) if h and h.get("depths") else None
 
 
 def _j2k_main_header(data: bytes) -> dict | None:

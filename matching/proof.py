@@ -196,17 +196,23 @@ def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple) -> str:
     Why: the 8-bit rendering's digest made a 16-bit scan with a region burnt by 250 of 65,535 levels, a
     recalibrated float TIFF, a cut-out and rich black against plain black plates "identical" to their kept
     files (``formats.held_beyond_rgb8``). The two kinds of digest never meet: the samples' is of other bytes."""
-    from .formats import channel_mode, held_beyond_rgb8
+    from .formats import ALPHA_MODES, channel_mode, held_beyond_rgb8
     mode = channel_mode(im.mode, im.info)
     if not held_beyond_rgb8(mode, None):
         return hashlib.sha256(np.ascontiguousarray(rgb8).tobytes() + repr(rgb8.shape).encode()).hexdigest()
-    samples = np.asarray(im.convert("RGBA") if im.mode == "P" else im)
+    # what the samples are: grey numbers (with a colour key Pillow does not apply, and whether the TIFF shows them
+    # white on black: Pillow does not invert 16-bit MinIsWhite), RGBA (every picture with alpha, a transparent
+    # palette and a colour key applied, so a PNG's tRNS and an RGBA file of one picture agree), CMYK inks...
+    kind: tuple = ("RGBA",) if mode in ALPHA_MODES else ("I",) if mode.startswith("I") else (mode,)
+    if kind == ("I",):
+        photometric = getattr(im, "tag_v2", {}).get(262) if hasattr(im, "tag_v2") else None
+        kind += (repr(im.info.get("transparency")), "white is 0" if photometric == 0 else "")
+    samples = np.asarray(im.convert("RGBA") if mode in ALPHA_MODES else im)
     if samples.dtype.kind in "iu" and samples.dtype.itemsize > 1:
         samples = samples.astype("<i4")
     elif samples.dtype.kind == "f":
         samples = samples.astype("<f4")
     samples = np.ascontiguousarray(dihedral(samples, *turn))
-    kind = "I" if mode.startswith("I") else mode   # (what the samples are: grey numbers, RGBA, CMYK inks...)
     return hashlib.sha256(samples.tobytes() + repr(("samples", kind, samples.shape, samples.dtype.str)).encode()).hexdigest()
 
 

@@ -514,9 +514,10 @@ VERIFIER_VERSION = "proof 1.53"   # 1.1: a lossless clean-up copy against a JPEG
 #      16-bit and float samples, alpha, CMYK): such a clean-up copy is safe to delete only with the kept copy's samples
 #      (verdict.samples_shown_equal: the same bytes, or equal digests of the samples, fp 2.6's proof.samples_digest),
 #      and "identical" means those; a PNG's gamma is a colour description as a profile is (decode.colour_description,
-#      SRGB_GAMMA_SLACK). An attack's 16-bit scans burnt by 250 of 65,535 levels, a star field's other night, a float
-#      TIFF recalibrated, cut-outs, rich black and a gamma-1.0 PNG were safe duplicates or identical: 14 of 14 held now
-#      (README, "Proof 1.53")
+#      SRGB_GAMMA_SLACK; its primaries, SRGB_CHROMATICITY_SLACK). An attack's 16-bit scans burnt by 250 of 65,535
+#      levels, a star field's other night, a float TIFF recalibrated, cut-outs, rich black and a gamma-1.0 PNG were
+#      safe duplicates or identical: 0 of 13 now; a second attack's 16-bit JPEG 2000s, colour keys, a MinIsWhite
+#      16-bit TIFF, cHRM, extra TIFF samples and a 32-bit BMP: 0 of 13 (README, "Proof 1.53")
 
 
 def _tol(default, looser: str):

@@ -18,8 +18,12 @@ FINGERPRINT_VERSION = "fp 2.6"   # 2.1: a scaled decode's partial last pixel is 
 #      JPEG_END_MARKER_MISSING); only a damaged JPEG's analysis can change, so an older one of any other file stays
 #      current where it was (STALE_SINCE)
 # 2.6: a file holding more than 8-bit RGB (16-bit or float samples, alpha, CMYK: formats.held_beyond_rgb8) has the
-#      digest of its samples as pixel_sha256 (proof.samples_digest), not of its 8-bit rendering; a PNG's gamma (gAMA)
-#      is read as its colour description (decode.colour_description); no other file's analysis changed (STALE_SINCE)
+#      digest of its samples as pixel_sha256 (proof.samples_digest), not of its 8-bit rendering; a PNG's gamma and
+#      primaries are read as its colour description (decode.colour_description), its colour key applied (formats.
+#      channel_mode); a JPEG 2000's bit depth is read from its header, samples a decoder drops are in the mode
+#      ("RGB+1"). Stale (STALE_SINCE): the first kinds by their recorded mode or depth, every PNG; an older analysis
+#      of a 16-bit JPEG 2000, a TIFF with extra samples or a 32-bit BMP recorded 8-bit RGB and is not told apart
+#      (the executor's re-check analyses both files again before any deletion)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
 CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None, "fp 2.5": None}
 # Pillow modes whose 8-bit RGB rendering is not the whole of the picture (formats.RGB8_WHOLE_MODES are), and the bit

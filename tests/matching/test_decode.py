@@ -146,6 +146,15 @@ def test_a_png_gamma_other_than_srgbs_is_its_colour_description_unless_an_srgb_c
     assert png("srgb_gamma.png", [(b"gAMA", struct.pack(">I", 45455))]) == ""
     assert png("untagged.png", []) == ""
     assert png("srgb_chunk.png", [(b"sRGB", b"\x00"), (b"gAMA", struct.pack(">I", 100000))]) == ""
+    # primaries (cHRM): ProPhoto's are more saturated colours; sRGB's own are no description
+    prophoto = struct.pack(">8I", 34570, 35850, 73470, 26530, 15960, 84040, 3660, 100)
+    srgb = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+    wide = png("wide.png", [(b"cHRM", prophoto)])
+    assert wide == "PNG primaries other than sRGB's [cHRM 0.3457 0.3585 0.7347 0.2653 0.1596 0.8404 0.0366 0.001]"
+    assert png("both.png", [(b"gAMA", struct.pack(">I", 100000)), (b"cHRM", prophoto)]).startswith(
+        "PNG gamma and primaries other than sRGB's [gAMA 1 cHRM 0.3457")
+    assert png("srgb_primaries.png", [(b"gAMA", struct.pack(">I", 45455)), (b"cHRM", srgb)]) == ""
+    assert len(png("long.png", [(b"gAMA", struct.pack(">I", 123457)), (b"cHRM", prophoto)])) <= 120   # (Asset.icc)
 
 
 def test_a_colour_profile_is_named_unless_it_is_srgbs(tmp_path, photo):

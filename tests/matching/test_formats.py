@@ -542,10 +542,12 @@ def test_a_lossless_webp_or_jpeg2000_copy_is_never_deleted_for_a_jpeg_of_its_siz
 
 def test_a_palette_picture_with_a_transparent_entry_is_recorded_and_decoded_as_one_with_alpha(tmp_path):
     # one set of modes for the decoder's flattening and the holds-at-least-as-much rule: a palette
-    # picture with a transparent entry counts as "PA"; an opaque one, or a colour key on grey or RGB
-    # (which the decoder does not apply), keeps its own mode
+    # picture with a transparent entry counts as "PA"; an opaque one keeps its own mode; a colour key on grey or RGB
+    # is applied too (since fp 2.6: "LA", "RGBA"), on 16-bit grey not (its samples' digest holds it)
     assert channel_mode("P", {"transparency": 0}) == "PA" and "PA" in ALPHA_MODES
-    assert channel_mode("P", {}) == "P" and channel_mode("RGB", {"transparency": (1, 2, 3)}) == "RGB"
+    assert channel_mode("P", {}) == "P" and channel_mode("RGB", {}) == "RGB"
+    assert channel_mode("RGB", {"transparency": (1, 2, 3)}) == "RGBA" and channel_mode("L", {"transparency": 3}) == "LA"
+    assert channel_mode("I;16", {"transparency": 3}) == "I;16"
     im = Image.new("P", (32, 24), 0)
     im.putpalette([255, 255, 255, 10, 20, 30] + [0] * 762)
     im.paste(1, (8, 8, 24, 16))
@@ -587,3 +589,59 @@ def test_a_jpeg2000_whose_finest_level_tells_nothing_is_not_called_lossless(phot
     assert j2k_every_pass_kept(b.getvalue(), decoded) is not True
     assert j2k_every_pass_kept(b.getvalue(), decoded[:-2]) is None          # (not the file's pixels)
     assert j2k_every_pass_kept(b"\xff\x4f\xff\x51garbage", decoded) is None
+
+
+def test_what_8_bit_rgb_does_not_show_is_named_and_a_mode_that_drops_samples_never_shows_them_equal():
+    from matching.formats import held_beyond_rgb8, samples_decoded_whole
+    assert held_beyond_rgb8("RGB", 8) == [] and held_beyond_rgb8("L", 8) == [] and held_beyond_rgb8("P", 4) == []
+    assert held_beyond_rgb8("1", 1) == [] and held_beyond_rgb8("", 8) == []
+    assert held_beyond_rgb8("I;16", 16) == ["16-bit samples"] and held_beyond_rgb8("RGB", 16) == ["16-bit samples"]
+    assert held_beyond_rgb8("F", 32) == ["floating-point samples"]
+    assert held_beyond_rgb8("RGBA", 8) == ["an alpha channel"] and held_beyond_rgb8("CMYK", 8) == ["CMYK separations"]
+    assert held_beyond_rgb8("RGB+1", 8) == ["1 more sample(s) a pixel than the decoder reads"]
+    assert held_beyond_rgb8("RGBA+1", 8) == ["an alpha channel", "1 more sample(s) a pixel than the decoder reads"]
+    assert held_beyond_rgb8("RAW RGBG", 14) == [] and held_beyond_rgb8("PDF", 8) == []   # (their own rules)
+    assert samples_decoded_whole("I;16", 16) and samples_decoded_whole("RGBA", 8) and samples_decoded_whole("F", 32)
+    assert not samples_decoded_whole("RGB", 16) and not samples_decoded_whole("RGB+1", 8)
+
+
+def test_samples_the_decoder_drops_are_counted_a_tiffs_extra_samples_and_a_32_bit_bmps_fourth_byte(tmp_path, photo):
+    import tifffile
+    rgb = np.asarray(photo.convert("RGB"))
+    extra = np.dstack([rgb, np.full(rgb.shape[:2], 7, np.uint8)])
+    tifffile.imwrite(tmp_path / "x.tif", extra, photometric="rgb", extrasamples=[0])   # (unspecified: Pillow reads RGB)
+    tifffile.imwrite(tmp_path / "a.tif", extra, photometric="rgb", extrasamples=[2])   # (alpha: read as RGBA)
+    tifffile.imwrite(tmp_path / "p.tif", rgb, photometric="rgb")
+    assert decode(tmp_path / "x.tif").mode == "RGB+1"
+    assert decode(tmp_path / "a.tif").mode == "RGBA" and decode(tmp_path / "p.tif").mode == "RGB"
+    photo.convert("RGB").save(tmp_path / "24.bmp")
+    assert decode(tmp_path / "24.bmp").mode == "RGB"
+    data = bytearray((tmp_path / "24.bmp").read_bytes())
+    w, h = photo.size
+    body = np.dstack([rgb[::-1, :, ::-1], np.full((h, w), 9, np.uint8)]).tobytes()   # (BGRX rows, bottom up)
+    header = bytearray(data[:54])
+    header[2:6] = (54 + len(body)).to_bytes(4, "little")
+    header[28:30] = (32).to_bytes(2, "little")
+    header[34:38] = len(body).to_bytes(4, "little")
+    (tmp_path / "32.bmp").write_bytes(bytes(header) + body)
+    d = decode(tmp_path / "32.bmp")
+    assert d.mode == "RGB+1" and (d.width, d.height) == photo.size
+
+
+def test_a_jpeg2000s_and_a_pngs_bit_depth_are_read_from_their_headers(tmp_path, photo):
+    # Pillow decodes a 16-bit RGB JPEG 2000 or PNG to 8 bits a sample; the header says what the file holds
+    from matching.formats import j2k_bit_depth
+    grey16 = (np.asarray(photo.convert("L"), np.uint16) * 257)
+    Image.fromarray(grey16).save(tmp_path / "g.jp2", irreversible=False)
+    assert j2k_bit_depth((tmp_path / "g.jp2").read_bytes()) == 16 and decode(tmp_path / "g.jp2").bit_depth == 16
+    photo.save(tmp_path / "c.jp2")
+    assert j2k_bit_depth((tmp_path / "c.jp2").read_bytes()) == 8 and decode(tmp_path / "c.jp2").bit_depth == 8
+    assert j2k_bit_depth(b"not a codestream") is None
+    # a PNG with a chunk before its IHDR (Pillow opens it): the depth is the IHDR's, not byte 24's
+    import struct
+    import zlib
+    Image.fromarray(grey16).save(tmp_path / "g.png")
+    data = (tmp_path / "g.png").read_bytes()
+    chunk = struct.pack(">I", 4) + b"tEXt" + b"a\x00bc" + struct.pack(">I", zlib.crc32(b"tEXta\x00bc"))
+    (tmp_path / "pre.png").write_bytes(data[:8] + chunk + data[8:])
+    assert decode(tmp_path / "g.png").bit_depth == decode(tmp_path / "pre.png").bit_depth == 16

@@ -2448,3 +2448,26 @@ def test_the_samples_digest_is_of_the_8_bit_rendering_where_that_is_the_whole_pi
     assert samples_digest(opaque, to_rgb8(opaque), (0, False)) != samples_digest(clear, to_rgb8(clear), (0, False))
     cmyk = photo.convert("CMYK")
     assert samples_digest(cmyk, to_rgb8(cmyk), (0, False)) != samples_digest(opaque, to_rgb8(opaque), (0, False))
+    # every picture with alpha as RGBA: a transparent palette's and a colour key's samples are an RGBA file's
+    pal = Image.new("P", (40, 30), 0)
+    pal.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    pal.paste(1, (10, 10, 30, 20))
+    pal.info["transparency"] = 0
+    as_rgba = pal.convert("RGBA")
+    assert samples_digest(pal, to_rgb8(pal), (0, False)) == samples_digest(as_rgba, to_rgb8(as_rgba), (0, False))
+    keyed = pal.convert("RGB")
+    keyed.info["transparency"] = (255, 255, 255)
+    assert samples_digest(keyed, to_rgb8(keyed), (0, False)) == samples_digest(as_rgba, to_rgb8(as_rgba), (0, False))
+    # a key Pillow does not apply (16-bit grey) is part of what the samples are, as is a 16-bit TIFF's MinIsWhite
+    a.info["transparency"] = 257
+    assert samples_digest(a, to_rgb8(a), (0, False)) != samples_digest(big_endian, to_rgb8(big_endian), (0, False))
+
+
+def test_a_16_bit_miniswhite_tiffs_samples_are_not_a_minisblack_ones_of_the_same_numbers(tmp_path, photo):
+    import tifffile
+
+    from matching.proof import load_rendition_uncached
+    grey16 = (np.asarray(photo.convert("L"), np.uint16) * 257)
+    tifffile.imwrite(tmp_path / "black.tif", grey16, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "white.tif", grey16, photometric="miniswhite")
+    assert load_rendition_uncached(tmp_path / "black.tif")[1] != load_rendition_uncached(tmp_path / "white.tif")[1]

@@ -1006,6 +1006,27 @@ def test_a_copy_holding_more_than_8_bit_rgb_is_safe_only_with_the_kept_copys_sam
     assert r.verdict == "identical" and r.safe_to_delete, r.reasons
 
 
+def test_a_png_with_a_colour_key_is_not_deleted_for_the_opaque_picture_and_a_transparent_palette_is_an_rgba_file(
+        tmp_path, photo):
+    # a tRNS colour key on an RGB PNG was not applied: pixels a viewer shows as holes were compared as the key's
+    # colour, and the keyed copy of the opaque picture was "identical" and safe
+    rgb = np.asarray(photo.convert("RGB")).copy()
+    rgb[10:40, 10:60] = (1, 2, 3)
+    Image.fromarray(rgb).save(tmp_path / "K0001.png")
+    Image.fromarray(rgb).save(tmp_path / "K0001b.png", transparency=(1, 2, 3))
+    r = verify_pair(tmp_path / "K0001b.png", tmp_path / "K0001.png")
+    assert not r.safe_to_delete and r.verdict != "identical", r.reasons
+    # a palette picture with a transparent entry and the same picture as RGBA hold the same samples
+    im = Image.new("P", (240, 180), 0)
+    im.putpalette([255, 255, 255, 200, 30, 30, 30, 30, 200] + [0] * 759)
+    ImageDraw.Draw(im).ellipse((40, 30, 200, 150), fill=1)
+    im.save(tmp_path / "K0002.png", transparency=0)
+    Image.open(tmp_path / "K0002.png").convert("RGBA").save(tmp_path / "K0002b.png")
+    for copy, kept in (("K0002b.png", "K0002.png"), ("K0002.png", "K0002b.png")):
+        r = verify_pair(tmp_path / copy, tmp_path / kept)
+        assert r.verdict == "identical" and r.safe_to_delete, (copy, r.reasons)
+
+
 @pytest.mark.parametrize("ext", ["gif", "png"])
 def test_a_palette_picture_with_a_transparent_entry_is_not_deleted_for_the_same_picture_flattened(tmp_path, ext):
     # proof 1.26's rule counted alpha by the decoder's mode, and a palette picture with a transparent entry
