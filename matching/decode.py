@@ -537,7 +537,7 @@ def scaled_extent(w: int, h: int, ow: int, oh: int):
 
 
 
-def _bit_depth(im, fmt, data) -> int:
+def header_bit_depth(im, fmt, data) -> int:
     """Bits a sample of the file holds, from its header where the decoder may read fewer (a TIFF's
     BitsPerSample, a PNG's IHDR, a JPEG 2000's SIZ), else its mode's."""
     bits = mode_bits(im.mode)
@@ -659,7 +659,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     w, h = im.size
     if w <= 0 or h <= 0:
         raise DecodeError(f"invalid image size {w}x{h}")
-    d.bit_depth = _bit_depth(im, d.format, data)
+    d.bit_depth = header_bit_depth(im, d.format, data)
     # before anything else reads the image: Pillow loads a PNG whole to look for EXIF after IDAT
     check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
     d.mode = channel_mode(im.mode, im.info)

@@ -192,11 +192,28 @@ def held_beyond_rgb8(mode: str, bit_depth: int | None) -> list:
     return beyond
 
 
-def samples_decoded_whole(mode: str, bit_depth: int | None) -> bool:
-    """Whether Pillow's decoded samples (mode ``mode``) hold every bit the file's header says a sample has:
-    not a 16-bit RGB PNG or TIFF, which Pillow decodes to 8 bits a sample (so the samples' digest,
-    ``proof.samples_digest``, cannot show two such files equal), nor a file whose samples it drops ("RGB+1")."""
+def samples_decoded_whole(mode: str, bit_depth: int | None, format: str | None = None) -> bool:
+    """Whether the samples' digest (``proof.samples_digest``) of a file of this mode, bit depth and format covers
+    every bit its header says it holds: a TIFF's always (where Pillow reads fewer bits or samples, tifffile reads
+    them: ``tiff_samples``; where neither can, the digest is of the file's bytes); else Pillow's decoded samples
+    (mode ``mode``) must hold them: not a 16-bit RGB PNG or JPEG 2000, which Pillow decodes to 8 bits a sample,
+    nor a file whose samples it drops ("RGB+1"). Where they do not, only the same bytes show two files equal."""
+    if (format or "").upper() == "TIFF":
+        return True
     return "+" not in (mode or "") and mode_bits(mode) >= int(bit_depth or 0)
+
+
+def tiff_samples(data: bytes) -> np.ndarray | None:
+    """A TIFF's first page (the master, for the data ``plan_decode`` pointed at it) as tifffile decodes it: every
+    sample at its own depth, as stored (not turned); None where it cannot (a codec imagecodecs lacks, damage)."""
+    try:
+        import tifffile
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with tifffile.TiffFile(io.BytesIO(data)) as tf:
+                return np.asarray(tf.pages.first.asarray(maxworkers=1))
+    except Exception:
+        return None
 
 
 def _webp_lossless(data: bytes) -> bool | None:

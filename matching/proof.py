@@ -28,7 +28,7 @@ from PIL import Image, ImageStat
 from scipy import ndimage
 
 from . import thresholds as _thresholds
-from .decode import dihedral, inverse, simplejpeg
+from .decode import dihedral, header_bit_depth, inverse, simplejpeg
 from .fingerprint import LUMA, chroma, grey
 from .formats import j2k_every_pass_kept
 from .thresholds import VERIFIER_VERSION, ProofThresholds  # noqa: F401 (VERIFIER_VERSION: re-exported)
@@ -183,10 +183,10 @@ def load_rendition_uncached(path):
         if whole and fmt == "JPEG2000" and im.mode in ("L", "RGB") else None
     turn = dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))
     a = np.ascontiguousarray(dihedral(a, *turn))
-    return _cap(a, max_side), samples_digest(im, a, turn), quality, fmt, coding, every_pass
+    return _cap(a, max_side), samples_digest(im, a, turn, data=data), quality, fmt, coding, every_pass
 
 
-def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple) -> str:
+def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: bytes | None = None) -> str:
     """SHA-256 of a decoded picture as "identical" compares it (``FileAnalysis.pixel_sha256``): its 8-bit
     RGB rendering ``rgb8`` (turned to display) where that holds every sample, else the samples themselves,
     turned likewise: 16-bit, float, alpha and CMYK (``formats.held_beyond_rgb8``), each integer sample
@@ -195,9 +195,24 @@ def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple) -> str:
 
     Why: the 8-bit rendering's digest made a 16-bit scan with a region burnt by 250 of 65,535 levels, a
     recalibrated float TIFF, a cut-out and rich black against plain black plates "identical" to their kept
-    files (``formats.held_beyond_rgb8``). The two kinds of digest never meet: the samples' is of other bytes."""
-    from .formats import ALPHA_MODES, channel_mode, held_beyond_rgb8
+    files (``formats.held_beyond_rgb8``). The two kinds of digest never meet: the samples' is of other bytes.
+
+    A TIFF (``data``, its master first) whose samples Pillow reads fewer bits or fewer of than its header says
+    (16-bit RGB, extra samples) is digested from tifffile's reading of them (``formats.tiff_samples``), or, where
+    that fails, from its bytes: ``formats.samples_decoded_whole`` counts a TIFF's digest as whole. Why: the same
+    16-bit RGB samples saved uncompressed and LZW are one picture, "identical", where only the same bytes would
+    otherwise show it."""
+    from .formats import ALPHA_MODES, channel_mode, held_beyond_rgb8, mode_bits, samples_dropped, tiff_samples
     mode = channel_mode(im.mode, im.info)
+    if data is not None and im.format == "TIFF" and (
+            samples_dropped(im, data) or header_bit_depth(im, "TIFF", data) > mode_bits(im.mode)):
+        stored = tiff_samples(data)
+        if stored is None:   # (not read at its depth: only the same bytes are the same samples)
+            return hashlib.sha256(b"TIFF samples not read: " + data).hexdigest()
+        stored = np.ascontiguousarray(dihedral(stored.astype(stored.dtype.newbyteorder("<")), *turn))
+        tags = getattr(im, "tag_v2", {})
+        layout = ("TIFF", tags.get(262), repr(tags.get(338)), stored.shape, stored.dtype.str)
+        return hashlib.sha256(stored.tobytes() + repr(("samples",) + layout).encode()).hexdigest()
     if not held_beyond_rgb8(mode, None):
         return hashlib.sha256(np.ascontiguousarray(rgb8).tobytes() + repr(rgb8.shape).encode()).hexdigest()
     # what the samples are: grey numbers (with a colour key Pillow does not apply, and whether the TIFF shows them

@@ -403,15 +403,16 @@ def _same_bytes(c, m) -> bool:
 def samples_shown_equal(a, b) -> bool:
     """Whether two files (FileAnalysis values or Asset rows) are shown to hold the same samples: the same
     bytes, or equal digests of their decoded pixels (``pixel_sha256``, ``proof.samples_digest``) where the
-    decoder kept every bit of both (``formats.samples_decoded_whole``: not a 16-bit RGB PNG, which Pillow
-    decodes to 8 bits a sample). THE rule behind "identical" and behind a copy that holds more than 8-bit
+    digest covers every bit of both (``formats.samples_decoded_whole``: not a 16-bit RGB PNG, which Pillow
+    decodes to 8 bits a sample; a TIFF's always). THE rule behind "identical" and behind a copy that holds more than 8-bit
     RGB (``formats.held_beyond_rgb8``) being safe to delete."""
     from .formats import samples_decoded_whole
     if _same_bytes(a, b):
         return True
     da, db = getattr(a, "pixel_sha256", "") or "", getattr(b, "pixel_sha256", "") or ""
     return bool(da) and da == db and all(
-        samples_decoded_whole(getattr(x, "mode", "") or "", _known(getattr(x, "bit_depth", 0))) for x in (a, b))
+        samples_decoded_whole(getattr(x, "mode", "") or "", _known(getattr(x, "bit_depth", 0)), getattr(x, "format", ""))
+        for x in (a, b))
 
 
 def _proof_summary(p: dict) -> dict:

@@ -603,6 +603,22 @@ def test_what_8_bit_rgb_does_not_show_is_named_and_a_mode_that_drops_samples_nev
     assert held_beyond_rgb8("RAW RGBG", 14) == [] and held_beyond_rgb8("PDF", 8) == []   # (their own rules)
     assert samples_decoded_whole("I;16", 16) and samples_decoded_whole("RGBA", 8) and samples_decoded_whole("F", 32)
     assert not samples_decoded_whole("RGB", 16) and not samples_decoded_whole("RGB+1", 8)
+    assert not samples_decoded_whole("RGB", 16, "PNG") and not samples_decoded_whole("RGB", 16, "JPEG2000")
+    # (a TIFF's samples are read by tifffile where Pillow reads fewer bits or samples: formats.tiff_samples)
+    assert samples_decoded_whole("RGB", 16, "TIFF") and samples_decoded_whole("RGB+1", 8, "TIFF")
+
+
+def test_a_tiffs_samples_are_read_at_their_own_depth_whatever_its_compression(tmp_path):
+    import tifffile
+
+    from matching.formats import tiff_samples
+    rgb16 = np.random.default_rng(5).integers(0, 65535, (30, 40, 3)).astype(np.uint16)
+    for compression in (None, "zlib", "lzw", "packbits"):
+        b = io.BytesIO()
+        tifffile.imwrite(b, rgb16, photometric="rgb", compression=compression)
+        got = tiff_samples(b.getvalue())
+        assert got is not None and got.dtype == np.uint16 and (got == rgb16).all(), compression
+    assert tiff_samples(b"II*\x00 not a tiff") is None
 
 
 def test_samples_the_decoder_drops_are_counted_a_tiffs_extra_samples_and_a_32_bit_bmps_fourth_byte(tmp_path, photo):

@@ -908,9 +908,12 @@ def test_holds_rule_what_8_bit_rgb_does_not_show_holds_more_unless_the_samples_a
         assert holds_at_least_as_much(held(mode, bits), held(mode, bits)) != [], mode   # (no digests: not shown)
         # the same bytes hold the same samples
         assert holds_at_least_as_much(held(mode, bits, sha="12" * 32), held(mode, bits, sha="12" * 32)) == [], mode
-    # equal digests show it where the decoder kept every bit: not of a 16-bit RGB file (Pillow decodes 8 bits of it)
+    # equal digests show it where the digest covers every bit: not of a 16-bit RGB PNG (Pillow decodes 8 bits of
+    # it), of a TIFF always (tifffile reads what Pillow does not)
     assert holds_at_least_as_much(held("I;16", 16, "aa" * 32), held("I;16", 16, "aa" * 32)) == []
-    assert holds_at_least_as_much(held("RGB", 16, "aa" * 32), held("RGB", 16, "aa" * 32)) != []
+    png = [SimpleNamespace(**{**vars(held("RGB", 16, "aa" * 32)), "format": "PNG"}) for _ in range(2)]
+    assert holds_at_least_as_much(*png) != []
+    assert holds_at_least_as_much(held("RGB", 16, "aa" * 32), held("RGB", 16, "aa" * 32)) == []   # (TIFF)
     # said once where the channels or the bit depth are refused already
     assert holds_at_least_as_much(held("RGB"), held("RGBA")) == [
         "the clean-up copy (mode RGBA) has an alpha channel that the kept copy (mode RGB) lacks"]
@@ -1004,6 +1007,20 @@ def test_a_copy_holding_more_than_8_bit_rgb_is_safe_only_with_the_kept_copys_sam
     Image.fromarray(grey16).save(tmp_path / "K0.png")          # (a PNG's 16-bit samples, a TIFF's)
     r = verify_pair(tmp_path / "K0.png", tmp_path / "K0.tif")
     assert r.verdict == "identical" and r.safe_to_delete, r.reasons
+    # 16-bit RGB (Pillow reads 8 bits of it; a TIFF's samples are read by tifffile): the same samples saved
+    # uncompressed and LZW are identical; the low bits changed are not
+    import tifffile
+    rgb16 = (np.asarray(photo.convert("RGB"), np.uint16) * 257)
+    lowered = rgb16.copy()
+    lowered[20:80, 30:120] ^= 0x3F
+    tifffile.imwrite(tmp_path / "R0.tif", rgb16, photometric="rgb")
+    tifffile.imwrite(tmp_path / "R0b.tif", rgb16, photometric="rgb", compression="lzw")
+    tifffile.imwrite(tmp_path / "R0c.tif", lowered, photometric="rgb", compression="lzw")
+    r = verify_pair(tmp_path / "R0b.tif", tmp_path / "R0.tif")
+    assert r.verdict == "identical" and r.safe_to_delete, r.reasons
+    r = verify_pair(tmp_path / "R0c.tif", tmp_path / "R0.tif")
+    assert r.verdict == "duplicate" and not r.safe_to_delete, r.reasons
+    assert any("the clean-up copy holds 16-bit samples" in why for why in r.reasons), r.reasons
 
 
 def test_a_png_with_a_colour_key_is_not_deleted_for_the_opaque_picture_and_a_transparent_palette_is_an_rgba_file(
