@@ -143,7 +143,8 @@ def _format_notes(a: FileAnalysis, data) -> None:
 
 def analysis_current(fingerprint_version: str | None, width: int | None, height: int | None, *,
                      format: str | None = None, lossless: bool | None = None, status: str | None = None,
-                     mode: str | None = None, bit_depth: int | None = None) -> bool:
+                     mode: str | None = None, bit_depth: int | None = None,
+                     exif_orientation: int | None = None) -> bool:
     """Whether a stored analysis (its ``fingerprint_version``, picture size, ``format``, ``lossless`` and
     ``status``) holds what this engine would store for the file: made by this fingerprint version, or by
     one whose changes since touched other files (``CURRENT_UNDER_CAP``: the full-detail rendition of
@@ -157,7 +158,8 @@ def analysis_current(fingerprint_version: str | None, width: int | None, height:
         return True
     if fingerprint_version not in CURRENT_UNDER_CAP:
         return False
-    fields = {"lossless": lossless, "status": status, "mode": mode, "bit_depth": bit_depth, "format": format}
+    fields = {"lossless": lossless, "status": status, "mode": mode, "bit_depth": bit_depth, "format": format,
+              "exif_orientation": exif_orientation}
     if any(fmt in (None, format) and fields[name] in values for fmt, name, values in stale_since(fingerprint_version or "")):
         return False
     side = CURRENT_UNDER_CAP[fingerprint_version or ""]   # the cap that version's renditions were made under

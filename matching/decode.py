@@ -557,6 +557,14 @@ def header_bit_depth(im, fmt, data) -> int:
     return bits
 
 
+def turned_as_loaded(im) -> bool:
+    """Whether Pillow turns this picture to its Orientation tag's display as it loads it, and says the turned size
+    when it opens it: a TIFF's (Pillow 13's TiffImagePlugin applies ``exif_transpose`` when a load ends, whole or
+    truncated, and drops the tag); a JPEG's and the rest it leaves to the caller. Why: the engine turned a tagged
+    TIFF again, and compared it at twice its turn: against its own untagged twin "rotated 180°" (an attack's)."""
+    return getattr(im, "format", None) == "TIFF"
+
+
 def _exif_orientation(im) -> int:
     try:
         o = int(im.getexif().get(0x0112, 1) or 1)
@@ -677,7 +685,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
         frames = 1
     # (a camera's MPO holds its later images after the first one's end: counted once, as frames)
     d.pictures = max(d.pages, frames, 2 if trailing_data(data, d.format) else 1)
-    rot, flip = d.orientation
+    rot, flip = (0, False) if turned_as_loaded(im) else d.orientation
     d.width, d.height = (h, w) if rot in (90, 270) else (w, h)
 
     # cheap structural checks of the container

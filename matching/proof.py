@@ -168,6 +168,8 @@ def load_rendition_uncached(path):
         orient = int(im.getexif().get(0x0112, 1) or 1)
     except Exception:
         pass
+    # (a TIFF Pillow turns by its own tag as it loads it: only what is left to turn is turned here)
+    done = dec.EXIF_TO_DIHEDRAL.get(orient, (0, False)) if dec.turned_as_loaded(im) else (0, False)
     orient = plan.overrides.get("exif_orientation") or orient  # a SubIFD master's own orientation
     whole = True
     try:
@@ -181,7 +183,7 @@ def load_rendition_uncached(path):
     # (read on the pixels as its codestream holds them, before any turn; not of a stream that broke off)
     every_pass = j2k_every_pass_kept(data, np.asarray(im)) \
         if whole and fmt == "JPEG2000" and im.mode in ("L", "RGB") else None
-    turn = dec.EXIF_TO_DIHEDRAL.get(orient, (0, False))
+    turn = dec.compose(dec.inverse(done), dec.EXIF_TO_DIHEDRAL.get(orient, (0, False)))
     a = np.ascontiguousarray(dihedral(a, *turn))
     return _cap(a, max_side), samples_digest(im, a, turn, data=data), quality, fmt, coding, every_pass
 

@@ -21,7 +21,9 @@ FINGERPRINT_VERSION = "fp 2.6"   # 2.1: a scaled decode's partial last pixel is 
 #      digest of its samples as pixel_sha256 (proof.samples_digest), not of its 8-bit rendering; a PNG's gamma and
 #      primaries are read as its colour description (decode.colour_description), its colour key applied (formats.
 #      channel_mode); a JPEG 2000's bit depth is read from its header, samples a decoder drops are in the mode
-#      ("RGB+1"). Stale (STALE_SINCE): the first kinds by their recorded mode or depth, every PNG; an older analysis
+#      ("RGB+1"); a TIFF that Pillow turns by its Orientation tag as it loads it is not turned again (decode.
+#      turned_as_loaded). Stale (STALE_SINCE): the first kinds by their recorded mode or depth, every PNG, a TIFF
+#      with an Orientation tag; an older analysis
 #      of a 16-bit JPEG 2000, a TIFF with extra samples or a 32-bit BMP recorded 8-bit RGB and is not told apart
 #      (the executor's re-check analyses both files again before any deletion)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
@@ -36,7 +38,8 @@ _BITS_OVER_8 = tuple(range(9, 65))
 STALE_SINCE: dict[str, list[tuple[str | None, str, tuple]]] = {
     "fp 2.4": [("JPEG2000", "lossless", (True,))],   # a JPEG 2000 whose wavelet may keep every pixel
     "fp 2.5": [("JPEG", "status", ("damaged",))],    # a damaged JPEG (it may only lack its end marker)
-    "fp 2.6": [(None, "mode", _BEYOND_RGB8_MODES), (None, "bit_depth", _BITS_OVER_8), ("PNG", "format", ("PNG",))],
+    "fp 2.6": [(None, "mode", _BEYOND_RGB8_MODES), (None, "bit_depth", _BITS_OVER_8), ("PNG", "format", ("PNG",)),
+               ("TIFF", "exif_orientation", (2, 3, 4, 5, 6, 7, 8))],
 }
 
 

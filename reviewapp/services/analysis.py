@@ -467,7 +467,8 @@ def _current(asset: Asset) -> bool:
     a = asset.analysis or {}
     return engine().analysis_current(a.get("fingerprint_version"), a.get("width"), a.get("height"),
                                      format=a.get("format"), lossless=a.get("lossless"), status=a.get("status"),
-                                     mode=a.get("mode"), bit_depth=a.get("bit_depth"))
+                                     mode=a.get("mode"), bit_depth=a.get("bit_depth"),
+                                     exif_orientation=a.get("exif_orientation"))
 
 
 def _has_proof_data(asset: Asset) -> bool:

@@ -96,6 +96,9 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
                    {"mode": "CMYK"}, {"mode": "F", "bit_depth": 32}, {"format": "PNG", "mode": "RGB", "bit_depth": 8}):
         assert not analysis_current("fp 2.5", 640, 480, **{"format": "TIFF", **beyond}), beyond
     assert analysis_current("fp 2.5", 640, 480, format="TIFF", mode="RGB", bit_depth=8)
+    assert not analysis_current("fp 2.5", 640, 480, format="TIFF", mode="RGB", bit_depth=8, exif_orientation=6)
+    assert analysis_current("fp 2.5", 640, 480, format="JPEG", mode="RGB", bit_depth=8, exif_orientation=6)
+    assert analysis_current("fp 2.5", 640, 480, format="TIFF", mode="RGB", bit_depth=8, exif_orientation=1)
     assert analysis_current("fp 2.5", 4000, 3000, format="JPEG", mode="L", bit_depth=8, status="ok")
     assert analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=8, lossless=False)
     assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=12, lossless=False)

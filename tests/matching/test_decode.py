@@ -128,6 +128,24 @@ def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2
     assert decode(q).pictures == 2
 
 
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_tagged_tiff_is_turned_once_to_its_display_and_is_its_turned_twin(tmp_path, photo, orientation):
+    # Pillow turns a TIFF by its Orientation tag as it loads it: the engine turned it again, and a tagged TIFF
+    # against its physically turned twin was "rotated", against its untagged twin "rotated 180"
+    import tifffile
+
+    from matching.verdict import verify_pair
+    stored = np.asarray(photo.convert("RGB"))
+    shown = dihedral(stored, *EXIF_TO_DIHEDRAL[orientation])
+    tifffile.imwrite(tmp_path / "tagged.tif", stored, photometric="rgb", extratags=[(274, 3, 1, orientation, True)])
+    tifffile.imwrite(tmp_path / "turned.tif", np.ascontiguousarray(shown), photometric="rgb")
+    d = decode(tmp_path / "tagged.tif", target=4096)
+    assert (d.width, d.height) == (shown.shape[1], shown.shape[0]) and d.exif_orientation == orientation
+    assert (d.image == decode(tmp_path / "turned.tif", target=4096).image).all()
+    r = verify_pair(tmp_path / "tagged.tif", tmp_path / "turned.tif")
+    assert r.verdict == "identical" and (r.rotation, r.flipped) == (0, False), r.reasons
+
+
 def test_a_png_gamma_other_than_srgbs_is_its_colour_description_unless_an_srgb_chunk_overrides_it(tmp_path, photo):
     # the same 8-bit numbers tagged gamma 1.0 show far lighter midtones where the chunk is read: they were
     # "identical" to the untagged kept PNG

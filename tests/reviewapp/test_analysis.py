@@ -254,6 +254,10 @@ def test_fp_2_6_analyses_again_only_what_holds_more_than_8_bit_rgb_and_the_pngs_
     stamp("C0002345.jp2", bit_depth=12)
     stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
     assert stale == {"IMG_0001.png", "C0001234.tif", "C1234a.jpg", "C0002345.jp2"}
+    stamp("C0001234.tif", mode="RGB", bit_depth=8, exif_orientation=6)   # (a TIFF Pillow turns as it loads it)
+    stamp("C1234a.jpg", mode="RGB", exif_orientation=6)                  # (a JPEG it does not)
+    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
+    assert stale == {"IMG_0001.png", "C0001234.tif", "C0002345.jp2"}
     assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
 
 
