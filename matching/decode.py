@@ -326,42 +326,120 @@ def colour_profile(icc: bytes | None) -> str:
     return f"{desc[:80]} [{digest}]"
 
 
-def colour_description(info: dict) -> str:
-    """What a decoded file's ``info`` says its pixel numbers are shown as (``Decoded.icc``): its ICC profile
-    (``colour_profile``); else, unless an sRGB chunk overrides them, a PNG's gamma (gAMA) other than sRGB's
-    1/2.2 and its primaries (cHRM) other than sRGB's, said as "PNG gAMA 1 [gAMA 1]" (the part in brackets
-    tells descriptions apart: ``profile_colours``); else "" (sRGB, as every untagged file is taken to be).
+def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) -> str:
+    """What a decoded file says its pixel numbers are shown as (``Decoded.icc``): its ICC profile (``info``, or a
+    JPEG 2000's colour box, which Pillow does not read: ``colour_profile``); else its colour code points (a PNG's
+    cICP chunk, a HEIF's or AVIF's nclx colour box) other than sRGB's; else, unless an sRGB chunk overrides them, a
+    PNG's gamma (gAMA) other than sRGB's 1/2.2 and its primaries (cHRM) other than sRGB's; and a TIFF's colorimetry
+    tags (``tags``: WhitePoint, PrimaryChromaticities, TransferFunction, YCbCrCoefficients, ReferenceBlackWhite)
+    where they are not the defaults. Said as "PNG gamma 1 [gAMA 1]": the part in brackets tells descriptions apart
+    (``profile_colours``); "" is sRGB, as every untagged file is taken to be.
 
-    Why: the same 8-bit numbers tagged gamma 1.0 show far lighter midtones in a viewer that reads the chunk,
-    and tagged with ProPhoto's primaries more saturated colours; both were "identical" to the untagged kept
-    PNG (attacks')."""
-    icc = info.get("icc_profile")
+    Why: the same numbers tagged gamma 1.0 show far lighter midtones in a viewer that reads the chunk, tagged with
+    ProPhoto's primaries, Display P3 or BT.2020 more saturated colours; a JPEG 2000 master's Adobe RGB profile, a
+    TIFF's primaries or YCbCr coefficients change its colours too. Each was "identical" to the untagged kept file
+    (attacks')."""
+    icc = info.get("icc_profile") or (_jp2_icc(data) if fmt == "JPEG2000" else None)
     if icc:
         return colour_profile(icc)
-    if "srgb" in info:
-        return ""
-    said = []
-    try:
-        gamma = float(info["gamma"]) if info.get("gamma") is not None else None
-    except (TypeError, ValueError):
-        gamma = None
-    named = []
-    if gamma and abs(gamma - 1 / 2.2) > SRGB_GAMMA_SLACK:
-        said.append(f"gAMA {gamma:.5g}")
-        named.append(f"gamma {gamma:.5g}")
-    try:
-        chrm = [float(v) for v in info["chromaticity"]] if info.get("chromaticity") is not None else []
-    except (TypeError, ValueError):
-        chrm = []
-    if len(chrm) == 8 and max(abs(v - s) for v, s in zip(chrm, SRGB_CHROMATICITY)) > SRGB_CHROMATICITY_SLACK:
-        said.append("cHRM " + " ".join(f"{v:.4g}" for v in chrm))
-        named.append("primaries other than sRGB's")
+    said: list = []
+    named: list = []
+    cicp = _cicp(data, fmt, info)
+    if cicp is not None and not (cicp[0] in (1, 2) and cicp[1] in (2, 13)):
+        said.append(f"cicp {cicp[0]} {cicp[1]}")
+        named.append(f"colour code points {cicp[0]}/{cicp[1]} (primaries/transfer), not sRGB's")
+    if fmt == "PNG" and "srgb" not in info:
+        try:
+            gamma = float(info["gamma"]) if info.get("gamma") is not None else None
+        except (TypeError, ValueError):
+            gamma = None
+        if gamma and abs(gamma - 1 / 2.2) > SRGB_GAMMA_SLACK:
+            said.append(f"gAMA {gamma:.5g}")
+            named.append(f"gamma {gamma:.5g}")
+        try:
+            chrm = [float(v) for v in info["chromaticity"]] if info.get("chromaticity") is not None else []
+        except (TypeError, ValueError):
+            chrm = []
+        if len(chrm) == 8 and max(abs(v - s) for v, s in zip(chrm, SRGB_CHROMATICITY)) > SRGB_CHROMATICITY_SLACK:
+            said.append("cHRM " + " ".join(f"{v:.4g}" for v in chrm))
+            named.append("primaries other than sRGB's")
+    colorimetry = _tiff_colorimetry(tags) if tags is not None else {}
+    if colorimetry:
+        said.append("tiff " + hashlib.sha256(repr(sorted(colorimetry.items())).encode()).hexdigest()[:12])
+        named.append(f"colorimetry tags ({', '.join(sorted(colorimetry))})")
     if not said:
         return ""
-    if len(named) == 2:
-        named = ["gamma and primaries other than sRGB's"]
-    out = f"PNG {' and '.join(named)} [{' '.join(said)}]"
-    return out if len(out) <= 120 else f"PNG [{' '.join(said)}]"   # (Asset.icc holds 120 characters)
+    if "primaries other than sRGB's" in named and any(n.startswith("gamma ") for n in named):
+        named = [n for n in named if not n.startswith("gamma ") and n != "primaries other than sRGB's"] + [
+            "gamma and primaries other than sRGB's"]
+    out = f"{fmt or 'file'} {' and '.join(named)} [{' '.join(said)}]"
+    return out if len(out) <= 120 else f"{fmt} [{' '.join(said)}]"[:119] + "]"   # (Asset.icc holds 120 characters)
+
+
+def _jp2_icc(data: bytes) -> bytes | None:
+    """The ICC profile in a JP2's colour specification box (method 2 or 3), which Pillow does not expose."""
+    at = data.find(b"colr", 0, 1 << 16)
+    if at < 4 or len(data) < at + 7:
+        return None
+    size = int.from_bytes(data[at - 4:at], "big")
+    if data[at + 4] not in (2, 3) or size < 12:
+        return None
+    icc = data[at + 7:at - 4 + size]
+    return icc or None
+
+
+def _cicp(data: bytes, fmt: str, info: dict) -> tuple | None:
+    """A file's colour code points (primaries, transfer) per ITU-T H.273: a PNG's cICP chunk, a HEIF's or AVIF's
+    nclx colour box (pillow-heif says it; Pillow's AVIF plugin does not, so the box is read), else None."""
+    nclx = info.get("nclx_profile")
+    if isinstance(nclx, dict) and "color_primaries" in nclx:
+        return int(nclx["color_primaries"]), int(nclx.get("transfer_characteristics", 2))
+    if fmt == "PNG":
+        at = data.find(b"cICP", 8)
+        end = data.find(b"IDAT", 8)
+        if 0 < at and (end < 0 or at < end) and len(data) >= at + 6:
+            return data[at + 4], data[at + 5]
+    elif fmt in ("HEIF", "AVIF"):
+        at = data.find(b"colrnclx", 0, 1 << 16)
+        if at >= 0 and len(data) >= at + 12:
+            return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big")
+    return None
+
+
+def _tiff_colorimetry(tags) -> dict:
+    """A TIFF's colorimetry tags that are not the defaults (what Pillow shows its numbers as): WhitePoint off D65,
+    PrimaryChromaticities off sRGB's, any TransferFunction, YCbCrCoefficients off BT.601's for a YCbCr picture,
+    ReferenceBlackWhite off full range."""
+    def nums(tag):
+        v = tags.get(tag)
+        if v is None:
+            return None
+        return [float(x) for x in (v if isinstance(v, (tuple, list)) else (v,))]
+    out: dict = {}
+    try:
+        white, primaries = nums(318), nums(319)
+        if white and (len(white) != 2 or max(abs(a - b) for a, b in zip(white, (0.3127, 0.329))) > SRGB_CHROMATICITY_SLACK):
+            out["WhitePoint"] = white
+        if primaries and (len(primaries) != 6 or max(abs(a - b) for a, b in zip(primaries, SRGB_CHROMATICITY[2:])) >
+                          SRGB_CHROMATICITY_SLACK):
+            out["PrimaryChromaticities"] = primaries
+        if tags.get(301) is not None:
+            out["TransferFunction"] = nums(301)
+        photometric = tags.get(262)
+        coefficients = nums(529)
+        if photometric == 6 and coefficients and max(abs(a - b) for a, b in zip(coefficients, (0.299, 0.587, 0.114))) > 1e-3:
+            out["YCbCrCoefficients"] = coefficients
+        refbw = nums(532)
+        if refbw:
+            bits = tags.get(258)
+            top = 2 ** int(max(bits) if isinstance(bits, (tuple, list)) else (bits or 8)) - 1
+            mid = (top + 1) / 2
+            full = [0, top, mid, top, mid, top] if photometric == 6 else [0, top] * 3
+            if len(refbw) != 6 or max(abs(a - b) for a, b in zip(refbw, full)) > 0.5:
+                out["ReferenceBlackWhite"] = refbw
+    except Exception:
+        return {}
+    return out
 
 
 def profile_colours(said: str | None) -> str | None:
@@ -674,7 +752,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     dropped = samples_dropped(im, data)
     if dropped:
         d.mode = f"{d.mode}+{dropped}"
-    d.icc = colour_description(im.info)
+    d.icc = colour_description(im.info, data, d.format, getattr(im, "tag_v2", None) if d.format == "TIFF" else None)
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
     # every picture it holds: frames (animations, a camera's second image), pages and their previews

@@ -205,13 +205,18 @@ def samples_decoded_whole(mode: str, bit_depth: int | None, format: str | None =
 
 def tiff_samples(data: bytes) -> np.ndarray | None:
     """A TIFF's first page (the master, for the data ``plan_decode`` pointed at it) as tifffile decodes it: every
-    sample at its own depth, as stored (not turned); None where it cannot (a codec imagecodecs lacks, damage)."""
+    sample at its own depth, as stored (not turned), samples last whether its planes are stored together or apart;
+    None where it cannot (a codec imagecodecs lacks, damage)."""
     try:
         import tifffile
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with tifffile.TiffFile(io.BytesIO(data)) as tf:
-                return np.asarray(tf.pages.first.asarray(maxworkers=1))
+                page = tf.pages.first
+                samples = np.asarray(page.asarray(maxworkers=1))
+                if samples.ndim == 3 and page.axes.startswith("S"):   # (planes stored apart: samples last, as Pillow)
+                    samples = np.moveaxis(samples, 0, -1)
+                return samples
     except Exception:
         return None
 

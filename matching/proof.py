@@ -185,10 +185,12 @@ def load_rendition_uncached(path):
         if whole and fmt == "JPEG2000" and im.mode in ("L", "RGB") else None
     turn = dec.compose(dec.inverse(done), dec.EXIF_TO_DIHEDRAL.get(orient, (0, False)))
     a = np.ascontiguousarray(dihedral(a, *turn))
-    return _cap(a, max_side), samples_digest(im, a, turn, data=data), quality, fmt, coding, every_pass
+    return (_cap(a, max_side), samples_digest(im, a, turn, data=data, stored_turn=dec.compose(done, turn)), quality,
+            fmt, coding, every_pass)
 
 
-def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: bytes | None = None) -> str:
+def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: bytes | None = None,
+                   stored_turn: tuple | None = None) -> str:
     """SHA-256 of a decoded picture as "identical" compares it (``FileAnalysis.pixel_sha256``): its 8-bit
     RGB rendering ``rgb8`` (turned to display) where that holds every sample, else the samples themselves,
     turned likewise: 16-bit, float, alpha and CMYK (``formats.held_beyond_rgb8``), each integer sample
@@ -200,7 +202,8 @@ def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: byte
     files (``formats.held_beyond_rgb8``). The two kinds of digest never meet: the samples' is of other bytes.
 
     A TIFF (``data``, its master first) whose samples Pillow reads fewer bits or fewer of than its header says
-    (16-bit RGB, extra samples) is digested from tifffile's reading of them (``formats.tiff_samples``), or, where
+    (16-bit RGB, extra samples) is digested from tifffile's reading of them (``formats.tiff_samples``, as stored:
+    turned by ``stored_turn``, the whole turn to display, where ``turn`` is what was left after Pillow's), or, where
     that fails, from its bytes: ``formats.samples_decoded_whole`` counts a TIFF's digest as whole. Why: the same
     16-bit RGB samples saved uncompressed and LZW are one picture, "identical", where only the same bytes would
     otherwise show it."""
@@ -211,7 +214,7 @@ def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: byte
         stored = tiff_samples(data)
         if stored is None:   # (not read at its depth: only the same bytes are the same samples)
             return hashlib.sha256(b"TIFF samples not read: " + data).hexdigest()
-        stored = np.ascontiguousarray(dihedral(stored.astype(stored.dtype.newbyteorder("<")), *turn))
+        stored = np.ascontiguousarray(dihedral(stored.astype(stored.dtype.newbyteorder("<")), *(stored_turn or turn)))
         tags = getattr(im, "tag_v2", {})
         layout = ("TIFF", tags.get(262), repr(tags.get(338)), stored.shape, stored.dtype.str)
         return hashlib.sha256(stored.tobytes() + repr(("samples",) + layout).encode()).hexdigest()
@@ -222,8 +225,9 @@ def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: byte
     # palette and a colour key applied, so a PNG's tRNS and an RGBA file of one picture agree), CMYK inks...
     kind: tuple = ("RGBA",) if mode in ALPHA_MODES else ("I",) if mode.startswith("I") else (mode,)
     if kind == ("I",):
-        photometric = getattr(im, "tag_v2", {}).get(262) if hasattr(im, "tag_v2") else None
-        kind += (repr(im.info.get("transparency")), "white is 0" if photometric == 0 else "")
+        tags = getattr(im, "tag_v2", {})
+        # (and a TIFF's sample format: a uint32 and an int32 file of the same bytes are other numbers)
+        kind += (repr(im.info.get("transparency")), "white is 0" if tags.get(262) == 0 else "", repr(tags.get(339)))
     samples = np.asarray(im.convert("RGBA") if mode in ALPHA_MODES else im)
     if samples.dtype.kind in "iu" and samples.dtype.itemsize > 1:
         samples = samples.astype("<i4")

@@ -517,7 +517,8 @@ VERIFIER_VERSION = "proof 1.53"   # 1.1: a lossless clean-up copy against a JPEG
 #      SRGB_GAMMA_SLACK; its primaries, SRGB_CHROMATICITY_SLACK). An attack's 16-bit scans burnt by 250 of 65,535
 #      levels, a star field's other night, a float TIFF recalibrated, cut-outs, rich black and a gamma-1.0 PNG were
 #      safe duplicates or identical: 0 of 13 now; a second attack's 16-bit JPEG 2000s, colour keys, a MinIsWhite
-#      16-bit TIFF, cHRM, extra TIFF samples and a 32-bit BMP: 0 of 13 (README, "Proof 1.53")
+#      16-bit TIFF, cHRM, extra TIFF samples and a 32-bit BMP: 0 of 13; a third's colour code points (cICP, nclx), a
+#      JPEG 2000's profile, TIFF colorimetry tags, signed samples: none safe now (README, "Proof 1.53")
 
 
 def _tol(default, looser: str):

@@ -19,7 +19,8 @@ FINGERPRINT_VERSION = "fp 2.6"   # 2.1: a scaled decode's partial last pixel is 
 #      current where it was (STALE_SINCE)
 # 2.6: a file holding more than 8-bit RGB (16-bit or float samples, alpha, CMYK: formats.held_beyond_rgb8) has the
 #      digest of its samples as pixel_sha256 (proof.samples_digest), not of its 8-bit rendering; a PNG's gamma and
-#      primaries are read as its colour description (decode.colour_description), its colour key applied (formats.
+#      primaries, any file's colour code points (cICP, nclx), a JPEG 2000's profile and a TIFF's colorimetry tags are
+#      read as its colour description (decode.colour_description), a PNG's colour key applied (formats.
 #      channel_mode); a JPEG 2000's bit depth is read from its header, samples a decoder drops are in the mode
 #      ("RGB+1"); a TIFF that Pillow turns by its Orientation tag as it loads it is not turned again (decode.
 #      turned_as_loaded). Stale (STALE_SINCE): the first kinds by their recorded mode or depth, every PNG, a TIFF

@@ -128,6 +128,61 @@ def test_a_tiffs_preview_directory_is_a_picture_it_holds(tmp_path, photo, photo2
     assert decode(q).pictures == 2
 
 
+def test_colour_code_points_a_jpeg2000s_profile_and_a_tiffs_colorimetry_tags_are_its_colour_description(tmp_path, photo):
+    # each was "identical" and safe against the same numbers untagged: a PNG's cICP (Display P3, BT.2020 PQ), a
+    # HEIF's nclx box, a JPEG 2000 master's Adobe RGB profile in its colour box (Pillow does not read it), a TIFF's
+    # primaries, white point, transfer function, YCbCr coefficients
+    import struct
+    import zlib
+
+    import tifffile
+    from PIL import ImageCms
+
+    def with_chunk(name, kind, body):
+        photo.save(tmp_path / "plain.png")
+        data = (tmp_path / "plain.png").read_bytes()
+        at = data.find(b"IDAT") - 4
+        chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        (tmp_path / name).write_bytes(data[:at] + chunk + data[at:])
+        return decode(tmp_path / name).icc
+    assert with_chunk("p3.png", b"cICP", bytes([12, 13, 0, 1])) == \
+        "PNG colour code points 12/13 (primaries/transfer), not sRGB's [cicp 12 13]"
+    assert with_chunk("pq.png", b"cICP", bytes([9, 16, 0, 1])).endswith("[cicp 9 16]")
+    assert with_chunk("srgb.png", b"cICP", bytes([1, 13, 0, 1])) == "" and decode(tmp_path / "plain.png").icc == ""
+    import pillow_heif
+    pillow_heif.register_heif_opener()
+    for name, primaries, transfer, said in (("p3.heic", 12, 13, "[cicp 12 13]"), ("srgb.heic", 1, 13, "")):
+        photo.convert("RGB").save(tmp_path / name, quality=-1, chroma=444, matrix_coefficients=0,
+                                  color_primaries=primaries, transfer_characteristics=transfer)
+        got = decode(tmp_path / name).icc
+        assert got.endswith(said) and bool(got) == bool(said), (name, got)
+    # a JPEG 2000 whose colour box holds a profile (method 2), the codestream the same
+    photo.save(tmp_path / "k.jp2", irreversible=False)
+    data = (tmp_path / "k.jp2").read_bytes()
+    at = data.find(b"colr")
+    size = int.from_bytes(data[at - 4:at], "big")
+    xyz = ImageCms.ImageCmsProfile(ImageCms.createProfile("XYZ")).tobytes()
+    colr = struct.pack(">I", 11 + len(xyz)) + b"colr" + b"\x02\x00\x00" + xyz
+    jp2h = data.rfind(b"jp2h", 0, at)
+    grown = len(colr) - size
+    patched = bytearray(data[:at - 4] + colr + data[at - 4 + size:])
+    patched[jp2h - 4:jp2h] = (int.from_bytes(data[jp2h - 4:jp2h], "big") + grown).to_bytes(4, "big")
+    (tmp_path / "icc.jp2").write_bytes(bytes(patched))
+    assert decode(tmp_path / "icc.jp2").icc.startswith("XYZ identity") and decode(tmp_path / "k.jp2").icc == ""
+    # a TIFF's colorimetry tags off the defaults; sRGB's own primaries and white point are no description
+    rgb = np.asarray(photo.convert("RGB"))
+    for name, tags, said in (
+            ("bt2020.tif", [(319, 5, 6, (708, 1000, 170, 1000, 131, 1000, 797, 1000, 46, 1000, 131, 1000), True)],
+             "PrimaryChromaticities"),
+            ("d50.tif", [(318, 5, 2, (3457, 10000, 3585, 10000), True)], "WhitePoint"),
+            ("srgbtags.tif", [(318, 5, 2, (3127, 10000, 3290, 10000), True),
+                              (319, 5, 6, (64, 100, 33, 100, 30, 100, 60, 100, 15, 100, 6, 100), True)], None)):
+        tifffile.imwrite(tmp_path / name, rgb, photometric="rgb", extratags=tags)
+        got = decode(tmp_path / name).icc
+        assert (said in got and got.startswith("TIFF colorimetry tags") and got.endswith("]")) if said else got == "", \
+            (name, got)
+
+
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_a_tagged_tiff_is_turned_once_to_its_display_and_is_its_turned_twin(tmp_path, photo, orientation):
     # Pillow turns a TIFF by its Orientation tag as it loads it: the engine turned it again, and a tagged TIFF

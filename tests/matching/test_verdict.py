@@ -1021,6 +1021,22 @@ def test_a_copy_holding_more_than_8_bit_rgb_is_safe_only_with_the_kept_copys_sam
     r = verify_pair(tmp_path / "R0c.tif", tmp_path / "R0.tif")
     assert r.verdict == "duplicate" and not r.safe_to_delete, r.reasons
     assert any("the clean-up copy holds 16-bit samples" in why for why in r.reasons), r.reasons
+    # ... planes stored apart, or stored turned with an Orientation tag, are the same samples; the same stored
+    # samples tagged to show turned are not (a low-bit edit would show elsewhere)
+    tifffile.imwrite(tmp_path / "R0d.tif", np.moveaxis(rgb16, -1, 0), photometric="rgb", planarconfig="separate",
+                     compression="zlib", predictor=True)
+    tifffile.imwrite(tmp_path / "R0e.tif", np.ascontiguousarray(rgb16[::-1, ::-1]), photometric="rgb",
+                     compression="lzw", extratags=[(274, 3, 1, 3, True)])
+    tifffile.imwrite(tmp_path / "R0f.tif", rgb16, photometric="rgb", compression="lzw", extratags=[(274, 3, 1, 3, True)])
+    for copy, same in (("R0d", True), ("R0e", True), ("R0f", False)):
+        r = verify_pair(tmp_path / f"{copy}.tif", tmp_path / "R0.tif")
+        assert (r.verdict == "identical" and r.safe_to_delete) == same, (copy, r.verdict, r.reasons)
+    # a TIFF's sample format is part of its samples: uint32 and int32 of the same bytes are other numbers
+    grey32 = (np.asarray(photo.convert("L"), np.uint32) * 16843009)
+    tifffile.imwrite(tmp_path / "S0.tif", grey32)
+    tifffile.imwrite(tmp_path / "S0b.tif", grey32.view(np.int32), compression="zlib")
+    r = verify_pair(tmp_path / "S0b.tif", tmp_path / "S0.tif")
+    assert not (r.verdict == "identical" and r.safe_to_delete), r.reasons
 
 
 def test_a_png_with_a_colour_key_is_not_deleted_for_the_opaque_picture_and_a_transparent_palette_is_an_rgba_file(
