@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFile
 
-from .formats import ALPHA_MODES, channel_mode, j2k_bit_depth, mode_bits, samples_dropped
+from .formats import ALPHA_MODES, channel_mode, j2k_bit_depth, jp2_colour_boxes, mode_bits, png_chunks, samples_dropped
 
 try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
     import simplejpeg
@@ -289,11 +289,15 @@ SRGB_GAMMA_SLACK = 0.005   # a PNG gamma (gAMA) within this of 1/2.2 (0.45455; w
 
 @lru_cache(maxsize=1)
 def _profile_probe():
-    """The sRGB profile and a lattice of 512 RGB colours (8 levels a channel, 0-255) that colour_profile
-    shows through a file's profile."""
+    """The sRGB profile and the colours colour_profile shows through a file's profile: a lattice of 512 RGB colours (8
+    levels a channel, 0-255) and every level of each channel and of grey (a profile may match sRGB at the lattice's
+    levels and stray between them: 45 levels off at 127, in an attack's)."""
     from PIL import ImageCms
-    g = np.stack(np.meshgrid(*([np.linspace(0, 255, 8)] * 3), indexing="ij"), -1).reshape(16, 32, 3)
-    return ImageCms.createProfile("sRGB"), Image.fromarray(np.rint(g).astype(np.uint8))
+    g = np.rint(np.stack(np.meshgrid(*([np.linspace(0, 255, 8)] * 3), indexing="ij"), -1).reshape(-1, 3))
+    v = np.arange(256)[:, None]
+    ramps = np.concatenate([v * np.array(axis) for axis in ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 1))])
+    probe = np.concatenate([g, ramps]).astype(np.uint8).reshape(32, 48, 3)
+    return ImageCms.createProfile("sRGB"), Image.fromarray(probe)
 
 
 def colour_profile(icc: bytes | None) -> str:
@@ -327,28 +331,35 @@ def colour_profile(icc: bytes | None) -> str:
 
 
 def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) -> str:
-    """What a decoded file says its pixel numbers are shown as (``Decoded.icc``): its ICC profile (``info``, or a
-    JPEG 2000's colour box, which Pillow does not read: ``colour_profile``); else its colour code points (a PNG's
-    cICP chunk, a HEIF's or AVIF's nclx colour box) other than sRGB's; else, unless an sRGB chunk overrides them, a
-    PNG's gamma (gAMA) other than sRGB's 1/2.2 and its primaries (cHRM) other than sRGB's; and a TIFF's colorimetry
-    tags (``tags``: WhitePoint, PrimaryChromaticities, TransferFunction, YCbCrCoefficients, ReferenceBlackWhite)
-    where they are not the defaults. Said as "PNG gamma 1 [gAMA 1]": the part in brackets tells descriptions apart
-    (``profile_colours``); "" is sRGB, as every untagged file is taken to be.
+    """What a decoded file says its pixel numbers are shown as (``Decoded.icc``), every part that is not sRGB's: its
+    ICC profile (``info``, or a JPEG 2000's colour box, which Pillow does not read: ``colour_profile``; said alone as
+    that says it when nothing else is), a JPEG 2000's named colour space (CIELab, e-sRGB, ROMM), colour code points
+    (a PNG's cICP chunk, which outranks its profile, a HEIF's or AVIF's nclx colour box; narrow range is not sRGB's),
+    and, for a PNG with neither a profile nor an sRGB chunk, its gamma (gAMA) other than 1/2.2 and its primaries
+    (cHRM) other than sRGB's; a TIFF's colorimetry tags (``tags``: WhitePoint, PrimaryChromaticities,
+    TransferFunction, YCbCrCoefficients, ReferenceBlackWhite) where they are not the defaults. Chunks and boxes are
+    walked, not searched (``formats.png_chunks``, ``jp2_colour_boxes``). Said as "PNG gamma 1 [gAMA 1]": the part in
+    brackets tells descriptions apart (``profile_colours``); "" is sRGB, as every untagged file is taken to be.
 
     Why: the same numbers tagged gamma 1.0 show far lighter midtones in a viewer that reads the chunk, tagged with
     ProPhoto's primaries, Display P3 or BT.2020 more saturated colours; a JPEG 2000 master's Adobe RGB profile, a
     TIFF's primaries or YCbCr coefficients change its colours too. Each was "identical" to the untagged kept file
     (attacks')."""
-    icc = info.get("icc_profile") or (_jp2_icc(data) if fmt == "JPEG2000" else None)
-    if icc:
-        return colour_profile(icc)
     said: list = []
     named: list = []
+    boxes = jp2_colour_boxes(data) if fmt == "JPEG2000" else []
+    icc = info.get("icc_profile") or next((v for kind, v in boxes if kind == "icc"), None)
+    profile = colour_profile(icc) if icc else ""
+    for kind, space in boxes:   # (a named colour space other than sRGB's, grey's or sYCC's: CIELab, e-sRGB, ROMM)
+        if kind == "enum" and space not in (16, 17, 18):
+            said.append(f"jp2cs {space}")
+            named.append(f"JPEG 2000 colour space {space}")
     cicp = _cicp(data, fmt, info)
-    if cicp is not None and not (cicp[0] in (1, 2) and cicp[1] in (2, 13)):
-        said.append(f"cicp {cicp[0]} {cicp[1]}")
-        named.append(f"colour code points {cicp[0]}/{cicp[1]} (primaries/transfer), not sRGB's")
-    if fmt == "PNG" and "srgb" not in info:
+    if cicp is not None and not (cicp[0] in (1, 2) and cicp[1] in (2, 13) and cicp[2]):
+        said.append(f"cicp {cicp[0]} {cicp[1]}" + ("" if cicp[2] else " narrow"))
+        named.append(f"colour code points {cicp[0]}/{cicp[1]} (primaries/transfer){'' if cicp[2] else ', narrow range'}, "
+                     f"not sRGB's")
+    if fmt == "PNG" and "srgb" not in info and not icc:
         try:
             gamma = float(info["gamma"]) if info.get("gamma") is not None else None
         except (TypeError, ValueError):
@@ -367,6 +378,12 @@ def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) 
     if colorimetry:
         said.append("tiff " + hashlib.sha256(repr(sorted(colorimetry.items())).encode()).hexdigest()[:12])
         named.append(f"colorimetry tags ({', '.join(sorted(colorimetry))})")
+    if profile and not said:
+        return profile   # (a profile alone: said as colour_profile says it)
+    if profile:
+        desc, digest = profile.rsplit(" [", 1)
+        said.insert(0, digest.rstrip("]"))
+        named.insert(0, f"profile {desc}")
     if not said:
         return ""
     if "primaries other than sRGB's" in named and any(n.startswith("gamma ") for n in named):
@@ -376,33 +393,20 @@ def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) 
     return out if len(out) <= 120 else f"{fmt} [{' '.join(said)}]"[:119] + "]"   # (Asset.icc holds 120 characters)
 
 
-def _jp2_icc(data: bytes) -> bytes | None:
-    """The ICC profile in a JP2's colour specification box (method 2 or 3), which Pillow does not expose."""
-    at = data.find(b"colr", 0, 1 << 16)
-    if at < 4 or len(data) < at + 7:
-        return None
-    size = int.from_bytes(data[at - 4:at], "big")
-    if data[at + 4] not in (2, 3) or size < 12:
-        return None
-    icc = data[at + 7:at - 4 + size]
-    return icc or None
-
-
 def _cicp(data: bytes, fmt: str, info: dict) -> tuple | None:
-    """A file's colour code points (primaries, transfer) per ITU-T H.273: a PNG's cICP chunk, a HEIF's or AVIF's
-    nclx colour box (pillow-heif says it; Pillow's AVIF plugin does not, so the box is read), else None."""
+    """A file's colour code points (primaries, transfer, full range) per ITU-T H.273: a PNG's cICP chunk (the first
+    one that is not sRGB's, walked: ``formats.png_chunks``), a HEIF's or AVIF's nclx colour box (pillow-heif says
+    it; Pillow's AVIF plugin does not, so the box is read), else None."""
     nclx = info.get("nclx_profile")
     if isinstance(nclx, dict) and "color_primaries" in nclx:
-        return int(nclx["color_primaries"]), int(nclx.get("transfer_characteristics", 2))
+        return int(nclx["color_primaries"]), int(nclx.get("transfer_characteristics", 2)), True
     if fmt == "PNG":
-        at = data.find(b"cICP", 8)
-        end = data.find(b"IDAT", 8)
-        if 0 < at and (end < 0 or at < end) and len(data) >= at + 6:
-            return data[at + 4], data[at + 5]
-    elif fmt in ("HEIF", "AVIF"):
+        found = [(b[0], b[1], bool(b[3])) for kind, b in png_chunks(data) if kind == b"cICP" and len(b) >= 4]
+        return next((c for c in found if not (c[0] in (1, 2) and c[1] in (2, 13) and c[2])), found[0] if found else None)
+    if fmt in ("HEIF", "AVIF"):
         at = data.find(b"colrnclx", 0, 1 << 16)
         if at >= 0 and len(data) >= at + 12:
-            return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big")
+            return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big"), True
     return None
 
 
@@ -625,11 +629,17 @@ def header_bit_depth(im, fmt, data) -> int:
             if b:
                 bits = max(int(x) for x in (b if isinstance(b, (tuple, list)) else (b,)))
         elif fmt == "PNG":
-            at = data.find(b"IHDR", 8)   # (its chunk, wherever it is: Pillow opens a PNG with a chunk before it)
-            if 0 < at and len(data) > at + 12:
-                bits = max(bits if im.mode != "P" else 8, int(data[at + 12]))
+            # (every IHDR chunk's, wherever it lies: Pillow opens a PNG with a chunk before it, and a second one)
+            depths = [body[8] for kind, body in png_chunks(data) if kind == b"IHDR" and len(body) >= 9]
+            bits = max([bits if im.mode != "P" else 8, *depths])
         elif fmt == "JPEG2000":
             bits = max(bits if im.mode != "P" else 8, j2k_bit_depth(data) or 0)
+        elif fmt == "PPM" and data[:1] == b"P":
+            fields = re.sub(rb"#[^\n]*", b" ", data[:256]).split()
+            if len(fields) >= 4 and fields[0] in (b"P2", b"P3", b"P5", b"P6") and fields[3].isdigit():
+                bits = max(bits, int(fields[3]).bit_length())   # (its maxval: over 255, two bytes a sample)
+        elif fmt == "SGI" and len(data) > 3:
+            bits = max(bits, 8 * int(data[3]))                   # (BPC: bytes a channel)
     except Exception:
         pass
     return bits

@@ -269,13 +269,71 @@ def j2k_bit_depth(data: bytes) -> int | None:
     return max(h["depths"]) if h and h.get("depths") else None
 
 
+def jp2_boxes(data: bytes, start: int = 0, end: int | None = None):
+    """The boxes of a JP2 (or of one of its superboxes, ``start``-``end``), each (type, body start, body end), in
+    order; a box whose length runs past the end stops the walk. Why walked, not searched: the bytes of a marker or a
+    box type in an earlier box (an XML box, a comment) were read as the real one (an attack's)."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        head = 8
+        if size == 1 and pos + 16 <= end:
+            size, head = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            return
+        yield kind, pos + head, pos + size
+        pos += size
+
+
+def j2k_codestream_start(data: bytes) -> int | None:
+    """Where a JPEG 2000's codestream (SOC, SIZ) starts: at 0 for a bare codestream, else at its contiguous
+    codestream box's body (``jp2_boxes``); None when neither."""
+    if data[:4] == b"\xff\x4f\xff\x51":
+        return 0
+    for kind, body, _end in jp2_boxes(data):
+        if kind == b"jp2c":
+            return body if data[body:body + 4] == b"\xff\x4f\xff\x51" else None
+    return None
+
+
+def jp2_colour_boxes(data: bytes) -> list:
+    """A JP2 header's colour specification boxes, each ("enum", colour space number) or ("icc", profile bytes)."""
+    out: list = []
+    for kind, body, end in jp2_boxes(data):
+        if kind != b"jp2h":
+            continue
+        for sub, b, e in jp2_boxes(data, body, end):
+            if sub == b"colr" and e - b >= 3:
+                method = data[b]
+                if method == 1 and e - b >= 7:
+                    out.append(("enum", int.from_bytes(data[b + 3:b + 7], "big")))
+                elif method in (2, 3) and e - b > 3:
+                    out.append(("icc", data[b + 3:e]))
+    return out
+
+
+def png_chunks(data: bytes):
+    """A PNG's chunks before its image data, each (type, body), in order: walked by their lengths from the
+    signature, not searched (the bytes of a chunk type in an earlier chunk's text were read as the chunk)."""
+    pos = 8
+    while pos + 8 <= len(data):
+        size, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        if kind == b"IDAT" or pos + 12 + size > len(data):
+            return
+        yield kind, data[pos + 8:pos + 8 + size]
+        pos += 12 + size
+
+
 def _j2k_main_header(data: bytes) -> dict | None:
     """What a JPEG 2000 codestream's main header says of how it was coded: the image and tile grid (SIZ);
     the wavelet (``reversible``), levels, colour transform, code-block and precinct sizes (COD); ``coc``:
     whether a COC marker codes a component its own way. None without SOC and SIZ. Read up to the first
     tile (SOT); the wavelet alone from a COD cut short."""
-    pos = data.find(b"\xff\x4f\xff\x51")   # SOC, SIZ: the main header starts here
-    if pos < 0:
+    pos = j2k_codestream_start(data)   # SOC, SIZ: the main header starts here
+    if pos is None:
         return None
     pos += 2
     out: dict = {"coc": False}

@@ -228,6 +228,8 @@ def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: byte
         tags = getattr(im, "tag_v2", {})
         # (and a TIFF's sample format: a uint32 and an int32 file of the same bytes are other numbers)
         kind += (repr(im.info.get("transparency")), "white is 0" if tags.get(262) == 0 else "", repr(tags.get(339)))
+    if mode == "CMYK":   # (a JPEG's Adobe marker says whether its inks are stored inverted: Pillow assumes so either way)
+        kind += (repr(im.info.get("adobe")), repr(im.info.get("adobe_transform")))
     samples = np.asarray(im.convert("RGBA") if mode in ALPHA_MODES else im)
     if samples.dtype.kind in "iu" and samples.dtype.itemsize > 1:
         samples = samples.astype("<i4")

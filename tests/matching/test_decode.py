@@ -183,6 +183,83 @@ def test_colour_code_points_a_jpeg2000s_profile_and_a_tiffs_colorimetry_tags_are
             (name, got)
 
 
+def test_chunks_and_boxes_are_walked_so_their_bytes_in_an_earlier_one_do_not_hide_the_real_ones(tmp_path, photo):
+    # a fourth attack: "cICP" in a text chunk before the real one, a fake IHDR before the real one, "colr" and a
+    # SOC+SIZ in an XML box before a JPEG 2000's header hid a wide gamut, 16 bits and a profile
+    import struct
+    import zlib
+
+    from PIL import ImageCms
+
+    from matching.formats import j2k_bit_depth, jp2_colour_boxes, png_chunks
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    grey16 = np.asarray(photo.convert("L"), np.uint16) * 257
+    Image.fromarray(grey16).save(tmp_path / "g.png")
+    data = (tmp_path / "g.png").read_bytes()
+    decoy = chunk(b"tEXt", b"k\x00" + b"cICP" + bytes([1, 13, 0, 1])) + chunk(b"IHDR", data[16:24] + bytes([8, 0, 0, 0, 0]))
+    at = data.find(b"IDAT") - 4
+    crafted = data[:8] + decoy + data[8:at] + chunk(b"cICP", bytes([9, 16, 0, 1])) + data[at:]
+    (tmp_path / "crafted.png").write_bytes(crafted)
+    assert [k for k, _ in png_chunks(crafted)][:3] == [b"tEXt", b"IHDR", b"IHDR"]
+    d = decode(tmp_path / "crafted.png")
+    assert d.bit_depth == 16 and d.icc.endswith("[cicp 9 16]"), (d.bit_depth, d.icc)
+    # a JPEG 2000 with an XML box holding "colr" and a codestream's first bytes before its header
+    photo.save(tmp_path / "k.jp2", irreversible=False)
+    data = (tmp_path / "k.jp2").read_bytes()
+    xml = b"colr\x01\x00\x00\x00\x00\x00\x10 \xff\x4f\xff\x51" + bytes(60)
+    sig_end = 12 + int.from_bytes(data[12:16], "big")     # (after the signature and ftyp boxes)
+    with_xml = data[:sig_end] + struct.pack(">I", 8 + len(xml)) + b"xml " + xml + data[sig_end:]
+    assert j2k_bit_depth(with_xml) == 8 and jp2_colour_boxes(with_xml) == jp2_colour_boxes(data) == [("enum", 16)]
+    # ... and its named colour space, when it is not sRGB's (ROMM: ProPhoto)
+    at = with_xml.find(b"colr\x01", sig_end + 8 + len(xml))
+    romm = with_xml[:at + 7] + struct.pack(">I", 21) + with_xml[at + 11:]
+    (tmp_path / "romm.jp2").write_bytes(romm)
+    assert jp2_colour_boxes(romm) == [("enum", 21)] and decode(tmp_path / "romm.jp2").icc.endswith("[jp2cs 21]")
+    # a profile that matches sRGB at the lattice's levels but strays between them (45 levels at 127) is not sRGB's
+    from matching.decode import colour_profile
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert colour_profile(srgb) == "" and colour_profile(bumpy_srgb(srgb, bump=0)) == ""
+    assert colour_profile(bumpy_srgb(srgb, bump=45)).endswith("]")
+
+
+def bumpy_srgb(src: bytes, bump: float) -> bytes:
+    """sRGB's profile with its three tone curves replaced by sRGB's own sampled at 4,096 points, plus ``bump`` levels
+    between the colour lattice's levels 109 and 146 (an attack's profile)."""
+    import struct
+    x = np.linspace(0, 255, 4096)
+    m = (x > 115) & (x < 140)
+    x = np.clip(x + np.where(m, bump * np.sin(np.pi * (x - 115) / 25), 0) / 1, 0, 255) / 255
+    y = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    curv = b"curv\0\0\0\0" + struct.pack(">I", len(y)) + np.round(y * 65535).astype(">u2").tobytes()
+    n = struct.unpack(">I", src[128:132])[0]
+    tags = [struct.unpack(">4sII", src[132 + 12 * i:144 + 12 * i]) for i in range(n)]
+    keep = [(sig, src[o:o + size]) for sig, o, size in tags if sig not in (b"rTRC", b"gTRC", b"bTRC")]
+    off = 128 + 4 + 12 * (len(keep) + 3)
+    table, body = b"", b""
+    for sig, d in keep:
+        body += b"\0" * (-(off + len(body)) % 4)
+        table += struct.pack(">4sII", sig, off + len(body), len(d))
+        body += d
+    body += b"\0" * (-(off + len(body)) % 4)
+    at = off + len(body)
+    body += curv
+    table += b"".join(struct.pack(">4sII", sig, at, len(curv)) for sig in (b"rTRC", b"gTRC", b"bTRC"))
+    prof = bytearray(src[:128] + struct.pack(">I", len(keep) + 3) + table + body)
+    prof[0:4] = struct.pack(">I", len(prof))
+    prof[84:100] = bytes(16)   # (no profile ID: it would no longer match)
+    return bytes(prof)
+
+
+def test_a_16_bit_ppm_or_sgi_is_recorded_at_its_depth(tmp_path, photo):
+    rgb16 = np.asarray(photo.convert("RGB"), np.uint16) * 257
+    h, w = rgb16.shape[:2]
+    (tmp_path / "c.ppm").write_bytes(b"P6\n# a comment\n%d %d\n65535\n" % (w, h) + rgb16.astype(">u2").tobytes())
+    photo.convert("RGB").save(tmp_path / "c8.ppm")
+    assert decode(tmp_path / "c.ppm").bit_depth == 16 and decode(tmp_path / "c8.ppm").bit_depth == 8
+
+
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_a_tagged_tiff_is_turned_once_to_its_display_and_is_its_turned_twin(tmp_path, photo, orientation):
     # Pillow turns a TIFF by its Orientation tag as it loads it: the engine turned it again, and a tagged TIFF

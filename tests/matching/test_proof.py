@@ -2471,3 +2471,16 @@ def test_a_16_bit_miniswhite_tiffs_samples_are_not_a_minisblack_ones_of_the_same
     tifffile.imwrite(tmp_path / "black.tif", grey16, photometric="minisblack")
     tifffile.imwrite(tmp_path / "white.tif", grey16, photometric="miniswhite")
     assert load_rendition_uncached(tmp_path / "black.tif")[1] != load_rendition_uncached(tmp_path / "white.tif")[1]
+
+
+def test_a_cmyk_jpegs_adobe_marker_is_part_of_its_samples(tmp_path, photo):
+    # Pillow reads a CMYK JPEG's inks as inverted with or without the marker that says so; a viewer that follows the
+    # marker shows the file without it as a negative: the two were "identical"
+    from matching.proof import load_rendition_uncached
+    photo.convert("CMYK").save(tmp_path / "with.jpg", quality=95)
+    data = (tmp_path / "with.jpg").read_bytes()
+    at = data.find(b"\xff\xee")
+    assert at > 0
+    size = int.from_bytes(data[at + 2:at + 4], "big")
+    (tmp_path / "without.jpg").write_bytes(data[:at] + data[at + 2 + size:])
+    assert load_rendition_uncached(tmp_path / "with.jpg")[1] != load_rendition_uncached(tmp_path / "without.jpg")[1]
