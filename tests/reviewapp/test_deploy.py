@@ -102,6 +102,7 @@ USED_WITHOUT_IMPORT = {
     "sqlalchemy": "kombu's SQLAlchemy transport: the SQLite broker of `make run`'s embedded worker",
     "drf-spectacular-sidecar": "an INSTALLED_APP: the API docs' assets, served locally",
     "redis": "Django's Redis cache backend (CACHE_URL) and Celery's Redis broker in production",
+    "imagecodecs": "tifffile's codecs (LZW, PackBits...): matching.formats.tiff_samples reads a TIFF's samples with them",
 }
 
 
