@@ -518,7 +518,9 @@ VERIFIER_VERSION = "proof 1.53"   # 1.1: a lossless clean-up copy against a JPEG
 #      levels, a star field's other night, a float TIFF recalibrated, cut-outs, rich black and a gamma-1.0 PNG were
 #      safe duplicates or identical: 0 of 13 now; a second attack's 16-bit JPEG 2000s, colour keys, a MinIsWhite
 #      16-bit TIFF, cHRM, extra TIFF samples and a 32-bit BMP: 0 of 13; a third's colour code points (cICP, nclx), a
-#      JPEG 2000's profile, TIFF colorimetry tags, signed samples: none safe now (README, "Proof 1.53")
+#      JPEG 2000's profile, TIFF colorimetry tags, signed samples: none safe now; a fourth's decoy chunks and boxes
+#      (now walked), cICP beside a profile, named JPEG 2000 colour spaces, a profile straying between the probe's
+#      lattice colours, 16-bit PPM and SGI, a CMYK JPEG's Adobe marker: none safe now (README, "Proof 1.53")
 
 
 def _tol(default, looser: str):
