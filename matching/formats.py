@@ -271,8 +271,9 @@ def j2k_bit_depth(data: bytes) -> int | None:
 
 def jp2_boxes(data: bytes, start: int = 0, end: int | None = None):
     """The boxes of a JP2 (or of one of its superboxes, ``start``-``end``), each (type, body start, body end), in
-    order; a box whose length runs past the end stops the walk. Why walked, not searched: the bytes of a marker or a
-    box type in an earlier box (an XML box, a comment) were read as the real one (an attack's)."""
+    order; a box whose length runs past the end (a file cut short) is the last, with what is there. Why walked, not
+    searched: the bytes of a marker or a box type in an earlier box (an XML box, a comment) were read as the real
+    one (an attack's)."""
     end = len(data) if end is None else end
     pos = start
     while pos + 8 <= end:
@@ -282,7 +283,10 @@ def jp2_boxes(data: bytes, start: int = 0, end: int | None = None):
             size, head = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
         elif size == 0:
             size = end - pos
-        if size < head or pos + size > end:
+        if size < head:
+            return
+        if pos + size > end:
+            yield kind, pos + head, end
             return
         yield kind, pos + head, pos + size
         pos += size
