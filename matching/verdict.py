@@ -156,7 +156,10 @@ def holds_at_least_as_much(kept, other) -> list:
     111 of 138 such files). And a colour profile (``icc``, ``decode.colour_profile``) the clean-up copy's
     pixels are shown through and the kept copy's are not: the same numbers are other colours (tagged
     ProPhoto or Adobe RGB against an untagged kept file: "identical", an attack's 56 of 56); a profile
-    not read on either side (an older analysis) is no reason."""
+    not read on either side (an older analysis) is no reason. And what the pair's 8-bit RGB comparison does not
+    see (``formats.held_beyond_rgb8``: 16-bit and float samples, alpha, CMYK, samples the decoder drops), even where
+    the kept copy has it too, unless the two hold the same samples (``samples_shown_equal``): two 16-bit scans, one
+    burnt by 250 of 65,535 levels, were a safe duplicate (proof 1.53)."""
     from .decode import profile_colours
     from .formats import channels_lost, held_beyond_rgb8, is_document, is_raw
     why = []
@@ -404,8 +407,8 @@ def samples_shown_equal(a, b) -> bool:
     """Whether two files (FileAnalysis values or Asset rows) are shown to hold the same samples: the same
     bytes, or equal digests of their decoded pixels (``pixel_sha256``, ``proof.samples_digest``) where the
     digest covers every bit of both (``formats.samples_decoded_whole``: not a 16-bit RGB PNG, which Pillow
-    decodes to 8 bits a sample; a TIFF's always). THE rule behind "identical" and behind a copy that holds more than 8-bit
-    RGB (``formats.held_beyond_rgb8``) being safe to delete."""
+    decodes to 8 bits a sample; a TIFF's always). THE rule behind "identical" and behind a copy that holds
+    more than 8-bit RGB (``formats.held_beyond_rgb8``) being safe to delete."""
     from .formats import samples_decoded_whole
     if _same_bytes(a, b):
         return True
