@@ -355,7 +355,7 @@ def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) 
             said.append(f"jp2cs {space}")
             named.append(f"JPEG 2000 colour space {space}")
     cicp = _cicp(data, fmt, info)
-    if cicp is not None and not (cicp[0] in (1, 2) and cicp[1] in (2, 13) and cicp[2]):
+    if cicp is not None and not _cicp_srgb(cicp):
         said.append(f"cicp {cicp[0]} {cicp[1]}" + ("" if cicp[2] else " narrow"))
         named.append(f"colour code points {cicp[0]}/{cicp[1]} (primaries/transfer){'' if cicp[2] else ', narrow range'}, "
                      f"not sRGB's")
@@ -402,12 +402,18 @@ def _cicp(data: bytes, fmt: str, info: dict) -> tuple | None:
         return int(nclx["color_primaries"]), int(nclx.get("transfer_characteristics", 2)), True
     if fmt == "PNG":
         found = [(b[0], b[1], bool(b[3])) for kind, b in png_chunks(data) if kind == b"cICP" and len(b) >= 4]
-        return next((c for c in found if not (c[0] in (1, 2) and c[1] in (2, 13) and c[2])), found[0] if found else None)
+        return next((c for c in found if not _cicp_srgb(c)), found[0] if found else None)
     if fmt in ("HEIF", "AVIF"):
         at = data.find(b"colrnclx", 0, 1 << 16)
         if at >= 0 and len(data) >= at + 12:
             return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big"), True
     return None
+
+
+def _cicp_srgb(cicp: tuple) -> bool:
+    """Colour code points (primaries, transfer, full range) that show numbers as sRGB does: BT.709 or unspecified
+    primaries, the sRGB or an unspecified transfer, full range."""
+    return cicp[0] in (1, 2) and cicp[1] in (2, 13) and bool(cicp[2])
 
 
 def _tiff_colorimetry(tags) -> dict:
@@ -422,7 +428,7 @@ def _tiff_colorimetry(tags) -> dict:
     out: dict = {}
     try:
         white, primaries = nums(318), nums(319)
-        if white and (len(white) != 2 or max(abs(a - b) for a, b in zip(white, (0.3127, 0.329))) > SRGB_CHROMATICITY_SLACK):
+        if white and (len(white) != 2 or max(abs(a - b) for a, b in zip(white, SRGB_CHROMATICITY[:2])) > SRGB_CHROMATICITY_SLACK):
             out["WhitePoint"] = white
         if primaries and (len(primaries) != 6 or max(abs(a - b) for a, b in zip(primaries, SRGB_CHROMATICITY[2:])) >
                           SRGB_CHROMATICITY_SLACK):
@@ -615,8 +621,6 @@ def scaled_extent(w: int, h: int, ow: int, oh: int):
             ext = (w * sc, h * sc)
             return None if ext == (ow, oh) else ext
     return None
-
-
 
 
 def header_bit_depth(im, fmt, data) -> int:

@@ -214,11 +214,6 @@ def job_delay(job_id) -> float:
     return float(Job.objects.filter(pk=job_id).values_list("params__test_item_delay", flat=True).first() or 0)
 
 
-def item_fail(job_id: int, item_id: int, error: str) -> bool:
-    """Record a failed item once; returns False when it was already settled (``jobs.job_item_fail``)."""
-    return job_item_fail(job_id, item_id, error)
-
-
 # --- phases ------------------------------------------------------------------------------------
 
 
@@ -619,7 +614,7 @@ def pair_items(analysis_job_id: int, pair_job_id: int, item_ids: list[int]) -> d
                         job_count(pair_job_id, processed=1, bytes_done=asset.size)
                 out["done"] += 1
             except (ObjectMissing, UnsafeKey, PermanentFailure) as exc:
-                item_fail(pair_job_id, item.pk, str(exc))
+                job_item_fail(pair_job_id, item.pk, str(exc))
                 out["failed"] += 1
     return out
 
@@ -662,11 +657,11 @@ def _run_with_retries(job_id, item_id, retries):
             analyse_item(job_id, item_id)
             return
         except PermanentFailure as exc:
-            item_fail(job_id, item_id, str(exc))
+            job_item_fail(job_id, item_id, str(exc))
             return
         except StorageError as exc:
             if attempt == retries:
-                item_fail(job_id, item_id, str(exc))
+                job_item_fail(job_id, item_id, str(exc))
                 return
 
 

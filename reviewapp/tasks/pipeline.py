@@ -126,22 +126,23 @@ def _after_item(job_id):
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=ITEM_SOFT_LIMIT, time_limit=ITEM_HARD_LIMIT)
 def analyse_asset(self, job_id, item_id):
     from ..services import analysis
+    from ..services.jobs import job_item_fail
 
     attempt = 0
     while True:
         try:
             outcome = analysis.analyse_item(job_id, item_id)
         except analysis.PermanentFailure as exc:
-            analysis.item_fail(job_id, item_id, str(exc))
+            job_item_fail(job_id, item_id, str(exc))
             outcome = "failed"
         except SoftTimeLimitExceeded:
-            analysis.item_fail(job_id, item_id, f"analysis took longer than {ITEM_SOFT_LIMIT} s")
+            job_item_fail(job_id, item_id, f"analysis took longer than {ITEM_SOFT_LIMIT} s")
             outcome = "failed"
         except TRANSIENT as exc:
             if _may_retry(self, attempt):
                 attempt += 1
                 continue
-            analysis.item_fail(job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
+            job_item_fail(job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
             outcome = "failed"
         break
     if outcome != "paused":
@@ -152,6 +153,7 @@ def analyse_asset(self, job_id, item_id):
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
 def pair_batch(self, job_id, pair_job_id, item_ids):
     from ..services import analysis
+    from ..services.jobs import job_item_fail
 
     attempt = 0
     while True:
@@ -161,7 +163,7 @@ def pair_batch(self, job_id, pair_job_id, item_ids):
             # what was written stays written; the rest goes back to the queue in smaller batches
             pending = analysis.pending_pair_items_in(pair_job_id, item_ids)
             if len(pending) == 1:
-                analysis.item_fail(pair_job_id, pending[0], "pairing took longer than the time limit")
+                job_item_fail(pair_job_id, pending[0], "pairing took longer than the time limit")
             elif pending:
                 _dispatch_items(pair_batch, job_id, pending, pair_job_id, batch=max(1, len(pending) // 2))
             out = "split"
@@ -170,7 +172,7 @@ def pair_batch(self, job_id, pair_job_id, item_ids):
                 attempt += 1
                 continue
             for item_id in analysis.pending_pair_items_in(pair_job_id, item_ids):
-                analysis.item_fail(pair_job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
+                job_item_fail(pair_job_id, item_id, f"gave up after {self.max_retries} retries: {exc}")
             out = "failed"
         break
     analysis.analysis_advance(job_id)
