@@ -255,6 +255,9 @@ RESTORE_TIER = os.environ.get("DOPPEL_RESTORE_TIER", "Bulk")
 RESTORE_DAYS = env_int("DOPPEL_RESTORE_DAYS", 7)
 RESTORE_BATCH = env_int("DOPPEL_RESTORE_BATCH", 500)
 ANALYSE_BATCH = env_int("DOPPEL_ANALYSE_BATCH", 50)
+# A pair phase is spread over at least this many batches (one per worker process it may keep busy;
+# tasks.pipeline.pair_batch_size): a small job pairs on every worker, not on one.
+PAIR_SPREAD = env_int("DOPPEL_PAIR_SPREAD", 8)
 # Exports with more rows than this are written by a worker (a job with a download link), not
 # inside the request: gunicorn gives a request 60 s.
 EXPORT_INLINE_ROWS = env_int("DOPPEL_EXPORT_INLINE_ROWS", 20_000)

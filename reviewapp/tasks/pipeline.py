@@ -61,6 +61,21 @@ def _dispatch_items(task, job_id, item_ids, *extra, batch=None):
             task.delay(job_id, *extra, item_id)
 
 
+def pair_batch_size(n: int) -> int:
+    """Files per pair batch for a pair phase of ``n`` files: at most ``ANALYSE_BATCH``, and few enough
+    that the phase is spread over ``PAIR_SPREAD`` batches.
+
+    Why: a batch runs on one worker process, one file after another (the candidate index is asked
+    once per batch, a kept copy read once per batch). Batches of 50 left every worker but one idle
+    while a job of 50 files or fewer paired (about 3 s a 12 MP file), and all but a few on a few
+    hundred. A phase of thousands of files is cut into batches of ``ANALYSE_BATCH`` as before."""
+    return max(1, min(settings.ANALYSE_BATCH, -(-n // max(1, settings.PAIR_SPREAD))))
+
+
+def _dispatch_pairs(job_id, item_ids, pair_job_id):
+    _dispatch_items(pair_batch, job_id, item_ids, pair_job_id, batch=pair_batch_size(len(item_ids)))
+
+
 @shared_task(name="reviewapp.tasks.pipeline.inventory_job",
              bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 60)
 def inventory_job_task(self, job_id):
@@ -95,7 +110,7 @@ def analysis_job_task(self, job_id):
         phase, pair_ids = analysis.analysis_advance(job_id)
         if phase == "pair":
             pj = Job.objects.get(pk=job_id).params["pair_job"]
-            _dispatch_items(pair_batch, job_id, pair_ids, pj, batch=settings.ANALYSE_BATCH)
+            _dispatch_pairs(job_id, pair_ids, pj)
             if not pair_ids:
                 analysis.analysis_advance(job_id)
         return phase
@@ -103,7 +118,7 @@ def analysis_job_task(self, job_id):
         pending = analysis.pending_pair_items(job)
         pj = job.params["pair_job"]
         if pending:
-            _dispatch_items(pair_batch, job_id, pending, pj, batch=settings.ANALYSE_BATCH)
+            _dispatch_pairs(job_id, pending, pj)
         else:
             analysis.analysis_advance(job_id)
         return "pair"
@@ -117,7 +132,7 @@ def _after_item(job_id):
     phase, pair_ids = analysis.analysis_advance(job_id)
     if phase == "pair" and pair_ids:
         pj = Job.objects.get(pk=job_id).params["pair_job"]
-        _dispatch_items(pair_batch, job_id, pair_ids, pj, batch=settings.ANALYSE_BATCH)
+        _dispatch_pairs(job_id, pair_ids, pj)
     elif phase == "pair":
         # a pair phase with nothing to pair finishes at once
         analysis.analysis_advance(job_id)

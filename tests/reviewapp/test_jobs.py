@@ -392,3 +392,18 @@ def test_the_stall_time_by_default_outlasts_the_visibility_timeout_and_every_ana
     limits = [t.time_limit or 0 for t in (pipeline.analysis_job_task, pipeline.analyse_asset, pipeline.pair_batch)]
     assert max(limits) == 1860
     assert defaults.JOB_STALL_SECONDS > max(max(limits), conf.VISIBILITY_TIMEOUT)
+
+
+@pytest.mark.parametrize("files, batches", [(6, [1] * 6), (100, [13] * 7 + [9]), (1000, [50] * 20), (1, [1])])
+def test_a_pair_phase_is_spread_over_the_workers_and_cut_into_batches_of_at_most_the_batch_size(
+        settings, monkeypatch, files, batches):
+    """A batch pairs on one worker process, one file after another: a job of a few dozen files in
+    one batch of 50 paired on one worker while the others idled."""
+    from reviewapp.tasks import pipeline
+
+    settings.ANALYSE_BATCH, settings.PAIR_SPREAD = 50, 8
+    sent = []
+    monkeypatch.setattr(pipeline.pair_batch, "delay", lambda job_id, pair_job_id, ids: sent.append(ids))
+    pipeline._dispatch_pairs(1, list(range(files)), 2)
+    assert [len(ids) for ids in sent] == batches
+    assert sorted(i for ids in sent for i in ids) == list(range(files))
