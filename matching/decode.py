@@ -23,7 +23,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFile
 
-from .formats import ALPHA_MODES, channel_mode, j2k_bit_depth, jp2_colour_boxes, mode_bits, png_chunks, samples_dropped
+from .formats import (ALPHA_MODES, channel_mode, item_bit_depth, item_nclx, j2k_bit_depth, jp2_colour_boxes, mode_bits,
+                      png_chunks, samples_dropped)
 
 try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
     import simplejpeg
@@ -396,7 +397,7 @@ def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) 
 def _cicp(data: bytes, fmt: str, info: dict) -> tuple | None:
     """A file's colour code points (primaries, transfer, full range) per ITU-T H.273: a PNG's cICP chunk (the first
     one that is not sRGB's, walked: ``formats.png_chunks``), a HEIF's or AVIF's nclx colour box (pillow-heif says
-    it; Pillow's AVIF plugin does not, so the box is read), else None."""
+    it; Pillow's AVIF plugin does not, so the primary item's is read: ``formats.item_nclx``), else None."""
     nclx = info.get("nclx_profile")
     if isinstance(nclx, dict) and "color_primaries" in nclx:
         return int(nclx["color_primaries"]), int(nclx.get("transfer_characteristics", 2)), True
@@ -404,9 +405,10 @@ def _cicp(data: bytes, fmt: str, info: dict) -> tuple | None:
         found = [(b[0], b[1], bool(b[3])) for kind, b in png_chunks(data) if kind == b"cICP" and len(b) >= 4]
         return next((c for c in found if not _cicp_srgb(c)), found[0] if found else None)
     if fmt in ("HEIF", "AVIF"):
-        at = data.find(b"colrnclx", 0, 1 << 16)
-        if at >= 0 and len(data) >= at + 12:
-            return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big"), True
+        # (the decoder applies the range as it turns YCbCr into RGB: the numbers it gives are full range)
+        nclx = item_nclx(data)
+        if nclx is not None:
+            return *nclx, True
     return None
 
 
@@ -625,7 +627,7 @@ def scaled_extent(w: int, h: int, ow: int, oh: int):
 
 def header_bit_depth(im, fmt, data) -> int:
     """Bits a sample of the file holds, from its header where the decoder may read fewer (a TIFF's
-    BitsPerSample, a PNG's IHDR, a JPEG 2000's SIZ), else its mode's."""
+    BitsPerSample, a PNG's IHDR, a JPEG 2000's SIZ, a HEIF's or AVIF's pixi or av1C), else its mode's."""
     bits = mode_bits(im.mode)
     try:
         if fmt == "TIFF":
@@ -644,6 +646,8 @@ def header_bit_depth(im, fmt, data) -> int:
                 bits = max(bits, int(fields[3]).bit_length())   # (its maxval: over 255, two bytes a sample)
         elif fmt == "SGI" and len(data) > 3:
             bits = max(bits, 8 * int(data[3]))                   # (BPC: bytes a channel)
+        elif fmt in ("HEIF", "AVIF"):
+            bits = max(bits, item_bit_depth(data) or 0)
     except Exception:
         pass
     return bits

@@ -292,6 +292,78 @@ def jp2_boxes(data: bytes, start: int = 0, end: int | None = None):
         pos += size
 
 
+def _box(data: bytes, kind: bytes, start: int, end: int) -> tuple | None:
+    """The first box of ``kind`` among those ``start``-``end`` holds (``jp2_boxes``: ISOBMFF boxes are laid out
+    alike), as (body start, body end), or None."""
+    return next(((b, e) for k, b, e in jp2_boxes(data, start, end) if k == kind), None)
+
+
+def item_properties(data: bytes) -> list:
+    """The properties of a HEIF's or AVIF's primary item, each (type, body start, body end), in the order its
+    association lists them: the ``meta`` box's ``pitm`` names the item, ``iprp``'s ``ipma`` its properties, which
+    ``ipco`` holds (every one of ``ipco``'s when no ``ipma`` says); [] when there is no such box.
+
+    Why walked, not searched: a file may hold the bytes of a colour box (b"colrnclx") before the real one, in a
+    box no reader reads, or give a thumbnail item its own; the search found the first, and a BT.2020 picture
+    said to be sRGB by a decoy's code points was read as sRGB."""
+    try:
+        meta = _box(data, b"meta", 0, len(data))
+        if meta is None:
+            return []
+        body, end = meta[0] + 4, meta[1]                         # (a full box: version and flags first)
+        iprp = _box(data, b"iprp", body, end)
+        ipco = iprp and _box(data, b"ipco", *iprp)
+        if not ipco:
+            return []
+        props = [(k, b, e) for k, b, e in jp2_boxes(data, *ipco)]
+        pitm, ipma = _box(data, b"pitm", body, end), _box(data, b"ipma", *iprp)
+        if pitm is None or ipma is None:
+            return props
+        wide = data[pitm[0]] >= 1
+        item = int.from_bytes(data[pitm[0] + 4:pitm[0] + (8 if wide else 6)], "big")
+        version, flags = data[ipma[0]], int.from_bytes(data[ipma[0] + 1:ipma[0] + 4], "big")
+        pos = ipma[0] + 4
+        count = int.from_bytes(data[pos:pos + 4], "big")
+        pos += 4
+        for _ in range(count):
+            id_size = 4 if version >= 1 else 2
+            this = int.from_bytes(data[pos:pos + id_size], "big")
+            n = data[pos + id_size]
+            pos += id_size + 1
+            size = 2 if flags & 1 else 1
+            indices = [int.from_bytes(data[pos + i * size:pos + (i + 1) * size], "big") & ((1 << (8 * size - 1)) - 1)
+                       for i in range(n)]
+            pos += n * size
+            if this == item:
+                return [props[i - 1] for i in indices if 1 <= i <= len(props)]
+        return []
+    except (IndexError, ValueError):
+        return []
+
+
+def item_bit_depth(data: bytes) -> int | None:
+    """Bits a sample of a HEIF's or AVIF's primary item holds: its ``pixi`` property's largest, else its AV1
+    configuration's (``av1C``: 12, 10 or 8), else None. Why: Pillow decodes a 10- or 12-bit AVIF to 8 bits a
+    sample, and its analysis said 8: what the file holds beyond that was never weighed."""
+    props = item_properties(data)
+    for kind, b, e in props:
+        if kind == b"pixi" and e - b >= 6 and data[b + 4] and e - b >= 5 + data[b + 4]:
+            return max(data[b + 5:b + 5 + data[b + 4]])
+    for kind, b, e in props:
+        if kind == b"av1C" and e - b >= 3:
+            return 12 if data[b + 2] & 0x20 else 10 if data[b + 2] & 0x40 else 8
+    return None
+
+
+def item_nclx(data: bytes) -> tuple | None:
+    """A HEIF's or AVIF's primary item's colour code points (primaries, transfer), from its first ``colr``
+    property of type ``nclx`` (``item_properties``), else None."""
+    for kind, b, e in item_properties(data):
+        if kind == b"colr" and e - b >= 8 and data[b:b + 4] == b"nclx":
+            return int.from_bytes(data[b + 4:b + 6], "big"), int.from_bytes(data[b + 6:b + 8], "big")
+    return None
+
+
 def j2k_codestream_start(data: bytes) -> int | None:
     """Where a JPEG 2000's codestream (SOC, SIZ) starts: at 0 for a bare codestream, else at its contiguous
     codestream box's body (``jp2_boxes``); None when neither."""

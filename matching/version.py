@@ -3,7 +3,7 @@ the app) can import them at the top without a cycle through the package. Version
 fingerprint change means re-analysing files (restores); a verifier change (proof.VERIFIER_VERSION)
 only re-verifies open candidates from stored analyses and renditions."""
 ENGINE_VERSION = "2.0"
-FINGERPRINT_VERSION = "fp 2.6"   # 2.1: a scaled decode's partial last pixel is not stretched over the
+FINGERPRINT_VERSION = "fp 2.7"   # 2.1: a scaled decode's partial last pixel is not stretched over the
 #                                    reduced picture (decode.scaled_extent): a JPEG of 410 px decoded at 5/8 drifted 0.75 px
 # 2.2: a JPEG decoded at full scale uses libjpeg's accurate integer IDCT, not the fast one, which overflows at
 #      quality 96 and over (pixels of 0 and 255 all over a q100 copy: "different", its hashes noise); an intact
@@ -27,8 +27,11 @@ FINGERPRINT_VERSION = "fp 2.6"   # 2.1: a scaled decode's partial last pixel is 
 #      with an Orientation tag; an older analysis
 #      of a 16-bit JPEG 2000, a TIFF with extra samples or a 32-bit BMP recorded 8-bit RGB and is not told apart
 #      (the executor's re-check analyses both files again before any deletion)
+# 2.7: a HEIF's or AVIF's bit depth and colour code points are its primary item's properties (formats.
+#      item_properties: pixi or av1C, the nclx colour box), walked, not searched: a 10-bit AVIF was 8-bit, a decoy
+#      colour box named the colours. Stale: every HEIF and AVIF (few in an archive)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
-CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None, "fp 2.5": None}
+CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None, "fp 2.5": None, "fp 2.6": None}
 # Pillow modes whose 8-bit RGB rendering is not the whole of the picture (formats.RGB8_WHOLE_MODES are), and the bit
 # depths over 8: fp 2.6 changed their analyses (here, as this module imports nothing)
 _BEYOND_RGB8_MODES = ("RGBA", "RGBa", "LA", "La", "PA", "CMYK", "I", "F", "I;16", "I;16B", "I;16L", "I;16N", "LAB",
@@ -41,6 +44,7 @@ STALE_SINCE: dict[str, list[tuple[str | None, str, tuple]]] = {
     "fp 2.5": [("JPEG", "status", ("damaged",))],    # a damaged JPEG (it may only lack its end marker)
     "fp 2.6": [(None, "mode", _BEYOND_RGB8_MODES), (None, "bit_depth", _BITS_OVER_8), ("PNG", "format", ("PNG",)),
                ("TIFF", "exif_orientation", (2, 3, 4, 5, 6, 7, 8))],
+    "fp 2.7": [("HEIF", "format", ("HEIF",)), ("AVIF", "format", ("AVIF",))],
 }
 
 

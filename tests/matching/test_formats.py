@@ -370,6 +370,45 @@ def test_ten_bit_heic_reports_its_bit_depth(tmp_path, photo):
     assert decode(p).bit_depth == 10
 
 
+def _box(kind: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+def test_an_avifs_depth_and_colour_code_points_are_its_primary_items_not_the_first_bytes_that_look_like_them(tmp_path, photo):
+    # a decoy colour box in a box no reader reads, and a thumbnail item's sRGB one listed first: the search read
+    # sRGB for a BT.2020 PQ picture; a 10-bit AVIF was read as 8-bit (Pillow decodes it to 8 bits a sample)
+    from matching.formats import item_bit_depth, item_nclx, item_properties
+    srgb = _box(b"colr", b"nclx" + bytes([0, 1, 0, 13, 0, 6, 0x80]))
+    pq = _box(b"colr", b"nclx" + bytes([0, 9, 0, 16, 0, 9, 0x80]))
+    av1c_10 = _box(b"av1C", bytes([0x81, 0x00, 0x4C, 0x00]))          # high_bitdepth set, twelve_bit not
+    av1c_8 = _box(b"av1C", bytes([0x81, 0x00, 0x0C, 0x00]))
+
+    def avif(props: list, primary: list | None) -> bytes:
+        """An AVIF's boxes: a decoy colour box in a free box first; item 2 (a thumbnail) has properties 1 and 2,
+        item 1 (the primary) ``primary`` (1-based, the first essential); no ipma box when None."""
+        ipma = b"" if primary is None else _box(b"ipma", bytes(4) + (2).to_bytes(4, "big") + bytes([0, 2, 2, 1, 0x82])
+                                                + bytes([0, 1, len(primary), 0x80 | primary[0], *primary[1:]]))
+        meta = _box(b"meta", bytes(4) + _box(b"hdlr", bytes(8) + b"pict" + bytes(13))
+                    + _box(b"pitm", bytes(4) + bytes([0, 1])) + _box(b"iprp", _box(b"ipco", b"".join(props)) + ipma))
+        decoy = _box(b"free", b"colrnclx" + bytes([0, 1, 0, 13, 0, 6, 0x80]))
+        return _box(b"ftyp", b"avif" + bytes(4) + b"avifmif1") + decoy + meta + _box(b"mdat", b"")
+    data = avif([srgb, av1c_8, pq, av1c_10], [4, 3])
+    assert [k for k, _, _ in item_properties(data)] == [b"av1C", b"colr"]
+    assert item_nclx(data) == (9, 16) and item_bit_depth(data) == 10
+    assert item_bit_depth(avif([srgb, av1c_8, pq, _box(b"av1C", bytes([0x81, 0x00, 0x6C, 0x00]))], [4, 3])) == 12
+    # a pixi property outranks the AV1 configuration
+    pixi = _box(b"pixi", bytes(4) + bytes([3, 12, 12, 12]))
+    assert item_bit_depth(avif([srgb, av1c_8, pq, av1c_10, pixi], [4, 3, 5])) == 12
+    # without an ipma box every property is the picture's, in ipco's order; without a meta box there are none
+    assert [k for k, _, _ in item_properties(avif([pq, srgb], None))] == [b"colr", b"colr"]
+    assert item_nclx(avif([pq, srgb], None)) == (9, 16)
+    assert item_properties(b"not a box at all") == [] and item_nclx(photo.tobytes()[:64]) is None
+    # a real AVIF of Pillow's: 8 bits, sRGB's code points
+    photo.save(tmp_path / "a.avif", "AVIF", quality=90)
+    real = (tmp_path / "a.avif").read_bytes()
+    assert item_bit_depth(real) == 8 and item_nclx(real) == (1, 13) and decode(tmp_path / "a.avif").icc == ""
+
+
 # ---------------------------------------------------------------- 5. PDF
 def test_pdf_pages_counted_and_first_page_matched(tmp_path, photo, photo2):
     pdf = pdf_of(tmp_path / "item.pdf", [photo.convert("RGB"), photo2.convert("RGB")])

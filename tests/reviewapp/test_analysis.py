@@ -262,6 +262,25 @@ def test_fp_2_6_analyses_again_only_what_holds_more_than_8_bit_rgb_and_the_pngs_
 
 
 @pytest.mark.django_db
+def test_fp_2_7_analyses_again_only_the_heif_and_avif_files_of_an_fp_2_6_store(collection, admin_user):
+    # fp 2.7 reads a HEIF's or AVIF's depth and colour code points from its primary item's properties; of a store
+    # analysed at fp 2.6 only those files are stale, by the query and by the rule alike
+    from reviewapp.selectors.assets import assets_needing_analysis
+    canonical, cleanup = collection
+    analyse_inline(admin_user, source=cleanup)
+    ev = Asset.objects.get(name="C3456b.jpg").engine_version
+    for asset in Asset.objects.exclude(analysis__isnull=True):
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.6"})
+    assert not assets_needing_analysis(Asset.objects.all(), ev).exists()
+    for name, fmt in (("C1234a.jpg", "AVIF"), ("unique.jpg", "HEIF")):   # (as if the files had been so)
+        asset = Asset.objects.get(name=name)
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "format": fmt})
+    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
+    assert stale == {"C1234a.jpg", "unique.jpg"}
+    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+
+
+@pytest.mark.django_db
 def test_analysis_needs_exactly_one_scope(admin_user, collection):
     with pytest.raises(ValidationError):
         analysis.analysis_start(actor=admin_user)
