@@ -23,8 +23,17 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageFile
 
-from .formats import (ALPHA_MODES, channel_mode, item_bit_depth, item_nclx, j2k_bit_depth, jp2_colour_boxes, mode_bits,
-                      png_chunks, samples_dropped)
+from .formats import (
+    ALPHA_MODES,
+    channel_mode,
+    item_bit_depth,
+    item_nclx,
+    j2k_bit_depth,
+    jp2_colour_boxes,
+    mode_bits,
+    png_chunks,
+    samples_dropped,
+)
 
 try:  # strict libjpeg-turbo decoder: turns libjpeg's "Corrupt JPEG data" warnings into errors
     import simplejpeg

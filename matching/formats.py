@@ -312,8 +312,8 @@ def item_properties(data: bytes) -> list:
             return []
         body, end = meta[0] + 4, meta[1]                         # (a full box: version and flags first)
         iprp = _box(data, b"iprp", body, end)
-        ipco = iprp and _box(data, b"ipco", *iprp)
-        if not ipco:
+        ipco = None if iprp is None else _box(data, b"ipco", *iprp)
+        if iprp is None or ipco is None:
             return []
         props = [(k, b, e) for k, b, e in jp2_boxes(data, *ipco)]
         pitm, ipma = _box(data, b"pitm", body, end), _box(data, b"ipma", *iprp)
