@@ -340,14 +340,15 @@ def colour_profile(icc: bytes | None) -> str:
     return f"{desc[:80]} [{digest}]"
 
 
-def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) -> str:
+def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None, bits: int = 8) -> str:
     """What a decoded file says its pixel numbers are shown as (``Decoded.icc``), every part that is not sRGB's: its
     ICC profile (``info``, or a JPEG 2000's colour box, which Pillow does not read: ``colour_profile``; said alone as
     that says it when nothing else is), a JPEG 2000's named colour space (CIELab, e-sRGB, ROMM), colour code points
     (a PNG's cICP chunk, which outranks its profile, a HEIF's or AVIF's nclx colour box; narrow range is not sRGB's),
     and, for a PNG with neither a profile nor an sRGB chunk, its gamma (gAMA) other than 1/2.2 and its primaries
     (cHRM) other than sRGB's; a TIFF's colorimetry tags (``tags``: WhitePoint, PrimaryChromaticities,
-    TransferFunction, YCbCrCoefficients, ReferenceBlackWhite) where they are not the defaults. Chunks and boxes are
+    TransferFunction, YCbCrCoefficients, ReferenceBlackWhite) where they are not the defaults for its ``bits``, the
+    depth ``header_bit_depth`` read). Chunks and boxes are
     walked, not searched (``formats.png_chunks``, ``jp2_colour_boxes``). Said as "PNG gamma 1 [gAMA 1]": the part in
     brackets tells descriptions apart (``profile_colours``); "" is sRGB, as every untagged file is taken to be.
 
@@ -384,7 +385,7 @@ def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None) 
         if len(chrm) == 8 and max(abs(v - s) for v, s in zip(chrm, SRGB_CHROMATICITY)) > SRGB_CHROMATICITY_SLACK:
             said.append("cHRM " + " ".join(f"{v:.4g}" for v in chrm))
             named.append("primaries other than sRGB's")
-    colorimetry = _tiff_colorimetry(tags) if tags is not None else {}
+    colorimetry = _tiff_colorimetry(tags, bits) if tags is not None else {}
     if colorimetry:
         said.append("tiff " + hashlib.sha256(repr(sorted(colorimetry.items())).encode()).hexdigest()[:12])
         named.append(f"colorimetry tags ({', '.join(sorted(colorimetry))})")
@@ -427,10 +428,10 @@ def _cicp_srgb(cicp: tuple) -> bool:
     return cicp[0] in (1, 2) and cicp[1] in (2, 13) and bool(cicp[2])
 
 
-def _tiff_colorimetry(tags) -> dict:
+def _tiff_colorimetry(tags, bits: int = 8) -> dict:
     """A TIFF's colorimetry tags that are not the defaults (what Pillow shows its numbers as): WhitePoint off D65,
     PrimaryChromaticities off sRGB's, any TransferFunction, YCbCrCoefficients off BT.601's for a YCbCr picture,
-    ReferenceBlackWhite off full range."""
+    ReferenceBlackWhite off full range for ``bits`` a sample."""
     def nums(tag):
         v = tags.get(tag)
         if v is None:
@@ -452,8 +453,7 @@ def _tiff_colorimetry(tags) -> dict:
             out["YCbCrCoefficients"] = coefficients
         refbw = nums(532)
         if refbw:
-            bits = tags.get(258)
-            top = 2 ** int(max(bits) if isinstance(bits, (tuple, list)) else (bits or 8)) - 1
+            top = 2 ** int(bits) - 1
             mid = (top + 1) / 2
             full = [0, top, mid, top, mid, top] if photometric == 6 else [0, top] * 3
             if len(refbw) != 6 or max(abs(a - b) for a, b in zip(refbw, full)) > 0.5:
@@ -779,7 +779,8 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
     dropped = samples_dropped(im, data)
     if dropped:
         d.mode = f"{d.mode}+{dropped}"
-    d.icc = colour_description(im.info, data, d.format, getattr(im, "tag_v2", None) if d.format == "TIFF" else None)
+    d.icc = colour_description(im.info, data, d.format, getattr(im, "tag_v2", None) if d.format == "TIFF" else None,
+                               d.bit_depth)
     d.exif_orientation = _exif_orientation(im)
     d.pages, levels = _count_pages(im, d.format)
     # every picture it holds: frames (animations, a camera's second image), pages and their previews

@@ -19,7 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 import matching
@@ -663,17 +663,6 @@ def _run_with_retries(job_id, item_id, retries):
             if attempt == retries:
                 job_item_fail(job_id, item_id, str(exc))
                 return
-
-
-def analysis_pending_summary(job: Job) -> dict:
-    """What is left, for status displays."""
-    q = Q(job=job)
-    if job.params.get("pair_job"):
-        q |= Q(job_id=job.params["pair_job"])
-    return {
-        "pending": JobItem.objects.filter(q, state=JobItem.State.PENDING).count(),
-        "failed": JobItem.objects.filter(q, state=JobItem.State.FAILED).count(),
-    }
 
 
 def pending_pair_items_in(pair_job_id: int, item_ids) -> list[int]:
