@@ -26,6 +26,7 @@ from PIL import Image, ImageFile
 from .formats import (
     ALPHA_MODES,
     channel_mode,
+    gif_icc,
     item_bit_depth,
     item_nclx,
     j2k_bit_depth,
@@ -342,7 +343,8 @@ def colour_profile(icc: bytes | None) -> str:
 
 def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None, bits: int = 8) -> str:
     """What a decoded file says its pixel numbers are shown as (``Decoded.icc``), every part that is not sRGB's: its
-    ICC profile (``info``, or a JPEG 2000's colour box, which Pillow does not read: ``colour_profile``; said alone as
+    ICC profile (``info``, or a JPEG 2000's colour box or a GIF's ICCRGBG1 extension, which Pillow does not read:
+    ``colour_profile``; said alone as
     that says it when nothing else is), a JPEG 2000's named colour space (CIELab, e-sRGB, ROMM), colour code points
     (a PNG's cICP chunk, which outranks its profile, a HEIF's or AVIF's nclx colour box; narrow range is not sRGB's),
     and, for a PNG with neither a profile nor an sRGB chunk, its gamma (gAMA) other than 1/2.2 and its primaries
@@ -359,7 +361,8 @@ def colour_description(info: dict, data: bytes = b"", fmt: str = "", tags=None, 
     said: list = []
     named: list = []
     boxes = jp2_colour_boxes(data) if fmt == "JPEG2000" else []
-    icc = info.get("icc_profile") or next((v for kind, v in boxes if kind == "icc"), None)
+    icc = (info.get("icc_profile") or next((v for kind, v in boxes if kind == "icc"), None)
+           or (gif_icc(data) if fmt == "GIF" else None))
     profile = colour_profile(icc) if icc else ""
     for kind, space in boxes:   # (a named colour space other than sRGB's, grey's or sYCC's: CIELab, e-sRGB, ROMM)
         if kind == "enum" and space not in (16, 17, 18):

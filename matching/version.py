@@ -29,7 +29,8 @@ FINGERPRINT_VERSION = "fp 2.7"   # 2.1: a scaled decode's partial last pixel is 
 #      (the executor's re-check analyses both files again before any deletion)
 # 2.7: a HEIF's or AVIF's bit depth and colour code points are its primary item's properties (formats.
 #      item_properties: pixi or av1C, the nclx colour box), walked, not searched: a 10-bit AVIF was 8-bit, a decoy
-#      colour box named the colours. Stale: every HEIF and AVIF (few in an archive)
+#      colour box named the colours; a GIF's ICC profile is read from its ICCRGBG1 extension (formats.gif_icc),
+#      which Pillow does not read. Stale: every HEIF, AVIF and GIF (few in an archive of masters)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
 CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": None, "fp 2.4": None, "fp 2.5": None, "fp 2.6": None}
 # Pillow modes whose 8-bit RGB rendering is not the whole of the picture (formats.RGB8_WHOLE_MODES are), and the bit
@@ -44,7 +45,7 @@ STALE_SINCE: dict[str, list[tuple[str | None, str, tuple]]] = {
     "fp 2.5": [("JPEG", "status", ("damaged",))],    # a damaged JPEG (it may only lack its end marker)
     "fp 2.6": [(None, "mode", _BEYOND_RGB8_MODES), (None, "bit_depth", _BITS_OVER_8), ("PNG", "format", ("PNG",)),
                ("TIFF", "exif_orientation", (2, 3, 4, 5, 6, 7, 8))],
-    "fp 2.7": [("HEIF", "format", ("HEIF",)), ("AVIF", "format", ("AVIF",))],
+    "fp 2.7": [("HEIF", "format", ("HEIF",)), ("AVIF", "format", ("AVIF",)), ("GIF", "format", ("GIF",))],
 }
 
 

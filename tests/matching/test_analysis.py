@@ -102,8 +102,8 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     assert analysis_current("fp 2.5", 4000, 3000, format="JPEG", mode="L", bit_depth=8, status="ok")
     assert analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=8, lossless=False)
     assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=12, lossless=False)
-    # fp 2.7 read a HEIF's or AVIF's depth and colour code points from its primary item's properties
-    for fmt in ("HEIF", "AVIF"):
+    # fp 2.7 read a HEIF's or AVIF's depth and colour code points from its primary item's properties, a GIF's profile
+    for fmt in ("HEIF", "AVIF", "GIF"):
         assert not analysis_current("fp 2.6", 640, 480, format=fmt, mode="RGB", bit_depth=8)
         assert not analysis_current("fp 2.5", 640, 480, format=fmt, mode="RGB", bit_depth=8)
     assert analysis_current("fp 2.6", 4000, 3000, format="JPEG", mode="RGB", bit_depth=8)

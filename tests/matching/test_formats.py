@@ -370,6 +370,31 @@ def test_ten_bit_heic_reports_its_bit_depth(tmp_path, photo):
     assert decode(p).bit_depth == 10
 
 
+def test_a_gifs_icc_profile_is_read_from_its_application_extension_wherever_it_lies(tmp_path, photo):
+    # Pillow does not read a GIF's ICCRGBG1 extension: a GIF tagged Lab was sRGB to the colour rule, and
+    # "identical" and safe against the same picture untagged
+    from PIL import ImageCms
+
+    from matching.formats import gif_icc
+    plain = tmp_path / "plain.gif"
+    photo.convert("P").save(plain)
+    data = plain.read_bytes()
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    ext = (b"\x21\xff\x0bICCRGBG1012" + b"".join(bytes([len(profile[i:i + 255])]) + profile[i:i + 255]
+                                               for i in range(0, len(profile), 255)) + b"\0")
+    at = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)      # after the global colour table
+    # a decoy: the extension's bytes inside a comment before it are not it
+    decoy = b"\x21\xfe" + bytes([24]) + b"ICCRGBG1012 not a block!" + b"\0"
+    for name, made in (("before.gif", data[:at] + decoy + ext + data[at:]), ("after.gif", data[:-1] + ext + b";")):
+        (tmp_path / name).write_bytes(made)
+        assert gif_icc(made) == profile, name
+        assert decode(tmp_path / name).icc.startswith("Lab identity"), name
+        r = verify_pair(tmp_path / name, plain)
+        assert r.verdict == "identical" and not r.safe_to_delete, (name, r.reasons)
+    assert gif_icc(data) is None and decode(plain).icc == ""
+    assert gif_icc(data[:at] + decoy + data[at:]) is None and gif_icc(b"GIF89a") is None
+
+
 def _box(kind: bytes, body: bytes) -> bytes:
     return (8 + len(body)).to_bytes(4, "big") + kind + body
 
