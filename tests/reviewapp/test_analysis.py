@@ -195,40 +195,52 @@ def test_a_fingerprint_change_analyses_again_only_the_files_it_changed(collectio
     assert all(a.analysis["fingerprint_version"] == matching.FINGERPRINT_VERSION for a in Asset.objects.filter(name__in=again))
 
 
+def analysed_at(admin_user, cleanup, version: str) -> str:
+    """The collection analysed, then every analysis stamped as made by fingerprint ``version``; the engine version."""
+    analyse_inline(admin_user, source=cleanup)
+    ev = Asset.objects.get(name="C3456b.jpg").engine_version
+    for asset in Asset.objects.exclude(analysis__isnull=True):
+        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": version})
+    return ev
+
+
+def stale_names(ev) -> set:
+    """The files whose analysis is stale, by the query (selectors) and by the rule (services) alike."""
+    from reviewapp.selectors.assets import assets_needing_analysis
+    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
+    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+    return stale
+
+
 @pytest.mark.django_db
 def test_fp_2_4_analyses_again_only_the_reversible_jpeg2000s_of_an_fp_2_3_store(collection, admin_user):
     # fp 2.4 reads a reversible JPEG 2000 for every coding pass kept (the proof then holds a copy to it as
     # to a TIFF); no other file's analysis changed, so of a store analysed at fp 2.3 only those are stale,
     # the same by the query (selectors) and by the rule (services: re-verification)
-    from reviewapp.selectors.assets import assets_needing_analysis
     canonical, cleanup = collection
-    analyse_inline(admin_user, source=cleanup)
+    ev = analysed_at(admin_user, cleanup, matching.FINGERPRINT_VERSION)
     assert Asset.objects.get(name="C0002345.jp2").analysis["every_pass"] is True
     assert Asset.objects.get(name="C0001234.tif").analysis["every_pass"] is None
-    ev = Asset.objects.get(name="C0002345.jp2").engine_version
-    assert not assets_needing_analysis(Asset.objects.all(), ev).exists()
-    for asset in Asset.objects.exclude(analysis__isnull=True):
-        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.3"})
-    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"C0002345.jp2", "C3456b.jpg", "IMG_0001.png"}   # (and the damaged JPEG and the PNG: below)
-    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+    assert stale_names(ev) == set()
+    analysed_at(admin_user, cleanup, "fp 2.3")
+    assert stale_names(ev) == {"C0002345.jp2", "C3456b.jpg", "IMG_0001.png"}   # (and the damaged JPEG and the PNG: below)
 
 
 @pytest.mark.django_db
 def test_fp_2_5_analyses_again_only_the_damaged_jpegs_of_an_fp_2_4_store(collection, admin_user):
     # fp 2.5 tells a JPEG without only its end marker from one cut short; no other file's analysis changed,
     # so of a store analysed at fp 2.4 only the damaged JPEGs are stale, by the query and by the rule alike
-    from reviewapp.selectors.assets import assets_needing_analysis
     canonical, cleanup = collection
-    analyse_inline(admin_user, source=cleanup)
-    ev = Asset.objects.get(name="C3456b.jpg").engine_version
-    for asset in Asset.objects.exclude(analysis__isnull=True):
-        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.4"})
+    ev = analysed_at(admin_user, cleanup, "fp 2.4")
     assert Asset.objects.get(name="C3456b.jpg").analysis["status"] == "damaged"
     assert Asset.objects.get(name="garbage.jpg").analysis["status"] == "unreadable"
-    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"C3456b.jpg", "IMG_0001.png"}   # (and the PNG, for fp 2.6: below)
-    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+    assert stale_names(ev) == {"C3456b.jpg", "IMG_0001.png"}   # (and the PNG, for fp 2.6: below)
+
+
+def stamp(name, **fields):
+    """An asset's stored analysis given ``fields``, as if the file had been so."""
+    asset = Asset.objects.get(name=name)
+    Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, **fields})
 
 
 @pytest.mark.django_db
@@ -237,47 +249,30 @@ def test_fp_2_6_analyses_again_only_what_holds_more_than_8_bit_rgb_and_the_pngs_
     # fp 2.6 stores the digest of a 16-bit, float, alpha or CMYK file's samples (not of its 8-bit rendering) and a
     # PNG's gamma; no other file's analysis changed, so of a store analysed at fp 2.5 only those are stale, by the
     # query and by the rule alike
-    from reviewapp.selectors.assets import assets_needing_analysis
     canonical, cleanup = collection
-    analyse_inline(admin_user, source=cleanup)
-    ev = Asset.objects.get(name="C3456b.jpg").engine_version
-    for asset in Asset.objects.exclude(analysis__isnull=True):
-        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.5"})
+    ev = analysed_at(admin_user, cleanup, "fp 2.5")
     assert not Asset.objects.filter(analysis__mode__in=["RGBA", "I;16", "CMYK"]).exists()
-    assert {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)} == {"IMG_0001.png"}
-
-    def stamp(name, **fields):   # (as if the file had been so)
-        asset = Asset.objects.get(name=name)
-        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, **fields})
+    assert stale_names(ev) == {"IMG_0001.png"}
     stamp("C0001234.tif", mode="I;16", bit_depth=16)
     stamp("C1234a.jpg", mode="CMYK")
     stamp("C0002345.jp2", bit_depth=12)
-    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"IMG_0001.png", "C0001234.tif", "C1234a.jpg", "C0002345.jp2"}
+    assert stale_names(ev) == {"IMG_0001.png", "C0001234.tif", "C1234a.jpg", "C0002345.jp2"}
     stamp("C0001234.tif", mode="RGB", bit_depth=8, exif_orientation=6)   # (a TIFF Pillow turns as it loads it)
     stamp("C1234a.jpg", mode="RGB", exif_orientation=6)                  # (a JPEG it does not)
-    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"IMG_0001.png", "C0001234.tif", "C0002345.jp2"}
-    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+    assert stale_names(ev) == {"IMG_0001.png", "C0001234.tif", "C0002345.jp2"}
 
 
 @pytest.mark.django_db
-def test_fp_2_7_analyses_again_only_the_heif_and_avif_files_of_an_fp_2_6_store(collection, admin_user):
-    # fp 2.7 reads a HEIF's or AVIF's depth and colour code points from its primary item's properties; of a store
-    # analysed at fp 2.6 only those files are stale, by the query and by the rule alike
-    from reviewapp.selectors.assets import assets_needing_analysis
+def test_fp_2_7_analyses_again_only_the_heif_avif_and_gif_files_of_an_fp_2_6_store(collection, admin_user):
+    # fp 2.7 reads a HEIF's or AVIF's depth and colour code points from its primary item's properties, and a GIF's
+    # profile; of a store analysed at fp 2.6 only those files are stale, by the query and by the rule alike
     canonical, cleanup = collection
-    analyse_inline(admin_user, source=cleanup)
-    ev = Asset.objects.get(name="C3456b.jpg").engine_version
-    for asset in Asset.objects.exclude(analysis__isnull=True):
-        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "fingerprint_version": "fp 2.6"})
-    assert not assets_needing_analysis(Asset.objects.all(), ev).exists()
-    for name, fmt in (("C1234a.jpg", "AVIF"), ("unique.jpg", "HEIF")):   # (as if the files had been so)
-        asset = Asset.objects.get(name=name)
-        Asset.objects.filter(pk=asset.pk).update(analysis={**asset.analysis, "format": fmt})
-    stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
-    assert stale == {"C1234a.jpg", "unique.jpg"}
-    assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
+    ev = analysed_at(admin_user, cleanup, "fp 2.6")
+    assert stale_names(ev) == set()
+    stamp("C1234a.jpg", format="AVIF")
+    stamp("unique.jpg", format="HEIF")
+    stamp("C3456b.jpg", format="GIF")
+    assert stale_names(ev) == {"C1234a.jpg", "unique.jpg", "C3456b.jpg"}
 
 
 @pytest.mark.django_db
