@@ -149,7 +149,8 @@ def analysis_current(fingerprint_version: str | None, width: int | None, height:
     ``status``) holds what this engine would store for the file: made by this fingerprint version, or by
     one whose changes since touched other files (``CURRENT_UNDER_CAP``: the full-detail rendition of
     files over the proof's cap, for a file no larger than that; ``STALE_SINCE``: fp 2.4's reading of a
-    reversible JPEG 2000, fp 2.5's of a damaged JPEG, fp 2.6's of a file holding more than 8-bit RGB or a PNG).
+    reversible JPEG 2000, fp 2.5's of a damaged JPEG, fp 2.6's of a file holding more than 8-bit RGB or a PNG,
+    fp 2.7's of a HEIF, AVIF or GIF).
     Why: fp 2.3 changed how a file over 2048 px is shrunk for the proof, fp 2.4 what a reversible JPEG 2000
     kept, fp 2.5 what a JPEG without its end marker lost, fp 2.6 the digest of 16-bit, float, alpha and CMYK
     samples and a PNG's gamma; a store of millions of other files need not be fetched (and restored) again
