@@ -153,8 +153,8 @@ def analysis_current(fingerprint_version: str | None, width: int | None, height:
     fp 2.7's of a HEIF, AVIF or GIF).
     Why: fp 2.3 changed how a file over 2048 px is shrunk for the proof, fp 2.4 what a reversible JPEG 2000
     kept, fp 2.5 what a JPEG without its end marker lost, fp 2.6 the digest of 16-bit, float, alpha and CMYK
-    samples and a PNG's gamma; a store of millions of other files need not be fetched (and restored) again
-    for them."""
+    samples and a PNG's gamma, fp 2.7 a HEIF's, AVIF's and GIF's depth and colour description; a store of
+    millions of other files need not be fetched (and restored) again for them."""
     if fingerprint_version == FINGERPRINT_VERSION:
         return True
     if fingerprint_version not in CURRENT_UNDER_CAP:

@@ -403,12 +403,14 @@ def png_chunks(data: bytes):
         pos += 12 + size
 
 
-def _gif_sub_blocks(data: bytes, pos: int) -> tuple[bytes, int]:
+def _gif_sub_blocks(data: bytes, pos: int, *, keep: bool = True) -> tuple[bytes, int]:
     """A GIF's data sub-blocks from ``pos`` (each a length byte and that many bytes, up to a zero length):
-    their bytes joined, and where the next block starts."""
+    their bytes joined (none when not ``keep``: a picture's LZW data, passed over), and where the next block
+    starts."""
     out = bytearray()
     while pos < len(data) and data[pos]:
-        out += data[pos + 1:pos + 1 + data[pos]]
+        if keep:
+            out += data[pos + 1:pos + 1 + data[pos]]
         pos += 1 + data[pos]
     return bytes(out), pos + 1
 
@@ -434,7 +436,7 @@ def gif_icc(data: bytes) -> bytes | None:
             elif kind == 0x2C:                                 # a picture: its descriptor, colour table, LZW data
                 flags = data[pos + 9]
                 pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
-                _, pos = _gif_sub_blocks(data, pos)
+                _, pos = _gif_sub_blocks(data, pos, keep=False)
             else:                                              # the trailer, or not a GIF block: done
                 return None
     except IndexError:
