@@ -1,4 +1,6 @@
 """matching.stream: a JPEG copy read against its kept picture as a stream read out of step leaves it."""
+import warnings
+
 import numpy as np
 
 from matching.stream import mcu_cells, out_of_step, read_in_runs
@@ -114,3 +116,34 @@ def test_a_tint_beside_a_flat_margin_leaves_the_margin_back_in_place_on_every_ro
     cells[toned] += np.array([0, -10, -30], np.int16)
     _, s = _read(_from_mcus(cells), kept)
     assert s["lead"] == 5 and s["mid_row"] and s["back"] == 2, s
+
+
+def test_a_stretch_reaches_on_while_the_next_mcu_fits_and_the_tone_holds():
+    from matching.stream import _reach
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        shifts, n = rng.integers(1, 6), rng.integers(1, 40)
+        fits = rng.random((shifts, n)) < 0.7
+        steady = rng.random((shifts, n - 1)) < 0.8
+        # the definition, MCU by MCU from the end
+        want = np.zeros((shifts, n + 1), np.int64)
+        for i in range(n - 1, -1, -1):
+            on = want[:, i + 1] if i + 1 < n else 0
+            link = steady[:, i] if i + 1 < n else np.zeros(shifts, bool)
+            want[:, i] = np.where(fits[:, i], 1 + np.where(link, on, 0), 0)
+        assert np.array_equal(_reach(fits, steady), want)
+
+
+def test_a_runs_tone_is_the_median_of_its_mcus_leaving_out_what_clipped():
+    from matching.stream import _nanmedian_columns
+    rng = np.random.default_rng(8)
+    for rows in (1, 2, 3, 8, 31):
+        t = rng.normal(0, 20, (rows, 3)).astype(np.float32)
+        t[rng.random(t.shape) < 0.3] = np.nan
+        t[:, 2] = np.nan                                   # a channel that clipped in every MCU
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # the all-NaN column
+            want = np.nanmedian(t, axis=0)
+        got = _nanmedian_columns(t)
+        assert got.dtype == np.float32 and np.array_equal(got, want, equal_nan=True), (got, want)
+        assert np.isnan(got[2])
