@@ -143,7 +143,7 @@ def iter_report(client, manifest_location: str, *, source_bucket: str, prefix: s
                 size = get(row, "Size", "0")
                 yield ObjectInfo(
                     key=rel,
-                    size=int(size) if size.isdigit() else 0,
+                    size=int(size) if size.isascii() and size.isdigit() else 0,
                     etag=get(row, "ETag").strip('"'),
                     last_modified=_parse_time(get(row, "LastModifiedDate")),
                     storage_class=get(row, "StorageClass") or "STANDARD",

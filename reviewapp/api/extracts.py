@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from .. import models as m
 from ..selectors import extracts as sel
 from ..selectors.extracts import counts_sentence
-from ..selectors.review import ID_MAX
+from ..selectors.review import row_id
 from ..selectors.takedown import copies_of
 from ..services.exports import csv_lines
 from ..services.extracts import extract_create, extract_delete
@@ -159,9 +159,10 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
 
 
 def _archive(extract, raw):
-    if not (str(raw).isascii() and str(raw).isdigit() and int(raw) <= ID_MAX):
+    pk = row_id(raw)
+    if pk is None:
         raise serializers.ValidationError({"archive": ["an archive id of this extract is required"]})
-    archive = extract.archives.filter(pk=int(raw)).first()
+    archive = extract.archives.filter(pk=pk).first()
     if archive is None:
         raise serializers.ValidationError({"archive": ["not an archive of this extract"]})
     return archive

@@ -3,7 +3,7 @@ and cheap on large tables, unlike offsets."""
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
-from ..selectors.review import ID_MAX
+from ..selectors.review import row_id
 
 
 class IdCursorPagination(CursorPagination):
@@ -17,8 +17,7 @@ class IdCursorPagination(CursorPagination):
         (a letter, a NUL, a date, a number no row can have) is a bad cursor (404), not a 500."""
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
-            pos = str(cursor.position)
-            if not (pos.isascii() and pos.isdigit() and int(pos) <= ID_MAX):
+            if row_id(cursor.position) is None:
                 raise NotFound(self.invalid_cursor_message)
         return cursor
 

@@ -62,6 +62,18 @@ def _int(value):
     return v if -ID_MAX <= v <= ID_MAX else None
 
 
+def row_id(value) -> int | None:
+    """An id as a request names a row, or None: ASCII digits alone, and a number a row can have.
+    Why one rule: ``str.isdigit`` is true of "²" and "٣", which ``int`` refuses or reads as another
+    number, and a 20-digit number overflows SQLite's INTEGER; each view that tested digits its own way
+    answered 500 to one of them (a superscript two for an archive or a source, a word for a source)."""
+    text = str(value) if value is not None else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        return None
+    v = int(text)
+    return v if v <= ID_MAX else None
+
+
 def queue_clean(params) -> dict:
     """The recognised filters of a request's GET/POST (or any mapping), as a small dict."""
     queue = {}

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from ..models import AuditEntry, DeletionItem, DeletionPlan, Source
 from ..selectors import deletion as sel
 from ..selectors.jobs import job_progress
+from ..selectors.review import row_id
 from ..services import deletion as svc
 from ..services.exports import csv_lines
 from ..storage import StorageError
@@ -34,8 +35,8 @@ def plan_list(request):
     if request.method == "POST":
         source = None
         if request.POST.get("source"):
-            raw = request.POST.get("source", "")
-            source = Source.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+            pk = row_id(request.POST.get("source"))
+            source = Source.objects.filter(pk=pk).first() if pk is not None else None
             if source is None:
                 messages.error(request, "unknown source")
                 return redirect("deletion-plan-list")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from ..models import Extract, ExtractArchive, ExtractMember, NameList
 from ..selectors import extracts as sel
 from ..selectors.jobs import job_progress
-from ..selectors.review import ID_MAX
+from ..selectors.review import row_id
 from ..services import extracts as svc
 from ..storage import StorageError
 from .decorators import admin_required
@@ -35,8 +35,7 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
 
     def _check_values(self, value):
         for pk in value or ():
-            text = str(pk)
-            if not (text.isascii() and text.isdigit() and int(text) <= ID_MAX):
+            if row_id(pk) is None:
                 raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
         return super()._check_values(value)
 
@@ -99,9 +98,9 @@ def extract_detail(request, pk):
     for a in archives:
         a.summary = svc.counts_sentence({"requested": a.requested, "found": a.found, "extracted": a.extracted})
     chosen = None
-    raw = request.GET.get("archive", "")
-    if raw.isdigit():
-        chosen = next((a for a in archives if a.pk == int(raw)), None)
+    wanted = row_id(request.GET.get("archive"))
+    if wanted is not None:
+        chosen = next((a for a in archives if a.pk == wanted), None)
     chosen = chosen or (archives[0] if archives else None)
     outcome = request.GET.get("outcome") if request.GET.get("outcome") in ExtractMember.Outcome.values else None
     members = Paginator(sel.archive_members(chosen, outcome=outcome), 100).get_page(request.GET.get("page")) if chosen else None

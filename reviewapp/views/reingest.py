@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ..models import ReingestItem, Source
 from ..selectors.reingest import reingest_counts, reingest_list
+from ..selectors.review import row_id
 from ..services import reingest as svc
 from ..storage import StorageError
 from .decorators import admin_required, curator_required
@@ -46,7 +47,13 @@ def reingest_action(request, pk, action):
             n = svc.reingest_send_now(actor=request.user, items=[item])
             messages.success(request, "sent to the ingest location" if n else "nothing to send")
         elif action == "ingested":
-            source = Source.objects.filter(pk=request.POST.get("source") or 0, role=Source.Role.CANONICAL).first()
+            source = None
+            if request.POST.get("source"):
+                pk = row_id(request.POST.get("source"))
+                source = Source.objects.filter(pk=pk, role=Source.Role.CANONICAL).first() if pk is not None else None
+                if source is None:
+                    messages.error(request, "unknown canonical source: nothing was recorded")
+                    return redirect("reingest-detail", pk=item.pk)
             svc.reingest_report_ingested(actor=request.user, item=item, canonical_key=request.POST.get("canonical_key", ""),
                                          source=source)
             messages.success(request, "recorded as ingested; the checker verifies it next")

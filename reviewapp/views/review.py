@@ -256,7 +256,7 @@ def review_decide(request, pk):
     if raw:
         # a candidate the form names must be one of this file's: junk or an unknown id is refused,
         # never read as "no candidate given" (which would decide on the best candidate instead)
-        cid = sel._int(raw) if raw.isascii() and raw.isdigit() else None
+        cid = sel.row_id(raw)
         candidate = Candidate.objects.filter(pk=cid, cleanup_asset_id=item.asset_id).first() if cid else None
         if candidate is None:
             messages.error(request, f"that candidate ({raw[:40]}) does not belong to this file: nothing was recorded")

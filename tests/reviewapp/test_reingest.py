@@ -226,3 +226,19 @@ def test_a_wrong_canonical_key_is_mended_by_recording_the_right_one(client, env)
     assert r.status_code == 302
     item = svc.reingest_verify(item=ReingestItem.objects.get(pk=item.pk))
     assert item.state == "verified" and item.canonical_asset.key == "ingested/right.jpg", item.error
+
+
+def test_the_ingested_form_refuses_a_source_that_is_not_a_canonical_sources_id(env, client):
+    cleanup, canon, cur, admin, _ = env
+    item = ReingestItem.objects.get(decision=reingest_decision(env))
+    svc.reingest_copy(item=item)
+    storage_for(canon).put("ingested/C0100.jpg", cleanup_jpeg(size=BIG))
+    item.refresh_from_db()
+    before = item.state
+    client.force_login(admin)
+    url = reverse("reingest-action", kwargs={"pk": item.pk, "action": "ingested"})
+    for junk in ("abc", "1.5", "\u00b2", "9" * 30, str(cleanup.pk)):
+        r = client.post(url, {"source": junk, "canonical_key": "ingested/C0100.jpg"}, follow=True)
+        assert r.status_code == 200 and "unknown canonical source" in r.content.decode(), junk
+        item.refresh_from_db()
+        assert item.state == before == "submitted", junk

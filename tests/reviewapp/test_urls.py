@@ -13,8 +13,11 @@ JUNK_QUERIES = [
     "?page=999999&category=x&since=not-a-date&curator=zz&export=xlsx",
     # numbers past bigint and strings past every column (PostgreSQL refuses what SQLite stores)
     "?source=99999999999999999999&job=99999999999999999999&namelist=-99999999999999999999&q=" + "x" * 3000,
+    # digits to str.isdigit that int() refuses (a superscript two) or reads as another number
+    "?source=%C2%B2&archive=%C2%B2&job=%D9%A3&page=%C2%B2&candidate=%C2%B2",
 ]
 JUNK_POSTS = [{}, {"action": "explode", "kind": "../../etc", "source": "x", "namelist": "-1", "note": "\x00"},
+              {"source": "\u00b2", "candidate": "\u00b2", "archive": "\u00b2", "canonical_key": "C0001.tif"},
               # every outside string longer than any column, with an action that would store them
               {"action": "log_error", "category": "c" * 300, "note": "n" * 5000, "idempotency_key": "k" * 5000,
                "title": "t" * 5000, "name": "n" * 300, "root": "/" + "r" * 5000, "prefix": "p" * 5000,
