@@ -696,3 +696,11 @@ def test_a_lease_still_holds_at_the_instant_it_expires(curator, curator2):
     with pytest.raises(ReviewRefused) as refused:
         _check_can_act(curator, item)
     assert refused.value.messages == ["this file is already decided"]
+
+
+def test_an_id_a_request_names_is_ascii_digits_that_a_row_can_have():
+    from reviewapp.selectors.review import ID_MAX, row_id
+
+    assert row_id("42") == 42 and row_id(42) == 42 and row_id(str(ID_MAX)) == ID_MAX
+    for junk in ("\u00b2", "\u0663", "-1", "1.5", " 7", "1_000", "", None, str(ID_MAX + 1), "9" * 30):
+        assert row_id(junk) is None, junk
