@@ -133,6 +133,9 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
         errors["namelists"] = "choose at least one name list"
     elif len(namelists) > MAX_LISTS:
         errors["namelists"] = f"at most {MAX_LISTS} name lists per extract"
+    elif unresolved := [nl.title for nl in namelists if nl.resolved_at is None]:
+        # its lines have not been looked up yet: every name would be reported "not found"
+        errors["namelists"] = f"not resolved yet (resolve it again from its page): {', '.join(unresolved)}"
     title = (title or "").strip()
     if not title:
         errors["title"] = "give the extract a title"

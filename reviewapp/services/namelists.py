@@ -13,23 +13,21 @@ import csv
 import io
 import unicodedata
 from collections import defaultdict
-from functools import reduce
-from operator import or_
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Asset, AssetIdentifier, Job, NameList, NameListEntry, Source
 from .exports import cell_text
 from .inventory import extract_ids
-from .jobs import job_count, job_create, job_finish
+from .jobs import job_count, job_create, job_fail, job_finish
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_LINES = 500_000
 HEADER_NAMES = {"name", "names", "filename", "file", "file name", "key", "id", "ids", "identifier", "object", "path"}
 CHUNK = 500
+NAME_BLOCK = 5000   # asset names read at once while matching file names and stems
 
 
 def decode_upload(data: bytes) -> str:
@@ -104,7 +102,15 @@ def _stem(name: str) -> str:
 
 
 def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
-    """name → asset ids in `source` (vanished assets excluded), in bulk queries."""
+    """name → asset ids in `source` (vanished assets excluded), in bulk queries.
+
+    Exact keys are one ``IN`` query per ``CHUNK``. File names and stems are matched, case-insensitively,
+    in one pass over the source's asset names (streamed ``NAME_BLOCK`` at a time) against the list's
+    names held in dictionaries. Why not SQL: a case-insensitive match of N names is N ORed terms (two a
+    name for stems), and SQLite refuses an expression deeper than 1,000 ("Expression tree is too
+    large"): a list of 499 unmatched names failed, half made; neither database has an index for it,
+    so each chunk scanned the source anyway; and Python folds the case of every letter, where SQLite's
+    LIKE folds ASCII alone."""
     assets = Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
     result: dict[str, set[int]] = {n: set() for n in names}
     todo = list(dict.fromkeys(names))
@@ -113,28 +119,22 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
         for pk, key in assets.filter(key__in=chunk).values_list("id", "key"):
             result[key].add(pk)
     todo = [n for n in todo if not result[n]]
-    # file name, case-insensitive
-    for i in range(0, len(todo), CHUNK):
-        chunk = todo[i:i + CHUNK]
-        by_lower = defaultdict(list)
-        for n in chunk:
-            by_lower[n.rsplit("/", 1)[-1].lower()].append(n)
-        # query with the names as written (SQLite folds case for ASCII only), match case-insensitively
-        q = reduce(or_, (Q(name__iexact=n.rsplit("/", 1)[-1]) for n in chunk))
-        for pk, name in assets.filter(q).values_list("id", "name"):
-            for n in by_lower.get(name.lower(), []):
-                result[n].add(pk)
-    todo = [n for n in todo if not result[n]]
-    # stem: "C0001234" finds "C0001234.tif" (and .jp2: then it is ambiguous, as it should be)
-    for i in range(0, len(todo), CHUNK):
-        chunk = todo[i:i + CHUNK]
-        by_stem = defaultdict(list)
-        for n in chunk:
+    if todo:
+        # file name first; a stem ("C0001234" finds "C0001234.tif", and .jp2: then it is ambiguous, as it
+        # should be) only for a name no file name answers
+        by_name, by_stem = defaultdict(list), defaultdict(list)
+        for n in todo:
+            by_name[n.rsplit("/", 1)[-1].lower()].append(n)
             by_stem[_stem(n).lower()].append(n)
-        q = reduce(or_, (Q(name__istartswith=_stem(n) + ".") | Q(name__iexact=_stem(n)) for n in chunk))
-        for pk, name in assets.filter(q).values_list("id", "name"):
-            for n in by_stem.get(_stem(name).lower(), []):
-                result[n].add(pk)
+        named: dict[str, set[int]] = defaultdict(set)
+        stemmed: dict[str, set[int]] = defaultdict(set)
+        for pk, name in assets.values_list("id", "name").iterator(chunk_size=NAME_BLOCK):
+            for n in by_name.get(name.lower(), ()):
+                named[n].add(pk)
+            for n in by_stem.get(_stem(name).lower(), ()):
+                stemmed[n].add(pk)
+        for n in todo:
+            result[n] |= named.get(n) or stemmed.get(n, set())
     todo = [n for n in todo if not result[n]]
     # IDs
     wanted = {n: extract_ids(n) for n in todo}
@@ -175,7 +175,16 @@ def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> Name
         job = job_create(actor=actor, kind=Job.Kind.NAMELIST, source=source, namelist=nl, state=Job.State.RUNNING,
                          requested=len(names), params={"filename": filename})
         Job.objects.filter(pk=job.pk).update(started_at=timezone.now())
-    namelist_resolve(namelist=nl, job=job)
+    try:
+        namelist_resolve(namelist=nl, job=job)
+    except Exception as exc:
+        # nothing half made: a list that did not resolve is not kept (an extract would take its
+        # unresolved lines for misses), and its job says why instead of "running" for ever
+        job_fail(job.pk, f"the list could not be resolved: {type(exc).__name__}")
+        with transaction.atomic():
+            Job.objects.filter(pk=job.pk).update(namelist=None)
+            NameList.objects.filter(pk=nl.pk).delete()
+        raise
     nl.refresh_from_db()
     return nl
 

@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from reviewapp.models import Asset, AuditEntry, Extract, ExtractArchive, ExtractMember, Job, Source
+from reviewapp.models import Asset, AuditEntry, Extract, ExtractArchive, ExtractMember, Job, NameList, Source
 from reviewapp.services import extracts as svc
 from reviewapp.services import jobs as job_svc
 from reviewapp.services.inventory import extract_ids
@@ -245,7 +245,8 @@ def test_bad_requests_are_refused_with_reasons(store, admin_user, curator, extra
                           ({"expires_at": timezone.now() + timedelta(days=5000)}, "expires_at"),
                           ({"location": "elsewhere"}, "location"), ({"content": "rendition"}, "max_side"),
                           ({"content": "rendition", "max_side": 10**6}, "max_side"), ({"namelists": []}, "namelists"),
-                          ({"sample_size": 0}, "sample_size"), ({"title": " "}, "title")]:
+                          ({"sample_size": 0}, "sample_size"), ({"title": " "}, "title"),
+                          ({"namelists": [NameList.objects.create(source=src, title="half made")]}, "namelists")]:
         with pytest.raises(ValidationError) as err:
             svc.extract_create(actor=admin_user, **{**ok, **change})
         assert field in err.value.message_dict, change
@@ -308,6 +309,8 @@ def test_page_makes_an_extract_and_shows_the_counts(store, admin_user, curator, 
     detail = client.get(f"/extracts/{ex.pk}/").content.decode()
     assert "Of the 7 objects you requested, the database knew 6, and the archive contains 3." in detail
     assert QUOTED.replace('"', "&quot;") in detail
+    for junk in ("%C2%B2", "%D9%A3", "9" * 30, "-1"):   # not an archive of it: the first one is shown, not a 500
+        assert "archive contains 3" in client.get(f"/extracts/{ex.pk}/?archive={junk}").content.decode(), junk
     csv_text = b"".join(client.get(f"/extracts/archives/{ex.archives.get().pk}/manifest.csv").streaming_content).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(csv_text)))[1][:3] == ["1", QUOTED, "extracted"]
     dash = client.get("/").content.decode()

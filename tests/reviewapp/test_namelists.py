@@ -126,3 +126,34 @@ def test_a_selection_is_analysed_on_its_own(local_root, admin_user):
     assert sorted(ReviewItem.objects.values_list("asset__name", "verdict")) == [("C1234a.jpg", "duplicate"), ("IMG_0001.png", "rotated")]
     # only the selection and the canonical side were analysed
     assert Asset.objects.filter(source=cleanup, analysis__isnull=False).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_list_of_thousands_of_names_resolves_by_name_and_stem_in_any_case(source, admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    misses = [f"C{n:07d}" for n in range(5_000_000, 5_001_200)]       # no file answers these
+    data = "\n".join(misses[:600] + ["IMG_0001.JPG", "ærø, 1923", "C0005555A"] + misses[600:])
+    with CaptureQueriesContext(connection) as queries:
+        nl = upload(admin_user, source, "big.txt", data.encode("utf-8"))
+    assert (nl.requested, nl.found, nl.not_found, nl.ambiguous) == (1203, 3, 1200, 0)
+    found = dict(nl.entries.filter(status="found").values_list("raw", "assets__key"))
+    assert found == {"IMG_0001.JPG": "box2/IMG_0001.jpg", "ærø, 1923": "Ærø, 1923.tif", "C0005555A": "C0005555a.jpg"}
+    # (SQLite refuses an expression over 1,000 deep: one ORed term per name was a crash at 499 names)
+    assert max(q["sql"].count(" OR ") for q in queries.captured_queries) < 100
+
+
+@pytest.mark.django_db
+def test_a_list_that_cannot_be_resolved_is_not_kept_half_made(source, admin_user, monkeypatch):
+    import reviewapp.services.namelists as namelists
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(namelists, "resolve", broken)
+    with pytest.raises(RuntimeError):
+        upload(admin_user, source, "list.txt", b"C0001234.tif\n")
+    assert not NameListEntry.objects.exists()
+    job = Job.objects.get(kind=Job.Kind.NAMELIST)
+    assert job.state == Job.State.FAILED and "could not be resolved" in job.error and job.namelist is None
