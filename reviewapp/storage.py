@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import stat
 import tempfile
 import threading
@@ -639,12 +640,10 @@ class LocalStorage(Storage):
         symlink); when the block ends without an error it is synced, given `mtime_ns` if asked, and
         renamed over the key; when it raises, the temp file is removed."""
         dfd, name = self._open_parent(key, create=True)
-        tmp = f".{name}.doppel-tmp"
+        # a name of its own: two writers of one key (a restore clicked twice) each write their own
+        # temp file; with one shared name the second removed the first's, whose rename then failed
+        tmp = f".{name}.{secrets.token_hex(8)}.doppel-tmp"
         try:
-            try:
-                os.unlink(tmp, dir_fd=dfd)
-            except FileNotFoundError:
-                pass
             wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
             try:
                 with os.fdopen(wfd, "wb") as f:

@@ -709,6 +709,28 @@ def test_restore_over_its_own_earlier_copy_completes(quarantined):
     assert src.read_bytes(item.asset.key) == cleanup_jpeg()
 
 
+def test_a_restore_that_another_restore_of_the_item_finished_first_is_answered_as_done(quarantined, monkeypatch):
+    """A restore clicked twice: the second read the item quarantined, then found the quarantine copy gone
+    because the first had restored it and removed the copy. It answered "the quarantine copy is gone; it
+    cannot be restored", or a 500 where both wrote the object back through one temp file name."""
+    import reviewapp.services.deletion.quarantine as quarantine
+
+    item, admin = quarantined
+    original, calls = quarantine.quarantine_target, []
+
+    def first_one_finishes_meanwhile(it):
+        calls.append(it.pk)
+        if len(calls) == 1:                     # the second request, between its read and its copy
+            assert svc.deletion_restore(actor=admin, item=it).state == DeletionItem.State.RESTORED
+        return original(it)
+
+    monkeypatch.setattr(quarantine, "quarantine_target", first_one_finishes_meanwhile)
+    assert svc.deletion_restore(actor=admin, item=item).state == DeletionItem.State.RESTORED
+    assert len(calls) == 2
+    assert storage_for(item.asset.source).read_bytes(item.asset.key) == cleanup_jpeg()
+    assert AuditEntry.objects.filter(item=item, action="restore").count() == 1
+
+
 def test_purge_deletes_only_the_copy_that_was_quarantined(quarantined):
     item, admin = quarantined
     target = svc.quarantine_target(item)

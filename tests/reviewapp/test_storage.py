@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from reviewapp.storage import LocalStorage, ObjectChanged, ObjectMissing, S3Storage, UnsafeKey, check_key
@@ -406,3 +408,17 @@ def test_s3_delete_of_a_version_removes_that_version_only(s3_profile, s3_bucket)
 
     with pytest.raises(StorageError, match="does not exist"):
         S3Storage("moto", s3_bucket + "-missing", "pre").delete("a.jpg")
+
+
+def test_two_writers_of_one_key_each_finish_and_the_last_one_stays(tmp_path):
+    """Each writer has its own temp file: with one shared name, a second writer (a restore clicked twice)
+    removed the first one's, and the first's rename failed."""
+    st = LocalStorage(tmp_path)
+
+    def first(wfd):
+        os.write(wfd, b"first")
+        st.put("box/a.jpg", b"second, done while the first was writing")
+
+    st._write_from("box/a.jpg", first)
+    assert st.read_bytes("box/a.jpg") == b"first"
+    assert [p.name for p in (tmp_path / "box").iterdir()] == ["a.jpg"]

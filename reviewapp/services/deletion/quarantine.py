@@ -77,7 +77,7 @@ def deletion_restore(*, actor, item) -> DeletionItem:
         q = target.storage.head(target.key)
         q_token = target.storage.content_token(target.key)
     except ObjectMissing:
-        raise ValidationError("the quarantine copy is gone; it cannot be restored") from None
+        return _restored_meanwhile(item)
     if item.quarantine_checksum and q_token != item.quarantine_checksum:
         raise ValidationError(f"the quarantine copy is not the one quarantined ({item.quarantine_checksum[:20]}… → "
                               f"{q_token[:20]}…); it is kept and nothing was restored")
@@ -92,7 +92,10 @@ def deletion_restore(*, actor, item) -> DeletionItem:
                               "move it away before restoring; the quarantine copy is kept")
     _audit_intent(item, AuditEntry.Action.RESTORE, actor=actor, quarantine=item.quarantine_location)
     if existing is None:
-        restored = target.storage.copy_to(target.key, src, asset.key, if_etag=q.etag)
+        try:
+            restored = target.storage.copy_to(target.key, src, asset.key, if_etag=q.etag)
+        except ObjectMissing:
+            return _restored_meanwhile(item)
     else:
         restored = existing  # a crashed restore already copied it back
     if not _same_bytes(src.content_token(asset.key), q_token, size=restored.size, expected_size=q.size):
@@ -112,6 +115,16 @@ def deletion_restore(*, actor, item) -> DeletionItem:
     except StorageError as exc:  # the object is back; a stray quarantine copy is only clutter
         log.warning("restored %s but could not remove its quarantine copy: %s", asset.key, exc)
     return item
+
+
+def _restored_meanwhile(item) -> DeletionItem:
+    """The quarantine copy was not there to restore from: a restore of the same item that ran at the
+    same time (a button clicked twice, a retried API call) finished first and removed it, and the item
+    is restored (so this one is answered as done); otherwise it is gone and nothing can be restored."""
+    item = DeletionItem.objects.get(pk=item.pk)
+    if item.state == DeletionItem.State.RESTORED:
+        return item
+    raise ValidationError("the quarantine copy is gone; it cannot be restored")
 
 
 def deletion_item_purge(*, actor, item) -> DeletionItem:
