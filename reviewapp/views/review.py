@@ -270,7 +270,11 @@ def review_decide(request, pk):
     except ValidationError as exc:
         messages.error(request, _errors(exc))
         return redirect(reverse("review-item", args=[pk]) + _qs(queue))
-    if d.action != "skip":
+    if d.action == "skip":
+        # announced like every outcome (the next file's page reads it out): a skip changes nothing
+        # and has nothing to undo; the file comes back after everything else in this queue
+        messages.success(request, f"Skipped: {item.asset.name}. It comes back after the other files in this queue.")
+    else:
         messages.success(request, f"{d.get_action_display()}: {item.asset.name}. Press U to undo.")
     return _to_next(request, queue)
 

@@ -139,6 +139,7 @@
       window.sessionStorage.removeItem(CARRY);
     } catch (e) { carried = []; }
     var here = messagesOf(document).concat(Array.isArray(carried) ? carried : []);
+    window.Doppel.loadedWithMessages = here.length > 0;
     if (here.length) showMessages(here);
     enhance(document);
   }

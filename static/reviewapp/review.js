@@ -404,4 +404,10 @@
   }
 
   page = mount(false);
+  // A file page reached by a form's own submit (Undo, or a decision where the swap is off) says in its
+  // messages what happened: the focus goes to the file's name, as after a swap, not to the page's top.
+  if (window.Doppel && window.Doppel.loadedWithMessages) {
+    var heading = document.querySelector("#review h1");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  }
 })();

@@ -113,6 +113,7 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
         page.keyboard.press("s")
     page.wait_for_selector("#review")
     fourth = item_id(page)
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('Skipped: ')")
     assert fourth not in (first, second, third)
     wait_shown(page)
     with page.expect_navigation():
@@ -122,6 +123,8 @@ def test_keyboard_only_review_with_undo_and_checked_screenshots(page, live_serve
         page.keyboard.press("u")
     page.wait_for_selector("#review")
     assert item_id(page) == fourth
+    # a plain page load after the undo form: the focus is on the file's name, not the page's top
+    page.wait_for_function("() => document.activeElement === document.querySelector('#review h1')")
     assert ReviewItem.objects.get(pk=fourth).status == "leased"
     assert Decision.objects.filter(action="undo", undoes__review_item_id=fourth).count() == 1
     # R routes it to reingest; the skipped file comes back last

@@ -245,7 +245,8 @@ def test_log_error_reingest_skip_and_undo_over_http(curator_client, curator):
     assert "choose an error category" in r.content.decode()
     curator_client.post(reverse("review-decide", args=[b.pk]), {"action": "reingest"})
     assert b.asset.reingests.count() == 1
-    curator_client.post(reverse("review-decide", args=[c.pk]), {"action": "skip"})
+    r = curator_client.post(reverse("review-decide", args=[c.pk]), {"action": "skip"}, follow=True)
+    assert f"Skipped: {c.asset.name}. It comes back after the other files" in r.content.decode()  # announced too
     c.refresh_from_db()
     assert curator.pk in c.skipped_by
     assert c.status == "leased"  # the only file left: the skipped one comes back at the end of the queue
