@@ -202,16 +202,16 @@ def namelist_resolve(*, namelist: NameList, job: Job | None = None) -> NameList:
         outcomes: dict[tuple[str, int], list[int]] = defaultdict(list)
         for e in entries:
             ids = found.get(e.normalised, set())
-            status = (NameListEntry.Status.FOUND if len(ids) == 1 else
-                      NameListEntry.Status.AMBIGUOUS if ids else NameListEntry.Status.NOT_FOUND)
+            status = str(NameListEntry.Status.FOUND if len(ids) == 1 else
+                         NameListEntry.Status.AMBIGUOUS if ids else NameListEntry.Status.NOT_FOUND)
             counts[status] += 1
             outcomes[(status, len(ids))].append(e.pk)
             links.extend(through(namelistentry_id=e.pk, asset_id=a) for a in ids)
         # one UPDATE per outcome and CHUNK entries: the lines share a few outcomes, and bulk_update's
         # CASE per row took 45 of the 55 s a list of 50,000 names cost
-        for (status, matches), pks in outcomes.items():
+        for (outcome, matches), pks in outcomes.items():
             for i in range(0, len(pks), CHUNK):
-                NameListEntry.objects.filter(pk__in=pks[i:i + CHUNK]).update(status=status, match_count=matches)
+                NameListEntry.objects.filter(pk__in=pks[i:i + CHUNK]).update(status=outcome, match_count=matches)
         through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
         nl.requested = len(entries)
         nl.found, nl.not_found, nl.ambiguous = counts["found"], counts["not_found"], counts["ambiguous"]
