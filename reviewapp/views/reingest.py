@@ -49,8 +49,9 @@ def reingest_action(request, pk, action):
         elif action == "ingested":
             source = None
             if request.POST.get("source"):
-                pk = row_id(request.POST.get("source"))
-                source = Source.objects.filter(pk=pk, role=Source.Role.CANONICAL).first() if pk is not None else None
+                source_pk = row_id(request.POST.get("source"))
+                source = (Source.objects.filter(pk=source_pk, role=Source.Role.CANONICAL).first()
+                          if source_pk is not None else None)
                 if source is None:
                     messages.error(request, "unknown canonical source: nothing was recorded")
                     return redirect("reingest-detail", pk=item.pk)
