@@ -25,7 +25,8 @@ from .jobs import job_count, job_create, job_fail, job_finish
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_LINES = 500_000
-HEADER_NAMES = {"name", "names", "filename", "file", "file name", "key", "id", "ids", "identifier", "object", "path"}
+# the header words that name the column of names, most telling first
+HEADER_NAMES = ("filename", "file name", "file", "name", "names", "key", "path", "object", "identifier", "id", "ids")
 CHUNK = 500
 NAME_BLOCK = 5000   # asset names read at once while matching file names and stems
 
@@ -84,16 +85,24 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
     start = 0
     if rows:
         header = [_clean(c).lower() for c in rows[0]]
-        for i, h in enumerate(header):
-            if h in HEADER_NAMES:
-                col, start = i, 1
-                break
+        named = [(HEADER_NAMES.index(h), i) for i, h in enumerate(header) if h in HEADER_NAMES]
+        if named:
+            # the column that names files before one of IDs ("id,filename,notes": the file names,
+            # not the row numbers)
+            col, start = min(named)[1], 1
     for n, row in enumerate(rows[start:], start + 1):
         if col < len(row):
             v = _clean(row[col])
             if v and not v.startswith("#"):
                 out.append((n, v))
     return out
+
+
+def _folded(name: str) -> str:
+    """A name as names are compared: composed (NFC, as the list's lines are) and case-folded, so
+    "Café.jpg" stored decomposed, "CAFÉ.JPG" and "café.jpg" are one name, and so are "STRASSE" and
+    "straße"."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _stem(name: str) -> str:
@@ -104,9 +113,9 @@ def _stem(name: str) -> str:
 def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
     """name → asset ids in `source` (vanished assets excluded), in bulk queries.
 
-    Exact keys are one ``IN`` query per ``CHUNK``. File names and stems are matched, case-insensitively,
-    in one pass over the source's asset names (streamed ``NAME_BLOCK`` at a time) against the list's
-    names held in dictionaries. Why not SQL: a case-insensitive match of N names is N ORed terms (two a
+    Exact keys are one ``IN`` query per ``CHUNK``. Keys stored decomposed, file names and stems are
+    matched (``_folded``) in one pass over the source's asset keys and names (streamed ``NAME_BLOCK`` at
+    a time) against the list's names held in dictionaries. Why not SQL: a case-insensitive match of N names is N ORed terms (two a
     name for stems), and SQLite refuses an expression deeper than 1,000 ("Expression tree is too
     large"): a list of 499 unmatched names failed, half made; neither database has an index for it,
     so each chunk scanned the source anyway; and Python folds the case of every letter, where SQLite's
@@ -120,21 +129,27 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
             result[key].add(pk)
     todo = [n for n in todo if not result[n]]
     if todo:
-        # file name first; a stem ("C0001234" finds "C0001234.tif", and .jp2: then it is ambiguous, as it
-        # should be) only for a name no file name answers
-        by_name, by_stem = defaultdict(list), defaultdict(list)
+        # a key as stored (a file named on macOS keeps its decomposed accents) written composed, then the
+        # file name, then a stem ("C0001234" finds "C0001234.tif", and .jp2: then it is ambiguous, as it
+        # should be; "Mixed.Case" finds "Mixed.Case.JPG"): each only for a name the one before misses
+        by_key, by_name, by_stem = defaultdict(list), defaultdict(list), defaultdict(list)
         for n in todo:
-            by_name[n.rsplit("/", 1)[-1].lower()].append(n)
-            by_stem[_stem(n).lower()].append(n)
+            by_key[n].append(n)
+            by_name[_folded(n.rsplit("/", 1)[-1])].append(n)
+            for stem in {_folded(_stem(n)), _folded(n.rsplit("/", 1)[-1])}:
+                by_stem[stem].append(n)
+        keyed: dict[str, set[int]] = defaultdict(set)
         named: dict[str, set[int]] = defaultdict(set)
         stemmed: dict[str, set[int]] = defaultdict(set)
-        for pk, name in assets.values_list("id", "name").iterator(chunk_size=NAME_BLOCK):
-            for n in by_name.get(name.lower(), ()):
+        for pk, key, name in assets.values_list("id", "key", "name").iterator(chunk_size=NAME_BLOCK):
+            for n in by_key.get(unicodedata.normalize("NFC", key), ()):
+                keyed[n].add(pk)
+            for n in by_name.get(_folded(name), ()):
                 named[n].add(pk)
-            for n in by_stem.get(_stem(name).lower(), ()):
+            for n in by_stem.get(_folded(_stem(name)), ()):
                 stemmed[n].add(pk)
         for n in todo:
-            result[n] |= named.get(n) or stemmed.get(n, set())
+            result[n] |= keyed.get(n) or named.get(n) or stemmed.get(n, set())
     todo = [n for n in todo if not result[n]]
     # IDs
     wanted = {n: extract_ids(n) for n in todo}

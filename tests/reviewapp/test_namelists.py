@@ -157,3 +157,17 @@ def test_a_list_that_cannot_be_resolved_is_not_kept_half_made(source, admin_user
     assert not NameListEntry.objects.exists()
     job = Job.objects.get(kind=Job.Kind.NAMELIST)
     assert job.state == Job.State.FAILED and "could not be resolved" in job.error and job.namelist is None
+
+
+@pytest.mark.django_db
+def test_a_name_resolves_whatever_unicode_form_case_or_dots_its_file_was_stored_with(admin_user):
+    src = SourceFactory(role=Source.Role.CLEANUP)
+    for key in ["box/Cafe\u0301.jpg", "STRASSE.tif", "1998.05.12_001.JPG"]:   # a macOS name keeps its accent apart
+        AssetFactory(source=src, key=key, name=key.rsplit("/", 1)[-1], state=Asset.State.LISTED)
+    nl = upload(admin_user, src, "l.txt", "box/Café.jpg\nstraße.tif\n1998.05.12_001\ncafé\n".encode("utf-8"))
+    assert (nl.found, nl.not_found, nl.ambiguous) == (4, 0, 0), list(nl.entries.values_list("raw", "status"))
+    assert dict(nl.entries.values_list("raw", "assets__key"))["café"] == "box/Cafe\u0301.jpg"
+
+
+def test_parse_csv_prefers_the_file_name_column_to_an_id_column():
+    assert parse_names("id,filename,notes\n1,IMG_4200.jpg,x\n2,C1007b,y\n", "l.csv") == [(2, "IMG_4200.jpg"), (3, "C1007b")]
