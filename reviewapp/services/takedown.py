@@ -47,12 +47,18 @@ def _audit(asset, step, *, actor, reason, outcome="", **detail) -> AuditEntry:
 
 
 def _remove_object(asset, store, info) -> str:
+    """Why "gone" is success: a takedown wants the object gone, and a second request for it (a form
+    sent twice) that finds it removed after its own look reported a failed step and wrote "failed"
+    audit rows for an object that was in fact gone."""
     if info is None:
         return "was already gone"
-    n = store.delete_every_version(asset.key) if asset.source.versioned else None
-    if n is not None:
-        return f"deleted ({n} version{'s' if n != 1 else ''})"
-    store.delete(asset.key)
+    try:
+        n = store.delete_every_version(asset.key) if asset.source.versioned else None
+        if n is not None:
+            return f"deleted ({n} version{'s' if n != 1 else ''})"
+        store.delete(asset.key)
+    except ObjectMissing:
+        return "was already gone"
     return "deleted"
 
 

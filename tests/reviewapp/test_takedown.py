@@ -9,6 +9,7 @@ import hashlib
 import io
 import tarfile
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,6 +290,26 @@ def test_a_repeated_takedown_does_not_rebuild_the_extract_again(world, admin_use
     # the service itself is idempotent too, whoever calls it
     assert extracts.archive_remove_assets(archive=archive, asset_ids=[world["b"].pk], actor=admin_user,
                                           reason=reason).rebuilds == rebuilt
+
+
+def test_a_takedown_sent_twice_reports_the_object_gone_not_a_failure(world, admin_user, monkeypatch):
+    """The form sent twice: the second request looked at the object just before the first removed it."""
+    reason = "court order 2026/121 for this photograph"
+    b = world["b"]
+    head, looked = LocalStorage.head, []
+
+    def first_one_removes_it_meanwhile(store, key):
+        info = head(store, key)
+        if key == b.key and not looked:
+            looked.append(key)
+            assert svc.takedown_execute(actor=admin_user, assets=[b], reason=reason)[0]["ok"]
+        return info
+
+    monkeypatch.setattr(LocalStorage, "head", first_one_removes_it_meanwhile)
+    second = svc.takedown_execute(actor=admin_user, assets=[b], reason=reason)[0]
+    assert looked and second["ok"] and second["message"] == "was already gone", second
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.TAKEDOWN, outcome="failed").exists()
+    assert not (Path(b.source.root) / b.key).exists()
 
 
 def test_a_taken_down_cleanup_file_leaves_the_review_queue(world, admin_user, curator):
