@@ -18,6 +18,7 @@ from ..selectors.review import bulk_batch, bulk_batch_ids, bulk_batch_leased, bu
 from ..selectors.takedown import taken_down_ids
 from ..services.review import BULK_BATCH_LIMIT, BatchChanged, bulk_approve, bulk_batch_seal, bulk_batch_unseal
 from .decorators import admin_required, form_idempotency_key
+from .fields import RowChoiceField
 from .review import asset_img, candidate_img
 
 SAMPLE_SIZE = 20
@@ -25,8 +26,8 @@ MAX_BATCH = BULK_BATCH_LIMIT
 
 
 class BulkForm(forms.Form):
-    job = forms.ModelChoiceField(queryset=Job.objects.none(), required=False, empty_label="any job")
-    source = forms.ModelChoiceField(queryset=Source.objects.filter(role=Source.Role.CLEANUP), required=False,
+    job = RowChoiceField(queryset=Job.objects.none(), required=False, empty_label="any job")
+    source = RowChoiceField(queryset=Source.objects.filter(role=Source.Role.CLEANUP), required=False,
                                     empty_label="any clean-up source")
     verdict = forms.ChoiceField(choices=[("", " or ".join(v for v, _ in bulk_verdict_choices()))] + bulk_verdict_choices(),
                                 required=False)

@@ -19,12 +19,13 @@ from ..services.export_jobs import error_log_export_start, export_too_large_for_
 from ..services.exports import xlsx_write
 from .decorators import curator_required
 from .deletion import csv_response
+from .fields import RowChoiceField
 
 
 class ErrorLogFilter(forms.Form):
     category = forms.ChoiceField(choices=[("", "any category")] + list(ErrorLogEntry.Category.choices), required=False)
-    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"), required=False, empty_label="any source")
-    curator = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="any curator")
+    source = RowChoiceField(queryset=Source.objects.order_by("name"), required=False, empty_label="any source")
+    curator = RowChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="any curator")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     withdrawn = forms.BooleanField(required=False, label="include withdrawn")

@@ -12,6 +12,7 @@ from ..roles import is_admin
 from ..selectors.assets import cleanup_left, namelist_misses, namelist_misses_csv
 from ..selectors.deletion import job_deletion_outcome
 from ..selectors.jobs import job_item_counts, job_list, job_progress
+from ..selectors.review import row_id
 from ..services import jobs as job_services
 from ..services.analysis import analysis_start
 from ..services.export_jobs import export_file_open
@@ -20,6 +21,7 @@ from ..services.namelists import namelist_upload
 from ..services.restore import restore_confirm, restore_counts, restore_estimate
 from ..storage import StorageError
 from .decorators import admin_required, curator_required
+from .fields import RowChoiceField
 
 
 def _errors(exc):
@@ -97,10 +99,10 @@ def job_start_view(request):
     source = namelist = None
     try:
         if request.POST.get("namelist"):
-            namelist = NameList.objects.get(pk=int(request.POST["namelist"]))
+            namelist = NameList.objects.get(pk=row_id(request.POST["namelist"]))
         else:
-            source = Source.objects.get(pk=int(request.POST.get("source") or 0))
-    except (Source.DoesNotExist, NameList.DoesNotExist, ValueError):
+            source = Source.objects.get(pk=row_id(request.POST.get("source")))
+    except (Source.DoesNotExist, NameList.DoesNotExist):
         messages.error(request, "choose a source or a name list")
         return redirect("job-list")
     try:
@@ -121,7 +123,7 @@ def job_start_view(request):
 
 
 class NameListForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"))
+    source = RowChoiceField(queryset=Source.objects.order_by("name"))
     title = forms.CharField(max_length=200, required=False)
     file = forms.FileField(help_text="text (one name or ID per line) or CSV")
 

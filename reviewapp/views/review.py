@@ -295,7 +295,7 @@ def _to_next(request, queue):
 def review_choose(request, pk):
     queue = sel.queue_clean(request.POST)
     item = get_object_or_404(ReviewItem, pk=pk)
-    candidate = Candidate.objects.filter(pk=sel._int(request.POST.get("candidate")) or 0, cleanup_asset_id=item.asset_id).first()
+    candidate = Candidate.objects.filter(pk=sel.row_id(request.POST.get("candidate")) or 0, cleanup_asset_id=item.asset_id).first()
     if candidate is None:
         messages.error(request, "that candidate does not belong to this file")
     else:

@@ -10,12 +10,13 @@ from ..models import Asset, Source
 from ..selectors.takedown import copies_of, takedown_list
 from ..services import deletion as svc
 from .decorators import admin_required
+from .fields import RowChoiceField
 
 MAX_KEYS = 1000
 
 
 class TakedownForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"))
+    source = RowChoiceField(queryset=Source.objects.order_by("name"))
     keys = forms.CharField(label="Object keys", widget=forms.Textarea(attrs={"rows": 6}),
                            help_text="one object key per line, as inventoried")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), min_length=10, max_length=4000,

@@ -96,3 +96,22 @@ def test_sign_in_and_out_still_work(client, curator):
     client.force_login(curator)
     assert client.post(reverse("logout")).status_code == 302
     assert client.get(reverse("review-home")).status_code == 302  # signed out: sent to sign in
+
+
+@pytest.mark.django_db
+def test_a_row_named_by_digits_of_another_script_is_refused_not_read_as_a_number(client, admin_user):
+    """Django's own choice field reads "٣" (Arabic-Indic three) as 3: the pages took ids the API refuses."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reviewapp.models import Job, NameList
+    from tests.factories import SourceFactory
+
+    source = SourceFactory()
+    other_script = "".join(chr(0x0660 + int(d)) for d in str(source.pk))
+    client.force_login(admin_user)
+    client.post(reverse("job-start"), {"kind": "inventory", "source": other_script})
+    r = client.post(reverse("namelist-upload"), {"source": other_script, "title": "t",
+                                                 "file": SimpleUploadedFile("l.txt", b"C0001234.tif\n")})
+    assert r.status_code == 200 and not NameList.objects.exists() and not Job.objects.exists()
+    client.post(reverse("job-start"), {"kind": "inventory", "source": str(source.pk)})   # the same id in ASCII works
+    assert Job.objects.filter(source=source).count() == 1

@@ -1,0 +1,20 @@
+"""Form fields for a row a request names by its id, checked by the one rule for such ids
+(``selectors.review.row_id``) before the database sees them."""
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..selectors.review import row_id
+
+
+class RowChoiceField(forms.ModelChoiceField):
+    """A row chosen by its id. Why not Django's own field: it reads "٣" (Arabic-Indic three) as 3, so
+    a page's form took ids the API refuses, and a number no row can have overflowed SQLite's INTEGER."""
+
+    def to_python(self, value):
+        if value in self.empty_values or isinstance(value, self.queryset.model):
+            return super().to_python(value)
+        if row_id(value) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
