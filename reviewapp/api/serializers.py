@@ -10,7 +10,7 @@ from matching.verdict import turn_words
 from .. import models as m
 from ..selectors.deletion import dry_run_progress
 from ..selectors.jobs import job_progress
-from ..selectors.review import ID_MAX, candidate_outdated
+from ..selectors.review import candidate_outdated, row_id
 from ..services.review import NOTE_MAX
 
 # --------------------------------------------------------------------------------------------
@@ -33,16 +33,15 @@ class IdField(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, str)):
             self.fail("not_an_id", value=data)
-        if isinstance(data, str) and not (data.isascii() and data.isdigit()):
-            self.fail("not_an_id", value=data)
-        if not 0 < int(data) <= ID_MAX:
+        pk = row_id(data)
+        if not pk:   # junk, a number no row can have, or 0
             self.fail("not_an_id", value=data)
         try:
-            return super().to_internal_value(int(data))
+            return super().to_internal_value(pk)
         except serializers.ValidationError:
             model = self.get_queryset().model
-            if self.outside and model._default_manager.filter(pk=int(data)).exists():
-                raise serializers.ValidationError(self.outside.format(id=int(data))) from None
+            if self.outside and model._default_manager.filter(pk=pk).exists():
+                raise serializers.ValidationError(self.outside.format(id=pk)) from None
             raise
 
 

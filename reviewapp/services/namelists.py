@@ -114,12 +114,12 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
     """name → asset ids in `source` (vanished assets excluded), in bulk queries.
 
     Exact keys are one ``IN`` query per ``CHUNK``. Keys stored decomposed, file names and stems are
-    matched (``_folded``) in one pass over the source's asset keys and names (streamed ``NAME_BLOCK`` at
-    a time) against the list's names held in dictionaries. Why not SQL: a case-insensitive match of N names is N ORed terms (two a
-    name for stems), and SQLite refuses an expression deeper than 1,000 ("Expression tree is too
-    large"): a list of 499 unmatched names failed, half made; neither database has an index for it,
-    so each chunk scanned the source anyway; and Python folds the case of every letter, where SQLite's
-    LIKE folds ASCII alone."""
+    matched (``_folded``) in one pass over the source's asset keys and names (streamed ``NAME_BLOCK``
+    at a time) against the list's names held in dictionaries. Why not SQL: a case-insensitive match
+    of N names is N ORed terms (two a name for stems), and SQLite refuses an expression deeper than
+    1,000 ("Expression tree is too large"): a list of 499 unmatched names failed, half made; neither
+    database has an index for it, so each chunk scanned the source anyway; and Python folds the case
+    of every letter, where SQLite's LIKE folds ASCII alone."""
     assets = Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
     result: dict[str, set[int]] = {n: set() for n in names}
     todo = list(dict.fromkeys(names))
@@ -132,18 +132,19 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
         # a key as stored (a file named on macOS keeps its decomposed accents) written composed, then the
         # file name, then a stem ("C0001234" finds "C0001234.tif", and .jp2: then it is ambiguous, as it
         # should be; "Mixed.Case" finds "Mixed.Case.JPG"): each only for a name the one before misses
-        by_key, by_name, by_stem = defaultdict(list), defaultdict(list), defaultdict(list)
+        listed = set(todo)
+        by_name, by_stem = defaultdict(list), defaultdict(list)
         for n in todo:
-            by_key[n].append(n)
-            by_name[_folded(n.rsplit("/", 1)[-1])].append(n)
-            for stem in {_folded(_stem(n)), _folded(n.rsplit("/", 1)[-1])}:
+            base = _folded(n.rsplit("/", 1)[-1])
+            by_name[base].append(n)
+            for stem in {_folded(_stem(n)), base}:
                 by_stem[stem].append(n)
         keyed: dict[str, set[int]] = defaultdict(set)
         named: dict[str, set[int]] = defaultdict(set)
         stemmed: dict[str, set[int]] = defaultdict(set)
         for pk, key, name in assets.values_list("id", "key", "name").iterator(chunk_size=NAME_BLOCK):
-            for n in by_key.get(unicodedata.normalize("NFC", key), ()):
-                keyed[n].add(pk)
+            if (composed := unicodedata.normalize("NFC", key)) in listed:
+                keyed[composed].add(pk)
             for n in by_name.get(_folded(name), ()):
                 named[n].add(pk)
             for n in by_stem.get(_folded(_stem(name)), ()):

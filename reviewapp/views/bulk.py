@@ -28,7 +28,7 @@ MAX_BATCH = BULK_BATCH_LIMIT
 class BulkForm(forms.Form):
     job = RowChoiceField(queryset=Job.objects.none(), required=False, empty_label="any job")
     source = RowChoiceField(queryset=Source.objects.filter(role=Source.Role.CLEANUP), required=False,
-                                    empty_label="any clean-up source")
+                            empty_label="any clean-up source")
     verdict = forms.ChoiceField(choices=[("", " or ".join(v for v, _ in bulk_verdict_choices()))] + bulk_verdict_choices(),
                                 required=False)
     max_diff = forms.FloatField(label="max diff_score", min_value=0, max_value=1, required=True, initial=0.01)

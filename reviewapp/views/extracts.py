@@ -20,6 +20,7 @@ from ..services import extracts as svc
 from ..storage import StorageError
 from .decorators import admin_required
 from .deletion import csv_response
+from .fields import IdsChoiceField
 
 
 def _msg(exc):
@@ -27,17 +28,6 @@ def _msg(exc):
         return " ".join(f"{k}: {'; '.join(v)}" if k != "__all__" else "; ".join(v)
                         for k, v in exc.message_dict.items()) if hasattr(exc, "error_dict") else " ".join(exc.messages)
     return str(exc)
-
-
-class IdsChoiceField(forms.ModelMultipleChoiceField):
-    """Ids from a form are checked to be ids before the database sees them: a number no row can
-    have overflows SQLite's INTEGER (a 500) instead of being an invalid choice."""
-
-    def _check_values(self, value):
-        for pk in value or ():
-            if row_id(pk) is None:
-                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
-        return super()._check_values(value)
 
 
 class ExtractForm(forms.Form):

@@ -13,8 +13,17 @@ class RowChoiceField(forms.ModelChoiceField):
     a page's form took ids the API refuses, and a number no row can have overflowed SQLite's INTEGER."""
 
     def to_python(self, value):
-        if value in self.empty_values or isinstance(value, self.queryset.model):
-            return super().to_python(value)
-        if row_id(value) is None:
+        if value not in self.empty_values and not isinstance(value, self.queryset.model) and row_id(value) is None:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Rows chosen by their ids, each checked by ``row_id`` before the database sees it: a number no row
+    can have overflows SQLite's INTEGER (a 500) instead of being an invalid choice."""
+
+    def _check_values(self, value):
+        for pk in value or ():
+            if row_id(pk) is None:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
