@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from ..models import Job, JobEvent, JobItem
@@ -97,17 +97,34 @@ def job_pause(*, actor, job) -> Job:
     return job
 
 
+# A running job is resumed (its pending work queued again, to recover messages a worker lost) only
+# after this long with no progress recorded by it or its children; each such resume restarts the
+# clock. Why: resuming a job that is progressing queues all its pending work a second time, so
+# repeated clicks or a retried API call filled the queue with copies of it.
+RUNNING_RESUME_SILENCE = timedelta(minutes=2)
+
+
 def job_resume(*, actor, job) -> Job:
-    """Back to running: re-queues whatever is still pending (also the way to recover a job whose
-    messages were lost)."""
+    """Back to running: re-queues whatever is still pending (also the way to recover a running job
+    whose messages were lost, once it has been silent for RUNNING_RESUME_SILENCE)."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.state not in (Job.State.PAUSED, Job.State.FAILED, Job.State.RUNNING):
             raise ValidationError(f"only a paused or failed job can be resumed (this one is {job.get_state_display().lower()})")
+        now = timezone.now()
+        if job.state == Job.State.RUNNING:
+            heard = [t for t in (job.heartbeat_at, job.started_at, job.created_at,
+                                 Job.objects.filter(parent=job).aggregate(t=Max("heartbeat_at"))["t"]) if t]
+            silent = now - max(heard)
+            if silent < RUNNING_RESUME_SILENCE:
+                raise ValidationError(
+                    f"this job is running (progress {int(silent.total_seconds())} s ago); a running job can be resumed "
+                    f"only after {int(RUNNING_RESUME_SILENCE.total_seconds() // 60)} minutes without progress")
+            job.heartbeat_at = now
         job.state = Job.State.RUNNING if job.started_at else Job.State.QUEUED
         job.finished_at = None
         job.error = ""
-        job.save(update_fields=["state", "finished_at", "error"])
+        job.save(update_fields=["state", "finished_at", "error", "heartbeat_at"])
         job_event(job, "resumed", actor=actor)
         job_dispatch(job)
     return job

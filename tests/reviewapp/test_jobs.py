@@ -407,3 +407,28 @@ def test_a_pair_phase_is_spread_over_the_workers_and_cut_into_batches_of_at_most
     pipeline._dispatch_pairs(1, list(range(files)), 2)
     assert [len(ids) for ids in sent] == batches
     assert sorted(i for ids in sent for i in ids) == list(range(files))
+
+
+@pytest.mark.django_db
+def test_a_running_job_is_resumed_only_once_it_has_gone_silent_and_once_per_silence(
+        admin_user, monkeypatch, django_capture_on_commit_callbacks):
+    """Resuming a running job queues its pending work again: that recovers lost messages, and it is
+    refused while the job (or a child) is progressing, and again right after a resume, so clicks and
+    retried calls do not fill the queue with copies of the work."""
+    sent = []
+    monkeypatch.setattr(jobs.JOB_DRIVERS[Job.Kind.ANALYSE], "delay", lambda *args: sent.append(args))
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    child = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    quiet = timezone.now() - jobs.RUNNING_RESUME_SILENCE - timedelta(seconds=5)
+    Job.objects.filter(pk=job.pk).update(started_at=quiet, heartbeat_at=quiet, created_at=quiet)
+    Job.objects.filter(pk=child.pk).update(parent=job, started_at=quiet, heartbeat_at=timezone.now())
+    with pytest.raises(ValidationError, match="running .progress 0 s ago"):
+        jobs.job_resume(actor=admin_user, job=job)  # its child is working
+    Job.objects.filter(pk=child.pk).update(heartbeat_at=quiet)
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.job_resume(actor=admin_user, job=job)
+    assert sent == [(job.pk,)]
+    with pytest.raises(ValidationError, match="only after 2 minutes without progress"):
+        jobs.job_resume(actor=admin_user, job=job)
+    assert sent == [(job.pk,)]
+    assert list(job.events.values_list("event", flat=True)) == ["created", "resumed"]
