@@ -49,6 +49,8 @@ class FileAnalysis:
     jpeg_quality: int | None = None     # estimated IJG quality (JPEG only): the proof's re-encoding tolerance
     jpeg_coding: dict | None = None     # JPEG only: {"subsampling", "dc"} (proof.jpeg_coding; None in older analyses)
     thumb: str = ""                     # 24x24 grey thumbnail, base64 (fallback search; "" in older analyses)
+    beyond_cap: str = ""                # a file over the proof's cap: what its rendition lost, per block (proof.
+                                        # beyond_cap_map, "HxW:" + base64; read with the rendition; "" under the cap)
     engine_version: str = ""
     fingerprint_version: str = ""
     notes: list = field(default_factory=list)    # how it was measured, extension mismatch (not damage)

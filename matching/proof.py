@@ -17,6 +17,7 @@ calls different pages "duplicate". Here the pair is compared at the smaller copy
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -131,6 +132,51 @@ def _cap(a: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS))
 
 
+BEYOND_CAP_BLOCK = 32   # rendition px a side of a block of ``beyond_cap_map``
+
+
+def beyond_cap_map(a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """What the rendition ``r`` (``_cap``) lost of the full picture ``a``: the RMS, in grey levels, of ``a``'s luma
+    less ``r``'s brought back to ``a``'s size by Lanczos, over each ``BEYOND_CAP_BLOCK`` px block of the rendition
+    (float32, the rendition's blocks down and across, the last ones partial).
+
+    Why: two files over ``max_side`` are proven at it, so detail finer than the cap keeps was never compared: a
+    checkerboard texture over a sixteenth of a 4096 px TIFF, a halftone screen against the contone picture, a grainy
+    scan against its denoised master, were safe duplicates (a fresh-eyed attack). A derivative holds no more of this
+    detail than its source (shrinking takes it away, re-encoding adds little), and at the source's very size keeps
+    most of it; what the copy and the kept copy each hold is compared block by block (``verdict._beyond_cap_lacking``)."""
+    h, w = a.shape[:2]
+    rh, rw = r.shape[:2]
+    g = grey(a)
+    back = np.asarray(Image.fromarray(np.clip(np.rint(grey(r)), 0, 255).astype(np.uint8)).resize(
+        (w, h), Image.Resampling.LANCZOS), np.float32)
+    np.subtract(g, back, out=g)
+    np.multiply(g, g, out=g)
+    ys = np.round(np.arange(0, rh, BEYOND_CAP_BLOCK) * h / rh).astype(np.intp)
+    xs = np.round(np.arange(0, rw, BEYOND_CAP_BLOCK) * w / rw).astype(np.intp)
+    sums = np.add.reduceat(np.add.reduceat(g, ys, axis=0, dtype=np.float64), xs, axis=1)
+    counts = np.diff(np.append(ys, h))[:, None] * np.diff(np.append(xs, w))[None, :]
+    return np.sqrt(sums / counts).astype(np.float32)
+
+
+def beyond_cap_text(m: np.ndarray) -> str:
+    """``beyond_cap_map`` as a FileAnalysis keeps it: "HxW:" and base64 of one byte a block, 16 x the square
+    root of its RMS (0.004 grey levels apart near nothing, 2 near 250)."""
+    v = np.clip(np.rint(np.sqrt(m) * 16), 0, 255).astype(np.uint8)
+    return f"{m.shape[0]}x{m.shape[1]}:" + base64.b64encode(v.tobytes()).decode()
+
+
+def beyond_cap_array(text: str) -> np.ndarray | None:
+    """``beyond_cap_text`` read back (RMS grey levels a block), or None ("" or malformed)."""
+    try:
+        shape, data = text.split(":", 1)
+        h, w = (int(x) for x in shape.split("x"))
+        v = np.frombuffer(base64.b64decode(data), np.uint8)
+        return (v.reshape(h, w).astype(np.float32) / 16) ** 2
+    except (ValueError, TypeError):
+        return None
+
+
 @lru_cache(maxsize=8)
 def _load_cached(path: str, identity: tuple):
     return load_rendition_uncached(path)
@@ -139,7 +185,8 @@ def _load_cached(path: str, identity: tuple):
 def load_rendition_uncached(path):
     """Decode a file at full detail (displayed orientation). Returns (rendition capped at
     ``Thresholds.proof.max_side``, SHA-256 of the full decoded pixels, estimated JPEG quality or None, format,
-    ``jpeg_coding`` or None, ``every_pass``: a JPEG 2000's ``formats.j2k_every_pass_kept`` or None).
+    ``jpeg_coding`` or None, ``every_pass``: a JPEG 2000's ``formats.j2k_every_pass_kept`` or None,
+    ``beyond_cap_text`` of what the rendition lost, "" where it was not capped here).
 
     The file goes through the same format plan as ``decode.decode`` (matching/formats.py), so the
     proof sees what the measurement saw: a TIFF's master IFD (not its preview), HEIF through its
@@ -156,7 +203,7 @@ def load_rendition_uncached(path):
         d = plan.finish(plan.decoded)
         a = np.ascontiguousarray(dec.to_rgb8(Image.fromarray(d.image)) if d.image.ndim == 2 else d.image)
         digest = hashlib.sha256(a.tobytes() + repr(a.shape).encode()).hexdigest()
-        return _cap(a, max_side), digest, None, plan.sniffed.format, None, None
+        return _cap(a, max_side), digest, None, plan.sniffed.format, None, None, ""
     data = plan.data  # a TIFF's header pointed at its master
     im = Image.open(io.BytesIO(data))
     dec.check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
@@ -185,8 +232,9 @@ def load_rendition_uncached(path):
         if whole and fmt == "JPEG2000" and im.mode in ("L", "RGB") else None
     turn = dec.compose(dec.inverse(done), dec.EXIF_TO_DIHEDRAL.get(orient, (0, False)))
     a = np.ascontiguousarray(dihedral(a, *turn))
-    return (_cap(a, max_side), samples_digest(im, a, turn, data=data, stored_turn=dec.compose(done, turn)), quality,
-            fmt, coding, every_pass)
+    r = _cap(a, max_side)
+    return (r, samples_digest(im, a, turn, data=data, stored_turn=dec.compose(done, turn)), quality,
+            fmt, coding, every_pass, "" if r is a else beyond_cap_text(beyond_cap_map(a, r)))
 
 
 def samples_digest(im: Image.Image, rgb8: np.ndarray, turn: tuple, *, data: bytes | None = None,
@@ -4058,8 +4106,8 @@ def _bbox_tiles(mask, ys, xs, h, w):
 
 
 def attach_rendition(a, *, remember: bool = True) -> bool:
-    """Fill ``a.rendition``, ``a.pixel_sha256``, ``a.every_pass``, ``a.jpeg_quality`` and ``a.jpeg_coding``
-    from ``a.path`` (once).
+    """Fill ``a.rendition``, ``a.pixel_sha256``, ``a.every_pass``, ``a.jpeg_quality``, ``a.jpeg_coding`` and
+    ``a.beyond_cap`` from ``a.path`` (once).
     ``remember=False``: not through the cache of recent files (the caller keeps the rendition
     itself, and nothing will read the path again)."""
     if a.rendition is not None:
@@ -4067,10 +4115,11 @@ def attach_rendition(a, *, remember: bool = True) -> bool:
     if not a.path:
         return False
     try:
-        r, digest, quality, _fmt, coding, every_pass = (load_rendition if remember else load_rendition_uncached)(a.path)
+        r, digest, quality, _fmt, coding, every_pass, beyond = (
+            load_rendition if remember else load_rendition_uncached)(a.path)
     except Exception:
         return False
-    a.rendition, a.pixel_sha256, a.every_pass = r, digest, every_pass
+    a.rendition, a.pixel_sha256, a.every_pass, a.beyond_cap = r, digest, every_pass, beyond
     if quality is not None:
         a.jpeg_quality = quality
     if coding is not None:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.53"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.54"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -521,6 +521,14 @@ VERIFIER_VERSION = "proof 1.53"   # 1.1: a lossless clean-up copy against a JPEG
 #      JPEG 2000's profile, TIFF colorimetry tags, signed samples: none safe now; a fourth's decoy chunks and boxes
 #      (now walked), cICP beside a profile, named JPEG 2000 colour spaces, a profile straying between the probe's
 #      lattice colours, 16-bit PPM and SGI, a CMYK JPEG's Adobe marker: none safe now (README, "Proof 1.53")
+# 1.54: beyond_cap_factor, beyond_cap_floor. Two files over max_side are proven at it, so detail finer than the cap
+#      keeps (a 1-2 px pattern, a halftone screen, grain) was never seen: a fresh-eyed attack's checkerboard texture
+#      over a sixteenth of a 4096 px TIFF, its halftone-screened and raw screened scans against contone or descreened
+#      masters, a grainy scan against its denoised master, were safe duplicates (8 of 8 through the CLI). Each file
+#      over the cap now records what its rendition lost, block by block (proof.beyond_cap_map, fp 2.8), and a copy
+#      holding more of it than the kept copy coded without loss holds, or at the kept copy's very size less, is not
+#      safe (verdict._beyond_cap_lacking). True copies (JPEG q20-92, 60-100 %, of photograph mosaics, a 300 dpi page,
+#      screens, stripes): at most 0.55 of either limit; the attack's pairs 1.03-31 (README, "Proof 1.54")
 
 
 def _tol(default, looser: str):
@@ -533,6 +541,10 @@ def _tol(default, looser: str):
 class ProofThresholds:
     """Stage 2, the full-detail proof (matching/proof.py)."""
     max_side: int = 2048              # long side of the proof, at most (enough for body text at 300 dpi)
+    beyond_cap_factor: float = _tol(2.0, "up")   # files over max_side: a block's detail finer than the cap (RMS, grey
+    beyond_cap_floor: float = _tol(4.0, "up")    #   levels) may exceed this x the other side's (its 3x3 blocks' most) +
+                                                 #   this floor: the copy's over a kept copy coded without loss, and the
+                                                 #   kept copy's over a copy of its very size (verdict._beyond_cap_lacking)
     tile: int = 48                    # tile side at proof resolution (px), at least
     tiles_long: int = 24              # ... and about this many tiles along the long side
     stream_tile: int = 24             # a damaged clean-up stream whose intact part the proof's tiles did not find

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from . import thresholds as _thresholds
 from .analysis import FileAnalysis, analyse_file
@@ -17,6 +18,7 @@ from .proof import (
     _CHROMA_STEP,
     JPEG_MCU,
     attach_rendition,
+    beyond_cap_array,
     blocks_off,
     chroma_dc_step,
     equivalent_jpeg_quality,
@@ -774,6 +776,49 @@ def _a_picture_where_the_stream_breaks(c: FileAnalysis, m: FileAnalysis, r: Scre
     return (f"the clean-up copy differs from the kept picture from stored row {top} to its end, but its blocks "
             f"there meet as a picture's do ({unmet:.2f} times the kept picture's steps across them, saved so) and its "
             f"detail is not the kept picture's re-levelled: another picture there, not a stream read out of step")
+
+
+def _beyond_cap_lacking(c: FileAnalysis, m: FileAnalysis, turn, T: Thresholds) -> dict | None:
+    """Why two files over the proof's cap are not one picture in their detail finer than it, or None: the
+    clean-up copy holds more of it in a block (``proof.beyond_cap_map``) than ``beyond_cap_factor`` x the kept
+    copy's most in the 3x3 blocks there + ``beyond_cap_floor``, where the kept copy is coded without loss; or,
+    the copy being of the kept picture's very size, the kept copy holds so much more than the copy. {reason,
+    region}. Only where both maps were measured (both files over the cap, fp 2.8).
+
+    Why: the proof compares renditions capped at ``max_side``, and a 1-2 px texture, a halftone screen or grain
+    is gone from both: a fresh-eyed attack's checkerboard over a sixteenth of a 4096 px TIFF (plain in the copy,
+    or the other way round), screened against contone scans and a grainy scan against its denoised master were
+    safe duplicates. A derivative holds no more of that detail than its source (shrinking removes it, JPEG adds
+    little: true copies at q20-92, 60-100 %, reached 0.55 of the limit), and at the source's very size keeps
+    most of it (0.69 at q20). Not against a lossy kept copy: its coder took that detail away itself."""
+    mc, mk = beyond_cap_array(c.beyond_cap), beyond_cap_array(m.beyond_cap)
+    if mc is None or mk is None:
+        return None
+    P = T.proof
+    mk = dihedral(mk, *turn)
+    if mk.shape != mc.shape:   # (renditions of one picture, a block apart at most by rounding)
+        mk = mk[np.arange(mc.shape[0]) * mk.shape[0] // mc.shape[0]][:, np.arange(mc.shape[1]) * mk.shape[1] // mc.shape[1]]
+    kept_dims = (m.height, m.width) if turn[0] in (90, 270) else (m.width, m.height)
+    checks = []
+    if coded_without_loss(m):
+        checks.append(("clean-up", mc, ndimage.maximum_filter(mk, 3, mode="nearest")))
+    if (c.width, c.height) == kept_dims:
+        checks.append(("kept", mk, ndimage.maximum_filter(mc, 3, mode="nearest")))
+    for whose, more, other in checks:
+        over = more / (P.beyond_cap_factor * other + P.beyond_cap_floor)
+        if float(over.max()) <= 1.0:
+            continue
+        ys, xs = np.nonzero(over > 1.0)
+        h, w = over.shape
+        region = {"top": round(float(ys.min()) / h, 3), "left": round(float(xs.min()) / w, 3),
+                  "bottom": round(float(ys.max() + 1) / h, 3), "right": round(float(xs.max() + 1) / w, 3)}
+        y, x = np.unravel_index(int(np.argmax(over)), over.shape)
+        other_side = "kept" if whose == "clean-up" else "clean-up"
+        return {"region": region, "reason": (
+            f"the {whose} copy holds detail finer than the proof's {P.max_side} px that the {other_side} copy lacks, "
+            f"in {len(ys)} of {h * w} blocks (worst {float(more[y, x]):.1f} grey levels against {float(other[y, x]):.1f}, "
+            f"{float(over[y, x]):.2f} of its limit): a texture, screen or grain one side has and the other has not")}
+    return None
 
 
 def _colour_where_the_copy_is_grey(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, T: Thresholds) -> dict | None:
@@ -2161,6 +2206,11 @@ def verify_analyses(c: FileAnalysis, m: FileAnalysis, *, shared_id: bool | None 
     if colour is not None:
         res.region = colour["region"]
         res.reasons.append(colour["reason"])
+        return res
+    finer = _beyond_cap_lacking(c, m, r.turn, T) if proof is not None else None
+    if finer is not None:
+        res.region = finer["region"]
+        res.reasons.append(finer["reason"])
         return res
     # the kept copy's speckle first: the garble test sees it too, as windows of a clean-up JPEG
     if proof is not None and proof.get("speckled"):

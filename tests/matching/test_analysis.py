@@ -80,7 +80,7 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     assert not analysis_current("fp 2.2", None, None)    # size not known: analysed again
     assert not analysis_current("fp 2.1", 640, 480) and not analysis_current(None, 640, 480)
     # fp 2.4 read a reversible JPEG 2000 for every coding pass kept: an older analysis of one is stale at any size
-    assert analysis_current("fp 2.3", 4000, 3000) and analysis_current("fp 2.3", 4000, 3000, format="JPEG2000", lossless=False)
+    assert analysis_current("fp 2.3", 2000, 1500) and analysis_current("fp 2.3", 2000, 1500, format="JPEG2000", lossless=False)
     assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", lossless=True)
     assert not analysis_current("fp 2.2", 640, 480, format="JPEG2000", lossless=True)
     assert analysis_current("fp 2.2", 640, 480, format="TIFF", lossless=None)
@@ -88,7 +88,7 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     # stale, of any other file current where it was
     assert not analysis_current("fp 2.4", 640, 480, format="JPEG", status="damaged")
     assert not analysis_current("fp 2.3", 4000, 3000, format="JPEG", status="damaged")
-    assert analysis_current("fp 2.4", 4000, 3000, format="JPEG", status="ok")
+    assert analysis_current("fp 2.4", 2000, 1500, format="JPEG", status="ok")
     assert analysis_current("fp 2.4", 640, 480, format="TIFF", status="damaged")
     assert analysis_current("fp 2.4", 640, 480, format="JPEG2000", lossless=True)   # (fp 2.4 read that already)
     # fp 2.6 stored the digest of the samples of a file holding more than 8-bit RGB, and a PNG's gamma
@@ -99,12 +99,18 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
     assert not analysis_current("fp 2.5", 640, 480, format="TIFF", mode="RGB", bit_depth=8, exif_orientation=6)
     assert analysis_current("fp 2.5", 640, 480, format="JPEG", mode="RGB", bit_depth=8, exif_orientation=6)
     assert analysis_current("fp 2.5", 640, 480, format="TIFF", mode="RGB", bit_depth=8, exif_orientation=1)
-    assert analysis_current("fp 2.5", 4000, 3000, format="JPEG", mode="L", bit_depth=8, status="ok")
+    assert analysis_current("fp 2.5", 2000, 1500, format="JPEG", mode="L", bit_depth=8, status="ok")
     assert analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=8, lossless=False)
     assert not analysis_current("fp 2.3", 640, 480, format="JPEG2000", mode="RGB", bit_depth=12, lossless=False)
     # fp 2.7 read a HEIF's or AVIF's depth and colour code points from its primary item's properties, a GIF's profile
     for fmt in ("HEIF", "AVIF", "GIF"):
         assert not analysis_current("fp 2.6", 640, 480, format=fmt, mode="RGB", bit_depth=8)
         assert not analysis_current("fp 2.5", 640, 480, format=fmt, mode="RGB", bit_depth=8)
-    assert analysis_current("fp 2.6", 4000, 3000, format="JPEG", mode="RGB", bit_depth=8)
+    assert analysis_current("fp 2.6", 2000, 1500, format="JPEG", mode="RGB", bit_depth=8)
     assert analysis_current("fp 2.6", 640, 480, format="PNG", mode="RGB", bit_depth=8)
+    # fp 2.8 records what a file over the cap lost in its rendition: an older analysis of one is stale, of a file
+    # under the cap current where it was
+    for older in ("fp 2.3", "fp 2.5", "fp 2.7"):
+        assert not analysis_current(older, 4000, 3000, format="JPEG", mode="RGB", bit_depth=8, status="ok")
+        assert not analysis_current(older, 1536, 2049, format="TIFF", mode="RGB", bit_depth=8, status="ok")
+        assert analysis_current(older, 2048, 1536, format="JPEG", mode="RGB", bit_depth=8, status="ok")

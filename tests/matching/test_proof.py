@@ -2484,3 +2484,22 @@ def test_a_cmyk_jpegs_adobe_marker_is_part_of_its_samples(tmp_path, photo):
     size = int.from_bytes(data[at + 2:at + 4], "big")
     (tmp_path / "without.jpg").write_bytes(data[:at] + data[at + 2 + size:])
     assert load_rendition_uncached(tmp_path / "with.jpg")[1] != load_rendition_uncached(tmp_path / "without.jpg")[1]
+
+
+def test_a_file_over_the_cap_records_what_its_rendition_lost_block_by_block(tmp_path):
+    from matching.proof import BEYOND_CAP_BLOCK, beyond_cap_array, load_rendition_uncached
+    rng = np.random.default_rng(3)
+    a = np.full((1800, 2400), 128.0) + rng.normal(0, 1.0, (1800, 2400))
+    yy, xx = np.mgrid[0:600, 0:600]
+    a[600:1200, 900:1500] += (((yy + xx) % 2) * 2 - 1) * 30      # a 1 px checkerboard, +-30 levels
+    Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8)).save(tmp_path / "big.tif")
+    r, *_, beyond = load_rendition_uncached(tmp_path / "big.tif")
+    m = beyond_cap_array(beyond)
+    assert r.shape[:2] == (1536, 2048) and m.shape == (1536 // BEYOND_CAP_BLOCK, 2048 // BEYOND_CAP_BLOCK)
+    inside = m[600 * 1536 // 1800 // BEYOND_CAP_BLOCK + 1:1200 * 1536 // 1800 // BEYOND_CAP_BLOCK - 1,
+               900 * 2048 // 2400 // BEYOND_CAP_BLOCK + 1:1500 * 2048 // 2400 // BEYOND_CAP_BLOCK - 1]
+    assert 24 < float(inside.min()) and float(inside.max()) < 34          # the checkerboard's RMS, 30
+    assert float(np.median(m)) < 1.5                                       # the noise elsewhere
+    Image.fromarray(np.clip(a[:1500, :2000], 0, 255).round().astype(np.uint8)).save(tmp_path / "small.tif")
+    assert load_rendition_uncached(tmp_path / "small.tif")[-1] == ""    # under the cap: nothing lost
+    assert beyond_cap_array("") is None and beyond_cap_array("2x2:AAAA") is None

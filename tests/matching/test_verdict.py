@@ -3460,3 +3460,50 @@ def test_a_thin_band_of_a_decoders_fill_grey_off_the_block_grid_is_damage_though
         assert r.corrupt_side == "cleanup"
     else:
         assert any("another picture there" in x for x in r.reasons), r.reasons
+
+
+def _over_the_cap(seed=5, size=(2400, 1800)):
+    """A photograph-like picture over the proof's 2048 px: coffee enlarged, tones 50-205, sensor noise."""
+    from skimage import data
+    rng = np.random.default_rng(seed)
+    im = Image.fromarray(data.coffee()).resize(size, Image.Resampling.BICUBIC)
+    return 50 + np.asarray(im, np.float32) * (155 / 255) + rng.normal(0, 1.5, (size[1], size[0], 1))
+
+
+def _checkered(a, amplitude=25):
+    """``a`` with a 1 px checkerboard of +-amplitude over a sixth of its width, a sixth of its height."""
+    out = a.copy()
+    h, w = a.shape[:2]
+    y0, x0, s = h // 3, w // 3, w // 6
+    yy, xx = np.mgrid[0:s, 0:s]
+    out[y0:y0 + s, x0:x0 + s] += ((((yy + xx) % 2) * 2 - 1) * amplitude)[..., None]
+    return out
+
+
+def _u8(a):
+    return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+
+
+@pytest.mark.parametrize("copy_has_it", [True, False])
+def test_detail_finer_than_the_proofs_cap_that_one_side_lacks_is_a_different_picture(tmp_path, copy_has_it):
+    """Two files over the cap are proven at 2048 px, where a 1 px texture is gone from both: what each rendition
+    lost is compared block by block (a fresh-eyed attack's checkerboards and screens were safe duplicates)."""
+    plain = _over_the_cap()
+    kept, copy = (plain, _checkered(plain)) if copy_has_it else (_checkered(plain), plain)
+    _u8(kept).save(tmp_path / "kept.tif", compression="tiff_lzw")
+    _u8(copy).save(tmp_path / "copy.jpg", quality=92)
+    r = verify_pair(tmp_path / "copy.jpg", tmp_path / "kept.tif")
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+    whose = "clean-up" if copy_has_it else "kept"
+    assert any(f"the {whose} copy holds detail finer than the proof's 2048 px" in x for x in r.reasons), r.reasons
+    assert r.region and r.region["left"] >= 0.3 and r.region["right"] <= 0.55, r.region
+
+
+@pytest.mark.parametrize("scale, quality", [(1.0, 30), (1.0, 92), (0.9, 60)])
+def test_true_copies_over_the_cap_keep_their_finer_detail_within_the_limit(tmp_path, scale, quality):
+    kept = _u8(_checkered(_over_the_cap(seed=6), amplitude=20))
+    kept.save(tmp_path / "kept.tif", compression="tiff_lzw")
+    copy = kept if scale == 1 else kept.resize((round(kept.width * scale), round(kept.height * scale)), Image.Resampling.LANCZOS)
+    copy.save(tmp_path / "copy.jpg", quality=quality)
+    r = verify_pair(tmp_path / "copy.jpg", tmp_path / "kept.tif")
+    assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons

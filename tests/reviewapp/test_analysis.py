@@ -205,7 +205,8 @@ def analysed_at(admin_user, cleanup, version: str) -> str:
 
 
 def stale_names(ev) -> set:
-    """The files whose analysis is stale, by the query (selectors) and by the rule (services) alike."""
+    """The files whose analysis is stale, by the query (selectors) and by the rule (services) alike. (Since fp 2.8
+    an older analysis of garbage.jpg is among them: it did not decode, so it is not shown to be under the cap.)"""
     from reviewapp.selectors.assets import assets_needing_analysis
     stale = {a.name for a in assets_needing_analysis(Asset.objects.all(), ev)}
     assert {a.name for a in Asset.objects.exclude(analysis__isnull=True) if not analysis._current(a)} == stale
@@ -223,7 +224,7 @@ def test_fp_2_4_analyses_again_only_the_reversible_jpeg2000s_of_an_fp_2_3_store(
     assert Asset.objects.get(name="C0001234.tif").analysis["every_pass"] is None
     assert stale_names(ev) == set()
     analysed_at(admin_user, cleanup, "fp 2.3")
-    assert stale_names(ev) == {"C0002345.jp2", "C3456b.jpg", "IMG_0001.png"}   # (and the damaged JPEG and the PNG: below)
+    assert stale_names(ev) == {"garbage.jpg", "C0002345.jp2", "C3456b.jpg", "IMG_0001.png"}   # (and the damaged JPEG and the PNG: below)
 
 
 @pytest.mark.django_db
@@ -234,7 +235,7 @@ def test_fp_2_5_analyses_again_only_the_damaged_jpegs_of_an_fp_2_4_store(collect
     ev = analysed_at(admin_user, cleanup, "fp 2.4")
     assert Asset.objects.get(name="C3456b.jpg").analysis["status"] == "damaged"
     assert Asset.objects.get(name="garbage.jpg").analysis["status"] == "unreadable"
-    assert stale_names(ev) == {"C3456b.jpg", "IMG_0001.png"}   # (and the PNG, for fp 2.6: below)
+    assert stale_names(ev) == {"garbage.jpg", "C3456b.jpg", "IMG_0001.png"}   # (and the PNG, for fp 2.6: below)
 
 
 def stamp(name, **fields):
@@ -252,14 +253,14 @@ def test_fp_2_6_analyses_again_only_what_holds_more_than_8_bit_rgb_and_the_pngs_
     canonical, cleanup = collection
     ev = analysed_at(admin_user, cleanup, "fp 2.5")
     assert not Asset.objects.filter(analysis__mode__in=["RGBA", "I;16", "CMYK"]).exists()
-    assert stale_names(ev) == {"IMG_0001.png"}
+    assert stale_names(ev) == {"garbage.jpg", "IMG_0001.png"}
     stamp("C0001234.tif", mode="I;16", bit_depth=16)
     stamp("C1234a.jpg", mode="CMYK")
     stamp("C0002345.jp2", bit_depth=12)
-    assert stale_names(ev) == {"IMG_0001.png", "C0001234.tif", "C1234a.jpg", "C0002345.jp2"}
+    assert stale_names(ev) == {"garbage.jpg", "IMG_0001.png", "C0001234.tif", "C1234a.jpg", "C0002345.jp2"}
     stamp("C0001234.tif", mode="RGB", bit_depth=8, exif_orientation=6)   # (a TIFF Pillow turns as it loads it)
     stamp("C1234a.jpg", mode="RGB", exif_orientation=6)                  # (a JPEG it does not)
-    assert stale_names(ev) == {"IMG_0001.png", "C0001234.tif", "C0002345.jp2"}
+    assert stale_names(ev) == {"garbage.jpg", "IMG_0001.png", "C0001234.tif", "C0002345.jp2"}
 
 
 @pytest.mark.django_db
@@ -268,11 +269,11 @@ def test_fp_2_7_analyses_again_only_the_heif_avif_and_gif_files_of_an_fp_2_6_sto
     # profile; of a store analysed at fp 2.6 only those files are stale, by the query and by the rule alike
     canonical, cleanup = collection
     ev = analysed_at(admin_user, cleanup, "fp 2.6")
-    assert stale_names(ev) == set()
+    assert stale_names(ev) == {"garbage.jpg"}
     stamp("C1234a.jpg", format="AVIF")
     stamp("unique.jpg", format="HEIF")
     stamp("C3456b.jpg", format="GIF")
-    assert stale_names(ev) == {"C1234a.jpg", "unique.jpg", "C3456b.jpg"}
+    assert stale_names(ev) == {"garbage.jpg", "C1234a.jpg", "unique.jpg", "C3456b.jpg"}
 
 
 @pytest.mark.django_db
