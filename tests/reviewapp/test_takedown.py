@@ -190,6 +190,10 @@ def test_takedown_needs_an_admin_and_a_reason(world, curator, admin_user):
         svc.takedown_execute(actor=curator, assets=[world["f"]], reason="court order 12345")
     with pytest.raises(ValidationError):
         svc.takedown_execute(actor=admin_user, assets=[world["f"]], reason="short")
+    # a reason is letters or digits a person wrote, not invisible characters or punctuation
+    for unwritten in ("\u200b" * 12, "." * 11, "- - - - - - - - - -", "\u2060\u200b court\u200b 1 \u200b\u200b\u200b"):
+        with pytest.raises(ValidationError, match="at least 10 letters or digits"):
+            svc.takedown_execute(actor=admin_user, assets=[world["f"]], reason=unwritten)
     assert (world["local_root"] / "canon" / "unrelated.png").exists() and not Takedown.objects.exists()
 
 
