@@ -798,11 +798,10 @@ def _beyond_cap_lacking(c: FileAnalysis, m: FileAnalysis, turn, T: Thresholds) -
     mk = dihedral(mk, *turn)
     if mk.shape != mc.shape:   # (renditions of one picture, a block apart at most by rounding)
         mk = mk[np.arange(mc.shape[0]) * mk.shape[0] // mc.shape[0]][:, np.arange(mc.shape[1]) * mk.shape[1] // mc.shape[1]]
-    kept_dims = (m.height, m.width) if turn[0] in (90, 270) else (m.width, m.height)
     checks = []
     if coded_without_loss(m):
         checks.append(("clean-up", mc, ndimage.maximum_filter(mk, 3, mode="nearest")))
-    if (c.width, c.height) == kept_dims:
+    if _same_dims(c, m):
         checks.append(("kept", mk, ndimage.maximum_filter(mc, 3, mode="nearest")))
     for whose, more, other in checks:
         over = more / (P.beyond_cap_factor * other + P.beyond_cap_floor)

@@ -1,7 +1,7 @@
 """Job progress as people read it: counts, bytes, rate and an honest ETA."""
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from ..models import Job, JobItem
@@ -67,6 +67,14 @@ def jobs_active_count() -> int:
 # that do their work in one long task (inventory, export, extract, the executor) are not swept: a
 # second run beside a slow first one would do the work twice, so a person resumes those.
 STALL_SWEPT_KINDS = (Job.Kind.ANALYSE,)
+
+
+def job_last_heard(job: Job):
+    """When a job last showed it was alive: the latest of its own progress (heartbeat), start and creation,
+    and its children's progress (an analysis job's pairing child counts its own items). ``jobs_stalled``
+    reads the same as a query, over the swept kinds."""
+    children = Job.objects.filter(parent=job).aggregate(t=Max("heartbeat_at"))["t"]
+    return max(t for t in (job.heartbeat_at, job.started_at, job.created_at, children) if t)
 
 
 def jobs_stalled(*, silent_since):

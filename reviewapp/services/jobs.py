@@ -13,11 +13,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Job, JobEvent, JobItem
-from ..selectors.jobs import job_pending_items, job_settled_items, jobs_stalled
+from ..selectors.jobs import job_last_heard, job_pending_items, job_settled_items, jobs_stalled
 from ..tasks.execution import deletion_execute_task
 from ..tasks.exports import export_job_task
 from ..tasks.extracts import extract_build_task
@@ -113,9 +113,7 @@ def job_resume(*, actor, job) -> Job:
             raise ValidationError(f"only a paused or failed job can be resumed (this one is {job.get_state_display().lower()})")
         now = timezone.now()
         if job.state == Job.State.RUNNING:
-            heard = [t for t in (job.heartbeat_at, job.started_at, job.created_at,
-                                 Job.objects.filter(parent=job).aggregate(t=Max("heartbeat_at"))["t"]) if t]
-            silent = now - max(heard)
+            silent = now - job_last_heard(job)
             if silent < RUNNING_RESUME_SILENCE:
                 raise ValidationError(
                     f"this job is running (progress {int(silent.total_seconds())} s ago); a running job can be resumed "
