@@ -11,7 +11,7 @@ from .. import models as m
 from ..selectors.deletion import dry_run_progress
 from ..selectors.jobs import job_progress
 from ..selectors.review import candidate_outdated, row_id
-from ..services.review import NOTE_MAX
+from ..services.review import NOTE_MAX, approve_refusal
 
 # --------------------------------------------------------------------------------------------
 # Small references
@@ -213,10 +213,16 @@ class ReviewItemSerializer(serializers.ModelSerializer):
 
 class ReviewItemDetailSerializer(ReviewItemSerializer):
     candidates = serializers.SerializerMethodField()
+    approve_refused = serializers.SerializerMethodField(
+        help_text="why approving deletion on the best candidate would be refused now (the rule the decision "
+                  "applies: either copy gone, the pair outdated, the kept copy damaged...), or null")
 
     class Meta(ReviewItemSerializer.Meta):
-        fields = ReviewItemSerializer.Meta.fields + ["candidates"]
+        fields = ReviewItemSerializer.Meta.fields + ["approve_refused", "candidates"]
         read_only_fields = fields
+
+    def get_approve_refused(self, item) -> str | None:
+        return approve_refusal(item, item.best_candidate)
 
     @extend_schema_field(CandidateSerializer(many=True))
     def get_candidates(self, item):

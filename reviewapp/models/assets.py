@@ -76,6 +76,13 @@ class Asset(models.Model):
     def __str__(self):
         return f"{self.source.name}:{self.key}"
 
+    @classmethod
+    def state_analysed(cls, decode_status: str) -> str:
+        """The state an analysis leaves a file in: fingerprinted when anything of it decoded (damaged
+        files too: their intact part is matched), unreadable otherwise. One rule for the analysis
+        that writes it and for an inventory that lists an analysed file again after it vanished."""
+        return cls.State.UNREADABLE if decode_status == cls.DecodeStatus.UNREADABLE else cls.State.FINGERPRINTED
+
     @property
     def lossless(self) -> bool | None:
         """A WebP or JPEG 2000 file's coding may keep every pixel (its analysis's

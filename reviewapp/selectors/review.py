@@ -132,17 +132,25 @@ def queue_q(queue: dict | None) -> Q:
     return q
 
 
+def in_source_q() -> Q:
+    """The clean-up file is still in its source. A file an inventory found gone has nothing left to
+    decide (approving it is refused, its pictures may be gone), so no queue serves or counts it; the
+    item stays as it was and comes back the day an inventory lists the file again."""
+    return ~Q(asset__state=Asset.State.VANISHED)
+
+
 def available_q(now=None) -> Q:
-    """Open files, plus leased ones whose lease ran out (an abandoned lease returns the file)."""
+    """Open files, plus leased ones whose lease ran out (an abandoned lease returns the file), that
+    are still in their source."""
     now = now or timezone.now()
-    return Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)
+    return (Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)) & in_source_q()
 
 
 def lease_current(*, actor, queue=None, now=None):
     """The file this curator holds an unexpired lease on in this queue, or None."""
     now = now or timezone.now()
     return (ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at__gte=now)
-            .filter(queue_q(queue)).order_by("priority", "id").first())
+            .filter(queue_q(queue) & in_source_q()).order_by("priority", "id").first())
 
 
 def queue_items(queue=None, now=None):
@@ -155,7 +163,7 @@ def queue_walk(queue=None, now=None, page=100, fields=("id", "skipped_by")):
     first, then open files by priority. Two plain ordered queries instead of one OR, so each is an
     index scan and "next" costs the same with a thousand or a million files in the queue."""
     now = now or timezone.now()
-    q = queue_q(queue)
+    q = queue_q(queue) & in_source_q()
     expired = (ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)
                .filter(q).order_by("priority", "id").values_list(*fields))
     yield from expired[:page]

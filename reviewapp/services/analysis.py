@@ -163,7 +163,7 @@ def analyse_asset_file(asset: Asset, path: str) -> dict:
         "engine_version": m.ENGINE_VERSION,
         "analysed_etag": asset.etag,
         "analysed_at": timezone.now(),
-        "state": Asset.State.FINGERPRINTED if fa.readable else Asset.State.UNREADABLE,
+        "state": Asset.state_analysed(fa.status),
         "rendition": web,
         "thumbnail": thumb,
         "checksum": fa.sha256 or sha256_file(path),  # the engine hashed the bytes already

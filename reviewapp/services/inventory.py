@@ -122,7 +122,8 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
         by_key[info.key] = info  # a report may repeat a key; the last row wins
     with transaction.atomic():
         existing = {a.key: a for a in Asset.objects.filter(source=source, key__in=list(by_key)).only(
-            "id", "key", "etag", "size", "last_modified", "storage_class", "state", "version_id", "inode")}
+            "id", "key", "etag", "size", "last_modified", "storage_class", "state", "version_id", "inode",
+            "analysed_etag", "decode_status")}
         new, changed = [], []
         for key, info in by_key.items():
             a = existing.get(key)
@@ -149,8 +150,11 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
                 changed.append(a)
                 stats["changed"] += 1
             elif a.state == Asset.State.VANISHED:
+                # Back unchanged: an analysis of these very bytes still holds, so the file takes up
+                # where it was (an analysis job skips a current file; pairing takes analysed ones).
                 a.storage_class = sc
-                a.state = _state_for(info)
+                analysed = a.analysed_etag == a.etag and a.decode_status != Asset.DecodeStatus.UNKNOWN
+                a.state = Asset.state_analysed(a.decode_status) if analysed else _state_for(info)
                 changed.append(a)
                 stats["reappeared"] += 1
             elif a.storage_class != sc:

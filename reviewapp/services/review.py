@@ -29,6 +29,7 @@ from ..selectors.review import (
     bulk_batch_leased,
     candidate_outdated,
     decision_last_undoable,
+    in_source_q,
     queue_q,
     queue_walk,
 )
@@ -101,7 +102,7 @@ def review_lease_next(*, actor, queue=None) -> ReviewItem | None:
 def _lease_next_locked(*, actor, queue):
     now = timezone.now()
     mine = ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at__gte=now)
-    current = mine.filter(queue_q(queue)).order_by("priority", "id").first()
+    current = mine.filter(queue_q(queue) & in_source_q()).order_by("priority", "id").first()
     if current is not None:
         if review_lease_take(actor=actor, item_id=current.pk, now=now):
             return _load(current.pk)

@@ -99,6 +99,19 @@ def test_claim_next_leases_and_two_curators_never_share(curator_api, sources):
     assert third.post("/api/v1/review/next/", {}, format="json").json()["id"] == mine
 
 
+def test_a_claimed_file_says_why_approving_it_would_be_refused(curator_api, sources):
+    item = make_item(sources, "A.jpg")
+    r = curator_api.post("/api/v1/review/next/", {}, format="json")
+    assert r.json()["id"] == item.pk and r.json()["approve_refused"] is None
+    # the kept copy gone: the engine's pair still says safe, the decision would refuse, and says why
+    m.Asset.objects.filter(pk=item.best_candidate.match_asset_id).update(state=m.Asset.State.VANISHED)
+    r = curator_api.post("/api/v1/review/next/", {}, format="json")
+    best = next(c for c in r.json()["candidates"] if c["id"] == r.json()["best_candidate"])
+    assert best["safe_to_delete"] and r.json()["approve_refused"] == "the kept copy is no longer in its source"
+    d = curator_api.post("/api/v1/decisions/", {"item": item.pk, "action": "approve_delete"}, format="json")
+    assert d.status_code == 409 and d.json()["detail"] == r.json()["approve_refused"]
+
+
 def test_claim_next_with_queue_filters(curator_api, sources):
     make_item(sources, "A.jpg", verdict="duplicate")
     rot = make_item(sources, "B.jpg", verdict="rotated")

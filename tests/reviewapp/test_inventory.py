@@ -74,6 +74,30 @@ def test_reinventory_writes_only_changes_and_marks_vanished(local_source):
     assert Asset.objects.get(key="notes.txt").state == Asset.State.LISTED
 
 
+@pytest.mark.django_db
+def test_an_analysed_file_that_vanishes_and_comes_back_unchanged_takes_up_where_it_was(local_source, tmp_path):
+    run_inventory(local_source)
+    # as an analysis leaves them: the TIFF decoded, the text file did not; the JPEG never analysed
+    for key, status in (("C0001234.tif", Asset.DecodeStatus.OK), ("notes.txt", Asset.DecodeStatus.UNREADABLE)):
+        a = Asset.objects.get(key=key)
+        Asset.objects.filter(pk=a.pk).update(analysed_etag=a.etag, decode_status=status, analysis={"format": "x"},
+                                             state=Asset.state_analysed(status))
+    away = tmp_path / "away"
+    away.mkdir()
+    keys = ["C0001234.tif", "notes.txt", "box 1/IMG_0001.jpg"]
+    for i, key in enumerate(keys):
+        os.rename(os.path.join(local_source.root, key), away / str(i))
+    run_inventory(local_source)
+    assert set(Asset.objects.values_list("state", flat=True)) == {Asset.State.VANISHED}
+    for i, key in enumerate(keys):   # a rename keeps size, time and inode: the same content
+        os.rename(away / str(i), os.path.join(local_source.root, key))
+    job = run_inventory(local_source)
+    assert job.params["stats"]["reappeared"] == 3
+    states = dict(Asset.objects.values_list("key", "state"))
+    assert states == {"C0001234.tif": Asset.State.FINGERPRINTED, "notes.txt": Asset.State.UNREADABLE,
+                      "box 1/IMG_0001.jpg": Asset.State.LISTED}
+
+
 def crashing_listing(real_listing, after):
     """A listing that dies after `after` objects, the way a killed worker does (not a
     StorageError: the job is left running, to be redelivered)."""

@@ -47,6 +47,24 @@ def test_next_leases_distinct_files_and_returns_own_lease_first(curator, curator
     assert review_lease_next(actor=UserFactory(role="curator")) is None
 
 
+def test_a_file_gone_from_its_source_is_not_served_or_counted_until_it_is_listed_again(curator):
+    from reviewapp.models import Asset
+
+    gone, there = make_item(), make_item()
+    Asset.objects.filter(pk=gone.asset_id).update(state=Asset.State.VANISHED)
+    assert queue_counts()["total"] == 1
+    assert review_lease_next(actor=curator).pk == there.pk
+    review_release(actor=curator, item=ReviewItem.objects.get(pk=there.pk))
+    # a lease the curator held on it before it went does not bring it back either
+    ReviewItem.objects.filter(pk=gone.pk).update(status=ReviewItem.Status.LEASED, leased_by=curator,
+                                                 lease_expires_at=timezone.now() + timedelta(minutes=5))
+    assert review_lease_next(actor=curator).pk == there.pk
+    Asset.objects.filter(pk=gone.asset_id).update(state=Asset.State.FINGERPRINTED)
+    review_release(actor=curator, item=ReviewItem.objects.get(pk=there.pk))
+    assert queue_counts()["total"] == 2
+    assert review_lease_next(actor=curator).pk == gone.pk   # first in queue order again
+
+
 def test_conditional_update_lets_only_one_curator_win(curator, curator2):
     item = make_item()
     assert review_lease_take(actor=curator, item_id=item.pk) is True

@@ -106,7 +106,7 @@ def deletion_restore(*, actor, item) -> DeletionItem:
             return item
         item.state = DeletionItem.State.RESTORED
         item.save(update_fields=["state", "updated_at"])
-        Asset.objects.filter(pk=asset.pk).update(state=Asset.State.FINGERPRINTED if asset.analysis else Asset.State.AVAILABLE,
+        Asset.objects.filter(pk=asset.pk).update(state=Asset.state_analysed(asset.decode_status) if asset.analysis else Asset.State.AVAILABLE,
                                                  etag=restored.etag, version_id=restored.version_id,
                                                  inode=":".join(str(x) for x in restored.identity))
         review_return(actor=actor, asset=asset, reason="restored from quarantine")
