@@ -8,10 +8,11 @@ from rest_framework import serializers
 from matching.verdict import turn_words
 
 from .. import models as m
-from ..selectors.deletion import dry_run_progress
+from ..selectors.deletion import dry_run_progress, plan_would_abort
 from ..selectors.jobs import job_progress
 from ..selectors.review import candidate_outdated, row_id
 from ..services.review import NOTE_MAX, approve_refusal
+from ..services.takedown import REASON_MIN_WRITTEN, takedown_reason_validate
 
 # --------------------------------------------------------------------------------------------
 # Small references
@@ -390,8 +391,7 @@ class DeletionPlanSerializer(serializers.ModelSerializer):
         return dry_run_progress(plan)
 
     def get_would_abort(self, plan) -> int:
-        return plan.items.filter(state=m.DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(
-            dry_run_reason="").count()
+        return plan_would_abort(plan)
 
     def get_item_count(self, plan) -> int:
         return getattr(plan, "n_items", None) if hasattr(plan, "n_items") else plan.items.count()
@@ -441,7 +441,8 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 class TakedownSerializer(serializers.Serializer):
     assets = IdField(queryset=m.Asset.objects.all(), many=True, allow_empty=False,
                                                 help_text="asset ids to remove at once (canonical included)")
-    reason = serializers.CharField(min_length=10, max_length=4000, help_text="the written legal reason")
+    reason = serializers.CharField(max_length=4000, validators=[takedown_reason_validate],
+                                   help_text=f"the written legal reason: at least {REASON_MIN_WRITTEN} letters or digits")
 
     def validate_assets(self, value):
         if len(value) > 1000:

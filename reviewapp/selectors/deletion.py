@@ -26,13 +26,22 @@ def plan_list():
     )
 
 
+def would_abort_q() -> Q:
+    """Planned items the dry run re-checked and found would abort (the reason is recorded)."""
+    return Q(state=DeletionItem.State.PLANNED, dry_run_at__isnull=False) & ~Q(dry_run_reason="")
+
+
+def plan_would_abort(plan) -> int:
+    return plan.items.filter(would_abort_q()).count()
+
+
 def plan_counts(plan) -> dict:
     counts = {s: 0 for s in DeletionItem.State.values}
     for row in plan.items.values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     counts["total"] = sum(counts.values())
-    counts["would_abort"] = plan.items.filter(state=DeletionItem.State.PLANNED, dry_run_at__isnull=False).exclude(
-        dry_run_reason="").count()
+    counts["would_abort"] = plan_would_abort(plan)
+    counts["would_run"] = counts[DeletionItem.State.PLANNED] - counts["would_abort"]
     counts["bytes"] = sum(plan.items.values_list("size", flat=True).iterator(chunk_size=2000))
     return counts
 

@@ -215,15 +215,30 @@ def written_characters(text: str) -> int:
     return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
+def takedown_reason_refusal(reason: str) -> str | None:
+    """Why ``reason`` is not a takedown's written reason, or None: the one rule the form, the API
+    and the service apply, so each says the same thing."""
+    if written_characters(reason or "") < REASON_MIN_WRITTEN:
+        return f"a written reason (at least {REASON_MIN_WRITTEN} letters or digits) is required for a takedown"
+    return None
+
+
+def takedown_reason_validate(reason: str) -> None:
+    """``takedown_reason_refusal`` as a field validator (Django forms and DRF both take it)."""
+    why = takedown_reason_refusal(reason)
+    if why:
+        raise ValidationError(why)
+
+
 def takedown_execute(*, actor, assets, reason) -> list[dict]:
     """Legal takedown: the named objects go at once, canonical included, without quarantine,
     and with them every copy Doppel made. An admin and a written reason are required."""
     if not is_admin(actor):
         raise PermissionDenied("only an admin can do this")
     reason = (reason or "").strip()
-    if written_characters(reason) < REASON_MIN_WRITTEN:
-        raise ValidationError({"reason": f"a written reason (at least {REASON_MIN_WRITTEN} letters or digits) is required "
-                                         "for a takedown"})
+    why = takedown_reason_refusal(reason)
+    if why:
+        raise ValidationError({"reason": why})
     assets = list(dict.fromkeys(assets))
     if not assets:
         raise ValidationError("name at least one object to take down")

@@ -431,6 +431,28 @@ def test_the_dry_run_is_a_queued_task_that_a_redelivery_finishes_and_confirm_wai
         svc.deletion_plan_recheck(actor=admin, plan=plan)
 
 
+def test_a_plan_whose_every_item_would_abort_says_so_and_one_with_nothing_planned_cannot_be_confirmed(
+        client, sources, users, django_capture_on_commit_callbacks):
+    cur, admin = users
+    decisions = [scenario(*sources, cur, key=f"g/C{i}.jpg") for i in range(2)]
+    for d in decisions:
+        storage_for(d.asset.source).delete(d.asset.key)   # both gone before the plan: both would abort
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
+    client.force_login(admin)
+    page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
+    assert "and quarantine nothing (Cancel instead leaves the approvals standing" in page
+    assert 'aria-describedby="plan-would-abort">Confirm: quarantine 0 objects, return 2 to review</button>' in page
+    # once nothing is planned any more (one undone, one aborted), there is nothing to confirm
+    decision_undo(actor=cur, decision=decisions[-1])
+    deletion_executor.deletion_item_abort(actor=admin, item=plan.items.get(decision=decisions[0]), reason="gone")
+    with pytest.raises(ValidationError, match="nothing in this plan is planned any more"):
+        svc.deletion_plan_confirm(actor=admin, plan=plan)
+    assert DeletionPlan.objects.get(pk=plan.pk).state == DeletionPlan.State.DRAFT
+    page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
+    assert 'data-testid="plan-confirm" disabled>' in page
+
+
 # --- pages ----------------------------------------------------------------------------------------
 
 
@@ -575,7 +597,7 @@ def test_undo_after_planning_stops_the_deletion(run_plan, sources, users, django
     plan = checked_plan(actor=admin, decisions=[d])
     assert svc.decision_has_run(d) is False
     decision_undo(actor=cur, decision=d)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError, match="nothing in this plan"):
         svc.deletion_plan_confirm(actor=admin, plan=plan)
     item = plan.items.get()
     assert item.state == DeletionItem.State.ABORTED and "undone" in item.reason

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from reviewapp.services.renditions import asset_rendition, candidate_rendition, 
 from reviewapp.selectors.review import queue_counts, queue_items
 from reviewapp.services.review import ReviewRefused, decision_record, decision_undo, review_lease_next
 from reviewapp.storage import LocalStorage
+from tests.conftest import api_client_for
 from tests.factories import AssetFactory, CandidateFactory, ReviewItemFactory, SourceFactory, checked_plan
 from tests.images import photo
 
@@ -194,6 +196,14 @@ def test_takedown_needs_an_admin_and_a_reason(world, curator, admin_user):
     for unwritten in ("\u200b" * 12, "." * 11, "- - - - - - - - - -", "\u2060\u200b court\u200b 1 \u200b\u200b\u200b"):
         with pytest.raises(ValidationError, match="at least 10 letters or digits"):
             svc.takedown_execute(actor=admin_user, assets=[world["f"]], reason=unwritten)
+    # the page and the API apply that very rule, and say so in its words (a length of 12 passes a length check)
+    client = Client()
+    client.force_login(admin_user)
+    r = client.post(reverse("takedown"), {"source": world["f"].source_id, "keys": world["f"].key, "reason": "." * 12})
+    assert r.status_code == 200 and "at least 10 letters or digits" in r.content.decode()
+    r = api_client_for(admin_user).post("/api/v1/takedown/", {"assets": [world["f"].pk], "reason": "\u200b" * 12},
+                                        format="json")
+    assert r.status_code == 400 and "at least 10 letters or digits" in str(r.json())
     assert (world["local_root"] / "canon" / "unrelated.png").exists() and not Takedown.objects.exists()
 
 

@@ -87,6 +87,10 @@ def deletion_plan_confirm(*, actor, plan) -> DeletionPlan:
         if unchecked:
             raise ValidationError(f"the dry run is still re-checking this plan ({unchecked} item{'s' if unchecked != 1 else ''} "
                                   "to go); confirm once it has finished and you have read its outcome")
+        planned = plan.items.filter(state=DeletionItem.State.PLANNED).count()
+        if not planned:
+            raise ValidationError("nothing in this plan is planned any more (each item was undone or aborted): "
+                                  "there is nothing to confirm; cancel the plan")
         plan.state = DeletionPlan.State.CONFIRMED
         plan.confirmed_by = actor
         plan.confirmed_at = timezone.now()
