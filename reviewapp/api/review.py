@@ -57,7 +57,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
         item = review_lease_next(actor=request.user, queue=data.queue())
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(s.ReviewItemDetailSerializer(item).data)
+        return Response(s.ReviewItemDetailSerializer(item, context={"request": request}).data)
 
     @extend_schema(summary="Give a leased file back to the queue", tags=["review"], request=None,
                    responses={200: s.ReviewItemSerializer},
@@ -80,7 +80,7 @@ class ReviewItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Doppel
         data.is_valid(raise_exception=True)
         item = review_choose_candidate(
             actor=request.user, item=item, candidate=data.validated_data["candidate"])
-        return Response(s.ReviewItemDetailSerializer(self.get_queryset().get(pk=item.pk)).data)
+        return Response(s.ReviewItemDetailSerializer(self.get_queryset().get(pk=item.pk), context={"request": request}).data)
 
     @extend_schema(summary="Bulk approval, step 1: a random sample of a batch (admin)", tags=["review"],
                    parameters=[s.BulkSampleQuerySerializer], responses={200: s.BulkSampleSerializer}, filters=False)

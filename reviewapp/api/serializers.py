@@ -11,7 +11,7 @@ from .. import models as m
 from ..selectors.deletion import dry_run_progress, plan_would_abort
 from ..selectors.jobs import job_progress
 from ..selectors.review import candidate_outdated, row_id
-from ..services.review import NOTE_MAX, approve_refusal
+from ..services.review import NOTE_MAX, act_refusal, approve_refusal
 from ..services.takedown import REASON_MIN_WRITTEN, takedown_reason_validate
 
 # --------------------------------------------------------------------------------------------
@@ -215,15 +215,17 @@ class ReviewItemSerializer(serializers.ModelSerializer):
 class ReviewItemDetailSerializer(ReviewItemSerializer):
     candidates = serializers.SerializerMethodField()
     approve_refused = serializers.SerializerMethodField(
-        help_text="why approving deletion on the best candidate would be refused now (the rule the decision "
-                  "applies: either copy gone, the pair outdated, the kept copy damaged...), or null")
+        help_text="why your approving deletion on the best candidate would be refused now (the rules the decision "
+                  "applies: the file decided, gone or leased by another curator; the kept copy gone or damaged; the "
+                  "pair outdated...), or null")
 
     class Meta(ReviewItemSerializer.Meta):
         fields = ReviewItemSerializer.Meta.fields + ["approve_refused", "candidates"]
         read_only_fields = fields
 
     def get_approve_refused(self, item) -> str | None:
-        return approve_refusal(item, item.best_candidate)
+        request = self.context.get("request")
+        return ((request and act_refusal(request.user, item)) or approve_refusal(item, item.best_candidate)) or None
 
     @extend_schema_field(CandidateSerializer(many=True))
     def get_candidates(self, item):

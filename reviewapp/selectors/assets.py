@@ -95,7 +95,7 @@ def namelist_selection(namelist):
 class Fate:
     """One thing that happened to an object after it was reviewed, as its pages say it."""
 
-    kind: str  # taken_down, quarantined, purged, restored, executing, reingest_failed, reingest
+    kind: str  # taken_down, quarantined, purged, restored, executing, vanished, reingest_failed, reingest
     tone: str  # error, warn, info: how loud the banner is
     text: str
     when: object = None  # datetime of the event, when known
@@ -145,6 +145,11 @@ def asset_fate(asset) -> list[Fate]:
         if not (td is not None and kind == "quarantined"):  # the takedown removed the quarantine copy too
             out.append(Fate(kind, tone, text, when, reverse("deletion-plan-detail", args=[item.plan_id]), f"Plan #{item.plan_id}",
                             link_admin_only=True))
+    explained = td is not None or (item is not None and _DELETION_FATES[item.state][0] in ("executing", "quarantined", "purged"))
+    if asset.state == Asset.State.VANISHED and not explained:
+        out.append(Fate("vanished", "warn", f"No longer in its source: an inventory on {_day(asset.updated_at)} did not list "
+                        "it. There is nothing to decide; it comes back to the queue, where it was, when an inventory "
+                        "lists it again.", asset.updated_at))
     ri = (ReingestItem.objects.filter(asset=asset).exclude(state=ReingestItem.State.WITHDRAWN)
           .order_by("-created_at", "-id").first())
     if ri is not None:

@@ -11,7 +11,7 @@ from ..models import Asset, Decision, ErrorLogEntry, Job, ReviewItem
 from .assets import cleanup_left
 from .deletion import returned_from_plans
 from .jobs import job_progress
-from .review import queue_counts
+from .review import available_q, in_source_q, queue_counts
 from .sources import sources_with_counts
 
 PACE_HOURS = 4
@@ -55,9 +55,11 @@ def dashboard_summary(*, now=None):
                      .values("action").annotate(n=Count("review_item", distinct=True)).order_by())
     by_action = {r["action"]: r["n"] for r in decided_today}
     sources = sources_with_counts().order_by("role", "name")
+    # open: what the review queues serve and count (abandoned leases included, files gone from their
+    # source not: available_q), so the dashboard and the review page say one number
     review = ReviewItem.objects.aggregate(
-        open=Count("id", filter=Q(status=ReviewItem.Status.OPEN)),
-        leased=Count("id", filter=Q(status=ReviewItem.Status.LEASED, lease_expires_at__gte=now)),
+        open=Count("id", filter=available_q(now)),
+        leased=Count("id", filter=Q(status=ReviewItem.Status.LEASED, lease_expires_at__gte=now) & in_source_q()),
         decided=Count("id", filter=Q(status=ReviewItem.Status.DECIDED)),
     )
     jobs = list(Job.objects.filter(Q(state__in=Job.ACTIVE_STATES) | Q(finished_at__gte=now - timedelta(hours=24)))

@@ -174,13 +174,27 @@ def review_choose_candidate(*, actor, item, candidate) -> ReviewItem:
 # Decisions
 
 
-def _check_can_act(actor, item, *, bulk=False, now=None):
+def act_refusal(actor, item, *, now=None) -> str | None:
+    """Why ``actor`` may not decide (or lease) this file now, or None: it is decided, it is gone
+    from its source (nothing is left to decide: a reingest of it would chase a file that is not
+    there; it returns to the queue when an inventory lists it again), or another curator's lease
+    on it is running. One rule for the decisions, "Review this file" and the API's word on it."""
     now = now or timezone.now()
     if item.status == ReviewItem.Status.DECIDED:
-        raise ReviewRefused("this file is already decided")
+        return "this file is already decided"
+    if item.asset.state == Asset.State.VANISHED:
+        return ("this file is no longer in its source: there is nothing to decide (it comes back to the queue "
+                "when an inventory lists it again)")
     if (item.status == ReviewItem.Status.LEASED and item.leased_by_id != actor.pk
             and item.lease_expires_at and item.lease_expires_at >= now):
-        raise ReviewRefused("another curator is reviewing this file right now")
+        return "another curator is reviewing this file right now"
+    return None
+
+
+def _check_can_act(actor, item, *, now=None):
+    why = act_refusal(actor, item, now=now)
+    if why:
+        raise ReviewRefused(why)
 
 
 def kept_intact(asset) -> bool:

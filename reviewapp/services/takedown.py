@@ -209,10 +209,15 @@ def takedown_asset(*, actor, asset, reason) -> dict:
 REASON_MIN_WRITTEN = 10
 
 
+# Letters that show nothing: Unicode's default-ignorable code points of category Lo (the Hangul fillers; ten
+# of U+3164 were a "written reason" an attack took a file down with, its audit row blank to the eye)
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def written_characters(text: str) -> int:
     """The letters and digits of ``text`` (Unicode categories L and N): what a person wrote, not spaces,
-    punctuation or invisible format characters."""
-    return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
+    punctuation, invisible format characters or the letters that show nothing (``INVISIBLE_LETTERS``)."""
+    return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN" and ch not in INVISIBLE_LETTERS)
 
 
 def takedown_reason_refusal(reason: str) -> str | None:

@@ -24,6 +24,7 @@ from ..selectors.deletion import returned_from_plan
 from ..selectors.takedown import taken_down_ids
 from ..services.review import (
     NOTE_MAX,
+    act_refusal,
     decision_record,
     decision_undo,
     review_choose_candidate,
@@ -146,11 +147,13 @@ def review_next(request):
 def review_take(request, pk):
     """The explicit "Review this file": lease this one file to you, if nobody else holds it."""
     queue = sel.queue_clean(request.POST)
-    item = get_object_or_404(ReviewItem, pk=pk)
-    if item.status == ReviewItem.Status.DECIDED:
-        messages.error(request, "this file is already decided")
-    elif not review_lease_take(actor=request.user, item_id=item.pk):
-        messages.warning(request, "another curator is reviewing this file right now")
+    item = get_object_or_404(ReviewItem.objects.select_related("asset"), pk=pk)
+    why = act_refusal(request.user, item)
+    if why or not review_lease_take(actor=request.user, item_id=item.pk):
+        # (taken meanwhile, or gone: the rule says which, read again)
+        item.refresh_from_db()
+        item.asset.refresh_from_db()
+        messages.warning(request, act_refusal(request.user, item) or "this file could not be leased to you; try again")
     return redirect(reverse("review-item", args=[pk]) + _qs(queue))
 
 
@@ -200,9 +203,10 @@ def review_item(request, pk):
     # its lease, taken by Next or by the "Review this file" button (both POSTs).
     now = timezone.now()
     lease_live = item.status == ReviewItem.Status.LEASED and item.lease_expires_at and item.lease_expires_at >= now
-    mine = lease_live and item.leased_by_id == request.user.pk
+    refused = act_refusal(request.user, item, now=now)   # (decided, gone from its source, another's lease)
+    mine = lease_live and item.leased_by_id == request.user.pk and refused is None
     readonly = not mine
-    can_take = item.status != ReviewItem.Status.DECIDED and not lease_live
+    can_take = refused is None and not lease_live
     if lease_live and not mine:
         messages.warning(request, f"{item.leased_by} is reviewing this file right now.")
     cand = item.best_candidate

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from ..models import Asset, Source
 from ..selectors.takedown import copies_of, takedown_list
 from ..services import deletion as svc
-from ..services.takedown import takedown_reason_validate
+from ..services.takedown import REASON_MIN_WRITTEN, takedown_reason_validate
 from .decorators import admin_required
 from .fields import RowChoiceField
 
@@ -21,7 +21,7 @@ class TakedownForm(forms.Form):
     keys = forms.CharField(label="Object keys", widget=forms.Textarea(attrs={"rows": 6}),
                            help_text="one object key per line, as inventoried")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), validators=[takedown_reason_validate], max_length=4000,
-                             help_text="required: the legal basis (recorded in the audit trail)")
+                             help_text=f"required: the legal basis, at least {REASON_MIN_WRITTEN} letters or digits (recorded in the audit trail)")
     confirm = forms.BooleanField(required=False)
 
     def clean(self):

@@ -110,6 +110,14 @@ def test_a_claimed_file_says_why_approving_it_would_be_refused(curator_api, sour
     assert best["safe_to_delete"] and r.json()["approve_refused"] == "the kept copy is no longer in its source"
     d = curator_api.post("/api/v1/decisions/", {"item": item.pk, "action": "approve_delete"}, format="json")
     assert d.status_code == 409 and d.json()["detail"] == r.json()["approve_refused"]
+    # another curator's running lease, and a decided file, are refusals too, said the same way
+    other = make_item(sources, "B.jpg")
+    assert api_client_for(UserFactory(username="curator2", role="curator")).post(
+        "/api/v1/review/next/", {}, format="json").json()["id"] == other.pk
+    assert curator_api.get(f"/api/v1/review/{other.pk}/").json()["approve_refused"] == \
+        "another curator is reviewing this file right now"
+    curator_api.post("/api/v1/decisions/", {"item": item.pk, "action": "not_duplicate"}, format="json")
+    assert curator_api.get(f"/api/v1/review/{item.pk}/").json()["approve_refused"] == "this file is already decided"
 
 
 def test_claim_next_with_queue_filters(curator_api, sources):

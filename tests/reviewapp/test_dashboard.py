@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reviewapp.models import Decision, Job
+from reviewapp.models import Asset, Decision, Job
 from reviewapp.selectors.dashboard import curator_pace, dashboard_summary
+from reviewapp.selectors.review import queue_counts
 from reviewapp.services.review import decision_record, decision_undo
 from tests.factories import AssetFactory, ReviewItemFactory, SourceFactory, UserFactory
 
@@ -35,6 +36,10 @@ def test_summary_counts_left_decided_errors_and_pace(curator):
     assert s["decided_today"] == 2 == s["review"]["decided"]
     assert s["errors_today"] == 1
     assert s["review"]["decided"] == 2 and s["review"]["open"] == 2
+    # a file gone from its source is not open in review: the dashboard says what the queues serve
+    gone = ReviewItemFactory()
+    Asset.objects.filter(pk=gone.asset_id).update(state="vanished")
+    assert dashboard_summary()["review"]["open"] == 2 == queue_counts()["total"]
     assert dict(s["by_action"]) == {"Approve deletion": 1, "Not a duplicate": 0, "Log an error": 1,
                                     "Route to reingest": 0}
     pace = s["pace"]

@@ -441,8 +441,8 @@ def test_a_plan_whose_every_item_would_abort_says_so_and_one_with_nothing_planne
         plan = svc.deletion_plan_create(actor=admin, decisions=decisions)
     client.force_login(admin)
     page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
-    assert "and quarantine nothing (Cancel instead leaves the approvals standing" in page
-    assert 'aria-describedby="plan-would-abort">Confirm: quarantine 0 objects, return 2 to review</button>' in page
+    assert "as of the dry run it would quarantine nothing (Cancel instead leaves the approvals standing" in page
+    assert 'aria-describedby="plan-would-abort">Confirm (as of the dry run: quarantine 0, return 2 to review)</button>' in page
     # once nothing is planned any more (one undone, one aborted), there is nothing to confirm
     decision_undo(actor=cur, decision=decisions[-1])
     deletion_executor.deletion_item_abort(actor=admin, item=plan.items.get(decision=decisions[0]), reason="gone")
@@ -450,7 +450,8 @@ def test_a_plan_whose_every_item_would_abort_says_so_and_one_with_nothing_planne
         svc.deletion_plan_confirm(actor=admin, plan=plan)
     assert DeletionPlan.objects.get(pk=plan.pk).state == DeletionPlan.State.DRAFT
     page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
-    assert 'data-testid="plan-confirm" disabled>' in page
+    assert 'data-testid="plan-confirm" disabled aria-describedby="dry-run-done">' in page
+    assert "Nothing in this plan is planned any more" in page
 
 
 # --- pages ----------------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ def test_a_file_gone_from_its_source_is_not_served_or_counted_until_it_is_listed
     ReviewItem.objects.filter(pk=gone.pk).update(status=ReviewItem.Status.LEASED, leased_by=curator,
                                                  lease_expires_at=timezone.now() + timedelta(minutes=5))
     assert review_lease_next(actor=curator).pk == there.pk
+    # nor decided: a reingest of it would chase a file that is not there
+    for action in ("reingest", "not_duplicate", "approve_delete"):
+        with pytest.raises(ReviewRefused, match="no longer in its source: there is nothing to decide"):
+            decision_record(actor=curator, item=ReviewItem.objects.get(pk=gone.pk), action=action)
+    assert not ReingestItem.objects.exists()
     Asset.objects.filter(pk=gone.asset_id).update(state=Asset.State.FINGERPRINTED)
     review_release(actor=curator, item=ReviewItem.objects.get(pk=there.pk))
     assert queue_counts()["total"] == 2
@@ -601,7 +606,9 @@ def test_approve_refusal_says_exactly_why(curator):
     cases = [
         (lambda i: Source.objects.filter(pk=i.asset.source_id).update(role="canonical"),
          "this file is in a canonical source: Doppel never deletes there"),
-        (lambda i: Asset.objects.filter(pk=i.asset_id).update(state="vanished"), "this file is no longer in its source"),
+        (lambda i: Asset.objects.filter(pk=i.asset_id).update(state="vanished"),
+         "this file is no longer in its source: there is nothing to decide (it comes back to the queue when an "
+         "inventory lists it again)"),
         (lambda i: ReviewItem.objects.filter(pk=i.pk).update(best_candidate=None),
          "this file has no match to keep: log an error or route it to reingest"),
         (lambda i: Asset.objects.filter(pk=i.best_candidate.match_asset_id).update(state="vanished"),

@@ -204,6 +204,20 @@ def test_a_file_leased_by_someone_else_is_read_only(curator_client):
     assert item.leased_by == other
 
 
+def test_review_this_file_says_why_a_file_gone_from_its_source_cannot_be_taken(curator_client):
+    from reviewapp.models import Asset
+
+    item = ReviewItemFactory()
+    Asset.objects.filter(pk=item.asset_id).update(state=Asset.State.VANISHED)
+    html = curator_client.get(reverse("review-item", args=[item.pk])).content.decode()
+    assert 'data-fate="vanished"' in html and "No longer in its source" in html and 'id="take-form"' not in html
+    r = curator_client.post(reverse("review-take", args=[item.pk]), follow=True)
+    assert "this file is no longer in its source: there is nothing to decide" in r.content.decode()
+    assert "another curator" not in r.content.decode()
+    item.refresh_from_db()
+    assert item.status == "open" and item.leased_by is None
+
+
 def test_looking_at_files_takes_no_lease(curator_client, curator):
     """GET changes nothing: visiting ids (or a crawler following links) ties up no files. The
     lease is taken by Next or "Review this file", both POSTs."""

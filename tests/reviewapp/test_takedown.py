@@ -193,7 +193,8 @@ def test_takedown_needs_an_admin_and_a_reason(world, curator, admin_user):
     with pytest.raises(ValidationError):
         svc.takedown_execute(actor=admin_user, assets=[world["f"]], reason="short")
     # a reason is letters or digits a person wrote, not invisible characters or punctuation
-    for unwritten in ("\u200b" * 12, "." * 11, "- - - - - - - - - -", "\u2060\u200b court\u200b 1 \u200b\u200b\u200b"):
+    for unwritten in ("\u200b" * 12, "." * 11, "- - - - - - - - - -", "\u2060\u200b court\u200b 1 \u200b\u200b\u200b",
+                      "\u3164" * 10, "\uffa0\u115f\u1160" * 4):
         with pytest.raises(ValidationError, match="at least 10 letters or digits"):
             svc.takedown_execute(actor=admin_user, assets=[world["f"]], reason=unwritten)
     # the page and the API apply that very rule, and say so in its words (a length of 12 passes a length check)
