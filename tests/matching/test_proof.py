@@ -2503,3 +2503,65 @@ def test_a_file_over_the_cap_records_what_its_rendition_lost_block_by_block(tmp_
     Image.fromarray(np.clip(a[:1500, :2000], 0, 255).round().astype(np.uint8)).save(tmp_path / "small.tif")
     assert load_rendition_uncached(tmp_path / "small.tif")[-1] == ""    # under the cap: nothing lost
     assert beyond_cap_array("") is None and beyond_cap_array("2x2:AAAA") is None
+
+
+# --- the overlay test (proof 1.55) ------------------------------------------------------------------
+
+
+def _see_through_text(im: Image.Image, alpha: int) -> Image.Image:
+    """Rows of see-through black text over the whole frame, as a picture library stamps its previews."""
+    layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    size = im.height // 8
+    for y in range(0, im.height, size * 2):
+        d.text((10, y), "SPECIMEN  COPY  ARCHIVE", fill=(0, 0, 0, alpha), font=ImageFont.load_default(size=size))
+    return Image.alpha_composite(im.convert("RGBA"), layer).convert("RGB")
+
+
+def _jpeg_copy(tmp_path, im, scale, quality, name="copy.jpg"):
+    if scale != 1.0:
+        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+    im.save(tmp_path / name, quality=quality)
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("photo_name", ["coffee", "chelsea"])
+@pytest.mark.parametrize("marked_side", ["kept", "copy"])
+def test_a_faint_watermark_over_the_whole_frame_on_one_side_only_is_a_different_picture(tmp_path, photo_name, marked_side):
+    from tests.images import photo
+
+    clean = photo(photo_name)
+    marked = _see_through_text(clean, 12)   # 3-5 grey levels in the strokes: under every tile's tolerance
+    (marked if marked_side == "kept" else clean).save(tmp_path / "kept.png")
+    copy = _jpeg_copy(tmp_path, clean if marked_side == "kept" else marked, 0.6, 85)
+    r = verify_pair(copy, tmp_path / "kept.png")
+    assert not r.safe_to_delete and r.verdict == "different", r.reasons
+    assert "a faint pattern on one side only" in " ".join(r.reasons)
+    assert r.proof["overlay"] > THRESHOLDS.proof.overlay_limit
+
+
+@pytest.mark.parametrize("scale, quality", [(0.8, 92), (0.6, 85), (0.35, 75)])
+def test_true_copies_depart_over_the_whole_frame_as_their_re_encoding_does(tmp_path, scale, quality):
+    from tests.images import photo
+
+    kept = _see_through_text(photo("coffee"), 12)   # the watermark is the kept picture's own
+    kept.save(tmp_path / "kept.png")
+    r = verify_pair(_jpeg_copy(tmp_path, kept, scale, quality), tmp_path / "kept.png")
+    assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+    assert r.proof["overlay"] < 0.8 * THRESHOLDS.proof.overlay_limit
+
+
+def test_overlay_excess_is_about_one_for_a_re_encoding_and_grows_with_a_pattern_it_lacks():
+    from matching.proof import overlay_excess
+    from tests.images import photo
+
+    P = THRESHOLDS.proof
+    kept = np.asarray(photo("astronaut").resize((256, 256), Image.Resampling.LANCZOS))
+    made = _decoded(jpeg_bytes(Image.fromarray(kept), 85))
+    assert 0.8 < overlay_excess(made, kept, made, P) <= 1.0   # (under 1 by the floor alone)
+    gridded = kept.astype(np.int16)
+    gridded[::16] -= 12
+    gridded[:, ::16] -= 12
+    gridded = np.clip(gridded, 0, 255).astype(np.uint8)
+    lacking = _decoded(jpeg_bytes(Image.fromarray(gridded), 85))   # a copy of the gridded picture
+    assert overlay_excess(lacking, kept, made, P) > 2 * P.overlay_limit
