@@ -4,6 +4,7 @@ from django import forms
 from django_filters import rest_framework as df
 
 from .. import models as m
+from ..selectors.review import in_source_q
 
 
 class FloatFilter(df.NumberFilter):
@@ -100,10 +101,16 @@ class ReviewItemFilter(df.FilterSet):
     verdict = df.ChoiceFilter(choices=m.Verdict.choices)
     source = df.ModelChoiceFilter(queryset=m.Source.objects.all(), field_name="asset__source")
     job = df.ModelChoiceFilter(queryset=m.Job.objects.all())
+    in_source = BooleanFilter(method="filter_in_source",
+                              help_text="true: only files still in their source (what the review queues serve); "
+                                        "false: only files an inventory found gone")
 
     class Meta:
         model = m.ReviewItem
-        fields = ["status", "verdict", "source", "job"]
+        fields = ["status", "verdict", "source", "job", "in_source"]
+
+    def filter_in_source(self, qs, name, value):
+        return qs.filter(in_source_q()) if value else qs.exclude(in_source_q())
 
 
 class DecisionFilter(df.FilterSet):

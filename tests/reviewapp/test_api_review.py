@@ -120,6 +120,16 @@ def test_a_claimed_file_says_why_approving_it_would_be_refused(curator_api, sour
     assert curator_api.get(f"/api/v1/review/{item.pk}/").json()["approve_refused"] == "this file is already decided"
 
 
+def test_the_review_list_can_leave_out_files_gone_from_their_source(curator_api, sources):
+    there, gone = make_item(sources, "A.jpg"), make_item(sources, "B.jpg")
+    m.Asset.objects.filter(pk=gone.asset_id).update(state=m.Asset.State.VANISHED)
+    ids = lambda q: [r["id"] for r in curator_api.get(f"/api/v1/review/?status=open&{q}").json()["results"]]  # noqa: E731
+    assert sorted(ids("")) == sorted([there.pk, gone.pk])
+    assert ids("in_source=true") == [there.pk] and ids("in_source=false") == [gone.pk]
+    r = curator_api.get("/api/v1/review/?in_source=maybe")
+    assert r.status_code == 400 and "in_source" in r.json()["errors"]
+
+
 def test_claim_next_with_queue_filters(curator_api, sources):
     make_item(sources, "A.jpg", verdict="duplicate")
     rot = make_item(sources, "B.jpg", verdict="rotated")
