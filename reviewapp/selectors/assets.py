@@ -125,8 +125,10 @@ def asset_fate(asset) -> list[Fate]:
     out: list[Fate] = []
     td = Takedown.objects.filter(asset=asset).order_by("-created_at", "-id").first()
     if td is not None:
+        back = (f" It is back at its key (an inventory on {_day(asset.updated_at)} listed it again): an admin must take "
+                "it down again." if asset.state != Asset.State.VANISHED else "")
         out.append(Fate("taken_down", "error", f"Removed by a legal takedown on {_day(td.created_at)}: {td.reason}. "
-                        "Its pictures are gone for good.", td.created_at))
+                        f"Its pictures are gone for good.{back}", td.created_at))
     item = (DeletionItem.objects.filter(asset=asset, state__in=list(_DELETION_FATES)).select_related("plan")
             .order_by("-updated_at", "-pk").first())
     if item is not None:

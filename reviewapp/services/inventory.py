@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from matching.names import extract_ids as engine_extract
 
-from ..models import Asset, AssetIdentifier, Job, Source
+from ..models import Asset, AssetIdentifier, Job, Source, Takedown
 from ..storage import ObjectInfo, StorageError, backend_of, storage_for
 from .jobs import (
     job_count,
@@ -179,6 +179,7 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
                 AssetIdentifier.objects.bulk_create(ident_rows, ignore_conflicts=True, batch_size=CHUNK)
             stats["new"] += len(new)
         if changed:
+            _taken_down_back(source, changed, stats)
             for a in changed:
                 a.updated_at = timezone.now()
             Asset.objects.bulk_update(
@@ -190,6 +191,20 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
             Asset.objects.filter(pk__in=[a.pk for a in existing.values()]).filter(
                 _not_stamped_by(generation)).update(last_seen_generation=generation)
     return len(new), len(changed)
+
+
+def _taken_down_back(source: Source, changed: list, stats: dict) -> None:
+    """Objects a legal takedown removed that are listed again (restored from a backup, copied back, or
+    gone only by chance when the takedown found them "already gone"): counted in the job's stats as
+    ``taken_down_back`` and logged, and each one's page says so (``asset_fate``), for an admin to take
+    them down again. Not removed here: a takedown is an admin's act, with its written reason."""
+    back = sorted(set(Takedown.objects.filter(asset_id__in=[a.pk for a in changed if a.state != Asset.State.VANISHED])
+                      .values_list("asset_id", flat=True)))
+    if back:
+        stats["taken_down_back"] = stats.get("taken_down_back", 0) + len(back)
+        keys = [a.key for a in changed if a.pk in set(back)]
+        log.warning("inventory of %s: %d object(s) a legal takedown removed are back at their keys: %.500r",
+                    source.name, len(back), keys)
 
 
 def _mark_vanished(source: Source, generation: int) -> int:

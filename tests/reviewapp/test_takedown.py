@@ -208,6 +208,22 @@ def test_takedown_needs_an_admin_and_a_reason(world, curator, admin_user):
     assert (world["local_root"] / "canon" / "unrelated.png").exists() and not Takedown.objects.exists()
 
 
+def test_an_object_taken_down_that_an_inventory_finds_back_at_its_key_is_flagged_for_an_admin(world, admin_user):
+    from reviewapp.models import Job
+    from reviewapp.selectors.assets import asset_fate
+    from reviewapp.services.inventory import inventory_run
+
+    f = world["f"]
+    [r] = svc.takedown_execute(actor=admin_user, assets=[f], reason="court order 2026/140 for this photograph")
+    assert r["ok"] and not (world["local_root"] / "canon" / "unrelated.png").exists()
+    (world["local_root"] / "canon" / "unrelated.png").write_bytes(encoded("chelsea", "PNG"))   # restored from a backup
+    job = inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=f.source).pk)
+    assert job.params["stats"]["taken_down_back"] == 1
+    f.refresh_from_db()
+    [fate] = [x for x in asset_fate(f) if x.kind == "taken_down"]
+    assert "It is back at its key" in fate.text and "an admin must take it down again" in fate.text
+
+
 def test_takedown_page_lists_copies_and_takes_the_included_ones_too(world, admin_user, client):
     client.force_login(admin_user)
     url = reverse("takedown")
