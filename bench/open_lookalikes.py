@@ -1,12 +1,11 @@
-"""Look-alike families the engine does not refuse in full yet: a measurement, not a gate.
+"""Look-alike families the engine does NOT yet refuse: a measurement, not a gate.
 
 Why this exists: a fresh-eyed attack (stop 72) found faint overlays spread over the whole frame
-that every tile test allowed, because each tile's share of the overlay is under what resampling
+that every tile test allows, because each tile's share of the overlay is under what resampling
 and re-encoding explain in that tile: a see-through text watermark (opacity 12-20 of 255), a 1 px
 grid 10-20 grey levels dark every 40 px (a réseau on a glass plate, a graticule on a map),
-registration crosses. Proof 1.55's overlay test refuses most of them (README, "Proof 1.55"), not all.
-One copy carries the overlay, the other does not; both directions are made, and true copies of
-each kept picture beside them. Run it by hand after an engine change
+registration crosses. One copy carries the overlay, the other does not; both directions are made,
+and true copies of each kept picture beside them. Run it by hand after an engine change
 (``python bench/open_lookalikes.py``): the table says how many of each family are still safe
 duplicates and how many true copies are missed. A family reaching 0 unsafe belongs in
 ``bench/lookalikes.py`` (and so in ``make accuracy``'s gate); until then it is reported here, so the

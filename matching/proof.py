@@ -1361,12 +1361,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
     # (since proof 1.11: renditions are capped by Lanczos, see ``_cap``)
     filter_fit_applies = bool(q) and not damaged and not streams and im_bt.width > w \
         and A.shape[:2] == (h, w)
-    # the overlay test (step 6): a shrunk JPEG copy of a usual quality against a lossless kept picture, not a
-    # reduction of its file (where the model holds the copy's whole loss: a copy at the kept picture's size may
-    # have been re-saved, q70 then q90, and the model at q90 lacks the first loss, 2-3 times over; at quality 20
-    # the filter fit's choice among smooth gradients moves the blocks' means by more than a faint pattern does)
-    overlay_applies = filter_fit_applies and (q or 0) >= P.overlay_min_quality and not kept_quality \
-        and not capped and reproducible
     # the reproduction test (step 4b): a lossy copy against a lossless kept picture, shrunk by the
     # filter the fit found or of the copy's own size; not when a rendition is a reduction of its file
     # (the copy was made from the file, not from the capped picture: true copies of near-blank pages
@@ -2274,19 +2268,6 @@ def prove_same(A: np.ndarray, B: np.ndarray, *, turn=(0, False), valid: np.ndarr
             result["reasons"].append(
                 f"the kept picture carries detail this copy lacks in {n} of {int(sp.size)} 8x8 px windows (worst "
                 f"{sp.max():.1f} times what re-encoding and this copy's own detail explain); the rest agrees at full detail")
-    if overlay_applies and not result.get("garbled") and not result.get("speckled"):
-        # 6. the overlay test, last: everything above found each part of the picture within its tolerance;
-        # a faint pattern spread over the whole frame is under every part's and shows only summed over it
-        # (not with garbled blocks, which are the damage the garble test named)
-        made = kept_at(q) if fit["fitted"] is im_b and ss_b is None else simulate(fit["fitted"], size, q, subsampling=ss_b)
-        excess = overlay_excess(a_u8, np.asarray(fit["fitted"]), made, P)
-        result["overlay"] = round(excess, 3)
-        if excess > P.overlay_limit:
-            result["reasons"].append(
-                f"over the whole frame the copy departs from the kept picture shrunk by the filter that fits best "
-                f"({fit['filter']}) {excess:.2f} times as much as that picture re-encoded at quality {q} does (at most "
-                f"{P.overlay_limit:.2f}): a faint pattern on one side only, a watermark, a grid or a screen")
-            return result
     result["same"] = True
     return result
 
@@ -2532,22 +2513,6 @@ def _filter_fit(a_u8: np.ndarray, ha: tuple, im_bt: Image.Image, size, q: int, P
         if other["score"].max() < best["score"].max():
             best = other
     return best
-
-
-def overlay_excess(copy_u8: np.ndarray, fitted: np.ndarray, made: np.ndarray, P: ProofThresholds) -> float:
-    """How much more the copy departs from the kept picture shrunk by the fitted filter than that
-    picture's own re-encoding (``made``: as the copy was made) does, over the whole frame, after a
-    blur that leaves JPEG's block noise behind and keeps anything a few pixels across: the RMS of the
-    one over the RMS of the other (+ ``overlay_floor``). A true copy is its kept picture re-encoded,
-    so the two are one loss (about 1); a faint overlay spread over the frame (a see-through
-    watermark, a 1 px grid, registration crosses) adds its own pattern, under every tile's tolerance
-    but over the whole picture: 1.6-6 for a watermark at opacity 12-20 of 255 (a fresh-eyed attack's
-    339 of 1,800 such pairs were safe duplicates)."""
-    f = grey(fitted)
-    # (at full size: binned 2x2 first, 4 times faster, a 1 px line lost half its weight to its neighbours and
-    # twice as many 10-level grids passed)
-    res, loss = (ndimage.gaussian_filter(grey(x) - f, P.overlay_sigma) for x in (copy_u8, made))
-    return float(np.sqrt(np.mean(res * res)) / (np.sqrt(np.mean(loss * loss)) + P.overlay_floor))
 
 
 def _dc_step(q: int, dc: int) -> float:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.55"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.54"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -529,13 +529,6 @@ VERIFIER_VERSION = "proof 1.55"   # 1.1: a lossless clean-up copy against a JPEG
 #      holding more of it than the kept copy coded without loss holds, or at the kept copy's very size less, is not
 #      safe (verdict._beyond_cap_lacking). True copies (JPEG q20-92, 60-100 %, of photograph mosaics, a 300 dpi page,
 #      screens, stripes): at most 0.55 of either limit; the attack's pairs 1.03-31 (README, "Proof 1.54")
-# 1.55: overlay_limit (1.45), overlay_floor (0.05), overlay_sigma (1.5). A faint pattern over the whole frame on one
-#      side only (a see-through watermark at opacity 12-20 of 255, a 1 px grid 10-20 levels, registration crosses)
-#      stays under every tile's tolerance: a fresh-eyed attack's 339 of 1,800 watermark pairs were safe duplicates.
-#      A shrunk JPEG copy (quality >= overlay_min_quality, 50) against a lossless kept picture is now also held,
-#      last, over the whole frame and blurred past JPEG's block noise, to what the fitted filter's picture
-#      re-encoded departs by (proof.overlay_excess). True copies (the look-alike corpus, 10 generated corpora,
-#      dev, hostile: 74 pairs measured): at most 1.05; watermarks at opacity 12-20: 1.57-6 (README, "Proof 1.55")
 
 
 def _tol(default, looser: str):
@@ -574,10 +567,6 @@ class ProofThresholds:
                                             #   half-resolution samples (~18 px) + floor (0: the tile's peak only)
     filter_factor: float = _tol(2.1, "up")  # the filter fit: a shrunk lossy copy's 2x2 peak <= this x the peak its best
     filter_floor: float = _tol(6.0, "up")   #   filter's picture re-encoded leaves near it + this (0.6 of the peak's)
-    overlay_limit: float = _tol(1.45, "up")  # the overlay test (a shrunk lossy copy against a lossless kept picture):
-    overlay_floor: float = _tol(0.05, "up")  #   the blurred departure from the fitted filter's picture, RMS, <= this x
-    overlay_sigma: float = 1.5               #   its re-encoding's (+ floor, grey levels); the blur's sigma in px;
-    overlay_min_quality: int = 50            #   for copies of at least this JPEG quality
     garble_factor: float = _tol(3.5, "up")  # the garble test (same size, lossy): an 8x8 px window's RMS difference
     garble_floor: float = _tol(4.0, "up")   #   <= factor x max(its 32 px cell's median, the simulation's near it) + floor
     garble_max_part: float = 0.1      # ... failing in at most this part of the windows: garbled blocks (damage);

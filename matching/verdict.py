@@ -426,7 +426,7 @@ def _proof_summary(p: dict) -> dict:
     why a pair was called the same picture, not only that it was."""
     return {k: p.get(k) for k in ("size", "tolerance", "worst", "tiles", "floor_tiles", "worst_simulated", "geometry",
                                   "region", "damage_region", "filter_fit", "garble", "garbled", "speckle", "speckled",
-                                  "tone", "chroma", "pixel", "reproduction", "stepped", "overlay", "exposure", "balance",
+                                  "tone", "chroma", "pixel", "reproduction", "stepped", "exposure", "balance",
                                   "plain", "even", "coding", "detail_held")}
 
 
