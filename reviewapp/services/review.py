@@ -485,8 +485,10 @@ def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdi
     `sampled` is the batch the admin looked at (the ids `bulk_batch_unseal` reads back from the
     token the sample was shown with): when a file joined the batch since then, nothing is approved
     (the admin confirmed that batch, not this one: new files may have arrived with the same
-    scores). Files that left it meanwhile (decided, leased) simply drop out. A retry of an approval
-    that went through is answered from its idempotency key before this check.
+    scores). Files that left it meanwhile are reported among the refused with why (decided, gone from
+    their source, their pair no longer within the limits), so the counts the admin reads add up to
+    the sample's batch. A retry of an approval that went through is answered from its idempotency
+    key before this check.
     """
     if not is_admin(actor):
         raise ReviewRefused("only admins approve in bulk")
@@ -513,6 +515,12 @@ def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdi
     approved, refused = [], []
     for item in leased or []:
         refused.append((item, leased_refusal(item)))
+    if sampled is not None:
+        here = {it.pk for it in items} | {it.pk for it in leased or []}
+        for item in (ReviewItem.objects.filter(pk__in=sorted(sampled.ids - here))
+                     .select_related("asset__source", "best_candidate__match_asset__source").order_by("pk")):
+            refused.append((item, act_refusal(actor, item) or approve_refusal(item, item.best_candidate)
+                            or "no longer in the batch: its best pair's verdict or scores changed since the sample"))
     for item in items:
         key = f"{idempotency_key}:{item.pk}" if idempotency_key else None
         try:

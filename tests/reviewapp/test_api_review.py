@@ -338,7 +338,8 @@ def bulk_batch_of_30():
 
 def test_the_api_approves_only_the_batch_that_was_sampled(admin_api, bulk_batch_of_30, admin_user):
     """Files that join the batch after the sample stop the approval (409, nothing approved); a
-    forged, missing or another admin's batch token is refused; files decided meanwhile drop out."""
+    forged, missing or another admin's batch token is refused; files that left it meanwhile (decided,
+    gone from their source) are reported among the refused, with why, so the counts add up."""
     job = bulk_batch_of_30
     params = {"job": job.pk, "max_diff": 0.01, "max_local": 0.05}
     sample = admin_api.get("/api/v1/review/bulk-sample/", params).json()
@@ -358,8 +359,14 @@ def test_the_api_approves_only_the_batch_that_was_sampled(admin_api, bulk_batch_
     m.ReviewItem.objects.filter(pk=late.pk).update(status=m.ReviewItem.Status.DECIDED)  # it leaves the batch again
     first = m.ReviewItem.objects.filter(job=job).order_by("pk").first()
     m.ReviewItem.objects.filter(pk=first.pk).update(status=m.ReviewItem.Status.DECIDED)  # decided meanwhile
+    second = m.ReviewItem.objects.filter(job=job).order_by("pk")[1]
+    m.Asset.objects.filter(pk=second.asset_id).update(state=m.Asset.State.VANISHED)  # gone from its source
     r = admin_api.post("/api/v1/review/bulk-approve/", body, format="json")
-    assert r.status_code == 201 and len(r.json()["approved"]) == 29
+    assert r.status_code == 201 and len(r.json()["approved"]) == 28
+    assert r.json()["refused"] == [
+        {"item": first.pk, "reason": "this file is already decided"},
+        {"item": second.pk, "reason": "this file is no longer in its source: there is nothing to decide (it comes back "
+                                      "to the queue when an inventory lists it again)"}]
     # one sealed batch approves once: a file that comes back to review (an undo here; a restore
     # from quarantine does the same) is not approved again by sending the token again
     from reviewapp.services.review import decision_undo
@@ -368,6 +375,6 @@ def test_the_api_approves_only_the_batch_that_was_sampled(admin_api, bulk_batch_
     decision_undo(actor=admin_user, decision=back)
     assert m.ReviewItem.objects.get(pk=back.review_item_id).status == m.ReviewItem.Status.OPEN
     again = admin_api.post("/api/v1/review/bulk-approve/", body, format="json")
-    assert again.status_code == 201 and len(again.json()["approved"]) == 29
-    assert m.Decision.objects.filter(bulk=True).count() == 29
+    assert again.status_code == 201 and len(again.json()["approved"]) == 28
+    assert m.Decision.objects.filter(bulk=True).count() == 28
     assert m.ReviewItem.objects.get(pk=back.review_item_id).status == m.ReviewItem.Status.OPEN
