@@ -139,11 +139,18 @@ def in_source_q() -> Q:
     return ~Q(asset__state=Asset.State.VANISHED)
 
 
-def available_q(now=None) -> Q:
-    """Open files, plus leased ones whose lease ran out (an abandoned lease returns the file), that
-    are still in their source."""
+def lease_free_q(now=None) -> Q:
+    """Open files, plus leased ones whose lease ran out (an abandoned lease returns the file): on the
+    row's own columns only, for the conditional UPDATE that takes a lease. A condition through a join
+    makes Django's UPDATE a subquery (``id IN (SELECT ...)``), which PostgreSQL does not re-check on
+    the row it waited for, so two curators both won one file (the concurrency test caught it)."""
     now = now or timezone.now()
-    return (Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)) & in_source_q()
+    return Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.LEASED, lease_expires_at__lt=now)
+
+
+def available_q(now=None) -> Q:
+    """What a queue serves and counts: the files free to lease (``lease_free_q``) still in their source."""
+    return lease_free_q(now) & in_source_q()
 
 
 def lease_current(*, actor, queue=None, now=None):

@@ -24,12 +24,12 @@ from ..models import Asset, Candidate, Decision, DeletionItem, ErrorLogEntry, Re
 from ..roles import is_admin, is_curator
 from ..selectors.deletion import decision_has_run
 from ..selectors.review import (
-    available_q,
     bulk_batch,
     bulk_batch_leased,
     candidate_outdated,
     decision_last_undoable,
     in_source_q,
+    lease_free_q,
     queue_q,
     queue_walk,
 )
@@ -74,7 +74,7 @@ def review_lease_take(*, actor, item_id, now=None) -> bool:
     with transaction.atomic():
         _lock_curator(actor)
         won = (ReviewItem.objects.filter(pk=item_id)
-               .filter(available_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
+               .filter(lease_free_q(now) | Q(status=ReviewItem.Status.LEASED, leased_by=actor))
                .update(status=ReviewItem.Status.LEASED, leased_by=actor, lease_expires_at=_lease_expiry(now)))
         if won == 1:
             ReviewItem.objects.filter(status=ReviewItem.Status.LEASED, leased_by=actor).exclude(pk=item_id).update(
