@@ -63,7 +63,9 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
     if len(lines) > MAX_LINES:
         raise ValidationError(f"the list has {len(lines)} lines; the limit is {MAX_LINES}")
     is_csv = filename.lower().endswith(".csv")
-    if not is_csv:
+    # a .txt file is one name a line, whatever it holds: names with commas ("Smith, John.jpg") on every
+    # line looked like CSV and were cut at the comma, and a cut name matched another file by its stem
+    if not is_csv and not filename.lower().endswith(".txt"):
         sample = [line for line in lines[:50] if line.strip()]
         # a consistent number of commas on every line looks like CSV, a name with a comma does not
         counts = {line.count(",") for line in sample}

@@ -166,8 +166,14 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
                     return _fail(item, f"the copy to reingest does not decode: {'; '.join(analysis.errors[:2])}", retryable=False, actor=actor)
                 checksum = sha256_file(path)
                 size = Path(path).stat().st_size
-            # server-side where the storage allows it (same S3 profile, local to local)
-            info = src.copy_to(asset.key, dest, target_key)
+                if asset.checksum and checksum != asset.checksum:
+                    # the curator routed the picture they saw; other bytes at its key are not it
+                    return _fail(item, f"{asset.source.name}:{asset.key} changed since it was analysed and decided "
+                                       f"(sha256 {checksum[:12]}…, not {asset.checksum[:12]}…): analyse it again and "
+                                       "decide anew", retryable=False, actor=actor)
+            # server-side where the storage allows it (same S3 profile, local to local), and only of the
+            # object as it was read above (its ETag): a write in between fails the copy, to be retried
+            info = src.copy_to(asset.key, dest, target_key, if_etag=asset.etag or None)
         except ObjectMissing:
             return _fail(item, f"{asset.source.name}:{asset.key} no longer exists", retryable=False, actor=actor)
         if info.size != size:

@@ -25,6 +25,13 @@ def test_parse_plain_text_keeps_commas_and_unicode():
     assert parse_names(text, "list.txt") == [(1, "C0001234.tif"), (3, "Photo, 1923 – Ærø.jpg"), (5, "IMG_0001.JPG")]
 
 
+def test_a_text_file_whose_every_name_holds_a_comma_is_still_one_name_a_line():
+    # the same number of commas on every line looked like CSV: "Smith, John.jpg" was cut to "Smith",
+    # which then matched Smith.jpg by its stem, another person's picture
+    assert parse_names("Smith, John.jpg\nDoe, Jane.jpg\n", "people.txt") == [(1, "Smith, John.jpg"), (2, "Doe, Jane.jpg")]
+    assert parse_names("Smith, John.jpg\nDoe, Jane.jpg\n", "PEOPLE.TXT") == [(1, "Smith, John.jpg"), (2, "Doe, Jane.jpg")]
+
+
 def test_parse_csv_picks_the_named_column_and_unquotes():
     text = 'box,"file name",note\n1,"a, b.tif","x"\n2,C0002345,"y, z"\n3,,empty\n'
     assert parse_names(text, "list.csv") == [(2, "a, b.tif"), (3, "C0002345")]

@@ -157,6 +157,17 @@ def test_unreadable_copy_fails_without_copying(env):
     assert not (root / "ingest" / str(item.pk)).exists()
 
 
+def test_a_copy_that_changed_since_the_decision_is_not_reingested(env):
+    """The curator routed the picture they saw: other bytes at its key (overwritten since) are not sent
+    under its name, with its manifest."""
+    cleanup, canon, cur, admin, root = env
+    d = reingest_decision(env)   # (its row holds the sha256 of the bytes the analysis read)
+    (root / "cleanup" / "box/C0100.jpg").write_bytes(img_bytes(photo("coffee", size=(300, 200)), "JPEG"))
+    item = svc.reingest_copy(item=ReingestItem.objects.get(asset_id=d.asset_id))
+    assert item.state == "failed" and "changed since it was analysed and decided" in item.error and not item.retryable
+    assert not (root / "ingest" / str(item.pk)).exists()
+
+
 def test_curators_read_the_reingest_pages_and_only_admins_act_on_them(client, env):
     cleanup, canon, cur, admin, _ = env
     d = reingest_decision(env)
