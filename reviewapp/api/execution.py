@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -29,6 +30,7 @@ from ..services.reingest import reingest_report_ingested
 from ..services.takedown import takedown_execute
 from . import serializers as s
 from .base import CSVRenderer, DoppelViewSet, XLSXRenderer
+from .exceptions import Conflict
 from .filters import AuditFilter, DeletionItemFilter, DeletionPlanFilter, ErrorLogFilter, ReingestFilter
 from .idempotency import idempotent, scoped_key
 from .permissions import IsDoppelAdmin
@@ -42,13 +44,20 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     queryset = m.ErrorLogEntry.objects.select_related("asset__source", "match_asset__source", "created_by")
     serializer_class = s.ErrorLogEntrySerializer
     filterset_class = ErrorLogFilter
-    action_permissions = {"export_csv": [IsDoppelAdmin], "export_xlsx": [IsDoppelAdmin]}
+    action_permissions = {"export_csv": [IsDoppelAdmin], "export_xlsx": [IsDoppelAdmin],
+                          "export_csv_job": [IsDoppelAdmin], "export_xlsx_job": [IsDoppelAdmin]}
 
-    def _export_job(self, request, fmt):
-        """A large export is queued as a job (202 + the job; its file comes from
-        GET /api/v1/jobs/{id}/download/ when done) instead of being written inside the request."""
-        if not export_too_large_for_a_request(self._export_qs()):
-            return None
+    def _export_job(self, request, fmt, *, queue=False):
+        """An export queued as a job (202 + the job; its file comes from GET /api/v1/jobs/{id}/download/
+        when done), by a POST (``queue``). A GET answers a small export at once; a large one it does not
+        write inside the request, nor queue, since a GET changes nothing: 409, saying to POST."""
+        qs = self._export_qs()
+        if not queue:
+            if not export_too_large_for_a_request(qs):
+                return None
+            raise Conflict(f"this export holds {qs.count()} rows, more than DOPPEL_EXPORT_INLINE_ROWS "
+                           f"({settings.EXPORT_INLINE_ROWS}) answered at once: POST to this URL to queue an export "
+                           "job (202), whose file is then at /api/v1/jobs/{id}/download/")
         fs = self.filterset_class(request.query_params, queryset=self.get_queryset(), request=request)
         data = fs.form.cleaned_data if fs.is_valid() else {}
         filters = {"category": data.get("category") or None,
@@ -70,8 +79,8 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     @extend_schema(summary="Export the error log as CSV (admin)", tags=["error log"],
                    responses={(200, "text/csv"): OpenApiTypes.STR, 202: s.JobSerializer},
                    description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given. "
-                               "More rows than DOPPEL_EXPORT_INLINE_ROWS: 202 with an export job instead; "
-                               "its file is at /api/v1/jobs/{id}/download/ once the job is done.")
+                               "More rows than DOPPEL_EXPORT_INLINE_ROWS: 409, and a POST to the same URL queues an "
+                               "export job (202); its file is at /api/v1/jobs/{id}/download/ once the job is done.")
     @action(detail=False, methods=["get"], url_path="export-csv", renderer_classes=[JSONRenderer, CSVRenderer])
     def export_csv(self, request):
         queued = self._export_job(request, "csv")
@@ -86,8 +95,8 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     @extend_schema(summary="Export the error log as XLSX (admin)", tags=["error log"],
                    responses={(200, XLSX): OpenApiTypes.BINARY, 202: s.JobSerializer},
                    description="Takes the list filters; withdrawn entries are left out unless `withdrawn` is given. "
-                               "More rows than DOPPEL_EXPORT_INLINE_ROWS: 202 with an export job instead; "
-                               "its file is at /api/v1/jobs/{id}/download/ once the job is done.")
+                               "More rows than DOPPEL_EXPORT_INLINE_ROWS: 409, and a POST to the same URL queues an "
+                               "export job (202); its file is at /api/v1/jobs/{id}/download/ once the job is done.")
     @action(detail=False, methods=["get"], url_path="export-xlsx", renderer_classes=[JSONRenderer, XLSXRenderer])
     def export_xlsx(self, request):
         queued = self._export_job(request, "xlsx")
@@ -100,6 +109,24 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         os.unlink(path)  # the open handle keeps the bytes until the response is sent (POSIX)
         return FileResponse(handle, as_attachment=True, content_type=XLSX,
                             filename=f"doppel-error-log-{timezone.now():%Y%m%d}.xlsx")
+
+    @extend_schema(summary="Queue the error log's CSV export as a job (admin)", tags=["error log"], request=None,
+                   responses={202: s.JobSerializer},
+                   description="The list filters, as GET export-csv/ takes them; the file is at "
+                               "/api/v1/jobs/{id}/download/ once the job is done.")
+    @export_csv.mapping.post
+    @idempotent
+    def export_csv_job(self, request):
+        return self._export_job(request, "csv", queue=True)
+
+    @extend_schema(summary="Queue the error log's XLSX export as a job (admin)", tags=["error log"], request=None,
+                   responses={202: s.JobSerializer},
+                   description="The list filters, as GET export-xlsx/ takes them; the file is at "
+                               "/api/v1/jobs/{id}/download/ once the job is done.")
+    @export_xlsx.mapping.post
+    @idempotent
+    def export_xlsx_job(self, request):
+        return self._export_job(request, "xlsx", queue=True)
 
 
 @extend_schema_view(

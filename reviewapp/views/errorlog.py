@@ -61,18 +61,26 @@ def errorlog_list(request):
         if not is_admin(request.user):
             raise PermissionDenied("exporting the error log is for admins")
         if export_too_large_for_a_request(qs):
-            job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
-                                         base_url=request.build_absolute_uri("/").rstrip("/"))
-            messages.success(request, f"The export is large: job #{job.pk} writes it in the background; "
-                                      "its download link appears on this page when it is ready.")
-            return redirect("job-detail", pk=job.pk)
-        return errorlog_export(request, qs, fmt)
+            if request.method != "POST":
+                # a GET changes nothing (a link or an image tag elsewhere could make it): the page offers
+                # the job as a form, and its POST (CSRF-checked) starts it
+                large = {"format": fmt, "rows": qs.count()}
+            else:
+                job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
+                                             base_url=request.build_absolute_uri("/").rstrip("/"))
+                messages.success(request, f"The export is large: job #{job.pk} writes it in the background; "
+                                          "its download link appears on this page when it is ready.")
+                return redirect("job-detail", pk=job.pk)
+        else:
+            return errorlog_export(request, qs, fmt)
+    else:
+        large = None
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
     return render(request, "reviewapp/errorlog/list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "can_export": is_admin(request.user),
+        "form": form, "page": page, "query": query.urlencode(), "can_export": is_admin(request.user), "large": large,
     })
 
 

@@ -32,8 +32,12 @@ def test_a_large_xlsx_export_from_the_page_becomes_a_job_with_a_download_link(
         client, logged, django_capture_on_commit_callbacks):
     admin, cur, kept = logged
     client.force_login(admin)
+    # a GET changes nothing: it offers the job as a form, whose POST starts it
+    page = client.get(reverse("errorlog-list"), {"format": "xlsx", "source": kept.pk})
+    assert page.status_code == 200 and 'data-testid="export-start"' in page.content.decode()
+    assert not Job.objects.filter(kind=Job.Kind.EXPORT).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.get(reverse("errorlog-list"), {"format": "xlsx", "source": kept.pk})
+        r = client.post(reverse("errorlog-list") + f"?format=xlsx&source={kept.pk}")
     job = Job.objects.get(kind=Job.Kind.EXPORT)
     assert r.status_code == 302 and r["Location"] == reverse("job-detail", args=[job.pk])
     job.refresh_from_db()
@@ -66,8 +70,11 @@ def test_the_api_answers_202_with_the_job_and_serves_its_file(logged, django_cap
     admin, cur, _ = logged
     api = APIClient()
     api.force_authenticate(admin)
+    r = api.get("/api/v1/error-log/export-csv/")   # a GET changes nothing: it says how to queue the job
+    assert r.status_code == 409 and "POST to this URL" in r.json()["detail"]
+    assert not Job.objects.filter(kind=Job.Kind.EXPORT).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        r = api.get("/api/v1/error-log/export-csv/")
+        r = api.post("/api/v1/error-log/export-csv/")
     assert r.status_code == 202 and r["Location"] == f"/api/v1/jobs/{r.json()['id']}/"
     job = Job.objects.get(pk=r.json()["id"])
     assert job.state == Job.State.DONE and job.requested == 4  # withdrawn left out, as inline
@@ -98,7 +105,7 @@ def test_export_files_expire_after_the_keep_time_and_the_job_says_so(client, log
     admin, _, _ = logged
     client.force_login(admin)
     with django_capture_on_commit_callbacks(execute=True):
-        client.get(reverse("errorlog-list"), {"format": "csv"})
+        client.post(reverse("errorlog-list") + "?format=csv")
     job = Job.objects.get(kind=Job.Kind.EXPORT)
     name = job.params["file"]
     assert storages["renditions"].exists(name)
