@@ -175,7 +175,9 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
             # object as it was read above (its ETag): a write in between fails the copy, to be retried
             info = src.copy_to(asset.key, dest, target_key, if_etag=asset.etag or None)
         except ObjectMissing:
-            return _fail(item, f"{asset.source.name}:{asset.key} no longer exists", retryable=False, actor=actor)
+            # retryable: a file moved away for a while (a remount, a tidy-up put back) comes back; the retry
+            # copies it again only if its bytes are still the ones decided on (the checksum test above)
+            return _fail(item, f"{asset.source.name}:{asset.key} no longer exists; retry once it is back", actor=actor)
         if info.size != size:
             return _fail(item, "the copy in the ingest location has the wrong size", actor=actor)
         with transaction.atomic():

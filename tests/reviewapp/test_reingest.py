@@ -168,6 +168,18 @@ def test_a_copy_that_changed_since_the_decision_is_not_reingested(env):
     assert not (root / "ingest" / str(item.pk)).exists()
 
 
+def test_a_copy_missing_for_a_while_fails_and_is_sent_on_a_retry_once_it_is_back(env):
+    cleanup, canon, cur, admin, root = env
+    d = reingest_decision(env)
+    path = root / "cleanup" / "box/C0100.jpg"
+    path.rename(root / "away.jpg")
+    item = svc.reingest_copy(item=ReingestItem.objects.get(asset_id=d.asset_id))
+    assert item.state == "failed" and "no longer exists" in item.error and item.retryable
+    (root / "away.jpg").rename(path)
+    item = svc.reingest_copy(item=svc.reingest_retry(actor=admin, item=item))
+    assert item.state == "submitted" and (root / "ingest" / str(item.pk) / "C0100.jpg").exists()
+
+
 def test_curators_read_the_reingest_pages_and_only_admins_act_on_them(client, env):
     cleanup, canon, cur, admin, _ = env
     d = reingest_decision(env)
