@@ -17,6 +17,7 @@ from .fingerprint import chroma, grey
 from .proof import (
     _CHROMA_STEP,
     JPEG_MCU,
+    _window_region,
     attach_rendition,
     beyond_cap_array,
     blocks_off,
@@ -807,15 +808,13 @@ def _beyond_cap_lacking(c: FileAnalysis, m: FileAnalysis, turn, T: Thresholds) -
         over = more / (P.beyond_cap_factor * other + P.beyond_cap_floor)
         if float(over.max()) <= 1.0:
             continue
-        ys, xs = np.nonzero(over > 1.0)
         h, w = over.shape
-        region = {"top": round(float(ys.min()) / h, 3), "left": round(float(xs.min()) / w, 3),
-                  "bottom": round(float(ys.max() + 1) / h, 3), "right": round(float(xs.max() + 1) / w, 3)}
+        region = _window_region(over > 1.0, h, w, side=1, stride=1)   # (in blocks: the fractions are the same)
         y, x = np.unravel_index(int(np.argmax(over)), over.shape)
         other_side = "kept" if whose == "clean-up" else "clean-up"
         return {"region": region, "reason": (
             f"the {whose} copy holds detail finer than the proof's {P.max_side} px that the {other_side} copy lacks, "
-            f"in {len(ys)} of {h * w} blocks (worst {float(more[y, x]):.1f} grey levels against {float(other[y, x]):.1f}, "
+            f"in {int((over > 1.0).sum())} of {h * w} blocks (worst {float(more[y, x]):.1f} grey levels against {float(other[y, x]):.1f}, "
             f"{float(over[y, x]):.2f} of its limit): a texture, screen or grain one side has and the other has not")}
     return None
 
