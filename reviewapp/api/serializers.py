@@ -11,7 +11,7 @@ from .. import models as m
 from ..selectors.deletion import dry_run_progress, plan_would_abort
 from ..selectors.jobs import job_progress
 from ..selectors.review import candidate_outdated, row_id
-from ..services.review import NOTE_MAX, act_refusal, approve_refusal
+from ..services.review import NOTE_MAX, approve_refusal, approve_refusal_for
 from ..services.takedown import REASON_MIN_WRITTEN, takedown_reason_validate
 
 # --------------------------------------------------------------------------------------------
@@ -225,7 +225,9 @@ class ReviewItemDetailSerializer(ReviewItemSerializer):
 
     def get_approve_refused(self, item) -> str | None:
         request = self.context.get("request")
-        return ((request and act_refusal(request.user, item)) or approve_refusal(item, item.best_candidate)) or None
+        if request is None:   # (no one asking: who may act on it is not known, what may be deleted is)
+            return approve_refusal(item, item.best_candidate)
+        return approve_refusal_for(request.user, item)
 
     @extend_schema_field(CandidateSerializer(many=True))
     def get_candidates(self, item):

@@ -320,7 +320,7 @@ def _bulk_filter(qs, *, job, source, verdict, max_diff, max_local):
                   best_candidate__verdict__in=verdicts, verdict__in=verdicts)
           .filter(queue_q({"job": job, "source": source}))
           .filter(best_candidate_current_q())
-          .exclude(asset__state=Asset.State.VANISHED).exclude(best_candidate__match_asset__state=Asset.State.VANISHED)
+          .filter(in_source_q()).exclude(best_candidate__match_asset__state=Asset.State.VANISHED)
           .exclude(Exists(DeletionItem.objects.filter(returned_q(), asset=OuterRef("asset")))))
     if max_diff is not None:
         qs = qs.filter(best_candidate__diff_score__lte=max_diff, best_candidate__damage_score__lte=max_diff)

@@ -232,6 +232,13 @@ def approve_refusal(item, candidate) -> str | None:
     return why[0] if why else None
 
 
+def approve_refusal_for(actor, item) -> str | None:
+    """Why ``actor`` approving deletion of this file on its best candidate would be refused now, or
+    None: who may act on it (``act_refusal``), then what may be deleted (``approve_refusal``), as the
+    decision itself checks them."""
+    return act_refusal(actor, item) or approve_refusal(item, item.best_candidate)
+
+
 def _snapshot(item, candidate):
     asset = item.asset
     snap = {
@@ -519,7 +526,7 @@ def bulk_approve(*, actor, items=None, leased=None, job=None, source=None, verdi
         here = {it.pk for it in items} | {it.pk for it in leased or []}
         for item in (ReviewItem.objects.filter(pk__in=sorted(sampled.ids - here))
                      .select_related("asset__source", "best_candidate__match_asset__source").order_by("pk")):
-            refused.append((item, act_refusal(actor, item) or approve_refusal(item, item.best_candidate)
+            refused.append((item, approve_refusal_for(actor, item)
                             or "no longer in the batch: its best pair's verdict or scores changed since the sample"))
     for item in items:
         key = f"{idempotency_key}:{item.pk}" if idempotency_key else None
