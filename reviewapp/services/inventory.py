@@ -198,11 +198,11 @@ def _taken_down_back(source: Source, changed: list, stats: dict) -> None:
     gone only by chance when the takedown found them "already gone"): counted in the job's stats as
     ``taken_down_back`` and logged, and each one's page says so (``asset_fate``), for an admin to take
     them down again. Not removed here: a takedown is an admin's act, with its written reason."""
-    back = sorted(set(Takedown.objects.filter(asset_id__in=[a.pk for a in changed if a.state != Asset.State.VANISHED])
-                      .values_list("asset_id", flat=True)))
+    back = set(Takedown.objects.filter(asset_id__in=[a.pk for a in changed if a.state != Asset.State.VANISHED])
+               .values_list("asset_id", flat=True))
     if back:
         stats["taken_down_back"] = stats.get("taken_down_back", 0) + len(back)
-        keys = [a.key for a in changed if a.pk in set(back)]
+        keys = [a.key for a in changed if a.pk in back]
         log.warning("inventory of %s: %d object(s) a legal takedown removed are back at their keys: %.500r",
                     source.name, len(back), keys)
 
