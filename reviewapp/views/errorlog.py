@@ -57,24 +57,21 @@ def errorlog_list(request):
     form, filters = _filters(request)
     qs = error_log_list(**filters)
     fmt = request.GET.get("format")
+    large = None
     if fmt in ("csv", "xlsx"):
         if not is_admin(request.user):
             raise PermissionDenied("exporting the error log is for admins")
-        if export_too_large_for_a_request(qs):
-            if request.method != "POST":
-                # a GET changes nothing (a link or an image tag elsewhere could make it): the page offers
-                # the job as a form, and its POST (CSRF-checked) starts it
-                large = {"format": fmt, "rows": qs.count()}
-            else:
-                job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
-                                             base_url=request.build_absolute_uri("/").rstrip("/"))
-                messages.success(request, f"The export is large: job #{job.pk} writes it in the background; "
-                                          "its download link appears on this page when it is ready.")
-                return redirect("job-detail", pk=job.pk)
-        else:
+        if not export_too_large_for_a_request(qs):
             return errorlog_export(request, qs, fmt)
-    else:
-        large = None
+        if request.method == "POST":
+            job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
+                                         base_url=request.build_absolute_uri("/").rstrip("/"))
+            messages.success(request, f"The export is large: job #{job.pk} writes it in the background; "
+                                      "its download link appears on this page when it is ready.")
+            return redirect("job-detail", pk=job.pk)
+        # a GET changes nothing (a link or an image tag elsewhere could make it): the page offers the
+        # job as a form, and its POST (CSRF-checked) starts it
+        large = {"format": fmt, "rows": qs.count()}
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -149,11 +149,13 @@ def review_take(request, pk):
     queue = sel.queue_clean(request.POST)
     item = get_object_or_404(ReviewItem.objects.select_related("asset"), pk=pk)
     why = act_refusal(request.user, item)
-    if why or not review_lease_take(actor=request.user, item_id=item.pk):
-        # (taken meanwhile, or gone: the rule says which, read again)
+    if why is None and not review_lease_take(actor=request.user, item_id=item.pk):
+        # (taken or gone meanwhile: the rule says which, read again)
         item.refresh_from_db()
         item.asset.refresh_from_db()
-        messages.warning(request, act_refusal(request.user, item) or "this file could not be leased to you; try again")
+        why = act_refusal(request.user, item) or "this file could not be leased to you; try again"
+    if why:
+        messages.warning(request, why)
     return redirect(reverse("review-item", args=[pk]) + _qs(queue))
 
 
