@@ -731,6 +731,35 @@ def test_a_restore_that_another_restore_of_the_item_finished_first_is_answered_a
     assert AuditEntry.objects.filter(item=item, action="restore").count() == 1
 
 
+def test_a_purge_that_runs_while_a_restore_copies_the_object_back_leaves_it_restored_and_in_review(quarantined,
+                                                                                                  monkeypatch):
+    """Retention ran out while an admin restored the file: the purge removed the quarantine copy after the
+    restore had copied it back. The item stayed "purged" and the file out of review, though it was back."""
+    import reviewapp.services.deletion.quarantine as quarantine
+
+    item, admin = quarantined
+    original = quarantine.quarantine_target
+
+    def purged_once_copied_back(it):
+        target = original(it)
+        copy_to = target.storage.copy_to
+
+        def copy_then_purge(*args, **kwargs):
+            out = copy_to(*args, **kwargs)
+            assert svc.deletion_item_purge(actor=admin, item=it).state == DeletionItem.State.PURGED
+            return out
+        target.storage.copy_to = copy_then_purge
+        return target
+
+    monkeypatch.setattr(quarantine, "quarantine_target", purged_once_copied_back)
+    assert svc.deletion_restore(actor=admin, item=item).state == DeletionItem.State.RESTORED
+    item.refresh_from_db()
+    assert item.state == DeletionItem.State.RESTORED
+    assert storage_for(item.asset.source).read_bytes(item.asset.key) == cleanup_jpeg()
+    assert ReviewItem.objects.get(asset=item.asset).status == ReviewItem.Status.OPEN
+    assert Asset.objects.get(pk=item.asset.pk).state != Asset.State.VANISHED
+
+
 def test_purge_deletes_only_the_copy_that_was_quarantined(quarantined):
     item, admin = quarantined
     target = svc.quarantine_target(item)

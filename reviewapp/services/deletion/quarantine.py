@@ -102,7 +102,10 @@ def deletion_restore(*, actor, item) -> DeletionItem:
         raise StorageError(f"the restored copy of {asset.key} is not the quarantined content; the quarantine copy is kept")
     with transaction.atomic():
         item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
-        if item.state != DeletionItem.State.QUARANTINED:
+        # PURGED: retention ran out while this restore copied the object back, and the purge removed the
+        # quarantine copy after that. The object is at its key again (its content checked just above), so
+        # the item is restored; left "purged", the file stayed out of review, counted gone, while it was back
+        if item.state not in (DeletionItem.State.QUARANTINED, DeletionItem.State.PURGED):
             return item
         item.state = DeletionItem.State.RESTORED
         item.save(update_fields=["state", "updated_at"])
