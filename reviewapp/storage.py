@@ -89,6 +89,7 @@ def check_key(key: str) -> str:
 
 # Profile settings that are Doppel's, not boto3's.
 SEPARATE_SERVICE = "separate_service"
+SEPARATE_SERVICE_PROBES = 3   # objects asked of both services before a separate_service label is trusted
 _DOPPEL_PROFILE_KEYS = ("addressing_style", SEPARATE_SERVICE)
 
 
@@ -228,6 +229,12 @@ class Storage:
 
     def quarantine_for(self, source_name: str, item_id: int) -> tuple[Storage, str]:
         """Where an object of this storage waits out retention, and that place's location text."""
+        raise NotImplementedError
+
+    def quarantine_area(self) -> Storage:
+        """Where every quarantined object of this storage's sources lies (``quarantine_for``'s places are
+        inside it): no source may be registered over it, or an inventory lists the held copies as
+        clean-up files and restore and purge refuse for as long as that source exists."""
         raise NotImplementedError
 
     def delete_every_version(self, key: str) -> int | None:
@@ -723,8 +730,11 @@ class LocalStorage(Storage):
         return LocalStorage(self.path(key).parent)
 
     def quarantine_for(self, source_name: str, item_id: int) -> tuple[Storage, str]:
-        store = LocalStorage(Path(settings.QUARANTINE_DIR).resolve() / source_name / str(item_id))
+        store = LocalStorage(self.quarantine_area().root / source_name / str(item_id))
         return store, str(store.root)
+
+    def quarantine_area(self) -> LocalStorage:
+        return LocalStorage(Path(settings.QUARANTINE_DIR).resolve())
 
     @classmethod
     def at_location(cls, *, root="", root_pin="", **_other):
@@ -849,12 +859,51 @@ class S3Storage(Storage):
     def overlap_with(self, other):
         if not isinstance(other, S3Storage):
             return ""
-        if self.bucket_identity() != other.bucket_identity():
-            return ""
         a, b = self.prefix, other.prefix
-        if a.startswith(b) or b.startswith(a):
+        if not (a.startswith(b) or b.startswith(a)):
+            return ""
+        if self.bucket_identity() == other.bucket_identity():
             via = "" if self.bucket == other.bucket else f" (through the access point {self.bucket if self.bucket != self.resolved_bucket() else other.bucket})"
             return f"same bucket {self.resolved_bucket()!r}{via} with overlapping prefixes ({a or '/'} and {b or '/'})"
+        if self.resolved_bucket() == other.resolved_bucket():
+            return self._one_service_after_all(other)
+        return ""
+
+    def _one_service_after_all(self, other: S3Storage) -> str:
+        """Why two locations with one bucket name and overlapping prefixes, which only their profiles'
+        ``separate_service`` labels tell apart, are one service after all ("" when nothing shows it): up to
+        ``SEPARATE_SERVICE_PROBES`` objects of the narrower location, asked of both services, are the same
+        object (ETag, size and last-modified time, which the service sets when it stores an object).
+
+        Why: the label is a setting, not evidence. A profile labelled separate that reached the very
+        service of a canonical source let an attack register a clean-up source over the canonical
+        prefix and quarantine a canonical object. Read-only (HEAD and a short listing), so it may ask a
+        canonical store too; where it cannot ask, it cannot tell, and the locations are not proven apart."""
+        narrow, wide = (self, other) if len(self.prefix) >= len(other.prefix) else (other, self)
+        try:
+            listed = narrow.client.list_objects_v2(Bucket=narrow.bucket, Prefix=narrow.prefix.rstrip("/"),
+                                                   MaxKeys=SEPARATE_SERVICE_PROBES)
+        except Exception as exc:  # noqa: BLE001
+            raise narrow._translate(exc) from exc
+        for entry in listed.get("Contents", []):
+            key = entry["Key"]
+            seen = []
+            for store in (narrow, wide):
+                try:
+                    seen.append(store.client.head_object(Bucket=store.bucket, Key=key))
+                except Exception as exc:  # noqa: BLE001
+                    why = store._translate(exc)
+                    if isinstance(why, ObjectMissing):
+                        break
+                    raise StorageError(f"cannot tell whether profiles {self.profile!r} and {other.profile!r} reach "
+                                       f"separate services ({why})") from exc
+            if len(seen) < 2:
+                continue
+            here, there = seen
+            if all(here.get(f) == there.get(f) for f in ("ETag", "ContentLength", "LastModified")):
+                return (f"profiles {self.profile!r} and {other.profile!r} are labelled separate services, but "
+                        f"s3://{narrow.bucket}/{key} is the same object through both (ETag, size and last-modified "
+                        f"time): one service, with overlapping prefixes ({self.prefix or '/'} and {other.prefix or '/'})")
         return ""
 
     def content_token(self, key):
@@ -951,10 +1000,12 @@ class S3Storage(Storage):
         return f"s3://{self.bucket}/{self.prefix}"
 
     def quarantine_for(self, source_name, item_id):
-        bucket = settings.QUARANTINE_BUCKET or self.bucket
-        base = f"{settings.QUARANTINE_PREFIX.strip('/')}/"
-        store = S3Storage(self.profile, bucket, f"{base}{source_name}/{item_id}")
-        return store, f"s3://{bucket}/{store.prefix}"
+        area = self.quarantine_area()
+        store = S3Storage(self.profile, area.bucket, f"{area.prefix}{source_name}/{item_id}")
+        return store, f"s3://{area.bucket}/{store.prefix}"
+
+    def quarantine_area(self) -> S3Storage:
+        return S3Storage(self.profile, settings.QUARANTINE_BUCKET or self.bucket, settings.QUARANTINE_PREFIX)
 
     @property
     def client(self):

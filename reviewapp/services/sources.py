@@ -21,21 +21,24 @@ log = logging.getLogger(__name__)
 
 
 def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", exclude_pk=None):
-    """Refuse a location that can reach any registered source's objects by any route (a second
-    profile or endpoint spelling for the same bucket, an access-point alias, a symlinked or
-    bind-mounted directory). When it cannot be proven apart, it is refused too."""
+    """Refuse a location that can reach any registered source's objects, or the quarantine area where
+    their deleted objects wait out retention, by any route (a second profile or endpoint spelling for
+    the same bucket, an access-point alias, a symlinked or bind-mounted directory). When it cannot be
+    proven apart, it is refused too."""
     candidate = location_storage(kind=kind, storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root)
     others = Source.objects.all()
     if exclude_pk:
         others = others.exclude(pk=exclude_pk)
     for other in others:
         other_store = source_location(other)
-        try:
-            reason = candidate.overlap_with(other_store)
-        except StorageError as exc:
-            raise ValidationError(f"cannot prove it does not overlap source {other.name!r} ({other.location}): {exc}") from exc
-        if reason:
-            raise ValidationError(f"overlaps source {other.name!r} ({other.location}): {reason}")
+        for place, what in ((other_store, f"source {other.name!r} ({other.location})"),
+                            (other_store.quarantine_area(), f"the quarantine area of source {other.name!r}")):
+            try:
+                reason = candidate.overlap_with(place)
+            except StorageError as exc:
+                raise ValidationError(f"cannot prove it does not overlap {what}: {exc}") from exc
+            if reason:
+                raise ValidationError(f"overlaps {what}: {reason}")
 
 
 def _log_separate_service(source: Source):

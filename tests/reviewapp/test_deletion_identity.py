@@ -17,7 +17,9 @@ import io
 import logging
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -98,6 +100,71 @@ def test_a_separate_service_reusing_a_bucket_name_needs_the_profile_override_and
     assert any("separate_service='lab-minio'" in r.getMessage() and "canon" in r.getMessage() for r in caplog.records)
     # the override is Doppel's setting, not boto3's: the client still works
     assert list(storage_for(s).list()) == []
+
+
+@pytest.mark.django_db
+def test_a_separate_service_label_on_a_profile_that_reaches_the_same_service_is_not_trusted(
+        s3_bucket, s3_profile, second_profile, settings, admin_user):
+    """An attack: a profile labelled separate_service that reached the canonical source's very service let a
+    clean-up source be registered over the canonical prefix, and its canonical object was quarantined. The
+    objects themselves say it is one service: the same object (ETag, size, last modified) through both."""
+    from reviewapp.services.deletion.executor import physical_identity_doubt
+
+    canon = source_add(actor=admin_user, name="canon", kind="s3", role="canonical", storage_profile="moto",
+                       bucket=s3_bucket, prefix="canon")
+    s3_profile.put_object(Bucket=s3_bucket, Key="canon/C0001001.tif", Body=b"kept bytes")
+    settings.S3_PROFILES[second_profile]["separate_service"] = "lab-minio"
+    with pytest.raises(ValidationError, match="overlaps source 'canon'.*labelled separate services.*one service"):
+        source_add(actor=admin_user, name="lab", kind="s3", role="cleanup", storage_profile=second_profile,
+                   bucket=s3_bucket, prefix="canon")
+    # and at the moment of deletion, for an object that appeared after a source was registered
+    through_label = S3Storage(second_profile, s3_bucket, "canon")
+    doubt, _ = physical_identity_doubt(through_label, "C0001001.tif", storage_for(canon), "C0001001.tif")
+    assert "canonical source 'canon'" in doubt, doubt
+    # where nothing under the narrower prefix says otherwise, the label stands
+    assert S3Storage(second_profile, s3_bucket, "canon/empty").overlap_with(storage_for(canon)) == ""
+    # and a genuinely separate service (another moto process: one process's servers share their buckets)
+    # holding other bytes under the same bucket and key
+    from tests.conftest import free_port
+    port = free_port()
+    lab = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        settings.S3_PROFILES = {**settings.S3_PROFILES, "lab": {**settings.S3_PROFILES["moto"], "separate_service": "lab",
+                                                                "endpoint_url": f"http://127.0.0.1:{port}"}}
+        S3Storage("lab", s3_bucket).client.create_bucket(Bucket=s3_bucket)
+        S3Storage("lab", s3_bucket).client.put_object(Bucket=s3_bucket, Key="canon/C0001001.tif", Body=b"lab bytes")
+        assert S3Storage("lab", s3_bucket, "canon").overlap_with(storage_for(canon)) == ""
+        assert source_add(actor=admin_user, name="lab", kind="s3", role="cleanup", storage_profile="lab",
+                          bucket=s3_bucket, prefix="canon").pk
+    finally:
+        lab.terminate()
+        lab.wait(10)
+
+
+@pytest.mark.django_db
+def test_no_source_can_be_registered_over_the_quarantine_area(s3_bucket, admin_user, local_root, settings):
+    """An attack registered a clean-up source on the quarantine prefix: the held copies were listed as
+    clean-up files, and restore and purge refused for as long as that source existed."""
+    source_add(actor=admin_user, name="legacy", kind="s3", role="cleanup", storage_profile="moto", bucket=s3_bucket,
+               prefix="legacy")
+    for prefix in ("doppel-quarantine", "doppel-quarantine/legacy/3"):
+        with pytest.raises(ValidationError, match="overlaps the quarantine area of source 'legacy'"):
+            source_add(actor=admin_user, name="q", kind="s3", role="cleanup", storage_profile="moto",
+                       bucket=s3_bucket, prefix=prefix)
+    settings.QUARANTINE_DIR = local_root / "held"
+    (local_root / "held").mkdir()
+    (local_root / "old").mkdir()
+    source_add(actor=admin_user, name="old", kind="local", role="cleanup", root=str(local_root / "old"))
+    with pytest.raises(ValidationError, match="overlaps the quarantine area of source 'old'"):
+        source_add(actor=admin_user, name="held", kind="local", role="cleanup", root=str(local_root / "held"))
+    assert set(Source.objects.values_list("name", flat=True)) == {"legacy", "old"}
 
 
 @pytest.mark.django_db
