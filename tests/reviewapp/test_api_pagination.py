@@ -29,3 +29,18 @@ def test_a_cursor_the_api_made_still_pages(curator_api):
     assert len(first["results"]) == 2 and first["next"]
     second = curator_api.get(first["next"]).json()
     assert len(second["results"]) == 1
+
+
+@pytest.mark.parametrize("size", ["-1", "0", "abc", "1.5"])
+@pytest.mark.django_db
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400_not_the_default(curator_api, size):
+    r = curator_api.get("/api/v1/assets/", {"page_size": size})
+    assert r.status_code == 400, r.content
+    assert "page_size" in r.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_a_page_size_over_the_limit_gives_the_limit(curator_api):
+    from reviewapp.api.pagination import IdCursorPagination
+    r = curator_api.get("/api/v1/assets/", {"page_size": str(IdCursorPagination.max_page_size + 1)})
+    assert r.status_code == 200
