@@ -125,6 +125,21 @@
     return !!t && (t.isContentEditable || t.tagName === "TEXTAREA" || t.tagName === "SELECT" ||
       (t.tagName === "INPUT" && t.type !== "checkbox" && t.type !== "radio" && t.type !== "range"));
   }
+  // Single-key shortcuts (WCAG 2.1.4): a curator can turn them off (the Keys dialog's switch, kept in this
+  // browser), and they never act while focus is in the site's menu or header, where a letter pressed on a
+  // link decided the file on screen.
+  var SINGLE_KEYS = "doppel.singleKeys";
+  function singleKeysOn() {
+    try { return window.localStorage.getItem(SINGLE_KEYS) !== "off"; } catch (err) { return true; }
+  }
+  function outsideReview(e) {
+    var t = e.target;
+    return !!t && t !== document.body && !!t.closest && !!t.closest("header, nav, footer");
+  }
+  function pageKey(e) {
+    if (e.key.length !== 1) return true;          // arrows and the like: not character keys
+    return singleKeysOn() && !outsideReview(e);
+  }
   // Space and Enter are the focused control's own keys: never a page shortcut.
   function ownKey(e) {
     if (e.key !== " " && e.key !== "Enter") return false;
@@ -149,7 +164,7 @@
       return {
         destroy: function () { dead = true; },
         onKey: function (e) {
-          if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
+          if (e.ctrlKey || e.metaKey || e.altKey || typing(e) || !pageKey(e)) return;
           var a = decisionFor(e);
           if (a && a.way === "undo-form") { e.preventDefault(); undo(); }
         }
@@ -352,6 +367,14 @@
       if (show) openModal(help, document.getElementById("help-close")); else if (help.open) help.close();
     }
     if (help) help.addEventListener("close", function () { restoreFocus(help, btnHelp); });
+    var keysSwitch = document.getElementById("single-keys");
+    if (keysSwitch) {
+      keysSwitch.checked = singleKeysOn();
+      keysSwitch.addEventListener("change", function () {
+        try { window.localStorage.setItem(SINGLE_KEYS, keysSwitch.checked ? "on" : "off"); } catch (err) { /* kept for this page only */ }
+        announce(keysSwitch.checked ? "Single-key shortcuts are on." : "Single-key shortcuts are off: use the buttons, or turn them on again here.");
+      });
+    }
     if (btnHelp) btnHelp.addEventListener("click", function () { toggleHelp(true); });
 
     function onKey(e) {
@@ -360,7 +383,7 @@
         if (help && help.open && e.key === "?") { e.preventDefault(); help.close(); }
         return;  // a modal dialog owns the keyboard (Esc closes it natively)
       }
-      if (typing(e) || ownKey(e)) return;
+      if (typing(e) || ownKey(e) || !pageKey(e)) return;
       var k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
       if (k === "?") { e.preventDefault(); toggleHelp(true); return; }
       var a = decisionFor(e);

@@ -413,3 +413,40 @@ def test_a_held_key_or_a_quick_second_press_decides_one_file_not_the_ones_after_
     page.wait_for_selector("#review[data-settled='1']")
     assert Decision.objects.count() == 2
     assert set(Decision.objects.values_list("review_item_id", flat=True)) == {first, second}
+
+
+def test_single_key_shortcuts_can_be_turned_off_and_never_act_from_the_site_menu(page, live_server, curator, pairs):
+    """WCAG 2.1.4, an attack: with a link of the site's menu focused, N decided the file on screen, and the
+    shortcuts could not be turned off. A letter pressed in the menu now does nothing; the Keys dialog's switch
+    turns every single-key shortcut off in this browser (the buttons still decide) and on again."""
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server, "?verdict=rotated")
+    wait_images(page, "img-cleanup", "img-match")
+    page.wait_for_selector("#review[data-settled='1']")
+    first = item_id(page)
+    page.locator("header a, nav a").first.focus()
+    page.keyboard.press("n")
+    page.wait_for_timeout(400)
+    assert Decision.objects.count() == 0 and item_id(page) == first
+    page.click("#btn-help")
+    page.locator("#single-keys").uncheck()
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('shortcuts are off')")
+    page.keyboard.press("Escape")
+    page.locator("#review h1").focus()
+    page.keyboard.press("n")
+    page.wait_for_timeout(400)
+    assert Decision.objects.count() == 0 and item_id(page) == first
+    page.reload()                                        # kept in this browser
+    page.wait_for_selector("#review[data-settled='1']")
+    page.keyboard.press("n")
+    page.wait_for_timeout(400)
+    assert Decision.objects.count() == 0
+    page.click("#btn-help")
+    assert not page.locator("#single-keys").is_checked()
+    page.locator("#single-keys").check()
+    page.keyboard.press("Escape")
+    page.locator("#review h1").focus()
+    page.keyboard.press("n")
+    page.wait_for_function(
+        "old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }", arg=first)
+    assert Decision.objects.count() == 1
