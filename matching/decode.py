@@ -47,6 +47,13 @@ DEFAULT_MAX_PIXELS = 100_000_000
 # gigabytes (14000 x 14000 x 4 x 2 = 1.57 GB from a 1.5 MB PNG). A host (Django settings) may set
 # both defaults once at start-up; a caller may pass its own.
 DEFAULT_MAX_DECODED_BYTES = 1024 ** 3
+# A third, on work rather than memory: the scans of a progressive JPEG. Each scan makes libjpeg pass
+# over every coefficient of the picture again, and a scan may be a few dozen bytes, so a 2.7 MB file of
+# 20,000 scans of an 8192 x 8192 picture (an attack) decoded for minutes at 207 MB-1.4 GB, past a
+# worker's hard time limit, which killed it (libjpeg does not return to Python to be interrupted).
+# Encoders write 2-12 (libjpeg's progressive script 10; mozjpeg's searched scripts stay under 70);
+# libjpeg-turbo's documentation suggests 500 as the limit for untrusted files.
+MAX_JPEG_SCANS = 500
 DEFAULT_TARGET = 256
 
 DECODER_FILL = 128.0   # the grey libjpeg (and Pillow, for a truncated file) fills what it could not decode with
@@ -716,10 +723,16 @@ def decoded_bytes(width: int, height: int, channels: int, bit_depth: int) -> int
     return width * height * max(1, channels) * max(1, -(-int(bit_depth) // 8))
 
 
+def jpeg_scan_count(data: bytes) -> int:
+    """How many scans (start-of-scan markers) a JPEG's stream holds, its entropy-coded data skipped."""
+    return sum(1 for marker, _pos, _seg in _jpeg_segments(data) if marker == 0xDA)
+
+
 def check_limits(im: Image.Image, bit_depth: int | None = None, *, max_pixels: int | None = None,
-                 max_decoded_bytes: int | None = None) -> None:
-    """Refuse (DecodeError) an opened, not yet loaded image over either limit. Only the header
-    has been read, so nothing big is allocated before the refusal."""
+                 max_decoded_bytes: int | None = None, data: bytes | None = None) -> None:
+    """Refuse (DecodeError) an opened, not yet loaded image over any limit: pixels, decoded bytes, and
+    (``data``, the file's bytes, given) a JPEG's scans (``MAX_JPEG_SCANS``). Only the header has been
+    read, so nothing big is allocated, and no pass over the pixels made, before the refusal."""
     max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     max_decoded_bytes = DEFAULT_MAX_DECODED_BYTES if max_decoded_bytes is None else max_decoded_bytes
     w, h = im.size
@@ -731,6 +744,11 @@ def check_limits(im: Image.Image, bit_depth: int | None = None, *, max_pixels: i
     if need > max_decoded_bytes:
         raise DecodeError(f"image too large: {w}x{h} px, {channels} channel(s) of {bits} bits need {need} bytes "
                           f"decoded, over the limit of {max_decoded_bytes} bytes")
+    if data is not None and im.format in ("JPEG", "MPO"):
+        scans = jpeg_scan_count(data)
+        if scans > MAX_JPEG_SCANS:
+            raise DecodeError(f"too much work to decode: the JPEG holds {scans} scans, over the limit of "
+                              f"{MAX_JPEG_SCANS} (encoders write 2-12; each is a pass over the whole picture)")
 
 
 def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None, data: bytes | None = None,
@@ -777,7 +795,7 @@ def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=
         raise DecodeError(f"invalid image size {w}x{h}")
     d.bit_depth = header_bit_depth(im, d.format, data)
     # before anything else reads the image: Pillow loads a PNG whole to look for EXIF after IDAT
-    check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes)
+    check_limits(im, d.bit_depth, max_pixels=max_pixels, max_decoded_bytes=max_decoded_bytes, data=data)
     d.mode = channel_mode(im.mode, im.info)
     dropped = samples_dropped(im, data)
     if dropped:

@@ -206,7 +206,7 @@ def load_rendition_uncached(path):
         return _cap(a, max_side), digest, None, plan.sniffed.format, None, None, ""
     data = plan.data  # a TIFF's header pointed at its master
     im = Image.open(io.BytesIO(data))
-    dec.check_limits(im)  # the pixel and decoded-byte limits, before EXIF or pixels are read
+    dec.check_limits(im, data=data)  # the pixel, decoded-byte and scan limits, before EXIF or pixels are read
     fmt = im.format
     quality = estimate_jpeg_quality(im) if fmt in ("JPEG", "MPO") else None
     coding = jpeg_coding(im)

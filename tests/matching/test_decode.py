@@ -662,3 +662,42 @@ def test_what_a_decoder_could_not_write_of_a_damaged_jpeg_is_its_grey_on_every_d
     assert decode(path).errors
     assert all(np.array_equal(images[0], a) for a in images[1:])
     assert np.all(images[0] == DECODER_FILL)
+
+
+def _jpeg_of_scans(side: int, ac_scans: int) -> bytes:
+    """A grey progressive JPEG of side x side px: one DC scan, then ``ac_scans`` scans that each code every
+    block's AC coefficients as an end-of-block (one bit a block), as an attack wrote 20,000 of them."""
+    import struct
+
+    def seg(marker, body):
+        return b"\xff" + bytes([marker]) + struct.pack(">H", len(body) + 2) + body
+    blocks = ((side + 7) // 8) ** 2
+    zeros = bytes(-(-blocks // 8))                 # a bit '0' a block: the one code of the one-symbol tables
+    data = b"\xff\xd8" + seg(0xDB, b"\x00" + bytes([1] * 64))
+    data += seg(0xC2, struct.pack(">BHHB", 8, side, side, 1) + b"\x01\x11\x00")
+    data += seg(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")     # DC: a difference of 0
+    data += seg(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\x00")     # AC: end of block
+    data += seg(0xDA, b"\x01\x01\x00" + bytes([0, 0, 0])) + zeros
+    for _ in range(ac_scans):
+        data += seg(0xDA, b"\x01\x01\x00" + bytes([1, 63, 0])) + zeros
+    return data + b"\xff\xd9"
+
+
+def test_a_jpeg_of_more_scans_than_the_limit_is_refused_before_any_pass_over_its_pixels(tmp_path, photo):
+    # an attack: 2.7 MB, 20,000 scans of an 8192 px square decoded for minutes, past a worker's hard time
+    # limit, which killed it. Refused from its markers, with why; a progressive JPEG as encoders write it
+    # (and one at the limit) decodes
+    from matching import analyse_file
+    from matching.decode import MAX_JPEG_SCANS, jpeg_scan_count
+    assert decode(None, data=_jpeg_of_scans(64, MAX_JPEG_SCANS - 1)).width == 64
+    many = _jpeg_of_scans(64, MAX_JPEG_SCANS)
+    assert jpeg_scan_count(many) == MAX_JPEG_SCANS + 1
+    with pytest.raises(DecodeError, match=f"holds {MAX_JPEG_SCANS + 1} scans, over the limit of {MAX_JPEG_SCANS}"):
+        decode(None, data=many)
+    (tmp_path / "scans.jpg").write_bytes(many)
+    a = analyse_file(tmp_path / "scans.jpg")
+    assert a.status == "unreadable" and "scans" in a.errors[0], a.errors
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=85, progressive=True)
+    assert 2 <= jpeg_scan_count(buf.getvalue()) <= 12
+    assert decode(None, data=buf.getvalue()).errors == []
