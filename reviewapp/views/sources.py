@@ -113,11 +113,18 @@ def asset_detail(request, pk):
     ctx.update(
         web_url=asset_image_url(asset, "web"),
         review_url=reverse("review-item", args=[review.pk]) if review else None,
-        errors=[str(e) for e in analysis.get("errors") or [] if e],
+        errors=_decode_errors(asset, analysis),
         fate=asset_fate(asset),
         damage_box=damage_box(analysis.get("damage")),
     )
     return render(request, "reviewapp/sources/asset.html", ctx)
+
+
+def _decode_errors(asset, analysis) -> list[str]:
+    """The file's decode errors, each once: the analysis's, then any other line the row's ``decode_error``
+    holds (it is the analysis's joined, so every unreadable file's were listed twice)."""
+    errors = [str(e) for e in analysis.get("errors") or [] if e]
+    return errors + [line for line in (asset.decode_error or "").splitlines() if line and line not in errors]
 
 
 def damage_box(damage):

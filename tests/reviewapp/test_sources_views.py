@@ -130,6 +130,14 @@ def test_asset_detail_shows_metadata_candidates_and_review(curator_client):
     assert asset.key.split("/")[-1] in response.content.decode()
 
 
+def test_an_unreadable_files_page_lists_each_decode_error_once(curator_client):
+    # an attack: every unreadable file's errors were listed twice (the row's decode_error is the analysis's joined)
+    asset = AssetFactory(decode_status="unreadable", decode_error="cannot identify image: x\nempty tail",
+                         analysis={"errors": ["cannot identify image: x", "empty tail"]})
+    html = curator_client.get(reverse("asset-detail", args=[asset.pk])).content.decode()
+    assert html.count("cannot identify image: x") == 1 and html.count("empty tail") == 1
+
+
 def test_curator_cannot_add_source(curator_client, local_root):
     (local_root / "x").mkdir()
     assert curator_client.get(reverse("source-add")).status_code == 403
