@@ -582,24 +582,47 @@ def _check_tiff_frame(im, size) -> list:
 
 
 # ---------------------------------------------------------------- array helpers
+GREY_ROWS_AT_ONCE = 256   # rows of a 16-bit, 32-bit or float picture scaled to 8 bits at a time
+
+
+def _grey_bands(im: Image.Image):
+    """(first row, samples) of a one-channel picture, ``GREY_ROWS_AT_ONCE`` rows at a time."""
+    w, h = im.size
+    for y in range(0, h, GREY_ROWS_AT_ONCE):
+        yield y, np.asarray(im.crop((0, y, w, min(h, y + GREY_ROWS_AT_ONCE))))
+
+
 def to_rgb8(im: Image.Image) -> np.ndarray:
-    """Any Pillow mode -> uint8 RGB array (16/32-bit scaled, float normalised)."""
+    """Any Pillow mode -> uint8 RGB array (16/32-bit scaled, float normalised).
+
+    A 16-bit, 32-bit or float picture is scaled a band of rows at a time (``GREY_ROWS_AT_ONCE``), in
+    float64 as before, so the same bytes come out: made whole, the float64 copies took 8 bytes a
+    pixel each, and a 10000 px float TIFF of 439 KB, within the decoded-byte limit at 400 MB, took
+    4.1 GB to analyse (an attack); a band holds a few MB."""
     mode = im.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
-        a = np.asarray(im).astype(np.float64)
+        w, h = im.size
         if mode.startswith("I;16"):
-            a = a / 257.0
+            lo = hi = 0.0   # (unused: 16-bit samples scale by 257)
         else:
-            finite = a[np.isfinite(a)]
-            if finite.size == 0:
+            lo, hi = np.inf, -np.inf
+            for _y, band in _grey_bands(im):
+                finite = band[np.isfinite(band)] if band.dtype.kind == "f" else band.ravel()
+                if finite.size:
+                    lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        out = np.empty((h, w, 3), np.uint8)
+        for y, band in _grey_bands(im):
+            a = band.astype(np.float64)
+            if mode.startswith("I;16"):
+                a = a / 257.0
+            elif lo > hi:      # no finite sample at all
                 a = np.zeros_like(a)
-            elif mode == "I" and finite.min() >= 0 and finite.max() <= 65535:
-                a = a / 257.0 if finite.max() > 255 else a
+            elif mode == "I" and lo >= 0 and hi <= 65535:
+                a = a / 257.0 if hi > 255 else a
             else:
-                lo, hi = float(finite.min()), float(finite.max())
                 a = np.nan_to_num((a - lo) / (hi - lo or 1.0) * 255.0)
-        a = np.clip(a, 0, 255).astype(np.uint8)
-        return np.repeat(a[:, :, None], 3, axis=2)
+            out[y:y + a.shape[0]] = np.clip(a, 0, 255).astype(np.uint8)[:, :, None]
+        return out
     if mode != "RGB":
         if channel_mode(mode, im.info) in ALPHA_MODES:
             im = im.convert("RGBA")

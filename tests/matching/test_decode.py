@@ -543,7 +543,7 @@ import resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from matching import analyse_file
 t = time.time()
-a = analyse_file(sys.argv[1], max_pixels=200_000_000)
+a = analyse_file(sys.argv[1], max_pixels=200_000_000, rendition=sys.argv[3:] == ["rendition"])
 print("STATUS", a.status, "|".join(a.errors))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 try:  # Linux folds the parent's peak into ru_maxrss across fork+exec; VmHWM is this process's own
@@ -577,6 +577,31 @@ def test_bomb_like_png_peak_memory_stays_bounded(tmp_path):
     print(status, f"peak RSS {peak / 1e6:.0f} MB")
     assert "image too large" in status and "unreadable" in status
     assert peak < 400 * 1024 ** 2, f"peak RSS {peak / 1e6:.0f} MB"
+
+
+def test_a_float_tiff_within_the_limits_is_analysed_at_full_detail_in_a_few_times_its_decoded_bytes(tmp_path):
+    """An attack: a 439 KB float TIFF of 10000 x 10000 (400 MB decoded, within the limits) took 4.1 GB to
+    analyse with its full-detail rendition (float64 copies of the whole picture to scale it to 8 bits, two
+    float32 copies for what the rendition's cap loses): 1.5 GB now. Here 6000 x 6000 (144 MB decoded), in a
+    fresh interpreter as above."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import tifffile
+    p = tmp_path / "float.tif"
+    plane = np.zeros((6000, 6000), np.float32)
+    plane[::97] = 1.0
+    tifffile.imwrite(p, plane, compression="zlib")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(p), str(root), "rendition"], capture_output=True,
+                         text=True, timeout=300, cwd=root)
+    assert out.returncode == 0, out.stderr
+    status = next(line for line in out.stdout.splitlines() if line.startswith("STATUS"))
+    peak = int(next(line for line in out.stdout.splitlines() if line.startswith("PEAK")).split()[1])
+    print(status, f"peak RSS {peak / 1e6:.0f} MB")
+    assert status.split()[1] == "ok", status
+    assert peak < 5 * plane.nbytes + 150 * 1024 ** 2, f"peak RSS {peak / 1e6:.0f} MB for {plane.nbytes / 1e6:.0f} MB decoded"
 
 
 def test_a_scaled_decode_knows_the_true_extent_of_its_partial_last_pixel():
