@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors import extracts as sel
-from ..selectors.extracts import counts_sentence
 from ..selectors.review import row_id
 from ..selectors.takedown import copies_of
 from ..services.exports import csv_lines
@@ -31,13 +30,12 @@ class ExtractArchiveSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = m.ExtractArchive
-        fields = ["id", "namelist", "namelist_title", "key", "state", "requested", "found", "extracted", "size",
+        fields = ["id", "namelist", "namelist_title", "key", "state", "requested", "found", "extracted", "repeated", "size",
                   "sha256", "built_at", "rebuilds", "error", "summary"]
         read_only_fields = fields
 
     def get_summary(self, obj) -> str:
-        return counts_sentence(
-            {"requested": obj.requested, "found": obj.found, "extracted": obj.extracted})
+        return sel.archive_summary(obj)
 
 
 class ExtractSerializer(serializers.ModelSerializer):
@@ -46,11 +44,13 @@ class ExtractSerializer(serializers.ModelSerializer):
     requested = serializers.SerializerMethodField()
     found = serializers.SerializerMethodField()
     extracted = serializers.SerializerMethodField()
+    repeated = serializers.SerializerMethodField()
 
     class Meta:
         model = m.Extract
         fields = ["id", "title", "state", "location", "content", "max_side", "sample_size", "sample_seed", "expires_at",
-                  "expired_at", "job", "created_by", "created_at", "requested", "found", "extracted", "archives"]
+                  "expired_at", "job", "created_by", "created_at", "requested", "found", "extracted", "repeated",
+                  "archives"]
         read_only_fields = fields
 
     def _sum(self, obj, field) -> int:
@@ -64,6 +64,9 @@ class ExtractSerializer(serializers.ModelSerializer):
 
     def get_extracted(self, obj) -> int:
         return self._sum(obj, "extracted")
+
+    def get_repeated(self, obj) -> int:
+        return self._sum(obj, "repeated")
 
 
 class ExtractCreateSerializer(serializers.Serializer):

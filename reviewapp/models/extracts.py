@@ -61,6 +61,7 @@ class ExtractArchive(models.Model):
     requested = models.PositiveIntegerField(default=0, help_text="names asked for (the sample, when sampled)")
     found = models.PositiveIntegerField(default=0, help_text="names the database knew")
     extracted = models.PositiveIntegerField(default=0, help_text="files the archive holds")
+    repeated = models.PositiveIntegerField(default=0, help_text="names of an object an earlier line already named")
     size = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
@@ -82,6 +83,9 @@ class ExtractMember(models.Model):
         ARCHIVED = "archived", "In an archive tier, not restored"
         FAILED = "failed", "Failed"
         TAKEN_DOWN = "taken_down", "Removed by a legal takedown"
+        # the object an earlier line already named: that line carries its outcome (and its one copy
+        # in the archive), so no object is counted, fetched or stored twice
+        REPEATED = "repeated", "Named again (counted once, on its first line)"
 
     IN_ARCHIVE = (Outcome.EXTRACTED, Outcome.AMBIGUOUS)
 

@@ -5,8 +5,9 @@ location (a temp file renamed into place, or an S3 multipart upload), so memory 
 list of any length. Each member is read, hashed and written once; the manifest (CSV and JSON,
 inside the archive as `manifest.csv` / `manifest.json` and as ExtractMember rows) says for every
 name requested what became of it: extracted, not found, ambiguous (and which one was chosen,
-why), in an archive tier (with the restore estimate), failed (with the reason) or removed by a
-legal takedown.
+why), in an archive tier (with the restore estimate), failed (with the reason), removed by a
+legal takedown, or repeated (an object an earlier line already named: it is fetched, stored and
+counted once, on that line).
 
 An archive is built whole or not at all: a paused, cancelled, crashed or retried build leaves no
 partial object and its members are written again from scratch, so nothing is ever in an archive
@@ -287,7 +288,6 @@ class _Packed:
     arcname: str
     sha256: str
     size: int
-    line: int
 
 
 def _add_member(tar, extract, asset, store_cache) -> _Packed:
@@ -301,24 +301,35 @@ def _add_member(tar, extract, asset, store_cache) -> _Packed:
             data = render_member(path, extract.max_side)
             arcname = f"files/{asset.key}.{extract.max_side}px.jpg"
             _append(tar, _tarinfo(arcname, len(data)), io.BytesIO(data))
-            return _Packed(arcname, hashlib.sha256(data).hexdigest(), len(data), 0)
+            return _Packed(arcname, hashlib.sha256(data).hexdigest(), len(data))
         size = os.path.getsize(path)
         arcname = f"files/{asset.key}"
         with open(path, "rb") as f:
             reader = _HashingReader(f)
             _append(tar, _tarinfo(arcname, size), reader)
-        return _Packed(arcname, reader.h.hexdigest(), size, 0)
+        return _Packed(arcname, reader.h.hexdigest(), size)
 
 
-def _first_packing(archive, asset_id, pending_rows) -> _Packed:
-    """Where an object named twice was first stored: in the rows not yet flushed, or in the
+def _first_line(archive, asset_id, pending_rows) -> ExtractMember:
+    """The line that first named an object named again: in the rows not yet flushed, or in the
     database (a rare case, so no map of every member is kept in memory)."""
     for row in pending_rows:
-        if row.asset_id == asset_id and row.arcname:
-            return _Packed(row.arcname, row.sha256, row.size, row.line)
-    row = (ExtractMember.objects.filter(archive=archive, asset_id=asset_id).exclude(arcname="")
-           .order_by("line").first())
-    return _Packed(row.arcname, row.sha256, row.size, row.line)
+        if row.asset_id == asset_id and row.outcome != Outcome.REPEATED:
+            return row
+    return (ExtractMember.objects.filter(archive=archive, asset_id=asset_id).exclude(outcome=Outcome.REPEATED)
+            .order_by("line").first())
+
+
+def _repeat_row(archive, entry, first: ExtractMember, why: str, **common) -> ExtractMember:
+    """A name of an object an earlier line already named: its own outcome, pointing at that line
+    (and at the object's one copy in the archive, if it has one), so the object is fetched, stored
+    and counted once, whatever became of it."""
+    if first.arcname:
+        said = f"same object as line {first.line}; stored once"
+    else:
+        said = f"same object as line {first.line} ({first.get_outcome_display().lower()}); counted once"
+    return _member_row(archive, entry, outcome=Outcome.REPEATED, arcname=first.arcname, sha256=first.sha256,
+                       size=first.size, detail=f"{why} {said}".strip(), **common)
 
 
 def _member_row(archive, entry, **fields) -> ExtractMember:
@@ -360,16 +371,20 @@ def _add_manifests(tar, archive):
 
 
 def archive_counts(archive: ExtractArchive) -> dict:
-    """Requested / found / extracted, and each outcome, from the member rows."""
+    """Each outcome, then requested / found / extracted / repeated, from the member rows.
+    "extracted" is the files the archive holds (a name answered by one object or by several, one
+    chosen); it replaces the count of the outcome of that name, which spread after it hid the
+    ambiguous names' files. A repeated name is its own outcome, so it is never a second file."""
     from django.db.models import Count
 
     by = dict(archive.members.values_list("outcome").annotate(n=Count("id")).order_by())
     requested = sum(by.values())
     return {
+        **{o: by.get(o, 0) for o in Outcome.values},
         "requested": requested,
         "found": requested - by.get(Outcome.NOT_FOUND, 0),
         "extracted": by.get(Outcome.EXTRACTED, 0) + by.get(Outcome.AMBIGUOUS, 0),
-        **{o: by.get(o, 0) for o in Outcome.values},
+        "repeated": by.get(Outcome.REPEATED, 0),
     }
 
 
@@ -395,7 +410,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
     with transaction.atomic():
         archive.members.all().delete()  # a previous, unfinished attempt: its archive never landed
     _job_base(job_id, extract)
-    packed: set[int] = set()  # asset ids already in the archive (ints only: memory ~flat per name)
+    named: set[int] = set()  # asset ids an earlier line named (ints only: memory ~flat per name)
     store_cache: dict = {}
     taken_down = set(Takedown.objects.values_list("asset_id", flat=True))
     pending_rows: list[ExtractMember] = []
@@ -431,10 +446,11 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                         asset, why = (assets[0], "") if len(assets) == 1 else choose(assets)
                         outcome = Outcome.EXTRACTED if len(assets) == 1 else Outcome.AMBIGUOUS
                         common = dict(asset=asset, key=asset.key)
-                        if asset.pk in packed:
-                            p = _first_packing(archive, asset.pk, pending_rows)
-                            pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname, sha256=p.sha256,
-                                                            size=p.size, detail=f"{why} same object as line {p.line}; stored once".strip(), **common))
+                        again = asset.pk in named
+                        named.add(asset.pk)
+                        if again:
+                            first = _first_line(archive, asset.pk, pending_rows)
+                            pending_rows.append(_repeat_row(archive, entry, first, why, **common))
                         elif _is_archived(asset):
                             pending_rows.append(_member_row(archive, entry, outcome=Outcome.ARCHIVED,
                                                             detail=f"{why} {restore_estimate_text(asset)}".strip(), **common))
@@ -452,7 +468,6 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                                 pending_rows.append(_member_row(archive, entry, outcome=Outcome.FAILED,
                                                                 detail=f"{why} does not decode: {exc}".strip()[:2000], **common))
                             else:
-                                packed.add(asset.pk)
                                 done["bytes"] += p.size
                                 pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname,
                                                                 sha256=p.sha256, size=p.size, detail=why, **common))
@@ -464,7 +479,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
     with transaction.atomic():
         ExtractArchive.objects.filter(pk=archive.pk).update(
             state=ExtractArchive.State.BUILT, requested=counts["requested"], found=counts["found"],
-            extracted=counts["extracted"], size=out.size, sha256=out.h.hexdigest(), built_at=timezone.now(), error="")
+            extracted=counts["extracted"], repeated=counts["repeated"], size=out.size, sha256=out.h.hexdigest(), built_at=timezone.now(), error="")
     archive.refresh_from_db()
     # A takedown that landed while this archive was being written could not rebuild it (it was
     # not built yet): do it now, so a taken-down picture never survives in a finished archive.
@@ -561,8 +576,8 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
                 _add_manifests(new, archive)
         counts = archive_counts(archive)
         ExtractArchive.objects.filter(pk=archive.pk).update(
-            extracted=counts["extracted"], found=counts["found"], size=out.size, sha256=out.h.hexdigest(),
-            rebuilds=archive.rebuilds + 1, built_at=timezone.now())
+            extracted=counts["extracted"], found=counts["found"], repeated=counts["repeated"], size=out.size,
+            sha256=out.h.hexdigest(), rebuilds=archive.rebuilds + 1, built_at=timezone.now())
     archive.refresh_from_db()
     return archive
 

@@ -86,7 +86,7 @@ def extract_detail(request, pk):
     ex = get_object_or_404(Extract.objects.select_related("created_by", "job"), pk=pk)
     archives = list(ex.archives.select_related("namelist").order_by("pk"))
     for a in archives:
-        a.summary = svc.counts_sentence({"requested": a.requested, "found": a.found, "extracted": a.extracted})
+        a.summary = sel.archive_summary(a)
     chosen = None
     wanted = row_id(request.GET.get("archive"))
     if wanted is not None:

@@ -127,10 +127,12 @@ def test_originals_archive_accounts_for_every_name(store, admin_user, extract_ro
     assert rows["4"]["outcome"] == "not_found" and rows["4"]["key_chosen"] == ""
     # archive tier: listed with the restore estimate, never silently skipped
     assert rows["5"]["outcome"] == "archived" and "GLACIER" in rows["5"]["detail"] and "restore takes" in rows["5"]["detail"]
-    # the same object asked for twice is stored once
-    assert rows["7"]["outcome"] == "extracted" and "same object as line 3" in rows["7"]["detail"]
+    # the same object asked for twice is stored once, and the second line says so
+    assert rows["7"]["outcome"] == "repeated" and "same object as line 3; stored once" in rows["7"]["detail"]
+    assert rows["7"]["path_in_archive"] == "files/IMG_0001.jpg"
     assert doc["counts"]["requested"] == 7 and doc["summary"] == (
-        "Of the 7 objects you requested, the database knew 6, and the archive contains 4.")
+        "Of the 7 objects you requested, the database knew 6, and the archive contains 4. "
+        "1 name repeated an object an earlier line named; it is counted once.")
     assert [m["name_requested"] for m in doc["members"]][0] == QUOTED
     assert archive.sha256 == hashlib.sha256((extract_root / archive.key).read_bytes()).hexdigest()
 
@@ -345,7 +347,9 @@ def test_api_makes_and_reports_an_extract(store, admin_user, curator, extract_ro
     got = api.get(f"/api/v1/extracts/{ex_id}/").json()
     assert (got["requested"], got["found"], got["extracted"]) == (7, 6, 4) and got["state"] == "ready"
     archive = got["archives"][0]
-    assert archive["summary"] == "Of the 7 objects you requested, the database knew 6, and the archive contains 4."
+    assert archive["summary"] == ("Of the 7 objects you requested, the database knew 6, and the archive contains 4. "
+                                  "1 name repeated an object an earlier line named; it is counted once.")
+    assert archive["repeated"] == got["repeated"] == 1
     rows = api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": archive["id"], "outcome": "archived"}).json()["results"]
     assert [r["key"] for r in rows] == ["cold/IMG_0002.jpg"] and "restore takes" in rows[0]["detail"]
     assert api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": "x"}).status_code == 400
@@ -425,3 +429,37 @@ def test_an_object_named_twice_is_stored_once_even_across_flushes(store, admin_u
     assert "same object as line 1" in rows[3].detail
     with open_archive(extract_root, archive) as tar:
         assert [n for n in tar.getnames() if n.startswith("files/")] == ["files/IMG_0001.jpg"]
+
+
+@pytest.mark.django_db
+def test_an_object_named_again_is_fetched_stored_and_counted_once_whatever_became_of_it(store, admin_user, extract_root,
+                                                                                          monkeypatch):
+    """Three names of one picture counted three files; an archived or undecodable object named twice
+    was listed, fetched and counted as failed twice. Every object once, on its first line; each
+    repeat is its own outcome and the counts say how many names repeated."""
+    src, _a = store
+    real, fetched = svc._add_member, []
+
+    def counting(tar, extract, asset, store_cache):
+        fetched.append(asset.key)
+        return real(tar, extract, asset, store_cache)
+
+    monkeypatch.setattr(svc, "_add_member", counting)
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "img_0001.JPG", "Img_0001.jpg", "C0001234", "IMG_0002.jpg",
+                                  "IMG_0002.jpg", "IMG_0003.jpg", "IMG_0003.jpg"])
+    ex = build(admin_user, [nl], content="rendition", max_side=64)
+    archive = ex.archives.get()
+    with open_archive(extract_root, archive) as tar:
+        files = [n for n in tar.getnames() if n.startswith("files/")]
+    assert len(files) == 2 == archive.extracted
+    assert sorted(fetched) == ["IMG_0001.jpg", "IMG_0003.jpg", "box2/C0001234.jpg"]
+    rows = {m.line: m for m in archive.members.all()}
+    assert [rows[n].outcome for n in range(1, 9)] == [
+        "extracted", "repeated", "repeated", "ambiguous", "archived", "repeated", "failed", "repeated"]
+    assert (archive.requested, archive.found, archive.repeated) == (8, 8, 4)
+    assert rows[3].arcname == rows[1].arcname and "same object as line 1; stored once" in rows[3].detail
+    assert "same object as line 7 (failed); counted once" in rows[8].detail
+    assert ex.job.failed == 1 and svc.archive_counts(archive)["failed"] == 1
+    assert svc.counts_sentence(svc.archive_counts(archive)) == (
+        "Of the 8 objects you requested, the database knew 8, and the archive contains 2. "
+        "4 names repeated objects earlier lines named; each is counted once.")

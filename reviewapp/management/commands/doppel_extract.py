@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from reviewapp.models import Extract, NameList
+from reviewapp.selectors.extracts import archive_summary
 from reviewapp.services import extracts as svc
 from reviewapp.units import byte_size
 
@@ -78,5 +79,4 @@ class Command(BaseCommand):
         ex.refresh_from_db()
         self.stdout.write(f"extract #{ex.pk} {ex.title!r}: {ex.get_state_display()}, expires {ex.expires_at:%Y-%m-%d %H:%M} UTC")
         for a in ex.archives.select_related("namelist").order_by("pk"):
-            c = {"requested": a.requested, "found": a.found, "extracted": a.extracted}
-            self.stdout.write(f"  {a.namelist.title}: {a.key} ({byte_size(a.size)}) — {svc.counts_sentence(c)}")
+            self.stdout.write(f"  {a.namelist.title}: {a.key} ({byte_size(a.size)}) — {archive_summary(a)}")
