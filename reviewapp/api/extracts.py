@@ -45,12 +45,13 @@ class ExtractSerializer(serializers.ModelSerializer):
     found = serializers.SerializerMethodField()
     extracted = serializers.SerializerMethodField()
     repeated = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = m.Extract
-        fields = ["id", "title", "state", "location", "content", "max_side", "sample_size", "sample_seed", "expires_at",
-                  "expired_at", "job", "created_by", "created_at", "requested", "found", "extracted", "repeated",
-                  "archives"]
+        fields = ["id", "title", "state", "error", "location", "content", "max_side", "sample_size", "sample_seed",
+                  "expires_at", "expired_at", "job", "created_by", "created_at", "requested", "found", "extracted",
+                  "repeated", "archives"]
         read_only_fields = fields
 
     def _sum(self, obj, field) -> int:
@@ -67,6 +68,10 @@ class ExtractSerializer(serializers.ModelSerializer):
 
     def get_repeated(self, obj) -> int:
         return self._sum(obj, "repeated")
+
+    def get_error(self, obj) -> str:
+        """Why a failed extract failed (its job's reason; empty otherwise), where its state is read."""
+        return obj.job.error if obj.state == m.Extract.State.FAILED and obj.job else ""
 
 
 class ExtractCreateSerializer(serializers.Serializer):
@@ -106,7 +111,7 @@ class CopiesSerializer(serializers.Serializer):
     retrieve=extend_schema(summary="One extract with its archives and counts (admin)", tags=TAG),
 )
 class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
-    queryset = m.Extract.objects.select_related("created_by").prefetch_related("archives__namelist")
+    queryset = m.Extract.objects.select_related("created_by", "job").prefetch_related("archives__namelist")
     serializer_class = ExtractSerializer
     permission_classes = [IsDoppelAdmin]
     filterset_class = None

@@ -6,6 +6,15 @@ from django.db import models
 from .assets import Asset, NameList, NameListEntry
 
 
+class ExtractQuerySet(models.QuerySet):
+    def cancel_unfinished(self) -> int:
+        """These extracts, if still waiting or building, say they are cancelled. Their job was
+        cancelled and nothing builds the rest of them: the job's cancel calls this in its own
+        transaction (a paused job has no worker left to hear of it, and a queued one may wait long),
+        and so does the build when it finds its job cancelled."""
+        return self.filter(state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
+
+
 class Extract(models.Model):
     """One request to package one or more name lists. The archives live until `expires_at`."""
 
@@ -38,6 +47,8 @@ class Extract(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expired_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    objects = ExtractQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

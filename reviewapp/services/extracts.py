@@ -32,7 +32,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -375,8 +375,6 @@ def archive_counts(archive: ExtractArchive) -> dict:
     "extracted" is the files the archive holds (a name answered by one object or by several, one
     chosen); it replaces the count of the outcome of that name, which spread after it hid the
     ambiguous names' files. A repeated name is its own outcome, so it is never a second file."""
-    from django.db.models import Count
-
     by = dict(archive.members.values_list("outcome").annotate(n=Count("id")).order_by())
     requested = sum(by.values())
     return {
@@ -498,8 +496,7 @@ def extract_run(job_id) -> Job | None:
     if job is None:
         stopped = Job.objects.filter(pk=job_id, state=Job.State.CANCELLED).first()
         if stopped is not None:  # cancelled before it ran: the extract says so too
-            Extract.objects.filter(pk=(stopped.params or {}).get("extract_id"),
-                                   state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
+            Extract.objects.filter(pk=(stopped.params or {}).get("extract_id")).cancel_unfinished()
         return None
     extract = Extract.objects.filter(pk=(job.params or {}).get("extract_id")).first()
     if extract is None:
@@ -520,13 +517,30 @@ def extract_run(job_id) -> Job | None:
             return jobs.job_fail(job_id, f"{archive.namelist.title}: {exc}")
     state = Job.objects.get(pk=job_id).state
     if state == Job.State.CANCELLED:
-        Extract.objects.filter(pk=extract.pk).update(state=Extract.State.CANCELLED)
+        Extract.objects.filter(pk=extract.pk).cancel_unfinished()
         return Job.objects.get(pk=job_id)
     if state != Job.State.RUNNING:  # paused: resume builds what is left
         return Job.objects.get(pk=job_id)
     _job_base(job_id, extract)
+    empty = nothing_archived(extract)
+    if empty:
+        Extract.objects.filter(pk=extract.pk).update(state=Extract.State.FAILED)
+        return jobs.job_fail(job_id, empty)
     Extract.objects.filter(pk=extract.pk).update(state=Extract.State.READY)
     return jobs.job_finish(job_id)
+
+
+def nothing_archived(extract: Extract) -> str | None:
+    """Why an extract whose archives were all written holds no file at all, or None. Such an
+    extract is not "ready" (a person would fetch it for nothing): it fails with what became of
+    the names, and its manifests, which say it line by line, stay until the expiry."""
+    if extract.archives.filter(extracted__gt=0).exists():
+        return None
+    by = dict(ExtractMember.objects.filter(archive__extract=extract).values_list("outcome")
+              .annotate(n=Count("id")).order_by())
+    said = "; ".join(f"{by[o]:,} {label[0].lower()}{label[1:]}" for o, label in Outcome.choices if by.get(o))
+    return (f"no file was put in the archive{'s' if extract.archives.count() > 1 else ''}: "
+            f"{said or 'the name lists are empty'}. The manifest gives each name's reason.")
 
 
 # --- removing members (legal takedown) ----------------------------------------------------------
@@ -647,5 +661,5 @@ def extract_delete(*, actor, extract: Extract) -> Extract:
 __all__ = [
     "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
     "extract_delete", "extract_expire_due", "extract_location", "extract_run", "live_archives_holding",
-    "sample_entries",
+    "nothing_archived", "sample_entries",
 ]

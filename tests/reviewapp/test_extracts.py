@@ -463,3 +463,59 @@ def test_an_object_named_again_is_fetched_stored_and_counted_once_whatever_becam
     assert svc.counts_sentence(svc.archive_counts(archive)) == (
         "Of the 8 objects you requested, the database knew 8, and the archive contains 2. "
         "4 names repeated objects earlier lines named; each is counted once.")
+
+
+@pytest.mark.django_db
+def test_cancelling_its_job_cancels_the_extract_at_once_queued_or_paused(store, admin_user, extract_root, client,
+                                                                           monkeypatch):
+    """A cancelled extract stayed "waiting to be built" (or "building", once paused) until a worker ran
+    its job again, which for a paused job never happens: the cancel itself says so now."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "C0001234"])
+    queued = svc.extract_create(actor=admin_user, namelists=[nl], title="queued", location="default",
+                                expires_at=timezone.now() + timedelta(days=1))
+    job_svc.job_cancel(actor=admin_user, job=queued.job)   # no worker runs after this
+    queued.refresh_from_db()
+    assert queued.state == Extract.State.CANCELLED
+    monkeypatch.setattr(svc, "FLUSH_EVERY", 1)
+    paused = svc.extract_create(actor=admin_user, namelists=[nl], title="paused", location="default",
+                                expires_at=timezone.now() + timedelta(days=1))
+    real = svc._add_member
+
+    def pause_first(*args, **kw):
+        job_svc.job_pause(actor=admin_user, job=Job.objects.get(pk=paused.job_id))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(svc, "_add_member", pause_first)
+    svc.extract_run(paused.job_id)
+    assert Job.objects.get(pk=paused.job_id).state == Job.State.PAUSED
+    job_svc.job_cancel(actor=admin_user, job=paused.job)
+    paused.refresh_from_db()
+    assert paused.state == Extract.State.CANCELLED
+    client.force_login(admin_user)
+    page = client.get(f"/extracts/{paused.pk}/").content.decode()
+    assert "Not built: the extract was cancelled" in page and 'name="doppel-refresh"' not in page
+
+
+@pytest.mark.django_db
+def test_an_extract_that_holds_no_file_fails_and_says_why(store, admin_user, extract_root, client):
+    """It was "ready" with nothing in it: a person fetched an archive of manifests. Now it fails with
+    what became of the names; the manifest stays for the line-by-line reasons."""
+    from django.utils.html import escape
+
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, ["nowhere.tif", "IMG_0002.jpg", "cold/IMG_0002.jpg"])
+    ex = build(admin_user, [nl])
+    why = ("no file was put in the archive: 1 not found; 1 in an archive tier, not restored; "
+           "1 named again (counted once, on its first line). The manifest gives each name's reason.")
+    assert (ex.state, ex.job.state, ex.job.error) == (Extract.State.FAILED, Job.State.FAILED, why)
+    archive = ex.archives.get()
+    assert archive.state == ExtractArchive.State.BUILT and (extract_root / archive.key).exists()
+    client.force_login(admin_user)
+    assert escape(why) in client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert api_client_for(admin_user).get(f"/api/v1/extracts/{ex.pk}/").json()["error"] == why
+    # one file is enough to be ready
+    ok = build(admin_user, [upload(admin_user, src, ["nowhere.tif", "IMG_0001.jpg"], title="one")], title="one")
+    assert ok.state == Extract.State.READY and ok.job.error == ""
