@@ -111,3 +111,21 @@ def test_every_aria_reference_on_every_page_names_an_element_on_that_page(client
                     dangling[f"{r.request['REQUEST_METHOD']} {r.request['PATH_INFO']}"] = found
     assert seen >= 40, seen
     assert dangling == {}, "\n".join(f"{k}: {v}" for k, v in dangling.items())
+
+
+PROGRESS = re.compile(r"<progress\b[^>]*>", re.I)
+
+
+@pytest.mark.parametrize("template", PAGES, ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_every_progress_bar_has_a_name_that_says_whose_progress_it_is(template):
+    """A <progress> without a name is read as "progress bar, 40 %" (of what?): each has an
+    aria-label or aria-labelledby, or an id that a <label for> on the page names."""
+    text = template.read_text(encoding="utf-8")
+    labelled = set(re.findall(r'<label\b[^>]*\bfor="([^"]+)"', text))
+
+    def named(tag):
+        own = re.search(r'\bid="([^"]+)"', tag)
+        return bool(re.search(r"\baria-label(?:ledby)?=", tag)) or bool(own and own.group(1) in labelled)
+
+    unnamed = [tag for tag in PROGRESS.findall(text) if not named(tag)]
+    assert unnamed == [], unnamed
