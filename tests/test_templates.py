@@ -97,7 +97,7 @@ def test_every_aria_reference_on_every_page_names_an_element_on_that_page(client
         kwargs = {}
         if "<int:pk>" in route:
             owner = next((k for k in sorted(rows, key=len, reverse=True) if pattern.name.startswith(k)), None)
-            if owner is None or not pattern.name.endswith(("-detail", "-item")):
+            if owner is None or not pattern.name.endswith(("-detail", "-item", "-delete")):
                 continue
             kwargs["pk"] = rows[owner]
         url = reverse(pattern.name, kwargs=kwargs)

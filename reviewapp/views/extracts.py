@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from ..models import Extract, ExtractArchive, ExtractMember, NameList
 from ..selectors import extracts as sel
@@ -108,13 +107,27 @@ def manifest_csv(request, pk):
                         sel.MANIFEST_HEADER, sel.manifest_rows(archive))
 
 
-@require_POST
+class ExtractDeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I understand: the archives are deleted now, before their expiry, and cannot be brought back",
+        error_messages={"required": "tick the box to confirm: nothing is deleted without it"})
+
+
 @admin_required
 def extract_delete(request, pk):
+    """Ending an extract early deletes its archives at once, for everyone who was to fetch them:
+    GET shows what goes and asks for a ticked box; only a POST with it ticked deletes."""
     ex = get_object_or_404(Extract, pk=pk)
-    try:
-        svc.extract_delete(actor=request.user, extract=ex)
-        messages.success(request, f"extract #{ex.pk}: its archives are deleted")
-    except (ValidationError, PermissionDenied, StorageError) as exc:
-        messages.error(request, f"could not delete extract #{ex.pk}: {_msg(exc)}")
-    return redirect("extract-detail", pk=ex.pk)
+    form = ExtractDeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                svc.extract_delete(actor=request.user, extract=ex)
+                messages.success(request, f"extract #{ex.pk}: its archives are deleted")
+            except (ValidationError, PermissionDenied, StorageError) as exc:
+                messages.error(request, f"could not delete extract #{ex.pk}: {_msg(exc)}")
+            return redirect("extract-detail", pk=ex.pk)
+        messages.error(request, f"extract #{ex.pk}: nothing was deleted (the box was not ticked)")
+    return render(request, "reviewapp/extracts/delete.html", {
+        "ex": ex, "form": form, "archives": ex.archives.select_related("namelist").exclude(
+            state=ExtractArchive.State.DELETED).order_by("pk")})

@@ -317,11 +317,36 @@ def test_page_makes_an_extract_and_shows_the_counts(store, admin_user, curator, 
     assert list(csv.reader(io.StringIO(csv_text)))[1][:3] == ["1", QUOTED, "extracted"]
     dash = client.get("/").content.decode()
     assert 'data-testid="live-extracts"' in dash and "album covers" in dash
-    r = client.post(f"/extracts/{ex.pk}/delete/")
+    r = client.post(f"/extracts/{ex.pk}/delete/", {"confirm": "on"})
     ex.refresh_from_db()
     assert r.status_code == 302 and ex.state == Extract.State.EXPIRED
     assert "album covers" not in client.get("/").content.decode()
-    assert client.get(f"/extracts/{ex.pk}/delete/").status_code == 405  # no state change on GET
+
+
+@pytest.mark.django_db
+def test_deleting_an_extract_now_asks_for_a_ticked_box_first(store, admin_user, extract_root, client):
+    """'Delete the archives now' deleted them on one click: now the button leads to a page that says
+    what goes and asks for a ticked box; without it nothing is deleted, and the page says so."""
+    src, _a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    archive = ex.archives.get()
+    client.force_login(admin_user)
+    detail = client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert f'href="/extracts/{ex.pk}/delete/"' in detail and 'data-testid="extract-delete"' in detail
+    page = client.get(f"/extracts/{ex.pk}/delete/").content.decode()
+    assert "Delete the archives of covers now?" in page and archive.key in page
+    assert '<input type="checkbox" name="confirm"' in page
+    for refused in ({}, {"confirm": ""}):
+        r = client.post(f"/extracts/{ex.pk}/delete/", refused)
+        assert r.status_code == 200 and "nothing was deleted (the box was not ticked)" in r.content.decode()
+        assert "tick the box to confirm" in r.content.decode()
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY and (extract_root / archive.key).exists()
+    r = client.post(f"/extracts/{ex.pk}/delete/", {"confirm": "on"})
+    ex.refresh_from_db()
+    assert r.status_code == 302 and r["Location"] == f"/extracts/{ex.pk}/" and ex.state == Extract.State.EXPIRED
+    assert not (extract_root / archive.key).exists()
+    assert "are deleted" in client.get(f"/extracts/{ex.pk}/delete/").content.decode()
 
 
 @pytest.mark.django_db
