@@ -2,9 +2,11 @@
 archive's manifest, end early; and the takedown page's "every copy of this picture" lookup."""
 from __future__ import annotations
 
+import re
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,6 +24,7 @@ from .permissions import IsDoppelAdmin
 from .serializers import AssetRefSerializer, IdField, UsernameField
 
 TAG = ["extracts"]
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ExtractArchiveSerializer(serializers.ModelSerializer):
@@ -74,12 +77,24 @@ class ExtractSerializer(serializers.ModelSerializer):
         return obj.job.error if obj.state == m.Extract.State.FAILED and obj.job else ""
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+class ExpiryField(serializers.DateTimeField):
+    """A date alone stays a date, for the service to read as the page does (the end of that day,
+    UTC: extract_expiry); DRF read it as its first second, a day before the page's expiry."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and DATE_ONLY.fullmatch(value.strip()):
+            return serializers.DateField().to_internal_value(value.strip())
+        return super().to_internal_value(value)
+
+
 class ExtractCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     namelists = IdField(queryset=m.NameList.objects.all(), many=True, allow_empty=False,
                                                    help_text="name list ids: one archive each")
     location = serializers.CharField(max_length=80, help_text="name of a configured extract location")
-    expires_at = serializers.DateTimeField(help_text="required: the archives are deleted after this moment")
+    expires_at = ExpiryField(help_text="required: a date (the archives are deleted at the end of that day, UTC) or "
+                                       "a date and time (deleted after that moment)")
     content = serializers.ChoiceField(choices=m.Extract.Content.choices, default=m.Extract.Content.ORIGINAL)
     max_side = serializers.IntegerField(required=False, allow_null=True, help_text="renditions: longest side in pixels")
     sample_size = serializers.IntegerField(required=False, allow_null=True, help_text="a random sample of N per list")

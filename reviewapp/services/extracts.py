@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time as clock_time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -120,10 +120,24 @@ def _archive_key(extract: Extract, namelist: NameList) -> str:
     return check_key(f"extract-{extract.pk}-{title}/{lst}-{namelist.pk}.tar")
 
 
+def extract_expiry(value: date | datetime | None) -> datetime | None:
+    """The moment an extract expires, from what a person gave. A date is the whole of that day:
+    the archives go at its end (UTC), as the form, the command and the API all say; a date and
+    time is that moment (a naive one read as UTC). The one rule: the page read a date as the
+    end of the day and the API as its first second, so the same date kept archives a day less."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # (a datetime is a date too: asked first)
+        return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+    return datetime.combine(value, clock_time(23, 59, 59), tzinfo=UTC)
+
+
 def extract_create(*, actor, namelists, title, location, expires_at, content=Extract.Content.ORIGINAL, max_side=None,
                    sample_size=None, sample_seed=None, idempotency_key=None) -> Extract:
-    """Queue an extract of one or more name lists: one archive per list. Nothing is read yet."""
+    """Queue an extract of one or more name lists: one archive per list. Nothing is read yet.
+    `expires_at` is a date or a date and time (extract_expiry)."""
     _require_admin(actor)
+    expires_at = extract_expiry(expires_at)
     if idempotency_key:
         existing = Extract.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -660,6 +674,6 @@ def extract_delete(*, actor, extract: Extract) -> Extract:
 
 __all__ = [
     "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
-    "extract_delete", "extract_expire_due", "extract_location", "extract_run", "live_archives_holding",
+    "extract_delete", "extract_expire_due", "extract_expiry", "extract_location", "extract_run", "live_archives_holding",
     "nothing_archived", "sample_entries",
 ]

@@ -1,7 +1,7 @@
 """Extract pages (admins): make an extract of one or more name lists, follow it (progress, pause,
 resume and cancel are the job's), read each archive's manifest and download it as CSV, end an
 extract early. Views only call services and selectors; rows are looked up by id."""
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -51,10 +51,6 @@ class ExtractForm(forms.Form):
         self.fields["expires_on"].initial = (timezone.now() + timedelta(days=30)).date()
 
 
-def _expiry(day):
-    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)), UTC) if day else None
-
-
 @admin_required
 def extract_list(request):
     form = ExtractForm(request.POST or None)
@@ -63,7 +59,7 @@ def extract_list(request):
         try:
             ex = svc.extract_create(
                 actor=request.user, namelists=list(d["namelists"]), title=d["title"], location=d["location"],
-                expires_at=_expiry(d["expires_on"]), content=d["content"], max_side=d.get("max_side"),
+                expires_at=d["expires_on"], content=d["content"], max_side=d.get("max_side"),
                 sample_size=d.get("sample_size"), sample_seed=d.get("sample_seed"),
                 idempotency_key=request.POST.get("idempotency_key") or None)
         except (ValidationError, PermissionDenied) as exc:

@@ -544,3 +544,37 @@ def test_an_extract_that_holds_no_file_fails_and_says_why(store, admin_user, ext
     # one file is enough to be ready
     ok = build(admin_user, [upload(admin_user, src, ["nowhere.tif", "IMG_0001.jpg"], title="one")], title="one")
     assert ok.state == Extract.State.READY and ok.job.error == ""
+
+
+@pytest.mark.django_db
+def test_an_expiry_date_means_the_end_of_that_day_on_the_page_the_api_and_the_command(store, admin_user, extract_root,
+                                                                                        client):
+    """The page read "expires on 12 May" as the end of that day, the API as its first second: the
+    same date kept an extract a day less through the API. One rule (extract_expiry) for all three."""
+    from datetime import UTC, datetime, time
+
+    from django.core.management import call_command
+
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"])
+    day = (timezone.now() + timedelta(days=5)).date()
+    end_of_day = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    client.force_login(admin_user)
+    client.post("/extracts/", {"title": "page", "namelists": [nl.pk], "location": "default", "content": "original",
+                               "expires_on": day.isoformat()})
+    api = api_client_for(admin_user)
+    body = {"title": "api", "namelists": [nl.pk], "location": "default"}
+    assert api.post("/api/v1/extracts/", {**body, "expires_at": day.isoformat()}, format="json").status_code == 201
+    moment = f"{day.isoformat()}T12:30:00Z"
+    assert api.post("/api/v1/extracts/", {**body, "title": "api moment", "expires_at": moment},
+                    format="json").status_code == 201
+    r = api.post("/api/v1/extracts/", {**body, "title": "no such day", "expires_at": "2031-02-30"}, format="json")
+    assert r.status_code == 400 and "expires_at" in r.json()["errors"]
+    call_command("doppel_extract", user=admin_user.username, namelist=[nl.pk], title="command", expires=day.isoformat(),
+                 stdout=io.StringIO())
+    expiry = dict(Extract.objects.values_list("title", "expires_at"))
+    assert expiry["page"] == expiry["api"] == expiry["command"] == end_of_day
+    assert svc.extract_expiry(day) == end_of_day
+    assert expiry["api moment"] == datetime.combine(day, time(12, 30), tzinfo=UTC)

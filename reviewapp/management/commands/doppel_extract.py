@@ -2,7 +2,7 @@
 [--location NAME] [--content original|rendition --size PX] [--sample N [--seed S]]`: package name lists,
 one tar archive each, into a configured extract location. `--status ID` shows an extract's counts;
 `--expire-due` deletes the archives of every extract past its expiry (what the beat task does)."""
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -16,12 +16,12 @@ from .doppel_plan import get_admin
 from .doppel_status import eager, validation_message
 
 
-def _expiry(value):
+def _expiry_day(value):
+    """The day --expires names (the service says which moment of it: extract_expiry)."""
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
+        return datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
         raise CommandError(f"--expires must be a date as YYYY-MM-DD (got {value!r})") from None
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 class Command(BaseCommand):
@@ -61,7 +61,7 @@ class Command(BaseCommand):
 
             expires = timezone.now() + timedelta(days=opts["days"])
         elif opts["expires"]:
-            expires = _expiry(opts["expires"])
+            expires = _expiry_day(opts["expires"])
         else:
             raise CommandError("an expiry is required: --expires YYYY-MM-DD or --days N")
         try:
