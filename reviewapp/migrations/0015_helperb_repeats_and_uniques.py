@@ -1,9 +1,11 @@
 """Extracts count a repeated name once (its own outcome, and a count per archive); source names are
-unique regardless of case.
+unique regardless of case; an object is taken down once.
 
-Before the constraint, sources whose names differ only in case keep the oldest one's name and the
-later ones are renamed `<name>-<id>` (printed), so the migration cannot fail on rows an earlier
-version let in."""
+Before each constraint, the rows an earlier version let in are settled, so the migration cannot
+fail on them: sources whose names differ only in case keep the oldest one's name and the later
+ones are renamed `<name>-<id>` (printed); of the takedown rows of one object the first is kept and
+the repeats go (printed). Takedown rows are append-only, but a repeat is the bug itself: its
+reason and admin stay in the TAKEDOWN audit rows its request wrote for every step."""
 import django.db.models.functions.text
 from django.db import migrations, models
 
@@ -22,6 +24,16 @@ def rename_names_equal_but_for_case(apps, schema_editor):
         print(f"\n  source #{source.pk} {source.name!r} renamed {new!r}: another source has this name in another case")
         taken.add(new.lower())
         Source.objects.filter(pk=source.pk).update(name=new[:80])
+
+
+def keep_the_first_takedown_of_each_object(apps, schema_editor):
+    Takedown = apps.get_model("reviewapp", "Takedown")
+    seen = set()
+    for pk, asset_id in Takedown.objects.order_by("created_at", "pk").values_list("pk", "asset_id"):
+        if asset_id in seen:
+            print(f"\n  takedown #{pk} of asset #{asset_id} removed: the object's first takedown row stays")
+            Takedown.objects.filter(pk=pk).delete()
+        seen.add(asset_id)
 
 
 class Migration(migrations.Migration):
@@ -45,5 +57,10 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='source',
             constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='source_unique_name_any_case', violation_error_message='a source with this name (in any case) already exists'),
+        ),
+        migrations.RunPython(keep_the_first_takedown_of_each_object, migrations.RunPython.noop),
+        migrations.AddConstraint(
+            model_name='takedown',
+            constraint=models.UniqueConstraint(fields=('asset',), name='takedown_once_per_asset'),
         ),
     ]
