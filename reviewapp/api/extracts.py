@@ -2,16 +2,17 @@
 archive's manifest, end early; and the takedown page's "every copy of this picture" lookup."""
 from __future__ import annotations
 
+import re
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors import extracts as sel
-from ..selectors.extracts import counts_sentence
 from ..selectors.review import row_id
 from ..selectors.takedown import copies_of
 from ..services.exports import csv_lines
@@ -23,6 +24,7 @@ from .permissions import IsDoppelAdmin
 from .serializers import AssetRefSerializer, IdField, UsernameField
 
 TAG = ["extracts"]
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ExtractArchiveSerializer(serializers.ModelSerializer):
@@ -31,13 +33,12 @@ class ExtractArchiveSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = m.ExtractArchive
-        fields = ["id", "namelist", "namelist_title", "key", "state", "requested", "found", "extracted", "size",
+        fields = ["id", "namelist", "namelist_title", "key", "state", "requested", "found", "extracted", "repeated", "size",
                   "sha256", "built_at", "rebuilds", "error", "summary"]
         read_only_fields = fields
 
     def get_summary(self, obj) -> str:
-        return counts_sentence(
-            {"requested": obj.requested, "found": obj.found, "extracted": obj.extracted})
+        return sel.archive_summary(obj)
 
 
 class ExtractSerializer(serializers.ModelSerializer):
@@ -46,11 +47,14 @@ class ExtractSerializer(serializers.ModelSerializer):
     requested = serializers.SerializerMethodField()
     found = serializers.SerializerMethodField()
     extracted = serializers.SerializerMethodField()
+    repeated = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
 
     class Meta:
         model = m.Extract
-        fields = ["id", "title", "state", "location", "content", "max_side", "sample_size", "sample_seed", "expires_at",
-                  "expired_at", "job", "created_by", "created_at", "requested", "found", "extracted", "archives"]
+        fields = ["id", "title", "state", "error", "location", "content", "max_side", "sample_size", "sample_seed",
+                  "expires_at", "expired_at", "job", "created_by", "created_at", "requested", "found", "extracted",
+                  "repeated", "archives"]
         read_only_fields = fields
 
     def _sum(self, obj, field) -> int:
@@ -65,13 +69,32 @@ class ExtractSerializer(serializers.ModelSerializer):
     def get_extracted(self, obj) -> int:
         return self._sum(obj, "extracted")
 
+    def get_repeated(self, obj) -> int:
+        return self._sum(obj, "repeated")
+
+    def get_error(self, obj) -> str:
+        """Why a failed extract failed (its job's reason; empty otherwise), where its state is read."""
+        return obj.job.error if obj.state == m.Extract.State.FAILED and obj.job else ""
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+class ExpiryField(serializers.DateTimeField):
+    """A date alone stays a date, for the service to read as the page does (the end of that day,
+    UTC: extract_expiry); DRF read it as its first second, a day before the page's expiry."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and DATE_ONLY.fullmatch(value.strip()):
+            return serializers.DateField().to_internal_value(value.strip())
+        return super().to_internal_value(value)
+
 
 class ExtractCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     namelists = IdField(queryset=m.NameList.objects.all(), many=True, allow_empty=False,
                                                    help_text="name list ids: one archive each")
     location = serializers.CharField(max_length=80, help_text="name of a configured extract location")
-    expires_at = serializers.DateTimeField(help_text="required: the archives are deleted after this moment")
+    expires_at = ExpiryField(help_text="required: a date (the archives are deleted at the end of that day, UTC) or "
+                                       "a date and time (deleted after that moment)")
     content = serializers.ChoiceField(choices=m.Extract.Content.choices, default=m.Extract.Content.ORIGINAL)
     max_side = serializers.IntegerField(required=False, allow_null=True, help_text="renditions: longest side in pixels")
     sample_size = serializers.IntegerField(required=False, allow_null=True, help_text="a random sample of N per list")
@@ -103,7 +126,7 @@ class CopiesSerializer(serializers.Serializer):
     retrieve=extend_schema(summary="One extract with its archives and counts (admin)", tags=TAG),
 )
 class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelViewSet):
-    queryset = m.Extract.objects.select_related("created_by").prefetch_related("archives__namelist")
+    queryset = m.Extract.objects.select_related("created_by", "job").prefetch_related("archives__namelist")
     serializer_class = ExtractSerializer
     permission_classes = [IsDoppelAdmin]
     filterset_class = None

@@ -6,6 +6,15 @@ from django.db import models
 from .assets import Asset, NameList, NameListEntry
 
 
+class ExtractQuerySet(models.QuerySet):
+    def cancel_unfinished(self) -> int:
+        """These extracts, if still waiting or building, say they are cancelled. Their job was
+        cancelled and nothing builds the rest of them: the job's cancel calls this in its own
+        transaction (a paused job has no worker left to hear of it, and a queued one may wait long),
+        and so does the build when it finds its job cancelled."""
+        return self.filter(state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
+
+
 class Extract(models.Model):
     """One request to package one or more name lists. The archives live until `expires_at`."""
 
@@ -39,6 +48,8 @@ class Extract(models.Model):
     expired_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
+    objects = ExtractQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -61,6 +72,7 @@ class ExtractArchive(models.Model):
     requested = models.PositiveIntegerField(default=0, help_text="names asked for (the sample, when sampled)")
     found = models.PositiveIntegerField(default=0, help_text="names the database knew")
     extracted = models.PositiveIntegerField(default=0, help_text="files the archive holds")
+    repeated = models.PositiveIntegerField(default=0, help_text="names of an object an earlier line already named")
     size = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
@@ -82,6 +94,9 @@ class ExtractMember(models.Model):
         ARCHIVED = "archived", "In an archive tier, not restored"
         FAILED = "failed", "Failed"
         TAKEN_DOWN = "taken_down", "Removed by a legal takedown"
+        # the object an earlier line already named: that line carries its outcome (and its one copy
+        # in the archive), so no object is counted, fetched or stored twice
+        REPEATED = "repeated", "Named again (counted once, on its first line)"
 
     IN_ARCHIVE = (Outcome.EXTRACTED, Outcome.AMBIGUOUS)
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from ..storage import backend
 
@@ -42,6 +43,9 @@ class Source(models.Model):
                 name="source_unique_s3_location",
             ),
             models.UniqueConstraint(fields=["root"], condition=models.Q(kind="local"), name="source_unique_local_root"),
+            # "attack" and "ATTACK" were two sources: a name is how people (and audit rows) tell them apart
+            models.UniqueConstraint(Lower("name"), name="source_unique_name_any_case",
+                                    violation_error_message="a source with this name (in any case) already exists"),
         ]
         permissions = [
             ("review_assets", "Can review clean-up files (curator)"),

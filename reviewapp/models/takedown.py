@@ -16,3 +16,6 @@ class Takedown(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # An object is taken down once: a second request for it (the form sent twice, a retry after a
+        # failed step) finishes the steps, each with its own audit rows, and records no second takedown.
+        constraints = [models.UniqueConstraint(fields=["asset"], name="takedown_once_per_asset")]

@@ -11,8 +11,22 @@ MANIFEST_FIELDS = ["line", "name_requested", "outcome", "key_chosen", "path_in_a
 
 
 def counts_sentence(c: dict) -> str:
-    return (f"Of the {c['requested']:,} objects you requested, the database knew {c['found']:,}, "
+    """The counts as a person reads them. Names that repeat an object an earlier line named are
+    said apart: the archive holds that object once, so without them the numbers did not add up."""
+    said = (f"Of the {c['requested']:,} objects you requested, the database knew {c['found']:,}, "
             f"and the archive contains {c['extracted']:,}.")
+    repeated = c.get("repeated") or 0
+    if repeated == 1:
+        said += " 1 name repeated an object an earlier line named; it is counted once."
+    elif repeated:
+        said += f" {repeated:,} names repeated objects earlier lines named; each is counted once."
+    return said
+
+
+def archive_summary(archive: ExtractArchive) -> str:
+    """counts_sentence from an archive's stored counts (the page, the API and the command)."""
+    return counts_sentence({"requested": archive.requested, "found": archive.found, "extracted": archive.extracted,
+                            "repeated": archive.repeated})
 
 
 def extract_list():
@@ -29,7 +43,7 @@ def live_extracts(*, now=None):
 
 def extract_totals(extract: Extract) -> dict:
     agg = extract.archives.aggregate(requested=Sum("requested"), found=Sum("found"), extracted=Sum("extracted"),
-                                     size=Sum("size"))
+                                     repeated=Sum("repeated"), size=Sum("size"))
     counts = {k: v or 0 for k, v in agg.items()}
     counts["summary"] = counts_sentence(counts)
     counts["expires_in"] = extract.expires_at - timezone.now()

@@ -5,8 +5,9 @@ location (a temp file renamed into place, or an S3 multipart upload), so memory 
 list of any length. Each member is read, hashed and written once; the manifest (CSV and JSON,
 inside the archive as `manifest.csv` / `manifest.json` and as ExtractMember rows) says for every
 name requested what became of it: extracted, not found, ambiguous (and which one was chosen,
-why), in an archive tier (with the restore estimate), failed (with the reason) or removed by a
-legal takedown.
+why), in an archive tier (with the restore estimate), failed (with the reason), removed by a
+legal takedown, or repeated (an object an earlier line already named: it is fetched, stored and
+counted once, on that line).
 
 An archive is built whole or not at all: a paused, cancelled, crashed or retried build leaves no
 partial object and its members are written again from scratch, so nothing is ever in an archive
@@ -26,12 +27,12 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time as clock_time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -119,10 +120,24 @@ def _archive_key(extract: Extract, namelist: NameList) -> str:
     return check_key(f"extract-{extract.pk}-{title}/{lst}-{namelist.pk}.tar")
 
 
+def extract_expiry(value: date | datetime | None) -> datetime | None:
+    """The moment an extract expires, from what a person gave. A date is the whole of that day:
+    the archives go at its end (UTC), as the form, the command and the API all say; a date and
+    time is that moment (a naive one read as UTC). The one rule: the page read a date as the
+    end of the day and the API as its first second, so the same date kept archives a day less."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # (a datetime is a date too: asked first)
+        return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+    return datetime.combine(value, clock_time(23, 59, 59), tzinfo=UTC)
+
+
 def extract_create(*, actor, namelists, title, location, expires_at, content=Extract.Content.ORIGINAL, max_side=None,
                    sample_size=None, sample_seed=None, idempotency_key=None) -> Extract:
-    """Queue an extract of one or more name lists: one archive per list. Nothing is read yet."""
+    """Queue an extract of one or more name lists: one archive per list. Nothing is read yet.
+    `expires_at` is a date or a date and time (extract_expiry)."""
     _require_admin(actor)
+    expires_at = extract_expiry(expires_at)
     if idempotency_key:
         existing = Extract.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -287,7 +302,6 @@ class _Packed:
     arcname: str
     sha256: str
     size: int
-    line: int
 
 
 def _add_member(tar, extract, asset, store_cache) -> _Packed:
@@ -301,24 +315,35 @@ def _add_member(tar, extract, asset, store_cache) -> _Packed:
             data = render_member(path, extract.max_side)
             arcname = f"files/{asset.key}.{extract.max_side}px.jpg"
             _append(tar, _tarinfo(arcname, len(data)), io.BytesIO(data))
-            return _Packed(arcname, hashlib.sha256(data).hexdigest(), len(data), 0)
+            return _Packed(arcname, hashlib.sha256(data).hexdigest(), len(data))
         size = os.path.getsize(path)
         arcname = f"files/{asset.key}"
         with open(path, "rb") as f:
             reader = _HashingReader(f)
             _append(tar, _tarinfo(arcname, size), reader)
-        return _Packed(arcname, reader.h.hexdigest(), size, 0)
+        return _Packed(arcname, reader.h.hexdigest(), size)
 
 
-def _first_packing(archive, asset_id, pending_rows) -> _Packed:
-    """Where an object named twice was first stored: in the rows not yet flushed, or in the
+def _first_line(archive, asset_id, pending_rows) -> ExtractMember:
+    """The line that first named an object named again: in the rows not yet flushed, or in the
     database (a rare case, so no map of every member is kept in memory)."""
     for row in pending_rows:
-        if row.asset_id == asset_id and row.arcname:
-            return _Packed(row.arcname, row.sha256, row.size, row.line)
-    row = (ExtractMember.objects.filter(archive=archive, asset_id=asset_id).exclude(arcname="")
-           .order_by("line").first())
-    return _Packed(row.arcname, row.sha256, row.size, row.line)
+        if row.asset_id == asset_id and row.outcome != Outcome.REPEATED:
+            return row
+    return (ExtractMember.objects.filter(archive=archive, asset_id=asset_id).exclude(outcome=Outcome.REPEATED)
+            .order_by("line").first())
+
+
+def _repeat_row(archive, entry, first: ExtractMember, why: str, **common) -> ExtractMember:
+    """A name of an object an earlier line already named: its own outcome, pointing at that line
+    (and at the object's one copy in the archive, if it has one), so the object is fetched, stored
+    and counted once, whatever became of it."""
+    if first.arcname:
+        said = f"same object as line {first.line}; stored once"
+    else:
+        said = f"same object as line {first.line} ({first.get_outcome_display().lower()}); counted once"
+    return _member_row(archive, entry, outcome=Outcome.REPEATED, arcname=first.arcname, sha256=first.sha256,
+                       size=first.size, detail=f"{why} {said}".strip(), **common)
 
 
 def _member_row(archive, entry, **fields) -> ExtractMember:
@@ -360,16 +385,18 @@ def _add_manifests(tar, archive):
 
 
 def archive_counts(archive: ExtractArchive) -> dict:
-    """Requested / found / extracted, and each outcome, from the member rows."""
-    from django.db.models import Count
-
+    """Each outcome, then requested / found / extracted / repeated, from the member rows.
+    "extracted" is the files the archive holds (a name answered by one object or by several, one
+    chosen); it replaces the count of the outcome of that name, which spread after it hid the
+    ambiguous names' files. A repeated name is its own outcome, so it is never a second file."""
     by = dict(archive.members.values_list("outcome").annotate(n=Count("id")).order_by())
     requested = sum(by.values())
     return {
+        **{o: by.get(o, 0) for o in Outcome.values},
         "requested": requested,
         "found": requested - by.get(Outcome.NOT_FOUND, 0),
         "extracted": by.get(Outcome.EXTRACTED, 0) + by.get(Outcome.AMBIGUOUS, 0),
-        **{o: by.get(o, 0) for o in Outcome.values},
+        "repeated": by.get(Outcome.REPEATED, 0),
     }
 
 
@@ -395,7 +422,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
     with transaction.atomic():
         archive.members.all().delete()  # a previous, unfinished attempt: its archive never landed
     _job_base(job_id, extract)
-    packed: set[int] = set()  # asset ids already in the archive (ints only: memory ~flat per name)
+    named: set[int] = set()  # asset ids an earlier line named (ints only: memory ~flat per name)
     store_cache: dict = {}
     taken_down = set(Takedown.objects.values_list("asset_id", flat=True))
     pending_rows: list[ExtractMember] = []
@@ -431,10 +458,11 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                         asset, why = (assets[0], "") if len(assets) == 1 else choose(assets)
                         outcome = Outcome.EXTRACTED if len(assets) == 1 else Outcome.AMBIGUOUS
                         common = dict(asset=asset, key=asset.key)
-                        if asset.pk in packed:
-                            p = _first_packing(archive, asset.pk, pending_rows)
-                            pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname, sha256=p.sha256,
-                                                            size=p.size, detail=f"{why} same object as line {p.line}; stored once".strip(), **common))
+                        again = asset.pk in named
+                        named.add(asset.pk)
+                        if again:
+                            first = _first_line(archive, asset.pk, pending_rows)
+                            pending_rows.append(_repeat_row(archive, entry, first, why, **common))
                         elif _is_archived(asset):
                             pending_rows.append(_member_row(archive, entry, outcome=Outcome.ARCHIVED,
                                                             detail=f"{why} {restore_estimate_text(asset)}".strip(), **common))
@@ -452,7 +480,6 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                                 pending_rows.append(_member_row(archive, entry, outcome=Outcome.FAILED,
                                                                 detail=f"{why} does not decode: {exc}".strip()[:2000], **common))
                             else:
-                                packed.add(asset.pk)
                                 done["bytes"] += p.size
                                 pending_rows.append(_member_row(archive, entry, outcome=outcome, arcname=p.arcname,
                                                                 sha256=p.sha256, size=p.size, detail=why, **common))
@@ -464,7 +491,7 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
     with transaction.atomic():
         ExtractArchive.objects.filter(pk=archive.pk).update(
             state=ExtractArchive.State.BUILT, requested=counts["requested"], found=counts["found"],
-            extracted=counts["extracted"], size=out.size, sha256=out.h.hexdigest(), built_at=timezone.now(), error="")
+            extracted=counts["extracted"], repeated=counts["repeated"], size=out.size, sha256=out.h.hexdigest(), built_at=timezone.now(), error="")
     archive.refresh_from_db()
     # A takedown that landed while this archive was being written could not rebuild it (it was
     # not built yet): do it now, so a taken-down picture never survives in a finished archive.
@@ -483,8 +510,7 @@ def extract_run(job_id) -> Job | None:
     if job is None:
         stopped = Job.objects.filter(pk=job_id, state=Job.State.CANCELLED).first()
         if stopped is not None:  # cancelled before it ran: the extract says so too
-            Extract.objects.filter(pk=(stopped.params or {}).get("extract_id"),
-                                   state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
+            Extract.objects.filter(pk=(stopped.params or {}).get("extract_id")).cancel_unfinished()
         return None
     extract = Extract.objects.filter(pk=(job.params or {}).get("extract_id")).first()
     if extract is None:
@@ -505,13 +531,30 @@ def extract_run(job_id) -> Job | None:
             return jobs.job_fail(job_id, f"{archive.namelist.title}: {exc}")
     state = Job.objects.get(pk=job_id).state
     if state == Job.State.CANCELLED:
-        Extract.objects.filter(pk=extract.pk).update(state=Extract.State.CANCELLED)
+        Extract.objects.filter(pk=extract.pk).cancel_unfinished()
         return Job.objects.get(pk=job_id)
     if state != Job.State.RUNNING:  # paused: resume builds what is left
         return Job.objects.get(pk=job_id)
     _job_base(job_id, extract)
+    empty = nothing_archived(extract)
+    if empty:
+        Extract.objects.filter(pk=extract.pk).update(state=Extract.State.FAILED)
+        return jobs.job_fail(job_id, empty)
     Extract.objects.filter(pk=extract.pk).update(state=Extract.State.READY)
     return jobs.job_finish(job_id)
+
+
+def nothing_archived(extract: Extract) -> str | None:
+    """Why an extract whose archives were all written holds no file at all, or None. Such an
+    extract is not "ready" (a person would fetch it for nothing): it fails with what became of
+    the names, and its manifests, which say it line by line, stay until the expiry."""
+    if extract.archives.filter(extracted__gt=0).exists():
+        return None
+    by = dict(ExtractMember.objects.filter(archive__extract=extract).values_list("outcome")
+              .annotate(n=Count("id")).order_by())
+    said = "; ".join(f"{by[o]:,} {label[0].lower()}{label[1:]}" for o, label in Outcome.choices if by.get(o))
+    return (f"no file was put in the archive{'s' if extract.archives.count() > 1 else ''}: "
+            f"{said or 'the name lists are empty'}. The manifest gives each name's reason.")
 
 
 # --- removing members (legal takedown) ----------------------------------------------------------
@@ -561,8 +604,8 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
                 _add_manifests(new, archive)
         counts = archive_counts(archive)
         ExtractArchive.objects.filter(pk=archive.pk).update(
-            extracted=counts["extracted"], found=counts["found"], size=out.size, sha256=out.h.hexdigest(),
-            rebuilds=archive.rebuilds + 1, built_at=timezone.now())
+            extracted=counts["extracted"], found=counts["found"], repeated=counts["repeated"], size=out.size,
+            sha256=out.h.hexdigest(), rebuilds=archive.rebuilds + 1, built_at=timezone.now())
     archive.refresh_from_db()
     return archive
 
@@ -631,6 +674,6 @@ def extract_delete(*, actor, extract: Extract) -> Extract:
 
 __all__ = [
     "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
-    "extract_delete", "extract_expire_due", "extract_location", "extract_run", "live_archives_holding",
-    "sample_entries",
+    "extract_delete", "extract_expire_due", "extract_expiry", "extract_location", "extract_run", "live_archives_holding",
+    "nothing_archived", "sample_entries",
 ]

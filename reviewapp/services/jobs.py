@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import Job, JobEvent, JobItem
+from ..models import Extract, Job, JobEvent, JobItem
 from ..selectors.jobs import job_last_heard, job_pending_items, job_settled_items, jobs_stalled
 from ..tasks.execution import deletion_execute_task
 from ..tasks.exports import export_job_task
@@ -210,6 +210,8 @@ def job_cancel(*, actor, job) -> Job:
         for child in job.children.exclude(state__in=FINISHED_STATES):
             Job.objects.filter(pk=child.pk).update(state=Job.State.CANCELLED, finished_at=timezone.now())
             job_event(child, "cancelled", actor=actor, by_parent=job.pk)
+        # what the job was building says so now, not when (if ever) a worker runs it again
+        Extract.objects.filter(job=job).cancel_unfinished()
     return job
 
 

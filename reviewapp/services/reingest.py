@@ -258,6 +258,24 @@ def _canonical_asset(source, key) -> Asset:
     return asset
 
 
+# The states from which the canonical store's word that it holds the copy is taken: the copy left
+# (copied, submitted), or the check of a reported key failed and the right key is recorded instead.
+REPORTABLE_STATES = (State.SUBMITTED, State.COPIED, State.FAILED)
+
+
+def reingest_ingested_refusal(item) -> str | None:
+    """Why `item` cannot be recorded as ingested now, or None: the one rule reingest_report_ingested
+    applies and the pages offer "Record as ingested" by. The checker proves the canonical copy by
+    the checksum taken when the file was copied; an item that failed before that has none, and a
+    report of it could only fail its check (or never be checked at all)."""
+    if item.state not in REPORTABLE_STATES:
+        return f"the reingest is {item.get_state_display().lower()}; it cannot be reported ingested"
+    if not item.checksum:
+        return ("its file was never copied, so there is no checksum to check a canonical copy against"
+                + (": retry it first" if item.retryable else ""))
+    return None
+
+
 def reingest_report_ingested(*, actor, item, canonical_key, source=None) -> ReingestItem:
     """The canonical store reports it holds the copy (API or UI). The checker verifies it next."""
     try:
@@ -269,8 +287,9 @@ def reingest_report_ingested(*, actor, item, canonical_key, source=None) -> Rein
         item = ReingestItem.objects.select_for_update().get(pk=item.pk)
         if item.state == State.INGESTED and item.canonical_key == canonical_key:
             return item
-        if item.state not in (State.SUBMITTED, State.COPIED, State.FAILED):
-            raise ValidationError(f"the reingest is {item.get_state_display().lower()}; it cannot be reported ingested")
+        why = reingest_ingested_refusal(item)
+        if why:
+            raise ValidationError(why)
         try:
             asset = _canonical_asset(source, canonical_key)
         except ObjectMissing:

@@ -72,8 +72,11 @@ def source_add(*, actor, name, kind, role, storage_profile="", bucket="", prefix
     with transaction.atomic():
         # Lock every source row so two concurrent adds cannot both pass the check.
         list(Source.objects.select_for_update().values_list("pk", flat=True))
-        if Source.objects.filter(name=name).exists():
-            raise ValidationError({"name": f"a source named {name!r} already exists"})
+        taken = Source.objects.filter(name__iexact=name).values_list("name", flat=True).first()
+        if taken is not None:
+            # compared regardless of case, as the database's constraint compares them
+            said = f"a source named {taken!r} already exists"
+            raise ValidationError({"name": said if taken == name else f"{said} (names are compared regardless of case)"})
         check_overlap(
             kind=kind,
             storage_profile=fields.get("storage_profile", ""),

@@ -160,12 +160,15 @@ def takedown_asset(*, actor, asset, reason) -> dict:
         _audit(asset, "object", actor=actor, reason=reason, outcome="refused: Object Lock", object_lock=lock)
         return {"asset": asset, "ok": False, "message": f"Object Lock: {lock}", "steps": []}
     with transaction.atomic():
-        Takedown.objects.create(asset=asset, reason=reason, actor=_actor(actor))
+        # once per object (a unique constraint backs it, get_or_create settles a race): a repeated request
+        # is the first takedown finishing, so its steps run again, audited, but no second row is recorded
+        record, first = Takedown.objects.get_or_create(asset=asset, defaults={"reason": reason, "actor": _actor(actor)})
         _leave_review(asset)
     for planned in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.PLANNED):
         # nothing left to delete or keep: a plan must not run on it, nor send it back to review
         deletion_item_abort(actor=actor, item=planned, reason="the object was removed by a legal takedown", reopen=False)
-    steps: list[str] = []
+    steps: list[str] = [] if first else [
+        f"already taken down {record.created_at:%Y-%m-%d %H:%M} UTC: recorded once, every step checked again"]
     failures: list[str] = []
     state = {}
 

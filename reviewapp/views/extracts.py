@@ -1,7 +1,7 @@
 """Extract pages (admins): make an extract of one or more name lists, follow it (progress, pause,
 resume and cancel are the job's), read each archive's manifest and download it as CSV, end an
 extract early. Views only call services and selectors; rows are looked up by id."""
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from ..models import Extract, ExtractArchive, ExtractMember, NameList
 from ..selectors import extracts as sel
@@ -52,10 +51,6 @@ class ExtractForm(forms.Form):
         self.fields["expires_on"].initial = (timezone.now() + timedelta(days=30)).date()
 
 
-def _expiry(day):
-    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)), UTC) if day else None
-
-
 @admin_required
 def extract_list(request):
     form = ExtractForm(request.POST or None)
@@ -64,7 +59,7 @@ def extract_list(request):
         try:
             ex = svc.extract_create(
                 actor=request.user, namelists=list(d["namelists"]), title=d["title"], location=d["location"],
-                expires_at=_expiry(d["expires_on"]), content=d["content"], max_side=d.get("max_side"),
+                expires_at=d["expires_on"], content=d["content"], max_side=d.get("max_side"),
                 sample_size=d.get("sample_size"), sample_seed=d.get("sample_seed"),
                 idempotency_key=request.POST.get("idempotency_key") or None)
         except (ValidationError, PermissionDenied) as exc:
@@ -86,7 +81,7 @@ def extract_detail(request, pk):
     ex = get_object_or_404(Extract.objects.select_related("created_by", "job"), pk=pk)
     archives = list(ex.archives.select_related("namelist").order_by("pk"))
     for a in archives:
-        a.summary = svc.counts_sentence({"requested": a.requested, "found": a.found, "extracted": a.extracted})
+        a.summary = sel.archive_summary(a)
     chosen = None
     wanted = row_id(request.GET.get("archive"))
     if wanted is not None:
@@ -108,13 +103,27 @@ def manifest_csv(request, pk):
                         sel.MANIFEST_HEADER, sel.manifest_rows(archive))
 
 
-@require_POST
+class ExtractDeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I understand: the archives are deleted now, before their expiry, and cannot be brought back",
+        error_messages={"required": "tick the box to confirm: nothing is deleted without it"})
+
+
 @admin_required
 def extract_delete(request, pk):
+    """Ending an extract early deletes its archives at once, for everyone who was to fetch them:
+    GET shows what goes and asks for a ticked box; only a POST with it ticked deletes."""
     ex = get_object_or_404(Extract, pk=pk)
-    try:
-        svc.extract_delete(actor=request.user, extract=ex)
-        messages.success(request, f"extract #{ex.pk}: its archives are deleted")
-    except (ValidationError, PermissionDenied, StorageError) as exc:
-        messages.error(request, f"could not delete extract #{ex.pk}: {_msg(exc)}")
-    return redirect("extract-detail", pk=ex.pk)
+    form = ExtractDeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                svc.extract_delete(actor=request.user, extract=ex)
+                messages.success(request, f"extract #{ex.pk}: its archives are deleted")
+            except (ValidationError, PermissionDenied, StorageError) as exc:
+                messages.error(request, f"could not delete extract #{ex.pk}: {_msg(exc)}")
+            return redirect("extract-detail", pk=ex.pk)
+        messages.error(request, f"extract #{ex.pk}: nothing was deleted (the box was not ticked)")
+    return render(request, "reviewapp/extracts/delete.html", {
+        "ex": ex, "form": form, "archives": ex.archives.select_related("namelist").exclude(
+            state=ExtractArchive.State.DELETED).order_by("pk")})

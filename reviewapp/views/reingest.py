@@ -32,6 +32,7 @@ def reingest_detail(request, pk):
     return render(request, "reviewapp/reingest/detail.html", {
         "item": item, "events": item.events.select_related("actor").order_by("created_at", "id"),
         "canonical_sources": Source.objects.filter(role=Source.Role.CANONICAL).order_by("name"),
+        "ingested_refusal": svc.reingest_ingested_refusal(item),
     })
 
 

@@ -8,12 +8,14 @@ through the DevTools protocol, so the page's CSP stays in force while it runs.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from reviewapp.models import Decision, ErrorLogEntry, Job, ReingestItem, ReviewItem
+from reviewapp.models import Decision, ErrorLogEntry, Extract, ExtractArchive, Job, ReingestItem, ReviewItem
 from tests.conftest import browser_login, wait_shown
 from tests.factories import UserFactory, checked_plan
 from tests.reviewapp.test_review_views import make_real_pair
@@ -94,7 +96,11 @@ def _world(local_root):
     job = inventory_start(actor=admin, source=cleanup)
     names = namelist_upload(actor=admin, source=cleanup, title="box 1",
                             uploaded_file=SimpleUploadedFile("names.csv", b"scan_000.jpg\nnot_there.jpg\n"))
-    return {"admin": admin, "curator": curator, "items": items, "plan": plan, "job": job, "namelist": names}
+    extract = Extract.objects.create(title="for the catalogue", location="default", job=job,
+                                     expires_at=timezone.now() + timedelta(days=3))
+    ExtractArchive.objects.create(extract=extract, namelist=names, key=f"extract-{extract.pk}/box-1.tar")
+    return {"admin": admin, "curator": curator, "items": items, "plan": plan, "job": job, "namelist": names,
+            "extract": extract}
 
 
 def _pages(world, role):
@@ -136,6 +142,9 @@ def _pages(world, role):
         ("error log", reverse("errorlog-list")),
         ("reingest", reverse("reingest-list")),
         ("reingest item", reverse("reingest-detail", args=[ReingestItem.objects.first().pk])),
+        ("extracts", reverse("extract-list")),
+        ("extract", reverse("extract-detail", args=[world["extract"].pk])),
+        ("delete extract", reverse("extract-delete", args=[world["extract"].pk])),
     ]
 
 

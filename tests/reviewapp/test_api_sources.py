@@ -27,11 +27,13 @@ def test_admin_adds_a_local_source_curator_reads_it(admin_api, curator_api, loca
 
 def test_source_errors_say_what_is_wrong(admin_api, local_root, tmp_path):
     (local_root / "a" / "b").mkdir(parents=True)
+    (local_root / "c").mkdir()
     ok = admin_api.post("/api/v1/sources/", {"name": "a", "kind": "local", "role": "canonical",
                                              "root": str(local_root / "a")}, format="json")
     assert ok.status_code == 201
     cases = [
         ({"name": "a", "kind": "local", "role": "cleanup", "root": str(local_root / "a" / "b")}, "name"),
+        ({"name": "A", "kind": "local", "role": "cleanup", "root": str(local_root / "c")}, "name"),   # any case
         ({"name": "inner", "kind": "local", "role": "cleanup", "root": str(local_root / "a" / "b")}, "non_field_errors"),
         ({"name": "outside", "kind": "local", "role": "cleanup", "root": str(tmp_path)}, "root"),
         ({"name": "s3x", "kind": "s3", "role": "cleanup", "storage_profile": "nope", "bucket": "b-1"}, "storage_profile"),

@@ -127,10 +127,12 @@ def test_originals_archive_accounts_for_every_name(store, admin_user, extract_ro
     assert rows["4"]["outcome"] == "not_found" and rows["4"]["key_chosen"] == ""
     # archive tier: listed with the restore estimate, never silently skipped
     assert rows["5"]["outcome"] == "archived" and "GLACIER" in rows["5"]["detail"] and "restore takes" in rows["5"]["detail"]
-    # the same object asked for twice is stored once
-    assert rows["7"]["outcome"] == "extracted" and "same object as line 3" in rows["7"]["detail"]
+    # the same object asked for twice is stored once, and the second line says so
+    assert rows["7"]["outcome"] == "repeated" and "same object as line 3; stored once" in rows["7"]["detail"]
+    assert rows["7"]["path_in_archive"] == "files/IMG_0001.jpg"
     assert doc["counts"]["requested"] == 7 and doc["summary"] == (
-        "Of the 7 objects you requested, the database knew 6, and the archive contains 4.")
+        "Of the 7 objects you requested, the database knew 6, and the archive contains 4. "
+        "1 name repeated an object an earlier line named; it is counted once.")
     assert [m["name_requested"] for m in doc["members"]][0] == QUOTED
     assert archive.sha256 == hashlib.sha256((extract_root / archive.key).read_bytes()).hexdigest()
 
@@ -315,11 +317,36 @@ def test_page_makes_an_extract_and_shows_the_counts(store, admin_user, curator, 
     assert list(csv.reader(io.StringIO(csv_text)))[1][:3] == ["1", QUOTED, "extracted"]
     dash = client.get("/").content.decode()
     assert 'data-testid="live-extracts"' in dash and "album covers" in dash
-    r = client.post(f"/extracts/{ex.pk}/delete/")
+    r = client.post(f"/extracts/{ex.pk}/delete/", {"confirm": "on"})
     ex.refresh_from_db()
     assert r.status_code == 302 and ex.state == Extract.State.EXPIRED
     assert "album covers" not in client.get("/").content.decode()
-    assert client.get(f"/extracts/{ex.pk}/delete/").status_code == 405  # no state change on GET
+
+
+@pytest.mark.django_db
+def test_deleting_an_extract_now_asks_for_a_ticked_box_first(store, admin_user, extract_root, client):
+    """'Delete the archives now' deleted them on one click: now the button leads to a page that says
+    what goes and asks for a ticked box; without it nothing is deleted, and the page says so."""
+    src, _a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    archive = ex.archives.get()
+    client.force_login(admin_user)
+    detail = client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert f'href="/extracts/{ex.pk}/delete/"' in detail and 'data-testid="extract-delete"' in detail
+    page = client.get(f"/extracts/{ex.pk}/delete/").content.decode()
+    assert "Delete the archives of covers now?" in page and archive.key in page
+    assert '<input type="checkbox" name="confirm"' in page
+    for refused in ({}, {"confirm": ""}):
+        r = client.post(f"/extracts/{ex.pk}/delete/", refused)
+        assert r.status_code == 200 and "nothing was deleted (the box was not ticked)" in r.content.decode()
+        assert "tick the box to confirm" in r.content.decode()
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY and (extract_root / archive.key).exists()
+    r = client.post(f"/extracts/{ex.pk}/delete/", {"confirm": "on"})
+    ex.refresh_from_db()
+    assert r.status_code == 302 and r["Location"] == f"/extracts/{ex.pk}/" and ex.state == Extract.State.EXPIRED
+    assert not (extract_root / archive.key).exists()
+    assert "are deleted" in client.get(f"/extracts/{ex.pk}/delete/").content.decode()
 
 
 @pytest.mark.django_db
@@ -345,7 +372,9 @@ def test_api_makes_and_reports_an_extract(store, admin_user, curator, extract_ro
     got = api.get(f"/api/v1/extracts/{ex_id}/").json()
     assert (got["requested"], got["found"], got["extracted"]) == (7, 6, 4) and got["state"] == "ready"
     archive = got["archives"][0]
-    assert archive["summary"] == "Of the 7 objects you requested, the database knew 6, and the archive contains 4."
+    assert archive["summary"] == ("Of the 7 objects you requested, the database knew 6, and the archive contains 4. "
+                                  "1 name repeated an object an earlier line named; it is counted once.")
+    assert archive["repeated"] == got["repeated"] == 1
     rows = api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": archive["id"], "outcome": "archived"}).json()["results"]
     assert [r["key"] for r in rows] == ["cold/IMG_0002.jpg"] and "restore takes" in rows[0]["detail"]
     assert api.get(f"/api/v1/extracts/{ex_id}/members/", {"archive": "x"}).status_code == 400
@@ -425,3 +454,127 @@ def test_an_object_named_twice_is_stored_once_even_across_flushes(store, admin_u
     assert "same object as line 1" in rows[3].detail
     with open_archive(extract_root, archive) as tar:
         assert [n for n in tar.getnames() if n.startswith("files/")] == ["files/IMG_0001.jpg"]
+
+
+@pytest.mark.django_db
+def test_an_object_named_again_is_fetched_stored_and_counted_once_whatever_became_of_it(store, admin_user, extract_root,
+                                                                                          monkeypatch):
+    """Three names of one picture counted three files; an archived or undecodable object named twice
+    was listed, fetched and counted as failed twice. Every object once, on its first line; each
+    repeat is its own outcome and the counts say how many names repeated."""
+    src, _a = store
+    real, fetched = svc._add_member, []
+
+    def counting(tar, extract, asset, store_cache):
+        fetched.append(asset.key)
+        return real(tar, extract, asset, store_cache)
+
+    monkeypatch.setattr(svc, "_add_member", counting)
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "img_0001.JPG", "Img_0001.jpg", "C0001234", "IMG_0002.jpg",
+                                  "IMG_0002.jpg", "IMG_0003.jpg", "IMG_0003.jpg"])
+    ex = build(admin_user, [nl], content="rendition", max_side=64)
+    archive = ex.archives.get()
+    with open_archive(extract_root, archive) as tar:
+        files = [n for n in tar.getnames() if n.startswith("files/")]
+    assert len(files) == 2 == archive.extracted
+    assert sorted(fetched) == ["IMG_0001.jpg", "IMG_0003.jpg", "box2/C0001234.jpg"]
+    rows = {m.line: m for m in archive.members.all()}
+    assert [rows[n].outcome for n in range(1, 9)] == [
+        "extracted", "repeated", "repeated", "ambiguous", "archived", "repeated", "failed", "repeated"]
+    assert (archive.requested, archive.found, archive.repeated) == (8, 8, 4)
+    assert rows[3].arcname == rows[1].arcname and "same object as line 1; stored once" in rows[3].detail
+    assert "same object as line 7 (failed); counted once" in rows[8].detail
+    assert ex.job.failed == 1 and svc.archive_counts(archive)["failed"] == 1
+    assert svc.counts_sentence(svc.archive_counts(archive)) == (
+        "Of the 8 objects you requested, the database knew 8, and the archive contains 2. "
+        "4 names repeated objects earlier lines named; each is counted once.")
+
+
+@pytest.mark.django_db
+def test_cancelling_its_job_cancels_the_extract_at_once_queued_or_paused(store, admin_user, extract_root, client,
+                                                                           monkeypatch):
+    """A cancelled extract stayed "waiting to be built" (or "building", once paused) until a worker ran
+    its job again, which for a paused job never happens: the cancel itself says so now."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "C0001234"])
+    queued = svc.extract_create(actor=admin_user, namelists=[nl], title="queued", location="default",
+                                expires_at=timezone.now() + timedelta(days=1))
+    job_svc.job_cancel(actor=admin_user, job=queued.job)   # no worker runs after this
+    queued.refresh_from_db()
+    assert queued.state == Extract.State.CANCELLED
+    monkeypatch.setattr(svc, "FLUSH_EVERY", 1)
+    paused = svc.extract_create(actor=admin_user, namelists=[nl], title="paused", location="default",
+                                expires_at=timezone.now() + timedelta(days=1))
+    real = svc._add_member
+
+    def pause_first(*args, **kw):
+        job_svc.job_pause(actor=admin_user, job=Job.objects.get(pk=paused.job_id))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(svc, "_add_member", pause_first)
+    svc.extract_run(paused.job_id)
+    assert Job.objects.get(pk=paused.job_id).state == Job.State.PAUSED
+    job_svc.job_cancel(actor=admin_user, job=paused.job)
+    paused.refresh_from_db()
+    assert paused.state == Extract.State.CANCELLED
+    client.force_login(admin_user)
+    page = client.get(f"/extracts/{paused.pk}/").content.decode()
+    assert "Not built: the extract was cancelled" in page and 'name="doppel-refresh"' not in page
+
+
+@pytest.mark.django_db
+def test_an_extract_that_holds_no_file_fails_and_says_why(store, admin_user, extract_root, client):
+    """It was "ready" with nothing in it: a person fetched an archive of manifests. Now it fails with
+    what became of the names; the manifest stays for the line-by-line reasons."""
+    from django.utils.html import escape
+
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, ["nowhere.tif", "IMG_0002.jpg", "cold/IMG_0002.jpg"])
+    ex = build(admin_user, [nl])
+    why = ("no file was put in the archive: 1 not found; 1 in an archive tier, not restored; "
+           "1 named again (counted once, on its first line). The manifest gives each name's reason.")
+    assert (ex.state, ex.job.state, ex.job.error) == (Extract.State.FAILED, Job.State.FAILED, why)
+    archive = ex.archives.get()
+    assert archive.state == ExtractArchive.State.BUILT and (extract_root / archive.key).exists()
+    client.force_login(admin_user)
+    assert escape(why) in client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert api_client_for(admin_user).get(f"/api/v1/extracts/{ex.pk}/").json()["error"] == why
+    # one file is enough to be ready
+    ok = build(admin_user, [upload(admin_user, src, ["nowhere.tif", "IMG_0001.jpg"], title="one")], title="one")
+    assert ok.state == Extract.State.READY and ok.job.error == ""
+
+
+@pytest.mark.django_db
+def test_an_expiry_date_means_the_end_of_that_day_on_the_page_the_api_and_the_command(store, admin_user, extract_root,
+                                                                                        client):
+    """The page read "expires on 12 May" as the end of that day, the API as its first second: the
+    same date kept an extract a day less through the API. One rule (extract_expiry) for all three."""
+    from datetime import UTC, datetime, time
+
+    from django.core.management import call_command
+
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"])
+    day = (timezone.now() + timedelta(days=5)).date()
+    end_of_day = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    client.force_login(admin_user)
+    client.post("/extracts/", {"title": "page", "namelists": [nl.pk], "location": "default", "content": "original",
+                               "expires_on": day.isoformat()})
+    api = api_client_for(admin_user)
+    body = {"title": "api", "namelists": [nl.pk], "location": "default"}
+    assert api.post("/api/v1/extracts/", {**body, "expires_at": day.isoformat()}, format="json").status_code == 201
+    moment = f"{day.isoformat()}T12:30:00Z"
+    assert api.post("/api/v1/extracts/", {**body, "title": "api moment", "expires_at": moment},
+                    format="json").status_code == 201
+    r = api.post("/api/v1/extracts/", {**body, "title": "no such day", "expires_at": "2031-02-30"}, format="json")
+    assert r.status_code == 400 and "expires_at" in r.json()["errors"]
+    call_command("doppel_extract", user=admin_user.username, namelist=[nl.pk], title="command", expires=day.isoformat(),
+                 stdout=io.StringIO())
+    expiry = dict(Extract.objects.values_list("title", "expires_at"))
+    assert expiry["page"] == expiry["api"] == expiry["command"] == end_of_day
+    assert svc.extract_expiry(day) == end_of_day
+    assert expiry["api moment"] == datetime.combine(day, time(12, 30), tzinfo=UTC)

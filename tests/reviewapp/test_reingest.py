@@ -265,3 +265,34 @@ def test_the_ingested_form_refuses_a_source_that_is_not_a_canonical_sources_id(e
         assert r.status_code == 200 and "unknown canonical source" in r.content.decode(), junk
         item.refresh_from_db()
         assert item.state == before == "submitted", junk
+
+
+def test_record_as_ingested_is_offered_only_when_the_service_would_take_it(client, env):
+    """The page offered "Record as ingested" for a reingest that failed before its file was copied:
+    with no checksum, the checker had nothing to prove the canonical copy by. The offer and the
+    service now ask one rule (reingest_ingested_refusal)."""
+    from tests.conftest import api_client_for
+
+    cleanup, canon, cur, admin, root = env
+    d = reingest_decision(env)
+    (root / "cleanup" / "box/C0100.jpg").rename(root / "away.jpg")
+    item = svc.reingest_copy(item=ReingestItem.objects.get(asset_id=d.asset_id))
+    assert item.state == "failed" and item.checksum == ""
+    storage_for(canon).put("ingested/C0100.jpg", cleanup_jpeg(size=BIG))
+    client.force_login(admin)
+    page = client.get(reverse("reingest-detail", args=[item.pk])).content.decode()
+    assert "Record as ingested</button>" not in page and 'data-testid="reingest-report"' not in page
+    assert "Record as ingested is not offered: its file was never copied, so there is no checksum" in page
+    r = client.post(reverse("reingest-action", args=[item.pk, "ingested"]),
+                    {"canonical_key": "ingested/C0100.jpg", "source": canon.pk}, follow=True)
+    assert "no checksum to check a canonical copy against: retry it first" in r.content.decode()
+    r = api_client_for(admin).post(f"/api/v1/reingest/{item.pk}/ingested/", {"canonical_key": "ingested/C0100.jpg"},
+                                   format="json")
+    assert r.status_code == 400 and "no checksum" in str(r.json())
+    item.refresh_from_db()
+    assert item.state == "failed" and item.canonical_key == ""
+    # once retried and copied it has its checksum: then the page offers it, and the service takes it
+    (root / "away.jpg").rename(root / "cleanup" / "box/C0100.jpg")
+    item = svc.reingest_copy(item=svc.reingest_retry(actor=admin, item=item))
+    assert item.state == "submitted" and svc.reingest_ingested_refusal(item) is None
+    assert 'data-testid="reingest-report"' in client.get(reverse("reingest-detail", args=[item.pk])).content.decode()

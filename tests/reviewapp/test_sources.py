@@ -36,3 +36,18 @@ def test_s3_source_needs_known_profile_and_no_overlap(settings, admin_user):
         source_add(actor=admin_user, name="sub", kind="s3", role="canonical", storage_profile="aws", bucket="bucket-a", prefix="legacy/sub/")
     s = source_add(actor=admin_user, name="other", kind="s3", role="canonical", storage_profile="aws", bucket="bucket-a", prefix="legacy2")
     assert s.prefix == "legacy2/"
+
+
+@pytest.mark.django_db
+def test_source_names_are_unique_whatever_their_case(local_root, admin_user):
+    """"attack" and "ATTACK" were two sources: pages, audit rows and commands name sources by name."""
+    from django.db import IntegrityError, transaction
+
+    for d in ("a", "b"):
+        (local_root / d).mkdir()
+    source_add(actor=admin_user, name="attack", kind="local", role="cleanup", root=str(local_root / "a"))
+    with pytest.raises(ValidationError, match=r"a source named 'attack' already exists \(names are compared regardless of case\)"):
+        source_add(actor=admin_user, name="ATTACK", kind="local", role="cleanup", root=str(local_root / "b"))
+    with pytest.raises(IntegrityError), transaction.atomic():   # the database refuses it too, whoever writes
+        Source.objects.create(name="Attack", kind="local", role="cleanup", root=str(local_root / "b"))
+    assert list(Source.objects.values_list("name", flat=True)) == ["attack"]

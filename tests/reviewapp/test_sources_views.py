@@ -204,6 +204,9 @@ def test_overlapping_or_duplicate_source_is_a_form_error(admin_client_doppel, lo
     assert response.status_code == 200 and "overlaps source" in response.content.decode()
     response = post("a", local_root / "a" / "b")
     assert response.status_code == 200 and "already exists" in response.content.decode()
+    (local_root / "c").mkdir()
+    response = post("A", local_root / "c")   # the same name in another case: a form error, not a second source
+    assert response.status_code == 200 and "already exists (names are compared regardless of case)" in response.content.decode()
     assert Source.objects.count() == 1
 
 

@@ -366,3 +366,23 @@ def test_undo_of_a_decision_on_a_taken_down_file_is_refused(world, admin_user, c
         decision_undo(actor=curator, decision=decision)
     item.refresh_from_db()
     assert item.status == ReviewItem.Status.DECIDED
+
+
+def test_an_object_taken_down_twice_is_recorded_once(world, admin_user):
+    """The same object taken down twice left two takedown rows (two "Recent takedowns", two reasons for
+    one removal). The second request finishes the steps and says the takedown was already recorded."""
+    from django.db import IntegrityError, transaction
+
+    b = world["b"]
+    first = svc.takedown_execute(actor=admin_user, assets=[b], reason="court order 2026/123 for this photograph")[0]
+    again = svc.takedown_execute(actor=admin_user, assets=[b], reason="court order 2026/124, sent again")[0]
+    assert first["ok"] and again["ok"]
+    row = Takedown.objects.get(asset=b)
+    assert row.reason == "court order 2026/123 for this photograph"
+    assert again["steps"][0].startswith("already taken down ") and "recorded once" in again["steps"][0]
+    assert not any("already taken down" in s for s in first["steps"])
+    # the second request's reason is in the audit trail of the steps it ran
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.TAKEDOWN, key=b.key,
+                                     reason="court order 2026/124, sent again").exists()
+    with pytest.raises(IntegrityError), transaction.atomic():   # the database refuses a second row too
+        Takedown.objects.create(asset=b, reason="a third time, written directly", actor=admin_user)

@@ -2,12 +2,13 @@
 [--location NAME] [--content original|rendition --size PX] [--sample N [--seed S]]`: package name lists,
 one tar archive each, into a configured extract location. `--status ID` shows an extract's counts;
 `--expire-due` deletes the archives of every extract past its expiry (what the beat task does)."""
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from reviewapp.models import Extract, NameList
+from reviewapp.selectors.extracts import archive_summary
 from reviewapp.services import extracts as svc
 from reviewapp.units import byte_size
 
@@ -15,12 +16,12 @@ from .doppel_plan import get_admin
 from .doppel_status import eager, validation_message
 
 
-def _expiry(value):
+def _expiry_day(value):
+    """The day --expires names (the service says which moment of it: extract_expiry)."""
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
+        return datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
         raise CommandError(f"--expires must be a date as YYYY-MM-DD (got {value!r})") from None
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 class Command(BaseCommand):
@@ -60,7 +61,7 @@ class Command(BaseCommand):
 
             expires = timezone.now() + timedelta(days=opts["days"])
         elif opts["expires"]:
-            expires = _expiry(opts["expires"])
+            expires = _expiry_day(opts["expires"])
         else:
             raise CommandError("an expiry is required: --expires YYYY-MM-DD or --days N")
         try:
@@ -78,5 +79,4 @@ class Command(BaseCommand):
         ex.refresh_from_db()
         self.stdout.write(f"extract #{ex.pk} {ex.title!r}: {ex.get_state_display()}, expires {ex.expires_at:%Y-%m-%d %H:%M} UTC")
         for a in ex.archives.select_related("namelist").order_by("pk"):
-            c = {"requested": a.requested, "found": a.found, "extracted": a.extracted}
-            self.stdout.write(f"  {a.namelist.title}: {a.key} ({byte_size(a.size)}) — {svc.counts_sentence(c)}")
+            self.stdout.write(f"  {a.namelist.title}: {a.key} ({byte_size(a.size)}) — {archive_summary(a)}")
