@@ -114,3 +114,10 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
         assert not analysis_current(older, 4000, 3000, format="JPEG", mode="RGB", bit_depth=8, status="ok")
         assert not analysis_current(older, 1536, 2049, format="TIFF", mode="RGB", bit_depth=8, status="ok")
         assert analysis_current(older, 2048, 1536, format="JPEG", mode="RGB", bit_depth=8, status="ok")
+    # fp 2.9 reads a PNG's chunk CRCs: an older analysis of a PNG it called "ok" is stale, any other file's current
+    # where it was (fp 2.8's at any size)
+    for older in ("fp 2.6", "fp 2.8"):
+        assert not analysis_current(older, 640, 480, format="PNG", mode="RGB", bit_depth=8, status="ok")
+        assert analysis_current(older, 640, 480, format="PNG", mode="RGB", bit_depth=8, status="damaged")
+    assert analysis_current("fp 2.8", 4000, 3000, format="JPEG", mode="RGB", bit_depth=8, status="ok")
+    assert analysis_current("fp 2.8", 4000, 3000, format="PNG", mode="RGB", bit_depth=8, status="damaged")

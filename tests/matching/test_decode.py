@@ -726,3 +726,24 @@ def test_a_jpeg_of_more_scans_than_the_limit_is_refused_before_any_pass_over_its
     photo.save(buf, "JPEG", quality=85, progressive=True)
     assert 2 <= jpeg_scan_count(buf.getvalue()) <= 12
     assert decode(None, data=buf.getvalue()).errors == []
+
+
+def test_a_png_whose_chunk_fails_its_crc_is_damaged_and_its_copy_never_safe_to_delete(tmp_path, photo):
+    # an attack: a bit flipped in a PNG's compressed pixels decoded without complaint; flipped in a kept PNG,
+    # 2 of 60 of its good JPEG copies were safe duplicates (the good copy deleted, the changed one kept), 4
+    # "cleanup_corrupt" (the wrong side named). Every chunk carries a CRC-32: a mismatch proves a change
+    from matching import analyse_file, verify_pair
+    buf = io.BytesIO()
+    photo.save(buf, "PNG")
+    png = bytearray(buf.getvalue())
+    at = png.find(b"IDAT") + 4 + len(png) // 3
+    png[at] ^= 0x01
+    (tmp_path / "C0000001.png").write_bytes(png)
+    a = analyse_file(tmp_path / "C0000001.png")
+    assert a.status == "damaged" and "'IDAT' chunk" in a.errors[0] and "fails its CRC" in a.errors[0], a.errors
+    photo.save(tmp_path / "C0000001.jpg", quality=92)
+    r = verify_pair(tmp_path / "C0000001.jpg", tmp_path / "C0000001.png")
+    assert not r.safe_to_delete and r.corrupt_side != "cleanup", (r.verdict, r.reasons)
+    # the file as written is whole
+    (tmp_path / "whole.png").write_bytes(buf.getvalue())
+    assert analyse_file(tmp_path / "whole.png").status == "ok"

@@ -269,11 +269,24 @@ def test_fp_2_7_analyses_again_only_the_heif_avif_and_gif_files_of_an_fp_2_6_sto
     # profile; of a store analysed at fp 2.6 only those files are stale, by the query and by the rule alike
     canonical, cleanup = collection
     ev = analysed_at(admin_user, cleanup, "fp 2.6")
-    assert stale_names(ev) == {"garbage.jpg"}
+    assert stale_names(ev) == {"garbage.jpg", "IMG_0001.png"}   # (and the PNG, for fp 2.9: below)
     stamp("C1234a.jpg", format="AVIF")
     stamp("unique.jpg", format="HEIF")
     stamp("C3456b.jpg", format="GIF")
-    assert stale_names(ev) == {"garbage.jpg", "C1234a.jpg", "unique.jpg", "C3456b.jpg"}
+    assert stale_names(ev) == {"garbage.jpg", "IMG_0001.png", "C1234a.jpg", "unique.jpg", "C3456b.jpg"}
+
+
+@pytest.mark.django_db
+def test_fp_2_9_analyses_again_only_the_pngs_that_decoded_ok_of_an_fp_2_8_store(collection, admin_user):
+    # fp 2.9 reads every PNG chunk's CRC (a bit flipped in its pixels decoded without complaint); of a store
+    # analysed at fp 2.8 only the PNGs it called "ok" are stale, at any size, by the query and by the rule alike
+    canonical, cleanup = collection
+    ev = analysed_at(admin_user, cleanup, "fp 2.8")
+    assert Asset.objects.get(name="IMG_0001.png").analysis["status"] == "ok"
+    assert stale_names(ev) == {"IMG_0001.png"}   # (the file that does not decode too is current: any size)
+    stamp("IMG_0001.png", status="damaged")
+    Asset.objects.filter(name="C1234a.jpg").update(width=4000, height=3000)   # over the cap: fp 2.8 made that
+    assert stale_names(ev) == set()
 
 
 @pytest.mark.django_db
