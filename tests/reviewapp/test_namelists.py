@@ -210,3 +210,18 @@ def test_the_misses_csv_of_more_than_250k_misses_downloads(source, admin_client_
     assert len(rows) == 1 + 260_001
     assert rows[1] == ["1", "C1234", "ambiguous", "box1/C0001234.jp2 | box1/C0001234.tif"]
     assert rows[2] == ["2", "gone-2", "not_found", ""] and rows[-1] == ["260001", "gone-260001", "not_found", ""]
+
+
+@pytest.mark.django_db
+def test_the_name_list_page_says_how_many_misses_there_are_beyond_the_ones_it_shows(source, admin_client_doppel):
+    from reviewapp.models import NameList
+
+    nl = NameList.objects.create(source=source, title="long")
+    add_misses(nl, 1, 1234)
+    page = admin_client_doppel.get(f"/namelists/{nl.pk}/").content.decode()
+    assert page.count('class="mono">gone-') == 200
+    assert "Showing the first 200 of 1234 misses" in page and f"/namelists/{nl.pk}/misses.csv" in page
+    few = NameList.objects.create(source=source, title="short")
+    add_misses(few, 1, 3)
+    page = admin_client_doppel.get(f"/namelists/{few.pk}/").content.decode()
+    assert page.count('class="mono">gone-') == 3 and "Showing the first" not in page
