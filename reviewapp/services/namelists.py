@@ -58,8 +58,17 @@ def _clean(value: str) -> str:
 
 def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
     """[(line number, name)] from a text or CSV file. CSV when the name says so or the content
-    is quoted/comma-separated; a header row naming a column (name, file, key, id...) picks it."""
-    lines = text.splitlines()
+    is quoted/comma-separated; a header row naming a column (name, file, key, id...) picks it.
+
+    The number is the line of the file the name starts on, as an editor numbers it, so that a
+    person finds a miss where they wrote it: a line ends at \\n, \\r\\n or \\r and nowhere else
+    (str.splitlines also ends one at a form feed or U+2028, which cut a name in two and moved every
+    later line), and a CSV record is numbered by its first line, not counted (a quoted cell holding a
+    line break moved every later one)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line break that ends the last line starts none
     if len(lines) > MAX_LINES:
         raise ValidationError(f"the list has {len(lines)} lines; the limit is {MAX_LINES}")
     is_csv = filename.lower().endswith(".csv")
@@ -82,17 +91,24 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    rows, first = [], 1
+    try:
+        for row in reader:
+            rows.append((first, row))
+            first = reader.line_num + 1
+    except csv.Error as exc:  # a NUL past the binary check, a cell over the csv module's limit
+        raise ValidationError(f"line {first} does not read as CSV: {exc}") from exc
     col = 0
     start = 0
     if rows:
-        header = [_clean(c).lower() for c in rows[0]]
+        header = [_clean(c).lower() for c in rows[0][1]]
         named = [(HEADER_NAMES.index(h), i) for i, h in enumerate(header) if h in HEADER_NAMES]
         if named:
             # the column that names files before one of IDs ("id,filename,notes": the file names,
             # not the row numbers)
             col, start = min(named)[1], 1
-    for n, row in enumerate(rows[start:], start + 1):
+    for n, row in rows[start:]:
         if col < len(row):
             v = _clean(row[col])
             if v and not v.startswith("#"):

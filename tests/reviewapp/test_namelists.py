@@ -225,3 +225,23 @@ def test_the_name_list_page_says_how_many_misses_there_are_beyond_the_ones_it_sh
     add_misses(few, 1, 3)
     page = admin_client_doppel.get(f"/namelists/{few.pk}/").content.decode()
     assert page.count('class="mono">gone-') == 3 and "Showing the first" not in page
+
+
+def test_a_name_is_numbered_by_the_line_of_the_uploaded_file_it_is_on():
+    # a CSV record was numbered by counting records: a quoted cell holding a line break moved every
+    # later name up a line; a text line was cut at a form feed or U+2028, which moved every later one
+    csv_file = 'name,note\n"a.tif","two\nlines"\n\nb.tif,x\n"c.tif","three\r\nmore\r\nlines"\nd.tif,y\n'
+    assert parse_names(csv_file, "l.csv") == [(2, "a.tif"), (5, "b.tif"), (6, "c.tif"), (9, "d.tif")]
+    assert parse_names("a.tif\x0cb\nc.tif\u2028\n\nd.tif\n", "l.txt") == [(1, "a.tif\x0cb"), (2, "c.tif"), (4, "d.tif")]
+    # old Mac line ends: CSV read them as one line and failed (a 500); text counted them right
+    assert parse_names("name\ra.tif\r\rb.tif\r", "l.csv") == [(2, "a.tif"), (4, "b.tif")]
+    assert parse_names("a.tif\r\rb.tif", "l.txt") == [(1, "a.tif"), (3, "b.tif")]
+    with pytest.raises(ValidationError, match="line 2 does not read as CSV"):
+        parse_names('name\n"a.tif\n' + "x\n" * 70_000, "l.csv")   # a quote never closed: one cell too long
+
+
+@pytest.mark.django_db
+def test_the_misses_csv_gives_the_line_of_the_uploaded_file(source, admin_user):
+    nl = upload(admin_user, source, "l.csv", b'name,note\n"nope-1","a note\nover two lines"\n\nC0001234.tif,x\nnope-2,y\n')
+    rows = list(csv.DictReader(io.StringIO(namelist_misses_csv(nl))))
+    assert [(r["line"], r["name"]) for r in rows] == [("2", "nope-1"), ("6", "nope-2")]
