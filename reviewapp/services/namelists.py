@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from collections import defaultdict
 
@@ -48,12 +49,25 @@ def decode_upload(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+# white space and the invisible characters spreadsheets and word processors leave around a name
+_STRAY = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+
+
+def _path(value: str) -> str:
+    """A name spelt as the source's keys are: "/" between folders whatever the list used (Windows'
+    "\\", or "\\\\" as an escaped export writes it), and no empty, "." or padded folder or file name.
+    Why: "box1\\\\C1.tif", "./box1/C1.tif" or "box1 / C1.tif" missed the key box1/C1.tif, so they
+    were found by file name alone (ambiguous when box2 also holds C1.tif) or not at all."""
+    parts = (_STRAY.sub("", part) for part in value.replace("\\", "/").split("/"))
+    return "/".join(part for part in parts if part not in ("", "."))
+
+
 def _clean(value: str) -> str:
-    v = unicodedata.normalize("NFC", value).strip().strip("\ufeff").strip()
+    v = _STRAY.sub("", unicodedata.normalize("NFC", value))
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-        v = v[1:-1].strip()
-    v = cell_text(v)  # a name from our own misses CSV, neutralised on the way out
-    return v.replace("\\", "/")
+        v = v[1:-1]
+    v = cell_text(_STRAY.sub("", v))  # a name from our own misses CSV, neutralised on the way out
+    return _path(v)
 
 
 def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
@@ -147,7 +161,8 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
             result[key].add(pk)
     todo = [n for n in todo if not result[n]]
     if todo:
-        # a key as stored (a file named on macOS keeps its decomposed accents) written composed, then the
+        # a key as stored (a file named on macOS keeps its decomposed accents; a folder name padded with a
+        # space) written composed and spelt as the list's names are (_path), then the
         # file name, then a stem ("C0001234" finds "C0001234.tif", and .jp2: then it is ambiguous, as it
         # should be; "Mixed.Case" finds "Mixed.Case.JPG"): each only for a name the one before misses
         listed = set(todo)
@@ -161,8 +176,8 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
         named: dict[str, set[int]] = defaultdict(set)
         stemmed: dict[str, set[int]] = defaultdict(set)
         for pk, key, name in assets.values_list("id", "key", "name").iterator(chunk_size=NAME_BLOCK):
-            if (composed := unicodedata.normalize("NFC", key)) in listed:
-                keyed[composed].add(pk)
+            if (spelt := _path(unicodedata.normalize("NFC", key))) in listed:
+                keyed[spelt].add(pk)
             for n in by_name.get(_folded(name), ()):
                 named[n].add(pk)
             for n in by_stem.get(_folded(_stem(name)), ()):

@@ -245,3 +245,17 @@ def test_the_misses_csv_gives_the_line_of_the_uploaded_file(source, admin_user):
     nl = upload(admin_user, source, "l.csv", b'name,note\n"nope-1","a note\nover two lines"\n\nC0001234.tif,x\nnope-2,y\n')
     rows = list(csv.DictReader(io.StringIO(namelist_misses_csv(nl))))
     assert [(r["line"], r["name"]) for r in rows] == [("2", "nope-1"), ("6", "nope-2")]
+
+
+@pytest.mark.django_db
+def test_a_windows_path_or_stray_spaces_resolve_like_the_clean_spelling(admin_user):
+    # "box1\\C1.tif" (an escaped Windows path), "./box1/C1.tif" or "box1 / C1.tif" missed the key, so
+    # they were found by file name alone: ambiguous between box1 and box2, or not found at all
+    src = SourceFactory(role=Source.Role.CLEANUP)
+    for key in ["box1/C1.tif", "box2/C1.tif", "scans /C2.tif"]:   # the last one's folder ends with a space
+        AssetFactory(source=src, key=key, name=key.rsplit("/", 1)[-1], state=Asset.State.LISTED)
+    spellings = ["box1/C1.tif", "box1\\C1.tif", "  box1\\C1.tif\t", "box1\\\\C1.tif", "\\box1\\C1.tif", ".\\box1\\C1.tif",
+                 "./box1/C1.tif", "box1//C1.tif", "box1 / C1.tif", "\u200bbox1/ C1.tif\u00a0", '" box1\\C1.tif "']
+    nl = upload(admin_user, src, "l.txt", "\n".join(spellings + ["scans/C2.tif", "scans \\C2.tif"]).encode("utf-8"))
+    assert list(nl.entries.order_by("line").values_list("normalised", "status", "assets__key")) == (
+        [("box1/C1.tif", "found", "box1/C1.tif")] * len(spellings) + [("scans/C2.tif", "found", "scans /C2.tif")] * 2)
