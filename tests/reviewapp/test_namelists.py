@@ -259,3 +259,35 @@ def test_a_windows_path_or_stray_spaces_resolve_like_the_clean_spelling(admin_us
     nl = upload(admin_user, src, "l.txt", "\n".join(spellings + ["scans/C2.tif", "scans \\C2.tif"]).encode("utf-8"))
     assert list(nl.entries.order_by("line").values_list("normalised", "status", "assets__key")) == (
         [("box1/C1.tif", "found", "box1/C1.tif")] * len(spellings) + [("scans/C2.tif", "found", "scans /C2.tif")] * 2)
+
+
+@pytest.mark.django_db
+def test_an_uploaded_list_writes_each_line_once_with_how_it_resolved(source, admin_user):
+    # a list of 499,000 lines took 81 s in the request (gunicorn gives up at 60): its lines were
+    # inserted, read back as model instances and written again by an UPDATE per 500 lines
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    table = NameListEntry._meta.db_table
+    names = ["box2/IMG_0001.jpg", "C1234"] + [f"nope-{n}" for n in range(3000)]
+    with CaptureQueriesContext(connection) as queries:
+        nl = upload(admin_user, source, "l.txt", "\n".join(names).encode())
+    assert (nl.requested, nl.found, nl.not_found, nl.ambiguous) == (3002, 1, 3000, 1)
+    touching = [q["sql"].split(None, 1)[0] for q in queries.captured_queries if f'"{table}"' in q["sql"]]
+    assert set(touching) == {"INSERT"}, touching   # no UPDATE, no SELECT of the lines just written
+    assert dict(nl.entries.filter(match_count__gt=0).values_list("raw", "match_count")) == {"box2/IMG_0001.jpg": 1, "C1234": 2}
+
+
+@pytest.mark.django_db
+def test_resolving_a_list_again_finds_what_the_source_holds_now(source, admin_user):
+    from reviewapp.services.namelists import namelist_resolve
+
+    nl = upload(admin_user, source, "l.txt", b"box2/IMG_0001.jpg\nnew-scan.tif\nC1234\n")
+    assert (nl.found, nl.not_found, nl.ambiguous) == (1, 1, 1)
+    AssetFactory(source=source, key="box9/new-scan.tif", state=Asset.State.LISTED)
+    Asset.objects.filter(key="box1/C0001234.jp2").update(state=Asset.State.VANISHED)
+    nl = namelist_resolve(namelist=nl)
+    assert (nl.requested, nl.found, nl.not_found, nl.ambiguous) == (3, 3, 0, 0)
+    assert sorted(nl.entries.values_list("raw", "status", "match_count", "assets__key")) == [
+        ("C1234", "found", 1, "box1/C0001234.tif"), ("box2/IMG_0001.jpg", "found", 1, "box2/IMG_0001.jpg"),
+        ("new-scan.tif", "found", 1, "box9/new-scan.tif")]
