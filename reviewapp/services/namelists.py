@@ -72,11 +72,12 @@ def _path(value: str) -> str:
 
 
 def _clean(value: str) -> str:
+    """A cell or line as the name it holds, written as the list wrote it (the misses CSV shows it so)."""
     v = _trim(unicodedata.normalize("NFC", value))
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
         v = _trim(v[1:-1])
     v = cell_text(v)  # a name from our own misses CSV, neutralised on the way out
-    return _path(v)
+    return v.replace("\\", "/")
 
 
 def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
@@ -249,7 +250,8 @@ def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> Name
     if len(data) > MAX_BYTES:
         raise ValidationError(f"the file is over the limit of {MAX_BYTES} bytes")
     filename = (getattr(uploaded_file, "name", "") or "").rsplit("/", 1)[-1][:255]
-    names = [(n, v[:1024]) for n, v in parse_names(decode_upload(data), filename)]
+    # each line as written (shown in the misses CSV) and as resolved (spelt as keys are: _path)
+    names = [(n, v[:1024], _path(v)[:1024]) for n, v in parse_names(decode_upload(data), filename)]
     if not names:
         raise ValidationError("the list holds no names")
     title = (title or filename or "name list").strip()[:200]
@@ -260,13 +262,13 @@ def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> Name
                          requested=len(names), params={"filename": filename})
         Job.objects.filter(pk=job.pk).update(started_at=timezone.now())
     try:
-        found = resolve(source, [v for _, v in names])
+        found = resolve(source, [spelt for _, _, spelt in names])
         counts: Counter = Counter()
         entries = []
-        for n, v in names:
-            status, matches = _outcome(found[v])
+        for n, v, spelt in names:
+            status, matches = _outcome(found[spelt])
             counts[status] += 1
-            entries.append(NameListEntry(namelist_id=nl.pk, line=n, raw=v, normalised=v, status=status,
+            entries.append(NameListEntry(namelist_id=nl.pk, line=n, raw=v, normalised=spelt, status=status,
                                          match_count=matches))
         with transaction.atomic():
             nl = NameList.objects.select_for_update().get(pk=nl.pk)

@@ -259,6 +259,7 @@ def test_a_windows_path_or_stray_spaces_resolve_like_the_clean_spelling(admin_us
     nl = upload(admin_user, src, "l.txt", "\n".join(spellings + ["scans/C2.tif", "scans \\C2.tif"]).encode("utf-8"))
     assert list(nl.entries.order_by("line").values_list("normalised", "status", "assets__key")) == (
         [("box1/C1.tif", "found", "box1/C1.tif")] * len(spellings) + [("scans/C2.tif", "found", "scans /C2.tif")] * 2)
+    assert nl.entries.get(line=9).raw == "box1 / C1.tif"   # shown (in the misses CSV) as the list wrote it
 
 
 @pytest.mark.django_db
