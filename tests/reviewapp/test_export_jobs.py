@@ -116,3 +116,57 @@ def test_export_files_expire_after_the_keep_time_and_the_job_says_so(client, log
     assert not storages["renditions"].exists(name) and job.params["expired"] is True
     assert client.get(reverse("job-download", args=[job.pk])).status_code == 404
     assert export_files_expire(now=timezone.now() + timedelta(hours=100)) == 0  # nothing twice
+
+
+def test_an_export_that_fails_recording_its_file_ends_failed_with_the_reason(client, logged, monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
+    # SQLite's "database is locked" while the job recorded its file left the job "running" for ever
+    from django.core.files.storage import storages
+    from django.db import OperationalError
+
+    import reviewapp.services.export_jobs as export_jobs
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(export_jobs, "job_set_params", locked)
+    admin, _, _ = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("errorlog-list") + "?format=csv")
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    assert r.status_code == 302 and r["Location"] == reverse("job-detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.error == "export failed: database is locked"
+    assert not storages["renditions"].listdir(f"exports/job-{job.pk}")[1]   # no file left that no job offers
+    page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "export failed: database is locked" in page
+
+
+def test_an_export_whose_failure_cannot_be_recorded_runs_again(client, logged, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    # the export and then job_fail itself met "database is locked": the exception escaped the task and
+    # the job stayed "running"; the task now runs it again and the second run writes the file
+    from django.db import OperationalError
+
+    import reviewapp.services.export_jobs as export_jobs
+
+    def once(real):
+        calls = []
+
+        def locked_once(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise OperationalError("database is locked")
+            return real(*args, **kwargs)
+        return locked_once
+
+    monkeypatch.setattr(export_jobs, "error_log_rows", once(export_jobs.error_log_rows))
+    monkeypatch.setattr(export_jobs, "job_fail", once(export_jobs.job_fail))
+    admin, _, _ = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("errorlog-list") + "?format=csv")
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    assert job.state == Job.State.DONE and job.processed == job.requested == 4 and job.params["file"]
+    assert client.get(reverse("job-download", args=[job.pk])).status_code == 200
