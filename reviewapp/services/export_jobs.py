@@ -34,8 +34,12 @@ CONTENT_TYPES = {
 }
 
 
-def export_too_large_for_a_request(qs) -> bool:
-    return qs.count() > settings.EXPORT_INLINE_ROWS
+def export_too_large_for_a_request(qs) -> int:
+    """How many rows the export holds when that is more than a request writes (EXPORT_INLINE_ROWS),
+    else 0: the page and the API say how many from this, where they ran the COUNT over the error log
+    a second time to say it."""
+    rows = qs.count()
+    return rows if rows > settings.EXPORT_INLINE_ROWS else 0
 
 
 def _storage():
@@ -61,16 +65,17 @@ def _counted(rows, job_id):
     for n, row in enumerate(rows, start=1):
         yield row
         if n % COUNT_EVERY == 0:
-            job_count(job_id, processed=COUNT_EVERY)
-    job_count(job_id, processed=n % COUNT_EVERY)
+            job_count(job_id, found=COUNT_EVERY, processed=COUNT_EVERY)
+    job_count(job_id, found=n % COUNT_EVERY, processed=n % COUNT_EVERY)
 
 
 def _export_write(job_id, params: dict) -> tuple[str, str]:
     """Write the file the job's params describe and store it: (its name in storage, download name)."""
     fmt = params["format"]
     qs = error_log_list(**params.get("filters", {})).order_by("created_at", "id")
-    rows_total = qs.count()
-    Job.objects.filter(pk=job_id).update(requested=rows_total, found=rows_total, processed=0)
+    # requested: the rows the list held when the job began (for the progress bar); found and processed:
+    # the rows written, counted as they are (rows logged in between are in the file and counted)
+    Job.objects.filter(pk=job_id).update(requested=qs.count(), found=0, processed=0)
     rows = _counted(error_log_rows(qs, base_url=params.get("base_url", "")), job_id)
     if fmt == "xlsx":
         path = xlsx_write(EXPORT_HEADER, rows, title="Error log", link_column=EXPORT_HEADER.index("link"))
