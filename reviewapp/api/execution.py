@@ -53,9 +53,10 @@ class ErrorLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
         write inside the request, nor queue, since a GET changes nothing: 409, saying to POST."""
         qs = self._export_qs()
         if not queue:
-            if not export_too_large_for_a_request(qs):
+            rows = export_too_large_for_a_request(qs)
+            if not rows:
                 return None
-            raise Conflict(f"this export holds {qs.count()} rows, more than DOPPEL_EXPORT_INLINE_ROWS "
+            raise Conflict(f"this export holds {rows} rows, more than DOPPEL_EXPORT_INLINE_ROWS "
                            f"({settings.EXPORT_INLINE_ROWS}) answered at once: POST to this URL to queue an export "
                            "job (202), whose file is then at /api/v1/jobs/{id}/download/")
         fs = self.filterset_class(request.query_params, queryset=self.get_queryset(), request=request)

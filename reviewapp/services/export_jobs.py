@@ -6,6 +6,8 @@ The job's params hold the filters in the selector's words (error_log_list keywor
 primary keys and ISO dates), so the worker rebuilds exactly the list the admin was looking at."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
 
@@ -21,6 +23,8 @@ from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
 from .exports import csv_lines, xlsx_write
 from .jobs import job_count, job_create, job_dispatch, job_fail, job_finish, job_set_params, job_start
 
+log = logging.getLogger(__name__)
+
 EXPORT_FORMATS = ("csv", "xlsx")
 FILTER_KEYS = ("category", "source", "curator", "date_from", "date_to", "include_withdrawn", "withdrawn")
 COUNT_EVERY = 5000  # rows between progress updates
@@ -30,8 +34,12 @@ CONTENT_TYPES = {
 }
 
 
-def export_too_large_for_a_request(qs) -> bool:
-    return qs.count() > settings.EXPORT_INLINE_ROWS
+def export_too_large_for_a_request(qs) -> int:
+    """How many rows the export holds when that is more than a request writes (EXPORT_INLINE_ROWS),
+    else 0: the page and the API say how many from this, where they ran the COUNT over the error log
+    a second time to say it."""
+    rows = qs.count()
+    return rows if rows > settings.EXPORT_INLINE_ROWS else 0
 
 
 def _storage():
@@ -57,41 +65,57 @@ def _counted(rows, job_id):
     for n, row in enumerate(rows, start=1):
         yield row
         if n % COUNT_EVERY == 0:
-            job_count(job_id, processed=COUNT_EVERY)
-    job_count(job_id, processed=n % COUNT_EVERY)
+            job_count(job_id, found=COUNT_EVERY, processed=COUNT_EVERY)
+    job_count(job_id, found=n % COUNT_EVERY, processed=n % COUNT_EVERY)
+
+
+def _export_write(job_id, params: dict) -> tuple[str, str]:
+    """Write the file the job's params describe and store it: (its name in storage, download name)."""
+    fmt = params["format"]
+    qs = error_log_list(**params.get("filters", {})).order_by("created_at", "id")
+    # requested: the rows the list held when the job began (for the progress bar); found and processed:
+    # the rows written, counted as they are (rows logged in between are in the file and counted)
+    Job.objects.filter(pk=job_id).update(requested=qs.count(), found=0, processed=0)
+    rows = _counted(error_log_rows(qs, base_url=params.get("base_url", "")), job_id)
+    if fmt == "xlsx":
+        path = xlsx_write(EXPORT_HEADER, rows, title="Error log", link_column=EXPORT_HEADER.index("link"))
+    else:
+        fd, path = tempfile.mkstemp(prefix="doppel-export-", suffix=".csv")
+    filename = f"doppel-error-log-{timezone.now():%Y%m%d-%H%M}.{fmt}"
+    try:
+        if fmt != "xlsx":
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                for line in csv_lines(EXPORT_HEADER, rows):
+                    fh.write(line)
+        with open(path, "rb") as fh:
+            return _storage().save(f"exports/job-{job_id}/{filename}", File(fh)), filename
+    finally:
+        os.unlink(path)
 
 
 def export_run(job_id) -> Job | None:
     """Worker side: write the file, store it, record where. Safe to run twice (a second run of a
-    finished job does nothing; an interrupted one starts the file again)."""
+    finished job does nothing; an interrupted one starts the file again).
+
+    Whatever fails after the job started (the file, the storage, recording the file on the job:
+    SQLite's "database is locked" once left a job "running" for ever) ends the job failed, with the
+    reason, and a failed export can be resumed. Only a failure that cannot be recorded either (the
+    database still locked) reaches the task, which runs the export again later."""
     job = job_start(job_id)
     if job is None:
         return None
-    params = job.params
+    name = None
     try:
-        fmt = params["format"]
-        qs = error_log_list(**params.get("filters", {})).order_by("created_at", "id")
-        rows_total = qs.count()
-        Job.objects.filter(pk=job_id).update(requested=rows_total, found=rows_total, processed=0)
-        rows = _counted(error_log_rows(qs, base_url=params.get("base_url", "")), job_id)
-        if fmt == "xlsx":
-            path = xlsx_write(EXPORT_HEADER, rows, title="Error log", link_column=EXPORT_HEADER.index("link"))
-        else:
-            fd, path = tempfile.mkstemp(prefix="doppel-export-", suffix=".csv")
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                for line in csv_lines(EXPORT_HEADER, rows):
-                    fh.write(line)
-        filename = f"doppel-error-log-{timezone.now():%Y%m%d-%H%M}.{fmt}"
-        try:
-            with open(path, "rb") as fh:
-                name = _storage().save(f"exports/job-{job_id}/{filename}", File(fh))
-        finally:
-            os.unlink(path)
+        name, filename = _export_write(job_id, job.params)
+        job_set_params(job_id, file=name, filename=filename)
+        return job_finish(job_id)
     except Exception as exc:  # noqa: BLE001 - the job row carries the reason
-        job_fail(job_id, f"export failed: {exc}")
-        raise
-    job_set_params(job_id, file=name, filename=filename)
-    return job_finish(job_id)
+        log.exception("export job %s failed", job_id)
+        failed = job_fail(job_id, f"export failed: {exc}")
+        if name:  # a failed job offers no download, and export_files_expire looks at finished ones only
+            with contextlib.suppress(Exception):  # the job says why it failed; a stray file is no reason more
+                _storage().delete(name)
+        return failed
 
 
 def export_files_expire(*, now=None) -> int:

@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,6 +29,7 @@ MAX_LINES = 500_000
 HEADER_NAMES = ("filename", "file name", "file", "name", "names", "key", "path", "object", "identifier", "id", "ids")
 CHUNK = 500
 NAME_BLOCK = 5000   # asset names read at once while matching file names and stems
+INSERT_BATCH = 1000  # lines and their matches written by one INSERT
 
 
 def decode_upload(data: bytes) -> str:
@@ -48,18 +49,50 @@ def decode_upload(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+# invisible characters spreadsheets and word processors leave around a name, beside white space
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _trim(value: str) -> str:
+    """`value` without the white space and invisible characters around it."""
+    while (trimmed := value.strip().strip(_INVISIBLE)) != value:
+        value = trimmed
+    return value
+
+
+def _path(value: str) -> str:
+    """A name spelt as the source's keys are: "/" between folders whatever the list used (Windows'
+    "\\", or "\\\\" as an escaped export writes it), and no empty, "." or padded folder or file name.
+    Why: "box1\\\\C1.tif", "./box1/C1.tif" or "box1 / C1.tif" missed the key box1/C1.tif, so they
+    were found by file name alone (ambiguous when box2 also holds C1.tif) or not at all."""
+    if "/" not in value and "\\" not in value:
+        return value
+    parts = (_trim(part) for part in value.replace("\\", "/").split("/"))
+    return "/".join(part for part in parts if part not in ("", "."))
+
+
 def _clean(value: str) -> str:
-    v = unicodedata.normalize("NFC", value).strip().strip("\ufeff").strip()
+    """A cell or line as the name it holds, written as the list wrote it (the misses CSV shows it so)."""
+    v = _trim(unicodedata.normalize("NFC", value))
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-        v = v[1:-1].strip()
+        v = _trim(v[1:-1])
     v = cell_text(v)  # a name from our own misses CSV, neutralised on the way out
     return v.replace("\\", "/")
 
 
 def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
     """[(line number, name)] from a text or CSV file. CSV when the name says so or the content
-    is quoted/comma-separated; a header row naming a column (name, file, key, id...) picks it."""
-    lines = text.splitlines()
+    is quoted/comma-separated; a header row naming a column (name, file, key, id...) picks it.
+
+    The number is the line of the file the name starts on, as an editor numbers it, so that a
+    person finds a miss where they wrote it: a line ends at \\n, \\r\\n or \\r and nowhere else
+    (str.splitlines also ends one at a form feed or U+2028, which cut a name in two and moved every
+    later line), and a CSV record is numbered by its first line, not counted (a quoted cell holding a
+    line break moved every later one)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line break that ends the last line starts none
     if len(lines) > MAX_LINES:
         raise ValidationError(f"the list has {len(lines)} lines; the limit is {MAX_LINES}")
     is_csv = filename.lower().endswith(".csv")
@@ -82,17 +115,24 @@ def parse_names(text: str, filename: str = "") -> list[tuple[int, str]]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    rows, first = [], 1
+    try:
+        for row in reader:
+            rows.append((first, row))
+            first = reader.line_num + 1
+    except csv.Error as exc:  # a NUL past the binary check, a cell over the csv module's limit
+        raise ValidationError(f"line {first} does not read as CSV: {exc}") from exc
     col = 0
     start = 0
     if rows:
-        header = [_clean(c).lower() for c in rows[0]]
+        header = [_clean(c).lower() for c in rows[0][1]]
         named = [(HEADER_NAMES.index(h), i) for i, h in enumerate(header) if h in HEADER_NAMES]
         if named:
             # the column that names files before one of IDs ("id,filename,notes": the file names,
             # not the row numbers)
             col, start = min(named)[1], 1
-    for n, row in enumerate(rows[start:], start + 1):
+    for n, row in rows[start:]:
         if col < len(row):
             v = _clean(row[col])
             if v and not v.startswith("#"):
@@ -122,7 +162,8 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
     1,000 ("Expression tree is too large"): a list of 499 unmatched names failed, half made; neither
     database has an index for it, so each chunk scanned the source anyway; and Python folds the case
     of every letter, where SQLite's LIKE folds ASCII alone."""
-    assets = Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED)
+    # unordered: Asset's default order joins the source table and sorts every key read
+    assets = Asset.objects.filter(source=source).exclude(state=Asset.State.VANISHED).order_by()
     result: dict[str, set[int]] = {n: set() for n in names}
     todo = list(dict.fromkeys(names))
     for i in range(0, len(todo), CHUNK):
@@ -131,7 +172,8 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
             result[key].add(pk)
     todo = [n for n in todo if not result[n]]
     if todo:
-        # a key as stored (a file named on macOS keeps its decomposed accents) written composed, then the
+        # a key as stored (a file named on macOS keeps its decomposed accents; a folder name padded with a
+        # space) written composed and spelt as the list's names are (_path), then the
         # file name, then a stem ("C0001234" finds "C0001234.tif", and .jp2: then it is ambiguous, as it
         # should be; "Mixed.Case" finds "Mixed.Case.JPG"): each only for a name the one before misses
         listed = set(todo)
@@ -145,8 +187,8 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
         named: dict[str, set[int]] = defaultdict(set)
         stemmed: dict[str, set[int]] = defaultdict(set)
         for pk, key, name in assets.values_list("id", "key", "name").iterator(chunk_size=NAME_BLOCK):
-            if (composed := unicodedata.normalize("NFC", key)) in listed:
-                keyed[composed].add(pk)
+            if (spelt := _path(unicodedata.normalize("NFC", key))) in listed:
+                keyed[spelt].add(pk)
             for n in by_name.get(_folded(name), ()):
                 named[n].add(pk)
             for n in by_stem.get(_folded(_stem(name)), ()):
@@ -169,8 +211,36 @@ def resolve(source: Source, names: list[str]) -> dict[str, set[int]]:
     return result
 
 
+def _outcome(ids: set[int]) -> tuple[str, int]:
+    """(status, match count) of a line that resolved to `ids`: one asset is found, several ambiguous."""
+    status = (NameListEntry.Status.FOUND if len(ids) == 1 else
+              NameListEntry.Status.AMBIGUOUS if ids else NameListEntry.Status.NOT_FOUND)
+    return str(status), len(ids)
+
+
+def _links(entries, found: dict[str, set[int]]):
+    """The entry-to-asset rows of (entry id, name) pairs."""
+    through = NameListEntry.assets.through
+    return (through(namelistentry_id=pk, asset_id=a) for pk, name in entries for a in found[name])
+
+
+def _resolved(nl: NameList, counts: Counter, job: Job | None) -> None:
+    """Record how the list resolved on it and on its job (inside the transaction that wrote its lines)."""
+    nl.requested = sum(counts.values())
+    nl.found, nl.not_found, nl.ambiguous = counts["found"], counts["not_found"], counts["ambiguous"]
+    nl.resolved_at = timezone.now()
+    nl.save(update_fields=["requested", "found", "not_found", "ambiguous", "resolved_at"])
+    if job is not None:
+        job_count(job.pk, found=counts["found"], processed=nl.requested, failed=0)
+
+
 def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> NameList:
-    """Read, store and resolve a list. Raises ValidationError for unreadable or empty files."""
+    """Read, resolve and store a list. Raises ValidationError for unreadable or empty files.
+
+    The names are resolved before they are stored, so each line is written once, with how it
+    resolved. Why: a list of 499,000 lines took 81 s inside the request (gunicorn gives up at 60):
+    its lines were written, read back as 499,000 model instances, and written again by 1,000
+    UPDATEs of 500 lines."""
     size = getattr(uploaded_file, "size", None)
     if size is not None and size > MAX_BYTES:
         raise ValidationError(f"the file is {size} bytes; the limit is {MAX_BYTES}")
@@ -180,21 +250,33 @@ def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> Name
     if len(data) > MAX_BYTES:
         raise ValidationError(f"the file is over the limit of {MAX_BYTES} bytes")
     filename = (getattr(uploaded_file, "name", "") or "").rsplit("/", 1)[-1][:255]
-    names = parse_names(decode_upload(data), filename)
+    # each line as written (shown in the misses CSV) and as resolved (spelt as keys are: _path)
+    names = [(n, v[:1024], _path(v)[:1024]) for n, v in parse_names(decode_upload(data), filename)]
     if not names:
         raise ValidationError("the list holds no names")
     title = (title or filename or "name list").strip()[:200]
     with transaction.atomic():
         nl = NameList.objects.create(source=source, title=title, original_filename=filename,
                                      uploaded_by=actor if getattr(actor, "pk", None) else None)
-        NameListEntry.objects.bulk_create(
-            [NameListEntry(namelist=nl, line=n, raw=v[:1024], normalised=v[:1024]) for n, v in names], batch_size=1000
-        )
         job = job_create(actor=actor, kind=Job.Kind.NAMELIST, source=source, namelist=nl, state=Job.State.RUNNING,
                          requested=len(names), params={"filename": filename})
         Job.objects.filter(pk=job.pk).update(started_at=timezone.now())
     try:
-        namelist_resolve(namelist=nl, job=job)
+        found = resolve(source, [spelt for _, _, spelt in names])
+        counts: Counter = Counter()
+        entries = []
+        for n, v, spelt in names:
+            status, matches = _outcome(found[spelt])
+            counts[status] += 1
+            entries.append(NameListEntry(namelist_id=nl.pk, line=n, raw=v, normalised=spelt, status=status,
+                                         match_count=matches))
+        with transaction.atomic():
+            nl = NameList.objects.select_for_update().get(pk=nl.pk)
+            NameListEntry.objects.bulk_create(entries, batch_size=INSERT_BATCH)  # ids come back (PostgreSQL, SQLite 3.35+)
+            NameListEntry.assets.through.objects.bulk_create(
+                _links(((e.pk, e.normalised) for e in entries), found), batch_size=INSERT_BATCH)
+            _resolved(nl, counts, job)
+        job_finish(job.pk, **counts)
     except Exception as exc:
         # nothing half made: a list that did not resolve is not kept (an extract would take its
         # unresolved lines for misses), and its job says why instead of "running" for ever
@@ -203,40 +285,30 @@ def namelist_upload(*, actor, source: Source, title: str, uploaded_file) -> Name
             Job.objects.filter(pk=job.pk).update(namelist=None)
             NameList.objects.filter(pk=nl.pk).delete()
         raise
-    nl.refresh_from_db()
     return nl
 
 
 def namelist_resolve(*, namelist: NameList, job: Job | None = None) -> NameList:
     """(Re)resolve every entry against the source as it is now (e.g. after a re-inventory)."""
-    entries = list(namelist.entries.all())
-    found = resolve(namelist.source, [e.normalised for e in entries])
-    counts = {"found": 0, "not_found": 0, "ambiguous": 0}
+    entries = list(namelist.entries.values_list("pk", "normalised"))
+    found = resolve(namelist.source, [name for _, name in entries])
+    counts: Counter = Counter()
+    outcomes: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for pk, name in entries:
+        status, matches = _outcome(found[name])
+        counts[status] += 1
+        outcomes[(status, matches)].append(pk)
     with transaction.atomic():
         nl = NameList.objects.select_for_update().get(pk=namelist.pk)
         through = NameListEntry.assets.through
         through.objects.filter(namelistentry__namelist=nl).delete()
-        links: list = []
-        outcomes: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for e in entries:
-            ids = found.get(e.normalised, set())
-            status = str(NameListEntry.Status.FOUND if len(ids) == 1 else
-                         NameListEntry.Status.AMBIGUOUS if ids else NameListEntry.Status.NOT_FOUND)
-            counts[status] += 1
-            outcomes[(status, len(ids))].append(e.pk)
-            links.extend(through(namelistentry_id=e.pk, asset_id=a) for a in ids)
         # one UPDATE per outcome and CHUNK entries: the lines share a few outcomes, and bulk_update's
         # CASE per row took 45 of the 55 s a list of 50,000 names cost
-        for (outcome, matches), pks in outcomes.items():
+        for (status, matches), pks in outcomes.items():
             for i in range(0, len(pks), CHUNK):
-                NameListEntry.objects.filter(pk__in=pks[i:i + CHUNK]).update(status=outcome, match_count=matches)
-        through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
-        nl.requested = len(entries)
-        nl.found, nl.not_found, nl.ambiguous = counts["found"], counts["not_found"], counts["ambiguous"]
-        nl.resolved_at = timezone.now()
-        nl.save(update_fields=["requested", "found", "not_found", "ambiguous", "resolved_at"])
-        if job is not None:
-            job_count(job.pk, found=counts["found"], processed=len(entries), failed=0)
+                NameListEntry.objects.filter(pk__in=pks[i:i + CHUNK]).update(status=status, match_count=matches)
+        through.objects.bulk_create(_links(entries, found), batch_size=INSERT_BATCH)
+        _resolved(nl, counts, job)
     if job is not None:
         job_finish(job.pk, **counts)
     return nl

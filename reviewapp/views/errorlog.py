@@ -61,7 +61,8 @@ def errorlog_list(request):
     if fmt in ("csv", "xlsx"):
         if not is_admin(request.user):
             raise PermissionDenied("exporting the error log is for admins")
-        if not export_too_large_for_a_request(qs):
+        rows = export_too_large_for_a_request(qs)
+        if not rows:
             return errorlog_export(request, qs, fmt)
         if request.method == "POST":
             job = error_log_export_start(actor=request.user, fmt=fmt, filters=filters,
@@ -71,7 +72,7 @@ def errorlog_list(request):
             return redirect("job-detail", pk=job.pk)
         # a GET changes nothing (a link or an image tag elsewhere could make it): the page offers the
         # job as a form, and its POST (CSRF-checked) starts it
-        large = {"format": fmt, "rows": qs.count()}
+        large = {"format": fmt, "rows": rows}
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -143,11 +143,17 @@ def namelist_upload_view(request):
     return render(request, "reviewapp/jobs/namelist_upload.html", {"form": form})
 
 
+# misses listed on a name list's page; the CSV holds them all, and the page says how many that is
+MISSES_SHOWN = 200
+
+
 @curator_required
 def namelist_detail(request, pk):
     nl = get_object_or_404(NameList.objects.select_related("source"), pk=pk)
+    misses = namelist_misses(nl)
     return render(request, "reviewapp/jobs/namelist.html", {
-        "nl": nl, "misses": namelist_misses(nl)[:200], "jobs": nl.jobs.order_by("-created_at")[:20],
+        "nl": nl, "misses": misses[:MISSES_SHOWN], "misses_total": misses.count(),
+        "jobs": nl.jobs.order_by("-created_at")[:20],
         "can_manage": is_admin(request.user),
     })
 

@@ -116,3 +116,99 @@ def test_export_files_expire_after_the_keep_time_and_the_job_says_so(client, log
     assert not storages["renditions"].exists(name) and job.params["expired"] is True
     assert client.get(reverse("job-download", args=[job.pk])).status_code == 404
     assert export_files_expire(now=timezone.now() + timedelta(hours=100)) == 0  # nothing twice
+
+
+def test_an_export_that_fails_recording_its_file_ends_failed_with_the_reason(client, logged, monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
+    # SQLite's "database is locked" while the job recorded its file left the job "running" for ever
+    from django.core.files.storage import storages
+    from django.db import OperationalError
+
+    import reviewapp.services.export_jobs as export_jobs
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(export_jobs, "job_set_params", locked)
+    admin, _, _ = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("errorlog-list") + "?format=csv")
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    assert r.status_code == 302 and r["Location"] == reverse("job-detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.error == "export failed: database is locked"
+    assert not storages["renditions"].listdir(f"exports/job-{job.pk}")[1]   # no file left that no job offers
+    page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "export failed: database is locked" in page
+
+
+def test_an_export_whose_failure_cannot_be_recorded_runs_again(client, logged, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    # the export and then job_fail itself met "database is locked": the exception escaped the task and
+    # the job stayed "running"; the task now runs it again and the second run writes the file
+    from django.db import OperationalError
+
+    import reviewapp.services.export_jobs as export_jobs
+
+    def once(real):
+        calls = []
+
+        def locked_once(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise OperationalError("database is locked")
+            return real(*args, **kwargs)
+        return locked_once
+
+    monkeypatch.setattr(export_jobs, "error_log_rows", once(export_jobs.error_log_rows))
+    monkeypatch.setattr(export_jobs, "job_fail", once(export_jobs.job_fail))
+    admin, _, _ = logged
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("errorlog-list") + "?format=csv")
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    assert job.state == Job.State.DONE and job.processed == job.requested == 4 and job.params["file"]
+    assert client.get(reverse("job-download", args=[job.pk])).status_code == 200
+
+
+def test_a_large_export_counts_its_rows_once_to_say_how_many(client, logged):
+    # the page and the API ran the COUNT over the error log twice: once to decide, once to say it
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    admin, _, _ = logged
+    api = APIClient()
+    api.force_authenticate(admin)
+    with CaptureQueriesContext(connection) as queries:
+        r = api.get("/api/v1/error-log/export-csv/")
+    assert r.status_code == 409 and "holds 4 rows" in r.json()["detail"]
+    assert sum("COUNT(" in q["sql"] for q in queries.captured_queries) == 1
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("errorlog-list"), {"format": "csv"})
+    assert 'data-testid="export-start"' in page.content.decode()
+    assert sum("COUNT(" in q["sql"] for q in queries.captured_queries) == 2   # the offer's, and the list's pages
+
+
+def test_an_export_job_counts_as_found_the_rows_it_wrote(client, logged, monkeypatch, django_capture_on_commit_callbacks):
+    # Found was the COUNT taken before the rows were read, so a row logged in between was in the file
+    # and in Processed but not in Found
+    import reviewapp.services.export_jobs as export_jobs
+
+    admin, cur, kept = logged
+    real = export_jobs.error_log_rows
+
+    def logged_meanwhile(qs, **kwargs):
+        error_log_add(actor=cur, asset=AssetFactory(source=kept, key="box/C0003.tif"), category="wrong_id")
+        yield from real(qs, **kwargs)
+
+    monkeypatch.setattr(export_jobs, "error_log_rows", logged_meanwhile)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("errorlog-list") + "?format=csv")
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    rows = list(csv.DictReader(io.StringIO(b"".join(client.get(reverse("job-download", args=[job.pk])).streaming_content)
+                                           .decode("utf-8-sig"))))
+    assert job.state == Job.State.DONE and len(rows) == job.found == job.processed == 5 and job.requested == 4
