@@ -3,7 +3,9 @@
 number than the commands print for the same bytes) or prints a raw Python dict.
 
 - `{{ n|bytesize }}`: the app's one way of writing a byte count (reviewapp.units.byte_size);
-- `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …".
+- `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …";
+- `{{ form|form_error_summary }}`: what a form the server refused got wrong, field by field, in one
+  sentence for the page's alert region (base.html's live include).
 """
 from django import template
 
@@ -40,3 +42,21 @@ def detail_words(detail, sep=" · ") -> str:
     if not detail:
         return "—"
     return sep.join(f"{str(k).replace('_', ' ')}: {_value(str(k), v)}" for k, v in detail.items())
+
+
+@register.filter
+def form_error_summary(form) -> str:
+    """"The form was not accepted: Max diff: Enter a whole number. …" (empty for a form without
+    errors, or for anything that is not a form)."""
+    errors = getattr(form, "errors", None)
+    if not errors:
+        return ""
+    parts = []
+    for name, errs in errors.items():
+        field = form.fields.get(name) if name != "__all__" else None
+        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
+        text = " ".join(str(e) for e in errs)
+        parts.append(f"{label}: {text}" if label else text)
+    n = len(parts)
+    head = "The form was not accepted" if n == 1 else f"The form was not accepted ({n} problems)"
+    return f"{head}: " + " ".join(parts)

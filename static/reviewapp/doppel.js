@@ -35,7 +35,7 @@
     ["live-status", "live-alert"].forEach(function (id) {
       var region = doc.getElementById(id);
       if (!region) return;
-      Array.prototype.forEach.call(region.children, function (n) { out.push({ region: id, cls: n.className, text: n.textContent }); });
+      Array.prototype.forEach.call(region.children, function (n) { out.push({ region: id, cls: n.className, text: n.textContent, id: n.id || "" }); });
     });
     return out;
   }
@@ -50,6 +50,7 @@
           var p = document.createElement("p");
           p.className = m.cls;
           p.textContent = m.text;
+          if (m.id) { p.id = m.id; p.tabIndex = -1; }
           region.appendChild(p);
         });
       }, 100);
@@ -129,8 +130,22 @@
     });
   }
 
+  // A form the server refused (the summary in the alert region, see _live.html): the focus goes to
+  // its first invalid field, or to the summary when no field is marked, not to the top of the page.
+  function focusFormError() {
+    if (!document.getElementById("form-error-summary")) return;
+    var field = document.querySelector('#main [aria-invalid="true"]');
+    if (field) { field.focus(); return; }
+    // the summary is written again on a later tick (showMessages): focus the new one
+    window.setTimeout(function () {
+      var summary = document.getElementById("form-error-summary");
+      if (summary) summary.focus();
+    }, 200);
+  }
+
   function ready() {
     autoRefresh();
+    focusFormError();
     // Messages the server rendered into the live regions were in the page before assistive
     // technology attached to it: put them back in so they are read out (with any carried over).
     var carried = [];

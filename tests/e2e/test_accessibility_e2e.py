@@ -449,3 +449,21 @@ def test_a_page_following_running_work_refreshes_until_the_user_pauses_it(page, 
     page.wait_for_timeout(4000)  # longer than the 3 s period
     assert len(polls) == seen and page.evaluate("() => window.stillHere === true")
     assert run_axe(page) == []
+
+
+def test_a_form_the_server_refuses_is_announced_and_the_focus_goes_to_the_first_wrong_field(page, live_server):
+    """WCAG 3.3.1 / 4.1.3: after a server-side form error the title starts with "Error: ", the alert
+    region says what was wrong, and the focus is on the first invalid field (not on <body>)."""
+    UserFactory(username="formerr-a11y", role="admin")
+    browser_login(page, live_server, "formerr-a11y", "pw-formerr-a11y")
+    for url, field in ((reverse("review-bulk") + "?max_diff=abc&max_local=1", "id_max_diff"),
+                       (reverse("errorlog-list") + "?date_from=notadate", "id_date_from")):
+        page.goto(f"{live_server.url}{url}")
+        page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=field)
+        assert page.title().startswith("Error: "), page.title()
+        assert live_text(page, "live-alert").startswith("The form was not accepted"), url
+    page.goto(f"{live_server.url}{reverse('takedown')}")
+    page.wait_for_load_state("load")
+    assert not page.title().startswith("Error: ")
+    assert page.evaluate("() => document.activeElement === document.body || document.activeElement.id !== 'form-error-summary'")
+
