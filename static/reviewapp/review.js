@@ -75,6 +75,14 @@
       .then(function (res) {
         var doc = new DOMParser().parseFromString(res.html, "text/html");
         var to = new URL(res.url, window.location.href);
+        if (doc.querySelector('.login input[name="password"]')) {
+          // The session ended: the POST was answered with the login page, nothing was recorded.
+          // Say so here, where the curator is, rather than landing on the login page unexplained.
+          busy = false;
+          document.body.classList.remove("submitting");
+          refuse("Your session ended: the decision was not recorded. Sign in again.");
+          return;
+        }
         if (to.origin !== window.location.origin || !doc.getElementById("review") || !doc.getElementById("main")) {
           // not a file view (the queue is empty, the session ended): go there, with its messages
           if (window.Doppel) window.Doppel.carryMessages(doc);

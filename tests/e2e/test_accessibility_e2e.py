@@ -467,3 +467,25 @@ def test_a_form_the_server_refuses_is_announced_and_the_focus_goes_to_the_first_
     assert not page.title().startswith("Error: ")
     assert page.evaluate("() => document.activeElement === document.body || document.activeElement.id !== 'form-error-summary'")
 
+
+def test_a_decision_sent_after_the_session_ended_says_so_instead_of_landing_on_the_login_page(browser, live_server, local_root):
+    """WCAG 3.3 / 4.1.3: the review page's background POST answered by the login page (the session
+    ran out) announces that the decision was not recorded; the curator stays on the file."""
+    UserFactory(username="expired-a11y", role="curator")
+    item = make_real_pair(local_root, n=1, rotation=90, verdict="rotated")[0]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.set_default_timeout(15000)
+    try:
+        keyboard_login(page, live_server, "expired-a11y")
+        start_reviewing(page, live_server)
+        assert current_item(page) == item.pk
+        page.wait_for_selector("#review[data-settled='1']")
+        ctx.clear_cookies(name="sessionid")   # the session ends; the CSRF cookie stays
+        page.keyboard.press("n")
+        page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('session')")
+        assert live_text(page, "live-alert") == "Your session ended: the decision was not recorded. Sign in again."
+        assert current_item(page) == item.pk and "/accounts/login/" not in page.url
+        assert not Decision.objects.exists()
+    finally:
+        ctx.close()
