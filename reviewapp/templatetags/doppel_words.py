@@ -4,9 +4,13 @@ number than the commands print for the same bytes) or prints a raw Python dict.
 
 - `{{ n|bytesize }}`: the app's one way of writing a byte count (reviewapp.units.byte_size);
 - `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …";
+- `{{ asset.name|bidi_visible }}`: a file name or key with its bidirectional control characters
+  shown as "⟨U+202E⟩" (a right-to-left override made "C0001010<U+202E>gpj.png" read ".jpg");
 - `{{ form|form_error_summary }}`: what a form the server refused got wrong, field by field, in one
   sentence for the page's alert region (base.html's live include).
 """
+import re
+
 from django import template
 
 from ..units import byte_size
@@ -60,3 +64,16 @@ def form_error_summary(form) -> str:
     n = len(parts)
     head = "The form was not accepted" if n == 1 else f"The form was not accepted ({n} problems)"
     return f"{head}: " + " ".join(parts)
+
+
+# the characters that reorder the text around them (LRM, RLM, ALM, embeddings, overrides, isolates)
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@register.filter
+def bidi_visible(value) -> str:
+    """A name or key as it is stored, each bidirectional control shown as "⟨U+202E⟩" rather than
+    obeyed: one filter for every place a file name or key is shown."""
+    if value is None:
+        return ""
+    return BIDI_CONTROLS.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(value))
