@@ -26,6 +26,16 @@
     }, 50);
   }
 
+  // Doppel.clear("alert" | "status"): empty a live region (and drop a write still waiting), so an
+  // old refusal does not stand in the alert region after the next action succeeded.
+  function clear(kind) {
+    var id = kind === "alert" ? "live-alert" : "live-status";
+    window.clearTimeout(pending[id]);
+    delete pending[id];
+    var region = document.getElementById(id);
+    if (region) region.textContent = "";
+  }
+
   // The live regions' messages from another rendering of a page (a document fetched in the
   // background, or messages carried over a navigation): the regions are emptied now and filled on
   // a later tick, so screen readers announce them as they would on a fresh page.
@@ -61,7 +71,7 @@
   function carryMessages(doc) {
     try { window.sessionStorage.setItem(CARRY, JSON.stringify(messagesOf(doc))); } catch (e) { /* shown nowhere: storage off */ }
   }
-  window.Doppel = { announce: announce, messagesOf: messagesOf, showMessages: showMessages,
+  window.Doppel = { announce: announce, clear: clear, messagesOf: messagesOf, showMessages: showMessages,
                     carryMessages: carryMessages, enhance: enhance };
 
   function markBroken(img) { img.classList.add("broken"); }

@@ -62,6 +62,7 @@
     if (!swapOn()) { submitOnce(form, action); return; }
     busy = true;
     document.body.classList.add("submitting");
+    if (window.Doppel) window.Doppel.clear("alert");
     announce("Sending…", "status");
     var body = new URLSearchParams(new FormData(form));
     if (action) body.set("action", action);
@@ -240,6 +241,11 @@
         var d = document.getElementById("img-diff");
         if (d && !d.getAttribute("src")) d.setAttribute("src", d.dataset.src);
       }
+      // what changed, said (B, W and H change only pixels); an earlier refusal no longer stands
+      if (window.Doppel) window.Doppel.clear("alert");
+      var name = btn.cloneNode(true);
+      name.querySelectorAll("kbd").forEach(function (n) { n.remove(); });
+      announce("View: " + name.textContent.trim() + ".", "status");
     }
     function flip() {
       var over = document.getElementById("ov-over");

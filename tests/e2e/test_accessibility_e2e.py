@@ -489,3 +489,23 @@ def test_a_decision_sent_after_the_session_ended_says_so_instead_of_landing_on_t
         assert not Decision.objects.exists()
     finally:
         ctx.close()
+
+
+def test_a_view_mode_change_is_announced_and_clears_an_earlier_refusal(page, live_server, local_root):
+    """B, W and H change only pixels: the status region says which view is on; a refusal said
+    before does not stay in the alert region once the next action succeeded."""
+    UserFactory(username="modes-a11y", role="curator")
+    rotated = make_real_pair(local_root, n=1, rotation=90, verdict="rotated")[0]
+    keyboard_login(page, live_server, "modes-a11y")
+    page.goto(f"{live_server.url}{reverse('review-item', args=[rotated.pk])}")
+    page.wait_for_selector("#review")
+    page.keyboard.press("b")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.trim() === 'View: Blink.'")
+    lone = _no_match_item(local_root)
+    page.goto(f"{live_server.url}{reverse('review-item', args=[lone.pk])}")
+    page.wait_for_selector("#review")
+    page.keyboard.press("b")
+    assert live_text(page, "live-alert").startswith("Blink needs an aligned kept copy")
+    page.keyboard.press("1")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.trim() === 'View: Side by side.'")
+    assert page.locator("#live-alert").inner_text().strip() == ""
