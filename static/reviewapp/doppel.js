@@ -71,7 +71,41 @@
   function carryMessages(doc) {
     try { window.sessionStorage.setItem(CARRY, JSON.stringify(messagesOf(doc))); } catch (e) { /* shown nowhere: storage off */ }
   }
-  window.Doppel = { announce: announce, clear: clear, messagesOf: messagesOf, showMessages: showMessages,
+  // An automatic reload (autoRefresh below, live.js when the work finished) loses the focus and
+  // says nothing. Before it, the element that had the focus (by id) is noted; after it, the focus
+  // goes back there and, when the page no longer follows running work, what it finished with (the
+  // page's [data-live-outcome] elements) is announced and starts the title.
+  var RELOAD = "doppel-auto-reload";
+  function reloadKeepingPlace() {
+    var a = document.activeElement;
+    try {
+      window.sessionStorage.setItem(RELOAD, JSON.stringify({ url: window.location.href, focus: a && a !== document.body ? a.id || "" : "" }));
+    } catch (e) { /* storage off: a plain reload */ }
+    window.location.reload();
+  }
+  function afterAutoReload() {
+    var noted = null;
+    try {
+      noted = JSON.parse(window.sessionStorage.getItem(RELOAD) || "null");
+      window.sessionStorage.removeItem(RELOAD);
+    } catch (e) { noted = null; }
+    if (!noted || noted.url !== window.location.href) return;
+    var el = noted.focus && document.getElementById(noted.focus);
+    if (el) el.focus();
+    var running = document.querySelector('meta[name="doppel-refresh"], [data-live-refresh][id]');
+    if (running) return;
+    var outcomes = document.querySelectorAll("[data-live-outcome]");
+    // the control that had the focus went with the running work (pause, cancel): the focus goes
+    // to what the work finished with instead of the top of the page
+    if (!el && outcomes.length) { outcomes[0].setAttribute("tabindex", "-1"); outcomes[0].focus(); }
+    var words = Array.prototype.map.call(outcomes,
+      function (n) { return n.textContent.replace(/\s+/g, " ").trim(); }).filter(Boolean);
+    var text = words.length ? "Finished: " + words.join(" ") : "The work this page followed has finished.";
+    document.title = text + " – " + document.title;
+    announce(text, "status");
+  }
+
+  window.Doppel = { announce: announce, clear: clear, reloadKeepingPlace: reloadKeepingPlace, messagesOf: messagesOf, showMessages: showMessages,
                     carryMessages: carryMessages, enhance: enhance };
 
   function markBroken(img) { img.classList.add("broken"); }
@@ -96,6 +130,7 @@
     var text = document.createElement("span");
     var btn = document.createElement("button");
     btn.type = "button";
+    btn.id = "autorefresh-toggle";
     btn.className = "secondary";
     function render() {
       text.textContent = paused ? "Automatic refresh is paused. " : "This page refreshes every " + secs + " s while work runs. ";
@@ -117,7 +152,7 @@
     window.setInterval(function () {
       var a = document.activeElement;
       if (paused || document.querySelector("dialog[open]") || (a && a.matches("input, select, textarea"))) return;
-      window.location.reload();
+      reloadKeepingPlace();
     }, secs * 1000);
   }
 
@@ -167,6 +202,7 @@
     window.Doppel.loadedWithMessages = here.length > 0;
     if (here.length) showMessages(here);
     enhance(document);
+    afterAutoReload();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

@@ -509,3 +509,26 @@ def test_a_view_mode_change_is_announced_and_clears_an_earlier_refusal(page, liv
     page.keyboard.press("1")
     page.wait_for_function("() => document.getElementById('live-status').textContent.trim() === 'View: Side by side.'")
     assert page.locator("#live-alert").inner_text().strip() == ""
+
+
+def test_when_the_work_a_page_follows_finishes_the_outcome_is_announced_and_the_focus_kept(page, live_server):
+    """WCAG 4.1.3: live.js reloads the page once the work finished; the reloaded page says what it
+    finished with (status region and title) and the focus is not left on <body>."""
+    UserFactory(username="finish-a11y", role="curator")
+    job = Job.objects.create(kind=Job.Kind.INVENTORY, state=Job.State.RUNNING, requested=10, processed=3)
+    keyboard_login(page, live_server, "finish-a11y")
+    page.goto(f"{live_server.url}{reverse('job-detail', args=[job.pk])}")
+    tab_to(page, "#autorefresh-toggle")
+    Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, processed=10)
+    with page.expect_navigation(timeout=15000):
+        pass   # the next poll sees the finished job and reloads the page
+    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
+    status = live_text(page, "live-status")
+    assert status == "Finished: Done: 10 of 10 processed, 0 failed", status
+    assert page.title().startswith(f"{status} – "), page.title()
+    assert page.evaluate("() => document.activeElement.hasAttribute('data-live-outcome')")
+    # a later visit to the finished page announces nothing of the kind
+    page.reload()
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)
+    assert not page.title().startswith("Finished")
