@@ -60,3 +60,14 @@ def test_a_wrong_password_marks_the_fields_invalid_and_is_announced_not_a_static
     assert 'role="alert"' not in main, "a role=alert present at load is not reliably read"
     assert len(re.findall(r'aria-invalid="true"', main)) == 2
     assert 'aria-describedby="login-error"' in main and 'id="login-error"' in main
+
+
+def test_a_405_that_is_still_reachable_is_a_real_page_with_a_title_and_a_way_on(client, admin_user):
+    client.force_login(admin_user)
+    r = client.get(reverse("logout"))   # Django's logout takes only a POST
+    assert r.status_code == 405 and "POST" in r["Allow"]
+    html = r.content.decode()
+    assert re.search(r"<title>Not done: that address takes a form's button · Doppel</title>", html), html[:300]
+    assert '<nav class="mainnav"' in html and reverse("dashboard") in html and "<h1>Nothing was done</h1>" in html
+    # a non-GET to an action is answered the same way
+    assert "<h1>Nothing was done</h1>" in client.put(reverse("job-start")).content.decode()
