@@ -67,7 +67,17 @@ class StyledNotFoundMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        # Django's bare 405 (an empty body: the browser's own error page, no title, no way on) is
+        # the site's page saying what happened and where to go; the Allow header stays
+        if response.status_code == 405 and not request.path.startswith("/api/") and not response.content:
+            from django.shortcuts import render
+
+            styled = render(request, "405.html", {"request_path": request.path,
+                                                  "allowed": response.get("Allow", "")}, status=405)
+            styled["Allow"] = response.get("Allow", "")
+            return styled
+        return response
 
     @staticmethod
     def process_exception(request, exception):

@@ -129,3 +129,40 @@ def test_every_progress_bar_has_a_name_that_says_whose_progress_it_is(template):
 
     unnamed = [tag for tag in PROGRESS.findall(text) if not named(tag)]
     assert unnamed == [], unnamed
+
+
+ERROR_TITLE = re.compile(r"<title>\s*Error: ")
+ALERT_REGION = re.compile(r'<div role="alert" id="live-alert"[^>]*>(.*?)</div>', re.S)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, name, data", [
+    ("get", "review-bulk", {"max_diff": "abc", "max_local": "1"}),
+    ("get", "errorlog-list", {"date_from": "notadate"}),
+    ("post", "namelist-upload", {"title": "box"}),
+    ("post", "extract-list", {"title": ""}),
+    ("post", "takedown", {"keys": ""}),
+    ("post", "source-add", {"name": ""}),
+])
+def test_a_form_the_server_refuses_says_so_in_the_title_and_the_alert_region(client, admin_user, method, name, data):
+    """WCAG 3.3.1 / 4.1.3: the title starts with "Error: " and the alert region says what was wrong,
+    field by field (the page's own inline errors stay by their fields)."""
+    from django.urls import reverse
+
+    client.force_login(admin_user)
+    r = getattr(client, method)(reverse(name), data)
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert ERROR_TITLE.search(html), re.search(r"<title>.*?</title>", html, re.S).group(0)
+    alert = ALERT_REGION.search(html).group(1)
+    assert 'id="form-error-summary"' in alert and "The form was not accepted" in alert, alert
+
+
+@pytest.mark.django_db
+def test_a_form_page_without_errors_has_a_plain_title_and_an_empty_alert_region(client, admin_user):
+    from django.urls import reverse
+
+    client.force_login(admin_user)
+    html = client.get(reverse("takedown")).content.decode()
+    assert not ERROR_TITLE.search(html)
+    assert "form-error-summary" not in ALERT_REGION.search(html).group(1)

@@ -8,6 +8,7 @@ from django import template
 from matching.verdict import not_safe_words, turn_words
 
 from ..services.review import approve_refusal, kept_intact
+from .doppel_words import bidi_visible
 
 register = template.Library()
 
@@ -125,7 +126,7 @@ def pane_alt(side, asset, candidate=None, flag=None, aligned=True) -> str:
     where it is damaged, e.g. "Kept copy C0001009.jp2, turned 180° to align, damaged: bottom 49%"."""
     if asset is None:
         return ""
-    words = [f"{'Kept copy' if side == 'match' else 'Clean-up copy'} {asset.name}"]
+    words = [f"{'Kept copy' if side == 'match' else 'Clean-up copy'} {bidi_visible(asset.name)}"]
     if side == "match":
         applied = alignment_words(candidate) if aligned else ""
         if applied:

@@ -3,8 +3,14 @@
 number than the commands print for the same bytes) or prints a raw Python dict.
 
 - `{{ n|bytesize }}`: the app's one way of writing a byte count (reviewapp.units.byte_size);
-- `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …".
+- `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …";
+- `{{ asset.name|bidi_visible }}`: a file name or key with its bidirectional control characters
+  shown as "⟨U+202E⟩" (a right-to-left override made "C0001010<U+202E>gpj.png" read ".jpg");
+- `{{ form|form_error_summary }}`: what a form the server refused got wrong, field by field, in one
+  sentence for the page's alert region (base.html's live include).
 """
+import re
+
 from django import template
 
 from ..units import byte_size
@@ -40,3 +46,34 @@ def detail_words(detail, sep=" · ") -> str:
     if not detail:
         return "—"
     return sep.join(f"{str(k).replace('_', ' ')}: {_value(str(k), v)}" for k, v in detail.items())
+
+
+@register.filter
+def form_error_summary(form) -> str:
+    """"The form was not accepted: Max diff: Enter a whole number. …" (empty for a form without
+    errors, or for anything that is not a form)."""
+    errors = getattr(form, "errors", None)
+    if not errors:
+        return ""
+    parts = []
+    for name, errs in errors.items():
+        field = form.fields.get(name) if name != "__all__" else None
+        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
+        text = " ".join(str(e) for e in errs)
+        parts.append(f"{label}: {text}" if label else text)
+    n = len(parts)
+    head = "The form was not accepted" if n == 1 else f"The form was not accepted ({n} problems)"
+    return f"{head}: " + " ".join(parts)
+
+
+# the characters that reorder the text around them (LRM, RLM, ALM, embeddings, overrides, isolates)
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@register.filter
+def bidi_visible(value) -> str:
+    """A name or key as it is stored, each bidirectional control shown as "⟨U+202E⟩" rather than
+    obeyed: one filter for every place a file name or key is shown."""
+    if value is None:
+        return ""
+    return BIDI_CONTROLS.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(value))

@@ -75,6 +75,9 @@ def bulk_review(request):
             messages.error(request, exc.messages[0])
             return render(request, "reviewapp/review/bulk.html",
                           _sample_context(form, actor=request.user, seed=form.cleaned_data["seed"]))
+        # the outcome in the status region (and so the title), where a screen reader hears it
+        refused = f", {len(result['refused'])} refused" if result.get("refused") else ""
+        messages.success(request, f"Bulk approval done: {len(result['approved'])} approved{refused}.")
         return render(request, "reviewapp/review/bulk_done.html", {"result": result, "form": form})
     form = BulkForm(request.GET or None)
     ctx = {"form": form}

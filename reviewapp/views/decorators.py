@@ -38,11 +38,16 @@ def form_idempotency_key(request):
     return idempotency_key_digest(user=request.user, key=request.POST.get("idempotency_key") or None, channel="ui")
 
 
-def post_only(back: str):
+# what an admin's action says when it was reached by a GET (see post_only)
+NOT_DONE = {"what": "Nothing was done", "again": "Press the button again here if you still want it done."}
+
+
+def post_only(back: str, keep: tuple[str, ...] | None = None, what: str = "Nothing was recorded",
+              again: str = "Decide again here."):
     """A view that only a form's POST reaches. A GET there (the login page's `next` after a
-    session ran out mid-decision, a bookmark, a reload) changes nothing and goes back to the page
-    named `back` (reversed with the view's arguments) saying nothing was recorded, instead of
-    Django's bare 405."""
+    session ran out mid-action, a bookmark, a reload) changes nothing and goes back to the page
+    named `back` (reversed with the view's arguments, or only those named in `keep`) saying
+    nothing was done, instead of Django's bare 405."""
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
@@ -50,9 +55,9 @@ def post_only(back: str):
                 return view(request, *args, **kwargs)
             if request.method not in ("GET", "HEAD"):
                 return HttpResponseNotAllowed(["POST"])
-            messages.warning(request, "Nothing was recorded: that address takes a form's button, not a link. "
-                                      "Decide again here.")
-            return redirect(reverse(back, args=args, kwargs=kwargs))
+            messages.warning(request, f"{what}: that address takes a form's button, not a link. {again}")
+            back_kwargs = kwargs if keep is None else {k: v for k, v in kwargs.items() if k in keep}
+            return redirect(reverse(back, args=args, kwargs=back_kwargs))
 
         return wrapped
 

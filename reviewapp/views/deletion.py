@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from ..models import AuditEntry, DeletionItem, DeletionPlan, Source
 from ..selectors import deletion as sel
@@ -17,7 +16,7 @@ from ..selectors.review import row_id
 from ..services import deletion as svc
 from ..services.exports import csv_lines
 from ..storage import StorageError
-from .decorators import admin_required, form_idempotency_key
+from .decorators import NOT_DONE, admin_required, form_idempotency_key, post_only
 
 
 def _msg(exc):
@@ -85,7 +84,7 @@ PLAN_ACTIONS = {
 }
 
 
-@require_POST
+@post_only("deletion-plan-detail", keep=("pk",), **NOT_DONE)
 @admin_required
 def plan_action(request, pk, action):
     plan = get_object_or_404(DeletionPlan, pk=pk)
@@ -107,7 +106,7 @@ def plan_action(request, pk, action):
     return redirect("deletion-plan-detail", pk=plan.pk)
 
 
-@require_POST
+@post_only("quarantine-list", keep=(), **NOT_DONE)
 @admin_required
 def item_restore(request, pk):
     item = get_object_or_404(DeletionItem, pk=pk)

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from ..models import Job, NameList, Source
 from ..roles import is_admin
@@ -20,7 +19,7 @@ from ..services.inventory import inventory_start
 from ..services.namelists import namelist_upload
 from ..services.restore import restore_confirm, restore_counts, restore_estimate
 from ..storage import StorageError
-from .decorators import admin_required, curator_required
+from .decorators import NOT_DONE, admin_required, curator_required, post_only
 from .fields import RowChoiceField
 
 
@@ -74,7 +73,7 @@ def job_download(request, pk):
 ACTIONS = {"pause": job_services.job_pause, "resume": job_services.job_resume, "cancel": job_services.job_cancel}
 
 
-@require_POST
+@post_only("job-detail", keep=("pk",), **NOT_DONE)
 @admin_required
 def job_action(request, pk, action):
     job = get_object_or_404(Job, pk=pk)
@@ -91,7 +90,7 @@ def job_action(request, pk, action):
     return redirect("job-detail", pk=job.pk)
 
 
-@require_POST
+@post_only("job-list", **NOT_DONE)
 @admin_required
 def job_start_view(request):
     """Start an inventory, an analysis or a restore estimate for a source or a name list."""

@@ -5,14 +5,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from ..models import ReingestItem, Source
 from ..selectors.reingest import reingest_counts, reingest_list
 from ..selectors.review import row_id
 from ..services import reingest as svc
 from ..storage import StorageError
-from .decorators import admin_required, curator_required
+from .decorators import NOT_DONE, admin_required, curator_required, post_only
 from .deletion import _msg
 
 
@@ -36,7 +35,7 @@ def reingest_detail(request, pk):
     })
 
 
-@require_POST
+@post_only("reingest-detail", keep=("pk",), **NOT_DONE)
 @admin_required
 def reingest_action(request, pk, action):
     item = get_object_or_404(ReingestItem, pk=pk)
@@ -66,7 +65,7 @@ def reingest_action(request, pk, action):
     return redirect("reingest-detail", pk=item.pk)
 
 
-@require_POST
+@post_only("reingest-list", **NOT_DONE)
 @admin_required
 def reingest_send_all(request):
     try:
@@ -77,7 +76,7 @@ def reingest_send_all(request):
     return redirect("reingest-list")
 
 
-@require_POST
+@post_only("reingest-list", **NOT_DONE)
 @admin_required
 def reingest_check_now(request):
     svc.reingest_check_queue()

@@ -26,6 +26,16 @@
     }, 50);
   }
 
+  // Doppel.clear("alert" | "status"): empty a live region (and drop a write still waiting), so an
+  // old refusal does not stand in the alert region after the next action succeeded.
+  function clear(kind) {
+    var id = kind === "alert" ? "live-alert" : "live-status";
+    window.clearTimeout(pending[id]);
+    delete pending[id];
+    var region = document.getElementById(id);
+    if (region) region.textContent = "";
+  }
+
   // The live regions' messages from another rendering of a page (a document fetched in the
   // background, or messages carried over a navigation): the regions are emptied now and filled on
   // a later tick, so screen readers announce them as they would on a fresh page.
@@ -35,7 +45,7 @@
     ["live-status", "live-alert"].forEach(function (id) {
       var region = doc.getElementById(id);
       if (!region) return;
-      Array.prototype.forEach.call(region.children, function (n) { out.push({ region: id, cls: n.className, text: n.textContent }); });
+      Array.prototype.forEach.call(region.children, function (n) { out.push({ region: id, cls: n.className, text: n.textContent, id: n.id || "" }); });
     });
     return out;
   }
@@ -50,6 +60,7 @@
           var p = document.createElement("p");
           p.className = m.cls;
           p.textContent = m.text;
+          if (m.id) { p.id = m.id; p.tabIndex = -1; }
           region.appendChild(p);
         });
       }, 100);
@@ -60,7 +71,41 @@
   function carryMessages(doc) {
     try { window.sessionStorage.setItem(CARRY, JSON.stringify(messagesOf(doc))); } catch (e) { /* shown nowhere: storage off */ }
   }
-  window.Doppel = { announce: announce, messagesOf: messagesOf, showMessages: showMessages,
+  // An automatic reload (autoRefresh below, live.js when the work finished) loses the focus and
+  // says nothing. Before it, the element that had the focus (by id) is noted; after it, the focus
+  // goes back there and, when the page no longer follows running work, what it finished with (the
+  // page's [data-live-outcome] elements) is announced and starts the title.
+  var RELOAD = "doppel-auto-reload";
+  function reloadKeepingPlace() {
+    var a = document.activeElement;
+    try {
+      window.sessionStorage.setItem(RELOAD, JSON.stringify({ url: window.location.href, focus: a && a !== document.body ? a.id || "" : "" }));
+    } catch (e) { /* storage off: a plain reload */ }
+    window.location.reload();
+  }
+  function afterAutoReload() {
+    var noted = null;
+    try {
+      noted = JSON.parse(window.sessionStorage.getItem(RELOAD) || "null");
+      window.sessionStorage.removeItem(RELOAD);
+    } catch (e) { noted = null; }
+    if (!noted || noted.url !== window.location.href) return;
+    var el = noted.focus && document.getElementById(noted.focus);
+    if (el) el.focus();
+    var running = document.querySelector('meta[name="doppel-refresh"], [data-live-refresh][id]');
+    if (running) return;
+    var outcomes = document.querySelectorAll("[data-live-outcome]");
+    // the control that had the focus went with the running work (pause, cancel): the focus goes
+    // to what the work finished with instead of the top of the page
+    if (!el && outcomes.length) { outcomes[0].setAttribute("tabindex", "-1"); outcomes[0].focus(); }
+    var words = Array.prototype.map.call(outcomes,
+      function (n) { return n.textContent.replace(/\s+/g, " ").trim(); }).filter(Boolean);
+    var text = words.length ? "Finished: " + words.join(" ") : "The work this page followed has finished.";
+    document.title = text + " – " + document.title;
+    announce(text, "status");
+  }
+
+  window.Doppel = { announce: announce, clear: clear, reloadKeepingPlace: reloadKeepingPlace, messagesOf: messagesOf, showMessages: showMessages,
                     carryMessages: carryMessages, enhance: enhance };
 
   function markBroken(img) { img.classList.add("broken"); }
@@ -85,6 +130,7 @@
     var text = document.createElement("span");
     var btn = document.createElement("button");
     btn.type = "button";
+    btn.id = "autorefresh-toggle";
     btn.className = "secondary";
     function render() {
       text.textContent = paused ? "Automatic refresh is paused. " : "This page refreshes every " + secs + " s while work runs. ";
@@ -106,7 +152,7 @@
     window.setInterval(function () {
       var a = document.activeElement;
       if (paused || document.querySelector("dialog[open]") || (a && a.matches("input, select, textarea"))) return;
-      window.location.reload();
+      reloadKeepingPlace();
     }, secs * 1000);
   }
 
@@ -129,8 +175,22 @@
     });
   }
 
+  // A form the server refused (the summary in the alert region, see _live.html): the focus goes to
+  // its first invalid field, or to the summary when no field is marked, not to the top of the page.
+  function focusFormError() {
+    if (!document.getElementById("form-error-summary")) return;
+    var field = document.querySelector('#main [aria-invalid="true"]');
+    if (field) { field.focus(); return; }
+    // the summary is written again on a later tick (showMessages): focus the new one
+    window.setTimeout(function () {
+      var summary = document.getElementById("form-error-summary");
+      if (summary) summary.focus();
+    }, 200);
+  }
+
   function ready() {
     autoRefresh();
+    focusFormError();
     // Messages the server rendered into the live regions were in the page before assistive
     // technology attached to it: put them back in so they are read out (with any carried over).
     var carried = [];
@@ -142,6 +202,7 @@
     window.Doppel.loadedWithMessages = here.length > 0;
     if (here.length) showMessages(here);
     enhance(document);
+    afterAutoReload();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

@@ -8,6 +8,7 @@
   "use strict";
   function watch(el) {
     var seconds = parseFloat(el.getAttribute("data-live-refresh")) || 5;
+    var lastSaid = el.getAttribute("data-live-say"), saidAt = Date.now();
     var timer = setInterval(function () {
       if (window.sessionStorage.getItem("doppel-refresh-paused") === "1") { return; }
       fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
@@ -16,9 +17,18 @@
           var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
           if (!fresh) { return; }
           el.innerHTML = fresh.innerHTML;
+          // progress in words, now and then, in the status region (the bar alone says nothing)
+          var say = fresh.getAttribute("data-live-say");
+          if (say && say !== lastSaid && Date.now() - saidAt >= 15000 && window.Doppel) {
+            lastSaid = say; saidAt = Date.now();
+            window.Doppel.announce(say, "status");
+          }
           if (!fresh.hasAttribute("data-live-refresh")) {
             clearInterval(timer);
-            window.location.reload();
+            // doppel.js notes the focus, brings it back and announces the outcome after the reload
+            if (window.Doppel && window.Doppel.reloadKeepingPlace) window.Doppel.reloadKeepingPlace();
+            else window.location.reload();
+            return;
           }
         })
         .catch(function () { /* a missed poll is retried on the next tick */ });

@@ -62,6 +62,7 @@
     if (!swapOn()) { submitOnce(form, action); return; }
     busy = true;
     document.body.classList.add("submitting");
+    if (window.Doppel) window.Doppel.clear("alert");
     announce("Sending…", "status");
     var body = new URLSearchParams(new FormData(form));
     if (action) body.set("action", action);
@@ -75,6 +76,14 @@
       .then(function (res) {
         var doc = new DOMParser().parseFromString(res.html, "text/html");
         var to = new URL(res.url, window.location.href);
+        if (doc.querySelector('.login input[name="password"]')) {
+          // The session ended: the POST was answered with the login page, nothing was recorded.
+          // Say so here, where the curator is, rather than landing on the login page unexplained.
+          busy = false;
+          document.body.classList.remove("submitting");
+          refuse("Your session ended: the decision was not recorded. Sign in again.");
+          return;
+        }
         if (to.origin !== window.location.origin || !doc.getElementById("review") || !doc.getElementById("main")) {
           // not a file view (the queue is empty, the session ended): go there, with its messages
           if (window.Doppel) window.Doppel.carryMessages(doc);
@@ -232,6 +241,11 @@
         var d = document.getElementById("img-diff");
         if (d && !d.getAttribute("src")) d.setAttribute("src", d.dataset.src);
       }
+      // what changed, said (B, W and H change only pixels); an earlier refusal no longer stands
+      if (window.Doppel) window.Doppel.clear("alert");
+      var name = btn.cloneNode(true);
+      name.querySelectorAll("kbd").forEach(function (n) { n.remove(); });
+      announce("View: " + name.textContent.trim() + ".", "status");
     }
     function flip() {
       var over = document.getElementById("ov-over");

@@ -72,6 +72,10 @@ def test_admin_sees_sample_then_confirms_one_decision_per_file(admin_client_dopp
     r = admin_client_doppel.post(reverse("review-bulk"), form)
     assert r.status_code == 200
     assert re.search(r'data-testid="bulk-approved"><strong>29</strong>', r.content.decode())
+    # the outcome is in the status region (a screen reader hears it), and the title starts with it
+    status = re.search(r'<div role="status" id="live-status"[^>]*>(.*?)</div>', r.content.decode(), re.S).group(1)
+    assert "Bulk approval done: 29 approved" in status, status
+    assert re.search(r"<title>Bulk approval done: 29 approved[^<]*– Bulk approval · Doppel</title>", r.content.decode())
     ds = Decision.objects.all()
     assert ds.count() == 29 and all(d.bulk and d.action == "approve_delete" and d.actor == admin_user for d in ds)
     assert {d.review_item_id for d in ds} == {i.pk for i in inside[1:]}
