@@ -28,10 +28,12 @@ def test_the_login_page_says_the_session_ended_and_the_action_was_not_done(clien
     r = client.post(action)
     assert r.status_code == 302 and r["Location"].startswith(reverse("login"))
     html = client.get(r["Location"]).content.decode()
-    assert "Your session ended; sign in again. What you were doing was not done." in html
+    # (said so that it is true of a first visit to a bookmarked page as well: the page cannot tell the two apart
+    # once the browser has dropped an expired session's cookie)
+    assert "Sign in to go on. If your session ended while you were working, what you were doing was not done." in html
     assert 'aria-describedby="login-why"' in html
     # a plain visit to the login page (no `next`) says nothing of the kind
-    assert "Your session ended" not in client.get(reverse("login")).content.decode()
+    assert "If your session ended" not in client.get(reverse("login")).content.decode()
 
 
 @pytest.mark.parametrize("action, back", ACTIONS)
