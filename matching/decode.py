@@ -815,11 +815,24 @@ def decode(path, *, target: int = DEFAULT_TARGET, max_pixels: int | None = None,
             raise DecodeError(f"image too large: {e}") from None
         except Exception as e:
             msg = str(e) if "<_io." not in str(e) else unsupported_reason(data)
-            raise DecodeError(f"cannot identify image: {msg}") from None
+            raise DecodeError(_chunk_too_large(msg) or f"cannot identify image: {msg}") from None
         if im.format == "TIFF":
             d.errors += _tiff_directory_cut([str(w.message) for w in caught])
         with im:
             return plan.finish(_decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes))
+
+
+def _chunk_too_large(msg: str) -> str | None:
+    """Pillow's words for a PNG whose colour profile or text chunk inflates past ``MAX_TEXT_CHUNK``
+    (its guard against a small file that decompresses to gigabytes), said as what the file holds.
+    Why: an attack's PNG carrying a 20 MB ICC profile read "cannot identify image: Decompressed data
+    too large for PngImagePlugin.MAX_TEXT_CHUNK", which sends a curator looking for a broken file."""
+    if "MAX_TEXT_CHUNK" not in msg:
+        return None
+    from PIL import PngImagePlugin
+    limit = PngImagePlugin.MAX_TEXT_CHUNK / 2 ** 20
+    return (f"not read: a PNG colour profile or text chunk inflates to more than {limit:g} MB, the limit "
+            f"for one chunk (the pixels may be intact; a person checks the file)")
 
 
 def _decode_open(im, data, d, kind, target, max_pixels, path, max_decoded_bytes=None):

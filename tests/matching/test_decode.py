@@ -747,3 +747,18 @@ def test_a_png_whose_chunk_fails_its_crc_is_damaged_and_its_copy_never_safe_to_d
     # the file as written is whole
     (tmp_path / "whole.png").write_bytes(buf.getvalue())
     assert analyse_file(tmp_path / "whole.png").status == "ok"
+
+
+def test_a_png_whose_colour_profile_inflates_past_the_chunk_limit_says_so_in_words(tmp_path):
+    # an attack's PNG with a 20 MB ICC profile read "cannot identify image: Decompressed data too large for
+    # PngImagePlugin.MAX_TEXT_CHUNK"; it is still refused (the limit guards against inflation bombs), with why
+    import os
+    from PIL import ImageCms, PngImagePlugin
+    from matching import analyse_file
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("RGB", (40, 30), (90, 120, 30)).save(
+        tmp_path / "big.png", icc_profile=profile + os.urandom(PngImagePlugin.MAX_TEXT_CHUNK + 1))
+    a = analyse_file(tmp_path / "big.png")
+    assert a.status == "unreadable", a.status
+    assert a.errors == ["not read: a PNG colour profile or text chunk inflates to more than 1 MB, the limit for one "
+                        "chunk (the pixels may be intact; a person checks the file)"], a.errors
