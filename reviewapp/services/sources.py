@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -12,6 +13,7 @@ from ..storage import (
     BadLocation,
     StorageError,
     backend,
+    location_from_text,
     location_storage,
     source_location,
     storage_for,
@@ -20,25 +22,53 @@ from ..storage import (
 log = logging.getLogger(__name__)
 
 
+def doppel_areas() -> list[tuple]:
+    """(storage, words) of each place Doppel itself writes files into that are not a source's: the
+    ingest location (reingest copies and their manifests wait there for the ingest system) and every
+    extract location (archives). A source over one of them is refused (``check_overlap``).
+
+    Why: a canonical source registered over the ingest drop folder let the reingest checker "verify"
+    a copy that only Doppel had put there, never ingested (a fresh-eyed attack), and the executor may
+    then delete the clean-up copy while its only other copy is a drop-folder file the ingest system
+    removes; a clean-up source there lists Doppel's own copies for deletion. A setting that does not
+    parse is its own feature's error, said where it is used, and is left out here."""
+    named = [(settings.INGEST_LOCATION, "the ingest location (DOPPEL_INGEST_LOCATION)")]
+    named += [(text, f"the extract location {name!r} (DOPPEL_EXTRACT_LOCATIONS)")
+              for name, text in sorted((settings.EXTRACT_LOCATIONS or {}).items())]
+    areas = []
+    for text, words in named:
+        if not text:
+            continue
+        try:
+            store, spelling = location_from_text(text, what=words)
+        except StorageError:
+            continue
+        areas.append((store, f"{words}, {spelling}"))
+    return areas
+
+
 def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", exclude_pk=None):
-    """Refuse a location that can reach any registered source's objects, or the quarantine area where
-    their deleted objects wait out retention, by any route (a second profile or endpoint spelling for
-    the same bucket, an access-point alias, a symlinked or bind-mounted directory). When it cannot be
-    proven apart, it is refused too."""
+    """Refuse a location that can reach any registered source's objects, the quarantine area where
+    their deleted objects wait out retention, or a place Doppel writes its own copies into
+    (``doppel_areas``), by any route (a second profile or endpoint spelling for the same bucket, an
+    access-point alias, a symlinked or bind-mounted directory). When it cannot be proven apart, it is
+    refused too."""
     candidate = location_storage(kind=kind, storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root)
     others = Source.objects.all()
     if exclude_pk:
         others = others.exclude(pk=exclude_pk)
+    places = []
     for other in others:
         other_store = source_location(other)
-        for place, what in ((other_store, f"source {other.name!r} ({other.location})"),
-                            (other_store.quarantine_area(), f"the quarantine area of source {other.name!r}")):
-            try:
-                reason = candidate.overlap_with(place)
-            except StorageError as exc:
-                raise ValidationError(f"cannot prove it does not overlap {what}: {exc}") from exc
-            if reason:
-                raise ValidationError(f"overlaps {what}: {reason}")
+        places += [(other_store, f"source {other.name!r} ({other.location})"),
+                   (other_store.quarantine_area(), f"the quarantine area of source {other.name!r}")]
+    for place, what in places + doppel_areas():
+        try:
+            reason = candidate.overlap_with(place)
+        except StorageError as exc:
+            raise ValidationError(f"cannot prove it does not overlap {what}: {exc}") from exc
+        if reason:
+            raise ValidationError(f"overlaps {what}: {reason}")
 
 
 def _log_separate_service(source: Source):

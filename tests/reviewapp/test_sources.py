@@ -51,3 +51,23 @@ def test_source_names_are_unique_whatever_their_case(local_root, admin_user):
     with pytest.raises(IntegrityError), transaction.atomic():   # the database refuses it too, whoever writes
         Source.objects.create(name="Attack", kind="local", role="cleanup", root=str(local_root / "b"))
     assert list(Source.objects.values_list("name", flat=True)) == ["attack"]
+
+
+@pytest.mark.django_db
+def test_no_source_can_be_registered_over_the_ingest_or_an_extract_location(local_root, s3_bucket, admin_user, settings):
+    """An attack registered a canonical source over the ingest drop folder: the reingest checker then
+    "verified" a copy only Doppel had put there, never ingested, and the clean-up copy could be deleted."""
+    (local_root / "ingest" / "3").mkdir(parents=True)
+    (local_root / "elsewhere").mkdir()
+    settings.INGEST_LOCATION = f"local:{local_root / 'ingest'}"
+    settings.EXTRACT_LOCATIONS = {"default": f"s3:moto:{s3_bucket}/extracts"}
+    for root in (local_root / "ingest", local_root / "ingest" / "3"):
+        with pytest.raises(ValidationError, match="overlaps the ingest location \\(DOPPEL_INGEST_LOCATION\\)"):
+            source_add(actor=admin_user, name="drop", kind="local", role="canonical", root=str(root))
+    with pytest.raises(ValidationError, match="overlaps the extract location 'default'"):
+        source_add(actor=admin_user, name="ex", kind="s3", role="cleanup", storage_profile="moto", bucket=s3_bucket,
+                   prefix="extracts/extract-3")
+    assert source_add(actor=admin_user, name="fine", kind="local", role="canonical", root=str(local_root / "elsewhere"))
+    assert source_add(actor=admin_user, name="beside", kind="s3", role="cleanup", storage_profile="moto",
+                      bucket=s3_bucket, prefix="legacy")
+    assert set(Source.objects.values_list("name", flat=True)) == {"fine", "beside"}
