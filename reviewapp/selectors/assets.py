@@ -56,7 +56,10 @@ def assets_needing_analysis(qs, engine_version):
         for fmt, name, values in stale_since(version):   # (what that version read otherwise)
             under &= ~((Q() if fmt is None else Q(analysis__format=fmt)) & Q(**{f"analysis__{name}__in": list(values)}))
         current |= Q(analysis__fingerprint_version=version) & under
-    ready = qs.filter(state__in=[Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED, Asset.State.UNREADABLE])
+    # a taken-down object back at its key is never analysed again: nothing of it is made anew (renditions
+    # included), an admin takes it down again (an attack's analysis job re-made all four renditions)
+    ready = qs.filter(state__in=[Asset.State.LISTED, Asset.State.AVAILABLE, Asset.State.FINGERPRINTED,
+                                 Asset.State.UNREADABLE]).exclude(Exists(Takedown.objects.filter(asset=OuterRef("pk"))))
     analysed = Q(engine_version=engine_version) & Q(analysed_etag=F("etag")) & Q(analysis__isnull=False)
     # stale by its fingerprint alone: analysed again only while its bytes can be read without a
     # restore (an archived one is counted by re-verification, with the restore it needs)

@@ -30,6 +30,7 @@ from matching.verdict import FileDecision, damage_score, verdict_rank
 from ..models import Asset, Candidate, Job, JobItem, NameList, NameListEntry, ReviewItem, Source
 from ..selectors.assets import assets_needing_analysis
 from ..selectors.candidate_index import candidates_for
+from ..selectors.takedown import taken_down_ids
 from ..storage import ObjectMissing, StorageError, UnsafeKey, sha256_file, storage_for
 from .candidate_index import candidate_index_store, candidate_index_sync
 from .jobs import (
@@ -43,7 +44,7 @@ from .jobs import (
     job_may_continue,
     job_start,
 )
-from .renditions import asset_renditions_save, load_reduced, rendition_pool
+from .renditions import asset_renditions_save, load_reduced, rendition_pool, renditions_storage
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ def analyse_item(job_id: int, item_id: int) -> str:
     ev = engine_version()
     fields = None
     if not (asset.analysis and asset.engine_version == ev and asset.analysed_etag == asset.etag and _current(asset)):
+        if taken_down_ids([asset.pk]):
+            raise PermanentFailure(TAKEN_DOWN)
         if asset.state not in ANALYSABLE:
             raise PermanentFailure(f"{asset.key} is {asset.get_state_display().lower()}: nothing to analyse")
         if asset.size > settings.MAX_OBJECT_BYTES:
@@ -198,6 +201,10 @@ def analyse_item(job_id: int, item_id: int) -> str:
         item = JobItem.objects.select_for_update().get(pk=item_id)
         if item.state != JobItem.State.PENDING:
             return "already"
+        if fields is not None and taken_down_ids([asset.pk]):
+            # taken down while it was analysed: what this analysis made goes, nothing is recorded
+            _remove_made(fields)
+            raise PermanentFailure(TAKEN_DOWN)
         if fields is not None:
             Asset.objects.filter(pk=asset.pk).update(updated_at=timezone.now(), **fields)
             if asset.source.role == Source.Role.CANONICAL:
@@ -207,6 +214,19 @@ def analyse_item(job_id: int, item_id: int) -> str:
         item.save(update_fields=["state", "attempts", "updated_at"])
         job_count(job_id, processed=1, bytes_done=asset.size)
     return "done" if fields is not None else "skipped"
+
+
+# Why a taken-down object is not analysed (a job queued before its takedown reaches it after)
+TAKEN_DOWN = "removed by a legal takedown: nothing of it is analysed or rendered again"
+
+
+def _remove_made(fields: dict) -> None:
+    """Delete the renditions an analysis wrote (``analyse_asset_file``'s fields name them)."""
+    st = renditions_storage()
+    stored = fields.get("analysis") or {}
+    for name in (fields.get("rendition"), fields.get("thumbnail"), stored.get("reduced"), stored.get("detail")):
+        if name and st.exists(name):
+            st.delete(name)
 
 
 def job_delay(job_id) -> float:

@@ -24,6 +24,7 @@ from matching.verdict import damage_score
 
 from ..models import Asset, Candidate, ReingestEvent, ReingestItem, ReviewItem, Source
 from ..roles import is_admin
+from ..selectors.takedown import taken_down_ids
 from ..storage import (
     ObjectMissing,
     StorageError,
@@ -46,8 +47,24 @@ State = ReingestItem.State
 DISPATCH_GRACE = timedelta(minutes=15)
 
 
+# What a reingest of a taken-down object says, and why nothing more is done with it
+TAKEN_DOWN = "removed by a legal takedown"
+
+
 def _actor(actor):
     return actor if getattr(actor, "pk", None) else None
+
+
+def reingest_takedown_refusal(asset_id) -> str | None:
+    """Why nothing may be sent for ingest, copied, retried, reported or verified for this asset, or
+    None: a legal takedown removed it. The one rule every step below asks.
+
+    Why: a takedown closed only reingests that had already been copied; a queued one stayed open, and
+    once the file came back at its key a retry and "send now" copied the taken-down picture into the
+    ingest drop folder for the canonical store to take in (a fresh-eyed attack)."""
+    if taken_down_ids([asset_id]):
+        return f"the object was {TAKEN_DOWN}: nothing of it is sent for ingest"
+    return None
 
 
 def _event(item, from_state, actor=None, **detail):
@@ -78,6 +95,9 @@ def reingest_request(*, actor, asset, reason, decision=None) -> ReingestItem:
     """Queue `asset` for reingest. One item per decision, and one open item per asset: asking
     twice returns the item already on its way."""
     reason = (reason or "").strip()
+    why = reingest_takedown_refusal(asset.pk)
+    if why:
+        raise ValidationError(why)
     with transaction.atomic():
         if decision is not None:
             existing = ReingestItem.objects.select_for_update().filter(decision=decision).first()
@@ -118,6 +138,9 @@ def reingest_retry(*, actor, item) -> ReingestItem:
             raise ValidationError(f"only a failed reingest can be retried (this one is {item.get_state_display().lower()})")
         if not item.retryable:
             raise ValidationError(f"this failure cannot be retried: {item.error}")
+        why = reingest_takedown_refusal(item.asset_id)
+        if why:
+            raise ValidationError(why)
         to = State.SUBMITTED if item.manifest_key else State.QUEUED
         item.error = ""
         return _move(item, to, actor=actor, fields=["error"], retry=True)
@@ -154,6 +177,8 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
     item = ReingestItem.objects.select_related("asset__source").get(pk=item.pk)
     if item.state not in (State.QUEUED, State.COPIED):
         return item
+    if reingest_takedown_refusal(item.asset_id):
+        return _fail(item, TAKEN_DOWN, retryable=False, actor=actor)
     asset = item.asset
     dest, location = ingest_storage()
     target_key = check_key(f"{item.pk}/{asset.name}")
@@ -183,7 +208,10 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
         with transaction.atomic():
             item = ReingestItem.objects.select_for_update().get(pk=item.pk)
             if item.state != State.QUEUED:
-                return item  # withdrawn meanwhile: the copy is left as clutter, nothing ingests it
+                # withdrawn meanwhile: the copy is left as clutter, nothing ingests it; taken down
+                # meanwhile (the takedown found no copy recorded): the copy goes now
+                _remove_if_taken_down(item, dest, [target_key])
+                return item
             item.checksum, item.target_location, item.target_key = checksum, location, target_key
             _move(item, State.COPIED, actor=actor, fields=["checksum", "target_location", "target_key"],
                   location=location, key=target_key, checksum=checksum)
@@ -194,6 +222,7 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
     with transaction.atomic():
         item = ReingestItem.objects.select_for_update().get(pk=item.pk)
         if item.state != State.COPIED:
+            _remove_if_taken_down(item, dest, [manifest_key, check_key(f"{item.pk}/manifest.csv")])
             return item
         item.manifest_key = manifest_key
         return _move(item, State.SUBMITTED, actor=actor, fields=["manifest_key"], manifest=manifest_key)
@@ -220,13 +249,68 @@ def reingest_send_now(*, actor, items=None) -> int:
     """Admin: dispatch queued items at once (in the background)."""
     if not is_admin(actor):
         raise PermissionDenied("only an admin can send reingests")
-    qs = ReingestItem.objects.filter(state=State.QUEUED)
+    qs = ReingestItem.objects.filter(state=State.QUEUED).exclude(asset__takedowns__isnull=False)
     if items is not None:
         qs = qs.filter(pk__in=[getattr(i, "pk", i) for i in items])
     ids = list(qs.values_list("pk", flat=True))
     if ids:
         transaction.on_commit(lambda: reingest_dispatch_task.delay(ids))
     return len(ids)
+
+
+def _remove_if_taken_down(item, dest, keys) -> None:
+    """A copy this step wrote after a takedown closed its item goes at once (under the item's lock,
+    which the takedown's own step takes too, so one of the two always sees the other's work)."""
+    if not reingest_takedown_refusal(item.asset_id):
+        return
+    for key in keys:
+        try:
+            dest.delete(key)
+        except ObjectMissing:
+            pass
+
+
+def ingest_keys(item) -> list[str]:
+    """The files a reingest put in the ingest location: the copy and its manifests."""
+    keys = [item.target_key, item.manifest_key, f"{item.pk}/manifest.csv" if item.manifest_key else ""]
+    return [check_key(k) for k in keys if k]
+
+
+def reingest_takedown(*, actor, item) -> str:
+    """A legal takedown's step for one reingest of the object, whatever its state: its copy and
+    manifests leave the ingest location, and an open or failed item is closed for good (failed,
+    ``TAKEN_DOWN``, not retryable), so neither the dispatcher, Retry, "send now", a report of it
+    as ingested nor the checker acts on it again. A verified reingest keeps its state: it was
+    ingested, and its canonical copy is another object, which the takedown names for a person to
+    take down too if the order covers it. Done under the item's row lock, as the copy step records
+    its copy, so a copy in flight is either found here or removes itself. Returns the step's words.
+
+    Why: a takedown closed only reingests whose copy was recorded (a queued one stayed open, and was
+    later copied for ingest), and it rewrote a verified one as failed, hiding that it was ingested."""
+    with transaction.atomic():
+        item = ReingestItem.objects.select_for_update().select_related("canonical_asset__source").get(pk=item.pk)
+        keys = ingest_keys(item)
+        if keys:
+            dest, location = ingest_storage()
+            if item.target_location and item.target_location != location:
+                raise StorageError(f"the copy is in {item.target_location}, no longer the configured ingest location ({location})")
+            for key in keys:
+                try:
+                    dest.delete(key)
+                except ObjectMissing:
+                    pass
+        said = f"ingest copy removed ({item.target_location}/{item.target_key})" if keys else ""
+        if item.state == State.VERIFIED:
+            canonical = item.canonical_asset
+            _event(item, item.state, actor, takedown=True, ingest_keys_removed=keys)
+            where = f"{canonical.source.name}:{canonical.key}" if canonical else item.canonical_key
+            return "; ".join(filter(None, [said, f"reingest #{item.pk} stays verified: its canonical copy {where} is "
+                                                 f"another object, to take down too if the order covers it"]))
+        if item.state == State.WITHDRAWN or (item.state == State.FAILED and item.error == TAKEN_DOWN):
+            return said
+        item.error, item.retryable = TAKEN_DOWN, False
+        _move(item, State.FAILED, actor=actor, fields=["error", "retryable"], takedown=True, ingest_keys_removed=keys)
+        return "; ".join(filter(None, [said, f"reingest #{item.pk} closed"]))
 
 
 # --- ingested and verified ----------------------------------------------------------------------
@@ -268,6 +352,9 @@ def reingest_ingested_refusal(item) -> str | None:
     applies and the pages offer "Record as ingested" by. The checker proves the canonical copy by
     the checksum taken when the file was copied; an item that failed before that has none, and a
     report of it could only fail its check (or never be checked at all)."""
+    why = reingest_takedown_refusal(item.asset_id)
+    if why:
+        return why
     if item.state not in REPORTABLE_STATES:
         return f"the reingest is {item.get_state_display().lower()}; it cannot be reported ingested"
     if not item.checksum:
@@ -335,6 +422,8 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
     """The checker: present in the canonical store, checksum equal, decodes. Then the canonical
     object becomes the kept copy of the clean-up file, which goes back to review."""
     item = ReingestItem.objects.select_related("asset__source", "canonical_asset__source").get(pk=item.pk)
+    if item.state in (State.SUBMITTED, State.INGESTED) and reingest_takedown_refusal(item.asset_id):
+        return _fail(item, TAKEN_DOWN, retryable=False, actor=actor)
     if item.state == State.SUBMITTED:
         found = _find_in_canonical(item)
         if found is None:
@@ -351,13 +440,19 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
         return item
     canonical = item.canonical_asset
     store = storage_for(canonical.source)
+    cleanup = item.asset
     try:
         info = store.head(canonical.key)
         with store.fetch(canonical.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
             checksum = sha256_file(path)
             analysis = matching.analyse_file(path, name=canonical.name, max_pixels=settings.MAX_IMAGE_PIXELS)
-            with storage_for(item.asset.source).fetch(item.asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as cleanup_path:
-                pair = matching.verify_pair(cleanup_path, path, match=analysis)
+            try:
+                with storage_for(cleanup.source).fetch(cleanup.key, max_bytes=settings.MAX_OBJECT_BYTES) as cleanup_path:
+                    pair = matching.verify_pair(cleanup_path, path, match=analysis)
+            except ObjectMissing:
+                # (said apart: one message for both reads blamed the canonical copy, which was there)
+                return _fail(item, f"the clean-up copy {cleanup.source.name}:{cleanup.key} is no longer there to "
+                                   f"compare the canonical copy with; retry once it is back", actor=actor)
     except ObjectMissing:
         return _fail(item, f"{canonical.source.name}:{canonical.key} is not in the canonical store", actor=actor)
     except StorageError as exc:
@@ -371,6 +466,10 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
         item = ReingestItem.objects.select_for_update().get(pk=item.pk)
         if item.state != State.INGESTED:
             return item
+        if reingest_takedown_refusal(item.asset_id):
+            # taken down while the copies were compared: no candidate, no review item for it
+            item.error, item.retryable = TAKEN_DOWN, False
+            return _move(item, State.FAILED, actor=actor, fields=["error", "retryable"], error=TAKEN_DOWN)
         Asset.objects.filter(pk=canonical.pk).update(
             etag=info.etag, size=info.size, checksum=checksum, decode_status=Asset.DecodeStatus.OK,
             **asset_facts(analysis), analysis=analysis.to_dict(),

@@ -20,14 +20,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestEvent, ReingestItem, ReviewItem, Takedown
+from ..models import Asset, AuditEntry, Candidate, DeletionItem, ReingestItem, ReviewItem, Takedown
 from ..roles import is_admin
 from ..selectors.takedown import taken_down_ids
-from ..storage import ObjectMissing, StorageError, check_key, storage_for
+from ..storage import ObjectMissing, StorageError, storage_for
 from . import extracts
 from .deletion.executor import deletion_item_abort
 from .deletion.quarantine import quarantine_target
-from .reingest import ingest_storage
+from .reingest import ingest_keys, reingest_takedown
 from .renditions import renditions_storage
 
 log = logging.getLogger(__name__)
@@ -101,29 +101,6 @@ def _remove_quarantine(asset, item) -> None:
     DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PURGED, reason="legal takedown")
 
 
-def _ingest_keys(item) -> list[str]:
-    keys = [item.target_key, item.manifest_key, f"{item.pk}/manifest.csv" if item.manifest_key else ""]
-    return [check_key(k) for k in keys if k]
-
-
-def _remove_ingest_copy(item, *, actor) -> None:
-    dest, location = ingest_storage()
-    if item.target_location and item.target_location != location:
-        raise StorageError(f"the copy is in {item.target_location}, no longer the configured ingest location ({location})")
-    for key in _ingest_keys(item):
-        try:
-            dest.delete(key)
-        except ObjectMissing:
-            pass
-    with transaction.atomic():
-        item = ReingestItem.objects.select_for_update().get(pk=item.pk)
-        prev = item.state
-        item.state, item.error, item.retryable = ReingestItem.State.FAILED, "removed by a legal takedown", False
-        item.save(update_fields=["state", "error", "retryable", "updated_at"])
-        ReingestEvent.objects.create(item=item, from_state=prev, to_state=item.state, actor=_actor(actor),
-                                     detail={"takedown": True})
-
-
 def _step(results, asset, step, func, *, actor, reason, **detail) -> bool:
     """Audit row first, then the step; a failure gets its own follow-up row and is reported."""
     _audit(asset, step, actor=actor, reason=reason, **detail)
@@ -190,10 +167,13 @@ def takedown_asset(*, actor, asset, reason) -> dict:
                  reason=reason, quarantine=item.quarantine_location, deletion_item=item.pk):
             steps.append(f"quarantine copy removed ({item.quarantine_location})")
 
-    for item in ReingestItem.objects.filter(asset=asset).exclude(target_key=""):
-        if _step(failures, asset, "ingest", lambda item=item: _remove_ingest_copy(item, actor=actor), actor=actor,
-                 reason=reason, ingest_location=item.target_location, ingest_keys=_ingest_keys(item), reingest_item=item.pk):
-            steps.append(f"ingest copy removed ({item.target_location}/{item.target_key})")
+    for item in ReingestItem.objects.filter(asset=asset).order_by("pk"):
+        def close(item=item):
+            state["ingest"] = reingest_takedown(actor=actor, item=item)
+
+        if _step(failures, asset, "ingest", close, actor=actor, reason=reason, ingest_location=item.target_location,
+                 ingest_keys=ingest_keys(item), reingest_item=item.pk) and state["ingest"]:
+            steps.append(state["ingest"])
 
     for archive in extracts.live_archives_holding([asset.pk]):
         if _step(failures, asset, "extract", lambda archive=archive: extracts.archive_remove_assets(

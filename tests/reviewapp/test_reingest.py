@@ -296,3 +296,41 @@ def test_record_as_ingested_is_offered_only_when_the_service_would_take_it(clien
     item = svc.reingest_copy(item=svc.reingest_retry(actor=admin, item=item))
     assert item.state == "submitted" and svc.reingest_ingested_refusal(item) is None
     assert 'data-testid="reingest-report"' in client.get(reverse("reingest-detail", args=[item.pk])).content.decode()
+
+
+def test_a_taken_down_object_cannot_be_reported_ingested_nor_verified(env):
+    """An attack reported a taken-down reingest as ingested and it was accepted; the checker then made a
+    candidate and changed the taken-down file's review item."""
+    from reviewapp.models import Takedown
+
+    cleanup, canon, cur, admin, root = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    svc.reingest_process_queued(item_ids=[item.pk])
+    item.refresh_from_db()
+    storage_for(canon).put("ingested/C0100.jpg", (root / "ingest" / item.target_key).read_bytes())
+    Takedown.objects.create(asset=d.asset, reason="court order 2026/160 for this photograph")
+    with pytest.raises(ValidationError, match="removed by a legal takedown"):
+        svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/C0100.jpg", source=canon)
+    ReingestItem.objects.filter(pk=item.pk).update(state="ingested", canonical_key="ingested/C0100.jpg",
+                                                   canonical_asset=svc._canonical_asset(canon, "ingested/C0100.jpg"))
+    candidates = Candidate.objects.count()
+    item = svc.reingest_verify(item=item)
+    assert (item.state, item.error, item.retryable) == ("failed", "removed by a legal takedown", False)
+    assert Candidate.objects.count() == candidates
+
+
+def test_a_check_whose_cleanup_copy_is_gone_blames_the_cleanup_copy_not_the_canonical_one(env):
+    """One message for both reads said the canonical copy was missing when the clean-up copy was."""
+    cleanup, canon, cur, admin, root = env
+    d = reingest_decision(env)
+    item = ReingestItem.objects.get(decision=d)
+    svc.reingest_process_queued(item_ids=[item.pk])
+    item.refresh_from_db()
+    storage_for(canon).put("ingested/C0100.jpg", (root / "ingest" / item.target_key).read_bytes())
+    svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/C0100.jpg", source=canon)
+    storage_for(cleanup).delete(d.asset.key)
+    item = svc.reingest_verify(item=item)
+    assert item.state == "failed" and item.retryable
+    assert item.error == (f"the clean-up copy cleanup:{d.asset.key} is no longer there to compare the canonical copy "
+                          f"with; retry once it is back"), item.error

@@ -386,3 +386,110 @@ def test_an_object_taken_down_twice_is_recorded_once(world, admin_user):
                                      reason="court order 2026/124, sent again").exists()
     with pytest.raises(IntegrityError), transaction.atomic():   # the database refuses a second row too
         Takedown.objects.create(asset=b, reason="a third time, written directly", actor=admin_user)
+
+
+def test_a_takedown_closes_a_queued_reingest_so_the_picture_is_never_sent_for_ingest(world, admin_user, curator):
+    """An attack: a reingest still queued when its object was taken down stayed open; once the file came
+    back at its key, Retry and "send now" copied the taken-down picture into the ingest drop folder."""
+    from reviewapp.services.reingest import reingest_process_queued, reingest_retry, reingest_send_now
+
+    d = world["d"]
+    queued = reingest_request(actor=curator, asset=d, reason="only copy with the margin")
+    [r] = svc.takedown_execute(actor=admin_user, assets=[d], reason="court order 2026/151 for this photograph")
+    assert r["ok"] and f"reingest #{queued.pk} closed" in r["steps"], r
+    queued.refresh_from_db()
+    assert (queued.state, queued.error, queued.retryable) == (ReingestItem.State.FAILED, "removed by a legal takedown", False)
+    (world["local_root"] / "scans" / "copy of copy.jpg").write_bytes(encoded("astronaut"))   # back from a backup
+    with pytest.raises(ValidationError, match="cannot be retried"):
+        reingest_retry(actor=admin_user, item=queued)
+    ReingestItem.objects.filter(pk=queued.pk).update(state=ReingestItem.State.QUEUED, retryable=True)   # a stale row
+    assert reingest_send_now(actor=admin_user, items=[queued]) == 0
+    reingest_process_queued(item_ids=[queued.pk])
+    queued.refresh_from_db()
+    assert queued.state == ReingestItem.State.FAILED and not queued.target_key
+    assert not [n for n in files_under(world["local_root"] / "ingest") if n.startswith(f"{queued.pk}/")]
+    with pytest.raises(ValidationError, match="removed by a legal takedown"):
+        reingest_request(actor=curator, asset=d, reason="again")
+
+
+def test_a_copy_for_ingest_made_while_its_object_is_taken_down_removes_itself(world, admin_user, curator, monkeypatch):
+    """The copy step writes the file before it records it: a takedown in between found no copy recorded."""
+    from reviewapp.storage import LocalStorage as Local
+
+    d = world["d"]
+    item = reingest_request(actor=curator, asset=d, reason="only copy with the margin")
+    real_copy = Local.copy_to
+
+    def copy_then_takedown(self, *args, **kwargs):
+        info = real_copy(self, *args, **kwargs)
+        svc.takedown_execute(actor=admin_user, assets=[d], reason="court order 2026/152 for this photograph")
+        return info
+
+    monkeypatch.setattr(Local, "copy_to", copy_then_takedown)
+    item = reingest_copy(item=item)
+    assert item.state == ReingestItem.State.FAILED and item.error == "removed by a legal takedown"
+    assert not [n for n in files_under(world["local_root"] / "ingest") if n.startswith(f"{item.pk}/")]
+
+
+def test_a_takedown_leaves_a_verified_reingest_verified_and_names_its_canonical_copy(world, admin_user):
+    """A verified reingest was rewritten "failed: removed by a legal takedown", hiding that the picture
+    had been ingested and that its canonical copy, another object, is still there."""
+    b, c = world["b"], world["c"]
+    ReingestItem.objects.filter(pk=world["ingest"].pk).update(
+        state=ReingestItem.State.VERIFIED, canonical_asset=c, canonical_key=c.key)
+    [r] = svc.takedown_execute(actor=admin_user, assets=[b], reason="court order 2026/153 for this photograph")
+    ri = ReingestItem.objects.get(pk=world["ingest"].pk)
+    assert ri.state == ReingestItem.State.VERIFIED
+    assert any(f"stays verified: its canonical copy canon:{c.key} is another object" in s for s in r["steps"]), r
+    assert files_under(world["local_root"] / "ingest") == []
+    assert ri.events.filter(detail__takedown=True).exists()
+
+
+def test_an_object_taken_down_that_comes_back_is_never_analysed_or_rendered_again(world, admin_user):
+    """An attack: after the inventory flagged a taken-down file back at its key, an analysis job re-made its
+    web, thumbnail, reduced and detail renditions (the README promises they are never made again)."""
+    from reviewapp.models import Job, JobItem
+    from reviewapp.services.analysis import PermanentFailure, analyse_item, analysis_run, analysis_start
+    from reviewapp.services.inventory import inventory_run
+
+    f = world["f"]
+    svc.takedown_execute(actor=admin_user, assets=[f], reason="court order 2026/161 for this photograph")
+    (world["local_root"] / "canon" / "unrelated.png").write_bytes(encoded("chelsea", "PNG"))   # back from a backup
+    inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=f.source).pk)
+    Asset.objects.filter(pk=f.pk).update(engine_version="", analysis=None)   # as if never analysed
+    job = analysis_run(analysis_start(actor=admin_user, source=f.source, dispatch=False).pk)
+    assert not JobItem.objects.filter(job=job, asset=f).exists()
+    assert not [n for n in files_under(world["renditions"]) if n.startswith(f"assets/{f.pk}/")]
+    # an item queued before the takedown is refused when a worker reaches it
+    queued = analysis_start(actor=admin_user, source=f.source, dispatch=False, idempotency_key="before the order")
+    item = JobItem.objects.create(job=queued, asset=f)
+    with pytest.raises(PermanentFailure, match="removed by a legal takedown"):
+        analyse_item(queued.pk, item.pk)
+    assert not [n for n in files_under(world["renditions"]) if n.startswith(f"assets/{f.pk}/")]
+    f.refresh_from_db()
+    assert f.analysis is None and f.rendition == ""
+
+
+def test_renditions_an_analysis_made_while_its_object_was_taken_down_are_removed(world, admin_user, monkeypatch):
+    from reviewapp.models import JobItem
+    from reviewapp.services import analysis
+    from reviewapp.services.renditions import renditions_storage
+
+    d, made = world["d"], {}
+    real = analysis.analyse_asset_file
+
+    def analyse_then_order_arrives(asset, path):
+        made.update(real(asset, path))
+        Takedown.objects.create(asset=asset, reason="court order 2026/162 for this photograph")
+        return made
+
+    monkeypatch.setattr(analysis, "analyse_asset_file", analyse_then_order_arrives)
+    Asset.objects.filter(pk=d.pk).update(engine_version="", analysis=None)
+    job = analysis.analysis_start(actor=admin_user, source=d.source, dispatch=False)
+    item = JobItem.objects.create(job=job, asset=d)
+    with pytest.raises(analysis.PermanentFailure, match="removed by a legal takedown"):
+        analysis.analyse_item(job.pk, item.pk)
+    names = [made["rendition"], made["thumbnail"], made["analysis"]["reduced"], made["analysis"]["detail"]]
+    assert all(names) and not [n for n in names if renditions_storage().exists(n)], names
+    d.refresh_from_db()
+    assert d.analysis is None
