@@ -662,9 +662,35 @@ def extract_expire_due(*, now=None) -> dict:
     return counts
 
 
-def extract_delete(*, actor, extract: Extract) -> Extract:
-    """An admin ends an extract early: same path as expiry, the admin named in the audit rows."""
+# What an admin confirms before an extract's archives go early: the page's box is labelled with it
+# and the API documents its `confirm` field with it.
+EXTRACT_DELETE_CONFIRMATION = ("I understand: the archives are deleted now, before their expiry, and cannot be "
+                               "brought back")
+
+
+def extract_delete_refusal(confirm) -> str | None:
+    """Why an early delete is refused for want of a confirmation, or None. The one rule the page's
+    ticked box, the API's `confirm` field and the service apply: the archives go at once, for
+    everyone still to fetch them, so a click or a bare POST must not be enough."""
+    if confirm is not True:
+        return "confirm it first (the archives cannot be brought back): nothing was deleted"
+    return None
+
+
+def extract_delete_confirm_validate(confirm) -> None:
+    """``extract_delete_refusal`` as a field validator (Django forms and DRF both take it)."""
+    why = extract_delete_refusal(confirm)
+    if why:
+        raise ValidationError(why)
+
+
+def extract_delete(*, actor, extract: Extract, confirm: bool) -> Extract:
+    """An admin ends an extract early: same path as expiry, the admin named in the audit rows.
+    `confirm` must be True (extract_delete_refusal)."""
     _require_admin(actor)
+    why = extract_delete_refusal(confirm)
+    if why:
+        raise ValidationError({"confirm": why})
     extract = Extract.objects.get(pk=extract.pk)
     if extract.state == Extract.State.EXPIRED:
         return extract
@@ -674,6 +700,6 @@ def extract_delete(*, actor, extract: Extract) -> Extract:
 
 __all__ = [
     "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
-    "extract_delete", "extract_expire_due", "extract_expiry", "extract_location", "extract_run", "live_archives_holding",
+    "extract_delete", "extract_delete_confirm_validate", "extract_delete_refusal", "extract_expire_due", "extract_expiry", "extract_location", "extract_run", "live_archives_holding",
     "nothing_archived", "sample_entries",
 ]

@@ -339,7 +339,7 @@ def test_deleting_an_extract_now_asks_for_a_ticked_box_first(store, admin_user, 
     for refused in ({}, {"confirm": ""}):
         r = client.post(f"/extracts/{ex.pk}/delete/", refused)
         assert r.status_code == 200 and "nothing was deleted (the box was not ticked)" in r.content.decode()
-        assert "tick the box to confirm" in r.content.decode()
+        assert svc.extract_delete_refusal(False) in r.content.decode()
     ex.refresh_from_db()
     assert ex.state == Extract.State.READY and (extract_root / archive.key).exists()
     r = client.post(f"/extracts/{ex.pk}/delete/", {"confirm": "on"})
@@ -383,6 +383,41 @@ def test_api_makes_and_reports_an_extract(store, admin_user, curator, extract_ro
     assert api.get(f"/api/v1/extracts/{ex_id}/manifest-csv/", {"archive": archive["id"]}).status_code == 200
     job = api.get(f"/api/v1/jobs/{got['job']}/").json()
     assert job["kind"] == "extract" and job["state"] == "done"
+
+
+@pytest.mark.django_db
+def test_the_api_deletes_an_extract_early_only_when_the_body_confirms_it(store, admin_user, extract_root):
+    """The page asks for a ticked box; `POST delete-now/` deleted at once on a bare POST. Now it
+    asks for `confirm: true`, by the same rule (services.extracts.extract_delete_refusal)."""
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    archive = ex.archives.get()
+    api = api_client_for(admin_user)
+    url = f"/api/v1/extracts/{ex.pk}/delete-now/"
+    for refused in ({}, {"confirm": False}):
+        r = api.post(url, refused, format="json")
+        assert r.status_code == 400, r.content
+        assert r.json()["errors"]["confirm"] == [svc.extract_delete_refusal(refused.get("confirm"))]
+    r = api.post(url, {"confirm": "perhaps"}, format="json")
+    assert r.status_code == 400 and "confirm" in r.json()["errors"]
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY and (extract_root / archive.key).exists()
+    r = api.post(url, {"confirm": True}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "expired"
+    assert not (extract_root / archive.key).exists()
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_an_early_delete_without_a_confirmation(store, admin_user, extract_root):
+    src, _a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    with pytest.raises(ValidationError) as refused:
+        svc.extract_delete(actor=admin_user, extract=ex, confirm=False)
+    assert refused.value.message_dict == {"confirm": [svc.extract_delete_refusal(False)]}
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY
 
 
 @pytest.mark.django_db
