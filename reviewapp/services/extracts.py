@@ -534,6 +534,8 @@ def extract_run(job_id) -> Job | None:
         Extract.objects.filter(pk=extract.pk).cancel_unfinished()
         return Job.objects.get(pk=job_id)
     if state != Job.State.RUNNING:  # paused: resume builds what is left
+        # the pause may have come after this build said "building" (job_pause said "paused" first)
+        Extract.objects.filter(pk=extract.pk, job__state=Job.State.PAUSED).pause_unfinished()
         return Job.objects.get(pk=job_id)
     _job_base(job_id, extract)
     empty = nothing_archived(extract)

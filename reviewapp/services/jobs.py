@@ -94,6 +94,7 @@ def job_pause(*, actor, job) -> Job:
         job.state = Job.State.PAUSED
         job.save(update_fields=["state"])
         job_event(job, "paused", actor=actor)
+        Extract.objects.filter(job=job).pause_unfinished()  # what it builds reads "paused", not "building"
     return job
 
 
@@ -124,6 +125,7 @@ def job_resume(*, actor, job) -> Job:
         job.error = ""
         job.save(update_fields=["state", "finished_at", "error", "heartbeat_at"])
         job_event(job, "resumed", actor=actor)
+        Extract.objects.filter(job=job).resume_paused()
         job_dispatch(job)
     return job
 

@@ -558,6 +558,48 @@ def test_cancelling_its_job_cancels_the_extract_at_once_queued_or_paused(store, 
 
 
 @pytest.mark.django_db
+def test_a_paused_extract_reads_paused_not_building(store, admin_user, extract_root, client, monkeypatch):
+    """Its job was paused, and the extract's page, the list, the dashboard and the API all said
+    "building" until it was resumed: now they say paused, and building again once resumed."""
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "C0001234"])
+    monkeypatch.setattr(svc, "FLUSH_EVERY", 1)
+    ex = svc.extract_create(actor=admin_user, namelists=[nl], title="halted", location="default",
+                            expires_at=timezone.now() + timedelta(days=1))
+    queued = svc.extract_create(actor=admin_user, namelists=[nl], title="never started", location="default",
+                                expires_at=timezone.now() + timedelta(days=1))
+    job_svc.job_pause(actor=admin_user, job=queued.job)   # paused before any worker took it
+    real = svc._add_member
+
+    def pause_first(*args, **kw):
+        job_svc.job_pause(actor=admin_user, job=Job.objects.get(pk=ex.job_id))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(svc, "_add_member", pause_first)
+    svc.extract_run(ex.job_id)   # paused while building
+    label = Extract.State.PAUSED.label
+    for e in (ex, queued):
+        e.refresh_from_db()
+        assert e.state == Extract.State.PAUSED and e.job.state == Job.State.PAUSED
+    client.force_login(admin_user)
+    detail = client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert f'data-testid="extract-state">{label}<' in detail and "Building" not in detail
+    listed = client.get("/extracts/").content.decode()
+    assert listed.count(f"<td>{label}</td>") == 2 and "Building" not in listed
+    assert f"<td>{label}</td>" in client.get("/").content.decode()  # live extracts on the dashboard
+    assert api_client_for(admin_user).get(f"/api/v1/extracts/{ex.pk}/").json()["state"] == "paused"
+    monkeypatch.setattr(svc, "_add_member", real)
+    job_svc.job_resume(actor=admin_user, job=ex.job)
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.PENDING   # waiting for a worker again
+    svc.extract_run(ex.job_id)
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY
+
+
+@pytest.mark.django_db
 def test_an_extract_that_holds_no_file_fails_and_says_why(store, admin_user, extract_root, client):
     """It was "ready" with nothing in it: a person fetched an archive of manifests. Now it fails with
     what became of the names; the manifest stays for the line-by-line reasons."""
