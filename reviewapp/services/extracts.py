@@ -149,8 +149,11 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
     elif len(namelists) > MAX_LISTS:
         errors["namelists"] = f"at most {MAX_LISTS} name lists per extract"
     elif unresolved := [nl.title for nl in namelists if nl.resolved_at is None]:
-        # its lines have not been looked up yet: every name would be reported "not found"
-        errors["namelists"] = f"not resolved yet (resolve it again from its page): {', '.join(unresolved)}"
+        # its lines have not been looked up yet: every name would be reported "not found". Nothing
+        # on a page resolves a list again (it said "resolve it again from its page"): the job that
+        # reads an upload does, and the list's page names that job and its state
+        errors["namelists"] = ("its names are still being looked up (the list's page shows the job doing it); "
+                               f"choose it once that job is done: {', '.join(unresolved)}")
     title = (title or "").strip()
     if not title:
         errors["title"] = "give the extract a title"

@@ -558,6 +558,26 @@ def test_cancelling_its_job_cancels_the_extract_at_once_queued_or_paused(store, 
 
 
 @pytest.mark.django_db
+def test_a_list_still_being_looked_up_is_refused_pointing_at_its_job_not_at_a_missing_button(
+        store, admin_user, extract_root, client):
+    """The refusal said "resolve it again from its page", and that page has no way to: it now says
+    the list's page shows the job looking its names up, which that page does."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"], title="still reading")
+    NameList.objects.filter(pk=nl.pk).update(resolved_at=None)
+    client.force_login(admin_user)
+    r = client.post("/extracts/", {"title": "t", "namelists": [nl.pk], "location": "default", "content": "original",
+                                   "expires_on": (timezone.now() + timedelta(days=3)).date().isoformat()})
+    page = r.content.decode()
+    assert r.status_code == 200 and not Extract.objects.exists()
+    assert "its names are still being looked up (the list&#x27;s page shows the job doing it)" in page
+    assert "still reading" in page and "resolve it again" not in page
+    listpage = client.get(f"/namelists/{nl.pk}/").content.decode()
+    job = nl.jobs.get()
+    assert f'href="/jobs/{job.pk}/"' in listpage and job.get_kind_display() in listpage
+
+
+@pytest.mark.django_db
 def test_a_paused_extract_reads_paused_not_building(store, admin_user, extract_root, client, monkeypatch):
     """Its job was paused, and the extract's page, the list, the dashboard and the API all said
     "building" until it was resumed: now they say paused, and building again once resumed."""
