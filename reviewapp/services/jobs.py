@@ -150,7 +150,7 @@ def job_requeue(*, actor, job, silent_for: timedelta) -> bool:
         now = timezone.now()
         if not jobs_stalled(silent_since=now - silent_for).filter(pk=job.pk).exists():
             return False
-        last = job.heartbeat_at or job.started_at or job.created_at
+        last = job_last_heard(job)   # its children's progress too: the silence the sweep measured
         job.heartbeat_at = now
         job.save(update_fields=["heartbeat_at"])
         pending, settled = job_pending_items(job), job_settled_items(job)
