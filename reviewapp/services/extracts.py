@@ -705,6 +705,6 @@ def extract_delete(*, actor, extract: Extract, confirm: bool) -> Extract:
 
 __all__ = [
     "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
-    "extract_delete", "extract_delete_confirm_validate", "extract_delete_refusal", "extract_expire_due", "extract_expiry", "extract_location", "extract_run", "live_archives_holding",
-    "nothing_archived", "sample_entries",
+    "extract_delete", "extract_delete_confirm_validate", "extract_delete_refusal", "extract_expire_due",
+    "extract_expiry", "extract_location", "extract_run", "live_archives_holding", "nothing_archived", "sample_entries",
 ]
