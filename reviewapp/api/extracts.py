@@ -16,7 +16,7 @@ from ..selectors import extracts as sel
 from ..selectors.review import row_id
 from ..selectors.takedown import copies_of
 from ..services.exports import csv_lines
-from ..services.extracts import extract_create, extract_delete
+from ..services.extracts import EXTRACT_DELETE_CONFIRMATION, extract_create, extract_delete
 from .base import CSVRenderer, DoppelViewSet
 from .idempotency import idempotent, scoped_key
 from .pagination import AscendingIdCursorPagination
@@ -102,6 +102,11 @@ class ExtractCreateSerializer(serializers.Serializer):
                                            help_text="the same seed draws the same sample")
 
 
+class ExtractDeleteSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        default=False, help_text=f"required, true: {EXTRACT_DELETE_CONFIRMATION} (without it nothing is deleted: 400)")
+
+
 class ExtractMemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = m.ExtractMember
@@ -143,12 +148,17 @@ class ExtractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVie
             actor=request.user, idempotency_key=scoped_key(request), **data.validated_data)
         return Response(ExtractSerializer(ex).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Delete an extract's archives now (admin)", tags=TAG, request=None,
-                   responses={200: ExtractSerializer})
+    @extend_schema(summary="Delete an extract's archives now (admin)", tags=TAG, request=ExtractDeleteSerializer,
+                   responses={200: ExtractSerializer},
+                   description="The archives go at once and cannot be brought back, so the body must say "
+                               '{"confirm": true}, as the page asks for a ticked box.')
     @action(detail=True, methods=["post"], url_path="delete-now")
     @idempotent(atomic=False)
     def delete_now(self, request, pk=None):
-        ex = extract_delete(actor=request.user, extract=self.get_object())
+        extract = self.get_object()
+        data = ExtractDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ex = extract_delete(actor=request.user, extract=extract, confirm=data.validated_data["confirm"])
         return Response(ExtractSerializer(m.Extract.objects.get(pk=ex.pk)).data)
 
     @extend_schema(summary="The manifest of one archive, line by line (admin)", tags=TAG,

@@ -12,7 +12,19 @@ class ExtractQuerySet(models.QuerySet):
         cancelled and nothing builds the rest of them: the job's cancel calls this in its own
         transaction (a paused job has no worker left to hear of it, and a queued one may wait long),
         and so does the build when it finds its job cancelled."""
-        return self.filter(state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.CANCELLED)
+        return self.filter(state__in=Extract.UNFINISHED_STATES).update(state=Extract.State.CANCELLED)
+
+    def pause_unfinished(self) -> int:
+        """These extracts, if still waiting or building, say they are paused: their job was paused
+        and nothing builds them until it is resumed (they read "building" for as long as it stayed
+        paused). The job's pause calls this in its own transaction, and so does the build when it
+        stops for the pause."""
+        return self.filter(state__in=[Extract.State.PENDING, Extract.State.BUILDING]).update(state=Extract.State.PAUSED)
+
+    def resume_paused(self) -> int:
+        """These extracts, if paused, wait to be built again (the build says "building" once a
+        worker takes it): the job's resume calls this."""
+        return self.filter(state=Extract.State.PAUSED).update(state=Extract.State.PENDING)
 
 
 class Extract(models.Model):
@@ -25,6 +37,7 @@ class Extract(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to be built"
         BUILDING = "building", "Building"
+        PAUSED = "paused", "Paused (resume its job to build the rest)"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -32,7 +45,9 @@ class Extract(models.Model):
 
     # Every state but expired may have archives on storage (a cancelled extract may have built
     # some lists before it stopped): all of them are swept at expiry and reached by a takedown.
-    LIVE_STATES = (State.PENDING, State.BUILDING, State.READY, State.FAILED, State.CANCELLED)
+    LIVE_STATES = (State.PENDING, State.BUILDING, State.PAUSED, State.READY, State.FAILED, State.CANCELLED)
+    # not built yet, and not given up: what a cancel turns into "cancelled"
+    UNFINISHED_STATES = (State.PENDING, State.BUILDING, State.PAUSED)
 
     title = models.CharField(max_length=200)
     location = models.CharField(max_length=80, help_text="name of a configured extract location (DOPPEL_EXTRACT_LOCATIONS)")

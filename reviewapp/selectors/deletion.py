@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
-from ..models import AuditEntry, Decision, DeletionItem, DeletionPlan, ReingestItem, ReviewItem, Source
+from ..models import Asset, AuditEntry, Decision, DeletionItem, DeletionPlan, ReingestItem, ReviewItem, Source
 
 PLAN_CSV_HEADER = [
     "item", "state", "source", "key", "size", "etag_at_decision", "kept_source", "kept_key", "kept_etag",
@@ -35,6 +35,13 @@ def plan_would_abort(plan) -> int:
     return plan.items.filter(would_abort_q()).count()
 
 
+def gone_from_source_q() -> Q:
+    """Items whose file an inventory found gone from its source (``selectors.review.in_source_q``):
+    an abort hands it back to review, but no queue serves it until an inventory lists it again, so
+    the plan page must not promise it "back to review"."""
+    return Q(asset__state=Asset.State.VANISHED)
+
+
 def plan_counts(plan) -> dict:
     counts = {s: 0 for s in DeletionItem.State.values}
     for row in plan.items.values("state").annotate(n=Count("id")):
@@ -42,6 +49,8 @@ def plan_counts(plan) -> dict:
     counts["total"] = sum(counts.values())
     counts["would_abort"] = plan_would_abort(plan)
     counts["would_run"] = counts[DeletionItem.State.PLANNED] - counts["would_abort"]
+    counts["would_abort_gone"] = plan.items.filter(would_abort_q() & gone_from_source_q()).count()
+    counts["would_return"] = counts["would_abort"] - counts["would_abort_gone"]
     counts["bytes"] = sum(plan.items.values_list("size", flat=True).iterator(chunk_size=2000))
     return counts
 

@@ -70,11 +70,13 @@ STALL_SWEPT_KINDS = (Job.Kind.ANALYSE,)
 
 
 def job_last_heard(job: Job):
-    """When a job last showed it was alive: the latest of its own progress (heartbeat), start and creation,
-    and its children's progress (an analysis job's pairing child counts its own items). ``jobs_stalled``
-    reads the same as a query, over the swept kinds."""
+    """When a job last showed it was alive: its own progress (heartbeat; its start, or its creation,
+    before it made any) or its children's, whichever is later (an analysis job's pairing child
+    counts its own items). ``jobs_stalled`` reads the same as a query, over the swept kinds, and a
+    re-queue says this silence."""
+    own = job.heartbeat_at or job.started_at or job.created_at
     children = Job.objects.filter(parent=job).aggregate(t=Max("heartbeat_at"))["t"]
-    return max(t for t in (job.heartbeat_at, job.started_at, job.created_at, children) if t)
+    return max(t for t in (own, children) if t)
 
 
 def jobs_stalled(*, silent_since):

@@ -21,7 +21,16 @@ from django.utils import timezone
 from ..models import Job
 from ..selectors.errorlog import EXPORT_HEADER, error_log_list, error_log_rows
 from .exports import csv_lines, xlsx_write
-from .jobs import job_count, job_create, job_dispatch, job_fail, job_finish, job_set_params, job_start
+from .jobs import (
+    job_count,
+    job_create,
+    job_dispatch,
+    job_fail,
+    job_finish,
+    job_may_continue,
+    job_set_params,
+    job_start,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +69,21 @@ def error_log_export_start(*, actor, fmt: str, filters: dict, base_url: str) -> 
     return job
 
 
+class _Stopped(Exception):
+    """The job was paused or cancelled while its file was being written."""
+
+
 def _counted(rows, job_id):
+    """The rows, counted on the job as they are written; every COUNT_EVERY rows the job is asked
+    whether to go on, so a pause or a cancel stops the writing (it went on to the last row, and a
+    cancelled export's file was stored where no job offered or expired it)."""
     n = 0
     for n, row in enumerate(rows, start=1):
         yield row
         if n % COUNT_EVERY == 0:
             job_count(job_id, found=COUNT_EVERY, processed=COUNT_EVERY)
+            if not job_may_continue(job_id):
+                raise _Stopped
     job_count(job_id, found=n % COUNT_EVERY, processed=n % COUNT_EVERY)
 
 
@@ -108,7 +126,13 @@ def export_run(job_id) -> Job | None:
     try:
         name, filename = _export_write(job_id, job.params)
         job_set_params(job_id, file=name, filename=filename)
-        return job_finish(job_id)
+        finished = job_finish(job_id)
+        if finished.state != Job.State.DONE:  # cancelled after the last check: no job offers the file
+            _storage().delete(name)
+            finished = job_set_params(job_id, file="")
+        return finished
+    except _Stopped:  # paused (a resume writes the file again from the start) or cancelled: nothing stored
+        return Job.objects.get(pk=job_id)
     except Exception as exc:  # noqa: BLE001 - the job row carries the reason
         log.exception("export job %s failed", job_id)
         failed = job_fail(job_id, f"export failed: {exc}")

@@ -9,6 +9,7 @@ The only formula Doppel writes itself is the error log's link (`hyperlink_formul
 argument has its quotes doubled so data cannot close the string and add a formula of its own."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
@@ -93,19 +94,34 @@ def _width(value) -> int:
 
 
 def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", link_column=None) -> str:
-    """Write rows to a temp .xlsx and return its path (the caller removes it).
+    """Write rows to a temp .xlsx and return its path (the caller removes it). If writing fails
+    part-way (rows that raise, a full disk) the temp file is removed before the error goes on:
+    the caller never got a path, so nobody else could remove it.
 
     XlsxWriter's constant_memory mode flushes each row to disk as the next one starts, so memory
     stays flat however many rows there are. The sheet opens ready to work with: a bold, frozen
     header row with an autofilter, and columns sized from the first rows. `link_column` (index)
     becomes a HYPERLINK formula *with its cached value*, so the link text shows even in viewers
     that never calculate, and unlike cell hyperlinks (65,530 per sheet) it has no count limit."""
+    fd, path = tempfile.mkstemp(prefix="doppel-export-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        # XlsxWriter's own scratch files go in a directory of ours, removed whatever happens: it
+        # leaves its row file behind when a sheet fails before its first row is written
+        with tempfile.TemporaryDirectory(prefix="doppel-export-") as scratch:
+            _xlsx_fill(path, header, rows, title=title, link_column=link_column, scratch=scratch)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return path
+
+
+def _xlsx_fill(path: str, header: list[str], rows: Iterable[Iterable], *, title, link_column, scratch: str) -> None:
     import itertools
 
     import xlsxwriter
 
-    fd, path = tempfile.mkstemp(prefix="doppel-export-", suffix=".xlsx")
-    os.close(fd)
     wb = xlsxwriter.Workbook(path, {
         "constant_memory": True,
         "strings_to_formulas": False,  # a cell text is never run as a formula...
@@ -113,6 +129,7 @@ def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", l
         "strings_to_numbers": False,
         "default_date_format": "yyyy-mm-dd hh:mm:ss",
         "remove_timezone": True,
+        "tmpdir": scratch,
     })
     try:
         ws = wb.add_worksheet(title[:31])
@@ -140,4 +157,3 @@ def xlsx_write(header: list[str], rows: Iterable[Iterable], *, title="Export", l
         ws.autofilter(0, 0, max(r, 1), len(header) - 1)
     finally:
         wb.close()
-    return path

@@ -149,8 +149,11 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
     elif len(namelists) > MAX_LISTS:
         errors["namelists"] = f"at most {MAX_LISTS} name lists per extract"
     elif unresolved := [nl.title for nl in namelists if nl.resolved_at is None]:
-        # its lines have not been looked up yet: every name would be reported "not found"
-        errors["namelists"] = f"not resolved yet (resolve it again from its page): {', '.join(unresolved)}"
+        # its lines have not been looked up yet: every name would be reported "not found". Nothing
+        # on a page resolves a list again (it said "resolve it again from its page"): the job that
+        # reads an upload does, and the list's page names that job and its state
+        errors["namelists"] = ("its names are still being looked up (the list's page shows the job doing it); "
+                               f"choose it once that job is done: {', '.join(unresolved)}")
     title = (title or "").strip()
     if not title:
         errors["title"] = "give the extract a title"
@@ -534,6 +537,8 @@ def extract_run(job_id) -> Job | None:
         Extract.objects.filter(pk=extract.pk).cancel_unfinished()
         return Job.objects.get(pk=job_id)
     if state != Job.State.RUNNING:  # paused: resume builds what is left
+        # the pause may have come after this build said "building" (job_pause said "paused" first)
+        Extract.objects.filter(pk=extract.pk, job__state=Job.State.PAUSED).pause_unfinished()
         return Job.objects.get(pk=job_id)
     _job_base(job_id, extract)
     empty = nothing_archived(extract)
@@ -662,9 +667,35 @@ def extract_expire_due(*, now=None) -> dict:
     return counts
 
 
-def extract_delete(*, actor, extract: Extract) -> Extract:
-    """An admin ends an extract early: same path as expiry, the admin named in the audit rows."""
+# What an admin confirms before an extract's archives go early: the page's box is labelled with it
+# and the API documents its `confirm` field with it.
+EXTRACT_DELETE_CONFIRMATION = ("I understand: the archives are deleted now, before their expiry, and cannot be "
+                               "brought back")
+
+
+def extract_delete_refusal(confirm) -> str | None:
+    """Why an early delete is refused for want of a confirmation, or None. The one rule the page's
+    ticked box, the API's `confirm` field and the service apply: the archives go at once, for
+    everyone still to fetch them, so a click or a bare POST must not be enough."""
+    if confirm is not True:
+        return "confirm it first (the archives cannot be brought back): nothing was deleted"
+    return None
+
+
+def extract_delete_confirm_validate(confirm) -> None:
+    """``extract_delete_refusal`` as a field validator (Django forms and DRF both take it)."""
+    why = extract_delete_refusal(confirm)
+    if why:
+        raise ValidationError(why)
+
+
+def extract_delete(*, actor, extract: Extract, confirm: bool) -> Extract:
+    """An admin ends an extract early: same path as expiry, the admin named in the audit rows.
+    `confirm` must be True (extract_delete_refusal)."""
     _require_admin(actor)
+    why = extract_delete_refusal(confirm)
+    if why:
+        raise ValidationError({"confirm": why})
     extract = Extract.objects.get(pk=extract.pk)
     if extract.state == Extract.State.EXPIRED:
         return extract
@@ -674,6 +705,6 @@ def extract_delete(*, actor, extract: Extract) -> Extract:
 
 __all__ = [
     "archive_build", "archive_counts", "archive_remove_assets", "choose", "counts_sentence", "extract_create",
-    "extract_delete", "extract_expire_due", "extract_expiry", "extract_location", "extract_run", "live_archives_holding",
-    "nothing_archived", "sample_entries",
+    "extract_delete", "extract_delete_confirm_validate", "extract_delete_refusal", "extract_expire_due",
+    "extract_expiry", "extract_location", "extract_run", "live_archives_holding", "nothing_archived", "sample_entries",
 ]

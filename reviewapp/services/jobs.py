@@ -94,6 +94,7 @@ def job_pause(*, actor, job) -> Job:
         job.state = Job.State.PAUSED
         job.save(update_fields=["state"])
         job_event(job, "paused", actor=actor)
+        Extract.objects.filter(job=job).pause_unfinished()  # what it builds reads "paused", not "building"
     return job
 
 
@@ -124,6 +125,7 @@ def job_resume(*, actor, job) -> Job:
         job.error = ""
         job.save(update_fields=["state", "finished_at", "error", "heartbeat_at"])
         job_event(job, "resumed", actor=actor)
+        Extract.objects.filter(job=job).resume_paused()
         job_dispatch(job)
     return job
 
@@ -148,7 +150,7 @@ def job_requeue(*, actor, job, silent_for: timedelta) -> bool:
         now = timezone.now()
         if not jobs_stalled(silent_since=now - silent_for).filter(pk=job.pk).exists():
             return False
-        last = job.heartbeat_at or job.started_at or job.created_at
+        last = job_last_heard(job)   # its children's progress too: the silence the sweep measured
         job.heartbeat_at = now
         job.save(update_fields=["heartbeat_at"])
         pending, settled = job_pending_items(job), job_settled_items(job)

@@ -63,17 +63,20 @@ def form_error_summary(form) -> str:
         parts.append(f"{label}: {text}" if label else text)
     n = len(parts)
     head = "The form was not accepted" if n == 1 else f"The form was not accepted ({n} problems)"
-    return f"{head}: " + " ".join(parts)
+    return bidi_visible(f"{head}: " + " ".join(parts))  # (the errors may name files or lists)
 
 
 # the characters that reorder the text around them (LRM, RLM, ALM, embeddings, overrides, isolates)
 BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-@register.filter
+@register.filter(is_safe=True)
 def bidi_visible(value) -> str:
     """A name or key as it is stored, each bidirectional control shown as "⟨U+202E⟩" rather than
-    obeyed: one filter for every place a file name or key is shown."""
+    obeyed: one filter for every place a file name or key is shown, and for every sentence the
+    server builds around one (messages, form errors, a plan item's or a job's reason), where a
+    U+202E in the name reordered the rest of the sentence. is_safe: what it puts in holds no HTML,
+    so an already escaped sentence (an error list's markup) stays escaped once, not twice."""
     if value is None:
         return ""
     return BIDI_CONTROLS.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(value))

@@ -104,9 +104,8 @@ def manifest_csv(request, pk):
 
 
 class ExtractDeleteForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="I understand: the archives are deleted now, before their expiry, and cannot be brought back",
-        error_messages={"required": "tick the box to confirm: nothing is deleted without it"})
+    confirm = forms.BooleanField(label=svc.EXTRACT_DELETE_CONFIRMATION, required=False,
+                                 validators=[svc.extract_delete_confirm_validate])
 
 
 @admin_required
@@ -118,7 +117,7 @@ def extract_delete(request, pk):
     if request.method == "POST":
         if form.is_valid():
             try:
-                svc.extract_delete(actor=request.user, extract=ex)
+                svc.extract_delete(actor=request.user, extract=ex, confirm=form.cleaned_data["confirm"])
                 messages.success(request, f"extract #{ex.pk}: its archives are deleted")
             except (ValidationError, PermissionDenied, StorageError) as exc:
                 messages.error(request, f"could not delete extract #{ex.pk}: {_msg(exc)}")

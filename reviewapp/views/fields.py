@@ -6,6 +6,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from ..selectors.review import row_id
+from ..templatetags.doppel_words import bidi_visible
+
+
+def _label(obj) -> str:
+    """A row's name as an option reads it (a source, a name list): with its bidirectional controls
+    shown, never obeyed, like every other name on a page."""
+    return bidi_visible(str(obj))
 
 
 class RowChoiceField(forms.ModelChoiceField):
@@ -17,6 +24,9 @@ class RowChoiceField(forms.ModelChoiceField):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 
+    def label_from_instance(self, obj):
+        return _label(obj)
+
 
 class IdsChoiceField(forms.ModelMultipleChoiceField):
     """Rows chosen by their ids, each checked by ``row_id`` before the database sees it: a number no row
@@ -27,3 +37,6 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
             if row_id(pk) is None:
                 raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
         return super()._check_values(value)
+
+    def label_from_instance(self, obj):
+        return _label(obj)

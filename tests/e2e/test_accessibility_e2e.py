@@ -532,3 +532,47 @@ def test_when_the_work_a_page_follows_finishes_the_outcome_is_announced_and_the_
     page.wait_for_load_state("load")
     page.wait_for_timeout(300)
     assert not page.title().startswith("Finished")
+
+
+def test_when_an_extract_the_page_follows_is_built_its_counts_are_announced_and_the_focus_kept(page, live_server):
+    """The extract page shares the reload and the announcement with the job page (doppel.js), and
+    was not tested in a browser: once its archives are built, the reloaded page says its counts."""
+    UserFactory(username="extract-a11y", role="admin")
+    ex = Extract.objects.create(title="for the catalogue", location="default", state=Extract.State.BUILDING,
+                                expires_at=timezone.now() + timedelta(days=3))
+    keyboard_login(page, live_server, "extract-a11y")
+    page.goto(f"{live_server.url}{reverse('extract-detail', args=[ex.pk])}")
+    tab_to(page, "#autorefresh-toggle")
+    Extract.objects.filter(pk=ex.pk).update(state=Extract.State.READY)
+    with page.expect_navigation(timeout=15000):
+        pass   # the page's next refresh finds the extract built
+    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
+    status = live_text(page, "live-status")
+    assert status == ("Finished: Of the 0 objects you requested, the database knew 0, and the archive contains 0."), status
+    assert page.title().startswith(f"{status} – "), page.title()
+    assert page.evaluate("() => document.activeElement.hasAttribute('data-live-outcome')")
+
+
+def test_when_a_plans_dry_run_finishes_the_page_says_so_and_keeps_the_focus(page, live_server, local_root):
+    """The plan page follows its dry run with live.js (a region re-fetched in place, then one reload)
+    and was not tested in a browser: once every item is re-checked, the reloaded page says so."""
+    from reviewapp.models import DeletionItem
+    from reviewapp.services.review import decision_record
+
+    admin = UserFactory(username="plan-a11y", role="admin")
+    item = make_real_pair(local_root, n=1, verdict="duplicate")[0]
+    decision_record(actor=admin, item=item, action="approve_delete")
+    plan = checked_plan(actor=admin)
+    DeletionItem.objects.filter(plan=plan).update(dry_run_at=None)   # as if its worker had not run yet
+    keyboard_login(page, live_server, "plan-a11y")
+    page.goto(f"{live_server.url}{reverse('deletion-plan-detail', args=[plan.pk])}")
+    tab_to(page, "#autorefresh-toggle")
+    DeletionItem.objects.filter(plan=plan).update(dry_run_at=timezone.now())
+    with page.expect_navigation(timeout=15000):
+        pass   # the next poll of the dry-run region finds it done and reloads the page once
+    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
+    status = live_text(page, "live-status")
+    assert status.startswith("Finished: Dry run finished: the planned item re-checked as the executor will re-check it."), status
+    assert "Planned 1 · Quarantined 0" in status, status
+    # the refresh toggle went with the running work: the focus is on what it finished with
+    assert page.evaluate("() => document.activeElement.id") == "dry-run-done"

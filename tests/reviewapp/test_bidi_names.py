@@ -46,3 +46,44 @@ def test_each_restore_button_in_quarantine_names_its_file(rf: RequestFactory, ad
     html = render_to_string("reviewapp/deletion/quarantine.html", {"page": rows}, request=request)
     assert 'Restore<span class="visually-hidden"> a/one.jpg</span></button>' in html
     assert f'Restore<span class="visually-hidden"> b/{SHOWN}</span></button>' in html
+
+
+def test_a_message_the_server_builds_around_a_file_name_shows_the_control_not_obeys_it(curator_client):
+    """"Skipped: C0001010<U+202E>gpj.png. It comes back …": the override reversed the rest of the
+    sentence, in the page's status region and its title. Messages go through bidi_visible now."""
+    item = ReviewItemFactory(best_candidate=CandidateFactory(cleanup_asset=AssetFactory(key=f"box/{TRICK}", name=TRICK),
+                                                             verdict="identical"))
+    curator_client.post(reverse("review-next"))
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "skip"}, follow=True)
+    html = r.content.decode()
+    assert f"Skipped: {SHOWN}. It comes back after the other files in this queue." in html
+    assert "\u202e" not in html
+
+
+def test_a_refusal_naming_a_list_shows_the_control_in_the_form_errors(client, admin_user, settings, tmp_path):
+    """A service's refusal that names a name list ("… choose it once that job is done: <title>") is
+    shown in the field's errors and in the page's error summary with the control made visible."""
+    from reviewapp.models import NameList
+
+    settings.EXTRACT_ROOTS = [tmp_path.resolve()]
+    settings.EXTRACT_LOCATIONS = {"default": f"local:{tmp_path / 'out'}"}
+    nl = NameList.objects.create(source=AssetFactory().source, title=TRICK)   # not resolved yet
+    client.force_login(admin_user)
+    r = client.post(reverse("extract-list"), {
+        "title": "t", "namelists": [nl.pk], "location": "default", "content": "original",
+        "expires_on": (timezone.now() + timezone.timedelta(days=3)).date().isoformat()})
+    html = r.content.decode()
+    assert r.status_code == 200 and html.count(f"once that job is done: {SHOWN}") >= 2   # field and summary
+    assert "\u202e" not in html and "&amp;" not in html.split('data-testid="form-error-summary"')[1][:400]
+
+
+def test_a_stored_reason_naming_a_key_shows_the_control_on_the_job_page(client, admin_user):
+    """Jobs, aborted plan items and reingests keep a sentence that names the object ("cleanup:<key>
+    no longer exists; retry once it is back"): their pages show it with the control made visible."""
+    from reviewapp.models import Job
+
+    job = Job.objects.create(kind=Job.Kind.ANALYSE, state=Job.State.FAILED,
+                             error=f"cleanup:box/{TRICK} no longer exists; retry once it is back")
+    client.force_login(admin_user)
+    html = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert f"cleanup:box/{SHOWN} no longer exists" in html and "\u202e" not in html

@@ -454,6 +454,27 @@ def test_a_plan_whose_every_item_would_abort_says_so_and_one_with_nothing_planne
     assert "Nothing in this plan is planned any more" in page
 
 
+def test_a_plan_item_whose_file_vanished_is_said_gone_not_back_to_review_and_links_to_its_page(
+        client, sources, users, django_capture_on_commit_callbacks):
+    """The plan page promised "return 2 to review" for a file an inventory had found gone, which no
+    queue serves: it now says the file is gone and links the object's page, which says so too."""
+    cur, admin = users
+    gone, there = (scenario(*sources, cur, key=f"v/C{i}.jpg") for i in range(2))
+    for d in (gone, there):
+        storage_for(d.asset.source).delete(d.asset.key)   # both would abort
+    Asset.objects.filter(pk=gone.asset_id).update(state=Asset.State.VANISHED)   # an inventory found this one gone
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = svc.deletion_plan_create(actor=admin, decisions=[gone, there])
+    client.force_login(admin)
+    page = client.get(reverse("deletion-plan-detail", args=[plan.pk])).content.decode()
+    assert "Confirm (as of the dry run: quarantine 0, return 1 to review, 1 gone from its source)</button>" in page
+    assert ("(1 of them is gone from its source: no queue serves it until an inventory lists it again)" in page)
+    assert page.count('data-testid="item-gone"') == 1
+    link = reverse("asset-detail", args=[gone.asset_id])
+    assert f'href="{link}"' in page
+    assert "No longer in its source" in client.get(link).content.decode()
+
+
 # --- pages ----------------------------------------------------------------------------------------
 
 

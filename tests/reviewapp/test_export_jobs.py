@@ -172,6 +172,46 @@ def test_an_export_whose_failure_cannot_be_recorded_runs_again(client, logged, m
     assert client.get(reverse("job-download", args=[job.pk])).status_code == 200
 
 
+@pytest.mark.parametrize("stop", ["cancel", "pause"])
+def test_an_export_cancelled_or_paused_while_writing_stops_and_stores_no_file(
+        client, logged, monkeypatch, caplog, django_capture_on_commit_callbacks, stop):
+    """It wrote on to the last row, stored the file and recorded it on a cancelled job, which
+    offers no download and which the expiry never looks at: the file stayed for ever. Now it stops
+    at the next count, stores nothing and logs no failure; a paused one is written again on resume."""
+    from django.core.files.storage import storages
+
+    import reviewapp.services.export_jobs as export_jobs
+    from reviewapp.services import jobs as job_svc
+
+    admin, _, _ = logged
+    monkeypatch.setattr(export_jobs, "COUNT_EVERY", 1)
+    real = export_jobs.error_log_rows
+
+    def stopped_after_the_first_row(qs, **kwargs):
+        for n, row in enumerate(real(qs, **kwargs)):
+            if n == 1:
+                job = Job.objects.get(kind=Job.Kind.EXPORT)
+                (job_svc.job_cancel if stop == "cancel" else job_svc.job_pause)(actor=admin, job=job)
+            yield row
+
+    monkeypatch.setattr(export_jobs, "error_log_rows", stopped_after_the_first_row)
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("errorlog-list") + "?format=xlsx")
+    job = Job.objects.get(kind=Job.Kind.EXPORT)
+    assert job.state == (Job.State.CANCELLED if stop == "cancel" else Job.State.PAUSED) and job.error == ""
+    assert job.processed < 4 and not job.params.get("file")
+    exports = storages["renditions"]
+    assert not exports.exists(f"exports/job-{job.pk}") or not exports.listdir(f"exports/job-{job.pk}")[1]
+    assert not [r for r in caplog.records if r.name.startswith("reviewapp") and r.levelname in ("ERROR", "WARNING")]
+    if stop == "pause":
+        monkeypatch.setattr(export_jobs, "error_log_rows", real)
+        with django_capture_on_commit_callbacks(execute=True):
+            job_svc.job_resume(actor=admin, job=job)
+        job.refresh_from_db()
+        assert job.state == Job.State.DONE and client.get(reverse("job-download", args=[job.pk])).status_code == 200
+
+
 def test_a_large_export_counts_its_rows_once_to_say_how_many(client, logged):
     # the page and the API ran the COUNT over the error log twice: once to decide, once to say it
     from django.db import connection

@@ -3,6 +3,7 @@ viewer, a frozen and filterable header, sized columns) and CSV (streamed); 50,00
 a memory bound, and 100,000 XLSX rows take no more memory than 10,000."""
 import csv
 import io
+import tempfile
 import tracemalloc
 
 import pytest
@@ -78,6 +79,22 @@ def test_xlsx_opens_with_a_frozen_filterable_header_and_sized_columns(tmp_path):
         import os
 
         os.unlink(path)
+
+
+@pytest.mark.parametrize("good_rows", [1, 300])  # fails while sizing the columns, and while streaming
+def test_an_xlsx_that_fails_part_way_leaves_no_temp_file_behind(tmp_path, monkeypatch, good_rows):
+    from reviewapp.services.exports import xlsx_write
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def rows():
+        for i in range(good_rows):
+            yield [i, f"C{i:04d}"]
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        xlsx_write(["id", "key"], rows())
+    assert list(tmp_path.iterdir()) == []
 
 
 XLSX_MEMORY_PROBE = """

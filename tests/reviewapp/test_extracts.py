@@ -339,7 +339,7 @@ def test_deleting_an_extract_now_asks_for_a_ticked_box_first(store, admin_user, 
     for refused in ({}, {"confirm": ""}):
         r = client.post(f"/extracts/{ex.pk}/delete/", refused)
         assert r.status_code == 200 and "nothing was deleted (the box was not ticked)" in r.content.decode()
-        assert "tick the box to confirm" in r.content.decode()
+        assert svc.extract_delete_refusal(False) in r.content.decode()
     ex.refresh_from_db()
     assert ex.state == Extract.State.READY and (extract_root / archive.key).exists()
     r = client.post(f"/extracts/{ex.pk}/delete/", {"confirm": "on"})
@@ -383,6 +383,41 @@ def test_api_makes_and_reports_an_extract(store, admin_user, curator, extract_ro
     assert api.get(f"/api/v1/extracts/{ex_id}/manifest-csv/", {"archive": archive["id"]}).status_code == 200
     job = api.get(f"/api/v1/jobs/{got['job']}/").json()
     assert job["kind"] == "extract" and job["state"] == "done"
+
+
+@pytest.mark.django_db
+def test_the_api_deletes_an_extract_early_only_when_the_body_confirms_it(store, admin_user, extract_root):
+    """The page asks for a ticked box; `POST delete-now/` deleted at once on a bare POST. Now it
+    asks for `confirm: true`, by the same rule (services.extracts.extract_delete_refusal)."""
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    archive = ex.archives.get()
+    api = api_client_for(admin_user)
+    url = f"/api/v1/extracts/{ex.pk}/delete-now/"
+    for refused in ({}, {"confirm": False}):
+        r = api.post(url, refused, format="json")
+        assert r.status_code == 400, r.content
+        assert r.json()["errors"]["confirm"] == [svc.extract_delete_refusal(refused.get("confirm"))]
+    r = api.post(url, {"confirm": "perhaps"}, format="json")
+    assert r.status_code == 400 and "confirm" in r.json()["errors"]
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY and (extract_root / archive.key).exists()
+    r = api.post(url, {"confirm": True}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "expired"
+    assert not (extract_root / archive.key).exists()
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_an_early_delete_without_a_confirmation(store, admin_user, extract_root):
+    src, _a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    with pytest.raises(ValidationError) as refused:
+        svc.extract_delete(actor=admin_user, extract=ex, confirm=False)
+    assert refused.value.message_dict == {"confirm": [svc.extract_delete_refusal(False)]}
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY
 
 
 @pytest.mark.django_db
@@ -520,6 +555,68 @@ def test_cancelling_its_job_cancels_the_extract_at_once_queued_or_paused(store, 
     client.force_login(admin_user)
     page = client.get(f"/extracts/{paused.pk}/").content.decode()
     assert "Not built: the extract was cancelled" in page and 'name="doppel-refresh"' not in page
+
+
+@pytest.mark.django_db
+def test_a_list_still_being_looked_up_is_refused_pointing_at_its_job_not_at_a_missing_button(
+        store, admin_user, extract_root, client):
+    """The refusal said "resolve it again from its page", and that page has no way to: it now says
+    the list's page shows the job looking its names up, which that page does."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"], title="still reading")
+    NameList.objects.filter(pk=nl.pk).update(resolved_at=None)
+    client.force_login(admin_user)
+    r = client.post("/extracts/", {"title": "t", "namelists": [nl.pk], "location": "default", "content": "original",
+                                   "expires_on": (timezone.now() + timedelta(days=3)).date().isoformat()})
+    page = r.content.decode()
+    assert r.status_code == 200 and not Extract.objects.exists()
+    assert "its names are still being looked up (the list&#x27;s page shows the job doing it)" in page
+    assert "still reading" in page and "resolve it again" not in page
+    listpage = client.get(f"/namelists/{nl.pk}/").content.decode()
+    job = nl.jobs.get()
+    assert f'href="/jobs/{job.pk}/"' in listpage and job.get_kind_display() in listpage
+
+
+@pytest.mark.django_db
+def test_a_paused_extract_reads_paused_not_building(store, admin_user, extract_root, client, monkeypatch):
+    """Its job was paused, and the extract's page, the list, the dashboard and the API all said
+    "building" until it was resumed: now they say paused, and building again once resumed."""
+    from tests.conftest import api_client_for
+
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg", "C0001234"])
+    monkeypatch.setattr(svc, "FLUSH_EVERY", 1)
+    ex = svc.extract_create(actor=admin_user, namelists=[nl], title="halted", location="default",
+                            expires_at=timezone.now() + timedelta(days=1))
+    queued = svc.extract_create(actor=admin_user, namelists=[nl], title="never started", location="default",
+                                expires_at=timezone.now() + timedelta(days=1))
+    job_svc.job_pause(actor=admin_user, job=queued.job)   # paused before any worker took it
+    real = svc._add_member
+
+    def pause_first(*args, **kw):
+        job_svc.job_pause(actor=admin_user, job=Job.objects.get(pk=ex.job_id))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(svc, "_add_member", pause_first)
+    svc.extract_run(ex.job_id)   # paused while building
+    label = Extract.State.PAUSED.label
+    for e in (ex, queued):
+        e.refresh_from_db()
+        assert e.state == Extract.State.PAUSED and e.job.state == Job.State.PAUSED
+    client.force_login(admin_user)
+    detail = client.get(f"/extracts/{ex.pk}/").content.decode()
+    assert f'data-testid="extract-state">{label}<' in detail and "Building" not in detail
+    listed = client.get("/extracts/").content.decode()
+    assert listed.count(f"<td>{label}</td>") == 2 and "Building" not in listed
+    assert f"<td>{label}</td>" in client.get("/").content.decode()  # live extracts on the dashboard
+    assert api_client_for(admin_user).get(f"/api/v1/extracts/{ex.pk}/").json()["state"] == "paused"
+    monkeypatch.setattr(svc, "_add_member", real)
+    job_svc.job_resume(actor=admin_user, job=ex.job)
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.PENDING   # waiting for a worker again
+    svc.extract_run(ex.job_id)
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.READY
 
 
 @pytest.mark.django_db

@@ -263,6 +263,22 @@ def test_the_sweep_requeues_a_running_analysis_silent_for_longer_than_the_stall_
 
 
 @pytest.mark.django_db
+def test_a_requeue_says_how_long_the_job_and_its_children_were_silent_not_the_parent_alone(
+        admin_user, driver_sent, django_capture_on_commit_callbacks):
+    """The job page's "requeued: silent seconds" counted from the parent's own heartbeat: a pairing
+    child heard 90 minutes ago read as silent for 3 hours (the rule the sweep itself reads by,
+    ``selectors.jobs.job_last_heard``, counts the children)."""
+    job = jobs.job_create(actor=admin_user, kind="analyse", state=Job.State.RUNNING)
+    silent(job, for_=3 * HOUR)
+    child = jobs.job_create(actor=None, kind="pair", state=Job.State.RUNNING, parent=job)
+    Job.objects.filter(pk=child.pk).update(heartbeat_at=timezone.now() - 1.5 * HOUR)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_stalled_requeue(actor=None, broker_waiting=0, silent_for=HOUR) == [job.pk]
+    silence = job.events.get(event="requeued").detail["silent_seconds"]
+    assert 1.5 * 3600 - 5 <= silence <= 1.5 * 3600 + 5
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("case", ["messages waiting on the broker", "progress within the stall time",
                                   "its pairing child made progress", "paused", "queued within the stall time",
                                   "an inventory (one long task)"])
