@@ -493,3 +493,34 @@ def test_renditions_an_analysis_made_while_its_object_was_taken_down_are_removed
     assert all(names) and not [n for n in names if renditions_storage().exists(n)], names
     d.refresh_from_db()
     assert d.analysis is None
+
+
+def test_a_quarantine_copy_made_while_its_object_is_taken_down_is_removed_and_never_restored(
+        world, admin_user, curator, monkeypatch, django_capture_on_commit_callbacks):
+    """Read in code after an attack: the takedown's step looks for recorded quarantine copies; one the
+    executor was making when the order arrived was recorded after it, and could be restored to its key."""
+    from reviewapp.storage import LocalStorage as Local
+
+    c = world["c"]
+    g = put(world["a"].source, "old/C0001 second.jpg", encoded("astronaut"))
+    item = ReviewItemFactory(best_candidate=CandidateFactory(cleanup_asset=g, match_asset=c, verdict=Verdict.DUPLICATE,
+                                                             thresholds={"local": 0.085}))
+    plan = checked_plan(actor=admin_user, decisions=[decision_record(actor=curator, item=item, action="approve_delete")])
+    real_copy = Local.copy_to
+
+    def copy_then_takedown(self, *args, **kwargs):
+        info = real_copy(self, *args, **kwargs)
+        if not Takedown.objects.filter(asset=g).exists():
+            svc.takedown_execute(actor=admin_user, assets=[g], reason="court order 2026/163 for this photograph")
+        return info
+
+    monkeypatch.setattr(Local, "copy_to", copy_then_takedown)
+    with django_capture_on_commit_callbacks(execute=True):
+        deletion.deletion_plan_confirm(actor=admin_user, plan=plan)
+    held = DeletionItem.objects.get(asset=g)
+    assert (held.state, held.reason) == (DeletionItem.State.PURGED, "legal takedown")
+    assert not [p for p in (world["local_root"].parent / "quarantine").rglob("*") if p.is_file() and "second" in p.name]
+    assert AuditEntry.objects.filter(item=held, action=AuditEntry.Action.TAKEDOWN, outcome="quarantine copy removed").exists()
+    DeletionItem.objects.filter(pk=held.pk).update(state=DeletionItem.State.QUARANTINED)   # a stale row
+    with pytest.raises(ValidationError, match="removed by a legal takedown: it is not restored"):
+        deletion.deletion_restore(actor=admin_user, item=held)

@@ -17,6 +17,7 @@ from matching.verdict import deletion_refusal
 
 from ...models import Asset, AuditEntry, DeletionItem, DeletionPlan, Job, ReviewItem, Source
 from ...selectors.deletion import decision_stands, reingest_verified
+from ...selectors.takedown import taken_down_ids
 from ...storage import (
     ObjectChanged,
     ObjectInfo,
@@ -114,9 +115,24 @@ def _abort_locked(item, *, actor, reason, reopen, states=(DeletionItem.State.PLA
 
 
 def _mark_quarantined(item, *, actor, target, original_version="", quarantine_version="", quarantine_token="") -> DeletionItem:
+    """Record the quarantine copy, or, when a legal takedown of the object arrived while it was being
+    made, remove that copy at once (purged, "legal takedown"): the takedown's own step looks only
+    for copies already recorded, and found none here. Why: a copy left behind could be restored,
+    bringing a taken-down picture back to its key."""
     with transaction.atomic():
         item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
         if item.state not in (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING):
+            return item
+        if taken_down_ids([item.asset_id]):
+            try:
+                target.storage.delete(target.key, version_id=quarantine_version or None)
+            except ObjectMissing:
+                pass
+            item.state, item.reason = DeletionItem.State.PURGED, "legal takedown"
+            item.save(update_fields=["state", "reason", "updated_at"])
+            Asset.objects.filter(pk=item.asset_id).update(state=Asset.State.VANISHED)
+            _audit(AuditEntry.Action.TAKEDOWN, item, actor=actor, reason="legal takedown", outcome="quarantine copy removed",
+                   step="quarantine", quarantine=target.location)
             return item
         item.state = DeletionItem.State.QUARANTINED
         item.quarantine_location = target.location

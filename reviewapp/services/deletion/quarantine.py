@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ...models import Asset, AuditEntry, DeletionItem, Source
+from ...selectors.takedown import taken_down_ids
 from ...storage import ObjectChanged, ObjectInfo, ObjectMissing, Storage, StorageError, check_key, source_location, storage_for
 from .common import _audit_intent, _require_admin, review_return
 
@@ -70,6 +71,9 @@ def deletion_restore(*, actor, item) -> DeletionItem:
         return item
     if item.state != DeletionItem.State.QUARANTINED:
         raise ValidationError(f"only a quarantined object can be restored (this one is {item.get_state_display().lower()})")
+    if taken_down_ids([item.asset_id]):
+        # (a takedown purges its quarantine copies; a copy recorded after its step ran is never put back)
+        raise ValidationError("the object was removed by a legal takedown: it is not restored")
     asset = item.asset
     src = storage_for(asset.source)
     target = quarantine_target(item)
