@@ -14,7 +14,7 @@ A nearest-neighbour shrink (Pillow's NEAREST is left out; ImageMagick's ``-sampl
 counted as a true copy: it drops samples, it adds nothing, and a curator would call it the same
 picture. It is reported on its own row so a rule may be judged with and without it.
 
-Material: scikit-image's sample photographs and a text page rendered with Pillow; nothing from
+Material: scikit-image's sample photographs, its horse silhouette and a text page rendered with Pillow; nothing from
 ../shared. Run ``python bench/true_copies_tools.py`` (about a minute); ``--json FILE`` keeps every
 pair's verdict and reasons.
 """
@@ -69,9 +69,17 @@ def text_page(width: int = 720, height: int = 960) -> Image.Image:
     return im
 
 
+def silhouette() -> Image.Image:
+    """scikit-image's horse: a black silhouette on white, plain but for one strong edge (where JPEG rings)."""
+    from skimage import data
+
+    return Image.fromarray((data.horse() * 255).astype(np.uint8)).convert("RGB")
+
+
 def kept_pictures() -> dict:
     out = {p: photo(p) for p in PHOTOS}
     out["text page"] = text_page()
+    out["silhouette"] = silhouette()
     return out
 
 
@@ -89,6 +97,12 @@ def _pil(resample, reducing_gap=None):
     def make(im, src, s, q, tmp):
         return _pil_jpeg(im.resize(_size(im, s), resample, reducing_gap=reducing_gap), q)
     return make
+
+
+def _pil_saved_twice(im, src, s, q, tmp):
+    """Pillow's Lanczos shrink saved at q70, opened and saved again at ``q`` (a copy of a copy)."""
+    once = Image.open(io.BytesIO(_pil_jpeg(im.resize(_size(im, s), Image.LANCZOS), 70)))
+    return _pil_jpeg(once, q)
 
 
 def _pil_thumbnail(im, src, s, q, tmp):
@@ -141,6 +155,7 @@ TOOLS = {
     "Pillow LANCZOS reducing_gap=2": _pil(Image.LANCZOS, 2.0),
     "Pillow thumbnail()": _pil_thumbnail,
     "Pillow LANCZOS, IM JPEG": _pil_then_im_jpeg,
+    "Pillow LANCZOS, saved at q70 then again": _pil_saved_twice,
     "IM -resize": _im("-resize", "{pct}"),
     "IM -thumbnail": _im("-thumbnail", "{pct}"),
     "IM -distort Resize": _im("-distort", "Resize", "{pct}"),
@@ -157,6 +172,8 @@ TOOLS = {
 }
 # full size, re-encoded only: the encoder's own row
 FULL_SIZE = {"Pillow JPEG, full size": lambda im, src, s, q, tmp: _pil_jpeg(im, q),
+             "Pillow JPEG, full size, saved at q70 then again": lambda im, src, s, q, tmp: _pil_jpeg(
+                 Image.open(io.BytesIO(_pil_jpeg(im, 70))), q),
              "IM JPEG, full size": _im()}
 FULL_QUALITIES = (95, 85, 75, 70)
 
