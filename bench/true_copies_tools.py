@@ -6,7 +6,7 @@ derivatives come from other tools too, and each leaves its own pattern: ImageMag
 ``-thumbnail`` samples before it resizes (aliasing), ``-sample`` is nearest-neighbour,
 ``-adaptive-resize`` and ``-unsharp``/``-sharpen`` sharpen, scikit-image's ``rescale`` without
 anti-aliasing aliases. A rule that refuses faint whole-frame overlays (``bench/open_lookalikes.py``)
-must not refuse these; this is the corpus it is measured on (stop 73). Every copy here is the same
+must not refuse these; this is the corpus it is measured on (stop 74). Every copy here is the same
 picture as its kept copy, so every one should come out ``identical`` or ``duplicate`` and safe to
 delete: the table is recall per tool.
 
