@@ -20,7 +20,7 @@ from collections import defaultdict
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from matching.fingerprint import THUMB_SIDE
 from matching.index import (
@@ -41,7 +41,7 @@ from matching.index import (
 from matching.thresholds import current as current_thresholds
 from matching.version import ENGINE_VERSION
 
-from ..models import Asset, CandidateIndexEntry, CandidateIndexHash, CandidateIndexId, Source
+from ..models import Asset, CandidateIndexEntry, CandidateIndexHash, CandidateIndexId, Source, Takedown
 
 HASH_TABLE = CandidateIndexHash._meta.db_table
 
@@ -120,8 +120,10 @@ def indexable_assets():
 
 def live_assets():
     """The canonical assets the index may offer now: canonical, analysed by this engine,
-    fingerprinted or unreadable, and indexed from their current analysis."""
-    return indexable_assets().filter(index_entry__analysed_at=F("analysed_at"))
+    fingerprinted or unreadable, indexed from their current analysis, and not removed by a legal
+    takedown (one back at its key unchanged kept its analysis, and was offered as a kept copy)."""
+    return (indexable_assets().filter(index_entry__analysed_at=F("analysed_at"))
+            .exclude(Exists(Takedown.objects.filter(asset=OuterRef("pk")))))
 
 
 def _live(asset_ids) -> set:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from matching.names import extract_ids as engine_extract
 
 from ..models import Asset, AssetIdentifier, Job, Source, Takedown
+from ..selectors.takedown import taken_down_ids
 from ..storage import ObjectInfo, StorageError, backend_of, storage_for
 from .jobs import (
     job_count,
@@ -153,7 +154,9 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
                 # Back unchanged: an analysis of these very bytes still holds, so the file takes up
                 # where it was (an analysis job skips a current file; pairing takes analysed ones).
                 a.storage_class = sc
-                analysed = a.analysed_etag == a.etag and a.decode_status != Asset.DecodeStatus.UNKNOWN
+                # (not a taken-down one: it stays out of analysis and pairing until an admin acts)
+                analysed = (a.analysed_etag == a.etag and a.decode_status != Asset.DecodeStatus.UNKNOWN
+                            and not taken_down_ids([a.pk]))
                 a.state = Asset.state_analysed(a.decode_status) if analysed else _state_for(info)
                 changed.append(a)
                 stats["reappeared"] += 1

@@ -38,6 +38,7 @@ from ..tasks.execution import reingest_check_task, reingest_dispatch_task, reing
 from .analysis import asset_facts
 from .deletion.common import review_return
 from .exports import csv_text
+from .sources import overlap_refusal, source_places
 
 log = logging.getLogger(__name__)
 State = ReingestItem.State
@@ -84,6 +85,11 @@ def ingest_storage():
     """The configured ingest location ("local:/path" or "s3:PROFILE:BUCKET/PREFIX") and its
     spelling, which each reingest records as where its copy went."""
     store, location = location_from_text(settings.INGEST_LOCATION or "", what="DOPPEL_INGEST_LOCATION")
+    why = overlap_refusal(store, source_places())
+    if why:
+        # (sources are refused over it at registration; this is the other order: the setting changed
+        # to a place inside a source, where an inventory would list Doppel's copy as ingested)
+        raise StorageError(f"DOPPEL_INGEST_LOCATION {location} {why}: nothing is copied there")
     store.make_ready()
     return store, location
 
@@ -204,13 +210,14 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
             # copies it again only if its bytes are still the ones decided on (the checksum test above)
             return _fail(item, f"{asset.source.name}:{asset.key} no longer exists; retry once it is back", actor=actor)
         if info.size != size:
+            _remove(dest, [target_key])
             return _fail(item, "the copy in the ingest location has the wrong size", actor=actor)
         with transaction.atomic():
             item = ReingestItem.objects.select_for_update().get(pk=item.pk)
             if item.state != State.QUEUED:
-                # withdrawn meanwhile: the copy is left as clutter, nothing ingests it; taken down
-                # meanwhile (the takedown found no copy recorded): the copy goes now
-                _remove_if_taken_down(item, dest, [target_key])
+                # withdrawn or taken down meanwhile: the copy goes now (nothing recorded it, so no
+                # takedown would find it, and an ingest system watching the folder could take it in)
+                _remove_unwanted(item, dest, [target_key])
                 return item
             item.checksum, item.target_location, item.target_key = checksum, location, target_key
             _move(item, State.COPIED, actor=actor, fields=["checksum", "target_location", "target_key"],
@@ -222,7 +229,7 @@ def reingest_copy(*, actor=None, item) -> ReingestItem:
     with transaction.atomic():
         item = ReingestItem.objects.select_for_update().get(pk=item.pk)
         if item.state != State.COPIED:
-            _remove_if_taken_down(item, dest, [manifest_key, check_key(f"{item.pk}/manifest.csv")])
+            _remove_unwanted(item, dest, [manifest_key, check_key(f"{item.pk}/manifest.csv")])
             return item
         item.manifest_key = manifest_key
         return _move(item, State.SUBMITTED, actor=actor, fields=["manifest_key"], manifest=manifest_key)
@@ -258,16 +265,21 @@ def reingest_send_now(*, actor, items=None) -> int:
     return len(ids)
 
 
-def _remove_if_taken_down(item, dest, keys) -> None:
-    """A copy this step wrote after a takedown closed its item goes at once (under the item's lock,
-    which the takedown's own step takes too, so one of the two always sees the other's work)."""
-    if not reingest_takedown_refusal(item.asset_id):
-        return
+def _remove(dest, keys) -> None:
     for key in keys:
         try:
             dest.delete(key)
         except ObjectMissing:
             pass
+
+
+def _remove_unwanted(item, dest, keys) -> None:
+    """Files this step wrote for an item withdrawn or taken down meanwhile go at once (under the
+    item's lock, which undo and the takedown's step take too, so one of the two always sees the
+    other's work). Why: a copy left as "clutter" by an undo was never recorded, so a later takedown
+    of the object did not find it in the drop folder (a fresh-eyed attack)."""
+    if item.state == State.WITHDRAWN or reingest_takedown_refusal(item.asset_id):
+        _remove(dest, keys)
 
 
 def ingest_keys(item) -> list[str]:
@@ -288,7 +300,8 @@ def reingest_takedown(*, actor, item) -> str:
     Why: a takedown closed only reingests whose copy was recorded (a queued one stayed open, and was
     later copied for ingest), and it rewrote a verified one as failed, hiding that it was ingested."""
     with transaction.atomic():
-        item = ReingestItem.objects.select_for_update().select_related("canonical_asset__source").get(pk=item.pk)
+        item = ReingestItem.objects.select_for_update(of=("self",)).select_related(
+            "canonical_asset__source", "asset").get(pk=item.pk)
         keys = ingest_keys(item)
         if keys:
             dest, location = ingest_storage()
@@ -299,6 +312,15 @@ def reingest_takedown(*, actor, item) -> str:
                     dest.delete(key)
                 except ObjectMissing:
                     pass
+        if not keys and settings.INGEST_LOCATION:
+            # nothing recorded: where a copy of it would be, had one been left unrecorded (an undo's clutter
+            # before stop 74), is looked at too; this location's own faults do not fail the takedown here
+            try:
+                dest, _location = ingest_storage()
+                _remove(dest, [check_key(k) for k in (f"{item.pk}/{item.asset.name}", f"{item.pk}/manifest.json",
+                                                      f"{item.pk}/manifest.csv")])
+            except (StorageError, UnsafeKey):
+                pass
         said = f"ingest copy removed ({item.target_location}/{item.target_key})" if keys else ""
         if item.state == State.VERIFIED:
             canonical = item.canonical_asset
@@ -332,6 +354,11 @@ def _canonical_asset(source, key) -> Asset:
     key = check_key(key)
     asset = Asset.objects.filter(source=source, key=key).first()
     if asset is not None:
+        if taken_down_ids([asset.pk]):
+            # (its row is the taken-down object's record: nothing is written onto it, nothing pairs with it)
+            raise ValidationError({"canonical_key": f"{source.name}:{key} is an object a legal takedown removed; an "
+                                                    "ingested copy under that key needs a new row: an admin takes it "
+                                                    "down again or moves it, then reports the copy's new key"})
         return asset
     info = storage_for(source).head(key)
     asset, _ = Asset.objects.get_or_create(
@@ -396,14 +423,14 @@ def _find_in_canonical(item):
     seen = set()
     candidates = list(
         Asset.objects.filter(source__role=Source.Role.CANONICAL, name=name).exclude(state=Asset.State.VANISHED)
-        .select_related("source")[:20]
+        .exclude(takedowns__isnull=False).select_related("source")[:20]
     )
     for source in Source.objects.filter(role=Source.Role.CANONICAL):
         for key in {item.asset.key, name}:
             try:
                 if storage_for(source).exists(key):
                     candidates.append(_canonical_asset(source, key))
-            except (StorageError, UnsafeKey):
+            except (StorageError, UnsafeKey, ValidationError):   # (ValidationError: a taken-down row)
                 continue
     for asset in candidates:
         if asset.pk in seen:
@@ -439,6 +466,9 @@ def reingest_verify(*, actor=None, item) -> ReingestItem:
     if item.state != State.INGESTED:
         return item
     canonical = item.canonical_asset
+    if taken_down_ids([canonical.pk]):
+        return _fail(item, f"the canonical copy {canonical.source.name}:{canonical.key} is an object a legal takedown "
+                           "removed: report the ingested copy's own key", actor=actor)
     store = storage_for(canonical.source)
     cleanup = item.asset
     try:

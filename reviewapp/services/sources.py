@@ -54,6 +54,13 @@ def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", ex
     access-point alias, a symlinked or bind-mounted directory). When it cannot be proven apart, it is
     refused too."""
     candidate = location_storage(kind=kind, storage_profile=storage_profile, bucket=bucket, prefix=prefix, root=root)
+    why = overlap_refusal(candidate, source_places(exclude_pk=exclude_pk) + doppel_areas())
+    if why:
+        raise ValidationError(why)
+
+
+def source_places(*, exclude_pk=None) -> list[tuple]:
+    """(storage, words) of every registered source's location and of its quarantine area."""
     others = Source.objects.all()
     if exclude_pk:
         others = others.exclude(pk=exclude_pk)
@@ -62,13 +69,21 @@ def check_overlap(*, kind, storage_profile="", bucket="", prefix="", root="", ex
         other_store = source_location(other)
         places += [(other_store, f"source {other.name!r} ({other.location})"),
                    (other_store.quarantine_area(), f"the quarantine area of source {other.name!r}")]
-    for place, what in places + doppel_areas():
+    return places
+
+
+def overlap_refusal(candidate, places) -> str | None:
+    """Why ``candidate`` (a Storage) may reach one of ``places`` ((storage, words) pairs), or None:
+    the one overlap rule for a source being registered and for a place Doppel writes into (the ingest
+    location, checked each time it is used). Not proven apart is refused too."""
+    for place, what in places:
         try:
             reason = candidate.overlap_with(place)
         except StorageError as exc:
-            raise ValidationError(f"cannot prove it does not overlap {what}: {exc}") from exc
+            return f"cannot prove it does not overlap {what}: {exc}"
         if reason:
-            raise ValidationError(f"overlaps {what}: {reason}")
+            return f"overlaps {what}: {reason}"
+    return None
 
 
 def _log_separate_service(source: Source):

@@ -27,7 +27,7 @@ from reviewapp.selectors.takedown import copies_of
 from reviewapp.services import deletion, extracts
 from reviewapp.services import takedown as svc
 from reviewapp.services.namelists import namelist_upload
-from reviewapp.services.reingest import reingest_copy, reingest_request
+from reviewapp.services.reingest import reingest_check_all, reingest_copy, reingest_report_ingested, reingest_request
 from reviewapp.services.renditions import asset_rendition, candidate_rendition, save_reduced
 from reviewapp.selectors.review import queue_counts, queue_items
 from reviewapp.services.review import ReviewRefused, decision_record, decision_undo, review_lease_next
@@ -524,3 +524,115 @@ def test_a_quarantine_copy_made_while_its_object_is_taken_down_is_removed_and_ne
     DeletionItem.objects.filter(pk=held.pk).update(state=DeletionItem.State.QUARANTINED)   # a stale row
     with pytest.raises(ValidationError, match="removed by a legal takedown: it is not restored"):
         deletion.deletion_restore(actor=admin_user, item=held)
+
+
+def test_a_taken_down_canonical_back_unchanged_is_never_offered_as_a_kept_copy(local_root, admin_user):
+    """An attack: a canonical file the takedown found "already gone" (a share unmounted for a while) came
+    back unchanged; the inventory restored its analysed state, and a new copy of it was paired with it as
+    identical, safe to delete."""
+    from reviewapp.models import Job
+    from reviewapp.services.analysis import analysis_run, analysis_start
+    from reviewapp.services.inventory import inventory_run
+
+    for d in ("canon", "cleanup", "away"):
+        (local_root / d).mkdir()
+    canon = SourceFactory(name="canon", root=str(local_root / "canon"), role=Source.Role.CANONICAL)
+    cleanup = SourceFactory(name="cleanup", root=str(local_root / "cleanup"), role=Source.Role.CLEANUP)
+    data = encoded("astronaut", "PNG")
+    (local_root / "canon" / "C0001.png").write_bytes(data)
+    inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=canon).pk)
+    analysis_run(analysis_start(actor=admin_user, source=canon, dispatch=False).pk)
+    c = Asset.objects.get(source=canon, key="C0001.png")
+    (local_root / "canon" / "C0001.png").rename(local_root / "away" / "C0001.png")
+    [r] = svc.takedown_execute(actor=admin_user, assets=[c], reason="court order 2026/164 for this photograph")
+    assert "object: was already gone" in r["steps"], r
+    (local_root / "away" / "C0001.png").rename(local_root / "canon" / "C0001.png")   # same inode and mtime
+    inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=canon).pk)
+    c.refresh_from_db()
+    assert c.state == Asset.State.LISTED
+    (local_root / "cleanup" / "copy.png").write_bytes(data)
+    inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=cleanup).pk)
+    analysis_run(analysis_start(actor=admin_user, source=cleanup, dispatch=False).pk)
+    copy = Asset.objects.get(source=cleanup, key="copy.png")
+    assert not Candidate.objects.filter(cleanup_asset=copy, match_asset=c).exists()
+
+
+def test_a_deletion_whose_kept_copy_is_taken_down_after_the_plan_is_not_carried_out(
+        world, admin_user, curator, django_capture_on_commit_callbacks):
+    c = world["c"]
+    g = put(world["a"].source, "old/C0001 third.jpg", encoded("astronaut"))
+    item = ReviewItemFactory(best_candidate=CandidateFactory(cleanup_asset=g, match_asset=c, verdict=Verdict.DUPLICATE,
+                                                             thresholds={"local": 0.085}))
+    plan = checked_plan(actor=admin_user, decisions=[decision_record(actor=curator, item=item, action="approve_delete")])
+    svc.takedown_execute(actor=admin_user, assets=[c], reason="court order 2026/165 for this photograph")
+    with django_capture_on_commit_callbacks(execute=True):
+        deletion.deletion_plan_confirm(actor=admin_user, plan=plan)
+    held = DeletionItem.objects.get(asset=g)
+    assert held.state == DeletionItem.State.ABORTED, held.state
+    assert held.reason == "the kept copy canon:C0001.png was removed by a legal takedown: it keeps nothing", held.reason
+    assert (world["local_root"] / "cleanup" / "old" / "C0001 third.jpg").exists()
+
+
+def test_a_copy_left_by_an_undone_reingest_is_removed_at_once_and_never_outlives_a_takedown(
+        world, admin_user, curator, monkeypatch):
+    """An undo while the copy was being made left it in the drop folder as "clutter", unrecorded, so a
+    later takedown of the object did not find it there."""
+    from reviewapp.services.review import decision_undo
+    from reviewapp.storage import LocalStorage as Local
+
+    d = world["d"]
+    decision = decision_record(actor=curator, item=ReviewItemFactory(best_candidate=world["db"]), action="reingest",
+                               note="only copy with the margin")
+    ri = ReingestItem.objects.get(decision=decision)
+    real_copy = Local.copy_to
+
+    def copy_then_undo(self, *args, **kwargs):
+        info = real_copy(self, *args, **kwargs)
+        decision_undo(actor=curator, decision=decision)
+        return info
+
+    monkeypatch.setattr(Local, "copy_to", copy_then_undo)
+    ri = reingest_copy(item=ri)
+    assert ri.state == ReingestItem.State.WITHDRAWN
+    assert not [n for n in files_under(world["local_root"] / "ingest") if n.startswith(f"{ri.pk}/")]
+    monkeypatch.setattr(Local, "copy_to", real_copy)
+    # a copy such an undo left before this fix is looked for where it would be
+    LocalStorage(world["local_root"] / "ingest").put(f"{ri.pk}/{d.name}", b"left behind")
+    svc.takedown_execute(actor=admin_user, assets=[d], reason="court order 2026/166 for this photograph")
+    assert not [n for n in files_under(world["local_root"] / "ingest") if n.startswith(f"{ri.pk}/")]
+
+
+def test_a_reingest_is_never_recorded_or_verified_against_a_taken_down_canonical_row(world, admin_user):
+    """An attack: the canonical store ingested the copy at a taken-down canonical object's old key; the
+    report was taken, the checker analysed the taken-down row again, and the copy went back to review
+    paired with a picture whose every URL answers 410."""
+    b, c = world["b"], world["c"]
+    ri = ReingestItem.objects.get(pk=world["ingest"].pk)
+    svc.takedown_execute(actor=admin_user, assets=[c], reason="court order 2026/167 for this photograph")
+    (world["local_root"] / "canon" / "C0001.png").write_bytes((world["local_root"] / "ingest" / ri.target_key).read_bytes())
+    with pytest.raises(ValidationError, match="canon:C0001.png is an object a legal takedown removed"):
+        reingest_report_ingested(actor=admin_user, item=ri, canonical_key="C0001.png", source=c.source)
+    # the checker's look by key and by name skips it too
+    (world["local_root"] / "canon" / b.key).write_bytes((world["local_root"] / "ingest" / ri.target_key).read_bytes())
+    gone = Asset.objects.create(source=c.source, key=b.key, name=b.name, size=1, etag="x", state=Asset.State.VANISHED)
+    Takedown.objects.create(asset=gone, reason="court order 2026/168 for this photograph")
+    reingest_check_all()
+    ri.refresh_from_db()
+    c.refresh_from_db()
+    gone.refresh_from_db()
+    assert ri.canonical_asset_id not in (c.pk, gone.pk) and c.state == gone.state == Asset.State.VANISHED
+    assert not Candidate.objects.filter(cleanup_asset=b, found_by="reingest").exists()
+
+
+def test_an_ingest_location_set_inside_a_source_is_refused_when_used(world, admin_user, settings):
+    """Sources are refused over the ingest location; this is the other order: the setting moved inside a
+    canonical source, where the checker then "verified" a copy only Doppel had put there."""
+    settings.INGEST_LOCATION = f"local:{world['local_root'] / 'canon' / 'dropbox'}"
+    from reviewapp.services.reingest import reingest_process_queued
+
+    ri = ReingestItem.objects.create(asset=world["d"], reason="only copy with the margin")
+    assert reingest_process_queued(item_ids=[ri.pk]) == {"submitted": 0, "failed": 1}
+    ri.refresh_from_db()
+    assert ri.state == ReingestItem.State.FAILED and ri.retryable
+    assert "overlaps source 'canon'" in ri.error and ri.error.endswith("nothing is copied there"), ri.error
+    assert not (world["local_root"] / "canon" / "dropbox").exists()

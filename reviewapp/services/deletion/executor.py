@@ -241,6 +241,15 @@ def guard_physical_identity(ctx) -> None:
         raise Doubt(doubt)
 
 
+def guard_kept_not_taken_down(ctx) -> None:
+    """A kept copy a legal takedown removed keeps nothing, even back at its key (an attack: a canonical
+    file "already gone" at its takedown came back unchanged, was paired with a new copy of itself, and
+    that copy was quarantined against it, the admin still to take the canonical down again)."""
+    kept = ctx.item.kept_asset
+    if taken_down_ids([kept.pk]):
+        raise Doubt(f"the kept copy {kept.source.name}:{kept.key} was removed by a legal takedown: it keeps nothing")
+
+
 def guard_kept_copy(ctx) -> None:
     ctx.recheck = recheck_kept(ctx.item, ctx.src)
 
@@ -253,7 +262,7 @@ def guard_object_lock(ctx) -> None:
 
 
 EXECUTION_GUARDS = [guard_not_canonical, guard_decision_stands, guard_etag, guard_content, guard_physical_identity,
-                    guard_kept_copy, guard_object_lock]
+                    guard_kept_not_taken_down, guard_kept_copy, guard_object_lock]
 
 
 @dataclass
