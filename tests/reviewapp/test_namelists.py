@@ -390,3 +390,21 @@ def test_resolving_a_list_again_finds_what_the_source_holds_now(source, admin_us
     assert sorted(nl.entries.values_list("raw", "status", "match_count", "assets__key")) == [
         ("C1234", "found", 1, "box1/C0001234.tif"), ("box2/IMG_0001.jpg", "found", 1, "box2/IMG_0001.jpg"),
         ("new-scan.tif", "found", 1, "box9/new-scan.tif")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.celery
+def test_a_worker_resolves_an_uploaded_list_from_the_stored_file(source, admin_user, uploads, celery_worker):
+    from reviewapp.services.namelists import namelist_upload_start
+    from tests.conftest import wait_for
+
+    job = namelist_upload_start(actor=admin_user, source=source, title="t",
+                                uploaded_file=SimpleUploadedFile("l.txt", b"box2/IMG_0001.jpg\nC1234\nnope\n"))
+    wait_for(lambda: Job.objects.get(pk=job.pk).state in (Job.State.DONE, Job.State.FAILED), timeout=90,
+             message="name list job")
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE, celery_worker.logs()[-3000:]
+    nl = job.namelist
+    assert (nl.requested, nl.found, nl.not_found, nl.ambiguous) == (3, 1, 1, 1) and nl.resolved_at
+    assert not (uploads / job.params["upload"]).exists()
+    assert "doppel.namelist_resolve" in celery_worker.logs()
