@@ -356,16 +356,20 @@ def namelist_resolve_run(job_id) -> Job | None:
         return _namelist_resolve(job)
     except Exception as exc:  # noqa: BLE001 - the job row carries the reason
         log.exception("name list job %s failed", job_id)
-        if isinstance(exc, OSError):
-            why = "its uploaded file could not be read from storage; upload the list again"
-        else:
-            why = type(exc).__name__
+        why = str(exc) if isinstance(exc, UploadUnreadable) else type(exc).__name__
         return job_fail(job_id, f"the list could not be resolved: {why}")
 
 
+class UploadUnreadable(Exception):
+    """The stored upload of a name-list job cannot be read (removed, or the storage refuses)."""
+
+
 def _namelist_resolve(job: Job) -> Job:
-    with _storage().open(job.params["upload"], "rb") as fh:
-        data = fh.read()
+    try:
+        with _storage().open(job.params["upload"], "rb") as fh:
+            data = fh.read()
+    except Exception as exc:  # noqa: BLE001 - OSError on disk, botocore's errors on S3
+        raise UploadUnreadable("its uploaded file cannot be read from storage; upload the list again") from exc
     lines = _lines(data, job.params.get("filename", ""))
     namelist_id = job.namelist_id
     source = Source.objects.get(namelists__pk=namelist_id)
@@ -382,7 +386,7 @@ def _namelist_resolve(job: Job) -> Job:
         if nl.resolved_at is None:
             _resolved(nl, counts)
         job = job_finish(job.pk, found=counts["found"], not_found=counts["not_found"], ambiguous=counts["ambiguous"])
-    if job.state == Job.State.DONE:
+    if job.state in (Job.State.DONE, Job.State.CANCELLED):
         _upload_discard(job)
     return job
 

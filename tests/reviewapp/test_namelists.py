@@ -264,6 +264,19 @@ def test_a_list_that_fails_to_resolve_says_why_on_its_page_and_resume_finishes_i
 
 
 @pytest.mark.django_db
+def test_a_job_whose_upload_is_gone_says_so(source, admin_user, uploads):
+    from reviewapp.services.namelists import namelist_resolve_run, namelist_upload_start
+
+    job = namelist_upload_start(actor=admin_user, source=source, title="t", dispatch=False,
+                                uploaded_file=SimpleUploadedFile("l.txt", b"C0001234.tif\n"))
+    (uploads / job.params["upload"]).unlink()
+    job = namelist_resolve_run(job.pk)
+    assert job.state == Job.State.FAILED
+    assert job.error == ("the list could not be resolved: its uploaded file cannot be read from storage; "
+                         "upload the list again")
+
+
+@pytest.mark.django_db
 def test_a_name_resolves_whatever_unicode_form_case_or_dots_its_file_was_stored_with(admin_user):
     src = SourceFactory(role=Source.Role.CLEANUP)
     for key in ["box/Cafe\u0301.jpg", "STRASSE.tif", "1998.05.12_001.JPG"]:   # a macOS name keeps its accent apart
