@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from .. import models as m
 from ..selectors.assets import namelist_misses_csv
-from ..services.namelists import namelist_upload
+from ..services.namelists import namelist_upload_start
 from ..services.sources import source_add
 from . import serializers as s
 from .base import CSVRenderer, DoppelViewSet
@@ -55,15 +55,21 @@ class NameListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DoppelVi
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(summary="Upload a name list (admin)", tags=["name lists"], request=s.NameListUploadSerializer,
-                   responses={201: s.NameListSerializer})
+                   responses={202: s.JobSerializer},
+                   description="The file is checked at once (400: too large, not text, not CSV, no names) and its "
+                               "lines are resolved by a job: 202 with the job (its `namelist` is the list's id) and "
+                               "`Location: /api/v1/jobs/{id}/`. Poll the job (or GET /namelists/{id}/: `resolved_at` "
+                               "is set, with the counts, when the job is done).")
     @idempotent
     def create(self, request):
         data = s.NameListUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        namelist = namelist_upload(
+        job = namelist_upload_start(
             actor=request.user, source=data.validated_data["source"], title=data.validated_data["title"],
             uploaded_file=data.validated_data["file"])
-        return Response(s.NameListSerializer(namelist).data, status=status.HTTP_201_CREATED)
+        response = Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = f"/api/v1/jobs/{job.pk}/"
+        return response
 
     @extend_schema(summary="Names that were not found or were ambiguous, as CSV", tags=["name lists"],
                    responses={(200, "text/csv"): OpenApiTypes.STR}, filters=False)

@@ -100,3 +100,9 @@ def job_settled_items(job: Job) -> int:
     """Items of the job and of its children a worker has settled (done, skipped or failed)."""
     return JobItem.objects.filter(Q(job=job) | Q(job__parent=job)).exclude(
         state__in=[JobItem.State.PENDING, JobItem.State.WAITING]).count()
+
+
+def namelist_resolve_job(namelist) -> Job | None:
+    """The job that resolves (or resolved) an uploaded name list's lines: its latest `Resolve name
+    list` job, or None for a list written another way."""
+    return namelist.jobs.filter(kind=Job.Kind.NAMELIST).order_by("-created_at", "-id").first()

@@ -21,6 +21,7 @@ from ..selectors.jobs import job_last_heard, job_pending_items, job_settled_item
 from ..tasks.execution import deletion_execute_task
 from ..tasks.exports import export_job_task
 from ..tasks.extracts import extract_build_task
+from ..tasks.namelists import namelist_resolve_task
 from ..tasks.pipeline import analysis_job_task, inventory_job_task, restore_job_task, reverify_job_task
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ JOB_DRIVERS = {
     Job.Kind.EXPORT: export_job_task,
     Job.Kind.DELETE: deletion_execute_task,
     Job.Kind.EXTRACT: extract_build_task,
+    Job.Kind.NAMELIST: namelist_resolve_task,
 }
 
 

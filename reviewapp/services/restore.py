@@ -55,6 +55,8 @@ def restore_estimate(*, actor, source: Source | None = None, namelist: NameList 
     if (source is None) == (namelist is None):
         raise ValidationError("estimate a restore for either a source or a name list")
     if namelist is not None:
+        if namelist.resolved_at is None:  # its job is still writing its lines (or failed to): part of a selection
+            raise ValidationError("the name list has not been resolved yet")
         source = namelist.source
     assert source is not None  # one of the two was given (checked above)
     if not backend_of(source).archive_tiers:

@@ -4,4 +4,5 @@ from .execution import *  # noqa: F401,F403
 from .exports import *  # noqa: F401,F403
 from .extracts import *  # noqa: F401,F403
 from .maintenance import *  # noqa: F401,F403
+from .namelists import *  # noqa: F401,F403
 from .pipeline import *  # noqa: F401,F403

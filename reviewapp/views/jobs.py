@@ -10,13 +10,13 @@ from ..models import Job, NameList, Source
 from ..roles import is_admin
 from ..selectors.assets import cleanup_left, namelist_misses, namelist_misses_csv
 from ..selectors.deletion import job_deletion_outcome
-from ..selectors.jobs import job_item_counts, job_list, job_progress
+from ..selectors.jobs import job_item_counts, job_list, job_progress, namelist_resolve_job
 from ..selectors.review import row_id
 from ..services import jobs as job_services
 from ..services.analysis import analysis_start
 from ..services.export_jobs import export_file_open
 from ..services.inventory import inventory_start
-from ..services.namelists import namelist_upload
+from ..services.namelists import namelist_upload_start
 from ..services.restore import restore_confirm, restore_counts, restore_estimate
 from ..storage import StorageError
 from .decorators import NOT_DONE, admin_required, curator_required, post_only
@@ -132,13 +132,17 @@ def namelist_upload_view(request):
     form = NameListForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            nl = namelist_upload(actor=request.user, source=form.cleaned_data["source"],
-                                 title=form.cleaned_data["title"], uploaded_file=form.cleaned_data["file"])
+            job = namelist_upload_start(actor=request.user, source=form.cleaned_data["source"],
+                                        title=form.cleaned_data["title"], uploaded_file=form.cleaned_data["file"])
         except ValidationError as exc:
             form.add_error("file", _errors(exc))
         else:
-            messages.success(request, f"name list #{nl.pk}: {nl.found} of {nl.requested} found")
-            return redirect("namelist-detail", pk=nl.pk)
+            # the file was read and refused or kept here; its lines are matched by a worker, and the
+            # list's page follows that job and says how they resolved when it is done
+            messages.success(request, f"name list #{job.namelist_id}: {job.requested} lines uploaded; they are being "
+                                      "matched against the source in the background, and this page says how they "
+                                      "resolved when that is done")
+            return redirect("namelist-detail", pk=job.namelist_id)
     return render(request, "reviewapp/jobs/namelist_upload.html", {"form": form})
 
 
@@ -150,8 +154,13 @@ MISSES_SHOWN = 200
 def namelist_detail(request, pk):
     nl = get_object_or_404(NameList.objects.select_related("source"), pk=pk)
     misses = namelist_misses(nl)
+    job = namelist_resolve_job(nl)
     return render(request, "reviewapp/jobs/namelist.html", {
         "nl": nl, "misses": misses[:MISSES_SHOWN], "misses_total": misses.count(),
+        # a list whose lines a job is still writing (or failed to) shows that job, not counts or misses
+        "resolving": job if job is not None and nl.resolved_at is None else None,
+        "following": job is not None and nl.resolved_at is None and job.state in (Job.State.QUEUED, Job.State.RUNNING),
+        "p": job_progress(job) if job is not None else None,
         "jobs": nl.jobs.order_by("-created_at")[:20],
         "can_manage": is_admin(request.user),
     })

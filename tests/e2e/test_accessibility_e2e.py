@@ -576,3 +576,29 @@ def test_when_a_plans_dry_run_finishes_the_page_says_so_and_keeps_the_focus(page
     assert "Planned 1 · Quarantined 0" in status, status
     # the refresh toggle went with the running work: the focus is on what it finished with
     assert page.evaluate("() => document.activeElement.id") == "dry-run-done"
+
+
+def test_a_name_list_page_follows_its_job_and_announces_how_the_list_resolved(page, live_server):
+    """An upload is answered before its lines are resolved: the list's page follows the job (axe-clean
+    while it runs, its refresh pausable from the keyboard) and says how the list resolved when done."""
+    from reviewapp.models import NameList
+    from tests.factories import SourceFactory
+
+    UserFactory(username="list-a11y", role="curator")
+    nl = NameList.objects.create(source=SourceFactory(), title="box 7", requested=2)
+    Job.objects.create(kind=Job.Kind.NAMELIST, state=Job.State.RUNNING, namelist=nl, requested=2, processed=1,
+                       started_at=timezone.now())
+    keyboard_login(page, live_server, "list-a11y")
+    page.goto(f"{live_server.url}{reverse('namelist-detail', args=[nl.pk])}")
+    assert "Matching the list: 1 of 2 lines written." in page.locator("#namelist-live").inner_text()
+    assert run_axe(page) == []
+    tab_to(page, "#autorefresh-toggle")
+    NameList.objects.filter(pk=nl.pk).update(found=1, not_found=1, resolved_at=timezone.now())
+    Job.objects.filter(namelist=nl).update(state=Job.State.DONE, processed=2, finished_at=timezone.now())
+    with page.expect_navigation(timeout=15000):
+        pass   # the next poll sees the finished job and reloads the page
+    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
+    status = live_text(page, "live-status")
+    assert status == "Finished: 2 lines resolved: 1 found, 1 not found, 0 ambiguous.", status
+    assert page.title().startswith(f"{status} – "), page.title()
+    assert run_axe(page) == []

@@ -66,15 +66,26 @@ def _upload(api, source, text, name="box.txt", key=None):
                     format="multipart", **extra)
 
 
-def test_namelist_upload_counts_and_misses(admin_api, curator_api):
+def test_namelist_upload_answers_202_with_the_job_that_resolves_it_then_counts_and_misses(
+        admin_api, curator_api, local_root, django_capture_on_commit_callbacks):
+    # the upload's lines are resolved by a job, as a large export is written by one: 202 with the job
+    # and where to poll it, and the list's counts once it is done
     source = SourceFactory()
     for key in ("box12/C0001.jpg", "box12/C0002.tif", "other/C0002.tif"):
         AssetFactory(source=source, key=key)
-    r = _upload(admin_api, source, "C0001.jpg\nC0002.tif\n=missing.tif\n")
-    assert r.status_code == 201, r.content
-    nl = r.json()
-    assert (nl["requested"], nl["found"], nl["not_found"], nl["ambiguous"]) == (3, 1, 1, 1)
-    assert curator_api.get(f"/api/v1/namelists/{nl['id']}/").json()["found"] == 1
+    with django_capture_on_commit_callbacks() as queued:
+        r = _upload(admin_api, source, "C0001.jpg\nC0002.tif\n=missing.tif\n")
+    assert r.status_code == 202, r.content
+    job = r.json()
+    assert job["kind"] == "namelist" and job["state"] == "queued" and job["requested"] == 3
+    assert r["Location"] == f"/api/v1/jobs/{job['id']}/"
+    nl = curator_api.get(f"/api/v1/namelists/{job['namelist']}/").json()
+    assert nl["resolved_at"] is None and nl["found"] == 0
+    for callback in queued:
+        callback()
+    assert curator_api.get(r["Location"]).json()["state"] == "done"
+    nl = curator_api.get(f"/api/v1/namelists/{job['namelist']}/").json()
+    assert (nl["requested"], nl["found"], nl["not_found"], nl["ambiguous"]) == (3, 1, 1, 1) and nl["resolved_at"]
     r = curator_api.get(f"/api/v1/namelists/{nl['id']}/misses/")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.content.decode())))
@@ -82,7 +93,7 @@ def test_namelist_upload_counts_and_misses(admin_api, curator_api):
     assert sorted((row[1], row[2]) for row in rows[1:]) == [("'=missing.tif", "not_found"), ("C0002.tif", "ambiguous")]
 
 
-def test_namelist_upload_errors(admin_api, curator_api):
+def test_namelist_upload_errors(admin_api, curator_api, local_root):
     source = SourceFactory()
     r = _upload(admin_api, source, "")
     assert r.status_code == 400 and r.json()["detail"]
@@ -95,12 +106,12 @@ def test_namelist_upload_errors(admin_api, curator_api):
     assert m.NameList.objects.count() == 0
 
 
-def test_namelist_upload_retry_uploads_once(admin_api):
+def test_namelist_upload_retry_uploads_once(admin_api, local_root):
     source = SourceFactory()
     AssetFactory(source=source, key="C0001.jpg")
     r1 = _upload(admin_api, source, "C0001.jpg\n", key="nl-1")
     r2 = _upload(admin_api, source, "C0001.jpg\n", key="nl-1")
-    assert r1.status_code == r2.status_code == 201 and r1.json()["id"] == r2.json()["id"]
+    assert r1.status_code == r2.status_code == 202 and r1.json()["id"] == r2.json()["id"]
     # the same key with another file is a different request
     assert _upload(admin_api, source, "C0002.jpg\n", key="nl-1").status_code == 422
     assert m.NameList.objects.count() == 1

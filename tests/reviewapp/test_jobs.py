@@ -157,6 +157,7 @@ def test_an_analysis_job_page_says_what_its_counts_are_made_of(curator_client, a
 @pytest.mark.parametrize("kind, module, task", [
     ("delete", "execution", "deletion_execute_task"), ("extract", "extracts", "extract_build_task"),
     ("inventory", "pipeline", "inventory_job_task"), ("export", "exports", "export_job_task"),
+    ("namelist", "namelists", "namelist_resolve_task"),
 ])
 def test_dispatch_queues_the_driver_of_the_jobs_kind_once_the_transaction_commits(
         admin_user, monkeypatch, django_capture_on_commit_callbacks, kind, module, task):
@@ -177,8 +178,8 @@ def test_dispatch_queues_the_driver_of_the_jobs_kind_once_the_transaction_commit
 
 @pytest.mark.django_db
 def test_a_kind_no_task_drives_cannot_be_dispatched(admin_user):
-    job = jobs.job_create(actor=admin_user, kind="namelist")
-    with pytest.raises(ValidationError, match="no background task for namelist jobs"):
+    job = jobs.job_create(actor=admin_user, kind="pair")
+    with pytest.raises(ValidationError, match="no background task for pair jobs"):
         jobs.job_dispatch(job)
 
 

@@ -4,11 +4,13 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from reviewapp.models import NameList
 from reviewapp.selectors.assets import namelist_misses_csv
-from reviewapp.services.namelists import MAX_BYTES, namelist_upload
+from reviewapp.services.namelists import MAX_BYTES, namelist_resolve_run, namelist_upload_start
 
-from .doppel_status import get_source, validation_message
+from .doppel_status import eager, finish_message, follow, get_source, validation_message
 
 
 class Command(BaseCommand):
@@ -20,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("file", help="text (one name per line) or CSV file")
         parser.add_argument("--title", default="", help="title of the list (default: the file name)")
         parser.add_argument("--misses", help="write the lines not found or ambiguous to this CSV file")
+        parser.add_argument("--no-wait", action="store_true", help="with a broker: queue the job and return")
+        parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
         source = get_source(opts["source"])
@@ -30,11 +34,23 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+        inline = eager()
         try:
-            nl = namelist_upload(actor=None, source=source, title=opts["title"] or path.name,
-                                 uploaded_file=SimpleUploadedFile(path.name, data))
+            with transaction.atomic():
+                job = namelist_upload_start(actor=None, source=source, title=opts["title"] or path.name,
+                                            uploaded_file=SimpleUploadedFile(path.name, data), dispatch=not inline)
         except ValidationError as exc:
             raise CommandError(f"{path}: {validation_message(exc)}") from None
+        self.stdout.write(f"name list job #{job.pk}: {job.requested} lines")
+        if inline:
+            namelist_resolve_run(job.pk)
+        elif opts["no_wait"]:
+            self.stdout.write(f"queued; follow it with: manage.py doppel_status {job.pk}")
+            return
+        else:
+            follow(job, self.stdout, disable=opts["no_progress"])
+        finish_message(self, job)
+        nl = NameList.objects.get(pk=job.namelist_id)
         self.stdout.write(self.style.SUCCESS(
             f"name list #{nl.pk} {nl.title!r}: requested {nl.requested}, found {nl.found}, "
             f"not found {nl.not_found}, ambiguous {nl.ambiguous}"))
