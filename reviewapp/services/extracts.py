@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time as clock_time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.text import slugify
@@ -138,10 +138,12 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
     `expires_at` is a date or a date and time (extract_expiry)."""
     _require_admin(actor)
     expires_at = extract_expiry(expires_at)
+    asked = dict(namelists=namelists, title=title, location=location, expires_at=expires_at, content=content,
+                 max_side=max_side, sample_size=sample_size, sample_seed=sample_seed)
     if idempotency_key:
         existing = Extract.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return _same_extract_or_refuse(existing, **asked)
     namelists = list(dict.fromkeys(namelists or []))
     errors = {}
     if not namelists:
@@ -181,6 +183,47 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
         raise ValidationError({"location": str(exc)}) from exc
     if sample_seed is None:
         sample_seed = random.SystemRandom().randrange(1, 2**31)
+    try:
+        return _extract_record(actor=actor, namelists=namelists, title=title, location=location, content=content,
+                               max_side=max_side, sample_size=sample_size, sample_seed=sample_seed,
+                               expires_at=expires_at, idempotency_key=idempotency_key)
+    except IntegrityError:
+        # the same request, sent twice at once: the first one's extract holds the key
+        existing = Extract.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_extract_or_refuse(existing, **asked)
+
+
+def _same_extract_or_refuse(existing: Extract, *, namelists, title, location, expires_at, content, max_side,
+                            sample_size, sample_seed) -> Extract:
+    """The extract a repeated key made, if this request asks for the same one: a form sent twice or
+    a retried request gets it back and nothing is queued twice. A key reused for something else
+    (another title, other lists…) is refused, naming what differs: returning the old extract
+    said "queued" for a request that was never made."""
+    differ = []
+    if (title or "").strip()[:200] != existing.title:
+        differ.append("title")
+    if {nl.pk for nl in namelists or []} != set(existing.archives.values_list("namelist_id", flat=True)):
+        differ.append("name lists")
+    if location != existing.location:
+        differ.append("location")
+    if expires_at != existing.expires_at:
+        differ.append("expiry")
+    if content != existing.content or (content == Extract.Content.RENDITION and max_side is not None
+                                       and int(max_side) != existing.max_side):
+        differ.append("content")
+    if (sample_size or None) != existing.sample_size or (sample_seed is not None and int(sample_seed) != existing.sample_seed):
+        differ.append("sample")
+    if differ:
+        raise ValidationError({"idempotency_key": (
+            f"this request's key was already used for extract #{existing.pk} ({existing.title}), which has another "
+            f"{', '.join(differ)}: nothing new was queued")})
+    return existing
+
+
+def _extract_record(*, actor, namelists, title, location, content, max_side, sample_size, sample_seed, expires_at,
+                    idempotency_key) -> Extract:
     with transaction.atomic():
         extract = Extract.objects.create(
             title=title[:200], location=location, content=content, max_side=max_side, sample_size=sample_size,

@@ -736,3 +736,41 @@ def test_an_ended_extract_with_an_archive_left_is_swept_and_reached_by_a_takedow
     assert archive.state == ExtractArchive.State.DELETED and not (extract_root / archive.key).exists()
     assert not svc.live_archives_holding([a["plain"].pk]).exists()
     assert svc.extract_expire_due(now=timezone.now() + timedelta(days=400)) == {"expired": 0, "failed": 0}
+
+
+@pytest.mark.django_db
+def test_the_extract_form_sent_twice_queues_one_extract_and_says_so(store, admin_user, client, extract_root,
+                                                                    django_user_model):
+    """The form had no key of its own: sent twice it queued extracts #2 and #3; a raw key field was
+    stored as typed (300 characters: a 500 on PostgreSQL), was nobody's in particular, and a key
+    reused with another title returned the old extract saying 'queued'."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"])
+    client.force_login(admin_user)
+    page = client.get("/extracts/").content.decode()
+    key = re.search(r'<input type="hidden" name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    assert key not in client.get("/extracts/").content.decode()  # one key per form shown
+    form = {"title": "album covers", "namelists": [nl.pk], "location": "default", "content": "original",
+            "expires_on": (timezone.now() + timedelta(days=10)).date().isoformat(), "idempotency_key": key}
+    first = client.post("/extracts/", form)
+    ex = Extract.objects.get()
+    assert first.status_code == 302 and ex.idempotency_key != key  # stored as a digest bound to the user
+    again = client.post("/extracts/", form, follow=True)
+    assert Extract.objects.count() == 1 and again.redirect_chain[-1][0] == f"/extracts/{ex.pk}/"
+    assert f"already queued as extract #{ex.pk}" in again.content.decode()
+    other = client.post("/extracts/", {**form, "title": "something else"})
+    text = other.content.decode()
+    assert other.status_code == 200 and Extract.objects.count() == 1
+    assert f"already used for extract #{ex.pk} (album covers), which has another title: nothing new was queued" in text
+    assert "reload the page for a new form" in text
+    for bad in ("k" * 300, "two words", "caf\u00e9"):
+        r = client.post("/extracts/", {**form, "idempotency_key": bad})
+        assert r.status_code == 200 and "this form&#x27;s key is not valid" in r.content.decode(), bad
+    assert Extract.objects.count() == 1
+    colleague = django_user_model.objects.create_user("colleague", password="x")
+    colleague.groups.set(admin_user.groups.all())
+    colleague.is_superuser = admin_user.is_superuser
+    colleague.save()
+    client.force_login(colleague)
+    assert client.post("/extracts/", form).status_code == 302  # the same key, another person: their own extract
+    assert Extract.objects.count() == 2
