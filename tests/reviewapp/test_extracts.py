@@ -774,3 +774,23 @@ def test_the_extract_form_sent_twice_queues_one_extract_and_says_so(store, admin
     client.force_login(colleague)
     assert client.post("/extracts/", form).status_code == 302  # the same key, another person: their own extract
     assert Extract.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_same_request_sent_twice_at_once_queues_one_extract_not_an_error(store, admin_user, extract_root,
+                                                                            monkeypatch):
+    """Two sends of one form (or one API key) at the same moment: both found no extract with the
+    key, and the second one's insert hit the unique key and was a 500. Now it gets the first's."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"])
+    real = svc._extract_record
+    first = {}
+
+    def the_other_send_wins(**kw):
+        first["extract"] = real(**kw)  # committed by the other request just before this one's insert
+        return real(**kw)
+
+    monkeypatch.setattr(svc, "_extract_record", the_other_send_wins)
+    ex = svc.extract_create(actor=admin_user, namelists=[nl], title="twice", location="default",
+                            expires_at=timezone.now() + timedelta(days=3), idempotency_key="k" * 64)
+    assert ex.pk == first["extract"].pk and Extract.objects.count() == 1 and Job.objects.filter(kind=Job.Kind.EXTRACT).count() == 1
