@@ -26,11 +26,11 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from ..models import IdempotencyRecord
-from ..services.idempotency import idempotency_key_digest
+from ..services.idempotency import KEY_PATTERN, idempotency_key_digest
 from .exceptions import Conflict, IdempotencyMismatch
 
 HEADER = "Idempotency-Key"
-KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+KEY_RE = re.compile(KEY_PATTERN)
 STALE_AFTER = timedelta(minutes=10)
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -44,7 +44,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
         "(header `Idempotent-Replayed: true`) and changes nothing; the same key with a different "
         "request is refused with 422."
     ),
-    pattern=r"^[\x21-\x7e]{1,200}$",
+    pattern=KEY_PATTERN,
 )
 
 

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time as clock_time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.text import slugify
@@ -138,10 +138,12 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
     `expires_at` is a date or a date and time (extract_expiry)."""
     _require_admin(actor)
     expires_at = extract_expiry(expires_at)
+    asked = dict(namelists=namelists, title=title, location=location, expires_at=expires_at, content=content,
+                 max_side=max_side, sample_size=sample_size, sample_seed=sample_seed)
     if idempotency_key:
         existing = Extract.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return _same_extract_or_refuse(existing, **asked)
     namelists = list(dict.fromkeys(namelists or []))
     errors = {}
     if not namelists:
@@ -181,6 +183,47 @@ def extract_create(*, actor, namelists, title, location, expires_at, content=Ext
         raise ValidationError({"location": str(exc)}) from exc
     if sample_seed is None:
         sample_seed = random.SystemRandom().randrange(1, 2**31)
+    try:
+        return _extract_record(actor=actor, namelists=namelists, title=title, location=location, content=content,
+                               max_side=max_side, sample_size=sample_size, sample_seed=sample_seed,
+                               expires_at=expires_at, idempotency_key=idempotency_key)
+    except IntegrityError:
+        # the same request, sent twice at once: the first one's extract holds the key
+        existing = Extract.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_extract_or_refuse(existing, **asked)
+
+
+def _same_extract_or_refuse(existing: Extract, *, namelists, title, location, expires_at, content, max_side,
+                            sample_size, sample_seed) -> Extract:
+    """The extract a repeated key made, if this request asks for the same one: a form sent twice or
+    a retried request gets it back and nothing is queued twice. A key reused for something else
+    (another title, other lists…) is refused, naming what differs: returning the old extract
+    said "queued" for a request that was never made."""
+    differ = []
+    if (title or "").strip()[:200] != existing.title:
+        differ.append("title")
+    if {nl.pk for nl in namelists or []} != set(existing.archives.values_list("namelist_id", flat=True)):
+        differ.append("name lists")
+    if location != existing.location:
+        differ.append("location")
+    if expires_at != existing.expires_at:
+        differ.append("expiry")
+    if content != existing.content or (content == Extract.Content.RENDITION and max_side is not None
+                                       and int(max_side) != existing.max_side):
+        differ.append("content")
+    if (sample_size or None) != existing.sample_size or (sample_seed is not None and int(sample_seed) != existing.sample_seed):
+        differ.append("sample")
+    if differ:
+        raise ValidationError({"idempotency_key": (
+            f"this request's key was already used for extract #{existing.pk} ({existing.title}), which has another "
+            f"{', '.join(differ)}: nothing new was queued")})
+    return existing
+
+
+def _extract_record(*, actor, namelists, title, location, content, max_side, sample_size, sample_seed, expires_at,
+                    idempotency_key) -> Extract:
     with transaction.atomic():
         extract = Extract.objects.create(
             title=title[:200], location=location, content=content, max_side=max_side, sample_size=sample_size,
@@ -415,11 +458,42 @@ def _job_base(job_id, extract):
                                          bytes_done=agg["b"] or 0, heartbeat_at=timezone.now())
 
 
+def _archive_record_built(archive: ExtractArchive, store: Storage, *, size: int, sha256: str) -> bool:
+    """Record a written archive as built, or, if it is no longer wanted, delete what was just
+    written; True when recorded. Checked under the archive's row lock at the moment of recording,
+    because an extract can end (deleted now, or expired) while its archive is being written: the
+    end deletes the key before the file lands, and a build that then said "built" left an archive
+    no expiry and no takedown would ever reach again. The end takes the same lock per archive."""
+    counts = archive_counts(archive)
+    with transaction.atomic():
+        # only the archive's row is locked: the end locks the extract's on its own, never both at once
+        locked = (ExtractArchive.objects.select_for_update(of=("self",)).select_related("extract")
+                  .get(pk=archive.pk))
+        if locked.state != ExtractArchive.State.DELETED and locked.extract.state != Extract.State.EXPIRED:
+            ExtractArchive.objects.filter(pk=archive.pk).update(
+                state=ExtractArchive.State.BUILT, requested=counts["requested"], found=counts["found"],
+                extracted=counts["extracted"], repeated=counts["repeated"], size=size, sha256=sha256,
+                built_at=timezone.now(), error="")
+            return True
+        _audit(AuditEntry.Action.EXPIRE, archive=locked, reason="the extract ended while this archive was being written",
+               outcome="deleted once written, never offered", expires_at=locked.extract.expires_at.isoformat())
+        try:
+            store.delete(locked.key)
+        except ObjectMissing:
+            pass
+        ExtractArchive.objects.filter(pk=archive.pk).update(state=ExtractArchive.State.DELETED)
+    return False
+
+
 def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
     """Write one archive from scratch (members, then the manifests) and record it. Raises
-    _Stopped when the job is paused or cancelled part-way: the partial object is discarded."""
+    _Stopped when the job is paused or cancelled part-way: the partial object is discarded. An
+    archive whose extract ended meanwhile is not written, or is deleted once written
+    (_archive_record_built)."""
     archive = ExtractArchive.objects.select_related("extract", "namelist").get(pk=archive.pk)
     extract = archive.extract
+    if archive.state == ExtractArchive.State.DELETED or extract.state == Extract.State.EXPIRED:
+        return archive  # its extract ended (deleted now, or expired) after the job listed it: nothing to write
     store, _label = extract_location(extract.location)
     entry_ids = sample_entries(archive.namelist, extract.sample_size, extract.sample_seed)
     with transaction.atomic():
@@ -490,11 +564,9 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
                         flush()
             flush()
             _add_manifests(tar, archive)
-    counts = archive_counts(archive)
-    with transaction.atomic():
-        ExtractArchive.objects.filter(pk=archive.pk).update(
-            state=ExtractArchive.State.BUILT, requested=counts["requested"], found=counts["found"],
-            extracted=counts["extracted"], repeated=counts["repeated"], size=out.size, sha256=out.h.hexdigest(), built_at=timezone.now(), error="")
+    if not _archive_record_built(archive, store, size=out.size, sha256=out.h.hexdigest()):
+        archive.refresh_from_db()
+        return archive
     archive.refresh_from_db()
     # A takedown that landed while this archive was being written could not rebuild it (it was
     # not built yet): do it now, so a taken-down picture never survives in a finished archive.
@@ -505,6 +577,12 @@ def archive_build(*, archive: ExtractArchive, job_id=None) -> ExtractArchive:
         archive_remove_assets(archive=archive, asset_ids=late, actor=td.actor, reason=td.reason)
         archive.refresh_from_db()
     return archive
+
+
+def _not_ended(extract: Extract):
+    """The extract, unless it ended meanwhile: what the build says of it ("building", "ready",
+    "failed") never overwrites "expired", which an early delete or the expiry may set at any moment."""
+    return Extract.objects.filter(pk=extract.pk).exclude(state=Extract.State.EXPIRED)
 
 
 def extract_run(job_id) -> Job | None:
@@ -520,7 +598,7 @@ def extract_run(job_id) -> Job | None:
         return jobs.job_fail(job_id, "the extract does not exist")
     if extract.state in (Extract.State.EXPIRED, Extract.State.CANCELLED):
         return jobs.job_finish(job_id, state=Job.State.CANCELLED, error=f"the extract is {extract.state}")
-    Extract.objects.filter(pk=extract.pk).update(state=Extract.State.BUILDING)
+    _not_ended(extract).update(state=Extract.State.BUILDING)
     for archive in list(extract.archives.filter(state=ExtractArchive.State.PENDING)):
         if not jobs.job_may_continue(job_id):
             break
@@ -530,7 +608,7 @@ def extract_run(job_id) -> Job | None:
             break
         except StorageError as exc:
             ExtractArchive.objects.filter(pk=archive.pk).update(error=str(exc)[:2000])
-            Extract.objects.filter(pk=extract.pk).update(state=Extract.State.FAILED)
+            _not_ended(extract).update(state=Extract.State.FAILED)
             return jobs.job_fail(job_id, f"{archive.namelist.title}: {exc}")
     state = Job.objects.get(pk=job_id).state
     if state == Job.State.CANCELLED:
@@ -543,9 +621,9 @@ def extract_run(job_id) -> Job | None:
     _job_base(job_id, extract)
     empty = nothing_archived(extract)
     if empty:
-        Extract.objects.filter(pk=extract.pk).update(state=Extract.State.FAILED)
+        _not_ended(extract).update(state=Extract.State.FAILED)
         return jobs.job_fail(job_id, empty)
-    Extract.objects.filter(pk=extract.pk).update(state=Extract.State.READY)
+    _not_ended(extract).update(state=Extract.State.READY)
     return jobs.job_finish(job_id)
 
 
@@ -616,13 +694,14 @@ def archive_remove_assets(*, archive: ExtractArchive, asset_ids, actor, reason) 
 
 
 def live_archives_holding(asset_ids):
-    """Live archives that still hold one of these objects (members already removed by a takedown
-    do not count, so a repeated takedown rebuilds nothing)."""
+    """Archives not deleted that still hold one of these objects (members already removed by a
+    takedown do not count, so a repeated takedown rebuilds nothing). The archive's own state is
+    asked, not its extract's: an extract reads "expired" from the moment it ends, before (and, if a
+    delete failed, after) its archives are gone, and a file still there must lose the picture too."""
     still_in = ExtractMember.objects.filter(archive_id=OuterRef("pk"), asset_id__in=asset_ids).exclude(
         outcome=Outcome.TAKEN_DOWN)
     return ExtractArchive.objects.filter(
-        Exists(still_in),
-        extract__state__in=Extract.LIVE_STATES, state__in=[ExtractArchive.State.BUILT, ExtractArchive.State.PENDING],
+        Exists(still_in), state__in=[ExtractArchive.State.BUILT, ExtractArchive.State.PENDING],
     )
 
 
@@ -630,33 +709,53 @@ def live_archives_holding(asset_ids):
 
 
 def _delete_archives(extract: Extract, *, actor, reason, outcome_state) -> Extract:
+    """End an extract and delete its archives. The extract is marked ended and its job cancelled
+    first, in one transaction under the extract's row lock, so no build starts after it and a build
+    under way deletes what it writes instead of recording it (_archive_record_built); then each
+    archive goes under its own row lock, its audit row written before the delete. An archive whose
+    delete failed keeps its state, and the beat sweeps it again (extract_expire_due)."""
     store, _label = extract_location(extract.location)
-    for archive in extract.archives.exclude(state=ExtractArchive.State.DELETED).select_related("extract"):
-        _audit(AuditEntry.Action.EXPIRE, archive=archive, actor=actor, reason=reason,
-               expires_at=extract.expires_at.isoformat())
-        try:
-            store.delete(archive.key)
-        except ObjectMissing:
-            pass
-        ExtractArchive.objects.filter(pk=archive.pk).update(state=ExtractArchive.State.DELETED)
     with transaction.atomic():
         ex = Extract.objects.select_for_update().get(pk=extract.pk)
-        ex.state, ex.expired_at = outcome_state, timezone.now()
-        ex.save(update_fields=["state", "expired_at"])
+        if ex.state != outcome_state:
+            ex.state, ex.expired_at = outcome_state, timezone.now()
+            ex.save(update_fields=["state", "expired_at"])
         if ex.job_id:
             job = Job.objects.select_for_update().get(pk=ex.job_id)
             if job.state not in jobs.FINISHED_STATES:
                 job.state, job.finished_at = Job.State.CANCELLED, timezone.now()
                 job.save(update_fields=["state", "finished_at"])
                 jobs.job_event(job, "cancelled", actor=actor, reason=reason)
+    for pk in list(ex.archives.exclude(state=ExtractArchive.State.DELETED).values_list("pk", flat=True)):
+        with transaction.atomic():
+            archive = (ExtractArchive.objects.select_for_update(of=("self",)).select_related("extract")
+                       .get(pk=pk))
+            if archive.state == ExtractArchive.State.DELETED:
+                continue  # a build that finished meanwhile deleted it itself
+            _audit(AuditEntry.Action.EXPIRE, archive=archive, actor=actor, reason=reason,
+                   expires_at=ex.expires_at.isoformat())
+            try:
+                store.delete(archive.key)
+            except ObjectMissing:
+                pass
+            ExtractArchive.objects.filter(pk=pk).update(state=ExtractArchive.State.DELETED)
     return ex
 
 
+def _ended_with_archives_left():
+    """Expired extracts that still have an archive not deleted: a delete that failed part-way."""
+    left = ExtractArchive.objects.filter(extract_id=OuterRef("pk")).exclude(state=ExtractArchive.State.DELETED)
+    return Extract.objects.filter(Exists(left), state=Extract.State.EXPIRED)
+
+
 def extract_expire_due(*, now=None) -> dict:
-    """Beat: delete the archives of every extract past its expiry, an audit row before each."""
+    """Beat: delete the archives of every extract past its expiry, an audit row before each, and
+    of every ended extract that still has one (a delete that failed before is tried again)."""
     now = now or timezone.now()
     counts = {"expired": 0, "failed": 0}
-    for pk in list(Extract.objects.filter(expires_at__lte=now).exclude(state=Extract.State.EXPIRED).values_list("pk", flat=True)):
+    due = set(Extract.objects.filter(expires_at__lte=now).exclude(state=Extract.State.EXPIRED).values_list("pk", flat=True))
+    due |= set(_ended_with_archives_left().values_list("pk", flat=True))
+    for pk in sorted(due):
         extract = Extract.objects.get(pk=pk)
         try:
             _delete_archives(extract, actor=None, reason="retention period ended", outcome_state=Extract.State.EXPIRED)
@@ -697,7 +796,7 @@ def extract_delete(*, actor, extract: Extract, confirm: bool) -> Extract:
     if why:
         raise ValidationError({"confirm": why})
     extract = Extract.objects.get(pk=extract.pk)
-    if extract.state == Extract.State.EXPIRED:
+    if not extract.archives.exclude(state=ExtractArchive.State.DELETED).exists() and extract.state == Extract.State.EXPIRED:
         return extract
     return _delete_archives(extract, actor=actor, reason="deleted by an admin before its expiry",
                             outcome_state=Extract.State.EXPIRED)

@@ -14,6 +14,9 @@ from django.utils import timezone
 from ..models import IdempotencyRecord
 
 DIGEST_LENGTH = 64  # sha256, hex
+# What a client's key may be, in the API's header and in a form's hidden field alike: 1-200 printable
+# ASCII characters, no spaces (a UUID fits). Anything else is refused with words, never stored.
+KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
 
 
 def idempotency_key_digest(*, user, key, channel: str) -> str | None:

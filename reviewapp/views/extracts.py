@@ -1,6 +1,7 @@
 """Extract pages (admins): make an extract of one or more name lists, follow it (progress, pause,
 resume and cancel are the job's), read each archive's manifest and download it as CSV, end an
 extract early. Views only call services and selectors; rows are looked up by id."""
+import uuid
 from datetime import timedelta
 
 from django import forms
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -16,8 +18,9 @@ from ..selectors import extracts as sel
 from ..selectors.jobs import job_progress
 from ..selectors.review import row_id
 from ..services import extracts as svc
+from ..services.idempotency import KEY_PATTERN
 from ..storage import StorageError
-from .decorators import admin_required
+from .decorators import admin_required, form_idempotency_key
 from .deletion import csv_response
 from .fields import IdsChoiceField
 
@@ -45,10 +48,24 @@ class ExtractForm(forms.Form):
     expires_on = forms.DateField(label="Expires on", help_text="required: the archives are deleted at the end of this day (UTC)",
                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
+    # One key per rendered form, so the same form sent twice (a double click, a reload that posts
+    # again) queues one extract; the service stores it as a digest bound to the user
+    # (form_idempotency_key). Checked here: it arrives from the browser with any length and spelling.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=200,
+                                      validators=[RegexValidator(KEY_PATTERN)])
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].choices = [(n, n) for n in sorted(settings.EXTRACT_LOCATIONS)]
         self.fields["expires_on"].initial = (timezone.now() + timedelta(days=30)).date()
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+
+    def clean(self):
+        """A bad key is said where it shows (the field is hidden, its own error would not be)."""
+        if self._errors.pop("idempotency_key", None):
+            self.add_error(None, "this form's key is not valid (1-200 printable ASCII characters): nothing was "
+                                 "queued; reload the page for a new form")
+        return super().clean()
 
 
 @admin_required
@@ -56,21 +73,29 @@ def extract_list(request):
     form = ExtractForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        started = timezone.now()
         try:
             ex = svc.extract_create(
                 actor=request.user, namelists=list(d["namelists"]), title=d["title"], location=d["location"],
                 expires_at=d["expires_on"], content=d["content"], max_side=d.get("max_side"),
                 sample_size=d.get("sample_size"), sample_seed=d.get("sample_seed"),
-                idempotency_key=request.POST.get("idempotency_key") or None)
+                idempotency_key=form_idempotency_key(request))
         except (ValidationError, PermissionDenied) as exc:
             if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
                 for field, errs in exc.message_dict.items():
                     field = {"expires_at": "expires_on"}.get(field, field)
+                    if field == "idempotency_key":  # hidden: said above the form, in the page's words
+                        field, errs = None, [f"{e} (this form was sent before; reload the page for a new form)"
+                                             for e in errs]
                     form.add_error(field if field in form.fields else None, errs)
             else:
                 form.add_error(None, _msg(exc))
         else:
-            messages.success(request, f"extract #{ex.pk} queued: {ex.archives.count()} archive(s) are being built")
+            if ex.created_at < started:  # made before this request: this form was sent before
+                messages.info(request, f"already queued as extract #{ex.pk}: this form was sent twice, and nothing "
+                                       "new was queued")
+            else:
+                messages.success(request, f"extract #{ex.pk} queued: {ex.archives.count()} archive(s) are being built")
             return redirect("extract-detail", pk=ex.pk)
     page = Paginator(sel.extract_list().order_by("-created_at"), 50).get_page(request.GET.get("page"))
     return render(request, "reviewapp/extracts/list.html", {"form": form, "page": page})

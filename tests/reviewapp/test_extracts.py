@@ -675,3 +675,122 @@ def test_an_expiry_date_means_the_end_of_that_day_on_the_page_the_api_and_the_co
     assert expiry["page"] == expiry["api"] == expiry["command"] == end_of_day
     assert svc.extract_expiry(day) == end_of_day
     assert expiry["api moment"] == datetime.combine(day, time(12, 30), tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_deleting_an_extract_while_an_archive_is_being_written_leaves_no_archive_behind(store, admin_user, extract_root,
+                                                                                        monkeypatch):
+    """'Delete the archives now' landed while a list's archive was being written: the delete found
+    no file yet, and the build then put it in place and said 'built', on an extract reading
+    'expired' that no expiry and no takedown reached again. Now the build, recording it, finds the
+    extract ended, deletes what it wrote and records it deleted; and nothing else is built."""
+    src, _a = store
+    first = upload(admin_user, src, ["IMG_0001.jpg"], title="first")
+    second = upload(admin_user, src, ["C0001234"], title="second")
+    ex = svc.extract_create(actor=admin_user, namelists=[first, second], title="race", location="default",
+                            expires_at=timezone.now() + timedelta(days=3))
+    real = svc._add_manifests
+
+    def delete_now_mid_write(tar, archive):  # the tar is written, not yet in place
+        if not Extract.objects.filter(pk=ex.pk, state=Extract.State.EXPIRED).exists():
+            svc.extract_delete(actor=admin_user, extract=ex, confirm=True)
+        return real(tar, archive)
+
+    monkeypatch.setattr(svc, "_add_manifests", delete_now_mid_write)
+    svc.extract_run(ex.job_id)
+    ex.refresh_from_db()
+    assert ex.state == Extract.State.EXPIRED
+    assert set(ex.archives.values_list("state", flat=True)) == {ExtractArchive.State.DELETED}
+    assert not [p for p in extract_root.rglob("*") if p.is_file()]
+    assert Job.objects.get(pk=ex.job_id).state == Job.State.CANCELLED
+    late = AuditEntry.objects.get(action=AuditEntry.Action.EXPIRE, key=ex.archives.get(namelist=first).key,
+                                  outcome="deleted once written, never offered")
+    assert late.reason == "the extract ended while this archive was being written"
+
+
+@pytest.mark.django_db
+def test_an_archive_of_an_ended_extract_is_never_built(store, admin_user, extract_root):
+    """The job listed its archives once, at its start: one reached after the extract was deleted
+    was still written and recorded 'built'."""
+    src, _a = store
+    ex = svc.extract_create(actor=admin_user, namelists=[upload(admin_user, src, ["IMG_0001.jpg"])], title="late",
+                            location="default", expires_at=timezone.now() + timedelta(days=3))
+    svc.extract_delete(actor=admin_user, extract=ex, confirm=True)
+    archive = svc.archive_build(archive=ex.archives.get())
+    assert archive.state == ExtractArchive.State.DELETED and not (extract_root / archive.key).exists()
+    assert svc.extract_run(ex.job_id) is None or Job.objects.get(pk=ex.job_id).state == Job.State.CANCELLED
+    assert Extract.objects.get(pk=ex.pk).state == Extract.State.EXPIRED
+
+
+@pytest.mark.django_db
+def test_an_ended_extract_with_an_archive_left_is_swept_and_reached_by_a_takedown(store, admin_user, extract_root):
+    """An extract reading 'expired' with an archive still on storage (a delete that failed part-way)
+    was skipped by the beat for ever, and a takedown of a file in it rebuilt nothing."""
+    src, a = store
+    ex = build(admin_user, [upload(admin_user, src, ["IMG_0001.jpg"])])
+    archive = ex.archives.get()
+    Extract.objects.filter(pk=ex.pk).update(state=Extract.State.EXPIRED, expired_at=timezone.now())
+    assert list(svc.live_archives_holding([a["plain"].pk])) == [archive]
+    assert svc.extract_expire_due(now=timezone.now() + timedelta(days=400)) == {"expired": 1, "failed": 0}
+    archive.refresh_from_db()
+    assert archive.state == ExtractArchive.State.DELETED and not (extract_root / archive.key).exists()
+    assert not svc.live_archives_holding([a["plain"].pk]).exists()
+    assert svc.extract_expire_due(now=timezone.now() + timedelta(days=400)) == {"expired": 0, "failed": 0}
+
+
+@pytest.mark.django_db
+def test_the_extract_form_sent_twice_queues_one_extract_and_says_so(store, admin_user, client, extract_root,
+                                                                    django_user_model):
+    """The form had no key of its own: sent twice it queued extracts #2 and #3; a raw key field was
+    stored as typed (300 characters: a 500 on PostgreSQL), was nobody's in particular, and a key
+    reused with another title returned the old extract saying 'queued'."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"])
+    client.force_login(admin_user)
+    page = client.get("/extracts/").content.decode()
+    key = re.search(r'<input type="hidden" name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    assert key not in client.get("/extracts/").content.decode()  # one key per form shown
+    form = {"title": "album covers", "namelists": [nl.pk], "location": "default", "content": "original",
+            "expires_on": (timezone.now() + timedelta(days=10)).date().isoformat(), "idempotency_key": key}
+    first = client.post("/extracts/", form)
+    ex = Extract.objects.get()
+    assert first.status_code == 302 and ex.idempotency_key != key  # stored as a digest bound to the user
+    again = client.post("/extracts/", form, follow=True)
+    assert Extract.objects.count() == 1 and again.redirect_chain[-1][0] == f"/extracts/{ex.pk}/"
+    assert f"already queued as extract #{ex.pk}" in again.content.decode()
+    other = client.post("/extracts/", {**form, "title": "something else"})
+    text = other.content.decode()
+    assert other.status_code == 200 and Extract.objects.count() == 1
+    assert f"already used for extract #{ex.pk} (album covers), which has another title: nothing new was queued" in text
+    assert "reload the page for a new form" in text
+    for bad in ("k" * 300, "two words", "caf\u00e9"):
+        r = client.post("/extracts/", {**form, "idempotency_key": bad})
+        assert r.status_code == 200 and "this form&#x27;s key is not valid" in r.content.decode(), bad
+    assert Extract.objects.count() == 1
+    colleague = django_user_model.objects.create_user("colleague", password="x")
+    colleague.groups.set(admin_user.groups.all())
+    colleague.is_superuser = admin_user.is_superuser
+    colleague.save()
+    client.force_login(colleague)
+    assert client.post("/extracts/", form).status_code == 302  # the same key, another person: their own extract
+    assert Extract.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_same_request_sent_twice_at_once_queues_one_extract_not_an_error(store, admin_user, extract_root,
+                                                                            monkeypatch):
+    """Two sends of one form (or one API key) at the same moment: both found no extract with the
+    key, and the second one's insert hit the unique key and was a 500. Now it gets the first's."""
+    src, _a = store
+    nl = upload(admin_user, src, ["IMG_0001.jpg"])
+    real = svc._extract_record
+    first = {}
+
+    def the_other_send_wins(**kw):
+        first["extract"] = real(**kw)  # committed by the other request just before this one's insert
+        return real(**kw)
+
+    monkeypatch.setattr(svc, "_extract_record", the_other_send_wins)
+    ex = svc.extract_create(actor=admin_user, namelists=[nl], title="twice", location="default",
+                            expires_at=timezone.now() + timedelta(days=3), idempotency_key="k" * 64)
+    assert ex.pk == first["extract"].pk and Extract.objects.count() == 1 and Job.objects.filter(kind=Job.Kind.EXTRACT).count() == 1
