@@ -93,12 +93,19 @@ def _remove_renditions(asset, names) -> None:
 
 
 def _remove_quarantine(asset, item) -> None:
-    target = quarantine_target(item)
-    try:
-        target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
-    except ObjectMissing:
-        pass
-    DeletionItem.objects.filter(pk=item.pk).update(state=DeletionItem.State.PURGED, reason="legal takedown")
+    """Under the item's lock, as a restore records its work: a restore that finished first put the
+    object back, which this takedown's object step (run after its row was committed) removed."""
+    with transaction.atomic():
+        item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
+        if item.state != DeletionItem.State.QUARANTINED:
+            return
+        target = quarantine_target(item)
+        try:
+            target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
+        except ObjectMissing:
+            pass
+        item.state, item.reason = DeletionItem.State.PURGED, "legal takedown"
+        item.save(update_fields=["state", "reason", "updated_at"])
 
 
 def _step(results, asset, step, func, *, actor, reason, **detail) -> bool:
@@ -141,6 +148,15 @@ def takedown_asset(*, actor, asset, reason) -> dict:
         # is the first takedown finishing, so its steps run again, audited, but no second row is recorded
         record, first = Takedown.objects.get_or_create(asset=asset, defaults={"reason": reason, "actor": _actor(actor)})
         _leave_review(asset)
+    try:
+        # looked at again once the row is committed: a restore from quarantine that put the object back
+        # in between (its own check of the row came first) is found here, not reported "already gone"
+        info = store.head(asset.key)
+    except ObjectMissing:
+        info = None
+    except StorageError as exc:
+        _audit(asset, "object", actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
+        return {"asset": asset, "ok": False, "message": str(exc), "steps": []}
     for planned in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.PLANNED):
         # nothing left to delete or keep: a plan must not run on it, nor send it back to review
         deletion_item_abort(actor=actor, item=planned, reason="the object was removed by a legal takedown", reopen=False)

@@ -636,3 +636,31 @@ def test_an_ingest_location_set_inside_a_source_is_refused_when_used(world, admi
     assert ri.state == ReingestItem.State.FAILED and ri.retryable
     assert "overlaps source 'canon'" in ri.error and ri.error.endswith("nothing is copied there"), ri.error
     assert not (world["local_root"] / "canon" / "dropbox").exists()
+
+
+def test_a_restore_from_quarantine_that_a_takedown_overtakes_puts_nothing_back(world, admin_user, monkeypatch):
+    """An attack modelled the order: the restore checked for a takedown, the takedown found the object
+    gone (it was in quarantine) and marked the copy purged, and the restore then put the object back at
+    its key, the records saying it was gone."""
+    from reviewapp.storage import LocalStorage as Local
+
+    a = world["a"]
+    held = DeletionItem.objects.get(asset=a)
+    real_copy, real_remove, deferred = Local.copy_to, svc._remove_quarantine, []
+
+    def takedown_then_copy(self, *args, **kwargs):
+        # the takedown's row and object step ("already gone": it is in quarantine) before the copy back;
+        # its quarantine step after the restore has recorded its work
+        monkeypatch.setattr(svc, "_remove_quarantine", lambda asset, item: deferred.append((asset, item)))
+        svc.takedown_execute(actor=admin_user, assets=[a], reason="court order 2026/169 for this photograph")
+        return real_copy(self, *args, **kwargs)
+
+    monkeypatch.setattr(Local, "copy_to", takedown_then_copy)
+    with pytest.raises(ValidationError, match="removed by a legal takedown while it was being restored"):
+        deletion.deletion_restore(actor=admin_user, item=held)
+    for asset, item in deferred:
+        real_remove(asset, item)
+    held.refresh_from_db()
+    assert (held.state, held.reason) == (DeletionItem.State.PURGED, "legal takedown")
+    assert not (world["local_root"] / "cleanup" / a.key).exists()
+    assert not [p for p in (world["local_root"].parent / "quarantine").rglob("*") if p.is_file()]

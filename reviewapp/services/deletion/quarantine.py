@@ -111,6 +111,12 @@ def deletion_restore(*, actor, item) -> DeletionItem:
         # the item is restored; left "purged", the file stayed out of review, counted gone, while it was back
         if item.state not in (DeletionItem.State.QUARANTINED, DeletionItem.State.PURGED):
             return item
+        if taken_down_ids([item.asset_id]):
+            # a takedown committed while this restore copied the object back, its own step having found
+            # the object gone (it was in quarantine): what this restore put back goes again, with the copy
+            _undo_restore_for_takedown(item, src, asset.key, restored, target)
+            raise ValidationError("the object was removed by a legal takedown while it was being restored: it is "
+                                  "not restored, and the copy put back at its key was removed again")
         item.state = DeletionItem.State.RESTORED
         item.save(update_fields=["state", "updated_at"])
         Asset.objects.filter(pk=asset.pk).update(state=Asset.state_analysed(asset.decode_status) if asset.analysis else Asset.State.AVAILABLE,
@@ -122,6 +128,22 @@ def deletion_restore(*, actor, item) -> DeletionItem:
     except StorageError as exc:  # the object is back; a stray quarantine copy is only clutter
         log.warning("restored %s but could not remove its quarantine copy: %s", asset.key, exc)
     return item
+
+
+def _undo_restore_for_takedown(item, src, key, restored, target) -> None:
+    """Inside the restore's locked transaction: remove the object it copied back (that very version
+    and content) and the quarantine copy, and record the item purged by the takedown."""
+    try:
+        src.delete(key, if_etag=restored.etag or None, version_id=restored.version_id or None)
+    except ObjectMissing:
+        pass
+    try:
+        target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
+    except ObjectMissing:
+        pass
+    item.state, item.reason = DeletionItem.State.PURGED, "legal takedown"
+    item.save(update_fields=["state", "reason", "updated_at"])
+    Asset.objects.filter(pk=item.asset_id).update(state=Asset.State.VANISHED)
 
 
 def _restored_meanwhile(item) -> DeletionItem:
