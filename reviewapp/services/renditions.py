@@ -218,9 +218,15 @@ def _within_object_limit(asset: Asset) -> None:
         raise ValidationError(f"{asset.key} is {asset.size} bytes, over the limit of {settings.MAX_OBJECT_BYTES}")
 
 
-def _refuse_taken_down(*asset_ids):
-    """A legally taken-down picture is never rendered again, whatever asks."""
+def _refuse_taken_down(*asset_ids, made=()):
+    """A legally taken-down picture is never rendered again, whatever asks. Asked again once a
+    rendition is written (``made``: its names, removed then): a takedown that arrived while it was
+    being rendered found nothing of it to remove, and it was served and kept (an attack)."""
     if Takedown.objects.filter(asset_id__in=asset_ids).exists():
+        st = renditions_storage()
+        for name in made:
+            if name and st.exists(name):
+                st.delete(name)
         raise ValidationError("this picture was removed by a legal takedown")
 
 
@@ -237,6 +243,7 @@ def asset_rendition(asset: Asset, kind: str) -> str:
     _within_object_limit(asset)
     with storage_for(asset.source).fetch(asset.key, max_bytes=settings.MAX_OBJECT_BYTES) as path:
         web, thumb = render_asset_files(asset, path)
+    _refuse_taken_down(asset.pk, made=(web, thumb))
     Asset.objects.filter(pk=asset.pk).update(rendition=web, thumbnail=thumb)
     asset.rendition, asset.thumbnail = web, thumb
     return web if kind == "web" else thumb
@@ -266,6 +273,7 @@ def candidate_rendition(candidate: Candidate, kind: str) -> str:
         else:
             data = matching.render_diff(cpath, mpath, rotation=candidate.rotation, flipped=candidate.flipped)
     name = _save(f"candidates/{candidate.pk}/{tag}-{kind}.jpg", data)
+    _refuse_taken_down(candidate.cleanup_asset_id, candidate.match_asset_id, made=(name,))
     Candidate.objects.filter(pk=candidate.pk).update(**{field: name})
     setattr(candidate, field, name)
     return name

@@ -22,10 +22,20 @@ def _gone():
     return resp
 
 
-def _serve(name):
+def _serve(name, *asset_ids):
+    """The rendition, unless a takedown of one of ``asset_ids`` came while it was found or made (410),
+    or the file went meanwhile (404)."""
+    if is_taken_down(*asset_ids):
+        return _gone()
     st = renditions_storage()
     if isinstance(st, FileSystemStorage):
-        resp = FileResponse(st.open(name, "rb"), content_type="image/jpeg")
+        try:
+            opened = st.open(name, "rb")
+        except FileNotFoundError:
+            if is_taken_down(*asset_ids):
+                return _gone()
+            raise Http404("no picture for this file (its rendition went meanwhile)") from None
+        resp = FileResponse(opened, content_type="image/jpeg")
         resp["Cache-Control"] = "private, max-age=300"
         resp["X-Content-Type-Options"] = "nosniff"
         return resp
@@ -43,8 +53,10 @@ def asset_image(request, pk, kind):
         name = asset_rendition(asset, kind)
     except Exception as exc:  # noqa: BLE001 - an unreadable or missing file is a 404, never a 500
         log.info("no %s rendition for asset %s: %s", kind, pk, exc)
+        if is_taken_down(asset.pk):
+            return _gone()
         raise Http404("no picture for this file (it does not decode, or the object is gone)") from None
-    return _serve(name)
+    return _serve(name, asset.pk)
 
 
 @curator_required
@@ -58,5 +70,7 @@ def candidate_image(request, pk, kind):
         name = candidate_rendition(cand, kind)
     except Exception as exc:  # noqa: BLE001
         log.info("no %s rendition for candidate %s: %s", kind, pk, exc)
+        if is_taken_down(cand.cleanup_asset_id, cand.match_asset_id):
+            return _gone()
         raise Http404("no picture for this pair (a file does not decode, or is gone)") from None
-    return _serve(name)
+    return _serve(name, cand.cleanup_asset_id, cand.match_asset_id)

@@ -664,3 +664,35 @@ def test_a_restore_from_quarantine_that_a_takedown_overtakes_puts_nothing_back(w
     assert (held.state, held.reason) == (DeletionItem.State.PURGED, "legal takedown")
     assert not (world["local_root"] / "cleanup" / a.key).exists()
     assert not [p for p in (world["local_root"].parent / "quarantine").rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("which", ["asset", "candidate"])
+def test_a_rendition_being_made_when_a_takedown_arrives_is_removed_and_not_served(world, admin_user, client,
+                                                                                   monkeypatch, which):
+    """An attack: a page's image request rendering the picture when the order arrived got a 200, and its
+    web JPEG, thumbnail or difference image stayed in the renditions storage."""
+    import shutil
+
+    import matching
+    from reviewapp.services import renditions as rmod
+
+    d, cand = world["d"], world["db"]
+    Asset.objects.filter(pk=d.pk).update(rendition="", thumbnail="")
+    Candidate.objects.filter(pk=cand.pk).update(aligned_rendition="", diff_rendition="")
+    shutil.rmtree(world["renditions"] / "assets" / str(d.pk), ignore_errors=True)
+    shutil.rmtree(world["renditions"] / "candidates" / str(cand.pk), ignore_errors=True)
+    module, name = (rmod, "render_asset_files") if which == "asset" else (matching, "render_diff")
+    real = getattr(module, name)
+
+    def render_then_order_arrives(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if not Takedown.objects.filter(asset=d).exists():
+            svc.takedown_execute(actor=admin_user, assets=[d], reason="court order 2026/170 for this photograph")
+        return out
+
+    monkeypatch.setattr(module, name, render_then_order_arrives)
+    client.force_login(admin_user)
+    url = reverse("asset-image", args=[d.pk, "web"]) if which == "asset" else reverse("candidate-image", args=[cand.pk, "diff"])
+    assert client.get(url).status_code == 410
+    assert not [n for n in files_under(world["renditions"])
+                if n.startswith(f"assets/{d.pk}/") or n.startswith(f"candidates/{cand.pk}/")]
