@@ -36,6 +36,17 @@ class ObjectMissing(StorageError):
     pass
 
 
+class ObjectRefused(StorageError):
+    """The store refuses this request for this one object, and asking again will not change that
+    (S3's InvalidObjectState: not archived, or archived and not restored; access denied on the
+    key). Unlike a throttle, a 5xx or a lost connection, it is not worth a retry."""
+
+
+# Errors about one object that a retry cannot cure: a batch fails that object's item and goes on
+# with the others, where a transient error (any other StorageError) is retried for the whole batch.
+PER_OBJECT_ERRORS = (ObjectMissing, ObjectRefused)
+
+
 class ObjectChanged(StorageError):
     """The object is not the one the caller saw (ETag differs): a precondition failed."""
 
@@ -1053,8 +1064,14 @@ class S3Storage(Storage):
                 return StorageError(f"bucket {self.bucket!r} does not exist")
             if code in ("PreconditionFailed", "412"):
                 return ObjectChanged(f"s3://{self.bucket}/{self.prefix}{key} changed since it was checked")
+            if code in ("AccessDenied", "403") and key:
+                return ObjectRefused(f"access denied to s3://{self.bucket}/{self.prefix}{key} ({code})")
             if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 return StorageError(f"access denied to s3://{self.bucket}/{self.prefix}{key} ({code})")
+            if code == "InvalidObjectState":
+                return ObjectRefused(f"S3 refused this for s3://{self.bucket}/{self.prefix}{key} ({code}): the object's "
+                                     "storage class does not allow it (not archived any more, or archived and "
+                                     "not restored); re-inventory the source")
             return StorageError(f"S3 error {code} on s3://{self.bucket}/{self.prefix}{key}")
         return exc
 

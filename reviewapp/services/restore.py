@@ -20,7 +20,7 @@ from django.utils import timezone
 from ..models import Asset, Job, JobItem, NameList, NameListEntry, Source
 from ..roles import is_admin
 from ..selectors.jobs import job_item_counts
-from ..storage import ObjectMissing, StorageError, backend_of, storage_for
+from ..storage import PER_OBJECT_ERRORS, StorageError, backend_of, storage_for
 from .jobs import (
     job_count,
     job_create,
@@ -178,7 +178,9 @@ def restore_request_batch(job_id: int) -> bool:
                         it.save(update_fields=["state", "error", "updated_at"])
                         job_count(job_id, processed=int(asset.state != Asset.State.VANISHED),
                                   failed=int(asset.state == Asset.State.VANISHED))
-            except ObjectMissing as exc:
+            except PER_OBJECT_ERRORS as exc:
+                # this object only (rewritten as STANDARD, deleted, denied): its item fails with the
+                # reason and the batch goes on; anything else is transient and retries the batch
                 _mark_failed(job_id, item, exc)
     return _still_waiting(job_id)
 
@@ -202,7 +204,7 @@ def restore_poll_once(job_id: int) -> bool:
             return False
         try:
             info = storage.head(item.asset.key)
-        except ObjectMissing as exc:
+        except PER_OBJECT_ERRORS as exc:
             _mark_failed(job_id, item, exc)
             continue
         if info.etag and item.asset.etag and info.etag != item.asset.etag:
@@ -215,8 +217,10 @@ def restore_poll_once(job_id: int) -> bool:
             try:
                 storage.restore(item.asset.key, days=days, tier=tier)
                 job_event(job, "restore_requested_again", asset=item.asset_id)
-            except StorageError as exc:
+            except PER_OBJECT_ERRORS as exc:
                 _mark_failed(job_id, item, exc)
+            except StorageError:
+                continue  # transient (throttled, 5xx, unreachable): still waiting, the next poll asks again
     Job.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
     return _still_waiting(job_id)
 

@@ -127,3 +127,23 @@ def test_missing_object_fails_its_item(archived_source, admin_user, s3_profile, 
     job.refresh_from_db()
     assert job.failed == 1
     assert JobItem.objects.get(job=job, asset__key="IMG_9.jpg").state == JobItem.State.FAILED
+
+
+@pytest.mark.django_db
+def test_an_object_s3_refuses_to_restore_fails_its_item_and_the_others_are_still_requested(
+        archived_source, admin_user, s3_profile, s3_bucket, manual_restores):
+    """Rewritten as STANDARD after the inventory: RestoreObject answers InvalidObjectState, which no
+    retry cures. That item fails with the reason; the job does not, and the rest are requested."""
+    from reviewapp.tasks.pipeline import restore_job_task
+
+    manual_restores(50)
+    job = restore.restore_estimate(actor=admin_user, source=archived_source)
+    s3_profile.put_object(Bucket=s3_bucket, Key="a/IMG_9.jpg", Body=b"y" * 50)  # STANDARD now
+    restore.restore_confirm(actor=admin_user, job=job, dispatch=False)
+    assert restore_job_task.run(job.pk) is True
+    job.refresh_from_db()
+    assert job.state == Job.State.RUNNING and job.failed == 1, job.error
+    refused = JobItem.objects.get(job=job, asset__key="IMG_9.jpg")
+    assert refused.state == JobItem.State.FAILED and "InvalidObjectState" in refused.error
+    assert JobItem.objects.filter(job=job, state=JobItem.State.WAITING).count() == 3
+    assert JobEvent.objects.filter(job=job, event="restore_requested").count() == 3
