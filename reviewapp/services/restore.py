@@ -42,6 +42,16 @@ def poll_interval(job: Job | None = None) -> int:
     return int(getattr(settings, "RESTORE_POLL_SECONDS", 900))
 
 
+def restores_lapse(assets) -> int:
+    """Assets of `assets` whose restored copy S3 has deleted (Asset.restore_lapsed_q) and that were
+    left `available` become `archived` again, so they are estimated, requested and never read
+    without a restore. Called wherever that matters (estimate, request, inventory, analysis,
+    extracts) instead of on a timer: no schedule to miss. Analysed rows keep their state (their
+    analysis holds); the readable-now checks ask the rule itself. Returns how many changed."""
+    return assets.filter(Asset.restore_lapsed_q(), state=Asset.State.AVAILABLE).update(
+        state=Asset.State.ARCHIVED, updated_at=timezone.now())
+
+
 def _scope(source, namelist):
     if namelist is not None:
         entries = NameListEntry.objects.filter(namelist=namelist, status=NameListEntry.Status.FOUND)
@@ -65,6 +75,7 @@ def restore_estimate(*, actor, source: Source | None = None, namelist: NameList 
     days = int(days or settings.RESTORE_DAYS)
     if not 1 <= days <= 365:
         raise ValidationError("restore days must be between 1 and 365")
+    restores_lapse(_scope(source, namelist))
     archived = _scope(source, namelist).filter(state=Asset.State.ARCHIVED)
     by_class: dict = {}
     rows = list(archived.values_list("id", "size", "storage_class"))
@@ -161,6 +172,8 @@ def restore_request_batch(job_id: int) -> bool:
                     it = JobItem.objects.select_for_update().get(pk=item.pk)
                     if it.state != JobItem.State.PENDING:
                         continue
+                    if asset.state == Asset.State.AVAILABLE and asset.restore_lapsed():
+                        asset.state = Asset.State.ARCHIVED  # its restored copy is gone: ask again
                     if asset.state == Asset.State.ARCHIVED:
                         outcome = storage.restore(asset.key, days=days, tier=tier)
                         asset.state = Asset.State.RESTORING

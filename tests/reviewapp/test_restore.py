@@ -147,3 +147,70 @@ def test_an_object_s3_refuses_to_restore_fails_its_item_and_the_others_are_still
     assert refused.state == JobItem.State.FAILED and "InvalidObjectState" in refused.error
     assert JobItem.objects.filter(job=job, state=JobItem.State.WAITING).count() == 3
     assert JobEvent.objects.filter(job=job, event="restore_requested").count() == 3
+
+
+def _restore_all_then_expire(source, admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = restore.restore_estimate(actor=admin_user, source=source)
+    restore.restore_confirm(actor=admin_user, job=job, dispatch=False)
+    restore.restore_run(job.pk, wait=True, sleep=0)  # moto without a state manager restores at once
+    restored = Asset.objects.filter(source=source, state=Asset.State.AVAILABLE, restore_expires_at__isnull=False)
+    assert restored.count() == 4
+    restored.update(restore_expires_at=timezone.now() - timedelta(hours=1))  # S3 has deleted the copies
+
+
+@pytest.mark.django_db
+def test_an_expired_restored_copy_is_estimated_and_requested_again(archived_source, admin_user):
+    _restore_all_then_expire(archived_source, admin_user)
+    job = restore.restore_estimate(actor=admin_user, source=archived_source)
+    assert job.params["estimate"]["objects"] == 4
+    restore.restore_confirm(actor=admin_user, job=job, dispatch=False)
+    restore.restore_request_batch(job.pk)
+    assert JobEvent.objects.filter(job=job, event="restore_requested").count() == 4
+
+
+@pytest.mark.django_db
+def test_an_estimate_confirmed_after_another_jobs_restore_expired_asks_for_it_again(archived_source, admin_user):
+    """Two estimates of the same objects; the first is restored, its copies expire, then the second
+    is confirmed: its objects are requested again, not skipped as restored."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first = restore.restore_estimate(actor=admin_user, source=archived_source)
+    second = restore.restore_estimate(actor=admin_user, source=archived_source)
+    restore.restore_confirm(actor=admin_user, job=first, dispatch=False)
+    restore.restore_run(first.pk, wait=True, sleep=0)
+    Asset.objects.filter(restore_expires_at__isnull=False).update(restore_expires_at=timezone.now() - timedelta(hours=1))
+    restore.restore_confirm(actor=admin_user, job=second, dispatch=False)
+    restore.restore_request_batch(second.pk)
+    assert JobEvent.objects.filter(job=second, event="restore_requested").count() == 4
+    assert JobItem.objects.filter(job=second, state=JobItem.State.WAITING).count() == 4
+
+
+@pytest.mark.django_db
+def test_an_inventory_archives_again_what_an_expired_restore_had_made_available(archived_source, admin_user):
+    _restore_all_then_expire(archived_source, admin_user)
+    inventory_run(Job.objects.create(kind=Job.Kind.INVENTORY, source=archived_source).pk)
+    states = dict(Asset.objects.filter(source=archived_source).values_list("key", "state"))
+    assert states == {"C0000100.tif": "archived", "C0001100.tif": "archived", "C0002100.tif": "archived",
+                      "IMG_9.jpg": "archived", "IMG_hot.jpg": "listed"}
+
+
+@pytest.mark.django_db
+def test_an_extract_does_not_read_a_restored_copy_that_has_expired(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviewapp.services.extracts import _is_archived
+    from tests.factories import AssetFactory
+
+    now = timezone.now()
+    for state in (Asset.State.AVAILABLE, Asset.State.FINGERPRINTED):
+        gone = AssetFactory(storage_class="GLACIER", state=state, restore_expires_at=now - timedelta(minutes=1))
+        there = AssetFactory(storage_class="GLACIER", state=state, restore_expires_at=now + timedelta(days=1))
+        assert _is_archived(gone) and not _is_archived(there)
