@@ -9,6 +9,7 @@ transaction, so no object is restored twice however many jobs or retries touch i
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -29,6 +30,7 @@ from .jobs import (
     job_finish,
     job_items_add,
     job_may_continue,
+    job_set_params,
     job_start,
 )
 
@@ -205,10 +207,25 @@ def _still_waiting(job_id) -> bool:
     return False
 
 
-def restore_poll_once(job_id: int) -> bool:
-    """HeadObject for every waiting item; True while some are still waiting (keep polling)."""
+def restore_poll_chain_start(job_id: int) -> str:
+    """A new token for the job's polling chain, stored on the job; the chain carries it and a chain
+    whose token is no longer the job's stops (`restore_poll_once`). Why: every start of the job
+    (confirm, each Resume, a re-queue by the sweep) begins a chain, and each chain reschedules
+    itself, so three Pause/Resume cycles left four chains polling (4x HeadObject, and 4x the
+    "ask again" RestoreObject); with the token only the newest one goes on."""
+    token = secrets.token_hex(8)
+    job_set_params(job_id, poll_chain=token)
+    return token
+
+
+def restore_poll_once(job_id: int, chain: str | None = None) -> bool:
+    """HeadObject for every waiting item; True while some are still waiting (keep polling).
+    A polling chain passes its token (`restore_poll_chain_start`): a superseded chain stops here,
+    before asking S3 anything."""
     job = Job.objects.select_related("source").get(pk=job_id)
     if job.state != Job.State.RUNNING:
+        return False
+    if chain is not None and job.params.get("poll_chain") != chain:
         return False
     storage = storage_for(job.source)
     tier, days = job.params.get("tier", settings.RESTORE_TIER), int(job.params.get("days", settings.RESTORE_DAYS))

@@ -214,3 +214,41 @@ def test_an_extract_does_not_read_a_restored_copy_that_has_expired(db):
         gone = AssetFactory(storage_class="GLACIER", state=state, restore_expires_at=now - timedelta(minutes=1))
         there = AssetFactory(storage_class="GLACIER", state=state, restore_expires_at=now + timedelta(days=1))
         assert _is_archived(gone) and not _is_archived(there)
+
+
+@pytest.mark.django_db
+def test_pause_and_resume_leave_one_polling_chain(archived_source, admin_user, manual_restores, monkeypatch,
+                                                  django_capture_on_commit_callbacks):
+    """Each start of the job (confirm, every Resume) begins a polling chain; only the newest goes on
+    polling and rescheduling, the older ones stop at their next run without asking S3 anything."""
+    from reviewapp.services.jobs import job_pause, job_resume
+    from reviewapp.tasks import pipeline
+
+    manual_restores(50)  # everything stays in progress
+    monkeypatch.setattr(pipeline, "_eager", lambda: False)  # as with a real broker: polls reschedule
+    scheduled = []
+    monkeypatch.setattr(pipeline.restore_poll, "apply_async", lambda args, **kw: scheduled.append(args))
+    job = restore.restore_estimate(actor=admin_user, source=archived_source, poll_seconds=1)
+    restore.restore_confirm(actor=admin_user, job=job, dispatch=False)
+    pipeline.restore_job_task.run(job.pk)
+    for _ in range(3):
+        job_pause(actor=admin_user, job=job)
+        with django_capture_on_commit_callbacks(execute=False):
+            job_resume(actor=admin_user, job=job)
+        pipeline.restore_job_task.run(job.pk)  # what the resume queued
+    chains = list(scheduled)
+    assert len(chains) == 4
+    heads = []
+    monkeypatch.setattr("reviewapp.storage.S3Storage.head", lambda self, key: heads.append(key) or _still_archived(key))
+    scheduled.clear()
+    for args in chains:
+        pipeline.restore_poll.run(*args)
+    assert scheduled == [chains[-1]]  # one chain reschedules itself
+    assert len(heads) == 4  # one HeadObject per waiting object, not four
+
+
+def _still_archived(key):
+    from reviewapp.storage import ObjectInfo
+
+    return ObjectInfo(key=key, size=1, etag="", last_modified=None, storage_class="GLACIER",
+                      restore='ongoing-request="true"')
