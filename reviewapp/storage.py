@@ -36,6 +36,17 @@ class ObjectMissing(StorageError):
     pass
 
 
+class ObjectRefused(StorageError):
+    """The store refuses this request for this one object, and asking again will not change that
+    (S3's InvalidObjectState: not archived, or archived and not restored; access denied on the
+    key). Unlike a throttle, a 5xx or a lost connection, it is not worth a retry."""
+
+
+# Errors about one object that a retry cannot cure: a batch fails that object's item and goes on
+# with the others, where a transient error (any other StorageError) is retried for the whole batch.
+PER_OBJECT_ERRORS = (ObjectMissing, ObjectRefused)
+
+
 class ObjectChanged(StorageError):
     """The object is not the one the caller saw (ETag differs): a precondition failed."""
 
@@ -443,6 +454,24 @@ class RootMoved(StorageError):
     """A local source's directory is no longer the one pinned when it was registered."""
 
 
+# What a filesystem answers for a name it cannot hold at all (too long, bytes its encoding refuses):
+# the key was never a file here and never can be, so the caller is told so (UnsafeKey, a refusal
+# with words) instead of an OSError no layer above knows, which was a 500.
+_BAD_NAME_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ})
+
+
+@contextmanager
+def _names_refused(key: str):
+    """Turn the filesystem's "no such name can exist" errors for `key` into UnsafeKey."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _BAD_NAME_ERRNOS:
+            raise
+        raise UnsafeKey(f"{key[:80]!r}{'…' if len(key) > 80 else ''} is not a name this filesystem can hold "
+                        f"({os.strerror(exc.errno).lower()}): no such file can exist here") from None
+
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NOFOLLOW_DIR = _DIR_FLAGS | os.O_NOFOLLOW
 
@@ -512,13 +541,14 @@ class LocalStorage(Storage):
         fd = self._open_root(create=create)
         try:
             for part in parts[:-1]:
-                if create:
-                    try:
-                        os.mkdir(part, dir_fd=fd)
-                    except FileExistsError:
-                        pass
                 try:
-                    nfd = os.open(part, _NOFOLLOW_DIR, dir_fd=fd)
+                    with _names_refused(key):
+                        if create:
+                            try:
+                                os.mkdir(part, dir_fd=fd)
+                            except FileExistsError:
+                                pass
+                        nfd = os.open(part, _NOFOLLOW_DIR, dir_fd=fd)
                 except FileNotFoundError:
                     raise ObjectMissing(f"no such file: {key}") from None
                 except OSError as exc:
@@ -537,7 +567,8 @@ class LocalStorage(Storage):
     def _open_file(self, key: str) -> int:
         dfd, name = self._open_parent(key)
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
+            with _names_refused(key):
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
         except FileNotFoundError:
             raise ObjectMissing(f"no such file: {key}") from None
         except OSError as exc:
@@ -651,7 +682,8 @@ class LocalStorage(Storage):
         # temp file; with one shared name the second removed the first's, whose rename then failed
         tmp = f".{name}.{secrets.token_hex(8)}.doppel-tmp"
         try:
-            wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
+            with _names_refused(key):
+                wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dfd)
             try:
                 with os.fdopen(wfd, "wb") as f:
                     yield f
@@ -705,7 +737,8 @@ class LocalStorage(Storage):
         dfd, name = self._open_parent(key)
         try:
             try:
-                st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+                with _names_refused(key):
+                    st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
             except FileNotFoundError:
                 raise ObjectMissing(f"no such file: {key}") from None
             if not stat.S_ISREG(st.st_mode):
@@ -1031,8 +1064,14 @@ class S3Storage(Storage):
                 return StorageError(f"bucket {self.bucket!r} does not exist")
             if code in ("PreconditionFailed", "412"):
                 return ObjectChanged(f"s3://{self.bucket}/{self.prefix}{key} changed since it was checked")
+            if code in ("AccessDenied", "403") and key:
+                return ObjectRefused(f"access denied to s3://{self.bucket}/{self.prefix}{key} ({code})")
             if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 return StorageError(f"access denied to s3://{self.bucket}/{self.prefix}{key} ({code})")
+            if code == "InvalidObjectState":
+                return ObjectRefused(f"S3 refused this for s3://{self.bucket}/{self.prefix}{key} ({code}): the object's "
+                                     "storage class does not allow it (not archived any more, or archived and "
+                                     "not restored); re-inventory the source")
             return StorageError(f"S3 error {code} on s3://{self.bucket}/{self.prefix}{key}")
         return exc
 

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from .sources import Source
 
@@ -75,6 +77,18 @@ class Asset(models.Model):
 
     def __str__(self):
         return f"{self.source.name}:{self.key}"
+
+    # -- "a restored copy is still there": the one rule. S3 deletes a restored copy by itself at
+    # restore_expires_at (set only when a restore completed, cleared when the content changes); from
+    # then on the object is archived again, whatever state the row was left in, and must be
+    # restored before anything reads it. Estimates, restore requests, extracts, analysis and
+    # inventory all ask this, so none of them counts a vanished copy as readable.
+    @staticmethod
+    def restore_lapsed_q(now=None) -> Q:
+        return Q(restore_expires_at__lte=now or timezone.now())
+
+    def restore_lapsed(self, now=None) -> bool:
+        return self.restore_expires_at is not None and self.restore_expires_at <= (now or timezone.now())
 
     @classmethod
     def state_analysed(cls, decode_status: str) -> str:

@@ -45,6 +45,7 @@ from .jobs import (
     job_start,
 )
 from .renditions import asset_renditions_save, load_reduced, rendition_pool, renditions_storage
+from .restore import restores_lapse
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,7 @@ def analysis_prepare(job_id: int) -> list[int]:
         ev = engine_version()
         scope = analysis_scope(job)
         # a restored copy that expired before it was analysed is archived again (restore first)
-        scope.filter(state=Asset.State.AVAILABLE, restore_expires_at__lt=timezone.now()).exclude(
-            storage_class__in=["", "STANDARD"]).update(state=Asset.State.ARCHIVED, updated_at=timezone.now())
+        restores_lapse(scope)
         todo = set(assets_needing_analysis(scope, ev).values_list("id", flat=True))
         in_scope_todo = len(todo)
         if job.source.role == Source.Role.CLEANUP:

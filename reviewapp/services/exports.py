@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -19,6 +20,15 @@ from datetime import datetime
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP's list,
 # plus line feed and the full-width forms some locales accept), also after leading blanks.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Characters at which Excel may split one CSV cell into several when it opens the file: the list
+# separator is `;` in much of Europe (and our `,` is then just text, so Python's quoting does not
+# hold the cell together), tab when text is pasted, and line breaks. `see;=1+1;` becomes `see`,
+# `=1+1`, ``, and the middle one runs; an apostrophe before the whole value would stay in `see`.
+# So each formula character that follows one of them (after blanks) gets its own apostrophe.
+SPLIT_AT = ";\t\r\n"
+_FORMULA_CHARS = re.escape("=+-@\uff1d\uff0b\uff0d\uff20")
+_AFTER_SPLIT = re.compile(f"([{re.escape(SPLIT_AT)}][ \\t]*)(?=[{_FORMULA_CHARS}])")
+_AFTER_SPLIT_MARKED = re.compile(f"([{re.escape(SPLIT_AT)}][ \\t]*)'(?=[{_FORMULA_CHARS}])")
 # Excel refuses a string literal longer than this inside a formula.
 FORMULA_LITERAL_MAX = 255
 
@@ -26,21 +36,27 @@ FORMULA_LITERAL_MAX = 255
 def safe_cell(value):
     """The spreadsheet-safe form of one data cell. A string a spreadsheet would evaluate gets a
     leading apostrophe, which shows it as text; numbers and dates stay typed (a negative number
-    is a number, not a formula); None becomes an empty cell."""
+    is a number, not a formula); None becomes an empty cell. A formula character after a `;`, tab
+    or line break gets an apostrophe too (`see;'=1+1;`), since Excel may split the cell there
+    (SPLIT_AT); the same rule for CSV and XLSX, so every file says the same text."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = _AFTER_SPLIT.sub(r"\1'", value)
+        if value.lstrip(" ").startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
 def cell_text(value: str) -> str:
     """The original text of a cell `safe_cell` neutralised, for files people hand back (a fixed
-    name-list misses CSV uploaded again)."""
-    if value.startswith("'") and safe_cell(value[1:]) != value[1:]:
-        return value[1:]
+    name-list misses CSV uploaded again): the apostrophes it added come off."""
+    unmarked = _AFTER_SPLIT_MARKED.sub(r"\1", value)
+    for original in ((unmarked[1:],) if unmarked.startswith("'") else ()) + (unmarked,):
+        if safe_cell(original) == value:
+            return original
     return value
 
 

@@ -259,7 +259,7 @@ def sample_entries(namelist: NameList, size: int | None, seed: int) -> list[int]
 
 
 def _is_archived(asset: Asset) -> bool:
-    return asset.state in (Asset.State.ARCHIVED, Asset.State.RESTORING) or (
+    return asset.state in (Asset.State.ARCHIVED, Asset.State.RESTORING) or asset.restore_lapsed() or (
         asset.storage_class in ARCHIVE_CLASSES and asset.state == Asset.State.LISTED)
 
 

@@ -39,6 +39,7 @@ from .jobs import (
     job_set_params,
     job_start,
 )
+from .restore import restores_lapse
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
@@ -246,6 +247,9 @@ def inventory_run(job_id: int, *, progress=None) -> Job | None:
         job_fail(job_id, f"listing {source.location} failed: {exc}")
         raise
     stats["vanished"] = _mark_vanished(source, generation)
+    if backend_of(source).archive_tiers:
+        # a listing cannot tell a restored copy from none (no x-amz-restore in it): the recorded expiry does
+        restores_lapse(Asset.objects.filter(source=source))
     Source.objects.filter(pk=source.pk).update(last_inventory_at=timezone.now())
     job_set_params(job_id, stats=stats)
     return job_finish(job_id, **stats)

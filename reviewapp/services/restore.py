@@ -9,6 +9,7 @@ transaction, so no object is restored twice however many jobs or retries touch i
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
@@ -20,7 +21,7 @@ from django.utils import timezone
 from ..models import Asset, Job, JobItem, NameList, NameListEntry, Source
 from ..roles import is_admin
 from ..selectors.jobs import job_item_counts
-from ..storage import ObjectMissing, StorageError, backend_of, storage_for
+from ..storage import PER_OBJECT_ERRORS, StorageError, backend_of, storage_for
 from .jobs import (
     job_count,
     job_create,
@@ -29,6 +30,7 @@ from .jobs import (
     job_finish,
     job_items_add,
     job_may_continue,
+    job_set_params,
     job_start,
 )
 
@@ -40,6 +42,16 @@ def poll_interval(job: Job | None = None) -> int:
     if job is not None and job.params.get("poll_seconds"):
         return int(job.params["poll_seconds"])
     return int(getattr(settings, "RESTORE_POLL_SECONDS", 900))
+
+
+def restores_lapse(assets) -> int:
+    """Assets of `assets` whose restored copy S3 has deleted (Asset.restore_lapsed_q) and that were
+    left `available` become `archived` again, so they are estimated, requested and never read
+    without a restore. Called wherever that matters (estimate, request, inventory, analysis,
+    extracts) instead of on a timer: no schedule to miss. Analysed rows keep their state (their
+    analysis holds); the readable-now checks ask the rule itself. Returns how many changed."""
+    return assets.filter(Asset.restore_lapsed_q(), state=Asset.State.AVAILABLE).update(
+        state=Asset.State.ARCHIVED, updated_at=timezone.now())
 
 
 def _scope(source, namelist):
@@ -67,6 +79,7 @@ def restore_estimate(*, actor, source: Source | None = None, namelist: NameList 
     days = int(days or settings.RESTORE_DAYS)
     if not 1 <= days <= 365:
         raise ValidationError("restore days must be between 1 and 365")
+    restores_lapse(_scope(source, namelist))
     archived = _scope(source, namelist).filter(state=Asset.State.ARCHIVED)
     by_class: dict = {}
     rows = list(archived.values_list("id", "size", "storage_class"))
@@ -163,6 +176,8 @@ def restore_request_batch(job_id: int) -> bool:
                     it = JobItem.objects.select_for_update().get(pk=item.pk)
                     if it.state != JobItem.State.PENDING:
                         continue
+                    if asset.state == Asset.State.AVAILABLE and asset.restore_lapsed():
+                        asset.state = Asset.State.ARCHIVED  # its restored copy is gone: ask again
                     if asset.state == Asset.State.ARCHIVED:
                         outcome = storage.restore(asset.key, days=days, tier=tier)
                         asset.state = Asset.State.RESTORING
@@ -180,7 +195,9 @@ def restore_request_batch(job_id: int) -> bool:
                         it.save(update_fields=["state", "error", "updated_at"])
                         job_count(job_id, processed=int(asset.state != Asset.State.VANISHED),
                                   failed=int(asset.state == Asset.State.VANISHED))
-            except ObjectMissing as exc:
+            except PER_OBJECT_ERRORS as exc:
+                # this object only (rewritten as STANDARD, deleted, denied): its item fails with the
+                # reason and the batch goes on; anything else is transient and retries the batch
                 _mark_failed(job_id, item, exc)
     return _still_waiting(job_id)
 
@@ -192,10 +209,25 @@ def _still_waiting(job_id) -> bool:
     return False
 
 
-def restore_poll_once(job_id: int) -> bool:
-    """HeadObject for every waiting item; True while some are still waiting (keep polling)."""
+def restore_poll_chain_start(job_id: int) -> str:
+    """A new token for the job's polling chain, stored on the job; the chain carries it and a chain
+    whose token is no longer the job's stops (`restore_poll_once`). Why: every start of the job
+    (confirm, each Resume, a re-queue by the sweep) begins a chain, and each chain reschedules
+    itself, so three Pause/Resume cycles left four chains polling (4x HeadObject, and 4x the
+    "ask again" RestoreObject); with the token only the newest one goes on."""
+    token = secrets.token_hex(8)
+    job_set_params(job_id, poll_chain=token)
+    return token
+
+
+def restore_poll_once(job_id: int, chain: str | None = None) -> bool:
+    """HeadObject for every waiting item; True while some are still waiting (keep polling).
+    A polling chain passes its token (`restore_poll_chain_start`): a superseded chain stops here,
+    before asking S3 anything."""
     job = Job.objects.select_related("source").get(pk=job_id)
     if job.state != Job.State.RUNNING:
+        return False
+    if chain is not None and job.params.get("poll_chain") != chain:
         return False
     storage = storage_for(job.source)
     tier, days = job.params.get("tier", settings.RESTORE_TIER), int(job.params.get("days", settings.RESTORE_DAYS))
@@ -204,7 +236,7 @@ def restore_poll_once(job_id: int) -> bool:
             return False
         try:
             info = storage.head(item.asset.key)
-        except ObjectMissing as exc:
+        except PER_OBJECT_ERRORS as exc:
             _mark_failed(job_id, item, exc)
             continue
         if info.etag and item.asset.etag and info.etag != item.asset.etag:
@@ -217,8 +249,10 @@ def restore_poll_once(job_id: int) -> bool:
             try:
                 storage.restore(item.asset.key, days=days, tier=tier)
                 job_event(job, "restore_requested_again", asset=item.asset_id)
-            except StorageError as exc:
+            except PER_OBJECT_ERRORS as exc:
                 _mark_failed(job_id, item, exc)
+            except StorageError:
+                continue  # transient (throttled, 5xx, unreachable): still waiting, the next poll asks again
     Job.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
     return _still_waiting(job_id)
 

@@ -364,6 +364,9 @@ def _decision_record(*, actor, item, action, candidate, note, error_category, id
     return decision
 
 
+UNDO_NOT_LAST = "that decision is no longer your last one; nothing was undone"
+
+
 def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
     """Take back the curator's own last decision, before anything ran on it: the file returns to
     the queue and the error log entry / reingest it created is withdrawn."""
@@ -387,7 +390,9 @@ def decision_undo(*, actor, decision, idempotency_key=None) -> Decision:
             raise ReviewRefused("this is no longer the file's current decision")
         last = decision_last_undoable(actor=actor)
         if last is None or last.pk != decision.pk:
-            raise ReviewRefused("only your last decision can be undone")
+            # named by a page or a client that has not seen a later decision: undo nothing rather
+            # than another file's decision
+            raise ReviewRefused(UNDO_NOT_LAST)
         if Takedown.objects.filter(asset_id=decision.asset_id).exists():
             raise ReviewRefused("this file was removed by a legal takedown: there is nothing to review again")
         refusal = decision_undo_refusal(decision)

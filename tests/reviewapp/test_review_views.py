@@ -265,14 +265,43 @@ def test_log_error_reingest_skip_and_undo_over_http(curator_client, curator):
     assert curator.pk in c.skipped_by
     assert c.status == "leased"  # the only file left: the skipped one comes back at the end of the queue
 
-    r = curator_client.post(reverse("review-undo"))
+    b_decision = Decision.objects.get(review_item=b, action="reingest")
+    r = curator_client.post(reverse("review-undo"), {"decision": b_decision.pk})
     assert r.status_code == 302 and r["Location"] == reverse("review-item", args=[b.pk])
     b.refresh_from_db()
     # undone, and leased back to the curator by the undo POST so they can decide again at once
     assert b.status == "leased" and b.leased_by == curator and b.asset.reingests.get().state == "withdrawn"
-    r = curator_client.post(reverse("review-undo"), follow=True)  # a's decision is not the last one any more
-    assert "nothing to undo" in r.content.decode()
+    a_decision = Decision.objects.get(review_item=a, action="log_error")
+    r = curator_client.post(reverse("review-undo"), {"decision": a_decision.pk}, follow=True)  # not the last one
+    assert "that decision is no longer your last one; nothing was undone" in r.content.decode()
     assert Decision.objects.filter(action="undo").count() == 1
+
+
+def test_undo_on_a_stale_page_undoes_nothing_rather_than_a_later_decision(curator_client, curator):
+    """The page named the decision on one file; the curator decided another file elsewhere (the
+    API, another tab) before pressing that Undo: nothing is undone, and the page says why."""
+
+    first, later = ReviewItemFactory(), ReviewItemFactory()
+    api = api_client_for(curator)
+    assert api.post("/api/v1/decisions/", {"item": first.pk, "action": "log_error", "error_category": "wrong_id"},
+                    format="json").status_code == 201
+    page = curator_client.get(reverse("review-home")).content.decode()
+    named = Decision.objects.get(review_item=first)
+    assert f'name="decision" value="{named.pk}"' in page and first.asset.name in page
+    assert api.post("/api/v1/decisions/", {"item": later.pk, "action": "not_duplicate"},
+                    format="json").status_code == 201
+    r = curator_client.post(reverse("review-undo"), {"decision": named.pk}, follow=True)
+    html = r.content.decode()
+    assert "that decision is no longer your last one; nothing was undone" in html
+    assert re.search(r'role="alert"[^>]*><p class="msg-error">that decision is no longer', html)  # announced
+    assert not Decision.objects.filter(action="undo").exists()
+    assert ReviewItem.objects.get(pk=later.pk).status == "decided"
+    # the API undoes exactly the decision it names, on the same rule
+    r = api.post(f"/api/v1/decisions/{named.pk}/undo/")
+    assert r.status_code == 409 and "no longer your last one" in str(r.json())
+    # a page that named no decision (or another user's) undoes nothing either
+    r = curator_client.post(reverse("review-undo"), follow=True)
+    assert "nothing was undone" in r.content.decode() and not Decision.objects.filter(action="undo").exists()
 
 
 def _decision_keys_json(html):

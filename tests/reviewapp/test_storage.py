@@ -424,3 +424,17 @@ def test_two_writers_of_one_key_each_finish_and_the_last_one_stays(tmp_path):
     st._write_from("box/a.jpg", first)
     assert st.read_bytes("box/a.jpg") == b"first"
     assert [p.name for p in (tmp_path / "box").iterdir()] == ["a.jpg"]
+
+
+def test_a_name_too_long_for_the_filesystem_is_refused_with_words_not_an_oserror(tmp_path):
+    store = LocalStorage(tmp_path)
+    store.put("d/ok.txt", b"x")
+    long_name = "a" * 300
+    for key in (long_name, f"{long_name}/x.jpg", f"d/{long_name}"):
+        for call in (lambda: store.head(key), lambda: store.read_bytes(key), lambda: store.delete(key),
+                     lambda: store.put(key, b"x")):
+            with pytest.raises(UnsafeKey, match="not a name this filesystem can hold"):
+                call()
+    # the temp file beside a key adds to its name: a key that just fits cannot be written either
+    with pytest.raises(UnsafeKey, match="not a name this filesystem can hold"):
+        store.put("b" * 250, b"x")
