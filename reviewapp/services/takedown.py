@@ -26,7 +26,7 @@ from ..selectors.takedown import taken_down_ids
 from ..storage import ObjectMissing, StorageError, storage_for
 from . import extracts
 from .deletion.executor import deletion_item_abort
-from .deletion.quarantine import quarantine_target
+from .deletion.quarantine import quarantine_purge_for_takedown, quarantine_target
 from .reingest import ingest_keys, reingest_takedown
 from .renditions import renditions_storage
 
@@ -99,13 +99,7 @@ def _remove_quarantine(asset, item) -> None:
         item = DeletionItem.objects.select_for_update(of=("self",)).get(pk=item.pk)
         if item.state != DeletionItem.State.QUARANTINED:
             return
-        target = quarantine_target(item)
-        try:
-            target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
-        except ObjectMissing:
-            pass
-        item.state, item.reason = DeletionItem.State.PURGED, "legal takedown"
-        item.save(update_fields=["state", "reason", "updated_at"])
+        quarantine_purge_for_takedown(item, quarantine_target(item))
 
 
 def _step(results, asset, step, func, *, actor, reason, **detail) -> bool:
@@ -128,17 +122,25 @@ def _leave_review(asset) -> None:
     Candidate.objects.filter(cleanup_asset=asset, status=Candidate.Status.OPEN).update(status=Candidate.Status.CLOSED)
 
 
+def _look(asset, store, *, actor, reason):
+    """(the object's ObjectInfo or None when it is gone, None) or, when the store cannot say, (None,
+    the takedown's failed result), audited."""
+    try:
+        return store.head(asset.key), None
+    except ObjectMissing:
+        return None, None
+    except StorageError as exc:
+        _audit(asset, "object", actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
+        return None, {"asset": asset, "ok": False, "message": str(exc), "steps": []}
+
+
 def takedown_asset(*, actor, asset, reason) -> dict:
     """Everything for one object. Returns {"asset", "ok", "message", "steps"}."""
     asset = Asset.objects.select_related("source").get(pk=asset.pk)
     store = storage_for(asset.source)
-    try:
-        info = store.head(asset.key)
-    except ObjectMissing:
-        info = None
-    except StorageError as exc:
-        _audit(asset, "object", actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
-        return {"asset": asset, "ok": False, "message": str(exc), "steps": []}
+    info, failed = _look(asset, store, actor=actor, reason=reason)
+    if failed:
+        return failed
     lock = store.lock_status(asset.key, info.version_id) if info else ""
     if lock:
         _audit(asset, "object", actor=actor, reason=reason, outcome="refused: Object Lock", object_lock=lock)
@@ -148,15 +150,11 @@ def takedown_asset(*, actor, asset, reason) -> dict:
         # is the first takedown finishing, so its steps run again, audited, but no second row is recorded
         record, first = Takedown.objects.get_or_create(asset=asset, defaults={"reason": reason, "actor": _actor(actor)})
         _leave_review(asset)
-    try:
-        # looked at again once the row is committed: a restore from quarantine that put the object back
-        # in between (its own check of the row came first) is found here, not reported "already gone"
-        info = store.head(asset.key)
-    except ObjectMissing:
-        info = None
-    except StorageError as exc:
-        _audit(asset, "object", actor=actor, reason=reason, outcome="failed", error=str(exc)[:500])
-        return {"asset": asset, "ok": False, "message": str(exc), "steps": []}
+    # looked at again once the row is committed: a restore from quarantine that put the object back in
+    # between (its own check of the row came first) is found here, not reported "already gone"
+    info, failed = _look(asset, store, actor=actor, reason=reason)
+    if failed:
+        return failed
     for planned in DeletionItem.objects.filter(asset=asset, state=DeletionItem.State.PLANNED):
         # nothing left to delete or keep: a plan must not run on it, nor send it back to review
         deletion_item_abort(actor=actor, item=planned, reason="the object was removed by a legal takedown", reopen=False)

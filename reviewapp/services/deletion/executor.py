@@ -31,7 +31,7 @@ from ...storage import (
 )
 from .. import jobs
 from .common import Doubt, _audit, _audit_intent, review_return
-from .quarantine import _expected_token, _same_bytes, quarantine_target
+from .quarantine import _expected_token, _same_bytes, quarantine_purge_for_takedown, quarantine_target
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +124,8 @@ def _mark_quarantined(item, *, actor, target, original_version="", quarantine_ve
         if item.state not in (DeletionItem.State.PLANNED, DeletionItem.State.EXECUTING):
             return item
         if taken_down_ids([item.asset_id]):
-            try:
-                target.storage.delete(target.key, version_id=quarantine_version or None)
-            except ObjectMissing:
-                pass
-            item.state, item.reason = DeletionItem.State.PURGED, "legal takedown"
-            item.save(update_fields=["state", "reason", "updated_at"])
-            Asset.objects.filter(pk=item.asset_id).update(state=Asset.State.VANISHED)
+            item.quarantine_version_id = quarantine_version or ""
+            quarantine_purge_for_takedown(item, target)
             _audit(AuditEntry.Action.TAKEDOWN, item, actor=actor, reason="legal takedown", outcome="quarantine copy removed",
                    step="quarantine", quarantine=target.location)
             return item

@@ -132,11 +132,18 @@ def deletion_restore(*, actor, item) -> DeletionItem:
 
 def _undo_restore_for_takedown(item, src, key, restored, target) -> None:
     """Inside the restore's locked transaction: remove the object it copied back (that very version
-    and content) and the quarantine copy, and record the item purged by the takedown."""
+    and content), then the quarantine copy as the takedown would."""
     try:
         src.delete(key, if_etag=restored.etag or None, version_id=restored.version_id or None)
     except ObjectMissing:
         pass
+    quarantine_purge_for_takedown(item, target)
+
+
+def quarantine_purge_for_takedown(item, target) -> None:
+    """A taken-down object's quarantine copy goes and its item is recorded purged ("legal takedown"),
+    the object vanished. The caller holds the item's row lock: the takedown's own step, an executor
+    recording a copy it made as the order arrived, a restore the order overtook."""
     try:
         target.storage.delete(target.key, version_id=item.quarantine_version_id or None)
     except ObjectMissing:
