@@ -307,11 +307,7 @@ def reingest_takedown(*, actor, item) -> str:
             dest, location = ingest_storage()
             if item.target_location and item.target_location != location:
                 raise StorageError(f"the copy is in {item.target_location}, no longer the configured ingest location ({location})")
-            for key in keys:
-                try:
-                    dest.delete(key)
-                except ObjectMissing:
-                    pass
+            _remove(dest, keys)
         if not keys and settings.INGEST_LOCATION:
             # nothing recorded: where a copy of it would be, had one been left unrecorded (an undo's clutter
             # before stop 74), is looked at too; this location's own faults do not fail the takedown here
