@@ -44,7 +44,9 @@ class Extract(models.Model):
         EXPIRED = "expired", "Expired (archives deleted)"
 
     # Every state but expired may have archives on storage (a cancelled extract may have built
-    # some lists before it stopped): all of them are swept at expiry and reached by a takedown.
+    # some lists before it stopped): the extracts the dashboard lists as live. What expiry sweeps and
+    # a takedown reaches is asked of each archive's own state (an expired extract may still hold an
+    # archive whose delete failed): services.extracts.live_archives_holding, extract_expire_due.
     LIVE_STATES = (State.PENDING, State.BUILDING, State.PAUSED, State.READY, State.FAILED, State.CANCELLED)
     # not built yet, and not given up: what a cancel turns into "cancelled"
     UNFINISHED_STATES = (State.PENDING, State.BUILDING, State.PAUSED)

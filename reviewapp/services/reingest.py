@@ -303,11 +303,16 @@ def reingest_takedown(*, actor, item) -> str:
         item = ReingestItem.objects.select_for_update(of=("self",)).select_related(
             "canonical_asset__source", "asset").get(pk=item.pk)
         keys = ingest_keys(item)
+        elsewhere = ""
         if keys:
             dest, location = ingest_storage()
             if item.target_location and item.target_location != location:
-                raise StorageError(f"the copy is in {item.target_location}, no longer the configured ingest location ({location})")
-            _remove(dest, keys)
+                # the item is closed all the same (below); the copy there is for a person to remove
+                elsewhere = (f"the copy is in {item.target_location}, no longer the configured ingest location "
+                             f"({location}): remove {item.target_location}/{item.target_key} and its manifests there")
+                keys = []
+            else:
+                _remove(dest, keys)
         if not keys and settings.INGEST_LOCATION:
             # nothing recorded: where a copy of it would be, had one been left unrecorded (an undo's clutter
             # before stop 74), is looked at too; this location's own faults do not fail the takedown here
@@ -322,13 +327,19 @@ def reingest_takedown(*, actor, item) -> str:
             canonical = item.canonical_asset
             _event(item, item.state, actor, takedown=True, ingest_keys_removed=keys)
             where = f"{canonical.source.name}:{canonical.key}" if canonical else item.canonical_key
-            return "; ".join(filter(None, [said, f"reingest #{item.pk} stays verified: its canonical copy {where} is "
-                                                 f"another object, to take down too if the order covers it"]))
-        if item.state == State.WITHDRAWN or (item.state == State.FAILED and item.error == TAKEN_DOWN):
-            return said
-        item.error, item.retryable = TAKEN_DOWN, False
-        _move(item, State.FAILED, actor=actor, fields=["error", "retryable"], takedown=True, ingest_keys_removed=keys)
-        return "; ".join(filter(None, [said, f"reingest #{item.pk} closed"]))
+            closed = "; ".join(filter(None, [said, f"reingest #{item.pk} stays verified: its canonical copy {where} "
+                                                   f"is another object, to take down too if the order covers it"]))
+        elif item.state == State.WITHDRAWN or (item.state == State.FAILED and item.error == TAKEN_DOWN):
+            closed = said
+        else:
+            item.error, item.retryable = TAKEN_DOWN, False
+            _move(item, State.FAILED, actor=actor, fields=["error", "retryable"], takedown=True, ingest_keys_removed=keys)
+            closed = "; ".join(filter(None, [said, f"reingest #{item.pk} closed"]))
+    if elsewhere:
+        # (raised once the item's closing is committed: the takedown reports this step failed, with why)
+        raise StorageError(f"reingest #{item.pk} {'stays verified' if item.state == State.VERIFIED else 'closed'}, "
+                           f"but {elsewhere}")
+    return closed
 
 
 # --- ingested and verified ----------------------------------------------------------------------

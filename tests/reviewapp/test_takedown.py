@@ -696,3 +696,17 @@ def test_a_rendition_being_made_when_a_takedown_arrives_is_removed_and_not_serve
     assert client.get(url).status_code == 410
     assert not [n for n in files_under(world["renditions"])
                 if n.startswith(f"assets/{d.pk}/") or n.startswith(f"candidates/{cand.pk}/")]
+
+
+def test_a_takedown_after_the_ingest_location_moved_closes_the_reingest_and_says_where_its_copy_is(
+        world, admin_user, settings):
+    """The second attack: the step failed before closing the item, which stayed submitted."""
+    (world["local_root"] / "ingest-new").mkdir()
+    settings.INGEST_LOCATION = f"local:{world['local_root'] / 'ingest-new'}"
+    [r] = svc.takedown_execute(actor=admin_user, assets=[world["b"]], reason="court order 2026/171 for this photograph")
+    ri = ReingestItem.objects.get(pk=world["ingest"].pk)
+    assert (ri.state, ri.error, ri.retryable) == (ReingestItem.State.FAILED, "removed by a legal takedown", False)
+    assert not r["ok"]
+    [failed] = [s for s in r["steps"] if s.startswith("ingest: FAILED")]
+    assert f"reingest #{ri.pk} closed, but the copy is in local:{world['local_root'] / 'ingest'}" in failed, failed
+    assert f"remove local:{world['local_root'] / 'ingest'}/{ri.target_key} and its manifests there" in failed, failed
