@@ -44,7 +44,7 @@ from .jobs import (
     job_may_continue,
     job_start,
 )
-from .renditions import asset_renditions_save, load_reduced, rendition_pool, renditions_storage
+from .renditions import asset_renditions_save, load_reduced, rendition_pool, renditions_delete
 from .restore import restores_lapse
 
 log = logging.getLogger(__name__)
@@ -222,11 +222,8 @@ TAKEN_DOWN = "removed by a legal takedown: nothing of it is analysed or rendered
 
 def _remove_made(fields: dict) -> None:
     """Delete the renditions an analysis wrote (``analyse_asset_file``'s fields name them)."""
-    st = renditions_storage()
     stored = fields.get("analysis") or {}
-    for name in (fields.get("rendition"), fields.get("thumbnail"), stored.get("reduced"), stored.get("detail")):
-        if name and st.exists(name):
-            st.delete(name)
+    renditions_delete([fields.get("rendition"), fields.get("thumbnail"), stored.get("reduced"), stored.get("detail")])
 
 
 def job_delay(job_id) -> float:

@@ -218,15 +218,21 @@ def _within_object_limit(asset: Asset) -> None:
         raise ValidationError(f"{asset.key} is {asset.size} bytes, over the limit of {settings.MAX_OBJECT_BYTES}")
 
 
+def renditions_delete(names) -> None:
+    """Remove these renditions from the renditions storage, those that are there (an empty name is
+    none): what a takedown, and a rendering or an analysis the takedown overtook, each remove."""
+    st = renditions_storage()
+    for name in names:
+        if name and st.exists(name):
+            st.delete(name)
+
+
 def _refuse_taken_down(*asset_ids, made=()):
     """A legally taken-down picture is never rendered again, whatever asks. Asked again once a
     rendition is written (``made``: its names, removed then): a takedown that arrived while it was
     being rendered found nothing of it to remove, and it was served and kept (an attack)."""
     if Takedown.objects.filter(asset_id__in=asset_ids).exists():
-        st = renditions_storage()
-        for name in made:
-            if name and st.exists(name):
-                st.delete(name)
+        renditions_delete(made)
         raise ValidationError("this picture was removed by a legal takedown")
 
 

@@ -28,7 +28,7 @@ from . import extracts
 from .deletion.executor import deletion_item_abort
 from .deletion.quarantine import quarantine_purge_for_takedown, quarantine_target
 from .reingest import ingest_keys, reingest_takedown
-from .renditions import renditions_storage
+from .renditions import renditions_delete, renditions_storage
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,7 @@ def rendition_names(asset) -> list[str]:
 
 
 def _remove_renditions(asset, names) -> None:
-    st = renditions_storage()
-    for name in names:
-        if st.exists(name):
-            st.delete(name)
+    renditions_delete(names)
     analysis = dict(asset.analysis or {})
     analysis.pop("reduced", None)
     Asset.objects.filter(pk=asset.pk).update(rendition="", thumbnail="", analysis=analysis if asset.analysis else None)

@@ -1,8 +1,7 @@
 """Export tasks: a large spreadsheet is written by a worker, never inside a web request."""
 from celery import shared_task
-from django.db import DatabaseError
 
-from .pipeline import MAX_RETRIES, _may_retry
+from .pipeline import MAX_RETRIES, run_retrying
 
 
 # Named as before the rename, so messages already queued under the old name still run.
@@ -13,16 +12,7 @@ def export_job_task(self, job_id):
     so it runs again, with backoff, and starts the file again."""
     from ..services.export_jobs import export_run
 
-    attempt = 0
-    while True:
-        try:
-            export_run(job_id)
-        except DatabaseError:
-            if _may_retry(self, attempt):
-                attempt += 1
-                continue
-            raise
-        return
+    run_retrying(self, export_run, job_id)
 
 
 @shared_task(name="doppel.export_files_expire")

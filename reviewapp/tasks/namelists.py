@@ -3,9 +3,8 @@ the web request (a 499,000-line list took longer than gunicorn's 60 s). Thin: ta
 and calls the service, which resumes after the last line written, so a redelivery or a retry
 writes nothing twice."""
 from celery import shared_task
-from django.db import DatabaseError
 
-from .pipeline import MAX_RETRIES, _may_retry
+from .pipeline import MAX_RETRIES, run_retrying
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, name="doppel.namelist_resolve",
@@ -16,16 +15,7 @@ def namelist_resolve_task(self, job_id):
     written."""
     from ..services.namelists import namelist_resolve_run
 
-    attempt = 0
-    while True:
-        try:
-            namelist_resolve_run(job_id)
-        except DatabaseError:
-            if _may_retry(self, attempt):
-                attempt += 1
-                continue
-            raise
-        return
+    run_retrying(self, namelist_resolve_run, job_id)
 
 
 __all__ = ["namelist_resolve_task"]

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import DatabaseError
 
 from ..storage import StorageError
 
@@ -50,6 +51,22 @@ def _may_retry(task, attempt, exc=None) -> bool:
     if task.request.retries < task.max_retries:
         raise task.retry(countdown=_backoff(task.request.retries))
     return False
+
+
+def run_retrying(task, func, *args, transient=(DatabaseError,)) -> None:
+    """``func(*args)``, run again as ``_may_retry`` allows while it raises one of ``transient``; the
+    last one is raised. For a task whose service ends its own job failed and whose only error left is
+    one it could not record (SQLite's "database is locked" outlasting the busy timeout)."""
+    attempt = 0
+    while True:
+        try:
+            func(*args)
+        except transient:
+            if _may_retry(task, attempt):
+                attempt += 1
+                continue
+            raise
+        return
 
 
 def _dispatch_items(task, job_id, item_ids, *extra, batch=None):
