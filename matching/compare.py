@@ -253,9 +253,14 @@ def _band_rows(g, other, grow, T: Thresholds, skip=None, level_fill: bool = Fals
     # 7.2 in a part, 90-106 grey levels off the copy's dark background and coins: "different")
     # (not where the other side's row is as uniform: then which of two flat runs is the band is the
     # exact rule's to tell; a copy of a cell's smooth background beside the kept TIFF's band was one)
-    def uniform(sd_, mn_):
-        return (sd_ < T.speckled_band_std).all(1) & ((mn_.max(1) - mn_.min(1)) < T.speckled_band_range)
-    speckled = (uniform(sd, mn) & ~uniform(so, mo)
+    def uniform(sd_, mn_, span=T.speckled_band_range):
+        return (sd_ < T.speckled_band_std).all(1) & ((mn_.max(1) - mn_.min(1)) < span)
+    # (the run's parts' means may span a share of its offset from the other side, where that is wider: a
+    # coder's ringing moves a fill by a share of the contrast at its edges. A grey band in an 8:1 JPEG 2000
+    # of a 100 px silhouette, 128 between black and white, spanned 10-12 levels beside them: the good copy of
+    # a damaged kept picture was "different")
+    ringing = np.maximum(T.speckled_band_range, T.speckled_band_ringing * np.median(np.abs(mn - mo), axis=1))
+    speckled = (uniform(sd, mn, ringing) & ~uniform(so, mo)
                 & ((np.abs(mn - mo) > T.speckled_band_mean).mean(1) >= T.changed_share))
     bad |= _long_runs(speckled, T)
     # or: a run of rows nearly one colour within a lossy coder's speckle, where the other side has

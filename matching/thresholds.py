@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.54"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.55"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -529,6 +529,10 @@ VERIFIER_VERSION = "proof 1.54"   # 1.1: a lossless clean-up copy against a JPEG
 #      holding more of it than the kept copy coded without loss holds, or at the kept copy's very size less, is not
 #      safe (verdict._beyond_cap_lacking). True copies (JPEG q20-92, 60-100 %, of photograph mosaics, a 300 dpi page,
 #      screens, stripes): at most 0.55 of either limit; the attack's pairs 1.03-31 (README, "Proof 1.54")
+# 1.55: speckled_band_ringing. A flat fill's parts' means may span a tenth of its offset from the other side where that
+#      is wider than speckled_band_range: a coder's ringing moves a fill by a share of the contrast at its edges. A
+#      grey band (128) in an 8:1 JPEG 2000 of a 100 px silhouette crop spanned 10-12 levels between black and white,
+#      and the good clean-up copy of that damaged kept picture was "different", not match_corrupt
 
 
 def _tol(default, looser: str):
@@ -756,6 +760,7 @@ class Thresholds:
     speckled_band_std: float = 8.0    # a run of rows this uniform in every part (a lossy coder's speckle) ...
     speckled_band_range: float = 10.0  # ... with its parts' means this close, of ``loose_band`` rows at least ...
     speckled_band_mean: float = 30.0  # ... is damage where the other side's mean is this far off along the row
+    speckled_band_ringing: float = 0.1  # (its parts' means may span this share of the median offset, where wider)
     muted_ratio: float = 0.3          # ... or where its parts' residue is at most this part of the other side's (median)
     muted_spread: float = 4.0         #     (its parts' residues and means then within this many times its median
                                       #     residue where that is wider than the two above: 1.38)

@@ -296,6 +296,33 @@ def test_a_band_a_lossy_coder_rang_in_a_small_busy_picture_is_a_band(seed):
     assert not _band_rows(plain, copy, 0.0, T).any()
 
 
+@pytest.mark.parametrize("x0,y0,top", [(280, 20, 63), (300, 0, 42), (300, 20, 30), (300, 20, 33), (300, 20, 42)])
+def test_a_grey_band_a_lossy_coder_rang_between_black_and_white_is_a_band(x0, y0, top):
+    # corpus_gen --hard --grid 4 --min-side 64, seed 52004: a 100x82 crop of the horse silhouette kept as
+    # an 8:1 JPEG 2000 with 6 rows filled at 128. The coder moved the fill's parts' means 10-12 levels apart
+    # beside black and white (over the speckled rule's 10): no band, and the good copy "different". A
+    # tenth of the fill's offset from the copy (speckled_band_ringing) is what such ringing may span
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    from matching.compare import _band_rows
+    from matching.thresholds import current
+    T = current()
+    crop = Image.fromarray(data.horse().astype(np.uint8)[y0:y0 + 82, x0:x0 + 100] * 255).convert("RGB")
+    banded = np.asarray(crop).copy()
+    banded[top:top + 6] = 128
+    buf = io.BytesIO()
+    Image.fromarray(banded).save(buf, "JPEG2000", quality_mode="rates", quality_layers=[8], irreversible=True)
+    kept = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L")).astype(np.float32)
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(crop, 90))).convert("L")).astype(np.float32)
+    band = _band_rows(kept, copy, 0.0, T)
+    assert band[top + 1:top + 5].all() and not band[:top - 4].any() and not band[top + 10:].any()
+    # the copy has no band where the kept picture has the silhouette
+    assert not _band_rows(copy, kept, 0.0, T)[top + 1:top + 5].any()
+
+
 def test_a_flat_run_the_other_side_shows_a_few_rows_away_is_the_picture_moved_not_a_band():
     # corpus_gen --hard --grid 4 --min-side 96, seed 702: a phantom's crop reframed by 4 px. The kept
     # copy's flat run of columns at 51 met the copy's shifted edge, read as a band painted over the
