@@ -186,7 +186,7 @@ def _nanmedian_columns(t: np.ndarray) -> np.ndarray:
 
 
 def out_of_step(reading: Reading, *, still: float, moved_tone: float, min_run: int, min_detail: float,
-                max_spread: float, explained: float) -> dict:
+                max_spread: float, explained: float, lead_garble: float = 0.0, back_most: int = 0) -> dict:
     """What ``read_in_runs`` says of a copy, as a stream read out of step would leave it:
 
     - ``lead``: its first MCUs in place and tone (within ``still`` grey levels, or clipped whole), before the
@@ -206,20 +206,39 @@ def out_of_step(reading: Reading, *, still: float, moved_tone: float, min_run: i
       so once the decoder is out of step the tone stays wrong, while an edit that moves content along the grid
       (an indent, a line deleted and the text reflowed, a strip cut from a photograph) keeps its tone; ``along``:
       how many of those runs are moved along the scan;
-    - ``after``: MCUs after the lead."""
+    - ``after``: MCUs after the lead;
+    - ``first``: the first MCU not in place, and ``garbled``: how many of the lead's are not.
+
+    The lead ends at the first MCU not in place, unless ``lead_garble`` or ``back_most`` allow more: then at the
+    end of the first stretch in place after which at most ``back_most`` MCUs are back in place, and before which
+    at most ``lead_garble`` of the MCUs are not. Why: corpus_gen flips 12 bits, and a flip in a coefficient's
+    own bits garbles its block without putting the decoder out of step, so the picture goes on in place after
+    it until a flip that does (a 160x106 rocket crop: 2 MCUs garbled, 11 in place, then out of step to the end,
+    "different"); and once the decoder is out of step, an MCU may land in place and tone by chance (a 137x165
+    crop of cells: 1 of 83, "different"). An edit that ends, or a tint beside a flat margin, leaves many MCUs
+    in place after it, on every row."""
     n, cols = reading.fits.size, reading.cols
     tone = reading.tone
     known = np.isfinite(tone)
     in_place = reading.fits & (~known | (np.nan_to_num(tone) <= still))
-    lead = int(np.argmin(in_place)) if not in_place.all() else n
-    seen_at = np.flatnonzero(known[:lead])
+    first = int(np.argmin(in_place)) if not in_place.all() else n
+    lead = first
+    if first < n and (lead_garble > 0 or back_most > 0):
+        # MCUs back in place from each MCU on, and each stretch in place's end (the first MCU after it not in place)
+        back_from = np.concatenate([np.cumsum((in_place & known)[::-1])[::-1], [0]])
+        for end in np.flatnonzero(in_place[:-1] & ~in_place[1:]) + 1:
+            if (back_from[end] <= back_most and end - int(in_place[:end].sum()) <= lead_garble * end):
+                lead = int(end)
+                break
+    seen_at = np.flatnonzero((known & in_place)[:lead])
     seen = int(seen_at[-1]) + 1 if seen_at.size else 0
     plain = ~reading.fits | (known & (np.nan_to_num(tone) >= moved_tone))
     plain[:lead] = False
     clear = int(np.argmax(plain)) if plain.any() else n
     mid_row = 0 < seen and seen // cols == clear // cols and seen % cols != 0
     if lead:
-        m, sd = reading.mean[:lead], reading.std[:lead]
+        # the kept picture's detail over the lead's MCUs in place (what makes their agreement evidence)
+        m, sd = reading.mean[:lead][in_place[:lead]], reading.std[:lead][in_place[:lead]]
         lead_detail = float(np.sqrt(max(0.0, float((sd ** 2 + m ** 2).mean() - m.mean() ** 2))))
     else:
         lead_detail = 0.0
@@ -228,4 +247,5 @@ def out_of_step(reading: Reading, *, still: float, moved_tone: float, min_run: i
              and r.detail >= min_detail and r.spread <= max_spread and r.residual <= explained * r.inner]
     moved = [r for r in solid if r.toned(moved_tone)]
     return dict(lead=lead, lead_detail=lead_detail, back=back, moved=sum(r.length for r in moved), runs=len(moved),
-                along=sum(1 for r in moved if r.shift), after=n - lead, mid_row=mid_row)
+                along=sum(1 for r in moved if r.shift), after=n - lead, mid_row=mid_row, first=first,
+                garbled=lead - int(in_place[:lead].sum()))

@@ -533,6 +533,11 @@ VERIFIER_VERSION = "proof 1.55"   # 1.1: a lossless clean-up copy against a JPEG
 #      is wider than speckled_band_range: a coder's ringing moves a fill by a share of the contrast at its edges. A
 #      grey band (128) in an 8:1 JPEG 2000 of a 100 px silhouette crop spanned 10-12 levels between black and white,
 #      and the good clean-up copy of that damaged kept picture was "different", not match_corrupt
+#      And stream_lead_garble (0.25), stream_back_most (1): a clean-up JPEG read out of step may have MCUs garbled in
+#      place before its break (a flip within a block's own bits does not put the decoder out of step) and one MCU back
+#      in place after it by chance (stream.out_of_step). corpus_gen's 12 flips: a 160x106 rocket crop with 2 MCUs
+#      garbled, then 11 in place, then out of step; a 137x165 crop of cells with 1 of 83 MCUs in place by chance: both
+#      "different" instead of cleanup_corrupt (seeds 52005, 52009)
 
 
 def _tol(default, looser: str):
@@ -870,6 +875,9 @@ class Thresholds:
                                                   #   detail, its fit explaining the kept MCUs' std ...
     stream_explained: float = _tol(0.8, "up")     # ... its mean residual at most this part of that std
     stream_moved: float = _tol(0.3, "down")       # part of the MCUs after the first break such runs must show
+    stream_lead_garble: float = _tol(0.25, "up")  # part of the MCUs before the break that may be garbled in place (a
+                                                  #   flip within a block's own bits: stream.out_of_step) ...
+    stream_back_most: int = _tol(1, "up")         # ... and MCUs after it that may be back in place (by chance)
     turn_penalty: float = 0.005       # decide_file: tie-break among equally ranked declared candidates
     damage_penalty: float = 0.1       # decide_file: x the part of the picture a damaged pair calls damaged (the
                                       #   candidate that explains more of the copy as intact is the better match)

@@ -1566,7 +1566,10 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
        channel, whether moved along the scan (by up to ``stream_max_shift`` MCUs) or not, their fit explaining
        the detail they show;
     4. no MCU after the first change is back in place and tone, flat ones too (an edit ends, or leaves the
-       MCUs beside it as they were on every row; a broken stream does not mend itself).
+       MCUs beside it as they were on every row; a broken stream does not mend itself). Where some of those
+       runs are moved along the scan, which only a broken stream does, the break may come after MCUs garbled
+       in place (``stream_lead_garble`` of the lead: a flip within a block's own bits garbles it and leaves the
+       stream in step) and ``stream_back_most`` MCU may land back in place by chance after it.
 
     Why: a bit flipped in the entropy-coded data moves the rest of the picture along the scan (a lost or
     extra code) and shifts its tone (DC is coded as a difference from the block before) until the next
@@ -1582,8 +1585,8 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
     flat margin (23 of 6,700) went when flat MCUs counted too (1 left, a tone added in scan order again). An
     edited copy that is also damaged is taken for a damaged copy when its edit lies where the stream is out of
     step (15 of the first attack's 1,155; 2 of my 748); never safe, a person sees both (README, proof 1.51)."""
-    if (not (dmg.cleanup or dmg.cleanup_band) or c.format != "JPEG" or m.damaged or dmg.kept_band
-            or not _turn_fits(c, m, (0, False), T)):
+    if (not (dmg.cleanup or dmg.cleanup_band) or c.format != "JPEG" or m.damaged or r.progressive_b
+            or (dmg.kept_band and _orient(c) != (0, False)) or not _turn_fits(c, m, (0, False), T)):
         return None
     read = _read_in_its_blocks(c, m)
     if read is None:
@@ -1591,25 +1594,42 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
     stored, kept, mcu = read
     reading = read_in_runs(stored, kept, mcu, levels=T.lead_mcu_diff, share=T.lead_mcu_share, step=T.stream_step,
                            max_shift=int(T.stream_max_shift))
-    s = out_of_step(reading, still=T.stream_still, moved_tone=T.stream_moved_tone, min_run=T.stream_min_run,
-                    min_detail=T.min_intact_std, max_spread=2 * T.stream_step, explained=T.stream_explained)
-    if (s["lead"] < T.lead_mcus or s["lead_detail"] < T.min_intact_std or not s["mid_row"] or s["back"]
-            or s["moved"] < T.stream_moved * s["after"]):
+    def broken_reading(lead_garble=0.0, back_most=0) -> dict | None:
+        s_ = out_of_step(reading, still=T.stream_still, moved_tone=T.stream_moved_tone, min_run=T.stream_min_run,
+                         min_detail=T.min_intact_std, max_spread=2 * T.stream_step, explained=T.stream_explained,
+                         lead_garble=lead_garble, back_most=back_most)
+        broken = (s_["lead"] >= T.lead_mcus and s_["lead_detail"] >= T.min_intact_std and s_["mid_row"]
+                  and s_["back"] <= back_most and s_["moved"] >= T.stream_moved * s_["after"])
+        return s_ if broken else None
+    # a lead with MCUs garbled in place, or an MCU back in place by chance after the break, only where runs are
+    # moved along the scan too: that only a broken stream does (a tint or an overlay keeps everything in place)
+    s = broken_reading()
+    if s is None:
+        s = broken_reading(T.stream_lead_garble, int(T.stream_back_most))
+        if s is None or not s["along"]:
+            return None
+    first_row = s["first"] // reading.cols * mcu[0] / stored.shape[0]   # where the copy first changes (a share)
+    if dmg.kept_band and not (r.region_b and r.region_b["top"] >= first_row):
+        # a flat run of the kept picture where the copy is garbled is what the screen finds beside garbage (a
+        # sky, a plain background: the kept side's "band"); one above the copy's damage is the kept copy's own
         return None
     row, col = divmod(s["lead"], reading.cols)
+    garbled = (f" (but for {s['garbled']} garbled in place, as a flip within a block's own bits leaves it)"
+               if s["garbled"] else "")
+    back = f"only {s['back']} back in place, by chance" if s["back"] else "none back in place"
     complaint = [_cleanup_complaint(c)] if c.damaged else []
     # what a curator is shown: the copy from the broken MCU row down (in its stored frame, which is the
     # displayed one unless an EXIF orientation turns it)
-    region = ({"top": round(row * mcu[0] / stored.shape[0], 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
+    region = ({"top": round(first_row, 3), "left": 0.0, "bottom": 1.0, "right": 1.0}
               if _orient(c) == (0, False) else None)
     return _new(T, verdict="cleanup_corrupt", corrupt_side="cleanup", diff_score=r.diff_score,
                 local_score=r.local_score, region=region,
                 reasons=complaint + [
                     f"the clean-up JPEG reads as its stream read out of step would: its first {s['lead']} MCUs "
-                    f"are the kept picture's in place, it breaks inside MCU row {row + 1} (at column {col + 1}), "
-                    f"and {s['moved']} of the {s['after']} MCUs after that are the kept picture's own, in "
+                    f"are the kept picture's in place{garbled}, it breaks inside MCU row {row + 1} (at column "
+                    f"{col + 1}), and {s['moved']} of the {s['after']} MCUs after that are the kept picture's own, in "
                     f"{s['runs']} run{'s' if s['runs'] != 1 else ''} shifted in tone, {s['along']} of them moved "
-                    f"along the scan, none back in place: a damaged copy of the kept picture; a person decides"])
+                    f"along the scan, {back}: a damaged copy of the kept picture; a person decides"])
 
 
 def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis) -> tuple | None:

@@ -460,6 +460,14 @@ MOON_FLIPS = (3294, ((1273, 128), (1375, 4), (1417, 8), (1539, 64), (1808, 128),
 ROCKET_FLIPS = (2774, ((982, 8), (987, 4), (1071, 64), (1110, 1), (1186, 16), (1290, 16), (1421, 1), (1436, 1),
                        (2066, 16), (2084, 8), (2354, 2), (2603, 32)))
 
+# corpus_gen --hard's twelve flips in Pillow's q90 JPEGs of a 160x106 rocket crop (tile 4, its seed 52005) and a
+# 137x165 crop of cells (tile 11, seed 52009). The rocket's first flip garbles two MCUs in place, the stream goes on
+# in step for eleven more, then breaks; the cells' breaks at once, and one MCU of 83 after it lands in place by chance
+ROCKET_GARBLED_FIRST_FLIPS = (4130, ((1453, 64), (1573, 4), (1712, 4), (2412, 16), (2629, 1), (2961, 128), (3112, 2),
+                                     (3133, 2), (3219, 2), (3876, 4), (4040, 1), (4125, 2)))
+CELL_BACK_BY_CHANCE_FLIPS = (2938, ((1076, 8), (1118, 16), (1319, 64), (1364, 128), (1448, 32), (1468, 64), (2077, 1),
+                                    (2119, 64), (2230, 64), (2456, 32), (2684, 64), (2898, 8)))
+
 
 def flipped_at(data: bytes, flips, size: int) -> bytes:
     """``data`` (``size`` bytes: the encoder the flips were found in) with each (byte, XOR mask) flipped."""

@@ -30,6 +30,50 @@ def _read(copy, kept):
                                 explained=0.8)
 
 
+def _read_allowing(copy, kept, lead_garble=0.25, back_most=1):
+    reading = read_in_runs(copy, kept, MCU, levels=6.0, share=0.1, step=2.0, max_shift=8)
+    return out_of_step(reading, still=3.0, moved_tone=9.0, min_run=3, min_detail=4.5, max_spread=4.0,
+                       explained=0.8, lead_garble=lead_garble, back_most=back_most)
+
+
+def test_a_block_garbled_in_place_before_the_stream_breaks_stays_in_the_lead_where_allowed():
+    kept = _kept()
+    cells = _as_mcus(kept)
+    cells[1] = 255 - cells[1]                                 # a flip within MCU 1's own bits: garbled in place
+    cells[6:15] = cells[7:16] + np.array([-15, 4, 9], np.int16)   # from MCU 6, out of step: moved and toned
+    cells[15] = 255 - cells[15]
+    _, s = _read(_from_mcus(cells), kept)
+    assert s["lead"] == 1 and s["back"] == 4, s              # read strictly, the break is MCU 1 and the rest came back
+    s = _read_allowing(_from_mcus(cells), kept)
+    assert (s["lead"], s["first"], s["garbled"], s["back"], s["moved"], s["mid_row"]) == (6, 1, 1, 0, 9, True), s
+    # two of the six garbled are more than a quarter: the break stays at the first change
+    cells[3] = 255 - cells[3]
+    s = _read_allowing(_from_mcus(cells), kept)
+    assert s["lead"] == 1 and s["back"] == 3, s
+
+
+def test_one_mcu_back_in_place_by_chance_is_allowed_after_the_break_but_not_two():
+    kept = _kept()
+    cells = _as_mcus(kept)
+    moved = cells[6:16].copy() + np.array([-15, 4, 9], np.int16)
+    cells[5:15] = moved                                       # from MCU 5, out of step
+    cells[15] = 255 - cells[15]
+    cells[10] = _as_mcus(kept)[10]                            # ... and MCU 10 in place and tone by chance
+    s = _read_allowing(_from_mcus(cells), kept)
+    assert s["lead"] == 5 and s["back"] == 1, s
+    cells[13] = _as_mcus(kept)[13]
+    s = _read_allowing(_from_mcus(cells), kept)
+    assert s["lead"] == 5 and s["back"] == 2, s
+
+
+def test_an_edit_that_ends_is_not_read_as_blocks_garbled_before_a_break():
+    kept = _kept()
+    cells = _as_mcus(kept)
+    cells[5:9] += 30                                          # the picture goes on as it was after it
+    s = _read_allowing(_from_mcus(cells), kept)
+    assert s["lead"] == 5 and s["back"] == 7 and s["garbled"] == 0, s
+
+
 def test_a_copy_whose_tone_moves_from_an_mcu_inside_a_row_reads_as_its_lead_then_one_moved_run():
     kept = _kept()
     cells = _as_mcus(kept)

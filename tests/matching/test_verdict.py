@@ -2144,6 +2144,38 @@ def test_a_jpeg_copy_whose_stream_reads_out_of_step_is_cleanup_corrupt_by_its_ru
     assert r.verdict == "different", r.reasons
 
 
+@pytest.mark.parametrize("source, tile, flips, kept_name, garbled, back", [
+    ("rocket", 4, "ROCKET_GARBLED_FIRST_FLIPS", "C1277165.tif", 2, 0),
+    ("cell", 11, "CELL_BACK_BY_CHANCE_FLIPS", "C1269246.jp2", 0, 1)])
+def test_a_copy_read_out_of_step_after_blocks_garbled_in_place_or_with_an_mcu_in_place_by_chance_is_cleanup_corrupt(
+        tmp_path, source, tile, flips, kept_name, garbled, back):
+    # seeds 52005 and 52009: "different". A flip within a block's own bits garbles it and leaves the stream in
+    # step, so the picture goes on in place until a flip that breaks it; once broken, an MCU may land in place
+    # and tone by chance. Either is allowed only beside runs moved along the scan (stream_lead_garble,
+    # stream_back_most)
+    from dataclasses import replace
+
+    import mhelpers
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+    crop = mhelpers.corpus_crop(source, tile)
+    kept = tmp_path / kept_name
+    crop.save(kept, **({"quality_mode": "rates", "quality_layers": [8], "irreversible": True}
+                       if kept_name.endswith(".jp2") else {"compression": "tiff_lzw"}))
+    size, at = getattr(mhelpers, flips)
+    r = _v(tmp_path, kept, "IMG_2113_35.jpg", data=mhelpers.flipped_at(jpeg_bytes(crop, 90), at, size))
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
+    said = r.reasons[-1]
+    assert "reads as its stream read out of step would" in said
+    assert (f"but for {garbled} garbled in place" in said) == bool(garbled), said
+    assert (f"only {back} back in place, by chance" in said) == bool(back), said
+    # the region a curator is shown starts at the first MCU row the copy changes in, garbled ones included
+    assert r.region["top"] < 0.15 and r.region["bottom"] == 1.0, r.region
+    strict = replace(thresholds.current(), stream_lead_garble=0.0, stream_back_most=0)
+    r = verify_analyses(analyse_file(tmp_path / "IMG_2113_35.jpg"), analyse_file(kept), thresholds=strict)
+    assert r.verdict == "different", r.reasons
+
+
 def test_another_picture_cut_short_named_after_the_kept_copy_is_judged_by_its_part_above_the_cut_not_its_name(tmp_path):
     # the rule asks what the copy itself shows: another picture cut short is its picture down to the cut and
     # the decoder's grey below it. The screen reads it as damaged from its first row (coverage 0), as it does a
