@@ -604,6 +604,31 @@ def _grey_bands(im: Image.Image):
         yield y, np.asarray(im.crop((0, y, w, min(h, y + GREY_ROWS_AT_ONCE))))
 
 
+def _float_samples_not_numbers(im: Image.Image) -> list:
+    """The error for a float picture (mode F) some of whose samples are NaN or infinite, counted over the
+    full-size samples a band of rows at a time (``_grey_bands``); none when every sample is a number.
+    Raises :class:`DecodeError` when no sample is.
+
+    Why: ``to_rgb8`` stretches the finite samples over 0-255 and draws the rest black (+inf white), so a
+    float TIFF whose samples were all NaN read "ok" as an all-black picture: two such files were
+    "identical" and safe to delete, and one was a duplicate of any black picture. A file with no number
+    in it holds no picture, and is not read; one with some is damaged (a float picture's samples are
+    measurements, and NaN or infinity is none), as a decoder's complaint makes any file, and what is
+    left is compared as before."""
+    bad = nan = total = 0
+    for _y, band in _grey_bands(im):
+        total += band.size
+        finite = np.isfinite(band)
+        if not finite.all():
+            bad += int(band.size - np.count_nonzero(finite))
+            nan += int(np.count_nonzero(np.isnan(band)))
+    if total and bad == total:
+        raise DecodeError(f"not read: none of its {total} floating-point samples is a number ({nan} NaN, "
+                          f"{bad - nan} infinite): it holds no picture (a person checks the file)")
+    return [f"damaged: {bad} of its {total} floating-point samples are not numbers (NaN) or infinite "
+            f"(drawn black, +inf white)"] if bad else []
+
+
 def to_rgb8(im: Image.Image) -> np.ndarray:
     """Any Pillow mode -> uint8 RGB array (16/32-bit scaled, float normalised).
 
@@ -1049,6 +1074,8 @@ def _decode_pillow(im, data, d, target, levels):
             im = _decode_damaged(data, d, target, msg)
             if im is None:
                 return None
+    if im.mode == "F":   # (before the reduction below, which would blur a not-a-number over its neighbours)
+        d.errors += _float_samples_not_numbers(im)
     f = min(im.size) // max(1, target)
     if channel_mode(im.mode, im.info) != im.mode:   # (a colour key is applied, flattened, then shrunk, as a palette
         f = 1                                        # picture's always was: Pillow does not reduce a palette)

@@ -3,7 +3,7 @@ the app) can import them at the top without a cycle through the package. Version
 fingerprint change means re-analysing files (restores); a verifier change (proof.VERIFIER_VERSION)
 only re-verifies open candidates from stored analyses and renditions."""
 ENGINE_VERSION = "2.0"
-FINGERPRINT_VERSION = "fp 2.9"   # 2.1: a scaled decode's partial last pixel is not stretched over the
+FINGERPRINT_VERSION = "fp 2.10"   # 2.1: a scaled decode's partial last pixel is not stretched over the
 #                                    reduced picture (decode.scaled_extent): a JPEG of 410 px decoded at 5/8 drifted 0.75 px
 # 2.2: a JPEG decoded at full scale uses libjpeg's accurate integer IDCT, not the fast one, which overflows at
 #      quality 96 and over (pixels of 0 and 255 all over a q100 copy: "different", its hashes noise); an intact
@@ -37,9 +37,13 @@ FINGERPRINT_VERSION = "fp 2.9"   # 2.1: a scaled decode's partial last pixel is 
 # 2.9: a PNG chunk whose bytes fail its CRC makes the file damaged (decode._check_png): a bit flipped in its
 #      compressed pixels decoded without complaint. Only a PNG that decoded "ok" can change, so an fp 2.8 analysis
 #      of any other file stays current, at any size (STALE_SINCE)
+# 2.10: a float picture (mode F: a TIFF's or PFM's 32-bit float samples) none of whose samples is a number (NaN or
+#      infinite) is not read ("unreadable"), one with some is damaged (decode._float_samples_not_numbers): it read
+#      "ok", all black, and two all-NaN files were identical. Only a mode F file can change, so an fp 2.9 analysis of
+#      any other file stays current, at any size (STALE_SINCE)
 # version -> the cap (px, long side) under which its analysis of a file is still current (None: any size)
 CURRENT_UNDER_CAP = {"fp 2.2": 2048, "fp 2.3": 2048, "fp 2.4": 2048, "fp 2.5": 2048, "fp 2.6": 2048, "fp 2.7": 2048,
-                     "fp 2.8": None}
+                     "fp 2.8": None, "fp 2.9": None}
 # Pillow modes whose 8-bit RGB rendering is not the whole of the picture (formats.RGB8_WHOLE_MODES are), and the bit
 # depths over 8: fp 2.6 changed their analyses (here, as this module imports nothing)
 _BEYOND_RGB8_MODES = ("RGBA", "RGBa", "LA", "La", "PA", "CMYK", "I", "F", "I;16", "I;16B", "I;16L", "I;16N", "LAB",
@@ -54,6 +58,7 @@ STALE_SINCE: dict[str, list[tuple[str | None, str, tuple]]] = {
                ("TIFF", "exif_orientation", (2, 3, 4, 5, 6, 7, 8))],
     "fp 2.7": [("HEIF", "format", ("HEIF",)), ("AVIF", "format", ("AVIF",)), ("GIF", "format", ("GIF",))],
     "fp 2.9": [("PNG", "status", ("ok",))],         # a PNG that decoded without complaint (its CRCs unread)
+    "fp 2.10": [(None, "mode", ("F",))],             # a float picture (its samples' NaN and infinities unread)
 }
 
 

@@ -121,3 +121,11 @@ def test_an_analysis_of_the_fingerprint_before_stays_current_only_for_a_file_und
         assert analysis_current(older, 640, 480, format="PNG", mode="RGB", bit_depth=8, status="damaged")
     assert analysis_current("fp 2.8", 4000, 3000, format="JPEG", mode="RGB", bit_depth=8, status="ok")
     assert analysis_current("fp 2.8", 4000, 3000, format="PNG", mode="RGB", bit_depth=8, status="damaged")
+    # fp 2.10 reads whether a float picture's samples are numbers (NaN, infinite): an older analysis of a mode F file
+    # is stale, whatever it said of it; any other file's is current where it was (fp 2.9's at any size)
+    for older in ("fp 2.6", "fp 2.8", "fp 2.9"):
+        assert not analysis_current(older, 640, 480, format="TIFF", mode="F", bit_depth=32, status="ok")
+        assert not analysis_current(older, 640, 480, format="PFM", mode="F", bit_depth=32, status="damaged")
+        assert analysis_current(older, 640, 480, format="TIFF", mode="I", bit_depth=32, status="ok")
+    assert analysis_current("fp 2.9", 4000, 3000, format="TIFF", mode="RGB", bit_depth=8, status="ok")
+    assert analysis_current("fp 2.9", 640, 480, format="PNG", mode="RGB", bit_depth=8, status="ok")

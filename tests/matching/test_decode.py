@@ -762,3 +762,55 @@ def test_a_png_whose_colour_profile_inflates_past_the_chunk_limit_says_so_in_wor
     assert a.status == "unreadable", a.status
     assert a.errors == ["not read: a PNG colour profile or text chunk inflates to more than 1 MB, the limit for one "
                         "chunk (the pixels may be intact; a person checks the file)"], a.errors
+
+
+def _float_file(path, plane):
+    """A one-channel float32 picture written as a real file: TIFF by tifffile, PFM by Pillow (both read as mode F)."""
+    if path.suffix == ".pfm":
+        Image.fromarray(plane.astype(np.float32)).save(path)
+    else:
+        import tifffile
+        tifffile.imwrite(path, plane.astype(np.float32), compression="zlib")
+
+
+@pytest.mark.parametrize("ext", ["tif", "pfm"])
+@pytest.mark.parametrize("fill", ["nan", "inf", "-inf", "nan and inf"])
+def test_a_float_picture_with_no_sample_a_number_is_not_read_and_never_a_duplicate(tmp_path, ext, fill):
+    # every sample NaN (or infinite) read as an all-black picture, "ok": two such files were "identical" and
+    # safe to delete, and one was a duplicate of any black picture. Such a file carries no picture at all
+    from matching import analyse_file, verify_pair
+    plane = np.full((240, 320), np.nan if fill.startswith("nan") else float(fill), np.float32)
+    if fill == "nan and inf":
+        plane[::2] = np.inf
+    for name in ("a", "b"):
+        _float_file(tmp_path / f"{name}.{ext}", plane)
+    with pytest.raises(DecodeError, match="not read: none of its 76800 floating-point samples is a number"):
+        decode(tmp_path / f"a.{ext}")
+    a = analyse_file(tmp_path / f"a.{ext}")
+    assert a.status == "unreadable" and len(a.errors) == 1 and a.errors[0].startswith("not read: "), (a.status, a.errors)
+    r = verify_pair(tmp_path / f"a.{ext}", tmp_path / f"b.{ext}")
+    assert not r.safe_to_delete and r.verdict not in ("identical", "duplicate"), (r.verdict, r.reasons)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_float_tiff_with_some_samples_not_numbers_is_damaged_and_decodes_the_rest(tmp_path, bad):
+    # a float TIFF with a band of NaN (or infinite) samples read "ok", the band drawn black (white for +inf) with
+    # nothing said: it is damaged, says how many samples, and what is left still decodes, the same pixels as before
+    from matching import analyse_file, verify_pair
+    plane = np.tile(np.linspace(0.0, 1.0, 320, dtype=np.float32), (240, 1))
+    whole = plane.copy()
+    plane[100:110] = bad
+    _float_file(tmp_path / "part.tif", plane)
+    _float_file(tmp_path / "whole.tif", whole)
+    d, w = (decode(tmp_path / f"{name}.tif", target=320) for name in ("part", "whole"))   # (not shrunk)
+    assert d.errors == ["damaged: 3200 of its 76800 floating-point samples are not numbers (NaN) or infinite "
+                        "(drawn black, +inf white)"], d.errors
+    assert w.errors == []
+    intact = np.r_[0:100, 110:240]
+    assert np.array_equal(d.image[intact], w.image[intact])
+    assert (d.image[100:110] == (255 if bad == np.inf else 0)).all()
+    a = analyse_file(tmp_path / "part.tif")
+    assert a.status == "damaged" and a.errors == d.errors and a.hashes, (a.status, a.errors)
+    # kept as the damaged one, its whole copy is never deleted for it
+    r = verify_pair(tmp_path / "whole.tif", tmp_path / "part.tif")
+    assert not r.safe_to_delete and r.corrupt_side != "cleanup", (r.verdict, r.corrupt_side, r.reasons)

@@ -421,3 +421,40 @@ def test_a_worker_resolves_an_uploaded_list_from_the_stored_file(source, admin_u
     assert (nl.requested, nl.found, nl.not_found, nl.ambiguous) == (3, 1, 1, 1) and nl.resolved_at
     assert not (uploads / job.params["upload"]).exists()
     assert "doppel.namelist_resolve" in celery_worker.logs()
+
+
+@pytest.mark.django_db
+def test_exact_keys_and_ids_are_looked_up_a_block_at_a_time_whatever_characters_the_keys_hold(monkeypatch):
+    # the exact keys and the IDs are looked up a block of names a query (one array parameter on PostgreSQL):
+    # every key is found by its own lookup, across the blocks' edges, with the characters an array literal
+    # quotes ({ } , " ' and a word it reads as NULL), a name listed twice, a vanished key and another
+    # source's left out; a list of exact keys alone needs no pass over the source's names
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reviewapp.services import namelists
+
+    monkeypatch.setattr(namelists, "KEY_BLOCK", 2)
+    monkeypatch.setattr(namelists, "CHUNK", 1)
+    assert namelists._lookup_block() == 2
+    src = SourceFactory(role=Source.Role.CLEANUP)
+    keys = ["box/{a,b}.jpg", 'say "hi".tif', "it's.png", "NULL", "comma, here.jpg", "box 2/C0001234.tif", "ü/é.jpg"]
+    assets = {key: AssetFactory(source=src, key=key, state=Asset.State.LISTED) for key in keys + ["gone.jpg"]}
+    Asset.objects.filter(key="gone.jpg").update(state=Asset.State.VANISHED)
+    AssetFactory(key="elsewhere.jpg")
+    names = keys + ["NULL", "gone.jpg", "elsewhere.jpg"]
+    with CaptureQueriesContext(connection) as queries:
+        found = namelists.resolve(src, keys + ["NULL"])
+    assert found == {key: {assets[key].pk} for key in keys}
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len(sqls) == 4 and not any('"name"' in sql for sql in sqls), sqls   # 7 names, 2 a query; no name pass
+    found = namelists.resolve(src, names)
+    assert found["gone.jpg"] == set() and found["elsewhere.jpg"] == set()
+    # IDs read from names no key, name or stem answers: looked up a block at a time too
+    for key in ["C0000001a.tif", "C0000002.tif", "C0000003.tif"]:
+        a = AssetFactory(source=src, key=key, state=Asset.State.LISTED)
+        for v in extract_ids(key):
+            a.identifiers.create(value=v)
+    asked = [f"scan C000000{n}" for n in (1, 2, 3, 4)]
+    found = namelists.resolve(src, asked)
+    assert [len(found[name]) for name in asked] == [1, 1, 1, 0]
