@@ -92,6 +92,39 @@ def test_full_flow_through_the_commands(local_root, tmp_path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("command", ["doppel_inventory", "doppel_analyse", "doppel_namelist"])
+def test_a_queued_job_is_left_running_with_no_wait_and_followed_to_its_end_without(local_root, tmp_path, monkeypatch,
+                                                                                   command):
+    # with a broker (not eager) each command queues its job; --no-wait says how to follow it and ends there,
+    # without it the command watches the job to its end and reports it. (A test's transaction never commits,
+    # so nothing is queued: the "worker" here ends the job as the command starts watching it)
+    import importlib
+
+    from reviewapp.management.commands import doppel_status
+    watch = doppel_status.follow
+
+    def worker_ends_it(job, stdout, **kw):
+        Job.objects.filter(pk=job.pk).update(state=Job.State.DONE)
+        return watch(job, stdout, interval=0.01, **kw)
+    monkeypatch.setattr(doppel_status, "follow", worker_ends_it)
+    can, cl = make_collection(local_root)
+    run("doppel_source", "add", "--name", "cl", "--kind", "local", "--role", "cleanup", "--root", str(cl))
+    if command != "doppel_inventory":
+        run("doppel_inventory", "cl", "--no-progress")
+    monkeypatch.setattr(importlib.import_module(f"reviewapp.management.commands.{command}"), "eager", lambda: False)
+    names = tmp_path / "names.csv"
+    names.write_text("name\nIMG_0001\n", encoding="utf-8")
+    args = {"doppel_inventory": ["cl"], "doppel_analyse": ["cl"], "doppel_namelist": ["cl", str(names)]}[command]
+    out = run(command, *args, "--no-progress", "--no-wait")
+    job = Job.objects.order_by("-pk").first()
+    assert f"queued; follow it with: manage.py doppel_status {job.pk}" in out and f"job #{job.pk}" not in out.split(
+        "queued")[1]
+    out = run(command, *args, "--no-progress")
+    job = Job.objects.order_by("-pk").first()
+    assert "follow it with" not in out and f"job #{job.pk} " in out and "[done]" in out
+
+
+@pytest.mark.django_db
 def test_command_errors(local_root, tmp_path):
     d = local_root / "x"
     d.mkdir()

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviewapp.services.analysis import analysis_run, analysis_start
 
-from .doppel_status import Bars, eager, finish_message, follow, get_namelist, get_source, validation_message
+from .doppel_status import Bars, eager, finish_message, get_namelist, get_source, queued_or_followed, validation_message
 
 
 class Command(BaseCommand):
@@ -33,11 +33,8 @@ class Command(BaseCommand):
                 analysis_run(job.pk, progress=bars)
             finally:
                 bars.close()
-        elif opts["no_wait"]:
-            self.stdout.write(f"queued; follow it with: manage.py doppel_status {job.pk}")
+        elif not queued_or_followed(self, job, opts):
             return
-        else:
-            follow(job, self.stdout, disable=opts["no_progress"])
         finish_message(self, job)
         for child in job.children.all():
             self.stdout.write("  pairing: " + f"{child.processed} files paired, {child.failed} failed")

@@ -8,7 +8,7 @@ from reviewapp.services.inventory import inventory_run, inventory_start
 from reviewapp.services.jobs import job_create
 from reviewapp.storage import StorageError
 
-from .doppel_status import eager, finish_message, follow, get_source, validation_message
+from .doppel_status import eager, finish_message, get_source, queued_or_followed, validation_message
 
 
 class Command(BaseCommand):
@@ -43,11 +43,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             finally:
                 bar.close()
-        elif opts["no_wait"]:
-            self.stdout.write(f"queued; follow it with: manage.py doppel_status {job.pk}")
+        elif not queued_or_followed(self, job, opts):
             return
-        else:
-            follow(job, self.stdout, disable=opts["no_progress"])
         finish_message(self, job)
         job.refresh_from_db()
         stats = job.params.get("stats") or {}

@@ -10,7 +10,7 @@ from reviewapp.models import NameList
 from reviewapp.selectors.assets import namelist_misses_csv
 from reviewapp.services.namelists import MAX_BYTES, namelist_resolve_run, namelist_upload_start
 
-from .doppel_status import eager, finish_message, follow, get_source, validation_message
+from .doppel_status import eager, finish_message, get_source, queued_or_followed, validation_message
 
 
 class Command(BaseCommand):
@@ -44,11 +44,8 @@ class Command(BaseCommand):
         self.stdout.write(f"name list job #{job.pk}: {job.requested} lines")
         if inline:
             namelist_resolve_run(job.pk)
-        elif opts["no_wait"]:
-            self.stdout.write(f"queued; follow it with: manage.py doppel_status {job.pk}")
+        elif not queued_or_followed(self, job, opts):
             return
-        else:
-            follow(job, self.stdout, disable=opts["no_progress"])
         finish_message(self, job)
         nl = NameList.objects.get(pk=job.namelist_id)
         self.stdout.write(self.style.SUCCESS(

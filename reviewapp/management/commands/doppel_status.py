@@ -111,6 +111,17 @@ def job_summary(job: Job) -> str:
     return line
 
 
+def queued_or_followed(cmd, job: Job, opts) -> bool:
+    """A job a broker's worker runs: with ``--no-wait``, say how to follow it and answer False (the command has
+    nothing more to report); otherwise follow it to its end and answer True. The one place for what every
+    command that queues a job does once it is queued (analyse, inventory, name lists)."""
+    if opts["no_wait"]:
+        cmd.stdout.write(f"queued; follow it with: manage.py doppel_status {job.pk}")
+        return False
+    follow(job, cmd.stdout, disable=opts["no_progress"])
+    return True
+
+
 def finish_message(cmd, job: Job):
     job.refresh_from_db()
     if job.state == Job.State.FAILED:
