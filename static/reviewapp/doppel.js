@@ -120,7 +120,7 @@
   // or that some could not be made. Without script the browser shows the alt text, as for any
   // picture that does not load.
   var PREPARE_TRIES = 30;        // about 3 1/2 minutes: 10 tries at Retry-After, then every 10 s
-  var waited = { count: 0, ready: 0, failed: 0, lastAlt: "", lastWhy: "" };
+  var waited = { count: 0, outcomes: {}, lastAlt: "", lastWhy: "" };  // outcomes: by URL (one picture may be shown twice)
   function sameOrigin(url) {
     try { return new URL(url, window.location.href).origin === window.location.origin; } catch (e) { return false; }
   }
@@ -145,16 +145,19 @@
   // showed another picture there meanwhile). Once none is left waiting, one announcement says how it went.
   function settled(ok, img, why) {
     waited.count -= 1;
-    if (ok === true) waited.ready += 1;
-    else if (ok === false) { waited.failed += 1; waited.lastWhy = why; }
-    if (ok !== null) waited.lastAlt = img.alt || "";
-    var n = waited.ready + waited.failed, text;
+    if (ok !== null) {
+      waited.outcomes[img.getAttribute("src")] = ok;
+      waited.lastAlt = img.alt || "";
+      if (!ok) waited.lastWhy = why;
+    }
+    var urls = Object.keys(waited.outcomes), n = urls.length, text;
     if (waited.count > 0 || n === 0) return;
-    if (n === 1) text = waited.ready ? "Picture ready" + (waited.lastAlt ? ": " + waited.lastAlt + "." : ".")
+    var ready = urls.filter(function (u) { return waited.outcomes[u]; }).length, failed = n - ready;
+    if (n === 1) text = ready ? "Picture ready" + (waited.lastAlt ? ": " + waited.lastAlt + "." : ".")
       : waited.lastWhy + (waited.lastAlt ? " (" + waited.lastAlt + ")" : "");
-    else text = (waited.ready ? waited.ready + " of " + n + " pictures ready" : "None of " + n + " pictures could be prepared") +
-      (waited.ready && waited.failed ? "; " + waited.failed + " could not be prepared." : ".");
-    waited.ready = 0; waited.failed = 0;
+    else text = (ready ? ready + " of " + n + " pictures ready" : "None of " + n + " pictures could be prepared") +
+      (ready && failed ? "; " + failed + " could not be prepared." : ".");
+    waited.outcomes = {};
     announce(text, "status");
   }
   function prepare(img) {

@@ -106,6 +106,7 @@ def test_a_thumbnail_still_being_made_shows_a_placeholder_then_the_picture(page,
 
     from reviewapp.services import renditions
     from reviewapp.tasks.renditions import asset_renditions_task
+    from tests.e2e.test_accessibility_e2e import CspWatch, run_axe
     from tests.reviewapp.test_analysis import analyse_inline, inventory_inline, make_collection
 
     admin = UserFactory(username="admin-e2e", role="admin")
@@ -121,6 +122,7 @@ def test_a_thumbnail_still_being_made_shows_a_placeholder_then_the_picture(page,
     queued = []  # the broker: the worker's part is run below, by the test
     monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=queued.append))
 
+    csp = CspWatch(page)
     browser_login(page, live_server, "curator-e2e", "pw-curator-e2e")
     page.goto(f"{live_server.url}/sources/{cleanup.pk}/")
     waiting = page.locator("[data-testid=asset-grid] [data-testid=img-preparing]")
@@ -130,6 +132,7 @@ def test_a_thumbnail_still_being_made_shows_a_placeholder_then_the_picture(page,
     assert "C1234a.jpg" in page.locator("li.tile", has_text="C1234a.jpg").locator("[data-testid=img-preparing]").text_content()
     assert not page.locator("li.tile", has_text="C1234a.jpg").locator("img").is_visible()
     page.screenshot(path=str(ARTIFACTS / "browse-preparing.png"), full_page=True)
+    assert run_axe(page) == []
     assert sorted(set(queued)) == sorted([made.pk, went.pk])
     for pk in set(queued):
         asset_renditions_task(pk)
@@ -141,3 +144,4 @@ def test_a_thumbnail_still_being_made_shows_a_placeholder_then_the_picture(page,
     failed = page.locator("li.tile", has_text="unique.jpg").locator("[data-testid=img-preparing]")
     assert "No picture: the file does not decode, or is gone." in failed.text_content()
     page.locator("[data-testid=live-status]", has_text="1 of 2 pictures ready; 1 could not be prepared.").wait_for()
+    assert run_axe(page) == [] and csp.refused == []
