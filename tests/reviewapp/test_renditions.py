@@ -431,3 +431,21 @@ def test_a_16_bit_picture_still_goes_to_pillows_png():
 
     a = np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(a)))), a)
+
+
+@pytest.mark.celery
+@pytest.mark.services
+def test_a_worker_process_makes_the_picture_an_image_view_asked_for(local_root, celery_worker, paired, curator_client):
+    """As in production and `make run`: the request only queues (503), a separate worker process
+    fetches and decodes, and the page's next request gets the picture, or the 404 of a file that
+    does not decode."""
+    from tests.conftest import wait_for
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    bad = Asset.objects.get(name="garbage.jpg")
+    renditions_storage().delete(a.rendition)
+    web, garbage = f"/images/asset/{a.pk}/web.jpg", f"/images/asset/{bad.pk}/web.jpg"
+    assert curator_client.get(web).status_code == 503 and curator_client.get(garbage).status_code == 503
+    resp = wait_for(lambda: (r := curator_client.get(web)).status_code == 200 and r, timeout=60, message="the worker's rendition")
+    assert jpeg_size(b"".join(resp.streaming_content)) == (300, 400)
+    wait_for(lambda: curator_client.get(garbage).status_code == 404, timeout=60, message="the worker's failure note")
