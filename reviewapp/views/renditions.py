@@ -82,8 +82,10 @@ def _picture(asset_ids, stored, request_rendering, what):
         return resp
     if failed:
         raise Http404("no picture (a file does not decode, or is gone)")
-    queued = request_rendering()
-    log.info("the picture of %s is not made yet: %s", what, "queued" if queued else "queued before")
+    if request_rendering():
+        log.info("the picture of %s is not made yet: queued for a worker", what)
+    else:  # asked again while it is being made (a page asks every few seconds): not worth a line each time
+        log.debug("the picture of %s is not made yet: queued before", what)
     resp = _plain("Preparing this picture: ask again in a moment.", 503)
     resp["Retry-After"] = str(RETRY_AFTER_SECONDS)
     # Django logs every 5xx as an error: this one is the expected answer while a worker makes the
