@@ -142,6 +142,6 @@ def test_a_thumbnail_still_being_made_shows_a_placeholder_then_the_picture(page,
                            " return i && i.naturalWidth > 0 && i.offsetWidth > 0; }", timeout=20000)
     assert tile.locator("[data-testid=img-preparing]").count() == 0
     failed = page.locator("li.tile", has_text="unique.jpg").locator("[data-testid=img-preparing]")
-    assert "No picture: the file does not decode, or is gone." in failed.text_content()
+    failed.filter(has_text="No picture: the file does not decode, or is gone.").wait_for()  # at its next ask
     page.locator("[data-testid=live-status]", has_text="1 of 2 pictures ready; 1 could not be prepared.").wait_for()
     assert run_axe(page) == [] and csp.refused == []
