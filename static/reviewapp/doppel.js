@@ -180,10 +180,14 @@
       // for a page that waits for its pictures (review.js: a file swapped in takes decisions once shown)
       img.dispatchEvent(new CustomEvent("doppel:picture", { detail: { ok: ok } }));
     }
-    function moved() {  // the page showed another picture here meanwhile (review.js's raw toggle)
+    // The page showed another picture here meanwhile (review.js's raw toggle) or took this one out
+    // (the next file swapped in): stop asking. A new picture that failed meanwhile was not looked
+    // at (this one held the <img>): it is now.
+    function moved() {
       if (over) return true;
-      if (img.getAttribute("src") === src) return false;
+      if (img.isConnected && img.getAttribute("src") === src) return false;
       finish(null);
+      if (img.isConnected && img.complete && img.getAttribute("src") && img.naturalWidth === 0) prepare(img);
       return true;
     }
     function show() {

@@ -499,3 +499,33 @@ def test_a_file_whose_picture_is_being_made_takes_decisions_once_the_picture_is_
     wait_images(page, "img-cleanup", "img-match")
     page.wait_for_selector("#review[data-settled='1']")
     page.locator("[data-testid=live-status]", has_text="ready").wait_for()
+
+
+def test_the_raw_orientation_asked_for_while_the_aligned_copy_is_being_made_is_shown_once_made(page, live_server, curator,
+                                                                                               pairs, monkeypatch):
+    """O while the aligned kept copy is still "Preparing this picture…": the page stops waiting for
+    the aligned one and waits for the raw one (being made too), then shows it."""
+    from types import SimpleNamespace
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task, candidate_rendition_task
+
+    queued = []
+    monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=lambda *a: queued.append((asset_renditions_task, a))))
+    monkeypatch.setattr(renditions, "candidate_rendition_task",
+                        SimpleNamespace(delay=lambda *a: queued.append((candidate_rendition_task, a))))
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server, "?verdict=rotated")
+    match = page.locator("#img-match")
+    match.locator("xpath=..").locator("[data-testid=img-preparing]").wait_for()
+    page.keyboard.press("o")
+    raw = reverse("asset-image", args=[pairs[0].best_candidate.match_asset_id, "web"])
+    page.wait_for_function("raw => document.getElementById('img-match').getAttribute('src') === raw", arg=raw)
+    page.wait_for_timeout(3000)  # the aligned copy's next ask sees the raw one asked for instead
+    assert match.locator("xpath=..").locator("[data-testid=img-preparing]").count() == 1
+    assert match.get_attribute("data-preparing") == "1"
+    for task, args in list(queued):
+        task(*args)
+    wait_images(page, "img-match")
+    assert match.get_attribute("src") == raw and match.is_visible()
+    assert match.locator("xpath=..").locator("[data-testid=img-preparing]").count() == 0
