@@ -396,11 +396,15 @@ def candidate_rendition_request(candidate: Candidate, kind: str) -> bool:
     return _queue_once(_candidate_queue_key(cand_id, kind), lambda: candidate_rendition_task.delay(cand_id, kind))
 
 
-def _failure_note(failed: str, exc: Exception) -> None:
-    """Note beside the rendition that making it failed (the views answer 404 for FAILED_SECONDS). A
-    takedown's refusal is not noted: nothing is written for a taken-down picture."""
+def _failure_note(failed: str, exc: Exception, *asset_ids) -> None:
+    """Note beside the rendition that making it failed (the views answer 404 for FAILED_SECONDS).
+    Nothing is left for a taken-down picture (``asset_ids``): a takedown that came while this one was
+    failing may have listed the folder before the note was in it, so it is asked again after."""
     try:
         _save(failed, f"{type(exc).__name__}: {exc}"[:500].encode())
+        _refuse_taken_down(*asset_ids, made=(failed,))
+    except TakenDown:
+        pass
     except Exception:  # noqa: BLE001 - not noted: the next request queues the rendering again
         log.exception("could not note the failed rendition %s", failed)
 
@@ -419,7 +423,7 @@ def asset_renditions_make(asset_id) -> str:
         return "taken down"
     except Exception as exc:  # noqa: BLE001 - does not decode, over the limits, the object is gone
         log.info("no rendition for asset %s: %s", asset_id, exc)
-        _failure_note(_asset_failed_file(asset), exc)
+        _failure_note(_asset_failed_file(asset), exc, asset.pk)
         return "failed"
     finally:
         cache.delete(_asset_queue_key(asset.pk, asset.etag))
@@ -438,7 +442,7 @@ def candidate_rendition_make(candidate_id, kind: str) -> str:
         return "taken down"
     except Exception as exc:  # noqa: BLE001
         log.info("no %s rendition for candidate %s: %s", kind, candidate_id, exc)
-        _failure_note(_candidate_failed_file(cand, kind), exc)
+        _failure_note(_candidate_failed_file(cand, kind), exc, cand.cleanup_asset_id, cand.match_asset_id)
         return "failed"
     finally:
         cache.delete(_candidate_queue_key(cand.pk, kind))

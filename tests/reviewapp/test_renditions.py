@@ -187,6 +187,29 @@ def test_a_takedown_while_the_picture_is_being_made_is_410_and_leaves_no_picture
 
 
 @pytest.mark.django_db
+def test_a_takedown_while_a_rendering_fails_leaves_no_failure_note(paired, curator_client, admin_user, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    """A takedown lists the folder it removes before the failing rendering wrote its note: the
+    note is asked about again and removed, so nothing of the taken-down file is left."""
+    from pathlib import Path
+
+    from reviewapp.models import Takedown
+    from reviewapp.services import renditions
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    renditions_storage().delete(a.rendition)
+
+    def fail_during_a_takedown(*args, **kwargs):
+        Takedown.objects.create(asset=a, reason="court order 2026/97 (test)", actor=admin_user)
+        raise ValueError("does not decode")
+
+    monkeypatch.setattr(renditions, "render_web", fail_during_a_takedown)
+    assert prepared(curator_client, f"/images/asset/{a.pk}/web.jpg", django_capture_on_commit_callbacks).status_code == 410
+    left = [p.name for p in (Path(renditions_storage().location) / "assets" / str(a.pk)).iterdir()]
+    assert not [n for n in left if n.endswith("-failed.txt")], left
+
+
+@pytest.mark.django_db
 def test_a_stored_picture_of_a_taken_down_file_is_410_and_queues_nothing(paired, curator_client, admin_user,
                                                                          django_capture_on_commit_callbacks):
     from reviewapp.models import Takedown
