@@ -202,6 +202,31 @@ def curator_client(client, curator):
     return client
 
 
+@pytest.fixture(autouse=True)
+def _cache_fresh():
+    """Each test starts with an empty cache: it notes, for instance, which renderings are queued
+    (services.renditions), and a note left by an earlier test with the same ids would stop this
+    one's request from queuing."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def picture(django_capture_on_commit_callbacks):
+    """``picture(client, url)``: GET an image view as a page does. A picture not stored yet answers
+    503 with Retry-After and queues its rendering: that is run (as a worker would), then the same
+    request is asked again."""
+    def get(client, url):
+        with django_capture_on_commit_callbacks(execute=True):
+            resp = client.get(url)
+        if resp.status_code == 503 and resp.has_header("Retry-After"):
+            resp = client.get(url)
+        return resp
+
+    return get
+
+
 @pytest.fixture
 def admin_client_doppel(client, admin_user):
     client.force_login(admin_user)

@@ -13,11 +13,15 @@ import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
 
 import matching
 from matching.decode import check_limits
@@ -25,6 +29,7 @@ from matching.render import render_web_jpeg
 
 from ..models import Asset, Candidate, Takedown
 from ..storage import storage_for
+from ..tasks.renditions import asset_renditions_task, candidate_rendition_task
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,14 @@ WEB_SIDE = 1600
 THUMB_SIDE = 320
 ASSET_KINDS = ("web", "thumb")
 CANDIDATE_KINDS = ("aligned", "diff")
+# A rendition the image views found missing is made by a task (never in the web request: the
+# original may be a 500 MB TIFF or a restored Glacier object). While it is queued, further requests
+# for it queue nothing (a page polling, or many tabs): QUEUED_SECONDS, or until the task ends.
+QUEUED_SECONDS = 300
+# A rendering that failed (the file does not decode, is over the limits, or is gone) is recorded
+# beside where the rendition would be, in the renditions storage that the web and the workers share;
+# for FAILED_SECONDS the views answer "does not decode" (404) instead of queuing it again.
+FAILED_SECONDS = 600
 
 
 def renditions_storage():
@@ -227,13 +240,22 @@ def renditions_delete(names) -> None:
             st.delete(name)
 
 
+class TakenDown(ValidationError):
+    """Refused: a legal takedown removed this picture."""
+
+
+class RenditionFailed(Exception):
+    """Rendering this picture failed within FAILED_SECONDS (it does not decode, is over the
+    limits, or the object is gone): the views answer 404, and nothing is queued again yet."""
+
+
 def _refuse_taken_down(*asset_ids, made=()):
     """A legally taken-down picture is never rendered again, whatever asks. Asked again once a
     rendition is written (``made``: its names, removed then): a takedown that arrived while it was
     being rendered found nothing of it to remove, and it was served and kept (an attack)."""
     if Takedown.objects.filter(asset_id__in=asset_ids).exists():
         renditions_delete(made)
-        raise ValidationError("this picture was removed by a legal takedown")
+        raise TakenDown("this picture was removed by a legal takedown")
 
 
 def asset_rendition(asset: Asset, kind: str) -> str:
@@ -255,6 +277,14 @@ def asset_rendition(asset: Asset, kind: str) -> str:
     return web if kind == "web" else thumb
 
 
+def _candidate_file(candidate: Candidate, kind: str, ext: str) -> str:
+    """Where a candidate's rendition of ``kind`` is kept: under the candidate's folder (a takedown
+    removes it whole), named by what it is made from (both objects' ETags and the alignment)."""
+    c, m = candidate.cleanup_asset, candidate.match_asset
+    tag = _tag(candidate.pk, c.etag, m.etag, candidate.rotation, candidate.flipped, candidate.engine_version)
+    return f"candidates/{candidate.pk}/{tag}-{kind}.{ext}"
+
+
 def candidate_rendition(candidate: Candidate, kind: str) -> str:
     """Name of the candidate's aligned counterpart (the kept copy turned like the clean-up copy)
     or its difference image, made on first request."""
@@ -267,7 +297,6 @@ def candidate_rendition(candidate: Candidate, kind: str) -> str:
     if name and st.exists(name):
         return name
     c, m = candidate.cleanup_asset, candidate.match_asset
-    tag = _tag(candidate.pk, c.etag, m.etag, candidate.rotation, candidate.flipped, candidate.engine_version)
     with ExitStack() as stack:
         _within_object_limit(m)
         _within_object_limit(c)
@@ -278,8 +307,143 @@ def candidate_rendition(candidate: Candidate, kind: str) -> str:
             data = matching.render_aligned(mpath, rotation=candidate.rotation, flipped=candidate.flipped, size=size)
         else:
             data = matching.render_diff(cpath, mpath, rotation=candidate.rotation, flipped=candidate.flipped)
-    name = _save(f"candidates/{candidate.pk}/{tag}-{kind}.jpg", data)
+    name = _save(_candidate_file(candidate, kind, "jpg"), data)
     _refuse_taken_down(candidate.cleanup_asset_id, candidate.match_asset_id, made=(name,))
     Candidate.objects.filter(pk=candidate.pk).update(**{field: name})
     setattr(candidate, field, name)
     return name
+
+
+# --- the image views' side: find a stored rendition, or have a task make it -----------------------
+
+def _asset_failed_file(asset: Asset) -> str:
+    return _asset_file(asset, "failed", "txt")  # the web JPEG and the thumbnail are made together
+
+
+def _candidate_failed_file(candidate: Candidate, kind: str) -> str:
+    return _candidate_file(candidate, f"{kind}-failed", "txt")
+
+
+def _stored(name: str, failed: str) -> str | None:
+    """``name`` when it is in the renditions storage; None when it is not made yet; RenditionFailed
+    when a rendering of it failed less than FAILED_SECONDS ago (``failed``: where that is noted).
+    Reads only: a look at the storage, never a fetch or a decode."""
+    st = renditions_storage()
+    if name and st.exists(name):
+        return name
+    if st.exists(failed) and timezone.now() - st.get_modified_time(failed) < timedelta(seconds=FAILED_SECONDS):
+        raise RenditionFailed(failed)
+    return None
+
+
+def asset_rendition_stored(asset: Asset, kind: str) -> str | None:
+    """The stored name of the asset's web JPEG or thumbnail, or None when it is not made yet
+    (see asset_rendition_request). Raises RenditionFailed when making it failed lately."""
+    if kind not in ASSET_KINDS:
+        raise ValidationError(f"unknown rendition {kind!r}")
+    return _stored(asset.rendition if kind == "web" else asset.thumbnail, _asset_failed_file(asset))
+
+
+def candidate_rendition_stored(candidate: Candidate, kind: str) -> str | None:
+    """The stored name of the candidate's aligned counterpart or difference image, or None when it
+    is not made yet (see candidate_rendition_request). Raises RenditionFailed when making it failed
+    lately. ``candidate`` comes with both assets (their ETags name the files)."""
+    if kind not in CANDIDATE_KINDS:
+        raise ValidationError(f"unknown rendition {kind!r}")
+    name = candidate.aligned_rendition if kind == "aligned" else candidate.diff_rendition
+    return _stored(name, _candidate_failed_file(candidate, kind))
+
+
+def _queue_once(key: str, send) -> bool:
+    """Queue (``send``, on commit) unless the same rendering was queued less than QUEUED_SECONDS
+    ago (the cache remembers it; its task forgets it when done). True when queued now."""
+    if not cache.add(key, 1, QUEUED_SECONDS):
+        return False
+
+    def queue():
+        try:
+            send()
+        except Exception:  # noqa: BLE001 - the broker is down: the image view still answers (503), a later request queues again
+            log.exception("could not queue a rendition (%s)", key)
+            cache.delete(key)
+
+    transaction.on_commit(queue)
+    return True
+
+
+def _asset_queue_key(asset_id, etag) -> str:
+    return f"doppel:rendition-queued:asset:{asset_id}:{_tag(etag)}"
+
+
+def _candidate_queue_key(candidate_id, kind) -> str:
+    return f"doppel:rendition-queued:candidate:{candidate_id}:{kind}"
+
+
+def asset_rendition_request(asset: Asset) -> bool:
+    """Have a task make the asset's web JPEG and thumbnail (asset_renditions_make). Asked by the
+    image view when the picture is not stored yet: filling this cache of pictures is the only thing
+    a GET changes, and doing it twice changes nothing. True when queued now (not already queued)."""
+    asset_id = asset.pk
+    return _queue_once(_asset_queue_key(asset_id, asset.etag), lambda: asset_renditions_task.delay(asset_id))
+
+
+def candidate_rendition_request(candidate: Candidate, kind: str) -> bool:
+    """Have a task make the candidate's aligned counterpart or difference image (as
+    asset_rendition_request)."""
+    if kind not in CANDIDATE_KINDS:
+        raise ValidationError(f"unknown rendition {kind!r}")
+    cand_id = candidate.pk
+    return _queue_once(_candidate_queue_key(cand_id, kind), lambda: candidate_rendition_task.delay(cand_id, kind))
+
+
+def _failure_note(failed: str, exc: Exception, *asset_ids) -> None:
+    """Note beside the rendition that making it failed (the views answer 404 for FAILED_SECONDS).
+    Nothing is left for a taken-down picture (``asset_ids``): a takedown that came while this one was
+    failing may have listed the folder before the note was in it, so it is asked again after."""
+    try:
+        _save(failed, f"{type(exc).__name__}: {exc}"[:500].encode())
+        _refuse_taken_down(*asset_ids, made=(failed,))
+    except TakenDown:
+        pass
+    except Exception:  # noqa: BLE001 - not noted: the next request queues the rendering again
+        log.exception("could not note the failed rendition %s", failed)
+
+
+def asset_renditions_make(asset_id) -> str:
+    """The task's work: make the asset's web JPEG and thumbnail unless they are there (idempotent: a
+    redelivery or a second request finds them). A failure is noted, not raised (a rendition is a
+    convenience; the view then says the file does not decode). Returns what happened."""
+    asset = Asset.objects.select_related("source").filter(pk=asset_id).first()
+    if asset is None:
+        return "gone"
+    try:
+        asset_rendition(asset, "web")
+        asset_rendition(asset, "thumb")
+    except TakenDown:
+        return "taken down"
+    except Exception as exc:  # noqa: BLE001 - does not decode, over the limits, the object is gone
+        log.info("no rendition for asset %s: %s", asset_id, exc)
+        _failure_note(_asset_failed_file(asset), exc, asset.pk)
+        return "failed"
+    finally:
+        cache.delete(_asset_queue_key(asset.pk, asset.etag))
+    return "made"
+
+
+def candidate_rendition_make(candidate_id, kind: str) -> str:
+    """The task's work for a candidate's aligned counterpart or difference image (as
+    asset_renditions_make)."""
+    cand = Candidate.objects.select_related("cleanup_asset__source", "match_asset__source").filter(pk=candidate_id).first()
+    if cand is None:
+        return "gone"
+    try:
+        candidate_rendition(cand, kind)
+    except TakenDown:
+        return "taken down"
+    except Exception as exc:  # noqa: BLE001
+        log.info("no %s rendition for candidate %s: %s", kind, candidate_id, exc)
+        _failure_note(_candidate_failed_file(cand, kind), exc, cand.cleanup_asset_id, cand.match_asset_id)
+        return "failed"
+    finally:
+        cache.delete(_candidate_queue_key(cand.pk, kind))
+    return "made"

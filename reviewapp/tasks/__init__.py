@@ -6,3 +6,4 @@ from .extracts import *  # noqa: F401,F403
 from .maintenance import *  # noqa: F401,F403
 from .namelists import *  # noqa: F401,F403
 from .pipeline import *  # noqa: F401,F403
+from .renditions import *  # noqa: F401,F403

@@ -1,6 +1,12 @@
 """Rendition bytes for the UI, permission-checked: from the renditions storage through Django, or
 a redirect to a short-lived signed URL when that storage is S3. Rows are looked up by id; no key
-or path from the request is used."""
+or path from the request is used.
+
+These views never fetch or decode an original (a 500 MB TIFF or a restored Glacier object would
+hold a web worker for minutes): a rendition that is not stored yet is queued for a worker
+(services.renditions.*_rendition_request) and answered 503 with Retry-After, which the pages' script
+(doppel.js) shows as "Preparing this picture…" and asks again. Queuing it is the only thing a GET
+changes: filling a cache of pictures, idempotent, never a change to the archive's records."""
 import logging
 
 from django.core.files.storage import FileSystemStorage
@@ -8,38 +14,84 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirec
 from django.shortcuts import get_object_or_404
 
 from ..models import Asset, Candidate
-from ..services.renditions import ASSET_KINDS, CANDIDATE_KINDS, asset_rendition, candidate_rendition, renditions_storage
+from ..services.renditions import (
+    ASSET_KINDS,
+    CANDIDATE_KINDS,
+    RenditionFailed,
+    asset_rendition_request,
+    asset_rendition_stored,
+    candidate_rendition_request,
+    candidate_rendition_stored,
+    renditions_storage,
+)
 from ..services.takedown import is_taken_down
 from .decorators import curator_required
 
 log = logging.getLogger(__name__)
 
+# How soon a page asks again for a picture being prepared (the thumbnail of a JPEG takes well under
+# a second once a worker has it; a large TIFF longer: the page keeps asking, a bounded number of times).
+RETRY_AFTER_SECONDS = 2
 
-def _gone():
-    """A picture removed by a legal takedown: gone for good, and said so (never made again)."""
-    resp = HttpResponse("This picture was removed by a legal takedown.", status=410, content_type="text/plain; charset=utf-8")
+
+def _plain(text, status):
+    resp = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
     resp["Cache-Control"] = "no-store"
     return resp
 
 
-def _serve(name, *asset_ids):
-    """The rendition, unless a takedown of one of ``asset_ids`` came while it was found or made (410),
-    or the file went meanwhile (404)."""
-    if is_taken_down(*asset_ids):
-        return _gone()
+def _open(name):
+    """The response carrying the stored rendition ``name``, or None when it went meanwhile."""
     st = renditions_storage()
-    if isinstance(st, FileSystemStorage):
-        try:
-            opened = st.open(name, "rb")
-        except FileNotFoundError:
-            if is_taken_down(*asset_ids):
-                return _gone()
-            raise Http404("no picture for this file (its rendition went meanwhile)") from None
-        resp = FileResponse(opened, content_type="image/jpeg")
-        resp["Cache-Control"] = "private, max-age=300"
-        resp["X-Content-Type-Options"] = "nosniff"
+    if not isinstance(st, FileSystemStorage):
+        return HttpResponseRedirect(st.url(name))  # signed, expires (querystring_expire)
+    try:
+        opened = st.open(name, "rb")
+    except FileNotFoundError:
+        return None
+    resp = FileResponse(opened, content_type="image/jpeg")
+    resp["Cache-Control"] = "private, max-age=300"
+    resp["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+def _picture(asset_ids, stored, request_rendering, what):
+    """The one answer of both image views. ``stored()``: the rendition's name, None when it is not
+    made yet, or RenditionFailed; ``request_rendering()`` queues it.
+
+    The takedown is asked once, after the file is in hand: a takedown that came at any moment
+    before (while the rendition was being made or looked up, or one that removed the file just now)
+    is a 410, and the file opened is closed unsent. A rendition made while a takedown ran is removed
+    by the task itself (services.renditions._refuse_taken_down)."""
+    resp = None
+    failed = False
+    try:
+        name = stored()
+    except RenditionFailed:
+        failed, name = True, None
+    except Exception as exc:  # noqa: BLE001 - the renditions storage did not answer: a 404, never a 500
+        log.warning("could not look up the rendition of %s: %s", what, exc)
+        failed, name = True, None
+    if name:
+        resp = _open(name)
+    if is_taken_down(*asset_ids):
+        if resp is not None:
+            resp.close()
+        return _plain("This picture was removed by a legal takedown.", 410)
+    if resp is not None:
         return resp
-    return HttpResponseRedirect(st.url(name))  # signed, expires (querystring_expire)
+    if failed:
+        raise Http404("no picture (a file does not decode, or is gone)")
+    if request_rendering():
+        log.info("the picture of %s is not made yet: queued for a worker", what)
+    else:  # asked again while it is being made (a page asks every few seconds): not worth a line each time
+        log.debug("the picture of %s is not made yet: queued before", what)
+    resp = _plain("Preparing this picture: ask again in a moment.", 503)
+    resp["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Django logs every 5xx as an error: this one is the expected answer while a worker makes the
+    # picture (logged above at INFO), not a fault, and a page asks for it every few seconds
+    resp._has_been_logged = True
+    return resp
 
 
 @curator_required
@@ -47,30 +99,14 @@ def asset_image(request, pk, kind):
     if kind not in ASSET_KINDS:
         raise Http404("unknown rendition")
     asset = get_object_or_404(Asset.objects.select_related("source"), pk=pk)
-    if is_taken_down(asset.pk):
-        return _gone()
-    try:
-        name = asset_rendition(asset, kind)
-    except Exception as exc:  # noqa: BLE001 - an unreadable or missing file is a 404, never a 500
-        log.info("no %s rendition for asset %s: %s", kind, pk, exc)
-        if is_taken_down(asset.pk):
-            return _gone()
-        raise Http404("no picture for this file (it does not decode, or the object is gone)") from None
-    return _serve(name, asset.pk)
+    return _picture((asset.pk,), lambda: asset_rendition_stored(asset, kind), lambda: asset_rendition_request(asset),
+                    f"asset {asset.pk} ({kind})")
 
 
 @curator_required
 def candidate_image(request, pk, kind):
     if kind not in CANDIDATE_KINDS:
         raise Http404("unknown rendition")
-    cand = get_object_or_404(Candidate.objects.select_related("cleanup_asset__source", "match_asset__source"), pk=pk)
-    if is_taken_down(cand.cleanup_asset_id, cand.match_asset_id):
-        return _gone()
-    try:
-        name = candidate_rendition(cand, kind)
-    except Exception as exc:  # noqa: BLE001
-        log.info("no %s rendition for candidate %s: %s", kind, pk, exc)
-        if is_taken_down(cand.cleanup_asset_id, cand.match_asset_id):
-            return _gone()
-        raise Http404("no picture for this pair (a file does not decode, or is gone)") from None
-    return _serve(name, cand.cleanup_asset_id, cand.match_asset_id)
+    cand = get_object_or_404(Candidate.objects.select_related("cleanup_asset", "match_asset"), pk=pk)
+    return _picture((cand.cleanup_asset_id, cand.match_asset_id), lambda: candidate_rendition_stored(cand, kind),
+                    lambda: candidate_rendition_request(cand, kind), f"candidate {cand.pk} ({kind})")

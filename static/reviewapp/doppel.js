@@ -1,4 +1,5 @@
-/* Doppel, every page: live-region announcements, broken-image marks and data-driven geometry.
+/* Doppel, every page: live-region announcements, pictures being prepared, broken-image marks and
+   data-driven geometry.
    Templates carry no inline script, event handler or style attribute (the Content-Security-Policy
    refuses them); what they need lives here, driven by data-* attributes. */
 (function () {
@@ -109,9 +110,127 @@
                     carryMessages: carryMessages, enhance: enhance };
 
   function markBroken(img) { img.classList.add("broken"); }
-  // an <img> that fails before this script runs is caught by the scan below, later ones here
+
+  // Pictures being prepared. The image views never make a picture inside the request: one not made
+  // yet is queued for a worker and answered 503 with Retry-After. The <img> then fails; here it is
+  // asked why (a HEAD request to the same URL), and while the answer is 503 the image is replaced by
+  // "Preparing this picture…" (its alt text too, for screen readers), asked for again after
+  // Retry-After a bounded number of times, and shown once it is there. The polite live region says
+  // so once all the pictures the page was waiting for are in (one message, not one per thumbnail),
+  // or that some could not be made; the <img> gets a "doppel:picture" event when it is settled. Without
+  // script the browser shows the alt text, as for any picture that does not load.
+  var PREPARE_TRIES = 30;        // about 3 1/2 minutes: 10 tries at Retry-After, then every 10 s
+  var waited = { count: 0, outcomes: {}, lastAlt: "", lastWhy: "" };  // outcomes: by URL (one picture may be shown twice)
+  function sameOrigin(url) {
+    try { return new URL(url, window.location.href).origin === window.location.origin; } catch (e) { return false; }
+  }
+  function placeholderFor(img) {
+    var ph = img.previousElementSibling;
+    if (ph && ph.classList.contains("img-preparing")) return ph;
+    ph = document.createElement("span");
+    ph.className = "img-preparing";
+    ph.setAttribute("data-testid", "img-preparing");
+    var words = document.createElement("span");
+    words.className = "img-preparing-words";
+    var alt = document.createElement("span");
+    alt.className = "visually-hidden";
+    alt.textContent = img.alt ? " " + img.alt : "";
+    ph.appendChild(words);
+    ph.appendChild(alt);
+    img.parentNode.insertBefore(ph, img);
+    return ph;
+  }
+  function say(ph, text) { ph.querySelector(".img-preparing-words").textContent = text; }
+  // One picture the page waited for is settled: ok true (in), false (could not be made), null (the page
+  // showed another picture there meanwhile). Once none is left waiting, one announcement says how it went.
+  function settled(ok, img, why) {
+    waited.count -= 1;
+    if (ok !== null) {
+      waited.outcomes[img.getAttribute("src")] = ok;
+      waited.lastAlt = img.alt || "";
+      if (!ok) waited.lastWhy = why;
+    }
+    var urls = Object.keys(waited.outcomes), n = urls.length, text;
+    if (waited.count > 0 || n === 0) return;
+    var ready = urls.filter(function (u) { return waited.outcomes[u]; }).length, failed = n - ready;
+    if (n === 1) text = ready ? "Picture ready" + (waited.lastAlt ? ": " + waited.lastAlt + "." : ".")
+      : waited.lastWhy + (waited.lastAlt ? " (" + waited.lastAlt + ")" : "");
+    else text = (ready ? ready + " of " + n + " pictures ready" : "None of " + n + " pictures could be prepared") +
+      (ready && failed ? "; " + failed + " could not be prepared." : ".");
+    waited.outcomes = {};
+    announce(text, "status");
+  }
+  function prepare(img) {
+    var src = img.getAttribute("src");
+    if (!src || !sameOrigin(src) || !window.fetch || img.dataset.preparing) { markBroken(img); return; }
+    img.dataset.preparing = "1";
+    var tries = 0, shown = false, over = false, ph = null;
+    function finish(ok, why) {
+      over = true;
+      delete img.dataset.preparing;
+      if (ok === false) {
+        markBroken(img);
+        if (ph) { say(ph, why); ph.classList.add("failed"); }
+      } else {
+        img.classList.remove("is-preparing");
+        if (ph) ph.remove();
+        if (ok) img.classList.remove("broken");
+      }
+      if (shown) settled(ok, img, why);
+      // for a page that waits for its pictures (review.js: a file swapped in takes decisions once shown)
+      img.dispatchEvent(new CustomEvent("doppel:picture", { detail: { ok: ok } }));
+    }
+    // The page showed another picture here meanwhile (review.js's raw toggle) or took this one out
+    // (the next file swapped in): stop asking. A new picture that failed meanwhile was not looked
+    // at (this one held the <img>): it is now.
+    function moved() {
+      if (over) return true;
+      if (img.isConnected && img.getAttribute("src") === src) return false;
+      finish(null);
+      if (img.isConnected && img.complete && img.getAttribute("src") && img.naturalWidth === 0) prepare(img);
+      return true;
+    }
+    function show() {
+      function done(e) {
+        img.removeEventListener("load", done);
+        img.removeEventListener("error", done);
+        if (!moved()) finish(e.type === "load", "This picture could not be shown.");
+      }
+      img.addEventListener("load", done);
+      img.addEventListener("error", done);
+      img.setAttribute("src", src);  // the 503 was not kept (no-store): this asks the server again
+    }
+    function ask() {
+      if (moved()) return;
+      fetch(src, { method: "HEAD", credentials: "same-origin", cache: "no-store", redirect: "manual" })
+        .then(function (r) {
+          if (moved()) return;
+          if (r.status === 503) {
+            if (!shown) {
+              shown = true;
+              waited.count += 1;
+              ph = placeholderFor(img);
+              say(ph, "Preparing this picture…");
+              img.classList.add("is-preparing");
+            }
+            tries += 1;
+            if (tries > PREPARE_TRIES) { finish(false, "This picture is taking long to prepare: reload the page later."); return; }
+            var after = parseInt(r.headers.get("Retry-After"), 10);
+            after = Math.min(30, Math.max(1, isFinite(after) ? after : 2, tries > 10 ? 10 : 0));
+            window.setTimeout(ask, after * 1000);
+          } else if (r.ok || r.type === "opaqueredirect") {
+            show();  // the bytes, or a signed storage URL (a redirect): in now
+          } else {
+            finish(false, r.status === 410 ? "This picture was removed by a legal takedown." : "No picture: the file does not decode, or is gone.");
+          }
+        })
+        .catch(function () { if (!moved()) finish(false, "This picture could not be loaded."); });
+    }
+    ask();
+  }
+  // an <img> that fails before this script runs is caught by the scan in enhance(), later ones here
   document.addEventListener("error", function (e) {
-    if (e.target && e.target.tagName === "IMG") markBroken(e.target);
+    if (e.target && e.target.tagName === "IMG" && !e.target.dataset.preparing) prepare(e.target);
   }, true);
 
   // Pages that follow running work ask for a refresh with <meta name="doppel-refresh" content="N">.
@@ -160,7 +279,7 @@
   // marks and geometry. Runs on load for the whole page and on content a page swaps in.
   function enhance(scope) {
     scope.querySelectorAll("img").forEach(function (img) {
-      if (img.complete && img.getAttribute("src") && img.naturalWidth === 0) markBroken(img);
+      if (img.complete && img.getAttribute("src") && img.naturalWidth === 0 && !img.dataset.preparing) prepare(img);
     });
     // Geometry from data attributes (percentages computed by the server), set through the CSSOM.
     scope.querySelectorAll("[data-box-top]").forEach(function (el) {

@@ -205,9 +205,13 @@
       return false;
     }
     if (swapped) {
+      // A picture still being made (doppel.js: the image view answered 503) is in once doppel.js
+      // has shown it or given up on it ("doppel:picture"), not at its first error.
       var images = Promise.all(Array.prototype.map.call(root.querySelectorAll("#img-cleanup, #img-match"), function (i) {
+        function inOrGiven(ok) { return function () { if (i.dataset.preparing) i.addEventListener("doppel:picture", ok, { once: true }); else ok(); }; }
+        if (i.dataset.preparing) return new Promise(function (ok) { inOrGiven(ok)(); });
         return i.complete ? null : new Promise(function (ok) {
-          i.addEventListener("load", ok, { once: true }); i.addEventListener("error", ok, { once: true });
+          i.addEventListener("load", ok, { once: true }); i.addEventListener("error", inOrGiven(ok), { once: true });
         });
       }));
       images.then(prefetchNext);

@@ -94,3 +94,54 @@ def test_a_curator_browses_real_thumbnails_and_opens_an_asset(page, live_server,
     assert f"{asset.width}×{asset.height}" in meta
     assert _images_loaded(page, "[data-testid=web-image]")[0] > 0
     page.screenshot(path=str(ARTIFACTS / "browse-asset.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thumbnail_still_being_made_shows_a_placeholder_then_the_picture(page, live_server, local_root, monkeypatch):
+    """The image view never decodes in the request: a thumbnail not made yet answers 503 with
+    Retry-After and is queued for a worker. The page shows "Preparing this picture…" in its place,
+    asks again, shows the picture once the worker made it, and says so in the polite live region,
+    with the one that could not be made (its object went)."""
+    from types import SimpleNamespace
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task
+    from tests.e2e.test_accessibility_e2e import CspWatch, run_axe
+    from tests.reviewapp.test_analysis import analyse_inline, inventory_inline, make_collection
+
+    admin = UserFactory(username="admin-e2e", role="admin")
+    UserFactory(username="curator-e2e", role="curator")
+    _canonical_dir, cleanup_dir = make_collection(local_root)
+    cleanup = source_add(actor=admin, name="cleanup", kind="local", role="cleanup", root=str(cleanup_dir))
+    inventory_inline(admin, cleanup)
+    analyse_inline(admin, source=cleanup)
+    made, went = Asset.objects.get(key="C1234a.jpg"), Asset.objects.get(key="unique.jpg")
+    for a in (made, went):
+        renditions.renditions_storage().delete(a.thumbnail)
+    (cleanup_dir / "unique.jpg").unlink()
+    queued = []  # the broker: the worker's part is run below, by the test
+    monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=queued.append))
+
+    csp = CspWatch(page)
+    browser_login(page, live_server, "curator-e2e", "pw-curator-e2e")
+    page.goto(f"{live_server.url}/sources/{cleanup.pk}/")
+    waiting = page.locator("[data-testid=asset-grid] [data-testid=img-preparing]")
+    waiting.nth(1).wait_for()
+    assert waiting.count() == 2
+    assert all(t.startswith("Preparing this picture…") for t in waiting.all_inner_texts())
+    assert "C1234a.jpg" in page.locator("li.tile", has_text="C1234a.jpg").locator("[data-testid=img-preparing]").text_content()
+    assert not page.locator("li.tile", has_text="C1234a.jpg").locator("img").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "browse-preparing.png"), full_page=True)
+    assert run_axe(page) == []
+    assert sorted(set(queued)) == sorted([made.pk, went.pk])
+    for pk in set(queued):
+        asset_renditions_task(pk)
+
+    tile = page.locator("li.tile", has_text="C1234a.jpg")
+    page.wait_for_function("() => { const i = [...document.querySelectorAll('li.tile img')].find(i => i.alt.includes('C1234a.jpg'));"
+                           " return i && i.naturalWidth > 0 && i.offsetWidth > 0; }", timeout=20000)
+    assert tile.locator("[data-testid=img-preparing]").count() == 0
+    failed = page.locator("li.tile", has_text="unique.jpg").locator("[data-testid=img-preparing]")
+    failed.filter(has_text="No picture: the file does not decode, or is gone.").wait_for()  # at its next ask
+    page.locator("[data-testid=live-status]", has_text="1 of 2 pictures ready; 1 could not be prepared.").wait_for()
+    assert run_axe(page) == [] and csp.refused == []

@@ -450,3 +450,82 @@ def test_single_key_shortcuts_can_be_turned_off_and_never_act_from_the_site_menu
     page.wait_for_function(
         "old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }", arg=first)
     assert Decision.objects.count() == 1
+
+
+def test_a_file_whose_picture_is_being_made_takes_decisions_once_the_picture_is_in(page, live_server, curator, pairs,
+                                                                                  monkeypatch):
+    """The image views never make a picture in the request (503, "Preparing this picture…"): a
+    file swapped in whose kept copy is still being made must not be decided unseen by a quick second
+    press, as a file whose picture was loading is not."""
+    from types import SimpleNamespace
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task, candidate_rendition_task
+
+    queued = []  # the broker; the worker's part is run by the test
+    monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=lambda *a: queued.append((asset_renditions_task, a))))
+    monkeypatch.setattr(renditions, "candidate_rendition_task",
+                        SimpleNamespace(delay=lambda *a: queued.append((candidate_rendition_task, a))))
+
+    def worker_runs(item):
+        """The worker makes the pictures of ``item`` that were queued (the page prefetched the next
+        file's too: those stay queued)."""
+        mine = {(asset_renditions_task, (item.asset_id,)), (candidate_rendition_task, (item.best_candidate_id, "aligned"))}
+        for job in [j for j in queued if j in mine]:
+            queued.remove(job)
+            job[0](*job[1])
+
+    def preparing(img_id):
+        page.locator(f"#{img_id}").locator("xpath=..").locator("[data-testid=img-preparing]").wait_for()
+
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server, "?verdict=rotated")
+    first = item_id(page)
+    assert first == pairs[0].pk
+    preparing("img-match")
+    worker_runs(pairs[0])
+    wait_images(page, "img-cleanup", "img-match")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('ready')")
+    page.keyboard.press("n")
+    page.wait_for_function("old => { const r = document.getElementById('review'); return r && r.dataset.item !== String(old); }",
+                           arg=first)
+    assert item_id(page) == pairs[1].pk
+    preparing("img-match")
+    page.wait_for_timeout(600)  # well past the moment a swapped-in file with its pictures in takes decisions
+    page.keyboard.press("n")
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('still being shown')")
+    assert Decision.objects.count() == 1
+    worker_runs(pairs[1])
+    wait_images(page, "img-cleanup", "img-match")
+    page.wait_for_selector("#review[data-settled='1']")
+    page.locator("[data-testid=live-status]", has_text="ready").wait_for()
+
+
+def test_the_raw_orientation_asked_for_while_the_aligned_copy_is_being_made_is_shown_once_made(page, live_server, curator,
+                                                                                               pairs, monkeypatch):
+    """O while the aligned kept copy is still "Preparing this picture…": the page stops waiting for
+    the aligned one and waits for the raw one (being made too), then shows it."""
+    from types import SimpleNamespace
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task, candidate_rendition_task
+
+    queued = []
+    monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=lambda *a: queued.append((asset_renditions_task, a))))
+    monkeypatch.setattr(renditions, "candidate_rendition_task",
+                        SimpleNamespace(delay=lambda *a: queued.append((candidate_rendition_task, a))))
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server, "?verdict=rotated")
+    match = page.locator("#img-match")
+    match.locator("xpath=..").locator("[data-testid=img-preparing]").wait_for()
+    page.keyboard.press("o")
+    raw = reverse("asset-image", args=[pairs[0].best_candidate.match_asset_id, "web"])
+    page.wait_for_function("raw => document.getElementById('img-match').getAttribute('src') === raw", arg=raw)
+    page.wait_for_timeout(3000)  # the aligned copy's next ask sees the raw one asked for instead
+    assert match.locator("xpath=..").locator("[data-testid=img-preparing]").count() == 1
+    assert match.get_attribute("data-preparing") == "1"
+    for task, args in list(queued):
+        task(*args)
+    wait_images(page, "img-match")
+    assert match.get_attribute("src") == raw and match.is_visible()
+    assert match.locator("xpath=..").locator("[data-testid=img-preparing]").count() == 0

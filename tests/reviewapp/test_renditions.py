@@ -1,5 +1,6 @@
 """Renditions: made from real files, stored in the renditions storage, served permission-checked
-(FileResponse locally, a short-lived signed URL when the storage is S3)."""
+(FileResponse locally, a short-lived signed URL when the storage is S3). One the views do not find
+stored is made by a task, never in the request: they answer 503 with Retry-After meanwhile."""
 from __future__ import annotations
 
 import io
@@ -10,6 +11,18 @@ from PIL import Image
 from reviewapp.models import Asset, Candidate
 from reviewapp.services.renditions import asset_rendition, candidate_rendition, renditions_storage
 from tests.reviewapp.test_analysis import analyse_inline, inventory_inline, make_collection
+
+
+def prepared(client, url, capture):
+    """Ask for a picture that is not stored: 503 with Retry-After and the task queued, not run in the
+    request; run it (as a worker would), then the answer to the same request."""
+    with capture(execute=False) as queued:
+        first = client.get(url)
+    assert first.status_code == 503 and int(first["Retry-After"]) > 0, first
+    assert first["Cache-Control"] == "no-store" and first["Content-Type"].startswith("text/plain")
+    assert len(queued) == 1
+    queued[0]()  # the task (eager in tests): the worker's part
+    return client.get(url)
 
 
 @pytest.fixture
@@ -23,6 +36,20 @@ def paired(local_root, admin_user):
     inventory_inline(admin_user, cleanup)
     analyse_inline(admin_user, source=cleanup)
     return canonical, cleanup
+
+
+def failures_age(seconds=None):
+    """Make every noted rendering failure older than FAILED_SECONDS (or ``seconds``): the next
+    request tries again."""
+    import os
+    import time
+    from pathlib import Path
+
+    from reviewapp.services.renditions import FAILED_SECONDS
+
+    then = time.time() - (FAILED_SECONDS + 1 if seconds is None else seconds)
+    for p in Path(renditions_storage().location).rglob("*-failed.txt"):
+        os.utime(p, (then, then))
 
 
 def jpeg_size(data: bytes):
@@ -53,13 +80,13 @@ def test_missing_rendition_is_made_on_demand(paired):
 
 
 @pytest.mark.django_db
-def test_candidate_aligned_and_diff(paired, curator_client):
+def test_candidate_aligned_and_diff(paired, curator_client, django_capture_on_commit_callbacks):
     cand = Candidate.objects.get(cleanup_asset__name="IMG_0001.png")
-    resp = curator_client.get(f"/images/candidate/{cand.pk}/aligned.jpg")
+    resp = prepared(curator_client, f"/images/candidate/{cand.pk}/aligned.jpg", django_capture_on_commit_callbacks)
     assert resp.status_code == 200
     w, h = jpeg_size(b"".join(resp.streaming_content))
     assert h > w  # the landscape kept copy turned like the portrait clean-up copy
-    resp = curator_client.get(f"/images/candidate/{cand.pk}/diff.jpg")
+    resp = prepared(curator_client, f"/images/candidate/{cand.pk}/diff.jpg", django_capture_on_commit_callbacks)
     assert resp.status_code == 200
     cand.refresh_from_db()
     assert cand.aligned_rendition and cand.diff_rendition
@@ -67,9 +94,143 @@ def test_candidate_aligned_and_diff(paired, curator_client):
 
 
 @pytest.mark.django_db
-def test_bad_requests_are_404_never_500(paired, curator_client):
+def test_an_image_view_never_decodes_the_original_in_the_request(paired, curator_client, monkeypatch, caplog,
+                                                                  django_capture_on_commit_callbacks):
+    """A picture not stored yet is queued for a worker (once, however often it is asked for) and
+    answered 503 with Retry-After: nothing is fetched or decoded in the request. Once the task has
+    run, the same request gets the picture."""
+    import logging
+    import threading
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task, candidate_rendition_task
+
+    decoded, queued = [], []
+    real_web, real_aligned = renditions.render_web, renditions.matching.render_aligned
+    monkeypatch.setattr(renditions, "render_web", lambda *a, **k: decoded.append(threading.get_ident()) or real_web(*a, **k))
+    monkeypatch.setattr(renditions.matching, "render_aligned",
+                        lambda *a, **k: decoded.append(threading.get_ident()) or real_aligned(*a, **k))
+
+    class Worker:  # what reaches the broker: the real tasks stay unrun
+        def __init__(self, name):
+            self.name = name
+
+        def delay(self, *args):
+            queued.append((self.name, *args))
+
+    monkeypatch.setattr(renditions, "asset_renditions_task", Worker("asset"))
+    monkeypatch.setattr(renditions, "candidate_rendition_task", Worker("candidate"))
+    a = Asset.objects.get(name="IMG_0001.png")
+    cand = Candidate.objects.get(cleanup_asset=a)
+    renditions_storage().delete(a.rendition)
+    web, aligned = f"/images/asset/{a.pk}/web.jpg", f"/images/candidate/{cand.pk}/aligned.jpg"
+    with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
+        answers = [curator_client.get(u) for u in (web, web, aligned, aligned)]
+    assert [r.status_code for r in answers] == [503] * 4
+    assert all(r["Retry-After"] == "2" and r["Cache-Control"] == "no-store" and b"Preparing" in r.content for r in answers)
+    assert decoded == []
+    assert queued == [("asset", a.pk), ("candidate", cand.pk, "aligned")]  # asked twice each, queued once each
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # expected, not a fault
+    # the worker's part
+    assert asset_renditions_task(a.pk) == "made" and candidate_rendition_task(cand.pk, "aligned") == "made"
+    assert len(decoded) == 2
+    resp = curator_client.get(web)
+    assert resp.status_code == 200 and jpeg_size(b"".join(resp.streaming_content)) == (300, 400)
+    assert curator_client.get(f"/images/asset/{a.pk}/thumb.jpg").status_code == 200  # made with the web JPEG
+    assert curator_client.get(aligned).status_code == 200
+    assert asset_renditions_task(a.pk) == "made" and len(decoded) == 2  # a second run finds them
+
+
+@pytest.mark.django_db
+def test_a_failed_rendering_answers_404_until_it_is_old_enough_to_try_again(paired, curator_client,
+                                                                              django_capture_on_commit_callbacks):
+    """Not an eternal 503: a file that does not decode is said so (404) on later requests, without
+    queuing it again, until the failure is FAILED_SECONDS old."""
     bad = Asset.objects.get(name="garbage.jpg")
-    assert curator_client.get(f"/images/asset/{bad.pk}/web.jpg").status_code == 404
+    url = f"/images/asset/{bad.pk}/web.jpg"
+    assert prepared(curator_client, url, django_capture_on_commit_callbacks).status_code == 404
+    with django_capture_on_commit_callbacks() as queued:
+        assert curator_client.get(url).status_code == 404
+        assert curator_client.get(f"/images/asset/{bad.pk}/thumb.jpg").status_code == 404
+    assert queued == []
+    failures_age(seconds=10)  # recent: still 404
+    assert curator_client.get(url).status_code == 404
+    failures_age()
+    assert prepared(curator_client, url, django_capture_on_commit_callbacks).status_code == 404  # tried again
+
+
+@pytest.mark.django_db
+def test_a_takedown_while_the_picture_is_being_made_is_410_and_leaves_no_picture(paired, curator_client, admin_user,
+                                                                                 monkeypatch,
+                                                                                 django_capture_on_commit_callbacks):
+    """The takedown lands while the worker renders (after its first look, before it writes): the
+    rendition it writes is removed, nothing of it is noted, and the view answers 410."""
+    from pathlib import Path
+
+    from reviewapp.models import Takedown
+    from reviewapp.services import renditions
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    renditions_storage().delete(a.rendition)
+    real = renditions.render_web
+
+    def render_during_a_takedown(*args, **kwargs):
+        Takedown.objects.create(asset=a, reason="court order 2026/99 (test)", actor=admin_user)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(renditions, "render_web", render_during_a_takedown)
+    resp = prepared(curator_client, f"/images/asset/{a.pk}/web.jpg", django_capture_on_commit_callbacks)
+    assert resp.status_code == 410 and resp["Cache-Control"] == "no-store"
+    assert curator_client.get(f"/images/asset/{a.pk}/thumb.jpg").status_code == 410
+    left = [p.name for p in (Path(renditions_storage().location) / "assets" / str(a.pk)).iterdir()]
+    assert not [n for n in left if n.endswith(("-web.jpg", "-thumb.jpg", "-failed.txt"))], left
+
+
+@pytest.mark.django_db
+def test_a_takedown_while_a_rendering_fails_leaves_no_failure_note(paired, curator_client, admin_user, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    """A takedown lists the folder it removes before the failing rendering wrote its note: the
+    note is asked about again and removed, so nothing of the taken-down file is left."""
+    from pathlib import Path
+
+    from reviewapp.models import Takedown
+    from reviewapp.services import renditions
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    renditions_storage().delete(a.rendition)
+
+    def fail_during_a_takedown(*args, **kwargs):
+        Takedown.objects.create(asset=a, reason="court order 2026/97 (test)", actor=admin_user)
+        raise ValueError("does not decode")
+
+    monkeypatch.setattr(renditions, "render_web", fail_during_a_takedown)
+    assert prepared(curator_client, f"/images/asset/{a.pk}/web.jpg", django_capture_on_commit_callbacks).status_code == 410
+    left = [p.name for p in (Path(renditions_storage().location) / "assets" / str(a.pk)).iterdir()]
+    assert not [n for n in left if n.endswith("-failed.txt")], left
+
+
+@pytest.mark.django_db
+def test_a_stored_picture_of_a_taken_down_file_is_410_and_queues_nothing(paired, curator_client, admin_user,
+                                                                         django_capture_on_commit_callbacks):
+    from reviewapp.models import Takedown
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    cand = Candidate.objects.get(cleanup_asset=a)
+    assert renditions_storage().exists(a.rendition)
+    Takedown.objects.create(asset=cand.match_asset, reason="court order 2026/98 (test)", actor=admin_user)
+    with django_capture_on_commit_callbacks() as queued:
+        assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 200  # not this one
+        for kind in ("aligned", "diff"):  # the pair involves it: never made
+            resp = curator_client.get(f"/images/candidate/{cand.pk}/{kind}.jpg")
+            assert resp.status_code == 410 and b"legal takedown" in resp.content
+        assert curator_client.get(f"/images/asset/{cand.match_asset_id}/web.jpg").status_code == 410  # stored, not served
+    assert queued == []
+
+
+@pytest.mark.django_db
+def test_bad_requests_are_404_never_500(paired, curator_client, django_capture_on_commit_callbacks):
+    bad = Asset.objects.get(name="garbage.jpg")
+    assert prepared(curator_client, f"/images/asset/{bad.pk}/web.jpg", django_capture_on_commit_callbacks).status_code == 404
     good = Asset.objects.get(name="C1234a.jpg")
     assert curator_client.get(f"/images/asset/{good.pk}/original.jpg").status_code == 404
     assert curator_client.get("/images/asset/999999/web.jpg").status_code == 404
@@ -86,7 +247,8 @@ def test_renditions_need_a_curator(paired, client, django_user_model):
 
 
 @pytest.mark.django_db
-def test_s3_renditions_redirect_to_a_signed_url(paired, curator_client, s3_profile, s3_bucket, s3_server, settings):
+def test_s3_renditions_redirect_to_a_signed_url(paired, curator_client, s3_profile, s3_bucket, s3_server, settings,
+                                               django_capture_on_commit_callbacks):
     from django.core.files.storage import storages
 
     settings.STORAGES = {**settings.STORAGES, "renditions": {
@@ -96,8 +258,8 @@ def test_s3_renditions_redirect_to_a_signed_url(paired, curator_client, s3_profi
     }}
     storages._storages.pop("renditions", None)
     try:
-        a = Asset.objects.get(name="C1234a.jpg")
-        resp = curator_client.get(f"/images/asset/{a.pk}/web.jpg")
+        a = Asset.objects.get(name="C1234a.jpg")  # its rendition is in the local storage, not in S3
+        resp = prepared(curator_client, f"/images/asset/{a.pk}/web.jpg", django_capture_on_commit_callbacks)
         assert resp.status_code == 302
         assert resp["Location"].startswith(s3_server) and "Signature" in resp["Location"] and "Expires=" in resp["Location"]
         import requests
@@ -108,24 +270,29 @@ def test_s3_renditions_redirect_to_a_signed_url(paired, curator_client, s3_profi
 
 
 @pytest.mark.django_db
-def test_image_views_obey_the_object_byte_limit(paired, curator_client, settings):
-    """An image view fetches and decodes only what analysis would: over DOPPEL_MAX_OBJECT_BYTES
-    it answers 404 and makes nothing, whether the inventoried size or the store's says so."""
+def test_image_views_obey_the_object_byte_limit(paired, curator_client, settings, monkeypatch,
+                                                 django_capture_on_commit_callbacks):
+    """An image view's rendering fetches and decodes only what analysis would: over
+    DOPPEL_MAX_OBJECT_BYTES it answers 404 and makes nothing, whether the inventoried size or the
+    store's says so."""
     a = Asset.objects.get(name="IMG_0001.png")
     cand = Candidate.objects.get(cleanup_asset=a)
     renditions_storage().delete(a.rendition)
     Asset.objects.filter(pk=a.pk).update(rendition="")
     settings.MAX_OBJECT_BYTES = a.size - 1
-    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
-    assert curator_client.get(f"/images/candidate/{cand.pk}/aligned.jpg").status_code == 404
+    web = f"/images/asset/{a.pk}/web.jpg"
+    assert prepared(curator_client, web, django_capture_on_commit_callbacks).status_code == 404
+    assert prepared(curator_client, f"/images/candidate/{cand.pk}/aligned.jpg", django_capture_on_commit_callbacks).status_code == 404
     a.refresh_from_db()
     cand.refresh_from_db()
     assert a.rendition == "" and cand.aligned_rendition == ""
     # the inventoried size may be stale: the fetch checks the size the store reports now
     Asset.objects.filter(pk=a.pk).update(size=1)
-    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
+    failures_age()
+    assert prepared(curator_client, web, django_capture_on_commit_callbacks).status_code == 404
     settings.MAX_OBJECT_BYTES = 10 ** 9
-    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 200
+    failures_age()
+    assert prepared(curator_client, web, django_capture_on_commit_callbacks).status_code == 200
 
 
 def test_the_configured_decode_limits_are_the_engines_defaults(settings):
@@ -146,7 +313,8 @@ def test_the_configured_decode_limits_are_the_engines_defaults(settings):
 
 
 @pytest.mark.django_db
-def test_a_bomb_like_png_is_refused_by_analysis_and_the_image_view(local_root, admin_user, curator_client):
+def test_a_bomb_like_png_is_refused_by_analysis_and_the_image_view(local_root, admin_user, curator_client,
+                                                                    django_capture_on_commit_callbacks):
     import sys
     from pathlib import Path
 
@@ -164,7 +332,7 @@ def test_a_bomb_like_png_is_refused_by_analysis_and_the_image_view(local_root, a
     analyse_inline(admin_user, source=src)
     a = Asset.objects.get(source=src)
     assert a.decode_status == "unreadable" and "decoded, over the limit" in a.decode_error
-    assert curator_client.get(f"/images/asset/{a.pk}/web.jpg").status_code == 404
+    assert prepared(curator_client, f"/images/asset/{a.pk}/web.jpg", django_capture_on_commit_callbacks).status_code == 404
 
 
 @pytest.mark.django_db
@@ -286,3 +454,21 @@ def test_a_16_bit_picture_still_goes_to_pillows_png():
 
     a = np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(a)))), a)
+
+
+@pytest.mark.celery
+@pytest.mark.services
+def test_a_worker_process_makes_the_picture_an_image_view_asked_for(local_root, celery_worker, paired, curator_client):
+    """As in production and `make run`: the request only queues (503), a separate worker process
+    fetches and decodes, and the page's next request gets the picture, or the 404 of a file that
+    does not decode."""
+    from tests.conftest import wait_for
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    bad = Asset.objects.get(name="garbage.jpg")
+    renditions_storage().delete(a.rendition)
+    web, garbage = f"/images/asset/{a.pk}/web.jpg", f"/images/asset/{bad.pk}/web.jpg"
+    assert curator_client.get(web).status_code == 503 and curator_client.get(garbage).status_code == 503
+    resp = wait_for(lambda: (r := curator_client.get(web)).status_code == 200 and r, timeout=60, message="the worker's rendition")
+    assert jpeg_size(b"".join(resp.streaming_content)) == (300, 400)
+    wait_for(lambda: curator_client.get(garbage).status_code == 404, timeout=60, message="the worker's failure note")

@@ -143,7 +143,8 @@ def test_a_filter_doppel_cannot_use_takes_no_file_and_says_so(curator_client, cu
     assert r["Location"].startswith(reverse("review-item", args=[item.pk]))
 
 
-def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator_client, local_root, django_assert_max_num_queries):
+def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator_client, local_root, django_assert_max_num_queries,
+                                                                         picture):
     item = make_real_pair(local_root, rotation=90, flipped=True, verdict="rotated")[0]
     other = CandidateFactory(cleanup_asset=item.asset, verdict="different", diff_score=0.3, rank=1)
     url = reverse("review-item", args=[item.pk])
@@ -163,7 +164,7 @@ def test_file_view_shows_both_sides_badges_metadata_and_other_candidates(curator
     aligned = reverse("candidate-image", args=[item.best_candidate.pk, "aligned"])
     assert f'src="{web}"' in html and f'src="{aligned}"' in html
     for u in (web, aligned):
-        img = curator_client.get(u)
+        img = picture(curator_client, u)
         assert img.status_code == 200
         assert b"".join(img.streaming_content if img.streaming else [img.content])[:2] == b"\xff\xd8"
 
@@ -463,7 +464,7 @@ class _ImageRefs(HTMLParser):
             self.urls += [a[k] for k in ("data-aligned", "data-raw") if a.get(k)]
 
 
-def test_every_image_a_demo_file_view_asks_for_exists(demo_dirs, client):
+def test_every_image_a_demo_file_view_asks_for_exists(demo_dirs, client, picture):
     """The demo as `make run` loads it (doppel_demo into the test database and storage), walked
     as a curator does it: Next, look at the file (and follow every image, the heat-map and what the
     page prefetches for the next file), Skip, until every file was seen; then every file's page
@@ -482,7 +483,7 @@ def test_every_image_a_demo_file_view_asks_for_exists(demo_dirs, client):
         for src in refs.urls:
             if src.startswith("data:") or src in asked:
                 continue
-            got = client.get(src)
+            got = picture(client, src)
             asked[src] = got.status_code
             if got.status_code != 200:
                 failed.append((url, src, got.status_code))

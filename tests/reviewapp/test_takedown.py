@@ -668,9 +668,10 @@ def test_a_restore_from_quarantine_that_a_takedown_overtakes_puts_nothing_back(w
 
 @pytest.mark.parametrize("which", ["asset", "candidate"])
 def test_a_rendition_being_made_when_a_takedown_arrives_is_removed_and_not_served(world, admin_user, client,
-                                                                                   monkeypatch, which):
+                                                                                   monkeypatch, which, picture):
     """An attack: a page's image request rendering the picture when the order arrived got a 200, and its
-    web JPEG, thumbnail or difference image stayed in the renditions storage."""
+    web JPEG, thumbnail or difference image stayed in the renditions storage. (The rendering is the
+    task the image request queued; the page's next request is the one answered.)"""
     import shutil
 
     import matching
@@ -693,7 +694,8 @@ def test_a_rendition_being_made_when_a_takedown_arrives_is_removed_and_not_serve
     monkeypatch.setattr(module, name, render_then_order_arrives)
     client.force_login(admin_user)
     url = reverse("asset-image", args=[d.pk, "web"]) if which == "asset" else reverse("candidate-image", args=[cand.pk, "diff"])
-    assert client.get(url).status_code == 410
+    assert picture(client, url).status_code == 410
+    assert Takedown.objects.filter(asset=d).exists()  # it did arrive while rendering
     assert not [n for n in files_under(world["renditions"])
                 if n.startswith(f"assets/{d.pk}/") or n.startswith(f"candidates/{cand.pk}/")]
 
