@@ -19,7 +19,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -43,6 +43,9 @@ from .restore import restores_lapse
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
+# Rows an inventory must have written (new, changed, reappeared, vanished) before it refreshes the database's
+# statistics of the asset tables itself (``_statistics_refreshed``)
+STATISTICS_AFTER = 10_000
 
 
 def extract_ids(name: str) -> list[str]:
@@ -219,6 +222,24 @@ def _mark_vanished(source: Source, generation: int) -> int:
                 .update(state=Asset.State.VANISHED, updated_at=timezone.now()))
 
 
+def _statistics_refreshed(stats: dict) -> bool:
+    """``ANALYZE`` the asset and identifier tables after an inventory that wrote ``STATISTICS_AFTER`` rows or
+    more; True when it did. Why: the planner's row estimates for a source come from these statistics, and a
+    source inventoried a moment ago has none until autovacuum gets round to it (or ever, where it is off). Then
+    every query that names the source scans all its assets by the source index instead of probing
+    (source, key): name-list lookups of 500 keys took 67 ms each instead of 0.5 ms, 18-26 s of a 499,000-line
+    list's job against 100,000 fresh assets (3.3 s once analysed); analysis and pairing run on the same rows
+    next. PostgreSQL samples a table (about a second at 1M rows); SQLite's ANALYZE reads it, and one statement
+    serves both."""
+    written = stats["new"] + stats["changed"] + stats["reappeared"] + stats["vanished"]
+    if written < STATISTICS_AFTER:
+        return False
+    with connection.cursor() as cursor:
+        for model in (Asset, AssetIdentifier):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    return True
+
+
 def inventory_run(job_id: int, *, progress=None) -> Job | None:
     """The work of an inventory job (called by the task, or inline by the command)."""
     job = job_start(job_id)
@@ -247,6 +268,7 @@ def inventory_run(job_id: int, *, progress=None) -> Job | None:
         job_fail(job_id, f"listing {source.location} failed: {exc}")
         raise
     stats["vanished"] = _mark_vanished(source, generation)
+    _statistics_refreshed(stats)
     if backend_of(source).archive_tiers:
         # a listing cannot tell a restored copy from none (no x-amz-restore in it): the recorded expiry does
         restores_lapse(Asset.objects.filter(source=source))

@@ -156,6 +156,45 @@ def test_vanished_are_found_across_chunks_without_remembering_the_listing(local_
     assert Asset.objects.exclude(state=Asset.State.VANISHED).count() == 6
 
 
+def _analysed_tables() -> set:
+    """The asset tables the database has statistics of (PostgreSQL: analysed by ANALYZE; SQLite: in sqlite_stat1)."""
+    tables = {Asset._meta.db_table, AssetIdentifier._meta.db_table}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if not cursor.fetchall():
+                return set()
+            cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1")
+        return {row[0] for row in cursor.fetchall()} & tables
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inventory_that_writes_many_rows_refreshes_the_asset_tables_statistics(local_source, monkeypatch):
+    # a source inventoried a moment ago has no planner statistics until autovacuum runs (or never, where it
+    # is off), and every query naming it then scans all its assets: a large inventory analyses them itself
+    with connection.cursor() as cursor:   # (no statistics yet, as on a database that never analysed them)
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchall():
+                cursor.execute("DELETE FROM sqlite_stat1")
+    monkeypatch.setattr(inventory, "STATISTICS_AFTER", 4)
+    if connection.vendor == "sqlite":
+        run_inventory(local_source)        # 3 new rows: under the mark, nothing analysed
+        assert _analysed_tables() == set()
+    more = os.path.join(local_source.root, "more")
+    os.makedirs(more)
+    for i in range(4):
+        with open(os.path.join(more, f"C00060{i:02d}.txt"), "w") as f:
+            f.write(str(i))
+    assert inventory._statistics_refreshed({"new": 4, "changed": 0, "reappeared": 0, "vanished": 0})
+    assert not inventory._statistics_refreshed({"new": 1, "changed": 1, "reappeared": 0, "vanished": 1})
+    job = run_inventory(local_source)
+    assert job.state == Job.State.DONE and job.params["stats"]["new"] >= 4
+    assert _analysed_tables() == {Asset._meta.db_table, AssetIdentifier._meta.db_table}
+
+
 @pytest.mark.django_db
 def test_missing_directory_fails_the_job_with_a_message(local_source):
     import shutil
