@@ -511,8 +511,11 @@ def page(browser):
 
 def wait_shown(page):
     """Wait until the file on the page takes decisions: a file swapped in after a decision is
-    shown first (its images in, a moment gone by), as a curator sees it before deciding."""
+    shown first (its images in, a moment gone by), as a curator sees it before deciding; and its
+    pictures are in, or given up on (a deletion is approved only once both are shown)."""
     page.wait_for_function("() => { const r = document.getElementById('review'); return !r || r.dataset.settled === '1'; }")
+    page.wait_for_function("() => Array.prototype.every.call(document.querySelectorAll('#img-cleanup, #img-match'), "
+                           "i => i.complete && !i.dataset.preparing)", timeout=30000)
 
 
 def browser_login(page, live_server, username, password):

@@ -93,19 +93,21 @@ class DecisionKey:
     style: str = ""        # the button's class (danger, secondary)
     dialog: str = ""       # way=dialog: the id of the <dialog> that asks for the rest (category, note)
     guarded: bool = False  # the service may refuse it for this file: the button says why beforehand
+    seen: bool = False     # the page takes it only once both pictures are shown (a deletion is never approved unseen)
 
     @property
     def label(self) -> str:
         return Decision.Action(self.action).label
 
     def as_data(self) -> dict:
-        return {"action": self.action, "key": self.key, "label": self.label, "way": self.way, "dialog": self.dialog}
+        return {"action": self.action, "key": self.key, "label": self.label, "way": self.way, "dialog": self.dialog,
+                "seen": self.seen}
 
 
 DECISION_KEYS = (
     DecisionKey(Decision.Action.APPROVE_DELETE, "d",
                 "approve deletion of the clean-up copy (refused, with the reason, when it would be unsafe)",
-                style="danger", guarded=True),
+                style="danger", guarded=True, seen=True),
     DecisionKey(Decision.Action.NOT_DUPLICATE, "n", "not a duplicate"),
     DecisionKey(Decision.Action.LOG_ERROR, "e", "log an error (category + note)", way="dialog", dialog="error-dialog"),
     DecisionKey(Decision.Action.REINGEST, "r", "route to reingest"),

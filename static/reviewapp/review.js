@@ -204,6 +204,21 @@
       refuse("The next file is still being shown: look at it, then decide.");
       return false;
     }
+    // A decision marked "seen" (approving a deletion) waits for both pictures to be shown, on any page: one
+    // still being made ("Preparing this picture…") or given up on is not a picture the curator saw. The other
+    // decisions lose nothing and stay open.
+    function picturesShown() {
+      return Array.prototype.every.call(root.querySelectorAll("#img-cleanup, #img-match"), function (i) {
+        return i.complete && i.naturalWidth > 0 && !i.dataset.preparing;
+      });
+    }
+    function seenFor(action) {
+      var a = null;
+      for (var k in DECISION_KEYS) if (Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) && DECISION_KEYS[k].action === action) a = DECISION_KEYS[k];
+      if (!a || !a.seen || picturesShown()) return true;
+      refuse(a.label + " waits until both pictures are shown: look at them first, or decide another way.");
+      return false;
+    }
     if (swapped) {
       // A picture still being made (doppel.js: the image view answered 503) is in once doppel.js
       // has shown it or given up on it ("doppel:picture"), not at its first error.
@@ -376,6 +391,7 @@
       e.preventDefault();
       if (b && refusedBy(b)) return;
       if (!shown()) return;
+      if (b && b.name === "action" && !seenFor(b.value)) return;
       sendDecision(form, b && b.name === "action" ? b.value : "");
     });
 
@@ -413,7 +429,7 @@
         if (readonly || !form) { refuse("This file is not yours to decide: it is read-only here."); return; }
         var b = form.querySelector('button[value="' + a.action + '"]');
         if (refusedBy(b)) { refuse(refusedBy(b)); return; }
-        if (!shown()) return;
+        if (!shown() || !seenFor(a.action)) return;
         sendDecision(form, a.action);
         return;
       }

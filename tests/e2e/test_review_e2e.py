@@ -302,6 +302,7 @@ def test_a_d_the_server_refuses_shows_its_refusal_and_stays_on_the_file(page, li
     kept.etag = "changed-since"
     kept.save(update_fields=["etag"])
     page.evaluate(MARK)
+    wait_shown(page)
     page.keyboard.press("d")
     page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('changed since')")
     assert page.locator("#live-alert").inner_text().strip() == (
@@ -499,6 +500,39 @@ def test_a_file_whose_picture_is_being_made_takes_decisions_once_the_picture_is_
     wait_images(page, "img-cleanup", "img-match")
     page.wait_for_selector("#review[data-settled='1']")
     page.locator("[data-testid=live-status]", has_text="ready").wait_for()
+
+
+def test_a_deletion_is_approved_only_once_both_pictures_are_shown_on_a_page_loaded_whole(page, live_server, curator,
+                                                                                        local_root, monkeypatch):
+    """A fresh-eyed attack (stop 75): a page loaded whole took D while its kept copy still said "Preparing this
+    picture…". Approval waits for both pictures; the other decisions do not."""
+    from types import SimpleNamespace
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task, candidate_rendition_task
+
+    pairs = make_real_pair(local_root, n=2)
+    queued = []
+    monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=lambda *a: queued.append((asset_renditions_task, a))))
+    monkeypatch.setattr(renditions, "candidate_rendition_task",
+                        SimpleNamespace(delay=lambda *a: queued.append((candidate_rendition_task, a))))
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    goto_next(page, live_server)
+    first = item_id(page)
+    assert page.locator('#decide-form button[value="approve_delete"]').get_attribute("aria-disabled") is None
+    page.locator("#img-match").locator("xpath=..").locator("[data-testid=img-preparing]").wait_for()
+    page.keyboard.press("d")
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('waits until both pictures')")
+    page.click('#decide-form button[value="approve_delete"]')
+    page.wait_for_timeout(300)
+    assert not Decision.objects.exists() and item_id(page) == first
+    for task, args in list(queued):
+        task(*args)
+    wait_images(page, "img-cleanup", "img-match")
+    page.keyboard.press("d")
+    page.wait_for_function("old => document.getElementById('review').dataset.item !== String(old)", arg=first)
+    assert Decision.objects.get(review_item_id=first).action == "approve_delete"
+    assert first in {p.pk for p in pairs}
 
 
 def test_the_raw_orientation_asked_for_while_the_aligned_copy_is_being_made_is_shown_once_made(page, live_server, curator,
