@@ -341,6 +341,10 @@ def asset_rendition_stored(asset: Asset, kind: str) -> str | None:
     (see asset_rendition_request). Raises RenditionFailed when making it failed lately."""
     if kind not in ASSET_KINDS:
         raise ValidationError(f"unknown rendition {kind!r}")
+    if asset.state == Asset.State.UNREADABLE:
+        # its analysis found it does not decode: nothing to queue, however often it is looked at (the
+        # failure note lapses after FAILED_SECONDS, and every look would decode the file again)
+        raise RenditionFailed("the file does not decode (its analysis)")
     return _stored(asset.rendition if kind == "web" else asset.thumbnail, _asset_failed_file(asset))
 
 

@@ -7,11 +7,13 @@ hold a web worker for minutes): a rendition that is not stored yet is queued for
 (services.renditions.*_rendition_request) and answered 503 with Retry-After, which the pages' script
 (doppel.js) shows as "Preparing this picture…" and asks again. Queuing it is the only thing a GET
 changes: filling a cache of pictures, idempotent, never a change to the archive's records."""
+import hashlib
 import logging
 
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.cache import get_conditional_response
 
 from ..models import Asset, Candidate
 from ..services.renditions import (
@@ -41,21 +43,29 @@ def _plain(text, status):
 
 
 def _open(name):
-    """The response carrying the stored rendition ``name``, or None when it went meanwhile."""
+    """The response carrying the stored rendition ``name``, or None when it went meanwhile.
+
+    Cached by the browser only to be asked again each time (``no-cache``, with the name as its ETag: a
+    rendition's name changes with what it shows, so an unchanged one answers 304): a picture served with
+    ``max-age`` stayed on screen for minutes after a legal takedown, from the browser's own cache, and the
+    review page's prefetch put the next file's there too (a fresh-eyed attack, stop 75)."""
     st = renditions_storage()
     if not isinstance(st, FileSystemStorage):
-        return HttpResponseRedirect(st.url(name))  # signed, expires (querystring_expire)
+        resp = HttpResponseRedirect(st.url(name))  # signed, expires (querystring_expire)
+        resp["Cache-Control"] = "no-store"
+        return resp
     try:
         opened = st.open(name, "rb")
     except FileNotFoundError:
         return None
     resp = FileResponse(opened, content_type="image/jpeg")
-    resp["Cache-Control"] = "private, max-age=300"
+    resp["Cache-Control"] = "private, no-cache"
+    resp["ETag"] = f'"{hashlib.sha256(name.encode()).hexdigest()[:32]}"'
     resp["X-Content-Type-Options"] = "nosniff"
     return resp
 
 
-def _picture(asset_ids, stored, request_rendering, what):
+def _picture(request, asset_ids, stored, request_rendering, what):
     """The one answer of both image views. ``stored()``: the rendition's name, None when it is not
     made yet, or RenditionFailed; ``request_rendering()`` queues it.
 
@@ -79,9 +89,16 @@ def _picture(asset_ids, stored, request_rendering, what):
             resp.close()
         return _plain("This picture was removed by a legal takedown.", 410)
     if resp is not None:
+        if resp.has_header("ETag"):
+            answer = get_conditional_response(request, etag=resp["ETag"], response=resp)
+            if answer is not resp:   # 304: the browser's copy is this one (asked after the takedown check)
+                resp.close()
+                answer["Cache-Control"] = resp["Cache-Control"]
+            return answer
         return resp
     if failed:
-        raise Http404("no picture (a file does not decode, or is gone)")
+        # (no-store, as the 503 and 410: the picture may be made once the file is mended)
+        return _plain("No picture: the file does not decode, or is gone.", 404)
     if request_rendering():
         log.info("the picture of %s is not made yet: queued for a worker", what)
     else:  # asked again while it is being made (a page asks every few seconds): not worth a line each time
@@ -99,7 +116,7 @@ def asset_image(request, pk, kind):
     if kind not in ASSET_KINDS:
         raise Http404("unknown rendition")
     asset = get_object_or_404(Asset.objects.select_related("source"), pk=pk)
-    return _picture((asset.pk,), lambda: asset_rendition_stored(asset, kind), lambda: asset_rendition_request(asset),
+    return _picture(request, (asset.pk,), lambda: asset_rendition_stored(asset, kind), lambda: asset_rendition_request(asset),
                     f"asset {asset.pk} ({kind})")
 
 
@@ -108,5 +125,5 @@ def candidate_image(request, pk, kind):
     if kind not in CANDIDATE_KINDS:
         raise Http404("unknown rendition")
     cand = get_object_or_404(Candidate.objects.select_related("cleanup_asset", "match_asset"), pk=pk)
-    return _picture((cand.cleanup_asset_id, cand.match_asset_id), lambda: candidate_rendition_stored(cand, kind),
+    return _picture(request, (cand.cleanup_asset_id, cand.match_asset_id), lambda: candidate_rendition_stored(cand, kind),
                     lambda: candidate_rendition_request(cand, kind), f"candidate {cand.pk} ({kind})")

@@ -25,6 +25,15 @@ def prepared(client, url, capture):
     return client.get(url)
 
 
+def refused_at_once(client, url, capture):
+    """A picture that will not be made: 404 (not cached: the file may be mended), nothing queued."""
+    with capture(execute=False) as queued:
+        resp = client.get(url)
+    assert resp.status_code == 404 and resp["Cache-Control"] == "no-store", resp
+    assert queued == []
+    return resp
+
+
 @pytest.fixture
 def paired(local_root, admin_user):
     from reviewapp.services.sources import source_add
@@ -144,15 +153,21 @@ def test_an_image_view_never_decodes_the_original_in_the_request(paired, curator
 @pytest.mark.django_db
 def test_a_failed_rendering_answers_404_until_it_is_old_enough_to_try_again(paired, curator_client,
                                                                               django_capture_on_commit_callbacks):
-    """Not an eternal 503: a file that does not decode is said so (404) on later requests, without
-    queuing it again, until the failure is FAILED_SECONDS old."""
-    bad = Asset.objects.get(name="garbage.jpg")
+    """Not an eternal 503: a file that no longer decodes (it decoded at analysis) is said so (404) on
+    later requests, without queuing it again, until the failure is FAILED_SECONDS old."""
+    import os
+
+    bad = Asset.objects.get(name="IMG_0001.png")
+    renditions_storage().delete(bad.rendition)
+    renditions_storage().delete(bad.thumbnail)
+    Asset.objects.filter(pk=bad.pk).update(rendition="", thumbnail="")
+    path = os.path.join(bad.source.root, bad.key)
+    with open(path, "r+b") as f:   # garbled in place, its size, time and so its identity as inventoried kept
+        f.write(b"\0" * 64)
     url = f"/images/asset/{bad.pk}/web.jpg"
     assert prepared(curator_client, url, django_capture_on_commit_callbacks).status_code == 404
-    with django_capture_on_commit_callbacks() as queued:
-        assert curator_client.get(url).status_code == 404
-        assert curator_client.get(f"/images/asset/{bad.pk}/thumb.jpg").status_code == 404
-    assert queued == []
+    refused_at_once(curator_client, url, django_capture_on_commit_callbacks)
+    refused_at_once(curator_client, f"/images/asset/{bad.pk}/thumb.jpg", django_capture_on_commit_callbacks)
     failures_age(seconds=10)  # recent: still 404
     assert curator_client.get(url).status_code == 404
     failures_age()
@@ -228,9 +243,42 @@ def test_a_stored_picture_of_a_taken_down_file_is_410_and_queues_nothing(paired,
 
 
 @pytest.mark.django_db
+def test_a_file_its_analysis_found_unreadable_is_404_at_once_and_never_queued(paired, curator_client,
+                                                                             django_capture_on_commit_callbacks):
+    # a fresh-eyed attack (stop 75): its failure note lapsed every FAILED_SECONDS, and each look at it
+    # decoded the file again
+    bad = Asset.objects.get(name="garbage.jpg")
+    assert bad.state == Asset.State.UNREADABLE
+    for kind in ("web", "thumb"):
+        refused_at_once(curator_client, f"/images/asset/{bad.pk}/{kind}.jpg", django_capture_on_commit_callbacks)
+    failures_age()
+    refused_at_once(curator_client, f"/images/asset/{bad.pk}/web.jpg", django_capture_on_commit_callbacks)
+
+
+@pytest.mark.django_db
+def test_a_picture_is_asked_for_again_each_time_and_a_takedown_is_never_answered_from_the_browsers_copy(
+        paired, curator_client, admin_user):
+    # a fresh-eyed attack (stop 75): served with max-age=300, a taken-down picture stayed on screen for
+    # minutes from the browser's cache. Now the browser asks each time (no-cache), and an unchanged
+    # picture answers 304 by its ETag, checked after the takedown
+    from reviewapp.models import Takedown
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    url = f"/images/asset/{a.pk}/web.jpg"
+    resp = curator_client.get(url)
+    assert resp.status_code == 200 and resp["Cache-Control"] == "private, no-cache" and resp["ETag"]
+    again = curator_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"])
+    assert again.status_code == 304 and again["Cache-Control"] == "private, no-cache"
+    assert curator_client.get(url, HTTP_IF_NONE_MATCH='"another"').status_code == 200
+    Takedown.objects.create(asset=a, reason="court order 2026/99 (test)", actor=admin_user)
+    gone = curator_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"])
+    assert gone.status_code == 410 and gone["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
 def test_bad_requests_are_404_never_500(paired, curator_client, django_capture_on_commit_callbacks):
     bad = Asset.objects.get(name="garbage.jpg")
-    assert prepared(curator_client, f"/images/asset/{bad.pk}/web.jpg", django_capture_on_commit_callbacks).status_code == 404
+    refused_at_once(curator_client, f"/images/asset/{bad.pk}/web.jpg", django_capture_on_commit_callbacks)
     good = Asset.objects.get(name="C1234a.jpg")
     assert curator_client.get(f"/images/asset/{good.pk}/original.jpg").status_code == 404
     assert curator_client.get("/images/asset/999999/web.jpg").status_code == 404
@@ -332,7 +380,11 @@ def test_a_bomb_like_png_is_refused_by_analysis_and_the_image_view(local_root, a
     analyse_inline(admin_user, source=src)
     a = Asset.objects.get(source=src)
     assert a.decode_status == "unreadable" and "decoded, over the limit" in a.decode_error
-    assert prepared(curator_client, f"/images/asset/{a.pk}/web.jpg", django_capture_on_commit_callbacks).status_code == 404
+    url = f"/images/asset/{a.pk}/web.jpg"
+    refused_at_once(curator_client, url, django_capture_on_commit_callbacks)   # never decoded for the view
+    # and were it not known (analysed at another time), its rendering obeys the same limits
+    Asset.objects.filter(pk=a.pk).update(state=Asset.State.FINGERPRINTED)
+    assert prepared(curator_client, url, django_capture_on_commit_callbacks).status_code == 404
 
 
 @pytest.mark.django_db
