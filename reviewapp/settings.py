@@ -330,15 +330,19 @@ CELERY_BEAT_SCHEDULE = {
 # How long an API Idempotency-Key answer is kept for retries.
 IDEMPOTENCY_HOURS = env_int("DOPPEL_IDEMPOTENCY_HOURS", 72)
 
-# --- cache (API rate limits) ---------------------------------------------------------------
-# Rate limits are counted in the cache: with several gunicorn processes or machines they must
-# share one (Redis); the in-process default only suits the embedded mode.
+# --- cache (API rate limits, pictures queued) ----------------------------------------------
+# Rate limits are counted in the cache, and a picture queued for a worker is remembered there
+# (services.renditions: queued once, forgotten by its task when done): with several gunicorn
+# processes or machines they must share one (Redis). Without CACHE_URL the embedded mode's web
+# server and worker share files under var/: an in-process cache was one per process, so a picture
+# the worker had made and forgotten stayed "queued" for the web server (503, nothing queued, for up
+# to 5 minutes once it went again: a fresh-eyed attack, stop 75).
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
     )
 }
 

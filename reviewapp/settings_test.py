@@ -17,6 +17,10 @@ from .settings import *  # noqa: E402,F401,F403
 from .settings import REST_FRAMEWORK  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# One process's own cache: each test starts with it empty (tests/conftest.py), and no test reads
+# another's leftovers from var/cache
+if not os.environ.get("CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Eager by default in tests; the Celery end-to-end tests start a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True  # a failing task is a failing test
