@@ -310,6 +310,13 @@ else:
         "unacked_restore_throttle": 1,
     }
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
+# The pictures a page waits for (services.renditions' tasks) have their own queue, which every worker
+# takes first (WORKER_QUEUES, its -Q): on the one queue a picture waited behind a whole analysis batch
+# (114 s behind 225 files for a 15 ms task: a fresh-eyed attack, stop 75). A worker consumes its queues
+# in turn, so a picture waits for a free process, not for the backlog.
+PICTURES_QUEUE = "doppel-pictures"
+WORKER_QUEUES = (PICTURES_QUEUE, CELERY_TASK_DEFAULT_QUEUE)
+CELERY_TASK_ROUTES = {name: {"queue": PICTURES_QUEUE} for name in ("doppel.asset_renditions", "doppel.candidate_rendition")}
 # A running analysis job that has made no progress for this long while the broker's queue is empty
 # has lost messages (a worker killed between taking a message and recording that it holds it, or the
 # embedded broker's rows a killed worker had taken): beat re-queues what is pending (services/jobs.

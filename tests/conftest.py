@@ -415,11 +415,13 @@ def celery_worker(transactional_db, redis_url, settings, tmp_path):
 
         def start(self, concurrency=2, beat=False):
             """`beat`: run the beat schedule inside the worker too, as the embedded worker does."""
+            from django.conf import settings
+
             logf = open(self.log, "ab")
             schedule = ["-B", "-s", str(tmp_path / "celerybeat-schedule")] if beat else []
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-P", "prefork",
-                 "-c", str(concurrency), "-Q", "doppel", "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+                 "-c", str(concurrency), "-Q", ",".join(settings.WORKER_QUEUES), "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
                  *schedule],
                 cwd=ROOT, env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
             )

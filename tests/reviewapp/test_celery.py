@@ -26,3 +26,15 @@ def test_messages_waiting_counts_what_no_worker_has_taken_and_an_empty_queue_is_
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("doppel")
     assert broker_messages_waiting("doppel") == 0
+
+
+def test_the_pictures_a_page_waits_for_go_to_their_own_queue_and_the_rest_to_the_default_one():
+    # a fresh-eyed attack (stop 75): on the one queue a picture waited 114 s behind an analysis batch
+    from django.conf import settings
+
+    def queue_of(name):
+        return app.amqp.router.route({}, name)["queue"].name
+    assert queue_of("doppel.asset_renditions") == queue_of("doppel.candidate_rendition") == settings.PICTURES_QUEUE
+    assert queue_of("doppel.namelist_resolve") == settings.CELERY_TASK_DEFAULT_QUEUE
+    from reviewapp.tasks.renditions import asset_renditions_task
+    assert asset_renditions_task.reject_on_worker_lost is False   # a file that kills a process is not handed out again

@@ -215,6 +215,13 @@ def test_compose_has_every_service():
     for name in ("web", "worker", "beat", "postgres", "redis", "minio"):
         assert name in services, name
     assert services["worker"]["command"][:4] == ["celery", "-A", "reviewapp", "worker"]
+    # the worker takes every queue a task is routed to, the pictures a page waits for first
+    from django.conf import settings
+
+    command = services["worker"]["command"]
+    assert command[command.index("-Q") + 1] == ",".join(settings.WORKER_QUEUES)
+    routed = {r["queue"] for r in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    assert routed == set(settings.WORKER_QUEUES)
     assert services["beat"]["command"][:4] == ["celery", "-A", "reviewapp", "beat"]
     assert "command" not in services["web"]  # the image's gunicorn CMD
     for name in APP_SERVICES:

@@ -34,10 +34,10 @@ def _die_with_parent():
 
 
 def worker_command(*, concurrency: int, var_dir) -> list[str]:
-    """The embedded worker: the production queue, plus the beat schedule (purge, reingest checks)."""
+    """The embedded worker: the production queues, plus the beat schedule (purge, reingest checks)."""
     return [
         sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-Q",
-        settings.CELERY_TASK_DEFAULT_QUEUE, "-P", "prefork", "-c", str(concurrency), "-B",
+        ",".join(settings.WORKER_QUEUES), "-P", "prefork", "-c", str(concurrency), "-B",
         "-s", str(var_dir / "celerybeat-schedule"), "--without-gossip", "--without-mingle",
         "--without-heartbeat", "-n", "embedded@%h", "--logfile", str(var_dir / "worker.log"),
     ]
