@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 import matching
@@ -425,6 +425,11 @@ def asset_renditions_make(asset_id) -> str:
         asset_rendition(asset, "thumb")
     except TakenDown:
         return "taken down"
+    except DatabaseError as exc:
+        # the database, not the file (a locked SQLite under the embedded web server's writes): not noted as
+        # a picture that does not decode (404 for FAILED_SECONDS); the page's next ask queues it again
+        log.warning("rendition of asset %s not recorded, to be asked again: %s", asset_id, exc)
+        return "retry"
     except Exception as exc:  # noqa: BLE001 - does not decode, over the limits, the object is gone
         log.info("no rendition for asset %s: %s", asset_id, exc)
         _failure_note(_asset_failed_file(asset), exc, asset.pk)
@@ -444,6 +449,9 @@ def candidate_rendition_make(candidate_id, kind: str) -> str:
         candidate_rendition(cand, kind)
     except TakenDown:
         return "taken down"
+    except DatabaseError as exc:   # (as asset_renditions_make)
+        log.warning("%s rendition of candidate %s not recorded, to be asked again: %s", kind, candidate_id, exc)
+        return "retry"
     except Exception as exc:  # noqa: BLE001
         log.info("no %s rendition for candidate %s: %s", kind, candidate_id, exc)
         _failure_note(_candidate_failed_file(cand, kind), exc, cand.cleanup_asset_id, cand.match_asset_id)

@@ -42,13 +42,27 @@ def _plain(text, status):
     return resp
 
 
-def _open(name):
+def _etag(name) -> str | None:
+    """A stored rendition's ETag (FileSystemStorage only; None elsewhere, where a signed URL is served): its
+    name and its file's time, so a picture made again under the same name (another size or quality) is
+    another tag. None when the file went meanwhile."""
+    st = renditions_storage()
+    if not isinstance(st, FileSystemStorage):
+        return None
+    try:
+        made = st.get_modified_time(name).timestamp()
+    except (FileNotFoundError, OSError):
+        return None
+    return f'"{hashlib.sha256(f"{name}|{made}".encode()).hexdigest()[:32]}"'
+
+
+def _open(name, etag):
     """The response carrying the stored rendition ``name``, or None when it went meanwhile.
 
-    Cached by the browser only to be asked again each time (``no-cache``, with the name as its ETag: a
-    rendition's name changes with what it shows, so an unchanged one answers 304): a picture served with
-    ``max-age`` stayed on screen for minutes after a legal takedown, from the browser's own cache, and the
-    review page's prefetch put the next file's there too (a fresh-eyed attack, stop 75)."""
+    Cached by the browser only to be asked again each time (``no-cache``, with ``etag``: an unchanged
+    picture answers 304, ``_picture``): a picture served with ``max-age`` stayed on screen for minutes
+    after a legal takedown, from the browser's own cache, and the review page's prefetch put the next
+    file's there too (a fresh-eyed attack, stop 75)."""
     st = renditions_storage()
     if not isinstance(st, FileSystemStorage):
         resp = HttpResponseRedirect(st.url(name))  # signed, expires (querystring_expire)
@@ -60,20 +74,29 @@ def _open(name):
         return None
     resp = FileResponse(opened, content_type="image/jpeg")
     resp["Cache-Control"] = "private, no-cache"
-    resp["ETag"] = f'"{hashlib.sha256(name.encode()).hexdigest()[:32]}"'
+    if etag:
+        resp["ETag"] = etag
     resp["X-Content-Type-Options"] = "nosniff"
     return resp
+
+
+def _discard(resp) -> None:
+    """Close a response's file unsent. Not ``resp.close()``: that sends request_finished, whose
+    close_old_connections would close the database connection in the middle of this request."""
+    opened = getattr(resp, "file_to_stream", None)
+    if opened is not None:
+        opened.close()
 
 
 def _picture(request, asset_ids, stored, request_rendering, what):
     """The one answer of both image views. ``stored()``: the rendition's name, None when it is not
     made yet, or RenditionFailed; ``request_rendering()`` queues it.
 
-    The takedown is asked once, after the file is in hand: a takedown that came at any moment
-    before (while the rendition was being made or looked up, or one that removed the file just now)
-    is a 410, and the file opened is closed unsent. A rendition made while a takedown ran is removed
-    by the task itself (services.renditions._refuse_taken_down)."""
-    resp = None
+    The takedown is asked once, after the file is in hand (or, for a 304, after its tag is): a takedown
+    that came at any moment before (while the rendition was being made or looked up, or one that removed
+    the file just now) is a 410, and the file opened is closed unsent. A rendition made while a takedown
+    ran is removed by the task itself (services.renditions._refuse_taken_down)."""
+    resp = unchanged = None
     failed = False
     try:
         name = stored()
@@ -83,18 +106,21 @@ def _picture(request, asset_ids, stored, request_rendering, what):
         log.warning("could not look up the rendition of %s: %s", what, exc)
         failed, name = True, None
     if name:
-        resp = _open(name)
+        etag = _etag(name)
+        # the browser holds this very picture (If-None-Match): 304, nothing opened
+        unchanged = get_conditional_response(request, etag=etag) if etag else None
+        if unchanged is None:
+            resp = _open(name, etag)
+        else:
+            unchanged["Cache-Control"] = "private, no-cache"
+            unchanged["ETag"] = etag
     if is_taken_down(*asset_ids):
         if resp is not None:
-            resp.close()
+            _discard(resp)
         return _plain("This picture was removed by a legal takedown.", 410)
+    if unchanged is not None:
+        return unchanged
     if resp is not None:
-        if resp.has_header("ETag"):
-            answer = get_conditional_response(request, etag=resp["ETag"], response=resp)
-            if answer is not resp:   # 304: the browser's copy is this one (asked after the takedown check)
-                resp.close()
-                answer["Cache-Control"] = resp["Cache-Control"]
-            return answer
         return resp
     if failed:
         # (no-store, as the 503 and 410: the picture may be made once the file is mended)

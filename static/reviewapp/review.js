@@ -207,10 +207,18 @@
     // A decision marked "seen" (approving a deletion) waits for both pictures to be shown, on any page: one
     // still being made ("Preparing this picture…") or given up on is not a picture the curator saw. The other
     // decisions lose nothing and stay open.
+    // Both copies, and every picture of the view now shown (blink's and swipe's overlay, the heat-map): the
+    // raw orientation (O) puts the kept copy as stored in #img-match while the aligned overlay may still be
+    // being made (a second attack, stop 75).
     function picturesShown() {
-      return Array.prototype.every.call(root.querySelectorAll("#img-cleanup, #img-match"), function (i) {
-        return i.complete && i.naturalWidth > 0 && !i.dataset.preparing;
+      var need = Array.prototype.slice.call(root.querySelectorAll("#img-cleanup, #img-match"));
+      if (viewer) Array.prototype.forEach.call(viewer.querySelectorAll(".pane"), function (p) {
+        if (!p.getClientRects().length) return;  // a pane the current view hides
+        Array.prototype.forEach.call(p.querySelectorAll("img"), function (i) {
+          if (i.getAttribute("src") && need.indexOf(i) < 0) need.push(i);
+        });
       });
+      return need.every(function (i) { return i.complete && i.naturalWidth > 0 && !i.dataset.preparing; });
     }
     function seenFor(action) {
       var a = null;
@@ -220,13 +228,13 @@
       return false;
     }
     if (swapped) {
-      // A picture still being made (doppel.js: the image view answered 503) is in once doppel.js
-      // has shown it or given up on it ("doppel:picture"), not at its first error.
+      // Shown: each picture in, or its "Preparing this picture…" in its place (doppel.js: the image view
+      // answered 503). The decisions that lose nothing may then be taken; approving a deletion waits for the
+      // pictures themselves (seenFor). Waiting for them here held every decision up to minutes (a second
+      // attack, stop 75).
       var images = Promise.all(Array.prototype.map.call(root.querySelectorAll("#img-cleanup, #img-match"), function (i) {
-        function inOrGiven(ok) { return function () { if (i.dataset.preparing) i.addEventListener("doppel:picture", ok, { once: true }); else ok(); }; }
-        if (i.dataset.preparing) return new Promise(function (ok) { inOrGiven(ok)(); });
-        return i.complete ? null : new Promise(function (ok) {
-          i.addEventListener("load", ok, { once: true }); i.addEventListener("error", inOrGiven(ok), { once: true });
+        return i.complete || i.dataset.preparing ? null : new Promise(function (ok) {
+          i.addEventListener("load", ok, { once: true }); i.addEventListener("error", ok, { once: true });
         });
       }));
       images.then(prefetchNext);

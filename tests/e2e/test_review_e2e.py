@@ -492,13 +492,15 @@ def test_a_file_whose_picture_is_being_made_takes_decisions_once_the_picture_is_
                            arg=first)
     assert item_id(page) == pairs[1].pk
     preparing("img-match")
-    page.wait_for_timeout(600)  # well past the moment a swapped-in file with its pictures in takes decisions
-    page.keyboard.press("n")
+    page.keyboard.press("n")   # at once: a second press meant for the file before
     page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('still being shown')")
+    assert Decision.objects.count() == 1
+    page.wait_for_selector("#review[data-settled='1']")   # its "Preparing this picture…" is what is shown
+    page.keyboard.press("d")   # approving a deletion waits for the picture itself
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('waits until both pictures')")
     assert Decision.objects.count() == 1
     worker_runs(pairs[1])
     wait_images(page, "img-cleanup", "img-match")
-    page.wait_for_selector("#review[data-settled='1']")
     page.locator("[data-testid=live-status]", has_text="ready").wait_for()
 
 
@@ -526,6 +528,23 @@ def test_a_deletion_is_approved_only_once_both_pictures_are_shown_on_a_page_load
     page.click('#decide-form button[value="approve_delete"]')
     page.wait_for_timeout(300)
     assert not Decision.objects.exists() and item_id(page) == first
+    # the kept copy as stored (O) is in, the aligned overlay is not: blink and swipe show the overlay
+    raw = reverse("asset-image", args=[ReviewItem.objects.get(pk=first).best_candidate.match_asset_id, "web"])
+    page.keyboard.press("o")
+    page.wait_for_function("raw => document.getElementById('img-match').getAttribute('src') === raw", arg=raw)
+    match_id = ReviewItem.objects.get(pk=first).best_candidate.match_asset_id
+    from tests.conftest import wait_for
+    wait_for(lambda: (asset_renditions_task, (match_id,)) in queued, timeout=20, message="the kept copy as stored asked for")
+    for task, args in [q for q in queued if q[0] is asset_renditions_task]:
+        queued.remove((task, args))
+        task(*args)
+    wait_images(page, "img-cleanup", "img-match")
+    page.keyboard.press("b")
+    page.keyboard.press("d")
+    page.wait_for_function("() => document.getElementById('live-alert').textContent.includes('waits until both pictures')")
+    assert not Decision.objects.exists()
+    page.keyboard.press("o")
+    page.keyboard.press("1")
     for task, args in list(queued):
         task(*args)
     wait_images(page, "img-cleanup", "img-match")

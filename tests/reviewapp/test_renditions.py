@@ -270,6 +270,14 @@ def test_a_picture_is_asked_for_again_each_time_and_a_takedown_is_never_answered
     again = curator_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"])
     assert again.status_code == 304 and again["Cache-Control"] == "private, no-cache"
     assert curator_client.get(url, HTTP_IF_NONE_MATCH='"another"').status_code == 200
+    # made again under the same name (another size, a rendering fix): another tag, the new picture
+    import os
+    import time
+    path = renditions_storage().path(a.rendition)
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    assert curator_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"]).status_code == 200
+    resp = curator_client.get(url)
     Takedown.objects.create(asset=a, reason="court order 2026/99 (test)", actor=admin_user)
     gone = curator_client.get(url, HTTP_IF_NONE_MATCH=resp["ETag"])
     assert gone.status_code == 410 and gone["Cache-Control"] == "no-store"
@@ -516,11 +524,40 @@ def test_a_worker_process_makes_the_picture_an_image_view_asked_for(local_root, 
     does not decode."""
     from tests.conftest import wait_for
 
+    import os
+
     a = Asset.objects.get(name="IMG_0001.png")
-    bad = Asset.objects.get(name="garbage.jpg")
+    bad = Asset.objects.get(name="C1234a.jpg")   # decoded at analysis; garbled in place since
     renditions_storage().delete(a.rendition)
+    renditions_storage().delete(bad.rendition)
+    with open(os.path.join(bad.source.root, bad.key), "r+b") as f:
+        f.write(b"\0" * 64)
     web, garbage = f"/images/asset/{a.pk}/web.jpg", f"/images/asset/{bad.pk}/web.jpg"
     assert curator_client.get(web).status_code == 503 and curator_client.get(garbage).status_code == 503
     resp = wait_for(lambda: (r := curator_client.get(web)).status_code == 200 and r, timeout=60, message="the worker's rendition")
     assert jpeg_size(b"".join(resp.streaming_content)) == (300, 400)
     wait_for(lambda: curator_client.get(garbage).status_code == 404, timeout=60, message="the worker's failure note")
+    # a file its analysis found unreadable is not even queued
+    assert curator_client.get(f"/images/asset/{Asset.objects.get(name='garbage.jpg').pk}/web.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_database_error_while_recording_a_picture_is_asked_again_not_noted_as_a_file_that_does_not_decode(
+        paired, curator_client, monkeypatch, django_capture_on_commit_callbacks):
+    # a locked SQLite under the embedded web server's writes is the database's fault, not the file's: noted,
+    # it answered 404 ("does not decode") for FAILED_SECONDS
+    from django.db import OperationalError
+
+    from reviewapp.services import renditions
+
+    a = Asset.objects.get(name="IMG_0001.png")
+    renditions_storage().delete(a.rendition)
+    url = f"/images/asset/{a.pk}/web.jpg"
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+    real = renditions.asset_rendition
+    monkeypatch.setattr(renditions, "asset_rendition", locked)
+    assert renditions.asset_renditions_make(a.pk) == "retry"
+    monkeypatch.setattr(renditions, "asset_rendition", real)
+    assert prepared(curator_client, url, django_capture_on_commit_callbacks).status_code == 200
