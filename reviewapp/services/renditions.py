@@ -413,30 +413,40 @@ def _failure_note(failed: str, exc: Exception, *asset_ids) -> None:
         log.exception("could not note the failed rendition %s", failed)
 
 
-def asset_renditions_make(asset_id) -> str:
-    """The task's work: make the asset's web JPEG and thumbnail unless they are there (idempotent: a
-    redelivery or a second request finds them). A failure is noted, not raised (a rendition is a
-    convenience; the view then says the file does not decode). Returns what happened."""
-    asset = Asset.objects.select_related("source").filter(pk=asset_id).first()
-    if asset is None:
-        return "gone"
+def _made(render, *, what: str, failed: str, queued_key: str, asset_ids: tuple) -> str:
+    """A rendition task's work around ``render()``, for an asset's or a candidate's picture: a failure is
+    noted at ``failed``, not raised (a rendition is a convenience; the view then says the file does not
+    decode), and the queued mark (``queued_key``) is forgotten however it ends. Returns what happened."""
     try:
-        asset_rendition(asset, "web")
-        asset_rendition(asset, "thumb")
+        render()
     except TakenDown:
         return "taken down"
     except DatabaseError as exc:
         # the database, not the file (a locked SQLite under the embedded web server's writes): not noted as
         # a picture that does not decode (404 for FAILED_SECONDS); the page's next ask queues it again
-        log.warning("rendition of asset %s not recorded, to be asked again: %s", asset_id, exc)
+        log.warning("%s not recorded, to be asked again: %s", what, exc)
         return "retry"
     except Exception as exc:  # noqa: BLE001 - does not decode, over the limits, the object is gone
-        log.info("no rendition for asset %s: %s", asset_id, exc)
-        _failure_note(_asset_failed_file(asset), exc, asset.pk)
+        log.info("no %s: %s", what, exc)
+        _failure_note(failed, exc, *asset_ids)
         return "failed"
     finally:
-        cache.delete(_asset_queue_key(asset.pk, asset.etag))
+        cache.delete(queued_key)
     return "made"
+
+
+def asset_renditions_make(asset_id) -> str:
+    """The task's work: make the asset's web JPEG and thumbnail unless they are there (idempotent: a
+    redelivery or a second request finds them)."""
+    asset = Asset.objects.select_related("source").filter(pk=asset_id).first()
+    if asset is None:
+        return "gone"
+
+    def render():
+        asset_rendition(asset, "web")
+        asset_rendition(asset, "thumb")
+    return _made(render, what=f"rendition for asset {asset_id}", failed=_asset_failed_file(asset),
+                 queued_key=_asset_queue_key(asset.pk, asset.etag), asset_ids=(asset.pk,))
 
 
 def candidate_rendition_make(candidate_id, kind: str) -> str:
@@ -445,17 +455,6 @@ def candidate_rendition_make(candidate_id, kind: str) -> str:
     cand = Candidate.objects.select_related("cleanup_asset__source", "match_asset__source").filter(pk=candidate_id).first()
     if cand is None:
         return "gone"
-    try:
-        candidate_rendition(cand, kind)
-    except TakenDown:
-        return "taken down"
-    except DatabaseError as exc:   # (as asset_renditions_make)
-        log.warning("%s rendition of candidate %s not recorded, to be asked again: %s", kind, candidate_id, exc)
-        return "retry"
-    except Exception as exc:  # noqa: BLE001
-        log.info("no %s rendition for candidate %s: %s", kind, candidate_id, exc)
-        _failure_note(_candidate_failed_file(cand, kind), exc, cand.cleanup_asset_id, cand.match_asset_id)
-        return "failed"
-    finally:
-        cache.delete(_candidate_queue_key(cand.pk, kind))
-    return "made"
+    return _made(lambda: candidate_rendition(cand, kind), what=f"{kind} rendition for candidate {candidate_id}",
+                 failed=_candidate_failed_file(cand, kind), queued_key=_candidate_queue_key(cand.pk, kind),
+                 asset_ids=(cand.cleanup_asset_id, cand.match_asset_id))

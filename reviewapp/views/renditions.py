@@ -51,7 +51,7 @@ def _etag(name) -> str | None:
         return None
     try:
         made = st.get_modified_time(name).timestamp()
-    except (FileNotFoundError, OSError):
+    except OSError:   # (gone meanwhile)
         return None
     return f'"{hashlib.sha256(f"{name}|{made}".encode()).hexdigest()[:32]}"'
 

@@ -117,8 +117,8 @@
   // "Preparing this picture…" (its alt text too, for screen readers), asked for again after
   // Retry-After a bounded number of times, and shown once it is there. The polite live region says
   // so once all the pictures the page was waiting for are in (one message, not one per thumbnail),
-  // or that some could not be made; the <img> gets a "doppel:picture" event when it is settled. Without
-  // script the browser shows the alt text, as for any picture that does not load.
+  // or that some could not be made. Without script the browser shows the alt text, as for any picture
+  // that does not load.
   var PREPARE_TRIES = 30;        // about 3 1/2 minutes: 10 tries at Retry-After, then every 10 s
   var waited = { count: 0, outcomes: {}, lastAlt: "", lastWhy: "" };  // outcomes: by URL (one picture may be shown twice)
   function sameOrigin(url) {
@@ -177,8 +177,6 @@
         if (ok) img.classList.remove("broken");
       }
       if (shown) settled(ok, img, why);
-      // for a page that waits for its pictures (review.js: a file swapped in takes decisions once shown)
-      img.dispatchEvent(new CustomEvent("doppel:picture", { detail: { ok: ok } }));
     }
     // The page showed another picture here meanwhile (review.js's raw toggle) or took this one out
     // (the next file swapped in): stop asking. A new picture that failed meanwhile was not looked

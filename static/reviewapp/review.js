@@ -24,10 +24,11 @@
     var k = e.key.length === 1 ? e.key.toLowerCase() : "";
     return Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) ? DECISION_KEYS[k] : null;
   }
-  function wayOf(way) {
-    for (var k in DECISION_KEYS) if (Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) && DECISION_KEYS[k].way === way) return DECISION_KEYS[k];
+  function decisionWhere(field, value) {
+    for (var k in DECISION_KEYS) if (Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) && DECISION_KEYS[k][field] === value) return DECISION_KEYS[k];
     return null;
   }
+  function wayOf(way) { return decisionWhere("way", way); }
 
   function announce(text, kind) { if (window.Doppel) window.Doppel.announce(text, kind); }
   function refuse(text) { announce(text, "alert"); }
@@ -204,9 +205,6 @@
       refuse("The next file is still being shown: look at it, then decide.");
       return false;
     }
-    // A decision marked "seen" (approving a deletion) waits for both pictures to be shown, on any page: one
-    // still being made ("Preparing this picture…") or given up on is not a picture the curator saw. The other
-    // decisions lose nothing and stay open.
     // Both copies, and every picture of the view now shown (blink's and swipe's overlay, the heat-map): the
     // raw orientation (O) puts the kept copy as stored in #img-match while the aligned overlay may still be
     // being made (a second attack, stop 75).
@@ -220,9 +218,11 @@
       });
       return need.every(function (i) { return i.complete && i.naturalWidth > 0 && !i.dataset.preparing; });
     }
+    // A decision marked "seen" (approving a deletion) waits for both pictures to be shown, on any page: one
+    // still being made ("Preparing this picture…") or given up on is not a picture the curator saw. The other
+    // decisions lose nothing and stay open.
     function seenFor(action) {
-      var a = null;
-      for (var k in DECISION_KEYS) if (Object.prototype.hasOwnProperty.call(DECISION_KEYS, k) && DECISION_KEYS[k].action === action) a = DECISION_KEYS[k];
+      var a = decisionWhere("action", action);
       if (!a || !a.seen || picturesShown()) return true;
       refuse(a.label + " waits until both pictures are shown: look at them first, or decide another way.");
       return false;

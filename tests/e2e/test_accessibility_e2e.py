@@ -253,6 +253,15 @@ def live_text(page, region) -> str:
     return page.locator(f"#{region}").inner_text().strip()
 
 
+def finished_announcement(page) -> str:
+    """What the page says once the work it follows finished: live.js reloads it (its next poll or refresh
+    finds the work done), and the reloaded page's status region starts "Finished: "."""
+    with page.expect_navigation(timeout=15000):
+        pass
+    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
+    return live_text(page, "live-status")
+
+
 def start_reviewing(page, live_server):
     """From the queue page, "Start reviewing" by keyboard: the lease is taken by that POST, never
     by opening a page."""
@@ -520,10 +529,7 @@ def test_when_the_work_a_page_follows_finishes_the_outcome_is_announced_and_the_
     page.goto(f"{live_server.url}{reverse('job-detail', args=[job.pk])}")
     tab_to(page, "#autorefresh-toggle")
     Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, processed=10)
-    with page.expect_navigation(timeout=15000):
-        pass   # the next poll sees the finished job and reloads the page
-    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
-    status = live_text(page, "live-status")
+    status = finished_announcement(page)   # the next poll sees the finished job and reloads the page
     assert status == "Finished: Done: 10 of 10 processed, 0 failed", status
     assert page.title().startswith(f"{status} – "), page.title()
     assert page.evaluate("() => document.activeElement.hasAttribute('data-live-outcome')")
@@ -544,10 +550,7 @@ def test_when_an_extract_the_page_follows_is_built_its_counts_are_announced_and_
     page.goto(f"{live_server.url}{reverse('extract-detail', args=[ex.pk])}")
     tab_to(page, "#autorefresh-toggle")
     Extract.objects.filter(pk=ex.pk).update(state=Extract.State.READY)
-    with page.expect_navigation(timeout=15000):
-        pass   # the page's next refresh finds the extract built
-    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
-    status = live_text(page, "live-status")
+    status = finished_announcement(page)   # the page's next refresh finds the extract built
     assert status == ("Finished: Of the 0 objects you requested, the database knew 0, and the archive contains 0."), status
     assert page.title().startswith(f"{status} – "), page.title()
     assert page.evaluate("() => document.activeElement.hasAttribute('data-live-outcome')")
@@ -568,10 +571,7 @@ def test_when_a_plans_dry_run_finishes_the_page_says_so_and_keeps_the_focus(page
     page.goto(f"{live_server.url}{reverse('deletion-plan-detail', args=[plan.pk])}")
     tab_to(page, "#autorefresh-toggle")
     DeletionItem.objects.filter(plan=plan).update(dry_run_at=timezone.now())
-    with page.expect_navigation(timeout=15000):
-        pass   # the next poll of the dry-run region finds it done and reloads the page once
-    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
-    status = live_text(page, "live-status")
+    status = finished_announcement(page)   # the next poll of the dry-run region finds it done and reloads the page once
     assert status.startswith("Finished: Dry run finished: the planned item re-checked as the executor will re-check it."), status
     assert "Planned 1 · Quarantined 0" in status, status
     # the refresh toggle went with the running work: the focus is on what it finished with
@@ -595,10 +595,7 @@ def test_a_name_list_page_follows_its_job_and_announces_how_the_list_resolved(pa
     tab_to(page, "#autorefresh-toggle")
     NameList.objects.filter(pk=nl.pk).update(found=1, not_found=1, resolved_at=timezone.now())
     Job.objects.filter(namelist=nl).update(state=Job.State.DONE, processed=2, finished_at=timezone.now())
-    with page.expect_navigation(timeout=15000):
-        pass   # the next poll sees the finished job and reloads the page
-    page.wait_for_function("() => document.getElementById('live-status').textContent.startsWith('Finished: ')")
-    status = live_text(page, "live-status")
+    status = finished_announcement(page)   # the next poll sees the finished job and reloads the page
     assert status == "Finished: 2 lines resolved: 1 found, 1 not found, 0 ambiguous.", status
     assert page.title().startswith(f"{status} – "), page.title()
     assert run_axe(page) == []

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from reviewapp.models import Decision, ErrorLogEntry, ReviewItem
-from tests.conftest import browser_login, wait_shown
+from tests.conftest import browser_login, wait_for, wait_shown
 from tests.factories import UserFactory
 from tests.reviewapp.test_review_views import make_real_pair
 
@@ -533,7 +533,6 @@ def test_a_deletion_is_approved_only_once_both_pictures_are_shown_on_a_page_load
     page.keyboard.press("o")
     page.wait_for_function("raw => document.getElementById('img-match').getAttribute('src') === raw", arg=raw)
     match_id = ReviewItem.objects.get(pk=first).best_candidate.match_asset_id
-    from tests.conftest import wait_for
     wait_for(lambda: (asset_renditions_task, (match_id,)) in queued, timeout=20, message="the kept copy as stored asked for")
     for task, args in [q for q in queued if q[0] is asset_renditions_task]:
         queued.remove((task, args))

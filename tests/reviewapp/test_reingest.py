@@ -298,17 +298,25 @@ def test_record_as_ingested_is_offered_only_when_the_service_would_take_it(clien
     assert 'data-testid="reingest-report"' in client.get(reverse("reingest-detail", args=[item.pk])).content.decode()
 
 
-def test_a_taken_down_object_cannot_be_reported_ingested_nor_verified(env):
-    """An attack reported a taken-down reingest as ingested and it was accepted; the checker then made a
-    candidate and changed the taken-down file's review item."""
-    from reviewapp.models import Takedown
-
+def ingested_copy_in_canonical(env):
+    """A reingest sent to the ingest location, and the ingest system's copy of it at ingested/C0100.jpg in the
+    canonical source (not yet reported): (the decision, its reingest item)."""
     cleanup, canon, cur, admin, root = env
     d = reingest_decision(env)
     item = ReingestItem.objects.get(decision=d)
     svc.reingest_process_queued(item_ids=[item.pk])
     item.refresh_from_db()
     storage_for(canon).put("ingested/C0100.jpg", (root / "ingest" / item.target_key).read_bytes())
+    return d, item
+
+
+def test_a_taken_down_object_cannot_be_reported_ingested_nor_verified(env):
+    """An attack reported a taken-down reingest as ingested and it was accepted; the checker then made a
+    candidate and changed the taken-down file's review item."""
+    from reviewapp.models import Takedown
+
+    cleanup, canon, cur, admin, root = env
+    d, item = ingested_copy_in_canonical(env)
     Takedown.objects.create(asset=d.asset, reason="court order 2026/160 for this photograph")
     with pytest.raises(ValidationError, match="removed by a legal takedown"):
         svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/C0100.jpg", source=canon)
@@ -323,11 +331,7 @@ def test_a_taken_down_object_cannot_be_reported_ingested_nor_verified(env):
 def test_a_check_whose_cleanup_copy_is_gone_blames_the_cleanup_copy_not_the_canonical_one(env):
     """One message for both reads said the canonical copy was missing when the clean-up copy was."""
     cleanup, canon, cur, admin, root = env
-    d = reingest_decision(env)
-    item = ReingestItem.objects.get(decision=d)
-    svc.reingest_process_queued(item_ids=[item.pk])
-    item.refresh_from_db()
-    storage_for(canon).put("ingested/C0100.jpg", (root / "ingest" / item.target_key).read_bytes())
+    d, item = ingested_copy_in_canonical(env)
     svc.reingest_report_ingested(actor=admin, item=item, canonical_key="ingested/C0100.jpg", source=canon)
     storage_for(cleanup).delete(d.asset.key)
     item = svc.reingest_verify(item=item)
