@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from matching.names import extract_ids as engine_extract
 
-from ..models import Asset, AssetIdentifier, Job, Source, Takedown
+from ..models import Asset, AssetIdentifier, Job, Source
 from ..selectors.takedown import taken_down_ids
 from ..storage import ObjectInfo, StorageError, backend_of, storage_for
 from .jobs import (
@@ -130,6 +130,8 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
             "id", "key", "etag", "size", "last_modified", "storage_class", "state", "version_id", "inode",
             "analysed_etag", "decode_status")}
         new, changed = [], []
+        # the vanished ones a legal takedown removed: one query for the chunk, not one for each that is back
+        taken = taken_down_ids([a.pk for a in existing.values() if a.state == Asset.State.VANISHED])
         for key, info in by_key.items():
             a = existing.get(key)
             if a is None:
@@ -160,7 +162,7 @@ def _apply_chunk(source: Source, infos: list[ObjectInfo], generation: int, stats
                 a.storage_class = sc
                 # (not a taken-down one: it stays out of analysis and pairing until an admin acts)
                 analysed = (a.analysed_etag == a.etag and a.decode_status != Asset.DecodeStatus.UNKNOWN
-                            and not taken_down_ids([a.pk]))
+                            and a.pk not in taken)
                 a.state = Asset.state_analysed(a.decode_status) if analysed else _state_for(info)
                 changed.append(a)
                 stats["reappeared"] += 1
@@ -205,8 +207,7 @@ def _taken_down_back(source: Source, changed: list, stats: dict) -> None:
     gone only by chance when the takedown found them "already gone"): counted in the job's stats as
     ``taken_down_back`` and logged, and each one's page says so (``asset_fate``), for an admin to take
     them down again. Not removed here: a takedown is an admin's act, with its written reason."""
-    back = set(Takedown.objects.filter(asset_id__in=[a.pk for a in changed if a.state != Asset.State.VANISHED])
-               .values_list("asset_id", flat=True))
+    back = taken_down_ids([a.pk for a in changed if a.state != Asset.State.VANISHED])
     if back:
         stats["taken_down_back"] = stats.get("taken_down_back", 0) + len(back)
         keys = [a.key for a in changed if a.pk in back]
