@@ -185,6 +185,12 @@ def _nanmedian_columns(t: np.ndarray) -> np.ndarray:
     return (s[np.maximum(lo, 0), cols] + s[np.minimum(hi, t.shape[0] - 1), cols]) / s.dtype.type(2)
 
 
+def placed(reading: Reading, still: float) -> np.ndarray:
+    """Which MCUs are the kept picture's in their place and tone (within ``still`` grey levels), or fit
+    there clipped whole (their tone unknown, NaN): what a stream read in step leaves them."""
+    return reading.fits & (~np.isfinite(reading.tone) | (np.nan_to_num(reading.tone) <= still))
+
+
 def out_of_step(reading: Reading, *, still: float, moved_tone: float, min_run: int, min_detail: float,
                 max_spread: float, explained: float, lead_garble: float = 0.0, back_most: int = 0) -> dict:
     """What ``read_in_runs`` says of a copy, as a stream read out of step would leave it:
@@ -220,7 +226,7 @@ def out_of_step(reading: Reading, *, still: float, moved_tone: float, min_run: i
     n, cols = reading.fits.size, reading.cols
     tone = reading.tone
     known = np.isfinite(tone)
-    in_place = reading.fits & (~known | (np.nan_to_num(tone) <= still))
+    in_place = placed(reading, still)
     first = int(np.argmin(in_place)) if not in_place.all() else n
     lead = first
     if first < n and (lead_garble > 0 or back_most > 0):

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 # The verifier's version: bump it when a threshold or a rule that decides a pair changes (open
 # candidates are then re-verified from stored data; decided ones keep theirs).
-VERIFIER_VERSION = "proof 1.55"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
+VERIFIER_VERSION = "proof 1.56"   # 1.1: a lossless clean-up copy against a JPEG kept copy models the kept loss
 # 1.2: geometry on 2 or 4 px block means from 3 px of limit on (was 4 px; blocks of 3 and 5 px are gone); tiles within
 #      the floors are not simulated when they are most of the picture (scored against the floors: "floor_tiles")
 # 1.3: the block test: each tile's strongest |signed difference| over 8x8 px windows is held to what the simulation
@@ -538,6 +538,15 @@ VERIFIER_VERSION = "proof 1.55"   # 1.1: a lossless clean-up copy against a JPEG
 #      in place after it by chance (stream.out_of_step). corpus_gen's 12 flips: a 160x106 rocket crop with 2 MCUs
 #      garbled, then 11 in place, then out of step; a 137x165 crop of cells with 1 of 83 MCUs in place by chance: both
 #      "different" instead of cleanup_corrupt (seeds 52005, 52009)
+# 1.56: finer_detail_limit. A kept copy coded without loss whose very-size copy holds more than this many times the
+#      finest detail of the kept picture made as the copy was (proof.finer_than_made) is softer than the copy, enlarged
+#      from a smaller picture or smoothed: the copy is a duplicate, not safe (a fresh-eyed attack's originals against
+#      TIFFs enlarged back from 60-80 %: 12 of 12 safe). And three recall mends, none of which can make a pair safe:
+#      a clean-up JPEG the screen found no damage in is read for a stream read out of step too, strictly, where it ends
+#      further from the kept picture than it begins (stream_ends_apart, stream_ends_floor; verdict._ends_further_apart,
+#      _may_read_out_of_step; seeds 53002, 53010); a DC drift is looked for with the rows flat on both sides let in
+#      (compare._stream_views; seed 53005); a band run's lines are its fill's where one step splits them from the
+#      picture's beside it (compare._the_fills_lines; seed 54003)
 
 
 def _tol(default, looser: str):
@@ -563,6 +572,8 @@ class ProofThresholds:
     shift_px: float = _tol(1.0, "up")       # ... pixels of the smaller copy
     min_detail_held: float = _tol(0.12, "down")   # a copy safe to delete holds this share of the kept picture's detail
                                                   #   at least (proof.detail_held: its grey's variance at the copy's size)
+    finer_detail_limit: float = _tol(1.2, "up")   # ... and no more than this many times the finest detail of the kept
+                                                  #   picture (coded without loss) made as the copy was (proof.finer_than_made)
     stretch_px: float = _tol(1.0, "up")     # a copy's size may miss one scale of the kept picture's by this many px of
                                             #   the smaller picture (each side rounded: under 1) or shift_frac
     tol_factor: float = _tol(3.0, "up")     # a tile agrees when its residual <= factor x simulated residual + floor
@@ -816,6 +827,9 @@ class Thresholds:
                                       #   saved so from where it begins, at full detail, and whose detail is not the
                                       #   kept picture's re-levelled, is another picture there ...
     stream_detail_floor: float = _tol(2.0, "up")  # ... where either side has this much fine detail there (grey levels)
+    stream_ends_apart: float = 2.0    # a copy the screen found no damage in is read for a stream out of step only where its
+    stream_ends_floor: float = 2.0    #   last rows differ this many times + this many grey levels as much as its first
+                                      #   (verdict._ends_further_apart, on the reduced pictures: no rendition read)
     stream_edge_step: float = 3.0     # where it begins, at full detail over the copy's last column of 8x8 blocks: a step
     stream_edge_floor: float = 4.0    #   from the rows above to the rows below of this many times + this many grey levels
     stream_edge_share: float = 0.25   #   is read, and its first row is the first over this part of the step (6 of the 8

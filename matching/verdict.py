@@ -1,6 +1,7 @@
 """Verdict for a verified pair, and the choice among a clean-up file's candidates."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -23,6 +24,7 @@ from .proof import (
     blocks_off,
     chroma_dc_step,
     equivalent_jpeg_quality,
+    finer_than_made,
     garbled_blocks,
     jpeg_coding,
     luma_dc_step,
@@ -30,7 +32,7 @@ from .proof import (
     stretch,
     tile_grid,
 )
-from .stream import out_of_step, read_in_runs
+from .stream import out_of_step, placed, read_in_runs
 from .thresholds import Thresholds
 from .version import ENGINE_VERSION
 
@@ -1585,27 +1587,43 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
     flat margin (23 of 6,700) went when flat MCUs counted too (1 left, a tone added in scan order again). An
     edited copy that is also damaged is taken for a damaged copy when its edit lies where the stream is out of
     step (15 of the first attack's 1,155; 2 of my 748); never safe, a person sees both (README, proof 1.51)."""
-    if (not (dmg.cleanup or dmg.cleanup_band) or c.format != "JPEG" or m.damaged or r.progressive_b
+    if (c.format != "JPEG" or m.damaged or r.progressive_b
             or (dmg.kept_band and _orient(c) != (0, False)) or not _turn_fits(c, m, (0, False), T)):
+        return None
+    # where the screen found no damage, the pixels alone must read as a broken stream, strictly: no MCU garbled
+    # in the lead, none back in place (allowed, a reframed crop of a phantom, black and grey about a white arc,
+    # read as one: the black MCUs in place, the arc moved along the scan)
+    unseen = not (dmg.cleanup or dmg.cleanup_band)
+    if unseen and not _ends_further_apart(c, m, T):
         return None
     read = _read_in_its_blocks(c, m)
     if read is None:
         return None
     stored, kept, mcu = read
-    reading = read_in_runs(stored, kept, mcu, levels=T.lead_mcu_diff, share=T.lead_mcu_share, step=T.stream_step,
-                           max_shift=int(T.stream_max_shift))
-    def broken_reading(lead_garble=0.0, back_most=0) -> dict | None:
+    if unseen and not _may_read_out_of_step(stored, kept, mcu, T):
+        return None
+    def reading_at(max_shift: int):
+        return read_in_runs(stored, kept, mcu, levels=T.lead_mcu_diff, share=T.lead_mcu_share, step=T.stream_step,
+                            max_shift=max_shift)
+    def broken_reading(reading, lead_garble=0.0, back_most=0, *, runs=True) -> dict | None:
         s_ = out_of_step(reading, still=T.stream_still, moved_tone=T.stream_moved_tone, min_run=T.stream_min_run,
                          min_detail=T.min_intact_std, max_spread=2 * T.stream_step, explained=T.stream_explained,
                          lead_garble=lead_garble, back_most=back_most)
         broken = (s_["lead"] >= T.lead_mcus and s_["lead_detail"] >= T.min_intact_std and s_["mid_row"]
-                  and s_["back"] <= back_most and s_["moved"] >= T.stream_moved * s_["after"])
+                  and s_["back"] <= back_most and (not runs or s_["moved"] >= T.stream_moved * s_["after"]))
         return s_ if broken else None
     # a lead with MCUs garbled in place, or an MCU back in place by chance after the break, only where runs are
     # moved along the scan too: that only a broken stream does (a tint or an overlay keeps everything in place)
-    s = broken_reading()
+    loose = (T.stream_lead_garble, int(T.stream_back_most))
+    # the lead, the break and the MCUs back in place are read off the MCUs in their places alone: one pass, where
+    # the runs' search takes one a shift (5.6 s of a 2048 px photograph with an edit, which ends: MCUs back after it)
+    in_place = reading_at(0)
+    if broken_reading(in_place, runs=False) is None and (unseen or broken_reading(in_place, *loose, runs=False) is None):
+        return None
+    reading = reading_at(int(T.stream_max_shift))
+    s = broken_reading(reading)
     if s is None:
-        s = broken_reading(T.stream_lead_garble, int(T.stream_back_most))
+        s = None if unseen else broken_reading(reading, *loose)
         if s is None or not s["along"]:
             return None
     first_row = s["first"] // reading.cols * mcu[0] / stored.shape[0]   # where the copy first changes (a share)
@@ -1630,6 +1648,44 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
                     f"{col + 1}), and {s['moved']} of the {s['after']} MCUs after that are the kept picture's own, in "
                     f"{s['runs']} run{'s' if s['runs'] != 1 else ''} shifted in tone, {s['along']} of them moved "
                     f"along the scan, {back}: a damaged copy of the kept picture; a person decides"])
+
+
+def _ends_further_apart(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> bool:
+    """Whether the clean-up copy, in its stored frame, differs from the kept picture over its last sixteenth of
+    rows by more than ``stream_ends_apart`` times (+ ``stream_ends_floor`` grey levels) as much as over its first,
+    on the reduced pictures
+    the screen compared: no rendition is read. A broken stream is intact at its start and wrong to its end; an
+    edit ends and the picture goes on as it was, and another picture differs from its first rows. Why before
+    ``_may_read_out_of_step``: for a pair the screen refused outright, reading the two full-detail renditions
+    (from the renditions' store, in the app) is the cost, where the screen's pictures are at hand."""
+    frame = inverse(_orient(c))
+    a = grey(dihedral(c.image, *frame))
+    b = np.asarray(Image.fromarray(np.ascontiguousarray(grey(dihedral(m.image, *frame))).astype(np.uint8))
+                   .resize((a.shape[1], a.shape[0]), Image.Resampling.LANCZOS), np.float64)
+    n = max(1, a.shape[0] // 16)
+    top, end = (float(np.abs(a[s_] - b[s_]).mean()) for s_ in (slice(0, n), slice(a.shape[0] - n, None)))
+    return end > T.stream_ends_apart * top + T.stream_ends_floor
+
+
+def _may_read_out_of_step(stored: np.ndarray, kept: np.ndarray, mcu: tuple, T: Thresholds) -> bool:
+    """Whether a clean-up JPEG the screen found no damage in may still be a stream read out of step
+    (``_read_out_of_step``), read off its first and last MCU rows alone: some MCU of its first row is the
+    kept picture's in place and tone (a stream is intact up to its first flip), and none of its last row's
+    are (a broken stream does not come back; the caller reads such a copy strictly). Why the screen's
+    finding is not needed: a flip that moves the rest of the picture along the scan and shifts its tone
+    leaves little garbage, so the screen saw an edit, not damage (a 128 px crop of cells shifted in tone
+    from its third MCU row on, a 352 px fundus from its tenth, each "different", seeds 53002, 53010). Why
+    two rows first: the whole read takes a pass over the picture per shift (0.5-2 s of a 2048 px
+    photograph, where the screen's pairs take milliseconds); an edit ends and the picture goes on in its
+    place, another page of one layout ends in the same margin, another picture differs from its first MCU."""
+    mh = mcu[0]
+    def in_place(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        r = read_in_runs(stored[rows], kept[rows], mcu, levels=T.lead_mcu_diff, share=T.lead_mcu_share,
+                         step=T.stream_step, max_shift=0)
+        return placed(r, T.stream_still), np.isfinite(r.tone)
+    top, _ = in_place(slice(0, mh))
+    last, known = in_place(slice((math.ceil(stored.shape[0] / mh) - 1) * mh, None))
+    return bool(top.any()) and not (last & known).any()
 
 
 def _read_in_its_blocks(c: FileAnalysis, m: FileAnalysis) -> tuple | None:
@@ -1907,6 +1963,34 @@ def _full_detail_words(proof: dict) -> str:
             f"worst other tile {proof['worst_simulated']:.2f} of its tolerance)")
 
 
+def _finer_than_the_kept_copy(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> str | None:
+    """Why the kept copy, coded without loss, does not hold the clean-up copy's finest detail, or None: the
+    copy holds over ``finer_detail_limit`` times as much of it as the kept picture made as the copy was
+    (``proof.finer_than_made``), the kept picture enlarged from a smaller one or smoothed. Pixels count the
+    pixels a file has, not the detail it holds; deleting the copy would keep only the softer picture.
+
+    Only for a copy of the kept picture's very size, a JPEG or coded without loss (whose coding the measure
+    makes again): a copy shrunk by a sharpening or aliasing tool (ImageMagick's -sharpen, -unsharp, -sample)
+    holds more fine energy than the kept picture shrunk by Lanczos, made of the kept picture's own detail (29
+    of 616 such true copies were refused so, ``bench/true_copies_tools.py``). Not against a lossy kept copy:
+    its own coder took detail away (an 8:1 JPEG 2000 holds less than a q92 copy of the original the pair was
+    made from, up to 1.8 times over 34 generated corpora), and such a pair's tolerances model that loss. Not
+    over ``max_side``: the finest detail is what the cap takes. Measured: 516 true copies of 42 generated
+    corpora and dev against lossless kept copies, 1.04 at most; the attack's enlarged and smoothed kept copies,
+    1.29-18.6, and 1.01 for one enlarged from 78 %."""
+    if not (_same_dims(c, m) and coded_without_loss(m) and (c.format == "JPEG" or coded_without_loss(c))):
+        return None
+    if max(c.width or 0, c.height or 0) > T.proof.max_side or not (attach_rendition(c) and attach_rendition(m)):
+        return None
+    ratio = finer_than_made(c.rendition, m.rendition, c.jpeg_quality if c.format == "JPEG" else None,
+                            subsampling=_jpeg_subsampling(c), stored=_orient(c))
+    if ratio <= T.proof.finer_detail_limit:
+        return None
+    return (f"the clean-up copy holds {ratio:.1f} times the finest detail of the kept picture made as it was "
+            f"(limit {T.proof.finer_detail_limit}): the kept copy is softer, enlarged from a smaller picture or "
+            f"smoothed, and deleting the copy would keep only the softer one")
+
+
 def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: PairResult,
                           saved_so: dict | None = None) -> PairResult:
     """Step 6c. The same picture, not turned, neither side damaged: identical (equal decoded
@@ -1928,6 +2012,9 @@ def _same_picture_verdict(c: FileAnalysis, m: FileAnalysis, proof: dict, res: Pa
     why = holds_at_least_as_much(m, c)
     if m.status != "ok":
         why.append("kept copy is not intact")
+    finer = None if why or identical else _finer_than_the_kept_copy(c, m, res.thresholds)
+    if finer:
+        why.append(finer)
     held = proof.get("detail_held")
     if not identical and held is not None and held < res.thresholds.proof.min_detail_held:
         size = proof["size"]

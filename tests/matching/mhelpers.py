@@ -468,6 +468,14 @@ ROCKET_GARBLED_FIRST_FLIPS = (4130, ((1453, 64), (1573, 4), (1712, 4), (2412, 16
 CELL_BACK_BY_CHANCE_FLIPS = (2938, ((1076, 8), (1118, 16), (1319, 64), (1364, 128), (1448, 32), (1468, 64), (2077, 1),
                                     (2119, 64), (2230, 64), (2456, 32), (2684, 64), (2898, 8)))
 
+# corpus_gen --hard's twelve flips in Pillow's q90 JPEGs of a 128 px crop of cells (immunohistochemistry, tile 7, its
+# seed 53002) and of a 352 px fundus (retina, tile 9, seed 53010). Neither decoder complains, and the screen finds no
+# damage in either: past a block or two garbled, the rest is the kept picture's, in runs shifted in tone
+CELLS_TONED_FLIPS = (6277, ((2509, 1), (2635, 4), (2699, 2), (3591, 4), (4003, 2), (4295, 1), (4841, 64), (5548, 4),
+                            (5777, 1), (5873, 32), (5947, 2), (5965, 4)))
+RETINA_TONED_FLIPS = (17825, ((6628, 2), (7512, 1), (8828, 1), (9111, 2), (9729, 1), (11598, 32), (12904, 16),
+                              (13012, 16), (16282, 1), (16515, 2), (16543, 128), (17512, 8)))
+
 
 def flipped_at(data: bytes, flips, size: int) -> bytes:
     """``data`` (``size`` bytes: the encoder the flips were found in) with each (byte, XOR mask) flipped."""

@@ -147,6 +147,23 @@ def test_a_copy_whose_stream_drifts_darker_from_one_block_on_is_damaged_from_the
     assert 48 / 240 <= r.region_a["top"] <= 64 / 240 and r.region_a["bottom"] == 1.0
 
 
+@pytest.mark.parametrize("by", [17, -12])
+def test_a_drift_that_runs_on_into_a_plain_part_both_pictures_share_is_damaged_from_where_it_began(photo, by):
+    # seed 53005: a 128 px crop of a staircase, 17 levels lighter from its 96th row on, its bottom 12 rows
+    # plain on both sides: those rows were masked as bands (flat, at levels apart), the rows left below
+    # the drift's start were too few to carry it, and the copy was "different", not cleanup_corrupt
+    import io
+
+    from PIL import Image
+    kept = np.asarray(photo).copy()
+    kept[216:] = 115                             # the picture's own plain part, on both sides
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(drifted(Image.fromarray(kept), top=176, left=0, by=by), 90))))
+    r = compare_arrays(copy, kept, a_stream_check=True)
+    assert r.band_a > 0 and r.band_b > 0         # the plain rows, flat on each side at levels the drift moved apart
+    assert r.stream_a and r.region_a is not None
+    assert 160 / 240 <= r.region_a["top"] <= 184 / 240 and r.region_a["bottom"] == 1.0
+
+
 def test_a_copy_whose_stream_is_recoloured_from_one_block_on_is_damaged_from_there(photo):
     # seed 801: a flip in a chroma DC the decoder recovered from; Cb -1.4 and Cr -1.75 from 85 % of
     # the way down to the end, the grey moved under a level: "different", not cleanup_corrupt
@@ -659,3 +676,13 @@ def test_a_bands_fill_level_is_read_on_its_own_lines_and_only_grey_or_black_is_a
     assert r.band_a > 0 and r.fill_a and not r.fill_b
     # (a copy of another format: its decoder fills nothing grey)
     assert not compare_arrays(np.asarray(grey_band(photo, 0.5, 0.2)), np.asarray(photo)).fill_a
+
+
+def test_a_band_runs_lines_are_its_fills_where_one_step_splits_them_from_the_pictures_beside_it():
+    from matching.compare import _the_fills_lines
+    fill_then_ground = np.array([128, 127, 128, 129, 128, 127, 128, 54, 56, 50, 57], float)
+    assert list(_the_fills_lines(fill_then_ground)) == list(fill_then_ground[:7])
+    assert list(_the_fills_lines(fill_then_ground[::-1])) == list(fill_then_ground[::-1][4:])
+    text = np.array([167, 250, 170, 248, 165, 251, 168, 249], float)    # a page's lines, light and dark in turn
+    assert list(_the_fills_lines(text)) == list(text)
+    assert list(_the_fills_lines(np.array([128, 60, 128], float))) == [128, 60, 128]   # too few to split

@@ -2503,3 +2503,25 @@ def test_a_file_over_the_cap_records_what_its_rendition_lost_block_by_block(tmp_
     Image.fromarray(np.clip(a[:1500, :2000], 0, 255).round().astype(np.uint8)).save(tmp_path / "small.tif")
     assert load_rendition_uncached(tmp_path / "small.tif")[-1] == ""    # under the cap: nothing lost
     assert beyond_cap_array("") is None and beyond_cap_array("2x2:AAAA") is None
+
+
+def _enlarged_back(im, scale):
+    """``im`` shrunk to ``scale`` and enlarged back to its size by Lanczos: every pixel, less detail."""
+    w, h = im.size
+    return im.resize((round(w * scale), round(h * scale)), Image.LANCZOS).resize((w, h), Image.LANCZOS)
+
+
+@pytest.mark.parametrize("name", ["hubble_deep_field", "immunohistochemistry", "astronaut"])
+def test_a_copy_holds_no_finer_detail_than_the_kept_picture_made_as_it_was_unless_the_kept_one_is_softer(name):
+    from skimage import data
+
+    from matching.proof import finer_than_made
+    original = Image.fromarray(getattr(data, name)()[:400, :400]).convert("RGB")
+    kept = np.asarray(original)
+    copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(original, 90))))
+    # a JPEG copy of the kept picture: its block noise is fine detail too, and the kept picture made so has it
+    assert finer_than_made(copy, kept, 90) <= 1.05
+    assert finer_than_made(kept, kept, None) == pytest.approx(1.0)
+    # the original against a kept picture enlarged back from 70 %, or smoothed: more than the kept one holds
+    for softer in (_enlarged_back(original, 0.7), original.filter(ImageFilter.GaussianBlur(0.8))):
+        assert finer_than_made(copy, np.asarray(softer), 90) > current().proof.finer_detail_limit

@@ -2176,6 +2176,74 @@ def test_a_copy_read_out_of_step_after_blocks_garbled_in_place_or_with_an_mcu_in
     assert r.verdict == "different", r.reasons
 
 
+@pytest.mark.parametrize("source, tile, flips, kept_name", [
+    ("immunohistochemistry", 7, "CELLS_TONED_FLIPS", "C1245489.jp2"),
+    ("retina", 9, "RETINA_TONED_FLIPS", "C1277165.tif")])
+def test_a_copy_read_out_of_step_where_the_screen_found_no_damage_is_cleanup_corrupt_by_its_runs(
+        tmp_path, source, tile, flips, kept_name):
+    # seeds 53002 and 53010: "different" ("local difference 0.40 > 0.16"; the fundus at a wrong turn). The flips
+    # leave little garbage and shift the rest of the picture's tone in runs, so the screen saw an edit, not damage,
+    # and the stream's reading, asked only of copies the screen found damaged, was never made
+    from dataclasses import replace
+
+    import mhelpers
+    from matching import thresholds
+    from matching.verdict import PairDamage, _screen, verify_analyses
+    crop = mhelpers.corpus_crop(source, tile)
+    kept = tmp_path / kept_name
+    crop.save(kept, **({"quality_mode": "rates", "quality_layers": [8], "irreversible": True}
+                       if kept_name.endswith(".jp2") else {"compression": "tiff_lzw"}))
+    size, at = getattr(mhelpers, flips)
+    copy = tmp_path / kept_name.replace(kept_name[-4:], ".jpg")
+    copy.write_bytes(mhelpers.flipped_at(jpeg_bytes(crop, 90), at, size))
+    c, m = analyse_file(copy), analyse_file(kept)
+    T = thresholds.current()
+    screened = _screen(c, m, T, turn=None, turn_score=0.0)
+    assert c.status == "ok" and not PairDamage.of(c, m, screened).any    # no complaint, no damage seen
+    r = verify_analyses(c, m)
+    assert r.verdict == "cleanup_corrupt" and r.corrupt_side == "cleanup" and not r.safe_to_delete, r.reasons
+    assert (r.rotation, r.flipped) == (0, False) and "reads as its stream read out of step would" in r.reasons[-1]
+    # the runs are the evidence: asked for more of them than there are MCUs, the pair is "different" again
+    r = verify_analyses(analyse_file(copy), analyse_file(kept), thresholds=replace(T, stream_moved=1.01))
+    assert r.verdict == "different", r.reasons
+
+
+def test_a_reframed_crop_of_black_and_grey_about_an_arc_is_different_not_a_stream_read_out_of_step(tmp_path):
+    # seed 54008's near miss: a 100 px crop of a phantom cut 5 px on the left and stretched back. Read as a
+    # broken stream with an MCU garbled in the lead and one back in place (what a copy the screen found
+    # damaged is allowed), its black MCUs are in place and its arc is "moved along the scan": cleanup_corrupt.
+    # The screen found no damage in it, and such a copy is read strictly
+    from skimage import data
+    a = data.shepp_logan_phantom()
+    phantom = Image.fromarray((255 * (a - a.min()) / np.ptp(a)).astype(np.uint8)).convert("RGB")
+    crop = phantom.crop((300, 100, 400, 200))
+    kept = tmp_path / "C1372193.tif"
+    crop.save(kept, compression="tiff_lzw")
+    r = _v(tmp_path, kept, "IMG_1902_47.jpg", im=crop.crop((5, 0, 100, 100)).resize((100, 100), Image.LANCZOS),
+           fmt="JPEG", quality=90)
+    assert r.verdict == "different" and not r.safe_to_delete, r.reasons
+
+
+def test_only_a_copy_intact_at_its_first_mcus_and_not_back_in_place_at_its_last_is_read_for_a_broken_stream(tmp_path):
+    # the stream's whole reading takes a pass over the picture per shift (seconds at 2048 px); for a pair the
+    # screen found no damage in, its first and last MCU rows say first whether it could be one
+    import mhelpers
+    from matching import thresholds
+    from matching.verdict import _may_read_out_of_step, _read_in_its_blocks
+    T = thresholds.current()
+    crop = mhelpers.corpus_crop("immunohistochemistry", 7)
+    kept = tmp_path / "C1245489.tif"
+    crop.save(kept, compression="tiff_lzw")
+
+    def may(name, data):
+        (tmp_path / name).write_bytes(data)
+        return _may_read_out_of_step(*_read_in_its_blocks(analyse_file(tmp_path / name), analyse_file(kept)), T)
+    size, at = mhelpers.CELLS_TONED_FLIPS
+    assert may("broken.jpg", mhelpers.flipped_at(jpeg_bytes(crop, 90), at, size))
+    assert not may("edited.jpg", jpeg_bytes(edited(crop), 90))                    # an edit ends: back in place below
+    assert not may("other.jpg", jpeg_bytes(mhelpers.corpus_crop("immunohistochemistry", 5), 90))   # from the first
+
+
 def test_another_picture_cut_short_named_after_the_kept_copy_is_judged_by_its_part_above_the_cut_not_its_name(tmp_path):
     # the rule asks what the copy itself shows: another picture cut short is its picture down to the cut and
     # the decoder's grey below it. The screen reads it as damaged from its first row (coverage 0), as it does a
@@ -3539,3 +3607,43 @@ def test_true_copies_over_the_cap_keep_their_finer_detail_within_the_limit(tmp_p
     copy.save(tmp_path / "copy.jpg", quality=quality)
     r = verify_pair(tmp_path / "copy.jpg", tmp_path / "kept.tif")
     assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+
+
+@pytest.mark.parametrize("scale", [0.6, 0.8])
+def test_a_copy_against_a_kept_tiff_enlarged_back_from_a_smaller_picture_is_a_duplicate_not_safe(tmp_path, scale):
+    # a fresh-eyed attack: the original's q90 JPEG against a TIFF shrunk to 60-80 % and enlarged back was a safe
+    # duplicate (12 of 12): every pixel of the copy is there, and the tiles' tolerances allow what resampling does,
+    # but the kept copy holds 60-80 % of the copy's linear detail. Deleting the copy keeps only the softer picture
+    from dataclasses import replace
+
+    from skimage import data
+
+    from matching import thresholds
+    from matching.verdict import verify_analyses
+    original = Image.fromarray(data.hubble_deep_field()[:500, :500]).convert("RGB")
+    kept = tmp_path / "C8300000.tif"
+    original.resize((round(500 * scale),) * 2, Image.LANCZOS).resize((500, 500), Image.LANCZOS).save(
+        kept, compression="tiff_lzw")
+    r = _v(tmp_path, kept, "C8300000.jpg", im=original, fmt="JPEG", quality=90)
+    assert r.verdict == "duplicate" and not r.safe_to_delete, r.reasons
+    assert any("kept copy is softer" in why for why in r.reasons), r.reasons
+    # a copy made from the kept picture itself is safe, and the limit is the named one
+    control = _v(tmp_path, kept, "C8300000a.jpg", im=Image.open(kept), fmt="JPEG", quality=90)
+    assert control.verdict == "duplicate" and control.safe_to_delete, control.reasons
+    looser = replace(thresholds.current(), proof=replace(thresholds.current().proof, finer_detail_limit=99.0))
+    r = verify_analyses(analyse_file(tmp_path / "C8300000.jpg"), analyse_file(kept), thresholds=looser)
+    assert r.verdict == "duplicate" and r.safe_to_delete, r.reasons
+
+
+def test_a_grey_band_in_a_kept_jpeg_2000_just_above_the_pictures_dark_ground_is_the_kept_copys_damage(tmp_path):
+    # seed 54003: a 96x75 crop of coins, its 8:1 JPEG 2000 grey from row 59 to 70, the coins' dark ground below.
+    # The band's run took in the ground's rows too, its lines 19 levels apart: "rows of the picture, not damage";
+    # judged whole, the copy read as garbled from row 59, off the block grid: "different", not match_corrupt
+    from mhelpers import corpus_crop
+    crop = corpus_crop("coins", 15)
+    banded = np.asarray(crop).copy()
+    banded[59:71] = 128
+    kept = tmp_path / "C1316760.jp2"
+    Image.fromarray(banded).save(kept, quality_mode="rates", quality_layers=[8], irreversible=True)
+    r = _v(tmp_path, kept, "IMG_1906_40.jpg", data=jpeg_bytes(crop, 90))
+    assert (r.verdict, r.corrupt_side) == ("match_corrupt", "match") and not r.safe_to_delete, r.reasons
