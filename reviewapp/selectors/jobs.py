@@ -1,6 +1,8 @@
 """Job progress as people read it: counts, bytes, rate and an honest ETA."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
@@ -77,6 +79,24 @@ def job_last_heard(job: Job):
     own = job.heartbeat_at or job.started_at or job.created_at
     children = Job.objects.filter(parent=job).aggregate(t=Max("heartbeat_at"))["t"]
     return max(t for t in (own, children) if t)
+
+
+# A job queued this long with no worker starting it says so on its page: jobs run only on a background
+# worker (``make run`` starts one beside the web server; production runs ``celery worker`` processes),
+# and a page that said "Queued" and nothing more, for ever, left a new user guessing why.
+WORKER_NOTICE_AFTER = timedelta(seconds=60)
+
+
+def job_waiting_for_a_worker(job: Job, *, now=None) -> timedelta | None:
+    """How long a queued job has waited without a worker starting it, once that is WORKER_NOTICE_AFTER
+    or more; None for any other job. Counted from its last sign of life (``job_last_heard``) or its
+    last event (a resume or re-queue), whichever is later."""
+    if job.state != Job.State.QUEUED or job.started_at is not None:
+        return None
+    last_event = job.events.aggregate(t=Max("created_at"))["t"]
+    since = max(t for t in (job_last_heard(job), last_event) if t)
+    waited = (now or timezone.now()) - since
+    return waited if waited >= WORKER_NOTICE_AFTER else None
 
 
 def jobs_stalled(*, silent_since):

@@ -3,6 +3,7 @@
 number than the commands print for the same bytes) or prints a raw Python dict.
 
 - `{{ n|bytesize }}`: the app's one way of writing a byte count (reviewapp.units.byte_size);
+- `{{ delta|waited }}`: a time waited as people say it ("2 minutes", "3 hours");
 - `{{ event.detail|detail_words }}`: an event's detail (a JSON object) as "key: value · …";
 - `{{ asset.name|bidi_visible }}`: a file name or key with its bidirectional control characters
   shown as "⟨U+202E⟩" (a right-to-left override made "C0001010<U+202E>gpj.png" read ".jpg");
@@ -21,6 +22,17 @@ register = template.Library()
 @register.filter
 def bytesize(n) -> str:
     return byte_size(n)
+
+
+@register.filter
+def waited(delta) -> str:
+    """A timedelta (or seconds) as "45 seconds", "1 minute", "3 hours", "2 days": its largest whole unit."""
+    seconds = int(delta.total_seconds() if hasattr(delta, "total_seconds") else (delta or 0))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _value(key: str, v) -> str:

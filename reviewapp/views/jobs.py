@@ -1,6 +1,7 @@
 """Jobs pages: list and detail with progress; admins start, pause, resume, cancel and confirm
 jobs, and upload name lists. Views only call services and selectors."""
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -10,7 +11,7 @@ from ..models import Job, NameList, Source
 from ..roles import is_admin
 from ..selectors.assets import cleanup_left, namelist_misses, namelist_misses_csv
 from ..selectors.deletion import job_deletion_outcome
-from ..selectors.jobs import job_item_counts, job_list, job_progress, namelist_resolve_job
+from ..selectors.jobs import job_item_counts, job_list, job_progress, job_waiting_for_a_worker, namelist_resolve_job
 from ..selectors.review import row_id
 from ..services import jobs as job_services
 from ..services.analysis import analysis_start
@@ -45,8 +46,10 @@ def job_list_view(request):
 def job_detail(request, pk):
     job = get_object_or_404(Job.objects.select_related("source", "namelist", "created_by", "parent"), pk=pk)
     progress = job_progress(job)
+    waiting = job_waiting_for_a_worker(job)
     if request.GET.get("format") == "json":
-        return JsonResponse({"id": job.pk, "state": job.state, **progress})
+        return JsonResponse({"id": job.pk, "state": job.state, **progress,
+                             "waiting_for_a_worker_s": int(waiting.total_seconds()) if waiting else None})
     ctx = {
         "job": job, "p": progress, "items": job_item_counts(job),
         "children": [(c, job_progress(c)) for c in job.children.all()],
@@ -55,6 +58,7 @@ def job_detail(request, pk):
         "restore": restore_counts(job) if job.kind == Job.Kind.RESTORE else None,
         "estimate": job.params.get("estimate"),
         "deletion": job_deletion_outcome(job) if job.kind == Job.Kind.DELETE else None,
+        "waiting": waiting, "worker_queues": ",".join(settings.WORKER_QUEUES),
     }
     return render(request, "reviewapp/jobs/detail.html", ctx)
 

@@ -452,3 +452,28 @@ def test_a_running_job_is_resumed_only_once_it_has_gone_silent_and_once_per_sile
         jobs.job_resume(actor=admin_user, job=job)
     assert sent == [(job.pk,)]
     assert list(job.events.values_list("event", flat=True)) == ["created", "resumed"]
+
+
+@pytest.mark.django_db
+def test_a_job_no_worker_has_started_in_a_minute_says_so_and_how_to_start_one(curator_client, admin_user, monkeypatch):
+    """A new user's job said "Queued", and nothing more, for as long as no worker ran."""
+    from types import SimpleNamespace
+
+    import reviewapp.selectors.jobs as job_selectors
+    from reviewapp.selectors.jobs import WORKER_NOTICE_AFTER, job_waiting_for_a_worker
+
+    job = jobs.job_create(actor=admin_user, kind="analyse")
+    assert job_waiting_for_a_worker(job) is None                                 # just queued: a worker has time
+    assert b'data-testid="job-no-worker"' not in curator_client.get(f"/jobs/{job.pk}/").content
+    later = timezone.now() + 3 * WORKER_NOTICE_AFTER + timedelta(seconds=5)    # (the page's clock, three minutes on)
+    monkeypatch.setattr(job_selectors, "timezone", SimpleNamespace(now=lambda: later))
+    page = curator_client.get(f"/jobs/{job.pk}/").content.decode()
+    notice = re.search(r'data-testid="job-no-worker">([^<]*)', page).group(1)
+    assert notice.startswith("No worker has started this job in 3 minutes") and "celery -A reviewapp worker -Q" in page
+    assert curator_client.get(f"/jobs/{job.pk}/?format=json").json()["waiting_for_a_worker_s"] >= 180
+    # a resume or re-queue starts the wait again; a job a worker started is not waiting for one
+    jobs.job_event(Job.objects.get(pk=job.pk), "requeued")
+    assert job_waiting_for_a_worker(Job.objects.get(pk=job.pk), now=timezone.now() + timedelta(seconds=5)) is None
+    jobs.job_start(job.pk)
+    assert job_waiting_for_a_worker(Job.objects.get(pk=job.pk)) is None
+    assert b'data-testid="job-no-worker"' not in curator_client.get(f"/jobs/{job.pk}/").content
