@@ -1983,7 +1983,7 @@ def _finer_than_the_kept_copy(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -
     if max(c.width or 0, c.height or 0) > T.proof.max_side or not (attach_rendition(c) and attach_rendition(m)):
         return None
     ratio = finer_than_made(c.rendition, m.rendition, c.jpeg_quality if c.format == "JPEG" else None,
-                            stored=_orient(c))
+                            subsampling=_jpeg_subsampling(c), stored=_orient(c))
     if ratio <= T.proof.finer_detail_limit:
         return None
     return (f"the clean-up copy holds {ratio:.1f} times the finest detail of the kept picture made as it was "
