@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "compose.yaml"
 SETTINGS_SRC = (ROOT / "reviewapp" / "settings.py").read_text()
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "pictures-worker", "beat")
 
 
 def dockerfile_instructions():
@@ -222,6 +222,15 @@ def test_compose_has_every_service():
     assert command[command.index("-Q") + 1] == ",".join(settings.WORKER_QUEUES)
     routed = {r["queue"] for r in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
     assert routed == set(settings.WORKER_QUEUES)
+    # and a process of its own takes the pictures alone, as `make run`'s does
+    from reviewapp.management.commands.doppel_run import pictures_worker_command
+
+    pictures = services["pictures-worker"]["command"]
+    assert pictures[:4] == ["celery", "-A", "reviewapp", "worker"]
+    assert pictures[pictures.index("-Q") + 1] == settings.PICTURES_QUEUE
+    assert pictures[pictures.index("--concurrency") + 1] == "1" and "-B" not in pictures
+    embedded = pictures_worker_command(var_dir=ROOT)
+    assert embedded[embedded.index("-Q") + 1] == settings.PICTURES_QUEUE and "-B" not in embedded
     assert services["beat"]["command"][:4] == ["celery", "-A", "reviewapp", "beat"]
     assert "command" not in services["web"]  # the image's gunicorn CMD
     for name in APP_SERVICES:

@@ -110,7 +110,7 @@ def start_doppel_run(tmp_path):
         if line.startswith("doppel_run: ") and " pid " in line:
             name, pid = line[len("doppel_run: "):].rsplit(" pid ", 1)
             pids[name] = int(pid)
-    assert set(pids) == {"web server", "worker"}, out.read_text()
+    assert set(pids) == {"web server", "worker", "pictures worker"}, out.read_text()
     assert "broker sqla+sqlite:///" in out.read_text()
     return proc, pids, out
 
@@ -126,7 +126,7 @@ def test_stopping_make_run_stops_the_server_and_the_worker(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, out.read_text()
     assert_all_gone(pids)
-    assert "web server and worker stopped" in out.read_text()
+    assert "web server and workers stopped" in out.read_text()
 
 
 def test_when_the_web_server_dies_the_worker_is_stopped_too(tmp_path):

@@ -223,7 +223,7 @@ def test_readme_example_against_the_production_processes(tmp_path, topology_data
     (data / "sources").mkdir(parents=True)
     env = local_environment(app_env("web"), database_url=topology_database, redis_url=REDIS_URL,
                             s3_endpoint=s3_server_process, data_dir=data, app_dir=tmp_path / "app")
-    for service in ("worker", "beat"):
+    for service in ("worker", "pictures-worker", "beat"):
         assert app_env(service) == app_env("web"), f"{service} runs with another environment than web"
 
     # minio-init: the buckets compose creates, on the S3 server, with the profile the app uses
@@ -273,6 +273,8 @@ def test_readme_example_against_the_production_processes(tmp_path, topology_data
         topo.start("web", compose_command(cmd, data), env, ready=http_ok(f"{base_url}/accounts/login/"))
         topo.start("worker", compose_command(services["worker"]["command"], data), env,
                    ready=lambda: b"ready." in topo.logs["worker"].read_bytes())
+        topo.start("pictures-worker", compose_command(services["pictures-worker"]["command"], data), env,
+                   ready=lambda: b"ready." in topo.logs["pictures-worker"].read_bytes())
         topo.start("beat", compose_command(services["beat"]["command"], data), env,
                    ready=lambda: b"beat: Starting..." in topo.logs["beat"].read_bytes())
         beat = services["beat"]["command"]
@@ -295,7 +297,7 @@ def test_readme_example_against_the_production_processes(tmp_path, topology_data
         assert "C1234a.jpg = C0001234.tif" in out  # step 3 found the duplicate
         assert "would run C1234a.jpg kept: C0001234.tif" in out  # step 6: the dry run, re-checked by the worker
         assert (tmp_path / "errors.xlsx").read_bytes()[:2] == b"PK"  # step 5: a real XLSX
-        for name in ("web", "worker", "beat"):
+        for name in ("web", "worker", "pictures-worker", "beat"):
             assert topo.alive(name), f"{name} died:\n{topo.tail(name)}"
         assert list(schedule.parent.glob(schedule.name + "*")), "beat keeps its schedule where compose says"
     finally:

@@ -1,8 +1,9 @@
-"""`make run`: the web server and a background Celery worker, started and stopped together.
+"""`make run`: the web server and the background Celery workers (the jobs' worker, and one process for
+the review pages' pictures), started and stopped together.
 
 Jobs never run inside a web request: the server only queues them on the broker (the embedded
 SQLite broker unless CELERY_BROKER_URL says otherwise) and the worker carries them out, with the
-same task code as production. Ctrl-C, SIGTERM or either process ending stops both, and each
+same task code as production. Ctrl-C, SIGTERM or any of them ending stops them all, and each
 child runs in its own process group which is ended whole, so no worker process outlives the
 server.
 """
@@ -40,6 +41,18 @@ def worker_command(*, concurrency: int, var_dir) -> list[str]:
         ",".join(settings.WORKER_QUEUES), "-P", "prefork", "-c", str(concurrency), "-B",
         "-s", str(var_dir / "celerybeat-schedule"), "--without-gossip", "--without-mingle",
         "--without-heartbeat", "-n", "embedded@%h", "--logfile", str(var_dir / "worker.log"),
+    ]
+
+
+def pictures_worker_command(*, var_dir) -> list[str]:
+    """The pictures' own worker process: the review page's pictures queue alone (settings.PICTURES_QUEUE).
+    Why: every process of the main worker may be in a long analysis task (up to its time limit, minutes),
+    and a curator's "Preparing this picture…" then waited for one to end; this one is always free for the
+    pictures, which take well under a second each. The main worker takes them too when it is idle."""
+    return [
+        sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-Q", settings.PICTURES_QUEUE,
+        "-P", "prefork", "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-n", "pictures@%h", "--logfile", str(var_dir / "pictures-worker.log"),
     ]
 
 
@@ -134,7 +147,8 @@ class Command(BaseCommand):
         env = worker_env(broker=broker, var_dir=var_dir)
         say = lambda line: (self.stdout.write(line), self.stdout.flush())  # noqa: E731
         sup = Supervisor({"web server": server_command(host=host, port=port),
-                          "worker": worker_command(concurrency=concurrency, var_dir=var_dir)}, env, say)
+                          "worker": worker_command(concurrency=concurrency, var_dir=var_dir),
+                          "pictures worker": pictures_worker_command(var_dir=var_dir)}, env, say)
         signal.signal(signal.SIGINT, sup.request_stop)
         signal.signal(signal.SIGTERM, sup.request_stop)
         signal.signal(signal.SIGHUP, sup.request_stop)
@@ -146,6 +160,6 @@ class Command(BaseCommand):
             code = sup.wait()
         finally:
             sup.stop()
-            say("doppel_run: web server and worker stopped")
+            say("doppel_run: web server and workers stopped")
         if code:
             sys.exit(code)
