@@ -902,35 +902,55 @@ def detail_held(full: Image.Image, small: Image.Image) -> float:
 FINE_SIGMA = 0.6   # px: a picture's finest detail is what a Gaussian blur of this width takes from its grey
 
 
-def finer_than_made(copy: np.ndarray, kept: np.ndarray, quality: int | None, *, subsampling: int | None = None,
-                    stored: tuple | None = None) -> float:
+def finer_than_made(copy: np.ndarray, kept: np.ndarray, quality: int | None, *, luma_table: tuple | None = None,
+                    subsampling: int | None = None, stored: tuple | None = None) -> tuple[float, float]:
     """How much more of the finest detail the clean-up copy holds than the kept picture made as the copy
-    was: the energy of the copy's grey less its Gaussian blur (``FINE_SIGMA``, the top octave), over the same
-    of the kept picture (uint8 RGB, upright as the copy) brought to the copy's size by Lanczos and, for a JPEG
-    copy, coded at its ``quality`` (``subsampling``, ``stored``: as ``_simulate_image``). About 1 or less for a
-    copy made from the kept picture, whose coding takes detail away and adds noise that the kept picture
-    made so has too; more where the copy was made from a sharper picture than the kept copy is.
+    was: (the ratio of the two energies, the excess in grey levels RMS). The energy is the mean square of a
+    grey less its Gaussian blur (``FINE_SIGMA``, the top octave); the kept picture (uint8 RGB, upright as the
+    copy) is brought to the copy's size by Lanczos and, for a JPEG copy, coded as it was: with its own luma
+    table (``luma_table``, 64 values, natural order; the IJG table at ``quality`` without it) and the IJG
+    chroma table at ``quality``, its ``subsampling``, in its stored frame (``stored``: the copy's turn from its
+    stored pixels, as ``_simulate_image``). About 1 for a copy made from the kept picture, whose coding takes
+    detail away and adds noise that the kept picture made so has too; more where the copy was made from a
+    sharper picture than the kept copy is.
 
     Why: a kept copy enlarged from a smaller picture, or smoothed, has every pixel a copy of the original
     has, and the tiles' tolerances allow what resampling does, so a fresh-eyed attack's originals against
     TIFFs shrunk to 60-80 % and enlarged back were safe duplicates (12 of 12), the kept copy holding 60-80 %
     of their linear detail. The energy alone is not it: a JPEG's block noise is fine detail too, and a q90
     copy held more of it than its lossless kept picture (up to 1.4 times); coded as the copy was, the kept
-    picture has that noise too. In colour, as the copy was coded: its grey alone coded as a grey JPEG (a third
-    of the work) measured true copies up to 1.10 where the colour coding, which reproduces most bit for bit,
-    measures them 1.00."""
+    picture has that noise too. With the copy's own table: a second attack's copies saved with Pillow's
+    presets (Photoshop's tables, read as IJG q52 and q89) measured 1.25-1.36 at the IJG table and 1.00 at
+    their own. In colour, as the copy was coded: the grey alone, coded as a grey JPEG, measured true copies
+    up to 1.10."""
     h, w = copy.shape[:2]
-    made = Image.fromarray(np.ascontiguousarray(kept)).resize((w, h), Image.Resampling.LANCZOS) \
-        if kept.shape[:2] != (h, w) else Image.fromarray(np.ascontiguousarray(kept))
-    made_px = _simulate_image(made, (w, h), quality, subsampling=subsampling, stored=stored) if quality \
-        else np.asarray(made)
+    made = Image.fromarray(np.ascontiguousarray(kept))
+    if made.size != (w, h):
+        made = made.resize((w, h), Image.Resampling.LANCZOS)
+    if quality:
+        frame = (0, False) if stored is None else (int(stored[0]), bool(stored[1]))
+        if frame != (0, False):
+            made = made.transpose(_TRANSPOSE[inverse(frame)])
+        params: dict = {} if subsampling is None else {"subsampling": subsampling}
+        if luma_table is not None and len(luma_table) == 64:
+            params["qtables"] = [[int(v) for v in luma_table],
+                                 [int(v) for v in _ijg_scaled(quality, STANDARD_CHROMA_TABLE)]]
+        else:
+            params["quality"] = int(quality)
+        buf = io.BytesIO()
+        made.save(buf, "JPEG", **params)
+        made_px = _jpeg_rgb(buf.getvalue())
+        if frame != (0, False):
+            made_px = np.asarray(_turned_image(made_px, frame))
+    else:
+        made_px = np.asarray(made)
 
     def fine(a: np.ndarray) -> float:
         g = _grey_u8(a).astype(np.float32)
         d = (g - ndimage.gaussian_filter(g, FINE_SIGMA))[2:-2, 2:-2]
         return float(np.mean(d * d, dtype=np.float64))
-    theirs = fine(made_px)
-    return fine(copy) / theirs if theirs > 1e-6 else 1.0
+    ours, theirs = fine(copy), fine(made_px)
+    return (ours / theirs if theirs > 1e-6 else 1.0), float(np.sqrt(ours) - np.sqrt(theirs))
 
 
 def block_edge_ratio(grey: np.ndarray, block: int = 8) -> float:
@@ -2574,6 +2594,15 @@ STANDARD_LUMA_TABLE = np.array([   # the JPEG standard's luma quantisation table
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
+STANDARD_CHROMA_TABLE = np.array([   # the JPEG standard's chroma quantisation table (Annex K), natural order
+    17, 18, 24, 47, 99, 99, 99, 99,
+    18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99])
 
 
 def _ijg_scaled(q: int, basic):

@@ -540,8 +540,8 @@ VERIFIER_VERSION = "proof 1.56"   # 1.1: a lossless clean-up copy against a JPEG
 #      "different" instead of cleanup_corrupt (seeds 52005, 52009)
 # 1.56: finer_detail_limit. A kept copy coded without loss whose very-size copy holds more than this many times the
 #      finest detail of the kept picture made as the copy was (proof.finer_than_made) is softer than the copy, enlarged
-#      from a smaller picture or smoothed: the copy is a duplicate, not safe (a fresh-eyed attack's originals against
-#      TIFFs enlarged back from 60-80 %: 12 of 12 safe). And three recall mends, none of which can make a pair safe:
+#      from a smaller picture or smoothed, where that is finer_detail_floor grey levels RMS more at least: the copy is a
+#      duplicate, not safe (a fresh-eyed attack's originals against TIFFs enlarged back from 60-80 %: 12 of 12 safe). And three recall mends, none of which can make a pair safe:
 #      a clean-up JPEG the screen found no damage in is read for a stream read out of step too, strictly, where it ends
 #      further from the kept picture than it begins (stream_ends_apart, stream_ends_floor; verdict._ends_further_apart,
 #      _may_read_out_of_step; seeds 53002, 53010); a DC drift is looked for with the rows flat on both sides let in
@@ -574,6 +574,7 @@ class ProofThresholds:
                                                   #   at least (proof.detail_held: its grey's variance at the copy's size)
     finer_detail_limit: float = _tol(1.2, "up")   # ... and no more than this many times the finest detail of the kept
                                                   #   picture (coded without loss) made as the copy was (proof.finer_than_made)
+    finer_detail_floor: float = _tol(0.15, "up")  #   or, if more, by under this many grey levels RMS
     stretch_px: float = _tol(1.0, "up")     # a copy's size may miss one scale of the kept picture's by this many px of
                                             #   the smaller picture (each side rounded: under 1) or shift_frac
     tol_factor: float = _tol(3.0, "up")     # a tile agrees when its residual <= factor x simulated residual + floor

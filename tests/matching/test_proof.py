@@ -2520,8 +2520,27 @@ def test_a_copy_holds_no_finer_detail_than_the_kept_picture_made_as_it_was_unles
     kept = np.asarray(original)
     copy = np.asarray(Image.open(io.BytesIO(jpeg_bytes(original, 90))))
     # a JPEG copy of the kept picture: its block noise is fine detail too, and the kept picture made so has it
-    assert finer_than_made(copy, kept, 90) <= 1.05
-    assert finer_than_made(kept, kept, None) == pytest.approx(1.0)
+    assert finer_than_made(copy, kept, 90)[0] <= 1.05
+    assert finer_than_made(kept, kept, None) == pytest.approx((1.0, 0.0))
     # the original against a kept picture enlarged back from 70 %, or smoothed: more than the kept one holds
+    P = current().proof
     for softer in (_enlarged_back(original, 0.7), original.filter(ImageFilter.GaussianBlur(0.8))):
-        assert finer_than_made(copy, np.asarray(softer), 90) > current().proof.finer_detail_limit
+        ratio, excess = finer_than_made(copy, np.asarray(softer), 90)
+        assert ratio > P.finer_detail_limit and excess > P.finer_detail_floor
+
+
+@pytest.mark.parametrize("preset", ["web_low", "medium", "maximum"])
+def test_a_copy_saved_with_its_own_quantisation_tables_is_made_again_with_them(preset):
+    # a second attack: Pillow's presets (Photoshop's tables) read as IJG q52-94; coded at the IJG table, the
+    # kept picture made as the copy was held less fine noise than the copy (1.25-1.36), with the copy's own 1.00
+    from skimage import data
+
+    from matching.proof import estimate_jpeg_quality, finer_than_made
+    kept = Image.fromarray(data.grass()[:160, :200]).convert("RGB")
+    buf = io.BytesIO()
+    kept.save(buf, "JPEG", quality=preset)
+    im = Image.open(io.BytesIO(buf.getvalue()))
+    table = tuple(int(v) for v in im.quantization[0])
+    copy, q = np.asarray(im.convert("RGB")), estimate_jpeg_quality(im)
+    ratio, excess = finer_than_made(copy, np.asarray(kept), q, luma_table=table)
+    assert ratio == pytest.approx(1.0, abs=0.02) and abs(excess) < 0.05
