@@ -453,6 +453,33 @@ def test_single_key_shortcuts_can_be_turned_off_and_never_act_from_the_site_menu
     assert Decision.objects.count() == 1
 
 
+def test_the_damaged_region_is_drawn_over_the_picture_not_over_preparing_this_picture(page, live_server, curator,
+                                                                                      local_root, monkeypatch):
+    """The red region was drawn over "Preparing this picture…" while the kept copy's picture was being made
+    (stop 75's leftover): it is hidden until the picture is there."""
+    from types import SimpleNamespace
+
+    from reviewapp.services import renditions
+    from reviewapp.tasks.renditions import asset_renditions_task, candidate_rendition_task
+
+    item = make_real_pair(local_root, verdict="match_corrupt", corrupt_side="match",
+                          region={"top": 0.5, "left": 0.0, "bottom": 0.75, "right": 1.0})[0]
+    queued = []
+    monkeypatch.setattr(renditions, "asset_renditions_task", SimpleNamespace(delay=lambda *a: queued.append((asset_renditions_task, a))))
+    monkeypatch.setattr(renditions, "candidate_rendition_task",
+                        SimpleNamespace(delay=lambda *a: queued.append((candidate_rendition_task, a))))
+    browser_login(page, live_server, "curator1", "pw-curator1")
+    page.goto(f"{live_server.url}{reverse('review-item', args=[item.pk])}")
+    with page.expect_navigation():
+        page.click("#take-form button")
+    page.locator("#img-match").locator("xpath=..").locator("[data-testid=img-preparing]").wait_for()
+    assert not page.locator('[data-testid="damage-match"]').is_visible()
+    for task, args in list(queued):
+        task(*args)
+    wait_images(page, "img-match")
+    assert page.locator('[data-testid="damage-match"]').is_visible()
+
+
 def test_a_file_whose_picture_is_being_made_takes_decisions_once_the_picture_is_in(page, live_server, curator, pairs,
                                                                                   monkeypatch):
     """The image views never make a picture in the request (503, "Preparing this picture…"): a
