@@ -538,11 +538,11 @@ VERIFIER_VERSION = "proof 1.56"   # 1.1: a lossless clean-up copy against a JPEG
 #      in place after it by chance (stream.out_of_step). corpus_gen's 12 flips: a 160x106 rocket crop with 2 MCUs
 #      garbled, then 11 in place, then out of step; a 137x165 crop of cells with 1 of 83 MCUs in place by chance: both
 #      "different" instead of cleanup_corrupt (seeds 52005, 52009)
-# 1.56: finer_detail_limit. A kept copy coded without loss whose very-size copy holds more than this many times the
-#      finest detail of the kept picture made as the copy was (proof.finer_than_made) is softer than the copy, enlarged
-#      from a smaller picture or smoothed, where that is finer_detail_floor grey levels RMS more at least: the copy is a
-#      duplicate, not safe (a fresh-eyed attack's originals against TIFFs enlarged back from 60-80 %: 12 of 12 safe). And three recall mends, none of which can make a pair safe:
-#      a clean-up JPEG the screen found no damage in is read for a stream read out of step too, strictly, where it ends
+# 1.56: finer_detail_limit, finer_detail_floor. A kept copy coded without loss whose very-size copy holds more than
+#      finer_detail_limit times the finest detail of the kept picture made as the copy was (proof.finer_than_made), and
+#      finer_detail_floor grey levels RMS more at least, is softer than the copy, enlarged from a smaller picture or
+#      smoothed: the copy is a duplicate, not safe (a fresh-eyed attack's originals against TIFFs enlarged back from
+#      60-80 %: 12 of 12 safe). And three recall mends, none of which can make a pair safe: a clean-up JPEG the screen found no damage in is read for a stream read out of step too, strictly, where it ends
 #      further from the kept picture than it begins (stream_ends_apart, stream_ends_floor; verdict._ends_further_apart,
 #      _may_read_out_of_step; seeds 53002, 53010); a DC drift is looked for with the rows flat on both sides let in
 #      (compare._stream_views; seed 53005); a band run's lines are its fill's where one step splits them from the

@@ -1653,8 +1653,7 @@ def _read_out_of_step(c: FileAnalysis, m: FileAnalysis, r: ScreenResult, dmg: Pa
 def _ends_further_apart(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -> bool:
     """Whether the clean-up copy, in its stored frame, differs from the kept picture over its last sixteenth of
     rows by more than ``stream_ends_apart`` times (+ ``stream_ends_floor`` grey levels) as much as over its first,
-    on the reduced pictures
-    the screen compared: no rendition is read. A broken stream is intact at its start and wrong to its end; an
+    on the reduced pictures the screen compared: no rendition is read. A broken stream is intact at its start and wrong to its end; an
     edit ends and the picture goes on as it was, and another picture differs from its first rows. Why before
     ``_may_read_out_of_step``: for a pair the screen refused outright, reading the two full-detail renditions
     (from the renditions' store, in the app) is the cost, where the screen's pictures are at hand."""
@@ -1970,15 +1969,15 @@ def _finer_than_the_kept_copy(c: FileAnalysis, m: FileAnalysis, T: Thresholds) -
     enlarged from a smaller one or smoothed. The floor: ImageMagick's JPEGs of a plain gradient or wall, whose
     encoder rounds otherwise than the one the measure codes with, measured up to 2.1 times a fine detail of
     a hundredth of a grey level (0.01-0.04 RMS more; the attack's softer kept copies 0.21 and more, but for
-    three nearly plain ones, 0.07-0.12). Pixels count the
-    pixels a file has, not the detail it holds; deleting the copy would keep only the softer picture.
+    three nearly plain ones, 0.07-0.12). Pixels count the pixels a file has, not the detail it holds;
+    deleting the copy would keep only the softer picture.
 
     Only for a copy of the kept picture's very size, a JPEG or coded without loss (whose coding the measure
     makes again): a copy shrunk by a sharpening or aliasing tool (ImageMagick's -sharpen, -unsharp, -sample)
-    holds more fine energy than the kept picture shrunk by Lanczos, made of the kept picture's own detail (29
+    holds more fine energy than the kept picture shrunk by Lanczos, made of the kept picture's own detail (30
     of 616 such true copies were refused so, ``bench/true_copies_tools.py``). Not against a lossy kept copy:
     its own coder took detail away (an 8:1 JPEG 2000 holds less than a q92 copy of the original the pair was
-    made from, up to 1.8 times over 34 generated corpora), and such a pair's tolerances model that loss. Not
+    made from, up to 1.8 times over 42 generated corpora), and such a pair's tolerances model that loss. Not
     over ``max_side``: the finest detail is what the cap takes. Nor for a lossy WebP copy, whose coding the
     measure does not make (38 true ones up to 1.31). Measured: 478 JPEG and lossless true copies of 42 generated
     corpora and dev against lossless kept copies, all sizes, 1.00 at most; the attack's enlarged and smoothed
