@@ -32,13 +32,13 @@ def _errors(exc):
 def job_list_view(request):
     kind = request.GET.get("kind") if request.GET.get("kind") in Job.Kind.values else None
     state = request.GET.get("state") if request.GET.get("state") in Job.State.values else None
-    jobs = [(j, job_progress(j)) for j in job_list(kind=kind, state=state)]
+    jobs = [(j, job_progress(j), job_waiting_for_a_worker(j)) for j in job_list(kind=kind, state=state)]
     objects, size = cleanup_left()
     return render(request, "reviewapp/jobs/list.html", {
         "jobs": jobs, "kinds": Job.Kind.choices, "states": Job.State.choices, "kind": kind, "state": state,
         "sources": Source.objects.order_by("name"), "left_objects": objects, "left_bytes": size,
         "namelists": NameList.objects.select_related("source")[:20], "can_manage": is_admin(request.user),
-        "any_running": any(j.state in (Job.State.RUNNING, Job.State.QUEUED) for j, _ in jobs),
+        "any_running": any(j.state in (Job.State.RUNNING, Job.State.QUEUED) for j, _, _ in jobs),
     })
 
 

@@ -471,6 +471,8 @@ def test_a_job_no_worker_has_started_in_a_minute_says_so_and_how_to_start_one(cu
     notice = re.search(r'data-testid="job-no-worker">([^<]*)', page).group(1)
     assert notice.startswith("No worker has started this job in 3 minutes") and "celery -A reviewapp worker -Q" in page
     assert curator_client.get(f"/jobs/{job.pk}/?format=json").json()["waiting_for_a_worker_s"] >= 180
+    listed = curator_client.get("/jobs/").content.decode()          # the jobs list says it too
+    assert re.search(r'data-testid="job-list-no-worker">no worker for 3 minutes<', listed)
     # a resume or re-queue starts the wait again; a job a worker started is not waiting for one
     jobs.job_event(Job.objects.get(pk=job.pk), "requeued")
     assert job_waiting_for_a_worker(Job.objects.get(pk=job.pk), now=timezone.now() + timedelta(seconds=5)) is None
