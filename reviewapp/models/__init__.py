@@ -9,13 +9,13 @@ from .idempotency import IdempotencyRecord
 from .jobitems import JobItem
 from .jobs import Job, JobEvent
 from .reingest import ReingestEvent, ReingestItem
-from .review import DECISION_KEYS, Decision, DecisionKey, ReviewItem
+from .review import DECISION_KEYS, SEEN_ACTIONS, Decision, DecisionKey, ReviewItem
 from .sources import Source
 from .takedown import Takedown
 
 __all__ = [
     "Asset", "AssetIdentifier", "AuditEntry", "Candidate", "CandidateIndexEntry", "CandidateIndexHash",
-    "CandidateIndexId", "CorruptSide", "DECISION_KEYS", "Decision", "DecisionKey", "DeletionItem",
+    "CandidateIndexId", "CorruptSide", "DECISION_KEYS", "Decision", "DecisionKey", "SEEN_ACTIONS", "DeletionItem",
     "DeletionPlan", "ErrorLogEntry", "Extract", "ExtractArchive", "ExtractMember", "IdempotencyRecord", "Job", "JobEvent", "JobItem", "NameList", "NameListEntry", "ReingestEvent",
     "ReingestItem", "ReviewItem", "Source", "Takedown", "Verdict", "bulk_verdict_choices",
 ]

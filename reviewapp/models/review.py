@@ -114,6 +114,9 @@ DECISION_KEYS = (
     DecisionKey(Decision.Action.SKIP, "s", "skip (back of your queue)", style="secondary"),
     DecisionKey(Decision.Action.UNDO, "u", "undo your last decision", way="undo-form", style="secondary"),
 )
+# The actions the review page takes only from a curator who was shown both pictures (``DecisionKey.seen``):
+# review.js waits for them, and the page's form says so without script (views.review.review_decide).
+SEEN_ACTIONS = frozenset(k.action for k in DECISION_KEYS if k.seen)
 if sorted(k.action for k in DECISION_KEYS) != sorted(Decision.Action.values) or \
         len({k.key for k in DECISION_KEYS}) != len(DECISION_KEYS):
     raise ImproperlyConfigured("DECISION_KEYS must give every Decision.Action exactly one key of its own")

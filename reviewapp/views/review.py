@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from matching.verdict import region_bounds
 
-from ..models import Asset, Candidate, Decision, ErrorLogEntry, Job, ReviewItem, Source
+from ..models import SEEN_ACTIONS, Asset, Candidate, Decision, ErrorLogEntry, Job, ReviewItem, Source
 from ..selectors import review as sel
 from ..selectors.assets import asset_fate
 from ..selectors.deletion import returned_from_plan
@@ -267,6 +267,13 @@ def review_decide(request, pk):
         if candidate is None:
             messages.error(request, f"that candidate ({raw[:40]}) does not belong to this file: nothing was recorded")
             return redirect(reverse("review-item", args=[pk]) + _qs(queue))
+    if action in SEEN_ACTIONS and request.POST.get("shown") != "1":
+        # the page's own guard, for its form: review.js sends it once both pictures are shown, and without
+        # script the curator ticks it (a form posted without it approved a deletion whatever the page showed,
+        # a picture still being prepared included: stop 75's leftover). The API's callers decide otherwise.
+        messages.error(request, f"{Decision.Action(action).label} needs both pictures looked at: tick “I have looked at "
+                                f"both pictures” beside the buttons, or let the page show them. Nothing was recorded.")
+        return redirect(reverse("review-item", args=[pk]) + _qs(queue))
     try:
         d = decision_record(
             actor=request.user, item=item, action=action, candidate=candidate,

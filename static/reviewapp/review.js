@@ -183,6 +183,14 @@
 
     var readonly = root.dataset.readonly === "1";
     var form = document.getElementById("decide-form");
+    // This script is what waits for both pictures before a decision marked "seen" (seenFor): it tells the
+    // server so, as the curator's tick does without script (views.review.review_decide refuses the form's
+    // approval without either).
+    if (form && !form.querySelector('input[name="shown"]')) {
+      var shownField = document.createElement("input");
+      shownField.type = "hidden"; shownField.name = "shown"; shownField.value = "1";
+      form.appendChild(shownField);
+    }
     var viewer = document.getElementById("viewer");
     var errorAction = wayOf("dialog");  // log_error: its dialog asks for the category and a note
     var dialog = errorAction ? document.getElementById(errorAction.dialog) : null;

@@ -363,6 +363,12 @@ def test_without_script_and_with_the_swap_off_a_decision_is_a_page_load(browser,
         browser_login(nojs, live_server, "curator1", "pw-curator1")
         goto_next(nojs, live_server)
         held = item_id(nojs)
+        # approving a deletion asks the curator to say the pictures were looked at (the script's wait, without it)
+        with nojs.expect_navigation():
+            nojs.click('#decide-form button[value="approve_delete"]')
+        assert item_id(nojs) == held and not Decision.objects.filter(review_item_id=held).exists()
+        assert "needs both pictures looked at" in nojs.locator("#live-alert").inner_text()
+        nojs.check('[data-testid=shown-check] input')
         with nojs.expect_navigation():
             nojs.click('#decide-form button[value="approve_delete"]')
         assert item_id(nojs) != held

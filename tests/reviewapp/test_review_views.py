@@ -75,6 +75,27 @@ def test_anonymous_goes_to_login_and_non_curator_gets_403(client):
     assert not Decision.objects.exists()
 
 
+def test_the_page_form_approves_a_deletion_only_from_a_curator_shown_both_pictures(curator_client):
+    """Stop 75's leftover: the form posted without script approved a deletion whatever the page showed (a
+    picture still being prepared included). The page's script sends "shown" once both pictures are in; without
+    script the curator ticks it. Every other decision is taken without it."""
+    item = ReviewItemFactory()
+    page = curator_client.post(reverse("review-next"), follow=True).content.decode()     # leased: the decide form
+    form = page[page.index('id="decide-form"'):]
+    assert re.search(r'<noscript><label class="shown-check"[^>]*><input type="checkbox" name="shown" value="1">', form)
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}, follow=True)
+    assert "needs both pictures looked at" in r.content.decode() and "Nothing was recorded" in r.content.decode()
+    assert not Decision.objects.exists()
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "shown": "yes"},
+                            follow=True)
+    assert "needs both pictures looked at" in r.content.decode() and not Decision.objects.exists()
+    curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "shown": "1"})
+    assert Decision.objects.get().action == "approve_delete"
+    other = ReviewItemFactory()
+    curator_client.post(reverse("review-decide", args=[other.pk]), {"action": "not_duplicate"})
+    assert Decision.objects.get(review_item=other).action == "not_duplicate"
+
+
 def test_decide_needs_post_and_csrf(curator):
     item = ReviewItemFactory()
     c = Client(enforce_csrf_checks=True)
@@ -87,7 +108,7 @@ def test_decide_needs_post_and_csrf(curator):
     assert c.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}).status_code == 403
     page = c.get(reverse("review-item", args=[item.pk]))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
-    r = c.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "csrfmiddlewaretoken": token})
+    r = c.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "shown": "1", "csrfmiddlewaretoken": token})
     assert r.status_code == 302
     assert Decision.objects.get().action == "approve_delete"
 
@@ -177,7 +198,7 @@ def test_file_view_flags_the_damaged_side_and_outlines_the_region(curator_client
     assert 'data-testid="damage-match"' in html and 'data-box-top="40.00%"' in html and 'data-box-height="10.00%"' in html
     assert "damaged region: <span data-testid=\"region-match\">a band 10% high, from 40% to 50% down</span>" in html
     # approve is refused with a clear message, never a 500
-    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete"}, follow=True)
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "shown": "1"}, follow=True)
     assert r.status_code == 200 and "kept copy is damaged" in r.content.decode()
     assert not Decision.objects.exists()
 
@@ -410,7 +431,7 @@ def test_choose_another_candidate_over_http(curator_client):
     assert r["Location"] == reverse("review-item", args=[item.pk])
     item.refresh_from_db()
     assert item.best_candidate == better and item.verdict == "identical"
-    curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": better.pk})
+    curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": better.pk, "shown": "1"})
     assert Candidate.objects.get(pk=better.pk).status == "chosen"
 
 
@@ -434,7 +455,7 @@ def test_unreadable_and_no_match_files_render_without_a_match(curator_client, lo
     assert 'data-testid="flag-cleanup"' in html and "truncated" in html
     assert re.search(r'value="approve_delete"[^>]*disabled', html)
     assert re.search(r'<option value="cleanup_corrupt" selected>', html)
-    r = curator_client.post(reverse("review-decide", args=[bad.pk]), {"action": "approve_delete"}, follow=True)
+    r = curator_client.post(reverse("review-decide", args=[bad.pk]), {"action": "approve_delete", "shown": "1"}, follow=True)
     assert "no match to keep" in r.content.decode()
     r = curator_client.post(reverse("review-decide", args=[bad.pk]), {"action": "reingest", "note": "only copy"})
     assert r.status_code == 302 and bad.asset.reingests.get().reason == "only copy"
@@ -637,7 +658,7 @@ def test_a_chosen_candidate_that_is_outdated_says_so_instead_of_safe_to_delete_a
     assert f"outdated: the file was compared again (job #{later.pk}) and this pair was not part of that comparison" in html
     assert "engine: safe to delete" not in html
     assert 'data-testid="d-refused"' in html
-    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": cand.pk})
+    r = curator_client.post(reverse("review-decide", args=[item.pk]), {"action": "approve_delete", "candidate": cand.pk, "shown": "1"})
     assert r.status_code == 302
     assert not Decision.objects.filter(review_item=item).exists()
     # the same candidate, current (this run wrote it), is offered as safe again
