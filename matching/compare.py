@@ -635,8 +635,11 @@ def _garbled_top(Ds, vs, top: int, nseg: int, level: float, T: Thresholds) -> in
         top = r0 + int(bad[0])
 
 
+ROW_BLOCKS = 32   # the blocks of rows a stream's damage is read in (``_row_blocks``; fewer in a picture under 32 rows)
+
+
 def _row_blocks(D, valid, inv, nseg: int = 8):
-    """A map turned back to a side's stored frame (``inv``), cut as its stream runs: up to 32
+    """A map turned back to a side's stored frame (``inv``), cut as its stream runs: up to ``ROW_BLOCKS``
     blocks of rows, each in ``nseg`` parts. Returns (the map and mask as stored, the blocks' row
     edges, each part's sum and trusted-pixel count, which blocks are half trusted at least, and
     each such block's mean), or None for a picture narrower than ``nseg``."""
@@ -644,7 +647,7 @@ def _row_blocks(D, valid, inv, nseg: int = 8):
     h, w = Ds.shape
     if w < nseg:
         return None
-    edges = np.linspace(0, h, min(32, h) + 1).astype(int)
+    edges = np.linspace(0, h, min(ROW_BLOCKS, h) + 1).astype(int)
     S, C = _cell_sums(Ds, vs, edges, np.linspace(0, w, nseg + 1).astype(int))
     rows_valid = C.sum(1)
     kept = rows_valid > 0.5 * np.diff(edges) * w
@@ -1118,7 +1121,7 @@ def compare_arrays(A: np.ndarray, B: np.ndarray, *, a_orient=(0, False), b_orien
                         break
             if prog_a is None:
                 prog_a = _drift_among_garbage((ga - gb) / 255.0, D, gb, seen, a_orient, T)
-            if prog_a is not None and shared is not None and (prog_a & ~shared).mean() < T.drift_min_rest / 32:
+            if prog_a is not None and shared is not None and (prog_a & ~shared).mean() < T.drift_min_rest / ROW_BLOCKS:
                 prog_a = None   # all it found lies in the rows flat on both sides: which side's they are, it cannot say
             if prog_a is not None:
                 break

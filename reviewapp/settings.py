@@ -311,9 +311,10 @@ else:
     }
 CELERY_TASK_DEFAULT_QUEUE = "doppel"
 # The pictures a page waits for (services.renditions' tasks) have their own queue, which every worker
-# takes first (WORKER_QUEUES, its -Q): on the one queue a picture waited behind a whole analysis batch
-# (114 s behind 225 files for a 15 ms task: a fresh-eyed attack, stop 75). A worker consumes its queues
-# in turn, so a picture waits for a free process, not for the backlog.
+# takes as well as the jobs' (WORKER_QUEUES, its -Q): on the one queue a picture waited behind a whole
+# analysis batch (114 s behind 225 files for a 15 ms task: a fresh-eyed attack, stop 75). A worker
+# consumes its queues in turn, so a picture waits for a free process, not for the backlog; and a process
+# takes that queue alone (`make run`'s pictures worker, compose's pictures-worker), so one is always free.
 PICTURES_QUEUE = "doppel-pictures"
 WORKER_QUEUES = (PICTURES_QUEUE, CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_ROUTES = {name: {"queue": PICTURES_QUEUE} for name in ("doppel.asset_renditions", "doppel.candidate_rendition")}

@@ -34,14 +34,20 @@ def _die_with_parent():
         pass
 
 
+def _celery_worker(*, queues, concurrency: int, name: str, logfile, beat_schedule=None) -> list[str]:
+    """A `celery worker` of `make run`'s: prefork, without the cluster chatter a lone machine does not need."""
+    beat = ["-B", "-s", str(beat_schedule)] if beat_schedule else []
+    return [
+        sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-Q", ",".join(queues),
+        "-P", "prefork", "-c", str(concurrency), *beat, "--without-gossip", "--without-mingle",
+        "--without-heartbeat", "-n", name, "--logfile", str(logfile),
+    ]
+
+
 def worker_command(*, concurrency: int, var_dir) -> list[str]:
     """The embedded worker: the production queues, plus the beat schedule (purge, reingest checks)."""
-    return [
-        sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-Q",
-        ",".join(settings.WORKER_QUEUES), "-P", "prefork", "-c", str(concurrency), "-B",
-        "-s", str(var_dir / "celerybeat-schedule"), "--without-gossip", "--without-mingle",
-        "--without-heartbeat", "-n", "embedded@%h", "--logfile", str(var_dir / "worker.log"),
-    ]
+    return _celery_worker(queues=settings.WORKER_QUEUES, concurrency=concurrency, name="embedded@%h",
+                          logfile=var_dir / "worker.log", beat_schedule=var_dir / "celerybeat-schedule")
 
 
 def pictures_worker_command(*, var_dir) -> list[str]:
@@ -49,11 +55,8 @@ def pictures_worker_command(*, var_dir) -> list[str]:
     Why: every process of the main worker may be in a long analysis task (up to its time limit, minutes),
     and a curator's "Preparing this picture…" then waited for one to end; this one is always free for the
     pictures, which take well under a second each. The main worker takes them too when it is idle."""
-    return [
-        sys.executable, "-m", "celery", "-A", "reviewapp", "worker", "-l", "INFO", "-Q", settings.PICTURES_QUEUE,
-        "-P", "prefork", "-c", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-n", "pictures@%h", "--logfile", str(var_dir / "pictures-worker.log"),
-    ]
+    return _celery_worker(queues=(settings.PICTURES_QUEUE,), concurrency=1, name="pictures@%h",
+                          logfile=var_dir / "pictures-worker.log")
 
 
 def worker_env(*, broker: str, var_dir, base=None) -> dict:
